@@ -1,0 +1,199 @@
+"""States, roles and the transition tables of work items and handoffs.
+
+Transitions are data: each row says which action moves an item from which states to which
+state, who may do it, whom it tells, and why the rule exists. ``rule_for`` is the only way to
+look a row up, and it refuses anything the table does not allow, naming state and action.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from mktflow.domain.errors import TransitionRefused
+
+__all__ = [
+    "HANDOFF_RULES",
+    "OPEN_HANDOFF_STATES",
+    "OPEN_WORK_STATES",
+    "WORK_RULES",
+    "Audience",
+    "HandoffKind",
+    "HandoffState",
+    "Party",
+    "ProcessStatus",
+    "Role",
+    "Rule",
+    "WorkState",
+    "rule_for",
+    "target_state",
+]
+
+
+class Role(StrEnum):
+    """A member's role in their department."""
+
+    HEAD = "head"
+    DEPUTY = "deputy"
+    SPECIALIST = "specialist"
+
+
+class WorkState(StrEnum):
+    """Where a human step stands."""
+
+    OPEN = "open"  # in the department's queue, nobody holds it
+    CLAIMED = "claimed"  # one member holds it
+    DELEGATED = "delegated"  # the holder asked a colleague; the colleague resolves it back
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class HandoffState(StrEnum):
+    """Where a piece of work passed between departments stands."""
+
+    OFFERED = "offered"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    DELIVERED = "delivered"
+    RETURNED = "returned"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+
+
+class HandoffKind(StrEnum):
+    """A single deliverable, or a responsibility letter that binds a whole project."""
+
+    HANDOFF = "handoff"
+    RESPONSIBILITY_LETTER = "responsibility_letter"
+
+
+class ProcessStatus(StrEnum):
+    """Where one run of a business process stands."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Party(StrEnum):
+    """Who may perform an action, relative to the item."""
+
+    MEMBER = "a member of the owning department"
+    ASSIGNEE = "the assignee"
+    LEAD = "the head of the owning department or its delegate"
+    OFFERING = "a member of the offering department"
+    RECEIVING = "a member of the receiving department"
+
+
+class Audience(StrEnum):
+    """Whom a transition tells."""
+
+    DEPARTMENT = "department"  # the owning department's queue
+    ASSIGNEE = "assignee"  # the member now holding the item
+    OWNER = "owner"  # the member who delegated the item
+    OFFERING = "offering"  # the department that offered a handoff
+    RECEIVING = "receiving"  # the department a handoff is offered to
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One allowed transition: action, from-states, to-state, who may, whom it tells, why."""
+
+    action: str
+    sources: frozenset[str]
+    target: str
+    who: tuple[Party, ...]
+    why: str
+    needs_reason: bool = False
+    tells: tuple[Audience, ...] = ()
+
+
+def _rule(
+    action: str,
+    sources: set[str],
+    target: str,
+    who: tuple[Party, ...],
+    why: str,
+    *,
+    needs_reason: bool = False,
+    tells: tuple[Audience, ...] = (),
+) -> Rule:
+    return Rule(action, frozenset(sources), target, who, why, needs_reason, tells)
+
+
+W = WorkState
+_ACTIVE: set[str] = {W.OPEN, W.CLAIMED, W.DELEGATED}
+
+WORK_RULES: tuple[Rule, ...] = (
+    _rule("claim", {W.OPEN}, W.CLAIMED, (Party.MEMBER,),
+          "a member takes an unheld step from the department's queue"),
+    _rule("release", {W.CLAIMED}, W.OPEN, (Party.ASSIGNEE, Party.LEAD),
+          "the holder (or the head) gives the step back to the queue"),
+    _rule("assign", {W.OPEN, W.CLAIMED}, W.CLAIMED, (Party.LEAD,),
+          "the head or delegate decides who does the step", tells=(Audience.ASSIGNEE,)),
+    _rule("reassign", {W.CLAIMED, W.DELEGATED}, "=", (Party.LEAD,),
+          "the head moves a held step to another member (someone leaves or is away)",
+          tells=(Audience.ASSIGNEE,)),
+    _rule("delegate", {W.CLAIMED}, W.DELEGATED, (Party.ASSIGNEE,),
+          "the holder asks a colleague to do it and stays responsible",
+          tells=(Audience.ASSIGNEE,)),
+    _rule("resolve", {W.DELEGATED}, W.CLAIMED, (Party.ASSIGNEE,),
+          "the colleague hands the step back to its holder for review", tells=(Audience.OWNER,)),
+    _rule("complete", {W.CLAIMED}, W.DONE, (Party.ASSIGNEE,),
+          "the holder submits the step's data; the process goes on"),
+    _rule("cancel", _ACTIVE, W.CANCELLED, (Party.LEAD,),
+          "the head withdraws a step that is no longer needed", needs_reason=True),
+    _rule("update", _ACTIVE, "=", (Party.LEAD,),
+          "the head changes due time, follow-up or priority"),
+    _rule("comment", {*_ACTIVE, W.DONE}, "=", (Party.MEMBER,),
+          "anyone in the department may add a note or a link"),
+)
+
+H = HandoffState
+
+HANDOFF_RULES: tuple[Rule, ...] = (
+    _rule("accept", {H.OFFERED}, H.ACCEPTED, (Party.RECEIVING,),
+          "the receiving department takes the work on (signs a responsibility letter)",
+          tells=(Audience.OFFERING,)),
+    _rule("reject", {H.OFFERED}, H.REJECTED, (Party.RECEIVING,),
+          "the receiving department declines, and must say why", needs_reason=True,
+          tells=(Audience.OFFERING,)),
+    _rule("deliver", {H.ACCEPTED, H.RETURNED}, H.DELIVERED, (Party.RECEIVING,),
+          "the receiving department hands over the deliverable", tells=(Audience.OFFERING,)),
+    _rule("confirm", {H.DELIVERED}, H.CONFIRMED, (Party.OFFERING,),
+          "the offering department accepts the deliverable", tells=(Audience.RECEIVING,)),
+    _rule("return", {H.DELIVERED}, H.RETURNED, (Party.OFFERING,),
+          "the offering department sends the deliverable back, and must say why",
+          needs_reason=True, tells=(Audience.RECEIVING,)),
+    _rule("cancel", {H.OFFERED, H.ACCEPTED, H.RETURNED}, H.CANCELLED, (Party.OFFERING,),
+          "the offering department withdraws the work, and must say why", needs_reason=True,
+          tells=(Audience.RECEIVING,)),
+    _rule("update", {H.OFFERED, H.ACCEPTED, H.RETURNED, H.DELIVERED}, "=", (Party.OFFERING,),
+          "the offering department changes the due date"),
+    _rule("comment", {s.value for s in H}, "=", (Party.OFFERING, Party.RECEIVING),
+          "either side may add a note or a link"),
+)
+
+OPEN_HANDOFF_STATES = frozenset({H.OFFERED, H.ACCEPTED, H.DELIVERED, H.RETURNED})
+OPEN_WORK_STATES = frozenset(_ACTIVE)
+
+
+def rule_for(rules: tuple[Rule, ...], name: str, action: str, state: str) -> Rule:
+    """The rule allowing ``action`` from ``state``; refuses naming the item, state and action."""
+    known = [r for r in rules if r.action == action]
+    if not known:
+        raise TransitionRefused(f"{name}: unknown action {action!r}")
+    for rule in known:
+        if state in rule.sources:
+            return rule
+    allowed = sorted({s for r in known for s in r.sources})
+    raise TransitionRefused(
+        f"cannot {action} {name}: it is {state}, and {action} is allowed only when "
+        f"{' or '.join(allowed)}"
+    )
+
+
+def target_state(rule: Rule, current: str) -> str:
+    """The state after applying ``rule``; ``=`` keeps the current one."""
+    return current if rule.target == "=" else rule.target

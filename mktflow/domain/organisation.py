@@ -1,0 +1,165 @@
+"""The organisation file: branches, departments and members, and the rules a file must keep.
+
+``parse_organisation`` checks a whole file and refuses it whole, naming every broken rule
+with the file, the entry and the rule, so a person can fix them in one go.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from mktflow.domain.errors import OrganisationInvalid
+from mktflow.domain.model import Role
+
+__all__ = [
+    "REQUIRED_DEPARTMENTS",
+    "BranchSpec",
+    "ChannelSpec",
+    "DepartmentSpec",
+    "MemberSpec",
+    "OrganisationSpec",
+    "parse_organisation",
+]
+
+#: Every business process routes work to these, so every organisation must have them.
+REQUIRED_DEPARTMENTS = ("marketing", "sales", "tech", "production", "supply", "finance",
+                        "management")
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class BranchSpec(_Entry):
+    """Headquarters or a regional branch."""
+
+    code: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str = Field(min_length=1)
+    hq: bool = False
+
+
+class AwaySpec(_Entry):
+    """When a department head is away; the delegate leads the department meanwhile."""
+
+    from_: date | None = Field(default=None, alias="from")
+    until: date | None = None
+
+
+class DepartmentSpec(_Entry):
+    """A department, with an optional delegate who leads it while the head is away."""
+
+    code: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str = Field(min_length=1)
+    delegate: str | None = None
+    head_away: AwaySpec | None = None
+
+
+class MemberSpec(_Entry):
+    """A person in a department and a branch, with a role."""
+
+    name: str = Field(min_length=1)
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    department: str
+    branch: str
+    role: Role = Role.SPECIALIST
+
+
+class ChannelSpec(_Entry):
+    """A notification channel of a department (or of one member), by type."""
+
+    department: str
+    type: str
+    url: str | None = None
+    to: str | None = None
+    secret_env: str | None = None
+    member: str | None = None
+
+
+class OrganisationSpec(_Entry):
+    """A whole organisation file."""
+
+    branches: list[BranchSpec]
+    departments: list[DepartmentSpec]
+    members: list[MemberSpec]
+    channels: list[ChannelSpec] = Field(default_factory=list)
+
+
+def _pydantic_problems(source: str, raw: dict[str, Any], exc: ValidationError) -> list[str]:
+    problems = []
+    for err in exc.errors():
+        loc = err["loc"]
+        entry = ".".join(str(p) for p in loc[:2]) if len(loc) >= 2 else ".".join(map(str, loc))
+        if len(loc) >= 2 and isinstance(loc[1], int):
+            item = raw.get(str(loc[0]), [])[loc[1]]
+            label = item.get("email") or item.get("code") if isinstance(item, dict) else None
+            entry = f"{loc[0]}[{loc[1]}]" + (f" ({label})" if label else "")
+        field = str(loc[-1]) if len(loc) > 2 else ""
+        problems.append(f"{source}: {entry}: {field + ': ' if field else ''}{err['msg']}")
+    return problems
+
+
+def parse_organisation(raw: object, source: str) -> OrganisationSpec:
+    """Validate an organisation file's content; refuse it whole with every problem named."""
+    if not isinstance(raw, dict):
+        raise OrganisationInvalid([f"{source}: the file must be a mapping with branches, "
+                                   "departments and members"])
+    try:
+        spec = OrganisationSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise OrganisationInvalid(_pydantic_problems(source, raw, exc)) from None
+    problems = _rule_problems(spec, source)
+    if problems:
+        raise OrganisationInvalid(problems)
+    return spec
+
+
+def _duplicates(values: list[str]) -> set[str]:
+    return {v for v, n in Counter(values).items() if n > 1}
+
+
+def _rule_problems(spec: OrganisationSpec, source: str) -> list[str]:
+    problems: list[str] = []
+    branches = {b.code for b in spec.branches}
+    departments = {d.code for d in spec.departments}
+    emails = {m.email.lower() for m in spec.members}
+    for code in sorted(_duplicates([b.code for b in spec.branches])):
+        problems.append(f"{source}: branches ({code}): duplicate branch code")
+    if sum(b.hq for b in spec.branches) != 1:
+        problems.append(f"{source}: branches: exactly one branch must be hq: true")
+    for code in sorted(_duplicates([d.code for d in spec.departments])):
+        problems.append(f"{source}: departments ({code}): duplicate department code")
+    for code in REQUIRED_DEPARTMENTS:
+        if code not in departments:
+            problems.append(f"{source}: departments: required department {code!r} is missing")
+    dup_emails = _duplicates([m.email.lower() for m in spec.members])
+    for i, m in enumerate(spec.members):
+        entry = f"{source}: members[{i}] ({m.email})"
+        if m.email.lower() in dup_emails:
+            problems.append(f"{entry}: duplicate e-mail")
+        if m.department not in departments:
+            problems.append(f"{entry}: unknown department {m.department!r}")
+        if m.branch not in branches:
+            problems.append(f"{entry}: unknown branch {m.branch!r}")
+    for i, d in enumerate(spec.departments):
+        heads = [m for m in spec.members if m.department == d.code and m.role == Role.HEAD]
+        entry = f"{source}: departments[{i}] ({d.code})"
+        if not heads:
+            problems.append(f"{entry}: department without a head")
+        elif len(heads) > 1:
+            names = ", ".join(h.email for h in heads)
+            problems.append(f"{entry}: more than one head ({names})")
+        if d.delegate and d.delegate.lower() not in emails:
+            problems.append(f"{entry}: delegate {d.delegate!r} is not a member")
+        if d.head_away and not d.delegate:
+            problems.append(f"{entry}: head_away needs a delegate")
+    for i, c in enumerate(spec.channels):
+        entry = f"{source}: channels[{i}] ({c.department})"
+        if c.department not in departments:
+            problems.append(f"{entry}: unknown department {c.department!r}")
+        if c.member and c.member.lower() not in emails:
+            problems.append(f"{entry}: member {c.member!r} is not a member")
+    return problems

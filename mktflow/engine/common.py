@@ -1,0 +1,109 @@
+"""What every handler needs: references, actors, and the record of one transition."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlmodel import col, select
+
+from mktflow.domain.authz import SYSTEM, Actor, Target, leads_of
+from mktflow.domain.errors import BadInput, NotFound
+from mktflow.store.tables import Branch, Department, Handoff, Member, ProcessInstance, WorkItem
+from mktflow.store.uow import UnitOfWork
+
+__all__ = [
+    "PREFIX",
+    "actor_for",
+    "changed",
+    "get_for_update",
+    "parse_ref",
+    "ref",
+    "target_of",
+]
+
+T = TypeVar("T", WorkItem, Handoff, ProcessInstance)
+
+#: How each kind of object is named to people: W-12, H-3, P-4.
+PREFIX: dict[type, str] = {WorkItem: "W", Handoff: "H", ProcessInstance: "P"}
+_KIND_OF_PREFIX = {"W": "work", "H": "handoff", "P": "process"}
+_REF = re.compile(r"^\s*(?:(?P<prefix>[WHPwhp])-?)?(?P<id>\d+)\s*$")
+
+
+def ref(obj: WorkItem | Handoff | ProcessInstance) -> str:
+    """The name people use for an object, e.g. ``W-12``."""
+    return f"{PREFIX[type(obj)]}-{obj.id}"
+
+
+def parse_ref(text: str, default_kind: str | None = None) -> tuple[str, int]:
+    """Split ``W-12`` / ``H-3`` / ``P-4`` (or a bare number of ``default_kind``) into parts."""
+    match = _REF.match(text)
+    if not match:
+        raise BadInput(f"{text!r} is not an item reference: expected e.g. W-12, H-3, P-4")
+    prefix = match["prefix"]
+    kind = _KIND_OF_PREFIX[prefix.upper()] if prefix else default_kind
+    if kind is None:
+        raise BadInput(f"{text!r} is ambiguous: write W-{text}, H-{text} or P-{text}")
+    if default_kind and kind != default_kind:
+        raise BadInput(f"{text!r} is not a {default_kind} reference")
+    return kind, int(match["id"])
+
+
+def get_for_update(uow: UnitOfWork, model: type[T], item_id: int) -> T:
+    """Load and lock a row for the rest of the command (a row lock on PostgreSQL)."""
+    row = uow.session.get(model, item_id, with_for_update=True)
+    if row is None:
+        raise NotFound(f"{PREFIX[model]}-{item_id} does not exist")
+    return row
+
+
+def actor_for(uow: UnitOfWork, email: str) -> Actor:
+    """The member behind ``email``, with the departments they lead today."""
+    if email == SYSTEM.email:
+        return SYSTEM
+    member = uow.session.exec(
+        select(Member).where(col(Member.email) == email.strip().lower())
+    ).first()
+    if member is None or not member.active:
+        raise NotFound(f"no active member with e-mail {email!r}")
+    branch = uow.session.get(Branch, member.branch)
+    delegations = [
+        (d.code, d.delegate_email or "", d.head_away_from, d.head_away_until)
+        for d in uow.session.exec(
+            select(Department).where(col(Department.delegate_email) == member.email)
+        )
+    ]
+    return Actor(
+        email=member.email,
+        department=member.department,
+        role=member.role,
+        branch=member.branch,
+        is_hq=bool(branch and branch.is_hq),
+        leads=leads_of(email=member.email, role=member.role, department=member.department,
+                       delegations=delegations, today=uow.now().date()),
+    )
+
+
+def target_of(obj: WorkItem | Handoff) -> Target:
+    """What authorization needs to know of a work item or handoff."""
+    if isinstance(obj, WorkItem):
+        return Target(ref=ref(obj), department=obj.department, branch=obj.branch,
+                      assignee=obj.assignee_email)
+    return Target(ref=ref(obj), department=obj.to_department, branch=obj.branch,
+                  offering=obj.from_department)
+
+
+def changed(obj: Any, **new: Any) -> dict[str, list[Any]]:
+    """Set fields on ``obj``; return ``{field: [old, new]}`` for those that really changed."""
+    diff: dict[str, list[Any]] = {}
+    for name, value in new.items():
+        old = getattr(obj, name)
+        if old != value:
+            diff[name] = [_plain(old), _plain(value)]
+            setattr(obj, name, value)
+    return diff
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value

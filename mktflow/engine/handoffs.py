@@ -1,0 +1,204 @@
+"""Command handlers for handoffs between departments and responsibility letters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import col, select
+
+from mktflow.domain.authz import Target, authorize
+from mktflow.domain.errors import BadInput, NotFound
+from mktflow.domain.model import (
+    HANDOFF_RULES,
+    Audience,
+    HandoffKind,
+    HandoffState,
+    Party,
+    Rule,
+)
+from mktflow.engine.common import actor_for, get_for_update
+from mktflow.engine.notices import notify
+from mktflow.engine.transitions import check, record
+from mktflow.store.tables import Department, Handoff, ProcessInstance
+from mktflow.store.uow import UnitOfWork
+
+__all__ = [
+    "accept", "act", "cancel", "comment", "confirm", "deliver", "offer", "process_id_for",
+    "reject", "return_", "update_due",
+]
+
+_OFFER = Rule("offer", frozenset(), HandoffState.OFFERED, (Party.OFFERING,),
+              "a department passes work to another, with a deliverable and a due date")
+
+
+def process_id_for(uow: UnitOfWork, business_key: str | None) -> int | None:
+    """The process instance a business key (or ``P-n``) names."""
+    if not business_key:
+        return None
+    process = uow.session.exec(
+        select(ProcessInstance).where(col(ProcessInstance.business_key) == business_key)
+    ).first()
+    if process is None and business_key.upper().startswith("P-") and business_key[2:].isdigit():
+        process = uow.session.get(ProcessInstance, int(business_key[2:]))
+    if process is None:
+        raise NotFound(f"process: no process with business key {business_key!r}")
+    return process.id
+
+
+def offer(
+    uow: UnitOfWork,
+    *,
+    actor_email: str,
+    from_department: str,
+    to_department: str,
+    title: str,
+    due_at: datetime | None,
+    criteria: str = "",
+    deliverables: list[str] | None = None,
+    letter: bool = False,
+    process: str | None = None,
+    process_id: int | None = None,
+    step_key: str | None = None,
+    branch: str | None = None,
+) -> Handoff:
+    """Offer work to another department; a responsibility letter binds several deliverables."""
+    if not title.strip():
+        raise BadInput("title: must not be empty")
+    if from_department == to_department:
+        raise BadInput(f"to: a handoff goes to another department, not back to {to_department}")
+    deliverables = [d.strip() for d in deliverables or [] if d.strip()]
+    if letter and not deliverables:
+        raise BadInput("deliverable: a responsibility letter names at least one deliverable")
+    with uow:
+        pid = process_id if process_id is not None else process_id_for(uow, process)
+        if pid is not None and step_key is not None:
+            existing = uow.session.exec(select(Handoff).where(
+                col(Handoff.process_id) == pid, col(Handoff.step_key) == step_key
+            )).first()
+            if existing is not None:
+                return existing
+        for field, code in (("from", from_department), ("to", to_department)):
+            if uow.session.get(Department, code) is None:
+                raise NotFound(f"{field}: unknown department {code!r}")
+        actor = actor_for(uow, actor_email)
+        handoff = Handoff(
+            kind=HandoffKind.RESPONSIBILITY_LETTER if letter else HandoffKind.HANDOFF,
+            process_id=pid, step_key=step_key, from_department=from_department,
+            to_department=to_department, branch=branch, title=title.strip(), criteria=criteria,
+            deliverables=deliverables, state=HandoffState.OFFERED, due_at=due_at,
+            offered_by=actor.email, created_at=uow.now(), updated_at=uow.now(),
+        )
+        authorize(actor, _OFFER, Target(ref=f"a handoff from {from_department}",
+                                        department=to_department, branch=branch,
+                                        offering=from_department))
+        uow.session.add(handoff)
+        uow.session.flush()
+        assert handoff.id is not None
+        uow.audit(actor=actor.email, entity_type="handoff", entity_id=handoff.id,
+                  process_id=pid, action="offer", to_state=handoff.state,
+                  data={"title": handoff.title, "from": from_department, "to": to_department,
+                        "kind": handoff.kind, "deliverables": deliverables})
+        notify(uow, handoff, event="handoff.offered", audiences=(Audience.RECEIVING,),
+               actor=actor.email)
+        uow.commit()
+        return handoff
+
+
+def act(
+    uow: UnitOfWork,
+    handoff_id: int,
+    action: str,
+    *,
+    actor_email: str,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> Handoff:
+    """Apply one handoff transition (accept, reject, deliver, confirm, return, cancel)."""
+    if action not in {r.action for r in HANDOFF_RULES} - {"comment", "update"}:
+        raise BadInput(f"action: unknown handoff action {action!r}")
+    with uow:
+        handoff = get_for_update(uow, Handoff, handoff_id)
+        actor, rule = check(uow, handoff, action, actor_email, reason=reason)
+        now = uow.now()
+        fields: dict[str, Any] = {}
+        if reason:
+            fields["reason"] = reason.strip()
+        if action == "accept":
+            fields["accepted_at"] = now
+            if handoff.kind == HandoffKind.RESPONSIBILITY_LETTER:
+                fields["signed_by"] = actor.email
+        elif action == "deliver":
+            fields["delivered_at"] = now
+            if data is not None:
+                fields["data"] = data
+        elif action == "return":
+            fields["return_count"] = handoff.return_count + 1
+        if rule.target in (HandoffState.CONFIRMED, HandoffState.REJECTED,
+                           HandoffState.CANCELLED):
+            fields["closed_at"] = now
+        record(uow, handoff, rule, actor, reason=reason, data=data, fields=fields)
+        uow.commit()
+        return handoff
+
+
+def accept(uow: UnitOfWork, handoff_id: int, *, actor_email: str) -> Handoff:
+    """The receiving department takes the work on (signs, for a responsibility letter)."""
+    return act(uow, handoff_id, "accept", actor_email=actor_email)
+
+
+def reject(uow: UnitOfWork, handoff_id: int, *, actor_email: str, reason: str | None) -> Handoff:
+    """The receiving department declines, with a reason."""
+    return act(uow, handoff_id, "reject", actor_email=actor_email, reason=reason)
+
+
+def deliver(
+    uow: UnitOfWork, handoff_id: int, *, actor_email: str, data: dict[str, Any] | None = None
+) -> Handoff:
+    """The receiving department hands over the deliverable."""
+    return act(uow, handoff_id, "deliver", actor_email=actor_email, data=data)
+
+
+def confirm(uow: UnitOfWork, handoff_id: int, *, actor_email: str) -> Handoff:
+    """The offering department accepts the deliverable."""
+    return act(uow, handoff_id, "confirm", actor_email=actor_email)
+
+
+def return_(uow: UnitOfWork, handoff_id: int, *, actor_email: str, reason: str | None) -> Handoff:
+    """The offering department sends the deliverable back, with a reason."""
+    return act(uow, handoff_id, "return", actor_email=actor_email, reason=reason)
+
+
+def cancel(uow: UnitOfWork, handoff_id: int, *, actor_email: str, reason: str | None) -> Handoff:
+    """The offering department withdraws the work, with a reason."""
+    return act(uow, handoff_id, "cancel", actor_email=actor_email, reason=reason)
+
+
+def update_due(
+    uow: UnitOfWork, handoff_id: int, *, actor_email: str, due_at: datetime,
+    reason: str | None = None,
+) -> Handoff:
+    """The offering department moves the due date; escalation starts afresh."""
+    with uow:
+        handoff = get_for_update(uow, Handoff, handoff_id)
+        actor, rule = check(uow, handoff, "update", actor_email)
+        record(uow, handoff, rule, actor, reason=reason,
+               fields={"due_at": due_at, "escalation_level": 0})
+        uow.commit()
+        return handoff
+
+
+def comment(
+    uow: UnitOfWork, handoff_id: int, *, actor_email: str, text: str,
+    links: list[str] | None = None,
+) -> Handoff:
+    """Add a note (and links) to a handoff's history."""
+    if not text.strip():
+        raise BadInput("text: a comment must not be empty")
+    with uow:
+        handoff = get_for_update(uow, Handoff, handoff_id)
+        actor, rule = check(uow, handoff, "comment", actor_email)
+        record(uow, handoff, rule, actor, data={"text": text.strip(), "links": links or []})
+        uow.commit()
+        return handoff
+

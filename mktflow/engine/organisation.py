@@ -1,0 +1,144 @@
+"""Loading the organisation (branches, departments, members) and the head's absence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlmodel import select
+
+from mktflow.domain.errors import BadInput, NotAuthorized, NotFound, OrganisationInvalid
+from mktflow.domain.organisation import OrganisationSpec, parse_organisation
+from mktflow.engine.common import actor_for
+from mktflow.store.tables import Branch, Department, Member
+from mktflow.store.uow import UnitOfWork
+
+__all__ = ["LoadSummary", "load_organisation", "read_organisation_file", "set_head_away"]
+
+DEMO_FILE = "demo-organisation.yaml"
+
+
+@dataclass
+class LoadSummary:
+    """What a load changed."""
+
+    source: str
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deactivated: list[str] = field(default_factory=list)
+    spec: OrganisationSpec | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary for ``--json``."""
+        return {"source": self.source, "added": self.added, "updated": self.updated,
+                "deactivated": self.deactivated}
+
+
+def read_organisation_file(path: Path | None, *, demo: bool = False) -> OrganisationSpec:
+    """Read and check an organisation file (or the demo organisation that ships)."""
+    if demo:
+        text = resources.files("mktflow.demo").joinpath(DEMO_FILE).read_text("utf-8")
+        source = f"<demo>/{DEMO_FILE}"
+    else:
+        assert path is not None
+        source = str(path)
+        try:
+            text = path.read_text("utf-8")
+        except OSError as exc:
+            raise BadInput(f"{source}: cannot read the file: {exc.strerror}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise OrganisationInvalid([f"{source}: not valid YAML: {exc}"]) from None
+    return parse_organisation(raw, source)
+
+
+def _upsert(uow: UnitOfWork, model: type, key: Any, values: dict[str, Any],
+            summary: LoadSummary, label: str) -> Any:
+    row = None if key is None else uow.session.get(model, key)
+    if row is None:
+        row = model(**values)
+        summary.added.append(label)
+    else:
+        changed = {k: v for k, v in values.items() if getattr(row, k) != v}
+        for k, v in changed.items():
+            setattr(row, k, v)
+        if changed:
+            summary.updated.append(label)
+    uow.session.add(row)
+    return row
+
+
+def load_organisation(uow: UnitOfWork, spec: OrganisationSpec, *, source: str,
+                      actor_email: str = "mktflow") -> LoadSummary:
+    """Create or update everything the file names; members it no longer names are deactivated."""
+    summary = LoadSummary(source=source, spec=spec)
+    with uow:
+        for b in spec.branches:
+            _upsert(uow, Branch, b.code, {"code": b.code, "name": b.name, "is_hq": b.hq},
+                    summary, f"branch {b.code}")
+        for d in spec.departments:
+            away = d.head_away
+            _upsert(uow, Department, d.code, {
+                "code": d.code, "name": d.name,
+                "delegate_email": d.delegate.lower() if d.delegate else None,
+                "head_away_from": away.from_ if away else None,
+                "head_away_until": away.until if away else None,
+            }, summary, f"department {d.code}")
+        uow.session.flush()
+        existing = {m.email: m for m in uow.session.exec(select(Member))}
+        named = set()
+        for m in spec.members:
+            email = m.email.lower()
+            named.add(email)
+            values = {"email": email, "name": m.name, "department": m.department,
+                      "branch": m.branch, "role": str(m.role), "active": True}
+            row = existing.get(email)
+            key = row.id if row is not None else None
+            _upsert(uow, Member, key, values, summary, f"member {email}")
+        for email, row in existing.items():
+            if email not in named and row.active:
+                row.active = False
+                uow.session.add(row)
+                summary.deactivated.append(f"member {email}")
+        uow.session.flush()
+        uow.audit(actor=actor_email, entity_type="organisation", entity_id=0, action="load",
+                  data=summary.as_dict())
+        uow.commit()
+    return summary
+
+
+def set_head_away(
+    uow: UnitOfWork, department: str, *, delegate: str | None, start: date | None,
+    until: date | None, actor_email: str,
+) -> Department:
+    """Record that a department's head is away and who leads meanwhile (None clears it)."""
+    if start and until and until < start:
+        raise BadInput(f"until: {until} is before from {start}")
+    with uow:
+        dept = uow.session.get(Department, department, with_for_update=True)
+        if dept is None:
+            raise NotFound(f"department: unknown department {department!r}")
+        actor = actor_for(uow, actor_email)
+        if not actor.system and department not in actor.leads and "management" not in actor.leads:
+            raise NotAuthorized(f"{actor.email} may not set who leads {department}: only its "
+                                "head or management may")
+        if delegate:
+            delegate_actor = actor_for(uow, delegate)
+            delegate = delegate_actor.email
+            start = start or uow.now().date()  # away from today unless a date is given
+        old = {"delegate": dept.delegate_email, "from": str(dept.head_away_from),
+               "until": str(dept.head_away_until)}
+        dept.delegate_email = delegate
+        dept.head_away_from = start if delegate else None
+        dept.head_away_until = until if delegate else None
+        uow.session.add(dept)
+        uow.audit(actor=actor.email, entity_type="department", entity_id=0, action="head_away",
+                  data={"department": department, "delegate": delegate, "from": str(start),
+                        "until": str(until), "before": old})
+        uow.commit()
+        return dept

@@ -1,0 +1,119 @@
+"""Command handlers for process instances: start, link to a flow run, finish."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import col, select
+
+from mktflow.domain.errors import BadInput, Conflict
+from mktflow.domain.model import OPEN_HANDOFF_STATES, OPEN_WORK_STATES, ProcessStatus
+from mktflow.engine.common import actor_for, changed, get_for_update, ref
+from mktflow.store.tables import Handoff, ProcessInstance, WorkItem
+from mktflow.store.uow import UnitOfWork
+
+__all__ = ["finish_process", "link_flow_run", "start_process"]
+
+
+def start_process(
+    uow: UnitOfWork,
+    *,
+    process: str,
+    business_key: str,
+    owner_email: str,
+    params: dict[str, Any] | None = None,
+    flow_run_id: str | None = None,
+    branch: str | None = None,
+) -> ProcessInstance:
+    """Open a process instance under a unique business key.
+
+    Starting again with the same key and the same flow run returns the existing instance
+    (a flow re-run after resume); any other reuse of the key is refused.
+    """
+    if not business_key.strip():
+        raise BadInput("business_key: must not be empty")
+    with uow:
+        existing = uow.session.exec(select(ProcessInstance).where(
+            col(ProcessInstance.business_key) == business_key)).first()
+        if existing is not None:
+            if flow_run_id and existing.flow_run_id == flow_run_id:
+                return existing
+            raise Conflict(f"business key {business_key!r} is already used by {ref(existing)} "
+                           f"({existing.process}, {existing.status})")
+        owner = actor_for(uow, owner_email)
+        instance = ProcessInstance(
+            process=process, business_key=business_key, owner_email=owner.email,
+            status=ProcessStatus.RUNNING, params=params, flow_run_id=flow_run_id, branch=branch,
+            created_at=uow.now(), updated_at=uow.now(),
+        )
+        uow.session.add(instance)
+        uow.session.flush()
+        assert instance.id is not None
+        uow.audit(actor=owner.email, entity_type="process", entity_id=instance.id,
+                  process_id=instance.id, action="start", to_state=instance.status,
+                  data={"process": process, "business_key": business_key,
+                        "flow_run_id": flow_run_id})
+        uow.commit()
+        return instance
+
+
+def link_flow_run(uow: UnitOfWork, process_id: int, *, flow_run_id: str) -> ProcessInstance:
+    """Record which Prefect flow run carries the process."""
+    with uow:
+        instance = get_for_update(uow, ProcessInstance, process_id)
+        diff = changed(instance, flow_run_id=flow_run_id)
+        if diff:
+            instance.updated_at = uow.now()
+            uow.session.add(instance)
+            uow.audit(actor="mktflow", entity_type="process", entity_id=process_id,
+                      process_id=process_id, action="link", changes=diff)
+        uow.commit()
+        return instance
+
+
+def finish_process(
+    uow: UnitOfWork,
+    process_id: int,
+    *,
+    status: ProcessStatus,
+    result: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> ProcessInstance:
+    """Close the process; its open steps and handoffs are cancelled with the reason."""
+    if status == ProcessStatus.RUNNING:
+        raise BadInput("status: a process is finished as completed, failed or cancelled")
+    with uow:
+        instance = get_for_update(uow, ProcessInstance, process_id)
+        if instance.status != ProcessStatus.RUNNING:
+            return instance
+        before = instance.status
+        instance.status = status
+        instance.result = result
+        instance.updated_at = uow.now()
+        uow.session.add(instance)
+        why = reason or f"process {status}"
+        for item in uow.session.exec(select(WorkItem).where(
+                col(WorkItem.process_id) == process_id,
+                col(WorkItem.state).in_(sorted(OPEN_WORK_STATES)))):
+            _close(uow, item, "cancelled", why)
+        for handoff in uow.session.exec(select(Handoff).where(
+                col(Handoff.process_id) == process_id,
+                col(Handoff.state).in_(sorted(OPEN_HANDOFF_STATES)))):
+            _close(uow, handoff, "cancelled", why)
+        uow.audit(actor="mktflow", entity_type="process", entity_id=process_id,
+                  process_id=process_id, action="finish", from_state=before, to_state=status,
+                  reason=reason, data=result)
+        uow.commit()
+        return instance
+
+
+def _close(uow: UnitOfWork, item: WorkItem | Handoff, state: str, reason: str) -> None:
+    before = item.state
+    item.state = state
+    item.updated_at = uow.now()
+    item.version += 1
+    uow.session.add(item)
+    assert item.id is not None
+    uow.audit(actor="mktflow", entity_type="work" if isinstance(item, WorkItem) else "handoff",
+              entity_id=item.id, process_id=item.process_id, action="cancel",
+              from_state=before, to_state=state, reason=reason)

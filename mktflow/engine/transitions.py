@@ -1,0 +1,77 @@
+"""The two halves every state-changing handler shares: check the rule, then record the change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mktflow.domain.authz import Actor, authorize
+from mktflow.domain.errors import BadInput
+from mktflow.domain.model import HANDOFF_RULES, WORK_RULES, Audience, Rule, rule_for, target_state
+from mktflow.engine.common import actor_for, changed, ref, target_of
+from mktflow.engine.notices import notify
+from mktflow.store.tables import Handoff, WorkItem
+from mktflow.store.uow import UnitOfWork
+
+__all__ = ["PAST", "check", "record"]
+
+#: Event names use the past tense of the action: ``handoff.rejected``, ``work.assigned``.
+PAST = {
+    "claim": "claimed", "release": "released", "assign": "assigned", "delegate": "delegated",
+    "resolve": "resolved", "complete": "completed", "cancel": "cancelled", "update": "updated",
+    "comment": "commented", "accept": "accepted", "reject": "rejected", "deliver": "delivered",
+    "confirm": "confirmed", "return": "returned", "offer": "offered", "create": "created",
+    "escalate": "escalated", "reassign": "reassigned",
+}
+
+
+def _kind(item: WorkItem | Handoff) -> str:
+    return "work" if isinstance(item, WorkItem) else "handoff"
+
+
+def check(
+    uow: UnitOfWork, item: WorkItem | Handoff, action: str, actor_email: str,
+    *, reason: str | None = None,
+) -> tuple[Actor, Rule]:
+    """Who is acting and which rule allows it; refuses before anything changes."""
+    actor = actor_for(uow, actor_email)
+    rules = WORK_RULES if isinstance(item, WorkItem) else HANDOFF_RULES
+    kind = "work item" if isinstance(item, WorkItem) else item.kind.replace("_", " ")
+    holder = getattr(item, "assignee_email", None)
+    name = f"{kind} {ref(item)}" + (f" (held by {holder})" if holder else "")
+    rule = rule_for(rules, name, action, item.state)
+    if rule.needs_reason and not (reason and reason.strip()):
+        raise BadInput(f"reason: {action} needs a reason (why the {kind} is {PAST[action]})")
+    authorize(actor, rule, target_of(item))
+    return actor, rule
+
+
+def record(
+    uow: UnitOfWork,
+    item: WorkItem | Handoff,
+    rule: Rule,
+    actor: Actor,
+    *,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+    fields: dict[str, Any] | None = None,
+    tells: tuple[Audience, ...] | None = None,
+) -> dict[str, list[Any]]:
+    """Apply the rule's state and ``fields``, then write the audit entry and the notices."""
+    before = item.state
+    diff = changed(item, state=target_state(rule, before), **(fields or {}))
+    diff.pop("state", None)
+    item.updated_at = uow.now()
+    item.version += 1
+    uow.session.add(item)
+    uow.session.flush()
+    assert item.id is not None
+    uow.audit(
+        actor=actor.email, entity_type=_kind(item), entity_id=item.id,
+        process_id=item.process_id, action=rule.action, from_state=before, to_state=item.state,
+        reason=reason, data=data, changes=diff or None,
+    )
+    audiences = rule.tells if tells is None else tells
+    if audiences:
+        notify(uow, item, event=f"{_kind(item)}.{PAST[rule.action]}", audiences=audiences,
+               actor=actor.email, reason=reason)
+    return diff

@@ -1,0 +1,294 @@
+"""Command handlers for work items (human steps): the only code that changes them.
+
+Each handler opens the unit of work, loads and locks the item, checks the rule (state, who,
+guards), applies the change, writes the audit entry and the outbox notices, and commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import col, select
+
+from mktflow.domain.authz import Actor
+from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
+from mktflow.domain.model import OPEN_WORK_STATES, Audience, WorkState
+from mktflow.engine.common import actor_for, get_for_update, ref
+from mktflow.engine.forms import check_schema, validate_form
+from mktflow.engine.notices import notify
+from mktflow.engine.transitions import check, record
+from mktflow.store.tables import Department, Member, ProcessInstance, WorkItem
+from mktflow.store.uow import UnitOfWork
+
+__all__ = [
+    "assign",
+    "cancel",
+    "claim",
+    "comment",
+    "complete",
+    "create_work_item",
+    "delegate",
+    "reassign_all",
+    "release",
+    "resolve",
+    "update",
+]
+
+
+def _member(uow: UnitOfWork, email: str) -> Member:
+    member = uow.session.exec(
+        select(Member).where(col(Member.email) == email.strip().lower())
+    ).first()
+    if member is None or not member.active:
+        raise NotFound(f"no active member with e-mail {email!r}")
+    return member
+
+
+def _eligible(uow: UnitOfWork, item: WorkItem, email: str, action: str) -> Member:
+    """The member ``email`` names, if they may hold ``item`` (its department and branch)."""
+    member = _member(uow, email)
+    actor = actor_for(uow, member.email)
+    if not actor.in_department(item.department):
+        raise NotAuthorized(
+            f"cannot {action} {ref(item)} to {member.email}: they are in {member.department}, "
+            f"not {item.department}"
+        )
+    if item.branch and not actor.is_hq and member.branch != item.branch:
+        raise NotAuthorized(
+            f"cannot {action} {ref(item)} to {member.email}: they are in branch "
+            f"{member.branch}, the item belongs to branch {item.branch}"
+        )
+    return member
+
+
+def create_work_item(
+    uow: UnitOfWork,
+    *,
+    actor_email: str,
+    department: str,
+    title: str,
+    form_schema: dict[str, Any] | None = None,
+    form_name: str | None = None,
+    description: str = "",
+    assignee: str | None = None,
+    priority: int = 50,
+    due_at: datetime | None = None,
+    follow_up_at: datetime | None = None,
+    process_id: int | None = None,
+    step_key: str | None = None,
+    branch: str | None = None,
+    excluded: list[str] | None = None,
+) -> WorkItem:
+    """Put a human step in a department's queue (or a member's hands) and tell them.
+
+    With ``process_id`` and ``step_key`` it is idempotent: a flow re-run after resume gets the
+    step it created before instead of a second one.
+    """
+    if not title.strip():
+        raise BadInput("title: must not be empty")
+    if not 0 <= priority <= 100:
+        raise BadInput(f"priority: must be between 0 and 100, got {priority}")
+    check_schema(form_schema)
+    with uow:
+        if process_id is not None and step_key is not None:
+            existing = uow.session.exec(select(WorkItem).where(
+                col(WorkItem.process_id) == process_id, col(WorkItem.step_key) == step_key
+            )).first()
+            if existing is not None:
+                return existing
+            if uow.session.get(ProcessInstance, process_id) is None:
+                raise NotFound(f"P-{process_id} does not exist")
+        actor = actor_for(uow, actor_email)
+        if uow.session.get(Department, department) is None:
+            raise NotFound(f"department: unknown department {department!r}")
+        if not actor.system and not actor.in_department(department) and not actor.leads:
+            raise NotAuthorized(
+                f"{actor.email} may not create work for {department}: only its members, "
+                "a department head or the process engine may"
+            )
+        item = WorkItem(
+            department=department, branch=branch, title=title.strip(), description=description,
+            state=WorkState.OPEN, form_schema=form_schema, form_name=form_name,
+            priority=priority, due_at=due_at, follow_up_at=follow_up_at, process_id=process_id,
+            step_key=step_key, created_by=actor.email, excluded=[e.lower() for e in excluded or []],
+            created_at=uow.now(), updated_at=uow.now(),
+        )
+        if assignee:
+            item.assignee_email = _eligible(uow, item, assignee, "assign").email
+            item.state = WorkState.CLAIMED
+        uow.session.add(item)
+        uow.session.flush()
+        assert item.id is not None
+        uow.audit(actor=actor.email, entity_type="work", entity_id=item.id,
+                  process_id=process_id, action="create", to_state=item.state,
+                  data={"title": item.title, "department": department,
+                        "assignee": item.assignee_email})
+        audience = Audience.ASSIGNEE if item.assignee_email else Audience.DEPARTMENT
+        notify(uow, item, event="work.created", audiences=(audience,), actor=actor.email)
+        uow.commit()
+        return item
+
+
+def claim(uow: UnitOfWork, item_id: int, *, actor_email: str) -> WorkItem:
+    """Take an open step from the department's queue; of two at once, exactly one wins."""
+    with uow:
+        item = get_for_update(uow, WorkItem, item_id)
+        actor, rule = check(uow, item, "claim", actor_email)
+        record(uow, item, rule, actor, fields={"assignee_email": actor.email})
+        uow.commit()
+        return item
+
+
+def release(uow: UnitOfWork, item_id: int, *, actor_email: str) -> WorkItem:
+    """Give a held step back to the department's queue."""
+    with uow:
+        item = get_for_update(uow, WorkItem, item_id)
+        actor, rule = check(uow, item, "release", actor_email)
+        record(uow, item, rule, actor, fields={"assignee_email": None})
+        uow.commit()
+        return item
+
+
+def assign(uow: UnitOfWork, item_id: int, *, to: str, actor_email: str) -> WorkItem:
+    """The head (or delegate) gives a step to a member of the department."""
+    with uow:
+        item = get_for_update(uow, WorkItem, item_id)
+        actor, rule = check(uow, item, "assign", actor_email)
+        member = _eligible(uow, item, to, "assign")
+        record(uow, item, rule, actor, fields={"assignee_email": member.email})
+        uow.commit()
+        return item
+
+
+def delegate(uow: UnitOfWork, item_id: int, *, to: str, actor_email: str) -> WorkItem:
+    """The holder asks a colleague to do the step; the colleague resolves it back."""
+    with uow:
+        item = get_for_update(uow, WorkItem, item_id)
+        actor, rule = check(uow, item, "delegate", actor_email)
+        member = _eligible(uow, item, to, "delegate")
+        if member.email == actor.email:
+            raise BadInput("to: cannot delegate a step to yourself")
+        record(uow, item, rule, actor,
+               fields={"owner_email": actor.email, "assignee_email": member.email})
+        uow.commit()
+        return item
+
+
+def resolve(
+    uow: UnitOfWork, item_id: int, *, actor_email: str, data: dict[str, Any] | None = None
+) -> WorkItem:
+    """The colleague hands a delegated step back to its holder, with a proposal if any."""
+    with uow:
+        item = get_for_update(uow, WorkItem, item_id)
+        actor, rule = check(uow, item, "resolve", actor_email)
+        fields: dict[str, Any] = {"assignee_email": item.owner_email, "owner_email": None}
+        if data is not None:
+            fields["data"] = validate_form(item.form_schema, data, ref=ref(item))
+        record(uow, item, rule, actor, data=data,
+               fields=fields, tells=(Audience.ASSIGNEE,))
+        uow.commit()
+        return item
+
+
+def complete(
+    uow: UnitOfWork, item_id: int, *, actor_email: str, data: dict[str, Any] | None = None
+) -> WorkItem:
+    """Submit a held step's data; refused if it fails the form or breaks four eyes."""
+    with uow:
+        item = get_for_update(uow, WorkItem, item_id)
+        actor, rule = check(uow, item, "complete", actor_email)
+        _four_eyes(item, actor)
+        clean = validate_form(item.form_schema, data, ref=ref(item))
+        record(uow, item, rule, actor, data=clean, fields={
+            "data": clean, "completed_by": actor.email, "completed_at": uow.now(),
+        })
+        uow.commit()
+        return item
+
+
+def _four_eyes(item: WorkItem, actor: Actor) -> None:
+    if actor.email in item.excluded:
+        raise NotAuthorized(
+            f"{actor.email} may not complete {ref(item)}: four eyes — they submitted or "
+            "already approved what this step decides, so another person must"
+        )
+
+
+def cancel(uow: UnitOfWork, item_id: int, *, actor_email: str, reason: str | None) -> WorkItem:
+    """Withdraw a step that is no longer needed."""
+    with uow:
+        item = get_for_update(uow, WorkItem, item_id)
+        actor, rule = check(uow, item, "cancel", actor_email, reason=reason)
+        record(uow, item, rule, actor, reason=reason,
+               tells=(Audience.ASSIGNEE,) if item.assignee_email else ())
+        uow.commit()
+        return item
+
+
+def update(
+    uow: UnitOfWork,
+    item_id: int,
+    *,
+    actor_email: str,
+    due_at: datetime | None = None,
+    follow_up_at: datetime | None = None,
+    priority: int | None = None,
+    reason: str | None = None,
+) -> WorkItem:
+    """The head changes a step's due time, follow-up time or priority."""
+    if priority is not None and not 0 <= priority <= 100:
+        raise BadInput(f"priority: must be between 0 and 100, got {priority}")
+    fields: dict[str, Any] = {}
+    if due_at is not None:
+        fields["due_at"] = due_at
+        fields["escalation_level"] = 0  # a new due time starts the escalation afresh
+    if follow_up_at is not None:
+        fields["follow_up_at"] = follow_up_at
+    if priority is not None:
+        fields["priority"] = priority
+    if not fields:
+        raise BadInput("nothing to update: give a due time, a follow-up time or a priority")
+    with uow:
+        item = get_for_update(uow, WorkItem, item_id)
+        actor, rule = check(uow, item, "update", actor_email)
+        record(uow, item, rule, actor, reason=reason, fields=fields)
+        uow.commit()
+        return item
+
+
+def comment(
+    uow: UnitOfWork, item_id: int, *, actor_email: str, text: str, links: list[str] | None = None
+) -> WorkItem:
+    """Add a note (and links) to a step's history."""
+    if not text.strip():
+        raise BadInput("text: a comment must not be empty")
+    with uow:
+        item = get_for_update(uow, WorkItem, item_id)
+        actor, rule = check(uow, item, "comment", actor_email)
+        record(uow, item, rule, actor, data={"text": text.strip(), "links": links or []})
+        uow.commit()
+        return item
+
+
+def reassign_all(
+    uow: UnitOfWork, *, from_email: str, to_email: str, actor_email: str
+) -> list[WorkItem]:
+    """Hand everything one member holds to another (a member leaves or is away); all or none."""
+    with uow:
+        source = _member(uow, from_email)
+        items = list(uow.session.exec(
+            select(WorkItem)
+            .where(col(WorkItem.assignee_email) == source.email,
+                   col(WorkItem.state).in_(sorted(OPEN_WORK_STATES)))
+            .order_by(col(WorkItem.id))
+            .with_for_update()
+        ))
+        for item in items:
+            actor, rule = check(uow, item, "reassign", actor_email)
+            member = _eligible(uow, item, to_email, "reassign")
+            record(uow, item, rule, actor, fields={"assignee_email": member.email},
+                   reason=f"reassigned from {source.email}")
+        uow.commit()
+        return items
+

@@ -1,0 +1,7 @@
+"""Imports every module that defines tables, so ``SQLModel.metadata`` knows them all."""
+
+from __future__ import annotations
+
+from mktflow.store import tables
+
+__all__ = ["tables"]

@@ -1,0 +1,98 @@
+"""Database engines: one per URL, SQLite tuned for several writers, errors made readable."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+
+from mktflow.domain.errors import ConfigError
+
+__all__ = ["database_errors", "engine_for", "get_engine", "safe_url"]
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password masked, for messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _tune_sqlite(engine: Engine, busy_timeout_s: float) -> None:
+    """WAL, foreign keys, a busy timeout, and BEGIN IMMEDIATE so writers queue instead of failing.
+
+    With a deferred BEGIN, two processes that both read and then write fail with "database is
+    locked" (the busy handler cannot help a reader upgrading to writer). Taking the write lock at
+    BEGIN makes the second writer wait, then read the first one's result.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # let SQLAlchemy's "begin" event issue BEGIN
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def engine_for(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
+    """A new engine for ``url``; creates the folder of a SQLite file."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": busy_timeout_s})
+        _tune_sqlite(engine, busy_timeout_s)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+@lru_cache(maxsize=8)
+def _cached_engine(url: str, busy_timeout_s: float) -> Engine:
+    return engine_for(url, busy_timeout_s=busy_timeout_s)
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """The shared engine for ``url``, or for the configured database."""
+    from mktflow.config import get_settings
+
+    settings = get_settings()
+    return _cached_engine(url or settings.resolved_database_url(), settings.sqlite_busy_timeout_s)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextmanager
+def database_errors(url: str) -> Iterator[None]:
+    """Turn driver errors about reaching or finding the schema into one readable ConfigError."""
+    try:
+        yield
+    except (OperationalError, ProgrammingError) as exc:
+        line = _first_line(exc)
+        if "no such table" in line or ("does not exist" in line and "relation" in line):
+            raise ConfigError(
+                f"the database at {safe_url(url)} has no mktflow tables yet: "
+                "run `mktflow db upgrade`"
+            ) from None
+        if isinstance(exc, OperationalError):
+            raise ConfigError(f"cannot use the database at {safe_url(url)}: {line}") from None
+        raise
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise ConfigError(
+                f"lost the connection to {safe_url(url)}: {_first_line(exc)}"
+            ) from None
+        raise

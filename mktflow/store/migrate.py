@@ -1,0 +1,43 @@
+"""Schema migrations: ``mktflow db upgrade`` brings any database to the newest schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+from mktflow.store.db import database_errors
+
+__all__ = ["alembic_config", "current_revision", "head_revision", "upgrade"]
+
+
+def alembic_config() -> Config:
+    """Alembic's configuration pointing at the migrations inside the package."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    return cfg
+
+
+def head_revision() -> str | None:
+    """The newest migration the installed package has."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at (None for an empty database)."""
+    with database_errors(str(engine.url)), engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str | None]:
+    """Migrate to the newest schema; idempotent. Returns (revision before, revision after)."""
+    before = current_revision(engine)
+    cfg = alembic_config()
+    with database_errors(str(engine.url)), engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    return before, current_revision(engine)

@@ -1,0 +1,200 @@
+"""SQLModel tables of the work engine: organisation, processes, work items, handoffs, audit, outbox.
+
+Alembic migrations in ``mktflow/store/migrations`` create them; ``SQLModel.metadata`` is their
+target. Business tables owned by the flows live in their own modules and migrations.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from mktflow.store.types import UTCDateTime, utcnow
+
+__all__ = [
+    "AuditEntry",
+    "Branch",
+    "Department",
+    "Handoff",
+    "Member",
+    "OutboxMessage",
+    "ProcessInstance",
+    "WorkItem",
+]
+
+
+def _ts(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+def _json(default: Any = None) -> Any:
+    factory = (lambda: None) if default is None else default
+    return Field(default_factory=factory, sa_column=Column(JSON, nullable=default is None))
+
+
+class Branch(SQLModel, table=True):
+    """Headquarters or a regional branch."""
+
+    code: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    is_hq: bool = False
+
+
+class Department(SQLModel, table=True):
+    """A department; its delegate leads it while the head is away."""
+
+    code: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    delegate_email: str | None = Field(default=None, max_length=320)
+    head_away_from: date | None = None
+    head_away_until: date | None = None
+
+
+class Member(SQLModel, table=True):
+    """A person in a department and a branch."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True, index=True)
+    name: str = Field(max_length=200)
+    department: str = Field(foreign_key="department.code", max_length=64, index=True)
+    branch: str = Field(foreign_key="branch.code", max_length=64)
+    role: str = Field(max_length=20)
+    active: bool = True
+
+
+class ProcessInstance(SQLModel, table=True):
+    """One run of a business process, linked to its Prefect flow run."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    process: str = Field(max_length=100, index=True)
+    business_key: str = Field(max_length=200, unique=True)
+    owner_email: str = Field(max_length=320)
+    branch: str | None = Field(default=None, max_length=64)
+    status: str = Field(max_length=20, index=True)
+    flow_run_id: str | None = Field(default=None, max_length=64, index=True)
+    params: dict[str, Any] | None = _json()
+    result: dict[str, Any] | None = _json()
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class WorkItem(SQLModel, table=True):
+    """A human step owned by a department's queue, optionally held by one member."""
+
+    __table_args__ = (
+        Index("ix_workitem_queue", "department", "state", "due_at"),
+        Index("ix_workitem_assignee", "assignee_email", "state", "due_at"),
+        UniqueConstraint("process_id", "step_key", name="uq_workitem_step"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    process_id: int | None = Field(default=None, foreign_key="processinstance.id", index=True)
+    step_key: str | None = Field(default=None, max_length=200)
+    department: str = Field(foreign_key="department.code", max_length=64)
+    branch: str | None = Field(default=None, max_length=64)
+    title: str = Field(max_length=300)
+    description: str = ""
+    state: str = Field(max_length=20)
+    assignee_email: str | None = Field(default=None, max_length=320)
+    owner_email: str | None = Field(default=None, max_length=320)  # holder while delegated
+    form_name: str | None = Field(default=None, max_length=200)
+    form_schema: dict[str, Any] | None = _json()
+    data: dict[str, Any] | None = _json()
+    excluded: list[str] = _json(list)  # members who may not complete it (four eyes)
+    priority: int = Field(default=50, ge=0, le=100)
+    due_at: datetime | None = _ts()
+    follow_up_at: datetime | None = _ts()
+    escalation_level: int = 0
+    created_by: str = Field(max_length=320)
+    completed_by: str | None = Field(default=None, max_length=320)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    completed_at: datetime | None = _ts()
+    version: int = 1
+
+
+class Handoff(SQLModel, table=True):
+    """Work passed from one department to another; a responsibility letter binds a project."""
+
+    __table_args__ = (
+        Index("ix_handoff_queue", "to_department", "state", "due_at"),
+        UniqueConstraint("process_id", "step_key", name="uq_handoff_step"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=30)
+    process_id: int | None = Field(default=None, foreign_key="processinstance.id", index=True)
+    step_key: str | None = Field(default=None, max_length=200)
+    from_department: str = Field(foreign_key="department.code", max_length=64, index=True)
+    to_department: str = Field(foreign_key="department.code", max_length=64)
+    branch: str | None = Field(default=None, max_length=64)
+    title: str = Field(max_length=300)
+    criteria: str = ""
+    deliverables: list[str] = _json(list)
+    state: str = Field(max_length=20)
+    data: dict[str, Any] | None = _json()
+    reason: str | None = None  # the reason given with the last reject / return / cancel
+    return_count: int = 0
+    due_at: datetime | None = _ts()
+    escalation_level: int = 0
+    offered_by: str = Field(max_length=320)
+    signed_by: str | None = Field(default=None, max_length=320)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    accepted_at: datetime | None = _ts()
+    delivered_at: datetime | None = _ts()
+    closed_at: datetime | None = _ts()
+    version: int = 1
+
+
+class AuditEntry(SQLModel, table=True):
+    """Append-only: one row per change, written in the same transaction as the change."""
+
+    __table_args__ = (Index("ix_audit_entity", "entity_type", "entity_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _created()
+    actor: str = Field(max_length=320)
+    entity_type: str = Field(max_length=20)  # work | handoff | process | organisation
+    entity_id: int
+    process_id: int | None = Field(default=None, index=True)
+    action: str = Field(max_length=40)
+    from_state: str | None = Field(default=None, max_length=20)
+    to_state: str | None = Field(default=None, max_length=20)
+    reason: str | None = None
+    data: dict[str, Any] | None = _json()
+    changes: dict[str, Any] | None = _json()  # field -> [old, new]
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A notification to send, written with the change that caused it; the relay sends it."""
+
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        UniqueConstraint("dedupe_key", name="uq_outbox_dedupe"),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)  # also the Idempotency-Key
+    created_at: datetime = _created()
+    event: str = Field(max_length=60)
+    dedupe_key: str | None = Field(default=None, max_length=300)
+    department: str | None = Field(default=None, max_length=64)
+    recipient_email: str | None = Field(default=None, max_length=320)
+    channel_id: int | None = None
+    subject: str = Field(max_length=300)
+    payload: dict[str, Any] = _json(dict)
+    link: str | None = None
+    status: str = Field(default="pending", max_length=20)
+    attempts: int = 0
+    next_attempt_at: datetime = _created()
+    claimed_by: str | None = Field(default=None, max_length=100)
+    claimed_until: datetime | None = _ts()
+    last_error: str | None = None
+    sent_at: datetime | None = _ts()

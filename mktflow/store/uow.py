@@ -1,0 +1,92 @@
+"""The unit of work: one transaction around one engine command, with its audit and outbox rows.
+
+Leaving the ``with`` block without ``commit()`` rolls everything back, so a refused or failed
+command leaves no trace: no state change, no audit entry, no notification.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from mktflow.store.db import database_errors
+from mktflow.store.tables import AuditEntry, OutboxMessage
+from mktflow.store.types import utcnow
+
+__all__ = ["Clock", "UnitOfWork"]
+
+Clock = Callable[[], datetime]
+
+
+class UnitOfWork:
+    """A session, a clock and the command's audit and outbox rows, committed together."""
+
+    def __init__(self, engine: Engine, *, clock: Clock = utcnow) -> None:
+        self.engine = engine
+        self.clock = clock
+        self._errors = database_errors(engine.url.render_as_string(hide_password=False))
+        self.session: Session
+
+    def __enter__(self) -> UnitOfWork:
+        self._errors.__enter__()
+        self.session = Session(self.engine, expire_on_commit=False)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        try:
+            self.session.rollback()
+            self.session.close()
+        finally:
+            handled = self._errors.__exit__(exc_type, exc, tb)
+        return handled
+
+    def now(self) -> datetime:
+        """The command's clock (fake in tests of due times and escalation)."""
+        return self.clock()
+
+    def commit(self) -> None:
+        """Make the command's changes, audit entries and outbox messages durable at once."""
+        self.session.commit()
+
+    def audit(
+        self,
+        *,
+        actor: str,
+        entity_type: str,
+        entity_id: int,
+        action: str,
+        process_id: int | None = None,
+        from_state: str | None = None,
+        to_state: str | None = None,
+        reason: str | None = None,
+        data: dict[str, Any] | None = None,
+        changes: dict[str, Any] | None = None,
+    ) -> AuditEntry:
+        """Record who did what, when and why; part of the same transaction."""
+        entry = AuditEntry(
+            at=self.now(), actor=actor, entity_type=entity_type, entity_id=entity_id,
+            process_id=process_id, action=action, from_state=from_state, to_state=to_state,
+            reason=reason, data=data, changes=changes,
+        )
+        self.session.add(entry)
+        return entry
+
+    def outbox(self, message: OutboxMessage) -> OutboxMessage:
+        """Queue a notification; it is sent only if the command commits."""
+        if not message.id:
+            message.id = uuid.uuid4().hex
+        message.created_at = self.now()
+        message.next_attempt_at = message.created_at
+        self.session.add(message)
+        return message
