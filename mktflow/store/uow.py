@@ -30,10 +30,11 @@ class UnitOfWork:
     def __init__(self, engine: Engine, *, clock: Clock = utcnow) -> None:
         self.engine = engine
         self.clock = clock
-        self._errors = database_errors(engine.url.render_as_string(hide_password=False))
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:
+        # A fresh translator each time: one UnitOfWork may serve several commands in turn.
+        self._errors = database_errors(self.engine.url.render_as_string(hide_password=False))
         self._errors.__enter__()
         self.session = Session(self.engine, expire_on_commit=False)
         return self
@@ -45,7 +46,8 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> bool | None:
         try:
-            self.session.rollback()
+            # close() rolls back what was not committed and detaches objects without expiring
+            # them, so handlers can return the rows they read or wrote.
             self.session.close()
         finally:
             handled = self._errors.__exit__(exc_type, exc, tb)

@@ -1,0 +1,37 @@
+# The two commands of the README: `make demo` and `make test`. Both set everything up first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+export MKTFLOW_DATA_DIR ?= $(CURDIR)/.mktflow
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+
+.PHONY: install demo test lint unit bench serve clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create the virtual environment and install mktflow with pinned versions
+
+demo: install  ## migrate, load the demo organisation, run the main job on SQLite + local Prefect
+	$(BIN)/mktflow db upgrade
+	$(BIN)/mktflow org load --demo
+	$(BIN)/mktflow handoff offer --from marketing --to tech --title "Prototype of the new bottle" \
+	  --due 2027-01-15 --criteria "drop-tested, food-safe" --as olga.petrova@example.com
+	$(BIN)/mktflow inbox tech
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint  ## lint, type-check and run every test (PostgreSQL must be up: .ci/run starts it)
+	$(BIN)/pytest -q -p no:cacheprovider
+
+unit: install  ## the fast tests only
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit
+
+clean:
+	rm -rf $(VENV) .mktflow *.egg-info

@@ -1,0 +1,49 @@
+"""Completing a human step from any door (CLI, REST API, Prefect UI) ends here.
+
+The engine records the completion first (the database is the truth); then, if a flow run is
+waiting for the step, the resumer hands it the data. A resume that fails is not lost: the
+step stays done in the database and the flow picks its data up when it next looks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mktflow.engine import work
+from mktflow.store.tables import ProcessInstance, WorkItem
+from mktflow.store.uow import UnitOfWork
+
+__all__ = ["Resumer", "complete_step", "set_resumer"]
+
+#: Hands a completed step's data to the flow run waiting for it: (flow_run_id, item) -> None.
+Resumer = Callable[[str, WorkItem], None]
+
+_resumer: Resumer | None = None
+
+
+def set_resumer(resumer: Resumer | None) -> None:
+    """Wire the resumer (the Prefect bridge in production, a fake in unit tests)."""
+    global _resumer
+    _resumer = resumer
+
+
+def _default_resumer() -> Resumer:
+    from mktflow.prefect.resume import resume_flow_run_for  # imports Prefect only when needed
+
+    return resume_flow_run_for
+
+
+def complete_step(
+    uow: UnitOfWork, item_id: int, *, actor_email: str, data: dict[str, Any] | None = None
+) -> WorkItem:
+    """Complete the step through the engine, then resume the flow run waiting for it."""
+    item = work.complete(uow, item_id, actor_email=actor_email, data=data)
+    if item.process_id is None:
+        return item
+    with uow:
+        process = uow.session.get(ProcessInstance, item.process_id)
+        flow_run_id = process.flow_run_id if process else None
+    if flow_run_id:
+        (_resumer or _default_resumer())(flow_run_id, item)
+    return item

@@ -1,0 +1,182 @@
+"""Shared fixtures: real SQLite files and real PostgreSQL databases, migrated, with the demo org.
+
+``db`` is parametrised over both databases; ``sqlite_db`` and ``pg_db`` pick one. PostgreSQL
+databases are created per test with a unique name and dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+PG_ADMIN_URL = os.environ.get("MKTFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test reads or writes the user's data folder or a configured database."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith("MKTFLOW_")}
+    for key in saved:
+        del os.environ[key]
+    os.environ["MKTFLOW_DATA_DIR"] = str(tmp_path_factory.mktemp("mktflow-data"))
+    yield
+    for key in [k for k in os.environ if k.startswith("MKTFLOW_")]:
+        del os.environ[key]
+    os.environ.update(saved)
+
+
+def reset_caches() -> None:
+    """Forget cached settings and engines after changing MKTFLOW_* variables."""
+    from mktflow.config import get_settings
+    from mktflow.store import db
+
+    get_settings.cache_clear()
+    db._cached_engine.cache_clear()
+
+
+@dataclass
+class Db:
+    """A migrated test database with the demo organisation loaded."""
+
+    url: str
+    engine: Engine
+    kind: str
+
+    def uow(self, clock: Callable[[], Any] | None = None) -> Any:
+        """A fresh unit of work on this database."""
+        from mktflow.store.uow import UnitOfWork
+
+        return UnitOfWork(self.engine, clock=clock) if clock else UnitOfWork(self.engine)
+
+    def count(self, table: str) -> int:
+        """Rows in ``table``."""
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+def _pg_admin() -> Any:
+    import psycopg
+
+    return psycopg.connect(PG_ADMIN_URL, autocommit=True)
+
+
+@contextmanager
+def new_pg_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database with a unique name; dropped afterwards."""
+    name = f"mktflow_t_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = _pg_admin()
+    except Exception as exc:  # pragma: no cover - CI starts PostgreSQL first
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with _pg_admin() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database; dropped after the test."""
+    with new_pg_database() as url:
+        yield url
+
+
+def _migrated(url: str, kind: str, *, org: bool = True) -> Db:
+    from mktflow.config import normalise_database_url
+    from mktflow.engine.organisation import load_organisation, read_organisation_file
+    from mktflow.store.db import engine_for
+    from mktflow.store.migrate import upgrade
+    from mktflow.store.uow import UnitOfWork
+
+    engine = engine_for(normalise_database_url(url), busy_timeout_s=30)
+    upgrade(engine)
+    if org:
+        load_organisation(UnitOfWork(engine), read_organisation_file(None, demo=True),
+                          source="demo")
+    return Db(url=url, engine=engine, kind=kind)
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> Iterator[Db]:
+    """A migrated SQLite file with the demo organisation."""
+    db = _migrated(f"sqlite:///{tmp_path / 'mktflow.db'}", "sqlite")
+    yield db
+    db.engine.dispose()
+
+
+@pytest.fixture
+def pg_db(pg_url: str) -> Iterator[Db]:
+    """A migrated PostgreSQL database with the demo organisation."""
+    db = _migrated(pg_url, "postgresql")
+    yield db
+    db.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest) -> Db:
+    """The same test on a real SQLite file and on a real PostgreSQL database."""
+    name = "sqlite_db" if request.param == "sqlite" else "pg_db"
+    return request.getfixturevalue(name)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_db(request: pytest.FixtureRequest,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Db]:
+    """One migrated database per test module and kind, for many tests on fresh items."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("module-db") / "mktflow.db"
+        db = _migrated(f"sqlite:///{path}", "sqlite")
+        yield db
+        db.engine.dispose()
+        return
+    with new_pg_database() as url:
+        db = _migrated(url, "postgresql")
+        yield db
+        db.engine.dispose()
+
+
+@dataclass
+class CliResult:
+    """What a ``mktflow`` command printed and how it exited."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        """stdout parsed as JSON."""
+        return json.loads(self.stdout)
+
+
+@pytest.fixture
+def cli(db: Db, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., CliResult]]:
+    """Run ``mktflow`` in-process against ``db``: ``cli("work", "claim", "1", "--as", e)``."""
+    from typer.testing import CliRunner
+
+    from mktflow.cli import app
+
+    monkeypatch.setenv("MKTFLOW_DATABASE_URL", db.url)
+    reset_caches()
+    runner = CliRunner()
+
+    def run(*args: str) -> CliResult:
+        result = runner.invoke(app, list(args), catch_exceptions=False)
+        return CliResult(result.exit_code, result.stdout, result.stderr)
+
+    yield run
+    monkeypatch.delenv("MKTFLOW_DATABASE_URL")
+    reset_caches()
