@@ -111,7 +111,7 @@ def test_only_the_assignee_completes() -> None:
 
 def test_branch_members_act_only_within_their_branch() -> None:
     authorize(MARCO, _rule("claim"), Target("W-1", "marketing", branch="north"))
-    with pytest.raises(NotAuthorized, match="belongs to branch south.*act only within"):
+    with pytest.raises(NotAuthorized, match=r"belongs to branch south.*act only within"):
         authorize(MARCO, _rule("claim"), Target("W-1", "marketing", branch="south"))
     authorize(OLGA, _rule("claim"), Target("W-1", "marketing", branch="south"))  # HQ may
 
