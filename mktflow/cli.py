@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from mktflow.api.commands import api_app
 from mktflow.clikit import (
     ActorOpt,
     JsonOpt,
@@ -23,6 +24,7 @@ from mktflow.clikit import (
     uow,
 )
 from mktflow.domain.errors import BadInput
+from mktflow.notify.commands import channel_app, outbox_app, sla_app
 
 app = typer.Typer(
     name="mktflow",
@@ -40,6 +42,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 app.add_typer(work_app, name="work")
 app.add_typer(handoff_app, name="handoff")
+app.add_typer(api_app, name="api")
+app.add_typer(channel_app, name="channel")
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(sla_app, name="sla")
 
 IdArg = Annotated[str, typer.Argument(help="The item, e.g. 12 or W-12.")]
 DataOpt = Annotated[str | None, typer.Option("--data", help="JSON object, or @file with one.")]
@@ -254,17 +260,12 @@ work_app.command("release")(_simple("release"))
 def work_complete(reference: IdArg, actor: ActorOpt, data: DataOpt = None,
                   json_: JsonOpt = False) -> None:
     """Submit a held step's data (checked against its form); the process goes on."""
-    from mktflow.engine.work import complete
+    from mktflow.engine.steps import complete_step
 
     with refusals(json_):
-        item = complete(uow(), _id(reference, "work"), actor_email=actor,
-                        data=parse_data(data))
-        _resume_flow(item)
+        item = complete_step(uow(), _id(reference, "work"), actor_email=actor,
+                             data=parse_data(data))
         _work_result(item, json_)
-
-
-def _resume_flow(item: Any) -> None:
-    """Hook for the Prefect bridge: resume the flow run waiting on this step, if any."""
 
 
 @work_app.command("assign")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -39,12 +39,85 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8787",
         description="Base URL where the mktflow REST API is reachable; used in action links.",
     )
+    api_token: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Bearer token every REST API request except /health must carry "
+            "(Authorization: Bearer <token>); empty means none. In production the API sits "
+            "behind the company's SSO proxy, which adds the token and sets X-Mktflow-Actor."
+        ),
+    )
     prefect_ui_url: str | None = Field(
         default=None,
         description="Prefect UI base URL for links to flow-run pages (e.g. http://127.0.0.1:4200).",
     )
     sqlite_busy_timeout_s: float = Field(
         default=30.0, description="How long a SQLite writer waits for the write lock, in seconds."
+    )
+
+    # --- notifications: the outbox relay (mktflow.notify) ---------------------------------
+    relay_max_attempts: int = Field(
+        default=8, ge=1, description="Sends of one message before it is dead-lettered."
+    )
+    relay_backoff_base_s: float = Field(
+        default=5.0, gt=0,
+        description="Wait before the first retry, in seconds; doubles with every failed attempt.",
+    )
+    relay_backoff_cap_s: float = Field(
+        default=1800.0, gt=0, description="Longest wait between two attempts, in seconds."
+    )
+    relay_concurrency: int = Field(
+        default=10, ge=1, description="Messages one relay sends at the same time (and connections "
+                                     "it keeps open)."
+    )
+    relay_batch_size: int = Field(
+        default=100, ge=1, description="Messages one relay claims from the outbox at a time."
+    )
+    relay_http_timeout_s: float = Field(
+        default=10.0, gt=0, description="Timeout of one webhook / Slack request, in seconds."
+    )
+    relay_lease_s: float = Field(
+        default=300.0, gt=0,
+        description=(
+            "How long claimed messages stay reserved for one relay; after that (the relay "
+            "crashed) another relay may send them again. Must exceed the time one batch takes."
+        ),
+    )
+    relay_poll_interval_s: float = Field(
+        default=2.0, gt=0, description="How often `mktflow outbox relay` looks for due messages."
+    )
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server for e-mail channels; empty means e-mail is off."
+    )
+    smtp_port: int = Field(default=25, description="SMTP server port (587 for STARTTLS).")
+    smtp_from: str = Field(
+        default="mktflow@localhost", description="Sender address of notification e-mails."
+    )
+    smtp_starttls: bool = Field(
+        default=False, description="Upgrade the SMTP connection with STARTTLS before sending."
+    )
+    smtp_username: str | None = Field(
+        default=None, description="SMTP login name; empty means no login."
+    )
+    smtp_password_env: str | None = Field(
+        default=None,
+        description="Name of the environment variable holding the SMTP password (never the "
+                    "password itself).",
+    )
+    smtp_timeout_s: float = Field(
+        default=10.0, gt=0, description="Timeout of one SMTP conversation, in seconds."
+    )
+
+    # --- escalation of overdue work (mktflow.engine.sla) -----------------------------------
+    sla_head_after_h: float = Field(
+        default=24.0, ge=0,
+        description="Hours past due after which overdue work is escalated to the department "
+                    "head (level 2). Level 1, a reminder, is sent at the due time.",
+    )
+    sla_management_after_h: float = Field(
+        default=72.0, ge=0,
+        description="Hours past due after which overdue work is escalated to management "
+                    "(level 3); must not be less than sla_head_after_h.",
     )
 
     def resolved_database_url(self) -> str:

@@ -6,8 +6,10 @@ with the file, the entry and the rule, so a person can fix them in one go.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -19,9 +21,11 @@ __all__ = [
     "REQUIRED_DEPARTMENTS",
     "BranchSpec",
     "ChannelSpec",
+    "ChannelType",
     "DepartmentSpec",
     "MemberSpec",
     "OrganisationSpec",
+    "channel_problems",
     "parse_organisation",
 ]
 
@@ -68,6 +72,18 @@ class MemberSpec(_Entry):
     role: Role = Role.SPECIALIST
 
 
+class ChannelType(StrEnum):
+    """How a channel delivers: a signed JSON webhook, a Slack-compatible webhook, or e-mail."""
+
+    WEBHOOK = "webhook"
+    SLACK = "slack"
+    EMAIL = "email"
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
 class ChannelSpec(_Entry):
     """A notification channel of a department (or of one member), by type."""
 
@@ -77,6 +93,41 @@ class ChannelSpec(_Entry):
     to: str | None = None
     secret_env: str | None = None
     member: str | None = None
+
+
+def channel_problems(c: ChannelSpec) -> list[str]:
+    """What is wrong with one channel on its own (departments and members are checked apart).
+
+    Webhooks are signed, so they name the environment variable holding their secret; the
+    secret itself never appears in a file.
+    """
+    types = " or ".join(t.value for t in ChannelType)
+    if c.type not in set(ChannelType):
+        return [f"type: {c.type!r} is not a channel type (use {types})"]
+    problems = []
+    if c.type == ChannelType.EMAIL:
+        if not c.to:
+            problems.append("to: an email channel needs the address to send to")
+        elif not _EMAIL.match(c.to):
+            problems.append(f"to: {c.to!r} is not an e-mail address")
+        if c.url:
+            problems.append("url: an email channel has no url (use to)")
+    else:
+        if not c.url:
+            problems.append(f"url: a {c.type} channel needs the url to post to")
+        elif not re.match(r"^https?://[^/\s]+", c.url):
+            problems.append(f"url: {c.url!r} is not an http(s) URL")
+        if c.to:
+            problems.append(f"to: a {c.type} channel has no to address (use url)")
+    if c.secret_env is not None and not _ENV_NAME.match(c.secret_env):
+        problems.append(f"secret_env: {c.secret_env!r} is not an environment variable name "
+                        "(letters, digits and _, not starting with a digit)")
+    if c.type == ChannelType.WEBHOOK and not c.secret_env:
+        problems.append("secret_env: a webhook channel is signed: name the environment variable "
+                        "holding its secret")
+    if c.type != ChannelType.WEBHOOK and c.secret_env:
+        problems.append(f"secret_env: only webhook channels are signed, not {c.type}")
+    return problems
 
 
 class OrganisationSpec(_Entry):
@@ -156,10 +207,15 @@ def _rule_problems(spec: OrganisationSpec, source: str) -> list[str]:
             problems.append(f"{entry}: delegate {d.delegate!r} is not a member")
         if d.head_away and not d.delegate:
             problems.append(f"{entry}: head_away needs a delegate")
+    member_departments = {m.email.lower(): m.department for m in spec.members}
     for i, c in enumerate(spec.channels):
         entry = f"{source}: channels[{i}] ({c.department})"
         if c.department not in departments:
             problems.append(f"{entry}: unknown department {c.department!r}")
         if c.member and c.member.lower() not in emails:
             problems.append(f"{entry}: member {c.member!r} is not a member")
+        elif c.member and member_departments[c.member.lower()] != c.department:
+            problems.append(f"{entry}: member {c.member!r} is in "
+                            f"{member_departments[c.member.lower()]}, not {c.department}")
+        problems.extend(f"{entry}: {p}" for p in channel_problems(c))
     return problems

@@ -1,22 +1,80 @@
-"""What a department is told when work reaches it: one outbox message per audience of a change.
+"""What a department is told when work reaches it: one outbox message per channel of a change.
 
 Messages say what, for whom, due when, and carry a link to act: the Prefect UI flow-run page
 when the item belongs to a flow run, else the mktflow API URL of the item.
+
+Fan-out happens here, at write time, in the command's transaction: a message for a department
+goes to each of the department's channels; a message for a member goes to each of the member's
+own channels, or to the department's channels if they have none. While a head is away, their
+delegate is told too (through the delegate's own channels). When no channel matches, one row
+without a channel is written; the relay marks it ``skipped``, so the outbox still shows that
+nobody could be told.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from sqlmodel import col, select
+
 from mktflow.config import get_settings
-from mktflow.domain.model import Audience
+from mktflow.domain.authz import head_is_away
+from mktflow.domain.model import Audience, Role
 from mktflow.engine.common import ref
-from mktflow.store.tables import Handoff, OutboxMessage, ProcessInstance, WorkItem
+from mktflow.notify.channels import department_channels, member_channels
+from mktflow.store.tables import (
+    Department,
+    Handoff,
+    Member,
+    OutboxMessage,
+    ProcessInstance,
+    WorkItem,
+)
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["action_link", "notify"]
+__all__ = ["Recipient", "action_link", "away_delegate", "head_of", "notify", "tell"]
 
 _PATHS = {WorkItem: "work", Handoff: "handoffs"}
+
+#: How a subject says what happened; ``{member}``, ``{to}``, ``{from}``, ``{due}``, ... are filled
+#: from the item and the recipient. Events not listed say their verb.
+_PHRASES = {
+    "work.created": "new in the {department} inbox",
+    "work.created/member": "for {member}",
+    "work.assigned": "assigned to {member}",
+    "work.reassigned": "reassigned to {member}",
+    "work.delegated": "delegated to {member}",
+    "work.resolved": "handed back to {member}",
+    "work.overdue": "overdue since {due}",
+    "work.escalated": "escalated to {escalated_to}, overdue since {due}",
+    "handoff.offered": "offered to {to} by {from}",
+    "handoff.accepted": "accepted by {to}",
+    "handoff.rejected": "rejected by {to}",
+    "handoff.delivered": "delivered by {to}, awaits confirmation by {from}",
+    "handoff.confirmed": "confirmed by {from}",
+    "handoff.returned": "returned by {from}",
+    "handoff.cancelled": "cancelled by {from}",
+    "handoff.overdue": "overdue since {due}",
+    "handoff.escalated": "escalated to {escalated_to}, overdue since {due}",
+}
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Whom a message is for: a department, or one member acting for it."""
+
+    department: str
+    member: str | None = None
+
+
+@dataclass(frozen=True)
+class _Route:
+    """One outbox row: the channel it goes through and the person it is addressed to."""
+
+    channel_id: int | None
+    member: str | None
+    on_behalf_of: str | None = None
 
 
 def action_link(uow: UnitOfWork, item: WorkItem | Handoff) -> str:
@@ -27,6 +85,27 @@ def action_link(uow: UnitOfWork, item: WorkItem | Handoff) -> str:
         if process is not None and process.flow_run_id:
             return f"{settings.prefect_ui_url.rstrip('/')}/runs/flow-run/{process.flow_run_id}"
     return f"{settings.api_url.rstrip('/')}/{_PATHS[type(item)]}/{item.id}"
+
+
+def head_of(uow: UnitOfWork, department: str) -> str | None:
+    """The e-mail of the department's active head."""
+    head = uow.session.exec(select(Member).where(
+        col(Member.department) == department, col(Member.role) == Role.HEAD, col(Member.active)
+    )).first()
+    return head.email if head else None
+
+
+def away_delegate(uow: UnitOfWork, email: str) -> str | None:
+    """Who is told in ``email``'s place: the delegate, while ``email`` is an away head."""
+    member = uow.session.exec(select(Member).where(col(Member.email) == email)).first()
+    if member is None or member.role != Role.HEAD:
+        return None
+    dept = uow.session.get(Department, member.department)
+    if dept is None or not dept.delegate_email or dept.delegate_email == email:
+        return None
+    if not head_is_away(dept.head_away_from, dept.head_away_until, uow.now().date()):
+        return None
+    return dept.delegate_email
 
 
 def _recipients(item: WorkItem | Handoff, audience: Audience) -> tuple[str | None, str | None]:
@@ -42,6 +121,40 @@ def _recipients(item: WorkItem | Handoff, audience: Audience) -> tuple[str | Non
     return item.to_department, None
 
 
+def _routes(uow: UnitOfWork, recipient: Recipient) -> list[_Route]:
+    """The rows a message for ``recipient`` becomes: one per channel, or one without."""
+    dept_channels = department_channels(uow.session, recipient.department)
+    if recipient.member is None:
+        return [_Route(c.id, None) for c in dept_channels] or [_Route(None, None)]
+    people: list[tuple[str, str | None]] = [(recipient.member, None)]
+    delegate = away_delegate(uow, recipient.member)
+    if delegate:
+        people.append((delegate, recipient.member))
+    own = member_channels(uow.session, [p for p, _ in people])
+    routes: list[_Route] = []
+    used: set[int | None] = set()
+    for person, behalf in people:
+        channels = [c for c in own if c.member_email == person] or dept_channels
+        for c in channels:
+            if c.id not in used:
+                used.add(c.id)
+                routes.append(_Route(c.id, person, behalf))
+    return routes or [_Route(None, recipient.member)]
+
+
+def _subject(name: str, item: WorkItem | Handoff, event: str, fill: dict[str, Any]) -> str:
+    key = f"{event}/member" if fill.get("member") and f"{event}/member" in _PHRASES else event
+    verb = event.split(".", 1)[1].replace("_", " ")
+    try:
+        phrase = _PHRASES[key].format(**fill) if key in _PHRASES else verb
+    except KeyError:
+        phrase = verb
+    subject = f"{name} {phrase}: {item.title}"
+    if fill.get("reason"):
+        subject += f" — {fill['reason']}"
+    return subject if len(subject) <= 300 else subject[:299] + "…"
+
+
 def notify(
     uow: UnitOfWork,
     item: WorkItem | Handoff,
@@ -52,35 +165,60 @@ def notify(
     reason: str | None = None,
     extra: dict[str, Any] | None = None,
 ) -> list[OutboxMessage]:
-    """Queue one message per audience of ``event`` on ``item``, in the command's transaction."""
-    messages = []
-    link = action_link(uow, item)
-    name = ref(item)
-    due = item.due_at.isoformat() if item.due_at else None
+    """Queue ``event`` on ``item`` for each audience, one row per channel, in the transaction."""
+    recipients = []
     for audience in audiences:
         department, member = _recipients(item, audience)
         if audience in (Audience.ASSIGNEE, Audience.OWNER) and member is None:
             continue
-        who = member or department
-        subject = f"{name} {event.split('.', 1)[1].replace('_', ' ')}: {item.title}"
-        payload: dict[str, Any] = {
-            "event": event,
-            "ref": name,
-            "kind": "work" if isinstance(item, WorkItem) else "handoff",
-            "title": item.title,
-            "state": item.state,
-            "department": department,
-            "recipient": member,
-            "for": who,
-            "due": due,
-            "reason": reason,
-            "actor": actor,
-            "process_id": item.process_id,
-            "link": link,
-            **(extra or {}),
+        assert department is not None
+        recipients.append(Recipient(department, member))
+    return tell(uow, item, event=event, recipients=recipients, actor=actor, reason=reason,
+                extra=extra)
+
+
+def tell(
+    uow: UnitOfWork,
+    item: WorkItem | Handoff,
+    *,
+    event: str,
+    recipients: list[Recipient],
+    actor: str,
+    reason: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> list[OutboxMessage]:
+    """Queue ``event`` on ``item`` for these recipients, one row per channel they are told by."""
+    link = action_link(uow, item)
+    name = ref(item)
+    due = item.due_at.isoformat() if item.due_at else None
+    handoff = isinstance(item, Handoff)
+    sides = ({"from_department": item.from_department, "to_department": item.to_department}
+             if isinstance(item, Handoff) else {})
+    messages = []
+    for recipient in recipients:
+        department, member = recipient.department, recipient.member
+        fill = {"department": department, "member": member, "due": _human(item),
+                "reason": reason, "to": sides.get("to_department"),
+                "from": sides.get("from_department"), **(extra or {})}
+        subject = _subject(name, item, event, fill)
+        base: dict[str, Any] = {
+            "event": event, "ref": name, "kind": "handoff" if handoff else "work",
+            "title": item.title, "state": item.state, "department": department,
+            "recipient": member, "for": member or f"the {department} department", "due": due,
+            "reason": reason, "actor": actor, "process_id": item.process_id, "link": link,
+            "subject": subject, **sides, **(extra or {}),
         }
-        messages.append(uow.outbox(OutboxMessage(
-            id="", event=event, department=department, recipient_email=member,
-            subject=subject, payload=payload, link=link,
-        )))
+        for route in _routes(uow, recipient):
+            payload = dict(base)
+            if route.on_behalf_of:
+                payload.update(recipient=route.member, on_behalf_of=route.on_behalf_of,
+                               **{"for": f"{route.member} (for {route.on_behalf_of}, away)"})
+            messages.append(uow.outbox(OutboxMessage(
+                id="", event=event, department=department, recipient_email=route.member,
+                channel_id=route.channel_id, subject=subject, payload=payload, link=link,
+            )))
     return messages
+
+
+def _human(item: WorkItem | Handoff) -> str | None:
+    return item.due_at.strftime("%Y-%m-%d %H:%M UTC") if item.due_at else None

@@ -14,6 +14,7 @@ from sqlmodel import select
 from mktflow.domain.errors import BadInput, NotAuthorized, NotFound, OrganisationInvalid
 from mktflow.domain.organisation import OrganisationSpec, parse_organisation
 from mktflow.engine.common import actor_for
+from mktflow.notify.channels import sync_channels
 from mktflow.store.tables import Branch, Department, Member
 from mktflow.store.uow import UnitOfWork
 
@@ -106,6 +107,9 @@ def load_organisation(uow: UnitOfWork, spec: OrganisationSpec, *, source: str,
                 uow.session.add(row)
                 summary.deactivated.append(f"member {email}")
         uow.session.flush()
+        channels_added, channels_removed = sync_channels(uow, spec.channels)
+        summary.added += channels_added
+        summary.deactivated += channels_removed
         uow.audit(actor=actor_email, entity_type="organisation", entity_id=0, action="load",
                   data=summary.as_dict())
         uow.commit()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mktflow.notify import tables as notify_tables
 from mktflow.store import tables
 
-__all__ = ["tables"]
+__all__ = ["notify_tables", "tables"]

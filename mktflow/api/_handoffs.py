@@ -1,0 +1,97 @@
+"""``/handoffs``: work passed between departments. One engine command per endpoint."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from mktflow.api import _html
+from mktflow.api._commands import canonical, run
+from mktflow.api._deps import Actor, Uow, wants_html
+from mktflow.api._models import (
+    CancelHandoff,
+    Comment,
+    DeliverHandoff,
+    OfferHandoff,
+    RejectHandoff,
+    ReturnHandoff,
+)
+from mktflow.engine import queries
+from mktflow.engine.handoffs import offer
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/handoffs", tags=["handoffs"])
+View = dict[str, Any]
+
+
+@router.post("", status_code=201)
+def create(body: OfferHandoff, actor: Actor, uow: Uow, response: Response) -> View:
+    """Offer work to another department, with a due date and acceptance criteria."""
+    handoff = offer(
+        uow, actor_email=actor, from_department=body.from_department,
+        to_department=body.to_department, title=body.title, due_at=body.due,
+        criteria=body.criteria, deliverables=body.deliverables, letter=body.letter,
+        process=body.process, branch=body.branch)
+    response.headers["Location"] = f"/handoffs/{handoff.id}"
+    return queries.show(uow, f"H-{handoff.id}")
+
+
+@router.get("/{item}", response_model=None, responses=_html.PAGE_RESPONSES)
+def show(item: str, request: Request, uow: Uow) -> View | Response:
+    """One handoff with its state, reason and deliverables (an HTML page when a browser asks)."""
+    if wants_html(request.headers.get("accept")):
+        return _html.item_page(request, uow, "handoff", item)
+    return queries.show(uow, canonical("handoff", item))
+
+
+@router.post("/{item}", include_in_schema=False)
+def act_from_page(
+    item: str, request: Request, uow: Uow,
+    fields: Annotated[dict[str, str], Depends(_html.form_fields)],
+) -> Response:
+    """The HTML page's forms post here (form-encoded, with an ``action`` field)."""
+    return _html.form_post(request, uow, "handoff", item, fields)
+
+
+@router.post("/{item}/accept")
+def accept(item: str, actor: Actor, uow: Uow) -> View:
+    """Take the offered work on (sign, for a responsibility letter)."""
+    return run(uow, "handoff", item, "accept", actor)
+
+
+@router.post("/{item}/reject")
+def reject(item: str, body: RejectHandoff, actor: Actor, uow: Uow) -> View:
+    """Decline the offered work, saying why."""
+    return run(uow, "handoff", item, "reject", actor, body)
+
+
+@router.post("/{item}/deliver")
+def deliver(item: str, body: DeliverHandoff, actor: Actor, uow: Uow) -> View:
+    """Hand over the deliverable."""
+    return run(uow, "handoff", item, "deliver", actor, body)
+
+
+@router.post("/{item}/confirm")
+def confirm(item: str, actor: Actor, uow: Uow) -> View:
+    """The offering department accepts the delivered work."""
+    return run(uow, "handoff", item, "confirm", actor)
+
+
+@router.post("/{item}/return")
+def return_(item: str, body: ReturnHandoff, actor: Actor, uow: Uow) -> View:
+    """The offering department sends the delivered work back, saying why."""
+    return run(uow, "handoff", item, "return", actor, body)
+
+
+@router.post("/{item}/cancel")
+def cancel(item: str, body: CancelHandoff, actor: Actor, uow: Uow) -> View:
+    """The offering department withdraws the work, saying why."""
+    return run(uow, "handoff", item, "cancel", actor, body)
+
+
+@router.post("/{item}/comment")
+def comment(item: str, body: Comment, actor: Actor, uow: Uow) -> View:
+    """Add a note (and links) to a handoff."""
+    return run(uow, "handoff", item, "comment", actor, body)

@@ -1,0 +1,50 @@
+"""Read-only endpoints: the organisation, inboxes, audit trails and processes (the CLI's views)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+
+from mktflow.api._deps import Uow
+from mktflow.engine import queries
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["reads"])
+
+
+@router.get("/org")
+def organisation(uow: Uow) -> dict[str, Any]:
+    """Branches, departments (who leads them today) and active members."""
+    return queries.organisation(uow)
+
+
+@router.get("/inbox/{department}")
+def inbox(
+    department: str, uow: Uow,
+    member: str | None = Query(default=None, description="Only what this member holds."),
+) -> list[dict[str, Any]]:
+    """Open work items and handoffs waiting for a department, overdue first."""
+    return queries.inbox(uow, department, member=member)
+
+
+@router.get("/history/{reference}")
+def history(reference: str, uow: Uow) -> list[dict[str, Any]]:
+    """The audit trail of a work item (W-12), a handoff (H-3) or a process (P-4 or its key)."""
+    return queries.history(uow, reference)
+
+
+@router.get("/processes")
+def processes(
+    uow: Uow, status: str | None = None,
+    process: str | None = Query(default=None, description="Only runs of this process."),
+) -> list[dict[str, Any]]:
+    """Process instances, newest first."""
+    return queries.process_list(uow, status=status, process=process)
+
+
+@router.get("/processes/{reference}")
+def process(reference: str, uow: Uow) -> dict[str, Any]:
+    """One process instance (P-4 or 4) with its work items and handoffs."""
+    return queries.show(uow, reference, "process")

@@ -1,0 +1,112 @@
+"""The FastAPI application: routers, the bearer-token guard, problem+json errors, /health.
+
+Every endpoint runs an engine handler or query; the API never writes a table itself. Who acts
+is the member named by ``X-Mktflow-Actor``: in production the company's SSO proxy sets it (and
+the bearer token, when ``MKTFLOW_API_TOKEN`` is set), so the API trusts it only behind that proxy.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+from sqlmodel import select
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+import mktflow
+from mktflow.api import _handoffs, _reads, _work
+from mktflow.api._problems import install_problem_handlers, problem
+from mktflow.config import Settings, get_settings
+from mktflow.domain.errors import MktflowError
+from mktflow.store.db import get_engine
+from mktflow.store.tables import Department
+from mktflow.store.uow import UnitOfWork
+
+__all__ = ["check_database", "create_app"]
+
+log = logging.getLogger("mktflow.api")
+
+_DESCRIPTION = """Department inboxes and actions on work items and handoffs.
+
+Send the acting member's e-mail in `X-Mktflow-Actor` (the SSO proxy does this in production).
+Errors are RFC 9457 `application/problem+json` bodies."""
+
+
+class _BearerToken:
+    """Refuses every request except ``/health`` that lacks ``Authorization: Bearer <token>``."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self._token = token.encode()
+
+    def _carries_token(self, scope: Scope) -> bool:
+        scheme, _, presented = Headers(scope=scope).get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            presented.strip().encode(), self._token)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        health = {"/health", scope.get("root_path", "") + "/health"}
+        if scope["type"] != "http" or scope["path"] in health or self._carries_token(scope):
+            await self.app(scope, receive, send)
+            return
+        # Neither the expected nor the presented token is ever echoed.
+        response = problem(401, "this API needs the header Authorization: Bearer <token> "
+                                "(MKTFLOW_API_TOKEN); it is missing or wrong",
+                           headers={"WWW-Authenticate": "Bearer"})
+        await response(scope, receive, send)
+
+
+def _document_token(app: FastAPI) -> None:
+    """Show in the OpenAPI spec that every operation but /health needs the bearer token."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearerToken": {"type": "http", "scheme": "bearer",
+                                "description": "MKTFLOW_API_TOKEN"}}
+            schema["security"] = [{"bearerToken": []}]
+            schema["paths"]["/health"]["get"]["security"] = []
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def check_database(engine: Engine) -> None:
+    """Raise ConfigError unless the database answers and holds mktflow's tables."""
+    with UnitOfWork(engine) as uow:
+        uow.session.exec(select(Department.code).limit(1)).first()
+
+
+def create_app(engine: Engine | None = None, *, settings: Settings | None = None) -> FastAPI:
+    """The mktflow REST API on ``engine`` (default: the configured database)."""
+    settings = settings or get_settings()
+    app = FastAPI(title="mktflow", version=mktflow.__version__, description=_DESCRIPTION)
+    app.state.engine = engine if engine is not None else get_engine()
+    install_problem_handlers(app)
+
+    @app.get("/health", tags=["health"])
+    def health(request: Request) -> JSONResponse:
+        """Whether the API can use its database (no token needed)."""
+        try:
+            check_database(request.app.state.engine)
+        except MktflowError as exc:
+            # The reason names the database; it goes to the log, not to anonymous callers.
+            log.warning("health check failed: %s", exc)
+            return problem(503, "the database cannot be used; the server log says why")
+        return JSONResponse({"status": "ok"})
+
+    for module in (_work, _handoffs, _reads):
+        app.include_router(module.router)
+    token = settings.api_token.get_secret_value() if settings.api_token else ""
+    if token:
+        app.add_middleware(_BearerToken, token=token)
+        _document_token(app)
+    return app

@@ -1,0 +1,358 @@
+"""The outbox relay: claim due messages, send them, and mark them sent, retried or dead.
+
+A message moves ``pending → sending → sent``; a failed attempt puts it back to ``pending`` with
+a later ``next_attempt_at`` (exponential backoff with jitter) until ``max_attempts``, then to
+``dead`` with the last error. A message without a channel (nobody configured one) becomes
+``skipped``.
+
+Several relays may run at once. Claiming is one short transaction that picks due rows
+(``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite every transaction begins IMMEDIATE, so
+the claim already runs alone) and stamps them with the relay's claim token and a lease: while
+the lease lasts no other relay takes them. Results are written only where the token still
+matches. If a relay dies between sending and marking, the lease runs out and another relay sends
+the message again: at most one duplicate per crash, with the same ``Idempotency-Key``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, bindparam, func, update
+from sqlmodel import col, select
+
+from mktflow.config import Settings
+from mktflow.domain.errors import ConfigError
+from mktflow.notify.channels import read_secret
+from mktflow.notify.render import Envelope
+from mktflow.notify.senders import Deliverer, DeliveryFailed, HttpxPoster, SmtpMailer
+from mktflow.notify.tables import Channel
+from mktflow.store.tables import OutboxMessage
+from mktflow.store.types import utcnow
+from mktflow.store.uow import UnitOfWork
+
+__all__ = ["DrainSummary", "OutboxStatus", "Relay", "RelayPolicy", "backoff_s", "build_relay"]
+
+log = logging.getLogger("mktflow.notify.relay")
+
+Clock = Callable[[], datetime]
+
+
+class OutboxStatus:
+    """Where an outbox message stands."""
+
+    PENDING = "pending"  # waiting to be sent (first time or after a failed attempt)
+    SENDING = "sending"  # claimed by a relay until its lease ends
+    SENT = "sent"
+    DEAD = "dead"  # gave up: permanent failure or too many attempts; see last_error
+    SKIPPED = "skipped"  # no channel to send it through
+
+    ALL = (PENDING, SENDING, SENT, DEAD, SKIPPED)
+
+
+@dataclass(frozen=True)
+class RelayPolicy:
+    """How hard and how fast the relay tries; built from settings, or directly in tests."""
+
+    max_attempts: int = 8
+    backoff_base_s: float = 5.0
+    backoff_cap_s: float = 1800.0
+    concurrency: int = 10
+    batch_size: int = 100
+    http_timeout_s: float = 10.0
+    lease_s: float = 300.0
+    poll_interval_s: float = 2.0
+
+    def __post_init__(self) -> None:
+        rounds = math.ceil(self.batch_size / self.concurrency)
+        if self.lease_s <= self.http_timeout_s * rounds:
+            raise ConfigError(
+                f"MKTFLOW_RELAY_LEASE_S ({self.lease_s:g}) must exceed the longest a batch can "
+                f"take: {rounds} round(s) of {self.concurrency} sends, each up to "
+                f"MKTFLOW_RELAY_HTTP_TIMEOUT_S ({self.http_timeout_s:g} s); otherwise another "
+                "relay could send a message that is still being sent"
+            )
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> RelayPolicy:
+        """The policy the MKTFLOW_RELAY_* settings describe."""
+        return cls(max_attempts=s.relay_max_attempts, backoff_base_s=s.relay_backoff_base_s,
+                   backoff_cap_s=s.relay_backoff_cap_s, concurrency=s.relay_concurrency,
+                   batch_size=s.relay_batch_size, http_timeout_s=s.relay_http_timeout_s,
+                   lease_s=s.relay_lease_s, poll_interval_s=s.relay_poll_interval_s)
+
+
+def backoff_s(attempt: int, policy: RelayPolicy, rng: random.Random) -> float:
+    """Wait after the ``attempt``-th failure: base * 2^(attempt-1), capped, times 0.5 to 1.
+
+    The jitter spreads retries of many messages that failed together (a receiver was down).
+    """
+    ceiling = min(policy.backoff_cap_s, policy.backoff_base_s * 2 ** max(0, attempt - 1))
+    return rng.uniform(ceiling / 2, ceiling)
+
+
+@dataclass
+class DrainSummary:
+    """What one drain (or a whole relay run) did."""
+
+    claimed: int = 0
+    sent: int = 0
+    retrying: int = 0
+    dead: int = 0
+    skipped: int = 0
+    elapsed_s: float = 0.0
+    errors: list[str] = field(default_factory=list)  # last errors, a few, for the summary
+
+    def add(self, other: DrainSummary) -> None:
+        """Fold another summary into this one."""
+        for name in ("claimed", "sent", "retrying", "dead", "skipped", "elapsed_s"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.errors = (self.errors + other.errors)[-5:]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary for ``--json`` and artifacts, with the send rate."""
+        d = asdict(self)
+        d["elapsed_s"] = round(self.elapsed_s, 3)
+        d["per_second"] = round(self.sent / self.elapsed_s, 1) if self.elapsed_s > 0 else None
+        return d
+
+    def line(self) -> str:
+        """One line for people."""
+        rate = self.as_dict()["per_second"]
+        return (f"sent {self.sent}, retrying {self.retrying}, dead {self.dead}, "
+                f"skipped {self.skipped} of {self.claimed} claimed in {self.elapsed_s:.2f} s"
+                + (f" ({rate}/s)" if rate and self.sent else ""))
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    id: str
+    status: str
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+
+
+_T = OutboxMessage.__table__  # type: ignore[attr-defined]
+
+
+class Relay:
+    """Sends due outbox messages; safe to run as many at once as needed."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        deliverer: Deliverer,
+        policy: RelayPolicy,
+        *,
+        clock: Clock = utcnow,
+        rng: random.Random | None = None,
+        relay_id: str | None = None,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
+        self.engine, self.deliverer, self.policy, self.clock = engine, deliverer, policy, clock
+        self.rng = rng or random.Random()
+        default_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.relay_id = (relay_id or default_id)[:80]  # the claim token must fit claimed_by
+        self._pool = ThreadPoolExecutor(max_workers=policy.concurrency,
+                                        thread_name_prefix="mktflow-relay")
+        self._on_close = on_close
+
+    def __enter__(self) -> Relay:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the send threads and close connections."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._on_close:
+            self._on_close()
+
+    def drain(self, *, stop: threading.Event | None = None) -> DrainSummary:
+        """Send everything due now, batch by batch, until nothing is due (or ``stop`` is set)."""
+        summary = DrainSummary()
+        started = time.perf_counter()
+        while stop is None or not stop.is_set():
+            token, batch = self._claim()
+            if not batch:
+                break
+            outcomes = self._send_all(batch)
+            self._record(token, outcomes)
+            _count(summary, outcomes)
+        summary.elapsed_s = time.perf_counter() - started
+        return summary
+
+    def run(self, stop: threading.Event,
+            on_drain: Callable[[DrainSummary], None] | None = None) -> DrainSummary:
+        """Keep draining until ``stop`` is set; the batch in flight is finished and marked."""
+        total = DrainSummary()
+        while not stop.is_set():
+            summary = self.drain(stop=stop)
+            total.add(summary)
+            if on_drain and summary.claimed:
+                on_drain(summary)
+            stop.wait(self._idle_wait())
+        return total
+
+    # --- claiming ---------------------------------------------------------------------------
+
+    def _claim(self) -> tuple[str, list[Envelope]]:
+        """Reserve up to one batch of due messages for this relay, in one short transaction."""
+        token = f"{self.relay_id}:{uuid.uuid4().hex[:8]}"
+        with UnitOfWork(self.engine, clock=self.clock) as uow:
+            now = uow.now()
+            due = (col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+                   col(OutboxMessage.next_attempt_at) <= now)
+            ids = list(uow.session.exec(
+                select(OutboxMessage.id).where(*due)
+                .order_by(col(OutboxMessage.next_attempt_at))
+                .limit(self.policy.batch_size)
+                .with_for_update(skip_locked=True)
+            ))
+            if not ids:
+                return token, []
+            until = now + timedelta(seconds=self.policy.lease_s)
+            uow.session.execute(
+                update(_T).where(_T.c.id.in_(ids), *due).values(
+                    status=OutboxStatus.SENDING, claimed_by=token, claimed_until=until,
+                    next_attempt_at=until, attempts=_T.c.attempts + 1)
+            )
+            rows = list(uow.session.exec(
+                select(OutboxMessage).where(col(OutboxMessage.claimed_by) == token)))
+            channels = _channels(uow, {r.channel_id for r in rows if r.channel_id is not None})
+            uow.commit()
+        return token, [_envelope(r, channels.get(r.channel_id)) for r in rows]
+
+    def _idle_wait(self) -> float:
+        """How long to sleep: until the next message is due, at most one poll interval."""
+        with UnitOfWork(self.engine, clock=self.clock) as uow:
+            soonest = uow.session.exec(select(func.min(OutboxMessage.next_attempt_at)).where(
+                col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING])
+            )).one()
+            now = uow.now()
+        if soonest is None:
+            return self.policy.poll_interval_s
+        wait = (soonest - now).total_seconds()
+        return min(self.policy.poll_interval_s, max(0.01, wait))
+
+    # --- sending ----------------------------------------------------------------------------
+
+    def _send_all(self, batch: list[Envelope]) -> list[_Outcome]:
+        futures = [self._pool.submit(self._send_one, e) for e in batch]
+        return [f.result() for f in as_completed(futures)]
+
+    def _send_one(self, e: Envelope) -> _Outcome:
+        if e.channel_id is None:
+            who = e.recipient or e.department or "the recipient"
+            return _Outcome(e.id, OutboxStatus.SKIPPED, f"no channel configured for {who}")
+        if e.channel_type is None:
+            return _Outcome(e.id, OutboxStatus.SKIPPED, f"channel {e.channel_id} was removed")
+        try:
+            self.deliverer.deliver(e)
+        except DeliveryFailed as exc:
+            return self._failed(e, exc)
+        except Exception as exc:  # a bug in a sender must not stop the relay
+            log.exception("unexpected error sending message %s", e.id)
+            return self._failed(e, DeliveryFailed(f"{type(exc).__name__}: {exc}"))
+        return _Outcome(e.id, OutboxStatus.SENT)
+
+    def _failed(self, e: Envelope, exc: DeliveryFailed) -> _Outcome:
+        error = f"attempt {e.attempt}: {exc}"
+        if exc.permanent or e.attempt >= self.policy.max_attempts:
+            why = "permanent failure" if exc.permanent else f"{e.attempt} attempts"
+            log.warning("message %s dead-lettered (%s): %s", e.id, why, exc)
+            return _Outcome(e.id, OutboxStatus.DEAD, error)
+        wait = max(backoff_s(e.attempt, self.policy, self.rng),
+                   min(exc.retry_after_s or 0.0, self.policy.backoff_cap_s))
+        log.info("message %s failed, retry in %.1f s: %s", e.id, wait, exc)
+        return _Outcome(e.id, OutboxStatus.PENDING, error,
+                        self.clock() + timedelta(seconds=wait))
+
+    # --- recording --------------------------------------------------------------------------
+
+    def _record(self, token: str, outcomes: list[_Outcome]) -> None:
+        """Write every outcome of a batch in one transaction, where our claim still holds."""
+        now = self.clock()
+        params = [{
+            "b_id": o.id, "b_token": token, "b_status": o.status, "b_error": o.error,
+            "b_next": o.next_attempt_at or now,
+            "b_sent": now if o.status == OutboxStatus.SENT else None,
+        } for o in outcomes]
+        stmt = (update(_T)
+                .where(_T.c.id == bindparam("b_id"), _T.c.claimed_by == bindparam("b_token"))
+                .values(status=bindparam("b_status"), last_error=bindparam("b_error"),
+                        next_attempt_at=bindparam("b_next"), sent_at=bindparam("b_sent"),
+                        claimed_by=None, claimed_until=None))
+        with UnitOfWork(self.engine, clock=self.clock) as uow:
+            uow.session.connection().execute(stmt, params)
+            uow.commit()
+
+
+def _channels(uow: UnitOfWork, ids: set[int]) -> dict[int | None, Channel]:
+    if not ids:
+        return {}
+    return {c.id: c for c in uow.session.exec(select(Channel).where(col(Channel.id).in_(ids)))}
+
+
+def _envelope(row: OutboxMessage, channel: Channel | None) -> Envelope:
+    return Envelope(
+        id=row.id, event=row.event, subject=row.subject, payload=dict(row.payload or {}),
+        link=row.link, created_at=row.created_at, attempt=row.attempts,
+        channel_id=row.channel_id, channel_type=channel.type if channel else None,
+        url=channel.url if channel else None, to=channel.to_address if channel else None,
+        secret_env=channel.secret_env if channel else None, department=row.department,
+        recipient=row.recipient_email,
+    )
+
+
+def _count(summary: DrainSummary, outcomes: list[_Outcome]) -> None:
+    summary.claimed += len(outcomes)
+    for o in outcomes:
+        if o.status == OutboxStatus.SENT:
+            summary.sent += 1
+        elif o.status == OutboxStatus.PENDING:
+            summary.retrying += 1
+        elif o.status == OutboxStatus.DEAD:
+            summary.dead += 1
+        else:
+            summary.skipped += 1
+        if o.error and o.status != OutboxStatus.SKIPPED:
+            summary.errors = [*summary.errors, f"{o.id}: {o.error}"][-5:]
+
+
+def build_relay(
+    settings: Settings,
+    *,
+    engine: Engine,
+    env: Mapping[str, str] | None = None,
+    clock: Clock = utcnow,
+) -> Relay:
+    """The relay the settings describe: pooled httpx client, SMTP if configured.
+
+    ``env`` is where channel secrets and the SMTP password are looked up; the process
+    environment unless a test passes a dict.
+    """
+    env = os.environ if env is None else env
+    policy = RelayPolicy.from_settings(settings)
+    http = HttpxPoster.create(timeout_s=policy.http_timeout_s, concurrency=policy.concurrency)
+    mailer = None
+    if settings.smtp_host:
+        mailer = SmtpMailer(host=settings.smtp_host, port=settings.smtp_port,
+                            starttls=settings.smtp_starttls, username=settings.smtp_username,
+                            password=read_secret(settings.smtp_password_env, env),
+                            timeout_s=settings.smtp_timeout_s)
+    deliverer = Deliverer(http=http, mailer=mailer, env=env, sender_address=settings.smtp_from,
+                          clock=clock)
+    return Relay(engine, deliverer, policy, clock=clock, on_close=http.close)

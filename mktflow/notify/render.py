@@ -1,0 +1,138 @@
+"""How a message reads on each channel, and how webhook bodies are signed. Pure: no I/O.
+
+A webhook receiver verifies a delivery by recomputing
+``hex(HMAC-SHA256(secret, f"{X-Mktflow-Timestamp}.{raw body}"))`` and comparing it with the
+``X-Mktflow-Signature: sha256=<hex>`` header in constant time (see ``verify_signature``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Any
+
+__all__ = [
+    "Envelope",
+    "email_message",
+    "sign",
+    "slack_payload",
+    "text_of",
+    "verify_signature",
+    "webhook_body",
+    "webhook_headers",
+]
+
+USER_AGENT = "mktflow-relay/0.1"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One claimed outbox message with its channel, as the relay hands it to a sender."""
+
+    id: str
+    event: str
+    subject: str
+    payload: dict[str, Any]
+    link: str | None
+    created_at: datetime
+    attempt: int
+    channel_id: int | None = None
+    channel_type: str | None = None
+    url: str | None = None
+    to: str | None = None
+    secret_env: str | None = None
+    department: str | None = None
+    recipient: str | None = None
+
+
+def text_of(env: Envelope) -> str:
+    """The readable message: what, for whom, due when, why, and the link to act."""
+    p = env.payload
+    lines = [env.subject, f"For: {p.get('for') or env.recipient or env.department}"]
+    if p.get("due"):
+        lines.append(f"Due: {_human_time(p['due'])}")
+    if p.get("level"):
+        lines.append(f"Escalation: level {p['level']} ({p.get('escalated_to', '')})")
+    if p.get("reason"):
+        lines.append(f"Reason: {p['reason']}")
+    if env.link:
+        lines.append(f"Act: {env.link}")
+    return "\n".join(lines)
+
+
+def _human_time(iso: str) -> str:
+    try:
+        return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return iso
+
+
+def webhook_body(env: Envelope) -> bytes:
+    """The JSON a generic webhook receives; the same bytes on every retry."""
+    body = {
+        "id": env.id, "event": env.event, "subject": env.subject, "text": text_of(env),
+        "link": env.link, "created_at": env.created_at.isoformat(), **env.payload,
+    }
+    body["id"], body["event"] = env.id, env.event  # the payload may not override these
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The ``X-Mktflow-Signature`` value: ``sha256=`` and the HMAC of ``<timestamp>.<body>``."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"sha256={mac.hexdigest()}"
+
+
+def verify_signature(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
+    """Whether ``signature`` is the one ``sign`` makes for this timestamp and body."""
+    try:
+        expected = sign(secret, int(timestamp), body)
+    except ValueError:
+        return False
+    return hmac.compare_digest(expected, signature)
+
+
+def webhook_headers(env: Envelope, *, body: bytes, secret: str, timestamp: int) -> dict[str, str]:
+    """Headers of a signed webhook delivery; ``Idempotency-Key`` is the message id."""
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-Mktflow-Event": env.event,
+        "X-Mktflow-Timestamp": str(timestamp),
+        "X-Mktflow-Signature": sign(secret, timestamp, body),
+        "X-Mktflow-Attempt": str(env.attempt),
+        "Idempotency-Key": env.id,
+    }
+
+
+def slack_payload(env: Envelope) -> dict[str, Any]:
+    """A Slack-compatible incoming-webhook message: one text block with the action link."""
+    lines = text_of(env).splitlines()
+    head = f"*{_slack_escape(lines[0])}*"
+    rest = [_slack_escape(x) for x in lines[1:] if not x.startswith("Act: ")]
+    if env.link:
+        rest.append(f"<{env.link}|Open {env.payload.get('ref', 'item')}>")
+    text = "\n".join([head, *rest])
+    return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn",
+                                                                   "text": text}}]}
+
+
+def _slack_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def email_message(env: Envelope, *, sender: str) -> EmailMessage:
+    """A plain-text e-mail; Message-ID carries the message id, so duplicates are recognisable."""
+    msg = EmailMessage()
+    msg["Subject"] = env.subject
+    msg["From"] = sender
+    msg["To"] = env.to or ""
+    msg["Message-ID"] = f"<{env.id}@mktflow>"
+    msg["X-Mktflow-Event"] = env.event
+    msg["Idempotency-Key"] = env.id
+    msg.set_content(text_of(env) + "\n")
+    return msg

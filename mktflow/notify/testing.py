@@ -1,0 +1,195 @@
+"""Stand-ins for the outside world of notifications, for tests and benchmarks.
+
+``FakeClock`` and ``FakeMailer`` are fakes; ``WebhookReceiver`` (HTTP) and ``SmtpReceiver``
+(SMTP, needs the ``aiosmtpd`` dev dependency) are real servers on 127.0.0.1 that record what
+they receive and can be told to fail or hang.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from mktflow.notify.senders import DeliveryFailed
+
+__all__ = [
+    "FakeClock",
+    "FakeMailer",
+    "ReceivedMail",
+    "ReceivedRequest",
+    "SmtpReceiver",
+    "WebhookReceiver",
+]
+
+
+class FakeClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def advance(self, **delta: float) -> datetime:
+        """Move forward, e.g. ``advance(hours=25)``; returns the new time."""
+        with self._lock:
+            self._now += timedelta(**delta)
+            return self._now
+
+
+class FakeMailer:
+    """Records e-mails instead of sending them; ``fail`` makes every send fail with it."""
+
+    def __init__(self, fail: DeliveryFailed | None = None) -> None:
+        self.sent: list[EmailMessage] = []
+        self.fail = fail
+
+    def send(self, message: EmailMessage) -> None:
+        """Record the message, or raise the configured failure."""
+        if self.fail is not None:
+            raise self.fail
+        self.sent.append(message)
+
+
+@dataclass(frozen=True)
+class ReceivedRequest:
+    """One request the webhook receiver got."""
+
+    path: str
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    client: tuple[str, int]
+
+
+#: Decides the answer to a request: (status, seconds to wait before answering).
+Responder = Callable[[ReceivedRequest], tuple[int, float]]
+
+
+class WebhookReceiver:
+    """A real HTTP/1.1 server (keep-alive) on 127.0.0.1 recording every POST it receives."""
+
+    def __init__(self, respond: Responder | None = None) -> None:
+        self.requests: list[ReceivedRequest] = []
+        self.respond: Responder = respond or (lambda _r: (200, 0.0))
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. ``http://127.0.0.1:54321``."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def keys(self) -> list[str]:
+        """The Idempotency-Key of every request received, in order."""
+        with self._lock:
+            return [r.headers.get("idempotency-key", "") for r in self.requests]
+
+    def __enter__(self) -> WebhookReceiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out as separate writes
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                request = ReceivedRequest(
+                    path=self.path, headers={k.lower(): v for k, v in self.headers.items()},
+                    body=body, client=self.client_address[:2])
+                with receiver._lock:
+                    receiver.requests.append(request)
+                status, delay = receiver.respond(request)
+                if delay:
+                    time.sleep(delay)
+                reply = b'{"ok": true}' if status < 300 else b'{"ok": false}'
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(reply)))
+                    self.end_headers()
+                    self.wfile.write(reply)
+                except OSError:
+                    pass  # the client gave up waiting (a "hanging" receiver)
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        return Handler
+
+
+@dataclass(frozen=True)
+class ReceivedMail:
+    """One e-mail the SMTP receiver accepted."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class SmtpReceiver:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; with ``credentials`` it checks AUTH."""
+
+    def __init__(self, credentials: tuple[str, str] | None = None) -> None:
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult
+
+        self.mails: list[ReceivedMail] = []
+        self.port = free_port()
+        receiver = self
+
+        class Handler:
+            async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+                parsed = message_from_bytes(envelope.original_content, policy=policy.default)
+                assert isinstance(parsed, EmailMessage)
+                receiver.mails.append(ReceivedMail(envelope.mail_from,
+                                                   list(envelope.rcpt_tos), parsed))
+                return "250 Message accepted"
+
+        def authenticate(_server: Any, _session: Any, _envelope: Any, _mechanism: str,
+                         data: Any) -> AuthResult:
+            ok = credentials is not None and (
+                data.login.decode(), data.password.decode()) == credentials
+            return AuthResult(success=ok, handled=False)  # let aiosmtpd answer 535
+
+        options: dict[str, Any] = {}
+        if credentials:
+            # AUTH over plain text on 127.0.0.1 only; a wrong login is still refused (535).
+            options = {"authenticator": authenticate, "auth_require_tls": False}
+        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port,
+                                      **options)
+
+    def __enter__(self) -> SmtpReceiver:
+        self._controller.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._controller.stop()

@@ -1,0 +1,79 @@
+"""Helpers shared by the notification integration tests."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlmodel import col, select
+
+from mktflow.domain.organisation import ChannelSpec
+from mktflow.notify.channels import add_channel
+from mktflow.notify.relay import Relay, RelayPolicy
+from mktflow.notify.senders import Deliverer, HttpxPoster, Mailer
+from mktflow.notify.tables import Channel
+from mktflow.store.tables import OutboxMessage
+
+HEAD = "ana.torres@example.com"  # marketing head
+LINA = "li.na@example.com"  # marketing deputy, the delegate
+OLGA = "olga.petrova@example.com"  # marketing
+TOM = "tom.berg@example.com"  # tech
+HANA = "hana.kim@example.com"  # tech head
+SECRET_ENV = "MKTFLOW_TEST_HOOK_SECRET"
+
+#: For tests whose outcome does not depend on the database (keeps the notify suite fast); the
+#: races, crash recovery and bulk drain run on both SQLite and PostgreSQL.
+sqlite_only = pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+
+
+def channel(db: Any, department: str, type_: str = "webhook", **kw: Any) -> Channel:
+    """Add a channel through the notify handler (a webhook gets a secret variable)."""
+    if type_ == "webhook":
+        kw.setdefault("secret_env", SECRET_ENV)
+    if type_ != "email":
+        kw.setdefault("url", f"http://127.0.0.1:9/{uuid.uuid4().hex[:6]}")
+    return add_channel(db.uow(), ChannelSpec(department=department, type=type_, **kw))
+
+
+def rows(db: Any, **where: Any) -> list[OutboxMessage]:
+    """Outbox rows matching ``where`` (column=value), oldest first."""
+    with db.uow() as u:
+        query = select(OutboxMessage).order_by(col(OutboxMessage.created_at),
+                                               col(OutboxMessage.id))
+        for name, value in where.items():
+            query = query.where(getattr(OutboxMessage, name) == value)
+        return list(u.session.exec(query))
+
+
+def queue(db: Any, n: int, channel_id: int | None, *, at: datetime | None = None) -> list[str]:
+    """Put ``n`` due messages for a channel straight into the outbox (bulk test setup)."""
+    ids = []
+    with db.uow(clock=(lambda: at) if at else None) as u:
+        for i in range(n):
+            m = u.outbox(OutboxMessage(
+                id="", event="test.ping", subject=f"ping {i}", channel_id=channel_id,
+                department="tech", payload={"ref": f"W-{i}", "n": i, "for": "tech"},
+                link=f"http://127.0.0.1:8787/work/{i}"))
+            ids.append(m.id)
+        u.commit()
+    return ids
+
+
+def relay_for(db: Any, *, env: dict[str, str], clock: Any = None, mailer: Mailer | None = None,
+              relay_id: str | None = None, **policy: Any) -> Relay:
+    """A relay on the test database with a real pooled httpx client and quick backoff."""
+    policy.setdefault("backoff_base_s", 0.001)
+    policy.setdefault("backoff_cap_s", 0.01)
+    policy.setdefault("http_timeout_s", 2.0)
+    policy.setdefault("lease_s", 60.0)
+    rp = RelayPolicy(**policy)
+    poster = HttpxPoster.create(timeout_s=rp.http_timeout_s, concurrency=rp.concurrency)
+    kwargs: dict[str, Any] = {"clock": clock} if clock else {}
+    deliverer = Deliverer(http=poster, mailer=mailer, env=env,
+                          sender_address="mktflow@example.com",
+                          clock=clock or (lambda: datetime.now().astimezone()))
+    return Relay(db.engine, deliverer, rp, rng=random.Random(3), relay_id=relay_id,
+                 on_close=poster.close, **kwargs)

@@ -1,0 +1,287 @@
+"""The REST API over real HTTP (uvicorn on a free port), on real SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+
+ANA = "ana.torres@example.com"  # marketing head
+OLGA = "olga.petrova@example.com"  # marketing specialist
+LI = "li.na@example.com"  # marketing deputy
+CARLOS = "carlos.mendez@example.com"  # sales head
+HANA = "hana.kim@example.com"  # tech head
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+FORM = {
+    "type": "object",
+    "properties": {"budget": {"type": "number", "minimum": 0},
+                   "channel": {"type": "string"}},
+    "required": ["budget", "channel"],
+}
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """Run ``app`` on uvicorn in a background thread; yield its base URL."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
+                                           lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def _app(db: Any, token: str | None = None) -> Any:
+    from pydantic import SecretStr
+
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+
+    return create_app(db.engine, settings=Settings(api_token=SecretStr(token) if token else None))
+
+
+@pytest.fixture
+def api(db: Any) -> Iterator[httpx.Client]:
+    """An HTTP client on the API served for ``db``."""
+    with serving(_app(db)) as url, httpx.Client(base_url=url, timeout=10) as client:
+        yield client
+
+
+def as_(email: str) -> dict[str, str]:
+    return {"X-Mktflow-Actor": email}
+
+
+def written(db: Any) -> Callable[[], tuple[int, int]]:
+    """A probe of (audit entries, outbox messages): a refused command must change neither."""
+    return lambda: (db.count("auditentry"), db.count("outboxmessage"))
+
+
+def assert_problem(r: httpx.Response, status: int, kind: str | None = None) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body = r.json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    if kind:
+        assert body["type"] == f"urn:mktflow:problem:{kind}"
+    return body
+
+
+def create_work(api: httpx.Client, title: str = "Spring brief", **extra: Any) -> dict[str, Any]:
+    r = api.post("/work", headers=as_(ANA),
+                 json={"department": "marketing", "title": title, **extra})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def offer_handoff(api: httpx.Client) -> dict[str, Any]:
+    r = api.post("/handoffs", headers=as_(ANA), json={
+        "from_department": "marketing", "to_department": "sales", "title": "Launch kit",
+        "due": "2026-12-01T17:00:00", "criteria": "signed off by legal",
+        "deliverables": ["price list"]})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_work_item_life(api: httpx.Client, db: Any) -> None:
+    item = create_work(api, form_schema=FORM, priority=70)
+    wid = item["id"]
+    assert item["state"] == "open"
+    assert api.get(f"/work/{wid}").json()["form_schema"] == FORM
+    assert f"W-{wid}" in [e["ref"] for e in api.get("/inbox/marketing").json()]
+
+    r = api.post(f"/work/{wid}/claim", headers=as_(OLGA))
+    assert r.status_code == 200, r.text
+    assert (r.json()["state"], r.json()["assignee"]) == ("claimed", OLGA)
+    assert [e["ref"] for e in api.get("/inbox/marketing", params={"member": OLGA}).json()] == [
+        f"W-{wid}"]
+
+    probe = written(db)
+    before = probe()
+    r = api.post(f"/work/{wid}/complete", headers=as_(OLGA), json={"data": {"budget": -5}})
+    body = assert_problem(r, 422, "form-invalid")
+    assert {e["field"] for e in body["errors"]} == {"budget", "channel"}
+    assert "budget" in body["detail"]
+    assert probe() == before
+    assert api.get(f"/work/W-{wid}").json()["state"] == "claimed"
+
+    r = api.post(f"/work/{wid}/complete", headers=as_(OLGA),
+                 json={"data": {"budget": 1200, "channel": "email"}})
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "done"
+    assert r.json()["data"] == {"budget": 1200, "channel": "email"}
+    trail = api.get(f"/history/W-{wid}").json()
+    assert [(h["action"], h["actor"]) for h in trail] == [
+        ("create", ANA), ("claim", OLGA), ("complete", OLGA)]
+
+
+def test_handoff_life_and_reject_needs_a_reason(api: httpx.Client, db: Any) -> None:
+    handoff = offer_handoff(api)
+    hid = handoff["id"]
+    assert handoff["due"] == "2026-12-01T17:00:00+00:00"  # no zone given: UTC
+    assert f"H-{hid}" in [e["ref"] for e in api.get("/inbox/sales").json()]
+    probe = written(db)
+    before = probe()
+
+    body = assert_problem(api.post(f"/handoffs/{hid}/reject", headers=as_(CARLOS), json={}),
+                          422, "request-invalid")
+    assert [e["field"] for e in body["errors"]] == ["reason"]
+    body = assert_problem(api.post(f"/handoffs/{hid}/reject", headers=as_(CARLOS),
+                                   json={"reason": "  "}), 422, "bad-input")
+    assert "reject needs a reason" in body["detail"]
+    assert probe() == before
+
+    r = api.post(f"/handoffs/H-{hid}/reject", headers=as_(CARLOS),
+                 json={"reason": "no capacity before Q1"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["state"], r.json()["reason"]) == ("rejected", "no capacity before Q1")
+    last = api.get(f"/history/H-{hid}").json()[-1]
+    assert (last["action"], last["actor"], last["from_state"], last["to_state"],
+            last["reason"]) == ("reject", CARLOS, "offered", "rejected", "no capacity before Q1")
+
+    hid = offer_handoff(api)["id"]  # a second one goes the whole way
+    for action, who, payload in (
+            ("accept", CARLOS, None), ("deliver", CARLOS, {"data": {"v": 1}}),
+            ("return", ANA, {"reason": "prices missing"}), ("deliver", CARLOS, {}),
+            ("confirm", ANA, None)):
+        r = api.post(f"/handoffs/{hid}/{action}", headers=as_(who), json=payload)
+        assert r.status_code == 200, (action, r.text)
+    view = api.get(f"/handoffs/{hid}").json()
+    assert (view["state"], view["return_count"]) == ("confirmed", 1)
+
+
+def test_refusals_name_who_and_why(api: httpx.Client, db: Any) -> None:
+    wid = create_work(api)["id"]
+    probe = written(db)
+    before = probe()
+    body = assert_problem(api.post(f"/work/{wid}/claim", headers=as_(HANA)), 403,
+                          "not-authorized")
+    assert HANA in body["detail"]
+    assert "only a member of the owning department may" in body["detail"]
+    assert probe() == before
+
+    assert api.post(f"/work/{wid}/claim", headers=as_(OLGA)).status_code == 200
+    body = assert_problem(api.post(f"/work/{wid}/claim", headers=as_(LI)), 409,
+                          "transition-refused")
+    assert f"held by {OLGA}" in body["detail"]
+
+    body = assert_problem(api.post(f"/work/{wid}/cancel", headers=as_(OLGA),
+                                   json={"reason": "not needed"}), 403, "not-authorized")
+    assert "head" in body["detail"]
+    body = assert_problem(api.post(f"/work/{wid}/claim"), 422, "request-invalid")
+    assert body["errors"][0]["field"] == "X-Mktflow-Actor"
+    assert probe() == (before[0] + 1, before[1])  # only Olga's claim was written
+
+
+def test_reads_and_unknown_items(api: httpx.Client, db: Any) -> None:
+    from mktflow.engine.processes import start_process
+
+    assert api.get("/health").json() == {"status": "ok"}
+    org = api.get("/org").json()
+    assert "marketing" in [d["code"] for d in org["departments"]]
+    process = start_process(db.uow(), process="campaign", business_key="CAMP-API-1",
+                            owner_email=ANA)
+    assert [p["business_key"] for p in api.get("/processes").json()] == ["CAMP-API-1"]
+    assert api.get(f"/processes/P-{process.id}").json()["work_items"] == []
+    assert [h["action"] for h in api.get("/history/CAMP-API-1").json()] == ["start"]
+
+    assert "W-999999 does not exist" in assert_problem(api.get("/work/999999"), 404,
+                                                       "not-found")["detail"]
+    assert_problem(api.post("/work/999999/claim", headers=as_(OLGA)), 404, "not-found")
+    assert_problem(api.post("/handoffs/999999/accept", headers=as_(CARLOS)), 404, "not-found")
+    assert_problem(api.get("/history/NO-SUCH-KEY"), 404, "not-found")
+    assert_problem(api.get("/inbox/nowhere"), 404, "not-found")
+    assert_problem(api.get("/processes/999999"), 404, "not-found")
+    assert_problem(api.post("/work/claim-me/claim", headers=as_(OLGA)), 422, "bad-input")
+    wid = create_work(api)["id"]
+    body = assert_problem(api.post(f"/work/{wid}/claim", headers=as_("nobody@example.com")),
+                          404, "not-found")
+    assert "no active member with e-mail 'nobody@example.com'" in body["detail"]
+    assert_problem(api.get("/no/such/route"), 404)
+
+
+def test_token_is_required_and_never_shown(
+    sqlite_db: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = "t0ken-that-must-not-leak"
+    with serving(_app(sqlite_db, token)) as url, httpx.Client(base_url=url) as client:
+        assert client.get("/health").status_code == 200
+        refused = [client.get("/org"), client.get("/org", headers={"Authorization": "Bearer x"}),
+                   client.get("/openapi.json"), client.get("/work/1", headers=as_(OLGA)),
+                   client.get("/org", headers={"Authorization": f"Basic {token}"})]
+        for r in refused:
+            assert_problem(r, 401)
+            assert r.headers["www-authenticate"] == "Bearer"
+            assert token not in r.text
+        good = {"Authorization": f"Bearer {token}"}
+        assert client.get("/org", headers=good).status_code == 200
+        spec = client.get("/openapi.json", headers=good)
+        assert spec.json()["components"]["securitySchemes"]["bearerToken"]["scheme"] == "bearer"
+        assert token not in spec.text
+    assert token not in caplog.text
+
+
+def _post_form(client: httpx.Client, path: str, **fields: str) -> httpx.Response:
+    return client.post(path, data=fields, headers={"Accept": BROWSER}, follow_redirects=True)
+
+
+def test_html_pages_and_form_posts(api: httpx.Client, db: Any) -> None:
+    wid = create_work(api, title="Brief <script>alert(1)</script>", form_schema=FORM)["id"]
+    page = api.get(f"/work/{wid}", headers={"Accept": BROWSER})
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Brief &lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert "<script>" not in page.text
+    assert 'name="action" value="claim"' in page.text
+
+    r = _post_form(api, f"/work/{wid}", action="claim", actor=OLGA)
+    assert r.status_code == 200 and r.history[0].status_code == 303
+    assert '<p class="state">claimed</p>' in r.text
+    assert api.get(f"/work/{wid}").json()["assignee"] == OLGA
+
+    probe = written(db)
+    before = probe()
+    r = _post_form(api, f"/work/{wid}", action="complete", actor=OLGA, data="{budget: 5")
+    assert r.status_code == 422 and "not valid JSON" in r.text
+    assert "{budget: 5" in r.text  # what the person typed is kept
+    r = _post_form(api, f"/work/{wid}", action="complete", actor=OLGA, data='{"budget": 5}')
+    assert r.status_code == 422 and "channel" in r.text
+    # The proxy's header names who acts, whatever the form says.
+    r = api.post(f"/work/{wid}", data={"action": "complete", "actor": OLGA,
+                                       "data": '{"budget": 5, "channel": "tv"}'},
+                 headers={**as_(HANA), "Accept": BROWSER})
+    assert r.status_code == 403 and HANA in r.text
+    r = api.post(f"/work/{wid}", data={"action": "complete", "actor": OLGA, "data": "{}"},
+                 headers={"Sec-Fetch-Site": "cross-site"})
+    assert r.status_code == 403
+    assert probe() == before
+
+    r = _post_form(api, f"/work/{wid}", action="complete", actor=OLGA,
+                   data='{"budget": 5, "channel": "tv"}')
+    assert r.status_code == 200 and '<p class="state">done</p>' in r.text
+    assert api.get(f"/work/{wid}").json()["data"] == {"budget": 5, "channel": "tv"}
+
+    hid = offer_handoff(api)["id"]
+    text = api.get(f"/handoffs/{hid}", headers={"Accept": BROWSER}).text
+    assert 'value="accept"' in text and 'value="reject"' in text
+    r = _post_form(api, f"/handoffs/{hid}", action="reject", actor=CARLOS)
+    assert r.status_code == 422 and "reason" in r.text
+    r = _post_form(api, f"/handoffs/{hid}", action="accept", actor=CARLOS)
+    assert r.status_code == 200 and '<p class="state">accepted</p>' in r.text
+    assert 'value="deliver"' in r.text and 'value="reject"' not in r.text
+    missing = api.get("/handoffs/999999", headers={"Accept": BROWSER})
+    assert missing.status_code == 404 and "H-999999 does not exist" in missing.text

@@ -1,0 +1,229 @@
+"""Rendering, signing and sending one message, against httpx.MockTransport and a fake mailer."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from mktflow.domain.errors import ConfigError
+from mktflow.notify.relay import RelayPolicy, backoff_s
+from mktflow.notify.render import (
+    Envelope,
+    email_message,
+    sign,
+    slack_payload,
+    text_of,
+    verify_signature,
+    webhook_body,
+)
+from mktflow.notify.senders import Deliverer, DeliveryFailed, HttpxPoster
+from mktflow.notify.testing import FakeClock, FakeMailer
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+SECRET = "wh-secret-7f3a"
+LINK = "http://127.0.0.1:4200/runs/flow-run/abc"
+
+
+def envelope(**kw: object) -> Envelope:
+    base: dict[str, object] = dict(
+        id="m-1", event="handoff.rejected", subject="H-3 rejected by tech: Prototype — no capacity",
+        payload={"ref": "H-3", "title": "Prototype", "for": "the marketing department",
+                 "due": "2026-12-05T17:00:00+00:00", "reason": "no capacity"},
+        link=LINK, created_at=NOW, attempt=1, channel_id=7, channel_type="webhook",
+        url="http://hooks.example.test/in/abc?token=topsecret", secret_env="HOOK_SECRET",
+        department="marketing",
+    )
+    base.update(kw)
+    return Envelope(**base)  # type: ignore[arg-type]
+
+
+def deliverer(handler: object, *, mailer: FakeMailer | None = None,
+              env: dict[str, str] | None = None) -> Deliverer:
+    client = httpx.Client(transport=httpx.MockTransport(handler))  # type: ignore[arg-type]
+    return Deliverer(http=HttpxPoster(client), mailer=mailer,
+                     env={"HOOK_SECRET": SECRET} if env is None else env,
+                     sender_address="mktflow@example.com", clock=FakeClock(NOW))
+
+
+def test_the_readable_text_says_what_for_whom_due_why_and_where_to_act() -> None:
+    text = text_of(envelope())
+    assert text.splitlines() == [
+        "H-3 rejected by tech: Prototype — no capacity",
+        "For: the marketing department",
+        "Due: 2026-12-05 17:00 UTC",
+        "Reason: no capacity",
+        f"Act: {LINK}",
+    ]
+
+
+def test_webhook_is_signed_over_timestamp_and_raw_body() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    deliverer(handler).deliver(envelope())
+    request = seen[0]
+    body = request.content
+    timestamp = request.headers["X-Mktflow-Timestamp"]
+    assert timestamp == str(int(NOW.timestamp()))
+    assert request.headers["Idempotency-Key"] == "m-1"
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["X-Mktflow-Signature"] == sign(SECRET, int(timestamp), body)
+    assert verify_signature(SECRET, timestamp, body, request.headers["X-Mktflow-Signature"])
+    assert not verify_signature("other", timestamp, body, request.headers["X-Mktflow-Signature"])
+    assert not verify_signature(SECRET, timestamp, body + b" ",
+                                request.headers["X-Mktflow-Signature"])
+    data = json.loads(body)
+    assert (data["id"], data["event"], data["ref"], data["link"]) == (
+        "m-1", "handoff.rejected", "H-3", LINK)
+    assert data["reason"] == "no capacity"
+
+
+def test_signature_matches_a_hand_computed_hmac() -> None:
+    import hashlib
+    import hmac
+
+    expected = hmac.new(b"k", b"1700000000.{}", hashlib.sha256).hexdigest()
+    assert sign("k", 1700000000, b"{}") == f"sha256={expected}"
+
+
+def test_webhook_body_is_the_same_on_every_attempt() -> None:
+    assert webhook_body(envelope(attempt=1)) == webhook_body(envelope(attempt=4))
+
+
+def test_unset_secret_fails_naming_the_variable_and_retries() -> None:
+    with pytest.raises(DeliveryFailed) as info:
+        deliverer(lambda r: httpx.Response(200), env={}).deliver(envelope())
+    assert "HOOK_SECRET" in str(info.value) and "not set" in str(info.value)
+    assert not info.value.permanent
+
+
+@pytest.mark.parametrize(("status", "permanent"), [(500, False), (503, False), (429, False),
+                                                   (401, False), (404, True), (410, True),
+                                                   (400, True)])
+def test_http_errors_name_the_host_only(status: int, permanent: bool) -> None:
+    with pytest.raises(DeliveryFailed) as info:
+        deliverer(lambda r: httpx.Response(status)).deliver(envelope())
+    assert str(info.value) == f"hooks.example.test answered HTTP {status}"
+    assert info.value.permanent is permanent
+    assert "topsecret" not in str(info.value)
+
+
+def test_retry_after_is_passed_on() -> None:
+    with pytest.raises(DeliveryFailed) as info:
+        deliverer(lambda r: httpx.Response(429, headers={"Retry-After": "42"})).deliver(
+            envelope())
+    assert info.value.retry_after_s == 42
+
+
+def test_timeout_and_unreachable_receivers_are_retryable() -> None:
+    def hang(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    with pytest.raises(DeliveryFailed, match=r"hooks\.example\.test did not answer in time") as a:
+        deliverer(hang).deliver(envelope())
+    with pytest.raises(DeliveryFailed, match=r"cannot reach hooks\.example\.test") as b:
+        deliverer(refuse).deliver(envelope())
+    assert not a.value.permanent and not b.value.permanent
+
+
+def test_slack_message_is_a_text_block_with_the_action_link() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, text="ok")
+
+    deliverer(handler).deliver(envelope(channel_type="slack", secret_env=None))
+    data = json.loads(seen[0].content)
+    assert data["text"].startswith("*H-3 rejected by tech: Prototype — no capacity*")
+    assert f"<{LINK}|Open H-3>" in data["text"]
+    assert "Reason: no capacity" in data["text"]
+    assert data["blocks"][0]["text"] == {"type": "mrkdwn", "text": data["text"]}
+    assert "X-Mktflow-Signature" not in seen[0].headers
+
+
+def test_slack_escapes_control_characters() -> None:
+    text = slack_payload(envelope(subject="W-1 <b> & co"))["text"]
+    assert text.startswith("*W-1 &lt;b&gt; &amp; co*")
+
+
+def test_email_goes_to_the_channel_address() -> None:
+    mailer = FakeMailer()
+    deliverer(lambda r: httpx.Response(500), mailer=mailer).deliver(
+        envelope(channel_type="email", url=None, to="tech-team@example.com", secret_env=None))
+    msg = mailer.sent[0]
+    assert (msg["To"], msg["From"], msg["Message-ID"]) == (
+        "tech-team@example.com", "mktflow@example.com", "<m-1@mktflow>")
+    assert msg["Subject"] == "H-3 rejected by tech: Prototype — no capacity"
+    assert f"Act: {LINK}" in msg.get_content()
+
+
+def test_email_without_smtp_settings_fails_clearly() -> None:
+    with pytest.raises(DeliveryFailed, match="MKTFLOW_SMTP_HOST"):
+        deliverer(lambda r: httpx.Response(200)).deliver(
+            envelope(channel_type="email", to="a@example.com"))
+
+
+def test_email_message_has_the_idempotency_key() -> None:
+    msg = email_message(envelope(channel_type="email", to="a@example.com"), sender="s@x.io")
+    assert msg["Idempotency-Key"] == "m-1"
+
+
+def test_backoff_doubles_with_jitter_and_is_capped() -> None:
+    policy = RelayPolicy(backoff_base_s=2, backoff_cap_s=60)
+    rng = random.Random(7)
+    for attempt, ceiling in [(1, 2), (2, 4), (3, 8), (4, 16), (5, 32), (6, 60), (12, 60)]:
+        waits = [backoff_s(attempt, policy, rng) for _ in range(50)]
+        assert all(ceiling / 2 <= w <= ceiling for w in waits), attempt
+        assert len({round(w, 6) for w in waits}) > 1  # jittered, not all equal
+
+
+def test_a_lease_shorter_than_a_batch_is_refused() -> None:
+    with pytest.raises(ConfigError, match="MKTFLOW_RELAY_LEASE_S"):
+        RelayPolicy(batch_size=100, concurrency=10, http_timeout_s=10, lease_s=60)
+    assert RelayPolicy(batch_size=100, concurrency=10, http_timeout_s=10, lease_s=101)
+
+
+def test_fake_clock_moves_only_when_told() -> None:
+    clock = FakeClock(NOW)
+    assert clock() == NOW
+    assert clock.advance(minutes=5) == NOW + timedelta(minutes=5) == clock()
+
+
+def test_the_documented_verification_snippet_accepts_real_deliveries() -> None:
+    import re
+    import time
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "notifications.md").read_text()
+    snippet = re.search(r"```python\n(.*?)```", doc, re.S)
+    assert snippet, "docs/notifications.md lost its verification example"
+    namespace: dict[str, object] = {}
+    exec(snippet.group(1), namespace)
+    verify = namespace["verify"]
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200)
+
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    Deliverer(http=HttpxPoster(client), mailer=None, env={"HOOK_SECRET": SECRET},
+              sender_address="x@y.io", clock=lambda: datetime.fromtimestamp(time.time(), UTC),
+              ).deliver(envelope())
+    headers = dict(seen[0].headers)
+    headers = {"X-Mktflow-Timestamp": headers["x-mktflow-timestamp"],
+               "X-Mktflow-Signature": headers["x-mktflow-signature"]}
+    assert verify(SECRET, headers, seen[0].content)  # type: ignore[operator]
+    assert not verify("wrong", headers, seen[0].content)  # type: ignore[operator]
+    assert not verify(SECRET, headers, seen[0].content + b"x")  # type: ignore[operator]
