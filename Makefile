@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 export MKTFLOW_DATA_DIR ?= $(CURDIR)/.mktflow
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: install demo test lint unit bench serve clean
+.PHONY: install demo test lint unit clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +19,7 @@ install: $(STAMP)  ## create the virtual environment and install mktflow with pi
 demo: install  ## migrate, load the demo organisation, run the main job on SQLite + local Prefect
 	$(BIN)/mktflow db upgrade
 	$(BIN)/mktflow org load --demo
-	$(BIN)/mktflow handoff offer --from marketing --to tech --title "Prototype of the new bottle" \
-	  --due 2027-01-15 --criteria "drop-tested, food-safe" --as olga.petrova@example.com
-	$(BIN)/mktflow inbox tech
+	$(BIN)/mktflow demo
 
 lint: install
 	$(BIN)/ruff check .

@@ -25,6 +25,7 @@ from mktflow.clikit import (
 )
 from mktflow.domain.errors import BadInput
 from mktflow.notify.commands import channel_app, outbox_app, sla_app
+from mktflow.prefect.commands import demo, process_app, run, server_app
 
 app = typer.Typer(
     name="mktflow",
@@ -46,6 +47,10 @@ app.add_typer(api_app, name="api")
 app.add_typer(channel_app, name="channel")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(sla_app, name="sla")
+app.add_typer(process_app, name="process")
+app.add_typer(server_app, name="server")
+app.command("run")(run)
+app.command("demo")(demo)
 
 IdArg = Annotated[str, typer.Argument(help="The item, e.g. 12 or W-12.")]
 DataOpt = Annotated[str | None, typer.Option("--data", help="JSON object, or @file with one.")]

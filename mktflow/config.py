@@ -120,6 +120,48 @@ class Settings(BaseSettings):
                     "(level 3); must not be less than sla_head_after_h.",
     )
 
+    # --- processes as Prefect flows (mktflow.prefect, flows/) ------------------------------
+    prefect_api_url: str | None = Field(
+        default=None,
+        description="Prefect API the flows run on (e.g. http://prefect.internal:4200/api). Empty "
+                    "means Prefect's own PREFECT_API_URL if one is configured, else a local "
+                    "Prefect server mktflow starts (or reuses) for the data folder.",
+    )
+    prefect_port: int | None = Field(
+        default=None, ge=1, le=65535,
+        description="Port of the local Prefect server mktflow starts on 127.0.0.1; empty means "
+                    "a free port chosen at first start and kept for the data folder.",
+    )
+    prefect_start_timeout_s: float = Field(
+        default=120.0, gt=0,
+        description="How long to wait for the local Prefect server to answer, in seconds.",
+    )
+    step_poll_interval_s: float = Field(
+        default=2.0, gt=0,
+        description="How often a paused flow run checks whether its human step was answered, in "
+                    "seconds (the delay between a completion and the flow going on).",
+    )
+    step_timeout_days: float = Field(
+        default=180.0, gt=0,
+        description="How long a flow run waits for one human step before it fails, in days. "
+                    "Overdue steps are escalated long before (sla_* settings).",
+    )
+    authority_matrix_file: Path | None = Field(
+        default=None,
+        description="YAML authority matrix (who approves what, by process, amount and "
+                    "branch); empty means the one shipped in mktflow/demo/authority-matrix.yaml.",
+    )
+    credit_auto_approve_limit: float = Field(
+        default=10000.0, ge=0,
+        description="Orders below this total from customers in good standing get credit "
+                    "automatically; others go to a person named by the authority matrix.",
+    )
+    overspend_tolerance_pct: float = Field(
+        default=10.0, ge=0,
+        description="How far (in percent) a campaign's spend may exceed its budget before the "
+                    "campaign needs re-approval.",
+    )
+
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL to connect to, with mktflow's driver filled in for bare URLs."""
         if not self.database_url:

@@ -1,1 +1,17 @@
+"""The bridge between mktflow's engine and Prefect.
 
+    steps       human_step / open_step / wait_for: a WorkItem through the engine, then pause
+                (or suspend in a deployment run) for its typed input; UI answers reconciled
+    tasks       Prefect tasks over engine handlers (ids in, plain values out, retries)
+    approvals   seek_approval: the authority matrix's chain as four-eyes approval steps
+    artifacts   markdown summary and table artifacts; reading them back
+    resume      resume_flow_run_for: what engine.steps.complete_step calls after a completion
+    server      which Prefect API to use; the local server of embedded defaults
+    runner      mktflow run: in this process, or handed to the served deployment
+    registry    the processes, their flows and example parameters
+    demo        mktflow demo
+    commands    the CLI commands (run, process, demo, server)
+
+Importing this package imports nothing from Prefect; its modules do, except registry,
+commands and server (which imports Prefect only inside ``connect``).
+"""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -20,3 +21,25 @@ def prefect_server() -> Iterator[None]:
         {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
     ):
         yield
+
+
+@pytest.fixture(scope="module")
+def flow_db(prefect_server: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A migrated SQLite database with the demo organisation, configured for flows to use."""
+    from tests.conftest import _migrated, reset_caches
+
+    path = tmp_path_factory.mktemp("flow-db") / "mktflow.db"
+    db = _migrated(f"sqlite:///{path}", "sqlite")
+    saved = {k: os.environ.get(k) for k in ("MKTFLOW_DATABASE_URL",
+                                            "MKTFLOW_STEP_POLL_INTERVAL_S")}
+    os.environ["MKTFLOW_DATABASE_URL"] = db.url
+    os.environ["MKTFLOW_STEP_POLL_INTERVAL_S"] = "0.2"
+    reset_caches()
+    yield db
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    reset_caches()
+    db.engine.dispose()

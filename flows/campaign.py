@@ -1,0 +1,341 @@
+"""Campaign: marketing plans (goal with measurable KPIs, target customers, channels, timetable,
+an owner for every activity, budget lines) → approval by the authority matrix (marketing head up
+to a threshold, above it finance then management) → execution (each activity a step for its
+owner, spend recorded against budget lines, overspend beyond the tolerance re-approved) →
+tracking (KPI actuals) → evaluation (KPI vs target, spend vs budget, cost per result, lessons)
+→ report."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from itertools import count
+from typing import Any
+
+from prefect import flow, task
+from pydantic import BaseModel, Field
+
+from mktflow.config import get_settings
+from mktflow.domain.campaign import CampaignEvaluation, evaluate, over_tolerance, plan_problems
+from mktflow.domain.model import ProcessStatus
+from mktflow.engine import budget, campaigns
+from mktflow.prefect import tasks
+from mktflow.prefect.approvals import describe, seek_approval
+from mktflow.prefect.artifacts import markdown_table, publish
+from mktflow.prefect.steps import StepForm, human_step, open_step, wait_for
+from mktflow.prefect.tasks import ENGINE_TASK, process_guard, uow
+
+PROCESS = "campaign"
+
+
+# --- parameters and forms -----------------------------------------------------------------
+
+
+class KpiSpec(BaseModel):
+    """A measurable goal: name, unit, target, and whether more is better."""
+
+    name: str = Field(min_length=1)
+    unit: str = ""
+    target: float = Field(gt=0)
+    higher_is_better: bool = True
+
+
+class BudgetLineSpec(BaseModel):
+    """Money the campaign asks for one purpose."""
+
+    code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,60}$")
+    title: str = Field(min_length=1)
+    amount: float = Field(ge=0)
+
+
+class ActivitySpec(BaseModel):
+    """One activity, with its one owner and the budget line it charges."""
+
+    title: str = Field(min_length=1)
+    owner: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="Owner's e-mail")
+    channel: str = ""
+    start: date | None = None
+    end: date | None = None
+    budget_line: str = Field(description="Code of the budget line it charges")
+
+
+class CampaignPlan(StepForm):
+    """The campaign plan marketing submits for approval."""
+
+    name: str = Field(min_length=1)
+    goal: str = Field(min_length=3)
+    target_customers: str = Field(min_length=1)
+    channels: list[str] = Field(min_length=1)
+    start: date
+    end: date
+    kpis: list[KpiSpec] = Field(min_length=1)
+    activities: list[ActivitySpec] = Field(min_length=1)
+    budget_lines: list[BudgetLineSpec] = Field(min_length=1)
+
+
+class CampaignRequest(BaseModel):
+    """Start a campaign: its code, owner, branch, and the draft plan."""
+
+    code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{1,60}$",
+                      description="Campaign code (unique; the process's business key)")
+    owner: str = Field(description="E-mail of the marketing member who owns the campaign")
+    branch: str | None = Field(default=None, description="Branch running it (HQ if empty)")
+    plan: CampaignPlan
+    due_hours: float = Field(default=72, gt=0, description="Time each step has")
+
+
+class ActivityReport(StepForm):
+    """An activity's owner reports: done, what it cost, what it achieved."""
+
+    completed: bool
+    spent: float = Field(ge=0, description="Money spent on the activity")
+    results: str = ""
+
+
+class KpiActual(BaseModel):
+    """One KPI's measured value."""
+
+    name: str
+    actual: float = Field(ge=0)
+
+
+class Tracking(StepForm):
+    """Marketing records what each KPI actually reached."""
+
+    actuals: list[KpiActual] = Field(min_length=1)
+
+
+class Lessons(StepForm):
+    """Marketing's lessons and adjustments after seeing the evaluation."""
+
+    lessons: str = Field(min_length=3)
+    adjustments: str = ""
+
+
+# --- tasks: one engine handler each ---------------------------------------------------------
+
+
+@task(name="record-plan", **ENGINE_TASK)
+def record_plan(process_id: int, code: str, plan: dict[str, Any], actor: str, owner: str,
+                branch: str | None) -> int:
+    """Record (or revise) the campaign plan with its KPIs, activities and budget lines."""
+    camp = campaigns.record_plan(uow(), process_id=process_id, code=code, plan=plan,
+                                 actor_email=actor, owner_email=owner, branch=branch)
+    assert camp.id is not None
+    return camp.id
+
+
+@task(name="set-campaign-status", **ENGINE_TASK)
+def set_status(campaign_id: int, status: str, actor: str, reason: str | None = None,
+               approved_amount: float | None = None, matrix_version: str | None = None) -> str:
+    """Move the campaign on (approved: its budget lines are allocated)."""
+    return campaigns.set_status(uow(), campaign_id, status=status, actor_email=actor,
+                                reason=reason, approved_amount=approved_amount,
+                                matrix_version=matrix_version).status
+
+
+@task(name="record-spend", **ENGINE_TASK)
+def record_spend(line_id: int, amount: float, key: str, actor: str, note: str,
+                 process_id: int) -> float:
+    """Record spend against a budget line (once per key)."""
+    return budget.record_spend(uow(), line_id, amount=amount, key=key, actor_email=actor,
+                               note=note, process_id=process_id).spent
+
+
+@task(name="allocate", **ENGINE_TASK)
+def allocate(line_id: int, amount: float, actor: str, process_id: int) -> float:
+    """Finance sets a budget line's allocation."""
+    return budget.allocate(uow(), line_id, amount=amount, actor_email=actor,
+                           process_id=process_id).allocated
+
+
+@task(name="record-activity", **ENGINE_TASK)
+def record_activity(activity_id: int, report: dict[str, Any], item_id: int, actor: str) -> None:
+    """Record an activity owner's report."""
+    campaigns.record_activity_report(uow(), activity_id, report=report, work_item_id=item_id,
+                                     actor_email=actor)
+
+
+@task(name="record-kpi-actuals", **ENGINE_TASK)
+def record_actuals(campaign_id: int, actuals: dict[str, float], actor: str) -> None:
+    """Record the KPI actuals."""
+    campaigns.record_kpi_actuals(uow(), campaign_id, actuals=actuals, actor_email=actor)
+
+
+@task(name="record-evaluation", **ENGINE_TASK)
+def record_evaluation(campaign_id: int, evaluation: dict[str, Any], lessons: str,
+                      actor: str) -> None:
+    """Record the evaluation and the lessons."""
+    campaigns.record_evaluation(uow(), campaign_id, evaluation=evaluation, lessons=lessons,
+                                actor_email=actor)
+
+
+def figures(campaign_id: int) -> dict[str, Any]:
+    """Activities, KPIs and budget lines as they stand (a read, never cached)."""
+    return campaigns.campaign_figures(uow(), campaign_id)
+
+
+# --- the flow -----------------------------------------------------------------------------
+
+
+@flow(name="campaign", persist_result=True, flow_run_name="campaign-{request.code}")
+def campaign(request: CampaignRequest) -> dict[str, Any]:
+    """Plan, approve, execute, track and evaluate a marketing campaign."""
+    pid = tasks.start_process(PROCESS, request.code, request.owner,
+                              request.model_dump(mode="json"), request.branch)
+    due = timedelta(hours=request.due_hours)
+    with process_guard(pid):
+        # 1. plan, and 2. approval by the authority matrix; rework goes back to the plan
+        draft = request.plan.model_dump(mode="json")
+        note = ""
+        for attempt in count(1):
+            planned = human_step(
+                pid, f"plan-{attempt}", department="marketing", assignee=request.owner,
+                branch=request.branch, title=f"Plan campaign {request.code}", form=CampaignPlan,
+                due=due, initial=draft, description=note)
+            plan, draft = planned.form, planned.form.model_dump(mode="json")
+            problems = plan_problems(
+                start=plan.start, end=plan.end, kpi_names=[k.name for k in plan.kpis],
+                activity_lines=[(a.title, a.budget_line) for a in plan.activities],
+                budget_codes=[b.code for b in plan.budget_lines])
+            if problems:
+                note = "The plan was sent back: " + "; ".join(problems)
+                tasks.comment(planned.item_id, note)
+                continue
+            campaign_id = record_plan(pid, request.code, draft, planned.by, request.owner,
+                                      request.branch)
+            total = round(sum(b.amount for b in plan.budget_lines), 2)
+            approval = seek_approval(
+                pid, f"approval-{attempt}", process=PROCESS, amount=total,
+                branch=request.branch, submitter=planned.by, due=due,
+                subject=f"campaign {request.code} ({total:,.2f})",
+                details=f"Goal: {plan.goal}. KPIs: "
+                        + ", ".join(f"{k.name} {k.target:g}{k.unit}" for k in plan.kpis))
+            if approval.approved:
+                set_status(campaign_id, "approved", approval.approvers[-1],
+                           approved_amount=total, matrix_version=approval.matrix_version)
+                break
+            if approval.decision == "reject":
+                set_status(campaign_id, "rejected", approval.approvers[-1],
+                           reason=approval.reason)
+                return _end(pid, request, "rejected", approval.reason, describe(approval))
+            set_status(campaign_id, "rework", approval.approvers[-1], reason=approval.reason)
+            note = f"Rework asked by {approval.approvers[-1]}: {approval.reason}"
+
+        # 3. execution: each activity a step for its owner; spend against its budget line
+        set_status(campaign_id, "executing", "mktflow")
+        now = figures(campaign_id)
+        handles = [open_step(
+            pid, f"activity-{a['id']}", department=tasks.member_department(a["owner"]),
+            assignee=a["owner"], title=f"{request.code}: {a['title']}", form=ActivityReport,
+            due=due, description=f"Charges budget line {a['budget_line']}.")
+            for a in now["activities"]]
+        tolerance = get_settings().overspend_tolerance_pct
+        for activity, handle in zip(now["activities"], handles, strict=True):
+            report = wait_for(handle)
+            record_spend(activity["budget_line_id"], report.form.spent,
+                         f"p{pid}-activity-{activity['id']}", report.by, activity["title"], pid)
+            record_activity(activity["id"], report.form.model_dump(mode="json"),
+                            report.item_id, report.by)
+            stop = _overspend(pid, campaign_id, request, report.by, activity, tolerance, due)
+            if stop is not None:
+                return stop
+
+        # 4. tracking: KPI actuals
+        set_status(campaign_id, "tracking", "mktflow")
+        kpi_names = [k.name for k in figures(campaign_id)["kpis"]]
+        initial = {"actuals": [{"name": n, "actual": 0} for n in kpi_names]}
+        for attempt in count(1):
+            tracked = human_step(pid, f"tracking-{attempt}", department="marketing",
+                                 assignee=request.owner, title=f"Record KPI actuals of "
+                                 f"{request.code}", form=Tracking, due=due, initial=initial)
+            unknown = sorted({a.name for a in tracked.form.actuals} - set(kpi_names))
+            if not unknown:
+                break
+            tasks.comment(tracked.item_id, f"Unknown KPI {', '.join(unknown)}: the campaign "
+                                           f"has {', '.join(kpi_names)}. Asked again.")
+        record_actuals(campaign_id, {a.name: a.actual for a in tracked.form.actuals},
+                       tracked.by)
+
+        # 5. evaluation against the goal and the budget, with lessons
+        result = evaluate(figures(campaign_id)["kpis"], figures(campaign_id)["lines"])
+        lessons = human_step(pid, "evaluation", department="marketing", assignee=request.owner,
+                             title=f"Evaluate campaign {request.code}", form=Lessons, due=due,
+                             description=_evaluation_md(result))
+        record_evaluation(campaign_id, _evaluation_dict(result), lessons.form.lessons,
+                          lessons.by)
+
+        # 6. report
+        _report(request.code, plan.goal, campaign_id, result, lessons.form.lessons)
+        out = {"outcome": "evaluated", "campaign": request.code, **_evaluation_dict(result)}
+        tasks.finish_process(pid, ProcessStatus.COMPLETED, result=out)
+        return out
+
+
+def _overspend(pid: int, campaign_id: int, request: CampaignRequest, reporter: str,
+               activity: dict[str, Any], tolerance: float,
+               due: timedelta) -> dict[str, Any] | None:
+    """Re-approval when spend exceeds the budget beyond the tolerance; a result if stopped."""
+    now = figures(campaign_id)
+    allocated = sum(b.allocated for b in now["lines"])
+    spent = sum(b.spent for b in now["lines"])
+    if not over_tolerance(allocated, spent, tolerance):
+        return None
+    over = round(spent - allocated, 2)
+    approval = seek_approval(
+        pid, f"overspend-{activity['id']}", process="campaign-overspend", amount=over,
+        branch=None, submitter=reporter, due=due,
+        subject=f"overspend of {over:,.2f} on campaign {request.code}",
+        details=f"Spent {spent:,.2f} of {allocated:,.2f} allocated (tolerance {tolerance:g}%).")
+    if approval.approved:
+        for line in now["lines"]:
+            if line.spent > line.allocated:
+                line_id = next(a["budget_line_id"] for a in now["activities"]
+                               if a["budget_line"] == line.code)
+                allocate(line_id, line.spent, approval.approvers[-1], pid)
+        return None
+    set_status(campaign_id, "stopped", approval.approvers[-1], reason=approval.reason)
+    return _end(pid, request, "stopped", f"overspend not approved: {approval.reason}",
+                describe(approval))
+
+
+def _end(pid: int, request: CampaignRequest, outcome: str, reason: str,
+         approval: dict[str, Any]) -> dict[str, Any]:
+    publish(f"campaign-{request.code}",
+            f"# Campaign {request.code}: {outcome}\n\n{reason}\n\n"
+            f"Decided under authority matrix {approval['matrix_version']} "
+            f"({approval['chain']}); steps {', '.join(approval['steps'])}.",
+            description=f"campaign {request.code}")
+    tasks.finish_process(pid, ProcessStatus.CANCELLED, reason=f"campaign {outcome}: {reason}",
+                         result={"outcome": outcome, "reason": reason, "approval": approval})
+    return {"outcome": outcome, "campaign": request.code, "reason": reason}
+
+
+def _evaluation_dict(e: CampaignEvaluation) -> dict[str, Any]:
+    return {"kpis": [k.__dict__ for k in e.kpis], "allocated": e.allocated, "spent": e.spent,
+            "variance": e.variance, "utilisation": e.utilisation,
+            "cost_per_result": e.cost_per_result, "kpis_met": e.kpis_met,
+            "goal_met": e.goal_met}
+
+
+def _evaluation_md(e: CampaignEvaluation) -> str:
+    rows = [{"kpi": k.name, "target": k.target, "actual": k.actual,
+             "achievement": f"{k.achievement:.0%}" if k.achievement is not None else "",
+             "met": "yes" if k.met else "no"} for k in e.kpis]
+    return (markdown_table(rows, ["kpi", "target", "actual", "achievement", "met"])
+            + f"\nSpent **{e.spent:,.2f}** of **{e.allocated:,.2f}** allocated "
+              f"(variance {e.variance:,.2f}); cost per result "
+              f"{e.cost_per_result if e.cost_per_result is not None else 'n/a'}; "
+              f"{e.kpis_met} of {len(e.kpis)} KPIs met.")
+
+
+def _report(code: str, goal: str, campaign_id: int, e: CampaignEvaluation,
+            lessons: str) -> None:
+    lines = figures(campaign_id)["lines"]
+    kpi_rows = [{"kpi": k.name, "unit": k.unit, "target": k.target, "actual": k.actual,
+                 "achievement": k.achievement, "met": k.met} for k in e.kpis]
+    budget_rows = [{"budget_line": b.code, "allocated": b.allocated, "spent": b.spent,
+                    "variance": round(b.allocated - b.spent, 2)} for b in lines]
+    summary = (f"# Campaign {code}: evaluated\n\n**Goal:** {goal}\n\n"
+               f"## KPIs and budget\n\n{_evaluation_md(e)}\n\n## Lessons\n\n{lessons}\n")
+    publish(f"campaign-{code}", summary, kpi_rows, description=f"campaign {code}",
+            more={"budget": budget_rows})

@@ -1,0 +1,409 @@
+"""New-product development: marketing proposes (market need, target customers, positioning,
+forecast) → management approves the project → finance allocates its budget → responsibility
+letters to tech (design, prototype), production (trial run, capacity, unit cost) and supply
+(materials, lead times), each accepted or rejected by the receiving department → stage gates
+(concept, prototype, pilot, launch), each decided by the named approvers: go / rework / stop →
+resource guarantee before launch (every budget line allocated, else the gate is blocked and
+finance and management are told why) → launch plan by marketing → done. Marketing shapes the
+product from the concept stage, not only at packaging."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from itertools import count
+from typing import Any, Literal
+
+from prefect import flow, task
+from pydantic import BaseModel, Field
+
+from mktflow.domain.model import ProcessStatus
+from mktflow.domain.products import GATES, GateDecision, combine, resource_gaps
+from mktflow.engine import budget, products
+from mktflow.prefect import tasks
+from mktflow.prefect.approvals import describe, seek_approval
+from mktflow.prefect.artifacts import markdown_table, publish
+from mktflow.prefect.steps import Answer, StepForm, StepHandle, human_step, open_step, wait_for
+from mktflow.prefect.tasks import ENGINE_TASK, process_guard, uow
+
+PROCESS = "new-product-development"
+
+_NEEDS_REASON = {
+    "if": {"properties": {"decision": {"enum": ["reject", "rework", "stop"]}}},
+    "then": {"properties": {"reason": {"minLength": 3}}, "required": ["reason"]},
+}
+
+#: The responsibility letters: receiving department -> (title, deliverables, stage delivered at)
+LETTERS: dict[str, tuple[str, list[str], str]] = {
+    "tech": ("Design and prototype", ["product design", "working prototype"], "prototype"),
+    "production": ("Trial run, capacity and unit cost",
+                   ["trial run report", "monthly capacity", "unit cost"], "pilot"),
+    "supply": ("Materials and lead times", ["materials secured", "lead times"], "pilot"),
+}
+
+
+# --- parameters and forms -----------------------------------------------------------------
+
+
+class ProjectBudgetLine(BaseModel):
+    """Money the project needs for one purpose, and the department spending it."""
+
+    code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,60}$")
+    title: str = Field(min_length=1)
+    department: str
+    amount: float = Field(ge=0)
+
+
+class ProjectRequest(BaseModel):
+    """Start a new-product project."""
+
+    code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{1,60}$",
+                      description="Project code (unique; the process's business key)")
+    product_name: str = Field(min_length=1)
+    owner: str = Field(description="E-mail of the marketing member leading the project")
+    gate_approvers: list[str] = Field(min_length=1,
+                                      description="E-mails of who decides each stage gate")
+    budget_lines: list[ProjectBudgetLine] = Field(min_length=1)
+    due_hours: float = Field(default=120, gt=0, description="Time each step has")
+
+
+class Proposal(StepForm):
+    """Marketing's proposal: why the market needs it, for whom, how it is positioned."""
+
+    market_need: str = Field(min_length=3)
+    target_customers: str = Field(min_length=3)
+    positioning: str = Field(min_length=3)
+    forecast_units: int = Field(gt=0, description="Units sold in the first year")
+    forecast_revenue: float = Field(ge=0)
+
+
+class Allocation(BaseModel):
+    """An amount for one budget line."""
+
+    code: str
+    amount: float = Field(ge=0)
+
+
+class Allocations(StepForm):
+    """Finance allocates the project's budget lines."""
+
+    allocations: list[Allocation] = Field(min_length=1)
+    note: str = ""
+
+
+class LetterAnswer(StepForm, json_schema_extra=_NEEDS_REASON):
+    """The receiving department accepts the responsibility letter, or rejects it with a reason."""
+
+    decision: Literal["accept", "reject"]
+    reason: str = ""
+
+
+class LetterRevision(StepForm, json_schema_extra={
+    "if": {"properties": {"action": {"const": "stop"}}},
+    "then": {"properties": {"reason": {"minLength": 3}}, "required": ["reason"]}}):
+    """Marketing revises a rejected letter and offers it again, or stops the project."""
+
+    action: Literal["re-offer", "stop"]
+    deliverables: list[str] = Field(default_factory=list)
+    criteria: str = ""
+    reason: str = ""
+
+
+class ConceptBrief(StepForm):
+    """Marketing shapes the concept: what it is, how it is packaged, at what price."""
+
+    concept: str = Field(min_length=3)
+    packaging_direction: str = Field(min_length=3)
+    price_point: float = Field(gt=0)
+
+
+class PrototypeReport(StepForm):
+    """Tech reports the design and the prototype."""
+
+    design_summary: str = Field(min_length=3)
+    prototype_ready: bool
+
+
+class TrialRun(StepForm):
+    """Production reports the trial run, capacity and unit cost."""
+
+    trial_ok: bool
+    capacity_per_month: int = Field(gt=0)
+    unit_cost: float = Field(gt=0)
+
+
+class Materials(StepForm):
+    """Supply reports materials and lead times."""
+
+    materials_secured: bool
+    lead_time_days: int = Field(ge=0)
+
+
+class GateForm(StepForm, json_schema_extra=_NEEDS_REASON):
+    """A gate approver's decision: go, rework (back to the stage), or stop the project."""
+
+    decision: Literal["go", "rework", "stop"]
+    reason: str = ""
+
+
+class LaunchPlan(StepForm):
+    """Marketing's launch plan."""
+
+    launch_date: date
+    channels: list[str] = Field(min_length=1)
+    message: str = Field(min_length=3)
+    launch_budget: float = Field(ge=0)
+
+
+#: What each stage's work is: (step, department, form, letter it delivers)
+STAGE_WORK: dict[str, list[tuple[str, str, type[StepForm], str | None]]] = {
+    "concept": [("concept-brief", "marketing", ConceptBrief, None)],
+    "prototype": [("prototype", "tech", PrototypeReport, "tech")],
+    "pilot": [("trial-run", "production", TrialRun, "production"),
+              ("materials", "supply", Materials, "supply")],
+    "launch": [],
+}
+
+
+# --- tasks: one engine handler each ---------------------------------------------------------
+
+
+@task(name="record-proposal", **ENGINE_TASK)
+def record_proposal(process_id: int, code: str, name: str, proposal: dict[str, Any],
+                    lines: list[dict[str, Any]], owner: str, actor: str) -> int:
+    """Record marketing's proposal and the project's budget lines."""
+    product = products.record_proposal(uow(), process_id=process_id, code=code, name=name,
+                                       proposal=proposal, budget_lines=lines,
+                                       owner_email=owner, actor_email=actor)
+    assert product.id is not None
+    return product.id
+
+
+@task(name="record-stage", **ENGINE_TASK)
+def record_stage(product_id: int, stage: str, facts: dict[str, Any], actor: str) -> None:
+    """Record what a stage established."""
+    products.record_stage(uow(), product_id, stage=stage, facts=facts, actor_email=actor)
+
+
+@task(name="set-product-status", **ENGINE_TASK)
+def set_status(product_id: int, status: str, actor: str, reason: str | None = None) -> None:
+    """Mark the product active, launched, stopped or rejected."""
+    products.set_status(uow(), product_id, status=status, actor_email=actor, reason=reason)
+
+
+@task(name="allocate-project-line", **ENGINE_TASK)
+def allocate(product_id: int, code: str, amount: float, actor: str, process_id: int) -> float:
+    """Finance allocates one of the project's budget lines."""
+    line_id = products.budget_line_id(uow(), product_id, code)
+    return budget.allocate(uow(), line_id, amount=amount, actor_email=actor,
+                           process_id=process_id).allocated
+
+
+# --- the flow -----------------------------------------------------------------------------
+
+
+@flow(name="new-product-development", persist_result=True,
+      flow_run_name="new-product-{project.code}")
+def new_product_development(project: ProjectRequest) -> dict[str, Any]:
+    """Take a new product from marketing's proposal through the stage gates to launch."""
+    pid = tasks.start_process(PROCESS, project.code, project.owner,
+                              project.model_dump(mode="json"))
+    due = timedelta(hours=project.due_hours)
+    lines = [b.model_dump(mode="json") for b in project.budget_lines]
+    log: list[dict[str, Any]] = []
+    with process_guard(pid):
+        # 1. marketing proposes; management approves the project (rework back to the proposal)
+        note = ""
+        for attempt in count(1):
+            proposal = human_step(
+                pid, f"proposal-{attempt}", department="marketing", assignee=project.owner,
+                title=f"Propose new product {project.product_name}", form=Proposal, due=due,
+                description=note)
+            product_id = record_proposal(pid, project.code, project.product_name,
+                                         proposal.form.model_dump(mode="json"), lines,
+                                         project.owner, proposal.by)
+            total = round(sum(b.amount for b in project.budget_lines), 2)
+            approval = seek_approval(
+                pid, f"project-approval-{attempt}", process="new-product", amount=total,
+                branch=None, submitter=proposal.by, due=due,
+                subject=f"new-product project {project.code} ({total:,.2f})",
+                details=f"Market need: {proposal.form.market_need}. Forecast "
+                        f"{proposal.form.forecast_units} units.")
+            log.append({"step": "project approval", "decision": approval.decision,
+                        "by": ", ".join(approval.approvers), "reason": approval.reason})
+            if approval.approved:
+                break
+            if approval.decision == "reject":
+                set_status(product_id, "rejected", approval.approvers[-1], approval.reason)
+                return _end(pid, project, product_id, "rejected", approval.reason, log,
+                            describe(approval))
+            note = f"Rework asked by {approval.approvers[-1]}: {approval.reason}"
+        set_status(product_id, "active", approval.approvers[-1])
+        submitter = proposal.by
+
+        # 2. finance allocates the project's budget
+        _allocate(pid, product_id, project, "budget-allocation", due,
+                  "Allocate the approved project's budget lines.")
+
+        # 3. responsibility letters, each accepted or rejected by the receiving department
+        letters: dict[str, int] = {}
+        for dept in LETTERS:
+            outcome = _letter(pid, project, dept, due)
+            if isinstance(outcome, str):
+                set_status(product_id, "stopped", project.owner, outcome)
+                return _end(pid, project, product_id, "stopped", outcome, log, None)
+            letters[dept] = outcome
+            log.append({"step": f"letter to {dept}", "decision": "accepted", "by": dept,
+                        "reason": ""})
+
+        # 4. stage gates; the resource guarantee is checked before the launch gate
+        for gate in GATES:
+            for round_ in count(1):
+                doers = _stage_work(pid, project, product_id, gate, round_, letters, due)
+                if gate == "launch":
+                    _guarantee_resources(pid, project, product_id, due)
+                decision, reasons = _gate(pid, project, gate, round_, [submitter, *doers], due)
+                log.append({"step": f"{gate} gate (round {round_})", "decision": decision,
+                            "by": ", ".join(project.gate_approvers), "reason": reasons})
+                delivered = [d for d, (_t, _d, at) in LETTERS.items() if at == gate]
+                if decision == GateDecision.GO:
+                    for dept in delivered:
+                        tasks.handoff_action(letters[dept], "confirm", project.owner)
+                    break
+                if decision == GateDecision.STOP:
+                    set_status(product_id, "stopped", project.owner, reasons)
+                    return _end(pid, project, product_id, "stopped", reasons, log, None)
+                for dept in delivered:
+                    tasks.handoff_action(letters[dept], "return", project.owner,
+                                         reason=f"{gate} gate asks for rework: {reasons}")
+
+        # 5. marketing's launch plan
+        plan = human_step(pid, "launch-plan", department="marketing", assignee=project.owner,
+                          title=f"Launch plan for {project.product_name}", form=LaunchPlan,
+                          due=due)
+        record_stage(product_id, "launched", plan.form.model_dump(mode="json"), plan.by)
+        set_status(product_id, "launched", plan.by)
+        log.append({"step": "launch plan", "decision": "done", "by": plan.by,
+                    "reason": str(plan.form.launch_date)})
+        return _end(pid, project, product_id, "launched", "", log, None)
+
+
+def _allocate(pid: int, product_id: int, project: ProjectRequest, key: str,
+              due: timedelta, why: str) -> None:
+    """Finance allocates budget lines (asked again while a code is unknown)."""
+    have = {r.code: r.allocated for r in products.resources_of(uow(), product_id)}
+    initial = {"allocations": [{"code": b.code, "amount": b.amount}
+                               for b in project.budget_lines]}
+    for attempt in count(1):
+        answer = human_step(pid, f"{key}-{attempt}", department="finance", due=due,
+                            title=f"Allocate the budget of project {project.code}",
+                            form=Allocations, initial=initial, description=why)
+        unknown = sorted({a.code for a in answer.form.allocations} - set(have))
+        if not unknown:
+            break
+        tasks.comment(answer.item_id, f"Unknown budget line {', '.join(unknown)}; the project "
+                                      f"has {', '.join(sorted(have))}. Asked again.")
+    for a in answer.form.allocations:
+        allocate(product_id, a.code, a.amount, answer.by, pid)
+
+
+def _letter(pid: int, project: ProjectRequest, dept: str, due: timedelta) -> int | str:
+    """Offer a responsibility letter until accepted; its handoff id, or why the project stops."""
+    title, deliverables, _stage = LETTERS[dept]
+    criteria = f"Delivered to marketing for the {_stage} gate of project {project.code}."
+    for attempt in count(1):
+        handoff_id = tasks.offer_handoff(
+            process_id=pid, step_key=f"letter-{dept}-{attempt}", actor=project.owner,
+            from_department="marketing", to_department=dept,
+            title=f"{project.code}: {title}", due_in_hours=due.total_seconds() / 3600,
+            criteria=criteria, deliverables=deliverables, letter=True)
+        answer = human_step(
+            pid, f"letter-{dept}-{attempt}", department=dept, form=LetterAnswer, due=due,
+            title=f"Accept or reject responsibility letter H-{handoff_id} ({title})",
+            description=f"Deliverables: {', '.join(deliverables)}. {criteria}")
+        if answer.form.decision == "accept":
+            tasks.handoff_action(handoff_id, "accept", answer.by)
+            return handoff_id
+        tasks.handoff_action(handoff_id, "reject", answer.by, reason=answer.form.reason)
+        revision = human_step(
+            pid, f"letter-{dept}-{attempt}-revision", department="marketing",
+            assignee=project.owner, form=LetterRevision, due=due,
+            title=f"{dept} rejected letter H-{handoff_id}: revise it or stop the project",
+            description=f"Reason given: {answer.form.reason}",
+            initial={"action": "re-offer", "deliverables": deliverables,
+                     "criteria": criteria})
+        if revision.form.action == "stop":
+            return f"{dept} rejected the responsibility letter: {revision.form.reason}"
+        deliverables = revision.form.deliverables or deliverables
+        criteria = revision.form.criteria or criteria
+    raise AssertionError("unreachable")
+
+
+def _stage_work(pid: int, project: ProjectRequest, product_id: int, gate: str, round_: int,
+                letters: dict[str, int], due: timedelta) -> list[str]:
+    """The departments' work for a stage (all asked at once); who did it."""
+    handles: list[tuple[StepHandle[Any], str | None]] = [
+        (open_step(pid, f"{key}-{round_}", department=dept, form=form, due=due,
+                   assignee=project.owner if dept == "marketing" else None,
+                   title=f"{project.code} {gate}: {form.__doc__ or key}"), letter)
+        for key, dept, form, letter in STAGE_WORK[gate]]
+    doers = []
+    for handle, letter in handles:
+        answer: Answer[Any] = wait_for(handle)
+        facts = answer.form.model_dump(mode="json")
+        record_stage(product_id, gate, facts, answer.by)
+        if letter is not None:
+            tasks.handoff_action(letters[letter], "deliver", answer.by, data=facts)
+        doers.append(answer.by)
+    return doers
+
+
+def _guarantee_resources(pid: int, project: ProjectRequest, product_id: int,
+                         due: timedelta) -> None:
+    """Block the launch gate until every budget line is allocated; tell finance and management."""
+    for blocked in count(1):
+        gaps = resource_gaps(products.resources_of(uow(), product_id))
+        if not gaps:
+            return
+        why = "Launch gate blocked, resources not guaranteed: " + "; ".join(gaps)
+        handle = open_step(pid, f"resource-guarantee-{blocked}", department="finance",
+                           form=Allocations, due=due,
+                           title=f"Allocate the missing budget of project {project.code}",
+                           description=why)
+        tasks.tell(pid, handle.item_id, ["finance", "management"], "process.gate_blocked",
+                   why, f"launch-{blocked}")
+        answer = wait_for(handle)
+        for a in answer.form.allocations:
+            allocate(product_id, a.code, a.amount, answer.by, pid)
+
+
+def _gate(pid: int, project: ProjectRequest, gate: str, round_: int, submitters: list[str],
+          due: timedelta) -> tuple[GateDecision, str]:
+    """Each named approver decides (all asked at once); the combined decision and reasons."""
+    handles = [open_step(
+        pid, f"gate-{gate}-{round_}-{n}", department=tasks.member_department(approver),
+        assignee=approver, form=GateForm, due=due,
+        excluded=submitters,  # whoever did the stage's work does not pass its gate
+        title=f"{project.code}: {gate} gate decision (go / rework / stop)")
+        for n, approver in enumerate(project.gate_approvers, start=1)]
+    answers = [wait_for(h) for h in handles]
+    reasons = "; ".join(f"{a.by}: {a.form.reason}" for a in answers if a.form.reason)
+    return combine(a.form.decision for a in answers), reasons
+
+
+def _end(pid: int, project: ProjectRequest, product_id: int, outcome: str, reason: str,
+         log: list[dict[str, Any]], approval: dict[str, Any] | None) -> dict[str, Any]:
+    resources = products.resources_of(uow(), product_id)
+    rows = [{"budget_line": r.code, "title": r.title, "planned": r.planned,
+             "allocated": r.allocated} for r in resources]
+    summary = (f"# New product {project.product_name} ({project.code}): {outcome}\n\n"
+               + (f"{reason}\n\n" if reason else "")
+               + "## Steps\n\n" + markdown_table(log, ["step", "decision", "by", "reason"])
+               + "\n## Budget\n\n" + markdown_table(rows, ["budget_line", "title", "planned",
+                                                          "allocated"]))
+    publish(f"new-product-{project.code}", summary, rows,
+            description=f"new product {project.code}")
+    result = {"outcome": outcome, "project": project.code, "reason": reason,
+              "budget": rows, "approval": approval}
+    status = ProcessStatus.COMPLETED if outcome == "launched" else ProcessStatus.CANCELLED
+    tasks.finish_process(pid, status, result=result, reason=reason or None)
+    return result

@@ -1,0 +1,1 @@
+"""The business the processes work on: plans, budgets, KPIs, campaigns, products, orders."""

@@ -1,0 +1,217 @@
+"""SQLModel tables of the business: plans, budget lines and spend, KPIs, campaigns and their
+activities, products, customers and orders.
+
+The flows own them, and the recurring cycles (budget review, appraisal by KPI owner, channel
+evaluation, annual planning) read and extend them, so they stay general: a KPI has an owner
+member, a department and a period; a budget line has an owner, a planned amount, an allocation,
+what was spent and what should have been spent to date; a customer has a standing. Amounts are
+floats in the company currency, rounded to cents by the code that computes them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from mktflow.store.types import UTCDateTime, utcnow
+
+__all__ = [
+    "BudgetLine",
+    "Campaign",
+    "CampaignActivity",
+    "Customer",
+    "Kpi",
+    "Plan",
+    "Product",
+    "SalesOrder",
+    "SpendEntry",
+]
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+def _ts() -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+def _json(default: Any = None) -> Any:
+    factory = (lambda: None) if default is None else default
+    return Field(default_factory=factory, sa_column=Column(JSON, nullable=default is None))
+
+
+class Plan(SQLModel, table=True):
+    """A plan: a campaign plan, a project plan, an annual plan; present or future work."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=100, unique=True)
+    title: str = Field(max_length=300)
+    kind: str = Field(max_length=30)  # campaign | product | annual | ...
+    horizon: str = Field(default="present", max_length=20)  # present | future
+    period: str = Field(default="", max_length=40)  # e.g. 2027, 2027-Q1
+    department: str = Field(max_length=64)
+    owner_email: str = Field(max_length=320)
+    status: str = Field(default="draft", max_length=20)
+    goals: list[str] = _json(list)
+    process_id: int | None = Field(default=None, index=True)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class BudgetLine(SQLModel, table=True):
+    """Money for one purpose: planned, allocated by finance, spent, and planned to date."""
+
+    __table_args__ = (UniqueConstraint("plan_id", "code", name="uq_budgetline_plan_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int | None = Field(default=None, foreign_key="plan.id", index=True)
+    code: str = Field(max_length=100)
+    title: str = Field(max_length=300)
+    department: str = Field(max_length=64)
+    owner_email: str = Field(max_length=320)
+    period: str = Field(default="", max_length=40)
+    planned: float = 0.0
+    allocated: float = 0.0
+    spent: float = 0.0
+    planned_to_date: float = 0.0
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class SpendEntry(SQLModel, table=True):
+    """One amount spent against a budget line; ``key`` makes recording it idempotent."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    budget_line_id: int = Field(foreign_key="budgetline.id", index=True)
+    key: str = Field(max_length=200, unique=True)
+    amount: float
+    note: str = ""
+    recorded_by: str = Field(max_length=320)
+    process_id: int | None = Field(default=None, index=True)
+    at: datetime = _created()
+
+
+class Kpi(SQLModel, table=True):
+    """A measurable goal: target and actual, owned by a member of a department for a period."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int | None = Field(default=None, foreign_key="plan.id", index=True)
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id", index=True)
+    name: str = Field(max_length=200)
+    unit: str = Field(default="", max_length=40)
+    higher_is_better: bool = True
+    target: float
+    actual: float | None = None
+    owner_email: str = Field(max_length=320, index=True)
+    department: str = Field(max_length=64)
+    period: str = Field(default="", max_length=40)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Campaign(SQLModel, table=True):
+    """A promotion campaign: goal, target customers, channels, timetable, status, lessons."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=100, unique=True)
+    name: str = Field(max_length=300)
+    plan_id: int | None = Field(default=None, foreign_key="plan.id")
+    process_id: int | None = Field(default=None, index=True)
+    owner_email: str = Field(max_length=320)
+    branch: str | None = Field(default=None, max_length=64)
+    goal: str = ""
+    target_customers: str = ""
+    channels: list[str] = _json(list)
+    start: date | None = None
+    end: date | None = None
+    status: str = Field(default="planned", max_length=20)
+    approved_amount: float | None = None
+    matrix_version: str | None = Field(default=None, max_length=40)
+    evaluation: dict[str, Any] | None = _json()
+    lessons: str = ""
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class CampaignActivity(SQLModel, table=True):
+    """One activity of a campaign, owned by one member, charged to one budget line."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    title: str = Field(max_length=300)
+    owner_email: str = Field(max_length=320)
+    channel: str = Field(default="", max_length=100)
+    start: date | None = None
+    end: date | None = None
+    budget_line_id: int | None = Field(default=None, foreign_key="budgetline.id")
+    status: str = Field(default="planned", max_length=20)
+    work_item_id: int | None = None
+    report: dict[str, Any] | None = _json()
+
+
+class Product(SQLModel, table=True):
+    """A product in development: proposal, stage reached, figures from each department."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=100, unique=True)
+    name: str = Field(max_length=300)
+    process_id: int | None = Field(default=None, index=True)
+    plan_id: int | None = Field(default=None, foreign_key="plan.id")
+    owner_email: str = Field(max_length=320)
+    stage: str = Field(default="proposed", max_length=20)
+    status: str = Field(default="active", max_length=20)  # active | launched | stopped | rejected
+    market_need: str = ""
+    target_customers: str = ""
+    positioning: str = ""
+    forecast_units: int | None = None
+    forecast_revenue: float | None = None
+    unit_cost: float | None = None
+    facts: dict[str, Any] = _json(dict)  # what each stage established (capacity, lead time ...)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Customer(SQLModel, table=True):
+    """A customer file: contact, standing with finance, purchase history, satisfaction."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=100, unique=True)
+    name: str = Field(max_length=300)
+    branch: str | None = Field(default=None, max_length=64)
+    contact_email: str | None = Field(default=None, max_length=320)
+    standing: str = Field(default="good", max_length=20)
+    orders_count: int = 0
+    total_ordered: float = 0.0
+    last_order_at: datetime | None = _ts()
+    last_satisfaction: int | None = None
+    open_complaints: int = 0
+    history: list[dict[str, Any]] = _json(list)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class SalesOrder(SQLModel, table=True):
+    """A customer's order from intake to follow-up."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=100, unique=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    process_id: int | None = Field(default=None, index=True)
+    branch: str | None = Field(default=None, max_length=64)
+    sales_email: str = Field(max_length=320)
+    status: str = Field(max_length=20)
+    lines: list[dict[str, Any]] = _json(list)
+    total: float = 0.0
+    delivery_date: date | None = None
+    credit: dict[str, Any] | None = _json()
+    fulfilment: dict[str, Any] | None = _json()
+    shipment: dict[str, Any] | None = _json()
+    invoice: dict[str, Any] | None = _json()
+    follow_up: dict[str, Any] | None = _json()
+    reason: str | None = None
+    created_at: datetime = _created()
+    updated_at: datetime = _created()

@@ -1,0 +1,141 @@
+"""Campaign rules and arithmetic: plan checks, overspend, KPI results, the evaluation.
+
+Pure: numbers in, numbers out. The campaign flow records plans, spend and actuals through the
+engine and asks this module what they mean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+__all__ = [
+    "BudgetFigures",
+    "CampaignEvaluation",
+    "KpiFigures",
+    "KpiResult",
+    "cost_per_result",
+    "evaluate",
+    "kpi_result",
+    "over_tolerance",
+    "plan_problems",
+]
+
+
+@dataclass(frozen=True)
+class KpiFigures:
+    """A KPI's target and actual; ``higher`` says whether more is better."""
+
+    name: str
+    target: float
+    actual: float | None
+    unit: str = ""
+    higher_is_better: bool = True
+
+
+@dataclass(frozen=True)
+class KpiResult:
+    """How one KPI came out: achievement is actual / target (inverted when lower is better)."""
+
+    name: str
+    unit: str
+    target: float
+    actual: float | None
+    achievement: float | None
+    met: bool
+
+
+@dataclass(frozen=True)
+class BudgetFigures:
+    """One budget line's money: what was allocated, what was spent."""
+
+    code: str
+    allocated: float
+    spent: float
+
+
+@dataclass(frozen=True)
+class CampaignEvaluation:
+    """The campaign measured against its goal and its budget."""
+
+    kpis: tuple[KpiResult, ...]
+    allocated: float
+    spent: float
+    variance: float  # allocated - spent; negative means overspent
+    utilisation: float | None  # spent / allocated
+    cost_per_result: float | None  # spent per unit of the first KPI's actual
+    kpis_met: int
+
+    @property
+    def goal_met(self) -> bool:
+        """Every KPI reached its target."""
+        return bool(self.kpis) and self.kpis_met == len(self.kpis)
+
+
+def kpi_result(k: KpiFigures) -> KpiResult:
+    """Compare one KPI's actual with its target."""
+    if k.actual is None:
+        return KpiResult(k.name, k.unit, k.target, None, None, False)
+    if k.higher_is_better:
+        achievement = k.actual / k.target if k.target else None
+        met = k.actual >= k.target
+    else:
+        achievement = k.target / k.actual if k.actual else None
+        met = k.actual <= k.target
+    return KpiResult(k.name, k.unit, k.target, k.actual,
+                     round(achievement, 4) if achievement is not None else None, met)
+
+
+def cost_per_result(spent: float, results: float | None) -> float | None:
+    """Money spent per result (per lead, per unit sold ...); None when there is no result."""
+    if not results:
+        return None
+    return round(spent / results, 2)
+
+
+def over_tolerance(allocated: float, spent: float, tolerance_pct: float) -> bool:
+    """Whether spend exceeds the allocation by more than the tolerance (a percentage)."""
+    return spent > allocated * (1 + tolerance_pct / 100) + 1e-9
+
+
+def evaluate(kpis: Sequence[KpiFigures], lines: Iterable[BudgetFigures]) -> CampaignEvaluation:
+    """KPI actual vs target, spend vs budget, and the cost per result of the first KPI."""
+    results = tuple(kpi_result(k) for k in kpis)
+    lines = list(lines)
+    allocated = round(sum(b.allocated for b in lines), 2)
+    spent = round(sum(b.spent for b in lines), 2)
+    first = results[0].actual if results else None
+    return CampaignEvaluation(
+        kpis=results, allocated=allocated, spent=spent, variance=round(allocated - spent, 2),
+        utilisation=round(spent / allocated, 4) if allocated else None,
+        cost_per_result=cost_per_result(spent, first),
+        kpis_met=sum(1 for r in results if r.met),
+    )
+
+
+def plan_problems(
+    *,
+    start: date,
+    end: date,
+    kpi_names: Sequence[str],
+    activity_lines: Sequence[tuple[str, str]],
+    budget_codes: Sequence[str],
+) -> list[str]:
+    """What makes a campaign plan unworkable, field by field (empty when it is sound).
+
+    ``activity_lines`` lists (activity title, budget line code) for each activity.
+    """
+    problems = []
+    if end < start:
+        problems.append(f"end: {end} is before start {start}")
+    if not kpi_names:
+        problems.append("kpis: a campaign needs at least one measurable KPI")
+    if len(set(kpi_names)) != len(kpi_names):
+        problems.append("kpis: KPI names must be unique")
+    if len(set(budget_codes)) != len(budget_codes):
+        problems.append("budget_lines: budget line codes must be unique")
+    for title, line in activity_lines:
+        if line not in budget_codes:
+            problems.append(f"activities: {title!r} charges unknown budget line {line!r}")
+    return problems

@@ -1,0 +1,56 @@
+"""New-product development rules: stage gates, how approvers' decisions combine, and the
+resource guarantee (a project's budget lines must be allocated before launch)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = ["GATES", "GateDecision", "ResourceLine", "combine", "resource_gaps"]
+
+#: The stage gates a new product passes, in order. Marketing takes part from ``concept``.
+GATES: tuple[str, ...] = ("concept", "prototype", "pilot", "launch")
+
+
+class GateDecision(StrEnum):
+    """An approver's decision at a stage gate."""
+
+    GO = "go"
+    REWORK = "rework"  # back to the stage, with a reason
+    STOP = "stop"  # the project ends, with a reason
+
+
+def combine(decisions: Iterable[str]) -> GateDecision:
+    """The gate's decision: any stop stops, else any rework reworks, else go."""
+    seen = {GateDecision(d) for d in decisions}
+    if not seen:
+        raise ValueError("a gate needs at least one decision")
+    if GateDecision.STOP in seen:
+        return GateDecision.STOP
+    if GateDecision.REWORK in seen:
+        return GateDecision.REWORK
+    return GateDecision.GO
+
+
+@dataclass(frozen=True)
+class ResourceLine:
+    """A budget line the project needs: what the plan asks for, what finance allocated."""
+
+    code: str
+    title: str
+    planned: float
+    allocated: float
+
+
+def resource_gaps(lines: Iterable[ResourceLine]) -> list[str]:
+    """Why the resource guarantee fails, line by line (empty when every line is allocated)."""
+    gaps = []
+    lines = list(lines)
+    if not lines:
+        return ["the project has no budget lines: nothing is guaranteed"]
+    for line in lines:
+        if line.allocated + 1e-9 < line.planned:
+            gaps.append(f"budget line {line.code} ({line.title}): {line.allocated:,.2f} "
+                        f"allocated of {line.planned:,.2f} planned")
+    return gaps

@@ -1,0 +1,76 @@
+"""Command handlers for budget lines: plan, allocate, record spend. Each in one unit of work,
+with its audit entry."""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+
+from mktflow.business.tables import BudgetLine, SpendEntry
+from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
+from mktflow.engine.common import actor_for
+from mktflow.store.uow import UnitOfWork
+
+__all__ = ["allocate", "lines_of", "record_spend"]
+
+
+def _line(uow: UnitOfWork, line_id: int) -> BudgetLine:
+    line = uow.session.get(BudgetLine, line_id, with_for_update=True)
+    if line is None:
+        raise NotFound(f"budget line {line_id} does not exist")
+    return line
+
+
+def allocate(uow: UnitOfWork, line_id: int, *, amount: float, actor_email: str,
+             process_id: int | None = None) -> BudgetLine:
+    """Finance sets the amount allocated to a budget line."""
+    if amount < 0:
+        raise BadInput(f"amount: an allocation must not be negative, got {amount}")
+    with uow:
+        actor = actor_for(uow, actor_email)
+        if not actor.system and not actor.in_department("finance"):
+            raise NotAuthorized(f"{actor.email} may not allocate budget: only finance may")
+        line = _line(uow, line_id)
+        before = line.allocated
+        line.allocated = round(amount, 2)
+        line.updated_at = uow.now()
+        uow.session.add(line)
+        assert line.id is not None
+        uow.audit(actor=actor.email, entity_type="budget_line", entity_id=line.id,
+                  process_id=process_id, action="allocate",
+                  changes={"allocated": [before, line.allocated]})
+        uow.commit()
+        return line
+
+
+def record_spend(uow: UnitOfWork, line_id: int, *, amount: float, key: str, actor_email: str,
+                 note: str = "", process_id: int | None = None) -> BudgetLine:
+    """Record money spent against a budget line; the same ``key`` is recorded once."""
+    if amount < 0:
+        raise BadInput(f"amount: spend must not be negative, got {amount}")
+    with uow:
+        existing = uow.session.exec(select(SpendEntry).where(col(SpendEntry.key) == key)).first()
+        if existing is not None:
+            line = uow.session.get(BudgetLine, existing.budget_line_id)
+            assert line is not None
+            return line
+        actor = actor_for(uow, actor_email)
+        line = _line(uow, line_id)
+        before = line.spent
+        line.spent = round(line.spent + amount, 2)
+        line.updated_at = uow.now()
+        uow.session.add(line)
+        uow.session.add(SpendEntry(budget_line_id=line_id, key=key, amount=round(amount, 2),
+                                   note=note, recorded_by=actor.email, process_id=process_id,
+                                   at=uow.now()))
+        uow.audit(actor=actor.email, entity_type="budget_line", entity_id=line_id,
+                  process_id=process_id, action="spend", data={"amount": amount, "note": note},
+                  changes={"spent": [before, line.spent]})
+        uow.commit()
+        return line
+
+
+def lines_of(uow: UnitOfWork, plan_id: int) -> list[BudgetLine]:
+    """A plan's budget lines, in code order."""
+    with uow:
+        return list(uow.session.exec(select(BudgetLine).where(col(BudgetLine.plan_id) == plan_id)
+                                     .order_by(col(BudgetLine.code))))

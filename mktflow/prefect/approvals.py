@@ -1,0 +1,112 @@
+"""Approvals inside flows, following the authority matrix.
+
+``seek_approval`` asks the matrix which chain an amount needs (a task, so a re-run uses the
+chain, and matrix version, it used the first time), then puts one approval step per approver
+in the approving department's queue. Each step excludes the submitter and everyone who already
+approved (four eyes), and members without a role the rule names; the engine refuses them at
+completion, whatever the door. Each decision is recorded with the matrix version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Literal
+
+from prefect import task
+from pydantic import Field
+
+from mktflow.domain.authority import ApprovalChain, ApprovalStage
+from mktflow.engine.approvals import approval_chain, approvers_for_step
+from mktflow.prefect import tasks
+from mktflow.prefect.steps import StepForm, human_step
+
+__all__ = ["ApprovalForm", "ApprovalOutcome", "seek_approval"]
+
+#: A reason is required when the decision is not "approve" (checked by the engine's form check).
+_REASON_RULE = {
+    "if": {"properties": {"decision": {"enum": ["reject", "rework"]}}},
+    "then": {"properties": {"reason": {"minLength": 3}}, "required": ["reason"]},
+}
+
+
+class ApprovalForm(StepForm, json_schema_extra=_REASON_RULE):
+    """An approver's decision: approve, reject (ends it), or rework (back to the submitter)."""
+
+    decision: Literal["approve", "reject", "rework"]
+    reason: str = Field(default="", description="Why (required to reject or ask for rework)")
+
+
+@dataclass(frozen=True)
+class ApprovalOutcome:
+    """How an approval chain ended."""
+
+    decision: str  # approve | reject | rework
+    reason: str
+    approvers: list[str]
+    matrix_version: str
+    chain: str
+    steps: list[str] = field(default_factory=list)
+
+    @property
+    def approved(self) -> bool:
+        """Every approver in the chain approved."""
+        return self.decision == "approve"
+
+
+@task(name="approval-chain", **tasks.ENGINE_TASK)
+def chain_for(process: str, amount: float, branch: str | None) -> ApprovalChain:
+    """The chain the authority matrix in force gives for this amount and branch."""
+    return approval_chain(tasks.uow(), process, amount, branch)
+
+
+@task(name="approval-exclusions", **tasks.ENGINE_TASK)
+def exclusions(stage: ApprovalStage, submitter: str | None, approvers: list[str]) -> list[str]:
+    """Who may not take one approval step (submitter, earlier approvers, wrong roles)."""
+    return approvers_for_step(tasks.uow(), stage, submitter=submitter,
+                              earlier_approvers=approvers).excluded
+
+
+def seek_approval(
+    process_id: int,
+    key: str,
+    *,
+    process: str,
+    amount: float,
+    branch: str | None,
+    submitter: str | None,
+    subject: str,
+    details: str = "",
+    due: timedelta | None = None,
+) -> ApprovalOutcome:
+    """Run the approval chain for ``amount``; stops at the first reject or rework."""
+    chain = chain_for(process, amount, branch)
+    approvers: list[str] = []
+    steps: list[str] = []
+    for stage in chain.stages:
+        for n in range(1, stage.approvers + 1):
+            excluded = exclusions(stage, submitter, approvers)
+            of = f" ({n} of {stage.approvers})" if stage.approvers > 1 else ""
+            answer = human_step(
+                process_id, f"{key}-{stage.department}-{n}", department=stage.department,
+                title=f"Approve {subject}{of}", form=ApprovalForm, due=due,
+                excluded=excluded, branch=stage.branch,
+                description=f"{details}\n\nAmount {amount:,.2f}. Needs: {chain.describe()}. "
+                            f"May not approve: {', '.join(excluded) or 'nobody'}.")
+            steps.append(answer.ref)
+            decision = answer.form.decision
+            tasks.record_decision(answer.item_id, decision, chain.matrix_version,
+                                  chain.describe(), answer.form.reason or None)
+            if decision != "approve":
+                return ApprovalOutcome(decision, answer.form.reason, [*approvers, answer.by],
+                                       chain.matrix_version, chain.describe(), steps)
+            approvers.append(answer.by)
+    return ApprovalOutcome("approve", "", approvers, chain.matrix_version, chain.describe(),
+                           steps)
+
+
+def describe(outcome: ApprovalOutcome) -> dict[str, Any]:
+    """The outcome as plain data for results and artifacts."""
+    return {"decision": outcome.decision, "reason": outcome.reason,
+            "approvers": outcome.approvers, "matrix_version": outcome.matrix_version,
+            "chain": outcome.chain, "steps": outcome.steps}

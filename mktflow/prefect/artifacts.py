@@ -1,0 +1,71 @@
+"""Artifacts on the flow-run page: a markdown summary, and a table where there are figures.
+
+Keys are lowercase ``[a-z0-9-]`` (Prefect refuses others). ``read_artifacts`` reads them back
+with a raw POST: on fastapi 0.154 Prefect's own client sends ``null`` filters the server
+refuses, and an empty task-run filter silently drops flow-level artifacts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["artifact_key", "markdown_table", "publish", "read_artifacts"]
+
+
+def artifact_key(*parts: str) -> str:
+    """An artifact key from parts: lowercase letters, digits and dashes."""
+    raw = "-".join(parts).lower()
+    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", raw)).strip("-")[:200]
+
+
+def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    """A markdown table of ``columns`` from ``rows``."""
+    if not rows:
+        return "_none_"
+    head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
+    body = "".join("| " + " | ".join(_cell(r.get(c)) for c in columns) + " |\n" for r in rows)
+    return head + body
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def publish(key: str, summary: str, table: list[dict[str, Any]] | None = None,
+            description: str = "", more: dict[str, list[dict[str, Any]]] | None = None) -> None:
+    """Create the summary artifact ``<key>-summary`` and, with figures, ``<key>-figures``
+    (and ``<key>-<name>`` for each further table in ``more``)."""
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    create_markdown_artifact(summary, key=artifact_key(key, "summary"),
+                             description=description or "summary")
+    tables = {"figures": table or [], **(more or {})}
+    for name, rows in tables.items():
+        if rows:
+            create_table_artifact(rows, key=artifact_key(key, name),
+                                  description=f"{description} {name}".strip())
+
+
+def read_artifacts(flow_run_id: str) -> dict[str, Any]:
+    """The artifacts of a flow run by key: markdown as text, tables as lists of rows."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        response = client._client.post("/artifacts/filter", json={
+            "artifacts": {"flow_run_id": {"any_": [str(flow_run_id)]}},
+            "sort": "CREATED_DESC", "limit": 100, "offset": 0})
+        response.raise_for_status()
+    out: dict[str, Any] = {}
+    for art in response.json():
+        data = art.get("data")
+        if art.get("type") == "table" and isinstance(data, str):
+            data = json.loads(data)
+        out.setdefault(art.get("key") or art["id"], data)
+    return out

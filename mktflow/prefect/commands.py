@@ -1,0 +1,173 @@
+"""``mktflow run``, ``mktflow process``, ``mktflow demo`` and ``mktflow server``.
+
+``process show|list`` are engine queries and never import Prefect; the others import it inside
+the command, after choosing which Prefect API to talk to (``mktflow.prefect.server``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+from mktflow.clikit import JsonOpt, emit, parse_data, refusals, table, uow
+from mktflow.domain.errors import BadInput
+
+__all__ = ["demo", "process_app", "run", "server_app"]
+
+process_app = typer.Typer(help="Process instances (one run of a business process).",
+                          no_args_is_help=True)
+server_app = typer.Typer(help="The local Prefect server of embedded defaults.",
+                         no_args_is_help=True)
+
+
+def run(
+    process: Annotated[str, typer.Argument(
+        help="new-product-development, campaign or order-handling.")],
+    params: Annotated[str | None, typer.Option(
+        "--params", help="Parameters as JSON, or @file with them.")] = None,
+    example: Annotated[bool, typer.Option(
+        "--example", help="Print valid example parameters and exit.")] = False,
+    detach: Annotated[bool, typer.Option(
+        "--detach", help="Hand the run to the served deployment and return at once.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Run a process's flow here until it ends (human steps pause it); exit with its state.
+
+    Prints first the flow run id, the process instance and the Prefect UI link. While it
+    waits, answer its steps from another shell (`mktflow work complete`) or the Prefect UI.
+    """
+    from mktflow.prefect.registry import example as example_params
+    from mktflow.prefect.registry import spec_for
+
+    with refusals(json_):
+        spec_for(process)
+        if example:
+            typer.echo(json.dumps(example_params(process), indent=2))
+            return
+        if params is None:
+            raise BadInput(f"--params: give the parameters (see `mktflow run {process} "
+                           "--example`)")
+        values = parse_data(params, field="params")
+        assert values is not None
+        from mktflow.prefect.runner import run_process
+
+        outcome = run_process(process, values, detach=detach,
+                              on_start=lambda info: _started(info, json_))
+    _finished(outcome, json_)
+
+
+def _started(info: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps({"event": "started", **info}))
+    else:
+        typer.echo(f"flow run {info['flow_run_id']}\nprocess  {info['process']} "
+                   f"({info['business_key']})\nPrefect  {info['ui_url']}  "
+                   f"[{info['prefect_source']}]")
+
+
+def _finished(outcome: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps({"event": "finished", **outcome}, default=str))
+    elif outcome.get("detached"):
+        typer.echo("handed to the served deployment; follow it with "
+                   f"`mktflow process show {outcome['process']}`")
+    else:
+        result = outcome.get("result") or {}
+        typer.echo(f"finished {outcome['state']}"
+                   + (f": {result.get('outcome')}" if result.get("outcome") else "")
+                   + (f" — {outcome['message']}" if outcome["state"] != "COMPLETED"
+                      and outcome.get("message") else ""))
+    if outcome["state"] not in ("COMPLETED", "SCHEDULED"):
+        raise typer.Exit(1)
+
+
+@process_app.command("show")
+def process_show(reference: Annotated[str, typer.Argument(help="P-4, 4 or a business key.")],
+                 json_: JsonOpt = False) -> None:
+    """One process instance: status, its work items and handoffs."""
+    from mktflow.engine.handoffs import process_id_for
+    from mktflow.engine.queries import show
+
+    with refusals(json_):
+        ref = reference
+        if not ref.upper().startswith("P-") and not ref.isdigit():
+            with uow() as u:
+                ref = f"P-{process_id_for(u, reference)}"
+        view = show(uow(), ref, "process")
+        emit(view, json_, _process_text)
+
+
+def _process_text(view: dict[str, Any]) -> str:
+    head = (f"{view['ref']} {view['process']} {view['business_key']}: {view['status']}\n"
+            f"owner {view['owner']}, flow run {view['flow_run_id']}\n")
+    items = table(view["work_items"], ["ref", "state", "department", "title", "assignee",
+                                      "completed_by"], empty="(no work items)")
+    handoffs = table(view["handoffs"], ["ref", "state", "from_department", "to_department",
+                                        "title"], empty="(no handoffs)")
+    return f"{head}\n{items}\n\n{handoffs}"
+
+
+@process_app.command("list")
+def process_list_cmd(
+    status: Annotated[str | None, typer.Option("--status")] = None,
+    process: Annotated[str | None, typer.Option("--process")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Process instances, newest first."""
+    from mktflow.engine.queries import process_list
+
+    with refusals(json_):
+        rows = process_list(uow(), status=status, process=process)
+        emit(rows, json_, lambda r: table(r, ["ref", "process", "business_key", "status",
+                                              "owner", "created_at"],
+                                          empty="no processes"))
+
+
+def demo(json_: JsonOpt = False) -> None:
+    """Run all three processes end to end, answering each step as the demo organisation."""
+    from mktflow.prefect.demo import run_demo
+
+    with refusals(json_):
+        results = run_demo(echo=(lambda _line: None) if json_ else typer.echo)
+    if json_:
+        typer.echo(json.dumps(results, indent=2, default=str))
+    if any(r["state"] != "COMPLETED" for r in results):
+        raise typer.Exit(1)
+
+
+@server_app.command("status")
+def server_status(json_: JsonOpt = False) -> None:
+    """Whether the data folder's local Prefect server runs, and where."""
+    from mktflow.prefect.server import local_status
+
+    with refusals(json_):
+        status = local_status()
+        emit(status, json_, lambda s: (
+            f"local Prefect server {'running' if s['running'] else 'not running'}"
+            + (f" (pid {s['pid']}, {'healthy' if s['healthy'] else 'not answering'}) at "
+               f"{s['ui_url']}" if s["running"] else "")))
+
+
+@server_app.command("start")
+def server_start(json_: JsonOpt = False) -> None:
+    """Start (or reuse) the data folder's local Prefect server; it keeps running."""
+    from mktflow.prefect.server import ensure_local_server
+
+    with refusals(json_):
+        state, started = ensure_local_server()
+        emit({"started": started, "api_url": state.api_url, "ui_url": state.ui_url,
+              "pid": state.pid}, json_,
+             f"{'started' if started else 'already running'}: {state.ui_url} "
+             f"(pid {state.pid})")
+
+
+@server_app.command("stop")
+def server_stop(json_: JsonOpt = False) -> None:
+    """Stop the data folder's local Prefect server."""
+    from mktflow.prefect.server import stop_local_server
+
+    with refusals(json_):
+        stopped = stop_local_server()
+        emit({"stopped": stopped}, json_, "stopped" if stopped else "it was not running")

@@ -1,0 +1,186 @@
+"""``mktflow demo``: run the three processes end to end on embedded defaults, answering every
+human step as a member of the demo organisation would, through the engine (the CLI's door)."""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+from sqlmodel import col, select
+
+from mktflow.config import get_settings
+from mktflow.domain.model import OPEN_WORK_STATES
+from mktflow.engine import work
+from mktflow.engine.organisation import load_organisation, read_organisation_file
+from mktflow.engine.steps import complete_step
+from mktflow.prefect.registry import PROCESSES, example
+from mktflow.store.db import get_engine
+from mktflow.store.migrate import upgrade
+from mktflow.store.tables import Branch, Member, WorkItem
+from mktflow.store.uow import UnitOfWork
+
+__all__ = ["answer_for", "run_demo"]
+
+
+def _uow() -> UnitOfWork:
+    return UnitOfWork(get_engine())
+
+
+def _members() -> list[Member]:
+    with _uow() as u:
+        return list(u.session.exec(select(Member).where(col(Member.active))
+                                   .order_by(col(Member.id))))
+
+
+def _hq_branches() -> set[str]:
+    with _uow() as u:
+        return {b.code for b in u.session.exec(select(Branch).where(col(Branch.is_hq)))}
+
+
+def pick_member(item: WorkItem, members: list[Member], hq: set[str]) -> str:
+    """Who answers: the assignee, else the first member of the department who may."""
+    if item.assignee_email:
+        return item.assignee_email
+    for m in members:
+        if m.department != item.department or m.email in item.excluded:
+            continue
+        if item.branch and m.branch != item.branch and m.branch not in hq:
+            continue
+        return m.email
+    raise RuntimeError(f"W-{item.id}: nobody in {item.department} may answer")
+
+
+def answer_for(key: str, params: dict[str, Any], item: WorkItem) -> dict[str, Any]:
+    """The demo organisation's answer to a step, by step key."""
+    today = date.today()
+    base = key.rsplit("-", 1)[0] if key[-1].isdigit() else key
+    if base.startswith(("credit", "approval", "project-approval", "overspend")):
+        return {"decision": "approve"}
+    answers: dict[str, Any] = {
+        "order-entry": lambda: {k: params[k] for k in ("customer_code", "customer_name",
+                                                       "lines", "delivery_date")},
+        "production": lambda: {"outcome": "from_stock"},
+        "shipping": lambda: {"outcome": "shipped", "carrier": "DHL",
+                             "tracking_number": "DHL-0042-1187"},
+        "invoice": lambda: {"invoice_number": f"INV-{params['number'].upper()}",
+                            "amount": sum(x["quantity"] * x["unit_price"]
+                                          for x in params["lines"]),
+                            "payment_due": str(today + timedelta(days=30))},
+        "follow-up": lambda: {"satisfaction": 4, "complaint": "two boxes arrived dented"},
+        "complaint": lambda: {"resolution": "replacement boxes sent the next day",
+                              "customer_satisfied": True},
+        "plan": lambda: params["plan"],
+        "activity": lambda: {"completed": True, "spent": 5400.0,
+                             "results": "done on time"},
+        "tracking": lambda: {"actuals": [{"name": "new customers", "actual": 430},
+                                         {"name": "cost per lead", "actual": 18.5}]},
+        "evaluation": lambda: {"lessons": "tastings convert better than ads; shift budget",
+                               "adjustments": "double tasting days next spring"},
+        "proposal": lambda: {"market_need": "ready-to-drink tea without sugar",
+                             "target_customers": "urban office workers 25-40",
+                             "positioning": "premium, natural, cold-brewed",
+                             "forecast_units": 250000, "forecast_revenue": 750000.0},
+        "budget-allocation": lambda: {"allocations": [
+            {"code": b["code"], "amount": b["amount"] / (2 if b["code"] == "launch" else 1)}
+            for b in params["budget_lines"]], "note": "launch promotion half funded for now"},
+        "resource-guarantee": lambda: {"allocations": [
+            {"code": b["code"], "amount": b["amount"]} for b in params["budget_lines"]]},
+        "concept-brief": lambda: {"concept": "cold-brewed green tea in a 330 ml glass bottle",
+                                  "packaging_direction": "clear glass, paper label",
+                                  "price_point": 2.9},
+        "prototype": lambda: {"design_summary": "bottle, cap and label designed",
+                              "prototype_ready": True},
+        "trial-run": lambda: {"trial_ok": True, "capacity_per_month": 40000,
+                              "unit_cost": 0.95},
+        "materials": lambda: {"materials_secured": True, "lead_time_days": 21},
+        "launch-plan": lambda: {"launch_date": str(today + timedelta(days=60)),
+                                "channels": ["supermarkets", "office catering"],
+                                "message": "Cold-brewed, nothing added", "launch_budget": 40000},
+    }
+    if base.startswith("letter-"):
+        return {"decision": "accept"}
+    if base.startswith("gate-"):
+        return {"decision": "go"}
+    for prefix, make in answers.items():
+        if base == prefix or base.startswith(f"{prefix}-"):
+            return dict(make())
+    raise RuntimeError(f"the demo has no answer for step {key!r}")
+
+
+def _drive(process: str, params: dict[str, Any], echo: Callable[[str], None]) -> dict[str, Any]:
+    """Run one process in a thread and answer its steps until it ends."""
+    from mktflow.prefect.runner import run_process
+
+    box: dict[str, Any] = {}
+    started = threading.Event()
+
+    def on_start(info: dict[str, Any]) -> None:
+        box["info"] = info
+        started.set()
+
+    def run() -> None:
+        try:
+            box["result"] = run_process(process, params, on_start=on_start)
+        except BaseException as exc:  # shown to the person running the demo
+            box["error"] = exc
+            started.set()
+
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(run,), daemon=True)
+    thread.start()
+    started.wait(120)
+    if "error" in box:
+        raise box["error"]
+    info = box["info"]
+    echo(f"\n== {process} {info['business_key']}: {info['process']}, flow run "
+         f"{info['flow_run_id']}\n   {info['ui_url']}")
+    members, hq = _members(), _hq_branches()
+    while thread.is_alive():
+        for item in _open_items(info["process_id"]):
+            actor = pick_member(item, members, hq)
+            data = answer_for(item.step_key or "", params, item)
+            assert item.id is not None
+            if item.state == "open":
+                work.claim(_uow(), item.id, actor_email=actor)
+            complete_step(_uow(), item.id, actor_email=actor, data=data)
+            echo(f"   W-{item.id} {item.department:<10} {item.title[:60]:<60} <- {actor}: "
+                 f"{_gist(data)}")
+        time.sleep(0.2)
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    result = box["result"]
+    echo(f"   => {result['state']}: {_gist(result.get('result') or {})}")
+    return result
+
+
+def _open_items(process_id: int) -> list[WorkItem]:
+    with _uow() as u:
+        return list(u.session.exec(select(WorkItem).where(
+            col(WorkItem.process_id) == process_id,
+            col(WorkItem.state).in_(sorted(OPEN_WORK_STATES))).order_by(col(WorkItem.id))))
+
+
+def _gist(data: dict[str, Any]) -> str:
+    keys = ("decision", "outcome", "satisfaction", "complaint", "tracking_number", "spent",
+            "invoice_number", "kpis_met", "goal_met", "reason")
+    shown = {k: data[k] for k in keys if k in data and data[k] not in ("", None)}
+    return ", ".join(f"{k}={v}" for k, v in shown.items()) or "submitted"
+
+
+def run_demo(echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    """Migrate, load the demo organisation, then drive all three processes to their end."""
+    engine = get_engine()
+    upgrade(engine)
+    load_organisation(UnitOfWork(engine), read_organisation_file(None, demo=True),
+                      source="demo")
+    settings = get_settings()
+    settings.step_poll_interval_s = min(settings.step_poll_interval_s, 0.5)  # snappy demo
+    results = []
+    for process in PROCESSES:
+        params = example(process)
+        results.append(_drive(process, params, echo))
+    return results

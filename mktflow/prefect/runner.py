@@ -1,0 +1,88 @@
+"""Running a process's flow: in this process to its end (human steps pause it), or handed to
+the served deployment (``detach``). Either way the flow run and the process instance exist
+before the flow starts, so their ids and the UI link can be shown first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel import col, select
+
+from mktflow.domain.errors import ConfigError, Conflict, FormInvalid
+from mktflow.engine.processes import start_process
+from mktflow.prefect.registry import spec_for
+from mktflow.prefect.server import connect
+from mktflow.store.db import get_engine
+from mktflow.store.tables import ProcessInstance
+from mktflow.store.uow import UnitOfWork
+
+__all__ = ["check_params", "run_process"]
+
+
+def check_params(model: Any, params: dict[str, Any], process: str) -> Any:
+    """Validate parameters against the flow's model; refuses naming every bad field."""
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        details: list[dict[str, object]] = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+            for e in exc.errors()]
+        lines = "; ".join(f"field '{d['field']}': {d['message']}" for d in details)
+        raise FormInvalid(f"{process} parameters: {lines}", details) from None
+
+
+def run_process(process: str, params: dict[str, Any], *, detach: bool = False,
+                on_start: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Run ``process`` with ``params``; returns ids, link, final state and the flow's result."""
+    spec = spec_for(process)
+    flow, model = spec.load()
+    request = check_params(model, params, process)
+    key = getattr(request, spec.key_field)
+    owner = getattr(request, spec.owner_field)
+    branch = getattr(request, spec.branch_field) if spec.branch_field else None
+    uow = UnitOfWork(get_engine())
+    with uow:
+        taken = uow.session.exec(select(ProcessInstance).where(
+            col(ProcessInstance.business_key) == key)).first()
+        if taken is not None:
+            raise Conflict(f"business key {key!r} is already used by P-{taken.id} "
+                           f"({taken.process}, {taken.status})")
+    connection = connect()
+    parameters = {spec.param: request.model_dump(mode="json")}
+    flow_run = _create_run(flow, parameters, detach)
+    instance = start_process(uow, process=process, business_key=key, owner_email=owner,
+                             params=parameters[spec.param], flow_run_id=str(flow_run.id),
+                             branch=branch)
+    info = {"flow_run_id": str(flow_run.id), "process_id": instance.id,
+            "process": f"P-{instance.id}", "business_key": key,
+            "ui_url": f"{connection.ui_url}/runs/flow-run/{flow_run.id}",
+            "prefect_api": connection.api_url, "prefect_source": connection.source}
+    if on_start is not None:
+        on_start(info)
+    if detach:
+        return {**info, "state": "SCHEDULED", "detached": True}
+    from prefect.flow_engine import run_flow
+
+    state: Any = run_flow(flow, flow_run=flow_run, parameters=parameters, return_type="state")
+    result = state.result(raise_on_failure=False) if state.is_completed() else None
+    return {**info, "state": state.type.value, "message": state.message,
+            "result": result if isinstance(result, dict) else None}
+
+
+def _create_run(flow: Any, parameters: dict[str, Any], detach: bool) -> Any:
+    from prefect.client.orchestration import get_client
+
+    if not detach:
+        with get_client(sync_client=True) as client:
+            return client.create_flow_run(flow, parameters=parameters)
+    from prefect.deployments import run_deployment
+    from prefect.exceptions import ObjectNotFound
+
+    name = f"{flow.name}/{flow.name}"
+    try:
+        return run_deployment(name, parameters=parameters, timeout=0)
+    except ObjectNotFound:
+        raise ConfigError(f"no deployment {name} on this Prefect server: start "
+                          "`mktflow serve` (it serves every process), then run again") from None

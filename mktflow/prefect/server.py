@@ -1,0 +1,254 @@
+"""Which Prefect API mktflow's flows run on, and the local Prefect server of embedded defaults.
+
+In order: ``MKTFLOW_PREFECT_API_URL``; else Prefect's own ``PREFECT_API_URL`` (environment or
+profile); else one local ``prefect server start`` on 127.0.0.1 for the data folder, started
+detached on first need and reused by every later command (``<data>/prefect/server.json`` keeps
+its pid and port). So a paused ``mktflow run`` in one shell is resumed by ``mktflow work
+complete`` in another with nothing configured.
+
+The Prefect variables mktflow sets, for itself and for the processes it starts, are built here
+and nowhere else (``prefect_env``).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from mktflow.config import Settings, get_settings
+from mktflow.domain.errors import ConfigError
+
+__all__ = [
+    "Connection",
+    "ServerState",
+    "connect",
+    "ensure_local_server",
+    "local_status",
+    "prefect_env",
+    "stop_local_server",
+]
+
+
+@dataclass(frozen=True)
+class ServerState:
+    """The local server as its state file records it."""
+
+    pid: int
+    port: int
+    api_url: str
+    started_at: float
+
+    @property
+    def ui_url(self) -> str:
+        """The Prefect UI of this server."""
+        return self.api_url.removesuffix("/api")
+
+
+@dataclass(frozen=True)
+class Connection:
+    """The Prefect API this process talks to."""
+
+    api_url: str
+    ui_url: str
+    source: str  # "mktflow setting" | "prefect setting" | "local server (started)" | ...
+
+
+def _folder(settings: Settings) -> Path:
+    return Path(settings.data_dir).expanduser() / "prefect"
+
+
+def prefect_env(settings: Settings, api_url: str | None = None) -> dict[str, str]:
+    """Prefect variables for mktflow's processes and the local server it starts."""
+    folder = _folder(settings)
+    env = {
+        "PREFECT_HOME": str(folder / "home"),
+        "PREFECT_LOCAL_STORAGE_PATH": str(folder / "storage"),  # persisted task results
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_RUNNER_POLL_FREQUENCY": "2",
+    }
+    if api_url:
+        env["PREFECT_API_URL"] = api_url
+    return env
+
+
+def _state_file(settings: Settings) -> Path:
+    return _folder(settings) / "server.json"
+
+
+def _read_state(settings: Settings) -> ServerState | None:
+    try:
+        return ServerState(**json.loads(_state_file(settings).read_text("utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _healthy(api_url: str, timeout: float = 2.0) -> bool:
+    try:
+        return httpx.get(f"{api_url}/health", timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def _lock(settings: Settings) -> Iterator[None]:
+    """One command at a time starts or stops the local server of a data folder."""
+    folder = _folder(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "server.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def local_status(settings: Settings | None = None) -> dict[str, Any]:
+    """Whether the data folder's local server runs, where, and whether it answers."""
+    settings = settings or get_settings()
+    state = _read_state(settings)
+    if state is None:
+        return {"running": False, "state_file": str(_state_file(settings))}
+    alive = _alive(state.pid)
+    return {"running": alive, "healthy": alive and _healthy(state.api_url), **asdict(state),
+            "ui_url": state.ui_url, "state_file": str(_state_file(settings)),
+            "log": str(_folder(settings) / "server.log")}
+
+
+def ensure_local_server(settings: Settings | None = None) -> tuple[ServerState, bool]:
+    """The data folder's local Prefect server, started if it is not running; (state, started)."""
+    settings = settings or get_settings()
+    with _lock(settings):
+        state = _read_state(settings)
+        if state and _alive(state.pid) and _healthy(state.api_url):
+            return state, False
+        if state and _alive(state.pid):  # starting up (another command started it): wait
+            _wait_healthy(state, settings)
+            return state, False
+        port = settings.prefect_port or (state.port if state else None) or _free_port()
+        api_url = f"http://127.0.0.1:{port}/api"
+        folder = _folder(settings)
+        (folder / "home").mkdir(parents=True, exist_ok=True)
+        log = open(folder / "server.log", "ab")  # noqa: SIM115 - handed to the child process
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+             "--port", str(port)],
+            env={**os.environ, **prefect_env(settings)}, stdin=subprocess.DEVNULL,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,  # outlives us
+        )
+        log.close()
+        state = ServerState(pid=proc.pid, port=port, api_url=api_url, started_at=time.time())
+        _state_file(settings).write_text(json.dumps(asdict(state)), "utf-8")
+        _wait_healthy(state, settings, proc)
+        return state, True
+
+
+def _wait_healthy(state: ServerState, settings: Settings,
+                  proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + settings.prefect_start_timeout_s
+    while time.monotonic() < deadline:
+        if _healthy(state.api_url):
+            return
+        if proc is not None and proc.poll() is not None:
+            break
+        time.sleep(0.5)
+    raise ConfigError(
+        f"the local Prefect server on port {state.port} did not answer within "
+        f"{settings.prefect_start_timeout_s:.0f} s: see {_folder(settings) / 'server.log'}"
+    )
+
+
+def stop_local_server(settings: Settings | None = None) -> bool:
+    """Stop the data folder's local server; False when none was running."""
+    settings = settings or get_settings()
+    with _lock(settings):
+        state = _read_state(settings)
+        _state_file(settings).unlink(missing_ok=True)
+        if state is None or not _alive(state.pid):
+            return False
+        os.killpg(state.pid, signal.SIGTERM)  # the server and the workers it spawned
+        for _ in range(100):
+            if not _alive(state.pid):
+                break
+            time.sleep(0.1)
+        else:
+            os.killpg(state.pid, signal.SIGKILL)
+        return True
+
+
+_connection: Connection | None = None
+
+
+def connect(*, start: bool = True) -> Connection:
+    """Point this process's Prefect client at the API mktflow uses (see the module docstring).
+
+    Idempotent. With the local server, also sets the UI URL mktflow's action links use when
+    none is configured.
+    """
+    global _connection
+    if _connection is not None:
+        return _connection
+    from prefect.settings import PREFECT_API_URL
+
+    settings = get_settings()
+    if settings.prefect_api_url:
+        url, source = settings.prefect_api_url.rstrip("/"), "mktflow setting"
+        _apply(prefect_env(settings, url) | {"PREFECT_HOME": ""})
+    elif PREFECT_API_URL.value():
+        url, source = str(PREFECT_API_URL.value()).rstrip("/"), "prefect setting"
+    else:
+        if not start:
+            raise ConfigError("no Prefect API is configured and the local server is not "
+                              "started: run `mktflow server start`")
+        state, started = ensure_local_server(settings)
+        url = state.api_url
+        source = "local server (started)" if started else "local server"
+        _apply(prefect_env(settings, url))
+    ui = url.removesuffix("/api")
+    if not settings.prefect_ui_url:
+        settings.prefect_ui_url = ui  # action links in notifications open this UI
+    _connection = Connection(api_url=url, ui_url=ui, source=source)
+    return _connection
+
+
+def _apply(env: dict[str, str]) -> None:
+    """Make ``env`` this process's Prefect settings, for every thread and child process."""
+    import prefect.context
+    from prefect.settings import Settings as PrefectSettings
+
+    env = {k: v for k, v in env.items() if v}
+    os.environ.update(env)  # child processes (served flow runs) inherit it
+    # Prefect read its settings when imported; rebuild them from the updated environment and
+    # make them the process-wide default so every thread (and the flow engine) sees them.
+    new = prefect.context.SettingsContext(profile=prefect.context.get_settings_context().profile,
+                                          settings=PrefectSettings())
+    prefect.context.GLOBAL_SETTINGS_CONTEXT = new
+    new.__enter__()

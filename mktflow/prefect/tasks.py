@@ -1,0 +1,212 @@
+"""Prefect tasks over engine handlers: each wraps one handler, takes ids, returns plain values.
+
+They retry on transient errors (a lost database connection), never on a business refusal, and
+persist their results, so the re-run of a suspended flow after its resume finds them cached
+instead of acting twice; the engine's keys (process + step key) make them idempotent besides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import timedelta
+from typing import Any
+
+from prefect import task
+from prefect.runtime import flow_run
+
+from mktflow.domain.errors import ConfigError, MktflowError, Refused
+from mktflow.domain.model import ProcessStatus
+from mktflow.engine import handoffs, processes, queries, work
+from mktflow.engine.announce import tell_departments
+from mktflow.engine.approvals import record_decision as _record_decision
+from mktflow.store.db import get_engine
+from mktflow.store.uow import UnitOfWork
+
+__all__ = [
+    "ENGINE_TASK",
+    "comment",
+    "create_step",
+    "finish_process",
+    "handoff_action",
+    "handoff_state",
+    "member_department",
+    "offer_handoff",
+    "process_guard",
+    "read_step",
+    "reconcile_ui_answer",
+    "record_decision",
+    "start_process",
+    "tell",
+    "transient",
+    "uow",
+]
+
+
+def uow() -> UnitOfWork:
+    """A unit of work on the configured database."""
+    return UnitOfWork(get_engine())
+
+
+def transient(_task: Any, _run: Any, state: Any) -> bool:
+    """Retry lost connections and other surprises; never a business refusal or bad input."""
+    try:
+        state.result()
+    except ConfigError:
+        return True  # the database could not be reached: it may come back
+    except MktflowError:
+        return False
+    except Exception:
+        return True
+    return False
+
+
+#: Options every engine task shares.
+ENGINE_TASK: dict[str, Any] = {
+    "retries": 3, "retry_delay_seconds": [1, 4, 10], "retry_condition_fn": transient,
+    "persist_result": True,
+}
+
+
+@task(name="start-process", **ENGINE_TASK)
+def start_process(process: str, business_key: str, owner: str, params: dict[str, Any],
+                  branch: str | None = None) -> int:
+    """Open (or find, on a re-run) the process instance of this flow run."""
+    instance = processes.start_process(
+        uow(), process=process, business_key=business_key, owner_email=owner, params=params,
+        flow_run_id=flow_run.get_id(), branch=branch)
+    assert instance.id is not None
+    return instance.id
+
+
+@task(name="finish-process", **ENGINE_TASK)
+def finish_process(process_id: int, status: str, result: dict[str, Any] | None = None,
+                   reason: str | None = None) -> str:
+    """Close the process; open steps and handoffs are cancelled with the reason."""
+    return processes.finish_process(uow(), process_id, status=ProcessStatus(status),
+                                    result=result, reason=reason).status
+
+
+@task(name="create-step", **ENGINE_TASK)
+def create_step(*, process_id: int, step_key: str, department: str, title: str,
+                form_schema: dict[str, Any], form_name: str, due_in_hours: float | None,
+                assignee: str | None, excluded: list[str], branch: str | None,
+                description: str, priority: int) -> int:
+    """Create a human step's WorkItem (returns the existing one for the same key)."""
+    u = uow()
+    due = u.now() + timedelta(hours=due_in_hours) if due_in_hours else None
+    item = work.create_work_item(
+        u, actor_email="mktflow", department=department, title=title, form_schema=form_schema,
+        form_name=form_name, description=description, assignee=assignee, priority=priority,
+        due_at=due, process_id=process_id, step_key=step_key, branch=branch,
+        excluded=excluded)
+    assert item.id is not None
+    return item.id
+
+
+def read_step(item_id: int) -> dict[str, Any]:
+    """The step as the engine shows it (a read, not a task: it must never be cached)."""
+    return queries.show(uow(), f"W-{item_id}")
+
+
+@task(name="reconcile-ui-answer", **ENGINE_TASK)
+def reconcile_ui_answer(item_id: int, key: str, answered_by: str,
+                        data: dict[str, Any]) -> dict[str, Any]:
+    """Apply an answer given in the Prefect UI through the engine, as the member who gave it.
+
+    Claims the step if it is open and completes it. A refusal is recorded on the item (so the
+    answer is not lost) and returned; a claim made here is given back.
+    """
+    claimed = False
+    try:
+        if read_step(item_id)["state"] == "open":
+            work.claim(uow(), item_id, actor_email=answered_by)
+            claimed = True
+        work.complete(uow(), item_id, actor_email=answered_by, data=data)
+        return {"ok": True, "by": answered_by}
+    except MktflowError as exc:
+        if claimed:
+            work.release(uow(), item_id, actor_email=answered_by)
+        note = (f"Answer from the Prefect UI by {answered_by} refused: {exc}. "
+                f"The flow waits again (key {key}-retry).")
+        with suppress(Refused):  # the item moved on meanwhile: the refusal is still returned
+            work.comment(uow(), item_id, actor_email="mktflow", text=note)
+        return {"ok": False, "error": str(exc), "kind": type(exc).__name__}
+
+
+@task(name="record-decision", **ENGINE_TASK)
+def record_decision(item_id: int, decision: str, matrix_version: str, rule: str,
+                    reason: str | None = None) -> None:
+    """Record an approval decision with the authority matrix version it used."""
+    _record_decision(uow(), item_id, decision=decision, matrix_version=matrix_version,
+                     rule=rule, reason=reason)
+
+
+@task(name="offer-handoff", **ENGINE_TASK)
+def offer_handoff(*, process_id: int, step_key: str, actor: str, from_department: str,
+                  to_department: str, title: str, due_in_hours: float, criteria: str,
+                  deliverables: list[str], letter: bool, branch: str | None = None) -> int:
+    """Offer work (or a responsibility letter) to another department."""
+    u = uow()
+    handoff = handoffs.offer(
+        u, actor_email=actor, from_department=from_department, to_department=to_department,
+        title=title, due_at=u.now() + timedelta(hours=due_in_hours), criteria=criteria,
+        deliverables=deliverables, letter=letter, process_id=process_id, step_key=step_key,
+        branch=branch)
+    assert handoff.id is not None
+    return handoff.id
+
+
+@task(name="handoff-action", **ENGINE_TASK)
+def handoff_action(handoff_id: int, action: str, actor: str, reason: str | None = None,
+                   data: dict[str, Any] | None = None) -> str:
+    """Accept, reject, deliver, confirm or return a handoff; returns its state.
+
+    A handoff already moved (someone acted on it directly) is left as it is: its state is the
+    truth the flow goes on with.
+    """
+    current = queries.show(uow(), f"H-{handoff_id}")["state"]
+    done = {"accept": "accepted", "reject": "rejected", "deliver": "delivered",
+            "confirm": "confirmed", "return": "returned", "cancel": "cancelled"}
+    if current == done.get(action):
+        return str(current)
+    return handoffs.act(uow(), handoff_id, action, actor_email=actor, reason=reason,
+                        data=data).state
+
+
+def handoff_state(handoff_id: int) -> str:
+    """A handoff's state (a read, never cached)."""
+    return str(queries.show(uow(), f"H-{handoff_id}")["state"])
+
+
+def member_department(email: str) -> str:
+    """The department of an active member (a read)."""
+    from mktflow.engine.common import actor_for
+
+    with uow() as u:
+        return actor_for(u, email).department
+
+
+@task(name="comment-on-step", **ENGINE_TASK)
+def comment(item_id: int, text: str) -> None:
+    """Record a note on a step's history (e.g. why the flow asks again)."""
+    work.comment(uow(), item_id, actor_email="mktflow", text=text)
+
+
+@task(name="tell-departments", **ENGINE_TASK)
+def tell(process_id: int, item_id: int, departments: list[str], event: str, reason: str,
+         occasion: str) -> int:
+    """Tell departments why something happened (``occasion`` keeps repeats apart)."""
+    return tell_departments(uow(), item_id=item_id, departments=departments, event=event,
+                            reason=reason, process_id=process_id, occasion=occasion)
+
+
+@contextmanager
+def process_guard(process_id: int) -> Iterator[None]:
+    """Mark the process failed if the flow body raises (a pause or suspend is not an error)."""
+    try:
+        yield
+    except Exception as exc:
+        finish_process(process_id, ProcessStatus.FAILED,
+                       reason=f"{type(exc).__name__}: {exc}"[:2000])
+        raise
