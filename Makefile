@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 export MKTFLOW_DATA_DIR ?= $(CURDIR)/.mktflow
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: install demo test lint unit clean
+.PHONY: install demo test lint unit bench serve clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ test: lint  ## lint, type-check and run every test (PostgreSQL must be up: .ci/r
 
 unit: install  ## the fast tests only
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit
+
+# `mktflow serve` starts the local Prefect server of the data folder when no Prefect API is
+# configured, prints the UI link, and on Ctrl-C stops the runner and the server it started.
+serve: install  ## serve every deployment with its schedule on the local Prefect server
+	$(BIN)/mktflow db upgrade
+	$(BIN)/mktflow serve
 
 clean:
 	rm -rf $(VENV) .mktflow *.egg-info

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -118,6 +119,60 @@ class Settings(BaseSettings):
         default=72.0, ge=0,
         description="Hours past due after which overdue work is escalated to management "
                     "(level 3); must not be less than sla_head_after_h.",
+    )
+
+    # --- recurring management cycles and their schedules (mktflow.cycles, deployments/) ---
+    plan_future_share_floor: float = Field(
+        default=0.25, ge=0, le=1,
+        description="Least share (0-1) of plan items that should be future work (3-5 year "
+                    "plan, business plan, strategy, product lines, new products); below it the "
+                    "plan balance warns.",
+    )
+    schedule_tz: str = Field(
+        default="UTC",
+        description="IANA time zone of every cycle schedule, e.g. Europe/Madrid.",
+    )
+    schedule_crons: dict[str, str] = Field(
+        default_factory=dict,
+        description='Cron per cycle overriding the default, as JSON: {"process-review": '
+                    '"0 7 1 * *"}; an empty string turns that schedule off.',
+    )
+    research_subscribers: list[str] = Field(
+        default_factory=lambda: ["sales"],
+        description="Departments (besides management) that receive each market-research "
+                    'report, as JSON: ["sales", "tech"].',
+    )
+    research_due_days: int = Field(
+        default=10, ge=1,
+        description="Days members have to hand in their market-research findings.",
+    )
+    budget_tolerance_pct: float = Field(
+        default=10.0, ge=0,
+        description="How far (percent) a budget line may be spent over its plan to date "
+                    "before the budget review flags it to its owner.",
+    )
+    budget_key_project_min: float = Field(
+        default=10000.0, ge=0,
+        description="Planned amount from which a budget line counts as a key project whose "
+                    "resources must be guaranteed (allocated in full); 0 turns the check off.",
+    )
+    appraisal_frequency: Literal["quarterly", "half-yearly"] = Field(
+        default="quarterly", description="How often the performance appraisal runs.",
+    )
+    channel_weights: dict[str, float] = Field(
+        default_factory=lambda: {"sales_vs_target": 0.4, "payment_discipline": 0.3,
+                                 "coverage": 0.2, "complaints": 0.1},
+        description="Distributor criteria and their weights, as JSON; known criteria: "
+                    "sales_vs_target, payment_discipline, coverage, complaints.",
+    )
+    channel_threshold: float = Field(
+        default=60.0, ge=0, le=100,
+        description="Distributor score (0-100) below which the channel evaluation hands the "
+                    "distributor to the marketing head to adjust or remove.",
+    )
+    planning_departments: list[str] = Field(
+        default_factory=lambda: ["marketing", "sales"],
+        description="Departments asked for plan items by the annual planning, as JSON.",
     )
 
     # --- processes as Prefect flows (mktflow.prefect, flows/) ------------------------------

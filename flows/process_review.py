@@ -1,0 +1,106 @@
+"""Process review (monthly): the handoff ledger between departments for the month just ended.
+
+Per department pair: handoffs offered, median hours to accept and to deliver, rejection and
+return rates by reason, rework loops, overdue share; per process, the step people waited on
+longest. Handoffs still open and overdue at review time are carried to the next review,
+which says whether they were settled since.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, task
+
+from mktflow.cycles.flowkit import (
+    RunView,
+    begin_cycle,
+    default_period,
+    finish_cycle,
+    markdown_table,
+    publish_markdown,
+    publish_table,
+    run_header,
+)
+from mktflow.domain.cycles import CYCLES, period_bounds
+from mktflow.engine.reports import handoff_ledger, handoff_states
+from mktflow.prefect.tasks import ENGINE_TASK, uow
+
+CYCLE = "process-review"
+
+
+@task(name="compile-ledger", **ENGINE_TASK)
+def compile_ledger(period: str) -> dict[str, Any]:
+    """The handoff ledger of everything offered in the period."""
+    since, until = period_bounds(period, CYCLES[CYCLE].frequency)
+    return handoff_ledger(uow(), since=since, until=until).as_dict()
+
+
+@task(name="follow-up-carried", **ENGINE_TASK)
+def follow_up_carried(carried: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Where the overdue handoffs the last review left open stand now."""
+    states = handoff_states(uow(), [int(c["ref"].split("-")[1]) for c in carried])
+    return [{**c, "state_now": states.get(int(c["ref"].split("-")[1]), "gone"),
+             "settled": states.get(int(c["ref"].split("-")[1])) not in
+             ("offered", "accepted", "returned")} for c in carried]
+
+
+def _pair_rows(ledger: dict[str, Any]) -> list[dict[str, Any]]:
+    def reasons(rows: list[dict[str, Any]]) -> str:
+        return "; ".join(f"{r['reason']} ({r['count']})" for r in rows)
+
+    return [{
+        "from": p["from"], "to": p["to"], "offered": p["offered"],
+        "median_hours_to_accept": p["median_hours_to_accept"],
+        "median_hours_to_deliver": p["median_hours_to_deliver"],
+        "rejection_rate": p["rejection_rate"], "rejections_by_reason": reasons(
+            p["rejections_by_reason"]),
+        "return_rate": p["return_rate"], "returns_by_reason": reasons(p["returns_by_reason"]),
+        "rework_loops": p["rework_loops"], "overdue_share": p["overdue_share"],
+    } for p in ledger["pairs"]]
+
+
+def _report(run: RunView, ledger: dict[str, Any], followed: list[dict[str, Any]]) -> str:
+    pairs = [{**r, "rejection_rate": f"{r['rejection_rate']:.0%}",
+              "return_rate": f"{r['return_rate']:.0%}",
+              "overdue_share": f"{r['overdue_share']:.0%}"} for r in _pair_rows(ledger)]
+    still_open = [o for o in ledger["overdue"] if o["open"]]
+    return "\n\n".join([
+        run_header(run, f"Process review {run.period}: handoffs between departments"),
+        "## Per department pair\n\nHours are medians: offer → accept, accept → first "
+        "delivery.\n\n" + markdown_table(pairs, [
+            "from", "to", "offered", "median_hours_to_accept", "median_hours_to_deliver",
+            "rejection_rate", "rejections_by_reason", "return_rate", "returns_by_reason",
+            "rework_loops", "overdue_share"]),
+        "## Slowest step of each process\n\nMedian wait from a step's creation to its "
+        "completion.\n\n" + markdown_table(ledger["slowest_steps"],
+                                           ["process", "step", "done", "median_hours"]),
+        f"## Overdue and still open ({len(still_open)}), carried to the next review\n\n"
+        + markdown_table(still_open, ["ref", "from", "to", "title", "due", "late_hours"]),
+        f"## Carried from {run.previous_period or '-'}\n\n"
+        + markdown_table(followed, ["ref", "from", "to", "title", "state_now", "settled"]),
+    ])
+
+
+@flow(name=CYCLE, persist_result=True, log_prints=True)
+def process_review(period: str | None = None) -> dict[str, Any]:
+    """Monthly: the handoff ledger between departments, as markdown and table artifacts."""
+    period = period or default_period(CYCLE)
+    run = begin_cycle(CYCLE, period)
+    ledger = compile_ledger(period)
+    followed = follow_up_carried(run.carried)
+    publish_markdown(CYCLE, "report", _report(run, ledger, followed),
+                     f"Handoff ledger {period}")
+    publish_table(CYCLE, "pairs", _pair_rows(ledger),
+                  f"Handoffs per department pair, {period}")
+    publish_table(CYCLE, "slowest-steps", ledger["slowest_steps"],
+                  f"Slowest step of each process, {period}")
+    still_open = [o for o in ledger["overdue"] if o["open"]]
+    unsettled = [c for c in followed if not c["settled"]]
+    carry = still_open + [{k: v for k, v in c.items() if k not in ("state_now", "settled")}
+                          for c in unsettled if c["ref"] not in {o["ref"] for o in still_open}]
+    summary = {"period": period, "pairs": len(ledger["pairs"]), "overdue_open": len(still_open),
+               "carried_in": len(run.carried), "carried_settled": len(followed) - len(unsettled),
+               "skipped_periods": run.skipped_periods}
+    finish_cycle(run.id, carry, summary)
+    return summary

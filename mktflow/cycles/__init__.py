@@ -1,0 +1,1 @@
+"""The recurring management cycles: plan balance, handoff ledger, research, reviews, appraisal."""

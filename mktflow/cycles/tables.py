@@ -1,0 +1,120 @@
+"""Tables of the recurring management cycles: cycle runs, research findings, distributors and
+their reviews, appraisals.
+
+Business tables (plans, budget lines, KPIs) live in ``mktflow.business.tables``; these hold
+what only the cycles need. Migration ``0004_cycles`` creates them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from mktflow.store.types import UTCDateTime, utcnow
+
+__all__ = ["Appraisal", "CycleRun", "Distributor", "DistributorReview", "ResearchFinding"]
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+def _ts() -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+def _json(default: Any = None) -> Any:
+    factory = (lambda: None) if default is None else default
+    return Field(default_factory=factory, sa_column=Column(JSON, nullable=default is None))
+
+
+class CycleRun(SQLModel, table=True):
+    """One run of a recurring cycle for one period: what it carried in and what it left open."""
+
+    __table_args__ = (UniqueConstraint("cycle", "period", name="uq_cyclerun_period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle: str = Field(max_length=60, index=True)
+    period: str = Field(max_length=20)
+    status: str = Field(default="running", max_length=20)  # running | completed | failed
+    flow_run_id: str | None = Field(default=None, max_length=64)
+    process_id: int | None = Field(default=None, foreign_key="processinstance.id")
+    previous_period: str | None = Field(default=None, max_length=20)
+    skipped_periods: list[str] = _json(list)
+    carried: list[dict[str, Any]] = _json(list)  # open items taken over from the previous run
+    open_items: list[dict[str, Any]] = _json(list)  # what this run leaves for the next one
+    summary: dict[str, Any] | None = _json()
+    started_at: datetime = _created()
+    finished_at: datetime | None = _ts()
+
+
+class ResearchFinding(SQLModel, table=True):
+    """What one member found on consumers, the market or competitors in one collection round."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    period: str = Field(max_length=20, index=True)  # the collection period
+    topic: str = Field(max_length=40)  # consumer | market | competitor
+    member_email: str = Field(max_length=320)
+    work_item_id: int = Field(foreign_key="workitem.id", unique=True)
+    compiled_in: str = Field(max_length=20)  # the period of the run that compiled it
+    summary: str = ""
+    details: dict[str, Any] | None = _json()
+    received_at: datetime = _created()
+
+
+class Distributor(SQLModel, table=True):
+    """A channel partner that marketing manages; sales owns the relationship."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=100, unique=True)
+    name: str = Field(max_length=300)
+    branch: str | None = Field(default=None, max_length=64)
+    owner_email: str = Field(max_length=320)
+    status: str = Field(default="active", max_length=20)  # active | on-notice | removed
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class DistributorReview(SQLModel, table=True):
+    """A distributor's figures for a period, its score, and the head's decision if flagged."""
+
+    __table_args__ = (UniqueConstraint("distributor_id", "period", name="uq_distreview_period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    distributor_id: int = Field(foreign_key="distributor.id", index=True)
+    period: str = Field(max_length=20)
+    figures: dict[str, Any] = _json(dict)  # sales, target, days_late, coverage, complaints
+    scores: dict[str, Any] | None = _json()  # criterion -> 0..100
+    total: float | None = None
+    flagged: bool = False
+    work_item_id: int | None = Field(default=None, foreign_key="workitem.id")
+    decision: str | None = Field(default=None, max_length=20)  # keep | adjust | remove
+    decided_by: str | None = Field(default=None, max_length=320)
+    decided_at: datetime | None = _ts()
+    note: str = ""
+    created_at: datetime = _created()
+
+
+class Appraisal(SQLModel, table=True):
+    """A member's or a department's appraisal for a period, signed by the head."""
+
+    __table_args__ = (
+        UniqueConstraint("period", "subject_type", "subject", name="uq_appraisal_subject"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    period: str = Field(max_length=20)
+    subject_type: str = Field(max_length=20)  # member | department
+    subject: str = Field(max_length=320)  # e-mail or department code
+    department: str = Field(max_length=64)
+    kpis: list[dict[str, Any]] = _json(list)
+    attainment: float | None = None  # share of KPIs met, 0..1
+    work_item_id: int | None = Field(default=None, foreign_key="workitem.id")
+    result: str | None = Field(default=None, max_length=20)  # reward | training | adjustment | none
+    comment: str = ""
+    signed_by: str | None = Field(default=None, max_length=320)
+    signed_at: datetime | None = _ts()
+    created_at: datetime = _created()

@@ -1,0 +1,73 @@
+"""The deployment catalog: every flow listed, schedules from settings, late modules tolerated."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import reset_caches
+
+
+@pytest.fixture
+def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    reset_caches()
+    yield monkeypatch
+    reset_caches()
+
+
+def test_catalog_lists_every_flow_and_cycle() -> None:
+    from deployments.catalog import CATALOG
+    from mktflow.domain.cycles import CYCLES
+
+    names = {s.name for s in CATALOG}
+    assert set(CYCLES) <= names
+    assert {"new-product-development", "campaign", "order-handling", "outbox-relay",
+            "sla-sweep"} <= names
+    assert all(s.module.startswith("flows.") for s in CATALOG)
+
+
+def test_schedule_follows_settings(settings_env: pytest.MonkeyPatch) -> None:
+    from deployments.catalog import CATALOG
+
+    spec = {s.name: s for s in CATALOG}
+    assert spec["process-review"].schedule() == ("0 6 1 * *", "UTC")
+    assert spec["campaign"].schedule() == (None, "UTC")
+    settings_env.setenv("MKTFLOW_SCHEDULE_TZ", "Europe/Madrid")
+    settings_env.setenv("MKTFLOW_SCHEDULE_CRONS", '{"process-review": "30 5 1 * *", '
+                                                  '"market-research": ""}')
+    settings_env.setenv("MKTFLOW_APPRAISAL_FREQUENCY", "half-yearly")
+    reset_caches()
+    assert spec["process-review"].schedule() == ("30 5 1 * *", "Europe/Madrid")
+    assert spec["market-research"].schedule() == (None, "Europe/Madrid")  # turned off
+    assert spec["performance-appraisal"].schedule() == ("0 6 5 1,7 *", "Europe/Madrid")
+
+
+def test_missing_and_broken_flow_modules_do_not_stop_the_others(
+        settings_env: pytest.MonkeyPatch) -> None:
+    from deployments import catalog
+
+    specs = (
+        catalog.DeploymentSpec("process-review", "flows.process_review", "x"),
+        catalog.DeploymentSpec("not-yet", "flows.not_written_yet", "x"),
+        catalog.DeploymentSpec("wrong-name", "flows.process_review", "x"),
+        catalog.DeploymentSpec("broken", "json.decoder_nope", "x"),
+    )
+    settings_env.setattr(catalog, "CATALOG", specs)
+    status = {r["deployment"].split("/")[0]: r["status"] for r in catalog.catalog_rows()}
+    assert status["process-review"] == "ready"
+    assert status["not-yet"] == "missing: flows.not_written_yet does not exist yet"
+    assert status["wrong-name"].startswith("missing: flows.process_review has no flow named")
+    assert status["broken"].startswith("missing:")
+    with pytest.raises(Exception, match="no deployment named nope"):
+        catalog.load(["nope"])
+
+
+def test_a_bad_time_zone_is_refused_before_serving(settings_env: pytest.MonkeyPatch) -> None:
+    from deployments.catalog import build
+    from mktflow.domain.errors import ConfigError
+
+    settings_env.setenv("MKTFLOW_SCHEDULE_TZ", "Mars/Olympus")
+    reset_caches()
+    with pytest.raises(ConfigError, match="not an IANA time zone"):
+        build()
