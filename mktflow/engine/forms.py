@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from mktflow.domain.errors import BadInput, FormInvalid
 
-__all__ = ["check_schema", "schema_of", "validate_form"]
+__all__ = ["check_schema", "example_data", "schema_of", "validate_form"]
 
 
 def schema_of(form: type[BaseModel] | dict[str, Any] | None) -> dict[str, Any] | None:
@@ -58,3 +58,50 @@ def validate_form(schema: dict[str, Any] | None, data: Any, *, ref: str) -> dict
         details.append({"field": _where(path), "rule": err.validator, "message": message})
     lines = "; ".join(f"field '{d['field']}': {d['message']}" for d in details)
     raise FormInvalid(f"{ref}: the data does not fit the form: {lines}", details)
+
+
+def example_data(schema: dict[str, Any] | None) -> dict[str, Any]:
+    """The smallest data that fits a form: defaults, first choices, minimums, required fields.
+
+    The demo answers generic steps with it; people see what a form expects.
+    """
+    if not schema:
+        return {}
+    value = _example(schema, schema.get("$defs", {}))
+    return value if isinstance(value, dict) else {}
+
+
+def _example(node: dict[str, Any], defs: dict[str, Any]) -> Any:
+    if "$ref" in node:
+        return _example(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
+    if "default" in node:
+        return node["default"]
+    if "const" in node:
+        return node["const"]
+    if "enum" in node:
+        return node["enum"][0]
+    for key in ("anyOf", "oneOf", "allOf"):
+        options = [o for o in node.get(key, []) if o.get("type") != "null"]
+        if options:
+            return _example(options[0], defs)
+    kind = node.get("type")
+    if kind == "object" or "properties" in node:
+        props = node.get("properties", {})
+        return {name: _example(props[name], defs) for name in node.get("required", [])
+                if name in props}
+    if kind == "array":
+        item = node.get("items", {})
+        return [_example(item, defs) for _ in range(node.get("minItems", 0))]
+    if kind in ("integer", "number"):
+        low = node.get("minimum", node.get("exclusiveMinimum", 0))
+        value = low + (1 if "exclusiveMinimum" in node else 0)
+        return int(value) if kind == "integer" else float(value)
+    if kind == "boolean":
+        return True
+    if node.get("format") == "date":
+        return "2027-01-15"
+    if node.get("format") == "date-time":
+        return "2027-01-15T12:00:00Z"
+    if node.get("format") == "email":
+        return "someone@example.com"
+    return "x" * max(int(node.get("minLength", 0)), 1) if "pattern" not in node else "demo"

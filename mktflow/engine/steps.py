@@ -2,11 +2,13 @@
 
 The engine records the completion first (the database is the truth); then, if a flow run is
 waiting for the step, the resumer hands it the data. A resume that fails is not lost: the
-step stays done in the database and the flow picks its data up when it next looks.
+step stays done in the database, a warning says so, and ``mktflow process resume`` hands the
+data over again.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +22,7 @@ __all__ = ["Resumer", "complete_step", "set_resumer"]
 Resumer = Callable[[str, WorkItem], None]
 
 _resumer: Resumer | None = None
+log = logging.getLogger("mktflow.steps")
 
 
 def set_resumer(resumer: Resumer | None) -> None:
@@ -45,5 +48,11 @@ def complete_step(
         process = uow.session.get(ProcessInstance, item.process_id)
         flow_run_id = process.flow_run_id if process else None
     if flow_run_id:
-        (_resumer or _default_resumer())(flow_run_id, item)
+        try:
+            (_resumer or _default_resumer())(flow_run_id, item)
+        except Exception as exc:  # the step is done; only the hand-over to the flow waits
+            log.warning("W-%s is done, but its flow run %s could not be resumed now (%s); "
+                        "`mktflow process resume P-%s` hands it over again", item.id,
+                        flow_run_id, str(exc).splitlines()[0] if str(exc) else
+                        type(exc).__name__, item.process_id)
     return item

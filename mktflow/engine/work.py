@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from mktflow.domain.authz import Actor
 from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
 from mktflow.domain.model import OPEN_WORK_STATES, Audience, WorkState
 from mktflow.engine.common import actor_for, get_for_update, ref
@@ -48,6 +47,8 @@ def _member(uow: UnitOfWork, email: str) -> Member:
 def _eligible(uow: UnitOfWork, item: WorkItem, email: str, action: str) -> Member:
     """The member ``email`` names, if they may hold ``item`` (its department and branch)."""
     member = _member(uow, email)
+    if member.email in item.excluded:
+        raise NotAuthorized(f"cannot {action} {ref(item)} to {member.email}: {_EXCLUDED}")
     actor = actor_for(uow, member.email)
     if not actor.in_department(item.department):
         raise NotAuthorized(
@@ -135,6 +136,7 @@ def claim(uow: UnitOfWork, item_id: int, *, actor_email: str) -> WorkItem:
     with uow:
         item = get_for_update(uow, WorkItem, item_id)
         actor, rule = check(uow, item, "claim", actor_email)
+        _not_excluded(item, actor.email, "claim")
         record(uow, item, rule, actor, fields={"assignee_email": actor.email})
         uow.commit()
         return item
@@ -198,7 +200,7 @@ def complete(
     with uow:
         item = get_for_update(uow, WorkItem, item_id)
         actor, rule = check(uow, item, "complete", actor_email)
-        _four_eyes(item, actor)
+        _not_excluded(item, actor.email, "complete")
         clean = validate_form(item.form_schema, data, ref=ref(item))
         record(uow, item, rule, actor, data=clean, fields={
             "data": clean, "completed_by": actor.email, "completed_at": uow.now(),
@@ -207,12 +209,15 @@ def complete(
         return item
 
 
-def _four_eyes(item: WorkItem, actor: Actor) -> None:
-    if actor.email in item.excluded:
-        raise NotAuthorized(
-            f"{actor.email} may not complete {ref(item)}: four eyes — they submitted or "
-            "already approved what this step decides, so another person must"
-        )
+_EXCLUDED = ("the step excludes them (four eyes: they submitted or already approved what it "
+             "decides, or the authority matrix does not let their role decide it), so another "
+             "member must")
+
+
+def _not_excluded(item: WorkItem, email: str, action: str) -> None:
+    """Four eyes, and approval roles: members a step excludes may not hold or decide it."""
+    if email in item.excluded:
+        raise NotAuthorized(f"{email} may not {action} {ref(item)}: {_EXCLUDED}")
 
 
 def cancel(uow: UnitOfWork, item_id: int, *, actor_email: str, reason: str | None) -> WorkItem:

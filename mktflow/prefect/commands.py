@@ -83,20 +83,42 @@ def _finished(outcome: dict[str, Any], as_json: bool) -> None:
         raise typer.Exit(1)
 
 
+def _process_ref(reference: str) -> str:
+    """``P-4``, ``4`` or a business key, as ``P-4``."""
+    from mktflow.engine.handoffs import process_id_for
+
+    if reference.upper().startswith("P-") or reference.isdigit():
+        return reference
+    with uow() as u:
+        return f"P-{process_id_for(u, reference)}"
+
+
 @process_app.command("show")
 def process_show(reference: Annotated[str, typer.Argument(help="P-4, 4 or a business key.")],
                  json_: JsonOpt = False) -> None:
     """One process instance: status, its work items and handoffs."""
-    from mktflow.engine.handoffs import process_id_for
     from mktflow.engine.queries import show
 
     with refusals(json_):
-        ref = reference
-        if not ref.upper().startswith("P-") and not ref.isdigit():
-            with uow() as u:
-                ref = f"P-{process_id_for(u, reference)}"
-        view = show(uow(), ref, "process")
-        emit(view, json_, _process_text)
+        emit(show(uow(), _process_ref(reference), "process"), json_, _process_text)
+
+
+@process_app.command("resume")
+def process_resume(reference: Annotated[str, typer.Argument(help="P-4, 4 or a business key.")],
+                   json_: JsonOpt = False) -> None:
+    """Hand an answered step to its flow run again (when Prefect was unreachable at the time)."""
+    from mktflow.engine.queries import show
+
+    with refusals(json_):
+        view = show(uow(), _process_ref(reference), "process")
+        if not view["flow_run_id"]:
+            raise BadInput(f"{view['ref']} has no flow run to resume")
+        from mktflow.prefect.resume import resume_if_answered
+
+        step = resume_if_answered(view["flow_run_id"])
+        emit({"process": view["ref"], "flow_run_id": view["flow_run_id"], "resumed": step},
+             json_, f"{view['ref']}: resumed with {step}" if step
+             else f"{view['ref']}: its flow run waits for no answered step")
 
 
 def _process_text(view: dict[str, Any]) -> str:
@@ -126,14 +148,15 @@ def process_list_cmd(
 
 
 def demo(json_: JsonOpt = False) -> None:
-    """Run all three processes end to end, answering each step as the demo organisation."""
+    """Run the three processes end to end and every recurring cycle once, answering each step
+    as the demo organisation's members, then say where to see what happened."""
     from mktflow.prefect.demo import run_demo
 
     with refusals(json_):
         results = run_demo(echo=(lambda _line: None) if json_ else typer.echo)
     if json_:
         typer.echo(json.dumps(results, indent=2, default=str))
-    if any(r["state"] != "COMPLETED" for r in results):
+    if any(r["state"] != "COMPLETED" for r in results["processes"]):
         raise typer.Exit(1)
 
 

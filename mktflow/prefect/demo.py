@@ -171,16 +171,32 @@ def _gist(data: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in shown.items()) or "submitted"
 
 
-def run_demo(echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
-    """Migrate, load the demo organisation, then drive all three processes to their end."""
+def run_demo(echo: Callable[[str], None] = print) -> dict[str, Any]:
+    """Migrate, load the demo organisation, drive the three processes to their end, then run
+    every recurring cycle once and answer the steps it hands out."""
+    from mktflow.cycles.demo import run_cycles
+    from mktflow.prefect.server import connect
+
+    connection = connect()
     engine = get_engine()
     upgrade(engine)
     load_organisation(UnitOfWork(engine), read_organisation_file(None, demo=True),
                       source="demo")
     settings = get_settings()
     settings.step_poll_interval_s = min(settings.step_poll_interval_s, 0.5)  # snappy demo
-    results = []
-    for process in PROCESSES:
-        params = example(process)
-        results.append(_drive(process, params, echo))
-    return results
+    processes = [_drive(process, example(process), echo) for process in PROCESSES]
+    cycles = run_cycles(echo)
+    _where_to_look(echo, connection.ui_url)
+    return {"processes": processes, "cycles": cycles, "prefect_ui": connection.ui_url}
+
+
+def _where_to_look(echo: Callable[[str], None], ui_url: str) -> None:
+    echo(f"""
+Where to see it
+  Prefect UI        {ui_url}/runs   every run above, with its summary and table artifacts
+                    (open a run, tab "Artifacts"; reports of every cycle: {ui_url}/artifacts)
+  Processes         mktflow process list; mktflow process show P-1 --json
+  Audit trails      mktflow history P-1 (a whole process) or W-1 / H-1 (one item)
+  Queues            mktflow inbox marketing (overdue first)
+  Notifications     mktflow outbox list (channels: mktflow channel add ...)
+  Schedules         make serve   (serves every deployment with its schedule; Ctrl-C stops)""")

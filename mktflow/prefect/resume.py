@@ -17,7 +17,7 @@ from uuid import UUID
 from mktflow.prefect.steps import pause_key
 from mktflow.store.tables import WorkItem
 
-__all__ = ["resume_flow_run_for", "wait_until_paused"]
+__all__ = ["resume_flow_run_for", "resume_if_answered", "wait_until_paused"]
 
 log = logging.getLogger("mktflow.resume")
 
@@ -80,3 +80,37 @@ def resume_flow_run_for(flow_run_id: str, item: WorkItem) -> None:
                 if type(exc).__name__ == "NotPausedError":
                     return  # resumed meanwhile (another door)
                 raise
+
+
+def resume_if_answered(flow_run_id: str) -> str | None:
+    """If the run waits for a step the database already has as done, resume it with that data.
+
+    This is the retry for a resume that could not reach Prefect when the step was completed:
+    the database is the truth, so the data is there to hand over again. Returns the step's
+    reference, or None when the run waits for nothing that is answered.
+    """
+    from prefect.client.orchestration import get_client
+    from sqlmodel import col, select
+
+    from mktflow.prefect.server import connect
+    from mktflow.store.db import get_engine
+    from mktflow.store.tables import ProcessInstance
+    from mktflow.store.uow import UnitOfWork
+
+    connect()
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(UUID(flow_run_id)).state
+    if state is None or not state.is_paused():
+        return None
+    waiting = (state.state_details.pause_key or "").split("-retry-")[0]
+    with UnitOfWork(get_engine()) as uow:
+        done = uow.session.exec(
+            select(WorkItem).join(ProcessInstance,
+                                  col(WorkItem.process_id) == col(ProcessInstance.id))
+            .where(col(ProcessInstance.flow_run_id) == flow_run_id,
+                   col(WorkItem.state) == "done")).all()
+    for item in done:
+        if pause_key(item.step_key or "") == waiting:
+            resume_flow_run_for(flow_run_id, item)
+            return f"W-{item.id}"
+    return None

@@ -155,3 +155,37 @@ def test_two_approvers_must_be_two_people(flow_db: Any) -> None:
     d.answer("production", PRODUCTION, {"outcome": "scheduled", "ready_date": "2027-01-10"})
     d.answer("shipping", SUPPLY, {"outcome": "cannot_ship", "reason": "no carrier to the isle"})
     assert run.result()["stage"] == "shipping"
+
+
+def test_a_resume_lost_on_the_way_is_handed_over_again(
+    flow_db: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from flows.order_handling import order_handling
+    from mktflow.engine import steps
+    from mktflow.prefect.resume import resume_if_answered
+
+    number = _new()
+    order = _order(number)
+    run = start_flow(order_handling, order=order)
+    d = Departments(flow_db, number, run)
+    entry = d.step("order-entry-1")
+    flow_run_id = flow_run_id_of(flow_db, number)
+    wait_paused(flow_run_id, "order-entry-1")
+
+    def prefect_is_down(_flow_run_id: str, _item: Any) -> None:
+        raise ConnectionError("connection refused")
+
+    steps.set_resumer(prefect_is_down)
+    try:
+        done = d.answer("order-entry-1", SALES, _entry(order))  # no error: the step is done
+    finally:
+        steps.set_resumer(None)
+    assert done.state == "done"
+    assert f"mktflow process resume P-{entry.process_id}" in caplog.text
+    assert wait_paused(flow_run_id, "order-entry-1", timeout=3)  # the run still waits
+    assert resume_if_answered(flow_run_id) == f"W-{entry.id}"
+    assert d.step("production").state == "open"  # the flow went on with the stored data
+    assert resume_if_answered(flow_run_id) is None  # production is not answered yet
+    d.answer("production", PRODUCTION, {"outcome": "from_stock"})
+    d.answer("shipping", SUPPLY, {"outcome": "cannot_ship", "reason": "strike"})
+    assert run.result()["stage"] == "shipping"

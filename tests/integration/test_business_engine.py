@@ -131,9 +131,8 @@ def test_approval_chain_exclusions_and_recorded_decision(db: Any) -> None:
                                  title="Approve", process_id=pid, step_key="a",
                                  excluded=step.excluded)
     assert item.id is not None
-    work.claim(db.uow(), item.id, actor_email=OLGA)
     with pytest.raises(NotAuthorized, match="four eyes"):
-        work.complete(db.uow(), item.id, actor_email=OLGA, data={})
+        work.claim(db.uow(), item.id, actor_email=OLGA)
     with pytest.raises(Refused, match="only a completed step"):
         approvals.record_decision(db.uow(), item.id, decision="approve",
                                   matrix_version=chain.matrix_version, rule="r")

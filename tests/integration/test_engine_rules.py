@@ -111,10 +111,20 @@ def test_form_data_is_validated_and_bad_data_writes_nothing(db: Any) -> None:
     assert done.data == {"budget": 1200, "channel": "web"}
 
 
-def test_four_eyes_refuses_the_submitter(db: Any) -> None:
-    item = _item(db, excluded=[OLGA], assignee=OLGA)
+def test_four_eyes_keeps_excluded_members_off_the_step(db: Any) -> None:
+    item = _item(db, excluded=[OLGA])
+    before = _snapshot(db)
+    with pytest.raises(NotAuthorized, match=f"{OLGA} may not claim W-{item.id}: .*four eyes"):
+        work.claim(db.uow(), item.id, actor_email=OLGA)
+    with pytest.raises(NotAuthorized, match=f"cannot assign W-{item.id} to {OLGA}: .*four eyes"):
+        work.assign(db.uow(), item.id, to=OLGA, actor_email=HEAD)
     with pytest.raises(NotAuthorized, match="four eyes"):
-        work.complete(db.uow(), item.id, actor_email=OLGA, data={})
+        _item(db, excluded=[OLGA], assignee=OLGA)
+    assert _snapshot(db) == before
+    work.claim(db.uow(), item.id, actor_email=LINA)
+    with pytest.raises(NotAuthorized, match="four eyes"):
+        work.delegate(db.uow(), item.id, to=OLGA, actor_email=LINA)
+    assert work.complete(db.uow(), item.id, actor_email=LINA, data={}).state == "done"
 
 
 def test_reject_and_return_need_a_reason(db: Any) -> None:

@@ -1,0 +1,108 @@
+"""The recurring cycles' part of ``mktflow demo``: run every scheduled flow once, then answer
+the steps they handed out as the demo organisation's members would.
+
+Imports Prefect (it runs flows); only ``mktflow.prefect.demo`` imports this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import suppress
+from typing import Any
+
+from sqlmodel import col, select
+
+from mktflow.domain.cycles import CYCLES
+from mktflow.domain.errors import MktflowError
+from mktflow.engine import reviews, work
+from mktflow.engine.forms import example_data
+from mktflow.engine.steps import complete_step
+from mktflow.store.db import get_engine
+from mktflow.store.tables import Member, ProcessInstance, WorkItem
+from mktflow.store.uow import UnitOfWork
+
+__all__ = ["run_cycles"]
+
+SALES_HEAD = "carlos.mendez@example.com"
+
+#: Three distributors: one strong, one weak on every criterion, one in between.
+DISTRIBUTORS = (
+    ("D-NORTH", "Northern Wholesale", "north",
+     {"sales": 126000, "target": 120000, "days_late": 2, "coverage": 0.9, "complaints": 0}),
+    ("D-SOUTH", "Southern Traders", "south",
+     {"sales": 48000, "target": 100000, "days_late": 45, "coverage": 0.3, "complaints": 6}),
+    ("D-CITY", "City Cash & Carry", "hq",
+     {"sales": 81000, "target": 90000, "days_late": 10, "coverage": 0.6, "complaints": 1}),
+)
+
+
+def _uow() -> UnitOfWork:
+    return UnitOfWork(get_engine())
+
+
+def _seed_distributors(period: str) -> None:
+    """The demo's distributors and their figures for the period channel evaluation scores."""
+    for code, name, branch, figures in DISTRIBUTORS:
+        with suppress(MktflowError):  # already on the books from an earlier demo
+            reviews.add_distributor(_uow(), code=code, name=name, owner_email=SALES_HEAD,
+                                    actor_email=SALES_HEAD, branch=branch)
+        reviews.record_distributor_figures(_uow(), code=code, period=period, figures=figures,
+                                           actor_email=SALES_HEAD)
+
+
+def _open_cycle_steps() -> list[WorkItem]:
+    with _uow() as u:
+        return list(u.session.exec(
+            select(WorkItem).join(ProcessInstance,
+                                  col(WorkItem.process_id) == col(ProcessInstance.id))
+            .where(col(ProcessInstance.process).in_(sorted(CYCLES)),
+                   col(WorkItem.state).in_(["open", "claimed"]))
+            .order_by(col(WorkItem.id))))
+
+
+def _answer_steps(echo: Callable[[str], None]) -> int:
+    """Answer every open step of the cycles with the smallest data its form accepts."""
+    from mktflow.prefect.demo import _hq_branches, pick_member
+
+    with _uow() as u:
+        members = list(u.session.exec(select(Member).where(col(Member.active))
+                                      .order_by(col(Member.id))))
+    hq = _hq_branches()
+    answered = 0
+    for item in _open_cycle_steps():
+        assert item.id is not None
+        actor = pick_member(item, members, hq)
+        if item.state == "open":
+            work.claim(_uow(), item.id, actor_email=actor)
+        complete_step(_uow(), item.id, actor_email=actor, data=example_data(item.form_schema))
+        echo(f"   W-{item.id} {item.department:<10} {item.title[:60]:<60} <- {actor}")
+        answered += 1
+    return answered
+
+
+def _gist(result: Any) -> str:
+    if not isinstance(result, dict):
+        return str(result)
+    shown = {k: v for k, v in result.items() if isinstance(v, int | float | str) and v != ""}
+    return ", ".join(f"{k}={v}" for k, v in list(shown.items())[:6])
+
+
+def run_cycles(echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    """Run each recurring flow once (the cycles, the SLA sweep and the outbox relay)."""
+    from deployments.catalog import load
+    from mktflow.cycles.flowkit import default_period
+
+    _seed_distributors(default_period("channel-evaluation"))
+    results = []
+    for entry in load():
+        if "process" in entry.spec.tags:
+            continue
+        if entry.flow is None:
+            raise RuntimeError(f"{entry.spec.name}: {entry.problem}")
+        result = entry.flow()
+        echo(f"\n== {entry.spec.name}: {_gist(result)}")
+        results.append({"flow": entry.spec.name, "result": result})
+    echo("\n== answering the steps the cycles handed out")
+    answered = _answer_steps(echo)
+    echo(f"   {answered} step(s) answered; the next run of each cycle records them")
+    return results

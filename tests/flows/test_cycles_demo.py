@@ -1,0 +1,33 @@
+"""The demo's cycle round: every scheduled flow runs once and its steps get answered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.flows
+
+
+def test_every_recurring_flow_runs_and_its_steps_are_answered(flow_db: Any) -> None:
+    from deployments.catalog import CATALOG
+    from mktflow.cycles.demo import run_cycles
+
+    lines: list[str] = []
+    results = run_cycles(lines.append)
+    recurring = [s.name for s in CATALOG if "process" not in s.tags]
+    assert [r["flow"] for r in results] == recurring
+    channel = next(r["result"] for r in results if r["flow"] == "channel-evaluation")
+    assert (channel["distributors"], channel["flagged"]) == (3, 1)  # Southern Traders
+    assert any("keep, adjust or remove Southern Traders" in line for line in lines)
+    with flow_db.uow() as u:
+        from sqlmodel import col, select
+
+        from mktflow.store.tables import ProcessInstance, WorkItem
+
+        open_steps = u.session.exec(
+            select(WorkItem).join(ProcessInstance,
+                                  col(WorkItem.process_id) == col(ProcessInstance.id))
+            .where(col(ProcessInstance.process).in_(recurring),
+                   col(WorkItem.state).in_(["open", "claimed"]))).all()
+    assert open_steps == []
