@@ -37,5 +37,10 @@ serve: install  ## serve every deployment with its schedule on the local Prefect
 	$(BIN)/mktflow db upgrade
 	$(BIN)/mktflow serve
 
+bench: install  ## run the benchmarks (PostgreSQL must be up); results go in the README
+	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/outbox_drain.py
+	$(BIN)/python bench/outbox_drain.py --database postgresql
+
 clean:
 	rm -rf $(VENV) .mktflow *.egg-info
