@@ -13,10 +13,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from mktflow.store.types import UTCDateTime, utcnow
+from mktflow.store.columns import created_field, json_field, timestamp_field
 
 __all__ = [
     "BudgetLine",
@@ -31,19 +31,6 @@ __all__ = [
 ]
 
 
-def _created() -> Any:
-    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
-
-
-def _ts() -> Any:
-    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
-
-
-def _json(default: Any = None) -> Any:
-    factory = (lambda: None) if default is None else default
-    return Field(default_factory=factory, sa_column=Column(JSON, nullable=default is None))
-
-
 class Plan(SQLModel, table=True):
     """A plan: a campaign plan, a project plan, an annual plan; present or future work."""
 
@@ -56,10 +43,10 @@ class Plan(SQLModel, table=True):
     department: str = Field(max_length=64)
     owner_email: str = Field(max_length=320)
     status: str = Field(default="draft", max_length=20)
-    goals: list[str] = _json(list)
+    goals: list[str] = json_field(list)
     process_id: int | None = Field(default=None, index=True)
-    created_at: datetime = _created()
-    updated_at: datetime = _created()
+    created_at: datetime = created_field()
+    updated_at: datetime = created_field()
 
 
 class BudgetLine(SQLModel, table=True):
@@ -78,8 +65,8 @@ class BudgetLine(SQLModel, table=True):
     allocated: float = 0.0
     spent: float = 0.0
     planned_to_date: float = 0.0
-    created_at: datetime = _created()
-    updated_at: datetime = _created()
+    created_at: datetime = created_field()
+    updated_at: datetime = created_field()
 
 
 class SpendEntry(SQLModel, table=True):
@@ -92,7 +79,7 @@ class SpendEntry(SQLModel, table=True):
     note: str = ""
     recorded_by: str = Field(max_length=320)
     process_id: int | None = Field(default=None, index=True)
-    at: datetime = _created()
+    at: datetime = created_field()
 
 
 class Kpi(SQLModel, table=True):
@@ -109,8 +96,8 @@ class Kpi(SQLModel, table=True):
     owner_email: str = Field(max_length=320, index=True)
     department: str = Field(max_length=64)
     period: str = Field(default="", max_length=40)
-    created_at: datetime = _created()
-    updated_at: datetime = _created()
+    created_at: datetime = created_field()
+    updated_at: datetime = created_field()
 
 
 class Campaign(SQLModel, table=True):
@@ -125,16 +112,16 @@ class Campaign(SQLModel, table=True):
     branch: str | None = Field(default=None, max_length=64)
     goal: str = ""
     target_customers: str = ""
-    channels: list[str] = _json(list)
+    channels: list[str] = json_field(list)
     start: date | None = None
     end: date | None = None
     status: str = Field(default="planned", max_length=20)
     approved_amount: float | None = None
     matrix_version: str | None = Field(default=None, max_length=40)
-    evaluation: dict[str, Any] | None = _json()
+    evaluation: dict[str, Any] | None = json_field()
     lessons: str = ""
-    created_at: datetime = _created()
-    updated_at: datetime = _created()
+    created_at: datetime = created_field()
+    updated_at: datetime = created_field()
 
 
 class CampaignActivity(SQLModel, table=True):
@@ -150,7 +137,7 @@ class CampaignActivity(SQLModel, table=True):
     budget_line_id: int | None = Field(default=None, foreign_key="budgetline.id")
     status: str = Field(default="planned", max_length=20)
     work_item_id: int | None = None
-    report: dict[str, Any] | None = _json()
+    report: dict[str, Any] | None = json_field()
 
 
 class Product(SQLModel, table=True):
@@ -170,9 +157,9 @@ class Product(SQLModel, table=True):
     forecast_units: int | None = None
     forecast_revenue: float | None = None
     unit_cost: float | None = None
-    facts: dict[str, Any] = _json(dict)  # what each stage established (capacity, lead time ...)
-    created_at: datetime = _created()
-    updated_at: datetime = _created()
+    facts: dict[str, Any] = json_field(dict)  # what each stage established (capacity, ...)
+    created_at: datetime = created_field()
+    updated_at: datetime = created_field()
 
 
 class Customer(SQLModel, table=True):
@@ -186,12 +173,12 @@ class Customer(SQLModel, table=True):
     standing: str = Field(default="good", max_length=20)
     orders_count: int = 0
     total_ordered: float = 0.0
-    last_order_at: datetime | None = _ts()
+    last_order_at: datetime | None = timestamp_field()
     last_satisfaction: int | None = None
     open_complaints: int = 0
-    history: list[dict[str, Any]] = _json(list)
-    created_at: datetime = _created()
-    updated_at: datetime = _created()
+    history: list[dict[str, Any]] = json_field(list)
+    created_at: datetime = created_field()
+    updated_at: datetime = created_field()
 
 
 class SalesOrder(SQLModel, table=True):
@@ -204,14 +191,14 @@ class SalesOrder(SQLModel, table=True):
     branch: str | None = Field(default=None, max_length=64)
     sales_email: str = Field(max_length=320)
     status: str = Field(max_length=20)
-    lines: list[dict[str, Any]] = _json(list)
+    lines: list[dict[str, Any]] = json_field(list)
     total: float = 0.0
     delivery_date: date | None = None
-    credit: dict[str, Any] | None = _json()
-    fulfilment: dict[str, Any] | None = _json()
-    shipment: dict[str, Any] | None = _json()
-    invoice: dict[str, Any] | None = _json()
-    follow_up: dict[str, Any] | None = _json()
+    credit: dict[str, Any] | None = json_field()
+    fulfilment: dict[str, Any] | None = json_field()
+    shipment: dict[str, Any] | None = json_field()
+    invoice: dict[str, Any] | None = json_field()
+    follow_up: dict[str, Any] | None = json_field()
     reason: str | None = None
-    created_at: datetime = _created()
-    updated_at: datetime = _created()
+    created_at: datetime = created_field()
+    updated_at: datetime = created_field()

@@ -10,25 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from mktflow.store.types import UTCDateTime, utcnow
+from mktflow.store.columns import created_field, json_field, timestamp_field
 
 __all__ = ["Appraisal", "CycleRun", "Distributor", "DistributorReview", "ResearchFinding"]
-
-
-def _created() -> Any:
-    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
-
-
-def _ts() -> Any:
-    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
-
-
-def _json(default: Any = None) -> Any:
-    factory = (lambda: None) if default is None else default
-    return Field(default_factory=factory, sa_column=Column(JSON, nullable=default is None))
 
 
 class CycleRun(SQLModel, table=True):
@@ -43,12 +30,12 @@ class CycleRun(SQLModel, table=True):
     flow_run_id: str | None = Field(default=None, max_length=64)
     process_id: int | None = Field(default=None, foreign_key="processinstance.id")
     previous_period: str | None = Field(default=None, max_length=20)
-    skipped_periods: list[str] = _json(list)
-    carried: list[dict[str, Any]] = _json(list)  # open items taken over from the previous run
-    open_items: list[dict[str, Any]] = _json(list)  # what this run leaves for the next one
-    summary: dict[str, Any] | None = _json()
-    started_at: datetime = _created()
-    finished_at: datetime | None = _ts()
+    skipped_periods: list[str] = json_field(list)
+    carried: list[dict[str, Any]] = json_field(list)  # open items taken over from the previous run
+    open_items: list[dict[str, Any]] = json_field(list)  # what this run leaves for the next one
+    summary: dict[str, Any] | None = json_field()
+    started_at: datetime = created_field()
+    finished_at: datetime | None = timestamp_field()
 
 
 class ResearchFinding(SQLModel, table=True):
@@ -61,8 +48,8 @@ class ResearchFinding(SQLModel, table=True):
     work_item_id: int = Field(foreign_key="workitem.id", unique=True)
     compiled_in: str = Field(max_length=20)  # the period of the run that compiled it
     summary: str = ""
-    details: dict[str, Any] | None = _json()
-    received_at: datetime = _created()
+    details: dict[str, Any] | None = json_field()
+    received_at: datetime = created_field()
 
 
 class Distributor(SQLModel, table=True):
@@ -74,8 +61,8 @@ class Distributor(SQLModel, table=True):
     branch: str | None = Field(default=None, max_length=64)
     owner_email: str = Field(max_length=320)
     status: str = Field(default="active", max_length=20)  # active | on-notice | removed
-    created_at: datetime = _created()
-    updated_at: datetime = _created()
+    created_at: datetime = created_field()
+    updated_at: datetime = created_field()
 
 
 class DistributorReview(SQLModel, table=True):
@@ -86,16 +73,16 @@ class DistributorReview(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     distributor_id: int = Field(foreign_key="distributor.id", index=True)
     period: str = Field(max_length=20)
-    figures: dict[str, Any] = _json(dict)  # sales, target, days_late, coverage, complaints
-    scores: dict[str, Any] | None = _json()  # criterion -> 0..100
+    figures: dict[str, Any] = json_field(dict)  # sales, target, days_late, coverage, complaints
+    scores: dict[str, Any] | None = json_field()  # criterion -> 0..100
     total: float | None = None
     flagged: bool = False
     work_item_id: int | None = Field(default=None, foreign_key="workitem.id")
     decision: str | None = Field(default=None, max_length=20)  # keep | adjust | remove
     decided_by: str | None = Field(default=None, max_length=320)
-    decided_at: datetime | None = _ts()
+    decided_at: datetime | None = timestamp_field()
     note: str = ""
-    created_at: datetime = _created()
+    created_at: datetime = created_field()
 
 
 class Appraisal(SQLModel, table=True):
@@ -110,11 +97,11 @@ class Appraisal(SQLModel, table=True):
     subject_type: str = Field(max_length=20)  # member | department
     subject: str = Field(max_length=320)  # e-mail or department code
     department: str = Field(max_length=64)
-    kpis: list[dict[str, Any]] = _json(list)
+    kpis: list[dict[str, Any]] = json_field(list)
     attainment: float | None = None  # share of KPIs met, 0..1
     work_item_id: int | None = Field(default=None, foreign_key="workitem.id")
     result: str | None = Field(default=None, max_length=20)  # reward | training | adjustment | none
     comment: str = ""
     signed_by: str | None = Field(default=None, max_length=320)
-    signed_at: datetime | None = _ts()
-    created_at: datetime = _created()
+    signed_at: datetime | None = timestamp_field()
+    created_at: datetime = created_field()

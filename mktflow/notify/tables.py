@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
-from mktflow.store.types import UTCDateTime, utcnow
+from mktflow.store.columns import created_field
 
 __all__ = ["Channel", "ChannelSource"]
 
@@ -18,10 +16,6 @@ class ChannelSource:
 
     ORGANISATION = "organisation"
     CLI = "cli"
-
-
-def _created() -> Any:
-    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class Channel(SQLModel, table=True):
@@ -39,4 +33,4 @@ class Channel(SQLModel, table=True):
     to_address: str | None = Field(default=None, max_length=320)
     secret_env: str | None = Field(default=None, max_length=128)
     source: str = Field(default=ChannelSource.CLI, max_length=20)
-    created_at: datetime = _created()
+    created_at: datetime = created_field()

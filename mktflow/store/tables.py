@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from mktflow.store.types import UTCDateTime, utcnow
+from mktflow.store.columns import created_field, json_field, timestamp_field
 
 __all__ = [
     "AuditEntry",
@@ -24,19 +24,6 @@ __all__ = [
     "ProcessInstance",
     "WorkItem",
 ]
-
-
-def _ts(*, nullable: bool = True, index: bool = False) -> Any:
-    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
-
-
-def _created() -> Any:
-    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
-
-
-def _json(default: Any = None) -> Any:
-    factory = (lambda: None) if default is None else default
-    return Field(default_factory=factory, sa_column=Column(JSON, nullable=default is None))
 
 
 class Branch(SQLModel, table=True):
@@ -79,10 +66,10 @@ class ProcessInstance(SQLModel, table=True):
     branch: str | None = Field(default=None, max_length=64)
     status: str = Field(max_length=20, index=True)
     flow_run_id: str | None = Field(default=None, max_length=64, index=True)
-    params: dict[str, Any] | None = _json()
-    result: dict[str, Any] | None = _json()
-    created_at: datetime = _created()
-    updated_at: datetime = _created()
+    params: dict[str, Any] | None = json_field()
+    result: dict[str, Any] | None = json_field()
+    created_at: datetime = created_field()
+    updated_at: datetime = created_field()
 
 
 class WorkItem(SQLModel, table=True):
@@ -105,18 +92,18 @@ class WorkItem(SQLModel, table=True):
     assignee_email: str | None = Field(default=None, max_length=320)
     owner_email: str | None = Field(default=None, max_length=320)  # holder while delegated
     form_name: str | None = Field(default=None, max_length=200)
-    form_schema: dict[str, Any] | None = _json()
-    data: dict[str, Any] | None = _json()
-    excluded: list[str] = _json(list)  # members who may not complete it (four eyes)
+    form_schema: dict[str, Any] | None = json_field()
+    data: dict[str, Any] | None = json_field()
+    excluded: list[str] = json_field(list)  # members who may not complete it (four eyes)
     priority: int = Field(default=50, ge=0, le=100)
-    due_at: datetime | None = _ts()
-    follow_up_at: datetime | None = _ts()
+    due_at: datetime | None = timestamp_field()
+    follow_up_at: datetime | None = timestamp_field()
     escalation_level: int = 0
     created_by: str = Field(max_length=320)
     completed_by: str | None = Field(default=None, max_length=320)
-    created_at: datetime = _created()
-    updated_at: datetime = _created()
-    completed_at: datetime | None = _ts()
+    created_at: datetime = created_field()
+    updated_at: datetime = created_field()
+    completed_at: datetime | None = timestamp_field()
     version: int = 1
 
 
@@ -137,20 +124,20 @@ class Handoff(SQLModel, table=True):
     branch: str | None = Field(default=None, max_length=64)
     title: str = Field(max_length=300)
     criteria: str = ""
-    deliverables: list[str] = _json(list)
+    deliverables: list[str] = json_field(list)
     state: str = Field(max_length=20)
-    data: dict[str, Any] | None = _json()
+    data: dict[str, Any] | None = json_field()
     reason: str | None = None  # the reason given with the last reject / return / cancel
     return_count: int = 0
-    due_at: datetime | None = _ts()
+    due_at: datetime | None = timestamp_field()
     escalation_level: int = 0
     offered_by: str = Field(max_length=320)
     signed_by: str | None = Field(default=None, max_length=320)
-    created_at: datetime = _created()
-    updated_at: datetime = _created()
-    accepted_at: datetime | None = _ts()
-    delivered_at: datetime | None = _ts()
-    closed_at: datetime | None = _ts()
+    created_at: datetime = created_field()
+    updated_at: datetime = created_field()
+    accepted_at: datetime | None = timestamp_field()
+    delivered_at: datetime | None = timestamp_field()
+    closed_at: datetime | None = timestamp_field()
     version: int = 1
 
 
@@ -160,7 +147,7 @@ class AuditEntry(SQLModel, table=True):
     __table_args__ = (Index("ix_audit_entity", "entity_type", "entity_id", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    at: datetime = _created()
+    at: datetime = created_field()
     actor: str = Field(max_length=320)
     entity_type: str = Field(max_length=20)  # work | handoff | process | organisation
     entity_id: int
@@ -169,8 +156,8 @@ class AuditEntry(SQLModel, table=True):
     from_state: str | None = Field(default=None, max_length=20)
     to_state: str | None = Field(default=None, max_length=20)
     reason: str | None = None
-    data: dict[str, Any] | None = _json()
-    changes: dict[str, Any] | None = _json()  # field -> [old, new]
+    data: dict[str, Any] | None = json_field()
+    changes: dict[str, Any] | None = json_field()  # field -> [old, new]
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -182,19 +169,19 @@ class OutboxMessage(SQLModel, table=True):
     )
 
     id: str = Field(primary_key=True, max_length=64)  # also the Idempotency-Key
-    created_at: datetime = _created()
+    created_at: datetime = created_field()
     event: str = Field(max_length=60)
     dedupe_key: str | None = Field(default=None, max_length=300)
     department: str | None = Field(default=None, max_length=64)
     recipient_email: str | None = Field(default=None, max_length=320)
     channel_id: int | None = None
     subject: str = Field(max_length=300)
-    payload: dict[str, Any] = _json(dict)
+    payload: dict[str, Any] = json_field(dict)
     link: str | None = None
     status: str = Field(default="pending", max_length=20)
     attempts: int = 0
-    next_attempt_at: datetime = _created()
+    next_attempt_at: datetime = created_field()
     claimed_by: str | None = Field(default=None, max_length=100)
-    claimed_until: datetime | None = _ts()
+    claimed_until: datetime | None = timestamp_field()
     last_error: str | None = None
-    sent_at: datetime | None = _ts()
+    sent_at: datetime | None = timestamp_field()

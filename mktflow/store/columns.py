@@ -1,0 +1,28 @@
+"""Field helpers of every table module: UTC timestamps and JSON columns on both databases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field
+
+from mktflow.store.types import UTCDateTime, utcnow
+
+__all__ = ["created_field", "json_field", "timestamp_field"]
+
+
+def created_field() -> Any:
+    """A required timestamp that defaults to now (UTC)."""
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+def timestamp_field() -> Any:
+    """An optional UTC timestamp."""
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+def json_field(default: Any = None) -> Any:
+    """A JSON column; with a default factory (``list``, ``dict``) it is required."""
+    factory = (lambda: None) if default is None else default
+    return Field(default_factory=factory, sa_column=Column(JSON, nullable=default is None))
