@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from mktflow.domain.authz import SYSTEM, Actor, Target, leads_of
 from mktflow.domain.errors import BadInput, NotFound
@@ -15,8 +15,10 @@ from mktflow.store.uow import UnitOfWork
 
 __all__ = [
     "PREFIX",
+    "active_member",
     "actor_for",
     "changed",
+    "find_member",
     "get_for_update",
     "parse_ref",
     "ref",
@@ -58,15 +60,24 @@ def get_for_update(uow: UnitOfWork, model: type[T], item_id: int) -> T:
     return row
 
 
+def find_member(session: Session, email: str) -> Member | None:
+    """The member an e-mail names (e-mails are stored lower-case), active or not."""
+    return session.exec(select(Member).where(col(Member.email) == email.strip().lower())).first()
+
+
+def active_member(session: Session, email: str) -> Member:
+    """The active member an e-mail names; refuses anyone else."""
+    member = find_member(session, email)
+    if member is None or not member.active:
+        raise NotFound(f"no active member with e-mail {email!r}")
+    return member
+
+
 def actor_for(uow: UnitOfWork, email: str) -> Actor:
     """The member behind ``email``, with the departments they lead today."""
     if email == SYSTEM.email:
         return SYSTEM
-    member = uow.session.exec(
-        select(Member).where(col(Member.email) == email.strip().lower())
-    ).first()
-    if member is None or not member.active:
-        raise NotFound(f"no active member with e-mail {email!r}")
+    member = active_member(uow.session, email)
     branch = uow.session.get(Branch, member.branch)
     delegations = [
         (d.code, d.delegate_email or "", d.head_away_from, d.head_away_until)

@@ -22,6 +22,7 @@ from mktflow.domain.errors import BadInput, NotFound
 from mktflow.domain.model import OPEN_HANDOFF_STATES, OPEN_WORK_STATES, ProcessStatus, WorkState
 from mktflow.engine import work
 from mktflow.engine.common import get_for_update
+from mktflow.engine.processes import open_instance, relink
 from mktflow.store.tables import Handoff, Member, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
 
@@ -66,25 +67,10 @@ def _process(uow: UnitOfWork, cycle: str, period: str, flow_run_id: str | None,
         select(ProcessInstance).where(col(ProcessInstance.business_key) == key)
         .with_for_update()).first()
     if process is None:
-        process = ProcessInstance(process=cycle, business_key=key, owner_email=SYSTEM.email,
-                                  status=ProcessStatus.RUNNING, params=params,
-                                  flow_run_id=flow_run_id, created_at=uow.now(),
-                                  updated_at=uow.now())
-        uow.session.add(process)
-        uow.session.flush()
-        assert process.id is not None
-        uow.audit(actor=SYSTEM.email, entity_type="process", entity_id=process.id,
-                  process_id=process.id, action="start", to_state=process.status,
-                  data={"process": cycle, "business_key": key, "flow_run_id": flow_run_id})
-    elif flow_run_id and process.flow_run_id != flow_run_id:
-        old = process.flow_run_id
-        process.flow_run_id = flow_run_id
-        process.updated_at = uow.now()
-        uow.session.add(process)
-        assert process.id is not None
-        uow.audit(actor=SYSTEM.email, entity_type="process", entity_id=process.id,
-                  process_id=process.id, action="link",
-                  changes={"flow_run_id": [old, flow_run_id]})
+        return open_instance(uow, process=cycle, business_key=key, owner_email=SYSTEM.email,
+                             params=params, flow_run_id=flow_run_id)
+    if flow_run_id:
+        relink(uow, process, flow_run_id)
     return process
 
 

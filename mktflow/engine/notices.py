@@ -21,7 +21,7 @@ from sqlmodel import col, select
 from mktflow.config import get_settings
 from mktflow.domain.authz import head_is_away
 from mktflow.domain.model import Audience, Role
-from mktflow.engine.common import ref
+from mktflow.engine.common import find_member, ref
 from mktflow.notify.channels import department_channels, member_channels
 from mktflow.store.tables import (
     Department,
@@ -97,7 +97,7 @@ def head_of(uow: UnitOfWork, department: str) -> str | None:
 
 def away_delegate(uow: UnitOfWork, email: str) -> str | None:
     """Who is told in ``email``'s place: the delegate, while ``email`` is an away head."""
-    member = uow.session.exec(select(Member).where(col(Member.email) == email)).first()
+    member = find_member(uow.session, email)
     if member is None or member.role != Role.HEAD:
         return None
     dept = uow.session.get(Department, member.department)

@@ -12,7 +12,7 @@ from mktflow.engine.common import actor_for, changed, get_for_update, ref
 from mktflow.store.tables import Handoff, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["finish_process", "link_flow_run", "start_process"]
+__all__ = ["finish_process", "link_flow_run", "open_instance", "relink", "start_process"]
 
 
 def start_process(
@@ -41,32 +41,50 @@ def start_process(
             raise Conflict(f"business key {business_key!r} is already used by {ref(existing)} "
                            f"({existing.process}, {existing.status})")
         owner = actor_for(uow, owner_email)
-        instance = ProcessInstance(
-            process=process, business_key=business_key, owner_email=owner.email,
-            status=ProcessStatus.RUNNING, params=params, flow_run_id=flow_run_id, branch=branch,
-            created_at=uow.now(), updated_at=uow.now(),
-        )
-        uow.session.add(instance)
-        uow.session.flush()
-        assert instance.id is not None
-        uow.audit(actor=owner.email, entity_type="process", entity_id=instance.id,
-                  process_id=instance.id, action="start", to_state=instance.status,
-                  data={"process": process, "business_key": business_key,
-                        "flow_run_id": flow_run_id})
+        instance = open_instance(uow, process=process, business_key=business_key,
+                                 owner_email=owner.email, params=params,
+                                 flow_run_id=flow_run_id, branch=branch)
         uow.commit()
         return instance
+
+
+def open_instance(
+    uow: UnitOfWork, *, process: str, business_key: str, owner_email: str,
+    params: dict[str, Any] | None = None, flow_run_id: str | None = None,
+    branch: str | None = None,
+) -> ProcessInstance:
+    """Insert a running instance and its start entry, inside the caller's unit of work."""
+    instance = ProcessInstance(
+        process=process, business_key=business_key, owner_email=owner_email,
+        status=ProcessStatus.RUNNING, params=params, flow_run_id=flow_run_id, branch=branch,
+        created_at=uow.now(), updated_at=uow.now(),
+    )
+    uow.session.add(instance)
+    uow.session.flush()
+    assert instance.id is not None
+    uow.audit(actor=owner_email, entity_type="process", entity_id=instance.id,
+              process_id=instance.id, action="start", to_state=instance.status,
+              data={"process": process, "business_key": business_key,
+                    "flow_run_id": flow_run_id})
+    return instance
+
+
+def relink(uow: UnitOfWork, instance: ProcessInstance, flow_run_id: str) -> None:
+    """Point the instance at the flow run now carrying it, inside the caller's unit of work."""
+    diff = changed(instance, flow_run_id=flow_run_id)
+    if diff:
+        assert instance.id is not None
+        instance.updated_at = uow.now()
+        uow.session.add(instance)
+        uow.audit(actor="mktflow", entity_type="process", entity_id=instance.id,
+                  process_id=instance.id, action="link", changes=diff)
 
 
 def link_flow_run(uow: UnitOfWork, process_id: int, *, flow_run_id: str) -> ProcessInstance:
     """Record which Prefect flow run carries the process."""
     with uow:
         instance = get_for_update(uow, ProcessInstance, process_id)
-        diff = changed(instance, flow_run_id=flow_run_id)
-        if diff:
-            instance.updated_at = uow.now()
-            uow.session.add(instance)
-            uow.audit(actor="mktflow", entity_type="process", entity_id=process_id,
-                      process_id=process_id, action="link", changes=diff)
+        relink(uow, instance, flow_run_id)
         uow.commit()
         return instance
 

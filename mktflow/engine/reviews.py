@@ -23,7 +23,7 @@ from mktflow.domain.errors import BadInput, NotFound
 from mktflow.domain.model import Role, WorkState
 from mktflow.domain.reviews import budget_verdict, kpi_verdict, score_distributor
 from mktflow.engine import work
-from mktflow.engine.common import actor_for
+from mktflow.engine.common import actor_for, find_member
 from mktflow.engine.cycles import cycle_spec, work_items
 from mktflow.engine.notices import head_of
 from mktflow.engine.reports import handoff_facts, start_of
@@ -160,7 +160,7 @@ def review_budget(uow: UnitOfWork, *, run_id: int, tolerance_pct: float,
 def _active(uow: UnitOfWork, email: str) -> str | None:
     """``email`` if it names an active member (the step goes to them), else None (queue)."""
     with uow:
-        member = uow.session.exec(select(Member).where(col(Member.email) == email)).first()
+        member = find_member(uow.session, email)
         return member.email if member is not None and member.active else None
 
 

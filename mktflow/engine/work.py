@@ -13,7 +13,7 @@ from sqlmodel import col, select
 
 from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
 from mktflow.domain.model import OPEN_WORK_STATES, Audience, WorkState
-from mktflow.engine.common import actor_for, get_for_update, ref
+from mktflow.engine.common import active_member, actor_for, get_for_update, ref
 from mktflow.engine.forms import check_schema, validate_form
 from mktflow.engine.notices import notify
 from mktflow.engine.transitions import check, record
@@ -35,18 +35,9 @@ __all__ = [
 ]
 
 
-def _member(uow: UnitOfWork, email: str) -> Member:
-    member = uow.session.exec(
-        select(Member).where(col(Member.email) == email.strip().lower())
-    ).first()
-    if member is None or not member.active:
-        raise NotFound(f"no active member with e-mail {email!r}")
-    return member
-
-
 def _eligible(uow: UnitOfWork, item: WorkItem, email: str, action: str) -> Member:
     """The member ``email`` names, if they may hold ``item`` (its department and branch)."""
-    member = _member(uow, email)
+    member = active_member(uow.session, email)
     if member.email in item.excluded:
         raise NotAuthorized(f"cannot {action} {ref(item)} to {member.email}: {_EXCLUDED}")
     actor = actor_for(uow, member.email)
@@ -281,7 +272,7 @@ def reassign_all(
 ) -> list[WorkItem]:
     """Hand everything one member holds to another (a member leaves or is away); all or none."""
     with uow:
-        source = _member(uow, from_email)
+        source = active_member(uow.session, from_email)
         items = list(uow.session.exec(
             select(WorkItem)
             .where(col(WorkItem.assignee_email) == source.email,

@@ -15,8 +15,9 @@ from sqlmodel import Session, col, select
 
 from mktflow.domain.errors import BadInput, NotFound, Refused
 from mktflow.domain.organisation import ChannelSpec, channel_problems
+from mktflow.engine.common import find_member
 from mktflow.notify.tables import Channel, ChannelSource
-from mktflow.store.tables import Department, Member
+from mktflow.store.tables import Department
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [
@@ -76,9 +77,7 @@ def _check_owner(session: Session, spec: ChannelSpec) -> None:
     if session.get(Department, spec.department) is None:
         raise NotFound(f"department: unknown department {spec.department!r}")
     if spec.member:
-        member = session.exec(
-            select(Member).where(col(Member.email) == spec.member.strip().lower())
-        ).first()
+        member = find_member(session, spec.member)
         if member is None or not member.active:
             raise NotFound(f"member: no active member with e-mail {spec.member!r}")
         if member.department != spec.department:
