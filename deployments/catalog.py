@@ -8,6 +8,7 @@ and an empty string turns its schedule off.
 
     mktflow serve --list     # what would be served, with cron and time zone
     mktflow serve            # serve them all from one process until Ctrl-C
+    mktflow deploy --pool P  # register them on a process work pool for `prefect worker start`
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from prefect import Flow
     from prefect.deployments.runner import RunnerDeployment
 
-__all__ = ["CATALOG", "DeploymentSpec", "Loaded", "catalog_rows", "load", "serve_all"]
+__all__ = ["CATALOG", "DeploymentSpec", "Loaded", "build", "catalog_rows", "load", "to_deployment"]
 
 
 @dataclass(frozen=True)
@@ -129,8 +130,13 @@ def load(only: list[str] | None = None) -> list[Loaded]:
     return [_find_flow(s) for s in specs]
 
 
-def to_deployment(entry: Loaded) -> RunnerDeployment:
-    """The Prefect deployment of a loaded flow, with its schedule in its time zone."""
+def to_deployment(entry: Loaded, job_variables: dict[str, Any] | None = None,
+                  ) -> RunnerDeployment:
+    """The Prefect deployment of a loaded flow, with its schedule in its time zone.
+
+    ``job_variables`` are for a work pool's workers (``mktflow deploy --pool``); served
+    deployments have none.
+    """
     from prefect.flows import EntrypointType
     from prefect.schedules import Cron
 
@@ -141,7 +147,7 @@ def to_deployment(entry: Loaded) -> RunnerDeployment:
     deployment = entry.flow.to_deployment(
         name=spec.name, schedules=schedules, parameters=dict(spec.parameters),
         description=spec.description, tags=list(spec.tags),
-        entrypoint_type=EntrypointType.MODULE_PATH,
+        entrypoint_type=EntrypointType.MODULE_PATH, job_variables=job_variables,
     )
     assert not inspect.isawaitable(deployment)  # sync call outside an event loop
     return deployment
@@ -169,38 +175,10 @@ def _check_timezone(tz: str) -> None:
                           "(e.g. Europe/Madrid, UTC)") from None
 
 
-def build(only: list[str] | None = None) -> tuple[list[RunnerDeployment], list[Loaded]]:
+def build(only: list[str] | None = None, job_variables: dict[str, Any] | None = None,
+          ) -> tuple[list[RunnerDeployment], list[Loaded]]:
     """Deployments for every flow that loads, and the entries that could not be loaded."""
     _check_timezone(get_settings().schedule_tz)
     entries = load(only)
-    ready = [to_deployment(e) for e in entries if e.flow is not None]
+    ready = [to_deployment(e, job_variables) for e in entries if e.flow is not None]
     return ready, [e for e in entries if e.flow is None]
-
-
-def serve_all(only: list[str] | None = None, *, echo: Any = print) -> None:
-    """Serve every deployment that loads from this process until interrupted.
-
-    The Prefect API is the one mktflow is configured for (``MKTFLOW_PREFECT_API_URL`` or
-    ``PREFECT_API_URL``), else the data folder's local server, started here if needed and
-    stopped again on exit when this command started it.
-    """
-    from prefect import serve
-
-    from mktflow.prefect.server import connect, stop_local_server
-
-    deployments, missing = build(only)  # refuse a bad time zone before starting anything
-    if not deployments:
-        raise ConfigError("no flow of the catalog could be loaded; nothing to serve")
-    connection = connect()
-    started = connection.source == "local server (started)"
-    try:
-        for entry in missing:
-            echo(f"not served: {entry.spec.name}: {entry.problem}")
-        echo(f"serving {len(deployments)} deployments on {connection.api_url} "
-             f"({connection.source})")
-        echo(f"Prefect UI: {connection.ui_url}/deployments   (Ctrl-C stops)")
-        serve(*deployments, print_starting_message=False)
-    finally:
-        if started:
-            stop_local_server()
-            echo("stopped the local Prefect server this command started")

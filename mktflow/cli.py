@@ -23,7 +23,7 @@ from mktflow.clikit import (
     table,
     uow,
 )
-from mktflow.cycles.commands import plan_app, report_app, serve
+from mktflow.cycles.commands import deploy, plan_app, report_app, serve
 from mktflow.domain.errors import BadInput
 from mktflow.notify.commands import channel_app, outbox_app, sla_app
 from mktflow.prefect.commands import demo, process_app, run, server_app
@@ -51,6 +51,7 @@ app.add_typer(sla_app, name="sla")
 app.add_typer(plan_app, name="plan")
 app.add_typer(report_app, name="report")
 app.command("serve")(serve)
+app.command("deploy")(deploy)
 app.add_typer(process_app, name="process")
 app.add_typer(server_app, name="server")
 app.command("run")(run)

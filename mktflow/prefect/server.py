@@ -3,8 +3,10 @@
 In order: ``MKTFLOW_PREFECT_API_URL``; else Prefect's own ``PREFECT_API_URL`` (environment or
 profile); else one local ``prefect server start`` on 127.0.0.1 for the data folder, started
 detached on first need and reused by every later command (``<data>/prefect/server.json`` keeps
-its pid and port). So a paused ``mktflow run`` in one shell is resumed by ``mktflow work
-complete`` in another with nothing configured.
+its pid and port while it runs; ``<data>/prefect/port`` keeps the port across stop and start, so
+links already sent keep working). Its UI calls its own API (``PREFECT_UI_API_URL``). So a
+paused ``mktflow run`` in one shell is resumed by ``mktflow work complete`` in another with
+nothing configured.
 
 The Prefect variables mktflow sets, for itself and for the processes it starts, are built here
 and nowhere else (``prefect_env``).
@@ -38,6 +40,7 @@ __all__ = [
     "ensure_local_server",
     "local_status",
     "prefect_env",
+    "server_env",
     "stop_local_server",
 ]
 
@@ -118,6 +121,53 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _port_taken(port: int) -> bool:
+    with socket.socket() as s:
+        # as uvicorn binds: connections of a server just stopped (TIME_WAIT) do not count
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+        return False
+
+
+def _port_file(settings: Settings) -> Path:
+    return _folder(settings) / "port"
+
+
+def _remembered_port(settings: Settings, state: ServerState | None) -> int | None:
+    """The port this data folder's server had; links already sent point at it."""
+    try:
+        return int(_port_file(settings).read_text("utf-8").strip())
+    except (OSError, ValueError):
+        return state.port if state else None  # a data folder from before the port file
+
+
+def server_env(settings: Settings, port: int) -> dict[str, str]:
+    """The environment of the local server: its UI must call its own API, not port 4200."""
+    base = f"http://127.0.0.1:{port}"
+    return {**prefect_env(settings), "PREFECT_UI_API_URL": f"{base}/api",
+            "PREFECT_UI_URL": base}
+
+
+def _choose_port(settings: Settings, state: ServerState | None) -> int:
+    """The configured port, else the one this data folder had, else a free one."""
+    if settings.prefect_port:
+        port, why = settings.prefect_port, "MKTFLOW_PREFECT_PORT"
+    else:
+        remembered = _remembered_port(settings, state)
+        if remembered is None:
+            return _free_port()
+        port, why = remembered, f"kept for this data folder in {_port_file(settings)}"
+    if _port_taken(port):
+        raise ConfigError(
+            f"port {port} of the local Prefect server ({why}, so that links already sent "
+            "keep working) is taken by another program: stop it, or set "
+            "MKTFLOW_PREFECT_PORT to another port")
+    return port
+
+
 @contextmanager
 def _lock(settings: Settings) -> Iterator[None]:
     """One command at a time starts or stops the local server of a data folder."""
@@ -136,7 +186,8 @@ def local_status(settings: Settings | None = None) -> dict[str, Any]:
     settings = settings or get_settings()
     state = _read_state(settings)
     if state is None:
-        return {"running": False, "state_file": str(_state_file(settings))}
+        return {"running": False, "port": _remembered_port(settings, None),
+                "state_file": str(_state_file(settings))}
     alive = _alive(state.pid)
     return {"running": alive, "healthy": alive and _healthy(state.api_url), **asdict(state),
             "ui_url": state.ui_url, "state_file": str(_state_file(settings)),
@@ -153,7 +204,7 @@ def ensure_local_server(settings: Settings | None = None) -> tuple[ServerState, 
         if state and _alive(state.pid):  # starting up (another command started it): wait
             _wait_healthy(state, settings)
             return state, False
-        port = settings.prefect_port or (state.port if state else None) or _free_port()
+        port = _choose_port(settings, state)
         api_url = f"http://127.0.0.1:{port}/api"
         folder = _folder(settings)
         (folder / "home").mkdir(parents=True, exist_ok=True)
@@ -161,12 +212,13 @@ def ensure_local_server(settings: Settings | None = None) -> tuple[ServerState, 
         proc = subprocess.Popen(
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
              "--port", str(port)],
-            env={**os.environ, **prefect_env(settings)}, stdin=subprocess.DEVNULL,
+            env={**os.environ, **server_env(settings, port)}, stdin=subprocess.DEVNULL,
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,  # outlives us
         )
         log.close()
         state = ServerState(pid=proc.pid, port=port, api_url=api_url, started_at=time.time())
         _state_file(settings).write_text(json.dumps(asdict(state)), "utf-8")
+        _port_file(settings).write_text(f"{port}\n", "utf-8")
         _wait_healthy(state, settings, proc)
         return state, True
 
@@ -187,11 +239,11 @@ def _wait_healthy(state: ServerState, settings: Settings,
 
 
 def stop_local_server(settings: Settings | None = None) -> bool:
-    """Stop the data folder's local server; False when none was running."""
+    """Stop the data folder's local server; False when none was running. Its port is kept."""
     settings = settings or get_settings()
     with _lock(settings):
         state = _read_state(settings)
-        _state_file(settings).unlink(missing_ok=True)
+        _state_file(settings).unlink(missing_ok=True)  # the port file stays: see _choose_port
         if state is None or not _alive(state.pid):
             return False
         os.killpg(state.pid, signal.SIGTERM)  # the server and the workers it spawned

@@ -1,0 +1,201 @@
+"""Running the catalog's deployments for a team: ``mktflow serve`` and ``mktflow deploy --pool``.
+
+``serve_team`` serves every deployment from this process (Prefect's runner) together with the
+REST API and its pages, which every notification links to; on Ctrl-C or SIGTERM it stops
+what it started and leaves the deployments' schedules as they were. ``deploy_to_pool``
+registers the same deployments on a Prefect process work pool for ``prefect worker start``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from mktflow.config import Settings, get_settings
+from mktflow.domain.errors import ConfigError
+
+__all__ = ["deploy_to_pool", "serve_team", "worker_env"]
+
+Echo = Callable[[str], Any]
+
+#: Settings a worker's flow runs do not take from the deploying machine: where that machine
+#: keeps its files and which Prefect server it uses are the worker's own business.
+_MACHINE_SETTINGS = frozenset({"data_dir", "prefect_api_url", "prefect_port",
+                               "prefect_start_timeout_s"})
+
+
+def _crons(deployment: Any) -> list[dict[str, str]]:
+    """The deployment's cron schedules (the catalog makes no other kind)."""
+    return [{"cron": str(getattr(s.schedule, "cron", s.schedule)),
+             "timezone": str(getattr(s.schedule, "timezone", ""))}
+            for s in deployment.schedules or []]
+
+
+def _schedule_text(deployment: Any) -> str:
+    crons = [f"{c['cron']} ({c['timezone']})" for c in _crons(deployment)]
+    return ", ".join(crons) or "on demand"
+
+
+def _list_deployments(deployments: list[Any], echo: Echo) -> None:
+    width = max(len(f"{d.flow_name}/{d.name}") for d in deployments)
+    for d in deployments:
+        echo(f"  {f'{d.flow_name}/{d.name}':<{width}}  {_schedule_text(d)}")
+
+
+def _run(deployments: list[Any]) -> None:
+    """Run Prefect's runner for ``deployments`` until Ctrl-C or SIGTERM."""
+    from prefect.runner import Runner
+
+    class TeamRunner(Runner):
+        def handle_sigterm(self, *args: Any, **kwargs: Any) -> None:
+            """SIGTERM takes Ctrl-C's way out (Prefect's own handler calls an async stop
+            from inside the running loop, and it is never awaited)."""
+            signal.raise_signal(signal.SIGINT)
+
+    # pause_on_shutdown=False: Prefect's default pauses every schedule when serve stops,
+    # which would silently stop the cycles and the relay for every later runner or worker.
+    runner = TeamRunner(pause_on_shutdown=False, limit=None)
+    for deployment in deployments:
+        runner.add_deployment(deployment)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how serve is meant to end
+        asyncio.run(runner.start())
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM both raise KeyboardInterrupt, from the first moment on, so what
+    serve started is stopped either way (asyncio.run then cancels the runner cleanly)."""
+    # also when started in the background, where the shell makes it ignore SIGINT
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
+
+
+def serve_team(only: list[str] | None = None, *, api: tuple[str, int] | None,
+               echo: Echo = print) -> None:
+    """Serve the deployments and the REST API (``api``: host and port, None for none) until
+    Ctrl-C or SIGTERM, then stop what this call started; schedules stay as they are."""
+    from deployments.catalog import build
+    from mktflow.api.serving import ApiThread
+    from mktflow.prefect.server import connect, stop_local_server
+
+    deployments, missing = build(only)  # refuse a bad time zone before starting anything
+    if not deployments:
+        raise ConfigError("no flow of the catalog could be loaded; nothing to serve")
+    _stop_on_signals()
+    api_thread = ApiThread(*api) if api else None
+    if api_thread is not None:
+        api_thread.open()  # a taken port or a missing database is refused before Prefect
+    connection = None
+    try:
+        connection = connect()
+        if api_thread is not None:  # after connect: a completion resumes runs on its server
+            api_thread.start()
+        for entry in missing:
+            echo(f"not served: {entry.spec.name}: {entry.problem}")
+        echo(f"serving {len(deployments)} deployments on {connection.api_url} "
+             f"({connection.source}):")
+        _list_deployments(deployments, echo)
+        echo(f"Prefect UI:   {connection.ui_url}/deployments")
+        if api_thread is not None:
+            echo(f"mktflow API:  {api_thread.url}  (item pages /work/N and /handoffs/N, "
+                 f"queues /inbox/DEPARTMENT, /openapi.json)")
+        echo("Ctrl-C stops")
+        _run(deployments)
+    except KeyboardInterrupt:  # stopped while starting up
+        pass
+    finally:
+        if api_thread is not None:
+            api_thread.stop()
+        if connection is not None and connection.source == "local server (started)":
+            stop_local_server()
+            echo("stopped the local Prefect server this command started")
+
+
+def worker_env(settings: Settings | None = None) -> tuple[dict[str, str], list[str]]:
+    """The ``MKTFLOW_*`` environment a pool's flow runs get, and notes on what was left out.
+
+    Always the database and the API URL (links in notices); besides, every setting given in
+    this environment, except secrets and the settings of this machine (``_MACHINE_SETTINGS``).
+    A database URL with a password is left out: Prefect shows job variables to anyone who
+    opens the deployment, so workers must have it in their own environment.
+    """
+    settings = settings or get_settings()
+    env: dict[str, str] = {}
+    notes: list[str] = []
+    database = settings.resolved_database_url()
+    if make_url(database).password:
+        notes.append("MKTFLOW_DATABASE_URL has a password, so it is not stored in the "
+                     "deployments: set it in every worker's environment")
+    else:
+        env["MKTFLOW_DATABASE_URL"] = database
+    env["MKTFLOW_API_URL"] = settings.api_url
+    given = settings.model_fields_set - _MACHINE_SETTINGS - {"database_url", "api_url"}
+    for name in sorted(given):
+        value = getattr(settings, name)
+        if value is None or "Secret" in type(value).__name__:
+            continue
+        env[f"MKTFLOW_{name.upper()}"] = _env_text(settings, name)
+    return env, notes
+
+
+def _env_text(settings: Settings, name: str) -> str:
+    """A setting as the environment variable that gives it back (JSON for lists and maps)."""
+    value = settings.model_dump(mode="json", include={name})[name]
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _ensure_pool(client: Any, pool: str) -> bool:
+    """The process work pool ``pool``, created when missing; True when created here."""
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectNotFound
+    from prefect.workers.process import ProcessWorker
+
+    try:
+        existing = client.read_work_pool(pool)
+    except ObjectNotFound:
+        client.create_work_pool(WorkPoolCreate(
+            name=pool, type="process",
+            base_job_template=ProcessWorker.get_default_base_job_template()))
+        return True
+    if existing.type != "process":
+        raise ConfigError(f"work pool {pool!r} is of type {existing.type!r}; mktflow deploys "
+                          "to a process work pool (give another --pool name)")
+    return False
+
+
+def deploy_to_pool(pool: str, only: list[str] | None = None) -> dict[str, Any]:
+    """Register the catalog's deployments on the process work pool ``pool`` (created when
+    missing) for ``prefect worker start --pool``; returns what was registered."""
+    from prefect.client.orchestration import get_client
+
+    from deployments.catalog import build
+    from mktflow.prefect.server import connect
+
+    if not pool.strip():
+        raise ConfigError("--pool: give the work pool's name")
+    env, notes = worker_env()
+    deployments, missing = build(only, job_variables={"env": env})
+    if not deployments:
+        raise ConfigError("no flow of the catalog could be loaded; nothing to deploy")
+    connection = connect()
+    with get_client(sync_client=True) as client:
+        created = _ensure_pool(client, pool)
+    registered = []
+    for d in deployments:
+        deployment_id = d.apply(work_pool_name=pool)
+        registered.append({
+            "deployment": f"{d.flow_name}/{d.name}", "id": str(deployment_id),
+            "entrypoint": d.entrypoint,
+            "schedules": _crons(d),
+            "parameters": d.parameters, "tags": d.tags, "description": d.description})
+    return {"pool": pool, "pool_created": created, "prefect_api": connection.api_url,
+            "prefect_source": connection.source, "env": sorted(env), "notes": notes,
+            "deployments": registered,
+            "not_deployed": [{"deployment": e.spec.name, "why": e.problem} for e in missing],
+            "worker_command": f"PREFECT_API_URL={connection.api_url} "
+                              f"prefect worker start --pool {pool}"}
