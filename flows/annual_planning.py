@@ -17,6 +17,7 @@ from mktflow.config import get_settings
 from mktflow.cycles.flowkit import (
     RunView,
     begin_cycle,
+    cycle_failed,
     default_period,
     finish_cycle,
     markdown_table,
@@ -84,7 +85,8 @@ def _report(run: RunView, result: dict[str, Any], submissions: list[dict[str, An
     ])
 
 
-@flow(name=CYCLE, persist_result=True, log_prints=True)
+@flow(name=CYCLE, persist_result=True, log_prints=True, on_failure=[cycle_failed],
+      on_crashed=[cycle_failed])
 def annual_planning(period: str | None = None,
                     departments: list[str] | None = None) -> dict[str, Any]:
     """Yearly (Oct-Dec, for next year): collect plan items, report the present/future balance,

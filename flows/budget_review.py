@@ -16,6 +16,7 @@ from mktflow.config import get_settings
 from mktflow.cycles.flowkit import (
     RunView,
     begin_cycle,
+    cycle_failed,
     default_period,
     finish_cycle,
     hand_report,
@@ -66,7 +67,8 @@ def _report(run: RunView, lines: list[dict[str, Any]],
     ])
 
 
-@flow(name=CYCLE, persist_result=True, log_prints=True)
+@flow(name=CYCLE, persist_result=True, log_prints=True, on_failure=[cycle_failed],
+      on_crashed=[cycle_failed])
 def budget_review(period: str | None = None, tolerance_pct: float | None = None) -> dict[str, Any]:
     """Monthly: budget lines against plan to date; overruns to owners, unguaranteed key
     projects to finance, the report to management."""

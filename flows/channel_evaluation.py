@@ -16,6 +16,7 @@ from mktflow.config import get_settings
 from mktflow.cycles.flowkit import (
     RunView,
     begin_cycle,
+    cycle_failed,
     default_period,
     finish_cycle,
     markdown_table,
@@ -64,7 +65,8 @@ def _report(run: RunView, rows: list[dict[str, Any]], weights: dict[str, float],
     ])
 
 
-@flow(name=CYCLE, persist_result=True, log_prints=True)
+@flow(name=CYCLE, persist_result=True, log_prints=True, on_failure=[cycle_failed],
+      on_crashed=[cycle_failed])
 def channel_evaluation(period: str | None = None,
                        threshold: float | None = None) -> dict[str, Any]:
     """Quarterly: score distributors, hand those below the bar to the marketing head."""

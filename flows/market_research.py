@@ -21,6 +21,7 @@ from mktflow.config import get_settings
 from mktflow.cycles.flowkit import (
     RunView,
     begin_cycle,
+    cycle_failed,
     default_period,
     finish_cycle,
     hand_report,
@@ -84,7 +85,8 @@ def _report(run: RunView, compiled: dict[str, list[dict[str, Any]]],
     ])
 
 
-@flow(name=CYCLE, persist_result=True, log_prints=True)
+@flow(name=CYCLE, persist_result=True, log_prints=True, on_failure=[cycle_failed],
+      on_crashed=[cycle_failed])
 def market_research(
     period: str | None = None,
     assignments: list[Assignment] | None = None,

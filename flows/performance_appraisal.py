@@ -16,6 +16,7 @@ from prefect import flow, task
 from mktflow.cycles.flowkit import (
     RunView,
     begin_cycle,
+    cycle_failed,
     default_period,
     finish_cycle,
     markdown_table,
@@ -74,7 +75,8 @@ def _report(run: RunView, appraisals: list[dict[str, Any]],
     ])
 
 
-@flow(name=CYCLE, persist_result=True, log_prints=True)
+@flow(name=CYCLE, persist_result=True, log_prints=True, on_failure=[cycle_failed],
+      on_crashed=[cycle_failed])
 def performance_appraisal(period: str | None = None) -> dict[str, Any]:
     """Quarterly (or half-yearly): KPI attainment per member and department, with the delays
     caused by others; heads sign each appraisal, results are recorded."""

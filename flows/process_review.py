@@ -15,6 +15,7 @@ from prefect import flow, task
 from mktflow.cycles.flowkit import (
     RunView,
     begin_cycle,
+    cycle_failed,
     default_period,
     finish_cycle,
     markdown_table,
@@ -82,7 +83,8 @@ def _report(run: RunView, ledger: dict[str, Any], followed: list[dict[str, Any]]
     ])
 
 
-@flow(name=CYCLE, persist_result=True, log_prints=True)
+@flow(name=CYCLE, persist_result=True, log_prints=True, on_failure=[cycle_failed],
+      on_crashed=[cycle_failed])
 def process_review(period: str | None = None) -> dict[str, Any]:
     """Monthly: the handoff ledger between departments, as markdown and table artifacts."""
     period = period or default_period(CYCLE)

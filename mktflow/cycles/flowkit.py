@@ -24,6 +24,7 @@ from mktflow.store.types import utcnow
 __all__ = [
     "RunView",
     "begin_cycle",
+    "cycle_failed",
     "default_period",
     "finish_cycle",
     "hand_report",
@@ -73,6 +74,12 @@ def begin_cycle(cycle: str, period: str, params: dict[str, Any] | None = None) -
     return RunView(id=run.id, cycle=run.cycle, period=run.period, process_id=run.process_id,
                    previous_period=run.previous_period, skipped_periods=run.skipped_periods,
                    carried=run.carried)
+
+
+def cycle_failed(flow: Any, flow_run: Any, state: Any) -> None:
+    """Flow-run hook (on failure, on crash): the cycle run and its process end failed too,
+    instead of showing ``running`` after their flow run ended."""
+    cycles.fail_cycle_run(uow(), flow_run_id=str(flow_run.id), reason=state.message)
 
 
 @task(name="finish-cycle", **ENGINE_TASK)

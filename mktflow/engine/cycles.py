@@ -28,8 +28,9 @@ from mktflow.store.uow import UnitOfWork
 
 __all__ = [
     "RESEARCH_TOPICS", "assign_collection", "begin_cycle", "business_key", "collection_key",
-    "collection_rows", "compile_collection", "cycle_spec", "default_collectors", "finish_cycle",
-    "hand_report", "previous_run", "record_findings", "work_items",
+    "collection_rows", "compile_collection", "cycle_spec", "default_collectors",
+    "fail_cycle_run", "finish_cycle", "hand_report", "previous_run", "record_findings",
+    "work_items",
 ]
 
 
@@ -131,14 +132,15 @@ def _settled(uow: UnitOfWork, process_id: int) -> bool:
     return open_work is None and open_handoffs is None
 
 
-def _close_process(uow: UnitOfWork, process_id: int | None, status: str) -> None:
-    """Close a cycle's process instance once nothing under it is open any more."""
+def _close_process(uow: UnitOfWork, process_id: int | None, status: str, *,
+                   when_settled: bool = False) -> None:
+    """Close a cycle's process instance (``when_settled``: only once nothing under it is open)."""
     if process_id is None:
         return
     process = uow.session.get(ProcessInstance, process_id, with_for_update=True)
     if process is None or process.status != ProcessStatus.RUNNING:
         return
-    if status == ProcessStatus.COMPLETED and not _settled(uow, process_id):
+    if when_settled and not _settled(uow, process_id):
         return
     process.status = status
     process.updated_at = uow.now()
@@ -158,8 +160,9 @@ def finish_cycle(
 ) -> CycleRun:
     """Close a cycle run with what it leaves open for the next one and its summary.
 
-    Its process instance, and those of earlier runs, are closed once nothing under them is
-    open; a run that leaves steps open keeps its process running until they are done.
+    Its process instance ends with the run (completed or failed), as its flow run does: the
+    steps it leaves open stay in their queues and are carried to the next run. Processes of
+    earlier runs still running (left so by mktflow before 2026-11) are closed once settled.
     """
     if status not in ("completed", "failed"):
         raise BadInput(f"status: a cycle run finishes completed or failed, not {status!r}")
@@ -179,11 +182,26 @@ def finish_cycle(
         earlier = uow.session.exec(select(CycleRun).where(
             col(CycleRun.cycle) == run.cycle, col(CycleRun.period) < run.period)).all()
         for r in earlier:
-            _close_process(uow, r.process_id, ProcessStatus.COMPLETED)
+            _close_process(uow, r.process_id, ProcessStatus.COMPLETED, when_settled=True)
         _close_process(uow, run.process_id, ProcessStatus.COMPLETED if status == "completed"
                        else ProcessStatus.FAILED)
         uow.commit()
         return run
+
+
+def fail_cycle_run(uow: UnitOfWork, *, flow_run_id: str, reason: str | None = None,
+                   ) -> CycleRun | None:
+    """The cycle run carried by a flow run that failed or crashed ends failed, with its
+    process; what it carried in is carried on, so the next run still sees it."""
+    with uow:
+        run = uow.session.exec(select(CycleRun).where(
+            col(CycleRun.flow_run_id) == flow_run_id, col(CycleRun.status) == "running")
+        ).first()
+        if run is None or run.id is None:
+            return None
+        run_id, carried = run.id, list(run.carried)
+    return finish_cycle(uow, run_id, open_items=carried, summary={"failed": reason or "failed"},
+                        status="failed")
 
 
 def collection_key(topic: str, member_email: str) -> str:

@@ -18,7 +18,7 @@ from mktflow.store.db import get_engine
 from mktflow.store.tables import ProcessInstance
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["check_params", "run_process"]
+__all__ = ["check_params", "check_served", "run_process"]
 
 
 def check_params(model: Any, params: dict[str, Any], process: str) -> Any:
@@ -78,11 +78,36 @@ def _create_run(flow: Any, parameters: dict[str, Any], detach: bool) -> Any:
         with get_client(sync_client=True) as client:
             return client.create_flow_run(flow, parameters=parameters)
     from prefect.deployments import run_deployment
-    from prefect.exceptions import ObjectNotFound
 
     name = f"{flow.name}/{flow.name}"
+    with get_client(sync_client=True) as client:
+        check_served(client, name)
+    return run_deployment(name, parameters=parameters, timeout=0)
+
+
+def check_served(client: Any, name: str) -> None:
+    """Refuse to hand a run to deployment ``name`` when nothing would run it.
+
+    Prefect marks a deployment READY while a runner (``mktflow serve``) or a worker of its
+    pool asks for its runs, and NOT_READY about a minute after the last one stopped; a run
+    handed to it meanwhile would wait as Scheduled, unseen, until something serves it again.
+    """
+    from prefect.client.schemas.objects import DeploymentStatus
+    from prefect.exceptions import ObjectNotFound
+
     try:
-        return run_deployment(name, parameters=parameters, timeout=0)
+        deployment = client.read_deployment_by_name(name)
     except ObjectNotFound:
         raise ConfigError(f"no deployment {name} on this Prefect server: start "
-                          "`mktflow serve` (it serves every process), then run again") from None
+                          "`mktflow serve` (it serves every process), then run again; "
+                          "nothing was started") from None
+    if deployment.status != DeploymentStatus.READY:
+        served_by = (f"the workers of pool {deployment.work_pool_name!r} "
+                     f"(`prefect worker start --pool {deployment.work_pool_name}`)"
+                     if deployment.work_pool_name else "`mktflow serve`")
+        last = deployment.last_polled.isoformat(timespec="seconds") if deployment.last_polled \
+            else "never"
+        status = deployment.status.value if deployment.status else "unknown"
+        raise ConfigError(f"nothing serves {name} now (status {status}, last "
+                          f"asked for runs: {last}): start {served_by}, then run again; "
+                          "nothing was started")
