@@ -32,8 +32,9 @@ unit: install  ## the fast tests only
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit
 
 # `mktflow serve` starts the local Prefect server of the data folder when no Prefect API is
-# configured, prints the UI link, and on Ctrl-C stops the runner and the server it started.
-serve: install  ## serve every deployment with its schedule on the local Prefect server
+# configured, serves the REST API on MKTFLOW_API_URL's port, prints the UI and API links, and
+# on Ctrl-C stops what it started (schedules stay active).
+serve: install  ## serve every deployment with its schedule, and the REST API
 	$(BIN)/mktflow db upgrade
 	$(BIN)/mktflow serve
 

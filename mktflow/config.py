@@ -38,7 +38,8 @@ class Settings(BaseSettings):
     )
     api_url: str = Field(
         default="http://127.0.0.1:8787",
-        description="Base URL where the mktflow REST API is reachable; used in action links.",
+        description="Base URL where the mktflow REST API is reachable; used in action links. "
+                    "mktflow serve serves the API on its port.",
     )
     api_token: SecretStr | None = Field(
         default=None,
