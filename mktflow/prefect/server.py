@@ -42,6 +42,7 @@ __all__ = [
     "prefect_env",
     "server_env",
     "stop_local_server",
+    "ui_calls",
 ]
 
 
@@ -236,6 +237,14 @@ def _wait_healthy(state: ServerState, settings: Settings,
         f"the local Prefect server on port {state.port} did not answer within "
         f"{settings.prefect_start_timeout_s:.0f} s: see {_folder(settings) / 'server.log'}"
     )
+
+
+def ui_calls(ui_url: str) -> str | None:
+    """The API a Prefect UI calls (its ``/ui-settings``), or None when it does not say."""
+    try:
+        return str(httpx.get(f"{ui_url}/ui-settings", timeout=5).json()["api_url"])
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return None
 
 
 def stop_local_server(settings: Settings | None = None) -> bool:

@@ -81,7 +81,7 @@ def serve_team(only: list[str] | None = None, *, api: tuple[str, int] | None,
     Ctrl-C or SIGTERM, then stop what this call started; schedules stay as they are."""
     from deployments.catalog import build
     from mktflow.api.serving import ApiThread
-    from mktflow.prefect.server import connect, stop_local_server
+    from mktflow.prefect.server import connect, stop_local_server, ui_calls
 
     deployments, missing = build(only)  # refuse a bad time zone before starting anything
     if not deployments:
@@ -101,6 +101,10 @@ def serve_team(only: list[str] | None = None, *, api: tuple[str, int] | None,
              f"({connection.source}):")
         _list_deployments(deployments, echo)
         echo(f"Prefect UI:   {connection.ui_url}/deployments")
+        calls = ui_calls(connection.ui_url) if connection.source == "local server" else None
+        if calls and calls != connection.api_url:  # a server started by an older mktflow
+            echo(f"warning: this Prefect UI calls {calls}, not its own API: restart the "
+                 "server (mktflow server stop, then mktflow serve)")
         if api_thread is not None:
             echo(f"mktflow API:  {api_thread.url}  (item pages /work/N and /handoffs/N, "
                  f"queues /inbox/DEPARTMENT, /openapi.json)")
