@@ -69,3 +69,22 @@ def test_a_database_password_is_not_stored_in_the_deployments() -> None:
     env, notes = worker_env(Settings(database_url="postgresql://mk:pw@db:5432/mk"))
     assert "MKTFLOW_DATABASE_URL" not in env
     assert "set it in every worker's environment" in notes[0]
+
+
+def test_deploy_prints_what_it_registered_and_how_to_start_workers() -> None:
+    from mktflow.cycles.commands import _deploy_text
+
+    text = _deploy_text({
+        "pool": "mktflow", "pool_created": True, "prefect_api": "http://p:4200/api",
+        "deployments": [{"deployment": "campaign/campaign", "schedules": []},
+                        {"deployment": "sla-sweep/sla-sweep",
+                         "schedules": [{"cron": "*/5 * * * *", "timezone": "UTC"}]}],
+        "not_deployed": [], "env": ["MKTFLOW_API_URL", "MKTFLOW_DATABASE_URL"], "notes": [],
+        "worker_command": "PREFECT_API_URL=http://p:4200/api prefect worker start --pool mktflow"})
+    assert text.splitlines() == [
+        "work pool mktflow (created) on http://p:4200/api: 2 deployments registered",
+        "  campaign/campaign  on demand",
+        "  sla-sweep/sla-sweep  */5 * * * * (UTC)",
+        "flow runs get: MKTFLOW_API_URL, MKTFLOW_DATABASE_URL",
+        "start workers with: PREFECT_API_URL=http://p:4200/api prefect worker start --pool mktflow",
+    ]
