@@ -244,6 +244,14 @@ def normalise_database_url(raw: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
+def prefect_env_api_url() -> str | None:
+    """Prefect's own ``PREFECT_API_URL`` from the environment, read without importing Prefect
+    (a profile's value is only known to Prefect itself)."""
+    import os  # the one reader of the environment besides Settings
+
+    return os.environ.get("PREFECT_API_URL") or None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings, read once from the environment."""
