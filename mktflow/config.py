@@ -192,7 +192,7 @@ class Settings(BaseSettings):
         description="How long to wait for the local Prefect server to answer, in seconds.",
     )
     step_poll_interval_s: float = Field(
-        default=2.0, gt=0,
+        default=1.0, gt=0,
         description="How often a paused flow run checks whether its human step was answered, in "
                     "seconds (the delay between a completion and the flow going on).",
     )
