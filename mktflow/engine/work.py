@@ -278,16 +278,20 @@ def update(
 
 def comment(
     uow: UnitOfWork, item_id: int, *, actor_email: str, text: str, links: list[str] | None = None,
-    reason: str | None = None,
+    reason: str | None = None, draft: dict[str, Any] | None = None,
 ) -> WorkItem:
-    """Add a note (and links) to a step's history; ``reason`` fills the entry's reason."""
+    """Add a note (and links) to a step's history; ``reason`` fills the entry's reason.
+
+    ``draft`` replaces the step's draft (a refused answer from the Prefect UI is kept as the
+    answer every door offers next, as the UI's retry form shows it).
+    """
     if not text.strip():
         raise BadInput("text: a comment must not be empty")
     with uow:
         item = get_for_update(uow, WorkItem, item_id)
         actor, rule = check(uow, item, "comment", actor_email)
         record(uow, item, rule, actor, data={"text": text.strip(), "links": links or []},
-               reason=reason)
+               reason=reason, fields={"draft": draft} if draft is not None else None)
         uow.commit()
         return item
 

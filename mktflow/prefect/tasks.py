@@ -115,8 +115,9 @@ def reconcile_ui_answer(item_id: int, key: str, answered_by: str,
                         data: dict[str, Any]) -> dict[str, Any]:
     """Apply an answer given in the Prefect UI through the engine, as the member who gave it.
 
-    Claims the step if it is open and completes it. A refusal is recorded on the item (so the
-    answer is not lost) and returned; a claim made here is given back.
+    Claims the step if it is open and completes it. A refusal is recorded on the item with its
+    reason, the refused answer becomes the step's draft (so it is not lost, at any door), and
+    the refusal is returned; a claim made here is given back.
     """
     claimed = False
     try:
@@ -131,7 +132,8 @@ def reconcile_ui_answer(item_id: int, key: str, answered_by: str,
         note = (f"Answer from the Prefect UI by {answered_by} refused: {exc}. "
                 f"The flow waits again (key {key}-retry).")
         with suppress(Refused):  # the item moved on meanwhile: the refusal is still returned
-            work.comment(uow(), item_id, actor_email="mktflow", text=note, reason=str(exc))
+            work.comment(uow(), item_id, actor_email="mktflow", text=note, reason=str(exc),
+                         draft=data)
         return {"ok": False, "error": str(exc), "kind": type(exc).__name__}
 
 

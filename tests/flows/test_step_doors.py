@@ -117,6 +117,7 @@ def test_a_refused_ui_answer_is_logged_reasoned_and_kept_in_the_retry_form(
     reason = refusal["reason"]
     assert reason and "marketing" in reason and SUPPLY in refusal["data"]["text"]
     assert _defaults(schema) == {**typed, "answered_by": SUPPLY}
+    assert d.step("plan").draft == typed  # the CLI and API offer what was typed, too
     assert f"Your earlier answer was refused: {reason}" in (
         schema["properties"]["answered_by"]["description"])
     assert "refused" in description

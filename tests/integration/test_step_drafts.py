@@ -100,3 +100,13 @@ def test_api_and_page_offer_and_accept_the_draft(db: Any, api: httpx.Client) -> 
     refused = _step(db)
     r = api.post(f"/work/{refused}/complete", headers=actor, json={"data": {"budget": -5}})
     assert r.status_code == 422 and api.get(f"/work/{refused}").json()["state"] == "claimed"
+
+
+def test_a_refused_ui_answer_becomes_the_draft_with_its_reason_on_record(db: Any) -> None:
+    item_id = _step(db)
+    typed = {**DRAFT, "budget": 7}
+    work.comment(db.uow(), item_id, actor_email="mktflow", text="refused", reason="four eyes",
+                 draft=typed)
+    assert queries.show(db.uow(), f"W-{item_id}")["draft"] == typed
+    entry = queries.history(db.uow(), f"W-{item_id}")[-1]
+    assert entry["reason"] == "four eyes" and entry["changes"]["draft"] == [DRAFT, typed]
