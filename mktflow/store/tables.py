@@ -94,6 +94,8 @@ class WorkItem(SQLModel, table=True):
     form_name: str | None = Field(default=None, max_length=200)
     form_schema: dict[str, Any] | None = json_field()
     data: dict[str, Any] | None = json_field()
+    # the pre-filled answer every door offers (the Prefect UI form's defaults); never required
+    draft: dict[str, Any] | None = json_field()
     excluded: list[str] = json_field(list)  # members who may not complete it (four eyes)
     priority: int = Field(default=50, ge=0, le=100)
     due_at: datetime | None = timestamp_field()

@@ -18,7 +18,7 @@ def test_examples_are_valid_parameters(cli: Any) -> None:
         result = cli("run", name, "--example")
         assert result.exit_code == 0, result.stderr
         _flow, model = spec.load()
-        check_params(model, json.loads(result.stdout), name)
+        check_params(model, json.loads(result.stdout)[spec.param], name)
 
 
 def test_bad_parameters_are_refused_naming_the_field(cli: Any) -> None:
