@@ -87,7 +87,10 @@ def test_order_lifecycle_and_customer_file(db: Any) -> None:
         orders.advance(db.uow(), order.id, "ship", actor_email=SALES)
     for action in ("approve_credit", "schedule", "ship", "invoice"):
         orders.advance(db.uow(), order.id, action, actor_email=SALES, data={"step": action})
-    orders.advance(db.uow(), order.id, "invoice", actor_email=SALES)  # a re-run: no-op
+    audits = db.count("auditentry")
+    rerun = orders.advance(db.uow(), order.id, "invoice", actor_email=SALES)  # a re-run: no-op
+    assert (rerun.status, rerun.invoice) == ("invoiced", {"step": "invoice"})
+    assert db.count("auditentry") == audits  # nothing applied or recorded twice
     orders.advance(db.uow(), order.id, "follow_up", actor_email=SALES,
                    data={"satisfaction": 5})
     customer = orders.update_customer_file(db.uow(), order.id, actor_email=SALES)
