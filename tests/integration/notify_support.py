@@ -7,7 +7,6 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-import pytest
 from sqlmodel import col, select
 
 from mktflow.domain.organisation import ChannelSpec
@@ -24,9 +23,6 @@ TOM = "tom.berg@example.com"  # tech
 HANA = "hana.kim@example.com"  # tech head
 SECRET_ENV = "MKTFLOW_TEST_HOOK_SECRET"
 
-#: For tests whose outcome does not depend on the database (keeps the notify suite fast); the
-#: races, crash recovery and bulk drain run on both SQLite and PostgreSQL.
-sqlite_only = pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 
 
 def channel(db: Any, department: str, type_: str = "webhook", **kw: Any) -> Channel:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
+
+from tests.integration.api_support import serving
 
 ANA = "ana.torres@example.com"  # marketing head
 OLGA = "olga.petrova@example.com"  # marketing specialist
@@ -23,27 +22,6 @@ FORM = {
                    "channel": {"type": "string"}},
     "required": ["budget", "channel"],
 }
-
-
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """Run ``app`` on uvicorn in a background thread; yield its base URL."""
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                                           lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def _app(db: Any, token: str | None = None) -> Any:

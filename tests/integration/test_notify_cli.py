@@ -16,7 +16,7 @@ import pytest
 
 from mktflow.engine import work
 from mktflow.notify.testing import WebhookReceiver
-from tests.integration.notify_support import HEAD, SECRET_ENV, channel, queue, rows, sqlite_only
+from tests.integration.notify_support import HEAD, SECRET_ENV, channel, queue, rows
 
 SECRET = "cli-secret-9d2e-never-printed"
 
@@ -27,7 +27,6 @@ def secret(monkeypatch: pytest.MonkeyPatch) -> str:
     return SECRET
 
 
-@sqlite_only
 def test_channels_are_added_listed_and_removed(cli: Any, secret: str) -> None:
     r = cli("channel", "add", "tech", "--type", "webhook", "--url", "https://h.example/in",
             "--secret-env", SECRET_ENV, "--json")
@@ -48,7 +47,6 @@ def test_channels_are_added_listed_and_removed(cli: Any, secret: str) -> None:
     assert [c["type"] for c in cli("channel", "list", "--json").json()] == ["email"]
 
 
-@sqlite_only
 def test_bad_channels_are_refused_with_the_rule(cli: Any) -> None:
     r = cli("channel", "add", "tech", "--type", "pager", "--url", "https://x.io")
     assert r.exit_code == 2 and "'pager' is not a channel type" in r.stderr
@@ -78,7 +76,6 @@ def test_drain_sends_a_thousand_due_messages(cli: Any, db: Any, secret: str) -> 
     assert len(cli("outbox", "list", "--status", "sent", "--limit", "5", "--json").json()) == 5
 
 
-@sqlite_only
 def test_dead_letters_are_listed_and_retried(
     cli: Any, db: Any, secret: str,
 ) -> None:
@@ -107,7 +104,6 @@ def test_dead_letters_are_listed_and_retried(
     assert r.exit_code == 2 and "not an outbox status" in r.stderr
 
 
-@sqlite_only
 def test_sla_sweep_reports_escalations(cli: Any, db: Any) -> None:
     item = work.create_work_item(db.uow(), actor_email=HEAD, department="marketing",
                                  title="Overdue brief",
@@ -121,11 +117,11 @@ def test_sla_sweep_reports_escalations(cli: Any, db: Any) -> None:
     assert len(rows(db, event="work.escalated")) == 1
 
 
-def test_relay_stops_cleanly_on_sigterm(sqlite_db: Any) -> None:
+def test_relay_stops_cleanly_on_sigterm(db: Any) -> None:
     with WebhookReceiver() as rx:
-        hook = channel(sqlite_db, "tech", url=f"{rx.url}/h")
-        queue(sqlite_db, 3, hook.id)
-        env = {**os.environ, "MKTFLOW_DATABASE_URL": sqlite_db.url, SECRET_ENV: SECRET,
+        hook = channel(db, "tech", url=f"{rx.url}/h")
+        queue(db, 3, hook.id)
+        env = {**os.environ, "MKTFLOW_DATABASE_URL": db.url, SECRET_ENV: SECRET,
                "MKTFLOW_RELAY_POLL_INTERVAL_S": "0.1"}
         proc = subprocess.Popen([sys.executable, "-m", "mktflow.cli", "outbox", "relay",
                                  "--json"], env=env, stdout=subprocess.PIPE,
@@ -142,4 +138,4 @@ def test_relay_stops_cleanly_on_sigterm(sqlite_db: Any) -> None:
                 proc.kill()
     assert proc.returncode == 0, err
     assert json.loads(out)["sent"] == 3
-    assert {m.status for m in rows(sqlite_db)} == {"sent"}
+    assert {m.status for m in rows(db)} == {"sent"}
