@@ -224,13 +224,16 @@ def _wait_for_deployment(name: str, serve: Any, timeout: float = 90) -> Any:
     raise AssertionError(f"{name} was never served")
 
 
-def test_serve_creates_scheduled_deployments_and_runs_one(cycle_db: Any,
-                                                          tmp_path: Path) -> None:
+def test_serve_registers_each_cycle_with_its_cron_and_zone_and_runs_a_deployment_run(
+        cycle_db: Any, tmp_path: Path) -> None:
+    """What ``mktflow serve`` registers and runs; that schedules fire is proven in tests/e2e/."""
     import json
+    import re
     import signal
     import subprocess
     import sys
 
+    import httpx
     from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_URL
 
@@ -265,6 +268,7 @@ def test_serve_creates_scheduled_deployments_and_runs_one(cycle_db: Any,
         flow_run = run_deployment("process-review/process-review",
                                   parameters={"period": "2026-10"}, timeout=120)
         assert flow_run.state is not None and flow_run.state.is_completed(), flow_run.state
+        assert flow_run.deployment_id == deployment.id  # run by the served runner
     finally:
         serve.send_signal(signal.SIGINT)
         try:
@@ -274,10 +278,16 @@ def test_serve_creates_scheduled_deployments_and_runs_one(cycle_db: Any,
         log.seek(0)
         output = log.read().decode(errors="replace")
         log.close()
-    assert "serving" in output and "Prefect UI:" in output, output
+    assert "serving" in output, output
+    ui = re.search(r"Prefect UI: (http://127\.0\.0\.1:\d+)/deployments\s", output)
+    assert ui is not None and str(PREFECT_API_URL.value()).startswith(ui[1]), output
+    # the test harness serves the API under that address, not the UI pages
+    health = httpx.get(f"{ui[1]}/api/health", timeout=10)
+    assert health.status_code == 200 and health.json() is True, health.text
     assert "All deployments have been paused" in output, output  # Ctrl-C stops it cleanly
     runs = cycle_runs(cycle_db, "process-review")
-    assert [(r.period, r.status) for r in runs] == [("2026-10", "completed")]
+    assert [(r.period, r.status, r.flow_run_id) for r in runs] == [
+        ("2026-10", "completed", str(flow_run.id))]
 
 
 # --- budget review ------------------------------------------------------------------------
