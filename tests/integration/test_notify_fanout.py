@@ -146,7 +146,7 @@ def test_the_link_opens_the_flow_run_when_the_item_belongs_to_one(
 
 def test_a_refused_command_writes_no_message(db: Any) -> None:
     channel(db, "tech")
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match="unknown department 'nowhere'"):
         handoffs.offer(db.uow(), actor_email=OLGA, from_department="marketing",
                        to_department="nowhere", title="x", due_at=DUE)
     assert rows(db) == []
