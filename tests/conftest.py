@@ -38,13 +38,39 @@ def _isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
     os.environ.update(saved)
 
 
+_CACHED_ENGINES: list[Engine] = []
+
+
+def _track_cached_engines() -> None:
+    """Remember every engine ``get_engine`` caches, so that forgetting them also closes them."""
+    from functools import lru_cache
+
+    from mktflow.store import db
+
+    build = db._cached_engine.__wrapped__
+
+    @lru_cache(maxsize=8)
+    def tracked(url: str, busy_timeout_s: float) -> Engine:
+        engine = build(url, busy_timeout_s)
+        _CACHED_ENGINES.append(engine)
+        return engine
+
+    db._cached_engine = tracked  # type: ignore[assignment]
+
+
+_track_cached_engines()
+
+
 def reset_caches() -> None:
-    """Forget cached settings and engines after changing MKTFLOW_* variables."""
+    """Forget cached settings and engines (closing their connections) after changing MKTFLOW_*
+    variables."""
     from mktflow.config import get_settings
     from mktflow.store import db
 
     get_settings.cache_clear()
     db._cached_engine.cache_clear()
+    while _CACHED_ENGINES:
+        _CACHED_ENGINES.pop().dispose()
 
 
 @dataclass

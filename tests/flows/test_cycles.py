@@ -19,22 +19,14 @@ MARCO = "marco.rossi@example.com"
 SOFIA = "sofia.lopez@example.com"
 
 
-@pytest.fixture
-def cycle_db(prefect_server: None, tmp_path: Path) -> Iterator[Any]:
-    """A fresh migrated SQLite database per test: cycles are global, so no sharing."""
-    from tests.conftest import _migrated, reset_caches
+@pytest.fixture(params=["sqlite", "postgresql"])
+def cycle_db(request: pytest.FixtureRequest, prefect_server: None) -> Iterator[Any]:
+    """A fresh migrated database per test (cycles are global, so no sharing), on both kinds."""
+    from tests.flows.conftest import configured
 
-    db = _migrated(f"sqlite:///{tmp_path / 'mktflow.db'}", "sqlite")
-    saved = os.environ.get("MKTFLOW_DATABASE_URL")
-    os.environ["MKTFLOW_DATABASE_URL"] = db.url
-    reset_caches()
-    yield db
-    if saved is None:
-        os.environ.pop("MKTFLOW_DATABASE_URL", None)
-    else:
-        os.environ["MKTFLOW_DATABASE_URL"] = saved
-    reset_caches()
-    db.engine.dispose()
+    db = request.getfixturevalue("sqlite_db" if request.param == "sqlite" else "pg_db")
+    with configured(db):
+        yield db
 
 
 def run_flow(fn: Any, **params: Any) -> tuple[Any, dict[str, Any]]:

@@ -263,3 +263,69 @@ def test_html_pages_and_form_posts(api: httpx.Client, db: Any) -> None:
     assert 'value="deliver"' in r.text and 'value="reject"' not in r.text
     missing = api.get("/handoffs/999999", headers={"Accept": BROWSER})
     assert missing.status_code == 404 and "H-999999 does not exist" in missing.text
+
+
+def test_release_assign_delegate_resolve_comment_update_and_cancel(
+        api: httpx.Client, db: Any) -> None:
+    wid = create_work(api, form_schema=FORM, due="2027-02-01T09:00:00+02:00")["id"]
+    assert api.get(f"/work/{wid}").json()["due"] == "2027-02-01T07:00:00+00:00"
+
+    def act(action: str, who: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        r = api.post(f"/work/{wid}/{action}", headers=as_(who), json=body)
+        assert r.status_code == 200, (action, r.text)
+        view: dict[str, Any] = r.json()
+        return view
+
+    assert act("claim", OLGA)["assignee"] == OLGA
+    released = act("release", OLGA)
+    assert (released["state"], released["assignee"]) == ("open", None)
+    assigned = act("assign", ANA, {"to": OLGA})
+    assert (assigned["state"], assigned["assignee"]) == ("claimed", OLGA)
+    delegated = act("delegate", OLGA, {"to": LI})
+    assert (delegated["state"], delegated["assignee"], delegated["owner"]) == (
+        "delegated", LI, OLGA)  # Olga stays responsible
+    resolved = act("resolve", LI, {"data": {"budget": 10, "channel": "web"}})
+    assert (resolved["state"], resolved["assignee"]) == ("claimed", OLGA)
+    act("comment", LI, {"text": "figures from the Q4 report", "links": ["https://x.test/q4"]})
+    updated = act("update", ANA, {"due": "2027-02-03T18:30:00-05:00", "priority": 90,
+                                  "reason": "the retailer moved the date"})
+    assert (updated["due"], updated["priority"]) == ("2027-02-03T23:30:00+00:00", 90)
+    cancelled = act("cancel", ANA, {"reason": "campaign dropped"})
+    assert cancelled["state"] == "cancelled"
+    trail = api.get(f"/history/W-{wid}").json()
+    assert [(h["action"], h["actor"]) for h in trail] == [
+        ("create", ANA), ("claim", OLGA), ("release", OLGA), ("assign", ANA),
+        ("delegate", OLGA), ("resolve", LI), ("comment", LI), ("update", ANA),
+        ("cancel", ANA)]
+    assert trail[-1]["reason"] == "campaign dropped"
+    assert trail[6]["data"] == {"text": "figures from the Q4 report",
+                                "links": ["https://x.test/q4"]}
+    assert trail[7]["changes"]["priority"] == [50, 90]
+
+    hid = offer_handoff(api)["id"]
+    r = api.post(f"/handoffs/{hid}/comment", headers=as_(CARLOS),
+                 json={"text": "which price list?"})
+    assert r.status_code == 200 and r.json()["state"] == "offered", r.text
+    r = api.post(f"/handoffs/{hid}/cancel", headers=as_(ANA), json={"reason": "plan changed"})
+    assert r.status_code == 200 and r.json()["state"] == "cancelled", r.text
+    trail = api.get(f"/history/H-{hid}").json()
+    assert [(h["action"], h["actor"], h["reason"]) for h in trail[1:]] == [
+        ("comment", CARLOS, None), ("cancel", ANA, "plan changed")]
+
+
+def test_health_answers_503_when_the_database_cannot_be_used(
+        tmp_path: Any, caplog: pytest.LogCaptureFixture) -> None:
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+    from mktflow.store.db import engine_for
+
+    engine = engine_for(f"sqlite:///{tmp_path / 'never-migrated.db'}")
+    try:
+        with serving(create_app(engine, settings=Settings())) as url:
+            r = httpx.get(f"{url}/health", timeout=10)
+    finally:
+        engine.dispose()
+    body = assert_problem(r, 503)
+    assert body["detail"] == "the database cannot be used; the server log says why"
+    assert "never-migrated.db" not in r.text  # anonymous callers learn nothing of it
+    assert "health check failed" in caplog.text
