@@ -329,3 +329,52 @@ def test_health_answers_503_when_the_database_cannot_be_used(
     assert body["detail"] == "the database cannot be used; the server log says why"
     assert "never-migrated.db" not in r.text  # anonymous callers learn nothing of it
     assert "health check failed" in caplog.text
+
+
+def test_html_posts_of_every_other_action(api: httpx.Client) -> None:
+    wid = create_work(api, title="Shelf talkers")["id"]
+    page = f"/work/{wid}"
+
+    def post(path: str, **fields: str) -> httpx.Response:
+        r = _post_form(api, path, **fields)
+        assert r.status_code == 200 and r.history[0].status_code == 303, (fields, r.text[-500:])
+        return r
+
+    assert '<p class="state">claimed</p>' in post(page, action="assign", actor=ANA,
+                                                   to=OLGA).text
+    assert '<p class="state">delegated</p>' in post(page, action="delegate", actor=OLGA,
+                                                     to=LI).text
+    post(page, action="comment", actor=LI, text="draft attached",
+         links="https://x.test/a\nhttps://x.test/b")
+    shown = post(page, action="update", actor=ANA, due="2027-02-03T18:30-05:00", priority="80")
+    assert "2027-02-03T23:30:00+00:00" in shown.text  # the given offset, shown in UTC
+    refused = _post_form(api, page, action="cancel", actor=ANA)
+    assert refused.status_code == 422 and "reason" in refused.text
+    assert '<p class="state">cancelled</p>' in post(page, action="cancel", actor=ANA,
+                                                     reason="brief withdrawn").text
+    view = api.get(page).json()
+    assert (view["state"], view["priority"], view["due"]) == (
+        "cancelled", 80, "2027-02-03T23:30:00+00:00")
+    trail = api.get(f"/history/W-{wid}").json()
+    assert [(h["action"], h["actor"]) for h in trail] == [
+        ("create", ANA), ("assign", ANA), ("delegate", OLGA), ("comment", LI), ("update", ANA),
+        ("cancel", ANA)]
+    assert trail[3]["data"] == {"text": "draft attached",
+                                "links": ["https://x.test/a", "https://x.test/b"]}
+
+    hid = offer_handoff(api)["id"]
+    rejected = post(f"/handoffs/{hid}", action="reject", actor=CARLOS, reason="no capacity")
+    assert '<p class="state">rejected</p>' in rejected.text
+    hid = offer_handoff(api)["id"]
+    page = f"/handoffs/{hid}"
+    post(page, action="accept", actor=CARLOS)
+    post(page, action="comment", actor=CARLOS, text="on it")
+    post(page, action="deliver", actor=CARLOS)
+    assert '<p class="state">returned</p>' in post(page, action="return", actor=ANA,
+                                                    reason="prices missing").text
+    assert '<p class="state">cancelled</p>' in post(page, action="cancel", actor=ANA,
+                                                     reason="launch postponed").text
+    trail = api.get(f"/history/H-{hid}").json()
+    assert [(h["action"], h["reason"]) for h in trail] == [
+        ("offer", None), ("accept", None), ("comment", None), ("deliver", None),
+        ("return", "prices missing"), ("cancel", "launch postponed")]
