@@ -31,7 +31,7 @@ __all__ = ["PAGE_RESPONSES", "form_post", "item_page"]
 #: OpenAPI note for the endpoints that answer a browser with a page.
 PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {200: {
     "description": "The item's view; an HTML page when the Accept header prefers text/html.",
-    "content": {"application/json": {}, "text/html": {}},
+    "content": {"application/json": {}, "text/html": {"schema": {"type": "string"}}},
 }}
 
 _COMMANDS = {"work": WORK_COMMANDS, "handoff": HANDOFF_COMMANDS}
