@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 from sqlmodel import select
 from starlette.datastructures import Headers
@@ -95,6 +96,11 @@ def _document(app: FastAPI, *, token: bool) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _operation_id(route: APIRoute) -> str:
+    """``handoffs-accept``: a generated client names its functions ``handoffs_accept``."""
+    return f"{route.tags[0]}-{route.name.rstrip('_')}" if route.tags else route.name
+
+
 def check_database(engine: Engine) -> None:
     """Raise ConfigError unless the database answers and holds mktflow's tables."""
     with UnitOfWork(engine) as uow:
@@ -104,7 +110,8 @@ def check_database(engine: Engine) -> None:
 def create_app(engine: Engine | None = None, *, settings: Settings | None = None) -> FastAPI:
     """The mktflow REST API on ``engine`` (default: the configured database)."""
     settings = settings or get_settings()
-    app = FastAPI(title="mktflow", version=mktflow.__version__, description=_DESCRIPTION)
+    app = FastAPI(title="mktflow", version=mktflow.__version__, description=_DESCRIPTION,
+                  generate_unique_id_function=_operation_id)
     app.state.engine = engine if engine is not None else get_engine()
     install_problem_handlers(app)
 

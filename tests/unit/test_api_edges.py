@@ -123,3 +123,33 @@ def test_times_read_as_the_cli_reads_them() -> None:
     with pytest.raises(ValidationError) as caught:
         OfferHandoff.model_validate({**base, "due": "next friday"})
     assert field_errors(caught.value.errors())[0]["field"] == "due"
+
+
+def test_openapi_types_every_answer_and_every_error_is_a_problem() -> None:
+    from sqlalchemy import create_engine
+
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+
+    spec = create_app(create_engine("sqlite://"), settings=Settings(api_token=None)).openapi()
+    operations = [(path, method, op) for path, ops in spec["paths"].items()
+                  for method, op in ops.items()]
+    assert len(operations) == 26
+    for path, method, op in operations:
+        answers = op["responses"]
+        ok = [s for s in answers if s.startswith("2")]
+        assert ok, (method, path)
+        for status in ok:
+            schema = answers[status]["content"]["application/json"]["schema"]
+            assert schema.get("$ref") or schema.get("items"), (method, path, schema)
+        errors = [s for s in answers if s[0] in "45"]
+        assert errors, (method, path)
+        for status in errors:
+            assert answers[status]["content"] == {"application/problem+json": {
+                "schema": {"$ref": "#/components/schemas/Problem"}}}, (method, path, status)
+        if path != "/health":
+            assert "401" in answers and ("422" in answers or path == "/org"), (method, path)
+    assert spec["paths"]["/work/{item}"]["get"]["responses"]["200"]["content"]["text/html"]
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    assert spec["components"]["schemas"]["WorkItemPublic"]["properties"]["kind"] == {
+        "const": "work", "title": "Kind", "type": "string"}
