@@ -19,7 +19,7 @@ from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from mktflow.notify.senders import DeliveryFailed
+from mktflow.domain.errors import DeliveryFailed
 
 __all__ = [
     "FakeClock",

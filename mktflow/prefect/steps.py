@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic_core import to_jsonable_python
 
 from mktflow.config import get_settings
-from mktflow.domain.errors import MktflowError
+from mktflow.domain.errors import StepCancelled  # also here: older pickled results name it
 from mktflow.prefect import tasks
 from mktflow.prefect.keys import pause_key
 
@@ -61,10 +61,6 @@ class StepForm(BaseModel):
     """Base of every step's form: what a department fills in (no unknown fields)."""
 
     model_config = ConfigDict(extra="forbid")
-
-
-class StepCancelled(MktflowError):
-    """The step was cancelled (a head withdrew it); the flow cannot go on without it."""
 
 
 @dataclass(frozen=True)
