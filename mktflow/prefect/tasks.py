@@ -29,7 +29,6 @@ __all__ = [
     "create_step",
     "finish_process",
     "handoff_action",
-    "handoff_state",
     "member_department",
     "offer_handoff",
     "process_guard",
@@ -175,11 +174,6 @@ def handoff_action(handoff_id: int, action: str, actor: str, reason: str | None 
         return str(current)
     return handoffs.act(uow(), handoff_id, action, actor_email=actor, reason=reason,
                         data=data).state
-
-
-def handoff_state(handoff_id: int) -> str:
-    """A handoff's state (a read, never cached)."""
-    return str(queries.show(uow(), f"H-{handoff_id}")["state"])
 
 
 def member_department(email: str) -> str:
