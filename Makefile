@@ -5,8 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export MKTFLOW_DATA_DIR ?= $(CURDIR)/.mktflow
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+# The browser of the end-to-end tests: Debian's chromium, driven by Playwright (never downloaded).
+export MKTFLOW_TEST_CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install demo test lint unit bench serve clean
+.PHONY: install chromium demo test lint unit e2e bench serve clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +17,21 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 install: $(STAMP)  ## create the virtual environment and install mktflow with pinned versions
+
+# Only the tests need a browser. As root (CI, containers) install Debian's package, waiting for
+# a running apt; otherwise say what to do.
+chromium:  ## make sure the e2e tests' browser is there (Debian's chromium package)
+	@if [ -x "$(MKTFLOW_TEST_CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's chromium for the e2e tests"; \
+	  apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium; \
+	else \
+	  echo "error: the e2e tests need Chromium at $(MKTFLOW_TEST_CHROMIUM): run" \
+	       "'sudo apt-get install -y chromium' (Debian/Ubuntu) or set MKTFLOW_TEST_CHROMIUM" \
+	       "to a Chromium binary" >&2; \
+	  exit 1; \
+	fi
 
 demo: install  ## migrate, load the demo organisation, run the main job on SQLite + local Prefect
 	$(BIN)/mktflow db upgrade
@@ -25,11 +42,14 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint  ## lint, type-check and run every test (PostgreSQL must be up: .ci/run starts it)
+test: lint chromium  ## lint, type-check and run every test (PostgreSQL must be up: .ci/run starts it)
 	$(BIN)/pytest -q -p no:cacheprovider
 
 unit: install  ## the fast tests only
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit
+
+e2e: install chromium  ## only the end-to-end tests: mktflow serve, the Prefect UI in Chromium
+	$(BIN)/pytest -q -p no:cacheprovider tests/e2e
 
 # `mktflow serve` starts the local Prefect server of the data folder when no Prefect API is
 # configured, serves the REST API on MKTFLOW_API_URL's port, prints the UI and API links, and

@@ -25,9 +25,9 @@ from mktflow.cycles.flowkit import (
     publish_table,
     run_header,
 )
+from mktflow.domain.errors import PlanFileInvalid
 from mktflow.domain.planning import (
     PlanBalance,
-    PlanFileInvalid,
     PlanItem,
     balance,
     parse_plan_items,

@@ -6,6 +6,7 @@ engine's queries. Commands that do not run flows never import Prefect, so they a
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -70,11 +71,14 @@ def _id(reference: str, kind: str) -> int:
 
 
 def _show_item(view: dict[str, Any]) -> str:
-    keys = ["ref", "state", "title", "department", "assignee", "due", "process"]
+    keys = ["ref", "state", "title", "department", "assignee", "due", "process", "draft"]
     if view.get("kind") == "handoff":
         keys = ["ref", "handoff_kind", "state", "title", "from_department", "to_department",
                 "due", "reason", "process"]
-    return "\n".join(f"{k:>16}: {view.get(k)}" for k in keys if view.get(k) is not None)
+    def text(value: Any) -> str:  # a draft prints as the JSON --data takes
+        return json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value)
+
+    return "\n".join(f"{k:>16}: {text(view.get(k))}" for k in keys if view.get(k) is not None)
 
 
 # --- db -----------------------------------------------------------------------------------
@@ -242,7 +246,7 @@ def work_create(
 
 @work_app.command("show")
 def work_show(reference: IdArg, json_: JsonOpt = False) -> None:
-    """One work item with its form schema and data."""
+    """One work item with its form schema, draft (the pre-filled answer) and data."""
     from mktflow.engine.queries import show
 
     with refusals(json_):
@@ -266,10 +270,15 @@ work_app.command("claim")(_simple("claim"))
 work_app.command("release")(_simple("release"))
 
 
+DraftDataOpt = Annotated[str | None, typer.Option(
+    "--data", help="JSON object, or @file with one; its top-level keys replace the draft's "
+                   "(without it the draft is submitted as it is).")]
+
+
 @work_app.command("complete")
-def work_complete(reference: IdArg, actor: ActorOpt, data: DataOpt = None,
+def work_complete(reference: IdArg, actor: ActorOpt, data: DraftDataOpt = None,
                   json_: JsonOpt = False) -> None:
-    """Submit a held step's data (checked against its form); the process goes on."""
+    """Submit a held step's answer: its draft, with --data laid over it; the process goes on."""
     from mktflow.engine.steps import complete_step
 
     with refusals(json_):

@@ -193,7 +193,7 @@ class Settings(BaseSettings):
         description="How long to wait for the local Prefect server to answer, in seconds.",
     )
     step_poll_interval_s: float = Field(
-        default=2.0, gt=0,
+        default=1.0, gt=0,
         description="How often a paused flow run checks whether its human step was answered, in "
                     "seconds (the delay between a completion and the flow going on).",
     )
@@ -243,6 +243,14 @@ def normalise_database_url(raw: str) -> str:
         url = url.set(drivername=f"postgresql+{_DEFAULT_DRIVERS[backend]}"
                       if backend.startswith("postgres") else "sqlite")
     return url.render_as_string(hide_password=False)
+
+
+def prefect_env_api_url() -> str | None:
+    """Prefect's own ``PREFECT_API_URL`` from the environment, read without importing Prefect
+    (a profile's value is only known to Prefect itself)."""
+    import os  # the one reader of the environment besides Settings
+
+    return os.environ.get("PREFECT_API_URL") or None
 
 
 @lru_cache(maxsize=1)

@@ -1,13 +1,17 @@
 """Shared fixtures: real SQLite files and real PostgreSQL databases, migrated, with the demo org.
 
-``db`` is parametrised over both databases; ``sqlite_db`` and ``pg_db`` pick one. PostgreSQL
-databases are created per test with a unique name and dropped afterwards.
+``db`` is parametrised over both databases; ``sqlite_db`` and ``pg_db`` pick one. Each kind is
+migrated once per test run into a template (a SQLite file; a PostgreSQL template database);
+every test then gets its own copy (a file copy; ``CREATE DATABASE … TEMPLATE``, tens of
+milliseconds), so tests stay isolated without paying for the migrations each time. PostgreSQL
+databases get a unique name and are dropped afterwards.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,13 +38,39 @@ def _isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
     os.environ.update(saved)
 
 
+_CACHED_ENGINES: list[Engine] = []
+
+
+def _track_cached_engines() -> None:
+    """Remember every engine ``get_engine`` caches, so that forgetting them also closes them."""
+    from functools import lru_cache
+
+    from mktflow.store import db
+
+    build = db._cached_engine.__wrapped__
+
+    @lru_cache(maxsize=8)
+    def tracked(url: str, busy_timeout_s: float) -> Engine:
+        engine = build(url, busy_timeout_s)
+        _CACHED_ENGINES.append(engine)
+        return engine
+
+    db._cached_engine = tracked  # type: ignore[assignment]
+
+
+_track_cached_engines()
+
+
 def reset_caches() -> None:
-    """Forget cached settings and engines after changing MKTFLOW_* variables."""
+    """Forget cached settings and engines (closing their connections) after changing MKTFLOW_*
+    variables."""
     from mktflow.config import get_settings
     from mktflow.store import db
 
     get_settings.cache_clear()
     db._cached_engine.cache_clear()
+    while _CACHED_ENGINES:
+        _CACHED_ENGINES.pop().dispose()
 
 
 @dataclass
@@ -72,20 +102,24 @@ def _pg_admin() -> Any:
 
 
 @contextmanager
-def new_pg_database() -> Iterator[str]:
-    """A new, empty PostgreSQL database with a unique name; dropped afterwards."""
+def new_pg_database(template: str | None = None) -> Iterator[str]:
+    """A new PostgreSQL database with a unique name (empty, or a copy of ``template``)."""
     name = f"mktflow_t_{uuid.uuid4().hex[:12]}"
     try:
         admin = _pg_admin()
     except Exception as exc:  # pragma: no cover - CI starts PostgreSQL first
         pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}")
     with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        yield _pg_url_of(name)
     finally:
         with _pg_admin() as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _pg_url_of(name: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
 
 
 @pytest.fixture
@@ -96,34 +130,64 @@ def pg_url() -> Iterator[str]:
 
 
 def _migrated(url: str, kind: str, *, org: bool = True) -> Db:
-    from mktflow.config import normalise_database_url
     from mktflow.engine.organisation import load_organisation, read_organisation_file
-    from mktflow.store.db import engine_for
     from mktflow.store.migrate import upgrade
     from mktflow.store.uow import UnitOfWork
 
-    engine = engine_for(normalise_database_url(url), busy_timeout_s=30)
-    upgrade(engine)
+    db = _opened(url, kind)
+    upgrade(db.engine)
     if org:
-        load_organisation(UnitOfWork(engine), read_organisation_file(None, demo=True),
+        load_organisation(UnitOfWork(db.engine), read_organisation_file(None, demo=True),
                           source="demo")
-    return Db(url=url, engine=engine, kind=kind)
+    return db
+
+
+def _opened(url: str, kind: str) -> Db:
+    from mktflow.config import normalise_database_url
+    from mktflow.store.db import engine_for
+
+    return Db(url=url, engine=engine_for(normalise_database_url(url), busy_timeout_s=30),
+              kind=kind)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per run, with the demo organisation; tests copy it."""
+    path = tmp_path_factory.mktemp("template") / "mktflow.db"
+    _migrated(f"sqlite:///{path}", "sqlite").engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A PostgreSQL database migrated once per run, with the demo organisation: a template."""
+    with new_pg_database() as url:
+        _migrated(url, "postgresql").engine.dispose()  # a template must have no connections
+        yield url.rsplit("/", 1)[1]
+
+
+def sqlite_copy(template: Path, path: Path) -> Db:
+    """A migrated SQLite database at ``path``: a copy of the run's template file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, path)
+    return _opened(f"sqlite:///{path}", "sqlite")
 
 
 @pytest.fixture
-def sqlite_db(tmp_path: Path) -> Iterator[Db]:
+def sqlite_db(tmp_path: Path, sqlite_template: Path) -> Iterator[Db]:
     """A migrated SQLite file with the demo organisation."""
-    db = _migrated(f"sqlite:///{tmp_path / 'mktflow.db'}", "sqlite")
+    db = sqlite_copy(sqlite_template, tmp_path / "mktflow.db")
     yield db
     db.engine.dispose()
 
 
 @pytest.fixture
-def pg_db(pg_url: str) -> Iterator[Db]:
-    """A migrated PostgreSQL database with the demo organisation."""
-    db = _migrated(pg_url, "postgresql")
-    yield db
-    db.engine.dispose()
+def pg_db(pg_template: str) -> Iterator[Db]:
+    """A migrated PostgreSQL database with the demo organisation (a copy of the template)."""
+    with new_pg_database(template=pg_template) as url:
+        db = _opened(url, "postgresql")
+        yield db
+        db.engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -138,13 +202,13 @@ def module_db(request: pytest.FixtureRequest,
               tmp_path_factory: pytest.TempPathFactory) -> Iterator[Db]:
     """One migrated database per test module and kind, for many tests on fresh items."""
     if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("module-db") / "mktflow.db"
-        db = _migrated(f"sqlite:///{path}", "sqlite")
+        template = request.getfixturevalue("sqlite_template")
+        db = sqlite_copy(template, tmp_path_factory.mktemp("module-db") / "mktflow.db")
         yield db
         db.engine.dispose()
         return
-    with new_pg_database() as url:
-        db = _migrated(url, "postgresql")
+    with new_pg_database(template=request.getfixturevalue("pg_template")) as url:
+        db = _opened(url, "postgresql")
         yield db
         db.engine.dispose()
 

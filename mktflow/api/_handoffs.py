@@ -17,17 +17,21 @@ from mktflow.api._models import (
     RejectHandoff,
     ReturnHandoff,
 )
+from mktflow.api._schemas import HandoffPublic, problems
 from mktflow.engine import queries
 from mktflow.engine.handoffs import offer
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/handoffs", tags=["handoffs"])
-View = dict[str, Any]
+router = APIRouter(prefix="/handoffs", tags=["handoffs"], responses=problems(401))
+View = HandoffPublic
+Json = dict[str, Any]  # the engine's view; View describes it
+#: What a command on a handoff can be refused with.
+_ACTS = problems(403, 404, 409, 422)
 
 
-@router.post("", status_code=201)
-def create(body: OfferHandoff, actor: Actor, uow: Uow, response: Response) -> View:
+@router.post("", status_code=201, response_model=View, responses=_ACTS)
+def create(body: OfferHandoff, actor: Actor, uow: Uow, response: Response) -> Json:
     """Offer work to another department, with a due date and acceptance criteria."""
     handoff = offer(
         uow, actor_email=actor, from_department=body.from_department,
@@ -38,8 +42,8 @@ def create(body: OfferHandoff, actor: Actor, uow: Uow, response: Response) -> Vi
     return queries.show(uow, f"H-{handoff.id}")
 
 
-@router.get("/{item}", response_model=None, responses=_html.PAGE_RESPONSES)
-def show(item: str, request: Request, uow: Uow) -> View | Response:
+@router.get("/{item}", response_model=View, responses=_html.PAGE_RESPONSES | problems(404, 422))
+def show(item: str, request: Request, uow: Uow) -> Json | Response:
     """One handoff with its state, reason and deliverables (an HTML page when a browser asks)."""
     if wants_html(request.headers.get("accept")):
         return _html.item_page(request, uow, "handoff", item)
@@ -55,43 +59,43 @@ def act_from_page(
     return _html.form_post(request, uow, "handoff", item, fields)
 
 
-@router.post("/{item}/accept")
-def accept(item: str, actor: Actor, uow: Uow) -> View:
+@router.post("/{item}/accept", response_model=View, responses=_ACTS)
+def accept(item: str, actor: Actor, uow: Uow) -> Json:
     """Take the offered work on (sign, for a responsibility letter)."""
     return run(uow, "handoff", item, "accept", actor)
 
 
-@router.post("/{item}/reject")
-def reject(item: str, body: RejectHandoff, actor: Actor, uow: Uow) -> View:
+@router.post("/{item}/reject", response_model=View, responses=_ACTS)
+def reject(item: str, body: RejectHandoff, actor: Actor, uow: Uow) -> Json:
     """Decline the offered work, saying why."""
     return run(uow, "handoff", item, "reject", actor, body)
 
 
-@router.post("/{item}/deliver")
-def deliver(item: str, body: DeliverHandoff, actor: Actor, uow: Uow) -> View:
+@router.post("/{item}/deliver", response_model=View, responses=_ACTS)
+def deliver(item: str, body: DeliverHandoff, actor: Actor, uow: Uow) -> Json:
     """Hand over the deliverable."""
     return run(uow, "handoff", item, "deliver", actor, body)
 
 
-@router.post("/{item}/confirm")
-def confirm(item: str, actor: Actor, uow: Uow) -> View:
+@router.post("/{item}/confirm", response_model=View, responses=_ACTS)
+def confirm(item: str, actor: Actor, uow: Uow) -> Json:
     """The offering department accepts the delivered work."""
     return run(uow, "handoff", item, "confirm", actor)
 
 
-@router.post("/{item}/return")
-def return_(item: str, body: ReturnHandoff, actor: Actor, uow: Uow) -> View:
+@router.post("/{item}/return", response_model=View, responses=_ACTS)
+def return_(item: str, body: ReturnHandoff, actor: Actor, uow: Uow) -> Json:
     """The offering department sends the delivered work back, saying why."""
     return run(uow, "handoff", item, "return", actor, body)
 
 
-@router.post("/{item}/cancel")
-def cancel(item: str, body: CancelHandoff, actor: Actor, uow: Uow) -> View:
+@router.post("/{item}/cancel", response_model=View, responses=_ACTS)
+def cancel(item: str, body: CancelHandoff, actor: Actor, uow: Uow) -> Json:
     """The offering department withdraws the work, saying why."""
     return run(uow, "handoff", item, "cancel", actor, body)
 
 
-@router.post("/{item}/comment")
-def comment(item: str, body: Comment, actor: Actor, uow: Uow) -> View:
+@router.post("/{item}/comment", response_model=View, responses=_ACTS)
+def comment(item: str, body: Comment, actor: Actor, uow: Uow) -> Json:
     """Add a note (and links) to a handoff."""
     return run(uow, "handoff", item, "comment", actor, body)

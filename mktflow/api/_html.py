@@ -31,7 +31,7 @@ __all__ = ["PAGE_RESPONSES", "form_post", "item_page"]
 #: OpenAPI note for the endpoints that answer a browser with a page.
 PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {200: {
     "description": "The item's view; an HTML page when the Accept header prefers text/html.",
-    "content": {"application/json": {}, "text/html": {}},
+    "content": {"application/json": {}, "text/html": {"schema": {"type": "string"}}},
 }}
 
 _COMMANDS = {"work": WORK_COMMANDS, "handoff": HANDOFF_COMMANDS}
@@ -126,8 +126,12 @@ def _forms(kind: str, view: dict[str, Any], request: Request, values: dict[str, 
     properties = (view.get("form_schema") or {}).get("properties") or {}
     hint = json.dumps(dict.fromkeys(properties)) if properties else "{}"
     allowed = {r.action for r in _RULES[kind] if view["state"] in r.sources}
+    # the complete form starts from the step's draft, the answer the Prefect UI shows too
+    draft = {"data": json.dumps(view["draft"], indent=2, ensure_ascii=False)} \
+        if view.get("draft") else {}
     forms = [_form(a, command, actor, bool(header_actor),
-                   values if values.get("action") == a else {}, hint)
+                   values if values.get("action") == a else draft if a == "complete" else {},
+                   hint)
              for a, command in _COMMANDS[kind].items() if a in allowed]
     return "".join(forms) or "<p>Nothing more can be done with this item.</p>"
 
@@ -159,6 +163,7 @@ def item_page(
         f'<p class="state">{_e(view["state"])}</p>',
         _facts(kind, view),
         _json_block("form", view.get("form_schema")),
+        _json_block("draft", view.get("draft")),
         _json_block("data", view.get("data")),
         "<h2>Act</h2>", _forms(kind, view, request, values or {}),
         "<h2>History</h2>", _history(trail),

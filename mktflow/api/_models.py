@@ -69,9 +69,11 @@ class CreateWork(_Body):
 
 
 class CompleteWork(_Body):
-    """Submit a held step's data; it is checked against the step's form."""
+    """Submit a held step's answer: its draft with ``data`` laid over it, checked by the form."""
 
-    data: dict[str, Any] | None = Field(default=None, description="The step's form data.")
+    data: dict[str, Any] | None = Field(
+        default=None, description="The step's form data; its top-level keys replace the "
+                                  "draft's. Without it the draft is submitted as it is.")
 
 
 class ResolveWork(_Body):

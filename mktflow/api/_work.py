@@ -19,18 +19,22 @@ from mktflow.api._models import (
     ResolveWork,
     UpdateWork,
 )
+from mktflow.api._schemas import WorkItemPublic, problems
 from mktflow.engine import queries
 from mktflow.engine.handoffs import process_id_for
 from mktflow.engine.work import create_work_item
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/work", tags=["work"])
-View = dict[str, Any]
+router = APIRouter(prefix="/work", tags=["work"], responses=problems(401))
+View = WorkItemPublic
+Json = dict[str, Any]  # the engine's view; View describes it
+#: What a command on an existing step can be refused with.
+_ACTS = problems(403, 404, 409, 422)
 
 
-@router.post("", status_code=201)
-def create(body: CreateWork, actor: Actor, uow: Uow, response: Response) -> View:
+@router.post("", status_code=201, response_model=View, responses=_ACTS)
+def create(body: CreateWork, actor: Actor, uow: Uow, response: Response) -> Json:
     """Put a step in a department's queue (flows do this through human_step)."""
     with uow:
         pid = process_id_for(uow, body.process)
@@ -43,8 +47,8 @@ def create(body: CreateWork, actor: Actor, uow: Uow, response: Response) -> View
     return queries.show(uow, f"W-{item.id}")
 
 
-@router.get("/{item}", response_model=None, responses=_html.PAGE_RESPONSES)
-def show(item: str, request: Request, uow: Uow) -> View | Response:
+@router.get("/{item}", response_model=View, responses=_html.PAGE_RESPONSES | problems(404, 422))
+def show(item: str, request: Request, uow: Uow) -> Json | Response:
     """One work item with its form schema and data (an HTML page when a browser asks)."""
     if wants_html(request.headers.get("accept")):
         return _html.item_page(request, uow, "work", item)
@@ -60,55 +64,55 @@ def act_from_page(
     return _html.form_post(request, uow, "work", item, fields)
 
 
-@router.post("/{item}/claim")
-def claim(item: str, actor: Actor, uow: Uow) -> View:
+@router.post("/{item}/claim", response_model=View, responses=_ACTS)
+def claim(item: str, actor: Actor, uow: Uow) -> Json:
     """Take an open step from the department's queue; of two at once, exactly one wins."""
     return run(uow, "work", item, "claim", actor)
 
 
-@router.post("/{item}/release")
-def release(item: str, actor: Actor, uow: Uow) -> View:
+@router.post("/{item}/release", response_model=View, responses=_ACTS)
+def release(item: str, actor: Actor, uow: Uow) -> Json:
     """Give a held step back to the department's queue."""
     return run(uow, "work", item, "release", actor)
 
 
-@router.post("/{item}/complete")
-def complete(item: str, body: CompleteWork, actor: Actor, uow: Uow) -> View:
+@router.post("/{item}/complete", response_model=View, responses=_ACTS)
+def complete(item: str, body: CompleteWork, actor: Actor, uow: Uow) -> Json:
     """Submit a held step's data (checked against its form); the waiting flow run goes on."""
     return run(uow, "work", item, "complete", actor, body)
 
 
-@router.post("/{item}/assign")
-def assign(item: str, body: AssignWork, actor: Actor, uow: Uow) -> View:
+@router.post("/{item}/assign", response_model=View, responses=_ACTS)
+def assign(item: str, body: AssignWork, actor: Actor, uow: Uow) -> Json:
     """The head (or delegate) gives a step to a member of the department."""
     return run(uow, "work", item, "assign", actor, body)
 
 
-@router.post("/{item}/delegate")
-def delegate(item: str, body: DelegateWork, actor: Actor, uow: Uow) -> View:
+@router.post("/{item}/delegate", response_model=View, responses=_ACTS)
+def delegate(item: str, body: DelegateWork, actor: Actor, uow: Uow) -> Json:
     """Ask a colleague to do a step you hold; they resolve it back to you."""
     return run(uow, "work", item, "delegate", actor, body)
 
 
-@router.post("/{item}/resolve")
-def resolve(item: str, body: ResolveWork, actor: Actor, uow: Uow) -> View:
+@router.post("/{item}/resolve", response_model=View, responses=_ACTS)
+def resolve(item: str, body: ResolveWork, actor: Actor, uow: Uow) -> Json:
     """Hand a delegated step back to its holder for review."""
     return run(uow, "work", item, "resolve", actor, body)
 
 
-@router.post("/{item}/comment")
-def comment(item: str, body: Comment, actor: Actor, uow: Uow) -> View:
+@router.post("/{item}/comment", response_model=View, responses=_ACTS)
+def comment(item: str, body: Comment, actor: Actor, uow: Uow) -> Json:
     """Add a note (and links) to a step."""
     return run(uow, "work", item, "comment", actor, body)
 
 
-@router.post("/{item}/cancel")
-def cancel(item: str, body: CancelWork, actor: Actor, uow: Uow) -> View:
+@router.post("/{item}/cancel", response_model=View, responses=_ACTS)
+def cancel(item: str, body: CancelWork, actor: Actor, uow: Uow) -> Json:
     """The head withdraws a step that is no longer needed."""
     return run(uow, "work", item, "cancel", actor, body)
 
 
-@router.post("/{item}/update")
-def update(item: str, body: UpdateWork, actor: Actor, uow: Uow) -> View:
+@router.post("/{item}/update", response_model=View, responses=_ACTS)
+def update(item: str, body: UpdateWork, actor: Actor, uow: Uow) -> Json:
     """The head changes a step's due time, follow-up time or priority."""
     return run(uow, "work", item, "update", actor, body)

@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 from sqlmodel import select
 from starlette.datastructures import Headers
@@ -20,7 +21,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 import mktflow
 from mktflow.api import _handoffs, _reads, _work
-from mktflow.api._problems import install_problem_handlers, problem
+from mktflow.api._problems import PROBLEM_JSON, install_problem_handlers, problem
+from mktflow.api._schemas import HealthPublic, problems
 from mktflow.config import Settings, get_settings
 from mktflow.domain.errors import MktflowError
 from mktflow.store.db import get_engine
@@ -61,22 +63,42 @@ class _BearerToken:
         await response(scope, receive, send)
 
 
-def _document_token(app: FastAPI) -> None:
-    """Show in the OpenAPI spec that every operation but /health needs the bearer token."""
+def _problems_only(schema: dict[str, Any]) -> None:
+    """Document every error answer as the problem+json body the app really sends."""
+    for operation in (op for path in schema["paths"].values() for op in path.values()):
+        for status, answer in operation.get("responses", {}).items():
+            content = answer.get("content", {})
+            if status[:1] in "45" and "application/json" in content:
+                content.setdefault(PROBLEM_JSON, {})["schema"] = {
+                    "$ref": "#/components/schemas/Problem"}
+                del content["application/json"]
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schema["components"]["schemas"].pop(unused, None)
+
+
+def _document(app: FastAPI, *, token: bool) -> None:
+    """Errors as problem+json in the OpenAPI spec; with a token, that all but /health need it."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = build()
-            schema.setdefault("components", {})["securitySchemes"] = {
-                "bearerToken": {"type": "http", "scheme": "bearer",
-                                "description": "MKTFLOW_API_TOKEN"}}
-            schema["security"] = [{"bearerToken": []}]
-            schema["paths"]["/health"]["get"]["security"] = []
+            _problems_only(schema)
+            if token:
+                schema["components"]["securitySchemes"] = {
+                    "bearerToken": {"type": "http", "scheme": "bearer",
+                                    "description": "MKTFLOW_API_TOKEN"}}
+                schema["security"] = [{"bearerToken": []}]
+                schema["paths"]["/health"]["get"]["security"] = []
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _operation_id(route: APIRoute) -> str:
+    """``handoffs-accept``: a generated client names its functions ``handoffs_accept``."""
+    return f"{route.tags[0]}-{route.name.rstrip('_')}" if route.tags else route.name
 
 
 def check_database(engine: Engine) -> None:
@@ -88,11 +110,13 @@ def check_database(engine: Engine) -> None:
 def create_app(engine: Engine | None = None, *, settings: Settings | None = None) -> FastAPI:
     """The mktflow REST API on ``engine`` (default: the configured database)."""
     settings = settings or get_settings()
-    app = FastAPI(title="mktflow", version=mktflow.__version__, description=_DESCRIPTION)
+    app = FastAPI(title="mktflow", version=mktflow.__version__, description=_DESCRIPTION,
+                  generate_unique_id_function=_operation_id)
     app.state.engine = engine if engine is not None else get_engine()
     install_problem_handlers(app)
 
-    @app.get("/health", tags=["health"])
+    @app.get("/health", tags=["health"], response_model=HealthPublic,
+             responses=problems(503))
     def health(request: Request) -> JSONResponse:
         """Whether the API can use its database (no token needed)."""
         try:
@@ -108,5 +132,5 @@ def create_app(engine: Engine | None = None, *, settings: Settings | None = None
     token = settings.api_token.get_secret_value() if settings.api_token else ""
     if token:
         app.add_middleware(_BearerToken, token=token)
-        _document_token(app)
+    _document(app, token=bool(token))
     return app

@@ -1,15 +1,22 @@
 """mktflow's one exception tree, translated at the edges (CLI exit code, HTTP status, flow failure).
 
-    MktflowError
-    ├── Refused                  a business rule says no (CLI exit 1, HTTP 409/403)
-    │   ├── TransitionRefused    the action is not allowed from the current state
-    │   ├── NotAuthorized        the actor may not do this to this item
-    │   └── Conflict             someone else changed the item first
-    └── BadInput                 the request itself is wrong (CLI exit 2, HTTP 422/404)
-        ├── FormInvalid          submitted data fails the step's form; names the fields
-        ├── OrganisationInvalid  an organisation file breaks a rule; names file, entry, rule
-        ├── NotFound             no such item, member, department, ...
-        └── ConfigError          a setting is wrong or the database cannot be reached
+    MktflowError                 base; a message for a person        exit  HTTP
+    ├── Refused                  a business rule says no              1     409
+    │   ├── TransitionRefused    not allowed from the current state   1     409
+    │   ├── NotAuthorized        the actor may not do this            1     403
+    │   └── Conflict             someone else changed the item first  1     409
+    ├── BadInput                 the request itself is wrong          2     422
+    │   ├── FormInvalid          data fails the step's form (fields)  2     422
+    │   ├── OrganisationInvalid  an organisation file breaks a rule   2     422
+    │   ├── PlanFileInvalid      a plan file breaks a rule            2     422
+    │   ├── NotFound             no such item, member, department     2     404
+    │   └── ConfigError          a bad setting or unreachable database 2    422 (/health: 503)
+    ├── StepCancelled            a flow's step was withdrawn: the flow run fails with it
+    └── DeliveryFailed           one send failed; the relay retries it unless ``permanent``
+
+Every HTTP answer is an RFC 9457 problem+json body (``mktflow.api._problems``); a flow fails
+with the error's message. ``StepCancelled`` and ``DeliveryFailed`` stay inside flows and the
+relay; their exit code and status apply only if one ever reaches a door.
 """
 
 from __future__ import annotations
@@ -18,12 +25,15 @@ __all__ = [
     "BadInput",
     "ConfigError",
     "Conflict",
+    "DeliveryFailed",
     "FormInvalid",
     "MktflowError",
     "NotAuthorized",
     "NotFound",
     "OrganisationInvalid",
+    "PlanFileInvalid",
     "Refused",
+    "StepCancelled",
     "TransitionRefused",
 ]
 
@@ -87,3 +97,28 @@ class NotFound(BadInput):
 
 class ConfigError(BadInput):
     """A setting is wrong or the database it names cannot be reached."""
+
+
+class PlanFileInvalid(BadInput):
+    """A plan file breaks a rule; the message names the file, the row or entry and the field."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class StepCancelled(MktflowError):
+    """The step was cancelled (a head withdrew it); the flow cannot go on without it."""
+
+
+class DeliveryFailed(MktflowError):
+    """One attempt to send a message failed; ``permanent`` when retrying cannot help."""
+
+    exit_code = 1
+    http_status = 502
+
+    def __init__(self, message: str, *, permanent: bool = False,
+                 retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after_s = retry_after_s

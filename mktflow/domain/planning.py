@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from mktflow.domain.errors import BadInput
+from mktflow.domain.errors import PlanFileInvalid  # re-exported: its old home
 
 __all__ = [
     "CHAIN_LEVELS",
@@ -75,14 +75,6 @@ CHAIN_LEVELS: dict[str, int] = {
 #: Columns / keys a plan file may have; ``title`` and ``category`` are required.
 PLAN_FIELDS = ("id", "title", "category", "owner", "goal", "horizon", "resources", "parent",
                "notes")
-
-
-class PlanFileInvalid(BadInput):
-    """A plan file breaks a rule; the message names the file, the row or entry and the field."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 def normalise_category(raw: str) -> str:

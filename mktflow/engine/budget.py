@@ -10,7 +10,7 @@ from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
 from mktflow.engine.common import actor_for
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["allocate", "lines_of", "record_spend"]
+__all__ = ["allocate", "record_spend"]
 
 
 def _line(uow: UnitOfWork, line_id: int) -> BudgetLine:
@@ -67,10 +67,3 @@ def record_spend(uow: UnitOfWork, line_id: int, *, amount: float, key: str, acto
                   changes={"spent": [before, line.spent]})
         uow.commit()
         return line
-
-
-def lines_of(uow: UnitOfWork, plan_id: int) -> list[BudgetLine]:
-    """A plan's budget lines, in code order."""
-    with uow:
-        return list(uow.session.exec(select(BudgetLine).where(col(BudgetLine.plan_id) == plan_id)
-                                     .order_by(col(BudgetLine.code))))

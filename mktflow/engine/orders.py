@@ -20,7 +20,7 @@ from mktflow.domain.orders import (
 from mktflow.engine.common import actor_for
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["advance", "credit_check_for", "customer_of", "record_order", "update_customer_file"]
+__all__ = ["advance", "credit_check_for", "record_order", "update_customer_file"]
 
 #: Which order field keeps what each stage recorded.
 _FIELD = {"approve_credit": "credit", "schedule": "fulfilment", "ship": "shipment",
@@ -147,12 +147,6 @@ def update_customer_file(uow: UnitOfWork, order_id: int, *, actor_email: str) ->
                   process_id=order.process_id, action="order", data={"order": order.number})
         uow.commit()
         return cust
-
-
-def customer_of(uow: UnitOfWork, code: str) -> Customer | None:
-    """A customer file by code (reads only)."""
-    with uow:
-        return uow.session.exec(select(Customer).where(col(Customer.code) == code)).first()
 
 
 def credit_check_for(uow: UnitOfWork, order_id: int, *, auto_limit: float) -> dict[str, Any]:

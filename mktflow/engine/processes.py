@@ -12,7 +12,7 @@ from mktflow.engine.common import actor_for, changed, get_for_update, ref
 from mktflow.store.tables import Handoff, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["finish_process", "link_flow_run", "open_instance", "relink", "start_process"]
+__all__ = ["finish_process", "open_instance", "relink", "start_process"]
 
 
 def start_process(
@@ -78,15 +78,6 @@ def relink(uow: UnitOfWork, instance: ProcessInstance, flow_run_id: str) -> None
         uow.session.add(instance)
         uow.audit(actor="mktflow", entity_type="process", entity_id=instance.id,
                   process_id=instance.id, action="link", changes=diff)
-
-
-def link_flow_run(uow: UnitOfWork, process_id: int, *, flow_run_id: str) -> ProcessInstance:
-    """Record which Prefect flow run carries the process."""
-    with uow:
-        instance = get_for_update(uow, ProcessInstance, process_id)
-        relink(uow, instance, flow_run_id)
-        uow.commit()
-        return instance
 
 
 def finish_process(

@@ -32,16 +32,21 @@ def set_resumer(resumer: Resumer | None) -> None:
 
 
 def _default_resumer() -> Resumer:
-    from mktflow.prefect.resume import resume_flow_run_for  # imports Prefect only when needed
+    # plain HTTP to Prefect's API: a CLI process answers without paying for a Prefect import
+    from mktflow.prefect.handback import hand_back
 
-    return resume_flow_run_for
+    return hand_back
 
 
 def complete_step(
     uow: UnitOfWork, item_id: int, *, actor_email: str, data: dict[str, Any] | None = None
 ) -> WorkItem:
-    """Complete the step through the engine, then resume the flow run waiting for it."""
-    item = work.complete(uow, item_id, actor_email=actor_email, data=data)
+    """Complete the step through the engine, then resume the flow run waiting for it.
+
+    ``data`` is laid over the step's draft (no data submits the draft): every door offers the
+    answer the Prefect UI form shows pre-filled.
+    """
+    item = work.complete(uow, item_id, actor_email=actor_email, data=data, over_draft=True)
     if item.process_id is None:
         return item
     with uow:

@@ -28,6 +28,7 @@ __all__ = [
     "complete",
     "create_work_item",
     "delegate",
+    "merge_draft",
     "reassign_all",
     "release",
     "resolve",
@@ -71,6 +72,7 @@ def create_work_item(
     step_key: str | None = None,
     branch: str | None = None,
     excluded: list[str] | None = None,
+    draft: dict[str, Any] | None = None,
 ) -> WorkItem:
     """Put a human step in a department's queue (or a member's hands) and tell them.
 
@@ -82,6 +84,8 @@ def create_work_item(
     if not 0 <= priority <= 100:
         raise BadInput(f"priority: must be between 0 and 100, got {priority}")
     check_schema(form_schema)
+    if draft is not None and not isinstance(draft, dict):
+        raise BadInput(f"draft: must be a JSON object, got {type(draft).__name__}")
     with uow:
         if process_id is not None and step_key is not None:
             existing = uow.session.exec(select(WorkItem).where(
@@ -104,7 +108,7 @@ def create_work_item(
             state=WorkState.OPEN, form_schema=form_schema, form_name=form_name,
             priority=priority, due_at=due_at, follow_up_at=follow_up_at, process_id=process_id,
             step_key=step_key, created_by=actor.email, excluded=[e.lower() for e in excluded or []],
-            created_at=uow.now(), updated_at=uow.now(),
+            draft=draft, created_at=uow.now(), updated_at=uow.now(),
         )
         if assignee:
             item.assignee_email = _eligible(uow, item, assignee, "assign").email
@@ -185,19 +189,38 @@ def resolve(
 
 
 def complete(
-    uow: UnitOfWork, item_id: int, *, actor_email: str, data: dict[str, Any] | None = None
+    uow: UnitOfWork, item_id: int, *, actor_email: str, data: dict[str, Any] | None = None,
+    over_draft: bool = False,
 ) -> WorkItem:
-    """Submit a held step's data; refused if it fails the form or breaks four eyes."""
+    """Submit a held step's data; refused if it fails the form or breaks four eyes.
+
+    With ``over_draft`` the data is laid over the step's draft first (see ``merge_draft``).
+    """
     with uow:
         item = get_for_update(uow, WorkItem, item_id)
         actor, rule = check(uow, item, "complete", actor_email)
         _not_excluded(item, actor.email, "complete")
+        if over_draft:
+            data = merge_draft(item.draft, data)
         clean = validate_form(item.form_schema, data, ref=ref(item))
         record(uow, item, rule, actor, data=clean, fields={
             "data": clean, "completed_by": actor.email, "completed_at": uow.now(),
         })
         uow.commit()
         return item
+
+
+def merge_draft(draft: dict[str, Any] | None, data: dict[str, Any] | None
+                ) -> dict[str, Any] | None:
+    """The answer a door submits: ``data``'s top-level keys laid over the step's draft.
+
+    Shallow on purpose: a key given replaces the draft's whole value (a list of activities is
+    replaced, not merged item by item), so what was sent is exactly what is checked. No data
+    submits the draft as it is.
+    """
+    if draft is None:
+        return data
+    return {**draft, **(data or {})}
 
 
 _EXCLUDED = ("the step excludes them (four eyes: they submitted or already approved what it "
@@ -254,15 +277,21 @@ def update(
 
 
 def comment(
-    uow: UnitOfWork, item_id: int, *, actor_email: str, text: str, links: list[str] | None = None
+    uow: UnitOfWork, item_id: int, *, actor_email: str, text: str, links: list[str] | None = None,
+    reason: str | None = None, draft: dict[str, Any] | None = None,
 ) -> WorkItem:
-    """Add a note (and links) to a step's history."""
+    """Add a note (and links) to a step's history; ``reason`` fills the entry's reason.
+
+    ``draft`` replaces the step's draft (a refused answer from the Prefect UI is kept as the
+    answer every door offers next, as the UI's retry form shows it).
+    """
     if not text.strip():
         raise BadInput("text: a comment must not be empty")
     with uow:
         item = get_for_update(uow, WorkItem, item_id)
         actor, rule = check(uow, item, "comment", actor_email)
-        record(uow, item, rule, actor, data={"text": text.strip(), "links": links or []})
+        record(uow, item, rule, actor, data={"text": text.strip(), "links": links or []},
+               reason=reason, fields={"draft": draft} if draft is not None else None)
         uow.commit()
         return item
 

@@ -5,7 +5,6 @@ caused it (``mktflow.engine.notices``); the relay (``mktflow.notify.relay``) cla
 messages, sends them over their channel (webhook, Slack-compatible webhook, e-mail), and marks
 them sent, retries them with backoff, or dead-letters them.
 
-Errors raised while sending::
-
-    DeliveryFailed            one attempt failed; ``permanent`` says whether retrying can help
+Errors raised while sending: ``mktflow.domain.errors.DeliveryFailed`` (one attempt failed;
+``permanent`` says whether retrying can help).
 """

@@ -33,10 +33,10 @@ from sqlalchemy import Engine, bindparam, func, update
 from sqlmodel import col, select
 
 from mktflow.config import Settings
-from mktflow.domain.errors import ConfigError
+from mktflow.domain.errors import ConfigError, DeliveryFailed
 from mktflow.notify.channels import read_secret
 from mktflow.notify.render import Envelope
-from mktflow.notify.senders import Deliverer, DeliveryFailed, HttpxPoster, SmtpMailer
+from mktflow.notify.senders import Deliverer, HttpxPoster, SmtpMailer
 from mktflow.notify.tables import Channel
 from mktflow.store.tables import OutboxMessage
 from mktflow.store.types import utcnow

@@ -24,6 +24,7 @@ from typing import Protocol
 
 import httpx
 
+from mktflow.domain.errors import DeliveryFailed  # re-exported: its old home
 from mktflow.domain.organisation import ChannelType
 from mktflow.notify.channels import read_secret
 from mktflow.notify.render import (
@@ -49,16 +50,6 @@ __all__ = [
 #: Answers that will not change by sending again: the message is dead-lettered at once.
 #: Everything else (5xx, 408, 429, 401/403 after a secret is fixed, timeouts) is retried.
 PERMANENT_HTTP_STATUSES = frozenset({400, 404, 405, 410, 413, 422})
-
-
-class DeliveryFailed(Exception):
-    """One attempt to send a message failed; ``permanent`` when retrying cannot help."""
-
-    def __init__(self, message: str, *, permanent: bool = False,
-                 retry_after_s: float | None = None) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ they receive and can be told to fail or hang.
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from mktflow.notify.senders import DeliveryFailed
+from mktflow.domain.errors import DeliveryFailed
 
 __all__ = [
     "FakeClock",
@@ -146,6 +147,7 @@ class ReceivedMail:
     mail_from: str
     rcpt_tos: list[str]
     message: EmailMessage
+    tls: bool = False  # received after STARTTLS
 
 
 def free_port() -> int:
@@ -156,9 +158,11 @@ def free_port() -> int:
 
 
 class SmtpReceiver:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1; with ``credentials`` it checks AUTH."""
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; with ``credentials`` it checks AUTH; with
+    ``tls_context`` it offers STARTTLS and refuses mail (and AUTH) before it."""
 
-    def __init__(self, credentials: tuple[str, str] | None = None) -> None:
+    def __init__(self, credentials: tuple[str, str] | None = None,
+                 tls_context: ssl.SSLContext | None = None) -> None:
         from aiosmtpd.controller import Controller
         from aiosmtpd.smtp import AuthResult
 
@@ -167,11 +171,12 @@ class SmtpReceiver:
         receiver = self
 
         class Handler:
-            async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+            async def handle_DATA(self, _server: Any, session: Any, envelope: Any) -> str:
                 parsed = message_from_bytes(envelope.original_content, policy=policy.default)
                 assert isinstance(parsed, EmailMessage)
                 receiver.mails.append(ReceivedMail(envelope.mail_from,
-                                                   list(envelope.rcpt_tos), parsed))
+                                                   list(envelope.rcpt_tos), parsed,
+                                                   tls=session.ssl is not None))
                 return "250 Message accepted"
 
         def authenticate(_server: Any, _session: Any, _envelope: Any, _mechanism: str,
@@ -184,6 +189,9 @@ class SmtpReceiver:
         if credentials:
             # AUTH over plain text on 127.0.0.1 only; a wrong login is still refused (535).
             options = {"authenticator": authenticate, "auth_require_tls": False}
+        if tls_context is not None:
+            options.update(tls_context=tls_context, require_starttls=True,
+                           auth_require_tls=True)
         self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port,
                                       **options)
 

@@ -26,9 +26,11 @@ def run(
     process: Annotated[str, typer.Argument(
         help="new-product-development, campaign or order-handling.")],
     params: Annotated[str | None, typer.Option(
-        "--params", help="Parameters as JSON, or @file with them.")] = None,
+        "--params", help="Parameters as JSON, or @file with them: what --example prints "
+                         "(wrapped in the flow's parameter name) or the bare object.")] = None,
     example: Annotated[bool, typer.Option(
-        "--example", help="Print valid example parameters and exit.")] = False,
+        "--example", help="Print valid example parameters as the Prefect UI's Custom run JSON "
+                          "view takes them, and exit.")] = False,
     detach: Annotated[bool, typer.Option(
         "--detach", help="Hand the run to the served deployment and return at once.")] = False,
     json_: JsonOpt = False,
@@ -39,18 +41,19 @@ def run(
     waits, answer its steps from another shell (`mktflow work complete`) or the Prefect UI.
     """
     from mktflow.prefect.registry import example as example_params
-    from mktflow.prefect.registry import spec_for
+    from mktflow.prefect.registry import run_parameters, spec_for, unwrap
 
     with refusals(json_):
         spec_for(process)
         if example:
-            typer.echo(json.dumps(example_params(process), indent=2))
+            typer.echo(json.dumps(run_parameters(process, example_params(process)), indent=2))
             return
         if params is None:
             raise BadInput(f"--params: give the parameters (see `mktflow run {process} "
                            "--example`)")
-        values = parse_data(params, field="params")
-        assert values is not None
+        given = parse_data(params, field="params")
+        assert given is not None
+        values = unwrap(process, given)
         from mktflow.prefect.runner import run_process
 
         outcome = run_process(process, values, detach=detach,

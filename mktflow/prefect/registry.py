@@ -11,7 +11,7 @@ from typing import Any
 
 from mktflow.domain.errors import NotFound
 
-__all__ = ["PROCESSES", "ProcessSpec", "example", "spec_for"]
+__all__ = ["PROCESSES", "ProcessSpec", "example", "run_parameters", "spec_for", "unwrap"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,21 @@ def spec_for(name: str) -> ProcessSpec:
     if name not in PROCESSES:
         raise NotFound(f"process: unknown process {name!r} (known: {', '.join(PROCESSES)})")
     return PROCESSES[name]
+
+
+def run_parameters(name: str, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` as the flow's parameters, the way the Prefect UI's Custom run JSON view wants
+    them: ``{"request": {...}}`` for the campaign (the flow's parameter name, per process)."""
+    return {spec_for(name).param: values}
+
+
+def unwrap(name: str, given: dict[str, Any]) -> dict[str, Any]:
+    """The process's parameter object from either form people paste: wrapped in the flow's
+    parameter name (what the Prefect UI's JSON view shows) or bare."""
+    param = spec_for(name).param
+    if list(given) == [param] and isinstance(given[param], dict):
+        return given[param]
+    return given
 
 
 def example(name: str, suffix: str | None = None, *, today: date | None = None) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import time
 from typing import Any
 from uuid import UUID
 
-from mktflow.prefect.steps import pause_key
+from mktflow.prefect.keys import pause_key
 from mktflow.store.tables import WorkItem
 
 __all__ = ["resume_flow_run_for", "resume_if_answered", "wait_until_paused"]

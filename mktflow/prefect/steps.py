@@ -8,8 +8,17 @@ How a step is answered, from any door:
 * Prefect UI: the resume form is the step's form plus ``answered_by`` (the e-mail of whoever
   answers). The item is not done yet, so the bridge claims (if open) and completes it through
   the engine as that member. If the engine refuses (not a member, four eyes, data that fails
-  the form), the refusal is recorded on the item as a comment and the flow waits again under a
-  new key (``<step>-retry-N``): nothing is lost, nothing bypasses the engine.
+  the form), the refusal is recorded on the item as a comment with the reason, logged as a
+  warning in the flow run, and the flow waits again under a new key (``<step>-retry-N``) with
+  a form that states the reason and is pre-filled with what was typed: nothing is lost,
+  nothing bypasses the engine.
+
+Every door offers the same pre-filled answer: the form's defaults and the flow's ``initial``
+values are stored on the item as its ``draft`` when it is created (what the UI form shows).
+
+The Prefect UI renders the pause's description above the form in a box that shrinks to nothing
+when the form is long, so the instructions live in the description of the form's first field
+(``answered_by``), which the UI renders as markdown under that field's label at any length.
 
 In a deployment run the flow **suspends** (no process is held; Prefect re-runs the flow from
 the top after the resume, persisted task results make that cheap and keys make it idempotent);
@@ -18,23 +27,26 @@ otherwise it **pauses** and polls.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic_core import to_jsonable_python
 
 from mktflow.config import get_settings
-from mktflow.domain.errors import MktflowError
+from mktflow.domain.errors import StepCancelled  # also here: older pickled results name it
 from mktflow.prefect import tasks
+from mktflow.prefect.keys import pause_key
 
 __all__ = [
     "Answer",
     "StepCancelled",
     "StepForm",
     "StepHandle",
+    "draft_of",
     "human_step",
+    "instructions",
     "open_step",
     "pause_key",
     "wait_for",
@@ -49,10 +61,6 @@ class StepForm(BaseModel):
     """Base of every step's form: what a department fills in (no unknown fields)."""
 
     model_config = ConfigDict(extra="forbid")
-
-
-class StepCancelled(MktflowError):
-    """The step was cancelled (a head withdrew it); the flow cannot go on without it."""
 
 
 @dataclass(frozen=True)
@@ -82,11 +90,6 @@ class StepHandle(Generic[F]):
     initial: dict[str, Any] | None = None
 
 
-def pause_key(step_key: str) -> str:
-    """The Prefect pause/input key of a step: lowercase letters, digits and dashes only."""
-    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", step_key.lower())).strip("-")
-
-
 def open_step(
     process_id: int,
     key: str,
@@ -105,12 +108,21 @@ def open_step(
     """Create the step's WorkItem (idempotent by process and key) without waiting for it."""
     key = pause_key(key)
     item_id = tasks.create_step(
+        draft=draft_of(form, initial),
         process_id=process_id, step_key=key, department=department, title=title,
         form_schema=form.model_json_schema(), form_name=form.__name__,
         due_in_hours=due.total_seconds() / 3600 if due else None, assignee=assignee,
         excluded=sorted(set(excluded or [])), branch=branch, description=description,
         priority=priority)
     return StepHandle(item_id, key, form, title, department, description, initial)
+
+
+def draft_of(form: type[StepForm], initial: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the UI's resume form shows pre-filled: the form's defaults, then ``initial``."""
+    properties = form.model_json_schema().get("properties", {})
+    draft = {k: p["default"] for k, p in properties.items() if "default" in p}
+    draft.update(to_jsonable_python(initial or {}))
+    return draft or None
 
 
 def human_step(
@@ -138,6 +150,8 @@ def human_step(
 def wait_for(handle: StepHandle[F]) -> Answer[F]:
     """Wait for a step created with ``open_step``; returns at once if it is already done."""
     attempt = 0
+    typed: dict[str, Any] | None = None  # what a refused UI answer held: the retry shows it
+    refusal = ""
     while True:
         view = tasks.read_step(handle.item_id)
         if view["state"] == "done":
@@ -146,7 +160,7 @@ def wait_for(handle: StepHandle[F]) -> Answer[F]:
             raise StepCancelled(f"{view['ref']} ({handle.title}) was cancelled: the process "
                                 "cannot go on without it")
         key = handle.key if attempt == 0 else f"{handle.key}-retry-{attempt}"
-        response = _wait(handle, key, view)
+        response = _wait(handle, key, view, typed=typed, refusal=refusal)
         view = tasks.read_step(handle.item_id)
         if view["state"] == "done":  # completed through the engine (CLI, API): DB data wins
             return _answer(handle, view)
@@ -154,6 +168,9 @@ def wait_for(handle: StepHandle[F]) -> Answer[F]:
         outcome = tasks.reconcile_ui_answer(handle.item_id, key, response.answered_by, data)
         if outcome["ok"]:
             return _answer(handle, tasks.read_step(handle.item_id))
+        refusal = outcome["error"]
+        typed = {**data, "answered_by": response.answered_by}
+        _log_refusal(view["ref"], response.answered_by, refusal)
         attempt += 1
 
 
@@ -162,44 +179,63 @@ def _answer(handle: StepHandle[F], view: dict[str, Any]) -> Answer[F]:
                   handle.item_id)
 
 
-def _input_model(form: type[StepForm]) -> Any:
-    """The step's form as a Prefect RunInput, with the answering member's e-mail added."""
+def _log_refusal(ref: str, member: str, reason: str) -> None:
+    """A warning in the flow run's log, where the person who answered in the UI looks."""
+    from prefect.logging import get_run_logger
+
+    get_run_logger().warning("%s: the answer from the Prefect UI by %s was refused: %s",
+                             ref, member, reason)
+
+
+def _input_model(form: type[StepForm], instructions: str, answered_by: str | None) -> Any:
+    """The step's form as a Prefect RunInput, with the answering member's e-mail first.
+
+    ``answered_by`` carries the instructions as its description: the UI shows a field's
+    description at any form length (``position`` 0 puts the field at the top).
+    """
     from prefect.input import RunInput
 
-    return create_model(
-        f"{form.__name__}Answer", __base__=(RunInput, form),
-        answered_by=(str, Field(pattern=_EMAIL, description="Your e-mail: you answer as this "
-                                                            "member, through mktflow's rules")),
-    )
+    field = (Field(pattern=_EMAIL, description=instructions,
+                   json_schema_extra={"position": 0})
+             if answered_by is None else
+             Field(answered_by, pattern=_EMAIL, description=instructions,
+                   json_schema_extra={"position": 0}))
+    return create_model(f"{form.__name__}Answer", __base__=(RunInput, form),
+                        answered_by=(str, field))
 
 
-def _instructions(handle: StepHandle[Any], view: dict[str, Any], key: str) -> str:
-    retry = "" if key == handle.key else (
-        "\n\n> An earlier answer from the Prefect UI was refused by mktflow; see the item's "
-        f"history (`mktflow history {view['ref']}`).")
+def instructions(handle: StepHandle[Any], view: dict[str, Any], refusal: str = "") -> str:
+    """How to answer the step (markdown): the item, department, assignee, the ways to answer."""
+    ref = view["ref"]
+    retry = (f"**Your earlier answer was refused: {refusal}** Correct it below (what you typed "
+             f"is kept) and submit again; `mktflow history {ref}` has the record.\n\n"
+             if refusal else "")
     return (
-        f"### {view['ref']}: {handle.title}\n\n"
-        f"Department **{handle.department}**"
+        retry + f"**{ref}: {handle.title}**. Department **{handle.department}**"
         + (f", assigned to **{view['assignee']}**" if view.get("assignee") else "")
-        + (f", due {view['due']}" if view.get("due") else "") + ".\n\n"
-        + (f"{handle.description}\n\n" if handle.description else "")
-        + "Answer here (fill in *answered_by* with your e-mail) or from the command line:\n\n"
-        f"`mktflow work show {view['ref']}` then "
-        f"`mktflow work claim {view['ref']} --as YOU` and "
-        f"`mktflow work complete {view['ref']} --as YOU --data @answer.json`"
-        + retry
+        + (f", due {view['due']}" if view.get("due") else "") + ". "
+        + (f"{handle.description} " if handle.description else "")
+        + "Your e-mail here: you answer as that member, through mktflow's rules. Or from the "
+        f"command line: `mktflow work show {ref}`, `mktflow work claim {ref} --as YOU`, "
+        f"`mktflow work complete {ref} --as YOU` (submits the pre-filled answer; `--data` "
+        "changes it)."
     )
 
 
-def _wait(handle: StepHandle[Any], key: str, view: dict[str, Any]) -> Any:
+def _wait(handle: StepHandle[Any], key: str, view: dict[str, Any], *,
+          typed: dict[str, Any] | None = None, refusal: str = "") -> Any:
     """Suspend (deployment run) or pause until resumed with the step's input."""
     from prefect.context import FlowRunContext
     from prefect.flow_runs import pause_flow_run, suspend_flow_run
 
     settings = get_settings()
     timeout = int(settings.step_timeout_days * 86400)
-    model = _input_model(handle.form).with_initial_data(
-        description=_instructions(handle, view, key), **(handle.initial or {}))
+    values = dict(typed if typed is not None else handle.initial or {})
+    member = values.pop("answered_by", None)
+    heading = f"**{view['ref']}: {handle.title}**" + (
+        f" — refused: {refusal}" if refusal else "")
+    model = _input_model(handle.form, instructions(handle, view, refusal), member
+                         ).with_initial_data(description=heading, **values)
     context = FlowRunContext.get()
     if context and context.flow_run and context.flow_run.deployment_id:
         return suspend_flow_run(wait_for_input=model, key=key, timeout=timeout)

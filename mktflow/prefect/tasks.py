@@ -29,7 +29,6 @@ __all__ = [
     "create_step",
     "finish_process",
     "handoff_action",
-    "handoff_state",
     "member_department",
     "offer_handoff",
     "process_guard",
@@ -91,7 +90,8 @@ def finish_process(process_id: int, status: str, result: dict[str, Any] | None =
 def create_step(*, process_id: int, step_key: str, department: str, title: str,
                 form_schema: dict[str, Any], form_name: str, due_in_hours: float | None,
                 assignee: str | None, excluded: list[str], branch: str | None,
-                description: str, priority: int) -> int:
+                description: str, priority: int,
+                draft: dict[str, Any] | None = None) -> int:
     """Create a human step's WorkItem (returns the existing one for the same key)."""
     u = uow()
     due = u.now() + timedelta(hours=due_in_hours) if due_in_hours else None
@@ -99,7 +99,7 @@ def create_step(*, process_id: int, step_key: str, department: str, title: str,
         u, actor_email="mktflow", department=department, title=title, form_schema=form_schema,
         form_name=form_name, description=description, assignee=assignee, priority=priority,
         due_at=due, process_id=process_id, step_key=step_key, branch=branch,
-        excluded=excluded)
+        excluded=excluded, draft=draft)
     assert item.id is not None
     return item.id
 
@@ -114,8 +114,9 @@ def reconcile_ui_answer(item_id: int, key: str, answered_by: str,
                         data: dict[str, Any]) -> dict[str, Any]:
     """Apply an answer given in the Prefect UI through the engine, as the member who gave it.
 
-    Claims the step if it is open and completes it. A refusal is recorded on the item (so the
-    answer is not lost) and returned; a claim made here is given back.
+    Claims the step if it is open and completes it. A refusal is recorded on the item with its
+    reason, the refused answer becomes the step's draft (so it is not lost, at any door), and
+    the refusal is returned; a claim made here is given back.
     """
     claimed = False
     try:
@@ -130,7 +131,8 @@ def reconcile_ui_answer(item_id: int, key: str, answered_by: str,
         note = (f"Answer from the Prefect UI by {answered_by} refused: {exc}. "
                 f"The flow waits again (key {key}-retry).")
         with suppress(Refused):  # the item moved on meanwhile: the refusal is still returned
-            work.comment(uow(), item_id, actor_email="mktflow", text=note)
+            work.comment(uow(), item_id, actor_email="mktflow", text=note, reason=str(exc),
+                         draft=data)
         return {"ok": False, "error": str(exc), "kind": type(exc).__name__}
 
 
@@ -172,11 +174,6 @@ def handoff_action(handoff_id: int, action: str, actor: str, reason: str | None 
         return str(current)
     return handoffs.act(uow(), handoff_id, action, actor_email=actor, reason=reason,
                         data=data).state
-
-
-def handoff_state(handoff_id: int) -> str:
-    """A handoff's state (a read, never cached)."""
-    return str(queries.show(uow(), f"H-{handoff_id}")["state"])
 
 
 def member_department(email: str) -> str:

@@ -94,6 +94,8 @@ class WorkItem(SQLModel, table=True):
     form_name: str | None = Field(default=None, max_length=200)
     form_schema: dict[str, Any] | None = json_field()
     data: dict[str, Any] | None = json_field()
+    # the pre-filled answer every door offers (the Prefect UI form's defaults); never required
+    draft: dict[str, Any] | None = json_field()
     excluded: list[str] = json_field(list)  # members who may not complete it (four eyes)
     priority: int = Field(default=50, ge=0, le=100)
     due_at: datetime | None = timestamp_field()
@@ -165,13 +167,11 @@ class OutboxMessage(SQLModel, table=True):
 
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
-        UniqueConstraint("dedupe_key", name="uq_outbox_dedupe"),
     )
 
     id: str = Field(primary_key=True, max_length=64)  # also the Idempotency-Key
     created_at: datetime = created_field()
     event: str = Field(max_length=60)
-    dedupe_key: str | None = Field(default=None, max_length=300)
     department: str | None = Field(default=None, max_length=64)
     recipient_email: str | None = Field(default=None, max_length=320)
     channel_id: int | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -151,3 +152,23 @@ def steps_like(db: Any, process_key: str, prefix: str) -> list[Any]:
         return list(u.session.exec(select(WorkItem).where(
             col(WorkItem.process_id) == p.id, col(WorkItem.step_key).startswith(prefix))
             .order_by(col(WorkItem.id))))
+
+
+def open_ui_link(link: str, *, page: bool = True) -> dict[str, Any]:
+    """Open a Prefect UI flow-run link: the page loads and the API behind it has the run.
+
+    ``page=False`` for the test harness's server, which serves the API but no UI.
+    """
+    import httpx
+
+    found = re.fullmatch(r"(http://127\.0\.0\.1:\d+)/runs/flow-run/([0-9a-f-]{36})", link)
+    assert found, link
+    if page:
+        html = httpx.get(link, headers={"Accept": "text/html"}, timeout=10)  # a browser
+        assert html.status_code == 200 and "<title>Prefect" in html.text, (
+            link, html.status_code, html.text[:300])
+    run = httpx.get(f"{found[1]}/api/flow_runs/{found[2]}", timeout=10)
+    assert run.status_code == 200, run.text
+    flow_run: dict[str, Any] = run.json()
+    assert flow_run["id"] == found[2]
+    return flow_run

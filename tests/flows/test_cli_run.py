@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.flows.support import Departments, start_flow
+from tests.flows.support import Departments, open_ui_link, start_flow
 
 pytestmark = pytest.mark.flows
 
@@ -35,4 +35,5 @@ def test_run_prints_ids_first_and_exits_with_the_final_state(flow_db: Any) -> No
     started, finished = events[0], events[-1]
     assert started["event"] == "started" and started["process"].startswith("P-")
     assert started["ui_url"].endswith(f"/runs/flow-run/{started['flow_run_id']}")
+    assert open_ui_link(started["ui_url"], page=False)["state"]["type"] == "COMPLETED"
     assert finished["state"] == "COMPLETED" and finished["result"]["outcome"] == "rejected"

@@ -19,22 +19,14 @@ MARCO = "marco.rossi@example.com"
 SOFIA = "sofia.lopez@example.com"
 
 
-@pytest.fixture
-def cycle_db(prefect_server: None, tmp_path: Path) -> Iterator[Any]:
-    """A fresh migrated SQLite database per test: cycles are global, so no sharing."""
-    from tests.conftest import _migrated, reset_caches
+@pytest.fixture(params=["sqlite", "postgresql"])
+def cycle_db(request: pytest.FixtureRequest, prefect_server: None) -> Iterator[Any]:
+    """A fresh migrated database per test (cycles are global, so no sharing), on both kinds."""
+    from tests.flows.conftest import configured
 
-    db = _migrated(f"sqlite:///{tmp_path / 'mktflow.db'}", "sqlite")
-    saved = os.environ.get("MKTFLOW_DATABASE_URL")
-    os.environ["MKTFLOW_DATABASE_URL"] = db.url
-    reset_caches()
-    yield db
-    if saved is None:
-        os.environ.pop("MKTFLOW_DATABASE_URL", None)
-    else:
-        os.environ["MKTFLOW_DATABASE_URL"] = saved
-    reset_caches()
-    db.engine.dispose()
+    db = request.getfixturevalue("sqlite_db" if request.param == "sqlite" else "pg_db")
+    with configured(db):
+        yield db
 
 
 def run_flow(fn: Any, **params: Any) -> tuple[Any, dict[str, Any]]:
@@ -224,13 +216,16 @@ def _wait_for_deployment(name: str, serve: Any, timeout: float = 90) -> Any:
     raise AssertionError(f"{name} was never served")
 
 
-def test_serve_creates_scheduled_deployments_and_runs_one(cycle_db: Any,
-                                                          tmp_path: Path) -> None:
+def test_serve_registers_each_cycle_with_its_cron_and_zone_and_runs_a_deployment_run(
+        cycle_db: Any, tmp_path: Path) -> None:
+    """What ``mktflow serve`` registers and runs; that schedules fire is proven in tests/e2e/."""
     import json
+    import re
     import signal
     import subprocess
     import sys
 
+    import httpx
     from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_URL
 
@@ -265,6 +260,7 @@ def test_serve_creates_scheduled_deployments_and_runs_one(cycle_db: Any,
         flow_run = run_deployment("process-review/process-review",
                                   parameters={"period": "2026-10"}, timeout=120)
         assert flow_run.state is not None and flow_run.state.is_completed(), flow_run.state
+        assert flow_run.deployment_id == deployment.id  # run by the served runner
     finally:
         serve.send_signal(signal.SIGINT)
         try:
@@ -274,14 +270,20 @@ def test_serve_creates_scheduled_deployments_and_runs_one(cycle_db: Any,
         log.seek(0)
         output = log.read().decode(errors="replace")
         log.close()
-    assert "serving" in output and "Prefect UI:" in output, output
+    assert "serving" in output, output
+    ui = re.search(r"Prefect UI: +(http://127\.0\.0\.1:\d+)/deployments\s", output)
+    assert ui is not None and str(PREFECT_API_URL.value()).startswith(ui[1]), output
+    # the test harness serves the API under that address, not the UI pages
+    health = httpx.get(f"{ui[1]}/api/health", timeout=10)
+    assert health.status_code == 200 and health.json() is True, health.text
     assert serve.returncode == 0, output  # Ctrl-C stops it cleanly and leaves schedules on
     from prefect.client.orchestration import get_client
 
     with get_client(sync_client=True) as client:
         assert not client.read_deployment_by_name("process-review/process-review").paused
     runs = cycle_runs(cycle_db, "process-review")
-    assert [(r.period, r.status) for r in runs] == [("2026-10", "completed")]
+    assert [(r.period, r.status, r.flow_run_id) for r in runs] == [
+        ("2026-10", "completed", str(flow_run.id))]
 
 
 # --- budget review ------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.flows.support import open_ui_link
+
 pytestmark = pytest.mark.flows
 
 SALES = "carlos.mendez@example.com"
@@ -79,6 +81,7 @@ def test_work_complete_in_another_shell_resumes_a_paused_run(tmp_path: Path) -> 
         assert finished["result"]["outcome"] == "rejected"
         status = _mktflow(env, "server", "status", "--json")
         assert status["running"] is True
+        assert open_ui_link(started["ui_url"])["state"]["type"] == "COMPLETED"
     finally:
         shell_one.kill()
         subprocess.run([sys.executable, "-m", "mktflow.cli", "server", "stop"], env=env,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import random
+import ssl
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlmodel import col, select
 
 from mktflow.domain.organisation import ChannelSpec
@@ -24,9 +26,6 @@ TOM = "tom.berg@example.com"  # tech
 HANA = "hana.kim@example.com"  # tech head
 SECRET_ENV = "MKTFLOW_TEST_HOOK_SECRET"
 
-#: For tests whose outcome does not depend on the database (keeps the notify suite fast); the
-#: races, crash recovery and bulk drain run on both SQLite and PostgreSQL.
-sqlite_only = pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 
 
 def channel(db: Any, department: str, type_: str = "webhook", **kw: Any) -> Channel:
@@ -77,3 +76,31 @@ def relay_for(db: Any, *, env: dict[str, str], clock: Any = None, mailer: Mailer
                           clock=clock or (lambda: datetime.now().astimezone()))
     return Relay(db.engine, deliverer, rp, rng=random.Random(3), relay_id=relay_id,
                  on_close=poster.close, **kwargs)
+
+
+def self_signed_tls(folder: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server context with a fresh certificate for 127.0.0.1, and the certificate's file
+    (point SSL_CERT_FILE at it and the default client context trusts it)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = folder / "smtp-cert.pem", folder / "smtp-key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    return context, cert_file

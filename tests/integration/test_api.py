@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
+
+from tests.integration.api_support import serving
 
 ANA = "ana.torres@example.com"  # marketing head
 OLGA = "olga.petrova@example.com"  # marketing specialist
@@ -23,27 +22,6 @@ FORM = {
                    "channel": {"type": "string"}},
     "required": ["budget", "channel"],
 }
-
-
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """Run ``app`` on uvicorn in a background thread; yield its base URL."""
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                                           lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def _app(db: Any, token: str | None = None) -> Any:
@@ -285,3 +263,118 @@ def test_html_pages_and_form_posts(api: httpx.Client, db: Any) -> None:
     assert 'value="deliver"' in r.text and 'value="reject"' not in r.text
     missing = api.get("/handoffs/999999", headers={"Accept": BROWSER})
     assert missing.status_code == 404 and "H-999999 does not exist" in missing.text
+
+
+def test_release_assign_delegate_resolve_comment_update_and_cancel(
+        api: httpx.Client, db: Any) -> None:
+    wid = create_work(api, form_schema=FORM, due="2027-02-01T09:00:00+02:00")["id"]
+    assert api.get(f"/work/{wid}").json()["due"] == "2027-02-01T07:00:00+00:00"
+
+    def act(action: str, who: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        r = api.post(f"/work/{wid}/{action}", headers=as_(who), json=body)
+        assert r.status_code == 200, (action, r.text)
+        view: dict[str, Any] = r.json()
+        return view
+
+    assert act("claim", OLGA)["assignee"] == OLGA
+    released = act("release", OLGA)
+    assert (released["state"], released["assignee"]) == ("open", None)
+    assigned = act("assign", ANA, {"to": OLGA})
+    assert (assigned["state"], assigned["assignee"]) == ("claimed", OLGA)
+    delegated = act("delegate", OLGA, {"to": LI})
+    assert (delegated["state"], delegated["assignee"], delegated["owner"]) == (
+        "delegated", LI, OLGA)  # Olga stays responsible
+    resolved = act("resolve", LI, {"data": {"budget": 10, "channel": "web"}})
+    assert (resolved["state"], resolved["assignee"]) == ("claimed", OLGA)
+    act("comment", LI, {"text": "figures from the Q4 report", "links": ["https://x.test/q4"]})
+    updated = act("update", ANA, {"due": "2027-02-03T18:30:00-05:00", "priority": 90,
+                                  "reason": "the retailer moved the date"})
+    assert (updated["due"], updated["priority"]) == ("2027-02-03T23:30:00+00:00", 90)
+    cancelled = act("cancel", ANA, {"reason": "campaign dropped"})
+    assert cancelled["state"] == "cancelled"
+    trail = api.get(f"/history/W-{wid}").json()
+    assert [(h["action"], h["actor"]) for h in trail] == [
+        ("create", ANA), ("claim", OLGA), ("release", OLGA), ("assign", ANA),
+        ("delegate", OLGA), ("resolve", LI), ("comment", LI), ("update", ANA),
+        ("cancel", ANA)]
+    assert trail[-1]["reason"] == "campaign dropped"
+    assert trail[6]["data"] == {"text": "figures from the Q4 report",
+                                "links": ["https://x.test/q4"]}
+    assert trail[7]["changes"]["priority"] == [50, 90]
+
+    hid = offer_handoff(api)["id"]
+    r = api.post(f"/handoffs/{hid}/comment", headers=as_(CARLOS),
+                 json={"text": "which price list?"})
+    assert r.status_code == 200 and r.json()["state"] == "offered", r.text
+    r = api.post(f"/handoffs/{hid}/cancel", headers=as_(ANA), json={"reason": "plan changed"})
+    assert r.status_code == 200 and r.json()["state"] == "cancelled", r.text
+    trail = api.get(f"/history/H-{hid}").json()
+    assert [(h["action"], h["actor"], h["reason"]) for h in trail[1:]] == [
+        ("comment", CARLOS, None), ("cancel", ANA, "plan changed")]
+
+
+def test_health_answers_503_when_the_database_cannot_be_used(
+        tmp_path: Any, caplog: pytest.LogCaptureFixture) -> None:
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+    from mktflow.store.db import engine_for
+
+    engine = engine_for(f"sqlite:///{tmp_path / 'never-migrated.db'}")
+    try:
+        with serving(create_app(engine, settings=Settings())) as url:
+            r = httpx.get(f"{url}/health", timeout=10)
+    finally:
+        engine.dispose()
+    body = assert_problem(r, 503)
+    assert body["detail"] == "the database cannot be used; the server log says why"
+    assert "never-migrated.db" not in r.text  # anonymous callers learn nothing of it
+    assert "health check failed" in caplog.text
+
+
+def test_html_posts_of_every_other_action(api: httpx.Client) -> None:
+    wid = create_work(api, title="Shelf talkers")["id"]
+    page = f"/work/{wid}"
+
+    def post(path: str, **fields: str) -> httpx.Response:
+        r = _post_form(api, path, **fields)
+        assert r.status_code == 200 and r.history[0].status_code == 303, (fields, r.text[-500:])
+        return r
+
+    assert '<p class="state">claimed</p>' in post(page, action="assign", actor=ANA,
+                                                   to=OLGA).text
+    assert '<p class="state">delegated</p>' in post(page, action="delegate", actor=OLGA,
+                                                     to=LI).text
+    post(page, action="comment", actor=LI, text="draft attached",
+         links="https://x.test/a\nhttps://x.test/b")
+    shown = post(page, action="update", actor=ANA, due="2027-02-03T18:30-05:00", priority="80")
+    assert "2027-02-03T23:30:00+00:00" in shown.text  # the given offset, shown in UTC
+    refused = _post_form(api, page, action="cancel", actor=ANA)
+    assert refused.status_code == 422 and "reason" in refused.text
+    assert '<p class="state">cancelled</p>' in post(page, action="cancel", actor=ANA,
+                                                     reason="brief withdrawn").text
+    view = api.get(page).json()
+    assert (view["state"], view["priority"], view["due"]) == (
+        "cancelled", 80, "2027-02-03T23:30:00+00:00")
+    trail = api.get(f"/history/W-{wid}").json()
+    assert [(h["action"], h["actor"]) for h in trail] == [
+        ("create", ANA), ("assign", ANA), ("delegate", OLGA), ("comment", LI), ("update", ANA),
+        ("cancel", ANA)]
+    assert trail[3]["data"] == {"text": "draft attached",
+                                "links": ["https://x.test/a", "https://x.test/b"]}
+
+    hid = offer_handoff(api)["id"]
+    rejected = post(f"/handoffs/{hid}", action="reject", actor=CARLOS, reason="no capacity")
+    assert '<p class="state">rejected</p>' in rejected.text
+    hid = offer_handoff(api)["id"]
+    page = f"/handoffs/{hid}"
+    post(page, action="accept", actor=CARLOS)
+    post(page, action="comment", actor=CARLOS, text="on it")
+    post(page, action="deliver", actor=CARLOS)
+    assert '<p class="state">returned</p>' in post(page, action="return", actor=ANA,
+                                                    reason="prices missing").text
+    assert '<p class="state">cancelled</p>' in post(page, action="cancel", actor=ANA,
+                                                     reason="launch postponed").text
+    trail = api.get(f"/history/H-{hid}").json()
+    assert [(h["action"], h["reason"]) for h in trail] == [
+        ("offer", None), ("accept", None), ("comment", None), ("deliver", None),
+        ("return", "prices missing"), ("cancel", "launch postponed")]

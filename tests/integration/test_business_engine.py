@@ -40,7 +40,13 @@ def test_campaign_plan_revision_approval_spend_and_actuals(db: Any) -> None:
         db.uow(), process_id=pid, code=code, actor_email=OLGA, owner_email=OLGA,
         plan={**PLAN, "budget_lines": [{"code": "ads", "title": "Ads", "amount": 800}]})
     assert revised.id == camp.id
-    assert db.count("kpi") >= 1
+    with db.uow() as u:
+        from sqlmodel import col, select
+
+        from mktflow.business.tables import Kpi
+
+        kpis = u.session.exec(select(Kpi).where(col(Kpi.campaign_id) == camp.id)).all()
+        assert [(k.name, k.target, k.owner_email) for k in kpis] == [("leads", 100.0, OLGA)]
     with pytest.raises(Conflict, match="belongs to another process"):
         campaigns.record_plan(db.uow(), process_id=_process(db), code=code, plan=PLAN,
                               actor_email=OLGA, owner_email=OLGA)
@@ -87,7 +93,10 @@ def test_order_lifecycle_and_customer_file(db: Any) -> None:
         orders.advance(db.uow(), order.id, "ship", actor_email=SALES)
     for action in ("approve_credit", "schedule", "ship", "invoice"):
         orders.advance(db.uow(), order.id, action, actor_email=SALES, data={"step": action})
-    orders.advance(db.uow(), order.id, "invoice", actor_email=SALES)  # a re-run: no-op
+    audits = db.count("auditentry")
+    rerun = orders.advance(db.uow(), order.id, "invoice", actor_email=SALES)  # a re-run: no-op
+    assert (rerun.status, rerun.invoice) == ("invoiced", {"step": "invoice"})
+    assert db.count("auditentry") == audits  # nothing applied or recorded twice
     orders.advance(db.uow(), order.id, "follow_up", actor_email=SALES,
                    data={"satisfaction": 5})
     customer = orders.update_customer_file(db.uow(), order.id, actor_email=SALES)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 HEAD = "ana.torres@example.com"
 OLGA = "olga.petrova@example.com"
@@ -184,7 +185,11 @@ def test_plain_postgresql_url_works(env: dict[str, str], pg_url: str) -> None:
     assert _mktflow(env, "db", "upgrade").returncode == 0
     assert _mktflow(env, "org", "load", "--demo").returncode == 0
     r = _mktflow(env, "org", "show", "--json")
-    assert r.returncode == 0 and len(json.loads(r.stdout)["members"]) >= 14
+    assert r.returncode == 0, r.stderr
+    demo = yaml.safe_load((Path(__file__).parents[2] / "mktflow/demo/demo-organisation.yaml")
+                          .read_text())
+    shown = {m["email"] for m in json.loads(r.stdout)["members"]}
+    assert shown == {m["email"] for m in demo["members"]}  # every member, on PostgreSQL
 
 
 def test_commands_that_run_no_flow_do_not_import_prefect(env: dict[str, str]) -> None:

@@ -58,7 +58,8 @@ def test_branch_members_act_only_within_their_branch(db: Any) -> None:
         work.claim(db.uow(), south.id, actor_email=MARCO)
     assert work.claim(db.uow(), south.id, actor_email=SOFIA).assignee_email == SOFIA
     hq_item = _item(db)
-    with pytest.raises(NotAuthorized):
+    with pytest.raises(NotAuthorized, match=r"sofia\.lopez@example\.com: they are in branch south, "
+                                            r"the item belongs to branch north"):
         work.assign(db.uow(), _item(db, branch="north").id, to=SOFIA, actor_email=HEAD)
     assert work.claim(db.uow(), hq_item.id, actor_email=OLGA).state == "claimed"
 
@@ -73,8 +74,8 @@ def test_only_head_or_active_delegate_assigns(db: Any) -> None:
     assert work.assign(db.uow(), item.id, to=OLGA, actor_email=LINA).assignee_email == OLGA
     set_head_away(db.uow(), "marketing", delegate=None, start=None, until=None,
                   actor_email=HEAD)
-    with pytest.raises(NotAuthorized):
-        work.assign(db.uow(), item.id, to=MARCO, actor_email=LINA)
+    with pytest.raises(NotAuthorized, match=r"li\.na@example\.com \(marketing\) may not assign W-"):
+        work.assign(db.uow(), item.id, to=MARCO, actor_email=LINA)  # the head is back
 
 
 def test_cannot_assign_outside_the_department(db: Any) -> None:
@@ -146,7 +147,7 @@ def test_a_failed_command_leaves_no_trace(db: Any, monkeypatch: pytest.MonkeyPat
         raise RuntimeError("outbox write failed")
 
     monkeypatch.setattr("mktflow.engine.transitions.notify", broken)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="outbox write failed"):
         work.assign(db.uow(), item.id, to=OLGA, actor_email=HEAD)
     assert _snapshot(db) == before
     with db.uow() as u:
@@ -154,8 +155,26 @@ def test_a_failed_command_leaves_no_trace(db: Any, monkeypatch: pytest.MonkeyPat
         assert (row.state, row.assignee_email, row.version) == ("open", None, 1)
 
 
-def test_change_audit_and_notice_commit_together(db: Any) -> None:
+def test_change_audit_and_notice_commit_together(db: Any,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from mktflow.store.uow import UnitOfWork
+
     item = _item(db)
+    before = _snapshot(db)
+    real_commit = UnitOfWork.commit
+
+    def failing_commit(self: UnitOfWork) -> None:
+        raise RuntimeError("the database went away at commit")
+
+    # if the audit entry or the notice were written in a commit of their own, they would stay
+    monkeypatch.setattr(UnitOfWork, "commit", failing_commit)
+    with pytest.raises(RuntimeError, match="went away at commit"):
+        work.assign(db.uow(), item.id, to=OLGA, actor_email=HEAD)
+    assert _snapshot(db) == before
+    with db.uow() as u:
+        assert u.session.get(WorkItem, item.id).assignee_email is None  # type: ignore[union-attr]
+    monkeypatch.setattr(UnitOfWork, "commit", real_commit)
+
     work.assign(db.uow(), item.id, to=OLGA, actor_email=HEAD)
     trail = queries.history(db.uow(), f"W-{item.id}")
     assert [(e["action"], e["from_state"], e["to_state"]) for e in trail] == [
@@ -165,7 +184,8 @@ def test_change_audit_and_notice_commit_together(db: Any) -> None:
         notices = u.session.query(OutboxMessage).filter(
             OutboxMessage.event == "work.assigned").all()
         assert [n.payload["recipient"] for n in notices
-                if n.payload["ref"] == f"W-{item.id}"][:1] == [OLGA]
+                if n.payload["ref"] == f"W-{item.id}"] == [OLGA]
+    assert _snapshot(db)[0] == before[0] + 1  # one audit entry for the one change
 
 
 def test_update_records_old_and_new_values(db: Any) -> None:
@@ -224,8 +244,13 @@ def test_inbox_lists_overdue_first_with_handoffs(db: Any) -> None:
     refs = [e["ref"] for e in entries]
     assert refs.index(f"W-{late.id}") < refs.index(f"H-{h.id}") < refs.index(f"W-{soon.id}")
     assert entries[0]["overdue"] is True and entries[0]["ref"] == f"W-{late.id}"
+    work.assign(db.uow(), soon.id, to=OLGA, actor_email=HEAD)
+    others = _item(db, title="someone else's")
+    work.assign(db.uow(), others.id, to=LINA, actor_email=HEAD)
     mine = queries.inbox(db.uow(), "marketing", member=OLGA)
-    assert all(e["kind"] == "handoff" or e["assignee"] == OLGA for e in mine)
+    assert [e["ref"] for e in mine if e["kind"] != "handoff"] == [f"W-{soon.id}"]
+    assert [e["assignee"] for e in mine if e["kind"] == "work"] == [OLGA]
+    assert f"W-{others.id}" not in [e["ref"] for e in mine]
 
 
 def test_set_head_away_is_for_the_head_or_management(db: Any) -> None:

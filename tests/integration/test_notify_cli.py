@@ -15,8 +15,16 @@ from typing import Any
 import pytest
 
 from mktflow.engine import work
-from mktflow.notify.testing import WebhookReceiver
-from tests.integration.notify_support import HEAD, SECRET_ENV, channel, queue, rows, sqlite_only
+from mktflow.notify.testing import SmtpReceiver, WebhookReceiver
+from tests.conftest import reset_caches
+from tests.integration.notify_support import (
+    HEAD,
+    SECRET_ENV,
+    channel,
+    queue,
+    rows,
+    self_signed_tls,
+)
 
 SECRET = "cli-secret-9d2e-never-printed"
 
@@ -27,7 +35,6 @@ def secret(monkeypatch: pytest.MonkeyPatch) -> str:
     return SECRET
 
 
-@sqlite_only
 def test_channels_are_added_listed_and_removed(cli: Any, secret: str) -> None:
     r = cli("channel", "add", "tech", "--type", "webhook", "--url", "https://h.example/in",
             "--secret-env", SECRET_ENV, "--json")
@@ -48,7 +55,6 @@ def test_channels_are_added_listed_and_removed(cli: Any, secret: str) -> None:
     assert [c["type"] for c in cli("channel", "list", "--json").json()] == ["email"]
 
 
-@sqlite_only
 def test_bad_channels_are_refused_with_the_rule(cli: Any) -> None:
     r = cli("channel", "add", "tech", "--type", "pager", "--url", "https://x.io")
     assert r.exit_code == 2 and "'pager' is not a channel type" in r.stderr
@@ -78,7 +84,6 @@ def test_drain_sends_a_thousand_due_messages(cli: Any, db: Any, secret: str) -> 
     assert len(cli("outbox", "list", "--status", "sent", "--limit", "5", "--json").json()) == 5
 
 
-@sqlite_only
 def test_dead_letters_are_listed_and_retried(
     cli: Any, db: Any, secret: str,
 ) -> None:
@@ -107,7 +112,6 @@ def test_dead_letters_are_listed_and_retried(
     assert r.exit_code == 2 and "not an outbox status" in r.stderr
 
 
-@sqlite_only
 def test_sla_sweep_reports_escalations(cli: Any, db: Any) -> None:
     item = work.create_work_item(db.uow(), actor_email=HEAD, department="marketing",
                                  title="Overdue brief",
@@ -121,11 +125,11 @@ def test_sla_sweep_reports_escalations(cli: Any, db: Any) -> None:
     assert len(rows(db, event="work.escalated")) == 1
 
 
-def test_relay_stops_cleanly_on_sigterm(sqlite_db: Any) -> None:
+def test_relay_stops_cleanly_on_sigterm(db: Any) -> None:
     with WebhookReceiver() as rx:
-        hook = channel(sqlite_db, "tech", url=f"{rx.url}/h")
-        queue(sqlite_db, 3, hook.id)
-        env = {**os.environ, "MKTFLOW_DATABASE_URL": sqlite_db.url, SECRET_ENV: SECRET,
+        hook = channel(db, "tech", url=f"{rx.url}/h")
+        queue(db, 3, hook.id)
+        env = {**os.environ, "MKTFLOW_DATABASE_URL": db.url, SECRET_ENV: SECRET,
                "MKTFLOW_RELAY_POLL_INTERVAL_S": "0.1"}
         proc = subprocess.Popen([sys.executable, "-m", "mktflow.cli", "outbox", "relay",
                                  "--json"], env=env, stdout=subprocess.PIPE,
@@ -142,4 +146,43 @@ def test_relay_stops_cleanly_on_sigterm(sqlite_db: Any) -> None:
                 proc.kill()
     assert proc.returncode == 0, err
     assert json.loads(out)["sent"] == 3
-    assert {m.status for m in rows(sqlite_db)} == {"sent"}
+    assert {m.status for m in rows(db)} == {"sent"}
+
+
+def test_outbox_drain_mails_over_starttls_with_the_smtp_settings(
+        cli: Any, db: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mktflow.engine import handoffs
+
+    tls, cert = self_signed_tls(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the default client context trusts it
+    with SmtpReceiver(credentials=("relay", "pw-from-env"), tls_context=tls) as smtp:
+        for name, value in {"HOST": "127.0.0.1", "PORT": str(smtp.port), "STARTTLS": "false",
+                            "USERNAME": "relay", "PASSWORD_ENV": "TEST_SMTP_PASSWORD",
+                            "FROM": "marketing-ops@example.com",
+                            "TIMEOUT_S": "5"}.items():
+            monkeypatch.setenv(f"MKTFLOW_SMTP_{name}", value)
+        monkeypatch.setenv("TEST_SMTP_PASSWORD", "pw-from-env")
+        monkeypatch.setenv("MKTFLOW_RELAY_MAX_ATTEMPTS", "1")
+        reset_caches()
+        channel(db, "tech", "email", to="tech-team@example.com")
+        h = handoffs.offer(db.uow(), actor_email=HEAD, from_department="marketing",
+                           to_department="tech", title="Banner", due_at=None)
+        plain = cli("outbox", "drain", "--json")
+        assert plain.exit_code == 0, plain.stderr
+        (msg,) = rows(db, event="handoff.offered")
+        # without STARTTLS the server offers no login in the clear: nothing is sent
+        assert msg.status == "dead" and msg.last_error == (
+            f"attempt 1: SMTP server 127.0.0.1:{smtp.port}: SMTPNotSupportedError: "
+            "SMTP AUTH extension not supported by server."), msg.last_error
+        assert smtp.mails == []
+
+        monkeypatch.setenv("MKTFLOW_SMTP_STARTTLS", "true")
+        reset_caches()
+        assert cli("outbox", "retry", msg.id).exit_code == 0
+        sent = cli("outbox", "drain", "--json")
+        assert sent.exit_code == 0 and sent.json()["sent"] == 1, sent.stdout + sent.stderr
+    (mail,) = smtp.mails
+    assert mail.tls and mail.mail_from == "marketing-ops@example.com"
+    assert mail.rcpt_tos == ["tech-team@example.com"]
+    assert mail.message["Subject"] == f"H-{h.id} offered to tech by marketing: Banner"
+    assert rows(db, event="handoff.offered")[0].status == "sent"

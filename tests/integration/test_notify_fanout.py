@@ -13,7 +13,8 @@ from mktflow.engine import handoffs, processes, work
 from mktflow.engine.organisation import load_organisation, read_organisation_file, set_head_away
 from mktflow.notify.channels import list_channels
 from tests.conftest import reset_caches
-from tests.integration.notify_support import HEAD, LINA, OLGA, TOM, channel, rows, sqlite_only
+from tests.integration.api_support import open_link
+from tests.integration.notify_support import HEAD, LINA, OLGA, TOM, channel, rows
 
 DUE = datetime(2027, 3, 1, 17, 0, tzinfo=UTC)
 
@@ -24,8 +25,8 @@ def _offer(db: Any, **kw: Any) -> Any:
                           due_at=DUE, **kw)
 
 
-@sqlite_only
-def test_an_offer_is_written_once_per_channel_of_the_receiving_department(db: Any) -> None:
+def test_an_offer_is_written_once_per_channel_of_the_receiving_department(
+        db: Any, links_api: str) -> None:
     a = channel(db, "tech")
     b = channel(db, "tech", "slack")
     channel(db, "marketing")  # not the receiving department
@@ -37,69 +38,70 @@ def test_an_offer_is_written_once_per_channel_of_the_receiving_department(db: An
         assert m.subject == f"H-{h.id} offered to tech by marketing: Prototype"
         assert m.payload["for"] == "the tech department"
         assert m.payload["due"] == DUE.isoformat()
-        assert m.link == f"http://127.0.0.1:8787/handoffs/{h.id}"
+        assert m.link == f"{links_api}/handoffs/{h.id}"
+        assert open_link(m.link, f"H-{h.id}")["title"] == "Prototype"
         assert m.status == "pending"
     assert len({m.id for m in sent}) == 2  # each row its own idempotency key
 
 
-def test_without_a_channel_one_row_is_kept_for_the_record(sqlite_db: Any) -> None:
-    h = _offer(sqlite_db)
-    (m,) = rows(sqlite_db, event="handoff.offered")
+def test_without_a_channel_one_row_is_kept_for_the_record(db: Any) -> None:
+    h = _offer(db)
+    (m,) = rows(db, event="handoff.offered")
     assert m.channel_id is None and m.payload["ref"] == f"H-{h.id}"
 
 
-def test_a_rejection_tells_the_offering_department_why(sqlite_db: Any) -> None:
-    mkt = channel(sqlite_db, "marketing")
-    h = _offer(sqlite_db)
-    handoffs.reject(sqlite_db.uow(), h.id, actor_email=TOM, reason="no capacity in Q1")
-    (m,) = rows(sqlite_db, event="handoff.rejected")
+def test_a_rejection_tells_the_offering_department_why(db: Any) -> None:
+    mkt = channel(db, "marketing")
+    h = _offer(db)
+    handoffs.reject(db.uow(), h.id, actor_email=TOM, reason="no capacity in Q1")
+    (m,) = rows(db, event="handoff.rejected")
     assert (m.channel_id, m.department) == (mkt.id, "marketing")
     assert m.subject == f"H-{h.id} rejected by tech: Prototype — no capacity in Q1"
     assert m.payload["reason"] == "no capacity in Q1"
 
 
-def test_a_return_tells_the_receiving_department_why(sqlite_db: Any) -> None:
-    tech = channel(sqlite_db, "tech")
-    h = _offer(sqlite_db)
-    handoffs.accept(sqlite_db.uow(), h.id, actor_email=TOM)
-    handoffs.deliver(sqlite_db.uow(), h.id, actor_email=TOM)
-    handoffs.return_(sqlite_db.uow(), h.id, actor_email=OLGA, reason="colours are wrong")
-    (m,) = rows(sqlite_db, event="handoff.returned")
+def test_a_return_tells_the_receiving_department_why(db: Any) -> None:
+    tech = channel(db, "tech")
+    h = _offer(db)
+    handoffs.accept(db.uow(), h.id, actor_email=TOM)
+    handoffs.deliver(db.uow(), h.id, actor_email=TOM)
+    handoffs.return_(db.uow(), h.id, actor_email=OLGA, reason="colours are wrong")
+    (m,) = rows(db, event="handoff.returned")
     assert (m.channel_id, m.payload["reason"]) == (tech.id, "colours are wrong")
     assert "returned by marketing" in m.subject
 
 
-def test_a_delivery_asks_the_offering_department_to_confirm(sqlite_db: Any) -> None:
-    channel(sqlite_db, "marketing")
-    h = _offer(sqlite_db)
-    handoffs.accept(sqlite_db.uow(), h.id, actor_email=TOM)
-    handoffs.deliver(sqlite_db.uow(), h.id, actor_email=TOM)
-    (m,) = rows(sqlite_db, event="handoff.delivered")
+def test_a_delivery_asks_the_offering_department_to_confirm(db: Any) -> None:
+    channel(db, "marketing")
+    h = _offer(db)
+    handoffs.accept(db.uow(), h.id, actor_email=TOM)
+    handoffs.deliver(db.uow(), h.id, actor_email=TOM)
+    (m,) = rows(db, event="handoff.delivered")
     assert m.department == "marketing"
     assert m.subject == (f"H-{h.id} delivered by tech, awaits confirmation by marketing: "
                          "Prototype")
 
 
-def test_new_work_lands_in_the_department_inbox(sqlite_db: Any) -> None:
-    mkt = channel(sqlite_db, "marketing", "email", to="marketing@example.com")
-    item = work.create_work_item(sqlite_db.uow(), actor_email=HEAD, department="marketing",
+def test_new_work_lands_in_the_department_inbox(db: Any) -> None:
+    mkt = channel(db, "marketing", "email", to="marketing@example.com")
+    item = work.create_work_item(db.uow(), actor_email=HEAD, department="marketing",
                                  title="Write the brief", due_at=DUE)
-    (m,) = rows(sqlite_db, event="work.created")
+    (m,) = rows(db, event="work.created")
     assert m.channel_id == mkt.id
     assert m.subject == f"W-{item.id} new in the marketing inbox: Write the brief"
 
 
-def test_a_member_is_told_on_their_own_channel_else_on_the_department_one(sqlite_db: Any) -> None:
-    dept = channel(sqlite_db, "marketing")
-    own = channel(sqlite_db, "marketing", "email", to="olga@example.com", member=OLGA)
-    item = work.create_work_item(sqlite_db.uow(), actor_email=HEAD, department="marketing",
+def test_a_member_is_told_on_their_own_channel_else_on_the_department_one(db: Any) -> None:
+    dept = channel(db, "marketing")
+    own = channel(db, "marketing", "email", to="olga@example.com", member=OLGA)
+    item = work.create_work_item(db.uow(), actor_email=HEAD, department="marketing",
                                  title="Brief")
-    work.assign(sqlite_db.uow(), item.id, to=OLGA, actor_email=HEAD)
-    (m,) = rows(sqlite_db, event="work.assigned")
+    work.assign(db.uow(), item.id, to=OLGA, actor_email=HEAD)
+    (m,) = rows(db, event="work.assigned")
     assert (m.channel_id, m.recipient_email) == (own.id, OLGA)
     assert m.subject == f"W-{item.id} assigned to {OLGA}: Brief"
-    work.assign(sqlite_db.uow(), item.id, to=LINA, actor_email=HEAD)
-    (_first, second) = rows(sqlite_db, event="work.assigned")
+    work.assign(db.uow(), item.id, to=LINA, actor_email=HEAD)
+    (_first, second) = rows(db, event="work.assigned")
     assert (second.channel_id, second.recipient_email) == (dept.id, LINA)  # no own channel
 
 
@@ -125,16 +127,16 @@ def test_while_the_head_is_away_the_delegate_is_told_too(db: Any) -> None:
 
 
 def test_the_link_opens_the_flow_run_when_the_item_belongs_to_one(
-    sqlite_db: Any, monkeypatch: pytest.MonkeyPatch,
+    db: Any, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("MKTFLOW_PREFECT_UI_URL", "http://127.0.0.1:4200/")
     reset_caches()
     try:
-        p = processes.start_process(sqlite_db.uow(), process="campaign", business_key="CMP-LINK-1",
+        p = processes.start_process(db.uow(), process="campaign", business_key="CMP-LINK-1",
                                     owner_email=HEAD, flow_run_id="8e1c-run")
-        work.create_work_item(sqlite_db.uow(), actor_email=HEAD, department="marketing",
+        work.create_work_item(db.uow(), actor_email=HEAD, department="marketing",
                               title="Brief", process_id=p.id, step_key="brief")
-        (m,) = rows(sqlite_db, event="work.created")
+        (m,) = rows(db, event="work.created")
         assert m.link == "http://127.0.0.1:4200/runs/flow-run/8e1c-run"
         assert m.payload["link"] == m.link
     finally:
@@ -142,12 +144,12 @@ def test_the_link_opens_the_flow_run_when_the_item_belongs_to_one(
         reset_caches()
 
 
-def test_a_refused_command_writes_no_message(sqlite_db: Any) -> None:
-    channel(sqlite_db, "tech")
-    with pytest.raises(NotFound):
-        handoffs.offer(sqlite_db.uow(), actor_email=OLGA, from_department="marketing",
+def test_a_refused_command_writes_no_message(db: Any) -> None:
+    channel(db, "tech")
+    with pytest.raises(NotFound, match="unknown department 'nowhere'"):
+        handoffs.offer(db.uow(), actor_email=OLGA, from_department="marketing",
                        to_department="nowhere", title="x", due_at=DUE)
-    assert rows(sqlite_db) == []
+    assert rows(db) == []
 
 
 def _with_channels(*channels: dict[str, Any]) -> OrganisationSpec:
@@ -157,7 +159,6 @@ def _with_channels(*channels: dict[str, Any]) -> OrganisationSpec:
     return spec.model_copy(update={"channels": [ChannelSpec(**c) for c in channels]})
 
 
-@sqlite_only
 def test_organisation_file_channels_are_loaded_and_replaced_on_reload(db: Any) -> None:
     cli_added = channel(db, "sales", "slack")
     hook = {"department": "tech", "type": "webhook", "url": "https://h.example/t",

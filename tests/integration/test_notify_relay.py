@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections import Counter
 from datetime import UTC, datetime
@@ -15,7 +16,8 @@ from mktflow.engine import handoffs
 from mktflow.notify.relay import Relay
 from mktflow.notify.render import verify_signature
 from mktflow.notify.senders import SmtpMailer
-from mktflow.notify.testing import FakeClock, ReceivedRequest, SmtpReceiver, WebhookReceiver
+from mktflow.notify.testing import FakeClock, SmtpReceiver, WebhookReceiver
+from tests.integration.api_support import open_link
 from tests.integration.notify_support import (
     OLGA,
     SECRET_ENV,
@@ -36,8 +38,8 @@ def _offer(db: Any) -> Any:
                           due_at=datetime(2027, 3, 1, 17, tzinfo=UTC))
 
 
-def test_a_webhook_receives_a_signed_json_message(sqlite_db: Any) -> None:
-    db = sqlite_db
+def test_a_webhook_receives_a_signed_json_message(
+        db: Any, links_api: str) -> None:
     with WebhookReceiver() as rx:
         hook = channel(db, "tech", url=f"{rx.url}/hooks/mktflow")
         h = _offer(db)
@@ -57,150 +59,156 @@ def test_a_webhook_receives_a_signed_json_message(sqlite_db: Any) -> None:
     assert body["id"] == msg.id and body["event"] == "handoff.offered"
     assert body["ref"] == f"H-{h.id}" and body["for"] == "the tech department"
     assert body["due"] == "2027-03-01T17:00:00+00:00"
-    assert body["link"] == f"http://127.0.0.1:8787/handoffs/{h.id}"
+    assert body["link"] == f"{links_api}/handoffs/{h.id}"
+    assert open_link(body["link"], f"H-{h.id}")["state"] == "offered"
     assert (msg.status, msg.attempts, msg.last_error) == ("sent", 1, None)
     assert msg.sent_at is not None and msg.claimed_by is None
 
 
-def test_a_slack_hook_receives_a_readable_block_with_the_link(sqlite_db: Any) -> None:
+def test_a_slack_hook_receives_a_readable_block_with_the_link(
+        db: Any, links_api: str) -> None:
     with WebhookReceiver() as rx:
-        channel(sqlite_db, "tech", "slack", url=f"{rx.url}/services/T1/B2/x")
-        h = _offer(sqlite_db)
-        with relay_for(sqlite_db, env={}) as relay:
+        channel(db, "tech", "slack", url=f"{rx.url}/services/T1/B2/x")
+        h = _offer(db)
+        with relay_for(db, env={}) as relay:
             relay.drain()
     text = json.loads(rx.requests[0].body)["text"]
     assert text.splitlines()[0] == f"*H-{h.id} offered to tech by marketing: Prototype*"
     assert "For: the tech department" in text and "Due: 2027-03-01 17:00 UTC" in text
-    assert f"<http://127.0.0.1:8787/handoffs/{h.id}|Open H-{h.id}>" in text
+    link = re.search(r"<(\S+)\|Open H-\d+>", text)
+    assert link is not None and link[1] == f"{links_api}/handoffs/{h.id}", text
+    open_link(link[1], f"H-{h.id}")
 
 
-def test_an_email_reaches_a_real_smtp_server(sqlite_db: Any) -> None:
+def test_an_email_reaches_a_real_smtp_server(db: Any, links_api: str) -> None:
     with SmtpReceiver(credentials=("relay", "pw-smtp-123")) as smtp:
-        channel(sqlite_db, "tech", "email", to="tech-team@example.com")
-        h = _offer(sqlite_db)
+        channel(db, "tech", "email", to="tech-team@example.com")
+        h = _offer(db)
         mailer = SmtpMailer(host="127.0.0.1", port=smtp.port, username="relay",
                             password="pw-smtp-123", timeout_s=5)
-        with relay_for(sqlite_db, env={}, mailer=mailer) as relay:
+        with relay_for(db, env={}, mailer=mailer) as relay:
             assert relay.drain().sent == 1
     (mail,) = smtp.mails
-    (msg,) = rows(sqlite_db, event="handoff.offered")
+    (msg,) = rows(db, event="handoff.offered")
     assert mail.rcpt_tos == ["tech-team@example.com"]
     assert mail.mail_from == "mktflow@example.com"
     assert mail.message["Subject"] == f"H-{h.id} offered to tech by marketing: Prototype"
     assert mail.message["Message-ID"] == f"<{msg.id}@mktflow>"
     body = mail.message.get_content()
-    assert f"Act: http://127.0.0.1:8787/handoffs/{h.id}" in body
+    act = re.search(r"^Act: (\S+)", body, re.M)
+    assert act is not None and act[1] == f"{links_api}/handoffs/{h.id}", body
+    open_link(act[1], f"H-{h.id}")
     assert "Due: 2027-03-01 17:00 UTC" in body
 
 
-def test_wrong_smtp_password_is_retried_not_lost(sqlite_db: Any) -> None:
+def test_wrong_smtp_password_is_retried_not_lost(db: Any) -> None:
     with SmtpReceiver(credentials=("relay", "right")) as smtp:
-        channel(sqlite_db, "tech", "email", to="tech-team@example.com")
-        _offer(sqlite_db)
+        channel(db, "tech", "email", to="tech-team@example.com")
+        _offer(db)
         mailer = SmtpMailer(host="127.0.0.1", port=smtp.port, username="relay",
                             password="wrong", timeout_s=5)
-        with relay_for(sqlite_db, env={}, mailer=mailer, clock=FakeClock(NOW)) as relay:
+        with relay_for(db, env={}, mailer=mailer, clock=FakeClock(NOW)) as relay:
             summary = relay.drain()
-    (msg,) = rows(sqlite_db, event="handoff.offered")
+    (msg,) = rows(db, event="handoff.offered")
     assert smtp.mails == [] and (summary.sent, summary.retrying) == (0, 1)
     assert msg.status == "pending" and "answered 535" in (msg.last_error or "")
     assert "wrong" not in (msg.last_error or "")
 
 
-def test_a_failing_receiver_is_retried_with_backoff_then_dead_lettered(sqlite_db: Any) -> None:
+def test_a_failing_receiver_is_retried_with_backoff_then_dead_lettered(db: Any) -> None:
     clock = FakeClock(NOW)
     with WebhookReceiver(lambda r: (503, 0.0)) as rx:
-        hook = channel(sqlite_db, "tech", url=f"{rx.url}/h")
-        (mid,) = queue(sqlite_db, 1, hook.id, at=NOW)
-        with relay_for(sqlite_db, env=ENV, clock=clock, max_attempts=3, backoff_base_s=10,
+        hook = channel(db, "tech", url=f"{rx.url}/h")
+        (mid,) = queue(db, 1, hook.id, at=NOW)
+        with relay_for(db, env=ENV, clock=clock, max_attempts=3, backoff_base_s=10,
                        backoff_cap_s=100) as relay:
             first = relay.drain()
-            (msg,) = rows(sqlite_db, id=mid)
+            (msg,) = rows(db, id=mid)
             assert (first.retrying, msg.status, msg.attempts) == (1, "pending", 1)
             wait = (msg.next_attempt_at - NOW).total_seconds()
             assert 5 <= wait <= 10  # base 10 s, jittered to [5, 10]
             assert relay.drain().claimed == 0  # not due yet: nothing is sent early
             clock.advance(seconds=wait)
             relay.drain()
-            (msg,) = rows(sqlite_db, id=mid)
+            (msg,) = rows(db, id=mid)
             assert 10 <= (msg.next_attempt_at - clock()).total_seconds() <= 20  # doubled
             clock.advance(seconds=20)
             last = relay.drain()
-    (msg,) = rows(sqlite_db, id=mid)
+    (msg,) = rows(db, id=mid)
     assert (last.dead, msg.status, msg.attempts) == (1, "dead", 3)
     assert msg.last_error == "attempt 3: 127.0.0.1:" + rx.url.rsplit(":", 1)[1] + \
         " answered HTTP 503"
     assert rx.keys() == [mid, mid, mid]  # the same Idempotency-Key on every retry
 
 
-def test_a_hanging_receiver_times_out_and_is_dead_lettered(sqlite_db: Any) -> None:
+def test_a_hanging_receiver_times_out_and_is_dead_lettered(db: Any) -> None:
     with WebhookReceiver(lambda r: (200, 1.5)) as rx:
-        hook = channel(sqlite_db, "tech", url=f"{rx.url}/slow")
-        (mid,) = queue(sqlite_db, 1, hook.id)
-        with relay_for(sqlite_db, env=ENV, max_attempts=2, http_timeout_s=0.2) as relay:
+        hook = channel(db, "tech", url=f"{rx.url}/slow")
+        (mid,) = queue(db, 1, hook.id)
+        with relay_for(db, env=ENV, max_attempts=2, http_timeout_s=0.2) as relay:
             relay.drain()
-            (msg,) = rows(sqlite_db, id=mid)
+            (msg,) = rows(db, id=mid)
             if msg.status == "pending":  # jittered backoff of ~1-10 ms may not have passed
                 threading.Event().wait(0.02)
                 relay.drain()
-    (msg,) = rows(sqlite_db, id=mid)
+    (msg,) = rows(db, id=mid)
     assert (msg.status, msg.attempts) == ("dead", 2)
     assert "did not answer in time" in (msg.last_error or "")
 
 
-def test_a_receiver_that_recovers_gets_the_message_once(sqlite_db: Any) -> None:
+def test_a_receiver_that_recovers_gets_the_message_once(db: Any) -> None:
     answers = iter([500, 200])
     with WebhookReceiver(lambda r: (next(answers), 0.0)) as rx:
-        hook = channel(sqlite_db, "tech", url=f"{rx.url}/h")
-        (mid,) = queue(sqlite_db, 1, hook.id)
-        with relay_for(sqlite_db, env=ENV, max_attempts=5) as relay:
+        hook = channel(db, "tech", url=f"{rx.url}/h")
+        (mid,) = queue(db, 1, hook.id)
+        with relay_for(db, env=ENV, max_attempts=5) as relay:
             for _ in range(20):
-                if rows(sqlite_db, id=mid)[0].status == "sent":
+                if rows(db, id=mid)[0].status == "sent":
                     break
                 relay.drain()
                 threading.Event().wait(0.01)
-    (msg,) = rows(sqlite_db, id=mid)
+    (msg,) = rows(db, id=mid)
     assert (msg.status, msg.attempts, msg.last_error) == ("sent", 2, None)
     assert rx.keys() == [mid, mid]
 
 
-def test_a_permanent_refusal_is_dead_lettered_at_once(sqlite_db: Any) -> None:
+def test_a_permanent_refusal_is_dead_lettered_at_once(db: Any) -> None:
     with WebhookReceiver(lambda r: (404, 0.0)) as rx:
-        hook = channel(sqlite_db, "tech", url=f"{rx.url}/gone")
-        (mid,) = queue(sqlite_db, 1, hook.id)
-        with relay_for(sqlite_db, env=ENV, max_attempts=5) as relay:
+        hook = channel(db, "tech", url=f"{rx.url}/gone")
+        (mid,) = queue(db, 1, hook.id)
+        with relay_for(db, env=ENV, max_attempts=5) as relay:
             assert relay.drain().dead == 1
-    assert [(m.status, m.attempts) for m in rows(sqlite_db, id=mid)] == [("dead", 1)]
+    assert [(m.status, m.attempts) for m in rows(db, id=mid)] == [("dead", 1)]
 
 
-def test_messages_nobody_can_receive_are_skipped(sqlite_db: Any) -> None:
-    _offer(sqlite_db)
-    with relay_for(sqlite_db, env=ENV) as relay:
+def test_messages_nobody_can_receive_are_skipped(db: Any) -> None:
+    _offer(db)
+    with relay_for(db, env=ENV) as relay:
         assert relay.drain().skipped == 1
-    (msg,) = rows(sqlite_db, event="handoff.offered")
+    (msg,) = rows(db, event="handoff.offered")
     assert (msg.status, msg.last_error) == ("skipped", "no channel configured for tech")
 
 
-def test_connections_are_reused(sqlite_db: Any) -> None:
+def test_connections_are_reused(db: Any) -> None:
     with WebhookReceiver() as rx:
-        hook = channel(sqlite_db, "tech", url=f"{rx.url}/h")
-        queue(sqlite_db, 60, hook.id)
-        with relay_for(sqlite_db, env=ENV, concurrency=4, batch_size=20) as relay:
+        hook = channel(db, "tech", url=f"{rx.url}/h")
+        queue(db, 60, hook.id)
+        with relay_for(db, env=ENV, concurrency=4, batch_size=20) as relay:
             assert relay.drain().sent == 60
     connections = {r.client for r in rx.requests}
     assert len(connections) <= 4 < 60
 
 
 def test_secrets_never_reach_logs_errors_or_payloads(
-    sqlite_db: Any, caplog: pytest.LogCaptureFixture,
+    db: Any, caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     with WebhookReceiver(lambda r: (500, 0.0)) as rx:
-        hook = channel(sqlite_db, "tech", url=f"{rx.url}/h?token=abc")
-        queue(sqlite_db, 2, hook.id)
-        with relay_for(sqlite_db, env=ENV, max_attempts=1) as relay:
+        hook = channel(db, "tech", url=f"{rx.url}/h?token=abc")
+        queue(db, 2, hook.id)
+        with relay_for(db, env=ENV, max_attempts=1) as relay:
             relay.drain()
-    stored = json.dumps([m.model_dump(mode="json") for m in rows(sqlite_db)])
+    stored = json.dumps([m.model_dump(mode="json") for m in rows(db)])
     assert rx.requests and "answered HTTP 500" in stored
     for text in (caplog.text, stored):
         assert SECRET not in text
@@ -271,23 +279,23 @@ def test_a_crash_between_send_and_mark_gives_at_most_one_duplicate(db: Any) -> N
     assert {m.status for m in rows(db)} == {"sent"}
 
 
-def test_a_removed_channel_skips_its_queued_messages(sqlite_db: Any) -> None:
+def test_a_removed_channel_skips_its_queued_messages(db: Any) -> None:
     from mktflow.notify.channels import remove_channel
 
-    hook = channel(sqlite_db, "tech")
-    (mid,) = queue(sqlite_db, 1, hook.id)
+    hook = channel(db, "tech")
+    (mid,) = queue(db, 1, hook.id)
     assert hook.id is not None
-    remove_channel(sqlite_db.uow(), hook.id)
-    with relay_for(sqlite_db, env=ENV) as relay:
+    remove_channel(db.uow(), hook.id)
+    with relay_for(db, env=ENV) as relay:
         relay.drain()
-    (msg,) = rows(sqlite_db, id=mid)
+    (msg,) = rows(db, id=mid)
     assert (msg.status, msg.last_error) == ("skipped", f"channel {hook.id} was removed")
 
 
-def test_run_stops_cleanly_when_asked(sqlite_db: Any) -> None:
+def test_run_stops_cleanly_when_asked(db: Any) -> None:
     with WebhookReceiver() as rx:
-        hook = channel(sqlite_db, "tech", url=f"{rx.url}/h")
-        queue(sqlite_db, 3, hook.id)
+        hook = channel(db, "tech", url=f"{rx.url}/h")
+        ids = queue(db, 3, hook.id)
         stop = threading.Event()
         seen: list[int] = []
 
@@ -296,7 +304,8 @@ def test_run_stops_cleanly_when_asked(sqlite_db: Any) -> None:
             stop.set()
 
         relay: Relay
-        with relay_for(sqlite_db, env=ENV, poll_interval_s=0.05) as relay:
+        with relay_for(db, env=ENV, poll_interval_s=0.05) as relay:
             total = relay.run(stop, on_drain=on_drain)
     assert seen == [3] and total.sent == 3
-    assert isinstance(rx.requests[0], ReceivedRequest)
+    assert sorted(r.headers["idempotency-key"] for r in rx.requests) == sorted(ids)
+    assert {m.status for m in rows(db, channel_id=hook.id)} == {"sent"}

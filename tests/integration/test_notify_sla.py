@@ -65,73 +65,73 @@ def test_overdue_work_climbs_each_level_once(db: Any) -> None:
     assert queries.show(db.uow(), f"W-{item.id}")["escalation_level"] == 3
 
 
-def test_held_work_reminds_the_assignee_first(sqlite_db: Any) -> None:
-    own = channel(sqlite_db, "marketing", "email", to="olga@example.com", member=OLGA)
-    item = _item(sqlite_db, assignee=OLGA)
-    _sweep(sqlite_db, FakeClock(DUE + timedelta(hours=1)))
-    (m,) = rows(sqlite_db, event="work.overdue")
+def test_held_work_reminds_the_assignee_first(db: Any) -> None:
+    own = channel(db, "marketing", "email", to="olga@example.com", member=OLGA)
+    item = _item(db, assignee=OLGA)
+    _sweep(db, FakeClock(DUE + timedelta(hours=1)))
+    (m,) = rows(db, event="work.overdue")
     assert (m.channel_id, m.recipient_email, m.payload["escalated_to"]) == (own.id, OLGA, OLGA)
     assert m.payload["ref"] == f"W-{item.id}"
 
 
-def test_a_late_first_sweep_raises_every_level_passed_in_order(sqlite_db: Any) -> None:
-    item = _item(sqlite_db)
-    summary = _sweep(sqlite_db, FakeClock(DUE + timedelta(days=5)))
+def test_a_late_first_sweep_raises_every_level_passed_in_order(db: Any) -> None:
+    item = _item(db)
+    summary = _sweep(db, FakeClock(DUE + timedelta(days=5)))
     assert [e["level"] for e in summary.escalations] == [1, 2, 3]
     assert summary.by_level() == {1: 1, 2: 1, 3: 1}
-    sent = sorted((m.payload["level"], m.event, m.department) for m in rows(sqlite_db)
+    sent = sorted((m.payload["level"], m.event, m.department) for m in rows(db)
                   if m.payload.get("level"))
     assert sent == [(1, "work.overdue", "marketing"), (2, "work.escalated", "marketing"),
                     (3, "work.escalated", "management")]
-    assert len(_escalations(sqlite_db, f"W-{item.id}")) == 3
+    assert len(_escalations(db, f"W-{item.id}")) == 3
 
 
-def test_level_two_reaches_the_delegate_while_the_head_is_away(sqlite_db: Any) -> None:
-    lina_own = channel(sqlite_db, "marketing", "email", to="lina@example.com", member=LINA)
-    _item(sqlite_db)
+def test_level_two_reaches_the_delegate_while_the_head_is_away(db: Any) -> None:
+    lina_own = channel(db, "marketing", "email", to="lina@example.com", member=LINA)
+    _item(db)
     today = date.today()
-    set_head_away(sqlite_db.uow(), "marketing", delegate=LINA, start=today - timedelta(days=1),
+    set_head_away(db.uow(), "marketing", delegate=LINA, start=today - timedelta(days=1),
                   until=today + timedelta(days=1), actor_email=HEAD)
     clock = FakeClock(datetime.now(UTC))
-    item_due_long_ago = _item(sqlite_db, title="Overdue approval")
-    with sqlite_db.uow() as u:  # make it 25 h overdue relative to the fake clock
+    item_due_long_ago = _item(db, title="Overdue approval")
+    with db.uow() as u:  # make it 25 h overdue relative to the fake clock
         row = u.session.get(type(item_due_long_ago), item_due_long_ago.id)
         row.due_at = clock() - timedelta(hours=25)
         u.session.add(row)
         u.commit()
-    _sweep(sqlite_db, clock)
-    level2 = [m for m in rows(sqlite_db, event="work.escalated")
+    _sweep(db, clock)
+    level2 = [m for m in rows(db, event="work.escalated")
               if m.payload["ref"] == f"W-{item_due_long_ago.id}"]
     assert {(m.recipient_email, m.channel_id) for m in level2} >= {(LINA, lina_own.id)}
     lina = next(m for m in level2 if m.recipient_email == LINA)
     assert lina.payload["on_behalf_of"] == HEAD
 
 
-def test_a_new_due_date_starts_escalation_afresh(sqlite_db: Any) -> None:
-    item = _item(sqlite_db)
+def test_a_new_due_date_starts_escalation_afresh(db: Any) -> None:
+    item = _item(db)
     clock = FakeClock(DUE + timedelta(hours=30))
-    _sweep(sqlite_db, clock)
-    assert queries.show(sqlite_db.uow(), f"W-{item.id}")["escalation_level"] == 2
-    work.update(sqlite_db.uow(), item.id, actor_email=HEAD, due_at=clock() + timedelta(hours=2))
-    assert _sweep(sqlite_db, clock).escalations == []
+    _sweep(db, clock)
+    assert queries.show(db.uow(), f"W-{item.id}")["escalation_level"] == 2
+    work.update(db.uow(), item.id, actor_email=HEAD, due_at=clock() + timedelta(hours=2))
+    assert _sweep(db, clock).escalations == []
     clock.advance(hours=3)
-    assert [e["level"] for e in _sweep(sqlite_db, clock).escalations] == [1]
+    assert [e["level"] for e in _sweep(db, clock).escalations] == [1]
 
 
-def test_overdue_handoffs_escalate_and_finished_work_does_not(sqlite_db: Any) -> None:
-    tech = channel(sqlite_db, "tech")
-    h = handoffs.offer(sqlite_db.uow(), actor_email=OLGA, from_department="marketing",
+def test_overdue_handoffs_escalate_and_finished_work_does_not(db: Any) -> None:
+    tech = channel(db, "tech")
+    h = handoffs.offer(db.uow(), actor_email=OLGA, from_department="marketing",
                        to_department="tech", title="Prototype", due_at=DUE)
-    delivered = handoffs.offer(sqlite_db.uow(), actor_email=OLGA, from_department="marketing",
+    delivered = handoffs.offer(db.uow(), actor_email=OLGA, from_department="marketing",
                                to_department="tech", title="Specs", due_at=DUE)
-    handoffs.accept(sqlite_db.uow(), delivered.id, actor_email=TOM)
-    handoffs.deliver(sqlite_db.uow(), delivered.id, actor_email=TOM)
-    done = _item(sqlite_db, assignee=OLGA)
-    work.complete(sqlite_db.uow(), done.id, actor_email=OLGA)
-    summary = _sweep(sqlite_db, FakeClock(DUE + timedelta(hours=1)))
+    handoffs.accept(db.uow(), delivered.id, actor_email=TOM)
+    handoffs.deliver(db.uow(), delivered.id, actor_email=TOM)
+    done = _item(db, assignee=OLGA)
+    work.complete(db.uow(), done.id, actor_email=OLGA)
+    summary = _sweep(db, FakeClock(DUE + timedelta(hours=1)))
     assert summary.escalations == [{"ref": f"H-{h.id}", "level": 1,
                                     "to": "the tech department"}]
-    (m,) = rows(sqlite_db, event="handoff.overdue")
+    (m,) = rows(db, event="handoff.overdue")
     assert (m.channel_id, m.department) == (tech.id, "tech")
 
 

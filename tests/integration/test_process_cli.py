@@ -18,7 +18,7 @@ def test_examples_are_valid_parameters(cli: Any) -> None:
         result = cli("run", name, "--example")
         assert result.exit_code == 0, result.stderr
         _flow, model = spec.load()
-        check_params(model, json.loads(result.stdout), name)
+        check_params(model, json.loads(result.stdout)[spec.param], name)
 
 
 def test_bad_parameters_are_refused_naming_the_field(cli: Any) -> None:
@@ -46,11 +46,17 @@ def test_process_list_and_show_include_status_items_and_handoffs(db: Any, cli: A
     assert by_key.exit_code == 0 and "CMP-CLI-1: running" in by_key.stdout
 
 
-def test_process_commands_do_not_import_prefect() -> None:
+def test_process_commands_do_not_import_prefect(sqlite_db: Any) -> None:
+    import os
+
     code = ("import sys; from typer.testing import CliRunner; from mktflow.cli import app; "
-            "CliRunner().invoke(app, ['process', 'list']); "
-            "CliRunner().invoke(app, ['run', 'campaign', '--help']); "
+            "listed = CliRunner().invoke(app, ['process', 'list', '--json']); "
+            "helped = CliRunner().invoke(app, ['run', 'campaign', '--help']); "
+            "print(listed.exit_code, helped.exit_code, listed.stdout.strip()); "
             "print([m for m in ('prefect', 'fastapi') if m in sys.modules])")
+    env = {**os.environ, "MKTFLOW_DATABASE_URL": sqlite_db.url}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
-    assert out.stdout.strip().splitlines()[-1] == "[]"
+                         check=True, env=env)
+    *_, codes, modules = out.stdout.strip().splitlines()
+    assert codes == "0 0 []", out.stdout + out.stderr  # both ran, on a migrated database
+    assert modules == "[]"

@@ -27,22 +27,28 @@ def test_wants_html(accept: str | None, html: bool) -> None:
     assert wants_html(accept) is html
 
 
-@pytest.mark.parametrize(("exc", "status", "kind"), [
-    (errors.TransitionRefused("cannot claim W-1: it is done"), 409, "transition-refused"),
-    (errors.NotAuthorized("x may not claim W-1"), 403, "not-authorized"),
-    (errors.Conflict("changed meanwhile"), 409, "conflict"),
-    (errors.NotFound("W-1 does not exist"), 404, "not-found"),
-    (errors.BadInput("reason: needed"), 422, "bad-input"),
-    (errors.ConfigError("no tables"), 422, "config-error"),
+@pytest.mark.parametrize(("exc", "status", "kind", "title"), [
+    (errors.TransitionRefused("cannot claim W-1: it is done"), 409, "transition-refused",
+     "The action is not allowed from the item's current state"),
+    (errors.NotAuthorized("x may not claim W-1"), 403, "not-authorized",
+     "The actor may not perform the action on this item"),
+    (errors.Conflict("changed meanwhile"), 409, "conflict",
+     "Another command changed the item between read and write"),
+    (errors.NotFound("W-1 does not exist"), 404, "not-found",
+     "The referenced object does not exist"),
+    (errors.BadInput("reason: needed"), 422, "bad-input",
+     "The command's input is wrong; nothing was attempted"),
+    (errors.ConfigError("no tables"), 422, "config-error",
+     "A setting is wrong or the database it names cannot be reached"),
 ])
-def test_errors_become_problems(exc: errors.MktflowError, status: int, kind: str) -> None:
+def test_errors_become_problems(exc: errors.MktflowError, status: int, kind: str,
+                                title: str) -> None:
     response = problem_of(exc)
     body = json.loads(bytes(response.body))
     assert response.status_code == status
     assert response.media_type == "application/problem+json"
-    assert body == {"type": f"urn:mktflow:problem:{kind}", "title": body["title"],
+    assert body == {"type": f"urn:mktflow:problem:{kind}", "title": title,
                     "status": status, "detail": str(exc)}
-    assert body["title"] and not body["title"].endswith(".")
 
 
 def test_form_invalid_lists_its_fields() -> None:
@@ -117,3 +123,33 @@ def test_times_read_as_the_cli_reads_them() -> None:
     with pytest.raises(ValidationError) as caught:
         OfferHandoff.model_validate({**base, "due": "next friday"})
     assert field_errors(caught.value.errors())[0]["field"] == "due"
+
+
+def test_openapi_types_every_answer_and_every_error_is_a_problem() -> None:
+    from sqlalchemy import create_engine
+
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+
+    spec = create_app(create_engine("sqlite://"), settings=Settings(api_token=None)).openapi()
+    operations = [(path, method, op) for path, ops in spec["paths"].items()
+                  for method, op in ops.items()]
+    assert len(operations) == 26
+    for path, method, op in operations:
+        answers = op["responses"]
+        ok = [s for s in answers if s.startswith("2")]
+        assert ok, (method, path)
+        for status in ok:
+            schema = answers[status]["content"]["application/json"]["schema"]
+            assert schema.get("$ref") or schema.get("items"), (method, path, schema)
+        errors = [s for s in answers if s[0] in "45"]
+        assert errors, (method, path)
+        for status in errors:
+            assert answers[status]["content"] == {"application/problem+json": {
+                "schema": {"$ref": "#/components/schemas/Problem"}}}, (method, path, status)
+        if path != "/health":
+            assert "401" in answers and ("422" in answers or path == "/org"), (method, path)
+    assert spec["paths"]["/work/{item}"]["get"]["responses"]["200"]["content"]["text/html"]
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    assert spec["components"]["schemas"]["WorkItemPublic"]["properties"]["kind"] == {
+        "const": "work", "title": "Kind", "type": "string"}

@@ -148,7 +148,9 @@ def test_order_states_and_totals() -> None:
     assert next_status("shipped", "reject") == "rejected"
     with pytest.raises(TransitionRefused, match="cannot ship an order that is recorded"):
         next_status("recorded", "ship")
-    with pytest.raises(TransitionRefused):
+    with pytest.raises(TransitionRefused, match="cannot reject an order that is closed: allowed "
+                       "only when credit_approved or followed_up or invoiced or recorded or "
+                       "scheduled or shipped"):
         next_status("closed", "reject")
 
 

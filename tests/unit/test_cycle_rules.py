@@ -63,8 +63,24 @@ def test_malformed_periods_are_refused(period: str, freq: Frequency) -> None:
         previous_period(period, freq)
 
 
-def test_every_cycle_has_a_five_field_cron() -> None:
-    assert all(len(c.cron.split()) == 5 for c in CYCLES.values())
+@pytest.mark.parametrize("name", sorted(CYCLES))
+def test_every_cycle_fires_in_each_of_its_periods_on_a_morning(name: str) -> None:
+    from datetime import datetime
+
+    from cronsim import CronSim  # what Prefect's scheduler computes the next runs with
+
+    cycle = CYCLES[name]
+    fires = []
+    for fire in CronSim(cycle.cron, datetime(2026, 12, 31, 23, 59)):
+        if fire.year > 2027:
+            break
+        fires.append(fire)
+    periods = {period_of(fire.date(), cycle.frequency) for fire in fires}
+    every = {M: [f"2027-{m:02d}" for m in range(1, 13)], Q: [f"2027-Q{q}" for q in range(1, 5)],
+             H: ["2027-H1", "2027-H2"], Y: ["2027"]}[cycle.frequency]
+    assert sorted(periods) == every, (cycle.cron, fires)
+    assert len(fires) <= 3 * len(every)  # not every minute or every day
+    assert all(5 <= fire.hour <= 9 and fire.minute == 0 for fire in fires), cycle.cron
 
 
 def test_budget_verdicts() -> None:

@@ -33,7 +33,8 @@ EXPECTED_HANDOFF = {
     "return": {"delivered": "returned"},
     "cancel": {"offered": "cancelled", "accepted": "cancelled", "returned": "cancelled"},
     "update": {s: s for s in ("offered", "accepted", "returned", "delivered")},
-    "comment": {s.value: s.value for s in HandoffState},
+    "comment": {s: s for s in ("offered", "accepted", "rejected", "delivered", "returned",
+                               "confirmed", "cancelled")},
 }
 
 
@@ -68,8 +69,13 @@ def test_tables_name_no_action_the_expectations_miss() -> None:
 
 
 def test_every_rule_says_why() -> None:
-    for rule in (*WORK_RULES, *HANDOFF_RULES):
-        assert len(rule.why) > 20, rule.action
+    for table in (WORK_RULES, HANDOFF_RULES):
+        whys = [rule.why for rule in table]
+        assert len(set(whys)) == len(whys), "two rules give the same reason"
+        for rule in table:
+            # a reason says who acts and what for, in words, not the action's name again
+            assert rule.why.split()[0] in {"a", "the", "anyone", "either"}, rule.why
+            assert len(rule.why.split()) >= 6 and rule.why != rule.action, rule.why
 
 
 def test_reasons_are_required_to_reject_return_and_cancel() -> None:
@@ -129,7 +135,14 @@ def test_offering_side_confirms_receiving_side_accepts() -> None:
 
 
 def test_the_engine_itself_may_do_anything() -> None:
-    authorize(SYSTEM, _rule("assign"), Target("W-1", "marketing", branch="south"))
+    south = Target("W-1", "marketing", branch="south", assignee="olga@x")
+    handoff = Target("H-1", "tech", offering="marketing")
+    for table, target in ((WORK_RULES, south), (HANDOFF_RULES, handoff)):
+        for rule in table:
+            assert authorize(SYSTEM, rule, target) is None, rule.action
+    # the same step refused to a member of another department: the target does guard
+    with pytest.raises(NotAuthorized, match=r"tom@x \(tech\) may not assign W-1"):
+        authorize(TOM, _rule("assign"), south)
 
 
 def test_delegate_leads_only_while_the_head_is_away() -> None:

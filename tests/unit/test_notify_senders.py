@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -192,12 +192,6 @@ def test_a_lease_shorter_than_a_batch_is_refused() -> None:
     with pytest.raises(ConfigError, match="MKTFLOW_RELAY_LEASE_S"):
         RelayPolicy(batch_size=100, concurrency=10, http_timeout_s=10, lease_s=60)
     assert RelayPolicy(batch_size=100, concurrency=10, http_timeout_s=10, lease_s=101)
-
-
-def test_fake_clock_moves_only_when_told() -> None:
-    clock = FakeClock(NOW)
-    assert clock() == NOW
-    assert clock.advance(minutes=5) == NOW + timedelta(minutes=5) == clock()
 
 
 def test_the_documented_verification_snippet_accepts_real_deliveries() -> None:

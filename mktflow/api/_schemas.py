@@ -1,0 +1,229 @@
+"""What the API answers: one pydantic model per view, and the problem+json body of every error.
+
+The views are exactly the dictionaries ``mktflow.engine.queries`` builds (same keys, same
+values); the models only describe them, so ``/openapi.json`` can name every field. Times are
+ISO 8601 strings as the engine writes them.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from mktflow.api._problems import PROBLEM_JSON
+
+__all__ = [
+    "BranchPublic",
+    "DepartmentPublic",
+    "FieldError",
+    "HandoffPublic",
+    "HealthPublic",
+    "HistoryEntry",
+    "InboxHandoff",
+    "MemberPublic",
+    "OrganisationPublic",
+    "Problem",
+    "ProcessPublic",
+    "ProcessSummary",
+    "WorkItemPublic",
+    "problems",
+]
+
+Json = dict[str, Any]
+
+
+class WorkItemPublic(BaseModel):
+    """A human step (``W-12``) as people and scripts read it."""
+
+    id: int
+    ref: str = Field(description="W-<id>")
+    kind: Literal["work"]
+    state: str
+    title: str
+    description: str
+    department: str
+    branch: str | None
+    assignee: str | None = Field(description="Who holds the step now.")
+    owner: str | None = Field(description="Who delegated it, while it is delegated.")
+    priority: int
+    due: str | None
+    follow_up: str | None
+    escalation_level: int
+    overdue: bool
+    process: str | None = Field(description="Business key of the process it belongs to.")
+    process_id: int | None
+    step_key: str | None
+    form_name: str | None
+    form_schema: Json | None
+    data: Json | None
+    draft: Json | None
+    excluded: list[str] = Field(description="Members who may not complete it (four eyes).")
+    created_by: str | None
+    created_at: str | None
+    completed_by: str | None
+    completed_at: str | None
+    version: int
+
+
+class HandoffPublic(BaseModel):
+    """Work passed between departments (``H-3``) as people and scripts read it."""
+
+    id: int
+    ref: str = Field(description="H-<id>")
+    kind: Literal["handoff"]
+    handoff_kind: str
+    state: str
+    title: str
+    from_department: str
+    to_department: str
+    department: str = Field(description="The receiving department (as in to_department).")
+    branch: str | None
+    criteria: str
+    deliverables: list[str]
+    due: str | None
+    escalation_level: int
+    overdue: bool
+    process: str | None
+    process_id: int | None
+    reason: str | None
+    return_count: int
+    data: Json | None
+    offered_by: str | None
+    signed_by: str | None
+    created_at: str | None
+    accepted_at: str | None
+    delivered_at: str | None
+    closed_at: str | None
+    version: int
+
+
+class InboxHandoff(HandoffPublic):
+    """A handoff in an inbox; a delivered one waits for the offering department's confirmation."""
+
+    awaiting: Literal["confirmation"] | None = Field(
+        default=None, description="Present when the offering department has to confirm.")
+
+
+class ProcessSummary(BaseModel):
+    """A process instance (``P-4``) without its items, as lists show it."""
+
+    id: int
+    ref: str = Field(description="P-<id>")
+    process: str
+    business_key: str | None
+    status: str
+    owner: str | None
+    branch: str | None
+    flow_run_id: str | None
+    params: Json | None
+    result: Json | None
+    created_at: str | None
+    updated_at: str | None
+
+
+class ProcessPublic(ProcessSummary):
+    """A process instance with its work items and handoffs."""
+
+    work_items: list[WorkItemPublic]
+    handoffs: list[HandoffPublic]
+
+
+class HistoryEntry(BaseModel):
+    """One line of an audit trail: who did what to which item, and when."""
+
+    id: int
+    at: str | None
+    actor: str
+    item: str = Field(description="W-12, H-3 or P-4.")
+    action: str
+    from_state: str | None
+    to_state: str | None
+    reason: str | None
+    data: Json | None
+    changes: Json | None
+
+
+class BranchPublic(BaseModel):
+    """A branch of the company."""
+
+    code: str
+    name: str
+    hq: bool
+
+
+class DepartmentPublic(BaseModel):
+    """A department and who leads it today."""
+
+    code: str
+    name: str
+    head: str | None
+    delegate: str | None
+    head_away: bool
+    head_away_from: str | None
+    head_away_until: str | None
+
+
+class MemberPublic(BaseModel):
+    """An active member."""
+
+    email: str
+    name: str
+    department: str
+    role: str
+    branch: str | None
+
+
+class OrganisationPublic(BaseModel):
+    """Branches, departments and active members."""
+
+    branches: list[BranchPublic]
+    departments: list[DepartmentPublic]
+    members: list[MemberPublic]
+
+
+class HealthPublic(BaseModel):
+    """The API can use its database."""
+
+    status: Literal["ok"]
+
+
+class FieldError(BaseModel):
+    """One broken field of a request or a form."""
+
+    field: str
+    rule: str
+    message: str
+    in_: str | None = Field(default=None, alias="in",
+                            description="Where the field was: body, query, path, header.")
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem: what went wrong, written for a person."""
+
+    type: str = Field(description="urn:mktflow:problem:<kind>, or about:blank.")
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = Field(
+        default=None, description="The broken fields (invalid requests and forms).")
+
+
+_WHY = {
+    400: "The request is wrong.",
+    401: "The bearer token is missing or wrong (when MKTFLOW_API_TOKEN is set).",
+    403: "The actor may not do this to this item.",
+    404: "No such item, department or member.",
+    409: "The item's state does not allow this, or someone changed it first.",
+    422: "The request or the submitted form data does not fit; errors names the fields.",
+    503: "The database cannot be used.",
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these error statuses, each an ``application/problem+json``."""
+    return {status: {"model": Problem,
+                     "description": _WHY.get(status, HTTPStatus(status).phrase),
+                     "content": {PROBLEM_JSON: {}}}
+            for status in statuses}

@@ -1,0 +1,139 @@
+"""Handing a completed step to its waiting flow run over Prefect's REST API, without Prefect.
+
+``engine.steps.complete_step`` calls ``hand_back`` after the engine committed the completion.
+Importing Prefect costs a CLI process several seconds, so when the Prefect API can be named
+without it (mktflow's setting, ``PREFECT_API_URL`` in the environment, or the data folder's
+local server) the run is resumed with plain HTTP calls: read the run, check that it waits for
+this step, ``POST /flow_runs/{id}/resume`` with ``run_input`` (the server stores it under the
+pause's keyset, where the paused flow reads it). Otherwise, or when that API does not know the
+run (404: a Prefect profile names another server), ``resume.resume_flow_run_for`` does it
+through Prefect's client. The rules are the same on both paths (see ``resume``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import Any
+
+import httpx
+
+from mktflow.config import get_settings, prefect_env_api_url
+from mktflow.prefect.keys import pause_key
+from mktflow.store.tables import WorkItem
+
+__all__ = ["api_url", "hand_back", "resume_over_http"]
+
+log = logging.getLogger("mktflow.resume")
+
+#: How long to wait for a run that is about to pause (the step was answered very fast).
+_SETTLE_S = 15.0
+#: Answers Prefect's client retries too: a busy server (SQLite answers 503 under overlapping
+#: writes) is asked again after 0.1, 0.2, 0.4 … s.
+_BUSY = {429, 502, 503, 504}
+_TRIES = 7
+
+
+class _UseClient(Exception):
+    """This API cannot resume the run over plain HTTP: use Prefect's client instead."""
+
+
+def api_url() -> str | None:
+    """The Prefect API mktflow uses, when it can be named without importing Prefect."""
+    if "prefect" in sys.modules:  # already paid for: ask Prefect, it knows profiles too
+        from mktflow.prefect.server import connect
+
+        return connect().api_url
+    settings = get_settings()
+    if settings.prefect_api_url:
+        return settings.prefect_api_url.rstrip("/")
+    if url := prefect_env_api_url():
+        return url.rstrip("/")
+    from mktflow.prefect.server import local_status
+
+    status = local_status(settings)
+    return str(status["api_url"]) if status["running"] else None
+
+
+def hand_back(flow_run_id: str, item: WorkItem) -> None:
+    """Resume the run waiting for ``item`` over HTTP when possible, else through Prefect."""
+    url = api_url()
+    if url is not None:
+        try:
+            resume_over_http(url, flow_run_id, item)
+            return
+        except _UseClient as exc:
+            log.info("resuming %s over HTTP: %s; using Prefect's client", flow_run_id, exc)
+    from mktflow.prefect.resume import resume_flow_run_for
+
+    resume_flow_run_for(flow_run_id, item)
+
+
+def _call(http: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """One API call, asked again while the server is busy."""
+    for attempt in range(_TRIES):
+        response = http.request(method, path, **kwargs)
+        if response.status_code not in _BUSY or attempt == _TRIES - 1:
+            return response
+        time.sleep(0.1 * 2 ** attempt)
+    raise AssertionError("unreachable")
+
+
+def _expects(pause: str, key: str) -> bool:
+    return pause == key or pause.startswith(f"{key}-retry-")
+
+
+def _paused_state(http: httpx.Client, flow_run_id: str) -> dict[str, Any] | None:
+    """The run's state once it is paused with its input schema stored (or its last state)."""
+    deadline = time.monotonic() + _SETTLE_S
+    while True:
+        response = _call(http, "GET", f"/flow_runs/{flow_run_id}")
+        if response.status_code in (401, 403, 404):
+            raise _UseClient(f"GET flow run answered {response.status_code}")
+        response.raise_for_status()
+        state = response.json().get("state")
+        kind = (state or {}).get("type")
+        if kind == "PAUSED":
+            keyset = (state.get("state_details") or {}).get("run_input_keyset") or {}
+            if keyset.get("schema") and _call(
+                    http, "GET", f"/flow_runs/{flow_run_id}/input/{keyset['schema']}"
+            ).status_code == 200:
+                return state  # the client saves the schema just after pausing
+        elif kind in ("COMPLETED", "FAILED", "CANCELLED", "CRASHED"):
+            return state
+        if time.monotonic() > deadline:
+            return state
+        time.sleep(0.1)
+
+
+def resume_over_http(url: str, flow_run_id: str, item: WorkItem, *,
+                     transport: httpx.BaseTransport | None = None) -> None:
+    """Hand the completed step's data to the flow run at ``url``, if it waits for this step."""
+    key = pause_key(item.step_key or "")
+    payload = {**(item.data or {}), "answered_by": item.completed_by}
+    with httpx.Client(base_url=url, timeout=10.0, transport=transport) as http:
+        for _ in range(20):
+            state = _paused_state(http, flow_run_id)
+            if state is None or state.get("type") != "PAUSED":
+                log.info("flow run %s is %s: nothing to resume", flow_run_id,
+                         (state or {}).get("name", "unknown"))
+                return
+            waiting = (state.get("state_details") or {}).get("pause_key") or ""
+            if not _expects(waiting, key):
+                log.info("flow run %s waits for %s, not %s: it reads W-%s when it gets there",
+                         flow_run_id, waiting, key, item.id)
+                return
+            response = _call(http, "POST", f"/flow_runs/{flow_run_id}/resume",
+                             json={"run_input": payload})
+            response.raise_for_status()
+            result = response.json()
+            if result.get("status") == "ACCEPT":
+                return
+            reason = (result.get("details") or {}).get("reason") or result.get("status")
+            if result.get("status") == "ABORT":  # not paused any more: another door resumed it
+                log.info("flow run %s: %s", flow_run_id, reason)
+                return
+            log.warning("resuming %s: %s", flow_run_id, reason)  # e.g. schema not stored yet
+            time.sleep(0.2)
+        raise RuntimeError(f"flow run {flow_run_id} refused the resume 20 times")

@@ -1,0 +1,47 @@
+"""What ``make demo`` runs, as a person runs it: ``mktflow db upgrade``, ``org load --demo`` and
+``mktflow demo`` on a fresh data folder, nothing configured (local Prefect server, SQLite)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.flows.support import open_ui_link
+
+pytestmark = pytest.mark.flows
+
+
+def test_make_demo_runs_every_process_and_cycle_to_the_end(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MKTFLOW_", "PREFECT_"))}
+    env.update(MKTFLOW_DATA_DIR=str(tmp_path / "data"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+
+    def mktflow(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "mktflow.cli", *args], env=env, text=True,
+                              capture_output=True, timeout=timeout)
+
+    try:
+        for step in (("db", "upgrade"), ("org", "load", "--demo")):
+            done = mktflow(*step)
+            assert done.returncode == 0, (step, done.stderr)
+        demo = mktflow("demo", "--json", timeout=600)
+        assert demo.returncode == 0, demo.stderr[-3000:]
+        results = json.loads(demo.stdout)
+        assert [p["state"] for p in results["processes"]] == ["COMPLETED"] * 3, results
+        keys = {p["business_key"] for p in results["processes"]}
+        assert [c["flow"] for c in results["cycles"]] == [
+            "outbox-relay", "sla-sweep", "process-review", "market-research", "budget-review",
+            "performance-appraisal", "channel-evaluation", "annual-planning"]
+        for p in results["processes"]:  # each run's page opens on the local server's UI
+            assert open_ui_link(p["ui_url"])["state"]["type"] == "COMPLETED"
+        listed = json.loads(mktflow("process", "list", "--json").stdout)
+        assert sorted((r["process"], r["status"]) for r in listed if r["business_key"] in keys) == [
+            ("campaign", "completed"), ("new-product-development", "completed"),
+            ("order-handling", "completed")]
+    finally:
+        stopped = mktflow("server", "stop")
+        assert stopped.returncode == 0, stopped.stderr

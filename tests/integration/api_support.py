@@ -1,0 +1,61 @@
+"""The REST API served for real on 127.0.0.1, for tests that open the links mktflow sends."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """Run ``app`` on uvicorn in a background thread; yield its base URL."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
+                                           lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def api_for_links(db: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The API served for ``db``, configured as MKTFLOW_API_URL so action links point at it."""
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+    from tests.conftest import reset_caches
+
+    with serving(create_app(db.engine, settings=Settings())) as url:
+        monkeypatch.setenv("MKTFLOW_API_URL", url)
+        reset_caches()
+        try:
+            yield url
+        finally:
+            monkeypatch.delenv("MKTFLOW_API_URL")
+            reset_caches()
+
+
+def open_link(link: str, ref: str) -> dict[str, Any]:
+    """Follow a link as a person's mail client would and check it shows ``ref``."""
+    page = httpx.get(link, headers={"Accept": "text/html"}, timeout=10)
+    assert page.status_code == 200, (link, page.status_code, page.text[:300])
+    assert page.headers["content-type"].startswith("text/html") and ref in page.text
+    data = httpx.get(link, headers={"Accept": "application/json"}, timeout=10)
+    assert data.status_code == 200, data.text
+    body: dict[str, Any] = data.json()
+    assert body["ref"] == ref, body
+    return body

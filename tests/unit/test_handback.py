@@ -1,0 +1,91 @@
+"""The hand-back over Prefect's REST API (no Prefect import): resumes only a run paused on the
+step's key, with the stored data and ``answered_by``; waits out a busy server; leaves a run
+that waits for another step alone; hands an unknown run to Prefect's client."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import httpx
+import pytest
+
+from mktflow.prefect import handback
+from mktflow.store.tables import WorkItem
+
+RUN = "6a1f0c52-8a0e-4a43-9c1b-0d2f1f1f1f1f"
+
+
+def _item() -> WorkItem:
+    return WorkItem(id=7, step_key="order-entry-1", department="sales", title="Entry",
+                    state="done", created_by="mktflow", data={"customer_code": "C-1"},
+                    completed_by="carlos.mendez@example.com")
+
+
+class FakePrefect:
+    """Prefect's flow-run endpoints as the resume needs them, recording what it was sent."""
+
+    def __init__(self, pause_key: str = "order-entry-1", run_status: int = 200,
+                 busy: int = 0) -> None:
+        self.pause_key, self.run_status, self.busy = pause_key, run_status, busy
+        self.resumed: list[dict[str, Any]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.busy:
+            self.busy -= 1
+            return httpx.Response(503)
+        path = request.url.path
+        if path == f"/api/flow_runs/{RUN}":
+            state = {"type": "PAUSED", "name": "Paused", "state_details": {
+                "pause_key": self.pause_key, "run_input_keyset": {"schema": "k-schema"}}}
+            return httpx.Response(self.run_status, json={"id": RUN, "state": state})
+        if path == f"/api/flow_runs/{RUN}/input/k-schema":
+            return httpx.Response(200, json={})
+        if path == f"/api/flow_runs/{RUN}/resume":
+            self.resumed.append(json.loads(request.content))
+            return httpx.Response(201, json={"status": "ACCEPT", "details": {}})
+        return httpx.Response(404)
+
+
+def test_resumes_the_run_paused_on_the_step_with_its_data() -> None:
+    fake = FakePrefect(pause_key="order-entry-1-retry-2", busy=2)
+    handback.resume_over_http("http://prefect/api", RUN, _item(),
+                              transport=httpx.MockTransport(fake))
+    assert fake.resumed == [{"run_input": {"customer_code": "C-1",
+                                           "answered_by": "carlos.mendez@example.com"}}]
+
+
+def test_a_run_waiting_for_another_step_is_left_alone() -> None:
+    fake = FakePrefect(pause_key="production")
+    handback.resume_over_http("http://prefect/api", RUN, _item(),
+                              transport=httpx.MockTransport(fake))
+    assert fake.resumed == []
+
+
+def test_a_run_this_api_does_not_know_goes_to_prefects_client(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakePrefect(run_status=404)
+    with pytest.raises(handback._UseClient):
+        handback.resume_over_http("http://prefect/api", RUN, _item(),
+                                  transport=httpx.MockTransport(fake))
+    calls: list[str] = []
+
+    def over_http(url: str, flow_run_id: str, item: WorkItem) -> None:
+        raise handback._UseClient("404")
+
+    monkeypatch.setattr(handback, "api_url", lambda: "http://prefect/api")
+    monkeypatch.setattr(handback, "resume_over_http", over_http)
+    monkeypatch.setattr("mktflow.prefect.resume.resume_flow_run_for",
+                        lambda flow_run_id, item: calls.append(flow_run_id))
+    handback.hand_back(RUN, _item())
+    assert calls == [RUN]
+
+
+def test_completing_a_step_imports_no_prefect() -> None:
+    code = ("import sys; import mktflow.cli, mktflow.engine.steps as s; "
+            "r = s._default_resumer(); print(r.__module__, 'prefect' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["mktflow.prefect.handback", "False"]
