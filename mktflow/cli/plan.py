@@ -46,8 +46,8 @@ def plan_balance(
 ) -> None:
     """Present vs future work in a plan, items without owner/goal/resources, the plan chain."""
     from mktflow.config import get_settings
-    from mktflow.cycles.planfile import read_plan_file
     from mktflow.domain.planning import balance
+    from mktflow.engine.planfile import read_plan_file
 
     with refusals(json_):
         items = read_plan_file(path)

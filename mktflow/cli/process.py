@@ -151,7 +151,7 @@ def process_list_cmd(
 def demo(json_: JsonOpt = False) -> None:
     """Run the three processes end to end and every recurring cycle once, answering each step
     as the demo organisation's members, then say where to see what happened."""
-    from mktflow.prefect.demo import run_demo
+    from mktflow.demo.runner import run_demo
 
     with refusals(json_):
         results = run_demo(echo=(lambda _line: None) if json_ else typer.echo)

@@ -9,7 +9,7 @@
     server      which Prefect API to use; the local server of embedded defaults
     runner      mktflow run: in this process, or handed to the served deployment
     registry    the processes, their flows and example parameters
-    demo        mktflow demo
+    cycles      what every cycle flow shares: its period, begin/finish tasks, artifacts
 
 Importing this package imports nothing from Prefect; its modules do, except registry
 and server (which imports Prefect only inside ``connect``).
