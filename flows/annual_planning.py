@@ -14,7 +14,15 @@ from typing import Any
 from prefect import flow, task
 
 from mktflow.config import get_settings
-from mktflow.cycles.flowkit import (
+from mktflow.domain.errors import PlanFileInvalid
+from mktflow.domain.planning import (
+    PlanBalance,
+    PlanItem,
+    balance,
+    parse_plan_items,
+)
+from mktflow.engine import reviews
+from mktflow.prefect.cycles import (
     RunView,
     begin_cycle,
     cycle_failed,
@@ -25,14 +33,6 @@ from mktflow.cycles.flowkit import (
     publish_table,
     run_header,
 )
-from mktflow.domain.errors import PlanFileInvalid
-from mktflow.domain.planning import (
-    PlanBalance,
-    PlanItem,
-    balance,
-    parse_plan_items,
-)
-from mktflow.engine import reviews
 from mktflow.prefect.tasks import ENGINE_TASK, uow
 
 CYCLE = "annual-planning"

@@ -18,7 +18,8 @@ from prefect import flow, task
 from pydantic import BaseModel, Field
 
 from mktflow.config import get_settings
-from mktflow.cycles.flowkit import (
+from mktflow.engine import cycles
+from mktflow.prefect.cycles import (
     RunView,
     begin_cycle,
     cycle_failed,
@@ -30,7 +31,6 @@ from mktflow.cycles.flowkit import (
     publish_table,
     run_header,
 )
-from mktflow.engine import cycles
 from mktflow.prefect.tasks import ENGINE_TASK, uow
 from mktflow.store.types import utcnow
 

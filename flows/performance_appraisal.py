@@ -13,7 +13,8 @@ from typing import Any
 
 from prefect import flow, task
 
-from mktflow.cycles.flowkit import (
+from mktflow.engine import reviews
+from mktflow.prefect.cycles import (
     RunView,
     begin_cycle,
     cycle_failed,
@@ -25,7 +26,6 @@ from mktflow.cycles.flowkit import (
     run_header,
     settle_carried,
 )
-from mktflow.engine import reviews
 from mktflow.prefect.tasks import ENGINE_TASK, uow
 
 CYCLE = "performance-appraisal"

@@ -12,7 +12,9 @@ from typing import Any
 
 from prefect import flow, task
 
-from mktflow.cycles.flowkit import (
+from mktflow.domain.cycles import CYCLES, period_bounds
+from mktflow.engine.reports import handoff_ledger, handoff_states
+from mktflow.prefect.cycles import (
     RunView,
     begin_cycle,
     cycle_failed,
@@ -23,8 +25,6 @@ from mktflow.cycles.flowkit import (
     publish_table,
     run_header,
 )
-from mktflow.domain.cycles import CYCLES, period_bounds
-from mktflow.engine.reports import handoff_ledger, handoff_states
 from mktflow.prefect.tasks import ENGINE_TASK, uow
 
 CYCLE = "process-review"

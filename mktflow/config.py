@@ -122,7 +122,7 @@ class Settings(BaseSettings):
                     "(level 3); must not be less than sla_head_after_h.",
     )
 
-    # --- recurring management cycles and their schedules (mktflow.cycles, deployments/) ---
+    # --- recurring management cycles and their schedules (prefect/cycles.py, deployments/) ---
     plan_future_share_floor: float = Field(
         default=0.25, ge=0, le=1,
         description="Least share (0-1) of plan items that should be future work (3-5 year "

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from mktflow.api import _html
-from mktflow.api._commands import canonical, run
+from mktflow.api._actions import canonical, run
 from mktflow.api._deps import Actor, Uow, wants_html
 from mktflow.api._models import (
     CancelHandoff,

@@ -3,7 +3,7 @@ and one plain form per action its state allows. Server-rendered, every value esc
 scripts and no external assets.
 
 The forms post back to the item's own URL (form-encoded, with an ``action`` field); that runs
-the same command as the JSON endpoint, then redirects back to the page (post/redirect/get).
+the same action as the JSON endpoint, then redirects back to the page (post/redirect/get).
 Who acts is the ``X-Mktflow-Actor`` header when the SSO proxy sets it, else the form's field.
 """
 
@@ -18,7 +18,7 @@ from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ValidationError
 
-from mktflow.api._commands import HANDOFF_COMMANDS, WORK_COMMANDS, Command, canonical, run
+from mktflow.api._actions import HANDOFF_ACTIONS, WORK_ACTIONS, Action, canonical, run
 from mktflow.api._deps import ACTOR_HEADER
 from mktflow.api._problems import field_errors, problem
 from mktflow.domain.errors import BadInput, FormInvalid, MktflowError
@@ -34,7 +34,7 @@ PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {200: {
     "content": {"application/json": {}, "text/html": {"schema": {"type": "string"}}},
 }}
 
-_COMMANDS = {"work": WORK_COMMANDS, "handoff": HANDOFF_COMMANDS}
+_ACTIONS = {"work": WORK_ACTIONS, "handoff": HANDOFF_ACTIONS}
 _RULES = {"work": WORK_RULES, "handoff": HANDOFF_RULES}
 _FACTS = {
     "work": ["department", "branch", "assignee", "owner", "priority", "due",
@@ -109,9 +109,9 @@ def _field(name: str, model: type[BaseModel], values: dict[str, str], hint: str)
             f'placeholder="{placeholder}"{required}></label>')
 
 
-def _form(action: str, command: Command, actor: str, fixed_actor: bool,
+def _form(action: str, spec: Action, actor: str, fixed_actor: bool,
           values: dict[str, str], hint: str) -> str:
-    body = command.body
+    body = spec.body
     fields = "".join(_field(n, body, values, hint) for n in body.model_fields) if body else ""
     who = (f"<p>acting as <b>{_e(actor)}</b></p>" if fixed_actor else
            f'<label>Your e-mail<input type="email" name="actor" value="{_e(actor)}" '
@@ -129,10 +129,10 @@ def _forms(kind: str, view: dict[str, Any], request: Request, values: dict[str, 
     # the complete form starts from the step's draft, the answer the Prefect UI shows too
     draft = {"data": json.dumps(view["draft"], indent=2, ensure_ascii=False)} \
         if view.get("draft") else {}
-    forms = [_form(a, command, actor, bool(header_actor),
+    forms = [_form(a, spec, actor, bool(header_actor),
                    values if values.get("action") == a else draft if a == "complete" else {},
                    hint)
-             for a, command in _COMMANDS[kind].items() if a in allowed]
+             for a, spec in _ACTIONS[kind].items() if a in allowed]
     return "".join(forms) or "<p>Nothing more can be done with this item.</p>"
 
 
@@ -171,12 +171,12 @@ def item_page(
     return HTMLResponse(_document(f"{view['ref']} {view['title']}", body), status_code=status)
 
 
-def _body_of(command: Command, fields: dict[str, str]) -> BaseModel | None:
-    """The command's request body from the form's text fields."""
-    if command.body is None:
+def _body_of(spec: Action, fields: dict[str, str]) -> BaseModel | None:
+    """The action's request body from the form's text fields."""
+    if spec.body is None:
         return None
     values: dict[str, Any] = {}
-    for name in command.body.model_fields:
+    for name in spec.body.model_fields:
         raw = fields.get(name, "").strip()
         if not raw:
             continue
@@ -191,7 +191,7 @@ def _body_of(command: Command, fields: dict[str, str]) -> BaseModel | None:
             values[name] = [line.strip() for line in raw.splitlines() if line.strip()]
         else:
             values[name] = raw
-    return command.body.model_validate(values)
+    return spec.body.model_validate(values)
 
 
 async def form_fields(request: Request) -> dict[str, str]:
@@ -213,12 +213,12 @@ def form_post(
     action = fields.get("action", "")
     actor = request.headers.get(ACTOR_HEADER) or fields.get("actor", "").strip()
     try:
-        command = _COMMANDS[kind].get(action)
-        if command is None:
+        spec = _ACTIONS[kind].get(action)
+        if spec is None:
             raise BadInput(f"action: unknown action {action!r}")
         if not actor:
             raise BadInput("actor: give the e-mail of the member acting")
-        run(uow, kind, reference, action, actor, _body_of(command, fields))
+        run(uow, kind, reference, action, actor, _body_of(spec, fields))
     except MktflowError as exc:
         return item_page(request, uow, kind, reference, status=exc.http_status,
                          error=str(exc), errors=getattr(exc, "errors", None), values=fields)

@@ -12,8 +12,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from mktflow.clikit import parse_time
 from mktflow.domain.errors import BadInput
+from mktflow.domain.inputs import parse_time
 
 __all__ = [
     "AssignWork",

@@ -1,0 +1,1 @@
+"""The demo: its organisation and authority matrix (YAML) and ``mktflow demo`` (runner, cycles)."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from mktflow.business.tables import BudgetLine, SpendEntry
 from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
 from mktflow.engine.common import actor_for
+from mktflow.store.tables import BudgetLine, SpendEntry
 from mktflow.store.uow import UnitOfWork
 
 __all__ = ["allocate", "record_spend"]

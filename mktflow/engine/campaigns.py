@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlmodel import col, delete, select
 
-from mktflow.business.tables import BudgetLine, Campaign, CampaignActivity, Kpi, Plan
 from mktflow.domain.campaign import BudgetFigures, KpiFigures, plan_problems
 from mktflow.domain.errors import BadInput, Conflict, NotFound
 from mktflow.engine.common import actor_for
+from mktflow.store.tables import BudgetLine, Campaign, CampaignActivity, Kpi, Plan
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [

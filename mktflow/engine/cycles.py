@@ -15,7 +15,6 @@ from typing import Any
 from sqlmodel import col, select
 
 from mktflow.config import get_settings
-from mktflow.cycles.tables import CycleRun, ResearchFinding
 from mktflow.domain.authz import SYSTEM
 from mktflow.domain.cycles import CYCLES, Cycle, Frequency, skipped_between
 from mktflow.domain.errors import BadInput, NotFound
@@ -23,7 +22,14 @@ from mktflow.domain.model import OPEN_HANDOFF_STATES, OPEN_WORK_STATES, ProcessS
 from mktflow.engine import work
 from mktflow.engine.common import get_for_update
 from mktflow.engine.processes import open_instance, relink
-from mktflow.store.tables import Handoff, Member, ProcessInstance, WorkItem
+from mktflow.store.tables import (
+    CycleRun,
+    Handoff,
+    Member,
+    ProcessInstance,
+    ResearchFinding,
+    WorkItem,
+)
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [

@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from mktflow.business.tables import Customer, SalesOrder
 from mktflow.domain.errors import BadInput, Conflict, NotFound
 from mktflow.domain.orders import (
     ORDER_RULES,
@@ -18,6 +17,7 @@ from mktflow.domain.orders import (
     order_total,
 )
 from mktflow.engine.common import actor_for
+from mktflow.store.tables import Customer, SalesOrder
 from mktflow.store.uow import UnitOfWork
 
 __all__ = ["advance", "credit_check_for", "record_order", "update_customer_file"]

@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from mktflow.business.tables import BudgetLine, Plan, Product
 from mktflow.domain.errors import Conflict, NotFound
 from mktflow.domain.products import ResourceLine
 from mktflow.engine.common import actor_for
+from mktflow.store.tables import BudgetLine, Plan, Product
 from mktflow.store.uow import UnitOfWork
 
 __all__ = ["budget_line_id", "record_proposal", "record_stage", "resources_of", "set_status"]

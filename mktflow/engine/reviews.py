@@ -15,8 +15,6 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from mktflow.business.tables import BudgetLine, Kpi
-from mktflow.cycles.tables import Appraisal, CycleRun, Distributor, DistributorReview
 from mktflow.domain.authz import SYSTEM
 from mktflow.domain.cycles import period_bounds
 from mktflow.domain.errors import BadInput, NotFound
@@ -27,7 +25,18 @@ from mktflow.engine.common import actor_for, find_member
 from mktflow.engine.cycles import cycle_spec, work_items
 from mktflow.engine.notices import head_of
 from mktflow.engine.reports import handoff_facts, start_of
-from mktflow.store.tables import Handoff, Member, ProcessInstance, WorkItem
+from mktflow.store.tables import (
+    Appraisal,
+    BudgetLine,
+    CycleRun,
+    Distributor,
+    DistributorReview,
+    Handoff,
+    Kpi,
+    Member,
+    ProcessInstance,
+    WorkItem,
+)
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [

@@ -16,8 +16,7 @@ from sqlmodel import Session, col, select
 from mktflow.domain.errors import BadInput, NotFound, Refused
 from mktflow.domain.organisation import ChannelSpec, channel_problems
 from mktflow.engine.common import find_member
-from mktflow.notify.tables import Channel, ChannelSource
-from mktflow.store.tables import Department
+from mktflow.store.tables import Channel, ChannelSource, Department
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [

@@ -8,8 +8,7 @@ from sqlmodel import col, select
 
 from mktflow.domain.errors import BadInput, NotFound, Refused
 from mktflow.notify.relay import OutboxStatus
-from mktflow.notify.tables import Channel
-from mktflow.store.tables import OutboxMessage
+from mktflow.store.tables import Channel, OutboxMessage
 from mktflow.store.uow import UnitOfWork
 
 __all__ = ["list_messages", "message_view", "retry_message"]

@@ -37,8 +37,7 @@ from mktflow.domain.errors import ConfigError, DeliveryFailed
 from mktflow.notify.channels import read_secret
 from mktflow.notify.render import Envelope
 from mktflow.notify.senders import Deliverer, HttpxPoster, SmtpMailer
-from mktflow.notify.tables import Channel
-from mktflow.store.tables import OutboxMessage
+from mktflow.store.tables import Channel, OutboxMessage
 from mktflow.store.types import utcnow
 from mktflow.store.uow import UnitOfWork
 

@@ -9,9 +9,8 @@
     server      which Prefect API to use; the local server of embedded defaults
     runner      mktflow run: in this process, or handed to the served deployment
     registry    the processes, their flows and example parameters
-    demo        mktflow demo
-    commands    the CLI commands (run, process, demo, server)
+    cycles      what every cycle flow shares: its period, begin/finish tasks, artifacts
 
-Importing this package imports nothing from Prefect; its modules do, except registry,
-commands and server (which imports Prefect only inside ``connect``).
+Importing this package imports nothing from Prefect; its modules do, except registry
+and server (which imports Prefect only inside ``connect``).
 """

@@ -39,7 +39,7 @@ def run_flow(fn: Any, **params: Any) -> tuple[Any, dict[str, Any]]:
 
 
 def cycle_runs(db: Any, cycle: str) -> list[Any]:
-    from mktflow.cycles.tables import CycleRun
+    from mktflow.store.tables import CycleRun
 
     with db.uow() as u:
         return list(u.session.exec(select(CycleRun).where(col(CycleRun.cycle) == cycle)
@@ -307,8 +307,8 @@ def _item(db: Any, ref: str) -> Any:
 
 def test_budget_review_flags_overruns_and_unguaranteed_key_projects(cycle_db: Any) -> None:
     from flows.budget_review import budget_review
-    from mktflow.business.tables import BudgetLine
     from mktflow.engine import work
+    from mktflow.store.tables import BudgetLine
 
     def line(code: str, owner: str, planned: float, allocated: float, spent: float,
              to_date: float) -> BudgetLine:
@@ -370,9 +370,8 @@ def _handoff(db: Any, by: str, to: str, receiver: str, due: datetime,
 
 def test_performance_appraisal_shows_delays_caused_by_others(cycle_db: Any) -> None:
     from flows.performance_appraisal import performance_appraisal
-    from mktflow.business.tables import Kpi
-    from mktflow.cycles.tables import Appraisal
     from mktflow.engine import work
+    from mktflow.store.tables import Appraisal, Kpi
 
     def kpi(name: str, owner: str, target: float, actual: float | None,
             higher: bool = True) -> Kpi:
@@ -423,8 +422,8 @@ def test_performance_appraisal_shows_delays_caused_by_others(cycle_db: Any) -> N
 
 def test_channel_evaluation_scores_flags_and_applies_decisions(cycle_db: Any) -> None:
     from flows.channel_evaluation import channel_evaluation
-    from mktflow.cycles.tables import Distributor
     from mktflow.engine import reviews, work
+    from mktflow.store.tables import Distributor
 
     carlos = "carlos.mendez@example.com"
     for code in ("D1", "D2", "D3"):

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.flows
 
 def test_every_recurring_flow_runs_and_its_steps_are_answered(flow_db: Any) -> None:
     from deployments.catalog import CATALOG
-    from mktflow.cycles.demo import run_cycles
+    from mktflow.demo.cycles import run_cycles
 
     lines: list[str] = []
     results = run_cycles(lines.append)

@@ -78,8 +78,7 @@ def test_a_suspended_deployment_run_is_resumed_by_completing_its_step(
     with flow_db.uow() as u:  # the re-run did not create the first step or the order twice
         from sqlmodel import func, select
 
-        from mktflow.business.tables import SalesOrder
-        from mktflow.store.tables import WorkItem
+        from mktflow.store.tables import SalesOrder, WorkItem
 
         assert u.session.exec(select(func.count()).select_from(WorkItem).where(
             WorkItem.step_key == "order-entry-1", WorkItem.process_id == production.process_id)

@@ -16,8 +16,7 @@ from mktflow.domain.organisation import ChannelSpec
 from mktflow.notify.channels import add_channel
 from mktflow.notify.relay import Relay, RelayPolicy
 from mktflow.notify.senders import Deliverer, HttpxPoster, Mailer
-from mktflow.notify.tables import Channel
-from mktflow.store.tables import OutboxMessage
+from mktflow.store.tables import Channel, OutboxMessage
 
 HEAD = "ana.torres@example.com"  # marketing head
 LINA = "li.na@example.com"  # marketing deputy, the delegate

@@ -43,7 +43,7 @@ def test_campaign_plan_revision_approval_spend_and_actuals(db: Any) -> None:
     with db.uow() as u:
         from sqlmodel import col, select
 
-        from mktflow.business.tables import Kpi
+        from mktflow.store.tables import Kpi
 
         kpis = u.session.exec(select(Kpi).where(col(Kpi.campaign_id) == camp.id)).all()
         assert [(k.name, k.target, k.owner_email) for k in kpis] == [("leads", 100.0, OLGA)]

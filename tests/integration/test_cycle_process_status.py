@@ -27,8 +27,8 @@ def test_a_failed_flow_run_fails_its_cycle_run_and_process_and_carries_on(db: An
 
 def test_every_cycle_flow_fails_its_process_when_its_run_fails_or_crashes() -> None:
     from deployments.catalog import load
-    from mktflow.cycles.flowkit import cycle_failed
     from mktflow.domain.cycles import CYCLES
+    from mktflow.prefect.cycles import cycle_failed
 
     flows = {e.spec.name: e.flow for e in load(sorted(CYCLES))}
     for name, flow in flows.items():

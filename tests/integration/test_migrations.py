@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
-import mktflow.store.all_tables  # noqa: F401
+import mktflow.store.tables  # noqa: F401
 from mktflow.config import normalise_database_url
 from mktflow.store.db import engine_for
 from mktflow.store.migrate import current_revision, head_revision, upgrade

@@ -72,7 +72,7 @@ def test_a_database_password_is_not_stored_in_the_deployments() -> None:
 
 
 def test_deploy_prints_what_it_registered_and_how_to_start_workers() -> None:
-    from mktflow.cycles.commands import _deploy_text
+    from mktflow.cli.serve import _deploy_text
 
     text = _deploy_text({
         "pool": "mktflow", "pool_created": True, "prefect_api": "http://p:4200/api",

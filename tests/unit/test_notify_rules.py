@@ -130,7 +130,7 @@ def test_relay_and_sla_settings_read_from_the_environment(
 
 
 def test_notify_commands_do_not_import_prefect() -> None:
-    code = ("import sys, mktflow.notify.commands, mktflow.notify.relay, mktflow.engine.sla; "
+    code = ("import sys, mktflow.cli.notify, mktflow.notify.relay, mktflow.engine.sla; "
             "print('prefect' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from mktflow.cycles.planfile import read_plan_file
 from mktflow.domain.planning import (
     Horizon,
     PlanFileInvalid,
@@ -15,6 +14,7 @@ from mktflow.domain.planning import (
     horizon_of,
     parse_plan_items,
 )
+from mktflow.engine.planfile import read_plan_file
 
 SEED_000 = Path(__file__).parents[2] / "docs" / "examples" / "plan-seed-000.csv"
 

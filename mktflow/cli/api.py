@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from mktflow.clikit import refusals
+from mktflow.cli._kit import refusals
 
 __all__ = ["api_app"]
 

@@ -1,6 +1,6 @@
-"""Every command the API offers on an existing item: its request body and the engine call.
+"""Every action the API offers on an existing item: its request body and the engine call.
 
-The JSON endpoints and the HTML page's forms both run commands from these tables, so a form
+The JSON endpoints and the HTML page's forms both run actions from these tables, so a form
 post and a JSON post reach exactly the same engine handler.
 """
 
@@ -19,14 +19,14 @@ from mktflow.engine.steps import complete_step
 from mktflow.store.tables import Handoff, WorkItem
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["HANDOFF_COMMANDS", "WORK_COMMANDS", "Command", "canonical", "run"]
+__all__ = ["HANDOFF_ACTIONS", "WORK_ACTIONS", "Action", "canonical", "run"]
 
 #: (unit of work, item id, actor e-mail, request body or None) -> the changed item.
 Handler = Callable[[UnitOfWork, int, str, Any], WorkItem | Handoff]
 
 
 @dataclass(frozen=True)
-class Command:
+class Action:
     """One action on an item: its request body (None: the actor is all it needs) and handler."""
 
     body: type[BaseModel] | None
@@ -34,42 +34,42 @@ class Command:
 
 
 #: In the order the item's page offers them: the usual next step first.
-WORK_COMMANDS: dict[str, Command] = {
-    "claim": Command(None, lambda u, i, a, _: work.claim(u, i, actor_email=a)),
-    "complete": Command(m.CompleteWork, lambda u, i, a, b: complete_step(
+WORK_ACTIONS: dict[str, Action] = {
+    "claim": Action(None, lambda u, i, a, _: work.claim(u, i, actor_email=a)),
+    "complete": Action(m.CompleteWork, lambda u, i, a, b: complete_step(
         u, i, actor_email=a, data=b.data)),
-    "resolve": Command(m.ResolveWork, lambda u, i, a, b: work.resolve(
+    "resolve": Action(m.ResolveWork, lambda u, i, a, b: work.resolve(
         u, i, actor_email=a, data=b.data)),
-    "release": Command(None, lambda u, i, a, _: work.release(u, i, actor_email=a)),
-    "assign": Command(m.AssignWork, lambda u, i, a, b: work.assign(
+    "release": Action(None, lambda u, i, a, _: work.release(u, i, actor_email=a)),
+    "assign": Action(m.AssignWork, lambda u, i, a, b: work.assign(
         u, i, to=b.to, actor_email=a)),
-    "delegate": Command(m.DelegateWork, lambda u, i, a, b: work.delegate(
+    "delegate": Action(m.DelegateWork, lambda u, i, a, b: work.delegate(
         u, i, to=b.to, actor_email=a)),
-    "comment": Command(m.Comment, lambda u, i, a, b: work.comment(
+    "comment": Action(m.Comment, lambda u, i, a, b: work.comment(
         u, i, actor_email=a, text=b.text, links=b.links)),
-    "update": Command(m.UpdateWork, lambda u, i, a, b: work.update(
+    "update": Action(m.UpdateWork, lambda u, i, a, b: work.update(
         u, i, actor_email=a, due_at=b.due, follow_up_at=b.follow_up, priority=b.priority,
         reason=b.reason)),
-    "cancel": Command(m.CancelWork, lambda u, i, a, b: work.cancel(
+    "cancel": Action(m.CancelWork, lambda u, i, a, b: work.cancel(
         u, i, actor_email=a, reason=b.reason)),
 }
 
-HANDOFF_COMMANDS: dict[str, Command] = {
-    "accept": Command(None, lambda u, i, a, _: handoffs.accept(u, i, actor_email=a)),
-    "reject": Command(m.RejectHandoff, lambda u, i, a, b: handoffs.reject(
+HANDOFF_ACTIONS: dict[str, Action] = {
+    "accept": Action(None, lambda u, i, a, _: handoffs.accept(u, i, actor_email=a)),
+    "reject": Action(m.RejectHandoff, lambda u, i, a, b: handoffs.reject(
         u, i, actor_email=a, reason=b.reason)),
-    "deliver": Command(m.DeliverHandoff, lambda u, i, a, b: handoffs.deliver(
+    "deliver": Action(m.DeliverHandoff, lambda u, i, a, b: handoffs.deliver(
         u, i, actor_email=a, data=b.data)),
-    "confirm": Command(None, lambda u, i, a, _: handoffs.confirm(u, i, actor_email=a)),
-    "return": Command(m.ReturnHandoff, lambda u, i, a, b: handoffs.return_(
+    "confirm": Action(None, lambda u, i, a, _: handoffs.confirm(u, i, actor_email=a)),
+    "return": Action(m.ReturnHandoff, lambda u, i, a, b: handoffs.return_(
         u, i, actor_email=a, reason=b.reason)),
-    "cancel": Command(m.CancelHandoff, lambda u, i, a, b: handoffs.cancel(
+    "cancel": Action(m.CancelHandoff, lambda u, i, a, b: handoffs.cancel(
         u, i, actor_email=a, reason=b.reason)),
-    "comment": Command(m.Comment, lambda u, i, a, b: handoffs.comment(
+    "comment": Action(m.Comment, lambda u, i, a, b: handoffs.comment(
         u, i, actor_email=a, text=b.text, links=b.links)),
 }
 
-_TABLES = {"work": (WORK_COMMANDS, "W"), "handoff": (HANDOFF_COMMANDS, "H")}
+_TABLES = {"work": (WORK_ACTIONS, "W"), "handoff": (HANDOFF_ACTIONS, "H")}
 
 
 def canonical(kind: str, reference: str) -> str:

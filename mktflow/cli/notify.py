@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mktflow.clikit import JsonOpt, emit, refusals, table, uow
+from mktflow.cli._kit import JsonOpt, emit, refusals, table, uow
 
 __all__ = ["channel_app", "outbox_app", "sla_app"]
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from mktflow.config import get_settings
+from mktflow.demo.members import hq_branches, pick_member
 from mktflow.domain.model import OPEN_WORK_STATES
 from mktflow.engine import work
 from mktflow.engine.organisation import load_organisation, read_organisation_file
@@ -20,7 +21,7 @@ from mktflow.engine.steps import complete_step
 from mktflow.prefect.registry import PROCESSES, example
 from mktflow.store.db import get_engine
 from mktflow.store.migrate import upgrade
-from mktflow.store.tables import Branch, Member, WorkItem
+from mktflow.store.tables import Member, WorkItem
 from mktflow.store.uow import UnitOfWork
 
 __all__ = ["answer_for", "run_demo"]
@@ -34,24 +35,6 @@ def _members() -> list[Member]:
     with _uow() as u:
         return list(u.session.exec(select(Member).where(col(Member.active))
                                    .order_by(col(Member.id))))
-
-
-def _hq_branches() -> set[str]:
-    with _uow() as u:
-        return {b.code for b in u.session.exec(select(Branch).where(col(Branch.is_hq)))}
-
-
-def pick_member(item: WorkItem, members: list[Member], hq: set[str]) -> str:
-    """Who answers: the assignee, else the first member of the department who may."""
-    if item.assignee_email:
-        return item.assignee_email
-    for m in members:
-        if m.department != item.department or m.email in item.excluded:
-            continue
-        if item.branch and m.branch != item.branch and m.branch not in hq:
-            continue
-        return m.email
-    raise RuntimeError(f"W-{item.id}: nobody in {item.department} may answer")
 
 
 def answer_for(key: str, params: dict[str, Any], item: WorkItem) -> dict[str, Any]:
@@ -137,7 +120,7 @@ def _drive(process: str, params: dict[str, Any], echo: Callable[[str], None]) ->
     info = box["info"]
     echo(f"\n== {process} {info['business_key']}: {info['process']}, flow run "
          f"{info['flow_run_id']}\n   {info['ui_url']}")
-    members, hq = _members(), _hq_branches()
+    members, hq = _members(), hq_branches()
     while thread.is_alive():
         for item in _open_items(info["process_id"]):
             actor = pick_member(item, members, hq)
@@ -174,7 +157,7 @@ def _gist(data: dict[str, Any]) -> str:
 def run_demo(echo: Callable[[str], None] = print) -> dict[str, Any]:
     """Migrate, load the demo organisation, drive the three processes to their end, then run
     every recurring cycle once and answer the steps it hands out."""
-    from mktflow.cycles.demo import run_cycles
+    from mktflow.demo.cycles import run_cycles
     from mktflow.prefect.server import connect
 
     connection = connect()

@@ -1,7 +1,7 @@
 """The recurring cycles' part of ``mktflow demo``: run every scheduled flow once, then answer
 the steps they handed out as the demo organisation's members would.
 
-Imports Prefect (it runs flows); only ``mktflow.prefect.demo`` imports this module.
+Imports Prefect (it runs flows); only ``mktflow.demo.runner`` imports it, inside ``run_demo``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from mktflow.demo.members import hq_branches, pick_member
 from mktflow.domain.cycles import CYCLES
 from mktflow.domain.errors import MktflowError
 from mktflow.engine import reviews, work
@@ -62,12 +63,10 @@ def _open_cycle_steps() -> list[WorkItem]:
 
 def _answer_steps(echo: Callable[[str], None]) -> int:
     """Answer every open step of the cycles with the smallest data its form accepts."""
-    from mktflow.prefect.demo import _hq_branches, pick_member
-
     with _uow() as u:
         members = list(u.session.exec(select(Member).where(col(Member.active))
                                       .order_by(col(Member.id))))
-    hq = _hq_branches()
+    hq = hq_branches()
     answered = 0
     for item in _open_cycle_steps():
         assert item.id is not None
@@ -90,7 +89,7 @@ def _gist(result: Any) -> str:
 def run_cycles(echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
     """Run each recurring flow once (the cycles, the SLA sweep and the outbox relay)."""
     from deployments.catalog import load
-    from mktflow.cycles.flowkit import default_period
+    from mktflow.prefect.cycles import default_period
 
     _seed_distributors(default_period("channel-evaluation"))
     results = []

@@ -1,4 +1,4 @@
-"""``mktflow run``, ``mktflow process``, ``mktflow demo`` and ``mktflow server``.
+"""``mktflow run``, ``mktflow process`` and ``mktflow demo``.
 
 ``process show|list`` are engine queries and never import Prefect; the others import it inside
 the command, after choosing which Prefect API to talk to (``mktflow.prefect.server``).
@@ -11,15 +11,13 @@ from typing import Annotated, Any
 
 import typer
 
-from mktflow.clikit import JsonOpt, emit, parse_data, refusals, table, uow
+from mktflow.cli._kit import JsonOpt, emit, parse_data, refusals, table, uow
 from mktflow.domain.errors import BadInput
 
-__all__ = ["demo", "process_app", "run", "server_app"]
+__all__ = ["demo", "process_app", "run"]
 
 process_app = typer.Typer(help="Process instances (one run of a business process).",
                           no_args_is_help=True)
-server_app = typer.Typer(help="The local Prefect server of embedded defaults.",
-                         no_args_is_help=True)
 
 
 def run(
@@ -153,7 +151,7 @@ def process_list_cmd(
 def demo(json_: JsonOpt = False) -> None:
     """Run the three processes end to end and every recurring cycle once, answering each step
     as the demo organisation's members, then say where to see what happened."""
-    from mktflow.prefect.demo import run_demo
+    from mktflow.demo.runner import run_demo
 
     with refusals(json_):
         results = run_demo(echo=(lambda _line: None) if json_ else typer.echo)
@@ -161,39 +159,3 @@ def demo(json_: JsonOpt = False) -> None:
         typer.echo(json.dumps(results, indent=2, default=str))
     if any(r["state"] != "COMPLETED" for r in results["processes"]):
         raise typer.Exit(1)
-
-
-@server_app.command("status")
-def server_status(json_: JsonOpt = False) -> None:
-    """Whether the data folder's local Prefect server runs, and where."""
-    from mktflow.prefect.server import local_status
-
-    with refusals(json_):
-        status = local_status()
-        emit(status, json_, lambda s: (
-            f"local Prefect server {'running' if s['running'] else 'not running'}"
-            + (f" (pid {s['pid']}, {'healthy' if s['healthy'] else 'not answering'}) at "
-               f"{s['ui_url']}" if s["running"] else "")))
-
-
-@server_app.command("start")
-def server_start(json_: JsonOpt = False) -> None:
-    """Start (or reuse) the data folder's local Prefect server; it keeps running."""
-    from mktflow.prefect.server import ensure_local_server
-
-    with refusals(json_):
-        state, started = ensure_local_server()
-        emit({"started": started, "api_url": state.api_url, "ui_url": state.ui_url,
-              "pid": state.pid}, json_,
-             f"{'started' if started else 'already running'}: {state.ui_url} "
-             f"(pid {state.pid})")
-
-
-@server_app.command("stop")
-def server_stop(json_: JsonOpt = False) -> None:
-    """Stop the data folder's local Prefect server."""
-    from mktflow.prefect.server import stop_local_server
-
-    with refusals(json_):
-        stopped = stop_local_server()
-        emit({"stopped": stopped}, json_, "stopped" if stopped else "it was not running")

@@ -1,7 +1,7 @@
 """SQLModel tables of the work engine: organisation, processes, work items, handoffs, audit, outbox.
 
 Alembic migrations in ``mktflow/store/migrations`` create them; ``SQLModel.metadata`` is their
-target. Business tables owned by the flows live in their own modules and migrations.
+target. The business, cycle and notification tables live beside it in this package.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Tables of the recurring management cycles: cycle runs, research findings, distributors and
 their reviews, appraisals.
 
-Business tables (plans, budget lines, KPIs) live in ``mktflow.business.tables``; these hold
+Business tables (plans, budget lines, KPIs) live in ``mktflow.store.tables.business``; these hold
 what only the cycles need. Migration ``0004_cycles`` creates them.
 """
 

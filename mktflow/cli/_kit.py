@@ -10,23 +10,28 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from mktflow.domain.errors import BadInput, MktflowError
+from mktflow.domain.inputs import parse_date, parse_time
 
 __all__ = [
     "ActorOpt",
+    "DataOpt",
+    "IdArg",
     "JsonOpt",
+    "ReasonOpt",
     "emit",
     "fail",
+    "item_id",
     "parse_data",
     "parse_date",
     "parse_time",
     "refusals",
+    "show_item",
     "table",
     "uow",
 ]
@@ -104,27 +109,26 @@ def parse_data(raw: str | None, *, field: str = "data") -> dict[str, Any] | None
     return value
 
 
-def parse_time(raw: str | None, *, field: str) -> datetime | None:
-    """An ISO 8601 time; without a zone it is UTC; a date alone means the end of that day."""
-    if raw is None:
-        return None
-    text = raw.strip()
-    try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=UTC)
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadInput(f"{field}: {raw!r} is not an ISO 8601 time "
-                       "(e.g. 2026-12-01 or 2026-12-01T17:00+01:00)") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+IdArg = Annotated[str, typer.Argument(help="The item, e.g. 12 or W-12.")]
+DataOpt = Annotated[str | None, typer.Option("--data", help="JSON object, or @file with one.")]
+ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why (required to reject, "
+                                                               "return or cancel).")]
 
 
-def parse_date(raw: str | None, *, field: str) -> date | None:
-    """An ISO 8601 date (YYYY-MM-DD)."""
-    if raw is None:
-        return None
-    try:
-        return date.fromisoformat(raw.strip())
-    except ValueError:
-        raise BadInput(f"{field}: {raw!r} is not a date (YYYY-MM-DD)") from None
+def item_id(reference: str, kind: str) -> int:
+    """The number of ``reference`` (12, W-12, H-3) as an item of ``kind``."""
+    from mktflow.engine.common import parse_ref
+
+    return parse_ref(reference, kind)[1]
+
+
+def show_item(view: dict[str, Any]) -> str:
+    """A work item or handoff as aligned ``key: value`` lines."""
+    keys = ["ref", "state", "title", "department", "assignee", "due", "process", "draft"]
+    if view.get("kind") == "handoff":
+        keys = ["ref", "handoff_kind", "state", "title", "from_department", "to_department",
+                "due", "reason", "process"]
+    def text(value: Any) -> str:  # a draft prints as the JSON --data takes
+        return json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value)
+
+    return "\n".join(f"{k:>16}: {text(view.get(k))}" for k in keys if view.get(k) is not None)

@@ -1,1 +1,0 @@
-"""The business the processes work on: plans, budgets, KPIs, campaigns, products, orders."""

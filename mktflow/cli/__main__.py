@@ -1,0 +1,7 @@
+"""``python -m mktflow.cli``: the ``mktflow`` command."""
+
+from __future__ import annotations
+
+from mktflow.cli import main
+
+main()

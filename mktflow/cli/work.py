@@ -1,0 +1,196 @@
+"""``mktflow work``: human steps (work items) in department queues."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from mktflow.cli._kit import (
+    ActorOpt,
+    DataOpt,
+    IdArg,
+    JsonOpt,
+    ReasonOpt,
+    emit,
+    item_id,
+    parse_data,
+    parse_time,
+    refusals,
+    show_item,
+    uow,
+)
+
+work_app = typer.Typer(help="Human steps (work items) in department queues.",
+                       no_args_is_help=True)
+
+
+def _work_result(item: Any, json_: bool) -> None:
+    from mktflow.engine.queries import show
+
+    view = show(uow(), f"W-{item.id}")
+    emit(view, json_, show_item)
+
+
+@work_app.command("create")
+def work_create(
+    department: str,
+    title: Annotated[str, typer.Option("--title")],
+    actor: ActorOpt,
+    form: Annotated[str | None, typer.Option("--form", help="JSON schema, or @file.")] = None,
+    assignee: Annotated[str | None, typer.Option("--assignee")] = None,
+    due: Annotated[str | None, typer.Option("--due", help="ISO 8601 time.")] = None,
+    priority: Annotated[int, typer.Option("--priority", help="0-100.")] = 50,
+    process: Annotated[str | None, typer.Option("--process", help="Business key.")] = None,
+    description: Annotated[str, typer.Option("--description")] = "",
+    json_: JsonOpt = False,
+) -> None:
+    """Put a step in a department's queue (flows do this through human_step)."""
+    from mktflow.engine.handoffs import process_id_for
+    from mktflow.engine.work import create_work_item
+
+    with refusals(json_):
+        pid = None
+        if process:
+            with uow() as u:
+                pid = process_id_for(u, process)
+        item = create_work_item(
+            uow(), actor_email=actor, department=department, title=title,
+            form_schema=parse_data(form, field="form"), assignee=assignee,
+            due_at=parse_time(due, field="due"), priority=priority, process_id=pid,
+            description=description)
+        _work_result(item, json_)
+
+
+@work_app.command("show")
+def work_show(reference: IdArg, json_: JsonOpt = False) -> None:
+    """One work item with its form schema, draft (the pre-filled answer) and data."""
+    from mktflow.engine.queries import show
+
+    with refusals(json_):
+        emit(show(uow(), reference, "work"), json_, show_item)
+
+
+def _simple(action: str) -> Any:
+    def command(reference: IdArg, actor: ActorOpt, json_: JsonOpt = False) -> None:
+        from mktflow.engine import work
+
+        with refusals(json_):
+            item = getattr(work, action)(uow(), item_id(reference, "work"), actor_email=actor)
+            _work_result(item, json_)
+
+    command.__doc__ = {"claim": "Take an open step from the department's queue.",
+                       "release": "Give a held step back to the queue."}[action]
+    return command
+
+
+work_app.command("claim")(_simple("claim"))
+work_app.command("release")(_simple("release"))
+
+
+DraftDataOpt = Annotated[str | None, typer.Option(
+    "--data", help="JSON object, or @file with one; its top-level keys replace the draft's "
+                   "(without it the draft is submitted as it is).")]
+
+
+@work_app.command("complete")
+def work_complete(reference: IdArg, actor: ActorOpt, data: DraftDataOpt = None,
+                  json_: JsonOpt = False) -> None:
+    """Submit a held step's answer: its draft, with --data laid over it; the process goes on."""
+    from mktflow.engine.steps import complete_step
+
+    with refusals(json_):
+        item = complete_step(uow(), item_id(reference, "work"), actor_email=actor,
+                             data=parse_data(data))
+        _work_result(item, json_)
+
+
+@work_app.command("assign")
+def work_assign(reference: IdArg, to: Annotated[str, typer.Option("--to")], actor: ActorOpt,
+                json_: JsonOpt = False) -> None:
+    """The head (or delegate) gives a step to a member of the department."""
+    from mktflow.engine.work import assign
+
+    with refusals(json_):
+        _work_result(assign(uow(), item_id(reference, "work"), to=to, actor_email=actor), json_)
+
+
+@work_app.command("delegate")
+def work_delegate(reference: IdArg, to: Annotated[str, typer.Option("--to")], actor: ActorOpt,
+                  json_: JsonOpt = False) -> None:
+    """Ask a colleague to do a step you hold; they resolve it back to you."""
+    from mktflow.engine.work import delegate
+
+    with refusals(json_):
+        _work_result(delegate(uow(), item_id(reference, "work"), to=to, actor_email=actor), json_)
+
+
+@work_app.command("resolve")
+def work_resolve(reference: IdArg, actor: ActorOpt, data: DataOpt = None,
+                 json_: JsonOpt = False) -> None:
+    """Hand a delegated step back to its holder for review."""
+    from mktflow.engine.work import resolve
+
+    with refusals(json_):
+        _work_result(resolve(uow(), item_id(reference, "work"), actor_email=actor,
+                             data=parse_data(data)), json_)
+
+
+@work_app.command("comment")
+def work_comment(
+    reference: IdArg, text: Annotated[str, typer.Option("--text")], actor: ActorOpt,
+    link: Annotated[list[str] | None, typer.Option("--link", help="A link; repeatable.")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Add a note (and links) to a step."""
+    from mktflow.engine.work import comment
+
+    with refusals(json_):
+        _work_result(comment(uow(), item_id(reference, "work"), actor_email=actor, text=text,
+                             links=link), json_)
+
+
+@work_app.command("cancel")
+def work_cancel(reference: IdArg, actor: ActorOpt, reason: ReasonOpt = None,
+                json_: JsonOpt = False) -> None:
+    """The head withdraws a step that is no longer needed."""
+    from mktflow.engine.work import cancel
+
+    with refusals(json_):
+        _work_result(cancel(uow(), item_id(reference, "work"), actor_email=actor, reason=reason),
+                     json_)
+
+
+@work_app.command("update")
+def work_update(
+    reference: IdArg, actor: ActorOpt,
+    due: Annotated[str | None, typer.Option("--due")] = None,
+    follow_up: Annotated[str | None, typer.Option("--follow-up")] = None,
+    priority: Annotated[int | None, typer.Option("--priority")] = None,
+    reason: ReasonOpt = None, json_: JsonOpt = False,
+) -> None:
+    """The head changes a step's due time, follow-up time or priority."""
+    from mktflow.engine.work import update
+
+    with refusals(json_):
+        _work_result(update(uow(), item_id(reference, "work"), actor_email=actor,
+                            due_at=parse_time(due, field="due"),
+                            follow_up_at=parse_time(follow_up, field="follow-up"),
+                            priority=priority, reason=reason), json_)
+
+
+@work_app.command("reassign-all")
+def work_reassign_all(
+    from_: Annotated[str, typer.Option("--from", help="Member whose work moves.")],
+    to: Annotated[str, typer.Option("--to", help="Member who takes it.")],
+    actor: ActorOpt, json_: JsonOpt = False,
+) -> None:
+    """Move everything one member holds to another (someone leaves or is away); all or none."""
+    from mktflow.engine.queries import show
+    from mktflow.engine.work import reassign_all
+
+    with refusals(json_):
+        items = reassign_all(uow(), from_email=from_, to_email=to, actor_email=actor)
+        views = [show(uow(), f"W-{i.id}") for i in items]
+        emit(views, json_, lambda v: f"reassigned {len(v)} item(s) from {from_} to {to}: "
+                                     + (", ".join(x["ref"] for x in v) or "none"))

@@ -1,1 +1,0 @@
-"""The recurring management cycles: plan balance, handoff ledger, research, reviews, appraisal."""
