@@ -85,7 +85,8 @@ def _expects(pause: str, key: str) -> bool:
 
 
 def _paused_state(http: httpx.Client, flow_run_id: str) -> dict[str, Any] | None:
-    """The run's state once it is paused with its input schema stored (or its last state)."""
+    """The run's state once it is paused (or its last state). Its input schema may not be
+    stored yet: the resume is then refused ("schema not found") and tried again."""
     deadline = time.monotonic() + _SETTLE_S
     while True:
         response = _call(http, "GET", f"/flow_runs/{flow_run_id}")
@@ -94,13 +95,7 @@ def _paused_state(http: httpx.Client, flow_run_id: str) -> dict[str, Any] | None
         response.raise_for_status()
         state = response.json().get("state")
         kind = (state or {}).get("type")
-        if kind == "PAUSED":
-            keyset = (state.get("state_details") or {}).get("run_input_keyset") or {}
-            if keyset.get("schema") and _call(
-                    http, "GET", f"/flow_runs/{flow_run_id}/input/{keyset['schema']}"
-            ).status_code == 200:
-                return state  # the client saves the schema just after pausing
-        elif kind in ("COMPLETED", "FAILED", "CANCELLED", "CRASHED"):
+        if kind in ("PAUSED", "COMPLETED", "FAILED", "CANCELLED", "CRASHED"):
             return state
         if time.monotonic() > deadline:
             return state
@@ -134,6 +129,7 @@ def resume_over_http(url: str, flow_run_id: str, item: WorkItem, *,
             if result.get("status") == "ABORT":  # not paused any more: another door resumed it
                 log.info("flow run %s: %s", flow_run_id, reason)
                 return
-            log.warning("resuming %s: %s", flow_run_id, reason)  # e.g. schema not stored yet
+            # REJECT: the paused client has not stored its input schema yet; ask again
+            log.info("resuming %s: %s", flow_run_id, reason)
             time.sleep(0.2)
         raise RuntimeError(f"flow run {flow_run_id} refused the resume 20 times")

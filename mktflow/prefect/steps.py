@@ -17,8 +17,9 @@ Every door offers the same pre-filled answer: the form's defaults and the flow's
 values are stored on the item as its ``draft`` when it is created (what the UI form shows).
 
 The Prefect UI renders the pause's description above the form in a box that shrinks to nothing
-when the form is long, so the instructions live in the description of the form's first field
-(``answered_by``), which the UI renders as markdown under that field's label at any length.
+when the form is long (seen in Chromium with the campaign plan), so the instructions live in
+the description of the form's first field (``answered_by``), which the UI renders as markdown
+under that field's label at any length.
 
 In a deployment run the flow **suspends** (no process is held; Prefect re-runs the flow from
 the top after the resume, persisted task results make that cheap and keys make it idempotent);
@@ -190,8 +191,10 @@ def _log_refusal(ref: str, member: str, reason: str) -> None:
 def _input_model(form: type[StepForm], instructions: str, answered_by: str | None) -> Any:
     """The step's form as a Prefect RunInput, with the answering member's e-mail first.
 
-    ``answered_by`` carries the instructions as its description: the UI shows a field's
-    description at any form length (``position`` 0 puts the field at the top).
+    ``answered_by`` carries the instructions as its description: the UI renders a field's
+    description under its label at any form length. The UI lists fields in the schema's order
+    (it ignores ``position`` here), and pydantic puts the fields of the last base first, so
+    ``answered_by`` comes from a base of its own placed after the form.
     """
     from prefect.input import RunInput
 
@@ -200,16 +203,16 @@ def _input_model(form: type[StepForm], instructions: str, answered_by: str | Non
              if answered_by is None else
              Field(answered_by, pattern=_EMAIL, description=instructions,
                    json_schema_extra={"position": 0}))
-    return create_model(f"{form.__name__}Answer", __base__=(RunInput, form),
-                        answered_by=(str, field))
+    first = create_model("AnsweredBy", __base__=RunInput, answered_by=(str, field))
+    return create_model(f"{form.__name__}Answer", __base__=(form, first))
 
 
 def instructions(handle: StepHandle[Any], view: dict[str, Any], refusal: str = "") -> str:
     """How to answer the step (markdown): the item, department, assignee, the ways to answer."""
     ref = view["ref"]
-    retry = (f"**Your earlier answer was refused: {refusal}** Correct it below (what you typed "
-             f"is kept) and submit again; `mktflow history {ref}` has the record.\n\n"
-             if refusal else "")
+    retry = (f"**Your earlier answer was refused:** {refusal.rstrip('.')}. Correct it below "
+             f"(what you typed is kept) and submit again; `mktflow history {ref}` has the "
+             "record.\n\n" if refusal else "")
     return (
         retry + f"**{ref}: {handle.title}**. Department **{handle.department}**"
         + (f", assigned to **{view['assignee']}**" if view.get("assignee") else "")

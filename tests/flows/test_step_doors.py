@@ -91,8 +91,8 @@ def test_the_ui_form_shows_the_draft_and_the_instructions_and_the_cli_submits_it
     schema, description = _form(flow_run_id_of(flow_db, key), "plan")
     assert item.draft == {"budget": 1200, "channels": ["radio"], "note": "none"}
     assert {k: v for k, v in _defaults(schema).items() if k != "answered_by"} == item.draft
+    assert next(iter(schema["properties"])) == "answered_by"  # the UI lists fields in order
     first = schema["properties"]["answered_by"]
-    assert first["position"] == 0
     for words in (f"W-{item.id}: Confirm the plan", "Department **marketing**",
                   f"mktflow work complete W-{item.id}"):
         assert words in first["description"]
@@ -118,7 +118,7 @@ def test_a_refused_ui_answer_is_logged_reasoned_and_kept_in_the_retry_form(
     assert reason and "marketing" in reason and SUPPLY in refusal["data"]["text"]
     assert _defaults(schema) == {**typed, "answered_by": SUPPLY}
     assert d.step("plan").draft == typed  # the CLI and API offer what was typed, too
-    assert f"Your earlier answer was refused: {reason}" in (
+    assert f"**Your earlier answer was refused:** {reason}" in (
         schema["properties"]["answered_by"]["description"])
     assert "refused" in description
     warnings = _warnings(fid)

@@ -28,8 +28,9 @@ class FakePrefect:
     """Prefect's flow-run endpoints as the resume needs them, recording what it was sent."""
 
     def __init__(self, pause_key: str = "order-entry-1", run_status: int = 200,
-                 busy: int = 0) -> None:
+                 busy: int = 0, rejects: int = 0) -> None:
         self.pause_key, self.run_status, self.busy = pause_key, run_status, busy
+        self.rejects = rejects
         self.resumed: list[dict[str, Any]] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -44,13 +45,17 @@ class FakePrefect:
         if path == f"/api/flow_runs/{RUN}/input/k-schema":
             return httpx.Response(200, json={})
         if path == f"/api/flow_runs/{RUN}/resume":
+            if self.rejects:  # the paused client has not stored its input schema yet
+                self.rejects -= 1
+                return httpx.Response(200, json={"status": "REJECT", "details": {
+                    "reason": "Run input schema not found."}})
             self.resumed.append(json.loads(request.content))
             return httpx.Response(201, json={"status": "ACCEPT", "details": {}})
         return httpx.Response(404)
 
 
 def test_resumes_the_run_paused_on_the_step_with_its_data() -> None:
-    fake = FakePrefect(pause_key="order-entry-1-retry-2", busy=2)
+    fake = FakePrefect(pause_key="order-entry-1-retry-2", busy=2, rejects=1)
     handback.resume_over_http("http://prefect/api", RUN, _item(),
                               transport=httpx.MockTransport(fake))
     assert fake.resumed == [{"run_input": {"customer_code": "C-1",
