@@ -26,7 +26,7 @@ lint: install
 	$(BIN)/mypy
 
 test: lint  ## lint, type-check and run every test (PostgreSQL must be up: .ci/run starts it)
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider --durations=20
 
 unit: install  ## the fast tests only
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit
