@@ -43,7 +43,7 @@ lint: install
 	$(BIN)/mypy
 
 test: lint chromium  ## lint, type-check and run every test (PostgreSQL must be up: .ci/run starts it)
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider --durations=20
 
 unit: install  ## the fast tests only
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlmodel import col, select
 
 from mktflow.domain.errors import (
     BadInput,
@@ -181,8 +182,8 @@ def test_change_audit_and_notice_commit_together(db: Any,
         ("create", None, "open"), ("assign", "open", "claimed")]
     assert trail[1]["changes"] == {"assignee_email": [None, OLGA]}
     with db.uow() as u:
-        notices = u.session.query(OutboxMessage).filter(
-            OutboxMessage.event == "work.assigned").all()
+        notices = u.session.exec(select(OutboxMessage).where(
+            col(OutboxMessage.event) == "work.assigned")).all()
         assert [n.payload["recipient"] for n in notices
                 if n.payload["ref"] == f"W-{item.id}"] == [OLGA]
     assert _snapshot(db)[0] == before[0] + 1  # one audit entry for the one change

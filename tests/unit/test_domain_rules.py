@@ -43,7 +43,8 @@ def _cases(expected: dict[str, dict[str, str]], states: list[str]):
         yield pytest.param(action, state, expected[action].get(state), id=f"{action}-{state}")
 
 
-@pytest.mark.parametrize(("action", "state", "to"), _cases(EXPECTED_WORK, list(WorkState)))
+@pytest.mark.parametrize(("action", "state", "to"),
+                         list(_cases(EXPECTED_WORK, list(WorkState))))
 def test_work_transition_table(action: str, state: str, to: str | None) -> None:
     if to is None:
         with pytest.raises(TransitionRefused, match=f"cannot {action} W-1: it is {state}"):
@@ -53,7 +54,8 @@ def test_work_transition_table(action: str, state: str, to: str | None) -> None:
         assert (state if rule.target == "=" else rule.target) == to
 
 
-@pytest.mark.parametrize(("action", "state", "to"), _cases(EXPECTED_HANDOFF, list(HandoffState)))
+@pytest.mark.parametrize(("action", "state", "to"),
+                         list(_cases(EXPECTED_HANDOFF, list(HandoffState))))
 def test_handoff_transition_table(action: str, state: str, to: str | None) -> None:
     if to is None:
         with pytest.raises(TransitionRefused, match=f"cannot {action} H-1: it is {state}"):
