@@ -78,8 +78,7 @@ def _suspended_on(flow_run_id: str, key: str) -> None:
 def test_campaign_reruns_from_the_top_after_each_step(flow_db: Any, served: None) -> None:
     from prefect.deployments import run_deployment
 
-    from mktflow.business.tables import Campaign
-    from mktflow.store.tables import WorkItem
+    from mktflow.store.tables import Campaign, WorkItem
 
     code = f"CMP-{uuid.uuid4().hex[:8]}"
     plan = {"name": "Autumn", "goal": "50 new grocers", "target_customers": "grocers",
@@ -110,8 +109,7 @@ def test_new_product_development_reruns_from_the_top_after_each_step(
         flow_db: Any, served: None) -> None:
     from prefect.deployments import run_deployment
 
-    from mktflow.business.tables import Product
-    from mktflow.store.tables import WorkItem
+    from mktflow.store.tables import Product, WorkItem
 
     code = f"NPD-{uuid.uuid4().hex[:8]}"
     project = {"code": code, "product_name": "Cold tea", "owner": OLGA,
