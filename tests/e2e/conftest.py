@@ -93,7 +93,7 @@ class Delivery:
     """One request the receiver got."""
 
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # names in lower case
     body: bytes
 
     def json(self) -> Any:
@@ -124,7 +124,8 @@ def receiver() -> Iterator[Receiver]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             with box[0].lock:
-                box[0].deliveries.append(Delivery(self.path, dict(self.headers), body))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                box[0].deliveries.append(Delivery(self.path, headers, body))
             self.send_response(200)
             self.send_header("Content-Length", "2")
             self.end_headers()
