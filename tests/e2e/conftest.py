@@ -359,6 +359,16 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     context.close()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``test_serve_stop`` presses Ctrl-C on the session's ``mktflow serve``: run it right after
+    the other end-to-end tests (and before the rest of the suite, so serve stops early)."""
+    stops = [i for i in items if i.path.name == "test_serve_stop.py"]
+    others = [i for i in items if i.path.name != "test_serve_stop.py"]
+    e2e = [n for n, i in enumerate(others) if ARTIFACTS.parent in i.path.parents]
+    at = e2e[-1] + 1 if e2e else len(others)
+    items[:] = others[:at] + stops + others[at:]
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """Keep each phase's report on the test (``page`` saves a screenshot on failure) and add

@@ -1,6 +1,7 @@
 """Ctrl-C on ``mktflow serve`` stops what it started and leaves the schedules as they were.
 
-Runs after the other served tests (file order): it stops the session's ``mktflow serve``.
+It stops the session's ``mktflow serve``, so it runs after every other test (conftest's
+``pytest_collection_modifyitems``).
 """
 
 from __future__ import annotations
