@@ -8,7 +8,7 @@ Fixtures:
   Prefect server it starts, with ``process-review`` overridden to run every minute. Teardown
   presses Ctrl-C (SIGINT to its process group) and checks the Prefect server log has no
   ``Traceback``.
-* ``browser`` (session) / ``page``: Debian's Chromium driven by Playwright (never downloaded).
+* ``browser`` (module) / ``page``: Debian's Chromium driven by Playwright (never downloaded).
   A failing test leaves ``tests/e2e/artifacts/<test>.png`` and ``.html``.
 
 Every wait has a timeout and fails saying what it waited for.
@@ -326,9 +326,13 @@ def mktflow_api(served: Served) -> str:
 # --- the browser ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, driven by Playwright."""
+    """Debian's Chromium, headless, driven by Playwright.
+
+    One per module, not per session: while Playwright's sync API is open the main thread's
+    event loop counts as running, which breaks the Prefect code of the tests that follow.
+    """
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"no Chromium at {CHROMIUM}: `make test` installs Debian's chromium as "
                     "root; else `sudo apt-get install -y chromium` or set MKTFLOW_TEST_CHROMIUM")
