@@ -8,7 +8,7 @@ Fixtures:
   Prefect server it starts, with ``process-review`` overridden to run every minute. Teardown
   presses Ctrl-C (SIGINT to its process group) and checks the Prefect server log has no
   ``Traceback``.
-* ``browser`` (session) / ``page``: Debian's Chromium driven by Playwright (never downloaded).
+* ``browser`` (module) / ``page``: Debian's Chromium driven by Playwright (never downloaded).
   A failing test leaves ``tests/e2e/artifacts/<test>.png`` and ``.html``.
 
 Every wait has a timeout and fails saying what it waited for.
@@ -93,7 +93,7 @@ class Delivery:
     """One request the receiver got."""
 
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # names in lower case
     body: bytes
 
     def json(self) -> Any:
@@ -124,7 +124,8 @@ def receiver() -> Iterator[Receiver]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             with box[0].lock:
-                box[0].deliveries.append(Delivery(self.path, dict(self.headers), body))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                box[0].deliveries.append(Delivery(self.path, headers, body))
             self.send_response(200)
             self.send_header("Content-Length", "2")
             self.end_headers()
@@ -190,6 +191,10 @@ class Served:
         """A deployment by ``<flow>/<deployment>`` name."""
         return dict(self.prefect("GET", f"/deployments/name/{name}"))
 
+    def stop(self) -> bool:
+        """Ctrl-C once, as in the terminal running it; False if it did not stop within 60 s."""
+        return _stop(self.proc, presses=1)
+
     def tail(self, path: Path, lines: int = 60) -> str:
         """The end of a log file, for failure messages."""
         try:
@@ -224,16 +229,22 @@ def _wait_for_ui_link(log: Path, proc: subprocess.Popen[bytes]) -> str:
     return eventually(probe, timeout=180, what="mktflow serve to print its `Prefect UI:` link")
 
 
-def _stop(proc: subprocess.Popen[bytes], *, timeout: float = 60) -> bool:
-    """Ctrl-C (SIGINT to its process group), then wait; kill it if it does not stop."""
-    if proc.poll() is None:
+def _stop(proc: subprocess.Popen[bytes], *, presses: int = 2, timeout: float = 60) -> bool:
+    """Ctrl-C (SIGINT to its process group), pressed again if it does not stop within
+    ``timeout``; killed after ``presses``. True if Ctrl-C stopped it."""
+    for _ in range(presses):
+        if proc.poll() is not None:
+            return True
         os.killpg(proc.pid, signal.SIGINT)
         try:
             proc.wait(timeout)
+            return True
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-            return False
+            continue
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        return False
     return True
 
 
@@ -282,12 +293,12 @@ def served(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> Iter
                    timeout=120, what="mktflow serve to register its 11 deployments")
         yield site
     finally:
-        stopped = _stop(proc)
+        stopped = _stop(proc)  # at once when test_ctrl_c stopped it
         _kill_local_server(data)
         tracebacks = data.joinpath("prefect", "server.log").read_text("utf-8", "replace") \
             if data.joinpath("prefect", "server.log").exists() else ""
         _keep_logs(data)
-    assert stopped, "mktflow serve did not stop within 60 s of Ctrl-C"
+    assert stopped, "mktflow serve did not stop after pressing Ctrl-C twice"
     assert "Traceback" not in tracebacks, (
         f"the Prefect server log has a Traceback: see {data / 'prefect' / 'server.log'}")
 
@@ -315,9 +326,13 @@ def mktflow_api(served: Served) -> str:
 # --- the browser ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, driven by Playwright."""
+    """Debian's Chromium, headless, driven by Playwright.
+
+    One per module, not per session: while Playwright's sync API is open the main thread's
+    event loop counts as running, which breaks the Prefect code of the tests that follow.
+    """
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"no Chromium at {CHROMIUM}: `make test` installs Debian's chromium as "
                     "root; else `sudo apt-get install -y chromium` or set MKTFLOW_TEST_CHROMIUM")
@@ -346,6 +361,16 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
         except Exception as exc:  # the page may be gone; the failure is what matters
             print(f"could not save the page of {request.node.name}: {exc}")
     context.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``test_serve_stop`` presses Ctrl-C on the session's ``mktflow serve``: run it right after
+    the other end-to-end tests (and before the rest of the suite, so serve stops early)."""
+    stops = [i for i in items if i.path.name == "test_serve_stop.py"]
+    others = [i for i in items if i.path.name != "test_serve_stop.py"]
+    e2e = [n for n, i in enumerate(others) if ARTIFACTS.parent in i.path.parents]
+    at = e2e[-1] + 1 if e2e else len(others)
+    items[:] = others[:at] + stops + others[at:]
 
 
 @pytest.hookimpl(hookwrapper=True)

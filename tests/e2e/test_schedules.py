@@ -1,0 +1,91 @@
+"""What ``mktflow serve``'s schedules do by themselves: a cycle overridden to every minute runs
+and publishes its report; the every-minute ``outbox-relay`` tells a department through a real
+webhook, and the link in that notice opens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import EVERY_MINUTE_CYCLE, Delivery, Receiver, Served, eventually
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
+
+
+def test_a_one_minute_cron_override_runs_the_cycle_and_publishes_its_report(
+        served: Served, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    deployment = f"{EVERY_MINUTE_CYCLE}/{EVERY_MINUTE_CYCLE}"
+    listed = {row["deployment"]: row for row in served.cli_json("serve", "--list")}
+    assert listed[deployment]["cron"] == "* * * * *", listed[deployment]
+    deployment_id = served.deployment(deployment)["id"]
+
+    def completed_scheduled_run() -> dict[str, Any] | None:
+        runs = served.prefect("POST", "/flow_runs/filter", {
+            "deployments": {"id": {"any_": [deployment_id]}},
+            "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}})
+        return next((r for r in runs if r.get("auto_scheduled")), None)
+
+    run = eventually(completed_scheduled_run, timeout=200, interval=5,
+                     what=f"the scheduler to create a run of {deployment} that completes")
+    artifacts = served.prefect("POST", "/artifacts/filter",
+                               {"artifacts": {"flow_run_id": {"any_": [run["id"]]}}})
+    report = f"{EVERY_MINUTE_CYCLE}-report"
+    assert report in {a["key"] for a in artifacts}, artifacts
+
+    page.goto(f"{served.ui_url}/flow-runs/flow-run/{run['id']}")
+    expect(page.get_by_text("Completed", exact=True).first).to_be_visible()
+    page.get_by_role("tablist").get_by_text("Artifacts", exact=True).click()
+    expect(page.get_by_text(report).first).to_be_visible()
+
+
+def _signed(delivery: Delivery, secret: str) -> bool:
+    timestamp = delivery.headers["x-mktflow-timestamp"]
+    expected = "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + delivery.body,
+                                    hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, delivery.headers["x-mktflow-signature"])
+
+
+def test_the_served_outbox_relay_delivers_a_handoff_notice_whose_link_opens(
+        served: Served, receiver: Receiver, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    title = f"Prototype bottle {uuid.uuid4().hex[:6]}"
+    offered = served.cli_json("handoff", "offer", "--from", "marketing", "--to", "tech",
+                              "--title", title, "--due", "2027-03-01", "--criteria",
+                              "drop-tested", "--as", "olga.petrova@example.com")
+    ref = offered.get("ref") or f"H-{offered['id']}"
+
+    def notice() -> Delivery | None:
+        return next((d for d in receiver.received()
+                     if d.headers.get("x-mktflow-event") == "handoff.offered"
+                     and d.json().get("ref") == ref), None)
+
+    delivery = eventually(notice, timeout=150, interval=2,
+                          what=f"the served outbox-relay to deliver the {ref} notice to "
+                               f"{receiver.url}")
+    assert delivery.path == "/hooks/tech"
+    assert _signed(delivery, served.hook_secret), delivery.headers
+    body = delivery.json()
+    assert title in body["subject"] and body["link"], body
+    link = body["link"]
+
+    try:
+        response: httpx.Response | None = httpx.get(link, timeout=15, follow_redirects=True)
+    except httpx.ConnectError:
+        response = None
+    if response is None:
+        pytest.fail(f"nothing answers at the notice's link {link}: `mktflow serve` must serve "
+                    "what its notifications link to (mktflow's REST API and pages on "
+                    "MKTFLOW_API_URL's port)")
+    assert response.status_code == 200, (link, response.status_code, response.text[:500])
+
+    opened = page.goto(link)
+    assert opened is not None and opened.status == 200, link
+    expect(page.get_by_text(title).first).to_be_visible()
