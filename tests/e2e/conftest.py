@@ -364,13 +364,15 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """``test_serve_stop`` presses Ctrl-C on the session's ``mktflow serve``: run it right after
-    the other end-to-end tests (and before the rest of the suite, so serve stops early)."""
-    stops = [i for i in items if i.path.name == "test_serve_stop.py"]
-    others = [i for i in items if i.path.name != "test_serve_stop.py"]
-    e2e = [n for n, i in enumerate(others) if ARTIFACTS.parent in i.path.parents]
-    at = e2e[-1] + 1 if e2e else len(others)
-    items[:] = others[:at] + stops + others[at:]
+    """The end-to-end tests run last, so no other test runs beside the browser's event loop or
+    the served processes; ``test_serve_stop`` presses Ctrl-C on the session's ``mktflow
+    serve``, so it runs after every other end-to-end test."""
+    def rank(item: pytest.Item) -> int:
+        if ARTIFACTS.parent not in item.path.parents:
+            return 0
+        return 2 if item.path.name == "test_serve_stop.py" else 1
+
+    items.sort(key=rank)  # stable: the order within each group is kept
 
 
 @pytest.hookimpl(hookwrapper=True)
