@@ -36,11 +36,39 @@ def test_models_and_migrations_agree(db: Any) -> None:
     assert diff == [], f"tables and migrations differ; write a migration: {diff}"
 
 
+def _old_release_rows(engine: Any) -> tuple[int, int]:
+    """A claimed work item (created by Ana, claimed by Olga) and an offered handoff, with their
+    audit entries, written into the 0003 schema as that release wrote them."""
+    from sqlalchemy import MetaData, insert
+
+    at = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    old = MetaData()
+    old.reflect(engine, only=["workitem", "handoff", "auditentry"])
+    stamps = {"created_at": at, "updated_at": at, "version": 1, "escalation_level": 0}
+    with engine.begin() as conn:
+        item_id = conn.execute(insert(old.tables["workitem"]).values(
+            department="marketing", title="Old brief", description="", state="claimed",
+            assignee_email=OLGA, excluded=[], priority=50, created_by=ANA,
+            due_at=datetime(2027, 1, 5, 9, tzinfo=UTC), **stamps)).inserted_primary_key[0]
+        handoff_id = conn.execute(insert(old.tables["handoff"]).values(
+            kind="handoff", from_department="marketing", to_department="tech",
+            title="Old prototype", criteria="", deliverables=[], state="offered",
+            return_count=0, offered_by=OLGA, **stamps)).inserted_primary_key[0]
+        for actor, entity, entity_id, action, to_state in [
+                (ANA, "work", item_id, "create", "open"), (OLGA, "work", item_id, "claim",
+                                                          "claimed"),
+                (OLGA, "handoff", handoff_id, "offer", "offered")]:
+            conn.execute(insert(old.tables["auditentry"]).values(
+                at=at, actor=actor, entity_type=entity, entity_id=entity_id, action=action,
+                to_state=to_state))
+    return int(item_id), int(handoff_id)
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_upgrade_keeps_the_data_of_a_populated_older_revision(kind: str, tmp_path: Any) -> None:
     from alembic import command
 
-    from mktflow.engine import handoffs, queries, work
+    from mktflow.engine import queries, work
     from mktflow.engine.organisation import load_organisation, read_organisation_file
     from mktflow.store.migrate import alembic_config
     from mktflow.store.uow import UnitOfWork
@@ -57,23 +85,19 @@ def test_upgrade_keeps_the_data_of_a_populated_older_revision(kind: str, tmp_pat
             command.upgrade(cfg, "0003_business")
         load_organisation(UnitOfWork(engine), read_organisation_file(None, demo=True),
                           source="demo")
-        item = work.create_work_item(UnitOfWork(engine), actor_email=ANA,
-                                     department="marketing", title="Old brief",
-                                     due_at=datetime(2027, 1, 5, 9, tzinfo=UTC))
-        work.claim(UnitOfWork(engine), item.id, actor_email=OLGA)
-        h = handoffs.offer(UnitOfWork(engine), actor_email=OLGA, from_department="marketing",
-                           to_department="tech", title="Old prototype", due_at=None)
+        # today's models have columns added since: write the rows the old release wrote
+        item_id, handoff_id = _old_release_rows(engine)
 
         assert upgrade(engine) == ("0003_business", head_revision())
 
-        shown = queries.show(UnitOfWork(engine), f"W-{item.id}")
+        shown = queries.show(UnitOfWork(engine), f"W-{item_id}")
         assert (shown["state"], shown["assignee"], shown["due"]) == (
             "claimed", OLGA, "2027-01-05T09:00:00+00:00")
-        assert queries.show(UnitOfWork(engine), f"H-{h.id}")["state"] == "offered"
-        assert [e["action"] for e in queries.history(UnitOfWork(engine), f"W-{item.id}")] == [
+        assert queries.show(UnitOfWork(engine), f"H-{handoff_id}")["state"] == "offered"
+        assert [e["action"] for e in queries.history(UnitOfWork(engine), f"W-{item_id}")] == [
             "create", "claim"]
         # the upgraded database takes new commands, including on the tables added since
-        assert work.complete(UnitOfWork(engine), item.id, actor_email=OLGA,
+        assert work.complete(UnitOfWork(engine), item_id, actor_email=OLGA,
                              data={}).state == "done"
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM cyclerun")).scalar_one() == 0
