@@ -60,8 +60,8 @@ def _prepare(url: str, hook_url: str, messages: int) -> Any:
     """Migrate, load the demo organisation, add a webhook channel, queue the messages."""
     from mktflow.config import normalise_database_url
     from mktflow.domain.organisation import ChannelSpec
+    from mktflow.engine.channels import add_channel
     from mktflow.engine.organisation import load_organisation, read_organisation_file
-    from mktflow.notify.channels import add_channel
     from mktflow.store.db import engine_for
     from mktflow.store.migrate import upgrade
     from mktflow.store.tables import OutboxMessage

@@ -2,8 +2,9 @@
 
 Doors (the CLI, the REST API, the Prefect bridge and the flows) never build the engine's
 plumbing: they ask this module for a unit of work and call the engine's handlers with it.
-What a unit of work carries (the database, the clock, the settings) is chosen here, from the
-settings in force, and can be replaced as a whole (``wire``) by a test or a host process.
+What a unit of work carries (the database, the clock, the settings, the resumer that hands a
+completed step to its waiting flow run) is chosen here, from the settings in force, and can be
+replaced as a whole (``wire``) by a test or a host process.
 
     from mktflow import bootstrap
     from mktflow.engine import work
@@ -22,27 +23,39 @@ from mktflow.config import Settings, get_settings
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from mktflow.store.uow import Clock, UnitOfWork
+    from mktflow.store.uow import Clock, Resumer, UnitOfWork
 
-__all__ = ["Wiring", "reset", "uow", "wire", "wiring"]
+__all__ = ["Wiring", "default_resumer", "reset", "uow", "wire", "wiring"]
 
 
 @dataclass
 class Wiring:
-    """The engine's dependencies for this process: settings, database and clock."""
+    """The engine's dependencies for this process: settings, database, clock and resumer."""
 
     settings: Settings
     database: Engine
     clock: Clock | None = None
     extras: dict[str, object] = field(default_factory=dict)
+    #: None: the Prefect bridge's HTTP hand-back (imported only when a unit of work is made).
+    resumer: Resumer | None = None
 
     def uow(self) -> UnitOfWork:
-        """A new unit of work on this wiring's database, clock and settings."""
+        """A new unit of work on this wiring's database, clock, settings and resumer."""
         from mktflow.store.uow import UnitOfWork
 
+        resumer = self.resumer or default_resumer()
         if self.clock is None:
-            return UnitOfWork(self.database)
-        return UnitOfWork(self.database, clock=self.clock)
+            return UnitOfWork(self.database, settings=self.settings, resumer=resumer)
+        return UnitOfWork(self.database, clock=self.clock, settings=self.settings,
+                          resumer=resumer)
+
+
+def default_resumer() -> Resumer:
+    """The production resumer: the bridge's hand-back over plain HTTP to Prefect's API, so a
+    CLI process completes a step without paying for a Prefect import."""
+    from mktflow.prefect.handback import hand_back
+
+    return hand_back
 
 
 _lock = threading.Lock()
@@ -64,14 +77,14 @@ def wiring() -> Wiring:
 
 
 def wire(*, settings: Settings | None = None, database: Engine | None = None,
-         clock: Clock | None = None) -> Wiring:
-    """Replace this process's wiring (a test's database or clock, a host's settings)."""
+         clock: Clock | None = None, resumer: Resumer | None = None) -> Wiring:
+    """Replace this process's wiring (a test's database, clock or resumer, a host's settings)."""
     global _wiring
     from mktflow.store.db import get_engine
 
     with _lock:
         _wiring = Wiring(settings=settings or get_settings(), database=database or get_engine(),
-                         clock=clock)
+                         clock=clock, resumer=resumer)
         return _wiring
 
 

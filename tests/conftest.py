@@ -81,11 +81,13 @@ class Db:
     engine: Engine
     kind: str
 
-    def uow(self, clock: Callable[[], Any] | None = None) -> Any:
-        """A fresh unit of work on this database."""
-        from mktflow.store.uow import UnitOfWork
+    def uow(self, clock: Callable[[], Any] | None = None, resumer: Any = None) -> Any:
+        """A fresh unit of work on this database, wired as a process wires it (bootstrap)."""
+        from mktflow.bootstrap import Wiring
+        from mktflow.config import get_settings
 
-        return UnitOfWork(self.engine, clock=clock) if clock else UnitOfWork(self.engine)
+        return Wiring(settings=get_settings(), database=self.engine, clock=clock,
+                      resumer=resumer).uow()
 
     def count(self, table: str) -> int:
         """Rows in ``table``."""

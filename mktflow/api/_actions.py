@@ -13,11 +13,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from mktflow.api import _models as m
-from mktflow.engine import handoffs, queries, work
+from mktflow.engine import Handoff, UnitOfWork, WorkItem, handoffs, queries, work
 from mktflow.engine.common import parse_ref
 from mktflow.engine.steps import complete_step
-from mktflow.store.tables import Handoff, WorkItem
-from mktflow.store.uow import UnitOfWork
 
 __all__ = ["HANDOFF_ACTIONS", "WORK_ACTIONS", "Action", "canonical", "run"]
 

@@ -1,4 +1,4 @@
-"""What every endpoint takes: a unit of work on the app's database, and who is acting."""
+"""What every endpoint takes: a unit of work on the app's wiring, and who is acting."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from mktflow.store.uow import UnitOfWork
+from mktflow.engine import UnitOfWork
 
 __all__ = ["ACTOR_HEADER", "Actor", "Uow", "new_uow", "wants_html"]
 
@@ -15,8 +15,10 @@ ACTOR_HEADER = "X-Mktflow-Actor"
 
 
 def new_uow(request: Request) -> UnitOfWork:
-    """A unit of work on the database the app serves; each engine call opens its own."""
-    return UnitOfWork(request.app.state.engine)
+    """A unit of work on the wiring the app serves (``mktflow.bootstrap``); each engine call
+    opens its own."""
+    uow: UnitOfWork = request.app.state.wiring.uow()
+    return uow
 
 
 Uow = Annotated[UnitOfWork, Depends(new_uow)]

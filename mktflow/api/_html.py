@@ -23,8 +23,7 @@ from mktflow.api._deps import ACTOR_HEADER
 from mktflow.api._problems import field_errors, problem
 from mktflow.domain.errors import BadInput, FormInvalid, MktflowError
 from mktflow.domain.model import HANDOFF_RULES, WORK_RULES
-from mktflow.engine import queries
-from mktflow.store.uow import UnitOfWork
+from mktflow.engine import UnitOfWork, queries
 
 __all__ = ["PAGE_RESPONSES", "form_post", "item_page"]
 

@@ -15,19 +15,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
-from sqlmodel import select
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import mktflow
+from mktflow import bootstrap
 from mktflow.api import _handoffs, _reads, _work
 from mktflow.api._problems import PROBLEM_JSON, install_problem_handlers, problem
 from mktflow.api._schemas import HealthPublic, problems
 from mktflow.config import Settings, get_settings
 from mktflow.domain.errors import MktflowError
-from mktflow.store.db import get_engine
-from mktflow.store.tables import Department
-from mktflow.store.uow import UnitOfWork
+from mktflow.engine import UnitOfWork, database
 
 __all__ = ["check_database", "create_app"]
 
@@ -101,18 +99,20 @@ def _operation_id(route: APIRoute) -> str:
     return f"{route.tags[0]}-{route.name.rstrip('_')}" if route.tags else route.name
 
 
-def check_database(engine: Engine) -> None:
-    """Raise ConfigError unless the database answers and holds mktflow's tables."""
-    with UnitOfWork(engine) as uow:
-        uow.session.exec(select(Department.code).limit(1)).first()
+def check_database(uow: UnitOfWork | None = None) -> None:
+    """Raise ConfigError unless the database answers and holds mktflow's tables (default: the
+    process's wiring)."""
+    database.check_ready(uow if uow is not None else bootstrap.uow())
 
 
 def create_app(engine: Engine | None = None, *, settings: Settings | None = None) -> FastAPI:
-    """The mktflow REST API on ``engine`` (default: the configured database)."""
-    settings = settings or get_settings()
+    """The mktflow REST API on ``engine`` (default: the process's wiring, ``mktflow.bootstrap``)."""
     app = FastAPI(title="mktflow", version=mktflow.__version__, description=_DESCRIPTION,
                   generate_unique_id_function=_operation_id)
-    app.state.engine = engine if engine is not None else get_engine()
+    settings = settings or get_settings()
+    # A caller's engine (a test's, a host's) replaces only the database of the wiring.
+    app.state.wiring = bootstrap.wiring() if engine is None else bootstrap.Wiring(
+        settings=get_settings(), database=engine)
     install_problem_handlers(app)
 
     @app.get("/health", tags=["health"], response_model=HealthPublic,
@@ -120,7 +120,7 @@ def create_app(engine: Engine | None = None, *, settings: Settings | None = None
     def health(request: Request) -> JSONResponse:
         """Whether the API can use its database (no token needed)."""
         try:
-            check_database(request.app.state.engine)
+            check_database(request.app.state.wiring.uow())
         except MktflowError as exc:
             # The reason names the database; it goes to the log, not to anonymous callers.
             log.warning("health check failed: %s", exc)

@@ -76,9 +76,8 @@ class ApiThread:
         import uvicorn
 
         from mktflow.api.app import check_database, create_app
-        from mktflow.store.db import get_engine
 
-        check_database(get_engine())  # "run mktflow db upgrade" now, not on the first request
+        check_database()  # "run mktflow db upgrade" now, not on the first request
         app = create_app()
         self._socket = _bind(self.host, self.port)
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")

@@ -41,11 +41,10 @@ ActorOpt = Annotated[str, typer.Option("--as", help="E-mail of the member acting
 
 
 def uow() -> Any:
-    """A unit of work on the configured database."""
-    from mktflow.store.db import get_engine
-    from mktflow.store.uow import UnitOfWork
+    """A unit of work on this process's wiring (the configured database)."""
+    from mktflow import bootstrap
 
-    return UnitOfWork(get_engine())
+    return bootstrap.uow()
 
 
 def fail(message: str, code: int, *, as_json: bool = False, kind: str = "error") -> None:

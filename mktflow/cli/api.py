@@ -34,10 +34,9 @@ def serve(
 
     from mktflow.api.app import check_database, create_app
     from mktflow.config import get_settings
-    from mktflow.store.db import get_engine
 
     with refusals():
-        check_database(get_engine())  # say "run mktflow db upgrade" now, not on first request
+        check_database()  # say "run mktflow db upgrade" now, not on first request
         app = create_app()
     if get_settings().api_token is None and not _is_loopback(host):
         typer.echo(f"warning: listening on {host} without MKTFLOW_API_TOKEN: anyone who reaches "

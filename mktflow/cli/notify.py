@@ -54,7 +54,7 @@ def channel_add(
 ) -> None:
     """Add a channel; the secret stays in the environment variable it names."""
     from mktflow.domain.organisation import ChannelSpec
-    from mktflow.notify.channels import add_channel, channel_label, channel_view
+    from mktflow.engine.channels import add_channel, channel_label, channel_view
 
     with refusals(json_):
         spec = ChannelSpec(department=department, type=type_, url=url, to=to,
@@ -69,7 +69,7 @@ def channel_list(
     json_: JsonOpt = False,
 ) -> None:
     """Every channel, with whether its secret is set here (never the secret)."""
-    from mktflow.notify.channels import list_channels
+    from mktflow.engine.channels import list_channels
 
     with refusals(json_):
         rows = list_channels(uow(), env=os.environ, department=department)
@@ -87,7 +87,7 @@ def channel_remove(
     json_: JsonOpt = False,
 ) -> None:
     """Remove a channel added here; queued messages for it are skipped."""
-    from mktflow.notify.channels import channel_label, channel_view, remove_channel
+    from mktflow.engine.channels import channel_label, channel_view, remove_channel
 
     with refusals(json_):
         channel = remove_channel(uow(), channel_id)
@@ -118,11 +118,11 @@ def outbox_list(
 
 
 def _relay() -> Any:
-    from mktflow.config import get_settings
+    from mktflow import bootstrap
     from mktflow.notify.relay import build_relay
-    from mktflow.store.db import get_engine
 
-    return build_relay(get_settings(), engine=get_engine())
+    wiring = bootstrap.wiring()
+    return build_relay(wiring.settings, engine=wiring.database)
 
 
 @outbox_app.command("drain")

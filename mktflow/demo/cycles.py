@@ -12,13 +12,13 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from mktflow import bootstrap
 from mktflow.demo.members import hq_branches, pick_member
 from mktflow.domain.cycles import CYCLES
 from mktflow.domain.errors import MktflowError
 from mktflow.engine import reviews, work
 from mktflow.engine.forms import example_data
 from mktflow.engine.steps import complete_step
-from mktflow.store.db import get_engine
 from mktflow.store.tables import Member, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
 
@@ -38,7 +38,7 @@ DISTRIBUTORS = (
 
 
 def _uow() -> UnitOfWork:
-    return UnitOfWork(get_engine())
+    return bootstrap.uow()  # carries the resumer that hands each answered step to its run
 
 
 def _seed_distributors(period: str) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from mktflow import bootstrap
 from mktflow.config import get_settings
 from mktflow.demo.members import hq_branches, pick_member
 from mktflow.domain.model import OPEN_WORK_STATES
@@ -28,7 +29,7 @@ __all__ = ["answer_for", "run_demo"]
 
 
 def _uow() -> UnitOfWork:
-    return UnitOfWork(get_engine())
+    return bootstrap.uow()  # carries the resumer that hands each answered step to its run
 
 
 def _members() -> list[Member]:

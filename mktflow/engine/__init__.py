@@ -1,1 +1,81 @@
+"""The engine: the only code that changes mktflow's state, and the queries that read it.
 
+Doors (the CLI, the REST API, the Prefect bridge and the flows) call the handler modules named
+here with a unit of work from ``mktflow.bootstrap``; they never build one, nor import
+``mktflow.store``. Each handler validates, then changes state, writes its audit entry and its
+outgoing notices in one transaction (``notices`` fans them out to the channels; the relay in
+``mktflow.notify`` sends them later).
+
+    from mktflow import bootstrap
+    from mktflow.engine import handoffs
+
+    handoffs.accept(bootstrap.uow(), 3, actor_email="olga.petrova@example.com")
+
+Handlers:   work, steps, handoffs, processes, organisation, channels, approvals, budget,
+            campaigns, products, orders, cycles, reviews, sla, announce, database
+Reads:      queries, reports, planfile, forms
+Shared:     common, transitions, notices
+Types for annotations: ``UnitOfWork`` (what every handler takes; get one from bootstrap),
+``Resumer``, and the rows handlers return (``WorkItem``, ``Handoff``, ``ProcessInstance``).
+"""
+
+from __future__ import annotations
+
+from mktflow.engine import (
+    announce,
+    approvals,
+    budget,
+    campaigns,
+    channels,
+    common,
+    cycles,
+    database,
+    forms,
+    handoffs,
+    notices,
+    orders,
+    organisation,
+    planfile,
+    processes,
+    products,
+    queries,
+    reports,
+    reviews,
+    sla,
+    steps,
+    transitions,
+    work,
+)
+from mktflow.store.tables import Handoff, ProcessInstance, WorkItem
+from mktflow.store.uow import Resumer, UnitOfWork
+
+__all__ = [
+    "Handoff",
+    "ProcessInstance",
+    "Resumer",
+    "UnitOfWork",
+    "WorkItem",
+    "announce",
+    "approvals",
+    "budget",
+    "campaigns",
+    "channels",
+    "common",
+    "cycles",
+    "database",
+    "forms",
+    "handoffs",
+    "notices",
+    "orders",
+    "organisation",
+    "planfile",
+    "processes",
+    "products",
+    "queries",
+    "reports",
+    "reviews",
+    "sla",
+    "steps",
+    "transitions",
+    "work",
+]

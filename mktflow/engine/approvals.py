@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from sqlmodel import col, select
 
-from mktflow.config import get_settings
+from mktflow.config import Settings
 from mktflow.domain.authority import (
     ApprovalChain,
     ApprovalStage,
@@ -51,9 +51,9 @@ def _load(path: str | None) -> AuthorityMatrix:
     return parse_matrix(raw, source)
 
 
-def load_matrix() -> AuthorityMatrix:
+def load_matrix(settings: Settings) -> AuthorityMatrix:
     """The authority matrix in force (the configured file, or the one mktflow ships)."""
-    path = get_settings().authority_matrix_file
+    path = settings.authority_matrix_file
     return _load(str(path) if path else None)
 
 
@@ -67,7 +67,7 @@ def approval_chain(uow: UnitOfWork, process: str, amount: float,
             if row is None:
                 raise NotFound(f"branch: unknown branch {branch!r}")
             is_hq = row.is_hq
-    return load_matrix().chain(process, amount, branch=branch, branch_is_hq=is_hq)
+    return load_matrix(uow.settings).chain(process, amount, branch=branch, branch_is_hq=is_hq)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from mktflow.config import get_settings
+from mktflow.config import Settings, get_settings
 from mktflow.domain.authz import SYSTEM
 from mktflow.domain.cycles import CYCLES, Cycle, Frequency, skipped_between
 from mktflow.domain.errors import BadInput, NotFound
@@ -40,10 +40,15 @@ __all__ = [
 ]
 
 
-def cycle_spec(name: str) -> Cycle:
-    """A cycle as configured: the appraisal runs quarterly or half-yearly by setting."""
+def cycle_spec(name: str, settings: Settings | None = None) -> Cycle:
+    """A cycle as configured: the appraisal runs quarterly or half-yearly by setting.
+
+    Handlers pass their unit of work's settings; ``None`` (the bridge's cycle helpers and the
+    deployment catalog, until they pass the wiring's) reads the settings in force.
+    """
     spec = CYCLES[name]
-    if name == "performance-appraisal" and get_settings().appraisal_frequency == "half-yearly":
+    frequency = (settings or get_settings()).appraisal_frequency
+    if name == "performance-appraisal" and frequency == "half-yearly":
         return replace(spec, frequency=Frequency.HALF_YEARLY, cron="0 6 5 1,7 *")
     return spec
 
@@ -96,7 +101,7 @@ def begin_cycle(
     """
     if cycle not in CYCLES:
         raise BadInput(f"cycle: unknown cycle {cycle!r} (known: {', '.join(sorted(CYCLES))})")
-    frequency = cycle_spec(cycle).frequency
+    frequency = cycle_spec(cycle, uow.settings).frequency
     skipped_between(period, period, frequency)  # refuses a malformed period
     with uow:
         process = _process(uow, cycle, period, flow_run_id, params)

@@ -18,11 +18,10 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from mktflow.config import get_settings
 from mktflow.domain.authz import head_is_away
 from mktflow.domain.model import Audience, Role
+from mktflow.engine.channels import department_channels, member_channels
 from mktflow.engine.common import find_member, ref
-from mktflow.notify.channels import department_channels, member_channels
 from mktflow.store.tables import (
     Department,
     Handoff,
@@ -79,7 +78,7 @@ class _Route:
 
 def action_link(uow: UnitOfWork, item: WorkItem | Handoff) -> str:
     """Where a person acts on ``item``: its flow run's UI page, or its API URL."""
-    settings = get_settings()
+    settings = uow.settings
     if item.process_id is not None and settings.prefect_ui_url:
         process = uow.session.get(ProcessInstance, item.process_id)
         if process is not None and process.flow_run_id:

@@ -13,8 +13,8 @@ from sqlmodel import select
 
 from mktflow.domain.errors import BadInput, NotAuthorized, NotFound, OrganisationInvalid
 from mktflow.domain.organisation import OrganisationSpec, parse_organisation
+from mktflow.engine.channels import sync_channels
 from mktflow.engine.common import actor_for
-from mktflow.notify.channels import sync_channels
 from mktflow.store.tables import Branch, Department, Member
 from mktflow.store.uow import UnitOfWork
 

@@ -12,7 +12,7 @@ from mktflow.engine.common import actor_for, changed, get_for_update, ref
 from mktflow.store.tables import Handoff, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["finish_process", "open_instance", "relink", "start_process"]
+__all__ = ["check_key_free", "finish_process", "open_instance", "relink", "start_process"]
 
 
 def start_process(
@@ -33,19 +33,35 @@ def start_process(
     if not business_key.strip():
         raise BadInput("business_key: must not be empty")
     with uow:
-        existing = uow.session.exec(select(ProcessInstance).where(
-            col(ProcessInstance.business_key) == business_key)).first()
+        existing = _by_key(uow, business_key)
         if existing is not None:
             if flow_run_id and existing.flow_run_id == flow_run_id:
                 return existing
-            raise Conflict(f"business key {business_key!r} is already used by {ref(existing)} "
-                           f"({existing.process}, {existing.status})")
+            raise _taken(business_key, existing)
         owner = actor_for(uow, owner_email)
         instance = open_instance(uow, process=process, business_key=business_key,
                                  owner_email=owner.email, params=params,
                                  flow_run_id=flow_run_id, branch=branch)
         uow.commit()
         return instance
+
+
+def check_key_free(uow: UnitOfWork, business_key: str) -> None:
+    """Refuse a business key some process instance already uses (before a run is created)."""
+    with uow:
+        existing = _by_key(uow, business_key)
+        if existing is not None:
+            raise _taken(business_key, existing)
+
+
+def _by_key(uow: UnitOfWork, business_key: str) -> ProcessInstance | None:
+    return uow.session.exec(select(ProcessInstance).where(
+        col(ProcessInstance.business_key) == business_key)).first()
+
+
+def _taken(business_key: str, existing: ProcessInstance) -> Conflict:
+    return Conflict(f"business key {business_key!r} is already used by {ref(existing)} "
+                    f"({existing.process}, {existing.status})")
 
 
 def open_instance(

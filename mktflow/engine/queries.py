@@ -25,6 +25,7 @@ from mktflow.store.tables import (
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [
+    "done_steps_of_run",
     "handoff_view",
     "history",
     "inbox",
@@ -163,6 +164,16 @@ def process_list(uow: UnitOfWork, *, status: str | None = None,
         if process:
             query = query.where(col(ProcessInstance.process) == process)
         return [process_view(uow.session, p, items=False) for p in uow.session.exec(query)]
+
+
+def done_steps_of_run(uow: UnitOfWork, flow_run_id: str) -> list[WorkItem]:
+    """The work items done in the process that flow run ``flow_run_id`` runs."""
+    with uow:
+        return list(uow.session.exec(
+            select(WorkItem).join(ProcessInstance,
+                                  col(WorkItem.process_id) == col(ProcessInstance.id))
+            .where(col(ProcessInstance.flow_run_id) == flow_run_id,
+                   col(WorkItem.state) == "done")))
 
 
 def history(uow: UnitOfWork, reference: str) -> list[dict[str, Any]]:

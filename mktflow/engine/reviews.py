@@ -205,7 +205,7 @@ def appraise(uow: UnitOfWork, *, run_id: int) -> list[dict[str, Any]]:
     days its work waited on other departments' late handoffs; the head signs each one."""
     with uow:
         run = _run(uow, run_id)
-        start, end = period_bounds(run.period, cycle_spec(run.cycle).frequency)
+        start, end = period_bounds(run.period, cycle_spec(run.cycle, uow.settings).frequency)
         kpis = list(uow.session.exec(select(Kpi).where(col(Kpi.period) == run.period)
                                      .order_by(col(Kpi.id))))
         delays = _delays(uow, start_of(start), start_of(end))

@@ -1,7 +1,9 @@
 """Completing a human step from any door (CLI, REST API, Prefect UI) ends here.
 
 The engine records the completion first (the database is the truth); then, if a flow run is
-waiting for the step, the resumer hands it the data. A resume that fails is not lost: the
+waiting for the step, the unit of work's resumer hands it the data (wired in
+``mktflow.bootstrap``: the Prefect bridge's hand-back in production, a fake in tests; the
+engine never imports the bridge). A resume that fails is not lost: the
 step stays done in the database, a warning says so, and ``mktflow process resume`` hands the
 data over again.
 """
@@ -9,33 +11,15 @@ data over again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from mktflow.engine import work
 from mktflow.store.tables import ProcessInstance, WorkItem
-from mktflow.store.uow import UnitOfWork
+from mktflow.store.uow import Resumer, UnitOfWork
 
-__all__ = ["Resumer", "complete_step", "set_resumer"]
+__all__ = ["Resumer", "complete_step"]
 
-#: Hands a completed step's data to the flow run waiting for it: (flow_run_id, item) -> None.
-Resumer = Callable[[str, WorkItem], None]
-
-_resumer: Resumer | None = None
 log = logging.getLogger("mktflow.steps")
-
-
-def set_resumer(resumer: Resumer | None) -> None:
-    """Wire the resumer (the Prefect bridge in production, a fake in unit tests)."""
-    global _resumer
-    _resumer = resumer
-
-
-def _default_resumer() -> Resumer:
-    # plain HTTP to Prefect's API: a CLI process answers without paying for a Prefect import
-    from mktflow.prefect.handback import hand_back
-
-    return hand_back
 
 
 def complete_step(
@@ -52,12 +36,15 @@ def complete_step(
     with uow:
         process = uow.session.get(ProcessInstance, item.process_id)
         flow_run_id = process.flow_run_id if process else None
-    if flow_run_id:
+    if flow_run_id and uow.resumer is not None:
         try:
-            (_resumer or _default_resumer())(flow_run_id, item)
+            uow.resumer(flow_run_id, item)
         except Exception as exc:  # the step is done; only the hand-over to the flow waits
             log.warning("W-%s is done, but its flow run %s could not be resumed now (%s); "
                         "`mktflow process resume P-%s` hands it over again", item.id,
                         flow_run_id, str(exc).splitlines()[0] if str(exc) else
                         type(exc).__name__, item.process_id)
+    elif flow_run_id:
+        log.info("W-%s is done; nothing is wired to resume flow run %s: `mktflow process "
+                 "resume P-%s` hands it over", item.id, flow_run_id, item.process_id)
     return item

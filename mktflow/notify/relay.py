@@ -34,7 +34,7 @@ from sqlmodel import col, select
 
 from mktflow.config import Settings
 from mktflow.domain.errors import ConfigError, DeliveryFailed
-from mktflow.notify.channels import read_secret
+from mktflow.engine.channels import read_secret
 from mktflow.notify.render import Envelope
 from mktflow.notify.senders import Deliverer, HttpxPoster, SmtpMailer
 from mktflow.store.tables import Channel, OutboxMessage

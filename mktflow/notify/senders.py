@@ -26,7 +26,7 @@ import httpx
 
 from mktflow.domain.errors import DeliveryFailed  # re-exported: its old home
 from mktflow.domain.organisation import ChannelType
-from mktflow.notify.channels import read_secret
+from mktflow.engine.channels import read_secret
 from mktflow.notify.render import (
     USER_AGENT,
     Envelope,

@@ -15,13 +15,15 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from mktflow.config import get_settings, prefect_env_api_url
 from mktflow.prefect.keys import pause_key
-from mktflow.store.tables import WorkItem
+
+if TYPE_CHECKING:
+    from mktflow.engine import WorkItem
 
 __all__ = ["api_url", "hand_back", "resume_over_http"]
 

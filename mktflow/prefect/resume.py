@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from mktflow.prefect.keys import pause_key
-from mktflow.store.tables import WorkItem
+
+if TYPE_CHECKING:
+    from mktflow.engine import WorkItem
 
 __all__ = ["resume_flow_run_for", "resume_if_answered", "wait_until_paused"]
 
@@ -90,12 +92,10 @@ def resume_if_answered(flow_run_id: str) -> str | None:
     reference, or None when the run waits for nothing that is answered.
     """
     from prefect.client.orchestration import get_client
-    from sqlmodel import col, select
 
+    from mktflow import bootstrap
+    from mktflow.engine import queries
     from mktflow.prefect.server import connect
-    from mktflow.store.db import get_engine
-    from mktflow.store.tables import ProcessInstance
-    from mktflow.store.uow import UnitOfWork
 
     connect()
     with get_client(sync_client=True) as client:
@@ -103,13 +103,7 @@ def resume_if_answered(flow_run_id: str) -> str | None:
     if state is None or not state.is_paused():
         return None
     waiting = (state.state_details.pause_key or "").split("-retry-")[0]
-    with UnitOfWork(get_engine()) as uow:
-        done = uow.session.exec(
-            select(WorkItem).join(ProcessInstance,
-                                  col(WorkItem.process_id) == col(ProcessInstance.id))
-            .where(col(ProcessInstance.flow_run_id) == flow_run_id,
-                   col(WorkItem.state) == "done")).all()
-    for item in done:
+    for item in queries.done_steps_of_run(bootstrap.uow(), flow_run_id):
         if pause_key(item.step_key or "") == waiting:
             resume_flow_run_for(flow_run_id, item)
             return f"W-{item.id}"

@@ -8,15 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
-from sqlmodel import col, select
 
-from mktflow.domain.errors import ConfigError, Conflict, FormInvalid
-from mktflow.engine.processes import start_process
+from mktflow import bootstrap
+from mktflow.domain.errors import ConfigError, FormInvalid
+from mktflow.engine.processes import check_key_free, start_process
 from mktflow.prefect.registry import spec_for
 from mktflow.prefect.server import connect
-from mktflow.store.db import get_engine
-from mktflow.store.tables import ProcessInstance
-from mktflow.store.uow import UnitOfWork
 
 __all__ = ["check_params", "check_served", "run_process"]
 
@@ -42,13 +39,8 @@ def run_process(process: str, params: dict[str, Any], *, detach: bool = False,
     key = getattr(request, spec.key_field)
     owner = getattr(request, spec.owner_field)
     branch = getattr(request, spec.branch_field) if spec.branch_field else None
-    uow = UnitOfWork(get_engine())
-    with uow:
-        taken = uow.session.exec(select(ProcessInstance).where(
-            col(ProcessInstance.business_key) == key)).first()
-        if taken is not None:
-            raise Conflict(f"business key {key!r} is already used by P-{taken.id} "
-                           f"({taken.process}, {taken.status})")
+    uow = bootstrap.uow()
+    check_key_free(uow, key)
     connection = connect()
     parameters = {spec.param: request.model_dump(mode="json")}
     flow_run = _create_run(flow, parameters, detach)

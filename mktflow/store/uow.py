@@ -15,21 +15,33 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from mktflow.config import Settings, get_settings
 from mktflow.store.db import database_errors
-from mktflow.store.tables import AuditEntry, OutboxMessage
+from mktflow.store.tables import AuditEntry, OutboxMessage, WorkItem
 from mktflow.store.types import utcnow
 
-__all__ = ["Clock", "UnitOfWork"]
+__all__ = ["Clock", "Resumer", "UnitOfWork"]
 
 Clock = Callable[[], datetime]
 
+#: Hands a completed step's data to the flow run waiting for it: (flow_run_id, item) -> None.
+Resumer = Callable[[str, WorkItem], None]
+
 
 class UnitOfWork:
-    """A session, a clock and the command's audit and outbox rows, committed together."""
+    """A session, a clock and the command's audit and outbox rows, committed together.
 
-    def __init__(self, engine: Engine, *, clock: Clock = utcnow) -> None:
+    It also carries what the process wired for the engine (``mktflow.bootstrap``): the settings
+    handlers read (links, the authority matrix file, the appraisal frequency) and the resumer
+    that hands a completed step to its waiting flow run (None: nobody is handed anything).
+    """
+
+    def __init__(self, engine: Engine, *, clock: Clock = utcnow, settings: Settings | None = None,
+                 resumer: Resumer | None = None) -> None:
         self.engine = engine
         self.clock = clock
+        self.settings = settings if settings is not None else get_settings()
+        self.resumer = resumer
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:

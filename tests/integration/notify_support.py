@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from mktflow.domain.organisation import ChannelSpec
-from mktflow.notify.channels import add_channel
+from mktflow.engine.channels import add_channel
 from mktflow.notify.relay import Relay, RelayPolicy
 from mktflow.notify.senders import Deliverer, HttpxPoster, Mailer
 from mktflow.store.tables import Channel, OutboxMessage

@@ -10,8 +10,8 @@ import pytest
 from mktflow.domain.errors import NotFound
 from mktflow.domain.organisation import OrganisationSpec
 from mktflow.engine import handoffs, processes, work
+from mktflow.engine.channels import list_channels
 from mktflow.engine.organisation import load_organisation, read_organisation_file, set_head_away
-from mktflow.notify.channels import list_channels
 from tests.conftest import reset_caches
 from tests.integration.api_support import open_link
 from tests.integration.notify_support import HEAD, LINA, OLGA, TOM, channel, rows

@@ -280,7 +280,7 @@ def test_a_crash_between_send_and_mark_gives_at_most_one_duplicate(db: Any) -> N
 
 
 def test_a_removed_channel_skips_its_queued_messages(db: Any) -> None:
-    from mktflow.notify.channels import remove_channel
+    from mktflow.engine.channels import remove_channel
 
     hook = channel(db, "tech")
     (mid,) = queue(db, 1, hook.id)

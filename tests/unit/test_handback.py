@@ -89,8 +89,8 @@ def test_a_run_this_api_does_not_know_goes_to_prefects_client(
 
 
 def test_completing_a_step_imports_no_prefect() -> None:
-    code = ("import sys; import mktflow.cli, mktflow.engine.steps as s; "
-            "r = s._default_resumer(); print(r.__module__, 'prefect' in sys.modules)")
+    code = ("import sys; import mktflow.cli, mktflow.engine.steps, mktflow.bootstrap as b; "
+            "r = b.default_resumer(); print(r.__module__, 'prefect' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.split() == ["mktflow.prefect.handback", "False"]

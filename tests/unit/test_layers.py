@@ -2,8 +2,14 @@
 
     domain   the standard library, pydantic and itself only
     store    never the engine, notify, the bridge (prefect), the API, the CLI or the demo
+    engine   never notify, the bridge, the API, the CLI, the demo or the wiring (bootstrap)
+    notify   never the bridge, the API or the CLI (it reads what the engine wrote)
+    doors    the CLI, the API, the bridge and the flows never import the store: they take
+             units of work from ``mktflow.bootstrap`` and call ``mktflow.engine``
     cli      imported by nobody outside it (it is a door, not a library)
     demo     imported only by the CLI and itself (it sits on top, beside its YAML)
+    parts    no loop between the top-level parts (domain, store, engine, notify, prefect,
+             api, cli, demo, bootstrap, config), imports inside functions included
 """
 
 from __future__ import annotations
@@ -25,12 +31,14 @@ def _imports(path: Path) -> set[str]:
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
+            names.add(node.module)  # and each name, so `from mktflow import store` counts
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
     return names
 
 
 def _modules(part: str) -> list[Path]:
-    return sorted((PACKAGE / part).rglob("*.py"))
+    folder = PACKAGE / part if (PACKAGE / part).is_dir() else PACKAGE.parent / part
+    return sorted(folder.rglob("*.py"))
 
 
 def _under(name: str, *parts: str) -> bool:
@@ -76,3 +84,86 @@ def test_the_old_feature_folders_are_gone() -> None:
     assert not list((PACKAGE / "cycles").glob("*.py"))
     assert not (PACKAGE / "cli.py").exists()
     assert not (PACKAGE / "clikit.py").exists()
+
+
+#: Being moved by the bridge rewrite (every engine @task into the bridge): they still build
+#: units of work from the store. Drop them from here when that lands.
+_STORE_EXEMPT = {"mktflow/prefect/tasks.py", "mktflow/prefect/cycles.py", "flows"}
+
+
+@pytest.mark.parametrize("part", ["cli", "api", "prefect", "flows"])
+def test_doors_never_import_the_store(part: str) -> None:
+    found = [line for line in _offenders(part, lambda name: not _under(name, "mktflow.store"))
+             if not any(line.startswith(exempt + ("" if exempt.endswith(".py") else "/"))
+                        for exempt in _STORE_EXEMPT)]
+    assert found == []
+
+
+def test_the_engine_never_imports_notify_the_doors_or_the_wiring() -> None:
+    above = ("mktflow.notify", "mktflow.prefect", "mktflow.api", "mktflow.cli", "mktflow.demo",
+             "mktflow.bootstrap", "flows", "deployments")
+    assert _offenders("engine", lambda name: not _under(name, *above)) == []
+
+
+def test_notify_never_imports_the_doors() -> None:
+    doors = ("mktflow.prefect", "mktflow.api", "mktflow.cli", "mktflow.demo", "flows")
+    assert _offenders("notify", lambda name: not _under(name, *doors)) == []
+
+
+PARTS = ("domain", "store", "engine", "notify", "prefect", "api", "cli", "demo", "bootstrap",
+         "config")
+
+#: The one edge the wiring needs: bootstrap hands every unit of work the bridge's HTTP
+#: hand-back (an adapter, like a sender), while the bridge's doors take units of work from
+#: bootstrap. Only that module may be reached, and it must not reach back (checked below).
+_WIRING = {("bootstrap", "mktflow.prefect.handback")}
+
+
+def _part_graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {part: set() for part in PARTS}
+    for path in PACKAGE.rglob("*.py"):
+        part = path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+        if part not in graph:
+            continue
+        for name in _imports(path):
+            bits = name.split(".")
+            if (bits[0] == "mktflow" and len(bits) > 1 and bits[1] in graph and bits[1] != part
+                    and not any(part == src and _under(name, to) for src, to in _WIRING)):
+                graph[part].add(bits[1])
+    return graph
+
+
+def _loop(graph: dict[str, set[str]]) -> list[str]:
+    """One loop in ``graph`` (a list of parts, first one repeated at the end), or []."""
+    done: set[str] = set()
+
+    def visit(node: str, path: list[str]) -> list[str]:
+        if node in path:
+            return [*path[path.index(node):], node]
+        if node in done:
+            return []
+        for nxt in sorted(graph[node]):
+            found = visit(nxt, [*path, node])
+            if found:
+                return found
+        done.add(node)
+        return []
+
+    for start in sorted(graph):
+        found = visit(start, [])
+        if found:
+            return found
+    return []
+
+
+def test_no_loop_between_the_top_level_parts() -> None:
+    assert _loop(_part_graph()) == []
+
+
+def test_the_loop_finder_finds_a_loop() -> None:
+    assert _loop({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+
+
+def test_the_hand_back_bootstrap_wires_does_not_reach_back() -> None:
+    assert not any(_under(name, "mktflow.bootstrap", "mktflow.api", "mktflow.cli")
+                   for name in _imports(PACKAGE / "prefect" / "handback.py"))

@@ -16,8 +16,8 @@ import yaml
 from mktflow.config import Settings
 from mktflow.domain.errors import ConfigError, OrganisationInvalid
 from mktflow.domain.organisation import ChannelSpec, channel_problems, parse_organisation
+from mktflow.engine.channels import read_secret
 from mktflow.engine.sla import EscalationPolicy
-from mktflow.notify.channels import read_secret
 
 
 def demo_with(*channels: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Channels: adding, removing and listing them, loading them from the organisation file, and
-finding the ones a message goes to.
+finding the ones a message goes to. The engine changes and reads them; ``mktflow.notify``
+sends through them.
 
 Secrets stay in the environment: a channel names the variable (``secret_env``) and
 ``read_secret`` is the one place that looks it up, in a mapping the caller passes (the process
