@@ -15,13 +15,13 @@ from typing import Any
 from prefect import task
 from prefect.runtime import flow_run
 
+from mktflow.bootstrap import uow
 from mktflow.domain.errors import ConfigError, MktflowError, Refused
 from mktflow.domain.model import ProcessStatus
 from mktflow.engine import handoffs, processes, queries, work
 from mktflow.engine.announce import tell_departments
 from mktflow.engine.approvals import record_decision as _record_decision
-from mktflow.store.db import get_engine
-from mktflow.store.uow import UnitOfWork
+from mktflow.engine.common import actor_for
 
 __all__ = [
     "ENGINE_TASK",
@@ -40,11 +40,6 @@ __all__ = [
     "transient",
     "uow",
 ]
-
-
-def uow() -> UnitOfWork:
-    """A unit of work on the configured database."""
-    return UnitOfWork(get_engine())
 
 
 def transient(_task: Any, _run: Any, state: Any) -> bool:
@@ -178,8 +173,6 @@ def handoff_action(handoff_id: int, action: str, actor: str, reason: str | None 
 
 def member_department(email: str) -> str:
     """The department of an active member (a read)."""
-    from mktflow.engine.common import actor_for
-
     with uow() as u:
         return actor_for(u, email).department
 
