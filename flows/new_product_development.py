@@ -341,8 +341,8 @@ def _guarantee_resources(pid: int, project: ProjectRequest, product_id: int,
                            form=Allocations, due=due,
                            title=f"Allocate the missing budget of project {project.code}",
                            description=why)
-        tasks.tell(pid, handle.item_id, ["finance", "management"], "process.gate_blocked",
-                   why, f"launch-{blocked}")
+        tasks.notice_departments(pid, handle.item_id, ["finance", "management"],
+                                 "process.gate_blocked", why, f"launch-{blocked}")
         answer = wait_for(handle)
         for a in answer.form.allocations:
             allocate(product_id, a.code, a.amount, answer.by, pid)

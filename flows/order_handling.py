@@ -213,7 +213,7 @@ def _reject(pid: int, order_id: int, order: OrderRequest, stage: str, reason: st
     """End the order with a reason and tell sales."""
     why = f"order {order.number} rejected at {stage}: {reason}"
     advance(order_id, "reject", "mktflow", reason=why)
-    tasks.tell(pid, item_id, ["sales"], "order.rejected", why, stage)
+    tasks.notice_departments(pid, item_id, ["sales"], "order.rejected", why, stage)
     log.append({"stage": "rejected", "department": stage, "by": "", "ref": "", "note": reason})
     _report(order, order.model_dump(mode="json"), None, "rejected", log)
     tasks.finish_process(pid, ProcessStatus.CANCELLED, result={"outcome": "rejected",

@@ -13,7 +13,7 @@ import yaml
 from sqlmodel import col, select
 
 from mktflow.config import get_settings
-from mktflow.domain.authority import (
+from mktflow.domain.authority_matrix import (
     ApprovalChain,
     ApprovalStage,
     AuthorityMatrix,

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session, col, select
 
-from mktflow.domain.authz import SYSTEM, Actor, Target, leads_of
+from mktflow.domain.actors import SYSTEM, Actor, Target, leads_of
 from mktflow.domain.errors import BadInput, NotFound
 from mktflow.store.tables import Branch, Department, Handoff, Member, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork

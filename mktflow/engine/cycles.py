@@ -15,7 +15,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from mktflow.config import get_settings
-from mktflow.domain.authz import SYSTEM
+from mktflow.domain.actors import SYSTEM
 from mktflow.domain.cycles import CYCLES, Cycle, Frequency, skipped_between
 from mktflow.domain.errors import BadInput, NotFound
 from mktflow.domain.model import OPEN_HANDOFF_STATES, OPEN_WORK_STATES, ProcessStatus, WorkState

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from mktflow.domain.authz import Target, authorize
+from mktflow.domain.actors import Target, authorize
 from mktflow.domain.errors import BadInput, NotFound
 from mktflow.domain.model import (
     HANDOFF_RULES,
@@ -18,7 +18,7 @@ from mktflow.domain.model import (
     Rule,
 )
 from mktflow.engine.common import actor_for, get_for_update
-from mktflow.engine.notices import notify
+from mktflow.engine.notices import notice
 from mktflow.engine.transitions import check, record
 from mktflow.store.tables import Department, Handoff, ProcessInstance
 from mktflow.store.uow import UnitOfWork
@@ -99,7 +99,7 @@ def offer(
                   process_id=pid, action="offer", to_state=handoff.state,
                   data={"title": handoff.title, "from": from_department, "to": to_department,
                         "kind": handoff.kind, "deliverables": deliverables})
-        notify(uow, handoff, event="handoff.offered", audiences=(Audience.RECEIVING,),
+        notice(uow, handoff, event="handoff.offered", audiences=(Audience.RECEIVING,),
                actor=actor.email)
         uow.commit()
         return handoff

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from mktflow.domain.authz import SYSTEM
+from mktflow.domain.actors import SYSTEM
 from mktflow.domain.cycles import period_bounds
 from mktflow.domain.errors import BadInput, NotFound
 from mktflow.domain.model import Role, WorkState

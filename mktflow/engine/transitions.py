@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from mktflow.domain.authz import Actor, authorize
+from mktflow.domain.actors import Actor, authorize
 from mktflow.domain.errors import BadInput
 from mktflow.domain.model import HANDOFF_RULES, WORK_RULES, Audience, Rule, rule_for, target_state
 from mktflow.engine.common import actor_for, changed, ref, target_of
-from mktflow.engine.notices import notify
+from mktflow.engine.notices import notice
 from mktflow.store.tables import Handoff, WorkItem
 from mktflow.store.uow import UnitOfWork
 
@@ -72,6 +72,6 @@ def record(
     )
     audiences = rule.tells if tells is None else tells
     if audiences:
-        notify(uow, item, event=f"{_kind(item)}.{PAST[rule.action]}", audiences=audiences,
+        notice(uow, item, event=f"{_kind(item)}.{PAST[rule.action]}", audiences=audiences,
                actor=actor.email, reason=reason)
     return diff

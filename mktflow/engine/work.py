@@ -15,7 +15,7 @@ from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
 from mktflow.domain.model import OPEN_WORK_STATES, Audience, WorkState
 from mktflow.engine.common import active_member, actor_for, get_for_update, ref
 from mktflow.engine.forms import check_schema, validate_form
-from mktflow.engine.notices import notify
+from mktflow.engine.notices import notice
 from mktflow.engine.transitions import check, record
 from mktflow.store.tables import Department, Member, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
@@ -121,7 +121,7 @@ def create_work_item(
                   data={"title": item.title, "department": department,
                         "assignee": item.assignee_email})
         audience = Audience.ASSIGNEE if item.assignee_email else Audience.DEPARTMENT
-        notify(uow, item, event="work.created", audiences=(audience,), actor=actor.email)
+        notice(uow, item, event="work.created", audiences=(audience,), actor=actor.email)
         uow.commit()
         return item
 

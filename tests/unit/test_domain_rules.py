@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from mktflow.domain.authz import SYSTEM, Actor, Target, authorize, head_is_away, leads_of
+from mktflow.domain.actors import SYSTEM, Actor, Target, authorize, head_is_away, leads_of
 from mktflow.domain.errors import NotAuthorized, TransitionRefused
 from mktflow.domain.model import HANDOFF_RULES, WORK_RULES, HandoffState, WorkState, rule_for
 

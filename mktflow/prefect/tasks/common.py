@@ -19,9 +19,9 @@ from mktflow.bootstrap import uow
 from mktflow.domain.errors import ConfigError, MktflowError, Refused
 from mktflow.domain.model import ProcessStatus
 from mktflow.engine import handoffs, processes, queries, work
-from mktflow.engine.announce import tell_departments
 from mktflow.engine.approvals import record_decision as _record_decision
 from mktflow.engine.common import actor_for
+from mktflow.engine.notices import notice_departments as _notice_departments
 
 __all__ = [
     "ENGINE_TASK",
@@ -30,13 +30,13 @@ __all__ = [
     "finish_process",
     "handoff_action",
     "member_department",
+    "notice_departments",
     "offer_handoff",
     "process_guard",
     "read_step",
     "reconcile_ui_answer",
     "record_decision",
     "start_process",
-    "tell",
     "transient",
     "uow",
 ]
@@ -184,11 +184,11 @@ def comment(item_id: int, text: str) -> None:
 
 
 @task(name="tell-departments", **ENGINE_TASK)
-def tell(process_id: int, item_id: int, departments: list[str], event: str, reason: str,
-         occasion: str) -> int:
+def notice_departments(process_id: int, item_id: int, departments: list[str], event: str,
+                       reason: str, occasion: str) -> int:
     """Tell departments why something happened (``occasion`` keeps repeats apart)."""
-    return tell_departments(uow(), item_id=item_id, departments=departments, event=event,
-                            reason=reason, process_id=process_id, occasion=occasion)
+    return _notice_departments(uow(), item_id=item_id, departments=departments, event=event,
+                               reason=reason, process_id=process_id, occasion=occasion)
 
 
 @contextmanager

@@ -1,4 +1,5 @@
-"""Who may act on what: actors, the items they act on, and the one check every door goes through."""
+"""Who is acting: actors (department, branch, the departments they lead), the items they act
+on, and the one check of an actor against a rule of the transition tables (``authorize``)."""
 
 from __future__ import annotations
 
