@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from mktflow.domain.actors import Actor, authorize
+from mktflow.domain.actors import Actor, Target, authorize
 from mktflow.domain.errors import BadInput
-from mktflow.domain.model import HANDOFF_RULES, WORK_RULES, Audience, Rule, rule_for, target_state
+from mktflow.domain.model import (
+    HANDOFF_RULES,
+    WORK_RULES,
+    Audience,
+    Rule,
+    creation_rule,
+    rule_for,
+    target_state,
+)
 from mktflow.engine.common import actor_for, changed, ref, target_of
 from mktflow.engine.notices import notice
 from mktflow.store.tables import Handoff, WorkItem
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["PAST", "check", "record"]
+__all__ = ["PAST", "check", "check_new", "record"]
 
 #: Event names use the past tense of the action: ``handoff.rejected``, ``work.assigned``.
 PAST = {
@@ -43,6 +51,14 @@ def check(
         raise BadInput(f"reason: {action} needs a reason (why the {kind} is {PAST[action]})")
     authorize(actor, rule, target_of(item))
     return actor, rule
+
+
+def check_new(actor: Actor, action: str, target: Target) -> Rule:
+    """The creation rule (``create``, ``offer``) allowing ``actor``; refuses before anything is
+    written. The same check as ``check``, for an item that has no state yet."""
+    rule = creation_rule(action)
+    authorize(actor, rule, target)
+    return rule
 
 
 def record(

@@ -11,12 +11,13 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from mktflow.domain.actors import Target
 from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
 from mktflow.domain.model import OPEN_WORK_STATES, Audience, WorkState
 from mktflow.engine.common import active_member, actor_for, get_for_update, ref
 from mktflow.engine.forms import check_schema, validate_form
 from mktflow.engine.notices import notice
-from mktflow.engine.transitions import check, record
+from mktflow.engine.transitions import check, check_new, record
 from mktflow.store.tables import Department, Member, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
 
@@ -98,11 +99,8 @@ def create_work_item(
         actor = actor_for(uow, actor_email)
         if uow.session.get(Department, department) is None:
             raise NotFound(f"department: unknown department {department!r}")
-        if not actor.system and not actor.in_department(department) and not actor.leads:
-            raise NotAuthorized(
-                f"{actor.email} may not create work for {department}: only its members, "
-                "a department head or the process engine may"
-            )
+        # no branch on the target: who may create work is not limited by branch
+        check_new(actor, "create", Target(ref=f"work for {department}", department=department))
         item = WorkItem(
             department=department, branch=branch, title=title.strip(), description=description,
             state=WorkState.OPEN, form_schema=form_schema, form_name=form_name,
