@@ -16,7 +16,7 @@ from typing import Any, Literal
 from prefect import flow
 from pydantic import BaseModel, Field
 
-from mktflow.domain.model import ProcessStatus
+from mktflow.domain.model import ProcessStatus, ref_of
 from mktflow.domain.products import GATES, GateDecision, combine, resource_gaps
 from mktflow.prefect import tasks
 from mktflow.prefect.approvals import describe, seek_approval
@@ -288,9 +288,10 @@ def _letter(pid: int, project: ProjectRequest, dept: str, due: timedelta) -> int
             from_department="marketing", to_department=dept,
             title=f"{project.code}: {title}", due_in_hours=due.total_seconds() / 3600,
             criteria=criteria, deliverables=deliverables, letter=True)
+        letter = ref_of("handoff", handoff_id)
         answer = human_step(
             pid, f"letter-{dept}-{attempt}", department=dept, form=LetterAnswer, due=due,
-            title=f"Accept or reject responsibility letter H-{handoff_id} ({title})",
+            title=f"Accept or reject responsibility letter {letter} ({title})",
             description=f"Deliverables: {', '.join(deliverables)}. {criteria}")
         if answer.form.decision == "accept":
             tasks.handoff_action(handoff_id, "accept", answer.by)
@@ -299,7 +300,7 @@ def _letter(pid: int, project: ProjectRequest, dept: str, due: timedelta) -> int
         revision = human_step(
             pid, f"letter-{dept}-{attempt}-revision", department="marketing",
             assignee=project.owner, form=LetterRevision, due=due,
-            title=f"{dept} rejected letter H-{handoff_id}: revise it or stop the project",
+            title=f"{dept} rejected letter {letter}: revise it or stop the project",
             description=f"Reason given: {answer.form.reason}",
             initial={"action": "re-offer", "deliverables": deliverables,
                      "criteria": criteria})

@@ -19,6 +19,7 @@ __all__ = [
     "HANDOFF_RULES",
     "OPEN_HANDOFF_STATES",
     "OPEN_WORK_STATES",
+    "REF_PREFIX",
     "WORK_RULES",
     "Audience",
     "HandoffKind",
@@ -29,6 +30,7 @@ __all__ = [
     "Rule",
     "WorkState",
     "creation_rule",
+    "ref_of",
     "rule_for",
     "target_state",
 ]
@@ -197,6 +199,15 @@ CREATION_RULES: tuple[Rule, ...] = (
 
 OPEN_HANDOFF_STATES = frozenset({H.OFFERED, H.ACCEPTED, H.DELIVERED, H.RETURNED})
 OPEN_WORK_STATES = frozenset(_ACTIVE)
+
+
+#: How each kind of item is named to people: W-12, H-3, P-4.
+REF_PREFIX: dict[str, str] = {"work": "W", "handoff": "H", "process": "P"}
+
+
+def ref_of(kind: str, item_id: int | None) -> str:
+    """The name people use for item ``item_id`` of ``kind`` (work, handoff, process): ``W-12``."""
+    return f"{REF_PREFIX[kind]}-{item_id}"
 
 
 def rule_for(rules: tuple[Rule, ...], name: str, action: str, state: str) -> Rule:

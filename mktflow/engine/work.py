@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from mktflow.domain.actors import Target
 from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
 from mktflow.domain.model import OPEN_WORK_STATES, Audience, WorkState
-from mktflow.engine.common import active_member, actor_for, get_for_update, ref
+from mktflow.engine.common import active_member, actor_for, get_for_update, ref, ref_of
 from mktflow.engine.forms import check_schema, validate_form
 from mktflow.engine.notices import notice
 from mktflow.engine.transitions import check, check_new, record
@@ -95,7 +95,7 @@ def create_work_item(
             if existing is not None:
                 return existing
             if uow.session.get(ProcessInstance, process_id) is None:
-                raise NotFound(f"P-{process_id} does not exist")
+                raise NotFound(f"{ref_of('process', process_id)} does not exist")
         actor = actor_for(uow, actor_email)
         if uow.session.get(Department, department) is None:
             raise NotFound(f"department: unknown department {department!r}")

@@ -20,7 +20,7 @@ from mktflow.domain.errors import ConfigError, MktflowError, Refused
 from mktflow.domain.model import ProcessStatus
 from mktflow.engine import handoffs, processes, queries, work
 from mktflow.engine.approvals import record_decision as _record_decision
-from mktflow.engine.common import actor_for
+from mktflow.engine.common import actor_for, ref_of
 from mktflow.engine.notices import notice_departments as _notice_departments
 
 __all__ = [
@@ -101,7 +101,7 @@ def create_step(*, process_id: int, step_key: str, department: str, title: str,
 
 def read_step(item_id: int) -> dict[str, Any]:
     """The step as the engine shows it (a read, not a task: it must never be cached)."""
-    return queries.show(uow(), f"W-{item_id}")
+    return queries.show(uow(), ref_of("work", item_id))
 
 
 @task(name="reconcile-ui-answer", **ENGINE_TASK)
@@ -162,7 +162,7 @@ def handoff_action(handoff_id: int, action: str, actor: str, reason: str | None 
     A handoff already moved (someone acted on it directly) is left as it is: its state is the
     truth the flow goes on with.
     """
-    current = queries.show(uow(), f"H-{handoff_id}")["state"]
+    current = queries.show(uow(), ref_of("handoff", handoff_id))["state"]
     done = {"accept": "accepted", "reject": "rejected", "deliver": "delivered",
             "confirm": "confirmed", "return": "returned", "cancel": "cancelled"}
     if current == done.get(action):
