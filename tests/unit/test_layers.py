@@ -4,6 +4,8 @@
     store    never the engine, notify, the bridge (prefect), the API, the CLI or the demo
     cli      imported by nobody outside it (it is a door, not a library)
     demo     imported only by the CLI and itself (it sits on top, beside its YAML)
+    flows    only orchestrate: Prefect, pydantic, the domain, the settings and the bridge
+             (its tasks), never the store or the engine; nor do the bridge's tasks use the store
 """
 
 from __future__ import annotations
@@ -76,3 +78,21 @@ def test_the_old_feature_folders_are_gone() -> None:
     assert not list((PACKAGE / "cycles").glob("*.py"))
     assert not (PACKAGE / "cli.py").exists()
     assert not (PACKAGE / "clikit.py").exists()
+
+
+def test_flows_only_orchestrate() -> None:
+    def allowed(name: str) -> bool:
+        top = name.split(".")[0]
+        return (top in sys.stdlib_module_names or top in {"__future__", "pydantic", "prefect"}
+                or _under(name, "mktflow.domain", "mktflow.config", "mktflow.prefect"))
+
+    found = [f"{path.name}: {name}" for path in sorted((PACKAGE.parent / "flows").glob("*.py"))
+             for name in sorted(_imports(path)) if not allowed(name)]
+    assert found == []
+
+
+def test_the_bridge_tasks_use_no_store() -> None:
+    paths = [*_modules("prefect/tasks"), PACKAGE / "prefect" / "cycles.py"]
+    found = [f"{path.name}: {name}" for path in paths for name in sorted(_imports(path))
+             if _under(name, "mktflow.store")]
+    assert found == []
