@@ -1,4 +1,5 @@
-"""Prefect tasks over engine handlers: each wraps one handler, takes ids, returns plain values.
+"""The tasks every flow uses (its process, human steps, handoffs, decisions, notices) and the
+options all engine tasks share: each wraps one handler, takes ids, returns plain values.
 
 They retry on transient errors (a lost database connection), never on a business refusal, and
 persist their results, so the re-run of a suspended flow after its resume finds them cached
