@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, task
+from prefect import flow
 
 from mktflow.config import get_settings
 from mktflow.domain.errors import PlanFileInvalid
@@ -21,7 +21,6 @@ from mktflow.domain.planning import (
     balance,
     parse_plan_items,
 )
-from mktflow.engine import reviews
 from mktflow.prefect.cycles import (
     RunView,
     begin_cycle,
@@ -33,16 +32,9 @@ from mktflow.prefect.cycles import (
     publish_table,
     run_header,
 )
-from mktflow.prefect.tasks import ENGINE_TASK, uow
+from mktflow.prefect.tasks.reviews import collect
 
 CYCLE = "annual-planning"
-
-
-@task(name="collect-plan-items", **ENGINE_TASK)
-def collect(run_id: int, departments: list[str]) -> list[dict[str, Any]]:
-    """Open each department's plan-item step (once); what each has handed in so far."""
-    reviews.open_plan_collection(uow(), run_id=run_id, departments=departments)
-    return reviews.plan_submissions(uow(), run_id=run_id)
 
 
 def _balance(submissions: list[dict[str, Any]],

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, task
+from prefect import flow
 
 from mktflow.config import get_settings
-from mktflow.engine import reviews
 from mktflow.prefect.cycles import (
     RunView,
     begin_cycle,
@@ -27,18 +26,9 @@ from mktflow.prefect.cycles import (
     run_header,
     settle_carried,
 )
-from mktflow.prefect.tasks import ENGINE_TASK, uow
+from mktflow.prefect.tasks.reviews import review_lines
 
 CYCLE = "budget-review"
-
-
-@task(name="review-budget-lines", **ENGINE_TASK)
-def review_lines(run_id: int, tolerance_pct: float, key_project_min: float,
-                 open_lines: list[int]) -> list[dict[str, Any]]:
-    """Flag the period's lines; owners and finance get their steps."""
-    return reviews.review_budget(uow(), run_id=run_id, tolerance_pct=tolerance_pct,
-                                 key_project_min=key_project_min,
-                                 open_lines=set(open_lines))["lines"]
 
 
 def _report(run: RunView, lines: list[dict[str, Any]],

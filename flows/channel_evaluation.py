@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, task
+from prefect import flow
 
 from mktflow.config import get_settings
-from mktflow.engine import reviews
 from mktflow.prefect.cycles import (
     RunView,
     begin_cycle,
@@ -26,23 +25,9 @@ from mktflow.prefect.cycles import (
     run_header,
     settle_carried,
 )
-from mktflow.prefect.tasks import ENGINE_TASK, uow
+from mktflow.prefect.tasks.reviews import apply_decisions, score
 
 CYCLE = "channel-evaluation"
-
-
-@task(name="apply-decisions", **ENGINE_TASK)
-def apply_decisions(answered: list[dict[str, Any]]) -> int:
-    """Apply the marketing head's decisions taken since the last evaluation."""
-    return reviews.record_channel_decisions(uow(), answered=answered)
-
-
-@task(name="score-distributors", **ENGINE_TASK)
-def score(run_id: int, weights: dict[str, float], threshold: float,
-          undecided: list[str]) -> list[dict[str, Any]]:
-    """Score every distributor; the flagged ones go to the marketing head."""
-    return reviews.evaluate_channels(uow(), run_id=run_id, weights=weights,
-                                     threshold=threshold, undecided=set(undecided))
 
 
 def _report(run: RunView, rows: list[dict[str, Any]], weights: dict[str, float],

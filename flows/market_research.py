@@ -11,14 +11,11 @@ report goes to management and to the departments that subscribe to it
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 
-from prefect import flow, task
-from pydantic import BaseModel, Field
+from prefect import flow
 
 from mktflow.config import get_settings
-from mktflow.engine import cycles
 from mktflow.prefect.cycles import (
     RunView,
     begin_cycle,
@@ -31,43 +28,9 @@ from mktflow.prefect.cycles import (
     publish_table,
     run_header,
 )
-from mktflow.prefect.tasks import ENGINE_TASK, uow
-from mktflow.store.types import utcnow
+from mktflow.prefect.tasks.cycles import Assignment, assign_collection, compile_last_round
 
 CYCLE = "market-research"
-
-
-class Assignment(BaseModel):
-    """Who collects findings on which topic this round."""
-
-    topic: Literal["consumer", "market", "competitor"]
-    member: str = Field(description="E-mail of the member who collects.")
-
-
-class ResearchFindings(BaseModel):
-    """What a member hands in: the finding, where it comes from, what it means for us."""
-
-    summary: str = Field(min_length=1, description="The finding in a few sentences.")
-    sources: str = Field(default="", description="Where it comes from (survey, visits, ...).")
-    implications: str = Field(default="", description="What it means for plans and products.")
-
-
-@task(name="compile-last-round", **ENGINE_TASK)
-def compile_last_round(run_id: int) -> dict[str, list[dict[str, Any]]]:
-    """Findings that came back since the last run, and the steps still missing."""
-    return cycles.compile_collection(uow(), run_id=run_id)
-
-
-@task(name="assign-collection", **ENGINE_TASK)
-def assign_collection(run_id: int, assignments: list[Assignment] | None,
-                      due_days: int) -> list[dict[str, Any]]:
-    """Give each named member this round's collection step; returns the steps to carry."""
-    pairs: list[tuple[str, str]] = ([(str(a.topic), a.member) for a in assignments]
-                                    if assignments else cycles.default_collectors(uow()))
-    cycles.assign_collection(uow(), run_id=run_id, assignments=pairs,
-                             due_at=utcnow() + timedelta(days=due_days),
-                             form_schema=ResearchFindings.model_json_schema())
-    return cycles.collection_rows(uow(), run_id=run_id)
 
 
 def _report(run: RunView, compiled: dict[str, list[dict[str, Any]]],

@@ -13,17 +13,23 @@ from datetime import date, timedelta
 from itertools import count
 from typing import Any, Literal
 
-from prefect import flow, task
+from prefect import flow
 from pydantic import BaseModel, Field
 
-from mktflow.domain.model import ProcessStatus
+from mktflow.domain.model import ProcessStatus, ref_of
 from mktflow.domain.products import GATES, GateDecision, combine, resource_gaps
-from mktflow.engine import budget, products
 from mktflow.prefect import tasks
 from mktflow.prefect.approvals import describe, seek_approval
 from mktflow.prefect.artifacts import markdown_table, publish
 from mktflow.prefect.steps import Answer, StepForm, StepHandle, human_step, open_step, wait_for
-from mktflow.prefect.tasks import ENGINE_TASK, process_guard, uow
+from mktflow.prefect.tasks import process_guard
+from mktflow.prefect.tasks.products import (
+    allocate,
+    record_proposal,
+    record_stage,
+    resources_of,
+    set_status,
+)
 
 PROCESS = "new-product-development"
 
@@ -164,40 +170,6 @@ STAGE_WORK: dict[str, list[tuple[str, str, type[StepForm], str | None]]] = {
 }
 
 
-# --- tasks: one engine handler each ---------------------------------------------------------
-
-
-@task(name="record-proposal", **ENGINE_TASK)
-def record_proposal(process_id: int, code: str, name: str, proposal: dict[str, Any],
-                    lines: list[dict[str, Any]], owner: str, actor: str) -> int:
-    """Record marketing's proposal and the project's budget lines."""
-    product = products.record_proposal(uow(), process_id=process_id, code=code, name=name,
-                                       proposal=proposal, budget_lines=lines,
-                                       owner_email=owner, actor_email=actor)
-    assert product.id is not None
-    return product.id
-
-
-@task(name="record-stage", **ENGINE_TASK)
-def record_stage(product_id: int, stage: str, facts: dict[str, Any], actor: str) -> None:
-    """Record what a stage established."""
-    products.record_stage(uow(), product_id, stage=stage, facts=facts, actor_email=actor)
-
-
-@task(name="set-product-status", **ENGINE_TASK)
-def set_status(product_id: int, status: str, actor: str, reason: str | None = None) -> None:
-    """Mark the product active, launched, stopped or rejected."""
-    products.set_status(uow(), product_id, status=status, actor_email=actor, reason=reason)
-
-
-@task(name="allocate-project-line", **ENGINE_TASK)
-def allocate(product_id: int, code: str, amount: float, actor: str, process_id: int) -> float:
-    """Finance allocates one of the project's budget lines."""
-    line_id = products.budget_line_id(uow(), product_id, code)
-    return budget.allocate(uow(), line_id, amount=amount, actor_email=actor,
-                           process_id=process_id).allocated
-
-
 # --- the flow -----------------------------------------------------------------------------
 
 
@@ -290,7 +262,7 @@ def new_product_development(project: ProjectRequest) -> dict[str, Any]:
 def _allocate(pid: int, product_id: int, project: ProjectRequest, key: str,
               due: timedelta, why: str) -> None:
     """Finance allocates budget lines (asked again while a code is unknown)."""
-    have = {r.code: r.allocated for r in products.resources_of(uow(), product_id)}
+    have = {r.code: r.allocated for r in resources_of(product_id)}
     initial = {"allocations": [{"code": b.code, "amount": b.amount}
                                for b in project.budget_lines]}
     for attempt in count(1):
@@ -316,9 +288,10 @@ def _letter(pid: int, project: ProjectRequest, dept: str, due: timedelta) -> int
             from_department="marketing", to_department=dept,
             title=f"{project.code}: {title}", due_in_hours=due.total_seconds() / 3600,
             criteria=criteria, deliverables=deliverables, letter=True)
+        letter = ref_of("handoff", handoff_id)
         answer = human_step(
             pid, f"letter-{dept}-{attempt}", department=dept, form=LetterAnswer, due=due,
-            title=f"Accept or reject responsibility letter H-{handoff_id} ({title})",
+            title=f"Accept or reject responsibility letter {letter} ({title})",
             description=f"Deliverables: {', '.join(deliverables)}. {criteria}")
         if answer.form.decision == "accept":
             tasks.handoff_action(handoff_id, "accept", answer.by)
@@ -327,7 +300,7 @@ def _letter(pid: int, project: ProjectRequest, dept: str, due: timedelta) -> int
         revision = human_step(
             pid, f"letter-{dept}-{attempt}-revision", department="marketing",
             assignee=project.owner, form=LetterRevision, due=due,
-            title=f"{dept} rejected letter H-{handoff_id}: revise it or stop the project",
+            title=f"{dept} rejected letter {letter}: revise it or stop the project",
             description=f"Reason given: {answer.form.reason}",
             initial={"action": "re-offer", "deliverables": deliverables,
                      "criteria": criteria})
@@ -361,7 +334,7 @@ def _guarantee_resources(pid: int, project: ProjectRequest, product_id: int,
                          due: timedelta) -> None:
     """Block the launch gate until every budget line is allocated; tell finance and management."""
     for blocked in count(1):
-        gaps = resource_gaps(products.resources_of(uow(), product_id))
+        gaps = resource_gaps(resources_of(product_id))
         if not gaps:
             return
         why = "Launch gate blocked, resources not guaranteed: " + "; ".join(gaps)
@@ -369,8 +342,8 @@ def _guarantee_resources(pid: int, project: ProjectRequest, product_id: int,
                            form=Allocations, due=due,
                            title=f"Allocate the missing budget of project {project.code}",
                            description=why)
-        tasks.tell(pid, handle.item_id, ["finance", "management"], "process.gate_blocked",
-                   why, f"launch-{blocked}")
+        tasks.notice_departments(pid, handle.item_id, ["finance", "management"],
+                                 "process.gate_blocked", why, f"launch-{blocked}")
         answer = wait_for(handle)
         for a in answer.form.allocations:
             allocate(product_id, a.code, a.amount, answer.by, pid)
@@ -392,7 +365,7 @@ def _gate(pid: int, project: ProjectRequest, gate: str, round_: int, submitters:
 
 def _end(pid: int, project: ProjectRequest, product_id: int, outcome: str, reason: str,
          log: list[dict[str, Any]], approval: dict[str, Any] | None) -> dict[str, Any]:
-    resources = products.resources_of(uow(), product_id)
+    resources = resources_of(product_id)
     rows = [{"budget_line": r.code, "title": r.title, "planned": r.planned,
              "allocated": r.allocated} for r in resources]
     summary = (f"# New product {project.product_name} ({project.code}): {outcome}\n\n"

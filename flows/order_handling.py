@@ -8,17 +8,21 @@ from datetime import date, timedelta
 from itertools import count
 from typing import Any, Literal
 
-from prefect import flow, task
+from prefect import flow
 from pydantic import BaseModel, Field
 
-from mktflow.config import get_settings
 from mktflow.domain.model import ProcessStatus
-from mktflow.engine import orders
 from mktflow.prefect import tasks
 from mktflow.prefect.approvals import describe, seek_approval
 from mktflow.prefect.artifacts import markdown_table, publish
 from mktflow.prefect.steps import Answer, StepForm, human_step
-from mktflow.prefect.tasks import ENGINE_TASK, process_guard, uow
+from mktflow.prefect.tasks import process_guard
+from mktflow.prefect.tasks.orders import (
+    advance,
+    credit_check,
+    record_order,
+    update_customer_file,
+)
 
 PROCESS = "order-handling"
 
@@ -103,46 +107,6 @@ class ComplaintClosure(StepForm):
 
     resolution: str = Field(min_length=3)
     customer_satisfied: bool
-
-
-# --- tasks: one engine handler each ---------------------------------------------------------
-
-
-@task(name="record-order", **ENGINE_TASK)
-def record_order(process_id: int, number: str, entry: dict[str, Any], contact: str | None,
-                 sales: str, branch: str | None, actor: str) -> int:
-    """Sales records (or revises) the order."""
-    order = orders.record_order(
-        uow(), process_id=process_id, number=number,
-        customer={"code": entry["customer_code"], "name": entry["customer_name"],
-                  "contact_email": contact},
-        lines=entry["lines"], delivery_date=date.fromisoformat(entry["delivery_date"]),
-        sales_email=sales, branch=branch, actor_email=actor)
-    assert order.id is not None
-    return order.id
-
-
-@task(name="credit-check", **ENGINE_TASK)
-def credit_check(order_id: int, attempt: int) -> dict[str, Any]:
-    """Auto-approve small orders of customers in good standing; else a person decides."""
-    return orders.credit_check_for(uow(), order_id,
-                                   auto_limit=get_settings().credit_auto_approve_limit)
-
-
-@task(name="advance-order", **ENGINE_TASK)
-def advance(order_id: int, action: str, actor: str, data: dict[str, Any] | None = None,
-            reason: str | None = None) -> str:
-    """Record one stage of the order."""
-    return orders.advance(uow(), order_id, action, actor_email=actor, data=data,
-                          reason=reason).status
-
-
-@task(name="update-customer-file", **ENGINE_TASK)
-def update_customer_file(order_id: int, actor: str) -> dict[str, Any]:
-    """Close the order into the customer's file."""
-    c = orders.update_customer_file(uow(), order_id, actor_email=actor)
-    return {"customer": c.code, "orders": c.orders_count, "total_ordered": c.total_ordered,
-            "last_satisfaction": c.last_satisfaction, "standing": c.standing}
 
 
 # --- the flow -----------------------------------------------------------------------------
@@ -249,7 +213,7 @@ def _reject(pid: int, order_id: int, order: OrderRequest, stage: str, reason: st
     """End the order with a reason and tell sales."""
     why = f"order {order.number} rejected at {stage}: {reason}"
     advance(order_id, "reject", "mktflow", reason=why)
-    tasks.tell(pid, item_id, ["sales"], "order.rejected", why, stage)
+    tasks.notice_departments(pid, item_id, ["sales"], "order.rejected", why, stage)
     log.append({"stage": "rejected", "department": stage, "by": "", "ref": "", "note": reason})
     _report(order, order.model_dump(mode="json"), None, "rejected", log)
     tasks.finish_process(pid, ProcessStatus.CANCELLED, result={"outcome": "rejected",

@@ -9,21 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, task
+from prefect import flow
 
-from mktflow.config import get_settings
-from mktflow.notify.relay import build_relay
 from mktflow.prefect.artifacts import markdown_table, publish
-from mktflow.prefect.tasks import transient
-from mktflow.store.db import get_engine
-
-
-@task(name="drain-outbox", retries=2, retry_delay_seconds=[2, 10],
-      retry_condition_fn=transient)
-def drain_outbox() -> dict[str, Any]:
-    """Send every outbox message due now; the drain's counts."""
-    with build_relay(get_settings(), engine=get_engine()) as relay:
-        return relay.drain().as_dict()
+from mktflow.prefect.tasks.notify import drain_outbox
 
 
 def _report(summary: dict[str, Any]) -> str:

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, task
+from prefect import flow
 
-from mktflow.engine import reviews
 from mktflow.prefect.cycles import (
     RunView,
     begin_cycle,
@@ -26,21 +25,9 @@ from mktflow.prefect.cycles import (
     run_header,
     settle_carried,
 )
-from mktflow.prefect.tasks import ENGINE_TASK, uow
+from mktflow.prefect.tasks.reviews import appraise, record_results
 
 CYCLE = "performance-appraisal"
-
-
-@task(name="record-signed-results", **ENGINE_TASK)
-def record_results(answered: list[dict[str, Any]]) -> int:
-    """Write the results heads signed since the last run onto the appraisals."""
-    return reviews.record_appraisal_results(uow(), answered=answered)
-
-
-@task(name="appraise", **ENGINE_TASK)
-def appraise(run_id: int) -> list[dict[str, Any]]:
-    """Appraise every KPI owner and department of the period; heads get a step to sign."""
-    return reviews.appraise(uow(), run_id=run_id)
 
 
 def _kpi_rows(appraisals: list[dict[str, Any]]) -> list[dict[str, Any]]:

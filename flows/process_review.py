@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, task
+from prefect import flow
 
-from mktflow.domain.cycles import CYCLES, period_bounds
-from mktflow.engine.reports import handoff_ledger, handoff_states
 from mktflow.prefect.cycles import (
     RunView,
     begin_cycle,
@@ -25,25 +23,9 @@ from mktflow.prefect.cycles import (
     publish_table,
     run_header,
 )
-from mktflow.prefect.tasks import ENGINE_TASK, uow
+from mktflow.prefect.tasks.reviews import compile_ledger, follow_up_carried
 
 CYCLE = "process-review"
-
-
-@task(name="compile-ledger", **ENGINE_TASK)
-def compile_ledger(period: str) -> dict[str, Any]:
-    """The handoff ledger of everything offered in the period."""
-    since, until = period_bounds(period, CYCLES[CYCLE].frequency)
-    return handoff_ledger(uow(), since=since, until=until).as_dict()
-
-
-@task(name="follow-up-carried", **ENGINE_TASK)
-def follow_up_carried(carried: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Where the overdue handoffs the last review left open stand now."""
-    states = handoff_states(uow(), [int(c["ref"].split("-")[1]) for c in carried])
-    return [{**c, "state_now": states.get(int(c["ref"].split("-")[1]), "gone"),
-             "settled": states.get(int(c["ref"].split("-")[1])) not in
-             ("offered", "accepted", "returned")} for c in carried]
 
 
 def _pair_rows(ledger: dict[str, Any]) -> list[dict[str, Any]]:

@@ -10,19 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, task
+from prefect import flow
 
-from mktflow.config import get_settings
-from mktflow.engine.sla import EscalationPolicy, sweep
 from mktflow.prefect.artifacts import markdown_table, publish
-from mktflow.prefect.tasks import transient, uow
-
-
-@task(name="sweep-overdue", retries=2, retry_delay_seconds=[2, 10],
-      retry_condition_fn=transient)
-def sweep_overdue() -> dict[str, Any]:
-    """Raise the escalation level of everything overdue that reached a new one."""
-    return sweep(uow(), EscalationPolicy.from_settings(get_settings())).as_dict()
+from mktflow.prefect.tasks.notify import sweep_overdue
 
 
 def _report(summary: dict[str, Any]) -> str:

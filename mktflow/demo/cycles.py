@@ -17,6 +17,7 @@ from mktflow.demo.members import hq_branches, pick_member
 from mktflow.domain.cycles import CYCLES
 from mktflow.domain.errors import MktflowError
 from mktflow.engine import reviews, work
+from mktflow.engine.common import ref
 from mktflow.engine.forms import example_data
 from mktflow.engine.steps import complete_step
 from mktflow.store.tables import Member, ProcessInstance, WorkItem
@@ -74,7 +75,7 @@ def _answer_steps(echo: Callable[[str], None]) -> int:
         if item.state == "open":
             work.claim(_uow(), item.id, actor_email=actor)
         complete_step(_uow(), item.id, actor_email=actor, data=example_data(item.form_schema))
-        echo(f"   W-{item.id} {item.department:<10} {item.title[:60]:<60} <- {actor}")
+        echo(f"   {ref(item)} {item.department:<10} {item.title[:60]:<60} <- {actor}")
         answered += 1
     return answered
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
+from mktflow.engine.common import ref
 from mktflow.store.db import get_engine
 from mktflow.store.tables import Branch, Member, WorkItem
 from mktflow.store.uow import UnitOfWork
@@ -31,4 +32,4 @@ def pick_member(item: WorkItem, members: list[Member], hq: set[str]) -> str:
         if item.branch and m.branch != item.branch and m.branch not in hq:
             continue
         return m.email
-    raise RuntimeError(f"W-{item.id}: nobody in {item.department} may answer")
+    raise RuntimeError(f"{ref(item)}: nobody in {item.department} may answer")

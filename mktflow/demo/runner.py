@@ -17,6 +17,7 @@ from mktflow.config import get_settings
 from mktflow.demo.members import hq_branches, pick_member
 from mktflow.domain.model import OPEN_WORK_STATES
 from mktflow.engine import work
+from mktflow.engine.common import ref
 from mktflow.engine.organisation import load_organisation, read_organisation_file
 from mktflow.engine.steps import complete_step
 from mktflow.prefect.registry import PROCESSES, example
@@ -130,7 +131,7 @@ def _drive(process: str, params: dict[str, Any], echo: Callable[[str], None]) ->
             if item.state == "open":
                 work.claim(_uow(), item.id, actor_email=actor)
             complete_step(_uow(), item.id, actor_email=actor, data=data)
-            echo(f"   W-{item.id} {item.department:<10} {item.title[:60]:<60} <- {actor}: "
+            echo(f"   {ref(item)} {item.department:<10} {item.title[:60]:<60} <- {actor}: "
                  f"{_gist(data)}")
         time.sleep(0.2)
     thread.join()

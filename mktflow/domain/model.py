@@ -3,6 +3,8 @@
 Transitions are data: each row says which action moves an item from which states to which
 state, who may do it, whom it tells, and why the rule exists. ``rule_for`` is the only way to
 look a row up, and it refuses anything the table does not allow, naming state and action.
+``CREATION_RULES`` holds the rows that bring an item into being (create a work item, offer a
+handoff): no from-state, only who may; ``creation_rule`` looks them up.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from enum import StrEnum
 from mktflow.domain.errors import TransitionRefused
 
 __all__ = [
+    "CREATION_RULES",
     "HANDOFF_RULES",
     "OPEN_HANDOFF_STATES",
     "OPEN_WORK_STATES",
+    "REF_PREFIX",
     "WORK_RULES",
     "Audience",
     "HandoffKind",
@@ -25,6 +29,8 @@ __all__ = [
     "Role",
     "Rule",
     "WorkState",
+    "creation_rule",
+    "ref_of",
     "rule_for",
     "target_state",
 ]
@@ -84,6 +90,7 @@ class Party(StrEnum):
     LEAD = "the head of the owning department or its delegate"
     OFFERING = "a member of the offering department"
     RECEIVING = "a member of the receiving department"
+    ANY_LEAD = "a department head"  # the head (or active delegate) of any department
 
 
 class Audience(StrEnum):
@@ -107,6 +114,8 @@ class Rule:
     why: str
     needs_reason: bool = False
     tells: tuple[Audience, ...] = ()
+    #: How a refusal reads when not the usual "only <who> may" ({actor}, {department}, {ref}).
+    refusal: str = ""
 
 
 def _rule(
@@ -118,8 +127,9 @@ def _rule(
     *,
     needs_reason: bool = False,
     tells: tuple[Audience, ...] = (),
+    refusal: str = "",
 ) -> Rule:
-    return Rule(action, frozenset(sources), target, who, why, needs_reason, tells)
+    return Rule(action, frozenset(sources), target, who, why, needs_reason, tells, refusal)
 
 
 W = WorkState
@@ -175,8 +185,29 @@ HANDOFF_RULES: tuple[Rule, ...] = (
           "either side may add a note or a link"),
 )
 
+#: Rows that bring an item into being: nothing before them, so no from-state; who may, and why.
+#: (The process engine itself may always; a created step tells its assignee or its queue.)
+CREATION_RULES: tuple[Rule, ...] = (
+    _rule("create", set(), W.OPEN, (Party.MEMBER, Party.ANY_LEAD),
+          "a member puts a step in their own department's queue; any head may in another's",
+          refusal="{actor} may not create work for {department}: only its members, "
+                  "a department head or the process engine may"),
+    _rule("offer", set(), H.OFFERED, (Party.OFFERING,),
+          "a department passes work to another, with a deliverable and a due date",
+          tells=(Audience.RECEIVING,)),
+)
+
 OPEN_HANDOFF_STATES = frozenset({H.OFFERED, H.ACCEPTED, H.DELIVERED, H.RETURNED})
 OPEN_WORK_STATES = frozenset(_ACTIVE)
+
+
+#: How each kind of item is named to people: W-12, H-3, P-4.
+REF_PREFIX: dict[str, str] = {"work": "W", "handoff": "H", "process": "P"}
+
+
+def ref_of(kind: str, item_id: int | None) -> str:
+    """The name people use for item ``item_id`` of ``kind`` (work, handoff, process): ``W-12``."""
+    return f"{REF_PREFIX[kind]}-{item_id}"
 
 
 def rule_for(rules: tuple[Rule, ...], name: str, action: str, state: str) -> Rule:
@@ -192,6 +223,14 @@ def rule_for(rules: tuple[Rule, ...], name: str, action: str, state: str) -> Rul
         f"cannot {action} {name}: it is {state}, and {action} is allowed only when "
         f"{' or '.join(allowed)}"
     )
+
+
+def creation_rule(action: str) -> Rule:
+    """The row of ``CREATION_RULES`` for ``action`` (``create`` or ``offer``)."""
+    for rule in CREATION_RULES:
+        if rule.action == action:
+            return rule
+    raise TransitionRefused(f"unknown action {action!r}: nothing is created that way")
 
 
 def target_state(rule: Rule, current: str) -> str:

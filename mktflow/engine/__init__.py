@@ -12,7 +12,7 @@ outgoing notices in one transaction (``notices`` fans them out to the channels; 
     handoffs.accept(bootstrap.uow(), 3, actor_email="olga.petrova@example.com")
 
 Handlers:   work, steps, handoffs, processes, organisation, channels, approvals, budget,
-            campaigns, products, orders, cycles, reviews, sla, announce, database
+            campaigns, products, orders, cycles, reviews, sla, database
 Reads:      queries, reports, planfile, forms
 Shared:     common, transitions, notices
 Types for annotations: ``UnitOfWork`` (what every handler takes; get one from bootstrap),
@@ -22,7 +22,6 @@ Types for annotations: ``UnitOfWork`` (what every handler takes; get one from bo
 from __future__ import annotations
 
 from mktflow.engine import (
-    announce,
     approvals,
     budget,
     campaigns,
@@ -55,7 +54,6 @@ __all__ = [
     "Resumer",
     "UnitOfWork",
     "WorkItem",
-    "announce",
     "approvals",
     "budget",
     "campaigns",

@@ -13,7 +13,7 @@ import yaml
 from sqlmodel import col, select
 
 from mktflow.config import Settings
-from mktflow.domain.authority import (
+from mktflow.domain.authority_matrix import (
     ApprovalChain,
     ApprovalStage,
     AuthorityMatrix,
@@ -23,7 +23,7 @@ from mktflow.domain.authority import (
     parse_matrix,
 )
 from mktflow.domain.errors import BadInput, NotFound, Refused
-from mktflow.engine.common import get_for_update
+from mktflow.engine.common import get_for_update, ref
 from mktflow.store.tables import Branch, Member, WorkItem
 from mktflow.store.uow import UnitOfWork
 
@@ -102,7 +102,7 @@ def record_decision(uow: UnitOfWork, item_id: int, *, decision: str, matrix_vers
     with uow:
         item = get_for_update(uow, WorkItem, item_id)
         if item.state != "done":
-            raise Refused(f"W-{item_id} is {item.state}: only a completed step carries a decision")
+            raise Refused(f"{ref(item)} is {item.state}: only a completed step carries a decision")
         assert item.id is not None
         uow.audit(actor=item.completed_by or "mktflow", entity_type="work", entity_id=item.id,
                   process_id=item.process_id, action="decide", reason=reason,

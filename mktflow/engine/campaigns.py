@@ -10,7 +10,7 @@ from sqlmodel import col, delete, select
 
 from mktflow.domain.campaign import BudgetFigures, KpiFigures, plan_problems
 from mktflow.domain.errors import BadInput, Conflict, NotFound
-from mktflow.engine.common import actor_for
+from mktflow.engine.common import actor_for, ref_of
 from mktflow.store.tables import BudgetLine, Campaign, CampaignActivity, Kpi, Plan
 from mktflow.store.uow import UnitOfWork
 
@@ -60,7 +60,8 @@ def record_plan(
             actor_for(uow, a["owner"])  # every activity has an owner who exists
         camp = uow.session.exec(select(Campaign).where(col(Campaign.code) == code)).first()
         if camp is not None and camp.process_id != process_id:
-            raise Conflict(f"campaign {code} belongs to another process (P-{camp.process_id})")
+            owner = ref_of("process", camp.process_id)
+            raise Conflict(f"campaign {code} belongs to another process ({owner})")
         if camp is not None and camp.status not in ("planned", "rework"):
             raise Conflict(f"campaign {code} is {camp.status}: its plan can no longer change")
         action = "revise" if camp else "plan"

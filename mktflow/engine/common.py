@@ -8,8 +8,9 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session, col, select
 
-from mktflow.domain.authz import SYSTEM, Actor, Target, leads_of
+from mktflow.domain.actors import SYSTEM, Actor, Target, leads_of
 from mktflow.domain.errors import BadInput, NotFound
+from mktflow.domain.model import REF_PREFIX, ref_of
 from mktflow.store.tables import Branch, Department, Handoff, Member, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
 
@@ -22,14 +23,16 @@ __all__ = [
     "get_for_update",
     "parse_ref",
     "ref",
+    "ref_of",
     "target_of",
 ]
 
 T = TypeVar("T", WorkItem, Handoff, ProcessInstance)
 
 #: How each kind of object is named to people: W-12, H-3, P-4.
-PREFIX: dict[type, str] = {WorkItem: "W", Handoff: "H", ProcessInstance: "P"}
-_KIND_OF_PREFIX = {"W": "work", "H": "handoff", "P": "process"}
+PREFIX: dict[type, str] = {WorkItem: REF_PREFIX["work"], Handoff: REF_PREFIX["handoff"],
+                           ProcessInstance: REF_PREFIX["process"]}
+_KIND_OF_PREFIX = {prefix: kind for kind, prefix in REF_PREFIX.items()}
 _REF = re.compile(r"^\s*(?:(?P<prefix>[WHPwhp])-?)?(?P<id>\d+)\s*$")
 
 

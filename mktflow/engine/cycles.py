@@ -15,12 +15,12 @@ from typing import Any
 from sqlmodel import col, select
 
 from mktflow.config import Settings, get_settings
-from mktflow.domain.authz import SYSTEM
+from mktflow.domain.actors import SYSTEM
 from mktflow.domain.cycles import CYCLES, Cycle, Frequency, skipped_between
 from mktflow.domain.errors import BadInput, NotFound
 from mktflow.domain.model import OPEN_HANDOFF_STATES, OPEN_WORK_STATES, ProcessStatus, WorkState
 from mktflow.engine import work
-from mktflow.engine.common import get_for_update
+from mktflow.engine.common import get_for_update, ref
 from mktflow.engine.processes import open_instance, relink
 from mktflow.store.tables import (
     CycleRun,
@@ -232,7 +232,7 @@ def record_findings(uow: UnitOfWork, *, compiled_in: str,
         for item_id in item_ids:
             item = get_for_update(uow, WorkItem, item_id)
             if item.state != WorkState.DONE or not (item.step_key or "").startswith("collect/"):
-                raise BadInput(f"W-{item_id} is a {item.state} step {item.step_key!r}: only "
+                raise BadInput(f"{ref(item)} is a {item.state} step {item.step_key!r}: only "
                                "done collection steps have findings")
             existing = uow.session.exec(select(ResearchFinding).where(
                 col(ResearchFinding.work_item_id) == item_id)).first()
@@ -315,7 +315,7 @@ def assign_collection(
 def _collection_row(item: WorkItem, period: str, now: datetime) -> dict[str, Any]:
     topic, member = (item.step_key or "collect/?/?").split("/")[1:3]
     late = (now - item.due_at).total_seconds() / 86400 if item.due_at else 0.0
-    return {"ref": f"W-{item.id}", "work_item_id": item.id, "topic": topic, "member": member,
+    return {"ref": ref(item), "work_item_id": item.id, "topic": topic, "member": member,
             "department": item.department, "period": period,
             "due": item.due_at.isoformat() if item.due_at else None,
             "days_overdue": round(max(0.0, late), 1)}

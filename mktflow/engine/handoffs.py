@@ -7,19 +7,16 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from mktflow.domain.authz import Target, authorize
+from mktflow.domain.actors import Target
 from mktflow.domain.errors import BadInput, NotFound
 from mktflow.domain.model import (
     HANDOFF_RULES,
-    Audience,
     HandoffKind,
     HandoffState,
-    Party,
-    Rule,
 )
 from mktflow.engine.common import actor_for, get_for_update
-from mktflow.engine.notices import notify
-from mktflow.engine.transitions import check, record
+from mktflow.engine.notices import notice
+from mktflow.engine.transitions import check, check_new, record
 from mktflow.store.tables import Department, Handoff, ProcessInstance
 from mktflow.store.uow import UnitOfWork
 
@@ -27,10 +24,6 @@ __all__ = [
     "accept", "act", "cancel", "comment", "confirm", "deliver", "offer", "process_id_for",
     "reject", "return_", "update_due",
 ]
-
-_OFFER = Rule("offer", frozenset(), HandoffState.OFFERED, (Party.OFFERING,),
-              "a department passes work to another, with a deliverable and a due date")
-
 
 def process_id_for(uow: UnitOfWork, business_key: str | None) -> int | None:
     """The process instance a business key (or ``P-n``) names."""
@@ -89,9 +82,9 @@ def offer(
             deliverables=deliverables, state=HandoffState.OFFERED, due_at=due_at,
             offered_by=actor.email, created_at=uow.now(), updated_at=uow.now(),
         )
-        authorize(actor, _OFFER, Target(ref=f"a handoff from {from_department}",
-                                        department=to_department, branch=branch,
-                                        offering=from_department))
+        rule = check_new(actor, "offer", Target(ref=f"a handoff from {from_department}",
+                                                department=to_department, branch=branch,
+                                                offering=from_department))
         uow.session.add(handoff)
         uow.session.flush()
         assert handoff.id is not None
@@ -99,8 +92,7 @@ def offer(
                   process_id=pid, action="offer", to_state=handoff.state,
                   data={"title": handoff.title, "from": from_department, "to": to_department,
                         "kind": handoff.kind, "deliverables": deliverables})
-        notify(uow, handoff, event="handoff.offered", audiences=(Audience.RECEIVING,),
-               actor=actor.email)
+        notice(uow, handoff, event="handoff.offered", audiences=rule.tells, actor=actor.email)
         uow.commit()
         return handoff
 

@@ -18,10 +18,10 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from mktflow.domain.authz import head_is_away
+from mktflow.domain.actors import head_is_away
 from mktflow.domain.model import Audience, Role
 from mktflow.engine.channels import department_channels, member_channels
-from mktflow.engine.common import find_member, ref
+from mktflow.engine.common import find_member, get_for_update, ref
 from mktflow.store.tables import (
     Department,
     Handoff,
@@ -32,7 +32,15 @@ from mktflow.store.tables import (
 )
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["Recipient", "action_link", "away_delegate", "head_of", "notify", "tell"]
+__all__ = [
+    "Recipient",
+    "action_link",
+    "away_delegate",
+    "head_of",
+    "notice",
+    "notice_departments",
+    "notice_recipients",
+]
 
 _PATHS = {WorkItem: "work", Handoff: "handoffs"}
 
@@ -154,7 +162,7 @@ def _subject(name: str, item: WorkItem | Handoff, event: str, fill: dict[str, An
     return subject if len(subject) <= 300 else subject[:299] + "…"
 
 
-def notify(
+def notice(
     uow: UnitOfWork,
     item: WorkItem | Handoff,
     *,
@@ -172,11 +180,11 @@ def notify(
             continue
         assert department is not None
         recipients.append(Recipient(department, member))
-    return tell(uow, item, event=event, recipients=recipients, actor=actor, reason=reason,
-                extra=extra)
+    return notice_recipients(uow, item, event=event, recipients=recipients, actor=actor,
+                             reason=reason, extra=extra)
 
 
-def tell(
+def notice_recipients(
     uow: UnitOfWork,
     item: WorkItem | Handoff,
     *,
@@ -221,3 +229,21 @@ def tell(
 
 def _human(item: WorkItem | Handoff) -> str | None:
     return item.due_at.strftime("%Y-%m-%d %H:%M UTC") if item.due_at else None
+
+
+def notice_departments(uow: UnitOfWork, *, item_id: int, departments: list[str], event: str,
+                       reason: str, process_id: int | None, occasion: str = "") -> int:
+    """Tell departments why a process stopped or is blocked (a launch gate without its
+    resources, an order rejected): ``event`` about work item ``item_id`` for each department,
+    with an audit entry, in one transaction; returns the messages queued."""
+    with uow:
+        item = get_for_update(uow, WorkItem, item_id)
+        messages = notice_recipients(uow, item, event=event,
+                                     recipients=[Recipient(d) for d in departments],
+                                     actor="mktflow", reason=reason)
+        uow.audit(actor="mktflow", entity_type="process", entity_id=process_id or 0,
+                  process_id=process_id, action="tell", reason=reason,
+                  data={"event": event, "departments": departments, "item": ref(item),
+                        "occasion": occasion})
+        uow.commit()
+        return len(messages)

@@ -16,7 +16,7 @@ from mktflow.domain.orders import (
     next_status,
     order_total,
 )
-from mktflow.engine.common import actor_for
+from mktflow.engine.common import actor_for, ref_of
 from mktflow.store.tables import Customer, SalesOrder
 from mktflow.store.uow import UnitOfWork
 
@@ -68,7 +68,8 @@ def record_order(
         order = uow.session.exec(select(SalesOrder).where(
             col(SalesOrder.number) == number)).first()
         if order is not None and order.process_id != process_id:
-            raise Conflict(f"order {number} belongs to another process (P-{order.process_id})")
+            owner = ref_of("process", order.process_id)
+            raise Conflict(f"order {number} belongs to another process ({owner})")
         action = "record"
         if order is None:
             order = SalesOrder(number=number, customer_id=cust.id or 0, process_id=process_id,

@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from mktflow.domain.errors import Conflict, NotFound
 from mktflow.domain.products import ResourceLine
-from mktflow.engine.common import actor_for
+from mktflow.engine.common import actor_for, ref_of
 from mktflow.store.tables import BudgetLine, Plan, Product
 from mktflow.store.uow import UnitOfWork
 
@@ -43,7 +43,8 @@ def record_proposal(
         actor = actor_for(uow, actor_email)
         product = uow.session.exec(select(Product).where(col(Product.code) == code)).first()
         if product is not None and product.process_id != process_id:
-            raise Conflict(f"product {code} belongs to another process (P-{product.process_id})")
+            owner = ref_of("process", product.process_id)
+            raise Conflict(f"product {code} belongs to another process ({owner})")
         if product is None:
             plan = Plan(code=f"product-{code}", title=f"New product {name}", kind="product",
                         horizon="future", department="marketing", owner_email=owner_email,

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from mktflow.domain.authz import head_is_away
+from mktflow.domain.actors import head_is_away
 from mktflow.domain.errors import NotFound
 from mktflow.domain.model import OPEN_WORK_STATES, HandoffState
 from mktflow.engine.common import parse_ref, ref

@@ -22,6 +22,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from mktflow.domain.model import HandoffState, WorkState
+from mktflow.engine.common import ref_of
 from mktflow.store.tables import AuditEntry, Handoff, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
 
@@ -208,7 +209,7 @@ def ledger_from_facts(facts: list[HandoffFacts], steps: list[dict[str, Any]], *,
     for f in facts:
         groups[(f.from_department, f.to_department)].append(f)
     pairs = [_pair_row(s, t, g, now) for (s, t), g in sorted(groups.items())]
-    overdue = [{"ref": f"H-{f.id}", "from": f.from_department, "to": f.to_department,
+    overdue = [{"ref": ref_of("handoff", f.id), "from": f.from_department, "to": f.to_department,
                 "title": f.title, "state": f.state,
                 "due": f.due_at.isoformat() if f.due_at else None,
                 "late_hours": round(f.late_hours(now), 2),

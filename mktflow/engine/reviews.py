@@ -15,13 +15,13 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from mktflow.domain.authz import SYSTEM
+from mktflow.domain.actors import SYSTEM
 from mktflow.domain.cycles import period_bounds
 from mktflow.domain.errors import BadInput, NotFound
 from mktflow.domain.model import Role, WorkState
 from mktflow.domain.reviews import budget_verdict, kpi_verdict, score_distributor
 from mktflow.engine import work
-from mktflow.engine.common import actor_for, find_member
+from mktflow.engine.common import actor_for, find_member, ref, ref_of
 from mktflow.engine.cycles import cycle_spec, work_items
 from mktflow.engine.notices import head_of
 from mktflow.engine.reports import handoff_facts, start_of
@@ -153,7 +153,7 @@ def review_budget(uow: UnitOfWork, *, run_id: int, tolerance_pct: float,
                          key=f"overrun/{line.id}", form=EXPLANATION_FORM,
                          assignee=_active(uow, line.owner_email),
                          description=f"{line.title}: " + "; ".join(v.flags))
-            row["ref"] = f"W-{item.id}"
+            row["ref"] = ref(item)
             row["work_item_id"] = item.id
         if v.unguaranteed:
             item = _step(uow, run, department="finance",
@@ -161,7 +161,7 @@ def review_budget(uow: UnitOfWork, *, run_id: int, tolerance_pct: float,
                          key=f"guarantee/{line.id}", form={"type": "object"},
                          description=f"{line.title}: planned {line.planned:,.2f}, allocated "
                                      f"only {line.allocated:,.2f}")
-            row["finance_ref"] = f"W-{item.id}"
+            row["finance_ref"] = ref(item)
         rows.append(row)
     return {"lines": rows}
 
@@ -190,7 +190,7 @@ def _delays(uow: UnitOfWork, start: datetime, end: datetime) -> dict[str, list[d
         late = f.late_hours(now)
         if late <= 0:
             continue
-        entry = {"ref": f"H-{f.id}", "to": f.to_department, "title": f.title,
+        entry = {"ref": ref_of("handoff", f.id), "to": f.to_department, "title": f.title,
                  "late_days": round(late / 24, 1)}
         waiting = {offered_by.get(f.id), owners.get(f.process_id) if f.process_id else None}
         for who in waiting - {None, SYSTEM.email}:
@@ -269,7 +269,7 @@ def _appraisal(uow: UnitOfWork, run: CycleRun, kind: str, subject: str, departme
     return {"subject_type": kind, "subject": subject, "department": department,
             "kpis": rows, "attainment": attainment, "late_handoffs": late,
             "delay_days_from_others": round(sum(d["late_days"] for d in late), 1),
-            "ref": f"W-{item.id}", "work_item_id": item.id, "signer": head or signer_dept,
+            "ref": ref(item), "work_item_id": item.id, "signer": head or signer_dept,
             "period": run.period}
 
 
@@ -367,7 +367,7 @@ def evaluate_channels(uow: UnitOfWork, *, run_id: int, weights: dict[str, float]
                          title=f"Channel {run.period}: keep, adjust or remove {d.name}",
                          key=f"channel/{d.code}", form=DECISION_FORM,
                          description="; ".join(score.reasons))
-            row.update(ref=f"W-{item.id}", work_item_id=item.id)
+            row.update(ref=ref(item), work_item_id=item.id)
         _store_score(uow, run, d.id, review, score.scores, score.total, score.flagged,
                      row.get("work_item_id"))
         rows.append(row)
@@ -440,7 +440,7 @@ def plan_submissions(uow: UnitOfWork, *, run_id: int) -> list[dict[str, Any]]:
         items = uow.session.exec(select(WorkItem).where(
             col(WorkItem.process_id) == run.process_id,
             col(WorkItem.step_key).startswith("plan/")).order_by(col(WorkItem.id)))
-        return [{"department": i.department, "state": i.state, "ref": f"W-{i.id}",
+        return [{"department": i.department, "state": i.state, "ref": ref(i),
                  "holder": i.assignee_email or i.department,
                  "items": (i.data or {}).get("items", []) if i.state == WorkState.DONE else []}
                 for i in items]

@@ -25,11 +25,11 @@ from typing import Any
 from sqlmodel import col, select
 
 from mktflow.config import Settings
-from mktflow.domain.authz import SYSTEM
+from mktflow.domain.actors import SYSTEM
 from mktflow.domain.errors import ConfigError
 from mktflow.domain.model import OPEN_WORK_STATES, HandoffState
 from mktflow.engine.common import ref
-from mktflow.engine.notices import Recipient, head_of, tell
+from mktflow.engine.notices import Recipient, head_of, notice_recipients
 from mktflow.store.tables import Handoff, WorkItem
 from mktflow.store.uow import UnitOfWork
 
@@ -133,9 +133,10 @@ def _escalate(uow: UnitOfWork, item: WorkItem | Handoff, policy: EscalationPolic
                   process_id=item.process_id, action="escalate", from_state=item.state,
                   to_state=item.state, changes={"escalation_level": [level - 1, level]},
                   data={"level": level, "escalated_to": escalated_to, "overdue_by_h": overdue_h})
-        tell(uow, item, event=f"{kind}.overdue" if level == 1 else f"{kind}.escalated",
-             recipients=[recipient], actor=SYSTEM.email,
-             extra={"level": level, "escalated_to": escalated_to, "overdue_by_h": overdue_h})
+        notice_recipients(
+            uow, item, event=f"{kind}.overdue" if level == 1 else f"{kind}.escalated",
+            recipients=[recipient], actor=SYSTEM.email,
+            extra={"level": level, "escalated_to": escalated_to, "overdue_by_h": overdue_h})
         summary.escalations.append({"ref": ref(item), "level": level, "to": escalated_to})
     if reached > item.escalation_level:
         # version is left alone: escalation is the system's note on the item, not an edit

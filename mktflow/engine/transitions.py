@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from mktflow.domain.authz import Actor, authorize
+from mktflow.domain.actors import Actor, Target, authorize
 from mktflow.domain.errors import BadInput
-from mktflow.domain.model import HANDOFF_RULES, WORK_RULES, Audience, Rule, rule_for, target_state
+from mktflow.domain.model import (
+    HANDOFF_RULES,
+    WORK_RULES,
+    Audience,
+    Rule,
+    creation_rule,
+    rule_for,
+    target_state,
+)
 from mktflow.engine.common import actor_for, changed, ref, target_of
-from mktflow.engine.notices import notify
+from mktflow.engine.notices import notice
 from mktflow.store.tables import Handoff, WorkItem
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["PAST", "check", "record"]
+__all__ = ["PAST", "check", "check_new", "record"]
 
 #: Event names use the past tense of the action: ``handoff.rejected``, ``work.assigned``.
 PAST = {
@@ -45,6 +53,14 @@ def check(
     return actor, rule
 
 
+def check_new(actor: Actor, action: str, target: Target) -> Rule:
+    """The creation rule (``create``, ``offer``) allowing ``actor``; refuses before anything is
+    written. The same check as ``check``, for an item that has no state yet."""
+    rule = creation_rule(action)
+    authorize(actor, rule, target)
+    return rule
+
+
 def record(
     uow: UnitOfWork,
     item: WorkItem | Handoff,
@@ -72,6 +88,6 @@ def record(
     )
     audiences = rule.tells if tells is None else tells
     if audiences:
-        notify(uow, item, event=f"{_kind(item)}.{PAST[rule.action]}", audiences=audiences,
+        notice(uow, item, event=f"{_kind(item)}.{PAST[rule.action]}", audiences=audiences,
                actor=actor.email, reason=reason)
     return diff

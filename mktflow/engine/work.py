@@ -11,12 +11,13 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from mktflow.domain.actors import Target
 from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
 from mktflow.domain.model import OPEN_WORK_STATES, Audience, WorkState
-from mktflow.engine.common import active_member, actor_for, get_for_update, ref
+from mktflow.engine.common import active_member, actor_for, get_for_update, ref, ref_of
 from mktflow.engine.forms import check_schema, validate_form
-from mktflow.engine.notices import notify
-from mktflow.engine.transitions import check, record
+from mktflow.engine.notices import notice
+from mktflow.engine.transitions import check, check_new, record
 from mktflow.store.tables import Department, Member, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
 
@@ -94,15 +95,12 @@ def create_work_item(
             if existing is not None:
                 return existing
             if uow.session.get(ProcessInstance, process_id) is None:
-                raise NotFound(f"P-{process_id} does not exist")
+                raise NotFound(f"{ref_of('process', process_id)} does not exist")
         actor = actor_for(uow, actor_email)
         if uow.session.get(Department, department) is None:
             raise NotFound(f"department: unknown department {department!r}")
-        if not actor.system and not actor.in_department(department) and not actor.leads:
-            raise NotAuthorized(
-                f"{actor.email} may not create work for {department}: only its members, "
-                "a department head or the process engine may"
-            )
+        # no branch on the target: who may create work is not limited by branch
+        check_new(actor, "create", Target(ref=f"work for {department}", department=department))
         item = WorkItem(
             department=department, branch=branch, title=title.strip(), description=description,
             state=WorkState.OPEN, form_schema=form_schema, form_name=form_name,
@@ -121,7 +119,7 @@ def create_work_item(
                   data={"title": item.title, "department": department,
                         "assignee": item.assignee_email})
         audience = Audience.ASSIGNEE if item.assignee_email else Audience.DEPARTMENT
-        notify(uow, item, event="work.created", audiences=(audience,), actor=actor.email)
+        notice(uow, item, event="work.created", audiences=(audience,), actor=actor.email)
         uow.commit()
         return item
 

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from prefect import task
 from pydantic import Field
 
-from mktflow.domain.authority import ApprovalChain, ApprovalStage
+from mktflow.domain.authority_matrix import ApprovalChain, ApprovalStage
 from mktflow.engine.approvals import approval_chain, approvers_for_step
 from mktflow.prefect import tasks
 from mktflow.prefect.steps import StepForm, human_step

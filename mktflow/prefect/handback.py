@@ -73,9 +73,18 @@ def hand_back(flow_run_id: str, item: WorkItem) -> None:
 
 
 def _call(http: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    """One API call, asked again while the server is busy."""
+    """One API call, asked again while the server is busy or slow to answer.
+
+    A call that timed out may still have been applied: callers look at the run's state before
+    each resume, so a resume asked twice reaches the run once.
+    """
     for attempt in range(_TRIES):
-        response = http.request(method, path, **kwargs)
+        try:
+            response = http.request(method, path, **kwargs)
+        except httpx.TimeoutException:  # SQLite behind Prefect's server waits on its lock
+            if attempt == _TRIES - 1:
+                raise
+            continue
         if response.status_code not in _BUSY or attempt == _TRIES - 1:
             return response
         time.sleep(0.1 * 2 ** attempt)
@@ -127,11 +136,10 @@ def resume_over_http(url: str, flow_run_id: str, item: WorkItem, *,
             result = response.json()
             if result.get("status") == "ACCEPT":
                 return
+            # ABORT: another door resumed it (the next look sees it running), or the server's
+            # own database was busy ("Error validating state: database is locked" on SQLite);
+            # REJECT: the paused client has not stored its input schema yet. Look and ask again.
             reason = (result.get("details") or {}).get("reason") or result.get("status")
-            if result.get("status") == "ABORT":  # not paused any more: another door resumed it
-                log.info("flow run %s: %s", flow_run_id, reason)
-                return
-            # REJECT: the paused client has not stored its input schema yet; ask again
             log.info("resuming %s: %s", flow_run_id, reason)
             time.sleep(0.2)
         raise RuntimeError(f"flow run {flow_run_id} refused the resume 20 times")

@@ -147,7 +147,7 @@ def test_a_failed_command_leaves_no_trace(db: Any, monkeypatch: pytest.MonkeyPat
     def broken(*_a: Any, **_k: Any) -> None:
         raise RuntimeError("outbox write failed")
 
-    monkeypatch.setattr("mktflow.engine.transitions.notify", broken)
+    monkeypatch.setattr("mktflow.engine.transitions.notice", broken)
     with pytest.raises(RuntimeError, match="outbox write failed"):
         work.assign(db.uow(), item.id, to=OLGA, actor_email=HEAD)
     assert _snapshot(db) == before

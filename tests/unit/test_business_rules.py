@@ -9,7 +9,7 @@ from importlib import resources
 import pytest
 import yaml
 
-from mktflow.domain.authority import (
+from mktflow.domain.authority_matrix import (
     ApprovalStage,
     MemberInfo,
     eligible_approvers,

@@ -7,9 +7,17 @@ from datetime import date
 
 import pytest
 
-from mktflow.domain.authz import SYSTEM, Actor, Target, authorize, head_is_away, leads_of
+from mktflow.domain.actors import SYSTEM, Actor, Target, authorize, head_is_away, leads_of
 from mktflow.domain.errors import NotAuthorized, TransitionRefused
-from mktflow.domain.model import HANDOFF_RULES, WORK_RULES, HandoffState, WorkState, rule_for
+from mktflow.domain.model import (
+    CREATION_RULES,
+    HANDOFF_RULES,
+    WORK_RULES,
+    HandoffState,
+    WorkState,
+    creation_rule,
+    rule_for,
+)
 
 # Written out by hand, independently of the rule tables: action -> {from-state: to-state}.
 # Every pair not listed here must be refused.
@@ -164,3 +172,23 @@ def test_head_is_away_needs_at_least_one_date() -> None:
     assert head_is_away(date(2026, 11, 1), None, today)
     assert head_is_away(None, date(2026, 11, 23), today)
     assert not head_is_away(None, date(2026, 11, 22), today)
+
+
+def test_creating_work_and_offering_handoffs_are_rows_of_a_table_too() -> None:
+    assert {r.action for r in CREATION_RULES} == {"create", "offer"}
+    for rule in CREATION_RULES:
+        assert rule.why.split()[0] in {"a", "the"} and len(rule.why.split()) >= 6, rule.why
+    create, offer = creation_rule("create"), creation_rule("offer")
+    for_marketing = Target("work for marketing", "marketing")
+    authorize(OLGA, create, for_marketing)  # a member of the department
+    authorize(ANA, create, Target("work for tech", "tech"))  # any head, in another's queue
+    authorize(SYSTEM, create, Target("work for tech", "tech"))
+    with pytest.raises(NotAuthorized, match="tom@x may not create work for marketing: only its "
+                                            "members, a department head or the process engine"):
+        authorize(TOM, create, for_marketing)
+    handoff = Target("a handoff from marketing", "tech", offering="marketing")
+    authorize(OLGA, offer, handoff)
+    with pytest.raises(NotAuthorized, match="only a member of the offering department"):
+        authorize(TOM, offer, handoff)
+    with pytest.raises(TransitionRefused, match="unknown action 'adopt'"):
+        creation_rule("adopt")

@@ -10,6 +10,8 @@
     demo     imported only by the CLI and itself (it sits on top, beside its YAML)
     parts    no loop between the top-level parts (domain, store, engine, notify, prefect,
              api, cli, demo, bootstrap, config), imports inside functions included
+    flows    only orchestrate: Prefect, pydantic, the domain, the settings and the bridge
+             (its tasks), never the store or the engine; nor do the bridge's tasks use the store
 """
 
 from __future__ import annotations
@@ -86,17 +88,9 @@ def test_the_old_feature_folders_are_gone() -> None:
     assert not (PACKAGE / "clikit.py").exists()
 
 
-#: Being moved by the bridge rewrite (every engine @task into the bridge): they still build
-#: units of work from the store. Drop them from here when that lands.
-_STORE_EXEMPT = {"mktflow/prefect/tasks.py", "mktflow/prefect/cycles.py", "flows"}
-
-
 @pytest.mark.parametrize("part", ["cli", "api", "prefect", "flows"])
 def test_doors_never_import_the_store(part: str) -> None:
-    found = [line for line in _offenders(part, lambda name: not _under(name, "mktflow.store"))
-             if not any(line.startswith(exempt + ("" if exempt.endswith(".py") else "/"))
-                        for exempt in _STORE_EXEMPT)]
-    assert found == []
+    assert _offenders(part, lambda name: not _under(name, "mktflow.store")) == []
 
 
 def test_the_engine_never_imports_notify_the_doors_or_the_wiring() -> None:
@@ -167,3 +161,19 @@ def test_the_loop_finder_finds_a_loop() -> None:
 def test_the_hand_back_bootstrap_wires_does_not_reach_back() -> None:
     assert not any(_under(name, "mktflow.bootstrap", "mktflow.api", "mktflow.cli")
                    for name in _imports(PACKAGE / "prefect" / "handback.py"))
+def test_flows_only_orchestrate() -> None:
+    def allowed(name: str) -> bool:
+        top = name.split(".")[0]
+        return (top in sys.stdlib_module_names or top in {"__future__", "pydantic", "prefect"}
+                or _under(name, "mktflow.domain", "mktflow.config", "mktflow.prefect"))
+
+    found = [f"{path.name}: {name}" for path in sorted((PACKAGE.parent / "flows").glob("*.py"))
+             for name in sorted(_imports(path)) if not allowed(name)]
+    assert found == []
+
+
+def test_the_bridge_tasks_use_no_store() -> None:
+    paths = [*_modules("prefect/tasks"), PACKAGE / "prefect" / "cycles.py"]
+    found = [f"{path.name}: {name}" for path in paths for name in sorted(_imports(path))
+             if _under(name, "mktflow.store")]
+    assert found == []

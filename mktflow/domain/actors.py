@@ -1,4 +1,5 @@
-"""Who may act on what: actors, the items they act on, and the one check every door goes through."""
+"""Who is acting: actors (department, branch, the departments they lead), the items they act
+on, and the one check of an actor against a rule of the transition tables (``authorize``)."""
 
 from __future__ import annotations
 
@@ -78,6 +79,8 @@ def _is(actor: Actor, party: Party, target: Target) -> bool:
         return target.assignee is not None and actor.email == target.assignee
     if party is Party.LEAD:
         return target.department in actor.leads
+    if party is Party.ANY_LEAD:
+        return bool(actor.leads)
     if party in (Party.MEMBER, Party.RECEIVING):
         return actor.in_department(target.department)
     # Party.OFFERING
@@ -95,6 +98,9 @@ def authorize(actor: Actor, rule: Rule, target: Target) -> None:
         )
     if any(_is(actor, party, target) for party in rule.who):
         return
+    if rule.refusal:
+        raise NotAuthorized(rule.refusal.format(actor=actor.email, department=target.department,
+                                                ref=target.ref))
     who = " or ".join(p.value for p in rule.who)
     depts = target.department if target.offering is None else (
         f"{target.offering} -> {target.department}"

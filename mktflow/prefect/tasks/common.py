@@ -1,4 +1,5 @@
-"""Prefect tasks over engine handlers: each wraps one handler, takes ids, returns plain values.
+"""The tasks every flow uses (its process, human steps, handoffs, decisions, notices) and the
+options all engine tasks share: each wraps one handler, takes ids, returns plain values.
 
 They retry on transient errors (a lost database connection), never on a business refusal, and
 persist their results, so the re-run of a suspended flow after its resume finds them cached
@@ -15,13 +16,13 @@ from typing import Any
 from prefect import task
 from prefect.runtime import flow_run
 
+from mktflow.bootstrap import uow
 from mktflow.domain.errors import ConfigError, MktflowError, Refused
 from mktflow.domain.model import ProcessStatus
 from mktflow.engine import handoffs, processes, queries, work
-from mktflow.engine.announce import tell_departments
 from mktflow.engine.approvals import record_decision as _record_decision
-from mktflow.store.db import get_engine
-from mktflow.store.uow import UnitOfWork
+from mktflow.engine.common import actor_for, ref_of
+from mktflow.engine.notices import notice_departments as _notice_departments
 
 __all__ = [
     "ENGINE_TASK",
@@ -30,21 +31,16 @@ __all__ = [
     "finish_process",
     "handoff_action",
     "member_department",
+    "notice_departments",
     "offer_handoff",
     "process_guard",
     "read_step",
     "reconcile_ui_answer",
     "record_decision",
     "start_process",
-    "tell",
     "transient",
     "uow",
 ]
-
-
-def uow() -> UnitOfWork:
-    """A unit of work on the configured database."""
-    return UnitOfWork(get_engine())
 
 
 def transient(_task: Any, _run: Any, state: Any) -> bool:
@@ -106,7 +102,7 @@ def create_step(*, process_id: int, step_key: str, department: str, title: str,
 
 def read_step(item_id: int) -> dict[str, Any]:
     """The step as the engine shows it (a read, not a task: it must never be cached)."""
-    return queries.show(uow(), f"W-{item_id}")
+    return queries.show(uow(), ref_of("work", item_id))
 
 
 @task(name="reconcile-ui-answer", **ENGINE_TASK)
@@ -167,7 +163,7 @@ def handoff_action(handoff_id: int, action: str, actor: str, reason: str | None 
     A handoff already moved (someone acted on it directly) is left as it is: its state is the
     truth the flow goes on with.
     """
-    current = queries.show(uow(), f"H-{handoff_id}")["state"]
+    current = queries.show(uow(), ref_of("handoff", handoff_id))["state"]
     done = {"accept": "accepted", "reject": "rejected", "deliver": "delivered",
             "confirm": "confirmed", "return": "returned", "cancel": "cancelled"}
     if current == done.get(action):
@@ -178,8 +174,6 @@ def handoff_action(handoff_id: int, action: str, actor: str, reason: str | None 
 
 def member_department(email: str) -> str:
     """The department of an active member (a read)."""
-    from mktflow.engine.common import actor_for
-
     with uow() as u:
         return actor_for(u, email).department
 
@@ -191,11 +185,11 @@ def comment(item_id: int, text: str) -> None:
 
 
 @task(name="tell-departments", **ENGINE_TASK)
-def tell(process_id: int, item_id: int, departments: list[str], event: str, reason: str,
-         occasion: str) -> int:
+def notice_departments(process_id: int, item_id: int, departments: list[str], event: str,
+                       reason: str, occasion: str) -> int:
     """Tell departments why something happened (``occasion`` keeps repeats apart)."""
-    return tell_departments(uow(), item_id=item_id, departments=departments, event=event,
-                            reason=reason, process_id=process_id, occasion=occasion)
+    return _notice_departments(uow(), item_id=item_id, departments=departments, event=event,
+                               reason=reason, process_id=process_id, occasion=occasion)
 
 
 @contextmanager
