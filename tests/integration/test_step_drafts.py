@@ -4,8 +4,6 @@ over its top-level keys) by ``work complete`` and ``POST /work/{id}/complete``."
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -80,27 +78,13 @@ def test_cli_shows_the_draft_and_completes_with_it(db: Any, cli: Any) -> None:
 @pytest.fixture
 def api(db: Any) -> Iterator[httpx.Client]:
     """The API for ``db`` on uvicorn in a background thread, and a client on it."""
-    import uvicorn
-
     from mktflow.api.app import create_app
     from mktflow.config import Settings
+    from tests.integration.api_support import serving
 
-    server = uvicorn.Server(uvicorn.Config(create_app(db.engine, settings=Settings()),
-                                           host="127.0.0.1", port=0, log_level="warning",
-                                           lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with serving(create_app(db.engine, settings=Settings())) as url, httpx.Client(
+            base_url=url, timeout=10) as client:
+        yield client
 
 
 def test_api_and_page_offer_and_accept_the_draft(db: Any, api: httpx.Client) -> None:
