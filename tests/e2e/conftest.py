@@ -223,7 +223,7 @@ def _wait_for_ui_link(log: Path, proc: subprocess.Popen[bytes]) -> str:
         if proc.poll() is not None:
             pytest.fail(f"mktflow serve exited {proc.returncode}:\n"
                         f"{log.read_text('utf-8', 'replace')}")
-        found = re.search(r"Prefect UI: (\S+?)/deployments", log.read_text("utf-8", "replace"))
+        found = re.search(r"Prefect UI: +(\S+?)/deployments", log.read_text("utf-8", "replace"))
         return found.group(1) if found else None
 
     return eventually(probe, timeout=180, what="mktflow serve to print its `Prefect UI:` link")

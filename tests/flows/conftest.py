@@ -13,15 +13,88 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
 @pytest.fixture(scope="session")
-def prefect_server() -> Iterator[None]:
-    """A real Prefect API server for the whole session; flow runs skip the exit heartbeat."""
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-    from prefect.testing.utilities import prefect_test_harness
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A real Prefect API server for the whole session; flow runs skip the exit heartbeat.
 
-    with prefect_test_harness(server_startup_timeout=120), temporary_settings(
-        {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
-    ):
-        yield
+    ``prefect server start`` on its own PostgreSQL database rather than Prefect's test harness:
+    the harness keeps Prefect's state in SQLite, whose lock made a resume racing a flow's own
+    state change fail now and then ("database is locked" in Prefect's state validation), and a
+    team runs Prefect on PostgreSQL anyway (README: Prefect on PostgreSQL).
+    """
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        temporary_settings,
+    )
+
+    from tests.conftest import new_pg_database
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    home = tmp_path_factory.mktemp("prefect-home")
+    with new_pg_database() as url, open(home / "server.log", "wb") as log:
+        env = {**os.environ, "PREFECT_HOME": str(home),
+               "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+               "PREFECT_API_DATABASE_CONNECTION_URL": url.replace(
+                   "postgresql://", "postgresql+asyncpg://", 1)}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+             "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL)
+        api = f"http://127.0.0.1:{port}/api"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                assert server.poll() is None, (home / "server.log").read_text("utf-8", "replace")
+                try:
+                    if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, "the Prefect server did not answer in 120 s"
+                time.sleep(0.5)
+            with temporary_settings({PREFECT_API_URL: api,
+                                     PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+                yield
+        finally:
+            _drain_prefect_workers()  # the runs' last logs and events, before their server goes
+            server.terminate()
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(10)
+        assert "Traceback" not in (home / "server.log").read_text("utf-8", "replace"), (
+            "the Prefect server logged a traceback: see " + str(home / "server.log"))
+
+
+def _drain_prefect_workers() -> None:
+    """Send what Prefect's log and event workers still hold (as its test harness does)."""
+    import inspect
+
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    async def drain() -> None:
+        try:
+            result = APILogWorker.instance().drain()
+            if inspect.isawaitable(result):
+                await result
+        except RuntimeError:  # the worker never started
+            pass
+        result = EventsWorker.drain_all()
+        if inspect.isawaitable(result):
+            await result
+
+    run_coro_as_sync(drain())
 
 
 @contextmanager
