@@ -1,17 +1,28 @@
-"""Benchmark of the hand-back: how fast an answered step reaches its paused flow run.
+"""Benchmark of the hand-back: how fast an answered step reaches its flow run.
 
     .venv/bin/python bench/handback.py [--steps 5] [--poll SECONDS]
+    .venv/bin/python bench/handback.py --served [--steps 3]
 
 On a fresh data folder (its own SQLite database and local Prefect server, stopped afterwards)
-a flow of N one-field human steps runs paused in a child process, like ``mktflow run``. Each
-step is answered with ``mktflow work complete W-n --as MEMBER`` (no --data: the draft) as a
-whole process. Prints JSON:
+each step is answered with ``mktflow work complete W-n --as MEMBER`` (no --data: the draft) as a
+whole process, once the run waits for it. Two modes:
 
-* ``work_complete_s``: wall time of that process (start to exit), p50 / p95 / max;
+* paused (default): a flow of N one-field human steps runs paused in a child process, like
+  ``mktflow run``; it looks for its answer every ``MKTFLOW_STEP_POLL_INTERVAL_S`` (``--poll``,
+  default: mktflow's default);
+* ``--served``: ``mktflow serve --only campaign --no-api`` runs as a subprocess, and N campaigns
+  are handed to it (``mktflow run campaign --detach``); each suspends at its plan (``plan-1``,
+  no process held), and answering it makes Prefect's runner start the run again from the top
+  at its next poll (``PREFECT_RUNNER_POLL_FREQUENCY``, set by mktflow), which creates the
+  approval step.
+
+Prints JSON with p50 / p95 / max of:
+
+* ``work_complete_s``: wall time of that process (start to exit);
 * ``commit_to_exit_s``: from the completion's commit (its completed_at) to the process's exit;
-* ``next_step_s``: from a completion's commit to the next step's creation (in its queue).
-
-``--poll`` sets MKTFLOW_STEP_POLL_INTERVAL_S for the paused run (default: mktflow's default).
+* ``next_step_s``: from a completion's commit to the next step's creation (in its queue);
+* ``next_step_parts_s`` (``--served``): that time split by the run's Prefect states after the
+  commit: the runner took it (Pending), its new process runs the flow (Running), step created.
 """
 
 from __future__ import annotations
@@ -19,17 +30,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-MEMBER = "olga.petrova@example.com"
+MEMBER = "olga.petrova@example.com"  # the bench steps' assignee; the example campaigns' owner
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -61,12 +75,93 @@ def child(key: str, steps: int) -> None:
         handback_bench(key, steps)
 
 
+# --- shared by both modes ------------------------------------------------------------------
+
+
+def _call(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mktflow.cli", *args], env=env, text=True,
+                          capture_output=True, timeout=300)
+
+
 def _mktflow(env: dict[str, str], *args: str) -> str:
-    r = subprocess.run([sys.executable, "-m", "mktflow.cli", *args], env=env, text=True,
-                       capture_output=True, timeout=300)
+    r = _call(env, *args)
     if r.returncode != 0:
         raise SystemExit(f"mktflow {' '.join(args)}: {r.stderr}")
     return r.stdout
+
+
+@contextmanager
+def _data_folder(extra: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
+    """The environment of a fresh data folder (migrated, demo organisation), removed after;
+    its local Prefect server is stopped when it was started."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MKTFLOW_", "PREFECT_"))}
+        env |= {"MKTFLOW_DATA_DIR": tmp, "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                "PYTHONPATH": str(ROOT), **(extra or {})}
+        _mktflow(env, "db", "upgrade")
+        _mktflow(env, "org", "load", "--demo")
+        try:
+            yield env
+        finally:
+            _mktflow(env, "server", "stop")
+
+
+def _paused(api_url: str, flow_run_id: str, key: str, timeout: float = 60) -> None:
+    """Wait until the run waits for ``key`` (paused or suspended; the UI shows it waiting)."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = httpx.get(f"{api_url}/flow_runs/{flow_run_id}").json().get("state") or {}
+        if state.get("type") == "PAUSED" and (
+                state.get("state_details") or {}).get("pause_key") == key:
+            return
+        time.sleep(0.02)
+    raise SystemExit(f"{flow_run_id} never paused on {key}")
+
+
+def _at(text: str) -> float:
+    value = datetime.fromisoformat(text)
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+
+
+class Figures:
+    """The three figures over the answered steps."""
+
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.to_exit: list[float] = []
+        self.next_step: list[float] = []
+        self.parts: dict[str, list[float]] = {}
+
+    def complete(self, env: dict[str, str], ref: str) -> float:
+        """Answer ``ref`` with the draft as MEMBER in a process of its own; when it exited."""
+        start = time.monotonic()
+        _mktflow(env, "work", "complete", ref, "--as", MEMBER)
+        self.wall.append(time.monotonic() - start)
+        return time.time()
+
+    def committed(self, exited: float, completed_at: str) -> str:
+        """The completion's commit (its completed_at), counted against the process's exit."""
+        self.to_exit.append(exited - _at(completed_at))
+        return completed_at
+
+    def report(self, **head: Any) -> dict[str, Any]:
+        return {**head, "work_complete_s": _stats(self.wall),
+                "commit_to_exit_s": _stats(self.to_exit),
+                "next_step_s": _stats(self.next_step) if self.next_step else None,
+                **({"next_step_parts_s": {k: _stats(v) for k, v in self.parts.items()}}
+                   if self.parts else {})}
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"p50": round(statistics.median(ordered), 3), "p95": round(p95, 3),
+            "max": round(ordered[-1], 3), "n": len(ordered)}
+
+
+# --- paused: a flow run in a child process -------------------------------------------------
 
 
 def _step(env: dict[str, str], key: str, i: int, timeout: float = 120) -> dict[str, Any]:
@@ -88,77 +183,170 @@ def _step(env: dict[str, str], key: str, i: int, timeout: float = 120) -> dict[s
     raise SystemExit(f"step {i} never came")
 
 
-def _paused(api_url: str, flow_run_id: str, key: str, timeout: float = 60) -> None:
-    """Wait until the run waits for ``key`` (a person answers a step the UI shows paused)."""
-    import httpx
+def paused(steps: int, poll: float | None) -> dict[str, Any]:
+    """N steps of one run paused in a child process."""
+    extra = {"MKTFLOW_STEP_POLL_INTERVAL_S": str(poll)} if poll is not None else {}
+    figures = Figures()
+    with _data_folder(extra) as env:
+        api_url = json.loads(_mktflow(env, "server", "start", "--json"))["api_url"]
+        key = f"BENCH-{uuid.uuid4().hex[:6]}"
+        run = subprocess.Popen([sys.executable, __file__, "--child", key, str(steps)],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            committed = ""
+            for i in range(steps):
+                step = _step(env, key, i)
+                if i:
+                    figures.next_step.append(_at(step["created_at"]) - _at(committed))
+                _paused(api_url, step["flow_run_id"], f"step-{i}")
+                exited = figures.complete(env, f"W-{step['id']}")
+                committed = figures.committed(exited, _step(env, key, i)["completed_at"])
+            run.wait(timeout=120)
+        finally:
+            if run.poll() is None:
+                run.kill()
+    if poll is None:  # mktflow's default: the child's environment has no MKTFLOW_ variable
+        from mktflow.config import Settings
 
+        poll = Settings.model_fields["step_poll_interval_s"].default
+    return figures.report(mode="paused", steps=steps, poll_setting="MKTFLOW_STEP_POLL_INTERVAL_S",
+                          poll_interval_s=poll)
+
+
+# --- served: runs of a served deployment that suspend at each step --------------------------
+
+
+def _serve(env: dict[str, str], log: Path, timeout: float = 120) -> subprocess.Popen[bytes]:
+    """``mktflow serve --only campaign --no-api``, once it printed its Prefect UI line."""
+    with open(log, "wb") as out:
+        serve = subprocess.Popen([sys.executable, "-m", "mktflow.cli", "serve", "--only",
+                                  "campaign", "--no-api"], env=env, cwd=ROOT,
+                                 stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        state = httpx.get(f"{api_url}/flow_runs/{flow_run_id}").json().get("state") or {}
-        if state.get("type") == "PAUSED" and (
-                state.get("state_details") or {}).get("pause_key") == key:
-            return
-        time.sleep(0.02)
-    raise SystemExit(f"{flow_run_id} never paused on {key}")
+        if "Prefect UI:" in log.read_text("utf-8", "replace"):
+            return serve
+        if serve.poll() is not None:
+            break
+        time.sleep(0.5)
+    _stop(serve)
+    raise SystemExit(f"mktflow serve did not start:\n{log.read_text('utf-8', 'replace')}")
 
 
-def _at(text: str) -> float:
-    value = datetime.fromisoformat(text)
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+def _stop(serve: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C, as a person stops it; it stops the local Prefect server it started."""
+    if serve.poll() is None:
+        serve.send_signal(signal.SIGINT)
+        try:
+            serve.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+            serve.wait()
 
 
-def _stats(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"p50": round(statistics.median(ordered), 3), "p95": round(p95, 3),
-            "max": round(ordered[-1], 3), "n": len(ordered)}
+def _detach(env: dict[str, str], params: Path, timeout: float = 60) -> dict[str, Any]:
+    """Hand a campaign to the served deployment; asked again while it is not READY (exit 2:
+    the runner has not polled yet). The ``started`` event: flow run, process, Prefect API."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = _call(env, "run", "campaign", "--params", f"@{params}", "--detach", "--json")
+        if r.returncode == 0:
+            return dict(json.loads(r.stdout.splitlines()[0]))
+        if r.returncode != 2 or time.monotonic() > deadline:
+            raise SystemExit(f"mktflow run campaign --detach: {r.stderr}")
+        time.sleep(2)
+
+
+def _work_item(env: dict[str, str], process: str, wanted: Callable[[dict[str, Any]], bool],
+               timeout: float = 120) -> dict[str, Any]:
+    """The first work item of ``process`` that is ``wanted``, once there is one."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        view = json.loads(_mktflow(env, "process", "show", process, "--json"))
+        for item in view["work_items"]:
+            if wanted(item):
+                return dict(item)
+        time.sleep(0.5)  # each look is a whole mktflow process: keep the load modest
+    raise SystemExit(f"{process}: the step never came")
+
+
+def _work(env: dict[str, str], ref: str) -> dict[str, Any]:
+    return dict(json.loads(_mktflow(env, "work", "show", ref, "--json")))
+
+
+def _rerun(run: dict[str, Any], committed: str, created: str) -> dict[str, float]:
+    """Where the time from the commit to the next step went, by the run's Prefect states
+    after the commit: resumed (Scheduled) -> the runner took it (Pending, at its poll) -> the
+    re-run's process runs the flow (Running: started, Prefect and the flow imported) -> the
+    flow, run again from the top, created the step."""
+    import httpx
+
+    states = httpx.get(f"{run['prefect_api']}/flow_run_states/",
+                       params={"flow_run_id": run["flow_run_id"]}).json()
+    after = sorted((_at(s["timestamp"]), s["type"]) for s in states
+                   if _at(s["timestamp"]) >= _at(committed))
+    at = {kind: next(t for t, k in after if k == kind) for kind in ("PENDING", "RUNNING")}
+    return {"commit_to_pickup": at["PENDING"] - _at(committed),
+            "pickup_to_running": at["RUNNING"] - at["PENDING"],
+            "running_to_step": _at(created) - at["RUNNING"]}
+
+
+def _runner_poll() -> float:
+    """The runner's poll interval in ``mktflow serve``: mktflow sets it over the environment
+    for the processes it starts (``prefect_env``, applied by ``connect``)."""
+    from mktflow.config import get_settings
+    from mktflow.prefect.server import prefect_env
+
+    return float(prefect_env(get_settings())["PREFECT_RUNNER_POLL_FREQUENCY"])
+
+
+def served(runs: int) -> dict[str, Any]:
+    """N campaigns of the served deployment: each one's plan answered, then its approval."""
+    figures = Figures()
+    with _data_folder() as env:
+        folder = Path(env["MKTFLOW_DATA_DIR"])
+        serve = _serve(env, folder / "serve.log")
+        try:
+            for n in range(runs):
+                params = folder / f"campaign-{n}.json"
+                params.write_text(_mktflow(env, "run", "campaign", "--example"), "utf-8")
+                run = _detach(env, params)
+                process = run["process"]
+                plan = _work_item(env, process, lambda w: w["step_key"] == "plan-1")
+                _paused(run["prefect_api"], run["flow_run_id"], "plan-1")
+                exited = figures.complete(env, plan["ref"])
+                committed = figures.committed(exited, _work(env, plan["ref"])["completed_at"])
+                approval = _work_item(env, process,
+                                      lambda w: w["step_key"].startswith("approval-"))
+                created = _work(env, approval["ref"])["created_at"]
+                figures.next_step.append(_at(created) - _at(committed))
+                for part, seconds in _rerun(run, committed, created).items():
+                    figures.parts.setdefault(part, []).append(seconds)
+        finally:
+            _stop(serve)
+    return figures.report(mode="served", runs=runs, poll_setting="PREFECT_RUNNER_POLL_FREQUENCY",
+                          poll_interval_s=_runner_poll())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=5)
-    parser.add_argument("--poll", type=float, default=None)
+    parser.add_argument("--served", action="store_true",
+                        help="runs of the served campaign deployment, suspended at each step")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="steps of the paused run (5); campaigns when --served (3)")
+    parser.add_argument("--poll", type=float, default=None,
+                        help="MKTFLOW_STEP_POLL_INTERVAL_S of the paused run")
     parser.add_argument("--child", nargs=2, metavar=("KEY", "STEPS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child[0], int(args.child[1]))
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("MKTFLOW_", "PREFECT_"))}
-        env |= {"MKTFLOW_DATA_DIR": tmp, "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                "PYTHONPATH": str(ROOT)}
-        if args.poll is not None:
-            env["MKTFLOW_STEP_POLL_INTERVAL_S"] = str(args.poll)
-        _mktflow(env, "db", "upgrade")
-        _mktflow(env, "org", "load", "--demo")
-        api_url = json.loads(_mktflow(env, "server", "start", "--json"))["api_url"]
-        key = f"BENCH-{uuid.uuid4().hex[:6]}"
-        run = subprocess.Popen([sys.executable, __file__, "--child", key, str(args.steps)],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wall: list[float] = []
-        to_exit: list[float] = []
-        next_step: list[float] = []
-        previous: dict[str, Any] = {}
-        try:
-            for i in range(args.steps):
-                step = _step(env, key, i)
-                if i:
-                    next_step.append(_at(step["created_at"]) - _at(previous["completed_at"]))
-                _paused(api_url, step["flow_run_id"], f"step-{i}")
-                start = time.monotonic()
-                _mktflow(env, "work", "complete", f"W-{step['id']}", "--as", MEMBER)
-                wall.append(time.monotonic() - start)
-                end = time.time()
-                previous = _step(env, key, i)
-                to_exit.append(end - _at(previous["completed_at"]))
-            run.wait(timeout=120)
-        finally:
-            if run.poll() is None:
-                run.kill()
-            _mktflow(env, "server", "stop")
-    print(json.dumps({"steps": args.steps, "poll_interval_s": args.poll,
-                      "work_complete_s": _stats(wall), "commit_to_exit_s": _stats(to_exit),
-                      "next_step_s": _stats(next_step) if next_step else None}, indent=2))
+    if args.served and args.poll is not None:
+        parser.error("--poll is the paused run's; mktflow serve's runner polls every "
+                     "PREFECT_RUNNER_POLL_FREQUENCY, which mktflow sets")
+    result = (served(args.steps or 3) if args.served
+              else paused(args.steps or 5, args.poll))
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":
