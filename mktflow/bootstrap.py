@@ -15,7 +15,7 @@ replaced as a whole (``wire``) by a test or a host process.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mktflow.config import Settings, get_settings
@@ -35,7 +35,6 @@ class Wiring:
     settings: Settings
     database: Engine
     clock: Clock | None = None
-    extras: dict[str, object] = field(default_factory=dict)
     #: None: the Prefect bridge's HTTP hand-back (imported only when a unit of work is made).
     resumer: Resumer | None = None
 
