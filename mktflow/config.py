@@ -53,6 +53,20 @@ class Settings(BaseSettings):
         default=None,
         description="Prefect UI base URL for links to flow-run pages (e.g. http://127.0.0.1:4200).",
     )
+    web_session_secret: SecretStr | None = Field(
+        default=None,
+        description="Key signing the pages' session cookies; empty means a random key kept in "
+                    "web-session.key in the data folder (made on first use).",
+    )
+    web_session_hours: float = Field(
+        default=12.0, gt=0, le=24 * 30,
+        description="How long a sign-in to the pages lasts, in hours.",
+    )
+    web_timezone: str | None = Field(
+        default=None,
+        description="IANA time zone the pages show times in, e.g. Europe/Madrid; empty means "
+                    "schedule_tz (the organisation's).",
+    )
     sqlite_busy_timeout_s: float = Field(
         default=30.0, description="How long a SQLite writer waits for the write lock, in seconds."
     )

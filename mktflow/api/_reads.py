@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import Field
 
-from mktflow.api._deps import Uow
+from mktflow import web
+from mktflow.api._deps import Uow, wants_html
 from mktflow.api._schemas import (
     HistoryEntry,
     InboxHandoff,
@@ -33,12 +34,16 @@ def organisation(uow: Uow) -> dict[str, Any]:
 
 
 @router.get("/inbox/{department}", response_model=list[InboxEntry],
-            response_model_exclude_unset=True, responses=problems(404, 422))
+            response_model_exclude_unset=True,
+            responses=web.PAGE_RESPONSES | problems(404, 422))
 def inbox(
-    department: str, uow: Uow,
+    department: str, uow: Uow, request: Request,
     member: str | None = Query(default=None, description="Only what this member holds."),
-) -> list[dict[str, Any]]:
-    """Open work items and handoffs waiting for a department, overdue first."""
+) -> list[dict[str, Any]] | Response:
+    """Open work items and handoffs waiting for a department, overdue first (the department's
+    queue page when a browser asks)."""
+    if wants_html(request.headers.get("accept")):
+        return web.inbox_page(request, department)
     return queries.inbox(uow, department, member=member)
 
 

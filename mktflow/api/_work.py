@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 
-from mktflow.api import _html
+from mktflow import web
 from mktflow.api._actions import canonical, run
 from mktflow.api._deps import Actor, Uow, wants_html
 from mktflow.api._models import (
@@ -47,21 +47,13 @@ def create(body: CreateWork, actor: Actor, uow: Uow, response: Response) -> Json
     return queries.show(uow, f"W-{item.id}")
 
 
-@router.get("/{item}", response_model=View, responses=_html.PAGE_RESPONSES | problems(404, 422))
+@router.get("/{item}", response_model=View, responses=web.PAGE_RESPONSES | problems(404, 422))
 def show(item: str, request: Request, uow: Uow) -> Json | Response:
     """One work item with its form schema and data (an HTML page when a browser asks)."""
     if wants_html(request.headers.get("accept")):
-        return _html.item_page(request, uow, "work", item)
+        return web.item_page(request, "work", item)
     return queries.show(uow, canonical("work", item))
 
-
-@router.post("/{item}", include_in_schema=False)
-def act_from_page(
-    item: str, request: Request, uow: Uow,
-    fields: Annotated[dict[str, str], Depends(_html.form_fields)],
-) -> Response:
-    """The HTML page's forms post here (form-encoded, with an ``action`` field)."""
-    return _html.form_post(request, uow, "work", item, fields)
 
 
 @router.post("/{item}/claim", response_model=View, responses=_ACTS)

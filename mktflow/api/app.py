@@ -19,8 +19,9 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import mktflow
-from mktflow import bootstrap
+from mktflow import bootstrap, web
 from mktflow.api import _handoffs, _reads, _work
+from mktflow.api._deps import wants_html
 from mktflow.api._problems import PROBLEM_JSON, install_problem_handlers, problem
 from mktflow.api._schemas import HealthPublic, problems
 from mktflow.config import Settings, get_settings
@@ -49,9 +50,18 @@ class _BearerToken:
         return scheme.lower() == "bearer" and hmac.compare_digest(
             presented.strip().encode(), self._token)
 
+    @staticmethod
+    def _page(scope: Scope) -> bool:
+        """The departments' pages sign people in by session, not by this token."""
+        headers = Headers(scope=scope)
+        return web.is_page_request(scope["method"], scope["path"], headers.get("accept"),
+                                   headers.get("content-type"),
+                                   wants_html(headers.get("accept")))
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         health = {"/health", scope.get("root_path", "") + "/health"}
-        if scope["type"] != "http" or scope["path"] in health or self._carries_token(scope):
+        if scope["type"] != "http" or scope["path"] in health or self._carries_token(scope) \
+                or self._page(scope):
             await self.app(scope, receive, send)
             return
         # Neither the expected nor the presented token is ever echoed.
@@ -132,5 +142,6 @@ def create_app(engine: Engine | None = None, *, settings: Settings | None = None
     token = settings.api_token.get_secret_value() if settings.api_token else ""
     if token:
         app.add_middleware(_BearerToken, token=token)
+    web.install(app, settings)  # the departments' pages; its security headers wrap everything
     _document(app, token=bool(token))
     return app

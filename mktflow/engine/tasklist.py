@@ -1,0 +1,138 @@
+"""What the departments' pages read: who is signed in, which actions a member may take on an
+item now, the handoffs a department is party to, a department's load. Read-only: nothing here
+changes or commits anything.
+
+``allowed_actions`` asks the same check every command runs (``transitions.check``, plus the
+four-eyes exclusion of a step), so a page offers a button exactly when the command would not be
+refused for who is acting or the item's state.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from sqlmodel import col, select
+
+from mktflow.domain.errors import MktflowError, NotFound
+from mktflow.domain.model import HANDOFF_RULES, OPEN_WORK_STATES, WORK_RULES, HandoffState
+from mktflow.engine.common import active_member, actor_for, parse_ref
+from mktflow.engine.queries import handoff_view, work_view
+from mktflow.engine.transitions import check
+from mktflow.store.tables import Department, Handoff, Member, WorkItem
+from mktflow.store.uow import UnitOfWork
+
+__all__ = ["allowed_actions", "department_handoffs", "department_load", "members_of", "whoami"]
+
+#: Handoff states in which the receiving department still has to act.
+_WITH_RECEIVER = (HandoffState.OFFERED, HandoffState.ACCEPTED, HandoffState.RETURNED)
+
+
+def whoami(uow: UnitOfWork, email: str) -> dict[str, Any]:
+    """The active member ``email`` names: ``{email, name, department, role, branch, leads}``
+    (``leads``: departments they head or deputise for today, sorted). Raises NotFound when
+    there is no active member with that e-mail."""
+    with uow:
+        member = active_member(uow.session, email)
+        actor = actor_for(uow, member.email)
+        return {"email": member.email, "name": member.name, "department": member.department,
+                "role": member.role, "branch": member.branch, "leads": sorted(actor.leads)}
+
+
+def members_of(uow: UnitOfWork, department: str) -> list[dict[str, str]]:
+    """The active members of a department, ``[{email, name, role}]`` by name."""
+    with uow:
+        rows = uow.session.exec(select(Member).where(
+            col(Member.department) == department, col(Member.active)).order_by(col(Member.name)))
+        return [{"email": m.email, "name": m.name, "role": m.role} for m in rows]
+
+
+def allowed_actions(uow: UnitOfWork, reference: str, email: str) -> list[str]:
+    """The actions ``email`` may take on item ``reference`` (``W-12``, ``H-3``) in its current
+    state, in the order of the transition table. Nothing is written (the unit of work is left
+    without a commit)."""
+    kind, item_id = parse_ref(reference)
+    model = WorkItem if kind == "work" else Handoff
+    rules = WORK_RULES if kind == "work" else HANDOFF_RULES
+    allowed: list[str] = []
+    with uow:
+        item = uow.session.get(model, item_id)
+        if item is None:
+            raise NotFound(f"{reference} does not exist")
+        for rule in rules:
+            if item.state not in rule.sources or rule.action in allowed:
+                continue
+            try:
+                check(uow, item, rule.action, email, reason="(probe)")
+            except MktflowError:
+                continue
+            if (rule.action == "complete" and isinstance(item, WorkItem)
+                    and email.strip().lower() in item.excluded):
+                continue
+            allowed.append(rule.action)
+    return allowed
+
+
+def department_handoffs(uow: UnitOfWork, department: str, *, recent_limit: int = 10,
+                        ) -> dict[str, list[dict[str, Any]]]:
+    """The open handoffs a department is party to, overdue first, in three lists:
+    ``offered_to_us`` (it must accept, deliver or redo them), ``awaiting_our_confirmation``
+    (delivered to it) and ``ours_waiting_on_others`` (it offered them; the receiver acts); and
+    ``recently_closed``: the last ``recent_limit`` rejected, confirmed or cancelled, newest
+    first (so the offering department sees a rejection and its reason)."""
+    with uow:
+        s = uow.session
+        if s.get(Department, department) is None:
+            raise NotFound(f"department: unknown department {department!r}")
+        now = uow.now()
+        waiting = [str(x) for x in _WITH_RECEIVER]
+
+        def views(*where: Any) -> list[dict[str, Any]]:
+            rows = s.exec(select(Handoff).where(*where).order_by(col(Handoff.id)))
+            found = [handoff_view(s, h, now) for h in rows]
+            return sorted(found, key=lambda v: (not v["overdue"], v["due"] or "9999", v["id"]))
+
+        closed = [str(x) for x in (HandoffState.REJECTED, HandoffState.CONFIRMED,
+                                   HandoffState.CANCELLED)]
+        recent = s.exec(select(Handoff).where(
+            (col(Handoff.to_department) == department)
+            | (col(Handoff.from_department) == department),
+            col(Handoff.state).in_(closed)).order_by(col(Handoff.updated_at).desc(),
+                                                     col(Handoff.id).desc()).limit(recent_limit))
+        return {
+            "recently_closed": [handoff_view(s, h, now) for h in recent],
+            "offered_to_us": views(col(Handoff.to_department) == department,
+                                   col(Handoff.state).in_(waiting)),
+            "awaiting_our_confirmation": views(col(Handoff.from_department) == department,
+                                               col(Handoff.state) == HandoffState.DELIVERED),
+            "ours_waiting_on_others": views(col(Handoff.from_department) == department,
+                                            col(Handoff.state).in_(waiting)),
+        }
+
+
+def department_load(uow: UnitOfWork, department: str) -> dict[str, Any]:
+    """A department's open work: ``{open, overdue, unassigned, by_member: [{email, name, held,
+    overdue}], items}``; every active member is listed, holding nothing or not."""
+    with uow:
+        s = uow.session
+        if s.get(Department, department) is None:
+            raise NotFound(f"department: unknown department {department!r}")
+        now = uow.now()
+        rows = s.exec(select(WorkItem).where(
+            col(WorkItem.department) == department,
+            col(WorkItem.state).in_(sorted(OPEN_WORK_STATES))).order_by(col(WorkItem.id)))
+        items = [work_view(s, w, now) for w in rows]
+        held = Counter(i["assignee"] for i in items if i["assignee"])
+        late = Counter(i["assignee"] for i in items if i["assignee"] and i["overdue"])
+        members = s.exec(select(Member).where(col(Member.department) == department,
+                                              col(Member.active)).order_by(col(Member.name)))
+        by_member = [{"email": m.email, "name": m.name, "role": m.role,
+                      "held": held.pop(m.email, 0), "overdue": late.pop(m.email, 0)}
+                     for m in members]
+        # work held by someone outside the department (a delegated colleague) is listed too
+        by_member += [{"email": e, "name": e, "role": "", "held": n, "overdue": late.get(e, 0)}
+                      for e, n in sorted(held.items())]
+        return {"department": department, "open": len(items),
+                "overdue": sum(1 for i in items if i["overdue"]),
+                "unassigned": sum(1 for i in items if not i["assignee"]),
+                "by_member": by_member, "items": items}

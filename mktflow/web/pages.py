@@ -1,0 +1,652 @@
+"""The departments' pages: sign-in, "My work", "My department", "Handoffs", a head's load, and
+the page of each work item and handoff, with their forms.
+
+Server-rendered (Jinja2); no script at all, so every page works with the keyboard, a screen
+reader and no JavaScript. Adding or removing a row of a list (a KPI, a budget line) is a
+submit button: the form comes back with the row added or removed and everything typed kept.
+
+Every form posts to its own page (form-encoded, with an ``action``); a post must come from
+these pages (origin) with the session's form token (CSRF), then runs the same engine command
+as the API and answers post/redirect/get, or the page again with the refusal and what was
+typed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from mktflow.config import Settings
+from mktflow.domain.errors import FormInvalid, MktflowError, NotFound
+from mktflow.engine import UnitOfWork, handoffs, queries, tasklist, work
+from mktflow.engine.forms import validate_form
+from mktflow.engine.reports import handoff_ledger
+from mktflow.engine.steps import complete_step
+from mktflow.engine.work import merge_draft
+from mktflow.web import forms as F
+from mktflow.web._guard import form_refusal, session_of, set_session
+from mktflow.web._render import render, zone_of
+from mktflow.web.session import Session, SessionKeys, load_key
+
+__all__ = ["PAGE_SIZE", "WebState", "inbox_page", "item_page", "router"]
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 25
+_MAX_FORM_BYTES = 1_000_000
+_DONE = {"claim": "claimed", "release": "released", "complete": "completed",
+         "resolve": "handed back", "delegate": "delegated", "assign": "assigned",
+         "comment": "commented", "cancel": "cancelled", "accept": "accepted",
+         "reject": "rejected", "deliver": "delivered", "confirm": "confirmed",
+         "return": "returned", "draft": "draft saved", "reassign-all": "reassigned"}
+
+
+class WebState:
+    """What the pages need from the app: the settings and the session keys (made lazily, so
+    an app that serves no page never writes the key file)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._keys: SessionKeys | None = None
+
+    @property
+    def keys(self) -> SessionKeys:
+        """The session keys (``MKTFLOW_WEB_SESSION_SECRET`` or the data folder's key file)."""
+        if self._keys is None:
+            secret = self.settings.web_session_secret
+            self._keys = SessionKeys(
+                load_key(secret.get_secret_value() if secret else None, self.settings.data_dir),
+                max_age_s=self.settings.web_session_hours * 3600)
+        return self._keys
+
+
+@dataclass
+class Visit:
+    """One request to a page: who is signed in (``me``), the session, and how to answer."""
+
+    request: Request
+    state: WebState
+    session: Session
+    fresh: bool  # the session is new: send its cookie
+    me: dict[str, Any] | None
+    had_session: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def uow(self) -> UnitOfWork:
+        """A new unit of work on the app's wiring."""
+        uow: UnitOfWork = self.request.app.state.wiring.uow()
+        return uow
+
+    def _finish(self, response: Response) -> Response:
+        if self.fresh:
+            set_session(response, self.request, self.state.keys, self.session,
+                        api_url=self.state.settings.api_url)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def page(self, template: str, *, status: int = 200, **context: Any) -> Response:
+        """The page ``template`` with who is signed in and the form token."""
+        html = render(self.state.settings, template, me=self.me, csrf=self.session.csrf,
+                      flash=context.pop("flash", None) or self._flash(), **context)
+        return self._finish(HTMLResponse(html, status_code=status))
+
+    def redirect(self, url: str) -> Response:
+        """See other (303): after a post, or to the sign-in page."""
+        return self._finish(RedirectResponse(url, status_code=303))
+
+    def _flash(self) -> str | None:
+        done = self.request.query_params.get("done", "")
+        ref = self.request.query_params.get("ref", "")
+        if done in _DONE.values() and re.fullmatch(r"[WH]-\d{1,12}", ref or "W-0"):
+            return f"{ref} {done}." if ref else f"{done[:1].upper()}{done[1:]}."
+        return None
+
+    def sign_in_first(self) -> Response:
+        """To the sign-in page, coming back here afterwards."""
+        url = self.request.url
+        here = url.path + (f"?{url.query}" if url.query else "")
+        return self.redirect("/sign-in?" + urlencode({"next": here}))
+
+
+def _state(request: Request) -> WebState:
+    state: WebState = request.app.state.web
+    return state
+
+
+def visit(request: Request) -> Visit:
+    """Who is visiting: the session's member, re-checked as an active member on every request."""
+    state = _state(request)
+    session = session_of(request, state.keys)
+    had = session is not None
+    fresh = False
+    me = None
+    if session is None:
+        session, fresh = Session.new(), True
+    elif session.email:
+        try:
+            me = tasklist.whoami(request.app.state.wiring.uow(), session.email)
+        except NotFound:  # deactivated since they signed in: signed out now
+            session, fresh = Session.new(), True
+    return Visit(request, state, session, fresh, me, had_session=had)
+
+
+def _local(path: str | None, default: str = "/my-work") -> str:
+    """``path`` if it is a path on this site (no other host, no scheme), else ``default``."""
+    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return default
+    return path
+
+
+async def _pairs(request: Request) -> list[tuple[str, str]]:
+    """The posted form (``application/x-www-form-urlencoded``, up to 1 MB) as name/value pairs."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/x-www-form-urlencoded":
+        return []
+    body = await request.body()
+    if len(body) > _MAX_FORM_BYTES:
+        return []
+    return parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True,
+                     max_num_fields=20_000)
+
+
+def _last(pairs: list[tuple[str, str]], name: str) -> str:
+    return next((v for k, v in reversed(pairs) if k == name), "")
+
+
+async def _posted(request: Request) -> tuple[Visit, list[tuple[str, str]], Response | None]:
+    """The visit and the posted pairs; a refusal page (403) when the post is not from these
+    pages with this session's form token."""
+    v = visit(request)
+    pairs = await _pairs(request)
+    why = form_refusal(request, v.session if v.had_session else None, _last(pairs, "csrf"),
+                       v.state.settings.api_url)
+    if why:
+        return v, pairs, v.page("message.html", status=403, title="Refused",
+                                message=f"Not done: {why}.", link="/my-work",
+                                link_text="Back to my work")
+    return v, pairs, None
+
+
+# --- sign-in ------------------------------------------------------------------------------
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    """To "My work", or to the sign-in page."""
+    v = visit(request)
+    return v.redirect("/my-work") if v.me else v.sign_in_first()
+
+
+@router.get("/sign-in")
+def sign_in_page(request: Request, next: str | None = None) -> Response:
+    """Sign in with a member token, or ask for a one-time link."""
+    v = visit(request)
+    if v.me:
+        return v.redirect(_local(next))
+    return v.page("signin.html", title="Sign in", next=_local(next))
+
+
+@router.post("/sign-in")
+async def sign_in(request: Request) -> Response:
+    """A member token signs in at once; an e-mail gets a one-time link through the member's
+    channel (the page says the same whether or not the e-mail is a member's)."""
+    from mktflow.engine import credentials
+
+    v, pairs, refused = await _posted(request)
+    if refused:
+        return refused
+    next_path = _local(_last(pairs, "next"))
+    token = _last(pairs, "token").strip()
+    if token:
+        try:
+            email = credentials.member_for_token(v.uow(), token)
+        except MktflowError:
+            return v.page("signin.html", status=401, title="Sign in", next=next_path,
+                          refusal="That token does not sign anyone in: it is wrong, revoked "
+                                  "or expired.")
+        return _signed_in(v, email, next_path)
+    email = _last(pairs, "email").strip()
+    if not email:
+        return v.page("signin.html", status=422, title="Sign in", next=next_path,
+                      refusal="Give your work e-mail (for a link) or a member token.")
+    try:
+        credentials.send_sign_in_link(v.uow(), email, next_path=next_path)
+    except MktflowError:
+        pass  # not a member, or not active: the page says the same either way
+    return v.page("signin.html", title="Sign in", next=next_path, sent=email)
+
+
+def _signed_in(v: Visit, email: str, next_path: str) -> Response:
+    """A new session for ``email`` (a new form token too), then where they were going."""
+    v.session, v.fresh = Session.new(email), True
+    return v.redirect(next_path)
+
+
+@router.get("/sign-in/{code}")
+def sign_in_link_page(request: Request, code: str) -> Response:
+    """The one-time link's page: a button signs in (link checkers that fetch it spend nothing)."""
+    v = visit(request)
+    return v.page("redeem.html", title="Sign in")
+
+
+@router.post("/sign-in/{code}")
+async def sign_in_with_link(request: Request, code: str) -> Response:
+    """Redeem the one-time link: signed in, then to the page it was sent for."""
+    from mktflow.engine import credentials
+
+    v, _, refused = await _posted(request)
+    if refused:
+        return refused
+    try:
+        email, next_path = credentials.redeem_sign_in_link(v.uow(), code)
+    except MktflowError:
+        return v.page("message.html", status=400, title="This link does not sign in",
+                      message="It was used already, or it has expired. Ask for a new one.",
+                      link="/sign-in", link_text="Sign in")
+    return _signed_in(v, email, _local(next_path))
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request) -> Response:
+    """End the session on this browser."""
+    v, _, refused = await _posted(request)
+    if refused:
+        return refused
+    v.session, v.fresh, v.me = Session.new(), True, None
+    return v.page("message.html", title="Signed out", message="You are signed out.",
+                  link="/sign-in", link_text="Sign in again")
+
+
+# --- lists ----------------------------------------------------------------------------------
+
+
+def _filtered(v: Visit, items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]],
+                                                                dict[str, Any]]:
+    """The items matching ``?process=&state=&due=``, and the page of them ``?page=``."""
+    q = v.request.query_params
+    filters = {"process": q.get("process", ""), "state": q.get("state", ""),
+               "due": q.get("due", "")}
+    processes = sorted({i["process"] for i in items if i.get("process")})
+    states = sorted({i["state"] for i in items})
+    zone = zone_of(v.state.settings)
+    now = datetime.now(zone)
+    end_of_today = now.replace(hour=23, minute=59, second=59)
+    limit = {"today": end_of_today, "week": now + timedelta(days=7)}.get(filters["due"])
+    chosen = []
+    for item in items:
+        if filters["process"] and item.get("process") != filters["process"]:
+            continue
+        if filters["state"] and item["state"] != filters["state"]:
+            continue
+        if filters["due"] == "overdue" and not item["overdue"]:
+            continue
+        if limit is not None and not (item["due"] and
+                                      datetime.fromisoformat(item["due"]) <= limit):
+            continue
+        chosen.append(item)
+    try:
+        page = max(int(q.get("page", "1")), 1)
+    except ValueError:
+        page = 1
+    shown = chosen[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    args = {k: val for k, val in filters.items() if val}
+    path = v.request.url.path
+    extra = {
+        "filters": filters, "processes": processes, "states": states,
+        "next_page": f"{path}?{urlencode({**args, 'page': page + 1})}"
+        if len(chosen) > page * PAGE_SIZE else None,
+        "prev_page": f"{path}?{urlencode(args)}" if page > 1 else None,
+        "here": path + (f"?{v.request.url.query}" if v.request.url.query else ""),
+    }
+    return shown, extra
+
+
+@router.get("/my-work")
+def my_work(request: Request) -> Response:
+    """What I hold, overdue first."""
+    v = visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    items = [i for i in queries.inbox(v.uow(), v.me["department"], member=v.me["email"])
+             if i["kind"] == "work"]
+    shown, extra = _filtered(v, items)
+    return v.page("list.html", title="My work", nav="work", heading="My work", items=shown,
+                  empty="You hold nothing. Claim work from your department's queue.",
+                  actions=False, **extra)
+
+
+@router.get("/department")
+def my_department(request: Request) -> Response:
+    """My department's queue."""
+    v = visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    return v.redirect(f"/inbox/{v.me['department']}")
+
+
+def _may_see(me: dict[str, Any], department: str) -> bool:
+    """Members see their own department's queue and those they lead; nobody else's."""
+    return department == me["department"] or department in me["leads"]
+
+
+def _not_yours(v: Visit, department: str) -> Response:
+    return v.page("message.html", status=403, title="Not your department",
+                  message=f"Only members of {department} (and those leading it) see its queue.",
+                  link="/my-work", link_text="Back to my work")
+
+
+def inbox_page(request: Request, department: str) -> Response:
+    """A department's queue (``GET /inbox/{department}`` for a browser): work waiting for it,
+    overdue first, with a Claim button on what is open."""
+    v = visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    if not _may_see(v.me, department):
+        return _not_yours(v, department)
+    try:
+        entries = queries.inbox(v.uow(), department)
+    except NotFound as exc:
+        return v.page("message.html", status=404, title="No such department", message=str(exc))
+    items = [i for i in entries if i["kind"] == "work"]
+    waiting = len(entries) - len(items)
+    shown, extra = _filtered(v, items)
+    mine = department == v.me["department"]
+    return v.page("list.html", title=f"{department} queue", nav="department" if mine else "",
+                  heading=f"{department.capitalize()} queue", items=shown, actions=True,
+                  intro=f"{waiting} handoff(s) wait for {department}: see Handoffs."
+                  if waiting else "", empty=f"Nothing is waiting in the {department} queue.",
+                  **extra)
+
+
+@router.get("/inbox/{department}/handoffs")
+def handoffs_page(request: Request, department: str) -> Response:
+    """Handoffs offered to the department, awaiting its confirmation, and its own waiting on
+    others; and the ones answered lately (a rejection with its reason)."""
+    v = visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    if not _may_see(v.me, department):
+        return _not_yours(v, department)
+    try:
+        lists = tasklist.department_handoffs(v.uow(), department)
+    except NotFound as exc:
+        return v.page("message.html", status=404, title="No such department", message=str(exc))
+    mine = department == v.me["department"]
+    return v.page("handoffs.html", title=f"{department} handoffs",
+                  nav="handoffs" if mine else "", department=department, lists=lists,
+                  recent=lists["recently_closed"])
+
+
+@router.get("/inbox/{department}/load")
+def load_page(request: Request, department: str) -> Response:
+    """For whoever leads the department: its open work by member and the handoff ledger."""
+    v = visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    return _load(v, department)
+
+
+def _load(v: Visit, department: str, *, status: int = 200, refusal: str = "") -> Response:
+    assert v.me is not None
+    if department not in v.me["leads"]:
+        return v.page("message.html", status=403, title="For the head",
+                      message=f"Only whoever leads {department} sees its load.",
+                      link="/my-work", link_text="Back to my work")
+    load = tasklist.department_load(v.uow(), department)
+    ledger = handoff_ledger(v.uow())
+    pairs = [p for p in ledger.pairs if department in (p["from"], p["to"])]
+    members = tasklist.members_of(v.uow(), department)
+    return v.page("load.html", status=status, title=f"{department} load",
+                  nav=f"load-{department}", department=department, load=load, pairs=pairs,
+                  members=members, refusal=refusal)
+
+
+@router.post("/inbox/{department}/load")
+async def reassign_all(request: Request, department: str) -> Response:
+    """The head hands everything one member holds to another."""
+    v, pairs, refused = await _posted(request)
+    if refused:
+        return refused
+    if not v.me:
+        return v.sign_in_first()
+    try:
+        work.reassign_all(v.uow(), from_email=_last(pairs, "from"), to_email=_last(pairs, "to"),
+                          actor_email=v.me["email"])
+    except MktflowError as exc:
+        return _load(v, department, status=exc.http_status, refusal=str(exc))
+    return v.redirect(f"/inbox/{department}/load?done=reassigned")
+
+
+# --- an item's page ---------------------------------------------------------------------------
+
+
+@dataclass
+class Typed:
+    """What the person typed into the page's forms, kept when the action is refused."""
+
+    action: str = ""
+    values: dict[str, str] = field(default_factory=dict)
+    raw: dict[str, Any] | None = None  # the step's form, as typed
+    errors: dict[str, str] = field(default_factory=dict)
+    focus: str = ""
+
+
+def item_page(request: Request, kind: str, reference: str, *, status: int = 200,
+              refusal: str = "", typed: Typed | None = None, flash: str | None = None,
+              v: Visit | None = None) -> Response:
+    """The page of a work item (``kind`` ``work``) or handoff: facts, what I may do, its
+    process, its history. ``GET /work/{id}`` and ``GET /handoffs/{id}`` answer it to a
+    browser."""
+    v = v or visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    typed = typed or Typed()
+    prefix = "W" if kind == "work" else "H"
+    number = reference.split("-")[-1].lstrip("WwHh")
+    ref = f"{prefix}-{number}"
+    try:
+        item = queries.show(v.uow(), ref)
+        trail = queries.history(v.uow(), ref)
+        can = tasklist.allowed_actions(v.uow(), ref, v.me["email"])
+        process = queries.show(v.uow(), f"P-{item['process_id']}") \
+            if item.get("process_id") else None
+    except MktflowError as exc:
+        return v.page("message.html", status=exc.http_status, title=reference,
+                      message=str(exc), link="/my-work", link_text="Back to my work")
+    context: dict[str, Any] = {"item": item, "trail": trail, "can": can, "process": process,
+                               "typed": typed.values, "typed_action": typed.action,
+                               "refusal": refusal, "flash": flash}
+    if kind == "work":
+        schema = item.get("form_schema")
+        raw = typed.raw if typed.raw is not None else F.raw_from_data(schema,
+                                                                       item.get("draft") or {})
+        tree = F.fields(schema, raw, typed.errors)
+        context.update(
+            fields=tree, focus=typed.focus,
+            excluded=v.me["email"] in (item.get("excluded") or []) and item["state"] != "done",
+            members=tasklist.members_of(v.uow(), item["department"])
+            if "assign" in can else [],
+            colleagues=[m for m in tasklist.members_of(v.uow(), item["department"])
+                        if m["email"] != v.me["email"]] if "delegate" in can else [],
+            error_list=_error_list(tree, typed.errors))
+    return v.page(f"{kind if kind == 'work' else 'handoff'}.html", status=status,
+                  title=f"{item['ref']} {item['title']}", **context)
+
+
+def _labels(tree: list[F.Field], trail: str = "") -> dict[str, tuple[str, str]]:
+    """Each field's name → (its label as read from the top, its HTML id)."""
+    out: dict[str, tuple[str, str]] = {}
+    for f in tree:
+        label = f"{trail} › {f.label}" if trail else f.label
+        out[f.name] = (label, f.id)
+        out.update(_labels(f.children, label))
+        out.update(_labels(f.rows, label if f.kind != "list" else trail))
+    return out
+
+
+def _error_list(tree: list[F.Field], errors: dict[str, str]) -> list[tuple[str, str, str]]:
+    """The error summary: (field as people read it, message, id to jump to or '')."""
+    labels = _labels(tree)
+    return [(labels[name][0], message, labels[name][1]) if name in labels
+            else (name or "the form", message, "") for name, message in errors.items()]
+
+
+def _first_leaf(tree: list[F.Field], name: str) -> str:
+    """The first input inside the field ``name`` (where the keyboard goes in a new row)."""
+    for f in tree:
+        if f.name == name:
+            inner = f.children or f.rows
+            return inner[0].name if inner and not (inner[0].children or inner[0].rows) \
+                else (_first_leaf(inner, inner[0].name) if inner else f.name)
+        found = _first_leaf(f.children + f.rows, name)
+        if found:
+            return found
+    return ""
+
+
+def _form_errors(schema: dict[str, Any] | None, draft: dict[str, Any] | None,
+                 data: dict[str, Any], unread: dict[str, str], ref: str) -> dict[str, str]:
+    """What the page could not read, plus what the form's own check finds in the rest."""
+    errors = dict(unread)
+    try:
+        validate_form(schema, merge_draft(draft, data), ref=ref)
+    except FormInvalid as exc:
+        for name, message in F.error_paths(exc.errors).items():
+            errors.setdefault(name, message)
+    return errors
+
+
+async def _work_form(v: Visit, item_id: int, action: str,
+                     pairs: list[tuple[str, str]]) -> Response:
+    """The step's form: add or remove a row, check, save the draft, or complete."""
+    assert v.me is not None
+    ref = f"W-{item_id}"
+    try:
+        item = queries.show(v.uow(), ref)
+    except MktflowError as exc:
+        return item_page(v.request, "work", ref, status=exc.http_status, refusal=str(exc), v=v)
+    schema, draft = item.get("form_schema"), item.get("draft")
+    raw = F.raw_from_post(schema, pairs)
+    typed = Typed(action="complete", raw=raw)
+    if action.startswith(("add:", "remove:")):
+        verb, _, name = action.partition(":")
+        if verb == "add":
+            row = F.add_row(schema, raw, name)
+            typed.focus = _first_leaf(F.fields(schema, raw), row) if row else ""
+        else:
+            parent = F.remove_row(raw, name)
+            typed.focus = f"list:{parent}" if parent is not None else ""
+        return item_page(v.request, "work", ref, typed=typed, v=v)
+    data, unread = F.data_from_raw(schema, raw)
+    if action == "check" or unread:
+        typed.errors = _form_errors(schema, draft, data, unread, ref)
+        if typed.errors:
+            return item_page(v.request, "work", ref, status=422, typed=typed, v=v,
+                             refusal="Some answers need another look: see the fields marked "
+                                     "below." if action == "check" else
+                             "The answer does not fit the form: fix the fields marked below.")
+        return item_page(v.request, "work", ref, typed=typed, v=v,
+                         flash="The answers fit the form.")
+    try:
+        if action == "draft":
+            work.comment(v.uow(), item_id, actor_email=v.me["email"],
+                         text="saved a draft of the answer", draft=merge_draft(draft, data))
+        else:
+            complete_step(v.uow(), item_id, actor_email=v.me["email"], data=data)
+    except FormInvalid as exc:
+        typed.errors = F.error_paths(exc.errors) or {"": str(exc)}
+        return item_page(v.request, "work", ref, status=exc.http_status, typed=typed, v=v,
+                         refusal="The answer does not fit the form: fix the fields marked "
+                                 "below.")
+    except MktflowError as exc:
+        return item_page(v.request, "work", ref, status=exc.http_status, typed=typed, v=v,
+                         refusal=str(exc))
+    return v.redirect(f"/work/{item_id}?{urlencode({'done': _DONE[action], 'ref': ref})}")
+
+
+def _links(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _act(v: Visit, kind: str, item_id: int, action: str, p: dict[str, str]) -> None:
+    """Run one action through the engine (the same commands the API runs)."""
+    assert v.me is not None
+    me, u = v.me["email"], v.uow()
+    reason = p.get("reason", "").strip() or None
+    if kind == "work":
+        commands: dict[str, Any] = {
+            "claim": lambda: work.claim(u, item_id, actor_email=me),
+            "release": lambda: work.release(u, item_id, actor_email=me),
+            "resolve": lambda: work.resolve(u, item_id, actor_email=me),
+            "delegate": lambda: work.delegate(u, item_id, to=p.get("to", ""), actor_email=me),
+            "assign": lambda: work.assign(u, item_id, to=p.get("to", ""), actor_email=me),
+            "comment": lambda: work.comment(u, item_id, actor_email=me, text=p.get("text", ""),
+                                            links=_links(p.get("links", ""))),
+            "cancel": lambda: work.cancel(u, item_id, actor_email=me, reason=reason),
+        }
+    else:
+        note = p.get("note", "").strip()
+        commands = {
+            "accept": lambda: handoffs.accept(u, item_id, actor_email=me),
+            "reject": lambda: handoffs.reject(u, item_id, actor_email=me, reason=reason),
+            "deliver": lambda: handoffs.deliver(u, item_id, actor_email=me,
+                                                data={"note": note} if note else None),
+            "confirm": lambda: handoffs.confirm(u, item_id, actor_email=me),
+            "return": lambda: handoffs.return_(u, item_id, actor_email=me, reason=reason),
+            "cancel": lambda: handoffs.cancel(u, item_id, actor_email=me, reason=reason),
+            "comment": lambda: handoffs.comment(u, item_id, actor_email=me,
+                                                text=p.get("text", ""),
+                                                links=_links(p.get("links", ""))),
+        }
+    command = commands.get(action)
+    if command is None:
+        from mktflow.domain.errors import BadInput
+
+        raise BadInput(f"action: {action!r} is not an action on this page")
+    command()
+
+
+async def act_from_page(request: Request, kind: str, reference: str) -> Response:
+    """A form of an item's page was posted: run its action, then back to the page (or to the
+    list it was posted from)."""
+    v, pairs, refused = await _posted(request)
+    if refused:
+        return refused
+    if not v.me:
+        return v.sign_in_first()
+    digits = reference.split("-")[-1].lstrip("WwHh")
+    if not digits.isdigit():
+        return item_page(request, kind, reference, v=v, status=404,
+                         refusal=f"{reference} is not an item's number")
+    item_id = int(digits)
+    action = _last(pairs, "action")
+    if kind == "work" and (action in ("complete", "check", "draft")
+                           or action.startswith(("add:", "remove:"))):
+        return await _work_form(v, item_id, action, pairs)
+    values = {k: val for k, val in pairs if k not in ("csrf", "action")}
+    ref = f"{'W' if kind == 'work' else 'H'}-{item_id}"
+    try:
+        _act(v, kind, item_id, action, values)
+    except MktflowError as exc:
+        return item_page(request, kind, ref, status=exc.http_status, refusal=str(exc), v=v,
+                         typed=Typed(action=action, values=values))
+    back = _local(values.get("next"), f"/{'work' if kind == 'work' else 'handoffs'}/{item_id}")
+    glue = "&" if "?" in back else "?"
+    return v.redirect(f"{back}{glue}{urlencode({'done': _DONE.get(action, ''), 'ref': ref})}")
+
+
+@router.post("/work/{item}")
+async def work_form(request: Request, item: str) -> Response:
+    """The forms of a work item's page."""
+    return await act_from_page(request, "work", item)
+
+
+@router.post("/handoffs/{item}")
+async def handoff_form(request: Request, item: str) -> Response:
+    """The forms of a handoff's page."""
+    return await act_from_page(request, "handoff", item)
