@@ -58,6 +58,14 @@ class Settings(BaseSettings):
             "to listen anywhere but 127.0.0.1."
         ),
     )
+    prefect_ui_answers: Literal["non-deciding", "none"] = Field(
+        default="non-deciding",
+        description=(
+            "What the Prefect UI's resume form may answer, where anyone can type any e-mail: "
+            "'non-deciding' (steps without four eyes and without an authority-matrix approval; "
+            "approvals are decided only where mktflow knows who acts) or 'none'."
+        ),
+    )
     sign_in_link_ttl_min: float = Field(
         default=15.0, gt=0, le=24 * 60,
         description="How long a one-time sign-in link stays valid, in minutes.",

@@ -1,4 +1,4 @@
-"""credentials: member tokens and one-time sign-in links, stored hashed
+"""credentials: member tokens and one-time sign-in links, stored hashed; approval rule of steps
 
 Revision ID: 0007_member_tokens
 Revises: 0006_outbox_drop_dedupe_key
@@ -25,6 +25,8 @@ _T = mktflow.store.types.UTCDateTime
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("workitem") as batch:
+        batch.add_column(sa.Column("approval", sa.JSON(), nullable=True))
     op.create_table(
         "membertoken",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -68,3 +70,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_membertoken_member_email"))
         batch_op.drop_index(batch_op.f("ix_membertoken_token_hash"))
     op.drop_table("membertoken")
+    with op.batch_alter_table("workitem") as batch:
+        batch.drop_column("approval")
