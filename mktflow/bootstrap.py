@@ -23,9 +23,10 @@ from mktflow.config import Settings, get_settings
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from mktflow.domain.actors import Door
     from mktflow.store.uow import Clock, Resumer, UnitOfWork
 
-__all__ = ["Wiring", "default_resumer", "reset", "uow", "wire", "wiring"]
+__all__ = ["Wiring", "default_resumer", "engine_uow", "reset", "uow", "wire", "wiring"]
 
 
 @dataclass
@@ -38,15 +39,21 @@ class Wiring:
     #: None: the Prefect bridge's HTTP hand-back (imported only when a unit of work is made).
     resumer: Resumer | None = None
 
-    def uow(self) -> UnitOfWork:
-        """A new unit of work on this wiring's database, clock, settings and resumer."""
+    def uow(self, door: Door | None = None) -> UnitOfWork:
+        """A new unit of work on this wiring's database, clock, settings and resumer.
+
+        ``door`` says how its commands know who acts (default ``Door.PROVEN``: a door that
+        proved the member); only ``Door.ENGINE`` may act as the process engine.
+        """
+        from mktflow.domain.actors import Door
         from mktflow.store.uow import UnitOfWork
 
         resumer = self.resumer or default_resumer()
+        door = door or Door.PROVEN
         if self.clock is None:
-            return UnitOfWork(self.database, settings=self.settings, resumer=resumer)
+            return UnitOfWork(self.database, settings=self.settings, resumer=resumer, door=door)
         return UnitOfWork(self.database, clock=self.clock, settings=self.settings,
-                          resumer=resumer)
+                          resumer=resumer, door=door)
 
 
 def default_resumer() -> Resumer:
@@ -95,5 +102,13 @@ def reset() -> None:
 
 
 def uow() -> UnitOfWork:
-    """A new unit of work on this process's wiring."""
+    """A new unit of work on this process's wiring, for a door that proved who acts."""
     return wiring().uow()
+
+
+def engine_uow() -> UnitOfWork:
+    """A new unit of work for the process engine itself (flows' tasks, sweeps): the only kind
+    in which the reserved identity ``mktflow`` may act (``Door.ENGINE``)."""
+    from mktflow.domain.actors import Door
+
+    return wiring().uow(Door.ENGINE)

@@ -49,6 +49,27 @@ class Settings(BaseSettings):
             "behind the company's SSO proxy, which adds the token and sets X-Mktflow-Actor."
         ),
     )
+    trust_proxy_header: bool = Field(
+        default=False,
+        description=(
+            "SSO-proxy mode: trust X-Mktflow-Actor on requests carrying MKTFLOW_API_TOKEN (the "
+            "proxy signs people in and sets both). Off: only personal member tokens "
+            "(mktflow token create) say who acts. On without MKTFLOW_API_TOKEN, the API refuses "
+            "to listen anywhere but 127.0.0.1."
+        ),
+    )
+    prefect_ui_answers: Literal["non-deciding", "none"] = Field(
+        default="non-deciding",
+        description=(
+            "What the Prefect UI's resume form may answer, where anyone can type any e-mail: "
+            "'non-deciding' (steps without four eyes and without an authority-matrix approval; "
+            "approvals are decided only where mktflow knows who acts) or 'none'."
+        ),
+    )
+    sign_in_link_ttl_min: float = Field(
+        default=15.0, gt=0, le=24 * 60,
+        description="How long a one-time sign-in link stays valid, in minutes.",
+    )
     prefect_ui_url: str | None = Field(
         default=None,
         description="Prefect UI base URL for links to flow-run pages (e.g. http://127.0.0.1:4200).",

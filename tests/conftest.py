@@ -89,6 +89,15 @@ class Db:
         return Wiring(settings=get_settings(), database=self.engine, clock=clock,
                       resumer=resumer).uow()
 
+    def engine_uow(self) -> Any:
+        """A unit of work of the process engine itself (as flows' tasks get one): the only
+        kind in which the reserved identity ``mktflow`` may act."""
+        from mktflow.bootstrap import Wiring
+        from mktflow.config import get_settings
+        from mktflow.domain.actors import Door
+
+        return Wiring(settings=get_settings(), database=self.engine).uow(Door.ENGINE)
+
     def count(self, table: str) -> int:
         """Rows in ``table``."""
         from sqlalchemy import text

@@ -59,8 +59,11 @@ def problem_of(exc: MktflowError) -> JSONResponse:
     cls = type(exc)
     title = (cls.__doc__ or cls.__name__).strip().splitlines()[0].rstrip(".")
     errors = exc.errors if isinstance(exc, FormInvalid) else None
+    # RFC 9110: a 401 says how to authenticate.
+    headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
     return problem(exc.http_status, str(exc), title=title,
-                   type_=f"urn:mktflow:problem:{_slug(cls.__name__)}", errors=errors)
+                   type_=f"urn:mktflow:problem:{_slug(cls.__name__)}", errors=errors,
+                   headers=headers)
 
 
 def field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:

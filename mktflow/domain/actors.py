@@ -1,15 +1,47 @@
 """Who is acting: actors (department, branch, the departments they lead), the items they act
-on, and the one check of an actor against a rule of the transition tables (``authorize``)."""
+on, and the one check of an actor against a rule of the transition tables (``authorize``).
+
+Identity comes from a door (``Door``): the process engine exists only inside flows and sweeps
+(``Door.ENGINE``); a member is either proven (a token, a signed-in session, the SSO proxy, the
+CLI run by an operator) or typed (the Prefect UI's resume form). Source: issue 10.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 
 from mktflow.domain.errors import NotAuthorized
-from mktflow.domain.model import Party, Role, Rule
+from mktflow.domain.model import Guard, Party, Role, Rule
 
-__all__ = ["SYSTEM", "Actor", "Target", "authorize", "head_is_away", "leads_of"]
+__all__ = [
+    "EXCLUDED",
+    "SYSTEM",
+    "Actor",
+    "Approval",
+    "Door",
+    "Target",
+    "authorize",
+    "head_is_away",
+    "holder_refusal",
+    "leads_of",
+]
+
+
+class Door(StrEnum):
+    """How the unit of work a command runs in came to know who acts.
+
+    ``ENGINE``: inside flows and sweeps; the only place the process engine (``SYSTEM``) may act.
+    ``PROVEN``: a door that proved the member (a member token, a signed-in session, the SSO
+    proxy's header, the CLI run by an operator with the database URL).
+    ``TYPED``: a door where anyone may type any e-mail (the Prefect UI's resume form): it may
+    not take or decide a step that decides something (``Guard.PROVEN``).
+    """
+
+    ENGINE = "engine"
+    PROVEN = "proven"
+    TYPED = "typed"
 
 
 @dataclass(frozen=True)
@@ -23,6 +55,7 @@ class Actor:
     is_hq: bool = True
     leads: frozenset[str] = field(default_factory=frozenset)  # departments headed or deputised
     system: bool = False
+    proven: bool = True  # False: the e-mail was typed at a door that cannot prove it
 
     def in_department(self, department: str) -> bool:
         """A member of the department, or the one leading it (head or active delegate)."""
@@ -34,6 +67,18 @@ SYSTEM = Actor(email="mktflow", system=True)
 
 
 @dataclass(frozen=True)
+class Approval:
+    """The authority-matrix rule an approval step enforces: the approving department, the roles
+    that may decide, the branch deciding locally (None: headquarters) and the chain in words.
+    Re-checked against the organisation as it is whenever the step is taken or decided."""
+
+    department: str
+    roles: tuple[str, ...]
+    branch: str | None = None
+    rule: str = ""
+
+
+@dataclass(frozen=True)
 class Target:
     """What authorization needs to know of an item; ``ref`` is how refusals name it."""
 
@@ -42,6 +87,15 @@ class Target:
     branch: str | None = None
     assignee: str | None = None
     offering: str | None = None  # offering department of a handoff
+    excluded: frozenset[str] = frozenset()  # four eyes: who may not take or decide the step
+    approval: Approval | None = None  # the authority-matrix rule of an approval step
+    asks_decision: bool = False  # the step's form asks for a ``decision`` (accept, go, ...)
+
+    @property
+    def decides(self) -> bool:
+        """Whether the step decides something: four eyes apply, it is an approval, or its form
+        asks for a decision (accepting a responsibility letter signs it)."""
+        return bool(self.excluded) or self.approval is not None or self.asks_decision
 
 
 def head_is_away(start: date | None, until: date | None, today: date) -> bool:
@@ -87,10 +141,56 @@ def _is(actor: Actor, party: Party, target: Target) -> bool:
     return target.offering is not None and actor.in_department(target.offering)
 
 
+#: Why a member the step excludes is refused (four eyes).
+EXCLUDED = ("the step excludes them (four eyes: they submitted or already approved what it "
+            "decides, or the authority matrix does not let their role decide it), so another "
+            "member must")
+
+
+def _approver_refusal(actor: Actor, approval: Approval) -> str | None:
+    """Why ``actor`` may not decide an approval of ``approval`` today (None: they may).
+
+    A member of the approving department holding one of the roles; a delegate leading the
+    department while its head is away stands in for the head.
+    """
+    if actor.department == approval.department and actor.role in approval.roles:
+        return None
+    if Role.HEAD in approval.roles and approval.department in actor.leads:
+        return None
+    where = f"{actor.role} in {actor.department}" if actor.department else "no member"
+    return (f"it is an approval for {approval.department} ({'/'.join(approval.roles)}) under "
+            f"the authority matrix ({approval.rule or 'its rule'}), and {actor.email} is "
+            f"{where} today")
+
+
+def holder_refusal(actor: Actor, target: Target, *, guards: tuple[Guard, ...] = (
+        Guard.FOUR_EYES, Guard.APPROVER)) -> str | None:
+    """Why ``actor`` may not hold or decide the step ``target`` (None: they may): the guards a
+    rule names, checked against the actor as the organisation is now."""
+    if Guard.PROVEN in guards and target.decides and not actor.proven:
+        return ("it decides something (an approval, four eyes or a decision), and here the e-mail "
+                f"{actor.email} is typed, not proven: decide it where mktflow knows who you "
+                "are (the item's web page after signing in, the REST API with your member "
+                "token, or the mktflow command line)")
+    if Guard.FOUR_EYES in guards and actor.email in target.excluded:
+        return EXCLUDED
+    if Guard.APPROVER in guards and target.approval is not None:
+        return _approver_refusal(actor, target.approval)
+    return None
+
+
 def authorize(actor: Actor, rule: Rule, target: Target) -> None:
-    """Refuse unless ``actor`` is one of the parties ``rule`` names, within their branch."""
+    """Refuse unless ``actor`` is one of the parties ``rule`` names, within their branch, and
+    passes the rule's guards (four eyes, the approver's role today, a proven identity)."""
     if actor.system:
         return
+    _authorize_party(actor, rule, target)
+    why = holder_refusal(actor, target, guards=rule.guards) if rule.guards else None
+    if why:
+        raise NotAuthorized(f"{actor.email} may not {rule.action} {target.ref}: {why}")
+
+
+def _authorize_party(actor: Actor, rule: Rule, target: Target) -> None:
     if not actor.is_hq and target.branch and target.branch != actor.branch:
         raise NotAuthorized(
             f"{actor.email} may not {rule.action} {target.ref}: it belongs to branch "

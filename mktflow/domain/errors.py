@@ -4,6 +4,7 @@
     ├── Refused                  a business rule says no              1     409
     │   ├── TransitionRefused    not allowed from the current state   1     409
     │   ├── NotAuthorized        the actor may not do this            1     403
+    │   ├── NotAuthenticated     no valid credential: who acts unknown 1    401
     │   └── Conflict             someone else changed the item first  1     409
     ├── BadInput                 the request itself is wrong          2     422
     │   ├── FormInvalid          data fails the step's form (fields)  2     422
@@ -28,6 +29,7 @@ __all__ = [
     "DeliveryFailed",
     "FormInvalid",
     "MktflowError",
+    "NotAuthenticated",
     "NotAuthorized",
     "NotFound",
     "OrganisationInvalid",
@@ -60,6 +62,17 @@ class NotAuthorized(Refused):
     """The actor may not perform the action on this item."""
 
     http_status = 403
+
+
+class NotAuthenticated(Refused):
+    """No credential proves who is acting.
+
+    A token or sign-in code that is missing, unknown, expired, revoked or used, or one of a
+    member who is no longer active. The message never says which (nor echoes the credential),
+    so it reveals nothing to someone guessing.
+    """
+
+    http_status = 401
 
 
 class Conflict(Refused):

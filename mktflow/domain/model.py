@@ -22,6 +22,7 @@ __all__ = [
     "REF_PREFIX",
     "WORK_RULES",
     "Audience",
+    "Guard",
     "HandoffKind",
     "HandoffState",
     "Party",
@@ -103,6 +104,23 @@ class Audience(StrEnum):
     RECEIVING = "receiving"  # the department a handoff is offered to
 
 
+class Guard(StrEnum):
+    """What a rule checks beyond who may, on steps that decide something (source: issue 10)."""
+
+    #: not a member the step excludes (four eyes: the submitter, earlier approvers)
+    FOUR_EYES = "not someone the step excludes (four eyes)"
+    #: an approval step: holds a role its authority-matrix rule names, in the organisation as it
+    #: is at that moment (not as it was when the step was created)
+    APPROVER = "a role the step's authority-matrix rule names, today"
+    #: a step that decides something (four eyes or an approval): only where mktflow knows who
+    #: is acting, never from a door where the e-mail is typed (the Prefect UI's resume form)
+    PROVEN = "an identity mktflow has proven (not typed)"
+
+
+#: The guards every row that takes or decides a step carries.
+DECIDING = (Guard.PROVEN, Guard.FOUR_EYES, Guard.APPROVER)
+
+
 @dataclass(frozen=True)
 class Rule:
     """One allowed transition: action, from-states, to-state, who may, whom it tells, why."""
@@ -116,6 +134,8 @@ class Rule:
     tells: tuple[Audience, ...] = ()
     #: How a refusal reads when not the usual "only <who> may" ({actor}, {department}, {ref}).
     refusal: str = ""
+    #: Checked after who may (``Guard``): four eyes, the approver's role, a proven identity.
+    guards: tuple[Guard, ...] = ()
 
 
 def _rule(
@@ -128,8 +148,10 @@ def _rule(
     needs_reason: bool = False,
     tells: tuple[Audience, ...] = (),
     refusal: str = "",
+    guards: tuple[Guard, ...] = (),
 ) -> Rule:
-    return Rule(action, frozenset(sources), target, who, why, needs_reason, tells, refusal)
+    return Rule(action, frozenset(sources), target, who, why, needs_reason, tells, refusal,
+                guards)
 
 
 W = WorkState
@@ -137,7 +159,7 @@ _ACTIVE: set[str] = {W.OPEN, W.CLAIMED, W.DELEGATED}
 
 WORK_RULES: tuple[Rule, ...] = (
     _rule("claim", {W.OPEN}, W.CLAIMED, (Party.MEMBER,),
-          "a member takes an unheld step from the department's queue"),
+          "a member takes an unheld step from the department's queue", guards=DECIDING),
     _rule("release", {W.CLAIMED}, W.OPEN, (Party.ASSIGNEE, Party.LEAD),
           "the holder (or the head) gives the step back to the queue"),
     _rule("assign", {W.OPEN, W.CLAIMED}, W.CLAIMED, (Party.LEAD,),
@@ -151,7 +173,7 @@ WORK_RULES: tuple[Rule, ...] = (
     _rule("resolve", {W.DELEGATED}, W.CLAIMED, (Party.ASSIGNEE,),
           "the colleague hands the step back to its holder for review", tells=(Audience.OWNER,)),
     _rule("complete", {W.CLAIMED}, W.DONE, (Party.ASSIGNEE,),
-          "the holder submits the step's data; the process goes on"),
+          "the holder submits the step's data; the process goes on", guards=DECIDING),
     _rule("cancel", _ACTIVE, W.CANCELLED, (Party.LEAD,),
           "the head withdraws a step that is no longer needed", needs_reason=True),
     _rule("update", _ACTIVE, "=", (Party.LEAD,),

@@ -11,8 +11,8 @@ outgoing notices in one transaction (``notices`` fans them out to the channels; 
 
     handoffs.accept(bootstrap.uow(), 3, actor_email="olga.petrova@example.com")
 
-Handlers:   work, steps, handoffs, processes, organisation, channels, approvals, budget,
-            campaigns, products, orders, cycles, reviews, sla, database
+Handlers:   work, steps, handoffs, processes, organisation, channels, credentials, approvals,
+            budget, campaigns, products, orders, cycles, reviews, sla, database
 Reads:      queries, reports, planfile, forms
 Shared:     common, transitions, notices
 Types for annotations: ``UnitOfWork`` (what every handler takes; get one from bootstrap),
@@ -27,6 +27,7 @@ from mktflow.engine import (
     campaigns,
     channels,
     common,
+    credentials,
     cycles,
     database,
     forms,
@@ -59,6 +60,7 @@ __all__ = [
     "campaigns",
     "channels",
     "common",
+    "credentials",
     "cycles",
     "database",
     "forms",

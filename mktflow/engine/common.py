@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlmodel import Session, col, select
 
-from mktflow.domain.actors import SYSTEM, Actor, Target, leads_of
-from mktflow.domain.errors import BadInput, NotFound
+from mktflow.domain.actors import SYSTEM, Actor, Approval, Door, Target, leads_of
+from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
 from mktflow.domain.model import REF_PREFIX, ref_of
 from mktflow.store.tables import Branch, Department, Handoff, Member, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
@@ -18,6 +20,7 @@ __all__ = [
     "PREFIX",
     "active_member",
     "actor_for",
+    "as_engine",
     "changed",
     "find_member",
     "get_for_update",
@@ -76,10 +79,41 @@ def active_member(session: Session, email: str) -> Member:
     return member
 
 
+@contextmanager
+def as_engine(uow: UnitOfWork) -> Iterator[UnitOfWork]:
+    """Let a handler act as the process engine itself (a cycle putting its steps in queues),
+    whatever door started the command: ``uow`` is of ``Door.ENGINE`` inside the block."""
+    before = uow.door
+    uow.door = Door.ENGINE
+    try:
+        yield uow
+    finally:
+        uow.door = before
+
+
 def actor_for(uow: UnitOfWork, email: str) -> Actor:
-    """The member behind ``email``, with the departments they lead today."""
-    if email == SYSTEM.email:
-        return SYSTEM
+    """The member behind ``email``, with the departments they lead today: the one place every
+    handler learns who acts.
+
+    The process engine (``mktflow``) is accepted only in a unit of work of ``Door.ENGINE``
+    (flows, sweeps), never from a door; a member named at a door that cannot prove it
+    (``Door.TYPED``, the Prefect UI's form) is marked unproven, and refused outright when that
+    door is turned off (``MKTFLOW_PREFECT_UI_ANSWERS=none``). Raises NotAuthorized for those,
+    NotFound for an e-mail of no active member. Source: issue 10.
+    """
+    if email.strip().lower() == SYSTEM.email:
+        if uow.door is Door.ENGINE:
+            return SYSTEM
+        raise NotAuthorized(
+            f"{SYSTEM.email!r} is the process engine: it acts only inside flows and sweeps, "
+            "never through a door (command line, REST API, web page, Prefect UI); act as a "
+            "member")
+    if uow.door is Door.TYPED and uow.settings.prefect_ui_answers == "none":
+        raise NotAuthorized(
+            "answers from the Prefect UI's resume form are turned off "
+            "(MKTFLOW_PREFECT_UI_ANSWERS=none): anyone can type any e-mail there; answer on "
+            "the item's web page after signing in, over the REST API with your member token, "
+            "or with the mktflow command line")
     member = active_member(uow.session, email)
     branch = uow.session.get(Branch, member.branch)
     delegations = [
@@ -96,14 +130,23 @@ def actor_for(uow: UnitOfWork, email: str) -> Actor:
         is_hq=bool(branch and branch.is_hq),
         leads=leads_of(email=member.email, role=member.role, department=member.department,
                        delegations=delegations, today=uow.now().date()),
+        proven=uow.door is not Door.TYPED,
     )
 
 
 def target_of(obj: WorkItem | Handoff) -> Target:
     """What authorization needs to know of a work item or handoff."""
     if isinstance(obj, WorkItem):
+        approval = obj.approval
         return Target(ref=ref(obj), department=obj.department, branch=obj.branch,
-                      assignee=obj.assignee_email)
+                      assignee=obj.assignee_email, excluded=frozenset(obj.excluded or ()),
+                      approval=Approval(department=approval["department"],
+                                        roles=tuple(approval["roles"]),
+                                        branch=approval.get("branch"),
+                                        rule=approval.get("rule", ""))
+                      if approval else None,
+                      asks_decision="decision" in ((obj.form_schema or {}).get("properties")
+                                                   or {}))
     return Target(ref=ref(obj), department=obj.to_department, branch=obj.branch,
                   offering=obj.from_department)
 

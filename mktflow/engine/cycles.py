@@ -20,7 +20,7 @@ from mktflow.domain.cycles import CYCLES, Cycle, Frequency, skipped_between
 from mktflow.domain.errors import BadInput, NotFound
 from mktflow.domain.model import OPEN_HANDOFF_STATES, OPEN_WORK_STATES, ProcessStatus, WorkState
 from mktflow.engine import work
-from mktflow.engine.common import get_for_update, ref
+from mktflow.engine.common import as_engine, get_for_update, ref
 from mktflow.engine.processes import open_instance, relink
 from mktflow.store.tables import (
     CycleRun,
@@ -301,14 +301,15 @@ def assign_collection(
     items = []
     for topic, raw_email in assignments:
         member = members[raw_email.strip().lower()]
-        items.append(work.create_work_item(
-            uow, actor_email=SYSTEM.email, department=member.department,
-            title=f"Market research {run.period}: {topic} findings", assignee=member.email,
-            description=f"Collect what you learn about the {topic} this period and hand it in "
-                        "before the due date; the next round compiles it for management.",
-            form_schema=form_schema, form_name="ResearchFindings", due_at=due_at,
-            process_id=run.process_id, step_key=collection_key(topic, member.email),
-        ))
+        with as_engine(uow):
+            items.append(work.create_work_item(
+                uow, actor_email=SYSTEM.email, department=member.department,
+                title=f"Market research {run.period}: {topic} findings", assignee=member.email,
+                description=f"Collect what you learn about the {topic} this period and hand it "
+                            "in before the due date; the next round compiles it for management.",
+                form_schema=form_schema, form_name="ResearchFindings", due_at=due_at,
+                process_id=run.process_id, step_key=collection_key(topic, member.email),
+            ))
     return items
 
 
@@ -375,9 +376,10 @@ def hand_report(uow: UnitOfWork, *, run_id: int, departments: list[str], title: 
         run = uow.session.get(CycleRun, run_id)
         if run is None:
             raise NotFound(f"cycle run {run_id} does not exist")
-    return [work.create_work_item(
-        uow, actor_email=SYSTEM.email, department=dept, title=title, description=description,
-        form_schema={"type": "object", "properties": {
-            "acknowledged": {"type": "boolean"}, "comment": {"type": "string"}}},
-        form_name="ReportRead", process_id=run.process_id, step_key=f"report/{dept}",
-    ) for dept in dict.fromkeys(departments)]
+    with as_engine(uow):
+        return [work.create_work_item(
+            uow, actor_email=SYSTEM.email, department=dept, title=title,
+            description=description, form_schema={"type": "object", "properties": {
+                "acknowledged": {"type": "boolean"}, "comment": {"type": "string"}}},
+            form_name="ReportRead", process_id=run.process_id, step_key=f"report/{dept}",
+        ) for dept in dict.fromkeys(departments)]

@@ -15,6 +15,7 @@ from mktflow.domain.errors import BadInput, NotAuthorized, NotFound, Organisatio
 from mktflow.domain.organisation import OrganisationSpec, parse_organisation
 from mktflow.engine.channels import sync_channels
 from mktflow.engine.common import actor_for
+from mktflow.engine.credentials import revoke_member_tokens
 from mktflow.store.tables import Branch, Department, Member
 from mktflow.store.uow import UnitOfWork
 
@@ -106,6 +107,8 @@ def load_organisation(uow: UnitOfWork, spec: OrganisationSpec, *, source: str,
                 row.active = False
                 uow.session.add(row)
                 summary.deactivated.append(f"member {email}")
+                for token_id in revoke_member_tokens(uow, email):
+                    summary.deactivated.append(f"token {token_id} of {email}")
         uow.session.flush()
         channels_added, channels_removed = sync_channels(uow, spec.channels)
         summary.added += channels_added

@@ -39,6 +39,9 @@ def start_process(
                 return existing
             raise _taken(business_key, existing)
         owner = actor_for(uow, owner_email)
+        if owner.system:  # a flow's parameters are typed by whoever starts it
+            raise BadInput(f"owner: {owner.email!r} is the process engine; a process is owned "
+                           "by a member")
         instance = open_instance(uow, process=process, business_key=business_key,
                                  owner_email=owner.email, params=params,
                                  flow_run_id=flow_run_id, branch=branch)

@@ -21,7 +21,7 @@ from mktflow.domain.errors import BadInput, NotFound
 from mktflow.domain.model import Role, WorkState
 from mktflow.domain.reviews import budget_verdict, kpi_verdict, score_distributor
 from mktflow.engine import work
-from mktflow.engine.common import actor_for, find_member, ref, ref_of
+from mktflow.engine.common import actor_for, as_engine, find_member, ref, ref_of
 from mktflow.engine.cycles import cycle_spec, work_items
 from mktflow.engine.notices import head_of
 from mktflow.engine.reports import handoff_facts, start_of
@@ -95,10 +95,11 @@ def _step(uow: UnitOfWork, run: CycleRun, *, department: str, title: str, key: s
           form: dict[str, Any], description: str = "", assignee: str | None = None,
           excluded: list[str] | None = None) -> WorkItem:
     """One decision step of this cycle run, in a queue (idempotent by its key)."""
-    return work.create_work_item(
-        uow, actor_email=SYSTEM.email, department=department, title=title, form_schema=form,
-        description=description, assignee=assignee, process_id=run.process_id, step_key=key,
-        excluded=excluded)
+    with as_engine(uow):
+        return work.create_work_item(
+            uow, actor_email=SYSTEM.email, department=department, title=title,
+            form_schema=form, description=description, assignee=assignee,
+            process_id=run.process_id, step_key=key, excluded=excluded)
 
 
 def settle_carried(uow: UnitOfWork, *, run_id: int) -> dict[str, list[dict[str, Any]]]:

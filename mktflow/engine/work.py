@@ -11,10 +11,10 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from mktflow.domain.actors import Target
+from mktflow.domain.actors import Approval, Target, holder_refusal
 from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
-from mktflow.domain.model import OPEN_WORK_STATES, Audience, WorkState
-from mktflow.engine.common import active_member, actor_for, get_for_update, ref, ref_of
+from mktflow.domain.model import OPEN_WORK_STATES, Audience, Guard, WorkState
+from mktflow.engine.common import active_member, actor_for, get_for_update, ref, ref_of, target_of
 from mktflow.engine.forms import check_schema, validate_form
 from mktflow.engine.notices import notice
 from mktflow.engine.transitions import check, check_new, record
@@ -40,9 +40,11 @@ __all__ = [
 def _eligible(uow: UnitOfWork, item: WorkItem, email: str, action: str) -> Member:
     """The member ``email`` names, if they may hold ``item`` (its department and branch)."""
     member = active_member(uow.session, email)
-    if member.email in item.excluded:
-        raise NotAuthorized(f"cannot {action} {ref(item)} to {member.email}: {_EXCLUDED}")
     actor = actor_for(uow, member.email)
+    target = target_of(item)
+    four_eyes = holder_refusal(actor, target, guards=(Guard.FOUR_EYES,))
+    if four_eyes:
+        raise NotAuthorized(f"cannot {action} {ref(item)} to {member.email}: {four_eyes}")
     if not actor.in_department(item.department):
         raise NotAuthorized(
             f"cannot {action} {ref(item)} to {member.email}: they are in {member.department}, "
@@ -53,6 +55,9 @@ def _eligible(uow: UnitOfWork, item: WorkItem, email: str, action: str) -> Membe
             f"cannot {action} {ref(item)} to {member.email}: they are in branch "
             f"{member.branch}, the item belongs to branch {item.branch}"
         )
+    role = holder_refusal(actor, target, guards=(Guard.APPROVER,))
+    if role:
+        raise NotAuthorized(f"cannot {action} {ref(item)} to {member.email}: {role}")
     return member
 
 
@@ -74,11 +79,14 @@ def create_work_item(
     branch: str | None = None,
     excluded: list[str] | None = None,
     draft: dict[str, Any] | None = None,
+    approval: Approval | None = None,
 ) -> WorkItem:
     """Put a human step in a department's queue (or a member's hands) and tell them.
 
     With ``process_id`` and ``step_key`` it is idempotent: a flow re-run after resume gets the
-    step it created before instead of a second one.
+    step it created before instead of a second one. ``excluded`` are the members who may not
+    take or decide it (four eyes); ``approval`` the authority-matrix rule of an approval step,
+    re-checked against the organisation whenever it is taken or decided.
     """
     if not title.strip():
         raise BadInput("title: must not be empty")
@@ -107,6 +115,9 @@ def create_work_item(
             priority=priority, due_at=due_at, follow_up_at=follow_up_at, process_id=process_id,
             step_key=step_key, created_by=actor.email, excluded=[e.lower() for e in excluded or []],
             draft=draft, created_at=uow.now(), updated_at=uow.now(),
+            approval=None if approval is None else {
+                "department": approval.department, "roles": list(approval.roles),
+                "branch": approval.branch, "rule": approval.rule},
         )
         if assignee:
             item.assignee_email = _eligible(uow, item, assignee, "assign").email
@@ -128,8 +139,7 @@ def claim(uow: UnitOfWork, item_id: int, *, actor_email: str) -> WorkItem:
     """Take an open step from the department's queue; of two at once, exactly one wins."""
     with uow:
         item = get_for_update(uow, WorkItem, item_id)
-        actor, rule = check(uow, item, "claim", actor_email)
-        _not_excluded(item, actor.email, "claim")
+        actor, rule = check(uow, item, "claim", actor_email)  # with four eyes and approvers
         record(uow, item, rule, actor, fields={"assignee_email": actor.email})
         uow.commit()
         return item
@@ -196,8 +206,7 @@ def complete(
     """
     with uow:
         item = get_for_update(uow, WorkItem, item_id)
-        actor, rule = check(uow, item, "complete", actor_email)
-        _not_excluded(item, actor.email, "complete")
+        actor, rule = check(uow, item, "complete", actor_email)  # four eyes, approver today
         if over_draft:
             data = merge_draft(item.draft, data)
         clean = validate_form(item.form_schema, data, ref=ref(item))
@@ -219,17 +228,6 @@ def merge_draft(draft: dict[str, Any] | None, data: dict[str, Any] | None
     if draft is None:
         return data
     return {**draft, **(data or {})}
-
-
-_EXCLUDED = ("the step excludes them (four eyes: they submitted or already approved what it "
-             "decides, or the authority matrix does not let their role decide it), so another "
-             "member must")
-
-
-def _not_excluded(item: WorkItem, email: str, action: str) -> None:
-    """Four eyes, and approval roles: members a step excludes may not hold or decide it."""
-    if email in item.excluded:
-        raise NotAuthorized(f"{email} may not {action} {ref(item)}: {_EXCLUDED}")
 
 
 def cancel(uow: UnitOfWork, item_id: int, *, actor_email: str, reason: str | None) -> WorkItem:

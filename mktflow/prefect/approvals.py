@@ -3,8 +3,10 @@
 ``seek_approval`` asks the matrix which chain an amount needs (a task, so a re-run uses the
 chain, and matrix version, it used the first time), then puts one approval step per approver
 in the approving department's queue. Each step excludes the submitter and everyone who already
-approved (four eyes), and members without a role the rule names; the engine refuses them at
-completion, whatever the door. Each decision is recorded with the matrix version.
+approved (four eyes), and carries the matrix rule (department, roles, branch): the engine
+re-checks that rule against the organisation as it is whenever the step is taken or decided
+(a member who joined or changed role since counts as they are now), whatever the door. Each
+decision is recorded with the matrix version.
 """
 
 from __future__ import annotations
@@ -91,6 +93,8 @@ def seek_approval(
                 process_id, f"{key}-{stage.department}-{n}", department=stage.department,
                 title=f"Approve {subject}{of}", form=ApprovalForm, due=due,
                 excluded=excluded, branch=stage.branch,
+                approval={"department": stage.department, "roles": list(stage.roles),
+                          "branch": stage.branch, "rule": chain.describe()},
                 description=f"{details}\n\nAmount {amount:,.2f}. Needs: {chain.describe()}. "
                             f"May not approve: {', '.join(excluded) or 'nobody'}.")
             steps.append(answer.ref)

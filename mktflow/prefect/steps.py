@@ -105,11 +105,16 @@ def open_step(
     description: str = "",
     priority: int = 50,
     initial: dict[str, Any] | None = None,
+    approval: dict[str, Any] | None = None,
 ) -> StepHandle[F]:
-    """Create the step's WorkItem (idempotent by process and key) without waiting for it."""
+    """Create the step's WorkItem (idempotent by process and key) without waiting for it.
+
+    ``approval`` (department, roles, branch, rule) makes it an approval step: the engine
+    re-checks that rule against the organisation whenever it is taken or decided.
+    """
     key = pause_key(key)
     item_id = tasks.create_step(
-        draft=draft_of(form, initial),
+        draft=draft_of(form, initial), approval=approval,
         process_id=process_id, step_key=key, department=department, title=title,
         form_schema=form.model_json_schema(), form_name=form.__name__,
         due_in_hours=due.total_seconds() / 3600 if due else None, assignee=assignee,
@@ -140,12 +145,13 @@ def human_step(
     description: str = "",
     priority: int = 50,
     initial: dict[str, Any] | None = None,
+    approval: dict[str, Any] | None = None,
 ) -> Answer[F]:
     """Put a step in a department's queue and wait until it is completed; its validated form."""
     return wait_for(open_step(
         process_id, key, department=department, title=title, form=form, due=due,
         assignee=assignee, excluded=excluded, branch=branch, description=description,
-        priority=priority, initial=initial))
+        priority=priority, initial=initial, approval=approval))
 
 
 def wait_for(handle: StepHandle[F]) -> Answer[F]:

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from mktflow.config import Settings, get_settings
+from mktflow.domain.actors import Door
 from mktflow.store.db import database_errors
 from mktflow.store.tables import AuditEntry, OutboxMessage, WorkItem
 from mktflow.store.types import utcnow
@@ -32,16 +33,20 @@ class UnitOfWork:
     """A session, a clock and the command's audit and outbox rows, committed together.
 
     It also carries what the process wired for the engine (``mktflow.bootstrap``): the settings
-    handlers read (links, the authority matrix file, the appraisal frequency) and the resumer
-    that hands a completed step to its waiting flow run (None: nobody is handed anything).
+    handlers read (links, the authority matrix file, the appraisal frequency), the resumer
+    that hands a completed step to its waiting flow run (None: nobody is handed anything), and
+    the door its commands come from (``Door``; default ``PROVEN``).
     """
 
     def __init__(self, engine: Engine, *, clock: Clock = utcnow, settings: Settings | None = None,
-                 resumer: Resumer | None = None) -> None:
+                 resumer: Resumer | None = None, door: Door = Door.PROVEN) -> None:
         self.engine = engine
         self.clock = clock
         self.settings = settings if settings is not None else get_settings()
         self.resumer = resumer
+        #: How the commands run in it know who acts (``Door``): only ``Door.ENGINE`` (flows and
+        #: sweeps, ``bootstrap.engine_uow``) may act as the process engine.
+        self.door = door
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:

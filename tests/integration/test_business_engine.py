@@ -136,7 +136,7 @@ def test_approval_chain_exclusions_and_recorded_decision(db: Any) -> None:
         approvals.approvers_for_step(db.uow(), stage, submitter=HEAD,
                                      earlier_approvers=["li.na@example.com"])
     pid = _process(db)
-    item = work.create_work_item(db.uow(), actor_email="mktflow", department="marketing",
+    item = work.create_work_item(db.engine_uow(), actor_email="mktflow", department="marketing",
                                  title="Approve", process_id=pid, step_key="a",
                                  excluded=step.excluded)
     assert item.id is not None

@@ -224,9 +224,9 @@ def test_business_keys_are_unique(db: Any) -> None:
 def test_steps_of_a_process_are_idempotent_by_key(db: Any) -> None:
     p = processes.start_process(db.uow(), process="campaign", business_key="CMP-2",
                                 owner_email=HEAD)
-    first = work.create_work_item(db.uow(), actor_email="mktflow", department="finance",
+    first = work.create_work_item(db.engine_uow(), actor_email="mktflow", department="finance",
                                   title="Approve", process_id=p.id, step_key="approve")
-    second = work.create_work_item(db.uow(), actor_email="mktflow", department="finance",
+    second = work.create_work_item(db.engine_uow(), actor_email="mktflow", department="finance",
                                    title="Approve", process_id=p.id, step_key="approve")
     assert first.id == second.id
     finished = processes.finish_process(db.uow(), p.id, status="cancelled", reason="stopped")

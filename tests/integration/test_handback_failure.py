@@ -20,7 +20,7 @@ def test_an_unreachable_prefect_api_leaves_the_step_done_and_warns(
     p = processes.start_process(db.uow(), process="campaign", business_key="CMP-HB-1",
                                 owner_email=OLGA,
                                 flow_run_id="6a1f0c52-8a0e-4a43-9c1b-0d2f1f1f1f1f")
-    item = work.create_work_item(db.uow(), actor_email="mktflow", department="marketing",
+    item = work.create_work_item(db.engine_uow(), actor_email="mktflow", department="marketing",
                                  title="Plan", process_id=p.id, step_key="plan",
                                  assignee=OLGA, draft={"ok": True})
     monkeypatch.setattr(handback, "api_url", lambda: "http://127.0.0.1:9/api")  # nothing there

@@ -33,7 +33,7 @@ def test_bad_parameters_are_refused_naming_the_field(cli: Any) -> None:
 def test_process_list_and_show_include_status_items_and_handoffs(db: Any, cli: Any) -> None:
     p = processes.start_process(db.uow(), process="campaign", business_key="CMP-CLI-1",
                                 owner_email="ana.torres@example.com")
-    work.create_work_item(db.uow(), actor_email="mktflow", department="finance",
+    work.create_work_item(db.engine_uow(), actor_email="mktflow", department="finance",
                           title="Approve", process_id=p.id, step_key="approve",
                           form_schema={"type": "object"})
     listed = cli("process", "list", "--json").json()

@@ -27,7 +27,7 @@ DRAFT = {"budget": 15000, "channels": ["in-store tasting", "social ads"], "note"
 
 
 def _step(db: Any, draft: dict[str, Any] | None = DRAFT) -> int:
-    item = work.create_work_item(db.uow(), actor_email="mktflow", department="marketing",
+    item = work.create_work_item(db.engine_uow(), actor_email="mktflow", department="marketing",
                                  title="Confirm the plan", form_schema=FORM, assignee=OLGA,
                                  draft=draft)
     assert item.id is not None
@@ -57,7 +57,7 @@ def test_the_merged_answer_is_checked_against_the_form(db: Any) -> None:
     with pytest.raises(FormInvalid, match="budget"):
         complete_step(db.uow(), partial, actor_email=OLGA)
     with pytest.raises(BadInput, match="draft"):
-        work.create_work_item(db.uow(), actor_email="mktflow", department="marketing",
+        work.create_work_item(db.engine_uow(), actor_email="mktflow", department="marketing",
                               title="Bad", draft=["not", "an", "object"])  # type: ignore[arg-type]
 
 
@@ -106,8 +106,8 @@ def test_api_and_page_offer_and_accept_the_draft(db: Any, api: httpx.Client) -> 
 def test_a_refused_ui_answer_becomes_the_draft_with_its_reason_on_record(db: Any) -> None:
     item_id = _step(db)
     typed = {**DRAFT, "budget": 7}
-    work.comment(db.uow(), item_id, actor_email="mktflow", text="refused", reason="four eyes",
-                 draft=typed)
+    work.comment(db.engine_uow(), item_id, actor_email="mktflow", text="refused",
+                 reason="four eyes", draft=typed)
     assert queries.show(db.uow(), f"W-{item_id}")["draft"] == typed
     entry = queries.history(db.uow(), f"W-{item_id}")[-1]
     assert entry["reason"] == "four eyes" and entry["changes"]["draft"] == [DRAFT, typed]

@@ -16,7 +16,8 @@ from typing import Any
 from prefect import task
 from prefect.runtime import flow_run
 
-from mktflow.bootstrap import uow
+from mktflow.bootstrap import engine_uow as uow
+from mktflow.domain.actors import Approval, Door
 from mktflow.domain.errors import ConfigError, MktflowError, Refused
 from mktflow.domain.model import ProcessStatus
 from mktflow.engine import handoffs, processes, queries, work
@@ -39,6 +40,7 @@ __all__ = [
     "record_decision",
     "start_process",
     "transient",
+    "typed_uow",
     "uow",
 ]
 
@@ -87,15 +89,21 @@ def create_step(*, process_id: int, step_key: str, department: str, title: str,
                 form_schema: dict[str, Any], form_name: str, due_in_hours: float | None,
                 assignee: str | None, excluded: list[str], branch: str | None,
                 description: str, priority: int,
-                draft: dict[str, Any] | None = None) -> int:
-    """Create a human step's WorkItem (returns the existing one for the same key)."""
+                draft: dict[str, Any] | None = None,
+                approval: dict[str, Any] | None = None) -> int:
+    """Create a human step's WorkItem (returns the existing one for the same key);
+    ``approval`` is the authority-matrix rule of an approval step (department, roles, branch,
+    rule), re-checked by the engine whenever the step is taken or decided."""
     u = uow()
     due = u.now() + timedelta(hours=due_in_hours) if due_in_hours else None
     item = work.create_work_item(
         u, actor_email="mktflow", department=department, title=title, form_schema=form_schema,
         form_name=form_name, description=description, assignee=assignee, priority=priority,
         due_at=due, process_id=process_id, step_key=step_key, branch=branch,
-        excluded=excluded, draft=draft)
+        excluded=excluded, draft=draft,
+        approval=Approval(approval["department"], tuple(approval["roles"]),
+                          approval.get("branch"), approval.get("rule", ""))
+        if approval else None)
     assert item.id is not None
     return item.id
 
@@ -103,6 +111,15 @@ def create_step(*, process_id: int, step_key: str, department: str, title: str,
 def read_step(item_id: int) -> dict[str, Any]:
     """The step as the engine shows it (a read, not a task: it must never be cached)."""
     return queries.show(uow(), ref_of("work", item_id))
+
+
+def typed_uow() -> Any:
+    """A unit of work for an answer from the Prefect UI's resume form, where the e-mail is
+    typed (``Door.TYPED``): the engine lets it answer only steps that decide nothing, and never
+    as the process engine (``MKTFLOW_PREFECT_UI_ANSWERS``)."""
+    from mktflow import bootstrap
+
+    return bootstrap.wiring().uow(Door.TYPED)
 
 
 @task(name="reconcile-ui-answer", **ENGINE_TASK)
@@ -117,13 +134,13 @@ def reconcile_ui_answer(item_id: int, key: str, answered_by: str,
     claimed = False
     try:
         if read_step(item_id)["state"] == "open":
-            work.claim(uow(), item_id, actor_email=answered_by)
+            work.claim(typed_uow(), item_id, actor_email=answered_by)
             claimed = True
-        work.complete(uow(), item_id, actor_email=answered_by, data=data)
+        work.complete(typed_uow(), item_id, actor_email=answered_by, data=data)
         return {"ok": True, "by": answered_by}
     except MktflowError as exc:
         if claimed:
-            work.release(uow(), item_id, actor_email=answered_by)
+            work.release(typed_uow(), item_id, actor_email=answered_by)
         note = (f"Answer from the Prefect UI by {answered_by} refused: {exc}. "
                 f"The flow waits again (key {key}-retry).")
         with suppress(Refused):  # the item moved on meanwhile: the refusal is still returned

@@ -12,7 +12,7 @@ from prefect import task
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
-from mktflow.bootstrap import uow
+from mktflow.bootstrap import engine_uow as uow
 from mktflow.engine import cycles, reviews
 from mktflow.engine.common import ref
 from mktflow.prefect.tasks.common import ENGINE_TASK

@@ -9,7 +9,8 @@ from typing import Any
 
 from prefect import task
 
-from mktflow.bootstrap import uow, wiring
+from mktflow.bootstrap import engine_uow as uow
+from mktflow.bootstrap import wiring
 from mktflow.engine.sla import EscalationPolicy, sweep
 from mktflow.notify.relay import build_relay
 from mktflow.prefect.tasks.common import transient

@@ -7,7 +7,7 @@ from typing import Any
 
 from prefect import task
 
-from mktflow.bootstrap import uow
+from mktflow.bootstrap import engine_uow as uow
 from mktflow.config import get_settings
 from mktflow.engine import orders
 from mktflow.prefect.tasks.common import ENGINE_TASK

@@ -6,7 +6,7 @@ from typing import Any
 
 from prefect import task
 
-from mktflow.bootstrap import uow
+from mktflow.bootstrap import engine_uow as uow
 from mktflow.domain.products import ResourceLine
 from mktflow.engine import budget, products
 from mktflow.prefect.tasks.common import ENGINE_TASK

@@ -8,7 +8,7 @@ from typing import Any
 
 from prefect import task
 
-from mktflow.bootstrap import uow
+from mktflow.bootstrap import engine_uow as uow
 from mktflow.domain.cycles import CYCLES, period_bounds
 from mktflow.engine import reviews
 from mktflow.engine.reports import handoff_ledger, handoff_states

@@ -4,6 +4,7 @@
     business    plans, budget lines and spend, KPIs, campaigns, products, customers, orders
     cycles      the recurring cycles: cycle runs, research findings, distributors, appraisals
     notify      the channels departments and members are told through
+    credentials member tokens and one-time sign-in links (hashed)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from mktflow.store.tables.business import (
     SalesOrder,
     SpendEntry,
 )
+from mktflow.store.tables.credentials import MemberToken, SignInLink
 from mktflow.store.tables.cycles import (
     Appraisal,
     CycleRun,
@@ -55,12 +57,14 @@ __all__ = [
     "Handoff",
     "Kpi",
     "Member",
+    "MemberToken",
     "OutboxMessage",
     "Plan",
     "ProcessInstance",
     "Product",
     "ResearchFinding",
     "SalesOrder",
+    "SignInLink",
     "SpendEntry",
     "WorkItem",
 ]

@@ -97,6 +97,9 @@ class WorkItem(SQLModel, table=True):
     # the pre-filled answer every door offers (the Prefect UI form's defaults); never required
     draft: dict[str, Any] | None = json_field()
     excluded: list[str] = json_field(list)  # members who may not complete it (four eyes)
+    # an approval step's authority-matrix rule {department, roles, branch, rule}: re-checked
+    # against the organisation whenever the step is taken or decided
+    approval: dict[str, Any] | None = json_field()
     priority: int = Field(default=50, ge=0, le=100)
     due_at: datetime | None = timestamp_field()
     follow_up_at: datetime | None = timestamp_field()

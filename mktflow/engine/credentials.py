@@ -1,0 +1,309 @@
+"""Credentials: how a door proves which member is acting.
+
+Two kinds, both random, shown once and stored only as their SHA-256 hex digest (a copy of the
+database acts as nobody), both looked up by that digest:
+
+- **member tokens** (``issue_token``): a personal bearer token for the REST API and the web
+  pages (``Authorization: Bearer mkt_…``), valid until revoked or until it expires;
+  ``member_for_token`` turns one into the member's e-mail. Deactivating a member revokes
+  their tokens (``revoke_member_tokens``, called by the organisation load).
+- **one-time sign-in links** (``send_sign_in_link``): ``{MKTFLOW_API_URL}/sign-in/{code}``,
+  sent through the member's *own* channels only (never a department's: colleagues would get
+  it too), valid ``MKTFLOW_SIGN_IN_LINK_TTL_MIN`` minutes (15), usable once
+  (``redeem_sign_in_link``).
+
+Every failure to prove an identity raises ``NotAuthenticated`` with the same words whatever
+the cause (unknown, expired, revoked, used, inactive member), so nothing can be learnt by
+guessing. Source: issue 10, "Member credentials" and "The web pages sign people in".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import col, select
+
+from mktflow.domain.actors import SYSTEM
+from mktflow.domain.errors import BadInput, NotAuthenticated, NotFound, Refused
+from mktflow.engine.channels import OPERATOR, member_channels
+from mktflow.engine.common import find_member
+from mktflow.store.tables import Member, MemberToken, OutboxMessage, SignInLink
+from mktflow.store.uow import UnitOfWork
+
+__all__ = [
+    "TOKEN_PREFIX",
+    "IssuedToken",
+    "TokenView",
+    "issue_token",
+    "list_tokens",
+    "member_for_token",
+    "redeem_sign_in_link",
+    "revoke_member_tokens",
+    "revoke_token",
+    "send_sign_in_link",
+]
+
+#: Every member token starts with this, so secret scanners and people recognise one.
+TOKEN_PREFIX = "mkt_"
+#: The event of the outbox message carrying a sign-in link.
+SIGN_IN_EVENT = "member.sign_in_link"
+#: Longest token lifetime ``issue_token`` accepts, in days.
+MAX_TOKEN_DAYS = 3650
+#: ``last_used_at`` is written at most this often per token (every request would be a write).
+_USE_STAMP_EVERY = timedelta(minutes=1)
+
+_BAD_TOKEN = ("the member token is unknown, expired or revoked, or its member is no longer "
+              "active: ask an operator for a new one (mktflow token create)")
+_BAD_LINK = "this sign-in link is unknown, already used or expired: ask for a new one"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token just made: ``token`` is the secret, shown this once and never again."""
+
+    id: int
+    token: str
+    member: str
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TokenView:
+    """A token as ``token list`` shows it: never the secret. ``state``: active, expired or
+    revoked."""
+
+    id: int
+    member: str
+    state: str
+    created_at: datetime
+    created_by: str
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: times as ISO 8601 strings."""
+        return {k: (v.isoformat() if isinstance(v, datetime) else v)
+                for k, v in self.__dict__.items()}
+
+
+def digest(secret: str) -> str:
+    """The SHA-256 hex digest stored in place of a token or a sign-in code."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _active_person(uow: UnitOfWork, email: str) -> Member | None:
+    """The active member ``email`` names; never the process engine."""
+    if email.strip().lower() == SYSTEM.email:
+        return None
+    member = find_member(uow.session, email)
+    return member if member is not None and member.active else None
+
+
+def issue_token(uow: UnitOfWork, email: str, *, expires_days: int | None = None,
+                actor_email: str = OPERATOR) -> IssuedToken:
+    """Make a personal token for the active member ``email``; valid ``expires_days`` days
+    (None: until revoked).
+
+    Raises NotFound (no active member of that e-mail), Refused (the reserved engine name) and
+    BadInput (``expires_days`` below 1 or above ``MAX_TOKEN_DAYS``).
+    """
+    if email.strip().lower() == SYSTEM.email:
+        raise Refused(f"member: {SYSTEM.email!r} is the process engine; it has no tokens")
+    if expires_days is not None and not 1 <= expires_days <= MAX_TOKEN_DAYS:
+        raise BadInput(f"expires: {expires_days} days is outside 1..{MAX_TOKEN_DAYS}")
+    with uow:
+        member = _active_person(uow, email)
+        if member is None:
+            raise NotFound(f"member: no active member with e-mail {email!r}")
+        now = uow.now()
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        row = MemberToken(token_hash=digest(secret), member_email=member.email, created_at=now,
+                          created_by=actor_email,
+                          expires_at=now + timedelta(days=expires_days) if expires_days else None)
+        uow.session.add(row)
+        uow.session.flush()
+        assert row.id is not None
+        uow.audit(actor=actor_email, entity_type="token", entity_id=row.id, action="create",
+                  data={"member": member.email, "expires_at": _iso(row.expires_at)})
+        uow.commit()
+        return IssuedToken(id=row.id, token=secret, member=member.email,
+                           expires_at=row.expires_at)
+
+
+def member_for_token(uow: UnitOfWork, token: str) -> str:
+    """The e-mail of the member ``token`` belongs to.
+
+    Raises NotAuthenticated when the token is unknown, expired or revoked, or its member is no
+    longer active (one message for all, naming none).
+    """
+    token = token.strip()
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        raise NotAuthenticated(_BAD_TOKEN)
+    with uow:
+        row = uow.session.exec(select(MemberToken).where(
+            col(MemberToken.token_hash) == digest(token))).first()
+        now = uow.now()
+        if (row is None or row.revoked_at is not None
+                or (row.expires_at is not None and row.expires_at <= now)):
+            raise NotAuthenticated(_BAD_TOKEN)
+        member = _active_person(uow, row.member_email)
+        if member is None:
+            raise NotAuthenticated(_BAD_TOKEN)
+        if row.last_used_at is None or now - row.last_used_at >= _USE_STAMP_EVERY:
+            row.last_used_at = now
+            uow.session.add(row)
+            uow.commit()
+        return member.email
+
+
+def revoke_token(uow: UnitOfWork, token_id: int, *, actor_email: str = OPERATOR) -> None:
+    """Revoke token ``token_id`` at once; revoking a revoked token changes nothing.
+
+    Raises NotFound when there is no such token.
+    """
+    with uow:
+        row = uow.session.get(MemberToken, token_id, with_for_update=True)
+        if row is None:
+            raise NotFound(f"token {token_id} does not exist")
+        if row.revoked_at is not None:
+            return
+        row.revoked_at = uow.now()
+        uow.session.add(row)
+        uow.audit(actor=actor_email, entity_type="token", entity_id=token_id, action="revoke",
+                  data={"member": row.member_email})
+        uow.commit()
+
+
+def revoke_member_tokens(uow: UnitOfWork, email: str) -> list[int]:
+    """Revoke every live token of ``email`` inside the caller's transaction (a member is
+    deactivated); returns the ids revoked. Unused sign-in links of the member lapse too."""
+    now = uow.now()
+    revoked = []
+    for row in uow.session.exec(select(MemberToken).where(
+            col(MemberToken.member_email) == email, col(MemberToken.revoked_at).is_(None))):
+        row.revoked_at = now
+        uow.session.add(row)
+        assert row.id is not None
+        revoked.append(row.id)
+    for link in uow.session.exec(select(SignInLink).where(
+            col(SignInLink.member_email) == email, col(SignInLink.used_at).is_(None))):
+        link.expires_at = min(link.expires_at, now)
+        uow.session.add(link)
+    return revoked
+
+
+def _state(row: MemberToken, now: datetime) -> str:
+    if row.revoked_at is not None:
+        return "revoked"
+    if row.expires_at is not None and row.expires_at <= now:
+        return "expired"
+    return "active"
+
+
+def list_tokens(uow: UnitOfWork, member: str | None = None) -> list[TokenView]:
+    """Every token (or one member's), oldest first, without their secrets."""
+    with uow:
+        query = select(MemberToken).order_by(col(MemberToken.id))
+        if member:
+            query = query.where(col(MemberToken.member_email) == member.strip().lower())
+        now = uow.now()
+        return [TokenView(id=r.id or 0, member=r.member_email, state=_state(r, now),
+                          created_at=r.created_at, created_by=r.created_by,
+                          expires_at=r.expires_at, revoked_at=r.revoked_at,
+                          last_used_at=r.last_used_at)
+                for r in uow.session.exec(query)]
+
+
+def safe_next_path(next_path: str | None) -> str | None:
+    """``next_path`` if it is a path on this site (``/work/12``), else None: never another
+    host (``//evil.example``, ``https://…``, a backslash), so a link cannot redirect away."""
+    if not next_path or len(next_path) > 2000:
+        return None
+    if not next_path.startswith("/") or next_path.startswith("//") or "\\" in next_path:
+        return None
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in next_path):
+        return None
+    return next_path
+
+
+def send_sign_in_link(uow: UnitOfWork, email: str, *, next_path: str | None = None) -> None:
+    """Queue a one-time sign-in link for the active member ``email`` through their own channels.
+
+    The link is ``{MKTFLOW_API_URL}/sign-in/{code}``; the code is random, stored hashed, valid
+    ``sign_in_link_ttl_min`` minutes and usable once. It goes only through channels of the
+    member (``channels:`` entries with ``member:``), never through a department's: a member
+    without one gets a message row without a channel, which the relay marks ``skipped``.
+    ``next_path`` is kept when it is a path on this site (``safe_next_path``), else dropped.
+
+    An unknown or inactive e-mail (or the engine's name) does nothing and returns normally,
+    so the answer never tells whether someone is a member.
+    """
+    with uow:
+        member = _active_person(uow, email)
+        if member is None:
+            return
+        now = uow.now()
+        code = secrets.token_urlsafe(32)
+        expires = now + timedelta(minutes=uow.settings.sign_in_link_ttl_min)
+        link_row = SignInLink(code_hash=digest(code), member_email=member.email,
+                              next_path=safe_next_path(next_path), created_at=now,
+                              expires_at=expires)
+        uow.session.add(link_row)
+        uow.session.flush()
+        assert link_row.id is not None and member.id is not None
+        url = f"{uow.settings.api_url.rstrip('/')}/sign-in/{code}"
+        minutes = f"{uow.settings.sign_in_link_ttl_min:g}"
+        subject = f"Your mktflow sign-in link (valid {minutes} minutes, once)"
+        payload: dict[str, Any] = {
+            "event": SIGN_IN_EVENT, "kind": "sign-in", "for": member.email,
+            "recipient": member.email, "department": member.department,
+            "subject": subject, "link": url, "expires_at": expires.isoformat(),
+            "reason": "someone asked to sign in as you; ignore it if it was not you",
+        }
+        channels = [c.id for c in member_channels(uow.session, [member.email])]
+        for channel_id in channels or [None]:
+            uow.outbox(OutboxMessage(id="", event=SIGN_IN_EVENT, department=member.department,
+                                     recipient_email=member.email, channel_id=channel_id,
+                                     subject=subject, payload=dict(payload), link=url))
+        uow.audit(actor=SYSTEM.email, entity_type="member", entity_id=member.id,
+                  action="sign_in_link", data={"member": member.email, "link": link_row.id,
+                                               "expires_at": expires.isoformat(),
+                                               "channels": len(channels)})
+        uow.commit()
+
+
+def redeem_sign_in_link(uow: UnitOfWork, code: str) -> tuple[str, str | None]:
+    """Use a sign-in code once: ``(member e-mail, next_path)``; marks it used in the same
+    transaction, so a second use (or a concurrent one) fails.
+
+    Raises NotAuthenticated when the code is unknown, used or expired, or its member is no
+    longer active.
+    """
+    code = code.strip()
+    if not code or len(code) > 200:
+        raise NotAuthenticated(_BAD_LINK)
+    with uow:
+        row = uow.session.exec(select(SignInLink).where(
+            col(SignInLink.code_hash) == digest(code)).with_for_update()).first()
+        now = uow.now()
+        if row is None or row.used_at is not None or row.expires_at <= now:
+            raise NotAuthenticated(_BAD_LINK)
+        member = _active_person(uow, row.member_email)
+        if member is None:
+            raise NotAuthenticated(_BAD_LINK)
+        row.used_at = now
+        uow.session.add(row)
+        assert member.id is not None
+        uow.audit(actor=member.email, entity_type="member", entity_id=member.id,
+                  action="sign_in", data={"link": row.id})
+        uow.commit()
+        return member.email, row.next_path
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
