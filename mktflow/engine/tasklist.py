@@ -52,11 +52,12 @@ def allowed_actions(uow: UnitOfWork, reference: str, email: str) -> list[str]:
     state, in the order of the transition table. Nothing is written (the unit of work is left
     without a commit)."""
     kind, item_id = parse_ref(reference)
-    model = WorkItem if kind == "work" else Handoff
     rules = WORK_RULES if kind == "work" else HANDOFF_RULES
     allowed: list[str] = []
     with uow:
-        item = uow.session.get(model, item_id)
+        item: WorkItem | Handoff | None = (
+            uow.session.get(WorkItem, item_id) if kind == "work"
+            else uow.session.get(Handoff, item_id))
         if item is None:
             raise NotFound(f"{reference} does not exist")
         for rule in rules:

@@ -379,8 +379,10 @@ def _scalar(node: dict[str, Any], kind: str, text: str, name: str, required: boo
         if not math.isfinite(number):
             errors[name] = "must be a finite number"
             return _MISSING
-        return int(number) if kind == "number" and number.is_integer() and "." not in \
-            stripped and "e" not in stripped.lower() else number
+        if isinstance(number, float) and number.is_integer() and "." not in stripped \
+                and "e" not in stripped.lower():
+            return int(number)  # "1200" reads as 1200, as typed
+        return number
     if kind == "choice":
         for option in _choices(node):
             if _text(option) == stripped:
@@ -394,7 +396,7 @@ def _join(name: str, key: str) -> str:
     return f"{name}.{key}" if name else key
 
 
-# --- strings + errors -> fields to render ----------------------------------------------------------
+# --- strings + errors -> fields to render -------------------------------------------------
 
 
 def fields(schema: dict[str, Any] | None, raw: dict[str, Raw],

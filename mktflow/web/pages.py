@@ -13,9 +13,9 @@ typed.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -31,7 +31,7 @@ from mktflow.engine.steps import complete_step
 from mktflow.engine.work import merge_draft
 from mktflow.web import forms as F
 from mktflow.web._guard import form_refusal, session_of, set_session
-from mktflow.web._render import render, zone_of
+from mktflow.web._render import render
 from mktflow.web.session import Session, SessionKeys, load_key
 
 __all__ = ["PAGE_SIZE", "WebState", "inbox_page", "item_page", "router"]
@@ -214,10 +214,9 @@ async def sign_in(request: Request) -> Response:
     if not email:
         return v.page("signin.html", status=422, title="Sign in", next=next_path,
                       refusal="Give your work e-mail (for a link) or a member token.")
-    try:
+    # not a member, or not active: the page says the same either way
+    with contextlib.suppress(MktflowError):
         credentials.send_sign_in_link(v.uow(), email, next_path=next_path)
-    except MktflowError:
-        pass  # not a member, or not active: the page says the same either way
     return v.page("signin.html", title="Sign in", next=next_path, sent=email)
 
 
@@ -265,45 +264,30 @@ async def sign_out(request: Request) -> Response:
 # --- lists ----------------------------------------------------------------------------------
 
 
-def _filtered(v: Visit, items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]],
-                                                                dict[str, Any]]:
-    """The items matching ``?process=&state=&due=``, and the page of them ``?page=``."""
+def _work_list(v: Visit, department: str, *, member: str | None = None
+               ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One page (``?cursor=``) of the department's open work items matching ``?process=``,
+    ``?state=`` and ``?due=overdue|on-time``, overdue first (the engine's keyset-paged inbox)."""
     q = v.request.query_params
     filters = {"process": q.get("process", ""), "state": q.get("state", ""),
                "due": q.get("due", "")}
-    processes = sorted({i["process"] for i in items if i.get("process")})
-    states = sorted({i["state"] for i in items})
-    zone = zone_of(v.state.settings)
-    now = datetime.now(zone)
-    end_of_today = now.replace(hour=23, minute=59, second=59)
-    limit = {"today": end_of_today, "week": now + timedelta(days=7)}.get(filters["due"])
-    chosen = []
-    for item in items:
-        if filters["process"] and item.get("process") != filters["process"]:
-            continue
-        if filters["state"] and item["state"] != filters["state"]:
-            continue
-        if filters["due"] == "overdue" and not item["overdue"]:
-            continue
-        if limit is not None and not (item["due"] and
-                                      datetime.fromisoformat(item["due"]) <= limit):
-            continue
-        chosen.append(item)
-    try:
-        page = max(int(q.get("page", "1")), 1)
-    except ValueError:
-        page = 1
-    shown = chosen[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    overdue = {"overdue": True, "on-time": False}.get(filters["due"])
+    page = queries.work_page(v.uow(), department, member=member,
+                             states=[filters["state"]] if filters["state"] else None,
+                             overdue=overdue, process=filters["process"] or None,
+                             limit=PAGE_SIZE, cursor=q.get("cursor") or None)
+    running = queries.process_list(v.uow(), status="running")
     args = {k: val for k, val in filters.items() if val}
     path = v.request.url.path
     extra = {
-        "filters": filters, "processes": processes, "states": states,
-        "next_page": f"{path}?{urlencode({**args, 'page': page + 1})}"
-        if len(chosen) > page * PAGE_SIZE else None,
-        "prev_page": f"{path}?{urlencode(args)}" if page > 1 else None,
+        "filters": filters, "states": ["open", "claimed", "delegated"],
+        "processes": sorted({p["business_key"] for p in running if p.get("business_key")}),
+        "next_page": f"{path}?{urlencode({**args, 'cursor': page.next_cursor})}"
+        if page.next_cursor else None,
+        "prev_page": f"{path}?{urlencode(args)}" if q.get("cursor") else None,
         "here": path + (f"?{v.request.url.query}" if v.request.url.query else ""),
     }
-    return shown, extra
+    return page.rows, extra
 
 
 @router.get("/my-work")
@@ -312,9 +296,11 @@ def my_work(request: Request) -> Response:
     v = visit(request)
     if not v.me:
         return v.sign_in_first()
-    items = [i for i in queries.inbox(v.uow(), v.me["department"], member=v.me["email"])
-             if i["kind"] == "work"]
-    shown, extra = _filtered(v, items)
+    try:
+        shown, extra = _work_list(v, v.me["department"], member=v.me["email"])
+    except MktflowError as exc:  # a filter or cursor that does not fit
+        return v.page("message.html", status=exc.http_status, title="My work",
+                      message=str(exc), link="/my-work", link_text="My work")
     return v.page("list.html", title="My work", nav="work", heading="My work", items=shown,
                   empty="You hold nothing. Claim work from your department's queue.",
                   actions=False, **extra)
@@ -349,17 +335,17 @@ def inbox_page(request: Request, department: str) -> Response:
     if not _may_see(v.me, department):
         return _not_yours(v, department)
     try:
-        entries = queries.inbox(v.uow(), department)
-    except NotFound as exc:
-        return v.page("message.html", status=404, title="No such department", message=str(exc))
-    items = [i for i in entries if i["kind"] == "work"]
-    waiting = len(entries) - len(items)
-    shown, extra = _filtered(v, items)
+        shown, extra = _work_list(v, department)
+        waiting = len(queries.handoff_page(v.uow(), department, limit=200).rows)
+    except MktflowError as exc:
+        return v.page("message.html", status=exc.http_status, title=f"{department} queue",
+                      message=str(exc), link="/my-work", link_text="Back to my work")
     mine = department == v.me["department"]
     return v.page("list.html", title=f"{department} queue", nav="department" if mine else "",
                   heading=f"{department.capitalize()} queue", items=shown, actions=True,
-                  intro=f"{waiting} handoff(s) wait for {department}: see Handoffs."
-                  if waiting else "", empty=f"Nothing is waiting in the {department} queue.",
+                  intro=f"{waiting}{'+' if waiting >= 200 else ''} handoff(s) wait for "
+                        f"{department}: see Handoffs." if waiting else "",
+                  empty=f"Nothing is waiting in the {department} queue.",
                   **extra)
 
 
@@ -482,7 +468,7 @@ def _labels(tree: list[F.Field], trail: str = "") -> dict[str, tuple[str, str]]:
     """Each field's name → (its label as read from the top, its HTML id)."""
     out: dict[str, tuple[str, str]] = {}
     for f in tree:
-        label = f"{trail} › {f.label}" if trail else f.label
+        label = f"{trail}: {f.label}" if trail else f.label
         out[f.name] = (label, f.id)
         out.update(_labels(f.children, label))
         out.update(_labels(f.rows, label if f.kind != "list" else trail))

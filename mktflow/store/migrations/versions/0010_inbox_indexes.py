@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010_inbox_indexes"
-down_revision: str | Sequence[str] | None = "0006_outbox_drop_dedupe_key"
+down_revision: str | Sequence[str] | None = "0007_member_tokens"  # chained after ident's on this branch
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
