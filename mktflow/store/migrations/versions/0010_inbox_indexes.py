@@ -12,8 +12,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+# web branch: chained after 0007_member_tokens (ident); both branched from 0006
 revision: str = "0010_inbox_indexes"
-down_revision: str | Sequence[str] | None = "0007_member_tokens"  # chained after ident's on this branch
+down_revision: str | Sequence[str] | None = "0007_member_tokens"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

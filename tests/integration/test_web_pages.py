@@ -1,0 +1,313 @@
+"""The departments' pages over real HTTP (uvicorn on a free port), on SQLite and PostgreSQL:
+signing in (token, one-time link), the queue, a step's form (a list of objects, field errors,
+what was typed kept), handoffs, a head's load, and what protects them (session cookie,
+origin and form token, frame and content-security headers)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.integration.api_support import serving
+
+ANA = "ana.torres@example.com"  # marketing head
+OLGA = "olga.petrova@example.com"  # marketing specialist
+MARCO = "marco.rossi@example.com"  # marketing specialist
+CARLOS = "carlos.mendez@example.com"  # sales head
+HANA = "hana.kim@example.com"  # tech head
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+PLAN = {
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        "goal": {"type": "string", "minLength": 3, "title": "Goal"},
+        "kpis": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/Kpi"}},
+        "budget_lines": {"type": "array", "items": {"$ref": "#/$defs/Line"}},
+    },
+    "required": ["goal", "kpis", "budget_lines"],
+    "$defs": {
+        "Kpi": {"type": "object", "required": ["name", "target"], "properties": {
+            "name": {"type": "string", "minLength": 1},
+            "target": {"type": "number", "exclusiveMinimum": 0},
+            "higher_is_better": {"type": "boolean", "default": True}}},
+        "Line": {"type": "object", "required": ["code", "amount"], "properties": {
+            "code": {"type": "string", "pattern": "^[A-Z0-9-]+$"},
+            "amount": {"type": "number", "minimum": 0}}},
+    },
+}
+DRAFT = {"goal": "Reach 50 grocers", "kpis": [{"name": "leads", "target": 100,
+                                               "higher_is_better": True}],
+         "budget_lines": [{"code": "MAIL", "amount": 2500}]}
+
+
+def _app(db: Any) -> Any:
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+
+    return create_app(db.engine, settings=Settings())
+
+
+@pytest.fixture
+def site(db: Any) -> Iterator[str]:
+    """The app for ``db`` served on 127.0.0.1."""
+    with serving(_app(db)) as url:
+        yield url
+
+
+class Browser:
+    """An httpx client that behaves as a browser on the pages: it keeps cookies, says where
+    its forms come from (Origin) and sends each page's form token back."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.client = httpx.Client(base_url=url, timeout=10, headers={"Accept": BROWSER})
+        self.csrf = ""
+
+    def get(self, path: str, **kw: Any) -> httpx.Response:
+        r = self.client.get(path, **kw)
+        self._remember(r)
+        return r
+
+    def _remember(self, r: httpx.Response) -> None:
+        found = re.search(r'name="csrf" value="([^"]+)"', r.text)
+        if found:
+            self.csrf = found.group(1)
+
+    def post(self, path: str, data: dict[str, Any] | list[tuple[str, str]],
+             *, follow: bool = True, **headers: str) -> httpx.Response:
+        pairs = list(data.items()) if isinstance(data, dict) else list(data)
+        if not any(k == "csrf" for k, _ in pairs):
+            pairs.append(("csrf", self.csrf))
+        r = self.client.post(path, content=httpx.QueryParams(pairs).__str__(),
+                             headers={"Origin": self.url, "Sec-Fetch-Site": "same-origin",
+                                      "Content-Type": "application/x-www-form-urlencoded",
+                                      **headers}, follow_redirects=follow)
+        self._remember(r)
+        return r
+
+    def sign_in(self, db: Any, email: str) -> None:
+        from mktflow.engine.credentials import issue_token
+
+        token = issue_token(db.uow(), email).token
+        self.get("/sign-in")
+        r = self.post("/sign-in", {"token": token, "next": "/my-work"})
+        assert r.status_code == 200 and "Signed in as" in r.text and email in r.text, r.text
+
+
+@pytest.fixture
+def browser(site: str) -> Callable[[], Browser]:
+    made: list[Browser] = []
+
+    def new() -> Browser:
+        made.append(Browser(site))
+        return made[-1]
+
+    yield new  # type: ignore[misc]
+    for b in made:
+        b.client.close()
+
+
+def _step(db: Any, *, assignee: str | None = None, schema: dict[str, Any] | None = PLAN,
+          draft: dict[str, Any] | None = None) -> int:
+    from mktflow.engine.work import create_work_item
+
+    item = create_work_item(db.uow(), actor_email=ANA, department="marketing",
+                            title="Plan campaign SPRING", form_schema=schema, assignee=assignee)
+    if draft is not None:
+        from mktflow.engine import work
+
+        work.comment(db.uow(), item.id, actor_email=ANA, text="draft", draft=draft)
+    return int(item.id)
+
+
+def _offer(db: Any, to: str = "sales") -> int:
+    from mktflow.engine.handoffs import offer
+
+    return int(offer(db.uow(), actor_email=ANA, from_department="marketing", to_department=to,
+                     title="Launch kit", due_at=None, criteria="signed off by legal").id)
+
+
+def written(db: Any) -> tuple[int, int]:
+    return db.count("auditentry"), db.count("outboxmessage")
+
+
+def test_pages_need_a_session_and_carry_the_security_headers(site: str, db: Any) -> None:
+    item = _step(db)
+    page = httpx.get(f"{site}/work/{item}", headers={"Accept": BROWSER}, timeout=10)
+    assert page.status_code == 303
+    assert page.headers["location"] == f"/sign-in?next=%2Fwork%2F{item}"
+    cookie = page.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie and "secure" not in cookie
+    sign_in = httpx.get(f"{site}/sign-in", headers={"Accept": BROWSER}, timeout=10)
+    for r in (page, sign_in, httpx.get(f"{site}/work/{item}", timeout=10)):
+        assert r.headers["x-frame-options"] == "DENY"
+        csp = r.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+        assert "unsafe-inline" not in csp
+    assert "<script" not in sign_in.text and 'style="' not in sign_in.text
+    css = httpx.get(f"{site}/static/mktflow.css", timeout=10)
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    # the JSON door is unchanged
+    assert httpx.get(f"{site}/work/{item}", timeout=10).json()["id"] == item
+
+
+def test_a_member_signs_in_claims_fills_the_form_and_completes(
+        db: Any, browser: Callable[[], Browser]) -> None:
+    item = _step(db, draft=DRAFT)
+    olga = browser()
+    olga.sign_in(db, OLGA)
+    queue = olga.get("/inbox/marketing")
+    assert queue.status_code == 200 and f"W-{item} · Plan campaign SPRING" in queue.text
+    r = olga.post(f"/work/{item}", {"action": "claim", "next": "/inbox/marketing",
+                                    "actor": HANA})  # a typed e-mail acts as nobody
+    assert r.status_code == 200 and f"W-{item} claimed." in r.text
+    assert db.uow() and _view(db, item)["assignee"] == OLGA
+
+    page = olga.get(f"/work/{item}")
+    assert 'name="kpis.0.target" type="number" value="100"' in page.text
+    assert 'value="add:budget_lines"' in page.text
+    # add a budget line: the form comes back with a blank row, nothing written
+    before = written(db)
+    form = [("goal", "Reach 60 grocers"), ("kpis.0.name", "leads"), ("kpis.0.target", "150"),
+            ("kpis.0.higher_is_better", "false"), ("kpis.0.higher_is_better", "true"),
+            ("budget_lines.0.code", "MAIL"), ("budget_lines.0.amount", "2500")]
+    added = olga.post(f"/work/{item}", [*form, ("action", "add:budget_lines")])
+    assert added.status_code == 200 and 'name="budget_lines.1.code"' in added.text
+    assert 'value="Reach 60 grocers"' in added.text and written(db) == before
+    assert 'id="f-budget_lines-1-code"' in added.text and "autofocus" in added.text
+
+    # a wrong amount and code: refused beside the fields, what was typed kept
+    bad = [*form, ("budget_lines.1.code", "tv spots"), ("budget_lines.1.amount", "-40")]
+    refused = olga.post(f"/work/{item}", [*bad, ("action", "complete")])
+    assert refused.status_code == 422
+    assert 'id="e-f-budget_lines-1-amount"' in refused.text
+    assert 'id="e-f-budget_lines-1-code"' in refused.text
+    assert 'value="tv spots"' in refused.text and 'value="-40"' in refused.text
+    assert _view(db, item)["state"] == "claimed" and written(db) == before
+    unreadable = olga.post(f"/work/{item}", [*form, ("budget_lines.1.code", "TV"),
+                                             ("budget_lines.1.amount", "lots"),
+                                             ("action", "complete")])
+    assert unreadable.status_code == 422 and "must be a number" in unreadable.text
+    assert 'value="lots"' in unreadable.text
+
+    fixed = [*form, ("budget_lines.1.code", "TV"), ("budget_lines.1.amount", "1200.5")]
+    done = olga.post(f"/work/{item}", [*fixed, ("action", "complete")])
+    assert done.status_code == 200 and f"W-{item} completed." in done.text
+    view = _view(db, item)
+    assert view["state"] == "done" and view["completed_by"] == OLGA
+    assert view["data"] == {"goal": "Reach 60 grocers",
+                            "kpis": [{"name": "leads", "target": 150,
+                                      "higher_is_better": True}],
+                            "budget_lines": [{"code": "MAIL", "amount": 2500},
+                                             {"code": "TV", "amount": 1200.5}]}
+
+
+def _view(db: Any, item: int) -> dict[str, Any]:
+    from mktflow.engine import queries
+
+    return queries.show(db.uow(), f"W-{item}")
+
+
+def test_cross_site_and_tokenless_posts_are_refused(
+        db: Any, site: str, browser: Callable[[], Browser]) -> None:
+    item = _step(db)
+    olga = browser()
+    olga.sign_in(db, OLGA)
+    olga.get(f"/work/{item}")
+    before = written(db)
+    evil = olga.post(f"/work/{item}", {"action": "claim"}, Origin="https://evil.example",
+                     **{"Sec-Fetch-Site": "cross-site"})
+    assert evil.status_code == 403
+    for headers in ({"Sec-Fetch-Site": "same-site"}, {"Sec-Fetch-Site": "none"},
+                    {"Sec-Fetch-Site": "CROSS-SITE"}, {"Origin": "http://127.0.0.1:1"}):
+        assert olga.post(f"/work/{item}", {"action": "claim"}, **headers).status_code == 403
+    no_token = olga.post(f"/work/{item}", {"action": "claim", "csrf": "forged"})
+    assert no_token.status_code == 403 and "token" in no_token.text
+    no_origin = olga.client.post(f"/work/{item}", data={"action": "claim",
+                                                        "csrf": olga.csrf})
+    assert no_origin.status_code == 403
+    # the JSON API refuses a browser's cross-site request too
+    api = httpx.post(f"{site}/work/{item}/claim", timeout=10,
+                     headers={"X-Mktflow-Actor": OLGA, "Origin": "https://evil.example"})
+    assert api.status_code == 403 and api.headers["x-frame-options"] == "DENY"
+    assert written(db) == before and _view(db, item)["state"] == "open"
+    # another browser's session (no cookie) cannot use Olga's form token
+    stranger = browser()
+    stranger.csrf = olga.csrf
+    assert stranger.post(f"/work/{item}", {"action": "claim"}).status_code == 403
+    assert written(db) == before
+
+
+def test_a_head_reassigns_and_sees_the_load(db: Any, browser: Callable[[], Browser]) -> None:
+    item = _step(db, assignee=OLGA, schema=None)
+    olga = browser()
+    olga.sign_in(db, OLGA)
+    assert "Reassign" not in olga.get(f"/work/{item}").text
+    assert olga.get("/inbox/marketing/load").status_code == 403
+    ana = browser()
+    ana.sign_in(db, ANA)
+    page = ana.get(f"/work/{item}")
+    assert 'value="assign">Reassign</button>' in page.text
+    r = ana.post(f"/work/{item}", {"action": "assign", "to": MARCO})
+    assert r.status_code == 200 and f"W-{item} assigned." in r.text
+    assert _view(db, item)["assignee"] == MARCO
+    load = ana.get("/inbox/marketing/load")
+    assert load.status_code == 200 and "Marco Rossi" in load.text
+    # a refusal is shown with its reason: Olga no longer holds it
+    refused = olga.post(f"/work/{item}", {"action": "release"})
+    assert refused.status_code in (403, 409) and 'role="alert"' in refused.text
+    assert "may not" in refused.text or "only" in refused.text
+
+
+def test_a_rejected_handoff_is_seen_by_the_offering_department(
+        db: Any, browser: Callable[[], Browser]) -> None:
+    hid = _offer(db)
+    carlos = browser()
+    carlos.sign_in(db, CARLOS)
+    listed = carlos.get("/inbox/sales/handoffs")
+    assert f"H-{hid} · Launch kit" in listed.text.split("Awaiting our confirmation")[0]
+    blank = carlos.post(f"/handoffs/{hid}", {"action": "reject", "reason": " "})
+    assert blank.status_code == 422 and "reason" in blank.text
+    r = carlos.post(f"/handoffs/{hid}", {"action": "reject", "reason": "no capacity in Q1"})
+    assert r.status_code == 200 and f"H-{hid} rejected." in r.text
+    ana = browser()
+    ana.sign_in(db, ANA)
+    ours = ana.get("/inbox/marketing/handoffs")
+    answered = ours.text.split("Recently answered")[1]
+    assert f"H-{hid} · Launch kit" in answered and "no capacity in Q1" in answered
+    history = ana.get(f"/handoffs/{hid}").text
+    assert "no capacity in Q1" in history and CARLOS in history
+
+
+def test_sign_in_by_a_one_time_link_and_sign_out(
+        db: Any, site: str, browser: Callable[[], Browser]) -> None:
+    from sqlalchemy import text
+
+    visitor = browser()
+    visitor.get("/sign-in")
+    r = visitor.post("/sign-in", {"email": OLGA, "next": "/inbox/marketing"})
+    assert r.status_code == 200 and "a one-time sign-in link is on its way" in r.text
+    unknown = visitor.post("/sign-in", {"email": "nobody@example.com"})
+    assert unknown.status_code == 200 and "on its way" in unknown.text  # nothing learnt
+    with db.engine.connect() as conn:
+        links = [str(b) for (b,) in conn.execute(text(
+            "SELECT link FROM outboxmessage WHERE event = 'member.sign_in_link'"))]
+    assert len(links) == 1, links  # nothing for an e-mail that is nobody's
+    code = links[0].rsplit("/", 1)[1]
+    shown = visitor.get(f"/sign-in/{code}")  # a link checker's GET spends nothing
+    assert shown.status_code == 200 and "Sign me in" in shown.text
+    signed = visitor.post(f"/sign-in/{code}", {})
+    assert signed.status_code == 200 and "Signed in as" in signed.text and OLGA in signed.text
+    assert str(signed.url).endswith("/inbox/marketing")
+    again = browser()
+    again.get("/sign-in")
+    assert again.post(f"/sign-in/{code}", {}).status_code == 400  # once only
+    out = visitor.post("/sign-out", {})
+    assert out.status_code == 200 and "signed out" in out.text
+    assert visitor.get("/my-work", follow_redirects=False).status_code == 303
+    visitor.get("/sign-in")
+    bad = visitor.post("/sign-in", {"token": "mkt_wrong"})
+    assert bad.status_code == 401 and "Signed in as" not in bad.text
