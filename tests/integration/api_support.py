@@ -50,10 +50,13 @@ def api_for_links(db: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 def open_link(link: str, ref: str) -> dict[str, Any]:
-    """Follow a link as a person's mail client would and check it shows ``ref``."""
-    page = httpx.get(link, headers={"Accept": "text/html"}, timeout=10)
+    """Follow a link as a person's mail client would: the page (after signing in) and, for a
+    script, the item ``ref`` as JSON."""
+    page = httpx.get(link, headers={"Accept": "text/html"}, timeout=10, follow_redirects=True)
     assert page.status_code == 200, (link, page.status_code, page.text[:300])
-    assert page.headers["content-type"].startswith("text/html") and ref in page.text
+    # the item's page signs the person in first, then comes back to the item
+    assert page.headers["content-type"].startswith("text/html") and "Sign in" in page.text
+    assert page.url.path == "/sign-in" and page.url.params["next"] == httpx.URL(link).path
     data = httpx.get(link, headers={"Accept": "application/json"}, timeout=10)
     assert data.status_code == 200, data.text
     body: dict[str, Any] = data.json()

@@ -13,6 +13,7 @@ import pytest
 from mktflow.domain.errors import BadInput, FormInvalid
 from mktflow.engine import queries, work
 from mktflow.engine.steps import complete_step
+from tests.integration.web_support import Browser
 
 OLGA = "olga.petrova@example.com"  # marketing specialist
 FORM = {
@@ -91,8 +92,12 @@ def test_api_and_page_offer_and_accept_the_draft(db: Any, api: httpx.Client) -> 
     actor = {"X-Mktflow-Actor": OLGA}
     item_id = _step(db)
     assert api.get(f"/work/{item_id}").json()["draft"] == DRAFT
-    page = api.get(f"/work/{item_id}", headers={"Accept": "text/html"}).text
-    assert "&quot;in-store tasting&quot;" in page.split('name="data"')[1].split("</textarea>")[0]
+    olga = Browser(str(api.base_url).rstrip("/"))
+    olga.sign_in(db, OLGA)
+    page = olga.get(f"/work/{item_id}").text  # the form's fields start from the draft
+    assert 'name="budget" type="number" value="15000"' in page
+    assert 'name="channels.0" type="text" value="in-store tasting"' in page
+    olga.client.close()
     done = api.post(f"/work/{item_id}/complete", headers=actor, json={})
     assert done.status_code == 200 and done.json()["data"] == DRAFT
     merged = _step(db)

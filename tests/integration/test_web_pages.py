@@ -5,7 +5,6 @@ origin and form token, frame and content-security headers)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,13 +12,13 @@ import httpx
 import pytest
 
 from tests.integration.api_support import serving
+from tests.integration.web_support import BROWSER, Browser
 
 ANA = "ana.torres@example.com"  # marketing head
 OLGA = "olga.petrova@example.com"  # marketing specialist
 MARCO = "marco.rossi@example.com"  # marketing specialist
 CARLOS = "carlos.mendez@example.com"  # sales head
 HANA = "hana.kim@example.com"  # tech head
-BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 PLAN = {
     "type": "object", "additionalProperties": False,
     "properties": {
@@ -55,46 +54,6 @@ def site(db: Any) -> Iterator[str]:
     """The app for ``db`` served on 127.0.0.1."""
     with serving(_app(db)) as url:
         yield url
-
-
-class Browser:
-    """An httpx client that behaves as a browser on the pages: it keeps cookies, says where
-    its forms come from (Origin) and sends each page's form token back."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.client = httpx.Client(base_url=url, timeout=10, headers={"Accept": BROWSER})
-        self.csrf = ""
-
-    def get(self, path: str, **kw: Any) -> httpx.Response:
-        r = self.client.get(path, **kw)
-        self._remember(r)
-        return r
-
-    def _remember(self, r: httpx.Response) -> None:
-        found = re.search(r'name="csrf" value="([^"]+)"', r.text)
-        if found:
-            self.csrf = found.group(1)
-
-    def post(self, path: str, data: dict[str, Any] | list[tuple[str, str]],
-             *, follow: bool = True, **headers: str) -> httpx.Response:
-        pairs = list(data.items()) if isinstance(data, dict) else list(data)
-        if not any(k == "csrf" for k, _ in pairs):
-            pairs.append(("csrf", self.csrf))
-        r = self.client.post(path, content=httpx.QueryParams(pairs).__str__(),
-                             headers={"Origin": self.url, "Sec-Fetch-Site": "same-origin",
-                                      "Content-Type": "application/x-www-form-urlencoded",
-                                      **headers}, follow_redirects=follow)
-        self._remember(r)
-        return r
-
-    def sign_in(self, db: Any, email: str) -> None:
-        from mktflow.engine.credentials import issue_token
-
-        token = issue_token(db.uow(), email).token
-        self.get("/sign-in")
-        r = self.post("/sign-in", {"token": token, "next": "/my-work"})
-        assert r.status_code == 200 and "Signed in as" in r.text and email in r.text, r.text
 
 
 @pytest.fixture

@@ -4,8 +4,9 @@
     store    never the engine, notify, the bridge (prefect), the API, the CLI or the demo
     engine   never notify, the bridge, the API, the CLI, the demo or the wiring (bootstrap)
     notify   never the bridge, the API or the CLI (it reads what the engine wrote)
-    doors    the CLI, the API, the bridge and the flows never import the store: they take
-             units of work from ``mktflow.bootstrap`` and call ``mktflow.engine``
+    doors    the CLI, the API, the web pages, the bridge and the flows never import the store:
+             they take units of work from ``mktflow.bootstrap`` and call ``mktflow.engine``
+    web      the pages never import the API (the API's routes hand a browser to the pages)
     cli      imported by nobody outside it (it is a door, not a library)
     demo     imported only by the CLI and itself (it sits on top, beside its YAML)
     parts    no loop between the top-level parts (domain, store, engine, notify, prefect,
@@ -71,12 +72,13 @@ def test_store_imports_no_layer_above_it() -> None:
     assert _offenders("store", lambda name: not _under(name, *above)) == []
 
 
-@pytest.mark.parametrize("part", ["domain", "store", "engine", "notify", "prefect", "api", "demo"])
+@pytest.mark.parametrize("part", ["domain", "store", "engine", "notify", "prefect", "api", "demo",
+                                  "web"])
 def test_nothing_outside_the_cli_imports_it(part: str) -> None:
     assert _offenders(part, lambda name: not _under(name, "mktflow.cli")) == []
 
 
-@pytest.mark.parametrize("part", ["domain", "store", "engine", "notify", "prefect", "api"])
+@pytest.mark.parametrize("part", ["domain", "store", "engine", "notify", "prefect", "api", "web"])
 def test_only_the_cli_imports_the_demo(part: str) -> None:
     assert _offenders(part, lambda name: not _under(name, "mktflow.demo")) == []
 
@@ -88,15 +90,19 @@ def test_the_old_feature_folders_are_gone() -> None:
     assert not (PACKAGE / "clikit.py").exists()
 
 
-@pytest.mark.parametrize("part", ["cli", "api", "prefect", "flows"])
+@pytest.mark.parametrize("part", ["cli", "api", "prefect", "flows", "web"])
 def test_doors_never_import_the_store(part: str) -> None:
     assert _offenders(part, lambda name: not _under(name, "mktflow.store")) == []
 
 
 def test_the_engine_never_imports_notify_the_doors_or_the_wiring() -> None:
     above = ("mktflow.notify", "mktflow.prefect", "mktflow.api", "mktflow.cli", "mktflow.demo",
-             "mktflow.bootstrap", "flows", "deployments")
+             "mktflow.web", "mktflow.bootstrap", "flows", "deployments")
     assert _offenders("engine", lambda name: not _under(name, *above)) == []
+
+
+def test_the_pages_never_import_the_api() -> None:
+    assert _offenders("web", lambda name: not _under(name, "mktflow.api")) == []
 
 
 def test_notify_never_imports_the_doors() -> None:
@@ -104,8 +110,8 @@ def test_notify_never_imports_the_doors() -> None:
     assert _offenders("notify", lambda name: not _under(name, *doors)) == []
 
 
-PARTS = ("domain", "store", "engine", "notify", "prefect", "api", "cli", "demo", "bootstrap",
-         "config")
+PARTS = ("domain", "store", "engine", "notify", "prefect", "api", "web", "cli", "demo",
+         "bootstrap", "config")
 
 #: The one edge the wiring needs: bootstrap hands every unit of work the bridge's HTTP
 #: hand-back (an adapter, like a sender), while the bridge's doors take units of work from

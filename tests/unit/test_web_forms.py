@@ -1,0 +1,199 @@
+"""The pages' form renderer (schema → fields, posted form → typed data, errors → fields) and the
+session cookie's signature, with nothing running."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from flows.campaign import CampaignPlan
+from flows.order_handling import OrderEntry
+from mktflow.domain.errors import FormInvalid
+from mktflow.engine.forms import validate_form
+from mktflow.prefect.approvals import ApprovalForm
+from mktflow.web import forms as F
+from mktflow.web._guard import origin_of
+from mktflow.web.session import Session, SessionKeys, load_key
+
+PLAN = CampaignPlan.model_json_schema()
+DRAFT: dict[str, Any] = {
+    "name": "Spring", "goal": "Reach 50 grocers", "target_customers": "grocers",
+    "channels": ["email", "in-store"], "start": "2027-03-01", "end": "2027-04-30",
+    "kpis": [{"name": "leads", "unit": "", "target": 100.0, "higher_is_better": True}],
+    "activities": [{"title": "Tasting", "owner": "olga.petrova@example.com", "channel": "store",
+                    "start": None, "end": "2027-03-20", "budget_line": "TASTE"}],
+    "budget_lines": [{"code": "TASTE", "title": "Tastings", "amount": 2500.5}],
+}
+
+
+def _by_name(fields: list[F.Field]) -> dict[str, F.Field]:
+    found: dict[str, F.Field] = {}
+    for f in fields:
+        found[f.name] = f
+        found.update(_by_name(f.children + f.rows))
+    return found
+
+
+def test_the_campaign_plan_renders_as_fields_people_fill() -> None:
+    fields = _by_name(F.fields(PLAN, F.raw_from_data(PLAN, DRAFT)))
+    kinds = {name: f.kind for name, f in fields.items()}
+    assert kinds["goal"] == "text" and kinds["start"] == "date"
+    assert kinds["kpis"] == kinds["activities"] == kinds["budget_lines"] == "list"
+    assert kinds["channels"] == "list" and kinds["channels.1"] == "text"
+    assert kinds["kpis.0"] == "object" and kinds["kpis.0.target"] == "number"
+    assert kinds["kpis.0.higher_is_better"] == "boolean"
+    assert kinds["activities.0.start"] == "date"  # date | None
+    assert fields["kpis"].label == "KPIs" and fields["kpis.0"].label == "KPI 1"
+    assert fields["budget_lines"].label == "Budget lines"
+    assert fields["budget_lines"].item_label == "Budget line"
+    assert fields["activities"].item_label == "Activity"
+    # pre-filled with the draft, as the inputs show it
+    assert fields["kpis.0.target"].value == "100"
+    assert fields["budget_lines.0.amount"].value == "2500.5"
+    assert fields["activities.0.start"].value == "" and fields["channels.1"].value == "in-store"
+    assert fields["kpis.0.higher_is_better"].value == "true"
+    assert fields["kpis.0.target"].attrs["step"] == "any"
+    assert fields["goal"].required and not fields["kpis.0.unit"].required
+    assert fields["activities.0.owner"].description == "Owner's e-mail"
+
+
+def test_choices_and_their_values() -> None:
+    fields = _by_name(F.fields(ApprovalForm.model_json_schema(), {}))
+    decision = fields["decision"]
+    assert decision.kind == "choice" and decision.required
+    assert decision.choices == [("approve", "Approve"), ("reject", "Reject"),
+                                ("rework", "Rework")]
+    assert fields["reason"].kind == "textarea"  # "Why ..." reads as a longer text
+    data, errors = F.data_from_raw({"type": "object", "required": ["n"],
+                                    "properties": {"n": {"enum": [1, 2, "x"]}}}, {"n": "2"})
+    assert data == {"n": 2} and errors == {}
+    _, errors = F.data_from_raw({"type": "object", "properties": {"n": {"enum": [1]}}},
+                                {"n": "7"})
+    assert errors == {"n": "is not one of the choices"}
+
+
+def test_the_draft_comes_back_as_the_same_data() -> None:
+    for schema, draft in ((PLAN, DRAFT), (OrderEntry.model_json_schema(), {
+            "customer_code": "C1", "customer_name": "", "delivery_date": "2027-01-02",
+            "note": "", "lines": [{"sku": "A", "description": "", "quantity": 2.5,
+                                   "unit_price": 0}]})):
+        data, errors = F.data_from_raw(schema, F.raw_from_data(schema, draft))
+        assert errors == {} and data == draft
+        validate_form(schema, data, ref="W-1")
+
+
+def test_a_posted_form_becomes_typed_data() -> None:
+    pairs = [("csrf", "t"), ("action", "complete"), ("name", "Spring"), ("goal", "Grow"),
+             ("target_customers", "grocers"), ("start", "2027-03-01"), ("end", "2027-04-30"),
+             ("channels.0", "email"), ("channels.1", "  "), ("channels.5", "radio"),
+             ("kpis.0.name", "leads"), ("kpis.0.target", "1,200"),
+             ("kpis.0.higher_is_better", "false"),  # the hidden input of an unticked box
+             ("kpis.3.name", "visits"), ("kpis.3.target", "2.5"),
+             ("kpis.3.higher_is_better", "false"), ("kpis.3.higher_is_better", "true"),
+             ("activities.0.title", "Tasting"), ("activities.0.owner", "o@example.com"),
+             ("activities.0.start", ""), ("activities.0.budget_line", "T"),
+             ("budget_lines.0.code", "T"), ("budget_lines.0.title", "Tastings"),
+             ("budget_lines.0.amount", "300"), ("injected", "x"), ("kpis.x.name", "odd")]
+    data, errors = F.data_from_raw(PLAN, F.raw_from_post(PLAN, pairs))
+    assert errors == {}
+    assert data["channels"] == ["email", "radio"]  # the blank row is no channel
+    assert data["kpis"] == [{"name": "leads", "unit": "", "target": 1200,
+                             "higher_is_better": False},
+                            {"name": "visits", "unit": "", "target": 2.5,
+                             "higher_is_better": True}]  # rows renumbered 0, 1
+    assert data["activities"][0]["start"] is None and data["activities"][0]["channel"] == ""
+    assert data["budget_lines"] == [{"code": "T", "title": "Tastings", "amount": 300}]
+    assert "injected" not in data
+    validate_form(PLAN, data, ref="W-1")
+
+
+@pytest.mark.parametrize(("typed", "error"), [
+    ("lots", "must be a number"), ("nan", "must be a finite number"),
+    ("inf", "must be a finite number"), ("", "is required")])
+def test_what_cannot_be_read_is_named_by_field(typed: str, error: str) -> None:
+    raw = F.raw_from_post(PLAN, [("kpis.0.name", "leads"), ("kpis.0.target", typed),
+                                 ("start", "2027-01-01"), ("end", "2027-01-02")])
+    data, errors = F.data_from_raw(PLAN, raw)
+    assert errors == {"kpis.0.target": error}
+    assert "target" not in data["kpis"][0]
+    # the input keeps what was typed, and carries the error
+    field = _by_name(F.fields(PLAN, raw, errors))["kpis.0.target"]
+    assert (field.value, field.error) == (typed, error)
+
+
+def test_integer_fields_take_whole_numbers() -> None:
+    schema = {"type": "object", "required": ["n"], "properties": {"n": {"type": "integer"}}}
+    assert F.data_from_raw(schema, {"n": "12"}) == ({"n": 12}, {})
+    assert F.data_from_raw(schema, {"n": "1.5"})[1] == {"n": "must be a whole number"}
+
+
+def test_rows_are_added_and_removed() -> None:
+    raw = F.raw_from_data(PLAN, DRAFT)
+    assert F.add_row(PLAN, raw, "budget_lines") == "budget_lines.1"
+    assert raw["budget_lines"][1] == {"code": "", "title": "", "amount": ""}
+    assert F.add_row(PLAN, raw, "kpis") == "kpis.1"
+    assert raw["kpis"][1]["higher_is_better"] == "true"  # the item's default
+    assert F.add_row(PLAN, raw, "goal") is None and F.add_row(PLAN, raw, "nope") is None
+    assert F.remove_row(raw, "kpis.0") == "kpis"
+    assert len(raw["kpis"]) == 1 and raw["kpis"][0]["name"] == ""
+    assert F.remove_row(raw, "kpis.7") is None and F.remove_row(raw, "goal") is None
+    names = _by_name(F.fields(PLAN, raw))
+    assert "budget_lines.1.amount" in names and "kpis.1" not in names
+
+
+def test_the_engines_errors_land_beside_their_fields() -> None:
+    raw = F.raw_from_data(PLAN, DRAFT)
+    F.add_row(PLAN, raw, "budget_lines")
+    raw["budget_lines"][1] = {"code": "tv spots", "title": "TV", "amount": "-5"}
+    data, unread = F.data_from_raw(PLAN, raw)
+    assert unread == {}
+    with pytest.raises(FormInvalid) as refused:
+        validate_form(PLAN, data, ref="W-1")
+    errors = F.error_paths(refused.value.errors)
+    assert set(errors) == {"budget_lines.1.code", "budget_lines.1.amount"}
+    fields = _by_name(F.fields(PLAN, raw, errors))
+    assert "does not match" in fields["budget_lines.1.code"].error
+    assert "minimum" in fields["budget_lines.1.amount"].error
+    assert fields["budget_lines.1.amount"].value == "-5"
+    assert F.field_names(F.fields(PLAN, raw)) >= set(errors)
+
+
+def test_a_part_the_form_cannot_edit_is_kept_as_it_was() -> None:
+    schema = {"type": "object", "properties": {
+        "title": {"type": "string"},
+        "extra": {"type": "object", "additionalProperties": {"type": "number"}}}}
+    raw = F.raw_from_data(schema, {"title": "t", "extra": {"a": 1.5}})
+    field = _by_name(F.fields(schema, raw))["extra"]
+    assert field.kind == "fixed" and '"a": 1.5' in field.value
+    posted = F.raw_from_post(schema, [("title", "t2"), ("extra.__json", field.value)])
+    assert F.data_from_raw(schema, posted) == ({"title": "t2", "extra": {"a": 1.5}}, {})
+
+
+def test_a_step_without_a_form_has_no_fields() -> None:
+    assert F.fields(None, {}) == [] and F.data_from_raw(None, {}) == ({}, {})
+    assert F.fields({"type": "object"}, {}) == []
+
+
+def test_the_session_cookie_is_signed_and_expires(tmp_path: Any) -> None:
+    keys = SessionKeys(b"k" * 32, max_age_s=3600)
+    session = Session.new("olga.petrova@example.com", now=1_000_000)
+    cookie = keys.dump(session)
+    assert keys.load(cookie, now=1_000_100) == session
+    assert keys.load(cookie, now=1_000_000 + 3601) is None  # expired
+    body, mac = cookie.split(".")
+    forged = keys.dump(Session("ana.torres@example.com", session.csrf, session.started))
+    assert keys.load(f"{forged.split('.')[0]}.{mac}", now=1_000_100) is None
+    assert SessionKeys(b"x" * 32, max_age_s=3600).load(cookie, now=1_000_100) is None
+    for junk in ("", "a.b", "....", "x" * 5000, f"{body}.{mac}x"):
+        assert keys.load(junk, now=1_000_100) is None
+    key = load_key(None, tmp_path)
+    assert load_key(None, tmp_path) == key and len(key) == 32
+    assert (tmp_path / "web-session.key").stat().st_mode & 0o077 == 0
+    assert load_key("from-settings-secret", tmp_path) == b"from-settings-secret"
+
+
+def test_origins_are_compared_as_browsers_send_them() -> None:
+    assert origin_of("http://127.0.0.1:8787/work/3") == "http://127.0.0.1:8787"
+    assert origin_of("HTTPS://Tasks.Example.com:443/") == "https://tasks.example.com"
+    assert origin_of("null") == "" and origin_of("http://[::1]:80/x") == "http://[::1]"
