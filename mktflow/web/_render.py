@@ -3,6 +3,7 @@ use: times in the organisation's time zone, priority bands, labels of states and
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -50,8 +51,11 @@ def _band(priority: int | None) -> str:
 
 
 def _words(value: Any) -> str:
-    text = str(value or "").replace("_", " ").replace("-", " ")
-    return text[:1].upper() + text[1:]
+    """``budget_lines`` / ``CampaignPlan`` as people read it: ``Budget lines``, ``Campaign
+    plan``."""
+    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", str(value or ""))
+    text = text.replace("_", " ").replace("-", " ")
+    return text[:1].upper() + text[1:].lower() if text != text.upper() else text
 
 
 def _state(value: str | None) -> Markup:

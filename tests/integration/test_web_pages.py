@@ -270,3 +270,67 @@ def test_sign_in_by_a_one_time_link_and_sign_out(
     visitor.get("/sign-in")
     bad = visitor.post("/sign-in", {"token": "mkt_wrong"})
     assert bad.status_code == 401 and "Signed in as" not in bad.text
+
+
+def test_check_and_save_a_draft_without_completing(
+        db: Any, browser: Callable[[], Browser]) -> None:
+    item = _step(db, assignee=OLGA, draft=DRAFT)
+    olga = browser()
+    olga.sign_in(db, OLGA)
+    olga.get(f"/work/{item}")
+    form = [("goal", "Go"), ("kpis.0.name", "leads"), ("kpis.0.target", "0"),
+            ("kpis.0.higher_is_better", "false"), ("budget_lines.0.code", "MAIL"),
+            ("budget_lines.0.amount", "10")]
+    checked = olga.post(f"/work/{item}", [*form, ("action", "check")])
+    assert checked.status_code == 422
+    assert 'id="e-f-goal"' in checked.text and 'id="e-f-kpis-0-target"' in checked.text
+    assert '<a href="#f-kpis-0-target">KPI 1: Target</a>' in checked.text
+    assert _view(db, item)["state"] == "claimed"
+    fine = [*form[:2], ("kpis.0.target", "5"), *form[3:]]
+    saved = olga.post(f"/work/{item}", [*fine, ("action", "draft")])
+    assert saved.status_code == 200 and f"W-{item} draft saved." in saved.text
+    view = _view(db, item)
+    assert view["state"] == "claimed" and view["draft"]["kpis"][0]["target"] == 5
+    assert 'name="goal" type="text" value="Go"' in saved.text  # the page starts from it
+
+
+def test_with_an_api_token_the_pages_still_sign_people_in(db: Any) -> None:
+    from pydantic import SecretStr
+
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+
+    item = _step(db)
+    app = create_app(db.engine, settings=Settings(api_token=SecretStr("s3cret-token-for-api")))
+    with serving(app) as url:
+        assert httpx.get(f"{url}/work/{item}", timeout=10).status_code == 401
+        olga = Browser(url)
+        olga.sign_in(db, OLGA)
+        page = olga.get(f"/work/{item}")
+        assert page.status_code == 200 and f"W-{item} · Plan campaign SPRING" in page.text
+        r = olga.post(f"/work/{item}", {"action": "claim"})
+        assert r.status_code == 200 and f"W-{item} claimed." in r.text
+        # a form post is not a way round the token for the JSON API
+        assert httpx.post(f"{url}/work/{item}/release", timeout=10,
+                          headers={"X-Mktflow-Actor": OLGA}).status_code == 401
+        olga.client.close()
+
+
+def test_times_are_shown_in_the_organisations_time_zone(db: Any) -> None:
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+    from mktflow.engine import work
+
+    item = _step(db, assignee=OLGA, schema=None)
+    from datetime import UTC, datetime
+
+    work.update(db.uow(), item, actor_email=ANA, due_at=datetime(2027, 1, 15, 16, 0, tzinfo=UTC))
+    app = create_app(db.engine, settings=Settings(web_timezone="Europe/Madrid"))
+    with serving(app) as url:
+        olga = Browser(url)
+        olga.sign_in(db, OLGA)
+        page = olga.get(f"/work/{item}").text
+        assert '<time datetime="2027-01-15T16:00:00+00:00">Fri 15 Jan 2027, 17:00 CET</time>' \
+            in page
+        assert "Times in Europe/Madrid." in page
+        olga.client.close()

@@ -1,0 +1,203 @@
+"""The departments' pages of ``mktflow serve``, in Chromium: a member signs in, finds the
+campaign plan in the marketing queue, claims it, edits a KPI, adds a budget line, is refused
+beside the field, fixes it and completes; the flow goes on to the approval, which the head
+assigns; tech rejects a handoff with a reason and marketing sees it. Cross-site posts are
+refused; every page is framed by nobody and runs no inline script.
+
+Each page's screenshot is saved to ``docs/screenshots/`` (the README shows them).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import ROOT, Served, eventually
+from tests.e2e.test_prefect_ui import _code, _step, _wait_suspended
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
+
+SHOTS = ROOT / "docs" / "screenshots"
+OLGA = "olga.petrova@example.com"  # marketing specialist, the campaign's owner
+ANA = "ana.torres@example.com"  # marketing head
+LI = "li.na@example.com"  # marketing deputy
+HANA = "hana.kim@example.com"  # tech head
+PHONE = {"width": 390, "height": 844}
+
+
+def _token(served: Served, email: str) -> str:
+    """A member token, made as an operator would (the engine's credentials, served data)."""
+    code = ("import sys; from mktflow import bootstrap; "
+            "from mktflow.engine.credentials import issue_token; "
+            "print(issue_token(bootstrap.uow(), sys.argv[1]).token)")
+    done = subprocess.run([sys.executable, "-c", code, email], env=served.env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def _shot(page: Any, name: str, *, full_page: bool = True) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
+
+
+def _sign_in(page: Any, api: str, served: Served, email: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{api}/sign-in")
+    page.get_by_label("Member token", exact=True).fill(_token(served, email))
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_text("Signed in as")).to_be_visible()
+    expect(page.locator(".who")).to_contain_text(email)
+
+
+def _person(browser: Any, viewport: dict[str, int] | None = None) -> Any:
+    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900})
+    context.set_default_timeout(30_000)
+    return context
+
+
+def test_departments_work_from_their_pages(served: Served, mktflow_api: str, page: Any,
+                                           browser: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    api = mktflow_api
+    console: list[str] = []
+    page.on("console", lambda m: console.append(m.text))
+
+    # a campaign waits at its plan, held by its owner
+    example = served.cli("run", "campaign", "--example").stdout
+    code = _code(example)
+    params = tmp_path / "campaign.json"
+    params.write_text(example, "utf-8")
+    started = served.cli("run", "campaign", "--params", f"@{params}", "--detach", "--json")
+    flow_run_id = json.loads(started.stdout.splitlines()[0])["flow_run_id"]
+    _wait_suspended(served, flow_run_id, "plan-1")
+    plan = eventually(lambda: _step(served, "marketing", code, "plan-1"), timeout=30,
+                      what=f"the plan step of {code} in marketing's queue")
+    ref, item = plan["ref"], plan["id"]
+
+    # the link in a notice lands on the sign-in page, and back on the item after it
+    page.goto(f"{api}/work/{item}")
+    expect(page).to_have_url(re.compile(r"/sign-in\?next=%2Fwork%2F"))
+    _shot(page, "sign-in")
+    first = page.goto(f"{api}/sign-in?next=/work/{item}")
+    assert first is not None and first.headers["x-frame-options"] == "DENY"
+    assert "script-src 'self'" in first.headers["content-security-policy"]
+    page.get_by_label("Member token", exact=True).fill(_token(served, OLGA))
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(f"{ref} · Plan campaign")
+
+    # My work holds the plan; she gives it back to the queue, then claims it from there
+    page.get_by_role("link", name="My work").click()
+    expect(page.get_by_role("link", name=re.compile(f"{ref} · Plan campaign"))).to_be_visible()
+    _shot(page, "my-work")
+    page.get_by_role("link", name=re.compile(f"{ref} · Plan campaign")).click()
+    page.get_by_role("button", name="Release to the queue").click()
+    expect(page.get_by_role("status")).to_contain_text(f"{ref} released.")
+    page.get_by_role("link", name="My department").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Marketing queue")
+    _shot(page, "department-queue")
+    page.get_by_role("button", name=f"Claim {ref}").click()
+    expect(page.get_by_role("status")).to_contain_text(f"{ref} claimed.")
+    page.get_by_role("link", name=re.compile(f"{ref} · Plan campaign")).click()
+
+    # the plan's form: a KPI edited, a budget line added, refused beside the field, fixed
+    kpi = page.get_by_role("group", name="KPI 1", exact=True)
+    expect(kpi.get_by_label("Target")).to_have_value("400")
+    kpi.get_by_label("Target").fill("450")
+    page.get_by_role("button", name="Add budget line").click()
+    line = page.get_by_role("group", name="Budget line 3", exact=True)
+    expect(line.get_by_label("Code")).to_be_focused()  # the keyboard goes to the new row
+    expect(page.get_by_role("group", name="KPI 1", exact=True).get_by_label("Target")
+           ).to_have_value("450")  # what was typed is kept
+    line.get_by_label("Code").fill("radio spots")
+    line.get_by_label("Title").fill("Local radio")
+    line.get_by_label("Amount").fill("1500")
+    page.get_by_role("button", name="Complete", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("does not fit the form")
+    line = page.get_by_role("group", name="Budget line 3", exact=True)
+    expect(line.locator(".field-error")).to_contain_text("does not match")
+    expect(line.get_by_label("Code")).to_have_attribute("aria-invalid", "true")
+    expect(line.get_by_label("Code")).to_have_value("radio spots")
+    _shot(page, "step-form-error")
+    with_phone = _person(browser, PHONE)
+    phone = with_phone.new_page()
+    phone.context.add_cookies(page.context.cookies())
+    phone.goto(f"{api}/work/{item}")
+    phone.get_by_role("group", name="Budget lines", exact=True).scroll_into_view_if_needed()
+    _shot(phone, "step-form-phone", full_page=False)
+    with_phone.close()
+    assert served.cli_json("work", "show", ref)["state"] == "claimed"
+    line.get_by_label("Code").fill("radio")
+    page.get_by_role("button", name="Complete", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text(f"{ref} completed.")
+    done = served.cli_json("work", "show", ref)
+    assert done["state"] == "done" and done["completed_by"] == OLGA
+    assert done["data"]["kpis"][0]["target"] == 450
+    assert done["data"]["budget_lines"][-1] == {"code": "radio", "title": "Local radio",
+                                                "amount": 1500}
+
+    # the flow goes on: the approval waits in marketing's queue; the head gives it to Li
+    approval = eventually(lambda: _step(served, "marketing", code, "approval-1"), timeout=120,
+                          interval=2, what=f"the approval of {code} in marketing's queue")
+    head = _person(browser)
+    ana = head.new_page()
+    _sign_in(ana, api, served, ANA)
+    ana.goto(f"{api}/work/{approval['id']}")
+    ana.get_by_label("Give it to").select_option(LI)
+    ana.get_by_role("button", name=re.compile(r"^(Assign|Reassign)$")).click()
+    expect(ana.get_by_role("status")).to_contain_text(f"{approval['ref']} assigned.")
+    assert served.cli_json("work", "show", approval["ref"])["assignee"] == LI
+    expect(ana.get_by_role("table").filter(has_text="assign")).to_contain_text(ANA)
+    _shot(ana, "work-item")
+
+    # tech rejects a handoff with a reason; marketing sees the reason
+    offered = served.cli_json("handoff", "offer", "--from", "marketing", "--to", "tech",
+                              "--title", f"Tasting stand for {code}", "--due", "2027-01-15",
+                              "--criteria", "fits a 2 m aisle", "--as", OLGA)
+    tech = _person(browser)
+    hana = tech.new_page()
+    _sign_in(hana, api, served, HANA)
+    hana.get_by_role("link", name="Handoffs").click()
+    offered_list = hana.get_by_role("region", name=re.compile("Offered to us"))
+    offered_list.get_by_role("link", name=re.compile(offered["ref"])).click()
+    _shot(hana, "handoff")
+    hana.get_by_label("Why do you reject it?").fill("no stand builder free before February")
+    hana.get_by_role("button", name="Reject", exact=True).click()
+    expect(hana.get_by_role("status")).to_contain_text(f"{offered['ref']} rejected.")
+    tech.close()
+    page.get_by_role("link", name="Handoffs").click()
+    answered = page.get_by_role("region", name="Recently answered")
+    expect(answered).to_contain_text(offered["ref"])
+    expect(answered).to_contain_text("no stand builder free before February")
+    _shot(page, "handoffs")
+
+    # the head's view: the department's load by member and the handoff ledger's figures
+    ana.get_by_role("link", name="Marketing load").click()
+    expect(ana.get_by_role("heading", level=1)).to_have_text("Marketing: load")
+    expect(ana.get_by_role("row").filter(has_text="Li Na")).to_contain_text("1")
+    expect(ana.get_by_role("row").filter(has_text="marketing → tech")).to_contain_text("100%")
+    _shot(ana, "department-load")
+    head.close()
+
+    # another site's form cannot act with Olga's session, nor a post without the form token
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    before = served.cli_json("history", approval["ref"])
+    for headers, data in (
+            ({"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+             {"action": "comment", "text": "evil"}),
+            ({"Origin": api, "Sec-Fetch-Site": "same-origin"},
+             {"action": "comment", "text": "no token"})):
+        r = httpx.post(f"{api}/work/{approval['id']}", data=data, cookies=cookies,
+                       headers={"Accept": "text/html", **headers}, timeout=10)
+        assert r.status_code == 403, r.text
+    assert served.cli_json("history", approval["ref"]) == before
+    assert not [m for m in console if "Content Security Policy" in m], console
