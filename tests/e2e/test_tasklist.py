@@ -132,7 +132,7 @@ def test_departments_work_from_their_pages(served: Served, mktflow_api: str, pag
     phone = with_phone.new_page()
     phone.context.add_cookies(page.context.cookies())
     phone.goto(f"{api}/work/{item}")
-    phone.get_by_role("group", name="Budget lines", exact=True).scroll_into_view_if_needed()
+    phone.get_by_role("group", name="KPIs", exact=True).scroll_into_view_if_needed()
     _shot(phone, "step-form-phone", full_page=False)
     with_phone.close()
     assert served.cli_json("work", "show", ref)["state"] == "claimed"
