@@ -25,6 +25,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from mktflow.config import Settings
 from mktflow.domain.errors import FormInvalid, MktflowError, NotFound
 from mktflow.engine import UnitOfWork, handoffs, queries, tasklist, work
+from mktflow.engine.credentials import safe_next_path
 from mktflow.engine.forms import validate_form
 from mktflow.engine.reports import handoff_ledger
 from mktflow.engine.steps import complete_step
@@ -136,10 +137,9 @@ def visit(request: Request) -> Visit:
 
 
 def _local(path: str | None, default: str = "/my-work") -> str:
-    """``path`` if it is a path on this site (no other host, no scheme), else ``default``."""
-    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
-        return default
-    return path
+    """``path`` if it is a path on this site (no other host, no scheme, no control
+    character a browser would drop to make ``//host``), else ``default``."""
+    return safe_next_path(path) or default
 
 
 async def _pairs(request: Request) -> list[tuple[str, str]]:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ import pytest
 
 from tests.e2e.conftest import ROOT, Served, eventually
 from tests.e2e.test_prefect_ui import _code, _step, _wait_suspended
+from tests.e2e.ui import sign_in_here
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 
@@ -32,17 +31,6 @@ HANA = "hana.kim@example.com"  # tech head
 PHONE = {"width": 390, "height": 844}
 
 
-def _token(served: Served, email: str) -> str:
-    """A member token, made as an operator would (the engine's credentials, served data)."""
-    code = ("import sys; from mktflow import bootstrap; "
-            "from mktflow.engine.credentials import issue_token; "
-            "print(issue_token(bootstrap.uow(), sys.argv[1]).token)")
-    done = subprocess.run([sys.executable, "-c", code, email], env=served.env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=60, check=False)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
-
-
 def _shot(page: Any, name: str, *, full_page: bool = True) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
@@ -52,9 +40,7 @@ def _sign_in(page: Any, api: str, served: Served, email: str) -> None:
     from playwright.sync_api import expect
 
     page.goto(f"{api}/sign-in")
-    page.get_by_label("Member token", exact=True).fill(_token(served, email))
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page.get_by_text("Signed in as")).to_be_visible()
+    sign_in_here(page, served.env, email)
     expect(page.locator(".who")).to_contain_text(email)
 
 
@@ -91,8 +77,7 @@ def test_departments_work_from_their_pages(served: Served, mktflow_api: str, pag
     first = page.goto(f"{api}/sign-in?next=/work/{item}")
     assert first is not None and first.headers["x-frame-options"] == "DENY"
     assert "script-src 'self'" in first.headers["content-security-policy"]
-    page.get_by_label("Member token", exact=True).fill(_token(served, OLGA))
-    page.get_by_role("button", name="Sign in", exact=True).click()
+    sign_in_here(page, served.env, OLGA)
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"{ref} · Plan campaign")
 
     # My work holds the plan; she gives it back to the queue, then claims it from there

@@ -1,8 +1,11 @@
 """What a person does in the Prefect 3.8 UI, as Playwright steps (role and text selectors where
-the UI has them; its schema forms label their fields with a span, not a <label for>)."""
+the UI has them; its schema forms label their fields with a span, not a <label for>), and on
+mktflow's own pages (signing in with a member token)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -63,3 +66,26 @@ def seen(locator: Any) -> bool:
                    const hit = document.elementFromPoint(r.x + Math.min(r.width / 2, 20),
                                                          r.y + r.height / 2);
                    return hit !== null && (el === hit || el.contains(hit)); }"""))
+
+
+def member_token(env: dict[str, str], email: str) -> str:
+    """A member token for ``email``, made as an operator would, on the served data."""
+    from tests.e2e.conftest import ROOT
+
+    code = ("import sys; from mktflow import bootstrap; "
+            "from mktflow.engine.credentials import issue_token; "
+            "print(issue_token(bootstrap.uow(), sys.argv[1]).token)")
+    done = subprocess.run([sys.executable, "-c", code, email], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def sign_in_here(page: Any, env: dict[str, str], email: str) -> None:
+    """On mktflow's sign-in page (where a link lands when nobody is signed in): sign in with a
+    member token; the page then goes where the link pointed."""
+    from playwright.sync_api import expect
+
+    page.get_by_label("Member token", exact=True).fill(member_token(env, email))
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_text("Signed in as")).to_be_visible()

@@ -334,3 +334,23 @@ def test_times_are_shown_in_the_organisations_time_zone(db: Any) -> None:
             in page
         assert "Times in Europe/Madrid." in page
         olga.client.close()
+
+
+def test_a_deactivated_member_is_signed_out_and_queues_are_per_department(
+        db: Any, browser: Callable[[], Browser]) -> None:
+    from sqlalchemy import text
+
+    hana = browser()
+    hana.sign_in(db, HANA)
+    refused = hana.get("/inbox/marketing")
+    assert refused.status_code == 403 and "Only members of marketing" in refused.text
+    assert hana.get("/inbox/tech").status_code == 200
+    assert hana.get("/inbox/tech/load").status_code == 200  # she heads tech
+    olga = browser()
+    olga.sign_in(db, OLGA)
+    assert olga.get("/my-work").status_code == 200
+    with db.engine.begin() as conn:  # what `org load` does to a member no longer in the file
+        conn.execute(text("UPDATE member SET active = :no WHERE email = :e"),
+                     {"no": False, "e": OLGA})
+    gone = olga.get("/my-work", follow_redirects=False)
+    assert gone.status_code == 303 and gone.headers["location"].startswith("/sign-in")

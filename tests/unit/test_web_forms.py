@@ -197,3 +197,12 @@ def test_origins_are_compared_as_browsers_send_them() -> None:
     assert origin_of("http://127.0.0.1:8787/work/3") == "http://127.0.0.1:8787"
     assert origin_of("HTTPS://Tasks.Example.com:443/") == "https://tasks.example.com"
     assert origin_of("null") == "" and origin_of("http://[::1]:80/x") == "http://[::1]"
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example", "/\t/evil.example",
+                                    "\\\\evil.example", "work/1", "", None])
+def test_after_sign_in_nobody_is_sent_to_another_site(target: str | None) -> None:
+    from mktflow.web.pages import _local
+
+    assert _local(target) == "/my-work"
+    assert _local("/work/12?done=claimed") == "/work/12?done=claimed"
