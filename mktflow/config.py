@@ -44,9 +44,9 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = Field(
         default=None,
         description=(
-            "Bearer token every REST API request except /health must carry "
-            "(Authorization: Bearer <token>); empty means none. In production the API sits "
-            "behind the company's SSO proxy, which adds the token and sets X-Mktflow-Actor."
+            "The SSO proxy's shared bearer token (SSO-proxy mode, MKTFLOW_TRUST_PROXY_HEADER): "
+            "every request but /health must carry it or a member token. Without proxy mode "
+            "it proves nobody: members use their own tokens (mktflow token create)."
         ),
     )
     trust_proxy_header: bool = Field(

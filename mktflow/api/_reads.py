@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 
-from mktflow.api._deps import Uow
+from mktflow.api._deps import Uow, reading_member
 from mktflow.api._schemas import (
     HistoryEntry,
     InboxHandoff,
@@ -21,7 +21,9 @@ from mktflow.engine import queries
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["reads"], responses=problems(401))
+#: Reads need a credential too (a member token; the shared token in SSO-proxy mode).
+router = APIRouter(tags=["reads"], responses=problems(401),
+                   dependencies=[Depends(reading_member)])
 #: An inbox holds steps and handoffs, told apart by ``kind``.
 InboxEntry = Annotated[WorkItemPublic | InboxHandoff, Field(discriminator="kind")]
 
