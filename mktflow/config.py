@@ -62,8 +62,9 @@ class Settings(BaseSettings):
         default="non-deciding",
         description=(
             "What the Prefect UI's resume form may answer, where anyone can type any e-mail: "
-            "'non-deciding' (steps without four eyes and without an authority-matrix approval; "
-            "approvals are decided only where mktflow knows who acts) or 'none'."
+            "'non-deciding' (steps that decide nothing: no four eyes, no authority-matrix "
+            "approval, no decision field; those are decided only where mktflow knows who acts) "
+            "or 'none'."
         ),
     )
     sign_in_link_ttl_min: float = Field(
