@@ -44,9 +44,9 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = Field(
         default=None,
         description=(
-            "Bearer token every REST API request except /health must carry "
-            "(Authorization: Bearer <token>); empty means none. In production the API sits "
-            "behind the company's SSO proxy, which adds the token and sets X-Mktflow-Actor."
+            "The SSO proxy's shared bearer token (SSO-proxy mode, MKTFLOW_TRUST_PROXY_HEADER): "
+            "every request but /health must carry it or a member token. Without proxy mode "
+            "it proves nobody: members use their own tokens (mktflow token create)."
         ),
     )
     trust_proxy_header: bool = Field(
@@ -62,8 +62,9 @@ class Settings(BaseSettings):
         default="non-deciding",
         description=(
             "What the Prefect UI's resume form may answer, where anyone can type any e-mail: "
-            "'non-deciding' (steps without four eyes and without an authority-matrix approval; "
-            "approvals are decided only where mktflow knows who acts) or 'none'."
+            "'non-deciding' (steps that decide nothing: no four eyes, no authority-matrix "
+            "approval, no decision field; those are decided only where mktflow knows who acts) "
+            "or 'none'."
         ),
     )
     sign_in_link_ttl_min: float = Field(

@@ -1,17 +1,43 @@
-"""What every endpoint takes: a unit of work on the app's wiring, and who is acting."""
+"""What every endpoint takes: a unit of work on the app's wiring, and who is acting.
+
+Who acts is proven, never declared (issue 10):
+
+- ``Authorization: Bearer mkt_…`` (a member token, ``mktflow token create``) acts as that
+  member; no header changes it.
+- A member the web pages signed in (their session sets ``request.state.member``).
+- Only in SSO-proxy mode (``MKTFLOW_TRUST_PROXY_HEADER=true``): the proxy signs people in and
+  names them in ``X-Mktflow-Actor``, with ``Authorization: Bearer <MKTFLOW_API_TOKEN>`` when
+  that token is set (the API refuses to listen beyond 127.0.0.1 in this mode without it).
+
+Anything else is 401 ``NotAuthenticated`` (problem+json, ``WWW-Authenticate: Bearer``).
+"""
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from mktflow.config import Settings
+from mktflow.domain.errors import NotAuthenticated
 from mktflow.engine import UnitOfWork
+from mktflow.engine.credentials import TOKEN_PREFIX, member_for_token
 
-__all__ = ["ACTOR_HEADER", "Actor", "Uow", "new_uow", "wants_html"]
+__all__ = ["ACTOR_HEADER", "Actor", "Reader", "Uow", "identify", "new_uow", "wants_html"]
 
-#: Set by the company's SSO proxy in production; by the caller (curl, scripts) otherwise.
+#: Set by the company's SSO proxy, trusted only in SSO-proxy mode (MKTFLOW_TRUST_PROXY_HEADER).
 ACTOR_HEADER = "X-Mktflow-Actor"
+
+_NO_CREDENTIAL = ("who is acting is not proven: send Authorization: Bearer <your member token> "
+                  "(an operator makes one with `mktflow token create --member YOU`)")
+
+#: Documents the bearer scheme in the OpenAPI spec; the checks are ``identify``'s.
+_bearer = HTTPBearer(
+    auto_error=False, scheme_name="memberToken",
+    description="A personal member token (`mktflow token create --member EMAIL`); in SSO-proxy "
+                "mode the proxy's MKTFLOW_API_TOKEN with X-Mktflow-Actor instead.")
 
 
 def new_uow(request: Request) -> UnitOfWork:
@@ -22,10 +48,64 @@ def new_uow(request: Request) -> UnitOfWork:
 
 
 Uow = Annotated[UnitOfWork, Depends(new_uow)]
-Actor = Annotated[str, Header(
-    alias=ACTOR_HEADER, min_length=1,
-    description="E-mail of the member acting (set by the SSO proxy in production).",
-)]
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def identify(request: Request, *, need_member: bool = True) -> str | None:
+    """The e-mail of the member the request proves, by the rules in this module's docstring.
+
+    With ``need_member`` False (reads), SSO-proxy mode may answer a request that carries the
+    shared token but names nobody: None. Raises NotAuthenticated otherwise; never echoes a
+    token.
+    """
+    signed_in = getattr(request.state, "member", None)
+    if signed_in:
+        return str(signed_in)
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    presented = presented.strip() if scheme.lower() == "bearer" else ""
+    if presented.startswith(TOKEN_PREFIX):
+        return member_for_token(new_uow(request), presented)
+    settings = _settings(request)
+    if not settings.trust_proxy_header:
+        raise NotAuthenticated(_NO_CREDENTIAL)
+    shared = settings.api_token.get_secret_value() if settings.api_token else ""
+    if shared and not hmac.compare_digest(presented.encode(), shared.encode()):
+        raise NotAuthenticated("this API needs the header Authorization: Bearer <token> (a "
+                               "member token, or MKTFLOW_API_TOKEN from the SSO proxy); it is "
+                               "missing or wrong")
+    actor = request.headers.get(ACTOR_HEADER, "").strip()
+    if actor:
+        return actor
+    if need_member:
+        raise NotAuthenticated(f"SSO-proxy mode: the proxy names who acts in {ACTOR_HEADER}; "
+                               "it is missing")
+    return None
+
+
+def acting_member(
+    request: Request,
+    _bearer_token: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+) -> str:
+    """The member a state-changing request acts as (401 unless proven)."""
+    member = identify(request, need_member=True)
+    assert member is not None
+    return member
+
+
+def reading_member(
+    request: Request,
+    _bearer_token: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+) -> str | None:
+    """Who reads (401 unless a credential is presented); None: the proxy named nobody."""
+    return identify(request, need_member=False)
+
+
+Actor = Annotated[str, Depends(acting_member)]
+Reader = Annotated[str | None, Depends(reading_member)]
 
 
 def _q(params: str) -> float:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from mktflow import web
 from mktflow.api._actions import canonical, run
-from mktflow.api._deps import Actor, Uow, wants_html
+from mktflow.api._deps import Actor, Uow, identify, wants_html
 from mktflow.api._models import (
     CancelHandoff,
     Comment,
@@ -47,6 +47,7 @@ def show(item: str, request: Request, uow: Uow) -> Json | Response:
     """One handoff with its state, reason and deliverables (an HTML page when a browser asks)."""
     if wants_html(request.headers.get("accept")):
         return web.item_page(request, "handoff", item)
+    identify(request, need_member=False)  # JSON reads need a credential, as every read does
     return queries.show(uow, canonical("handoff", item))
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response, Security
+from fastapi.security import HTTPAuthorizationCredentials
 
 from mktflow import web
-from mktflow.api._deps import Uow, wants_html
+from mktflow.api._deps import Uow, _bearer, identify, wants_html
 from mktflow.api._schemas import (
     HistoryEntry,
     InboxPage,
@@ -20,7 +21,21 @@ from mktflow.engine import queries
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["reads"], responses=problems(401))
+
+def _credential_unless_page(
+    request: Request,
+    _bearer_token: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+) -> None:
+    """Reads need a credential too (a member token; the shared token in SSO-proxy mode); a
+    browser asking for a department's queue page is answered by the pages, which sign people
+    in themselves."""
+    if wants_html(request.headers.get("accept")) and request.url.path.startswith("/inbox/"):
+        return
+    identify(request, need_member=False)
+
+
+router = APIRouter(tags=["reads"], responses=problems(401),
+                   dependencies=[Depends(_credential_unless_page)])
 
 
 @router.get("/org", response_model=OrganisationPublic)

@@ -63,6 +63,12 @@ class WorkItemPublic(BaseModel):
     data: Json | None
     draft: Json | None
     excluded: list[str] = Field(description="Members who may not complete it (four eyes).")
+    approval: dict[str, Any] | None = Field(
+        default=None, description="An approval step's authority-matrix rule (department, "
+                                  "roles, branch, rule), re-checked when it is taken or decided.")
+    decides: bool = Field(
+        default=False, description="Whether the step decides something (four eyes, an "
+                                   "approval, a decision): only a proven identity takes it.")
     created_by: str | None
     created_at: str | None
     completed_by: str | None

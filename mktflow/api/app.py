@@ -1,13 +1,16 @@
-"""The FastAPI application: routers, the bearer-token guard, problem+json errors, /health.
+"""The FastAPI application: routers, who is acting, problem+json errors, /health.
 
 Every endpoint runs an engine handler or query; the API never writes a table itself. Who acts
-is the member named by ``X-Mktflow-Actor``: in production the company's SSO proxy sets it (and
-the bearer token, when ``MKTFLOW_API_TOKEN`` is set), so the API trusts it only behind that proxy.
+is proven by a member token (``Authorization: Bearer mkt_…``) or, only in SSO-proxy mode
+(``MKTFLOW_TRUST_PROXY_HEADER=true``), named by the proxy in ``X-Mktflow-Actor`` next to the
+shared ``MKTFLOW_API_TOKEN`` (``mktflow.api._deps``). ``check_exposure`` refuses to listen
+beyond 127.0.0.1 in proxy mode without that token.
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 from typing import Any
 
@@ -21,25 +24,31 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 import mktflow
 from mktflow import bootstrap, web
 from mktflow.api import _handoffs, _reads, _work
-from mktflow.api._deps import wants_html
+from mktflow.api._deps import ACTOR_HEADER, wants_html
 from mktflow.api._problems import PROBLEM_JSON, install_problem_handlers, problem
 from mktflow.api._schemas import HealthPublic, problems
 from mktflow.config import Settings, get_settings
-from mktflow.domain.errors import MktflowError
+from mktflow.domain.errors import ConfigError, MktflowError
 from mktflow.engine import UnitOfWork, database
+from mktflow.engine.credentials import TOKEN_PREFIX
 
-__all__ = ["check_database", "create_app"]
+__all__ = ["check_database", "check_exposure", "create_app"]
 
 log = logging.getLogger("mktflow.api")
 
 _DESCRIPTION = """Department inboxes and actions on work items and handoffs.
 
-Send the acting member's e-mail in `X-Mktflow-Actor` (the SSO proxy does this in production).
+Every request but `/health` proves who is acting with `Authorization: Bearer <member token>`
+(an operator makes one: `mktflow token create --member EMAIL`); no header changes who that is.
+Behind the company's SSO proxy (`MKTFLOW_TRUST_PROXY_HEADER=true`) the proxy sends the shared
+`MKTFLOW_API_TOKEN` and names the member in `X-Mktflow-Actor` instead.
 Errors are RFC 9457 `application/problem+json` bodies."""
 
 
 class _BearerToken:
-    """Refuses every request except ``/health`` that lacks ``Authorization: Bearer <token>``."""
+    """SSO-proxy mode with a shared token: refuses every request except ``/health`` that lacks
+    ``Authorization: Bearer <token>`` (the shared token, or a member token, which the routes
+    check)."""
 
     def __init__(self, app: ASGIApp, token: str) -> None:
         self.app = app
@@ -47,8 +56,10 @@ class _BearerToken:
 
     def _carries_token(self, scope: Scope) -> bool:
         scheme, _, presented = Headers(scope=scope).get("authorization", "").partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(
-            presented.strip().encode(), self._token)
+        presented = presented.strip()
+        return scheme.lower() == "bearer" and (presented.startswith(TOKEN_PREFIX) or
+                                               hmac.compare_digest(presented.encode(),
+                                                                   self._token))
 
     @staticmethod
     def _page(scope: Scope) -> bool:
@@ -84,20 +95,24 @@ def _problems_only(schema: dict[str, Any]) -> None:
         schema["components"]["schemas"].pop(unused, None)
 
 
-def _document(app: FastAPI, *, token: bool) -> None:
-    """Errors as problem+json in the OpenAPI spec; with a token, that all but /health need it."""
+def _document(app: FastAPI, *, proxy: bool) -> None:
+    """Errors as problem+json in the OpenAPI spec; every path but /health needs a member token
+    (in SSO-proxy mode, or the proxy's token and header)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = build()
             _problems_only(schema)
-            if token:
-                schema["components"]["securitySchemes"] = {
-                    "bearerToken": {"type": "http", "scheme": "bearer",
-                                    "description": "MKTFLOW_API_TOKEN"}}
-                schema["security"] = [{"bearerToken": []}]
-                schema["paths"]["/health"]["get"]["security"] = []
+            schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+            schema["security"] = [{"memberToken": []}]
+            if proxy:
+                schemes["proxyActor"] = {
+                    "type": "apiKey", "in": "header", "name": ACTOR_HEADER,
+                    "description": "SSO-proxy mode: the member the proxy signed in, with "
+                                   "MKTFLOW_API_TOKEN as the bearer token"}
+                schema["security"].append({"memberToken": [], "proxyActor": []})
+            schema["paths"]["/health"]["get"]["security"] = []
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -107,6 +122,24 @@ def _document(app: FastAPI, *, token: bool) -> None:
 def _operation_id(route: APIRoute) -> str:
     """``handoffs-accept``: a generated client names its functions ``handoffs_accept``."""
     return f"{route.tags[0]}-{route.name.rstrip('_')}" if route.tags else route.name
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def check_exposure(settings: Settings, host: str) -> None:
+    """Refuse (ConfigError) to listen on ``host`` beyond the loopback in SSO-proxy mode
+    without ``MKTFLOW_API_TOKEN``: anyone reaching the port could name any member."""
+    if settings.trust_proxy_header and settings.api_token is None and not _is_loopback(host):
+        raise ConfigError(
+            f"MKTFLOW_TRUST_PROXY_HEADER=true trusts {ACTOR_HEADER}, and without "
+            f"MKTFLOW_API_TOKEN anyone reaching {host} could act as any member: set "
+            "MKTFLOW_API_TOKEN (the SSO proxy sends it), or listen on 127.0.0.1, or turn proxy "
+            "mode off (members then use their own tokens)")
 
 
 def check_database(uow: UnitOfWork | None = None) -> None:
@@ -123,6 +156,7 @@ def create_app(engine: Engine | None = None, *, settings: Settings | None = None
     # A caller's engine (a test's, a host's) replaces only the database of the wiring.
     app.state.wiring = bootstrap.wiring() if engine is None else bootstrap.Wiring(
         settings=get_settings(), database=engine)
+    app.state.settings = settings  # who-is-acting reads it (mktflow.api._deps)
     install_problem_handlers(app)
 
     @app.get("/health", tags=["health"], response_model=HealthPublic,
@@ -140,8 +174,11 @@ def create_app(engine: Engine | None = None, *, settings: Settings | None = None
     for module in (_work, _handoffs, _reads):
         app.include_router(module.router)
     token = settings.api_token.get_secret_value() if settings.api_token else ""
-    if token:
+    if token and settings.trust_proxy_header:
         app.add_middleware(_BearerToken, token=token)
+    elif token:
+        log.warning("MKTFLOW_API_TOKEN is set but MKTFLOW_TRUST_PROXY_HEADER is not: the shared "
+                    "token proves nobody; every request needs a member token")
     web.install(app, settings)  # the departments' pages; its security headers wrap everything
-    _document(app, token=bool(token))
+    _document(app, proxy=settings.trust_proxy_header)
     return app

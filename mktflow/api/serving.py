@@ -75,8 +75,10 @@ class ApiThread:
         """Check the database and take the port; refuses clearly when either is missing."""
         import uvicorn
 
-        from mktflow.api.app import check_database, create_app
+        from mktflow.api.app import check_database, check_exposure, create_app
+        from mktflow.config import get_settings
 
+        check_exposure(get_settings(), self.host)  # proxy mode beyond 127.0.0.1: the token
         check_database()  # "run mktflow db upgrade" now, not on the first request
         app = create_app()
         self._socket = _bind(self.host, self.port)

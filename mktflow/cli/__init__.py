@@ -21,6 +21,7 @@ from mktflow.cli.process import demo, process_app, run
 from mktflow.cli.report import report_app
 from mktflow.cli.serve import deploy, serve
 from mktflow.cli.server import server_app
+from mktflow.cli.token import token_app
 from mktflow.cli.work import work_app
 
 app = typer.Typer(
@@ -44,6 +45,7 @@ app.command("serve")(serve)
 app.command("deploy")(deploy)
 app.add_typer(process_app, name="process")
 app.add_typer(server_app, name="server")
+app.add_typer(token_app, name="token")
 app.command("run")(run)
 app.command("demo")(demo)
 

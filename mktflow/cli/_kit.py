@@ -37,7 +37,12 @@ __all__ = [
 ]
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-ActorOpt = Annotated[str, typer.Option("--as", help="E-mail of the member acting.")]
+#: The command line is run by an operator who holds the database URL (and so could change any
+#: row): ``--as`` may name any active member, and is recorded as theirs; never the process
+#: engine ``mktflow``, which the engine refuses from every door.
+ActorOpt = Annotated[str, typer.Option(
+    "--as", help="E-mail of the active member acting (the operator acts for them; never "
+                 "'mktflow', the process engine).")]
 
 
 def uow() -> Any:

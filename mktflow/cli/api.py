@@ -5,7 +5,6 @@ FastAPI and uvicorn are imported inside the command, so ``mktflow`` starts fast 
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Annotated
 
 import typer
@@ -17,28 +16,20 @@ __all__ = ["api_app"]
 api_app = typer.Typer(help="The REST API departments act through.", no_args_is_help=True)
 
 
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
 @api_app.command("serve")
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8787,
 ) -> None:
-    """Serve the REST API (in production behind the company's SSO proxy)."""
+    """Serve the REST API: members prove who they are with their tokens (or, in SSO-proxy
+    mode, the proxy names them)."""
     import uvicorn
 
-    from mktflow.api.app import check_database, create_app
+    from mktflow.api.app import check_database, check_exposure, create_app
     from mktflow.config import get_settings
 
     with refusals():
+        check_exposure(get_settings(), host)  # proxy mode beyond 127.0.0.1 needs the token
         check_database()  # say "run mktflow db upgrade" now, not on first request
         app = create_app()
-    if get_settings().api_token is None and not _is_loopback(host):
-        typer.echo(f"warning: listening on {host} without MKTFLOW_API_TOKEN: anyone who reaches "
-                   "this port can act as any member", err=True)
     uvicorn.run(app, host=host, port=port)

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from mktflow.domain.actors import head_is_away
 from mktflow.domain.errors import NotFound
 from mktflow.domain.model import OPEN_WORK_STATES, HandoffState
-from mktflow.engine.common import parse_ref, ref
+from mktflow.engine.common import parse_ref, ref, target_of
 from mktflow.engine.handoffs import process_id_for
 from mktflow.engine.inbox import Page, handoff_page, inbox_page, work_page
 from mktflow.store.tables import (
@@ -72,7 +72,8 @@ def work_view(session: Session, item: WorkItem, now: datetime | None = None) -> 
         "process": _business_key(session, item.process_id), "process_id": item.process_id,
         "step_key": item.step_key, "form_name": item.form_name,
         "form_schema": item.form_schema, "data": item.data, "draft": item.draft,
-        "excluded": item.excluded,
+        "excluded": item.excluded, "approval": item.approval,
+        "decides": target_of(item).decides,  # only proven identities may take or decide it
         "created_by": item.created_by, "created_at": _iso(item.created_at),
         "completed_by": item.completed_by, "completed_at": _iso(item.completed_at),
         "version": item.version,

@@ -13,6 +13,13 @@ How a step is answered, from any door:
   a form that states the reason and is pre-filled with what was typed: nothing is lost,
   nothing bypasses the engine.
 
+  Prefect's open-source UI has no users, so ``answered_by`` is typed, not proven: the bridge
+  answers in a unit of work of ``Door.TYPED``, and the engine lets it take only steps that
+  decide nothing. A step that decides something (an approval, four eyes, a form asking for a
+  ``decision``) is refused there whoever is typed; its instructions say so and send people to
+  the doors that prove who they are (the item's web page after signing in, the REST API with
+  a member token, the CLI). ``MKTFLOW_PREFECT_UI_ANSWERS=none`` refuses every UI answer.
+
 Every door offers the same pre-filled answer: the form's defaults and the flow's ``initial``
 values are stored on the item as its ``draft`` when it is created (what the UI form shows).
 
@@ -45,6 +52,7 @@ __all__ = [
     "StepCancelled",
     "StepForm",
     "StepHandle",
+    "answerable_here",
     "draft_of",
     "human_step",
     "instructions",
@@ -213,19 +221,33 @@ def _input_model(form: type[StepForm], instructions: str, answered_by: str | Non
     return create_model(f"{form.__name__}Answer", __base__=(form, first))
 
 
+def answerable_here(view: dict[str, Any]) -> bool:
+    """Whether the Prefect UI's resume form may answer this step (the engine decides; this
+    only words the instructions): not when it decides something, nor when the setting
+    ``MKTFLOW_PREFECT_UI_ANSWERS`` is ``none``."""
+    return not view.get("decides") and get_settings().prefect_ui_answers != "none"
+
+
 def instructions(handle: StepHandle[Any], view: dict[str, Any], refusal: str = "") -> str:
     """How to answer the step (markdown): the item, department, assignee, the ways to answer."""
     ref = view["ref"]
     retry = (f"**Your earlier answer was refused:** {refusal.rstrip('.')}. Correct it below "
              f"(what you typed is kept) and submit again; `mktflow history {ref}` has the "
              "record.\n\n" if refusal else "")
+    page = f"{get_settings().api_url.rstrip('/')}/work/{view['id']}"
+    here = ("Your e-mail here: you answer as that member, through mktflow's rules. Or from the "
+            if answerable_here(view) else
+            "**This step cannot be answered here**: it decides something (an approval, four "
+            "eyes or a decision), and anyone can type any e-mail in this form. Answer where "
+            f"mktflow knows who you are: its page {page} after signing in, the REST API with "
+            "your member token, or the ")
     return (
         retry + f"**{ref}: {handle.title}**. Department **{handle.department}**"
         + (f", assigned to **{view['assignee']}**" if view.get("assignee") else "")
         + (f", due {view['due']}" if view.get("due") else "") + ". "
         + (f"{handle.description} " if handle.description else "")
-        + "Your e-mail here: you answer as that member, through mktflow's rules. Or from the "
-        f"command line: `mktflow work show {ref}`, `mktflow work claim {ref} --as YOU`, "
+        + here
+        + f"command line: `mktflow work show {ref}`, `mktflow work claim {ref} --as YOU`, "
         f"`mktflow work complete {ref} --as YOU` (submits the pre-filled answer; `--data` "
         "changes it)."
     )

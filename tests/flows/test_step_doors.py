@@ -1,14 +1,15 @@
 """A human step as the Prefect UI shows it, on a real Prefect server: the resume form's
 instructions sit in its first field, its pre-filled values are the step's draft (which the
 CLI/API submit when no data is given), and a refused UI answer is logged in the run, reasoned
-in the item's history and in the retry form, which keeps what was typed."""
+in the item's history and in the retry form, which keeps what was typed. A step that decides
+something cannot be decided there by typing anyone's e-mail (issue 10, the Prefect UI door)."""
 
 from __future__ import annotations
 
 import json
 import time
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.flows
 
 MARKETING = "olga.petrova@example.com"
 SUPPLY = "raj.patel@example.com"
+HEAD = "ana.torres@example.com"  # marketing head: may decide what Olga submitted
 
 
 class Plan(StepForm):
@@ -125,3 +127,48 @@ def test_a_refused_ui_answer_is_logged_reasoned_and_kept_in_the_retry_form(
     assert any(f"W-{item.id}" in w and SUPPLY in w and reason in w for w in warnings), warnings
     ui_resume(fid, {**typed, "answered_by": MARKETING})
     assert run.result() == {"plan": typed, "by": MARKETING}
+
+
+class Decision(StepForm):
+    """A decision on what Olga submitted (four eyes: she may not decide it)."""
+
+    decision: Literal["approve", "reject"]
+
+
+def _deciding_flow() -> Any:
+    from prefect import flow
+
+    from mktflow.prefect import tasks
+    from mktflow.prefect.steps import human_step
+
+    @flow(name="step-doors-decision")
+    def step_doors_decision(key: str) -> dict[str, Any]:
+        """One four-eyes decision, answered from some door."""
+        pid = tasks.start_process("step-doors", key, MARKETING, {})
+        answer = human_step(pid, "decide", department="marketing", title="Decide the plan",
+                            form=Decision, excluded=[MARKETING])
+        tasks.finish_process(pid, "completed")
+        return {"decision": answer.form.decision, "by": answer.by}
+
+    return step_doors_decision
+
+
+def test_a_decision_cannot_be_decided_in_the_ui_by_typing_an_email(flow_db: Any) -> None:
+    key = f"SD-{uuid.uuid4().hex[:8]}"
+    run = start_flow(_deciding_flow(), key=key)
+    d = Departments(flow_db, key, run)
+    item = d.step("decide")
+    fid = flow_run_id_of(flow_db, key)
+    schema, _description = _form(fid, "decide")
+    said = schema["properties"]["answered_by"]["description"]
+    assert "cannot be answered here" in said and f"/work/{item.id}" in said
+    # the head's own e-mail, typed in the UI: not proof, so refused and recorded
+    ui_resume(fid, {"decision": "approve", "answered_by": HEAD})
+    _form(fid, "decide-retry-1")
+    refusal = [e for e in d.history() if e["action"] == "comment"][-1]
+    assert "typed, not proven" in refusal["reason"] and HEAD in refusal["data"]["text"]
+    step = d.step("decide")
+    assert (step.state, step.assignee_email, step.completed_by) == ("open", None, None)
+    # the same head through a door that proves who she is: decided
+    d.answer("decide", HEAD, {"decision": "approve"})
+    assert run.result() == {"decision": "approve", "by": HEAD}

@@ -33,12 +33,35 @@ def serving(app: Any) -> Iterator[str]:
         thread.join(10)
 
 
+def member_tokens(db: Any) -> dict[str, str]:
+    """A member token for every active member of ``db`` (as ``mktflow token create`` makes
+    them): e-mail -> token."""
+    from sqlalchemy import text
+
+    from mktflow.engine.credentials import issue_token
+
+    with db.engine.connect() as conn:
+        emails = conn.execute(text("SELECT email FROM member WHERE active")).scalars().all()
+    return {email: issue_token(db.uow(), email).token for email in emails}
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The header that proves who acts."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+#: The token ``open_link`` reads with: a member's of the database ``api_for_links`` serves.
+_link_reader: dict[str, str] = {}
+
+
 def api_for_links(db: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The API served for ``db``, configured as MKTFLOW_API_URL so action links point at it."""
     from mktflow.api.app import create_app
     from mktflow.config import Settings
+    from mktflow.engine.credentials import issue_token
     from tests.conftest import reset_caches
 
+    _link_reader["token"] = issue_token(db.uow(), "ana.torres@example.com").token
     with serving(create_app(db.engine, settings=Settings())) as url:
         monkeypatch.setenv("MKTFLOW_API_URL", url)
         reset_caches()
@@ -57,7 +80,8 @@ def open_link(link: str, ref: str) -> dict[str, Any]:
     # the item's page signs the person in first, then comes back to the item
     assert page.headers["content-type"].startswith("text/html") and "Sign in" in page.text
     assert page.url.path == "/sign-in" and page.url.params["next"] == httpx.URL(link).path
-    data = httpx.get(link, headers={"Accept": "application/json"}, timeout=10)
+    data = httpx.get(link, headers={"Accept": "application/json",
+                                    **bearer(_link_reader["token"])}, timeout=10)
     assert data.status_code == 200, data.text
     body: dict[str, Any] = data.json()
     assert body["ref"] == ref, body

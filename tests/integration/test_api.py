@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.api_support import serving
+from tests.integration.api_support import bearer, member_tokens, serving
 
 ANA = "ana.torres@example.com"  # marketing head
 OLGA = "olga.petrova@example.com"  # marketing specialist
@@ -24,24 +24,35 @@ FORM = {
 }
 
 
-def _app(db: Any, token: str | None = None) -> Any:
+def _app(db: Any, token: str | None = None, *, proxy: bool = False) -> Any:
     from pydantic import SecretStr
 
     from mktflow.api.app import create_app
     from mktflow.config import Settings
 
-    return create_app(db.engine, settings=Settings(api_token=SecretStr(token) if token else None))
+    return create_app(db.engine, settings=Settings(
+        api_token=SecretStr(token) if token else None, trust_proxy_header=proxy))
+
+
+#: Member tokens of the database the ``api`` fixture serves (e-mail -> token).
+_tokens: dict[str, str] = {}
 
 
 @pytest.fixture
 def api(db: Any) -> Iterator[httpx.Client]:
-    """An HTTP client on the API served for ``db``."""
-    with serving(_app(db)) as url, httpx.Client(base_url=url, timeout=10) as client:
+    """An HTTP client on the API served for ``db``; it reads with Ana's member token."""
+    _tokens.clear()
+    _tokens.update(member_tokens(db))
+    with serving(_app(db)) as url, httpx.Client(base_url=url, timeout=10,
+                                                headers=bearer(_tokens[ANA])) as client:
         yield client
 
 
 def as_(email: str) -> dict[str, str]:
-    return {"X-Mktflow-Actor": email}
+    """Act as ``email``: their member token proves it (a typed header alone proves nothing; the
+    HTML page still reads it until it signs people in)."""
+    token = {"Authorization": ""} if email not in _tokens else bearer(_tokens[email])
+    return {**token, "X-Mktflow-Actor": email}
 
 
 def written(db: Any) -> Callable[[], tuple[int, int]]:
@@ -161,8 +172,10 @@ def test_refusals_name_who_and_why(api: httpx.Client, db: Any) -> None:
     body = assert_problem(api.post(f"/work/{wid}/cancel", headers=as_(OLGA),
                                    json={"reason": "not needed"}), 403, "not-authorized")
     assert "head" in body["detail"]
-    body = assert_problem(api.post(f"/work/{wid}/claim"), 422, "request-invalid")
-    assert body["errors"][0]["field"] == "X-Mktflow-Actor"
+    anonymous = api.post(f"/work/{wid}/claim", headers={"Authorization": ""})
+    body = assert_problem(anonymous, 401, "not-authenticated")
+    assert "Authorization: Bearer" in body["detail"]
+    assert anonymous.headers["www-authenticate"] == "Bearer"
     assert probe() == (before[0] + 1, before[1])  # only Olga's claim was written
 
 
@@ -188,19 +201,20 @@ def test_reads_and_unknown_items(api: httpx.Client, db: Any) -> None:
     assert_problem(api.post("/work/claim-me/claim", headers=as_(OLGA)), 422, "bad-input")
     wid = create_work(api)["id"]
     body = assert_problem(api.post(f"/work/{wid}/claim", headers=as_("nobody@example.com")),
-                          404, "not-found")
-    assert "no active member with e-mail 'nobody@example.com'" in body["detail"]
+                          401, "not-authenticated")  # a typed e-mail proves nothing
+    assert "not proven" in body["detail"]
     assert_problem(api.get("/no/such/route"), 404)
 
 
 def test_token_is_required_and_never_shown(
     sqlite_db: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    token = "t0ken-that-must-not-leak"
-    with serving(_app(sqlite_db, token)) as url, httpx.Client(base_url=url) as client:
+    token = "t0ken-that-must-not-leak"  # the SSO proxy's shared token
+    with serving(_app(sqlite_db, token, proxy=True)) as url, httpx.Client(base_url=url) as client:
         assert client.get("/health").status_code == 200
         refused = [client.get("/org"), client.get("/org", headers={"Authorization": "Bearer x"}),
-                   client.get("/openapi.json"), client.get("/work/1", headers=as_(OLGA)),
+                   client.get("/openapi.json"),
+                   client.get("/work/1", headers={"X-Mktflow-Actor": OLGA}),
                    client.get("/org", headers={"Authorization": f"Basic {token}"})]
         for r in refused:
             assert_problem(r, 401)
@@ -209,7 +223,7 @@ def test_token_is_required_and_never_shown(
         good = {"Authorization": f"Bearer {token}"}
         assert client.get("/org", headers=good).status_code == 200
         spec = client.get("/openapi.json", headers=good)
-        assert spec.json()["components"]["securitySchemes"]["bearerToken"]["scheme"] == "bearer"
+        assert spec.json()["components"]["securitySchemes"]["memberToken"]["scheme"] == "bearer"
         assert token not in spec.text
     assert token not in caplog.text
 

@@ -32,10 +32,12 @@ def generate_client(spec_url: str, out: Path) -> None:
 
 
 @pytest.fixture
-def client(db: Any, tmp_path: Path) -> Iterator[Any]:
-    """A generated ``mktflow_client.Client`` on the API served for ``db``."""
+def clients(db: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """Generated ``mktflow_client.AuthenticatedClient``s on the API served for ``db``, one per
+    member, each with that member's token (e-mail -> client)."""
     from mktflow.api.app import create_app
     from mktflow.config import Settings
+    from mktflow.engine.credentials import issue_token
 
     with serving(create_app(db.engine, settings=Settings(api_token=None))) as url:
         generate_client(f"{url}/openapi.json", tmp_path / PACKAGE)
@@ -44,9 +46,15 @@ def client(db: Any, tmp_path: Path) -> Iterator[Any]:
         sys.path.insert(0, str(tmp_path))
         try:
             generated = importlib.import_module(PACKAGE)
-            with generated.Client(base_url=url, raise_on_unexpected_status=True,
-                                  timeout=httpx.Timeout(10)) as client:
-                yield client
+            made = {who: generated.AuthenticatedClient(
+                base_url=url, token=issue_token(db.uow(), who).token,
+                raise_on_unexpected_status=True, timeout=httpx.Timeout(10))
+                for who in (ANA, CARLOS)}
+            try:
+                yield made
+            finally:
+                for client in made.values():
+                    client.get_httpx_client().close()
         finally:
             sys.path.remove(str(tmp_path))
 
@@ -56,8 +64,9 @@ def _operation(name: str) -> ModuleType:
     return importlib.import_module(f"{PACKAGE}.api.{name}")
 
 
-def test_generated_client_runs_handoffs_through_their_life(client: Any) -> None:
+def test_generated_client_runs_handoffs_through_their_life(clients: dict[str, Any]) -> None:
     models = importlib.import_module(f"{PACKAGE}.models")
+    client = clients[ANA]  # reads with Ana's token
 
     def offer(title: str) -> Any:
         body = models.OfferHandoff(
@@ -65,13 +74,13 @@ def test_generated_client_runs_handoffs_through_their_life(client: Any) -> None:
             due=datetime(2026, 12, 1, 17, tzinfo=UTC), criteria="signed off by legal",
             deliverables=["price list"])
         made = _operation("handoffs.handoffs_create").sync_detailed(
-            client=client, body=body, x_mktflow_actor=ANA)
+            client=clients[ANA], body=body)
         assert made.status_code == 201 and isinstance(made.parsed, models.HandoffPublic)
         return made.parsed
 
     def act(name: str, handoff: Any, who: str, **body: Any) -> Any:
         return _operation(f"handoffs.handoffs_{name}").sync(
-            str(handoff.id), client=client, x_mktflow_actor=who, **body)
+            str(handoff.id), client=clients[who], **body)  # the token says who acts
 
     kit = offer("Launch kit")
     assert (kit.ref, kit.state, kit.deliverables) == (f"H-{kit.id}", "offered", ["price list"])

@@ -26,6 +26,9 @@ def _env(data: Path, database_url: str) -> dict[str, str]:
 
 
 def test_api_serve_answers_health_and_acts_until_interrupted(db: Any, tmp_path: Path) -> None:
+    from mktflow.engine.credentials import issue_token
+
+    token = issue_token(db.uow(), "ana.torres@example.com").token
     port = _free_port()
     serve = subprocess.Popen(
         [sys.executable, "-m", "mktflow.cli", "api", "serve", "--port", str(port)],
@@ -43,10 +46,11 @@ def test_api_serve_answers_health_and_acts_until_interrupted(db: Any, tmp_path: 
                 assert time.monotonic() < deadline, "mktflow api serve never answered"
                 time.sleep(0.2)
         assert (health.status_code, health.json()) == (200, {"status": "ok"})
-        created = httpx.post(f"{base}/work", headers={"X-Mktflow-Actor": "ana.torres@example.com"},
+        ana = {"Authorization": f"Bearer {token}"}
+        created = httpx.post(f"{base}/work", headers=ana,
                              json={"department": "marketing", "title": "Served brief"})
         assert created.status_code == 201, created.text
-        inbox = httpx.get(f"{base}/inbox/marketing", timeout=10).json()["rows"]
+        inbox = httpx.get(f"{base}/inbox/marketing", headers=ana, timeout=10).json()["rows"]
         assert f"W-{created.json()['id']}" in [e["ref"] for e in inbox]
     finally:
         serve.send_signal(signal.SIGINT)

@@ -81,15 +81,16 @@ def api(db: Any) -> Iterator[httpx.Client]:
     """The API for ``db`` on uvicorn in a background thread, and a client on it."""
     from mktflow.api.app import create_app
     from mktflow.config import Settings
+    from mktflow.engine.credentials import issue_token
     from tests.integration.api_support import serving
 
+    olga = {"Authorization": f"Bearer {issue_token(db.uow(), OLGA).token}"}
     with serving(create_app(db.engine, settings=Settings())) as url, httpx.Client(
-            base_url=url, timeout=10) as client:
+            base_url=url, timeout=10, headers=olga) as client:
         yield client
 
 
 def test_api_and_page_offer_and_accept_the_draft(db: Any, api: httpx.Client) -> None:
-    actor = {"X-Mktflow-Actor": OLGA}
     item_id = _step(db)
     assert api.get(f"/work/{item_id}").json()["draft"] == DRAFT
     olga = Browser(str(api.base_url).rstrip("/"))
@@ -98,13 +99,13 @@ def test_api_and_page_offer_and_accept_the_draft(db: Any, api: httpx.Client) -> 
     assert 'name="budget" type="number" value="15000"' in page
     assert 'name="channels.0" type="text" value="in-store tasting"' in page
     olga.client.close()
-    done = api.post(f"/work/{item_id}/complete", headers=actor, json={})
+    done = api.post(f"/work/{item_id}/complete", json={})
     assert done.status_code == 200 and done.json()["data"] == DRAFT
     merged = _step(db)
-    r = api.post(f"/work/{merged}/complete", headers=actor, json={"data": {"budget": 1}})
+    r = api.post(f"/work/{merged}/complete", json={"data": {"budget": 1}})
     assert r.json()["data"] == {**DRAFT, "budget": 1}
     refused = _step(db)
-    r = api.post(f"/work/{refused}/complete", headers=actor, json={"data": {"budget": -5}})
+    r = api.post(f"/work/{refused}/complete", json={"data": {"budget": -5}})
     assert r.status_code == 422 and api.get(f"/work/{refused}").json()["state"] == "claimed"
 
 

@@ -103,9 +103,11 @@ def test_openapi_describes_every_command_body() -> None:
     assert schemas["RejectHandoff"]["required"] == ["reason"]
     claim = spec["paths"]["/work/{item}/claim"]["post"]
     assert [(p["name"], p["in"], p["required"]) for p in claim["parameters"]] == [
-        ("item", "path", True), ("X-Mktflow-Actor", "header", True)]
+        ("item", "path", True)]  # who acts is the member token's, never a parameter
+    assert claim["security"] == [{"memberToken": []}]
     assert "post" not in spec["paths"].get("/work/{item}", {})  # the HTML forms' door
-    assert "securitySchemes" not in spec["components"]  # no token configured
+    assert spec["components"]["securitySchemes"]["memberToken"]["scheme"] == "bearer"
+    assert spec["paths"]["/health"]["get"]["security"] == []
 
 
 def test_times_read_as_the_cli_reads_them() -> None:
