@@ -109,8 +109,16 @@ def test_pages_need_a_session_and_carry_the_security_headers(site: str, db: Any)
     assert "<script" not in sign_in.text and 'style="' not in sign_in.text
     css = httpx.get(f"{site}/static/mktflow.css", timeout=10)
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
-    # the JSON door is unchanged
-    assert httpx.get(f"{site}/work/{item}", timeout=10).json()["id"] == item
+    # the same URL answers a script JSON (with a member token: reads need a credential)
+    from mktflow.engine.credentials import issue_token
+
+    token = issue_token(db.uow(), OLGA).token
+    assert httpx.get(f"{site}/work/{item}", timeout=10).status_code == 401
+    assert httpx.get(f"{site}/work/{item}", timeout=10,
+                     headers={"Authorization": f"Bearer {token}"}).json()["id"] == item
+    queue = httpx.get(f"{site}/inbox/marketing", headers={"Accept": BROWSER}, timeout=10)
+    assert queue.status_code == 303 and queue.headers["location"].startswith("/sign-in")
+    assert httpx.get(f"{site}/inbox/marketing", timeout=10).status_code == 401
 
 
 def test_a_member_signs_in_claims_fills_the_form_and_completes(
@@ -294,14 +302,15 @@ def test_check_and_save_a_draft_without_completing(
     assert 'name="goal" type="text" value="Go"' in saved.text  # the page starts from it
 
 
-def test_with_an_api_token_the_pages_still_sign_people_in(db: Any) -> None:
+def test_in_proxy_mode_with_a_token_the_pages_still_sign_people_in(db: Any) -> None:
     from pydantic import SecretStr
 
     from mktflow.api.app import create_app
     from mktflow.config import Settings
 
     item = _step(db)
-    app = create_app(db.engine, settings=Settings(api_token=SecretStr("s3cret-token-for-api")))
+    app = create_app(db.engine, settings=Settings(api_token=SecretStr("s3cret-token-for-api"),
+                                                  trust_proxy_header=True))  # SSO-proxy mode
     with serving(app) as url:
         assert httpx.get(f"{url}/work/{item}", timeout=10).status_code == 401
         olga = Browser(url)
