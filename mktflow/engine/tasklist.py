@@ -17,6 +17,7 @@ from sqlmodel import col, select
 from mktflow.domain.errors import MktflowError, NotFound
 from mktflow.domain.model import HANDOFF_RULES, OPEN_WORK_STATES, WORK_RULES, HandoffState
 from mktflow.engine.common import active_member, actor_for, parse_ref
+from mktflow.engine.handoffs import process_id_for
 from mktflow.engine.queries import handoff_view, work_view
 from mktflow.engine.transitions import check
 from mktflow.store.tables import Department, Handoff, Member, WorkItem
@@ -74,23 +75,36 @@ def allowed_actions(uow: UnitOfWork, reference: str, email: str) -> list[str]:
     return allowed
 
 
-def department_handoffs(uow: UnitOfWork, department: str, *, recent_limit: int = 10,
-                        ) -> dict[str, list[dict[str, Any]]]:
-    """The open handoffs a department is party to, overdue first, in three lists:
-    ``offered_to_us`` (it must accept, deliver or redo them), ``awaiting_our_confirmation``
-    (delivered to it) and ``ours_waiting_on_others`` (it offered them; the receiver acts); and
-    ``recently_closed``: the last ``recent_limit`` rejected, confirmed or cancelled, newest
-    first (so the offering department sees a rejection and its reason)."""
+def department_handoffs(uow: UnitOfWork, department: str, *, process: str | None = None,
+                        state: str | None = None, overdue: bool | None = None,
+                        limit: int = 50, recent_limit: int = 10) -> dict[str, Any]:
+    """The open handoffs a department is party to, overdue first (then by due date), in three
+    lists: ``offered_to_us`` (it must accept, deliver or redo them),
+    ``awaiting_our_confirmation`` (delivered to it) and ``ours_waiting_on_others`` (it offered
+    them; the receiver acts), each at most ``limit`` long with its full length in ``counts``;
+    and ``recently_closed``: the last ``recent_limit`` rejected, confirmed or cancelled, newest
+    first (so the offering department sees a rejection and its reason).
+
+    ``process`` (a business key or ``P-n``), ``state`` and ``overdue`` narrow the open lists.
+    Raises NotFound for an unknown department or process.
+    """
     with uow:
         s = uow.session
         if s.get(Department, department) is None:
             raise NotFound(f"department: unknown department {department!r}")
+        process_id = process_id_for(uow, process) if process else None
         now = uow.now()
         waiting = [str(x) for x in _WITH_RECEIVER]
 
         def views(*where: Any) -> list[dict[str, Any]]:
-            rows = s.exec(select(Handoff).where(*where).order_by(col(Handoff.id)))
-            found = [handoff_view(s, h, now) for h in rows]
+            query = select(Handoff).where(*where)
+            if process_id is not None:
+                query = query.where(col(Handoff.process_id) == process_id)
+            if state:
+                query = query.where(col(Handoff.state) == state)
+            found = [handoff_view(s, h, now) for h in s.exec(query.order_by(col(Handoff.id)))]
+            if overdue is not None:
+                found = [v for v in found if v["overdue"] is overdue]
             return sorted(found, key=lambda v: (not v["overdue"], v["due"] or "9999", v["id"]))
 
         closed = [str(x) for x in (HandoffState.REJECTED, HandoffState.CONFIRMED,
@@ -100,14 +114,18 @@ def department_handoffs(uow: UnitOfWork, department: str, *, recent_limit: int =
             | (col(Handoff.from_department) == department),
             col(Handoff.state).in_(closed)).order_by(col(Handoff.updated_at).desc(),
                                                      col(Handoff.id).desc()).limit(recent_limit))
-        return {
-            "recently_closed": [handoff_view(s, h, now) for h in recent],
+        lists = {
             "offered_to_us": views(col(Handoff.to_department) == department,
                                    col(Handoff.state).in_(waiting)),
             "awaiting_our_confirmation": views(col(Handoff.from_department) == department,
                                                col(Handoff.state) == HandoffState.DELIVERED),
             "ours_waiting_on_others": views(col(Handoff.from_department) == department,
                                             col(Handoff.state).in_(waiting)),
+        }
+        return {
+            **{name: rows[:limit] for name, rows in lists.items()},
+            "counts": {name: len(rows) for name, rows in lists.items()},
+            "recently_closed": [handoff_view(s, h, now) for h in recent],
         }
 
 

@@ -358,14 +358,25 @@ def handoffs_page(request: Request, department: str) -> Response:
         return v.sign_in_first()
     if not _may_see(v.me, department):
         return _not_yours(v, department)
+    q = request.query_params
+    filters = {"process": q.get("process", ""), "state": q.get("state", ""),
+               "due": q.get("due", "")}
     try:
-        lists = tasklist.department_handoffs(v.uow(), department)
-    except NotFound as exc:
-        return v.page("message.html", status=404, title="No such department", message=str(exc))
+        lists = tasklist.department_handoffs(
+            v.uow(), department, process=filters["process"] or None,
+            state=filters["state"] or None, limit=PAGE_SIZE,
+            overdue={"overdue": True, "on-time": False}.get(filters["due"]))
+        running = queries.process_list(v.uow(), status="running")
+    except MktflowError as exc:
+        return v.page("message.html", status=exc.http_status, title=f"{department} handoffs",
+                      message=str(exc), link=request.url.path, link_text="All handoffs")
     mine = department == v.me["department"]
     return v.page("handoffs.html", title=f"{department} handoffs",
                   nav="handoffs" if mine else "", department=department, lists=lists,
-                  recent=lists["recently_closed"])
+                  recent=lists["recently_closed"], filters=filters,
+                  states=["offered", "accepted", "returned", "delivered"],
+                  processes=sorted({p["business_key"] for p in running
+                                    if p.get("business_key")}))
 
 
 @router.get("/inbox/{department}/load")

@@ -236,6 +236,11 @@ def test_a_rejected_handoff_is_seen_by_the_offering_department(
     carlos.sign_in(db, CARLOS)
     listed = carlos.get("/inbox/sales/handoffs")
     assert f"H-{hid} · Launch kit" in listed.text.split("Awaiting our confirmation")[0]
+    narrowed = carlos.get("/inbox/sales/handoffs", params={"state": "accepted"}).text
+    assert f"H-{hid} · Launch kit" not in narrowed and "Offered to us <span" in narrowed
+    assert f"H-{hid} · Launch kit" in carlos.get("/inbox/sales/handoffs",
+                                                 params={"due": "on-time"}).text
+    assert carlos.get("/inbox/sales/handoffs", params={"process": "NOPE"}).status_code == 404
     blank = carlos.post(f"/handoffs/{hid}", {"action": "reject", "reason": " "})
     assert blank.status_code == 422 and "reason" in blank.text
     r = carlos.post(f"/handoffs/{hid}", {"action": "reject", "reason": "no capacity in Q1"})
