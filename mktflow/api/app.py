@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 import mktflow
 from mktflow import bootstrap
 from mktflow.api import _handoffs, _reads, _work
+from mktflow.api._limits import RequestLimits
 from mktflow.api._problems import PROBLEM_JSON, install_problem_handlers, problem
 from mktflow.api._schemas import HealthPublic, problems
 from mktflow.config import Settings, get_settings
@@ -61,9 +62,20 @@ class _BearerToken:
         await response(scope, receive, send)
 
 
+#: What any operation may answer besides its own errors (request gate, busy database).
+_EVERY_OPERATION = {"503": "The database is busy (Retry-After) or unusable; nothing was done."}
+_WITH_BODY = {"413": "The request body is larger than MKTFLOW_API_MAX_BODY_BYTES.",
+              "422": "The body is not JSON mktflow accepts, or breaks a rule."}
+
+
 def _problems_only(schema: dict[str, Any]) -> None:
     """Document every error answer as the problem+json body the app really sends."""
+    problem_body = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for operation in (op for path in schema["paths"].values() for op in path.values()):
+        extra = _EVERY_OPERATION | (_WITH_BODY if "requestBody" in operation else {})
+        for status, description in extra.items():
+            operation.setdefault("responses", {}).setdefault(
+                status, {"description": description, "content": dict(problem_body)})
         for status, answer in operation.get("responses", {}).items():
             content = answer.get("content", {})
             if status[:1] in "45" and "application/json" in content:
@@ -129,6 +141,7 @@ def create_app(engine: Engine | None = None, *, settings: Settings | None = None
 
     for module in (_work, _handoffs, _reads):
         app.include_router(module.router)
+    app.add_middleware(RequestLimits, max_bytes=settings.api_max_body_bytes)
     token = settings.api_token.get_secret_value() if settings.api_token else ""
     if token:
         app.add_middleware(_BearerToken, token=token)

@@ -18,6 +18,7 @@ from mktflow.config import Settings, get_settings
 from mktflow.domain.actors import SYSTEM
 from mktflow.domain.cycles import CYCLES, Cycle, Frequency, skipped_between
 from mktflow.domain.errors import BadInput, NotFound
+from mktflow.domain.inputs import format_time
 from mktflow.domain.model import OPEN_HANDOFF_STATES, OPEN_WORK_STATES, ProcessStatus, WorkState
 from mktflow.engine import work
 from mktflow.engine.common import get_for_update, ref
@@ -317,7 +318,7 @@ def _collection_row(item: WorkItem, period: str, now: datetime) -> dict[str, Any
     late = (now - item.due_at).total_seconds() / 86400 if item.due_at else 0.0
     return {"ref": ref(item), "work_item_id": item.id, "topic": topic, "member": member,
             "department": item.department, "period": period,
-            "due": item.due_at.isoformat() if item.due_at else None,
+            "due": format_time(item.due_at),
             "days_overdue": round(max(0.0, late), 1)}
 
 
@@ -359,7 +360,7 @@ def compile_collection(uow: UnitOfWork, *, run_id: int) -> dict[str, list[dict[s
             due = item.due_at
             out["findings"].append({
                 **carried, "summary": f.summary, "details": f.details,
-                "received": f.received_at.isoformat(),
+                "received": format_time(f.received_at),
                 "late": bool(due and item.completed_at and item.completed_at > due)})
         else:
             row = _collection_row(item, carried["period"], now)

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from mktflow.domain.actors import head_is_away
 from mktflow.domain.errors import NotFound
+from mktflow.domain.inputs import format_time
 from mktflow.domain.model import OPEN_WORK_STATES, HandoffState
 from mktflow.engine.common import parse_ref, ref
 from mktflow.engine.handoffs import process_id_for
@@ -44,7 +45,7 @@ _RECEIVER_ACTS = (HandoffState.OFFERED, HandoffState.ACCEPTED, HandoffState.RETU
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+    return format_time(value)
 
 
 def _business_key(session: Session, process_id: int | None) -> str | None:

@@ -12,14 +12,16 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
-from mktflow.domain.errors import ConfigError
+from mktflow.domain.errors import ConfigError, Unavailable
 
 __all__ = ["database_errors", "engine_for", "get_engine", "safe_url"]
 
 
 def safe_url(url: str) -> str:
-    """The URL with any password masked, for messages."""
-    return make_url(url).render_as_string(hide_password=True)
+    """The URL with any password masked (``user:***@``, ``?password=***``), for messages."""
+    from mktflow.config import mask_url
+
+    return mask_url(url)
 
 
 def _tune_sqlite(engine: Engine, busy_timeout_s: float) -> None:
@@ -82,6 +84,10 @@ def database_errors(url: str) -> Iterator[None]:
         yield
     except (OperationalError, ProgrammingError) as exc:
         line = _first_line(exc)
+        if isinstance(exc, OperationalError) and "database is locked" in line:
+            # Names no file: an API caller is told to come back, the operator sees the setting.
+            raise Unavailable("the database is busy with another writer (it waited "
+                              "MKTFLOW_SQLITE_BUSY_TIMEOUT_S); try again in a moment") from None
         if "no such table" in line or ("does not exist" in line and "relation" in line):
             raise ConfigError(
                 f"the database at {safe_url(url)} has no mktflow tables yet: "
