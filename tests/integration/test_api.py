@@ -110,7 +110,7 @@ def test_work_item_life(api: httpx.Client, db: Any) -> None:
 def test_handoff_life_and_reject_needs_a_reason(api: httpx.Client, db: Any) -> None:
     handoff = offer_handoff(api)
     hid = handoff["id"]
-    assert handoff["due"] == "2026-12-01T17:00:00+00:00"  # no zone given: UTC
+    assert handoff["due"] == "2026-12-01T17:00:00Z"  # no zone given: UTC
     assert f"H-{hid}" in [e["ref"] for e in api.get("/inbox/sales").json()]
     probe = written(db)
     before = probe()
@@ -268,7 +268,7 @@ def test_html_pages_and_form_posts(api: httpx.Client, db: Any) -> None:
 def test_release_assign_delegate_resolve_comment_update_and_cancel(
         api: httpx.Client, db: Any) -> None:
     wid = create_work(api, form_schema=FORM, due="2027-02-01T09:00:00+02:00")["id"]
-    assert api.get(f"/work/{wid}").json()["due"] == "2027-02-01T07:00:00+00:00"
+    assert api.get(f"/work/{wid}").json()["due"] == "2027-02-01T07:00:00Z"
 
     def act(action: str, who: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         r = api.post(f"/work/{wid}/{action}", headers=as_(who), json=body)
@@ -289,7 +289,7 @@ def test_release_assign_delegate_resolve_comment_update_and_cancel(
     act("comment", LI, {"text": "figures from the Q4 report", "links": ["https://x.test/q4"]})
     updated = act("update", ANA, {"due": "2027-02-03T18:30:00-05:00", "priority": 90,
                                   "reason": "the retailer moved the date"})
-    assert (updated["due"], updated["priority"]) == ("2027-02-03T23:30:00+00:00", 90)
+    assert (updated["due"], updated["priority"]) == ("2027-02-03T23:30:00Z", 90)
     cancelled = act("cancel", ANA, {"reason": "campaign dropped"})
     assert cancelled["state"] == "cancelled"
     trail = api.get(f"/history/W-{wid}").json()
@@ -347,14 +347,14 @@ def test_html_posts_of_every_other_action(api: httpx.Client) -> None:
     post(page, action="comment", actor=LI, text="draft attached",
          links="https://x.test/a\nhttps://x.test/b")
     shown = post(page, action="update", actor=ANA, due="2027-02-03T18:30-05:00", priority="80")
-    assert "2027-02-03T23:30:00+00:00" in shown.text  # the given offset, shown in UTC
+    assert "2027-02-03T23:30:00Z" in shown.text  # the given offset, shown in UTC
     refused = _post_form(api, page, action="cancel", actor=ANA)
     assert refused.status_code == 422 and "reason" in refused.text
     assert '<p class="state">cancelled</p>' in post(page, action="cancel", actor=ANA,
                                                      reason="brief withdrawn").text
     view = api.get(page).json()
     assert (view["state"], view["priority"], view["due"]) == (
-        "cancelled", 80, "2027-02-03T23:30:00+00:00")
+        "cancelled", 80, "2027-02-03T23:30:00Z")
     trail = api.get(f"/history/W-{wid}").json()
     assert [(h["action"], h["actor"]) for h in trail] == [
         ("create", ANA), ("assign", ANA), ("delegate", OLGA), ("comment", LI), ("update", ANA),
