@@ -1,15 +1,19 @@
-"""The API's gate for request bodies: a size limit, then the one JSON rule of every door.
+"""The API's gate for requests: query text, a body size limit, then the one JSON rule of
+every door.
 
-Before any route runs, a body larger than ``MKTFLOW_API_MAX_BODY_BYTES`` is answered 413, and a
-JSON body is parsed with ``mktflow.domain.inputs.load_json`` (no ``NaN``/``Infinity``/``1e400``,
-integers within 64 bits, nesting bounded, no NUL or lone surrogate): a body that breaks the rule
-is answered 422 naming the field (``body.data.budget: must be a finite number ...``). Both are
-problem+json. The body read here is handed on to the app unchanged.
+Before any route runs, a query parameter holding a NUL, a lone surrogate or a control
+character is answered 422 naming it (PostgreSQL cannot even compare such text); a body larger
+than ``MKTFLOW_API_MAX_BODY_BYTES`` is answered 413; and a JSON body is parsed with
+``mktflow.domain.inputs.load_json`` (no ``NaN``/``Infinity``/``1e400``, integers within 64
+bits, nesting bounded, no NUL or lone surrogate): a body that breaks the rule is answered 422
+naming the field (``body.data.budget: must be a finite number ...``). All are problem+json.
+The body read here is handed on to the app unchanged.
 """
 
 from __future__ import annotations
 
 from email.message import Message
+from urllib.parse import parse_qsl
 
 from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
@@ -18,7 +22,7 @@ from starlette.types import Message as AsgiMessage
 
 from mktflow.api._problems import problem, problem_of
 from mktflow.domain.errors import BadInput
-from mktflow.domain.inputs import load_json
+from mktflow.domain.inputs import check_text, load_json
 
 __all__ = ["RequestLimits"]
 
@@ -48,6 +52,14 @@ class RequestLimits:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        query = scope.get("query_string", b"").decode("latin-1")
+        try:
+            for name, value in parse_qsl(query, keep_blank_values=True):
+                check_text(name, field="a query parameter's name", max_length=200)
+                check_text(value, field=f"query parameter {name}", max_length=None)
+        except BadInput as exc:
+            await problem_of(exc)(scope, receive, send)
             return
         headers = Headers(scope=scope)
         declared = headers.get("content-length", "")

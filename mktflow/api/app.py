@@ -66,13 +66,16 @@ class _BearerToken:
 _EVERY_OPERATION = {"503": "The database is busy (Retry-After) or unusable; nothing was done."}
 _WITH_BODY = {"413": "The request body is larger than MKTFLOW_API_MAX_BODY_BYTES.",
               "422": "The body is not JSON mktflow accepts, or breaks a rule."}
+_WITH_QUERY = {"422": "A query parameter holds a character mktflow does not accept."}
 
 
 def _problems_only(schema: dict[str, Any]) -> None:
     """Document every error answer as the problem+json body the app really sends."""
     problem_body = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for operation in (op for path in schema["paths"].values() for op in path.values()):
-        extra = _EVERY_OPERATION | (_WITH_BODY if "requestBody" in operation else {})
+        in_query = any(p.get("in") == "query" for p in operation.get("parameters", []))
+        extra = (_EVERY_OPERATION | (_WITH_QUERY if in_query else {})
+                 | (_WITH_BODY if "requestBody" in operation else {}))
         for status, description in extra.items():
             operation.setdefault("responses", {}).setdefault(
                 status, {"description": description, "content": dict(problem_body)})
