@@ -137,7 +137,8 @@ class Settings(BaseSettings):
     )
     schedule_tz: str = Field(
         default="UTC",
-        description="IANA time zone of every cycle schedule, e.g. Europe/Madrid.",
+        description="IANA time zone of the calendar cycles' schedules, e.g. Europe/Madrid; "
+                    "outbox-relay and sla-sweep always run in UTC.",
     )
     schedule_crons: dict[str, str] = Field(
         default_factory=dict,

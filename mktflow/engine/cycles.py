@@ -18,7 +18,7 @@ from mktflow.config import Settings, get_settings
 from mktflow.domain.actors import SYSTEM
 from mktflow.domain.cycles import CYCLES, Cycle, Frequency, skipped_between
 from mktflow.domain.errors import BadInput, NotFound
-from mktflow.domain.inputs import format_time
+from mktflow.domain.inputs import format_time, normalise_email
 from mktflow.domain.model import OPEN_HANDOFF_STATES, OPEN_WORK_STATES, ProcessStatus, WorkState
 from mktflow.engine import work
 from mktflow.engine.common import get_for_update, ref
@@ -290,7 +290,7 @@ def assign_collection(
         run = uow.session.get(CycleRun, run_id)
         if run is None:
             raise NotFound(f"cycle run {run_id} does not exist")
-        emails = {email.strip().lower() for _, email in assignments}
+        emails = {normalise_email(email) for _, email in assignments}
         members = {m.email: m for m in uow.session.exec(
             select(Member).where(col(Member.email).in_(sorted(emails)), col(Member.active)))}
     problems = [f"assignments: {e!r} is not an active member" for e in sorted(emails)
@@ -301,7 +301,7 @@ def assign_collection(
         raise BadInput("; ".join(problems))
     items = []
     for topic, raw_email in assignments:
-        member = members[raw_email.strip().lower()]
+        member = members[normalise_email(raw_email)]
         items.append(work.create_work_item(
             uow, actor_email=SYSTEM.email, department=member.department,
             title=f"Market research {run.period}: {topic} findings", assignee=member.email,

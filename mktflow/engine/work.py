@@ -13,7 +13,7 @@ from sqlmodel import col, select
 
 from mktflow.domain.actors import Target
 from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
-from mktflow.domain.inputs import TEXT_MAX, check_text
+from mktflow.domain.inputs import TEXT_MAX, check_text, normalise_email
 from mktflow.domain.model import OPEN_WORK_STATES, Audience, WorkState
 from mktflow.engine.common import (
     active_member,
@@ -113,8 +113,9 @@ def create_work_item(
             department=department, branch=branch, title=title.strip(), description=description,
             state=WorkState.OPEN, form_schema=form_schema, form_name=form_name,
             priority=priority, due_at=due_at, follow_up_at=follow_up_at, process_id=process_id,
-            step_key=step_key, created_by=actor.email, excluded=[e.lower() for e in excluded or []],
-            draft=draft, created_at=uow.now(), updated_at=uow.now(),
+            step_key=step_key, created_by=actor.email,
+            excluded=[normalise_email(e) for e in excluded or []], draft=draft,
+            created_at=uow.now(), updated_at=uow.now(),
         )
         if assignee:
             item.assignee_email = _eligible(uow, item, assignee, "assign").email

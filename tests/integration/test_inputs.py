@@ -295,6 +295,20 @@ def test_composed_and_decomposed_emails_are_one_member(cli: Any, tmp_path: Path)
     assert claimed.json()["assignee"] == composed
     emails = [m["email"] for m in cli("org", "show", "--json").json()["members"]]
     assert emails.count(composed) == 1 and decomposed not in emails
+    released = cli("work", "release", ref, "--as", decomposed, "--json")
+    assert released.exit_code == 0, released.stderr
+
+
+def test_api_bodies_name_members_however_spelled(api: httpx.Client, cli: Any,
+                                                 tmp_path: Path) -> None:
+    member = {"name": "José Núñez", "department": "marketing", "branch": "hq",
+              "email": unicodedata.normalize("NFC", JOSE)}
+    assert cli("org", "load", str(_org_with(tmp_path, member))).exit_code == 0
+    r = api.post("/work", headers=as_(ANA), json={"department": "marketing", "title": "x"})
+    assigned = api.post(f"/work/{r.json()['id']}/assign", headers=as_(ANA),
+                        json={"to": unicodedata.normalize("NFD", JOSE).upper()})
+    assert assigned.status_code == 200, assigned.text
+    assert assigned.json()["assignee"] == unicodedata.normalize("NFC", JOSE)
 
 
 # --- people who leave ---------------------------------------------------------------------------
