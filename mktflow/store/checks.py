@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Float, Integer, Numeric, String, event, inspect
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import UOWTransaction
+from sqlalchemy.types import TypeDecorator
 
 from mktflow.domain.errors import BadInput
 from mktflow.domain.inputs import (
@@ -46,6 +47,8 @@ def check_value(column: Any, value: Any, *, field: str) -> None:
     if value is None:
         return
     kind = column.type
+    if isinstance(kind, TypeDecorator) and not isinstance(kind, UTCDateTime):
+        kind = kind.impl_instance  # SQLModel's AutoString is a VARCHAR underneath
     if isinstance(kind, String) and isinstance(value, str):
         info = column.info
         if kind.length is not None:
