@@ -22,6 +22,7 @@ from mktflow.api._actions import HANDOFF_ACTIONS, WORK_ACTIONS, Action, canonica
 from mktflow.api._deps import ACTOR_HEADER
 from mktflow.api._problems import field_errors, problem
 from mktflow.domain.errors import BadInput, FormInvalid, MktflowError
+from mktflow.domain.inputs import load_json
 from mktflow.domain.model import HANDOFF_RULES, WORK_RULES
 from mktflow.engine import UnitOfWork, queries
 
@@ -181,11 +182,10 @@ def _body_of(spec: Action, fields: dict[str, str]) -> BaseModel | None:
             continue
         if name in _JSON_FIELDS:
             try:
-                values[name] = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise FormInvalid(f"{name}: not valid JSON ({exc.msg} at line {exc.lineno} "
-                                  f"column {exc.colno})",
-                                  [{"field": name, "rule": "json", "message": exc.msg}]) from None
+                values[name] = load_json(raw, field=name)  # the one JSON rule of every door
+            except BadInput as exc:
+                raise FormInvalid(str(exc), [{"field": name, "rule": "json",
+                                              "message": str(exc)}]) from None
         elif name in _LINE_FIELDS:
             values[name] = [line.strip() for line in raw.splitlines() if line.strip()]
         else:

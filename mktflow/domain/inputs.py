@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import unicodedata
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from mktflow.domain.errors import BadInput
@@ -79,24 +81,26 @@ ID_MAX = 2**31 - 1
 TIME_MIN = datetime(1970, 1, 1, tzinfo=UTC)
 TIME_MAX = datetime(3000, 1, 1, tzinfo=UTC)
 
-_LINE_BREAKS_AND_TABS = frozenset("\n\r\t")
+#: What no text may hold, and what only multi-line text may hold besides: found by one regex
+#: search each (C speed: these run on every value a unit of work writes).
+_NEVER_IN_MULTILINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_NEVER_IN_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 def _problem_char(text: str, multiline: bool) -> str | None:
-    """What is wrong with the first character of ``text`` no field may hold, or None."""
-    for ch in text:
-        code = ord(ch)
-        if code == 0:
-            return "a NUL character"
-        if 0xD800 <= code <= 0xDFFF:
-            return "a lone surrogate (text that is not valid Unicode)"
-        if code < 0x20 or 0x7F <= code < 0xA0 or code in (0x2028, 0x2029):
-            if multiline and ch in _LINE_BREAKS_AND_TABS:
-                continue
-            if ch in "\r\n\x85\u2028\u2029":
-                return "a line break (this field is a single line)"
-            return f"a control character (U+{code:04X})"
-    return None
+    """What is wrong with the first character of ``text`` the field may not hold, or None."""
+    found = (_NEVER_IN_MULTILINE if multiline else _NEVER_IN_ONE_LINE).search(text)
+    if found is None:
+        return None
+    ch = found.group()
+    code = ord(ch)
+    if code == 0:
+        return "a NUL character"
+    if 0xD800 <= code <= 0xDFFF:
+        return "a lone surrogate (text that is not valid Unicode)"
+    if ch in "\r\n\x85\u2028\u2029" and not multiline:
+        return "a line break (this field is a single line)"
+    return f"a control character (U+{code:04X})"
 
 
 def check_text(value: str, *, field: str, max_length: int | None,
@@ -144,8 +148,8 @@ def check_json(value: Any, *, field: str) -> Any:
             if not -INT_MAX - 1 <= node <= INT_MAX:
                 raise BadInput(f"{path}: integers must fit in 64 bits "
                                f"(between {-INT_MAX - 1} and {INT_MAX})")
-        elif isinstance(node, float):
-            if not math.isfinite(node):
+        elif isinstance(node, float | Decimal):
+            if not (node.is_finite() if isinstance(node, Decimal) else math.isfinite(node)):
                 raise BadInput(f"{path}: must be a finite number (NaN, Infinity and numbers "
                                "beyond about 1.8e308 are not accepted)")
         else:

@@ -110,6 +110,23 @@ def test_json_that_would_break_a_reader_is_refused(
     assert api.get(f"/work/{wid}").json()["state"] == "claimed"
 
 
+@pytest.mark.parametrize(("fields", "needle"), [
+    ({"action": "complete", "data": '{"budget": NaN}'}, "data.budget: must be a finite"),
+    ({"action": "comment", "text": "x" * 10_001}, "text"),
+    ({"action": "cancel", "reason": "r" * 2_001}, "reason"),
+])
+def test_the_pages_forms_follow_the_same_rules(api: httpx.Client, db: Any,
+                                               fields: dict[str, str], needle: str) -> None:
+    wid = _held_item(api)
+    before = db.count("auditentry")
+    actor = OLGA if fields["action"] != "cancel" else ANA
+    r = api.post(f"/work/{wid}", data={**fields, "actor": actor},
+                 headers={"Accept": "text/html"}, follow_redirects=True)
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html"), r.text
+    assert needle in r.text
+    assert db.count("auditentry") == before
+
+
 def test_binary_body_is_refused(api: httpx.Client) -> None:
     wid = _held_item(api)
     _problem(_post_raw(api, f"/work/{wid}/complete", Path("/bin/ls").read_bytes()[:50_000]),
@@ -239,6 +256,18 @@ def test_cli_options_out_of_range_exit_2(cli: Any, db: Any, args: tuple[str, ...
     r = cli(*base, *args)
     assert r.exit_code == 2 and needle in r.stderr, (r.exit_code, r.stderr)
     assert db.count("workitem") == 0
+
+
+@pytest.mark.parametrize("args", [
+    ("work", "claim", "W-1", "--as", "olga\udcff@example.com"),
+    ("inbox", "market\x00ing"),
+    ("work", "create", "market\udcffing", "--title", "x", "--as", ANA),
+])
+def test_cli_lookups_by_text_no_database_holds_exit_2(cli: Any, args: tuple[str, ...]) -> None:
+    _claimed(cli)
+    r = cli(*args)
+    assert r.exit_code == 2, (r.exit_code, r.stderr)
+    assert "must not contain" in r.stderr or "no active member" in r.stderr, r.stderr
 
 
 def test_cli_ids_beyond_64_bits(cli: Any) -> None:
