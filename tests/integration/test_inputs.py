@@ -410,6 +410,22 @@ def test_busy_sqlite_is_503_with_retry_after_and_no_path(sqlite_db: Any) -> None
         impatient.dispose()
 
 
+def test_a_database_fault_is_503_naming_no_file(tmp_path: Path) -> None:
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+    from mktflow.store.db import engine_for
+
+    empty = engine_for(f"sqlite:///{tmp_path}/never-migrated.db")
+    try:
+        with serving(create_app(empty, settings=Settings())) as url:
+            r = httpx.post(f"{url}/work", headers=as_(ANA), timeout=30,
+                           json={"department": "marketing", "title": "x"})
+        _problem(r, 503)
+        assert str(tmp_path) not in r.text and "never-migrated" not in r.text
+    finally:
+        empty.dispose()
+
+
 def _mktflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "mktflow.cli", *args], env=env, text=True,
                           capture_output=True, timeout=120)
