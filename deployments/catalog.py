@@ -2,9 +2,11 @@
 
 The catalog names each flow by module path and flow name, so it is complete even while some
 flow modules are still being written: ``load`` imports what is there and reports the rest as
-missing instead of failing. Schedules are cron expressions with an explicit time zone
-(``MKTFLOW_SCHEDULE_TZ``); ``MKTFLOW_SCHEDULE_CRONS`` overrides the cron of any deployment,
-and an empty string turns its schedule off.
+missing instead of failing. Schedules are cron expressions with an explicit time zone: the
+calendar cycles run in ``MKTFLOW_SCHEDULE_TZ`` (a monthly review at 06:00 local time), the
+interval jobs (``outbox-relay`` every minute, ``sla-sweep`` every five) always in UTC, so a
+daylight-saving change neither skips nor repeats their runs. ``MKTFLOW_SCHEDULE_CRONS``
+overrides the cron of any deployment, and an empty string turns its schedule off.
 
     mktflow serve --list     # what would be served, with cron and time zone
     mktflow serve            # serve them all from one process until Ctrl-C
@@ -40,6 +42,8 @@ class DeploymentSpec:
     tags: tuple[str, ...] = ()
     parameters: dict[str, Any] = field(default_factory=dict)
     cron: str | None = None  # default schedule; None means run on demand only
+    #: Whether the cron reads in the organisation's zone (calendar cycles) or in UTC.
+    local_time: bool = False
 
     @property
     def name(self) -> str:
@@ -47,17 +51,18 @@ class DeploymentSpec:
         return self.flow_name
 
     def schedule(self) -> tuple[str | None, str]:
-        """(cron or None, time zone) after the settings' overrides."""
+        """(cron or None, time zone) after the settings' overrides: ``MKTFLOW_SCHEDULE_TZ`` for
+        the calendar cycles, UTC for everything else."""
         settings = get_settings()
         default = cycle_spec(self.name).cron if self.name in CYCLES else self.cron
         cron = settings.schedule_crons.get(self.name, default)
-        return (cron or None), settings.schedule_tz
+        return (cron or None), settings.schedule_tz if self.local_time else "UTC"
 
 
 def _cycle(name: str, module: str, **parameters: Any) -> DeploymentSpec:
     cycle = CYCLES[name]  # the default; ``schedule`` applies the configured frequency
     return DeploymentSpec(
-        flow_name=name, module=module, cron=cycle.cron, parameters=parameters,
+        flow_name=name, module=module, cron=cycle.cron, parameters=parameters, local_time=True,
         description=f"{cycle.frequency.capitalize()} cycle: {cycle.what}.",
         tags=("mktflow", "cycle", str(cycle.frequency)),
     )

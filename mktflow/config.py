@@ -5,6 +5,7 @@ Nothing else in mktflow reads the environment; code that needs a setting calls `
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -89,6 +90,11 @@ class Settings(BaseSettings):
         description="IANA time zone the pages show times in, e.g. Europe/Madrid; empty means "
                     "schedule_tz (the organisation's).",
     )
+    api_max_body_bytes: int = Field(
+        default=1_000_000, ge=1_000,
+        description="The largest request body the REST API reads, in bytes; a larger one is "
+                    "answered 413 without being read.",
+    )
     sqlite_busy_timeout_s: float = Field(
         default=30.0, description="How long a SQLite writer waits for the write lock, in seconds."
     )
@@ -167,7 +173,8 @@ class Settings(BaseSettings):
     )
     schedule_tz: str = Field(
         default="UTC",
-        description="IANA time zone of every cycle schedule, e.g. Europe/Madrid.",
+        description="IANA time zone of the calendar cycles' schedules, e.g. Europe/Madrid; "
+                    "outbox-relay and sla-sweep always run in UTC.",
     )
     schedule_crons: dict[str, str] = Field(
         default_factory=dict,
@@ -261,13 +268,28 @@ class Settings(BaseSettings):
         return normalise_database_url(self.database_url)
 
 
+_SECRET_IN_URL = re.compile(
+    r"(?P<key>[?&;](?:[a-z_]*pass(?:word)?|[a-z_]*secret|[a-z_]*token|sslkey)=)[^&;#]*",
+    re.IGNORECASE)
+_USERINFO_PASSWORD = re.compile(r"^(?P<head>[a-z0-9+.-]+://[^/:@?#]*:)[^@/?#]*(?=@)",
+                                re.IGNORECASE)
+
+
+def mask_url(raw: str) -> str:
+    """``raw`` with every secret it may carry masked as ``***``: the password of
+    ``user:password@host`` and query parameters such as ``?password=``, ``sslpassword``,
+    ``token``. Every URL mktflow prints or puts in a message passes through here."""
+    masked = _USERINFO_PASSWORD.sub(lambda m: m["head"] + "***", raw.strip())
+    return _SECRET_IN_URL.sub(lambda m: m["key"] + "***", masked)
+
+
 def normalise_database_url(raw: str) -> str:
     """Validate a database URL and give bare ``postgresql://`` URLs the installed driver."""
     try:
         url = make_url(raw.strip())
     except ArgumentError as exc:
         raise ConfigError(
-            f"MKTFLOW_DATABASE_URL is not a database URL ({raw!r}): "
+            f"MKTFLOW_DATABASE_URL is not a database URL ({mask_url(raw)!r}): "
             "expected e.g. postgresql://user@host:5432/db or sqlite:///path/to/file.db"
         ) from exc
     backend = url.get_backend_name()

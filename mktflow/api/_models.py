@@ -13,7 +13,16 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from mktflow.domain.errors import BadInput
-from mktflow.domain.inputs import parse_time
+from mktflow.domain.inputs import (
+    CODE_MAX,
+    EMAIL_MAX,
+    KEY_MAX,
+    NAME_MAX,
+    REASON_MAX,
+    TEXT_MAX,
+    TITLE_MAX,
+    parse_time,
+)
 
 __all__ = [
     "AssignWork",
@@ -43,8 +52,15 @@ def _time(value: Any) -> Any:
 
 
 Time = Annotated[datetime, BeforeValidator(_time)]
-Email = Annotated[str, Field(min_length=3, max_length=320, description="A member's e-mail.")]
-Reason = Annotated[str, Field(min_length=1, description="Why; kept in the item's history.")]
+Email = Annotated[str, Field(min_length=3, max_length=EMAIL_MAX,
+                             description="A member's e-mail.")]
+Reason = Annotated[str, Field(min_length=1, max_length=REASON_MAX,
+                              description="Why; kept in the item's history (may span lines).")]
+#: One line of text: titles, codes, names (no line break or control character).
+Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX,
+                             description="One line, no control characters.")]
+Code = Annotated[str, Field(min_length=1, max_length=CODE_MAX)]
+Text = Annotated[str, Field(max_length=TEXT_MAX)]
 
 
 class _Body(BaseModel):
@@ -54,18 +70,19 @@ class _Body(BaseModel):
 class CreateWork(_Body):
     """Put a step in a department's queue (or a member's hands)."""
 
-    department: str = Field(description="Code of the department that owns the step.")
-    title: str = Field(min_length=1)
-    description: str = ""
+    department: Code = Field(description="Code of the department that owns the step.")
+    title: Title
+    description: Text = ""
     form_schema: dict[str, Any] | None = Field(
         default=None, description="JSON schema the completion data must satisfy.")
-    form_name: str | None = None
+    form_name: str | None = Field(default=None, max_length=NAME_MAX)
     assignee: Email | None = None
     priority: int = Field(default=50, ge=0, le=100)
     due: Time | None = None
     follow_up: Time | None = None
-    process: str | None = Field(default=None, description="Business key or P-n of the process.")
-    branch: str | None = None
+    process: str | None = Field(default=None, max_length=KEY_MAX,
+                                description="Business key or P-n of the process.")
+    branch: Code | None = None
 
 
 class CompleteWork(_Body):
@@ -106,29 +123,31 @@ class UpdateWork(_Body):
     due: Time | None = None
     follow_up: Time | None = None
     priority: int | None = Field(default=None, ge=0, le=100)
-    reason: str | None = None
+    reason: str | None = Field(default=None, max_length=REASON_MAX)
 
 
 class Comment(_Body):
     """Add a note (and links) to an item's history."""
 
-    text: str = Field(min_length=1)
-    links: list[str] = Field(default_factory=list)
+    text: str = Field(min_length=1, max_length=TEXT_MAX)
+    links: list[Annotated[str, Field(max_length=2_000)]] = Field(default_factory=list,
+                                                                 max_length=50)
 
 
 class OfferHandoff(_Body):
     """Offer work to another department, with a due date and acceptance criteria."""
 
-    from_department: str = Field(description="The offering department.")
-    to_department: str = Field(description="The receiving department.")
-    title: str = Field(min_length=1)
+    from_department: Code = Field(description="The offering department.")
+    to_department: Code = Field(description="The receiving department.")
+    title: Title
     due: Time
-    criteria: str = Field(default="", description="Acceptance criteria.")
-    deliverables: list[str] = Field(default_factory=list)
+    criteria: Text = Field(default="", description="Acceptance criteria (may span lines).")
+    deliverables: list[Title] = Field(default_factory=list, max_length=100)
     letter: bool = Field(default=False,
                          description="A responsibility letter binding a whole project.")
-    process: str | None = Field(default=None, description="Business key or P-n of the process.")
-    branch: str | None = None
+    process: str | None = Field(default=None, max_length=KEY_MAX,
+                                description="Business key or P-n of the process.")
+    branch: Code | None = None
 
 
 class RejectHandoff(_Body):

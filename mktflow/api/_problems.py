@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from mktflow.domain.errors import FormInvalid, MktflowError
+from mktflow.domain.errors import ConfigError, FormInvalid, MktflowError, Unavailable
 
 __all__ = [
     "PROBLEM_JSON",
@@ -55,15 +55,24 @@ def problem(
 
 
 def problem_of(exc: MktflowError) -> JSONResponse:
-    """The problem response for one of mktflow's own errors."""
+    """The problem response for one of mktflow's own errors.
+
+    A ``ConfigError`` is the server's (a setting, its database): 503, and its message, which
+    may name a file or a host, goes to the log only. ``Unavailable`` adds ``Retry-After``.
+    """
     cls = type(exc)
     title = (cls.__doc__ or cls.__name__).strip().splitlines()[0].rstrip(".")
     errors = exc.errors if isinstance(exc, FormInvalid) else None
-    # RFC 9110: a 401 says how to authenticate.
-    headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
-    return problem(exc.http_status, str(exc), title=title,
-                   type_=f"urn:mktflow:problem:{_slug(cls.__name__)}", errors=errors,
-                   headers=headers)
+    status, detail, headers = exc.http_status, str(exc), None
+    if isinstance(exc, ConfigError):
+        log.error("configuration error: %s", exc)
+        status, detail = 503, "the server cannot use its database or settings; its log says why"
+    if isinstance(exc, Unavailable):
+        headers = {"Retry-After": str(exc.retry_after_s)}
+    if status == 401:  # RFC 9110: a 401 says how to authenticate.
+        headers = {"WWW-Authenticate": "Bearer"}
+    return problem(status, detail, title=title, headers=headers,
+                   type_=f"urn:mktflow:problem:{_slug(cls.__name__)}", errors=errors)
 
 
 def field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ import mktflow
 from mktflow import bootstrap, web
 from mktflow.api import _handoffs, _reads, _work
 from mktflow.api._deps import ACTOR_HEADER, wants_html
+from mktflow.api._limits import RequestLimits
 from mktflow.api._problems import PROBLEM_JSON, install_problem_handlers, problem
 from mktflow.api._schemas import HealthPublic, problems
 from mktflow.config import Settings, get_settings
@@ -82,9 +83,23 @@ class _BearerToken:
         await response(scope, receive, send)
 
 
+#: What any operation may answer besides its own errors (request gate, busy database).
+_EVERY_OPERATION = {"503": "The database is busy (Retry-After) or unusable; nothing was done."}
+_WITH_BODY = {"413": "The request body is larger than MKTFLOW_API_MAX_BODY_BYTES.",
+              "422": "The body is not JSON mktflow accepts, or breaks a rule."}
+_WITH_QUERY = {"422": "A query parameter holds a character mktflow does not accept."}
+
+
 def _problems_only(schema: dict[str, Any]) -> None:
     """Document every error answer as the problem+json body the app really sends."""
+    problem_body = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for operation in (op for path in schema["paths"].values() for op in path.values()):
+        in_query = any(p.get("in") == "query" for p in operation.get("parameters", []))
+        extra = (_EVERY_OPERATION | (_WITH_QUERY if in_query else {})
+                 | (_WITH_BODY if "requestBody" in operation else {}))
+        for status, description in extra.items():
+            operation.setdefault("responses", {}).setdefault(
+                status, {"description": description, "content": dict(problem_body)})
         for status, answer in operation.get("responses", {}).items():
             content = answer.get("content", {})
             if status[:1] in "45" and "application/json" in content:
@@ -173,6 +188,7 @@ def create_app(engine: Engine | None = None, *, settings: Settings | None = None
 
     for module in (_work, _handoffs, _reads):
         app.include_router(module.router)
+    app.add_middleware(RequestLimits, max_bytes=settings.api_max_body_bytes)
     token = settings.api_token.get_secret_value() if settings.api_token else ""
     if token and settings.trust_proxy_header:
         app.add_middleware(_BearerToken, token=token)

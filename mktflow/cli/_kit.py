@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from mktflow.domain.errors import BadInput, MktflowError
-from mktflow.domain.inputs import parse_date, parse_time
+from mktflow.domain.inputs import load_json, parse_date, parse_time
 
 __all__ = [
     "ActorOpt",
@@ -93,25 +93,31 @@ def table(rows: list[dict[str, Any]], columns: list[str], empty: str = "(nothing
 
 
 def parse_data(raw: str | None, *, field: str = "data") -> dict[str, Any] | None:
-    """``--data`` as inline JSON or ``@file``; refuses anything but a JSON object."""
+    """``--data`` as inline JSON or ``@file`` (UTF-8, a BOM allowed, at most 1 MB); refuses
+    anything but a JSON object, by the rule every door reads JSON with (``load_json``)."""
     if raw is None:
         return None
-    text = raw
+    text: str | bytes = raw
     if raw.startswith("@"):
         path = Path(raw[1:])
         try:
-            text = sys.stdin.read() if raw == "@-" else path.read_text("utf-8")
+            if raw == "@-":
+                text = sys.stdin.buffer.read(_DATA_MAX_BYTES + 1)
+            else:
+                with path.open("rb") as handle:
+                    text = handle.read(_DATA_MAX_BYTES + 1)
         except OSError as exc:
             raise BadInput(f"{field}: cannot read {path}: {exc.strerror}") from None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"{field}: not valid JSON ({exc.msg} at line {exc.lineno} "
-                       f"column {exc.colno})") from None
+        if len(text) > _DATA_MAX_BYTES:
+            raise BadInput(f"{field}: {path} is larger than {_DATA_MAX_BYTES} bytes")
+    value = load_json(text, field=field)
     if not isinstance(value, dict):
         raise BadInput(f"{field}: must be a JSON object, got {type(value).__name__}")
     return value
 
+
+#: The largest ``--data @file`` read, as the API's default request limit.
+_DATA_MAX_BYTES = 1_000_000
 
 IdArg = Annotated[str, typer.Argument(help="The item, e.g. 12 or W-12.")]
 DataOpt = Annotated[str | None, typer.Option("--data", help="JSON object, or @file with one.")]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -36,9 +36,17 @@ def org_load(
         spec = read_organisation_file(path, demo=demo)
         summary = load_organisation(uow(), spec, source="demo" if demo else str(path))
         result = summary.as_dict()
-        emit(result, json_, lambda r: (
-            f"loaded {r['source']}: {len(r['added'])} added, {len(r['updated'])} updated, "
-            f"{len(r['deactivated'])} deactivated"))
+        emit(result, json_, _load_summary)
+
+
+def _load_summary(r: dict[str, Any]) -> str:
+    """The load in one line, then one line per member who left still holding work."""
+    lines = [f"loaded {r['source']}: {len(r['added'])} added, {len(r['updated'])} updated, "
+             f"{len(r['deactivated'])} deactivated"]
+    for email, held in r["leavers_hold"].items():
+        lines.append(f"{email} left and still holds {', '.join(held)}: hand it over with "
+                     f"`mktflow work reassign-all --from {email} --to MEMBER --as HEAD`")
+    return "\n".join(lines)
 
 
 @org_app.command("show")

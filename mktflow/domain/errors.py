@@ -12,12 +12,15 @@
     │   ├── PlanFileInvalid      a plan file breaks a rule            2     422
     │   ├── NotFound             no such item, member, department     2     404
     │   └── ConfigError          a bad setting or unreachable database 2    422 (/health: 503)
+    ├── Unavailable              the database is busy: try again        1     503 + Retry-After
     ├── StepCancelled            a flow's step was withdrawn: the flow run fails with it
     └── DeliveryFailed           one send failed; the relay retries it unless ``permanent``
 
 Every HTTP answer is an RFC 9457 problem+json body (``mktflow.api._problems``); a flow fails
 with the error's message. ``StepCancelled`` and ``DeliveryFailed`` stay inside flows and the
-relay; their exit code and status apply only if one ever reaches a door.
+relay; their exit code and status apply only if one ever reaches a door. Through the API a
+``ConfigError`` is the server's own problem: it answers 503 and the message (which may name a
+file or a host) goes to the server log only.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ __all__ = [
     "Refused",
     "StepCancelled",
     "TransitionRefused",
+    "Unavailable",
 ]
 
 
@@ -118,6 +122,17 @@ class PlanFileInvalid(BadInput):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
+
+
+class Unavailable(MktflowError):
+    """The database is busy with another writer; the same command may succeed shortly."""
+
+    exit_code = 1
+    http_status = 503
+
+    def __init__(self, message: str, *, retry_after_s: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class StepCancelled(MktflowError):

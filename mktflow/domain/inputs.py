@@ -1,38 +1,254 @@
-"""Typed values read from text input (CLI options, API fields): ISO 8601 times and dates.
+"""What mktflow accepts as input, declared once: text limits, JSON, times, ids and e-mails.
 
-Pure standard library; a value that does not parse raises ``BadInput`` naming the field.
+Every door (CLI options and ``--data``, API bodies and paths, the organisation and plan files)
+reads its values through these functions, and the store checks every row it writes against
+the same limits (``mktflow.store.checks``), so a value that would break a reader, a sender or
+one of the two databases is refused when it arrives, naming the field, never stored.
+
+The rules (README "What mktflow accepts"):
+
+- text: at most the column's ``max_length`` characters (the limits below, used by the tables);
+  no NUL, no lone surrogate; single-line fields (names, titles, codes, e-mails) have no control
+  character or line break at all; multi-line fields (descriptions, criteria, reasons, comments)
+  may hold line breaks and tabs only;
+- JSON (``--data``, API bodies, form data): UTF-8 (a BOM is allowed), no ``NaN``/``Infinity``
+  or number too large for a double (``1e400``), integers within 64 bits, nesting at most
+  ``JSON_DEPTH_MAX`` deep;
+- times: ISO 8601, converted to UTC, between ``TIME_MIN`` and ``TIME_MAX``; every time leaving
+  mktflow is UTC, written ``2026-12-01T16:00:00Z`` (``format_time``) or, for people,
+  ``2026-12-01 16:00 UTC`` (``human_time``);
+- ids: 1 to ``ID_MAX`` (a larger number names nothing: NotFound);
+- e-mails: compared and stored in Unicode NFC, lower-case.
+
+Pure standard library; a value that breaks a rule raises ``BadInput`` naming the field.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import re
+import unicodedata
 from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
 
 from mktflow.domain.errors import BadInput
 
-__all__ = ["parse_date", "parse_time"]
+__all__ = [
+    "CODE_MAX",
+    "EMAIL_MAX",
+    "ID_MAX",
+    "INT_MAX",
+    "JSON_DEPTH_MAX",
+    "KEY_MAX",
+    "NAME_MAX",
+    "REASON_MAX",
+    "TEXT_MAX",
+    "TIME_MAX",
+    "TIME_MIN",
+    "TITLE_MAX",
+    "check_json",
+    "check_text",
+    "format_time",
+    "human_time",
+    "load_json",
+    "normalise_email",
+    "parse_date",
+    "parse_time",
+]
+
+#: Codes of departments, branches; flow run ids.
+CODE_MAX = 64
+#: Names of people, departments, branches; form names; business keys; step keys.
+NAME_MAX = 200
+KEY_MAX = 200
+#: Titles of work items and handoffs; notification subjects.
+TITLE_MAX = 300
+#: An e-mail address (RFC 5321's 64 + 1 + 255, rounded up as the tables always had it).
+EMAIL_MAX = 320
+#: Why something was rejected, returned, cancelled (multi-line).
+REASON_MAX = 2_000
+#: A description, acceptance criteria, a comment (multi-line).
+TEXT_MAX = 10_000
+#: Nesting of a JSON value (form data, schemas, deliverables).
+JSON_DEPTH_MAX = 32
+#: Integers in JSON data: what a 64-bit signed integer holds.
+INT_MAX = 2**63 - 1
+#: Item ids (W-n, H-n, P-n): the tables' integer keys.
+ID_MAX = 2**31 - 1
+#: Times mktflow keeps (due, follow-up): well inside what both databases and Python hold.
+TIME_MIN = datetime(1970, 1, 1, tzinfo=UTC)
+TIME_MAX = datetime(3000, 1, 1, tzinfo=UTC)
+
+#: What no text may hold, and what only multi-line text may hold besides: found by one regex
+#: search each (C speed: these run on every value a unit of work writes).
+_NEVER_IN_MULTILINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_NEVER_IN_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def _problem_char(text: str, multiline: bool) -> str | None:
+    """What is wrong with the first character of ``text`` the field may not hold, or None."""
+    found = (_NEVER_IN_MULTILINE if multiline else _NEVER_IN_ONE_LINE).search(text)
+    if found is None:
+        return None
+    ch = found.group()
+    code = ord(ch)
+    if code == 0:
+        return "a NUL character"
+    if 0xD800 <= code <= 0xDFFF:
+        return "a lone surrogate (text that is not valid Unicode)"
+    if ch in "\r\n\x85\u2028\u2029" and not multiline:
+        return "a line break (this field is a single line)"
+    return f"a control character (U+{code:04X})"
+
+
+def check_text(value: str, *, field: str, max_length: int | None,
+               multiline: bool = False) -> str:
+    """``value`` if it fits a text field: at most ``max_length`` characters, no NUL, no lone
+    surrogate, and no control character (``multiline``: line breaks and tabs allowed).
+
+    Raises BadInput naming ``field`` and the rule.
+    """
+    if max_length is not None and len(value) > max_length:
+        raise BadInput(f"{field}: at most {max_length} characters, got {len(value)}")
+    bad = _problem_char(value, multiline)
+    if bad:
+        raise BadInput(f"{field}: must not contain {bad}")
+    return value
+
+
+def check_json(value: Any, *, field: str) -> Any:
+    """``value`` if it is plain JSON mktflow can store and send on both databases.
+
+    Objects with text keys, arrays, text (no NUL, no lone surrogate), finite numbers, integers
+    within 64 bits, booleans and null, nested at most ``JSON_DEPTH_MAX`` deep. Raises BadInput
+    naming the path of the first offending value (e.g. ``data.lines[2].price``).
+    """
+    stack: list[tuple[Any, str, int]] = [(value, field, 1)]
+    while stack:
+        node, path, depth = stack.pop()
+        if depth > JSON_DEPTH_MAX:
+            raise BadInput(f"{path}: nested more than {JSON_DEPTH_MAX} levels deep")
+        if isinstance(node, dict):
+            for key, child in node.items():
+                if not isinstance(key, str):
+                    raise BadInput(f"{path}: keys must be text, got {type(key).__name__}")
+                check_text(key, field=f"{path} (a key)", max_length=NAME_MAX, multiline=True)
+                stack.append((child, f"{path}.{key}", depth + 1))
+        elif isinstance(node, list | tuple):
+            stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(node))
+        elif isinstance(node, str):
+            bad = _problem_char(node, multiline=True)
+            if bad:
+                raise BadInput(f"{path}: must not contain {bad}")
+        elif isinstance(node, bool) or node is None:
+            continue
+        elif isinstance(node, int):
+            if not -INT_MAX - 1 <= node <= INT_MAX:
+                raise BadInput(f"{path}: integers must fit in 64 bits "
+                               f"(between {-INT_MAX - 1} and {INT_MAX})")
+        elif isinstance(node, float | Decimal):
+            if not (node.is_finite() if isinstance(node, Decimal) else math.isfinite(node)):
+                raise BadInput(f"{path}: must be a finite number (NaN, Infinity and numbers "
+                               "beyond about 1.8e308 are not accepted)")
+        else:
+            raise BadInput(f"{path}: {type(node).__name__} is not a JSON value")
+    return value
+
+
+def load_json(raw: str | bytes, *, field: str) -> Any:
+    """Parse JSON text the one way every door does, then ``check_json`` it.
+
+    Bytes must be UTF-8 (a leading BOM is dropped); ``NaN``, ``Infinity``, ``1e400``, integers
+    of more than 4,300 digits, nesting deeper than ``JSON_DEPTH_MAX`` and binary content are
+    refused with BadInput naming ``field``.
+    """
+    if isinstance(raw, bytes | bytearray):
+        if b"\x00" in raw:
+            raise BadInput(f"{field}: binary content, not JSON text")
+        try:
+            raw = bytes(raw).decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise BadInput(f"{field}: not UTF-8 text (byte {exc.start})") from None
+    text = raw.removeprefix("\ufeff")
+    if "\x00" in text:
+        raise BadInput(f"{field}: binary content, not JSON text")
+    try:
+        # NaN / Infinity parse as floats so that check_json names the path that holds them
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"{field}: not valid JSON ({exc.msg} at line {exc.lineno} "
+                       f"column {exc.colno})") from None
+    except RecursionError:
+        raise BadInput(f"{field}: nested more than {JSON_DEPTH_MAX} levels deep") from None
+    except ValueError as exc:  # an integer of thousands of digits
+        raise BadInput(f"{field}: not valid JSON ({exc})") from None
+    return check_json(value, field=field)
+
+
+def normalise_email(raw: str) -> str:
+    """An e-mail as mktflow stores and compares it: trimmed, Unicode NFC, lower-case."""
+    return unicodedata.normalize("NFC", raw.strip()).lower()
+
+
+def _in_range(value: datetime, *, field: str, raw: str) -> datetime:
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not TIME_MIN <= utc < TIME_MAX:
+        raise BadInput(f"{field}: {raw!r} is out of range (times between "
+                       f"{TIME_MIN:%Y-%m-%d} and {TIME_MAX:%Y-%m-%d} UTC)")
+    return utc
 
 
 def parse_time(raw: str | None, *, field: str) -> datetime | None:
-    """An ISO 8601 time; without a zone it is UTC; a date alone means the end of that day."""
+    """An ISO 8601 time, returned in UTC; without a zone it is UTC; a date alone means the end
+    of that day (23:59:59 UTC). Refused outside ``TIME_MIN`` .. ``TIME_MAX``."""
     if raw is None:
         return None
     text = raw.strip()
+    check_text(text, field=field, max_length=64)
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
-            return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=UTC)
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            value = datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=UTC)
+        else:
+            value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise BadInput(f"{field}: {raw!r} is not an ISO 8601 time "
                        "(e.g. 2026-12-01 or 2026-12-01T17:00+01:00)") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return _in_range(value if value.tzinfo else value.replace(tzinfo=UTC), field=field, raw=raw)
 
 
 def parse_date(raw: str | None, *, field: str) -> date | None:
-    """An ISO 8601 date (YYYY-MM-DD)."""
+    """An ISO 8601 date (YYYY-MM-DD), within the years of ``TIME_MIN`` .. ``TIME_MAX``."""
     if raw is None:
         return None
+    check_text(raw, field=field, max_length=64)
     try:
-        return date.fromisoformat(raw.strip())
+        day = date.fromisoformat(raw.strip())
     except ValueError:
         raise BadInput(f"{field}: {raw!r} is not a date (YYYY-MM-DD)") from None
+    if not TIME_MIN.date() <= day < TIME_MAX.date():
+        raise BadInput(f"{field}: {raw!r} is out of range (dates between "
+                       f"{TIME_MIN:%Y-%m-%d} and {TIME_MAX:%Y-%m-%d})")
+    return day
+
+
+def format_time(value: datetime | None) -> str | None:
+    """The one way a time leaves mktflow for programs: UTC, ISO 8601, ``Z``
+    (``2026-12-01T16:00:00Z``). A naive time is taken as UTC."""
+    if value is None:
+        return None
+    utc = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return utc.isoformat().replace("+00:00", "Z")
+
+
+def human_time(value: datetime | None) -> str | None:
+    """The one way a time is shown to people: ``2026-12-01 16:00 UTC``."""
+    if value is None:
+        return None
+    utc = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return utc.strftime("%Y-%m-%d %H:%M UTC")

@@ -10,11 +10,12 @@ import re
 from collections import Counter
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from mktflow.domain.errors import OrganisationInvalid
+from mktflow.domain.inputs import CODE_MAX, EMAIL_MAX, NAME_MAX, normalise_email
 from mktflow.domain.model import Role
 
 __all__ = [
@@ -34,6 +35,13 @@ REQUIRED_DEPARTMENTS = ("marketing", "sales", "tech", "production", "supply", "f
                         "management")
 
 
+#: An e-mail in the file, as mktflow stores and compares it (NFC, lower-case): the composed
+#: and the decomposed spelling of ``josé.núñez@example.com`` are one member.
+Email = Annotated[str, Field(max_length=EMAIL_MAX), AfterValidator(normalise_email)]
+Code = Annotated[str, Field(min_length=1, max_length=CODE_MAX, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX, pattern=r"^[^\x00-\x1f\x7f]*$")]
+
+
 class _Entry(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -41,8 +49,8 @@ class _Entry(BaseModel):
 class BranchSpec(_Entry):
     """Headquarters or a regional branch."""
 
-    code: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    name: str = Field(min_length=1)
+    code: Code
+    name: Name
     hq: bool = False
 
 
@@ -56,17 +64,17 @@ class AwaySpec(_Entry):
 class DepartmentSpec(_Entry):
     """A department, with an optional delegate who leads it while the head is away."""
 
-    code: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    name: str = Field(min_length=1)
-    delegate: str | None = None
+    code: Code
+    name: Name
+    delegate: Email | None = None
     head_away: AwaySpec | None = None
 
 
 class MemberSpec(_Entry):
     """A person in a department and a branch, with a role."""
 
-    name: str = Field(min_length=1)
-    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    name: Name
+    email: Annotated[Email, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
     department: str
     branch: str
     role: Role = Role.SPECIALIST
@@ -92,7 +100,7 @@ class ChannelSpec(_Entry):
     url: str | None = None
     to: str | None = None
     secret_env: str | None = None
-    member: str | None = None
+    member: Email | None = None
 
 
 def channel_problems(c: ChannelSpec) -> list[str]:

@@ -10,6 +10,7 @@ from sqlmodel import col, delete, select
 
 from mktflow.domain.campaign import BudgetFigures, KpiFigures, plan_problems
 from mktflow.domain.errors import BadInput, Conflict, NotFound
+from mktflow.domain.inputs import normalise_email
 from mktflow.engine.common import actor_for, ref_of
 from mktflow.store.tables import BudgetLine, Campaign, CampaignActivity, Kpi, Plan
 from mktflow.store.uow import UnitOfWork
@@ -123,7 +124,7 @@ def _replace_details(uow: UnitOfWork, camp: Campaign, plan: dict[str, Any], owne
     assert camp.id is not None
     for a in plan["activities"]:
         s.add(CampaignActivity(
-            campaign_id=camp.id, title=a["title"], owner_email=a["owner"].lower(),
+            campaign_id=camp.id, title=a["title"], owner_email=normalise_email(a["owner"]),
             channel=a.get("channel", ""),
             start=date.fromisoformat(str(a["start"])) if a.get("start") else None,
             end=date.fromisoformat(str(a["end"])) if a.get("end") else None,

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from mktflow.domain.actors import SYSTEM, Actor, Approval, Door, Target, leads_of
 from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
+from mktflow.domain.inputs import ID_MAX, format_time, normalise_email
 from mktflow.domain.model import REF_PREFIX, ref_of
 from mktflow.store.tables import Branch, Department, Handoff, Member, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
@@ -36,7 +37,7 @@ T = TypeVar("T", WorkItem, Handoff, ProcessInstance)
 PREFIX: dict[type, str] = {WorkItem: REF_PREFIX["work"], Handoff: REF_PREFIX["handoff"],
                            ProcessInstance: REF_PREFIX["process"]}
 _KIND_OF_PREFIX = {prefix: kind for kind, prefix in REF_PREFIX.items()}
-_REF = re.compile(r"^\s*(?:(?P<prefix>[WHPwhp])-?)?(?P<id>\d+)\s*$")
+_REF = re.compile(r"^\s*(?:(?P<prefix>[WHPwhp])-?)?(?P<id>\d{1,40})\s*$")
 
 
 def ref(obj: WorkItem | Handoff | ProcessInstance) -> str:
@@ -45,8 +46,12 @@ def ref(obj: WorkItem | Handoff | ProcessInstance) -> str:
 
 
 def parse_ref(text: str, default_kind: str | None = None) -> tuple[str, int]:
-    """Split ``W-12`` / ``H-3`` / ``P-4`` (or a bare number of ``default_kind``) into parts."""
-    match = _REF.match(text)
+    """Split ``W-12`` / ``H-3`` / ``P-4`` (or a bare number of ``default_kind``) into parts.
+
+    Raises BadInput for text that is no reference, NotFound for a number beyond the ids the
+    tables hold (``ID_MAX``): such an item cannot exist.
+    """
+    match = _REF.match(text[:100])
     if not match:
         raise BadInput(f"{text!r} is not an item reference: expected e.g. W-12, H-3, P-4")
     prefix = match["prefix"]
@@ -55,7 +60,10 @@ def parse_ref(text: str, default_kind: str | None = None) -> tuple[str, int]:
         raise BadInput(f"{text!r} is ambiguous: write W-{text}, H-{text} or P-{text}")
     if default_kind and kind != default_kind:
         raise BadInput(f"{text!r} is not a {default_kind} reference")
-    return kind, int(match["id"])
+    number = int(match["id"])
+    if not 0 < number <= ID_MAX:
+        raise NotFound(f"{REF_PREFIX[kind]}-{number} does not exist")
+    return kind, number
 
 
 def get_for_update(uow: UnitOfWork, model: type[T], item_id: int) -> T:
@@ -67,8 +75,8 @@ def get_for_update(uow: UnitOfWork, model: type[T], item_id: int) -> T:
 
 
 def find_member(session: Session, email: str) -> Member | None:
-    """The member an e-mail names (e-mails are stored lower-case), active or not."""
-    return session.exec(select(Member).where(col(Member.email) == email.strip().lower())).first()
+    """The member an e-mail names (stored and compared NFC, lower-case), active or not."""
+    return session.exec(select(Member).where(col(Member.email) == normalise_email(email))).first()
 
 
 def active_member(session: Session, email: str) -> Member:
@@ -163,4 +171,4 @@ def changed(obj: Any, **new: Any) -> dict[str, list[Any]]:
 
 
 def _plain(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
+    return format_time(value) if isinstance(value, datetime) else value

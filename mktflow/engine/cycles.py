@@ -18,6 +18,7 @@ from mktflow.config import Settings, get_settings
 from mktflow.domain.actors import SYSTEM
 from mktflow.domain.cycles import CYCLES, Cycle, Frequency, skipped_between
 from mktflow.domain.errors import BadInput, NotFound
+from mktflow.domain.inputs import format_time, normalise_email
 from mktflow.domain.model import OPEN_HANDOFF_STATES, OPEN_WORK_STATES, ProcessStatus, WorkState
 from mktflow.engine import work
 from mktflow.engine.common import as_engine, get_for_update, ref
@@ -289,7 +290,7 @@ def assign_collection(
         run = uow.session.get(CycleRun, run_id)
         if run is None:
             raise NotFound(f"cycle run {run_id} does not exist")
-        emails = {email.strip().lower() for _, email in assignments}
+        emails = {normalise_email(email) for _, email in assignments}
         members = {m.email: m for m in uow.session.exec(
             select(Member).where(col(Member.email).in_(sorted(emails)), col(Member.active)))}
     problems = [f"assignments: {e!r} is not an active member" for e in sorted(emails)
@@ -300,7 +301,7 @@ def assign_collection(
         raise BadInput("; ".join(problems))
     items = []
     for topic, raw_email in assignments:
-        member = members[raw_email.strip().lower()]
+        member = members[normalise_email(raw_email)]
         with as_engine(uow):
             items.append(work.create_work_item(
                 uow, actor_email=SYSTEM.email, department=member.department,
@@ -318,7 +319,7 @@ def _collection_row(item: WorkItem, period: str, now: datetime) -> dict[str, Any
     late = (now - item.due_at).total_seconds() / 86400 if item.due_at else 0.0
     return {"ref": ref(item), "work_item_id": item.id, "topic": topic, "member": member,
             "department": item.department, "period": period,
-            "due": item.due_at.isoformat() if item.due_at else None,
+            "due": format_time(item.due_at),
             "days_overdue": round(max(0.0, late), 1)}
 
 
@@ -360,7 +361,7 @@ def compile_collection(uow: UnitOfWork, *, run_id: int) -> dict[str, list[dict[s
             due = item.due_at
             out["findings"].append({
                 **carried, "summary": f.summary, "details": f.details,
-                "received": f.received_at.isoformat(),
+                "received": format_time(f.received_at),
                 "late": bool(due and item.completed_at and item.completed_at > due)})
         else:
             row = _collection_row(item, carried["period"], now)

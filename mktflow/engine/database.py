@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from mktflow.store import migrate
+from mktflow.store.db import safe_url
 from mktflow.store.tables import Department
 from mktflow.store.uow import UnitOfWork
 
@@ -30,7 +31,7 @@ def current_revision(uow: UnitOfWork) -> str | None:
 
 def location(uow: UnitOfWork) -> str:
     """The database's URL with any password masked, for messages."""
-    return uow.engine.url.render_as_string(hide_password=True)
+    return safe_url(uow.engine.url.render_as_string(hide_password=False))
 
 
 def check_ready(uow: UnitOfWork) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from mktflow.domain.actors import head_is_away
+from mktflow.domain.inputs import format_time, human_time
 from mktflow.domain.model import Audience, Role
 from mktflow.engine.channels import department_channels, member_channels
 from mktflow.engine.common import find_member, get_for_update, ref
@@ -197,7 +198,7 @@ def notice_recipients(
     """Queue ``event`` on ``item`` for these recipients, one row per channel they are told by."""
     link = action_link(uow, item)
     name = ref(item)
-    due = item.due_at.isoformat() if item.due_at else None
+    due = format_time(item.due_at)
     handoff = isinstance(item, Handoff)
     sides = ({"from_department": item.from_department, "to_department": item.to_department}
              if isinstance(item, Handoff) else {})
@@ -228,7 +229,7 @@ def notice_recipients(
 
 
 def _human(item: WorkItem | Handoff) -> str | None:
-    return item.due_at.strftime("%Y-%m-%d %H:%M UTC") if item.due_at else None
+    return human_time(item.due_at)
 
 
 def notice_departments(uow: UnitOfWork, *, item_id: int, departments: list[str], event: str,

@@ -9,14 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlmodel import select
+from sqlmodel import col, select
 
 from mktflow.domain.errors import BadInput, NotAuthorized, NotFound, OrganisationInvalid
+from mktflow.domain.model import OPEN_HANDOFF_STATES, OPEN_WORK_STATES
 from mktflow.domain.organisation import OrganisationSpec, parse_organisation
 from mktflow.engine.channels import sync_channels
 from mktflow.engine.common import actor_for
 from mktflow.engine.credentials import revoke_member_tokens
-from mktflow.store.tables import Branch, Department, Member
+from mktflow.store.tables import Branch, Department, Handoff, Member, WorkItem
 from mktflow.store.uow import UnitOfWork
 
 __all__ = ["LoadSummary", "load_organisation", "read_organisation_file", "set_head_away"]
@@ -32,12 +33,14 @@ class LoadSummary:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     deactivated: list[str] = field(default_factory=list)
+    #: What each member who left still holds: e-mail -> ["W-3 (assigned)", "H-2 (offered)"].
+    leavers_hold: dict[str, list[str]] = field(default_factory=dict)
     spec: OrganisationSpec | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The summary for ``--json``."""
         return {"source": self.source, "added": self.added, "updated": self.updated,
-                "deactivated": self.deactivated}
+                "deactivated": self.deactivated, "leavers_hold": self.leavers_hold}
 
 
 def read_organisation_file(path: Path | None, *, demo: bool = False) -> OrganisationSpec:
@@ -49,13 +52,21 @@ def read_organisation_file(path: Path | None, *, demo: bool = False) -> Organisa
         assert path is not None
         source = str(path)
         try:
-            text = path.read_text("utf-8")
+            raw = path.read_bytes()
         except OSError as exc:
             raise BadInput(f"{source}: cannot read the file: {exc.strerror}") from None
+        if b"\x00" in raw:
+            raise OrganisationInvalid([f"{source}: a binary file, not a YAML or JSON text"])
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise OrganisationInvalid([f"{source}: not UTF-8 text (byte {exc.start}); save it "
+                                       "as UTF-8"]) from None
     try:
         raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise OrganisationInvalid([f"{source}: not valid YAML: {exc}"]) from None
+    except (yaml.YAMLError, RecursionError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise OrganisationInvalid([f"{source}: not valid YAML: {first}"]) from None
     return parse_organisation(raw, source)
 
 
@@ -109,6 +120,9 @@ def load_organisation(uow: UnitOfWork, spec: OrganisationSpec, *, source: str,
                 summary.deactivated.append(f"member {email}")
                 for token_id in revoke_member_tokens(uow, email):
                     summary.deactivated.append(f"token {token_id} of {email}")
+                held = _held_by(uow, email)
+                if held:
+                    summary.leavers_hold[email] = held
         uow.session.flush()
         channels_added, channels_removed = sync_channels(uow, spec.channels)
         summary.added += channels_added
@@ -117,6 +131,29 @@ def load_organisation(uow: UnitOfWork, spec: OrganisationSpec, *, source: str,
                   data=summary.as_dict())
         uow.commit()
     return summary
+
+
+def _held_by(uow: UnitOfWork, email: str) -> list[str]:
+    """The open items a member holds: steps assigned to or delegated by them, handoffs they
+    offered or signed that are not closed yet (``W-3 (assigned)``)."""
+    held = []
+    for item in uow.session.exec(
+        select(WorkItem).where((col(WorkItem.assignee_email) == email)
+                               | (col(WorkItem.owner_email) == email),
+                               col(WorkItem.state).in_(sorted(OPEN_WORK_STATES)))
+        .order_by(col(WorkItem.id))
+    ):
+        how = "assigned" if item.assignee_email == email else "delegated by them"
+        held.append(f"W-{item.id} ({how})")
+    for handoff in uow.session.exec(
+        select(Handoff).where((col(Handoff.offered_by) == email)
+                              | (col(Handoff.signed_by) == email),
+                              col(Handoff.state).in_(sorted(OPEN_HANDOFF_STATES)))
+        .order_by(col(Handoff.id))
+    ):
+        how = "offered" if handoff.offered_by == email else "signed"
+        held.append(f"H-{handoff.id} ({how})")
+    return held
 
 
 def set_head_away(

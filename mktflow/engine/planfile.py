@@ -20,14 +20,27 @@ def _read_text(path: Path) -> str:
         return path.read_text("utf-8-sig")  # spreadsheets often write a BOM
     except FileNotFoundError:
         raise BadInput(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"{path}: cannot read it: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{path}: not UTF-8 text (byte {exc.start}); {_EXPECTED}") from None
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read it: {exc.strerror}") from None
+
+
+#: What a plan CSV must be, said once wherever a file is not.
+_EXPECTED = ("a plan CSV is comma-separated (,) UTF-8 text with a header row "
+             "(in a spreadsheet: save as \"CSV UTF-8 (comma delimited)\")")
 
 
 def _csv_rows(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames:
         raise BadInput(f"{path}: empty file; expected a header row with title, category, ...")
+    if len(reader.fieldnames) == 1:
+        header = reader.fieldnames[0]
+        found = next((sep for sep in (";", "\t", "|") if sep in header), None)
+        if found is not None:
+            name = {";": "semicolons (;)", "\t": "tabs", "|": "bars (|)"}[found]
+            raise BadInput(f"{path}: the header is separated by {name}; {_EXPECTED}")
     rows: list[tuple[int, dict[str, Any]]] = []
     for number, row in enumerate(reader, start=2):  # row 1 is the header, as in a spreadsheet
         if None in row:  # more cells than header columns

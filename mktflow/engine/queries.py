@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from mktflow.domain.actors import head_is_away
 from mktflow.domain.errors import NotFound
+from mktflow.domain.inputs import format_time, normalise_email
 from mktflow.domain.model import OPEN_WORK_STATES, HandoffState
 from mktflow.engine.common import parse_ref, ref, target_of
 from mktflow.engine.handoffs import process_id_for
@@ -49,7 +50,7 @@ _RECEIVER_ACTS = (HandoffState.OFFERED, HandoffState.ACCEPTED, HandoffState.RETU
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+    return format_time(value)
 
 
 def _business_key(session: Session, process_id: int | None) -> str | None:
@@ -133,7 +134,7 @@ def inbox(uow: UnitOfWork, department: str, *, member: str | None = None) -> lis
         work = select(WorkItem).where(col(WorkItem.department) == department,
                                       col(WorkItem.state).in_(sorted(OPEN_WORK_STATES)))
         if member:
-            work = work.where(col(WorkItem.assignee_email) == member.strip().lower())
+            work = work.where(col(WorkItem.assignee_email) == normalise_email(member))
         entries = [work_view(s, w, now) for w in s.exec(work)]
         handoffs = select(Handoff).where(or_(
             (col(Handoff.to_department) == department)

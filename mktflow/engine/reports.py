@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from mktflow.domain.inputs import format_time
 from mktflow.domain.model import HandoffState, WorkState
 from mktflow.engine.common import ref_of
 from mktflow.store.tables import AuditEntry, Handoff, ProcessInstance, WorkItem
@@ -193,7 +194,7 @@ class HandoffLedger:
         return {
             "since": self.since.isoformat() if self.since else None,
             "until": self.until.isoformat() if self.until else None,
-            "generated_at": self.generated_at.isoformat(),
+            "generated_at": format_time(self.generated_at),
             "pairs": self.pairs,
             "slowest_steps": self.slowest_steps,
             "steps": self.steps,
@@ -211,7 +212,7 @@ def ledger_from_facts(facts: list[HandoffFacts], steps: list[dict[str, Any]], *,
     pairs = [_pair_row(s, t, g, now) for (s, t), g in sorted(groups.items())]
     overdue = [{"ref": ref_of("handoff", f.id), "from": f.from_department, "to": f.to_department,
                 "title": f.title, "state": f.state,
-                "due": f.due_at.isoformat() if f.due_at else None,
+                "due": format_time(f.due_at),
                 "late_hours": round(f.late_hours(now), 2),
                 "open": f.first_delivered_at is None and f.state in _WAITING_ON_RECEIVER}
                for f in facts if f.late_hours(now) > 0]

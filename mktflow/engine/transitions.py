@@ -71,10 +71,12 @@ def record(
     data: dict[str, Any] | None = None,
     fields: dict[str, Any] | None = None,
     tells: tuple[Audience, ...] | None = None,
+    to_state: str | None = None,
 ) -> dict[str, list[Any]]:
-    """Apply the rule's state and ``fields``, then write the audit entry and the notices."""
+    """Apply the rule's state (or ``to_state``, where a handler's rule says otherwise) and
+    ``fields``, then write the audit entry and the notices."""
     before = item.state
-    diff = changed(item, state=target_state(rule, before), **(fields or {}))
+    diff = changed(item, state=to_state or target_state(rule, before), **(fields or {}))
     diff.pop("state", None)
     item.updated_at = uow.now()
     item.version += 1

@@ -13,8 +13,17 @@ from sqlmodel import col, select
 
 from mktflow.domain.actors import Approval, Target, holder_refusal
 from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
+from mktflow.domain.inputs import TEXT_MAX, check_text, normalise_email
 from mktflow.domain.model import OPEN_WORK_STATES, Audience, Guard, WorkState
-from mktflow.engine.common import active_member, actor_for, get_for_update, ref, ref_of, target_of
+from mktflow.engine.common import (
+    active_member,
+    actor_for,
+    find_member,
+    get_for_update,
+    ref,
+    ref_of,
+    target_of,
+)
 from mktflow.engine.forms import check_schema, validate_form
 from mktflow.engine.notices import notice
 from mktflow.engine.transitions import check, check_new, record
@@ -113,7 +122,7 @@ def create_work_item(
             department=department, branch=branch, title=title.strip(), description=description,
             state=WorkState.OPEN, form_schema=form_schema, form_name=form_name,
             priority=priority, due_at=due_at, follow_up_at=follow_up_at, process_id=process_id,
-            step_key=step_key, created_by=actor.email, excluded=[e.lower() for e in excluded or []],
+            step_key=step_key, created_by=actor.email, excluded=[normalise_email(e) for e in excluded or []],
             draft=draft, created_at=uow.now(), updated_at=uow.now(),
             approval=None if approval is None else {
                 "department": approval.department, "roles": list(approval.roles),
@@ -183,15 +192,24 @@ def delegate(uow: UnitOfWork, item_id: int, *, to: str, actor_email: str) -> Wor
 def resolve(
     uow: UnitOfWork, item_id: int, *, actor_email: str, data: dict[str, Any] | None = None
 ) -> WorkItem:
-    """The colleague hands a delegated step back to its holder, with a proposal if any."""
+    """The colleague hands a delegated step back to its holder, with a proposal if any.
+
+    Nothing is handed to someone who has left: when the holder is no longer an active member,
+    the step goes back to the department's queue (open, unheld) and the department is told.
+    """
     with uow:
         item = get_for_update(uow, WorkItem, item_id)
         actor, rule = check(uow, item, "resolve", actor_email)
+        holder = find_member(uow.session, item.owner_email) if item.owner_email else None
         fields: dict[str, Any] = {"assignee_email": item.owner_email, "owner_email": None}
+        to_state, tells = None, (Audience.ASSIGNEE,)
+        if holder is None or not holder.active:
+            fields["assignee_email"] = None
+            to_state, tells = WorkState.OPEN, (Audience.DEPARTMENT,)
         if data is not None:
             fields["data"] = validate_form(item.form_schema, data, ref=ref(item))
         record(uow, item, rule, actor, data=data,
-               fields=fields, tells=(Audience.ASSIGNEE,))
+               fields=fields, tells=tells, to_state=to_state)
         uow.commit()
         return item
 
@@ -283,6 +301,7 @@ def comment(
     """
     if not text.strip():
         raise BadInput("text: a comment must not be empty")
+    check_text(text, field="text", max_length=TEXT_MAX, multiline=True)
     with uow:
         item = get_for_update(uow, WorkItem, item_id)
         actor, rule = check(uow, item, "comment", actor_email)
@@ -295,12 +314,20 @@ def comment(
 def reassign_all(
     uow: UnitOfWork, *, from_email: str, to_email: str, actor_email: str
 ) -> list[WorkItem]:
-    """Hand everything one member holds to another (a member leaves or is away); all or none."""
+    """Hand everything one member holds to another (a member leaves or is away); all or none.
+
+    The source may have left already (inactive): that is when their work must move. Steps they
+    delegated (they stay responsible) pass to the new member as holder too. The target must be
+    an active member who may hold each step.
+    """
     with uow:
-        source = active_member(uow.session, from_email)
+        source = find_member(uow.session, from_email)
+        if source is None:
+            raise NotFound(f"no member with e-mail {from_email!r}")
         items = list(uow.session.exec(
             select(WorkItem)
-            .where(col(WorkItem.assignee_email) == source.email,
+            .where((col(WorkItem.assignee_email) == source.email)
+                   | (col(WorkItem.owner_email) == source.email),
                    col(WorkItem.state).in_(sorted(OPEN_WORK_STATES)))
             .order_by(col(WorkItem.id))
             .with_for_update()
@@ -308,7 +335,9 @@ def reassign_all(
         for item in items:
             actor, rule = check(uow, item, "reassign", actor_email)
             member = _eligible(uow, item, to_email, "reassign")
-            record(uow, item, rule, actor, fields={"assignee_email": member.email},
+            fields = ({"assignee_email": member.email} if item.assignee_email == source.email
+                      else {"owner_email": member.email})
+            record(uow, item, rule, actor, fields=fields,
                    reason=f"reassigned from {source.email}")
         uow.commit()
         return items

@@ -9,7 +9,7 @@ from sqlmodel import Field
 
 from mktflow.store.types import UTCDateTime, utcnow
 
-__all__ = ["created_field", "json_field", "timestamp_field"]
+__all__ = ["created_field", "json_field", "text_field", "timestamp_field"]
 
 
 def created_field() -> Any:
@@ -26,3 +26,13 @@ def json_field(default: Any = None) -> Any:
     """A JSON column; with a default factory (``list``, ``dict``) it is required."""
     factory = (lambda: None) if default is None else default
     return Field(default_factory=factory, sa_column=Column(JSON, nullable=default is None))
+
+
+def text_field(max_length: int, *, default: str | None = None) -> Any:
+    """A multi-line text column (line breaks allowed) of at most ``max_length`` characters.
+
+    The limit is declared on the column (``info``), not in its DDL, and enforced before every
+    flush (``mktflow.store.checks``) on both databases.
+    """
+    return Field(default=default,
+                 sa_column_kwargs={"info": {"max_length": max_length, "multiline": True}})

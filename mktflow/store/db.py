@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -12,14 +13,16 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
-from mktflow.domain.errors import ConfigError
+from mktflow.domain.errors import BadInput, ConfigError, Unavailable
 
 __all__ = ["database_errors", "engine_for", "get_engine", "safe_url"]
 
 
 def safe_url(url: str) -> str:
-    """The URL with any password masked, for messages."""
-    return make_url(url).render_as_string(hide_password=True)
+    """The URL with any password masked (``user:***@``, ``?password=***``), for messages."""
+    from mktflow.config import mask_url
+
+    return mask_url(url)
 
 
 def _tune_sqlite(engine: Engine, busy_timeout_s: float) -> None:
@@ -45,6 +48,29 @@ def _tune_sqlite(engine: Engine, busy_timeout_s: float) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+#: Text no driver can take: PostgreSQL refuses NUL, psycopg cannot encode a lone surrogate.
+_UNSENDABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _refuse_unsendable_text(engine: Engine) -> None:
+    """Refuse a statement whose text parameters hold a NUL or a lone surrogate (BadInput naming
+    the parameter), before it reaches the driver: a lookup by such a value (``--as``, a query
+    filter) is bad input on both databases, not a driver error on one of them."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _check(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any,
+               _executemany: bool) -> None:
+        rows = parameters if isinstance(parameters, list | tuple) and parameters and \
+            isinstance(parameters[0], dict | list | tuple) else [parameters]
+        for row in rows:
+            items = row.items() if isinstance(row, dict) else enumerate(row or ())
+            for name, value in items:
+                if isinstance(value, str) and _UNSENDABLE.search(value):
+                    field = re.sub(r"_\d+$", "", str(name))
+                    raise BadInput(f"{field}: must not contain a NUL character or a lone "
+                                   "surrogate (text that is not valid Unicode)")
+
+
 def engine_for(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
     """A new engine for ``url``; creates the folder of a SQLite file."""
     parsed = make_url(url)
@@ -53,8 +79,10 @@ def engine_for(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": busy_timeout_s})
         _tune_sqlite(engine, busy_timeout_s)
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    _refuse_unsendable_text(engine)
+    return engine
 
 
 @lru_cache(maxsize=8)
@@ -82,6 +110,10 @@ def database_errors(url: str) -> Iterator[None]:
         yield
     except (OperationalError, ProgrammingError) as exc:
         line = _first_line(exc)
+        if isinstance(exc, OperationalError) and "database is locked" in line:
+            # Names no file: an API caller is told to come back, the operator sees the setting.
+            raise Unavailable("the database is busy with another writer (it waited "
+                              "MKTFLOW_SQLITE_BUSY_TIMEOUT_S); try again in a moment") from None
         if "no such table" in line or ("does not exist" in line and "relation" in line):
             raise ConfigError(
                 f"the database at {safe_url(url)} has no mktflow tables yet: "

@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from mktflow.store.db import database_errors
 
@@ -33,11 +33,22 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+#: The PostgreSQL advisory lock that lets one ``db upgrade`` at a time migrate a database.
+_UPGRADE_LOCK = 0x6D6B7466  # "mktf"
+
+
 def upgrade(engine: Engine) -> tuple[str | None, str | None]:
-    """Migrate to the newest schema; idempotent. Returns (revision before, revision after)."""
-    before = current_revision(engine)
+    """Migrate to the newest schema; idempotent. Returns (revision before, revision after).
+
+    Two upgrades at once on one PostgreSQL database take turns (a transaction-scoped advisory
+    lock): the second waits, then finds the schema current. SQLite's write lock (BEGIN
+    IMMEDIATE) does the same for a SQLite file.
+    """
     cfg = alembic_config()
     with database_errors(str(engine.url)), engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK})
+        before = MigrationContext.configure(conn).get_current_revision()
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
     return before, current_revision(engine)

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from mktflow.config import Settings, get_settings
 from mktflow.domain.actors import Door
+from mktflow.store import checks
 from mktflow.store.db import database_errors
 from mktflow.store.tables import AuditEntry, OutboxMessage, WorkItem
 from mktflow.store.types import utcnow
@@ -24,6 +25,8 @@ from mktflow.store.types import utcnow
 __all__ = ["Clock", "Resumer", "UnitOfWork"]
 
 Clock = Callable[[], datetime]
+
+checks.install()  # every row a unit of work writes is checked against its limits first
 
 #: Hands a completed step's data to the flow run waiting for it: (flow_run_id, item) -> None.
 Resumer = Callable[[str, WorkItem], None]

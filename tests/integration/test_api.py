@@ -122,7 +122,7 @@ def test_work_item_life(api: httpx.Client, db: Any) -> None:
 def test_handoff_life_and_reject_needs_a_reason(api: httpx.Client, db: Any) -> None:
     handoff = offer_handoff(api)
     hid = handoff["id"]
-    assert handoff["due"] == "2026-12-01T17:00:00+00:00"  # no zone given: UTC
+    assert handoff["due"] == "2026-12-01T17:00:00Z"  # no zone given: UTC
     assert f"H-{hid}" in [e["ref"] for e in api.get("/inbox/sales").json()["rows"]]
     probe = written(db)
     before = probe()
@@ -243,7 +243,7 @@ def test_a_browser_gets_the_page_and_a_script_gets_json(api: httpx.Client) -> No
 def test_release_assign_delegate_resolve_comment_update_and_cancel(
         api: httpx.Client, db: Any) -> None:
     wid = create_work(api, form_schema=FORM, due="2027-02-01T09:00:00+02:00")["id"]
-    assert api.get(f"/work/{wid}").json()["due"] == "2027-02-01T07:00:00+00:00"
+    assert api.get(f"/work/{wid}").json()["due"] == "2027-02-01T07:00:00Z"
 
     def act(action: str, who: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         r = api.post(f"/work/{wid}/{action}", headers=as_(who), json=body)
@@ -264,7 +264,7 @@ def test_release_assign_delegate_resolve_comment_update_and_cancel(
     act("comment", LI, {"text": "figures from the Q4 report", "links": ["https://x.test/q4"]})
     updated = act("update", ANA, {"due": "2027-02-03T18:30:00-05:00", "priority": 90,
                                   "reason": "the retailer moved the date"})
-    assert (updated["due"], updated["priority"]) == ("2027-02-03T23:30:00+00:00", 90)
+    assert (updated["due"], updated["priority"]) == ("2027-02-03T23:30:00Z", 90)
     cancelled = act("cancel", ANA, {"reason": "campaign dropped"})
     assert cancelled["state"] == "cancelled"
     trail = api.get(f"/history/W-{wid}").json()

@@ -65,7 +65,7 @@ def test_handoff_round_trip_and_history(cli: Any) -> None:
                   "--criteria", "drop-tested", "--as", OLGA, "--json")
     assert offered.exit_code == 0, offered.stderr
     hid = offered.json()["id"]
-    assert offered.json()["due"] == "2027-02-01T11:00:00+00:00"
+    assert offered.json()["due"] == "2027-02-01T11:00:00Z"
     assert cli("handoff", "reject", str(hid), "--as", TOM).exit_code == 2  # reason required
     assert cli("handoff", "accept", str(hid), "--as", OLGA).exit_code == 1  # wrong side
     for action, who in (("accept", TOM), ("deliver", TOM)):

@@ -37,7 +37,7 @@ def test_an_offer_is_written_once_per_channel_of_the_receiving_department(
         assert m.department == "tech" and m.recipient_email is None
         assert m.subject == f"H-{h.id} offered to tech by marketing: Prototype"
         assert m.payload["for"] == "the tech department"
-        assert m.payload["due"] == DUE.isoformat()
+        assert m.payload["due"] == "2027-03-01T17:00:00Z"  # UTC, with Z
         assert m.link == f"{links_api}/handoffs/{h.id}"
         assert open_link(m.link, f"H-{h.id}")["title"] == "Prototype"
         assert m.status == "pending"

@@ -58,7 +58,7 @@ def test_a_webhook_receives_a_signed_json_message(
     body = json.loads(req.body)
     assert body["id"] == msg.id and body["event"] == "handoff.offered"
     assert body["ref"] == f"H-{h.id}" and body["for"] == "the tech department"
-    assert body["due"] == "2027-03-01T17:00:00+00:00"
+    assert body["due"] == "2027-03-01T17:00:00Z"
     assert body["link"] == f"{links_api}/handoffs/{h.id}"
     assert open_link(body["link"], f"H-{h.id}")["state"] == "offered"
     assert (msg.status, msg.attempts, msg.last_error) == ("sent", 1, None)

@@ -38,8 +38,6 @@ def test_wants_html(accept: str | None, html: bool) -> None:
      "The referenced object does not exist"),
     (errors.BadInput("reason: needed"), 422, "bad-input",
      "The command's input is wrong; nothing was attempted"),
-    (errors.ConfigError("no tables"), 422, "config-error",
-     "A setting is wrong or the database it names cannot be reached"),
 ])
 def test_errors_become_problems(exc: errors.MktflowError, status: int, kind: str,
                                 title: str) -> None:

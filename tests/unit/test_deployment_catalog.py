@@ -72,3 +72,30 @@ def test_a_bad_time_zone_is_refused_before_serving(settings_env: pytest.MonkeyPa
     reset_caches()
     with pytest.raises(ConfigError, match="not an IANA time zone"):
         build()
+
+
+def test_interval_jobs_run_in_utc_whatever_the_schedule_zone(
+        settings_env: pytest.MonkeyPatch) -> None:
+    """Every minute means 240 relay runs in 4 hours, also across the autumn clock change."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from prefect.server.schemas.schedules import CronSchedule
+
+    from deployments import catalog
+
+    settings_env.setenv("MKTFLOW_SCHEDULE_TZ", "Europe/Madrid")
+    reset_caches()
+    spec = {s.name: s for s in catalog.CATALOG}
+    assert spec["process-review"].schedule()[1] == "Europe/Madrid"  # a calendar cycle
+    start = datetime(2026, 10, 25, 0, 0, tzinfo=UTC)  # Madrid repeats 02:00-03:00 local
+    end = datetime(2026, 10, 25, 3, 59, 30, tzinfo=UTC)
+    runs = {}
+    for entry in catalog.load(only=["outbox-relay", "sla-sweep"]):
+        deployment = catalog.to_deployment(entry)
+        (schedule,) = [s.schedule for s in deployment.schedules or []]
+        assert schedule.timezone == "UTC"
+        server_side = CronSchedule(cron=schedule.cron, timezone=schedule.timezone)
+        runs[entry.spec.name] = len(asyncio.run(server_side.get_dates(n=1000, start=start,
+                                                                      end=end)))
+    assert runs == {"outbox-relay": 240, "sla-sweep": 48}

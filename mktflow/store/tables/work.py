@@ -12,7 +12,16 @@ from typing import Any
 from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from mktflow.store.columns import created_field, json_field, timestamp_field
+from mktflow.domain.inputs import (
+    CODE_MAX,
+    EMAIL_MAX,
+    KEY_MAX,
+    NAME_MAX,
+    REASON_MAX,
+    TEXT_MAX,
+    TITLE_MAX,
+)
+from mktflow.store.columns import created_field, json_field, text_field, timestamp_field
 
 __all__ = [
     "AuditEntry",
@@ -35,17 +44,17 @@ _DELIVERED = "state IN ('delivered')"
 class Branch(SQLModel, table=True):
     """Headquarters or a regional branch."""
 
-    code: str = Field(primary_key=True, max_length=64)
-    name: str = Field(max_length=200)
+    code: str = Field(primary_key=True, max_length=CODE_MAX)
+    name: str = Field(max_length=NAME_MAX)
     is_hq: bool = False
 
 
 class Department(SQLModel, table=True):
     """A department; its delegate leads it while the head is away."""
 
-    code: str = Field(primary_key=True, max_length=64)
-    name: str = Field(max_length=200)
-    delegate_email: str | None = Field(default=None, max_length=320)
+    code: str = Field(primary_key=True, max_length=CODE_MAX)
+    name: str = Field(max_length=NAME_MAX)
+    delegate_email: str | None = Field(default=None, max_length=EMAIL_MAX)
     head_away_from: date | None = None
     head_away_until: date | None = None
 
@@ -54,10 +63,10 @@ class Member(SQLModel, table=True):
     """A person in a department and a branch."""
 
     id: int | None = Field(default=None, primary_key=True)
-    email: str = Field(max_length=320, unique=True, index=True)
-    name: str = Field(max_length=200)
-    department: str = Field(foreign_key="department.code", max_length=64, index=True)
-    branch: str = Field(foreign_key="branch.code", max_length=64)
+    email: str = Field(max_length=EMAIL_MAX, unique=True, index=True)
+    name: str = Field(max_length=NAME_MAX)
+    department: str = Field(foreign_key="department.code", max_length=CODE_MAX, index=True)
+    branch: str = Field(foreign_key="branch.code", max_length=CODE_MAX)
     role: str = Field(max_length=20)
     active: bool = True
 
@@ -67,11 +76,11 @@ class ProcessInstance(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     process: str = Field(max_length=100, index=True)
-    business_key: str = Field(max_length=200, unique=True)
-    owner_email: str = Field(max_length=320)
-    branch: str | None = Field(default=None, max_length=64)
+    business_key: str = Field(max_length=KEY_MAX, unique=True)
+    owner_email: str = Field(max_length=EMAIL_MAX)
+    branch: str | None = Field(default=None, max_length=CODE_MAX)
     status: str = Field(max_length=20, index=True)
-    flow_run_id: str | None = Field(default=None, max_length=64, index=True)
+    flow_run_id: str | None = Field(default=None, max_length=CODE_MAX, index=True)
     params: dict[str, Any] | None = json_field()
     result: dict[str, Any] | None = json_field()
     created_at: datetime = created_field()
@@ -94,15 +103,15 @@ class WorkItem(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     process_id: int | None = Field(default=None, foreign_key="processinstance.id", index=True)
-    step_key: str | None = Field(default=None, max_length=200)
-    department: str = Field(foreign_key="department.code", max_length=64)
-    branch: str | None = Field(default=None, max_length=64)
-    title: str = Field(max_length=300)
-    description: str = ""
+    step_key: str | None = Field(default=None, max_length=KEY_MAX)
+    department: str = Field(foreign_key="department.code", max_length=CODE_MAX)
+    branch: str | None = Field(default=None, max_length=CODE_MAX)
+    title: str = Field(max_length=TITLE_MAX)
+    description: str = text_field(TEXT_MAX, default="")
     state: str = Field(max_length=20)
-    assignee_email: str | None = Field(default=None, max_length=320)
-    owner_email: str | None = Field(default=None, max_length=320)  # holder while delegated
-    form_name: str | None = Field(default=None, max_length=200)
+    assignee_email: str | None = Field(default=None, max_length=EMAIL_MAX)
+    owner_email: str | None = Field(default=None, max_length=EMAIL_MAX)  # holder while delegated
+    form_name: str | None = Field(default=None, max_length=NAME_MAX)
     form_schema: dict[str, Any] | None = json_field()
     data: dict[str, Any] | None = json_field()
     # the pre-filled answer every door offers (the Prefect UI form's defaults); never required
@@ -115,8 +124,8 @@ class WorkItem(SQLModel, table=True):
     due_at: datetime | None = timestamp_field()
     follow_up_at: datetime | None = timestamp_field()
     escalation_level: int = 0
-    created_by: str = Field(max_length=320)
-    completed_by: str | None = Field(default=None, max_length=320)
+    created_by: str = Field(max_length=EMAIL_MAX)
+    completed_by: str | None = Field(default=None, max_length=EMAIL_MAX)
     created_at: datetime = created_field()
     updated_at: datetime = created_field()
     completed_at: datetime | None = timestamp_field()
@@ -138,21 +147,22 @@ class Handoff(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=30)
     process_id: int | None = Field(default=None, foreign_key="processinstance.id", index=True)
-    step_key: str | None = Field(default=None, max_length=200)
-    from_department: str = Field(foreign_key="department.code", max_length=64, index=True)
-    to_department: str = Field(foreign_key="department.code", max_length=64)
-    branch: str | None = Field(default=None, max_length=64)
-    title: str = Field(max_length=300)
-    criteria: str = ""
+    step_key: str | None = Field(default=None, max_length=KEY_MAX)
+    from_department: str = Field(foreign_key="department.code", max_length=CODE_MAX, index=True)
+    to_department: str = Field(foreign_key="department.code", max_length=CODE_MAX)
+    branch: str | None = Field(default=None, max_length=CODE_MAX)
+    title: str = Field(max_length=TITLE_MAX)
+    criteria: str = text_field(TEXT_MAX, default="")
     deliverables: list[str] = json_field(list)
     state: str = Field(max_length=20)
     data: dict[str, Any] | None = json_field()
-    reason: str | None = None  # the reason given with the last reject / return / cancel
+    # the reason given with the last reject / return / cancel
+    reason: str | None = text_field(REASON_MAX)
     return_count: int = 0
     due_at: datetime | None = timestamp_field()
     escalation_level: int = 0
-    offered_by: str = Field(max_length=320)
-    signed_by: str | None = Field(default=None, max_length=320)
+    offered_by: str = Field(max_length=EMAIL_MAX)
+    signed_by: str | None = Field(default=None, max_length=EMAIL_MAX)
     created_at: datetime = created_field()
     updated_at: datetime = created_field()
     accepted_at: datetime | None = timestamp_field()
@@ -168,14 +178,14 @@ class AuditEntry(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = created_field()
-    actor: str = Field(max_length=320)
+    actor: str = Field(max_length=EMAIL_MAX)
     entity_type: str = Field(max_length=20)  # work | handoff | process | organisation
     entity_id: int
     process_id: int | None = Field(default=None, index=True)
     action: str = Field(max_length=40)
     from_state: str | None = Field(default=None, max_length=20)
     to_state: str | None = Field(default=None, max_length=20)
-    reason: str | None = None
+    reason: str | None = text_field(REASON_MAX)
     data: dict[str, Any] | None = json_field()
     changes: dict[str, Any] | None = json_field()  # field -> [old, new]
 
@@ -187,13 +197,13 @@ class OutboxMessage(SQLModel, table=True):
         Index("ix_outbox_due", "status", "next_attempt_at"),
     )
 
-    id: str = Field(primary_key=True, max_length=64)  # also the Idempotency-Key
+    id: str = Field(primary_key=True, max_length=CODE_MAX)  # also the Idempotency-Key
     created_at: datetime = created_field()
     event: str = Field(max_length=60)
-    department: str | None = Field(default=None, max_length=64)
-    recipient_email: str | None = Field(default=None, max_length=320)
+    department: str | None = Field(default=None, max_length=CODE_MAX)
+    recipient_email: str | None = Field(default=None, max_length=EMAIL_MAX)
     channel_id: int | None = None
-    subject: str = Field(max_length=300)
+    subject: str = Field(max_length=TITLE_MAX)
     payload: dict[str, Any] = json_field(dict)
     link: str | None = None
     status: str = Field(default="pending", max_length=20)
