@@ -122,7 +122,8 @@ def create_work_item(
             department=department, branch=branch, title=title.strip(), description=description,
             state=WorkState.OPEN, form_schema=form_schema, form_name=form_name,
             priority=priority, due_at=due_at, follow_up_at=follow_up_at, process_id=process_id,
-            step_key=step_key, created_by=actor.email, excluded=[normalise_email(e) for e in excluded or []],
+            step_key=step_key, created_by=actor.email,
+            excluded=[normalise_email(e) for e in excluded or []],
             draft=draft, created_at=uow.now(), updated_at=uow.now(),
             approval=None if approval is None else {
                 "department": approval.department, "roles": list(approval.roles),
