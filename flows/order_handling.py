@@ -12,6 +12,7 @@ from prefect import flow
 from pydantic import BaseModel, Field
 
 from mktflow.domain.model import ProcessStatus
+from mktflow.domain.money import money_json
 from mktflow.prefect import tasks
 from mktflow.prefect.approvals import describe, seek_approval
 from mktflow.prefect.artifacts import markdown_table, publish
@@ -175,7 +176,7 @@ def order_handling(order: OrderRequest) -> dict[str, Any]:
 
         invoiced = human_step(pid, "invoice", department="finance", due=due,
                               title=f"Invoice order {order.number}", form=Invoice,
-                              initial={"amount": check["total"]})
+                              initial={"amount": money_json(check["total"])})
         advance(order_id, "invoice", invoiced.by, data=invoiced.form.model_dump(mode="json"))
         log.append(_stage("invoice", "finance", invoiced, invoiced.form.invoice_number))
 

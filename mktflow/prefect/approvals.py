@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any, Literal
 
 from prefect import task
@@ -55,7 +56,7 @@ class ApprovalOutcome:
 
 
 @task(name="approval-chain", **tasks.ENGINE_TASK)
-def chain_for(process: str, amount: float, branch: str | None) -> ApprovalChain:
+def chain_for(process: str, amount: Decimal | float, branch: str | None) -> ApprovalChain:
     """The chain the authority matrix in force gives for this amount and branch."""
     return approval_chain(tasks.uow(), process, amount, branch)
 
@@ -72,7 +73,7 @@ def seek_approval(
     key: str,
     *,
     process: str,
-    amount: float,
+    amount: Decimal | float,
     branch: str | None,
     submitter: str | None,
     subject: str,

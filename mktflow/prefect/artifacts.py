@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
+
+from mktflow.domain.money import money_json, money_text
 
 __all__ = ["artifact_key", "markdown_table", "publish", "read_artifacts"]
 
@@ -33,6 +36,8 @@ def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> st
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, Decimal):
+        return money_text(value)
     if isinstance(value, float):
         return f"{value:,.2f}"
     return str(value).replace("|", "\\|").replace("\n", " ")
@@ -49,6 +54,8 @@ def publish(key: str, summary: str, table: list[dict[str, Any]] | None = None,
     tables = {"figures": table or [], **(more or {})}
     for name, rows in tables.items():
         if rows:
+            rows = [{k: money_json(v) if isinstance(v, Decimal) else v for k, v in r.items()}
+                    for r in rows]  # amounts: numbers with their two places (domain.money)
             create_table_artifact(rows, key=artifact_key(key, name),
                                   description=f"{description} {name}".strip())
 

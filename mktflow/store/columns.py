@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, Column
 from sqlmodel import Field
 
-from mktflow.store.types import UTCDateTime, utcnow
+from mktflow.store.types import MoneyType, UTCDateTime, utcnow
 
-__all__ = ["created_field", "json_field", "timestamp_field"]
+__all__ = ["created_field", "json_field", "money_field", "timestamp_field"]
 
 
 def created_field() -> Any:
@@ -26,3 +27,11 @@ def json_field(default: Any = None) -> Any:
     """A JSON column; with a default factory (``list``, ``dict``) it is required."""
     factory = (lambda: None) if default is None else default
     return Field(default_factory=factory, sa_column=Column(JSON, nullable=default is None))
+
+
+def money_field(*, nullable: bool = False) -> Any:
+    """An amount of money (Decimal, two places; see ``MoneyType``); required ones default
+    to 0.00."""
+    if nullable:
+        return Field(default=None, sa_column=Column(MoneyType(), nullable=True))
+    return Field(default=Decimal("0.00"), sa_column=Column(MoneyType(), nullable=False))
