@@ -34,7 +34,11 @@ log = logging.getLogger("mktflow.api")
 _DESCRIPTION = """Department inboxes and actions on work items and handoffs.
 
 Send the acting member's e-mail in `X-Mktflow-Actor` (the SSO proxy does this in production).
-Errors are RFC 9457 `application/problem+json` bodies."""
+Errors are RFC 9457 `application/problem+json` bodies.
+
+Amounts of money (in `data`, process results and history entries) are JSON numbers with at
+most two decimal places, exact to the cent (rounded half up): read them as decimals, e.g.
+`2.68`, never as binary floats to add up."""
 
 
 class _BearerToken:
