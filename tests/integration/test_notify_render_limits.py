@@ -65,3 +65,21 @@ def test_a_long_reason_makes_slack_sections_of_at_most_3000_characters_with_the_
     assert "…\n<" in section  # the reason was cut, visibly
     assert "&amp;" in section and "&lt;legal&gt;" in section
     assert rows(db, id=mid)[0].status == "sent"
+
+
+def test_a_long_reason_and_title_still_make_a_valid_email(db: Any) -> None:
+    # RFC 5322 lines end by 998 characters: a 3,280-character line in the body and a long
+    # title are encoded and folded, and arrive whole
+    reason = "r" * 3280
+    title = "W-7 rejected by tech: " + "Flyer " * 45  # 292 characters: folded past 78
+    with SmtpReceiver() as smtp:
+        mail = channel(db, "tech", "email", to="tech-team@example.com")
+        _message(db, mail.id, subject=title, reason=reason)
+        mailer = SmtpMailer(host="127.0.0.1", port=smtp.port, timeout_s=5)
+        with relay_for(db, env={}, mailer=mailer) as relay:
+            assert relay.drain().sent == 1
+    (got,) = smtp.mails
+    assert got.message["Subject"] == title.strip()
+    body = got.message.get_content().replace("\r\n", "\n")
+    assert f"Reason: {reason}\n" in body
+    assert f"Act: {LINK}" in got.message.get_content()
