@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from mktflow.config import get_settings
 from mktflow.domain.campaign import CampaignEvaluation, evaluate, over_tolerance, plan_problems
 from mktflow.domain.model import ProcessStatus
-from mktflow.domain.money import money, money_sum
+from mktflow.domain.money import money, money_json, money_sum
 from mktflow.prefect import tasks
 from mktflow.prefect.approvals import describe, seek_approval
 from mktflow.prefect.artifacts import markdown_table, publish
@@ -258,9 +258,11 @@ def _end(pid: int, request: CampaignRequest, outcome: str, reason: str,
 
 
 def _evaluation_dict(e: CampaignEvaluation) -> dict[str, Any]:
-    return {"kpis": [k.__dict__ for k in e.kpis], "allocated": e.allocated, "spent": e.spent,
-            "variance": e.variance, "utilisation": e.utilisation,
-            "cost_per_result": e.cost_per_result, "kpis_met": e.kpis_met,
+    # amounts in results are JSON numbers with their two places (mktflow.domain.money)
+    return {"kpis": [k.__dict__ for k in e.kpis], "allocated": money_json(e.allocated),
+            "spent": money_json(e.spent), "variance": money_json(e.variance),
+            "utilisation": e.utilisation, "cost_per_result": money_json(e.cost_per_result),
+            "kpis_met": e.kpis_met,
             "goal_met": e.goal_met}
 
 

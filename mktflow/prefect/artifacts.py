@@ -15,7 +15,7 @@ from typing import Any
 
 from mktflow.domain.money import money_json, money_text
 
-__all__ = ["artifact_key", "markdown_table", "publish", "read_artifacts"]
+__all__ = ["artifact_key", "json_rows", "markdown_table", "publish", "read_artifacts"]
 
 
 def artifact_key(*parts: str) -> str:
@@ -43,6 +43,13 @@ def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
+def json_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Table rows as a table artifact stores them (JSON): amounts (Decimal) become numbers
+    with their two places (``mktflow.domain.money``)."""
+    return [{k: money_json(v) if isinstance(v, Decimal) else v for k, v in r.items()}
+            for r in rows]
+
+
 def publish(key: str, summary: str, table: list[dict[str, Any]] | None = None,
             description: str = "", more: dict[str, list[dict[str, Any]]] | None = None) -> None:
     """Create the summary artifact ``<key>-summary`` and, with figures, ``<key>-figures``
@@ -54,9 +61,7 @@ def publish(key: str, summary: str, table: list[dict[str, Any]] | None = None,
     tables = {"figures": table or [], **(more or {})}
     for name, rows in tables.items():
         if rows:
-            rows = [{k: money_json(v) if isinstance(v, Decimal) else v for k, v in r.items()}
-                    for r in rows]  # amounts: numbers with their two places (domain.money)
-            create_table_artifact(rows, key=artifact_key(key, name),
+            create_table_artifact(json_rows(rows), key=artifact_key(key, name),
                                   description=f"{description} {name}".strip())
 
 
