@@ -102,8 +102,8 @@ def test_an_smtp_server_slower_than_the_deadline_is_cut_off_within_the_attempt_l
 
 def test_a_trickling_webhook_is_cut_off_and_the_healthy_messages_go_out_once(db: Any) -> None:
     # The issue: one byte every 0.8 s against a 1 s per-read timeout, lease 15 s; here
-    # 0.2 s per byte, 0.25 s deadline, lease 3.75 s. The answer (~90 bytes) would take ~18 s.
-    with WebhookReceiver() as good, WebhookReceiver(trickle=lambda r: 0.2) as slow:
+    # 0.4 s per byte, 0.5 s deadline, lease 7.5 s. The answer (~90 bytes) would take ~36 s.
+    with WebhookReceiver() as good, WebhookReceiver(trickle=lambda r: 0.4) as slow:
         healthy = channel(db, "tech", url=f"{good.url}/h")
         loris = channel(db, "tech", url=f"{slow.url}/h")
         ok_ids = queue(db, 9, healthy.id)
@@ -111,8 +111,8 @@ def test_a_trickling_webhook_is_cut_off_and_the_healthy_messages_go_out_once(db:
         started = time.monotonic()
 
         def make(n: int) -> Any:
-            return relay_for(db, env=ENV, relay_id=f"relay-{n}", lease_s=3.75,
-                             http_timeout_s=0.25, batch_size=10, concurrency=4, max_attempts=3,
+            return relay_for(db, env=ENV, relay_id=f"relay-{n}", lease_s=7.5,
+                             http_timeout_s=0.5, batch_size=10, concurrency=4, max_attempts=3,
                              poll_interval_s=0.05)
 
         _two_relays(make, runs=True, until=lambda: _final(db), limit_s=30)
@@ -123,8 +123,8 @@ def test_a_trickling_webhook_is_cut_off_and_the_healthy_messages_go_out_once(db:
     final = {m.id: m for m in rows(db)}
     assert {final[i].status for i in ok_ids} == {"sent"}
     assert (final[slow_id].status, final[slow_id].attempts) == ("dead", 3)
-    assert "did not answer in time (0.25 s" in (final[slow_id].last_error or "")
-    assert elapsed < 10  # not the ~18 s one trickled answer takes
+    assert "did not answer in time (0.5 s" in (final[slow_id].last_error or "")
+    assert elapsed < 15  # not the ~36 s one trickled answer takes
 
 
 def test_a_receiver_answering_after_the_deadline_gets_it_at_most_max_attempts_times(
