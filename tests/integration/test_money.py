@@ -112,3 +112,52 @@ def test_thresholds_are_compared_exactly_to_the_cent(db: Any) -> None:
         Decimal("0.30")
     with pytest.raises(BadInput, match="amount: must be a finite amount"):
         who(float("nan"))
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_migration_0009_turns_float_amounts_into_exact_cents_half_up(
+        kind: str, tmp_path: Any) -> None:
+    import contextlib
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from sqlalchemy import MetaData, insert
+
+    from mktflow.config import normalise_database_url
+    from mktflow.store.db import engine_for
+    from mktflow.store.migrate import alembic_config
+    from mktflow.store.tables import BudgetLine
+    from mktflow.store.uow import UnitOfWork
+    from tests.conftest import new_pg_database
+
+    with contextlib.ExitStack() as stack:
+        url = (f"sqlite:///{tmp_path / 'old.db'}" if kind == "sqlite"
+               else stack.enter_context(new_pg_database()))
+        engine = engine_for(normalise_database_url(url))
+        stack.callback(engine.dispose)
+        cfg = alembic_config()
+        with engine.begin() as conn:  # the float release
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0006_outbox_drop_dedupe_key")
+        old = MetaData()
+        old.reflect(engine, only=["budgetline"])
+        at = datetime(2026, 11, 2, 9, tzinfo=UTC)
+        with engine.begin() as conn:
+            conn.execute(insert(old.tables["budgetline"]).values(
+                code="L1", title="Old line", department="marketing", owner_email=OLGA,
+                period="2026", planned=2.675, allocated=1.005, spent=-2.675,
+                planned_to_date=19999.995, created_at=at, updated_at=at))
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0009_money_numeric")
+        with UnitOfWork(engine) as u:
+            from sqlmodel import select
+
+            (line,) = u.session.exec(select(BudgetLine)).all()
+            assert (line.planned, line.allocated, line.spent, line.planned_to_date) == (
+                Decimal("2.68"), Decimal("1.01"), Decimal("-2.68"), Decimal("20000.00"))
+        with engine.begin() as conn:  # and one step back: floats again
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "-1")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT planned FROM budgetline")).scalar_one() == 2.68
