@@ -36,7 +36,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -213,6 +213,9 @@ class Relay:
         relay_id: str | None = None,
         on_close: Callable[[], None] | None = None,
     ) -> None:
+        mail_s = getattr(deliverer.mailer, "timeout_s", None)
+        if mail_s is not None and (policy.smtp_timeout_s or 0.0) < mail_s:
+            policy = replace(policy, smtp_timeout_s=mail_s)  # the lease must cover e-mail too
         self.engine, self.deliverer, self.policy, self.clock = engine, deliverer, policy, clock
         self.rng = rng or random.Random()
         default_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"

@@ -228,3 +228,16 @@ def test_the_documented_verification_snippet_accepts_real_deliveries() -> None:
     assert verify(SECRET, headers, seen[0].content)  # type: ignore[operator]
     assert not verify("wrong", headers, seen[0].content)  # type: ignore[operator]
     assert not verify(SECRET, headers, seen[0].content + b"x")  # type: ignore[operator]
+
+
+def test_a_relay_with_an_smtp_mailer_sizes_its_lease_check_by_the_smtp_deadline() -> None:
+    from mktflow.notify.relay import Relay
+    from mktflow.notify.senders import SmtpMailer
+
+    mailer = SmtpMailer(host="127.0.0.1", port=25, timeout_s=14)
+    with httpx.Client() as client:
+        deliverer = Deliverer(http=HttpxPoster(client), mailer=mailer, env={},
+                              sender_address="s@x.io", clock=lambda: NOW)
+        with pytest.raises(ConfigError, match="MKTFLOW_SMTP_TIMEOUT_S"):
+            Relay(None, deliverer,  # type: ignore[arg-type]
+                  RelayPolicy(http_timeout_s=1, lease_s=15))
