@@ -1,6 +1,6 @@
 """The relay sends once (issue 11): slow receivers, two relays, the whole-send deadline, the
-attempt limit. Real receivers on 127.0.0.1, real clocks; the issue's figures are scaled down
-with their ratios kept (lease 15 s : timeout 10 s : 6 s per SMTP reply -> 3 : 2 : 0.15)."""
+attempt limit. Real receivers on 127.0.0.1, real clocks; the issue's figures (lease 15 s,
+timeout 10 s) are scaled down with their ratio kept."""
 
 from __future__ import annotations
 
@@ -55,16 +55,17 @@ def _final(db: Any) -> bool:
 
 
 def test_two_relays_and_a_slow_smtp_server_deliver_each_mail_once(db: Any) -> None:
-    # Every reply comes 0.15 s late (the issue: 6 s, under a 10 s timeout): a conversation of 7
-    # replies takes ~1.05 s, a batch of 3 at one at a time ~3.2 s, longer than the 3 s lease.
+    # Every reply comes 0.15 s late, each well under the timeout: a conversation of 7 replies
+    # takes ~1.05 s (deadline 2.5 s), a batch of 4 sent one at a time ~4.2 s: longer than the
+    # 3.75 s lease (the issue: lease 15 s, SMTP timeout 10 s).
     with SmtpReceiver(delay_s=0.15) as smtp:
         mail_channel = channel(db, "tech", "email", to="tech-team@example.com")
-        ids = queue(db, 6, mail_channel.id)
+        ids = queue(db, 8, mail_channel.id)
 
         def make(n: int) -> Any:
-            mailer = SmtpMailer(host="127.0.0.1", port=smtp.port, timeout_s=2.0)
-            return relay_for(db, env={}, mailer=mailer, relay_id=f"relay-{n}", lease_s=3.0,
-                             http_timeout_s=0.2, batch_size=3, concurrency=1, max_attempts=3)
+            mailer = SmtpMailer(host="127.0.0.1", port=smtp.port, timeout_s=2.5)
+            return relay_for(db, env={}, mailer=mailer, relay_id=f"relay-{n}", lease_s=3.75,
+                             http_timeout_s=0.2, batch_size=4, concurrency=1, max_attempts=3)
 
         _two_relays(make)
         delivered = Counter(m.message["Message-ID"] for m in smtp.mails)
@@ -170,13 +171,13 @@ def test_a_message_whose_attempts_are_used_up_is_never_sent_again(db: Any) -> No
 
 
 def test_a_send_that_the_lease_cannot_cover_is_handed_back_unsent(db: Any) -> None:
-    # Without a heartbeat (the database is away) a 0.5 s lease covers one 0.3 s send plus the
-    # 0.05 s margin, not two: the rest of the batch goes back unsent, its attempt not counted,
-    # and is claimed again afresh instead of being sent past the lease.
-    with WebhookReceiver(lambda r: (200, 0.15)) as rx:
+    # Without a heartbeat (the database is away) a 2 s lease covers one 1.2 s send plus the
+    # 0.2 s margin, not two (each answer takes 0.9 s): the rest of the batch goes back unsent,
+    # its attempt not counted, and is claimed again afresh instead of being sent past the lease.
+    with WebhookReceiver(lambda r: (200, 0.9)) as rx:
         hook = channel(db, "tech", url=f"{rx.url}/h")
         ids = queue(db, 4, hook.id)
-        with relay_for(db, env=ENV, lease_s=0.5, http_timeout_s=0.3, concurrency=1,
+        with relay_for(db, env=ENV, lease_s=2.0, http_timeout_s=1.2, concurrency=1,
                        batch_size=4) as relay:
             relay._heartbeat = lambda *a: None  # type: ignore[method-assign]
             claims: list[int] = []
