@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from mktflow.config import get_settings
 from mktflow.domain.campaign import CampaignEvaluation, evaluate, over_tolerance, plan_problems
 from mktflow.domain.model import ProcessStatus
+from mktflow.domain.money import money, money_json, money_sum
 from mktflow.prefect import tasks
 from mktflow.prefect.approvals import describe, seek_approval
 from mktflow.prefect.artifacts import markdown_table, publish
@@ -149,7 +150,7 @@ def campaign(request: CampaignRequest) -> dict[str, Any]:
                 continue
             campaign_id = record_plan(pid, request.code, draft, planned.by, request.owner,
                                       request.branch)
-            total = round(sum(b.amount for b in plan.budget_lines), 2)
+            total = money_sum(b.amount for b in plan.budget_lines)
             approval = seek_approval(
                 pid, f"approval-{attempt}", process=PROCESS, amount=total,
                 branch=request.branch, submitter=planned.by, due=due,
@@ -222,11 +223,11 @@ def _overspend(pid: int, campaign_id: int, request: CampaignRequest, reporter: s
                due: timedelta) -> dict[str, Any] | None:
     """Re-approval when spend exceeds the budget beyond the tolerance; a result if stopped."""
     now = figures(campaign_id)
-    allocated = sum(b.allocated for b in now["lines"])
-    spent = sum(b.spent for b in now["lines"])
+    allocated = money_sum(b.allocated for b in now["lines"])
+    spent = money_sum(b.spent for b in now["lines"])
     if not over_tolerance(allocated, spent, tolerance):
         return None
-    over = round(spent - allocated, 2)
+    over = money(spent - allocated)
     approval = seek_approval(
         pid, f"overspend-{activity['id']}", process="campaign-overspend", amount=over,
         branch=None, submitter=reporter, due=due,
@@ -257,9 +258,11 @@ def _end(pid: int, request: CampaignRequest, outcome: str, reason: str,
 
 
 def _evaluation_dict(e: CampaignEvaluation) -> dict[str, Any]:
-    return {"kpis": [k.__dict__ for k in e.kpis], "allocated": e.allocated, "spent": e.spent,
-            "variance": e.variance, "utilisation": e.utilisation,
-            "cost_per_result": e.cost_per_result, "kpis_met": e.kpis_met,
+    # amounts in results are JSON numbers with their two places (mktflow.domain.money)
+    return {"kpis": [k.__dict__ for k in e.kpis], "allocated": money_json(e.allocated),
+            "spent": money_json(e.spent), "variance": money_json(e.variance),
+            "utilisation": e.utilisation, "cost_per_result": money_json(e.cost_per_result),
+            "kpis_met": e.kpis_met,
             "goal_met": e.goal_met}
 
 
@@ -280,7 +283,7 @@ def _report(code: str, goal: str, campaign_id: int, e: CampaignEvaluation,
     kpi_rows = [{"kpi": k.name, "unit": k.unit, "target": k.target, "actual": k.actual,
                  "achievement": k.achievement, "met": k.met} for k in e.kpis]
     budget_rows = [{"budget_line": b.code, "allocated": b.allocated, "spent": b.spent,
-                    "variance": round(b.allocated - b.spent, 2)} for b in lines]
+                    "variance": money(b.allocated - b.spent)} for b in lines]
     summary = (f"# Campaign {code}: evaluated\n\n**Goal:** {goal}\n\n"
                f"## KPIs and budget\n\n{_evaluation_md(e)}\n\n## Lessons\n\n{lessons}\n")
     publish(f"campaign-{code}", summary, kpi_rows, description=f"campaign {code}",

@@ -17,6 +17,7 @@ from prefect import flow
 from pydantic import BaseModel, Field
 
 from mktflow.domain.model import ProcessStatus, ref_of
+from mktflow.domain.money import money_sum
 from mktflow.domain.products import GATES, GateDecision, combine, resource_gaps
 from mktflow.prefect import tasks
 from mktflow.prefect.approvals import describe, seek_approval
@@ -193,7 +194,7 @@ def new_product_development(project: ProjectRequest) -> dict[str, Any]:
             product_id = record_proposal(pid, project.code, project.product_name,
                                          proposal.form.model_dump(mode="json"), lines,
                                          project.owner, proposal.by)
-            total = round(sum(b.amount for b in project.budget_lines), 2)
+            total = money_sum(b.amount for b in project.budget_lines)
             approval = seek_approval(
                 pid, f"project-approval-{attempt}", process="new-product", amount=total,
                 branch=None, submitter=proposal.by, due=due,

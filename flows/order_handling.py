@@ -5,6 +5,7 @@ file is updated. A rejection at any stage ends the order with a reason and tells
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from itertools import count
 from typing import Any, Literal
 
@@ -12,6 +13,7 @@ from prefect import flow
 from pydantic import BaseModel, Field
 
 from mktflow.domain.model import ProcessStatus
+from mktflow.domain.money import exact, money, money_json, money_sum
 from mktflow.prefect import tasks
 from mktflow.prefect.approvals import describe, seek_approval
 from mktflow.prefect.artifacts import markdown_table, publish
@@ -175,7 +177,7 @@ def order_handling(order: OrderRequest) -> dict[str, Any]:
 
         invoiced = human_step(pid, "invoice", department="finance", due=due,
                               title=f"Invoice order {order.number}", form=Invoice,
-                              initial={"amount": check["total"]})
+                              initial={"amount": money_json(check["total"])})
         advance(order_id, "invoice", invoiced.by, data=invoiced.form.model_dump(mode="json"))
         log.append(_stage("invoice", "finance", invoiced, invoiced.form.invoice_number))
 
@@ -195,7 +197,8 @@ def order_handling(order: OrderRequest) -> dict[str, Any]:
         advance(order_id, "follow_up", followed.by, data=follow)
         customer = update_customer_file(order_id, followed.by)
 
-        result = {"outcome": "closed", "order": order.number, "total": check["total"],
+        result = {"outcome": "closed", "order": order.number,
+                  "total": money_json(check["total"]),
                   "customer": customer, "tracking_number": shipped.form.tracking_number,
                   "invoice": invoiced.form.invoice_number}
         _report(order, entry, check["total"], "closed", log)
@@ -226,11 +229,12 @@ def _lines_md(entry: dict[str, Any]) -> str:
     return markdown_table(entry["lines"], ["sku", "description", "quantity", "unit_price"])
 
 
-def _report(order: OrderRequest, entry: dict[str, Any], total: float | None, outcome: str,
+def _report(order: OrderRequest, entry: dict[str, Any], total: Decimal | None, outcome: str,
             log: list[dict[str, Any]]) -> None:
     rows = [{"sku": x["sku"], "quantity": x["quantity"], "unit_price": x["unit_price"],
-             "line_total": round(x["quantity"] * x["unit_price"], 2)} for x in entry["lines"]]
-    value = total if total is not None else sum(r["line_total"] for r in rows)
+             "line_total": money(exact(x["quantity"]) * exact(x["unit_price"]))}
+            for x in entry["lines"]]
+    value = total if total is not None else money_sum(r["line_total"] for r in rows)
     summary = (f"# Order {order.number}: {outcome}\n\n"
                f"Customer **{entry['customer_code']}**, delivery {entry['delivery_date']}, "
                f"total **{value:,.2f}**\n\n## Stages\n\n"

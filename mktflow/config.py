@@ -118,13 +118,15 @@ class Settings(BaseSettings):
         default=100, ge=1, description="Messages one relay claims from the outbox at a time."
     )
     relay_http_timeout_s: float = Field(
-        default=10.0, gt=0, description="Timeout of one webhook / Slack request, in seconds."
+        default=10.0, gt=0,
+        description="Deadline of one whole webhook / Slack send (connect, write, read), in seconds."
     )
     relay_lease_s: float = Field(
         default=300.0, gt=0,
         description=(
-            "How long claimed messages stay reserved for one relay; after that (the relay "
-            "crashed) another relay may send them again. Must exceed the time one batch takes."
+            "How long claimed messages stay reserved for one relay, renewed while it sends; "
+            "after that (the relay stopped) another relay may send them again. Must exceed "
+            "the longest send (HTTP or SMTP deadline) by more than a tenth."
         ),
     )
     relay_poll_interval_s: float = Field(
@@ -149,7 +151,8 @@ class Settings(BaseSettings):
                     "password itself).",
     )
     smtp_timeout_s: float = Field(
-        default=10.0, gt=0, description="Timeout of one SMTP conversation, in seconds."
+        default=10.0, gt=0,
+        description="Deadline of one whole SMTP conversation (connect to QUIT), in seconds."
     )
 
     # --- escalation of overdue work (mktflow.engine.sla) -----------------------------------

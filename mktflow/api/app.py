@@ -43,7 +43,11 @@ Every request but `/health` proves who is acting with `Authorization: Bearer <me
 (an operator makes one: `mktflow token create --member EMAIL`); no header changes who that is.
 Behind the company's SSO proxy (`MKTFLOW_TRUST_PROXY_HEADER=true`) the proxy sends the shared
 `MKTFLOW_API_TOKEN` and names the member in `X-Mktflow-Actor` instead.
-Errors are RFC 9457 `application/problem+json` bodies."""
+Errors are RFC 9457 `application/problem+json` bodies.
+
+Amounts of money (in `data`, process results and history entries) are JSON numbers with at
+most two decimal places, exact to the cent (rounded half up): read them as decimals, e.g.
+`2.68`, never as binary floats to add up."""
 
 
 class _BearerToken:

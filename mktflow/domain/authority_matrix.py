@@ -18,9 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from mktflow.domain.errors import BadInput, Refused
+from mktflow.domain.money import money
 
 __all__ = [
     "ApprovalChain",
@@ -45,13 +47,13 @@ class AuthorityRule:
     roles: tuple[str, ...]
     scope: str = "hq"
     branch: str | None = None  # a branch rule for one branch only; None: any regional branch
-    above: float | None = None  # amounts strictly above this (None: from zero)
-    up_to: float | None = None  # amounts up to and including this (None: no ceiling)
+    above: Decimal | None = None  # amounts strictly above this (None: from zero)
+    up_to: Decimal | None = None  # amounts up to and including this (None: no ceiling)
     approvers: int = 1
     stage: int = 1
 
-    def covers(self, amount: float) -> bool:
-        """Whether ``amount`` falls in this rule's range."""
+    def covers(self, amount: Decimal) -> bool:
+        """Whether ``amount`` (exact, to the cent) falls in this rule's range."""
         return (self.above is None or amount > self.above) and (
             self.up_to is None or amount <= self.up_to
         )
@@ -79,7 +81,7 @@ class ApprovalChain:
     """Who must approve one amount of one process, and which matrix version said so."""
 
     process: str
-    amount: float
+    amount: Decimal
     matrix_version: str
     stages: tuple[ApprovalStage, ...]
     local: bool  # decided by a branch within its limits
@@ -112,9 +114,15 @@ class AuthorityMatrix:
     rules: tuple[AuthorityRule, ...]
 
     def chain(
-        self, process: str, amount: float, *, branch: str | None = None, branch_is_hq: bool = True
+        self, process: str, amount: Decimal | float | int | str, *, branch: str | None = None,
+        branch_is_hq: bool = True
     ) -> ApprovalChain:
-        """The approvals ``amount`` of ``process`` needs; a regional branch first looks locally."""
+        """The approvals ``amount`` of ``process`` needs; a regional branch first looks locally.
+
+        The amount is made exact first (``money``: half up to the cent), so a threshold is met
+        or not by the cent: 10,000.00 is within ``up_to: 10000``, 10,000.01 is above it.
+        """
+        amount = money(amount)
         if amount < 0:
             raise BadInput(f"amount: must not be negative, got {amount}")
         if branch and not branch_is_hq:
@@ -131,7 +139,7 @@ class AuthorityMatrix:
             )
         return self._chain(process, amount, central, None)
 
-    def _chain(self, process: str, amount: float, rules: list[AuthorityRule],
+    def _chain(self, process: str, amount: Decimal, rules: list[AuthorityRule],
                branch: str | None) -> ApprovalChain:
         ordered = sorted(rules, key=lambda r: r.stage)
         stages = tuple(ApprovalStage(r.department, r.roles, r.approvers, branch, r.stage)
@@ -172,12 +180,12 @@ def eligible_approvers(
                   and m.role in stage.roles and m.email not in barred)
 
 
-def _amount(value: Any, where: str, name: str) -> float | None:
+def _amount(value: Any, where: str, name: str) -> Decimal | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise BadInput(f"{where}: {name} must be a number, got {value!r}")
-    return float(value)
+    return money(value, f"{where}: {name}")
 
 
 def _rule(raw: Any, where: str, departments: set[str] | None) -> AuthorityRule:
@@ -213,10 +221,10 @@ def _rule(raw: Any, where: str, departments: set[str] | None) -> AuthorityRule:
 
 
 def _overlaps(a: AuthorityRule, b: AuthorityRule) -> bool:
-    low_a = a.above if a.above is not None else -1.0
-    low_b = b.above if b.above is not None else -1.0
-    high_a = a.up_to if a.up_to is not None else float("inf")
-    high_b = b.up_to if b.up_to is not None else float("inf")
+    low_a = a.above if a.above is not None else Decimal(-1)
+    low_b = b.above if b.above is not None else Decimal(-1)
+    high_a = a.up_to if a.up_to is not None else Decimal("Infinity")
+    high_b = b.up_to if b.up_to is not None else Decimal("Infinity")
     return low_a < high_b and low_b < high_a
 
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
+
+from mktflow.domain.money import ZERO, money, money_sum
 
 __all__ = [
     "BudgetFigures",
@@ -51,8 +54,8 @@ class BudgetFigures:
     """One budget line's money: what was allocated, what was spent."""
 
     code: str
-    allocated: float
-    spent: float
+    allocated: Decimal
+    spent: Decimal
 
 
 @dataclass(frozen=True)
@@ -60,11 +63,11 @@ class CampaignEvaluation:
     """The campaign measured against its goal and its budget."""
 
     kpis: tuple[KpiResult, ...]
-    allocated: float
-    spent: float
-    variance: float  # allocated - spent; negative means overspent
-    utilisation: float | None  # spent / allocated
-    cost_per_result: float | None  # spent per unit of the first KPI's actual
+    allocated: Decimal
+    spent: Decimal
+    variance: Decimal  # allocated - spent; negative means overspent
+    utilisation: float | None  # spent / allocated (a ratio, not money)
+    cost_per_result: Decimal | None  # spent per unit of the first KPI's actual
     kpis_met: int
 
     @property
@@ -87,28 +90,31 @@ def kpi_result(k: KpiFigures) -> KpiResult:
                      round(achievement, 4) if achievement is not None else None, met)
 
 
-def cost_per_result(spent: float, results: float | None) -> float | None:
+def cost_per_result(spent: Decimal, results: float | None) -> Decimal | None:
     """Money spent per result (per lead, per unit sold ...); None when there is no result."""
     if not results:
         return None
-    return round(spent / results, 2)
+    return money(money(spent) / Decimal(repr(float(results))))
 
 
-def over_tolerance(allocated: float, spent: float, tolerance_pct: float) -> bool:
-    """Whether spend exceeds the allocation by more than the tolerance (a percentage)."""
-    return spent > allocated * (1 + tolerance_pct / 100) + 1e-9
+def over_tolerance(allocated: Decimal | float, spent: Decimal | float,
+                   tolerance_pct: float) -> bool:
+    """Whether spend exceeds the allocation by more than the tolerance (a percentage), compared
+    exactly: the limit is allocated x (1 + tolerance / 100), to the cent (half up)."""
+    limit = money(money(allocated) * (1 + Decimal(repr(float(tolerance_pct))) / 100))
+    return money(spent) > limit
 
 
 def evaluate(kpis: Sequence[KpiFigures], lines: Iterable[BudgetFigures]) -> CampaignEvaluation:
     """KPI actual vs target, spend vs budget, and the cost per result of the first KPI."""
     results = tuple(kpi_result(k) for k in kpis)
     lines = list(lines)
-    allocated = round(sum(b.allocated for b in lines), 2)
-    spent = round(sum(b.spent for b in lines), 2)
+    allocated = money_sum(b.allocated for b in lines)
+    spent = money_sum(b.spent for b in lines)
     first = results[0].actual if results else None
     return CampaignEvaluation(
-        kpis=results, allocated=allocated, spent=spent, variance=round(allocated - spent, 2),
-        utilisation=round(spent / allocated, 4) if allocated else None,
+        kpis=results, allocated=allocated, spent=spent, variance=money(allocated - spent),
+        utilisation=round(float(spent / allocated), 4) if allocated != ZERO else None,
         cost_per_result=cost_per_result(spent, first),
         kpis_met=sum(1 for r in results if r.met),
     )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 
 from mktflow.domain.errors import TransitionRefused
+from mktflow.domain.money import exact, money
 
 __all__ = [
     "ORDER_RULES",
@@ -79,13 +81,16 @@ def next_status(status: str, action: str) -> str:
 class OrderLineFigures:
     """One order line's quantity and unit price."""
 
-    quantity: float
-    unit_price: float
+    quantity: Decimal | float | int
+    unit_price: Decimal | float | int
 
 
-def order_total(lines: Iterable[OrderLineFigures]) -> float:
-    """The order's value."""
-    return round(sum(line.quantity * line.unit_price for line in lines), 2)
+def order_total(lines: Iterable[OrderLineFigures]) -> Decimal:
+    """The order's value: each quantity x unit price exactly, summed, then rounded once half up
+    to the cent (``money``): 1 x 2.675 is 2.68."""
+    total = sum((exact(line.quantity, "quantity") * exact(line.unit_price, "unit_price")
+                 for line in lines), Decimal(0))
+    return money(total, "total")
 
 
 class CreditOutcome(StrEnum):
@@ -103,8 +108,10 @@ class CreditCheck:
     reason: str
 
 
-def credit_check(*, total: float, standing: str, auto_limit: float) -> CreditCheck:
-    """Auto-approve below the limit for customers in good standing; else a person decides."""
+def credit_check(*, total: Decimal, standing: str, auto_limit: Decimal | float) -> CreditCheck:
+    """Auto-approve below the limit for customers in good standing; else a person decides.
+    Both amounts are compared exactly, to the cent."""
+    total, auto_limit = money(total, "total"), money(auto_limit, "auto_limit")
     if standing != Standing.GOOD:
         return CreditCheck(CreditOutcome.NEEDS_DECISION,
                            f"customer standing is {standing}: a person decides")

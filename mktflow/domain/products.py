@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 
 __all__ = ["GATES", "GateDecision", "ResourceLine", "combine", "resource_gaps"]
@@ -39,8 +40,8 @@ class ResourceLine:
 
     code: str
     title: str
-    planned: float
-    allocated: float
+    planned: Decimal
+    allocated: Decimal
 
 
 def resource_gaps(lines: Iterable[ResourceLine]) -> list[str]:
@@ -50,7 +51,7 @@ def resource_gaps(lines: Iterable[ResourceLine]) -> list[str]:
     if not lines:
         return ["the project has no budget lines: nothing is guaranteed"]
     for line in lines:
-        if line.allocated + 1e-9 < line.planned:
+        if line.allocated < line.planned:
             gaps.append(f"budget line {line.code} ({line.title}): {line.allocated:,.2f} "
                         f"allocated of {line.planned:,.2f} planned")
     return gaps

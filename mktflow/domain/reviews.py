@@ -6,7 +6,10 @@ Pure: each function takes figures and returns a verdict with the reason a person
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
+
+from mktflow.domain.money import money
 
 __all__ = [
     "DEFAULT_CHANNEL_WEIGHTS",
@@ -33,16 +36,20 @@ class BudgetVerdict:
         return bool(self.flags)
 
 
-def budget_verdict(*, planned: float, allocated: float, spent: float, planned_to_date: float,
-                   tolerance_pct: float, key_project_min: float) -> BudgetVerdict:
+def budget_verdict(*, planned: Decimal, allocated: Decimal, spent: Decimal,
+                   planned_to_date: Decimal, tolerance_pct: float,
+                   key_project_min: Decimal | float) -> BudgetVerdict:
     """Flag spend beyond plan to date by more than the tolerance, and spend beyond allocation;
     a key project (planned at least ``key_project_min``) whose allocation falls short of its
-    plan has no guaranteed resources (seed 003)."""
+    plan has no guaranteed resources (seed 003). Amounts are compared exactly, to the cent."""
+    planned, allocated, spent = money(planned), money(allocated), money(spent)
+    planned_to_date, key_project_min = money(planned_to_date), money(key_project_min)
     flags: list[str] = []
     over = None
     if planned_to_date > 0:
-        over = round((spent - planned_to_date) / planned_to_date * 100, 1)
-        if over > tolerance_pct:
+        over = round(float((spent - planned_to_date) / planned_to_date * 100), 1)
+        limit = money(planned_to_date * (1 + Decimal(repr(float(tolerance_pct))) / 100))
+        if spent > limit:
             flags.append(f"spent {spent:,.2f} is {over:.1f}% over the plan to date "
                          f"{planned_to_date:,.2f} (tolerance {tolerance_pct:g}%)")
     elif spent > 0:

@@ -4,6 +4,7 @@ approval step (four eyes, roles), and the record of each decision with the matri
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -57,7 +58,7 @@ def load_matrix(settings: Settings) -> AuthorityMatrix:
     return _load(str(path) if path else None)
 
 
-def approval_chain(uow: UnitOfWork, process: str, amount: float,
+def approval_chain(uow: UnitOfWork, process: str, amount: Decimal | float,
                    branch: str | None) -> ApprovalChain:
     """The approvals ``amount`` of ``process`` needs in ``branch`` (None: headquarters)."""
     with uow:

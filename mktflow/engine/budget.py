@@ -3,9 +3,12 @@ with its audit entry."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlmodel import col, select
 
 from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
+from mktflow.domain.money import money
 from mktflow.engine.common import actor_for
 from mktflow.store.tables import BudgetLine, SpendEntry
 from mktflow.store.uow import UnitOfWork
@@ -20,9 +23,10 @@ def _line(uow: UnitOfWork, line_id: int) -> BudgetLine:
     return line
 
 
-def allocate(uow: UnitOfWork, line_id: int, *, amount: float, actor_email: str,
+def allocate(uow: UnitOfWork, line_id: int, *, amount: Decimal | float, actor_email: str,
              process_id: int | None = None) -> BudgetLine:
-    """Finance sets the amount allocated to a budget line."""
+    """Finance sets the amount allocated to a budget line (rounded half up to the cent)."""
+    amount = money(amount)
     if amount < 0:
         raise BadInput(f"amount: an allocation must not be negative, got {amount}")
     with uow:
@@ -31,7 +35,7 @@ def allocate(uow: UnitOfWork, line_id: int, *, amount: float, actor_email: str,
             raise NotAuthorized(f"{actor.email} may not allocate budget: only finance may")
         line = _line(uow, line_id)
         before = line.allocated
-        line.allocated = round(amount, 2)
+        line.allocated = amount
         line.updated_at = uow.now()
         uow.session.add(line)
         assert line.id is not None
@@ -42,9 +46,11 @@ def allocate(uow: UnitOfWork, line_id: int, *, amount: float, actor_email: str,
         return line
 
 
-def record_spend(uow: UnitOfWork, line_id: int, *, amount: float, key: str, actor_email: str,
-                 note: str = "", process_id: int | None = None) -> BudgetLine:
-    """Record money spent against a budget line; the same ``key`` is recorded once."""
+def record_spend(uow: UnitOfWork, line_id: int, *, amount: Decimal | float, key: str,
+                 actor_email: str, note: str = "", process_id: int | None = None) -> BudgetLine:
+    """Record money spent against a budget line (rounded half up to the cent); the same
+    ``key`` is recorded once."""
+    amount = money(amount)
     if amount < 0:
         raise BadInput(f"amount: spend must not be negative, got {amount}")
     with uow:
@@ -56,10 +62,10 @@ def record_spend(uow: UnitOfWork, line_id: int, *, amount: float, key: str, acto
         actor = actor_for(uow, actor_email)
         line = _line(uow, line_id)
         before = line.spent
-        line.spent = round(line.spent + amount, 2)
+        line.spent = money(line.spent + amount)
         line.updated_at = uow.now()
         uow.session.add(line)
-        uow.session.add(SpendEntry(budget_line_id=line_id, key=key, amount=round(amount, 2),
+        uow.session.add(SpendEntry(budget_line_id=line_id, key=key, amount=amount,
                                    note=note, recorded_by=actor.email, process_id=process_id,
                                    at=uow.now()))
         uow.audit(actor=actor.email, entity_type="budget_line", entity_id=line_id,

@@ -4,6 +4,7 @@ changes, activity reports, KPI actuals and the evaluation. Each in one unit of w
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlmodel import col, delete, select
@@ -11,6 +12,7 @@ from sqlmodel import col, delete, select
 from mktflow.domain.campaign import BudgetFigures, KpiFigures, plan_problems
 from mktflow.domain.errors import BadInput, Conflict, NotFound
 from mktflow.domain.inputs import normalise_email
+from mktflow.domain.money import money, money_sum
 from mktflow.engine.common import actor_for, ref_of
 from mktflow.store.tables import BudgetLine, Campaign, CampaignActivity, Kpi, Plan
 from mktflow.store.uow import UnitOfWork
@@ -89,7 +91,7 @@ def record_plan(
         _replace_details(uow, camp, plan, owner_email)
         uow.audit(actor=actor.email, entity_type="campaign", entity_id=camp.id,
                   process_id=process_id, action=action, to_state=camp.status,
-                  data={"budget": sum(b["amount"] for b in plan["budget_lines"]),
+                  data={"budget": money_sum(b["amount"] for b in plan["budget_lines"]),
                         "kpis": [k["name"] for k in plan["kpis"]]})
         uow.commit()
         return camp
@@ -112,7 +114,9 @@ def _replace_details(uow: UnitOfWork, camp: Campaign, plan: dict[str, Any], owne
                                              department="marketing", owner_email=owner,
                                              period=period, created_at=uow.now())
         # An approved campaign plan allocates its own lines; finance approved the total.
-        line.title, line.planned, line.updated_at = b["title"], float(b["amount"]), uow.now()
+        line.title, line.planned, line.updated_at = (b["title"],
+                                                     money(b["amount"], "budget_lines: amount"),
+                                                     uow.now())
         s.add(line)
         lines[code] = line
     s.flush()
@@ -132,7 +136,7 @@ def _replace_details(uow: UnitOfWork, camp: Campaign, plan: dict[str, Any], owne
 
 
 def set_status(uow: UnitOfWork, campaign_id: int, *, status: str, actor_email: str,
-               reason: str | None = None, approved_amount: float | None = None,
+               reason: str | None = None, approved_amount: Decimal | float | None = None,
                matrix_version: str | None = None) -> Campaign:
     """Move a campaign to a new status (approved: its budget lines are allocated)."""
     with uow:
@@ -141,7 +145,8 @@ def set_status(uow: UnitOfWork, campaign_id: int, *, status: str, actor_email: s
         before = camp.status
         camp.status, camp.updated_at = status, uow.now()
         if approved_amount is not None:
-            camp.approved_amount, camp.matrix_version = approved_amount, matrix_version
+            camp.approved_amount = money(approved_amount, "approved_amount")
+            camp.matrix_version = matrix_version
             for line in uow.session.exec(select(BudgetLine).where(
                     col(BudgetLine.plan_id) == camp.plan_id)):
                 line.allocated = line.planned

@@ -4,11 +4,13 @@ and the customer file update. Order states follow ``mktflow.domain.orders.ORDER_
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlmodel import col, select
 
 from mktflow.domain.errors import BadInput, Conflict, NotFound
+from mktflow.domain.money import money, money_json
 from mktflow.domain.orders import (
     ORDER_RULES,
     OrderLineFigures,
@@ -53,8 +55,7 @@ def record_order(
     """
     if not lines:
         raise BadInput("lines: an order needs at least one line")
-    total = order_total(OrderLineFigures(float(x["quantity"]), float(x["unit_price"]))
-                        for x in lines)
+    total = order_total(OrderLineFigures(x["quantity"], x["unit_price"]) for x in lines)
     with uow:
         actor = actor_for(uow, actor_email)
         cust = uow.session.exec(select(Customer).where(
@@ -130,11 +131,11 @@ def update_customer_file(uow: UnitOfWork, order_id: int, *, actor_email: str) ->
         order.status = next_status(order.status, "close")
         follow = order.follow_up or {}
         cust.orders_count += 1
-        cust.total_ordered = round(cust.total_ordered + order.total, 2)
+        cust.total_ordered = money(cust.total_ordered + order.total)
         cust.last_order_at = uow.now()
         cust.last_satisfaction = follow.get("satisfaction")
         cust.history = [*cust.history, {
-            "order": order.number, "total": order.total, "at": uow.now().isoformat(),
+            "order": order.number, "total": money_json(order.total), "at": uow.now().isoformat(),
             "satisfaction": follow.get("satisfaction"), "complaint": follow.get("complaint"),
         }]
         cust.updated_at = order.updated_at = uow.now()
@@ -150,7 +151,8 @@ def update_customer_file(uow: UnitOfWork, order_id: int, *, actor_email: str) ->
         return cust
 
 
-def credit_check_for(uow: UnitOfWork, order_id: int, *, auto_limit: float) -> dict[str, Any]:
+def credit_check_for(uow: UnitOfWork, order_id: int, *,
+                     auto_limit: Decimal | float) -> dict[str, Any]:
     """The credit check of an order from its total and its customer's standing (reads only)."""
     from mktflow.domain.orders import credit_check
 
@@ -162,4 +164,4 @@ def credit_check_for(uow: UnitOfWork, order_id: int, *, auto_limit: float) -> di
         assert cust is not None
         check = credit_check(total=order.total, standing=cust.standing, auto_limit=auto_limit)
         return {"outcome": str(check.outcome), "reason": check.reason, "total": order.total,
-                "standing": cust.standing, "customer": cust.code, "limit": auto_limit}
+                "standing": cust.standing, "customer": cust.code, "limit": money(auto_limit)}

@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from mktflow.domain.errors import Conflict, NotFound
+from mktflow.domain.money import money
 from mktflow.domain.products import ResourceLine
 from mktflow.engine.common import actor_for, ref_of
 from mktflow.store.tables import BudgetLine, Plan, Product
@@ -58,7 +59,9 @@ def record_proposal(
         product.target_customers = proposal["target_customers"]
         product.positioning = proposal["positioning"]
         product.forecast_units = proposal["forecast_units"]
-        product.forecast_revenue = proposal.get("forecast_revenue")
+        revenue = proposal.get("forecast_revenue")
+        product.forecast_revenue = None if revenue is None else money(revenue,
+                                                                     "forecast_revenue")
         product.stage, product.updated_at = "proposed", uow.now()
         uow.session.add(product)
         uow.session.flush()
@@ -68,7 +71,7 @@ def record_proposal(
             line = existing.get(b["code"]) or BudgetLine(
                 plan_id=product.plan_id, code=b["code"], title=b["title"],
                 department=b["department"], owner_email=owner_email, created_at=uow.now())
-            line.planned, line.updated_at = float(b["amount"]), uow.now()
+            line.planned, line.updated_at = money(b["amount"], "budget_lines: amount"), uow.now()
             uow.session.add(line)
         assert product.id is not None
         uow.audit(actor=actor.email, entity_type="product", entity_id=product.id,
@@ -87,7 +90,7 @@ def record_stage(uow: UnitOfWork, product_id: int, *, stage: str, facts: dict[st
         before = product.stage
         product.facts = {**product.facts, stage: {**product.facts.get(stage, {}), **facts}}
         if "unit_cost" in facts and facts["unit_cost"] is not None:
-            product.unit_cost = float(facts["unit_cost"])
+            product.unit_cost = money(facts["unit_cost"], "unit_cost")
         product.stage, product.updated_at = stage, uow.now()
         uow.session.add(product)
         uow.audit(actor=actor.email, entity_type="product", entity_id=product_id,

@@ -8,15 +8,26 @@ a later ``next_attempt_at`` (exponential backoff with jitter) until ``max_attemp
 Several relays may run at once. Claiming is one short transaction that picks due rows
 (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite every transaction begins IMMEDIATE, so
 the claim already runs alone) and stamps them with the relay's claim token and a lease: while
-the lease lasts no other relay takes them. Results are written only where the token still
-matches. If a relay dies between sending and marking, the lease runs out and another relay sends
-the message again: at most one duplicate per crash, with the same ``Idempotency-Key``.
+the lease lasts no other relay takes them. Why a message is never sent by two relays at once:
+
+- every send has one deadline for all of it (HTTP: connect + write + read; e-mail: the whole
+  SMTP conversation), ``RelayPolicy.send_deadline_s`` for its channel;
+- while a batch is in flight a heartbeat renews its lease every ``heartbeat_s``;
+- a send starts only if it ends, deadline included, before the lease as last renewed, less a
+  safety margin of a tenth of the lease (``_MARGIN``, also covering clock skew between
+  relays); otherwise the message is handed back unsent, its attempt not counted;
+- results are written only where the claim token still matches (a fencing token).
+
+So another relay can take a message over only after every send of it has ended. If a relay
+dies between sending and marking, the lease runs out and another relay sends the message again:
+at most one duplicate per crash, with the same ``Idempotency-Key`` / ``Message-ID``. A send
+that reached its deadline counts as a failed attempt although the receiver may have got it;
+it is tried again, at most ``max_attempts`` times in all, with the same key.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
 import random
 import socket
@@ -25,7 +36,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,6 +57,9 @@ __all__ = ["DrainSummary", "OutboxStatus", "Relay", "RelayPolicy", "backoff_s", 
 log = logging.getLogger("mktflow.notify.relay")
 
 Clock = Callable[[], datetime]
+
+#: Share of the lease kept free: a send must end this long before the lease does.
+_MARGIN = 0.1
 
 
 class OutboxStatus:
@@ -69,19 +83,39 @@ class RelayPolicy:
     backoff_cap_s: float = 1800.0
     concurrency: int = 10
     batch_size: int = 100
-    http_timeout_s: float = 10.0
+    http_timeout_s: float = 10.0  # deadline of one whole webhook / Slack send
     lease_s: float = 300.0
     poll_interval_s: float = 2.0
+    smtp_timeout_s: float | None = None  # deadline of one whole SMTP conversation; None: no e-mail
 
     def __post_init__(self) -> None:
-        rounds = math.ceil(self.batch_size / self.concurrency)
-        if self.lease_s <= self.http_timeout_s * rounds:
+        longest = self.longest_send_s
+        if self.lease_s * (1 - _MARGIN) <= longest:
+            which = ("MKTFLOW_SMTP_TIMEOUT_S" if longest == self.smtp_timeout_s
+                     else "MKTFLOW_RELAY_HTTP_TIMEOUT_S")
             raise ConfigError(
-                f"MKTFLOW_RELAY_LEASE_S ({self.lease_s:g}) must exceed the longest a batch can "
-                f"take: {rounds} round(s) of {self.concurrency} sends, each up to "
-                f"MKTFLOW_RELAY_HTTP_TIMEOUT_S ({self.http_timeout_s:g} s); otherwise another "
-                "relay could send a message that is still being sent"
+                f"MKTFLOW_RELAY_LEASE_S ({self.lease_s:g}) must exceed the longest one send can "
+                f"take, {which} ({longest:g} s), by more than a tenth of the lease; otherwise "
+                "another relay could send a message that is still being sent"
             )
+
+    @property
+    def longest_send_s(self) -> float:
+        """The longest any one send may take, in seconds (HTTP or SMTP deadline)."""
+        return max(self.http_timeout_s, self.smtp_timeout_s or 0.0)
+
+    def send_deadline_s(self, channel_type: str | None) -> float:
+        """The deadline of one send over a channel of this type, in seconds."""
+        if channel_type == "email" and self.smtp_timeout_s is not None:
+            return self.smtp_timeout_s
+        return self.http_timeout_s
+
+    @property
+    def heartbeat_s(self) -> float:
+        """How often a batch in flight renews its lease, in seconds: often enough that the lease
+        left always covers the longest send plus the margin."""
+        spare = self.lease_s * (1 - _MARGIN) - self.longest_send_s
+        return max(0.02, min(self.lease_s / 3, spare / 2))
 
     @classmethod
     def from_settings(cls, s: Settings) -> RelayPolicy:
@@ -89,7 +123,8 @@ class RelayPolicy:
         return cls(max_attempts=s.relay_max_attempts, backoff_base_s=s.relay_backoff_base_s,
                    backoff_cap_s=s.relay_backoff_cap_s, concurrency=s.relay_concurrency,
                    batch_size=s.relay_batch_size, http_timeout_s=s.relay_http_timeout_s,
-                   lease_s=s.relay_lease_s, poll_interval_s=s.relay_poll_interval_s)
+                   lease_s=s.relay_lease_s, poll_interval_s=s.relay_poll_interval_s,
+                   smtp_timeout_s=s.smtp_timeout_s if s.smtp_host else None)
 
 
 def backoff_s(attempt: int, policy: RelayPolicy, rng: random.Random) -> float:
@@ -140,6 +175,25 @@ class _Outcome:
     status: str
     error: str | None = None
     next_attempt_at: datetime | None = None
+    released: bool = False  # handed back unsent: the attempt does not count
+
+
+class _Lease:
+    """Until when this relay's claim on a batch holds, as far as it knows (renewed by the
+    heartbeat; never moved forward unless the renewal covered the whole batch)."""
+
+    def __init__(self, until: datetime) -> None:
+        self._until = until
+        self._lock = threading.Lock()
+
+    @property
+    def until(self) -> datetime:
+        with self._lock:
+            return self._until
+
+    def renewed(self, until: datetime) -> None:
+        with self._lock:
+            self._until = max(self._until, until)
 
 
 _T = OutboxMessage.__table__  # type: ignore[attr-defined]
@@ -159,6 +213,9 @@ class Relay:
         relay_id: str | None = None,
         on_close: Callable[[], None] | None = None,
     ) -> None:
+        mail_s = getattr(deliverer.mailer, "timeout_s", None)
+        if mail_s is not None and (policy.smtp_timeout_s or 0.0) < mail_s:
+            policy = replace(policy, smtp_timeout_s=mail_s)  # the lease must cover e-mail too
         self.engine, self.deliverer, self.policy, self.clock = engine, deliverer, policy, clock
         self.rng = rng or random.Random()
         default_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -184,12 +241,14 @@ class Relay:
         summary = DrainSummary()
         started = time.perf_counter()
         while stop is None or not stop.is_set():
-            token, batch = self._claim()
+            token, batch, until = self._claim()
             if not batch:
                 break
-            outcomes = self._send_all(batch)
+            outcomes = self._send_batch(token, batch, _Lease(until))
             self._record(token, outcomes)
             _count(summary, outcomes)
+            if outcomes and all(o.released for o in outcomes):
+                break  # the lease cannot cover a send (a stalled database): try again later
         summary.elapsed_s = time.perf_counter() - started
         return summary
 
@@ -207,13 +266,27 @@ class Relay:
 
     # --- claiming ---------------------------------------------------------------------------
 
-    def _claim(self) -> tuple[str, list[Envelope]]:
-        """Reserve up to one batch of due messages for this relay, in one short transaction."""
+    def _claim(self) -> tuple[str, list[Envelope], datetime]:
+        """Reserve up to one batch of due messages for this relay, in one short transaction.
+
+        A message whose attempts are used up is not sent again: if its last lease ran out
+        unrecorded (the relay stopped), it is dead-lettered here instead.
+        """
         token = f"{self.relay_id}:{uuid.uuid4().hex[:8]}"
         with UnitOfWork(self.engine, clock=self.clock) as uow:
             now = uow.now()
-            due = (col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
-                   col(OutboxMessage.next_attempt_at) <= now)
+            until = now + timedelta(seconds=self.policy.lease_s)
+            waiting = (col(OutboxMessage.status).in_([OutboxStatus.PENDING,
+                                                      OutboxStatus.SENDING]),
+                       col(OutboxMessage.next_attempt_at) <= now)
+            uow.session.execute(
+                update(_T).where(*waiting, _T.c.attempts >= self.policy.max_attempts).values(
+                    status=OutboxStatus.DEAD, claimed_by=None, claimed_until=None,
+                    last_error=f"gave up: all {self.policy.max_attempts} attempts used, the last "
+                               "one's result never recorded (its relay stopped); the receiver "
+                               "may have got it")
+            )
+            due = (*waiting, _T.c.attempts < self.policy.max_attempts)
             ids = list(uow.session.exec(
                 select(OutboxMessage.id).where(*due)
                 .order_by(col(OutboxMessage.next_attempt_at))
@@ -221,8 +294,8 @@ class Relay:
                 .with_for_update(skip_locked=True)
             ))
             if not ids:
-                return token, []
-            until = now + timedelta(seconds=self.policy.lease_s)
+                uow.commit()
+                return token, [], until
             uow.session.execute(
                 update(_T).where(_T.c.id.in_(ids), *due).values(
                     status=OutboxStatus.SENDING, claimed_by=token, claimed_until=until,
@@ -232,7 +305,7 @@ class Relay:
                 select(OutboxMessage).where(col(OutboxMessage.claimed_by) == token)))
             channels = _channels(uow, {r.channel_id for r in rows if r.channel_id is not None})
             uow.commit()
-        return token, [_envelope(r, channels.get(r.channel_id)) for r in rows]
+        return token, [_envelope(r, channels.get(r.channel_id)) for r in rows], until
 
     def _idle_wait(self) -> float:
         """How long to sleep: until the next message is due, at most one poll interval."""
@@ -248,11 +321,45 @@ class Relay:
 
     # --- sending ----------------------------------------------------------------------------
 
-    def _send_all(self, batch: list[Envelope]) -> list[_Outcome]:
-        futures = [self._pool.submit(self._send_one, e) for e in batch]
-        return [f.result() for f in as_completed(futures)]
+    def _send_batch(self, token: str, batch: list[Envelope], lease: _Lease) -> list[_Outcome]:
+        """Send a claimed batch, renewing its lease until every send has ended."""
+        done = threading.Event()
+        heartbeat = threading.Thread(target=self._heartbeat, args=(token, len(batch), lease, done),
+                                     name="mktflow-relay-lease", daemon=True)
+        heartbeat.start()
+        try:
+            futures = [self._pool.submit(self._send_one, e, lease) for e in batch]
+            return [f.result() for f in as_completed(futures)]
+        finally:
+            done.set()
+            heartbeat.join()
 
-    def _send_one(self, e: Envelope) -> _Outcome:
+    def _heartbeat(self, token: str, size: int, lease: _Lease, done: threading.Event) -> None:
+        """Every ``heartbeat_s`` until ``done``: extend the lease of the batch ``token`` holds."""
+        while not done.wait(self.policy.heartbeat_s):
+            try:
+                with UnitOfWork(self.engine, clock=self.clock) as uow:
+                    until = uow.now() + timedelta(seconds=self.policy.lease_s)
+                    renewed = uow.session.connection().execute(
+                        update(_T).where(_T.c.claimed_by == token,
+                                         _T.c.status == OutboxStatus.SENDING)
+                        .values(claimed_until=until, next_attempt_at=until)
+                    ).rowcount
+                    uow.commit()
+            except Exception:  # the database is away: sends stop starting when the lease is low
+                log.exception("cannot renew the lease of batch %s", token)
+                continue
+            if renewed == size:
+                lease.renewed(until)
+            else:  # cannot happen while leases are sized right; never send on a lost claim
+                log.error("batch %s: only %d of %d claims still held", token, renewed, size)
+                return
+
+    def _send_one(self, e: Envelope, lease: _Lease) -> _Outcome:
+        deadline = self.policy.send_deadline_s(e.channel_type)
+        margin = self.policy.lease_s * _MARGIN
+        if self.clock() + timedelta(seconds=deadline + margin) > lease.until:
+            return _Outcome(e.id, OutboxStatus.PENDING, released=True)
         if e.channel_id is None:
             who = e.recipient or e.department or "the recipient"
             return _Outcome(e.id, OutboxStatus.SKIPPED, f"no channel configured for {who}")
@@ -284,6 +391,9 @@ class Relay:
     def _record(self, token: str, outcomes: list[_Outcome]) -> None:
         """Write every outcome of a batch in one transaction, where our claim still holds."""
         now = self.clock()
+        released = [{"b_id": o.id, "b_token": token, "b_next": now}
+                     for o in outcomes if o.released]
+        outcomes = [o for o in outcomes if not o.released]
         params = [{
             "b_id": o.id, "b_token": token, "b_status": o.status, "b_error": o.error,
             "b_next": o.next_attempt_at or now,
@@ -294,8 +404,16 @@ class Relay:
                 .values(status=bindparam("b_status"), last_error=bindparam("b_error"),
                         next_attempt_at=bindparam("b_next"), sent_at=bindparam("b_sent"),
                         claimed_by=None, claimed_until=None))
+        give_back = (update(_T)
+                     .where(_T.c.id == bindparam("b_id"), _T.c.claimed_by == bindparam("b_token"))
+                     .values(status=OutboxStatus.PENDING, attempts=_T.c.attempts - 1,
+                             next_attempt_at=bindparam("b_next"), claimed_by=None,
+                             claimed_until=None))
         with UnitOfWork(self.engine, clock=self.clock) as uow:
-            uow.session.connection().execute(stmt, params)
+            if params:
+                uow.session.connection().execute(stmt, params)
+            if released:
+                uow.session.connection().execute(give_back, released)
             uow.commit()
 
 
@@ -319,7 +437,9 @@ def _envelope(row: OutboxMessage, channel: Channel | None) -> Envelope:
 def _count(summary: DrainSummary, outcomes: list[_Outcome]) -> None:
     summary.claimed += len(outcomes)
     for o in outcomes:
-        if o.status == OutboxStatus.SENT:
+        if o.released:
+            summary.claimed -= 1
+        elif o.status == OutboxStatus.SENT:
             summary.sent += 1
         elif o.status == OutboxStatus.PENDING:
             summary.retrying += 1

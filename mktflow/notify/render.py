@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -18,6 +19,7 @@ from typing import Any
 __all__ = [
     "Envelope",
     "email_message",
+    "one_line",
     "sign",
     "slack_payload",
     "text_of",
@@ -27,6 +29,12 @@ __all__ = [
 ]
 
 USER_AGENT = "mktflow-relay/0.1"
+
+#: Longest text of one Slack section block (Slack answers 400 above it).
+SLACK_SECTION_MAX = 3000
+
+_LINE_BREAKS = re.compile(r"\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,7 @@ class Envelope:
 def text_of(env: Envelope) -> str:
     """The readable message: what, for whom, due when, why, and the link to act."""
     p = env.payload
-    lines = [env.subject, f"For: {p.get('for') or env.recipient or env.department}"]
+    lines = [one_line(env.subject), f"For: {p.get('for') or env.recipient or env.department}"]
     if p.get("due"):
         lines.append(f"Due: {_human_time(p['due'])}")
     if p.get("level"):
@@ -110,29 +118,60 @@ def webhook_headers(env: Envelope, *, body: bytes, secret: str, timestamp: int) 
 
 
 def slack_payload(env: Envelope) -> dict[str, Any]:
-    """A Slack-compatible incoming-webhook message: one text block with the action link."""
+    """A Slack-compatible incoming-webhook message: one text block with the action link.
+
+    The section holds at most ``SLACK_SECTION_MAX`` characters: a longer text (a long reason)
+    is cut with ``…`` before the link, which is always kept whole at the end.
+    """
     lines = text_of(env).splitlines()
     head = f"*{_slack_escape(lines[0])}*"
     rest = [_slack_escape(x) for x in lines[1:] if not x.startswith("Act: ")]
-    if env.link:
-        rest.append(f"<{env.link}|Open {env.payload.get('ref', 'item')}>")
-    text = "\n".join([head, *rest])
+    link = f"<{env.link}|Open {_slack_escape(str(env.payload.get('ref', 'item')))}>" \
+        if env.link else ""
+    room = SLACK_SECTION_MAX - (len(link) + 1 if link else 0)
+    text = _cut("\n".join([head, *rest]), room)
+    if link:
+        text = f"{text}\n{link}"
     return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn",
                                                                    "text": text}}]}
+
+
+def _cut(text: str, room: int) -> str:
+    """``text`` if it fits ``room`` characters, else its start and ``…`` (never half of an
+    ``&amp;``-style escape)."""
+    if len(text) <= room:
+        return text
+    cut = text[:max(0, room - 1)]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + "…"
 
 
 def _slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def one_line(text: str) -> str:
+    """``text`` as one header line: every line break (CR, LF, VT, FF, NEL, U+2028/9 …) becomes a
+    space, other control characters go, runs of spaces shrink to one."""
+    text = _CONTROLS.sub("", _LINE_BREAKS.sub(" ", text))
+    return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+
 def email_message(env: Envelope, *, sender: str) -> EmailMessage:
-    """A plain-text e-mail; Message-ID carries the message id, so duplicates are recognisable."""
+    """A plain-text e-mail; Message-ID carries the message id, so duplicates are recognisable.
+
+    Header values are made single-line (``one_line``): a title with a line break can neither
+    fail the message (``Header values may not contain linefeed``) nor add a header; the body
+    keeps the text as written.
+    """
     msg = EmailMessage()
-    msg["Subject"] = env.subject
-    msg["From"] = sender
-    msg["To"] = env.to or ""
+    msg["Subject"] = one_line(env.subject)
+    msg["From"] = one_line(sender)
+    msg["To"] = one_line(env.to or "")
     msg["Message-ID"] = f"<{env.id}@mktflow>"
-    msg["X-Mktflow-Event"] = env.event
+    msg["X-Mktflow-Event"] = one_line(env.event)
     msg["Idempotency-Key"] = env.id
     msg.set_content(text_of(env) + "\n")
     return msg

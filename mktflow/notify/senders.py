@@ -16,13 +16,18 @@ import logging
 import smtplib
 import socket
 import ssl
-from collections.abc import Callable, Mapping
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from typing import Protocol
+from typing import Any, Protocol
 
+import httpcore
 import httpx
+from httpcore._backends.sync import SyncBackend
 
 from mktflow.domain.errors import DeliveryFailed  # re-exported: its old home
 from mktflow.domain.organisation import ChannelType
@@ -111,30 +116,101 @@ _hide_urls = _HideChannelUrls()
 logging.getLogger("httpx").addFilter(_hide_urls)
 
 
-class HttpxPoster:
-    """The real HttpPoster: one shared ``httpx.Client`` (connection reuse, timeouts, limits)."""
+_deadline = threading.local()  # the monotonic time the current thread's send must end by
 
-    def __init__(self, client: httpx.Client) -> None:
-        self.client = client
+
+def _left(timeout: float | None, exc: type[Exception]) -> float | None:
+    """The timeout for one socket operation: never past the current send's deadline."""
+    end: float | None = getattr(_deadline, "end", None)
+    if end is None:
+        return timeout
+    left = end - time.monotonic()
+    if left <= 0:
+        raise exc("the whole-send deadline has passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write ends by the deadline of the send using it.
+
+    httpx's timeouts are per operation: a receiver trickling one byte just inside the read
+    timeout keeps a request open for ever. A pooled connection serves one send at a time, so
+    the deadline is the calling thread's (``_deadline``).
+    """
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self.inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.inner.read(max_bytes, _left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.inner.write(buffer, _left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self.inner.start_tls(
+            ssl_context, server_hostname, _left(timeout, httpcore.ConnectTimeout)))
+
+    def get_extra_info(self, info: str) -> object:
+        return self.inner.get_extra_info(info)
+
+
+class _DeadlineBackend(SyncBackend):
+    """httpcore's socket backend, with every connection bounded by the send's deadline."""
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: Any = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(super().connect_tcp(
+            host, port, _left(timeout, httpcore.ConnectTimeout), local_address, socket_options))
+
+
+@contextmanager
+def send_deadline(seconds: float | None) -> Iterator[None]:
+    """Bound every HTTP socket operation of this thread, together, to ``seconds`` from now."""
+    previous = getattr(_deadline, "end", None)
+    _deadline.end = None if seconds is None else time.monotonic() + seconds
+    try:
+        yield
+    finally:
+        _deadline.end = previous
+
+
+class HttpxPoster:
+    """The real HttpPoster: one shared ``httpx.Client`` (connection reuse, limits), and one
+    deadline for the whole request (connect + write + read), ``timeout_s``."""
+
+    def __init__(self, client: httpx.Client, *, timeout_s: float | None = None) -> None:
+        self.client, self.timeout_s = client, timeout_s
 
     @classmethod
     def create(cls, *, timeout_s: float, concurrency: int) -> HttpxPoster:
-        """A poster whose pool keeps one connection per concurrent send."""
+        """A poster whose pool keeps one connection per concurrent send; each send, from
+        connecting to the last byte of the answer, takes at most ``timeout_s`` seconds."""
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         # Without TCP_NODELAY a request written as headers then body waits for the receiver's
         # delayed ACK (~40 ms on Linux) on every reused connection.
         transport = httpx.HTTPTransport(
             limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+        # httpx has no setting for a total deadline; its pool takes a network backend.
+        transport._pool._network_backend = _DeadlineBackend()
         return cls(httpx.Client(timeout=timeout_s, transport=transport,
-                                headers={"User-Agent": USER_AGENT}))
+                                headers={"User-Agent": USER_AGENT}), timeout_s=timeout_s)
 
     def post(self, url: str, *, content: bytes, headers: Mapping[str, str]) -> HttpReply:
         try:
             _hide_urls.urls.add(str(httpx.URL(url)))
-            response = self.client.post(url, content=content, headers=dict(headers))
+            with send_deadline(self.timeout_s):
+                response = self.client.post(url, content=content, headers=dict(headers))
         except httpx.TimeoutException as exc:
-            raise DeliveryFailed(f"{host_of(url)} did not answer in time "
-                                 f"({type(exc).__name__})") from None
+            within = f"{self.timeout_s:g} s, " if self.timeout_s else ""
+            raise DeliveryFailed(f"{host_of(url)} did not answer in time ({within}"
+                                 f"{type(exc).__name__}); it may have got the message: every "
+                                 "attempt carries the same Idempotency-Key") from None
         except httpx.HTTPError as exc:
             raise DeliveryFailed(f"cannot reach {host_of(url)} ({type(exc).__name__})") from None
         return HttpReply(response.status_code, _retry_after(response.headers.get("Retry-After")))
@@ -145,7 +221,11 @@ class HttpxPoster:
 
 
 class SmtpMailer:
-    """The real Mailer: one SMTP conversation per message, STARTTLS and login if configured."""
+    """The real Mailer: one SMTP conversation per message, STARTTLS and login if configured.
+
+    ``timeout_s`` bounds the whole conversation (connect, greeting, EHLO, STARTTLS, AUTH, MAIL,
+    RCPT, DATA, QUIT), not each command: at the deadline the connection is shut.
+    """
 
     def __init__(self, *, host: str, port: int, starttls: bool = False,
                  username: str | None = None, password: str | None = None,
@@ -155,22 +235,76 @@ class SmtpMailer:
 
     def send(self, message: EmailMessage) -> None:
         where = f"SMTP server {self.host}:{self.port}"
+        smtp = _DeadlineSMTP(self.host, time.monotonic() + self.timeout_s, timeout=self.timeout_s)
+        watchdog = threading.Timer(self.timeout_s, smtp.expire)
+        watchdog.daemon = True
+        watchdog.start()
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
-                if self.starttls:
-                    smtp.starttls(context=ssl.create_default_context())
-                if self.username:
-                    smtp.login(self.username, self._password or "")
-                smtp.send_message(message)
+            smtp.connect(self.host, self.port)
+            if self.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if self.username:
+                smtp.login(self.username, self._password or "")
+            smtp.send_message(message)
+            with suppress(smtplib.SMTPException, OSError):  # accepted: a failed QUIT is no failure
+                smtp.quit()
         except smtplib.SMTPRecipientsRefused as exc:
             refused = ", ".join(sorted(exc.recipients))
             raise DeliveryFailed(f"{where} refused the recipient {refused}",
                                  permanent=True) from None
-        except smtplib.SMTPResponseException as exc:
-            raise DeliveryFailed(f"{where} answered {exc.smtp_code}: "
-                                 f"{_text(exc.smtp_error)}") from None
         except (smtplib.SMTPException, OSError) as exc:
+            # smtplib turns a socket timeout into SMTPServerDisconnected (context: the timeout)
+            if smtp.expired or isinstance(exc, TimeoutError) or isinstance(
+                    exc.__context__, TimeoutError):
+                raise DeliveryFailed(
+                    f"{where} did not finish the conversation in time ({self.timeout_s:g} s); "
+                    "it may have got the message: every attempt carries the same Message-ID"
+                ) from None
+            if isinstance(exc, smtplib.SMTPResponseException):
+                raise DeliveryFailed(f"{where} answered {exc.smtp_code}: "
+                                     f"{_text(exc.smtp_error)}") from None
             raise DeliveryFailed(f"{where}: {type(exc).__name__}: {exc}") from None
+        finally:
+            watchdog.cancel()
+            smtp.close()
+
+
+class _DeadlineSMTP(smtplib.SMTP):
+    """``smtplib.SMTP`` whose every socket operation ends by one deadline; ``expire`` (the
+    watchdog) shuts the socket when a server trickles its answers past it."""
+
+    def __init__(self, host: str, end: float, *, timeout: float) -> None:
+        self.end, self.expired = end, False
+        super().__init__(timeout=timeout)  # no host: connect() comes once the watchdog runs
+        self._host = host  # what STARTTLS checks the certificate against
+
+    def _left(self) -> float:
+        left = self.end - time.monotonic()
+        if left <= 0:
+            self.expired = True
+            raise TimeoutError("the SMTP conversation's deadline has passed")
+        return left
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return super()._get_socket(host, port, min(timeout, self._left()))  # type: ignore[misc]
+
+    def send(self, s: Any) -> None:
+        if self.sock is not None:
+            self.sock.settimeout(self._left())
+        super().send(s)
+
+    def getreply(self) -> tuple[int, bytes]:
+        if self.sock is not None:
+            self.sock.settimeout(self._left())
+        return super().getreply()
+
+    def expire(self) -> None:
+        """Called at the deadline: stop the conversation wherever it is."""
+        self.expired = True
+        sock = self.sock
+        if sock is not None:
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 def _text(raw: bytes | str) -> str:

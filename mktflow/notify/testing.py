@@ -77,12 +77,22 @@ class ReceivedRequest:
 Responder = Callable[[ReceivedRequest], tuple[int, float]]
 
 
-class WebhookReceiver:
-    """A real HTTP/1.1 server (keep-alive) on 127.0.0.1 recording every POST it receives."""
+#: For a request, seconds between the bytes of the answer (0: write it at once).
+Trickler = Callable[[ReceivedRequest], float]
 
-    def __init__(self, respond: Responder | None = None) -> None:
+
+class WebhookReceiver:
+    """A real HTTP/1.1 server (keep-alive) on 127.0.0.1 recording every POST it receives.
+
+    ``respond`` picks the status and a wait before answering; ``trickle`` makes it write the
+    answer one byte at a time with that many seconds between bytes (a slow-loris receiver).
+    """
+
+    def __init__(self, respond: Responder | None = None,
+                 trickle: Trickler | None = None) -> None:
         self.requests: list[ReceivedRequest] = []
         self.respond: Responder = respond or (lambda _r: (200, 0.0))
+        self.trickle: Trickler = trickle or (lambda _r: 0.0)
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -125,7 +135,11 @@ class WebhookReceiver:
                 if delay:
                     time.sleep(delay)
                 reply = b'{"ok": true}' if status < 300 else b'{"ok": false}'
+                pause = receiver.trickle(request)
                 try:
+                    if pause:
+                        self._trickle(status, reply, pause)
+                        return
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(reply)))
@@ -133,6 +147,14 @@ class WebhookReceiver:
                     self.wfile.write(reply)
                 except OSError:
                     pass  # the client gave up waiting (a "hanging" receiver)
+
+            def _trickle(self, status: int, reply: bytes, pause: float) -> None:
+                answer = (f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\n"
+                          f"Content-Length: {len(reply)}\r\n\r\n").encode() + reply
+                for i in range(len(answer)):
+                    self.wfile.write(answer[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(pause)
 
             def log_message(self, *_args: Any) -> None:
                 pass
@@ -159,12 +181,17 @@ def free_port() -> int:
 
 class SmtpReceiver:
     """A real SMTP server (aiosmtpd) on 127.0.0.1; with ``credentials`` it checks AUTH; with
-    ``tls_context`` it offers STARTTLS and refuses mail (and AUTH) before it."""
+    ``tls_context`` it offers STARTTLS and refuses mail (and AUTH) before it; with ``delay_s``
+    it waits that long before every reply (the greeting included). A mail counts as received
+    (``mails``) once its data is in, before the reply to it: a client that gives up while
+    waiting for that reply has still delivered it."""
 
     def __init__(self, credentials: tuple[str, str] | None = None,
-                 tls_context: ssl.SSLContext | None = None) -> None:
+                 tls_context: ssl.SSLContext | None = None, delay_s: float = 0.0) -> None:
+        import asyncio
+
         from aiosmtpd.controller import Controller
-        from aiosmtpd.smtp import AuthResult
+        from aiosmtpd.smtp import SMTP, AuthResult
 
         self.mails: list[ReceivedMail] = []
         self.port = free_port()
@@ -192,8 +219,20 @@ class SmtpReceiver:
         if tls_context is not None:
             options.update(tls_context=tls_context, require_starttls=True,
                            auth_require_tls=True)
-        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port,
-                                      **options)
+        class SlowSMTP(SMTP):
+            async def push(self, status: Any) -> None:
+                line = status if isinstance(status, str) else status.decode()
+                if line[3:4] == " ":  # the last line of a reply
+                    await asyncio.sleep(delay_s)
+                await super().push(status)
+
+        class SlowController(Controller):
+            def factory(self) -> SMTP:
+                return SlowSMTP(self.handler, **self.SMTP_kwargs)
+
+        controller_class = SlowController if delay_s else Controller
+        self._controller = controller_class(Handler(), hostname="127.0.0.1", port=self.port,
+                                            ready_timeout=30, **options)
 
     def __enter__(self) -> SmtpReceiver:
         self._controller.start()

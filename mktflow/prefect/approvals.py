@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any, Literal
 
 from prefect import task
@@ -57,7 +58,7 @@ class ApprovalOutcome:
 
 
 @task(name="approval-chain", **tasks.ENGINE_TASK)
-def chain_for(process: str, amount: float, branch: str | None) -> ApprovalChain:
+def chain_for(process: str, amount: Decimal | float, branch: str | None) -> ApprovalChain:
     """The chain the authority matrix in force gives for this amount and branch."""
     return approval_chain(tasks.uow(), process, amount, branch)
 
@@ -74,7 +75,7 @@ def seek_approval(
     key: str,
     *,
     process: str,
-    amount: float,
+    amount: Decimal | float,
     branch: str | None,
     submitter: str | None,
     subject: str,

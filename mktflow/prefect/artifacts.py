@@ -10,9 +10,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
-__all__ = ["artifact_key", "markdown_table", "publish", "read_artifacts"]
+from mktflow.domain.money import money_json, money_text
+
+__all__ = ["artifact_key", "json_rows", "markdown_table", "publish", "read_artifacts"]
 
 
 def artifact_key(*parts: str) -> str:
@@ -33,9 +36,18 @@ def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> st
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, Decimal):
+        return money_text(value)
     if isinstance(value, float):
         return f"{value:,.2f}"
     return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def json_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Table rows as a table artifact stores them (JSON): amounts (Decimal) become numbers
+    with their two places (``mktflow.domain.money``)."""
+    return [{k: money_json(v) if isinstance(v, Decimal) else v for k, v in r.items()}
+            for r in rows]
 
 
 def publish(key: str, summary: str, table: list[dict[str, Any]] | None = None,
@@ -49,7 +61,7 @@ def publish(key: str, summary: str, table: list[dict[str, Any]] | None = None,
     tables = {"figures": table or [], **(more or {})}
     for name, rows in tables.items():
         if rows:
-            create_table_artifact(rows, key=artifact_key(key, name),
+            create_table_artifact(json_rows(rows), key=artifact_key(key, name),
                                   description=f"{description} {name}".strip())
 
 

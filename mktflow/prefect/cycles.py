@@ -18,7 +18,7 @@ from prefect.runtime import flow_run
 from mktflow.config import get_settings
 from mktflow.domain.cycles import next_period, period_of, previous_period
 from mktflow.engine import cycles
-from mktflow.prefect.artifacts import artifact_key, markdown_table
+from mktflow.prefect.artifacts import artifact_key, json_rows, markdown_table
 from mktflow.prefect.tasks.cycles import (
     RunView,
     begin_cycle,
@@ -78,5 +78,5 @@ def publish_markdown(cycle: str, name: str, text: str, description: str) -> None
 
 def publish_table(cycle: str, name: str, rows: list[dict[str, Any]], description: str) -> None:
     """A table artifact keyed ``<cycle>-<name>``; an empty table gets one explanatory row."""
-    create_table_artifact(rows or [{"note": "none"}], key=artifact_key(cycle, name),
+    create_table_artifact(json_rows(rows) or [{"note": "none"}], key=artifact_key(cycle, name),
                           description=description)

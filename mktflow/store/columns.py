@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, Column
 from sqlmodel import Field
 
-from mktflow.store.types import UTCDateTime, utcnow
+from mktflow.store.types import MoneyType, UTCDateTime, utcnow
 
-__all__ = ["created_field", "json_field", "text_field", "timestamp_field"]
+__all__ = ["created_field", "json_field", "money_field", "text_field", "timestamp_field"]
 
 
 def created_field() -> Any:
@@ -36,3 +37,11 @@ def text_field(max_length: int, *, default: str | None = None) -> Any:
     """
     return Field(default=default,
                  sa_column_kwargs={"info": {"max_length": max_length, "multiline": True}})
+
+
+def money_field(*, nullable: bool = False) -> Any:
+    """An amount of money (Decimal, two places; see ``MoneyType``); required ones default
+    to 0.00."""
+    if nullable:
+        return Field(default=None, sa_column=Column(MoneyType(), nullable=True))
+    return Field(default=Decimal("0.00"), sa_column=Column(MoneyType(), nullable=False))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from mktflow.domain.errors import BadInput, ConfigError, Unavailable
+from mktflow.domain.money import money_json
 
 __all__ = ["database_errors", "engine_for", "get_engine", "safe_url"]
 
@@ -71,16 +74,29 @@ def _refuse_unsendable_text(engine: Engine) -> None:
                                    "surrogate (text that is not valid Unicode)")
 
 
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return money_json(value)  # an amount: a number with its two places (domain.money)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def json_dumps(value: Any) -> str:
+    """How JSON columns are written: amounts (Decimal) as numbers with their two places."""
+    return json.dumps(value, default=_json_default)
+
+
 def engine_for(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
     """A new engine for ``url``; creates the folder of a SQLite file."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": busy_timeout_s})
+        engine = create_engine(url, connect_args={"timeout": busy_timeout_s},
+                               json_serializer=json_dumps)
         _tune_sqlite(engine, busy_timeout_s)
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
+                               json_serializer=json_dumps)
     _refuse_unsendable_text(engine)
     return engine
 

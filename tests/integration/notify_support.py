@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from mktflow.domain.organisation import ChannelSpec
 from mktflow.engine.channels import add_channel
 from mktflow.notify.relay import Relay, RelayPolicy
-from mktflow.notify.senders import Deliverer, HttpxPoster, Mailer
+from mktflow.notify.senders import Deliverer, HttpxPoster, Mailer, SmtpMailer
 from mktflow.store.tables import Channel, OutboxMessage
 
 HEAD = "ana.torres@example.com"  # marketing head
@@ -67,6 +67,8 @@ def relay_for(db: Any, *, env: dict[str, str], clock: Any = None, mailer: Mailer
     policy.setdefault("backoff_cap_s", 0.01)
     policy.setdefault("http_timeout_s", 2.0)
     policy.setdefault("lease_s", 60.0)
+    if isinstance(mailer, SmtpMailer):
+        policy.setdefault("smtp_timeout_s", mailer.timeout_s)
     rp = RelayPolicy(**policy)
     poster = HttpxPoster.create(timeout_s=rp.http_timeout_s, concurrency=rp.concurrency)
     kwargs: dict[str, Any] = {"clock": clock} if clock else {}

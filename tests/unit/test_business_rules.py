@@ -4,6 +4,7 @@ stage gates and the resource guarantee."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from importlib import resources
 
 import pytest
@@ -114,7 +115,7 @@ def test_kpi_results_and_campaign_evaluation() -> None:
     assert (e.allocated, e.spent, e.variance, e.kpis_met, e.goal_met) == (
         18000, 20000, -2000, 2, True)
     assert e.utilisation == round(20000 / 18000, 4)
-    assert e.cost_per_result == round(20000 / 430, 2)
+    assert e.cost_per_result == Decimal("46.51")  # 20000 / 430 = 46.5116…
     assert evaluate([KpiFigures("leads", 400, 0)], []).cost_per_result is None
 
 
@@ -143,7 +144,7 @@ def test_credit_check() -> None:
 
 
 def test_order_states_and_totals() -> None:
-    assert order_total([OrderLineFigures(3, 1.1), OrderLineFigures(2, 0.5)]) == 4.3
+    assert order_total([OrderLineFigures(3, 1.1), OrderLineFigures(2, 0.5)]) == Decimal("4.30")
     assert next_status("recorded", "approve_credit") == "credit_approved"
     assert next_status("shipped", "reject") == "rejected"
     with pytest.raises(TransitionRefused, match="cannot ship an order that is recorded"):

@@ -188,10 +188,17 @@ def test_backoff_doubles_with_jitter_and_is_capped() -> None:
         assert len({round(w, 6) for w in waits}) > 1  # jittered, not all equal
 
 
-def test_a_lease_shorter_than_a_batch_is_refused() -> None:
-    with pytest.raises(ConfigError, match="MKTFLOW_RELAY_LEASE_S"):
-        RelayPolicy(batch_size=100, concurrency=10, http_timeout_s=10, lease_s=60)
-    assert RelayPolicy(batch_size=100, concurrency=10, http_timeout_s=10, lease_s=101)
+def test_a_lease_that_cannot_cover_one_send_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"MKTFLOW_RELAY_LEASE_S.*MKTFLOW_RELAY_HTTP_TIMEOUT_S"):
+        RelayPolicy(http_timeout_s=10, lease_s=11)
+    # the SMTP conversation counts too (it was left out: 15 s leases with 10 s per command)
+    with pytest.raises(ConfigError, match=r"MKTFLOW_RELAY_LEASE_S.*MKTFLOW_SMTP_TIMEOUT_S"):
+        RelayPolicy(http_timeout_s=1, smtp_timeout_s=14, lease_s=15)
+    policy = RelayPolicy(batch_size=100, concurrency=10, http_timeout_s=1, smtp_timeout_s=10,
+                         lease_s=15)
+    # the heartbeat renews the lease early enough that what is left covers a send + margin
+    assert policy.lease_s - policy.heartbeat_s >= 10 + 1.5
+    assert policy.send_deadline_s("email") == 10 and policy.send_deadline_s("slack") == 1
 
 
 def test_the_documented_verification_snippet_accepts_real_deliveries() -> None:
@@ -221,3 +228,16 @@ def test_the_documented_verification_snippet_accepts_real_deliveries() -> None:
     assert verify(SECRET, headers, seen[0].content)  # type: ignore[operator]
     assert not verify("wrong", headers, seen[0].content)  # type: ignore[operator]
     assert not verify(SECRET, headers, seen[0].content + b"x")  # type: ignore[operator]
+
+
+def test_a_relay_with_an_smtp_mailer_sizes_its_lease_check_by_the_smtp_deadline() -> None:
+    from mktflow.notify.relay import Relay
+    from mktflow.notify.senders import SmtpMailer
+
+    mailer = SmtpMailer(host="127.0.0.1", port=25, timeout_s=14)
+    with httpx.Client() as client:
+        deliverer = Deliverer(http=HttpxPoster(client), mailer=mailer, env={},
+                              sender_address="s@x.io", clock=lambda: NOW)
+        with pytest.raises(ConfigError, match="MKTFLOW_SMTP_TIMEOUT_S"):
+            Relay(None, deliverer,  # type: ignore[arg-type]
+                  RelayPolicy(http_timeout_s=1, lease_s=15))

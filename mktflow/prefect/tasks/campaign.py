@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from prefect import task
@@ -34,7 +35,8 @@ def record_plan(process_id: int, code: str, plan: dict[str, Any], actor: str, ow
 
 @task(name="set-campaign-status", **ENGINE_TASK)
 def set_status(campaign_id: int, status: str, actor: str, reason: str | None = None,
-               approved_amount: float | None = None, matrix_version: str | None = None) -> str:
+               approved_amount: Decimal | float | None = None,
+               matrix_version: str | None = None) -> str:
     """Move the campaign on (approved: its budget lines are allocated)."""
     return campaigns.set_status(uow(), campaign_id, status=status, actor_email=actor,
                                 reason=reason, approved_amount=approved_amount,
@@ -42,15 +44,15 @@ def set_status(campaign_id: int, status: str, actor: str, reason: str | None = N
 
 
 @task(name="record-spend", **ENGINE_TASK)
-def record_spend(line_id: int, amount: float, key: str, actor: str, note: str,
-                 process_id: int) -> float:
+def record_spend(line_id: int, amount: Decimal | float, key: str, actor: str, note: str,
+                 process_id: int) -> Decimal:
     """Record spend against a budget line (once per key)."""
     return budget.record_spend(uow(), line_id, amount=amount, key=key, actor_email=actor,
                                note=note, process_id=process_id).spent
 
 
 @task(name="allocate", **ENGINE_TASK)
-def allocate(line_id: int, amount: float, actor: str, process_id: int) -> float:
+def allocate(line_id: int, amount: Decimal | float, actor: str, process_id: int) -> Decimal:
     """Finance sets a budget line's allocation."""
     return budget.allocate(uow(), line_id, amount=amount, actor_email=actor,
                            process_id=process_id).allocated

@@ -9,6 +9,7 @@ from prefect import task
 
 from mktflow.bootstrap import engine_uow as uow
 from mktflow.config import get_settings
+from mktflow.domain.money import money_json
 from mktflow.engine import orders
 from mktflow.prefect.tasks.common import ENGINE_TASK
 
@@ -53,5 +54,6 @@ def advance(order_id: int, action: str, actor: str, data: dict[str, Any] | None 
 def update_customer_file(order_id: int, actor: str) -> dict[str, Any]:
     """Close the order into the customer's file."""
     c = orders.update_customer_file(uow(), order_id, actor_email=actor)
-    return {"customer": c.code, "orders": c.orders_count, "total_ordered": c.total_ordered,
+    return {"customer": c.code, "orders": c.orders_count,
+            "total_ordered": money_json(c.total_ordered),
             "last_satisfaction": c.last_satisfaction, "standing": c.standing}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from prefect import task
@@ -44,7 +45,8 @@ def set_status(product_id: int, status: str, actor: str, reason: str | None = No
 
 
 @task(name="allocate-project-line", **ENGINE_TASK)
-def allocate(product_id: int, code: str, amount: float, actor: str, process_id: int) -> float:
+def allocate(product_id: int, code: str, amount: Decimal | float, actor: str,
+             process_id: int) -> Decimal:
     """Finance allocates one of the project's budget lines."""
     line_id = products.budget_line_id(uow(), product_id, code)
     return budget.allocate(uow(), line_id, amount=amount, actor_email=actor,

@@ -5,18 +5,20 @@ The flows own them, and the recurring cycles (budget review, appraisal by KPI ow
 evaluation, annual planning) read and extend them, so they stay general: a KPI has an owner
 member, a department and a period; a budget line has an owner, a planned amount, an allocation,
 what was spent and what should have been spent to date; a customer has a standing. Amounts are
-floats in the company currency, rounded to cents by the code that computes them.
+``Decimal`` in the company currency with two places (``money_field``; ``mktflow.domain.money``
+is the one rounding rule).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from mktflow.store.columns import created_field, json_field, timestamp_field
+from mktflow.store.columns import created_field, json_field, money_field, timestamp_field
 
 __all__ = [
     "BudgetLine",
@@ -61,10 +63,10 @@ class BudgetLine(SQLModel, table=True):
     department: str = Field(max_length=64)
     owner_email: str = Field(max_length=320)
     period: str = Field(default="", max_length=40)
-    planned: float = 0.0
-    allocated: float = 0.0
-    spent: float = 0.0
-    planned_to_date: float = 0.0
+    planned: Decimal = money_field()
+    allocated: Decimal = money_field()
+    spent: Decimal = money_field()
+    planned_to_date: Decimal = money_field()
     created_at: datetime = created_field()
     updated_at: datetime = created_field()
 
@@ -75,7 +77,7 @@ class SpendEntry(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     budget_line_id: int = Field(foreign_key="budgetline.id", index=True)
     key: str = Field(max_length=200, unique=True)
-    amount: float
+    amount: Decimal = money_field()
     note: str = ""
     recorded_by: str = Field(max_length=320)
     process_id: int | None = Field(default=None, index=True)
@@ -116,7 +118,7 @@ class Campaign(SQLModel, table=True):
     start: date | None = None
     end: date | None = None
     status: str = Field(default="planned", max_length=20)
-    approved_amount: float | None = None
+    approved_amount: Decimal | None = money_field(nullable=True)
     matrix_version: str | None = Field(default=None, max_length=40)
     evaluation: dict[str, Any] | None = json_field()
     lessons: str = ""
@@ -155,8 +157,8 @@ class Product(SQLModel, table=True):
     target_customers: str = ""
     positioning: str = ""
     forecast_units: int | None = None
-    forecast_revenue: float | None = None
-    unit_cost: float | None = None
+    forecast_revenue: Decimal | None = money_field(nullable=True)
+    unit_cost: Decimal | None = money_field(nullable=True)
     facts: dict[str, Any] = json_field(dict)  # what each stage established (capacity, ...)
     created_at: datetime = created_field()
     updated_at: datetime = created_field()
@@ -172,7 +174,7 @@ class Customer(SQLModel, table=True):
     contact_email: str | None = Field(default=None, max_length=320)
     standing: str = Field(default="good", max_length=20)
     orders_count: int = 0
-    total_ordered: float = 0.0
+    total_ordered: Decimal = money_field()
     last_order_at: datetime | None = timestamp_field()
     last_satisfaction: int | None = None
     open_complaints: int = 0
@@ -192,7 +194,7 @@ class SalesOrder(SQLModel, table=True):
     sales_email: str = Field(max_length=320)
     status: str = Field(max_length=20)
     lines: list[dict[str, Any]] = json_field(list)
-    total: float = 0.0
+    total: Decimal = money_field()
     delivery_date: date | None = None
     credit: dict[str, Any] | None = json_field()
     fulfilment: dict[str, Any] | None = json_field()

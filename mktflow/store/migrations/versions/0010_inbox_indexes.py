@@ -1,7 +1,7 @@
 """inbox: partial indexes that serve the paged, due-ordered inbox on both databases
 
 Revision ID: 0010_inbox_indexes
-Revises: 0006_outbox_drop_dedupe_key
+Revises: 0009_money_numeric
 Create Date: 2026-11-29 16:10:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 
 # web branch: chained after 0007_member_tokens (ident); both branched from 0006
 revision: str = "0010_inbox_indexes"
-down_revision: str | Sequence[str] | None = "0007_member_tokens"
+down_revision: str | Sequence[str] | None = "0009_money_numeric"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
