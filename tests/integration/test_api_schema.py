@@ -19,7 +19,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
 
-from tests.integration.api_support import serving
+from tests.integration.api_support import bearer, member_tokens, serving
 
 ANA = "ana.torres@example.com"  # the marketing head: most actions get past "who acts"
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance]
@@ -27,14 +27,15 @@ EXAMPLES = 15
 
 
 def test_no_5xx_and_nothing_undocumented(db: Any) -> None:
-    """Authenticates as the other API tests do today (the actor header, no bearer token)."""
+    """Every request acts as the marketing head, with her member token."""
     from mktflow.api.app import create_app
     from mktflow.config import Settings
 
+    ana = bearer(member_tokens(db)[ANA])
     failures: list[str] = []
     with serving(create_app(db.engine, settings=Settings())) as url:
         # one item of each kind, so that paths like /work/1 also reach real rows
-        httpx.post(f"{url}/work", headers={"X-Mktflow-Actor": ANA}, timeout=10,
+        httpx.post(f"{url}/work", headers=ana, timeout=10,
                    json={"department": "marketing", "title": "Seed"}).raise_for_status()
         schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
         operations = [result.ok() for result in schema.get_all_operations()]
@@ -46,7 +47,7 @@ def test_no_5xx_and_nothing_undocumented(db: Any) -> None:
                       phases=[Phase.explicit, Phase.generate],
                       suppress_health_check=list(HealthCheck))
             def fuzz(case: Any) -> None:
-                case.headers = {**(case.headers or {}), "X-Mktflow-Actor": ANA}
+                case.headers = {**(case.headers or {}), **ana}
                 case.call_and_validate(base_url=url, checks=CHECKS, timeout=30)
 
             try:
