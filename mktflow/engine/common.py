@@ -58,9 +58,17 @@ def parse_ref(text: str, default_kind: str | None = None) -> tuple[str, int]:
     return kind, int(match["id"])
 
 
+_LOCKING: dict[type, Any] = {}
+
+
 def get_for_update(uow: UnitOfWork, model: type[T], item_id: int) -> T:
     """Load and lock a row for the rest of the command (a row lock on PostgreSQL)."""
-    row = uow.session.get(model, item_id, with_for_update=True)
+    statement = _LOCKING.get(model)
+    if statement is None:  # built once per model, so its compiled form is reused as it is
+        statement = _LOCKING[model] = (
+            select(model).where(model.id == bindparam("item_id"))
+            .with_for_update().execution_options(populate_existing=True))
+    row: T | None = uow.session.execute(statement, {"item_id": item_id}).scalar_one_or_none()
     if row is None:
         raise NotFound(f"{PREFIX[model]}-{item_id} does not exist")
     return row
@@ -129,10 +137,12 @@ def departments_exist(uow: UnitOfWork, *codes: str) -> set[str]:
     known: set[str] = uow.memo.setdefault("departments", set())
     wanted = set(codes) - known
     if wanted:
-        found = uow.session.connection().execute(
-            core_select(_D.c.code).where(_D.c.code.in_(sorted(wanted)))).scalars()
-        known.update(found)
+        known.update(uow.session.connection().execute(
+            _DEPARTMENTS, {"codes": sorted(wanted)}).scalars())
     return set(codes) & known
+
+
+_DEPARTMENTS = core_select(_D.c.code).where(_D.c.code.in_(bindparam("codes", expanding=True)))
 
 
 def target_of(obj: WorkItem | Handoff) -> Target:

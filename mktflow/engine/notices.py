@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy import select as core_select
 from sqlmodel import col, select
 
@@ -136,10 +137,14 @@ def _department_channel_ids(uow: UnitOfWork, department: str) -> list[int]:
     ids: list[int] | None = uow.memo.get(key)
     if ids is None:
         ids = uow.memo[key] = list(uow.session.connection().execute(
-            core_select(_CHANNEL.c.id).where(_CHANNEL.c.department == department,
-                                             _CHANNEL.c.member_email.is_(None))
-            .order_by(_CHANNEL.c.id)).scalars())
+            _CHANNEL_IDS, {"department": department}).scalars())
     return ids
+
+
+_CHANNEL_IDS = (core_select(_CHANNEL.c.id)
+                .where(_CHANNEL.c.department == bindparam("department"),
+                       _CHANNEL.c.member_email.is_(None))
+                .order_by(_CHANNEL.c.id))
 
 
 def _routes(uow: UnitOfWork, recipient: Recipient) -> list[_Route]:
