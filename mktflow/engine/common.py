@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -11,8 +10,9 @@ from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from mktflow.domain.actors import SYSTEM, Actor, Target, leads_of
-from mktflow.domain.errors import BadInput, NotFound
+from mktflow.domain.errors import NotFound
 from mktflow.domain.model import REF_PREFIX, ref_of
+from mktflow.engine.refs import parse_ref
 from mktflow.store.tables import Branch, Department, Handoff, Member, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
 
@@ -35,27 +35,11 @@ T = TypeVar("T", WorkItem, Handoff, ProcessInstance)
 #: How each kind of object is named to people: W-12, H-3, P-4.
 PREFIX: dict[type, str] = {WorkItem: REF_PREFIX["work"], Handoff: REF_PREFIX["handoff"],
                            ProcessInstance: REF_PREFIX["process"]}
-_KIND_OF_PREFIX = {prefix: kind for kind, prefix in REF_PREFIX.items()}
-_REF = re.compile(r"^\s*(?:(?P<prefix>[WHPwhp])-?)?(?P<id>\d+)\s*$")
 
 
 def ref(obj: WorkItem | Handoff | ProcessInstance) -> str:
     """The name people use for an object, e.g. ``W-12``."""
     return f"{PREFIX[type(obj)]}-{obj.id}"
-
-
-def parse_ref(text: str, default_kind: str | None = None) -> tuple[str, int]:
-    """Split ``W-12`` / ``H-3`` / ``P-4`` (or a bare number of ``default_kind``) into parts."""
-    match = _REF.match(text)
-    if not match:
-        raise BadInput(f"{text!r} is not an item reference: expected e.g. W-12, H-3, P-4")
-    prefix = match["prefix"]
-    kind = _KIND_OF_PREFIX[prefix.upper()] if prefix else default_kind
-    if kind is None:
-        raise BadInput(f"{text!r} is ambiguous: write W-{text}, H-{text} or P-{text}")
-    if default_kind and kind != default_kind:
-        raise BadInput(f"{text!r} is not a {default_kind} reference")
-    return kind, int(match["id"])
 
 
 _LOCKING: dict[type, Any] = {}

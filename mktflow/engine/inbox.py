@@ -35,7 +35,7 @@ from sqlalchemy.sql import Select
 
 from mktflow.domain.errors import BadInput, NotFound
 from mktflow.domain.model import OPEN_WORK_STATES, HandoffState
-from mktflow.store.tables import Department, Handoff, ProcessInstance, WorkItem
+from mktflow.store import light
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [
@@ -60,10 +60,8 @@ RECEIVER_STATES: tuple[str, ...] = (HandoffState.OFFERED, HandoffState.ACCEPTED,
 HANDOFF_STATES: tuple[str, ...] = (*RECEIVER_STATES, HandoffState.DELIVERED)
 assert set(WORK_STATES) == set(OPEN_WORK_STATES)
 
-_W = WorkItem.__table__  # type: ignore[attr-defined]
-_H = Handoff.__table__  # type: ignore[attr-defined]
-_P = ProcessInstance.__table__  # type: ignore[attr-defined]
-_D = Department.__table__  # type: ignore[attr-defined]
+# plain Core tables: a page needs neither the ORM nor the SQLModel classes (a quick CLI)
+_W, _H, _P, _D = light.workitem, light.handoff, light.processinstance, light.department
 
 _HANDOFF, _WORK = 0, 1  # handoffs before work items when everything else is equal
 _HANDOFF_PRIORITY = 50
@@ -209,7 +207,7 @@ def _work_rows(uow: UnitOfWork, q: _Query, now: datetime, key: Key | None,
     segments = [((0, 0), due < now), ((1, 0), due >= now), ((1, 1), due.is_(None))]
     if q.overdue is not None:
         segments = segments[:1] if q.overdue else segments[1:]
-    found = _fetch(uow.session, base, segments, due=due, prio=_W.c.priority, row_id=_W.c.id,
+    found = _fetch(uow.reader(), base, segments, due=due, prio=_W.c.priority, row_id=_W.c.id,
                    kind=_WORK, key=key, want=want)
     return [(k, _work_row(r, overdue=k[0] == 0)) for k, r in found]
 
@@ -253,7 +251,7 @@ def _handoff_rows(uow: UnitOfWork, q: _Query, now: datetime, key: Key | None,
                 ((1, 1), and_(or_(receiver, awaiting), due.is_(None)))]
     if q.overdue is not None:
         segments = segments[:1] if q.overdue else segments[1:]
-    found = _fetch(uow.session, base, segments, due=due, prio=None, row_id=_H.c.id,
+    found = _fetch(uow.reader(), base, segments, due=due, prio=None, row_id=_H.c.id,
                    kind=_HANDOFF, key=key, want=want)
     return [(k, _handoff_row(r, overdue=k[0] == 0)) for k, r in found]
 
@@ -286,17 +284,23 @@ def _query(uow: UnitOfWork, scope: str, department: str, *, member: str | None,
     if unknown:
         raise BadInput(f"state: {unknown[0]!r} is not a state an inbox lists; expected one of "
                        f"{', '.join(allowed)}")
-    session = uow.session
-    if session.execute(select(_D.c.code).where(_D.c.code == department)).first() is None:
+    reader = uow.reader()
+    if reader.execute(select(_D.c.code).where(_D.c.code == department)).first() is None:
         raise NotFound(f"department: unknown department {department!r}")
-    process_id = None
-    if process:
-        from mktflow.engine.handoffs import process_id_for
-
-        process_id = process_id_for(uow, process)
+    process_id = _process_id(reader, process) if process else None
     return _Query(scope=scope, department=department,
                   member=member.strip().lower() if member else None, states=chosen,
                   overdue=overdue, process_id=process_id, limit=limit)
+
+
+def _process_id(reader: Any, key: str) -> int:
+    """The process a business key (or ``P-n``) names; the same rule as ``process_id_for``."""
+    found = reader.execute(select(_P.c.id).where(_P.c.business_key == key)).scalar()
+    if found is None and key.upper().startswith("P-") and key[2:].isdigit():
+        found = reader.execute(select(_P.c.id).where(_P.c.id == int(key[2:]))).scalar()
+    if found is None:
+        raise NotFound(f"process: no process with business key {key!r}")
+    return int(found)
 
 
 def _page(q: _Query, now: datetime, rows: list[tuple[Key, dict[str, Any]]]) -> Page:

@@ -15,22 +15,25 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, insert
-from sqlmodel import Session
+from sqlalchemy import Connection, Engine, insert
 
 from mktflow.config import Settings, get_settings
 from mktflow.store.db import database_errors
-from mktflow.store.tables import AuditEntry, OutboxMessage, WorkItem
 from mktflow.store.types import utcnow
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from mktflow.store.tables import OutboxMessage, WorkItem
 
 __all__ = ["Clock", "Resumer", "UnitOfWork"]
 
 Clock = Callable[[], datetime]
 
 #: Hands a completed step's data to the flow run waiting for it: (flow_run_id, item) -> None.
-Resumer = Callable[[str, WorkItem], None]
+Resumer = Callable[[str, "WorkItem"], None]
 
 
 class UnitOfWork:
@@ -47,7 +50,8 @@ class UnitOfWork:
         self.clock = clock
         self.settings = settings if settings is not None else get_settings()
         self.resumer = resumer
-        self.session: Session
+        self._session: Session | None = None
+        self._reader: Connection | None = None
         #: Look-ups one command may repeat (the actor, departments, channels), kept for the
         #: transaction only: cleared when it begins, commits or ends.
         self.memo: dict[Any, Any] = {}
@@ -58,9 +62,30 @@ class UnitOfWork:
         # A fresh translator each time: one UnitOfWork may serve several commands in turn.
         self._errors = database_errors(self.engine.url.render_as_string(hide_password=False))
         self._errors.__enter__()
-        self.session = Session(self.engine, expire_on_commit=False)
+        self._session = self._reader = None
         self._forget()
         return self
+
+    @property
+    def session(self) -> Session:
+        """The command's ORM session, begun when first used (a read through ``reader()``
+        needs none, and a process that only reads never imports the ORM)."""
+        if self._session is None:
+            if self._reader is not None:
+                raise RuntimeError("this unit of work reads through reader(); it has no session")
+            from sqlmodel import Session
+
+            self._session = Session(self.engine, expire_on_commit=False)
+        return self._session
+
+    def reader(self) -> Connection:
+        """A connection for read-only Core queries: the session's if it has begun, else a plain
+        connection closed (rolled back) with the unit of work."""
+        if self._session is not None:
+            return self._session.connection()
+        if self._reader is None:
+            self._reader = self.engine.connect()
+        return self._reader
 
     def _forget(self) -> None:
         self.memo.clear()
@@ -76,7 +101,10 @@ class UnitOfWork:
         try:
             # close() rolls back what was not committed and detaches objects without expiring
             # them, so handlers can return the rows they read or wrote.
-            self.session.close()
+            if self._session is not None:
+                self._session.close()
+            if self._reader is not None:
+                self._reader.close()
             self._forget()
         finally:
             handled = self._errors.__exit__(exc_type, exc, tb)
@@ -91,7 +119,8 @@ class UnitOfWork:
         if self._audit_rows or self._outbox_rows:
             self.session.flush()  # the changed rows first (an entry may name a new row's id)
             connection = self.session.connection()
-            for table, rows in ((_AUDIT, self._audit_rows), (_OUTBOX, self._outbox_rows)):
+            audit, outbox = _tables()
+            for table, rows in ((audit, self._audit_rows), (outbox, self._outbox_rows)):
                 if rows:
                     connection.execute(insert(table), rows)
         self.session.commit()
@@ -125,7 +154,7 @@ class UnitOfWork:
             message.id = uuid.uuid4().hex
         message.created_at = self.now()
         message.next_attempt_at = message.created_at
-        self._outbox_rows.append({name: getattr(message, name) for name in _OUTBOX_COLUMNS})
+        self._outbox_rows.append({name: getattr(message, name) for name in _outbox_columns()})
         return message
 
     def outbox_row(self, **fields: Any) -> dict[str, Any]:
@@ -139,15 +168,25 @@ class UnitOfWork:
         return row
 
 
-_AUDIT = AuditEntry.__table__  # type: ignore[attr-defined]
-_OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
-_OUTBOX_COLUMNS = tuple(c.name for c in _OUTBOX.columns)
 _DEFAULTS: dict[str, Any] = {}
+
+
+def _tables() -> tuple[Any, Any]:
+    """The audit and outbox tables (their models load with the first write, not at import)."""
+    from mktflow.store.tables import AuditEntry, OutboxMessage
+
+    return AuditEntry.__table__, OutboxMessage.__table__  # type: ignore[attr-defined]
+
+
+def _outbox_columns() -> list[str]:
+    return [c.name for c in _tables()[1].columns]
 
 
 def _outbox_defaults() -> dict[str, Any]:
     """Every outbox column with the value a new ``OutboxMessage`` has (built once)."""
     if not _DEFAULTS:
+        from mktflow.store.tables import OutboxMessage
+
         blank = OutboxMessage(id="", event="", subject="")
-        _DEFAULTS.update({name: getattr(blank, name) for name in _OUTBOX_COLUMNS})
+        _DEFAULTS.update({name: getattr(blank, name) for name in _outbox_columns()})
     return _DEFAULTS

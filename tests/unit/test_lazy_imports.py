@@ -24,11 +24,29 @@ def test_importing_the_cli_loads_no_prefect_and_no_handler() -> None:
     assert "httpx" not in loaded and "jsonschema" not in loaded
 
 
-def test_reading_the_inbox_loads_only_the_work_tables() -> None:
-    loaded = _loaded_after("import mktflow.cli, mktflow.engine.queries, mktflow.bootstrap")
-    assert "mktflow.store.tables.work" in loaded
-    assert not {"mktflow.store.tables.business", "mktflow.store.tables.cycles",
-                "alembic", "httpx", "prefect", "jsonschema"} & loaded
+def test_the_quick_reads_load_no_orm_and_no_table_model() -> None:
+    loaded = _loaded_after("import mktflow.cli, mktflow.engine.inbox, mktflow.engine.views, "
+                           "mktflow.bootstrap, mktflow.store.uow")
+    assert "mktflow.store.light" in loaded
+    assert not {"sqlmodel", "sqlalchemy.orm", "mktflow.store.tables.work", "alembic", "httpx",
+                "prefect", "jsonschema"} & loaded
+
+
+def test_the_light_tables_are_the_models_tables() -> None:
+    from mktflow.store import light
+    from mktflow.store.tables import register_all
+
+    register_all()
+    from sqlmodel import SQLModel
+
+    for table in light.metadata.tables.values():  # names, order and types (reads only)
+        model = SQLModel.metadata.tables[table.name]
+        assert [c.name for c in table.columns] == [c.name for c in model.columns], table.name
+        for column in table.columns:
+            theirs = model.columns[column.name]
+            assert type(column.type).__name__ == type(theirs.type).__name__ or (
+                {type(column.type).__name__, type(theirs.type).__name__}
+                <= {"String", "AutoString", "Text"}), (table.name, column.name)
 
 
 def test_every_table_is_registered_lazily_and_by_register_all() -> None:
