@@ -30,7 +30,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, literal_column, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    false,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.sql import Select
 
 from mktflow.domain.errors import BadInput, NotFound
@@ -163,22 +173,32 @@ def _after(segment: tuple[int, int], due: Any, prio: Any, row_id: Any, kind: int
 # --- fetching -------------------------------------------------------------------------------
 
 
-def _fetch(session: Any, base: Select[Any], segments: Iterable[tuple[tuple[int, int],
+def _fetch(reader: Any, base: Select[Any], segments: Sequence[tuple[tuple[int, int],
            ColumnElement[bool]]], *, due: Any, prio: Any, row_id: Any, kind: int,
            key: Key | None, want: int) -> list[tuple[Key, Any]]:
-    """Up to ``want`` rows after ``key``, segment by segment, each read in index order."""
-    found: list[tuple[Key, Any]] = []
+    """Up to ``want`` rows of each segment after ``key``, in one round trip: each segment is
+    read in index order with its own LIMIT, and the segments are put together with UNION ALL
+    (the caller sorts and cuts the page)."""
     order = [due, prio.desc(), row_id] if prio is not None else [due, row_id]
-    for segment, where in segments:
-        if len(found) >= want:
-            break
+    chosen = [segment for segment, _ in segments
+              if key is None or segment >= key[:2]]  # segments before the cursor: read none
+    parts = []
+    for index, (segment, where) in enumerate(segments):
+        if segment not in chosen:
+            continue
+        query = base.where(where).add_columns(literal(index).label("segment"))
         after = _after(segment, due, prio, row_id, kind, key)
-        query = base.where(where)
         if after is not None:
             query = query.where(after)
-        for row in session.execute(query.order_by(*order).limit(want - len(found))):
-            negprio = -(row.priority if prio is not None else _HANDOFF_PRIORITY)
-            found.append(((segment[0], segment[1], row.due_at, negprio, kind, row.id), row))
+        parts.append(select(query.order_by(*order).limit(want).subquery()))
+    if not parts:
+        return []
+    statement = parts[0] if len(parts) == 1 else union_all(*parts)
+    found: list[tuple[Key, Any]] = []
+    for row in reader.execute(statement):
+        band, dnull = segments[row.segment][0]
+        negprio = -(row.priority if prio is not None else _HANDOFF_PRIORITY)
+        found.append(((band, dnull, row.due_at, negprio, kind, row.id), row))
     return found
 
 
@@ -284,10 +304,7 @@ def _query(uow: UnitOfWork, scope: str, department: str, *, member: str | None,
     if unknown:
         raise BadInput(f"state: {unknown[0]!r} is not a state an inbox lists; expected one of "
                        f"{', '.join(allowed)}")
-    reader = uow.reader()
-    if reader.execute(select(_D.c.code).where(_D.c.code == department)).first() is None:
-        raise NotFound(f"department: unknown department {department!r}")
-    process_id = _process_id(reader, process) if process else None
+    process_id = _process_id(uow.reader(), process) if process else None
     return _Query(scope=scope, department=department,
                   member=member.strip().lower() if member else None, states=chosen,
                   overdue=overdue, process_id=process_id, limit=limit)
@@ -303,7 +320,12 @@ def _process_id(reader: Any, key: str) -> int:
     return int(found)
 
 
-def _page(q: _Query, now: datetime, rows: list[tuple[Key, dict[str, Any]]]) -> Page:
+def _page(uow: UnitOfWork, q: _Query, now: datetime, rows: list[tuple[Key, dict[str, Any]]]
+          ) -> Page:
+    if not rows:  # an empty page: say so if the department itself is unknown
+        known = uow.reader().execute(select(_D.c.code).where(_D.c.code == q.department))
+        if known.first() is None:
+            raise NotFound(f"department: unknown department {q.department!r}")
     rows.sort(key=lambda kr: (kr[0][0], kr[0][1], kr[0][2] or now, *kr[0][3:]))
     more = len(rows) > q.limit
     rows = rows[:q.limit]
@@ -330,7 +352,7 @@ def work_page(uow: UnitOfWork, department: str, *, member: str | None = None,
         q = _query(uow, "work", department, member=member, states=states, overdue=overdue,
                    process=process, limit=limit, allowed=WORK_STATES)
         now, key = _start(uow, q, cursor)
-        return _page(q, now, _work_rows(uow, q, now, key, q.limit + 1))
+        return _page(uow, q, now, _work_rows(uow, q, now, key, q.limit + 1))
 
 
 def handoff_page(uow: UnitOfWork, department: str, *, states: Iterable[str] | None = None,
@@ -342,7 +364,7 @@ def handoff_page(uow: UnitOfWork, department: str, *, states: Iterable[str] | No
         q = _query(uow, "handoff", department, member=None, states=states, overdue=overdue,
                    process=process, limit=limit, allowed=HANDOFF_STATES)
         now, key = _start(uow, q, cursor)
-        return _page(q, now, _handoff_rows(uow, q, now, key, q.limit + 1))
+        return _page(uow, q, now, _handoff_rows(uow, q, now, key, q.limit + 1))
 
 
 def inbox_page(uow: UnitOfWork, department: str, *, member: str | None = None,
@@ -367,4 +389,4 @@ def inbox_page(uow: UnitOfWork, department: str, *, member: str | None = None,
             rows += _work_rows(uow, work_q, now, key, q.limit + 1)
         if not q.states or hand_q.states:
             rows += _handoff_rows(uow, hand_q, now, key, q.limit + 1)
-        return _page(q, now, rows)
+        return _page(uow, q, now, rows)
