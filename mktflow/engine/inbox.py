@@ -175,30 +175,38 @@ def _after(segment: tuple[int, int], due: Any, prio: Any, row_id: Any, kind: int
 
 def _fetch(reader: Any, base: Select[Any], segments: Sequence[tuple[tuple[int, int],
            ColumnElement[bool]]], *, due: Any, prio: Any, row_id: Any, kind: int,
-           key: Key | None, want: int) -> list[tuple[Key, Any]]:
-    """Up to ``want`` rows of each segment after ``key``, in one round trip: each segment is
-    read in index order with its own LIMIT, and the segments are put together with UNION ALL
-    (the caller sorts and cuts the page)."""
+           key: Key | None, want: int, one_trip: bool = False) -> list[tuple[Key, Any]]:
+    """Up to ``want`` rows after ``key``, each segment read in index order with its own LIMIT.
+
+    Segment by segment, stopping when ``want`` rows are found (a long queue: most pages read
+    one segment); with ``one_trip`` every segment at once with UNION ALL (a short list, such as
+    a department's handoffs: one round trip instead of three). The caller sorts and cuts.
+    """
     order = [due, prio.desc(), row_id] if prio is not None else [due, row_id]
-    chosen = [segment for segment, _ in segments
-              if key is None or segment >= key[:2]]  # segments before the cursor: read none
     parts = []
     for index, (segment, where) in enumerate(segments):
-        if segment not in chosen:
-            continue
+        if key is not None and segment < key[:2]:
+            continue  # before the cursor
         query = base.where(where).add_columns(literal(index).label("segment"))
         after = _after(segment, due, prio, row_id, kind, key)
         if after is not None:
             query = query.where(after)
-        parts.append(select(query.order_by(*order).limit(want).subquery()))
-    if not parts:
-        return []
-    statement = parts[0] if len(parts) == 1 else union_all(*parts)
+        parts.append(query.order_by(*order))
     found: list[tuple[Key, Any]] = []
-    for row in reader.execute(statement):
-        band, dnull = segments[row.segment][0]
-        negprio = -(row.priority if prio is not None else _HANDOFF_PRIORITY)
-        found.append(((band, dnull, row.due_at, negprio, kind, row.id), row))
+
+    def take(rows: Any) -> None:
+        for row in rows:
+            band, dnull = segments[row.segment][0]
+            negprio = -(row.priority if prio is not None else _HANDOFF_PRIORITY)
+            found.append(((band, dnull, row.due_at, negprio, kind, row.id), row))
+
+    if one_trip and len(parts) > 1:
+        take(reader.execute(union_all(*[select(p.limit(want).subquery()) for p in parts])))
+        return found
+    for part in parts:
+        if len(found) >= want:
+            break
+        take(reader.execute(part.limit(want - len(found))))
     return found
 
 
@@ -272,7 +280,7 @@ def _handoff_rows(uow: UnitOfWork, q: _Query, now: datetime, key: Key | None,
     if q.overdue is not None:
         segments = segments[:1] if q.overdue else segments[1:]
     found = _fetch(uow.reader(), base, segments, due=due, prio=None, row_id=_H.c.id,
-                   kind=_HANDOFF, key=key, want=want)
+                   kind=_HANDOFF, key=key, want=want, one_trip=True)
     return [(k, _handoff_row(r, overdue=k[0] == 0)) for k, r in found]
 
 
