@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from mktflow.domain.actors import Door
+    from mktflow.store.tables import WorkItem
     from mktflow.store.uow import Clock, Resumer, UnitOfWork
 
 __all__ = ["Wiring", "default_resumer", "engine_uow", "reset", "uow", "wire", "wiring"]
@@ -48,7 +49,7 @@ class Wiring:
         from mktflow.domain.actors import Door
         from mktflow.store.uow import UnitOfWork
 
-        resumer = self.resumer or default_resumer()
+        resumer = self.resumer or _hand_back_when_needed
         door = door or Door.PROVEN
         if self.clock is None:
             return UnitOfWork(self.database, settings=self.settings, resumer=resumer, door=door)
@@ -62,6 +63,12 @@ def default_resumer() -> Resumer:
     from mktflow.prefect.handback import hand_back
 
     return hand_back
+
+
+def _hand_back_when_needed(flow_run_id: str, item: WorkItem) -> None:
+    """The production resumer, imported (with httpx) only when a step is really handed back:
+    most commands never do, and start faster without it."""
+    default_resumer()(flow_run_id, item)
 
 
 _lock = threading.Lock()

@@ -75,7 +75,7 @@ def inbox_cmd(
 
     With --json: {"rows": [...], "next_cursor": "..." or null}.
     """
-    from mktflow.engine.queries import inbox_page
+    from mktflow.engine.inbox import inbox_page  # Core only: no ORM for a quick start
 
     with refusals(json_):
         page = inbox_page(uow(), department, member=member, states=state, overdue=overdue,

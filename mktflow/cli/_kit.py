@@ -127,7 +127,7 @@ ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why (required t
 
 def item_id(reference: str, kind: str) -> int:
     """The number of ``reference`` (12, W-12, H-3) as an item of ``kind``."""
-    from mktflow.engine.common import parse_ref
+    from mktflow.engine.refs import parse_ref
 
     return parse_ref(reference, kind)[1]
 

@@ -65,10 +65,10 @@ def work_create(
 @work_app.command("show")
 def work_show(reference: IdArg, json_: JsonOpt = False) -> None:
     """One work item with its form schema, draft (the pre-filled answer) and data."""
-    from mktflow.engine.queries import show
+    from mktflow.engine.views import show_item as read  # Core only: no ORM for a quick start
 
     with refusals(json_):
-        emit(show(uow(), reference, "work"), json_, show_item)
+        emit(read(uow(), reference, "work"), json_, show_item)
 
 
 def _simple(action: str) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from mktflow.domain.errors import NotAuthorized
 from mktflow.domain.model import Guard, Party, Role, Rule
@@ -22,6 +23,7 @@ __all__ = [
     "Approval",
     "Door",
     "Target",
+    "asks_decision",
     "authorize",
     "head_is_away",
     "holder_refusal",
@@ -96,6 +98,11 @@ class Target:
         """Whether the step decides something: four eyes apply, it is an approval, or its form
         asks for a decision (accepting a responsibility letter signs it)."""
         return bool(self.excluded) or self.approval is not None or self.asks_decision
+
+
+def asks_decision(form_schema: dict[str, Any] | None) -> bool:
+    """Whether a step's form asks for a ``decision`` (accept, go, approve ...)."""
+    return "decision" in ((form_schema or {}).get("properties") or {})
 
 
 def head_is_away(start: date | None, until: date | None, today: date) -> bool:

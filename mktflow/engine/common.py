@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from mktflow.domain.actors import SYSTEM, Actor, Approval, Door, Target, leads_of
-from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
-from mktflow.domain.inputs import ID_MAX, format_time, normalise_email
+from mktflow.domain.actors import (
+    SYSTEM,
+    Actor,
+    Approval,
+    Door,
+    Target,
+    asks_decision,
+    leads_of,
+)
+from mktflow.domain.errors import NotAuthorized, NotFound
+from mktflow.domain.inputs import format_time, normalise_email
 from mktflow.domain.model import REF_PREFIX, ref_of
+from mktflow.engine.refs import parse_ref
 from mktflow.store.tables import Branch, Department, Handoff, Member, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
 
@@ -23,6 +33,7 @@ __all__ = [
     "actor_for",
     "as_engine",
     "changed",
+    "departments_exist",
     "find_member",
     "get_for_update",
     "parse_ref",
@@ -36,8 +47,6 @@ T = TypeVar("T", WorkItem, Handoff, ProcessInstance)
 #: How each kind of object is named to people: W-12, H-3, P-4.
 PREFIX: dict[type, str] = {WorkItem: REF_PREFIX["work"], Handoff: REF_PREFIX["handoff"],
                            ProcessInstance: REF_PREFIX["process"]}
-_KIND_OF_PREFIX = {prefix: kind for kind, prefix in REF_PREFIX.items()}
-_REF = re.compile(r"^\s*(?:(?P<prefix>[WHPwhp])-?)?(?P<id>\d{1,40})\s*$")
 
 
 def ref(obj: WorkItem | Handoff | ProcessInstance) -> str:
@@ -45,30 +54,17 @@ def ref(obj: WorkItem | Handoff | ProcessInstance) -> str:
     return f"{PREFIX[type(obj)]}-{obj.id}"
 
 
-def parse_ref(text: str, default_kind: str | None = None) -> tuple[str, int]:
-    """Split ``W-12`` / ``H-3`` / ``P-4`` (or a bare number of ``default_kind``) into parts.
-
-    Raises BadInput for text that is no reference, NotFound for a number beyond the ids the
-    tables hold (``ID_MAX``): such an item cannot exist.
-    """
-    match = _REF.match(text[:100])
-    if not match:
-        raise BadInput(f"{text!r} is not an item reference: expected e.g. W-12, H-3, P-4")
-    prefix = match["prefix"]
-    kind = _KIND_OF_PREFIX[prefix.upper()] if prefix else default_kind
-    if kind is None:
-        raise BadInput(f"{text!r} is ambiguous: write W-{text}, H-{text} or P-{text}")
-    if default_kind and kind != default_kind:
-        raise BadInput(f"{text!r} is not a {default_kind} reference")
-    number = int(match["id"])
-    if not 0 < number <= ID_MAX:
-        raise NotFound(f"{REF_PREFIX[kind]}-{number} does not exist")
-    return kind, number
+_LOCKING: dict[type, Any] = {}
 
 
 def get_for_update(uow: UnitOfWork, model: type[T], item_id: int) -> T:
     """Load and lock a row for the rest of the command (a row lock on PostgreSQL)."""
-    row = uow.session.get(model, item_id, with_for_update=True)
+    statement = _LOCKING.get(model)
+    if statement is None:  # built once per model, so its compiled form is reused as it is
+        statement = _LOCKING[model] = (
+            select(model).where(model.id == bindparam("item_id"))
+            .with_for_update().execution_options(populate_existing=True))
+    row: T | None = uow.session.execute(statement, {"item_id": item_id}).scalar_one_or_none()
     if row is None:
         raise NotFound(f"{PREFIX[model]}-{item_id} does not exist")
     return row
@@ -99,9 +95,23 @@ def as_engine(uow: UnitOfWork) -> Iterator[UnitOfWork]:
         uow.door = before
 
 
+_M, _B, _D = (Member.__table__, Branch.__table__,  # type: ignore[attr-defined]
+              Department.__table__)  # type: ignore[attr-defined]
+#: The member, their branch and the departments they are the delegate of, in one round trip
+#: (one row per delegation, or one row with none).
+_ACTOR = (
+    core_select(_M.c.email, _M.c.department, _M.c.role, _M.c.branch, _M.c.active, _B.c.is_hq,
+           _D.c.code, _D.c.delegate_email, _D.c.head_away_from, _D.c.head_away_until)
+    .select_from(_M.outerjoin(_B, _B.c.code == _M.c.branch)
+                 .outerjoin(_D, _D.c.delegate_email == _M.c.email))
+    .where(_M.c.email == bindparam("email"))
+)
+
+
 def actor_for(uow: UnitOfWork, email: str) -> Actor:
     """The member behind ``email``, with the departments they lead today: the one place every
-    handler learns who acts.
+    handler learns who acts. One query, remembered for the rest of the transaction (a command
+    may ask again, e.g. for the member it assigns to).
 
     The process engine (``mktflow``) is accepted only in a unit of work of ``Door.ENGINE``
     (flows, sweeps), never from a door; a member named at a door that cannot prove it
@@ -122,24 +132,42 @@ def actor_for(uow: UnitOfWork, email: str) -> Actor:
             "(MKTFLOW_PREFECT_UI_ANSWERS=none): anyone can type any e-mail there; answer on "
             "the item's web page after signing in, over the REST API with your member token, "
             "or with the mktflow command line")
-    member = active_member(uow.session, email)
-    branch = uow.session.get(Branch, member.branch)
-    delegations = [
-        (d.code, d.delegate_email or "", d.head_away_from, d.head_away_until)
-        for d in uow.session.exec(
-            select(Department).where(col(Department.delegate_email) == member.email)
-        )
-    ]
-    return Actor(
-        email=member.email,
-        department=member.department,
-        role=member.role,
-        branch=member.branch,
-        is_hq=bool(branch and branch.is_hq),
-        leads=leads_of(email=member.email, role=member.role, department=member.department,
+    key = ("actor", uow.door, normalise_email(email))
+    actor: Actor | None = uow.memo.get(key)
+    if actor is not None:
+        return actor
+    rows = uow.session.connection().execute(_ACTOR, {"email": key[2]}).all()
+    if not rows or not rows[0].active:
+        raise NotFound(f"no active member with e-mail {email!r}")
+    m = rows[0]
+    delegations = [(r.code, r.delegate_email or "", r.head_away_from, r.head_away_until)
+                   for r in rows if r.code is not None]
+    actor = Actor(
+        email=m.email,
+        department=m.department,
+        role=m.role,
+        branch=m.branch,
+        is_hq=bool(m.is_hq),
+        leads=leads_of(email=m.email, role=m.role, department=m.department,
                        delegations=delegations, today=uow.now().date()),
         proven=uow.door is not Door.TYPED,
     )
+    uow.memo[key] = actor
+    return actor
+
+
+def departments_exist(uow: UnitOfWork, *codes: str) -> set[str]:
+    """Which of ``codes`` are departments (one query for all, remembered for the transaction).
+    """
+    known: set[str] = uow.memo.setdefault("departments", set())
+    wanted = set(codes) - known
+    if wanted:
+        known.update(uow.session.connection().execute(
+            _DEPARTMENTS, {"codes": sorted(wanted)}).scalars())
+    return set(codes) & known
+
+
+_DEPARTMENTS = core_select(_D.c.code).where(_D.c.code.in_(bindparam("codes", expanding=True)))
 
 
 def target_of(obj: WorkItem | Handoff) -> Target:
@@ -153,8 +181,7 @@ def target_of(obj: WorkItem | Handoff) -> Target:
                                         branch=approval.get("branch"),
                                         rule=approval.get("rule", ""))
                       if approval else None,
-                      asks_decision="decision" in ((obj.form_schema or {}).get("properties")
-                                                   or {}))
+                      asks_decision=asks_decision(obj.form_schema))
     return Target(ref=ref(obj), department=obj.to_department, branch=obj.branch,
                   offering=obj.from_department)
 

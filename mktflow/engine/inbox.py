@@ -30,12 +30,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, literal_column, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    false,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.sql import Select
 
 from mktflow.domain.errors import BadInput, NotFound
+from mktflow.domain.inputs import format_time
 from mktflow.domain.model import OPEN_WORK_STATES, HandoffState
-from mktflow.store.tables import Department, Handoff, ProcessInstance, WorkItem
+from mktflow.store import light
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [
@@ -60,10 +71,8 @@ RECEIVER_STATES: tuple[str, ...] = (HandoffState.OFFERED, HandoffState.ACCEPTED,
 HANDOFF_STATES: tuple[str, ...] = (*RECEIVER_STATES, HandoffState.DELIVERED)
 assert set(WORK_STATES) == set(OPEN_WORK_STATES)
 
-_W = WorkItem.__table__  # type: ignore[attr-defined]
-_H = Handoff.__table__  # type: ignore[attr-defined]
-_P = ProcessInstance.__table__  # type: ignore[attr-defined]
-_D = Department.__table__  # type: ignore[attr-defined]
+# plain Core tables: a page needs neither the ORM nor the SQLModel classes (a quick CLI)
+_W, _H, _P, _D = light.workitem, light.handoff, light.processinstance, light.department
 
 _HANDOFF, _WORK = 0, 1  # handoffs before work items when everything else is equal
 _HANDOFF_PRIORITY = 50
@@ -165,27 +174,45 @@ def _after(segment: tuple[int, int], due: Any, prio: Any, row_id: Any, kind: int
 # --- fetching -------------------------------------------------------------------------------
 
 
-def _fetch(session: Any, base: Select[Any], segments: Iterable[tuple[tuple[int, int],
+def _fetch(reader: Any, base: Select[Any], segments: Sequence[tuple[tuple[int, int],
            ColumnElement[bool]]], *, due: Any, prio: Any, row_id: Any, kind: int,
-           key: Key | None, want: int) -> list[tuple[Key, Any]]:
-    """Up to ``want`` rows after ``key``, segment by segment, each read in index order."""
-    found: list[tuple[Key, Any]] = []
+           key: Key | None, want: int, one_trip: bool = False) -> list[tuple[Key, Any]]:
+    """Up to ``want`` rows after ``key``, each segment read in index order with its own LIMIT.
+
+    Segment by segment, stopping when ``want`` rows are found (a long queue: most pages read
+    one segment); with ``one_trip`` every segment at once with UNION ALL (a short list, such as
+    a department's handoffs: one round trip instead of three). The caller sorts and cuts.
+    """
     order = [due, prio.desc(), row_id] if prio is not None else [due, row_id]
-    for segment, where in segments:
-        if len(found) >= want:
-            break
+    parts = []
+    for index, (segment, where) in enumerate(segments):
+        if key is not None and segment < key[:2]:
+            continue  # before the cursor
+        query = base.where(where).add_columns(literal(index).label("segment"))
         after = _after(segment, due, prio, row_id, kind, key)
-        query = base.where(where)
         if after is not None:
             query = query.where(after)
-        for row in session.execute(query.order_by(*order).limit(want - len(found))):
+        parts.append(query.order_by(*order))
+    found: list[tuple[Key, Any]] = []
+
+    def take(rows: Any) -> None:
+        for row in rows:
+            band, dnull = segments[row.segment][0]
             negprio = -(row.priority if prio is not None else _HANDOFF_PRIORITY)
-            found.append(((segment[0], segment[1], row.due_at, negprio, kind, row.id), row))
+            found.append(((band, dnull, row.due_at, negprio, kind, row.id), row))
+
+    if one_trip and len(parts) > 1:
+        take(reader.execute(union_all(*[select(p.limit(want).subquery()) for p in parts])))
+        return found
+    for part in parts:
+        if len(found) >= want:
+            break
+        take(reader.execute(part.limit(want - len(found))))
     return found
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+    return format_time(value)  # the one time rule: UTC with Z (domain.inputs)
 
 
 def _work_rows(uow: UnitOfWork, q: _Query, now: datetime, key: Key | None,
@@ -209,7 +236,7 @@ def _work_rows(uow: UnitOfWork, q: _Query, now: datetime, key: Key | None,
     segments = [((0, 0), due < now), ((1, 0), due >= now), ((1, 1), due.is_(None))]
     if q.overdue is not None:
         segments = segments[:1] if q.overdue else segments[1:]
-    found = _fetch(uow.session, base, segments, due=due, prio=_W.c.priority, row_id=_W.c.id,
+    found = _fetch(uow.reader(), base, segments, due=due, prio=_W.c.priority, row_id=_W.c.id,
                    kind=_WORK, key=key, want=want)
     return [(k, _work_row(r, overdue=k[0] == 0)) for k, r in found]
 
@@ -253,8 +280,8 @@ def _handoff_rows(uow: UnitOfWork, q: _Query, now: datetime, key: Key | None,
                 ((1, 1), and_(or_(receiver, awaiting), due.is_(None)))]
     if q.overdue is not None:
         segments = segments[:1] if q.overdue else segments[1:]
-    found = _fetch(uow.session, base, segments, due=due, prio=None, row_id=_H.c.id,
-                   kind=_HANDOFF, key=key, want=want)
+    found = _fetch(uow.reader(), base, segments, due=due, prio=None, row_id=_H.c.id,
+                   kind=_HANDOFF, key=key, want=want, one_trip=True)
     return [(k, _handoff_row(r, overdue=k[0] == 0)) for k, r in found]
 
 
@@ -286,20 +313,28 @@ def _query(uow: UnitOfWork, scope: str, department: str, *, member: str | None,
     if unknown:
         raise BadInput(f"state: {unknown[0]!r} is not a state an inbox lists; expected one of "
                        f"{', '.join(allowed)}")
-    session = uow.session
-    if session.execute(select(_D.c.code).where(_D.c.code == department)).first() is None:
-        raise NotFound(f"department: unknown department {department!r}")
-    process_id = None
-    if process:
-        from mktflow.engine.handoffs import process_id_for
-
-        process_id = process_id_for(uow, process)
+    process_id = _process_id(uow.reader(), process) if process else None
     return _Query(scope=scope, department=department,
                   member=member.strip().lower() if member else None, states=chosen,
                   overdue=overdue, process_id=process_id, limit=limit)
 
 
-def _page(q: _Query, now: datetime, rows: list[tuple[Key, dict[str, Any]]]) -> Page:
+def _process_id(reader: Any, key: str) -> int:
+    """The process a business key (or ``P-n``) names; the same rule as ``process_id_for``."""
+    found = reader.execute(select(_P.c.id).where(_P.c.business_key == key)).scalar()
+    if found is None and key.upper().startswith("P-") and key[2:].isdigit():
+        found = reader.execute(select(_P.c.id).where(_P.c.id == int(key[2:]))).scalar()
+    if found is None:
+        raise NotFound(f"process: no process with business key {key!r}")
+    return int(found)
+
+
+def _page(uow: UnitOfWork, q: _Query, now: datetime, rows: list[tuple[Key, dict[str, Any]]]
+          ) -> Page:
+    if not rows:  # an empty page: say so if the department itself is unknown
+        known = uow.reader().execute(select(_D.c.code).where(_D.c.code == q.department))
+        if known.first() is None:
+            raise NotFound(f"department: unknown department {q.department!r}")
     rows.sort(key=lambda kr: (kr[0][0], kr[0][1], kr[0][2] or now, *kr[0][3:]))
     more = len(rows) > q.limit
     rows = rows[:q.limit]
@@ -326,7 +361,7 @@ def work_page(uow: UnitOfWork, department: str, *, member: str | None = None,
         q = _query(uow, "work", department, member=member, states=states, overdue=overdue,
                    process=process, limit=limit, allowed=WORK_STATES)
         now, key = _start(uow, q, cursor)
-        return _page(q, now, _work_rows(uow, q, now, key, q.limit + 1))
+        return _page(uow, q, now, _work_rows(uow, q, now, key, q.limit + 1))
 
 
 def handoff_page(uow: UnitOfWork, department: str, *, states: Iterable[str] | None = None,
@@ -338,7 +373,7 @@ def handoff_page(uow: UnitOfWork, department: str, *, states: Iterable[str] | No
         q = _query(uow, "handoff", department, member=None, states=states, overdue=overdue,
                    process=process, limit=limit, allowed=HANDOFF_STATES)
         now, key = _start(uow, q, cursor)
-        return _page(q, now, _handoff_rows(uow, q, now, key, q.limit + 1))
+        return _page(uow, q, now, _handoff_rows(uow, q, now, key, q.limit + 1))
 
 
 def inbox_page(uow: UnitOfWork, department: str, *, member: str | None = None,
@@ -363,4 +398,4 @@ def inbox_page(uow: UnitOfWork, department: str, *, member: str | None = None,
             rows += _work_rows(uow, work_q, now, key, q.limit + 1)
         if not q.states or hand_q.states:
             rows += _handoff_rows(uow, hand_q, now, key, q.limit + 1)
-        return _page(q, now, rows)
+        return _page(uow, q, now, rows)

@@ -12,7 +12,8 @@ from mktflow.domain.actors import head_is_away
 from mktflow.domain.errors import NotFound
 from mktflow.domain.inputs import format_time, normalise_email
 from mktflow.domain.model import OPEN_WORK_STATES, HandoffState
-from mktflow.engine.common import parse_ref, ref, target_of
+from mktflow.engine import views
+from mktflow.engine.common import parse_ref, ref
 from mktflow.engine.handoffs import process_id_for
 from mktflow.engine.inbox import Page, handoff_page, inbox_page, work_page
 from mktflow.store.tables import (
@@ -62,41 +63,12 @@ def _business_key(session: Session, process_id: int | None) -> str | None:
 
 def work_view(session: Session, item: WorkItem, now: datetime | None = None) -> dict[str, Any]:
     """A work item as people and scripts read it."""
-    return {
-        "id": item.id, "ref": ref(item), "kind": "work", "state": item.state,
-        "title": item.title, "description": item.description, "department": item.department,
-        "branch": item.branch, "assignee": item.assignee_email, "owner": item.owner_email,
-        "priority": item.priority, "due": _iso(item.due_at),
-        "follow_up": _iso(item.follow_up_at), "escalation_level": item.escalation_level,
-        "overdue": bool(now and item.due_at and item.due_at < now
-                        and item.state in OPEN_WORK_STATES),
-        "process": _business_key(session, item.process_id), "process_id": item.process_id,
-        "step_key": item.step_key, "form_name": item.form_name,
-        "form_schema": item.form_schema, "data": item.data, "draft": item.draft,
-        "excluded": item.excluded, "approval": item.approval,
-        "decides": target_of(item).decides,  # only proven identities may take or decide it
-        "created_by": item.created_by, "created_at": _iso(item.created_at),
-        "completed_by": item.completed_by, "completed_at": _iso(item.completed_at),
-        "version": item.version,
-    }
+    return views.work_view(item, _business_key(session, item.process_id), now)
 
 
 def handoff_view(session: Session, h: Handoff, now: datetime | None = None) -> dict[str, Any]:
     """A handoff as people and scripts read it."""
-    return {
-        "id": h.id, "ref": ref(h), "kind": "handoff", "handoff_kind": h.kind, "state": h.state,
-        "title": h.title, "from_department": h.from_department,
-        "to_department": h.to_department, "department": h.to_department, "branch": h.branch,
-        "criteria": h.criteria, "deliverables": h.deliverables, "due": _iso(h.due_at),
-        "escalation_level": h.escalation_level,
-        "overdue": bool(now and h.due_at and h.due_at < now and h.state in _RECEIVER_ACTS),
-        "process": _business_key(session, h.process_id), "process_id": h.process_id,
-        "reason": h.reason, "return_count": h.return_count, "data": h.data,
-        "offered_by": h.offered_by, "signed_by": h.signed_by,
-        "created_at": _iso(h.created_at), "accepted_at": _iso(h.accepted_at),
-        "delivered_at": _iso(h.delivered_at), "closed_at": _iso(h.closed_at),
-        "version": h.version,
-    }
+    return views.handoff_view(h, _business_key(session, h.process_id), now)
 
 
 def process_view(session: Session, p: ProcessInstance, *, items: bool = True) -> dict[str, Any]:
@@ -153,15 +125,13 @@ def inbox(uow: UnitOfWork, department: str, *, member: str | None = None) -> lis
 
 def show(uow: UnitOfWork, reference: str, default_kind: str | None = None) -> dict[str, Any]:
     """One work item, handoff or process, by reference (``W-12``, ``H-3``, ``P-4``)."""
+    kind, item_id = parse_ref(reference, default_kind)
+    if kind != "process":
+        return views.show_item(uow, reference, default_kind)
     with uow:
-        kind, item_id = parse_ref(reference, default_kind)
-        row = uow.session.get(_MODELS[kind], item_id)
+        row = uow.session.get(ProcessInstance, item_id)
         if row is None:
             raise NotFound(f"{reference} does not exist")
-        if isinstance(row, WorkItem):
-            return work_view(uow.session, row, uow.now())
-        if isinstance(row, Handoff):
-            return handoff_view(uow.session, row, uow.now())
         return process_view(uow.session, row)
 
 

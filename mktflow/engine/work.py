@@ -18,6 +18,7 @@ from mktflow.domain.model import OPEN_WORK_STATES, Audience, Guard, WorkState
 from mktflow.engine.common import (
     active_member,
     actor_for,
+    departments_exist,
     find_member,
     get_for_update,
     ref,
@@ -27,7 +28,7 @@ from mktflow.engine.common import (
 from mktflow.engine.forms import check_schema, validate_form
 from mktflow.engine.notices import notice
 from mktflow.engine.transitions import check, check_new, record
-from mktflow.store.tables import Department, Member, ProcessInstance, WorkItem
+from mktflow.store.tables import Member, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [
@@ -114,7 +115,7 @@ def create_work_item(
             if uow.session.get(ProcessInstance, process_id) is None:
                 raise NotFound(f"{ref_of('process', process_id)} does not exist")
         actor = actor_for(uow, actor_email)
-        if uow.session.get(Department, department) is None:
+        if not departments_exist(uow, department):
             raise NotFound(f"department: unknown department {department!r}")
         # no branch on the target: who may create work is not limited by branch
         check_new(actor, "create", Target(ref=f"work for {department}", department=department))

@@ -2,6 +2,11 @@
 
 Leaving the ``with`` block without ``commit()`` rolls everything back, so a refused or failed
 command leaves no trace: no state change, no audit entry, no notification.
+
+Audit entries and outbox messages are appended to the table (never read back by the command
+that writes them), so they are kept as plain rows and written by ``commit()`` with one Core
+``INSERT`` per table, after the session's changes are flushed and before the one ``COMMIT``:
+the same transaction, without building and flushing an ORM object per row.
 """
 
 from __future__ import annotations
@@ -10,17 +15,20 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlalchemy import Connection, Engine, insert
 
 from mktflow.config import Settings, get_settings
 from mktflow.domain.actors import Door
 from mktflow.store import checks
 from mktflow.store.db import database_errors
-from mktflow.store.tables import AuditEntry, OutboxMessage, WorkItem
 from mktflow.store.types import utcnow
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from mktflow.store.tables import OutboxMessage, WorkItem
 
 __all__ = ["Clock", "Resumer", "UnitOfWork"]
 
@@ -29,7 +37,7 @@ Clock = Callable[[], datetime]
 checks.install()  # every row a unit of work writes is checked against its limits first
 
 #: Hands a completed step's data to the flow run waiting for it: (flow_run_id, item) -> None.
-Resumer = Callable[[str, WorkItem], None]
+Resumer = Callable[[str, "WorkItem"], None]
 
 
 class UnitOfWork:
@@ -50,14 +58,47 @@ class UnitOfWork:
         #: How the commands run in it know who acts (``Door``): only ``Door.ENGINE`` (flows and
         #: sweeps, ``bootstrap.engine_uow``) may act as the process engine.
         self.door = door
-        self.session: Session
+        self._session: Session | None = None
+        self._reader: Connection | None = None
+        #: Look-ups one command may repeat (the actor, departments, channels), kept for the
+        #: transaction only: cleared when it begins, commits or ends.
+        self.memo: dict[Any, Any] = {}
+        self._audit_rows: list[dict[str, Any]] = []
+        self._outbox_rows: list[dict[str, Any]] = []
 
     def __enter__(self) -> UnitOfWork:
         # A fresh translator each time: one UnitOfWork may serve several commands in turn.
         self._errors = database_errors(self.engine.url.render_as_string(hide_password=False))
         self._errors.__enter__()
-        self.session = Session(self.engine, expire_on_commit=False)
+        self._session = self._reader = None
+        self._forget()
         return self
+
+    @property
+    def session(self) -> Session:
+        """The command's ORM session, begun when first used (a read through ``reader()``
+        needs none, and a process that only reads never imports the ORM)."""
+        if self._session is None:
+            if self._reader is not None:
+                raise RuntimeError("this unit of work reads through reader(); it has no session")
+            from sqlmodel import Session
+
+            self._session = Session(self.engine, expire_on_commit=False)
+        return self._session
+
+    def reader(self) -> Connection:
+        """A connection for read-only Core queries: the session's if it has begun, else a plain
+        connection closed (rolled back) with the unit of work."""
+        if self._session is not None:
+            return self._session.connection()
+        if self._reader is None:
+            self._reader = self.engine.connect()
+        return self._reader
+
+    def _forget(self) -> None:
+        self.memo.clear()
+        self._audit_rows.clear()
+        self._outbox_rows.clear()
 
     def __exit__(
         self,
@@ -68,7 +109,11 @@ class UnitOfWork:
         try:
             # close() rolls back what was not committed and detaches objects without expiring
             # them, so handlers can return the rows they read or wrote.
-            self.session.close()
+            if self._session is not None:
+                self._session.close()
+            if self._reader is not None:
+                self._reader.close()
+            self._forget()
         finally:
             handled = self._errors.__exit__(exc_type, exc, tb)
         return handled
@@ -79,7 +124,15 @@ class UnitOfWork:
 
     def commit(self) -> None:
         """Make the command's changes, audit entries and outbox messages durable at once."""
+        if self._audit_rows or self._outbox_rows:
+            self.session.flush()  # the changed rows first (an entry may name a new row's id)
+            connection = self.session.connection()
+            audit, outbox = _tables()
+            for table, rows in ((audit, self._audit_rows), (outbox, self._outbox_rows)):
+                if rows:
+                    connection.execute(insert(table), rows)
         self.session.commit()
+        self._forget()
 
     def audit(
         self,
@@ -94,21 +147,54 @@ class UnitOfWork:
         reason: str | None = None,
         data: dict[str, Any] | None = None,
         changes: dict[str, Any] | None = None,
-    ) -> AuditEntry:
-        """Record who did what, when and why; part of the same transaction."""
-        entry = AuditEntry(
-            at=self.now(), actor=actor, entity_type=entity_type, entity_id=entity_id,
-            process_id=process_id, action=action, from_state=from_state, to_state=to_state,
-            reason=reason, data=data, changes=changes,
-        )
-        self.session.add(entry)
-        return entry
+    ) -> None:
+        """Record who did what, when and why; written by ``commit()``, in the same transaction."""
+        self._audit_rows.append({
+            "at": self.now(), "actor": actor, "entity_type": entity_type,
+            "entity_id": entity_id, "process_id": process_id, "action": action,
+            "from_state": from_state, "to_state": to_state, "reason": reason, "data": data,
+            "changes": changes,
+        })
 
     def outbox(self, message: OutboxMessage) -> OutboxMessage:
-        """Queue a notification; it is sent only if the command commits."""
+        """Queue a notification; it is written by ``commit()`` and sent only if that commits."""
         if not message.id:
             message.id = uuid.uuid4().hex
         message.created_at = self.now()
         message.next_attempt_at = message.created_at
-        self.session.add(message)
+        self._outbox_rows.append({name: getattr(message, name) for name in _outbox_columns()})
         return message
+
+    def outbox_row(self, **fields: Any) -> dict[str, Any]:
+        """Queue a notification given as column values (``event``, ``subject``, ``payload``,
+        ...); the rest take the table's defaults. The same as ``outbox``, without building an
+        ``OutboxMessage``; returns the row as it will be written."""
+        row = {**_outbox_defaults(), **fields}
+        row["id"] = row["id"] or uuid.uuid4().hex
+        row["created_at"] = row["next_attempt_at"] = self.now()
+        self._outbox_rows.append(row)
+        return row
+
+
+_DEFAULTS: dict[str, Any] = {}
+
+
+def _tables() -> tuple[Any, Any]:
+    """The audit and outbox tables (their models load with the first write, not at import)."""
+    from mktflow.store.tables import AuditEntry, OutboxMessage
+
+    return AuditEntry.__table__, OutboxMessage.__table__  # type: ignore[attr-defined]
+
+
+def _outbox_columns() -> list[str]:
+    return [c.name for c in _tables()[1].columns]
+
+
+def _outbox_defaults() -> dict[str, Any]:
+    """Every outbox column with the value a new ``OutboxMessage`` has (built once)."""
+    if not _DEFAULTS:
+        from mktflow.store.tables import OutboxMessage
+
+        blank = OutboxMessage(id="", event="", subject="")
+        _DEFAULTS.update({name: getattr(blank, name) for name in _outbox_columns()})
+    return _DEFAULTS

@@ -1,0 +1,39 @@
+"""Item references as people write them: ``W-12``, ``H-3``, ``P-4`` (or a bare number).
+
+A module of its own, with nothing but the domain beneath it, so that a door can parse a
+reference without loading the engine's handlers.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mktflow.domain.errors import BadInput, NotFound
+from mktflow.domain.inputs import ID_MAX
+from mktflow.domain.model import REF_PREFIX
+
+__all__ = ["parse_ref"]
+
+_KIND_OF_PREFIX = {prefix: kind for kind, prefix in REF_PREFIX.items()}
+_REF = re.compile(r"^\s*(?:(?P<prefix>[WHPwhp])-?)?(?P<id>\d{1,40})\s*$")
+
+
+def parse_ref(text: str, default_kind: str | None = None) -> tuple[str, int]:
+    """Split ``W-12`` / ``H-3`` / ``P-4`` (or a bare number of ``default_kind``) into parts.
+
+    Raises BadInput for text that is no reference, NotFound for a number beyond the ids the
+    tables hold (``ID_MAX``): such an item cannot exist.
+    """
+    match = _REF.match(text[:100])
+    if not match:
+        raise BadInput(f"{text!r} is not an item reference: expected e.g. W-12, H-3, P-4")
+    prefix = match["prefix"]
+    kind = _KIND_OF_PREFIX[prefix.upper()] if prefix else default_kind
+    if kind is None:
+        raise BadInput(f"{text!r} is ambiguous: write W-{text}, H-{text} or P-{text}")
+    if default_kind and kind != default_kind:
+        raise BadInput(f"{text!r} is not a {default_kind} reference")
+    number = int(match["id"])
+    if not 0 < number <= ID_MAX:
+        raise NotFound(f"{REF_PREFIX[kind]}-{number} does not exist")
+    return kind, number
