@@ -1,0 +1,203 @@
+"""Shared by benchmarks 4-7: the result record, percentiles, the machine, fresh data folders.
+
+A record is the framework's contract (``bench/__main__.py`` writes each to
+``bench/results/<name>.json``)::
+
+    {"name", "figure", "unit", "baseline", "baseline_name", "ratio", "target", "met",
+     "database", "machine", "date", "notes"}
+
+``ratio`` is figure / baseline; ``target`` says which way it must go (``"<= 1.3"`` or
+``">= 0.7"``); ``met`` is that comparison (None when there is no target).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def record(name: str, *, figure: float, unit: str, baseline: float | None,
+           baseline_name: str, target: str | None, database: str, notes: str,
+           ratio: float | None = None) -> dict[str, Any]:
+    """One result; ``ratio`` defaults to figure / baseline and ``met`` follows ``target``:
+    ``"<= X"`` / ``">= X"`` compare the ratio, ``"figure <= X"`` the figure itself (targets
+    given in the figure's unit, e.g. seconds)."""
+    if ratio is None and baseline:
+        ratio = figure / baseline
+    met: bool | None = None
+    if target is not None:
+        *of, op, bound = target.split()
+        value = figure if of == ["figure"] else ratio
+        if value is not None:
+            met = value <= float(bound) if op == "<=" else value >= float(bound)
+    return {"name": name, "figure": round(figure, 4), "unit": unit,
+            "baseline": None if baseline is None else round(baseline, 4),
+            "baseline_name": baseline_name,
+            "ratio": None if ratio is None else round(ratio, 3), "target": target, "met": met,
+            "database": database, "machine": machine(),
+            "date": datetime.now(UTC).isoformat(timespec="seconds"), "notes": notes}
+
+
+def machine() -> str:
+    """Cores, memory and the load average when measured (the machine is shared)."""
+    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal:"))
+    load = os.getloadavg()
+    return (f"{os.cpu_count()} cores, {mem_kb / 2**20:.0f} GiB, Python "
+            f"{sys.version_info.major}.{sys.version_info.minor}; load average "
+            f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-quantile (0..1) of ``values``, nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def p50(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+def write(out: Path, name: str, detail: dict[str, Any]) -> None:
+    """The raw measurements behind a module's records, beside its results."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.detail.json").write_text(json.dumps(detail, indent=2) + "\n", "utf-8")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This environment without MKTFLOW_/PREFECT_ variables, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MKTFLOW_", "PREFECT_"))}
+    return env | {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PYTHONPATH": str(ROOT),
+                  **extra}
+
+
+def mktflow(env: dict[str, str], *args: str, timeout: float = 300) -> str:
+    """``mktflow ARGS`` as a whole process; its stdout (exits with its stderr on failure)."""
+    r = subprocess.run([sys.executable, "-m", "mktflow.cli", *args], env=env, text=True,
+                       capture_output=True, timeout=timeout, cwd=ROOT)
+    if r.returncode != 0:
+        raise RuntimeError(f"mktflow {' '.join(args)}: {r.stderr.strip()}")
+    return r.stdout
+
+
+@contextmanager
+def data_folder(**extra: str) -> Iterator[dict[str, str]]:
+    """The environment of a fresh data folder (migrated, demo organisation), removed after;
+    its local Prefect server is stopped if one was started."""
+    with tempfile.TemporaryDirectory(prefix="mktflow-bench-") as tmp:
+        env = clean_env(MKTFLOW_DATA_DIR=tmp, **extra)
+        mktflow(env, "db", "upgrade")
+        mktflow(env, "org", "load", "--demo")
+        try:
+            yield env
+        finally:
+            subprocess.run([sys.executable, "-m", "mktflow.cli", "server", "stop"], env=env,
+                           capture_output=True, timeout=120, cwd=ROOT)
+
+
+# --- one data folder, local Prefect server and `mktflow serve` for the whole bench run --------
+#
+# Starting a local Prefect server costs about 15 s and `mktflow serve` about as much again on
+# this machine: the flow benchmarks (4, 5, 7) share one of each per process (quick mode fits
+# its budget that way), stopped when the process exits.
+
+_shared: dict[str, Any] = {}
+
+
+def shared_folder() -> dict[str, str]:
+    """The environment of this process's bench data folder, its local Prefect server up."""
+    if "env" not in _shared:
+        import atexit
+        import shutil
+
+        tmp = tempfile.mkdtemp(prefix="mktflow-bench-")
+        env = clean_env(MKTFLOW_DATA_DIR=tmp)
+        mktflow(env, "db", "upgrade")
+        mktflow(env, "org", "load", "--demo")
+        mktflow(env, "server", "start")
+        _shared["env"] = env
+
+        def cleanup() -> None:
+            stop_serve()
+            subprocess.run([sys.executable, "-m", "mktflow.cli", "server", "stop"], env=env,
+                           capture_output=True, timeout=120, cwd=ROOT)
+            shutil.rmtree(tmp, ignore_errors=True)
+
+        atexit.register(cleanup)
+    return dict(_shared["env"])
+
+
+def shared_serve() -> subprocess.Popen[bytes]:
+    """``mktflow serve --only campaign --no-api`` on the shared folder, once it is serving."""
+    import time
+
+    serve: subprocess.Popen[bytes] | None = _shared.get("serve")
+    if serve is not None and serve.poll() is None:
+        return serve
+    env = shared_folder()
+    log = Path(env["MKTFLOW_DATA_DIR"]) / "serve.log"
+    with open(log, "wb") as out:
+        serve = subprocess.Popen([sys.executable, "-m", "mktflow.cli", "serve", "--only",
+                                  "campaign", "--no-api"], env=env, cwd=ROOT, stdout=out,
+                                 stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if "Prefect UI:" in log.read_text("utf-8", "replace"):
+            _shared["serve"] = serve
+            return serve
+        if serve.poll() is not None:
+            break
+        time.sleep(0.5)
+    serve.kill()
+    raise RuntimeError(f"mktflow serve did not start:\n{log.read_text('utf-8', 'replace')}")
+
+
+def stop_serve() -> None:
+    """Ctrl-C the shared ``mktflow serve``, as a person stops it."""
+    import signal
+
+    serve = _shared.pop("serve", None)
+    if serve is not None and serve.poll() is None:
+        serve.send_signal(signal.SIGINT)
+        try:
+            serve.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+            serve.wait()
+
+
+def process_tree(pid: int) -> dict[str, Any]:
+    """``pid`` and its descendants now: how many, and their resident memory (MiB)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2:].split()
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        tree.append(p)
+        todo.extend(children.get(p, []))
+    rss_kb = 0
+    for p in tree:
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+        except OSError:
+            continue
+        rss_kb += next((int(line.split()[1]) for line in status.splitlines()
+                        if line.startswith("VmRSS:")), 0)
+    return {"processes": len(tree), "rss_mib": round(rss_kb / 1024, 1)}
