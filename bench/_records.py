@@ -138,27 +138,35 @@ def shared_folder() -> dict[str, str]:
     return dict(_shared["env"])
 
 
-def shared_serve() -> subprocess.Popen[bytes]:
-    """``mktflow serve --only campaign --no-api`` on the shared folder, once it is serving."""
-    import time
-
+def start_serve() -> subprocess.Popen[bytes]:
+    """Start ``mktflow serve --only campaign --no-api`` on the shared folder without waiting
+    for it (it boots while another benchmark runs); ``shared_serve`` waits."""
     serve: subprocess.Popen[bytes] | None = _shared.get("serve")
     if serve is not None and serve.poll() is None:
         return serve
     env = shared_folder()
-    log = Path(env["MKTFLOW_DATA_DIR"]) / "serve.log"
-    with open(log, "wb") as out:
+    with open(Path(env["MKTFLOW_DATA_DIR"]) / "serve.log", "wb") as out:
         serve = subprocess.Popen([sys.executable, "-m", "mktflow.cli", "serve", "--only",
                                   "campaign", "--no-api"], env=env, cwd=ROOT, stdout=out,
                                  stderr=subprocess.STDOUT)
+    _shared["serve"] = serve
+    return serve
+
+
+def shared_serve() -> subprocess.Popen[bytes]:
+    """The shared ``mktflow serve``, once it is serving (started if it was not)."""
+    import time
+
+    serve = start_serve()
+    log = Path(shared_folder()["MKTFLOW_DATA_DIR"]) / "serve.log"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if "Prefect UI:" in log.read_text("utf-8", "replace"):
-            _shared["serve"] = serve
             return serve
         if serve.poll() is not None:
             break
-        time.sleep(0.5)
+        time.sleep(0.25)
+    _shared.pop("serve", None)
     serve.kill()
     raise RuntimeError(f"mktflow serve did not start:\n{log.read_text('utf-8', 'replace')}")
 

@@ -221,10 +221,13 @@ def child(runs: int, warm_up: bool) -> None:
 def measure(runs: int, warm_up: bool = True) -> dict[str, Any]:
     """The bench data folder and its local Prefect server; the child's figures."""
     sys.path.insert(0, str(ROOT))
-    from bench._records import shared_folder
+    from bench._records import shared_folder, start_serve
 
+    env = shared_folder()
+    if not warm_up:  # quick: serve (benchmarks 5, 7) boots meanwhile; it runs no flow here
+        start_serve()
     r = subprocess.run([sys.executable, "-m", "bench.flow_overhead", "--child", str(runs),
-                        *(["--no-warm-up"] if not warm_up else [])], env=shared_folder(),
+                        *(["--no-warm-up"] if not warm_up else [])], env=env,
                        cwd=ROOT, text=True, capture_output=True, timeout=1800)
     if r.returncode != 0:
         raise RuntimeError(f"flow overhead child failed:\n{r.stderr[-3000:]}")
