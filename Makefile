@@ -58,10 +58,10 @@ serve: install  ## serve every deployment with its schedule, and the REST API
 	$(BIN)/mktflow db upgrade
 	$(BIN)/mktflow serve
 
-bench: install  ## run the benchmarks (PostgreSQL must be up); results go in the README
-	$(BIN)/python bench/engine.py
-	$(BIN)/python bench/outbox_drain.py
-	$(BIN)/python bench/outbox_drain.py --database postgresql
+# Every benchmark of bench/ (python -m bench): JSON records to bench/results/, then the README
+# table between its bench markers. QUICK=1: fewer rows and runs, under two minutes.
+bench: install  ## run the benchmarks (PostgreSQL must be up); QUICK=1 for the quick mode
+	$(BIN)/python -m bench $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) .mktflow *.egg-info

@@ -23,6 +23,7 @@ from mktflow.config import Settings, get_settings
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from mktflow.store.tables import WorkItem
     from mktflow.store.uow import Clock, Resumer, UnitOfWork
 
 __all__ = ["Wiring", "default_resumer", "reset", "uow", "wire", "wiring"]
@@ -42,7 +43,7 @@ class Wiring:
         """A new unit of work on this wiring's database, clock, settings and resumer."""
         from mktflow.store.uow import UnitOfWork
 
-        resumer = self.resumer or default_resumer()
+        resumer = self.resumer or _hand_back_when_needed
         if self.clock is None:
             return UnitOfWork(self.database, settings=self.settings, resumer=resumer)
         return UnitOfWork(self.database, clock=self.clock, settings=self.settings,
@@ -55,6 +56,12 @@ def default_resumer() -> Resumer:
     from mktflow.prefect.handback import hand_back
 
     return hand_back
+
+
+def _hand_back_when_needed(flow_run_id: str, item: WorkItem) -> None:
+    """The production resumer, imported (with httpx) only when a step is really handed back:
+    most commands never do, and start faster without it."""
+    default_resumer()(flow_run_id, item)
 
 
 _lock = threading.Lock()

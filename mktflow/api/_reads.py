@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
-from pydantic import Field
+from fastapi import APIRouter, Query, Request, Response
 
 from mktflow.api._deps import Uow
 from mktflow.api._schemas import (
     HistoryEntry,
-    InboxHandoff,
+    InboxPage,
     OrganisationPublic,
     ProcessPublic,
     ProcessSummary,
-    WorkItemPublic,
     problems,
 )
 from mktflow.engine import queries
@@ -22,8 +20,6 @@ from mktflow.engine import queries
 __all__ = ["router"]
 
 router = APIRouter(tags=["reads"], responses=problems(401))
-#: An inbox holds steps and handoffs, told apart by ``kind``.
-InboxEntry = Annotated[WorkItemPublic | InboxHandoff, Field(discriminator="kind")]
 
 
 @router.get("/org", response_model=OrganisationPublic)
@@ -32,14 +28,30 @@ def organisation(uow: Uow) -> dict[str, Any]:
     return queries.organisation(uow)
 
 
-@router.get("/inbox/{department}", response_model=list[InboxEntry],
+@router.get("/inbox/{department}", response_model=InboxPage,
             response_model_exclude_unset=True, responses=problems(404, 422))
 def inbox(
-    department: str, uow: Uow,
-    member: str | None = Query(default=None, description="Only what this member holds."),
-) -> list[dict[str, Any]]:
-    """Open work items and handoffs waiting for a department, overdue first."""
-    return queries.inbox(uow, department, member=member)
+    department: str, uow: Uow, request: Request, response: Response,
+    member: str | None = Query(default=None, description="Only the work items this member "
+                                                         "holds (handoffs stay)."),
+    state: list[str] | None = Query(
+        default=None, description="Only these states (repeatable): open, claimed, delegated, "
+                                  "offered, accepted, returned, delivered."),
+    overdue: bool | None = Query(default=None, description="true: only overdue items; false: "
+                                                           "only those that are not."),
+    process: str | None = Query(default=None, description="Business key or P-n."),
+    limit: int = Query(default=50, ge=1, le=200, description="Rows per page."),
+    cursor: str | None = Query(default=None, description="next_cursor of the previous page."),
+) -> dict[str, Any]:
+    """Work items and handoffs waiting for a department, overdue first, then by due time,
+    priority and id: one page, with ``next_cursor`` (also as a ``Link: <…>; rel="next"``
+    header) when there is more."""
+    page = queries.inbox_page(uow, department, member=member, states=state, overdue=overdue,
+                              process=process, limit=limit, cursor=cursor)
+    if page.next_cursor:
+        url = request.url.include_query_params(cursor=page.next_cursor)
+        response.headers["Link"] = f'<{url}>; rel="next"'
+    return {"rows": page.rows, "next_cursor": page.next_cursor}
 
 
 @router.get("/history/{reference}", response_model=list[HistoryEntry],

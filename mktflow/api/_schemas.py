@@ -8,7 +8,7 @@ ISO 8601 strings as the engine writes them.
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -22,6 +22,9 @@ __all__ = [
     "HealthPublic",
     "HistoryEntry",
     "InboxHandoff",
+    "InboxHandoffRow",
+    "InboxPage",
+    "InboxWorkRow",
     "MemberPublic",
     "OrganisationPublic",
     "Problem",
@@ -104,6 +107,67 @@ class InboxHandoff(HandoffPublic):
 
     awaiting: Literal["confirmation"] | None = Field(
         default=None, description="Present when the offering department has to confirm.")
+
+
+class InboxWorkRow(BaseModel):
+    """A human step as an inbox page lists it: the columns a list shows (no form, no data)."""
+
+    id: int
+    ref: str = Field(description="W-<id>")
+    kind: Literal["work"]
+    state: str
+    title: str
+    department: str
+    branch: str | None
+    assignee: str | None = Field(description="Who holds the step now.")
+    owner: str | None = Field(description="Who delegated it, while it is delegated.")
+    priority: int
+    due: str | None
+    follow_up: str | None
+    escalation_level: int
+    overdue: bool
+    process: str | None = Field(description="Business key of the process it belongs to.")
+    process_id: int | None
+    step_key: str | None
+    form_name: str | None
+    created_at: str | None
+    version: int
+
+
+class InboxHandoffRow(BaseModel):
+    """A handoff as an inbox page lists it; a delivered one waits for the offering department's
+    confirmation (``awaiting``)."""
+
+    id: int
+    ref: str = Field(description="H-<id>")
+    kind: Literal["handoff"]
+    handoff_kind: str
+    state: str
+    title: str
+    from_department: str
+    to_department: str
+    department: str = Field(description="The receiving department (as in to_department).")
+    branch: str | None
+    due: str | None
+    escalation_level: int
+    overdue: bool
+    process: str | None
+    process_id: int | None
+    step_key: str | None
+    return_count: int
+    offered_by: str | None
+    created_at: str | None
+    version: int
+    awaiting: Literal["confirmation"] | None = Field(
+        default=None, description="Present when the offering department has to confirm.")
+
+
+class InboxPage(BaseModel):
+    """One page of an inbox, overdue first, then by due time, priority and id."""
+
+    rows: list[Annotated[InboxWorkRow | InboxHandoffRow, Field(discriminator="kind")]]
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= for the next page (same filters); null on the last page.")
 
 
 class ProcessSummary(BaseModel):

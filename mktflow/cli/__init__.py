@@ -54,19 +54,41 @@ app.command("demo")(demo)
 @app.command("inbox")
 def inbox_cmd(
     department: str,
-    member: Annotated[str | None, typer.Option("--member", help="Only what this member "
-                                                                "holds.")] = None,
+    member: Annotated[str | None, typer.Option("--member", help="Only the work items this "
+                                                                "member holds.")] = None,
+    state: Annotated[list[str] | None, typer.Option(
+        "--state", help="Only items in this state (repeatable): open, claimed, delegated, "
+                        "offered, accepted, returned, delivered.")] = None,
+    overdue: Annotated[bool | None, typer.Option(
+        "--overdue/--not-overdue", help="Only overdue items, or only those that are not.")
+    ] = None,
+    process: Annotated[str | None, typer.Option(
+        "--process", help="Only items of this process (business key or P-n).")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="Rows per page, 1-200.")] = 50,
+    cursor: Annotated[str | None, typer.Option(
+        "--cursor", help="The next_cursor a previous page printed.")] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Open work items and handoffs waiting for a department, overdue first."""
-    from mktflow.engine.queries import inbox
+    """Work items and handoffs waiting for a department, overdue first, one page at a time.
+
+    With --json: {"rows": [...], "next_cursor": "..." or null}.
+    """
+    from mktflow.engine.queries import inbox_page
 
     with refusals(json_):
-        entries = inbox(uow(), department, member=member)
-        emit(entries, json_, lambda rows: table(
-            [{**r, "overdue": "OVERDUE" if r["overdue"] else ""} for r in rows],
-            ["ref", "state", "title", "assignee", "due", "overdue", "process"],
-            empty=f"{department}: nothing waiting"))
+        page = inbox_page(uow(), department, member=member, states=state, overdue=overdue,
+                          process=process, limit=limit, cursor=cursor)
+        body = {"rows": page.rows, "next_cursor": page.next_cursor}
+
+        def human(_: object) -> str:
+            text = table([{**r, "overdue": "OVERDUE" if r["overdue"] else ""} for r in page.rows],
+                         ["ref", "state", "title", "assignee", "due", "overdue", "process"],
+                         empty=f"{department}: nothing waiting")
+            if page.next_cursor:
+                text += f"\nnext page: the same command with --cursor {page.next_cursor}"
+            return text
+
+        emit(body, json_, human)
 
 
 @app.command("history")

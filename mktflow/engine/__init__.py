@@ -21,32 +21,36 @@ Types for annotations: ``UnitOfWork`` (what every handler takes; get one from bo
 
 from __future__ import annotations
 
-from mktflow.engine import (
-    approvals,
-    budget,
-    campaigns,
-    channels,
-    common,
-    cycles,
-    database,
-    forms,
-    handoffs,
-    notices,
-    orders,
-    organisation,
-    planfile,
-    processes,
-    products,
-    queries,
-    reports,
-    reviews,
-    sla,
-    steps,
-    transitions,
-    work,
-)
-from mktflow.store.tables import Handoff, ProcessInstance, WorkItem
-from mktflow.store.uow import Resumer, UnitOfWork
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads when first used
+    from mktflow.engine import (
+        approvals,
+        budget,
+        campaigns,
+        channels,
+        common,
+        cycles,
+        database,
+        forms,
+        handoffs,
+        notices,
+        orders,
+        organisation,
+        planfile,
+        processes,
+        products,
+        queries,
+        reports,
+        reviews,
+        sla,
+        steps,
+        transitions,
+        work,
+    )
+    from mktflow.store.tables import Handoff, ProcessInstance, WorkItem
+    from mktflow.store.uow import Resumer, UnitOfWork
 
 __all__ = [
     "Handoff",
@@ -77,3 +81,22 @@ __all__ = [
     "transitions",
     "work",
 ]
+
+#: Where the names that are not handler modules live.
+_TYPES = {"Handoff": "mktflow.store.tables", "ProcessInstance": "mktflow.store.tables",
+          "WorkItem": "mktflow.store.tables", "Resumer": "mktflow.store.uow",
+          "UnitOfWork": "mktflow.store.uow"}
+
+
+def __getattr__(name: str) -> Any:
+    """Load a handler module (or a type) when first used: a command that reads one item does
+    not pay for importing every handler's dependencies (the CLI starts in a fraction of a
+    second)."""
+    if name in _TYPES:
+        value = getattr(importlib.import_module(_TYPES[name]), name)
+    elif name in __all__:
+        value = importlib.import_module(f"{__name__}.{name}")
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value

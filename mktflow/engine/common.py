@@ -6,6 +6,8 @@ import re
 from datetime import datetime
 from typing import Any, TypeVar
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from mktflow.domain.actors import SYSTEM, Actor, Target, leads_of
@@ -19,6 +21,7 @@ __all__ = [
     "active_member",
     "actor_for",
     "changed",
+    "departments_exist",
     "find_member",
     "get_for_update",
     "parse_ref",
@@ -55,9 +58,17 @@ def parse_ref(text: str, default_kind: str | None = None) -> tuple[str, int]:
     return kind, int(match["id"])
 
 
+_LOCKING: dict[type, Any] = {}
+
+
 def get_for_update(uow: UnitOfWork, model: type[T], item_id: int) -> T:
     """Load and lock a row for the rest of the command (a row lock on PostgreSQL)."""
-    row = uow.session.get(model, item_id, with_for_update=True)
+    statement = _LOCKING.get(model)
+    if statement is None:  # built once per model, so its compiled form is reused as it is
+        statement = _LOCKING[model] = (
+            select(model).where(model.id == bindparam("item_id"))
+            .with_for_update().execution_options(populate_existing=True))
+    row: T | None = uow.session.execute(statement, {"item_id": item_id}).scalar_one_or_none()
     if row is None:
         raise NotFound(f"{PREFIX[model]}-{item_id} does not exist")
     return row
@@ -76,27 +87,62 @@ def active_member(session: Session, email: str) -> Member:
     return member
 
 
+_M, _B, _D = (Member.__table__, Branch.__table__,  # type: ignore[attr-defined]
+              Department.__table__)  # type: ignore[attr-defined]
+#: The member, their branch and the departments they are the delegate of, in one round trip
+#: (one row per delegation, or one row with none).
+_ACTOR = (
+    core_select(_M.c.email, _M.c.department, _M.c.role, _M.c.branch, _M.c.active, _B.c.is_hq,
+           _D.c.code, _D.c.delegate_email, _D.c.head_away_from, _D.c.head_away_until)
+    .select_from(_M.outerjoin(_B, _B.c.code == _M.c.branch)
+                 .outerjoin(_D, _D.c.delegate_email == _M.c.email))
+    .where(_M.c.email == bindparam("email"))
+)
+
+
 def actor_for(uow: UnitOfWork, email: str) -> Actor:
-    """The member behind ``email``, with the departments they lead today."""
+    """The member behind ``email``, with the departments they lead today.
+
+    One query, remembered for the rest of the transaction (a command may ask again, e.g. for
+    the member it assigns to). Raises NotFound unless ``email`` names an active member.
+    """
     if email == SYSTEM.email:
         return SYSTEM
-    member = active_member(uow.session, email)
-    branch = uow.session.get(Branch, member.branch)
-    delegations = [
-        (d.code, d.delegate_email or "", d.head_away_from, d.head_away_until)
-        for d in uow.session.exec(
-            select(Department).where(col(Department.delegate_email) == member.email)
-        )
-    ]
-    return Actor(
-        email=member.email,
-        department=member.department,
-        role=member.role,
-        branch=member.branch,
-        is_hq=bool(branch and branch.is_hq),
-        leads=leads_of(email=member.email, role=member.role, department=member.department,
+    key = ("actor", email.strip().lower())
+    actor: Actor | None = uow.memo.get(key)
+    if actor is not None:
+        return actor
+    rows = uow.session.connection().execute(_ACTOR, {"email": key[1]}).all()
+    if not rows or not rows[0].active:
+        raise NotFound(f"no active member with e-mail {email!r}")
+    m = rows[0]
+    delegations = [(r.code, r.delegate_email or "", r.head_away_from, r.head_away_until)
+                   for r in rows if r.code is not None]
+    actor = Actor(
+        email=m.email,
+        department=m.department,
+        role=m.role,
+        branch=m.branch,
+        is_hq=bool(m.is_hq),
+        leads=leads_of(email=m.email, role=m.role, department=m.department,
                        delegations=delegations, today=uow.now().date()),
     )
+    uow.memo[key] = actor
+    return actor
+
+
+def departments_exist(uow: UnitOfWork, *codes: str) -> set[str]:
+    """Which of ``codes`` are departments (one query for all, remembered for the transaction).
+    """
+    known: set[str] = uow.memo.setdefault("departments", set())
+    wanted = set(codes) - known
+    if wanted:
+        known.update(uow.session.connection().execute(
+            _DEPARTMENTS, {"codes": sorted(wanted)}).scalars())
+    return set(codes) & known
+
+
+_DEPARTMENTS = core_select(_D.c.code).where(_D.c.code.in_(bindparam("codes", expanding=True)))
 
 
 def target_of(obj: WorkItem | Handoff) -> Target:

@@ -14,10 +14,10 @@ from mktflow.domain.model import (
     HandoffKind,
     HandoffState,
 )
-from mktflow.engine.common import actor_for, get_for_update
+from mktflow.engine.common import actor_for, departments_exist, get_for_update
 from mktflow.engine.notices import notice
 from mktflow.engine.transitions import check, check_new, record
-from mktflow.store.tables import Department, Handoff, ProcessInstance
+from mktflow.store.tables import Handoff, ProcessInstance
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [
@@ -71,8 +71,9 @@ def offer(
             )).first()
             if existing is not None:
                 return existing
+        known = departments_exist(uow, from_department, to_department)
         for field, code in (("from", from_department), ("to", to_department)):
-            if uow.session.get(Department, code) is None:
+            if code not in known:
                 raise NotFound(f"{field}: unknown department {code!r}")
         actor = actor_for(uow, actor_email)
         handoff = Handoff(

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 
 from mktflow.domain.actors import head_is_away
@@ -23,10 +25,10 @@ from mktflow.domain.model import Audience, Role
 from mktflow.engine.channels import department_channels, member_channels
 from mktflow.engine.common import find_member, get_for_update, ref
 from mktflow.store.tables import (
+    Channel,
     Department,
     Handoff,
     Member,
-    OutboxMessage,
     ProcessInstance,
     WorkItem,
 )
@@ -43,6 +45,7 @@ __all__ = [
 ]
 
 _PATHS = {WorkItem: "work", Handoff: "handoffs"}
+_CHANNEL = Channel.__table__  # type: ignore[attr-defined]
 
 #: How a subject says what happened; ``{member}``, ``{to}``, ``{from}``, ``{due}``, ... are filled
 #: from the item and the recipient. Events not listed say their verb.
@@ -128,11 +131,28 @@ def _recipients(item: WorkItem | Handoff, audience: Audience) -> tuple[str | Non
     return item.to_department, None
 
 
+def _department_channel_ids(uow: UnitOfWork, department: str) -> list[int]:
+    """The ids of a department's own channels: one light query, remembered for the command."""
+    key = ("department channels", department)
+    ids: list[int] | None = uow.memo.get(key)
+    if ids is None:
+        ids = uow.memo[key] = list(uow.session.connection().execute(
+            _CHANNEL_IDS, {"department": department}).scalars())
+    return ids
+
+
+_CHANNEL_IDS = (core_select(_CHANNEL.c.id)
+                .where(_CHANNEL.c.department == bindparam("department"),
+                       _CHANNEL.c.member_email.is_(None))
+                .order_by(_CHANNEL.c.id))
+
+
 def _routes(uow: UnitOfWork, recipient: Recipient) -> list[_Route]:
     """The rows a message for ``recipient`` becomes: one per channel, or one without."""
-    dept_channels = department_channels(uow.session, recipient.department)
     if recipient.member is None:
-        return [_Route(c.id, None) for c in dept_channels] or [_Route(None, None)]
+        return ([_Route(cid, None) for cid in _department_channel_ids(uow, recipient.department)]
+                or [_Route(None, None)])
+    dept_channels = department_channels(uow.session, recipient.department)
     people: list[tuple[str, str | None]] = [(recipient.member, None)]
     delegate = away_delegate(uow, recipient.member)
     if delegate:
@@ -171,8 +191,10 @@ def notice(
     actor: str,
     reason: str | None = None,
     extra: dict[str, Any] | None = None,
-) -> list[OutboxMessage]:
-    """Queue ``event`` on ``item`` for each audience, one row per channel, in the transaction."""
+) -> list[dict[str, Any]]:
+    """Queue ``event`` on ``item`` for each audience, one row per channel, in the transaction.
+
+    Returns the outbox rows queued (column values, ``id`` included)."""
     recipients = []
     for audience in audiences:
         department, member = _recipients(item, audience)
@@ -193,15 +215,16 @@ def notice_recipients(
     actor: str,
     reason: str | None = None,
     extra: dict[str, Any] | None = None,
-) -> list[OutboxMessage]:
-    """Queue ``event`` on ``item`` for these recipients, one row per channel they are told by."""
+) -> list[dict[str, Any]]:
+    """Queue ``event`` on ``item`` for these recipients, one row per channel they are told by;
+    returns the outbox rows queued."""
     link = action_link(uow, item)
     name = ref(item)
     due = item.due_at.isoformat() if item.due_at else None
     handoff = isinstance(item, Handoff)
     sides = ({"from_department": item.from_department, "to_department": item.to_department}
              if isinstance(item, Handoff) else {})
-    messages = []
+    messages: list[dict[str, Any]] = []
     for recipient in recipients:
         department, member = recipient.department, recipient.member
         fill = {"department": department, "member": member, "due": _human(item),
@@ -220,10 +243,10 @@ def notice_recipients(
             if route.on_behalf_of:
                 payload.update(recipient=route.member, on_behalf_of=route.on_behalf_of,
                                **{"for": f"{route.member} (for {route.on_behalf_of}, away)"})
-            messages.append(uow.outbox(OutboxMessage(
-                id="", event=event, department=department, recipient_email=route.member,
+            messages.append(uow.outbox_row(
+                event=event, department=department, recipient_email=route.member,
                 channel_id=route.channel_id, subject=subject, payload=payload, link=link,
-            )))
+            ))
     return messages
 
 

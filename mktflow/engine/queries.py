@@ -13,6 +13,7 @@ from mktflow.domain.errors import NotFound
 from mktflow.domain.model import OPEN_WORK_STATES, HandoffState
 from mktflow.engine.common import parse_ref, ref
 from mktflow.engine.handoffs import process_id_for
+from mktflow.engine.inbox import Page, handoff_page, inbox_page, work_page
 from mktflow.store.tables import (
     AuditEntry,
     Branch,
@@ -25,14 +26,18 @@ from mktflow.store.tables import (
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [
+    "Page",
     "done_steps_of_run",
+    "handoff_page",
     "handoff_view",
     "history",
     "inbox",
+    "inbox_page",
     "organisation",
     "process_list",
     "process_view",
     "show",
+    "work_page",
     "work_view",
 ]
 
@@ -114,7 +119,11 @@ def _sort_key(entry: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def inbox(uow: UnitOfWork, department: str, *, member: str | None = None) -> list[dict[str, Any]]:
-    """Open work and handoffs waiting for a department (or held by one member), overdue first."""
+    """Open work and handoffs waiting for a department (or held by one member), overdue first.
+
+    All of them, as full views (form schema and data included): for a list people page
+    through, use ``inbox_page`` (sorted and paged in SQL, light rows).
+    """
     with uow:
         s = uow.session
         if s.get(Department, department) is None:

@@ -79,7 +79,8 @@ def record(
     item.updated_at = uow.now()
     item.version += 1
     uow.session.add(item)
-    uow.session.flush()
+    if item.id is None:  # a new row: flush for the id its audit entry names
+        uow.session.flush()
     assert item.id is not None
     uow.audit(
         actor=actor.email, entity_type=_kind(item), entity_id=item.id,

@@ -14,11 +14,18 @@ from sqlmodel import col, select
 from mktflow.domain.actors import Target
 from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
 from mktflow.domain.model import OPEN_WORK_STATES, Audience, WorkState
-from mktflow.engine.common import active_member, actor_for, get_for_update, ref, ref_of
+from mktflow.engine.common import (
+    active_member,
+    actor_for,
+    departments_exist,
+    get_for_update,
+    ref,
+    ref_of,
+)
 from mktflow.engine.forms import check_schema, validate_form
 from mktflow.engine.notices import notice
 from mktflow.engine.transitions import check, check_new, record
-from mktflow.store.tables import Department, Member, ProcessInstance, WorkItem
+from mktflow.store.tables import Member, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [
@@ -97,7 +104,7 @@ def create_work_item(
             if uow.session.get(ProcessInstance, process_id) is None:
                 raise NotFound(f"{ref_of('process', process_id)} does not exist")
         actor = actor_for(uow, actor_email)
-        if uow.session.get(Department, department) is None:
+        if not departments_exist(uow, department):
             raise NotFound(f"department: unknown department {department!r}")
         # no branch on the target: who may create work is not limited by branch
         check_new(actor, "create", Target(ref=f"work for {department}", department=department))

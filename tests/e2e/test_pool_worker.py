@@ -120,7 +120,7 @@ def _wait_suspended(team: Team, flow_run_id: str, prefix: str) -> dict[str, Any]
 
 
 def _step(team: Team, key: str, prefix: str) -> dict[str, Any] | None:
-    items = json.loads(team.cli("inbox", "marketing", "--json"))
+    items = json.loads(team.cli("inbox", "marketing", "--limit", "200", "--json"))["rows"]
     return next((i for i in items if i.get("process") == key
                  and str(i.get("step_key", "")).startswith(prefix)), None)
 

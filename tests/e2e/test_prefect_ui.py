@@ -34,7 +34,7 @@ def _code(example: str) -> str:
 
 def _step(served: Served, department: str, key: str, step: str) -> dict[str, Any] | None:
     """The item of process ``key`` whose step key starts with ``step`` in a department's queue."""
-    for item in served.cli_json("inbox", department):
+    for item in served.cli_json("inbox", department, "--limit", "200")["rows"]:
         if item.get("process") == key and str(item.get("step_key", "")).startswith(step):
             return dict(item)
     return None

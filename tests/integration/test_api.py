@@ -80,12 +80,13 @@ def test_work_item_life(api: httpx.Client, db: Any) -> None:
     wid = item["id"]
     assert item["state"] == "open"
     assert api.get(f"/work/{wid}").json()["form_schema"] == FORM
-    assert f"W-{wid}" in [e["ref"] for e in api.get("/inbox/marketing").json()]
+    assert f"W-{wid}" in [e["ref"] for e in api.get("/inbox/marketing").json()["rows"]]
 
     r = api.post(f"/work/{wid}/claim", headers=as_(OLGA))
     assert r.status_code == 200, r.text
     assert (r.json()["state"], r.json()["assignee"]) == ("claimed", OLGA)
-    assert [e["ref"] for e in api.get("/inbox/marketing", params={"member": OLGA}).json()] == [
+    assert [e["ref"] for e in api.get("/inbox/marketing",
+                                            params={"member": OLGA}).json()["rows"]] == [
         f"W-{wid}"]
 
     probe = written(db)
@@ -111,7 +112,7 @@ def test_handoff_life_and_reject_needs_a_reason(api: httpx.Client, db: Any) -> N
     handoff = offer_handoff(api)
     hid = handoff["id"]
     assert handoff["due"] == "2026-12-01T17:00:00+00:00"  # no zone given: UTC
-    assert f"H-{hid}" in [e["ref"] for e in api.get("/inbox/sales").json()]
+    assert f"H-{hid}" in [e["ref"] for e in api.get("/inbox/sales").json()["rows"]]
     probe = written(db)
     before = probe()
 
@@ -378,3 +379,23 @@ def test_html_posts_of_every_other_action(api: httpx.Client) -> None:
     assert [(h["action"], h["reason"]) for h in trail] == [
         ("offer", None), ("accept", None), ("comment", None), ("deliver", None),
         ("return", "prices missing"), ("cancel", "launch postponed")]
+
+
+def test_inbox_pages_with_a_cursor_and_a_link_header(api: httpx.Client) -> None:
+    made = [create_work(api, title=f"Page {n}", due=f"2031-01-0{n}T09:00:00Z")["id"]
+            for n in (1, 2, 3)]
+    first = api.get("/inbox/marketing", params={"limit": 2, "state": "open"})
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert [r["id"] for r in body["rows"]] == made[:2] and body["next_cursor"]
+    assert {"form_schema", "data", "draft"}.isdisjoint(body["rows"][0])
+    link = first.headers["link"]
+    assert link.endswith('>; rel="next"') and "limit=2" in link and "state=open" in link
+    rest = api.get(link[1:link.index(">")]).json()
+    assert [r["id"] for r in rest["rows"]] == made[2:] and rest["next_cursor"] is None
+    assert_problem(api.get("/inbox/marketing", params={"limit": 201}), 422)
+    bad = assert_problem(api.get("/inbox/marketing", params={"cursor": "junk"}), 422)
+    assert bad["detail"].startswith("cursor:")
+    spec = api.get("/openapi.json").json()
+    params = {p["name"] for p in spec["paths"]["/inbox/{department}"]["get"]["parameters"]}
+    assert {"limit", "cursor", "state", "overdue", "process", "member"} <= params

@@ -76,7 +76,7 @@ def test_generated_client_runs_handoffs_through_their_life(client: Any) -> None:
     kit = offer("Launch kit")
     assert (kit.ref, kit.state, kit.deliverables) == (f"H-{kit.id}", "offered", ["price list"])
     waiting = _operation("reads.reads_inbox").sync("sales", client=client)
-    assert f"H-{kit.id}" in [e.ref for e in waiting]
+    assert f"H-{kit.id}" in [e.ref for e in waiting.rows]
 
     refused = act("confirm", kit, ANA)  # not delivered yet: a typed problem, not an exception
     assert isinstance(refused, models.Problem)

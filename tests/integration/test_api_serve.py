@@ -46,7 +46,7 @@ def test_api_serve_answers_health_and_acts_until_interrupted(db: Any, tmp_path: 
         created = httpx.post(f"{base}/work", headers={"X-Mktflow-Actor": "ana.torres@example.com"},
                              json={"department": "marketing", "title": "Served brief"})
         assert created.status_code == 201, created.text
-        inbox = httpx.get(f"{base}/inbox/marketing", timeout=10).json()
+        inbox = httpx.get(f"{base}/inbox/marketing", timeout=10).json()["rows"]
         assert f"W-{created.json()['id']}" in [e["ref"] for e in inbox]
     finally:
         serve.send_signal(signal.SIGINT)

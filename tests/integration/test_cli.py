@@ -96,12 +96,31 @@ def test_responsibility_letter_is_signed_on_accept(cli: Any) -> None:
 def test_inbox_json_shape_and_overdue_first(cli: Any) -> None:
     late = _create(cli, "--due", "2020-01-01")
     _create(cli, "--due", "2030-01-01")
-    entries = cli("inbox", "marketing", "--json").json()
+    page = cli("inbox", "marketing", "--json").json()
+    entries = page["rows"]
     assert entries[0]["id"] == late and entries[0]["overdue"] is True
+    assert page["next_cursor"] is None
     for entry in entries:
         assert {"id", "kind", "state", "title", "due", "process"} <= set(entry)
     text = cli("inbox", "marketing")
     assert "OVERDUE" in text.stdout.splitlines()[1]
+
+
+def test_inbox_pages_with_limit_and_cursor(cli: Any) -> None:
+    made = [_create(cli, "--due", f"2030-01-0{day}") for day in (1, 2, 3)]
+    first = cli("inbox", "marketing", "--limit", "2", "--json").json()
+    assert [r["id"] for r in first["rows"]] == made[:2] and first["next_cursor"]
+    rest = cli("inbox", "marketing", "--limit", "2", "--cursor", first["next_cursor"],
+               "--json").json()
+    assert [r["id"] for r in rest["rows"]] == made[2:] and rest["next_cursor"] is None
+    human = cli("inbox", "marketing", "--limit", "2").stdout.splitlines()
+    assert len(human) == 4 and "--cursor " in human[-1]  # header, two rows, the next page
+    cursor = human[-1].split("--cursor ")[1]
+    again = cli("inbox", "marketing", "--limit", "2", "--cursor", cursor, "--json").json()
+    assert [r["id"] for r in again["rows"]] == made[2:]
+    bad = cli("inbox", "marketing", "--limit", "0")
+    assert bad.exit_code == 2 and "limit: must be a whole number from 1 to 200" in bad.stderr
+    assert cli("inbox", "marketing", "--cursor", "junk").exit_code == 2
 
 
 def test_org_show_and_reload_never_duplicates(cli: Any, tmp_path: Path) -> None:

@@ -12,10 +12,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-import mktflow.store.tables  # noqa: F401
 from mktflow.config import normalise_database_url
 from mktflow.store.db import engine_for
 from mktflow.store.migrate import current_revision, head_revision, upgrade
+from mktflow.store.tables import register_all
 
 ANA = "ana.torres@example.com"
 OLGA = "olga.petrova@example.com"
@@ -31,6 +31,7 @@ def test_upgrade_is_idempotent_on_empty_and_current(pg_url: str, tmp_path: Any) 
 
 
 def test_models_and_migrations_agree(db: Any) -> None:
+    register_all()
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     assert diff == [], f"tables and migrations differ; write a migration: {diff}"

@@ -5,7 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import mktflow.store.tables  # noqa: F401  (registers every table on SQLModel.metadata)
+from mktflow.store.tables import register_all
+
+register_all()  # every table on SQLModel.metadata
 
 config = context.config
 target_metadata = SQLModel.metadata

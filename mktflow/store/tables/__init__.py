@@ -1,42 +1,53 @@
-"""Every mktflow table, by area; importing this registers them all on ``SQLModel.metadata``.
+"""Every mktflow table, by area; ``register_all()`` registers them all on ``SQLModel.metadata``.
 
     work        the work engine: organisation, processes, work items, handoffs, audit, outbox
     business    plans, budget lines and spend, KPIs, campaigns, products, customers, orders
     cycles      the recurring cycles: cycle runs, research findings, distributors, appraisals
     notify      the channels departments and members are told through
+
+Each area's module is imported when one of its tables is first used (``from
+mktflow.store.tables import WorkItem`` loads only ``work``): building SQLModel classes is a good
+part of a command's start-up, and a command that reads one work item needs none of the business
+tables. What needs the whole schema (migrations, comparing models with them) calls
+``register_all()`` first. A new table module goes in ``_AREAS``, its names in the
+``TYPE_CHECKING`` block.
 """
 
 from __future__ import annotations
 
-from mktflow.store.tables.business import (
-    BudgetLine,
-    Campaign,
-    CampaignActivity,
-    Customer,
-    Kpi,
-    Plan,
-    Product,
-    SalesOrder,
-    SpendEntry,
-)
-from mktflow.store.tables.cycles import (
-    Appraisal,
-    CycleRun,
-    Distributor,
-    DistributorReview,
-    ResearchFinding,
-)
-from mktflow.store.tables.notify import Channel, ChannelSource
-from mktflow.store.tables.work import (
-    AuditEntry,
-    Branch,
-    Department,
-    Handoff,
-    Member,
-    OutboxMessage,
-    ProcessInstance,
-    WorkItem,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mktflow.store.tables.business import (
+        BudgetLine,
+        Campaign,
+        CampaignActivity,
+        Customer,
+        Kpi,
+        Plan,
+        Product,
+        SalesOrder,
+        SpendEntry,
+    )
+    from mktflow.store.tables.cycles import (
+        Appraisal,
+        CycleRun,
+        Distributor,
+        DistributorReview,
+        ResearchFinding,
+    )
+    from mktflow.store.tables.notify import Channel, ChannelSource
+    from mktflow.store.tables.work import (
+        AuditEntry,
+        Branch,
+        Department,
+        Handoff,
+        Member,
+        OutboxMessage,
+        ProcessInstance,
+        WorkItem,
+    )
 
 __all__ = [
     "Appraisal",
@@ -64,3 +75,34 @@ __all__ = [
     "SpendEntry",
     "WorkItem",
 ]
+
+#: The modules of this package, each an area of tables.
+_AREAS = ("work", "business", "cycles", "notify")
+
+#: The area (module of this package) of each table.
+_AREA_OF: dict[str, str] = {
+    "BudgetLine": "business", "Campaign": "business", "CampaignActivity": "business",
+    "Customer": "business", "Kpi": "business", "Plan": "business", "Product": "business",
+    "SalesOrder": "business", "SpendEntry": "business",
+    "Appraisal": "cycles", "CycleRun": "cycles", "Distributor": "cycles",
+    "DistributorReview": "cycles", "ResearchFinding": "cycles",
+    "Channel": "notify", "ChannelSource": "notify",
+    "AuditEntry": "work", "Branch": "work", "Department": "work", "Handoff": "work",
+    "Member": "work", "OutboxMessage": "work", "ProcessInstance": "work", "WorkItem": "work",
+}
+
+
+def register_all() -> None:
+    """Import every area, so ``SQLModel.metadata`` holds every table (migrations need it)."""
+    for area in _AREAS:
+        importlib.import_module(f"{__name__}.{area}")
+
+
+def __getattr__(name: str) -> Any:
+    """A table class, importing its area's module the first time one of its tables is used."""
+    if name not in _AREA_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    importlib.import_module(f"{__name__}.work")  # every area's foreign keys point into it
+    value = getattr(importlib.import_module(f"{__name__}.{_AREA_OF[name]}"), name)
+    globals()[name] = value
+    return value

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from mktflow.store.columns import created_field, json_field, timestamp_field
@@ -24,6 +24,12 @@ __all__ = [
     "ProcessInstance",
     "WorkItem",
 ]
+
+#: The WHERE of the inbox's partial indexes; queries repeat them word for word (literal values,
+#: so SQLite's planner can match them) - see mktflow/engine/inbox.py.
+_OPEN_WORK = "state IN ('open', 'claimed', 'delegated')"
+_RECEIVER_ACTS = "state IN ('offered', 'accepted', 'returned')"
+_DELIVERED = "state IN ('delivered')"
 
 
 class Branch(SQLModel, table=True):
@@ -78,6 +84,11 @@ class WorkItem(SQLModel, table=True):
     __table_args__ = (
         Index("ix_workitem_queue", "department", "state", "due_at"),
         Index("ix_workitem_assignee", "assignee_email", "state", "due_at"),
+        # the paged inbox (mktflow/engine/inbox.py): open items of a queue in due order
+        Index("ix_workitem_inbox", "department", "due_at",
+              sqlite_where=text(_OPEN_WORK), postgresql_where=text(_OPEN_WORK)),
+        Index("ix_workitem_member_inbox", "assignee_email", "due_at",
+              sqlite_where=text(_OPEN_WORK), postgresql_where=text(_OPEN_WORK)),
         UniqueConstraint("process_id", "step_key", name="uq_workitem_step"),
     )
 
@@ -114,6 +125,10 @@ class Handoff(SQLModel, table=True):
 
     __table_args__ = (
         Index("ix_handoff_queue", "to_department", "state", "due_at"),
+        Index("ix_handoff_inbox", "to_department", "due_at",
+              sqlite_where=text(_RECEIVER_ACTS), postgresql_where=text(_RECEIVER_ACTS)),
+        Index("ix_handoff_awaiting", "from_department", "due_at",
+              sqlite_where=text(_DELIVERED), postgresql_where=text(_DELIVERED)),
         UniqueConstraint("process_id", "step_key", name="uq_handoff_step"),
     )
 

@@ -1,0 +1,68 @@
+"""Rewrite the README's benchmark table from ``bench/results/*.json``: ``python -m bench.report``.
+
+The table sits between the markers ``<!-- bench:begin -->`` and ``<!-- bench:end -->`` in
+README.md; everything else is left as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from bench._kit import ROOT
+
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if abs(value) >= 100:
+            return f"{value:,.0f}"
+        return f"{value:.3g}" if abs(value) < 10 else f"{value:.1f}"
+    return str(value)
+
+
+def table(results: Path) -> str:
+    """The markdown table (with date and machine) of every record in ``results``."""
+    records: list[dict[str, Any]] = []
+    for path in sorted(results.glob("*.json")):
+        data = json.loads(path.read_text("utf-8"))
+        records += data if isinstance(data, list) else [data]
+    if not records:
+        return "(no results yet: run `make bench`)"
+    lines = ["| benchmark | database | figure | baseline | ratio | target | met | date | notes |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    machines = []
+    for r in records:
+        if r.get("machine") and r["machine"] not in machines:
+            machines.append(r["machine"])
+        quick = " (quick)" if r.get("quick") else ""
+        lines.append(
+            f"| {r['name']}{quick} | {r['database']} | {_number(r['figure'])} {r['unit']} | "
+            f"{_number(r['baseline'])} ({r['baseline_name']}) | {_number(r['ratio'])}x | "
+            f"{r['target']} | {'yes' if r['met'] else '**no**'} | {r['date']} | "
+            f"{r.get('notes', '')} |")
+    lines += ["", "Machine (load average when each benchmark started): "
+              + "; ".join(machines)]
+    return "\n".join(lines)
+
+
+def rewrite_readme(readme: Path = ROOT / "README.md", results: Path | None = None) -> bool:
+    """Replace the block between the markers; False if the README has no markers."""
+    text = readme.read_text("utf-8")
+    if BEGIN not in text or END not in text:
+        print(f"{readme}: no {BEGIN} ... {END} block; table not written", file=sys.stderr)
+        return False
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    body = table(results or ROOT / "bench" / "results")
+    readme.write_text(f"{head}{BEGIN}\n{body}\n{END}{tail}", "utf-8")
+    return True
+
+
+if __name__ == "__main__":
+    sys.exit(0 if rewrite_readme() else 1)

@@ -1,0 +1,46 @@
+"""`make bench QUICK=1` as the suite runs it once: every benchmark writes records with a ratio.
+
+Not a timed test: it checks that the benchmarks run and report what the README table needs
+(figure, baseline from the same run, ratio, target, met, database, machine, date), not how
+fast anything is.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.__main__ import discover
+from bench.report import table
+
+ROOT = Path(__file__).resolve().parents[2]
+FIELDS = {"name", "figure", "unit", "baseline", "baseline_name", "ratio", "target", "met",
+          "database", "machine", "date", "notes"}
+
+pytestmark = pytest.mark.postgres
+
+
+def test_quick_bench_writes_every_record_with_its_ratio(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    done = subprocess.run([sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=280)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert (ROOT / "README.md").read_text("utf-8") == readme  # --out leaves the README alone
+    files = {p.stem: p for p in tmp_path.glob("*.json")}
+    assert set(discover()) <= set(files), f"missing results: {set(discover()) - set(files)}"
+    for name, path in files.items():
+        records = json.loads(path.read_text("utf-8"))
+        assert isinstance(records, list) and records, name
+        for r in records:
+            assert set(r) >= FIELDS, (name, FIELDS - set(r))
+            assert isinstance(r["ratio"], int | float) and r["ratio"] > 0, r
+            assert r["baseline"] > 0 and isinstance(r["met"], bool), r
+            assert r["quick"] is True
+    for kind in ("sqlite", "postgresql"):
+        plan = (tmp_path / f"inbox-plan-{kind}.txt").read_text("utf-8")
+        assert "ix_workitem_inbox" in plan, plan[:2000]
+    assert "| engine.work_item_life (quick) | sqlite |" in table(tmp_path)
