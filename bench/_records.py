@@ -1,13 +1,7 @@
-"""Shared by benchmarks 4-7: the result record, percentiles, the machine, fresh data folders.
+"""Shared by benchmarks 4-7 (flow overhead, hand-back, relay, waiting runs): ``met`` from a
+target, percentiles, data folders, one local Prefect server and ``mktflow serve`` per run.
 
-A record is the framework's contract (``bench/__main__.py`` writes each to
-``bench/results/<name>.json``)::
-
-    {"name", "figure", "unit", "baseline", "baseline_name", "ratio", "target", "met",
-     "database", "machine", "date", "notes"}
-
-``ratio`` is figure / baseline; ``target`` says which way it must go (``"<= 1.3"`` or
-``">= 0.7"``); ``met`` is that comparison (None when there is no target).
+Records are ``bench._kit.record``'s (see ``bench/__main__.py`` for the contract).
 """
 
 from __future__ import annotations
@@ -20,43 +14,26 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def record(name: str, *, figure: float, unit: str, baseline: float | None,
-           baseline_name: str, target: str | None, database: str, notes: str,
-           ratio: float | None = None) -> dict[str, Any]:
-    """One result; ``ratio`` defaults to figure / baseline and ``met`` follows ``target``:
-    ``"<= X"`` / ``">= X"`` compare the ratio, ``"figure <= X"`` the figure itself (targets
-    given in the figure's unit, e.g. seconds)."""
-    if ratio is None and baseline:
-        ratio = figure / baseline
-    met: bool | None = None
-    if target is not None:
-        *of, op, bound = target.split()
-        value = figure if of == ["figure"] else ratio
-        if value is not None:
-            met = value <= float(bound) if op == "<=" else value >= float(bound)
-    return {"name": name, "figure": round(figure, 4), "unit": unit,
-            "baseline": None if baseline is None else round(baseline, 4),
-            "baseline_name": baseline_name,
-            "ratio": None if ratio is None else round(ratio, 3), "target": target, "met": met,
-            "database": database, "machine": machine(),
-            "date": datetime.now(UTC).isoformat(timespec="seconds"), "notes": notes}
+def record(name: str, *, figure: float, unit: str, baseline: float, baseline_name: str,
+           target: str, database: str, notes: str) -> dict[str, Any]:
+    """One result (``bench._kit.record``), ``met`` decided by ``target``: ``"<= 1.3x"`` /
+    ``">= 0.7x"`` compare the ratio (figure / baseline), ``"<= 1.5 s"`` the figure itself
+    (a target in the figure's unit, e.g. seconds)."""
+    from bench._kit import record as kit_record
 
-
-def machine() -> str:
-    """Cores, memory and the load average when measured (the machine is shared)."""
-    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                  if line.startswith("MemTotal:"))
-    load = os.getloadavg()
-    return (f"{os.cpu_count()} cores, {mem_kb / 2**20:.0f} GiB, Python "
-            f"{sys.version_info.major}.{sys.version_info.minor}; load average "
-            f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+    op, bound = target.split()[:2]
+    value = figure / baseline if bound.endswith("x") else figure
+    limit = float(bound.rstrip("x"))
+    met = value <= limit if op == "<=" else value >= limit
+    return kit_record(name, figure=figure, unit=unit, baseline=baseline,
+                      baseline_name=baseline_name, target=target, met=met, database=database,
+                      notes=notes)
 
 
 def pct(values: list[float], q: float) -> float:

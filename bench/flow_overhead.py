@@ -248,7 +248,7 @@ def run(quick: bool, out: Path) -> list[dict[str, Any]]:
     return [record(
         NAME, figure=camp, unit="s per run (median)", baseline=bare,
         baseline_name=f"bare Prefect flow, {c0['tasks']} tasks and {c0['steps']} pauses",
-        target="<= 1.3", database="sqlite",
+        target="<= 1.3x", database="sqlite",
         notes=(f"campaign with {c0['steps']} human steps answered by a driver "
                f"(claim + complete_step) vs a bare flow with the same task and pause count "
                f"resumed with resume_flow_run; same local Prefect server, pause poll "
