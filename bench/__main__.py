@@ -35,7 +35,8 @@ from bench._kit import ROOT
 
 #: The benchmarks, in the order they run (issue 12: engine, inbox, CLI start-up, then the
 #: flow, hand-back, relay and waiting-runs modules).
-BENCHES: list[str] = ["engine", "inbox", "cli_start"]
+BENCHES: list[str] = ["engine", "inbox", "cli_start", "flow_overhead", "handback", "relay",
+                      "waiting_runs"]
 
 RESULTS = ROOT / "bench" / "results"
 _NOT_BENCHES = {"__main__", "_kit", "report"}

@@ -38,7 +38,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -183,11 +183,13 @@ def _step(env: dict[str, str], key: str, i: int, timeout: float = 120) -> dict[s
     raise SystemExit(f"step {i} never came")
 
 
-def paused(steps: int, poll: float | None) -> dict[str, Any]:
-    """N steps of one run paused in a child process."""
+def paused(steps: int, poll: float | None, shared: dict[str, str] | None = None
+           ) -> dict[str, Any]:
+    """N steps of one run paused in a child process (on ``shared``: that data folder)."""
     extra = {"MKTFLOW_STEP_POLL_INTERVAL_S": str(poll)} if poll is not None else {}
     figures = Figures()
-    with _data_folder(extra) as env:
+    folder = nullcontext(shared) if shared is not None else _data_folder(extra)
+    with folder as env:
         api_url = json.loads(_mktflow(env, "server", "start", "--json"))["api_url"]
         key = f"BENCH-{uuid.uuid4().hex[:6]}"
         run = subprocess.Popen([sys.executable, __file__, "--child", key, str(steps)],
@@ -300,12 +302,15 @@ def _runner_poll() -> float:
     return float(prefect_env(get_settings())["PREFECT_RUNNER_POLL_FREQUENCY"])
 
 
-def served(runs: int) -> dict[str, Any]:
-    """N campaigns of the served deployment: each one's plan answered, then its approval."""
+def served(runs: int, shared: tuple[dict[str, str], subprocess.Popen[bytes]] | None = None
+           ) -> dict[str, Any]:
+    """N campaigns of the served deployment: each one's plan answered, then its approval
+    (on ``shared``: that data folder and its running ``mktflow serve``, left running)."""
     figures = Figures()
-    with _data_folder() as env:
+    folder_env = nullcontext(shared[0]) if shared is not None else _data_folder()
+    with folder_env as env:
         folder = Path(env["MKTFLOW_DATA_DIR"])
-        serve = _serve(env, folder / "serve.log")
+        serve = shared[1] if shared is not None else _serve(env, folder / "serve.log")
         try:
             for n in range(runs):
                 params = folder / f"campaign-{n}.json"
@@ -323,9 +328,51 @@ def served(runs: int) -> dict[str, Any]:
                 for part, seconds in _rerun(run, committed, created).items():
                     figures.parts.setdefault(part, []).append(seconds)
         finally:
-            _stop(serve)
+            if shared is None:
+                _stop(serve)
     return figures.report(mode="served", runs=runs, poll_setting="PREFECT_RUNNER_POLL_FREQUENCY",
                           poll_interval_s=_runner_poll())
+
+
+def run(quick: bool, out: Path) -> list[dict[str, Any]]:
+    """Benchmark 5 for ``python -m bench``: the paused and the served hand-back.
+
+    Quick: 2 paused steps and 1 served campaign; full: 100 paused steps and 10 served
+    campaigns (each served one costs about 10 s: a detached start, its first run to the plan,
+    the answer, the re-run to the approval). Targets (issue 8): next step p50 <= 1.5 s paused,
+    <= runner poll + 2 s served; ``work complete`` exits within 1 s of its commit.
+    """
+    sys.path.insert(0, str(ROOT))
+    from bench._records import record, shared_folder, shared_serve, write
+
+    env = shared_folder()
+    pause = paused(2 if quick else 100, None, env)
+    serve = served(1 if quick else 10, (env, shared_serve()))
+    write(out, "handback", {"paused": pause, "served": serve})
+    nxt, srv = pause["next_step_s"], serve["next_step_s"]
+    poll, rpoll = pause["poll_interval_s"], serve["poll_interval_s"]
+    parts = serve.get("next_step_parts_s", {})
+    split = ", ".join(f"{k} p50 {v['p50']:.2f} s" for k, v in parts.items())
+    return [
+        record("handback-paused", figure=nxt["p50"], unit="s (p50)", baseline=poll,
+               baseline_name="paused-step poll interval (MKTFLOW_STEP_POLL_INTERVAL_S)",
+               target="<= 1.5 s (issue 8)", database="sqlite",
+               notes=(f"`work complete` commit -> next step in its queue, paused run, "
+                      f"{nxt['n']} steps: p50 {nxt['p50']:.2f} s, p95 {nxt['p95']:.2f} s, max "
+                      f"{nxt['max']:.2f} s")),
+        record("handback-served", figure=srv["p50"], unit="s (p50)", baseline=rpoll,
+               baseline_name="runner poll interval (PREFECT_RUNNER_POLL_FREQUENCY)",
+               target=f"<= {rpoll + 2:g} s (poll + 2 s, issue 8)", database="sqlite",
+               notes=(f"commit -> next step, suspended run of `mktflow serve`, {srv['n']} "
+                      f"campaigns: p50 {srv['p50']:.2f} s, p95 {srv['p95']:.2f} s; {split}")),
+        record("handback-complete", figure=pause["commit_to_exit_s"]["p50"], unit="s (p50)",
+               baseline=pause["work_complete_s"]["p50"],
+               baseline_name="the whole `mktflow work complete` process, p50",
+               target="<= 1 s (issue 8)", database="sqlite",
+               notes=(f"`mktflow work complete` (as a process, paused run): its commit -> its "
+                      f"exit, p95 {pause['commit_to_exit_s']['p95']:.2f} s; the whole command "
+                      f"p95 {pause['work_complete_s']['p95']:.2f} s")),
+    ]
 
 
 def main() -> None:

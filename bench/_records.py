@@ -1,0 +1,188 @@
+"""Shared by benchmarks 4-7 (flow overhead, hand-back, relay, waiting runs): ``met`` from a
+target, percentiles, data folders, one local Prefect server and ``mktflow serve`` per run.
+
+Records are ``bench._kit.record``'s (see ``bench/__main__.py`` for the contract).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def record(name: str, *, figure: float, unit: str, baseline: float, baseline_name: str,
+           target: str, database: str, notes: str) -> dict[str, Any]:
+    """One result (``bench._kit.record``), ``met`` decided by ``target``: ``"<= 1.3x"`` /
+    ``">= 0.7x"`` compare the ratio (figure / baseline), ``"<= 1.5 s"`` the figure itself
+    (a target in the figure's unit, e.g. seconds)."""
+    from bench._kit import record as kit_record
+
+    op, bound = target.split()[:2]
+    value = figure / baseline if bound.endswith("x") else figure
+    limit = float(bound.rstrip("x"))
+    met = value <= limit if op == "<=" else value >= limit
+    return kit_record(name, figure=figure, unit=unit, baseline=baseline,
+                      baseline_name=baseline_name, target=target, met=met, database=database,
+                      notes=notes)
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-quantile (0..1) of ``values``, nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def p50(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+def write(out: Path, name: str, detail: dict[str, Any]) -> None:
+    """The raw measurements behind a module's records, beside its results."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.detail.json").write_text(json.dumps(detail, indent=2) + "\n", "utf-8")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This environment without MKTFLOW_/PREFECT_ variables, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MKTFLOW_", "PREFECT_"))}
+    return env | {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PYTHONPATH": str(ROOT),
+                  **extra}
+
+
+def mktflow(env: dict[str, str], *args: str, timeout: float = 300) -> str:
+    """``mktflow ARGS`` as a whole process; its stdout (exits with its stderr on failure)."""
+    r = subprocess.run([sys.executable, "-m", "mktflow.cli", *args], env=env, text=True,
+                       capture_output=True, timeout=timeout, cwd=ROOT)
+    if r.returncode != 0:
+        raise RuntimeError(f"mktflow {' '.join(args)}: {r.stderr.strip()}")
+    return r.stdout
+
+
+@contextmanager
+def data_folder(**extra: str) -> Iterator[dict[str, str]]:
+    """The environment of a fresh data folder (migrated, demo organisation), removed after;
+    its local Prefect server is stopped if one was started."""
+    with tempfile.TemporaryDirectory(prefix="mktflow-bench-") as tmp:
+        env = clean_env(MKTFLOW_DATA_DIR=tmp, **extra)
+        mktflow(env, "db", "upgrade")
+        mktflow(env, "org", "load", "--demo")
+        try:
+            yield env
+        finally:
+            subprocess.run([sys.executable, "-m", "mktflow.cli", "server", "stop"], env=env,
+                           capture_output=True, timeout=120, cwd=ROOT)
+
+
+# --- one data folder, local Prefect server and `mktflow serve` for the whole bench run --------
+#
+# Starting a local Prefect server costs about 15 s and `mktflow serve` about as much again on
+# this machine: the flow benchmarks (4, 5, 7) share one of each per process (quick mode fits
+# its budget that way), stopped when the process exits.
+
+_shared: dict[str, Any] = {}
+
+
+def shared_folder() -> dict[str, str]:
+    """The environment of this process's bench data folder, its local Prefect server up."""
+    if "env" not in _shared:
+        import atexit
+        import shutil
+
+        tmp = tempfile.mkdtemp(prefix="mktflow-bench-")
+        env = clean_env(MKTFLOW_DATA_DIR=tmp)
+        mktflow(env, "db", "upgrade")
+        mktflow(env, "org", "load", "--demo")
+        mktflow(env, "server", "start")
+        _shared["env"] = env
+
+        def cleanup() -> None:
+            stop_serve()
+            subprocess.run([sys.executable, "-m", "mktflow.cli", "server", "stop"], env=env,
+                           capture_output=True, timeout=120, cwd=ROOT)
+            shutil.rmtree(tmp, ignore_errors=True)
+
+        atexit.register(cleanup)
+    return dict(_shared["env"])
+
+
+def start_serve() -> subprocess.Popen[bytes]:
+    """Start ``mktflow serve --only campaign --no-api`` on the shared folder without waiting
+    for it (it boots while another benchmark runs); ``shared_serve`` waits."""
+    serve: subprocess.Popen[bytes] | None = _shared.get("serve")
+    if serve is not None and serve.poll() is None:
+        return serve
+    env = shared_folder()
+    with open(Path(env["MKTFLOW_DATA_DIR"]) / "serve.log", "wb") as out:
+        serve = subprocess.Popen([sys.executable, "-m", "mktflow.cli", "serve", "--only",
+                                  "campaign", "--no-api"], env=env, cwd=ROOT, stdout=out,
+                                 stderr=subprocess.STDOUT)
+    _shared["serve"] = serve
+    return serve
+
+
+def shared_serve() -> subprocess.Popen[bytes]:
+    """The shared ``mktflow serve``, once it is serving (started if it was not)."""
+    import time
+
+    serve = start_serve()
+    log = Path(shared_folder()["MKTFLOW_DATA_DIR"]) / "serve.log"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if "Prefect UI:" in log.read_text("utf-8", "replace"):
+            return serve
+        if serve.poll() is not None:
+            break
+        time.sleep(0.25)
+    _shared.pop("serve", None)
+    serve.kill()
+    raise RuntimeError(f"mktflow serve did not start:\n{log.read_text('utf-8', 'replace')}")
+
+
+def stop_serve() -> None:
+    """Ctrl-C the shared ``mktflow serve``, as a person stops it."""
+    import signal
+
+    serve = _shared.pop("serve", None)
+    if serve is not None and serve.poll() is None:
+        serve.send_signal(signal.SIGINT)
+        try:
+            serve.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+            serve.wait()
+
+
+def process_tree(pid: int) -> dict[str, Any]:
+    """``pid`` and its descendants now: how many, and their resident memory (MiB)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2:].split()
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        tree.append(p)
+        todo.extend(children.get(p, []))
+    rss_kb = 0
+    for p in tree:
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+        except OSError:
+            continue
+        rss_kb += next((int(line.split()[1]) for line in status.splitlines()
+                        if line.startswith("VmRSS:")), 0)
+    return {"processes": len(tree), "rss_mib": round(rss_kb / 1024, 1)}
