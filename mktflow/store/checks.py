@@ -36,7 +36,7 @@ from mktflow.domain.inputs import (
 )
 from mktflow.store.types import UTCDateTime
 
-__all__ = ["check_value", "install"]
+__all__ = ["check_rows", "check_value", "install"]
 
 _UNCHECKED_TABLES = frozenset({"outboxmessage"})
 _INT32 = 2**31 - 1
@@ -89,6 +89,16 @@ def _check_row(obj: Any, *, new: bool) -> None:
             continue
         for column in attr.columns:
             check_value(column, getattr(obj, attr.key), field=attr.key)
+
+
+def check_rows(table: Any, rows: list[dict[str, Any]]) -> None:
+    """Check rows written with Core (``UnitOfWork.commit``'s audit entries) as a flush checks
+    ORM rows: each value against its column. Raises BadInput naming the column."""
+    if table.name in _UNCHECKED_TABLES:
+        return
+    for row in rows:
+        for name, value in row.items():
+            check_value(table.c[name], value, field=name)
 
 
 def _before_flush(session: OrmSession, _flush: UOWTransaction, _instances: Any) -> None:

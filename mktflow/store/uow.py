@@ -130,6 +130,7 @@ class UnitOfWork:
             audit, outbox = _tables()
             for table, rows in ((audit, self._audit_rows), (outbox, self._outbox_rows)):
                 if rows:
+                    checks.check_rows(table, rows)  # the limits a flush checks (a reason's)
                     connection.execute(insert(table), rows)
         self.session.commit()
         self._forget()
