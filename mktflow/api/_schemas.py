@@ -37,45 +37,6 @@ __all__ = [
 Json = dict[str, Any]
 
 
-class WorkItemPublic(BaseModel):
-    """A human step (``W-12``) as people and scripts read it."""
-
-    id: int
-    ref: str = Field(description="W-<id>")
-    kind: Literal["work"]
-    state: str
-    title: str
-    description: str
-    department: str
-    branch: str | None
-    assignee: str | None = Field(description="Who holds the step now.")
-    owner: str | None = Field(description="Who delegated it, while it is delegated.")
-    priority: int
-    due: str | None
-    follow_up: str | None
-    escalation_level: int
-    overdue: bool
-    process: str | None = Field(description="Business key of the process it belongs to.")
-    process_id: int | None
-    step_key: str | None
-    form_name: str | None
-    form_schema: Json | None
-    data: Json | None
-    draft: Json | None
-    excluded: list[str] = Field(description="Members who may not complete it (four eyes).")
-    approval: dict[str, Any] | None = Field(
-        default=None, description="An approval step's authority-matrix rule (department, "
-                                  "roles, branch, rule), re-checked when it is taken or decided.")
-    decides: bool = Field(
-        default=False, description="Whether the step decides something (four eyes, an "
-                                   "approval, a decision): only a proven identity takes it.")
-    created_by: str | None
-    created_at: str | None
-    completed_by: str | None
-    completed_at: str | None
-    version: int
-
-
 class HandoffPublic(BaseModel):
     """Work passed between departments (``H-3``) as people and scripts read it."""
 
@@ -138,6 +99,26 @@ class InboxWorkRow(BaseModel):
     form_name: str | None
     created_at: str | None
     version: int
+
+
+class WorkItemPublic(InboxWorkRow):
+    """A human step (``W-12``) as people and scripts read it: the row of an inbox page with
+    its description, form, data and who decided it."""
+
+    description: str
+    form_schema: Json | None
+    data: Json | None
+    draft: Json | None
+    excluded: list[str] = Field(description="Members who may not complete it (four eyes).")
+    approval: dict[str, Any] | None = Field(
+        default=None, description="An approval step's authority-matrix rule (department, "
+                                  "roles, branch, rule), re-checked when it is taken or decided.")
+    decides: bool = Field(
+        default=False, description="Whether the step decides something (four eyes, an "
+                                   "approval, a decision): only a proven identity takes it.")
+    created_by: str | None
+    completed_by: str | None
+    completed_at: str | None
 
 
 class InboxHandoffRow(BaseModel):
