@@ -19,22 +19,19 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, insert
 
-from mktflow.config import Settings, get_settings
 from mktflow.domain.actors import Door
-from mktflow.store import checks
 from mktflow.store.db import database_errors
 from mktflow.store.types import utcnow
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+    from mktflow.config import Settings
     from mktflow.store.tables import OutboxMessage, WorkItem
 
 __all__ = ["Clock", "Resumer", "UnitOfWork"]
 
 Clock = Callable[[], datetime]
-
-checks.install()  # every row a unit of work writes is checked against its limits first
 
 #: Hands a completed step's data to the flow run waiting for it: (flow_run_id, item) -> None.
 Resumer = Callable[[str, "WorkItem"], None]
@@ -53,7 +50,7 @@ class UnitOfWork:
                  resumer: Resumer | None = None, door: Door = Door.PROVEN) -> None:
         self.engine = engine
         self.clock = clock
-        self.settings = settings if settings is not None else get_settings()
+        self._settings = settings
         self.resumer = resumer
         #: How the commands run in it know who acts (``Door``): only ``Door.ENGINE`` (flows and
         #: sweeps, ``bootstrap.engine_uow``) may act as the process engine.
@@ -75,6 +72,16 @@ class UnitOfWork:
         return self
 
     @property
+    def settings(self) -> Settings:
+        """The settings handlers read: the wiring's, else the process's (``get_settings``),
+        loaded when first read (a quick read needs none, and never imports pydantic)."""
+        if self._settings is None:
+            from mktflow.config import get_settings
+
+            self._settings = get_settings()
+        return self._settings
+
+    @property
     def session(self) -> Session:
         """The command's ORM session, begun when first used (a read through ``reader()``
         needs none, and a process that only reads never imports the ORM)."""
@@ -83,6 +90,9 @@ class UnitOfWork:
                 raise RuntimeError("this unit of work reads through reader(); it has no session")
             from sqlmodel import Session
 
+            from mktflow.store import checks
+
+            checks.install()  # every row a unit of work writes is checked against its limits
             self._session = Session(self.engine, expire_on_commit=False)
         return self._session
 
