@@ -8,6 +8,7 @@ engine's queries. Commands that do not run flows never import Prefect, so they a
 
 from __future__ import annotations
 
+import gc
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -32,9 +33,12 @@ def __getattr__(name: str) -> Any:
 
 def main() -> None:
     """Entry point of the ``mktflow`` command: the tree of the named command, else all."""
+    gc.disable()  # until we know the command answers at once (commands.ONE_SHOT)
     from mktflow.cli import commands
 
     first = sys.argv[1] if len(sys.argv) > 1 else ""
+    if first not in commands.ONE_SHOT:
+        gc.enable()
     if first in commands.TREE:
         commands.build(first)()
     else:

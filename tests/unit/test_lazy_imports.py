@@ -44,6 +44,14 @@ def test_a_quick_read_builds_only_its_own_command() -> None:
                 "mktflow.cli.work", "pydantic", "sqlalchemy"} & loaded
 
 
+def test_only_one_shot_commands_run_without_the_garbage_collector() -> None:
+    code = ("import gc, sys\nsys.argv = ['mktflow', {!r}, '--help']\nfrom mktflow.cli import main"
+            "\ntry:\n    main()\nexcept SystemExit:\n    print('GC', gc.isenabled())")
+    assert "False" in _loaded_after(code.format("inbox"))
+    for name in ("serve", "outbox", "api", "process", "nope"):
+        assert "True" in _loaded_after(code.format(name)), name
+
+
 def test_each_command_alone_answers_as_in_the_whole_tree() -> None:
     from typer.testing import CliRunner
 
