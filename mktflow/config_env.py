@@ -76,13 +76,14 @@ def resolve_database_url(database_url: str | None, data_dir: Path) -> str:
     return normalise_database_url(database_url)
 
 
-def database_settings() -> tuple[str, float] | None:
+def database_settings(*, resolve_url: bool = True) -> tuple[str, float] | None:
     """(resolved database URL, SQLite busy timeout in s) as ``Settings`` would give them, read
     from ``MKTFLOW_DATABASE_URL`` and ``MKTFLOW_DATA_DIR`` without importing pydantic.
 
     None when the full settings must answer: they are already loaded in this process (they
     are then the truth), or ``MKTFLOW_SQLITE_BUSY_TIMEOUT_S`` is set (a number pydantic
-    validates). Raises ConfigError for a database URL that is not one (as ``Settings`` does).
+    validates). Raises ConfigError for a database URL that is not one (as ``Settings`` does);
+    with ``resolve_url`` False the URL is neither read nor checked (returned as "").
     """
     import sys
 
@@ -94,5 +95,5 @@ def database_settings() -> tuple[str, float] | None:
     if "sqlite_busy_timeout_s" in env:
         return None
     data_dir = Path(env["data_dir"]) if "data_dir" in env else DEFAULT_DATA_DIR
-    return (resolve_database_url(env.get("database_url"), data_dir),
-            DEFAULT_SQLITE_BUSY_TIMEOUT_S)
+    url = resolve_database_url(env.get("database_url"), data_dir) if resolve_url else ""
+    return url, DEFAULT_SQLITE_BUSY_TIMEOUT_S

@@ -111,12 +111,13 @@ def get_engine(url: str | None = None) -> Engine:
     when the settings are not loaded yet: ``mktflow.config_env.database_settings``)."""
     from mktflow.config_env import database_settings
 
-    quick = database_settings()
+    quick = database_settings(resolve_url=not url)
     if quick is None:
         from mktflow.config import get_settings
 
         settings = get_settings()
-        quick = settings.resolved_database_url(), settings.sqlite_busy_timeout_s
+        return _cached_engine(url or settings.resolved_database_url(),
+                              settings.sqlite_busy_timeout_s)
     return _cached_engine(url or quick[0], quick[1])
 
 
