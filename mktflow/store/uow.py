@@ -6,7 +6,10 @@ command leaves no trace: no state change, no audit entry, no notification.
 Audit entries and outbox messages are appended to the table (never read back by the command
 that writes them), so they are kept as plain rows and written by ``commit()`` with one Core
 ``INSERT`` per table, after the session's changes are flushed and before the one ``COMMIT``:
-the same transaction, without building and flushing an ORM object per row.
+the same transaction, without building and flushing an ORM object per row. The audit rows are
+checked against their columns' limits first (``mktflow.store.checks``, as the session's flush
+checks every ORM row; the check is installed when the session begins, not at import, so a read
+never loads the ORM).
 """
 
 from __future__ import annotations
