@@ -32,6 +32,8 @@ def table(results: Path) -> str:
     for path in sorted(results.glob("*.json")):
         data = json.loads(path.read_text("utf-8"))
         records += data if isinstance(data, list) else [data]
+    # a benchmark's detail file (``<name>.detail.json``: raw runs) holds no records
+    records = [r for r in records if isinstance(r, dict) and "name" in r and "figure" in r]
     if not records:
         return "(no results yet: run `make bench`)"
     lines = ["| benchmark | database | figure | baseline | ratio | target | met | date | notes |",

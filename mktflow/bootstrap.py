@@ -15,14 +15,12 @@ replaced as a whole (``wire``) by a test or a host process.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-from mktflow.config import Settings, get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from mktflow.config import Settings
     from mktflow.domain.actors import Door
     from mktflow.store.tables import WorkItem
     from mktflow.store.uow import Clock, Resumer, UnitOfWork
@@ -30,15 +28,29 @@ if TYPE_CHECKING:
 __all__ = ["Wiring", "default_resumer", "engine_uow", "reset", "uow", "wire", "wiring"]
 
 
-@dataclass
 class Wiring:
-    """The engine's dependencies for this process: settings, database, clock and resumer."""
+    """The engine's dependencies for this process: settings, database, clock and resumer.
 
-    settings: Settings
-    database: Engine
-    clock: Clock | None = None
-    #: None: the Prefect bridge's HTTP hand-back (imported only when a unit of work is made).
-    resumer: Resumer | None = None
+    ``settings`` None: the process's (``get_settings``), loaded when first read, so a command
+    that only reads a page never imports pydantic.
+    """
+
+    def __init__(self, *, database: Engine, settings: Settings | None = None,
+                 clock: Clock | None = None, resumer: Resumer | None = None) -> None:
+        self.database = database
+        self.clock = clock
+        #: None: the Prefect bridge's HTTP hand-back (imported only when a unit of work is made).
+        self.resumer = resumer
+        self._settings = settings
+
+    @property
+    def settings(self) -> Settings:
+        """The settings in force (the ones given, else ``get_settings()``)."""
+        if self._settings is None:
+            from mktflow.config import get_settings
+
+            self._settings = get_settings()
+        return self._settings
 
     def uow(self, door: Door | None = None) -> UnitOfWork:
         """A new unit of work on this wiring's database, clock, settings and resumer.
@@ -52,8 +64,8 @@ class Wiring:
         resumer = self.resumer or _hand_back_when_needed
         door = door or Door.PROVEN
         if self.clock is None:
-            return UnitOfWork(self.database, settings=self.settings, resumer=resumer, door=door)
-        return UnitOfWork(self.database, clock=self.clock, settings=self.settings,
+            return UnitOfWork(self.database, settings=self._settings, resumer=resumer, door=door)
+        return UnitOfWork(self.database, clock=self.clock, settings=self._settings,
                           resumer=resumer, door=door)
 
 
@@ -86,7 +98,7 @@ def wiring() -> Wiring:
             return _wiring
     from mktflow.store.db import get_engine
 
-    return Wiring(settings=get_settings(), database=get_engine())
+    return Wiring(database=get_engine())  # the settings are read when first needed
 
 
 def wire(*, settings: Settings | None = None, database: Engine | None = None,
@@ -96,7 +108,7 @@ def wire(*, settings: Settings | None = None, database: Engine | None = None,
     from mktflow.store.db import get_engine
 
     with _lock:
-        _wiring = Wiring(settings=settings or get_settings(), database=database or get_engine(),
+        _wiring = Wiring(settings=settings, database=database or get_engine(),
                          clock=clock, resumer=resumer)
         return _wiring
 

@@ -1,33 +1,39 @@
 """The one settings class: every knob of mktflow, read from ``MKTFLOW_*`` environment variables.
 
-Nothing else in mktflow reads the environment; code that needs a setting calls ``get_settings()``.
+Nothing else in mktflow reads the environment; code that needs a setting calls ``get_settings()``
+(a quick read needs only the database settings: ``mktflow.config_env.database_settings``, which
+reads them without pydantic from the same defaults and rules).
 """
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
-from mktflow.domain.errors import ConfigError
+from mktflow.config_env import (
+    DEFAULT_DATA_DIR,
+    DEFAULT_SQLITE_BUSY_TIMEOUT_S,
+    ENV_PREFIX,
+    mask_url,
+    normalise_database_url,
+    resolve_database_url,
+)
 
-#: SQLAlchemy dialects mktflow installs a driver for, and the driver it picks for a bare URL.
-_DEFAULT_DRIVERS = {"postgresql": "psycopg", "postgres": "psycopg", "sqlite": "pysqlite"}
+__all__ = ["Settings", "get_settings", "mask_url", "normalise_database_url",
+           "prefect_env_api_url"]
 
 
 class Settings(BaseSettings):
     """mktflow's configuration; each field is the environment variable ``MKTFLOW_<NAME>``."""
 
-    model_config = SettingsConfigDict(env_prefix="MKTFLOW_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     data_dir: Path = Field(
-        default=Path.home() / ".mktflow",
+        default=DEFAULT_DATA_DIR,
         description="Folder for the default SQLite database and local Prefect server data.",
     )
     database_url: str | None = Field(
@@ -96,7 +102,8 @@ class Settings(BaseSettings):
                     "answered 413 without being read.",
     )
     sqlite_busy_timeout_s: float = Field(
-        default=30.0, description="How long a SQLite writer waits for the write lock, in seconds."
+        default=DEFAULT_SQLITE_BUSY_TIMEOUT_S,
+        description="How long a SQLite writer waits for the write lock, in seconds.",
     )
 
     # --- notifications: the outbox relay (mktflow.notify) ---------------------------------
@@ -266,44 +273,7 @@ class Settings(BaseSettings):
 
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL to connect to, with mktflow's driver filled in for bare URLs."""
-        if not self.database_url:
-            return f"sqlite:///{self.data_dir / 'mktflow.db'}"
-        return normalise_database_url(self.database_url)
-
-
-_SECRET_IN_URL = re.compile(
-    r"(?P<key>[?&;](?:[a-z_]*pass(?:word)?|[a-z_]*secret|[a-z_]*token|sslkey)=)[^&;#]*",
-    re.IGNORECASE)
-_USERINFO_PASSWORD = re.compile(r"^(?P<head>[a-z0-9+.-]+://[^/:@?#]*:)[^@/?#]*(?=@)",
-                                re.IGNORECASE)
-
-
-def mask_url(raw: str) -> str:
-    """``raw`` with every secret it may carry masked as ``***``: the password of
-    ``user:password@host`` and query parameters such as ``?password=``, ``sslpassword``,
-    ``token``. Every URL mktflow prints or puts in a message passes through here."""
-    masked = _USERINFO_PASSWORD.sub(lambda m: m["head"] + "***", raw.strip())
-    return _SECRET_IN_URL.sub(lambda m: m["key"] + "***", masked)
-
-
-def normalise_database_url(raw: str) -> str:
-    """Validate a database URL and give bare ``postgresql://`` URLs the installed driver."""
-    try:
-        url = make_url(raw.strip())
-    except ArgumentError as exc:
-        raise ConfigError(
-            f"MKTFLOW_DATABASE_URL is not a database URL ({mask_url(raw)!r}): "
-            "expected e.g. postgresql://user@host:5432/db or sqlite:///path/to/file.db"
-        ) from exc
-    backend = url.get_backend_name()
-    if backend not in _DEFAULT_DRIVERS:
-        raise ConfigError(
-            f"MKTFLOW_DATABASE_URL uses {backend!r}: mktflow supports postgresql and sqlite"
-        )
-    if "+" not in url.drivername:
-        url = url.set(drivername=f"postgresql+{_DEFAULT_DRIVERS[backend]}"
-                      if backend.startswith("postgres") else "sqlite")
-    return url.render_as_string(hide_password=False)
+        return resolve_database_url(self.database_url, self.data_dir)
 
 
 def prefect_env_api_url() -> str | None:

@@ -1,4 +1,10 @@
-"""Field helpers of every table module: UTC timestamps and JSON columns on both databases."""
+"""Field helpers of every table module: UTC timestamps and JSON columns on both databases.
+
+Every table module imports this one, so importing it also installs the row check
+(``mktflow.store.checks``) on every ORM session: any flush of a mktflow row is checked, whether
+or not it goes through a ``UnitOfWork`` (which installs it too, when its session begins). A
+process that only reads through Core never imports the ORM, nor the check.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,12 @@ from typing import Any
 from sqlalchemy import JSON, Column
 from sqlmodel import Field
 
+from mktflow.store import checks
 from mktflow.store.types import MoneyType, UTCDateTime, utcnow
 
 __all__ = ["created_field", "json_field", "money_field", "text_field", "timestamp_field"]
+
+checks.install()  # a table model's rows are checked against their limits before every flush
 
 
 def created_field() -> Any:

@@ -23,7 +23,7 @@ __all__ = ["database_errors", "engine_for", "get_engine", "safe_url"]
 
 def safe_url(url: str) -> str:
     """The URL with any password masked (``user:***@``, ``?password=***``), for messages."""
-    from mktflow.config import mask_url
+    from mktflow.config_env import mask_url
 
     return mask_url(url)
 
@@ -107,11 +107,18 @@ def _cached_engine(url: str, busy_timeout_s: float) -> Engine:
 
 
 def get_engine(url: str | None = None) -> Engine:
-    """The shared engine for ``url``, or for the configured database."""
-    from mktflow.config import get_settings
+    """The shared engine for ``url``, or for the configured database (read without pydantic
+    when the settings are not loaded yet: ``mktflow.config_env.database_settings``)."""
+    from mktflow.config_env import database_settings
 
-    settings = get_settings()
-    return _cached_engine(url or settings.resolved_database_url(), settings.sqlite_busy_timeout_s)
+    quick = database_settings(resolve_url=not url)
+    if quick is None:
+        from mktflow.config import get_settings
+
+        settings = get_settings()
+        return _cached_engine(url or settings.resolved_database_url(),
+                              settings.sqlite_busy_timeout_s)
+    return _cached_engine(url or quick[0], quick[1])
 
 
 def _first_line(exc: BaseException) -> str:

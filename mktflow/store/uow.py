@@ -6,7 +6,10 @@ command leaves no trace: no state change, no audit entry, no notification.
 Audit entries and outbox messages are appended to the table (never read back by the command
 that writes them), so they are kept as plain rows and written by ``commit()`` with one Core
 ``INSERT`` per table, after the session's changes are flushed and before the one ``COMMIT``:
-the same transaction, without building and flushing an ORM object per row.
+the same transaction, without building and flushing an ORM object per row. The audit rows are
+checked against their columns' limits first (``mktflow.store.checks``, as the session's flush
+checks every ORM row; the check is installed when the session begins, not at import, so a read
+never loads the ORM).
 """
 
 from __future__ import annotations
@@ -19,22 +22,19 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, insert
 
-from mktflow.config import Settings, get_settings
 from mktflow.domain.actors import Door
-from mktflow.store import checks
 from mktflow.store.db import database_errors
 from mktflow.store.types import utcnow
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+    from mktflow.config import Settings
     from mktflow.store.tables import OutboxMessage, WorkItem
 
 __all__ = ["Clock", "Resumer", "UnitOfWork"]
 
 Clock = Callable[[], datetime]
-
-checks.install()  # every row a unit of work writes is checked against its limits first
 
 #: Hands a completed step's data to the flow run waiting for it: (flow_run_id, item) -> None.
 Resumer = Callable[[str, "WorkItem"], None]
@@ -53,7 +53,7 @@ class UnitOfWork:
                  resumer: Resumer | None = None, door: Door = Door.PROVEN) -> None:
         self.engine = engine
         self.clock = clock
-        self.settings = settings if settings is not None else get_settings()
+        self._settings = settings
         self.resumer = resumer
         #: How the commands run in it know who acts (``Door``): only ``Door.ENGINE`` (flows and
         #: sweeps, ``bootstrap.engine_uow``) may act as the process engine.
@@ -75,6 +75,16 @@ class UnitOfWork:
         return self
 
     @property
+    def settings(self) -> Settings:
+        """The settings handlers read: the wiring's, else the process's (``get_settings``),
+        loaded when first read (a quick read needs none, and never imports pydantic)."""
+        if self._settings is None:
+            from mktflow.config import get_settings
+
+            self._settings = get_settings()
+        return self._settings
+
+    @property
     def session(self) -> Session:
         """The command's ORM session, begun when first used (a read through ``reader()``
         needs none, and a process that only reads never imports the ORM)."""
@@ -83,6 +93,9 @@ class UnitOfWork:
                 raise RuntimeError("this unit of work reads through reader(); it has no session")
             from sqlmodel import Session
 
+            from mktflow.store import checks
+
+            checks.install()  # every row a unit of work writes is checked against its limits
             self._session = Session(self.engine, expire_on_commit=False)
         return self._session
 
@@ -128,6 +141,11 @@ class UnitOfWork:
             self.session.flush()  # the changed rows first (an entry may name a new row's id)
             connection = self.session.connection()
             audit, outbox = _tables()
+            from mktflow.store import checks
+
+            for row in self._audit_rows:  # Core rows skip the flush's check: the same limits
+                for column in audit.columns:
+                    checks.check_value(column, row.get(column.name), field=column.name)
             for table, rows in ((audit, self._audit_rows), (outbox, self._outbox_rows)):
                 if rows:
                     checks.check_rows(table, rows)  # the limits a flush checks (a reason's)

@@ -29,7 +29,56 @@ def test_the_quick_reads_load_no_orm_and_no_table_model() -> None:
                            "mktflow.bootstrap, mktflow.store.uow")
     assert "mktflow.store.light" in loaded
     assert not {"sqlmodel", "sqlalchemy.orm", "mktflow.store.tables.work", "alembic", "httpx",
-                "prefect", "jsonschema"} & loaded
+                "prefect", "jsonschema", "mktflow.store.checks"} & loaded
+    # the settings (pydantic-settings, about 0.15 s) are read only by what needs more than the
+    # database: a quick read gets its URL through mktflow.config_env
+    assert not {"pydantic", "pydantic_settings", "mktflow.config"} & loaded
+
+
+def test_a_quick_read_builds_only_its_own_command() -> None:
+    loaded = _loaded_after("import sys\nsys.argv = ['mktflow', 'inbox', '--help']\n"
+                           "from mktflow.cli import main\ntry:\n    main()\n"
+                           "except SystemExit:\n    pass")
+    assert "mktflow.cli.inbox" in loaded
+    assert not {"mktflow.cli.notify", "mktflow.cli.serve", "mktflow.cli.process",
+                "mktflow.cli.work", "pydantic", "sqlalchemy"} & loaded
+
+
+def test_only_one_shot_commands_run_without_the_garbage_collector() -> None:
+    code = ("import gc, sys\nsys.argv = ['mktflow', {!r}, '--help']\nfrom mktflow.cli import main"
+            "\ntry:\n    main()\nexcept SystemExit:\n    print('GC', gc.isenabled())")
+    assert "False" in _loaded_after(code.format("inbox"))
+    for name in ("serve", "outbox", "api", "process", "nope"):
+        assert "True" in _loaded_after(code.format(name)), name
+
+
+def test_each_command_alone_answers_as_in_the_whole_tree() -> None:
+    from typer.testing import CliRunner
+
+    from mktflow.cli import app
+    from mktflow.cli.commands import TREE, build
+
+    runner = CliRunner()
+    for name in TREE:
+        for args in ([name, "--help"], [name, "--no-such-option"]):
+            whole = runner.invoke(app, args, prog_name="mktflow")
+            alone = runner.invoke(build(name), args, prog_name="mktflow")
+            assert (alone.exit_code, alone.output) == (whole.exit_code, whole.output), args
+
+
+def test_the_row_check_is_installed_before_any_orm_write() -> None:
+    """The check (mktflow.store.checks) is not loaded by a read, but by every way to write:
+    importing a table model, or beginning a unit of work's session."""
+    probe = ("\nfrom sqlalchemy import event\nfrom sqlalchemy.orm import Session\n"
+             "from mktflow.store import checks\n"
+             "print('INSTALLED', event.contains(Session, 'before_flush', checks._before_flush))")
+    model = _loaded_after("from mktflow.store.tables.work import WorkItem" + probe)
+    assert "INSTALLED" in model and "True" in model
+    session = _loaded_after("from sqlalchemy import create_engine\n"
+                            "from mktflow.store.uow import UnitOfWork\n"
+                            "with UnitOfWork(create_engine('sqlite://')) as u:\n"
+                            "    u.session" + probe)
+    assert "INSTALLED" in session and "True" in session
 
 
 def test_the_light_tables_are_the_models_tables() -> None:
