@@ -143,12 +143,9 @@ class UnitOfWork:
             audit, outbox = _tables()
             from mktflow.store import checks
 
-            for row in self._audit_rows:  # Core rows skip the flush's check: the same limits
-                for column in audit.columns:
-                    checks.check_value(column, row.get(column.name), field=column.name)
             for table, rows in ((audit, self._audit_rows), (outbox, self._outbox_rows)):
-                if rows:
-                    checks.check_rows(table, rows)  # the limits a flush checks (a reason's)
+                if rows:  # Core rows skip the flush's check: the same limits (a reason's)
+                    checks.check_rows(table, rows)
                     connection.execute(insert(table), rows)
         self.session.commit()
         self._forget()
