@@ -21,7 +21,6 @@ __all__ = [
     "HandoffPublic",
     "HealthPublic",
     "HistoryEntry",
-    "InboxHandoff",
     "InboxHandoffRow",
     "InboxPage",
     "InboxWorkRow",
@@ -37,8 +36,8 @@ __all__ = [
 Json = dict[str, Any]
 
 
-class HandoffPublic(BaseModel):
-    """Work passed between departments (``H-3``) as people and scripts read it."""
+class _HandoffColumns(BaseModel):
+    """What every view of a handoff shows (its inbox row and the whole handoff)."""
 
     id: int
     ref: str = Field(description="H-<id>")
@@ -50,30 +49,28 @@ class HandoffPublic(BaseModel):
     to_department: str
     department: str = Field(description="The receiving department (as in to_department).")
     branch: str | None
-    criteria: str
-    deliverables: list[str]
     due: str | None
     escalation_level: int
     overdue: bool
     process: str | None
     process_id: int | None
-    reason: str | None
     return_count: int
-    data: Json | None
     offered_by: str | None
-    signed_by: str | None
     created_at: str | None
-    accepted_at: str | None
-    delivered_at: str | None
-    closed_at: str | None
     version: int
 
 
-class InboxHandoff(HandoffPublic):
-    """A handoff in an inbox; a delivered one waits for the offering department's confirmation."""
+class HandoffPublic(_HandoffColumns):
+    """Work passed between departments (``H-3``) as people and scripts read it."""
 
-    awaiting: Literal["confirmation"] | None = Field(
-        default=None, description="Present when the offering department has to confirm.")
+    criteria: str
+    deliverables: list[str]
+    reason: str | None
+    data: Json | None
+    signed_by: str | None
+    accepted_at: str | None
+    delivered_at: str | None
+    closed_at: str | None
 
 
 class InboxWorkRow(BaseModel):
@@ -121,30 +118,11 @@ class WorkItemPublic(InboxWorkRow):
     completed_at: str | None
 
 
-class InboxHandoffRow(BaseModel):
+class InboxHandoffRow(_HandoffColumns):
     """A handoff as an inbox page lists it; a delivered one waits for the offering department's
     confirmation (``awaiting``)."""
 
-    id: int
-    ref: str = Field(description="H-<id>")
-    kind: Literal["handoff"]
-    handoff_kind: str
-    state: str
-    title: str
-    from_department: str
-    to_department: str
-    department: str = Field(description="The receiving department (as in to_department).")
-    branch: str | None
-    due: str | None
-    escalation_level: int
-    overdue: bool
-    process: str | None
-    process_id: int | None
     step_key: str | None
-    return_count: int
-    offered_by: str | None
-    created_at: str | None
-    version: int
     awaiting: Literal["confirmation"] | None = Field(
         default=None, description="Present when the offering department has to confirm.")
 
