@@ -66,6 +66,22 @@ def _wait_suspended(served: Served, flow_run_id: str, pause_key: str,
                       what=f"flow run {flow_run_id} to suspend at step {pause_key}")
 
 
+def campaign_at_its_plan(served: Served, tmp_path: Path) -> tuple[str, str, dict[str, Any]]:
+    """Start the campaign of ``mktflow run campaign --example`` from the command line and wait
+    until it is suspended at its plan and the plan is in marketing's queue: (campaign code,
+    flow run id, the plan step's inbox row)."""
+    example = served.cli("run", "campaign", "--example").stdout
+    code = _code(example)
+    params = tmp_path / "campaign.json"
+    params.write_text(example, "utf-8")
+    started = served.cli("run", "campaign", "--params", f"@{params}", "--detach", "--json")
+    flow_run_id = json.loads(started.stdout.splitlines()[0])["flow_run_id"]
+    _wait_suspended(served, flow_run_id, "plan-1")
+    plan = eventually(lambda: _step(served, "marketing", code, "plan-1"), timeout=30,
+                      what=f"the plan step of {code} in marketing's queue")
+    return code, flow_run_id, plan
+
+
 def test_the_prefect_ui_lists_every_deployment(served: Served, page: Any) -> None:
     from playwright.sync_api import expect
 
@@ -127,15 +143,7 @@ def test_a_refused_answer_is_explained_in_the_run_log_and_the_retry_form(
         served: Served, page: Any, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
-    example = served.cli("run", "campaign", "--example").stdout
-    code = _code(example)
-    params = tmp_path / "campaign.json"
-    params.write_text(example, "utf-8")
-    started = served.cli("run", "campaign", "--params", f"@{params}", "--detach", "--json")
-    flow_run_id = json.loads(started.stdout.splitlines()[0])["flow_run_id"]
-    _wait_suspended(served, flow_run_id, "plan-1")
-    plan = eventually(lambda: _step(served, "marketing", code, "plan-1"), timeout=30,
-                      what=f"the plan step of {code} in marketing's queue")
+    _, flow_run_id, plan = campaign_at_its_plan(served, tmp_path)
     ref = plan["ref"]
 
     # a member of tech answers marketing's plan, after retyping its goal

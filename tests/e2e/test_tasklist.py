@@ -9,7 +9,6 @@ Each page's screenshot is saved to ``docs/screenshots/`` (the README shows them)
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import ROOT, Served, eventually
-from tests.e2e.test_prefect_ui import _code, _step, _wait_suspended
+from tests.e2e.test_prefect_ui import _step, campaign_at_its_plan
 from tests.e2e.ui import sign_in_here
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
@@ -59,15 +58,7 @@ def test_departments_work_from_their_pages(served: Served, mktflow_api: str, pag
     page.on("console", lambda m: console.append(m.text))
 
     # a campaign waits at its plan, held by its owner
-    example = served.cli("run", "campaign", "--example").stdout
-    code = _code(example)
-    params = tmp_path / "campaign.json"
-    params.write_text(example, "utf-8")
-    started = served.cli("run", "campaign", "--params", f"@{params}", "--detach", "--json")
-    flow_run_id = json.loads(started.stdout.splitlines()[0])["flow_run_id"]
-    _wait_suspended(served, flow_run_id, "plan-1")
-    plan = eventually(lambda: _step(served, "marketing", code, "plan-1"), timeout=30,
-                      what=f"the plan step of {code} in marketing's queue")
+    code, _, plan = campaign_at_its_plan(served, tmp_path)
     ref, item = plan["ref"], plan["id"]
 
     # the link in a notice lands on the sign-in page, and back on the item after it
