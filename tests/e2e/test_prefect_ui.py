@@ -40,16 +40,12 @@ def _step(served: Served, department: str, key: str, step: str) -> dict[str, Any
     return None
 
 
-def _run_of(served: Served, deployment: str, code: str) -> str:
-    """The id of the flow run of ``deployment`` started for the business key ``code``."""
+def _runs_for(served: Served, deployment: str, code: str) -> list[str]:
+    """The ids of the flow runs of ``deployment`` started for the business key ``code``."""
     deployment_id = served.deployment(deployment)["id"]
-
-    def probe() -> str | None:
-        runs = served.prefect("POST", "/flow_runs/filter",
-                              {"deployments": {"id": {"any_": [deployment_id]}}})
-        return next((r["id"] for r in runs if code in json.dumps(r["parameters"])), None)
-
-    return eventually(probe, timeout=30, what=f"a flow run of {deployment} for {code}")
+    runs = served.prefect("POST", "/flow_runs/filter",
+                          {"deployments": {"id": {"any_": [deployment_id]}}})
+    return [r["id"] for r in runs if code in json.dumps(r["parameters"])]
 
 
 def _wait_suspended(served: Served, flow_run_id: str, pause_key: str,
@@ -105,8 +101,11 @@ def test_a_campaign_started_from_custom_run_is_answered_in_the_resume_form(
     example = served.cli("run", "campaign", "--example").stdout
     code = _code(example)
     open_deployment(page, served.ui_url, "campaign")
-    custom_run_with_json(page, example)  # pasted as printed
-    flow_run_id = _run_of(served, "campaign/campaign", code)
+    custom_run_with_json(  # pasted as printed
+        page, example, lambda: _runs_for(served, "campaign/campaign", code))
+    runs = _runs_for(served, "campaign/campaign", code)
+    assert len(runs) == 1, f"one Submit, one run: {runs}"
+    flow_run_id = runs[0]
 
     # the run opens its process and waits, suspended, at marketing's plan
     _wait_suspended(served, flow_run_id, "plan-1")
