@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,9 +34,25 @@ def _isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
         del os.environ[key]
     os.environ["MKTFLOW_DATA_DIR"] = str(tmp_path_factory.mktemp("mktflow-data"))
     yield
+    _stop_temporary_prefect_servers()
     for key in [k for k in os.environ if k.startswith("MKTFLOW_")]:
         del os.environ[key]
     os.environ.update(saved)
+
+
+def _stop_temporary_prefect_servers() -> None:
+    """Stop the temporary Prefect servers that flows run without PREFECT_API_URL started.
+
+    Prefect stops them itself at interpreter exit, when pytest has already closed the stream
+    its log handler writes to: a "Logging error" traceback after the summary. Stopped here,
+    while the session's streams are open, they are gone before that (``stop`` forgets them).
+    """
+    if "prefect.server.api.server" not in sys.modules:
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    for server in list(SubprocessASGIServer._instances.values()):
+        server.stop()
 
 
 _CACHED_ENGINES: list[Engine] = []

@@ -21,7 +21,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mktflow.config import Settings
-from mktflow.domain.errors import NotAuthenticated
+from mktflow.domain.errors import BadInput, NotAuthenticated
 from mktflow.engine import UnitOfWork
 from mktflow.engine.credentials import TOKEN_PREFIX, member_for_token
 
@@ -77,13 +77,23 @@ def identify(request: Request, *, need_member: bool = True) -> str | None:
         raise NotAuthenticated("this API needs the header Authorization: Bearer <token> (a "
                                "member token, or MKTFLOW_API_TOKEN from the SSO proxy); it is "
                                "missing or wrong")
-    actor = request.headers.get(ACTOR_HEADER, "").strip()
+    actor = _header_text(request.headers.get(ACTOR_HEADER, "")).strip()
     if actor:
         return actor
     if need_member:
         raise NotAuthenticated(f"SSO-proxy mode: the proxy names who acts in {ACTOR_HEADER}; "
                                "it is missing")
     return None
+
+
+def _header_text(value: str) -> str:
+    """A header's text as the proxy sent it: UTF-8 (``josé@…``). Starlette hands header bytes
+    over decoded as latin-1, so they are re-read as UTF-8. Raises BadInput when they are not
+    UTF-8."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        raise BadInput(f"{ACTOR_HEADER}: the member's e-mail must be sent as UTF-8") from None
 
 
 def acting_member(

@@ -50,6 +50,26 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+#: Member tokens of the database ``member_api`` serves (e-mail -> token).
+TOKENS: dict[str, str] = {}
+
+
+@contextmanager
+def member_api(db: Any, app: Any, reader: str, *, timeout: float = 30) -> Iterator[httpx.Client]:
+    """``app`` served for ``db`` with a member token for every active member in ``TOKENS``; the
+    client reads with ``reader``'s token (``as_member`` acts as someone else)."""
+    TOKENS.clear()
+    TOKENS.update(member_tokens(db))
+    with serving(app) as url, httpx.Client(base_url=url, timeout=timeout,
+                                           headers=bearer(TOKENS[reader])) as client:
+        yield client
+
+
+def as_member(email: str) -> dict[str, str]:
+    """Act as ``email`` with their member token (a token nobody holds when there is none)."""
+    return bearer(TOKENS.get(email, "mkt_no-such-token"))
+
+
 #: The token ``open_link`` reads with: a member's of the database ``api_for_links`` serves.
 _link_reader: dict[str, str] = {}
 

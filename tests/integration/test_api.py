@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.api_support import bearer, member_tokens, serving
+from tests.integration.api_support import TOKENS, as_member, member_api, serving
 
 ANA = "ana.torres@example.com"  # marketing head
 OLGA = "olga.petrova@example.com"  # marketing specialist
@@ -34,24 +34,17 @@ def _app(db: Any, token: str | None = None, *, proxy: bool = False) -> Any:
         api_token=SecretStr(token) if token else None, trust_proxy_header=proxy))
 
 
-#: Member tokens of the database the ``api`` fixture serves (e-mail -> token).
-_tokens: dict[str, str] = {}
-
-
 @pytest.fixture
 def api(db: Any) -> Iterator[httpx.Client]:
     """An HTTP client on the API served for ``db``; it reads with Ana's member token."""
-    _tokens.clear()
-    _tokens.update(member_tokens(db))
-    with serving(_app(db)) as url, httpx.Client(base_url=url, timeout=10,
-                                                headers=bearer(_tokens[ANA])) as client:
+    with member_api(db, _app(db), ANA, timeout=10) as client:
         yield client
 
 
 def as_(email: str) -> dict[str, str]:
-    """Act as ``email``: their member token proves it (a typed header alone proves nothing; the
-    HTML page still reads it until it signs people in)."""
-    token = {"Authorization": ""} if email not in _tokens else bearer(_tokens[email])
+    """Act as ``email``: their member token proves it, with the typed header beside it (which
+    alone proves nothing)."""
+    token = as_member(email) if email in TOKENS else {"Authorization": ""}
     return {**token, "X-Mktflow-Actor": email}
 
 

@@ -18,7 +18,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.integration.api_support import bearer, member_tokens, serving
+from tests.integration.api_support import TOKENS, as_member, member_api, member_tokens, serving
 from tests.integration.web_support import Browser
 
 ANA = "ana.torres@example.com"  # marketing head
@@ -36,23 +36,14 @@ def _app(db: Any, **settings: Any) -> Any:
     return create_app(db.engine, settings=Settings(**settings))
 
 
-#: Member tokens of the database the ``api`` fixture serves (e-mail -> token).
-_tokens: dict[str, str] = {}
-
-
 @pytest.fixture
 def api(db: Any) -> Iterator[httpx.Client]:
     """The API served for ``db``; requests act with the member tokens ``as_`` sends."""
-    _tokens.clear()
-    _tokens.update(member_tokens(db))
-    with serving(_app(db)) as url, httpx.Client(base_url=url, timeout=30,
-                                                headers=bearer(_tokens[ANA])) as client:
+    with member_api(db, _app(db), ANA) as client:
         yield client
 
 
-def as_(email: str) -> dict[str, str]:
-    """Act as ``email`` with their member token (a token nobody holds when there is none)."""
-    return bearer(_tokens.get(email, "mkt_no-such-token"))
+as_ = as_member
 
 
 def _problem(r: httpx.Response, status: int, *needles: str) -> dict[str, Any]:
@@ -353,6 +344,29 @@ def test_api_bodies_name_members_however_spelled(api: httpx.Client, cli: Any,
     assert assigned.json()["assignee"] == unicodedata.normalize("NFC", JOSE)
 
 
+def test_the_sso_proxy_names_a_member_in_utf8(db: Any, cli: Any, tmp_path: Path) -> None:
+    from pydantic import SecretStr
+
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+
+    member = {"name": "José Núñez", "department": "marketing", "branch": "hq",
+              "email": unicodedata.normalize("NFC", JOSE)}
+    assert cli("org", "load", str(_org_with(tmp_path, member))).exit_code == 0
+    app = create_app(db.engine, settings=Settings(
+        api_token=SecretStr("proxy-secret"), trust_proxy_header=True))
+    shared = {"Authorization": "Bearer proxy-secret"}
+    with serving(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+        created = client.post("/work", json={"department": "marketing", "title": "Brief"},
+                              headers={**shared, "X-Mktflow-Actor": JOSE.encode()})
+        assert created.status_code == 201, created.text
+        history = client.get(f"/history/W-{created.json()['id']}", headers=shared).json()
+        assert [e["actor"] for e in history] == [unicodedata.normalize("NFC", JOSE)]
+        latin1 = client.post("/work", json={"department": "marketing", "title": "Brief"},
+                             headers={**shared, "X-Mktflow-Actor": JOSE.encode("latin-1")})
+        assert latin1.status_code == 422 and "UTF-8" in latin1.json()["detail"], latin1.text
+
+
 # --- people who leave ---------------------------------------------------------------------------
 
 def test_a_leaver_is_listed_with_what_she_holds_and_her_work_can_move(
@@ -407,7 +421,7 @@ def test_busy_sqlite_is_503_with_retry_after_and_no_path(sqlite_db: Any) -> None
     from mktflow.store.db import engine_for
 
     path = sqlite_db.url.removeprefix("sqlite:///")
-    _tokens.update(member_tokens(sqlite_db))
+    TOKENS.update(member_tokens(sqlite_db))
     impatient = engine_for(sqlite_db.url, busy_timeout_s=0.2)
     holder = create_engine(sqlite_db.url).raw_connection()
     try:
