@@ -3,7 +3,8 @@
 Doors (the CLI, the REST API, the Prefect bridge and the flows) never build the engine's
 plumbing: they ask this module for a unit of work and call the engine's handlers with it.
 What a unit of work carries (the database, the clock, the settings, the resumer that hands a
-completed step to its waiting flow run) is chosen here, from the settings in force, and can be
+completed step to its waiting flow run, the ender that ends the run of a process a cancel ended)
+is chosen here, from the settings in force, and can be
 replaced as a whole (``wire``) by a test or a host process.
 
     from mktflow import bootstrap
@@ -23,24 +24,28 @@ if TYPE_CHECKING:
     from mktflow.config import Settings
     from mktflow.domain.actors import Door
     from mktflow.store.tables import WorkItem
-    from mktflow.store.uow import Clock, Resumer, UnitOfWork
+    from mktflow.store.uow import Clock, Resumer, RunEnder, UnitOfWork
 
-__all__ = ["Wiring", "default_resumer", "engine_uow", "reset", "uow", "wire", "wiring"]
+__all__ = ["Wiring", "default_ender", "default_resumer", "engine_uow", "reset", "uow", "wire",
+           "wiring"]
 
 
 class Wiring:
-    """The engine's dependencies for this process: settings, database, clock and resumer.
+    """The engine's dependencies for this process: settings, database, clock, resumer, ender.
 
     ``settings`` None: the process's (``get_settings``), loaded when first read, so a command
     that only reads a page never imports pydantic.
     """
 
     def __init__(self, *, database: Engine, settings: Settings | None = None,
-                 clock: Clock | None = None, resumer: Resumer | None = None) -> None:
+                 clock: Clock | None = None, resumer: Resumer | None = None,
+                 ender: RunEnder | None = None) -> None:
         self.database = database
         self.clock = clock
         #: None: the Prefect bridge's HTTP hand-back (imported only when a unit of work is made).
         self.resumer = resumer
+        #: None: the Prefect bridge's HTTP end of a run (imported only when a run is ended).
+        self.ender = ender
         self._settings = settings
 
     @property
@@ -62,11 +67,13 @@ class Wiring:
         from mktflow.store.uow import UnitOfWork
 
         resumer = self.resumer or _hand_back_when_needed
+        ender = self.ender or _end_run_when_needed
         door = door or Door.PROVEN
         if self.clock is None:
-            return UnitOfWork(self.database, settings=self._settings, resumer=resumer, door=door)
+            return UnitOfWork(self.database, settings=self._settings, resumer=resumer, door=door,
+                              ender=ender)
         return UnitOfWork(self.database, clock=self.clock, settings=self._settings,
-                          resumer=resumer, door=door)
+                          resumer=resumer, door=door, ender=ender)
 
 
 def default_resumer() -> Resumer:
@@ -81,6 +88,18 @@ def _hand_back_when_needed(flow_run_id: str, item: WorkItem) -> None:
     """The production resumer, imported (with httpx) only when a step is really handed back:
     most commands never do, and start faster without it."""
     default_resumer()(flow_run_id, item)
+
+
+def default_ender() -> RunEnder:
+    """The production ender: the bridge's ``end_run`` over plain HTTP to Prefect's API."""
+    from mktflow.prefect.handback import end_run
+
+    return end_run
+
+
+def _end_run_when_needed(flow_run_id: str, message: str) -> None:
+    """The production ender, imported only when a cancel really ends a waiting run."""
+    default_ender()(flow_run_id, message)
 
 
 _lock = threading.Lock()
@@ -102,14 +121,16 @@ def wiring() -> Wiring:
 
 
 def wire(*, settings: Settings | None = None, database: Engine | None = None,
-         clock: Clock | None = None, resumer: Resumer | None = None) -> Wiring:
-    """Replace this process's wiring (a test's database, clock or resumer, a host's settings)."""
+         clock: Clock | None = None, resumer: Resumer | None = None,
+         ender: RunEnder | None = None) -> Wiring:
+    """Replace this process's wiring (a test's database, clock, resumer or ender, a host's
+    settings)."""
     global _wiring
     from mktflow.store.db import get_engine
 
     with _lock:
         _wiring = Wiring(settings=settings, database=database or get_engine(),
-                         clock=clock, resumer=resumer)
+                         clock=clock, resumer=resumer, ender=ender)
         return _wiring
 
 

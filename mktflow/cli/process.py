@@ -107,13 +107,17 @@ def process_show(reference: Annotated[str, typer.Argument(help="P-4, 4 or a busi
 @process_app.command("resume")
 def process_resume(reference: Annotated[str, typer.Argument(help="P-4, 4 or a business key.")],
                    json_: JsonOpt = False) -> None:
-    """Hand an answered step to its flow run again (when Prefect was unreachable at the time)."""
+    """Hand an answered step to its flow run again, or end the run of a process a cancel ended
+    (when Prefect was unreachable at the time)."""
     from mktflow.engine.queries import show
 
     with refusals(json_):
         view = show(uow(), _process_ref(reference), "process")
         if not view["flow_run_id"]:
             raise BadInput(f"{view['ref']} has no flow run to resume")
+        if view["status"] != "running":
+            _end_its_run(view, json_)
+            return
         from mktflow.prefect.resume import resume_if_answered
 
         step = resume_if_answered(view["flow_run_id"])
@@ -122,9 +126,23 @@ def process_resume(reference: Annotated[str, typer.Argument(help="P-4, 4 or a bu
              else f"{view['ref']}: its flow run waits for no answered step")
 
 
+def _end_its_run(view: dict[str, Any], as_json: bool) -> None:
+    """The process is over: a run still waiting for it is ended with the process's reason."""
+    from mktflow.prefect.handback import end_run
+
+    why = (view.get("result") or {}).get("reason") or f"{view['ref']} is {view['status']}"
+    ended = end_run(view["flow_run_id"], why)
+    emit({"process": view["ref"], "flow_run_id": view["flow_run_id"], "resumed": None,
+          "ended": ended}, as_json,
+         f"{view['ref']} is {view['status']}: its waiting flow run was ended ({why})" if ended
+         else f"{view['ref']} is {view['status']}: its flow run waits for nothing")
+
+
 def _process_text(view: dict[str, Any]) -> str:
     head = (f"{view['ref']} {view['process']} {view['business_key']}: {view['status']}\n"
-            f"owner {view['owner']}, flow run {view['flow_run_id']}\n")
+            f"owner {view['owner']}, flow run {view['flow_run_id']}\n"
+            + (f"ended: {reason}\n" if (reason := (view.get("result") or {}).get("reason"))
+               else ""))
     items = table(view["work_items"], ["ref", "state", "department", "title", "assignee",
                                       "completed_by"], empty="(no work items)")
     handoffs = table(view["handoffs"], ["ref", "state", "from_department", "to_department",

@@ -1,7 +1,9 @@
-"""Command handlers for process instances: start, link to a flow run, finish."""
+"""Command handlers for process instances: start, link to a flow run, finish (also when one of
+its steps is cancelled: a flow cannot go on without it)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlmodel import col, select
@@ -12,7 +14,19 @@ from mktflow.engine.common import actor_for, changed, get_for_update, ref
 from mktflow.store.tables import Handoff, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["check_key_free", "finish_process", "open_instance", "relink", "start_process"]
+__all__ = [
+    "cancelled_step_message",
+    "check_key_free",
+    "close",
+    "end_for_cancelled_step",
+    "finish_process",
+    "open_instance",
+    "relink",
+    "start_process",
+    "tell_run",
+]
+
+log = logging.getLogger("mktflow.processes")
 
 
 def start_process(
@@ -114,34 +128,92 @@ def finish_process(
         instance = get_for_update(uow, ProcessInstance, process_id)
         if instance.status != ProcessStatus.RUNNING:
             return instance
-        before = instance.status
-        instance.status = status
-        instance.result = result
-        instance.updated_at = uow.now()
-        uow.session.add(instance)
-        why = reason or f"process {status}"
-        for item in uow.session.exec(select(WorkItem).where(
-                col(WorkItem.process_id) == process_id,
-                col(WorkItem.state).in_(sorted(OPEN_WORK_STATES)))):
-            _close(uow, item, "cancelled", why)
-        for handoff in uow.session.exec(select(Handoff).where(
-                col(Handoff.process_id) == process_id,
-                col(Handoff.state).in_(sorted(OPEN_HANDOFF_STATES)))):
-            _close(uow, handoff, "cancelled", why)
-        uow.audit(actor="mktflow", entity_type="process", entity_id=process_id,
-                  process_id=process_id, action="finish", from_state=before, to_state=status,
-                  reason=reason, data=result)
+        close(uow, instance, status=status, result=result, reason=reason, actor="mktflow")
         uow.commit()
         return instance
 
 
-def _close(uow: UnitOfWork, item: WorkItem | Handoff, state: str, reason: str) -> None:
+def end_for_cancelled_step(uow: UnitOfWork, instance: ProcessInstance, item: WorkItem, *,
+                           actor: str, reason: str | None) -> str | None:
+    """End a running process whose step ``item`` was just cancelled, inside the caller's unit
+    of work; returns why (the message its flow run ends with), or None if it had ended.
+
+    A flow cannot go on without a step it waits for (``StepCancelled``), so the process ends
+    here, in the cancel's transaction: its status is ``cancelled`` at once, and its other open
+    steps and handoffs are cancelled with the same reason, so no department keeps work of a
+    process that is over. Its flow run is ended afterwards (``tell_run``).
+    """
+    if instance.status != ProcessStatus.RUNNING:
+        return None
+    why = cancelled_step_message(ref(item), item.title, actor, reason)
+    close(uow, instance, status=ProcessStatus.CANCELLED, actor=actor, reason=why,
+          result={"outcome": "cancelled", "reason": why, "cancelled_step": ref(item),
+                  "cancelled_by": actor})
+    return why
+
+
+def cancelled_step_message(step: str, title: str, actor: str, reason: str | None) -> str:
+    """``W-5 (Campaign plan) was cancelled by lena@…: <reason>. The process cannot go on
+    without it.`` — the process's reason and its flow run's message."""
+    because = (reason or "").strip().rstrip(".") or "no reason given"
+    return (f"{step} ({title}) was cancelled by {actor}: {because}. The process cannot go on "
+            "without it.")
+
+
+def close(uow: UnitOfWork, instance: ProcessInstance, *, status: ProcessStatus, actor: str,
+          result: dict[str, Any] | None = None, reason: str | None = None) -> None:
+    """Set a running process's final status inside the caller's unit of work, cancelling its
+    open steps and handoffs with the reason (by ``actor``: ``mktflow`` when the flow ends it,
+    the member whose cancel ended it)."""
+    assert instance.id is not None
+    process_id = instance.id
+    before = instance.status
+    instance.status = status
+    instance.result = result
+    instance.updated_at = uow.now()
+    uow.session.add(instance)
+    why = reason or f"process {status}"
+    for item in uow.session.exec(select(WorkItem).where(
+            col(WorkItem.process_id) == process_id,
+            col(WorkItem.state).in_(sorted(OPEN_WORK_STATES)))):
+        _close(uow, item, "cancelled", why, actor)
+    for handoff in uow.session.exec(select(Handoff).where(
+            col(Handoff.process_id) == process_id,
+            col(Handoff.state).in_(sorted(OPEN_HANDOFF_STATES)))):
+        _close(uow, handoff, "cancelled", why, actor)
+    uow.audit(actor=actor, entity_type="process", entity_id=process_id,
+              process_id=process_id, action="finish", from_state=before, to_state=status,
+              reason=reason, data=result)
+
+
+def tell_run(uow: UnitOfWork, instance: ProcessInstance, why: str) -> None:
+    """After the commit that ended ``instance``: end the flow run still waiting for it, through
+    the unit of work's ``ender`` (wired in ``mktflow.bootstrap``: the Prefect bridge's
+    ``handback.end_run``). A failure is not lost: the process stays ended in the database, a
+    warning says so, and ``mktflow process resume P-N`` ends the run later."""
+    if not instance.flow_run_id:
+        return
+    if uow.ender is None:
+        log.info("%s is %s; nothing is wired to end flow run %s: `mktflow process resume %s` "
+                 "does", ref(instance), instance.status, instance.flow_run_id, ref(instance))
+        return
+    try:
+        uow.ender(instance.flow_run_id, why)
+    except Exception as exc:  # the process is ended; only the news to its run waits
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        log.warning("%s is %s, but its flow run %s could not be ended now (%s); `mktflow "
+                    "process resume %s` ends it", ref(instance), instance.status,
+                    instance.flow_run_id, first, ref(instance))
+
+
+def _close(uow: UnitOfWork, item: WorkItem | Handoff, state: str, reason: str,
+           actor: str) -> None:
     before = item.state
     item.state = state
     item.updated_at = uow.now()
     item.version += 1
     uow.session.add(item)
     assert item.id is not None
-    uow.audit(actor="mktflow", entity_type="work" if isinstance(item, WorkItem) else "handoff",
+    uow.audit(actor=actor, entity_type="work" if isinstance(item, WorkItem) else "handoff",
               entity_id=item.id, process_id=item.process_id, action="cancel",
               from_state=before, to_state=state, reason=reason)

@@ -15,6 +15,7 @@ from mktflow.domain.actors import Approval, Target, holder_refusal
 from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
 from mktflow.domain.inputs import TEXT_MAX, check_text, normalise_email
 from mktflow.domain.model import OPEN_WORK_STATES, Audience, Guard, WorkState
+from mktflow.engine import processes
 from mktflow.engine.common import (
     active_member,
     actor_for,
@@ -251,14 +252,27 @@ def merge_draft(draft: dict[str, Any] | None, data: dict[str, Any] | None
 
 
 def cancel(uow: UnitOfWork, item_id: int, *, actor_email: str, reason: str | None) -> WorkItem:
-    """Withdraw a step that is no longer needed."""
+    """Withdraw a step that is no longer needed.
+
+    A step of a running process ends the process with it (``processes.end_for_cancelled_step``,
+    in this transaction: status ``cancelled``, its other open steps and handoffs cancelled with
+    the same reason); after the commit its waiting flow run is ended (``processes.tell_run``).
+    """
     with uow:
+        found = uow.session.get(WorkItem, item_id)
+        # the process is locked before its step, in the order finish_process locks them
+        instance = (get_for_update(uow, ProcessInstance, found.process_id)
+                    if found is not None and found.process_id is not None else None)
         item = get_for_update(uow, WorkItem, item_id)
         actor, rule = check(uow, item, "cancel", actor_email, reason=reason)
         record(uow, item, rule, actor, reason=reason,
                tells=(Audience.ASSIGNEE,) if item.assignee_email else ())
+        why = (processes.end_for_cancelled_step(uow, instance, item, actor=actor.email,
+                                                reason=reason) if instance else None)
         uow.commit()
-        return item
+    if instance is not None and why is not None:
+        processes.tell_run(uow, instance, why)
+    return item
 
 
 def update(

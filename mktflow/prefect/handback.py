@@ -8,6 +8,25 @@ this step, ``POST /flow_runs/{id}/resume`` with ``run_input`` (the server stores
 pause's keyset, where the paused flow reads it). Otherwise, or when that API does not know the
 run (404: a Prefect profile names another server), ``resume.resume_flow_run_for`` does it
 through Prefect's client. The rules are the same on both paths (see ``resume``).
+
+``end_run`` is the other hand-over: a step was cancelled, the engine ended its process
+(``processes.end_for_cancelled_step``), and the run waiting for it must end too, with a message
+naming the step, who cancelled it and why. The run ends **Failed** with that message in Prefect
+(the same state a run gets when it reaches a cancelled step by itself, ``StepCancelled``):
+Prefect's *Cancelled* is what its own Cancel button does to a run, and a process whose run
+failed because a step was withdrawn reads the same whichever door or moment it happened at;
+the business outcome is the process's status, ``cancelled``, in mktflow. How it ends depends
+on how the run waits:
+
+* suspended (a deployment run: no process holds it, ``pause_reschedule``): nothing would ever
+  wake it, so its state is set to Failed with the message (``force``: a paused run may not
+  fail otherwise);
+* paused in a process that polls (``mktflow run``, tests): it is woken (state Running, no
+  input); the flow's ``wait_for`` finds the step cancelled and fails the run itself with
+  ``StepCancelled``. If it is still not over after ``_SETTLE_S`` (the process that paused it is
+  gone), it is set to Failed as a suspended one is;
+* running (between steps): left alone, it meets a cancelled step, or ``open_step`` refuses a
+  new one, and fails by itself; finished: nothing to do.
 """
 
 from __future__ import annotations
@@ -25,7 +44,7 @@ from mktflow.prefect.keys import pause_key
 if TYPE_CHECKING:
     from mktflow.engine import WorkItem
 
-__all__ = ["api_url", "hand_back", "resume_over_http"]
+__all__ = ["api_url", "end_over_http", "end_run", "hand_back", "resume_over_http"]
 
 log = logging.getLogger("mktflow.resume")
 
@@ -70,6 +89,64 @@ def hand_back(flow_run_id: str, item: WorkItem) -> None:
     from mktflow.prefect.resume import resume_flow_run_for
 
     resume_flow_run_for(flow_run_id, item)
+
+
+def end_run(flow_run_id: str, message: str) -> bool:
+    """End the run of a process that a cancel ended (see the module docstring); True when it
+    was waiting and was ended or woken, False when it was running or already finished."""
+    url = api_url()
+    if url is not None:
+        try:
+            return end_over_http(url, flow_run_id, message)
+        except _UseClient as exc:
+            log.info("ending %s over HTTP: %s; asking Prefect's settings", flow_run_id, exc)
+    from mktflow.prefect.server import connect
+
+    return end_over_http(connect().api_url, flow_run_id, message)
+
+
+def end_over_http(url: str, flow_run_id: str, message: str, *,
+                  transport: httpx.BaseTransport | None = None) -> bool:
+    """End the waiting run at ``url`` with ``message`` (see ``end_run``)."""
+    with httpx.Client(base_url=url, timeout=10.0, transport=transport) as http:
+        state = _paused_state(http, flow_run_id)
+        kind = (state or {}).get("type")
+        if kind != "PAUSED":
+            log.info("flow run %s is %s: it meets the cancelled step by itself, if at all",
+                     flow_run_id, (state or {}).get("name", "unknown"))
+            return False
+        if not (state or {}).get("state_details", {}).get("pause_reschedule"):
+            _set_state(http, flow_run_id, "RUNNING", "Running",
+                       f"Woken to end: {message}")
+            if _final_within(http, flow_run_id, _SETTLE_S):
+                return True
+            log.warning("flow run %s did not end after it was woken: its process is gone; "
+                        "setting it Failed", flow_run_id)
+        _set_state(http, flow_run_id, "FAILED", "Failed", message)
+        return True
+
+
+def _set_state(http: httpx.Client, flow_run_id: str, kind: str, name: str,
+               message: str) -> None:
+    response = _call(http, "POST", f"/flow_runs/{flow_run_id}/set_state", json={
+        "state": {"type": kind, "name": name, "message": message[:5000]}, "force": True})
+    response.raise_for_status()
+    result = response.json()
+    if result.get("status") != "ACCEPT":
+        reason = (result.get("details") or {}).get("reason") or result.get("status")
+        raise RuntimeError(f"flow run {flow_run_id} refused {name}: {reason}")
+
+
+def _final_within(http: httpx.Client, flow_run_id: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        response = _call(http, "GET", f"/flow_runs/{flow_run_id}")
+        response.raise_for_status()
+        kind = ((response.json().get("state") or {}).get("type"))
+        if kind in ("COMPLETED", "FAILED", "CANCELLED", "CRASHED"):
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def _call(http: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic_core import to_jsonable_python
 
 from mktflow.config import get_settings
@@ -121,6 +121,9 @@ def open_step(
     re-checks that rule against the organisation whenever it is taken or decided.
     """
     key = pause_key(key)
+    ended = tasks.why_ended(process_id)
+    if ended:  # a cancel ended the process while this run went on: no new work for anyone
+        raise StepCancelled(ended)
     item_id = tasks.create_step(
         draft=draft_of(form, initial), approval=approval,
         process_id=process_id, step_key=key, department=department, title=title,
@@ -163,7 +166,12 @@ def human_step(
 
 
 def wait_for(handle: StepHandle[F]) -> Answer[F]:
-    """Wait for a step created with ``open_step``; returns at once if it is already done."""
+    """Wait for a step created with ``open_step``; returns at once if it is already done.
+
+    Raises ``StepCancelled`` (the run fails with its message: the step, who cancelled it and
+    why) when the step is cancelled, before or while the run waits: the door that cancels it
+    wakes a paused run without an answer (``handback.end_run``).
+    """
     attempt = 0
     typed: dict[str, Any] | None = None  # what a refused UI answer held: the retry shows it
     refusal = ""
@@ -172,13 +180,20 @@ def wait_for(handle: StepHandle[F]) -> Answer[F]:
         if view["state"] == "done":
             return _answer(handle, view)
         if view["state"] == "cancelled":
-            raise StepCancelled(f"{view['ref']} ({handle.title}) was cancelled: the process "
-                                "cannot go on without it")
+            raise StepCancelled(_cancelled(handle, view))
         key = handle.key if attempt == 0 else f"{handle.key}-retry-{attempt}"
-        response = _wait(handle, key, view, typed=typed, refusal=refusal)
+        try:
+            response = _wait(handle, key, view, typed=typed, refusal=refusal)
+        except ValidationError:  # resumed without an answer: a door woke it (a cancel)
+            response = None
         view = tasks.read_step(handle.item_id)
         if view["state"] == "done":  # completed through the engine (CLI, API): DB data wins
             return _answer(handle, view)
+        if view["state"] == "cancelled":  # an answer after the cancel does not revive it
+            raise StepCancelled(_cancelled(handle, view))
+        if response is None:  # woken for nothing: wait again, under a new key
+            attempt += 1
+            continue
         data = response.model_dump(mode="json", exclude={"answered_by"})
         outcome = tasks.reconcile_ui_answer(handle.item_id, key, response.answered_by, data)
         if outcome["ok"]:
@@ -187,6 +202,13 @@ def wait_for(handle: StepHandle[F]) -> Answer[F]:
         typed = {**data, "answered_by": response.answered_by}
         _log_refusal(view["ref"], response.answered_by, refusal)
         attempt += 1
+
+
+def _cancelled(handle: StepHandle[Any], view: dict[str, Any]) -> str:
+    """Why the run cannot go on: the process's reason when the cancel ended it (the step, who,
+    why), else the step's own cancel entry."""
+    return tasks.why_cancelled(handle.item_id) or (
+        f"{view['ref']} ({handle.title}) was cancelled: the process cannot go on without it")
 
 
 def _answer(handle: StepHandle[F], view: dict[str, Any]) -> Answer[F]:

@@ -32,12 +32,15 @@ if TYPE_CHECKING:
     from mktflow.config import Settings
     from mktflow.store.tables import OutboxMessage, WorkItem
 
-__all__ = ["Clock", "Resumer", "UnitOfWork"]
+__all__ = ["Clock", "Resumer", "RunEnder", "UnitOfWork"]
 
 Clock = Callable[[], datetime]
 
 #: Hands a completed step's data to the flow run waiting for it: (flow_run_id, item) -> None.
 Resumer = Callable[[str, "WorkItem"], None]
+#: Ends the flow run of a process that ended while the run waited (a step of it was cancelled):
+#: (flow_run_id, message naming the step, who cancelled it and why) -> anything.
+RunEnder = Callable[[str, str], object]
 
 
 class UnitOfWork:
@@ -45,16 +48,19 @@ class UnitOfWork:
 
     It also carries what the process wired for the engine (``mktflow.bootstrap``): the settings
     handlers read (links, the authority matrix file, the appraisal frequency), the resumer
-    that hands a completed step to its waiting flow run (None: nobody is handed anything), and
+    that hands a completed step to its waiting flow run (None: nobody is handed anything), the
+    ender that ends the waiting run of a process ended by a cancel (None: nobody is told), and
     the door its commands come from (``Door``; default ``PROVEN``).
     """
 
     def __init__(self, engine: Engine, *, clock: Clock = utcnow, settings: Settings | None = None,
-                 resumer: Resumer | None = None, door: Door = Door.PROVEN) -> None:
+                 resumer: Resumer | None = None, door: Door = Door.PROVEN,
+                 ender: RunEnder | None = None) -> None:
         self.engine = engine
         self.clock = clock
         self._settings = settings
         self.resumer = resumer
+        self.ender = ender
         #: How the commands run in it know who acts (``Door``): only ``Door.ENGINE`` (flows and
         #: sweeps, ``bootstrap.engine_uow``) may act as the process engine.
         self.door = door

@@ -30,8 +30,54 @@ def _state_of(flow_run_id: str) -> Any:
         return client.read_flow_run(flow_run_id).state
 
 
-def test_a_step_cancelled_under_a_waiting_run_ends_it_with_step_cancelled(flow_db: Any) -> None:
+def _other_work(db: Any, process_id: int) -> Any:
+    """Another department's open step in the same process (as a flow's parallel step is)."""
+    from mktflow.engine import work
+
+    return work.create_work_item(db.engine_uow(), actor_email="mktflow", department="supply",
+                                 title="Reserve stock", process_id=process_id,
+                                 step_key="reserve-stock")
+
+
+def test_cancelling_the_step_a_paused_run_waits_for_ends_the_run_and_the_process(
+        flow_db: Any) -> None:
     from flows.order_handling import order_handling
+    from mktflow.engine import queries, work
+    from mktflow.prefect.steps import StepCancelled
+
+    order = _order()
+    run = start_flow(order_handling, order=order)
+    d = Departments(flow_db, order["number"], run)
+    item = d.step("order-entry-1")
+    other = _other_work(flow_db, item.process_id)
+    flow_run_id = flow_run_id_of(flow_db, order["number"])
+    wait_paused(flow_run_id, "order-entry-1")
+    work.cancel(flow_db.uow(), item.id, actor_email=SALES, reason="the customer withdrew")
+    why = (f"W-{item.id} (Record order {order['number']}) was cancelled by {SALES}: the "
+           "customer withdrew. The process cannot go on without it.")
+    # the run is woken by the cancel: without it, it would poll until its pause times out
+    with pytest.raises(StepCancelled) as raised:
+        run.result(timeout=30)
+    assert str(raised.value) == why
+    state = _state_of(flow_run_id)
+    assert state.is_failed() and why in (state.message or "")
+    process = queries.show(flow_db.uow(), f"P-{item.process_id}")
+    assert process["status"] == "cancelled"
+    assert process["result"]["reason"] == why
+    assert process["result"]["cancelled_by"] == SALES
+    assert [w["state"] for w in process["work_items"]] == ["cancelled", "cancelled"]
+    assert queries.show(flow_db.uow(), f"W-{other.id}")["state"] == "cancelled"
+    finish = [e for e in queries.history(flow_db.uow(), f"P-{item.process_id}")
+              if e["action"] == "finish"]
+    assert [(e["actor"], e["to_state"], e["reason"]) for e in finish] == [
+        (SALES, "cancelled", why)]  # ended once, by the cancel (the flow's guard found it so)
+
+
+def test_an_answer_from_the_ui_after_an_unheard_cancel_does_not_revive_the_step(
+        flow_db: Any) -> None:
+    from flows.order_handling import order_handling
+    from mktflow.bootstrap import Wiring
+    from mktflow.config import get_settings
     from mktflow.engine import work
     from mktflow.prefect.steps import StepCancelled
 
@@ -41,15 +87,62 @@ def test_a_step_cancelled_under_a_waiting_run_ends_it_with_step_cancelled(flow_d
     item = d.step("order-entry-1")
     flow_run_id = flow_run_id_of(flow_db, order["number"])
     wait_paused(flow_run_id, "order-entry-1")
-    work.cancel(flow_db.uow(), item.id, actor_email=SALES, reason="the customer withdrew")
+    told: list[str] = []  # the run is not told of the cancel (as when Prefect is down)
+    unheard = Wiring(settings=get_settings(), database=flow_db.engine,
+                     ender=lambda run_id, why: told.append(run_id)).uow()
+    work.cancel(unheard, item.id, actor_email=SALES, reason="the customer withdrew")
+    assert told == [flow_run_id]
     # an answer sent from the Prefect UI afterwards wakes the run, which must not go on
     entry = {k: order[k] for k in ("customer_code", "customer_name", "lines", "delivery_date")}
     ui_resume(flow_run_id, {**entry, "answered_by": SALES})
-    with pytest.raises(StepCancelled, match=rf"W-{item.id} \(.*\) was cancelled: the process "
-                                            "cannot go on without it"):
+    with pytest.raises(StepCancelled, match=rf"W-{item.id} \(.*\) was cancelled by {SALES}: "
+                                            "the customer withdrew. The process cannot go on "
+                                            "without it"):
         run.result()
     assert d.step("order-entry-1").state == "cancelled"  # the UI answer did not revive it
     assert _state_of(flow_run_id).is_failed()
+
+
+def test_a_cancel_prefect_did_not_hear_is_handed_over_by_process_resume(
+        flow_db: Any, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from typer.testing import CliRunner
+
+    from flows.order_handling import order_handling
+    from mktflow.bootstrap import Wiring
+    from mktflow.cli import app
+    from mktflow.config import get_settings
+    from mktflow.engine import queries, work
+    from mktflow.prefect.steps import StepCancelled
+
+    order = _order()
+    run = start_flow(order_handling, order=order)
+    d = Departments(flow_db, order["number"], run)
+    item = d.step("order-entry-1")
+    flow_run_id = flow_run_id_of(flow_db, order["number"])
+    wait_paused(flow_run_id, "order-entry-1")
+
+    def prefect_is_down(_flow_run_id: str, _why: str) -> None:
+        raise ConnectionError("connection refused")
+
+    down = Wiring(settings=get_settings(), database=flow_db.engine,
+                  ender=prefect_is_down).uow()
+    with caplog.at_level(logging.WARNING, logger="mktflow.processes"):
+        cancelled = work.cancel(down, item.id, actor_email=SALES, reason="duplicate order")
+    assert cancelled.state == "cancelled"  # committed all the same
+    assert queries.show(flow_db.uow(), f"P-{item.process_id}")["status"] == "cancelled"
+    assert (f"could not be ended now (connection refused); `mktflow process resume "
+            f"P-{item.process_id}` ends it") in caplog.text
+    assert wait_paused(flow_run_id, "order-entry-1", timeout=3)  # the run still waits
+    result = CliRunner().invoke(app, ["process", "resume", f"P-{item.process_id}"])
+    assert result.exit_code == 0, result.output
+    assert f"P-{item.process_id} is cancelled: its waiting flow run was ended" in result.output
+    with pytest.raises(StepCancelled, match="duplicate order"):
+        run.result(timeout=30)
+    assert _state_of(flow_run_id).is_failed()
+    again = CliRunner().invoke(app, ["process", "resume", f"P-{item.process_id}"])
+    assert again.exit_code == 0 and "its flow run waits for nothing" in again.output
 
 
 def test_a_step_not_answered_in_time_fails_the_run(flow_db: Any) -> None:

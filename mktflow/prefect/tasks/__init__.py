@@ -25,6 +25,8 @@ from mktflow.prefect.tasks.common import (
     start_process,
     transient,
     uow,
+    why_cancelled,
+    why_ended,
 )
 
 __all__ = [
@@ -43,4 +45,6 @@ __all__ = [
     "start_process",
     "transient",
     "uow",
+    "why_cancelled",
+    "why_ended",
 ]

@@ -42,6 +42,8 @@ __all__ = [
     "transient",
     "typed_uow",
     "uow",
+    "why_cancelled",
+    "why_ended",
 ]
 
 
@@ -111,6 +113,27 @@ def create_step(*, process_id: int, step_key: str, department: str, title: str,
 def read_step(item_id: int) -> dict[str, Any]:
     """The step as the engine shows it (a read, not a task: it must never be cached)."""
     return queries.show(uow(), ref_of("work", item_id))
+
+
+def why_cancelled(item_id: int) -> str | None:
+    """How a cancelled step's run ends (a read): ``W-5 (title) was cancelled by …: why. The
+    process cannot go on without it.``, from the step's cancel entry; None if it has none."""
+    step = ref_of("work", item_id)
+    entries = [e for e in queries.history(uow(), step) if e["action"] == "cancel"]
+    if not entries:
+        return None
+    title = queries.show(uow(), step)["title"]
+    return processes.cancelled_step_message(step, title, entries[-1]["actor"],
+                                            entries[-1]["reason"])
+
+
+def why_ended(process_id: int) -> str | None:
+    """Why the process was ended by a cancel of one of its steps (a read), else None."""
+    view = queries.show(uow(), ref_of("process", process_id))
+    result = view.get("result") or {}
+    if view["status"] == ProcessStatus.CANCELLED and result.get("cancelled_step"):
+        return str(result.get("reason") or f"{result['cancelled_step']} was cancelled")
+    return None
 
 
 def typed_uow() -> Any:
