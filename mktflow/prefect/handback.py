@@ -123,6 +123,7 @@ def end_over_http(url: str, flow_run_id: str, message: str, *,
             log.warning("flow run %s did not end after it was woken: its process is gone; "
                         "setting it Failed", flow_run_id)
         _set_state(http, flow_run_id, "FAILED", "Failed", message)
+        _log_to_run(http, flow_run_id, message)
         return True
 
 
@@ -135,6 +136,19 @@ def _set_state(http: httpx.Client, flow_run_id: str, kind: str, name: str,
     if result.get("status") != "ACCEPT":
         reason = (result.get("details") or {}).get("reason") or result.get("status")
         raise RuntimeError(f"flow run {flow_run_id} refused {name}: {reason}")
+
+
+def _log_to_run(http: httpx.Client, flow_run_id: str, message: str) -> None:
+    """The message as an error line in the run's log (the Prefect UI's Logs tab, where people
+    look; a paused run that was woken logs its ``StepCancelled`` there by itself)."""
+    from datetime import UTC, datetime
+
+    entry = {"name": "mktflow.cancel", "level": logging.ERROR, "message": message,
+             "timestamp": datetime.now(UTC).isoformat(), "flow_run_id": flow_run_id}
+    try:
+        _call(http, "POST", "/logs/", json=[entry]).raise_for_status()
+    except httpx.HTTPError as exc:  # the run is ended: the log line only repeats its message
+        log.info("could not log the end of %s in its run: %s", flow_run_id, exc)
 
 
 def _final_within(http: httpx.Client, flow_run_id: str, seconds: float) -> bool:
