@@ -28,6 +28,12 @@ when the form is long (seen in Chromium with the campaign plan), so the instruct
 the description of the form's first field (``answered_by``), which the UI renders as markdown
 under that field's label at any length.
 
+A step cancelled from any door ends its process in the engine (``work.cancel``); the door then
+ends the waiting run (``handback.end_run``): a suspended run is set Failed with the reason, a
+paused one is woken without an answer and ``wait_for`` raises ``StepCancelled`` with it. A run
+that goes on meanwhile meets the cancelled step, or ``open_step`` refuses a new step of the
+ended process, the same way.
+
 In a deployment run the flow **suspends** (no process is held; Prefect re-runs the flow from
 the top after the resume, persisted task results make that cheap and keys make it idempotent);
 otherwise it **pauses** and polls.
@@ -205,9 +211,10 @@ def wait_for(handle: StepHandle[F]) -> Answer[F]:
 
 
 def _cancelled(handle: StepHandle[Any], view: dict[str, Any]) -> str:
-    """Why the run cannot go on: the process's reason when the cancel ended it (the step, who,
-    why), else the step's own cancel entry."""
-    return tasks.why_cancelled(handle.item_id) or (
+    """Why the run cannot go on: the process's reason when a cancel ended it (the step that was
+    cancelled, who, why: maybe another step than this one), else this step's cancel entry."""
+    ended = tasks.why_ended(view["process_id"]) if view.get("process_id") else None
+    return ended or tasks.why_cancelled(handle.item_id) or (
         f"{view['ref']} ({handle.title}) was cancelled: the process cannot go on without it")
 
 

@@ -73,6 +73,30 @@ def test_cancelling_the_step_a_paused_run_waits_for_ends_the_run_and_the_process
         (SALES, "cancelled", why)]  # ended once, by the cancel (the flow's guard found it so)
 
 
+def test_cancelling_another_step_of_the_process_ends_the_run_waiting_elsewhere(
+        flow_db: Any) -> None:
+    from flows.order_handling import order_handling
+    from mktflow.engine import queries, work
+    from mktflow.prefect.steps import StepCancelled
+
+    order = _order()
+    run = start_flow(order_handling, order=order)
+    d = Departments(flow_db, order["number"], run)
+    item = d.step("order-entry-1")
+    other = _other_work(flow_db, item.process_id)
+    flow_run_id = flow_run_id_of(flow_db, order["number"])
+    wait_paused(flow_run_id, "order-entry-1")
+    work.cancel(flow_db.uow(), other.id, actor_email="elena.volkova@example.com",
+                reason="no stock to reserve")
+    why = (f"W-{other.id} (Reserve stock) was cancelled by elena.volkova@example.com: no stock to "
+           "reserve. The process cannot go on without it.")
+    with pytest.raises(StepCancelled) as raised:  # it waited for order entry, now cancelled
+        run.result(timeout=30)
+    assert str(raised.value) == why
+    assert queries.show(flow_db.uow(), f"W-{item.id}")["state"] == "cancelled"
+    assert why in (_state_of(flow_run_id).message or "")
+
+
 def test_an_answer_from_the_ui_after_an_unheard_cancel_does_not_revive_the_step(
         flow_db: Any) -> None:
     from flows.order_handling import order_handling
