@@ -7,13 +7,14 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from mktflow.domain.actors import Target
+from mktflow.domain.actors import Door, Target
 from mktflow.domain.errors import BadInput, NotFound
 from mktflow.domain.model import (
     HANDOFF_RULES,
     HandoffKind,
     HandoffState,
 )
+from mktflow.engine import processes
 from mktflow.engine.common import actor_for, departments_exist, get_for_update
 from mktflow.engine.notices import notice
 from mktflow.engine.transitions import check, check_new, record
@@ -107,10 +108,19 @@ def act(
     reason: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> Handoff:
-    """Apply one handoff transition (accept, reject, deliver, confirm, return, cancel)."""
+    """Apply one handoff transition (accept, reject, deliver, confirm, return, cancel).
+
+    A person's cancel of a handoff of a running process ends the process with it, as a step's
+    cancel does (``work.cancel``); a flow's own actions (``Door.ENGINE``) never do.
+    """
     if action not in {r.action for r in HANDOFF_RULES} - {"comment", "update"}:
         raise BadInput(f"action: unknown handoff action {action!r}")
+    ends_process = action == "cancel" and uow.door is not Door.ENGINE
     with uow:
+        found = uow.session.get(Handoff, handoff_id) if ends_process else None
+        # the process is locked before its handoff, in the order finish_process locks them
+        instance = (get_for_update(uow, ProcessInstance, found.process_id)
+                    if found is not None and found.process_id is not None else None)
         handoff = get_for_update(uow, Handoff, handoff_id)
         actor, rule = check(uow, handoff, action, actor_email, reason=reason)
         now = uow.now()
@@ -131,8 +141,12 @@ def act(
                            HandoffState.CANCELLED):
             fields["closed_at"] = now
         record(uow, handoff, rule, actor, reason=reason, data=data, fields=fields)
+        why = (processes.end_for_cancelled_item(uow, instance, handoff, actor=actor.email,
+                                                reason=reason) if instance else None)
         uow.commit()
-        return handoff
+    if instance is not None and why is not None:
+        processes.tell_run(uow, instance, why)
+    return handoff
 
 
 def accept(uow: UnitOfWork, handoff_id: int, *, actor_email: str) -> Handoff:

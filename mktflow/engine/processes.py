@@ -15,10 +15,10 @@ from mktflow.store.tables import Handoff, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [
-    "cancelled_step_message",
+    "cancelled_item_message",
     "check_key_free",
     "close",
-    "end_for_cancelled_step",
+    "end_for_cancelled_item",
     "finish_process",
     "open_instance",
     "relink",
@@ -133,30 +133,33 @@ def finish_process(
         return instance
 
 
-def end_for_cancelled_step(uow: UnitOfWork, instance: ProcessInstance, item: WorkItem, *,
-                           actor: str, reason: str | None) -> str | None:
-    """End a running process whose step ``item`` was just cancelled, inside the caller's unit
-    of work; returns why (the message its flow run ends with), or None if it had ended.
+def end_for_cancelled_item(uow: UnitOfWork, instance: ProcessInstance,
+                           item: WorkItem | Handoff, *, actor: str,
+                           reason: str | None) -> str | None:
+    """End a running process whose step or handoff ``item`` was just cancelled, inside the
+    caller's unit of work; returns why (the message its flow run ends with), or None if it had
+    ended.
 
-    A flow cannot go on without a step it waits for (``StepCancelled``), so the process ends
-    here, in the cancel's transaction: its status is ``cancelled`` at once, and its other open
-    steps and handoffs are cancelled with the same reason, so no department keeps work of a
-    process that is over. Its flow run is ended afterwards (``tell_run``).
+    A flow cannot go on without a step it waits for (``StepCancelled``) nor act on a handoff
+    that was withdrawn, so the process ends here, in the cancel's transaction: its status is
+    ``cancelled`` at once, and its other open steps and handoffs are cancelled with the same
+    reason, so no department keeps work of a process that is over. Its flow run is ended
+    afterwards (``tell_run``).
     """
     if instance.status != ProcessStatus.RUNNING:
         return None
-    why = cancelled_step_message(ref(item), item.title, actor, reason)
+    why = cancelled_item_message(ref(item), item.title, actor, reason)
     close(uow, instance, status=ProcessStatus.CANCELLED, actor=actor, reason=why,
-          result={"outcome": "cancelled", "reason": why, "cancelled_step": ref(item),
+          result={"outcome": "cancelled", "reason": why, "cancelled_item": ref(item),
                   "cancelled_by": actor})
     return why
 
 
-def cancelled_step_message(step: str, title: str, actor: str, reason: str | None) -> str:
-    """``W-5 (Campaign plan) was cancelled by lena@…: <reason>. The process cannot go on
-    without it.`` — the process's reason and its flow run's message."""
+def cancelled_item_message(item: str, title: str, actor: str, reason: str | None) -> str:
+    """``W-5 (Campaign plan) was cancelled by ana.torres@…: <reason>. The process cannot go on
+    without it.`` — the process's reason and its flow run's message (``item``: W-n or H-n)."""
     because = (reason or "").strip().rstrip(".") or "no reason given"
-    return (f"{step} ({title}) was cancelled by {actor}: {because}. The process cannot go on "
+    return (f"{item} ({title}) was cancelled by {actor}: {because}. The process cannot go on "
             "without it.")
 
 

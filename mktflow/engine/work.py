@@ -254,7 +254,7 @@ def merge_draft(draft: dict[str, Any] | None, data: dict[str, Any] | None
 def cancel(uow: UnitOfWork, item_id: int, *, actor_email: str, reason: str | None) -> WorkItem:
     """Withdraw a step that is no longer needed.
 
-    A step of a running process ends the process with it (``processes.end_for_cancelled_step``,
+    A step of a running process ends the process with it (``processes.end_for_cancelled_item``,
     in this transaction: status ``cancelled``, its other open steps and handoffs cancelled with
     the same reason); after the commit its waiting flow run is ended (``processes.tell_run``).
     """
@@ -267,7 +267,7 @@ def cancel(uow: UnitOfWork, item_id: int, *, actor_email: str, reason: str | Non
         actor, rule = check(uow, item, "cancel", actor_email, reason=reason)
         record(uow, item, rule, actor, reason=reason,
                tells=(Audience.ASSIGNEE,) if item.assignee_email else ())
-        why = (processes.end_for_cancelled_step(uow, instance, item, actor=actor.email,
+        why = (processes.end_for_cancelled_item(uow, instance, item, actor=actor.email,
                                                 reason=reason) if instance else None)
         uow.commit()
     if instance is not None and why is not None:

@@ -10,7 +10,7 @@ run (404: a Prefect profile names another server), ``resume.resume_flow_run_for`
 through Prefect's client. The rules are the same on both paths (see ``resume``).
 
 ``end_run`` is the other hand-over: a step was cancelled, the engine ended its process
-(``processes.end_for_cancelled_step``), and the run waiting for it must end too, with a message
+(``processes.end_for_cancelled_item``), and the run waiting for it must end too, with a message
 naming the step, who cancelled it and why. The run ends **Failed** with that message in Prefect
 (the same state a run gets when it reaches a cancelled step by itself, ``StepCancelled``):
 Prefect's *Cancelled* is what its own Cancel button does to a run, and a process whose run

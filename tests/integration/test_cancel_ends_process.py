@@ -54,7 +54,7 @@ def test_cancelling_a_step_ends_its_process_and_its_open_work_with_the_reason(db
     shown = queries.show(db.uow(), f"P-{p.id}")
     assert shown["status"] == "cancelled"
     assert shown["result"] == {"outcome": "cancelled", "reason": why,
-                               "cancelled_step": f"W-{plan.id}", "cancelled_by": HEAD}
+                               "cancelled_item": f"W-{plan.id}", "cancelled_by": HEAD}
     assert queries.show(db.uow(), f"W-{other.id}")["state"] == "cancelled"
     assert queries.show(db.uow(), f"H-{handoff.id}")["state"] == "cancelled"
     entries = queries.history(db.uow(), f"P-{p.id}")
@@ -105,3 +105,23 @@ def test_a_step_of_no_process_is_only_cancelled(db: Any) -> None:
     assert work.cancel(_told(db, told), item.id, actor_email=HEAD,
                        reason="done elsewhere").state == "cancelled"
     assert told == []
+
+
+def test_cancelling_a_handoff_of_a_running_process_ends_it_as_a_step_does(db: Any) -> None:
+    p, plan, other, handoff = _process(db, f"CMP-CH-{db.kind}")
+    told: list[tuple[str, str]] = []
+    handoffs.cancel(_told(db, told), handoff.id, actor_email=OLGA, reason="page dropped")
+    why = (f"H-{handoff.id} (Landing page) was cancelled by {OLGA}: page dropped. The process "
+           "cannot go on without it.")
+    assert told == [(RUN, why)]
+    shown = queries.show(db.uow(), f"P-{p.id}")
+    assert (shown["status"], shown["result"]["cancelled_item"]) == ("cancelled", f"H-{handoff.id}")
+    assert {w["state"] for w in shown["work_items"]} == {"cancelled"}
+    assert queries.show(db.uow(), f"W-{other.id}")["state"] == "cancelled"
+
+
+def test_a_flows_own_handoff_cancel_leaves_its_process_running(db: Any) -> None:
+    p, _plan, _other, handoff = _process(db, f"CMP-CE-{db.kind}")
+    handoffs.act(db.engine_uow(), handoff.id, "cancel", actor_email=OLGA, reason="re-offered")
+    assert queries.show(db.uow(), f"H-{handoff.id}")["state"] == "cancelled"
+    assert queries.show(db.uow(), f"P-{p.id}")["status"] == "running"

@@ -123,7 +123,7 @@ def why_cancelled(item_id: int) -> str | None:
     if not entries:
         return None
     title = queries.show(uow(), step)["title"]
-    return processes.cancelled_step_message(step, title, entries[-1]["actor"],
+    return processes.cancelled_item_message(step, title, entries[-1]["actor"],
                                             entries[-1]["reason"])
 
 
@@ -131,8 +131,8 @@ def why_ended(process_id: int) -> str | None:
     """Why the process was ended by a cancel of one of its steps (a read), else None."""
     view = queries.show(uow(), ref_of("process", process_id))
     result = view.get("result") or {}
-    if view["status"] == ProcessStatus.CANCELLED and result.get("cancelled_step"):
-        return str(result.get("reason") or f"{result['cancelled_step']} was cancelled")
+    if view["status"] == ProcessStatus.CANCELLED and result.get("cancelled_item"):
+        return str(result.get("reason") or f"{result['cancelled_item']} was cancelled")
     return None
 
 
