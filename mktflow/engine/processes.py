@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from mktflow.domain.errors import BadInput, Conflict
+from mktflow.domain.inputs import REASON_MAX
 from mktflow.domain.model import OPEN_HANDOFF_STATES, OPEN_WORK_STATES, ProcessStatus
 from mktflow.engine.common import actor_for, changed, get_for_update, ref
 from mktflow.store.tables import Handoff, ProcessInstance, WorkItem
@@ -158,9 +159,13 @@ def end_for_cancelled_item(uow: UnitOfWork, instance: ProcessInstance,
 def cancelled_item_message(item: str, title: str, actor: str, reason: str | None) -> str:
     """``W-5 (Campaign plan) was cancelled by ana.torres@…: <reason>. The process cannot go on
     without it.`` — the process's reason and its flow run's message (``item``: W-n or H-n)."""
+    head = f"{item} ({title}) was cancelled by {actor}: "
+    tail = ". The process cannot go on without it."
     because = (reason or "").strip().rstrip(".") or "no reason given"
-    return (f"{item} ({title}) was cancelled by {actor}: {because}. The process cannot go on "
-            "without it.")
+    room = REASON_MAX - len(head) - len(tail)  # it is every closed item's reason too
+    if len(because) > room:
+        because = because[:max(room - 1, 0)].rstrip() + "…"
+    return head + because + tail
 
 
 def close(uow: UnitOfWork, instance: ProcessInstance, *, status: ProcessStatus, actor: str,

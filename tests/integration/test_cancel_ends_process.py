@@ -116,8 +116,8 @@ def test_cancelling_a_handoff_of_a_running_process_ends_it_as_a_step_does(db: An
     assert told == [(RUN, why)]
     shown = queries.show(db.uow(), f"P-{p.id}")
     assert (shown["status"], shown["result"]["cancelled_item"]) == ("cancelled", f"H-{handoff.id}")
-    assert {w["state"] for w in shown["work_items"]} == {"cancelled"}
-    assert queries.show(db.uow(), f"W-{other.id}")["state"] == "cancelled"
+    assert [queries.show(db.uow(), f"W-{w.id}")["state"] for w in (plan, other)] == [
+        "cancelled", "cancelled"]  # the plan too: marketing keeps nothing of it
 
 
 def test_a_flows_own_handoff_cancel_leaves_its_process_running(db: Any) -> None:
@@ -125,3 +125,15 @@ def test_a_flows_own_handoff_cancel_leaves_its_process_running(db: Any) -> None:
     handoffs.act(db.engine_uow(), handoff.id, "cancel", actor_email=OLGA, reason="re-offered")
     assert queries.show(db.uow(), f"H-{handoff.id}")["state"] == "cancelled"
     assert queries.show(db.uow(), f"P-{p.id}")["status"] == "running"
+
+
+def test_the_longest_reason_still_cancels_and_ends_the_process(db: Any) -> None:
+    p, plan, other, _handoff = _process(db, f"CMP-CL-{db.kind}")
+    told: list[tuple[str, str]] = []
+    work.cancel(_told(db, told), plan.id, actor_email=HEAD, reason="x" * 2000)
+    shown = queries.show(db.uow(), f"P-{p.id}")
+    why = shown["result"]["reason"]
+    assert shown["status"] == "cancelled" and len(why) == 2000 and told == [(RUN, why)]
+    assert why.startswith(f"W-{plan.id} (Plan) was cancelled by {HEAD}: xxx")
+    assert why.endswith("x…. The process cannot go on without it.")
+    assert queries.show(db.uow(), f"W-{other.id}")["state"] == "cancelled"
