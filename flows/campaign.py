@@ -156,7 +156,8 @@ def campaign(request: CampaignRequest) -> dict[str, Any]:
                 branch=request.branch, submitter=planned.by, due=due,
                 subject=f"campaign {request.code} ({total:,.2f})",
                 details=f"Goal: {plan.goal}. KPIs: "
-                        + ", ".join(f"{k.name} {k.target:g}{k.unit}" for k in plan.kpis))
+                        + ", ".join(f"{k.name} {k.target:g} {k.unit}".rstrip()
+                                    for k in plan.kpis))
             if approval.approved:
                 set_status(campaign_id, "approved", approval.approvers[-1],
                            approved_amount=total, matrix_version=approval.matrix_version)

@@ -16,7 +16,8 @@ The rules (README "What mktflow accepts"):
   ``JSON_DEPTH_MAX`` deep;
 - times: ISO 8601, converted to UTC, between ``TIME_MIN`` and ``TIME_MAX``; every time leaving
   mktflow is UTC, written ``2026-12-01T16:00:00Z`` (``format_time``) or, for people,
-  ``2026-12-01 16:00 UTC`` (``human_time``);
+  ``2026-12-01 16:00 UTC`` (``human_time``; in the organisation's zone when it is given,
+  ``2026-12-01 17:00 CET``, the zone named by ``zone_named``);
 - ids: 1 to ``ID_MAX`` (a larger number names nothing: NotFound);
 - e-mails: compared and stored in Unicode NFC, lower-case.
 
@@ -29,9 +30,10 @@ import json
 import math
 import re
 import unicodedata
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mktflow.domain.errors import BadInput
 
@@ -56,6 +58,7 @@ __all__ = [
     "normalise_email",
     "parse_date",
     "parse_time",
+    "zone_named",
 ]
 
 #: Codes of departments, branches; flow run ids.
@@ -246,9 +249,28 @@ def format_time(value: datetime | None) -> str | None:
     return utc.isoformat().replace("+00:00", "Z")
 
 
-def human_time(value: datetime | None) -> str | None:
-    """The one way a time is shown to people: ``2026-12-01 16:00 UTC``."""
-    if value is None:
+def human_time(value: datetime | str | None, zone: tzinfo | None = None) -> str | None:
+    """The one way a time is shown to people: ``2026-12-01 16:00 UTC``; with ``zone`` (the
+    organisation's, see ``zone_named``) in that zone, ``2026-12-01 17:00 CET``. ``value`` may
+    be an ISO 8601 string (``2026-12-01T16:00:00Z``); a naive time is taken as UTC."""
+    if value is None or value == "":
         return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     utc = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    return utc.strftime("%Y-%m-%d %H:%M UTC")
+    if zone is None:
+        return utc.strftime("%Y-%m-%d %H:%M UTC")
+    local = utc.astimezone(zone)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
+def zone_named(*names: str | None) -> ZoneInfo:
+    """The first of ``names`` that is a known IANA time zone (``Europe/Madrid``); UTC when
+    none is (the organisation's zone: ``web_timezone``, else ``schedule_tz``)."""
+    for name in names:
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return ZoneInfo("UTC")

@@ -23,7 +23,14 @@ from mktflow.engine.transitions import check
 from mktflow.store.tables import Department, Handoff, Member, WorkItem
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["allowed_actions", "department_handoffs", "department_load", "members_of", "whoami"]
+__all__ = [
+    "allowed_actions",
+    "department_handoffs",
+    "department_load",
+    "may_take",
+    "members_of",
+    "whoami",
+]
 
 #: Handoff states in which the receiving department still has to act.
 _WITH_RECEIVER = (HandoffState.OFFERED, HandoffState.ACCEPTED, HandoffState.RETURNED)
@@ -46,6 +53,34 @@ def members_of(uow: UnitOfWork, department: str) -> list[dict[str, str]]:
         rows = uow.session.exec(select(Member).where(
             col(Member.department) == department, col(Member.active)).order_by(col(Member.name)))
         return [{"email": m.email, "name": m.name, "role": m.role} for m in rows]
+
+
+def may_take(uow: UnitOfWork, item_id: int, action: str, actor_email: str
+             ) -> list[dict[str, str]]:
+    """The active members of the item's department to whom ``actor_email`` may ``delegate``
+    or ``assign`` work item ``item_id`` now, ``[{email, name, role}]`` by name: the check the
+    command runs (four eyes, an approval's roles, branch), so a list offers nobody the engine
+    would refuse. Nobody delegates to themselves. Raises NotFound for an unknown item."""
+    from mktflow.engine.work import _eligible  # the command's own check, not a copy of it
+
+    me = actor_email.strip().lower()
+    with uow:
+        item = uow.session.get(WorkItem, item_id)
+        if item is None:
+            raise NotFound(f"W-{item_id} does not exist")
+        rows = uow.session.exec(select(Member).where(
+            col(Member.department) == item.department, col(Member.active))
+            .order_by(col(Member.name)))
+        out = []
+        for m in rows:
+            if action == "delegate" and m.email == me:
+                continue
+            try:
+                _eligible(uow, item, m.email, action)
+            except MktflowError:
+                continue
+            out.append({"email": m.email, "name": m.name, "role": m.role})
+        return out
 
 
 def allowed_actions(uow: UnitOfWork, reference: str, email: str) -> list[str]:

@@ -334,12 +334,16 @@ def reassign_all(
 
     The source may have left already (inactive): that is when their work must move. Steps they
     delegated (they stay responsible) pass to the new member as holder too. The target must be
-    an active member who may hold each step.
+    an active member who may hold each step, and not the source (BadInput: nothing moves, no
+    audit entry).
     """
     with uow:
         source = find_member(uow.session, from_email)
         if source is None:
             raise NotFound(f"no member with e-mail {from_email!r}")
+        if normalise_email(to_email) == source.email:
+            raise BadInput(f"to: {source.email} is whom the work would come from: choose "
+                           "another member to take it")
         items = list(uow.session.exec(
             select(WorkItem)
             .where((col(WorkItem.assignee_email) == source.email)

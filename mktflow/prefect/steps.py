@@ -50,6 +50,7 @@ from pydantic_core import to_jsonable_python
 
 from mktflow.config import get_settings
 from mktflow.domain.errors import StepCancelled  # also here: older pickled results name it
+from mktflow.domain.inputs import human_time, zone_named
 from mktflow.prefect import tasks
 from mktflow.prefect.keys import pause_key
 
@@ -258,12 +259,18 @@ def answerable_here(view: dict[str, Any]) -> bool:
 
 
 def instructions(handle: StepHandle[Any], view: dict[str, Any], refusal: str = "") -> str:
-    """How to answer the step (markdown): the item, department, assignee, the ways to answer."""
+    """How to answer the step (markdown): the item, department, assignee, due time (as the
+    pages show times: the organisation's zone, ``2026-12-02 20:27 CET``), the ways to answer;
+    ``mktflow work claim`` only while nobody holds the step."""
     ref = view["ref"]
+    settings = get_settings()
+    due = human_time(view.get("due"), zone_named(settings.web_timezone, settings.schedule_tz))
+    claim = (f"`mktflow work claim {ref} --as YOU`, " if view.get("state", "open") == "open"
+             and not view.get("assignee") else "")
     retry = (f"**Your earlier answer was refused:** {refusal.rstrip('.')}. Correct it below "
              f"(what you typed is kept) and submit again; `mktflow history {ref}` has the "
              "record.\n\n" if refusal else "")
-    page = f"{get_settings().api_url.rstrip('/')}/work/{view['id']}"
+    page = f"{settings.api_url.rstrip('/')}/work/{view['id']}"
     here = ("Your e-mail here: you answer as that member, through mktflow's rules. Or from the "
             if answerable_here(view) else
             "**This step cannot be answered here**: it decides something (an approval, four "
@@ -273,10 +280,10 @@ def instructions(handle: StepHandle[Any], view: dict[str, Any], refusal: str = "
     return (
         retry + f"**{ref}: {handle.title}**. Department **{handle.department}**"
         + (f", assigned to **{view['assignee']}**" if view.get("assignee") else "")
-        + (f", due {view['due']}" if view.get("due") else "") + ". "
+        + (f", due {due}" if due else "") + ". "
         + (f"{handle.description} " if handle.description else "")
         + here
-        + f"command line: `mktflow work show {ref}`, `mktflow work claim {ref} --as YOU`, "
+        + f"command line: `mktflow work show {ref}`, {claim}"
         f"`mktflow work complete {ref} --as YOU` (submits the pre-filled answer; `--data` "
         "changes it)."
     )

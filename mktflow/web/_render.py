@@ -1,5 +1,10 @@
 """Jinja2 templates of the pages (shipped in ``mktflow/web/templates``), with the filters they
-use: times in the organisation's time zone, priority bands, labels of states and actions."""
+use: times in the organisation's time zone, priority bands, labels of states and actions,
+descriptions as paragraphs, drafts without their blank answers.
+
+Priority (0-100, 50 when nobody set one) reads in four bands: 0-29 *Low*, 30-69 *Normal*
+(the default 50 is normal: most work is), 70-89 *High*, 90-100 *Urgent*.
+"""
 
 from __future__ import annotations
 
@@ -7,30 +12,25 @@ import re
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from mktflow.config import Settings
+from mktflow.domain.inputs import zone_named
 
-__all__ = ["environment", "render"]
+__all__ = ["BANDS", "band", "environment", "render", "zone_of"]
 
-#: Priority 0-100 as people read it (Camunda's bands).
-_BANDS = ((75, "Critical"), (50, "High"), (25, "Medium"), (0, "Low"))
+#: Priority 0-100 as people read it: (lowest value of the band, its name), highest first.
+BANDS = ((90, "Urgent"), (70, "High"), (30, "Normal"), (0, "Low"))
 _STATE_LABELS = {"delegated": "delegated (pending review)", "open": "open",
                  "claimed": "claimed", "done": "done", "cancelled": "cancelled"}
 
 
 def zone_of(settings: Settings) -> ZoneInfo:
     """The organisation's time zone (``web_timezone``, else ``schedule_tz``; UTC if unknown)."""
-    for name in (settings.web_timezone, settings.schedule_tz, "UTC"):
-        if name:
-            try:
-                return ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-    return ZoneInfo("UTC")
+    return zone_named(settings.web_timezone, settings.schedule_tz)
 
 
 def _when(value: str | datetime | None, zone: ZoneInfo) -> Markup:
@@ -45,9 +45,28 @@ def _when(value: str | datetime | None, zone: ZoneInfo) -> Markup:
     return Markup('<time datetime="{}">{}</time>').format(moment.isoformat(), text)
 
 
-def _band(priority: int | None) -> str:
+def band(priority: int | None) -> str:
+    """The band a priority reads as (``Normal`` for 50 or none); see ``BANDS``."""
     value = 50 if priority is None else priority
-    return next(name for low, name in _BANDS if value >= low)
+    return next((name for low, name in BANDS if value >= low), BANDS[-1][1])
+
+
+def _paragraphs(text: str | None) -> Markup:
+    """A description as paragraphs (a blank line between them); its line breaks kept by the
+    style sheet (``white-space: pre-line``). Escaped: no HTML from the text gets through."""
+    blocks = [b.strip("\n") for b in re.split(r"\n\s*\n", str(text or "").replace("\r\n", "\n"))]
+    return Markup("").join(Markup("<p>{}</p>").format(b) for b in blocks if b.strip())
+
+
+def _filled(value: Any) -> Any:
+    """A draft without the answers left blank (``""``, none, empty lists): what is worth
+    showing of it; ``{}`` when nothing is."""
+    if isinstance(value, dict):
+        kept = {k: _filled(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v not in ("", None, [], {})}
+    if isinstance(value, list):
+        return [v for v in (_filled(v) for v in value) if v not in ("", None, [], {})]
+    return value.strip() if isinstance(value, str) else value
 
 
 def _words(value: Any) -> str:
@@ -71,7 +90,9 @@ def _environment(zone_name: str) -> Environment:
                       trim_blocks=True, lstrip_blocks=True)
     zone = ZoneInfo(zone_name)
     env.filters["when"] = lambda value: _when(value, zone)
-    env.filters["band"] = _band
+    env.filters["band"] = band
+    env.filters["paragraphs"] = _paragraphs
+    env.filters["filled"] = _filled
     env.filters["words"] = _words
     env.filters["state"] = _state
     env.globals["zone"] = zone_name

@@ -8,6 +8,9 @@ Three pure steps, no web framework in them (so they are tested in milliseconds):
 * ``data_from_raw(schema, raw)``: typed JSON data (numbers, booleans, dates, choices, nested
   objects and lists of objects) and, per field, what could not be read (``{"kpis.0.target":
   "must be a number"}``);
+* ``conditional_errors(schema, data, errors)``: the errors of a rule that holds only for some
+  answers (a reason required to reject) worded as that rule, and none while the answer it
+  depends on is not given;
 * ``fields(schema, raw, errors)``: the tree of ``Field`` the templates render, each with what
   was typed and its error (the engine's ``FormInvalid`` errors name fields by the same dotted
   path, ``kpis.0.target``, so they land beside the input that caused them).
@@ -29,6 +32,7 @@ from typing import Any
 __all__ = [
     "Field",
     "add_row",
+    "conditional_errors",
     "data_from_raw",
     "empty_row",
     "error_paths",
@@ -371,7 +375,7 @@ def _scalar(node: dict[str, Any], kind: str, text: str, name: str, required: boo
         if nullable:
             return None
         if required:
-            errors[name] = "is required" if kind != "choice" else "choose one"
+            errors[name] = "is required" if kind != "choice" else "is required (choose one)"
         return _MISSING
     if kind in ("number", "integer"):
         try:
@@ -489,3 +493,53 @@ def field_names(items: Iterable[Field]) -> set[str]:
         names |= field_names(f.children)
         names |= field_names(f.rows)
     return names
+
+
+def _conditions(root: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The form's top-level ``if``/``then`` rules (on the form itself or in its ``allOf``)."""
+    found = [root, *[r for r in root.get("allOf", []) if isinstance(r, dict)]]
+    return [(r["if"], r["then"]) for r in found
+            if isinstance(r.get("if"), dict) and isinstance(r.get("then"), dict)]
+
+
+def _holds(condition: dict[str, Any], data: dict[str, Any]) -> bool:
+    for name, node in (condition.get("properties") or {}).items():
+        value = data.get(name)
+        if isinstance(node, dict) and (("enum" in node and value not in node["enum"])
+                                       or ("const" in node and value != node["const"])):
+            return False
+    return True
+
+
+def conditional_errors(schema: dict[str, Any] | None, data: dict[str, Any],
+                       errors: dict[str, str]) -> dict[str, str]:
+    """``errors`` with those of a rule that holds only for some answers (JSON Schema
+    ``if``/``then`` at the form's top, e.g. a reason of at least 3 characters to reject)
+    worded as that rule: ``is required when Decision is Reject``. While an answer the rule
+    depends on is not given, its errors are left out: that answer's own error says what is
+    missing. Only "is required" and "is too short" errors are reworded or left out."""
+    root = schema or {}
+    props = _resolve(root, root).get("properties") or {}
+    out = dict(errors)
+    for condition, then in _conditions(root):
+        on = [n for n in (condition.get("properties") or {}) if n in props]
+        given, listed = then.get("properties"), then.get("required")
+        rules: dict[str, Any] = given if isinstance(given, dict) else {}
+        needed: list[str] = listed if isinstance(listed, list) else []
+        for name in {*needed, *rules}:
+            message = out.get(name, "")
+            if not (message == "is required" or message.endswith("is too short")):
+                continue
+            if any(data.get(n) in (None, "") for n in on):
+                del out[name]
+                continue
+            if not _holds(condition, data):
+                continue
+            when = " and ".join(f"{_label(n, _resolve(props[n], root))} is "
+                                f"{_choice_label(data.get(n))}" for n in on)
+            rule = rules.get(name)
+            least = rule.get("minLength") if isinstance(rule, dict) else None
+            blank = not str(data.get(name) or "").strip()
+            out[name] = (f"is required when {when}" if blank or not isinstance(least, int)
+                         else f"needs at least {least} characters when {when}")
+    return out

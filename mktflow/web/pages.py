@@ -23,7 +23,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mktflow.config import Settings
-from mktflow.domain.errors import FormInvalid, MktflowError, NotFound
+from mktflow.domain.errors import BadInput, FormInvalid, MktflowError, NotFound
 from mktflow.engine import UnitOfWork, handoffs, queries, tasklist, work
 from mktflow.engine.credentials import safe_next_path
 from mktflow.engine.forms import validate_form
@@ -38,6 +38,8 @@ from mktflow.web.session import Session, SessionKeys, load_key
 __all__ = ["PAGE_SIZE", "WebState", "inbox_page", "item_page", "router"]
 
 router = APIRouter(include_in_schema=False)
+#: What a member's e-mail looks like (the organisation file's rule, domain.organisation).
+_AN_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 PAGE_SIZE = 25
 _MAX_FORM_BYTES = 1_000_000
 _DONE = {"claim": "claimed", "release": "released", "complete": "completed",
@@ -214,6 +216,11 @@ async def sign_in(request: Request) -> Response:
     if not email:
         return v.page("signin.html", status=422, title="Sign in", next=next_path,
                       refusal="Give your work e-mail (for a link) or a member token.")
+    if not _AN_EMAIL.fullmatch(email):  # says nothing of who is a member
+        why = "is not an e-mail address: it needs a name, @ and a domain (name@example.com)"
+        return v.page("signin.html", status=422, title="Sign in", next=next_path,
+                      refusal=f"{email[:320]!r} {why}.", email=email[:320],
+                      email_error=f"Your work e-mail {why}")
     # not a member, or not active: the page says the same either way
     with contextlib.suppress(MktflowError):
         credentials.send_sign_in_link(v.uow(), email, next_path=next_path)
@@ -388,7 +395,9 @@ def load_page(request: Request, department: str) -> Response:
     return _load(v, department)
 
 
-def _load(v: Visit, department: str, *, status: int = 200, refusal: str = "") -> Response:
+def _load(v: Visit, department: str, *, status: int = 200, refusal: str = "",
+          chosen: dict[str, str] | None = None, errors: dict[str, str] | None = None
+          ) -> Response:
     assert v.me is not None
     if department not in v.me["leads"]:
         return v.page("message.html", status=403, title="For the head",
@@ -400,7 +409,8 @@ def _load(v: Visit, department: str, *, status: int = 200, refusal: str = "") ->
     members = tasklist.members_of(v.uow(), department)
     return v.page("load.html", status=status, title=f"{department} load",
                   nav=f"load-{department}", department=department, load=load, pairs=pairs,
-                  members=members, refusal=refusal)
+                  members=members, refusal=refusal, chosen=chosen or {},
+                  field_errors=errors or {})
 
 
 @router.post("/inbox/{department}/load")
@@ -411,11 +421,17 @@ async def reassign_all(request: Request, department: str) -> Response:
         return refused
     if not v.me:
         return v.sign_in_first()
+    chosen = {"from": _last(pairs, "from"), "to": _last(pairs, "to")}
+    if not chosen["to"].strip():
+        return _load(v, department, status=422, chosen=chosen,
+                     refusal="Choose who takes the work (To).",
+                     errors={"to": "choose who takes the work"})
     try:
-        work.reassign_all(v.uow(), from_email=_last(pairs, "from"), to_email=_last(pairs, "to"),
+        work.reassign_all(v.uow(), from_email=chosen["from"], to_email=chosen["to"],
                           actor_email=v.me["email"])
     except MktflowError as exc:
-        return _load(v, department, status=exc.http_status, refusal=str(exc))
+        return _load(v, department, status=exc.http_status, refusal=str(exc), chosen=chosen,
+                     errors=_input_error(exc, chosen))
     return v.redirect(f"/inbox/{department}/load?done=reassigned")
 
 
@@ -429,8 +445,9 @@ class Typed:
     action: str = ""
     values: dict[str, str] = field(default_factory=dict)
     raw: dict[str, Any] | None = None  # the step's form, as typed
-    errors: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)  # the step form's fields
     focus: str = ""
+    input_errors: dict[str, str] = field(default_factory=dict)  # an action's own inputs
 
 
 def item_page(request: Request, kind: str, reference: str, *, status: int = 200,
@@ -446,17 +463,22 @@ def item_page(request: Request, kind: str, reference: str, *, status: int = 200,
     prefix = "W" if kind == "work" else "H"
     number = reference.split("-")[-1].lstrip("WwHh")
     ref = f"{prefix}-{number}"
+    if not number.isdigit():
+        return _missing(v, kind, reference[:40])
     try:
         item = queries.show(v.uow(), ref)
         trail = queries.history(v.uow(), ref)
         can = tasklist.allowed_actions(v.uow(), ref, v.me["email"])
         process = queries.show(v.uow(), f"P-{item['process_id']}") \
             if item.get("process_id") else None
+    except NotFound:
+        return _missing(v, kind, ref)
     except MktflowError as exc:
-        return v.page("message.html", status=exc.http_status, title=reference,
+        return v.page("message.html", status=exc.http_status, title=f"{ref}: not shown",
                       message=str(exc), link="/my-work", link_text="Back to my work")
     context: dict[str, Any] = {"item": item, "trail": trail, "can": can, "process": process,
                                "typed": typed.values, "typed_action": typed.action,
+                               "field_errors": typed.input_errors,
                                "refusal": refusal, "flash": flash}
     if kind == "work":
         schema = item.get("form_schema")
@@ -466,13 +488,25 @@ def item_page(request: Request, kind: str, reference: str, *, status: int = 200,
         context.update(
             fields=tree, focus=typed.focus,
             excluded=v.me["email"] in (item.get("excluded") or []) and item["state"] != "done",
-            members=tasklist.members_of(v.uow(), item["department"])
+            members=tasklist.may_take(v.uow(), item["id"], "assign", v.me["email"])
             if "assign" in can else [],
-            colleagues=[m for m in tasklist.members_of(v.uow(), item["department"])
-                        if m["email"] != v.me["email"]] if "delegate" in can else [],
+            colleagues=tasklist.may_take(v.uow(), item["id"], "delegate", v.me["email"])
+            if "delegate" in can else [],
             error_list=_error_list(tree, typed.errors))
     return v.page(f"{kind if kind == 'work' else 'handoff'}.html", status=status,
                   title=f"{item['ref']} {item['title']}", **context)
+
+
+def _missing(v: Visit, kind: str, ref: str) -> Response:
+    """The page of an item that does not exist (404): which one, and the ways back."""
+    what = "Work item" if kind == "work" else "Handoff"
+    assert v.me is not None
+    return v.page("message.html", status=404, title=f"{what} {ref} not found",
+                  message=f"There is no {what.lower()} {ref}: the number may be mistyped, or "
+                          "the link is from another mktflow.",
+                  link="/my-work", link_text="Back to my work",
+                  links=[(f"/inbox/{v.me['department']}", "My department's queue"),
+                         (f"/inbox/{v.me['department']}/handoffs", "Handoffs")])
 
 
 def _labels(tree: list[F.Field], trail: str = "") -> dict[str, tuple[str, str]]:
@@ -510,12 +544,13 @@ def _form_errors(schema: dict[str, Any] | None, draft: dict[str, Any] | None,
                  data: dict[str, Any], unread: dict[str, str], ref: str) -> dict[str, str]:
     """What the page could not read, plus what the form's own check finds in the rest."""
     errors = dict(unread)
+    merged = merge_draft(draft, data)
     try:
-        validate_form(schema, merge_draft(draft, data), ref=ref)
+        validate_form(schema, merged, ref=ref)
     except FormInvalid as exc:
         for name, message in F.error_paths(exc.errors).items():
             errors.setdefault(name, message)
-    return errors
+    return F.conditional_errors(schema, merged or {}, errors)
 
 
 async def _work_form(v: Visit, item_id: int, action: str,
@@ -556,7 +591,8 @@ async def _work_form(v: Visit, item_id: int, action: str,
         else:
             complete_step(v.uow(), item_id, actor_email=v.me["email"], data=data)
     except FormInvalid as exc:
-        typed.errors = F.error_paths(exc.errors) or {"": str(exc)}
+        typed.errors = F.conditional_errors(schema, data, F.error_paths(exc.errors)) \
+            or {"": str(exc)}
         return item_page(v.request, "work", ref, status=exc.http_status, typed=typed, v=v,
                          refusal="The answer does not fit the form: fix the fields marked "
                                  "below.")
@@ -602,10 +638,15 @@ def _act(v: Visit, kind: str, item_id: int, action: str, p: dict[str, str]) -> N
         }
     command = commands.get(action)
     if command is None:
-        from mktflow.domain.errors import BadInput
-
         raise BadInput(f"action: {action!r} is not an action on this page")
     command()
+
+
+def _input_error(exc: MktflowError, values: dict[str, str]) -> dict[str, str]:
+    """A refusal that names one of the posted inputs (``reason: reject needs a reason …``) as
+    that input's error, to show beside it: ``{"reason": "reject needs a reason …"}``."""
+    name, sep, message = str(exc).partition(": ")
+    return {name: message} if sep and isinstance(exc, BadInput) and name in values else {}
 
 
 async def act_from_page(request: Request, kind: str, reference: str) -> Response:
@@ -631,7 +672,8 @@ async def act_from_page(request: Request, kind: str, reference: str) -> Response
         _act(v, kind, item_id, action, values)
     except MktflowError as exc:
         return item_page(request, kind, ref, status=exc.http_status, refusal=str(exc), v=v,
-                         typed=Typed(action=action, values=values))
+                         typed=Typed(action=action, values=values,
+                                     input_errors=_input_error(exc, values)))
     back = _local(values.get("next"), f"/{'work' if kind == 'work' else 'handoffs'}/{item_id}")
     glue = "&" if "?" in back else "?"
     return v.redirect(f"{back}{glue}{urlencode({'done': _DONE.get(action, ''), 'ref': ref})}")

@@ -49,6 +49,31 @@ def _person(browser: Any, viewport: dict[str, int] | None = None) -> Any:
     return context
 
 
+def _queue_fits_a_phone(browser: Any, signed_in: Any, api: str, ref: str) -> None:
+    """On a 390 px phone the queue's table scrolls inside its own box: the page itself is no
+    wider than the screen, and the default priority reads "Normal"."""
+    from playwright.sync_api import expect
+
+    with_phone = _person(browser, PHONE)
+    phone = with_phone.new_page()
+    phone.context.add_cookies(signed_in.context.cookies())
+    phone.goto(f"{api}/inbox/marketing")
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Marketing queue")
+    row = phone.get_by_role("row").filter(has_text=ref)
+    expect(row).to_contain_text("Normal")
+    widths = phone.evaluate("""() => {
+        const box = document.querySelector('table.list').closest('.scroll');
+        return {page: document.documentElement.scrollWidth, screen: window.innerWidth,
+                box: box ? box.clientWidth : -1, table: box ? box.scrollWidth : -1};
+    }""")
+    assert widths["page"] <= widths["screen"] == PHONE["width"], widths
+    assert 0 < widths["box"] <= widths["screen"], widths  # the table's own box scrolls
+    phone.get_by_role("button", name=f"Claim {ref}").scroll_into_view_if_needed()
+    expect(phone.get_by_role("button", name=f"Claim {ref}")).to_be_visible()
+    _shot(phone, "department-queue-phone", full_page=False)
+    with_phone.close()
+
+
 def test_departments_work_from_their_pages(served: Served, mktflow_api: str, page: Any,
                                            browser: Any, tmp_path: Path) -> None:
     from playwright.sync_api import expect
@@ -81,6 +106,7 @@ def test_departments_work_from_their_pages(served: Served, mktflow_api: str, pag
     page.get_by_role("link", name="My department").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Marketing queue")
     _shot(page, "department-queue")
+    _queue_fits_a_phone(browser, page, api, ref)
     page.get_by_role("button", name=f"Claim {ref}").click()
     expect(page.get_by_role("status")).to_contain_text(f"{ref} claimed.")
     page.get_by_role("link", name=re.compile(f"{ref} · Plan campaign")).click()

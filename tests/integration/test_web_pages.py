@@ -19,6 +19,8 @@ OLGA = "olga.petrova@example.com"  # marketing specialist
 MARCO = "marco.rossi@example.com"  # marketing specialist
 CARLOS = "carlos.mendez@example.com"  # sales head
 HANA = "hana.kim@example.com"  # tech head
+LI = "li.na@example.com"  # marketing deputy
+SOFIA = "sofia.lopez@example.com"  # marketing specialist
 PLAN = {
     "type": "object", "additionalProperties": False,
     "properties": {
@@ -243,6 +245,10 @@ def test_a_rejected_handoff_is_seen_by_the_offering_department(
     assert carlos.get("/inbox/sales/handoffs", params={"process": "NOPE"}).status_code == 404
     blank = carlos.post(f"/handoffs/{hid}", {"action": "reject", "reason": " "})
     assert blank.status_code == 422 and "reason" in blank.text
+    # the reason field itself is marked, its error beside it (not only in the banner)
+    field = blank.text.split('<label for="reason-reject">')[1].split("</textarea>")[0]
+    assert 'id="e-reason-reject">Reject needs a reason' in field
+    assert 'aria-invalid="true" aria-describedby="e-reason-reject"' in field
     r = carlos.post(f"/handoffs/{hid}", {"action": "reject", "reason": "no capacity in Q1"})
     assert r.status_code == 200 and f"H-{hid} rejected." in r.text
     ana = browser()
@@ -368,3 +374,138 @@ def test_a_deactivated_member_is_signed_out_and_queues_are_per_department(
                      {"no": False, "e": OLGA})
     gone = olga.get("/my-work", follow_redirects=False)
     assert gone.status_code == 303 and gone.headers["location"].startswith("/sign-in")
+
+
+# --- the fresh-user trial's findings on the pages ------------------------------------------
+
+
+def _approval_step(db: Any, *, assignee: str | None = None, description: str = "") -> int:
+    """An approval step as ``seek_approval`` makes it: the approval form, its draft, four eyes
+    (the submitter and the specialists excluded) and the matrix rule (heads and deputies)."""
+    from mktflow.domain.actors import Approval
+    from mktflow.engine.work import create_work_item
+    from mktflow.prefect.approvals import ApprovalForm
+    from mktflow.prefect.steps import draft_of
+
+    item = create_work_item(
+        db.uow(), actor_email=ANA, department="marketing", title="Approve campaign SPRING",
+        form_schema=ApprovalForm.model_json_schema(), form_name="ApprovalForm",
+        description=description, assignee=assignee, excluded=[OLGA, MARCO, SOFIA],
+        draft=draft_of(ApprovalForm, None),
+        approval=Approval("marketing", ("head", "deputy"), rule="marketing (head/deputy) x1"))
+    return int(item.id)
+
+
+def _h1(html: str) -> str:
+    return html.split("<h1>")[1].split("</h1>")[0]
+
+
+def test_a_missing_item_says_so_and_leads_back(db: Any, browser: Callable[[], Browser]) -> None:
+    olga = browser()
+    olga.sign_in(db, OLGA)
+    for path, heading in (("/work/9999", "Work item W-9999 not found"),
+                          ("/work/W-9999", "Work item W-9999 not found"),
+                          ("/handoffs/9999", "Handoff H-9999 not found")):
+        page = olga.get(path)
+        assert page.status_code == 404 and _h1(page.text) == heading, page.text
+        assert '<a href="/my-work">Back to my work</a>' in page.text
+        assert '<a href="/inbox/marketing">' in page.text
+
+
+def test_the_default_priority_reads_normal_and_descriptions_keep_their_breaks(
+        db: Any, browser: Callable[[], Browser]) -> None:
+    item = _approval_step(db, description="Goal: win <b>400</b> customers. KPIs: new "
+                                          "customers 400 customers\n\nAmount 15,000.00.")
+    li = browser()
+    li.sign_in(db, LI)
+    page = li.get(f"/work/{item}").text
+    assert "<dd>Normal (50)</dd>" in page and "High" not in page
+    assert "Normal" in li.get("/inbox/marketing").text
+    assert ('<div class="description"><p>Goal: win &lt;b&gt;400&lt;/b&gt; customers. KPIs: new '
+            "customers 400 customers</p><p>Amount 15,000.00.</p></div>") in page
+    # before claiming: the draft ({"reason": ""}) holds nothing to show, so no heading for it
+    assert "Draft answer" not in page and "<dt>Reason</dt>" not in page
+    css = li.get("/static/mktflow.css").text
+    assert ".description p { white-space: pre-line;" in css
+
+
+def test_an_approval_is_delegated_only_to_whom_the_engine_lets_decide(
+        db: Any, browser: Callable[[], Browser]) -> None:
+    item = _approval_step(db, assignee=LI)
+    li = browser()
+    li.sign_in(db, LI)
+    page = li.get(f"/work/{item}").text
+    offered = page.split('<select id="to-delegate" name="to">')[1].split("</select>")[0]
+    assert ANA in offered  # the head may decide it
+    for excluded in (OLGA, MARCO, SOFIA, LI):  # four eyes, a specialist's role, herself
+        assert excluded not in offered
+    ana = browser()
+    ana.sign_in(db, ANA)
+    given = ana.get(f"/work/{item}").text
+    assign = given.split('<select id="to-assign" name="to">')[1].split("</select>")[0]
+    assert LI in assign and ANA in assign and OLGA not in assign and MARCO not in assign
+
+
+def test_an_approval_asks_for_a_decision_then_for_the_reason_it_needs(
+        db: Any, browser: Callable[[], Browser]) -> None:
+    item = _approval_step(db, assignee=LI)
+    li = browser()
+    li.sign_in(db, LI)
+    li.get(f"/work/{item}")
+    before = written(db)
+    nothing = li.post(f"/work/{item}", {"decision": "", "reason": "", "action": "complete"})
+    assert nothing.status_code == 422
+    assert 'id="e-f-decision">Decision is required (choose one)</span>' in nothing.text
+    assert 'id="e-f-reason"' not in nothing.text and "too short" not in nothing.text
+    reject = li.post(f"/work/{item}", {"decision": "reject", "reason": "", "action": "complete"})
+    assert reject.status_code == 422 and "too short" not in reject.text
+    assert 'id="e-f-reason">Reason is required when Decision is Reject</span>' in reject.text
+    assert '<option value="reject" selected>' in reject.text  # what was chosen is kept
+    rework = li.post(f"/work/{item}", {"decision": "rework", "reason": "ok",
+                                       "action": "check"})
+    assert 'id="e-f-reason">Reason needs at least 3 characters when Decision is Rework' \
+        in rework.text
+    assert written(db) == before and _view(db, item)["state"] == "claimed"
+
+
+def test_reassigning_all_to_the_same_member_is_refused_and_writes_nothing(
+        db: Any, browser: Callable[[], Browser], cli: Any) -> None:
+    from mktflow.domain.errors import BadInput
+    from mktflow.engine import work
+
+    _step(db, assignee=OLGA, schema=None)
+    ana = browser()
+    ana.sign_in(db, ANA)
+    page = ana.get("/inbox/marketing/load").text
+    to = page.split('<select id="to" name="to" required>')[1].split("</select>")[0]
+    assert '<option value="" selected>— choose who takes it —</option>' in to
+    assert " selected" not in to.replace('<option value="" selected>', "")
+    before = written(db)
+    blank = ana.post("/inbox/marketing/load", {"action": "reassign-all", "from": OLGA, "to": ""})
+    assert blank.status_code == 422 and 'id="e-to">choose who takes the work' in blank.text
+    same = ana.post("/inbox/marketing/load", {"action": "reassign-all", "from": OLGA,
+                                              "to": OLGA.upper()})
+    assert same.status_code == 422 and 'role="alert"' in same.text
+    assert f"{OLGA} is whom the work would come from: choose another member" in same.text
+    assert f'<option value="{OLGA}" selected>Olga Petrova</option>' in same.text  # kept
+    assert f'<option value="{OLGA}" selected>Olga Petrova (1)</option>' in same.text
+    with pytest.raises(BadInput, match="choose another member"):
+        work.reassign_all(db.uow(), from_email=OLGA, to_email=OLGA, actor_email=ANA)
+    refused = cli("work", "reassign-all", "--from", OLGA, "--to", OLGA, "--as", ANA)
+    assert refused.exit_code != 0 and "choose another member" in refused.stdout + refused.stderr
+    assert written(db) == before
+
+
+def test_a_link_for_text_that_is_no_e_mail_says_so(
+        db: Any, browser: Callable[[], Browser]) -> None:
+    visitor = browser()
+    visitor.get("/sign-in")
+    before = written(db)
+    r = visitor.post("/sign-in", {"email": "olga.petrova-at-example"})
+    assert r.status_code == 422 and "on its way" not in r.text
+    assert 'id="e-email">Your work e-mail is not an e-mail address' in r.text
+    assert 'value="olga.petrova-at-example"' in r.text  # what was typed is kept
+    # an e-mail that is nobody's still learns nothing
+    unknown = visitor.post("/sign-in", {"email": "nobody@example.com"})
+    assert unknown.status_code == 200 and "on its way" in unknown.text
+    assert written(db) == before

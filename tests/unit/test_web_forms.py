@@ -206,3 +206,95 @@ def test_after_sign_in_nobody_is_sent_to_another_site(target: str | None) -> Non
 
     assert _local(target) == "/my-work"
     assert _local("/work/12?done=claimed") == "/work/12?done=claimed"
+
+
+# --- the trial's findings on the pages (9) and the Prefect UI's resume form (13) ---------------
+
+APPROVAL = ApprovalForm.model_json_schema()
+
+
+def _approval_errors(data: dict[str, Any]) -> dict[str, str]:
+    """What the page shows beside the fields of an approval answered with ``data``."""
+    try:
+        validate_form(APPROVAL, data, ref="W-4")
+    except FormInvalid as exc:
+        return F.conditional_errors(APPROVAL, data, F.error_paths(exc.errors))
+    return {}
+
+
+def test_a_reason_missing_for_a_decision_says_the_decision_needs_one() -> None:
+    assert _approval_errors({"decision": "reject", "reason": ""}) == {
+        "reason": "is required when Decision is Reject"}
+    assert _approval_errors({"decision": "rework"}) == {
+        "reason": "is required when Decision is Rework"}
+    assert _approval_errors({"decision": "reject", "reason": "no"}) == {
+        "reason": "needs at least 3 characters when Decision is Reject"}
+    assert _approval_errors({"decision": "approve", "reason": ""}) == {}
+    assert _approval_errors({"decision": "reject", "reason": "over budget"}) == {}
+
+
+def test_no_decision_chosen_asks_for_the_decision_not_a_reason() -> None:
+    data, unread = F.data_from_raw(APPROVAL, {"decision": "", "reason": ""})
+    assert unread == {"decision": "is required (choose one)"}
+    # the engine's check of what was read adds its own errors; the reason's is left out
+    try:
+        validate_form(APPROVAL, data, ref="W-4")
+    except FormInvalid as exc:
+        shown = F.conditional_errors(APPROVAL, data, {**F.error_paths(exc.errors), **unread})
+    assert shown == {"decision": "is required (choose one)"}
+
+
+def test_a_condition_leaves_other_errors_alone() -> None:
+    errors = {"reason": "'x' is too long", "decision": "is not one of the choices"}
+    assert F.conditional_errors(APPROVAL, {"reason": "x"}, errors) == errors
+    assert F.conditional_errors({"type": "object"}, {}, {"a": "is required"}) == {
+        "a": "is required"}
+
+
+@pytest.mark.parametrize(("priority", "band"), [
+    (None, "Normal"), (50, "Normal"), (0, "Low"), (29, "Low"), (30, "Normal"), (69, "Normal"),
+    (70, "High"), (89, "High"), (90, "Urgent"), (100, "Urgent")])
+def test_priority_bands_read_the_default_as_normal(priority: int | None, band: str) -> None:
+    from mktflow.web._render import band as band_of
+
+    assert band_of(priority) == band
+
+
+def test_a_description_keeps_its_paragraphs_and_line_breaks_and_no_html() -> None:
+    from mktflow.config import Settings
+    from mktflow.web._render import environment
+
+    text = ("Goal: win <b>400</b> customers.\n\nAmount 15,000.00.\nMay not approve: olga")
+    html = environment(Settings()).from_string("{{ t|paragraphs }}").render(t=text)
+    assert html == ("<p>Goal: win &lt;b&gt;400&lt;/b&gt; customers.</p>"
+                    "<p>Amount 15,000.00.\nMay not approve: olga</p>")
+
+
+def test_a_draft_shows_only_what_was_filled_in() -> None:
+    from mktflow.config import Settings
+    from mktflow.web._render import environment
+
+    filled = environment(Settings()).filters["filled"]
+    assert filled({"reason": "", "decision": None}) == {}
+    assert filled({"goal": "Go", "kpis": [], "lines": [{"code": "", "amount": 5}]}) == {
+        "goal": "Go", "lines": [{"amount": 5}]}
+
+
+def test_the_resume_form_shows_times_in_the_organisations_zone_and_claims_only_if_open(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from mktflow.config import get_settings
+    from mktflow.prefect.steps import StepHandle, instructions
+
+    monkeypatch.setenv("MKTFLOW_WEB_TIMEZONE", "Europe/Madrid")
+    get_settings.cache_clear()
+    handle = StepHandle(6, "k", ApprovalForm, "Tasting days", "marketing", "")
+    open_view = {"ref": "W-6", "id": 6, "state": "open", "assignee": None,
+                 "due": "2026-12-02T19:27:20.030138Z"}
+    text = instructions(handle, open_view)
+    assert "due 2026-12-02 20:27 CET" in text and "T19:27" not in text
+    assert "`mktflow work claim W-6 --as YOU`" in text
+    claimed = {**open_view, "state": "claimed", "assignee": "marco.rossi@example.com"}
+    text = instructions(handle, claimed)
+    assert "work claim" not in text and "`mktflow work complete W-6 --as YOU`" in text
+    assert "assigned to **marco.rossi@example.com**" in text
+    get_settings.cache_clear()
