@@ -28,7 +28,9 @@ __all__ = ["ApprovalForm", "ApprovalOutcome", "seek_approval"]
 
 #: A reason is required when the decision is not "approve" (checked by the engine's form check).
 _REASON_RULE = {
-    "if": {"properties": {"decision": {"enum": ["reject", "rework"]}}},
+    # "required" in the condition: with no decision yet, only the missing decision is said
+    "if": {"properties": {"decision": {"enum": ["reject", "rework"]}},
+           "required": ["decision"]},
     "then": {"properties": {"reason": {"minLength": 3}}, "required": ["reason"]},
 }
 
