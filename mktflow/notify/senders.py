@@ -18,7 +18,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +27,6 @@ from typing import Any, Protocol
 
 import httpcore
 import httpx
-from httpcore._backends.sync import SyncBackend
 
 from mktflow.domain.errors import DeliveryFailed  # re-exported: its old home
 from mktflow.domain.organisation import ChannelType
@@ -159,7 +158,7 @@ class _DeadlineStream(httpcore.NetworkStream):
         return self.inner.get_extra_info(info)
 
 
-class _DeadlineBackend(SyncBackend):
+class _DeadlineBackend(httpcore.SyncBackend):
     """httpcore's socket backend, with every connection bounded by the send's deadline."""
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None,
@@ -180,6 +179,74 @@ def send_deadline(seconds: float | None) -> Iterator[None]:
         _deadline.end = previous
 
 
+#: httpcore's errors and httpx's of the same name, the most specific first.
+_HTTPX_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = tuple(
+    (getattr(httpcore, name), getattr(httpx, name)) for name in (
+        "ConnectTimeout", "ReadTimeout", "WriteTimeout", "PoolTimeout", "TimeoutException",
+        "ConnectError", "ReadError", "WriteError", "NetworkError", "LocalProtocolError",
+        "RemoteProtocolError", "ProtocolError", "UnsupportedProtocol", "ProxyError"))
+
+
+@contextmanager
+def _as_httpx_errors(request: httpx.Request) -> Iterator[None]:
+    """Raise httpcore's errors as httpx's, as ``httpx.HTTPTransport`` does."""
+    try:
+        yield
+    except Exception as exc:
+        for core, mapped in _HTTPX_ERRORS:
+            if isinstance(exc, core):
+                raise mapped(str(exc), request=request) from exc
+        raise
+
+
+class _DeadlineResponseStream(httpx.SyncByteStream):
+    def __init__(self, inner: Iterable[bytes], request: httpx.Request) -> None:
+        self._inner, self._request = inner, request
+
+    def __iter__(self) -> Iterator[bytes]:
+        with _as_httpx_errors(self._request):
+            yield from self._inner
+
+    def close(self) -> None:
+        close = getattr(self._inner, "close", None)
+        if close is not None:
+            close()
+
+
+class _DeadlineTransport(httpx.BaseTransport):
+    """An httpx transport on httpcore's connection pool over ``_DeadlineBackend``.
+
+    httpx's own ``HTTPTransport`` does the same, with httpcore's plain socket backend and no
+    setting to choose another; both are public in httpcore (``ConnectionPool(network_backend=
+    …)``, ``SyncBackend``, ``NetworkStream``), so this transport is built from them.
+    """
+
+    def __init__(self, *, limits: httpx.Limits, socket_options: list[tuple[int, int, int]]
+                 ) -> None:
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(), max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry, network_backend=_DeadlineBackend(),
+            socket_options=socket_options)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.SyncByteStream)
+        core = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(scheme=request.url.raw_scheme, host=request.url.raw_host,
+                             port=request.url.port, target=request.url.raw_path),
+            headers=request.headers.raw, content=request.stream, extensions=request.extensions)
+        with _as_httpx_errors(request):
+            answer = self._pool.handle_request(core)
+        assert isinstance(answer.stream, Iterable)
+        return httpx.Response(status_code=answer.status, headers=answer.headers,
+                              stream=_DeadlineResponseStream(answer.stream, request),
+                              extensions=answer.extensions)
+
+    def close(self) -> None:
+        self._pool.close()
+
+
 class HttpxPoster:
     """The real HttpPoster: one shared ``httpx.Client`` (connection reuse, limits), and one
     deadline for the whole request (connect + write + read), ``timeout_s``."""
@@ -194,10 +261,8 @@ class HttpxPoster:
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         # Without TCP_NODELAY a request written as headers then body waits for the receiver's
         # delayed ACK (~40 ms on Linux) on every reused connection.
-        transport = httpx.HTTPTransport(
+        transport = _DeadlineTransport(
             limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
-        # httpx has no setting for a total deadline; its pool takes a network backend.
-        transport._pool._network_backend = _DeadlineBackend()
         return cls(httpx.Client(timeout=timeout_s, transport=transport,
                                 headers={"User-Agent": USER_AGENT}), timeout_s=timeout_s)
 
