@@ -37,6 +37,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -244,6 +245,7 @@ class Relay:
         self.relay_id = (relay_id or default_id)[:80]  # the claim token must fit claimed_by
         self._pool = ThreadPoolExecutor(max_workers=policy.concurrency,
                                         thread_name_prefix="mktflow-relay")
+        self._marker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mktflow-relay-mark")
         self._on_close = on_close
 
     def __enter__(self) -> Relay:
@@ -253,44 +255,52 @@ class Relay:
         self.close()
 
     def close(self) -> None:
-        """Stop the send threads and close connections."""
+        """Stop the send threads (sends not begun are dropped, their messages stay claimed
+        until the lease ends), finish the marks under way, close connections."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._marker.shutdown(wait=True)
         if self._on_close:
             self._on_close()
 
     def drain(self, *, stop: threading.Event | None = None) -> DrainSummary:
         """Send everything due now, batch by batch, until nothing is due (or ``stop`` is set).
 
-        The next batch is claimed while the current one is sent, and a batch is marked while
-        the next one is sent, so the send threads never wait for the database: at most
-        ``_AHEAD`` batches are claimed at a time, each with its own claim token, lease and
-        heartbeat. When ``stop`` is set no batch is claimed; those in flight are finished and
-        marked.
+        The send threads never wait for the database: the next batch is claimed while the
+        current one is sent (at most ``_AHEAD`` batches held at a time, each with its own claim
+        token, lease and heartbeat), and a sent batch is marked by a thread of its own while
+        the next one is claimed and sent. When ``stop`` is set no batch is claimed; those in
+        flight are finished and marked before this returns.
         """
         summary = DrainSummary()
         started = time.perf_counter()
         in_flight: deque[_Batch] = deque()
+        marks: deque[Future[None]] = deque()  # batches being marked, oldest first
         may_claim = True  # False: nothing was due beyond the batches in flight, or given up
         given_up = False  # a whole batch went back unsent: the lease cannot cover a send
         try:
             while True:
+                while marks and marks[0].done():
+                    marks.popleft().result()  # a failed mark stops the drain
                 stopping = stop is not None and stop.is_set()
                 if may_claim and not stopping and len(in_flight) < _AHEAD:
                     token, envelopes, until = self._claim()
                     if envelopes:
                         in_flight.append(self._start_batch(token, envelopes, _Lease(until)))
                         continue
+                    if _settle(marks):  # what they hand back may be due: look once more
+                        continue
                     may_claim = False  # look again once a batch in flight is marked
                 if not in_flight:
                     break
                 batch = in_flight.popleft()
                 outcomes = batch.outcomes()
-                self._record(batch.token, outcomes)
+                marks.append(self._marker.submit(self._record, batch.token, outcomes))
                 _count(summary, outcomes)
                 given_up = given_up or (bool(outcomes) and all(o.released for o in outcomes))
                 may_claim = not given_up  # given up: try again later (a stalled database)
+            _settle(marks)
         except Exception:
-            self._finish_after_error(in_flight)
+            self._finish_after_error(in_flight, marks)
             raise
         finally:
             for batch in in_flight:
@@ -298,9 +308,12 @@ class Relay:
         summary.elapsed_s = time.perf_counter() - started
         return summary
 
-    def _finish_after_error(self, in_flight: deque[_Batch]) -> None:
+    def _finish_after_error(self, in_flight: deque[_Batch], marks: deque[Future[None]]) -> None:
         """Wait for the batches still in flight and mark them if the database lets us, so a
         failed claim or mark does not leave sent messages to be sent again after their lease."""
+        for mark in marks:
+            with suppress(Exception):  # logged where it failed first, or raised by drain
+                mark.result()
         while in_flight:
             batch = in_flight.popleft()
             try:
@@ -465,11 +478,12 @@ _GIVE_UP = (update(_T).where(*_WAITING, _T.c.attempts >= bindparam("b_max"))
                     last_error=bindparam("b_error")))
 # The batch is picked in a MATERIALIZED common table expression, taken once: on PostgreSQL a
 # plain ``WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`` may be rescanned, each
-# rescan skipping the rows it just locked, and take more than n rows.
+# rescan skipping the rows it just locked, and take more than n rows. The rows picked stay
+# locked (SQLite: the transaction holds the write lock), so the UPDATE needs only their ids.
 _PICKED = (select(_T.c.id).where(*_DUE).order_by(_T.c.next_attempt_at)
            .limit(bindparam("b_batch")).with_for_update(skip_locked=True)
            .cte("picked").prefix_with("MATERIALIZED"))
-_TAKE = (update(_T).where(_T.c.id.in_(select(_PICKED.c.id)), *_DUE)
+_TAKE = (update(_T).where(_T.c.id.in_(select(_PICKED.c.id)))
          .values(status=OutboxStatus.SENDING, claimed_by=bindparam("b_token"),
                  claimed_until=bindparam("b_until"), next_attempt_at=bindparam("b_until"),
                  attempts=_T.c.attempts + 1)
@@ -507,6 +521,14 @@ def _envelope(row: Row[Any], channel: Row[Any] | None) -> Envelope:
         secret_env=channel.secret_env if channel else None, department=row.department,
         recipient=row.recipient_email,
     )
+
+
+def _settle(marks: deque[Future[None]]) -> bool:
+    """Wait until every batch being marked is marked (raising what failed); whether any was."""
+    waited = bool(marks)
+    while marks:
+        marks.popleft().result()
+    return waited
 
 
 def _count(summary: DrainSummary, outcomes: list[_Outcome]) -> None:
