@@ -19,7 +19,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -101,7 +101,14 @@ class _HideChannelUrls(logging.Filter):
 
     def __init__(self) -> None:
         super().__init__()
-        self.urls: set[str] = set()
+        self.urls: set[str] = set()  # as httpx logs them
+        self._seen: set[str] = set()  # as channels give them
+
+    def hide(self, url: str) -> None:
+        """Hide ``url``'s path and query in httpx's log from now on."""
+        if url not in self._seen:  # parsed once per channel URL, not once per send
+            self.urls.add(str(httpx.URL(url)))
+            self._seen.add(url)
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
@@ -139,6 +146,9 @@ class _DeadlineStream(httpcore.NetworkStream):
 
     def __init__(self, inner: httpcore.NetworkStream) -> None:
         self.inner = inner
+        # asked of every pooled connection on every request (is it still readable?): the
+        # inner stream's own method, without a call through this one
+        self.get_extra_info = inner.get_extra_info  # type: ignore[method-assign]
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return self.inner.read(max_bytes, _left(timeout, httpcore.ReadTimeout))
@@ -168,17 +178,6 @@ class _DeadlineBackend(httpcore.SyncBackend):
             host, port, _left(timeout, httpcore.ConnectTimeout), local_address, socket_options))
 
 
-@contextmanager
-def send_deadline(seconds: float | None) -> Iterator[None]:
-    """Bound every HTTP socket operation of this thread, together, to ``seconds`` from now."""
-    previous = getattr(_deadline, "end", None)
-    _deadline.end = None if seconds is None else time.monotonic() + seconds
-    try:
-        yield
-    finally:
-        _deadline.end = previous
-
-
 #: httpcore's errors and httpx's of the same name, the most specific first.
 _HTTPX_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = tuple(
     (getattr(httpcore, name), getattr(httpx, name)) for name in (
@@ -187,16 +186,13 @@ _HTTPX_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = 
         "RemoteProtocolError", "ProtocolError", "UnsupportedProtocol", "ProxyError"))
 
 
-@contextmanager
-def _as_httpx_errors(request: httpx.Request) -> Iterator[None]:
-    """Raise httpcore's errors as httpx's, as ``httpx.HTTPTransport`` does."""
-    try:
-        yield
-    except Exception as exc:
-        for core, mapped in _HTTPX_ERRORS:
-            if isinstance(exc, core):
-                raise mapped(str(exc), request=request) from exc
-        raise
+_CORE_ERRORS = tuple(core for core, _ in _HTTPX_ERRORS)
+
+
+def _as_httpx(exc: Exception, request: httpx.Request) -> httpx.TransportError:
+    """httpcore's error as httpx's, as ``httpx.HTTPTransport`` raises it."""
+    mapped = next(m for core, m in _HTTPX_ERRORS if isinstance(exc, core))
+    return mapped(str(exc), request=request)
 
 
 class _DeadlineResponseStream(httpx.SyncByteStream):
@@ -204,8 +200,10 @@ class _DeadlineResponseStream(httpx.SyncByteStream):
         self._inner, self._request = inner, request
 
     def __iter__(self) -> Iterator[bytes]:
-        with _as_httpx_errors(self._request):
+        try:
             yield from self._inner
+        except _CORE_ERRORS as exc:
+            raise _as_httpx(exc, self._request) from exc
 
     def close(self) -> None:
         close = getattr(self._inner, "close", None)
@@ -236,8 +234,10 @@ class _DeadlineTransport(httpx.BaseTransport):
             url=httpcore.URL(scheme=request.url.raw_scheme, host=request.url.raw_host,
                              port=request.url.port, target=request.url.raw_path),
             headers=request.headers.raw, content=request.stream, extensions=request.extensions)
-        with _as_httpx_errors(request):
+        try:
             answer = self._pool.handle_request(core)
+        except _CORE_ERRORS as exc:
+            raise _as_httpx(exc, request) from exc
         assert isinstance(answer.stream, Iterable)
         return httpx.Response(status_code=answer.status, headers=answer.headers,
                               stream=_DeadlineResponseStream(answer.stream, request),
@@ -268,9 +268,14 @@ class HttpxPoster:
 
     def post(self, url: str, *, content: bytes, headers: Mapping[str, str]) -> HttpReply:
         try:
-            _hide_urls.urls.add(str(httpx.URL(url)))
-            with send_deadline(self.timeout_s):
+            _hide_urls.hide(url)
+            # every socket operation of this send, in this thread, ends by this deadline
+            previous = getattr(_deadline, "end", None)
+            _deadline.end = None if self.timeout_s is None else time.monotonic() + self.timeout_s
+            try:
                 response = self.client.post(url, content=content, headers=dict(headers))
+            finally:
+                _deadline.end = previous
         except httpx.TimeoutException as exc:
             within = f"{self.timeout_s:g} s, " if self.timeout_s else ""
             raise DeliveryFailed(f"{host_of(url)} did not answer in time ({within}"

@@ -198,9 +198,10 @@ def test_a_send_that_the_lease_cannot_cover_is_handed_back_unsent(db: Any) -> No
     assert {(m.status, m.attempts) for m in rows(db)} == {("sent", 1)}
 
 
-def test_a_relay_holds_the_batch_it_sends_and_the_next_one_no_more(db: Any) -> None:
+def test_a_relay_holds_the_batch_it_sends_and_the_next_one_and_no_more(db: Any) -> None:
     # The next batch is claimed while one is sent (the send threads never wait for the
-    # database), but a relay never hoards: at most two claim tokens hold messages at a time.
+    # database), but a relay never hoards: at most two batches are held unsent, and one more
+    # may be sent and not yet marked, so at most three claim tokens hold messages at a time.
     with WebhookReceiver(lambda r: (200, 0.05)) as rx:
         hook = channel(db, "tech", url=f"{rx.url}/h")
         ids = queue(db, 24, hook.id)
@@ -223,6 +224,6 @@ def test_a_relay_holds_the_batch_it_sends_and_the_next_one_no_more(db: Any) -> N
             watcher.join(10)
     assert Counter(rx.keys()) == Counter(dict.fromkeys(ids, 1))
     assert (summary.sent, summary.claimed) == (24, 24)
-    assert max(holders) == 2, holders  # the next batch was waiting while one was sent
-    assert max(held) <= 2 * 4, held  # each claim took one batch, no more
+    assert max(holders) in (2, 3), holders  # the next batch was waiting while one was sent
+    assert max(held) <= 3 * 4, held  # each claim took one batch, no more
     assert {(m.status, m.attempts, m.claimed_by) for m in rows(db)} == {("sent", 1, None)}
