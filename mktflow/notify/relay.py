@@ -10,7 +10,8 @@ Several relays may run at once. Claiming is one short transaction that picks due
 the claim already runs alone) and stamps them with the relay's claim token and a lease: while
 the lease lasts no other relay takes them. A relay claims its next batch while one is sent and
 marks a sent batch on a thread of its own, so its send threads never wait for the database;
-every batch has its own claim token, lease and heartbeat. Why a message is never sent by two relays at once:
+every batch has its own claim token, lease and heartbeat. Why a message is never sent by two
+relays at once:
 
 - every send has one deadline for all of it (HTTP: connect + write + read; e-mail: the whole
   SMTP conversation), ``RelayPolicy.send_deadline_s`` for its channel;
