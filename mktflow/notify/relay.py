@@ -8,7 +8,10 @@ a later ``next_attempt_at`` (exponential backoff with jitter) until ``max_attemp
 Several relays may run at once. Claiming is one short transaction that picks due rows
 (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite every transaction begins IMMEDIATE, so
 the claim already runs alone) and stamps them with the relay's claim token and a lease: while
-the lease lasts no other relay takes them. Why a message is never sent by two relays at once:
+the lease lasts no other relay takes them. A relay claims its next batch while one is sent and
+marks a sent batch on a thread of its own, so its send threads never wait for the database;
+every batch has its own claim token, lease and heartbeat. Why a message is never sent by two
+relays at once:
 
 - every send has one deadline for all of it (HTTP: connect + write + read; e-mail: the whole
   SMTP conversation), ``RelayPolicy.send_deadline_s`` for its channel;
@@ -34,14 +37,15 @@ import socket
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, func, update
-from sqlmodel import col, select
+from sqlalchemy import Engine, Row, bindparam, func, select, update
 
 from mktflow.config import Settings
 from mktflow.domain.errors import ConfigError, DeliveryFailed
@@ -60,6 +64,9 @@ Clock = Callable[[], datetime]
 
 #: Share of the lease kept free: a send must end this long before the lease does.
 _MARGIN = 0.1
+
+#: Batches one relay holds at a time: the one being sent and the next, already claimed.
+_AHEAD = 2
 
 
 class OutboxStatus:
@@ -196,6 +203,25 @@ class _Lease:
             self._until = max(self._until, until)
 
 
+class _Batch:
+    """A claimed batch in flight: its sends (queued or running) and its lease's heartbeat."""
+
+    def __init__(self, token: str, futures: list[Future[_Outcome]], done: threading.Event,
+                 heartbeat: threading.Thread) -> None:
+        self.token, self._futures, self._done, self._heartbeat = token, futures, done, heartbeat
+
+    def outcomes(self) -> list[_Outcome]:
+        """Wait for every send of the batch, then stop renewing its lease."""
+        try:
+            return [f.result() for f in self._futures]
+        finally:
+            self.stop_heartbeat()
+
+    def stop_heartbeat(self) -> None:
+        self._done.set()
+        self._heartbeat.join()
+
+
 _T = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 
@@ -222,6 +248,7 @@ class Relay:
         self.relay_id = (relay_id or default_id)[:80]  # the claim token must fit claimed_by
         self._pool = ThreadPoolExecutor(max_workers=policy.concurrency,
                                         thread_name_prefix="mktflow-relay")
+        self._marker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mktflow-relay-mark")
         self._on_close = on_close
 
     def __enter__(self) -> Relay:
@@ -231,26 +258,71 @@ class Relay:
         self.close()
 
     def close(self) -> None:
-        """Stop the send threads and close connections."""
+        """Stop the send threads (sends not begun are dropped, their messages stay claimed
+        until the lease ends), finish the marks under way, close connections."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._marker.shutdown(wait=True)
         if self._on_close:
             self._on_close()
 
     def drain(self, *, stop: threading.Event | None = None) -> DrainSummary:
-        """Send everything due now, batch by batch, until nothing is due (or ``stop`` is set)."""
+        """Send everything due now, batch by batch, until nothing is due (or ``stop`` is set).
+
+        The send threads never wait for the database: the next batch is claimed while the
+        current one is sent (at most ``_AHEAD`` batches held at a time, each with its own claim
+        token, lease and heartbeat), and a sent batch is marked by a thread of its own while
+        the next one is claimed and sent. When ``stop`` is set no batch is claimed; those in
+        flight are finished and marked before this returns.
+        """
         summary = DrainSummary()
         started = time.perf_counter()
-        while stop is None or not stop.is_set():
-            token, batch, until = self._claim()
-            if not batch:
-                break
-            outcomes = self._send_batch(token, batch, _Lease(until))
-            self._record(token, outcomes)
-            _count(summary, outcomes)
-            if outcomes and all(o.released for o in outcomes):
-                break  # the lease cannot cover a send (a stalled database): try again later
+        in_flight: deque[_Batch] = deque()
+        marks: deque[Future[None]] = deque()  # batches being marked, oldest first
+        may_claim = True  # False: nothing was due beyond the batches in flight, or given up
+        given_up = False  # a whole batch went back unsent: the lease cannot cover a send
+        try:
+            while True:
+                while marks and marks[0].done():
+                    marks.popleft().result()  # a failed mark stops the drain
+                stopping = stop is not None and stop.is_set()
+                if may_claim and not stopping and len(in_flight) < _AHEAD:
+                    token, envelopes, until = self._claim()
+                    if envelopes:
+                        in_flight.append(self._start_batch(token, envelopes, _Lease(until)))
+                        continue
+                    if _settle(marks):  # what they hand back may be due: look once more
+                        continue
+                    may_claim = False  # look again once a batch in flight is marked
+                if not in_flight:
+                    break
+                batch = in_flight.popleft()
+                outcomes = batch.outcomes()
+                marks.append(self._marker.submit(self._record, batch.token, outcomes))
+                _count(summary, outcomes)
+                given_up = given_up or (bool(outcomes) and all(o.released for o in outcomes))
+                may_claim = not given_up  # given up: try again later (a stalled database)
+            _settle(marks)
+        except Exception:
+            self._finish_after_error(in_flight, marks)
+            raise
+        finally:
+            for batch in in_flight:
+                batch.stop_heartbeat()
         summary.elapsed_s = time.perf_counter() - started
         return summary
+
+    def _finish_after_error(self, in_flight: deque[_Batch], marks: deque[Future[None]]) -> None:
+        """Wait for the batches still in flight and mark them if the database lets us, so a
+        failed claim or mark does not leave sent messages to be sent again after their lease."""
+        for mark in marks:
+            with suppress(Exception):  # logged where it failed first, or raised by drain
+                mark.result()
+        while in_flight:
+            batch = in_flight.popleft()
+            try:
+                self._record(batch.token, batch.outcomes())
+            except Exception:
+                log.exception("cannot mark batch %s; its lease will run out", batch.token)
 
     def run(self, stop: threading.Event,
             on_drain: Callable[[DrainSummary], None] | None = None) -> DrainSummary:
@@ -270,49 +342,32 @@ class Relay:
         """Reserve up to one batch of due messages for this relay, in one short transaction.
 
         A message whose attempts are used up is not sent again: if its last lease ran out
-        unrecorded (the relay stopped), it is dead-lettered here instead.
+        unrecorded (the relay stopped), it is dead-lettered here instead. The batch is picked
+        (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and taken by one ``UPDATE … RETURNING``,
+        then its channels are read: plain rows, no ORM objects.
         """
         token = f"{self.relay_id}:{uuid.uuid4().hex[:8]}"
         with UnitOfWork(self.engine, clock=self.clock) as uow:
             now = uow.now()
             until = now + timedelta(seconds=self.policy.lease_s)
-            waiting = (col(OutboxMessage.status).in_([OutboxStatus.PENDING,
-                                                      OutboxStatus.SENDING]),
-                       col(OutboxMessage.next_attempt_at) <= now)
-            uow.session.execute(
-                update(_T).where(*waiting, _T.c.attempts >= self.policy.max_attempts).values(
-                    status=OutboxStatus.DEAD, claimed_by=None, claimed_until=None,
-                    last_error=f"gave up: all {self.policy.max_attempts} attempts used, the last "
-                               "one's result never recorded (its relay stopped); the receiver "
-                               "may have got it")
-            )
-            due = (*waiting, _T.c.attempts < self.policy.max_attempts)
-            ids = list(uow.session.exec(
-                select(OutboxMessage.id).where(*due)
-                .order_by(col(OutboxMessage.next_attempt_at))
-                .limit(self.policy.batch_size)
-                .with_for_update(skip_locked=True)
-            ))
-            if not ids:
-                uow.commit()
-                return token, [], until
-            uow.session.execute(
-                update(_T).where(_T.c.id.in_(ids), *due).values(
-                    status=OutboxStatus.SENDING, claimed_by=token, claimed_until=until,
-                    next_attempt_at=until, attempts=_T.c.attempts + 1)
-            )
-            rows = list(uow.session.exec(
-                select(OutboxMessage).where(col(OutboxMessage.claimed_by) == token)))
-            channels = _channels(uow, {r.channel_id for r in rows if r.channel_id is not None})
+            conn = uow.session.connection()
+            limits = {"b_now": now, "b_max": self.policy.max_attempts}
+            conn.execute(_GIVE_UP, {**limits, "b_error": (
+                f"gave up: all {self.policy.max_attempts} attempts used, the last one's result "
+                "never recorded (its relay stopped); the receiver may have got it")})
+            rows = sorted(conn.execute(_TAKE, {**limits, "b_batch": self.policy.batch_size,
+                                               "b_token": token, "b_until": until}),
+                          key=lambda r: (r.created_at, r.id))  # RETURNING keeps no order
+            channel_ids = {r.channel_id for r in rows if r.channel_id is not None}
+            channels = {c.id: c for c in conn.execute(_CHANNELS, {"b_ids": list(channel_ids)})
+                        } if channel_ids else {}
             uow.commit()
         return token, [_envelope(r, channels.get(r.channel_id)) for r in rows], until
 
     def _idle_wait(self) -> float:
         """How long to sleep: until the next message is due, at most one poll interval."""
         with UnitOfWork(self.engine, clock=self.clock) as uow:
-            soonest = uow.session.exec(select(func.min(OutboxMessage.next_attempt_at)).where(
-                col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING])
-            )).one()
+            soonest = uow.reader().execute(_SOONEST).scalar_one()
             now = uow.now()
         if soonest is None:
             return self.policy.poll_interval_s
@@ -321,18 +376,19 @@ class Relay:
 
     # --- sending ----------------------------------------------------------------------------
 
-    def _send_batch(self, token: str, batch: list[Envelope], lease: _Lease) -> list[_Outcome]:
-        """Send a claimed batch, renewing its lease until every send has ended."""
+    def _start_batch(self, token: str, envelopes: list[Envelope], lease: _Lease) -> _Batch:
+        """Queue the sends of a claimed batch and renew its lease until every send has ended."""
         done = threading.Event()
-        heartbeat = threading.Thread(target=self._heartbeat, args=(token, len(batch), lease, done),
+        heartbeat = threading.Thread(target=self._heartbeat,
+                                     args=(token, len(envelopes), lease, done),
                                      name="mktflow-relay-lease", daemon=True)
         heartbeat.start()
         try:
-            futures = [self._pool.submit(self._send_one, e, lease) for e in batch]
-            return [f.result() for f in as_completed(futures)]
-        finally:
+            futures = [self._pool.submit(self._send_one, e, lease) for e in envelopes]
+        except BaseException:
             done.set()
-            heartbeat.join()
+            raise
+        return _Batch(token, futures, done, heartbeat)
 
     def _heartbeat(self, token: str, size: int, lease: _Lease, done: threading.Event) -> None:
         """Every ``heartbeat_s`` until ``done``: extend the lease of the batch ``token`` holds."""
@@ -389,41 +445,77 @@ class Relay:
     # --- recording --------------------------------------------------------------------------
 
     def _record(self, token: str, outcomes: list[_Outcome]) -> None:
-        """Write every outcome of a batch in one transaction, where our claim still holds."""
+        """Write every outcome of a batch in one transaction, where our claim still holds.
+
+        The messages not sent (failed, skipped, handed back) are written one by one and let
+        go of; what the token still holds after that is what was sent, marked by one
+        statement (no list of ids: a long ``IN`` list costs more to build than to run).
+        """
         now = self.clock()
+        sent = sum(1 for o in outcomes if not o.released and o.status == OutboxStatus.SENT)
         released = [{"b_id": o.id, "b_token": token, "b_next": now}
-                     for o in outcomes if o.released]
-        outcomes = [o for o in outcomes if not o.released]
-        params = [{
+                    for o in outcomes if o.released]
+        others = [{
             "b_id": o.id, "b_token": token, "b_status": o.status, "b_error": o.error,
             "b_next": o.next_attempt_at or now,
-            "b_sent": now if o.status == OutboxStatus.SENT else None,
-        } for o in outcomes]
-        stmt = (update(_T)
-                .where(_T.c.id == bindparam("b_id"), _T.c.claimed_by == bindparam("b_token"))
-                .values(status=bindparam("b_status"), last_error=bindparam("b_error"),
-                        next_attempt_at=bindparam("b_next"), sent_at=bindparam("b_sent"),
-                        claimed_by=None, claimed_until=None))
-        give_back = (update(_T)
-                     .where(_T.c.id == bindparam("b_id"), _T.c.claimed_by == bindparam("b_token"))
-                     .values(status=OutboxStatus.PENDING, attempts=_T.c.attempts - 1,
-                             next_attempt_at=bindparam("b_next"), claimed_by=None,
-                             claimed_until=None))
+        } for o in outcomes if not o.released and o.status != OutboxStatus.SENT]
         with UnitOfWork(self.engine, clock=self.clock) as uow:
-            if params:
-                uow.session.connection().execute(stmt, params)
+            conn = uow.session.connection()
+            if others:
+                conn.execute(_MARK, others)
             if released:
-                uow.session.connection().execute(give_back, released)
+                conn.execute(_GIVE_BACK, released)
+            if sent:
+                marked = conn.execute(_MARK_SENT, {"b_token": token, "b_now": now}).rowcount
+                if marked != sent:  # a claim lost (cannot happen while leases are sized right)
+                    log.error("batch %s: %d sent, %d of them still held", token, sent, marked)
             uow.commit()
 
 
-def _channels(uow: UnitOfWork, ids: set[int]) -> dict[int | None, Channel]:
-    if not ids:
-        return {}
-    return {c.id: c for c in uow.session.exec(select(Channel).where(col(Channel.id).in_(ids)))}
+# The relay's statements, built once (their SQL is compiled once per database and cached).
+_WAITING = (_T.c.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+            _T.c.next_attempt_at <= bindparam("b_now"))
+_DUE = (*_WAITING, _T.c.attempts < bindparam("b_max"))
+_GIVE_UP = (update(_T).where(*_WAITING, _T.c.attempts >= bindparam("b_max"))
+            .values(status=OutboxStatus.DEAD, claimed_by=None, claimed_until=None,
+                    last_error=bindparam("b_error")))
+# The batch is picked in a MATERIALIZED common table expression, taken once: on PostgreSQL a
+# plain ``WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`` may be rescanned, each
+# rescan skipping the rows it just locked, and take more than n rows. The rows picked stay
+# locked (SQLite: the transaction holds the write lock), so the UPDATE needs only their ids.
+_PICKED = (select(_T.c.id).where(*_DUE).order_by(_T.c.next_attempt_at)
+           .limit(bindparam("b_batch")).with_for_update(skip_locked=True)
+           .cte("picked").prefix_with("MATERIALIZED"))
+_TAKE = (update(_T).where(_T.c.id.in_(select(_PICKED.c.id)))
+         .values(status=OutboxStatus.SENDING, claimed_by=bindparam("b_token"),
+                 claimed_until=bindparam("b_until"), next_attempt_at=bindparam("b_until"),
+                 attempts=_T.c.attempts + 1)
+         .returning(_T.c.id, _T.c.event, _T.c.subject, _T.c.payload, _T.c.link,
+                    _T.c.created_at, _T.c.attempts, _T.c.channel_id, _T.c.department,
+                    _T.c.recipient_email))
+_SOONEST = select(func.min(_T.c.next_attempt_at)).where(
+    _T.c.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
+_C = Channel.__table__  # type: ignore[attr-defined]
+_CHANNELS = select(_C.c.id, _C.c.type, _C.c.url, _C.c.to_address, _C.c.secret_env).where(
+    _C.c.id.in_(bindparam("b_ids", expanding=True)))
+_MINE = (_T.c.id == bindparam("b_id"), _T.c.claimed_by == bindparam("b_token"))
+_MARK_SENT = (update(_T)
+              .where(_T.c.claimed_by == bindparam("b_token"),
+                     _T.c.status == OutboxStatus.SENDING)
+              .values(status=OutboxStatus.SENT, last_error=None,
+                      next_attempt_at=bindparam("b_now"), sent_at=bindparam("b_now"),
+                      claimed_by=None, claimed_until=None))
+_MARK = (update(_T).where(*_MINE)
+         .values(status=bindparam("b_status"), last_error=bindparam("b_error"),
+                 next_attempt_at=bindparam("b_next"), sent_at=None, claimed_by=None,
+                 claimed_until=None))
+_GIVE_BACK = (update(_T).where(*_MINE)
+              .values(status=OutboxStatus.PENDING, attempts=_T.c.attempts - 1,
+                      next_attempt_at=bindparam("b_next"), claimed_by=None,
+                      claimed_until=None))
 
 
-def _envelope(row: OutboxMessage, channel: Channel | None) -> Envelope:
+def _envelope(row: Row[Any], channel: Row[Any] | None) -> Envelope:
     return Envelope(
         id=row.id, event=row.event, subject=row.subject, payload=dict(row.payload or {}),
         link=row.link, created_at=row.created_at, attempt=row.attempts,
@@ -432,6 +524,14 @@ def _envelope(row: OutboxMessage, channel: Channel | None) -> Envelope:
         secret_env=channel.secret_env if channel else None, department=row.department,
         recipient=row.recipient_email,
     )
+
+
+def _settle(marks: deque[Future[None]]) -> bool:
+    """Wait until every batch being marked is marked (raising what failed); whether any was."""
+    waited = bool(marks)
+    while marks:
+        marks.popleft().result()
+    return waited
 
 
 def _count(summary: DrainSummary, outcomes: list[_Outcome]) -> None:

@@ -18,8 +18,8 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -27,7 +27,6 @@ from typing import Any, Protocol
 
 import httpcore
 import httpx
-from httpcore._backends.sync import SyncBackend
 
 from mktflow.domain.errors import DeliveryFailed  # re-exported: its old home
 from mktflow.domain.organisation import ChannelType
@@ -102,7 +101,14 @@ class _HideChannelUrls(logging.Filter):
 
     def __init__(self) -> None:
         super().__init__()
-        self.urls: set[str] = set()
+        self.urls: set[str] = set()  # as httpx logs them
+        self._seen: set[str] = set()  # as channels give them
+
+    def hide(self, url: str) -> None:
+        """Hide ``url``'s path and query in httpx's log from now on."""
+        if url not in self._seen:  # parsed once per channel URL, not once per send
+            self.urls.add(str(httpx.URL(url)))
+            self._seen.add(url)
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
@@ -140,6 +146,9 @@ class _DeadlineStream(httpcore.NetworkStream):
 
     def __init__(self, inner: httpcore.NetworkStream) -> None:
         self.inner = inner
+        # asked of every pooled connection on every request (is it still readable?): the
+        # inner stream's own method, without a call through this one
+        self.get_extra_info = inner.get_extra_info  # type: ignore[method-assign]
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return self.inner.read(max_bytes, _left(timeout, httpcore.ReadTimeout))
@@ -159,7 +168,7 @@ class _DeadlineStream(httpcore.NetworkStream):
         return self.inner.get_extra_info(info)
 
 
-class _DeadlineBackend(SyncBackend):
+class _DeadlineBackend(httpcore.SyncBackend):
     """httpcore's socket backend, with every connection bounded by the send's deadline."""
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None,
@@ -169,15 +178,73 @@ class _DeadlineBackend(SyncBackend):
             host, port, _left(timeout, httpcore.ConnectTimeout), local_address, socket_options))
 
 
-@contextmanager
-def send_deadline(seconds: float | None) -> Iterator[None]:
-    """Bound every HTTP socket operation of this thread, together, to ``seconds`` from now."""
-    previous = getattr(_deadline, "end", None)
-    _deadline.end = None if seconds is None else time.monotonic() + seconds
-    try:
-        yield
-    finally:
-        _deadline.end = previous
+#: httpcore's errors and httpx's of the same name, the most specific first.
+_HTTPX_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = tuple(
+    (getattr(httpcore, name), getattr(httpx, name)) for name in (
+        "ConnectTimeout", "ReadTimeout", "WriteTimeout", "PoolTimeout", "TimeoutException",
+        "ConnectError", "ReadError", "WriteError", "NetworkError", "LocalProtocolError",
+        "RemoteProtocolError", "ProtocolError", "UnsupportedProtocol", "ProxyError"))
+
+
+_CORE_ERRORS = tuple(core for core, _ in _HTTPX_ERRORS)
+
+
+def _as_httpx(exc: Exception, request: httpx.Request) -> httpx.TransportError:
+    """httpcore's error as httpx's, as ``httpx.HTTPTransport`` raises it."""
+    mapped = next(m for core, m in _HTTPX_ERRORS if isinstance(exc, core))
+    return mapped(str(exc), request=request)
+
+
+class _DeadlineResponseStream(httpx.SyncByteStream):
+    def __init__(self, inner: Iterable[bytes], request: httpx.Request) -> None:
+        self._inner, self._request = inner, request
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self._inner
+        except _CORE_ERRORS as exc:
+            raise _as_httpx(exc, self._request) from exc
+
+    def close(self) -> None:
+        close = getattr(self._inner, "close", None)
+        if close is not None:
+            close()
+
+
+class _DeadlineTransport(httpx.BaseTransport):
+    """An httpx transport on httpcore's connection pool over ``_DeadlineBackend``.
+
+    httpx's own ``HTTPTransport`` does the same, with httpcore's plain socket backend and no
+    setting to choose another; both are public in httpcore (``ConnectionPool(network_backend=
+    …)``, ``SyncBackend``, ``NetworkStream``), so this transport is built from them.
+    """
+
+    def __init__(self, *, limits: httpx.Limits, socket_options: list[tuple[int, int, int]]
+                 ) -> None:
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(), max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry, network_backend=_DeadlineBackend(),
+            socket_options=socket_options)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.SyncByteStream)
+        core = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(scheme=request.url.raw_scheme, host=request.url.raw_host,
+                             port=request.url.port, target=request.url.raw_path),
+            headers=request.headers.raw, content=request.stream, extensions=request.extensions)
+        try:
+            answer = self._pool.handle_request(core)
+        except _CORE_ERRORS as exc:
+            raise _as_httpx(exc, request) from exc
+        assert isinstance(answer.stream, Iterable)
+        return httpx.Response(status_code=answer.status, headers=answer.headers,
+                              stream=_DeadlineResponseStream(answer.stream, request),
+                              extensions=answer.extensions)
+
+    def close(self) -> None:
+        self._pool.close()
 
 
 class HttpxPoster:
@@ -194,18 +261,21 @@ class HttpxPoster:
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         # Without TCP_NODELAY a request written as headers then body waits for the receiver's
         # delayed ACK (~40 ms on Linux) on every reused connection.
-        transport = httpx.HTTPTransport(
+        transport = _DeadlineTransport(
             limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
-        # httpx has no setting for a total deadline; its pool takes a network backend.
-        transport._pool._network_backend = _DeadlineBackend()
         return cls(httpx.Client(timeout=timeout_s, transport=transport,
                                 headers={"User-Agent": USER_AGENT}), timeout_s=timeout_s)
 
     def post(self, url: str, *, content: bytes, headers: Mapping[str, str]) -> HttpReply:
         try:
-            _hide_urls.urls.add(str(httpx.URL(url)))
-            with send_deadline(self.timeout_s):
+            _hide_urls.hide(url)
+            # every socket operation of this send, in this thread, ends by this deadline
+            previous = getattr(_deadline, "end", None)
+            _deadline.end = None if self.timeout_s is None else time.monotonic() + self.timeout_s
+            try:
                 response = self.client.post(url, content=content, headers=dict(headers))
+            finally:
+                _deadline.end = previous
         except httpx.TimeoutException as exc:
             within = f"{self.timeout_s:g} s, " if self.timeout_s else ""
             raise DeliveryFailed(f"{host_of(url)} did not answer in time ({within}"

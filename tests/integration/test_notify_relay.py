@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 import threading
 from collections import Counter
 from datetime import UTC, datetime
@@ -154,6 +155,19 @@ def test_a_hanging_receiver_times_out_and_is_dead_lettered(db: Any) -> None:
     (msg,) = rows(db, id=mid)
     assert (msg.status, msg.attempts) == ("dead", 2)
     assert "did not answer in time" in (msg.last_error or "")
+
+
+def test_a_receiver_nobody_listens_on_is_retried_then_dead_lettered(db: Any) -> None:
+    with socket.socket() as closed:  # a port nothing listens on once this socket is closed
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    hook = channel(db, "tech", url=f"http://127.0.0.1:{port}/h")
+    (mid,) = queue(db, 1, hook.id)
+    with relay_for(db, env=ENV, max_attempts=1) as relay:
+        assert relay.drain().dead == 1
+    (msg,) = rows(db, id=mid)
+    assert (msg.status, msg.attempts) == ("dead", 1)
+    assert msg.last_error == f"attempt 1: cannot reach 127.0.0.1:{port} (ConnectError)"
 
 
 def test_a_receiver_that_recovers_gets_the_message_once(db: Any) -> None:
