@@ -250,3 +250,29 @@ def test_work_show_prints_a_steps_description(db: Any, cli: Any) -> None:
         assignee=OLGA)
     text = cli("work", "show", f"W-{item.id}").stdout
     assert "description: The plan was sent back: end: 2027-01-01 is before start" in text
+
+
+def test_the_flows_second_check_reads_the_organisation_now_and_puts_its_reason_on_record(
+        db: Any, cli: Any) -> None:
+    """What flows/campaign.py does after the plan step: the rules again (a member may have
+    left since the answer was accepted), and a comment whose REASON says why it asks again."""
+    from mktflow.engine.organisation import load_organisation, read_organisation_file
+    from mktflow.prefect import tasks
+
+    p = processes.start_process(db.uow(), process="campaign", business_key="CMP-R2",
+                                owner_email=OLGA)
+    assert p.id is not None
+    item_id = _plan_step(db, process_id=p.id)
+    plan = _plan()
+    assert complete_step(db.uow(), item_id, actor_email=OLGA, data=plan).state == "done"
+    assert tasks.answer_problems.fn(p.id, item_id, "CampaignPlan", plan) == []
+    spec = read_organisation_file(None, demo=True)
+    load_organisation(db.engine_uow(), spec.model_copy(update={"members": [
+        m for m in spec.members if m.email.lower() != MARCO]}), source="test: marco left")
+    problems = tasks.answer_problems.fn(p.id, item_id, "CampaignPlan", plan)
+    assert problems == [f"activities.0.owner: {MARCO} is not an active member"]
+    tasks.comment.fn(item_id, "The plan was sent back: " + problems[0], reason=problems[0])
+    history = cli("history", f"W-{item_id}")
+    row = [line for line in history.stdout.splitlines() if "comment" in line][-1]
+    assert f"{MARCO} is not an active member" in row, history.stdout
+    assert queries.history(db.uow(), f"W-{item_id}")[-1]["reason"] == problems[0]
