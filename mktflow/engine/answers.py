@@ -36,14 +36,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from mktflow.domain.actors import SYSTEM
 from mktflow.domain.campaign import plan_problems
-from mktflow.domain.errors import BadInput, FormInvalid
-from mktflow.domain.orders import OrderLineFigures, order_total
+from mktflow.domain.errors import FormInvalid
+from mktflow.domain.money import MONEY_MAX, exact
 from mktflow.engine.common import find_member
 from mktflow.store.tables import BudgetLine, Campaign, Kpi, Product
 
@@ -215,14 +216,20 @@ def project_allocations(context: AnswerContext, data: dict[str, Any]) -> list[Pr
 
 @answer_rule("OrderEntry")
 def order_entry(context: AnswerContext, data: dict[str, Any]) -> list[Problem]:
-    """The order's total is an amount the books can hold."""
-    lines = _rows(data, "lines")
-    try:
-        order_total(OrderLineFigures(x.get("quantity", 0), x.get("unit_price", 0))
-                    for _i, x in lines)
-    except BadInput as exc:
-        return [Problem("lines", str(exc).partition(": ")[2] or str(exc))]
-    return []
+    """The order's total (each quantity x unit price, summed) is an amount the books can hold
+    (``mktflow.domain.money.MONEY_MAX``)."""
+    lines = [(x.get("quantity"), x.get("unit_price")) for _i, x in _rows(data, "lines")]
+    if not all(_number(q) and _number(p) for q, p in lines):
+        return []
+    total = sum((exact(q) * exact(p) for q, p in lines), Decimal(0))
+    if abs(total) < MONEY_MAX + Decimal("0.005"):
+        return []
+    return [Problem("lines", f"the order's total {total:,.2f} is more than an amount may be "
+                             f"(at most {MONEY_MAX:,})")]
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 # --- a process's run parameters -----------------------------------------------------------

@@ -276,3 +276,20 @@ def test_the_flows_second_check_reads_the_organisation_now_and_puts_its_reason_o
     row = [line for line in history.stdout.splitlines() if "comment" in line][-1]
     assert f"{MARCO} is not an active member" in row, history.stdout
     assert queries.history(db.uow(), f"W-{item_id}")[-1]["reason"] == problems[0]
+
+
+def test_an_order_whose_total_the_books_cannot_hold_is_refused_at_entry(db: Any) -> None:
+    from flows.order_handling import OrderEntry
+
+    sales = "carlos.mendez@example.com"
+    item = work.create_work_item(
+        db.engine_uow(), actor_email="mktflow", department="sales", title="Record order",
+        form_schema=OrderEntry.model_json_schema(), form_name="OrderEntry", assignee=sales)
+    assert item.id is not None
+    entry = {"customer_code": "C-1", "delivery_date": "2027-01-10",
+             "lines": [{"sku": "TEA", "quantity": 1_000_000, "unit_price": 1_000_000}]}
+    with pytest.raises(FormInvalid, match=r"lines: the order's total 1,000,000,000,000\.00 is "
+                                          r"more than an amount may be"):
+        complete_step(db.uow(), item.id, actor_email=sales, data=entry)
+    entry["lines"][0]["quantity"] = 10
+    assert complete_step(db.uow(), item.id, actor_email=sales, data=entry).state == "done"
