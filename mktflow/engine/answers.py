@@ -25,7 +25,10 @@ The rules and where they come from (seeds in ``seeds/``, summed up in DOMAIN.md)
 - ``Allocations``: finance allocates the project's own budget lines (seed 003, resource
   guarantee: resources allocated to the named plan items before the project goes on).
 - ``OrderEntry``: the order's total (each quantity x unit price) is an amount the books can
-  hold (``mktflow.domain.money.MONEY_MAX``; seed 003 names order handling a key process).
+  hold (``mktflow.domain.money.MONEY_MAX``; seed 003 names order handling a key process):
+  recording the order would otherwise fail after the step.
+- Approval, gate and letter decisions have no rule here: the reason to reject or rework is in
+  their form, and who may decide is the authority matrix's check (``engine.transitions``).
 
 A flow keeps its own check after the step as the second line (the organisation may change
 between the answer and the flow reading it); what it finds is recorded on the step with a reason.
@@ -55,6 +58,8 @@ __all__ = [
     "answer_rule",
     "check_answer",
     "check_request",
+    "member_problem",
+    "refusal",
     "request_problems",
     "rules_for",
 ]
