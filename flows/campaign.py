@@ -15,7 +15,7 @@ from prefect import flow
 from pydantic import BaseModel, Field
 
 from mktflow.config import get_settings
-from mktflow.domain.campaign import CampaignEvaluation, evaluate, over_tolerance, plan_problems
+from mktflow.domain.campaign import CampaignEvaluation, evaluate, over_tolerance
 from mktflow.domain.model import ProcessStatus
 from mktflow.domain.money import money, money_json, money_sum
 from mktflow.prefect import tasks
@@ -140,13 +140,13 @@ def campaign(request: CampaignRequest) -> dict[str, Any]:
                 branch=request.branch, title=f"Plan campaign {request.code}", form=CampaignPlan,
                 due=due, initial=draft, description=note)
             plan, draft = planned.form, planned.form.model_dump(mode="json")
-            problems = plan_problems(
-                start=plan.start, end=plan.end, kpi_names=[k.name for k in plan.kpis],
-                activity_lines=[(a.title, a.budget_line) for a in plan.activities],
-                budget_codes=[b.code for b in plan.budget_lines])
+            # The engine refused a plan breaking the rules before the step was done
+            # (mktflow.engine.answers, "CampaignPlan"); they run again here as the second line,
+            # as the organisation may have changed since (an activity owner has left).
+            problems = tasks.answer_problems(pid, planned.item_id, "CampaignPlan", draft)
             if problems:
                 note = "The plan was sent back: " + "; ".join(problems)
-                tasks.comment(planned.item_id, note)
+                tasks.comment(planned.item_id, note, reason="; ".join(problems))
                 continue
             campaign_id = record_plan(pid, request.code, draft, planned.by, request.owner,
                                       request.branch)
@@ -196,11 +196,12 @@ def campaign(request: CampaignRequest) -> dict[str, Any]:
             tracked = human_step(pid, f"tracking-{attempt}", department="marketing",
                                  assignee=request.owner, title=f"Record KPI actuals of "
                                  f"{request.code}", form=Tracking, due=due, initial=initial)
-            unknown = sorted({a.name for a in tracked.form.actuals} - set(kpi_names))
-            if not unknown:
+            problems = tasks.answer_problems(pid, tracked.item_id, "Tracking",
+                                             tracked.form.model_dump(mode="json"))
+            if not problems:
                 break
-            tasks.comment(tracked.item_id, f"Unknown KPI {', '.join(unknown)}: the campaign "
-                                           f"has {', '.join(kpi_names)}. Asked again.")
+            tasks.comment(tracked.item_id, f"Asked again: {'; '.join(problems)}",
+                          reason="; ".join(problems))
         record_actuals(campaign_id, {a.name: a.actual for a in tracked.form.actuals},
                        tracked.by)
 

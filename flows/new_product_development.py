@@ -263,18 +263,18 @@ def new_product_development(project: ProjectRequest) -> dict[str, Any]:
 def _allocate(pid: int, product_id: int, project: ProjectRequest, key: str,
               due: timedelta, why: str) -> None:
     """Finance allocates budget lines (asked again while a code is unknown)."""
-    have = {r.code: r.allocated for r in resources_of(product_id)}
     initial = {"allocations": [{"code": b.code, "amount": b.amount}
                                for b in project.budget_lines]}
     for attempt in count(1):
         answer = human_step(pid, f"{key}-{attempt}", department="finance", due=due,
                             title=f"Allocate the budget of project {project.code}",
                             form=Allocations, initial=initial, description=why)
-        unknown = sorted({a.code for a in answer.form.allocations} - set(have))
-        if not unknown:
+        problems = tasks.answer_problems(pid, answer.item_id, "Allocations",
+                                         answer.form.model_dump(mode="json"))
+        if not problems:
             break
-        tasks.comment(answer.item_id, f"Unknown budget line {', '.join(unknown)}; the project "
-                                      f"has {', '.join(sorted(have))}. Asked again.")
+        tasks.comment(answer.item_id, f"Asked again: {'; '.join(problems)}",
+                      reason="; ".join(problems))
     for a in answer.form.allocations:
         allocate(product_id, a.code, a.amount, answer.by, pid)
 

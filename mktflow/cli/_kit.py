@@ -134,11 +134,15 @@ def item_id(reference: str, kind: str) -> int:
 
 def show_item(view: dict[str, Any]) -> str:
     """A work item or handoff as aligned ``key: value`` lines."""
-    keys = ["ref", "state", "title", "department", "assignee", "due", "process", "draft"]
+    keys = ["ref", "state", "title", "description", "department", "assignee", "due", "process",
+            "draft"]
     if view.get("kind") == "handoff":
         keys = ["ref", "handoff_kind", "state", "title", "from_department", "to_department",
                 "due", "reason", "process"]
     def text(value: Any) -> str:  # a draft prints as the JSON --data takes
         return json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value)
 
-    return "\n".join(f"{k:>16}: {text(view.get(k))}" for k in keys if view.get(k) is not None)
+    # a description's further lines (a sent-back plan's reason, a table) keep the value column
+    return "\n".join(f"{k:>16}: " + text(view.get(k)).replace("\n", "\n" + " " * 18)
+                     for k in keys if view.get(k) is not None
+                     and (k != "description" or view.get(k)))

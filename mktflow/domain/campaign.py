@@ -128,20 +128,27 @@ def plan_problems(
     activity_lines: Sequence[tuple[str, str]],
     budget_codes: Sequence[str],
 ) -> list[str]:
-    """What makes a campaign plan unworkable, field by field (empty when it is sound).
+    """What makes a campaign plan unworkable, each as ``field path: problem`` (empty when sound).
 
-    ``activity_lines`` lists (activity title, budget line code) for each activity.
+    ``activity_lines`` lists (activity title, budget line code) for each activity, in the plan's
+    order; paths count from 0 as the answer's JSON does (``activities.1.budget_line``).
+    The rules: the timetable runs forwards and the goal is measured (seed 001, promotion:
+    "推广活动的执行应有明确的时间表和责任人"; seed 002, goals with measurable results); every
+    activity charges one of the plan's own budget lines, each named once (seed 001 §3.2, spend
+    kept within the budget).
     """
     problems = []
     if end < start:
         problems.append(f"end: {end} is before start {start}")
     if not kpi_names:
         problems.append("kpis: a campaign needs at least one measurable KPI")
-    if len(set(kpi_names)) != len(kpi_names):
-        problems.append("kpis: KPI names must be unique")
-    if len(set(budget_codes)) != len(budget_codes):
-        problems.append("budget_lines: budget line codes must be unique")
-    for title, line in activity_lines:
+    problems += [f"kpis.{i}.name: KPI {name!r} is named twice"
+                 for i, name in enumerate(kpi_names) if name in kpi_names[:i]]
+    problems += [f"budget_lines.{i}.code: budget line {code!r} is named twice"
+                 for i, code in enumerate(budget_codes) if code in budget_codes[:i]]
+    known = ", ".join(dict.fromkeys(budget_codes)) or "none"
+    for i, (title, line) in enumerate(activity_lines):
         if line not in budget_codes:
-            problems.append(f"activities: {title!r} charges unknown budget line {line!r}")
+            problems.append(f"activities.{i}.budget_line: {title!r} charges unknown budget "
+                            f"line {line!r} (the plan has {known})")
     return problems

@@ -16,6 +16,7 @@ from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
 from mktflow.domain.inputs import TEXT_MAX, check_text, normalise_email
 from mktflow.domain.model import OPEN_WORK_STATES, Audience, Guard, WorkState
 from mktflow.engine import processes
+from mktflow.engine.answers import check_answer
 from mktflow.engine.common import (
     active_member,
     actor_for,
@@ -35,6 +36,8 @@ from mktflow.store.uow import UnitOfWork
 __all__ = [
     "assign",
     "cancel",
+    "check_draft",
+    "check_step_answer",
     "claim",
     "comment",
     "complete",
@@ -221,21 +224,46 @@ def complete(
     uow: UnitOfWork, item_id: int, *, actor_email: str, data: dict[str, Any] | None = None,
     over_draft: bool = False,
 ) -> WorkItem:
-    """Submit a held step's data; refused if it fails the form or breaks four eyes.
+    """Submit a held step's data; refused if it fails the form, breaks the process's rules
+    for that form (``mktflow.engine.answers``) or breaks four eyes.
 
     With ``over_draft`` the data is laid over the step's draft first (see ``merge_draft``).
+    Raises FormInvalid (a BadInput: HTTP 422, exit 2) naming each field path, e.g.
+    ``activities.0.owner: nobody@example.com is not an active member``; nothing is written.
     """
     with uow:
         item = get_for_update(uow, WorkItem, item_id)
         actor, rule = check(uow, item, "complete", actor_email)  # four eyes, approver today
         if over_draft:
             data = merge_draft(item.draft, data)
-        clean = validate_form(item.form_schema, data, ref=ref(item))
+        clean = check_step_answer(uow, item, data)
         record(uow, item, rule, actor, data=clean, fields={
             "data": clean, "completed_by": actor.email, "completed_at": uow.now(),
         })
         uow.commit()
         return item
+
+
+def check_step_answer(uow: UnitOfWork, item: WorkItem, data: dict[str, Any] | None
+                      ) -> dict[str, Any]:
+    """``data`` checked as ``item``'s answer: against its form, then against the process's
+    rules for that form; returns the clean data. Raises FormInvalid naming each field path.
+    The one check ``complete`` and the page's *Check answers* share (inside a unit of work)."""
+    clean = validate_form(item.form_schema, data, ref=ref(item))
+    check_answer(uow.session, ref=ref(item), form_name=item.form_name,
+                 process_id=item.process_id, data=clean)
+    return clean
+
+
+def check_draft(uow: UnitOfWork, item_id: int, data: dict[str, Any] | None) -> dict[str, Any]:
+    """Check an answer (laid over the step's draft) as ``complete`` would, changing nothing:
+    the page's *Check answers*. Returns the clean data; raises FormInvalid naming each field
+    path, NotFound for an unknown step."""
+    with uow:
+        item = uow.session.get(WorkItem, item_id)
+        if item is None:
+            raise NotFound(f"{ref_of('work', item_id)} does not exist")
+        return check_step_answer(uow, item, merge_draft(item.draft, data))
 
 
 def merge_draft(draft: dict[str, Any] | None, data: dict[str, Any] | None

@@ -11,11 +11,13 @@ from pydantic import ValidationError
 
 from mktflow import bootstrap
 from mktflow.domain.errors import ConfigError, FormInvalid
+from mktflow.engine import UnitOfWork
+from mktflow.engine.answers import request_problems
 from mktflow.engine.processes import check_key_free, start_process
 from mktflow.prefect.registry import spec_for
 from mktflow.prefect.server import connect
 
-__all__ = ["check_params", "check_served", "run_process"]
+__all__ = ["check_params", "check_run", "check_served", "run_process"]
 
 
 def check_params(model: Any, params: dict[str, Any], process: str) -> Any:
@@ -30,16 +32,36 @@ def check_params(model: Any, params: dict[str, Any], process: str) -> Any:
         raise FormInvalid(f"{process} parameters: {lines}", details) from None
 
 
+def check_run(uow: UnitOfWork, model: Any, params: dict[str, Any], process: str) -> Any:
+    """``check_params`` and the process's rules for a request (``mktflow.engine.answers``):
+    every member it names is active (a campaign's owner and activity owners, ...) and a draft
+    plan passes its form's rules. Refuses, before any flow run exists, with one FormInvalid
+    naming every bad field of both checks; returns the validated request."""
+    details: list[dict[str, object]] = []
+    request = None
+    try:
+        request = check_params(model, params, process)
+    except FormInvalid as exc:
+        details += exc.errors
+    with uow:
+        details += [{"field": p.field, "message": p.message}
+                    for p in request_problems(uow.session, process, params)]
+    if details:
+        lines = "; ".join(f"field '{d['field']}': {d['message']}" for d in details)
+        raise FormInvalid(f"{process} parameters: {lines}", details)
+    return request
+
+
 def run_process(process: str, params: dict[str, Any], *, detach: bool = False,
                 on_start: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Run ``process`` with ``params``; returns ids, link, final state and the flow's result."""
     spec = spec_for(process)
     flow, model = spec.load()
-    request = check_params(model, params, process)
+    uow = bootstrap.uow()
+    request = check_run(uow, model, params, process)
     key = getattr(request, spec.key_field)
     owner = getattr(request, spec.owner_field)
     branch = getattr(request, spec.branch_field) if spec.branch_field else None
-    uow = bootstrap.uow()
     check_key_free(uow, key)
     connection = connect()
     parameters = {spec.param: request.model_dump(mode="json")}

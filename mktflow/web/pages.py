@@ -26,7 +26,6 @@ from mktflow.config import Settings
 from mktflow.domain.errors import BadInput, FormInvalid, MktflowError, NotFound
 from mktflow.engine import UnitOfWork, handoffs, queries, tasklist, work
 from mktflow.engine.credentials import safe_next_path
-from mktflow.engine.forms import validate_form
 from mktflow.engine.reports import handoff_ledger
 from mktflow.engine.steps import complete_step
 from mktflow.engine.work import merge_draft
@@ -540,13 +539,15 @@ def _first_leaf(tree: list[F.Field], name: str) -> str:
     return ""
 
 
-def _form_errors(schema: dict[str, Any] | None, draft: dict[str, Any] | None,
-                 data: dict[str, Any], unread: dict[str, str], ref: str) -> dict[str, str]:
-    """What the page could not read, plus what the form's own check finds in the rest."""
+def _form_errors(v: Visit, item_id: int, schema: dict[str, Any] | None,
+                 draft: dict[str, Any] | None, data: dict[str, Any],
+                 unread: dict[str, str]) -> dict[str, str]:
+    """What the page could not read, plus what ``complete`` would refuse in the rest: the
+    form's own check, then the process's rules for the form (``work.check_draft``)."""
     errors = dict(unread)
     merged = merge_draft(draft, data)
     try:
-        validate_form(schema, merged, ref=ref)
+        work.check_draft(v.uow(), item_id, data)
     except FormInvalid as exc:
         for name, message in F.error_paths(exc.errors).items():
             errors.setdefault(name, message)
@@ -576,7 +577,7 @@ async def _work_form(v: Visit, item_id: int, action: str,
         return item_page(v.request, "work", ref, typed=typed, v=v)
     data, unread = F.data_from_raw(schema, raw)
     if action == "check" or unread:
-        typed.errors = _form_errors(schema, draft, data, unread, ref)
+        typed.errors = _form_errors(v, item_id, schema, draft, data, unread)
         if typed.errors:
             return item_page(v.request, "work", ref, status=422, typed=typed, v=v,
                              refusal="Some answers need another look: see the fields marked "

@@ -130,8 +130,12 @@ def test_plan_problems_name_the_fields() -> None:
                              activity_lines=[("Ads", "nope")], budget_codes=["a", "a"])
     assert problems == ["end: 2027-03-01 is before start 2027-03-02",
                         "kpis: a campaign needs at least one measurable KPI",
-                        "budget_lines: budget line codes must be unique",
-                        "activities: 'Ads' charges unknown budget line 'nope'"]
+                        "budget_lines.1.code: budget line 'a' is named twice",
+                        "activities.0.budget_line: 'Ads' charges unknown budget line 'nope' "
+                        "(the plan has a)"]
+    assert plan_problems(start=date(2027, 3, 1), end=date(2027, 3, 1), kpi_names=["r", "r"],
+                         activity_lines=[], budget_codes=[]) == [
+        "kpis.1.name: KPI 'r' is named twice"]
 
 
 def test_credit_check() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from mktflow.prefect.tasks.common import (
     ENGINE_TASK,
+    answer_problems,
     comment,
     create_step,
     finish_process,
@@ -31,6 +32,7 @@ from mktflow.prefect.tasks.common import (
 
 __all__ = [
     "ENGINE_TASK",
+    "answer_problems",
     "comment",
     "create_step",
     "finish_process",

@@ -20,7 +20,7 @@ from mktflow.bootstrap import engine_uow as uow
 from mktflow.domain.actors import Approval, Door
 from mktflow.domain.errors import ConfigError, MktflowError, Refused
 from mktflow.domain.model import ProcessStatus
-from mktflow.engine import handoffs, processes, queries, work
+from mktflow.engine import answers, handoffs, processes, queries, work
 from mktflow.engine.approvals import record_decision as _record_decision
 from mktflow.engine.common import actor_for, ref_of
 from mktflow.engine.notices import notice_departments as _notice_departments
@@ -219,9 +219,22 @@ def member_department(email: str) -> str:
 
 
 @task(name="comment-on-step", **ENGINE_TASK)
-def comment(item_id: int, text: str) -> None:
-    """Record a note on a step's history (e.g. why the flow asks again)."""
-    work.comment(uow(), item_id, actor_email="mktflow", text=text)
+def comment(item_id: int, text: str, reason: str | None = None) -> None:
+    """Record a note on a step's history (e.g. why the flow asks again); ``reason`` fills the
+    history row's REASON column."""
+    work.comment(uow(), item_id, actor_email="mktflow", text=text, reason=reason)
+
+
+@task(name="answer-problems", **ENGINE_TASK)
+def answer_problems(process_id: int, item_id: int, form_name: str,
+                    data: dict[str, Any]) -> list[str]:
+    """The process's rules for ``form_name`` run again on a done step's answer (the flow's
+    second line: the organisation may have changed since it was accepted); each problem as
+    ``field path: message``, empty when it passes. A task, so a re-run of the flow reads the
+    outcome it acted on. ``item_id`` keeps each step's check apart."""
+    with uow() as u:
+        return [str(p) for p in answers.answer_problems(
+            u.session, form_name=form_name, process_id=process_id, data=data)]
 
 
 @task(name="tell-departments", **ENGINE_TASK)
