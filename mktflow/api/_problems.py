@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from mktflow.domain.errors import ConfigError, FormInvalid, MktflowError, Unavailable
+from mktflow.domain.inputs import plain_error
 
 __all__ = [
     "PROBLEM_JSON",
@@ -83,7 +84,7 @@ def field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
         # FastAPI says where first ("body", "header", ...); "in" keeps that, "field" the name.
         where, path = (loc[0], loc[1:]) if loc[:1] and loc[0] in _PLACES else ("body", loc)
         out.append({"field": ".".join(path) or "(body)", "in": where,
-                    "rule": err.get("type", ""), "message": err.get("msg", "")})
+                    "rule": err.get("type", ""), "message": plain_error(err, echo=False)})
     return out
 
 

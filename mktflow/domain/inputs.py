@@ -50,14 +50,17 @@ __all__ = [
     "TIME_MAX",
     "TIME_MIN",
     "TITLE_MAX",
+    "check_email",
     "check_json",
     "check_text",
+    "due_ahead",
     "format_time",
     "human_time",
     "load_json",
     "normalise_email",
     "parse_date",
     "parse_time",
+    "plain_error",
     "zone_named",
 ]
 
@@ -195,6 +198,31 @@ def normalise_email(raw: str) -> str:
     return unicodedata.normalize("NFC", raw.strip()).lower()
 
 
+#: What an e-mail address looks like to mktflow: something@domain.tld, no spaces.
+EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def check_email(raw: str, *, field: str) -> str:
+    """``raw`` normalised (``normalise_email``), or BadInput ``field: 'x' is not an e-mail
+    address`` when it does not look like one (name@domain.tld)."""
+    if not isinstance(raw, str) or not EMAIL_SHAPE.match(raw.strip()):
+        raise BadInput(f"{field}: {raw!r} is not an e-mail address")
+    return normalise_email(raw)
+
+
+def due_ahead(due: datetime | None, now: datetime, *, field: str = "due") -> datetime | None:
+    """A new item's due time, refused when it is already past (README "Due times"): BadInput
+    naming ``field``, the time and now, both UTC. A date alone means the end of that day
+    (``parse_time``), so today is accepted."""
+    def utc(value: datetime) -> datetime:
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+    if due is not None and utc(due) < utc(now):
+        raise BadInput(f"{field}: {human_time(due)} is already past (now {human_time(now)}); "
+                       "give a time from now on, e.g. a date (the end of that day)")
+    return due
+
+
 def _in_range(value: datetime, *, field: str, raw: str) -> datetime:
     try:
         utc = value.astimezone(UTC)
@@ -274,3 +302,40 @@ def zone_named(*names: str | None) -> ZoneInfo:
             except (ZoneInfoNotFoundError, ValueError):
                 continue
     return ZoneInfo("UTC")
+
+
+#: JSON's names for Python's types, as people who write JSON know them.
+_JSON_TYPES = {"dict": "object", "list": "array", "str": "string", "int": "integer",
+               "float": "number", "bool": "boolean", "NoneType": "null"}
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of ``value``'s type: object, array, string, integer, number, boolean,
+    null."""
+    return _JSON_TYPES.get(type(value).__name__, type(value).__name__)
+
+
+def plain_error(err: Any, *, echo: bool = True) -> str:
+    """One pydantic error (a dict of ``exc.errors()``) in words for people who write JSON:
+    ``is required`` for a missing or null value, ``'x' is not an e-mail address`` for the
+    e-mail pattern (never the regex itself), a JSON object where pydantic says dictionary, and
+    no ``Value error, `` prefix. ``echo=False`` leaves the submitted value out."""
+    kind = str(err.get("type", ""))
+    message = str(err.get("msg", ""))
+    ctx = err.get("ctx") or {}
+    value = err.get("input")
+    if kind == "missing":
+        return "is required"
+    if value is None and kind.endswith("_type"):
+        return "is required (got null)"
+    if kind == "string_pattern_mismatch":
+        shown = f"{value!r} " if echo else ""
+        if ctx.get("pattern") == EMAIL_SHAPE.pattern:
+            return f"{shown}is not an e-mail address"
+        return f"{shown}does not match the expected form"
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    if kind.endswith("_type") and value is not None:
+        message += f", got {json_type(value)}"
+    return (message.replace("a valid dictionary", "a JSON object")
+            .replace("valid list", "valid array").replace("dictionary", "object"))

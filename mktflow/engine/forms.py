@@ -30,6 +30,7 @@ from referencing import Registry
 from referencing.exceptions import NoSuchResource, Unresolvable
 
 from mktflow.domain.errors import BadInput, FormInvalid
+from mktflow.domain.inputs import EMAIL_SHAPE, json_type
 
 __all__ = ["MAX_PATTERN", "check_schema", "example_data", "form_problems", "schema_of",
            "validate_form"]
@@ -182,8 +183,13 @@ def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterat
     except re2.error:
         yield ValidationError(f"the form's pattern {pattern!r} cannot be run safely")
         return
-    if not compiled.search(instance):
-        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+    if not compiled.search(instance):  # the rule in words; never the regex itself
+        if pattern == EMAIL_SHAPE.pattern or schema.get("format") == "email":
+            yield ValidationError(f"{instance!r} is not an e-mail address")
+            return
+        what = schema.get("title") or schema.get("description")
+        yield ValidationError(f"{instance!r} does not match the expected form"
+                              + (f" ({what})" if isinstance(what, str) and what else ""))
 
 
 def _refuse_pattern_properties(validator: Any, value: Any, instance: Any,
@@ -198,6 +204,40 @@ _SafeValidator = extend(Draft202012Validator, {
 
 def _where(path: list[Any]) -> str:
     return ".".join(str(p) for p in path) or "(form)"
+
+
+#: What a ``format`` asks for, in words.
+_FORMATS = {"date": "a date (YYYY-MM-DD)", "date-time": "a date and time (ISO 8601)",
+            "email": "an e-mail address", "time": "a time of day (HH:MM:SS)",
+            "uri": "a URL", "uuid": "a UUID"}
+
+
+def _article(word: str) -> str:
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
+
+
+def _in_words(err: ValidationError) -> str:
+    """A JSON-schema error in the words of people who write JSON: null, object and array,
+    never Python's None, dictionary or list, nor a regex."""
+    value, rule = err.instance, err.validator
+    if rule == "type":
+        if value is None:
+            return "is required (got null)"
+        wanted = err.validator_value if isinstance(err.validator_value, list) \
+            else [err.validator_value]
+        return (f"must be {' or '.join(_article(str(w)) for w in wanted)}, "
+                f"got {json_type(value)}")
+    if rule == "format" and isinstance(value, str):
+        return f"{value!r} is not {_FORMATS.get(str(err.validator_value), err.validator_value)}"
+    if rule == "additionalProperties" and isinstance(value, dict):
+        known = set((err.schema or {}).get("properties") or {})
+        extra = sorted(k for k in value if k not in known)
+        return f"{', '.join(map(repr, extra)) or 'a field'}: not a field of this form"
+    if rule == "minLength" and value == "":
+        return "must not be empty"
+    if value is None:
+        return err.message.replace("None", "null", 1)
+    return err.message
 
 
 def validate_form(schema: dict[str, Any] | None, data: Any, *, ref: str) -> dict[str, Any]:
@@ -225,7 +265,7 @@ def validate_form(schema: dict[str, Any] | None, data: Any, *, ref: str) -> dict
             path = [*path, missing]
             message = "is required"
         else:
-            message = err.message
+            message = _in_words(err)
         details.append({"field": _where(path), "rule": err.validator, "message": message})
     lines = "; ".join(f"field '{d['field']}': {d['message']}" for d in details)
     raise FormInvalid(f"{ref}: the data does not fit the form: {lines}", details)

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from mktflow import bootstrap
 from mktflow.domain.errors import ConfigError, FormInvalid
+from mktflow.domain.inputs import plain_error
 from mktflow.engine import UnitOfWork
 from mktflow.engine.answers import request_problems
 from mktflow.engine.processes import check_key_free, start_process
@@ -26,7 +27,7 @@ def check_params(model: Any, params: dict[str, Any], process: str) -> Any:
         return model.model_validate(params)
     except ValidationError as exc:
         details: list[dict[str, object]] = [
-            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+            {"field": ".".join(str(p) for p in e["loc"]), "message": plain_error(e)}
             for e in exc.errors()]
         lines = "; ".join(f"field '{d['field']}': {d['message']}" for d in details)
         raise FormInvalid(f"{process} parameters: {lines}", details) from None

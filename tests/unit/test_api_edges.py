@@ -61,9 +61,9 @@ def test_validation_errors_name_the_field_not_the_value() -> None:
             "input": {"secret": "x"}},
            {"loc": ("header", "X-Mktflow-Actor"), "msg": "Field required", "type": "missing"}]
     assert field_errors(raw) == [
-        {"field": "reason", "in": "body", "rule": "missing", "message": "Field required"},
+        {"field": "reason", "in": "body", "rule": "missing", "message": "is required"},
         {"field": "X-Mktflow-Actor", "in": "header", "rule": "missing",
-         "message": "Field required"},
+         "message": "is required"},
     ]
 
 
