@@ -33,18 +33,20 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     and_,
+    column,
     false,
     literal,
     literal_column,
     or_,
     select,
+    table,
     true,
     union_all,
 )
 from sqlalchemy.sql import Select
 
 from mktflow.domain.errors import BadInput, NotFound
-from mktflow.domain.inputs import format_time
+from mktflow.domain.inputs import check_email, format_time
 from mktflow.domain.model import OPEN_WORK_STATES, HandoffState
 from mktflow.store import light
 from mktflow.store.uow import UnitOfWork
@@ -73,6 +75,9 @@ assert set(WORK_STATES) == set(OPEN_WORK_STATES)
 
 # plain Core tables: a page needs neither the ORM nor the SQLModel classes (a quick CLI)
 _W, _H, _P, _D = light.workitem, light.handoff, light.processinstance, light.department
+
+#: The member table's two columns the ``member`` filter reads.
+_M = table("member", column("email"), column("active"))
 
 _HANDOFF, _WORK = 0, 1  # handoffs before work items when everything else is equal
 _HANDOFF_PRIORITY = 50
@@ -314,9 +319,20 @@ def _query(uow: UnitOfWork, scope: str, department: str, *, member: str | None,
         raise BadInput(f"state: {unknown[0]!r} is not a state an inbox lists; expected one of "
                        f"{', '.join(allowed)}")
     process_id = _process_id(uow.reader(), process) if process else None
-    return _Query(scope=scope, department=department,
-                  member=member.strip().lower() if member else None, states=chosen,
+    member = _filter_member(uow.reader(), member) if member else None
+    return _Query(scope=scope, department=department, member=member, states=chosen,
                   overdue=overdue, process_id=process_id, limit=limit)
+
+
+def _filter_member(reader: Any, email: str) -> str:
+    """The ``member`` filter's e-mail, normalised; BadInput naming the filter when it is not
+    an e-mail address or no active member's (an empty page would hide the typo)."""
+    email = check_email(email, field="member")
+    found = reader.execute(select(_M.c.active).where(_M.c.email == email)).first()
+    if found is None or not found[0]:
+        raise BadInput(f"member: {email!r} is not an active member; the filter names a "
+                       "member by e-mail")
+    return email
 
 
 def _process_id(reader: Any, key: str) -> int:

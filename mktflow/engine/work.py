@@ -13,7 +13,7 @@ from sqlmodel import col, select
 
 from mktflow.domain.actors import Approval, Target, holder_refusal
 from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
-from mktflow.domain.inputs import TEXT_MAX, check_text, normalise_email
+from mktflow.domain.inputs import TEXT_MAX, check_email, check_text, normalise_email
 from mktflow.domain.model import OPEN_WORK_STATES, Audience, Guard, WorkState
 from mktflow.engine import processes
 from mktflow.engine.answers import check_answer
@@ -51,27 +51,33 @@ __all__ = [
 ]
 
 
-def _eligible(uow: UnitOfWork, item: WorkItem, email: str, action: str) -> Member:
-    """The member ``email`` names, if they may hold ``item`` (its department and branch)."""
-    member = active_member(uow.session, email)
+def _eligible(uow: UnitOfWork, item: WorkItem, email: str, action: str,
+              field: str = "to") -> Member:
+    """The member ``email`` names, if they may hold ``item`` (its department and branch).
+
+    BadInput naming ``field`` for something that is not an e-mail address; NotFound for no
+    active member; NotAuthorized for one who may not hold it.
+    """
+    member = active_member(uow.session, check_email(email, field=field))
     actor = actor_for(uow, member.email)
     target = target_of(item)
+    what = ref(item) if item.id is not None else "the new item"  # not created yet
     four_eyes = holder_refusal(actor, target, guards=(Guard.FOUR_EYES,))
     if four_eyes:
-        raise NotAuthorized(f"cannot {action} {ref(item)} to {member.email}: {four_eyes}")
+        raise NotAuthorized(f"cannot {action} {what} to {member.email}: {four_eyes}")
     if not actor.in_department(item.department):
         raise NotAuthorized(
-            f"cannot {action} {ref(item)} to {member.email}: they are in {member.department}, "
+            f"cannot {action} {what} to {member.email}: they are in {member.department}, "
             f"not {item.department}"
         )
     if item.branch and not actor.is_hq and member.branch != item.branch:
         raise NotAuthorized(
-            f"cannot {action} {ref(item)} to {member.email}: they are in branch "
+            f"cannot {action} {what} to {member.email}: they are in branch "
             f"{member.branch}, the item belongs to branch {item.branch}"
         )
     role = holder_refusal(actor, target, guards=(Guard.APPROVER,))
     if role:
-        raise NotAuthorized(f"cannot {action} {ref(item)} to {member.email}: {role}")
+        raise NotAuthorized(f"cannot {action} {what} to {member.email}: {role}")
     return member
 
 
@@ -135,7 +141,7 @@ def create_work_item(
                 "branch": approval.branch, "rule": approval.rule},
         )
         if assignee:
-            item.assignee_email = _eligible(uow, item, assignee, "assign").email
+            item.assignee_email = _eligible(uow, item, assignee, "assign", "assignee").email
             item.state = WorkState.CLAIMED
         uow.session.add(item)
         uow.session.flush()
