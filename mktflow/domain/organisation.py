@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from mktflow.domain.errors import OrganisationInvalid
-from mktflow.domain.inputs import CODE_MAX, EMAIL_MAX, NAME_MAX, normalise_email
+from mktflow.domain.inputs import CODE_MAX, EMAIL_MAX, NAME_MAX, normalise_email, plain_error
 from mktflow.domain.model import Role
 
 __all__ = [
@@ -157,8 +157,65 @@ def _pydantic_problems(source: str, raw: dict[str, Any], exc: ValidationError) -
             label = item.get("email") or item.get("code") if isinstance(item, dict) else None
             entry = f"{loc[0]}[{loc[1]}]" + (f" ({label})" if label else "")
         field = str(loc[-1]) if len(loc) > 2 else ""
-        problems.append(f"{source}: {entry}: {field + ': ' if field else ''}{err['msg']}")
+        message = _PATTERN_WORDS.get(field, "") if err["type"] == "string_pattern_mismatch" \
+            else ""
+        message = message or plain_error(err)
+        problems.append(f"{source}: {entry}: {field + ': ' if field else ''}{message}")
     return problems
+
+
+#: What a field's pattern asks for, in words (never the regex itself).
+_PATTERN_WORDS = {
+    "code": "must be lower-case letters, digits, - and _, starting with a letter or digit",
+    "name": "must not hold control characters or line breaks",
+}
+
+
+class _Rest:
+    """What the entries that broke a field rule still say (their codes, e-mails and heads), so
+    the rules across the file are checked in the same pass without reporting them as
+    missing."""
+
+    def __init__(self) -> None:
+        self.branches: set[str] = set()
+        self.departments: set[str] = set()
+        self.members: dict[str, str] = {}  # e-mail -> department
+        self.heads: Counter[str] = Counter()  # department -> heads among them
+        self.index: dict[str, list[int]] = {}  # list -> the file's index of each kept entry
+
+    def at(self, key: str, i: int) -> int:
+        """The file's index of the ``i``-th kept entry of list ``key``."""
+        return self.index[key][i] if key in self.index else i
+
+
+def _valid_entries(raw: dict[str, Any], rest: _Rest) -> OrganisationSpec:
+    """The file with only the entries that keep every field rule, each checked on its own."""
+    def entries(key: str, model: type[BaseModel]) -> list[Any]:
+        good = []
+        items = raw.get(key)
+        rest.index[key] = []
+        for n, item in enumerate(items if isinstance(items, list) else []):
+            try:
+                good.append(model.model_validate(item))
+                rest.index[key].append(n)
+            except ValidationError:
+                if not isinstance(item, dict):
+                    continue
+                code, email = str(item.get("code", "")), str(item.get("email", "")).lower()
+                if key == "branches":
+                    rest.branches.add(code)
+                elif key == "departments":
+                    rest.departments.add(code)
+                elif key == "members":
+                    rest.members[email] = str(item.get("department", ""))
+                    if item.get("role") == Role.HEAD:
+                        rest.heads[str(item.get("department", ""))] += 1
+        return good
+
+    return OrganisationSpec.model_construct(
+        branches=entries("branches", BranchSpec), departments=entries("departments",
+                                                                      DepartmentSpec),
+        members=entries("members", MemberSpec), channels=entries("channels", ChannelSpec))
 
 
 def parse_organisation(raw: object, source: str) -> OrganisationSpec:
@@ -168,8 +225,11 @@ def parse_organisation(raw: object, source: str) -> OrganisationSpec:
                                    "departments and members"])
     try:
         spec = OrganisationSpec.model_validate(raw)
-    except ValidationError as exc:
-        raise OrganisationInvalid(_pydantic_problems(source, raw, exc)) from None
+    except ValidationError as exc:  # and the rules across the file, in the same report
+        rest = _Rest()
+        problems = _pydantic_problems(source, raw, exc)
+        problems += _rule_problems(_valid_entries(raw, rest), source, rest)
+        raise OrganisationInvalid(problems) from None
     problems = _rule_problems(spec, source)
     if problems:
         raise OrganisationInvalid(problems)
@@ -180,14 +240,18 @@ def _duplicates(values: list[str]) -> set[str]:
     return {v for v, n in Counter(values).items() if n > 1}
 
 
-def _rule_problems(spec: OrganisationSpec, source: str) -> list[str]:
+def _rule_problems(spec: OrganisationSpec, source: str, rest: _Rest | None = None
+                   ) -> list[str]:
+    """The rules across the file; ``rest`` the entries left out for breaking a field rule."""
+    rest = rest or _Rest()
     problems: list[str] = []
-    branches = {b.code for b in spec.branches}
-    departments = {d.code for d in spec.departments}
-    emails = {m.email.lower() for m in spec.members}
+    branches = {b.code for b in spec.branches} | rest.branches
+    departments = {d.code for d in spec.departments} | rest.departments
+    member_departments = {m.email.lower(): m.department for m in spec.members} | rest.members
+    emails = set(member_departments)
     for code in sorted(_duplicates([b.code for b in spec.branches])):
         problems.append(f"{source}: branches ({code}): duplicate branch code")
-    if sum(b.hq for b in spec.branches) != 1:
+    if sum(b.hq for b in spec.branches) != 1 and not rest.branches:
         problems.append(f"{source}: branches: exactly one branch must be hq: true")
     for code in sorted(_duplicates([d.code for d in spec.departments])):
         problems.append(f"{source}: departments ({code}): duplicate department code")
@@ -196,28 +260,34 @@ def _rule_problems(spec: OrganisationSpec, source: str) -> list[str]:
             problems.append(f"{source}: departments: required department {code!r} is missing")
     dup_emails = _duplicates([m.email.lower() for m in spec.members])
     for i, m in enumerate(spec.members):
-        entry = f"{source}: members[{i}] ({m.email})"
+        entry = f"{source}: members[{rest.at('members', i)}] ({m.email})"
         if m.email.lower() in dup_emails:
             problems.append(f"{entry}: duplicate e-mail")
         if m.department not in departments:
             problems.append(f"{entry}: unknown department {m.department!r}")
         if m.branch not in branches:
             problems.append(f"{entry}: unknown branch {m.branch!r}")
+    for email, department in rest.members.items():  # entries with a broken field, too
+        if department and department not in departments:
+            problems.append(f"{source}: members ({email}): unknown department {department!r}")
     for i, d in enumerate(spec.departments):
         heads = [m for m in spec.members if m.department == d.code and m.role == Role.HEAD]
-        entry = f"{source}: departments[{i}] ({d.code})"
-        if not heads:
+        entry = f"{source}: departments[{rest.at('departments', i)}] ({d.code})"
+        if not heads and not rest.heads[d.code]:
             problems.append(f"{entry}: department without a head")
         elif len(heads) > 1:
             names = ", ".join(h.email for h in heads)
             problems.append(f"{entry}: more than one head ({names})")
         if d.delegate and d.delegate.lower() not in emails:
             problems.append(f"{entry}: delegate {d.delegate!r} is not a member")
+        elif d.delegate and member_departments[d.delegate.lower()] != d.code:
+            problems.append(f"{entry}: delegate {d.delegate!r} is in "
+                            f"{member_departments[d.delegate.lower()]}, not {d.code}: a "
+                            "department's delegate is one of its own members")
         if d.head_away and not d.delegate:
             problems.append(f"{entry}: head_away needs a delegate")
-    member_departments = {m.email.lower(): m.department for m in spec.members}
     for i, c in enumerate(spec.channels):
-        entry = f"{source}: channels[{i}] ({c.department})"
+        entry = f"{source}: channels[{rest.at('channels', i)}] ({c.department})"
         if c.department not in departments:
             problems.append(f"{entry}: unknown department {c.department!r}")
         if c.member and c.member.lower() not in emails:

@@ -12,6 +12,7 @@ import yaml
 from sqlmodel import col, select
 
 from mktflow.domain.errors import BadInput, NotAuthorized, NotFound, OrganisationInvalid
+from mktflow.domain.inputs import check_email
 from mktflow.domain.model import OPEN_HANDOFF_STATES, OPEN_WORK_STATES
 from mktflow.domain.organisation import OrganisationSpec, parse_organisation
 from mktflow.engine.channels import sync_channels
@@ -160,7 +161,10 @@ def set_head_away(
     uow: UnitOfWork, department: str, *, delegate: str | None, start: date | None,
     until: date | None, actor_email: str,
 ) -> Department:
-    """Record that a department's head is away and who leads meanwhile (None clears it)."""
+    """Record that a department's head is away and who leads meanwhile (None clears it).
+
+    The delegate is an active member of that department (usually its deputy): BadInput
+    naming ``delegate`` otherwise; NotFound for an unknown department or member."""
     if start and until and until < start:
         raise BadInput(f"until: {until} is before from {start}")
     with uow:
@@ -172,8 +176,12 @@ def set_head_away(
             raise NotAuthorized(f"{actor.email} may not set who leads {department}: only its "
                                 "head or management may")
         if delegate:
-            delegate_actor = actor_for(uow, delegate)
+            delegate_actor = actor_for(uow, check_email(delegate, field="delegate"))
             delegate = delegate_actor.email
+            if delegate_actor.department != department:  # README "Who leads while the head is away"
+                raise BadInput(f"delegate: {delegate} is in {delegate_actor.department}, not "
+                               f"{department}: a department's delegate is one of its own "
+                               "members (usually its deputy)")
             start = start or uow.now().date()  # away from today unless a date is given
         old = {"delegate": dept.delegate_email, "from": str(dept.head_away_from),
                "until": str(dept.head_away_until)}
