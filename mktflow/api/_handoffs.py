@@ -18,6 +18,7 @@ from mktflow.api._models import (
     ReturnHandoff,
 )
 from mktflow.api._schemas import HandoffPublic, problems
+from mktflow.domain.inputs import due_ahead
 from mktflow.engine import queries
 from mktflow.engine.handoffs import offer
 
@@ -35,7 +36,8 @@ def create(body: OfferHandoff, actor: Actor, uow: Uow, response: Response) -> Js
     """Offer work to another department, with a due date and acceptance criteria."""
     handoff = offer(
         uow, actor_email=actor, from_department=body.from_department,
-        to_department=body.to_department, title=body.title, due_at=body.due,
+        to_department=body.to_department, title=body.title,
+        due_at=due_ahead(body.due, uow.now()),
         criteria=body.criteria, deliverables=body.deliverables, letter=body.letter,
         process=body.process, branch=body.branch)
     response.headers["Location"] = f"/handoffs/{handoff.id}"

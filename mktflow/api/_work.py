@@ -20,6 +20,7 @@ from mktflow.api._models import (
     UpdateWork,
 )
 from mktflow.api._schemas import WorkItemPublic, problems
+from mktflow.domain.inputs import due_ahead
 from mktflow.engine import queries
 from mktflow.engine.handoffs import process_id_for
 from mktflow.engine.work import create_work_item
@@ -41,7 +42,7 @@ def create(body: CreateWork, actor: Actor, uow: Uow, response: Response) -> Json
     item = create_work_item(
         uow, actor_email=actor, department=body.department, title=body.title,
         description=body.description, form_schema=body.form_schema, form_name=body.form_name,
-        assignee=body.assignee, priority=body.priority, due_at=body.due,
+        assignee=body.assignee, priority=body.priority, due_at=due_ahead(body.due, uow.now()),
         follow_up_at=body.follow_up, process_id=pid, branch=body.branch)
     response.headers["Location"] = f"/work/{item.id}"
     return queries.show(uow, f"W-{item.id}")

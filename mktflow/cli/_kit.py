@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from mktflow.domain.errors import BadInput, MktflowError
-from mktflow.domain.inputs import load_json, parse_date, parse_time
+from mktflow.domain.inputs import due_ahead, load_json, parse_date, parse_time
 
 __all__ = [
     "ActorOpt",
@@ -24,6 +24,7 @@ __all__ = [
     "IdArg",
     "JsonOpt",
     "ReasonOpt",
+    "due_ahead",
     "emit",
     "fail",
     "item_id",

@@ -12,6 +12,7 @@ from mktflow.cli._kit import (
     IdArg,
     JsonOpt,
     ReasonOpt,
+    due_ahead,
     emit,
     item_id,
     parse_data,
@@ -50,8 +51,10 @@ def handoff_offer(
     from mktflow.engine.handoffs import offer
 
     with refusals(json_):
-        handoff = offer(uow(), actor_email=actor, from_department=from_, to_department=to,
-                        title=title, due_at=parse_time(due, field="due"), criteria=criteria,
+        unit = uow()
+        handoff = offer(unit, actor_email=actor, from_department=from_, to_department=to,
+                        title=title, criteria=criteria,
+                        due_at=due_ahead(parse_time(due, field="due"), unit.now()),
                         deliverables=deliverable, letter=letter, process=process,
                         branch=branch)
         _handoff_result(handoff, json_)

@@ -12,6 +12,7 @@ from mktflow.cli._kit import (
     IdArg,
     JsonOpt,
     ReasonOpt,
+    due_ahead,
     emit,
     item_id,
     parse_data,
@@ -54,10 +55,12 @@ def work_create(
         if process:
             with uow() as u:
                 pid = process_id_for(u, process)
+        unit = uow()
         item = create_work_item(
-            uow(), actor_email=actor, department=department, title=title,
+            unit, actor_email=actor, department=department, title=title,
             form_schema=parse_data(form, field="form"), assignee=assignee,
-            due_at=parse_time(due, field="due"), priority=priority, process_id=pid,
+            due_at=due_ahead(parse_time(due, field="due"), unit.now()), priority=priority,
+            process_id=pid,
             description=description)
         _work_result(item, json_)
 
