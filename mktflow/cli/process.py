@@ -7,6 +7,7 @@ the command, after choosing which Prefect API to talk to (``mktflow.prefect.serv
 from __future__ import annotations
 
 import json
+import threading
 from typing import Annotated, Any
 
 import typer
@@ -54,9 +55,69 @@ def run(
         values = unwrap(process, given)
         from mktflow.prefect.runner import run_process
 
-        outcome = run_process(process, values, detach=detach,
-                              on_start=lambda info: _started(info, json_))
+        watch = _Waits(json_)
+
+        def on_start(info: dict[str, Any]) -> None:
+            _started(info, json_)
+            if not detach:
+                watch.start(info["process"])
+
+        try:
+            outcome = run_process(process, values, detach=detach, on_start=on_start)
+        finally:
+            watch.stop()
     _finished(outcome, json_)
+
+
+class _Waits:
+    """While a run goes on in this process, says once per step where it waits: the item, its
+    department, who holds it and the command that answers it (polls the process's work items
+    every ``interval`` seconds in a thread; the flow itself only logs "Pausing flow")."""
+
+    def __init__(self, as_json: bool, interval: float = 1.0) -> None:
+        self.as_json, self.interval = as_json, interval
+        self.seen: set[str] = set()
+        self.done = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def start(self, process_ref: str) -> None:
+        self.thread = threading.Thread(target=self._watch, args=(process_ref,), daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.done.set()
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+
+    def _watch(self, process_ref: str) -> None:
+        from mktflow.engine.queries import show
+
+        while not self.done.wait(self.interval):
+            try:
+                items = show(uow(), process_ref, "process")["work_items"]
+            except Exception:
+                continue
+            for item in items:
+                if item["state"] in ("open", "claimed", "delegated") \
+                        and item["ref"] not in self.seen:
+                    self.seen.add(item["ref"])
+                    typer.echo(waiting_line(item, self.as_json))
+
+
+def waiting_line(item: dict[str, Any], as_json: bool) -> str:
+    """What a run waiting at a human step says: item, department, holder, the command."""
+    ref, holder = item["ref"], item.get("assignee")
+    as_ = holder or "MEMBER"
+    command = f"mktflow work complete {ref} --as {as_} --data @answers.json"
+    if not holder:
+        command = f"mktflow work claim {ref} --as {as_} && {command}"
+    if as_json:
+        return json.dumps({"event": "waiting", "item": ref, "department": item["department"],
+                           "assignee": holder, "title": item["title"], "command": command})
+    who = f"held by {holder}" if holder else f"open in {item['department']}'s queue"
+    return (f"waiting at {ref} ({item['department']}): {item['title']} — {who}\n"
+            f"  answer it: {command}\n"
+            f"  (the form: mktflow work show {ref} --json; or the Prefect UI link above)")
 
 
 def _started(info: dict[str, Any], as_json: bool) -> None:
@@ -69,8 +130,9 @@ def _started(info: dict[str, Any], as_json: bool) -> None:
 
 
 def _finished(outcome: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        typer.echo(json.dumps({"event": "finished", **outcome}, default=str))
+    if as_json:  # a detached run is only scheduled: it has not finished
+        event = "scheduled" if outcome.get("detached") else "finished"
+        typer.echo(json.dumps({"event": event, **outcome}, default=str))
     elif outcome.get("detached"):
         typer.echo("handed to the served deployment; follow it with "
                    f"`mktflow process show {outcome['process']}`")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from mktflow.cli._kit import JsonOpt, emit, refusals
@@ -19,10 +21,20 @@ def server_status(json_: JsonOpt = False) -> None:
 
     with refusals(json_):
         status = local_status()
-        emit(status, json_, lambda s: (
-            f"local Prefect server {'running' if s['running'] else 'not running'}"
-            + (f" (pid {s['pid']}, {'healthy' if s['healthy'] else 'not answering'}) at "
-               f"{s['ui_url']}" if s["running"] else "")))
+        emit(status, json_, _status_text)
+
+
+def _status_text(s: dict[str, Any]) -> str:
+    """running?, pid, port, UI link, state file and log, one per line."""
+    if s["running"]:
+        head = ("local Prefect server: running, "
+                + ("answering" if s["healthy"] else "not answering (see its log)"))
+        rows = [("pid", s["pid"]), ("port", s["port"]), ("UI", s["ui_url"])]
+    else:
+        head = "local Prefect server: not running (`mktflow server start` starts it)"
+        rows = [("port", s["port"] or "none yet (a free one at first start)")]
+    rows += [("state file", s["state_file"]), ("log", s["log"])]
+    return "\n".join([head, *(f"  {k:<11}{v}" for k, v in rows)])
 
 
 @server_app.command("start")

@@ -4,10 +4,14 @@ human step as a member of the demo organisation would, through the engine (the C
 from __future__ import annotations
 
 import contextvars
+import shlex
+import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import col, select
@@ -171,17 +175,35 @@ def run_demo(echo: Callable[[str], None] = print) -> dict[str, Any]:
     settings.step_poll_interval_s = min(settings.step_poll_interval_s, 0.5)  # snappy demo
     processes = [_drive(process, example(process), echo) for process in PROCESSES]
     cycles = run_cycles(echo)
-    _where_to_look(echo, connection.ui_url)
+    _where_to_look(echo, connection.ui_url, local=connection.source.startswith("local"))
     return {"processes": processes, "cycles": cycles, "prefect_ui": connection.ui_url}
 
 
-def _where_to_look(echo: Callable[[str], None], ui_url: str) -> None:
+def mktflow_command() -> str:
+    """How to run this mktflow on this data folder from any shell, as printed hints give it:
+    ``MKTFLOW_DATA_DIR=/abs/.mktflow /abs/.venv/bin/mktflow`` (the data folder always, the
+    program by its full path when it is not the ``mktflow`` on PATH)."""
+    data = Path(get_settings().data_dir).expanduser().resolve()
+    program = Path(sys.executable).parent / "mktflow"
+    on_path = shutil.which("mktflow")
+    same = on_path is not None and Path(on_path).resolve() == program.resolve()
+    name = "mktflow" if same or not program.exists() else str(program)
+    return f"MKTFLOW_DATA_DIR={shlex.quote(str(data))} {name}"
+
+
+def _where_to_look(echo: Callable[[str], None], ui_url: str, *, local: bool) -> None:
+    m = mktflow_command()
+    server = (f"""
+  The local Prefect server keeps running, so the UI above stays up; stop it with
+    {m} server stop""" if local else "")
     echo(f"""
-Where to see it
-  Prefect UI        {ui_url}/runs   every run above, with its summary and table artifacts
-                    (open a run, tab "Artifacts"; reports of every cycle: {ui_url}/artifacts)
-  Processes         mktflow process list; mktflow process show P-1 --json
-  Audit trails      mktflow history P-1 (a whole process) or W-1 / H-1 (one item)
-  Queues            mktflow inbox marketing (overdue first)
-  Notifications     mktflow outbox list (channels: mktflow channel add ...)
-  Schedules         make serve   (serves every deployment with its schedule; Ctrl-C stops)""")
+Where to see it (each command as it is, from any shell)
+  Prefect UI     {ui_url}/runs   every run above, with its summary and table artifacts
+                 (open a run, tab "Artifacts"; reports of every cycle: {ui_url}/artifacts)
+  Processes      {m} process list
+                 {m} process show P-1 --json
+  Audit trails   {m} history P-1   (a whole process; or W-1 / H-1, one item)
+  Queues         {m} inbox marketing   (overdue first)
+  Notifications  {m} outbox list   (channels: mktflow channel add ...)
+  Schedules      make serve   (in the clone: serves every deployment with its schedule; Ctrl-C
+                 stops){server}""")

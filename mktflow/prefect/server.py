@@ -188,26 +188,40 @@ def local_status(settings: Settings | None = None) -> dict[str, Any]:
     state = _read_state(settings)
     if state is None:
         return {"running": False, "port": _remembered_port(settings, None),
-                "state_file": str(_state_file(settings))}
+                "state_file": str(_state_file(settings)),
+                "log": str(_folder(settings) / "server.log")}
     alive = _alive(state.pid)
     return {"running": alive, "healthy": alive and _healthy(state.api_url), **asdict(state),
             "ui_url": state.ui_url, "state_file": str(_state_file(settings)),
             "log": str(_folder(settings) / "server.log")}
 
 
+def _say(line: str) -> None:
+    """A progress line for the person waiting (stderr: ``--json`` output stays clean)."""
+    print(line, file=sys.stderr, flush=True)
+
+
 def ensure_local_server(settings: Settings | None = None) -> tuple[ServerState, bool]:
-    """The data folder's local Prefect server, started if it is not running; (state, started)."""
+    """The data folder's local Prefect server, started if it is not running; (state, started).
+
+    Says on stderr that it starts the server (its first start takes up to a minute) and when
+    it answers, so a command does not go quiet meanwhile."""
     settings = settings or get_settings()
     with _lock(settings):
         state = _read_state(settings)
         if state and _alive(state.pid) and _healthy(state.api_url):
             return state, False
         if state and _alive(state.pid):  # starting up (another command started it): wait
+            _say(f"waiting for the local Prefect server on port {state.port} to answer "
+                 "(another command started it)…")
             _wait_healthy(state, settings)
             return state, False
         port = _choose_port(settings, state)
         api_url = f"http://127.0.0.1:{port}/api"
         folder = _folder(settings)
+        _say(f"starting the local Prefect server on port {port} for {folder} (the first "
+             "start takes up to a minute)…")
+        began = time.monotonic()
         (folder / "home").mkdir(parents=True, exist_ok=True)
         log = open(folder / "server.log", "ab")  # noqa: SIM115 - handed to the child process
         proc = subprocess.Popen(
@@ -221,6 +235,8 @@ def ensure_local_server(settings: Settings | None = None) -> tuple[ServerState, 
         _state_file(settings).write_text(json.dumps(asdict(state)), "utf-8")
         _port_file(settings).write_text(f"{port}\n", "utf-8")
         _wait_healthy(state, settings, proc)
+        _say(f"the local Prefect server answers after {time.monotonic() - began:.0f} s: "
+             f"{state.ui_url} (it keeps running; `mktflow server stop` stops it)")
         return state, True
 
 
