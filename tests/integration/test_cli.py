@@ -93,8 +93,14 @@ def test_responsibility_letter_is_signed_on_accept(cli: Any) -> None:
     assert signed["signed_by"] == "pedro.alves@example.com"
 
 
-def test_inbox_json_shape_and_overdue_first(cli: Any) -> None:
-    late = _create(cli, "--due", "2020-01-01")
+def test_inbox_json_shape_and_overdue_first(cli: Any, db: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from mktflow.engine.work import create_work_item
+
+    # a step that became overdue (a new one may not be due in the past: README)
+    late = create_work_item(db.uow(), actor_email=HEAD, department="marketing", title="Brief",
+                            due_at=datetime.now(UTC) - timedelta(days=3)).id
     _create(cli, "--due", "2030-01-01")
     page = cli("inbox", "marketing", "--json").json()
     entries = page["rows"]
