@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -28,17 +30,33 @@ def _mktflow(env: dict[str, str], *args: str) -> Any:
     return json.loads(r.stdout) if "--json" in args else r.stdout
 
 
-def _next_line(stream: Any, starts: str, timeout: float = 180) -> str:
-    deadline = time.monotonic() + timeout
-    seen = []
-    while time.monotonic() < deadline:
-        line = stream.readline()
-        if not line:
-            break
-        seen.append(line)
-        if line.startswith(starts):
-            return str(line)
-    raise AssertionError(f"no line starting {starts!r}; printed: {''.join(seen)}")
+class _Lines:
+    """The lines a process prints, read in a thread: waiting for one never hangs the test."""
+
+    def __init__(self, stream: Any) -> None:
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream: Any) -> None:
+        for line in stream:
+            self.lines.put(line)
+
+    def next(self, starts: str, timeout: float = 180) -> str:
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                break
+            self.seen.append(line)
+            if line.startswith(starts):
+                return line
+        raise AssertionError(f"no line starting {starts!r} in {timeout:.0f} s; printed: "
+                             f"{''.join(self.seen)}")
+
+    def rest(self) -> str:
+        return "".join(self.lines.get() for _ in range(self.lines.qsize()))
 
 
 def test_run_says_where_it_waits_and_the_printed_command_answers(tmp_path: Path) -> None:
@@ -60,8 +78,9 @@ def test_run_says_where_it_waits_and_the_printed_command_answers(tmp_path: Path)
             cwd=tmp_path)
     try:
         assert run.stdout is not None
-        waiting = _next_line(run.stdout, "waiting at W-")
-        answer = _next_line(run.stdout, "  answer it: ").removeprefix("  answer it: ").strip()
+        printed = _Lines(run.stdout)
+        waiting = printed.next("waiting at W-")
+        answer = printed.next("  answer it: ").removeprefix("  answer it: ").strip()
         item = waiting.split()[2]
         assert waiting.startswith(f"waiting at {item} (sales): ")
         said = errors.read_text()
@@ -76,20 +95,18 @@ def test_run_says_where_it_waits_and_the_printed_command_answers(tmp_path: Path)
         (tmp_path / "answers.json").write_text(json.dumps(
             {k: params[k] for k in ("customer_code", "customer_name", "lines",
                                     "delivery_date")}), "utf-8")
-        member = next((p for p in (params["sales"],) if p), "")
-        done = subprocess.run(answer.replace("MEMBER", member), shell=True, env=env,
+        done = subprocess.run(answer.replace("MEMBER", params["sales"]), shell=True, env=env,
                               cwd=tmp_path, text=True, capture_output=True, timeout=120)
         assert done.returncode == 0, (answer, done.stderr)
-        second = _next_line(run.stdout, "waiting at W-")
+        second = printed.next("waiting at W-")
         assert "(production)" in second and item not in second
         second_item = second.split()[2]
         if "held by" not in second:
             _mktflow(env, "work", "claim", second_item, "--as", PRODUCTION)
         _mktflow(env, "work", "complete", second_item, "--as", PRODUCTION, "--data",
                  json.dumps({"outcome": "cannot_fulfil", "reason": "discontinued"}))
-        rest, _ = run.communicate(timeout=120)
-        assert run.returncode == 0, rest
-        assert "finished COMPLETED" in rest
+        assert run.wait(timeout=120) == 0, printed.rest()
+        assert printed.next("finished ", timeout=10).startswith("finished COMPLETED")
     finally:
         run.kill()
         subprocess.run([sys.executable, "-m", "mktflow.cli", "server", "stop"], env=env,
