@@ -36,7 +36,8 @@ class _Lines:
     def __init__(self, stream: Any) -> None:
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
-        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+        self.thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self.thread.start()
 
     def _read(self, stream: Any) -> None:
         for line in stream:
@@ -76,9 +77,9 @@ def test_run_says_where_it_waits_and_the_printed_command_answers(tmp_path: Path)
             [sys.executable, "-m", "mktflow.cli", "run", "order-handling", "--params",
              json.dumps(params)], env=env, text=True, stdout=subprocess.PIPE, stderr=err,
             cwd=tmp_path)
+    assert run.stdout is not None
+    printed = _Lines(run.stdout)
     try:
-        assert run.stdout is not None
-        printed = _Lines(run.stdout)
         waiting = printed.next("waiting at W-")
         answer = printed.next("  answer it: ").removeprefix("  answer it: ").strip()
         item = waiting.split()[2]
@@ -109,5 +110,8 @@ def test_run_says_where_it_waits_and_the_printed_command_answers(tmp_path: Path)
         assert printed.next("finished ", timeout=10).startswith("finished COMPLETED")
     finally:
         run.kill()
+        run.wait(30)
+        printed.thread.join(10)  # the reader has seen the end of the pipe: close it
+        run.stdout.close()
         subprocess.run([sys.executable, "-m", "mktflow.cli", "server", "stop"], env=env,
                        capture_output=True, timeout=60)
