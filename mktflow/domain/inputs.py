@@ -333,6 +333,14 @@ def plain_error(err: Any, *, echo: bool = True) -> str:
         if ctx.get("pattern") == EMAIL_SHAPE.pattern:
             return f"{shown}is not an e-mail address"
         return f"{shown}does not match the expected form"
+    if kind in ("dict_type", "model_type", "model_attributes_type", "list_type"):
+        wanted = "an array" if kind == "list_type" else "a JSON object"
+        return f"must be {wanted}, got {json_type(value)}"
+    shown = f"{value!r} " if echo and isinstance(value, str) else ""
+    if kind.startswith(("date_", "datetime_")):
+        what = "a date (YYYY-MM-DD)" if kind.startswith("date_") else \
+            "a date and time (ISO 8601, e.g. 2026-12-01T17:00:00Z)"
+        return f"{shown}is not {what}" if shown else f"must be {what}"
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
     if kind.endswith("_type") and value is not None:

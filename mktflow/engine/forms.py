@@ -233,8 +233,6 @@ def _in_words(err: ValidationError) -> str:
         known = set((err.schema or {}).get("properties") or {})
         extra = sorted(k for k in value if k not in known)
         return f"{', '.join(map(repr, extra)) or 'a field'}: not a field of this form"
-    if rule == "minLength" and value == "":
-        return "must not be empty"
     if value is None:
         return err.message.replace("None", "null", 1)
     return err.message
