@@ -91,21 +91,27 @@ class _ForkedFlowRuns:
 
     The fork server is one process for the whole of ``mktflow serve`` (started with it, ended
     when it ends), however many runs wait; each run still gets a process of its own, which
-    exits when the run ends or suspends.
+    exits when the run ends or suspends. Where there is no fork server (Windows) the runs are
+    spawned, as Prefect does.
     """
 
     def __init__(self, entrypoints: dict[int, str]) -> None:
         """``entrypoints``: each served flow's (by ``id``) module path entrypoint."""
         import multiprocessing
         import threading
-        from multiprocessing import forkserver
 
         self._entrypoints = entrypoints
+        self._lock = threading.Lock()
+        self._context: Any
+        if "forkserver" not in multiprocessing.get_all_start_methods():  # Windows
+            self._context = multiprocessing.get_context("spawn")  # Prefect's own way
+            return
+        from multiprocessing import forkserver
+
         modules = sorted({e.rpartition(".")[0] for e in entrypoints.values()})
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload([*_PRELOAD, *modules])
         forkserver.ensure_running()  # now, so a first run does not wait for the imports
-        self._lock = threading.Lock()
 
     def get_context(self, method: str | None = None) -> Any:
         """What ``prefect.flow_engine`` asks multiprocessing for: the fork server's context."""
