@@ -130,22 +130,33 @@ def start_serve() -> subprocess.Popen[bytes]:
     return serve
 
 
-def shared_serve() -> subprocess.Popen[bytes]:
-    """The shared ``mktflow serve``, once it is serving (started if it was not)."""
+def wait_serving(serve: subprocess.Popen[bytes], log: Path, timeout: float = 180) -> None:
+    """Return once ``mktflow serve`` (writing to ``log``) printed its Prefect UI line; kill
+    it and raise RuntimeError with the log if it exits or ``timeout`` (s) passes first."""
     import time
 
-    serve = start_serve()
-    log = Path(shared_folder()["MKTFLOW_DATA_DIR"]) / "serve.log"
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if "Prefect UI:" in log.read_text("utf-8", "replace"):
-            return serve
+            return
         if serve.poll() is not None:
             break
         time.sleep(0.25)
-    _shared.pop("serve", None)
-    serve.kill()
+    if serve.poll() is None:
+        serve.kill()
+        serve.wait()
     raise RuntimeError(f"mktflow serve did not start:\n{log.read_text('utf-8', 'replace')}")
+
+
+def shared_serve() -> subprocess.Popen[bytes]:
+    """The shared ``mktflow serve``, once it is serving (started if it was not)."""
+    serve = start_serve()
+    try:
+        wait_serving(serve, Path(shared_folder()["MKTFLOW_DATA_DIR"]) / "serve.log")
+    except RuntimeError:
+        _shared.pop("serve", None)
+        raise
+    return serve
 
 
 def stop_serve() -> None:

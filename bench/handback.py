@@ -13,7 +13,7 @@ whole process, once the run waits for it. Two modes:
 * ``--served``: ``mktflow serve --only campaign --no-api`` runs as a subprocess, and N campaigns
   are handed to it (``mktflow run campaign --detach``); each suspends at its plan (``plan-1``,
   no process held), and answering it makes Prefect's runner start the run again from the top
-  at its next poll (``PREFECT_RUNNER_POLL_FREQUENCY``, set by mktflow), which creates the
+  at its next poll (every ``mktflow.prefect.serving.RUNNER_POLL_S``), which creates the
   approval step.
 
 Prints JSON with p50 / p95 / max of:
@@ -28,6 +28,7 @@ Prints JSON with p50 / p95 / max of:
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import signal
@@ -218,21 +219,20 @@ def paused(steps: int, poll: float | None, shared: dict[str, str] | None = None
 # --- served: runs of a served deployment that suspend at each step --------------------------
 
 
-def _serve(env: dict[str, str], log: Path, timeout: float = 120) -> subprocess.Popen[bytes]:
+def _serve(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """``mktflow serve --only campaign --no-api``, once it printed its Prefect UI line."""
+    sys.path.insert(0, str(ROOT))
+    from bench._records import wait_serving
+
     with open(log, "wb") as out:
         serve = subprocess.Popen([sys.executable, "-m", "mktflow.cli", "serve", "--only",
                                   "campaign", "--no-api"], env=env, cwd=ROOT,
                                  stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if "Prefect UI:" in log.read_text("utf-8", "replace"):
-            return serve
-        if serve.poll() is not None:
-            break
-        time.sleep(0.5)
-    _stop(serve)
-    raise SystemExit(f"mktflow serve did not start:\n{log.read_text('utf-8', 'replace')}")
+    try:
+        wait_serving(serve, log, timeout=120)
+    except RuntimeError as e:
+        raise SystemExit(str(e)) from None
+    return serve
 
 
 def _stop(serve: subprocess.Popen[bytes]) -> None:
@@ -261,19 +261,29 @@ def _detach(env: dict[str, str], params: Path, timeout: float = 60) -> dict[str,
 
 def _work_item(env: dict[str, str], process: str, wanted: Callable[[dict[str, Any]], bool],
                timeout: float = 120) -> dict[str, Any]:
-    """The first work item of ``process`` that is ``wanted``, once there is one."""
+    """The first work item of ``process`` (``P-n``) that is ``wanted``, once there is one: ref,
+    step_key, created_at, completed_at, read straight from SQLite (a ``mktflow process show``
+    process per look would load the machine while the re-run is timed)."""
+    import sqlite3
+
+    db = Path(env["MKTFLOW_DATA_DIR"]) / "mktflow.db"
+    process_id = int(process.removeprefix("P-"))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        view = json.loads(_mktflow(env, "process", "show", process, "--json"))
-        for item in view["work_items"]:
+        with sqlite3.connect(db) as conn:
+            rows = conn.execute("SELECT id, step_key, created_at, completed_at FROM workitem "
+                                "WHERE process_id = ? ORDER BY id", (process_id,)).fetchall()
+        for row in rows:
+            item = {"ref": f"W-{row[0]}", "step_key": row[1], "created_at": row[2],
+                    "completed_at": row[3]}
             if wanted(item):
-                return dict(item)
-        time.sleep(0.5)  # each look is a whole mktflow process: keep the load modest
+                return item
+        time.sleep(0.02)
     raise SystemExit(f"{process}: the step never came")
 
 
-def _work(env: dict[str, str], ref: str) -> dict[str, Any]:
-    return dict(json.loads(_mktflow(env, "work", "show", ref, "--json")))
+def _is(ref: str, item: dict[str, Any]) -> bool:
+    return bool(item["ref"] == ref)
 
 
 def _rerun(run: dict[str, Any], committed: str, created: str) -> dict[str, float]:
@@ -294,12 +304,10 @@ def _rerun(run: dict[str, Any], committed: str, created: str) -> dict[str, float
 
 
 def _runner_poll() -> float:
-    """The runner's poll interval in ``mktflow serve``: mktflow sets it over the environment
-    for the processes it starts (``prefect_env``, applied by ``connect``)."""
-    from mktflow.config import get_settings
-    from mktflow.prefect.server import prefect_env
+    """The runner's poll interval in ``mktflow serve`` (``RUNNER_POLL_S``, seconds)."""
+    from mktflow.prefect.serving import RUNNER_POLL_S
 
-    return float(prefect_env(get_settings())["PREFECT_RUNNER_POLL_FREQUENCY"])
+    return RUNNER_POLL_S
 
 
 def served(runs: int, shared: tuple[dict[str, str], subprocess.Popen[bytes]] | None = None
@@ -320,34 +328,35 @@ def served(runs: int, shared: tuple[dict[str, str], subprocess.Popen[bytes]] | N
                 plan = _work_item(env, process, lambda w: w["step_key"] == "plan-1")
                 _paused(run["prefect_api"], run["flow_run_id"], "plan-1")
                 exited = figures.complete(env, plan["ref"])
-                committed = figures.committed(exited, _work(env, plan["ref"])["completed_at"])
+                done = _work_item(env, process, functools.partial(_is, plan["ref"]))
+                committed = figures.committed(exited, done["completed_at"])
                 approval = _work_item(env, process,
                                       lambda w: w["step_key"].startswith("approval-"))
-                created = _work(env, approval["ref"])["created_at"]
+                created = approval["created_at"]
                 figures.next_step.append(_at(created) - _at(committed))
                 for part, seconds in _rerun(run, committed, created).items():
                     figures.parts.setdefault(part, []).append(seconds)
         finally:
             if shared is None:
                 _stop(serve)
-    return figures.report(mode="served", runs=runs, poll_setting="PREFECT_RUNNER_POLL_FREQUENCY",
+    return figures.report(mode="served", runs=runs, poll_setting="RUNNER_POLL_S",
                           poll_interval_s=_runner_poll())
 
 
 def run(quick: bool, out: Path) -> list[dict[str, Any]]:
     """Benchmark 5 for ``python -m bench``: the paused and the served hand-back.
 
-    Quick: 2 paused steps and 1 served campaign; full: 100 paused steps and 10 served
-    campaigns (each served one costs about 10 s: a detached start, its first run to the plan,
+    Quick: 2 paused steps and 1 served campaign; full: 100 paused steps and 30 served
+    campaigns (each served one costs about 6 s: a detached start, its first run to the plan,
     the answer, the re-run to the approval). Targets (issue 8): next step p50 <= 1.5 s paused,
-    <= runner poll + 2 s served; ``work complete`` exits within 1 s of its commit.
+    p95 <= 4 s served; ``work complete`` exits within 1 s of its commit.
     """
     sys.path.insert(0, str(ROOT))
     from bench._records import record, shared_folder, shared_serve, write
 
     env = shared_folder()
     pause = paused(2 if quick else 100, None, env)
-    serve = served(1 if quick else 10, (env, shared_serve()))
+    serve = served(1 if quick else 30, (env, shared_serve()))
     write(out, "handback", {"paused": pause, "served": serve})
     nxt, srv = pause["next_step_s"], serve["next_step_s"]
     poll, rpoll = pause["poll_interval_s"], serve["poll_interval_s"]
@@ -360,11 +369,14 @@ def run(quick: bool, out: Path) -> list[dict[str, Any]]:
                notes=(f"`work complete` commit -> next step in its queue, paused run, "
                       f"{nxt['n']} steps: p50 {nxt['p50']:.2f} s, p95 {nxt['p95']:.2f} s, max "
                       f"{nxt['max']:.2f} s")),
-        record("handback-served", figure=srv["p50"], unit="s (p50)", baseline=rpoll,
-               baseline_name="runner poll interval (PREFECT_RUNNER_POLL_FREQUENCY)",
-               target=f"<= {rpoll + 2:g} s (poll + 2 s, issue 8)", database="sqlite",
+        record("handback-served", figure=srv["p95"], unit="s (p95)", baseline=rpoll,
+               baseline_name="runner poll interval (RUNNER_POLL_S)",
+               target="<= 4 s (issue 8: the runner's former 2 s poll + 2 s)",
+               database="sqlite",
                notes=(f"commit -> next step, suspended run of `mktflow serve`, {srv['n']} "
-                      f"campaigns: p50 {srv['p50']:.2f} s, p95 {srv['p95']:.2f} s; {split}")),
+                      f"campaigns: p50 {srv['p50']:.2f} s, p95 {srv['p95']:.2f} s, max "
+                      f"{srv['max']:.2f} s (poll {rpoll:g} s + 2 s = {rpoll + 2:g} s: "
+                      f"p50 {'met' if srv['p50'] <= rpoll + 2 else 'missed'}); {split}")),
         record("handback-complete", figure=pause["commit_to_exit_s"]["p50"], unit="s (p50)",
                baseline=pause["work_complete_s"]["p50"],
                baseline_name="the whole `mktflow work complete` process, p50",
@@ -390,7 +402,7 @@ def main() -> None:
         return
     if args.served and args.poll is not None:
         parser.error("--poll is the paused run's; mktflow serve's runner polls every "
-                     "PREFECT_RUNNER_POLL_FREQUENCY, which mktflow sets")
+                     "RUNNER_POLL_S (mktflow.prefect.serving)")
     result = (served(args.steps or 3) if args.served
               else paused(args.steps or 5, args.poll))
     print(json.dumps(result, indent=2))

@@ -1,24 +1,33 @@
 """Benchmark 7, many waiting runs: N campaigns suspended at a step under ``mktflow serve``.
 
-    .venv/bin/python -m bench.waiting_runs [--runs 200] [--batch 10]
+    .venv/bin/python -m bench.waiting_runs [--runs 1000] [--real 50] [--batch 20]
 
 ``mktflow serve --only campaign --no-api`` runs on a data folder with its local Prefect server
-(SQLite for both, the embedded default). Before any run, N plain work items are put in the
-supply queue (which no campaign touches). Then:
+(SQLite for both, the embedded default). Before any run, 1,000 plain work items (as many as the
+runs asked, when fewer) are put in the supply queue (which no campaign touches). Then:
 
 1. **idle**: the resident memory and process count of serve and its children, and p95 of the
-   supply inbox (``engine.queries.inbox``, 50 calls);
-2. N campaigns are handed to the served deployment (``run_process(..., detach=True)``, what
-   ``mktflow run campaign --detach`` does) in batches; each batch waits until every run of it
-   is suspended at its plan (``plan-1``: Prefect state PAUSED, no process held); memory and
-   processes are sampled meanwhile (the peak);
-3. **waiting**: the same three measures with N runs suspended, plus the marketing inbox (N plan
-   items).
+   supply inbox (a page of 50, 50 calls);
+2. ``--real`` campaigns are handed to the served deployment (``run_process(..., detach=True)``,
+   what ``mktflow run campaign --detach`` does) in batches of ``--batch``; each batch waits
+   until every run of it is suspended at its plan (``plan-1``: Prefect state PAUSED, no process
+   held); memory and processes are sampled meanwhile (the peak). Their pace (seconds per run)
+   is what 10,000 real ones would cost to start: hours on two cores, so
+3. the rest up to ``--runs`` are **seeded**: left as a run suspended at its plan leaves them
+   without running their flow: a flow run of the served deployment created straight in the
+   real runs' Suspended state (same pause key, same state details), and the process instance
+   and plan step that the flow's first tasks make, by the same engine commands with the real
+   plan step's fields. Serve's runner and the inbox see them as they see real ones (a
+   suspended run is rows in both databases, nothing else). Seeding stops after
+   ``SEED_BUDGET_S`` (the records say how many were made);
+4. **waiting**: the same three measures with every run suspended, plus the marketing inbox
+   (a plan step per run); then five real runs are answered with ``mktflow work complete``
+   and the time from each commit to its next step (the approval) is recorded: the hand-back
+   with all of them waiting.
 
 Figures vs idle: memory ratio (target <= 1.1), process count ratio (target <= 1.0: no process
 per waiting run) and the supply inbox p95 ratio (target <= 1.2: unchanged, within the noise of
-a shared machine). The per-run start cost (seconds from hand-over to suspended, per run, in
-batches) is what bounds N here: 10,000 runs would take that times 10,000.
+a shared machine).
 """
 
 from __future__ import annotations
@@ -34,6 +43,12 @@ from typing import Any
 NAME = "waiting-runs"
 ROOT = Path(__file__).resolve().parent.parent
 HEAD = "ana.torres@example.com"
+#: Open items in the supply queue (no campaign touches it; fewer when fewer runs are asked):
+#: the inbox timed before and after.
+SUPPLY = 1000
+#: The most seconds spent seeding waiting runs (the full mode's whole run stays under 25 min).
+SEED_BUDGET_S = 720
+OWNER = "olga.petrova@example.com"  # the example campaign's owner, assignee of its plan
 
 
 def _inbox() -> tuple[str, Any]:
@@ -85,48 +100,33 @@ def _detach(run_process: Any, params: dict[str, Any], timeout: float = 60) -> st
             time.sleep(1)
 
 
-def child(serve_pid: int, runs: int, batch: int) -> None:
-    """In the data folder's environment: the measurements, printed as JSON."""
-    sys.path.insert(0, str(ROOT))
-    import httpx
-
+def _start_real(api: Any, serve_pid: int, example: dict[str, Any], real: int, batch: int,
+                tag: str, peak: dict[str, Any]) -> dict[str, Any]:
+    """Hand ``real`` campaigns to the served deployment in batches of ``batch`` and wait until
+    each batch is suspended at its plan; ``peak`` (processes, rss_mib) is raised meanwhile."""
     from bench._records import process_tree
-    from mktflow import bootstrap
-    from mktflow.engine import work
     from mktflow.prefect.runner import run_process
-    from mktflow.prefect.server import connect
 
-    api = httpx.Client(base_url=connect().api_url, timeout=30)
-    for i in range(runs):
-        work.create_work_item(bootstrap.uow(), actor_email=HEAD, department="supply",
-                              title=f"Bench waiting item {i}", priority=i % 100)
-    _inbox_p95("supply", 5)  # warm-up
-    idle = {**process_tree(serve_pid), "supply_inbox_p95_ms": _inbox_p95("supply")}
-    example = json.loads(subprocess.run(
-        [sys.executable, "-m", "mktflow.cli", "run", "campaign", "--example"],
-        capture_output=True, text=True, check=True).stdout)["request"]
-    peak = dict(idle)
+    idle_processes = process_tree(serve_pid)["processes"]
     ids: list[str] = []
     batches: list[float] = []
     settle: list[float] = []  # from a batch's last suspension to its last process's exit
-    tag = f"{int(time.time()) % 100000}"
     started = time.monotonic()
-    while len(ids) < runs:
+    while len(ids) < real:
         t0 = time.monotonic()
         mine: list[str] = []
-        for _ in range(min(batch, runs - len(ids))):
+        for _ in range(min(batch, real - len(ids))):
             params = {**example, "code": f"WAIT-{tag}-{len(ids) + len(mine)}"}
             mine.append(_detach(run_process, params))
         deadline = time.monotonic() + 120 + 30 * len(mine)
         while _suspended(api, mine) < len(mine):
             now = process_tree(serve_pid)
-            peak = {k: max(peak[k], now[k]) for k in ("processes", "rss_mib")} | {
-                "supply_inbox_p95_ms": 0.0}
+            peak.update({k: max(peak[k], now[k]) for k in ("processes", "rss_mib")})
             if time.monotonic() > deadline:
                 raise RuntimeError(f"runs not suspended in time: {mine}")
             time.sleep(0.5)
         suspended_at = time.monotonic()
-        while process_tree(serve_pid)["processes"] > idle["processes"]:
+        while process_tree(serve_pid)["processes"] > idle_processes:
             if time.monotonic() > deadline:  # a process per waiting run: measured below
                 break
             time.sleep(0.25)
@@ -134,16 +134,175 @@ def child(serve_pid: int, runs: int, batch: int) -> None:
         ids.extend(mine)
         batches.append(time.monotonic() - t0)
     total = time.monotonic() - started
-    time.sleep(3)  # the runner polls every 2 s
+    return {"ids": ids, "start_seconds": total, "batch_seconds": batches,
+            "exit_after_suspend_s": settle, "per_run_s": total / max(real, 1)}
+
+
+def _seed(api: Any, model_run: str, seeded: int, tag: str, budget_s: float
+          ) -> dict[str, Any]:
+    """``seeded`` more campaigns left as a run suspended at its plan leaves them, without
+    running their flow: a flow run of the served deployment created straight in the state of
+    the real run ``model_run`` (Suspended, pause key plan-1, to be rescheduled), the process
+    instance and its plan-1 step (the engine's commands, with the real run's plan step's
+    fields). What serve and the inbox see of them is what they see of a real one. Stops
+    creating after ``budget_s`` seconds (the count made is returned)."""
+    import sqlite3
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    from mktflow import bootstrap
+    from mktflow.engine import work
+    from mktflow.engine.processes import start_process
+    real = api.get(f"/flow_runs/{model_run}").json()
+    state = real["state"]
+    details = {k: v for k, v in (state.get("state_details") or {}).items()
+               if k in ("pause_key", "pause_reschedule", "pause_timeout", "untrackable_result")}
+    db = sqlite_path()
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        proc = conn.execute("SELECT * FROM processinstance WHERE flow_run_id = ?",
+                            (model_run,)).fetchone()
+        plan = conn.execute("SELECT * FROM workitem WHERE process_id = ? AND step_key = "
+                            "'plan-1'", (proc["id"],)).fetchone()
+    params = json.loads(proc["params"])
+    busy = [0]
+    deadline = time.monotonic() + budget_s
+
+    def create(code: str) -> str | None:
+        """The Prefect flow run of one seeded campaign (None: out of time)."""
+        for attempt in range(20):  # 503: the server's SQLite was busy; asked again
+            if time.monotonic() > deadline:
+                return None
+            try:
+                created = api.post(
+                    f"/deployments/{real['deployment_id']}/create_flow_run", json={
+                        "parameters": {"request": {**params, "code": code}},
+                        "name": f"campaign-{code}", "state": {
+                            "type": "PAUSED", "name": state["name"], "state_details": details}})
+            except httpx.TransportError:  # the server dropped the connection under load
+                busy[0] += 1
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            if created.status_code != 503:
+                created.raise_for_status()
+                return str(created.json()["id"])
+            busy[0] += 1
+            time.sleep(0.2 * (attempt + 1))
+        raise RuntimeError(f"{code}: the Prefect server kept refusing the flow run")
+
+    started = time.monotonic()
+    codes = [f"SEED-{tag}-{i}" for i in range(seeded)]
+    made = 0
+    # one thread creates the flow runs while this one writes the engine's rows (two servers)
+    with ThreadPoolExecutor(1) as pool:
+        for code, run_id in zip(codes, pool.map(create, codes), strict=True):
+            if run_id is None or time.monotonic() > deadline + 60:
+                continue
+            instance = start_process(bootstrap.engine_uow(), process="campaign",
+                                     business_key=code, owner_email=proc["owner_email"],
+                                     params={**params, "code": code}, flow_run_id=run_id,
+                                     branch=proc["branch"])
+            work.create_work_item(  # as the flow does: the process engine's own door
+                bootstrap.engine_uow(), actor_email="mktflow", department=plan["department"],
+                title=plan["title"], form_schema=json.loads(plan["form_schema"] or "null"),
+                form_name=plan["form_name"], description=plan["description"] or "",
+                assignee=plan["assignee_email"], priority=plan["priority"],
+                process_id=instance.id, step_key="plan-1", branch=plan["branch"],
+                excluded=json.loads(plan["excluded"] or "[]"),
+                draft={**json.loads(plan["draft"] or "{}"), "code": code} if plan["draft"]
+                else None)
+            made += 1
+    return {"seeded": made, "seed_seconds": time.monotonic() - started,
+            "seed_retries": busy[0],
+            "state": state["name"],
+            "state_details": details}
+
+
+def _hand_back(env_api: Any, ids: list[str], n: int) -> list[float]:
+    """Answer the plan of ``n`` real runs with ``mktflow work complete`` (a whole process)
+    while every run waits; seconds from each commit to its approval step."""
+    import sqlite3
+
+    db = sqlite_path()
+    seconds = []
+    for run_id in ids[:n]:
+        with sqlite3.connect(db) as conn:
+            pid, ref = conn.execute(
+                "SELECT p.id, w.id FROM processinstance p JOIN workitem w ON w.process_id = "
+                "p.id WHERE p.flow_run_id = ? AND w.step_key = 'plan-1'", (run_id,)).fetchone()
+        subprocess.run([sys.executable, "-m", "mktflow.cli", "work", "complete", f"W-{ref}",
+                        "--as", OWNER], check=True, capture_output=True, timeout=120)
+        deadline = time.monotonic() + 60
+        while True:
+            with sqlite3.connect(db) as conn:
+                row = conn.execute(
+                    "SELECT (SELECT completed_at FROM workitem WHERE id = ?), created_at FROM "
+                    "workitem WHERE process_id = ? AND step_key LIKE 'approval-%'",
+                    (ref, pid)).fetchone()
+            if row:
+                seconds.append(_at(row[1]) - _at(row[0]))
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"W-{ref}: the approval never came")
+            time.sleep(0.02)
+    return seconds
+
+
+def sqlite_path() -> str:
+    """The file of the data folder's SQLite database."""
+    from sqlalchemy.engine import make_url
+
+    from mktflow.config import get_settings
+
+    return str(make_url(get_settings().resolved_database_url()).database)
+
+
+def _at(text: str) -> float:
+    from datetime import UTC, datetime
+
+    value = datetime.fromisoformat(text)
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+
+
+def child(serve_pid: int, runs: int, real: int, batch: int) -> None:
+    """In the data folder's environment: the measurements, printed as JSON."""
+    sys.path.insert(0, str(ROOT))
+    import httpx
+
+    from bench._records import pct, process_tree
+    from mktflow import bootstrap
+    from mktflow.engine import work
+    from mktflow.prefect.server import connect
+
+    api = httpx.Client(base_url=connect().api_url, timeout=60)
+    for i in range(min(SUPPLY, runs)):
+        work.create_work_item(bootstrap.uow(), actor_email=HEAD, department="supply",
+                              title=f"Bench waiting item {i}", priority=i % 100)
+    _inbox_p95("supply", 5)  # warm-up
+    idle = {**process_tree(serve_pid), "supply_inbox_p95_ms": _inbox_p95("supply")}
+    example = json.loads(subprocess.run(
+        [sys.executable, "-m", "mktflow.cli", "run", "campaign", "--example"],
+        capture_output=True, text=True, check=True).stdout)["request"]
+    peak = {"processes": idle["processes"], "rss_mib": idle["rss_mib"]}
+    tag = f"{int(time.time()) % 100000}"
+    started = _start_real(api, serve_pid, example, real, batch, tag, peak)
+    seeded = _seed(api, started["ids"][0], runs - real, tag, SEED_BUDGET_S) \
+        if runs > real else {"seeded": 0}
+    time.sleep(3)  # a few runner polls with every run waiting
     waiting = {**process_tree(serve_pid), "supply_inbox_p95_ms": _inbox_p95("supply"),
                "marketing_inbox_p95_ms": _inbox_p95("marketing")}
-    print(json.dumps({"runs": runs, "batch": batch, "inbox": _inbox()[0], "idle": idle,
-                      "peak": peak, "waiting": waiting, "start_seconds": total,
-                      "batch_seconds": batches, "exit_after_suspend_s": settle,
-                      "per_run_s": total / runs}))
+    handed = _hand_back(api, started["ids"], min(5, real))
+    print(json.dumps({"runs": real + seeded["seeded"], "asked": runs, "real": real,
+                      "batch": batch,
+                      "inbox": _inbox()[0], "idle": idle, "peak": peak, "waiting": waiting,
+                      **{k: v for k, v in started.items() if k != "ids"}, **seeded,
+                      "hand_back_s": handed,
+                      "hand_back_max_s": max(handed) if handed else None,
+                      "hand_back_p50_s": pct(handed, 0.5) if handed else None}))
 
 
-def measure(runs: int, batch: int) -> dict[str, Any]:
+def measure(runs: int, real: int, batch: int) -> dict[str, Any]:
     """Serve on the shared bench folder; the child's measurements, with the Prefect server's."""
     sys.path.insert(0, str(ROOT))
     from bench._records import process_tree, shared_folder, shared_serve
@@ -154,8 +313,8 @@ def measure(runs: int, batch: int) -> dict[str, Any]:
                             .read_text("utf-8"))["pid"]
     server_before = process_tree(server_pid)
     r = subprocess.run([sys.executable, "-m", "bench.waiting_runs", "--child", str(serve.pid),
-                        str(runs), str(batch)], env=env, cwd=ROOT, text=True,
-                       capture_output=True, timeout=7200)
+                        str(runs), str(real), str(batch)], env=env, cwd=ROOT, text=True,
+                       capture_output=True, timeout=3600)
     if r.returncode != 0:
         raise RuntimeError(f"waiting runs child failed:\n{r.stderr[-3000:]}")
     result = dict(json.loads(r.stdout.strip().splitlines()[-1]))
@@ -164,52 +323,61 @@ def measure(runs: int, batch: int) -> dict[str, Any]:
 
 
 def run(quick: bool, out: Path) -> list[dict[str, Any]]:
-    """Quick: 1 run; full: 100 in batches of 10 (each run costs seconds to start: see the
-    module docstring)."""
+    """Quick: 1 real run and 5 seeded; full: 10,000 waiting runs, 60 of them real (started
+    in batches of 20), the rest seeded (see the module docstring)."""
     from bench._records import record, write
 
-    m = measure(1, 1) if quick else measure(100, 10)
+    m = measure(6, 1, 1) if quick else measure(10_000, 60, 20)
     write(out, NAME, m)
     n, idle, wait, peak = m["runs"], m["idle"], m["waiting"], m["peak"]
     cost = m["per_run_s"]
     srv = m["prefect_server"]
-    bound = (f"{n} runs took {m['start_seconds']:.0f} s to start and suspend ({cost:.2f} s per "
-             f"run in batches of {m['batch']}: each is a new process importing Prefect and the "
-             f"flow); 10,000 would take about {cost * 10_000 / 3600:.1f} h at that rate")
+    how = (f"{n:,} campaigns waiting at plan-1: {m['real']} real (started in batches of "
+           f"{m['batch']}: {m['start_seconds']:.0f} s, {cost:.2f} s per run, so 10,000 real "
+           f"would take about {cost * 10_000 / 3600:.1f} h), {m['seeded']:,} seeded in "
+           f"{m.get('seed_seconds', 0):.0f} s (a flow run created Suspended like a real one's, "
+           f"its process and plan step by the engine)"
+           + ("" if n >= m["asked"] else f"; {m['asked']:,} asked, the seeding budget of "
+              f"{SEED_BUDGET_S} s ran out"))
     return [
         record(f"{NAME}-memory", figure=wait["rss_mib"], unit="MiB (serve + children)",
                baseline=idle["rss_mib"], baseline_name="the same serve before any run",
                target="<= 1.1x", database="sqlite",
-               notes=(f"{n} campaigns suspended at plan-1; peak while starting "
-                      f"{peak['rss_mib']:.0f} MiB; local Prefect server "
-                      f"{srv['before']['rss_mib']:.0f} -> {srv['after']['rss_mib']:.0f} MiB. "
-                      + bound)),
+               notes=(f"{how}; peak while starting {peak['rss_mib']:.0f} MiB; local Prefect "
+                      f"server {srv['before']['rss_mib']:.0f} -> "
+                      f"{srv['after']['rss_mib']:.0f} MiB")),
         record(f"{NAME}-processes", figure=wait["processes"], unit="processes (serve + children)",
-               baseline=idle["processes"], baseline_name="the same serve before any run",
+               baseline=idle["processes"],
+               baseline_name="the same serve before any run (serve, its fork server and "
+                             "multiprocessing's resource tracker)",
                target="<= 1.0x", database="sqlite",
-               notes=(f"{n} campaigns suspended: no process per waiting run; peak while "
+               notes=(f"{n:,} campaigns waiting: no process per waiting run; peak while "
                       f"starting {peak['processes']} (one per run being started)")),
         record(f"{NAME}-inbox", figure=wait["supply_inbox_p95_ms"], unit="ms (p95)",
                baseline=idle["supply_inbox_p95_ms"],
-               baseline_name=f"the same inbox ({n} open items) before any run",
+               baseline_name=f"the same inbox ({min(SUPPLY, m['asked']):,} open items) before "
+                             "any run",
                target="<= 1.2x", database="sqlite",
-               notes=(f"supply inbox ({m['inbox']}) p95 over 50 calls with {n} campaigns "
-                      "suspended vs before; "
-                      f"marketing inbox ({n} plan items) p95 "
-                      f"{wait['marketing_inbox_p95_ms']:.1f} ms")),
+               notes=(f"supply inbox ({m['inbox']}) p95 over 50 calls with {n:,} campaigns "
+                      f"waiting vs before; marketing inbox ({n:,} plan steps) p95 "
+                      f"{wait['marketing_inbox_p95_ms']:.1f} ms; with them all waiting, "
+                      f"{len(m['hand_back_s'])} real runs answered by `mktflow work complete`: "
+                      f"commit -> approval step max {m['hand_back_max_s']:.2f} s")),
     ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--batch", type=int, default=10)
-    parser.add_argument("--child", nargs=3, type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--runs", type=int, default=1000, help="waiting runs in all")
+    parser.add_argument("--real", type=int, default=50,
+                        help="of them, started for real (the rest seeded)")
+    parser.add_argument("--batch", type=int, default=20)
+    parser.add_argument("--child", nargs=4, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
-    print(json.dumps(measure(args.runs, args.batch), indent=2))
+    print(json.dumps(measure(args.runs, min(args.real, args.runs), args.batch), indent=2))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import signal
 from collections.abc import Callable
@@ -48,8 +49,93 @@ def _list_deployments(deployments: list[Any], echo: Echo) -> None:
         echo(f"  {f'{d.flow_name}/{d.name}':<{width}}  {_schedule_text(d)}")
 
 
+#: How often ``mktflow serve``'s runner asks the Prefect API for runs to start, in seconds:
+#: a run handed to it or resumed after its step was answered starts within this. One small
+#: query per poll for all the served deployments (Prefect's default is 10 s).
+RUNNER_POLL_S = 0.5
+
+
+def _import_flow(entrypoint: str) -> Any:
+    """The flow at ``entrypoint`` (``package.module.name``), its module imported if not yet."""
+    import importlib
+
+    module, _, name = entrypoint.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+class _FlowByName:
+    """Stands for a served flow in what is sent to a flow run's process: it pickles as its
+    entrypoint, which the process imports (the fork server already has). Pickled as it is, a
+    flow carries a copy of its function whose annotations no longer resolve (pydantic then
+    refuses the parameters)."""
+
+    def __init__(self, entrypoint: str) -> None:
+        self.entrypoint = entrypoint
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return _import_flow, (self.entrypoint,)
+
+
+#: What a flow run's process imports before the flow goes on, besides the flows' modules
+#: (``python -X importtime`` on a forked run): the flow and task engines, graphviz (by
+#: Prefect's flow visualisation), sqlite3, and this module (for ``_import_flow``).
+_PRELOAD = ("prefect.flow_engine", "prefect.task_engine", "prefect.utilities.visualization",
+            "sqlite3", "anyio.streams.memory", "anyio.streams.stapled", "anyio.streams.tls",
+            "mktflow.prefect.serving")
+
+
+class _ForkedFlowRuns:
+    """Flow runs started by forking one process that has already imported Prefect's flow
+    engine and the served flows (a multiprocessing fork server), not by a new interpreter that
+    imports them again (about 1.5 s per run on two cores, paid by every resumed run).
+
+    The fork server is one process for the whole of ``mktflow serve`` (started with it, ended
+    when it ends), however many runs wait; each run still gets a process of its own, which
+    exits when the run ends or suspends. Where there is no fork server (Windows) the runs are
+    spawned, as Prefect does.
+    """
+
+    def __init__(self, entrypoints: dict[int, str]) -> None:
+        """``entrypoints``: each served flow's (by ``id``) module path entrypoint."""
+        import multiprocessing
+        import threading
+
+        self._entrypoints = entrypoints
+        self._lock = threading.Lock()
+        self._context: Any
+        if "forkserver" not in multiprocessing.get_all_start_methods():  # Windows
+            self._context = multiprocessing.get_context("spawn")  # Prefect's own way
+            return
+        from multiprocessing import forkserver
+
+        modules = sorted({e.rpartition(".")[0] for e in entrypoints.values()})
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload([*_PRELOAD, *modules])
+        forkserver.ensure_running()  # now, so a first run does not wait for the imports
+
+    def get_context(self, method: str | None = None) -> Any:
+        """What ``prefect.flow_engine`` asks multiprocessing for: the fork server's context."""
+        return self._context
+
+    def run_flow_in_subprocess(self, flow: Any, *args: Any, **kwargs: Any) -> Any:
+        """``prefect.flow_engine.run_flow_in_subprocess`` (what Prefect's runner calls for a
+        served flow), its process forked from the fork server instead of spawned."""
+        import prefect.flow_engine as engine
+
+        sent: Any = _FlowByName(self._entrypoints[id(flow)]) if id(flow) in self._entrypoints \
+            else flow
+        with self._lock:
+            spawn = engine.multiprocessing
+            engine.multiprocessing = self  # type: ignore[assignment]
+            try:
+                return engine.run_flow_in_subprocess(sent, *args, **kwargs)
+            finally:
+                engine.multiprocessing = spawn
+
+
 def _run(deployments: list[Any]) -> None:
     """Run Prefect's runner for ``deployments`` until Ctrl-C or SIGTERM."""
+    import prefect.runner._starter_direct as direct
     from prefect.runner import Runner
 
     class TeamRunner(Runner):
@@ -60,9 +146,18 @@ def _run(deployments: list[Any]) -> None:
 
     # pause_on_shutdown=False: Prefect's default pauses every schedule when serve stops,
     # which would silently stop the cycles and the relay for every later runner or worker.
-    runner = TeamRunner(pause_on_shutdown=False, limit=None)
+    runner = TeamRunner(pause_on_shutdown=False, limit=None, query_seconds=RUNNER_POLL_S)
+    entrypoints: dict[int, str] = {}
     for deployment in deployments:
-        runner.add_deployment(deployment)
+        flow = _import_flow(str(deployment.entrypoint))  # imported by the catalog already
+        entrypoints[id(flow)] = str(deployment.entrypoint)
+        deployment_id = runner.add_deployment(deployment)
+        assert not inspect.isawaitable(deployment_id)  # sync call outside an event loop
+        # the runner then runs the flow object itself in a child process (as flow.serve()
+        # does) rather than `python -m prefect.engine`, which would import it again
+        runner._deployment_registry.register_flow(deployment_id, flow)
+    forked = _ForkedFlowRuns(entrypoints)
+    direct.run_flow_in_subprocess = forked.run_flow_in_subprocess
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how serve is meant to end
         asyncio.run(runner.start())
 
