@@ -71,10 +71,17 @@ class Paused:
     def __init__(self, api_url: str) -> None:
         import httpx
 
-        self.client = httpx.Client(base_url=api_url, timeout=10)
+        self.client = httpx.Client(base_url=api_url, timeout=30)
 
     def key(self, flow_run_id: str) -> str | None:
-        state = self.client.get(f"/flow_runs/{flow_run_id}").json().get("state") or {}
+        """The pause key the run waits on; None while it runs, or when the server did not
+        answer this poll in time (a loaded local server: the next poll asks again)."""
+        import httpx
+
+        try:
+            state = self.client.get(f"/flow_runs/{flow_run_id}").json().get("state") or {}
+        except httpx.TimeoutException:
+            return None
         if state.get("type") != "PAUSED":
             return None
         return str((state.get("state_details") or {}).get("pause_key"))

@@ -39,19 +39,26 @@ def _other_work(db: Any, process_id: int) -> Any:
                                  step_key="reserve-stock")
 
 
-def test_cancelling_the_step_a_paused_run_waits_for_ends_the_run_and_the_process(
-        flow_db: Any) -> None:
+def _paused_at_order_entry(flow_db: Any) -> tuple[dict[str, Any], Any, Any, Any, str]:
+    """An order-handling run paused at its order entry, with a second open step of its
+    process: (order, the run, the order-entry item, the other item, flow run id)."""
     from flows.order_handling import order_handling
-    from mktflow.engine import queries, work
-    from mktflow.prefect.steps import StepCancelled
 
     order = _order()
     run = start_flow(order_handling, order=order)
-    d = Departments(flow_db, order["number"], run)
-    item = d.step("order-entry-1")
+    item = Departments(flow_db, order["number"], run).step("order-entry-1")
     other = _other_work(flow_db, item.process_id)
     flow_run_id = flow_run_id_of(flow_db, order["number"])
     wait_paused(flow_run_id, "order-entry-1")
+    return order, run, item, other, flow_run_id
+
+
+def test_cancelling_the_step_a_paused_run_waits_for_ends_the_run_and_the_process(
+        flow_db: Any) -> None:
+    from mktflow.engine import queries, work
+    from mktflow.prefect.steps import StepCancelled
+
+    order, run, item, other, flow_run_id = _paused_at_order_entry(flow_db)
     work.cancel(flow_db.uow(), item.id, actor_email=SALES, reason="the customer withdrew")
     why = (f"W-{item.id} (Record order {order['number']}) was cancelled by {SALES}: the "
            "customer withdrew. The process cannot go on without it.")
@@ -75,17 +82,10 @@ def test_cancelling_the_step_a_paused_run_waits_for_ends_the_run_and_the_process
 
 def test_cancelling_another_step_of_the_process_ends_the_run_waiting_elsewhere(
         flow_db: Any) -> None:
-    from flows.order_handling import order_handling
     from mktflow.engine import queries, work
     from mktflow.prefect.steps import StepCancelled
 
-    order = _order()
-    run = start_flow(order_handling, order=order)
-    d = Departments(flow_db, order["number"], run)
-    item = d.step("order-entry-1")
-    other = _other_work(flow_db, item.process_id)
-    flow_run_id = flow_run_id_of(flow_db, order["number"])
-    wait_paused(flow_run_id, "order-entry-1")
+    _, run, item, other, flow_run_id = _paused_at_order_entry(flow_db)
     work.cancel(flow_db.uow(), other.id, actor_email="elena.volkova@example.com",
                 reason="no stock to reserve")
     why = (f"W-{other.id} (Reserve stock) was cancelled by elena.volkova@example.com: no stock to "
