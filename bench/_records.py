@@ -161,10 +161,17 @@ def shared_serve() -> subprocess.Popen[bytes]:
 
 def stop_serve() -> None:
     """Ctrl-C the shared ``mktflow serve``, as a person stops it."""
+    serve = _shared.pop("serve", None)
+    if serve is not None:
+        interrupt(serve)
+
+
+def interrupt(serve: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C ``serve`` if it still runs (it stops the local Prefect server it started);
+    killed when it has not ended 60 s later."""
     import signal
 
-    serve = _shared.pop("serve", None)
-    if serve is not None and serve.poll() is None:
+    if serve.poll() is None:
         serve.send_signal(signal.SIGINT)
         try:
             serve.wait(timeout=60)

@@ -31,7 +31,6 @@ import argparse
 import functools
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -235,17 +234,6 @@ def _serve(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return serve
 
 
-def _stop(serve: subprocess.Popen[bytes]) -> None:
-    """Ctrl-C, as a person stops it; it stops the local Prefect server it started."""
-    if serve.poll() is None:
-        serve.send_signal(signal.SIGINT)
-        try:
-            serve.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            serve.kill()
-            serve.wait()
-
-
 def _detach(env: dict[str, str], params: Path, timeout: float = 60) -> dict[str, Any]:
     """Hand a campaign to the served deployment; asked again while it is not READY (exit 2:
     the runner has not polled yet). The ``started`` event: flow run, process, Prefect API."""
@@ -314,6 +302,8 @@ def served(runs: int, shared: tuple[dict[str, str], subprocess.Popen[bytes]] | N
            ) -> dict[str, Any]:
     """N campaigns of the served deployment: each one's plan answered, then its approval
     (on ``shared``: that data folder and its running ``mktflow serve``, left running)."""
+    from bench._records import interrupt
+
     figures = Figures()
     folder_env = nullcontext(shared[0]) if shared is not None else _data_folder()
     with folder_env as env:
@@ -338,7 +328,7 @@ def served(runs: int, shared: tuple[dict[str, str], subprocess.Popen[bytes]] | N
                     figures.parts.setdefault(part, []).append(seconds)
         finally:
             if shared is None:
-                _stop(serve)
+                interrupt(serve)
     return figures.report(mode="served", runs=runs, poll_setting="RUNNER_POLL_S",
                           poll_interval_s=_runner_poll())
 

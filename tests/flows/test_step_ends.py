@@ -39,18 +39,18 @@ def _other_work(db: Any, process_id: int) -> Any:
                                  step_key="reserve-stock")
 
 
-def _paused_at_order_entry(flow_db: Any) -> tuple[dict[str, Any], Any, Any, Any, str]:
-    """An order-handling run paused at its order entry, with a second open step of its
-    process: (order, the run, the order-entry item, the other item, flow run id)."""
+def _paused_at_order_entry(flow_db: Any) -> tuple[dict[str, Any], Any, Departments, Any, str]:
+    """An order-handling run paused at its order entry: (order, the run, its departments'
+    view, the order-entry item, flow run id)."""
     from flows.order_handling import order_handling
 
     order = _order()
     run = start_flow(order_handling, order=order)
-    item = Departments(flow_db, order["number"], run).step("order-entry-1")
-    other = _other_work(flow_db, item.process_id)
+    d = Departments(flow_db, order["number"], run)
+    item = d.step("order-entry-1")
     flow_run_id = flow_run_id_of(flow_db, order["number"])
     wait_paused(flow_run_id, "order-entry-1")
-    return order, run, item, other, flow_run_id
+    return order, run, d, item, flow_run_id
 
 
 def test_cancelling_the_step_a_paused_run_waits_for_ends_the_run_and_the_process(
@@ -58,7 +58,8 @@ def test_cancelling_the_step_a_paused_run_waits_for_ends_the_run_and_the_process
     from mktflow.engine import queries, work
     from mktflow.prefect.steps import StepCancelled
 
-    order, run, item, other, flow_run_id = _paused_at_order_entry(flow_db)
+    order, run, _, item, flow_run_id = _paused_at_order_entry(flow_db)
+    other = _other_work(flow_db, item.process_id)
     work.cancel(flow_db.uow(), item.id, actor_email=SALES, reason="the customer withdrew")
     why = (f"W-{item.id} (Record order {order['number']}) was cancelled by {SALES}: the "
            "customer withdrew. The process cannot go on without it.")
@@ -85,7 +86,8 @@ def test_cancelling_another_step_of_the_process_ends_the_run_waiting_elsewhere(
     from mktflow.engine import queries, work
     from mktflow.prefect.steps import StepCancelled
 
-    _, run, item, other, flow_run_id = _paused_at_order_entry(flow_db)
+    _, run, _, item, flow_run_id = _paused_at_order_entry(flow_db)
+    other = _other_work(flow_db, item.process_id)
     work.cancel(flow_db.uow(), other.id, actor_email="elena.volkova@example.com",
                 reason="no stock to reserve")
     why = (f"W-{other.id} (Reserve stock) was cancelled by elena.volkova@example.com: no stock to "
@@ -99,18 +101,12 @@ def test_cancelling_another_step_of_the_process_ends_the_run_waiting_elsewhere(
 
 def test_an_answer_from_the_ui_after_an_unheard_cancel_does_not_revive_the_step(
         flow_db: Any) -> None:
-    from flows.order_handling import order_handling
     from mktflow.bootstrap import Wiring
     from mktflow.config import get_settings
     from mktflow.engine import work
     from mktflow.prefect.steps import StepCancelled
 
-    order = _order()
-    run = start_flow(order_handling, order=order)
-    d = Departments(flow_db, order["number"], run)
-    item = d.step("order-entry-1")
-    flow_run_id = flow_run_id_of(flow_db, order["number"])
-    wait_paused(flow_run_id, "order-entry-1")
+    order, run, d, item, flow_run_id = _paused_at_order_entry(flow_db)
     told: list[str] = []  # the run is not told of the cancel (as when Prefect is down)
     unheard = Wiring(settings=get_settings(), database=flow_db.engine,
                      ender=lambda run_id, why: told.append(run_id)).uow()
@@ -133,19 +129,13 @@ def test_a_cancel_prefect_did_not_hear_is_handed_over_by_process_resume(
 
     from typer.testing import CliRunner
 
-    from flows.order_handling import order_handling
     from mktflow.bootstrap import Wiring
     from mktflow.cli import app
     from mktflow.config import get_settings
     from mktflow.engine import queries, work
     from mktflow.prefect.steps import StepCancelled
 
-    order = _order()
-    run = start_flow(order_handling, order=order)
-    d = Departments(flow_db, order["number"], run)
-    item = d.step("order-entry-1")
-    flow_run_id = flow_run_id_of(flow_db, order["number"])
-    wait_paused(flow_run_id, "order-entry-1")
+    _, run, _, item, flow_run_id = _paused_at_order_entry(flow_db)
 
     def prefect_is_down(_flow_run_id: str, _why: str) -> None:
         raise ConnectionError("connection refused")

@@ -115,15 +115,13 @@ def test_cli_refuses_with_exit_2_and_the_step_stays_held(db: Any, cli: Any) -> N
 
 @pytest.fixture
 def api(db: Any) -> Iterator[httpx.Client]:
-    """The API for ``db`` on uvicorn in a background thread, with Olga's token."""
+    """The API for ``db`` on uvicorn in a background thread, reading with Olga's token."""
     from mktflow.api.app import create_app
     from mktflow.config import Settings
-    from mktflow.engine.credentials import issue_token
-    from tests.integration.api_support import serving
+    from tests.integration.api_support import member_api
 
-    olga = {"Authorization": f"Bearer {issue_token(db.uow(), OLGA).token}"}
-    with serving(create_app(db.engine, settings=Settings())) as url, httpx.Client(
-            base_url=url, timeout=10, headers=olga) as client:
+    with member_api(db, create_app(db.engine, settings=Settings()), OLGA,
+                    timeout=10) as client:
         yield client
 
 

@@ -78,15 +78,13 @@ def test_cli_shows_the_draft_and_completes_with_it(db: Any, cli: Any) -> None:
 
 @pytest.fixture
 def api(db: Any) -> Iterator[httpx.Client]:
-    """The API for ``db`` on uvicorn in a background thread, and a client on it."""
+    """The API for ``db`` on uvicorn in a background thread, reading with Olga's token."""
     from mktflow.api.app import create_app
     from mktflow.config import Settings
-    from mktflow.engine.credentials import issue_token
-    from tests.integration.api_support import serving
+    from tests.integration.api_support import member_api
 
-    olga = {"Authorization": f"Bearer {issue_token(db.uow(), OLGA).token}"}
-    with serving(create_app(db.engine, settings=Settings())) as url, httpx.Client(
-            base_url=url, timeout=10, headers=olga) as client:
+    with member_api(db, create_app(db.engine, settings=Settings()), OLGA,
+                    timeout=10) as client:
         yield client
 
 
