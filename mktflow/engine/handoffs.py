@@ -117,10 +117,8 @@ def act(
         raise BadInput(f"action: unknown handoff action {action!r}")
     ends_process = action == "cancel" and uow.door is not Door.ENGINE
     with uow:
-        found = uow.session.get(Handoff, handoff_id) if ends_process else None
-        # the process is locked before its handoff, in the order finish_process locks them
-        instance = (get_for_update(uow, ProcessInstance, found.process_id)
-                    if found is not None and found.process_id is not None else None)
+        instance = (processes.lock_process_of(uow, Handoff, handoff_id) if ends_process
+                    else None)
         handoff = get_for_update(uow, Handoff, handoff_id)
         actor, rule = check(uow, handoff, action, actor_email, reason=reason)
         now = uow.now()

@@ -4,7 +4,7 @@ its steps is cancelled: a flow cannot go on without it)."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from sqlmodel import col, select
 
@@ -21,6 +21,7 @@ __all__ = [
     "close",
     "end_for_cancelled_item",
     "finish_process",
+    "lock_process_of",
     "open_instance",
     "relink",
     "start_process",
@@ -132,6 +133,17 @@ def finish_process(
         close(uow, instance, status=status, result=result, reason=reason, actor="mktflow")
         uow.commit()
         return instance
+
+
+def lock_process_of(uow: UnitOfWork, model: type[WorkItem] | type[Handoff],
+                    item_id: int) -> ProcessInstance | None:
+    """The process of step or handoff ``item_id``, locked for update before the item itself
+    is (the order ``finish_process`` locks them in); None when the item or its process is
+    missing (the item's own lookup then says so)."""
+    found = cast("WorkItem | Handoff | None", uow.session.get(model, item_id))
+    if found is None or found.process_id is None:
+        return None
+    return get_for_update(uow, ProcessInstance, found.process_id)
 
 
 def end_for_cancelled_item(uow: UnitOfWork, instance: ProcessInstance,

@@ -293,10 +293,7 @@ def cancel(uow: UnitOfWork, item_id: int, *, actor_email: str, reason: str | Non
     the same reason); after the commit its waiting flow run is ended (``processes.tell_run``).
     """
     with uow:
-        found = uow.session.get(WorkItem, item_id)
-        # the process is locked before its step, in the order finish_process locks them
-        instance = (get_for_update(uow, ProcessInstance, found.process_id)
-                    if found is not None and found.process_id is not None else None)
+        instance = processes.lock_process_of(uow, WorkItem, item_id)
         item = get_for_update(uow, WorkItem, item_id)
         actor, rule = check(uow, item, "cancel", actor_email, reason=reason)
         record(uow, item, rule, actor, reason=reason,
@@ -304,7 +301,7 @@ def cancel(uow: UnitOfWork, item_id: int, *, actor_email: str, reason: str | Non
         why = (processes.end_for_cancelled_item(uow, instance, item, actor=actor.email,
                                                 reason=reason) if instance else None)
         uow.commit()
-    if instance is not None and why is not None:
+    if instance is not None and why is not None:  # why: the process ended with the step
         processes.tell_run(uow, instance, why)
     return item
 
