@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from mktflow.config import get_settings
 from mktflow.domain.campaign import CampaignEvaluation, evaluate, over_tolerance
+from mktflow.domain.inputs import EMAIL_SHAPE
 from mktflow.domain.model import ProcessStatus
 from mktflow.domain.money import money, money_json, money_sum
 from mktflow.prefect import tasks
@@ -61,7 +62,7 @@ class ActivitySpec(BaseModel):
     """One activity, with its one owner and the budget line it charges."""
 
     title: str = Field(min_length=1)
-    owner: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="Owner's e-mail")
+    owner: str = Field(pattern=EMAIL_SHAPE.pattern, description="Owner's e-mail")
     channel: str = ""
     start: date | None = None
     end: date | None = None

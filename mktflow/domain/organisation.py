@@ -15,7 +15,14 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from mktflow.domain.errors import OrganisationInvalid
-from mktflow.domain.inputs import CODE_MAX, EMAIL_MAX, NAME_MAX, normalise_email, plain_error
+from mktflow.domain.inputs import (
+    CODE_MAX,
+    EMAIL_MAX,
+    EMAIL_SHAPE,
+    NAME_MAX,
+    normalise_email,
+    plain_error,
+)
 from mktflow.domain.model import Role
 
 __all__ = [
@@ -74,7 +81,7 @@ class MemberSpec(_Entry):
     """A person in a department and a branch, with a role."""
 
     name: Name
-    email: Annotated[Email, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    email: Annotated[Email, Field(pattern=EMAIL_SHAPE.pattern)]
     department: str
     branch: str
     role: Role = Role.SPECIALIST
@@ -88,7 +95,6 @@ class ChannelType(StrEnum):
     EMAIL = "email"
 
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -116,7 +122,7 @@ def channel_problems(c: ChannelSpec) -> list[str]:
     if c.type == ChannelType.EMAIL:
         if not c.to:
             problems.append("to: an email channel needs the address to send to")
-        elif not _EMAIL.match(c.to):
+        elif not EMAIL_SHAPE.match(c.to):
             problems.append(f"to: {c.to!r} is not an e-mail address")
         if c.url:
             problems.append("url: an email channel has no url (use to)")

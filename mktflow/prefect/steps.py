@@ -50,7 +50,7 @@ from pydantic_core import to_jsonable_python
 
 from mktflow.config import get_settings
 from mktflow.domain.errors import StepCancelled  # also here: older pickled results name it
-from mktflow.domain.inputs import human_time, zone_named
+from mktflow.domain.inputs import EMAIL_SHAPE, human_time, zone_named
 from mktflow.prefect import tasks
 from mktflow.prefect.keys import pause_key
 
@@ -70,7 +70,6 @@ __all__ = [
 
 F = TypeVar("F", bound="StepForm")
 
-_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 class StepForm(BaseModel):
@@ -242,10 +241,10 @@ def _input_model(form: type[StepForm], instructions: str, answered_by: str | Non
     """
     from prefect.input import RunInput
 
-    field = (Field(pattern=_EMAIL, description=instructions,
+    field = (Field(pattern=EMAIL_SHAPE.pattern, description=instructions,
                    json_schema_extra={"position": 0})
              if answered_by is None else
-             Field(answered_by, pattern=_EMAIL, description=instructions,
+             Field(answered_by, pattern=EMAIL_SHAPE.pattern, description=instructions,
                    json_schema_extra={"position": 0}))
     first = create_model("AnsweredBy", __base__=RunInput, answered_by=(str, field))
     return create_model(f"{form.__name__}Answer", __base__=(form, first))

@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mktflow.config import Settings
 from mktflow.domain.errors import BadInput, FormInvalid, MktflowError, NotFound
+from mktflow.domain.inputs import EMAIL_SHAPE
 from mktflow.engine import UnitOfWork, handoffs, queries, tasklist, work
 from mktflow.engine.credentials import safe_next_path
 from mktflow.engine.reports import handoff_ledger
@@ -38,7 +39,6 @@ __all__ = ["PAGE_SIZE", "WebState", "inbox_page", "item_page", "router"]
 
 router = APIRouter(include_in_schema=False)
 #: What a member's e-mail looks like (the organisation file's rule, domain.organisation).
-_AN_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 PAGE_SIZE = 25
 _MAX_FORM_BYTES = 1_000_000
 _DONE = {"claim": "claimed", "release": "released", "complete": "completed",
@@ -215,7 +215,7 @@ async def sign_in(request: Request) -> Response:
     if not email:
         return v.page("signin.html", status=422, title="Sign in", next=next_path,
                       refusal="Give your work e-mail (for a link) or a member token.")
-    if not _AN_EMAIL.fullmatch(email):  # says nothing of who is a member
+    if not EMAIL_SHAPE.fullmatch(email):  # says nothing of who is a member
         why = "is not an e-mail address: it needs a name, @ and a domain (name@example.com)"
         return v.page("signin.html", status=422, title="Sign in", next=next_path,
                       refusal=f"{email[:320]!r} {why}.", email=email[:320],
