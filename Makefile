@@ -42,8 +42,12 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# pytest-xdist workers: tests mostly wait on servers, so more workers than the 2 cores keep
+# them busy; the end-to-end tests are one unit, run in order by one worker (tests/conftest.py).
+TEST_WORKERS ?= 4
+
 test: lint chromium  ## lint, type-check and run every test (PostgreSQL must be up: .ci/run starts it)
-	$(BIN)/pytest -q -p no:cacheprovider --durations=20
+	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --durations=20
 
 unit: install  ## the fast tests only
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit

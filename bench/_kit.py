@@ -22,9 +22,10 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from mktflow.domain import clock as clocks
 
 __all__ = [
     "PG_ADMIN_URL",
@@ -71,7 +72,7 @@ def record(name: str, *, figure: float, unit: str, baseline: float, baseline_nam
         "baseline_name": baseline_name,
         "ratio": round(figure / baseline, 3) if baseline else None,
         "target": target, "met": bool(met), "database": database, "machine": machine(),
-        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ"), "notes": notes, **extra,
+        "date": clocks.now().strftime("%Y-%m-%dT%H:%MZ"), "notes": notes, **extra,
     }
 
 

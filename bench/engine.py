@@ -20,13 +20,14 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
 from bench._kit import DATABASES, database, migrated_engine, record
+from mktflow.domain import clock as clocks
 
 HEAD = "ana.torres@example.com"  # marketing head
 OLGA = "olga.petrova@example.com"  # marketing
@@ -40,7 +41,7 @@ def _engine_steps(engine: Any) -> tuple[list[tuple[str, Step]], list[tuple[str, 
     from mktflow.engine import handoffs, work
     from mktflow.store.uow import UnitOfWork
 
-    due = datetime.now(UTC) + timedelta(days=7)
+    due = clocks.now() + timedelta(days=7)
     ids: dict[int, int] = {}
 
     def h_offer(_e: Any, i: int) -> None:
@@ -83,7 +84,7 @@ def _core_steps(engine: Any, outbox_rows: dict[str, int]
     w, h = WorkItem.__table__, Handoff.__table__  # type: ignore[attr-defined]
     a, o = AuditEntry.__table__, OutboxMessage.__table__  # type: ignore[attr-defined]
     lockable = engine.dialect.name == "postgresql"
-    due = datetime.now(UTC) + timedelta(days=7)
+    due = clocks.now() + timedelta(days=7)
     ids: dict[int, int] = {}
     wids: dict[int, int] = {}
 
@@ -103,7 +104,7 @@ def _core_steps(engine: Any, outbox_rows: dict[str, int]
                                       action=action, from_state=before, to_state=after))
 
     def h_offer(_e: Any, i: int) -> None:
-        now = datetime.now(UTC)
+        now = clocks.now()
         with engine.begin() as conn:
             hid = conn.execute(insert(h).values(
                 kind="handoff", from_department="marketing", to_department="tech",
@@ -116,7 +117,7 @@ def _core_steps(engine: Any, outbox_rows: dict[str, int]
 
     def h_step(action: str, before: str, after: str, stamp: str | None) -> Step:
         def step(_e: Any, i: int) -> None:
-            now = datetime.now(UTC)
+            now = clocks.now()
             with engine.begin() as conn:
                 query = select(h.c.state, h.c.version).where(h.c.id == ids[i])
                 row = conn.execute(query.with_for_update() if lockable else query).one()
@@ -132,7 +133,7 @@ def _core_steps(engine: Any, outbox_rows: dict[str, int]
         return step
 
     def w_create(_e: Any, i: int) -> None:
-        now = datetime.now(UTC)
+        now = clocks.now()
         with engine.begin() as conn:
             wid = conn.execute(insert(w).values(
                 department="marketing", title=f"step {i}", description="", state="open",
@@ -145,7 +146,7 @@ def _core_steps(engine: Any, outbox_rows: dict[str, int]
     def w_step(action: str, before: str, after: str, extra: Callable[[datetime], dict[str, Any]]
                ) -> Step:
         def step(_e: Any, i: int) -> None:
-            now = datetime.now(UTC)
+            now = clocks.now()
             with engine.begin() as conn:
                 query = select(w.c.state, w.c.version).where(w.c.id == wids[i])
                 row = conn.execute(query.with_for_update() if lockable else query).one()

@@ -32,6 +32,7 @@ import sys
 import threading
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +43,12 @@ STEPS = 5  # plan, approval, activity, tracking, evaluation: the pauses of one c
 
 
 def _plan() -> dict[str, Any]:
+    from mktflow.domain import clock
+
     return {
         "name": "Bench tasting", "goal": "40 new grocers", "target_customers": "grocers",
-        "channels": ["tasting"], "start": "2027-03-01", "end": "2027-03-31",
+        "channels": ["tasting"], "start": str(clock.today() + timedelta(days=90)),
+        "end": str(clock.today() + timedelta(days=120)),
         "kpis": [{"name": "new customers", "unit": "", "target": 40}],
         "activities": [{"title": "Tasting day", "owner": MARCO, "channel": "tasting",
                         "budget_line": "tasting"}],

@@ -43,6 +43,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mktflow.domain import clock as clocks
+
 MEMBER = "olga.petrova@example.com"  # the bench steps' assignee; the example campaigns' owner
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -139,7 +141,7 @@ class Figures:
         start = time.monotonic()
         _mktflow(env, "work", "complete", ref, "--as", MEMBER)
         self.wall.append(time.monotonic() - start)
-        return time.time()
+        return clocks.now().timestamp()
 
     def committed(self, exited: float, completed_at: str) -> str:
         """The completion's commit (its completed_at), counted against the process's exit."""

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import event, select, text
 
 from bench._kit import DATABASES, database, migrated_engine, percentile, record
+from mktflow.domain import clock as clocks
 
 TARGET_MS = {"postgresql": 20.0, "sqlite": 30.0}
 DEPARTMENTS = ("marketing", "sales", "tech", "production", "supply", "finance", "management")
@@ -151,7 +152,7 @@ def measure(kind: str, total: int, open_marketing: int, out: Path) -> dict[str, 
     from mktflow.store.tables import WorkItem
     from mktflow.store.uow import UnitOfWork
 
-    now = datetime.now(UTC)
+    now = clocks.now()
     with database(kind) as url:
         engine = migrated_engine(url)
         try:

@@ -78,7 +78,7 @@ def _prepare(url: str, hook_url: str, messages: int) -> Any:
             uow.outbox(OutboxMessage(
                 id="", event="bench.ping", subject=f"W-{i} bench", channel_id=hook.id,
                 department="tech", payload={"ref": f"W-{i}", "for": "the tech department",
-                                            "due": "2027-01-01T09:00:00+00:00"},
+                                            "due": "2040-01-01T09:00:00+00:00"},
                 link=f"http://127.0.0.1:8787/work/{i}"))
         uow.commit()
     return engine

@@ -40,6 +40,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mktflow.domain import clock as clocks
+
 NAME = "waiting-runs"
 ROOT = Path(__file__).resolve().parent.parent
 HEAD = "ana.torres@example.com"
@@ -285,7 +287,7 @@ def child(serve_pid: int, runs: int, real: int, batch: int) -> None:
         [sys.executable, "-m", "mktflow.cli", "run", "campaign", "--example"],
         capture_output=True, text=True, check=True).stdout)["request"]
     peak = {"processes": idle["processes"], "rss_mib": idle["rss_mib"]}
-    tag = f"{int(time.time()) % 100000}"
+    tag = f"{int(clocks.now().timestamp()) % 100000}"
     started = _start_real(api, serve_pid, example, real, batch, tag, peak)
     seeded = _seed(api, started["ids"][0], runs - real, tag, SEED_BUDGET_S) \
         if runs > real else {"seeded": 0}

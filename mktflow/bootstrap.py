@@ -18,13 +18,16 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
+from mktflow.domain import clock as clocks
+
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from mktflow.config import Settings
     from mktflow.domain.actors import Door
+    from mktflow.domain.clock import Clock
     from mktflow.store.tables import WorkItem
-    from mktflow.store.uow import Clock, Resumer, RunEnder, UnitOfWork
+    from mktflow.store.uow import Resumer, RunEnder, UnitOfWork
 
 __all__ = ["Wiring", "default_ender", "default_resumer", "engine_uow", "reset", "uow", "wire",
            "wiring"]
@@ -41,6 +44,7 @@ class Wiring:
                  clock: Clock | None = None, resumer: Resumer | None = None,
                  ender: RunEnder | None = None) -> None:
         self.database = database
+        #: None: the process's clock (``mktflow.domain.clock.now``), read at each use.
         self.clock = clock
         #: None: the Prefect bridge's HTTP hand-back (imported only when a unit of work is made).
         self.resumer = resumer
@@ -69,10 +73,7 @@ class Wiring:
         resumer = self.resumer or _hand_back_when_needed
         ender = self.ender or _end_run_when_needed
         door = door or Door.PROVEN
-        if self.clock is None:
-            return UnitOfWork(self.database, settings=self._settings, resumer=resumer, door=door,
-                              ender=ender)
-        return UnitOfWork(self.database, clock=self.clock, settings=self._settings,
+        return UnitOfWork(self.database, clock=self.clock or clocks.now, settings=self._settings,
                           resumer=resumer, door=door, ender=ender)
 
 
@@ -124,10 +125,13 @@ def wire(*, settings: Settings | None = None, database: Engine | None = None,
          clock: Clock | None = None, resumer: Resumer | None = None,
          ender: RunEnder | None = None) -> Wiring:
     """Replace this process's wiring (a test's database, clock, resumer or ender, a host's
-    settings)."""
+    settings). A ``clock`` given becomes the process's clock (``mktflow.domain.clock``): every
+    reading of "now" in the process comes from it, not only the units of work's."""
     global _wiring
     from mktflow.store.db import get_engine
 
+    if clock is not None:
+        clocks.install(clock)
     with _lock:
         _wiring = Wiring(settings=settings, database=database or get_engine(),
                          clock=clock, resumer=resumer, ender=ender)
@@ -135,9 +139,12 @@ def wire(*, settings: Settings | None = None, database: Engine | None = None,
 
 
 def reset() -> None:
-    """Forget the wiring; the next use builds it again from the settings."""
+    """Forget the wiring (and a clock it installed); the next use builds it again from the
+    settings, on the system's clock."""
     global _wiring
     with _lock:
+        if _wiring is not None and _wiring.clock is not None:
+            clocks.install(None)
         _wiring = None
 
 

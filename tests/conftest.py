@@ -26,6 +26,23 @@ from sqlalchemy import Engine
 PG_ADMIN_URL = os.environ.get("MKTFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under pytest-xdist (``make test``), every test is a unit of work of its own, except the
+    end-to-end tests: those are one unit, run in order by one worker (they share one ``mktflow
+    serve``, and the last one stops it), and, being the largest unit, they start first.
+
+    (``--dist loadgroup`` with ``xdist_group`` marks would say the same, but pytest-xdist 3.8
+    renames the test through ``item._nodeid``, which pytest 9 no longer reads.)
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class EndToEndAsOne(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "tests/e2e" if nodeid.startswith("tests/e2e/") else nodeid
+
+    return EndToEndAsOne(config, log)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """No test reads or writes the user's data folder or a configured database."""
@@ -53,6 +70,24 @@ def _stop_temporary_prefect_servers() -> None:
 
     for server in list(SubprocessASGIServer._instances.values()):
         server.stop()
+
+
+@pytest.fixture
+def clock() -> Iterator[Any]:
+    """The process's clock, frozen when the test starts (whole seconds), for every door in this
+    process (units of work, the CLI run in-process, the API and pages served from a thread).
+
+    Dates a test writes are relative to it (``clock.now() + timedelta(days=3)``,
+    ``clock.today() + timedelta(days=40)``), so no test depends on the calendar; a test that
+    needs a calendar fact (a weekday, a month end) ``clock.set``s a date that has it. A
+    ``mktflow`` run as a subprocess keeps the system's clock: dates from this one are still
+    ahead for it.
+    """
+    from mktflow.domain import clock as clocks
+
+    frozen = clocks.FrozenClock.at_now()
+    with clocks.installed(frozen):
+        yield frozen
 
 
 _CACHED_ENGINES: list[Engine] = []

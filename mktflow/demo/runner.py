@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlmodel import col, select
 from mktflow import bootstrap
 from mktflow.config import get_settings
 from mktflow.demo.members import hq_branches, pick_member
+from mktflow.domain import clock
 from mktflow.domain.model import OPEN_WORK_STATES
 from mktflow.engine import work
 from mktflow.engine.common import ref
@@ -45,7 +46,7 @@ def _members() -> list[Member]:
 
 def answer_for(key: str, params: dict[str, Any], item: WorkItem) -> dict[str, Any]:
     """The demo organisation's answer to a step, by step key."""
-    today = date.today()
+    today = clock.today()
     base = key.rsplit("-", 1)[0] if key[-1].isdigit() else key
     if base.startswith(("credit", "approval", "project-approval", "overspend")):
         return {"decision": "approve"}

@@ -48,19 +48,19 @@ from typing import Any
 from sqlalchemy import Engine, Row, bindparam, func, select, update
 
 from mktflow.config import Settings
+from mktflow.domain import clock as clocks
+from mktflow.domain.clock import Clock
 from mktflow.domain.errors import ConfigError, DeliveryFailed
 from mktflow.engine.channels import read_secret
 from mktflow.notify.render import Envelope
 from mktflow.notify.senders import Deliverer, HttpxPoster, SmtpMailer
 from mktflow.store.tables import Channel, OutboxMessage
-from mktflow.store.types import utcnow
 from mktflow.store.uow import UnitOfWork
 
 __all__ = ["DrainSummary", "OutboxStatus", "Relay", "RelayPolicy", "backoff_s", "build_relay"]
 
 log = logging.getLogger("mktflow.notify.relay")
 
-Clock = Callable[[], datetime]
 
 #: Share of the lease kept free: a send must end this long before the lease does.
 _MARGIN = 0.1
@@ -234,7 +234,7 @@ class Relay:
         deliverer: Deliverer,
         policy: RelayPolicy,
         *,
-        clock: Clock = utcnow,
+        clock: Clock = clocks.now,
         rng: random.Random | None = None,
         relay_id: str | None = None,
         on_close: Callable[[], None] | None = None,
@@ -556,7 +556,7 @@ def build_relay(
     *,
     engine: Engine,
     env: Mapping[str, str] | None = None,
-    clock: Clock = utcnow,
+    clock: Clock = clocks.now,
 ) -> Relay:
     """The relay the settings describe: pooled httpx client, SMTP if configured.
 

@@ -1,8 +1,8 @@
 """Stand-ins for the outside world of notifications, for tests and benchmarks.
 
-``FakeClock`` and ``FakeMailer`` are fakes; ``WebhookReceiver`` (HTTP) and ``SmtpReceiver``
-(SMTP, needs the ``aiosmtpd`` dev dependency) are real servers on 127.0.0.1 that record what
-they receive and can be told to fail or hang.
+``FakeMailer`` is a fake (the fake clock is ``mktflow.domain.clock.FrozenClock``);
+``WebhookReceiver`` (HTTP) and ``SmtpReceiver`` (SMTP, needs the ``aiosmtpd`` dev dependency)
+are real servers on 127.0.0.1 that record what they receive and can be told to fail or hang.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,31 +21,12 @@ from typing import Any
 from mktflow.domain.errors import DeliveryFailed
 
 __all__ = [
-    "FakeClock",
     "FakeMailer",
     "ReceivedMail",
     "ReceivedRequest",
     "SmtpReceiver",
     "WebhookReceiver",
 ]
-
-
-class FakeClock:
-    """A clock that moves only when told to."""
-
-    def __init__(self, start: datetime) -> None:
-        self._now = start
-        self._lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        with self._lock:
-            return self._now
-
-    def advance(self, **delta: float) -> datetime:
-        """Move forward, e.g. ``advance(hours=25)``; returns the new time."""
-        with self._lock:
-            self._now += timedelta(**delta)
-            return self._now
 
 
 class FakeMailer:

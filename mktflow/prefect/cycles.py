@@ -8,7 +8,7 @@ Imports Prefect; only flows import this module.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
 from mktflow.config import get_settings
+from mktflow.domain import clock
 from mktflow.domain.cycles import next_period, period_of, previous_period
 from mktflow.engine import cycles
 from mktflow.prefect.artifacts import artifact_key, json_rows, markdown_table
@@ -46,7 +47,7 @@ __all__ = [
 def _today() -> date:
     """The day the run was scheduled for (or today), in the schedules' time zone."""
     scheduled = flow_run.get_scheduled_start_time()
-    moment = scheduled if isinstance(scheduled, datetime) else datetime.now(UTC)
+    moment = scheduled if isinstance(scheduled, datetime) else clock.now()
     return moment.astimezone(ZoneInfo(get_settings().schedule_tz)).date()
 
 

@@ -141,10 +141,10 @@ def _set_state(http: httpx.Client, flow_run_id: str, kind: str, name: str,
 def _log_to_run(http: httpx.Client, flow_run_id: str, message: str) -> None:
     """The message as an error line in the run's log (the Prefect UI's Logs tab, where people
     look; a paused run that was woken logs its ``StepCancelled`` there by itself)."""
-    from datetime import UTC, datetime
+    from mktflow.domain import clock
 
     entry = {"name": "mktflow.cancel", "level": logging.ERROR, "message": message,
-             "timestamp": datetime.now(UTC).isoformat(), "flow_run_id": flow_run_id}
+             "timestamp": clock.now().isoformat(), "flow_run_id": flow_run_id}
     try:
         _call(http, "POST", "/logs/", json=[entry]).raise_for_status()
     except httpx.HTTPError as exc:  # the run is ended: the log line only repeats its message

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from mktflow.domain import clock
 from mktflow.domain.errors import NotFound
 
 __all__ = ["PROCESSES", "ProcessSpec", "example", "run_parameters", "spec_for", "unwrap"]
@@ -70,7 +71,7 @@ def example(name: str, suffix: str | None = None, *, today: date | None = None) 
     """Valid parameters for ``name`` with the demo organisation (unique keys per suffix)."""
     spec_for(name)
     s = suffix or uuid.uuid4().hex[:6]
-    day = today or date.today()
+    day = today or clock.today()
     if name == "order-handling":
         return {"number": f"ORD-{s}", "sales": "carlos.mendez@example.com",
                 "customer_code": "CUST-ACME", "customer_name": "Acme Retail",

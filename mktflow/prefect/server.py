@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 
 from mktflow.config import Settings, get_settings
+from mktflow.domain import clock
 from mktflow.domain.errors import ConfigError
 
 __all__ = [
@@ -231,7 +232,8 @@ def ensure_local_server(settings: Settings | None = None) -> tuple[ServerState, 
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,  # outlives us
         )
         log.close()
-        state = ServerState(pid=proc.pid, port=port, api_url=api_url, started_at=time.time())
+        state = ServerState(pid=proc.pid, port=port, api_url=api_url,
+                            started_at=clock.now().timestamp())
         _state_file(settings).write_text(json.dumps(asdict(state)), "utf-8")
         _port_file(settings).write_text(f"{port}\n", "utf-8")
         _wait_healthy(state, settings, proc)

@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import JSON, Column
 from sqlmodel import Field
 
+from mktflow.domain import clock
 from mktflow.store import checks
-from mktflow.store.types import MoneyType, UTCDateTime, utcnow
+from mktflow.store.types import MoneyType, UTCDateTime
 
 __all__ = ["created_field", "json_field", "money_field", "text_field", "timestamp_field"]
 
@@ -23,8 +24,8 @@ checks.install()  # a table model's rows are checked against their limits before
 
 
 def created_field() -> Any:
-    """A required timestamp that defaults to now (UTC)."""
-    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    """A required timestamp that defaults to now on the process's clock (UTC)."""
+    return Field(default_factory=clock.now, sa_column=Column(UTCDateTime(), nullable=False))
 
 
 def timestamp_field() -> Any:

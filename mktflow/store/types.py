@@ -12,12 +12,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from mktflow.domain.money import CENT, money
 
-__all__ = ["MoneyType", "UTCDateTime", "utcnow"]
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware in UTC."""
-    return datetime.now(UTC)
+__all__ = ["MoneyType", "UTCDateTime"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):

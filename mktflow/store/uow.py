@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, insert
 
+from mktflow.domain import clock as clocks
 from mktflow.domain.actors import Door
+from mktflow.domain.clock import Clock
 from mktflow.store.db import database_errors
-from mktflow.store.types import utcnow
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -32,9 +33,7 @@ if TYPE_CHECKING:
     from mktflow.config import Settings
     from mktflow.store.tables import OutboxMessage, WorkItem
 
-__all__ = ["Clock", "Resumer", "RunEnder", "UnitOfWork"]
-
-Clock = Callable[[], datetime]
+__all__ = ["Resumer", "RunEnder", "UnitOfWork"]
 
 #: Hands a completed step's data to the flow run waiting for it: (flow_run_id, item) -> None.
 Resumer = Callable[[str, "WorkItem"], None]
@@ -53,7 +52,8 @@ class UnitOfWork:
     the door its commands come from (``Door``; default ``PROVEN``).
     """
 
-    def __init__(self, engine: Engine, *, clock: Clock = utcnow, settings: Settings | None = None,
+    def __init__(self, engine: Engine, *, clock: Clock = clocks.now,
+                 settings: Settings | None = None,
                  resumer: Resumer | None = None, door: Door = Door.PROVEN,
                  ender: RunEnder | None = None) -> None:
         self.engine = engine

@@ -19,9 +19,10 @@ import hmac
 import json
 import os
 import secrets
-import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from mktflow.domain import clock
 
 __all__ = ["COOKIE", "Session", "SessionKeys", "load_key"]
 
@@ -41,7 +42,7 @@ class Session:
     def new(email: str | None = None, *, now: float | None = None) -> Session:
         """A fresh session with a new form token."""
         return Session(email=email, csrf=secrets.token_urlsafe(24),
-                       started=int(time.time() if now is None else now))
+                       started=int(clock.now().timestamp() if now is None else now))
 
 
 def _b64(data: bytes) -> str:
@@ -86,7 +87,7 @@ class SessionKeys:
             session = Session(email=fields["e"], csrf=str(fields["c"]), started=int(fields["t"]))
         except (ValueError, KeyError, TypeError):
             return None
-        moment = time.time() if now is None else now
+        moment = clock.now().timestamp() if now is None else now
         if not 0 <= moment - session.started <= self.max_age_s:
             return None
         return session

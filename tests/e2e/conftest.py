@@ -364,9 +364,11 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The end-to-end tests run last, so no other test runs beside the browser's event loop or
-    the served processes; ``test_serve_stop`` presses Ctrl-C on the session's ``mktflow
-    serve``, so it runs after every other end-to-end test."""
+    """The end-to-end tests run one after another, after the other tests of their process, so
+    no other test runs beside the browser's event loop or the served processes;
+    ``test_serve_stop`` presses Ctrl-C on the session's ``mktflow serve``, so it runs after
+    every other end-to-end test. Under pytest-xdist (``make test``) one worker runs them all,
+    in this order, while the others run the rest (``tests/conftest.py``)."""
     def rank(item: pytest.Item) -> int:
         if ARTIFACTS.parent not in item.path.parents:
             return 0

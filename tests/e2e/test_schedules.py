@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.dates import days_ahead
 from tests.e2e.conftest import EVERY_MINUTE_CYCLE, Delivery, Receiver, Served, eventually
 from tests.e2e.ui import sign_in_here
 
@@ -59,7 +60,7 @@ def test_the_served_outbox_relay_delivers_a_handoff_notice_whose_link_opens(
 
     title = f"Prototype bottle {uuid.uuid4().hex[:6]}"
     offered = served.cli_json("handoff", "offer", "--from", "marketing", "--to", "tech",
-                              "--title", title, "--due", "2027-03-01", "--criteria",
+                              "--title", title, "--due", days_ahead(90), "--criteria",
                               "drop-tested", "--as", "olga.petrova@example.com")
     ref = offered.get("ref") or f"H-{offered['id']}"
 

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.dates import days_ahead
 from tests.e2e.conftest import ROOT, Served, eventually
 from tests.e2e.test_prefect_ui import _step, campaign_at_its_plan
 from tests.e2e.ui import sign_in_here
@@ -163,7 +164,7 @@ def test_departments_work_from_their_pages(served: Served, mktflow_api: str, pag
 
     # tech rejects a handoff with a reason; marketing sees the reason
     offered = served.cli_json("handoff", "offer", "--from", "marketing", "--to", "tech",
-                              "--title", f"Tasting stand for {code}", "--due", "2027-01-15",
+                              "--title", f"Tasting stand for {code}", "--due", days_ahead(40),
                               "--criteria", "fits a 2 m aisle", "--as", OLGA)
     tech = _person(browser)
     hana = tech.new_page()

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from mktflow.domain.errors import FormInvalid, NotAuthorized
+from tests.dates import days_ahead
 from tests.flows.support import Departments, flow_run_id_of, start_flow, steps_like
 
 pytestmark = pytest.mark.flows
@@ -26,7 +27,7 @@ CEO = "maria.garcia@example.com"
 def _plan(total_tasting: float, total_ads: float) -> dict[str, Any]:
     return {
         "name": "Spring tasting", "goal": "400 new grocers", "target_customers": "grocers",
-        "channels": ["tasting", "social"], "start": "2027-03-01", "end": "2027-03-31",
+        "channels": ["tasting", "social"], "start": days_ahead(90), "end": days_ahead(120),
         "kpis": [{"name": "new customers", "unit": "", "target": 400},
                  {"name": "cost per lead", "unit": "EUR", "target": 20,
                   "higher_is_better": False}],

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.dates import days_ahead
 from tests.flows.support import Departments, wait_paused
 
 pytestmark = pytest.mark.flows
@@ -59,7 +60,7 @@ def test_a_suspended_deployment_run_is_resumed_by_completing_its_step(
     number = f"O-{uuid.uuid4().hex[:8]}"
     order = {"number": number, "sales": "carlos.mendez@example.com", "customer_code": "C-DEP",
              "lines": [{"sku": "SKU-1", "quantity": 2, "unit_price": 10}],
-             "delivery_date": "2027-01-15"}
+             "delivery_date": days_ahead(40)}
     flow_run = run_deployment("order-handling/order-handling", parameters={"order": order},
                               timeout=0)
     d = Departments(flow_db, number)

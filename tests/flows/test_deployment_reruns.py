@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, func, select
 
+from tests.dates import days_ahead
 from tests.flows.support import Departments, wait_paused
 
 pytestmark = pytest.mark.flows
@@ -82,7 +83,7 @@ def test_campaign_reruns_from_the_top_after_each_step(flow_db: Any, served: None
 
     code = f"CMP-{uuid.uuid4().hex[:8]}"
     plan = {"name": "Autumn", "goal": "50 new grocers", "target_customers": "grocers",
-            "channels": ["social"], "start": "2027-09-01", "end": "2027-09-30",
+            "channels": ["social"], "start": days_ahead(270), "end": days_ahead(299),
             "kpis": [{"name": "new customers", "target": 50}],
             "activities": [{"title": "Social ads", "owner": DEPUTY, "channel": "social",
                             "budget_line": "ads"}],

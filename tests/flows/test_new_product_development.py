@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import col, select
 
 from mktflow.domain.errors import FormInvalid
+from tests.dates import days_ahead
 from tests.flows.support import Departments, flow_run_id_of, start_flow
 
 pytestmark = pytest.mark.flows
@@ -92,7 +93,7 @@ def test_project_from_proposal_to_launch(flow_db: Any) -> None:
     d.answer("resource-guarantee-1", FINANCE, {"allocations": [{"code": "launch",
                                                                 "amount": 40000}]})
     _gates(d, "launch", 1, GO, GO)
-    d.answer("launch-plan", OLGA, {"launch_date": "2027-06-01", "channels": ["supermarkets"],
+    d.answer("launch-plan", OLGA, {"launch_date": days_ahead(180), "channels": ["supermarkets"],
                                    "message": "nothing added", "launch_budget": 40000})
     result = run.result()
     assert result["outcome"] == "launched"

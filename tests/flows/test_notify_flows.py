@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from mktflow.domain import clock as clocks
 from mktflow.engine import work
 from mktflow.notify.testing import WebhookReceiver
 from tests.integration.notify_support import HEAD, SECRET_ENV, channel, queue, rows
@@ -39,7 +40,7 @@ def test_sla_sweep_flow_escalates_and_reports(flow_db: Any) -> None:
 
     item = work.create_work_item(flow_db.uow(), actor_email=HEAD, department="marketing",
                                  title="Flow-overdue brief",
-                                 due_at=datetime.now(UTC) - timedelta(hours=2))
+                                 due_at=clocks.now() - timedelta(hours=2))
     state = sla_sweep(return_state=True)
     summary = state.result()
     assert {"ref": f"W-{item.id}", "level": 1, "to": "the marketing department"} in \

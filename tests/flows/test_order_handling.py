@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import col, select
 
 from mktflow.domain.errors import FormInvalid, NotAuthorized
+from tests.dates import days_ahead
 from tests.flows.support import (
     Departments,
     flow_run_id_of,
@@ -31,7 +32,7 @@ def _order(number: str, *, quantity: float = 10, price: float = 50.0) -> dict[st
     return {"number": number, "sales": SALES, "customer_code": f"C-{number}",
             "customer_name": "Acme", "lines": [{"sku": "SKU-1", "quantity": quantity,
                                                 "unit_price": price}],
-            "delivery_date": "2027-01-15"}
+            "delivery_date": days_ahead(40)}
 
 
 def _entry(order: dict[str, Any], **changes: Any) -> dict[str, Any]:
@@ -60,7 +61,7 @@ def test_small_order_runs_to_the_customer_file_with_a_complaint(flow_db: Any) ->
     assert d.step("shipping").state == "claimed"  # refused: nothing changed, the flow waits
     d.answer("shipping", SUPPLY, {**bad, "tracking_number": "TRK-123456"})
     d.answer("invoice", FINANCE, {"invoice_number": "INV-2027-1", "amount": 500,
-                                  "payment_due": "2027-02-15"})
+                                  "payment_due": days_ahead(70)})
     d.answer("follow-up", MARKETING, {"satisfaction": 2, "complaint": "late"})
     d.answer("complaint", MARKETING, {"resolution": "discount on next order",
                                       "customer_satisfied": True})
@@ -152,7 +153,7 @@ def test_two_approvers_must_be_two_people(flow_db: Any) -> None:
     with pytest.raises(NotAuthorized, match="four eyes"):
         d.answer("credit-1-finance-2", FINANCE, {"decision": "approve"})
     d.answer("credit-1-finance-2", FINANCE2, {"decision": "approve"})
-    d.answer("production", PRODUCTION, {"outcome": "scheduled", "ready_date": "2027-01-10"})
+    d.answer("production", PRODUCTION, {"outcome": "scheduled", "ready_date": days_ahead(35)})
     d.answer("shipping", SUPPLY, {"outcome": "cannot_ship", "reason": "no carrier to the isle"})
     assert run.result()["stage"] == "shipping"
 

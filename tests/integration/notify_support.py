@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from mktflow.domain import clock as clocks
 from mktflow.domain.organisation import ChannelSpec
 from mktflow.engine.channels import add_channel
 from mktflow.notify.relay import Relay, RelayPolicy
@@ -74,7 +75,7 @@ def relay_for(db: Any, *, env: dict[str, str], clock: Any = None, mailer: Mailer
     kwargs: dict[str, Any] = {"clock": clock} if clock else {}
     deliverer = Deliverer(http=poster, mailer=mailer, env=env,
                           sender_address="mktflow@example.com",
-                          clock=clock or (lambda: datetime.now().astimezone()))
+                          clock=clock or clocks.now)
     return Relay(db.engine, deliverer, rp, rng=random.Random(3), relay_id=relay_id,
                  on_close=poster.close, **kwargs)
 
@@ -89,7 +90,7 @@ def self_signed_tls(folder: Path) -> tuple[ssl.SSLContext, Path]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.now(UTC)
+    now = datetime.now(UTC)  # real time: the TLS library checks certificates against it
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))

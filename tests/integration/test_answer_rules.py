@@ -18,6 +18,7 @@ import pytest
 from mktflow.domain.errors import FormInvalid
 from mktflow.engine import campaigns, processes, products, queries, work
 from mktflow.engine.steps import complete_step
+from tests.dates import days_ahead
 from tests.integration.web_support import Browser
 
 OLGA = "olga.petrova@example.com"  # marketing specialist, the campaign's owner
@@ -38,8 +39,8 @@ def _bad(case: str) -> tuple[dict[str, Any], str]:
         plan["activities"][0]["owner"] = NOBODY
         return plan, f"activities.0.owner: {NOBODY} is not an active member"
     if case == "dates":
-        plan["start"], plan["end"] = "2027-02-01", "2027-01-01"
-        return plan, "end: 2027-01-01 is before start 2027-02-01"
+        plan["start"], plan["end"] = days_ahead(60), days_ahead(30)
+        return plan, f"end: {days_ahead(30)} is before start {days_ahead(60)}"
     if case == "budget_line":
         plan["activities"][1]["budget_line"] = "radio"
         return plan, ("activities.1.budget_line: 'Social ads' charges unknown budget line "
@@ -92,7 +93,7 @@ def test_an_owner_who_has_left_is_refused_and_every_problem_is_named(db: Any) ->
     load_organisation(db.engine_uow(), left, source="test: marco left")
     item_id = _plan_step(db)
     plan = _plan()  # activity 0 is marco's
-    plan["start"], plan["end"] = "2027-02-01", "2027-01-01"
+    plan["start"], plan["end"] = days_ahead(60), days_ahead(30)
     with pytest.raises(FormInvalid) as refused:
         complete_step(db.uow(), item_id, actor_email=OLGA, data=plan)
     fields = [e["field"] for e in refused.value.errors]
@@ -156,7 +157,7 @@ def test_rest_and_page_refuse_before_the_step_is_done(db: Any, api: httpx.Client
     assert 'id="e-f-activities-0-owner"' in checked.text  # marked beside the field
     plan, _ = _bad("dates")
     completed = olga.post(f"/work/{item_id}", [*_fields(plan), ("action", "complete")])
-    assert completed.status_code == 422 and "is before start 2027-02-01" in completed.text
+    assert completed.status_code == 422 and f"is before start {days_ahead(60)}" in completed.text
     assert api.get(f"/work/{item_id}").json()["state"] == "claimed"
     fine = olga.post(f"/work/{item_id}", [*_fields(_plan()), ("action", "check")])
     assert fine.status_code == 200 and "The answers fit the form." in fine.text
@@ -214,13 +215,13 @@ def test_run_refuses_a_request_naming_non_members_field_by_field(cli: Any) -> No
     request = example("campaign")
     request["owner"] = "ghost@example.com"
     request["plan"]["activities"][1]["owner"] = NOBODY
-    request["plan"]["end"] = "2026-01-01"
+    request["plan"]["end"] = "2020-01-01"  # long gone: before any start
     result = cli("run", "campaign", "--params", json.dumps(request), "--json")
     assert result.exit_code == 2, result.stdout
     error = json.loads(result.stdout)["error"]
     assert "field 'owner': ghost@example.com is not an active member" in error
     assert f"field 'plan.activities.1.owner': {NOBODY} is not an active member" in error
-    assert "field 'plan.end': 2026-01-01 is before start" in error
+    assert "field 'plan.end': 2020-01-01 is before start" in error
     assert "plan.activities.0.owner" not in error  # marco is a member
     npd = example("new-product-development")
     npd["owner"], npd["gate_approvers"] = "mktflow", [npd["gate_approvers"][0], NOBODY]
@@ -244,10 +245,10 @@ def test_the_examples_pass_the_request_rules(db: Any) -> None:
 def test_work_show_prints_a_steps_description(db: Any, cli: Any) -> None:
     item = work.create_work_item(
         db.engine_uow(), actor_email="mktflow", department="marketing", title="Plan again",
-        description="The plan was sent back: end: 2027-01-01 is before start 2027-02-01",
+        description="The plan was sent back: end: 2020-01-01 is before start 2020-02-01",
         assignee=OLGA)
     text = cli("work", "show", f"W-{item.id}").stdout
-    assert "description: The plan was sent back: end: 2027-01-01 is before start" in text
+    assert "description: The plan was sent back: end: 2020-01-01 is before start" in text
 
 
 def test_the_flows_second_check_reads_the_organisation_now_and_puts_its_reason_on_record(
@@ -284,7 +285,7 @@ def test_an_order_whose_total_the_books_cannot_hold_is_refused_at_entry(db: Any)
         db.engine_uow(), actor_email="mktflow", department="sales", title="Record order",
         form_schema=OrderEntry.model_json_schema(), form_name="OrderEntry", assignee=sales)
     assert item.id is not None
-    entry = {"customer_code": "C-1", "delivery_date": "2027-01-10",
+    entry = {"customer_code": "C-1", "delivery_date": days_ahead(35),
              "lines": [{"sku": "TEA", "quantity": 1_000_000, "unit_price": 1_000_000}]}
     with pytest.raises(FormInvalid, match=r"lines: the order's total 1,000,000,000,000\.00 is "
                                           r"more than an amount may be"):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from mktflow.domain import clock as clocks
+from mktflow.domain.clock import FrozenClock
 from tests.integration.api_support import TOKENS, as_member, member_api, serving
 
 ANA = "ana.torres@example.com"  # marketing head
@@ -70,10 +73,12 @@ def create_work(api: httpx.Client, title: str = "Spring brief", **extra: Any) ->
     return r.json()
 
 
-def offer_handoff(api: httpx.Client) -> dict[str, Any]:
+def offer_handoff(api: httpx.Client, due: str | None = None) -> dict[str, Any]:
+    """Marketing offers sales a launch kit, due ``due`` (default: five days ahead, at 17:00)."""
+    due = due or f"{clocks.today() + timedelta(days=5)}T17:00:00"
     r = api.post("/handoffs", headers=as_(ANA), json={
         "from_department": "marketing", "to_department": "sales", "title": "Launch kit",
-        "due": "2026-12-01T17:00:00", "criteria": "signed off by legal",
+        "due": due, "criteria": "signed off by legal",
         "deliverables": ["price list"]})
     assert r.status_code == 201, r.text
     return r.json()
@@ -112,10 +117,12 @@ def test_work_item_life(api: httpx.Client, db: Any) -> None:
         ("create", ANA), ("claim", OLGA), ("complete", OLGA)]
 
 
-def test_handoff_life_and_reject_needs_a_reason(api: httpx.Client, db: Any) -> None:
-    handoff = offer_handoff(api)
+def test_handoff_life_and_reject_needs_a_reason(api: httpx.Client, db: Any,
+                                                clock: FrozenClock) -> None:
+    day = clock.today() + timedelta(days=5)
+    handoff = offer_handoff(api, f"{day}T17:00:00")
     hid = handoff["id"]
-    assert handoff["due"] == "2026-12-01T17:00:00Z"  # no zone given: UTC
+    assert handoff["due"] == f"{day}T17:00:00Z"  # no zone given: UTC
     assert f"H-{hid}" in [e["ref"] for e in api.get("/inbox/sales").json()["rows"]]
     probe = written(db)
     before = probe()
@@ -234,9 +241,10 @@ def test_a_browser_gets_the_page_and_a_script_gets_json(api: httpx.Client) -> No
 
 
 def test_release_assign_delegate_resolve_comment_update_and_cancel(
-        api: httpx.Client, db: Any) -> None:
-    wid = create_work(api, form_schema=FORM, due="2027-02-01T09:00:00+02:00")["id"]
-    assert api.get(f"/work/{wid}").json()["due"] == "2027-02-01T07:00:00Z"
+        api: httpx.Client, db: Any, clock: FrozenClock) -> None:
+    day, later = clock.today() + timedelta(days=60), clock.today() + timedelta(days=62)
+    wid = create_work(api, form_schema=FORM, due=f"{day}T09:00:00+02:00")["id"]
+    assert api.get(f"/work/{wid}").json()["due"] == f"{day}T07:00:00Z"
 
     def act(action: str, who: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         r = api.post(f"/work/{wid}/{action}", headers=as_(who), json=body)
@@ -255,9 +263,9 @@ def test_release_assign_delegate_resolve_comment_update_and_cancel(
     resolved = act("resolve", LI, {"data": {"budget": 10, "channel": "web"}})
     assert (resolved["state"], resolved["assignee"]) == ("claimed", OLGA)
     act("comment", LI, {"text": "figures from the Q4 report", "links": ["https://x.test/q4"]})
-    updated = act("update", ANA, {"due": "2027-02-03T18:30:00-05:00", "priority": 90,
+    updated = act("update", ANA, {"due": f"{later}T18:30:00-05:00", "priority": 90,
                                   "reason": "the retailer moved the date"})
-    assert (updated["due"], updated["priority"]) == ("2027-02-03T23:30:00Z", 90)
+    assert (updated["due"], updated["priority"]) == (f"{later}T23:30:00Z", 90)
     cancelled = act("cancel", ANA, {"reason": "campaign dropped"})
     assert cancelled["state"] == "cancelled"
     trail = api.get(f"/history/W-{wid}").json()

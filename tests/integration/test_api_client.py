@@ -6,7 +6,7 @@ import importlib
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -64,14 +64,15 @@ def _operation(name: str) -> ModuleType:
     return importlib.import_module(f"{PACKAGE}.api.{name}")
 
 
-def test_generated_client_runs_handoffs_through_their_life(clients: dict[str, Any]) -> None:
+def test_generated_client_runs_handoffs_through_their_life(clients: dict[str, Any],
+                                                          clock: Any) -> None:
     models = importlib.import_module(f"{PACKAGE}.models")
     client = clients[ANA]  # reads with Ana's token
 
     def offer(title: str) -> Any:
         body = models.OfferHandoff(
             from_department="marketing", to_department="sales", title=title,
-            due=datetime(2026, 12, 1, 17, tzinfo=UTC), criteria="signed off by legal",
+            due=clock.now() + timedelta(days=5), criteria="signed off by legal",
             deliverables=["price list"])
         made = _operation("handoffs.handoffs_create").sync_detailed(
             client=clients[ANA], body=body)

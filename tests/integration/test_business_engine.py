@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Any
 
 import pytest
 
 from mktflow.domain.errors import BadInput, Conflict, NotAuthorized, Refused, TransitionRefused
 from mktflow.engine import approvals, budget, campaigns, orders, processes, products, work
+from tests.dates import date_ahead, days_ahead
 
 HEAD = "ana.torres@example.com"
 OLGA = "olga.petrova@example.com"
@@ -25,7 +25,7 @@ def _process(db: Any, name: str = "campaign") -> int:
 
 
 PLAN = {"name": "Spring", "goal": "grow", "target_customers": "grocers", "channels": ["ads"],
-        "start": "2027-03-01", "end": "2027-03-31",
+        "start": days_ahead(90), "end": days_ahead(120),
         "kpis": [{"name": "leads", "target": 100}],
         "activities": [{"title": "Ads", "owner": OLGA, "budget_line": "ads"}],
         "budget_lines": [{"code": "ads", "title": "Ads", "amount": 1000}]}
@@ -84,7 +84,7 @@ def test_order_lifecycle_and_customer_file(db: Any) -> None:
     number = f"O-{uuid.uuid4().hex[:6]}"
     order = orders.record_order(
         db.uow(), process_id=pid, number=number, customer={"code": f"C-{number}"},
-        lines=[{"sku": "a", "quantity": 2, "unit_price": 2.5}], delivery_date=date(2027, 1, 1),
+        lines=[{"sku": "a", "quantity": 2, "unit_price": 2.5}], delivery_date=date_ahead(30),
         sales_email=SALES, branch=None, actor_email=SALES)
     assert order.total == 5.0 and order.id is not None
     check = orders.credit_check_for(db.uow(), order.id, auto_limit=10)

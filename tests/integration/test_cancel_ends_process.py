@@ -4,11 +4,12 @@ reason; its other open work is cancelled; its flow run is told once, after the c
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from mktflow.domain import clock as clocks
 from mktflow.domain.errors import NotAuthorized
 from mktflow.engine import handoffs, processes, queries, work
 
@@ -39,7 +40,7 @@ def _process(db: Any, key: str, flow_run_id: str | None = RUN) -> tuple[Any, Any
                                   title="Check budget", process_id=p.id, step_key="budget")
     handoff = handoffs.offer(db.engine_uow(), actor_email="mktflow", from_department="marketing",
                              to_department="tech", title="Landing page",
-                             due_at=datetime.now(UTC) + timedelta(days=9), process_id=p.id,
+                             due_at=clocks.now() + timedelta(days=9), process_id=p.id,
                              step_key="landing")
     return p, plan, other, handoff
 

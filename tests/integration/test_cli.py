@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.dates import days_ahead
+
 HEAD = "ana.torres@example.com"
 OLGA = "olga.petrova@example.com"
 TOM = "tom.berg@example.com"
@@ -27,7 +29,7 @@ def _create(cli: Any, *extra: str) -> int:
 
 
 def test_work_item_life_with_exit_codes(cli: Any, tmp_path: Path) -> None:
-    wid = _create(cli, "--form", FORM, "--due", "2027-01-10")
+    wid = _create(cli, "--form", FORM, "--due", days_ahead(35))
     claimed = cli("work", "claim", f"W-{wid}", "--as", OLGA, "--json")
     assert claimed.exit_code == 0 and claimed.json()["state"] == "claimed"
     refused = cli("work", "claim", str(wid), "--as", HEAD)
@@ -60,12 +62,13 @@ def test_bad_usage_exits_2(cli: Any) -> None:
 
 
 def test_handoff_round_trip_and_history(cli: Any) -> None:
+    day = days_ahead(60)
     offered = cli("handoff", "offer", "--from", "marketing", "--to", "tech", "--title",
-                  "Prototype of the new bottle", "--due", "2027-02-01T12:00:00+01:00",
+                  "Prototype of the new bottle", "--due", f"{day}T12:00:00+01:00",
                   "--criteria", "drop-tested", "--as", OLGA, "--json")
     assert offered.exit_code == 0, offered.stderr
     hid = offered.json()["id"]
-    assert offered.json()["due"] == "2027-02-01T11:00:00Z"
+    assert offered.json()["due"] == f"{day}T11:00:00Z"
     assert cli("handoff", "reject", str(hid), "--as", TOM).exit_code == 2  # reason required
     assert cli("handoff", "accept", str(hid), "--as", OLGA).exit_code == 1  # wrong side
     for action, who in (("accept", TOM), ("deliver", TOM)):
@@ -84,7 +87,7 @@ def test_handoff_round_trip_and_history(cli: Any) -> None:
 
 def test_responsibility_letter_is_signed_on_accept(cli: Any) -> None:
     r = cli("handoff", "offer", "--from", "marketing", "--to", "production", "--title",
-            "Pilot run", "--due", "2027-03-01", "--letter", "--deliverable", "trial run",
+            "Pilot run", "--due", days_ahead(90), "--letter", "--deliverable", "trial run",
             "--deliverable", "unit cost", "--as", HEAD, "--json")
     assert r.json()["handoff_kind"] == "responsibility_letter"
     assert r.json()["deliverables"] == ["trial run", "unit cost"]
@@ -93,15 +96,16 @@ def test_responsibility_letter_is_signed_on_accept(cli: Any) -> None:
     assert signed["signed_by"] == "pedro.alves@example.com"
 
 
-def test_inbox_json_shape_and_overdue_first(cli: Any, db: Any) -> None:
-    from datetime import UTC, datetime, timedelta
+def test_inbox_json_shape_and_overdue_first(cli: Any, db: Any, clock: Any) -> None:
+    from datetime import timedelta
 
     from mktflow.engine.work import create_work_item
 
     # a step that became overdue (a new one may not be due in the past: README)
     late = create_work_item(db.uow(), actor_email=HEAD, department="marketing", title="Brief",
-                            due_at=datetime.now(UTC) - timedelta(days=3)).id
-    _create(cli, "--due", "2030-01-01")
+                            due_at=clock.now() + timedelta(hours=1)).id
+    clock.advance(days=3)
+    _create(cli, "--due", days_ahead(1100))
     page = cli("inbox", "marketing", "--json").json()
     entries = page["rows"]
     assert entries[0]["id"] == late and entries[0]["overdue"] is True

@@ -16,6 +16,7 @@ import httpx
 import pytest
 import yaml
 
+from mktflow.domain import clock as clocks
 from tests.integration.api_support import as_member, member_api
 
 HEAD = "ana.torres@example.com"
@@ -164,9 +165,8 @@ def test_a_due_time_in_the_past_is_refused_naming_due(cli: Any, api: httpx.Clien
         "department": "marketing", "title": "Brief", "due": "2020-01-01T10:00:00Z"})
     assert answer.status_code == 422 and "due:" in answer.json()["detail"]
     # today (a date alone is the end of that day) and later are fine
-    from datetime import UTC, datetime
 
-    today = datetime.now(UTC).date().isoformat()
+    today = clocks.now().date().isoformat()
     assert cli("work", "create", "marketing", "--title", "Today", "--due", today,
                "--as", HEAD).exit_code == 0
     assert api.post("/handoffs", headers=as_member(HEAD), json={

@@ -6,12 +6,13 @@ NotAuthenticated; deactivating a member (the organisation load) revokes their to
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
+from mktflow.domain import clock as clocks
 from mktflow.domain.errors import NotAuthenticated, NotFound, Refused
 from mktflow.domain.organisation import ChannelSpec
 from mktflow.engine import channels, credentials
@@ -39,7 +40,7 @@ def test_unknown_expired_revoked_tokens_and_the_engine_name_are_refused(db: Any)
     with pytest.raises(NotAuthenticated):
         credentials.member_for_token(db.uow(), "mkt_" + "x" * 43)
     issued = credentials.issue_token(db.uow(), OLGA, expires_days=1)
-    later = datetime.now(UTC) + timedelta(days=1, seconds=1)
+    later = clocks.now() + timedelta(days=1, seconds=1)
     with pytest.raises(NotAuthenticated):
         credentials.member_for_token(db.uow(clock=lambda: later), issued.token)
     credentials.revoke_token(db.uow(), issued.id)
@@ -103,7 +104,7 @@ def test_sign_in_link_expires_and_unknown_emails_leave_no_trace(db: Any) -> None
     [msg] = _links(db)
     assert msg["channel_id"] is None  # no own channel: a row the relay marks skipped
     code = msg["link"].rsplit("/", 1)[1]
-    late = datetime.now(UTC) + timedelta(minutes=15, seconds=1)
+    late = clocks.now() + timedelta(minutes=15, seconds=1)
     with pytest.raises(NotAuthenticated):
         credentials.redeem_sign_in_link(db.uow(clock=lambda: late), code)
     assert credentials.redeem_sign_in_link(db.uow(), code) == (OLGA, None)

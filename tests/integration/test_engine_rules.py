@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
 from sqlmodel import col, select
 
+from mktflow.domain import clock as clocks
 from mktflow.domain.errors import (
     BadInput,
     Conflict,
@@ -69,7 +70,7 @@ def test_only_head_or_active_delegate_assigns(db: Any) -> None:
     item = _item(db)
     with pytest.raises(NotAuthorized, match="only the head of the owning department"):
         work.assign(db.uow(), item.id, to=OLGA, actor_email=LINA)
-    today = datetime.now(UTC).date()
+    today = clocks.now().date()
     set_head_away(db.uow(), "marketing", delegate=LINA, start=today - timedelta(days=1),
                   until=today + timedelta(days=3), actor_email=HEAD)
     assert work.assign(db.uow(), item.id, to=OLGA, actor_email=LINA).assignee_email == OLGA
@@ -189,14 +190,15 @@ def test_change_audit_and_notice_commit_together(db: Any,
     assert _snapshot(db)[0] == before[0] + 1  # one audit entry for the one change
 
 
-def test_update_records_old_and_new_values(db: Any) -> None:
-    due = datetime(2027, 2, 1, 9, tzinfo=UTC)
+def test_update_records_old_and_new_values(db: Any, clock: Any) -> None:
+    due = datetime.combine(clock.today() + timedelta(days=60), time(9), tzinfo=UTC)
     item = _item(db, due_at=due, priority=40)
     new_due = due + timedelta(days=3)
     work.update(db.uow(), item.id, actor_email=HEAD, due_at=new_due, priority=70,
                 reason="customer moved the date")
     entry = queries.history(db.uow(), f"W-{item.id}")[-1]
-    assert entry["changes"]["due_at"] == ["2027-02-01T09:00:00Z", "2027-02-04T09:00:00Z"]
+    assert entry["changes"]["due_at"] == [f"{due:%Y-%m-%d}T09:00:00Z",
+                                          f"{new_due:%Y-%m-%d}T09:00:00Z"]
     assert entry["changes"]["priority"] == [40, 70]
     assert entry["reason"] == "customer moved the date"
 
@@ -235,7 +237,7 @@ def test_steps_of_a_process_are_idempotent_by_key(db: Any) -> None:
 
 
 def test_inbox_lists_overdue_first_with_handoffs(db: Any) -> None:
-    now = datetime.now(UTC)
+    now = clocks.now()
     late = _item(db, title="late one", due_at=now - timedelta(days=2))
     soon = _item(db, title="soon", due_at=now + timedelta(days=1))
     h = handoffs.offer(db.uow(), actor_email=TOM, from_department="tech",

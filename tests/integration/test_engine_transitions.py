@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -17,13 +17,15 @@ import pytest
 from mktflow.domain.errors import TransitionRefused
 from mktflow.engine import handoffs, work
 from mktflow.store.tables import Handoff, WorkItem
+from tests.dates import date_ahead
 from tests.unit.test_domain_rules import EXPECTED_HANDOFF, EXPECTED_WORK
 
 HEAD = "ana.torres@example.com"  # marketing head
 OLGA = "olga.petrova@example.com"  # marketing specialist
 LINA = "li.na@example.com"  # marketing deputy
 TECH = "tom.berg@example.com"  # tech specialist
-DUE = datetime(2027, 1, 15, 12, tzinfo=UTC)
+#: A due time forty days ahead of the session's first day, at noon UTC.
+DUE = datetime.combine(date_ahead(40), time(12), tzinfo=UTC)
 
 
 def _work_in(db: Any, state: str) -> int:

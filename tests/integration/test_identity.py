@@ -27,6 +27,7 @@ from mktflow.engine import approvals, queries, work
 from mktflow.engine.credentials import issue_token
 from mktflow.engine.organisation import load_organisation, read_organisation_file
 from tests.conftest import reset_caches
+from tests.dates import days_ahead
 from tests.integration.api_support import bearer, serving
 
 ANA = "ana.torres@example.com"  # marketing head
@@ -94,7 +95,7 @@ def test_the_engine_name_is_refused_by_the_api_in_proxy_mode(db: Any,
         assert "'mktflow' is the process engine" in r.json()["detail"]
     r = proxy_api.post("/handoffs", headers=engine, json={
         "from_department": "marketing", "to_department": "sales", "title": "Kit",
-        "due": "2027-01-10", "criteria": "ok"})
+        "due": days_ahead(35), "criteria": "ok"})
     assert r.status_code == 403 and "process engine" in r.json()["detail"]
     r = proxy_api.post("/work", headers=engine, json={
         "department": "sales", "title": "Cross-department", "assignee": CARLOS})
@@ -128,7 +129,7 @@ def test_the_engine_name_is_refused_by_the_command_line(cli: Any, db: Any) -> No
                  ("org", "away", "marketing", "--delegate", LI),
                  ("work", "create", "sales", "--title", "x", "--assignee", CARLOS),
                  ("handoff", "offer", "--from", "marketing", "--to", "sales", "--title", "Kit",
-                  "--due", "2027-01-10")]:
+                  "--due", days_ahead(35))]:
         r = cli(*args, "--as", "mktflow")
         assert r.exit_code == 1, (args, r.stdout, r.stderr)
         assert "'mktflow' is the process engine" in r.stderr, (args, r.stderr)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
+from mktflow.domain import clock as clocks
 from mktflow.domain.errors import BadInput, NotFound
 from mktflow.engine import handoffs, processes, queries, work
 
@@ -14,7 +15,7 @@ HEAD = "ana.torres@example.com"
 OLGA = "olga.petrova@example.com"
 LINA = "li.na@example.com"
 TOM = "tom.berg@example.com"  # tech
-NOW = datetime.now(UTC).replace(microsecond=0)
+NOW = clocks.now().replace(microsecond=0)
 
 
 def _item(db: Any, title: str, due: datetime | None = None, priority: int = 50,

@@ -10,6 +10,7 @@ import sys
 import threading
 import unicodedata
 from collections.abc import Iterator
+from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -396,19 +397,20 @@ def test_a_leaver_is_listed_with_what_she_holds_and_her_work_can_move(
 
 # --- one time rule --------------------------------------------------------------------------------
 
-def test_times_leave_in_utc_with_z_everywhere(cli: Any, db: Any) -> None:
+def test_times_leave_in_utc_with_z_everywhere(cli: Any, db: Any, clock: Any) -> None:
     from sqlmodel import select
 
     from mktflow.store.tables import OutboxMessage
 
+    day = clock.today() + timedelta(days=5)
     r = cli("work", "create", "marketing", "--title", "Brief", "--due",
-            "2026-12-01T17:00+01:00", "--as", ANA, "--json")
+            f"{day}T17:00+01:00", "--as", ANA, "--json")
     assert r.exit_code == 0, r.stderr
-    assert r.json()["due"] == "2026-12-01T16:00:00Z"
-    assert cli("work", "show", r.json()["ref"], "--json").json()["due"] == "2026-12-01T16:00:00Z"
+    assert r.json()["due"] == f"{day}T16:00:00Z"
+    assert cli("work", "show", r.json()["ref"], "--json").json()["due"] == f"{day}T16:00:00Z"
     with db.uow() as uow:
         payloads = [m.payload for m in uow.session.exec(select(OutboxMessage))]
-    assert payloads and {p["due"] for p in payloads} == {"2026-12-01T16:00:00Z"}
+    assert payloads and {p["due"] for p in payloads} == {f"{day}T16:00:00Z"}
 
 
 # --- the database as a caller sees it ------------------------------------------------------

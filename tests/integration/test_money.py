@@ -4,7 +4,6 @@ sums and exact thresholds, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +12,7 @@ from sqlalchemy import text
 
 from mktflow.domain.errors import BadInput
 from mktflow.engine import approvals, budget, campaigns, orders, processes
+from tests.dates import date_ahead, days_ahead
 
 HEAD = "ana.torres@example.com"
 OLGA = "olga.petrova@example.com"
@@ -31,7 +31,7 @@ def _order(db: Any, lines: list[dict[str, Any]]) -> Any:
     number = f"O-{uuid.uuid4().hex[:6]}"
     return orders.record_order(
         db.uow(), process_id=_process(db, "order-handling"), number=number,
-        customer={"code": f"C-{number}"}, lines=lines, delivery_date=date(2027, 1, 1),
+        customer={"code": f"C-{number}"}, lines=lines, delivery_date=date_ahead(30),
         sales_email=SALES, branch=None, actor_email=SALES)
 
 
@@ -72,7 +72,7 @@ def test_sums_of_many_lines_are_exact(db: Any) -> None:
     pid = _process(db, "campaign")
     code = f"C-{uuid.uuid4().hex[:6]}"
     plan = {"name": "Spring", "goal": "grow", "target_customers": "grocers",
-            "channels": ["ads"], "start": "2027-03-01", "end": "2027-03-31",
+            "channels": ["ads"], "start": days_ahead(90), "end": days_ahead(120),
             "kpis": [{"name": "leads", "target": 100}],
             "activities": [{"title": "Ads", "owner": OLGA, "budget_line": "ads"}],
             "budget_lines": [{"code": "ads", "title": "Ads", "amount": 1000}]}

@@ -9,11 +9,12 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from mktflow.domain import clock as clocks
 from mktflow.engine import work
 from mktflow.notify.testing import SmtpReceiver, WebhookReceiver
 from tests.conftest import reset_caches
@@ -115,7 +116,7 @@ def test_dead_letters_are_listed_and_retried(
 def test_sla_sweep_reports_escalations(cli: Any, db: Any) -> None:
     item = work.create_work_item(db.uow(), actor_email=HEAD, department="marketing",
                                  title="Overdue brief",
-                                 due_at=datetime.now(UTC) - timedelta(hours=30))
+                                 due_at=clocks.now() - timedelta(hours=30))
     r = cli("sla", "sweep", "--json")
     assert r.exit_code == 0, r.stderr
     assert r.json()["by_level"] == {"1": 1, "2": 1, "3": 0}

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
 
+from mktflow.domain import clock as clocks
 from mktflow.domain.errors import NotFound
 from mktflow.domain.organisation import OrganisationSpec
 from mktflow.engine import handoffs, processes, work
 from mktflow.engine.channels import list_channels
 from mktflow.engine.organisation import load_organisation, read_organisation_file, set_head_away
 from tests.conftest import reset_caches
+from tests.dates import date_ahead
 from tests.integration.api_support import open_link
 from tests.integration.notify_support import HEAD, LINA, OLGA, TOM, channel, rows
 
-DUE = datetime(2027, 3, 1, 17, 0, tzinfo=UTC)
+#: Sixty days ahead of the session's first day, at 17:00 UTC.
+DUE = datetime.combine(date_ahead(60), time(17), tzinfo=UTC)
 
 
 def _offer(db: Any, **kw: Any) -> Any:
@@ -37,7 +40,7 @@ def test_an_offer_is_written_once_per_channel_of_the_receiving_department(
         assert m.department == "tech" and m.recipient_email is None
         assert m.subject == f"H-{h.id} offered to tech by marketing: Prototype"
         assert m.payload["for"] == "the tech department"
-        assert m.payload["due"] == "2027-03-01T17:00:00Z"  # UTC, with Z
+        assert m.payload["due"] == f"{DUE:%Y-%m-%d}T17:00:00Z"  # UTC, with Z
         assert m.link == f"{links_api}/handoffs/{h.id}"
         assert open_link(m.link, f"H-{h.id}")["title"] == "Prototype"
         assert m.status == "pending"
@@ -110,8 +113,9 @@ def test_while_the_head_is_away_the_delegate_is_told_too(db: Any) -> None:
     lina_own = channel(db, "marketing", "email", to="lina@example.com", member=LINA)
     item = work.create_work_item(db.uow(), actor_email=HEAD, department="marketing",
                                  title="Approve budget")
-    set_head_away(db.uow(), "marketing", delegate=LINA, start=date.today() - timedelta(days=1),
-                  until=date.today() + timedelta(days=3), actor_email=HEAD)
+    today = clocks.today()
+    set_head_away(db.uow(), "marketing", delegate=LINA, start=today - timedelta(days=1),
+                  until=today + timedelta(days=3), actor_email=HEAD)
     work.assign(db.uow(), item.id, to=HEAD, actor_email=LINA)
     sent = {m.channel_id: m for m in rows(db, event="work.assigned")}
     assert set(sent) == {head_own.id, lina_own.id}

@@ -8,16 +8,19 @@ import re
 import socket
 import threading
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
 import pytest
 
+from mktflow.domain import clock as clocks
+from mktflow.domain.clock import FrozenClock
 from mktflow.engine import handoffs
 from mktflow.notify.relay import Relay
 from mktflow.notify.render import verify_signature
 from mktflow.notify.senders import SmtpMailer
-from mktflow.notify.testing import FakeClock, SmtpReceiver, WebhookReceiver
+from mktflow.notify.testing import SmtpReceiver, WebhookReceiver
+from tests.dates import date_ahead
 from tests.integration.api_support import open_link
 from tests.integration.notify_support import (
     OLGA,
@@ -33,10 +36,15 @@ ENV = {SECRET_ENV: SECRET}
 NOW = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 
 
+def _due() -> datetime:
+    """The due time of ``_offer``'s handoff: 17:00 UTC sixty days ahead (a handoff may not
+    be due in the past)."""
+    return datetime.combine(date_ahead(60), time(17), tzinfo=UTC)
+
+
 def _offer(db: Any) -> Any:
     return handoffs.offer(db.uow(), actor_email=OLGA, from_department="marketing",
-                          to_department="tech", title="Prototype",
-                          due_at=datetime(2027, 3, 1, 17, tzinfo=UTC))
+                          to_department="tech", title="Prototype", due_at=_due())
 
 
 def test_a_webhook_receives_a_signed_json_message(
@@ -55,11 +63,11 @@ def test_a_webhook_receives_a_signed_json_message(
     assert verify_signature(SECRET, req.headers["x-mktflow-timestamp"], req.body,
                             req.headers["x-mktflow-signature"])
     assert req.headers["x-mktflow-signature"].startswith("sha256=")
-    assert abs(int(req.headers["x-mktflow-timestamp"]) - datetime.now().timestamp()) < 60
+    assert abs(int(req.headers["x-mktflow-timestamp"]) - clocks.now().timestamp()) < 60
     body = json.loads(req.body)
     assert body["id"] == msg.id and body["event"] == "handoff.offered"
     assert body["ref"] == f"H-{h.id}" and body["for"] == "the tech department"
-    assert body["due"] == "2027-03-01T17:00:00Z"
+    assert body["due"] == f"{_due():%Y-%m-%d}T17:00:00Z"
     assert body["link"] == f"{links_api}/handoffs/{h.id}"
     assert open_link(body["link"], f"H-{h.id}")["state"] == "offered"
     assert (msg.status, msg.attempts, msg.last_error) == ("sent", 1, None)
@@ -75,7 +83,7 @@ def test_a_slack_hook_receives_a_readable_block_with_the_link(
             relay.drain()
     text = json.loads(rx.requests[0].body)["text"]
     assert text.splitlines()[0] == f"*H-{h.id} offered to tech by marketing: Prototype*"
-    assert "For: the tech department" in text and "Due: 2027-03-01 17:00 UTC" in text
+    assert "For: the tech department" in text and f"Due: {_due():%Y-%m-%d} 17:00 UTC" in text
     link = re.search(r"<(\S+)\|Open H-\d+>", text)
     assert link is not None and link[1] == f"{links_api}/handoffs/{h.id}", text
     open_link(link[1], f"H-{h.id}")
@@ -99,7 +107,7 @@ def test_an_email_reaches_a_real_smtp_server(db: Any, links_api: str) -> None:
     act = re.search(r"^Act: (\S+)", body, re.M)
     assert act is not None and act[1] == f"{links_api}/handoffs/{h.id}", body
     open_link(act[1], f"H-{h.id}")
-    assert "Due: 2027-03-01 17:00 UTC" in body
+    assert f"Due: {_due():%Y-%m-%d} 17:00 UTC" in body
 
 
 def test_wrong_smtp_password_is_retried_not_lost(db: Any) -> None:
@@ -108,7 +116,7 @@ def test_wrong_smtp_password_is_retried_not_lost(db: Any) -> None:
         _offer(db)
         mailer = SmtpMailer(host="127.0.0.1", port=smtp.port, username="relay",
                             password="wrong", timeout_s=5)
-        with relay_for(db, env={}, mailer=mailer, clock=FakeClock(NOW)) as relay:
+        with relay_for(db, env={}, mailer=mailer, clock=FrozenClock(NOW)) as relay:
             summary = relay.drain()
     (msg,) = rows(db, event="handoff.offered")
     assert smtp.mails == [] and (summary.sent, summary.retrying) == (0, 1)
@@ -117,7 +125,7 @@ def test_wrong_smtp_password_is_retried_not_lost(db: Any) -> None:
 
 
 def test_a_failing_receiver_is_retried_with_backoff_then_dead_lettered(db: Any) -> None:
-    clock = FakeClock(NOW)
+    clock = FrozenClock(NOW)
     with WebhookReceiver(lambda r: (503, 0.0)) as rx:
         hook = channel(db, "tech", url=f"{rx.url}/h")
         (mid,) = queue(db, 1, hook.id, at=NOW)
@@ -261,7 +269,7 @@ class SimulatedCrash(BaseException):
 
 
 def test_a_crash_between_send_and_mark_gives_at_most_one_duplicate(db: Any) -> None:
-    clock = FakeClock(NOW)
+    clock = FrozenClock(NOW)
     with WebhookReceiver() as rx:
         hook = channel(db, "tech", url=f"{rx.url}/h")
         ids = queue(db, 5, hook.id, at=NOW)

@@ -8,11 +8,12 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import update
 
+from mktflow.domain import clock as clocks
 from mktflow.notify.relay import DrainSummary
 from mktflow.notify.senders import SmtpMailer
 from mktflow.notify.testing import SmtpReceiver, WebhookReceiver
@@ -156,7 +157,7 @@ def test_a_message_whose_attempts_are_used_up_is_never_sent_again(db: Any) -> No
     with WebhookReceiver() as rx:
         hook = channel(db, "tech", url=f"{rx.url}/h")
         (mid,) = queue(db, 1, hook.id)
-        past = datetime.now(UTC) - timedelta(minutes=1)
+        past = clocks.now() - timedelta(minutes=1)
         with db.uow() as u:
             u.session.execute(update(_T).where(_T.c.id == mid).values(
                 status="sending", attempts=3, claimed_by="gone:1", claimed_until=past,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
+from mktflow.domain.clock import FrozenClock
 from mktflow.engine import handoffs, queries, sla, work
 from mktflow.engine.organisation import set_head_away
-from mktflow.notify.testing import FakeClock
 from tests.integration.notify_support import HEAD, LINA, OLGA, TOM, channel, rows
 
 DUE = datetime(2027, 2, 1, 12, 0, tzinfo=UTC)
@@ -16,12 +18,20 @@ POLICY = sla.EscalationPolicy(head_after=timedelta(hours=24),
                               management_after=timedelta(hours=72))
 
 
+@pytest.fixture(name="process_clock", autouse=True)
+def _before_due(clock: FrozenClock) -> FrozenClock:
+    """The process's clock stands a month before DUE (new items may not be due in the past),
+    whatever the calendar says; each sweep takes its own clock."""
+    clock.set(DUE - timedelta(days=30))
+    return clock
+
+
 def _item(db: Any, **kw: Any) -> Any:
     return work.create_work_item(db.uow(), actor_email=HEAD, department="marketing",
                                  title=kw.pop("title", "Media plan"), due_at=DUE, **kw)
 
 
-def _sweep(db: Any, clock: FakeClock) -> sla.SweepSummary:
+def _sweep(db: Any, clock: FrozenClock) -> sla.SweepSummary:
     return sla.sweep(db.uow(clock=clock), POLICY)
 
 
@@ -35,7 +45,7 @@ def test_overdue_work_climbs_each_level_once(db: Any) -> None:
     head_own = channel(db, "marketing", "email", to="ana@example.com", member=HEAD)
     mgmt = channel(db, "management", "slack")
     item = _item(db)
-    clock = FakeClock(DUE - timedelta(minutes=1))
+    clock = FrozenClock(DUE - timedelta(minutes=1))
     assert _sweep(db, clock).escalations == []  # not due yet
 
     clock.advance(minutes=1)
@@ -68,7 +78,7 @@ def test_overdue_work_climbs_each_level_once(db: Any) -> None:
 def test_held_work_reminds_the_assignee_first(db: Any) -> None:
     own = channel(db, "marketing", "email", to="olga@example.com", member=OLGA)
     item = _item(db, assignee=OLGA)
-    _sweep(db, FakeClock(DUE + timedelta(hours=1)))
+    _sweep(db, FrozenClock(DUE + timedelta(hours=1)))
     (m,) = rows(db, event="work.overdue")
     assert (m.channel_id, m.recipient_email, m.payload["escalated_to"]) == (own.id, OLGA, OLGA)
     assert m.payload["ref"] == f"W-{item.id}"
@@ -76,7 +86,7 @@ def test_held_work_reminds_the_assignee_first(db: Any) -> None:
 
 def test_a_late_first_sweep_raises_every_level_passed_in_order(db: Any) -> None:
     item = _item(db)
-    summary = _sweep(db, FakeClock(DUE + timedelta(days=5)))
+    summary = _sweep(db, FrozenClock(DUE + timedelta(days=5)))
     assert [e["level"] for e in summary.escalations] == [1, 2, 3]
     assert summary.by_level() == {1: 1, 2: 1, 3: 1}
     sent = sorted((m.payload["level"], m.event, m.department) for m in rows(db)
@@ -86,13 +96,14 @@ def test_a_late_first_sweep_raises_every_level_passed_in_order(db: Any) -> None:
     assert len(_escalations(db, f"W-{item.id}")) == 3
 
 
-def test_level_two_reaches_the_delegate_while_the_head_is_away(db: Any) -> None:
+def test_level_two_reaches_the_delegate_while_the_head_is_away(
+        db: Any, process_clock: FrozenClock) -> None:
     lina_own = channel(db, "marketing", "email", to="lina@example.com", member=LINA)
     _item(db)
-    today = date.today()
+    today = process_clock.today()
     set_head_away(db.uow(), "marketing", delegate=LINA, start=today - timedelta(days=1),
                   until=today + timedelta(days=1), actor_email=HEAD)
-    clock = FakeClock(datetime.now(UTC))
+    clock = FrozenClock(process_clock.now())
     item_due_long_ago = _item(db, title="Overdue approval")
     with db.uow() as u:  # make it 25 h overdue relative to the fake clock
         row = u.session.get(type(item_due_long_ago), item_due_long_ago.id)
@@ -109,7 +120,7 @@ def test_level_two_reaches_the_delegate_while_the_head_is_away(db: Any) -> None:
 
 def test_a_new_due_date_starts_escalation_afresh(db: Any) -> None:
     item = _item(db)
-    clock = FakeClock(DUE + timedelta(hours=30))
+    clock = FrozenClock(DUE + timedelta(hours=30))
     _sweep(db, clock)
     assert queries.show(db.uow(), f"W-{item.id}")["escalation_level"] == 2
     work.update(db.uow(), item.id, actor_email=HEAD, due_at=clock() + timedelta(hours=2))
@@ -128,7 +139,7 @@ def test_overdue_handoffs_escalate_and_finished_work_does_not(db: Any) -> None:
     handoffs.deliver(db.uow(), delivered.id, actor_email=TOM)
     done = _item(db, assignee=OLGA)
     work.complete(db.uow(), done.id, actor_email=OLGA)
-    summary = _sweep(db, FakeClock(DUE + timedelta(hours=1)))
+    summary = _sweep(db, FrozenClock(DUE + timedelta(hours=1)))
     assert summary.escalations == [{"ref": f"H-{h.id}", "level": 1,
                                     "to": "the tech department"}]
     (m,) = rows(db, event="handoff.overdue")
@@ -137,7 +148,7 @@ def test_overdue_handoffs_escalate_and_finished_work_does_not(db: Any) -> None:
 
 def test_two_sweeps_at_once_escalate_once(db: Any) -> None:
     items = [_item(db, title=f"Step {i}") for i in range(5)]
-    clock = FakeClock(DUE + timedelta(hours=1))
+    clock = FrozenClock(DUE + timedelta(hours=1))
     barrier = threading.Barrier(2)
     results: list[sla.SweepSummary] = []
 

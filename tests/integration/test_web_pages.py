@@ -336,14 +336,15 @@ def test_in_proxy_mode_with_a_token_the_pages_still_sign_people_in(db: Any) -> N
         olga.client.close()
 
 
-def test_times_are_shown_in_the_organisations_time_zone(db: Any) -> None:
+def test_times_are_shown_in_the_organisations_time_zone(db: Any, clock: Any) -> None:
+    from datetime import UTC, datetime
+
     from mktflow.api.app import create_app
     from mktflow.config import Settings
     from mktflow.engine import work
 
+    clock.set(datetime(2027, 1, 4, 9, tzinfo=UTC))  # a winter week: Madrid is on CET
     item = _step(db, assignee=OLGA, schema=None)
-    from datetime import UTC, datetime
-
     work.update(db.uow(), item, actor_email=ANA, due_at=datetime(2027, 1, 15, 16, 0, tzinfo=UTC))
     app = create_app(db.engine, settings=Settings(web_timezone="Europe/Madrid"))
     with serving(app) as url:

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from mktflow.domain import clock as clocks
+from mktflow.domain.clock import FrozenClock
 from mktflow.domain.errors import ConfigError
 from mktflow.notify.relay import RelayPolicy, backoff_s
 from mktflow.notify.render import (
@@ -21,7 +23,7 @@ from mktflow.notify.render import (
     webhook_body,
 )
 from mktflow.notify.senders import Deliverer, DeliveryFailed, HttpxPoster
-from mktflow.notify.testing import FakeClock, FakeMailer
+from mktflow.notify.testing import FakeMailer
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 SECRET = "wh-secret-7f3a"
@@ -46,7 +48,7 @@ def deliverer(handler: object, *, mailer: FakeMailer | None = None,
     client = httpx.Client(transport=httpx.MockTransport(handler))  # type: ignore[arg-type]
     return Deliverer(http=HttpxPoster(client), mailer=mailer,
                      env={"HOOK_SECRET": SECRET} if env is None else env,
-                     sender_address="mktflow@example.com", clock=FakeClock(NOW))
+                     sender_address="mktflow@example.com", clock=FrozenClock(NOW))
 
 
 def test_the_readable_text_says_what_for_whom_due_why_and_where_to_act() -> None:
@@ -203,7 +205,6 @@ def test_a_lease_that_cannot_cover_one_send_is_refused() -> None:
 
 def test_the_documented_verification_snippet_accepts_real_deliveries() -> None:
     import re
-    import time
     from pathlib import Path
 
     doc = (Path(__file__).parents[2] / "README.md").read_text()
@@ -220,7 +221,7 @@ def test_the_documented_verification_snippet_accepts_real_deliveries() -> None:
 
     client = httpx.Client(transport=httpx.MockTransport(handler))
     Deliverer(http=HttpxPoster(client), mailer=None, env={"HOOK_SECRET": SECRET},
-              sender_address="x@y.io", clock=lambda: datetime.fromtimestamp(time.time(), UTC),
+              sender_address="x@y.io", clock=clocks.now,
               ).deliver(envelope())
     headers = dict(seen[0].headers)
     headers = {"X-Mktflow-Timestamp": headers["x-mktflow-timestamp"],
