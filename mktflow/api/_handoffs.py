@@ -44,13 +44,13 @@ def create(body: OfferHandoff, actor: Actor, uow: Uow, response: Response) -> Js
     return queries.show(uow, f"H-{handoff.id}")
 
 
-@router.get("/{item}", response_model=View, responses=web.PAGE_RESPONSES | problems(404, 422))
+@router.get("/{item}", response_model=View, responses=web.PAGE_RESPONSES | problems(403, 404, 422))
 def show(item: str, request: Request, uow: Uow) -> Json | Response:
     """One handoff with its state, reason and deliverables (an HTML page when a browser asks)."""
     if wants_html(request.headers.get("accept")):
         return web.item_page(request, "handoff", item)
-    identify(request, need_member=False)  # JSON reads need a credential, as every read does
-    return queries.show(uow, canonical("handoff", item))
+    reader = identify(request, need_member=False)  # JSON reads need a credential too
+    return queries.show(uow, canonical("handoff", item), reader=reader)
 
 
 

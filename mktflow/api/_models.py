@@ -172,3 +172,10 @@ class CancelHandoff(_Body):
     """Withdraw offered or accepted work, saying why."""
 
     reason: Reason
+
+
+class CancelProcess(_Body):
+    """End a running process on purpose, saying why (its owner, whoever leads the owner's
+    department, or management)."""
+
+    reason: Reason

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response, Security
 from fastapi.security import HTTPAuthorizationCredentials
 
 from mktflow import web
-from mktflow.api._deps import Uow, _bearer, identify, wants_html
+from mktflow.api._deps import Actor, Uow, _bearer, identify, wants_html
+from mktflow.api._models import CancelProcess
 from mktflow.api._schemas import (
     HistoryEntry,
     InboxPage,
@@ -17,29 +18,34 @@ from mktflow.api._schemas import (
     ProcessSummary,
     problems,
 )
+from mktflow.domain.model import ref_of
 from mktflow.engine import queries
+from mktflow.engine.handoffs import process_id_for
+from mktflow.engine.processes import cancel_process as end_process
 
 __all__ = ["router"]
 
 
-def _credential_unless_page(
+def _reader_unless_page(
     request: Request,
     _bearer_token: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
-) -> None:
-    """Reads need a credential too (a member token; the shared token in SSO-proxy mode); a
-    browser asking for a department's queue page is answered by the pages, which sign people
-    in themselves."""
+) -> str | None:
+    """Who reads: reads need a credential too (a member token; the shared token in SSO-proxy
+    mode, which reads as the operator when it names nobody). A browser asking for a
+    department's queue page is answered by the pages, which sign people in themselves."""
     if wants_html(request.headers.get("accept")) and request.url.path.startswith("/inbox/"):
-        return
-    identify(request, need_member=False)
+        return None
+    return identify(request, need_member=False)
 
 
-router = APIRouter(tags=["reads"], responses=problems(401),
-                   dependencies=[Depends(_credential_unless_page)])
+#: The member reading (None: the operator; ``engine.visibility``).
+Reader = Annotated[str | None, Depends(_reader_unless_page)]
+
+router = APIRouter(tags=["reads"], responses=problems(401, 403))
 
 
 @router.get("/org", response_model=OrganisationPublic)
-def organisation(uow: Uow) -> dict[str, Any]:
+def organisation(uow: Uow, _reader: Reader) -> dict[str, Any]:
     """Branches, departments (who leads them today) and active members."""
     return queries.organisation(uow)
 
@@ -48,7 +54,7 @@ def organisation(uow: Uow) -> dict[str, Any]:
             response_model_exclude_unset=True,
             responses=web.PAGE_RESPONSES | problems(404, 422))
 def inbox(
-    department: str, uow: Uow, request: Request, response: Response,
+    department: str, uow: Uow, request: Request, response: Response, reader: Reader,
     member: str | None = Query(default=None, description="Only the work items this member "
                                                          "holds (handoffs stay)."),
     state: list[str] | None = Query(
@@ -67,7 +73,7 @@ def inbox(
     if wants_html(request.headers.get("accept")):
         return web.inbox_page(request, department)
     page = queries.inbox_page(uow, department, member=member, states=state, overdue=overdue,
-                              process=process, limit=limit, cursor=cursor)
+                              process=process, limit=limit, cursor=cursor, reader=reader)
     if page.next_cursor:
         url = request.url.include_query_params(cursor=page.next_cursor)
         response.headers["Link"] = f'<{url}>; rel="next"'
@@ -76,22 +82,39 @@ def inbox(
 
 @router.get("/history/{reference}", response_model=list[HistoryEntry],
             responses=problems(404, 422))
-def history(reference: str, uow: Uow) -> list[dict[str, Any]]:
-    """The audit trail of a work item (W-12), a handoff (H-3) or a process (P-4 or its key)."""
-    return queries.history(uow, reference)
+def history(reference: str, uow: Uow, reader: Reader) -> list[dict[str, Any]]:
+    """The audit trail of a work item (W-12), a handoff (H-3) or a process (P-4 or its key):
+    a process's lists the entries of the items the reader may see."""
+    return queries.history(uow, reference, reader=reader)
 
 
 @router.get("/processes", response_model=list[ProcessSummary], responses=problems(422))
 def processes(
-    uow: Uow, status: str | None = None,
+    uow: Uow, reader: Reader, status: str | None = None,
     process: str | None = Query(default=None, description="Only runs of this process."),
 ) -> list[dict[str, Any]]:
-    """Process instances, newest first."""
-    return queries.process_list(uow, status=status, process=process)
+    """The process instances the reader may see, newest first (parameters and result only
+    where they may see them)."""
+    return queries.process_list(uow, status=status, process=process, reader=reader)
 
 
 @router.get("/processes/{reference}", response_model=ProcessPublic,
             responses=problems(404, 422))
-def process(reference: str, uow: Uow) -> dict[str, Any]:
-    """One process instance (P-4 or 4) with its work items and handoffs."""
-    return queries.show(uow, reference, "process")
+def process(reference: str, uow: Uow, reader: Reader) -> dict[str, Any]:
+    """One process instance (P-4 or 4) with the work items and handoffs the reader may see;
+    its parameters and result only for the owner's department and management."""
+    return queries.show(uow, reference, "process", reader=reader)
+
+
+@router.post("/processes/{reference}/cancel", response_model=ProcessPublic,
+             responses=problems(403, 404, 409, 422), tags=["processes"])
+def cancel_process(reference: str, body: CancelProcess, actor: Actor, uow: Uow,
+                   reader: Reader) -> dict[str, Any]:
+    """End a running process (P-4 or its key) on purpose: by its owner, whoever leads the
+    owner's department, or management, with a reason. Its open steps and handoffs are
+    cancelled with the reason; its waiting flow run is ended."""
+    with uow:
+        process_id = process_id_for(uow, reference)
+    assert process_id is not None
+    end_process(uow, process_id, actor_email=actor, reason=body.reason)
+    return queries.show(uow, ref_of("process", process_id), reader=actor)

@@ -150,6 +150,9 @@ class ProcessSummary(BaseModel):
     result: Json | None
     created_at: str | None
     updated_at: str | None
+    withheld: list[str] | None = Field(
+        default=None, description="Fields withheld from this reader (params, result): only "
+                                  "the owner's department and management see them.")
 
 
 class ProcessPublic(ProcessSummary):
@@ -165,7 +168,8 @@ class HistoryEntry(BaseModel):
     id: int
     at: str | None
     actor: str
-    item: str = Field(description="W-12, H-3 or P-4.")
+    item: str = Field(description="W-12, H-3 or P-4 (an organisation entry: its kind and id, "
+                                  "e.g. member 7).")
     action: str
     from_state: str | None
     to_state: str | None

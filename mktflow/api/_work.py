@@ -48,13 +48,13 @@ def create(body: CreateWork, actor: Actor, uow: Uow, response: Response) -> Json
     return queries.show(uow, f"W-{item.id}")
 
 
-@router.get("/{item}", response_model=View, responses=web.PAGE_RESPONSES | problems(404, 422))
+@router.get("/{item}", response_model=View, responses=web.PAGE_RESPONSES | problems(403, 404, 422))
 def show(item: str, request: Request, uow: Uow) -> Json | Response:
     """One work item with its form schema and data (an HTML page when a browser asks)."""
     if wants_html(request.headers.get("accept")):
         return web.item_page(request, "work", item)
-    identify(request, need_member=False)  # JSON reads need a credential, as every read does
-    return queries.show(uow, canonical("work", item))
+    reader = identify(request, need_member=False)  # JSON reads need a credential too
+    return queries.show(uow, canonical("work", item), reader=reader)
 
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "DataOpt",
     "IdArg",
     "JsonOpt",
+    "ReaderOpt",
     "ReasonOpt",
     "due_ahead",
     "emit",
@@ -44,6 +45,10 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 ActorOpt = Annotated[str, typer.Option(
     "--as", help="E-mail of the active member acting (the operator acts for them; never "
                  "'mktflow', the process engine).")]
+#: Who reads (``engine.visibility``): without it the operator, who sees everything.
+ReaderOpt = Annotated[str | None, typer.Option(
+    "--as", help="Read as this member: show only what the read table lets them see "
+                 "(without it: everything, as the operator).")]
 
 
 def uow() -> Any:

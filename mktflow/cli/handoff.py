@@ -11,6 +11,7 @@ from mktflow.cli._kit import (
     DataOpt,
     IdArg,
     JsonOpt,
+    ReaderOpt,
     ReasonOpt,
     due_ahead,
     emit,
@@ -61,12 +62,12 @@ def handoff_offer(
 
 
 @handoff_app.command("show")
-def handoff_show(reference: IdArg, json_: JsonOpt = False) -> None:
+def handoff_show(reference: IdArg, reader: ReaderOpt = None, json_: JsonOpt = False) -> None:
     """One handoff with its state, reason and deliverables."""
     from mktflow.engine.queries import show
 
     with refusals(json_):
-        emit(show(uow(), reference, "handoff"), json_, show_item)
+        emit(show(uow(), reference, "handoff", reader=reader), json_, show_item)
 
 
 def _handoff_action(action: str, doc: str) -> None:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from mktflow.cli._kit import JsonOpt, emit, refusals, table, uow
+from mktflow.cli._kit import JsonOpt, ReaderOpt, emit, refusals, table, uow
 
 __all__ = ["history_cmd", "inbox_cmd"]
 
@@ -29,6 +29,7 @@ def inbox_cmd(
     limit: Annotated[int, typer.Option("--limit", help="Rows per page, 1-200.")] = 50,
     cursor: Annotated[str | None, typer.Option(
         "--cursor", help="The next_cursor a previous page printed.")] = None,
+    reader: ReaderOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Work items and handoffs waiting for a department, overdue first, one page at a time.
@@ -39,7 +40,7 @@ def inbox_cmd(
 
     with refusals(json_):
         page = inbox_page(uow(), department, member=member, states=state, overdue=overdue,
-                          process=process, limit=limit, cursor=cursor)
+                          process=process, limit=limit, cursor=cursor, reader=reader)
         body = {"rows": page.rows, "next_cursor": page.next_cursor}
 
         def human(_: object) -> str:
@@ -55,12 +56,13 @@ def inbox_cmd(
 
 def history_cmd(
     reference: Annotated[str, typer.Argument(help="W-12, H-3, P-4 or a business key.")],
+    reader: ReaderOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """The audit trail of a work item, a handoff or a whole process."""
     from mktflow.engine.queries import history
 
     with refusals(json_):
-        entries = history(uow(), reference)
+        entries = history(uow(), reference, reader=reader)
         emit(entries, json_, lambda rows: table(
             rows, ["at", "item", "actor", "action", "from_state", "to_state", "reason"]))

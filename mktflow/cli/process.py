@@ -12,7 +12,17 @@ from typing import Annotated, Any
 
 import typer
 
-from mktflow.cli._kit import JsonOpt, emit, parse_data, refusals, table, uow
+from mktflow.cli._kit import (
+    ActorOpt,
+    JsonOpt,
+    ReaderOpt,
+    ReasonOpt,
+    emit,
+    parse_data,
+    refusals,
+    table,
+    uow,
+)
 from mktflow.domain.errors import BadInput
 
 __all__ = ["demo", "process_app", "run"]
@@ -158,12 +168,31 @@ def _process_ref(reference: str) -> str:
 
 @process_app.command("show")
 def process_show(reference: Annotated[str, typer.Argument(help="P-4, 4 or a business key.")],
-                 json_: JsonOpt = False) -> None:
+                 reader: ReaderOpt = None, json_: JsonOpt = False) -> None:
     """One process instance: status, its work items and handoffs."""
     from mktflow.engine.queries import show
 
     with refusals(json_):
-        emit(show(uow(), _process_ref(reference), "process"), json_, _process_text)
+        emit(show(uow(), _process_ref(reference), "process", reader=reader), json_,
+             _process_text)
+
+
+@process_app.command("cancel")
+def process_cancel(reference: Annotated[str, typer.Argument(help="P-4, 4 or a business key.")],
+                   actor: ActorOpt, reason: ReasonOpt = None, json_: JsonOpt = False) -> None:
+    """End a running process on purpose, with --reason: its owner, whoever leads the owner's
+    department, or management. Its open steps and handoffs are cancelled with the reason, and
+    its waiting flow run is ended."""
+    from mktflow.engine.handoffs import process_id_for
+    from mktflow.engine.processes import cancel_process
+    from mktflow.engine.queries import show
+
+    with refusals(json_):
+        with uow() as u:
+            process_id = process_id_for(u, _process_ref(reference))
+        assert process_id is not None
+        cancel_process(uow(), process_id, actor_email=actor, reason=reason)
+        emit(show(uow(), f"P-{process_id}", "process"), json_, _process_text)
 
 
 @process_app.command("resume")
@@ -216,13 +245,14 @@ def _process_text(view: dict[str, Any]) -> str:
 def process_list_cmd(
     status: Annotated[str | None, typer.Option("--status")] = None,
     process: Annotated[str | None, typer.Option("--process")] = None,
+    reader: ReaderOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Process instances, newest first."""
     from mktflow.engine.queries import process_list
 
     with refusals(json_):
-        rows = process_list(uow(), status=status, process=process)
+        rows = process_list(uow(), status=status, process=process, reader=reader)
         emit(rows, json_, lambda r: table(r, ["ref", "process", "business_key", "status",
                                               "owner", "created_at"],
                                           empty="no processes"))

@@ -11,6 +11,7 @@ from mktflow.cli._kit import (
     DataOpt,
     IdArg,
     JsonOpt,
+    ReaderOpt,
     ReasonOpt,
     due_ahead,
     emit,
@@ -66,12 +67,12 @@ def work_create(
 
 
 @work_app.command("show")
-def work_show(reference: IdArg, json_: JsonOpt = False) -> None:
+def work_show(reference: IdArg, reader: ReaderOpt = None, json_: JsonOpt = False) -> None:
     """One work item with its form schema, draft (the pre-filled answer) and data."""
     from mktflow.engine.views import show_item as read  # Core only: no ORM for a quick start
 
     with refusals(json_):
-        emit(read(uow(), reference, "work"), json_, show_item)
+        emit(read(uow(), reference, "work", reader=reader), json_, show_item)
 
 
 def _simple(action: str) -> Any:

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from mktflow.domain.errors import NotAuthorized
-from mktflow.domain.model import Guard, Party, Role, Rule
+from mktflow.domain.model import MANAGEMENT, Guard, Party, Readable, ReadRule, Role, Rule
 
 __all__ = [
     "EXCLUDED",
@@ -25,9 +25,11 @@ __all__ = [
     "Target",
     "asks_decision",
     "authorize",
+    "authorize_read",
     "head_is_away",
     "holder_refusal",
     "leads_of",
+    "may_read",
 ]
 
 
@@ -92,6 +94,12 @@ class Target:
     excluded: frozenset[str] = frozenset()  # four eyes: who may not take or decide the step
     approval: Approval | None = None  # the authority-matrix rule of an approval step
     asks_decision: bool = False  # the step's form asks for a ``decision`` (accept, go, ...)
+    process_owner: str | None = None  # the owner of the process the item belongs to
+    #: the process owner's department (``Party.OWNING_DEPARTMENT``)
+    owner_department: str | None = None
+    #: the departments the process involves: the owner's, and every department with a step in
+    #: it or on either side of a handoff of it (``Party.INVOLVED``)
+    involved: frozenset[str] = frozenset()
 
     @property
     def decides(self) -> bool:
@@ -144,6 +152,15 @@ def _is(actor: Actor, party: Party, target: Target) -> bool:
         return bool(actor.leads)
     if party in (Party.MEMBER, Party.RECEIVING):
         return actor.in_department(target.department)
+    if party is Party.MANAGEMENT:
+        return actor.in_department(MANAGEMENT)
+    if party is Party.PROCESS_OWNER:
+        return target.process_owner is not None and actor.email == target.process_owner
+    if party is Party.INVOLVED:
+        return any(actor.in_department(d) for d in target.involved)
+    if party is Party.OWNING_DEPARTMENT:
+        return target.owner_department is not None and actor.in_department(
+            target.owner_department)
     # Party.OFFERING
     return target.offering is not None and actor.in_department(target.offering)
 
@@ -195,6 +212,31 @@ def authorize(actor: Actor, rule: Rule, target: Target) -> None:
     why = holder_refusal(actor, target, guards=rule.guards) if rule.guards else None
     if why:
         raise NotAuthorized(f"{actor.email} may not {rule.action} {target.ref}: {why}")
+
+
+def may_read(actor: Actor, rule: ReadRule, target: Target) -> bool:
+    """Whether ``actor`` may see what ``rule`` covers of ``target`` (the read table)."""
+    if actor.system:
+        return True
+    if not actor.is_hq and target.branch and target.branch != actor.branch:
+        return False
+    return any(_is(actor, party, target) for party in rule.who)
+
+
+def authorize_read(actor: Actor, rule: ReadRule, target: Target) -> None:
+    """Refuse (NotAuthorized) unless ``actor`` may see what ``rule`` covers of ``target``:
+    one of the parties the row names, within their branch. The same words at every door."""
+    if may_read(actor, rule, target):
+        return
+    if not actor.is_hq and target.branch and target.branch != actor.branch:
+        raise NotAuthorized(
+            f"{actor.email} may not see {target.ref}: it belongs to branch {target.branch} "
+            f"and members of branch {actor.branch} see only their branch's")
+    who = ", ".join(p.value for p in rule.who[:-1]) + f" or {rule.who[-1].value}" \
+        if len(rule.who) > 1 else rule.who[0].value
+    what = "the parameters of " if rule.subject == Readable.PARAMETERS else ""
+    raise NotAuthorized(f"{actor.email} ({actor.department or 'no department'}) may not see "
+                        f"{what}{target.ref}: only {who} may ({rule.why})")
 
 
 def _authorize_party(actor: Actor, rule: Rule, target: Target) -> None:

@@ -15,10 +15,14 @@ from enum import StrEnum
 from mktflow.domain.errors import TransitionRefused
 
 __all__ = [
+    "ATTACH_RULE",
     "CREATION_RULES",
+    "END_RULE",
     "HANDOFF_RULES",
+    "MANAGEMENT",
     "OPEN_HANDOFF_STATES",
     "OPEN_WORK_STATES",
+    "READ_RULES",
     "REF_PREFIX",
     "WORK_RULES",
     "Audience",
@@ -27,10 +31,13 @@ __all__ = [
     "HandoffState",
     "Party",
     "ProcessStatus",
+    "ReadRule",
+    "Readable",
     "Role",
     "Rule",
     "WorkState",
     "creation_rule",
+    "read_rule",
     "ref_of",
     "rule_for",
     "target_state",
@@ -83,8 +90,12 @@ class ProcessStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+#: The department whose members oversee every other (seed 001 §1.1: the company's leaders).
+MANAGEMENT = "management"
+
+
 class Party(StrEnum):
-    """Who may perform an action, relative to the item."""
+    """Who may perform an action (or see something), relative to the item."""
 
     MEMBER = "a member of the owning department"
     ASSIGNEE = "the assignee"
@@ -92,6 +103,10 @@ class Party(StrEnum):
     OFFERING = "a member of the offering department"
     RECEIVING = "a member of the receiving department"
     ANY_LEAD = "a department head"  # the head (or active delegate) of any department
+    MANAGEMENT = "a member of management"
+    PROCESS_OWNER = "the owner of its process"
+    INVOLVED = "a member of a department the process involves"
+    OWNING_DEPARTMENT = "a member of the process owner's department"
 
 
 class Audience(StrEnum):
@@ -174,6 +189,9 @@ WORK_RULES: tuple[Rule, ...] = (
           "the colleague hands the step back to its holder for review", tells=(Audience.OWNER,)),
     _rule("complete", {W.CLAIMED}, W.DONE, (Party.ASSIGNEE,),
           "the holder submits the step's data; the process goes on", guards=DECIDING),
+    _rule("draft", {W.CLAIMED}, "=", (Party.ASSIGNEE,),
+          "the holder keeps a half-filled answer; only who may complete the step may write "
+          "it (four eyes: a draft pre-fills the answer that is submitted)", guards=DECIDING),
     _rule("cancel", _ACTIVE, W.CANCELLED, (Party.LEAD,),
           "the head withdraws a step that is no longer needed", needs_reason=True),
     _rule("update", _ACTIVE, "=", (Party.LEAD,),
@@ -219,8 +237,80 @@ CREATION_RULES: tuple[Rule, ...] = (
           tells=(Audience.RECEIVING,)),
 )
 
+#: Who attaches work to a running process, and who ends it (issue 19, "process membership").
+#: A work item or handoff given a process must come from someone the process already involves
+#: (its owner, a member of a department with a step or a handoff in it, management); anything
+#: else could end another department's campaign by cancelling what it attached.
+ATTACH_RULE = _rule("attach", set(), "=", (Party.PROCESS_OWNER, Party.INVOLVED, Party.MANAGEMENT),
+                    "only someone the process already involves may add work or a handoff to "
+                    "it", refusal="{actor} may not add work to {ref}: only its owner, a member "
+                                  "of a department it involves, or management may")
+#: Who ends a running process (``mktflow process cancel``): its owner, the head (or delegate)
+#: of the owner's department, management. Cancelling one of its steps or handoffs ends the
+#: process only when the one cancelling may end it; anyone else is refused (see
+#: ``engine.processes``).
+END_RULE = _rule("cancel", {ProcessStatus.RUNNING}, ProcessStatus.CANCELLED,
+                 (Party.PROCESS_OWNER, Party.LEAD, Party.MANAGEMENT),
+                 "a running process is ended by its owner, whoever leads the owner's "
+                 "department, or management; it must say why", needs_reason=True,
+                 refusal="{actor} may not end {ref}: only its owner, whoever leads "
+                         "{department}, or management may")
+
 OPEN_HANDOFF_STATES = frozenset({H.OFFERED, H.ACCEPTED, H.DELIVERED, H.RETURNED})
 OPEN_WORK_STATES = frozenset(_ACTIVE)
+
+
+class Readable(StrEnum):
+    """What a door shows (the subjects of the read table)."""
+
+    QUEUE = "queue"
+    WORK = "work"
+    HANDOFF = "handoff"
+    PROCESS = "process"
+    PARAMETERS = "parameters"
+
+
+@dataclass(frozen=True)
+class ReadRule:
+    """Who may see one kind of thing, and why. ``restricted``: it carries market or customer
+    data, kept by department (seed 001 §4.2)."""
+
+    subject: Readable
+    who: tuple[Party, ...]
+    why: str
+    restricted: bool = False
+
+
+#: The read table: who may see what, beside the write tables (issue 19). Branch limits apply
+#: as for writes: a branch member sees only what belongs to their branch or to no branch.
+#: The history of a work item, a handoff or a process is read by the row of that thing.
+READ_RULES: tuple[ReadRule, ...] = (
+    ReadRule(Readable.QUEUE, (Party.MEMBER, Party.MANAGEMENT),
+             "a department's queue is its own; management oversees every department"),
+    ReadRule(Readable.WORK, (Party.MEMBER, Party.PROCESS_OWNER, Party.MANAGEMENT),
+             "a step (its form, answer, draft, comments and history) belongs to its "
+             "department; the process owner follows their process; management oversees all",
+             restricted=True),
+    ReadRule(Readable.HANDOFF, (Party.OFFERING, Party.RECEIVING, Party.PROCESS_OWNER,
+                                Party.MANAGEMENT),
+             "a handoff is a contract between two departments: both sides see it, and the "
+             "owner of the process it serves"),
+    ReadRule(Readable.PROCESS, (Party.INVOLVED, Party.PROCESS_OWNER, Party.MANAGEMENT),
+             "a process (its key, status and the steps and handoffs each reader may see) is "
+             "shown to the departments it involves"),
+    ReadRule(Readable.PARAMETERS, (Party.OWNING_DEPARTMENT, Party.MANAGEMENT),
+             "a process's parameters and result carry customer, order, plan and budget data: "
+             "only the owner's department and management see them (seed 001 §4.2)",
+             restricted=True),
+)
+
+
+def read_rule(subject: Readable | str) -> ReadRule:
+    """The row of ``READ_RULES`` for ``subject``."""
+    for rule in READ_RULES:
+        if rule.subject == subject:
+            return rule
+    raise KeyError(subject)
 
 
 #: How each kind of item is named to people: W-12, H-3, P-4.

@@ -77,6 +77,8 @@ def offer(
             if code not in known:
                 raise NotFound(f"{field}: unknown department {code!r}")
         actor = actor_for(uow, actor_email)
+        if pid is not None:  # who may add a handoff to it (issue 19)
+            processes.check_attach(uow, actor, pid)
         handoff = Handoff(
             kind=HandoffKind.RESPONSIBILITY_LETTER if letter else HandoffKind.HANDOFF,
             process_id=pid, step_key=step_key, from_department=from_department,
@@ -110,8 +112,10 @@ def act(
 ) -> Handoff:
     """Apply one handoff transition (accept, reject, deliver, confirm, return, cancel).
 
-    A person's cancel of a handoff of a running process ends the process with it, as a step's
-    cancel does (``work.cancel``); a flow's own actions (``Door.ENGINE``) never do.
+    A person's cancel of a handoff the flow of a running process made ends the process with
+    it, as a step's cancel does (``work.cancel``), so only who may end the process may do it
+    (``processes.check_ends``); a handoff a person attached is withdrawn alone, and a flow's
+    own actions (``Door.ENGINE``) never end it.
     """
     if action not in {r.action for r in HANDOFF_RULES} - {"comment", "update"}:
         raise BadInput(f"action: unknown handoff action {action!r}")
@@ -121,6 +125,8 @@ def act(
                     else None)
         handoff = get_for_update(uow, Handoff, handoff_id)
         actor, rule = check(uow, handoff, action, actor_email, reason=reason)
+        if instance is not None:
+            processes.check_ends(uow, actor, instance, handoff)
         now = uow.now()
         fields: dict[str, Any] = {}
         if reason:
@@ -140,7 +146,8 @@ def act(
             fields["closed_at"] = now
         record(uow, handoff, rule, actor, reason=reason, data=data, fields=fields)
         why = (processes.end_for_cancelled_item(uow, instance, handoff, actor=actor.email,
-                                                reason=reason) if instance else None)
+                                                reason=reason)
+               if instance is not None and processes.ends_with(instance, handoff) else None)
         uow.commit()
     if instance is not None and why is not None:
         processes.tell_run(uow, instance, why)

@@ -45,9 +45,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import Select
 
-from mktflow.domain.errors import BadInput, NotFound
+from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
 from mktflow.domain.inputs import check_email, format_time
 from mktflow.domain.model import OPEN_WORK_STATES, HandoffState
+from mktflow.engine import visibility
 from mktflow.store import light
 from mktflow.store.uow import UnitOfWork
 
@@ -104,10 +105,11 @@ class _Query:
     overdue: bool | None
     process_id: int | None
     limit: int
+    branch: str | None = None  # a branch member's reading: their branch's rows and unbranched
 
     def fingerprint(self) -> str:
         text = json.dumps([self.scope, self.department, self.member, self.states, self.overdue,
-                           self.process_id])
+                           self.process_id, self.branch])
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -231,6 +233,8 @@ def _work_rows(uow: UnitOfWork, q: _Query, now: datetime, key: Key | None,
             .select_from(_W.outerjoin(_P, _P.c.id == _W.c.process_id))
             .where(_states_in(_W.c.state, WORK_STATES)))
     base = base.where(_W.c.department == q.department)
+    if q.branch is not None:
+        base = base.where(or_(_W.c.branch.is_(None), _W.c.branch == q.branch))
     if q.member:  # what one member holds in this department
         base = base.where(_W.c.assignee_email == q.member)
     if q.states and set(q.states) != set(WORK_STATES):
@@ -279,6 +283,8 @@ def _handoff_rows(uow: UnitOfWork, q: _Query, now: datetime, key: Key | None,
             .select_from(_H.outerjoin(_P, _P.c.id == _H.c.process_id)))
     if q.process_id is not None:
         base = base.where(_H.c.process_id == q.process_id)
+    if q.branch is not None:
+        base = base.where(or_(_H.c.branch.is_(None), _H.c.branch == q.branch))
     due = _H.c.due_at
     segments = [((0, 0), and_(receiver, due < now)),
                 ((1, 0), or_(and_(receiver, due >= now), and_(awaiting, due.is_not(None)))),
@@ -310,7 +316,12 @@ def _handoff_row(r: Any, *, overdue: bool) -> dict[str, Any]:
 
 def _query(uow: UnitOfWork, scope: str, department: str, *, member: str | None,
            states: Iterable[str] | None, overdue: bool | None, process: str | None,
-           limit: int, allowed: Sequence[str]) -> _Query:
+           limit: int, allowed: Sequence[str], reader: str | None) -> _Query:
+    try:
+        branch = visibility.check_queue(visibility.reading_actor(uow, reader), department)
+    except NotAuthorized:  # an unknown department is not found, whoever asks
+        _known_department(uow, department)
+        raise
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
         raise BadInput(f"limit: must be a whole number from 1 to {MAX_LIMIT}, got {limit!r}")
     chosen = tuple(sorted({s.strip().lower() for s in states or ()}))
@@ -321,7 +332,7 @@ def _query(uow: UnitOfWork, scope: str, department: str, *, member: str | None,
     process_id = _process_id(uow.reader(), process) if process else None
     member = _filter_member(uow.reader(), member) if member else None
     return _Query(scope=scope, department=department, member=member, states=chosen,
-                  overdue=overdue, process_id=process_id, limit=limit)
+                  overdue=overdue, process_id=process_id, limit=limit, branch=branch)
 
 
 def _filter_member(reader: Any, email: str) -> str:
@@ -345,12 +356,17 @@ def _process_id(reader: Any, key: str) -> int:
     return int(found)
 
 
+def _known_department(uow: UnitOfWork, department: str) -> None:
+    """NotFound unless ``department`` is one."""
+    known = uow.reader().execute(select(_D.c.code).where(_D.c.code == department))
+    if known.first() is None:
+        raise NotFound(f"department: unknown department {department!r}")
+
+
 def _page(uow: UnitOfWork, q: _Query, now: datetime, rows: list[tuple[Key, dict[str, Any]]]
           ) -> Page:
     if not rows:  # an empty page: say so if the department itself is unknown
-        known = uow.reader().execute(select(_D.c.code).where(_D.c.code == q.department))
-        if known.first() is None:
-            raise NotFound(f"department: unknown department {q.department!r}")
+        _known_department(uow, q.department)
     rows.sort(key=lambda kr: (kr[0][0], kr[0][1], kr[0][2] or now, *kr[0][3:]))
     more = len(rows) > q.limit
     rows = rows[:q.limit]
@@ -367,27 +383,31 @@ def _start(uow: UnitOfWork, q: _Query, cursor: str | None) -> tuple[datetime, Ke
 def work_page(uow: UnitOfWork, department: str, *, member: str | None = None,
               states: Iterable[str] | None = None, overdue: bool | None = None,
               process: str | None = None, limit: int = DEFAULT_LIMIT,
-              cursor: str | None = None) -> Page:
+              cursor: str | None = None, reader: str | None = None) -> Page:
     """One page of the open work items of ``department`` (or of those ``member`` holds there).
 
     ``states``: some of open, claimed, delegated (default all); ``overdue``: only overdue (True)
-    or only not overdue (False); ``process``: a business key or ``P-n``; ``limit``: 1-200.
+    or only not overdue (False); ``process``: a business key or ``P-n``; ``limit``: 1-200;
+    ``reader``: who reads (None: the operator); a member of another department is refused
+    (the read table's queue row), a branch member sees their branch's rows and unbranched ones.
     """
     with uow:
         q = _query(uow, "work", department, member=member, states=states, overdue=overdue,
-                   process=process, limit=limit, allowed=WORK_STATES)
+                   process=process, limit=limit, allowed=WORK_STATES, reader=reader)
         now, key = _start(uow, q, cursor)
         return _page(uow, q, now, _work_rows(uow, q, now, key, q.limit + 1))
 
 
 def handoff_page(uow: UnitOfWork, department: str, *, states: Iterable[str] | None = None,
                  overdue: bool | None = None, process: str | None = None,
-                 limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page:
+                 limit: int = DEFAULT_LIMIT, cursor: str | None = None,
+                 reader: str | None = None) -> Page:
     """One page of the handoffs waiting for ``department``: offered, accepted or returned to
-    it, or delivered by another department and waiting for its confirmation (``awaiting``)."""
+    it, or delivered by another department and waiting for its confirmation (``awaiting``).
+    ``reader`` as for ``work_page``."""
     with uow:
         q = _query(uow, "handoff", department, member=None, states=states, overdue=overdue,
-                   process=process, limit=limit, allowed=HANDOFF_STATES)
+                   process=process, limit=limit, allowed=HANDOFF_STATES, reader=reader)
         now, key = _start(uow, q, cursor)
         return _page(uow, q, now, _handoff_rows(uow, q, now, key, q.limit + 1))
 
@@ -395,15 +415,17 @@ def handoff_page(uow: UnitOfWork, department: str, *, states: Iterable[str] | No
 def inbox_page(uow: UnitOfWork, department: str, *, member: str | None = None,
                states: Iterable[str] | None = None, overdue: bool | None = None,
                process: str | None = None, limit: int = DEFAULT_LIMIT,
-               cursor: str | None = None) -> Page:
+               cursor: str | None = None, reader: str | None = None) -> Page:
     """One page of everything waiting for ``department``: work items and handoffs in one order.
 
     ``member`` narrows the work items to those the member holds (handoffs are held by
-    departments, so they stay); ``states`` may name work and handoff states together.
+    departments, so they stay); ``states`` may name work and handoff states together;
+    ``reader`` as for ``work_page``.
     """
     with uow:
         q = _query(uow, "inbox", department, member=member, states=states, overdue=overdue,
-                   process=process, limit=limit, allowed=(*WORK_STATES, *HANDOFF_STATES))
+                   process=process, limit=limit, allowed=(*WORK_STATES, *HANDOFF_STATES),
+                   reader=reader)
         now, key = _start(uow, q, cursor)
         work_q = _Query(**{**q.__dict__, "states": tuple(s for s in q.states
                                                         if s in WORK_STATES)})

@@ -1,5 +1,6 @@
 """Command handlers for process instances: start, link to a flow run, finish (also when one of
-its steps is cancelled: a flow cannot go on without it)."""
+its steps is cancelled: a flow cannot go on without it), and the rules of membership: who may
+add work to a process and who may end it (``domain.model.ATTACH_RULE``, ``END_RULE``)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,28 @@ from typing import Any, cast
 
 from sqlmodel import col, select
 
-from mktflow.domain.errors import BadInput, Conflict
+from mktflow.domain.actors import Actor, authorize
+from mktflow.domain.errors import BadInput, Conflict, NotAuthorized, NotFound, TransitionRefused
 from mktflow.domain.inputs import REASON_MAX
-from mktflow.domain.model import OPEN_HANDOFF_STATES, OPEN_WORK_STATES, ProcessStatus
+from mktflow.domain.model import (
+    ATTACH_RULE,
+    END_RULE,
+    OPEN_HANDOFF_STATES,
+    OPEN_WORK_STATES,
+    ProcessStatus,
+    ref_of,
+    rule_for,
+)
+from mktflow.engine import visibility
 from mktflow.engine.common import actor_for, changed, get_for_update, ref
 from mktflow.store.tables import Handoff, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [
+    "cancel_process",
     "cancelled_item_message",
+    "check_attach",
+    "check_ends",
     "check_key_free",
     "close",
     "end_for_cancelled_item",
@@ -133,6 +147,77 @@ def finish_process(
         close(uow, instance, status=status, result=result, reason=reason, actor="mktflow")
         uow.commit()
         return instance
+
+
+def check_attach(uow: UnitOfWork, actor: Actor, process_id: int) -> ProcessInstance:
+    """Refuse adding a work item or a handoff to process ``process_id`` unless it is running
+    and ``actor`` is someone it already involves (``ATTACH_RULE``: its owner, a member of a
+    department it involves, management; the process engine always). Returns the process.
+
+    Otherwise a member of any department could attach a handoff to another department's
+    campaign and end it by cancelling what they attached (issue 19).
+    """
+    instance = uow.session.get(ProcessInstance, process_id)
+    if instance is None:
+        raise NotFound(f"process: {ref_of('process', process_id)} does not exist")
+    if actor.system:
+        return instance
+    if instance.status != ProcessStatus.RUNNING:
+        raise TransitionRefused(f"cannot add work to {ref(instance)}: it is {instance.status}; "
+                                "only a running process takes new work")
+    authorize(actor, ATTACH_RULE, visibility.process_target(uow.session, instance))
+    return instance
+
+
+def check_ends(uow: UnitOfWork, actor: Actor, instance: ProcessInstance,
+               item: WorkItem | Handoff) -> None:
+    """Refuse a cancel of ``item`` that would end ``instance`` unless ``actor`` may end it
+    (``END_RULE``: its owner, whoever leads the owner's department, management).
+
+    Only a step or handoff the process's flow made (it has a ``step_key``: the run waits on it
+    or will) ends the process when cancelled; one a person attached does not, and is cancelled
+    alone (``ends_with``).
+    """
+    if actor.system or not ends_with(instance, item):
+        return
+    try:
+        authorize(actor, END_RULE, visibility.process_target(uow.session, instance))
+    except NotAuthorized as exc:
+        raise NotAuthorized(
+            f"{actor.email} may not cancel {ref(item)}: {ref(instance)} "
+            f"({instance.process} {instance.business_key}) waits on it and would end with it, "
+            f"and {str(exc).split(': ', 1)[-1]}; decide the step instead (reject, rework) or "
+            "ask them to end the process") from None
+
+
+def ends_with(instance: ProcessInstance | None, item: WorkItem | Handoff) -> bool:
+    """Whether cancelling ``item`` ends ``instance``: it is running and its flow made the item
+    (a person's attached work is cancelled alone)."""
+    return (instance is not None and instance.status == ProcessStatus.RUNNING
+            and item.step_key is not None)
+
+
+def cancel_process(uow: UnitOfWork, process_id: int, *, actor_email: str,
+                   reason: str | None) -> ProcessInstance:
+    """End a running process on purpose (``mktflow process cancel``): by its owner, whoever
+    leads the owner's department, or management (``END_RULE``), with a reason. Its open steps
+    and handoffs are cancelled with the reason, in the same transaction; its waiting flow run
+    is ended afterwards (``tell_run``). Raises NotFound, TransitionRefused (not running),
+    BadInput (no reason), NotAuthorized."""
+    with uow:
+        instance = get_for_update(uow, ProcessInstance, process_id)
+        actor = actor_for(uow, actor_email)
+        rule = rule_for((END_RULE,), f"process {ref(instance)}", "cancel", instance.status)
+        if not (reason and reason.strip()):
+            raise BadInput("reason: cancel needs a reason (why the process is ended)")
+        authorize(actor, rule, visibility.process_target(uow.session, instance))
+        why = (f"{ref(instance)} ({instance.process} {instance.business_key}) was cancelled by "
+               f"{actor.email}: {reason.strip()}")[:REASON_MAX]
+        close(uow, instance, status=ProcessStatus.CANCELLED, actor=actor.email, reason=why,
+              result={"outcome": "cancelled", "reason": why, "cancelled_by": actor.email})
+        uow.commit()
+    tell_run(uow, instance, why)
+    return instance
 
 
 def lock_process_of(uow: UnitOfWork, model: type[WorkItem] | type[Handoff],

@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from mktflow.domain.actors import head_is_away
+from mktflow.domain.actors import Actor, Target, head_is_away
 from mktflow.domain.errors import NotFound
 from mktflow.domain.inputs import format_time, normalise_email
-from mktflow.domain.model import OPEN_WORK_STATES, HandoffState
-from mktflow.engine import views
+from mktflow.domain.model import OPEN_WORK_STATES, REF_PREFIX, HandoffState, ref_of
+from mktflow.engine import views, visibility
 from mktflow.engine.common import parse_ref, ref
 from mktflow.engine.handoffs import process_id_for
 from mktflow.engine.inbox import Page, handoff_page, inbox_page, work_page
@@ -71,19 +71,28 @@ def handoff_view(session: Session, h: Handoff, now: datetime | None = None) -> d
     return views.handoff_view(h, _business_key(session, h.process_id), now)
 
 
-def process_view(session: Session, p: ProcessInstance, *, items: bool = True) -> dict[str, Any]:
-    """A process instance, with its work items and handoffs."""
+def process_view(session: Session, p: ProcessInstance, *, items: bool = True,
+                 reader: Actor | None = None, parameters: bool = True) -> dict[str, Any]:
+    """A process instance, with its work items and handoffs: those ``reader`` may see (None:
+    all). Without ``parameters`` its parameters and result are withheld (None, and
+    ``withheld`` names them): the reader may see the process, not its data."""
     view: dict[str, Any] = {
         "id": p.id, "ref": ref(p), "process": p.process, "business_key": p.business_key,
         "status": p.status, "owner": p.owner_email, "branch": p.branch,
-        "flow_run_id": p.flow_run_id, "params": p.params, "result": p.result,
+        "flow_run_id": p.flow_run_id, "params": p.params if parameters else None,
+        "result": p.result if parameters else None,
         "created_at": _iso(p.created_at), "updated_at": _iso(p.updated_at),
     }
+    if not parameters:
+        view["withheld"] = ["params", "result"]
     if items:
+        owner = p.owner_email
         view["work_items"] = [work_view(session, w) for w in session.exec(
-            select(WorkItem).where(col(WorkItem.process_id) == p.id).order_by(col(WorkItem.id)))]
+            select(WorkItem).where(col(WorkItem.process_id) == p.id).order_by(col(WorkItem.id)))
+            if visibility.may_see_item(reader, "work", w, process_owner=owner)]
         view["handoffs"] = [handoff_view(session, h) for h in session.exec(
-            select(Handoff).where(col(Handoff.process_id) == p.id).order_by(col(Handoff.id)))]
+            select(Handoff).where(col(Handoff.process_id) == p.id).order_by(col(Handoff.id)))
+            if visibility.may_see_item(reader, "handoff", h, process_owner=owner)]
     return view
 
 
@@ -123,28 +132,54 @@ def inbox(uow: UnitOfWork, department: str, *, member: str | None = None) -> lis
         return sorted(entries, key=_sort_key)
 
 
-def show(uow: UnitOfWork, reference: str, default_kind: str | None = None) -> dict[str, Any]:
-    """One work item, handoff or process, by reference (``W-12``, ``H-3``, ``P-4``)."""
+def show(uow: UnitOfWork, reference: str, default_kind: str | None = None, *,
+         reader: str | None = None) -> dict[str, Any]:
+    """One work item, handoff or process, by reference (``W-12``, ``H-3``, ``P-4``), as
+    ``reader`` may see it (None: the operator; ``engine.visibility``). NotFound when there is
+    none; NotAuthorized when the reader may not see it."""
     kind, item_id = parse_ref(reference, default_kind)
     if kind != "process":
-        return views.show_item(uow, reference, default_kind)
+        return views.show_item(uow, reference, default_kind, reader=reader)
     with uow:
+        actor = visibility.reading_actor(uow, reader)
         row = uow.session.get(ProcessInstance, item_id)
         if row is None:
             raise NotFound(f"{reference} does not exist")
-        return process_view(uow.session, row)
+        target = visibility.process_target(uow.session, row)
+        visibility.check_process(actor, target)
+        return process_view(uow.session, row, reader=actor,
+                            parameters=visibility.may_see_parameters(actor, target))
 
 
 def process_list(uow: UnitOfWork, *, status: str | None = None,
-                 process: str | None = None) -> list[dict[str, Any]]:
-    """Process instances, newest first."""
+                 process: str | None = None, reader: str | None = None
+                 ) -> list[dict[str, Any]]:
+    """Process instances ``reader`` may see (None: all), newest first; parameters and result
+    only of those whose parameters they may see."""
     with uow:
-        query = select(ProcessInstance).order_by(col(ProcessInstance.id).desc())
+        actor = visibility.reading_actor(uow, reader)
+        query = (select(ProcessInstance).where(visibility.visible_processes(actor,
+                                                                      ProcessInstance))
+                 .order_by(col(ProcessInstance.id).desc()))
         if status:
             query = query.where(col(ProcessInstance.status) == status)
         if process:
             query = query.where(col(ProcessInstance.process) == process)
-        return [process_view(uow.session, p, items=False) for p in uow.session.exec(query)]
+        rows = list(uow.session.exec(query))
+        owners = _departments_of(uow.session, {p.owner_email for p in rows})
+        return [process_view(uow.session, p, items=False, parameters=actor is None
+                             or visibility.may_see_parameters(actor, Target(
+                                 ref=ref(p), department="", branch=p.branch,
+                                 owner_department=owners.get(p.owner_email))))
+                for p in rows]
+
+
+def _departments_of(session: Session, emails: set[str]) -> dict[str, str]:
+    """Each member's department, by e-mail (one query)."""
+    if not emails:
+        return {}
+    return {m.email: m.department for m in session.exec(
+        select(Member).where(col(Member.email).in_(sorted(emails))))}
 
 
 def done_steps_of_run(uow: UnitOfWork, flow_run_id: str) -> list[WorkItem]:
@@ -157,31 +192,65 @@ def done_steps_of_run(uow: UnitOfWork, flow_run_id: str) -> list[WorkItem]:
                    col(WorkItem.state) == "done")))
 
 
-def history(uow: UnitOfWork, reference: str) -> list[dict[str, Any]]:
-    """The audit trail of a work item, a handoff, or a whole process (``P-4`` or its key)."""
+def history(uow: UnitOfWork, reference: str, *, reader: str | None = None
+            ) -> list[dict[str, Any]]:
+    """The audit trail of a work item, a handoff, or a whole process (``P-4`` or its key), as
+    ``reader`` may see it (None: the operator): an item's by the item's row of the read table;
+    a process's by the process's row, with the entries of only the items the reader may see."""
     with uow:
         s = uow.session
+        actor = visibility.reading_actor(uow, reader)
         try:
             kind, item_id = parse_ref(reference)
         except Exception:
             pid = process_id_for(uow, reference)
             assert pid is not None
             kind, item_id = "process", pid
-        if s.get(_MODELS[kind], item_id) is None:
+        found = s.get(_MODELS[kind], item_id)
+        if found is None:
             raise NotFound(f"{reference} does not exist")
+        hidden: set[tuple[str, int]] = set()
+        if kind == "process":
+            visibility.check_process(actor, visibility.process_target(s, found))
+            if actor is not None:
+                hidden = _hidden_items(s, found, actor)
+        else:
+            owner = s.get(ProcessInstance, found.process_id) if found.process_id else None
+            visibility.check_item(actor, kind, found,
+                                  process_owner=owner.owner_email if owner else None)
         query = select(AuditEntry)
         if kind == "process":
             query = query.where(col(AuditEntry.process_id) == item_id)
         else:
             query = query.where(col(AuditEntry.entity_type) == kind,
                                 col(AuditEntry.entity_id) == item_id)
-        prefix = {"work": "W", "handoff": "H", "process": "P"}
         return [{
             "id": e.id, "at": _iso(e.at), "actor": e.actor,
-            "item": f"{prefix.get(e.entity_type, '?')}-{e.entity_id}", "action": e.action,
+            "item": _entity_ref(e.entity_type, e.entity_id), "action": e.action,
             "from_state": e.from_state, "to_state": e.to_state, "reason": e.reason,
             "data": e.data, "changes": e.changes,
-        } for e in s.exec(query.order_by(col(AuditEntry.id)))]
+        } for e in s.exec(query.order_by(col(AuditEntry.id)))
+            if (e.entity_type, e.entity_id) not in hidden]
+
+
+def _entity_ref(entity_type: str, entity_id: int) -> str:
+    """How a history entry names what it is about: ``W-12``, ``H-3``, ``P-4``; a member's or
+    the organisation's entry by its kind (``member 7``)."""
+    if entity_type in REF_PREFIX:
+        return ref_of(entity_type, entity_id)
+    return f"{entity_type} {entity_id}"
+
+
+def _hidden_items(s: Session, process: ProcessInstance, actor: Actor) -> set[tuple[str, int]]:
+    """The (kind, id) of the work items and handoffs of ``process`` that ``actor`` may not see."""
+    owner = process.owner_email
+    hidden = {("work", w.id) for w in s.exec(select(WorkItem).where(
+        col(WorkItem.process_id) == process.id))
+        if not visibility.may_see_item(actor, "work", w, process_owner=owner)}
+    hidden |= {("handoff", h.id) for h in s.exec(select(Handoff).where(
+        col(Handoff.process_id) == process.id))
+        if not visibility.may_see_item(actor, "handoff", h, process_owner=owner)}
+    return {(kind, item_id) for kind, item_id in hidden if item_id is not None}
 
 
 def organisation(uow: UnitOfWork) -> dict[str, Any]:

@@ -12,21 +12,24 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from sqlalchemy import true
 from sqlmodel import col, select
 
 from mktflow.domain.errors import MktflowError, NotFound
 from mktflow.domain.model import HANDOFF_RULES, OPEN_WORK_STATES, WORK_RULES, HandoffState
+from mktflow.engine import processes, visibility
 from mktflow.engine.common import active_member, actor_for, parse_ref
 from mktflow.engine.handoffs import process_id_for
 from mktflow.engine.queries import handoff_view, work_view
 from mktflow.engine.transitions import check
-from mktflow.store.tables import Department, Handoff, Member, WorkItem
+from mktflow.store.tables import Department, Handoff, Member, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [
     "allowed_actions",
     "department_handoffs",
     "department_load",
+    "may_end_process",
     "may_take",
     "members_of",
     "whoami",
@@ -83,6 +86,24 @@ def may_take(uow: UnitOfWork, item_id: int, action: str, actor_email: str
         return out
 
 
+def may_end_process(uow: UnitOfWork, process_id: int, email: str) -> bool:
+    """Whether ``email`` may end process ``process_id`` now (``processes.cancel_process``'s
+    rule: running; its owner, whoever leads the owner's department, or management)."""
+    from mktflow.domain.actors import authorize
+    from mktflow.domain.model import END_RULE, ProcessStatus
+
+    with uow:
+        process = uow.session.get(ProcessInstance, process_id)
+        if process is None or process.status != ProcessStatus.RUNNING:
+            return False
+        try:
+            authorize(actor_for(uow, email), END_RULE,
+                      visibility.process_target(uow.session, process))
+        except MktflowError:
+            return False
+        return True
+
+
 def allowed_actions(uow: UnitOfWork, reference: str, email: str) -> list[str]:
     """The actions ``email`` may take on item ``reference`` (``W-12``, ``H-3``) in its current
     state, in the order of the transition table. Nothing is written (the unit of work is left
@@ -100,7 +121,11 @@ def allowed_actions(uow: UnitOfWork, reference: str, email: str) -> list[str]:
             if item.state not in rule.sources or rule.action in allowed:
                 continue
             try:
-                check(uow, item, rule.action, email, reason="(probe)")
+                actor, _ = check(uow, item, rule.action, email, reason="(probe)")
+                if rule.action == "cancel" and item.process_id is not None:
+                    process = uow.session.get(ProcessInstance, item.process_id)
+                    if process is not None:  # a flow's step: only who may end the process
+                        processes.check_ends(uow, actor, process, item)
             except MktflowError:
                 continue
             if (rule.action == "complete" and isinstance(item, WorkItem)
@@ -112,7 +137,8 @@ def allowed_actions(uow: UnitOfWork, reference: str, email: str) -> list[str]:
 
 def department_handoffs(uow: UnitOfWork, department: str, *, process: str | None = None,
                         state: str | None = None, overdue: bool | None = None,
-                        limit: int = 50, recent_limit: int = 10) -> dict[str, Any]:
+                        limit: int = 50, recent_limit: int = 10,
+                        reader: str | None = None) -> dict[str, Any]:
     """The open handoffs a department is party to, overdue first (then by due date), in three
     lists: ``offered_to_us`` (it must accept, deliver or redo them),
     ``awaiting_our_confirmation`` (delivered to it) and ``ours_waiting_on_others`` (it offered
@@ -121,10 +147,13 @@ def department_handoffs(uow: UnitOfWork, department: str, *, process: str | None
     first (so the offering department sees a rejection and its reason).
 
     ``process`` (a business key or ``P-n``), ``state`` and ``overdue`` narrow the open lists.
-    Raises NotFound for an unknown department or process.
+    ``reader`` (None: the operator) must be one who may see the department's queue; a branch
+    member sees their branch's handoffs and unbranched ones. Raises NotFound for an unknown
+    department or process, NotAuthorized for a reader of another department.
     """
     with uow:
         s = uow.session
+        branch = visibility.check_queue(visibility.reading_actor(uow, reader), department)
         if s.get(Department, department) is None:
             raise NotFound(f"department: unknown department {department!r}")
         process_id = process_id_for(uow, process) if process else None
@@ -133,6 +162,8 @@ def department_handoffs(uow: UnitOfWork, department: str, *, process: str | None
 
         def views(*where: Any) -> list[dict[str, Any]]:
             query = select(Handoff).where(*where)
+            if branch is not None:
+                query = query.where(col(Handoff.branch).is_(None) | (col(Handoff.branch) == branch))
             if process_id is not None:
                 query = query.where(col(Handoff.process_id) == process_id)
             if state:
@@ -147,7 +178,9 @@ def department_handoffs(uow: UnitOfWork, department: str, *, process: str | None
         recent = s.exec(select(Handoff).where(
             (col(Handoff.to_department) == department)
             | (col(Handoff.from_department) == department),
-            col(Handoff.state).in_(closed)).order_by(col(Handoff.updated_at).desc(),
+            col(Handoff.state).in_(closed),
+            (col(Handoff.branch).is_(None) | (col(Handoff.branch) == branch))
+            if branch is not None else true()).order_by(col(Handoff.updated_at).desc(),
                                                      col(Handoff.id).desc()).limit(recent_limit))
         lists = {
             "offered_to_us": views(col(Handoff.to_department) == department,

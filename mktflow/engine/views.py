@@ -17,6 +17,7 @@ from mktflow.domain.actors import asks_decision
 from mktflow.domain.errors import NotFound
 from mktflow.domain.inputs import format_time
 from mktflow.domain.model import OPEN_WORK_STATES, REF_PREFIX, HandoffState
+from mktflow.engine import visibility
 from mktflow.engine.refs import parse_ref
 from mktflow.store import light
 from mktflow.store.uow import UnitOfWork
@@ -76,7 +77,8 @@ def handoff_view(h: Any, process: str | None, now: datetime | None = None) -> di
 
 def _one(table: Any) -> Any:
     p = light.processinstance
-    return (select(table, p.c.business_key.label("process_key"))
+    return (select(table, p.c.business_key.label("process_key"),
+                   p.c.owner_email.label("process_owner"))
             .select_from(table.outerjoin(p, p.c.id == table.c.process_id))
             .where(table.c.id == bindparam("item_id")))
 
@@ -85,17 +87,20 @@ _READ = {"work": (_one(light.workitem), work_view),
          "handoff": (_one(light.handoff), handoff_view)}
 
 
-def show_item(uow: UnitOfWork, reference: str, default_kind: str | None = None
-              ) -> dict[str, Any]:
+def show_item(uow: UnitOfWork, reference: str, default_kind: str | None = None, *,
+              reader: str | None = None) -> dict[str, Any]:
     """One work item or handoff by reference (``W-12``, ``H-3``; a bare number of
-    ``default_kind``). Raises BadInput for a malformed reference (or a process's), NotFound
-    when there is no such item."""
+    ``default_kind``), as ``reader`` may see it (None: the operator; ``engine.visibility``).
+    Raises BadInput for a malformed reference (or a process's), NotFound when there is no such
+    item, NotAuthorized when the reader may not see it."""
     kind, item_id = parse_ref(reference, default_kind)
     if kind not in _READ:
         raise NotFound(f"{reference}: show_item reads work items and handoffs")
     statement, view = _READ[kind]
     with uow:
+        actor = visibility.reading_actor(uow, reader)
         row = uow.reader().execute(statement, {"item_id": item_id}).first()
         if row is None:
             raise NotFound(f"{reference} does not exist")
+        visibility.check_item(actor, kind, row, process_owner=row.process_owner)
         return view(row, row.process_key, uow.now())

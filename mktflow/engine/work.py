@@ -30,7 +30,7 @@ from mktflow.engine.common import (
 from mktflow.engine.forms import check_schema, validate_form
 from mktflow.engine.notices import notice
 from mktflow.engine.transitions import check, check_new, record
-from mktflow.store.tables import Member, ProcessInstance, WorkItem
+from mktflow.store.tables import Member, WorkItem
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "reassign_all",
     "release",
     "resolve",
+    "save_draft",
     "update",
 ]
 
@@ -122,9 +123,9 @@ def create_work_item(
             )).first()
             if existing is not None:
                 return existing
-            if uow.session.get(ProcessInstance, process_id) is None:
-                raise NotFound(f"{ref_of('process', process_id)} does not exist")
         actor = actor_for(uow, actor_email)
+        if process_id is not None:  # who may add work to it (issue 19)
+            processes.check_attach(uow, actor, process_id)
         if not departments_exist(uow, department):
             raise NotFound(f"department: unknown department {department!r}")
         # no branch on the target: who may create work is not limited by branch
@@ -288,18 +289,23 @@ def merge_draft(draft: dict[str, Any] | None, data: dict[str, Any] | None
 def cancel(uow: UnitOfWork, item_id: int, *, actor_email: str, reason: str | None) -> WorkItem:
     """Withdraw a step that is no longer needed.
 
-    A step of a running process ends the process with it (``processes.end_for_cancelled_item``,
-    in this transaction: status ``cancelled``, its other open steps and handoffs cancelled with
-    the same reason); after the commit its waiting flow run is ended (``processes.tell_run``).
+    A step the flow of a running process made ends the process with it
+    (``processes.end_for_cancelled_item``, in this transaction: status ``cancelled``, its other
+    open steps and handoffs cancelled with the same reason), so only who may end the process
+    may cancel it (``processes.check_ends``); after the commit its waiting flow run is ended
+    (``processes.tell_run``). A step a person attached to a process is cancelled alone.
     """
     with uow:
         instance = processes.lock_process_of(uow, WorkItem, item_id)
         item = get_for_update(uow, WorkItem, item_id)
         actor, rule = check(uow, item, "cancel", actor_email, reason=reason)
+        if instance is not None:
+            processes.check_ends(uow, actor, instance, item)
         record(uow, item, rule, actor, reason=reason,
                tells=(Audience.ASSIGNEE,) if item.assignee_email else ())
         why = (processes.end_for_cancelled_item(uow, instance, item, actor=actor.email,
-                                                reason=reason) if instance else None)
+                                                reason=reason)
+               if instance is not None and processes.ends_with(instance, item) else None)
         uow.commit()
     if instance is not None and why is not None:  # why: the process ended with the step
         processes.tell_run(uow, instance, why)
@@ -339,21 +345,42 @@ def update(
 
 def comment(
     uow: UnitOfWork, item_id: int, *, actor_email: str, text: str, links: list[str] | None = None,
-    reason: str | None = None, draft: dict[str, Any] | None = None,
+    reason: str | None = None, refused_answer: dict[str, Any] | None = None,
 ) -> WorkItem:
     """Add a note (and links) to a step's history; ``reason`` fills the entry's reason.
 
-    ``draft`` replaces the step's draft (a refused answer from the Prefect UI is kept as the
-    answer every door offers next, as the UI's retry form shows it).
+    ``refused_answer``: an answer a door refused, kept on record in the entry's data (who gave
+    it, at which door and what it said are the note's); it never becomes the step's draft nor
+    touches another answer.
     """
     if not text.strip():
         raise BadInput("text: a comment must not be empty")
     check_text(text, field="text", max_length=TEXT_MAX, multiline=True)
+    data: dict[str, Any] = {"text": text.strip(), "links": links or []}
+    if refused_answer is not None:
+        data["refused_answer"] = refused_answer
     with uow:
         item = get_for_update(uow, WorkItem, item_id)
         actor, rule = check(uow, item, "comment", actor_email)
-        record(uow, item, rule, actor, data={"text": text.strip(), "links": links or []},
-               reason=reason, fields={"draft": draft} if draft is not None else None)
+        record(uow, item, rule, actor, data=data, reason=reason)
+        uow.commit()
+        return item
+
+
+def save_draft(uow: UnitOfWork, item_id: int, *, actor_email: str,
+               draft: dict[str, Any]) -> WorkItem:
+    """Keep a half-filled answer as the step's draft (every door pre-fills the answer with it).
+
+    Only the holder who may complete the step may write it (the ``draft`` rule: four eyes and
+    the approver's role apply, so an excluded member cannot plant a decision that the holder
+    then submits). Raises BadInput for a draft that is not a JSON object.
+    """
+    if not isinstance(draft, dict):
+        raise BadInput(f"draft: must be a JSON object, got {type(draft).__name__}")
+    with uow:
+        item = get_for_update(uow, WorkItem, item_id)
+        actor, rule = check(uow, item, "draft", actor_email)
+        record(uow, item, rule, actor, fields={"draft": draft})
         uow.commit()
         return item
 

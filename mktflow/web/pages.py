@@ -25,7 +25,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from mktflow.config import Settings
 from mktflow.domain.errors import BadInput, FormInvalid, MktflowError, NotFound
 from mktflow.domain.inputs import EMAIL_SHAPE
-from mktflow.engine import UnitOfWork, handoffs, queries, tasklist, work
+from mktflow.engine import UnitOfWork, handoffs, processes, queries, tasklist, work
 from mktflow.engine.credentials import safe_next_path
 from mktflow.engine.reports import handoff_ledger
 from mktflow.engine.steps import complete_step
@@ -45,7 +45,8 @@ _DONE = {"claim": "claimed", "release": "released", "complete": "completed",
          "resolve": "handed back", "delegate": "delegated", "assign": "assigned",
          "comment": "commented", "cancel": "cancelled", "accept": "accepted",
          "reject": "rejected", "deliver": "delivered", "confirm": "confirmed",
-         "return": "returned", "draft": "draft saved", "reassign-all": "reassigned"}
+         "return": "returned", "draft": "draft saved", "reassign-all": "reassigned",
+         "end-process": "ended with its process"}
 
 
 class WebState:
@@ -278,11 +279,13 @@ def _work_list(v: Visit, department: str, *, member: str | None = None
     filters = {"process": q.get("process", ""), "state": q.get("state", ""),
                "due": q.get("due", "")}
     overdue = {"overdue": True, "on-time": False}.get(filters["due"])
+    assert v.me is not None
+    me = v.me["email"]
     page = queries.work_page(v.uow(), department, member=member,
                              states=[filters["state"]] if filters["state"] else None,
                              overdue=overdue, process=filters["process"] or None,
-                             limit=PAGE_SIZE, cursor=q.get("cursor") or None)
-    running = queries.process_list(v.uow(), status="running")
+                             limit=PAGE_SIZE, cursor=q.get("cursor") or None, reader=me)
+    running = queries.process_list(v.uow(), status="running", reader=me)
     args = {k: val for k, val in filters.items() if val}
     path = v.request.url.path
     extra = {
@@ -321,28 +324,16 @@ def my_department(request: Request) -> Response:
     return v.redirect(f"/inbox/{v.me['department']}")
 
 
-def _may_see(me: dict[str, Any], department: str) -> bool:
-    """Members see their own department's queue and those they lead; nobody else's."""
-    return department == me["department"] or department in me["leads"]
-
-
-def _not_yours(v: Visit, department: str) -> Response:
-    return v.page("message.html", status=403, title="Not your department",
-                  message=f"Only members of {department} (and those leading it) see its queue.",
-                  link="/my-work", link_text="Back to my work")
-
-
 def inbox_page(request: Request, department: str) -> Response:
     """A department's queue (``GET /inbox/{department}`` for a browser): work waiting for it,
     overdue first, with a Claim button on what is open."""
     v = visit(request)
     if not v.me:
         return v.sign_in_first()
-    if not _may_see(v.me, department):
-        return _not_yours(v, department)
     try:
         shown, extra = _work_list(v, department)
-        waiting = len(queries.handoff_page(v.uow(), department, limit=200).rows)
+        waiting = len(queries.handoff_page(v.uow(), department, limit=200,
+                                           reader=v.me["email"]).rows)
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status, title=f"{department} queue",
                       message=str(exc), link="/my-work", link_text="Back to my work")
@@ -362,8 +353,6 @@ def handoffs_page(request: Request, department: str) -> Response:
     v = visit(request)
     if not v.me:
         return v.sign_in_first()
-    if not _may_see(v.me, department):
-        return _not_yours(v, department)
     q = request.query_params
     filters = {"process": q.get("process", ""), "state": q.get("state", ""),
                "due": q.get("due", "")}
@@ -371,8 +360,9 @@ def handoffs_page(request: Request, department: str) -> Response:
         lists = tasklist.department_handoffs(
             v.uow(), department, process=filters["process"] or None,
             state=filters["state"] or None, limit=PAGE_SIZE,
-            overdue={"overdue": True, "on-time": False}.get(filters["due"]))
-        running = queries.process_list(v.uow(), status="running")
+            overdue={"overdue": True, "on-time": False}.get(filters["due"]),
+            reader=v.me["email"])
+        running = queries.process_list(v.uow(), status="running", reader=v.me["email"])
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status, title=f"{department} handoffs",
                       message=str(exc), link=request.url.path, link_text="All handoffs")
@@ -465,10 +455,11 @@ def item_page(request: Request, kind: str, reference: str, *, status: int = 200,
     if not number.isdigit():
         return _missing(v, kind, reference[:40])
     try:
-        item = queries.show(v.uow(), ref)
-        trail = queries.history(v.uow(), ref)
-        can = tasklist.allowed_actions(v.uow(), ref, v.me["email"])
-        process = queries.show(v.uow(), f"P-{item['process_id']}") \
+        me = v.me["email"]
+        item = queries.show(v.uow(), ref, reader=me)
+        trail = queries.history(v.uow(), ref, reader=me)
+        can = tasklist.allowed_actions(v.uow(), ref, me)
+        process = queries.show(v.uow(), f"P-{item['process_id']}", reader=me) \
             if item.get("process_id") else None
     except NotFound:
         return _missing(v, kind, ref)
@@ -476,6 +467,8 @@ def item_page(request: Request, kind: str, reference: str, *, status: int = 200,
         return v.page("message.html", status=exc.http_status, title=f"{ref}: not shown",
                       message=str(exc), link="/my-work", link_text="Back to my work")
     context: dict[str, Any] = {"item": item, "trail": trail, "can": can, "process": process,
+                               "may_end": bool(process) and tasklist.may_end_process(
+                                   v.uow(), item["process_id"], v.me["email"]),
                                "typed": typed.values, "typed_action": typed.action,
                                "field_errors": typed.input_errors,
                                "refusal": refusal, "flash": flash}
@@ -560,7 +553,7 @@ async def _work_form(v: Visit, item_id: int, action: str,
     assert v.me is not None
     ref = f"W-{item_id}"
     try:
-        item = queries.show(v.uow(), ref)
+        item = queries.show(v.uow(), ref, reader=v.me["email"])
     except MktflowError as exc:
         return item_page(v.request, "work", ref, status=exc.http_status, refusal=str(exc), v=v)
     schema, draft = item.get("form_schema"), item.get("draft")
@@ -587,8 +580,8 @@ async def _work_form(v: Visit, item_id: int, action: str,
                          flash="The answers fit the form.")
     try:
         if action == "draft":
-            work.comment(v.uow(), item_id, actor_email=v.me["email"],
-                         text="saved a draft of the answer", draft=merge_draft(draft, data))
+            work.save_draft(v.uow(), item_id, actor_email=v.me["email"],
+                            draft=merge_draft(draft, data) or {})
         else:
             complete_step(v.uow(), item_id, actor_email=v.me["email"], data=data)
     except FormInvalid as exc:
@@ -637,6 +630,9 @@ def _act(v: Visit, kind: str, item_id: int, action: str, p: dict[str, str]) -> N
                                                 text=p.get("text", ""),
                                                 links=_links(p.get("links", ""))),
         }
+    commands["end-process"] = lambda: processes.cancel_process(
+        u, queries.show(u, f"{'W' if kind == 'work' else 'H'}-{item_id}", reader=me)
+        ["process_id"] or 0, actor_email=me, reason=reason)
     command = commands.get(action)
     if command is None:
         raise BadInput(f"action: {action!r} is not an action on this page")

@@ -123,7 +123,8 @@ def test_handoff_life_and_reject_needs_a_reason(api: httpx.Client, db: Any,
     handoff = offer_handoff(api, f"{day}T17:00:00")
     hid = handoff["id"]
     assert handoff["due"] == f"{day}T17:00:00Z"  # no zone given: UTC
-    assert f"H-{hid}" in [e["ref"] for e in api.get("/inbox/sales").json()["rows"]]
+    assert f"H-{hid}" in [e["ref"] for e in api.get("/inbox/sales",
+                                                    headers=as_(CARLOS)).json()["rows"]]
     probe = written(db)
     before = probe()
 

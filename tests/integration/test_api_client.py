@@ -85,7 +85,7 @@ def test_generated_client_runs_handoffs_through_their_life(clients: dict[str, An
 
     kit = offer("Launch kit")
     assert (kit.ref, kit.state, kit.deliverables) == (f"H-{kit.id}", "offered", ["price list"])
-    waiting = _operation("reads.reads_inbox").sync("sales", client=client)
+    waiting = _operation("reads.reads_inbox").sync("sales", client=clients[CARLOS])
     assert f"H-{kit.id}" in [e.ref for e in waiting.rows]
 
     refused = act("confirm", kit, ANA)  # not delivered yet: a typed problem, not an exception

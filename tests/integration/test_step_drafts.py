@@ -107,11 +107,42 @@ def test_api_and_page_offer_and_accept_the_draft(db: Any, api: httpx.Client) -> 
     assert r.status_code == 422 and api.get(f"/work/{refused}").json()["state"] == "claimed"
 
 
-def test_a_refused_ui_answer_becomes_the_draft_with_its_reason_on_record(db: Any) -> None:
+def test_a_refused_ui_answer_is_on_record_and_never_becomes_the_draft(db: Any, cli: Any) -> None:
+    """A refused answer from the Prefect UI is kept in the step's history (who, at which door,
+    what it said) and changes neither the draft nor any other answer (issue 20)."""
+    from mktflow.prefect import tasks
+
     item_id = _step(db)
     typed = {**DRAFT, "budget": 7}
-    work.comment(db.engine_uow(), item_id, actor_email="mktflow", text="refused",
-                 reason="four eyes", draft=typed)
-    assert queries.show(db.uow(), f"W-{item_id}")["draft"] == typed
+    tom = "tom.berg@example.com"  # tech: may not answer a marketing step
+    outcome = tasks.reconcile_ui_answer.fn(item_id, "plan", tom, typed)
+    assert outcome["ok"] is False and "may not" in outcome["error"]
+    shown = queries.show(db.uow(), f"W-{item_id}")
+    assert shown["draft"] == DRAFT and shown["data"] is None and shown["state"] == "claimed"
     entry = queries.history(db.uow(), f"W-{item_id}")[-1]
-    assert entry["reason"] == "four eyes" and entry["changes"]["draft"] == [DRAFT, typed]
+    assert entry["action"] == "comment" and "may not" in entry["reason"]
+    assert entry["data"]["refused_answer"] == {"by": tom, "door": "Prefect UI resume form",
+                                               "data": typed}
+    assert entry["changes"] is None  # nothing of the step changed
+
+
+def test_only_who_may_complete_the_step_may_write_its_draft(db: Any) -> None:
+    """Four eyes hold on drafts too: an excluded member cannot plant an answer (a decision)
+    that the holder would then submit pre-filled (issue 19)."""
+    from mktflow.domain.errors import NotAuthorized
+
+    item = work.create_work_item(db.engine_uow(), actor_email="mktflow",
+                                 department="marketing", title="Approve the plan",
+                                 assignee="ana.torres@example.com", excluded=[OLGA],
+                                 form_schema={"type": "object", "properties": {
+                                     "decision": {"type": "string"}}})
+    assert item.id is not None
+    with pytest.raises(NotAuthorized, match="may not draft"):
+        work.save_draft(db.uow(), item.id, actor_email=OLGA, draft={"decision": "approve"})
+    with pytest.raises(NotAuthorized, match="may not draft"):  # not the holder either
+        work.save_draft(db.uow(), item.id, actor_email="li.na@example.com",
+                        draft={"decision": "approve"})
+    assert queries.show(db.uow(), f"W-{item.id}")["draft"] is None
+    work.save_draft(db.uow(), item.id, actor_email="ana.torres@example.com",
+                    draft={"decision": "reject"})
+    assert queries.show(db.uow(), f"W-{item.id}")["draft"] == {"decision": "reject"}

@@ -29,6 +29,7 @@ EXPECTED_WORK = {
     "delegate": {"claimed": "delegated"},
     "resolve": {"delegated": "claimed"},
     "complete": {"claimed": "done"},
+    "draft": {"claimed": "claimed"},
     "cancel": {"open": "cancelled", "claimed": "cancelled", "delegated": "cancelled"},
     "update": {"open": "open", "claimed": "claimed", "delegated": "delegated"},
     "comment": {"open": "open", "claimed": "claimed", "delegated": "delegated", "done": "done"},

@@ -17,9 +17,9 @@ DEPUTY = Actor("li@x", "marketing", "deputy", "hq", True)
 LATE = Actor("nina@x", "marketing", "specialist", "hq", True)
 
 
-def test_only_taking_and_deciding_a_step_carry_the_guards() -> None:
+def test_only_taking_drafting_and_deciding_a_step_carry_the_guards() -> None:
     guarded = {r.action: r.guards for r in WORK_RULES if r.guards}
-    assert guarded == {"claim": DECIDING, "complete": DECIDING}
+    assert guarded == {"claim": DECIDING, "complete": DECIDING, "draft": DECIDING}
     assert set(DECIDING) == set(Guard)
 
 

@@ -150,9 +150,10 @@ def reconcile_ui_answer(item_id: int, key: str, answered_by: str,
                         data: dict[str, Any]) -> dict[str, Any]:
     """Apply an answer given in the Prefect UI through the engine, as the member who gave it.
 
-    Claims the step if it is open and completes it. A refusal is recorded on the item with its
-    reason, the refused answer becomes the step's draft (so it is not lost, at any door), and
-    the refusal is returned; a claim made here is given back.
+    Claims the step if it is open and completes it. A refusal is recorded on the item's
+    history with its reason, who gave it, at which door and what it said (the refused answer
+    is kept there, never as the step's draft: it must not change what another door submits),
+    and the refusal is returned; a claim made here is given back.
     """
     claimed = False
     try:
@@ -168,7 +169,8 @@ def reconcile_ui_answer(item_id: int, key: str, answered_by: str,
                 f"The flow waits again (key {key}-retry).")
         with suppress(Refused):  # the item moved on meanwhile: the refusal is still returned
             work.comment(uow(), item_id, actor_email="mktflow", text=note, reason=str(exc),
-                         draft=data)
+                         refused_answer={"by": answered_by, "door": "Prefect UI resume form",
+                                         "data": data})
         return {"ok": False, "error": str(exc), "kind": type(exc).__name__}
 
 
