@@ -1,4 +1,9 @@
-"""Loading the organisation (branches, departments, members) and the head's absence."""
+"""Loading the organisation (branches, departments, members) and the head's absence.
+
+A member the file no longer names (a leaver) is deactivated: their tokens are revoked, their
+page sessions end, and what they still hold is listed (``leavers_hold``) for their head to
+move (``work reassign-all`` takes an inactive source).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from mktflow.domain.organisation import OrganisationSpec, parse_organisation
 from mktflow.engine.channels import sync_channels
 from mktflow.engine.common import actor_for
 from mktflow.engine.credentials import revoke_member_tokens
+from mktflow.engine.web_sessions import end_sessions_of
 from mktflow.store.tables import Branch, Department, Handoff, Member, WorkItem
 from mktflow.store.uow import UnitOfWork
 
@@ -36,12 +42,15 @@ class LoadSummary:
     deactivated: list[str] = field(default_factory=list)
     #: What each member who left still holds: e-mail -> ["W-3 (assigned)", "H-2 (offered)"].
     leavers_hold: dict[str, list[str]] = field(default_factory=dict)
+    #: The page sessions ended because their member left: e-mail -> session ids.
+    sessions_ended: dict[str, list[int]] = field(default_factory=dict)
     spec: OrganisationSpec | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The summary for ``--json``."""
         return {"source": self.source, "added": self.added, "updated": self.updated,
-                "deactivated": self.deactivated, "leavers_hold": self.leavers_hold}
+                "deactivated": self.deactivated, "leavers_hold": self.leavers_hold,
+                "sessions_ended": self.sessions_ended}
 
 
 def read_organisation_file(path: Path | None, *, demo: bool = False) -> OrganisationSpec:
@@ -89,7 +98,8 @@ def _upsert(uow: UnitOfWork, model: type, key: Any, values: dict[str, Any],
 
 def load_organisation(uow: UnitOfWork, spec: OrganisationSpec, *, source: str,
                       actor_email: str = "mktflow") -> LoadSummary:
-    """Create or update everything the file names; members it no longer names are deactivated."""
+    """Create or update everything the file names; members it no longer names are deactivated
+    (leavers; see the module's docstring). ``actor_email`` is who the audit entries name."""
     summary = LoadSummary(source=source, spec=spec)
     with uow:
         for b in spec.branches:
@@ -124,6 +134,8 @@ def load_organisation(uow: UnitOfWork, spec: OrganisationSpec, *, source: str,
                 held = _held_by(uow, email)
                 if held:
                     summary.leavers_hold[email] = held
+                _end_sessions(uow, summary, email, "left the organisation (no longer in the "
+                                                   "organisation file)", actor_email)
         uow.session.flush()
         channels_added, channels_removed = sync_channels(uow, spec.channels)
         summary.added += channels_added
@@ -132,6 +144,14 @@ def load_organisation(uow: UnitOfWork, spec: OrganisationSpec, *, source: str,
                   data=summary.as_dict())
         uow.commit()
     return summary
+
+
+def _end_sessions(uow: UnitOfWork, summary: LoadSummary, email: str, why: str,
+                  actor_email: str) -> None:
+    """End the page sessions of a member who left; note them in the summary."""
+    ended = end_sessions_of(uow, email, why=why, actor=actor_email)
+    if ended:
+        summary.sessions_ended[email] = ended
 
 
 def _held_by(uow: UnitOfWork, email: str) -> list[str]:
