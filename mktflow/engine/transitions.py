@@ -28,7 +28,7 @@ PAST = {
     "resolve": "resolved", "complete": "completed", "cancel": "cancelled", "update": "updated",
     "comment": "commented", "accept": "accepted", "reject": "rejected", "deliver": "delivered",
     "confirm": "confirmed", "return": "returned", "offer": "offered", "create": "created",
-    "escalate": "escalated", "reassign": "reassigned",
+    "escalate": "escalated", "reassign": "reassigned", "take_back": "taken_back",
 }
 
 

@@ -2,8 +2,8 @@
 
 A copy of a signed-in browser's cookie (taken from a shared computer, a proxy log, a backup)
 stops acting the moment the session ends: at sign-out, when the token it was signed in with
-is revoked (or all the member's are), when ``org load`` deactivates the member, when an
-operator ends it, and when it is too old or unused too long.
+is revoked (or all the member's are), when ``org load`` deactivates the member or moves them
+to another department, when an operator ends it, and when it is too old or unused too long.
 A cookie planted in a browser before its owner signs in never becomes a signed-in session.
 """
 
@@ -113,12 +113,16 @@ def _ends(db: Any) -> list[tuple[str, int, str]]:
             "AND action = 'end' ORDER BY id"))]
 
 
-def _org_load(db: Any, tmp_path: Path, *, drop: str | None = None) -> dict[str, Any]:
+def _org_load(db: Any, tmp_path: Path, *, drop: str | None = None,
+              move: tuple[str, str] | None = None) -> dict[str, Any]:
     """``mktflow org load FILE --json`` with the demo organisation, one member dropped (a
-    leaver)."""
+    leaver) or moved to another department."""
     org = yaml.safe_load(resources.files("mktflow.demo").joinpath(
         "demo-organisation.yaml").read_text("utf-8"))
     org["members"] = [m for m in org["members"] if m["email"] != drop]
+    for m in org["members"]:
+        if move and m["email"] == move[0]:
+            m["department"] = move[1]
     path = tmp_path / "org.yaml"
     path.write_text(yaml.safe_dump(org, allow_unicode=True), encoding="utf-8")
     return dict(_cli(db, "org", "load", str(path), "--json"))
@@ -188,6 +192,22 @@ def test_a_copied_cookie_stops_when_the_member_leaves_through_org_load(
     _claim_refused(thief, db, item)
     why = "left the organisation (no longer in the organisation file)"
     assert row["ended_why"] == why and _ends(db) == [("mktflow", row["id"], why)]
+
+
+def test_a_copied_cookie_stops_when_the_member_moves_department_through_org_load(
+        db: Any, browser: Callable[[], Browser], tmp_path: Path) -> None:
+    item = _step(db)
+    olga = browser()
+    olga.sign_in(db, OLGA)
+    olga.get(f"/work/{item}")
+    thief = _copy(olga, browser)
+    summary = _org_load(db, tmp_path, move=(OLGA, "sales"))
+    assert summary["movers"][OLGA]["from"] == "marketing" and OLGA in summary["sessions_ended"]
+    assert not _signed_in(thief) and not _signed_in(olga)
+    _claim_refused(thief, db, item)
+    assert _sessions(db, OLGA)[0]["ended_why"] == "moved from marketing to sales"
+    olga.sign_in(db, OLGA)  # she signs in again, as a member of sales now
+    assert "sales" in olga.get("/my-work").text
 
 
 def test_an_operator_lists_and_ends_sessions(db: Any, browser: Callable[[], Browser]) -> None:
