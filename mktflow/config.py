@@ -89,7 +89,12 @@ class Settings(BaseSettings):
     )
     web_session_hours: float = Field(
         default=12.0, gt=0, le=24 * 30,
-        description="How long a sign-in to the pages lasts, in hours.",
+        description="How long a sign-in to the pages lasts at most, used or not, in hours.",
+    )
+    web_session_idle_min: float = Field(
+        default=120.0, gt=0, le=24 * 60 * 30,
+        description="A sign-in to the pages unused for this long ends, in minutes (it also "
+                    "ends after web_session_hours, whatever its use).",
     )
     web_timezone: str | None = Field(
         default=None,

@@ -33,6 +33,7 @@ TREE: dict[str, tuple[str, str]] = {
     "process": ("mktflow.cli.process", "process_app"),
     "server": ("mktflow.cli.server", "server_app"),
     "token": ("mktflow.cli.token", "token_app"),
+    "session": ("mktflow.cli.session", "session_app"),
     "run": ("mktflow.cli.process", "run"),
     "demo": ("mktflow.cli.process", "demo"),
     "inbox": ("mktflow.cli.inbox", "inbox_cmd"),

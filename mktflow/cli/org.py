@@ -40,12 +40,22 @@ def org_load(
 
 
 def _load_summary(r: dict[str, Any]) -> str:
-    """The load in one line, then one line per member who left still holding work."""
+    """The load in one line, then one line per member who left still holding work, one per
+    member who moved department (what went back where), and the page sessions ended."""
     lines = [f"loaded {r['source']}: {len(r['added'])} added, {len(r['updated'])} updated, "
              f"{len(r['deactivated'])} deactivated"]
     for email, held in r["leavers_hold"].items():
         lines.append(f"{email} left and still holds {', '.join(held)}: hand it over with "
                      f"`mktflow work reassign-all --from {email} --to MEMBER --as HEAD`")
+    for email, move in r["movers"].items():
+        parts = [f"{email} moved from {move['from']} to {move['to']}"]
+        parts += move["handed_back"]
+        parts += [f"no longer leads {code} while its head is away"
+                  for code in move["delegate_of"]]
+        lines.append("; ".join(parts))
+    for email, ids in r["sessions_ended"].items():
+        lines.append(f"{email}: signed out of the pages ({len(ids)} session"
+                     f"{'' if len(ids) == 1 else 's'} ended: {', '.join(map(str, ids))})")
     return "\n".join(lines)
 
 

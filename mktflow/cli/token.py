@@ -2,7 +2,8 @@
 
 An operator (someone with the database URL) makes a token for a member and hands it over; the
 token is printed once and stored only hashed. Deactivating a member (``org load`` without
-them) revokes their tokens.
+them) revokes their tokens. Revoking a token ends the page sessions signed in with it;
+``revoke --member`` revokes all of a member's tokens and ends all their page sessions.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from mktflow.cli._kit import JsonOpt, emit, refusals, table, uow
+from mktflow.domain.errors import BadInput
 
 __all__ = ["token_app"]
 
@@ -56,12 +58,32 @@ def token_list(
 
 @token_app.command("revoke")
 def token_revoke(
-    token_id: Annotated[int, typer.Argument(help="The token's id (see token list).")],
+    token_id: Annotated[int | None, typer.Argument(
+        help="The token's id (see token list).")] = None,
+    member: Annotated[str | None, typer.Option(
+        "--member", help="Revoke all this member's tokens and end all their page sessions, "
+                         "however they signed in.")] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Revoke a token at once; requests carrying it are refused from now on."""
-    from mktflow.engine.credentials import revoke_token
+    """Revoke a token at once (requests carrying it are refused from now on, and the page
+    sessions signed in with it end), or all of a member's (--member)."""
+    from mktflow.engine.credentials import revoke_token, revoke_tokens_of
 
     with refusals(json_):
-        revoke_token(uow(), token_id)
-    emit({"id": token_id, "state": "revoked"}, json_, f"token {token_id} revoked")
+        if (token_id is None) == (member is None):
+            raise BadInput("give a token's id or --member (one of them)")
+        if member is not None:
+            revoked, ended = revoke_tokens_of(uow(), member)
+            emit({"member": member, "revoked": revoked, "sessions_ended": ended}, json_,
+                 f"{member}: {_count(len(revoked), 'token')} revoked, "
+                 f"{_count(len(ended), 'page session')} ended")
+            return
+        assert token_id is not None
+        ended = revoke_token(uow(), token_id)
+    emit({"id": token_id, "state": "revoked", "sessions_ended": ended}, json_,
+         f"token {token_id} revoked" + (f", {_count(len(ended), 'page session')} signed in "
+                                        "with it ended" if ended else ""))
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}{'' if n == 1 else 's'}"

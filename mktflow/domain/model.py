@@ -198,6 +198,12 @@ WORK_RULES: tuple[Rule, ...] = (
           "the head changes due time, follow-up or priority"),
     _rule("comment", {*_ACTIVE, W.DONE}, "=", (Party.MEMBER,),
           "anyone in the department may add a note or a link"),
+    # no party: no door offers it; only the organisation load, acting as the engine, does it
+    _rule("take_back", {W.CLAIMED, W.DELEGATED}, W.OPEN, (),
+          "the organisation load takes a step back to its queue from a member who moved to "
+          "another department (or delegated it before moving)", tells=(Audience.DEPARTMENT,),
+          refusal="{actor} may not take {ref} back to its queue: only the organisation load "
+                  "does, when its holder moves to another department"),
 )
 
 H = HandoffState

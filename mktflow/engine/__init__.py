@@ -11,8 +11,9 @@ outgoing notices in one transaction (``notices`` fans them out to the channels; 
 
     handoffs.accept(bootstrap.uow(), 3, actor_email="olga.petrova@example.com")
 
-Handlers:   work, steps, handoffs, processes, organisation, channels, credentials, approvals,
-            budget, campaigns, products, orders, cycles, reviews, sla, database
+Handlers:   work, steps, handoffs, processes, organisation, channels, credentials,
+            web_sessions, approvals, budget, campaigns, products, orders, cycles, reviews, sla,
+            database
 Reads:      queries, reports, planfile, forms
 Shared:     common, transitions, notices
 Types for annotations: ``UnitOfWork`` (what every handler takes; get one from bootstrap),
@@ -48,6 +49,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         sla,
         steps,
         transitions,
+        web_sessions,
         work,
     )
     from mktflow.store.tables import Handoff, ProcessInstance, WorkItem
@@ -81,6 +83,7 @@ __all__ = [
     "sla",
     "steps",
     "transitions",
+    "web_sessions",
     "work",
 ]
 

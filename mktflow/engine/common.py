@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -34,6 +35,7 @@ __all__ = [
     "as_engine",
     "changed",
     "departments_exist",
+    "digest",
     "find_member",
     "get_for_update",
     "parse_ref",
@@ -57,6 +59,12 @@ def ref(obj: WorkItem | Handoff | ProcessInstance) -> str:
 _LOCKING: dict[type, Any] = {}
 
 
+def digest(secret: str) -> str:
+    """The SHA-256 hex digest stored in place of a secret (a member token, a sign-in code, a
+    page session's cookie), so a copy of the database acts as nobody."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def get_for_update(uow: UnitOfWork, model: type[T], item_id: int) -> T:
     """Load and lock a row for the rest of the command (a row lock on PostgreSQL)."""
     statement = _LOCKING.get(model)
@@ -70,9 +78,11 @@ def get_for_update(uow: UnitOfWork, model: type[T], item_id: int) -> T:
     return row
 
 
-def find_member(session: Session, email: str) -> Member | None:
-    """The member an e-mail names (stored and compared NFC, lower-case), active or not."""
-    return session.exec(select(Member).where(col(Member.email) == normalise_email(email))).first()
+def find_member(session: Session, email: str, *, for_update: bool = False) -> Member | None:
+    """The member an e-mail names (stored and compared NFC, lower-case), active or not;
+    ``for_update`` locks the row for the rest of the command (PostgreSQL)."""
+    query = select(Member).where(col(Member.email) == normalise_email(email))
+    return session.exec(query.with_for_update() if for_update else query).first()
 
 
 def active_member(session: Session, email: str) -> Member:

@@ -6,7 +6,9 @@ database acts as nobody), both looked up by that digest:
 - **member tokens** (``issue_token``): a personal bearer token for the REST API and the web
   pages (``Authorization: Bearer mkt_…``), valid until revoked or until it expires;
   ``member_for_token`` turns one into the member's e-mail. Deactivating a member revokes
-  their tokens (``revoke_member_tokens``, called by the organisation load).
+  their tokens (``revoke_member_tokens``, called by the organisation load). Revoking a token
+  ends the page sessions signed in with it (``revoke_token``); revoking all of a member's
+  (``revoke_tokens_of``) ends all their page sessions (``mktflow.engine.web_sessions``).
 - **one-time sign-in links** (``send_sign_in_link``): ``{MKTFLOW_API_URL}/sign-in/{code}``,
   sent through the member's *own* channels only (never a department's: colleagues would get
   it too), valid ``MKTFLOW_SIGN_IN_LINK_TTL_MIN`` minutes (15), usable once
@@ -19,7 +21,6 @@ guessing. Source: issue 10, "Member credentials" and "The web pages sign people 
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,13 +31,15 @@ from sqlmodel import col, select
 from mktflow.domain.actors import SYSTEM
 from mktflow.domain.errors import BadInput, NotAuthenticated, NotFound, Refused
 from mktflow.engine.channels import OPERATOR, member_channels
-from mktflow.engine.common import find_member
+from mktflow.engine.common import digest, find_member
+from mktflow.engine.web_sessions import end_sessions_of
 from mktflow.store.tables import Member, MemberToken, OutboxMessage, SignInLink
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [
     "TOKEN_PREFIX",
     "IssuedToken",
+    "TokenHolder",
     "TokenView",
     "issue_token",
     "list_tokens",
@@ -44,7 +47,9 @@ __all__ = [
     "redeem_sign_in_link",
     "revoke_member_tokens",
     "revoke_token",
+    "revoke_tokens_of",
     "send_sign_in_link",
+    "token_holder",
 ]
 
 #: Every member token starts with this, so secret scanners and people recognise one.
@@ -72,6 +77,14 @@ class IssuedToken:
 
 
 @dataclass(frozen=True)
+class TokenHolder:
+    """A live token's id and the active member it belongs to."""
+
+    id: int
+    member: str
+
+
+@dataclass(frozen=True)
 class TokenView:
     """A token as ``token list`` shows it: never the secret. ``state``: active, expired or
     revoked."""
@@ -89,11 +102,6 @@ class TokenView:
         """JSON-ready: times as ISO 8601 strings."""
         return {k: (v.isoformat() if isinstance(v, datetime) else v)
                 for k, v in self.__dict__.items()}
-
-
-def digest(secret: str) -> str:
-    """The SHA-256 hex digest stored in place of a token or a sign-in code."""
-    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _active_person(uow: UnitOfWork, email: str) -> Member | None:
@@ -141,6 +149,12 @@ def member_for_token(uow: UnitOfWork, token: str) -> str:
     Raises NotAuthenticated when the token is unknown, expired or revoked, or its member is no
     longer active (one message for all, naming none).
     """
+    return token_holder(uow, token).member
+
+
+def token_holder(uow: UnitOfWork, token: str) -> TokenHolder:
+    """The id of ``token`` and the e-mail of the member it belongs to (signing in to the
+    pages records which token did). Raises NotAuthenticated as ``member_for_token`` does."""
     token = token.strip()
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         raise NotAuthenticated(_BAD_TOKEN)
@@ -158,11 +172,14 @@ def member_for_token(uow: UnitOfWork, token: str) -> str:
             row.last_used_at = now
             uow.session.add(row)
             uow.commit()
-        return member.email
+        assert row.id is not None
+        return TokenHolder(id=row.id, member=member.email)
 
 
-def revoke_token(uow: UnitOfWork, token_id: int, *, actor_email: str = OPERATOR) -> None:
-    """Revoke token ``token_id`` at once; revoking a revoked token changes nothing.
+def revoke_token(uow: UnitOfWork, token_id: int, *, actor_email: str = OPERATOR) -> list[int]:
+    """Revoke token ``token_id`` at once, and end the page sessions signed in with it (a
+    copied cookie stops with the token); returns the ids of the sessions ended. Revoking a
+    revoked token changes nothing.
 
     Raises NotFound when there is no such token.
     """
@@ -171,12 +188,35 @@ def revoke_token(uow: UnitOfWork, token_id: int, *, actor_email: str = OPERATOR)
         if row is None:
             raise NotFound(f"token {token_id} does not exist")
         if row.revoked_at is not None:
-            return
+            return []
         row.revoked_at = uow.now()
         uow.session.add(row)
         uow.audit(actor=actor_email, entity_type="token", entity_id=token_id, action="revoke",
                   data={"member": row.member_email})
+        ended = end_sessions_of(uow, row.member_email, why=f"token {token_id} revoked",
+                                actor=actor_email, token_id=token_id)
         uow.commit()
+        return ended
+
+
+def revoke_tokens_of(uow: UnitOfWork, email: str, *, actor_email: str = OPERATOR
+                     ) -> tuple[list[int], list[int]]:
+    """Revoke every live token of member ``email`` and end all their page sessions, however
+    they signed in (a lost laptop, a leaked token); returns (token ids revoked, session ids
+    ended). Each is an audit entry. Raises NotFound for an e-mail of no member (active or
+    not)."""
+    with uow:
+        member = find_member(uow.session, email)
+        if member is None:
+            raise NotFound(f"member: no member with e-mail {email!r}")
+        revoked = revoke_member_tokens(uow, member.email)
+        for token_id in revoked:
+            uow.audit(actor=actor_email, entity_type="token", entity_id=token_id,
+                      action="revoke", data={"member": member.email})
+        ended = end_sessions_of(uow, member.email, actor=actor_email,
+                                why=f"all tokens of {member.email} revoked")
+        uow.commit()
+        return revoked, ended
 
 
 def revoke_member_tokens(uow: UnitOfWork, email: str) -> list[int]:

@@ -57,6 +57,7 @@ _PHRASES = {
     "work.reassigned": "reassigned to {member}",
     "work.delegated": "delegated to {member}",
     "work.resolved": "handed back to {member}",
+    "work.taken_back": "back in the {department} queue",
     "work.overdue": "overdue since {due}",
     "work.escalated": "escalated to {escalated_to}, overdue since {due}",
     "handoff.offered": "offered to {to} by {from}",

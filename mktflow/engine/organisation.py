@@ -1,8 +1,21 @@
-"""Loading the organisation (branches, departments, members) and the head's absence."""
+"""Loading the organisation (branches, departments, members) and the head's absence.
+
+A load changes who is where, and what people held follows, in the load's one transaction:
+
+- a **leaver** (a member the file no longer names) is deactivated: their tokens are revoked,
+  their page sessions end, and what they still hold is listed (``leavers_hold``) for their
+  head to move (``work reassign-all`` takes an inactive source);
+- a **mover** (a member whose department changed) keeps their tokens, but nothing of the old
+  department stays with them (``movers``): each step they hold there goes back to its queue,
+  a step a colleague delegated to them goes back to that colleague (as ``resolve`` would), and
+  one they delegated to a colleague goes back to the queue (the department decides who is
+  responsible now); each with an audit entry and a notice, the reason ``moved from A to B``.
+  They are no longer a delegate of the old department, and their page sessions end.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -11,13 +24,30 @@ from typing import Any
 import yaml
 from sqlmodel import col, select
 
-from mktflow.domain.errors import BadInput, NotAuthorized, NotFound, OrganisationInvalid
+from mktflow.domain.actors import SYSTEM, Actor, authorize
+from mktflow.domain.errors import (
+    BadInput,
+    MktflowError,
+    NotAuthorized,
+    NotFound,
+    OrganisationInvalid,
+)
 from mktflow.domain.inputs import check_email
-from mktflow.domain.model import OPEN_HANDOFF_STATES, OPEN_WORK_STATES
+from mktflow.domain.model import (
+    OPEN_HANDOFF_STATES,
+    OPEN_WORK_STATES,
+    WORK_RULES,
+    Audience,
+    WorkState,
+    rule_for,
+)
 from mktflow.domain.organisation import OrganisationSpec, parse_organisation
 from mktflow.engine.channels import sync_channels
-from mktflow.engine.common import actor_for
+from mktflow.engine.common import actor_for, ref, target_of
 from mktflow.engine.credentials import revoke_member_tokens
+from mktflow.engine.transitions import record
+from mktflow.engine.web_sessions import end_sessions_of
+from mktflow.engine.work import _eligible
 from mktflow.store.tables import Branch, Department, Handoff, Member, WorkItem
 from mktflow.store.uow import UnitOfWork
 
@@ -36,12 +66,19 @@ class LoadSummary:
     deactivated: list[str] = field(default_factory=list)
     #: What each member who left still holds: e-mail -> ["W-3 (assigned)", "H-2 (offered)"].
     leavers_hold: dict[str, list[str]] = field(default_factory=dict)
+    #: Each member whose department changed: e-mail -> {"from": "supply", "to": "marketing",
+    #: "handed_back": ["W-3 (claimed): back in the supply queue", …], "delegate_of":
+    #: ["supply"] (departments they no longer lead while the head is away)}.
+    movers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The page sessions ended because their member left or moved: e-mail -> session ids.
+    sessions_ended: dict[str, list[int]] = field(default_factory=dict)
     spec: OrganisationSpec | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The summary for ``--json``."""
         return {"source": self.source, "added": self.added, "updated": self.updated,
-                "deactivated": self.deactivated, "leavers_hold": self.leavers_hold}
+                "deactivated": self.deactivated, "leavers_hold": self.leavers_hold,
+                "movers": self.movers, "sessions_ended": self.sessions_ended}
 
 
 def read_organisation_file(path: Path | None, *, demo: bool = False) -> OrganisationSpec:
@@ -89,9 +126,12 @@ def _upsert(uow: UnitOfWork, model: type, key: Any, values: dict[str, Any],
 
 def load_organisation(uow: UnitOfWork, spec: OrganisationSpec, *, source: str,
                       actor_email: str = "mktflow") -> LoadSummary:
-    """Create or update everything the file names; members it no longer names are deactivated."""
+    """Create or update everything the file names; members it no longer names are deactivated
+    (leavers), members whose department changed give back what they held there (movers); see
+    the module's docstring. ``actor_email`` is who the audit entries name."""
     summary = LoadSummary(source=source, spec=spec)
     with uow:
+        delegates_before = {d.code: d.delegate_email for d in uow.session.exec(select(Department))}
         for b in spec.branches:
             _upsert(uow, Branch, b.code, {"code": b.code, "name": b.name, "is_hq": b.hq},
                     summary, f"branch {b.code}")
@@ -106,12 +146,15 @@ def load_organisation(uow: UnitOfWork, spec: OrganisationSpec, *, source: str,
         uow.session.flush()
         existing = {m.email: m for m in uow.session.exec(select(Member))}
         named = set()
+        moves: dict[str, tuple[str, str]] = {}
         for m in spec.members:
             email = m.email.lower()
             named.add(email)
             values = {"email": email, "name": m.name, "department": m.department,
                       "branch": m.branch, "role": str(m.role), "active": True}
             row = existing.get(email)
+            if row is not None and row.department != m.department:
+                moves[email] = (row.department, m.department)
             key = row.id if row is not None else None
             _upsert(uow, Member, key, values, summary, f"member {email}")
         for email, row in existing.items():
@@ -124,7 +167,15 @@ def load_organisation(uow: UnitOfWork, spec: OrganisationSpec, *, source: str,
                 held = _held_by(uow, email)
                 if held:
                     summary.leavers_hold[email] = held
+                _end_sessions(uow, summary, email, "left the organisation (no longer in the "
+                                                   "organisation file)", actor_email)
         uow.session.flush()
+        for email, (old, new) in moves.items():
+            summary.movers[email] = {
+                "from": old, "to": new,
+                "handed_back": _hand_back(uow, email, old, new, actor_email),
+                "delegate_of": _no_longer_delegate(uow, email, new, delegates_before)}
+            _end_sessions(uow, summary, email, f"moved from {old} to {new}", actor_email)
         channels_added, channels_removed = sync_channels(uow, spec.channels)
         summary.added += channels_added
         summary.deactivated += channels_removed
@@ -132,6 +183,80 @@ def load_organisation(uow: UnitOfWork, spec: OrganisationSpec, *, source: str,
                   data=summary.as_dict())
         uow.commit()
     return summary
+
+
+def _end_sessions(uow: UnitOfWork, summary: LoadSummary, email: str, why: str,
+                  actor_email: str) -> None:
+    """End the page sessions of a member who left or moved; note them in the summary."""
+    ended = end_sessions_of(uow, email, why=why, actor=actor_email)
+    if ended:
+        summary.sessions_ended[email] = ended
+
+
+def _hand_back(uow: UnitOfWork, email: str, old: str, new: str, actor_email: str
+               ) -> list[str]:
+    """Give back every open step of another department than ``new`` that the member who moved
+    holds or delegated, each with an audit entry and a notice (reason ``moved from old to
+    new``); returns what went where: ``["W-3 (claimed): back in the supply queue"]``.
+
+    A step a colleague delegated to them goes back to that colleague (``resolve``) when the
+    colleague may still hold it; everything else goes back to its queue, open and unheld
+    (``take_back``, a row of the transition table only the engine may use).
+    """
+    why = f"moved from {old} to {new}"
+    loader = replace(SYSTEM, email=actor_email)  # the load acts as the engine, under its name
+    handed = []
+    items = list(uow.session.exec(
+        select(WorkItem).where((col(WorkItem.assignee_email) == email)
+                               | (col(WorkItem.owner_email) == email),
+                               col(WorkItem.state).in_(sorted(OPEN_WORK_STATES)),
+                               col(WorkItem.department) != new)
+        .order_by(col(WorkItem.id)).with_for_update()))
+    for item in items:
+        name, holder = ref(item), item.assignee_email == email
+        how = ("claimed" if item.state == WorkState.CLAIMED else
+               "delegated to them" if holder else f"delegated by them to {item.assignee_email}")
+        delegator = item.owner_email if holder and item.state == WorkState.DELEGATED else None
+        if delegator and _may_hold(uow, item, delegator):
+            _apply(uow, item, "resolve", loader, why, (Audience.ASSIGNEE,),
+                   {"assignee_email": delegator, "owner_email": None})
+            handed.append(f"{name} ({how}): back to {delegator}")
+        else:
+            _apply(uow, item, "take_back", loader, why, None,
+                   {"assignee_email": None, "owner_email": None})
+            handed.append(f"{name} ({how}): back in the {item.department} queue")
+    return handed
+
+
+def _apply(uow: UnitOfWork, item: WorkItem, action: str, loader: Actor, why: str,
+           tells: tuple[Audience, ...] | None, fields: dict[str, Any]) -> None:
+    """One row of the transition table, applied by the load (acting as the engine)."""
+    rule = rule_for(WORK_RULES, ref(item), action, item.state)
+    authorize(loader, rule, target_of(item))
+    record(uow, item, rule, loader, reason=why, fields=fields, tells=tells)
+
+
+def _may_hold(uow: UnitOfWork, item: WorkItem, email: str) -> bool:
+    """Whether ``email`` may hold ``item`` now (the check an assignment runs)."""
+    try:
+        _eligible(uow, item, email, "resolve")
+    except MktflowError:
+        return False
+    return True
+
+
+def _no_longer_delegate(uow: UnitOfWork, email: str, new: str,
+                        delegates_before: dict[str, str | None]) -> list[str]:
+    """The departments other than ``new`` the member who moved was the delegate of before the
+    load; none of them keeps them (a delegate is one of the department's own members)."""
+    left = sorted(code for code, delegate in delegates_before.items()
+                  if delegate == email and code != new)
+    for code in left:
+        dept = uow.session.get(Department, code)
+        if dept is not None and dept.delegate_email == email:  # a department the file omits
+            dept.delegate_email = dept.head_away_from = dept.head_away_until = None
+            uow.session.add(dept)
+    return left
 
 
 def _held_by(uow: UnitOfWork, email: str) -> list[str]:

@@ -29,6 +29,7 @@ PAST = {
     "comment": "commented", "accept": "accepted", "reject": "rejected", "deliver": "delivered",
     "confirm": "confirmed", "return": "returned", "offer": "offered", "create": "created",
     "escalate": "escalated", "reassign": "reassigned", "draft": "drafted",
+    "take_back": "taken_back",
 }
 
 

@@ -8,7 +8,8 @@ and content-security headers on every answer, cross-site state changes refused).
 (``Accept: text/html``) with ``item_page`` / ``inbox_page``.
 
     schema → fields, posted form → typed data ........ mktflow.web.forms
-    signed session cookie (HttpOnly, SameSite=Lax) ... mktflow.web.session
+    session cookie (HttpOnly, SameSite=Lax) .......... mktflow.web.session
+      naming a session row the server checks ......... mktflow.engine.web_sessions
     origin + CSRF checks, security headers ........... mktflow.web._guard
 """
 

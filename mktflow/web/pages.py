@@ -25,7 +25,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from mktflow.config import Settings
 from mktflow.domain.errors import BadInput, FormInvalid, MktflowError, NotFound
 from mktflow.domain.inputs import EMAIL_SHAPE
-from mktflow.engine import UnitOfWork, handoffs, processes, queries, tasklist, work
+from mktflow.engine import (
+    UnitOfWork,
+    handoffs,
+    processes,
+    queries,
+    tasklist,
+    web_sessions,
+    work,
+)
 from mktflow.engine.credentials import safe_next_path
 from mktflow.engine.reports import handoff_ledger
 from mktflow.engine.steps import complete_step
@@ -122,19 +130,23 @@ def _state(request: Request) -> WebState:
 
 
 def visit(request: Request) -> Visit:
-    """Who is visiting: the session's member, re-checked as an active member on every request."""
+    """Who is visiting: the member of the cookie's session, if its row still signs them in
+    (not ended, not expired, not idle, an active member): checked on every request."""
     state = _state(request)
     session = session_of(request, state.keys)
     had = session is not None
     fresh = False
     me = None
     if session is None:
-        session, fresh = Session.new(), True
-    elif session.email:
-        try:
-            me = tasklist.whoami(request.app.state.wiring.uow(), session.email)
-        except NotFound:  # deactivated since they signed in: signed out now
-            session, fresh = Session.new(), True
+        session, fresh = Session.visitor(), True
+    elif session.secret:
+        wiring = request.app.state.wiring
+        email = web_sessions.session_member(wiring.uow(), session.secret)
+        if email is not None:
+            with contextlib.suppress(NotFound):  # deactivated this very moment
+                me = tasklist.whoami(wiring.uow(), email)
+        if me is None:  # ended, expired or its member left: signed out now
+            session, fresh = Session.visitor(), True
     return Visit(request, state, session, fresh, me, had_session=had)
 
 
@@ -206,12 +218,12 @@ async def sign_in(request: Request) -> Response:
     token = _last(pairs, "token").strip()
     if token:
         try:
-            email = credentials.member_for_token(v.uow(), token)
+            holder = credentials.token_holder(v.uow(), token)
+            return _signed_in(v, holder.member, next_path, by="token", token_id=holder.id)
         except MktflowError:
             return v.page("signin.html", status=401, title="Sign in", next=next_path,
                           refusal="That token does not sign anyone in: it is wrong, revoked "
                                   "or expired.")
-        return _signed_in(v, email, next_path)
     email = _last(pairs, "email").strip()
     if not email:
         return v.page("signin.html", status=422, title="Sign in", next=next_path,
@@ -227,9 +239,14 @@ async def sign_in(request: Request) -> Response:
     return v.page("signin.html", title="Sign in", next=next_path, sent=email)
 
 
-def _signed_in(v: Visit, email: str, next_path: str) -> Response:
-    """A new session for ``email`` (a new form token too), then where they were going."""
-    v.session, v.fresh = Session.new(email), True
+def _signed_in(v: Visit, email: str, next_path: str, *, by: str,
+               token_id: int | None = None) -> Response:
+    """A new session for ``email`` (a new secret and form token, never the cookie the browser
+    came with; the session it had ends), then where they were going. Raises
+    NotAuthenticated when the member left or the token was revoked meanwhile."""
+    opened = web_sessions.open_session(v.uow(), email, signed_in_by=by, token_id=token_id,
+                                       replacing=v.session.secret)
+    v.session, v.fresh = Session.signed_in(opened.secret), True
     return v.redirect(next_path)
 
 
@@ -250,20 +267,22 @@ async def sign_in_with_link(request: Request, code: str) -> Response:
         return refused
     try:
         email, next_path = credentials.redeem_sign_in_link(v.uow(), code)
+        return _signed_in(v, email, _local(next_path), by="link")
     except MktflowError:
         return v.page("message.html", status=400, title="This link does not sign in",
                       message="It was used already, or it has expired. Ask for a new one.",
                       link="/sign-in", link_text="Sign in")
-    return _signed_in(v, email, _local(next_path))
 
 
 @router.post("/sign-out")
 async def sign_out(request: Request) -> Response:
-    """End the session on this browser."""
+    """End the session on this browser, on the server: a copy of its cookie signs nobody in."""
     v, _, refused = await _posted(request)
     if refused:
         return refused
-    v.session, v.fresh, v.me = Session.new(), True, None
+    if v.session.secret:
+        web_sessions.end_session(v.uow(), v.session.secret, why="signed out")
+    v.session, v.fresh, v.me = Session.visitor(), True, None
     return v.page("message.html", title="Signed out", message="You are signed out.",
                   link="/sign-in", link_text="Sign in again")
 

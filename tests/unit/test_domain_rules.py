@@ -33,6 +33,7 @@ EXPECTED_WORK = {
     "cancel": {"open": "cancelled", "claimed": "cancelled", "delegated": "cancelled"},
     "update": {"open": "open", "claimed": "claimed", "delegated": "delegated"},
     "comment": {"open": "open", "claimed": "claimed", "delegated": "delegated", "done": "done"},
+    "take_back": {"claimed": "open", "delegated": "open"},
 }
 EXPECTED_HANDOFF = {
     "accept": {"offered": "accepted"},
@@ -124,6 +125,14 @@ def test_only_the_assignee_completes() -> None:
     authorize(OLGA, _rule("complete", "claimed"), item)
     with pytest.raises(NotAuthorized, match="only the assignee may"):
         authorize(ANA, _rule("complete", "claimed"), item)
+
+
+def test_only_the_organisation_load_takes_a_step_back_to_its_queue() -> None:
+    held = Target("W-1", "marketing", assignee="olga@x")
+    for actor in (OLGA, ANA):  # not the holder, not even the head: no door offers it
+        with pytest.raises(NotAuthorized, match="only the organisation load does"):
+            authorize(actor, _rule("take_back", "claimed"), held)
+    authorize(SYSTEM, _rule("take_back", "delegated"), held)
 
 
 def test_branch_members_act_only_within_their_branch() -> None:

@@ -14,7 +14,7 @@ from mktflow.engine.forms import validate_form
 from mktflow.prefect.approvals import ApprovalForm
 from mktflow.web import forms as F
 from mktflow.web._guard import origin_of
-from mktflow.web.session import Session, SessionKeys, load_key
+from mktflow.web.session import Session, SessionKeys, form_token, load_key
 
 PLAN = CampaignPlan.model_json_schema()
 DRAFT: dict[str, Any] = {
@@ -177,13 +177,18 @@ def test_a_step_without_a_form_has_no_fields() -> None:
 
 def test_the_session_cookie_is_signed_and_expires(tmp_path: Any) -> None:
     keys = SessionKeys(b"k" * 32, max_age_s=3600)
-    session = Session.new("olga.petrova@example.com", now=1_000_000)
+    session = Session.signed_in("a-session-secret", now=1_000_000)
     cookie = keys.dump(session)
     assert keys.load(cookie, now=1_000_100) == session
     assert keys.load(cookie, now=1_000_000 + 3601) is None  # expired
     body, mac = cookie.split(".")
-    forged = keys.dump(Session("ana.torres@example.com", session.csrf, session.started))
+    forged = keys.dump(Session.signed_in("another-secret", now=session.started))
     assert keys.load(f"{forged.split('.')[0]}.{mac}", now=1_000_100) is None
+    visitor = Session.visitor(now=1_000_000)
+    assert keys.load(keys.dump(visitor), now=1_000_100) == visitor and visitor.secret is None
+    # a signed-in session's form token comes from its secret, and gives it away to nobody
+    assert session.csrf == form_token("a-session-secret") != visitor.csrf
+    assert "a-session-secret" not in session.csrf
     assert SessionKeys(b"x" * 32, max_age_s=3600).load(cookie, now=1_000_100) is None
     for junk in ("", "a.b", "....", "x" * 5000, f"{body}.{mac}x"):
         assert keys.load(junk, now=1_000_100) is None

@@ -4,7 +4,7 @@
     business    plans, budget lines and spend, KPIs, campaigns, products, customers, orders
     cycles      the recurring cycles: cycle runs, research findings, distributors, appraisals
     notify      the channels departments and members are told through
-    credentials member tokens and one-time sign-in links (hashed)
+    credentials member tokens, one-time sign-in links and the pages' sessions (hashed)
 
 Each area's module is imported when one of its tables is first used (``from
 mktflow.store.tables import WorkItem`` loads only ``work``): building SQLModel classes is a good
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
         SalesOrder,
         SpendEntry,
     )
-    from mktflow.store.tables.credentials import MemberToken, SignInLink
+    from mktflow.store.tables.credentials import MemberToken, SignInLink, WebSession
     from mktflow.store.tables.cycles import (
         Appraisal,
         CycleRun,
@@ -77,6 +77,7 @@ __all__ = [
     "SalesOrder",
     "SignInLink",
     "SpendEntry",
+    "WebSession",
     "WorkItem",
 ]
 
@@ -91,7 +92,7 @@ _AREA_OF: dict[str, str] = {
     "Appraisal": "cycles", "CycleRun": "cycles", "Distributor": "cycles",
     "DistributorReview": "cycles", "ResearchFinding": "cycles",
     "Channel": "notify", "ChannelSource": "notify",
-    "MemberToken": "credentials", "SignInLink": "credentials",
+    "MemberToken": "credentials", "SignInLink": "credentials", "WebSession": "credentials",
     "AuditEntry": "work", "Branch": "work", "Department": "work", "Handoff": "work",
     "Member": "work", "OutboxMessage": "work", "ProcessInstance": "work", "WorkItem": "work",
 }

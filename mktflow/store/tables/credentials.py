@@ -1,8 +1,9 @@
-"""Tables of credentials: personal API tokens and one-time sign-in links, stored only hashed.
+"""Tables of credentials: personal API tokens, one-time sign-in links and the pages' signed-in
+sessions, stored only hashed.
 
-A token or a sign-in code is shown once, when it is made; the database keeps its SHA-256 hex
-digest (``secret_hash``), so a copy of the database acts as nobody. Both are looked up by that
-digest (unique index).
+A token, a sign-in code or a session's secret is given out once (shown, sent, or set as the
+browser's cookie); the database keeps its SHA-256 hex digest, so a copy of the database acts as
+nobody. Each is looked up by that digest (unique index).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from sqlmodel import Field, SQLModel
 
 from mktflow.store.columns import created_field, timestamp_field
 
-__all__ = ["MemberToken", "SignInLink"]
+__all__ = ["MemberToken", "SignInLink", "WebSession"]
 
 
 class MemberToken(SQLModel, table=True):
@@ -43,3 +44,25 @@ class SignInLink(SQLModel, table=True):
     created_at: datetime = created_field()
     expires_at: datetime = created_field()
     used_at: datetime | None = timestamp_field()
+
+
+class WebSession(SQLModel, table=True):
+    """A member signed in on the departments' pages: the browser's cookie carries its secret.
+
+    It signs its member in while ``ended_at`` is unset, it is younger than
+    ``MKTFLOW_WEB_SESSION_HOURS`` and it was used within ``MKTFLOW_WEB_SESSION_IDLE_MIN``
+    (``mktflow.engine.web_sessions``). ``token_id``: the member token it was signed in with
+    (None: a one-time link); revoking that token ends it.
+    """
+
+    __tablename__ = "websession"
+
+    id: int | None = Field(default=None, primary_key=True)
+    secret_hash: str = Field(max_length=64, unique=True, index=True)  # sha256 hex of the secret
+    member_email: str = Field(max_length=320, index=True)
+    signed_in_by: str = Field(max_length=10)  # token | link
+    token_id: int | None = Field(default=None, index=True)
+    created_at: datetime = created_field()
+    last_seen_at: datetime = created_field()
+    ended_at: datetime | None = timestamp_field()
+    ended_why: str | None = Field(default=None, max_length=200)  # signed out, moved from …
