@@ -113,9 +113,9 @@ def act(
     """Apply one handoff transition (accept, reject, deliver, confirm, return, cancel).
 
     A person's cancel of a handoff the flow of a running process made ends the process with
-    it, as a step's cancel does (``work.cancel``), so only who may end the process may do it
-    (``processes.check_ends``); a handoff a person attached is withdrawn alone, and a flow's
-    own actions (``Door.ENGINE``) never end it.
+    it, as a step's cancel does (``work.cancel``), so whoever may end the process does it and
+    nobody else (``processes.ender``); a handoff a person attached is withdrawn alone, by the
+    offering department, and a flow's own actions (``Door.ENGINE``) never end it.
     """
     if action not in {r.action for r in HANDOFF_RULES} - {"comment", "update"}:
         raise BadInput(f"action: unknown handoff action {action!r}")
@@ -124,9 +124,8 @@ def act(
         instance = (processes.lock_process_of(uow, Handoff, handoff_id) if ends_process
                     else None)
         handoff = get_for_update(uow, Handoff, handoff_id)
-        actor, rule = check(uow, handoff, action, actor_email, reason=reason)
-        if instance is not None:
-            processes.check_ends(uow, actor, instance, handoff)
+        actor, rule = check(uow, handoff, action, actor_email, reason=reason,
+                            who=processes.ender(uow, instance, handoff))
         now = uow.now()
         fields: dict[str, Any] = {}
         if reason:

@@ -5,6 +5,7 @@ add work to a process and who may end it (``domain.model.ATTACH_RULE``, ``END_RU
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, cast
 
 from sqlmodel import col, select
@@ -30,10 +31,11 @@ __all__ = [
     "cancel_process",
     "cancelled_item_message",
     "check_attach",
-    "check_ends",
     "check_key_free",
     "close",
     "end_for_cancelled_item",
+    "ender",
+    "ends_with",
     "finish_process",
     "lock_process_of",
     "open_instance",
@@ -169,25 +171,32 @@ def check_attach(uow: UnitOfWork, actor: Actor, process_id: int) -> ProcessInsta
     return instance
 
 
-def check_ends(uow: UnitOfWork, actor: Actor, instance: ProcessInstance,
-               item: WorkItem | Handoff) -> None:
-    """Refuse a cancel of ``item`` that would end ``instance`` unless ``actor`` may end it
-    (``END_RULE``: its owner, whoever leads the owner's department, management).
+def ender(uow: UnitOfWork, instance: ProcessInstance | None,
+          item: WorkItem | Handoff) -> Callable[[Actor], None] | None:
+    """Who may cancel ``item`` when cancelling it ends ``instance`` (``ends_with``): whoever may
+    end the process (``END_RULE``: its owner, whoever leads the owner's department,
+    management), in place of the item's own cancel row; None when the cancel ends nothing (the
+    item's row decides). For ``transitions.check(who=...)``.
 
     Only a step or handoff the process's flow made (it has a ``step_key``: the run waits on it
-    or will) ends the process when cancelled; one a person attached does not, and is cancelled
-    alone (``ends_with``).
+    or will) ends the process when cancelled; one a person attached is cancelled alone.
     """
-    if actor.system or not ends_with(instance, item):
-        return
-    try:
-        authorize(actor, END_RULE, visibility.process_target(uow.session, instance))
-    except NotAuthorized as exc:
-        raise NotAuthorized(
-            f"{actor.email} may not cancel {ref(item)}: {ref(instance)} "
-            f"({instance.process} {instance.business_key}) waits on it and would end with it, "
-            f"and {str(exc).split(': ', 1)[-1]}; decide the step instead (reject, rework) or "
-            "ask them to end the process") from None
+    if instance is None or not ends_with(instance, item):
+        return None
+
+    def may_end(actor: Actor) -> None:
+        if actor.system:
+            return
+        try:
+            authorize(actor, END_RULE, visibility.process_target(uow.session, instance))
+        except NotAuthorized as exc:
+            raise NotAuthorized(
+                f"{actor.email} may not cancel {ref(item)}: {ref(instance)} "
+                f"({instance.process} {instance.business_key}) waits on it and would end with "
+                f"it, and {str(exc).split(': ', 1)[-1]}; decide the step instead (reject, "
+                "rework) or ask them to end the process") from None
+
+    return may_end
 
 
 def ends_with(instance: ProcessInstance | None, item: WorkItem | Handoff) -> bool:

@@ -121,11 +121,10 @@ def allowed_actions(uow: UnitOfWork, reference: str, email: str) -> list[str]:
             if item.state not in rule.sources or rule.action in allowed:
                 continue
             try:
-                actor, _ = check(uow, item, rule.action, email, reason="(probe)")
-                if rule.action == "cancel" and item.process_id is not None:
-                    process = uow.session.get(ProcessInstance, item.process_id)
-                    if process is not None:  # a flow's step: only who may end the process
-                        processes.check_ends(uow, actor, process, item)
+                process = (uow.session.get(ProcessInstance, item.process_id)
+                           if rule.action == "cancel" and item.process_id is not None else None)
+                check(uow, item, rule.action, email, reason="(probe)",
+                      who=processes.ender(uow, process, item))  # the command's own check
             except MktflowError:
                 continue
             if (rule.action == "complete" and isinstance(item, WorkItem)

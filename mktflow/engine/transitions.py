@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from mktflow.domain.actors import Actor, Target, authorize
@@ -39,9 +40,13 @@ def _kind(item: WorkItem | Handoff) -> str:
 
 def check(
     uow: UnitOfWork, item: WorkItem | Handoff, action: str, actor_email: str,
-    *, reason: str | None = None,
+    *, reason: str | None = None, who: Callable[[Actor], None] | None = None,
 ) -> tuple[Actor, Rule]:
-    """Who is acting and which rule allows it; refuses before anything changes."""
+    """Who is acting and which rule allows it; refuses before anything changes.
+
+    ``who`` replaces the row's "who may" where another rule decides it (a cancel that ends a
+    process: ``processes.ender``); the state and the reason are the row's all the same.
+    """
     actor = actor_for(uow, actor_email)
     rules = WORK_RULES if isinstance(item, WorkItem) else HANDOFF_RULES
     kind = "work item" if isinstance(item, WorkItem) else item.kind.replace("_", " ")
@@ -50,7 +55,10 @@ def check(
     rule = rule_for(rules, name, action, item.state)
     if rule.needs_reason and not (reason and reason.strip()):
         raise BadInput(f"reason: {action} needs a reason (why the {kind} is {PAST[action]})")
-    authorize(actor, rule, target_of(item))
+    if who is None:
+        authorize(actor, rule, target_of(item))
+    else:
+        who(actor)
     return actor, rule
 
 

@@ -291,16 +291,16 @@ def cancel(uow: UnitOfWork, item_id: int, *, actor_email: str, reason: str | Non
 
     A step the flow of a running process made ends the process with it
     (``processes.end_for_cancelled_item``, in this transaction: status ``cancelled``, its other
-    open steps and handoffs cancelled with the same reason), so only who may end the process
-    may cancel it (``processes.check_ends``); after the commit its waiting flow run is ended
-    (``processes.tell_run``). A step a person attached to a process is cancelled alone.
+    open steps and handoffs cancelled with the same reason), so whoever may end the process
+    may cancel it, and nobody else (``processes.ender``); after the commit its waiting flow
+    run is ended (``processes.tell_run``). A step a person attached to a process is cancelled
+    alone, by the head of its department.
     """
     with uow:
         instance = processes.lock_process_of(uow, WorkItem, item_id)
         item = get_for_update(uow, WorkItem, item_id)
-        actor, rule = check(uow, item, "cancel", actor_email, reason=reason)
-        if instance is not None:
-            processes.check_ends(uow, actor, instance, item)
+        actor, rule = check(uow, item, "cancel", actor_email, reason=reason,
+                            who=processes.ender(uow, instance, item))
         record(uow, item, rule, actor, reason=reason,
                tells=(Audience.ASSIGNEE,) if item.assignee_email else ())
         why = (processes.end_for_cancelled_item(uow, instance, item, actor=actor.email,

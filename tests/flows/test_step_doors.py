@@ -119,7 +119,11 @@ def test_a_refused_ui_answer_is_logged_reasoned_and_kept_in_the_retry_form(
     reason = refusal["reason"]
     assert reason and "marketing" in reason and SUPPLY in refusal["data"]["text"]
     assert _defaults(schema) == {**typed, "answered_by": SUPPLY}
-    assert d.step("plan").draft == typed  # the CLI and API offer what was typed, too
+    # kept on record, never as the draft: a refused answer must not change what another
+    # door submits (issue 20)
+    assert d.step("plan").draft == item.draft
+    assert refusal["data"]["refused_answer"] == {"by": SUPPLY, "door": "Prefect UI resume form",
+                                                 "data": typed}
     assert f"**Your earlier answer was refused:** {reason}" in (
         schema["properties"]["answered_by"]["description"])
     assert "refused" in description

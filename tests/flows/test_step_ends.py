@@ -84,14 +84,19 @@ def test_cancelling_the_step_a_paused_run_waits_for_ends_the_run_and_the_process
 
 def test_cancelling_another_step_of_the_process_ends_the_run_waiting_elsewhere(
         flow_db: Any) -> None:
+    from mktflow.domain.errors import NotAuthorized
     from mktflow.engine import queries, work
     from mktflow.prefect.steps import StepCancelled
 
     _, run, _, item, flow_run_id = _paused_at_order_entry(flow_db)
     other = _other_work(flow_db, item.process_id)
-    work.cancel(flow_db.uow(), other.id, actor_email="elena.volkova@example.com",
-                reason="no stock to reserve")
-    why = (f"W-{other.id} (Reserve stock) was cancelled by elena.volkova@example.com: no stock to "
+    # supply's head may not end sales' order by cancelling its step (issue 19)...
+    with pytest.raises(NotAuthorized, match="would end with it"):
+        work.cancel(flow_db.uow(), other.id, actor_email="elena.volkova@example.com",
+                    reason="no stock to reserve")
+    # ...sales' head, who leads the owner's department, may
+    work.cancel(flow_db.uow(), other.id, actor_email=SALES, reason="no stock to reserve")
+    why = (f"W-{other.id} (Reserve stock) was cancelled by {SALES}: no stock to "
            "reserve. The process cannot go on without it.")
     with pytest.raises(StepCancelled) as raised:  # it waited for order entry, now cancelled
         run.result(timeout=30)
@@ -133,6 +138,7 @@ def test_a_cancel_prefect_did_not_hear_is_handed_over_by_process_resume(
     from mktflow.bootstrap import Wiring
     from mktflow.cli import app
     from mktflow.config import get_settings
+    from mktflow.domain.errors import NotAuthorized
     from mktflow.engine import queries, work
     from mktflow.prefect.steps import StepCancelled
 
