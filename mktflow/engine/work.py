@@ -13,7 +13,13 @@ from sqlmodel import col, select
 
 from mktflow.domain.actors import Approval, Target, holder_refusal
 from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
-from mktflow.domain.inputs import TEXT_MAX, check_email, check_text, normalise_email
+from mktflow.domain.inputs import (
+    TEXT_MAX,
+    check_email,
+    check_links,
+    check_text,
+    normalise_email,
+)
 from mktflow.domain.model import OPEN_WORK_STATES, Audience, Guard, WorkState
 from mktflow.engine import processes
 from mktflow.engine.answers import check_answer
@@ -343,16 +349,20 @@ def comment(
 ) -> WorkItem:
     """Add a note (and links) to a step's history; ``reason`` fills the entry's reason.
 
+    Each link must be an http, https or mailto link (``inputs.check_links``): BadInput naming
+    ``links`` and the link otherwise, and nothing is recorded.
+
     ``draft`` replaces the step's draft (a refused answer from the Prefect UI is kept as the
     answer every door offers next, as the UI's retry form shows it).
     """
     if not text.strip():
         raise BadInput("text: a comment must not be empty")
     check_text(text, field="text", max_length=TEXT_MAX, multiline=True)
+    links = check_links(links)
     with uow:
         item = get_for_update(uow, WorkItem, item_id)
         actor, rule = check(uow, item, "comment", actor_email)
-        record(uow, item, rule, actor, data={"text": text.strip(), "links": links or []},
+        record(uow, item, rule, actor, data={"text": text.strip(), "links": links},
                reason=reason, fields={"draft": draft} if draft is not None else None)
         uow.commit()
         return item
