@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from mktflow.domain.actors import SYSTEM
+from mktflow.domain.actors import SYSTEM, IdentifiedBy
 from mktflow.domain.errors import BadInput, NotAuthenticated, NotFound, Refused
 from mktflow.engine.channels import OPERATOR, member_channels
 from mktflow.engine.common import find_member
@@ -299,6 +299,7 @@ def redeem_sign_in_link(uow: UnitOfWork, code: str) -> tuple[str, str | None]:
         row.used_at = now
         uow.session.add(row)
         assert member.id is not None
+        uow.identified_by = IdentifiedBy.SIGN_IN_LINK  # whatever door: the link proves them
         uow.audit(actor=member.email, entity_type="member", entity_id=member.id,
                   action="sign_in", data={"link": row.id})
         uow.commit()

@@ -158,7 +158,10 @@ def done_steps_of_run(uow: UnitOfWork, flow_run_id: str) -> list[WorkItem]:
 
 
 def history(uow: UnitOfWork, reference: str) -> list[dict[str, Any]]:
-    """The audit trail of a work item, a handoff, or a whole process (``P-4`` or its key)."""
+    """The audit trail of a work item, a handoff, or a whole process (``P-4`` or its key),
+    oldest first; each entry says how the door knew its actor (``identified_by``: "member
+    token", "typed in the Prefect UI form (not proven)", ...; None for the engine's own and
+    for entries written before doors said it)."""
     with uow:
         s = uow.session
         try:
@@ -177,7 +180,7 @@ def history(uow: UnitOfWork, reference: str) -> list[dict[str, Any]]:
                                 col(AuditEntry.entity_id) == item_id)
         prefix = {"work": "W", "handoff": "H", "process": "P"}
         return [{
-            "id": e.id, "at": _iso(e.at), "actor": e.actor,
+            "id": e.id, "at": _iso(e.at), "actor": e.actor, "identified_by": e.identified_by,
             "item": f"{prefix.get(e.entity_type, '?')}-{e.entity_id}", "action": e.action,
             "from_state": e.from_state, "to_state": e.to_state, "reason": e.reason,
             "data": e.data, "changes": e.changes,

@@ -23,6 +23,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mktflow.config import Settings
+from mktflow.domain.actors import IdentifiedBy
 from mktflow.domain.errors import BadInput, FormInvalid, MktflowError, NotFound
 from mktflow.domain.inputs import EMAIL_SHAPE
 from mktflow.engine import UnitOfWork, handoffs, queries, tasklist, work
@@ -80,8 +81,9 @@ class Visit:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def uow(self) -> UnitOfWork:
-        """A new unit of work on the app's wiring."""
-        uow: UnitOfWork = self.request.app.state.wiring.uow()
+        """A new unit of work on the app's wiring; its audit entries say the member acted in a
+        signed-in session."""
+        uow: UnitOfWork = self.request.app.state.wiring.uow(identified_by=IdentifiedBy.SESSION)
         return uow
 
     def _finish(self, response: Response) -> Response:
