@@ -54,6 +54,7 @@ from mktflow.domain.errors import ConfigError, DeliveryFailed
 from mktflow.engine.channels import read_secret
 from mktflow.notify.render import Envelope
 from mktflow.notify.senders import Deliverer, HttpxPoster, SmtpMailer
+from mktflow.store.keys import sign_in_key
 from mktflow.store.tables import Channel, OutboxMessage
 from mktflow.store.uow import UnitOfWork
 
@@ -558,7 +559,8 @@ def build_relay(
     env: Mapping[str, str] | None = None,
     clock: Clock = clocks.now,
 ) -> Relay:
-    """The relay the settings describe: pooled httpx client, SMTP if configured.
+    """The relay the settings describe: pooled httpx client, SMTP if configured, the sign-in
+    key (``MKTFLOW_SIGN_IN_LINK_SECRET`` or the data folder's) for sign-in links.
 
     ``env`` is where channel secrets and the SMTP password are looked up; the process
     environment unless a test passes a dict.
@@ -573,5 +575,5 @@ def build_relay(
                             password=read_secret(settings.smtp_password_env, env),
                             timeout_s=settings.smtp_timeout_s)
     deliverer = Deliverer(http=http, mailer=mailer, env=env, sender_address=settings.smtp_from,
-                          clock=clock)
+                          clock=clock, sign_in_key=sign_in_key(settings))
     return Relay(engine, deliverer, policy, clock=clock, on_close=http.close)

@@ -38,6 +38,7 @@ from mktflow.notify.render import (
     slack_payload,
     webhook_body,
     webhook_headers,
+    with_sign_in_link,
 )
 
 __all__ = [
@@ -382,7 +383,11 @@ def _text(raw: bytes | str) -> str:
 
 
 class Deliverer:
-    """Sends one envelope over its channel: signed webhook, Slack-compatible hook, or e-mail."""
+    """Sends one envelope over its channel: signed webhook, Slack-compatible hook, or e-mail.
+
+    ``sign_in_key`` makes the links of one-time sign-in messages as they are sent
+    (``render.with_sign_in_link``); without it they are dead-lettered saying why.
+    """
 
     def __init__(
         self,
@@ -392,12 +397,15 @@ class Deliverer:
         env: Mapping[str, str],
         sender_address: str,
         clock: Callable[[], datetime],
+        sign_in_key: bytes | None = None,
     ) -> None:
         self.http, self.mailer, self.env = http, mailer, env
         self.sender_address, self.clock = sender_address, clock
+        self.sign_in_key = sign_in_key
 
     def deliver(self, envelope: Envelope) -> None:
         """Send it, or raise DeliveryFailed."""
+        envelope = with_sign_in_link(envelope, self.sign_in_key)
         kind = envelope.channel_type
         if kind == ChannelType.WEBHOOK:
             self._webhook(envelope)

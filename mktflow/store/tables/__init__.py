@@ -4,7 +4,7 @@
     business    plans, budget lines and spend, KPIs, campaigns, products, customers, orders
     cycles      the recurring cycles: cycle runs, research findings, distributors, appraisals
     notify      the channels departments and members are told through
-    credentials member tokens and one-time sign-in links (hashed)
+    credentials member tokens, one-time sign-in links (hashed), sign-in requests (counted)
 
 Each area's module is imported when one of its tables is first used (``from
 mktflow.store.tables import WorkItem`` loads only ``work``): building SQLModel classes is a good
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
         SalesOrder,
         SpendEntry,
     )
-    from mktflow.store.tables.credentials import MemberToken, SignInLink
+    from mktflow.store.tables.credentials import MemberToken, SignInLink, SignInRequest
     from mktflow.store.tables.cycles import (
         Appraisal,
         CycleRun,
@@ -76,6 +76,7 @@ __all__ = [
     "ResearchFinding",
     "SalesOrder",
     "SignInLink",
+    "SignInRequest",
     "SpendEntry",
     "WorkItem",
 ]
@@ -92,6 +93,7 @@ _AREA_OF: dict[str, str] = {
     "DistributorReview": "cycles", "ResearchFinding": "cycles",
     "Channel": "notify", "ChannelSource": "notify",
     "MemberToken": "credentials", "SignInLink": "credentials",
+    "SignInRequest": "credentials",
     "AuditEntry": "work", "Branch": "work", "Department": "work", "Handoff": "work",
     "Member": "work", "OutboxMessage": "work", "ProcessInstance": "work", "WorkItem": "work",
 }

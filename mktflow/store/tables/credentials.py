@@ -1,19 +1,23 @@
-"""Tables of credentials: personal API tokens and one-time sign-in links, stored only hashed.
+"""Tables of credentials: personal API tokens and one-time sign-in links, stored only hashed,
+and the requests for sign-in links the rate limits count.
 
-A token or a sign-in code is shown once, when it is made; the database keeps its SHA-256 hex
-digest (``secret_hash``), so a copy of the database acts as nobody. Both are looked up by that
-digest (unique index).
+A token is shown once, when it is made; a sign-in code is never shown nor stored (the relay
+derives it from the sign-in key when it sends the link). The database keeps each one's SHA-256
+hex digest (``token_hash``, ``code_hash``), so a copy of the database acts as nobody. Both are
+looked up by that digest (unique index). A sign-in request keeps no e-mail and no address of a
+client: only keyed digests of them, to count by.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from mktflow.store.columns import created_field, timestamp_field
 
-__all__ = ["MemberToken", "SignInLink"]
+__all__ = ["MemberToken", "SignInLink", "SignInRequest"]
 
 
 class MemberToken(SQLModel, table=True):
@@ -43,3 +47,25 @@ class SignInLink(SQLModel, table=True):
     created_at: datetime = created_field()
     expires_at: datetime = created_field()
     used_at: datetime | None = timestamp_field()
+
+
+class SignInRequest(SQLModel, table=True):
+    """One "send me a link" request that was taken (member or not), counted by the sign-in
+    rate limits for ``MKTFLOW_SIGN_IN_LIMIT_WINDOW_MIN``, then deleted.
+
+    ``address_key`` and ``client_key`` are HMAC-SHA256 hex digests, under the sign-in key, of
+    the e-mail as typed (normalised) and of the client's IP address: every process serving
+    the database counts the same requests, and a copy of it does not say who asked.
+    """
+
+    __tablename__ = "signinrequest"
+    __table_args__ = (
+        Index("ix_signinrequest_address", "address_key", "at"),
+        Index("ix_signinrequest_client", "client_key", "at"),
+        Index("ix_signinrequest_at", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = created_field()
+    address_key: str = Field(max_length=64)
+    client_key: str = Field(max_length=64)
