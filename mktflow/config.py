@@ -171,10 +171,24 @@ class Settings(BaseSettings):
         default="mktflow@localhost", description="Sender address of notification e-mails."
     )
     smtp_starttls: bool = Field(
-        default=False, description="Upgrade the SMTP connection with STARTTLS before sending."
+        default=False, description="Upgrade the SMTP connection with STARTTLS before sending "
+                                   "(the server's certificate is verified)."
+    )
+    smtp_tls: bool = Field(
+        default=False,
+        description="Connect to the SMTP server over TLS from the start (SMTPS, usually port "
+                    "465; the certificate is verified). Not together with MKTFLOW_SMTP_STARTTLS.",
+    )
+    smtp_allow_plaintext_auth: bool = Field(
+        default=False,
+        description="INSECURE: log in to the SMTP server without TLS, sending the user name and "
+                    "password readable by anyone on the network path. Without it, a user name "
+                    "needs MKTFLOW_SMTP_STARTTLS or MKTFLOW_SMTP_TLS, or the relay refuses to "
+                    "start.",
     )
     smtp_username: str | None = Field(
-        default=None, description="SMTP login name; empty means no login."
+        default=None, description="SMTP login name; empty means no login. A login needs "
+                                   "MKTFLOW_SMTP_STARTTLS or MKTFLOW_SMTP_TLS."
     )
     smtp_password_env: str | None = Field(
         default=None,
