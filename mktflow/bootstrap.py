@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from mktflow.domain.actors import Door
     from mktflow.domain.clock import Clock
     from mktflow.store.tables import WorkItem
-    from mktflow.store.uow import Resumer, RunEnder, UnitOfWork
+    from mktflow.store.uow import Identification, Resumer, RunEnder, UnitOfWork
 
 __all__ = ["Wiring", "default_ender", "default_resumer", "engine_uow", "reset", "uow", "wire",
            "wiring"]
@@ -61,11 +61,15 @@ class Wiring:
             self._settings = get_settings()
         return self._settings
 
-    def uow(self, door: Door | None = None) -> UnitOfWork:
+    def uow(self, door: Door | None = None, *,
+            identified_by: Identification = None) -> UnitOfWork:
         """A new unit of work on this wiring's database, clock, settings and resumer.
 
         ``door`` says how its commands know who acts (default ``Door.PROVEN``: a door that
         proved the member); only ``Door.ENGINE`` may act as the process engine.
+        ``identified_by`` (``IdentifiedBy``, or a function saying it when an entry is written)
+        is how the door knew who acts, recorded on every audit entry of a person; a
+        ``Door.TYPED`` unit of work says "typed in the Prefect UI form" by itself.
         """
         from mktflow.domain.actors import Door
         from mktflow.store.uow import UnitOfWork
@@ -74,7 +78,7 @@ class Wiring:
         ender = self.ender or _end_run_when_needed
         door = door or Door.PROVEN
         return UnitOfWork(self.database, clock=self.clock or clocks.now, settings=self._settings,
-                          resumer=resumer, door=door, ender=ender)
+                          resumer=resumer, door=door, ender=ender, identified_by=identified_by)
 
 
 def default_resumer() -> Resumer:

@@ -78,6 +78,30 @@ class Settings(BaseSettings):
         default=15.0, gt=0, le=24 * 60,
         description="How long a one-time sign-in link stays valid, in minutes.",
     )
+    sign_in_links_per_address: int = Field(
+        default=3, ge=1,
+        description="How many one-time sign-in links may be asked for one e-mail address "
+                    "within MKTFLOW_SIGN_IN_LIMIT_WINDOW_MIN; more are refused (HTTP 429 with "
+                    "Retry-After), whether or not the address is a member's.",
+    )
+    sign_in_requests_per_client: int = Field(
+        default=20, ge=1,
+        description="How many sign-in links one client (IP address, as the server sees it) "
+                    "may ask for within MKTFLOW_SIGN_IN_LIMIT_WINDOW_MIN, whatever addresses it "
+                    "gives; more are refused (HTTP 429 with Retry-After).",
+    )
+    sign_in_limit_window_min: float = Field(
+        default=15.0, gt=0, le=24 * 60,
+        description="The window both sign-in rate limits count requests over, in minutes "
+                    "(kept in the database, so every process serving it counts the same).",
+    )
+    sign_in_link_secret: SecretStr | None = Field(
+        default=None,
+        description="Key one-time sign-in codes are derived from (the outbox keeps no code; "
+                    "the relay derives it when it sends the link); empty means a random key "
+                    "kept in sign-in-link.key in the data folder (made on first use). The pages "
+                    "and every outbox relay must share it.",
+    )
     prefect_ui_url: str | None = Field(
         default=None,
         description="Prefect UI base URL for links to flow-run pages (e.g. http://127.0.0.1:4200).",
@@ -152,10 +176,24 @@ class Settings(BaseSettings):
         default="mktflow@localhost", description="Sender address of notification e-mails."
     )
     smtp_starttls: bool = Field(
-        default=False, description="Upgrade the SMTP connection with STARTTLS before sending."
+        default=False, description="Upgrade the SMTP connection with STARTTLS before sending "
+                                   "(the server's certificate is verified)."
+    )
+    smtp_tls: bool = Field(
+        default=False,
+        description="Connect to the SMTP server over TLS from the start (SMTPS, usually port "
+                    "465; the certificate is verified). Not together with MKTFLOW_SMTP_STARTTLS.",
+    )
+    smtp_allow_plaintext_auth: bool = Field(
+        default=False,
+        description="INSECURE: log in to the SMTP server without TLS, sending the user name and "
+                    "password readable by anyone on the network path. Without it, a user name "
+                    "needs MKTFLOW_SMTP_STARTTLS or MKTFLOW_SMTP_TLS, or the relay refuses to "
+                    "start.",
     )
     smtp_username: str | None = Field(
-        default=None, description="SMTP login name; empty means no login."
+        default=None, description="SMTP login name; empty means no login. A login needs "
+                                   "MKTFLOW_SMTP_STARTTLS or MKTFLOW_SMTP_TLS."
     )
     smtp_password_env: str | None = Field(
         default=None,

@@ -21,6 +21,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mktflow.config import Settings
+from mktflow.domain.actors import IdentifiedBy
 from mktflow.domain.errors import BadInput, NotAuthenticated
 from mktflow.engine import UnitOfWork
 from mktflow.engine.credentials import TOKEN_PREFIX, member_for_token
@@ -42,8 +43,10 @@ _bearer = HTTPBearer(
 
 def new_uow(request: Request) -> UnitOfWork:
     """A unit of work on the wiring the app serves (``mktflow.bootstrap``); each engine call
-    opens its own."""
-    uow: UnitOfWork = request.app.state.wiring.uow()
+    opens its own. Its audit entries say how ``identify`` proved the member (read when an
+    entry is written: by then the request's credential has been checked)."""
+    uow: UnitOfWork = request.app.state.wiring.uow(
+        identified_by=lambda: getattr(request.state, "identified_by", None))
     return uow
 
 
@@ -60,15 +63,19 @@ def identify(request: Request, *, need_member: bool = True) -> str | None:
 
     With ``need_member`` False (reads), SSO-proxy mode may answer a request that carries the
     shared token but names nobody: None. Raises NotAuthenticated otherwise; never echoes a
-    token.
+    token. Notes how the member was proved in ``request.state.identified_by``
+    (``IdentifiedBy``), which the request's units of work record on their audit entries.
     """
     signed_in = getattr(request.state, "member", None)
     if signed_in:
+        request.state.identified_by = IdentifiedBy.SESSION
         return str(signed_in)
     scheme, _, presented = request.headers.get("authorization", "").partition(" ")
     presented = presented.strip() if scheme.lower() == "bearer" else ""
     if presented.startswith(TOKEN_PREFIX):
-        return member_for_token(new_uow(request), presented)
+        member = member_for_token(new_uow(request), presented)
+        request.state.identified_by = IdentifiedBy.MEMBER_TOKEN
+        return member
     settings = _settings(request)
     if not settings.trust_proxy_header:
         raise NotAuthenticated(_NO_CREDENTIAL)
@@ -79,6 +86,7 @@ def identify(request: Request, *, need_member: bool = True) -> str | None:
                                "missing or wrong")
     actor = _header_text(request.headers.get(ACTOR_HEADER, "")).strip()
     if actor:
+        request.state.identified_by = IdentifiedBy.SSO_PROXY
         return actor
     if need_member:
         raise NotAuthenticated(f"SSO-proxy mode: the proxy names who acts in {ACTOR_HEADER}; "

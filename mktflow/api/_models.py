@@ -17,6 +17,8 @@ from mktflow.domain.inputs import (
     CODE_MAX,
     EMAIL_MAX,
     KEY_MAX,
+    LINK_MAX,
+    LINKS_MAX,
     NAME_MAX,
     REASON_MAX,
     TEXT_MAX,
@@ -130,8 +132,9 @@ class Comment(_Body):
     """Add a note (and links) to an item's history."""
 
     text: str = Field(min_length=1, max_length=TEXT_MAX)
-    links: list[Annotated[str, Field(max_length=2_000)]] = Field(default_factory=list,
-                                                                 max_length=50)
+    links: list[Annotated[str, Field(max_length=LINK_MAX)]] = Field(
+        default_factory=list, max_length=LINKS_MAX,
+        description="http, https or mailto links only (anything else is refused, 422).")
 
 
 class OfferHandoff(_Body):

@@ -18,7 +18,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from mktflow.domain.errors import ConfigError, FormInvalid, MktflowError, Unavailable
+from mktflow.domain.errors import (
+    ConfigError,
+    FormInvalid,
+    MktflowError,
+    TooManyRequests,
+    Unavailable,
+)
 from mktflow.domain.inputs import plain_error
 
 __all__ = [
@@ -59,7 +65,8 @@ def problem_of(exc: MktflowError) -> JSONResponse:
     """The problem response for one of mktflow's own errors.
 
     A ``ConfigError`` is the server's (a setting, its database): 503, and its message, which
-    may name a file or a host, goes to the log only. ``Unavailable`` adds ``Retry-After``.
+    may name a file or a host, goes to the log only. ``Unavailable`` and ``TooManyRequests``
+    add ``Retry-After``.
     """
     cls = type(exc)
     title = (cls.__doc__ or cls.__name__).strip().splitlines()[0].rstrip(".")
@@ -68,7 +75,7 @@ def problem_of(exc: MktflowError) -> JSONResponse:
     if isinstance(exc, ConfigError):
         log.error("configuration error: %s", exc)
         status, detail = 503, "the server cannot use its database or settings; its log says why"
-    if isinstance(exc, Unavailable):
+    if isinstance(exc, Unavailable | TooManyRequests):
         headers = {"Retry-After": str(exc.retry_after_s)}
     if status == 401:  # RFC 9110: a 401 says how to authenticate.
         headers = {"WWW-Authenticate": "Bearer"}

@@ -168,6 +168,10 @@ class HistoryEntry(BaseModel):
     id: int
     at: str | None
     actor: str
+    identified_by: str | None = Field(
+        default=None, description="How the door knew the actor: member token, signed-in "
+        "session, one-time sign-in link, SSO proxy, command line (operator), or typed in the "
+        "Prefect UI form (not proven); none for the process engine and older entries.")
     item: str = Field(description="W-12, H-3 or P-4 (an organisation entry: its kind and id, "
                                   "e.g. member 7).")
     action: str

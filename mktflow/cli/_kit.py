@@ -52,10 +52,12 @@ ReaderOpt = Annotated[str | None, typer.Option(
 
 
 def uow() -> Any:
-    """A unit of work on this process's wiring (the configured database)."""
+    """A unit of work on this process's wiring (the configured database); its audit entries
+    say the member was named on the command line by an operator."""
     from mktflow import bootstrap
+    from mktflow.domain.actors import IdentifiedBy
 
-    return bootstrap.uow()
+    return bootstrap.wiring().uow(identified_by=IdentifiedBy.OPERATOR)
 
 
 def fail(message: str, code: int, *, as_json: bool = False, kind: str = "error") -> None:

@@ -59,10 +59,12 @@ def history_cmd(
     reader: ReaderOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """The audit trail of a work item, a handoff or a whole process."""
+    """The audit trail of a work item, a handoff or a whole process; IDENTIFIED_BY says how
+    the actor was known (typed in the Prefect UI form, member token, command line, ...)."""
     from mktflow.engine.queries import history
 
     with refusals(json_):
         entries = history(uow(), reference, reader=reader)
         emit(entries, json_, lambda rows: table(
-            rows, ["at", "item", "actor", "action", "from_state", "to_state", "reason"]))
+            rows, ["at", "item", "actor", "identified_by", "action", "from_state", "to_state",
+                   "reason"]))

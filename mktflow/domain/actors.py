@@ -22,6 +22,7 @@ __all__ = [
     "Actor",
     "Approval",
     "Door",
+    "IdentifiedBy",
     "Target",
     "asks_decision",
     "authorize",
@@ -46,6 +47,24 @@ class Door(StrEnum):
     ENGINE = "engine"
     PROVEN = "proven"
     TYPED = "typed"
+
+
+class IdentifiedBy(StrEnum):
+    """How a door knew who acts, in the words every audit entry of its commands records
+    (``AuditEntry.identified_by``), so a history tells a proven identity from a typed one.
+
+    The unit of work a door makes carries it (``UnitOfWork.identified_by``) and writes it on
+    every entry whose actor is a person; entries of the process engine (``SYSTEM``) and of
+    units of work no door made carry none. Only ``PREFECT_FORM`` is not proven
+    (``Door.TYPED``); the rest come with ``Door.PROVEN``.
+    """
+
+    MEMBER_TOKEN = "member token"
+    SESSION = "signed-in session"
+    SIGN_IN_LINK = "one-time sign-in link"
+    SSO_PROXY = "SSO proxy"
+    OPERATOR = "command line (operator)"
+    PREFECT_FORM = "typed in the Prefect UI form (not proven)"
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@
     │   ├── TransitionRefused    not allowed from the current state   1     409
     │   ├── NotAuthorized        the actor may not do this            1     403
     │   ├── NotAuthenticated     no valid credential: who acts unknown 1    401
+    │   ├── TooManyRequests      asked too often: wait, then again    1     429 + Retry-After
     │   └── Conflict             someone else changed the item first  1     409
     ├── BadInput                 the request itself is wrong          2     422
     │   ├── FormInvalid          data fails the step's form (fields)  2     422
@@ -39,6 +40,7 @@ __all__ = [
     "PlanFileInvalid",
     "Refused",
     "StepCancelled",
+    "TooManyRequests",
     "TransitionRefused",
     "Unavailable",
 ]
@@ -77,6 +79,17 @@ class NotAuthenticated(Refused):
     """
 
     http_status = 401
+
+
+class TooManyRequests(Refused):
+    """Asked too often in too short a time (one-time sign-in links); ``retry_after_s`` says
+    when the same request will be taken again, in whole seconds (at least 1)."""
+
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, retry_after_s)
 
 
 class Conflict(Refused):

@@ -19,7 +19,11 @@ The rules (README "What mktflow accepts"):
   ``2026-12-01 16:00 UTC`` (``human_time``; in the organisation's zone when it is given,
   ``2026-12-01 17:00 CET``, the zone named by ``zone_named``);
 - ids: 1 to ``ID_MAX`` (a larger number names nothing: NotFound);
-- e-mails: compared and stored in Unicode NFC, lower-case.
+- e-mails: compared and stored in Unicode NFC, lower-case;
+- links (comments' ``links``): ``http``, ``https`` or ``mailto`` only (``LINK_SCHEMES``), at
+  most ``LINK_MAX`` characters, one line, no spaces; ``javascript:``, ``data:``, ``vbscript:``,
+  a path without a scheme and anything else are refused (``check_links``), and a page shows a
+  stored link as an anchor only when it passes the same rule (``is_acceptable_link``).
 
 Pure standard library; a value that breaks a rule raises ``BadInput`` naming the field.
 """
@@ -33,6 +37,7 @@ import unicodedata
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mktflow.domain.errors import BadInput
@@ -44,6 +49,9 @@ __all__ = [
     "INT_MAX",
     "JSON_DEPTH_MAX",
     "KEY_MAX",
+    "LINKS_MAX",
+    "LINK_MAX",
+    "LINK_SCHEMES",
     "NAME_MAX",
     "REASON_MAX",
     "TEXT_MAX",
@@ -52,10 +60,14 @@ __all__ = [
     "TITLE_MAX",
     "check_email",
     "check_json",
+    "check_link",
+    "check_links",
     "check_text",
     "due_ahead",
     "format_time",
     "human_time",
+    "is_acceptable_link",
+    "link_refusal",
     "load_json",
     "normalise_email",
     "parse_date",
@@ -208,6 +220,87 @@ def check_email(raw: str, *, field: str) -> str:
     if not isinstance(raw, str) or not EMAIL_SHAPE.match(raw.strip()):
         raise BadInput(f"{field}: {raw!r} is not an e-mail address")
     return normalise_email(raw)
+
+
+#: The schemes a link may have: the web and e-mail. Nothing a browser would run or inline
+#: (``javascript:``, ``vbscript:``, ``data:``), nor a file, nor a path without a scheme.
+LINK_SCHEMES = ("http", "https", "mailto")
+#: The longest link mktflow keeps (characters), and the most links one comment carries.
+LINK_MAX = 2_000
+LINKS_MAX = 50
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
+
+
+def link_refusal(value: object) -> str | None:
+    """Why ``value`` is not a link mktflow accepts, in words (None: it is one).
+
+    A link is one line of at most ``LINK_MAX`` characters without spaces or control
+    characters, whose scheme is one of ``LINK_SCHEMES`` (compared case-insensitively): an
+    ``http``/``https`` link names a host (``https://example.com/x``), a ``mailto`` link an
+    address. Leading and trailing spaces are not part of the link.
+    """
+    if not isinstance(value, str):
+        return f"must be text, got {json_type(value)}"
+    text = value.strip()
+    if not text:
+        return "is empty"
+    if len(text) > LINK_MAX:
+        return f"is longer than {LINK_MAX} characters"
+    bad = _problem_char(text, multiline=False)
+    if bad:
+        return f"must not contain {bad}"
+    if any(ch.isspace() for ch in text):
+        return "must not contain spaces (write a space as %20)"
+    scheme, colon, rest = text.partition(":")
+    allowed = ", ".join(LINK_SCHEMES[:-1]) + f" and {LINK_SCHEMES[-1]}"
+    if not colon or not _SCHEME.fullmatch(scheme):
+        return f"has no scheme: only {allowed} links are accepted (https://…)"
+    if scheme.lower() not in LINK_SCHEMES:
+        return f"uses the scheme {scheme.lower()}:, and only {allowed} links are accepted"
+    if scheme.lower() == "mailto":
+        return None if rest else "names no address (mailto:name@example.com)"
+    try:
+        host = urlsplit(text).hostname
+    except ValueError:
+        host = None
+    return None if rest.startswith("//") and host else (
+        f"names no host ({scheme.lower()}://example.com/…)")
+
+
+def is_acceptable_link(value: object) -> bool:
+    """Whether ``value`` passes the link rule (``link_refusal``): what a page may show as an
+    anchor, also of rows stored before the rule."""
+    return link_refusal(value) is None
+
+
+def check_link(value: object, *, field: str) -> str:
+    """``value`` without surrounding spaces if it is a link mktflow accepts; BadInput naming
+    ``field``, the link (its first 80 characters) and the rule otherwise."""
+    why = link_refusal(value)
+    if why is not None:
+        shown = repr(value[:80] + ("…" if len(value) > 80 else "")) \
+            if isinstance(value, str) else json_type(value)
+        raise BadInput(f"{field}: {shown} {why}")
+    assert isinstance(value, str)
+    return value.strip()
+
+
+def check_links(values: list[str] | None, *, field: str = "links") -> list[str]:
+    """Every link of ``values`` checked (``check_link``), at most ``LINKS_MAX`` of them; the
+    refusal names ``field`` and which link: ``links: link 2, 'javascript:x' uses the scheme
+    javascript:, and only http, https and mailto links are accepted``."""
+    values = list(values or [])
+    if len(values) > LINKS_MAX:
+        raise BadInput(f"{field}: at most {LINKS_MAX} links, got {len(values)}")
+    checked = []
+    for n, value in enumerate(values, 1):
+        try:
+            checked.append(check_link(value, field=field))
+        except BadInput as exc:
+            detail = str(exc).removeprefix(f"{field}: ")
+            raise BadInput(f"{field}: link {n}, {detail}" if len(values) > 1
+                           else str(exc)) from None
+    return checked
 
 
 def due_ahead(due: datetime | None, now: datetime, *, field: str = "due") -> datetime | None:

@@ -1,39 +1,59 @@
 """Credentials: how a door proves which member is acting.
 
-Two kinds, both random, shown once and stored only as their SHA-256 hex digest (a copy of the
-database acts as nobody), both looked up by that digest:
+Two kinds, both random, never stored in clear, looked up by their SHA-256 hex digest (a copy of
+the database acts as nobody):
 
 - **member tokens** (``issue_token``): a personal bearer token for the REST API and the web
-  pages (``Authorization: Bearer mkt_…``), valid until revoked or until it expires;
-  ``member_for_token`` turns one into the member's e-mail. Deactivating a member revokes
-  their tokens (``revoke_member_tokens``, called by the organisation load). Revoking a token
-  ends the page sessions signed in with it (``revoke_token``); revoking all of a member's
-  (``revoke_tokens_of``) ends all their page sessions (``mktflow.engine.web_sessions``).
-- **one-time sign-in links** (``send_sign_in_link``): ``{MKTFLOW_API_URL}/sign-in/{code}``,
-  sent through the member's *own* channels only (never a department's: colleagues would get
-  it too), valid ``MKTFLOW_SIGN_IN_LINK_TTL_MIN`` minutes (15), usable once
-  (``redeem_sign_in_link``).
+  pages (``Authorization: Bearer mkt_…``), shown once, valid until revoked or until it
+  expires; ``member_for_token`` turns one into the member's e-mail. Deactivating a member
+  revokes their tokens (``revoke_member_tokens``, called by the organisation load). Revoking
+  a token ends the page sessions signed in with it (``revoke_token``); revoking all of a
+  member's (``revoke_tokens_of``) ends all their page sessions
+  (``mktflow.engine.web_sessions``).
+- **one-time sign-in links** (``request_sign_in_link``, then ``send_sign_in_link``):
+  ``{MKTFLOW_API_URL}/sign-in/{code}``, sent through the member's *own* channels only (never
+  a department's: colleagues would get it too), valid ``MKTFLOW_SIGN_IN_LINK_TTL_MIN``
+  minutes (15), usable once (``redeem_sign_in_link``). The code is never stored nor shown:
+  the outbox message keeps a nonce and the relay derives the code from it with the sign-in
+  key when it sends the link (``mktflow.domain.sign_in``).
+
+Asking for a link is rate-limited per e-mail address and per client, counted in the database
+(``request_sign_in_link``: the same work and the same answer for members and strangers; the
+member's own work, ``send_sign_in_link``, is done after the door has answered).
 
 Every failure to prove an identity raises ``NotAuthenticated`` with the same words whatever
 the cause (unknown, expired, revoked, used, inactive member), so nothing can be learnt by
-guessing. Source: issue 10, "Member credentials" and "The web pages sign people in".
+guessing. Source: issue 10, "Member credentials" and "The web pages sign people in"; issue 19,
+item 6.
 """
 
 from __future__ import annotations
 
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Connection, delete, insert, text
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 
-from mktflow.domain.actors import SYSTEM
-from mktflow.domain.errors import BadInput, NotAuthenticated, NotFound, Refused
+from mktflow.domain.actors import SYSTEM, IdentifiedBy
+from mktflow.domain.errors import (
+    BadInput,
+    NotAuthenticated,
+    NotFound,
+    Refused,
+    TooManyRequests,
+)
+from mktflow.domain.inputs import normalise_email
+from mktflow.domain.sign_in import PAYLOAD_KEY, SignInLimits, code_for, counting_key, key_id
 from mktflow.engine.channels import OPERATOR, member_channels
 from mktflow.engine.common import digest, find_member
 from mktflow.engine.web_sessions import end_sessions_of
-from mktflow.store.tables import Member, MemberToken, OutboxMessage, SignInLink
+from mktflow.store.keys import sign_in_key
+from mktflow.store.tables import Member, MemberToken, OutboxMessage, SignInLink, SignInRequest
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [
@@ -45,6 +65,7 @@ __all__ = [
     "list_tokens",
     "member_for_token",
     "redeem_sign_in_link",
+    "request_sign_in_link",
     "revoke_member_tokens",
     "revoke_token",
     "revoke_tokens_of",
@@ -271,45 +292,122 @@ def safe_next_path(next_path: str | None) -> str | None:
     return next_path
 
 
+def limits_of(uow: UnitOfWork) -> SignInLimits:
+    """The sign-in rate limits the settings describe (``MKTFLOW_SIGN_IN_*``)."""
+    s = uow.settings
+    return SignInLimits.of(per_address=s.sign_in_links_per_address,
+                           per_client=s.sign_in_requests_per_client,
+                           window=timedelta(minutes=s.sign_in_limit_window_min))
+
+
+_R = SignInRequest.__table__  # type: ignore[attr-defined]
+
+
+def request_sign_in_link(uow: UnitOfWork, email: str, *, client: str) -> None:
+    """Take one "send me a link" request for ``email`` from ``client`` (its IP address), or
+    refuse it because it comes too often; the link itself is ``send_sign_in_link``'s work,
+    which the door does after it has answered.
+
+    The same work whatever ``email`` names (a member, a stranger, the engine): one look at the
+    requests counted for the address and for the client within the window, and one row
+    written, so neither the answer nor its time says who is a member. Requests older than the
+    window are deleted. Concurrent requests take turns (SQLite: the write lock each transaction
+    takes at BEGIN; PostgreSQL: advisory locks on the address and the client), so processes
+    serving one database never let more through than the limits.
+
+    Raises TooManyRequests (``retry_after_s``: until a request would be taken) when the address
+    had ``MKTFLOW_SIGN_IN_LINKS_PER_ADDRESS`` or the client ``MKTFLOW_SIGN_IN_REQUESTS_PER_CLIENT``
+    requests taken within ``MKTFLOW_SIGN_IN_LIMIT_WINDOW_MIN``; nothing is written then.
+    """
+    limits = limits_of(uow)
+    key = sign_in_key(uow.settings)
+    address = counting_key(key, "address", normalise_email(email))
+    sender = counting_key(key, "client", client.strip().lower() or "unknown")
+    with uow:
+        conn = uow.session.connection()
+        _take_turns(conn, address, sender)
+        now = uow.now()
+        since = now - limits.window
+        conn.execute(delete(_R).where(_R.c.at <= since))
+        wait = limits.wait_before(address=_recent(conn, _R.c.address_key, address, since,
+                                                  limits.per_address.most),
+                                  client=_recent(conn, _R.c.client_key, sender, since,
+                                                 limits.per_client.most), now=now)
+        if wait is not None:
+            minutes = max(1, math.ceil(wait.total_seconds() / 60))
+            raise TooManyRequests(
+                "too many sign-in links were asked for this address or from this network in "
+                f"the last {limits.window.total_seconds() / 60:g} minutes: try again in "
+                f"{minutes} minute{'s' if minutes != 1 else ''}",
+                retry_after_s=math.ceil(wait.total_seconds()))
+        conn.execute(insert(_R).values(at=now, address_key=address, client_key=sender))
+        uow.commit()
+
+
+def _recent(conn: Connection, column: Any, value: str, since: datetime, most: int
+            ) -> list[datetime]:
+    """The times of the newest ``most`` requests counted under ``value`` after ``since``."""
+    return list(conn.execute(core_select(_R.c.at).where(column == value, _R.c.at > since)
+                             .order_by(_R.c.at.desc()).limit(most)).scalars())
+
+
+def _take_turns(conn: Connection, *keys: str) -> None:
+    """On PostgreSQL, wait for the other transactions counting the same address or client
+    (transaction-scoped advisory locks, always taken in the order given, so two requests never
+    wait for each other); SQLite transactions already run one at a time."""
+    if conn.dialect.name != "postgresql":
+        return
+    for key in keys:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"),
+                     {"k": int.from_bytes(bytes.fromhex(key)[:8], "big", signed=True)})
+
+
 def send_sign_in_link(uow: UnitOfWork, email: str, *, next_path: str | None = None) -> None:
     """Queue a one-time sign-in link for the active member ``email`` through their own channels.
 
-    The link is ``{MKTFLOW_API_URL}/sign-in/{code}``; the code is random, stored hashed, valid
-    ``sign_in_link_ttl_min`` minutes and usable once. It goes only through channels of the
+    The link is ``{MKTFLOW_API_URL}/sign-in/{code}``; the code is valid
+    ``sign_in_link_ttl_min`` minutes and usable once. It is neither stored nor written to the
+    outbox: the message carries a fresh nonce (``payload["sign_in"]``: the link's start, the
+    nonce and the id of the sign-in key) and no ``link``; the relay derives the code from the
+    nonce with the sign-in key when it sends (``mktflow.domain.sign_in``), and the
+    ``signinlink`` row keeps only the code's SHA-256. It goes only through channels of the
     member (``channels:`` entries with ``member:``), never through a department's: a member
     without one gets a message row without a channel, which the relay marks ``skipped``.
     ``next_path`` is kept when it is a path on this site (``safe_next_path``), else dropped.
 
-    An unknown or inactive e-mail (or the engine's name) does nothing and returns normally,
-    so the answer never tells whether someone is a member.
+    An unknown or inactive e-mail (or the engine's name) does nothing and returns normally.
+    Doors call it after answering the request (``request_sign_in_link`` is what they wait
+    for), so its time says nothing either.
     """
+    key = sign_in_key(uow.settings)
     with uow:
         member = _active_person(uow, email)
         if member is None:
             return
         now = uow.now()
-        code = secrets.token_urlsafe(32)
+        nonce = secrets.token_urlsafe(24)
         expires = now + timedelta(minutes=uow.settings.sign_in_link_ttl_min)
-        link_row = SignInLink(code_hash=digest(code), member_email=member.email,
+        link_row = SignInLink(code_hash=digest(code_for(key, nonce)), member_email=member.email,
                               next_path=safe_next_path(next_path), created_at=now,
                               expires_at=expires)
         uow.session.add(link_row)
         uow.session.flush()
         assert link_row.id is not None and member.id is not None
-        url = f"{uow.settings.api_url.rstrip('/')}/sign-in/{code}"
         minutes = f"{uow.settings.sign_in_link_ttl_min:g}"
         subject = f"Your mktflow sign-in link (valid {minutes} minutes, once)"
         payload: dict[str, Any] = {
-            "event": SIGN_IN_EVENT, "kind": "sign-in", "for": member.email,
-            "recipient": member.email, "department": member.department,
-            "subject": subject, "link": url, "expires_at": expires.isoformat(),
+            "event": SIGN_IN_EVENT, "kind": "sign-in", "ref": "sign-in link",
+            "for": member.email, "recipient": member.email, "department": member.department,
+            "subject": subject, "expires_at": expires.isoformat(),
             "reason": "someone asked to sign in as you; ignore it if it was not you",
+            PAYLOAD_KEY: {"url": f"{uow.settings.api_url.rstrip('/')}/sign-in/",
+                          "nonce": nonce, "key": key_id(key)},
         }
         channels = [c.id for c in member_channels(uow.session, [member.email])]
         for channel_id in channels or [None]:
             uow.outbox(OutboxMessage(id="", event=SIGN_IN_EVENT, department=member.department,
                                      recipient_email=member.email, channel_id=channel_id,
-                                     subject=subject, payload=dict(payload), link=url))
+                                     subject=subject, payload=dict(payload), link=None))
         uow.audit(actor=SYSTEM.email, entity_type="member", entity_id=member.id,
                   action="sign_in_link", data={"member": member.email, "link": link_row.id,
                                                "expires_at": expires.isoformat(),
@@ -339,6 +437,7 @@ def redeem_sign_in_link(uow: UnitOfWork, code: str) -> tuple[str, str | None]:
         row.used_at = now
         uow.session.add(row)
         assert member.id is not None
+        uow.identified_by = IdentifiedBy.SIGN_IN_LINK  # whatever door: the link proves them
         uow.audit(actor=member.email, entity_type="member", entity_id=member.id,
                   action="sign_in", data={"link": row.id})
         uow.commit()

@@ -9,6 +9,7 @@ from sqlmodel import col, select
 
 from mktflow.domain.actors import Door, Target
 from mktflow.domain.errors import BadInput, NotFound
+from mktflow.domain.inputs import TEXT_MAX, check_links, check_text
 from mktflow.domain.model import (
     HANDOFF_RULES,
     HandoffKind,
@@ -203,13 +204,19 @@ def comment(
     uow: UnitOfWork, handoff_id: int, *, actor_email: str, text: str,
     links: list[str] | None = None,
 ) -> Handoff:
-    """Add a note (and links) to a handoff's history."""
+    """Add a note (and links) to a handoff's history.
+
+    Each link must be an http, https or mailto link (``inputs.check_links``): BadInput naming
+    ``links`` and the link otherwise, and nothing is recorded.
+    """
     if not text.strip():
         raise BadInput("text: a comment must not be empty")
+    check_text(text, field="text", max_length=TEXT_MAX, multiline=True)
+    links = check_links(links)
     with uow:
         handoff = get_for_update(uow, Handoff, handoff_id)
         actor, rule = check(uow, handoff, "comment", actor_email)
-        record(uow, handoff, rule, actor, data={"text": text.strip(), "links": links or []})
+        record(uow, handoff, rule, actor, data={"text": text.strip(), "links": links})
         uow.commit()
         return handoff
 

@@ -194,9 +194,12 @@ def done_steps_of_run(uow: UnitOfWork, flow_run_id: str) -> list[WorkItem]:
 
 def history(uow: UnitOfWork, reference: str, *, reader: str | None = None
             ) -> list[dict[str, Any]]:
-    """The audit trail of a work item, a handoff, or a whole process (``P-4`` or its key), as
-    ``reader`` may see it (None: the operator): an item's by the item's row of the read table;
-    a process's by the process's row, with the entries of only the items the reader may see."""
+    """The audit trail of a work item, a handoff, or a whole process (``P-4`` or its key),
+    oldest first, as ``reader`` may see it (None: the operator): an item's by the item's row
+    of the read table; a process's by the process's row, with the entries of only the items
+    the reader may see. Each entry says how the door knew its actor (``identified_by``:
+    "member token", "typed in the Prefect UI form (not proven)", ...; None for the engine's own
+    and for entries written before doors said it)."""
     with uow:
         s = uow.session
         actor = visibility.reading_actor(uow, reader)
@@ -225,7 +228,7 @@ def history(uow: UnitOfWork, reference: str, *, reader: str | None = None
             query = query.where(col(AuditEntry.entity_type) == kind,
                                 col(AuditEntry.entity_id) == item_id)
         return [{
-            "id": e.id, "at": _iso(e.at), "actor": e.actor,
+            "id": e.id, "at": _iso(e.at), "actor": e.actor, "identified_by": e.identified_by,
             "item": _entity_ref(e.entity_type, e.entity_id), "action": e.action,
             "from_state": e.from_state, "to_state": e.to_state, "reason": e.reason,
             "data": e.data, "changes": e.changes,

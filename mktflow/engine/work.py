@@ -13,7 +13,13 @@ from sqlmodel import col, select
 
 from mktflow.domain.actors import Approval, Target, holder_refusal
 from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
-from mktflow.domain.inputs import TEXT_MAX, check_email, check_text, normalise_email
+from mktflow.domain.inputs import (
+    TEXT_MAX,
+    check_email,
+    check_links,
+    check_text,
+    normalise_email,
+)
 from mktflow.domain.model import OPEN_WORK_STATES, Audience, Guard, WorkState
 from mktflow.engine import processes
 from mktflow.engine.answers import check_answer
@@ -349,6 +355,9 @@ def comment(
 ) -> WorkItem:
     """Add a note (and links) to a step's history; ``reason`` fills the entry's reason.
 
+    Each link must be an http, https or mailto link (``inputs.check_links``): BadInput naming
+    ``links`` and the link otherwise, and nothing is recorded.
+
     ``refused_answer``: an answer a door refused, kept on record in the entry's data (who gave
     it, at which door and what it said are the note's); it never becomes the step's draft nor
     touches another answer.
@@ -356,7 +365,7 @@ def comment(
     if not text.strip():
         raise BadInput("text: a comment must not be empty")
     check_text(text, field="text", max_length=TEXT_MAX, multiline=True)
-    data: dict[str, Any] = {"text": text.strip(), "links": links or []}
+    data: dict[str, Any] = {"text": text.strip(), "links": check_links(links)}
     if refused_answer is not None:
         data["refused_answer"] = refused_answer
     with uow:

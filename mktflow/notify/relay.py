@@ -54,10 +54,12 @@ from mktflow.domain.errors import ConfigError, DeliveryFailed
 from mktflow.engine.channels import read_secret
 from mktflow.notify.render import Envelope
 from mktflow.notify.senders import Deliverer, HttpxPoster, SmtpMailer
+from mktflow.store.keys import sign_in_key
 from mktflow.store.tables import Channel, OutboxMessage
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["DrainSummary", "OutboxStatus", "Relay", "RelayPolicy", "backoff_s", "build_relay"]
+__all__ = ["DrainSummary", "OutboxStatus", "Relay", "RelayPolicy", "backoff_s", "build_relay",
+           "mailer_of"]
 
 log = logging.getLogger("mktflow.notify.relay")
 
@@ -551,6 +553,26 @@ def _count(summary: DrainSummary, outcomes: list[_Outcome]) -> None:
             summary.errors = [*summary.errors, f"{o.id}: {o.error}"][-5:]
 
 
+def mailer_of(settings: Settings, env: Mapping[str, str] | None = None) -> SmtpMailer | None:
+    """The SMTP mailer the ``MKTFLOW_SMTP_*`` settings describe (None: e-mail is off); it
+    connects only when it sends. Raises ConfigError when a login would cross the network
+    unencrypted (``SmtpMailer``), so whatever would send e-mail refuses to start; with
+    ``MKTFLOW_SMTP_ALLOW_PLAINTEXT_AUTH`` it logs a warning instead."""
+    if not settings.smtp_host:
+        return None
+    env = os.environ if env is None else env
+    mailer = SmtpMailer(host=settings.smtp_host, port=settings.smtp_port,
+                        starttls=settings.smtp_starttls, tls=settings.smtp_tls,
+                        username=settings.smtp_username,
+                        password=read_secret(settings.smtp_password_env, env),
+                        timeout_s=settings.smtp_timeout_s,
+                        allow_plaintext_auth=settings.smtp_allow_plaintext_auth)
+    if settings.smtp_username and not (settings.smtp_starttls or settings.smtp_tls):
+        log.warning("MKTFLOW_SMTP_ALLOW_PLAINTEXT_AUTH=true: the SMTP login to %s crosses the "
+                    "network unencrypted", settings.smtp_host)
+    return mailer
+
+
 def build_relay(
     settings: Settings,
     *,
@@ -558,20 +580,17 @@ def build_relay(
     env: Mapping[str, str] | None = None,
     clock: Clock = clocks.now,
 ) -> Relay:
-    """The relay the settings describe: pooled httpx client, SMTP if configured.
+    """The relay the settings describe: pooled httpx client, SMTP if configured, the sign-in
+    key (``MKTFLOW_SIGN_IN_LINK_SECRET`` or the data folder's) for sign-in links.
 
     ``env`` is where channel secrets and the SMTP password are looked up; the process
-    environment unless a test passes a dict.
+    environment unless a test passes a dict. Raises ConfigError before anything is sent when
+    the SMTP settings would send a login unencrypted (``SmtpMailer``) or the lease is too short.
     """
     env = os.environ if env is None else env
     policy = RelayPolicy.from_settings(settings)
+    mailer = mailer_of(settings, env)
     http = HttpxPoster.create(timeout_s=policy.http_timeout_s, concurrency=policy.concurrency)
-    mailer = None
-    if settings.smtp_host:
-        mailer = SmtpMailer(host=settings.smtp_host, port=settings.smtp_port,
-                            starttls=settings.smtp_starttls, username=settings.smtp_username,
-                            password=read_secret(settings.smtp_password_env, env),
-                            timeout_s=settings.smtp_timeout_s)
     deliverer = Deliverer(http=http, mailer=mailer, env=env, sender_address=settings.smtp_from,
-                          clock=clock)
+                          clock=clock, sign_in_key=sign_in_key(settings))
     return Relay(engine, deliverer, policy, clock=clock, on_close=http.close)

@@ -1,5 +1,9 @@
 """How a message reads on each channel, and how webhook bodies are signed. Pure: no I/O.
 
+A one-time sign-in message is stored without its link (``payload["sign_in"]`` says how to
+make it); ``with_sign_in_link`` makes the link with the sign-in key just before it is sent, so
+only what the member receives holds the code.
+
 A webhook receiver verifies a delivery by recomputing
 ``hex(HMAC-SHA256(secret, f"{X-Mktflow-Timestamp}.{raw body}"))`` and comparing it with the
 ``X-Mktflow-Signature: sha256=<hex>`` header in constant time (see ``verify_signature``).
@@ -11,10 +15,13 @@ import hashlib
 import hmac
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
+
+from mktflow.domain.errors import DeliveryFailed
+from mktflow.domain.sign_in import PAYLOAD_KEY, code_for, key_id
 
 __all__ = [
     "Envelope",
@@ -26,6 +33,7 @@ __all__ = [
     "verify_signature",
     "webhook_body",
     "webhook_headers",
+    "with_sign_in_link",
 ]
 
 USER_AGENT = "mktflow-relay/0.1"
@@ -55,6 +63,30 @@ class Envelope:
     secret_env: str | None = None
     department: str | None = None
     recipient: str | None = None
+
+
+def with_sign_in_link(env: Envelope, key: bytes | None) -> Envelope:
+    """``env`` as it is sent: a sign-in message gets its link (``link`` and
+    ``payload["link"]``), derived from the nonce it carries with the sign-in ``key``, and loses
+    the nonce; any other message is returned as it is.
+
+    Raises DeliveryFailed (permanent: the link expires long before a fix could reach it) when
+    there is no key, or the key is not the one the link was made with (the link would not
+    sign anyone in): the pages and the relay must share ``MKTFLOW_SIGN_IN_LINK_SECRET`` or the
+    data folder's ``sign-in-link.key``.
+    """
+    made = env.payload.get(PAYLOAD_KEY)
+    if not isinstance(made, dict):
+        return env
+    if key is None or made.get("key") != key_id(key):
+        raise DeliveryFailed(
+            "cannot make this sign-in link: this relay's sign-in key is not the one the link "
+            "was made with (the pages and every relay must share MKTFLOW_SIGN_IN_LINK_SECRET, "
+            "or one data folder's sign-in-link.key); the member can ask for a new link",
+            permanent=True)
+    link = f"{made.get('url', '')}{code_for(key, str(made.get('nonce', '')))}"
+    payload = {k: v for k, v in env.payload.items() if k != PAYLOAD_KEY}
+    return replace(env, link=link, payload={**payload, "link": link})
 
 
 def text_of(env: Envelope) -> str:

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 import httpcore
 import httpx
 
-from mktflow.domain.errors import DeliveryFailed  # re-exported: its old home
+from mktflow.domain.errors import ConfigError, DeliveryFailed  # DeliveryFailed: its old home
 from mktflow.domain.organisation import ChannelType
 from mktflow.engine.channels import read_secret
 from mktflow.notify.render import (
@@ -38,6 +38,7 @@ from mktflow.notify.render import (
     slack_payload,
     webhook_body,
     webhook_headers,
+    with_sign_in_link,
 )
 
 __all__ = [
@@ -291,21 +292,43 @@ class HttpxPoster:
 
 
 class SmtpMailer:
-    """The real Mailer: one SMTP conversation per message, STARTTLS and login if configured.
+    """The real Mailer: one SMTP conversation per message, over TLS when configured, with a
+    login if a user name is given.
+
+    ``starttls`` upgrades the connection with STARTTLS (refusing a server that does not offer
+    it); ``tls`` speaks TLS from the first byte (SMTPS, port 465); both verify the server's
+    certificate. A user name needs one of them: the login (``AUTH PLAIN``/``LOGIN``) carries
+    the password readable by anyone on the path otherwise. Only ``allow_plaintext_auth`` (the
+    operator's explicit, insecure choice) lets it log in without TLS.
 
     ``timeout_s`` bounds the whole conversation (connect, greeting, EHLO, STARTTLS, AUTH, MAIL,
     RCPT, DATA, QUIT), not each command: at the deadline the connection is shut.
+
+    Raises ConfigError when built with a user name and no TLS (unless ``allow_plaintext_auth``)
+    or with both ``starttls`` and ``tls``: the relay refuses to start, so no message is tried,
+    let alone dead-lettered, and none sends the password in clear.
     """
 
-    def __init__(self, *, host: str, port: int, starttls: bool = False,
+    def __init__(self, *, host: str, port: int, starttls: bool = False, tls: bool = False,
                  username: str | None = None, password: str | None = None,
-                 timeout_s: float = 10.0) -> None:
-        self.host, self.port, self.starttls = host, port, starttls
+                 timeout_s: float = 10.0, allow_plaintext_auth: bool = False) -> None:
+        if starttls and tls:
+            raise ConfigError("MKTFLOW_SMTP_STARTTLS and MKTFLOW_SMTP_TLS are both set: choose "
+                              "one (STARTTLS on port 587, or TLS from the start on port 465)")
+        if username and not (starttls or tls or allow_plaintext_auth):
+            raise ConfigError(
+                "MKTFLOW_SMTP_USERNAME is set but the SMTP connection would not be encrypted, "
+                "so the password would cross the network in clear: set MKTFLOW_SMTP_STARTTLS="
+                "true (port 587) or MKTFLOW_SMTP_TLS=true (port 465); only if the server is "
+                "reachable by nobody else, MKTFLOW_SMTP_ALLOW_PLAINTEXT_AUTH=true (insecure)")
+        self.host, self.port, self.starttls, self.tls = host, port, starttls, tls
         self.username, self._password, self.timeout_s = username, password, timeout_s
+        self.allow_plaintext_auth = allow_plaintext_auth
 
     def send(self, message: EmailMessage) -> None:
         where = f"SMTP server {self.host}:{self.port}"
-        smtp = _DeadlineSMTP(self.host, time.monotonic() + self.timeout_s, timeout=self.timeout_s)
+        smtp = _DeadlineSMTP(self.host, time.monotonic() + self.timeout_s, timeout=self.timeout_s,
+                             tls_context=ssl.create_default_context() if self.tls else None)
         watchdog = threading.Timer(self.timeout_s, smtp.expire)
         watchdog.daemon = True
         watchdog.start()
@@ -314,6 +337,9 @@ class SmtpMailer:
             if self.starttls:
                 smtp.starttls(context=ssl.create_default_context())
             if self.username:
+                if not (smtp.encrypted or self.allow_plaintext_auth):  # never the password in clear
+                    raise DeliveryFailed(f"{where}: the connection is not encrypted; the login "
+                                         "was not sent", permanent=True)
                 smtp.login(self.username, self._password or "")
             smtp.send_message(message)
             with suppress(smtplib.SMTPException, OSError):  # accepted: a failed QUIT is no failure
@@ -341,12 +367,20 @@ class SmtpMailer:
 
 class _DeadlineSMTP(smtplib.SMTP):
     """``smtplib.SMTP`` whose every socket operation ends by one deadline; ``expire`` (the
-    watchdog) shuts the socket when a server trickles its answers past it."""
+    watchdog) shuts the socket when a server trickles its answers past it. With
+    ``tls_context`` it speaks TLS from the first byte (as ``smtplib.SMTP_SSL`` does)."""
 
-    def __init__(self, host: str, end: float, *, timeout: float) -> None:
+    def __init__(self, host: str, end: float, *, timeout: float,
+                 tls_context: ssl.SSLContext | None = None) -> None:
         self.end, self.expired = end, False
+        self._tls_context = tls_context  # TLS from the first byte (SMTPS)
         super().__init__(timeout=timeout)  # no host: connect() comes once the watchdog runs
-        self._host = host  # what STARTTLS checks the certificate against
+        self._host = host  # what STARTTLS and SMTPS check the certificate against
+
+    @property
+    def encrypted(self) -> bool:
+        """Whether the conversation runs over TLS now (SMTPS, or after STARTTLS)."""
+        return isinstance(self.sock, ssl.SSLSocket)
 
     def _left(self) -> float:
         left = self.end - time.monotonic()
@@ -356,7 +390,11 @@ class _DeadlineSMTP(smtplib.SMTP):
         return left
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        return super()._get_socket(host, port, min(timeout, self._left()))  # type: ignore[misc]
+        sock: socket.socket = super()._get_socket(  # type: ignore[misc]
+            host, port, min(timeout, self._left()))
+        if self._tls_context is None:
+            return sock
+        return self._tls_context.wrap_socket(sock, server_hostname=self._host)
 
     def send(self, s: Any) -> None:
         if self.sock is not None:
@@ -382,7 +420,11 @@ def _text(raw: bytes | str) -> str:
 
 
 class Deliverer:
-    """Sends one envelope over its channel: signed webhook, Slack-compatible hook, or e-mail."""
+    """Sends one envelope over its channel: signed webhook, Slack-compatible hook, or e-mail.
+
+    ``sign_in_key`` makes the links of one-time sign-in messages as they are sent
+    (``render.with_sign_in_link``); without it they are dead-lettered saying why.
+    """
 
     def __init__(
         self,
@@ -392,12 +434,15 @@ class Deliverer:
         env: Mapping[str, str],
         sender_address: str,
         clock: Callable[[], datetime],
+        sign_in_key: bytes | None = None,
     ) -> None:
         self.http, self.mailer, self.env = http, mailer, env
         self.sender_address, self.clock = sender_address, clock
+        self.sign_in_key = sign_in_key
 
     def deliver(self, envelope: Envelope) -> None:
         """Send it, or raise DeliveryFailed."""
+        envelope = with_sign_in_link(envelope, self.sign_in_key)
         kind = envelope.channel_type
         if kind == ChannelType.WEBHOOK:
             self._webhook(envelope)

@@ -22,6 +22,7 @@ from mktflow.domain.errors import DeliveryFailed
 
 __all__ = [
     "FakeMailer",
+    "ReceivedLogin",
     "ReceivedMail",
     "ReceivedRequest",
     "SmtpReceiver",
@@ -149,7 +150,7 @@ class ReceivedMail:
     mail_from: str
     rcpt_tos: list[str]
     message: EmailMessage
-    tls: bool = False  # received after STARTTLS
+    tls: bool = False  # received over TLS (SMTPS, or after STARTTLS)
 
 
 def free_port() -> int:
@@ -159,35 +160,54 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class ReceivedLogin:
+    """One AUTH the SMTP receiver was sent: the user name, and whether it came over TLS (a
+    login in clear is readable by anyone on the path)."""
+
+    login: str
+    tls: bool
+
+
+def _over_tls(server: Any) -> bool:
+    """Whether an aiosmtpd session's connection is encrypted (SMTPS, or after STARTTLS)."""
+    transport = getattr(server, "transport", None)
+    return transport is not None and transport.get_extra_info("ssl_object") is not None
+
+
 class SmtpReceiver:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1; with ``credentials`` it checks AUTH; with
-    ``tls_context`` it offers STARTTLS and refuses mail (and AUTH) before it; with ``delay_s``
-    it waits that long before every reply (the greeting included). A mail counts as received
-    (``mails``) once its data is in, before the reply to it: a client that gives up while
-    waiting for that reply has still delivered it."""
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; with ``credentials`` it checks AUTH (and
+    records every login, ``logins``, in clear or not); with ``tls_context`` it offers STARTTLS
+    and refuses mail (and AUTH) before it, or with ``implicit_tls`` speaks TLS from the first
+    byte (SMTPS); with ``delay_s`` it waits that long before every reply (the greeting
+    included). A mail counts as received (``mails``) once its data is in, before the reply to
+    it: a client that gives up while waiting for that reply has still delivered it."""
 
     def __init__(self, credentials: tuple[str, str] | None = None,
-                 tls_context: ssl.SSLContext | None = None, delay_s: float = 0.0) -> None:
+                 tls_context: ssl.SSLContext | None = None, delay_s: float = 0.0,
+                 implicit_tls: bool = False) -> None:
         import asyncio
 
         from aiosmtpd.controller import Controller
         from aiosmtpd.smtp import SMTP, AuthResult
 
         self.mails: list[ReceivedMail] = []
+        self.logins: list[ReceivedLogin] = []
         self.port = free_port()
         receiver = self
 
         class Handler:
-            async def handle_DATA(self, _server: Any, session: Any, envelope: Any) -> str:
+            async def handle_DATA(self, server: Any, _session: Any, envelope: Any) -> str:
                 parsed = message_from_bytes(envelope.original_content, policy=policy.default)
                 assert isinstance(parsed, EmailMessage)
                 receiver.mails.append(ReceivedMail(envelope.mail_from,
                                                    list(envelope.rcpt_tos), parsed,
-                                                   tls=session.ssl is not None))
+                                                   tls=_over_tls(server)))
                 return "250 Message accepted"
 
-        def authenticate(_server: Any, _session: Any, _envelope: Any, _mechanism: str,
+        def authenticate(server: Any, _session: Any, _envelope: Any, _mechanism: str,
                          data: Any) -> AuthResult:
+            receiver.logins.append(ReceivedLogin(data.login.decode(), _over_tls(server)))
             ok = credentials is not None and (
                 data.login.decode(), data.password.decode()) == credentials
             return AuthResult(success=ok, handled=False)  # let aiosmtpd answer 535
@@ -196,7 +216,9 @@ class SmtpReceiver:
         if credentials:
             # AUTH over plain text on 127.0.0.1 only; a wrong login is still refused (535).
             options = {"authenticator": authenticate, "auth_require_tls": False}
-        if tls_context is not None:
+        if tls_context is not None and implicit_tls:
+            options.update(ssl_context=tls_context)  # TLS from the first byte: AUTH is safe
+        elif tls_context is not None:
             options.update(tls_context=tls_context, require_starttls=True,
                            auth_require_tls=True)
         class SlowSMTP(SMTP):

@@ -176,11 +176,13 @@ def serve_team(only: list[str] | None = None, *, api: tuple[str, int] | None,
     Ctrl-C or SIGTERM, then stop what this call started; schedules stay as they are."""
     from deployments.catalog import build
     from mktflow.api.serving import ApiThread
+    from mktflow.notify.relay import mailer_of
     from mktflow.prefect.server import connect, stop_local_server, ui_calls
 
     deployments, missing = build(only)  # refuse a bad time zone before starting anything
     if not deployments:
         raise ConfigError("no flow of the catalog could be loaded; nothing to serve")
+    mailer_of(get_settings())  # nor a relay that would send the SMTP password in clear
     _stop_on_signals()
     api_thread = ApiThread(*api) if api else None
     if api_thread is not None:

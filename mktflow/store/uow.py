@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, insert
 
 from mktflow.domain import clock as clocks
-from mktflow.domain.actors import Door
+from mktflow.domain.actors import SYSTEM, Door, IdentifiedBy
 from mktflow.domain.clock import Clock
 from mktflow.store.db import database_errors
 
@@ -33,10 +33,13 @@ if TYPE_CHECKING:
     from mktflow.config import Settings
     from mktflow.store.tables import OutboxMessage, WorkItem
 
-__all__ = ["Resumer", "RunEnder", "UnitOfWork"]
+__all__ = ["Identification", "Resumer", "RunEnder", "UnitOfWork"]
 
 #: Hands a completed step's data to the flow run waiting for it: (flow_run_id, item) -> None.
 Resumer = Callable[[str, "WorkItem"], None]
+#: How the door that made a unit of work knew who acts: a value, or a function that says it
+#: when an entry is written (the REST API knows only once the request's credential is read).
+Identification = IdentifiedBy | Callable[[], IdentifiedBy | None] | None
 #: Ends the flow run of a process that ended while the run waited (a step of it was cancelled):
 #: (flow_run_id, message naming the step, who cancelled it and why) -> anything.
 RunEnder = Callable[[str, str], object]
@@ -48,14 +51,16 @@ class UnitOfWork:
     It also carries what the process wired for the engine (``mktflow.bootstrap``): the settings
     handlers read (links, the authority matrix file, the appraisal frequency), the resumer
     that hands a completed step to its waiting flow run (None: nobody is handed anything), the
-    ender that ends the waiting run of a process ended by a cancel (None: nobody is told), and
-    the door its commands come from (``Door``; default ``PROVEN``).
+    ender that ends the waiting run of a process ended by a cancel (None: nobody is told), the
+    door its commands come from (``Door``; default ``PROVEN``) and how that door knew who acts
+    (``IdentifiedBy``; the Prefect UI's form for ``Door.TYPED``, else what the door says).
     """
 
     def __init__(self, engine: Engine, *, clock: Clock = clocks.now,
                  settings: Settings | None = None,
                  resumer: Resumer | None = None, door: Door = Door.PROVEN,
-                 ender: RunEnder | None = None) -> None:
+                 ender: RunEnder | None = None,
+                 identified_by: Identification = None) -> None:
         self.engine = engine
         self.clock = clock
         self._settings = settings
@@ -64,6 +69,9 @@ class UnitOfWork:
         #: How the commands run in it know who acts (``Door``): only ``Door.ENGINE`` (flows and
         #: sweeps, ``bootstrap.engine_uow``) may act as the process engine.
         self.door = door
+        #: How the door knew who acts, written on every audit entry of a person (``audit``).
+        self.identified_by: Identification = identified_by or (
+            IdentifiedBy.PREFECT_FORM if door is Door.TYPED else None)
         self._session: Session | None = None
         self._reader: Connection | None = None
         #: Look-ups one command may repeat (the actor, departments, channels), kept for the
@@ -137,6 +145,12 @@ class UnitOfWork:
             handled = self._errors.__exit__(exc_type, exc, tb)
         return handled
 
+    def identification(self) -> str | None:
+        """How the door knew who acts (``IdentifiedBy``'s words), or None (the engine's own
+        units of work, or one no door made)."""
+        how = self.identified_by() if callable(self.identified_by) else self.identified_by
+        return str(how) if how else None
+
     def now(self) -> datetime:
         """The command's clock (fake in tests of due times and escalation)."""
         return self.clock()
@@ -149,6 +163,9 @@ class UnitOfWork:
             audit, outbox = _tables()
             from mktflow.store import checks
 
+            if any("identified_by" in row for row in self._audit_rows):
+                for row in self._audit_rows:  # one INSERT for all: the same columns in each
+                    row.setdefault("identified_by", None)
             for table, rows in ((audit, self._audit_rows), (outbox, self._outbox_rows)):
                 if rows:  # Core rows skip the flush's check: the same limits (a reason's)
                     checks.check_rows(table, rows)
@@ -170,13 +187,21 @@ class UnitOfWork:
         data: dict[str, Any] | None = None,
         changes: dict[str, Any] | None = None,
     ) -> None:
-        """Record who did what, when and why; written by ``commit()``, in the same transaction."""
-        self._audit_rows.append({
+        """Record who did what, when and why; written by ``commit()``, in the same transaction.
+
+        An entry of a person also records how the door knew it was them (``identified_by``,
+        see ``identification``); the process engine's entries never do.
+        """
+        row = {
             "at": self.now(), "actor": actor, "entity_type": entity_type,
             "entity_id": entity_id, "process_id": process_id, "action": action,
             "from_state": from_state, "to_state": to_state, "reason": reason, "data": data,
             "changes": changes,
-        })
+        }
+        how = None if actor == SYSTEM.email else self.identification()
+        if how is not None:  # only then: a unit of work no door made writes what it always did
+            row["identified_by"] = how
+        self._audit_rows.append(row)
 
     def outbox(self, message: OutboxMessage) -> OutboxMessage:
         """Queue a notification; it is written by ``commit()`` and sent only if that commits."""

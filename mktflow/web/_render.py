@@ -1,6 +1,8 @@
 """Jinja2 templates of the pages (shipped in ``mktflow/web/templates``), with the filters they
 use: times in the organisation's time zone, priority bands, labels of states and actions,
-descriptions as paragraphs, drafts without their blank answers.
+descriptions as paragraphs, drafts without their blank answers; a comment's link is an
+anchor only when it passes the input rule for links (``is acceptable_link``: http, https,
+mailto), so a row stored before that rule never becomes a ``javascript:`` anchor.
 
 Priority (0-100, 50 when nobody set one) reads in four bands: 0-29 *Low*, 30-69 *Normal*
 (the default 50 is normal: most work is), 70-89 *High*, 90-100 *Urgent*.
@@ -18,7 +20,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from mktflow.config import Settings
-from mktflow.domain.inputs import zone_named
+from mktflow.domain.inputs import is_acceptable_link, zone_named
 
 __all__ = ["BANDS", "band", "environment", "render", "zone_of"]
 
@@ -95,6 +97,7 @@ def _environment(zone_name: str) -> Environment:
     env.filters["filled"] = _filled
     env.filters["words"] = _words
     env.filters["state"] = _state
+    env.tests["acceptable_link"] = is_acceptable_link  # a stored link shown as an anchor
     env.globals["zone"] = zone_name
     return env
 

@@ -14,16 +14,21 @@ typed.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.background import BackgroundTask
 
 from mktflow.config import Settings
-from mktflow.domain.errors import BadInput, FormInvalid, MktflowError, NotFound
+from mktflow.domain import clock
+from mktflow.domain.actors import IdentifiedBy
+from mktflow.domain.errors import BadInput, FormInvalid, MktflowError, NotFound, TooManyRequests
 from mktflow.domain.inputs import EMAIL_SHAPE
 from mktflow.engine import (
     UnitOfWork,
@@ -46,6 +51,7 @@ from mktflow.web.session import Session, SessionKeys, load_key
 __all__ = ["PAGE_SIZE", "WebState", "inbox_page", "item_page", "router"]
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger("mktflow.web")
 #: What a member's e-mail looks like (the organisation file's rule, domain.organisation).
 PAGE_SIZE = 25
 _MAX_FORM_BYTES = 1_000_000
@@ -89,8 +95,9 @@ class Visit:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def uow(self) -> UnitOfWork:
-        """A new unit of work on the app's wiring."""
-        uow: UnitOfWork = self.request.app.state.wiring.uow()
+        """A new unit of work on the app's wiring; its audit entries say the member acted in a
+        signed-in session."""
+        uow: UnitOfWork = self.request.app.state.wiring.uow(identified_by=IdentifiedBy.SESSION)
         return uow
 
     def _finish(self, response: Response) -> Response:
@@ -208,7 +215,8 @@ def sign_in_page(request: Request, next: str | None = None) -> Response:
 @router.post("/sign-in")
 async def sign_in(request: Request) -> Response:
     """A member token signs in at once; an e-mail gets a one-time link through the member's
-    channel (the page says the same whether or not the e-mail is a member's)."""
+    channel. The page says the same, in the same time, whether or not the e-mail is a
+    member's; too many requests for one address or from one client are refused (429)."""
     from mktflow.engine import credentials
 
     v, pairs, refused = await _posted(request)
@@ -233,10 +241,51 @@ async def sign_in(request: Request) -> Response:
         return v.page("signin.html", status=422, title="Sign in", next=next_path,
                       refusal=f"{email[:320]!r} {why}.", email=email[:320],
                       email_error=f"Your work e-mail {why}")
-    # not a member, or not active: the page says the same either way
-    with contextlib.suppress(MktflowError):
-        credentials.send_sign_in_link(v.uow(), email, next_path=next_path)
-    return v.page("signin.html", title="Sign in", next=next_path, sent=email)
+    try:  # the same work, the same answer, for members and strangers: counted, then taken
+        credentials.request_sign_in_link(v.uow(), email, client=_client_of(request))
+    except TooManyRequests as exc:
+        return _too_many(v, exc, next_path, email)
+    except MktflowError:  # the database is busy or away: nothing was taken, say so
+        log.exception("could not take a request for a sign-in link")
+        return v.page("signin.html", status=503, title="Sign in", next=next_path,
+                      email=email[:320], refusal="mktflow could not take your request just "
+                                                 "now. Try again in a moment.")
+    page = v.page("signin.html", title="Sign in", next=next_path, sent=email)
+    # a member's link is made and queued after the answer has gone, so its time tells nothing
+    page.background = BackgroundTask(_send_link, v.request.app.state.wiring, email, next_path)
+    return page
+
+
+def _client_of(request: Request) -> str:
+    """The client's IP address as the server sees it (behind a reverse proxy on 127.0.0.1,
+    uvicorn takes it from X-Forwarded-For: ``FORWARDED_ALLOW_IPS``)."""
+    return request.client.host if request.client else "unknown"
+
+
+def _too_many(v: Visit, exc: TooManyRequests, next_path: str, email: str) -> Response:
+    """429: too many links asked for; when to try again, in words and in ``Retry-After``.
+    Members and strangers are counted alike, so it says nothing of who is a member."""
+    again = clock.now() + timedelta(seconds=exc.retry_after_s)
+    minutes = max(1, -(-exc.retry_after_s // 60))
+    page = v.page("signin.html", status=429, title="Sign in", next=next_path,
+                  email=email[:320], again=again,
+                  refusal=f"Too many sign-in links were asked for this e-mail address or from "
+                          f"this network lately. Try again in {minutes} "
+                          f"minute{'s' if minutes != 1 else ''}, or sign in with a member "
+                          "token.")
+    page.headers["Retry-After"] = str(exc.retry_after_s)
+    return page
+
+
+def _send_link(wiring: Any, email: str, next_path: str) -> None:
+    """Make and queue the member's link (nothing for a stranger), after the answer; a
+    failure is logged: the person asks again."""
+    from mktflow.engine import credentials
+
+    try:
+        credentials.send_sign_in_link(wiring.uow(), email, next_path=next_path)
+    except MktflowError:
+        log.exception("could not queue a sign-in link")
 
 
 def _signed_in(v: Visit, email: str, next_path: str, *, by: str,

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.flows
 MARKETING = "olga.petrova@example.com"
 SUPPLY = "raj.patel@example.com"
 HEAD = "ana.torres@example.com"  # marketing head: may decide what Olga submitted
+TYPED = "typed in the Prefect UI form (not proven)"
 
 
 class Plan(StepForm):
@@ -131,6 +132,10 @@ def test_a_refused_ui_answer_is_logged_reasoned_and_kept_in_the_retry_form(
     assert any(f"W-{item.id}" in w and SUPPLY in w and reason in w for w in warnings), warnings
     ui_resume(fid, {**typed, "answered_by": MARKETING})
     assert run.result() == {"plan": typed, "by": MARKETING}
+    # the history says the e-mail was typed, not proven (issue 19, item 9)
+    assert [(e["actor"], e["action"], e["identified_by"]) for e in d.history()
+            if e["item"] == f"W-{item.id}" and e["action"] in ("claim", "complete")] == [
+        (MARKETING, "claim", TYPED), (MARKETING, "complete", TYPED)]
 
 
 class Decision(StepForm):

@@ -138,7 +138,6 @@ def test_a_cancel_prefect_did_not_hear_is_handed_over_by_process_resume(
     from mktflow.bootstrap import Wiring
     from mktflow.cli import app
     from mktflow.config import get_settings
-    from mktflow.domain.errors import NotAuthorized
     from mktflow.engine import queries, work
     from mktflow.prefect.steps import StepCancelled
 

@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import socket
+import ssl
 import threading
 from collections import Counter
 from datetime import UTC, datetime, time
@@ -29,6 +30,7 @@ from tests.integration.notify_support import (
     queue,
     relay_for,
     rows,
+    self_signed_tls,
 )
 
 SECRET = "whsec-1b0c9e7d-do-not-log"
@@ -89,11 +91,21 @@ def test_a_slack_hook_receives_a_readable_block_with_the_link(
     open_link(link[1], f"H-{h.id}")
 
 
-def test_an_email_reaches_a_real_smtp_server(db: Any, links_api: str) -> None:
-    with SmtpReceiver(credentials=("relay", "pw-smtp-123")) as smtp:
+@pytest.fixture
+def smtp_tls(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
+    """A server context for an SMTP receiver on 127.0.0.1 whose certificate the relay trusts
+    (a login is sent only over TLS)."""
+    context, cert = self_signed_tls(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    return context
+
+
+def test_an_email_reaches_a_real_smtp_server(
+        db: Any, links_api: str, smtp_tls: ssl.SSLContext) -> None:
+    with SmtpReceiver(credentials=("relay", "pw-smtp-123"), tls_context=smtp_tls) as smtp:
         channel(db, "tech", "email", to="tech-team@example.com")
         h = _offer(db)
-        mailer = SmtpMailer(host="127.0.0.1", port=smtp.port, username="relay",
+        mailer = SmtpMailer(host="127.0.0.1", port=smtp.port, starttls=True, username="relay",
                             password="pw-smtp-123", timeout_s=5)
         with relay_for(db, env={}, mailer=mailer) as relay:
             assert relay.drain().sent == 1
@@ -110,11 +122,11 @@ def test_an_email_reaches_a_real_smtp_server(db: Any, links_api: str) -> None:
     assert f"Due: {_due():%Y-%m-%d} 17:00 UTC" in body
 
 
-def test_wrong_smtp_password_is_retried_not_lost(db: Any) -> None:
-    with SmtpReceiver(credentials=("relay", "right")) as smtp:
+def test_wrong_smtp_password_is_retried_not_lost(db: Any, smtp_tls: ssl.SSLContext) -> None:
+    with SmtpReceiver(credentials=("relay", "right"), tls_context=smtp_tls) as smtp:
         channel(db, "tech", "email", to="tech-team@example.com")
         _offer(db)
-        mailer = SmtpMailer(host="127.0.0.1", port=smtp.port, username="relay",
+        mailer = SmtpMailer(host="127.0.0.1", port=smtp.port, starttls=True, username="relay",
                             password="wrong", timeout_s=5)
         with relay_for(db, env={}, mailer=mailer, clock=FrozenClock(NOW)) as relay:
             summary = relay.drain()

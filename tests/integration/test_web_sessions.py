@@ -24,7 +24,7 @@ from mktflow.engine.credentials import issue_token, revoke_token
 from mktflow.engine.work import create_work_item
 from mktflow.web.session import COOKIE, Session
 from tests.integration.api_support import serving
-from tests.integration.web_support import Browser
+from tests.integration.web_support import Browser, sign_in_code
 
 ANA = "ana.torres@example.com"  # marketing head
 OLGA = "olga.petrova@example.com"  # marketing specialist
@@ -326,16 +326,11 @@ def test_visitors_write_nothing_and_the_secret_is_stored_only_hashed(
 
 
 def _sign_in_by_link(db: Any, b: Browser, email: str) -> None:
-    from sqlalchemy import text
 
     from mktflow.engine.credentials import send_sign_in_link
 
     send_sign_in_link(db.uow(), email)
-    with db.engine.connect() as conn:
-        link = conn.execute(text("SELECT link FROM outboxmessage WHERE recipient_email = :e "
-                                 "AND event = 'member.sign_in_link' ORDER BY created_at DESC"),
-                            {"e": email}).scalars().first()
-    code = str(link).rsplit("/", 1)[1]
+    code = sign_in_code(db, email)
     b.get(f"/sign-in/{code}")
     r = b.post(f"/sign-in/{code}", {})
     assert r.status_code == 200 and "Signed in as" in r.text, r.text

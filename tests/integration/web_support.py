@@ -49,3 +49,30 @@ class Browser:
         self.get("/sign-in")
         r = self.post("/sign-in", {"token": token, "next": "/my-work"})
         assert r.status_code == 200 and "Signed in as" in r.text and email in r.text, r.text
+
+
+def sign_in_code(db: Any, email: str, *, count: int = 1, timeout: float = 10) -> str:
+    """The code of the newest one-time link queued for ``email``, once ``count`` of them are
+    queued (the pages queue a link after they have answered), made as the relay makes it: from
+    the message's nonce with the sign-in key (the outbox holds no code)."""
+    import json
+    import time
+
+    from sqlalchemy import text
+
+    from mktflow.config import get_settings
+    from mktflow.domain.sign_in import code_for
+    from mktflow.store.keys import sign_in_key
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with db.engine.connect() as conn:
+            payloads = conn.execute(text(
+                "SELECT payload FROM outboxmessage WHERE event = 'member.sign_in_link' "
+                "AND recipient_email = :e ORDER BY created_at, id"), {"e": email}).scalars().all()
+        nonces = list(dict.fromkeys(
+            (p if isinstance(p, dict) else json.loads(p))["sign_in"]["nonce"] for p in payloads))
+        if len(nonces) >= count:
+            return code_for(sign_in_key(get_settings()), nonces[-1])
+        assert time.monotonic() < deadline, f"{len(nonces)} sign-in links for {email}, not {count}"
+        time.sleep(0.02)

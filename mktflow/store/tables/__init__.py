@@ -4,7 +4,8 @@
     business    plans, budget lines and spend, KPIs, campaigns, products, customers, orders
     cycles      the recurring cycles: cycle runs, research findings, distributors, appraisals
     notify      the channels departments and members are told through
-    credentials member tokens, one-time sign-in links and the pages' sessions (hashed)
+    credentials member tokens, one-time sign-in links and the pages' sessions (hashed),
+                sign-in requests (counted)
 
 Each area's module is imported when one of its tables is first used (``from
 mktflow.store.tables import WorkItem`` loads only ``work``): building SQLModel classes is a good
@@ -31,7 +32,12 @@ if TYPE_CHECKING:
         SalesOrder,
         SpendEntry,
     )
-    from mktflow.store.tables.credentials import MemberToken, SignInLink, WebSession
+    from mktflow.store.tables.credentials import (
+        MemberToken,
+        SignInLink,
+        SignInRequest,
+        WebSession,
+    )
     from mktflow.store.tables.cycles import (
         Appraisal,
         CycleRun,
@@ -76,6 +82,7 @@ __all__ = [
     "ResearchFinding",
     "SalesOrder",
     "SignInLink",
+    "SignInRequest",
     "SpendEntry",
     "WebSession",
     "WorkItem",
@@ -93,6 +100,7 @@ _AREA_OF: dict[str, str] = {
     "DistributorReview": "cycles", "ResearchFinding": "cycles",
     "Channel": "notify", "ChannelSource": "notify",
     "MemberToken": "credentials", "SignInLink": "credentials", "WebSession": "credentials",
+    "SignInRequest": "credentials",
     "AuditEntry": "work", "Branch": "work", "Department": "work", "Handoff": "work",
     "Member": "work", "OutboxMessage": "work", "ProcessInstance": "work", "WorkItem": "work",
 }

@@ -1,20 +1,23 @@
 """Tables of credentials: personal API tokens, one-time sign-in links and the pages' signed-in
-sessions, stored only hashed.
+sessions, stored only hashed, and the requests for sign-in links the rate limits count.
 
-A token, a sign-in code or a session's secret is given out once (shown, sent, or set as the
-browser's cookie); the database keeps its SHA-256 hex digest, so a copy of the database acts as
-nobody. Each is looked up by that digest (unique index).
+A token is shown once, when it is made; a session's secret is set once as the browser's cookie;
+a sign-in code is never shown nor stored (the relay derives it from the sign-in key when it
+sends the link). The database keeps each one's SHA-256 hex digest, so a copy of the database
+acts as nobody; each is looked up by that digest (unique index). A sign-in request keeps no
+e-mail and no address of a client: only keyed digests of them, to count by.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from mktflow.store.columns import created_field, timestamp_field
 
-__all__ = ["MemberToken", "SignInLink", "WebSession"]
+__all__ = ["MemberToken", "SignInLink", "SignInRequest", "WebSession"]
 
 
 class MemberToken(SQLModel, table=True):
@@ -66,3 +69,25 @@ class WebSession(SQLModel, table=True):
     last_seen_at: datetime = created_field()
     ended_at: datetime | None = timestamp_field()
     ended_why: str | None = Field(default=None, max_length=200)  # signed out, moved from …
+
+
+class SignInRequest(SQLModel, table=True):
+    """One "send me a link" request that was taken (member or not), counted by the sign-in
+    rate limits for ``MKTFLOW_SIGN_IN_LIMIT_WINDOW_MIN``, then deleted.
+
+    ``address_key`` and ``client_key`` are HMAC-SHA256 hex digests, under the sign-in key, of
+    the e-mail as typed (normalised) and of the client's IP address: every process serving
+    the database counts the same requests, and a copy of it does not say who asked.
+    """
+
+    __tablename__ = "signinrequest"
+    __table_args__ = (
+        Index("ix_signinrequest_address", "address_key", "at"),
+        Index("ix_signinrequest_client", "client_key", "at"),
+        Index("ix_signinrequest_at", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = created_field()
+    address_key: str = Field(max_length=64)
+    client_key: str = Field(max_length=64)

@@ -179,6 +179,9 @@ class AuditEntry(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = created_field()
     actor: str = Field(max_length=EMAIL_MAX)
+    #: How the door knew who acts (domain.actors.IdentifiedBy: "member token", "typed in the
+    #: Prefect UI form (not proven)", ...); None for the engine and entries before 0012.
+    identified_by: str | None = Field(default=None, max_length=60)
     entity_type: str = Field(max_length=20)  # work | handoff | process | organisation
     entity_id: int
     process_id: int | None = Field(default=None, index=True)
