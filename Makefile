@@ -5,10 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export MKTFLOW_DATA_DIR ?= $(CURDIR)/.mktflow
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+# mkdocs-material's notice about its successor, printed on every build
+export NO_MKDOCS_2_WARNING ?= 1
 # The browser of the end-to-end tests: Debian's chromium, driven by Playwright (never downloaded).
 export MKTFLOW_TEST_CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install chromium demo test lint unit e2e bench serve clean
+.PHONY: install chromium demo test lint docs unit e2e bench serve clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,9 +40,13 @@ demo: install  ## migrate, load the demo organisation, run the main job on SQLit
 	$(BIN)/mktflow org load --demo
 	$(BIN)/mktflow demo
 
-lint: install
+lint: install  ## ruff, mypy and a strict build of the docs site
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/mkdocs build --strict --quiet
+
+docs: install  ## build the docs site into site/ (open site/index.html)
+	$(BIN)/mkdocs build --strict
 
 # pytest-xdist workers: tests mostly wait on servers, so more workers than the 2 cores keep
 # them busy; the end-to-end tests are one unit, run in order by one worker (tests/conftest.py).
@@ -62,10 +68,10 @@ serve: install  ## serve every deployment with its schedule, and the REST API
 	$(BIN)/mktflow db upgrade
 	$(BIN)/mktflow serve
 
-# Every benchmark of bench/ (python -m bench): JSON records to bench/results/, then the README
-# table between its bench markers. QUICK=1: fewer rows and runs, under two minutes.
+# Every benchmark of bench/ (python -m bench): JSON records to bench/results/, then the table of
+# docs/benchmarks.md between its bench markers. QUICK=1: fewer rows and runs.
 bench: install  ## run the benchmarks (PostgreSQL must be up); QUICK=1 for the quick mode
 	$(BIN)/python -m bench $(if $(QUICK),--quick)
 
 clean:
-	rm -rf $(VENV) .mktflow *.egg-info
+	rm -rf $(VENV) .mktflow *.egg-info site

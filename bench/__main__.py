@@ -1,7 +1,7 @@
 """Run the benchmarks: ``python -m bench [--quick] [--only NAME] [--out DIR] [--no-readme]``.
 
 ``make bench`` runs this; ``make bench QUICK=1`` passes ``--quick`` (the whole quick run stays
-under two minutes on the 2-core machine; the test suite runs it once).
+under two minutes on the 2-core machine; the test suite runs each benchmark in quick mode).
 
 The contract of a benchmark module ``bench/<name>.py``:
 
@@ -11,8 +11,8 @@ The contract of a benchmark module ``bench/<name>.py``:
         artefact there (e.g. ``out / "inbox-plan-sqlite.txt"``).'''
 
 The runner writes the records to ``out/<name>.json`` (a list) and then, unless ``--no-readme``
-or ``--out`` is given, rewrites the README's benchmark table from every ``bench/results/*.json``
-(``python -m bench.report``). A module that raises is reported, its file is not written, and
+or ``--out`` is given, rewrites the docs' benchmark table (``docs/benchmarks.md``) from every
+``bench/results/*.json`` (``python -m bench.report``). A module that raises is reported, its file is not written, and
 the run exits 1 after the others ran.
 
 ``BENCHES`` lists the modules in the order they run; a module in ``bench/`` with a ``run``
@@ -60,8 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", default=[], metavar="NAME",
                         help="run only this benchmark (repeatable)")
     parser.add_argument("--out", type=Path, default=None, help="results folder "
-                        "(default bench/results; another folder leaves the README alone)")
-    parser.add_argument("--no-readme", action="store_true", help="do not rewrite the README")
+                        "(default bench/results; another folder leaves the docs alone)")
+    parser.add_argument("--no-readme", action="store_true",
+                        help="do not rewrite the docs' benchmark table")
     args = parser.parse_args(argv)
     out: Path = args.out or RESULTS
     out.mkdir(parents=True, exist_ok=True)
@@ -88,9 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         (out / f"{name}.json").write_text(json.dumps(records, indent=2) + "\n", "utf-8")
         print(f"   ({time.perf_counter() - start:.1f} s)", flush=True)
     if args.out is None and not args.no_readme:
-        from bench.report import rewrite_readme
+        from bench.report import rewrite_table
 
-        rewrite_readme()
+        rewrite_table()
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
         return 1

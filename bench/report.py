@@ -1,7 +1,7 @@
-"""Rewrite the README's benchmark table from ``bench/results/*.json``: ``python -m bench.report``.
+"""Rewrite the docs' benchmark table from ``bench/results/*.json``: ``python -m bench.report``.
 
 The table sits between the markers ``<!-- bench:begin -->`` and ``<!-- bench:end -->`` in
-README.md; everything else is left as it is.
+``docs/benchmarks.md``; everything else is left as it is.
 """
 
 from __future__ import annotations
@@ -53,18 +53,22 @@ def table(results: Path) -> str:
     return "\n".join(lines)
 
 
-def rewrite_readme(readme: Path = ROOT / "README.md", results: Path | None = None) -> bool:
-    """Replace the block between the markers; False if the README has no markers."""
-    text = readme.read_text("utf-8")
+#: The page of the docs site the table is written to.
+PAGE = ROOT / "docs" / "benchmarks.md"
+
+
+def rewrite_table(page: Path = PAGE, results: Path | None = None) -> bool:
+    """Replace the block between the markers; False if the page has no markers."""
+    text = page.read_text("utf-8")
     if BEGIN not in text or END not in text:
-        print(f"{readme}: no {BEGIN} ... {END} block; table not written", file=sys.stderr)
+        print(f"{page}: no {BEGIN} ... {END} block; table not written", file=sys.stderr)
         return False
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
     body = table(results or ROOT / "bench" / "results")
-    readme.write_text(f"{head}{BEGIN}\n{body}\n{END}{tail}", "utf-8")
+    page.write_text(f"{head}{BEGIN}\n{body}\n{END}{tail}", "utf-8")
     return True
 
 
 if __name__ == "__main__":
-    sys.exit(0 if rewrite_readme() else 1)
+    sys.exit(0 if rewrite_table() else 1)

@@ -14,7 +14,8 @@ step's process, and returns ``Problem`` s naming the field path the answer uses
 be given to a step made by hand (``POST /work``), so a rule skips what is not the shape it
 knows rather than fail.
 
-The rules and where they come from (seeds in ``seeds/``, summed up in DOMAIN.md):
+The rules and where they come from (the source documents, seed 000-003, as the docs' page
+"The business mktflow serves" describes them):
 
 - ``CampaignPlan``: the timetable runs forwards and the goal has measurable KPIs, each named
   once (seed 001, promotion: "推广活动的执行应有明确的时间表和责任人"; seed 002, measurable

@@ -226,8 +226,8 @@ def ensure_local_server(settings: Settings | None = None) -> tuple[ServerState, 
         (folder / "home").mkdir(parents=True, exist_ok=True)
         log = open(folder / "server.log", "ab")  # noqa: SIM115 - handed to the child process
         proc = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-             "--port", str(port)],
+            [sys.executable, "-m", "mktflow.prefect.local_server", "start", "--host",
+             "127.0.0.1", "--port", str(port)],  # Prefect's, with the SQLite changes
             env={**os.environ, **server_env(settings, port)}, stdin=subprocess.DEVNULL,
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,  # outlives us
         )

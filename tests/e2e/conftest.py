@@ -301,6 +301,10 @@ def served(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> Iter
     assert stopped, "mktflow serve did not stop after pressing Ctrl-C twice"
     assert "Traceback" not in tracebacks, (
         f"the Prefect server log has a Traceback: see {data / 'prefect' / 'server.log'}")
+    # the local server's writes take SQLite's lock first (mktflow.prefect.patches): a resume
+    # from the UI is never refused as "database is locked" (issue 20)
+    assert "database is locked" not in tracebacks, (
+        f"the Prefect server answered 'database is locked': see {data / 'prefect' / 'server.log'}")
 
 
 def _keep_logs(data: Path) -> None:
