@@ -259,7 +259,7 @@ def _kill_local_server(data: Path) -> None:
 
 @pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> Iterator[Served]:
-    """``mktflow serve`` on a fresh data folder, as the README tells an operator to start it."""
+    """``mktflow serve`` on a fresh data folder, as the docs tell an operator to start it."""
     data = tmp_path_factory.mktemp("e2e-data")
     secret = f"e2e-{os.urandom(8).hex()}"
     env = clean_env(

@@ -69,7 +69,7 @@ def _asyncpg(url: str) -> str:
 
 @pytest.fixture(scope="module")
 def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Team]:
-    """What README's "Running for a team" sets up, on this machine."""
+    """What the docs' "Running for a team" sets up, on this machine."""
     folder = tmp_path_factory.mktemp("e2e-team")
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"

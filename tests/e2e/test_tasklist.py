@@ -4,7 +4,7 @@ beside the field, fixes it and completes; the flow goes on to the approval, whic
 assigns; tech rejects a handoff with a reason and marketing sees it. Cross-site posts are
 refused; every page is framed by nobody and runs no inline script.
 
-Each page's screenshot is saved to ``docs/screenshots/`` (the README shows them).
+Each page's screenshot is saved to ``docs/screenshots/`` (the docs' Screenshots page shows them).
 """
 
 from __future__ import annotations

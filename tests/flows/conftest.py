@@ -19,7 +19,7 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     ``prefect server start`` on its own PostgreSQL database rather than Prefect's test harness:
     the harness keeps Prefect's state in SQLite, whose lock made a resume racing a flow's own
     state change fail now and then ("database is locked" in Prefect's state validation), and a
-    team runs Prefect on PostgreSQL anyway (README: Prefect on PostgreSQL).
+    team runs Prefect on PostgreSQL anyway (docs: Running for a team).
     """
     import socket
     import subprocess

@@ -22,7 +22,7 @@ PACKAGE = "mktflow_client"
 
 
 def generate_client(spec_url: str, out: Path) -> None:
-    """What the README tells a client author to run (``--meta none``: a bare package)."""
+    """What the docs tell a client author to run (``--meta none``: a bare package)."""
     config = out.parent / "client-config.yaml"
     config.write_text("post_hooks: []\n")  # no formatter needed to import the code
     subprocess.run(

@@ -101,7 +101,7 @@ def test_inbox_json_shape_and_overdue_first(cli: Any, db: Any, clock: Any) -> No
 
     from mktflow.engine.work import create_work_item
 
-    # a step that became overdue (a new one may not be due in the past: README)
+    # a step that became overdue (a new one may not be due in the past)
     late = create_work_item(db.uow(), actor_email=HEAD, department="marketing", title="Brief",
                             due_at=clock.now() + timedelta(hours=1)).id
     clock.advance(days=3)

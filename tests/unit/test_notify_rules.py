@@ -117,8 +117,8 @@ def test_relay_and_sla_settings_read_from_the_environment(
     assert (s.relay_max_attempts, s.relay_backoff_base_s, s.smtp_starttls,
             s.sla_head_after_h) == (3, 0.01, True, 4.0)
     names = [n for n in Settings.model_fields if n.startswith(("relay_", "smtp_", "sla_"))]
-    assert names == [  # every setting the README's notification section documents, and
-        # smtp_tls, smtp_allow_plaintext_auth (docs/security-signin-smtp-links.md)
+    assert names == [  # every setting the notifications page documents, and
+        # smtp_tls, smtp_allow_plaintext_auth (docs/operations/security.md)
         "relay_max_attempts", "relay_backoff_base_s", "relay_backoff_cap_s",
         "relay_concurrency", "relay_batch_size", "relay_http_timeout_s", "relay_lease_s",
         "relay_poll_interval_s", "smtp_host", "smtp_port", "smtp_from", "smtp_starttls",
@@ -126,7 +126,7 @@ def test_relay_and_sla_settings_read_from_the_environment(
         "smtp_timeout_s", "sla_head_after_h", "sla_management_after_h"]
     root = Path(__file__).parents[2]
     documented = "".join((root / doc).read_text() for doc in (
-        "README.md", "docs/security-signin-smtp-links.md"))
+        "docs/notifications/index.md", "docs/operations/security.md"))
     for name in names:
         assert f"MKTFLOW_{name.upper()}" in documented, name
         assert len(Settings.model_fields[name].description or "") > 15, name

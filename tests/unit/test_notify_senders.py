@@ -207,9 +207,9 @@ def test_the_documented_verification_snippet_accepts_real_deliveries() -> None:
     import re
     from pathlib import Path
 
-    doc = (Path(__file__).parents[2] / "README.md").read_text()
+    doc = (Path(__file__).parents[2] / "docs" / "notifications" / "index.md").read_text()
     snippet = re.search(r"```python\n((?:(?!```).)*?def verify.*?)```", doc, re.S)
-    assert snippet, "the README lost its signature verification example"
+    assert snippet, "the notifications page lost its signature verification example"
     namespace: dict[str, object] = {}
     exec(snippet.group(1), namespace)
     verify = namespace["verify"]
