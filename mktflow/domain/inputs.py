@@ -5,7 +5,7 @@ reads its values through these functions, and the store checks every row it writ
 the same limits (``mktflow.store.checks``), so a value that would break a reader, a sender or
 one of the two databases is refused when it arrives, naming the field, never stored.
 
-The rules (README "What mktflow accepts"):
+The rules (docs: "What mktflow accepts"):
 
 - text: at most the column's ``max_length`` characters (the limits below, used by the tables);
   no NUL, no lone surrogate; single-line fields (names, titles, codes, e-mails) have no control
@@ -304,7 +304,7 @@ def check_links(values: list[str] | None, *, field: str = "links") -> list[str]:
 
 
 def due_ahead(due: datetime | None, now: datetime, *, field: str = "due") -> datetime | None:
-    """A new item's due time, refused when it is already past (README "Due times"): BadInput
+    """A new item's due time, refused when it is already past (docs: "What mktflow accepts"): BadInput
     naming ``field``, the time and now, both UTC. A date alone means the end of that day
     (``parse_time``), so today is accepted."""
     def utc(value: datetime) -> datetime:

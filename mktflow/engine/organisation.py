@@ -303,7 +303,7 @@ def set_head_away(
         if delegate:
             delegate_actor = actor_for(uow, check_email(delegate, field="delegate"))
             delegate = delegate_actor.email
-            if delegate_actor.department != department:  # README "Who leads while the head is away"
+            if delegate_actor.department != department:  # docs: "Who may do what"
                 raise BadInput(f"delegate: {delegate} is in {delegate_actor.department}, not "
                                f"{department}: a department's delegate is one of its own "
                                "members (usually its deputy)")
