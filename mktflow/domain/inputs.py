@@ -304,9 +304,9 @@ def check_links(values: list[str] | None, *, field: str = "links") -> list[str]:
 
 
 def due_ahead(due: datetime | None, now: datetime, *, field: str = "due") -> datetime | None:
-    """A new item's due time, refused when it is already past (docs: "What mktflow accepts"): BadInput
-    naming ``field``, the time and now, both UTC. A date alone means the end of that day
-    (``parse_time``), so today is accepted."""
+    """A new item's due time, refused when it is already past (docs: "What mktflow
+    accepts"): BadInput naming ``field``, the time and now, both UTC. A date alone means the
+    end of that day (``parse_time``), so today is accepted."""
     def utc(value: datetime) -> datetime:
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
