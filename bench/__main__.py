@@ -12,8 +12,8 @@ The contract of a benchmark module ``bench/<name>.py``:
 
 The runner writes the records to ``out/<name>.json`` (a list) and then, unless ``--no-readme``
 or ``--out`` is given, rewrites the docs' benchmark table (``docs/benchmarks.md``) from every
-``bench/results/*.json`` (``python -m bench.report``). A module that raises is reported, its file is not written, and
-the run exits 1 after the others ran.
+``bench/results/*.json`` (``python -m bench.report``). A module that raises is reported, its
+file is not written, and the run exits 1 after the others ran.
 
 ``BENCHES`` lists the modules in the order they run; a module in ``bench/`` with a ``run``
 function that is not listed runs after them (alphabetically), so a new benchmark needs no

@@ -135,9 +135,11 @@ def trial(server: str, runs: int, load: int) -> dict[str, Any]:
             for b in busy:
                 b.kill()
             busy = []
+            # runs whose resume was accepted finish; a refused one stays paused: not waited for
+            deadline = time.monotonic() + 120
             for f in flows:
                 try:
-                    f.wait(120)
+                    f.wait(max(0.0, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     f.kill()
         finally:
