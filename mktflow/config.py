@@ -329,5 +329,17 @@ def prefect_env_api_url() -> str | None:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once from the environment."""
-    return Settings()
+    """The process-wide settings, read once from the environment. ConfigError naming each
+    variable that does not fit and why (``MKTFLOW_SQLITE_BUSY_TIMEOUT_S: must be a number,
+    got 'abc'``), never a traceback."""
+    from pydantic import ValidationError
+
+    from mktflow.domain.errors import ConfigError
+    from mktflow.domain.inputs import plain_error
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = [f"{ENV_PREFIX}{'_'.join(str(p) for p in e['loc']).upper()}: "
+                    f"{plain_error(e)}" for e in exc.errors()]
+        raise ConfigError("; ".join(problems)) from None

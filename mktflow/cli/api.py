@@ -19,7 +19,8 @@ api_app = typer.Typer(help="The REST API departments act through.", no_args_is_h
 @api_app.command("serve")
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8787,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535,
+                                      help="Port to listen on (1-65535).")] = 8787,
 ) -> None:
     """Serve the REST API: members prove who they are with their tokens (or, in SSO-proxy
     mode, the proxy names them)."""

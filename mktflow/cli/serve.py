@@ -28,7 +28,8 @@ def serve(
         "--api-host", help="Address the REST API listens on (default: MKTFLOW_API_URL's host "
                            "when it is an IP address or localhost, else 127.0.0.1).")] = None,
     api_port: Annotated[int | None, typer.Option(
-        "--api-port", help="Port the REST API listens on (default: MKTFLOW_API_URL's).")
+        "--api-port", min=1, max=65535,
+        help="Port the REST API listens on, 1-65535 (default: MKTFLOW_API_URL's).")
     ] = None,
     json_: JsonOpt = False,
 ) -> None:

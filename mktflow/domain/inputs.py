@@ -40,7 +40,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from mktflow.domain.errors import BadInput
+from mktflow.domain.errors import BadInput, NotFound
 
 __all__ = [
     "CODE_MAX",
@@ -59,6 +59,7 @@ __all__ = [
     "TIME_MIN",
     "TITLE_MAX",
     "check_email",
+    "check_id",
     "check_json",
     "check_link",
     "check_links",
@@ -95,6 +96,16 @@ JSON_DEPTH_MAX = 32
 INT_MAX = 2**63 - 1
 #: Item ids (W-n, H-n, P-n): the tables' integer keys.
 ID_MAX = 2**31 - 1
+
+
+def check_id(number: int, name: str) -> int:
+    """``number`` if it can name a row (1 to ``ID_MAX``); NotFound ``"<name> does not exist"``
+    otherwise (``name``: how people name that row, e.g. ``token 5``, ``P-5``). Nothing larger
+    is ever stored, and the databases cannot even compare it: SQLite overflows, PostgreSQL
+    refuses an integer beyond 2**31 - 1."""
+    if not 0 < number <= ID_MAX:
+        raise NotFound(f"{name} does not exist")
+    return number
 #: Times mktflow keeps (due, follow-up): well inside what both databases and Python hold.
 TIME_MIN = datetime(1970, 1, 1, tzinfo=UTC)
 TIME_MAX = datetime(3000, 1, 1, tzinfo=UTC)
@@ -430,6 +441,10 @@ def plain_error(err: Any, *, echo: bool = True) -> str:
         wanted = "an array" if kind == "list_type" else "a JSON object"
         return f"must be {wanted}, got {json_type(value)}"
     shown = f"{value!r} " if echo and isinstance(value, str) else ""
+    parsing = {"float_parsing": "a number", "int_parsing": "a whole number",
+               "bool_parsing": "true or false"}
+    if kind in parsing:
+        return f"{shown}is not {parsing[kind]}" if shown else f"must be {parsing[kind]}"
     if kind.startswith(("date_", "datetime_")):
         what = "a date (YYYY-MM-DD)" if kind.startswith("date_") else \
             "a date and time (ISO 8601, e.g. 2026-12-01T17:00:00Z)"

@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from mktflow.domain.errors import BadInput, NotFound, Refused
+from mktflow.domain.inputs import check_id
 from mktflow.domain.organisation import ChannelSpec, channel_problems
 from mktflow.engine.common import find_member
 from mktflow.store.tables import Channel, ChannelSource, Department
@@ -107,6 +108,7 @@ def add_channel(uow: UnitOfWork, spec: ChannelSpec, *, actor_email: str = OPERAT
 
 def remove_channel(uow: UnitOfWork, channel_id: int, *, actor_email: str = OPERATOR) -> Channel:
     """Remove a channel added from the CLI; messages still queued for it will be skipped."""
+    check_id(channel_id, f"channel {channel_id}")
     with uow:
         channel = uow.session.get(Channel, channel_id, with_for_update=True)
         if channel is None:

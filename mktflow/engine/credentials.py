@@ -47,7 +47,7 @@ from mktflow.domain.errors import (
     Refused,
     TooManyRequests,
 )
-from mktflow.domain.inputs import normalise_email
+from mktflow.domain.inputs import check_id, normalise_email
 from mktflow.domain.sign_in import PAYLOAD_KEY, SignInLimits, code_for, counting_key, key_id
 from mktflow.engine.channels import OPERATOR, member_channels
 from mktflow.engine.common import digest, find_member
@@ -204,6 +204,7 @@ def revoke_token(uow: UnitOfWork, token_id: int, *, actor_email: str = OPERATOR)
 
     Raises NotFound when there is no such token.
     """
+    check_id(token_id, f"token {token_id}")
     with uow:
         row = uow.session.get(MemberToken, token_id, with_for_update=True)
         if row is None:

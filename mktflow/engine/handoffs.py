@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from mktflow.domain.actors import Door, Target
 from mktflow.domain.errors import BadInput, NotFound
-from mktflow.domain.inputs import TEXT_MAX, check_links, check_text
+from mktflow.domain.inputs import TEXT_MAX, check_id, check_links, check_text
 from mktflow.domain.model import (
     HANDOFF_RULES,
     HandoffKind,
@@ -35,7 +35,8 @@ def process_id_for(uow: UnitOfWork, business_key: str | None) -> int | None:
         select(ProcessInstance).where(col(ProcessInstance.business_key) == business_key)
     ).first()
     if process is None and business_key.upper().startswith("P-") and business_key[2:].isdigit():
-        process = uow.session.get(ProcessInstance, int(business_key[2:]))
+        number = int(business_key[2:])
+        process = uow.session.get(ProcessInstance, check_id(number, f"process: P-{number}"))
     if process is None:
         raise NotFound(f"process: no process with business key {business_key!r}")
     return process.id

@@ -46,7 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import Select
 
 from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
-from mktflow.domain.inputs import check_email, format_time
+from mktflow.domain.inputs import check_email, check_id, format_time
 from mktflow.domain.model import OPEN_WORK_STATES, HandoffState
 from mktflow.engine import visibility
 from mktflow.store import light
@@ -350,7 +350,8 @@ def _process_id(reader: Any, key: str) -> int:
     """The process a business key (or ``P-n``) names; the same rule as ``process_id_for``."""
     found = reader.execute(select(_P.c.id).where(_P.c.business_key == key)).scalar()
     if found is None and key.upper().startswith("P-") and key[2:].isdigit():
-        found = reader.execute(select(_P.c.id).where(_P.c.id == int(key[2:]))).scalar()
+        number = check_id(int(key[2:]), f"process: P-{int(key[2:])}")
+        found = reader.execute(select(_P.c.id).where(_P.c.id == number)).scalar()
     if found is None:
         raise NotFound(f"process: no process with business key {key!r}")
     return int(found)

@@ -9,7 +9,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from mktflow.domain.actors import Actor, Target, head_is_away
-from mktflow.domain.errors import NotFound
+from mktflow.domain.errors import BadInput, NotFound
 from mktflow.domain.inputs import format_time, normalise_email
 from mktflow.domain.model import OPEN_WORK_STATES, REF_PREFIX, HandoffState, ref_of
 from mktflow.engine import views, visibility
@@ -203,9 +203,13 @@ def history(uow: UnitOfWork, reference: str, *, reader: str | None = None
     with uow:
         s = uow.session
         actor = visibility.reading_actor(uow, reader)
+        if not reference.strip():
+            raise BadInput("reference: give an item (W-12, H-3, P-4) or a process's business key")
         try:
             kind, item_id = parse_ref(reference)
-        except Exception:
+        except NotFound:  # W-n/H-n/P-n beyond any id
+            raise
+        except BadInput:  # not W-n/H-n/P-n: a business key
             pid = process_id_for(uow, reference)
             assert pid is not None
             kind, item_id = "process", pid

@@ -28,7 +28,7 @@ from sqlmodel import col, select
 
 from mktflow.domain.actors import SYSTEM
 from mktflow.domain.errors import BadInput, NotAuthenticated, NotFound
-from mktflow.domain.inputs import normalise_email
+from mktflow.domain.inputs import check_id, normalise_email
 from mktflow.engine.channels import OPERATOR
 from mktflow.engine.common import digest, find_member
 from mktflow.store.tables import MemberToken, WebSession
@@ -209,6 +209,7 @@ def end_session_by_id(uow: UnitOfWork, session_id: int, *, why: str = "ended by 
                       actor_email: str = OPERATOR) -> bool:
     """End session ``session_id`` at once (``mktflow session end ID``); False when it had
     ended already (nothing changes). Raises NotFound when there is no such session."""
+    check_id(session_id, f"session {session_id}")
     with uow:
         row = uow.session.get(WebSession, session_id, with_for_update=True)
         if row is None:

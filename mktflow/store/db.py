@@ -90,7 +90,14 @@ def engine_for(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(parsed.database).expanduser().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(
+                    f"the folder of the SQLite database, {folder}, cannot be made "
+                    f"({exc.strerror or exc}): set MKTFLOW_DATA_DIR (or MKTFLOW_DATABASE_URL) "
+                    "to a place you may write") from None
         engine = create_engine(url, connect_args={"timeout": busy_timeout_s},
                                json_serializer=json_dumps)
         _tune_sqlite(engine, busy_timeout_s)
