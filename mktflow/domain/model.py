@@ -151,6 +151,8 @@ class Rule:
     refusal: str = ""
     #: Checked after who may (``Guard``): four eyes, the approver's role, a proven identity.
     guards: tuple[Guard, ...] = ()
+    #: The action in the past tense: events (``work.claimed``), reasons and the pages' words.
+    past: str = ""
 
 
 def _rule(
@@ -166,7 +168,18 @@ def _rule(
     guards: tuple[Guard, ...] = (),
 ) -> Rule:
     return Rule(action, frozenset(sources), target, who, why, needs_reason, tells, refusal,
-                guards)
+                guards, _PAST[action])
+
+
+#: Each action in the past tense (``Rule.past``), written once.
+_PAST = {
+    "claim": "claimed", "release": "released", "assign": "assigned", "reassign": "reassigned",
+    "delegate": "delegated", "resolve": "resolved", "complete": "completed",
+    "draft": "drafted", "cancel": "cancelled", "update": "updated", "comment": "commented",
+    "take_back": "taken_back", "accept": "accepted", "reject": "rejected",
+    "deliver": "delivered", "confirm": "confirmed", "return": "returned", "create": "created",
+    "offer": "offered", "attach": "attached",
+}
 
 
 W = WorkState

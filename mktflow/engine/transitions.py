@@ -21,17 +21,8 @@ from mktflow.engine.notices import notice
 from mktflow.store.tables import Handoff, WorkItem
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["PAST", "check", "check_new", "record"]
+__all__ = ["check", "check_new", "record"]
 
-#: Event names use the past tense of the action: ``handoff.rejected``, ``work.assigned``.
-PAST = {
-    "claim": "claimed", "release": "released", "assign": "assigned", "delegate": "delegated",
-    "resolve": "resolved", "complete": "completed", "cancel": "cancelled", "update": "updated",
-    "comment": "commented", "accept": "accepted", "reject": "rejected", "deliver": "delivered",
-    "confirm": "confirmed", "return": "returned", "offer": "offered", "create": "created",
-    "escalate": "escalated", "reassign": "reassigned", "draft": "drafted",
-    "take_back": "taken_back",
-}
 
 
 def _kind(item: WorkItem | Handoff) -> str:
@@ -54,7 +45,7 @@ def check(
     name = f"{kind} {ref(item)}" + (f" (held by {holder})" if holder else "")
     rule = rule_for(rules, name, action, item.state)
     if rule.needs_reason and not (reason and reason.strip()):
-        raise BadInput(f"reason: {action} needs a reason (why the {kind} is {PAST[action]})")
+        raise BadInput(f"reason: {action} needs a reason (why the {kind} is {rule.past})")
     if who is None:
         authorize(actor, rule, target_of(item))
     else:
@@ -100,6 +91,6 @@ def record(
     )
     audiences = rule.tells if tells is None else tells
     if audiences:
-        notice(uow, item, event=f"{_kind(item)}.{PAST[rule.action]}", audiences=audiences,
+        notice(uow, item, event=f"{_kind(item)}.{rule.past}", audiences=audiences,
                actor=actor.email, reason=reason)
     return diff

@@ -30,6 +30,7 @@ from mktflow.domain import clock
 from mktflow.domain.actors import IdentifiedBy
 from mktflow.domain.errors import BadInput, FormInvalid, MktflowError, NotFound, TooManyRequests
 from mktflow.domain.inputs import EMAIL_SHAPE
+from mktflow.domain.model import HANDOFF_RULES, WORK_RULES
 from mktflow.engine import (
     UnitOfWork,
     handoffs,
@@ -55,11 +56,10 @@ log = logging.getLogger("mktflow.web")
 #: What a member's e-mail looks like (the organisation file's rule, domain.organisation).
 PAGE_SIZE = 25
 _MAX_FORM_BYTES = 1_000_000
-_DONE = {"claim": "claimed", "release": "released", "complete": "completed",
-         "resolve": "handed back", "delegate": "delegated", "assign": "assigned",
-         "comment": "commented", "cancel": "cancelled", "accept": "accepted",
-         "reject": "rejected", "deliver": "delivered", "confirm": "confirmed",
-         "return": "returned", "draft": "draft saved", "reassign-all": "reassigned",
+#: What the page says was done (``?done=``): each rule's past tense, and the page's own
+#: actions that are no rule of the tables.
+_DONE = {**{r.action: r.past for r in (*WORK_RULES, *HANDOFF_RULES)},
+         "draft": "draft saved", "reassign-all": "reassigned",
          "end-process": "ended with its process"}
 
 

@@ -19,7 +19,7 @@ from prefect.runtime import flow_run
 from mktflow.bootstrap import engine_uow as uow
 from mktflow.domain.actors import Approval, Door
 from mktflow.domain.errors import ConfigError, MktflowError, Refused
-from mktflow.domain.model import ProcessStatus
+from mktflow.domain.model import HANDOFF_RULES, ProcessStatus
 from mktflow.engine import answers, handoffs, processes, queries, work
 from mktflow.engine.approvals import record_decision as _record_decision
 from mktflow.engine.common import actor_for, ref_of
@@ -206,9 +206,7 @@ def handoff_action(handoff_id: int, action: str, actor: str, reason: str | None 
     truth the flow goes on with.
     """
     current = queries.show(uow(), ref_of("handoff", handoff_id))["state"]
-    done = {"accept": "accepted", "reject": "rejected", "deliver": "delivered",
-            "confirm": "confirmed", "return": "returned", "cancel": "cancelled"}
-    if current == done.get(action):
+    if current == {r.action: r.target for r in HANDOFF_RULES}.get(action):
         return str(current)
     return handoffs.act(uow(), handoff_id, action, actor_email=actor, reason=reason,
                         data=data).state
