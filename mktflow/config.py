@@ -16,8 +16,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mktflow.config_env import (
     DEFAULT_DATA_DIR,
+    DEFAULT_DB_CONNECT_TIMEOUT_S,
+    DEFAULT_DB_STATEMENT_TIMEOUT_S,
     DEFAULT_SQLITE_BUSY_TIMEOUT_S,
     ENV_PREFIX,
+    DatabaseSettings,
     mask_url,
     normalise_database_url,
     resolve_database_url,
@@ -133,6 +136,40 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_s: float = Field(
         default=DEFAULT_SQLITE_BUSY_TIMEOUT_S,
         description="How long a SQLite writer waits for the write lock, in seconds.",
+    )
+    db_connect_timeout_s: float = Field(
+        default=DEFAULT_DB_CONNECT_TIMEOUT_S, ge=1, le=600,
+        description=(
+            "PostgreSQL: how long opening a connection may take, and how long a pooled "
+            "connection's check before use may take, in seconds (libpq's connect_timeout, "
+            "which counts whole seconds and at least 2). A stalled database is answered "
+            "within about twice this (HTTP 503, exit 1). SQLite opens a file: no wait."
+        ),
+    )
+    db_statement_timeout_s: float = Field(
+        default=DEFAULT_DB_STATEMENT_TIMEOUT_S, gt=0, le=24 * 3600,
+        description=(
+            "How long one statement may run, in seconds, on both databases (PostgreSQL's "
+            "statement_timeout; on SQLite, statements are interrupted). On PostgreSQL a server "
+            "that does not answer at all is given up db_connect_timeout_s later. Migrations "
+            "(mktflow db upgrade) are not limited."
+        ),
+    )
+    db_outcome_check_s: float = Field(
+        default=10.0, gt=0, le=600,
+        description=(
+            "When the connection drops while a change is committed (its answer lost), how "
+            "long the command keeps asking the database whether it was recorded, in seconds, "
+            "before it says the outcome is unknown (exit 3, HTTP 503 outcome-unknown)."
+        ),
+    )
+    idempotency_key_hours: float = Field(
+        default=24.0, gt=0, le=24 * 30,
+        description=(
+            "How long the REST API keeps the answer to a POST sent with an Idempotency-Key, "
+            "in hours: a repeat with the same key within this time gets the first answer; "
+            "older keys are removed and may be used again."
+        ),
     )
 
     # --- notifications: the outbox relay (mktflow.notify) ---------------------------------
@@ -317,6 +354,11 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL to connect to, with mktflow's driver filled in for bare URLs."""
         return resolve_database_url(self.database_url, self.data_dir)
+
+    def database(self) -> DatabaseSettings:
+        """What the database engine is built from: the resolved URL and its timeouts."""
+        return DatabaseSettings(self.resolved_database_url(), self.sqlite_busy_timeout_s,
+                                self.db_connect_timeout_s, self.db_statement_timeout_s)
 
 
 def prefect_env_api_url() -> str | None:

@@ -3,10 +3,10 @@ of the database settings, the URL rules, and a quick reader of the database sett
 
 Importing pydantic-settings costs about 0.15 s of a command's start-up on this machine; a
 command that only reads one page (``mktflow inbox``, ``mktflow work show``) needs the database
-URL and the SQLite busy timeout, nothing else. ``database_settings`` reads those two the way
-``Settings`` does (same variables, case-insensitive, same defaults, same URL rules: the
-defaults and rules are defined here once and ``Settings`` uses them), and hands over to the full
-settings when they are already loaded or when a value needs pydantic's validation.
+URL and its timeouts, nothing else. ``database_settings`` reads those the way ``Settings`` does
+(same variables, case-insensitive, same defaults, same URL rules: the defaults and rules are
+defined here once and ``Settings`` uses them), and hands over to the full settings when they
+are already loaded or when a value needs pydantic's validation.
 """
 
 from __future__ import annotations
@@ -14,13 +14,15 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from mktflow.domain.errors import ConfigError
 
-__all__ = ["DEFAULT_DATA_DIR", "DEFAULT_SQLITE_BUSY_TIMEOUT_S", "ENV_PREFIX", "database_settings",
+__all__ = ["DEFAULT_DATA_DIR", "DEFAULT_DB_CONNECT_TIMEOUT_S", "DEFAULT_DB_STATEMENT_TIMEOUT_S",
+           "DEFAULT_SQLITE_BUSY_TIMEOUT_S", "ENV_PREFIX", "DatabaseSettings", "database_settings",
            "mask_url", "normalise_database_url", "resolve_database_url"]
 
 #: Every setting is the environment variable ``MKTFLOW_<NAME>`` (any case).
@@ -29,6 +31,22 @@ ENV_PREFIX = "MKTFLOW_"
 DEFAULT_DATA_DIR = Path.home() / ".mktflow"
 #: Default of ``Settings.sqlite_busy_timeout_s``, in seconds.
 DEFAULT_SQLITE_BUSY_TIMEOUT_S = 30.0
+#: Default of ``Settings.db_connect_timeout_s``, in seconds.
+DEFAULT_DB_CONNECT_TIMEOUT_S = 3.0
+#: Default of ``Settings.db_statement_timeout_s``, in seconds.
+DEFAULT_DB_STATEMENT_TIMEOUT_S = 30.0
+#: The settings an engine is built from (``mktflow.store.db.engine_for``): read by the quick
+#: reader without pydantic, or taken from ``Settings``.
+_DATABASE_TIMEOUTS = ("sqlite_busy_timeout_s", "db_connect_timeout_s", "db_statement_timeout_s")
+
+
+class DatabaseSettings(NamedTuple):
+    """What the database engine is built from: the resolved URL and its timeouts (seconds)."""
+
+    url: str
+    sqlite_busy_timeout_s: float
+    connect_timeout_s: float
+    statement_timeout_s: float
 
 #: SQLAlchemy dialects mktflow installs a driver for, and the driver it picks for a bare URL.
 _DEFAULT_DRIVERS = {"postgresql": "psycopg", "postgres": "psycopg", "sqlite": "pysqlite"}
@@ -76,14 +94,15 @@ def resolve_database_url(database_url: str | None, data_dir: Path) -> str:
     return normalise_database_url(database_url)
 
 
-def database_settings(*, resolve_url: bool = True) -> tuple[str, float] | None:
-    """(resolved database URL, SQLite busy timeout in s) as ``Settings`` would give them, read
-    from ``MKTFLOW_DATABASE_URL`` and ``MKTFLOW_DATA_DIR`` without importing pydantic.
+def database_settings(*, resolve_url: bool = True) -> DatabaseSettings | None:
+    """The database settings as ``Settings`` would give them, read from
+    ``MKTFLOW_DATABASE_URL`` and ``MKTFLOW_DATA_DIR`` without importing pydantic.
 
     None when the full settings must answer: they are already loaded in this process (they
-    are then the truth), or ``MKTFLOW_SQLITE_BUSY_TIMEOUT_S`` is set (a number pydantic
-    validates). Raises ConfigError for a database URL that is not one (as ``Settings`` does);
-    with ``resolve_url`` False the URL is neither read nor checked (returned as "").
+    are then the truth), or a timeout (``MKTFLOW_SQLITE_BUSY_TIMEOUT_S``,
+    ``MKTFLOW_DB_CONNECT_TIMEOUT_S``, ``MKTFLOW_DB_STATEMENT_TIMEOUT_S``) is set (a number
+    pydantic validates). Raises ConfigError for a database URL that is not one (as ``Settings``
+    does); with ``resolve_url`` False the URL is neither read nor checked (returned as "").
     """
     import sys
 
@@ -92,8 +111,9 @@ def database_settings(*, resolve_url: bool = True) -> tuple[str, float] | None:
     prefix = ENV_PREFIX.lower()
     env = {key.lower()[len(prefix):]: value for key, value in os.environ.items()
            if key.lower().startswith(prefix)}
-    if "sqlite_busy_timeout_s" in env:
+    if any(name in env for name in _DATABASE_TIMEOUTS):
         return None
     data_dir = Path(env["data_dir"]) if "data_dir" in env else DEFAULT_DATA_DIR
     url = resolve_database_url(env.get("database_url"), data_dir) if resolve_url else ""
-    return url, DEFAULT_SQLITE_BUSY_TIMEOUT_S
+    return DatabaseSettings(url, DEFAULT_SQLITE_BUSY_TIMEOUT_S, DEFAULT_DB_CONNECT_TIMEOUT_S,
+                            DEFAULT_DB_STATEMENT_TIMEOUT_S)

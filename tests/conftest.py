@@ -102,8 +102,8 @@ def _track_cached_engines() -> None:
     build = db._cached_engine.__wrapped__
 
     @lru_cache(maxsize=8)
-    def tracked(url: str, busy_timeout_s: float) -> Engine:
-        engine = build(url, busy_timeout_s)
+    def tracked(url: str, *timeouts: float) -> Engine:
+        engine = build(url, *timeouts)
         _CACHED_ENGINES.append(engine)
         return engine
 

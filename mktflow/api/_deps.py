@@ -44,9 +44,12 @@ _bearer = HTTPBearer(
 def new_uow(request: Request) -> UnitOfWork:
     """A unit of work on the wiring the app serves (``mktflow.bootstrap``); each engine call
     opens its own. Its audit entries say how ``identify`` proved the member (read when an
-    entry is written: by then the request's credential has been checked)."""
+    entry is written: by then the request's credential has been checked). A request sent with
+    an ``Idempotency-Key`` has its key's stamp put on it (``mktflow.api._idempotency``): the
+    change it commits marks the key, in its transaction."""
     uow: UnitOfWork = request.app.state.wiring.uow(
         identified_by=lambda: getattr(request.state, "identified_by", None))
+    uow.request = getattr(request.state, "idempotency", None)
     return uow
 
 

@@ -22,6 +22,7 @@ from mktflow.domain.errors import (
     ConfigError,
     FormInvalid,
     MktflowError,
+    OutcomeUnknown,
     TooManyRequests,
     Unavailable,
 )
@@ -52,12 +53,15 @@ def problem(
     type_: str = "about:blank",
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    """A problem+json response; ``title`` defaults to the status phrase."""
+    """A problem+json response; ``title`` defaults to the status phrase; ``extra`` adds
+    extension members (RFC 9457 §3.2)."""
     body: dict[str, Any] = {"type": type_, "title": title or HTTPStatus(status).phrase,
                             "status": status, "detail": detail}
     if errors is not None:
         body["errors"] = errors
+    body.update(extra or {})
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
@@ -65,8 +69,9 @@ def problem_of(exc: MktflowError) -> JSONResponse:
     """The problem response for one of mktflow's own errors.
 
     A ``ConfigError`` is the server's (a setting, its database): 503, and its message, which
-    may name a file or a host, goes to the log only. ``Unavailable`` and ``TooManyRequests``
-    add ``Retry-After``.
+    may name a file or a host, goes to the log only. ``Unavailable`` (and ``DatabaseTimeout``)
+    and ``TooManyRequests`` add ``Retry-After``. ``OutcomeUnknown`` adds ``refs``: the items to
+    look at before trying again.
     """
     cls = type(exc)
     title = (cls.__doc__ or cls.__name__).strip().splitlines()[0].rstrip(".")
@@ -79,8 +84,10 @@ def problem_of(exc: MktflowError) -> JSONResponse:
         headers = {"Retry-After": str(exc.retry_after_s)}
     if status == 401:  # RFC 9110: a 401 says how to authenticate.
         headers = {"WWW-Authenticate": "Bearer"}
+    extra = {"refs": exc.refs} if isinstance(exc, OutcomeUnknown) else None
     return problem(status, detail, title=title, headers=headers,
-                   type_=f"urn:mktflow:problem:{_slug(cls.__name__)}", errors=errors)
+                   type_=f"urn:mktflow:problem:{_slug(cls.__name__)}", errors=errors,
+                   extra=extra)
 
 
 def field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:

@@ -25,11 +25,14 @@ import mktflow
 from mktflow import bootstrap, web
 from mktflow.api import _handoffs, _reads, _work
 from mktflow.api._deps import ACTOR_HEADER, wants_html
+from mktflow.api._idempotency import IdempotencyKeys
+from mktflow.api._idempotency import document as document_idempotency
 from mktflow.api._limits import RequestLimits
-from mktflow.api._problems import PROBLEM_JSON, install_problem_handlers, problem
+from mktflow.api._notes import Notes
+from mktflow.api._problems import PROBLEM_JSON, install_problem_handlers, problem, problem_of
 from mktflow.api._schemas import HealthPublic, problems
 from mktflow.config import Settings, get_settings
-from mktflow.domain.errors import ConfigError, MktflowError
+from mktflow.domain.errors import ConfigError, DatabaseTimeout, MktflowError
 from mktflow.engine import UnitOfWork, database
 from mktflow.engine.credentials import TOKEN_PREFIX
 
@@ -44,6 +47,12 @@ Every request but `/health` proves who is acting with `Authorization: Bearer <me
 Behind the company's SSO proxy (`MKTFLOW_TRUST_PROXY_HEADER=true`) the proxy sends the shared
 `MKTFLOW_API_TOKEN` and names the member in `X-Mktflow-Actor` instead.
 Errors are RFC 9457 `application/problem+json` bodies.
+
+Every POST takes an optional `Idempotency-Key` header (IETF draft "The Idempotency-Key HTTP
+Header Field"): a retry with the same key and the same body gets the first answer (with
+`Idempotent-Replayed: true`), never a second change; keys are kept 24 hours by default
+(`MKTFLOW_IDEMPOTENCY_KEY_HOURS`). A change whose database answer was lost and could not be
+checked is answered 503 with problem type `outcome-unknown` and the items to look at (`refs`).
 
 Amounts of money (in `data`, process results and history entries) are JSON numbers with at
 most two decimal places, exact to the cent (rounded half up): read them as decimals, e.g.
@@ -88,7 +97,9 @@ class _BearerToken:
 
 
 #: What any operation may answer besides its own errors (request gate, busy database).
-_EVERY_OPERATION = {"503": "The database is busy (Retry-After) or unusable; nothing was done."}
+_EVERY_OPERATION = {"503": "The database is busy, did not answer in time (Retry-After) or is "
+                           "unusable, and nothing was done; or (problem type outcome-unknown) "
+                           "a change's answer was lost and could not be checked."}
 _WITH_BODY = {"413": "The request body is larger than MKTFLOW_API_MAX_BODY_BYTES.",
               "422": "The body is not JSON mktflow accepts, or breaks a rule."}
 _WITH_QUERY = {"422": "A query parameter holds a character mktflow does not accept."}
@@ -132,6 +143,7 @@ def _document(app: FastAPI, *, proxy: bool) -> None:
                                    "MKTFLOW_API_TOKEN as the bearer token"}
                 schema["security"].append({"memberToken": [], "proxyActor": []})
             schema["paths"]["/health"]["get"]["security"] = []
+            document_idempotency(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -181,9 +193,13 @@ def create_app(engine: Engine | None = None, *, settings: Settings | None = None
     @app.get("/health", tags=["health"], response_model=HealthPublic,
              responses=problems(503))
     def health(request: Request) -> JSONResponse:
-        """Whether the API can use its database (no token needed)."""
+        """Whether the API can use its database (no token needed). A database that does not
+        answer is answered within about twice MKTFLOW_DB_CONNECT_TIMEOUT_S."""
         try:
             check_database(request.app.state.wiring.uow())
+        except DatabaseTimeout as exc:  # names the deadline and its setting, never the host
+            log.warning("health check failed: %s", exc)
+            return problem_of(exc)
         except MktflowError as exc:
             # The reason names the database; it goes to the log, not to anonymous callers.
             log.warning("health check failed: %s", exc)
@@ -192,6 +208,7 @@ def create_app(engine: Engine | None = None, *, settings: Settings | None = None
 
     for module in (_work, _handoffs, _reads):
         app.include_router(module.router)
+    app.add_middleware(IdempotencyKeys)  # inside RequestLimits: bodies within the limit
     app.add_middleware(RequestLimits, max_bytes=settings.api_max_body_bytes)
     token = settings.api_token.get_secret_value() if settings.api_token else ""
     if token and settings.trust_proxy_header:
@@ -200,5 +217,6 @@ def create_app(engine: Engine | None = None, *, settings: Settings | None = None
         log.warning("MKTFLOW_API_TOKEN is set but MKTFLOW_TRUST_PROXY_HEADER is not: the shared "
                     "token proves nobody; every request needs a member token")
     web.install(app, settings)  # the departments' pages; its security headers wrap everything
+    app.add_middleware(Notes)
     _document(app, proxy=settings.trust_proxy_header)
     return app

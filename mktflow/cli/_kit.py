@@ -1,7 +1,11 @@
 """What every ``mktflow`` command shares: options, input parsing, output, and error translation.
 
 Errors are translated here, at the edge: a business-rule refusal exits 1, bad usage or input
-exits 2, each with one line on stderr (and a JSON error object on stdout with ``--json``).
+exits 2, a change whose outcome is unknown (its database answer lost, ``OutcomeUnknown``)
+exits 3, each with one line on stderr (and a JSON error object on stdout with ``--json``).
+What a command says beside its result (``mktflow.domain.notes``: a change recorded although the
+database connection dropped, a repeat that changed nothing) is printed on stderr as
+``note: …`` lines; the exit code stays 0.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Annotated, Any
 
 import typer
 
+from mktflow.domain import notes
 from mktflow.domain.errors import BadInput, MktflowError
 from mktflow.domain.inputs import due_ahead, load_json, parse_date, parse_time
 
@@ -70,11 +75,20 @@ def fail(message: str, code: int, *, as_json: bool = False, kind: str = "error")
 
 @contextmanager
 def refusals(as_json: bool = False) -> Iterator[None]:
-    """Turn mktflow errors into exit codes and one readable line."""
-    try:
-        yield
-    except MktflowError as exc:
-        fail(str(exc), exc.exit_code, as_json=as_json, kind=type(exc).__name__)
+    """Turn mktflow errors into exit codes and one readable line; print the notes the
+    command told (``note: …`` on stderr)."""
+    with notes.collected() as said:
+        try:
+            yield
+        except MktflowError as exc:
+            _print_notes(said)
+            fail(str(exc), exc.exit_code, as_json=as_json, kind=type(exc).__name__)
+        _print_notes(said)
+
+
+def _print_notes(said: list[str]) -> None:
+    for note in said:
+        typer.echo(f"note: {note}", err=True)
 
 
 def emit(obj: Any, as_json: bool, human: Callable[[Any], str] | str | None = None) -> None:

@@ -14,6 +14,8 @@
     │   ├── NotFound             no such item, member, department     2     404
     │   └── ConfigError          a bad setting or unreachable database 2    422 (/health: 503)
     ├── Unavailable              the database is busy: try again        1     503 + Retry-After
+    │   └── DatabaseTimeout      the database did not answer in time    1     503 + Retry-After
+    ├── OutcomeUnknown           a change was sent, its answer lost     3     503
     ├── StepCancelled            a flow's step was withdrawn: the flow run fails with it
     └── DeliveryFailed           one send failed; the relay retries it unless ``permanent``
 
@@ -21,7 +23,8 @@ Every HTTP answer is an RFC 9457 problem+json body (``mktflow.api._problems``); 
 with the error's message. ``StepCancelled`` and ``DeliveryFailed`` stay inside flows and the
 relay; their exit code and status apply only if one ever reaches a door. Through the API a
 ``ConfigError`` is the server's own problem: it answers 503 and the message (which may name a
-file or a host) goes to the server log only.
+file or a host) goes to the server log only. ``OutcomeUnknown`` is the one error after which
+the change may have been made: it names what to look at before trying again.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ __all__ = [
     "BadInput",
     "ConfigError",
     "Conflict",
+    "DatabaseTimeout",
     "DeliveryFailed",
     "FormInvalid",
     "MktflowError",
@@ -37,6 +41,7 @@ __all__ = [
     "NotAuthorized",
     "NotFound",
     "OrganisationInvalid",
+    "OutcomeUnknown",
     "PlanFileInvalid",
     "Refused",
     "StepCancelled",
@@ -146,6 +151,32 @@ class Unavailable(MktflowError):
     def __init__(self, message: str, *, retry_after_s: int = 5) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class DatabaseTimeout(Unavailable):
+    """The database did not answer within its deadline (a stalled network or server); nothing
+    was changed by the command that waited, and it may be tried again shortly.
+
+    The message names the deadline and its setting (``MKTFLOW_DB_CONNECT_TIMEOUT_S`` or
+    ``MKTFLOW_DB_STATEMENT_TIMEOUT_S``), never the database's host.
+    """
+
+
+class OutcomeUnknown(MktflowError):
+    """A change was sent to the database but its answer was lost, and the database could not
+    be asked whether it was recorded: it may or may not have been made.
+
+    ``refs`` are the items the change was about (``["W-12"]``; empty when it named none), so a
+    door can say where to look (``mktflow work show W-12``, ``GET /work/12``) before anyone
+    tries again. Exit 3; HTTP 503 with problem type ``outcome-unknown``.
+    """
+
+    exit_code = 3
+    http_status = 503
+
+    def __init__(self, message: str, *, refs: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.refs = list(refs or [])
 
 
 class StepCancelled(MktflowError):

@@ -13,7 +13,7 @@ outgoing notices in one transaction (``notices`` fans them out to the channels; 
 
 Handlers:   work, steps, handoffs, processes, organisation, channels, credentials,
             web_sessions, approvals, budget, campaigns, products, orders, cycles, reviews, sla,
-            database
+            database, idempotency
 Reads:      queries, reports, planfile, forms
 Shared:     common, transitions, notices
 Types for annotations: ``UnitOfWork`` (what every handler takes; get one from bootstrap),
@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         database,
         forms,
         handoffs,
+        idempotency,
         notices,
         orders,
         organisation,
@@ -71,6 +72,7 @@ __all__ = [
     "database",
     "forms",
     "handoffs",
+    "idempotency",
     "notices",
     "orders",
     "organisation",

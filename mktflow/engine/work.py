@@ -6,18 +6,21 @@ guards), applies the change, writes the audit entry and the outbox notices, and 
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import col, select
 
+from mktflow.domain import notes
 from mktflow.domain.actors import Approval, Target, holder_refusal
-from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
+from mktflow.domain.errors import BadInput, FormInvalid, NotAuthorized, NotFound, TransitionRefused
 from mktflow.domain.inputs import (
     TEXT_MAX,
     check_email,
     check_links,
     check_text,
+    format_time,
     normalise_email,
 )
 from mktflow.domain.model import OPEN_WORK_STATES, Audience, Guard, WorkState
@@ -36,6 +39,7 @@ from mktflow.engine.common import (
 from mktflow.engine.forms import check_schema, validate_form
 from mktflow.engine.notices import notice
 from mktflow.engine.transitions import check, check_new, record
+from mktflow.store.db import json_dumps
 from mktflow.store.tables import Member, WorkItem
 from mktflow.store.uow import UnitOfWork
 
@@ -164,9 +168,16 @@ def create_work_item(
 
 
 def claim(uow: UnitOfWork, item_id: int, *, actor_email: str) -> WorkItem:
-    """Take an open step from the department's queue; of two at once, exactly one wins."""
+    """Take an open step from the department's queue; of two at once, exactly one wins.
+
+    A claim repeated by the member who holds the step (a retry whose first answer was lost)
+    changes nothing and says so (``mktflow.domain.notes``)."""
     with uow:
         item = get_for_update(uow, WorkItem, item_id)
+        if item.state == WorkState.CLAIMED and item.assignee_email == \
+                actor_for(uow, actor_email).email:
+            notes.tell(f"{ref(item)} is already claimed by you; nothing changed")
+            return item
         actor, rule = check(uow, item, "claim", actor_email)  # with four eyes and approvers
         record(uow, item, rule, actor, fields={"assignee_email": actor.email})
         uow.commit()
@@ -243,9 +254,18 @@ def complete(
     With ``over_draft`` the data is laid over the step's draft first (see ``merge_draft``).
     Raises FormInvalid (a BadInput: HTTP 422, exit 2) naming each field path, e.g.
     ``activities.0.owner: nobody@example.com is not an active member``; nothing is written.
+
+    A step already done is not completed again: the member who completed it, sending the same
+    answer again (a retry whose first answer was lost), is told so and nothing changes;
+    anyone else, or another answer, is refused (TransitionRefused) naming who completed it
+    and when.
     """
     with uow:
         item = get_for_update(uow, WorkItem, item_id)
+        if item.state == WorkState.DONE:
+            _completed_already(uow, item, actor_email, merge_draft(item.draft, data)
+                               if over_draft else data)
+            return item
         actor, rule = check(uow, item, "complete", actor_email)  # four eyes, approver today
         if over_draft:
             data = merge_draft(item.draft, data)
@@ -255,6 +275,36 @@ def complete(
         })
         uow.commit()
         return item
+
+
+def _completed_already(uow: UnitOfWork, item: WorkItem, actor_email: str,
+                       answer: dict[str, Any] | None) -> None:
+    """A complete of a done step: returns (with a note) when it repeats the completion, the
+    same member with the same answer; otherwise refuses naming who completed it and when."""
+    actor = actor_for(uow, actor_email)
+    when = format_time(item.completed_at) if item.completed_at else "an earlier time"
+    what = ref(item)
+    if item.completed_by != actor.email:
+        by = item.completed_by or "the process"
+        raise TransitionRefused(f"cannot complete {what}: it is done (completed by {by} at "
+                                f"{when}); a done step is not completed again")
+    try:
+        same = _as_stored(validate_form(item.form_schema, answer, ref=what)) == \
+            _as_stored(item.data)
+    except FormInvalid:
+        same = False
+    if not same:
+        raise TransitionRefused(
+            f"cannot complete {what}: it is done (you completed it at {when} with another "
+            f"answer); a done step's answer is not changed: `mktflow work show {what}` shows "
+            "the answer recorded")
+    notes.tell(f"{what} was already completed by you at {when} with this answer; nothing "
+               "changed")
+
+
+def _as_stored(data: dict[str, Any] | None) -> Any:
+    """``data`` as the JSON column gives it back (amounts as numbers), to compare answers."""
+    return json.loads(json_dumps(data or {}))
 
 
 def check_step_answer(uow: UnitOfWork, item: WorkItem, data: dict[str, Any] | None

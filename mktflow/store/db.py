@@ -1,4 +1,5 @@
-"""Database engines: one per URL, SQLite tuned for several writers, errors made readable."""
+"""Database engines: one per URL, SQLite tuned for several writers, deadlines on both databases
+(``mktflow.store.deadlines``), errors made readable."""
 
 from __future__ import annotations
 
@@ -10,15 +11,20 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
-from mktflow.domain.errors import BadInput, ConfigError, Unavailable
+from mktflow.config_env import DEFAULT_DB_CONNECT_TIMEOUT_S, DEFAULT_DB_STATEMENT_TIMEOUT_S
+from mktflow.domain.errors import BadInput, ConfigError, DatabaseTimeout, Unavailable
 from mktflow.domain.money import money_json
+from mktflow.store import deadlines as limits
+from mktflow.store.deadlines import Deadlines
 
-__all__ = ["database_errors", "engine_for", "get_engine", "safe_url"]
+__all__ = ["Deadlines", "database_errors", "deadlines_of", "engine_for", "get_engine",
+           "safe_url"]
 
 
 def safe_url(url: str) -> str:
@@ -85,9 +91,17 @@ def json_dumps(value: Any) -> str:
     return json.dumps(value, default=_json_default)
 
 
-def engine_for(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
-    """A new engine for ``url``; creates the folder of a SQLite file."""
+#: The deadlines each engine was built with (``database_errors`` names them in its messages).
+_DEADLINES: WeakKeyDictionary[Engine, Deadlines] = WeakKeyDictionary()
+
+
+def engine_for(url: str, *, busy_timeout_s: float = 30.0,
+               connect_timeout_s: float = DEFAULT_DB_CONNECT_TIMEOUT_S,
+               statement_timeout_s: float = DEFAULT_DB_STATEMENT_TIMEOUT_S) -> Engine:
+    """A new engine for ``url`` with its deadlines (seconds; ``mktflow.store.deadlines``);
+    creates the folder of a SQLite file."""
     parsed = make_url(url)
+    deadlines = Deadlines(connect_s=connect_timeout_s, statement_s=statement_timeout_s)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             folder = Path(parsed.database).expanduser().parent
@@ -102,15 +116,26 @@ def engine_for(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
                                json_serializer=json_dumps)
         _tune_sqlite(engine, busy_timeout_s)
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
-                               json_serializer=json_dumps)
+        engine = create_engine(
+            url, pool_pre_ping=True, pool_size=5, max_overflow=10, json_serializer=json_dumps,
+            connect_args=limits.postgresql_connect_args(deadlines, dict(parsed.query)))
+    limits.install(engine, deadlines)
+    _DEADLINES[engine] = deadlines
     _refuse_unsendable_text(engine)
     return engine
 
 
+def deadlines_of(engine: Engine) -> Deadlines:
+    """The deadlines ``engine`` was built with (the defaults for one built elsewhere)."""
+    return _DEADLINES.get(engine) or Deadlines()
+
+
 @lru_cache(maxsize=8)
-def _cached_engine(url: str, busy_timeout_s: float) -> Engine:
-    return engine_for(url, busy_timeout_s=busy_timeout_s)
+def _cached_engine(url: str, busy_timeout_s: float,
+                   connect_timeout_s: float = DEFAULT_DB_CONNECT_TIMEOUT_S,
+                   statement_timeout_s: float = DEFAULT_DB_STATEMENT_TIMEOUT_S) -> Engine:
+    return engine_for(url, busy_timeout_s=busy_timeout_s, connect_timeout_s=connect_timeout_s,
+                      statement_timeout_s=statement_timeout_s)
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -122,10 +147,9 @@ def get_engine(url: str | None = None) -> Engine:
     if quick is None:
         from mktflow.config import get_settings
 
-        settings = get_settings()
-        return _cached_engine(url or settings.resolved_database_url(),
-                              settings.sqlite_busy_timeout_s)
-    return _cached_engine(url or quick[0], quick[1])
+        quick = get_settings().database()
+    return _cached_engine(url or quick.url, quick.sqlite_busy_timeout_s, quick.connect_timeout_s,
+                          quick.statement_timeout_s)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -134,11 +158,16 @@ def _first_line(exc: BaseException) -> str:
 
 
 @contextmanager
-def database_errors(url: str) -> Iterator[None]:
-    """Turn driver errors about reaching or finding the schema into one readable ConfigError."""
+def database_errors(url: str, deadlines: Deadlines | None = None) -> Iterator[None]:
+    """Turn driver errors about reaching or finding the schema into one readable error: a
+    deadline that passed is DatabaseTimeout (naming its setting), a busy SQLite Unavailable,
+    anything else ConfigError naming the database."""
     try:
         yield
     except (OperationalError, ProgrammingError) as exc:
+        timeout = limits.timeout_message(exc, deadlines or Deadlines())
+        if timeout is not None:
+            raise DatabaseTimeout(timeout) from None
         line = _first_line(exc)
         if isinstance(exc, OperationalError) and "database is locked" in line:
             # Names no file: an API caller is told to come back, the operator sees the setting.
@@ -153,6 +182,9 @@ def database_errors(url: str) -> Iterator[None]:
             raise ConfigError(f"cannot use the database at {safe_url(url)}: {line}") from None
         raise
     except DBAPIError as exc:
+        timeout = limits.timeout_message(exc, deadlines or Deadlines())
+        if timeout is not None:
+            raise DatabaseTimeout(timeout) from None
         if exc.connection_invalidated:
             raise ConfigError(
                 f"lost the connection to {safe_url(url)}: {_first_line(exc)}"

@@ -10,7 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
-from mktflow.store.db import database_errors
+from mktflow.store.db import database_errors, deadlines_of
+from mktflow.store.deadlines import unlimited
 
 __all__ = ["alembic_config", "current_revision", "head_revision", "upgrade"]
 
@@ -29,7 +30,7 @@ def head_revision() -> str | None:
 
 def current_revision(engine: Engine) -> str | None:
     """The migration the database is at (None for an empty database)."""
-    with database_errors(str(engine.url)), engine.connect() as conn:
+    with database_errors(str(engine.url), deadlines_of(engine)), engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
@@ -42,10 +43,12 @@ def upgrade(engine: Engine) -> tuple[str | None, str | None]:
 
     Two upgrades at once on one PostgreSQL database take turns (a transaction-scoped advisory
     lock): the second waits, then finds the schema current. SQLite's write lock (BEGIN
-    IMMEDIATE) does the same for a SQLite file.
+    IMMEDIATE) does the same for a SQLite file. No statement deadline applies
+    (``MKTFLOW_DB_STATEMENT_TIMEOUT_S``): a migration of a large table may take long.
     """
     cfg = alembic_config()
-    with database_errors(str(engine.url)), engine.begin() as conn:
+    with database_errors(str(engine.url), deadlines_of(engine)), engine.begin() as conn, \
+            unlimited(conn):
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK})
         before = MigrationContext.configure(conn).get_current_revision()

@@ -10,22 +10,38 @@ the same transaction, without building and flushing an ORM object per row. The a
 checked against their columns' limits first (``mktflow.store.checks``, as the session's flush
 checks every ORM row; the check is installed when the session begins, not at import, so a read
 never loads the ORM).
+
+A COMMIT whose answer is lost (the connection dropped while it was committed) is not taken for
+a failure: on PostgreSQL the transaction's id is read just before COMMIT, and the database is
+asked afterwards what became of it (``mktflow.store.outcome``): recorded (the command goes on
+and says so, ``mktflow.domain.notes``), not recorded (``Unavailable``: try again), or unknown
+(``OutcomeUnknown``, naming what to look at).
+
+A unit of work serving an API request sent with an ``Idempotency-Key`` (``request``) stamps
+that key's row in the transaction that records the change (the one with audit entries): the
+change and the key's "done" commit together or not at all, and only the request holding the
+key may stamp it (``mktflow.engine.idempotency``).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, insert
+from sqlalchemy import Connection, Engine, func, insert, literal, update
+from sqlalchemy.exc import DBAPIError
 
 from mktflow.domain import clock as clocks
+from mktflow.domain import notes
 from mktflow.domain.actors import SYSTEM, Door, IdentifiedBy
 from mktflow.domain.clock import Clock
-from mktflow.store.db import database_errors
+from mktflow.domain.errors import Conflict
+from mktflow.store import outcome
+from mktflow.store.db import database_errors, deadlines_of
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -33,7 +49,7 @@ if TYPE_CHECKING:
     from mktflow.config import Settings
     from mktflow.store.tables import OutboxMessage, WorkItem
 
-__all__ = ["Identification", "Resumer", "RunEnder", "UnitOfWork"]
+__all__ = ["Identification", "RequestStamp", "Resumer", "RunEnder", "UnitOfWork"]
 
 #: Hands a completed step's data to the flow run waiting for it: (flow_run_id, item) -> None.
 Resumer = Callable[[str, "WorkItem"], None]
@@ -43,6 +59,15 @@ Identification = IdentifiedBy | Callable[[], IdentifiedBy | None] | None
 #: Ends the flow run of a process that ended while the run waited (a step of it was cancelled):
 #: (flow_run_id, message naming the step, who cancelled it and why) -> anything.
 RunEnder = Callable[[str, str], object]
+
+
+@dataclass(frozen=True)
+class RequestStamp:
+    """The API request a unit of work answers: its ``Idempotency-Key`` row and the attempt
+    (a random id) that holds it (``mktflow.engine.idempotency.begin``)."""
+
+    key_id: int
+    attempt: str
 
 
 class UnitOfWork:
@@ -79,10 +104,13 @@ class UnitOfWork:
         self.memo: dict[Any, Any] = {}
         self._audit_rows: list[dict[str, Any]] = []
         self._outbox_rows: list[dict[str, Any]] = []
+        #: The API request (with an Idempotency-Key) its commands answer; None: no key.
+        self.request: RequestStamp | None = None
 
     def __enter__(self) -> UnitOfWork:
         # A fresh translator each time: one UnitOfWork may serve several commands in turn.
-        self._errors = database_errors(self.engine.url.render_as_string(hide_password=False))
+        self._errors = database_errors(self.engine.url.render_as_string(hide_password=False),
+                                       deadlines_of(self.engine))
         self._errors.__enter__()
         self._session = self._reader = None
         self._forget()
@@ -156,10 +184,17 @@ class UnitOfWork:
         return self.clock()
 
     def commit(self) -> None:
-        """Make the command's changes, audit entries and outbox messages durable at once."""
+        """Make the command's changes, audit entries and outbox messages durable at once.
+
+        When the connection drops during COMMIT, the database is asked what became of it (see
+        the module docstring): recorded, it returns as if nothing had happened and tells a note;
+        otherwise it raises ``Unavailable`` (not recorded) or ``OutcomeUnknown``. Raises
+        ``Conflict`` when another request took over this one's Idempotency-Key.
+        """
+        session = self.session
         if self._audit_rows or self._outbox_rows:
-            self.session.flush()  # the changed rows first (an entry may name a new row's id)
-            connection = self.session.connection()
+            session.flush()  # the changed rows first (an entry may name a new row's id)
+            connection = session.connection()
             audit, outbox = _tables()
             from mktflow.store import checks
 
@@ -170,7 +205,23 @@ class UnitOfWork:
                 if rows:  # Core rows skip the flush's check: the same limits (a reason's)
                     checks.check_rows(table, rows)
                     connection.execute(insert(table), rows)
-        self.session.commit()
+            if self._audit_rows and self.request is not None:
+                _stamp(connection, self.request, self.now())
+        xid = None
+        if self.engine.dialect.name == "postgresql" and session.in_transaction():
+            session.flush()
+            xid = outcome.transaction_id(session.connection())
+        try:
+            session.commit()
+        except DBAPIError as exc:
+            if xid is None or not exc.connection_invalidated:
+                raise
+            refs, actions = outcome.what_changed(self._audit_rows)
+            note = outcome.settle(self.engine, xid, budget_s=self.settings.db_outcome_check_s,
+                                  refs=refs, actions=actions)
+            session.close()  # the objects stay as committed; the next use begins afresh
+            if self._audit_rows:  # a person's change; bookkeeping (a token's use) goes unsaid
+                notes.tell(note)
         self._forget()
 
     def audit(
@@ -224,6 +275,21 @@ class UnitOfWork:
 
 
 _DEFAULTS: dict[str, Any] = {}
+
+
+def _stamp(connection: Connection, request: RequestStamp, now: datetime) -> None:
+    """Mark ``request``'s Idempotency-Key as having changed something, in this transaction;
+    Conflict (rolling the change back) when another attempt holds the key now."""
+    from mktflow.store.tables import IdempotencyKey
+
+    table = IdempotencyKey.__table__  # type: ignore[attr-defined]
+    done = connection.execute(
+        update(table).where(table.c.id == request.key_id, table.c.attempt == request.attempt)
+        .values(changed_at=func.coalesce(table.c.changed_at,
+                                         literal(now, table.c.changed_at.type))))
+    if done.rowcount != 1:
+        raise Conflict("another request with the same Idempotency-Key took this one over (it "
+                       "waited too long): nothing was changed by this one")
 
 
 def _tables() -> tuple[Any, Any]:

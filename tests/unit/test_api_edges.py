@@ -101,7 +101,15 @@ def test_openapi_describes_every_command_body() -> None:
     assert schemas["RejectHandoff"]["required"] == ["reason"]
     claim = spec["paths"]["/work/{item}/claim"]["post"]
     assert [(p["name"], p["in"], p["required"]) for p in claim["parameters"]] == [
-        ("item", "path", True)]  # who acts is the member token's, never a parameter
+        ("item", "path", True), ("Idempotency-Key", "header", False)
+    ]  # who acts is the member token's, never a parameter; a retry may name its first try
+    for path in spec["paths"].values():  # every POST takes the key and says when it replays
+        if "post" in path:
+            post = path["post"]
+            assert any(p["name"] == "Idempotency-Key" for p in post["parameters"])
+            assert {"409", "422"} <= set(post["responses"])
+            assert all("Idempotent-Replayed" in answer["headers"]
+                       for status, answer in post["responses"].items() if status[0] == "2")
     assert claim["security"] == [{"memberToken": []}]
     assert "post" not in spec["paths"].get("/work/{item}", {})  # the HTML forms' door
     assert spec["components"]["securitySchemes"]["memberToken"]["scheme"] == "bearer"

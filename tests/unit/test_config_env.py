@@ -23,7 +23,7 @@ assert "pydantic" not in sys.modules
 from mktflow.config import get_settings
 try:
     s = get_settings()
-    full = [s.resolved_database_url(), s.sqlite_busy_timeout_s]
+    full = list(s.database())
 except ConfigError as exc:
     full = ["ConfigError", str(exc)]
 print(json.dumps([quick, full]))
@@ -53,6 +53,9 @@ def test_the_quick_reader_agrees_with_the_settings(env: dict[str, str]) -> None:
     assert quick == full
 
 
-def test_a_timeout_is_left_to_the_settings() -> None:
-    quick, full = _both({"MKTFLOW_SQLITE_BUSY_TIMEOUT_S": "5"})
-    assert quick is None and full[1] == 5.0
+@pytest.mark.parametrize(("name", "index"), [("MKTFLOW_SQLITE_BUSY_TIMEOUT_S", 1),
+                                             ("MKTFLOW_DB_CONNECT_TIMEOUT_S", 2),
+                                             ("MKTFLOW_DB_STATEMENT_TIMEOUT_S", 3)])
+def test_a_timeout_is_left_to_the_settings(name: str, index: int) -> None:
+    quick, full = _both({name: "5"})
+    assert quick is None and full[index] == 5.0

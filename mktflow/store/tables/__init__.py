@@ -6,6 +6,7 @@
     notify      the channels departments and members are told through
     credentials member tokens, one-time sign-in links and the pages' sessions (hashed),
                 sign-in requests (counted)
+    requests    the REST API's answers to POSTs sent with an Idempotency-Key
 
 Each area's module is imported when one of its tables is first used (``from
 mktflow.store.tables import WorkItem`` loads only ``work``): building SQLModel classes is a good
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
         ResearchFinding,
     )
     from mktflow.store.tables.notify import Channel, ChannelSource
+    from mktflow.store.tables.requests import IdempotencyKey
     from mktflow.store.tables.work import (
         AuditEntry,
         Branch,
@@ -72,6 +74,7 @@ __all__ = [
     "Distributor",
     "DistributorReview",
     "Handoff",
+    "IdempotencyKey",
     "Kpi",
     "Member",
     "MemberToken",
@@ -89,7 +92,7 @@ __all__ = [
 ]
 
 #: The modules of this package, each an area of tables.
-_AREAS = ("work", "business", "cycles", "notify", "credentials")
+_AREAS = ("work", "business", "cycles", "notify", "credentials", "requests")
 
 #: The area (module of this package) of each table.
 _AREA_OF: dict[str, str] = {
@@ -101,6 +104,7 @@ _AREA_OF: dict[str, str] = {
     "Channel": "notify", "ChannelSource": "notify",
     "MemberToken": "credentials", "SignInLink": "credentials", "WebSession": "credentials",
     "SignInRequest": "credentials",
+    "IdempotencyKey": "requests",
     "AuditEntry": "work", "Branch": "work", "Department": "work", "Handoff": "work",
     "Member": "work", "OutboxMessage": "work", "ProcessInstance": "work", "WorkItem": "work",
 }
