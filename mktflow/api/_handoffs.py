@@ -13,6 +13,7 @@ from mktflow.api._models import (
     CancelHandoff,
     Comment,
     DeliverHandoff,
+    HandoffRef,
     OfferHandoff,
     RejectHandoff,
     ReturnHandoff,
@@ -45,7 +46,7 @@ def create(body: OfferHandoff, actor: Actor, uow: Uow, response: Response) -> Js
 
 
 @router.get("/{item}", response_model=View, responses=web.PAGE_RESPONSES | problems(403, 404, 422))
-def show(item: str, request: Request, uow: Uow) -> Json | Response:
+def show(item: HandoffRef, request: Request, uow: Uow) -> Json | Response:
     """One handoff with its state, reason and deliverables (an HTML page when a browser asks)."""
     if wants_html(request.headers.get("accept")):
         return web.item_page(request, "handoff", item)
@@ -55,42 +56,42 @@ def show(item: str, request: Request, uow: Uow) -> Json | Response:
 
 
 @router.post("/{item}/accept", response_model=View, responses=_ACTS)
-def accept(item: str, actor: Actor, uow: Uow) -> Json:
+def accept(item: HandoffRef, actor: Actor, uow: Uow) -> Json:
     """Take the offered work on (sign, for a responsibility letter)."""
     return run(uow, "handoff", item, "accept", actor)
 
 
 @router.post("/{item}/reject", response_model=View, responses=_ACTS)
-def reject(item: str, body: RejectHandoff, actor: Actor, uow: Uow) -> Json:
+def reject(item: HandoffRef, body: RejectHandoff, actor: Actor, uow: Uow) -> Json:
     """Decline the offered work, saying why."""
     return run(uow, "handoff", item, "reject", actor, body)
 
 
 @router.post("/{item}/deliver", response_model=View, responses=_ACTS)
-def deliver(item: str, body: DeliverHandoff, actor: Actor, uow: Uow) -> Json:
+def deliver(item: HandoffRef, body: DeliverHandoff, actor: Actor, uow: Uow) -> Json:
     """Hand over the deliverable."""
     return run(uow, "handoff", item, "deliver", actor, body)
 
 
 @router.post("/{item}/confirm", response_model=View, responses=_ACTS)
-def confirm(item: str, actor: Actor, uow: Uow) -> Json:
+def confirm(item: HandoffRef, actor: Actor, uow: Uow) -> Json:
     """The offering department accepts the delivered work."""
     return run(uow, "handoff", item, "confirm", actor)
 
 
 @router.post("/{item}/return", response_model=View, responses=_ACTS)
-def return_(item: str, body: ReturnHandoff, actor: Actor, uow: Uow) -> Json:
+def return_(item: HandoffRef, body: ReturnHandoff, actor: Actor, uow: Uow) -> Json:
     """The offering department sends the delivered work back, saying why."""
     return run(uow, "handoff", item, "return", actor, body)
 
 
 @router.post("/{item}/cancel", response_model=View, responses=_ACTS)
-def cancel(item: str, body: CancelHandoff, actor: Actor, uow: Uow) -> Json:
+def cancel(item: HandoffRef, body: CancelHandoff, actor: Actor, uow: Uow) -> Json:
     """The offering department withdraws the work, saying why."""
     return run(uow, "handoff", item, "cancel", actor, body)
 
 
 @router.post("/{item}/comment", response_model=View, responses=_ACTS)
-def comment(item: str, body: Comment, actor: Actor, uow: Uow) -> Json:
+def comment(item: HandoffRef, body: Comment, actor: Actor, uow: Uow) -> Json:
     """Add a note (and links) to a handoff."""
     return run(uow, "handoff", item, "comment", actor, body)

@@ -244,7 +244,8 @@ def document(schema: dict[str, Any]) -> None:
             '(`"8e03978e-40d5-43e8-bc93-6894a57f9324"`). Sent again with the same request '
             "within MKTFLOW_IDEMPOTENCY_KEY_HOURS (24 h by default), the first answer comes "
             f"back (with `{REPLAYED}: true`) and nothing is done twice. Keys are per member."),
-        "schema": {"type": "string", "minLength": 1, "maxLength": 257},
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255,
+                   "pattern": r"^[\u0021\u0023-\u005b\u005d-\u007e]+$"},
     }
     replayed = {REPLAYED: {"description": "`true` when this is the answer kept for the "
                                           f"request's {HEADER}, sent again; nothing was done.",

@@ -11,15 +11,20 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic.json_schema import JsonDict
 
 from mktflow.domain.errors import BadInput
 from mktflow.domain.inputs import (
     CODE_MAX,
     EMAIL_MAX,
+    EMAIL_PATTERN,
     KEY_MAX,
     LINK_MAX,
+    LINK_PATTERN,
     LINKS_MAX,
+    MULTILINE_PATTERN,
     NAME_MAX,
+    ONE_LINE_PATTERN,
     REASON_MAX,
     TEXT_MAX,
     TITLE_MAX,
@@ -54,15 +59,80 @@ def _time(value: Any) -> Any:
 
 
 Time = Annotated[datetime, BeforeValidator(_time)]
-Email = Annotated[str, Field(min_length=3, max_length=EMAIL_MAX,
-                             description="A member's e-mail.")]
-Reason = Annotated[str, Field(min_length=1, max_length=REASON_MAX,
-                              description="Why; kept in the item's history (may span lines).")]
+#: The rules every text is checked by (``mktflow.domain.inputs.check_text``), stated in the
+#: document (the checks themselves name the field and the character; pydantic's own pattern
+#: engine cannot state "no lone surrogate").
+_ONE_LINE: JsonDict = {"pattern": ONE_LINE_PATTERN}
+_MULTILINE: JsonDict = {"pattern": MULTILINE_PATTERN}
+#: A JSON object of form data: its keys are names (the values are checked by the form).
+_DATA: JsonDict = {"propertyNames": {"maxLength": NAME_MAX, "pattern": MULTILINE_PATTERN}}
+
+
+def form_data(description: str) -> Any:
+    """A ``Field`` for an optional JSON object of form data."""
+    return Field(default=None, description=description, json_schema_extra=_DATA)
+
+
+def one_line(max_length: int, min_length: int = 0, **kwargs: Any) -> Any:
+    """A ``Field`` for one line of text: at most ``max_length`` characters, no line break
+    or control character."""
+    return Field(min_length=min_length, max_length=max_length, json_schema_extra=_ONE_LINE,
+                 **kwargs)
+
+
+def multiline(max_length: int, min_length: int = 0, **kwargs: Any) -> Any:
+    """A ``Field`` for text that may span lines: no other control character."""
+    return Field(min_length=min_length, max_length=max_length, json_schema_extra=_MULTILINE,
+                 **kwargs)
+
+
+def reference(kind: str) -> Any:
+    """A path's ``{item}`` or ``{reference}``: a reference of ``kind`` as ``parse_ref`` reads
+    it (``W-12``, ``w12`` or ``12``), declared in the document; the door itself says what is
+    wrong with one that does not fit."""
+    from fastapi import Path
+
+    from mktflow.engine.refs import ref_pattern
+
+    example = {"work": "W-12", "handoff": "H-3", "process": "P-4"}[kind]
+    return Path(description=f"The {kind} item, e.g. {example}.",
+                json_schema_extra={"pattern": ref_pattern(kind), "maxLength": 42})
+
+
+WorkRef = Annotated[str, reference("work")]
+HandoffRef = Annotated[str, reference("handoff")]
+ProcessRef = Annotated[str, reference("process")]
+
+
+def named(description: str) -> Any:
+    """A path's ``{reference}`` that may also be a business key: one line of text."""
+    from fastapi import Path
+
+    return Path(description=description, min_length=1, max_length=KEY_MAX,
+                json_schema_extra=_ONE_LINE)
+
+
+def query_text(description: str, max_length: int = KEY_MAX) -> Any:
+    """An optional query parameter of one line of text."""
+    from fastapi import Query
+
+    return Query(default=None, description=description, max_length=max_length,
+                 json_schema_extra=_ONE_LINE)
+
+
+#: A process named by P-n or its business key.
+ProcessOrKey = Annotated[str, named("P-4 or the process's business key.")]
+#: An item or a process: W-12, H-3, P-4 or a business key.
+AnyRef = Annotated[str, named("W-12, H-3, P-4 or a process's business key.")]
+
+Email = Annotated[str, Field(min_length=3, max_length=EMAIL_MAX, description="A member's e-mail.",
+                             json_schema_extra={"pattern": EMAIL_PATTERN})]
+Reason = Annotated[str, multiline(REASON_MAX, 1, description="Why; kept in the item's "
+                                                             "history (may span lines).")]
 #: One line of text: titles, codes, names (no line break or control character).
-Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX,
-                             description="One line, no control characters.")]
-Code = Annotated[str, Field(min_length=1, max_length=CODE_MAX)]
-Text = Annotated[str, Field(max_length=TEXT_MAX)]
+Title = Annotated[str, one_line(TITLE_MAX, 1, description="One line, no control characters.")]
+Code = Annotated[str, one_line(CODE_MAX, 1)]
+Text = Annotated[str, multiline(TEXT_MAX)]
 
 
 class _Body(BaseModel):
@@ -75,30 +145,30 @@ class CreateWork(_Body):
     department: Code = Field(description="Code of the department that owns the step.")
     title: Title
     description: Text = ""
-    form_schema: dict[str, Any] | None = Field(
-        default=None, description="JSON schema the completion data must satisfy.")
-    form_name: str | None = Field(default=None, max_length=NAME_MAX)
+    form_schema: dict[str, Any] | None = form_data(
+        "JSON schema the completion data must satisfy.")
+    form_name: str | None = one_line(NAME_MAX, default=None)
     assignee: Email | None = None
     priority: int = Field(default=50, ge=0, le=100)
     due: Time | None = None
     follow_up: Time | None = None
-    process: str | None = Field(default=None, max_length=KEY_MAX,
-                                description="Business key or P-n of the process.")
+    process: str | None = one_line(KEY_MAX, default=None,
+                                   description="Business key or P-n of the process.")
     branch: Code | None = None
 
 
 class CompleteWork(_Body):
     """Submit a held step's answer: its draft with ``data`` laid over it, checked by the form."""
 
-    data: dict[str, Any] | None = Field(
-        default=None, description="The step's form data; its top-level keys replace the "
-                                  "draft's. Without it the draft is submitted as it is.")
+    data: dict[str, Any] | None = form_data(
+        "The step's form data; its top-level keys replace the draft's. Without it the draft "
+        "is submitted as it is.")
 
 
 class ResolveWork(_Body):
     """Hand a delegated step back to its holder, with a proposal if any."""
 
-    data: dict[str, Any] | None = Field(default=None, description="Proposed form data.")
+    data: dict[str, Any] | None = form_data("Proposed form data.")
 
 
 class AssignWork(_Body):
@@ -122,23 +192,33 @@ class CancelWork(_Body):
 class UpdateWork(_Body):
     """Change a step's due time, follow-up time or priority (at least one)."""
 
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"anyOf": [
+        {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+        for name in ("due", "follow_up", "priority")]})
+
     due: Time | None = None
     follow_up: Time | None = None
     priority: int | None = Field(default=None, ge=0, le=100)
-    reason: str | None = Field(default=None, max_length=REASON_MAX)
+    reason: str | None = multiline(REASON_MAX, default=None)
 
 
 class Comment(_Body):
     """Add a note (and links) to an item's history."""
 
-    text: str = Field(min_length=1, max_length=TEXT_MAX)
-    links: list[Annotated[str, Field(max_length=LINK_MAX)]] = Field(
+    text: str = multiline(TEXT_MAX, 1)
+    links: list[Annotated[str, Field(min_length=1, max_length=LINK_MAX,
+                                     json_schema_extra={"pattern": LINK_PATTERN})]] = Field(
         default_factory=list, max_length=LINKS_MAX,
         description="http, https or mailto links only (anything else is refused, 422).")
 
 
 class OfferHandoff(_Body):
     """Offer work to another department, with a due date and acceptance criteria."""
+
+    #: A responsibility letter names at least one deliverable (the engine's rule, stated).
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "if": {"properties": {"letter": {"const": True}}, "required": ["letter"]},
+        "then": {"properties": {"deliverables": {"minItems": 1}}, "required": ["deliverables"]}})
 
     from_department: Code = Field(description="The offering department.")
     to_department: Code = Field(description="The receiving department.")
@@ -148,8 +228,8 @@ class OfferHandoff(_Body):
     deliverables: list[Title] = Field(default_factory=list, max_length=100)
     letter: bool = Field(default=False,
                          description="A responsibility letter binding a whole project.")
-    process: str | None = Field(default=None, max_length=KEY_MAX,
-                                description="Business key or P-n of the process.")
+    process: str | None = one_line(KEY_MAX, default=None,
+                                   description="Business key or P-n of the process.")
     branch: Code | None = None
 
 
@@ -162,7 +242,7 @@ class RejectHandoff(_Body):
 class DeliverHandoff(_Body):
     """Hand over the deliverable."""
 
-    data: dict[str, Any] | None = Field(default=None, description="What is delivered.")
+    data: dict[str, Any] | None = form_data("What is delivered.")
 
 
 class ReturnHandoff(_Body):

@@ -9,7 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from mktflow import web
 from mktflow.api._deps import Actor, Uow, _bearer, identify, wants_html
-from mktflow.api._models import CancelProcess
+from mktflow.api._models import AnyRef, CancelProcess, ProcessOrKey, ProcessRef, query_text
 from mktflow.api._schemas import (
     HistoryEntry,
     InboxPage,
@@ -18,9 +18,10 @@ from mktflow.api._schemas import (
     ProcessSummary,
     problems,
 )
-from mktflow.domain.model import ref_of
+from mktflow.domain.model import ProcessStatus, ref_of
 from mktflow.engine import queries
 from mktflow.engine.handoffs import process_id_for
+from mktflow.engine.inbox import HANDOFF_STATES, WORK_STATES
 from mktflow.engine.processes import cancel_process as end_process
 
 __all__ = ["router"]
@@ -44,6 +45,10 @@ Reader = Annotated[str | None, Depends(_reader_unless_page)]
 router = APIRouter(tags=["reads"], responses=problems(401, 403))
 
 
+#: The states an inbox lists, as the engine allows them.
+_INBOX_STATES = sorted({str(s) for s in (*WORK_STATES, *HANDOFF_STATES)})
+
+
 @router.get("/org", response_model=OrganisationPublic)
 def organisation(uow: Uow, _reader: Reader) -> dict[str, Any]:
     """Branches, departments (who leads them today) and active members."""
@@ -55,16 +60,17 @@ def organisation(uow: Uow, _reader: Reader) -> dict[str, Any]:
             responses=web.PAGE_RESPONSES | problems(404, 422))
 def inbox(
     department: str, uow: Uow, request: Request, response: Response, reader: Reader,
-    member: str | None = Query(default=None, description="Only the work items this member "
+    member: str | None = query_text("Only the work items this member "
                                                          "holds (handoffs stay)."),
     state: list[str] | None = Query(
         default=None, description="Only these states (repeatable): open, claimed, delegated, "
-                                  "offered, accepted, returned, delivered."),
+                                  "offered, accepted, returned, delivered.",
+        json_schema_extra={"items": {"type": "string", "enum": _INBOX_STATES}}),
     overdue: bool | None = Query(default=None, description="true: only overdue items; false: "
                                                            "only those that are not."),
-    process: str | None = Query(default=None, description="Business key or P-n."),
+    process: str | None = query_text("Business key or P-n."),
     limit: int = Query(default=50, ge=1, le=200, description="Rows per page."),
-    cursor: str | None = Query(default=None, description="next_cursor of the previous page."),
+    cursor: str | None = query_text("next_cursor of the previous page."),
 ) -> dict[str, Any] | Response:
     """Work items and handoffs waiting for a department, overdue first, then by due time,
     priority and id: one page, with ``next_cursor`` (also as a ``Link: <…>; rel="next"``
@@ -82,7 +88,7 @@ def inbox(
 
 @router.get("/history/{reference}", response_model=list[HistoryEntry],
             responses=problems(404, 422))
-def history(reference: str, uow: Uow, reader: Reader) -> list[dict[str, Any]]:
+def history(reference: AnyRef, uow: Uow, reader: Reader) -> list[dict[str, Any]]:
     """The audit trail of a work item (W-12), a handoff (H-3) or a process (P-4 or its key):
     a process's lists the entries of the items the reader may see."""
     return queries.history(uow, reference, reader=reader)
@@ -90,8 +96,9 @@ def history(reference: str, uow: Uow, reader: Reader) -> list[dict[str, Any]]:
 
 @router.get("/processes", response_model=list[ProcessSummary], responses=problems(422))
 def processes(
-    uow: Uow, reader: Reader, status: str | None = None,
-    process: str | None = Query(default=None, description="Only runs of this process."),
+    uow: Uow, reader: Reader,
+    status: ProcessStatus | None = Query(default=None, description="Only runs in this status."),
+    process: str | None = query_text("Only runs of this process."),
 ) -> list[dict[str, Any]]:
     """The process instances the reader may see, newest first (parameters and result only
     where they may see them)."""
@@ -100,7 +107,7 @@ def processes(
 
 @router.get("/processes/{reference}", response_model=ProcessPublic,
             responses=problems(404, 422))
-def process(reference: str, uow: Uow, reader: Reader) -> dict[str, Any]:
+def process(reference: ProcessRef, uow: Uow, reader: Reader) -> dict[str, Any]:
     """One process instance (P-4 or 4) with the work items and handoffs the reader may see;
     its parameters and result only for the owner's department and management."""
     return queries.show(uow, reference, "process", reader=reader)
@@ -108,7 +115,7 @@ def process(reference: str, uow: Uow, reader: Reader) -> dict[str, Any]:
 
 @router.post("/processes/{reference}/cancel", response_model=ProcessPublic,
              responses=problems(403, 404, 409, 422), tags=["processes"])
-def cancel_process(reference: str, body: CancelProcess, actor: Actor, uow: Uow,
+def cancel_process(reference: ProcessOrKey, body: CancelProcess, actor: Actor, uow: Uow,
                    reader: Reader) -> dict[str, Any]:
     """End a running process (P-4 or its key) on purpose: by its owner, whoever leads the
     owner's department, or management, with a reason. Its open steps and handoffs are

@@ -18,6 +18,7 @@ from mktflow.api._models import (
     DelegateWork,
     ResolveWork,
     UpdateWork,
+    WorkRef,
 )
 from mktflow.api._schemas import WorkItemPublic, problems
 from mktflow.domain.inputs import due_ahead
@@ -49,7 +50,7 @@ def create(body: CreateWork, actor: Actor, uow: Uow, response: Response) -> Json
 
 
 @router.get("/{item}", response_model=View, responses=web.PAGE_RESPONSES | problems(403, 404, 422))
-def show(item: str, request: Request, uow: Uow) -> Json | Response:
+def show(item: WorkRef, request: Request, uow: Uow) -> Json | Response:
     """One work item with its form schema and data (an HTML page when a browser asks)."""
     if wants_html(request.headers.get("accept")):
         return web.item_page(request, "work", item)
@@ -59,54 +60,54 @@ def show(item: str, request: Request, uow: Uow) -> Json | Response:
 
 
 @router.post("/{item}/claim", response_model=View, responses=_ACTS)
-def claim(item: str, actor: Actor, uow: Uow) -> Json:
+def claim(item: WorkRef, actor: Actor, uow: Uow) -> Json:
     """Take an open step from the department's queue; of two at once, exactly one wins."""
     return run(uow, "work", item, "claim", actor)
 
 
 @router.post("/{item}/release", response_model=View, responses=_ACTS)
-def release(item: str, actor: Actor, uow: Uow) -> Json:
+def release(item: WorkRef, actor: Actor, uow: Uow) -> Json:
     """Give a held step back to the department's queue."""
     return run(uow, "work", item, "release", actor)
 
 
 @router.post("/{item}/complete", response_model=View, responses=_ACTS)
-def complete(item: str, body: CompleteWork, actor: Actor, uow: Uow) -> Json:
+def complete(item: WorkRef, body: CompleteWork, actor: Actor, uow: Uow) -> Json:
     """Submit a held step's data (checked against its form); the waiting flow run goes on."""
     return run(uow, "work", item, "complete", actor, body)
 
 
 @router.post("/{item}/assign", response_model=View, responses=_ACTS)
-def assign(item: str, body: AssignWork, actor: Actor, uow: Uow) -> Json:
+def assign(item: WorkRef, body: AssignWork, actor: Actor, uow: Uow) -> Json:
     """The head (or delegate) gives a step to a member of the department."""
     return run(uow, "work", item, "assign", actor, body)
 
 
 @router.post("/{item}/delegate", response_model=View, responses=_ACTS)
-def delegate(item: str, body: DelegateWork, actor: Actor, uow: Uow) -> Json:
+def delegate(item: WorkRef, body: DelegateWork, actor: Actor, uow: Uow) -> Json:
     """Ask a colleague to do a step you hold; they resolve it back to you."""
     return run(uow, "work", item, "delegate", actor, body)
 
 
 @router.post("/{item}/resolve", response_model=View, responses=_ACTS)
-def resolve(item: str, body: ResolveWork, actor: Actor, uow: Uow) -> Json:
+def resolve(item: WorkRef, body: ResolveWork, actor: Actor, uow: Uow) -> Json:
     """Hand a delegated step back to its holder for review."""
     return run(uow, "work", item, "resolve", actor, body)
 
 
 @router.post("/{item}/comment", response_model=View, responses=_ACTS)
-def comment(item: str, body: Comment, actor: Actor, uow: Uow) -> Json:
+def comment(item: WorkRef, body: Comment, actor: Actor, uow: Uow) -> Json:
     """Add a note (and links) to a step."""
     return run(uow, "work", item, "comment", actor, body)
 
 
 @router.post("/{item}/cancel", response_model=View, responses=_ACTS)
-def cancel(item: str, body: CancelWork, actor: Actor, uow: Uow) -> Json:
+def cancel(item: WorkRef, body: CancelWork, actor: Actor, uow: Uow) -> Json:
     """The head withdraws a step that is no longer needed."""
     return run(uow, "work", item, "cancel", actor, body)
 
 
 @router.post("/{item}/update", response_model=View, responses=_ACTS)
-def update(item: str, body: UpdateWork, actor: Actor, uow: Uow) -> Json:
+def update(item: WorkRef, body: UpdateWork, actor: Actor, uow: Uow) -> Json:
     """The head changes a step's due time, follow-up time or priority."""
     return run(uow, "work", item, "update", actor, body)

@@ -22,6 +22,7 @@ from mktflow.cli._kit import (
     show_item,
     uow,
 )
+from mktflow.domain.errors import BadInput
 
 handoff_app = typer.Typer(help="Work passed between departments.", no_args_is_help=True)
 
@@ -73,11 +74,17 @@ def handoff_show(reference: IdArg, reader: ReaderOpt = None, json_: JsonOpt = Fa
 def _handoff_action(action: str, doc: str) -> None:
     def command(reference: IdArg, actor: ActorOpt, reason: ReasonOpt = None,
                 data: DataOpt = None, json_: JsonOpt = False) -> None:
-        from mktflow.engine.handoffs import act
+        from mktflow.engine import actions
 
         with refusals(json_):
-            handoff = act(uow(), item_id(reference, "handoff"), action, actor_email=actor,
-                          reason=reason, data=parse_data(data))
+            given = {"reason": reason, "data": parse_data(data)}
+            takes = actions.action_of("handoff", action).takes
+            for name, value in given.items():
+                if value is not None and name not in takes:
+                    raise BadInput(f"--{name}: {action} takes no {name}")
+            handoff = actions.perform(
+                uow(), "handoff", item_id(reference, "handoff"), action, actor_email=actor,
+                **{name: value for name, value in given.items() if name in takes})
             _handoff_result(handoff, json_)
 
     command.__doc__ = doc
@@ -101,8 +108,9 @@ def handoff_comment(
     link: Annotated[list[str] | None, typer.Option("--link")] = None, json_: JsonOpt = False,
 ) -> None:
     """Add a note (and links) to a handoff."""
-    from mktflow.engine.handoffs import comment
+    from mktflow.engine import actions
 
     with refusals(json_):
-        _handoff_result(comment(uow(), item_id(reference, "handoff"), actor_email=actor,
-                                text=text, links=link), json_)
+        _handoff_result(actions.perform(uow(), "handoff", item_id(reference, "handoff"),
+                                        "comment", actor_email=actor, text=text, links=link),
+                        json_)

@@ -75,12 +75,23 @@ def work_show(reference: IdArg, reader: ReaderOpt = None, json_: JsonOpt = False
         emit(read(uow(), reference, "work", reader=reader), json_, show_item)
 
 
+def _perform(reference: str, action: str, actor: str, json_: bool, **inputs: Any) -> None:
+    """Run ``action`` on the work item ``reference`` through the engine's one table of item
+    actions (the one every door runs) and print the item; refusals are one line, exit 2."""
+    from mktflow.engine import actions
+
+    with refusals(json_):
+        _work_result(actions.perform(uow(), "work", item_id(reference, "work"), action,
+                                     actor_email=actor, **inputs), json_)
+
+
 def _simple(action: str) -> Any:
     def command(reference: IdArg, actor: ActorOpt, json_: JsonOpt = False) -> None:
-        from mktflow.engine import work
+        from mktflow.engine import actions
 
         with refusals(json_):
-            item = getattr(work, action)(uow(), item_id(reference, "work"), actor_email=actor)
+            item = actions.perform(uow(), "work", item_id(reference, "work"), action,
+                                   actor_email=actor)
             _work_result(item, json_)
 
     command.__doc__ = {"claim": "Take an open step from the department's queue.",
@@ -101,11 +112,11 @@ DraftDataOpt = Annotated[str | None, typer.Option(
 def work_complete(reference: IdArg, actor: ActorOpt, data: DraftDataOpt = None,
                   json_: JsonOpt = False) -> None:
     """Submit a held step's answer: its draft, with --data laid over it; the process goes on."""
-    from mktflow.engine.steps import complete_step
+    from mktflow.engine import actions
 
     with refusals(json_):
-        item = complete_step(uow(), item_id(reference, "work"), actor_email=actor,
-                             data=parse_data(data))
+        item = actions.perform(uow(), "work", item_id(reference, "work"), "complete",
+                               actor_email=actor, data=parse_data(data))
         _work_result(item, json_)
 
 
@@ -113,31 +124,22 @@ def work_complete(reference: IdArg, actor: ActorOpt, data: DraftDataOpt = None,
 def work_assign(reference: IdArg, to: Annotated[str, typer.Option("--to")], actor: ActorOpt,
                 json_: JsonOpt = False) -> None:
     """The head (or delegate) gives a step to a member of the department."""
-    from mktflow.engine.work import assign
-
-    with refusals(json_):
-        _work_result(assign(uow(), item_id(reference, "work"), to=to, actor_email=actor), json_)
+    _perform(reference, "assign", actor, json_, to=to)
 
 
 @work_app.command("delegate")
 def work_delegate(reference: IdArg, to: Annotated[str, typer.Option("--to")], actor: ActorOpt,
                   json_: JsonOpt = False) -> None:
     """Ask a colleague to do a step you hold; they resolve it back to you."""
-    from mktflow.engine.work import delegate
-
-    with refusals(json_):
-        _work_result(delegate(uow(), item_id(reference, "work"), to=to, actor_email=actor), json_)
+    _perform(reference, "delegate", actor, json_, to=to)
 
 
 @work_app.command("resolve")
 def work_resolve(reference: IdArg, actor: ActorOpt, data: DataOpt = None,
                  json_: JsonOpt = False) -> None:
     """Hand a delegated step back to its holder for review."""
-    from mktflow.engine.work import resolve
-
     with refusals(json_):
-        _work_result(resolve(uow(), item_id(reference, "work"), actor_email=actor,
-                             data=parse_data(data)), json_)
+        _perform(reference, "resolve", actor, json_, data=parse_data(data))
 
 
 @work_app.command("comment")
@@ -147,22 +149,14 @@ def work_comment(
     json_: JsonOpt = False,
 ) -> None:
     """Add a note (and links) to a step."""
-    from mktflow.engine.work import comment
-
-    with refusals(json_):
-        _work_result(comment(uow(), item_id(reference, "work"), actor_email=actor, text=text,
-                             links=link), json_)
+    _perform(reference, "comment", actor, json_, text=text, links=link)
 
 
 @work_app.command("cancel")
 def work_cancel(reference: IdArg, actor: ActorOpt, reason: ReasonOpt = None,
                 json_: JsonOpt = False) -> None:
     """The head withdraws a step that is no longer needed."""
-    from mktflow.engine.work import cancel
-
-    with refusals(json_):
-        _work_result(cancel(uow(), item_id(reference, "work"), actor_email=actor, reason=reason),
-                     json_)
+    _perform(reference, "cancel", actor, json_, reason=reason)
 
 
 @work_app.command("update")
@@ -174,13 +168,10 @@ def work_update(
     reason: ReasonOpt = None, json_: JsonOpt = False,
 ) -> None:
     """The head changes a step's due time, follow-up time or priority."""
-    from mktflow.engine.work import update
-
     with refusals(json_):
-        _work_result(update(uow(), item_id(reference, "work"), actor_email=actor,
-                            due_at=parse_time(due, field="due"),
-                            follow_up_at=parse_time(follow_up, field="follow-up"),
-                            priority=priority, reason=reason), json_)
+        _perform(reference, "update", actor, json_, due=parse_time(due, field="due"),
+                 follow_up=parse_time(follow_up, field="follow-up"), priority=priority,
+                 reason=reason)
 
 
 @work_app.command("reassign-all")

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
+from mktflow import bootstrap
 from mktflow.engine.common import ref
-from mktflow.store.db import get_engine
 from mktflow.store.tables import Branch, Member, WorkItem
-from mktflow.store.uow import UnitOfWork
 
 __all__ = ["hq_branches", "pick_member"]
 
 
 def hq_branches() -> set[str]:
     """Codes of the headquarters branches (their members may answer for any branch)."""
-    with UnitOfWork(get_engine()) as u:
+    with bootstrap.uow() as u:
         return {b.code for b in u.session.exec(select(Branch).where(col(Branch.is_hq)))}
 
 

@@ -170,7 +170,7 @@ def run_demo(echo: Callable[[str], None] = print) -> dict[str, Any]:
     connection = connect()
     engine = get_engine()
     upgrade(engine)
-    load_organisation(UnitOfWork(engine), read_organisation_file(None, demo=True),
+    load_organisation(_uow(), read_organisation_file(None, demo=True),
                       source="demo")
     settings = get_settings()
     settings.step_poll_interval_s = min(settings.step_poll_interval_s, 0.5)  # snappy demo

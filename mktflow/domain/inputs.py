@@ -114,6 +114,12 @@ TIME_MAX = datetime(3000, 1, 1, tzinfo=UTC)
 #: search each (C speed: these run on every value a unit of work writes).
 _NEVER_IN_MULTILINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _NEVER_IN_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+#: The same rules as JSON Schema ``pattern`` values (ECMA-262, Rust ``regex`` and Python ``re``
+#: alike), for the API's OpenAPI document: what a client may send, stated where it is checked.
+#: Lone surrogates are left out: no regex engine of a JSON Schema tool takes them, and UTF-8
+#: JSON cannot carry one but as an escape, which the checks above refuse.
+ONE_LINE_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$"
+MULTILINE_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
 
 
 def _problem_char(text: str, multiline: bool) -> str | None:
@@ -223,6 +229,9 @@ def normalise_email(raw: str) -> str:
 
 #: What an e-mail address looks like to mktflow: something@domain.tld, no spaces.
 EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_NAME_PART = r"[^@\s\u0000-\u001f\u007f-\u009f\u2028\u2029]+"
+#: ``EMAIL_SHAPE`` on one line, as a JSON Schema ``pattern`` (the API's document).
+EMAIL_PATTERN = rf"^{_NAME_PART}@{_NAME_PART}\.{_NAME_PART}$"
 
 
 def check_email(raw: str, *, field: str) -> str:
@@ -240,6 +249,13 @@ LINK_SCHEMES = ("http", "https", "mailto")
 LINK_MAX = 2_000
 LINKS_MAX = 50
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
+
+
+_REST_OF_LINK = r"[^\s\u0000-\u001f\u007f-\u009f\u2028\u2029]"
+#: Links ``link_refusal`` accepts, as a JSON Schema ``pattern`` (the API's document): an http
+#: or https link naming a host, or a mailto link naming an address.
+LINK_PATTERN = (rf"^(?:[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.-]+(?:[/?#]{_REST_OF_LINK}*)?"
+                rf"|[Mm][Aa][Ii][Ll][Tt][Oo]:{_REST_OF_LINK}+)$")
 
 
 def link_refusal(value: object) -> str | None:

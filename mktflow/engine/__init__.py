@@ -11,6 +11,7 @@ outgoing notices in one transaction (``notices`` fans them out to the channels; 
 
     handoffs.accept(bootstrap.uow(), 3, actor_email="olga.petrova@example.com")
 
+Actions:    actions (the one table of item actions every door dispatches through)
 Handlers:   work, steps, handoffs, processes, organisation, channels, credentials,
             web_sessions, approvals, budget, campaigns, products, orders, cycles, reviews, sla,
             database, idempotency
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads when first used
     from mktflow.engine import (
+        actions,
         approvals,
         budget,
         campaigns,
@@ -62,6 +64,7 @@ __all__ = [
     "Resumer",
     "UnitOfWork",
     "WorkItem",
+    "actions",
     "approvals",
     "budget",
     "campaigns",

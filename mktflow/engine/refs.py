@@ -12,7 +12,7 @@ from mktflow.domain.errors import BadInput, NotFound
 from mktflow.domain.inputs import ID_MAX
 from mktflow.domain.model import REF_PREFIX
 
-__all__ = ["parse_ref"]
+__all__ = ["parse_ref", "ref_pattern"]
 
 _KIND_OF_PREFIX = {prefix: kind for kind, prefix in REF_PREFIX.items()}
 _REF = re.compile(r"^\s*(?:(?P<prefix>[WHPwhp])-?)?(?P<id>\d{1,40})\s*$")
@@ -37,3 +37,12 @@ def parse_ref(text: str, default_kind: str | None = None) -> tuple[str, int]:
     if not 0 < number <= ID_MAX:
         raise NotFound(f"{REF_PREFIX[kind]}-{number} does not exist")
     return kind, number
+
+
+def ref_pattern(kind: str) -> str:
+    """The references of ``kind`` that ``parse_ref(text, kind)`` reads, as a JSON Schema
+    ``pattern`` (``^(?:[Ww]-?)?[0-9]{1,40}$`` for work items): what the API's document
+    declares for a path's ``{item}``; a number beyond the ids the tables hold fits it and is
+    answered 404."""
+    letter = REF_PREFIX[kind]
+    return f"^(?:[{letter}{letter.lower()}]-?)?[0-9]{{1,40}}$"

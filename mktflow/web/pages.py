@@ -33,7 +33,7 @@ from mktflow.domain.inputs import EMAIL_SHAPE
 from mktflow.domain.model import HANDOFF_RULES, WORK_RULES
 from mktflow.engine import (
     UnitOfWork,
-    handoffs,
+    actions,
     processes,
     queries,
     tasklist,
@@ -42,7 +42,6 @@ from mktflow.engine import (
 )
 from mktflow.engine.credentials import safe_next_path
 from mktflow.engine.reports import handoff_ledger
-from mktflow.engine.steps import complete_step
 from mktflow.engine.work import merge_draft
 from mktflow.web import forms as F
 from mktflow.web._guard import form_refusal, session_of, set_session
@@ -651,7 +650,8 @@ async def _work_form(v: Visit, item_id: int, action: str,
             work.save_draft(v.uow(), item_id, actor_email=v.me["email"],
                             draft=merge_draft(draft, data) or {})
         else:
-            complete_step(v.uow(), item_id, actor_email=v.me["email"], data=data)
+            actions.perform(v.uow(), "work", item_id, "complete", actor_email=v.me["email"],
+                            data=data)
     except FormInvalid as exc:
         typed.errors = F.conditional_errors(schema, data, F.error_paths(exc.errors)) \
             or {"": str(exc)}
@@ -669,42 +669,23 @@ def _links(text: str) -> list[str]:
 
 
 def _act(v: Visit, kind: str, item_id: int, action: str, p: dict[str, str]) -> None:
-    """Run one action through the engine (the same commands the API runs)."""
+    """Run one action of an item's page through the engine's table of item actions (the one
+    every door runs), with the inputs the action takes read from the posted form."""
     assert v.me is not None
     me, u = v.me["email"], v.uow()
     reason = p.get("reason", "").strip() or None
-    if kind == "work":
-        commands: dict[str, Any] = {
-            "claim": lambda: work.claim(u, item_id, actor_email=me),
-            "release": lambda: work.release(u, item_id, actor_email=me),
-            "resolve": lambda: work.resolve(u, item_id, actor_email=me),
-            "delegate": lambda: work.delegate(u, item_id, to=p.get("to", ""), actor_email=me),
-            "assign": lambda: work.assign(u, item_id, to=p.get("to", ""), actor_email=me),
-            "comment": lambda: work.comment(u, item_id, actor_email=me, text=p.get("text", ""),
-                                            links=_links(p.get("links", ""))),
-            "cancel": lambda: work.cancel(u, item_id, actor_email=me, reason=reason),
-        }
-    else:
-        note = p.get("note", "").strip()
-        commands = {
-            "accept": lambda: handoffs.accept(u, item_id, actor_email=me),
-            "reject": lambda: handoffs.reject(u, item_id, actor_email=me, reason=reason),
-            "deliver": lambda: handoffs.deliver(u, item_id, actor_email=me,
-                                                data={"note": note} if note else None),
-            "confirm": lambda: handoffs.confirm(u, item_id, actor_email=me),
-            "return": lambda: handoffs.return_(u, item_id, actor_email=me, reason=reason),
-            "cancel": lambda: handoffs.cancel(u, item_id, actor_email=me, reason=reason),
-            "comment": lambda: handoffs.comment(u, item_id, actor_email=me,
-                                                text=p.get("text", ""),
-                                                links=_links(p.get("links", ""))),
-        }
-    commands["end-process"] = lambda: processes.cancel_process(
-        u, queries.show(u, f"{'W' if kind == 'work' else 'H'}-{item_id}", reader=me)
-        ["process_id"] or 0, actor_email=me, reason=reason)
-    command = commands.get(action)
-    if command is None:
-        raise BadInput(f"action: {action!r} is not an action on this page")
-    command()
+    if action == "end-process":
+        processes.cancel_process(
+            u, queries.show(u, f"{'W' if kind == 'work' else 'H'}-{item_id}", reader=me)
+            ["process_id"] or 0, actor_email=me, reason=reason)
+        return
+    note = p.get("note", "").strip()
+    posted: dict[str, Any] = {
+        "to": p.get("to", ""), "text": p.get("text", ""), "links": _links(p.get("links", "")),
+        "reason": reason, "data": {"note": note} if note else None}
+    found = actions.action_of(kind, action)
+    actions.perform(u, kind, item_id, action, actor_email=me,
+                    **{name: posted[name] for name in found.takes if name in posted})
 
 
 def _input_error(exc: MktflowError, values: dict[str, str]) -> dict[str, str]:

@@ -20,7 +20,7 @@ from mktflow.bootstrap import engine_uow as uow
 from mktflow.domain.actors import Approval, Door
 from mktflow.domain.errors import ConfigError, MktflowError, Refused
 from mktflow.domain.model import HANDOFF_RULES, ProcessStatus
-from mktflow.engine import answers, handoffs, processes, queries, work
+from mktflow.engine import actions, answers, handoffs, processes, queries, work
 from mktflow.engine.approvals import record_decision as _record_decision
 from mktflow.engine.common import actor_for, ref_of
 from mktflow.engine.notices import notice_departments as _notice_departments
@@ -158,13 +158,15 @@ def reconcile_ui_answer(item_id: int, key: str, answered_by: str,
     claimed = False
     try:
         if read_step(item_id)["state"] == "open":
-            work.claim(typed_uow(), item_id, actor_email=answered_by)
+            actions.perform(typed_uow(), "work", item_id, "claim", actor_email=answered_by)
             claimed = True
+        # ``complete`` without the hand-back of the table's ``complete_step``: the run that
+        # would be resumed is this one, which is running the answer already.
         work.complete(typed_uow(), item_id, actor_email=answered_by, data=data)
         return {"ok": True, "by": answered_by}
     except MktflowError as exc:
         if claimed:
-            work.release(typed_uow(), item_id, actor_email=answered_by)
+            actions.perform(typed_uow(), "work", item_id, "release", actor_email=answered_by)
         note = (f"Answer from the Prefect UI by {answered_by} refused: {exc}. "
                 f"The flow waits again (key {key}-retry).")
         with suppress(Refused):  # the item moved on meanwhile: the refusal is still returned
@@ -208,8 +210,10 @@ def handoff_action(handoff_id: int, action: str, actor: str, reason: str | None 
     current = queries.show(uow(), ref_of("handoff", handoff_id))["state"]
     if current == {r.action: r.target for r in HANDOFF_RULES}.get(action):
         return str(current)
-    return handoffs.act(uow(), handoff_id, action, actor_email=actor, reason=reason,
-                        data=data).state
+    found = actions.action_of("handoff", action)
+    given = {"reason": reason, "data": data}
+    return actions.perform(uow(), "handoff", handoff_id, action, actor_email=actor,
+                           **{k: v for k, v in given.items() if k in found.takes}).state
 
 
 def member_department(email: str) -> str:
