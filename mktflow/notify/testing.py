@@ -54,8 +54,10 @@ class ReceivedRequest:
     client: tuple[str, int]
 
 
-#: Decides the answer to a request: (status, seconds to wait before answering).
-Responder = Callable[[ReceivedRequest], tuple[int, float]]
+#: Decides the answer to a request: (status, seconds to wait before answering), or with a
+#: third item, headers to send with it (``{"Retry-After": "30"}``).
+Responder = Callable[[ReceivedRequest],
+                     tuple[int, float] | tuple[int, float, dict[str, str]]]
 
 
 #: For a request, seconds between the bytes of the answer (0: write it at once).
@@ -112,7 +114,9 @@ class WebhookReceiver:
                     body=body, client=self.client_address[:2])
                 with receiver._lock:
                     receiver.requests.append(request)
-                status, delay = receiver.respond(request)
+                answer = receiver.respond(request)
+                status, delay = answer[0], answer[1]
+                extra: dict[str, str] = answer[2] if len(answer) > 2 else {}
                 if delay:
                     time.sleep(delay)
                 reply = b'{"ok": true}' if status < 300 else b'{"ok": false}'
@@ -122,6 +126,8 @@ class WebhookReceiver:
                         self._trickle(status, reply, pause)
                         return
                     self.send_response(status)
+                    for name, value in extra.items():
+                        self.send_header(name, value)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(reply)))
                     self.end_headers()

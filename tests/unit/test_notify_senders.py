@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import httpx
 import pytest
@@ -22,7 +23,7 @@ from mktflow.notify.render import (
     verify_signature,
     webhook_body,
 )
-from mktflow.notify.senders import Deliverer, DeliveryFailed, HttpxPoster
+from mktflow.notify.senders import Deliverer, DeliveryFailed, HttpxPoster, retry_after_s
 from mktflow.notify.testing import FakeMailer
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -106,14 +107,18 @@ def test_unset_secret_fails_naming_the_variable_and_retries() -> None:
     assert not info.value.permanent
 
 
-@pytest.mark.parametrize(("status", "permanent"), [(500, False), (503, False), (429, False),
-                                                   (401, False), (404, True), (410, True),
-                                                   (400, True)])
+# RFC 9110 and common practice: 408, 425, 429, 500, 502, 503, 504 (and other 5xx but 501/505)
+# are worth another try; any other 4xx, a 3xx (the hook moved), 501 and 505 are not.
+@pytest.mark.parametrize(("status", "permanent"), [
+    (408, False), (425, False), (429, False), (500, False), (502, False), (503, False),
+    (504, False), (522, False), (400, True), (401, True), (403, True), (404, True),
+    (410, True), (413, True), (422, True), (301, True), (501, True), (505, True)])
 def test_http_errors_name_the_host_only(status: int, permanent: bool) -> None:
     with pytest.raises(DeliveryFailed) as info:
         deliverer(lambda r: httpx.Response(status)).deliver(envelope())
     assert str(info.value) == f"hooks.example.test answered HTTP {status}"
     assert info.value.permanent is permanent
+    assert info.value.busy is (status in (429, 503))  # the whole destination waits
     assert "topsecret" not in str(info.value)
 
 
@@ -122,6 +127,17 @@ def test_retry_after_is_passed_on() -> None:
         deliverer(lambda r: httpx.Response(429, headers={"Retry-After": "42"})).deliver(
             envelope())
     assert info.value.retry_after_s == 42
+
+
+def test_retry_after_as_an_http_date_counts_from_the_relays_clock() -> None:
+    when = format_datetime(NOW + timedelta(seconds=90), usegmt=True)
+    with pytest.raises(DeliveryFailed) as info:
+        deliverer(lambda r: httpx.Response(503, headers={"Retry-After": when})).deliver(
+            envelope())
+    assert info.value.retry_after_s == 90 and info.value.busy
+    past = format_datetime(NOW - timedelta(seconds=90), usegmt=True)
+    assert retry_after_s(past, NOW) == 0.0
+    assert retry_after_s("soon", NOW) is None and retry_after_s(None, NOW) is None
 
 
 def test_timeout_and_unreachable_receivers_are_retryable() -> None:
