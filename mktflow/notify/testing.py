@@ -186,12 +186,15 @@ class SmtpReceiver:
     records every login, ``logins``, in clear or not); with ``tls_context`` it offers STARTTLS
     and refuses mail (and AUTH) before it, or with ``implicit_tls`` speaks TLS from the first
     byte (SMTPS); with ``delay_s`` it waits that long before every reply (the greeting
-    included). A mail counts as received (``mails``) once its data is in, before the reply to
+    included); with ``answer_rcpt`` it answers each RCPT TO with what that function returns for
+    the address and the number of RCPTs seen so far (``"451 4.7.1 Greylisted"``, ``"550 5.1.1
+    No such user"``; ``"250 OK"`` accepts). A mail counts as received (``mails``) once its data is in, before the reply to
     it: a client that gives up while waiting for that reply has still delivered it."""
 
     def __init__(self, credentials: tuple[str, str] | None = None,
                  tls_context: ssl.SSLContext | None = None, delay_s: float = 0.0,
-                 implicit_tls: bool = False) -> None:
+                 implicit_tls: bool = False,
+                 answer_rcpt: Callable[[str, int], str] | None = None) -> None:
         import asyncio
 
         from aiosmtpd.controller import Controller
@@ -199,10 +202,19 @@ class SmtpReceiver:
 
         self.mails: list[ReceivedMail] = []
         self.logins: list[ReceivedLogin] = []
+        self.rcpts: list[tuple[str, str]] = []  # every RCPT TO and the answer it got
         self.port = free_port()
         receiver = self
 
         class Handler:
+            async def handle_RCPT(self, _server: Any, _session: Any, envelope: Any,
+                                  address: str, _options: Any) -> str:
+                reply = answer_rcpt(address, len(receiver.rcpts)) if answer_rcpt else "250 OK"
+                receiver.rcpts.append((address, reply))
+                if reply.startswith("250"):
+                    envelope.rcpt_tos.append(address)
+                return reply
+
             async def handle_DATA(self, server: Any, _session: Any, envelope: Any) -> str:
                 parsed = message_from_bytes(envelope.original_content, policy=policy.default)
                 assert isinstance(parsed, EmailMessage)
