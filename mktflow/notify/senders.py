@@ -499,7 +499,8 @@ def _refused(where: str, recipients: Mapping[str, tuple[int, bytes | str]]) -> D
     if all(not smtp_is_temporary(code) for code, _ in recipients.values()):
         return DeliveryFailed(f"{where} refused the recipient ({answers})", permanent=True)
     return DeliveryFailed(f"{where} deferred the recipient ({answers}; temporary: tried "
-                          "again later)")
+                          "again later)",
+                          busy=any(code == 421 for code, _ in recipients.values()))
 
 
 class Deliverer:

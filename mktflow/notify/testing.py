@@ -188,8 +188,9 @@ class SmtpReceiver:
     byte (SMTPS); with ``delay_s`` it waits that long before every reply (the greeting
     included); with ``answer_rcpt`` it answers each RCPT TO with what that function returns for
     the address and the number of RCPTs seen so far (``"451 4.7.1 Greylisted"``, ``"550 5.1.1
-    No such user"``; ``"250 OK"`` accepts). A mail counts as received (``mails``) once its data is in, before the reply to
-    it: a client that gives up while waiting for that reply has still delivered it."""
+    No such user"``; ``"250 OK"`` accepts). A mail counts as received (``mails``) once its data
+    is in, before the reply to it: a client that gives up while waiting for that reply has still
+    delivered it."""
 
     def __init__(self, credentials: tuple[str, str] | None = None,
                  tls_context: ssl.SSLContext | None = None, delay_s: float = 0.0,
