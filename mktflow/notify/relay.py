@@ -189,9 +189,17 @@ def transient(exc: BaseException) -> bool:
     locked) rather than say that a setting is wrong."""
     if isinstance(exc, DatabaseUnreachable | Unavailable | OSError):
         return True
-    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import (
+        DBAPIError,
+        DisconnectionError,
+        InterfaceError,
+        OperationalError,
+    )
+    from sqlalchemy.exc import TimeoutError as PoolTimeout  # no pooled connection came free
 
-    return isinstance(exc, DBAPIError) and not isinstance(exc, ConfigError)
+    if isinstance(exc, OperationalError | InterfaceError | DisconnectionError | PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 @dataclass

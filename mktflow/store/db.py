@@ -168,13 +168,19 @@ def _first_line(exc: BaseException) -> str:
 _MISCONFIGURED_SQLSTATES = ("28", "3D000")
 
 
+#: The same answers as libpq words them while connecting (psycopg gives no SQLSTATE then).
+_MISCONFIGURED_WORDS = re.compile(
+    r'database "[^"]*" does not exist|role "[^"]*" does not exist|password authentication '
+    r"failed|no pg_hba\.conf entry|authentication failed|unable to open database file")
+
+
 def _misconfigured(exc: DBAPIError) -> bool:
     """Whether the driver's error says the settings are wrong (PostgreSQL refused the login or
     has no such database; SQLite cannot open its file) rather than that the server is away."""
     sqlstate = getattr(exc.orig, "sqlstate", None) or ""
     if sqlstate.startswith(_MISCONFIGURED_SQLSTATES):
         return True
-    return "unable to open database file" in _first_line(exc)
+    return _MISCONFIGURED_WORDS.search(str(exc.orig or exc)) is not None
 
 
 @contextmanager

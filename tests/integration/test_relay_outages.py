@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from mktflow.notify.testing import WebhookReceiver
 from tests.faults import FaultProxy
 from tests.integration.notify_support import SECRET_ENV, channel, queue
@@ -135,3 +137,35 @@ def queue_in(u: Any, channel_id: int, n: int) -> list[str]:
                                    payload={"ref": f"W-{i}", "n": i, "for": "tech"}))
         ids.append(m.id)
     return ids
+
+
+def test_the_relay_started_before_postgresql_is_up_waits_for_it(pg_db: Any,
+                                                                 tmp_path: Path) -> None:
+    with WebhookReceiver() as rx, FaultProxy.for_url(pg_db.url) as proxy:
+        proxy.refuse()  # PostgreSQL not up yet (a host booting, a container starting)
+        hook = channel(pg_db, "tech", url=f"{rx.url}/h")
+        ids = queue(pg_db, 3, hook.id)
+        with _relay_process(proxy.url(pg_db.url), tmp_path,
+                            MKTFLOW_DB_CONNECT_TIMEOUT_S="2") as (relay, err):
+            _wait_until("the relay meeting the refusal",
+                        lambda: "the database is away" in err.read_text(), relay, err)
+            assert rx.requests == []
+            proxy.pass_through()
+            _wait_until("the notices", _delivered(rx, ids), relay, err)
+
+
+@pytest.mark.parametrize("kind", ["no such database", "no tables"])
+def test_the_relay_exits_on_a_configuration_error_saying_what_to_fix(
+        kind: str, pg_url: str, tmp_path: Path) -> None:
+    if kind == "no such database":
+        url = pg_url.rsplit("/", 1)[0] + "/mktflow_no_such_database"
+    else:
+        url = f"sqlite:///{tmp_path / 'empty.db'}"  # a file without mktflow's tables
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MKTFLOW_")}
+    env.update({"MKTFLOW_DATA_DIR": str(tmp_path / "data"), "MKTFLOW_DATABASE_URL": url})
+    done = subprocess.run([sys.executable, "-m", "mktflow.cli", "outbox", "relay"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    expected = ("does not exist" if kind == "no such database"
+                else "run `mktflow db upgrade`")
+    assert expected in done.stderr and "Traceback" not in done.stderr
