@@ -682,6 +682,8 @@ class Relay:
         for d, (until, reason) in busy.items():
             destinations.pause(conn, d, until=until, reason=reason, now=now)
         probed = {o.destination for o in outcomes if o.probe and o.destination in healthy}
+        with self._lock:  # only a destination known to be paused has a row to remove
+            healthy &= set(self._failures) | probed
         if healthy:
             destinations.clear(conn, healthy)
         if probed:  # the messages held back for the probe need not wait for its deadline

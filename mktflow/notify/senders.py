@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
 import httpcore
@@ -128,6 +129,7 @@ class Mailer(Protocol):
     def send(self, message: EmailMessage) -> None: ...
 
 
+@lru_cache(maxsize=1024)  # asked for every send; channels are few
 def http_destination(url: str) -> str | None:
     """``http <host>:<port>`` of a URL (its port, or its scheme's), None if it is no URL."""
     try:

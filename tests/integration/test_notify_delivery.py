@@ -65,6 +65,24 @@ def test_an_smtp_550_is_dead_at_once_with_the_servers_reply(db: Any, clock: Any)
     assert smtp.mails == []
 
 
+def test_an_smtp_421_is_temporary_and_pauses_the_whole_server(db: Any, clock: Any) -> None:
+    with SmtpReceiver(answer_rcpt=lambda _a, _n: "421 4.3.2 Service not available") as smtp:
+        mail = channel(db, "tech", "email", to="tech-team@example.com")
+        ids = queue(db, 3, mail.id)
+        mailer = SmtpMailer(host="127.0.0.1", port=smtp.port, timeout_s=5)
+        with relay_for(db, env={}, mailer=mailer, clock=clock, concurrency=1,
+                       destination_backoff_base_s=20, destination_backoff_cap_s=20) as relay:
+            relay.drain()
+            assert len(smtp.rcpts) == 1  # the other two waited for the server's pause
+            relay.drain()
+            assert len(smtp.rcpts) == 1
+    statuses = {m.id: (m.status, m.attempts) for m in rows(db)}
+    assert sorted(statuses[i] for i in ids) == [("pending", 0), ("pending", 0), ("pending", 1)]
+    (pause,) = _pauses(db).values()
+    assert pause.destination == f"smtp 127.0.0.1:{smtp.port}"
+    assert "421 4.3.2 Service not available" in pause.reason
+
+
 # --- HTTP: a limiting receiver is paused as a whole -------------------------------------------
 
 

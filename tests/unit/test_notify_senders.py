@@ -258,3 +258,47 @@ def test_a_relay_with_an_smtp_mailer_sizes_its_lease_check_by_the_smtp_deadline(
         with pytest.raises(ConfigError, match="MKTFLOW_SMTP_TIMEOUT_S"):
             Relay(None, deliverer,  # type: ignore[arg-type]
                   RelayPolicy(http_timeout_s=1, lease_s=15))
+
+
+def test_destinations_are_a_urls_host_and_port() -> None:
+    from mktflow.notify.senders import http_destination
+
+    assert http_destination("https://hooks.slack.com/services/T/B/x") == "http hooks.slack.com:443"
+    assert http_destination("http://127.0.0.1:8081/h?token=1") == "http 127.0.0.1:8081"
+    assert http_destination("http://example.com/a") == http_destination("http://example.com/b")
+    assert http_destination("not a url") is None
+
+
+def test_a_destinations_pause_is_its_retry_after_capped_else_a_doubling_backoff() -> None:
+    from mktflow.notify.relay import destination_pause_s
+
+    policy = RelayPolicy(retry_after_cap_s=120, destination_backoff_base_s=5,
+                         destination_backoff_cap_s=40)
+    rng = random.Random(1)
+    assert destination_pause_s(1, policy, rng, 30.0) == 30.0
+    assert destination_pause_s(1, policy, rng, 86400.0) == 120.0  # capped
+    for failures, ceiling in ((1, 5), (2, 10), (3, 20), (4, 40), (9, 40)):
+        assert ceiling / 2 <= destination_pause_s(failures, policy, rng, None) <= ceiling
+
+
+def test_the_relay_waits_for_a_database_that_is_away_doubling_up_to_the_cap() -> None:
+    from mktflow.notify.relay import database_retry_s
+
+    policy = RelayPolicy(db_retry_cap_s=4)
+    rng = random.Random(2)
+    for failures, ceiling in ((1, 0.5), (2, 1), (3, 2), (4, 4), (50, 4)):
+        assert ceiling / 2 <= database_retry_s(failures, policy, rng) <= ceiling
+
+
+def test_only_a_database_that_is_away_is_waited_for() -> None:
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from mktflow.domain.errors import DatabaseTimeout, DatabaseUnreachable, Unavailable
+    from mktflow.notify.relay import transient
+
+    assert transient(DatabaseUnreachable("cannot use the database: connection refused"))
+    assert transient(DatabaseTimeout("the database did not answer within 4 s"))
+    assert transient(Unavailable("the database is busy with another writer"))
+    assert transient(OperationalError("SELECT 1", {}, Exception("server closed")))
+    assert not transient(ConfigError("the database has no mktflow tables yet"))
+    assert not transient(ProgrammingError("SELECT x", {}, Exception("syntax error")))
