@@ -586,6 +586,8 @@ class Relay:
         deadline = self.policy.send_deadline_s(e.channel_type)
         margin = self.policy.lease_s * _MARGIN
         if self.clock() + timedelta(seconds=deadline + margin) > lease.until:
+            with self._lock:
+                self._probes.discard(e.id)  # not sent: the probe is tried after probe_until
             return _Outcome(e.id, OutboxStatus.PENDING, released=True)
         if e.channel_id is None:
             who = e.recipient or e.department or "the recipient"
