@@ -205,6 +205,33 @@ class Settings(BaseSettings):
     relay_poll_interval_s: float = Field(
         default=2.0, gt=0, description="How often `mktflow outbox relay` looks for due messages."
     )
+    relay_db_retry_cap_s: float = Field(
+        default=30.0, gt=0,
+        description=(
+            "While the database is away (refused, stalled, locked), `mktflow outbox relay` "
+            "tries it again after 0.5 s, then twice as long each time, with jitter, at most "
+            "this many seconds apart; it never stops on such an outage."
+        ),
+    )
+    relay_retry_after_cap_s: float = Field(
+        default=3600.0, gt=0,
+        description=(
+            "Longest wait a receiver's Retry-After (seconds or an HTTP date) may impose on its "
+            "destination, in seconds; a longer one is cut to this."
+        ),
+    )
+    relay_destination_backoff_base_s: float = Field(
+        default=5.0, gt=0,
+        description=(
+            "When a destination (a webhook's host, the SMTP server) answers 429/503/421, times "
+            "out or cannot be reached without saying how long to wait: the first pause of every "
+            "message to it, in seconds; doubles with each failed probe."
+        ),
+    )
+    relay_destination_backoff_cap_s: float = Field(
+        default=600.0, gt=0,
+        description="Longest pause of a destination that gave no Retry-After, in seconds.",
+    )
     smtp_host: str | None = Field(
         default=None, description="SMTP server for e-mail channels; empty means e-mail is off."
     )

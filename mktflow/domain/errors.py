@@ -13,6 +13,8 @@
     │   ├── PlanFileInvalid      a plan file breaks a rule            2     422
     │   ├── NotFound             no such item, member, department     2     404
     │   └── ConfigError          a bad setting or unreachable database 2    422 (/health: 503)
+    │       └── DatabaseUnreachable  cannot connect / connection lost:   2    422 (/health: 503)
+    │                                may come back (services wait for it)
     ├── Unavailable              the database is busy: try again        1     503 + Retry-After
     │   └── DatabaseTimeout      the database did not answer in time    1     503 + Retry-After
     ├── OutcomeUnknown           a change was sent, its answer lost     3     503
@@ -34,6 +36,7 @@ __all__ = [
     "ConfigError",
     "Conflict",
     "DatabaseTimeout",
+    "DatabaseUnreachable",
     "DeliveryFailed",
     "FormInvalid",
     "MktflowError",
@@ -134,6 +137,16 @@ class ConfigError(BadInput):
     """A setting is wrong or the database it names cannot be reached."""
 
 
+class DatabaseUnreachable(ConfigError):
+    """The database could not be reached or the connection was lost (refused, reset, a server
+    restarting), not a wrong password or a missing database: it may come back by itself.
+
+    A ``ConfigError`` at the doors (a command exits 2, the API answers 503), so one-shot
+    commands say what they said before; long-running services (``mktflow outbox relay``) wait
+    for the database and carry on instead of stopping.
+    """
+
+
 class PlanFileInvalid(BadInput):
     """A plan file breaks a rule; the message names the file, the row or entry and the field."""
 
@@ -184,13 +197,19 @@ class StepCancelled(MktflowError):
 
 
 class DeliveryFailed(MktflowError):
-    """One attempt to send a message failed; ``permanent`` when retrying cannot help."""
+    """One attempt to send a message failed; ``permanent`` when retrying cannot help.
+
+    ``busy``: the receiver as a whole asks to be left alone (HTTP 429/503, SMTP 421, no answer
+    in time, cannot be reached), so every message to it waits, not only this one.
+    ``retry_after_s``: how long it asked to wait (seconds, from its Retry-After), if it said.
+    """
 
     exit_code = 1
     http_status = 502
 
     def __init__(self, message: str, *, permanent: bool = False,
-                 retry_after_s: float | None = None) -> None:
+                 retry_after_s: float | None = None, busy: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.retry_after_s = retry_after_s
+        self.busy = busy

@@ -26,6 +26,16 @@ dies between sending and marking, the lease runs out and another relay sends the
 at most one duplicate per crash, with the same ``Idempotency-Key`` / ``Message-ID``. A send
 that reached its deadline counts as a failed attempt although the receiver may have got it;
 it is tried again, at most ``max_attempts`` times in all, with the same key.
+
+A receiver that asks to be left alone (429/503, SMTP 421, no answer, unreachable) pauses its
+whole destination, for every relay (``mktflow.notify.destinations``): messages to it are held
+back unsent until the pause ends, then one probe goes out; other destinations are not delayed.
+
+``run`` (``mktflow outbox relay``) outlives the database: when the database cannot be reached,
+stalls or is locked, it logs one line, tries again with a capped, jittered, doubling wait
+(``MKTFLOW_RELAY_DB_RETRY_CAP_S``), records the outcomes of sends that ended meanwhile (kept in
+memory, ``_unrecorded``) and carries on; it logs one line when the database is back. Only a
+configuration error (a wrong password, no such database, no mktflow tables) stops it.
 """
 
 from __future__ import annotations
@@ -50,8 +60,9 @@ from sqlalchemy import Engine, Row, bindparam, func, select, update
 from mktflow.config import Settings
 from mktflow.domain import clock as clocks
 from mktflow.domain.clock import Clock
-from mktflow.domain.errors import ConfigError, DeliveryFailed
+from mktflow.domain.errors import ConfigError, DatabaseUnreachable, DeliveryFailed, Unavailable
 from mktflow.engine.channels import read_secret
+from mktflow.notify import destinations
 from mktflow.notify.render import Envelope
 from mktflow.notify.senders import Deliverer, HttpxPoster, SmtpMailer
 from mktflow.store.keys import sign_in_key
@@ -96,6 +107,11 @@ class RelayPolicy:
     lease_s: float = 300.0
     poll_interval_s: float = 2.0
     smtp_timeout_s: float | None = None  # deadline of one whole SMTP conversation; None: no e-mail
+    db_retry_base_s: float = 0.5  # first wait for a database that is away; doubles
+    db_retry_cap_s: float = 30.0
+    retry_after_cap_s: float = 3600.0  # the longest pause a receiver's Retry-After may impose
+    destination_backoff_base_s: float = 5.0  # first pause of a busy destination without one
+    destination_backoff_cap_s: float = 600.0
 
     def __post_init__(self) -> None:
         longest = self.longest_send_s
@@ -133,7 +149,11 @@ class RelayPolicy:
                    backoff_cap_s=s.relay_backoff_cap_s, concurrency=s.relay_concurrency,
                    batch_size=s.relay_batch_size, http_timeout_s=s.relay_http_timeout_s,
                    lease_s=s.relay_lease_s, poll_interval_s=s.relay_poll_interval_s,
-                   smtp_timeout_s=s.smtp_timeout_s if s.smtp_host else None)
+                   smtp_timeout_s=s.smtp_timeout_s if s.smtp_host else None,
+                   db_retry_cap_s=s.relay_db_retry_cap_s,
+                   retry_after_cap_s=s.relay_retry_after_cap_s,
+                   destination_backoff_base_s=s.relay_destination_backoff_base_s,
+                   destination_backoff_cap_s=s.relay_destination_backoff_cap_s)
 
 
 def backoff_s(attempt: int, policy: RelayPolicy, rng: random.Random) -> float:
@@ -143,6 +163,43 @@ def backoff_s(attempt: int, policy: RelayPolicy, rng: random.Random) -> float:
     """
     ceiling = min(policy.backoff_cap_s, policy.backoff_base_s * 2 ** max(0, attempt - 1))
     return rng.uniform(ceiling / 2, ceiling)
+
+
+def destination_pause_s(failures: int, policy: RelayPolicy, rng: random.Random,
+                        retry_after_s: float | None) -> float:
+    """How long a destination that failed busy for the ``failures``-th time in a row is paused:
+    its Retry-After (capped by ``retry_after_cap_s``) if it gave one, else
+    base * 2^(failures-1), capped, times 0.5 to 1."""
+    if retry_after_s is not None:
+        return min(retry_after_s, policy.retry_after_cap_s)
+    ceiling = min(policy.destination_backoff_cap_s,
+                  policy.destination_backoff_base_s * 2 ** max(0, failures - 1))
+    return rng.uniform(ceiling / 2, ceiling)
+
+
+def database_retry_s(failures: int, policy: RelayPolicy, rng: random.Random) -> float:
+    """Wait before the ``failures``-th look at a database that is away: base * 2^(failures-1),
+    capped at ``db_retry_cap_s``, times 0.5 to 1 (relays that lost it together spread out)."""
+    ceiling = min(policy.db_retry_cap_s, policy.db_retry_base_s * 2 ** max(0, failures - 1))
+    return rng.uniform(ceiling / 2, ceiling)
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether an error of the relay's database may pass by itself (refused, lost, stalled,
+    locked) rather than say that a setting is wrong."""
+    if isinstance(exc, DatabaseUnreachable | Unavailable | OSError):
+        return True
+    from sqlalchemy.exc import (
+        DBAPIError,
+        DisconnectionError,
+        InterfaceError,
+        OperationalError,
+    )
+    from sqlalchemy.exc import TimeoutError as PoolTimeout  # no pooled connection came free
+
+    if isinstance(exc, OperationalError | InterfaceError | DisconnectionError | PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 @dataclass
@@ -185,6 +242,9 @@ class _Outcome:
     error: str | None = None
     next_attempt_at: datetime | None = None
     released: bool = False  # handed back unsent: the attempt does not count
+    destination: str | None = None
+    pause_until: datetime | None = None  # the destination failed busy: pause it until then
+    probe: bool = False  # the one message sent to a destination whose pause had ended
 
 
 class _Lease:
@@ -252,6 +312,16 @@ class Relay:
                                         thread_name_prefix="mktflow-relay")
         self._marker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mktflow-relay-mark")
         self._on_close = on_close
+        #: Destinations this relay saw fail busy, until when (before the database knows).
+        self._paused: dict[str, datetime] = {}
+        #: Consecutive busy failures of each paused destination, as last read or seen.
+        self._failures: dict[str, int] = {}
+        #: The messages sent as probes of a destination whose pause ended.
+        self._probes: set[str] = set()
+        self._lock = threading.Lock()
+        #: Batches whose outcomes could not be written (the database was away): written first
+        #: once it is back, while their claim still holds, so they are not sent again.
+        self._unrecorded: list[tuple[str, list[_Outcome]]] = []
 
     def __enter__(self) -> Relay:
         return self
@@ -278,6 +348,7 @@ class Relay:
         """
         summary = DrainSummary()
         started = time.perf_counter()
+        self._record_unrecorded()
         in_flight: deque[_Batch] = deque()
         marks: deque[Future[None]] = deque()  # batches being marked, oldest first
         may_claim = True  # False: nothing was due beyond the batches in flight, or given up
@@ -288,9 +359,11 @@ class Relay:
                     marks.popleft().result()  # a failed mark stops the drain
                 stopping = stop is not None and stop.is_set()
                 if may_claim and not stopping and len(in_flight) < _AHEAD:
-                    token, envelopes, until = self._claim()
+                    token, envelopes, until, held = self._claim()
                     if envelopes:
                         in_flight.append(self._start_batch(token, envelopes, _Lease(until)))
+                        continue
+                    if held:  # every message claimed waits for its destination: look further
                         continue
                     if _settle(marks):  # what they hand back may be due: look once more
                         continue
@@ -299,7 +372,7 @@ class Relay:
                     break
                 batch = in_flight.popleft()
                 outcomes = batch.outcomes()
-                marks.append(self._marker.submit(self._record, batch.token, outcomes))
+                marks.append(self._marker.submit(self._record_or_keep, batch.token, outcomes))
                 _count(summary, outcomes)
                 given_up = given_up or (bool(outcomes) and all(o.released for o in outcomes))
                 may_claim = not given_up  # given up: try again later (a stalled database)
@@ -317,36 +390,85 @@ class Relay:
         """Wait for the batches still in flight and mark them if the database lets us, so a
         failed claim or mark does not leave sent messages to be sent again after their lease."""
         for mark in marks:
-            with suppress(Exception):  # logged where it failed first, or raised by drain
+            with suppress(Exception):  # kept in _unrecorded by _record_or_keep
                 mark.result()
         while in_flight:
             batch = in_flight.popleft()
-            try:
-                self._record(batch.token, batch.outcomes())
-            except Exception:
-                log.exception("cannot mark batch %s; its lease will run out", batch.token)
+            with suppress(Exception):  # kept to record later, or logged
+                self._record_or_keep(batch.token, batch.outcomes())
+
+    def _record_or_keep(self, token: str, outcomes: list[_Outcome]) -> None:
+        """Record a batch's outcomes; if the database is away, keep them to record later."""
+        try:
+            self._record(token, outcomes)
+        except Exception as exc:
+            if not transient(exc):
+                log.exception("cannot mark batch %s; its lease will run out", token)
+                raise
+            with self._lock:
+                self._unrecorded.append((token, outcomes))
+            raise
+
+    def _record_unrecorded(self) -> None:
+        """Write the outcomes kept while the database was away (raises if it still is)."""
+        while True:
+            with self._lock:
+                if not self._unrecorded:
+                    return
+                token, outcomes = self._unrecorded[0]
+            self._record(token, outcomes)
+            with self._lock:
+                self._unrecorded.pop(0)
 
     def run(self, stop: threading.Event,
             on_drain: Callable[[DrainSummary], None] | None = None) -> DrainSummary:
-        """Keep draining until ``stop`` is set; the batch in flight is finished and marked."""
+        """Keep draining until ``stop`` is set; the batch in flight is finished and marked.
+
+        A database that is away (``transient``: refused, lost, stalled, locked) does not end
+        it: one warning when it goes, a wait (``database_retry_s``) before each look, one
+        warning when it is back. Any other error (a setting is wrong) is raised.
+        """
         total = DrainSummary()
+        failures, since = 0, time.monotonic()
         while not stop.is_set():
-            summary = self.drain(stop=stop)
+            try:
+                summary = self.drain(stop=stop)
+                wait = self._idle_wait()
+            except Exception as exc:
+                if not transient(exc):
+                    raise
+                failures += 1
+                wait = database_retry_s(failures, self.policy, self.rng)
+                if failures == 1:
+                    since = time.monotonic()
+                    log.warning("the database is away (%s); the relay keeps what it sent and "
+                                "tries again, at most every %g s", _one_line(exc),
+                                self.policy.db_retry_cap_s)
+                else:
+                    log.debug("the database is still away (%s)", _one_line(exc))
+                stop.wait(wait)
+                continue
+            if failures:
+                log.warning("the database is back after %.0f s; the relay carries on",
+                            time.monotonic() - since)
+                failures = 0
             total.add(summary)
             if on_drain and summary.claimed:
                 on_drain(summary)
-            stop.wait(self._idle_wait())
+            stop.wait(wait)
         return total
 
     # --- claiming ---------------------------------------------------------------------------
 
-    def _claim(self) -> tuple[str, list[Envelope], datetime]:
-        """Reserve up to one batch of due messages for this relay, in one short transaction.
+    def _claim(self) -> tuple[str, list[Envelope], datetime, int]:
+        """Reserve up to one batch of due messages for this relay, in one short transaction;
+        the claim token, the messages to send, the lease's end and how many were held back.
 
         A message whose attempts are used up is not sent again: if its last lease ran out
         unrecorded (the relay stopped), it is dead-lettered here instead. The batch is picked
         (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and taken by one ``UPDATE … RETURNING``,
-        then its channels are read: plain rows, no ORM objects.
+        then its channels are read: plain rows, no ORM objects. Messages to a paused
+        destination are handed back in the same transaction (``_hold``).
         """
         token = f"{self.relay_id}:{uuid.uuid4().hex[:8]}"
         with UnitOfWork(self.engine, clock=self.clock) as uow:
@@ -363,8 +485,55 @@ class Relay:
             channel_ids = {r.channel_id for r in rows if r.channel_id is not None}
             channels = {c.id: c for c in conn.execute(_CHANNELS, {"b_ids": list(channel_ids)})
                         } if channel_ids else {}
+            envelopes = [_envelope(r, channels.get(r.channel_id)) for r in rows]
+            if envelopes:
+                envelopes, held = self._hold(conn, token, envelopes, now)
+            else:
+                held = 0
             uow.commit()
-        return token, [_envelope(r, channels.get(r.channel_id)) for r in rows], until
+        return token, envelopes, until, held
+
+    def _destination(self, e: Envelope) -> str | None:
+        where = getattr(self.deliverer, "destination", None)
+        return where(e.channel_type, e.url) if where is not None else None
+
+    def _hold(self, conn: Any, token: str, envelopes: list[Envelope], now: datetime
+              ) -> tuple[list[Envelope], int]:
+        """Hand back, unsent and uncounted, the claimed messages whose destination is paused;
+        of a destination whose pause has ended, keep one as its probe if this relay wins it
+        (``destinations.take_probe``). The messages to send, and how many were handed back."""
+        pauses = destinations.paused(conn)
+        with self._lock:
+            mine = {d: t for d, t in self._paused.items() if t > now}
+            self._failures = {d: p.failures for d, p in pauses.items()}
+        if not pauses and not mine:
+            return envelopes, 0
+        probe_until = now + timedelta(seconds=self.policy.longest_send_s
+                                      + self.policy.lease_s * _MARGIN)
+        keep: list[Envelope] = []
+        back: list[dict[str, Any]] = []
+        probing: set[str] = set()
+        for e in envelopes:
+            d = self._destination(e)
+            p = pauses.get(d) if d else None
+            if d is None or (p is None and d not in mine):
+                keep.append(e)
+                continue
+            wait_until = max(mine.get(d, now), p.waits_until() if p else now)
+            if d in probing:
+                wait_until = probe_until
+            elif (p is not None and d not in mine and p.until <= now and not p.probe_out(now)
+                  and destinations.take_probe(conn, d, now=now, until=probe_until,
+                                              token=token)):
+                probing.add(d)
+                with self._lock:
+                    self._probes.add(e.id)
+                keep.append(e)
+                continue
+            back.append({"b_id": e.id, "b_token": token, "b_next": max(wait_until, now)})
+        if back:
+            conn.execute(_GIVE_BACK, back)
+        return keep, len(back)
 
     def _idle_wait(self) -> float:
         """How long to sleep: until the next message is due, at most one poll interval."""
@@ -404,8 +573,8 @@ class Relay:
                         .values(claimed_until=until, next_attempt_at=until)
                     ).rowcount
                     uow.commit()
-            except Exception:  # the database is away: sends stop starting when the lease is low
-                log.exception("cannot renew the lease of batch %s", token)
+            except Exception as exc:  # the database is away: sends stop when the lease is low
+                log.debug("cannot renew the lease of batch %s: %s", token, _one_line(exc))
                 continue
             if renewed == size:
                 lease.renewed(until)
@@ -417,32 +586,60 @@ class Relay:
         deadline = self.policy.send_deadline_s(e.channel_type)
         margin = self.policy.lease_s * _MARGIN
         if self.clock() + timedelta(seconds=deadline + margin) > lease.until:
+            with self._lock:
+                self._probes.discard(e.id)  # not sent: the probe is tried after probe_until
             return _Outcome(e.id, OutboxStatus.PENDING, released=True)
         if e.channel_id is None:
             who = e.recipient or e.department or "the recipient"
             return _Outcome(e.id, OutboxStatus.SKIPPED, f"no channel configured for {who}")
         if e.channel_type is None:
             return _Outcome(e.id, OutboxStatus.SKIPPED, f"channel {e.channel_id} was removed")
+        destination = self._destination(e)
+        with self._lock:
+            probe = e.id in self._probes
+            self._probes.discard(e.id)
+            paused_until = self._paused.get(destination) if destination else None
+        if paused_until is not None and not probe and paused_until > self.clock():
+            # a message sent alongside it found the destination busy: this one waits too
+            return _Outcome(e.id, OutboxStatus.PENDING, released=True,
+                            next_attempt_at=paused_until)
         try:
             self.deliverer.deliver(e)
         except DeliveryFailed as exc:
-            return self._failed(e, exc)
+            return self._failed(e, exc, destination, probe)
         except Exception as exc:  # a bug in a sender must not stop the relay
             log.exception("unexpected error sending message %s", e.id)
-            return self._failed(e, DeliveryFailed(f"{type(exc).__name__}: {exc}"))
-        return _Outcome(e.id, OutboxStatus.SENT)
+            return self._failed(e, DeliveryFailed(f"{type(exc).__name__}: {exc}"),
+                                destination, probe)
+        if destination is not None:
+            with self._lock:
+                self._paused.pop(destination, None)
+        return _Outcome(e.id, OutboxStatus.SENT, destination=destination, probe=probe)
 
-    def _failed(self, e: Envelope, exc: DeliveryFailed) -> _Outcome:
+    def _failed(self, e: Envelope, exc: DeliveryFailed, destination: str | None = None,
+                probe: bool = False) -> _Outcome:
         error = f"attempt {e.attempt}: {exc}"
+        now = self.clock()
+        pause_until = None
+        if exc.busy and destination is not None:
+            with self._lock:
+                failures = self._failures.get(destination, 0) + 1
+                pause_until = now + timedelta(seconds=destination_pause_s(
+                    failures, self.policy, self.rng, exc.retry_after_s))
+                self._paused[destination] = max(pause_until,
+                                                self._paused.get(destination, pause_until))
+            log.info("%s paused until %s: %s", destination, pause_until.isoformat(), exc)
         if exc.permanent or e.attempt >= self.policy.max_attempts:
             why = "permanent failure" if exc.permanent else f"{e.attempt} attempts"
             log.warning("message %s dead-lettered (%s): %s", e.id, why, exc)
-            return _Outcome(e.id, OutboxStatus.DEAD, error)
+            return _Outcome(e.id, OutboxStatus.DEAD, error, destination=destination,
+                            pause_until=pause_until, probe=probe)
         wait = max(backoff_s(e.attempt, self.policy, self.rng),
-                   min(exc.retry_after_s or 0.0, self.policy.backoff_cap_s))
-        log.info("message %s failed, retry in %.1f s: %s", e.id, wait, exc)
-        return _Outcome(e.id, OutboxStatus.PENDING, error,
-                        self.clock() + timedelta(seconds=wait))
+                   min(exc.retry_after_s or 0.0, self.policy.retry_after_cap_s))
+        next_at = max(now + timedelta(seconds=wait), pause_until or now)
+        log.info("message %s failed, retry at %s: %s", e.id, next_at.isoformat(), exc)
+        return _Outcome(e.id, OutboxStatus.PENDING, error, next_at, destination=destination,
+                        pause_until=pause_until, probe=probe)
 
     # --- recording --------------------------------------------------------------------------
 
@@ -455,7 +652,7 @@ class Relay:
         """
         now = self.clock()
         sent = sum(1 for o in outcomes if not o.released and o.status == OutboxStatus.SENT)
-        released = [{"b_id": o.id, "b_token": token, "b_next": now}
+        released = [{"b_id": o.id, "b_token": token, "b_next": o.next_attempt_at or now}
                     for o in outcomes if o.released]
         others = [{
             "b_id": o.id, "b_token": token, "b_status": o.status, "b_error": o.error,
@@ -471,7 +668,32 @@ class Relay:
                 marked = conn.execute(_MARK_SENT, {"b_token": token, "b_now": now}).rowcount
                 if marked != sent:  # a claim lost (cannot happen while leases are sized right)
                     log.error("batch %s: %d sent, %d of them still held", token, sent, marked)
+            self._record_destinations(conn, outcomes, now)
             uow.commit()
+
+    def _record_destinations(self, conn: Any, outcomes: list[_Outcome], now: datetime) -> None:
+        """Pause the destinations that failed busy in a batch; a destination that took a
+        message (its probe, or any send) is no longer paused, and what waited for it is due."""
+        busy: dict[str, tuple[datetime, str]] = {}
+        for o in outcomes:
+            if o.pause_until is not None and o.destination is not None:
+                until = max(o.pause_until, busy.get(o.destination, (o.pause_until, ""))[0])
+                busy[o.destination] = (until, o.error or "")
+        healthy = {o.destination for o in outcomes if o.status == OutboxStatus.SENT
+                   and not o.released and o.destination is not None} - set(busy)
+        for d, (until, reason) in busy.items():
+            destinations.pause(conn, d, until=until, reason=reason, now=now)
+        probed = {o.destination for o in outcomes if o.probe and o.destination in healthy}
+        with self._lock:  # only a destination known to be paused has a row to remove
+            healthy &= set(self._failures) | probed
+        if healthy:
+            destinations.clear(conn, healthy)
+        if probed:  # the messages held back for the probe need not wait for its deadline
+            ids = [cid for cid, kind, url in destinations.channels(conn)
+                   if getattr(self.deliverer, "destination", lambda *_: None)(kind, url)
+                   in probed]
+            if ids:
+                conn.execute(_DUE_NOW, {"b_ids": ids, "b_now": now})
 
 
 # The relay's statements, built once (their SQL is compiled once per database and cached).
@@ -511,10 +733,19 @@ _MARK = (update(_T).where(*_MINE)
          .values(status=bindparam("b_status"), last_error=bindparam("b_error"),
                  next_attempt_at=bindparam("b_next"), sent_at=None, claimed_by=None,
                  claimed_until=None))
+_DUE_NOW = (update(_T).where(_T.c.status == OutboxStatus.PENDING,
+                            _T.c.channel_id.in_(bindparam("b_ids", expanding=True)),
+                            _T.c.next_attempt_at > bindparam("b_now"))
+            .values(next_attempt_at=bindparam("b_now")))
 _GIVE_BACK = (update(_T).where(*_MINE)
               .values(status=OutboxStatus.PENDING, attempts=_T.c.attempts - 1,
                       next_attempt_at=bindparam("b_next"), claimed_by=None,
                       claimed_until=None))
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _envelope(row: Row[Any], channel: Row[Any] | None) -> Envelope:

@@ -21,8 +21,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
 import httpcore
@@ -42,7 +44,8 @@ from mktflow.notify.render import (
 )
 
 __all__ = [
-    "PERMANENT_HTTP_STATUSES",
+    "BUSY_HTTP_STATUSES",
+    "TEMPORARY_HTTP_STATUSES",
     "Deliverer",
     "DeliveryFailed",
     "HttpPoster",
@@ -50,19 +53,68 @@ __all__ = [
     "HttpxPoster",
     "Mailer",
     "SmtpMailer",
+    "http_destination",
+    "http_is_temporary",
+    "retry_after_s",
+    "smtp_is_temporary",
 ]
 
-#: Answers that will not change by sending again: the message is dead-lettered at once.
-#: Everything else (5xx, 408, 429, 401/403 after a secret is fixed, timeouts) is retried.
-PERMANENT_HTTP_STATUSES = frozenset({400, 404, 405, 410, 413, 422})
+#: HTTP answers worth sending again (RFC 9110 and common practice): the request timed out (408),
+#: came too early (425), too many requests (429), and the server errors 500, 502, 503, 504 (and
+#: any other 5xx but 501 and 505, such as a CDN's 520 to 524). Every other answer that is not 2xx
+#: (3xx: the hook moved; 4xx: the request or its credentials are wrong; 501, 505) will not
+#: change by sending the same request again: the message is dead-lettered at once.
+TEMPORARY_HTTP_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+#: HTTP answers that say the receiver as a whole is limiting or overloaded: its destination is
+#: paused, not just the message (``DeliveryFailed.busy``).
+BUSY_HTTP_STATUSES = frozenset({429, 503})
+#: 5xx answers that are not temporary: the server does not implement the method or version.
+_PERMANENT_5XX = frozenset({501, 505})
+
+
+def http_is_temporary(status: int) -> bool:
+    """Whether an HTTP answer that is not 2xx is worth trying again (see
+    ``TEMPORARY_HTTP_STATUSES``)."""
+    return status in TEMPORARY_HTTP_STATUSES or (500 <= status < 600
+                                                 and status not in _PERMANENT_5XX)
+
+
+def smtp_is_temporary(code: int) -> bool:
+    """Whether an SMTP reply code is a temporary failure (RFC 5321 §4.2.1: 4yz, "transient
+    negative completion", e.g. 421, 450, 451 greylisting, 452) rather than a permanent one
+    (5yz, e.g. 550 no such mailbox, 554)."""
+    return 400 <= code < 500
 
 
 @dataclass(frozen=True)
 class HttpReply:
-    """What a receiver answered: its status and, for 429/503, how long it asks us to wait."""
+    """What a receiver answered: its status and its ``Retry-After`` header as sent (seconds or
+    an HTTP date; ``retry_after_s`` reads it)."""
 
     status: int
-    retry_after_s: float | None = None
+    retry_after: str | None = None
+
+    def retry_after_s(self, now: datetime) -> float | None:
+        """How long the receiver asks us to wait, in seconds from ``now`` (never negative), or
+        None when it did not say or said something unreadable."""
+        return retry_after_s(self.retry_after, now)
+
+
+def retry_after_s(value: str | None, now: datetime) -> float | None:
+    """A ``Retry-After`` value (RFC 9110 §10.2.3: delay-seconds or an HTTP-date) as seconds from
+    ``now``; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # an HTTP-date is always GMT
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
 
 
 class HttpPoster(Protocol):
@@ -77,6 +129,19 @@ class Mailer(Protocol):
     def send(self, message: EmailMessage) -> None: ...
 
 
+@lru_cache(maxsize=1024)  # asked for every send; channels are few
+def http_destination(url: str) -> str | None:
+    """``http <host>:<port>`` of a URL (its port, or its scheme's), None if it is no URL."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return None
+    if not parsed.host:
+        return None
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    return f"http {parsed.host}:{port}"
+
+
 def host_of(url: str) -> str:
     """The host (and port) of ``url``, the only part of it error messages show."""
     try:
@@ -84,13 +149,6 @@ def host_of(url: str) -> str:
     except httpx.InvalidURL:
         return "an invalid URL"
     return f"{parsed.host}:{parsed.port}" if parsed.port else parsed.host
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None  # an HTTP date: fall back to our own backoff
 
 
 class _HideChannelUrls(logging.Filter):
@@ -281,10 +339,11 @@ class HttpxPoster:
             within = f"{self.timeout_s:g} s, " if self.timeout_s else ""
             raise DeliveryFailed(f"{host_of(url)} did not answer in time ({within}"
                                  f"{type(exc).__name__}); it may have got the message: every "
-                                 "attempt carries the same Idempotency-Key") from None
+                                 "attempt carries the same Idempotency-Key", busy=True) from None
         except httpx.HTTPError as exc:
-            raise DeliveryFailed(f"cannot reach {host_of(url)} ({type(exc).__name__})") from None
-        return HttpReply(response.status_code, _retry_after(response.headers.get("Retry-After")))
+            raise DeliveryFailed(f"cannot reach {host_of(url)} ({type(exc).__name__})",
+                                 busy=True) from None
+        return HttpReply(response.status_code, response.headers.get("Retry-After"))
 
     def close(self) -> None:
         """Close the pooled connections."""
@@ -345,21 +404,27 @@ class SmtpMailer:
             with suppress(smtplib.SMTPException, OSError):  # accepted: a failed QUIT is no failure
                 smtp.quit()
         except smtplib.SMTPRecipientsRefused as exc:
-            refused = ", ".join(sorted(exc.recipients))
-            raise DeliveryFailed(f"{where} refused the recipient {refused}",
-                                 permanent=True) from None
+            raise _refused(where, exc.recipients) from None
+        except smtplib.SMTPAuthenticationError as exc:
+            # The relay's own login is wrong (a setting), not the message: fixing
+            # MKTFLOW_SMTP_USERNAME / the password delivers it. The server waits meanwhile,
+            # so it does not see a wrong login per message (and lock the account).
+            raise DeliveryFailed(
+                f"{where} answered {exc.smtp_code} {_text(exc.smtp_error)} to the relay's "
+                "login (check MKTFLOW_SMTP_USERNAME and its password; tried again later)",
+                busy=True) from None
         except (smtplib.SMTPException, OSError) as exc:
             # smtplib turns a socket timeout into SMTPServerDisconnected (context: the timeout)
             if smtp.expired or isinstance(exc, TimeoutError) or isinstance(
                     exc.__context__, TimeoutError):
                 raise DeliveryFailed(
                     f"{where} did not finish the conversation in time ({self.timeout_s:g} s); "
-                    "it may have got the message: every attempt carries the same Message-ID"
-                ) from None
+                    "it may have got the message: every attempt carries the same Message-ID",
+                    busy=True) from None
             if isinstance(exc, smtplib.SMTPResponseException):
-                raise DeliveryFailed(f"{where} answered {exc.smtp_code}: "
-                                     f"{_text(exc.smtp_error)}") from None
-            raise DeliveryFailed(f"{where}: {type(exc).__name__}: {exc}") from None
+                raise _answered(where, exc.smtp_code, exc.smtp_error) from None
+            raise DeliveryFailed(f"{where}: {type(exc).__name__}: {exc}",
+                                 busy=isinstance(exc, OSError)) from None
         finally:
             watchdog.cancel()
             smtp.close()
@@ -419,6 +484,27 @@ def _text(raw: bytes | str) -> str:
     return raw.decode(errors="replace") if isinstance(raw, bytes) else raw
 
 
+def _answered(where: str, code: int, text: bytes | str) -> DeliveryFailed:
+    """The failure an SMTP reply stands for: 4xx temporary (421: the server closes the
+    connection, so the whole server waits), 5xx permanent; with the server's own words."""
+    reply = f"{where} answered {code} {_text(text)}".strip()
+    if smtp_is_temporary(code):
+        return DeliveryFailed(f"{reply} (temporary: tried again later)", busy=code == 421)
+    return DeliveryFailed(reply, permanent=True)
+
+
+def _refused(where: str, recipients: Mapping[str, tuple[int, bytes | str]]) -> DeliveryFailed:
+    """The failure of a refused RCPT: permanent only when every recipient was refused for good
+    (5xx); a 4xx (greylisting's ``451 4.7.1``, a full mailbox's 452) is tried again later."""
+    answers = "; ".join(f"{who}: {code} {_text(text)}".strip()
+                        for who, (code, text) in sorted(recipients.items()))
+    if all(not smtp_is_temporary(code) for code, _ in recipients.values()):
+        return DeliveryFailed(f"{where} refused the recipient ({answers})", permanent=True)
+    return DeliveryFailed(f"{where} deferred the recipient ({answers}; temporary: tried "
+                          "again later)",
+                          busy=any(code == 421 for code, _ in recipients.values()))
+
+
 class Deliverer:
     """Sends one envelope over its channel: signed webhook, Slack-compatible hook, or e-mail.
 
@@ -469,11 +555,25 @@ class Deliverer:
             "Content-Type": "application/json", "Idempotency-Key": e.id}))
 
     def _check(self, e: Envelope, reply: HttpReply) -> None:
+        """Raise DeliveryFailed unless the answer is 2xx: temporary or permanent as
+        ``http_is_temporary`` says, ``busy`` for 429/503, with the Retry-After it gave."""
         if 200 <= reply.status < 300:
             return
         raise DeliveryFailed(f"{host_of(e.url or '')} answered HTTP {reply.status}",
-                             permanent=reply.status in PERMANENT_HTTP_STATUSES,
-                             retry_after_s=reply.retry_after_s)
+                             permanent=not http_is_temporary(reply.status),
+                             retry_after_s=reply.retry_after_s(self.clock()),
+                             busy=reply.status in BUSY_HTTP_STATUSES)
+
+    def destination(self, channel_type: str | None, url: str | None) -> str | None:
+        """Where a message over a channel of this type and URL goes, as the relays pause it:
+        ``http <host>:<port>`` of a webhook or Slack hook, ``smtp <host>:<port>`` of the SMTP
+        server; None when it cannot be told (no channel, no URL, e-mail off)."""
+        if channel_type in (ChannelType.WEBHOOK, ChannelType.SLACK) and url:
+            return http_destination(url)
+        if channel_type == ChannelType.EMAIL and self.mailer is not None:
+            host, port = getattr(self.mailer, "host", None), getattr(self.mailer, "port", None)
+            return f"smtp {host}:{port}" if host else "smtp"
+        return None
 
     def _email(self, e: Envelope) -> None:
         if self.mailer is None:

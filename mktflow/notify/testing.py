@@ -54,8 +54,10 @@ class ReceivedRequest:
     client: tuple[str, int]
 
 
-#: Decides the answer to a request: (status, seconds to wait before answering).
-Responder = Callable[[ReceivedRequest], tuple[int, float]]
+#: Decides the answer to a request: (status, seconds to wait before answering), or with a
+#: third item, headers to send with it (``{"Retry-After": "30"}``).
+Responder = Callable[[ReceivedRequest],
+                     tuple[int, float] | tuple[int, float, dict[str, str]]]
 
 
 #: For a request, seconds between the bytes of the answer (0: write it at once).
@@ -112,7 +114,9 @@ class WebhookReceiver:
                     body=body, client=self.client_address[:2])
                 with receiver._lock:
                     receiver.requests.append(request)
-                status, delay = receiver.respond(request)
+                answer = receiver.respond(request)
+                status, delay = answer[0], answer[1]
+                extra: dict[str, str] = answer[2] if len(answer) > 2 else {}
                 if delay:
                     time.sleep(delay)
                 reply = b'{"ok": true}' if status < 300 else b'{"ok": false}'
@@ -122,6 +126,8 @@ class WebhookReceiver:
                         self._trickle(status, reply, pause)
                         return
                     self.send_response(status)
+                    for name, value in extra.items():
+                        self.send_header(name, value)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(reply)))
                     self.end_headers()
@@ -180,12 +186,16 @@ class SmtpReceiver:
     records every login, ``logins``, in clear or not); with ``tls_context`` it offers STARTTLS
     and refuses mail (and AUTH) before it, or with ``implicit_tls`` speaks TLS from the first
     byte (SMTPS); with ``delay_s`` it waits that long before every reply (the greeting
-    included). A mail counts as received (``mails``) once its data is in, before the reply to
-    it: a client that gives up while waiting for that reply has still delivered it."""
+    included); with ``answer_rcpt`` it answers each RCPT TO with what that function returns for
+    the address and the number of RCPTs seen so far (``"451 4.7.1 Greylisted"``, ``"550 5.1.1
+    No such user"``; ``"250 OK"`` accepts). A mail counts as received (``mails``) once its data
+    is in, before the reply to it: a client that gives up while waiting for that reply has still
+    delivered it."""
 
     def __init__(self, credentials: tuple[str, str] | None = None,
                  tls_context: ssl.SSLContext | None = None, delay_s: float = 0.0,
-                 implicit_tls: bool = False) -> None:
+                 implicit_tls: bool = False,
+                 answer_rcpt: Callable[[str, int], str] | None = None) -> None:
         import asyncio
 
         from aiosmtpd.controller import Controller
@@ -193,10 +203,19 @@ class SmtpReceiver:
 
         self.mails: list[ReceivedMail] = []
         self.logins: list[ReceivedLogin] = []
+        self.rcpts: list[tuple[str, str]] = []  # every RCPT TO and the answer it got
         self.port = free_port()
         receiver = self
 
         class Handler:
+            async def handle_RCPT(self, _server: Any, _session: Any, envelope: Any,
+                                  address: str, _options: Any) -> str:
+                reply = answer_rcpt(address, len(receiver.rcpts)) if answer_rcpt else "250 OK"
+                receiver.rcpts.append((address, reply))
+                if reply.startswith("250"):
+                    envelope.rcpt_tos.append(address)
+                return reply
+
             async def handle_DATA(self, server: Any, _session: Any, envelope: Any) -> str:
                 parsed = message_from_bytes(envelope.original_content, policy=policy.default)
                 assert isinstance(parsed, EmailMessage)

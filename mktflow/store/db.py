@@ -18,7 +18,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from mktflow.config_env import DEFAULT_DB_CONNECT_TIMEOUT_S, DEFAULT_DB_STATEMENT_TIMEOUT_S
-from mktflow.domain.errors import BadInput, ConfigError, DatabaseTimeout, Unavailable
+from mktflow.domain.errors import (
+    BadInput,
+    ConfigError,
+    DatabaseTimeout,
+    DatabaseUnreachable,
+    Unavailable,
+)
 from mktflow.domain.money import money_json
 from mktflow.store import deadlines as limits
 from mktflow.store.deadlines import Deadlines
@@ -157,6 +163,26 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+#: PostgreSQL's answers that a setting is wrong, not that the server is away: SQLSTATE class 28
+#: (invalid authorization: a wrong password, no such role) and 3D000 (no such database).
+_MISCONFIGURED_SQLSTATES = ("28", "3D000")
+
+
+#: The same answers as libpq words them while connecting (psycopg gives no SQLSTATE then).
+_MISCONFIGURED_WORDS = re.compile(
+    r'database "[^"]*" does not exist|role "[^"]*" does not exist|password authentication '
+    r"failed|no pg_hba\.conf entry|authentication failed|unable to open database file")
+
+
+def _misconfigured(exc: DBAPIError) -> bool:
+    """Whether the driver's error says the settings are wrong (PostgreSQL refused the login or
+    has no such database; SQLite cannot open its file) rather than that the server is away."""
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    if sqlstate.startswith(_MISCONFIGURED_SQLSTATES):
+        return True
+    return _MISCONFIGURED_WORDS.search(str(exc.orig or exc)) is not None
+
+
 @contextmanager
 def database_errors(url: str, deadlines: Deadlines | None = None) -> Iterator[None]:
     """Turn driver errors about reaching or finding the schema into one readable error: a
@@ -179,14 +205,15 @@ def database_errors(url: str, deadlines: Deadlines | None = None) -> Iterator[No
                 "run `mktflow db upgrade`"
             ) from None
         if isinstance(exc, OperationalError):
-            raise ConfigError(f"cannot use the database at {safe_url(url)}: {line}") from None
+            error = ConfigError if _misconfigured(exc) else DatabaseUnreachable
+            raise error(f"cannot use the database at {safe_url(url)}: {line}") from None
         raise
     except DBAPIError as exc:
         timeout = limits.timeout_message(exc, deadlines or Deadlines())
         if timeout is not None:
             raise DatabaseTimeout(timeout) from None
         if exc.connection_invalidated:
-            raise ConfigError(
+            raise DatabaseUnreachable(
                 f"lost the connection to {safe_url(url)}: {_first_line(exc)}"
             ) from None
         raise

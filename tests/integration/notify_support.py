@@ -66,6 +66,8 @@ def relay_for(db: Any, *, env: dict[str, str], clock: Any = None, mailer: Mailer
     """A relay on the test database with a real pooled httpx client and quick backoff."""
     policy.setdefault("backoff_base_s", 0.001)
     policy.setdefault("backoff_cap_s", 0.01)
+    policy.setdefault("destination_backoff_base_s", 0.001)
+    policy.setdefault("destination_backoff_cap_s", 0.01)
     policy.setdefault("http_timeout_s", 2.0)
     policy.setdefault("lease_s", 60.0)
     if isinstance(mailer, SmtpMailer):

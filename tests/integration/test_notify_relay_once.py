@@ -185,9 +185,9 @@ def test_a_send_that_the_lease_cannot_cover_is_handed_back_unsent(db: Any) -> No
             claim = relay._claim
 
             def counting_claim() -> Any:
-                token, batch, until = claim()
+                token, batch, until, held = claim()
                 claims.append(len(batch))
-                return token, batch, until
+                return token, batch, until, held
 
             relay._claim = counting_claim  # type: ignore[method-assign]
             summary = relay.drain()

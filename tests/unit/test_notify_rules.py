@@ -121,7 +121,9 @@ def test_relay_and_sla_settings_read_from_the_environment(
         # smtp_tls, smtp_allow_plaintext_auth (docs/operations/security.md)
         "relay_max_attempts", "relay_backoff_base_s", "relay_backoff_cap_s",
         "relay_concurrency", "relay_batch_size", "relay_http_timeout_s", "relay_lease_s",
-        "relay_poll_interval_s", "smtp_host", "smtp_port", "smtp_from", "smtp_starttls",
+        "relay_poll_interval_s", "relay_db_retry_cap_s", "relay_retry_after_cap_s",
+        "relay_destination_backoff_base_s", "relay_destination_backoff_cap_s", "smtp_host",
+        "smtp_port", "smtp_from", "smtp_starttls",
         "smtp_tls", "smtp_allow_plaintext_auth", "smtp_username", "smtp_password_env",
         "smtp_timeout_s", "sla_head_after_h", "sla_management_after_h"]
     root = Path(__file__).parents[2]

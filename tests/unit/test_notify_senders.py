@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import httpx
 import pytest
@@ -22,7 +23,7 @@ from mktflow.notify.render import (
     verify_signature,
     webhook_body,
 )
-from mktflow.notify.senders import Deliverer, DeliveryFailed, HttpxPoster
+from mktflow.notify.senders import Deliverer, DeliveryFailed, HttpxPoster, retry_after_s
 from mktflow.notify.testing import FakeMailer
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -106,14 +107,18 @@ def test_unset_secret_fails_naming_the_variable_and_retries() -> None:
     assert not info.value.permanent
 
 
-@pytest.mark.parametrize(("status", "permanent"), [(500, False), (503, False), (429, False),
-                                                   (401, False), (404, True), (410, True),
-                                                   (400, True)])
+# RFC 9110 and common practice: 408, 425, 429, 500, 502, 503, 504 (and other 5xx but 501/505)
+# are worth another try; any other 4xx, a 3xx (the hook moved), 501 and 505 are not.
+@pytest.mark.parametrize(("status", "permanent"), [
+    (408, False), (425, False), (429, False), (500, False), (502, False), (503, False),
+    (504, False), (522, False), (400, True), (401, True), (403, True), (404, True),
+    (410, True), (413, True), (422, True), (301, True), (501, True), (505, True)])
 def test_http_errors_name_the_host_only(status: int, permanent: bool) -> None:
     with pytest.raises(DeliveryFailed) as info:
         deliverer(lambda r: httpx.Response(status)).deliver(envelope())
     assert str(info.value) == f"hooks.example.test answered HTTP {status}"
     assert info.value.permanent is permanent
+    assert info.value.busy is (status in (429, 503))  # the whole destination waits
     assert "topsecret" not in str(info.value)
 
 
@@ -122,6 +127,17 @@ def test_retry_after_is_passed_on() -> None:
         deliverer(lambda r: httpx.Response(429, headers={"Retry-After": "42"})).deliver(
             envelope())
     assert info.value.retry_after_s == 42
+
+
+def test_retry_after_as_an_http_date_counts_from_the_relays_clock() -> None:
+    when = format_datetime(NOW + timedelta(seconds=90), usegmt=True)
+    with pytest.raises(DeliveryFailed) as info:
+        deliverer(lambda r: httpx.Response(503, headers={"Retry-After": when})).deliver(
+            envelope())
+    assert info.value.retry_after_s == 90 and info.value.busy
+    past = format_datetime(NOW - timedelta(seconds=90), usegmt=True)
+    assert retry_after_s(past, NOW) == 0.0
+    assert retry_after_s("soon", NOW) is None and retry_after_s(None, NOW) is None
 
 
 def test_timeout_and_unreachable_receivers_are_retryable() -> None:
@@ -242,3 +258,47 @@ def test_a_relay_with_an_smtp_mailer_sizes_its_lease_check_by_the_smtp_deadline(
         with pytest.raises(ConfigError, match="MKTFLOW_SMTP_TIMEOUT_S"):
             Relay(None, deliverer,  # type: ignore[arg-type]
                   RelayPolicy(http_timeout_s=1, lease_s=15))
+
+
+def test_destinations_are_a_urls_host_and_port() -> None:
+    from mktflow.notify.senders import http_destination
+
+    assert http_destination("https://hooks.slack.com/services/T/B/x") == "http hooks.slack.com:443"
+    assert http_destination("http://127.0.0.1:8081/h?token=1") == "http 127.0.0.1:8081"
+    assert http_destination("http://example.com/a") == http_destination("http://example.com/b")
+    assert http_destination("not a url") is None
+
+
+def test_a_destinations_pause_is_its_retry_after_capped_else_a_doubling_backoff() -> None:
+    from mktflow.notify.relay import destination_pause_s
+
+    policy = RelayPolicy(retry_after_cap_s=120, destination_backoff_base_s=5,
+                         destination_backoff_cap_s=40)
+    rng = random.Random(1)
+    assert destination_pause_s(1, policy, rng, 30.0) == 30.0
+    assert destination_pause_s(1, policy, rng, 86400.0) == 120.0  # capped
+    for failures, ceiling in ((1, 5), (2, 10), (3, 20), (4, 40), (9, 40)):
+        assert ceiling / 2 <= destination_pause_s(failures, policy, rng, None) <= ceiling
+
+
+def test_the_relay_waits_for_a_database_that_is_away_doubling_up_to_the_cap() -> None:
+    from mktflow.notify.relay import database_retry_s
+
+    policy = RelayPolicy(db_retry_cap_s=4)
+    rng = random.Random(2)
+    for failures, ceiling in ((1, 0.5), (2, 1), (3, 2), (4, 4), (50, 4)):
+        assert ceiling / 2 <= database_retry_s(failures, policy, rng) <= ceiling
+
+
+def test_only_a_database_that_is_away_is_waited_for() -> None:
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from mktflow.domain.errors import DatabaseTimeout, DatabaseUnreachable, Unavailable
+    from mktflow.notify.relay import transient
+
+    assert transient(DatabaseUnreachable("cannot use the database: connection refused"))
+    assert transient(DatabaseTimeout("the database did not answer within 4 s"))
+    assert transient(Unavailable("the database is busy with another writer"))
+    assert transient(OperationalError("SELECT 1", {}, Exception("server closed")))
+    assert not transient(ConfigError("the database has no mktflow tables yet"))
+    assert not transient(ProgrammingError("SELECT x", {}, Exception("syntax error")))

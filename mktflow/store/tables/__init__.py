@@ -3,7 +3,7 @@
     work        the work engine: organisation, processes, work items, handoffs, audit, outbox
     business    plans, budget lines and spend, KPIs, campaigns, products, customers, orders
     cycles      the recurring cycles: cycle runs, research findings, distributors, appraisals
-    notify      the channels departments and members are told through
+    notify      the channels departments and members are told through, destinations paused
     credentials member tokens, one-time sign-in links and the pages' sessions (hashed),
                 sign-in requests (counted)
     requests    the REST API's answers to POSTs sent with an Idempotency-Key
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
         DistributorReview,
         ResearchFinding,
     )
-    from mktflow.store.tables.notify import Channel, ChannelSource
+    from mktflow.store.tables.notify import Channel, ChannelSource, DestinationBackoff
     from mktflow.store.tables.requests import IdempotencyKey
     from mktflow.store.tables.work import (
         AuditEntry,
@@ -71,6 +71,7 @@ __all__ = [
     "Customer",
     "CycleRun",
     "Department",
+    "DestinationBackoff",
     "Distributor",
     "DistributorReview",
     "Handoff",
@@ -101,7 +102,7 @@ _AREA_OF: dict[str, str] = {
     "SalesOrder": "business", "SpendEntry": "business",
     "Appraisal": "cycles", "CycleRun": "cycles", "Distributor": "cycles",
     "DistributorReview": "cycles", "ResearchFinding": "cycles",
-    "Channel": "notify", "ChannelSource": "notify",
+    "Channel": "notify", "ChannelSource": "notify", "DestinationBackoff": "notify",
     "MemberToken": "credentials", "SignInLink": "credentials", "WebSession": "credentials",
     "SignInRequest": "credentials",
     "IdempotencyKey": "requests",

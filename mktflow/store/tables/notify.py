@@ -1,14 +1,17 @@
-"""Tables of notifications: the channels departments and members are told through."""
+"""Tables of notifications: the channels departments and members are told through, and the
+destinations the relay pauses (a receiver that asked it to wait)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
-from mktflow.store.columns import created_field
+from mktflow.store.columns import created_field, timestamp_field
+from mktflow.store.types import UTCDateTime
 
-__all__ = ["Channel", "ChannelSource"]
+__all__ = ["Channel", "ChannelSource", "DestinationBackoff"]
 
 
 class ChannelSource:
@@ -34,3 +37,23 @@ class Channel(SQLModel, table=True):
     secret_env: str | None = Field(default=None, max_length=128)
     source: str = Field(default=ChannelSource.CLI, max_length=20)
     created_at: datetime = created_field()
+
+
+class DestinationBackoff(SQLModel, table=True):
+    """A destination the relays leave alone until ``until``: it answered 429/503 (HTTP) or 421
+    (SMTP), timed out or could not be reached. One row per destination, shared by every relay
+    and kept across restarts; removed when a send to it succeeds.
+
+    ``destination`` is ``http <host>:<port>`` (a webhook's or Slack hook's host) or
+    ``smtp <host>:<port>`` (the SMTP server). Once ``until`` has passed, one relay takes the
+    probe (``probe_until``: one message is sent, the others of the destination wait); while a
+    probe is out nobody else sends there.
+    """
+
+    destination: str = Field(primary_key=True, max_length=300)
+    until: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    failures: int = Field(default=1)  # consecutive failed sends (the first and the probes)
+    reason: str = Field(default="", max_length=500)  # the receiver's last answer, shortened
+    probe_until: datetime | None = timestamp_field()
+    probe_by: str | None = Field(default=None, max_length=100)  # the probing batch's token
+    updated_at: datetime = created_field()
