@@ -177,9 +177,11 @@ def serve_team(only: list[str] | None = None, *, api: tuple[str, int] | None,
     from deployments.catalog import build
     from mktflow.api.serving import ApiThread
     from mktflow.notify.relay import mailer_of
+    from mktflow.prefect.reconcile import start_in_thread
     from mktflow.prefect.server import connect, stop_local_server, ui_calls
 
-    deployments, missing = build(only)  # refuse a bad time zone before starting anything
+    # refuse a bad time zone before starting anything; the reconciler runs here in a thread
+    deployments, missing = build(only, served=True)
     if not deployments:
         raise ConfigError("no flow of the catalog could be loaded; nothing to serve")
     mailer_of(get_settings())  # nor a relay that would send the SMTP password in clear
@@ -188,6 +190,7 @@ def serve_team(only: list[str] | None = None, *, api: tuple[str, int] | None,
     if api_thread is not None:
         api_thread.open()  # a taken port or a missing database is refused before Prefect
     connection = None
+    reconciler = None
     try:
         connection = connect()
         if api_thread is not None:  # after connect: a completion resumes runs on its server
@@ -205,11 +208,16 @@ def serve_team(only: list[str] | None = None, *, api: tuple[str, int] | None,
         if api_thread is not None:
             echo(f"mktflow API:  {api_thread.url}  (item pages /work/N and /handoffs/N, "
                  f"queues /inbox/DEPARTMENT, /openapi.json)")
+        reconciler = start_in_thread()
+        echo(f"reconciler:   every {get_settings().reconcile_interval_s:g} s (runs waiting on "
+             "answered steps, processes whose run ended)")
         echo("Ctrl-C stops")
         _run(deployments)
     except KeyboardInterrupt:  # stopped while starting up
         pass
     finally:
+        if reconciler is not None:
+            reconciler[1].set()
         if api_thread is not None:
             api_thread.stop()
         if connection is not None and connection.source == "local server (started)":
