@@ -181,7 +181,7 @@ class Reconciler:
                 return Correction(c.ref, c.flow_run_id, "end-run",
                                   f"would end flow run {c.flow_run_id}: {why}", False)
             if not at_once and (c.process_id, waiting) not in self._suspects:
-                suspects.add((c.process_id, waiting))
+                self._suspect(suspects, c.process_id, waiting)
                 return None
             done = handback.end_over_http(url, c.flow_run_id, why)
             detail = (f"{engine.WHO} ended flow run {c.flow_run_id}, which waited at "
@@ -200,7 +200,7 @@ class Reconciler:
                               f"would resume flow run {c.flow_run_id} with W-{item.id} "
                               f"(done by {item.completed_by})", False)
         if not at_once and (c.process_id, waiting) not in self._suspects:
-            suspects.add((c.process_id, waiting))  # the completing door may still hand it
+            self._suspect(suspects, c.process_id, waiting)  # the door may still hand it over
             return None
         done = handback.resume_over_http(url, c.flow_run_id, item, transport=self._transport)
         detail = (f"{engine.WHO} resumed flow run {c.flow_run_id}, which still waited at "
@@ -210,6 +210,12 @@ class Reconciler:
                                       flow_run_id=c.flow_run_id, what="resume",
                                       reason=detail, item_id=item.id)
         return Correction(c.ref, c.flow_run_id, "resume", detail, done)
+
+    def _suspect(self, suspects: set[tuple[int, str]], process_id: int, waiting: str) -> None:
+        """Seen paused on what it need not wait for: looked at again next tick (a full sweep
+        found it, or its watch ends), and corrected then if it still waits."""
+        suspects.add((process_id, waiting))
+        self._watch[process_id] = max(self._watch.get(process_id, 0), 2)
 
     def _ended(self, c: engine.Candidate, state: dict[str, Any], *,
                dry_run: bool) -> Correction:
@@ -277,19 +283,24 @@ class Reconciler:
 def start_in_thread(interval_s: float | None = None) -> tuple[threading.Thread, threading.Event]:
     """Run a reconciler every ``interval_s`` seconds (default: the setting
     ``reconcile_interval_s``) in a daemon thread until the returned event is set."""
+    import contextvars
+
     interval = interval_s or get_settings().reconcile_interval_s
     stop = threading.Event()
+    url = handback.api_url()  # here: the caller's Prefect settings (context variables) apply
+    context = contextvars.copy_context()
 
     def loop() -> None:
-        reconciler = Reconciler()
+        reconciler = Reconciler(url=url)
         while not stop.wait(interval):
             try:
                 reconciler.tick()
             except Exception as exc:  # a database or Prefect outage: try again next tick
-                log.warning("the reconciler's tick failed (it tries again in %.0f s): %s",
+                log.warning("the reconciler's tick failed (it tries again in %g s): %s",
                             interval, str(exc).splitlines()[0] if str(exc) else exc)
 
-    thread = threading.Thread(target=loop, name="mktflow-reconciler", daemon=True)
+    thread = threading.Thread(target=context.run, args=(loop,), name="mktflow-reconciler",
+                              daemon=True)
     thread.start()
     return thread, stop
 

@@ -101,6 +101,18 @@ def test_a_run_paused_on_a_done_step_is_resumed_once_and_audited(
                                       f"waited at plan although W-{wid} was done by {OLGA}")
 
 
+def test_a_run_stuck_before_the_reconciler_started_is_resumed_at_its_second_tick(
+        db: Db, cli: Callable[..., CliResult]) -> None:
+    """The first tick's full sweep finds it; the next tick looks at it again, although
+    nothing about it changed since."""
+    fake = FakePrefect()
+    pid, run, _ = _process(db, done=True)
+    fake.paused(run, "plan")
+    reconciler = _reconciler(fake)
+    assert reconciler.tick() == []
+    assert [(c.process, c.action) for c in reconciler.tick()] == [(f"P-{pid}", "resume")]
+
+
 def test_a_running_process_whose_run_failed_is_closed_with_its_message_once(
         db: Db, cli: Callable[..., CliResult]) -> None:
     fake = FakePrefect()
