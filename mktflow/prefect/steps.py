@@ -184,6 +184,7 @@ def wait_for(handle: StepHandle[F]) -> Answer[F]:
     while True:
         view = tasks.read_step(handle.item_id)
         if view["state"] == "done":
+            _keep_suspended_losers(handle)
             return _answer(handle, view)
         if view["state"] == "cancelled":
             raise StepCancelled(_cancelled(handle, view))
@@ -194,6 +195,10 @@ def wait_for(handle: StepHandle[F]) -> Answer[F]:
             response = None
         view = tasks.read_step(handle.item_id)
         if view["state"] == "done":  # completed through the engine (CLI, API): DB data wins
+            if response is not None:  # and Prefect had taken a UI answer too: on record
+                tasks.record_losing_answer(
+                    handle.item_id, key, response.answered_by,
+                    response.model_dump(mode="json", exclude={"answered_by"}))
             return _answer(handle, view)
         if view["state"] == "cancelled":  # an answer after the cancel does not revive it
             raise StepCancelled(_cancelled(handle, view))
@@ -208,6 +213,40 @@ def wait_for(handle: StepHandle[F]) -> Answer[F]:
         typed = {**data, "answered_by": response.answered_by}
         _log_refusal(view["ref"], response.answered_by, refusal)
         attempt += 1
+
+
+def _keep_suspended_losers(handle: StepHandle[Any]) -> None:
+    """A suspended (deployment) run is started again from the top after its resume, and finds
+    the step done at once when another door completed it first: an answer the Prefect UI gave
+    under this step's keys is then read back from Prefect and kept on record as the loser
+    (``tasks.record_losing_answer``: once, and not when it is the answer that won)."""
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    if not (context and context.flow_run and context.flow_run.deployment_id):
+        return  # a paused run has the answer in hand (see ``wait_for``)
+    import json
+
+    from prefect.client.orchestration import get_client
+
+    run_id = context.flow_run.id
+    with get_client(sync_client=True) as client:
+        found = client.filter_flow_run_input(run_id, key_prefix=handle.key, limit=50,
+                                             exclude_keys=set())
+    for stored in found:
+        if not stored.key.endswith("-response"):
+            continue
+        key = stored.key.removesuffix("-response")
+        if key != handle.key and not key.startswith(f"{handle.key}-retry-"):
+            continue  # another step whose key starts the same
+        try:
+            value = json.loads(stored.value)
+        except ValueError:
+            continue
+        member = value.pop("answered_by", None)
+        if isinstance(member, str) and tasks.read_step(handle.item_id)["completed_by"] != member:
+            tasks.record_losing_answer(handle.item_id, key, member, value,
+                                       stored.created.isoformat() if stored.created else None)
 
 
 def _cancelled(handle: StepHandle[Any], view: dict[str, Any]) -> str:

@@ -75,7 +75,7 @@ def test_every_change_is_refused_on_another_prefect_release(
 
     before = direct.run_flow_in_subprocess
     monkeypatch.setattr(prefect, "__version__", "9.9.9")
-    with pytest.raises(ConfigError, match="Prefect 9.9.9 is installed"):
+    with pytest.raises(ConfigError, match=r"Prefect 9\.9\.9 is installed"):
         change()  # type: ignore[operator]
     assert direct.run_flow_in_subprocess is before
 

@@ -38,6 +38,7 @@ __all__ = [
     "read_step",
     "reconcile_ui_answer",
     "record_decision",
+    "record_losing_answer",
     "start_process",
     "transient",
     "typed_uow",
@@ -172,6 +173,34 @@ def reconcile_ui_answer(item_id: int, key: str, answered_by: str,
                          refused_answer={"by": answered_by, "door": "Prefect UI resume form",
                                          "data": data})
         return {"ok": False, "error": str(exc), "kind": type(exc).__name__}
+
+
+@task(name="record-losing-answer", **ENGINE_TASK)
+def record_losing_answer(item_id: int, key: str, answered_by: str, data: dict[str, Any],
+                         answered_at: str | None = None) -> bool:
+    """Keep on record an answer given in the Prefect UI that lost to another door: Prefect
+    accepted it (the run was resumed with it) but the step was completed elsewhere first
+    (the CLI, the API, a page), so the flow goes on with that answer (issue 20, item 5).
+
+    The losing answer is a comment on the step with who gave it, when (``answered_at``:
+    when Prefect stored it, ISO), at which door, what it said, and the answer that won; it
+    never changes the step's data or draft. Returns False (nothing recorded) when it is the
+    answer that won (the same member and data: the UI answer itself was applied). A task,
+    so a re-run of the flow records it once.
+    """
+    view = read_step(item_id)
+    if view["completed_by"] == answered_by and (view["data"] or {}) == data:
+        return False
+    note = (f"Answer from the Prefect UI by {answered_by} not applied: {view['ref']} was "
+            f"already completed by {view['completed_by']} at another door, whose answer "
+            f"stands (Prefect had accepted this one under key {key}).")
+    with suppress(Refused):
+        work.comment(uow(), item_id, actor_email="mktflow", text=note,
+                     reason=f"{view['ref']} was already done: the first completion wins",
+                     refused_answer={"by": answered_by, "door": "Prefect UI resume form",
+                                     "data": data, "at": answered_at,
+                                     "lost_to": view["completed_by"]})
+    return True
 
 
 @task(name="record-decision", **ENGINE_TASK)
