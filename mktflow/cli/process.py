@@ -235,6 +235,30 @@ def process_reconcile(
              or "nothing to reconcile: every running process agrees with its flow run")
 
 
+@process_app.command("migrate")
+def process_migrate(
+    references: Annotated[list[str] | None, typer.Argument(
+        help="P-4 ... (default: every running process with a flow run).")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="List what each would do on the new version; record nothing.")
+    ] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """After deploying changed flow code: what each waiting process does on the new version
+    (current / migrate: goes on at the step it waits on / refused: a form it waits with changed),
+    and, without --dry-run, the new version recorded on each that migrates. Exit 1 if any is
+    refused."""
+    from mktflow.prefect.migrate import plan
+
+    with refusals(json_):
+        rows = plan(references or None, dry_run=dry_run)
+        emit(rows, json_, lambda r: "\n".join(
+            f"{x['process']} ({x['flow']} {x['business_key']}): {x['outcome']}: {x['detail']}"
+            for x in r) or "no running process with a flow run")
+    if any(r["outcome"] == "refused" for r in rows):
+        raise typer.Exit(1)
+
+
 def _end_its_run(view: dict[str, Any], as_json: bool) -> None:
     """The process is over: a run still waiting for it is ended with the process's reason."""
     from mktflow.prefect.handback import end_run

@@ -21,15 +21,18 @@ from dataclasses import dataclass, field
 from sqlmodel import col, func, select
 
 from mktflow.domain.actors import SYSTEM
+from mktflow.domain.errors import BadInput, NotFound
 from mktflow.domain.inputs import REASON_MAX
-from mktflow.domain.model import ProcessStatus
+from mktflow.domain.model import OPEN_WORK_STATES, ProcessStatus
 from mktflow.engine.common import get_for_update, ref
-from mktflow.engine.processes import close
+from mktflow.engine.processes import close, set_flow_version
+from mktflow.engine.refs import parse_ref
 from mktflow.store.tables import AuditEntry, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["RUN_ENDS", "WHO", "Candidate", "changed_since", "latest_entry", "record_handed_back",
-           "running", "running_of_runs", "settle_ended_run", "watched"]
+__all__ = ["RUN_ENDS", "WHO", "Candidate", "changed_since", "latest_entry", "migrate_version",
+           "record_handed_back", "running", "running_of_runs", "settle_ended_run",
+           "waiting_processes", "watched"]
 
 #: How the reconciler names itself in the reasons it records.
 WHO = "the reconciler"
@@ -147,3 +150,53 @@ def settle_ended_run(uow: UnitOfWork, process_id: int, *, flow_run_id: str, stat
                       "settled_by": WHO})
         uow.commit()
         return instance
+
+
+def waiting_processes(uow: UnitOfWork, refs: list[str] | None = None) -> list[dict[str, object]]:
+    """The running processes with a flow run (only ``refs``, ``P-n``, when given), each with
+    the flow version it runs on and the flow's steps it waits on (open or claimed, with a step
+    key): what ``mktflow process migrate`` compares with the flow code deployed now. Raises
+    NotFound for a reference that is no process."""
+    wanted: list[int] | None = None
+    if refs:
+        wanted = []
+        for reference in refs:
+            kind, number = parse_ref(reference, "process")
+            if kind != "process":
+                raise BadInput(f"{reference}: give processes (P-n)")
+            wanted.append(number)
+    with uow:
+        query = select(ProcessInstance).where(
+            col(ProcessInstance.status) == ProcessStatus.RUNNING,
+            col(ProcessInstance.flow_run_id).is_not(None))
+        if wanted is not None:
+            query = query.where(col(ProcessInstance.id).in_(wanted))
+        processes = list(uow.session.exec(query.order_by(col(ProcessInstance.id))))
+        if wanted is not None:
+            missing = sorted(set(wanted) - {p.id for p in processes})
+            if missing:
+                raise NotFound(f"{', '.join(f'P-{m}' for m in missing)}: no running process "
+                               "with a flow run")
+        ids = [p.id for p in processes]
+        items = list(uow.session.exec(select(WorkItem).where(
+            col(WorkItem.process_id).in_(ids), col(WorkItem.state).in_(sorted(OPEN_WORK_STATES)),
+            col(WorkItem.step_key).is_not(None)).order_by(col(WorkItem.id)))) if ids else []
+    return [{"process_id": p.id, "ref": ref(p), "process": p.process,
+             "business_key": p.business_key, "flow_version": p.flow_version,
+             "waiting": [{"ref": ref(i), "step_key": i.step_key, "title": i.title,
+                          "form_name": i.form_name, "form_schema": i.form_schema}
+                         for i in items if i.process_id == p.id]}
+            for p in processes]
+
+
+def migrate_version(uow: UnitOfWork, process_id: int, *, version: str, why: str) -> bool:
+    """Record that running process ``process_id`` goes on on flow ``version``
+    (``mktflow process migrate``): a ``flow-version`` entry by the engine with ``why``; False
+    when it already runs on it or is no longer running. Raises NotFound."""
+    with uow:
+        instance = get_for_update(uow, ProcessInstance, process_id)
+        if instance.status != ProcessStatus.RUNNING or instance.flow_version == version:
+            return False
+        set_flow_version(uow, instance, version, why[:REASON_MAX])
+        uow.commit()
+        return True

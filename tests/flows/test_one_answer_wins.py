@@ -127,3 +127,4 @@ def test_an_answer_given_in_the_ui_alone_is_the_winner_not_a_loser(flow_db: Any)
     ui_resume(fid, {"budget": 700.0, "note": "ui", "answered_by": LINA})
     assert run.result(timeout=60) == {"plan": {"budget": 700.0, "note": "ui"}, "by": LINA}
     assert _losers(d, f"W-{item.id}") == []
+

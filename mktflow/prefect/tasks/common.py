@@ -68,15 +68,36 @@ ENGINE_TASK: dict[str, Any] = {
 }
 
 
+def current_flow_version() -> str | None:
+    """The version of the flow code this run is running (Prefect's ``flow.version``: by
+    default a hash of the flow's source file), None outside a flow run."""
+    version = flow_run.get_flow_version()
+    return str(version) if version else None
+
+
 @task(name="start-process", **ENGINE_TASK)
-def start_process(process: str, business_key: str, owner: str, params: dict[str, Any],
+def _open_process(process: str, business_key: str, owner: str, params: dict[str, Any],
                   branch: str | None = None) -> int:
     """Open (or find, on a re-run) the process instance of this flow run."""
     instance = processes.start_process(
         uow(), process=process, business_key=business_key, owner_email=owner, params=params,
-        flow_run_id=flow_run.get_id(), branch=branch)
+        flow_run_id=flow_run.get_id(), branch=branch, flow_version=current_flow_version())
     assert instance.id is not None
     return instance.id
+
+
+def start_process(process: str, business_key: str, owner: str, params: dict[str, Any],
+                  branch: str | None = None) -> int:
+    """Open (or find, on a re-run) the process instance of this flow run (a task), then note
+    the flow version this run runs on: not in the task, whose result a re-run of a suspended
+    run reads back from its cache, so a run resumed on changed flow code records the new
+    version (``processes.note_flow_version``: a ``flow-version`` entry, once)."""
+    process_id = _open_process(process, business_key, owner, params, branch)
+    version = current_flow_version()
+    if version:
+        processes.note_flow_version(uow(), process_id, flow_run_id=str(flow_run.get_id()),
+                                    version=version)
+    return process_id
 
 
 @task(name="finish-process", **ENGINE_TASK)
