@@ -49,7 +49,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic_core import to_jsonable_python
 
 from mktflow.config import get_settings
-from mktflow.domain.errors import StepCancelled  # also here: older pickled results name it
+from mktflow.domain.errors import (
+    FlowChanged,
+    StepCancelled,  # also here: older pickled results name it
+)
 from mktflow.domain.inputs import EMAIL_SHAPE, human_time, zone_named
 from mktflow.prefect import tasks
 from mktflow.prefect.keys import pause_key
@@ -258,8 +261,21 @@ def _cancelled(handle: StepHandle[Any], view: dict[str, Any]) -> str:
 
 
 def _answer(handle: StepHandle[F], view: dict[str, Any]) -> Answer[F]:
-    return Answer(handle.form.model_validate(view["data"] or {}), view["completed_by"],
-                  handle.item_id)
+    """The step's stored answer, read with this code's form. Raises ``FlowChanged`` when the
+    form refuses what mktflow accepted with the form the step was created with: the flow's code
+    was changed while the run waited (issue 20, item 8), and the run fails saying so."""
+    try:
+        form = handle.form.model_validate(view["data"] or {})
+    except ValidationError as exc:
+        first: dict[str, Any] = dict(exc.errors()[0]) if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ())) or "the answer"
+        raise FlowChanged(
+            f"{view['ref']} ({handle.title}) was answered with the form it was created with "
+            f"({view.get('form_name') or 'its form'}), and the flow code running now checks "
+            f"it with another {handle.form.__name__} that refuses it ({where}: "
+            f"{first.get('msg', exc)}): the flow was changed while this run waited; see "
+            "`mktflow process migrate`") from None
+    return Answer(form, view["completed_by"], handle.item_id)
 
 
 def _log_refusal(ref: str, member: str, reason: str) -> None:
