@@ -11,7 +11,9 @@ idempotent (a second reconciler, or a second tick, finds nothing left to do):
   the reconciler resumed (or ended) it: one ``reconcile`` entry on the process;
 * ``settle_ended_run``: a process still ``running`` whose run has ended (Failed, Crashed,
   Cancelled, Completed) is closed with the run's state and message (``close``: its open steps
-  and handoffs are cancelled with that reason), in one transaction with its audit entries.
+  and handoffs are cancelled with that reason), in one transaction with its audit entries; a
+  cycle's process through its cycle run (``cycles.fail_cycle_run``: what it carried in is
+  carried on).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from mktflow.domain.errors import BadInput, NotFound
 from mktflow.domain.inputs import REASON_MAX
 from mktflow.domain.model import OPEN_WORK_STATES, ProcessStatus
 from mktflow.engine.common import get_for_update, ref
+from mktflow.engine.cycles import fail_cycle_run
 from mktflow.engine.processes import close, set_flow_version
 from mktflow.engine.refs import parse_ref
 from mktflow.store.tables import AuditEntry, ProcessInstance, WorkItem
@@ -138,11 +141,19 @@ def settle_ended_run(uow: UnitOfWork, process_id: int, *, flow_run_id: str, stat
     running, or another run carries it now). Raises NotFound for an unknown process, KeyError
     for a state type that is not final."""
     status = RUN_ENDS[state_type]
+    said = (message or "").strip() or "no message"
+    if status != ProcessStatus.COMPLETED:  # a cycle's run ends failed with its process, and
+        # what it carried in is carried on (as the cycle flows' own crash hooks do)
+        cycle = fail_cycle_run(uow, flow_run_id=flow_run_id,
+                               reason=f"{WHO} found flow run {flow_run_id} {state_name}: "
+                                      f"{said}"[:REASON_MAX])
+        if cycle is not None:
+            with uow:
+                return uow.session.get(ProcessInstance, process_id)
     with uow:
         instance = get_for_update(uow, ProcessInstance, process_id)
         if instance.status != ProcessStatus.RUNNING or instance.flow_run_id != flow_run_id:
             return None
-        said = (message or "").strip() or "no message"
         why = (f"{WHO} found flow run {flow_run_id} {state_name} while {ref(instance)} was "
                f"still running: {said}")[:REASON_MAX]
         close(uow, instance, status=status, actor=SYSTEM.email, reason=why,

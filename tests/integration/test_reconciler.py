@@ -137,6 +137,27 @@ def test_a_running_process_whose_run_failed_is_closed_with_its_message_once(
                       transport=httpx.MockTransport(fake)).scan_all() == []
 
 
+def test_a_crashed_cycle_run_fails_its_cycle_run_and_process_and_carries_on(
+        db: Db, cli: Callable[..., CliResult]) -> None:
+    """A cycle's run killed before its crash hook ran: the reconciler ends it as the hook
+    would, so the next cycle run still carries what this one carried in."""
+    from mktflow.engine import cycles
+
+    first = cycles.begin_cycle(db.uow(), cycle="process-review", period="2026-07")
+    cycles.finish_cycle(db.uow(), first.id, open_items=[{"ref": "H-1"}], summary={})
+    run_id = str(uuid.uuid4())
+    run = cycles.begin_cycle(db.uow(), cycle="process-review", period="2026-08",
+                             flow_run_id=run_id)
+    fake = FakePrefect()
+    fake.runs[run_id] = {"type": "CRASHED", "name": "Crashed", "message": "killed"}
+    made = _reconciler(fake).scan_all()
+    assert [(c.process, c.action, c.done) for c in made] == [
+        (f"P-{run.process_id}", "close", True)]
+    assert show(db.uow(), f"P-{run.process_id}", "process")["status"] == "failed"
+    nxt = cycles.begin_cycle(db.uow(), cycle="process-review", period="2026-09")
+    assert nxt.carried == [{"ref": "H-1"}]
+
+
 def test_a_tick_asks_prefect_only_about_processes_that_moved(
         db: Db, cli: Callable[..., CliResult]) -> None:
     fake = FakePrefect()
