@@ -165,10 +165,13 @@ def to_deployment(entry: Loaded, job_variables: dict[str, Any] | None = None,
     return deployment
 
 
-def catalog_rows() -> list[dict[str, Any]]:
-    """The catalog as rows: deployment, module, cron, time zone, and whether it can be served."""
+def catalog_rows(*, served: bool = False) -> list[dict[str, Any]]:
+    """The catalog as rows: deployment, module, cron, time zone, and whether it can be served
+    (``served``: only what ``mktflow serve`` serves)."""
     rows = []
     for entry in load():
+        if served and not entry.spec.served:
+            continue
         cron, tz = entry.spec.schedule()
         rows.append({"deployment": f"{entry.spec.flow_name}/{entry.spec.name}",
                      "module": entry.spec.module, "cron": cron or "on demand",
