@@ -234,12 +234,13 @@ def _keep_suspended_losers(handle: StepHandle[Any]) -> None:
 
     run_id = context.flow_run.id
     with get_client(sync_client=True) as client:
-        found = client.filter_flow_run_input(run_id, key_prefix=handle.key, limit=50,
-                                             exclude_keys=set())
+        # Prefect keeps a suspended run's input as "suspended-<pause key>-response"
+        found = client.filter_flow_run_input(run_id, key_prefix=f"suspended-{handle.key}",
+                                             limit=50, exclude_keys=set())
     for stored in found:
         if not stored.key.endswith("-response"):
             continue
-        key = stored.key.removesuffix("-response")
+        key = stored.key.removesuffix("-response").removeprefix("suspended-")
         if key != handle.key and not key.startswith(f"{handle.key}-retry-"):
             continue  # another step whose key starts the same
         try:

@@ -1,7 +1,9 @@
 """New flow code while a run waits (issue 20, item 8), as deployed: a served run suspends at a
 step, the flow's module is changed and served again, the step is answered; the run goes on on
 the new code at the step it waited on, reads the answer back, creates nothing twice, and its
-process records the new version with an entry in its history."""
+process records the new version with an entry in its history. And, on the same served set-up,
+one answer wins for a suspended run (issue 20, item 5): a UI answer Prefect accepted while no
+runner was up, overtaken by the CLI, is kept as the loser when the run starts again."""
 
 from __future__ import annotations
 
@@ -126,3 +128,46 @@ def test_a_suspended_run_answered_after_a_deploy_goes_on_on_the_new_code(
     [entry] = [e for e in history(flow_db.uow(), f"P-{pid}") if e["action"] == "flow-version"]
     assert entry["changes"] == {"flow_version": ["v1", "v2"]}
     assert entry["reason"] == f"flow run {run_id} went on on changed flow code"
+
+
+def test_a_ui_answer_to_a_suspended_run_overtaken_by_the_cli_is_kept_as_the_loser(
+        flow_db: Any, tmp_path: Path) -> None:
+    """One answer wins (issue 20, item 5) for a suspended run: Prefect accepts the UI's answer
+    while no runner is up, the CLI completes the step first in mktflow; the run, started again
+    from the top, finds the step done and reads the UI's answer back from Prefect as the
+    loser, on record once, never as the step's data."""
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+
+    from mktflow.engine import work
+    from mktflow.engine.steps import complete_step
+    from tests.flows.support import ui_resume
+
+    lina = "li.na@example.com"
+    folder, log = tmp_path / "code", tmp_path / "serve.log"
+    folder.mkdir()
+    _write(folder, "v1", "one code")
+    key = f"NC-{uuid.uuid4().hex[:8]}"
+    with _serving(folder, log):
+        run = run_deployment("changing/changing", timeout=0, parameters={"key": key})
+        wait_paused(str(run.id), "brief", timeout=90)
+    d = Departments(flow_db, key)
+    item = d.step("brief")
+    ui_resume(str(run.id), {"note": "from the UI", "answered_by": lina})  # accepted, unread
+    if d.step("brief").state == "open":
+        work.claim(flow_db.uow(), item.id, actor_email=OLGA)
+    complete_step(flow_db.uow(), item.id, actor_email=OLGA, data={"note": "from the CLI"})
+    with _serving(folder, log), get_client(sync_client=True) as client:
+        deadline = time.monotonic() + 120
+        while not (state := client.read_flow_run(run.id).state).is_final():
+            assert time.monotonic() < deadline, (state, log.read_text()[-3000:])
+            time.sleep(0.5)
+        assert state.is_completed(), (state, log.read_text()[-3000:])
+    losers = [e for e in d.history() if e["action"] == "comment"
+              and "refused_answer" in (e["data"] or {})]
+    assert len(losers) == 1, losers
+    lost = losers[0]["data"]["refused_answer"]
+    assert (lost["by"], lost["door"], lost["data"], lost["lost_to"]) == (
+        lina, "Prefect UI resume form", {"note": "from the UI"}, OLGA)
+    assert lost["at"]  # when Prefect stored it
+    assert d.step("brief").data == {"note": "from the CLI"}
