@@ -44,6 +44,9 @@ class DeploymentSpec:
     cron: str | None = None  # default schedule; None means run on demand only
     #: Whether the cron reads in the organisation's zone (calendar cycles) or in UTC.
     local_time: bool = False
+    #: Whether ``mktflow serve`` serves it; False for what serve does itself in a thread
+    #: (the reconciler), deployed only to work pools.
+    served: bool = True
 
     @property
     def name(self) -> str:
@@ -87,6 +90,10 @@ CATALOG: tuple[DeploymentSpec, ...] = (
     DeploymentSpec("sla-sweep", "flows.sla_sweep",
                    "Reminds and escalates overdue work items and handoffs.",
                    tags=("mktflow", "notify"), cron="*/5 * * * *"),
+    DeploymentSpec("process-reconciler", "flows.process_reconciler",
+                   "Resumes runs waiting on steps already answered and closes processes whose "
+                   "run ended (mktflow serve does this itself; for work pools).",
+                   tags=("mktflow", "recovery"), cron="* * * * *", served=False),
     _cycle("process-review", "flows.process_review"),
     _cycle("market-research", "flows.market_research"),
     _cycle("budget-review", "flows.budget_review"),
@@ -158,10 +165,13 @@ def to_deployment(entry: Loaded, job_variables: dict[str, Any] | None = None,
     return deployment
 
 
-def catalog_rows() -> list[dict[str, Any]]:
-    """The catalog as rows: deployment, module, cron, time zone, and whether it can be served."""
+def catalog_rows(*, served: bool = False) -> list[dict[str, Any]]:
+    """The catalog as rows: deployment, module, cron, time zone, and whether it can be served
+    (``served``: only what ``mktflow serve`` serves)."""
     rows = []
     for entry in load():
+        if served and not entry.spec.served:
+            continue
         cron, tz = entry.spec.schedule()
         rows.append({"deployment": f"{entry.spec.flow_name}/{entry.spec.name}",
                      "module": entry.spec.module, "cron": cron or "on demand",
@@ -180,10 +190,11 @@ def _check_timezone(tz: str) -> None:
                           "(e.g. Europe/Madrid, UTC)") from None
 
 
-def build(only: list[str] | None = None, job_variables: dict[str, Any] | None = None,
-          ) -> tuple[list[RunnerDeployment], list[Loaded]]:
-    """Deployments for every flow that loads, and the entries that could not be loaded."""
+def build(only: list[str] | None = None, job_variables: dict[str, Any] | None = None, *,
+          served: bool = False) -> tuple[list[RunnerDeployment], list[Loaded]]:
+    """Deployments for every flow that loads, and the entries that could not be loaded;
+    ``served``: only those ``mktflow serve`` serves (``DeploymentSpec.served``)."""
     _check_timezone(get_settings().schedule_tz)
-    entries = load(only)
+    entries = [e for e in load(only) if e.spec.served or not served]
     ready = [to_deployment(e, job_variables) for e in entries if e.flow is not None]
     return ready, [e for e in entries if e.flow is None]

@@ -352,6 +352,18 @@ class Settings(BaseSettings):
         default=120.0, gt=0,
         description="How long to wait for the local Prefect server to answer, in seconds.",
     )
+    prefect_resume_settle_s: float = Field(
+        default=15.0, gt=0,
+        description="How long a resume waits for a flow run that is about to pause (its step "
+                    "was answered very fast) or a woken run that is about to end, in seconds.",
+    )
+    reconcile_interval_s: float = Field(
+        default=2.0, gt=0,
+        description="How often the reconciler (in `mktflow serve`, or the process-reconciler "
+                    "deployment) looks for runs waiting on steps already done or cancelled, and "
+                    "for processes whose run has ended, in seconds. A stuck run is put right "
+                    "within about twice this plus the resume (docs: the reconciler).",
+    )
     step_poll_interval_s: float = Field(
         default=1.0, gt=0,
         description="How often a paused flow run checks whether its human step was answered, in "

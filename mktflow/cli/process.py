@@ -209,12 +209,54 @@ def process_resume(reference: Annotated[str, typer.Argument(help="P-4, 4 or a bu
         if view["status"] != "running":
             _end_its_run(view, json_)
             return
-        from mktflow.prefect.resume import resume_if_answered
+        from mktflow.prefect.reconcile import resume_if_answered
 
         step = resume_if_answered(view["flow_run_id"])
         emit({"process": view["ref"], "flow_run_id": view["flow_run_id"], "resumed": step},
              json_, f"{view['ref']}: resumed with {step}" if step
              else f"{view['ref']}: its flow run waits for no answered step")
+
+
+@process_app.command("reconcile")
+def process_reconcile(
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="List what would be corrected; change nothing.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Compare every running process with its Prefect run now and put right what differs: a
+    run paused on a step already done is resumed, a run paused while its process had ended is
+    ended, a process whose run ended is closed with the run's message (each audited).
+    `mktflow serve` does this every few seconds by itself (MKTFLOW_RECONCILE_INTERVAL_S)."""
+    from mktflow.prefect.reconcile import Reconciler
+
+    with refusals(json_):
+        rows = [c.row() for c in Reconciler().scan_all(dry_run=dry_run)]
+        emit(rows, json_, lambda r: "\n".join(f"{c['process']}: {c['detail']}" for c in r)
+             or "nothing to reconcile: every running process agrees with its flow run")
+
+
+@process_app.command("migrate")
+def process_migrate(
+    references: Annotated[list[str] | None, typer.Argument(
+        help="P-4 ... (default: every running process with a flow run).")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="List what each would do on the new version; record nothing.")
+    ] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """After deploying changed flow code: what each waiting process does on the new version
+    (current / migrate: goes on at the step it waits on / refused: a form it waits with changed),
+    and, without --dry-run, the new version recorded on each that migrates. Exit 1 if any is
+    refused."""
+    from mktflow.prefect.migrate import plan
+
+    with refusals(json_):
+        rows = plan(references or None, dry_run=dry_run)
+        emit(rows, json_, lambda r: "\n".join(
+            f"{x['process']} ({x['flow']} {x['business_key']}): {x['outcome']}: {x['detail']}"
+            for x in r) or "no running process with a flow run")
+    if any(r["outcome"] == "refused" for r in rows):
+        raise typer.Exit(1)
 
 
 def _end_its_run(view: dict[str, Any], as_json: bool) -> None:

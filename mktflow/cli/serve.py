@@ -42,7 +42,7 @@ def serve(
 
     with refusals(json_):
         if list_:
-            rows = catalog_rows()
+            rows = catalog_rows(served=True)  # the reconciler runs in serve's thread
             emit(rows, json_, lambda r: table(
                 r, ["deployment", "cron", "timezone", "status"]))
             return

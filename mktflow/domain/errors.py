@@ -6,7 +6,8 @@
     │   ├── NotAuthorized        the actor may not do this            1     403
     │   ├── NotAuthenticated     no valid credential: who acts unknown 1    401
     │   ├── TooManyRequests      asked too often: wait, then again    1     429 + Retry-After
-    │   └── Conflict             someone else changed the item first  1     409
+    │   ├── Conflict             someone else changed the item first  1     409
+    │   └── FlowChanged          new flow code refuses a waiting run's answer 1  409
     ├── BadInput                 the request itself is wrong          2     422
     │   ├── FormInvalid          data fails the step's form (fields)  2     422
     │   ├── OrganisationInvalid  an organisation file breaks a rule   2     422
@@ -38,6 +39,7 @@ __all__ = [
     "DatabaseTimeout",
     "DatabaseUnreachable",
     "DeliveryFailed",
+    "FlowChanged",
     "FormInvalid",
     "MktflowError",
     "NotAuthenticated",
@@ -102,6 +104,11 @@ class TooManyRequests(Refused):
 
 class Conflict(Refused):
     """Another command changed the item between read and write."""
+
+
+class FlowChanged(Refused):
+    """The flow code deployed while a run waited checks a step differently from the code that
+    created it (its form changed): the run cannot go on on it (``mktflow process migrate``)."""
 
 
 class BadInput(MktflowError):

@@ -38,8 +38,10 @@ __all__ = [
     "ends_with",
     "finish_process",
     "lock_process_of",
+    "note_flow_version",
     "open_instance",
     "relink",
+    "set_flow_version",
     "start_process",
     "tell_run",
 ]
@@ -56,11 +58,14 @@ def start_process(
     params: dict[str, Any] | None = None,
     flow_run_id: str | None = None,
     branch: str | None = None,
+    flow_version: str | None = None,
 ) -> ProcessInstance:
     """Open a process instance under a unique business key.
 
     Starting again with the same key and the same flow run returns the existing instance
-    (a flow re-run after resume); any other reuse of the key is refused.
+    (a flow re-run after resume); any other reuse of the key is refused. ``flow_version``:
+    the version of the flow code running (Prefect's); a re-run on another version (the flow
+    was changed while the run waited) records the new one with a ``flow-version`` entry.
     """
     if not business_key.strip():
         raise BadInput("business_key: must not be empty")
@@ -68,6 +73,10 @@ def start_process(
         existing = _by_key(uow, business_key)
         if existing is not None:
             if flow_run_id and existing.flow_run_id == flow_run_id:
+                if flow_version and existing.flow_version != flow_version:
+                    set_flow_version(uow, existing, flow_version,
+                                     f"flow run {flow_run_id} went on on changed flow code")
+                    uow.commit()
                 return existing
             raise _taken(business_key, existing)
         owner = actor_for(uow, owner_email)
@@ -77,8 +86,39 @@ def start_process(
         instance = open_instance(uow, process=process, business_key=business_key,
                                  owner_email=owner.email, params=params,
                                  flow_run_id=flow_run_id, branch=branch)
+        instance.flow_version = flow_version
         uow.commit()
         return instance
+
+
+def set_flow_version(uow: UnitOfWork, instance: ProcessInstance, version: str,
+                     why: str) -> None:
+    """Record that ``instance`` runs on flow ``version`` from now on, inside the caller's unit
+    of work: a ``flow-version`` entry by the engine with the old and new versions and ``why``."""
+    diff = changed(instance, flow_version=version)
+    if not diff:
+        return
+    assert instance.id is not None
+    instance.updated_at = uow.now()
+    uow.session.add(instance)
+    uow.audit(actor="mktflow", entity_type="process", entity_id=instance.id,
+              process_id=instance.id, action="flow-version", changes=diff, reason=why)
+
+
+def note_flow_version(uow: UnitOfWork, process_id: int, *, flow_run_id: str,
+                      version: str) -> bool:
+    """The run ``flow_run_id`` of process ``process_id`` runs flow code ``version``: recorded
+    (``set_flow_version``) when it differs from what the process ran on, while the process is
+    running and this run carries it; True when recorded. Raises NotFound."""
+    with uow:
+        instance = get_for_update(uow, ProcessInstance, process_id)
+        if (instance.status != ProcessStatus.RUNNING or instance.flow_run_id != flow_run_id
+                or instance.flow_version == version):
+            return False
+        set_flow_version(uow, instance, version,
+                         f"flow run {flow_run_id} went on on changed flow code")
+        uow.commit()
+        return True
 
 
 def check_key_free(uow: UnitOfWork, business_key: str) -> None:

@@ -79,7 +79,8 @@ def process_view(session: Session, p: ProcessInstance, *, items: bool = True,
     view: dict[str, Any] = {
         "id": p.id, "ref": ref(p), "process": p.process, "business_key": p.business_key,
         "status": p.status, "owner": p.owner_email, "branch": p.branch,
-        "flow_run_id": p.flow_run_id, "params": p.params if parameters else None,
+        "flow_run_id": p.flow_run_id, "flow_version": p.flow_version,
+        "params": p.params if parameters else None,
         "result": p.result if parameters else None,
         "created_at": _iso(p.created_at), "updated_at": _iso(p.updated_at),
     }

@@ -5,7 +5,11 @@
     tasks       Prefect tasks over engine handlers (ids in, plain values out, retries)
     approvals   seek_approval: the authority matrix's chain as four-eyes approval steps
     artifacts   markdown summary and table artifacts; reading them back
-    resume      resume_flow_run_for: what engine.steps.complete_step calls after a completion
+    handback    the one resume path (hand_back: what engine.steps.complete_step calls after a
+                completion) and the end of a run whose process a cancel ended, over HTTP
+    reconcile   the reconciler: runs waiting on answered steps resumed, processes whose run
+                ended closed (mktflow serve, the process-reconciler deployment, the CLI)
+    patches     every change mktflow makes to Prefect's internals, behind a version guard
     server      which Prefect API to use; the local server of embedded defaults
     runner      mktflow run: in this process, or handed to the served deployment
     registry    the processes, their flows and example parameters

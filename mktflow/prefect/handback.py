@@ -1,13 +1,19 @@
-"""Handing a completed step to its waiting flow run over Prefect's REST API, without Prefect.
+"""The one resume path: handing a completed step to its waiting flow run over Prefect's REST API.
 
-``engine.steps.complete_step`` calls ``hand_back`` after the engine committed the completion.
-Importing Prefect costs a CLI process several seconds, so when the Prefect API can be named
-without it (mktflow's setting, ``PREFECT_API_URL`` in the environment, or the data folder's
-local server) the run is resumed with plain HTTP calls: read the run, check that it waits for
-this step, ``POST /flow_runs/{id}/resume`` with ``run_input`` (the server stores it under the
-pause's keyset, where the paused flow reads it). Otherwise, or when that API does not know the
-run (404: a Prefect profile names another server), ``resume.resume_flow_run_for`` does it
-through Prefect's client. The rules are the same on both paths (see ``resume``).
+``engine.steps.complete_step`` calls ``hand_back`` after the engine committed the completion;
+``mktflow process resume`` and the reconciler (``mktflow.prefect.reconcile``) call it for a
+step the database has as done while its run still waits. Importing Prefect costs a CLI process
+several seconds, so when the Prefect API can be named without it (mktflow's setting,
+``PREFECT_API_URL`` in the environment, or the data folder's local server) nothing of Prefect
+is imported: read the run, check that it waits for this step (``expects``: its pause key is the
+step's, or a retry of it), ``POST /flow_runs/{id}/resume`` with ``run_input`` (the server stores
+it under the pause's keyset, where the paused flow reads it). When that API does not know the
+run (401/403/404: a Prefect profile names another server), Prefect's settings name the API
+(``server.connect``) and the same calls go there. A run waiting for another step, or already
+finished, is left alone: the flow reads this step from the database when it gets to it. The
+resume carries the stored data plus the completing member in ``answered_by``; the flow uses
+the database's copy anyway. How long a run about to pause is waited for is one setting,
+``MKTFLOW_PREFECT_RESUME_SETTLE_S``.
 
 ``end_run`` is the other hand-over: a step was cancelled, the engine ended its process
 (``processes.end_for_cancelled_item``), and the run waiting for it must end too, with a message
@@ -23,7 +29,7 @@ on how the run waits:
   fail otherwise);
 * paused in a process that polls (``mktflow run``, tests): it is woken (state Running, no
   input); the flow's ``wait_for`` finds the step cancelled and fails the run itself with
-  ``StepCancelled``. If it is still not over after ``_SETTLE_S`` (the process that paused it is
+  ``StepCancelled``. If it is still not over after the settle time (the process that paused it is
   gone), it is set to Failed as a suspended one is;
 * running (between steps): left alone, it meets a cancelled step, or ``open_step`` refuses a
   new one, and fails by itself; finished: nothing to do.
@@ -44,12 +50,9 @@ from mktflow.prefect.keys import pause_key
 if TYPE_CHECKING:
     from mktflow.engine import WorkItem
 
-__all__ = ["api_url", "end_over_http", "end_run", "hand_back", "resume_over_http"]
+__all__ = ["api_url", "end_over_http", "end_run", "expects", "hand_back", "resume_over_http"]
 
 log = logging.getLogger("mktflow.resume")
-
-#: How long to wait for a run that is about to pause (the step was answered very fast).
-_SETTLE_S = 15.0
 #: Answers Prefect's client retries too: a busy server (SQLite answers 503 under overlapping
 #: writes) is asked again after 0.1, 0.2, 0.4 … s.
 _BUSY = {429, 502, 503, 504}
@@ -57,7 +60,13 @@ _TRIES = 7
 
 
 class _UseClient(Exception):
-    """This API cannot resume the run over plain HTTP: use Prefect's client instead."""
+    """This API does not know the run: ask Prefect's settings which API does."""
+
+
+def _settle_s() -> float:
+    """How long to wait for a run that is about to pause (the step was answered very fast), in
+    seconds: the setting ``prefect_resume_settle_s``."""
+    return get_settings().prefect_resume_settle_s
 
 
 def api_url() -> str | None:
@@ -77,18 +86,19 @@ def api_url() -> str | None:
     return str(status["api_url"]) if status["running"] else None
 
 
-def hand_back(flow_run_id: str, item: WorkItem) -> None:
-    """Resume the run waiting for ``item`` over HTTP when possible, else through Prefect."""
+def hand_back(flow_run_id: str, item: WorkItem) -> bool:
+    """Resume the run waiting for ``item`` (see the module docstring); True when this call
+    resumed it, False when it waited for something else, had been resumed by another door, or
+    was over."""
     url = api_url()
     if url is not None:
         try:
-            resume_over_http(url, flow_run_id, item)
-            return
+            return resume_over_http(url, flow_run_id, item)
         except _UseClient as exc:
-            log.info("resuming %s over HTTP: %s; using Prefect's client", flow_run_id, exc)
-    from mktflow.prefect.resume import resume_flow_run_for
+            log.info("resuming %s at %s: %s; asking Prefect's settings", flow_run_id, url, exc)
+    from mktflow.prefect.server import connect
 
-    resume_flow_run_for(flow_run_id, item)
+    return resume_over_http(connect().api_url, flow_run_id, item)
 
 
 def end_run(flow_run_id: str, message: str) -> bool:
@@ -118,7 +128,7 @@ def end_over_http(url: str, flow_run_id: str, message: str, *,
         if not (state or {}).get("state_details", {}).get("pause_reschedule"):
             _set_state(http, flow_run_id, "RUNNING", "Running",
                        f"Woken to end: {message}")
-            if _final_within(http, flow_run_id, _SETTLE_S):
+            if _final_within(http, flow_run_id, _settle_s()):
                 return True
             log.warning("flow run %s did not end after it was woken: its process is gone; "
                         "setting it Failed", flow_run_id)
@@ -182,14 +192,16 @@ def _call(http: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Re
     raise AssertionError("unreachable")
 
 
-def _expects(pause: str, key: str) -> bool:
+def expects(pause: str, key: str) -> bool:
+    """Whether a run paused under ``pause`` waits for the step whose pause key is ``key``
+    (the step's own key, or a retry after a refused answer: ``<key>-retry-N``)."""
     return pause == key or pause.startswith(f"{key}-retry-")
 
 
 def _paused_state(http: httpx.Client, flow_run_id: str) -> dict[str, Any] | None:
     """The run's state once it is paused (or its last state). Its input schema may not be
     stored yet: the resume is then refused ("schema not found") and tried again."""
-    deadline = time.monotonic() + _SETTLE_S
+    deadline = time.monotonic() + _settle_s()
     while True:
         response = _call(http, "GET", f"/flow_runs/{flow_run_id}")
         if response.status_code in (401, 403, 404):
@@ -205,8 +217,10 @@ def _paused_state(http: httpx.Client, flow_run_id: str) -> dict[str, Any] | None
 
 
 def resume_over_http(url: str, flow_run_id: str, item: WorkItem, *,
-                     transport: httpx.BaseTransport | None = None) -> None:
-    """Hand the completed step's data to the flow run at ``url``, if it waits for this step."""
+                     transport: httpx.BaseTransport | None = None) -> bool:
+    """Hand the completed step's data to the flow run at ``url``, if it waits for this step;
+    True when this call resumed it. Raises ``_UseClient`` when the API does not know the run,
+    RuntimeError when it refused 20 times, httpx errors when it cannot be reached."""
     key = pause_key(item.step_key or "")
     payload = {**(item.data or {}), "answered_by": item.completed_by}
     with httpx.Client(base_url=url, timeout=10.0, transport=transport) as http:
@@ -215,18 +229,18 @@ def resume_over_http(url: str, flow_run_id: str, item: WorkItem, *,
             if state is None or state.get("type") != "PAUSED":
                 log.info("flow run %s is %s: nothing to resume", flow_run_id,
                          (state or {}).get("name", "unknown"))
-                return
+                return False
             waiting = (state.get("state_details") or {}).get("pause_key") or ""
-            if not _expects(waiting, key):
+            if not expects(waiting, key):
                 log.info("flow run %s waits for %s, not %s: it reads W-%s when it gets there",
                          flow_run_id, waiting, key, item.id)
-                return
+                return False
             response = _call(http, "POST", f"/flow_runs/{flow_run_id}/resume",
                              json={"run_input": payload})
             response.raise_for_status()
             result = response.json()
             if result.get("status") == "ACCEPT":
-                return
+                return True
             # ABORT: another door resumed it (the next look sees it running), or the server's
             # own database was busy ("Error validating state: database is locked" on SQLite);
             # REJECT: the paused client has not stored its input schema yet. Look and ask again.

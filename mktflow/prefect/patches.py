@@ -14,17 +14,35 @@ release's internals, so ``check_version`` refuses to apply any of them on anothe
   takes the write lock at ``BEGIN IMMEDIATE`` instead, waiting up to the busy timeout (60 s)
   for the other writer: 0 of 20 refused. Only the local server of the embedded defaults runs
   it (``python -m mktflow.prefect.local_server``); Prefect on PostgreSQL needs none of it.
+
+What ``mktflow serve`` (``mktflow.prefect.serving``) changes in Prefect's runner:
+
+- ``runner_stopped_by_sigterm``: a ``Runner`` whose SIGTERM takes Ctrl-C's way out (Prefect's
+  own handler calls an async stop from inside the running loop, and it is never awaited, so
+  serve would not stop);
+- ``run_the_flow_object``: the runner runs the served flow object itself in a child process
+  (as ``flow.serve()`` does, through its private ``_deployment_registry``) rather than
+  ``python -m prefect.engine``, which would import the flow again;
+- ``start_served_runs_with`` and ``run_flow_in_subprocess_on``: a served run's process is
+  forked from a fork server that has already imported Prefect's flow engine and the flows,
+  instead of a new interpreter importing them (about 1.5 s per resumed run on two cores):
+  the runner's ``_starter_direct.run_flow_in_subprocess`` is replaced, and the flow engine's
+  ``multiprocessing`` module is swapped for the fork server's context while it starts one.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import signal
+import threading
+from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from mktflow.domain.errors import ConfigError
 
-__all__ = ["PREFECT_VERSION", "check_version", "sqlite_writes_take_the_lock_first"]
+__all__ = ["PREFECT_VERSION", "check_version", "run_flow_in_subprocess_on",
+           "run_the_flow_object", "runner_stopped_by_sigterm", "sqlite_writes_take_the_lock_first",
+           "start_served_runs_with"]
 
 #: The Prefect release whose internals the changes below were written against.
 PREFECT_VERSION = "3.8.8"
@@ -63,3 +81,49 @@ def sqlite_writes_take_the_lock_first() -> None:
 
     begin_transaction._mktflow_immediate = True  # type: ignore[attr-defined]
     AioSqliteConfiguration.begin_transaction = begin_transaction  # type: ignore[method-assign]
+
+
+def runner_stopped_by_sigterm(**options: Any) -> Any:
+    """A Prefect ``Runner(**options)`` whose SIGTERM raises SIGINT (Ctrl-C's way out)."""
+    check_version()
+    from prefect.runner import Runner
+
+    class TeamRunner(Runner):
+        def handle_sigterm(self, *args: Any, **kwargs: Any) -> None:
+            """SIGTERM takes Ctrl-C's way out (see the module docstring)."""
+            signal.raise_signal(signal.SIGINT)
+
+    return TeamRunner(**options)
+
+
+def run_the_flow_object(runner: Any, deployment_id: Any, flow: Any) -> None:
+    """``runner`` runs ``flow`` itself for the deployment ``deployment_id``."""
+    check_version()
+    runner._deployment_registry.register_flow(deployment_id, flow)
+
+
+def start_served_runs_with(start: Callable[..., Any]) -> None:
+    """Prefect's runner starts each served run with ``start`` (the signature of
+    ``prefect.flow_engine.run_flow_in_subprocess``)."""
+    check_version()
+    import prefect.runner._starter_direct as direct
+
+    direct.run_flow_in_subprocess = start
+
+
+_SWAP = threading.Lock()
+
+
+def run_flow_in_subprocess_on(context: Any, flow: Any, *args: Any, **kwargs: Any) -> Any:
+    """``prefect.flow_engine.run_flow_in_subprocess(flow, ...)`` with ``context`` (anything
+    with ``get_context``) as the flow engine's ``multiprocessing`` while the run starts."""
+    check_version()
+    import prefect.flow_engine as engine
+
+    with _SWAP:
+        spawn = engine.multiprocessing
+        engine.multiprocessing = context
+        try:
+            return engine.run_flow_in_subprocess(flow, *args, **kwargs)
+        finally:
+            engine.multiprocessing = spawn

@@ -120,44 +120,32 @@ class _ForkedFlowRuns:
     def run_flow_in_subprocess(self, flow: Any, *args: Any, **kwargs: Any) -> Any:
         """``prefect.flow_engine.run_flow_in_subprocess`` (what Prefect's runner calls for a
         served flow), its process forked from the fork server instead of spawned."""
-        import prefect.flow_engine as engine
+        from mktflow.prefect.patches import run_flow_in_subprocess_on
 
         sent: Any = _FlowByName(self._entrypoints[id(flow)]) if id(flow) in self._entrypoints \
             else flow
         with self._lock:
-            spawn = engine.multiprocessing
-            engine.multiprocessing = self  # type: ignore[assignment]
-            try:
-                return engine.run_flow_in_subprocess(sent, *args, **kwargs)
-            finally:
-                engine.multiprocessing = spawn
+            return run_flow_in_subprocess_on(self, sent, *args, **kwargs)
 
 
 def _run(deployments: list[Any]) -> None:
-    """Run Prefect's runner for ``deployments`` until Ctrl-C or SIGTERM."""
-    import prefect.runner._starter_direct as direct
-    from prefect.runner import Runner
-
-    class TeamRunner(Runner):
-        def handle_sigterm(self, *args: Any, **kwargs: Any) -> None:
-            """SIGTERM takes Ctrl-C's way out (Prefect's own handler calls an async stop
-            from inside the running loop, and it is never awaited)."""
-            signal.raise_signal(signal.SIGINT)
+    """Run Prefect's runner for ``deployments`` until Ctrl-C or SIGTERM (Prefect's internals
+    it needs changed are changed in ``mktflow.prefect.patches``, behind its version guard)."""
+    from mktflow.prefect import patches
 
     # pause_on_shutdown=False: Prefect's default pauses every schedule when serve stops,
     # which would silently stop the cycles and the relay for every later runner or worker.
-    runner = TeamRunner(pause_on_shutdown=False, limit=None, query_seconds=RUNNER_POLL_S)
+    runner = patches.runner_stopped_by_sigterm(pause_on_shutdown=False, limit=None,
+                                               query_seconds=RUNNER_POLL_S)
     entrypoints: dict[int, str] = {}
     for deployment in deployments:
         flow = _import_flow(str(deployment.entrypoint))  # imported by the catalog already
         entrypoints[id(flow)] = str(deployment.entrypoint)
         deployment_id = runner.add_deployment(deployment)
         assert not inspect.isawaitable(deployment_id)  # sync call outside an event loop
-        # the runner then runs the flow object itself in a child process (as flow.serve()
-        # does) rather than `python -m prefect.engine`, which would import it again
-        runner._deployment_registry.register_flow(deployment_id, flow)
+        patches.run_the_flow_object(runner, deployment_id, flow)
     forked = _ForkedFlowRuns(entrypoints)
-    direct.run_flow_in_subprocess = forked.run_flow_in_subprocess
+    patches.start_served_runs_with(forked.run_flow_in_subprocess)
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how serve is meant to end
         asyncio.run(runner.start())
 
@@ -177,9 +165,11 @@ def serve_team(only: list[str] | None = None, *, api: tuple[str, int] | None,
     from deployments.catalog import build
     from mktflow.api.serving import ApiThread
     from mktflow.notify.relay import mailer_of
+    from mktflow.prefect.reconcile import start_in_thread
     from mktflow.prefect.server import connect, stop_local_server, ui_calls
 
-    deployments, missing = build(only)  # refuse a bad time zone before starting anything
+    # refuse a bad time zone before starting anything; the reconciler runs here in a thread
+    deployments, missing = build(only, served=True)
     if not deployments:
         raise ConfigError("no flow of the catalog could be loaded; nothing to serve")
     mailer_of(get_settings())  # nor a relay that would send the SMTP password in clear
@@ -188,6 +178,7 @@ def serve_team(only: list[str] | None = None, *, api: tuple[str, int] | None,
     if api_thread is not None:
         api_thread.open()  # a taken port or a missing database is refused before Prefect
     connection = None
+    reconciler = None
     try:
         connection = connect()
         if api_thread is not None:  # after connect: a completion resumes runs on its server
@@ -205,11 +196,16 @@ def serve_team(only: list[str] | None = None, *, api: tuple[str, int] | None,
         if api_thread is not None:
             echo(f"mktflow API:  {api_thread.url}  (item pages /work/N and /handoffs/N, "
                  f"queues /inbox/DEPARTMENT, /openapi.json)")
+        reconciler = start_in_thread()
+        echo(f"reconciler:   every {get_settings().reconcile_interval_s:g} s (runs waiting on "
+             "answered steps, processes whose run ended)")
         echo("Ctrl-C stops")
         _run(deployments)
     except KeyboardInterrupt:  # stopped while starting up
         pass
     finally:
+        if reconciler is not None:
+            reconciler[1].set()
         if api_thread is not None:
             api_thread.stop()
         if connection is not None and connection.source == "local server (started)":

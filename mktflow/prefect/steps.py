@@ -49,7 +49,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic_core import to_jsonable_python
 
 from mktflow.config import get_settings
-from mktflow.domain.errors import StepCancelled  # also here: older pickled results name it
+from mktflow.domain.errors import (
+    FlowChanged,
+    StepCancelled,  # also here: older pickled results name it
+)
 from mktflow.domain.inputs import EMAIL_SHAPE, human_time, zone_named
 from mktflow.prefect import tasks
 from mktflow.prefect.keys import pause_key
@@ -184,6 +187,7 @@ def wait_for(handle: StepHandle[F]) -> Answer[F]:
     while True:
         view = tasks.read_step(handle.item_id)
         if view["state"] == "done":
+            _keep_suspended_losers(handle)
             return _answer(handle, view)
         if view["state"] == "cancelled":
             raise StepCancelled(_cancelled(handle, view))
@@ -194,6 +198,10 @@ def wait_for(handle: StepHandle[F]) -> Answer[F]:
             response = None
         view = tasks.read_step(handle.item_id)
         if view["state"] == "done":  # completed through the engine (CLI, API): DB data wins
+            if response is not None:  # and Prefect had taken a UI answer too: on record
+                tasks.record_losing_answer(
+                    handle.item_id, key, response.answered_by,
+                    response.model_dump(mode="json", exclude={"answered_by"}))
             return _answer(handle, view)
         if view["state"] == "cancelled":  # an answer after the cancel does not revive it
             raise StepCancelled(_cancelled(handle, view))
@@ -210,6 +218,41 @@ def wait_for(handle: StepHandle[F]) -> Answer[F]:
         attempt += 1
 
 
+def _keep_suspended_losers(handle: StepHandle[Any]) -> None:
+    """A suspended (deployment) run is started again from the top after its resume, and finds
+    the step done at once when another door completed it first: an answer the Prefect UI gave
+    under this step's keys is then read back from Prefect and kept on record as the loser
+    (``tasks.record_losing_answer``: once, and not when it is the answer that won)."""
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    if not (context and context.flow_run and context.flow_run.deployment_id):
+        return  # a paused run has the answer in hand (see ``wait_for``)
+    import json
+
+    from prefect.client.orchestration import get_client
+
+    run_id = context.flow_run.id
+    with get_client(sync_client=True) as client:
+        # Prefect keeps a suspended run's input as "suspended-<pause key>-response"
+        found = client.filter_flow_run_input(run_id, key_prefix=f"suspended-{handle.key}",
+                                             limit=50, exclude_keys=set())
+    for stored in found:
+        if not stored.key.endswith("-response"):
+            continue
+        key = stored.key.removesuffix("-response").removeprefix("suspended-")
+        if key != handle.key and not key.startswith(f"{handle.key}-retry-"):
+            continue  # another step whose key starts the same
+        try:
+            value = json.loads(stored.value)
+        except ValueError:
+            continue
+        member = value.pop("answered_by", None)
+        if isinstance(member, str) and tasks.read_step(handle.item_id)["completed_by"] != member:
+            tasks.record_losing_answer(handle.item_id, key, member, value,
+                                       stored.created.isoformat() if stored.created else None)
+
+
 def _cancelled(handle: StepHandle[Any], view: dict[str, Any]) -> str:
     """Why the run cannot go on: the process's reason when a cancel ended it (the step that was
     cancelled, who, why: maybe another step than this one), else this step's cancel entry."""
@@ -219,8 +262,21 @@ def _cancelled(handle: StepHandle[Any], view: dict[str, Any]) -> str:
 
 
 def _answer(handle: StepHandle[F], view: dict[str, Any]) -> Answer[F]:
-    return Answer(handle.form.model_validate(view["data"] or {}), view["completed_by"],
-                  handle.item_id)
+    """The step's stored answer, read with this code's form. Raises ``FlowChanged`` when the
+    form refuses what mktflow accepted with the form the step was created with: the flow's code
+    was changed while the run waited (issue 20, item 8), and the run fails saying so."""
+    try:
+        form = handle.form.model_validate(view["data"] or {})
+    except ValidationError as exc:
+        first: dict[str, Any] = dict(exc.errors()[0]) if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ())) or "the answer"
+        raise FlowChanged(
+            f"{view['ref']} ({handle.title}) was answered with the form it was created with "
+            f"({view.get('form_name') or 'its form'}), and the flow code running now checks "
+            f"it with another {handle.form.__name__} that refuses it ({where}: "
+            f"{first.get('msg', exc)}): the flow was changed while this run waited; see "
+            "`mktflow process migrate`") from None
+    return Answer(form, view["completed_by"], handle.item_id)
 
 
 def _log_refusal(ref: str, member: str, reason: str) -> None:

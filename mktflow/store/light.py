@@ -36,7 +36,8 @@ processinstance = Table(
     "processinstance", metadata,
     Column("id", Integer, primary_key=True), _text("process", 100), _text("business_key", 200),
     _text("owner_email", 320), _text("branch", 64), _text("status", 20),
-    _text("flow_run_id", 64), Column("params", JSON), Column("result", JSON),
+    _text("flow_run_id", 64), _text("flow_version", 100), Column("params", JSON),
+    Column("result", JSON),
     _time("created_at", False), _time("updated_at", False),
 )
 

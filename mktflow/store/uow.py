@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 __all__ = ["Identification", "RequestStamp", "Resumer", "RunEnder", "UnitOfWork"]
 
 #: Hands a completed step's data to the flow run waiting for it: (flow_run_id, item) -> None.
-Resumer = Callable[[str, "WorkItem"], None]
+Resumer = Callable[[str, "WorkItem"], object]
 #: How the door that made a unit of work knew who acts: a value, or a function that says it
 #: when an entry is written (the REST API knows only once the request's credential is read).
 Identification = IdentifiedBy | Callable[[], IdentifiedBy | None] | None

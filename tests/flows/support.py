@@ -105,17 +105,22 @@ class Departments:
 
 def wait_paused(flow_run_id: str, key_prefix: str, timeout: float = 30) -> Any:
     """The flow run's state once it is paused on a key starting with ``key_prefix``."""
-    from prefect.client.orchestration import get_client
+    from uuid import UUID
 
-    from mktflow.prefect.resume import wait_until_paused
+    from prefect.client.orchestration import get_client
 
     deadline = time.monotonic() + timeout
     with get_client(sync_client=True) as client:
         while time.monotonic() < deadline:
-            state = wait_until_paused(client, flow_run_id, 5)
+            state = client.read_flow_run(UUID(flow_run_id)).state
             if state is not None and state.is_paused() and (
                     state.state_details.pause_key or "").startswith(key_prefix):
-                return state
+                try:  # the paused client stores its input schema just after pausing
+                    client.read_flow_run_input(UUID(flow_run_id),
+                                               state.state_details.run_input_keyset["schema"])
+                    return state
+                except Exception:
+                    pass
             time.sleep(0.1)
     raise AssertionError(f"{flow_run_id} never paused on {key_prefix}")
 

@@ -164,7 +164,7 @@ def test_a_resume_lost_on_the_way_is_handed_over_again(
     from flows.order_handling import order_handling
     from mktflow.engine import work
     from mktflow.engine.steps import complete_step
-    from mktflow.prefect.resume import resume_if_answered
+    from mktflow.prefect.reconcile import resume_if_answered
 
     number = _new()
     order = _order(number)

@@ -126,6 +126,8 @@ def test_serve_answers_links_fires_schedules_and_stops_cleanly(tmp_path: Path) -
         assert f"Prefect UI:   {api.removesuffix('/api')}/deployments" in printed
         assert f"mktflow API:  http://127.0.0.1:{api_port}" in printed
         assert "campaign/campaign" in printed and "* * * * * (UTC)" in printed
+        assert "reconciler:   every 2 s" in printed  # its thread; not a served deployment
+        assert "process-reconciler" not in printed
         assert httpx.get(f"http://127.0.0.1:{api_port}/health", timeout=10).status_code == 200
 
         # a process owner's run handed to the served deployment suspends at its first step,

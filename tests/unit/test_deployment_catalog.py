@@ -99,3 +99,20 @@ def test_interval_jobs_run_in_utc_whatever_the_schedule_zone(
         runs[entry.spec.name] = len(asyncio.run(server_side.get_dates(n=1000, start=start,
                                                                       end=end)))
     assert runs == {"outbox-relay": 240, "sla-sweep": 48}
+
+
+def test_serve_runs_the_reconciler_itself_and_pools_get_its_deployment(
+        settings_env: pytest.MonkeyPatch) -> None:
+    """``mktflow serve`` ticks the reconciler in a thread; for worker set-ups the catalog has a
+    ``process-reconciler`` deployment every minute (UTC), which serve neither lists nor serves."""
+    from deployments import catalog
+
+    [spec] = [s for s in catalog.CATALOG if s.name == "process-reconciler"]
+    assert (spec.served, spec.schedule()) == (False, ("* * * * *", "UTC"))
+    assert "process-reconciler/process-reconciler" not in {
+        r["deployment"] for r in catalog.catalog_rows(served=True)}
+    assert "process-reconciler/process-reconciler" in {
+        r["deployment"] for r in catalog.catalog_rows()}
+    served, _ = catalog.build(served=True)
+    assert "process-reconciler" not in {d.name for d in served}
+    assert "process-reconciler" in {d.name for d in catalog.build()[0]}

@@ -77,7 +77,7 @@ def test_a_paused_run_is_woken_without_an_answer_and_fails_by_itself() -> None:
 
 def test_a_paused_run_whose_process_is_gone_is_set_failed(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(handback, "_SETTLE_S", 0.3)
+    monkeypatch.setattr(handback, "_settle_s", lambda: 0.3)
     fake = FakePrefect(suspended=False, wakes=False)
     assert _end(fake) is True
     assert [s["state"]["type"] for s in fake.sent] == ["RUNNING", "FAILED"]
@@ -86,7 +86,7 @@ def test_a_paused_run_whose_process_is_gone_is_set_failed(
 
 @pytest.mark.parametrize("kind", ["RUNNING", "COMPLETED", "FAILED"])
 def test_a_run_not_waiting_is_left_alone(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(handback, "_SETTLE_S", 0.3)
+    monkeypatch.setattr(handback, "_settle_s", lambda: 0.3)
     fake = FakePrefect(kind)
     assert _end(fake) is False
     assert fake.sent == [] and fake.logs == []

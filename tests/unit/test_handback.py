@@ -56,7 +56,7 @@ class FakePrefect:
 
 def test_resumes_the_run_paused_on_the_step_with_its_data() -> None:
     fake = FakePrefect(pause_key="order-entry-1-retry-2", busy=2, rejects=1)
-    handback.resume_over_http("http://prefect/api", RUN, _item(),
+    assert handback.resume_over_http("http://prefect/api", RUN, _item(),
                               transport=httpx.MockTransport(fake))
     assert fake.resumed == [{"run_input": {"customer_code": "C-1",
                                            "answered_by": "carlos.mendez@example.com"}}]
@@ -64,12 +64,12 @@ def test_resumes_the_run_paused_on_the_step_with_its_data() -> None:
 
 def test_a_run_waiting_for_another_step_is_left_alone() -> None:
     fake = FakePrefect(pause_key="production")
-    handback.resume_over_http("http://prefect/api", RUN, _item(),
+    assert not handback.resume_over_http("http://prefect/api", RUN, _item(),
                               transport=httpx.MockTransport(fake))
     assert fake.resumed == []
 
 
-def test_a_run_this_api_does_not_know_goes_to_prefects_client(
+def test_a_run_this_api_does_not_know_is_asked_where_prefects_settings_say(
         monkeypatch: pytest.MonkeyPatch) -> None:
     fake = FakePrefect(run_status=404)
     with pytest.raises(handback._UseClient):
@@ -77,15 +77,20 @@ def test_a_run_this_api_does_not_know_goes_to_prefects_client(
                                   transport=httpx.MockTransport(fake))
     calls: list[str] = []
 
-    def over_http(url: str, flow_run_id: str, item: WorkItem) -> None:
-        raise handback._UseClient("404")
+    def over_http(url: str, flow_run_id: str, item: WorkItem) -> bool:
+        calls.append(url)
+        if url == "http://prefect/api":
+            raise handback._UseClient("404")
+        return True
+
+    class Connection:
+        api_url = "http://profile/api"
 
     monkeypatch.setattr(handback, "api_url", lambda: "http://prefect/api")
     monkeypatch.setattr(handback, "resume_over_http", over_http)
-    monkeypatch.setattr("mktflow.prefect.resume.resume_flow_run_for",
-                        lambda flow_run_id, item: calls.append(flow_run_id))
-    handback.hand_back(RUN, _item())
-    assert calls == [RUN]
+    monkeypatch.setattr("mktflow.prefect.server.connect", lambda: Connection())
+    assert handback.hand_back(RUN, _item()) is True
+    assert calls == ["http://prefect/api", "http://profile/api"]
 
 
 def test_completing_a_step_imports_no_prefect() -> None:

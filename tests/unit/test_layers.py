@@ -11,6 +11,8 @@
     demo     imported only by the CLI and itself (it sits on top, beside its YAML)
     parts    no loop between the top-level parts (domain, store, engine, notify, prefect,
              api, cli, demo, bootstrap, config), imports inside functions included
+    modules  no import cycle at all between modules (mktflow, flows, deployments), imports
+             inside functions included: a module never reaches itself again
     flows    only orchestrate: Prefect, pydantic, the domain, the settings and the bridge
              (its tasks), never the store or the engine; nor do the bridge's tasks use the store
 """
@@ -183,3 +185,71 @@ def test_the_bridge_tasks_use_no_store() -> None:
     found = [f"{path.name}: {name}" for path in paths for name in sorted(_imports(path))
              if _under(name, "mktflow.store")]
     assert found == []
+
+
+# --- no import cycle between modules ------------------------------------------------------
+
+ROOTS = ("mktflow", "flows", "deployments")
+
+
+def _module_files() -> dict[str, Path]:
+    """Every module of ``ROOTS`` by dotted name (a package by its ``__init__``)."""
+    found: dict[str, Path] = {}
+    for root in ROOTS:
+        for path in (PACKAGE.parent / root).rglob("*.py"):
+            parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            found[".".join(parts)] = path
+    return found
+
+
+def _module_edges(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """The modules ``name`` imports (at the top or inside a function; relative imports
+    resolved): ``from a.b import c`` reaches ``a.b.c`` when it is a module, else ``a.b``.
+    Importing ``a.b.c`` also runs package ``a.b``'s ``__init__``; that implicit step is not an
+    edge (a package importing its own submodules would otherwise always be a loop)."""
+    edges: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Import):
+            edges.update(a.name for a in node.names if a.name in modules)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                package = name.split(".") if path.name == "__init__.py" else \
+                    name.split(".")[:-1]
+                package = package[:len(package) - (node.level - 1)]
+                base = ".".join([*package, *([node.module] if node.module else [])])
+            for alias in node.names:
+                full = f"{base}.{alias.name}"
+                if full in modules:
+                    edges.add(full)
+                elif base in modules:
+                    edges.add(base)
+    edges.discard(name)
+    return edges
+
+
+def _module_graph() -> dict[str, set[str]]:
+    modules = _module_files()
+    return {name: _module_edges(name, path, modules) for name, path in modules.items()}
+
+
+def test_no_import_cycle_between_modules() -> None:
+    """Issue 21: ``bootstrap → prefect.handback → prefect.resume → bootstrap`` was one; any
+    such circle, however long and wherever its imports sit, fails here."""
+    assert _loop(_module_graph()) == []
+
+
+def test_the_module_graph_sees_imports_inside_functions_and_relative_ones(
+        tmp_path: Path) -> None:
+    modules = {"pkg": tmp_path / "pkg" / "__init__.py", "pkg.a": tmp_path / "pkg" / "a.py",
+               "pkg.b": tmp_path / "pkg" / "b.py"}
+    for path in modules.values():
+        path.parent.mkdir(exist_ok=True)
+    modules["pkg"].write_text("")
+    modules["pkg.a"].write_text("def f():\n    from pkg import b\n")
+    modules["pkg.b"].write_text("from . import a\n")
+    graph = {n: _module_edges(n, p, modules) for n, p in modules.items()}
+    assert graph == {"pkg": set(), "pkg.a": {"pkg.b"}, "pkg.b": {"pkg.a"}}
+    assert _loop(graph) == ["pkg.a", "pkg.b", "pkg.a"]

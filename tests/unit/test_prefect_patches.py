@@ -57,3 +57,35 @@ def test_every_transaction_of_the_local_server_begins_immediate() -> None:
         assert seen == ["IMMEDIATE"]
     finally:
         AioSqliteConfiguration.begin_transaction = saved  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize("change", [
+    lambda: patches.runner_stopped_by_sigterm(),
+    lambda: patches.run_the_flow_object(object(), "id", object()),
+    lambda: patches.start_served_runs_with(print),
+    lambda: patches.run_flow_in_subprocess_on(object(), object()),
+    patches.sqlite_writes_take_the_lock_first,
+])
+def test_every_change_is_refused_on_another_prefect_release(
+        change: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """serve's changes to Prefect's runner live here too (issue 21): none is applied on a
+    release it was not written for, and nothing was changed when it is refused."""
+    import prefect
+    import prefect.runner._starter_direct as direct
+
+    before = direct.run_flow_in_subprocess
+    monkeypatch.setattr(prefect, "__version__", "9.9.9")
+    with pytest.raises(ConfigError, match=r"Prefect 9\.9\.9 is installed"):
+        change()  # type: ignore[operator]
+    assert direct.run_flow_in_subprocess is before
+
+
+def test_serving_changes_prefect_only_through_the_patches_module() -> None:
+    from pathlib import Path
+
+    import mktflow.prefect.serving as serving
+
+    text = Path(serving.__file__).read_text("utf-8")
+    for internal in ("_starter_direct", "_deployment_registry", "engine.multiprocessing",
+                     "handle_sigterm"):
+        assert internal not in text

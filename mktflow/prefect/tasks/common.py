@@ -38,6 +38,7 @@ __all__ = [
     "read_step",
     "reconcile_ui_answer",
     "record_decision",
+    "record_losing_answer",
     "start_process",
     "transient",
     "typed_uow",
@@ -67,15 +68,36 @@ ENGINE_TASK: dict[str, Any] = {
 }
 
 
+def current_flow_version() -> str | None:
+    """The version of the flow code this run is running (Prefect's ``flow.version``: by
+    default a hash of the flow's source file), None outside a flow run."""
+    version = flow_run.get_flow_version()
+    return str(version) if version else None
+
+
 @task(name="start-process", **ENGINE_TASK)
-def start_process(process: str, business_key: str, owner: str, params: dict[str, Any],
+def _open_process(process: str, business_key: str, owner: str, params: dict[str, Any],
                   branch: str | None = None) -> int:
     """Open (or find, on a re-run) the process instance of this flow run."""
     instance = processes.start_process(
         uow(), process=process, business_key=business_key, owner_email=owner, params=params,
-        flow_run_id=flow_run.get_id(), branch=branch)
+        flow_run_id=flow_run.get_id(), branch=branch, flow_version=current_flow_version())
     assert instance.id is not None
     return instance.id
+
+
+def start_process(process: str, business_key: str, owner: str, params: dict[str, Any],
+                  branch: str | None = None) -> int:
+    """Open (or find, on a re-run) the process instance of this flow run (a task), then note
+    the flow version this run runs on: not in the task, whose result a re-run of a suspended
+    run reads back from its cache, so a run resumed on changed flow code records the new
+    version (``processes.note_flow_version``: a ``flow-version`` entry, once)."""
+    process_id = _open_process(process, business_key, owner, params, branch)
+    version = current_flow_version()
+    if version:
+        processes.note_flow_version(uow(), process_id, flow_run_id=str(flow_run.get_id()),
+                                    version=version)
+    return process_id
 
 
 @task(name="finish-process", **ENGINE_TASK)
@@ -174,6 +196,34 @@ def reconcile_ui_answer(item_id: int, key: str, answered_by: str,
                          refused_answer={"by": answered_by, "door": "Prefect UI resume form",
                                          "data": data})
         return {"ok": False, "error": str(exc), "kind": type(exc).__name__}
+
+
+@task(name="record-losing-answer", **ENGINE_TASK)
+def record_losing_answer(item_id: int, key: str, answered_by: str, data: dict[str, Any],
+                         answered_at: str | None = None) -> bool:
+    """Keep on record an answer given in the Prefect UI that lost to another door: Prefect
+    accepted it (the run was resumed with it) but the step was completed elsewhere first
+    (the CLI, the API, a page), so the flow goes on with that answer (issue 20, item 5).
+
+    The losing answer is a comment on the step with who gave it, when (``answered_at``:
+    when Prefect stored it, ISO), at which door, what it said, and the answer that won; it
+    never changes the step's data or draft. Returns False (nothing recorded) when it is the
+    answer that won (the same member and data: the UI answer itself was applied). A task,
+    so a re-run of the flow records it once.
+    """
+    view = read_step(item_id)
+    if view["completed_by"] == answered_by and (view["data"] or {}) == data:
+        return False
+    note = (f"Answer from the Prefect UI by {answered_by} not applied: {view['ref']} was "
+            f"already completed by {view['completed_by']} at another door, whose answer "
+            f"stands (Prefect had accepted this one under key {key}).")
+    with suppress(Refused):
+        work.comment(uow(), item_id, actor_email="mktflow", text=note,
+                     reason=f"{view['ref']} was already done: the first completion wins",
+                     refused_answer={"by": answered_by, "door": "Prefect UI resume form",
+                                     "data": data, "at": answered_at,
+                                     "lost_to": view["completed_by"]})
+    return True
 
 
 @task(name="record-decision", **ENGINE_TASK)

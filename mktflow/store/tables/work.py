@@ -81,6 +81,9 @@ class ProcessInstance(SQLModel, table=True):
     branch: str | None = Field(default=None, max_length=CODE_MAX)
     status: str = Field(max_length=20, index=True)
     flow_run_id: str | None = Field(default=None, max_length=CODE_MAX, index=True)
+    #: Prefect's version of the flow the run runs (by default a hash of the flow's source);
+    #: None before migration 0015.
+    flow_version: str | None = Field(default=None, max_length=100)
     params: dict[str, Any] | None = json_field()
     result: dict[str, Any] | None = json_field()
     created_at: datetime = created_field()
