@@ -131,3 +131,22 @@ def test_a_handoff_of_other_departments_is_refused_for_who_asks_first(
     assert ana.status_code == 409  # the offering side sees the handoff: it learns its state
     hana = api.post(f"/handoffs/{h.id}/accept", headers=as_member(HANA))
     assert hana.status_code == 409 and "accepted" in hana.json()["detail"]
+
+
+def test_a_process_history_names_every_entry_never_a_question_mark(db: Any, cli: Any) -> None:
+    """Issue 21: `mktflow history P-n` listed a process's business rows (a campaign, its budget
+    lines) as ``?-2``: their kinds have no W/H/P prefix. Each reads as its kind and id."""
+    from mktflow.engine import processes
+
+    p = processes.start_process(db.uow(), process="campaign", business_key="CMP-HIST",
+                                owner_email=OLGA)
+    uow = db.uow()
+    with uow:
+        for kind in ("campaign", "budget_line"):
+            uow.audit(actor="mktflow", entity_type=kind, entity_id=2, action="record",
+                      process_id=p.id)
+        uow.commit()
+    r = cli("history", f"P-{p.id}")
+    assert r.exit_code == 0, r
+    assert "?-" not in r.stdout
+    assert "campaign 2" in r.stdout and "budget_line 2" in r.stdout and f"P-{p.id}" in r.stdout
