@@ -128,6 +128,9 @@ class Lessons(StepForm):
 @flow(name="campaign", persist_result=True, flow_run_name="campaign-{request.code}")
 def campaign(request: CampaignRequest) -> dict[str, Any]:
     """Plan, approve, execute, track and evaluate a marketing campaign."""
+    refusal = tasks.start_refusal(PROCESS, request.code, "code", request.model_dump(mode="json"))
+    if refusal:  # as `mktflow run` would refuse it: the field and the rule, no traceback
+        return tasks.refused_start(refusal)
     pid = tasks.start_process(PROCESS, request.code, request.owner,
                               request.model_dump(mode="json"), request.branch)
     due = timedelta(hours=request.due_hours)

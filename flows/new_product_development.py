@@ -178,6 +178,9 @@ STAGE_WORK: dict[str, list[tuple[str, str, type[StepForm], str | None]]] = {
       flow_run_name="new-product-{project.code}")
 def new_product_development(project: ProjectRequest) -> dict[str, Any]:
     """Take a new product from marketing's proposal through the stage gates to launch."""
+    refusal = tasks.start_refusal(PROCESS, project.code, "code", project.model_dump(mode="json"))
+    if refusal:  # as `mktflow run` would refuse it: the field and the rule, no traceback
+        return tasks.refused_start(refusal)
     pid = tasks.start_process(PROCESS, project.code, project.owner,
                               project.model_dump(mode="json"))
     due = timedelta(hours=project.due_hours)

@@ -117,6 +117,9 @@ class ComplaintClosure(StepForm):
 @flow(name="order-handling", persist_result=True, flow_run_name="order-{order.number}")
 def order_handling(order: OrderRequest) -> dict[str, Any]:
     """Take an order from intake through credit, production, shipping, invoicing, follow-up."""
+    refusal = tasks.start_refusal(PROCESS, order.number, "number", order.model_dump(mode="json"))
+    if refusal:  # as `mktflow run` would refuse it: the field and the rule, no traceback
+        return tasks.refused_start(refusal)
     pid = tasks.start_process(PROCESS, order.number, order.sales,
                               order.model_dump(mode="json"), order.branch)
     due = timedelta(hours=order.due_hours)

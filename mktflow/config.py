@@ -107,7 +107,9 @@ class Settings(BaseSettings):
     )
     prefect_ui_url: str | None = Field(
         default=None,
-        description="Prefect UI base URL for links to flow-run pages (e.g. http://127.0.0.1:4200).",
+        description="Prefect UI base URL (e.g. http://127.0.0.1:4200): the process owners' "
+                    "view of runs, where `mktflow run` points; notifications always link to "
+                    "mktflow's own page of the item (MKTFLOW_API_URL).",
     )
     web_session_secret: SecretStr | None = Field(
         default=None,

@@ -74,6 +74,7 @@ __all__ = [
     "parse_date",
     "parse_time",
     "plain_error",
+    "rule_in_words",
     "zone_named",
 ]
 
@@ -146,7 +147,7 @@ def check_text(value: str, *, field: str, max_length: int | None,
     Raises BadInput naming ``field`` and the rule.
     """
     if max_length is not None and len(value) > max_length:
-        raise BadInput(f"{field}: at most {max_length} characters, got {len(value)}")
+        raise BadInput(f"{field}: must be at most {max_length} characters, got {len(value)}")
     bad = _problem_char(value, multiline)
     if bad:
         raise BadInput(f"{field}: must not contain {bad}")
@@ -435,17 +436,80 @@ def json_type(value: Any) -> str:
     return _JSON_TYPES.get(type(value).__name__, type(value).__name__)
 
 
+def _shown(limit: Any) -> str:
+    if isinstance(limit, float) and limit.is_integer() and abs(limit) < 1e15:
+        return str(int(limit))
+    return str(limit)
+
+
+def _count(n: Any, one: str, many: str) -> str:
+    return f"{_shown(n)} {one if n == 1 else many}"
+
+
+def rule_in_words(rule: str, limit: Any, value: Any) -> str | None:
+    """A broken JSON-schema rule (``minLength``, ``maximum``, ``enum``, ...; pydantic's
+    constraints are named the same way by ``plain_error``) as a person reads it, without the
+    text itself: ``is required`` for a blank text that needs one character or more, ``must be
+    at most 300 characters, got 312`` (its length), ``must have at least 2 entries, got 1``,
+    ``must be at least 0, got -1`` (a number is shown), ``must be one of: approve, reject``.
+    None for a rule this does not word."""
+    blank = isinstance(value, str) and not value.strip()
+    got = f", got {len(value)}" if isinstance(value, str | list | tuple) else ""
+    characters = _count(limit, "character", "characters")
+    if rule == "minLength":
+        return "is required" if blank else f"must be at least {characters}{got}"
+    if rule == "maxLength":
+        return f"must be at most {characters}{got}"
+    if rule == "minItems":
+        empty = isinstance(value, list | tuple) and not value
+        return "is required (at least one entry)" if empty and limit == 1 else \
+            f"must have at least {_count(limit, 'entry', 'entries')}{got}"
+    if rule == "maxItems":
+        return f"must have at most {_count(limit, 'entry', 'entries')}{got}"
+    words = {"minimum": "must be at least", "maximum": "must be at most",
+             "exclusiveMinimum": "must be more than", "exclusiveMaximum": "must be less than",
+             "multipleOf": "must be a multiple of", "const": "must be"}
+    if rule in words:
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        return f"{words[rule]} {_shown(limit)}" + (f", got {_shown(value)}" if number else "")
+    if rule == "enum" and isinstance(limit, list | tuple):
+        return "must be one of: " + ", ".join("null" if v is None else _shown(v) for v in limit)
+    if rule == "uniqueItems":
+        return "must not list the same entry twice"
+    return None
+
+
+#: pydantic's constraint errors: (the JSON-schema rule, the ``ctx`` key holding its limit).
+_PYDANTIC_RULES = {
+    "string_too_short": ("minLength", "min_length"), "string_too_long": ("maxLength", "max_length"),
+    "too_short": ("minItems", "min_length"), "too_long": ("maxItems", "max_length"),
+    "greater_than_equal": ("minimum", "ge"), "less_than_equal": ("maximum", "le"),
+    "greater_than": ("exclusiveMinimum", "gt"), "less_than": ("exclusiveMaximum", "lt"),
+    "multiple_of": ("multipleOf", "multiple_of"),
+}
+
+
 def plain_error(err: Any, *, echo: bool = True) -> str:
     """One pydantic error (a dict of ``exc.errors()``) in words for people who write JSON:
-    ``is required`` for a missing or null value, ``'x' is not an e-mail address`` for the
-    e-mail pattern (never the regex itself), a JSON object where pydantic says dictionary, and
-    no ``Value error, `` prefix. ``echo=False`` leaves the submitted value out."""
+    ``is required`` for a missing or null value (or a blank text that needs one character),
+    limits as ``rule_in_words`` says them (``must be at most 300 characters``), ``'x' is not an
+    e-mail address`` for the e-mail pattern (never the regex itself), a JSON object where
+    pydantic says dictionary, and no ``Value error, `` prefix. ``echo=False`` leaves the
+    submitted value out."""
     kind = str(err.get("type", ""))
     message = str(err.get("msg", ""))
     ctx = err.get("ctx") or {}
     value = err.get("input")
     if kind == "missing":
         return "is required"
+    if kind in _PYDANTIC_RULES:
+        rule, key = _PYDANTIC_RULES[kind]
+        numeric = not rule.endswith(("Length", "Items"))  # a length says no more than its size
+        worded = rule_in_words(rule, ctx.get(key), value if echo or not numeric else None)
+        if worded:
+            return worded
+    if kind in ("literal_error", "enum") and ctx.get("expected"):
+        return f"must be {str(ctx['expected']).replace(chr(39), '')}"
     if value is None and kind.endswith("_type"):
         return "is required (got null)"
     if kind == "string_pattern_mismatch":

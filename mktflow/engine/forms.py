@@ -30,7 +30,7 @@ from referencing import Registry
 from referencing.exceptions import NoSuchResource, Unresolvable
 
 from mktflow.domain.errors import BadInput, FormInvalid
-from mktflow.domain.inputs import EMAIL_SHAPE, json_type
+from mktflow.domain.inputs import EMAIL_SHAPE, json_type, rule_in_words
 
 __all__ = ["MAX_PATTERN", "check_schema", "example_data", "form_problems", "schema_of",
            "validate_form"]
@@ -218,7 +218,9 @@ def _article(word: str) -> str:
 
 def _in_words(err: ValidationError) -> str:
     """A JSON-schema error in the words of people who write JSON: null, object and array,
-    never Python's None, dictionary or list, nor a regex."""
+    never Python's None, dictionary or list, nor a regex; limits as people say them (``is
+    required``, ``must be at most 300 characters``: ``rule_in_words``), never ``'' is too
+    short``."""
     value, rule = err.instance, err.validator
     if rule == "type":
         if value is None:
@@ -229,6 +231,9 @@ def _in_words(err: ValidationError) -> str:
                 f"got {json_type(value)}")
     if rule == "format" and isinstance(value, str):
         return f"{value!r} is not {_FORMATS.get(str(err.validator_value), err.validator_value)}"
+    worded = rule_in_words(str(rule), err.validator_value, value)
+    if worded:
+        return worded
     if rule == "additionalProperties" and isinstance(value, dict):
         known = set((err.schema or {}).get("properties") or {})
         extra = sorted(k for k in value if k not in known)

@@ -17,7 +17,9 @@ from mktflow.domain.model import (
 )
 from mktflow.engine import processes
 from mktflow.engine.common import actor_for, departments_exist, get_for_update
+from mktflow.engine.decisions import apply_handoff, settle_step
 from mktflow.engine.notices import notice
+from mktflow.engine.steps import hand_over
 from mktflow.engine.transitions import check, check_new, record
 from mktflow.store.tables import Handoff, ProcessInstance
 from mktflow.store.uow import UnitOfWork
@@ -114,6 +116,10 @@ def act(
 ) -> Handoff:
     """Apply one handoff transition (accept, reject, deliver, confirm, return, cancel).
 
+    Accepting or rejecting a handoff that a step of its process decides completes that step
+    in the same transaction and then resumes the flow run waiting on it
+    (``engine.decisions``): the decision is made once, wherever it is made.
+
     A person's cancel of a handoff the flow of a running process made ends the process with
     it, as a step's cancel does (``work.cancel``), so whoever may end the process does it and
     nobody else (``processes.ender``); a handoff a person attached is withdrawn alone, by the
@@ -128,30 +134,17 @@ def act(
         handoff = get_for_update(uow, Handoff, handoff_id)
         actor, rule = check(uow, handoff, action, actor_email, reason=reason,
                             who=processes.ender(uow, instance, handoff))
-        now = uow.now()
-        fields: dict[str, Any] = {}
-        if reason:
-            fields["reason"] = reason.strip()
-        if action == "accept":
-            fields["accepted_at"] = now
-            if handoff.kind == HandoffKind.RESPONSIBILITY_LETTER:
-                fields["signed_by"] = actor.email
-        elif action == "deliver":
-            fields["delivered_at"] = now
-            if data is not None:
-                fields["data"] = data
-        elif action == "return":
-            fields["return_count"] = handoff.return_count + 1
-        if rule.target in (HandoffState.CONFIRMED, HandoffState.REJECTED,
-                           HandoffState.CANCELLED):
-            fields["closed_at"] = now
-        record(uow, handoff, rule, actor, reason=reason, data=data, fields=fields)
+        apply_handoff(uow, handoff, action, actor, rule, reason=reason, data=data)
+        decided = settle_step(uow, handoff, action, actor, reason) \
+            if uow.door is not Door.ENGINE else None
         why = (processes.end_for_cancelled_item(uow, instance, handoff, actor=actor.email,
                                                 reason=reason)
                if instance is not None and processes.ends_with(instance, handoff) else None)
         uow.commit()
     if instance is not None and why is not None:
         processes.tell_run(uow, instance, why)
+    if decided is not None:  # the flow run waiting on the deciding step goes on
+        hand_over(uow, decided)
     return handoff
 
 

@@ -1,7 +1,7 @@
 """What a department is told when work reaches it: one outbox message per channel of a change.
 
-Messages say what, for whom, due when, and carry a link to act: the Prefect UI flow-run page
-when the item belongs to a flow run, else the mktflow API URL of the item.
+Messages say what, for whom, due when, and carry a link to act: mktflow's page of the item
+(``MKTFLOW_API_URL/work/12``), however the run it belongs to was started.
 
 Fan-out happens here, at write time, in the command's transaction: a message for a department
 goes to each of the department's channels; a message for a member goes to each of the member's
@@ -30,7 +30,6 @@ from mktflow.store.tables import (
     Department,
     Handoff,
     Member,
-    ProcessInstance,
     WorkItem,
 )
 from mktflow.store.uow import UnitOfWork
@@ -90,13 +89,11 @@ class _Route:
 
 
 def action_link(uow: UnitOfWork, item: WorkItem | Handoff) -> str:
-    """Where a person acts on ``item``: its flow run's UI page, or its API URL."""
-    settings = uow.settings
-    if item.process_id is not None and settings.prefect_ui_url:
-        process = uow.session.get(ProcessInstance, item.process_id)
-        if process is not None and process.flow_run_id:
-            return f"{settings.prefect_ui_url.rstrip('/')}/runs/flow-run/{process.flow_run_id}"
-    return f"{settings.api_url.rstrip('/')}/{_PATHS[type(item)]}/{item.id}"
+    """Where a person acts on ``item``: mktflow's page of it (``MKTFLOW_API_URL/work/12``,
+    ``/handoffs/3``), however its process's run was started (served, ``mktflow run``, a
+    worker) and whatever Prefect UI is configured. The Prefect UI is the process owners' view
+    of runs, not where a department decides a step (its resume form refuses deciding steps)."""
+    return f"{uow.settings.api_url.rstrip('/')}/{_PATHS[type(item)]}/{item.id}"
 
 
 def head_of(uow: UnitOfWork, department: str) -> str | None:

@@ -23,6 +23,7 @@ from mktflow.domain.model import (
     rule_for,
 )
 from mktflow.engine import visibility
+from mktflow.engine.answers import request_problems
 from mktflow.engine.common import actor_for, changed, get_for_update, ref
 from mktflow.store.tables import Handoff, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
@@ -43,6 +44,7 @@ __all__ = [
     "relink",
     "set_flow_version",
     "start_process",
+    "start_refusal",
     "tell_run",
 ]
 
@@ -119,6 +121,25 @@ def note_flow_version(uow: UnitOfWork, process_id: int, *, flow_run_id: str,
                          f"flow run {flow_run_id} went on on changed flow code")
         uow.commit()
         return True
+
+
+def start_refusal(uow: UnitOfWork, *, process: str, business_key: str, key_field: str,
+                  params: dict[str, Any], flow_run_id: str | None) -> str | None:
+    """Why a flow run started elsewhere than ``mktflow run`` (the Prefect UI's *Custom run*, a
+    schedule, the API) may not start, in the words ``mktflow run`` refuses it with: the
+    process's rules for its request (every member it names is active, a draft plan passes its
+    rules: ``answers.request_problems``) and a business key no other run uses. None when it may,
+    and always for a re-run of the run that opened the process (after a resume: the members
+    may have changed since, and the run goes on with what it started with)."""
+    with uow:
+        existing = _by_key(uow, business_key)
+        if existing is not None and flow_run_id and existing.flow_run_id == flow_run_id:
+            return None
+        problems = [f"field '{p.field}': {p.message}"
+                    for p in request_problems(uow.session, process, params)]
+        if existing is not None:
+            problems.append(f"field '{key_field}': {_taken(business_key, existing)}")
+    return f"{process} parameters: {'; '.join(problems)}" if problems else None
 
 
 def check_key_free(uow: UnitOfWork, business_key: str) -> None:

@@ -17,7 +17,7 @@ from mktflow.engine import work
 from mktflow.store.tables import ProcessInstance, WorkItem
 from mktflow.store.uow import Resumer, UnitOfWork
 
-__all__ = ["Resumer", "complete_step"]
+__all__ = ["Resumer", "complete_step", "hand_over"]
 
 log = logging.getLogger("mktflow.steps")
 
@@ -31,8 +31,16 @@ def complete_step(
     answer the Prefect UI form shows pre-filled.
     """
     item = work.complete(uow, item_id, actor_email=actor_email, data=data, over_draft=True)
+    hand_over(uow, item)
+    return item
+
+
+def hand_over(uow: UnitOfWork, item: WorkItem) -> None:
+    """Resume the flow run waiting for the done step ``item`` with its answer (nothing for a
+    step of no process). A resume that fails leaves the step done and says how to hand it over
+    again (``mktflow process resume P-n``)."""
     if item.process_id is None:
-        return item
+        return
     with uow:
         process = uow.session.get(ProcessInstance, item.process_id)
         flow_run_id = process.flow_run_id if process else None
@@ -47,4 +55,3 @@ def complete_step(
     elif flow_run_id:
         log.info("W-%s is done; nothing is wired to resume flow run %s: `mktflow process "
                  "resume P-%s` hands it over", item.id, flow_run_id, item.process_id)
-    return item

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
-from mktflow.domain.actors import Actor, Target, authorize
-from mktflow.domain.errors import BadInput
+from mktflow.domain.actors import Actor, Target, authorize, authorize_read, may_read
+from mktflow.domain.errors import BadInput, TransitionRefused
 from mktflow.domain.model import (
     HANDOFF_RULES,
     WORK_RULES,
     Audience,
+    Readable,
     Rule,
     creation_rule,
+    read_rule,
     rule_for,
     target_state,
 )
@@ -22,7 +25,6 @@ from mktflow.store.tables import Handoff, WorkItem
 from mktflow.store.uow import UnitOfWork
 
 __all__ = ["check", "check_new", "record"]
-
 
 
 def _kind(item: WorkItem | Handoff) -> str:
@@ -36,14 +38,20 @@ def check(
     """Who is acting and which rule allows it; refuses before anything changes.
 
     ``who`` replaces the row's "who may" where another rule decides it (a cancel that ends a
-    process: ``processes.ender``); the state and the reason are the row's all the same.
+    process: ``processes.ender``); the state and the reason are the row's all the same. The
+    state is refused (TransitionRefused, naming state and holder) only to someone who may see
+    the item; anyone else is refused for who they are (NotAuthorized) first.
     """
     actor = actor_for(uow, actor_email)
     rules = WORK_RULES if isinstance(item, WorkItem) else HANDOFF_RULES
     kind = "work item" if isinstance(item, WorkItem) else item.kind.replace("_", " ")
     holder = getattr(item, "assignee_email", None)
     name = f"{kind} {ref(item)}" + (f" (held by {holder})" if holder else "")
-    rule = rule_for(rules, name, action, item.state)
+    try:
+        rule = rule_for(rules, name, action, item.state)
+    except TransitionRefused:
+        _who_before_state(actor, rules, action, item)
+        raise
     if rule.needs_reason and not (reason and reason.strip()):
         raise BadInput(f"reason: {action} needs a reason (why the {kind} is {rule.past})")
     if who is None:
@@ -51,6 +59,23 @@ def check(
     else:
         who(actor)
     return actor, rule
+
+
+def _who_before_state(actor: Actor, rules: tuple[Rule, ...], action: str,
+                      item: WorkItem | Handoff) -> None:
+    """Refuse (NotAuthorized) someone who may not see ``item`` for who they are, before a
+    refusal for its state could tell them what it is and who holds it: a claim on another
+    department's held step is "only a member of the owning department may", never "held by
+    ...". Those who may see the item (the read table) learn its state as before."""
+    if actor.system:
+        return
+    target = target_of(item)
+    reading = read_rule(Readable.WORK if isinstance(item, WorkItem) else Readable.HANDOFF)
+    if may_read(actor, reading, target):
+        return
+    for rule in (r for r in rules if r.action == action):
+        authorize(actor, replace(rule, guards=()), target)  # who may, before the state
+    authorize_read(actor, reading, target)
 
 
 def check_new(actor: Actor, action: str, target: Target) -> Rule:

@@ -24,7 +24,7 @@ from mktflow.domain.inputs import (
     normalise_email,
 )
 from mktflow.domain.model import OPEN_WORK_STATES, Audience, Guard, WorkState
-from mktflow.engine import processes
+from mktflow.engine import decisions, processes
 from mktflow.engine.answers import check_answer
 from mktflow.engine.common import (
     active_member,
@@ -40,7 +40,7 @@ from mktflow.engine.forms import check_schema, validate_form
 from mktflow.engine.notices import notice
 from mktflow.engine.transitions import check, check_new, record
 from mktflow.store.db import json_dumps
-from mktflow.store.tables import Member, WorkItem
+from mktflow.store.tables import Handoff, Member, WorkItem
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [
@@ -162,7 +162,10 @@ def create_work_item(
                   data={"title": item.title, "department": department,
                         "assignee": item.assignee_email})
         audience = Audience.ASSIGNEE if item.assignee_email else Audience.DEPARTMENT
-        notice(uow, item, event="work.created", audiences=(audience,), actor=actor.email)
+        if item.assignee_email or not decisions.decides_offered(
+                uow, process_id=process_id, step_key=step_key, department=department):
+            # a step deciding an offered handoff: the offer's notice was the department's one
+            notice(uow, item, event="work.created", audiences=(audience,), actor=actor.email)
         uow.commit()
         return item
 
@@ -255,12 +258,20 @@ def complete(
     Raises FormInvalid (a BadInput: HTTP 422, exit 2) naming each field path, e.g.
     ``activities.0.owner: nobody@example.com is not an active member``; nothing is written.
 
+    A step that decides a handoff (``engine.decisions``) accepts or rejects it in the same
+    transaction, as its ``decision`` says.
+
     A step already done is not completed again: the member who completed it, sending the same
     answer again (a retry whose first answer was lost), is told so and nothing changes;
     anyone else, or another answer, is refused (TransitionRefused) naming who completed it
     and when.
     """
     with uow:
+        seen = uow.session.get(WorkItem, item_id)
+        decides = decisions.linked_handoff_id(uow, seen.process_id, seen.step_key) \
+            if seen is not None else None
+        if decides is not None:  # the handoff's row first, as accepting it locks them
+            get_for_update(uow, Handoff, decides)
         item = get_for_update(uow, WorkItem, item_id)
         if item.state == WorkState.DONE:
             _completed_already(uow, item, actor_email, merge_draft(item.draft, data)
@@ -273,6 +284,7 @@ def complete(
         record(uow, item, rule, actor, data=clean, fields={
             "data": clean, "completed_by": actor.email, "completed_at": uow.now(),
         })
+        decisions.settle_handoff(uow, item, actor, clean)  # the handoff it decides, if any
         uow.commit()
         return item
 

@@ -69,6 +69,7 @@ __all__ = [
     "open_step",
     "pause_key",
     "wait_for",
+    "waiting_line",
 ]
 
 F = TypeVar("F", bound="StepForm")
@@ -344,6 +345,21 @@ def instructions(handle: StepHandle[Any], view: dict[str, Any], refusal: str = "
     )
 
 
+def waiting_line(handle: StepHandle[Any], view: dict[str, Any], api_url: str) -> str:
+    """What the run's log says while it waits: ``waiting on W-5 'Approve budget' in finance,
+    held by grace.liu@example.com; act at http://…/work/5`` (``held by nobody (in the finance
+    queue)`` for an open step)."""
+    holder = view.get("assignee") or f"nobody (in the {view.get('department')} queue)"
+    return (f"waiting on {view['ref']} {handle.title!r} in {view.get('department')}, held by "
+            f"{holder}; act at {api_url.rstrip('/')}/work/{handle.item_id}")
+
+
+def _log_waiting(handle: StepHandle[Any], view: dict[str, Any], api_url: str) -> None:
+    from prefect.logging import get_run_logger
+
+    get_run_logger().info("%s", waiting_line(handle, view, api_url))
+
+
 def _wait(handle: StepHandle[Any], key: str, view: dict[str, Any], *,
           typed: dict[str, Any] | None = None, refusal: str = "") -> Any:
     """Suspend (deployment run) or pause until resumed with the step's input."""
@@ -358,6 +374,7 @@ def _wait(handle: StepHandle[Any], key: str, view: dict[str, Any], *,
         f" — refused: {refusal}" if refusal else "")
     model = _input_model(handle.form, instructions(handle, view, refusal), member
                          ).with_initial_data(description=heading, **values)
+    _log_waiting(handle, view, settings.api_url)
     context = FlowRunContext.get()
     if context and context.flow_run and context.flow_run.deployment_id:
         return suspend_flow_run(wait_for_input=model, key=key, timeout=timeout)

@@ -1,8 +1,9 @@
 """Jinja2 templates of the pages (shipped in ``mktflow/web/templates``), with the filters they
 use: times in the organisation's time zone, priority bands, labels of states and actions,
-descriptions as paragraphs, drafts without their blank answers; a comment's link is an
-anchor only when it passes the input rule for links (``is acceptable_link``: http, https,
-mailto), so a row stored before that rule never becomes a ``javascript:`` anchor.
+descriptions from Markdown (``_markdown``: raw HTML off, only safe links), drafts without
+their blank answers; a comment's link is an anchor only when it passes the input rule for
+links (``is acceptable_link``: http, https, mailto), so a row stored before that rule never
+becomes a ``javascript:`` anchor.
 
 Priority (0-100, 50 when nobody set one) reads in four bands: 0-29 *Low*, 30-69 *Normal*
 (the default 50 is normal: most work is), 70-89 *High*, 90-100 *Urgent*.
@@ -21,6 +22,7 @@ from markupsafe import Markup, escape
 
 from mktflow.config import Settings
 from mktflow.domain.inputs import is_acceptable_link, zone_named
+from mktflow.web._markdown import markdown
 
 __all__ = ["BANDS", "band", "environment", "render", "zone_of"]
 
@@ -51,13 +53,6 @@ def band(priority: int | None) -> str:
     """The band a priority reads as (``Normal`` for 50 or none); see ``BANDS``."""
     value = 50 if priority is None else priority
     return next((name for low, name in BANDS if value >= low), BANDS[-1][1])
-
-
-def _paragraphs(text: str | None) -> Markup:
-    """A description as paragraphs (a blank line between them); its line breaks kept by the
-    style sheet (``white-space: pre-line``). Escaped: no HTML from the text gets through."""
-    blocks = [b.strip("\n") for b in re.split(r"\n\s*\n", str(text or "").replace("\r\n", "\n"))]
-    return Markup("").join(Markup("<p>{}</p>").format(b) for b in blocks if b.strip())
 
 
 def _filled(value: Any) -> Any:
@@ -93,7 +88,7 @@ def _environment(zone_name: str) -> Environment:
     zone = ZoneInfo(zone_name)
     env.filters["when"] = lambda value: _when(value, zone)
     env.filters["band"] = band
-    env.filters["paragraphs"] = _paragraphs
+    env.filters["markdown"] = markdown
     env.filters["filled"] = _filled
     env.filters["words"] = _words
     env.filters["state"] = _state

@@ -2,7 +2,8 @@
 
 Three pure steps, no web framework in them (so they are tested in milliseconds):
 
-* ``raw_from_data(schema, data)``: the step's draft (JSON) as the strings the inputs show;
+* ``raw_from_data(schema, data)``: the step's draft (JSON) as the strings the inputs show; a
+  required list that needs rows (``minItems``) gets blank rows up to that number (at most 20);
 * ``raw_from_post(schema, pairs)``: the posted inputs (``kpis.0.target=1200``, …) as the same
   nested strings; ``add_row`` / ``remove_row`` change the lists of rows in it;
 * ``data_from_raw(schema, raw)``: typed JSON data (numbers, booleans, dates, choices, nested
@@ -187,18 +188,24 @@ def raw_from_data(schema: dict[str, Any] | None, data: Any) -> dict[str, Raw]:
     return value if isinstance(value, dict) else {}
 
 
-def _raw_of(node: dict[str, Any], root: dict[str, Any], value: Any) -> Raw:
+def _raw_of(node: dict[str, Any], root: dict[str, Any], value: Any,
+            required: bool = True) -> Raw:
     node = _resolve(node, root)
     kind = _kind(node)
     if kind == "object":
         given = value if isinstance(value, dict) else {}
-        props = node["properties"]
+        props, needed = node["properties"], set(node.get("required", []))
         return {k: _raw_of(props[k], root, given.get(k, props[k].get("default")
-                                                    if isinstance(props[k], dict) else None))
+                                                    if isinstance(props[k], dict) else None),
+                           k in needed)
                 for k in props}
     if kind == "list":
         rows = value if isinstance(value, list) else []
-        return [_raw_of(node["items"], root, row) for row in rows]
+        least = node.get("minItems")
+        # a list that needs rows (minItems) starts with them: nothing to "Add" before typing
+        missing = max(least - len(rows), 0) if isinstance(least, int) and required \
+            and not node.get("nullable") else 0
+        return [_raw_of(node["items"], root, row) for row in [*rows, *[None] * min(missing, 20)]]
     if kind == "fixed":
         return {_PASS: json.dumps(value, ensure_ascii=False)} if value is not None else {}
     if kind == "boolean":
@@ -511,13 +518,18 @@ def _holds(condition: dict[str, Any], data: dict[str, Any]) -> bool:
     return True
 
 
+def _too_short(message: str) -> bool:
+    return message.startswith("must be at least ") and " character" in message
+
+
 def conditional_errors(schema: dict[str, Any] | None, data: dict[str, Any],
                        errors: dict[str, str]) -> dict[str, str]:
     """``errors`` with those of a rule that holds only for some answers (JSON Schema
     ``if``/``then`` at the form's top, e.g. a reason of at least 3 characters to reject)
     worded as that rule: ``is required when Decision is Reject``. While an answer the rule
     depends on is not given, its errors are left out: that answer's own error says what is
-    missing. Only "is required" and "is too short" errors are reworded or left out."""
+    missing. Only "is required" and "must be at least N characters" errors are reworded or
+    left out."""
     root = schema or {}
     props = _resolve(root, root).get("properties") or {}
     out = dict(errors)
@@ -528,7 +540,7 @@ def conditional_errors(schema: dict[str, Any] | None, data: dict[str, Any],
         needed: list[str] = listed if isinstance(listed, list) else []
         for name in {*needed, *rules}:
             message = out.get(name, "")
-            if not (message == "is required" or message.endswith("is too short")):
+            if not (message == "is required" or _too_short(message)):
                 continue
             if any(data.get(n) in (None, "") for n in on):
                 del out[name]

@@ -37,3 +37,18 @@ def test_run_prints_ids_first_and_exits_with_the_final_state(flow_db: Any) -> No
     assert started["ui_url"].endswith(f"/runs/flow-run/{started['flow_run_id']}")
     assert open_ui_link(started["ui_url"], page=False)["state"]["type"] == "COMPLETED"
     assert finished["state"] == "COMPLETED" and finished["result"]["outcome"] == "rejected"
+    # the steps of a run started with plain `mktflow run` link to mktflow's pages (issue 21)
+    from sqlalchemy import text
+
+    from mktflow.config import get_settings
+
+    api = get_settings().api_url.rstrip("/")
+    pid = d.process_id()
+    with flow_db.engine.connect() as conn:  # a plain read, beside the relay's writes
+        steps = conn.execute(text("SELECT id FROM workitem WHERE process_id = :p"),
+                             {"p": pid}).scalars().all()
+        links = {link for link, payload in conn.execute(text(
+            "SELECT link, payload FROM outboxmessage WHERE link IS NOT NULL")).all()
+            if (payload if isinstance(payload, dict) else json.loads(payload)).get(
+                "process_id") == pid}
+    assert links and links <= {f"{api}/work/{s}" for s in steps}, links

@@ -128,3 +128,45 @@ def test_management_rejects_the_project(flow_db: Any) -> None:
                                                       "reason": "not our market"})
     result = run.result()
     assert (result["outcome"], result["reason"]) == ("rejected", "not our market")
+
+
+def test_a_letter_decided_on_its_handoff_moves_the_project(flow_db: Any) -> None:
+    """Issue 21, one door per decision: tech accepts its letter on the handoff (as its page,
+    the API or `mktflow handoff accept` do), production rejects its own there: each letter's
+    deciding step is completed by that, the flow goes on, and each department had one notice
+    for its letter."""
+    from flows.new_product_development import new_product_development
+    from mktflow.engine import handoffs
+    from mktflow.store.tables import Handoff, OutboxMessage
+
+    code = f"NPD-{uuid.uuid4().hex[:8]}"
+    run = start_flow(new_product_development, project=_project(code))
+    d = Departments(flow_db, code, run)
+    d.answer("proposal-1", OLGA, PROPOSAL)
+    d.answer("project-approval-1-management-1", CHEN, {"decision": "approve"})
+    d.answer("budget-allocation-1", FINANCE, {"allocations": [
+        {"code": "design", "amount": 30000}, {"code": "trial", "amount": 25000},
+        {"code": "launch", "amount": 40000}]})
+
+    def letter(key: str) -> int:
+        d.step(key)  # the deciding step exists: the flow waits on it
+        with flow_db.uow() as u:
+            found = u.session.exec(select(Handoff).where(
+                col(Handoff.process_id) == d.process_id(), col(Handoff.step_key) == key)).one()
+            return int(found.id)
+
+    handoffs.accept(flow_db.uow(), letter("letter-tech-1"), actor_email=TOM)
+    assert d.step("letter-tech-1").state == "done"
+    handoffs.reject(flow_db.uow(), letter("letter-production-1"), actor_email=PEDRO,
+                    reason="capacity booked until May")
+    assert d.step("letter-production-1").data == {"decision": "reject",
+                                                  "reason": "capacity booked until May"}
+    d.answer("letter-production-1-revision", OLGA, {"action": "stop",
+                                                    "reason": "no capacity this year"})
+    result = run.result()
+    assert result["outcome"] == "stopped"
+    with flow_db.uow() as u:
+        for dept, key in (("tech", "letter-tech-1"), ("production", "letter-production-1")):
+            told = [m.event for m in u.session.exec(select(OutboxMessage).where(
+                col(OutboxMessage.department) == dept)) if code in m.subject]
+            assert told == ["handoff.offered"], (dept, key, told)

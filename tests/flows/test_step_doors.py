@@ -181,3 +181,41 @@ def test_a_decision_cannot_be_decided_in_the_ui_by_typing_an_email(flow_db: Any)
     # the same head through a door that proves who she is: decided
     d.answer("decide", HEAD, {"decision": "approve"})
     assert run.result() == {"decision": "approve", "by": HEAD}
+
+
+def _messages(flow_run_id: str, needle: str, timeout: float = 20) -> list[str]:
+    """The run's log lines holding ``needle`` (the API log handler sends them in batches)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while True:
+            logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])),
+                                    limit=200, offset=0)
+            found = [log.message for log in logs if needle in log.message]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.5)
+
+
+def test_a_waiting_runs_log_names_the_step_its_department_and_holder(flow_db: Any) -> None:
+    """Issue 21: not only "Suspending flow run" / "Pausing flow": which step, where, held by
+    whom, and where to act."""
+    from mktflow.config import get_settings
+    from mktflow.engine import work
+    from mktflow.engine.steps import complete_step
+
+    key = f"SD-{uuid.uuid4().hex[:8]}"
+    run = start_flow(_flow(), key=key)
+    d = Departments(flow_db, key, run)
+    item = d.step("plan")
+    flow_run_id = flow_run_id_of(flow_db, key)
+    wait_paused(flow_run_id, "plan")
+    api = get_settings().api_url.rstrip("/")
+    assert _messages(flow_run_id, "waiting on") == [
+        f"waiting on W-{item.id} 'Confirm the plan' in marketing, held by nobody (in the "
+        f"marketing queue); act at {api}/work/{item.id}"]
+    work.claim(flow_db.uow(), item.id, actor_email=MARKETING)
+    complete_step(flow_db.uow(), item.id, actor_email=MARKETING, data={})
+    assert run.result()["by"] == MARKETING

@@ -104,7 +104,7 @@ def test_form_data_is_validated_and_bad_data_writes_nothing(db: Any) -> None:
     with pytest.raises(FormInvalid) as info:
         work.complete(db.uow(), item.id, actor_email=OLGA, data={"budget": -1, "channel": "x"})
     message = str(info.value)
-    assert "field 'budget': -1 is less than the minimum of 0" in message
+    assert "field 'budget': must be at least 0, got -1" in message
     assert "field 'channel'" in message
     with pytest.raises(FormInvalid, match="field 'channel': is required"):
         work.complete(db.uow(), item.id, actor_email=OLGA, data={"budget": 5})

@@ -187,7 +187,7 @@ def test_engine_refuses_over_long_text_on_both_databases(db: Any) -> None:
     from mktflow.domain.errors import BadInput
     from mktflow.engine import handoffs, work
 
-    with pytest.raises(BadInput, match=r"^title: at most 300 characters, got 100000$"):
+    with pytest.raises(BadInput, match=r"^title: must be at most 300 characters, got 100000$"):
         work.create_work_item(db.uow(), actor_email=ANA, department="marketing",
                               title="t" * 100_000)
     with pytest.raises(BadInput, match=r"^title: must not contain a line break"):
@@ -249,7 +249,7 @@ def test_cli_data_file_with_a_bom_is_accepted(cli: Any, tmp_path: Path) -> None:
 @pytest.mark.parametrize(("args", "needle"), [
     (("--due", "9999-12-31T23:00-05:00"), "due:"),
     (("--due", "0001-01-01T00:00+05:00"), "due:"),
-    (("--title", "t" * 301), "title: at most 300"),
+    (("--title", "t" * 301), "title: must be at most 300 characters"),
     (("--title", "Flyer\nBcc: x@example.com"), "title: must not contain a line break"),
     (("--title", "bad \udcff bytes"), "title: must not contain a lone surrogate"),
 ])

@@ -130,21 +130,34 @@ def test_while_the_head_is_away_the_delegate_is_told_too(db: Any) -> None:
     assert [m.channel_id for m in latest] == [head_own.id]  # back: the delegate is not told
 
 
-def test_the_link_opens_the_flow_run_when_the_item_belongs_to_one(
+def test_the_link_opens_mktflows_page_even_when_the_item_belongs_to_a_flow_run(
     db: Any, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Issue 21, item 4: a step or handoff of a flow run links to mktflow's page of it, with a
+    Prefect UI configured (as plain `mktflow run` configures one) or not: the Prefect UI is the
+    process owners' view of runs, and its resume form refuses every deciding step."""
+    from mktflow.engine import handoffs
+
     monkeypatch.setenv("MKTFLOW_PREFECT_UI_URL", "http://127.0.0.1:4200/")
+    monkeypatch.setenv("MKTFLOW_API_URL", "http://mktflow.test:8765/")
     reset_caches()
     try:
         p = processes.start_process(db.uow(), process="campaign", business_key="CMP-LINK-1",
                                     owner_email=HEAD, flow_run_id="8e1c-run")
-        work.create_work_item(db.uow(), actor_email=HEAD, department="marketing",
-                              title="Brief", process_id=p.id, step_key="brief")
+        item = work.create_work_item(db.uow(), actor_email=HEAD, department="marketing",
+                                     title="Brief", process_id=p.id, step_key="brief")
+        h = handoffs.offer(db.uow(), actor_email=HEAD, from_department="marketing",
+                           to_department="sales", title="Kit", due_at=None, process_id=p.id,
+                           step_key="kit")
         (m,) = rows(db, event="work.created")
-        assert m.link == "http://127.0.0.1:4200/runs/flow-run/8e1c-run"
+        assert m.link == f"http://mktflow.test:8765/work/{item.id}"
         assert m.payload["link"] == m.link
+        assert {o.link for o in rows(db, event="handoff.offered")} == {
+            f"http://mktflow.test:8765/handoffs/{h.id}"}
+        assert "runs/flow-run" not in " ".join(str(o.link) for o in rows(db))
     finally:
         monkeypatch.delenv("MKTFLOW_PREFECT_UI_URL")
+        monkeypatch.delenv("MKTFLOW_API_URL")
         reset_caches()
 
 

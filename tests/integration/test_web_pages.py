@@ -171,6 +171,33 @@ def test_a_member_signs_in_claims_fills_the_form_and_completes(
                                              {"code": "TV", "amount": 1200.5}]}
 
 
+def test_a_form_starts_with_the_rows_it_needs_and_its_errors_read_in_words(
+        db: Any, browser: Callable[[], Browser]) -> None:
+    """A required list (``minItems: 1``) shows its first row before anything is pressed; an
+    empty required text says "is required", a short one how long it must be, never ``''
+    is too short``."""
+    item = _step(db, assignee=OLGA)
+    olga = browser()
+    olga.sign_in(db, OLGA)
+    page = olga.get(f"/work/{item}").text
+    assert 'name="kpis.0.name"' in page and 'name="kpis.0.target"' in page
+    assert 'name="budget_lines.0.code"' not in page  # not needed: starts empty
+    before = written(db)
+    blank = olga.post(f"/work/{item}", [("goal", ""), ("kpis.0.name", ""),
+                                        ("kpis.0.target", ""), ("action", "complete")])
+    assert blank.status_code == 422 and written(db) == before
+    assert 'id="e-f-goal">Goal is required<' in blank.text
+    assert 'id="e-f-kpis-0-name">Name is required<' in blank.text
+    assert 'id="e-f-kpis-0-target">Target is required<' in blank.text
+    short = olga.post(f"/work/{item}", [("goal", "ab"), ("kpis.0.name", "leads"),
+                                        ("kpis.0.target", "0"), ("action", "complete")])
+    assert short.status_code == 422
+    assert 'id="e-f-goal">Goal must be at least 3 characters, got 2<' in short.text
+    assert 'id="e-f-kpis-0-target">Target must be more than 0, got 0<' in short.text
+    for text in (blank.text, short.text):
+        assert "too short" not in text and "is less than" not in text
+
+
 def _view(db: Any, item: int) -> dict[str, Any]:
     from mktflow.engine import queries
 
@@ -415,11 +442,37 @@ def test_the_default_priority_reads_normal_and_descriptions_keep_their_breaks(
     assert "<dd>Normal (50)</dd>" in page and "High" not in page
     assert "Normal" in li.get("/inbox/marketing").text
     assert ('<div class="description"><p>Goal: win &lt;b&gt;400&lt;/b&gt; customers. KPIs: new '
-            "customers 400 customers</p><p>Amount 15,000.00.</p></div>") in page
+            "customers 400 customers</p>\n<p>Amount 15,000.00.</p>\n</div>") in page
     # before claiming: the draft ({"reason": ""}) holds nothing to show, so no heading for it
     assert "Draft answer" not in page and "<dt>Reason</dt>" not in page
     css = li.get("/static/mktflow.css").text
     assert ".description p { white-space: pre-line;" in css
+
+
+def test_an_evaluation_steps_description_reads_as_a_table_and_bold_figures(
+        db: Any, browser: Callable[[], Browser]) -> None:
+    """The campaign's evaluation step describes its figures in Markdown (a KPI table, bold
+    amounts): the page shows a table and bold figures, never the pipes and asterisks."""
+    from decimal import Decimal
+
+    from flows.campaign import _evaluation_md
+    from mktflow.domain.campaign import CampaignEvaluation, KpiResult
+
+    evaluation = CampaignEvaluation(
+        kpis=(KpiResult("leads", "", 1200, 1300, 1300 / 1200, True),),
+        allocated=Decimal("11000"), spent=Decimal("10500"), variance=Decimal("500"),
+        utilisation=10500 / 11000, cost_per_result=Decimal("8.08"), kpis_met=1)
+    item = _approval_step(db, description=_evaluation_md(evaluation)
+                          + "\n\n<script>alert(1)</script> [x](javascript:alert(1))")
+    li = browser()
+    li.sign_in(db, LI)
+    page = li.get(f"/work/{item}").text
+    described = page.split('<div class="description">')[1].split("</div>\n</div>")[0]
+    assert "<th>kpi</th>" in described and "<td>leads</td>" in described
+    assert "<strong>11,000.00</strong>" in described and "<strong>10,500.00</strong>" in described
+    assert "| kpi |" not in page and "**11,000.00**" not in page
+    assert "<script>alert" not in page and 'href="javascript:' not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in described
 
 
 def test_an_approval_is_delegated_only_to_whom_the_engine_lets_decide(

@@ -154,7 +154,7 @@ def test_the_engines_errors_land_beside_their_fields() -> None:
     assert set(errors) == {"budget_lines.1.code", "budget_lines.1.amount"}
     fields = _by_name(F.fields(PLAN, raw, errors))
     assert "does not match" in fields["budget_lines.1.code"].error
-    assert "minimum" in fields["budget_lines.1.amount"].error
+    assert fields["budget_lines.1.amount"].error == "must be at least 0, got -5"
     assert fields["budget_lines.1.amount"].value == "-5"
     assert F.field_names(F.fields(PLAN, raw)) >= set(errors)
 
@@ -270,9 +270,50 @@ def test_a_description_keeps_its_paragraphs_and_line_breaks_and_no_html() -> Non
     from mktflow.web._render import environment
 
     text = ("Goal: win <b>400</b> customers.\n\nAmount 15,000.00.\nMay not approve: olga")
-    html = environment(Settings()).from_string("{{ t|paragraphs }}").render(t=text)
-    assert html == ("<p>Goal: win &lt;b&gt;400&lt;/b&gt; customers.</p>"
-                    "<p>Amount 15,000.00.\nMay not approve: olga</p>")
+    html = environment(Settings()).from_string("{{ t|markdown }}").render(t=text)
+    assert html == ("<p>Goal: win &lt;b&gt;400&lt;/b&gt; customers.</p>\n"
+                    "<p>Amount 15,000.00.\nMay not approve: olga</p>\n")
+
+
+def test_a_description_reads_as_markdown_tables_bold_and_headings_under_the_pages() -> None:
+    from mktflow.web._markdown import markdown
+
+    html = markdown("# Campaign SPRING\n\n| kpi | target |\n|---|---:|\n| leads | 1,200 |\n\n"
+                    "Total **11,000.00**, ~~10,000~~")
+    assert "<h3>Campaign SPRING</h3>" in html and "<h1>" not in html
+    assert '<div class="scroll"><table>' in html and "<th>kpi</th>" in html
+    assert '<td style="text-align:right">1,200</td>' in html
+    assert "<strong>11,000.00</strong>" in html and "<s>10,000</s>" in html
+    assert "|" not in html and "**" not in html
+
+
+@pytest.mark.parametrize("hostile", [
+    "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "[x](javascript:alert(1))",
+    "[x](JAVASCRIPT:alert(1))", "[x](data:text/html;base64,PHNjcmlwdD4=)", "[x](//evil.test/)",
+    "<javascript:alert(1)>", "![x](javascript:alert(1))", "[x](vbscript:msgbox)",
+    '[x](https://ok.test/" onclick="alert(1))', "<a href='https://ok.test'>x</a>",
+])
+def test_a_description_lets_no_html_or_unsafe_link_through(hostile: str) -> None:
+    from mktflow.web._markdown import markdown
+
+    html = str(markdown(f"see {hostile} here"))
+    assert "<script" not in html and "<img" not in html  # shown as typed, escaped
+    for bad in ("javascript:", "JAVASCRIPT:", "data:", "vbscript:", "//evil"):
+        assert f'href="{bad}' not in html
+    assert 'onclick="' not in html and "<a href='" not in html
+
+
+def test_a_description_links_only_to_safe_places_and_never_fetches_an_image() -> None:
+    from mktflow.web._markdown import markdown
+
+    html = str(markdown("[plan](https://docs.test/plan) [step](/work/12) "
+                        "[mail](mailto:ana@example.com) ![chart](https://img.test/c.png)"))
+    assert '<a href="https://docs.test/plan" rel="noopener noreferrer">plan</a>' in html
+    assert '<a href="/work/12" rel="noopener noreferrer">step</a>' in html
+    assert '<a href="mailto:ana@example.com" rel="noopener noreferrer">mail</a>' in html
+    assert "<img" not in html
+    assert '<a href="https://img.test/c.png" rel="noopener noreferrer">chart</a>' in html
+    assert markdown("") == "" and markdown(None) == ""
 
 
 def test_a_draft_shows_only_what_was_filled_in() -> None:
@@ -303,3 +344,73 @@ def test_the_resume_form_shows_times_in_the_organisations_zone_and_claims_only_i
     assert "work claim" not in text and "`mktflow work complete W-6 --as YOU`" in text
     assert "assigned to **marco.rossi@example.com**" in text
     get_settings.cache_clear()
+
+
+def test_a_required_list_starts_with_the_rows_it_needs() -> None:
+    """An empty campaign plan or order shows one row of each list that needs one (minItems 1):
+    nothing to press before typing; a list that may stay empty starts empty."""
+    fields = _by_name(F.fields(PLAN, F.raw_from_data(PLAN, {})))
+    for name in ("kpis", "activities", "budget_lines", "channels"):
+        assert len(fields[name].rows) == 1, name
+    assert fields["kpis.0"].label == "KPI 1" and fields["kpis.0.target"].value == ""
+    assert fields["kpis.0.higher_is_better"].value == "true"  # the row's default
+    order = OrderEntry.model_json_schema()
+    assert len(_by_name(F.fields(order, F.raw_from_data(order, {})))["lines"].rows) == 1
+    # a draft with rows keeps them, and gets none added
+    assert len(_by_name(F.fields(PLAN, F.raw_from_data(PLAN, DRAFT)))["kpis"].rows) == 1
+    two = {"type": "object", "required": ["a"], "properties": {
+        "a": {"type": "array", "minItems": 2, "items": {"type": "string"}},
+        "b": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+        "c": {"anyOf": [{"type": "array", "minItems": 1, "items": {"type": "string"}},
+                        {"type": "null"}]}}}
+    raw = F.raw_from_data(two, {})
+    assert raw == {"a": ["", ""], "b": [], "c": []}
+
+
+@pytest.mark.parametrize(("schema", "value", "message"), [
+    ({"type": "string", "minLength": 1}, "", "is required"),
+    ({"type": "string", "minLength": 3}, "  ", "is required"),
+    ({"type": "string", "minLength": 3}, "no", "must be at least 3 characters, got 2"),
+    ({"type": "string", "maxLength": 300}, "x" * 312, "must be at most 300 characters, got 312"),
+    ({"type": "array", "minItems": 1}, [], "is required (at least one entry)"),
+    ({"type": "array", "minItems": 2}, [1], "must have at least 2 entries, got 1"),
+    ({"type": "array", "maxItems": 1}, [1, 2], "must have at most 1 entry, got 2"),
+    ({"type": "number", "minimum": 0}, -1, "must be at least 0, got -1"),
+    ({"type": "number", "maximum": 100}, 100.5, "must be at most 100, got 100.5"),
+    ({"type": "number", "exclusiveMinimum": 0}, 0, "must be more than 0, got 0"),
+    ({"type": "string", "enum": ["approve", "reject"]}, "maybe",
+     "must be one of: approve, reject"),
+])
+def test_a_broken_rule_reads_in_words(schema: dict[str, Any], value: Any, message: str) -> None:
+    """The engine's check words each rule as people say it, never ``'' is too short``; the
+    API's request models (pydantic) say the same."""
+    with pytest.raises(FormInvalid) as refused:
+        validate_form({"type": "object", "properties": {"a": schema}}, {"a": value}, ref="W-1")
+    assert refused.value.errors[0]["message"] == message
+    assert "too short" not in str(refused.value) and "is too long" not in str(refused.value)
+
+
+def test_the_apis_request_errors_read_in_the_same_words() -> None:
+    from typing import Literal
+
+    from pydantic import BaseModel, Field, ValidationError
+
+    from mktflow.domain.inputs import plain_error
+
+    class Body(BaseModel):
+        title: str = Field(min_length=1, max_length=300)
+        reason: str = Field(min_length=1)
+        lines: list[int] = Field(min_length=1)
+        priority: int = Field(ge=0, le=100)
+        decision: Literal["approve", "reject"]
+
+    with pytest.raises(ValidationError) as refused:
+        Body(title="x" * 301, reason="", lines=[], priority=101,
+             decision="maybe")  # type: ignore[arg-type]
+    said = {e["loc"][0]: plain_error(e, echo=False) for e in refused.value.errors()}
+    assert said == {"title": "must be at most 300 characters, got 301", "reason": "is required",
+                    "lines": "is required (at least one entry)",
+                    "priority": "must be at most 100",  # echo=False: not the number sent
+                    "decision": "must be approve or reject"}
+    assert plain_error(next(e for e in refused.value.errors() if e["loc"] == ("priority",))
+                       ) == "must be at most 100, got 101"

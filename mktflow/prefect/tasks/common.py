@@ -39,7 +39,9 @@ __all__ = [
     "reconcile_ui_answer",
     "record_decision",
     "record_losing_answer",
+    "refused_start",
     "start_process",
+    "start_refusal",
     "transient",
     "typed_uow",
     "uow",
@@ -73,6 +75,28 @@ def current_flow_version() -> str | None:
     default a hash of the flow's source file), None outside a flow run."""
     version = flow_run.get_flow_version()
     return str(version) if version else None
+
+
+@task(name="check-start", **ENGINE_TASK)
+def start_refusal(process: str, business_key: str, key_field: str,
+                  params: dict[str, Any]) -> str | None:
+    """Why this flow run may not start (the checks ``mktflow run`` makes before it creates a
+    run: the process's rules for the request, a business key no other run uses), or None. A
+    flow that gets a reason ends at once with ``refused_start``."""
+    return processes.start_refusal(uow(), process=process, business_key=business_key,
+                                   key_field=key_field, params=params,
+                                   flow_run_id=flow_run.get_id())
+
+
+def refused_start(reason: str) -> Any:
+    """The state a flow returns when its start is refused: Failed, its message the field and
+    the rule (``campaign parameters: field 'plan.activities.0.owner': ... is not an active
+    member``), logged once, with no traceback (nothing went wrong in mktflow)."""
+    from prefect.logging import get_run_logger
+    from prefect.states import Failed
+
+    get_run_logger().error("not started: %s (mktflow run refuses the same)", reason)
+    return Failed(message=reason)
 
 
 @task(name="start-process", **ENGINE_TASK)
