@@ -16,6 +16,12 @@ Whichever door the decision is made at, it is made once:
 * the department is told once: the handoff's offer (``handoff.offered``, linking to the
   handoff's page) is its notice, and the deciding step is created without a second one.
 
+A deliverable (``deliver``, ``confirm``, ``return``) of a handoff that a running process's flow
+made (it has a step key) is moved by that flow's steps: the stage's work step delivers it and
+the stage gate confirms or returns it, so those actions are refused at people's doors, naming
+the open steps of the process where they are taken (``flow_moves``). A handoff a person
+attached to a process, or one of no process, is moved at its own page as before.
+
 Locks: the handoff's row is locked before the step's, at both doors, so two people deciding
 at once wait for each other instead of deadlocking.
 """
@@ -27,26 +33,60 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from mktflow.domain.actors import Actor, authorize
+from mktflow.domain.actors import Actor, Door, authorize
 from mktflow.domain.model import (
+    OPEN_WORK_STATES,
     WORK_RULES,
     HandoffKind,
     HandoffState,
     Party,
+    ProcessStatus,
     WorkState,
     rule_for,
 )
 from mktflow.engine.common import ref, target_of
 from mktflow.engine.forms import validate_form
 from mktflow.engine.transitions import check, record
-from mktflow.store.tables import Handoff, WorkItem
+from mktflow.store.tables import Handoff, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["DECISIONS", "apply_handoff", "decides_offered", "deciding_step", "linked_handoff_id",
-           "settle_handoff", "settle_step"]
+__all__ = [
+    "DECISIONS",
+    "FLOW_MOVED",
+    "apply_handoff",
+    "decides_offered",
+    "deciding_step",
+    "flow_moves",
+    "linked_handoff_id",
+    "settle_handoff",
+    "settle_step",
+]
 
 #: The handoff actions a deciding step's ``decision`` may name.
 DECISIONS = ("accept", "reject")
+#: The handoff actions a running process's flow takes itself, from its steps' answers.
+FLOW_MOVED = ("deliver", "confirm", "return")
+
+
+def flow_moves(uow: UnitOfWork, handoff: Handoff, action: str) -> str | None:
+    """Why a person may not take ``action`` on ``handoff`` at a door, or None when they may:
+    the handoff belongs to a running process whose flow made it (its step key) and the action
+    is one the flow takes from its steps' answers (``FLOW_MOVED``). The reason names the
+    process's open steps, where the decision is made (a plain read)."""
+    if (action not in FLOW_MOVED or uow.door is Door.ENGINE or handoff.step_key is None
+            or handoff.process_id is None):
+        return None
+    process = uow.session.get(ProcessInstance, handoff.process_id)
+    if process is None or process.status != ProcessStatus.RUNNING:
+        return None
+    open_steps = list(uow.session.exec(select(WorkItem).where(
+        col(WorkItem.process_id) == handoff.process_id,
+        col(WorkItem.state).in_(OPEN_WORK_STATES)).order_by(col(WorkItem.id)).limit(3)))
+    where = "; ".join(f"{ref(w)} '{w.title}' in {w.department}" for w in open_steps)
+    past = {"deliver": "delivered", "confirm": "confirmed", "return": "returned"}[action]
+    return (f"{ref(handoff)} is {past} by the steps of {ref(process)}, not on the handoff: "
+            + (f"act at its open step{'s' if len(open_steps) > 1 else ''} ({where})" if where
+               else "its flow does it when the step that carries it is answered"))
 
 
 def linked_handoff_id(uow: UnitOfWork, process_id: int | None, step_key: str | None

@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from mktflow.domain.actors import Door, Target
-from mktflow.domain.errors import BadInput, NotFound
+from mktflow.domain.errors import BadInput, NotFound, TransitionRefused
 from mktflow.domain.inputs import TEXT_MAX, check_id, check_links, check_text
 from mktflow.domain.model import (
     HANDOFF_RULES,
@@ -17,7 +17,7 @@ from mktflow.domain.model import (
 )
 from mktflow.engine import processes
 from mktflow.engine.common import actor_for, departments_exist, get_for_update
-from mktflow.engine.decisions import apply_handoff, settle_step
+from mktflow.engine.decisions import apply_handoff, flow_moves, settle_step
 from mktflow.engine.notices import notice
 from mktflow.engine.steps import hand_over
 from mktflow.engine.transitions import check, check_new, record
@@ -134,6 +134,9 @@ def act(
         handoff = get_for_update(uow, Handoff, handoff_id)
         actor, rule = check(uow, handoff, action, actor_email, reason=reason,
                             who=processes.ender(uow, instance, handoff))
+        moved = flow_moves(uow, handoff, action)
+        if moved is not None:
+            raise TransitionRefused(moved)
         apply_handoff(uow, handoff, action, actor, rule, reason=reason, data=data)
         decided = settle_step(uow, handoff, action, actor, reason) \
             if uow.door is not Door.ENGINE else None

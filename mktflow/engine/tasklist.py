@@ -19,6 +19,7 @@ from mktflow.domain.errors import MktflowError, NotFound
 from mktflow.domain.model import HANDOFF_RULES, OPEN_WORK_STATES, WORK_RULES, HandoffState
 from mktflow.engine import processes, visibility
 from mktflow.engine.common import active_member, actor_for, parse_ref
+from mktflow.engine.decisions import flow_moves
 from mktflow.engine.handoffs import process_id_for
 from mktflow.engine.queries import handoff_view, work_view
 from mktflow.engine.transitions import check
@@ -127,6 +128,8 @@ def allowed_actions(uow: UnitOfWork, reference: str, email: str) -> list[str]:
                       who=processes.ender(uow, process, item))  # the command's own check
             except MktflowError:
                 continue
+            if isinstance(item, Handoff) and flow_moves(uow, item, rule.action) is not None:
+                continue  # its process's steps take it (engine.decisions)
             if (rule.action == "complete" and isinstance(item, WorkItem)
                     and email.strip().lower() in item.excluded):
                 continue

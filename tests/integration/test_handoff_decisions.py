@@ -161,3 +161,45 @@ def test_the_letter_is_decided_once_at_the_api_the_pages_and_the_command_line(
     for step, decision in ((step_api, "accept"), (step_page, "reject"), (step_cli, "accept")):
         item = _show(db, f"W-{step}")
         assert (item["state"], item["data"]["decision"]) == ("done", decision), item
+
+
+def test_a_flow_made_letters_deliverable_moves_only_with_its_processs_steps(
+        db: Any, cli: Any) -> None:
+    """Delivering, confirming and returning a letter that a running project's flow made are
+    the steps' to do (the stage's work step delivers, the gate confirms or returns): at the
+    API, the pages and the command line they are refused, naming the open step to act at,
+    and the handoff's page does not offer them. A handoff a person made moves at its page."""
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+    from mktflow.engine import handoffs, work
+
+    process, letter, _ = _letter(db, "NPD-DLV", run=None)
+    handoffs.accept(_quiet(db), letter, actor_email=HANA)
+    stage = work.create_work_item(db.engine_uow(), actor_email="mktflow", department="tech",
+                                  title="NPD-DLV concept: design brief", process_id=process,
+                                  step_key="concept-design-1")
+    app = create_app(db.engine, settings=Settings())
+    with member_api(db, app, HANA) as api:
+        r = api.post(f"/handoffs/{letter}/deliver", json={"data": {"note": "done"}})
+        assert r.status_code == 409, r.text
+        assert f"W-{stage.id} 'NPD-DLV concept: design brief' in tech" in r.json()["detail"]
+    with serving(app) as url:
+        hana = Browser(url)
+        hana.sign_in(db, HANA)
+        page = hana.get(f"/handoffs/{letter}")
+        assert 'value="deliver"' not in page.text and 'value="comment"' in page.text
+        hana.client.close()
+    r = cli("handoff", "deliver", f"H-{letter}", "--as", HANA)
+    assert r.exit_code == 1 and f"W-{stage.id}" in r.stderr, r
+    assert _show(db, f"H-{letter}")["state"] == "accepted"
+    # the flow delivers it from the step's answer (Door.ENGINE), and marketing's confirm is
+    # the gate's: refused at the page's door too
+    handoffs.deliver(db.engine_uow(), letter, actor_email=HANA, data={"note": "done"})
+    with pytest.raises(Exception, match=f"H-{letter} is confirmed by the steps of P-{process}"):
+        handoffs.confirm(_quiet(db), letter, actor_email=OLGA)
+    # a handoff a person offered, in no process, is delivered at its own page
+    own = handoffs.offer(db.uow(), actor_email=OLGA, from_department="marketing",
+                         to_department="tech", title="Banner sizes", due_at=None,
+                         criteria="", deliverables=[], letter=False)
+    handoffs.accept(_quiet(db), int(own.id), actor_email=HANA)
+    assert handoffs.deliver(_quiet(db), int(own.id), actor_email=HANA).state == "delivered"
