@@ -83,7 +83,8 @@ def test_a_complete_whose_answer_is_lost_is_checked_and_said_done(pg_db: Db,
     wid = _step(pg_db)
     proxy.cut_after_commit(matching=CHANGE)
     r = _mktflow("work", "complete", f"W-{wid}", "--as", OLGA, "--data", '{"note": "sent"}')
-    assert proxy.count("cut") == 1 and _cut_wrote_audit(proxy), proxy.events[-5:]
+    assert proxy.count("cut") == 1 and _cut_wrote_audit(proxy), (r.exit_code, r.stderr,
+                                                                 proxy.events[-5:])
     assert r.exit_code == 0, r.stderr
     assert "state: done" in r.stdout
     assert r.stderr.strip() == (
