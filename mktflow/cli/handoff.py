@@ -78,13 +78,12 @@ def _handoff_action(action: str, doc: str) -> None:
 
         with refusals(json_):
             given = {"reason": reason, "data": parse_data(data)}
-            takes = actions.action_of("handoff", action).takes
-            for name, value in given.items():
-                if value is not None and name not in takes:
+            inputs = actions.taken("handoff", action, given)
+            for name in (n for n in given if n not in inputs):
+                if given[name] is not None:
                     raise BadInput(f"--{name}: {action} takes no {name}")
-            handoff = actions.perform(
-                uow(), "handoff", item_id(reference, "handoff"), action, actor_email=actor,
-                **{name: value for name, value in given.items() if name in takes})
+            handoff = actions.perform(uow(), "handoff", item_id(reference, "handoff"), action,
+                                      actor_email=actor, **inputs)
             _handoff_result(handoff, json_)
 
     command.__doc__ = doc

@@ -30,7 +30,7 @@ from mktflow.engine.steps import complete_step
 from mktflow.store.tables import Handoff, WorkItem
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["ACTIONS", "ItemAction", "Kind", "action_of", "perform"]
+__all__ = ["ACTIONS", "ItemAction", "Kind", "action_of", "perform", "taken"]
 
 Kind = Literal["work", "handoff"]
 #: (unit of work, item id, actor e-mail, inputs) -> the changed item.
@@ -91,6 +91,13 @@ def action_of(kind: str, action: str) -> ItemAction:
         raise BadInput(f"action: {action!r} is not an action on a {kind} item (one of: "
                        f"{', '.join(table) or 'none'})")
     return found
+
+
+def taken(kind: str, action: str, offered: dict[str, Any]) -> dict[str, Any]:
+    """The inputs of ``offered`` that ``action`` takes (a door that reads every input it has,
+    such as a page's form, passes only these). Raises BadInput for an unknown action."""
+    takes = action_of(kind, action).takes
+    return {name: value for name, value in offered.items() if name in takes}
 
 
 def perform(uow: UnitOfWork, kind: str, item_id: int, action: str, *, actor_email: str,

@@ -58,6 +58,7 @@ __all__ = [
     "deciding_step",
     "flow_moves",
     "linked_handoff_id",
+    "moving_process",
     "settle_handoff",
     "settle_step",
 ]
@@ -68,16 +69,23 @@ DECISIONS = ("accept", "reject")
 FLOW_MOVED = ("deliver", "confirm", "return")
 
 
-def flow_moves(uow: UnitOfWork, handoff: Handoff, action: str) -> str | None:
-    """Why a person may not take ``action`` on ``handoff`` at a door, or None when they may:
-    the handoff belongs to a running process whose flow made it (its step key) and the action
-    is one the flow takes from its steps' answers (``FLOW_MOVED``). The reason names the
-    process's open steps, where the decision is made (a plain read)."""
-    if (action not in FLOW_MOVED or uow.door is Door.ENGINE or handoff.step_key is None
-            or handoff.process_id is None):
+def moving_process(uow: UnitOfWork, handoff: Handoff) -> ProcessInstance | None:
+    """The running process whose flow made ``handoff`` (it has a step key) and so takes its
+    ``FLOW_MOVED`` actions itself, when a person's door asks; None for the engine's own door,
+    a handoff a person made, or a process that has ended (a plain read)."""
+    if uow.door is Door.ENGINE or handoff.step_key is None or handoff.process_id is None:
         return None
     process = uow.session.get(ProcessInstance, handoff.process_id)
-    if process is None or process.status != ProcessStatus.RUNNING:
+    return process if process is not None and process.status == ProcessStatus.RUNNING else None
+
+
+def flow_moves(uow: UnitOfWork, handoff: Handoff, action: str) -> str | None:
+    """Why a person may not take ``action`` on ``handoff`` at a door, or None when they may:
+    the action is one the flow of ``moving_process`` takes from its steps' answers
+    (``FLOW_MOVED``). The reason names the process's open steps, where the decision is made
+    (a plain read)."""
+    process = moving_process(uow, handoff) if action in FLOW_MOVED else None
+    if process is None:
         return None
     open_steps = list(uow.session.exec(select(WorkItem).where(
         col(WorkItem.process_id) == handoff.process_id,

@@ -19,7 +19,7 @@ from mktflow.domain.errors import MktflowError, NotFound
 from mktflow.domain.model import HANDOFF_RULES, OPEN_WORK_STATES, WORK_RULES, HandoffState
 from mktflow.engine import processes, visibility
 from mktflow.engine.common import active_member, actor_for, parse_ref
-from mktflow.engine.decisions import flow_moves
+from mktflow.engine.decisions import FLOW_MOVED, moving_process
 from mktflow.engine.handoffs import process_id_for
 from mktflow.engine.queries import handoff_view, work_view
 from mktflow.engine.transitions import check
@@ -118,6 +118,7 @@ def allowed_actions(uow: UnitOfWork, reference: str, email: str) -> list[str]:
             else uow.session.get(Handoff, item_id))
         if item is None:
             raise NotFound(f"{reference} does not exist")
+        flow_moved = isinstance(item, Handoff) and moving_process(uow, item) is not None
         for rule in rules:
             if item.state not in rule.sources or rule.action in allowed:
                 continue
@@ -128,7 +129,7 @@ def allowed_actions(uow: UnitOfWork, reference: str, email: str) -> list[str]:
                       who=processes.ender(uow, process, item))  # the command's own check
             except MktflowError:
                 continue
-            if isinstance(item, Handoff) and flow_moves(uow, item, rule.action) is not None:
+            if rule.action in FLOW_MOVED and flow_moved:
                 continue  # its process's steps take it (engine.decisions)
             if (rule.action == "complete" and isinstance(item, WorkItem)
                     and email.strip().lower() in item.excluded):

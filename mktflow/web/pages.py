@@ -683,9 +683,8 @@ def _act(v: Visit, kind: str, item_id: int, action: str, p: dict[str, str]) -> N
     posted: dict[str, Any] = {
         "to": p.get("to", ""), "text": p.get("text", ""), "links": _links(p.get("links", "")),
         "reason": reason, "data": {"note": note} if note else None}
-    found = actions.action_of(kind, action)
     actions.perform(u, kind, item_id, action, actor_email=me,
-                    **{name: posted[name] for name in found.takes if name in posted})
+                    **actions.taken(kind, action, posted))
 
 
 def _input_error(exc: MktflowError, values: dict[str, str]) -> dict[str, str]:

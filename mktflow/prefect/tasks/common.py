@@ -284,10 +284,9 @@ def handoff_action(handoff_id: int, action: str, actor: str, reason: str | None 
     current = queries.show(uow(), ref_of("handoff", handoff_id))["state"]
     if current == {r.action: r.target for r in HANDOFF_RULES}.get(action):
         return str(current)
-    found = actions.action_of("handoff", action)
-    given = {"reason": reason, "data": data}
     return actions.perform(uow(), "handoff", handoff_id, action, actor_email=actor,
-                           **{k: v for k, v in given.items() if k in found.takes}).state
+                           **actions.taken("handoff", action,
+                                           {"reason": reason, "data": data})).state
 
 
 def member_department(email: str) -> str:
