@@ -57,9 +57,9 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy.engine import make_url
 
@@ -472,3 +472,20 @@ def _describe(message: bytes, started: bool) -> str:
     if kind in ("Q", "P"):
         return f"{kind} " + _statement(message)[:200].decode("utf-8", "replace")
     return kind if kind.isalpha() else "startup"
+
+
+@contextmanager
+def process_through(url: str, monkeypatch: Any, **settings: str) -> Iterator[FaultProxy]:
+    """A fault proxy in front of the database at ``url``, with this process's database URL
+    (the CLI's and the API's wiring) going through it and these ``MKTFLOW_<NAME>`` settings
+    (e.g. ``db_connect_timeout_s="2"``) in force; the cached wiring is rebuilt on the way in
+    and out."""
+    from tests.conftest import reset_caches
+
+    with FaultProxy.for_url(url) as proxy:
+        monkeypatch.setenv("MKTFLOW_DATABASE_URL", proxy.url(url))
+        for name, value in settings.items():
+            monkeypatch.setenv(f"MKTFLOW_{name.upper()}", value)
+        reset_caches()
+        yield proxy
+    reset_caches()

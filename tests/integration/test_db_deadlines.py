@@ -21,7 +21,7 @@ from sqlalchemy import text
 from mktflow.domain.errors import DatabaseTimeout
 from mktflow.engine import work
 from tests.conftest import CliResult, Db, reset_caches
-from tests.faults import FaultProxy
+from tests.faults import FaultProxy, process_through
 from tests.integration.api_support import bearer, member_tokens, serving
 
 HEAD = "ana.torres@example.com"
@@ -37,13 +37,9 @@ ANSWER_DEADLINE_S = 45.0
 def proxied(pg_db: Db, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
     """The process's database URL through a fault proxy, with 2 s deadlines (the least
     libpq takes) so that a fault is met several times in 10 s."""
-    with FaultProxy.for_url(pg_db.url) as proxy:
-        monkeypatch.setenv("MKTFLOW_DATABASE_URL", proxy.url(pg_db.url))
-        monkeypatch.setenv("MKTFLOW_DB_CONNECT_TIMEOUT_S", "2")
-        monkeypatch.setenv("MKTFLOW_DB_STATEMENT_TIMEOUT_S", "2")
-        reset_caches()
+    with process_through(pg_db.url, monkeypatch, db_connect_timeout_s="2",
+                         db_statement_timeout_s="2") as proxy:
         yield proxy
-    reset_caches()
 
 
 @pytest.fixture

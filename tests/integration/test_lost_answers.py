@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import text
 
 from mktflow.engine import work
-from tests.conftest import CliResult, Db, reset_caches
-from tests.faults import FaultProxy
+from tests.conftest import CliResult, Db
+from tests.faults import FaultProxy, process_through
 from tests.integration.api_support import bearer, member_tokens, serving
 from tests.integration.web_support import Browser
 
@@ -35,13 +35,9 @@ CHANGE = "INSERT INTO auditentry"
 def proxy(pg_db: Db, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
     """A fault proxy in front of ``pg_db``'s server; the process's database URL (the CLI's and
     the API's wiring) goes through it, with short deadlines."""
-    with FaultProxy.for_url(pg_db.url) as fault:
-        monkeypatch.setenv("MKTFLOW_DATABASE_URL", fault.url(pg_db.url))
-        monkeypatch.setenv("MKTFLOW_DB_CONNECT_TIMEOUT_S", "2")
-        monkeypatch.setenv("MKTFLOW_DB_OUTCOME_CHECK_S", "2")
-        reset_caches()
+    with process_through(pg_db.url, monkeypatch, db_connect_timeout_s="2",
+                         db_outcome_check_s="2") as fault:
         yield fault
-    reset_caches()
 
 
 def _mktflow(*args: str) -> CliResult:
