@@ -31,8 +31,15 @@ A receiver that asks to be left alone (429/503, SMTP 421, no answer, unreachable
 whole destination, for every relay (``mktflow.notify.destinations``): messages to it are held
 back unsent until the pause ends, then one probe goes out; other destinations are not delayed.
 
-``run`` (``mktflow outbox relay``) outlives the database: when the database cannot be reached,
-stalls or is locked, it logs one line, tries again with a capped, jittered, doubling wait
+``run`` is the continuous relay (``mktflow outbox relay``; ``mktflow serve`` runs it in a thread,
+``RelayThread``): between drains it waits until a new message is committed or the next one is
+due, whichever is sooner, so a notice goes out moments after its commit. PostgreSQL wakes it
+with the ``NOTIFY`` of the commit (``mktflow.store.wakeup``; a rolled-back transaction wakes
+nobody); on SQLite it reads every ``wake_poll_s`` whether a message is due. A wake-up only
+makes it look: claiming stays as above, so a lost or repeated one never loses or repeats a send.
+
+``run`` outlives the database: when the database cannot be reached, stalls or is locked, it
+logs one line, tries again with a capped, jittered, doubling wait
 (``MKTFLOW_RELAY_DB_RETRY_CAP_S``), records the outcomes of sends that ended meanwhile (kept in
 memory, ``_unrecorded``) and carries on; it logs one line when the database is back. Only a
 configuration error (a wrong password, no such database, no mktflow tables) stops it.
