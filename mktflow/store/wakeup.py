@@ -59,7 +59,9 @@ class Listener:
 
     def __init__(self, engine: Engine) -> None:
         url = engine.url.set(drivername="postgresql")
-        self._conninfo = url.set(query={}).render_as_string(hide_password=False)
+        # the URL's own parameters (sslmode, …) stay in it; the deadlines it does not set are
+        # added as the engine adds them (its own ``options`` joined in, so they still win)
+        self._conninfo = url.render_as_string(hide_password=False)
         self._args = postgresql_connect_args(deadlines_of(engine), dict(url.query))
         self._conn: Any = None
         self._lost = False  # logged the loss once; logs once more when it is back
