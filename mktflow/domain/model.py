@@ -287,6 +287,8 @@ class Readable(StrEnum):
     HANDOFF = "handoff"
     PROCESS = "process"
     PARAMETERS = "parameters"
+    LEAD = "lead"
+    FUNNEL = "funnel"
 
 
 @dataclass(frozen=True)
@@ -321,6 +323,12 @@ READ_RULES: tuple[ReadRule, ...] = (
              "a process's parameters and result carry customer, order, plan and budget data: "
              "only the owner's department and management see them (seed 001 §4.2)",
              restricted=True),
+    ReadRule(Readable.LEAD, (Party.INVOLVED, Party.MANAGEMENT),
+             "a lead carries customer data: marketing, which owns it, sees it, and sales once "
+             "it is handed over (seed 001 §4.2; 市场营销部 工作流程 1.(2))", restricted=True),
+    ReadRule(Readable.FUNNEL, (Party.INVOLVED, Party.MANAGEMENT),
+             "the lead funnel (counts per campaign and channel) measures the work of marketing "
+             "and sales: both see it, and management"),
 )
 
 

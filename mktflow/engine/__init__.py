@@ -13,10 +13,10 @@ outgoing notices in one transaction (``notices`` fans them out to the channels; 
 
 Actions:    actions (the one table of item actions every door dispatches through)
 Handlers:   work, steps, handoffs, processes, organisation, channels, credentials,
-            web_sessions, approvals, budget, campaigns, products, orders, cycles, reviews, sla,
-            database, idempotency
+            web_sessions, approvals, budget, campaigns, products, orders, leads, cycles, reviews,
+            sla, database, idempotency
 Reads:      queries, reports, planfile, forms
-Shared:     common, transitions, notices
+Shared:     common, transitions, notices, lead_handoffs
 Types for annotations: ``UnitOfWork`` (what every handler takes; get one from bootstrap),
 ``Resumer``, and the rows handlers return (``WorkItem``, ``Handoff``, ``ProcessInstance``).
 """
@@ -40,6 +40,8 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         forms,
         handoffs,
         idempotency,
+        lead_handoffs,
+        leads,
         notices,
         orders,
         organisation,
@@ -76,6 +78,8 @@ __all__ = [
     "forms",
     "handoffs",
     "idempotency",
+    "lead_handoffs",
+    "leads",
     "notices",
     "orders",
     "organisation",

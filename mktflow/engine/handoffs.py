@@ -15,7 +15,7 @@ from mktflow.domain.model import (
     HandoffKind,
     HandoffState,
 )
-from mktflow.engine import processes
+from mktflow.engine import lead_handoffs, processes
 from mktflow.engine.common import actor_for, departments_exist, get_for_update
 from mktflow.engine.decisions import apply_handoff, flow_moves, settle_step
 from mktflow.engine.notices import notice
@@ -25,7 +25,8 @@ from mktflow.store.tables import Handoff, ProcessInstance
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [
-    "accept", "act", "cancel", "comment", "confirm", "deliver", "offer", "process_id_for",
+    "accept", "act", "cancel", "comment", "confirm", "deliver", "offer", "offer_within",
+    "process_id_for",
     "reject", "return_", "update_due",
 ]
 
@@ -69,40 +70,68 @@ def offer(
     if letter and not deliverables:
         raise BadInput("deliverable: a responsibility letter names at least one deliverable")
     with uow:
-        pid = process_id if process_id is not None else process_id_for(uow, process)
-        if pid is not None and step_key is not None:
-            existing = uow.session.exec(select(Handoff).where(
-                col(Handoff.process_id) == pid, col(Handoff.step_key) == step_key
-            )).first()
-            if existing is not None:
-                return existing
-        known = departments_exist(uow, from_department, to_department)
-        for field, code in (("from", from_department), ("to", to_department)):
-            if code not in known:
-                raise NotFound(f"{field}: unknown department {code!r}")
-        actor = actor_for(uow, actor_email)
-        if pid is not None:  # who may add a handoff to it (issue 19)
-            processes.check_attach(uow, actor, pid)
-        handoff = Handoff(
-            kind=HandoffKind.RESPONSIBILITY_LETTER if letter else HandoffKind.HANDOFF,
-            process_id=pid, step_key=step_key, from_department=from_department,
-            to_department=to_department, branch=branch, title=title.strip(), criteria=criteria,
-            deliverables=deliverables, state=HandoffState.OFFERED, due_at=due_at,
-            offered_by=actor.email, created_at=uow.now(), updated_at=uow.now(),
-        )
-        rule = check_new(actor, "offer", Target(ref=f"a handoff from {from_department}",
-                                                department=to_department, branch=branch,
-                                                offering=from_department))
-        uow.session.add(handoff)
-        uow.session.flush()
-        assert handoff.id is not None
-        uow.audit(actor=actor.email, entity_type="handoff", entity_id=handoff.id,
-                  process_id=pid, action="offer", to_state=handoff.state,
-                  data={"title": handoff.title, "from": from_department, "to": to_department,
-                        "kind": handoff.kind, "deliverables": deliverables})
-        notice(uow, handoff, event="handoff.offered", audiences=rule.tells, actor=actor.email)
+        handoff = offer_within(
+            uow, actor_email=actor_email, from_department=from_department,
+            to_department=to_department, title=title, due_at=due_at, criteria=criteria,
+            deliverables=deliverables, letter=letter, process=process, process_id=process_id,
+            step_key=step_key, branch=branch)
         uow.commit()
         return handoff
+
+
+def offer_within(
+    uow: UnitOfWork,
+    *,
+    actor_email: str,
+    from_department: str,
+    to_department: str,
+    title: str,
+    due_at: datetime | None,
+    criteria: str = "",
+    deliverables: list[str] | None = None,
+    letter: bool = False,
+    process: str | None = None,
+    process_id: int | None = None,
+    step_key: str | None = None,
+    branch: str | None = None,
+) -> Handoff:
+    """``offer``'s checks and writes inside the caller's open unit of work, which commits:
+    a command that hands work over as part of its own change (a qualified lead) offers it in
+    the same transaction. ``title`` and ``deliverables`` as ``offer`` has checked them."""
+    deliverables = list(deliverables or [])
+    pid = process_id if process_id is not None else process_id_for(uow, process)
+    if pid is not None and step_key is not None:
+        existing = uow.session.exec(select(Handoff).where(
+            col(Handoff.process_id) == pid, col(Handoff.step_key) == step_key
+        )).first()
+        if existing is not None:
+            return existing
+    known = departments_exist(uow, from_department, to_department)
+    for field, code in (("from", from_department), ("to", to_department)):
+        if code not in known:
+            raise NotFound(f"{field}: unknown department {code!r}")
+    actor = actor_for(uow, actor_email)
+    if pid is not None:  # who may add a handoff to it (issue 19)
+        processes.check_attach(uow, actor, pid)
+    handoff = Handoff(
+        kind=HandoffKind.RESPONSIBILITY_LETTER if letter else HandoffKind.HANDOFF,
+        process_id=pid, step_key=step_key, from_department=from_department,
+        to_department=to_department, branch=branch, title=title.strip(), criteria=criteria,
+        deliverables=deliverables, state=HandoffState.OFFERED, due_at=due_at,
+        offered_by=actor.email, created_at=uow.now(), updated_at=uow.now(),
+    )
+    rule = check_new(actor, "offer", Target(ref=f"a handoff from {from_department}",
+                                            department=to_department, branch=branch,
+                                            offering=from_department))
+    uow.session.add(handoff)
+    uow.session.flush()
+    assert handoff.id is not None
+    uow.audit(actor=actor.email, entity_type="handoff", entity_id=handoff.id,
+              process_id=pid, action="offer", to_state=handoff.state,
+              data={"title": handoff.title, "from": from_department, "to": to_department,
+                    "kind": handoff.kind, "deliverables": deliverables})
+    notice(uow, handoff, event="handoff.offered", audiences=rule.tells, actor=actor.email)
+    return handoff
 
 
 def act(
@@ -137,6 +166,7 @@ def act(
         moved = flow_moves(uow, handoff, action)
         if moved is not None:
             raise TransitionRefused(moved)
+        lead_handoffs.follow(uow, handoff, action, actor, data=data)  # a lead's outcome
         apply_handoff(uow, handoff, action, actor, rule, reason=reason, data=data)
         decided = settle_step(uow, handoff, action, actor, reason) \
             if uow.door is not Door.ENGINE else None

@@ -1,7 +1,8 @@
 """Every mktflow table, by area; ``register_all()`` registers them all on ``SQLModel.metadata``.
 
     work        the work engine: organisation, processes, work items, handoffs, audit, outbox
-    business    plans, budget lines and spend, KPIs, campaigns, products, customers, orders
+    business    plans, budget lines and spend, KPIs, campaigns, products, customers, orders,
+                leads
     cycles      the recurring cycles: cycle runs, research findings, distributors, appraisals
     notify      the channels departments and members are told through, destinations paused
     credentials member tokens, one-time sign-in links and the pages' sessions (hashed),
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
         CampaignActivity,
         Customer,
         Kpi,
+        Lead,
         Plan,
         Product,
         SalesOrder,
@@ -77,6 +79,7 @@ __all__ = [
     "Handoff",
     "IdempotencyKey",
     "Kpi",
+    "Lead",
     "Member",
     "MemberToken",
     "OutboxMessage",
@@ -98,7 +101,8 @@ _AREAS = ("work", "business", "cycles", "notify", "credentials", "requests")
 #: The area (module of this package) of each table.
 _AREA_OF: dict[str, str] = {
     "BudgetLine": "business", "Campaign": "business", "CampaignActivity": "business",
-    "Customer": "business", "Kpi": "business", "Plan": "business", "Product": "business",
+    "Customer": "business", "Kpi": "business", "Lead": "business", "Plan": "business",
+    "Product": "business",
     "SalesOrder": "business", "SpendEntry": "business",
     "Appraisal": "cycles", "CycleRun": "cycles", "Distributor": "cycles",
     "DistributorReview": "cycles", "ResearchFinding": "cycles",

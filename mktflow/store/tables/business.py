@@ -1,5 +1,5 @@
 """SQLModel tables of the business: plans, budget lines and spend, KPIs, campaigns and their
-activities, products, customers and orders.
+activities, products, customers and orders, sales leads.
 
 The flows own them, and the recurring cycles (budget review, appraisal by KPI owner, channel
 evaluation, annual planning) read and extend them, so they stay general: a KPI has an owner
@@ -18,7 +18,13 @@ from typing import Any
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from mktflow.store.columns import created_field, json_field, money_field, timestamp_field
+from mktflow.store.columns import (
+    created_field,
+    json_field,
+    money_field,
+    text_field,
+    timestamp_field,
+)
 
 __all__ = [
     "BudgetLine",
@@ -26,6 +32,7 @@ __all__ = [
     "CampaignActivity",
     "Customer",
     "Kpi",
+    "Lead",
     "Plan",
     "Product",
     "SalesOrder",
@@ -202,5 +209,31 @@ class SalesOrder(SQLModel, table=True):
     invoice: dict[str, Any] | None = json_field()
     follow_up: dict[str, Any] | None = json_field()
     reason: str | None = None
+    created_at: datetime = created_field()
+    updated_at: datetime = created_field()
+
+
+class Lead(SQLModel, table=True):
+    """A sales lead marketing gathered (``mktflow.domain.leads``): who, how to reach them,
+    through which channel and campaign, where, the marketing member who owns it, its state, and
+    the handoff that passed it to sales with what came of it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=20)  # campaign | research | import
+    campaign: str | None = Field(default=None, max_length=100, index=True)  # business key
+    company: str = Field(max_length=300)
+    contact: str = Field(max_length=300)
+    channel: str = Field(max_length=64, index=True)
+    branch: str | None = Field(default=None, max_length=64)  # the region (a branch code)
+    notes: str = text_field(10_000, default="")
+    department: str = Field(max_length=64)  # the owning department: marketing
+    owner_email: str = Field(max_length=320)
+    state: str = Field(max_length=20, index=True)
+    reason: str | None = text_field(2_000)  # why disqualified or lost
+    handoff_id: int | None = Field(default=None, foreign_key="handoff.id", index=True)
+    order_ref: str | None = Field(default=None, max_length=100)  # the order a won lead became
+    created_by: str = Field(max_length=320)
+    qualified_at: datetime | None = timestamp_field()
+    outcome_at: datetime | None = timestamp_field()
     created_at: datetime = created_field()
     updated_at: datetime = created_field()

@@ -1,0 +1,404 @@
+"""Command handlers and reads for sales leads: gather (one, or a CSV file), qualify (handing the
+lead to sales as a handoff with a follow-up deadline), disqualify, report the outcome, and the
+funnel per campaign and channel.
+
+Source: seed 001, 市场营销部 工作流程 1.(2) 销售线索的跟踪 (DOMAIN.md item 10). Who may do what
+is ``domain.leads.LEAD_RULES`` beside the handoff's own rows; who may see a lead or the funnel is
+``domain.model.READ_RULES`` (``lead``, ``funnel``). A lead is not a Prefect flow: it is rows and
+a handoff (docs/processes/leads.md, "Why a lead is not a flow").
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import col, select
+
+from mktflow.domain.actors import Actor, Target, authorize, authorize_read, may_read
+from mktflow.domain.errors import BadInput, FormInvalid, NotAuthorized, NotFound
+from mktflow.domain.inputs import REASON_MAX, check_text
+from mktflow.domain.leads import (
+    MARKETING,
+    SALES,
+    FunnelCounts,
+    LeadSource,
+    LeadState,
+    check_outcome,
+    funnel,
+    lead_problems,
+    lead_ref,
+    lead_rule,
+)
+from mktflow.domain.model import HandoffState, Readable, read_rule
+from mktflow.engine import handoffs
+from mktflow.engine.common import actor_for
+from mktflow.engine.lead_handoffs import lead_target
+from mktflow.engine.visibility import reading_actor
+from mktflow.store.tables import Branch, Campaign, Handoff, Lead, Member
+from mktflow.store.uow import UnitOfWork
+
+__all__ = [
+    "disqualify",
+    "funnel_report",
+    "gather",
+    "import_leads",
+    "lead_view",
+    "list_leads",
+    "qualify",
+    "read_csv",
+    "report_outcome",
+    "show_lead",
+]
+
+#: The most rows one import takes (a larger file is split by whoever exports it).
+IMPORT_MAX_ROWS = 5_000
+
+
+def _lead(uow: UnitOfWork, lead_id: int, *, for_update: bool = False) -> Lead:
+    lead = uow.session.get(Lead, lead_id, with_for_update=for_update) if 0 < lead_id < 2**31 \
+        else None
+    if lead is None:
+        raise NotFound(f"{lead_ref(lead_id)} does not exist")
+    return lead
+
+
+def _row_problems(uow: UnitOfWork, actor: Actor, values: dict[str, Any]) -> list[tuple[str, str]]:
+    """Everything wrong with one lead's fields, the organisation's and campaigns' rules
+    included: (field, rule) pairs, empty when it may be gathered."""
+    problems = lead_problems(values)
+    if problems:
+        return problems
+    campaign = (values.get("campaign") or "").strip()
+    if campaign and uow.session.exec(select(Campaign.id).where(
+            col(Campaign.code) == campaign)).first() is None:
+        problems.append(("campaign", f"no campaign has the business key {campaign!r}"))
+    region = (values.get("region") or "").strip()
+    if region and uow.session.get(Branch, region) is None:
+        problems.append(("region", f"no branch has the code {region!r}"))
+    owner = (values.get("owner") or "").strip().lower()
+    if owner:
+        member = uow.session.exec(select(Member).where(col(Member.email) == owner)).first()
+        if member is None or not member.active or member.department != MARKETING:
+            problems.append(("owner", f"{owner} is not an active member of {MARKETING} "
+                                      "(marketing owns every lead)"))
+    target = Target(ref="a lead", department=MARKETING, branch=region or None)
+    try:
+        authorize(actor, lead_rule("gather", "", ref="a lead"), target)
+    except NotAuthorized as refused:  # reported as the row's own problem
+        problems.append(("region" if region else "actor", str(refused)))
+    return problems
+
+
+def _add(uow: UnitOfWork, actor: Actor, values: dict[str, Any], source: str) -> Lead:
+    def text(name: str) -> str:
+        return str(values.get(name) or "").strip()
+
+    lead = Lead(source=source, campaign=text("campaign") or None, company=text("company"),
+                contact=text("contact"), channel=text("channel"), branch=text("region") or None,
+                notes=text("notes"), department=MARKETING,
+                owner_email=text("owner").lower() or actor.email, state=LeadState.GATHERED,
+                created_by=actor.email, created_at=uow.now(), updated_at=uow.now())
+    uow.session.add(lead)
+    uow.session.flush()
+    assert lead.id is not None
+    uow.audit(actor=actor.email, entity_type="lead", entity_id=lead.id, action="gather",
+              to_state=lead.state, data={"source": source, "campaign": lead.campaign,
+                                         "channel": lead.channel, "owner": lead.owner_email})
+    return lead
+
+
+def _source(raw: str | None, campaign: str | None) -> str:
+    if raw is None:
+        return LeadSource.CAMPAIGN if campaign else LeadSource.RESEARCH
+    if raw not in {s.value for s in LeadSource}:
+        raise BadInput(f"source: must be one of {', '.join(LeadSource)}, got {raw!r}")
+    if raw == LeadSource.CAMPAIGN and not campaign:
+        raise BadInput("campaign: a lead from a campaign names the campaign's business key")
+    return raw
+
+
+def gather(
+    uow: UnitOfWork,
+    *,
+    actor_email: str,
+    company: str,
+    contact: str,
+    channel: str,
+    campaign: str | None = None,
+    region: str | None = None,
+    notes: str = "",
+    owner: str | None = None,
+    source: str | None = None,
+) -> Lead:
+    """Marketing records a lead it gathered (seed 001, 工作流程 1.(2) A: it owns every lead).
+
+    ``campaign``: a campaign's business key (the source; ``source`` defaults to ``campaign``
+    then, else ``research``); ``region``: a branch code; ``owner``: the marketing member who
+    owns it (default: whoever gathers it). Raises FormInvalid listing every field that breaks
+    its rule (``errors``: ``{"field", "rule", "message"}``); NotAuthorized for anyone but a
+    member of marketing (of the region's branch, or HQ).
+    """
+    values = {"company": company, "contact": contact, "channel": channel, "campaign": campaign,
+              "region": region, "notes": notes, "owner": owner}
+    kind = _source(source, campaign)
+    with uow:
+        actor = actor_for(uow, actor_email)
+        authorize(actor, lead_rule("gather", "", ref="a lead"),
+                  Target(ref="a lead", department=MARKETING, branch=region or None))
+        problems = _row_problems(uow, actor, values)
+        if problems:
+            raise FormInvalid("lead: " + "; ".join(f"{f}: {r}" for f, r in problems),
+                              [{"field": f, "rule": r, "message": f"{f}: {r}"}
+                               for f, r in problems])
+        lead = _add(uow, actor, values, kind)
+        uow.commit()
+        return lead
+
+
+def read_csv(text: str) -> list[dict[str, str]]:
+    """The rows of a lead file: UTF-8 CSV with a header naming the fields (``company``,
+    ``contact``, ``channel``, ``campaign``, ``region``, ``notes``, ``owner``; the first three
+    required). Raises BadInput naming the header's problem or the size limit."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [h.strip() for h in reader.fieldnames or []]
+    missing = [f for f in ("company", "contact", "channel") if f not in header]
+    if missing:
+        raise BadInput(f"header: the file has no column {', '.join(missing)} (row 1 names the "
+                       "fields: company, contact, channel, and optionally campaign, region, "
+                       "notes, owner)")
+    rows = []
+    for row in reader:
+        if None in row:
+            rows.append({**{(k or "").strip(): v for k, v in row.items() if k},
+                         "": "more values than the header has columns"})
+        else:
+            rows.append({(k or "").strip(): v for k, v in row.items()})
+        if len(rows) > IMPORT_MAX_ROWS:
+            raise BadInput(f"file: at most {IMPORT_MAX_ROWS} leads per import")
+    return rows
+
+
+def import_leads(uow: UnitOfWork, *, actor_email: str, rows: list[dict[str, Any]],
+                 skip_bad: bool = False) -> dict[str, Any]:
+    """Gather many leads at once (a CSV file's rows, ``read_csv``), all or nothing.
+
+    Each row is checked as ``gather`` checks one. With a bad row, nothing is imported and
+    FormInvalid lists every problem (``errors``: ``{"row", "field", "rule", "message"}``; row 2
+    is the first under the header); with ``skip_bad`` the good rows are imported and the bad
+    ones reported. Returns ``{"imported": [L-refs], "skipped": [row numbers], "errors": [...]}``.
+    """
+    with uow:
+        actor = actor_for(uow, actor_email)
+        errors: list[dict[str, Any]] = []
+        good: list[dict[str, Any]] = []
+        for number, row in enumerate(rows, start=2):
+            extra = row.pop("", None)
+            problems = _row_problems(uow, actor, row)
+            if extra:
+                problems.insert(0, ("row", extra))
+            errors += [{"row": number, "field": f, "rule": r, "message": f"row {number}, {f}: {r}"}
+                       for f, r in problems]
+            if not problems:
+                good.append(row)
+        if not rows:
+            raise BadInput("file: it has no leads under its header")
+        if errors and not skip_bad:
+            raise FormInvalid(
+                f"{len({e['row'] for e in errors})} of {len(rows)} rows break a rule; nothing "
+                "was imported (--skip-bad imports the others):\n"
+                + "\n".join(e["message"] for e in errors), errors)
+        imported = [_add(uow, actor, row, LeadSource.IMPORT) for row in good]
+        uow.commit()
+        return {"imported": [lead_ref(lead.id) for lead in imported],
+                "skipped": sorted({e["row"] for e in errors}), "errors": errors}
+
+
+def qualify(uow: UnitOfWork, lead_id: int, *, actor_email: str, due_at: datetime | None,
+            note: str = "") -> Lead:
+    """Marketing qualifies its lead and hands it to sales at once (1.(2) B: 及时与销售团队
+    共享关键情报), as a handoff due at ``due_at`` (the follow-up deadline: overdue, the SLA sweep
+    escalates it like any handoff). ``note``: the key intelligence for sales, added to the
+    handoff's criteria. Raises BadInput without a deadline; TransitionRefused unless gathered.
+    """
+    if due_at is None:
+        raise BadInput("due: a qualified lead goes to sales with a follow-up deadline")
+    check_text(note, field="note", max_length=REASON_MAX, multiline=True)
+    with uow:
+        lead = _lead(uow, lead_id, for_update=True)
+        actor = actor_for(uow, actor_email)
+        rule = lead_rule("qualify", lead.state, ref=lead_ref(lead.id))
+        authorize(actor, rule, lead_target(lead))
+        criteria = "\n".join(x for x in (
+            f"Contact: {lead.contact}. Channel: {lead.channel}."
+            + (f" Campaign: {lead.campaign}." if lead.campaign else ""),
+            lead.notes, note.strip(),
+            "Follow up by the due date; report the outcome: won with the order's reference, "
+            "or lost with the reason (mktflow lead outcome).") if x)
+        handoff = handoffs.offer_within(
+            uow, actor_email=actor.email, from_department=lead.department, to_department=SALES,
+            title=f"Lead {lead_ref(lead.id)}: {lead.company}"[:300], due_at=due_at,
+            criteria=criteria, deliverables=["the outcome: won (order) or lost (reason)"],
+            branch=lead.branch)
+        before = lead.state
+        lead.state, lead.handoff_id, lead.qualified_at = rule.target, handoff.id, uow.now()
+        lead.updated_at = uow.now()
+        uow.session.add(lead)
+        assert lead.id is not None
+        uow.audit(actor=actor.email, entity_type="lead", entity_id=lead.id, action="qualify",
+                  from_state=before, to_state=lead.state,
+                  data={"handoff": f"H-{handoff.id}", "due": due_at.isoformat()})
+        uow.commit()
+        return lead
+
+
+def disqualify(uow: UnitOfWork, lead_id: int, *, actor_email: str, reason: str | None) -> Lead:
+    """Marketing drops a gathered lead, saying why. BadInput without a reason."""
+    if not (reason and reason.strip()):
+        raise BadInput("reason: disqualify needs a reason (why the lead is not for sales)")
+    check_text(reason, field="reason", max_length=REASON_MAX, multiline=True)
+    with uow:
+        lead = _lead(uow, lead_id, for_update=True)
+        actor = actor_for(uow, actor_email)
+        rule = lead_rule("disqualify", lead.state, ref=lead_ref(lead.id))
+        authorize(actor, rule, lead_target(lead))
+        before = lead.state
+        lead.state, lead.reason, lead.updated_at = rule.target, reason.strip(), uow.now()
+        uow.session.add(lead)
+        assert lead.id is not None
+        uow.audit(actor=actor.email, entity_type="lead", entity_id=lead.id,
+                  action="disqualify", from_state=before, to_state=lead.state,
+                  reason=lead.reason)
+        uow.commit()
+        return lead
+
+
+def report_outcome(uow: UnitOfWork, lead_id: int, *, actor_email: str, outcome: str,
+                   order: str | None = None, reason: str | None = None) -> Lead:
+    """Sales reports what came of a lead it accepted: ``won`` with the order's reference, or
+    ``lost`` with the reason. It is the delivery of the lead's handoff (``handoffs.act``
+    deliver, which moves the lead: ``lead_handoffs.follow``), so the handoff's rules hold
+    too: sales only, after accepting it. Raises BadInput naming the field and rule."""
+    data = {"outcome": outcome, "order": order, "reason": reason}
+    check_outcome(data)  # before reading anything: a bad report is refused as such
+    with uow:
+        lead = _lead(uow, lead_id)
+        handoff_id = lead.handoff_id
+        ref = lead_ref(lead.id)
+    if handoff_id is None:
+        raise BadInput(f"lead: {ref} is {lead.state} and was never handed to sales: there is "
+                       "no outcome to report")
+    handoffs.act(uow, handoff_id, "deliver", actor_email=actor_email,
+                 data={k: v for k, v in data.items() if v})
+    with uow:
+        return _lead(uow, lead_id)
+
+
+# --- reads ------------------------------------------------------------------------------------
+
+
+def lead_view(lead: Lead, handoff: Handoff | None) -> dict[str, Any]:
+    """One lead as plain JSON: its fields, state, and its handoff's ref, state and due time."""
+    return {
+        "id": lead.id, "ref": lead_ref(lead.id), "source": lead.source,
+        "campaign": lead.campaign, "company": lead.company, "contact": lead.contact,
+        "channel": lead.channel, "region": lead.branch, "notes": lead.notes,
+        "owner": lead.owner_email, "department": lead.department, "state": lead.state,
+        "reason": lead.reason, "order": lead.order_ref,
+        "handoff": None if handoff is None else {
+            "ref": f"H-{handoff.id}", "state": handoff.state, "to": handoff.to_department,
+            "due": handoff.due_at.isoformat() if handoff.due_at else None,
+            "escalation_level": handoff.escalation_level,
+            "reason": handoff.reason if handoff.state == HandoffState.REJECTED else None},
+        "created_by": lead.created_by, "created_at": lead.created_at.isoformat(),
+        "qualified_at": lead.qualified_at.isoformat() if lead.qualified_at else None,
+        "outcome_at": lead.outcome_at.isoformat() if lead.outcome_at else None,
+    }
+
+
+def _with_handoffs(uow: UnitOfWork, leads: Iterable[Lead]) -> list[tuple[Lead, Handoff | None]]:
+    leads = list(leads)
+    ids = [lead.handoff_id for lead in leads if lead.handoff_id is not None]
+    found = {h.id: h for h in uow.session.exec(select(Handoff).where(
+        col(Handoff.id).in_(ids)))} if ids else {}
+    return [(lead, found.get(lead.handoff_id)) for lead in leads]
+
+
+def show_lead(uow: UnitOfWork, reference: str | int, *, reader: str | None = None
+              ) -> dict[str, Any]:
+    """One lead (``L-3`` or 3) as ``lead_view``. NotFound; NotAuthorized for a reader the
+    read table's ``lead`` row does not grant (marketing, sales once handed over, management)."""
+    lead_id = lead_number(reference)
+    with uow:
+        actor = reading_actor(uow, reader)
+        lead = _lead(uow, lead_id)
+        [(lead, handoff)] = _with_handoffs(uow, [lead])
+        if actor is not None:
+            authorize_read(actor, read_rule(Readable.LEAD), lead_target(lead, handoff))
+        return lead_view(lead, handoff)
+
+
+def lead_number(reference: str | int) -> int:
+    """The id in ``L-3`` (or ``3``); NotFound naming what was given otherwise."""
+    text = str(reference).strip()
+    digits = text[2:] if text.upper().startswith("L-") else text
+    if not digits.isdigit() or not 0 < int(digits) < 2**31:
+        raise NotFound(f"lead: {text!r} names no lead (a lead is named L-<number>)")
+    return int(digits)
+
+
+def list_leads(uow: UnitOfWork, *, reader: str | None = None, campaign: str | None = None,
+               state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    """The leads ``reader`` may see (newest first, at most ``limit``), of one campaign or in
+    one state if given; each as ``lead_view``."""
+    if state is not None and state not in {s.value for s in LeadState}:
+        raise BadInput(f"state: must be one of {', '.join(LeadState)}, got {state!r}")
+    with uow:
+        actor = reading_actor(uow, reader)
+        query = select(Lead).order_by(col(Lead.id).desc())
+        if campaign:
+            query = query.where(col(Lead.campaign) == campaign)
+        if state:
+            query = query.where(col(Lead.state) == state)
+        rule = read_rule(Readable.LEAD)
+        rows = [(lead, h) for lead, h in _with_handoffs(uow, uow.session.exec(query))
+                if actor is None or may_read(actor, rule, lead_target(lead, h))]
+        return [lead_view(lead, h) for lead, h in rows[:limit]]
+
+
+def funnel_report(uow: UnitOfWork, *, reader: str | None = None,
+                  campaign: str | None = None) -> dict[str, Any]:
+    """The lead funnel, gathered → qualified → accepted → won, in total, per campaign and per
+    channel (``domain.leads.funnel``), of one campaign if given. Counts, not customers: the
+    read table's ``funnel`` row (marketing, sales, management). A branch member counts only
+    their branch's leads and those of no branch.
+
+    Returns ``{"campaign": key | None, "total": counts, "by_campaign": {key: counts},
+    "by_channel": {channel: counts}}`` (counts: ``FunnelCounts.as_dict``; key ``""``: leads of
+    no campaign).
+    """
+    with uow:
+        actor = reading_actor(uow, reader)
+        if actor is not None:
+            authorize_read(actor, read_rule(Readable.FUNNEL), Target(
+                ref="the lead funnel", department=MARKETING,
+                involved=frozenset({MARKETING, SALES})))
+        query = select(Lead)
+        if campaign:
+            query = query.where(col(Lead.campaign) == campaign)
+        rows = []
+        for lead, handoff in _with_handoffs(uow, uow.session.exec(query)):
+            if actor is not None and not actor.is_hq and lead.branch not in (None, actor.branch):
+                continue
+            rows.append({"campaign": lead.campaign, "channel": lead.channel, "state": lead.state,
+                         "all": "all",
+                         "accepted": handoff is not None and handoff.accepted_at is not None,
+                         "rejected": handoff is not None
+                         and handoff.state == HandoffState.REJECTED})
+        total = funnel(rows, by="all").get("all") or FunnelCounts().finish()
+        return {"campaign": campaign, "total": total.as_dict(),
+                "by_campaign": {k: v.as_dict() for k, v in funnel(rows, by="campaign").items()},
+                "by_channel": {k: v.as_dict() for k, v in funnel(rows, by="channel").items()}}

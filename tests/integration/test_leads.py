@@ -1,0 +1,191 @@
+"""Sales leads, marketing → sales (seed 001, 市场营销部 工作流程 1.(2); issue 23 item 1): gather,
+qualify into a handoff to sales, accept or reject, report the outcome, the funnel, the SLA
+sweep on the follow-up deadline, and who may do each; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from mktflow.domain.clock import FrozenClock
+from mktflow.domain.errors import BadInput, FormInvalid, NotAuthorized, TransitionRefused
+from mktflow.engine import handoffs, leads, queries, sla
+
+OLGA = "olga.petrova@example.com"  # marketing specialist, hq
+MARCO = "marco.rossi@example.com"  # marketing specialist, north branch
+CARLOS = "carlos.mendez@example.com"  # sales head
+TOM = "tom.berg@example.com"  # tech specialist
+MARIA = "maria.garcia@example.com"  # management
+
+
+def campaign(db: Any, code: str) -> str:
+    """A campaign row with business key ``code`` (the campaign flow's tables, written directly:
+    these tests are about leads)."""
+    from sqlmodel import Session
+
+    from mktflow.store.tables import Campaign
+
+    with Session(db.engine) as s:
+        s.add(Campaign(code=code, name=f"Campaign {code}", owner_email=OLGA))
+        s.commit()
+    return code
+
+
+def gathered(db: Any, **kw: Any) -> Any:
+    fields = {"company": "Acme Grocers", "contact": "buyer@acme.example", "channel": "fair"}
+    return leads.gather(db.uow(), actor_email=kw.pop("actor", OLGA), **(fields | kw))
+
+
+def handed_over(db: Any, clock: FrozenClock, **kw: Any) -> Any:
+    lead = gathered(db, **kw)
+    return leads.qualify(db.uow(), lead.id, actor_email=OLGA,
+                         due_at=clock.now() + timedelta(days=3), note="wants 200 cases")
+
+
+def test_a_lead_goes_to_sales_and_comes_back_won(db: Any, clock: FrozenClock) -> None:
+    key = campaign(db, "CMP-LEAD-1")
+    lead = gathered(db, campaign=key, region="north", notes="met at the fair")
+    assert (lead.state, lead.source, lead.owner_email) == ("gathered", "campaign", OLGA)
+
+    lead = leads.qualify(db.uow(), lead.id, actor_email=OLGA,
+                         due_at=clock.now() + timedelta(days=3), note="wants 200 cases")
+    offered = queries.show(db.uow(), f"H-{lead.handoff_id}")
+    assert (lead.state, offered["state"], offered["to_department"]) == (
+        "qualified", "offered", "sales")
+    assert "wants 200 cases" in offered["criteria"] and "Acme Grocers" in offered["title"]
+
+    handoffs.accept(db.uow(), lead.handoff_id, actor_email=CARLOS)  # the handoff's own door
+    lead = leads.report_outcome(db.uow(), lead.id, actor_email=CARLOS, outcome="won",
+                                order="SO-9001")
+    assert (lead.state, lead.order_ref) == ("won", "SO-9001")
+    view = leads.show_lead(db.uow(), f"L-{lead.id}", reader=OLGA)
+    assert view["handoff"]["state"] == "delivered" and view["order"] == "SO-9001"
+
+    handoffs.confirm(db.uow(), lead.handoff_id, actor_email=OLGA)  # marketing tracks it home
+    funnel = leads.funnel_report(db.uow(), campaign=key, reader=CARLOS)
+    counts = funnel["by_campaign"][key]
+    assert (counts["gathered"], counts["qualified"], counts["accepted"], counts["won"]) == (
+        1, 1, 1, 1)
+    assert [e["action"] for e in queries.history(db.uow(), f"H-{lead.handoff_id}")] == [
+        "offer", "accept", "deliver", "confirm"]
+
+
+def test_rejections_losses_and_drops_are_counted_per_channel(db: Any,
+                                                            clock: FrozenClock) -> None:
+    won = handed_over(db, clock, channel="fair")
+    rejected = handed_over(db, clock, channel="web")
+    lost = handed_over(db, clock, channel="web")
+    dropped = gathered(db, channel="web")
+    gathered(db, channel="web")  # still waiting for marketing
+
+    handoffs.accept(db.uow(), won.handoff_id, actor_email=CARLOS)
+    leads.report_outcome(db.uow(), won.id, actor_email=CARLOS, outcome="won", order="SO-1")
+    handoffs.reject(db.uow(), rejected.handoff_id, actor_email=CARLOS,
+                    reason="outside our delivery area")
+    handoffs.accept(db.uow(), lost.handoff_id, actor_email=CARLOS)
+    leads.report_outcome(db.uow(), lost.id, actor_email=CARLOS, outcome="lost",
+                         reason="bought from a competitor")
+    leads.disqualify(db.uow(), dropped.id, actor_email=OLGA, reason="a student project")
+
+    funnel = leads.funnel_report(db.uow())
+    web = funnel["by_channel"]["web"]
+    assert {k: web[k] for k in ("gathered", "qualified", "accepted", "won", "disqualified",
+                                "rejected", "lost")} == {
+        "gathered": 4, "qualified": 2, "accepted": 1, "won": 0, "disqualified": 1,
+        "rejected": 1, "lost": 1}
+    assert web["rates"] == {"qualified": 0.5, "accepted": 0.5, "won": 0.0, "overall": 0.0}
+    assert funnel["total"]["won"] == 1 and funnel["by_campaign"][""]["gathered"] == 5
+    shown = leads.show_lead(db.uow(), rejected.id)
+    assert shown["handoff"]["reason"] == "outside our delivery area"
+    assert leads.show_lead(db.uow(), lost.id)["reason"] == "bought from a competitor"
+
+
+def test_only_marketing_gathers_and_qualifies_and_only_sales_reports(
+        db: Any, clock: FrozenClock) -> None:
+    with pytest.raises(NotAuthorized, match="only its members may"):
+        gathered(db, actor=CARLOS)
+    with pytest.raises(NotAuthorized, match="branch north"):
+        gathered(db, actor=MARCO, region="south")
+    lead = gathered(db)
+    due = clock.now() + timedelta(days=2)
+    with pytest.raises(NotAuthorized):
+        leads.qualify(db.uow(), lead.id, actor_email=TOM, due_at=due)
+    with pytest.raises(BadInput, match="follow-up deadline"):
+        leads.qualify(db.uow(), lead.id, actor_email=OLGA, due_at=None)
+    with pytest.raises(BadInput, match="no outcome to report"):
+        leads.report_outcome(db.uow(), lead.id, actor_email=CARLOS, outcome="lost",
+                             reason="gone")
+    lead = leads.qualify(db.uow(), lead.id, actor_email=OLGA, due_at=due)
+    with pytest.raises(TransitionRefused, match="it is qualified"):
+        leads.disqualify(db.uow(), lead.id, actor_email=OLGA, reason="changed my mind")
+
+    with pytest.raises(TransitionRefused, match="offered"):  # sales accepts first
+        leads.report_outcome(db.uow(), lead.id, actor_email=CARLOS, outcome="won", order="SO-2")
+    with pytest.raises(NotAuthorized):  # the handoff's row: the receiving department only
+        handoffs.accept(db.uow(), lead.handoff_id, actor_email=OLGA)
+    handoffs.accept(db.uow(), lead.handoff_id, actor_email=CARLOS)
+    with pytest.raises(NotAuthorized):
+        leads.report_outcome(db.uow(), lead.id, actor_email=OLGA, outcome="won", order="SO-2")
+    with pytest.raises(BadInput, match="reason: a lost lead needs a reason"):
+        leads.report_outcome(db.uow(), lead.id, actor_email=CARLOS, outcome="lost")
+    with pytest.raises(BadInput, match="order: a won lead names the order"):  # any door
+        handoffs.deliver(db.uow(), lead.handoff_id, actor_email=CARLOS, data={"outcome": "won"})
+    assert leads.show_lead(db.uow(), lead.id)["state"] == "qualified"
+
+    with pytest.raises(NotAuthorized, match="may not see"):
+        leads.show_lead(db.uow(), lead.id, reader=TOM)
+    with pytest.raises(NotAuthorized, match="may not see the lead funnel"):
+        leads.funnel_report(db.uow(), reader=TOM)
+    assert leads.list_leads(db.uow(), reader=TOM) == []
+    assert [x["ref"] for x in leads.list_leads(db.uow(), reader=MARIA)] == [f"L-{lead.id}"]
+
+
+def test_marketing_returns_a_doubtful_outcome_and_sales_reports_again(
+        db: Any, clock: FrozenClock) -> None:
+    lead = handed_over(db, clock)
+    handoffs.accept(db.uow(), lead.handoff_id, actor_email=CARLOS)
+    leads.report_outcome(db.uow(), lead.id, actor_email=CARLOS, outcome="won", order="SO-X")
+    handoffs.return_(db.uow(), lead.handoff_id, actor_email=OLGA,
+                     reason="no order SO-X in the books")
+    assert leads.show_lead(db.uow(), lead.id)["state"] == "qualified"
+    lead = leads.report_outcome(db.uow(), lead.id, actor_email=CARLOS, outcome="won",
+                                order="SO-7")
+    assert (lead.state, lead.order_ref) == ("won", "SO-7")
+    actions = [e["action"] for e in queries.history(db.uow(), f"H-{lead.handoff_id}")]
+    assert actions == ["offer", "accept", "deliver", "return", "deliver"]
+
+
+def test_an_overdue_follow_up_escalates_through_the_sla_sweep(db: Any,
+                                                             clock: FrozenClock) -> None:
+    lead = leads.qualify(db.uow(), gathered(db).id, actor_email=OLGA,
+                         due_at=clock.now() + timedelta(hours=4))
+    handoffs.accept(db.uow(), lead.handoff_id, actor_email=CARLOS)
+    later = FrozenClock(clock.now() + timedelta(hours=5))
+    summary = sla.sweep(db.uow(clock=later))
+    (raised,) = [e for e in summary.escalations if e["ref"] == f"H-{lead.handoff_id}"]
+    assert raised["level"] == 1
+    assert leads.show_lead(db.uow(), lead.id)["handoff"]["escalation_level"] == 1
+
+
+def test_an_import_is_all_or_nothing_unless_bad_rows_are_skipped(db: Any) -> None:
+    key = campaign(db, "CMP-LEAD-IMP")
+    rows = leads.read_csv(
+        "company,contact,channel,campaign,region\n"
+        f"Acme,buyer@acme.example,fair,{key},north\n"
+        ",x@y.example,web,,\n"
+        "Beta,b@beta.example,web,CMP-NOPE,mars\n")
+    with pytest.raises(FormInvalid) as refused:
+        leads.import_leads(db.uow(), actor_email=OLGA, rows=[dict(r) for r in rows])
+    assert [(e["row"], e["field"]) for e in refused.value.errors] == [
+        (3, "company"), (4, "campaign"), (4, "region")]
+    assert "row 3, company: must not be empty" in str(refused.value)
+    assert db.count("lead") == 0
+
+    report = leads.import_leads(db.uow(), actor_email=OLGA, rows=rows, skip_bad=True)
+    assert (len(report["imported"]), report["skipped"]) == (1, [3, 4])
+    (only,) = leads.list_leads(db.uow())
+    assert (only["source"], only["campaign"], only["region"]) == ("import", key, "north")
+    with pytest.raises(BadInput, match="no column channel"):
+        leads.read_csv("company,contact\nA,b\n")
