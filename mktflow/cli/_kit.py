@@ -65,11 +65,16 @@ def uow() -> Any:
     return bootstrap.wiring().uow(identified_by=IdentifiedBy.OPERATOR)
 
 
-def fail(message: str, code: int, *, as_json: bool = False, kind: str = "error") -> None:
-    """Print one line on stderr (and JSON on stdout), then exit with ``code``."""
+def fail(message: str, code: int, *, as_json: bool = False, kind: str = "error",
+         errors: list[dict[str, Any]] | None = None) -> None:
+    """Print one line on stderr (and JSON on stdout), then exit with ``code``. ``errors``:
+    one object per broken field (a ``FormInvalid``'s), added to the JSON as ``errors``."""
     typer.echo(f"error: {message}", err=True)
     if as_json:
-        typer.echo(json.dumps({"error": message, "kind": kind, "exit_code": code}))
+        body: dict[str, Any] = {"error": message, "kind": kind, "exit_code": code}
+        if errors:
+            body["errors"] = errors
+        typer.echo(json.dumps(body, ensure_ascii=False))
     raise typer.Exit(code)
 
 
@@ -82,7 +87,8 @@ def refusals(as_json: bool = False) -> Iterator[None]:
             yield
         except MktflowError as exc:
             _print_notes(said)
-            fail(str(exc), exc.exit_code, as_json=as_json, kind=type(exc).__name__)
+            fail(str(exc), exc.exit_code, as_json=as_json, kind=type(exc).__name__,
+                 errors=getattr(exc, "errors", None))
         _print_notes(said)
 
 

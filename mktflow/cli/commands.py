@@ -28,6 +28,7 @@ TREE: dict[str, tuple[str, str]] = {
     "sla": ("mktflow.cli.notify", "sla_app"),
     "plan": ("mktflow.cli.plan", "plan_app"),
     "report": ("mktflow.cli.report", "report_app"),
+    "lead": ("mktflow.cli.lead", "lead_app"),
     "serve": ("mktflow.cli.serve", "serve"),
     "deploy": ("mktflow.cli.serve", "deploy"),
     "process": ("mktflow.cli.process", "process_app"),

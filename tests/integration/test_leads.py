@@ -189,3 +189,41 @@ def test_an_import_is_all_or_nothing_unless_bad_rows_are_skipped(db: Any) -> Non
     assert (only["source"], only["campaign"], only["region"]) == ("import", key, "north")
     with pytest.raises(BadInput, match="no column channel"):
         leads.read_csv("company,contact\nA,b\n")
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def test_the_command_line_imports_qualifies_reports_and_counts(
+        db: Any, cli: Any, clock: FrozenClock, tmp_path: Any) -> None:
+    key = campaign(db, "CMP-LEAD-CLI")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("company,contact,channel,campaign\n"
+                   f"Acme,buyer@acme.example,fair,{key}\n"
+                   f"Beta,,web,{key}\n", "utf-8")
+    refused = cli("lead", "import", str(bad), "--as", OLGA, "--json")
+    assert refused.exit_code == 2 and db.count("lead") == 0
+    assert refused.json()["errors"] == [{"row": 3, "field": "contact", "rule": "must not be empty",
+                                         "message": "row 3, contact: must not be empty"}]
+    assert "row 3, contact: must not be empty" in refused.stderr
+    assert cli("lead", "import", str(bad), "--as", CARLOS, "--json").exit_code == 2  # row 2 too
+
+    report = cli("lead", "import", str(bad), "--as", OLGA, "--skip-bad", "--json").json()
+    (ref,) = report["imported"]
+    due = (clock.now() + timedelta(days=5)).isoformat()
+    qualified = cli("lead", "qualify", ref, "--due", due, "--as", OLGA, "--json").json()
+    handoff = qualified["handoff"]["ref"]
+    assert qualified["state"] == "qualified" and qualified["handoff"]["to"] == "sales"
+    refused_outcome = cli("lead", "outcome", ref, "--won", "--order", "SO-5", "--as", OLGA,
+                          "--json")
+    assert refused_outcome.exit_code == 1
+    assert cli("handoff", "accept", handoff, "--as", CARLOS).exit_code == 0
+    won = cli("lead", "outcome", ref, "--won", "--order", "SO-5", "--as", CARLOS, "--json")
+    assert won.json()["state"] == "won" and won.json()["order"] == "SO-5"
+
+    funnel = cli("lead", "funnel", "--campaign", key, "--as", CARLOS, "--json").json()
+    counts = funnel["by_campaign"][key]
+    assert (counts["gathered"], counts["qualified"], counts["accepted"], counts["won"]) == (
+        1, 1, 1, 1)
+    assert "CMP-LEAD-CLI" in cli("lead", "funnel").stdout
+    assert cli("lead", "funnel", "--as", TOM, "--json").exit_code == 1
