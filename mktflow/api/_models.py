@@ -8,7 +8,7 @@ means the end of that day.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.json_schema import JsonDict
@@ -40,7 +40,11 @@ __all__ = [
     "CreateWork",
     "DelegateWork",
     "DeliverHandoff",
+    "DisqualifyLead",
+    "GatherLead",
+    "LeadOutcomeReport",
     "OfferHandoff",
+    "QualifyLead",
     "RejectHandoff",
     "ResolveWork",
     "ReturnHandoff",
@@ -262,3 +266,41 @@ class CancelProcess(_Body):
     department, or management)."""
 
     reason: Reason
+
+
+class GatherLead(_Body):
+    """A lead marketing gathered (``mktflow lead gather``)."""
+
+    company: Title = Field(description="The customer or company.")
+    contact: Title = Field(description="Who to reach, and how.")
+    channel: str = one_line(64, 1, description="Where the lead came in.")
+    campaign: str | None = one_line(100, default=None,
+                                    description="The campaign's business key (the source).")
+    region: Code | None = Field(default=None, description="A branch code.")
+    notes: Text = ""
+    owner: Email | None = Field(default=None, description="The marketing member who owns it "
+                                                          "(default: who gathers it).")
+    source: Literal["campaign", "research", "import"] | None = None
+
+
+class QualifyLead(_Body):
+    """Qualify a lead and hand it to sales, due ``due`` (the follow-up deadline)."""
+
+    due: Time
+    note: Annotated[str, multiline(REASON_MAX)] = Field(
+        default="", description="Key intelligence for sales.")
+
+
+class DisqualifyLead(_Body):
+    """Drop a gathered lead, saying why."""
+
+    reason: Reason
+
+
+class LeadOutcomeReport(_Body):
+    """What came of a lead sales accepted: won with the order, or lost with the reason."""
+
+    outcome: Literal["won", "lost"]
+    order: str | None = one_line(100, default=None, description="The order's reference (won).")
+    reason: Annotated[str, multiline(REASON_MAX)] | None = Field(
+        default=None, description="Why it was lost.")

@@ -24,6 +24,8 @@ __all__ = [
     "InboxHandoffRow",
     "InboxPage",
     "InboxWorkRow",
+    "LeadFunnel",
+    "LeadPublic",
     "MemberPublic",
     "OrganisationPublic",
     "Problem",
@@ -256,6 +258,65 @@ _WHY = {
     422: "The request or the submitted form data does not fit; errors names the fields.",
     503: "The database cannot be used.",
 }
+
+
+class LeadHandoff(BaseModel):
+    """The handoff that passed a lead to sales: its ref, state, receiving department and
+    follow-up deadline; the rejection's reason when sales rejected it."""
+
+    ref: str = Field(description="H-<id>")
+    state: str
+    to: str
+    due: str | None
+    escalation_level: int
+    reason: str | None
+
+
+class LeadPublic(BaseModel):
+    """A sales lead (``L-3``) as ``mktflow.engine.leads.lead_view`` builds it."""
+
+    id: int
+    ref: str = Field(description="L-<id>")
+    source: str = Field(description="campaign, research or import")
+    campaign: str | None = Field(description="The campaign's business key.")
+    company: str
+    contact: str
+    channel: str
+    region: str | None = Field(description="A branch code.")
+    notes: str
+    owner: str
+    department: str
+    state: str = Field(description="gathered, qualified, disqualified, won or lost")
+    reason: str | None = Field(description="Why it was disqualified or lost.")
+    order: str | None = Field(description="The order a won lead became.")
+    handoff: LeadHandoff | None
+    created_by: str
+    created_at: str
+    qualified_at: str | None
+    outcome_at: str | None
+
+
+class FunnelCounts(BaseModel):
+    """One funnel: leads at each stage, those dropped at each, and the conversions (0..1,
+    null when the stage before is empty)."""
+
+    gathered: int
+    qualified: int
+    accepted: int
+    won: int
+    disqualified: int
+    rejected: int
+    lost: int
+    rates: dict[str, float | None]
+
+
+class LeadFunnel(BaseModel):
+    """The lead funnel in total, per campaign (key ``""``: no campaign) and per channel."""
+
+    campaign: str | None
+    total: FunnelCounts
+    by_campaign: dict[str, FunnelCounts]
+    by_channel: dict[str, FunnelCounts]
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -227,3 +227,43 @@ def test_the_command_line_imports_qualifies_reports_and_counts(
         1, 1, 1, 1)
     assert "CMP-LEAD-CLI" in cli("lead", "funnel").stdout
     assert cli("lead", "funnel", "--as", TOM, "--json").exit_code == 1
+
+
+# --- the REST API -------------------------------------------------------------------------------
+
+
+def test_the_api_gathers_qualifies_reports_and_counts(db: Any, clock: FrozenClock) -> None:
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+    from tests.integration.api_support import as_member, member_api
+
+    key = campaign(db, "CMP-LEAD-API")
+    with member_api(db, create_app(db.engine, settings=Settings()), OLGA) as api:
+        refused = api.post("/leads", json={"company": "Acme", "contact": "x@acme.example",
+                                           "channel": "web"}, headers=as_member(CARLOS))
+        assert refused.status_code == 403
+        bad = api.post("/leads", json={"company": "Acme", "contact": "x@acme.example",
+                                       "channel": "web", "campaign": "CMP-NOPE"})
+        assert bad.status_code == 422
+        assert bad.json()["errors"][0]["field"] == "campaign"
+        made = api.post("/leads", json={"company": "Acme", "contact": "x@acme.example",
+                                        "channel": "web", "campaign": key})
+        ref = made.json()["ref"]
+        assert made.status_code == 201 and made.headers["Location"] == f"/leads/{ref}"
+        due = (clock.now() + timedelta(days=2)).isoformat()
+        handed = api.post(f"/leads/{ref}/qualify", json={"due": due, "note": "hot"}).json()
+        handoff = handed["handoff"]["ref"]
+        assert api.post(f"/handoffs/{handoff}/accept",
+                        headers=as_member(CARLOS)).status_code == 200
+        lost = api.post(f"/leads/{ref}/outcome", json={"outcome": "lost"},
+                        headers=as_member(CARLOS))
+        assert lost.status_code == 422 and "reason" in lost.json()["detail"]
+        won = api.post(f"/leads/{ref}/outcome", json={"outcome": "won", "order": "SO-77"},
+                       headers=as_member(CARLOS))
+        assert won.status_code == 200 and won.json()["state"] == "won"
+        assert api.get(f"/leads/{ref}", headers=as_member(TOM)).status_code == 403
+        assert [x["ref"] for x in api.get("/leads", params={"campaign": key}).json()] == [ref]
+        funnel = api.get("/leads/funnel", params={"campaign": key},
+                         headers=as_member(CARLOS)).json()
+        assert funnel["by_campaign"][key]["won"] == 1 and funnel["total"]["accepted"] == 1
+        assert api.get("/leads/funnel", headers=as_member(TOM)).status_code == 403

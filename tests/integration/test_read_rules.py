@@ -45,6 +45,7 @@ class Scenario:
     approval: int  # W: finance's step of the campaign
     sales_step: int  # W: sales, no process
     brief: int  # H: marketing -> tech, of the campaign
+    lead: int  # L: a lead marketing gathered
     url: str
     tokens: dict[str, str]
 
@@ -75,8 +76,13 @@ def _setup(db: Any) -> dict[str, int]:
                                        title="Call the buyer", due_at=due)
     work.create_work_item(engine(), actor_email="mktflow", department="sales",
                           title="Record the order", process_id=order.id, step_key="entry")
+    from mktflow.engine import leads
+
+    lead = leads.gather(db.uow(), actor_email=OLGA, company="Grocers of the north",
+                        contact="buyer@grocers.example", channel="fair")
     return {"campaign": campaign.id, "order": order.id, "plan": plan.id,
-            "approval": approval.id, "brief": brief.id, "sales_step": sales_step.id}
+            "approval": approval.id, "brief": brief.id, "sales_step": sales_step.id,
+            "lead": lead.id}
 
 
 @pytest.fixture
@@ -312,6 +318,13 @@ def _routes(routes: list[Any]) -> Iterator[Any]:
             yield route
 
 
+def _rows(db: Any, sql: str) -> list[Any]:
+    from sqlalchemy import text
+
+    with db.engine.connect() as conn:
+        return list(conn.execute(text(sql)).all())
+
+
 def _expected(status: int, visible: bool) -> int:
     return status if visible else 403
 
@@ -369,14 +382,20 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
         walked["/processes/{reference}"].append((f"/processes/P-{pid}",
                                                  _expected(200, visible)))
         walked["/history/{reference}"].append((f"/history/P-{pid}", _expected(200, visible)))
-    for plain in ("/health", "/org", "/processes"):
+    for plain in ("/health", "/org", "/processes", "/leads"):
         walked[plain].append((plain, 200))
+    # a lead is marketing's (sales' once handed over); the funnel marketing's and sales'
+    lead_ids = [lid for (lid,) in _rows(db, "SELECT id FROM lead")]
+    assert lead_ids
+    walked["/leads/{item}"] += [(f"/leads/L-{lid}", 403) for lid in lead_ids]
+    walked["/leads/funnel"].append(("/leads/funnel", 403))
     assert all(walked.values()), f"GET routes the walk does not cover: " \
         f"{[p for p, v in walked.items() if not v]}"
     with _api(s, TOM) as tom:
         for path, expected in (call for calls in walked.values() for call in calls):
             answer = tom.get(path)
             assert answer.status_code == expected, (path, answer.status_code, answer.text)
+        assert tom.get("/leads").json() == []
         listed = {p["id"] for p in tom.get("/processes").json()}
         assert listed == {pid for pid, visible in sees_process.items() if visible}
         for pid in listed:  # parameters only for the owner's department: never tech's here
