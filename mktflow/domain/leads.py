@@ -28,6 +28,7 @@ from mktflow.domain.inputs import EMAIL_MAX, REASON_MAX, TEXT_MAX, TITLE_MAX, _p
 from mktflow.domain.model import Party, Rule
 
 __all__ = [
+    "FUNNEL_KPIS",
     "LEAD_FIELDS",
     "LEAD_RULES",
     "MARKETING",
@@ -186,6 +187,13 @@ def check_outcome(data: Mapping[str, Any] | None) -> tuple[LeadOutcome, str | No
     if reason is not None and len(reason) > REASON_MAX:
         raise BadInput(f"reason: must be at most {REASON_MAX} characters, got {len(reason)}")
     return outcome, order, reason
+
+
+#: A campaign KPI named here is measured by the lead funnel, not typed: its actual at the
+#: campaign's evaluation is the count of the campaign's leads at that stage (DOMAIN.md item 10:
+#: a lead's outcome is what a campaign's effect is judged by). KPI name -> funnel stage.
+FUNNEL_KPIS: dict[str, str] = {"leads_gathered": "gathered", "leads_qualified": "qualified",
+                               "leads_accepted": "accepted", "leads_won": "won"}
 
 
 @dataclass

@@ -3,6 +3,7 @@ changes, activity reports, KPI actuals and the evaluation. Each in one unit of w
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -12,7 +13,9 @@ from sqlmodel import col, delete, select
 from mktflow.domain.campaign import BudgetFigures, KpiFigures, plan_problems
 from mktflow.domain.errors import BadInput, Conflict, NotFound
 from mktflow.domain.inputs import normalise_email
+from mktflow.domain.leads import FUNNEL_KPIS
 from mktflow.domain.money import money, money_sum
+from mktflow.engine import leads
 from mktflow.engine.common import actor_for, ref_of
 from mktflow.store.tables import BudgetLine, Campaign, CampaignActivity, Kpi, Plan
 from mktflow.store.uow import UnitOfWork
@@ -217,8 +220,19 @@ def record_evaluation(uow: UnitOfWork, campaign_id: int, *, evaluation: dict[str
         return camp
 
 
+def _with_funnel(uow: UnitOfWork, code: str, kpis: list[KpiFigures]) -> list[KpiFigures]:
+    """``kpis`` with the funnel KPIs (``domain.leads.FUNNEL_KPIS``: leads_gathered ...
+    leads_won) measured from the campaign's leads, whatever figure was typed for them."""
+    if not any(k.name in FUNNEL_KPIS for k in kpis):
+        return kpis
+    counted = leads.funnel_actuals(uow, code)
+    return [replace(k, actual=counted[k.name]) if k.name in counted else k for k in kpis]
+
+
 def campaign_figures(uow: UnitOfWork, campaign_id: int) -> dict[str, Any]:
-    """The campaign's activities, KPIs and budget lines as plain figures (reads only)."""
+    """The campaign's activities, KPIs and budget lines as plain figures (reads only). A KPI
+    named after a stage of the lead funnel (``leads_won`` ...) is counted from the campaign's
+    leads (seed 001, 市场营销部 工作流程 1.(2); docs/processes/leads.md)."""
     with uow:
         camp = uow.session.get(Campaign, campaign_id)
         if camp is None:
@@ -235,8 +249,9 @@ def campaign_figures(uow: UnitOfWork, campaign_id: int) -> dict[str, Any]:
                            for a in s.exec(select(CampaignActivity).where(
                                col(CampaignActivity.campaign_id) == campaign_id)
                                .order_by(col(CampaignActivity.id)))],
-            "kpis": [KpiFigures(k.name, k.target, k.actual, k.unit, k.higher_is_better)
-                     for k in s.exec(select(Kpi).where(col(Kpi.campaign_id) == campaign_id)
-                                     .order_by(col(Kpi.id)))],
+            "kpis": _with_funnel(uow, camp.code, [
+                KpiFigures(k.name, k.target, k.actual, k.unit, k.higher_is_better)
+                for k in s.exec(select(Kpi).where(col(Kpi.campaign_id) == campaign_id)
+                                .order_by(col(Kpi.id)))]),
             "lines": [BudgetFigures(b.code, b.allocated, b.spent) for b in lines],
         }

@@ -22,6 +22,7 @@ from mktflow.domain.actors import Actor, Target, authorize, authorize_read, may_
 from mktflow.domain.errors import BadInput, FormInvalid, NotAuthorized, NotFound
 from mktflow.domain.inputs import REASON_MAX, check_text
 from mktflow.domain.leads import (
+    FUNNEL_KPIS,
     MARKETING,
     SALES,
     FunnelCounts,
@@ -43,6 +44,7 @@ from mktflow.store.uow import UnitOfWork
 
 __all__ = [
     "disqualify",
+    "funnel_actuals",
     "funnel_report",
     "gather",
     "import_leads",
@@ -402,3 +404,16 @@ def funnel_report(uow: UnitOfWork, *, reader: str | None = None,
         return {"campaign": campaign, "total": total.as_dict(),
                 "by_campaign": {k: v.as_dict() for k, v in funnel(rows, by="campaign").items()},
                 "by_channel": {k: v.as_dict() for k, v in funnel(rows, by="channel").items()}}
+
+
+def funnel_actuals(uow: UnitOfWork, campaign: str) -> dict[str, float]:
+    """The actuals of the funnel KPIs (``FUNNEL_KPIS``: leads_gathered, leads_qualified,
+    leads_accepted, leads_won) of the campaign with business key ``campaign``, counted from its
+    leads (inside the caller's open unit of work; a plain read). KPI name -> count."""
+    counts = FunnelCounts()
+    for lead, handoff in _with_handoffs(uow, uow.session.exec(
+            select(Lead).where(col(Lead.campaign) == campaign))):
+        counts.add(state=lead.state,
+                   accepted=handoff is not None and handoff.accepted_at is not None,
+                   rejected=handoff is not None and handoff.state == HandoffState.REJECTED)
+    return {kpi: float(getattr(counts, stage)) for kpi, stage in FUNNEL_KPIS.items()}

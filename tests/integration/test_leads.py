@@ -169,6 +169,34 @@ def test_an_overdue_follow_up_escalates_through_the_sla_sweep(db: Any,
     assert leads.show_lead(db.uow(), lead.id)["handoff"]["escalation_level"] == 1
 
 
+def test_a_campaigns_evaluation_counts_its_funnel_kpis_from_its_leads(
+        db: Any, clock: FrozenClock) -> None:
+    from sqlmodel import Session, select
+
+    from mktflow.domain.campaign import evaluate
+    from mktflow.engine import campaigns
+    from mktflow.store.tables import Campaign, Kpi
+
+    key = campaign(db, "CMP-LEAD-KPI")
+    with Session(db.engine) as s:
+        camp = s.exec(select(Campaign).where(Campaign.code == key)).one()
+        for name, target, typed in (("leads_won", 2, 9), ("reach", 1000, 1500)):
+            s.add(Kpi(campaign_id=camp.id, name=name, target=target, actual=typed,
+                      owner_email=OLGA, department="marketing"))
+        s.commit()
+        campaign_id = camp.id
+    won = handed_over(db, clock, campaign=key)
+    handed_over(db, clock, campaign=key)  # still with sales
+    gathered(db)  # of no campaign
+    handoffs.accept(db.uow(), won.handoff_id, actor_email=CARLOS)
+    leads.report_outcome(db.uow(), won.id, actor_email=CARLOS, outcome="won", order="SO-3")
+
+    kpis = {k.name: k.actual for k in campaigns.campaign_figures(db.uow(), campaign_id)["kpis"]}
+    assert kpis == {"leads_won": 1.0, "reach": 1500}  # counted, not the typed 9
+    result = evaluate(campaigns.campaign_figures(db.uow(), campaign_id)["kpis"], [])
+    assert [(r.name, r.met) for r in result.kpis] == [("leads_won", False), ("reach", True)]
+
+
 def test_an_import_is_all_or_nothing_unless_bad_rows_are_skipped(db: Any) -> None:
     key = campaign(db, "CMP-LEAD-IMP")
     rows = leads.read_csv(
