@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from mktflow.api._deps import Actor, Reader, Uow
 from mktflow.api._models import (
@@ -18,6 +18,7 @@ from mktflow.api._models import (
 )
 from mktflow.api._schemas import LeadFunnel, LeadPublic, problems
 from mktflow.domain.inputs import due_ahead
+from mktflow.domain.leads import LeadState
 from mktflow.engine import leads
 
 __all__ = ["router"]
@@ -40,8 +41,8 @@ def gather(body: GatherLead, actor: Actor, uow: Uow, response: Response) -> Json
 @router.get("", response_model=list[LeadPublic], responses=problems(403, 422))
 def list_(uow: Uow, reader: Reader,
           campaign: str | None = query_text("Only the leads of this campaign (business key)."),
-          state: str | None = query_text("gathered, qualified, disqualified, won or lost.",
-                                         max_length=20)) -> list[Json]:
+          state: LeadState | None = Query(default=None, description="Only leads in this "
+                                                                      "state.")) -> list[Json]:
     """The leads the reader may see (marketing's; sales' once handed over), newest first."""
     return leads.list_leads(uow, reader=reader, campaign=campaign, state=state)
 

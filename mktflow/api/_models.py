@@ -271,10 +271,15 @@ class CancelProcess(_Body):
 class GatherLead(_Body):
     """A lead marketing gathered (``mktflow lead gather``)."""
 
+    #: A lead from a campaign names the campaign (the engine's rule, stated).
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "if": {"properties": {"source": {"const": "campaign"}}, "required": ["source"]},
+        "then": {"required": ["campaign"], "properties": {"campaign": {"type": "string"}}}})
+
     company: Title = Field(description="The customer or company.")
     contact: Title = Field(description="Who to reach, and how.")
     channel: str = one_line(64, 1, description="Where the lead came in.")
-    campaign: str | None = one_line(100, default=None,
+    campaign: str | None = one_line(100, 1, default=None,
                                     description="The campaign's business key (the source).")
     region: Code | None = Field(default=None, description="A branch code.")
     notes: Text = ""
@@ -300,7 +305,15 @@ class DisqualifyLead(_Body):
 class LeadOutcomeReport(_Body):
     """What came of a lead sales accepted: won with the order, or lost with the reason."""
 
+    #: Won names the order, lost the reason (the engine's rule, ``check_outcome``, stated).
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"allOf": [
+        {"if": {"properties": {"outcome": {"const": "won"}}},
+         "then": {"required": ["order"], "properties": {"order": {"type": "string"}}}},
+        {"if": {"properties": {"outcome": {"const": "lost"}}},
+         "then": {"required": ["reason"], "properties": {"reason": {"type": "string"}}}}]})
+
     outcome: Literal["won", "lost"]
-    order: str | None = one_line(100, default=None, description="The order's reference (won).")
-    reason: Annotated[str, multiline(REASON_MAX)] | None = Field(
-        default=None, description="Why it was lost.")
+    order: str | None = one_line(100, 1, default=None,
+                                 description="The order's reference (required when won).")
+    reason: str | None = multiline(REASON_MAX, 1, default=None,
+                                   description="Why it was lost (required when lost).")

@@ -19,7 +19,13 @@ from typing import Any
 from sqlmodel import col, select
 
 from mktflow.domain.actors import Actor, Target, authorize, authorize_read, may_read
-from mktflow.domain.errors import BadInput, FormInvalid, NotAuthorized, NotFound
+from mktflow.domain.errors import (
+    BadInput,
+    FormInvalid,
+    NotAuthorized,
+    NotFound,
+    TransitionRefused,
+)
 from mktflow.domain.inputs import REASON_MAX, check_text
 from mktflow.domain.leads import (
     FUNNEL_KPIS,
@@ -55,6 +61,10 @@ __all__ = [
     "report_outcome",
     "show_lead",
 ]
+
+#: The fields that name something that must exist (a campaign, a branch, a marketing member):
+#: one lead naming none that does is NotFound (404), as an unknown department is.
+_REFERENCES = frozenset({"campaign", "region", "owner"})
 
 #: The most rows one import takes (a larger file is split by whoever exports it).
 IMPORT_MAX_ROWS = 5_000
@@ -141,7 +151,8 @@ def gather(
     ``campaign``: a campaign's business key (the source; ``source`` defaults to ``campaign``
     then, else ``research``); ``region``: a branch code; ``owner``: the marketing member who
     owns it (default: whoever gathers it). Raises FormInvalid listing every field that breaks
-    its rule (``errors``: ``{"field", "rule", "message"}``); NotAuthorized for anyone but a
+    its rule (``errors``: ``{"field", "rule", "message"}``), NotFound naming the field when
+    only a campaign, branch or owner named does not exist; NotAuthorized for anyone but a
     member of marketing (of the region's branch, or HQ).
     """
     values = {"company": company, "contact": contact, "channel": channel, "campaign": campaign,
@@ -152,10 +163,12 @@ def gather(
         authorize(actor, lead_rule("gather", "", ref="a lead"),
                   Target(ref="a lead", department=MARKETING, branch=region or None))
         problems = _row_problems(uow, actor, values)
+        message = "; ".join(f"{f}: {r}" for f, r in problems)
+        if problems and all(f in _REFERENCES for f, _ in problems):
+            raise NotFound(message)
         if problems:
-            raise FormInvalid("lead: " + "; ".join(f"{f}: {r}" for f, r in problems),
-                              [{"field": f, "rule": r, "message": f"{f}: {r}"}
-                               for f, r in problems])
+            raise FormInvalid(message, [{"field": f, "rule": r, "message": f"{f}: {r}"}
+                                        for f, r in problems])
         lead = _add(uow, actor, values, kind)
         uow.commit()
         return lead
@@ -283,7 +296,8 @@ def report_outcome(uow: UnitOfWork, lead_id: int, *, actor_email: str, outcome: 
     """Sales reports what came of a lead it accepted: ``won`` with the order's reference, or
     ``lost`` with the reason. It is the delivery of the lead's handoff (``handoffs.act``
     deliver, which moves the lead: ``lead_handoffs.follow``), so the handoff's rules hold
-    too: sales only, after accepting it. Raises BadInput naming the field and rule."""
+    too: sales only, after accepting it. Raises BadInput naming the field and rule;
+    TransitionRefused for a lead never handed to sales."""
     data = {"outcome": outcome, "order": order, "reason": reason}
     check_outcome(data)  # before reading anything: a bad report is refused as such
     with uow:
@@ -291,8 +305,8 @@ def report_outcome(uow: UnitOfWork, lead_id: int, *, actor_email: str, outcome: 
         handoff_id = lead.handoff_id
         ref = lead_ref(lead.id)
     if handoff_id is None:
-        raise BadInput(f"lead: {ref} is {lead.state} and was never handed to sales: there is "
-                       "no outcome to report")
+        raise TransitionRefused(f"cannot report the outcome of lead {ref}: it is {lead.state} "
+                                "and was never handed to sales")
     handoffs.act(uow, handoff_id, "deliver", actor_email=actor_email,
                  data={k: v for k, v in data.items() if v})
     with uow:

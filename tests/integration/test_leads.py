@@ -114,7 +114,7 @@ def test_only_marketing_gathers_and_qualifies_and_only_sales_reports(
         leads.qualify(db.uow(), lead.id, actor_email=TOM, due_at=due)
     with pytest.raises(BadInput, match="follow-up deadline"):
         leads.qualify(db.uow(), lead.id, actor_email=OLGA, due_at=None)
-    with pytest.raises(BadInput, match="no outcome to report"):
+    with pytest.raises(TransitionRefused, match="never handed to sales"):
         leads.report_outcome(db.uow(), lead.id, actor_email=CARLOS, outcome="lost",
                              reason="gone")
     lead = leads.qualify(db.uow(), lead.id, actor_email=OLGA, due_at=due)
@@ -272,8 +272,7 @@ def test_the_api_gathers_qualifies_reports_and_counts(db: Any, clock: FrozenCloc
         assert refused.status_code == 403
         bad = api.post("/leads", json={"company": "Acme", "contact": "x@acme.example",
                                        "channel": "web", "campaign": "CMP-NOPE"})
-        assert bad.status_code == 422
-        assert bad.json()["errors"][0]["field"] == "campaign"
+        assert bad.status_code == 404 and bad.json()["detail"].startswith("campaign: ")
         made = api.post("/leads", json={"company": "Acme", "contact": "x@acme.example",
                                         "channel": "web", "campaign": key})
         ref = made.json()["ref"]
