@@ -4,11 +4,13 @@ command per endpoint (``mktflow.engine.leads``); sales accepts or rejects a lead
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, Security
+from fastapi.security import HTTPAuthorizationCredentials
 
-from mktflow.api._deps import Actor, Reader, Uow
+from mktflow import web
+from mktflow.api._deps import Actor, Reader, Uow, _bearer, identify, wants_html
 from mktflow.api._models import (
     DisqualifyLead,
     GatherLead,
@@ -38,12 +40,29 @@ def gather(body: GatherLead, actor: Actor, uow: Uow, response: Response) -> Json
     response.headers["Location"] = f"/leads/L-{lead.id}"
     return leads.show_lead(uow, f"L-{lead.id}")
 
-@router.get("", response_model=list[LeadPublic], responses=problems(403, 422))
-def list_(uow: Uow, reader: Reader,
+def _reader_unless_page(
+    request: Request,
+    _bearer_token: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+) -> str | None:
+    """Who reads (a credential, as every read); a browser asking for the leads page is
+    answered by the pages, which sign people in themselves."""
+    if wants_html(request.headers.get("accept")):
+        return None
+    return identify(request, need_member=False)
+
+
+@router.get("", response_model=list[LeadPublic],
+            responses=web.PAGE_RESPONSES | problems(403, 422))
+def list_(uow: Uow, request: Request,
+          reader: Annotated[str | None, Depends(_reader_unless_page)],
           campaign: str | None = query_text("Only the leads of this campaign (business key)."),
           state: LeadState | None = Query(default=None, description="Only leads in this "
-                                                                      "state.")) -> list[Json]:
-    """The leads the reader may see (marketing's; sales' once handed over), newest first."""
+                                                                      "state.")
+          ) -> list[Json] | Response:
+    """The leads the reader may see (marketing's; sales' once handed over), newest first (the
+    leads page, with the funnel, when a browser asks)."""
+    if wants_html(request.headers.get("accept")):
+        return web.leads_page(request)
     return leads.list_leads(uow, reader=reader, campaign=campaign, state=state)
 
 @router.get("/funnel", response_model=LeadFunnel, responses=problems(403, 422))

@@ -28,12 +28,20 @@ from starlette.background import BackgroundTask
 from mktflow.config import Settings
 from mktflow.domain import clock
 from mktflow.domain.actors import IdentifiedBy
-from mktflow.domain.errors import BadInput, FormInvalid, MktflowError, NotFound, TooManyRequests
+from mktflow.domain.errors import (
+    BadInput,
+    FormInvalid,
+    MktflowError,
+    NotAuthorized,
+    NotFound,
+    TooManyRequests,
+)
 from mktflow.domain.inputs import EMAIL_SHAPE
 from mktflow.domain.model import HANDOFF_RULES, WORK_RULES
 from mktflow.engine import (
     UnitOfWork,
     actions,
+    leads,
     processes,
     queries,
     tasklist,
@@ -440,6 +448,30 @@ def handoffs_page(request: Request, department: str) -> Response:
                   states=["offered", "accepted", "returned", "delivered"],
                   processes=sorted({p["business_key"] for p in running
                                     if p.get("business_key")}))
+
+
+def leads_page(request: Request) -> Response:
+    """The sales leads (``GET /leads`` for a browser): the funnel per campaign and channel
+    for whoever may see it (marketing, sales, management), and the leads the member may see
+    (marketing's; sales' once handed over), of one campaign or state if asked (seed 001,
+    市场营销部 工作流程 1.(2)). A lead's handoff to sales is acted on at its own page."""
+    v = visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    q = request.query_params
+    campaign, state = q.get("campaign", "")[:100] or None, q.get("state", "") or None
+    try:
+        shown = leads.list_leads(v.uow(), reader=v.me["email"], campaign=campaign, state=state)
+        try:
+            funnel = leads.funnel_report(v.uow(), reader=v.me["email"], campaign=campaign)
+        except NotAuthorized:
+            funnel = None
+    except MktflowError as exc:
+        return v.page("message.html", status=exc.http_status, title="Sales leads",
+                      message=str(exc), link="/leads", link_text="All leads")
+    return v.page("leads.html", title="Sales leads", nav="leads", leads=shown, funnel=funnel,
+                  campaign=campaign or "", state=state or "",
+                  states=["gathered", "qualified", "disqualified", "won", "lost"])
 
 
 @router.get("/inbox/{department}/load")

@@ -294,3 +294,35 @@ def test_the_api_gathers_qualifies_reports_and_counts(db: Any, clock: FrozenCloc
                          headers=as_member(CARLOS)).json()
         assert funnel["by_campaign"][key]["won"] == 1 and funnel["total"]["accepted"] == 1
         assert api.get("/leads/funnel", headers=as_member(TOM)).status_code == 403
+
+
+# --- the pages ----------------------------------------------------------------------------------
+
+
+def test_the_leads_page_shows_the_funnel_and_only_the_leads_one_may_see(
+        db: Any, clock: FrozenClock) -> None:
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+    from tests.integration.api_support import serving
+    from tests.integration.web_support import Browser
+
+    key = campaign(db, "CMP-LEAD-PAGE")
+    lead = handed_over(db, clock, campaign=key, company="Page Grocers")
+    gathered(db, company="Still Marketing's")
+    with serving(create_app(db.engine, settings=Settings())) as url:
+        browsers = {who: Browser(url) for who in (OLGA, CARLOS, TOM)}
+        try:
+            for who, b in browsers.items():
+                b.sign_in(db, who)
+            olga = browsers[OLGA].get("/leads").text
+            assert "Page Grocers" in olga and "Still Marketing" in olga
+            assert "Funnel per campaign" in olga and key in olga
+            assert f'href="/handoffs/{lead.handoff_id}"' in olga
+            carlos = browsers[CARLOS].get("/leads", params={"campaign": key}).text
+            assert "Page Grocers" in carlos and "Still Marketing" not in carlos
+            tom = browsers[TOM].get("/leads")
+            assert tom.status_code == 200 and "Funnel" not in tom.text
+            assert "Grocers" not in tom.text and "No lead you may see." in tom.text
+        finally:
+            for b in browsers.values():
+                b.client.close()

@@ -420,6 +420,7 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
     as_pages = [(f"/inbox/{d}", _expected(200, d == mine)) for d in DEPARTMENTS]
     as_pages += [(f"/work/{wid}", _expected(200, v)) for wid, v in sees_work.items()]
     as_pages += [(f"/handoffs/{hid}", _expected(200, v)) for hid, v in sees_handoff.items()]
+    as_pages.append(("/leads", 200))  # a list of what one may see: none of marketing's leads
     browser = Browser(s.url)
     try:
         browser.sign_in(db, TOM)
@@ -430,6 +431,8 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
             if expected == 403:
                 assert not any(t in answer.text for t in titles), path
                 assert not re.search(r"grocers of the north|CUST-ACME", answer.text), path
+            if path == "/leads":
+                assert not re.search(r"(?i)grocers of the north", answer.text), path
     finally:
         browser.client.close()
     assert MANAGEMENT == "management"  # the one department whose members see every side
