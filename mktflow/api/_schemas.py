@@ -272,6 +272,18 @@ class LeadHandoff(BaseModel):
     reason: str | None
 
 
+class LeadHistoryEntry(BaseModel):
+    """One change of a lead (``L-3``) or of its handoff to sales (``H-7``)."""
+
+    at: str
+    actor: str
+    ref: str
+    action: str
+    from_state: str | None
+    to_state: str | None
+    reason: str | None
+
+
 class LeadPublic(BaseModel):
     """A sales lead (``L-3``) as ``mktflow.engine.leads.lead_view`` builds it."""
 
@@ -294,6 +306,8 @@ class LeadPublic(BaseModel):
     created_at: str
     qualified_at: str | None
     outcome_at: str | None
+    history: list[LeadHistoryEntry] | None = Field(
+        default=None, description="One lead's changes and its handoff's (not in lists).")
 
 
 class FunnelCounts(BaseModel):

@@ -42,7 +42,11 @@ def _lead_text(view: dict[str, Any]) -> str:
                                          if handoff.get(k)) or None}
     keys = ["ref", "state", "company", "contact", "channel", "campaign", "region", "owner",
             "handoff", "order", "reason", "notes"]
-    return "\n".join(f"{k:>9}: {shown[k]}" for k in keys if shown.get(k))
+    lines = [f"{k:>9}: {shown[k]}" for k in keys if shown.get(k)]
+    lines += [f"  {e['at'][:16]}  {e['ref']:<6} {e['action']:<10} {e['actor']}"
+              + (f" — {e['reason']}" if e.get("reason") else "")
+              for e in view.get("history") or []]
+    return "\n".join(lines)
 
 
 def _show(lead_id: int | None, json_: bool) -> None:

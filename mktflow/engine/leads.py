@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import or_
 from sqlmodel import col, select
 
 from mktflow.domain.actors import Actor, Target, authorize, authorize_read, may_read
@@ -45,7 +46,7 @@ from mktflow.engine import handoffs
 from mktflow.engine.common import actor_for
 from mktflow.engine.lead_handoffs import lead_target
 from mktflow.engine.visibility import reading_actor
-from mktflow.store.tables import Branch, Campaign, Handoff, Lead, Member
+from mktflow.store.tables import AuditEntry, Branch, Campaign, Handoff, Lead, Member
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [
@@ -345,8 +346,9 @@ def _with_handoffs(uow: UnitOfWork, leads: Iterable[Lead]) -> list[tuple[Lead, H
 
 def show_lead(uow: UnitOfWork, reference: str | int, *, reader: str | None = None
               ) -> dict[str, Any]:
-    """One lead (``L-3`` or 3) as ``lead_view``. NotFound; NotAuthorized for a reader the
-    read table's ``lead`` row does not grant (marketing, sales once handed over, management)."""
+    """One lead (``L-3`` or 3) as ``lead_view``, with ``history`` (its audit trail and its
+    handoff's). NotFound; NotAuthorized for a reader the read table's ``lead`` row does not
+    grant (marketing, sales once handed over, management)."""
     lead_id = lead_number(reference)
     with uow:
         actor = reading_actor(uow, reader)
@@ -354,7 +356,24 @@ def show_lead(uow: UnitOfWork, reference: str | int, *, reader: str | None = Non
         [(lead, handoff)] = _with_handoffs(uow, [lead])
         if actor is not None:
             authorize_read(actor, read_rule(Readable.LEAD), lead_target(lead, handoff))
-        return lead_view(lead, handoff)
+        return {**lead_view(lead, handoff), "history": _history(uow, lead)}
+
+
+def _history(uow: UnitOfWork, lead: Lead) -> list[dict[str, Any]]:
+    """The lead's audit trail and its handoff's, oldest first: how marketing tracks the lead
+    to its outcome (1.(2) C). Each entry: at, actor, ref (L-n or H-n), action, from and to
+    state, reason."""
+    whose = col(AuditEntry.entity_type) == "lead"
+    entries = [(whose & (col(AuditEntry.entity_id) == lead.id))]
+    if lead.handoff_id is not None:
+        entries.append((col(AuditEntry.entity_type) == "handoff")
+                       & (col(AuditEntry.entity_id) == lead.handoff_id))
+    rows = uow.session.exec(select(AuditEntry).where(or_(*entries))
+                            .order_by(col(AuditEntry.id)))
+    return [{"at": e.at.isoformat(), "actor": e.actor,
+             "ref": lead_ref(e.entity_id) if e.entity_type == "lead" else f"H-{e.entity_id}",
+             "action": e.action, "from_state": e.from_state, "to_state": e.to_state,
+             "reason": e.reason} for e in rows]
 
 
 def lead_number(reference: str | int) -> int:

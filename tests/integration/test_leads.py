@@ -64,6 +64,12 @@ def test_a_lead_goes_to_sales_and_comes_back_won(db: Any, clock: FrozenClock) ->
     assert view["handoff"]["state"] == "delivered" and view["order"] == "SO-9001"
 
     handoffs.confirm(db.uow(), lead.handoff_id, actor_email=OLGA)  # marketing tracks it home
+    trail = leads.show_lead(db.uow(), lead.id, reader=MARIA)["history"]
+    assert [(e["ref"], e["action"], e["actor"]) for e in trail] == [
+        (f"L-{lead.id}", "gather", OLGA), (f"H-{lead.handoff_id}", "offer", OLGA),
+        (f"L-{lead.id}", "qualify", OLGA), (f"H-{lead.handoff_id}", "accept", CARLOS),
+        (f"L-{lead.id}", "win", CARLOS), (f"H-{lead.handoff_id}", "deliver", CARLOS),
+        (f"H-{lead.handoff_id}", "confirm", OLGA)]
     funnel = leads.funnel_report(db.uow(), campaign=key, reader=CARLOS)
     counts = funnel["by_campaign"][key]
     assert (counts["gathered"], counts["qualified"], counts["accepted"], counts["won"]) == (
@@ -248,6 +254,8 @@ def test_the_command_line_imports_qualifies_reports_and_counts(
     assert cli("handoff", "accept", handoff, "--as", CARLOS).exit_code == 0
     won = cli("lead", "outcome", ref, "--won", "--order", "SO-5", "--as", CARLOS, "--json")
     assert won.json()["state"] == "won" and won.json()["order"] == "SO-5"
+    shown = cli("lead", "show", ref, "--as", OLGA).stdout
+    assert "state: won" in shown and f"{handoff} deliver" in shown
 
     funnel = cli("lead", "funnel", "--campaign", key, "--as", CARLOS, "--json").json()
     counts = funnel["by_campaign"][key]
