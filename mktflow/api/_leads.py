@@ -84,6 +84,15 @@ def qualify(body: QualifyLead, actor: Actor, uow: Uow, item: str = LeadRef) -> J
                          due_at=due_ahead(body.due, uow.now()))
     return leads.show_lead(uow, f"L-{lead.id}")
 
+@router.post("/{item}/hand-over", response_model=LeadPublic, responses=_ACTS)
+def hand_over(body: QualifyLead, actor: Actor, uow: Uow, item: str = LeadRef) -> Json:
+    """Hand a qualified lead to sales again, due ``due``, once sales rejected it or marketing
+    withdrew its handoff (marketing)."""
+    lead = leads.hand_over(uow, leads.lead_number(item), actor_email=actor, note=body.note,
+                           due_at=due_ahead(body.due, uow.now()))
+    return leads.show_lead(uow, f"L-{lead.id}")
+
+
 @router.post("/{item}/disqualify", response_model=LeadPublic, responses=_ACTS)
 def disqualify(body: DisqualifyLead, actor: Actor, uow: Uow, item: str = LeadRef) -> Json:
     """Drop a gathered lead, saying why (marketing)."""

@@ -145,6 +145,26 @@ def lead_qualify(
         _show(lead.id, json_)
 
 
+@lead_app.command("hand-over")
+def lead_hand_over(
+    reference: LeadArg,
+    due: Annotated[str, typer.Option(
+        "--due", help="The new follow-up deadline for sales (ISO 8601 time or date).")],
+    actor: ActorOpt,
+    note: Annotated[str, typer.Option("--note", help="What changed, for sales.")] = "",
+    json_: JsonOpt = False,
+) -> None:
+    """Hand a qualified lead to sales again, once sales rejected it or marketing withdrew its
+    handoff (marketing)."""
+    from mktflow.engine.leads import hand_over
+
+    with refusals(json_):
+        unit = uow()
+        lead = hand_over(unit, _number(reference), actor_email=actor, note=note,
+                         due_at=due_ahead(parse_time(due, field="due"), unit.now()))
+        _show(lead.id, json_)
+
+
 @lead_app.command("disqualify")
 def lead_disqualify(
     reference: LeadArg, actor: ActorOpt,

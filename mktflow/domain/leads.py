@@ -9,6 +9,7 @@ sales team's progress and contacts the customer when needed. DOMAIN.md item 10.
 A lead's life::
 
     gather ──> gathered ──qualify──> qualified ──(handoff H-n to sales)──> won | lost
+                   │                    └─hand_over (H-n rejected or withdrawn: a new handoff)
                    └──disqualify (reason)──> disqualified
 
 The hand-over itself is a handoff (``HANDOFF_RULES``: offered → accepted | rejected (reason),
@@ -98,6 +99,9 @@ LEAD_RULES: tuple[Rule, ...] = (
          refusal="{actor} may not gather a lead for {department}: only its members may"),
     _row("qualify", {L.GATHERED}, L.QUALIFIED, (Party.MEMBER,),
          "marketing qualifies its lead and shares it with sales at once (1.(2) B)", "qualified"),
+    _row("hand_over", {L.QUALIFIED}, L.QUALIFIED, (Party.MEMBER,),
+         "marketing hands a lead sales rejected (or it withdrew) to sales again, once it has "
+         "contacted the customer itself (1.(2) C)", "handed over"),
     _row("disqualify", {L.GATHERED}, L.DISQUALIFIED, (Party.MEMBER,),
          "marketing drops a lead that is not worth sales' time, and says why", "disqualified",
          needs_reason=True),

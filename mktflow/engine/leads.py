@@ -54,6 +54,7 @@ __all__ = [
     "funnel_actuals",
     "funnel_report",
     "gather",
+    "hand_over",
     "import_leads",
     "lead_view",
     "list_leads",
@@ -240,14 +241,40 @@ def qualify(uow: UnitOfWork, lead_id: int, *, actor_email: str, due_at: datetime
     escalates it like any handoff). ``note``: the key intelligence for sales, added to the
     handoff's criteria. Raises BadInput without a deadline; TransitionRefused unless gathered.
     """
+    return _to_sales(uow, lead_id, "qualify", actor_email=actor_email, due_at=due_at, note=note)
+
+
+def hand_over(uow: UnitOfWork, lead_id: int, *, actor_email: str, due_at: datetime | None,
+              note: str = "") -> Lead:
+    """Marketing hands a qualified lead to sales again, as a new handoff due at ``due_at``,
+    once sales rejected it or marketing withdrew it (after contacting the customer itself,
+    1.(2) C). TransitionRefused while its handoff is still with sales or answered."""
+    return _to_sales(uow, lead_id, "hand_over", actor_email=actor_email, due_at=due_at,
+                     note=note)
+
+
+#: The states of a lead's handoff from which marketing may hand the lead over again.
+_ENDED_WITHOUT_OUTCOME = (HandoffState.REJECTED, HandoffState.CANCELLED)
+
+
+def _to_sales(uow: UnitOfWork, lead_id: int, action: str, *, actor_email: str,
+              due_at: datetime | None, note: str) -> Lead:
     if due_at is None:
-        raise BadInput("due: a qualified lead goes to sales with a follow-up deadline")
+        raise BadInput("due: a lead goes to sales with a follow-up deadline")
     check_text(note, field="note", max_length=REASON_MAX, multiline=True)
     with uow:
         lead = _lead(uow, lead_id, for_update=True)
         actor = actor_for(uow, actor_email)
-        rule = lead_rule("qualify", lead.state, ref=lead_ref(lead.id))
+        ref = lead_ref(lead.id)
+        rule = lead_rule(action, lead.state, ref=ref)
         authorize(actor, rule, lead_target(lead))
+        if action == "hand_over":
+            current = uow.session.get(Handoff, lead.handoff_id) if lead.handoff_id else None
+            if current is not None and current.state not in _ENDED_WITHOUT_OUTCOME:
+                raise TransitionRefused(
+                    f"cannot hand lead {ref} over again: its handoff H-{current.id} is "
+                    f"{current.state}, and a lead is handed over again only when sales "
+                    "rejected it or marketing withdrew it")
         criteria = "\n".join(x for x in (
             f"Contact: {lead.contact}. Channel: {lead.channel}."
             + (f" Campaign: {lead.campaign}." if lead.campaign else ""),
@@ -256,15 +283,15 @@ def qualify(uow: UnitOfWork, lead_id: int, *, actor_email: str, due_at: datetime
             "or lost with the reason (mktflow lead outcome).") if x)
         handoff = handoffs.offer_within(
             uow, actor_email=actor.email, from_department=lead.department, to_department=SALES,
-            title=f"Lead {lead_ref(lead.id)}: {lead.company}"[:300], due_at=due_at,
+            title=f"Lead {ref}: {lead.company}"[:300], due_at=due_at,
             criteria=criteria, deliverables=["the outcome: won (order) or lost (reason)"],
             branch=lead.branch)
         before = lead.state
-        lead.state, lead.handoff_id, lead.qualified_at = rule.target, handoff.id, uow.now()
-        lead.updated_at = uow.now()
+        lead.state, lead.handoff_id, lead.updated_at = rule.target, handoff.id, uow.now()
+        lead.qualified_at = lead.qualified_at or uow.now()
         uow.session.add(lead)
         assert lead.id is not None
-        uow.audit(actor=actor.email, entity_type="lead", entity_id=lead.id, action="qualify",
+        uow.audit(actor=actor.email, entity_type="lead", entity_id=lead.id, action=action,
                   from_state=before, to_state=lead.state,
                   data={"handoff": f"H-{handoff.id}", "due": due_at.isoformat()})
         uow.commit()

@@ -163,6 +163,22 @@ def test_marketing_returns_a_doubtful_outcome_and_sales_reports_again(
     assert actions == ["offer", "accept", "deliver", "return", "deliver"]
 
 
+def test_marketing_hands_a_rejected_lead_over_again(db: Any, clock: FrozenClock) -> None:
+    lead = handed_over(db, clock)
+    due = clock.now() + timedelta(days=4)
+    with pytest.raises(TransitionRefused, match=f"H-{lead.handoff_id} is offered"):
+        leads.hand_over(db.uow(), lead.id, actor_email=OLGA, due_at=due)
+    handoffs.reject(db.uow(), lead.handoff_id, actor_email=CARLOS, reason="no budget now")
+    with pytest.raises(NotAuthorized):
+        leads.hand_over(db.uow(), lead.id, actor_email=CARLOS, due_at=due)
+    again = leads.hand_over(db.uow(), lead.id, actor_email=OLGA, due_at=due,
+                            note="called them: budget from March")
+    assert again.handoff_id != lead.handoff_id
+    shown = leads.show_lead(db.uow(), lead.id)
+    assert (shown["state"], shown["handoff"]["state"]) == ("qualified", "offered")
+    assert leads.funnel_report(db.uow())["total"]["rejected"] == 0  # it is with sales again
+
+
 def test_an_overdue_follow_up_escalates_through_the_sla_sweep(db: Any,
                                                              clock: FrozenClock) -> None:
     lead = leads.qualify(db.uow(), gathered(db).id, actor_email=OLGA,
