@@ -27,7 +27,7 @@ from mktflow.domain.errors import (
     NotFound,
     TransitionRefused,
 )
-from mktflow.domain.inputs import REASON_MAX, check_text
+from mktflow.domain.inputs import REASON_MAX, check_id, check_text, normalise_email
 from mktflow.domain.leads import (
     FUNNEL_KPIS,
     MARKETING,
@@ -73,8 +73,8 @@ IMPORT_MAX_ROWS = 5_000
 
 
 def _lead(uow: UnitOfWork, lead_id: int, *, for_update: bool = False) -> Lead:
-    lead = uow.session.get(Lead, lead_id, with_for_update=for_update) if 0 < lead_id < 2**31 \
-        else None
+    lead = uow.session.get(Lead, check_id(lead_id, lead_ref(lead_id)),
+                           with_for_update=for_update)
     if lead is None:
         raise NotFound(f"{lead_ref(lead_id)} does not exist")
     return lead
@@ -93,7 +93,7 @@ def _row_problems(uow: UnitOfWork, actor: Actor, values: dict[str, Any]) -> list
     region = (values.get("region") or "").strip()
     if region and uow.session.get(Branch, region) is None:
         problems.append(("region", f"no branch has the code {region!r}"))
-    owner = (values.get("owner") or "").strip().lower()
+    owner = normalise_email(values.get("owner") or "")
     if owner:
         member = uow.session.exec(select(Member).where(col(Member.email) == owner)).first()
         if member is None or not member.active or member.department != MARKETING:
@@ -114,7 +114,7 @@ def _add(uow: UnitOfWork, actor: Actor, values: dict[str, Any], source: str) -> 
     lead = Lead(source=source, campaign=text("campaign") or None, company=text("company"),
                 contact=text("contact"), channel=text("channel"), branch=text("region") or None,
                 notes=text("notes"), department=MARKETING,
-                owner_email=text("owner").lower() or actor.email, state=LeadState.GATHERED,
+                owner_email=normalise_email(text("owner")) or actor.email, state=LeadState.GATHERED,
                 created_by=actor.email, created_at=uow.now(), updated_at=uow.now())
     uow.session.add(lead)
     uow.session.flush()
@@ -407,9 +407,9 @@ def lead_number(reference: str | int) -> int:
     """The id in ``L-3`` (or ``3``); NotFound naming what was given otherwise."""
     text = str(reference).strip()
     digits = text[2:] if text.upper().startswith("L-") else text
-    if not digits.isdigit() or not 0 < int(digits) < 2**31:
+    if not digits.isdigit() or len(digits) > 12:
         raise NotFound(f"lead: {text!r} names no lead (a lead is named L-<number>)")
-    return int(digits)
+    return check_id(int(digits), lead_ref(int(digits)))
 
 
 def list_leads(uow: UnitOfWork, *, reader: str | None = None, campaign: str | None = None,

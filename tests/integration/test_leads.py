@@ -318,6 +318,9 @@ def test_the_api_gathers_qualifies_reports_and_counts(db: Any, clock: FrozenCloc
                          headers=as_member(CARLOS)).json()
         assert funnel["by_campaign"][key]["won"] == 1 and funnel["total"]["accepted"] == 1
         assert api.get("/leads/funnel", headers=as_member(TOM)).status_code == 403
+        for missing in ("L-999999", "L-99999999999"):
+            answer = api.get(f"/leads/{missing}")
+            assert answer.status_code == 404 and "does not exist" in answer.json()["detail"]
 
 
 # --- the pages ----------------------------------------------------------------------------------
