@@ -71,6 +71,9 @@ class HandoffPublic(_HandoffColumns):
     accepted_at: str | None
     delivered_at: str | None
     closed_at: str | None
+    due_basis: str | None = Field(
+        default=None, description="How a due time given in working time was computed "
+                                  "(as on a work item).")
 
 
 class InboxWorkRow(BaseModel):
@@ -116,6 +119,10 @@ class WorkItemPublic(InboxWorkRow):
     created_by: str | None
     completed_by: str | None
     completed_at: str | None
+    due_basis: str | None = Field(
+        default=None, description="How a due time given in working time was computed, in "
+                                  "words (its branch calendar, the days it skipped and "
+                                  "counted); null for a due time given as a time.")
 
 
 class InboxHandoffRow(_HandoffColumns):
