@@ -197,9 +197,10 @@ def _pydantic_problems(source: str, raw: dict[str, Any], exc: ValidationError) -
             item = raw.get(str(loc[0]), [])[loc[1]]
             label = item.get("email") or item.get("code") if isinstance(item, dict) else None
             entry = f"{loc[0]}[{loc[1]}]" + (f" ({label})" if label else "")
-        field = str(loc[-1]) if len(loc) > 2 else ""
-        message = _PATTERN_WORDS.get(field, "") if err["type"] == "string_pattern_mismatch" \
-            else ""
+        # the field's path inside the entry: ``email``, ``calendar.hours.start``
+        field = ".".join(str(p) for p in loc[2:]) if len(loc) > 2 else ""
+        message = _PATTERN_WORDS.get(str(loc[-1]), "") \
+            if err["type"] == "string_pattern_mismatch" else ""
         message = message or plain_error(err)
         problems.append(f"{source}: {entry}: {field + ': ' if field else ''}{message}")
     return problems
