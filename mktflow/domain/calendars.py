@@ -46,6 +46,7 @@ __all__ = [
     "WorkingDue",
     "due_in_working_time",
     "parse_due",
+    "parse_working_due",
 ]
 
 #: Weekday names as the organisation file writes them, Monday first (``date.weekday()``).
@@ -145,6 +146,8 @@ class WorkingCalendar:
         """``moment`` itself when it is working time, else the start of the next working hours
         (UTC); e.g. Fri 20:00 → Mon 09:00 local."""
         moment = moment.astimezone(UTC)
+        if self.every_hour:
+            return moment
         for start, end in self._each_working_span(moment):
             if moment < end:
                 return max(moment, start)
@@ -154,6 +157,8 @@ class WorkingCalendar:
         """The moment ``amount`` of working time after ``moment`` (UTC); working time that
         ends exactly at a day's end ends there, not at the next day's start."""
         left, moment = amount, moment.astimezone(UTC)
+        if self.every_hour:
+            return moment + amount
         before = None
         while True:
             for start, end in self._each_working_span(moment):
@@ -174,6 +179,8 @@ class WorkingCalendar:
         earlier, later = earlier.astimezone(UTC), later.astimezone(UTC)
         if later <= earlier:
             return total
+        if self.every_hour:  # calendar hours: no day to look at
+            return later - earlier
         day = self._local_day(earlier)
         while day <= self._local_day(later):
             if self.is_working_day(day):
@@ -263,6 +270,16 @@ def parse_due(raw: str | None, *, field: str = "due") -> datetime | WorkingDue |
             raise
         raise BadInput(f"{field}: {raw.strip()!r} is not a due time; give {DUE_GRAMMAR}"
                        ) from None
+
+
+def parse_working_due(raw: str, *, field: str) -> WorkingDue:
+    """Working time only (``3 working days``; ``parse_due``'s grammar): what a flow's
+    parameter gives each of its steps. BadInput naming ``field`` for a time or anything else."""
+    due = parse_due(raw, field=field)
+    if not isinstance(due, WorkingDue):
+        raise BadInput(f"{field}: {raw.strip()!r} is a time; give working time, e.g. "
+                       "'3 working days', '2 working hours', 'end of the working day'")
+    return due
 
 
 def _day(value: date) -> str:

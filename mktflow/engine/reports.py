@@ -5,6 +5,10 @@ del proceso"): how long each department takes to accept and to deliver what anot
 it, how often it declines or hands work back and why, how often work goes round in loops,
 how much arrives late, and which step of each process keeps people waiting longest.
 
+Waits and lateness are working time (issue 25): counted in the handoff's calendar, its
+branch's else its offerer's (``mktflow.engine.calendars``), so a week of public holidays is no
+wait; calendar hours for branches without a calendar.
+
 Times come from the audit trail (the first accept, the first delivery, every return with
 its reason), so a handoff delivered, returned and delivered again still counts its first
 delivery, and every return is counted with its own reason. Nothing here changes anything.
@@ -21,8 +25,10 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from mktflow.domain.calendars import CALENDAR_HOURS, WorkingCalendar
 from mktflow.domain.inputs import format_time
 from mktflow.domain.model import HandoffState, WorkState
+from mktflow.engine.calendars import calendar_for
 from mktflow.engine.common import ref_of
 from mktflow.store.tables import AuditEntry, Handoff, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
@@ -76,6 +82,12 @@ class HandoffFacts:
     first_delivered_at: datetime | None = None
     rejected_reason: str | None = None
     return_reasons: list[str] = field(default_factory=list)
+    #: the calendar its waits are counted in
+    calendar: WorkingCalendar = CALENDAR_HOURS
+
+    def hours(self, start: datetime, end: datetime) -> float:
+        """Working hours from ``start`` to ``end`` in the handoff's calendar."""
+        return self.calendar.working_time_between(start, end).total_seconds() / 3600
 
     def late_hours(self, now: datetime) -> float:
         """Hours the first delivery came (or is still coming) after the due date; 0 if on time."""
@@ -87,7 +99,7 @@ class HandoffFacts:
             end = now
         else:  # cancelled before delivery: nobody owes it any more
             return 0.0
-        return max(0.0, _hours(self.due_at, end))
+        return max(0.0, self.hours(self.due_at, end))
 
 
 def handoff_facts(uow: UnitOfWork, *, since: datetime | None = None,
@@ -101,10 +113,18 @@ def handoff_facts(uow: UnitOfWork, *, since: datetime | None = None,
         query = query.where(col(Handoff.created_at) < until)
     if departments is not None:
         query = query.where(col(Handoff.to_department).in_(sorted(departments)))
+    calendars: dict[tuple[str | None, str], WorkingCalendar] = {}
+
+    def calendar(h: Handoff) -> WorkingCalendar:
+        key = (h.branch, h.offered_by)
+        if key not in calendars:
+            calendars[key] = calendar_for(uow, branch=h.branch, members=(h.offered_by,))
+        return calendars[key]
+
     facts = {
         h.id: HandoffFacts(id=h.id, process_id=h.process_id, from_department=h.from_department,
                            to_department=h.to_department, title=h.title, state=h.state,
-                           offered_at=h.created_at, due_at=h.due_at)
+                           offered_at=h.created_at, due_at=h.due_at, calendar=calendar(h))
         for h in uow.session.exec(query) if h.id is not None
     }
     if not facts:
@@ -149,10 +169,10 @@ def _pair_row(source: str, target: str, group: list[HandoffFacts],
         "offered": offered,
         "accepted": len(accepted),
         "median_hours_to_accept": _median(
-            [_hours(f.offered_at, f.accepted_at) for f in accepted if f.accepted_at]),
+            [f.hours(f.offered_at, f.accepted_at) for f in accepted if f.accepted_at]),
         "delivered": len(delivered),
         "median_hours_to_deliver": _median(
-            [_hours(f.accepted_at or f.offered_at, f.first_delivered_at)
+            [f.hours(f.accepted_at or f.offered_at, f.first_delivered_at)
              for f in delivered if f.first_delivered_at]),
         "rejected": len(rejected),
         "rejection_rate": round(len(rejected) / offered, 4) if offered else 0.0,

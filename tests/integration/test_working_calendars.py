@@ -20,10 +20,11 @@ from sqlmodel import select
 from mktflow.domain.calendars import parse_due
 from mktflow.domain.clock import FrozenClock
 from mktflow.domain.organisation import CalendarSpec
-from mktflow.engine import queries, sla, work
+from mktflow.engine import handoffs, queries, reports, sla, work
 from mktflow.engine.organisation import load_organisation, read_organisation_file
 from mktflow.store.tables import Branch
-from tests.integration.notify_support import HEAD, OLGA, channel, rows
+from tests.integration.api_support import member_api
+from tests.integration.notify_support import HANA, HEAD, OLGA, channel, rows
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MADRID = ZoneInfo("Europe/Madrid")
@@ -147,3 +148,38 @@ def test_the_command_line_takes_working_time(cli: Any, clock: FrozenClock,
                   "--due", "3 working weeks")
     assert refused.exit_code == 2
     assert "due: '3 working weeks' is not a due time" in refused.stderr
+
+
+def test_a_handoff_waits_in_working_time_on_the_ledger(
+        db: Any, clock: FrozenClock, calendars: None) -> None:
+    clock.set(datetime(2022, 9, 30, 17, 0, tzinfo=SHANGHAI).astimezone(UTC))
+    offered = handoffs.offer(db.uow(), actor_email=HEAD, from_department="marketing",
+                             to_department="tech", title="Prototype",
+                             due_at=parse_due("2 working hours"))
+    assert offered.due_at == datetime(2022, 10, 8, 2, 0, tzinfo=UTC)  # Sat 8 Oct 10:00
+    assert offered.due_basis is not None and "(hq, CN)" in offered.due_basis
+    clock.set(datetime(2022, 10, 8, 10, 0, tzinfo=SHANGHAI).astimezone(UTC))
+    handoffs.accept(db.uow(), offered.id, actor_email=HANA)
+    (pair,) = reports.handoff_ledger(db.uow()).pairs
+    # Fri 17:00-18:00 and Sat 8 Oct 09:00-10:00: the National Day week is no wait
+    assert pair["median_hours_to_accept"] == 2.0
+
+
+def test_the_api_takes_working_time_and_shows_how_it_was_counted(
+        db: Any, clock: FrozenClock, calendars: None) -> None:
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+
+    clock.set(datetime(2022, 4, 29, 17, 0, tzinfo=MADRID).astimezone(UTC))
+    with member_api(db, create_app(db.engine, settings=Settings()), HEAD) as api:
+        made = api.post("/work", json={"department": "marketing", "title": "Press kit",
+                                       "assignee": MARCO, "due": "3 Working Days"})
+        assert made.status_code == 201, made.text
+        assert made.json()["due"] == "2022-05-05T15:00:00Z"
+        assert "skips Mon 2 May (Madrid Day)" in made.json()["due_basis"]
+        shown = api.get(f"/work/{made.json()['id']}").json()
+        assert shown["due_basis"] == made.json()["due_basis"]
+        refused = api.post("/work", json={"department": "marketing", "title": "x",
+                                          "due": "3 working weeks"})
+        assert refused.status_code == 422
+        assert "'3 working weeks' is not a due time" in refused.text

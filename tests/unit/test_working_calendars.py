@@ -214,3 +214,39 @@ def test_calendar_refusals_name_the_branch_the_field_and_the_rule(
 def test_an_unknown_calendar_key_is_refused_by_name() -> None:
     problems = _problems({"country": "CN", "time_zone": "Asia/Shanghai", "holidays": "all"})
     assert any("holidays" in p and "calendar" in p for p in problems), problems
+
+
+def test_the_guide_example_calendars_keep_every_rule() -> None:
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from mktflow.domain.organisation import CalendarSpec, calendar_problems
+
+    guide = Path(__file__).parents[2] / "docs" / "guide" / "working-calendars.md"
+    example = re.search(r"```yaml\n(.*?)```", guide.read_text("utf-8"), re.S)
+    assert example is not None
+    branches = yaml.safe_load(example.group(1))["branches"]
+    assert [b["calendar"].get("country") for b in branches] == ["CN", "ES", "RU"]
+    for b in branches:
+        assert calendar_problems(CalendarSpec.model_validate(b["calendar"]),
+                                 known_countries()) == [], b["code"]
+
+
+def test_flow_parameters_take_working_time_only() -> None:
+    from datetime import timedelta
+
+    from pydantic import TypeAdapter, ValidationError
+
+    from mktflow.prefect.steps import WorkingTime, due_arguments, step_due
+
+    adapter = TypeAdapter(WorkingTime)
+    assert adapter.validate_python("3 working days") == "3 working days"
+    with pytest.raises(ValidationError, match="is a time; give working time"):
+        adapter.validate_python("2030-01-01")
+    assert step_due(72, None) == timedelta(hours=72)
+    assert step_due(72, "end of the working day") == "end of the working day"
+    assert due_arguments("2 working hours") == {"due_in_hours": None,
+                                                "due_working": "2 working hours"}
+    assert due_arguments(timedelta(hours=3)) == {"due_in_hours": 3.0, "due_working": None}
