@@ -183,3 +183,25 @@ def test_the_api_takes_working_time_and_shows_how_it_was_counted(
                                           "due": "3 working weeks"})
         assert refused.status_code == 422
         assert "'3 working weeks' is not a due time" in refused.text
+
+
+def test_the_item_page_shows_how_its_due_time_was_counted(
+        db: Any, clock: FrozenClock, calendars: None) -> None:
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+    from tests.integration.api_support import serving
+    from tests.integration.web_support import Browser
+
+    clock.set(datetime(2022, 9, 30, 17, 0, tzinfo=SHANGHAI).astimezone(UTC))
+    item = work.create_work_item(db.uow(), actor_email=HEAD, department="marketing",
+                                 title="Media plan", assignee=OLGA,
+                                 due_at=parse_due("3 working days"))
+    with serving(create_app(db.engine, settings=Settings())) as site:
+        olga = Browser(site)
+        olga.sign_in(db, OLGA)
+        page = olga.get(f"/work/{item.id}")
+        olga.client.close()
+    assert page.status_code == 200, page.text[:300]
+    assert "<dt>Due counted</dt>" in page.text
+    assert ("skips 1-7 Oct (National Day); counts Sat 8 Oct, Sun 9 Oct (make-up working day) "
+            "→ Mon 10 Oct 2022 17:00") in page.text
