@@ -324,11 +324,12 @@ def _basis(due: WorkingDue, now: datetime, start: datetime, end: datetime,
     for lo, hi, working, name in _runs(calendar.unusual_days(first, last), calendar.week):
         span = _day(lo) if lo == hi else f"{lo.day}-{hi.day} {hi:%b}" if lo.month == hi.month \
             else f"{_day(lo)} - {_day(hi)}"
-        if working:
-            days = ", ".join(_day(lo + timedelta(days=n)) for n in range((hi - lo).days + 1)
-                             if calendar.is_working_day(lo + timedelta(days=n))
-                             and (lo + timedelta(days=n)).weekday() not in calendar.week)
-            notes.append(f"counts {days} ({name or 'make-up working day'})")
+        if working:  # the days worked although the usual week or a holiday says otherwise
+            run = [lo + timedelta(days=n) for n in range((hi - lo).days + 1)]
+            days = ", ".join(_day(d) for d in run if d.weekday() not in calendar.week
+                             or d in calendar.working_days)
+            if days:
+                notes.append(f"counts {days} ({name or 'make-up working day'})")
         else:
             notes.append(f"skips {span} ({name or 'day off'})")
     if notes:

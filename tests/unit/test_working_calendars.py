@@ -125,7 +125,7 @@ def test_company_days_and_hours_override_the_book() -> None:
     # Mon 7 (worked), Tue 8 off, Wed 9, Thu 10: three 8-hour days end Thu 16:00
     assert end == datetime(2030, 1, 10, 16, 0, tzinfo=UTC)
     assert "skips Tue 8 Jan (Company retreat)" in basis
-    assert "counts Mon 7 Jan (Stocktaking)" not in basis  # a usual weekday: nothing to count
+    assert "counts Mon 7 Jan (Stocktaking)" in basis  # worked on the book's holiday
     assert calendar.is_working_day(date(2030, 1, 12))  # the book's moved Saturday
 
 
