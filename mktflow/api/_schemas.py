@@ -195,6 +195,10 @@ class BranchPublic(BaseModel):
     code: str
     name: str
     hq: bool
+    calendar: dict[str, Any] | None = Field(
+        default=None, description="Its working calendar as the organisation file gives it "
+                                  "(country, subdivision, time_zone, week, hours, days_off, "
+                                  "working_days); null: calendar hours.")
 
 
 class DepartmentPublic(BaseModel):

@@ -54,6 +54,8 @@ def test_branches_keep_their_calendars(db: Any, calendars: None) -> None:
         stored = {b.code: b.calendar for b in u.session.exec(select(Branch))}
     assert stored["north"] == {"country": "ES", "subdivision": "MD",
                                "time_zone": "Europe/Madrid"}
+    shown = {b["code"]: b["calendar"] for b in queries.organisation(db.uow())["branches"]}
+    assert shown["hq"] == {"country": "CN", "time_zone": "Asia/Shanghai"}
     spec = read_organisation_file(None, demo=True)  # the file without calendars again
     load_organisation(db.uow(), spec, source="demo")
     with db.uow() as u:
