@@ -33,8 +33,11 @@ from mktflow.store.uow import UnitOfWork
 __all__ = ["HolidaysBook", "calendar_for", "calendar_from", "calendar_of_branch", "due_for",
            "find_calendar", "known_countries", "resolve_due"]
 
-#: What a weekend day is when the law makes it a working day (the library names none).
-MAKE_UP_DAY = "make-up working day"
+#: What a weekend day is when the law makes it a working day (the library names none): China
+#: calls them make-up working days (调休上班); elsewhere (Russia's transferred working
+#: Saturdays) a working day moved by law.
+MOVED_WORKING_DAY = {"CN": "make-up working day"}
+MOVED_BY_LAW = "working day moved by law"
 
 
 class HolidaysBook:
@@ -44,6 +47,7 @@ class HolidaysBook:
         import holidays
 
         self._book = holidays.country_holidays(country, subdiv=subdivision)
+        self._moved = MOVED_WORKING_DAY.get(country, MOVED_BY_LAW)
 
     def day_off(self, day: date) -> str | None:
         """The holiday's name on ``day`` (several joined with ``; ``), or None."""
@@ -51,9 +55,10 @@ class HolidaysBook:
         return str(name) if name else None
 
     def moved_working_day(self, day: date) -> str | None:
-        """``make-up working day`` when the law makes weekend ``day`` a working day."""
+        """``make-up working day`` (China; elsewhere ``working day moved by law``) when the
+        law makes weekend ``day`` a working day."""
         self._book.get(day)  # fills the year, and with it its moved working days
-        return MAKE_UP_DAY if day in self._book.weekend_workdays else None
+        return self._moved if day in self._book.weekend_workdays else None
 
 
 @cache

@@ -67,6 +67,16 @@ def test_three_working_days_in_madrid_skip_the_regional_holiday() -> None:
     assert "Sun 1 May" not in basis  # Labour Day on a Sunday skips nothing
 
 
+def test_two_working_days_in_moscow_count_the_transferred_saturday() -> None:
+    moscow = ZoneInfo("Europe/Moscow")
+    south = calendar_from("south", {"country": "RU", "time_zone": "Europe/Moscow"})
+    end, basis = _due("2 working days", datetime(2022, 3, 4, 17, 0, tzinfo=moscow), south)
+    # Fri 17:00-18:00, Sat 5 Mar (worked by law), Mon 7 and Tue 8 Mar off, Wed 9 Mar 09:00-17:00
+    assert end.astimezone(moscow) == datetime(2022, 3, 9, 17, 0, tzinfo=moscow)
+    assert basis.endswith(": counts Sat 5 Mar (working day moved by law); skips 7-8 Mar "
+                          "(International Women's Day) → Wed 9 Mar 2022 17:00")
+
+
 def test_working_hours_and_the_end_of_the_working_day() -> None:
     end, _ = _due("2 working hours", BEFORE_NATIONAL_DAY, HQ)
     assert end.astimezone(SHANGHAI) == datetime(2022, 10, 8, 10, 0, tzinfo=SHANGHAI)
