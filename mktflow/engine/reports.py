@@ -6,8 +6,9 @@ it, how often it declines or hands work back and why, how often work goes round 
 how much arrives late, and which step of each process keeps people waiting longest.
 
 Waits and lateness are working time (issue 25): counted in the handoff's calendar, its
-branch's else its offerer's (``mktflow.engine.calendars``), so a week of public holidays is no
-wait; calendar hours for branches without a calendar.
+branch's else its offerer's, and a step's in its branch's else its holder's
+(``mktflow.engine.calendars``), so a week of public holidays is no wait; calendar hours for
+branches without a calendar.
 
 Times come from the audit trail (the first accept, the first delivery, every return with
 its reason), so a handoff delivered, returned and delivered again still counts its first
@@ -56,10 +57,6 @@ def _moment(value: date | datetime | None) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
     return start_of(value)
-
-
-def _hours(start: datetime, end: datetime) -> float:
-    return (end - start).total_seconds() / 3600
 
 
 def _median(values: list[float]) -> float | None:
@@ -252,11 +249,15 @@ def _step_waits(uow: UnitOfWork, since: datetime | None,
     if until is not None:
         query = query.where(col(WorkItem.created_at) < until)
     waits: dict[tuple[str, str], list[float]] = defaultdict(list)
+    calendars: dict[tuple[str | None, str | None], WorkingCalendar] = {}
     for item, process in uow.session.exec(query):
         assert item.completed_at is not None
         name = process.process if process is not None else "(no process)"
-        waits[(name, item.step_key or item.title)].append(
-            _hours(item.created_at, item.completed_at))
+        key = (item.branch, item.completed_by)
+        if key not in calendars:
+            calendars[key] = calendar_for(uow, branch=item.branch, members=(item.completed_by,))
+        waited = calendars[key].working_time_between(item.created_at, item.completed_at)
+        waits[(name, item.step_key or item.title)].append(waited.total_seconds() / 3600)
     return [{"process": p, "step": s, "done": len(v), "median_hours": _median(v),
              "max_hours": round(max(v), 2)}
             for (p, s), v in sorted(waits.items())]

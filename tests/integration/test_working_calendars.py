@@ -160,11 +160,15 @@ def test_a_handoff_waits_in_working_time_on_the_ledger(
                              due_at=parse_due("2 working hours"))
     assert offered.due_at == datetime(2022, 10, 8, 2, 0, tzinfo=UTC)  # Sat 8 Oct 10:00
     assert offered.due_basis is not None and "(hq, CN)" in offered.due_basis
+    step = work.create_work_item(db.uow(), actor_email=HEAD, department="marketing",
+                                 title="Media plan", assignee=OLGA)
     clock.set(datetime(2022, 10, 8, 10, 0, tzinfo=SHANGHAI).astimezone(UTC))
     handoffs.accept(db.uow(), offered.id, actor_email=HANA)
-    (pair,) = reports.handoff_ledger(db.uow()).pairs
+    work.complete(db.uow(), step.id, actor_email=OLGA, data={})
+    ledger = reports.handoff_ledger(db.uow())
     # Fri 17:00-18:00 and Sat 8 Oct 09:00-10:00: the National Day week is no wait
-    assert pair["median_hours_to_accept"] == 2.0
+    assert [p["median_hours_to_accept"] for p in ledger.pairs] == [2.0]
+    assert [s["median_hours"] for s in ledger.steps] == [2.0]
 
 
 def test_the_api_takes_working_time_and_shows_how_it_was_counted(
