@@ -211,3 +211,39 @@ def test_the_item_page_shows_how_its_due_time_was_counted(
     assert "<dt>Due counted</dt>" in page.text
     assert ("skips 1-7 Oct (National Day); counts Sat 8 Oct, Sun 9 Oct (make-up working day) "
             "→ Mon 10 Oct 2022 17:00") in page.text
+
+
+def test_an_escalation_waits_for_its_recipients_working_hours(
+        db: Any, clock: FrozenClock, calendars: None) -> None:
+    """Marco's step counts in Madrid; his head, Ana, works in Shanghai: level 2, reached in
+    Madrid's afternoon (Shanghai's night), waits for Ana's 09:00."""
+    clock.set(datetime(2022, 4, 29, 17, 0, tzinfo=MADRID).astimezone(UTC))
+    item = work.create_work_item(db.uow(), actor_email=HEAD, department="marketing",
+                                 title="Call back", assignee=MARCO,
+                                 due_at=parse_due("end of the working day"))
+    assert [e["level"] for e in _sweep(db, datetime(2022, 5, 3, 9, 0, tzinfo=MADRID))] == [1]
+    # 24 working hours in Madrid: Tue 3 and Wed 4 May, Thu 5 May 09:00-15:00
+    reached = datetime(2022, 5, 5, 15, 0, tzinfo=MADRID)
+    assert reached.astimezone(SHANGHAI).hour == 21
+    assert _sweep(db, reached) == []
+    assert _sweep(db, datetime(2022, 5, 6, 8, 59, tzinfo=SHANGHAI)) == []
+    assert _sweep(db, datetime(2022, 5, 6, 9, 0, tzinfo=SHANGHAI)) == [
+        {"ref": f"W-{item.id}", "level": 2, "to": "the head of marketing"}]
+
+
+def test_org_load_refuses_a_broken_calendar_naming_the_field(cli: Any, tmp_path: Any) -> None:
+    import yaml
+
+    spec = read_organisation_file(None, demo=True).model_dump(mode="json", by_alias=True,
+                                                               exclude_none=True)
+    spec["branches"][0]["calendar"] = {"country": "CN"}
+    spec["branches"][1]["calendar"] = {"country": "ES", "subdivision": "ZZ",
+                                       "time_zone": "Europe/Madrid"}
+    path = tmp_path / "org.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    refused = cli("org", "load", str(path))
+    assert refused.exit_code == 2  # bad input: nothing loaded
+    assert "branches[0] (hq): calendar.time_zone: a branch with a country needs its IANA " \
+           "time zone" in refused.stderr
+    assert "branches[1] (north): calendar.subdivision: 'ZZ' is not a region of ES" in \
+        refused.stderr
