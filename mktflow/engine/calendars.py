@@ -13,6 +13,7 @@ hours.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from datetime import date, datetime
 from functools import cache
@@ -41,24 +42,32 @@ MOVED_BY_LAW = "working day moved by law"
 
 
 class HolidaysBook:
-    """A country's (and region's) public holidays from the ``holidays`` library."""
+    """A country's (and region's) public holidays from the ``holidays`` library.
+
+    One book per country and region serves the whole process (``_book``); the library fills a
+    year the first time it is asked about it, so the lookups hold a lock (the API answers from
+    several threads)."""
 
     def __init__(self, country: str, subdivision: str | None = None) -> None:
         import holidays
 
         self._book = holidays.country_holidays(country, subdiv=subdivision)
         self._moved = MOVED_WORKING_DAY.get(country, MOVED_BY_LAW)
+        self._lock = threading.Lock()
 
     def day_off(self, day: date) -> str | None:
         """The holiday's name on ``day`` (several joined with ``; ``), or None."""
-        name = self._book.get(day)
+        with self._lock:
+            name = self._book.get(day)
         return str(name) if name else None
 
     def moved_working_day(self, day: date) -> str | None:
         """``make-up working day`` (China; elsewhere ``working day moved by law``) when the
         law makes weekend ``day`` a working day."""
-        self._book.get(day)  # fills the year, and with it its moved working days
-        return self._moved if day in self._book.weekend_workdays else None
+        with self._lock:
+            self._book.get(day)  # fills the year, and with it its moved working days
+            moved = day in self._book.weekend_workdays
+        return self._moved if moved else None
 
 
 @cache
