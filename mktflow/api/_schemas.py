@@ -73,6 +73,9 @@ class HandoffPublic(_HandoffColumns):
     accepted_at: str | None
     delivered_at: str | None
     closed_at: str | None
+    due_basis: str | None = Field(
+        default=None, description="How a due time given in working time was computed "
+                                  "(as on a work item).")
 
 
 class InboxWorkRow(BaseModel):
@@ -118,6 +121,10 @@ class WorkItemPublic(InboxWorkRow):
     created_by: str | None
     completed_by: str | None
     completed_at: str | None
+    due_basis: str | None = Field(
+        default=None, description="How a due time given in working time was computed, in "
+                                  "words (its branch calendar, the days it skipped and "
+                                  "counted); null for a due time given as a time.")
 
 
 class InboxHandoffRow(_HandoffColumns):
@@ -190,6 +197,10 @@ class BranchPublic(BaseModel):
     code: str
     name: str
     hq: bool
+    calendar: dict[str, Any] | None = Field(
+        default=None, description="Its working calendar as the organisation file gives it "
+                                  "(country, subdivision, time_zone, week, hours, days_off, "
+                                  "working_days); null: calendar hours.")
 
 
 class DepartmentPublic(BaseModel):

@@ -16,7 +16,8 @@ Handlers:   work, steps, handoffs, processes, organisation, channels, credential
             web_sessions, approvals, budget, campaigns, products, orders, leads, cycles, reviews,
             sla, database, idempotency
 Reads:      queries, reports, planfile, forms
-Shared:     common, transitions, notices, lead_handoffs
+Shared:     common, transitions, notices, calendars (each branch's working calendar),
+            lead_handoffs
 Types for annotations: ``UnitOfWork`` (what every handler takes; get one from bootstrap),
 ``Resumer``, and the rows handlers return (``WorkItem``, ``Handoff``, ``ProcessInstance``).
 """
@@ -31,6 +32,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         actions,
         approvals,
         budget,
+        calendars,
         campaigns,
         channels,
         common,
@@ -69,6 +71,7 @@ __all__ = [
     "actions",
     "approvals",
     "budget",
+    "calendars",
     "campaigns",
     "channels",
     "common",

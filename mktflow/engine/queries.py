@@ -279,7 +279,8 @@ def organisation(uow: UnitOfWork) -> dict[str, Any]:
                 "head_away_until": str(d.head_away_until) if d.head_away_until else None,
             })
         return {
-            "branches": [{"code": b.code, "name": b.name, "hq": b.is_hq}
+            "branches": [{"code": b.code, "name": b.name, "hq": b.is_hq,
+                          "calendar": b.calendar}
                          for b in s.exec(select(Branch).order_by(col(Branch.code)))],
             "departments": departments,
             "members": [{"email": m.email, "name": m.name, "department": m.department,

@@ -40,6 +40,7 @@ def work_view(item: Any, process: str | None, now: datetime | None = None) -> di
         "department": item.department, "branch": item.branch,
         "assignee": item.assignee_email, "owner": item.owner_email,
         "priority": item.priority, "due": _iso(item.due_at),
+        "due_basis": item.due_basis,
         "follow_up": _iso(item.follow_up_at), "escalation_level": item.escalation_level,
         "overdue": bool(now and item.due_at and item.due_at < now
                         and item.state in OPEN_WORK_STATES),
@@ -64,7 +65,7 @@ def handoff_view(h: Any, process: str | None, now: datetime | None = None) -> di
         "title": h.title, "from_department": h.from_department,
         "to_department": h.to_department, "department": h.to_department, "branch": h.branch,
         "criteria": h.criteria, "deliverables": h.deliverables, "due": _iso(h.due_at),
-        "escalation_level": h.escalation_level,
+        "due_basis": h.due_basis, "escalation_level": h.escalation_level,
         "overdue": bool(now and h.due_at and h.due_at < now and h.state in RECEIVER_ACTS),
         "process": process, "process_id": h.process_id,
         "reason": h.reason, "return_count": h.return_count, "data": h.data,

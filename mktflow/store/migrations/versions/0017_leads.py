@@ -5,11 +5,8 @@ campaign's business key, research, an imported file), the company and contact, c
 region (branch), notes, the marketing member who owns it, its state (gathered, qualified,
 disqualified, won, lost), the handoff that passed it to sales and the order a won lead became.
 
-Numbered 0017, after 0015: another branch may add 0016; whichever merges second points its
-``down_revision`` at the other's revision.
-
 Revision ID: 0017_leads
-Revises: 0015_flow_version
+Revises: 0016_working_calendars
 Create Date: 2026-12-06 19:50:00
 """
 
@@ -24,7 +21,7 @@ from alembic import op
 import mktflow.store.types
 
 revision: str = "0017_leads"
-down_revision: str | Sequence[str] | None = "0015_flow_version"
+down_revision: str | Sequence[str] | None = "0016_working_calendars"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
