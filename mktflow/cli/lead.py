@@ -14,12 +14,13 @@ from typing import Annotated, Any
 import typer
 
 from mktflow.cli._kit import (
+    DUE_HELP,
     ActorOpt,
     JsonOpt,
     ReaderOpt,
     due_ahead,
     emit,
-    parse_time,
+    parse_due,
     refusals,
     table,
     uow,
@@ -130,7 +131,7 @@ def lead_import(
 def lead_qualify(
     reference: LeadArg,
     due: Annotated[str, typer.Option(
-        "--due", help="The follow-up deadline for sales (ISO 8601 time or date).")],
+        "--due", help="The follow-up deadline for sales: " + DUE_HELP)],
     actor: ActorOpt,
     note: Annotated[str, typer.Option("--note", help="Key intelligence for sales.")] = "",
     json_: JsonOpt = False,
@@ -141,7 +142,7 @@ def lead_qualify(
     with refusals(json_):
         unit = uow()
         lead = qualify(unit, _number(reference), actor_email=actor, note=note,
-                       due_at=due_ahead(parse_time(due, field="due"), unit.now()))
+                       due_at=due_ahead(parse_due(due, field="due"), unit.now()))
         _show(lead.id, json_)
 
 
@@ -149,7 +150,7 @@ def lead_qualify(
 def lead_hand_over(
     reference: LeadArg,
     due: Annotated[str, typer.Option(
-        "--due", help="The new follow-up deadline for sales (ISO 8601 time or date).")],
+        "--due", help="The new follow-up deadline for sales: " + DUE_HELP)],
     actor: ActorOpt,
     note: Annotated[str, typer.Option("--note", help="What changed, for sales.")] = "",
     json_: JsonOpt = False,
@@ -161,7 +162,7 @@ def lead_hand_over(
     with refusals(json_):
         unit = uow()
         lead = hand_over(unit, _number(reference), actor_email=actor, note=note,
-                         due_at=due_ahead(parse_time(due, field="due"), unit.now()))
+                         due_at=due_ahead(parse_due(due, field="due"), unit.now()))
         _show(lead.id, json_)
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import or_
 from sqlmodel import col, select
 
 from mktflow.domain.actors import Actor, Target, authorize, authorize_read, may_read
+from mktflow.domain.calendars import WorkingDue
 from mktflow.domain.errors import (
     BadInput,
     FormInvalid,
@@ -234,18 +235,19 @@ def import_leads(uow: UnitOfWork, *, actor_email: str, rows: list[dict[str, Any]
                 "skipped": sorted({e["row"] for e in errors}), "errors": errors}
 
 
-def qualify(uow: UnitOfWork, lead_id: int, *, actor_email: str, due_at: datetime | None,
-            note: str = "") -> Lead:
+def qualify(uow: UnitOfWork, lead_id: int, *, actor_email: str,
+            due_at: datetime | WorkingDue | None, note: str = "") -> Lead:
     """Marketing qualifies its lead and hands it to sales at once (1.(2) B: 及时与销售团队
     共享关键情报), as a handoff due at ``due_at`` (the follow-up deadline: overdue, the SLA sweep
-    escalates it like any handoff). ``note``: the key intelligence for sales, added to the
+    escalates it like any handoff; working time, ``WorkingDue``, counts in the lead's region's
+    calendar). ``note``: the key intelligence for sales, added to the
     handoff's criteria. Raises BadInput without a deadline; TransitionRefused unless gathered.
     """
     return _to_sales(uow, lead_id, "qualify", actor_email=actor_email, due_at=due_at, note=note)
 
 
-def hand_over(uow: UnitOfWork, lead_id: int, *, actor_email: str, due_at: datetime | None,
-              note: str = "") -> Lead:
+def hand_over(uow: UnitOfWork, lead_id: int, *, actor_email: str,
+              due_at: datetime | WorkingDue | None, note: str = "") -> Lead:
     """Marketing hands a qualified lead to sales again, as a new handoff due at ``due_at``,
     once sales rejected it or marketing withdrew it (after contacting the customer itself,
     1.(2) C). TransitionRefused while its handoff is still with sales or answered."""
@@ -258,7 +260,7 @@ _ENDED_WITHOUT_OUTCOME = (HandoffState.REJECTED, HandoffState.CANCELLED)
 
 
 def _to_sales(uow: UnitOfWork, lead_id: int, action: str, *, actor_email: str,
-              due_at: datetime | None, note: str) -> Lead:
+              due_at: datetime | WorkingDue | None, note: str) -> Lead:
     if due_at is None:
         raise BadInput("due: a lead goes to sales with a follow-up deadline")
     check_text(note, field="note", max_length=REASON_MAX, multiline=True)
@@ -293,7 +295,8 @@ def _to_sales(uow: UnitOfWork, lead_id: int, action: str, *, actor_email: str,
         assert lead.id is not None
         uow.audit(actor=actor.email, entity_type="lead", entity_id=lead.id, action=action,
                   from_state=before, to_state=lead.state,
-                  data={"handoff": f"H-{handoff.id}", "due": due_at.isoformat()})
+                  data={"handoff": f"H-{handoff.id}",
+                        "due": handoff.due_at.isoformat() if handoff.due_at else None})
         uow.commit()
         return lead
 

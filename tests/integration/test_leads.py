@@ -260,10 +260,11 @@ def test_the_command_line_imports_qualifies_reports_and_counts(
 
     report = cli("lead", "import", str(bad), "--as", OLGA, "--skip-bad", "--json").json()
     (ref,) = report["imported"]
-    due = (clock.now() + timedelta(days=5)).isoformat()
-    qualified = cli("lead", "qualify", ref, "--due", due, "--as", OLGA, "--json").json()
+    qualified = cli("lead", "qualify", ref, "--due", "2 working days", "--as", OLGA,
+                    "--json").json()
     handoff = qualified["handoff"]["ref"]
     assert qualified["state"] == "qualified" and qualified["handoff"]["to"] == "sales"
+    assert qualified["handoff"]["due"] > clock.now().isoformat()  # the hq calendar's
     refused_outcome = cli("lead", "outcome", ref, "--won", "--order", "SO-5", "--as", OLGA,
                           "--json")
     assert refused_outcome.exit_code == 1
