@@ -316,7 +316,7 @@ class GatherLead(_Body):
 class QualifyLead(_Body):
     """Qualify a lead and hand it to sales, due ``due`` (the follow-up deadline)."""
 
-    due: Time
+    due: Due
     note: Annotated[str, multiline(REASON_MAX)] = Field(
         default="", description="Key intelligence for sales.")
 
