@@ -23,6 +23,7 @@ from mktflow.engine.decisions import FLOW_MOVED, moving_process
 from mktflow.engine.handoffs import process_id_for
 from mktflow.engine.queries import handoff_view, work_view
 from mktflow.engine.transitions import check
+from mktflow.engine.views import HandoffPublic
 from mktflow.store.tables import Department, Handoff, Member, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
 
@@ -163,7 +164,7 @@ def department_handoffs(uow: UnitOfWork, department: str, *, process: str | None
         now = uow.now()
         waiting = [str(x) for x in _WITH_RECEIVER]
 
-        def views(*where: Any) -> list[dict[str, Any]]:
+        def views(*where: Any) -> list[HandoffPublic]:
             query = select(Handoff).where(*where)
             if branch is not None:
                 query = query.where(col(Handoff.branch).is_(None) | (col(Handoff.branch) == branch))
@@ -173,8 +174,8 @@ def department_handoffs(uow: UnitOfWork, department: str, *, process: str | None
                 query = query.where(col(Handoff.state) == state)
             found = [handoff_view(s, h, now) for h in s.exec(query.order_by(col(Handoff.id)))]
             if overdue is not None:
-                found = [v for v in found if v["overdue"] is overdue]
-            return sorted(found, key=lambda v: (not v["overdue"], v["due"] or "9999", v["id"]))
+                found = [v for v in found if v.overdue is overdue]
+            return sorted(found, key=lambda v: (not v.overdue, v.due or "9999", v.id))
 
         closed = [str(x) for x in (HandoffState.REJECTED, HandoffState.CONFIRMED,
                                    HandoffState.CANCELLED)]
@@ -212,8 +213,8 @@ def department_load(uow: UnitOfWork, department: str) -> dict[str, Any]:
             col(WorkItem.department) == department,
             col(WorkItem.state).in_(sorted(OPEN_WORK_STATES))).order_by(col(WorkItem.id)))
         items = [work_view(s, w, now) for w in rows]
-        held = Counter(i["assignee"] for i in items if i["assignee"])
-        late = Counter(i["assignee"] for i in items if i["assignee"] and i["overdue"])
+        held = Counter(i.assignee for i in items if i.assignee)
+        late = Counter(i.assignee for i in items if i.assignee and i.overdue)
         members = s.exec(select(Member).where(col(Member.department) == department,
                                               col(Member.active)).order_by(col(Member.name)))
         by_member = [{"email": m.email, "name": m.name, "role": m.role,
@@ -223,6 +224,6 @@ def department_load(uow: UnitOfWork, department: str) -> dict[str, Any]:
         by_member += [{"email": e, "name": e, "role": "", "held": n, "overdue": late.get(e, 0)}
                       for e, n in sorted(held.items())]
         return {"department": department, "open": len(items),
-                "overdue": sum(1 for i in items if i["overdue"]),
-                "unassigned": sum(1 for i in items if not i["assignee"]),
+                "overdue": sum(1 for i in items if i.overdue),
+                "unassigned": sum(1 for i in items if not i.assignee),
                 "by_member": by_member, "items": items}
