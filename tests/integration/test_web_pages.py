@@ -163,8 +163,8 @@ def test_a_member_signs_in_claims_fills_the_form_and_completes(
     done = olga.post(f"/work/{item}", [*fixed, ("action", "complete")])
     assert done.status_code == 200 and f"W-{item} completed." in done.text
     view = _view(db, item)
-    assert view["state"] == "done" and view["completed_by"] == OLGA
-    assert view["data"] == {"goal": "Reach 60 grocers",
+    assert view.state == "done" and view.completed_by == OLGA
+    assert view.data == {"goal": "Reach 60 grocers",
                             "kpis": [{"name": "leads", "target": 150,
                                       "higher_is_better": True}],
                             "budget_lines": [{"code": "MAIL", "amount": 2500},
@@ -328,7 +328,7 @@ def test_check_and_save_a_draft_without_completing(
     saved = olga.post(f"/work/{item}", [*fine, ("action", "draft")])
     assert saved.status_code == 200 and f"W-{item} draft saved." in saved.text
     view = _view(db, item)
-    assert view["state"] == "claimed" and view["draft"]["kpis"][0]["target"] == 5
+    assert view.state == "claimed" and view.draft["kpis"][0]["target"] == 5
     assert 'name="goal" type="text" value="Go"' in saved.text  # the page starts from it
 
 
