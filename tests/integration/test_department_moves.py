@@ -73,7 +73,7 @@ def _org_file(tmp_path: Path, moves: dict[str, str]) -> Path:
     return path
 
 
-def _view(db: Any, item: int) -> dict[str, Any]:
+def _view(db: Any, item: int) -> Any:
     return queries.show(db.uow(), f"W-{item}")
 
 

@@ -61,13 +61,13 @@ def _quiet(db: Any) -> Any:
     return db.uow(resumer=lambda *_: None)
 
 
-def _show(db: Any, ref: str) -> dict[str, Any]:
+def _show(db: Any, ref: str) -> Any:
     from mktflow.engine import queries
 
     return queries.show(db.uow(), ref)
 
 
-def _history(db: Any, ref: str) -> list[dict[str, Any]]:
+def _history(db: Any, ref: str) -> list[Any]:
     from mktflow.engine import queries
 
     return queries.history(db.uow(), ref)
