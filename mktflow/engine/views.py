@@ -35,6 +35,8 @@ from mktflow.store.uow import UnitOfWork
 
 __all__ = [
     "BranchPublic",
+    "DepartmentHandoffs",
+    "DepartmentLoad",
     "DepartmentPublic",
     "HandoffPublic",
     "HistoryEntry",
@@ -42,6 +44,7 @@ __all__ = [
     "InboxPage",
     "InboxRow",
     "InboxWorkRow",
+    "MemberLoad",
     "MemberPublic",
     "OrganisationPublic",
     "ProcessPublic",
@@ -396,6 +399,51 @@ class OrganisationPublic(View):
     branches: list[BranchPublic]
     departments: list[DepartmentPublic]
     members: list[MemberPublic]
+
+
+# --- what a department's pages show ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DepartmentHandoffs(View):
+    """The open handoffs a department is party to, each list overdue first and at most a page
+    long (``counts``: each list's whole length, by the list's name), and the last ones closed
+    (rejected, confirmed or cancelled), newest first."""
+
+    offered_to_us: list[HandoffPublic]
+    """It must accept, deliver or redo them."""
+    awaiting_our_confirmation: list[HandoffPublic]
+    """Delivered to it: it confirms or returns them."""
+    ours_waiting_on_others: list[HandoffPublic]
+    """It offered them; the receiver acts."""
+    counts: dict[str, int]
+    recently_closed: list[HandoffPublic]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberLoad(View):
+    """What one member holds of a department's open work (``held``, ``overdue``: counts)."""
+
+    email: str
+    name: str
+    role: str
+    """Empty for someone outside the department (a delegated colleague)."""
+    held: int
+    overdue: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DepartmentLoad(View):
+    """A department's open work: how much, how much overdue and unassigned (counts), by
+    member (every active member, holding something or not, then anyone outside it who holds
+    some), and the items themselves."""
+
+    department: str
+    open: int
+    overdue: int
+    unassigned: int
+    by_member: list[MemberLoad]
+    items: list[WorkItemPublic]
 
 
 # --- building a work item's and a handoff's view --------------------------------------------

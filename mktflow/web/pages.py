@@ -437,7 +437,7 @@ def handoffs_page(request: Request, department: str) -> Response:
     mine = department == v.me["department"]
     return v.page("handoffs.html", title=f"{department} handoffs",
                   nav="handoffs" if mine else "", department=department, lists=lists,
-                  recent=lists["recently_closed"], filters=filters,
+                  recent=lists.recently_closed, filters=filters,
                   states=["offered", "accepted", "returned", "delivered"],
                   processes=sorted({p.business_key for p in running if p.business_key}))
 
