@@ -15,7 +15,7 @@ Actions:    actions (the one table of item actions every door dispatches through
 Handlers:   work, steps, handoffs, processes, organisation, channels, credentials,
             web_sessions, approvals, budget, campaigns, products, orders, cycles, reviews, sla,
             database, idempotency
-Reads:      queries, reports, planfile, forms
+Reads:      queries, views (every view they answer, defined once), reports, planfile, forms
 Shared:     common, transitions, notices
 Types for annotations: ``UnitOfWork`` (what every handler takes; get one from bootstrap),
 ``Resumer``, and the rows handlers return (``WorkItem``, ``Handoff``, ``ProcessInstance``).
@@ -52,6 +52,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         sla,
         steps,
         transitions,
+        views,
         web_sessions,
         work,
     )
@@ -88,6 +89,7 @@ __all__ = [
     "sla",
     "steps",
     "transitions",
+    "views",
     "web_sessions",
     "work",
 ]
