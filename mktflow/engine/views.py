@@ -209,7 +209,7 @@ class InboxHandoffRow(View):
     created_at: str | None
     version: int
     awaiting: Literal["confirmation"] | None = None
-    """confirmation when the offering department has to confirm it; otherwise null."""
+    """Set (to confirmation) when the offering department has to confirm it; otherwise null."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
