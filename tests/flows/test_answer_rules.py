@@ -73,7 +73,7 @@ def test_a_bad_plan_is_refused_and_the_run_waits_then_a_good_one_moves_it_on(
     ui_resume(fid, {**bad_owner, "answered_by": OLGA})
     wait_paused(fid, "plan-1-retry-1")
     refusal = [e for e in d.history() if e.action == "comment"][-1]
-    assert f"activities.0.owner: {NOBODY} is not an active member" in refusal["reason"]
+    assert f"activities.0.owner: {NOBODY} is not an active member" in refusal.reason
 
     time.sleep(0.5)  # the run had every chance to move on: it did not
     assert run.thread.is_alive()

@@ -110,7 +110,7 @@ def test_a_suspended_run_answered_after_a_deploy_goes_on_on_the_new_code(
         assert state.name == "Suspended", state
     d = Departments(flow_db, key)
     pid = d.process_id()
-    assert show(flow_db.uow(), f"P-{pid}", "process")["flow_version"] == "v1"
+    assert show(flow_db.uow(), f"P-{pid}", "process").flow_version == "v1"
 
     _write(folder, "v2", "the code deployed while the run waited")  # a normal Tuesday
     with _serving(folder, log):
