@@ -45,7 +45,7 @@ class DeploymentSpec:
     #: Whether the cron reads in the organisation's zone (calendar cycles) or in UTC.
     local_time: bool = False
     #: Whether ``mktflow serve`` serves it; False for what serve does itself in a thread
-    #: (the reconciler), deployed only to work pools.
+    #: (the reconciler, the outbox relay), deployed only to work pools.
     served: bool = True
 
     @property
@@ -85,8 +85,9 @@ CATALOG: tuple[DeploymentSpec, ...] = (
                    "Order handling: intake, credit, production, shipping, invoice, follow-up.",
                    tags=("mktflow", "process")),
     DeploymentSpec("outbox-relay", "flows.outbox_relay",
-                   "Sends queued notifications (webhook, Slack, e-mail) with retries.",
-                   tags=("mktflow", "notify"), cron="* * * * *"),
+                   "Sends queued notifications (webhook, Slack, e-mail) with retries (mktflow "
+                   "serve runs a continuous relay itself; for work pools).",
+                   tags=("mktflow", "notify"), cron="* * * * *", served=False),
     DeploymentSpec("sla-sweep", "flows.sla_sweep",
                    "Reminds and escalates overdue work items and handoffs.",
                    tags=("mktflow", "notify"), cron="*/5 * * * *"),

@@ -7,7 +7,7 @@ tracking (KPI actuals) → evaluation (KPI vs target, spend vs budget, cost per 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from itertools import count
 from typing import Any
 
@@ -22,7 +22,15 @@ from mktflow.domain.money import money, money_json, money_sum
 from mktflow.prefect import tasks
 from mktflow.prefect.approvals import describe, seek_approval
 from mktflow.prefect.artifacts import markdown_table, publish
-from mktflow.prefect.steps import StepForm, human_step, open_step, wait_for
+from mktflow.prefect.steps import (
+    StepDue,
+    StepForm,
+    WorkingTime,
+    human_step,
+    open_step,
+    step_due,
+    wait_for,
+)
 from mktflow.prefect.tasks import process_guard
 from mktflow.prefect.tasks.campaign import (
     allocate,
@@ -92,6 +100,10 @@ class CampaignRequest(BaseModel):
     branch: str | None = Field(default=None, description="Branch running it (HQ if empty)")
     plan: CampaignPlan
     due_hours: float = Field(default=72, gt=0, description="Time each step has")
+    due_working: WorkingTime | None = Field(
+        default=None, description="Working time each step has, counted in the calendar of "
+        "its branch ('3 working days', '2 working hours', 'end of the working day'); "
+        "replaces due_hours")
 
 
 class ActivityReport(StepForm):
@@ -133,7 +145,7 @@ def campaign(request: CampaignRequest) -> dict[str, Any]:
         return tasks.refused_start(refusal)
     pid = tasks.start_process(PROCESS, request.code, request.owner,
                               request.model_dump(mode="json"), request.branch)
-    due = timedelta(hours=request.due_hours)
+    due = step_due(request.due_hours, request.due_working)
     with process_guard(pid):
         # 1. plan, and 2. approval by the authority matrix; rework goes back to the plan
         draft = request.plan.model_dump(mode="json")
@@ -226,7 +238,7 @@ def campaign(request: CampaignRequest) -> dict[str, Any]:
 
 def _overspend(pid: int, campaign_id: int, request: CampaignRequest, reporter: str,
                activity: dict[str, Any], tolerance: float,
-               due: timedelta) -> dict[str, Any] | None:
+               due: StepDue) -> dict[str, Any] | None:
     """Re-approval when spend exceeds the budget beyond the tolerance; a result if stopped."""
     now = figures(campaign_id)
     allocated = money_sum(b.allocated for b in now["lines"])

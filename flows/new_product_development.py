@@ -9,7 +9,7 @@ product from the concept stage, not only at packaging."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from itertools import count
 from typing import Any, Literal
 
@@ -22,7 +22,18 @@ from mktflow.domain.products import GATES, GateDecision, combine, resource_gaps
 from mktflow.prefect import tasks
 from mktflow.prefect.approvals import describe, seek_approval
 from mktflow.prefect.artifacts import markdown_table, publish
-from mktflow.prefect.steps import Answer, StepForm, StepHandle, human_step, open_step, wait_for
+from mktflow.prefect.steps import (
+    Answer,
+    StepDue,
+    StepForm,
+    StepHandle,
+    WorkingTime,
+    due_arguments,
+    human_step,
+    open_step,
+    step_due,
+    wait_for,
+)
 from mktflow.prefect.tasks import process_guard
 from mktflow.prefect.tasks.products import (
     allocate,
@@ -71,6 +82,10 @@ class ProjectRequest(BaseModel):
                                       description="E-mails of who decides each stage gate")
     budget_lines: list[ProjectBudgetLine] = Field(min_length=1)
     due_hours: float = Field(default=120, gt=0, description="Time each step has")
+    due_working: WorkingTime | None = Field(
+        default=None, description="Working time each step has, counted in the calendar of "
+        "its branch ('3 working days', '2 working hours', 'end of the working day'); "
+        "replaces due_hours")
 
 
 class Proposal(StepForm):
@@ -183,7 +198,7 @@ def new_product_development(project: ProjectRequest) -> dict[str, Any]:
         return tasks.refused_start(refusal)
     pid = tasks.start_process(PROCESS, project.code, project.owner,
                               project.model_dump(mode="json"))
-    due = timedelta(hours=project.due_hours)
+    due = step_due(project.due_hours, project.due_working)
     lines = [b.model_dump(mode="json") for b in project.budget_lines]
     log: list[dict[str, Any]] = []
     with process_guard(pid):
@@ -264,7 +279,7 @@ def new_product_development(project: ProjectRequest) -> dict[str, Any]:
 
 
 def _allocate(pid: int, product_id: int, project: ProjectRequest, key: str,
-              due: timedelta, why: str) -> None:
+              due: StepDue, why: str) -> None:
     """Finance allocates budget lines (asked again while a code is unknown)."""
     initial = {"allocations": [{"code": b.code, "amount": b.amount}
                                for b in project.budget_lines]}
@@ -282,7 +297,7 @@ def _allocate(pid: int, product_id: int, project: ProjectRequest, key: str,
         allocate(product_id, a.code, a.amount, answer.by, pid)
 
 
-def _letter(pid: int, project: ProjectRequest, dept: str, due: timedelta) -> int | str:
+def _letter(pid: int, project: ProjectRequest, dept: str, due: StepDue) -> int | str:
     """Offer a responsibility letter until accepted; its handoff id, or why the project stops."""
     title, deliverables, _stage = LETTERS[dept]
     criteria = f"Delivered to marketing for the {_stage} gate of project {project.code}."
@@ -290,7 +305,7 @@ def _letter(pid: int, project: ProjectRequest, dept: str, due: timedelta) -> int
         handoff_id = tasks.offer_handoff(
             process_id=pid, step_key=f"letter-{dept}-{attempt}", actor=project.owner,
             from_department="marketing", to_department=dept,
-            title=f"{project.code}: {title}", due_in_hours=due.total_seconds() / 3600,
+            title=f"{project.code}: {title}", **due_arguments(due),
             criteria=criteria, deliverables=deliverables, letter=True)
         letter = ref_of("handoff", handoff_id)
         answer = human_step(
@@ -316,7 +331,7 @@ def _letter(pid: int, project: ProjectRequest, dept: str, due: timedelta) -> int
 
 
 def _stage_work(pid: int, project: ProjectRequest, product_id: int, gate: str, round_: int,
-                letters: dict[str, int], due: timedelta) -> list[str]:
+                letters: dict[str, int], due: StepDue) -> list[str]:
     """The departments' work for a stage (all asked at once); who did it."""
     handles: list[tuple[StepHandle[Any], str | None]] = [
         (open_step(pid, f"{key}-{round_}", department=dept, form=form, due=due,
@@ -335,7 +350,7 @@ def _stage_work(pid: int, project: ProjectRequest, product_id: int, gate: str, r
 
 
 def _guarantee_resources(pid: int, project: ProjectRequest, product_id: int,
-                         due: timedelta) -> None:
+                         due: StepDue) -> None:
     """Block the launch gate until every budget line is allocated; tell finance and management."""
     for blocked in count(1):
         gaps = resource_gaps(resources_of(product_id))
@@ -354,7 +369,7 @@ def _guarantee_resources(pid: int, project: ProjectRequest, product_id: int,
 
 
 def _gate(pid: int, project: ProjectRequest, gate: str, round_: int, submitters: list[str],
-          due: timedelta) -> tuple[GateDecision, str]:
+          due: StepDue) -> tuple[GateDecision, str]:
     """Each named approver decides (all asked at once); the combined decision and reasons."""
     handles = [open_step(
         pid, f"gate-{gate}-{round_}-{n}", department=tasks.member_department(approver),

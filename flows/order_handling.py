@@ -4,7 +4,7 @@ file is updated. A rejection at any stage ends the order with a reason and tells
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from itertools import count
 from typing import Any, Literal
@@ -17,7 +17,7 @@ from mktflow.domain.money import exact, money, money_json, money_sum
 from mktflow.prefect import tasks
 from mktflow.prefect.approvals import describe, seek_approval
 from mktflow.prefect.artifacts import markdown_table, publish
-from mktflow.prefect.steps import Answer, StepForm, human_step
+from mktflow.prefect.steps import Answer, StepForm, WorkingTime, human_step, step_due
 from mktflow.prefect.tasks import process_guard
 from mktflow.prefect.tasks.orders import (
     advance,
@@ -54,6 +54,10 @@ class OrderRequest(BaseModel):
     lines: list[OrderLine] = Field(min_length=1)
     delivery_date: date
     due_hours: float = Field(default=48, gt=0, description="Time each department has per step")
+    due_working: WorkingTime | None = Field(
+        default=None, description="Working time each step has, counted in the calendar of "
+        "its branch ('3 working days', '2 working hours', 'end of the working day'); "
+        "replaces due_hours")
 
 
 class OrderEntry(StepForm):
@@ -122,7 +126,7 @@ def order_handling(order: OrderRequest) -> dict[str, Any]:
         return tasks.refused_start(refusal)
     pid = tasks.start_process(PROCESS, order.number, order.sales,
                               order.model_dump(mode="json"), order.branch)
-    due = timedelta(hours=order.due_hours)
+    due = step_due(order.due_hours, order.due_working)
     log: list[dict[str, Any]] = []
     with process_guard(pid):
         entry: dict[str, Any] = order.model_dump(

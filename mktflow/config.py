@@ -205,7 +205,22 @@ class Settings(BaseSettings):
         ),
     )
     relay_poll_interval_s: float = Field(
-        default=2.0, gt=0, description="How often `mktflow outbox relay` looks for due messages."
+        default=2.0, gt=0,
+        description=(
+            "The longest a continuous relay (the one `mktflow serve` runs, `mktflow outbox "
+            "relay`) waits between two looks for due messages, in seconds. It is woken sooner "
+            "by a new message (PostgreSQL: NOTIFY on commit; SQLite: MKTFLOW_RELAY_WAKE_POLL_S) "
+            "and when a retry comes due."
+        ),
+    )
+    relay_wake_poll_s: float = Field(
+        default=0.25, gt=0,
+        description=(
+            "On SQLite (which cannot notify), how often a continuous relay reads whether a "
+            "message is due, in seconds: a new notice waits at most this long before it is "
+            "sent. One indexed read each time, no write lock. PostgreSQL wakes the relay on "
+            "commit instead (LISTEN/NOTIFY) and uses this only while it cannot listen."
+        ),
     )
     relay_db_retry_cap_s: float = Field(
         default=30.0, gt=0,

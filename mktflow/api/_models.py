@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, WithJsonSchema
 from pydantic.json_schema import JsonDict
 
+from mktflow.domain.calendars import WORKING_DUE_PATTERN, WorkingDue, parse_due
 from mktflow.domain.errors import BadInput
 from mktflow.domain.inputs import (
     CODE_MAX,
@@ -28,6 +29,7 @@ from mktflow.domain.inputs import (
     REASON_MAX,
     TEXT_MAX,
     TITLE_MAX,
+    json_type,
     parse_time,
 )
 
@@ -59,6 +61,29 @@ def _time(value: Any) -> Any:
 
 
 Time = Annotated[datetime, BeforeValidator(_time)]
+
+
+def _due(value: Any) -> datetime | WorkingDue:
+    """Read a due time as the CLI does: a time (``_time``) or working time (``parse_due``)."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"must be a time or working time as text, got {json_type(value)}")
+    try:
+        due = parse_due(value, field="due")
+    except BadInput as exc:
+        raise ValueError(str(exc).removeprefix("due: ")) from None
+    assert due is not None
+    return due
+
+
+#: A due time: ISO 8601 (as ``Time``) or working time in the calendar of the item's branch
+#: (``3 working days``, ``2 working hours``, ``end of the working day``).
+Due = Annotated[datetime | WorkingDue, PlainValidator(_due), WithJsonSchema({
+    "anyOf": [{"type": "string", "format": "date-time"},
+              {"type": "string", "pattern": WORKING_DUE_PATTERN}],
+    "description": "An ISO 8601 time, or working time counted in the calendar of the item's "
+                   "branch: '3 working days', '2 working hours', 'end of the working day'."})]
 #: The rules every text is checked by (``mktflow.domain.inputs.check_text``), stated in the
 #: document (the checks themselves name the field and the character; pydantic's own pattern
 #: engine cannot state "no lone surrogate").
@@ -150,7 +175,7 @@ class CreateWork(_Body):
     form_name: str | None = one_line(NAME_MAX, default=None)
     assignee: Email | None = None
     priority: int = Field(default=50, ge=0, le=100)
-    due: Time | None = None
+    due: Due | None = None
     follow_up: Time | None = None
     process: str | None = one_line(KEY_MAX, default=None,
                                    description="Business key or P-n of the process.")
@@ -196,7 +221,7 @@ class UpdateWork(_Body):
         {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
         for name in ("due", "follow_up", "priority")]})
 
-    due: Time | None = None
+    due: Due | None = None
     follow_up: Time | None = None
     priority: int | None = Field(default=None, ge=0, le=100)
     reason: str | None = multiline(REASON_MAX, default=None)
@@ -223,7 +248,7 @@ class OfferHandoff(_Body):
     from_department: Code = Field(description="The offering department.")
     to_department: Code = Field(description="The receiving department.")
     title: Title
-    due: Time
+    due: Due
     criteria: Text = Field(default="", description="Acceptance criteria (may span lines).")
     deliverables: list[Title] = Field(default_factory=list, max_length=100)
     letter: bool = Field(default=False,

@@ -20,10 +20,12 @@ from typing import Annotated, Any
 import typer
 
 from mktflow.domain import notes
+from mktflow.domain.calendars import parse_due
 from mktflow.domain.errors import BadInput, MktflowError
 from mktflow.domain.inputs import due_ahead, load_json, parse_date, parse_time
 
 __all__ = [
+    "DUE_HELP",
     "ActorOpt",
     "DataOpt",
     "IdArg",
@@ -36,6 +38,7 @@ __all__ = [
     "item_id",
     "parse_data",
     "parse_date",
+    "parse_due",
     "parse_time",
     "plain",
     "refusals",
@@ -43,6 +46,10 @@ __all__ = [
     "table",
     "uow",
 ]
+
+#: What ``--due`` takes (``mktflow.domain.calendars.parse_due``).
+DUE_HELP = ("ISO 8601 time, or working time in the item's branch calendar: '3 working days', "
+            "'2 working hours', 'end of the working day'.")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 #: The command line is run by an operator who holds the database URL (and so could change any
@@ -168,11 +175,11 @@ def item_id(reference: str, kind: str) -> int:
 def show_item(item: Any) -> str:
     """A work item or handoff (its view) as aligned ``key: value`` lines."""
     view: dict[str, Any] = plain(item)
-    keys = ["ref", "state", "title", "description", "department", "assignee", "due", "process",
-            "draft"]
+    keys = ["ref", "state", "title", "description", "department", "assignee", "due",
+            "due_basis", "process", "draft"]
     if view.get("kind") == "handoff":
         keys = ["ref", "handoff_kind", "state", "title", "from_department", "to_department",
-                "due", "reason", "process"]
+                "due", "due_basis", "reason", "process"]
     def text(value: Any) -> str:  # a draft prints as the JSON --data takes
         return json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value)
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from mktflow.cli._kit import (
+    DUE_HELP,
     ActorOpt,
     DataOpt,
     IdArg,
@@ -17,7 +18,7 @@ from mktflow.cli._kit import (
     emit,
     item_id,
     parse_data,
-    parse_time,
+    parse_due,
     refusals,
     show_item,
     uow,
@@ -38,7 +39,7 @@ def handoff_offer(
     from_: Annotated[str, typer.Option("--from", help="Offering department.")],
     to: Annotated[str, typer.Option("--to", help="Receiving department.")],
     title: Annotated[str, typer.Option("--title")],
-    due: Annotated[str, typer.Option("--due", help="ISO 8601 time.")],
+    due: Annotated[str, typer.Option("--due", help=DUE_HELP)],
     actor: ActorOpt,
     criteria: Annotated[str, typer.Option("--criteria", help="Acceptance criteria.")] = "",
     process: Annotated[str | None, typer.Option("--process", help="Business key.")] = None,
@@ -56,7 +57,7 @@ def handoff_offer(
         unit = uow()
         handoff = offer(unit, actor_email=actor, from_department=from_, to_department=to,
                         title=title, criteria=criteria,
-                        due_at=due_ahead(parse_time(due, field="due"), unit.now()),
+                        due_at=due_ahead(parse_due(due, field="due"), unit.now()),
                         deliverables=deliverable, letter=letter, process=process,
                         branch=branch)
         _handoff_result(handoff, json_)

@@ -163,7 +163,8 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 
 @outbox_app.command("relay")
 def outbox_relay(json_: JsonOpt = False) -> None:
-    """Keep sending due messages until stopped (Ctrl-C or SIGTERM finish the batch first)."""
+    """Keep sending due messages, woken by each new one, until stopped (Ctrl-C or SIGTERM
+    finish the batch first); the relay `mktflow serve` runs, as a service of its own."""
     _log_to_stderr()
     with refusals(json_), _relay() as relay, _stop_on_signals() as stop:
         if not json_:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from mktflow.cli._kit import (
+    DUE_HELP,
     ActorOpt,
     DataOpt,
     IdArg,
@@ -17,6 +18,7 @@ from mktflow.cli._kit import (
     emit,
     item_id,
     parse_data,
+    parse_due,
     parse_time,
     refusals,
     show_item,
@@ -41,7 +43,7 @@ def work_create(
     actor: ActorOpt,
     form: Annotated[str | None, typer.Option("--form", help="JSON schema, or @file.")] = None,
     assignee: Annotated[str | None, typer.Option("--assignee")] = None,
-    due: Annotated[str | None, typer.Option("--due", help="ISO 8601 time.")] = None,
+    due: Annotated[str | None, typer.Option("--due", help=DUE_HELP)] = None,
     priority: Annotated[int, typer.Option("--priority", help="0-100.")] = 50,
     process: Annotated[str | None, typer.Option("--process", help="Business key.")] = None,
     description: Annotated[str, typer.Option("--description")] = "",
@@ -60,7 +62,7 @@ def work_create(
         item = create_work_item(
             unit, actor_email=actor, department=department, title=title,
             form_schema=parse_data(form, field="form"), assignee=assignee,
-            due_at=due_ahead(parse_time(due, field="due"), unit.now()), priority=priority,
+            due_at=due_ahead(parse_due(due, field="due"), unit.now()), priority=priority,
             process_id=pid,
             description=description)
         _work_result(item, json_)
@@ -162,14 +164,14 @@ def work_cancel(reference: IdArg, actor: ActorOpt, reason: ReasonOpt = None,
 @work_app.command("update")
 def work_update(
     reference: IdArg, actor: ActorOpt,
-    due: Annotated[str | None, typer.Option("--due")] = None,
+    due: Annotated[str | None, typer.Option("--due", help=DUE_HELP)] = None,
     follow_up: Annotated[str | None, typer.Option("--follow-up")] = None,
     priority: Annotated[int | None, typer.Option("--priority")] = None,
     reason: ReasonOpt = None, json_: JsonOpt = False,
 ) -> None:
     """The head changes a step's due time, follow-up time or priority."""
     with refusals(json_):
-        _perform(reference, "update", actor, json_, due=parse_time(due, field="due"),
+        _perform(reference, "update", actor, json_, due=parse_due(due, field="due"),
                  follow_up=parse_time(follow_up, field="follow-up"), priority=priority,
                  reason=reason)
 

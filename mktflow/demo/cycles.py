@@ -88,16 +88,16 @@ def _gist(result: Any) -> str:
 
 
 def run_cycles(echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
-    """Run each recurring flow that ``mktflow serve`` serves once (the cycles, the SLA sweep
-    and the outbox relay; not the work pools' process reconciler, which serve runs as a
-    thread)."""
+    """Run each recurring flow once: the cycles, the SLA sweep and the outbox relay (which
+    ``mktflow serve`` runs as a thread of its own; here one drain sends the demo's notices),
+    not the work pools' process reconciler (serve runs it as a thread too)."""
     from deployments.catalog import load
     from mktflow.prefect.cycles import default_period
 
     _seed_distributors(default_period("channel-evaluation"))
     results = []
     for entry in load():
-        if "process" in entry.spec.tags or not entry.spec.served:
+        if "process" in entry.spec.tags or "recovery" in entry.spec.tags:
             continue
         if entry.flow is None:
             raise RuntimeError(f"{entry.spec.name}: {entry.problem}")

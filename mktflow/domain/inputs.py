@@ -36,7 +36,7 @@ import re
 import unicodedata
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -77,6 +77,8 @@ __all__ = [
     "rule_in_words",
     "zone_named",
 ]
+
+_Due = TypeVar("_Due")
 
 #: Codes of departments, branches; flow run ids.
 CODE_MAX = 64
@@ -331,14 +333,15 @@ def check_links(values: list[str] | None, *, field: str = "links") -> list[str]:
     return checked
 
 
-def due_ahead(due: datetime | None, now: datetime, *, field: str = "due") -> datetime | None:
+def due_ahead(due: _Due, now: datetime, *, field: str = "due") -> _Due:
     """A new item's due time, refused when it is already past (docs: "What mktflow
     accepts"): BadInput naming ``field``, the time and now, both UTC. A date alone means the
-    end of that day (``parse_time``), so today is accepted."""
+    end of that day (``parse_time``), so today is accepted; a due time in working time
+    (``mktflow.domain.calendars.WorkingDue``) is always ahead and passes as it is."""
     def utc(value: datetime) -> datetime:
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
-    if due is not None and utc(due) < utc(now):
+    if isinstance(due, datetime) and utc(due) < utc(now):
         raise BadInput(f"{field}: {human_time(due)} is already past (now {human_time(now)}); "
                        "give a time from now on, e.g. a date (the end of that day)")
     return due

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Collection, Mapping
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from mktflow.domain.calendars import WEEKDAYS
 from mktflow.domain.errors import OrganisationInvalid
 from mktflow.domain.inputs import (
     CODE_MAX,
@@ -28,12 +31,15 @@ from mktflow.domain.model import Role
 __all__ = [
     "REQUIRED_DEPARTMENTS",
     "BranchSpec",
+    "CalendarSpec",
     "ChannelSpec",
     "ChannelType",
     "DepartmentSpec",
     "MemberSpec",
     "OrganisationSpec",
+    "calendar_problems",
     "channel_problems",
+    "clock_minutes",
     "parse_organisation",
 ]
 
@@ -53,12 +59,41 @@ class _Entry(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+class HoursSpec(_Entry):
+    """A branch's daily working hours, local time (``HH:MM``; ``end`` may be ``24:00``)."""
+
+    start: str = "09:00"
+    end: str = "18:00"
+
+
+class CalendarDaySpec(_Entry):
+    """One company day: a day off, or an extra working day, with an optional name."""
+
+    date: date
+    name: Name | None = None
+
+
+class CalendarSpec(_Entry):
+    """A branch's working calendar (docs: "Working calendars"): the country (ISO 3166 code,
+    ``CN``) and region (``MD``) whose public holidays and moved days it keeps, its IANA time
+    zone, working week and hours, and the company's own days off and extra working days."""
+
+    country: str | None = None
+    subdivision: str | None = None
+    time_zone: str | None = None
+    week: list[str] | None = None
+    hours: HoursSpec | None = None
+    days_off: list[CalendarDaySpec] = Field(default_factory=list)
+    working_days: list[CalendarDaySpec] = Field(default_factory=list)
+
+
 class BranchSpec(_Entry):
-    """Headquarters or a regional branch."""
+    """Headquarters or a regional branch, with its working calendar (None: calendar hours)."""
 
     code: Code
     name: Name
     hq: bool = False
+    calendar: CalendarSpec | None = None
 
 
 class AwaySpec(_Entry):
@@ -162,9 +197,10 @@ def _pydantic_problems(source: str, raw: dict[str, Any], exc: ValidationError) -
             item = raw.get(str(loc[0]), [])[loc[1]]
             label = item.get("email") or item.get("code") if isinstance(item, dict) else None
             entry = f"{loc[0]}[{loc[1]}]" + (f" ({label})" if label else "")
-        field = str(loc[-1]) if len(loc) > 2 else ""
-        message = _PATTERN_WORDS.get(field, "") if err["type"] == "string_pattern_mismatch" \
-            else ""
+        # the field's path inside the entry: ``email``, ``calendar.hours.start``
+        field = ".".join(str(p) for p in loc[2:]) if len(loc) > 2 else ""
+        message = _PATTERN_WORDS.get(str(loc[-1]), "") \
+            if err["type"] == "string_pattern_mismatch" else ""
         message = message or plain_error(err)
         problems.append(f"{source}: {entry}: {field + ': ' if field else ''}{message}")
     return problems
@@ -224,8 +260,13 @@ def _valid_entries(raw: dict[str, Any], rest: _Rest) -> OrganisationSpec:
         members=entries("members", MemberSpec), channels=entries("channels", ChannelSpec))
 
 
-def parse_organisation(raw: object, source: str) -> OrganisationSpec:
-    """Validate an organisation file's content; refuse it whole with every problem named."""
+def parse_organisation(raw: object, source: str,
+                       countries: Mapping[str, Collection[str]] | None = None
+                       ) -> OrganisationSpec:
+    """Validate an organisation file's content; refuse it whole with every problem named.
+
+    ``countries``: the countries a branch's calendar may name, each with its regions (the
+    engine passes those its holiday library knows); None leaves countries unchecked."""
     if not isinstance(raw, dict):
         raise OrganisationInvalid([f"{source}: the file must be a mapping with branches, "
                                    "departments and members"])
@@ -234,23 +275,86 @@ def parse_organisation(raw: object, source: str) -> OrganisationSpec:
     except ValidationError as exc:  # and the rules across the file, in the same report
         rest = _Rest()
         problems = _pydantic_problems(source, raw, exc)
-        problems += _rule_problems(_valid_entries(raw, rest), source, rest)
+        problems += _rule_problems(_valid_entries(raw, rest), source, rest, countries)
         raise OrganisationInvalid(problems) from None
-    problems = _rule_problems(spec, source)
+    problems = _rule_problems(spec, source, countries=countries)
     if problems:
         raise OrganisationInvalid(problems)
     return spec
+
+
+def clock_minutes(text: str, *, field: str) -> int:
+    """``HH:MM`` as minutes after midnight (``24:00`` is 1440); ValueError naming ``field``
+    and the rule otherwise."""
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", text.strip())
+    minutes = int(match.group(1)) * 60 + int(match.group(2)) if match else -1
+    if not match or int(match.group(2)) > 59 or not 0 <= minutes <= 1440:
+        raise ValueError(f"{field}: {text!r} is not a time of day (HH:MM, 00:00 to 24:00)")
+    return minutes
+
+
+def calendar_problems(c: CalendarSpec, countries: Mapping[str, Collection[str]] | None = None
+                      ) -> list[str]:
+    """What is wrong with one branch's calendar, each starting with the field: an unknown
+    country or region (when ``countries`` is given), a region without a country, a country
+    without a time zone, a time zone that is not an IANA name, unknown or repeated weekdays,
+    hours that end before they start, a day both off and working."""
+    problems = []
+    if c.country is not None and countries is not None and c.country not in countries:
+        problems.append(f"country: {c.country!r} is not a country the holiday calendar knows "
+                        "(an ISO 3166 code in capitals: CN, ES, RU)")
+    elif c.subdivision is not None and c.country is None:
+        problems.append("subdivision: a region needs its country")
+    elif (c.subdivision is not None and countries is not None and c.country is not None
+          and c.subdivision not in countries[c.country]):
+        known = ", ".join(sorted(countries[c.country])[:40]) or "none"
+        problems.append(f"subdivision: {c.subdivision!r} is not a region of {c.country} "
+                        f"(known: {known})")
+    if c.country is not None and c.time_zone is None:
+        problems.append("time_zone: a branch with a country needs its IANA time zone "
+                        "(e.g. Asia/Shanghai)")
+    if c.time_zone is not None:
+        try:
+            ZoneInfo(c.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(f"time_zone: {c.time_zone!r} is not an IANA time zone "
+                            "(e.g. Europe/Madrid)")
+    if c.week is not None:
+        unknown = [d for d in c.week if d not in WEEKDAYS]
+        if unknown:
+            problems.append(f"week: {', '.join(map(repr, unknown))} not a weekday (use "
+                            f"{', '.join(WEEKDAYS)})")
+        elif not c.week or len(set(c.week)) != len(c.week):
+            problems.append("week: list each working weekday once, at least one")
+    if c.hours is not None:
+        try:
+            start = clock_minutes(c.hours.start, field="hours.start")
+            end = clock_minutes(c.hours.end, field="hours.end")
+            if end <= start:
+                problems.append(f"hours: the end ({c.hours.end}) must be after the start "
+                                f"({c.hours.start})")
+        except ValueError as exc:
+            problems.append(str(exc))
+    both = {d.date for d in c.days_off} & {d.date for d in c.working_days}
+    for day in sorted(both):
+        problems.append(f"days_off: {day} is also in working_days; a day is one or the other")
+    return problems
 
 
 def _duplicates(values: list[str]) -> set[str]:
     return {v for v, n in Counter(values).items() if n > 1}
 
 
-def _rule_problems(spec: OrganisationSpec, source: str, rest: _Rest | None = None
-                   ) -> list[str]:
+def _rule_problems(spec: OrganisationSpec, source: str, rest: _Rest | None = None,
+                   countries: Mapping[str, Collection[str]] | None = None) -> list[str]:
     """The rules across the file; ``rest`` the entries left out for breaking a field rule."""
     rest = rest or _Rest()
     problems: list[str] = []
+    for i, b in enumerate(spec.branches):
+        entry = f"{source}: branches[{rest.at('branches', i)}] ({b.code})"
+        if b.calendar is not None:
+            problems.extend(f"{entry}: calendar.{p}"
+                            for p in calendar_problems(b.calendar, countries))
     branches = {b.code for b in spec.branches} | rest.branches
     departments = {d.code for d in spec.departments} | rest.departments
     member_departments = {m.email.lower(): m.department for m in spec.members} | rest.members

@@ -16,7 +16,7 @@ Handlers:   work, steps, handoffs, processes, organisation, channels, credential
             web_sessions, approvals, budget, campaigns, products, orders, cycles, reviews, sla,
             database, idempotency
 Reads:      queries, views (every view they answer, defined once), reports, planfile, forms
-Shared:     common, transitions, notices
+Shared:     common, transitions, notices, calendars (each branch's working calendar)
 Types for annotations: ``UnitOfWork`` (what every handler takes; get one from bootstrap),
 ``Resumer``, and the rows handlers return (``WorkItem``, ``Handoff``, ``ProcessInstance``).
 """
@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         actions,
         approvals,
         budget,
+        calendars,
         campaigns,
         channels,
         common,
@@ -68,6 +69,7 @@ __all__ = [
     "actions",
     "approvals",
     "budget",
+    "calendars",
     "campaigns",
     "channels",
     "common",

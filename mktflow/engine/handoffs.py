@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from mktflow.domain.actors import Door, Target
+from mktflow.domain.calendars import WorkingDue
 from mktflow.domain.errors import BadInput, NotFound, TransitionRefused
 from mktflow.domain.inputs import TEXT_MAX, check_id, check_links, check_text
 from mktflow.domain.model import (
@@ -16,6 +17,7 @@ from mktflow.domain.model import (
     HandoffState,
 )
 from mktflow.engine import processes
+from mktflow.engine.calendars import resolve_due
 from mktflow.engine.common import actor_for, departments_exist, get_for_update
 from mktflow.engine.decisions import apply_handoff, flow_moves, settle_step
 from mktflow.engine.notices import notice
@@ -51,7 +53,7 @@ def offer(
     from_department: str,
     to_department: str,
     title: str,
-    due_at: datetime | None,
+    due_at: datetime | WorkingDue | None,
     criteria: str = "",
     deliverables: list[str] | None = None,
     letter: bool = False,
@@ -60,7 +62,10 @@ def offer(
     step_key: str | None = None,
     branch: str | None = None,
 ) -> Handoff:
-    """Offer work to another department; a responsibility letter binds several deliverables."""
+    """Offer work to another department; a responsibility letter binds several deliverables.
+
+    A due time in working time is counted in ``branch``'s calendar, else the offering
+    member's (``mktflow.engine.calendars``), and how is kept with it."""
     if not title.strip():
         raise BadInput("title: must not be empty")
     if from_department == to_department:
@@ -83,12 +88,13 @@ def offer(
         actor = actor_for(uow, actor_email)
         if pid is not None:  # who may add a handoff to it (issue 19)
             processes.check_attach(uow, actor, pid)
+        due_at, due_basis = resolve_due(uow, due_at, branch=branch, members=(actor.email,))
         handoff = Handoff(
             kind=HandoffKind.RESPONSIBILITY_LETTER if letter else HandoffKind.HANDOFF,
             process_id=pid, step_key=step_key, from_department=from_department,
             to_department=to_department, branch=branch, title=title.strip(), criteria=criteria,
             deliverables=deliverables, state=HandoffState.OFFERED, due_at=due_at,
-            offered_by=actor.email, created_at=uow.now(), updated_at=uow.now(),
+            due_basis=due_basis, offered_by=actor.email, created_at=uow.now(), updated_at=uow.now(),
         )
         rule = check_new(actor, "offer", Target(ref=f"a handoff from {from_department}",
                                                 department=to_department, branch=branch,
@@ -184,15 +190,17 @@ def cancel(uow: UnitOfWork, handoff_id: int, *, actor_email: str, reason: str | 
 
 
 def update_due(
-    uow: UnitOfWork, handoff_id: int, *, actor_email: str, due_at: datetime,
+    uow: UnitOfWork, handoff_id: int, *, actor_email: str, due_at: datetime | WorkingDue,
     reason: str | None = None,
 ) -> Handoff:
-    """The offering department moves the due date; escalation starts afresh."""
+    """The offering department moves the due date; escalation starts afresh. A due time in
+    working time is counted from now (as ``offer``)."""
     with uow:
         handoff = get_for_update(uow, Handoff, handoff_id)
         actor, rule = check(uow, handoff, "update", actor_email)
+        due, basis = resolve_due(uow, due_at, branch=handoff.branch, members=(actor.email,))
         record(uow, handoff, rule, actor, reason=reason,
-               fields={"due_at": due_at, "escalation_level": 0})
+               fields={"due_at": due, "due_basis": basis, "escalation_level": 0})
         uow.commit()
         return handoff
 

@@ -42,6 +42,7 @@ from mktflow.domain.model import (
     rule_for,
 )
 from mktflow.domain.organisation import OrganisationSpec, parse_organisation
+from mktflow.engine.calendars import known_countries
 from mktflow.engine.channels import sync_channels
 from mktflow.engine.common import actor_for, ref, target_of
 from mktflow.engine.credentials import revoke_member_tokens
@@ -105,7 +106,7 @@ def read_organisation_file(path: Path | None, *, demo: bool = False) -> Organisa
     except (yaml.YAMLError, RecursionError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise OrganisationInvalid([f"{source}: not valid YAML: {first}"]) from None
-    return parse_organisation(raw, source)
+    return parse_organisation(raw, source, countries=known_countries())
 
 
 def _upsert(uow: UnitOfWork, model: type, key: Any, values: dict[str, Any],
@@ -133,7 +134,10 @@ def load_organisation(uow: UnitOfWork, spec: OrganisationSpec, *, source: str,
     with uow:
         delegates_before = {d.code: d.delegate_email for d in uow.session.exec(select(Department))}
         for b in spec.branches:
-            _upsert(uow, Branch, b.code, {"code": b.code, "name": b.name, "is_hq": b.hq},
+            calendar = None if b.calendar is None else b.calendar.model_dump(
+                mode="json", exclude_defaults=True)
+            _upsert(uow, Branch, b.code, {"code": b.code, "name": b.name, "is_hq": b.hq,
+                                          "calendar": calendar},
                     summary, f"branch {b.code}")
         for d in spec.departments:
             away = d.head_away

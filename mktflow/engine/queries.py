@@ -316,7 +316,7 @@ def organisation(uow: UnitOfWork) -> OrganisationPublic:
                 head_away_until=str(d.head_away_until) if d.head_away_until else None,
             ))
         return OrganisationPublic(
-            branches=[BranchPublic(code=b.code, name=b.name, hq=b.is_hq)
+            branches=[BranchPublic(code=b.code, name=b.name, hq=b.is_hq, calendar=b.calendar)
                       for b in s.exec(select(Branch).order_by(col(Branch.code)))],
             departments=departments,
             members=[MemberPublic(email=m.email, name=m.name, department=m.department,

@@ -5,6 +5,11 @@ del proceso"): how long each department takes to accept and to deliver what anot
 it, how often it declines or hands work back and why, how often work goes round in loops,
 how much arrives late, and which step of each process keeps people waiting longest.
 
+Waits and lateness are working time (issue 25): counted in the handoff's calendar, its
+branch's else its offerer's, and a step's in its branch's else its holder's
+(``mktflow.engine.calendars``), so a week of public holidays is no wait; calendar hours for
+branches without a calendar.
+
 Times come from the audit trail (the first accept, the first delivery, every return with
 its reason), so a handoff delivered, returned and delivered again still counts its first
 delivery, and every return is counted with its own reason. Nothing here changes anything.
@@ -21,8 +26,10 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from mktflow.domain.calendars import CALENDAR_HOURS, WorkingCalendar
 from mktflow.domain.inputs import format_time
 from mktflow.domain.model import HandoffState, WorkState
+from mktflow.engine.calendars import calendar_for
 from mktflow.engine.common import ref_of
 from mktflow.store.tables import AuditEntry, Handoff, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
@@ -52,10 +59,6 @@ def _moment(value: date | datetime | None) -> datetime | None:
     return start_of(value)
 
 
-def _hours(start: datetime, end: datetime) -> float:
-    return (end - start).total_seconds() / 3600
-
-
 def _median(values: list[float]) -> float | None:
     return round(statistics.median(values), 2) if values else None
 
@@ -76,6 +79,12 @@ class HandoffFacts:
     first_delivered_at: datetime | None = None
     rejected_reason: str | None = None
     return_reasons: list[str] = field(default_factory=list)
+    #: the calendar its waits are counted in
+    calendar: WorkingCalendar = CALENDAR_HOURS
+
+    def hours(self, start: datetime, end: datetime) -> float:
+        """Working hours from ``start`` to ``end`` in the handoff's calendar."""
+        return self.calendar.working_time_between(start, end).total_seconds() / 3600
 
     def late_hours(self, now: datetime) -> float:
         """Hours the first delivery came (or is still coming) after the due date; 0 if on time."""
@@ -87,7 +96,7 @@ class HandoffFacts:
             end = now
         else:  # cancelled before delivery: nobody owes it any more
             return 0.0
-        return max(0.0, _hours(self.due_at, end))
+        return max(0.0, self.hours(self.due_at, end))
 
 
 def handoff_facts(uow: UnitOfWork, *, since: datetime | None = None,
@@ -101,10 +110,18 @@ def handoff_facts(uow: UnitOfWork, *, since: datetime | None = None,
         query = query.where(col(Handoff.created_at) < until)
     if departments is not None:
         query = query.where(col(Handoff.to_department).in_(sorted(departments)))
+    calendars: dict[tuple[str | None, str], WorkingCalendar] = {}
+
+    def calendar(h: Handoff) -> WorkingCalendar:
+        key = (h.branch, h.offered_by)
+        if key not in calendars:
+            calendars[key] = calendar_for(uow, branch=h.branch, members=(h.offered_by,))
+        return calendars[key]
+
     facts = {
         h.id: HandoffFacts(id=h.id, process_id=h.process_id, from_department=h.from_department,
                            to_department=h.to_department, title=h.title, state=h.state,
-                           offered_at=h.created_at, due_at=h.due_at)
+                           offered_at=h.created_at, due_at=h.due_at, calendar=calendar(h))
         for h in uow.session.exec(query) if h.id is not None
     }
     if not facts:
@@ -149,10 +166,10 @@ def _pair_row(source: str, target: str, group: list[HandoffFacts],
         "offered": offered,
         "accepted": len(accepted),
         "median_hours_to_accept": _median(
-            [_hours(f.offered_at, f.accepted_at) for f in accepted if f.accepted_at]),
+            [f.hours(f.offered_at, f.accepted_at) for f in accepted if f.accepted_at]),
         "delivered": len(delivered),
         "median_hours_to_deliver": _median(
-            [_hours(f.accepted_at or f.offered_at, f.first_delivered_at)
+            [f.hours(f.accepted_at or f.offered_at, f.first_delivered_at)
              for f in delivered if f.first_delivered_at]),
         "rejected": len(rejected),
         "rejection_rate": round(len(rejected) / offered, 4) if offered else 0.0,
@@ -232,11 +249,15 @@ def _step_waits(uow: UnitOfWork, since: datetime | None,
     if until is not None:
         query = query.where(col(WorkItem.created_at) < until)
     waits: dict[tuple[str, str], list[float]] = defaultdict(list)
+    calendars: dict[tuple[str | None, str | None], WorkingCalendar] = {}
     for item, process in uow.session.exec(query):
         assert item.completed_at is not None
         name = process.process if process is not None else "(no process)"
-        waits[(name, item.step_key or item.title)].append(
-            _hours(item.created_at, item.completed_at))
+        key = (item.branch, item.completed_by)
+        if key not in calendars:
+            calendars[key] = calendar_for(uow, branch=item.branch, members=(item.completed_by,))
+        waited = calendars[key].working_time_between(item.created_at, item.completed_at)
+        waits[(name, item.step_key or item.title)].append(waited.total_seconds() / 3600)
     return [{"process": p, "step": s, "done": len(v), "median_hours": _median(v),
              "max_hours": round(max(v), 2)}
             for (p, s), v in sorted(waits.items())]

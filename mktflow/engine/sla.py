@@ -8,6 +8,13 @@ Levels and their timing (``MKTFLOW_SLA_*`` settings):
   is away, the delegate too;
 - level 3 at due + ``sla_management_after_h`` (72 h): the management department.
 
+Time is working time (issue 25): an item's lateness is counted in its calendar (its branch's,
+else its holder's or offerer's, ``mktflow.engine.calendars``), so the reminder of a step due
+at 17:00 on Friday before a holiday week waits for the next working hour, 09:00 local on the
+next working day, and 24 h past due means 24 working hours. A level is sent only while its
+recipient is at work (the recipient's branch calendar, else the item's): a level reached at
+night waits for the morning. Branches without a calendar count calendar hours, as before.
+
 Levels only go up and each is raised once: the item's ``escalation_level`` records the highest
 reached, and an item already at a level is never escalated to it again. An item found late
 enough to skip levels (the sweep did not run for a while) gets every level it passed, in order,
@@ -26,8 +33,10 @@ from sqlmodel import col, select
 
 from mktflow.config import Settings
 from mktflow.domain.actors import SYSTEM
+from mktflow.domain.calendars import CALENDAR_HOURS, WorkingCalendar
 from mktflow.domain.errors import ConfigError
 from mktflow.domain.model import OPEN_WORK_STATES, HandoffState
+from mktflow.engine.calendars import find_calendar
 from mktflow.engine.common import ref
 from mktflow.engine.notices import Recipient, head_of, notice_recipients
 from mktflow.store.tables import Handoff, WorkItem
@@ -61,7 +70,8 @@ class EscalationPolicy:
                    management_after=timedelta(hours=s.sla_management_after_h))
 
     def level_at(self, overdue_by: timedelta) -> int:
-        """The escalation level an item this far past its due time has reached."""
+        """The escalation level an item this far past its due time (working time, once its
+        first working moment after the due time has come) has reached."""
         if overdue_by < timedelta(0):
             return 0
         if overdue_by >= self.management_after:
@@ -114,21 +124,50 @@ def sweep(uow: UnitOfWork, policy: EscalationPolicy | None = None) -> SweepSumma
             col(Handoff.due_at) <= now, col(Handoff.escalation_level) < MAX_LEVEL,
         ).order_by(col(Handoff.due_at), col(Handoff.id)).with_for_update(skip_locked=True)
         items: list[WorkItem | Handoff] = [*uow.session.exec(work), *uow.session.exec(handoffs)]
+        calendars = _Calendars(uow)
         for item in items:
             summary.checked += 1
-            _escalate(uow, item, policy, now, summary)
+            _escalate(uow, item, policy, now, summary, calendars)
         uow.commit()
     return summary
 
 
+class _Calendars:
+    """The calendars one sweep reads, each looked up once."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self.found: dict[tuple[str | None, str | None], WorkingCalendar | None] = {}
+
+    def of(self, branch: str | None, member: str | None) -> WorkingCalendar | None:
+        """``branch``'s calendar, else ``member``'s branch's; None when neither has one."""
+        key = (branch, member)
+        if key not in self.found:
+            self.found[key] = find_calendar(self.uow, branch=branch, members=(member,))
+        return self.found[key]
+
+    def of_item(self, item: WorkItem | Handoff) -> WorkingCalendar:
+        """The calendar ``item``'s lateness is counted in (as its due time was)."""
+        member = item.assignee_email if isinstance(item, WorkItem) else item.offered_by
+        return self.of(item.branch, member) or CALENDAR_HOURS
+
+
 def _escalate(uow: UnitOfWork, item: WorkItem | Handoff, policy: EscalationPolicy,
-              now: datetime, summary: SweepSummary) -> None:
+              now: datetime, summary: SweepSummary, calendars: _Calendars) -> None:
     assert item.due_at is not None and item.id is not None
-    reached = policy.level_at(now - item.due_at)
+    counted_in = calendars.of_item(item)
+    if now < counted_in.next_working_moment(item.due_at):
+        return  # due after hours: the reminder waits for the next working hour
+    late = counted_in.working_time_between(item.due_at, now)
+    reached = policy.level_at(late)
     kind = "work" if isinstance(item, WorkItem) else "handoff"
-    overdue_h = round((now - item.due_at).total_seconds() / 3600, 1)
+    overdue_h = round(late.total_seconds() / 3600, 1)
     for level in range(item.escalation_level + 1, reached + 1):
         recipient, escalated_to = _audience(uow, item, level)
+        at_work = calendars.of(None, recipient.member) or counted_in
+        if not at_work.is_working_moment(now):
+            reached = level - 1  # this level and the next wait for its recipient's morning
+            break
         uow.audit(actor=SYSTEM.email, entity_type=kind, entity_id=item.id,
                   process_id=item.process_id, action="escalate", from_state=item.state,
                   to_state=item.state, changes={"escalation_level": [level - 1, level]},

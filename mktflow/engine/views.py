@@ -150,6 +150,9 @@ class WorkItemPublic(View):
     """Who delegated it, while it is delegated."""
     priority: int
     due: str | None
+    due_basis: str | None
+    """How a due time given in working time was computed, in words (its branch calendar, the
+    days it skipped and counted); null for a due time given as a time."""
     follow_up: str | None
     escalation_level: int
     overdue: bool
@@ -233,6 +236,8 @@ class HandoffPublic(View):
     criteria: str
     deliverables: list[str]
     due: str | None
+    due_basis: str | None
+    """How a due time given in working time was computed (as on a work item)."""
     escalation_level: int
     overdue: bool
     process: str | None
@@ -366,6 +371,9 @@ class BranchPublic(View):
     code: str
     name: str
     hq: bool
+    calendar: Json | None = None
+    """Its working calendar as the organisation file gives it (country, subdivision,
+    time_zone, week, hours, days_off, working_days); null: calendar hours."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -461,7 +469,7 @@ def work_view(item: Any, process: str | None, now: datetime | None = None) -> Wo
         state=item.state, title=item.title, description=item.description,
         department=item.department, branch=item.branch,
         assignee=item.assignee_email, owner=item.owner_email,
-        priority=item.priority, due=_iso(item.due_at),
+        priority=item.priority, due=_iso(item.due_at), due_basis=item.due_basis,
         follow_up=_iso(item.follow_up_at), escalation_level=item.escalation_level,
         overdue=bool(now and item.due_at and item.due_at < now
                      and item.state in OPEN_WORK_STATES),
@@ -487,6 +495,7 @@ def handoff_view(h: Any, process: str | None, now: datetime | None = None) -> Ha
         title=h.title, from_department=h.from_department,
         to_department=h.to_department, department=h.to_department, branch=h.branch,
         criteria=h.criteria, deliverables=h.deliverables, due=_iso(h.due_at),
+        due_basis=h.due_basis,
         escalation_level=h.escalation_level,
         overdue=bool(now and h.due_at and h.due_at < now and h.state in RECEIVER_ACTS),
         process=process, process_id=h.process_id,

@@ -14,6 +14,7 @@ from sqlmodel import col, select
 
 from mktflow.domain import notes
 from mktflow.domain.actors import Approval, Target, holder_refusal
+from mktflow.domain.calendars import WorkingDue
 from mktflow.domain.errors import BadInput, FormInvalid, NotAuthorized, NotFound, TransitionRefused
 from mktflow.domain.inputs import (
     TEXT_MAX,
@@ -26,6 +27,7 @@ from mktflow.domain.inputs import (
 from mktflow.domain.model import OPEN_WORK_STATES, Audience, Guard, WorkState
 from mktflow.engine import decisions, processes
 from mktflow.engine.answers import check_answer
+from mktflow.engine.calendars import due_for, resolve_due
 from mktflow.engine.common import (
     active_member,
     actor_for,
@@ -103,7 +105,7 @@ def create_work_item(
     description: str = "",
     assignee: str | None = None,
     priority: int = 50,
-    due_at: datetime | None = None,
+    due_at: datetime | WorkingDue | None = None,
     follow_up_at: datetime | None = None,
     process_id: int | None = None,
     step_key: str | None = None,
@@ -117,7 +119,9 @@ def create_work_item(
     With ``process_id`` and ``step_key`` it is idempotent: a flow re-run after resume gets the
     step it created before instead of a second one. ``excluded`` are the members who may not
     take or decide it (four eyes); ``approval`` the authority-matrix rule of an approval step,
-    re-checked against the organisation whenever it is taken or decided.
+    re-checked against the organisation whenever it is taken or decided. A due time in working
+    time (``WorkingDue``) is counted in the calendar of ``branch``, else of the assignee's
+    branch, else of the creator's (``mktflow.engine.calendars``), and how is kept with it.
     """
     if not title.strip():
         raise BadInput("title: must not be empty")
@@ -140,11 +144,13 @@ def create_work_item(
             raise NotFound(f"department: unknown department {department!r}")
         # no branch on the target: who may create work is not limited by branch
         check_new(actor, "create", Target(ref=f"work for {department}", department=department))
+        due_at, due_basis = resolve_due(uow, due_at, branch=branch,
+                                        members=(assignee, actor.email))
         item = WorkItem(
             department=department, branch=branch, title=title.strip(), description=description,
             state=WorkState.OPEN, form_schema=form_schema, form_name=form_name,
-            priority=priority, due_at=due_at, follow_up_at=follow_up_at, process_id=process_id,
-            step_key=step_key, created_by=actor.email,
+            priority=priority, due_at=due_at, due_basis=due_basis, follow_up_at=follow_up_at,
+            process_id=process_id, step_key=step_key, created_by=actor.email,
             excluded=[normalise_email(e) for e in excluded or []],
             draft=draft, created_at=uow.now(), updated_at=uow.now(),
             approval=None if approval is None else {
@@ -385,17 +391,19 @@ def update(
     item_id: int,
     *,
     actor_email: str,
-    due_at: datetime | None = None,
+    due_at: datetime | WorkingDue | None = None,
     follow_up_at: datetime | None = None,
     priority: int | None = None,
     reason: str | None = None,
 ) -> WorkItem:
-    """The head changes a step's due time, follow-up time or priority."""
+    """The head changes a step's due time, follow-up time or priority; a due time in working
+    time is counted from now in the step's calendar (as ``create_work_item``)."""
     if priority is not None and not 0 <= priority <= 100:
         raise BadInput(f"priority: must be between 0 and 100, got {priority}")
     fields: dict[str, Any] = {}
     if due_at is not None:
         fields["due_at"] = due_at
+        fields["due_basis"] = None
         fields["escalation_level"] = 0  # a new due time starts the escalation afresh
     if follow_up_at is not None:
         fields["follow_up_at"] = follow_up_at
@@ -406,6 +414,9 @@ def update(
     with uow:
         item = get_for_update(uow, WorkItem, item_id)
         actor, rule = check(uow, item, "update", actor_email)
+        if isinstance(due_at, WorkingDue):
+            fields["due_at"], fields["due_basis"] = due_for(
+                uow, due_at, branch=item.branch, members=(item.assignee_email, actor.email))
         record(uow, item, rule, actor, reason=reason, fields=fields)
         uow.commit()
         return item

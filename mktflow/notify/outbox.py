@@ -8,6 +8,7 @@ from sqlmodel import col, select
 
 from mktflow.domain.errors import BadInput, NotFound, Refused
 from mktflow.notify.relay import OutboxStatus
+from mktflow.store import wakeup
 from mktflow.store.tables import Channel, OutboxMessage
 from mktflow.store.uow import UnitOfWork
 
@@ -67,5 +68,6 @@ def retry_message(uow: UnitOfWork, message_id: str) -> OutboxMessage:
         m.status = OutboxStatus.PENDING
         m.next_attempt_at = uow.now()
         uow.session.add(m)
+        wakeup.announce(uow.session.connection())  # a listening relay sends it at once
         uow.commit()
         return m

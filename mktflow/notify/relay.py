@@ -31,8 +31,15 @@ A receiver that asks to be left alone (429/503, SMTP 421, no answer, unreachable
 whole destination, for every relay (``mktflow.notify.destinations``): messages to it are held
 back unsent until the pause ends, then one probe goes out; other destinations are not delayed.
 
-``run`` (``mktflow outbox relay``) outlives the database: when the database cannot be reached,
-stalls or is locked, it logs one line, tries again with a capped, jittered, doubling wait
+``run`` is the continuous relay (``mktflow outbox relay``; ``mktflow serve`` runs it in a thread,
+``RelayThread``): between drains it waits until a new message is committed or the next one is
+due, whichever is sooner, so a notice goes out moments after its commit. PostgreSQL wakes it
+with the ``NOTIFY`` of the commit (``mktflow.store.wakeup``; a rolled-back transaction wakes
+nobody); on SQLite it reads every ``wake_poll_s`` whether a message is due. A wake-up only
+makes it look: claiming stays as above, so a lost or repeated one never loses or repeats a send.
+
+``run`` outlives the database: when the database cannot be reached, stalls or is locked, it
+logs one line, tries again with a capped, jittered, doubling wait
 (``MKTFLOW_RELAY_DB_RETRY_CAP_S``), records the outcomes of sends that ended meanwhile (kept in
 memory, ``_unrecorded``) and carries on; it logs one line when the database is back. Only a
 configuration error (a wrong password, no such database, no mktflow tables) stops it.
@@ -65,12 +72,13 @@ from mktflow.engine.channels import read_secret
 from mktflow.notify import destinations
 from mktflow.notify.render import Envelope
 from mktflow.notify.senders import Deliverer, HttpxPoster, SmtpMailer
+from mktflow.store import wakeup
 from mktflow.store.keys import sign_in_key
 from mktflow.store.tables import Channel, OutboxMessage
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["DrainSummary", "OutboxStatus", "Relay", "RelayPolicy", "backoff_s", "build_relay",
-           "mailer_of"]
+__all__ = ["DrainSummary", "OutboxStatus", "Relay", "RelayPolicy", "RelayThread", "backoff_s",
+           "build_relay", "mailer_of"]
 
 log = logging.getLogger("mktflow.notify.relay")
 
@@ -80,6 +88,10 @@ _MARGIN = 0.1
 
 #: Batches one relay holds at a time: the one being sent and the next, already claimed.
 _AHEAD = 2
+
+#: The longest a continuous relay waits on its listening connection without looking whether
+#: it was told to stop, in seconds.
+_STOP_SLICE_S = 0.25
 
 
 class OutboxStatus:
@@ -105,7 +117,8 @@ class RelayPolicy:
     batch_size: int = 100
     http_timeout_s: float = 10.0  # deadline of one whole webhook / Slack send
     lease_s: float = 300.0
-    poll_interval_s: float = 2.0
+    poll_interval_s: float = 2.0  # the longest idle wait of a continuous relay
+    wake_poll_s: float = 0.25  # SQLite: how often a continuous relay looks for a due message
     smtp_timeout_s: float | None = None  # deadline of one whole SMTP conversation; None: no e-mail
     db_retry_base_s: float = 0.5  # first wait for a database that is away; doubles
     db_retry_cap_s: float = 30.0
@@ -149,6 +162,7 @@ class RelayPolicy:
                    backoff_cap_s=s.relay_backoff_cap_s, concurrency=s.relay_concurrency,
                    batch_size=s.relay_batch_size, http_timeout_s=s.relay_http_timeout_s,
                    lease_s=s.relay_lease_s, poll_interval_s=s.relay_poll_interval_s,
+                   wake_poll_s=s.relay_wake_poll_s,
                    smtp_timeout_s=s.smtp_timeout_s if s.smtp_host else None,
                    db_retry_cap_s=s.relay_db_retry_cap_s,
                    retry_after_cap_s=s.relay_retry_after_cap_s,
@@ -322,6 +336,10 @@ class Relay:
         #: Batches whose outcomes could not be written (the database was away): written first
         #: once it is back, while their claim still holds, so they are not sent again.
         self._unrecorded: list[tuple[str, list[_Outcome]]] = []
+        #: The listening connection of ``run`` on PostgreSQL (None: SQLite, or not running).
+        self._listener: wakeup.Listener | None = None
+        #: How many times ``run`` began to wait idle (tests and benchmarks read it).
+        self.idle_waits = 0
 
     def __enter__(self) -> Relay:
         return self
@@ -424,39 +442,92 @@ class Relay:
             on_drain: Callable[[DrainSummary], None] | None = None) -> DrainSummary:
         """Keep draining until ``stop`` is set; the batch in flight is finished and marked.
 
+        Between drains it waits until a new message is committed or the next one is due,
+        whichever comes first (``_idle``): on PostgreSQL a ``NOTIFY`` wakes it
+        (``mktflow.store.wakeup``), on SQLite it looks every ``wake_poll_s``; it drains at
+        least every ``poll_interval_s`` either way.
+
         A database that is away (``transient``: refused, lost, stalled, locked) does not end
         it: one warning when it goes, a wait (``database_retry_s``) before each look, one
         warning when it is back. Any other error (a setting is wrong) is raised.
         """
         total = DrainSummary()
         failures, since = 0, time.monotonic()
-        while not stop.is_set():
-            try:
-                summary = self.drain(stop=stop)
-                wait = self._idle_wait()
-            except Exception as exc:
-                if not transient(exc):
-                    raise
-                failures += 1
-                wait = database_retry_s(failures, self.policy, self.rng)
-                if failures == 1:
-                    since = time.monotonic()
-                    log.warning("the database is away (%s); the relay keeps what it sent and "
-                                "tries again, at most every %g s", _one_line(exc),
-                                self.policy.db_retry_cap_s)
-                else:
-                    log.debug("the database is still away (%s)", _one_line(exc))
-                stop.wait(wait)
-                continue
-            if failures:
-                log.warning("the database is back after %.0f s; the relay carries on",
-                            time.monotonic() - since)
-                failures = 0
-            total.add(summary)
-            if on_drain and summary.claimed:
-                on_drain(summary)
-            stop.wait(wait)
+        listener = wakeup.Listener(self.engine) if wakeup.listens(self.engine) else None
+        if listener is not None:
+            listener.open()  # before the first drain: nothing committed after it is missed
+        self._listener = listener
+        try:
+            while not stop.is_set():
+                try:
+                    summary = self.drain(stop=stop)
+                    wait = self._idle_wait()
+                except Exception as exc:
+                    if not transient(exc):
+                        raise
+                    failures += 1
+                    wait = database_retry_s(failures, self.policy, self.rng)
+                    if failures == 1:
+                        since = time.monotonic()
+                        log.warning("the database is away (%s); the relay keeps what it sent "
+                                    "and tries again, at most every %g s", _one_line(exc),
+                                    self.policy.db_retry_cap_s)
+                    else:
+                        log.debug("the database is still away (%s)", _one_line(exc))
+                    stop.wait(wait)
+                    continue
+                if failures:
+                    log.warning("the database is back after %.0f s; the relay carries on",
+                                time.monotonic() - since)
+                    failures = 0
+                total.add(summary)
+                if on_drain and summary.claimed:
+                    on_drain(summary)
+                self._idle(stop, wait, listener)
+        finally:
+            if listener is not None:
+                listener.close()
         return total
+
+    @property
+    def notified(self) -> int:
+        """How many ``NOTIFY``s of new outbox messages woke ``run`` so far (0 on SQLite)."""
+        listener = self._listener
+        return listener.notified if listener is not None else 0
+
+    def _idle(self, stop: threading.Event, wait_s: float,
+              listener: wakeup.Listener | None) -> None:
+        """Wait ``wait_s`` seconds (until the next message is due, at most the poll interval),
+        less when a new message is committed or ``stop`` is set.
+
+        PostgreSQL: on the listening connection, in slices of at most ``_STOP_SLICE_S`` so a
+        stop is seen quickly; a lost connection ends the wait (the drain then finds what was
+        committed meanwhile) and is opened again at the next wait. SQLite, or PostgreSQL while
+        the listening connection cannot be opened: every ``wake_poll_s`` one read of the
+        soonest due time (no write lock is taken); a message due by then ends the wait.
+        """
+        self.idle_waits += 1
+        deadline = time.monotonic() + wait_s
+        if listener is not None and not listener.listening:
+            if listener.open():  # listening again: look for what was committed meanwhile
+                return
+            listener = None  # cannot listen: poll as on SQLite until the next wait
+        while not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            if listener is not None:
+                if listener.wait(min(left, _STOP_SLICE_S)):
+                    return
+                continue
+            if stop.wait(min(left, self.policy.wake_poll_s)):
+                return
+            try:
+                if self._due_in() <= 0:
+                    return
+            except Exception as exc:  # the database is away: the drain says so
+                log.debug("cannot look for due messages: %s", _one_line(exc))
+                return
 
     # --- claiming ---------------------------------------------------------------------------
 
@@ -537,13 +608,15 @@ class Relay:
 
     def _idle_wait(self) -> float:
         """How long to sleep: until the next message is due, at most one poll interval."""
+        return min(self.policy.poll_interval_s, max(0.01, self._due_in()))
+
+    def _due_in(self) -> float:
+        """Seconds until the soonest waiting message is due (<= 0: one is due now); infinity
+        when nothing waits. One read, no lock."""
         with UnitOfWork(self.engine, clock=self.clock) as uow:
             soonest = uow.reader().execute(_SOONEST).scalar_one()
             now = uow.now()
-        if soonest is None:
-            return self.policy.poll_interval_s
-        wait = (soonest - now).total_seconds()
-        return min(self.policy.poll_interval_s, max(0.01, wait))
+        return float("inf") if soonest is None else (soonest - now).total_seconds()
 
     # --- sending ----------------------------------------------------------------------------
 
@@ -782,6 +855,56 @@ def _count(summary: DrainSummary, outcomes: list[_Outcome]) -> None:
             summary.skipped += 1
         if o.error and o.status != OutboxStatus.SKIPPED:
             summary.errors = [*summary.errors, f"{o.id}: {o.error}"][-5:]
+
+
+class RelayThread:
+    """A continuous relay (``Relay.run``) in a daemon thread of this process: what ``mktflow
+    serve`` runs beside its flows, so a notice goes out within moments of its commit.
+
+    ``start()`` begins it; ``stop()`` sets its stop event, waits for the batch in flight to be
+    sent and marked (each send has its deadline), then closes the relay's connections. A
+    configuration error (no mktflow tables, a wrong password) ends the thread with one error
+    line in the log and is kept in ``error``; a database that is away does not end it.
+    """
+
+    def __init__(self, relay: Relay,
+                 on_drain: Callable[[DrainSummary], None] | None = None) -> None:
+        self.relay = relay
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._on_drain = on_drain or (lambda s: log.info("relay: %s", s.line()))
+        self._thread = threading.Thread(target=self._run, name="mktflow-relay-loop",
+                                        daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.relay.run(self._stop, self._on_drain)
+        except Exception as exc:
+            self.error = exc
+            log.error("the relay stopped: %s; notices wait in the outbox until it is "
+                      "restarted (or `mktflow outbox relay` runs)", _one_line(exc))
+
+    def start(self) -> RelayThread:
+        """Start the thread; returns self."""
+        self._thread.start()
+        return self
+
+    @property
+    def alive(self) -> bool:
+        """Whether the relay loop still runs."""
+        return self._thread.is_alive()
+
+    def stop(self, timeout_s: float | None = None) -> bool:
+        """Stop the loop and close the relay; whether the thread ended within ``timeout_s``
+        seconds (default: the longest send plus 5 s)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s if timeout_s is not None
+                              else self.relay.policy.longest_send_s + 5.0)
+        stopped = not self._thread.is_alive()
+        if stopped:
+            self.relay.close()
+        return stopped
 
 
 def mailer_of(settings: Settings, env: Mapping[str, str] | None = None) -> SmtpMailer | None:

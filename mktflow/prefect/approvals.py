@@ -12,7 +12,6 @@ decision is recorded with the matrix version.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -22,7 +21,7 @@ from pydantic import Field
 from mktflow.domain.authority_matrix import ApprovalChain, ApprovalStage
 from mktflow.engine.approvals import approval_chain, approvers_for_step
 from mktflow.prefect import tasks
-from mktflow.prefect.steps import StepForm, human_step
+from mktflow.prefect.steps import StepDue, StepForm, human_step
 
 __all__ = ["ApprovalForm", "ApprovalOutcome", "seek_approval"]
 
@@ -82,7 +81,7 @@ def seek_approval(
     submitter: str | None,
     subject: str,
     details: str = "",
-    due: timedelta | None = None,
+    due: StepDue | None = None,
 ) -> ApprovalOutcome:
     """Run the approval chain for ``amount``; stops at the first reject or rework."""
     chain = chain_for(process, amount, branch)

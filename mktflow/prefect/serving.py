@@ -1,9 +1,11 @@
 """Running the catalog's deployments for a team: ``mktflow serve`` and ``mktflow deploy --pool``.
 
 ``serve_team`` serves every deployment from this process (Prefect's runner) together with the
-REST API and its pages, which every notification links to; on Ctrl-C or SIGTERM it stops
-what it started and leaves the deployments' schedules as they were. ``deploy_to_pool``
-registers the same deployments on a Prefect process work pool for ``prefect worker start``.
+REST API and its pages, which every notification links to, the process reconciler and a
+continuous outbox relay (threads of this process, so their deployments are not served); on
+Ctrl-C or SIGTERM it stops what it started and leaves the deployments' schedules as they
+were. ``deploy_to_pool`` registers the same deployments (those two included) on a Prefect
+process work pool for ``prefect worker start``.
 """
 
 from __future__ import annotations
@@ -179,6 +181,7 @@ def serve_team(only: list[str] | None = None, *, api: tuple[str, int] | None,
         api_thread.open()  # a taken port or a missing database is refused before Prefect
     connection = None
     reconciler = None
+    relay: Any = None
     try:
         connection = connect()
         if api_thread is not None:  # after connect: a completion resumes runs on its server
@@ -199,6 +202,7 @@ def serve_team(only: list[str] | None = None, *, api: tuple[str, int] | None,
         reconciler = start_in_thread()
         echo(f"reconciler:   every {get_settings().reconcile_interval_s:g} s (runs waiting on "
              "answered steps, processes whose run ended)")
+        relay = _start_relay(echo)
         echo("Ctrl-C stops")
         _run(deployments)
     except KeyboardInterrupt:  # stopped while starting up
@@ -206,11 +210,28 @@ def serve_team(only: list[str] | None = None, *, api: tuple[str, int] | None,
     finally:
         if reconciler is not None:
             reconciler[1].set()
+        if relay is not None and not relay.stop():
+            echo("the relay did not stop in time; its messages go out after their lease")
         if api_thread is not None:
             api_thread.stop()
         if connection is not None and connection.source == "local server (started)":
             stop_local_server()
             echo("stopped the local Prefect server this command started")
+
+
+def _start_relay(echo: Echo) -> Any:
+    """Start the continuous outbox relay in a thread of this process (``RelayThread``) and say
+    how it is woken; serve therefore does not serve the minute ``outbox-relay`` deployment."""
+    from mktflow import bootstrap
+    from mktflow.notify.relay import RelayThread, build_relay
+
+    wiring = bootstrap.wiring()
+    relay = RelayThread(build_relay(wiring.settings, engine=wiring.database)).start()
+    how = ("wakes on every commit that queues a notice (PostgreSQL LISTEN/NOTIFY)"
+           if wiring.database.dialect.name == "postgresql"
+           else f"looks for new notices every {wiring.settings.relay_wake_poll_s:g} s (SQLite)")
+    echo(f"relay:        continuous, {how}")
+    return relay
 
 
 def worker_env(settings: Settings | None = None) -> tuple[dict[str, str], list[str]]:

@@ -43,13 +43,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeAlias, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+)
 from pydantic_core import to_jsonable_python
 
 from mktflow.config import get_settings
+from mktflow.domain.calendars import parse_working_due
 from mktflow.domain.errors import (
+    BadInput,
     FlowChanged,
     StepCancelled,  # also here: older pickled results name it
 )
@@ -63,14 +72,18 @@ if TYPE_CHECKING:
 __all__ = [
     "Answer",
     "StepCancelled",
+    "StepDue",
     "StepForm",
     "StepHandle",
+    "WorkingTime",
     "answerable_here",
     "draft_of",
+    "due_arguments",
     "human_step",
     "instructions",
     "open_step",
     "pause_key",
+    "step_due",
     "wait_for",
     "waiting_line",
 ]
@@ -112,6 +125,38 @@ class StepHandle(Generic[F]):
     initial: dict[str, Any] | None = None
 
 
+#: How long a step or handoff has: a duration (calendar hours), or working time counted in the
+#: calendar of its branch (``"3 working days"``, ``mktflow.domain.calendars.parse_due``).
+StepDue: TypeAlias = timedelta | str
+
+
+def _working_time(value: str) -> str:
+    try:
+        parse_working_due(value, field="due_working")
+    except BadInput as exc:
+        raise ValueError(str(exc).removeprefix("due_working: ")) from None
+    return value
+
+
+#: A flow parameter giving each step working time (``"3 working days"``), checked when the run
+#: is asked for.
+WorkingTime = Annotated[str, AfterValidator(_working_time)]
+
+
+def step_due(hours: float, working: str | None) -> StepDue:
+    """What each step of a process has: ``working`` time when the request gives it, else
+    ``hours`` (calendar hours)."""
+    return working or timedelta(hours=hours)
+
+
+def due_arguments(due: StepDue | None) -> dict[str, Any]:
+    """The create-step and offer-handoff tasks' due arguments (``due_in_hours``,
+    ``due_working``) for ``due``."""
+    if isinstance(due, str):
+        return {"due_in_hours": None, "due_working": due}
+    return {"due_in_hours": due.total_seconds() / 3600 if due else None, "due_working": None}
+
+
 def open_step(
     process_id: int,
     key: str,
@@ -119,7 +164,7 @@ def open_step(
     department: str,
     title: str,
     form: type[F],
-    due: timedelta | None = None,
+    due: StepDue | None = None,
     assignee: str | None = None,
     excluded: list[str] | None = None,
     branch: str | None = None,
@@ -141,7 +186,7 @@ def open_step(
         draft=draft_of(form, initial), approval=approval,
         process_id=process_id, step_key=key, department=department, title=title,
         form_schema=form.model_json_schema(), form_name=form.__name__,
-        due_in_hours=due.total_seconds() / 3600 if due else None, assignee=assignee,
+        **due_arguments(due), assignee=assignee,
         excluded=sorted(set(excluded or [])), branch=branch, description=description,
         priority=priority)
     return StepHandle(item_id, key, form, title, department, description, initial)
@@ -162,7 +207,7 @@ def human_step(
     department: str,
     title: str,
     form: type[F],
-    due: timedelta | None = None,
+    due: StepDue | None = None,
     assignee: str | None = None,
     excluded: list[str] | None = None,
     branch: str | None = None,

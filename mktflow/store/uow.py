@@ -6,7 +6,9 @@ command leaves no trace: no state change, no audit entry, no notification.
 Audit entries and outbox messages are appended to the table (never read back by the command
 that writes them), so they are kept as plain rows and written by ``commit()`` with one Core
 ``INSERT`` per table, after the session's changes are flushed and before the one ``COMMIT``:
-the same transaction, without building and flushing an ORM object per row. The audit rows are
+the same transaction, without building and flushing an ORM object per row. On PostgreSQL the
+same transaction also runs ``NOTIFY mktflow_outbox`` (``mktflow.store.wakeup``), delivered to
+listening relays only if it commits. The audit rows are
 checked against their columns' limits first (``mktflow.store.checks``, as the session's flush
 checks every ORM row; the check is installed when the session begins, not at import, so a read
 never loads the ORM).
@@ -40,7 +42,7 @@ from mktflow.domain import notes
 from mktflow.domain.actors import SYSTEM, Door, IdentifiedBy
 from mktflow.domain.clock import Clock
 from mktflow.domain.errors import Conflict
-from mktflow.store import outcome
+from mktflow.store import outcome, wakeup
 from mktflow.store.db import database_errors, deadlines_of
 
 if TYPE_CHECKING:
@@ -205,6 +207,8 @@ class UnitOfWork:
                 if rows:  # Core rows skip the flush's check: the same limits (a reason's)
                     checks.check_rows(table, rows)
                     connection.execute(insert(table), rows)
+            if self._outbox_rows:  # relays wake once this commits (PostgreSQL)
+                wakeup.announce(connection)
             if self._audit_rows and self.request is not None:
                 _stamp(connection, self.request, self.now())
         xid = None

@@ -289,8 +289,8 @@ def served(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> Iter
                    timeout=120, what=f"the Prefect API at {site.prefect_api}/health")
         eventually(lambda: httpx.get(ui_url, timeout=5).status_code == 200, timeout=60,
                    what=f"the Prefect UI at {ui_url}")
-        eventually(lambda: len(site.prefect("POST", "/deployments/filter", {})) >= 11,
-                   timeout=120, what="mktflow serve to register its 11 deployments")
+        eventually(lambda: len(site.prefect("POST", "/deployments/filter", {})) >= 10,
+                   timeout=120, what="mktflow serve to register its 10 deployments")
         yield site
     finally:
         stopped = _stop(proc)  # at once when test_ctrl_c stopped it

@@ -35,6 +35,8 @@ class Team:
     api: str
     pool: str
     worker_log: Path
+    deployed: dict[str, Any]  # what `mktflow deploy --pool --json` printed
+    refused_without_worker: subprocess.CompletedProcess[str] | None = None
 
     def cli(self, *args: str) -> str:
         """``mktflow ARGS``; its standard output."""
@@ -90,19 +92,48 @@ def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Team]:
         run_cli(["db", "upgrade"], env)
         run_cli(["org", "load", "--demo"], env)
         pool = f"mktflow-e2e-{uuid.uuid4().hex[:6]}"
-        run_cli(["work-pool", "create", pool, "--type", "process"], env, executable=PREFECT)
-        deployed = run_cli(["deploy", "--pool", pool], env, check=False, timeout=300)
+        deployed = run_cli(["deploy", "--pool", pool, "--json"], env, check=False, timeout=300)
         if deployed.returncode != 0:
             pytest.fail(f"`mktflow deploy --pool {pool}` exited {deployed.returncode}: it must "
-                        "register every deployment on the work pool\n"
+                        "create the work pool and register every deployment on it\n"
                         f"{deployed.stdout}\n{deployed.stderr}")
-        worker_log = folder / "worker.log"
-        worker = _start([PREFECT, "worker", "start", "--pool", pool], env, worker_log)
+        team = Team(env=env, api=api, pool=pool, worker_log=folder / "worker.log",
+                    deployed=json.loads(deployed.stdout))
+        team.refused_without_worker = _run_with_no_worker(team, folder)
+        # a worker with no MKTFLOW_* of its own: the runs get them from the deployment
+        worker_env = {k: v for k, v in env.items() if not k.startswith("MKTFLOW_")}
+        worker = _start([PREFECT, "worker", "start", "--pool", pool],
+                        {**worker_env, "PREFECT_HOME": str(folder / "worker-home")},
+                        team.worker_log)
         stack.callback(_stop, worker)
-        team = Team(env=env, api=api, pool=pool, worker_log=worker_log)
         eventually(lambda: team.prefect("POST", f"/work_pools/{pool}/workers/filter", {}),
                    timeout=90, what=f"a worker of pool {pool} to check in")
         yield team
+
+
+def _run_with_no_worker(team: Team, folder: Path) -> subprocess.CompletedProcess[str]:
+    """``mktflow run campaign --detach`` before any worker polls the pool (what it printed)."""
+    params = folder / "no-worker.json"
+    params.write_text(team.cli("run", "campaign", "--example"), "utf-8")
+    return run_cli(["run", "campaign", "--params", f"@{params}", "--detach"], team.env,
+                   check=False)
+
+
+def test_deploy_registers_every_deployment_on_the_pool_and_nothing_runs_without_a_worker(
+        team: Team) -> None:
+    deployed = team.deployed
+    assert deployed["pool_created"] and deployed["pool"] == team.pool, deployed
+    campaign = next(d for d in deployed["deployments"] if d["deployment"] == "campaign/campaign")
+    assert campaign["entrypoint"] == "flows.campaign.campaign"
+    assert {"MKTFLOW_DATABASE_URL", "MKTFLOW_API_URL"} <= set(deployed["env"])
+    registered = team.prefect("POST", "/deployments/filter", {})
+    assert {d["work_pool_name"] for d in registered} == {team.pool}
+    assert len(registered) == len(deployed["deployments"])
+    # before the worker polled, --detach refused and left nothing behind
+    refused = team.refused_without_worker
+    assert refused is not None and refused.returncode == 2, refused
+    assert "nothing serves campaign/campaign" in refused.stderr
+    assert json.loads(team.cli("process", "list", "--json")) == []
 
 
 def _wait_suspended(team: Team, flow_run_id: str, prefix: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from tests.e2e.ui import custom_run_with_json, field, open_deployment, open_resu
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 
-DEPLOYMENTS = ("campaign", "new-product-development", "order-handling", "outbox-relay",
+DEPLOYMENTS = ("campaign", "new-product-development", "order-handling",
                "sla-sweep", "process-review", "market-research", "budget-review",
                "performance-appraisal", "channel-evaluation", "annual-planning")
 #: The campaign owner of ``mktflow run campaign --example``: the plan step is assigned to her.

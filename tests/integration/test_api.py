@@ -11,6 +11,7 @@ import pytest
 
 from mktflow.domain import clock as clocks
 from mktflow.domain.clock import FrozenClock
+from tests.dates import days_ahead
 from tests.integration.api_support import TOKENS, as_member, member_api, serving
 
 ANA = "ana.torres@example.com"  # marketing head
@@ -309,7 +310,7 @@ def test_health_answers_503_when_the_database_cannot_be_used(
 
 
 def test_inbox_pages_with_a_cursor_and_a_link_header(api: httpx.Client) -> None:
-    made = [create_work(api, title=f"Page {n}", due=f"2031-01-0{n}T09:00:00Z")["id"]
+    made = [create_work(api, title=f"Page {n}", due=f"{days_ahead(400 + n)}T09:00:00Z")["id"]
             for n in (1, 2, 3)]
     first = api.get("/inbox/marketing", params={"limit": 2, "state": "open"})
     assert first.status_code == 200, first.text

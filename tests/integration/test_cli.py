@@ -117,7 +117,7 @@ def test_inbox_json_shape_and_overdue_first(cli: Any, db: Any, clock: Any) -> No
 
 
 def test_inbox_pages_with_limit_and_cursor(cli: Any) -> None:
-    made = [_create(cli, "--due", f"2030-01-0{day}") for day in (1, 2, 3)]
+    made = [_create(cli, "--due", days_ahead(400 + day)) for day in (1, 2, 3)]
     first = cli("inbox", "marketing", "--limit", "2", "--json").json()
     assert [r["id"] for r in first["rows"]] == made[:2] and first["next_cursor"]
     rest = cli("inbox", "marketing", "--limit", "2", "--cursor", first["next_cursor"],

@@ -37,6 +37,29 @@ def test_models_and_migrations_agree(db: Any) -> None:
     assert diff == [], f"tables and migrations differ; write a migration: {diff}"
 
 
+def _old_release_organisation(engine: Any) -> None:
+    """The demo organisation written into the 0003 schema as that release wrote it (today's
+    loader writes columns added since, such as a branch's calendar)."""
+    from sqlalchemy import MetaData, insert
+
+    from mktflow.engine.organisation import read_organisation_file
+
+    spec = read_organisation_file(None, demo=True)
+    old = MetaData()
+    old.reflect(engine, only=["branch", "department", "member"])
+    with engine.begin() as conn:
+        for b in spec.branches:
+            conn.execute(insert(old.tables["branch"]).values(code=b.code, name=b.name,
+                                                             is_hq=b.hq))
+        for d in spec.departments:
+            conn.execute(insert(old.tables["department"]).values(
+                code=d.code, name=d.name, delegate_email=d.delegate))
+        for m in spec.members:
+            conn.execute(insert(old.tables["member"]).values(
+                email=m.email, name=m.name, department=m.department, branch=m.branch,
+                role=str(m.role), active=True))
+
+
 def _old_release_rows(engine: Any) -> tuple[int, int]:
     """A claimed work item (created by Ana, claimed by Olga) and an offered handoff, with their
     audit entries, written into the 0003 schema as that release wrote them."""
@@ -70,7 +93,6 @@ def test_upgrade_keeps_the_data_of_a_populated_older_revision(kind: str, tmp_pat
     from alembic import command
 
     from mktflow.engine import queries, work
-    from mktflow.engine.organisation import load_organisation, read_organisation_file
     from mktflow.store.migrate import alembic_config
     from mktflow.store.uow import UnitOfWork
     from tests.conftest import new_pg_database
@@ -84,9 +106,8 @@ def test_upgrade_keeps_the_data_of_a_populated_older_revision(kind: str, tmp_pat
         with engine.begin() as conn:  # the release before the cycles' tables
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "0003_business")
-        load_organisation(UnitOfWork(engine), read_organisation_file(None, demo=True),
-                          source="demo")
         # today's models have columns added since: write the rows the old release wrote
+        _old_release_organisation(engine)
         item_id, handoff_id = _old_release_rows(engine)
 
         assert upgrade(engine) == ("0003_business", head_revision())

@@ -152,7 +152,7 @@ def test_serve_refuses_to_start_with_a_login_in_clear(
     monkeypatch.setenv("MKTFLOW_PREFECT_API_URL", "http://127.0.0.1:9/api")
     reset_caches()
     try:
-        done = CliRunner().invoke(app, ["serve", "--no-api", "--only", "outbox-relay"])
+        done = CliRunner().invoke(app, ["serve", "--no-api", "--only", "sla-sweep"])
     finally:
         reset_caches()
     assert done.exit_code == 2, done.output

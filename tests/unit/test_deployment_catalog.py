@@ -101,18 +101,19 @@ def test_interval_jobs_run_in_utc_whatever_the_schedule_zone(
     assert runs == {"outbox-relay": 240, "sla-sweep": 48}
 
 
-def test_serve_runs_the_reconciler_itself_and_pools_get_its_deployment(
-        settings_env: pytest.MonkeyPatch) -> None:
-    """``mktflow serve`` ticks the reconciler in a thread; for worker set-ups the catalog has a
-    ``process-reconciler`` deployment every minute (UTC), which serve neither lists nor serves."""
+@pytest.mark.parametrize("name", ["process-reconciler", "outbox-relay"])
+def test_serve_runs_the_reconciler_and_the_relay_itself_and_pools_get_their_deployments(
+        settings_env: pytest.MonkeyPatch, name: str) -> None:
+    """``mktflow serve`` ticks the reconciler and runs a continuous relay in threads; for worker
+    set-ups the catalog has a ``process-reconciler`` and an ``outbox-relay`` deployment every
+    minute (UTC), which serve neither lists nor serves."""
     from deployments import catalog
 
-    [spec] = [s for s in catalog.CATALOG if s.name == "process-reconciler"]
+    [spec] = [s for s in catalog.CATALOG if s.name == name]
     assert (spec.served, spec.schedule()) == (False, ("* * * * *", "UTC"))
-    assert "process-reconciler/process-reconciler" not in {
+    assert f"{name}/{name}" not in {
         r["deployment"] for r in catalog.catalog_rows(served=True)}
-    assert "process-reconciler/process-reconciler" in {
-        r["deployment"] for r in catalog.catalog_rows()}
+    assert f"{name}/{name}" in {r["deployment"] for r in catalog.catalog_rows()}
     served, _ = catalog.build(served=True)
-    assert "process-reconciler" not in {d.name for d in served}
-    assert "process-reconciler" in {d.name for d in catalog.build()[0]}
+    assert name not in {d.name for d in served}
+    assert name in {d.name for d in catalog.build()[0]}

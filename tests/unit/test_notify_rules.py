@@ -121,7 +121,8 @@ def test_relay_and_sla_settings_read_from_the_environment(
         # smtp_tls, smtp_allow_plaintext_auth (docs/operations/security.md)
         "relay_max_attempts", "relay_backoff_base_s", "relay_backoff_cap_s",
         "relay_concurrency", "relay_batch_size", "relay_http_timeout_s", "relay_lease_s",
-        "relay_poll_interval_s", "relay_db_retry_cap_s", "relay_retry_after_cap_s",
+        "relay_poll_interval_s", "relay_wake_poll_s", "relay_db_retry_cap_s",
+        "relay_retry_after_cap_s",
         "relay_destination_backoff_base_s", "relay_destination_backoff_cap_s", "smtp_host",
         "smtp_port", "smtp_from", "smtp_starttls",
         "smtp_tls", "smtp_allow_plaintext_auth", "smtp_username", "smtp_password_env",

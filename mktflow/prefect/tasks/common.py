@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from prefect import task
@@ -18,6 +18,7 @@ from prefect.runtime import flow_run
 
 from mktflow.bootstrap import engine_uow as uow
 from mktflow.domain.actors import Approval, Door
+from mktflow.domain.calendars import WorkingDue, parse_working_due
 from mktflow.domain.errors import ConfigError, MktflowError, Refused
 from mktflow.domain.model import HANDOFF_RULES, ProcessStatus
 from mktflow.engine import actions, answers, handoffs, processes, queries, work
@@ -133,18 +134,28 @@ def finish_process(process_id: int, status: str, result: dict[str, Any] | None =
                                     result=result, reason=reason).status
 
 
+def _step_due(now: datetime, hours: float | None, working: str | None
+              ) -> datetime | WorkingDue | None:
+    """A step's due input: working time when given, else ``hours`` from now."""
+    if working:
+        return parse_working_due(working, field="due_working")
+    return now + timedelta(hours=hours) if hours else None
+
+
 @task(name="create-step", **ENGINE_TASK)
 def create_step(*, process_id: int, step_key: str, department: str, title: str,
                 form_schema: dict[str, Any], form_name: str, due_in_hours: float | None,
                 assignee: str | None, excluded: list[str], branch: str | None,
                 description: str, priority: int,
                 draft: dict[str, Any] | None = None,
-                approval: dict[str, Any] | None = None) -> int:
+                approval: dict[str, Any] | None = None,
+                due_working: str | None = None) -> int:
     """Create a human step's WorkItem (returns the existing one for the same key);
     ``approval`` is the authority-matrix rule of an approval step (department, roles, branch,
-    rule), re-checked by the engine whenever the step is taken or decided."""
+    rule), re-checked by the engine whenever the step is taken or decided. ``due_working``
+    (``3 working days``) is counted in the step's calendar, in place of ``due_in_hours``."""
     u = uow()
-    due = u.now() + timedelta(hours=due_in_hours) if due_in_hours else None
+    due = _step_due(u.now(), due_in_hours, due_working)
     item = work.create_work_item(
         u, actor_email="mktflow", department=department, title=title, form_schema=form_schema,
         form_name=form_name, description=description, assignee=assignee, priority=priority,
@@ -263,13 +274,15 @@ def record_decision(item_id: int, decision: str, matrix_version: str, rule: str,
 
 @task(name="offer-handoff", **ENGINE_TASK)
 def offer_handoff(*, process_id: int, step_key: str, actor: str, from_department: str,
-                  to_department: str, title: str, due_in_hours: float, criteria: str,
-                  deliverables: list[str], letter: bool, branch: str | None = None) -> int:
-    """Offer work (or a responsibility letter) to another department."""
+                  to_department: str, title: str, due_in_hours: float | None, criteria: str,
+                  deliverables: list[str], letter: bool, branch: str | None = None,
+                  due_working: str | None = None) -> int:
+    """Offer work (or a responsibility letter) to another department; ``due_working`` as for
+    ``create_step``."""
     u = uow()
     handoff = handoffs.offer(
         u, actor_email=actor, from_department=from_department, to_department=to_department,
-        title=title, due_at=u.now() + timedelta(hours=due_in_hours), criteria=criteria,
+        title=title, due_at=_step_due(u.now(), due_in_hours, due_working), criteria=criteria,
         deliverables=deliverables, letter=letter, process_id=process_id, step_key=step_key,
         branch=branch)
     assert handoff.id is not None

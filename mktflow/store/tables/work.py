@@ -47,6 +47,9 @@ class Branch(SQLModel, table=True):
     code: str = Field(primary_key=True, max_length=CODE_MAX)
     name: str = Field(max_length=NAME_MAX)
     is_hq: bool = False
+    # its working calendar, the organisation file's ``calendar`` (CalendarSpec as JSON); None:
+    # calendar hours (mktflow.engine.calendars)
+    calendar: dict[str, Any] | None = json_field()
 
 
 class Department(SQLModel, table=True):
@@ -125,6 +128,9 @@ class WorkItem(SQLModel, table=True):
     approval: dict[str, Any] | None = json_field()
     priority: int = Field(default=50, ge=0, le=100)
     due_at: datetime | None = timestamp_field()
+    # how a due time given in working time was computed (mktflow.domain.calendars); None for
+    # one given as a time
+    due_basis: str | None = Field(default=None, max_length=REASON_MAX)
     follow_up_at: datetime | None = timestamp_field()
     escalation_level: int = 0
     created_by: str = Field(max_length=EMAIL_MAX)
@@ -163,6 +169,7 @@ class Handoff(SQLModel, table=True):
     reason: str | None = text_field(REASON_MAX)
     return_count: int = 0
     due_at: datetime | None = timestamp_field()
+    due_basis: str | None = Field(default=None, max_length=REASON_MAX)  # as on WorkItem
     escalation_level: int = 0
     offered_by: str = Field(max_length=EMAIL_MAX)
     signed_by: str | None = Field(default=None, max_length=EMAIL_MAX)
