@@ -10,7 +10,8 @@ from mktflow.engine.views import WorkItemPublic
 _OPEN = WorkItemPublic(
     id=12, ref="W-12", kind="work", state="open", title="Plan", description="",
     department="marketing", branch=None, assignee=None, owner=None, priority=50, due=None,
-    follow_up=None, escalation_level=0, overdue=False, process=None, process_id=None,
+    due_basis=None, follow_up=None, escalation_level=0, overdue=False, process=None,
+    process_id=None,
     step_key=None, form_name=None, form_schema=None, data=None, draft=None, excluded=[],
     created_by="ana.torres@example.com", created_at=None, completed_by=None,
     completed_at=None, version=1)
