@@ -8,14 +8,16 @@ inputs the action takes (``to``, ``text``, ``links``, ``reason``, ``data``, ``du
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel
 
-from mktflow.engine import UnitOfWork, actions, queries
+from mktflow.engine import UnitOfWork, actions
 from mktflow.engine.common import parse_ref
+from mktflow.engine.views import HandoffPublic, WorkItemPublic, show_item
 
-__all__ = ["canonical", "run"]
+__all__ = ["Item", "canonical", "run"]
+
+#: What an item's endpoint answers: the engine's view of the work item or handoff.
+Item = WorkItemPublic | HandoffPublic
 
 _LETTERS = {"work": "W", "handoff": "H"}
 
@@ -28,10 +30,10 @@ def canonical(kind: str, reference: str) -> str:
 def run(
     uow: UnitOfWork, kind: str, reference: str, action: str, actor: str,
     body: BaseModel | None = None,
-) -> dict[str, Any]:
+) -> Item:
     """Run ``action`` on the ``kind`` item ``reference`` (``12`` or ``W-12``) with the body's
     fields as its inputs; return the item's view."""
     inputs = {name: getattr(body, name) for name in type(body).model_fields} if body else {}
     actions.perform(uow, kind, parse_ref(reference, kind)[1], action, actor_email=actor,
                     **inputs)
-    return queries.show(uow, canonical(kind, reference))
+    return show_item(uow, canonical(kind, reference))

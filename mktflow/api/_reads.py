@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, Security
 from fastapi.security import HTTPAuthorizationCredentials
@@ -10,19 +10,20 @@ from fastapi.security import HTTPAuthorizationCredentials
 from mktflow import web
 from mktflow.api._deps import Actor, Uow, _bearer, identify, wants_html
 from mktflow.api._models import AnyRef, CancelProcess, ProcessOrKey, ProcessRef, query_text
-from mktflow.api._schemas import (
+from mktflow.api._schemas import problems
+from mktflow.domain.model import ProcessStatus
+from mktflow.engine import queries
+from mktflow.engine.common import parse_ref
+from mktflow.engine.handoffs import process_id_for
+from mktflow.engine.inbox import HANDOFF_STATES, WORK_STATES
+from mktflow.engine.processes import cancel_process as end_process
+from mktflow.engine.views import (
     HistoryEntry,
     InboxPage,
     OrganisationPublic,
     ProcessPublic,
     ProcessSummary,
-    problems,
 )
-from mktflow.domain.model import ProcessStatus, ref_of
-from mktflow.engine import queries
-from mktflow.engine.handoffs import process_id_for
-from mktflow.engine.inbox import HANDOFF_STATES, WORK_STATES
-from mktflow.engine.processes import cancel_process as end_process
 
 __all__ = ["router"]
 
@@ -50,13 +51,12 @@ _INBOX_STATES = sorted({str(s) for s in (*WORK_STATES, *HANDOFF_STATES)})
 
 
 @router.get("/org", response_model=OrganisationPublic)
-def organisation(uow: Uow, _reader: Reader) -> dict[str, Any]:
+def organisation(uow: Uow, _reader: Reader) -> OrganisationPublic:
     """Branches, departments (who leads them today) and active members."""
     return queries.organisation(uow)
 
 
 @router.get("/inbox/{department}", response_model=InboxPage,
-            response_model_exclude_unset=True,
             responses=web.PAGE_RESPONSES | problems(404, 422))
 def inbox(
     department: str, uow: Uow, request: Request, response: Response, reader: Reader,
@@ -71,7 +71,7 @@ def inbox(
     process: str | None = query_text("Business key or P-n."),
     limit: int = Query(default=50, ge=1, le=200, description="Rows per page."),
     cursor: str | None = query_text("next_cursor of the previous page."),
-) -> dict[str, Any] | Response:
+) -> InboxPage | Response:
     """Work items and handoffs waiting for a department, overdue first, then by due time,
     priority and id: one page, with ``next_cursor`` (also as a ``Link: <…>; rel="next"``
     header) when there is more. A browser (``Accept: text/html``) gets the department's queue
@@ -83,12 +83,12 @@ def inbox(
     if page.next_cursor:
         url = request.url.include_query_params(cursor=page.next_cursor)
         response.headers["Link"] = f'<{url}>; rel="next"'
-    return {"rows": page.rows, "next_cursor": page.next_cursor}
+    return page
 
 
 @router.get("/history/{reference}", response_model=list[HistoryEntry],
             responses=problems(404, 422))
-def history(reference: AnyRef, uow: Uow, reader: Reader) -> list[dict[str, Any]]:
+def history(reference: AnyRef, uow: Uow, reader: Reader) -> list[HistoryEntry]:
     """The audit trail of a work item (W-12), a handoff (H-3) or a process (P-4 or its key):
     a process's lists the entries of the items the reader may see."""
     return queries.history(uow, reference, reader=reader)
@@ -99,7 +99,7 @@ def processes(
     uow: Uow, reader: Reader,
     status: ProcessStatus | None = Query(default=None, description="Only runs in this status."),
     process: str | None = query_text("Only runs of this process."),
-) -> list[dict[str, Any]]:
+) -> list[ProcessSummary]:
     """The process instances the reader may see, newest first (parameters and result only
     where they may see them)."""
     return queries.process_list(uow, status=status, process=process, reader=reader)
@@ -107,16 +107,16 @@ def processes(
 
 @router.get("/processes/{reference}", response_model=ProcessPublic,
             responses=problems(404, 422))
-def process(reference: ProcessRef, uow: Uow, reader: Reader) -> dict[str, Any]:
+def process(reference: ProcessRef, uow: Uow, reader: Reader) -> ProcessPublic:
     """One process instance (P-4 or 4) with the work items and handoffs the reader may see;
     its parameters and result only for the owner's department and management."""
-    return queries.show(uow, reference, "process", reader=reader)
+    return queries.show_process(uow, parse_ref(reference, "process")[1], reader=reader)
 
 
 @router.post("/processes/{reference}/cancel", response_model=ProcessPublic,
              responses=problems(403, 404, 409, 422), tags=["processes"])
 def cancel_process(reference: ProcessOrKey, body: CancelProcess, actor: Actor, uow: Uow,
-                   reader: Reader) -> dict[str, Any]:
+                   reader: Reader) -> ProcessPublic:
     """End a running process (P-4 or its key) on purpose: by its owner, whoever leads the
     owner's department, or management, with a reason. Its open steps and handoffs are
     cancelled with the reason; its waiting flow run is ended."""
@@ -124,4 +124,4 @@ def cancel_process(reference: ProcessOrKey, body: CancelProcess, actor: Actor, u
         process_id = process_id_for(uow, reference)
     assert process_id is not None
     end_process(uow, process_id, actor_email=actor, reason=body.reason)
-    return queries.show(uow, ref_of("process", process_id), reader=actor)
+    return queries.show_process(uow, process_id, reader=actor)

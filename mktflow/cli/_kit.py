@@ -40,6 +40,7 @@ __all__ = [
     "parse_date",
     "parse_due",
     "parse_time",
+    "plain",
     "refusals",
     "show_item",
     "table",
@@ -104,10 +105,19 @@ def _print_notes(said: list[str]) -> None:
         typer.echo(f"note: {note}", err=True)
 
 
+def plain(obj: Any) -> Any:
+    """``obj`` with the engine's views in it as plain dicts (``engine.views.plain``: the keys
+    and values ``--json`` has always printed). A command that read no view has not loaded
+    that module, and need not: its ``obj`` holds none (the API's client commands stay light)."""
+    views = sys.modules.get("mktflow.engine.views")
+    return views.plain(obj) if views is not None else obj
+
+
 def emit(obj: Any, as_json: bool, human: Callable[[Any], str] | str | None = None) -> None:
-    """Print ``obj`` as JSON, or as the human text ``human`` renders."""
+    """Print ``obj`` (dicts, lists, the engine's views) as JSON, or as the human text
+    ``human`` renders."""
     if as_json:
-        typer.echo(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
+        typer.echo(json.dumps(plain(obj), indent=2, default=str, ensure_ascii=False))
     elif callable(human):
         typer.echo(human(obj))
     elif human is not None:
@@ -116,10 +126,11 @@ def emit(obj: Any, as_json: bool, human: Callable[[Any], str] | str | None = Non
         typer.echo(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
 
 
-def table(rows: list[dict[str, Any]], columns: list[str], empty: str = "(nothing)") -> str:
-    """A plain-text table of ``columns`` from ``rows``."""
+def table(rows: list[Any], columns: list[str], empty: str = "(nothing)") -> str:
+    """A plain-text table of ``columns`` from ``rows`` (dicts or the engine's views)."""
     if not rows:
         return empty
+    rows = plain(rows)
     cells = [[("" if r.get(c) is None else str(r.get(c))) for c in columns] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
     lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True))]
@@ -167,8 +178,9 @@ def item_id(reference: str, kind: str) -> int:
     return parse_ref(reference, kind)[1]
 
 
-def show_item(view: dict[str, Any]) -> str:
-    """A work item or handoff as aligned ``key: value`` lines."""
+def show_item(item: Any) -> str:
+    """A work item or handoff (its view) as aligned ``key: value`` lines."""
+    view: dict[str, Any] = plain(item)
     keys = ["ref", "state", "title", "description", "department", "assignee", "due",
             "due_basis", "process", "draft"]
     if view.get("kind") == "handoff":

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from mktflow.cli._kit import JsonOpt, ReaderOpt, emit, refusals, table, uow
+from mktflow.cli._kit import JsonOpt, ReaderOpt, emit, plain, refusals, table, uow
 
 __all__ = ["history_cmd", "inbox_cmd"]
 
@@ -41,17 +41,17 @@ def inbox_cmd(
     with refusals(json_):
         page = inbox_page(uow(), department, member=member, states=state, overdue=overdue,
                           process=process, limit=limit, cursor=cursor, reader=reader)
-        body = {"rows": page.rows, "next_cursor": page.next_cursor}
 
         def human(_: object) -> str:
-            text = table([{**r, "overdue": "OVERDUE" if r["overdue"] else ""} for r in page.rows],
+            text = table([{**plain(r), "overdue": "OVERDUE" if r.overdue else ""}
+                          for r in page.rows],
                          ["ref", "state", "title", "assignee", "due", "overdue", "process"],
                          empty=f"{department}: nothing waiting")
             if page.next_cursor:
                 text += f"\nnext page: the same command with --cursor {page.next_cursor}"
             return text
 
-        emit(body, json_, human)
+        emit(page, json_, human)
 
 
 def history_cmd(

@@ -21,6 +21,7 @@ from mktflow.cli._kit import (
     due_ahead,
     emit,
     parse_due,
+    plain,
     refusals,
     table,
     uow,
@@ -37,7 +38,8 @@ LeadArg = Annotated[str, typer.Argument(help="The lead, e.g. 12 or L-12.")]
 _FILE_MAX_BYTES = 5_000_000
 
 
-def _lead_text(view: dict[str, Any]) -> str:
+def _lead_text(lead: Any) -> str:
+    view: dict[str, Any] = plain(lead)
     handoff = view.get("handoff") or {}
     shown = {**view, "handoff": " ".join(str(handoff.get(k)) for k in ("ref", "state", "due")
                                          if handoff.get(k)) or None}
@@ -222,12 +224,14 @@ def lead_list(
     with refusals(json_):
         rows = list_leads(uow(), reader=reader, campaign=campaign, state=state)
         emit(rows, json_, lambda r: table(
-            [{**x, "handoff": (x["handoff"] or {}).get("ref")} for x in r],
+            [{**x, "handoff": (x["handoff"] or {}).get("ref")} for x in plain(r)],
             ["ref", "state", "company", "channel", "campaign", "owner", "handoff"],
             empty="no leads"))
 
 
-def _funnel_text(report: dict[str, Any]) -> str:
+def _funnel_text(funnel: Any) -> str:
+    report: dict[str, Any] = plain(funnel)
+
     def rows(groups: dict[str, Any], name: str) -> list[dict[str, Any]]:
         return [{name: key or "(none)", **{k: v for k, v in c.items() if k != "rates"},
                  "won/gathered": "-" if c["rates"].get("overall") is None

@@ -67,9 +67,9 @@ def org_show(json_: JsonOpt = False) -> None:
     with refusals(json_):
         org = organisation(uow())
         emit(org, json_, lambda o: "\n\n".join([
-            table(o["branches"], ["code", "name", "hq"]),
-            table(o["departments"], ["code", "name", "head", "delegate", "head_away"]),
-            table(o["members"], ["email", "name", "department", "role", "branch"]),
+            table(o.branches, ["code", "name", "hq"]),
+            table(o.departments, ["code", "name", "head", "delegate", "head_away"]),
+            table(o.members, ["email", "name", "department", "role", "branch"]),
         ]))
 
 

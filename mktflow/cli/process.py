@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -24,6 +24,9 @@ from mktflow.cli._kit import (
     uow,
 )
 from mktflow.domain.errors import BadInput
+
+if TYPE_CHECKING:
+    from mktflow.engine.views import ProcessPublic, WorkItemPublic
 
 __all__ = ["demo", "process_app", "run"]
 
@@ -100,32 +103,31 @@ class _Waits:
             self.thread.join(timeout=5)
 
     def _watch(self, process_ref: str) -> None:
-        from mktflow.engine.queries import show
+        from mktflow.engine.queries import show_process
 
         while not self.done.wait(self.interval):
             try:
-                items = show(uow(), process_ref, "process")["work_items"]
+                items = show_process(uow(), int(process_ref.removeprefix("P-"))).work_items
             except Exception:
                 continue
             for item in items:
-                if item["state"] in ("open", "claimed", "delegated") \
-                        and item["ref"] not in self.seen:
-                    self.seen.add(item["ref"])
+                if item.state in ("open", "claimed", "delegated") and item.ref not in self.seen:
+                    self.seen.add(item.ref)
                     typer.echo(waiting_line(item, self.as_json))
 
 
-def waiting_line(item: dict[str, Any], as_json: bool) -> str:
+def waiting_line(item: WorkItemPublic, as_json: bool) -> str:
     """What a run waiting at a human step says: item, department, holder, the command."""
-    ref, holder = item["ref"], item.get("assignee")
+    ref, holder = item.ref, item.assignee
     as_ = holder or "MEMBER"
     command = f"mktflow work complete {ref} --as {as_} --data @answers.json"
     if not holder:
         command = f"mktflow work claim {ref} --as {as_} && {command}"
     if as_json:
-        return json.dumps({"event": "waiting", "item": ref, "department": item["department"],
-                           "assignee": holder, "title": item["title"], "command": command})
-    who = f"held by {holder}" if holder else f"open in {item['department']}'s queue"
-    return (f"waiting at {ref} ({item['department']}): {item['title']} — {who}\n"
+        return json.dumps({"event": "waiting", "item": ref, "department": item.department,
+                           "assignee": holder, "title": item.title, "command": command})
+    who = f"held by {holder}" if holder else f"open in {item.department}'s queue"
+    return (f"waiting at {ref} ({item.department}): {item.title} — {who}\n"
             f"  answer it: {command}\n"
             f"  (the form: mktflow work show {ref} --json; or the Prefect UI link above)")
 
@@ -156,25 +158,27 @@ def _finished(outcome: dict[str, Any], as_json: bool) -> None:
         raise typer.Exit(1)
 
 
-def _process_ref(reference: str) -> str:
-    """``P-4``, ``4`` or a business key, as ``P-4``."""
+def _process_id(reference: str) -> int:
+    """``P-4``, ``4`` or a business key, as the process's id (4)."""
     from mktflow.engine.handoffs import process_id_for
+    from mktflow.engine.refs import parse_ref
 
     if reference.upper().startswith("P-") or reference.isdigit():
-        return reference
+        return parse_ref(reference, "process")[1]
     with uow() as u:
-        return f"P-{process_id_for(u, reference)}"
+        found = process_id_for(u, reference)
+    assert found is not None
+    return found
 
 
 @process_app.command("show")
 def process_show(reference: Annotated[str, typer.Argument(help="P-4, 4 or a business key.")],
                  reader: ReaderOpt = None, json_: JsonOpt = False) -> None:
     """One process instance: status, its work items and handoffs."""
-    from mktflow.engine.queries import show
+    from mktflow.engine.queries import show_process
 
     with refusals(json_):
-        emit(show(uow(), _process_ref(reference), "process", reader=reader), json_,
-             _process_text)
+        emit(show_process(uow(), _process_id(reference), reader=reader), json_, _process_text)
 
 
 @process_app.command("cancel")
@@ -183,16 +187,13 @@ def process_cancel(reference: Annotated[str, typer.Argument(help="P-4, 4 or a bu
     """End a running process on purpose, with --reason: its owner, whoever leads the owner's
     department, or management. Its open steps and handoffs are cancelled with the reason, and
     its waiting flow run is ended."""
-    from mktflow.engine.handoffs import process_id_for
     from mktflow.engine.processes import cancel_process
-    from mktflow.engine.queries import show
+    from mktflow.engine.queries import show_process
 
     with refusals(json_):
-        with uow() as u:
-            process_id = process_id_for(u, _process_ref(reference))
-        assert process_id is not None
+        process_id = _process_id(reference)
         cancel_process(uow(), process_id, actor_email=actor, reason=reason)
-        emit(show(uow(), f"P-{process_id}", "process"), json_, _process_text)
+        emit(show_process(uow(), process_id), json_, _process_text)
 
 
 @process_app.command("resume")
@@ -200,21 +201,21 @@ def process_resume(reference: Annotated[str, typer.Argument(help="P-4, 4 or a bu
                    json_: JsonOpt = False) -> None:
     """Hand an answered step to its flow run again, or end the run of a process a cancel ended
     (when Prefect was unreachable at the time)."""
-    from mktflow.engine.queries import show
+    from mktflow.engine.queries import show_process
 
     with refusals(json_):
-        view = show(uow(), _process_ref(reference), "process")
-        if not view["flow_run_id"]:
-            raise BadInput(f"{view['ref']} has no flow run to resume")
-        if view["status"] != "running":
+        view = show_process(uow(), _process_id(reference))
+        if not view.flow_run_id:
+            raise BadInput(f"{view.ref} has no flow run to resume")
+        if view.status != "running":
             _end_its_run(view, json_)
             return
         from mktflow.prefect.reconcile import resume_if_answered
 
-        step = resume_if_answered(view["flow_run_id"])
-        emit({"process": view["ref"], "flow_run_id": view["flow_run_id"], "resumed": step},
-             json_, f"{view['ref']}: resumed with {step}" if step
-             else f"{view['ref']}: its flow run waits for no answered step")
+        step = resume_if_answered(view.flow_run_id)
+        emit({"process": view.ref, "flow_run_id": view.flow_run_id, "resumed": step},
+             json_, f"{view.ref}: resumed with {step}" if step
+             else f"{view.ref}: its flow run waits for no answered step")
 
 
 @process_app.command("reconcile")
@@ -259,27 +260,28 @@ def process_migrate(
         raise typer.Exit(1)
 
 
-def _end_its_run(view: dict[str, Any], as_json: bool) -> None:
+def _end_its_run(view: ProcessPublic, as_json: bool) -> None:
     """The process is over: a run still waiting for it is ended with the process's reason."""
     from mktflow.prefect.handback import end_run
 
-    why = (view.get("result") or {}).get("reason") or f"{view['ref']} is {view['status']}"
-    ended = end_run(view["flow_run_id"], why)
-    emit({"process": view["ref"], "flow_run_id": view["flow_run_id"], "resumed": None,
+    assert view.flow_run_id is not None
+    why = (view.result or {}).get("reason") or f"{view.ref} is {view.status}"
+    ended = end_run(view.flow_run_id, why)
+    emit({"process": view.ref, "flow_run_id": view.flow_run_id, "resumed": None,
           "ended": ended}, as_json,
-         f"{view['ref']} is {view['status']}: its waiting flow run was ended ({why})" if ended
-         else f"{view['ref']} is {view['status']}: its flow run waits for nothing")
+         f"{view.ref} is {view.status}: its waiting flow run was ended ({why})" if ended
+         else f"{view.ref} is {view.status}: its flow run waits for nothing")
 
 
-def _process_text(view: dict[str, Any]) -> str:
-    head = (f"{view['ref']} {view['process']} {view['business_key']}: {view['status']}\n"
-            f"owner {view['owner']}, flow run {view['flow_run_id']}\n"
-            + (f"ended: {reason}\n" if (reason := (view.get("result") or {}).get("reason"))
+def _process_text(view: ProcessPublic) -> str:
+    head = (f"{view.ref} {view.process} {view.business_key}: {view.status}\n"
+            f"owner {view.owner}, flow run {view.flow_run_id}\n"
+            + (f"ended: {reason}\n" if (reason := (view.result or {}).get("reason"))
                else ""))
-    items = table(view["work_items"], ["ref", "state", "department", "title", "assignee",
-                                      "completed_by"], empty="(no work items)")
-    handoffs = table(view["handoffs"], ["ref", "state", "from_department", "to_department",
-                                        "title"], empty="(no handoffs)")
+    items = table(view.work_items, ["ref", "state", "department", "title", "assignee",
+                                    "completed_by"], empty="(no work items)")
+    handoffs = table(view.handoffs, ["ref", "state", "from_department", "to_department",
+                                     "title"], empty="(no handoffs)")
     return f"{head}\n{items}\n\n{handoffs}"
 
 

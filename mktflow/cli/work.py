@@ -183,11 +183,11 @@ def work_reassign_all(
     actor: ActorOpt, json_: JsonOpt = False,
 ) -> None:
     """Move everything one member holds to another (someone leaves or is away); all or none."""
-    from mktflow.engine.queries import show
+    from mktflow.engine.views import show_item as read
     from mktflow.engine.work import reassign_all
 
     with refusals(json_):
         items = reassign_all(uow(), from_email=from_, to_email=to, actor_email=actor)
-        views = [show(uow(), f"W-{i.id}") for i in items]
+        views = [read(uow(), f"W-{i.id}") for i in items]
         emit(views, json_, lambda v: f"reassigned {len(v)} item(s) from {from_} to {to}: "
-                                     + (", ".join(x["ref"] for x in v) or "none"))
+                                     + (", ".join(x.ref for x in v) or "none"))

@@ -13,8 +13,9 @@ that names the last row's place in the order, the *now* of the first page (so th
 put while someone pages) and the query it belongs to. Rows that change state between pages move
 as they would in any keyset list: nothing is shown twice, nothing that stays put is skipped.
 
-Rows are built from the columns a list shows: no description, form schema, draft or data
-(``queries.show`` gives those for one item).
+Rows are built from the columns a list shows (``views.InboxWorkRow``, ``views.InboxHandoffRow``
+in a ``views.InboxPage``): no description, form schema, draft or data (``queries.show`` gives
+those for one item).
 
 Errors: ``NotFound`` for an unknown department or process, ``BadInput`` (naming the field) for
 a limit out of range, an unknown state or a cursor that is not one of this query's.
@@ -26,7 +27,7 @@ import base64
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -49,6 +50,7 @@ from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
 from mktflow.domain.inputs import check_email, check_id, format_time
 from mktflow.domain.model import OPEN_WORK_STATES, HandoffState
 from mktflow.engine import visibility
+from mktflow.engine.views import InboxHandoffRow, InboxPage, InboxWorkRow
 from mktflow.store import light
 from mktflow.store.uow import UnitOfWork
 
@@ -57,7 +59,7 @@ __all__ = [
     "HANDOFF_STATES",
     "MAX_LIMIT",
     "WORK_STATES",
-    "Page",
+    "InboxPage",
     "handoff_page",
     "inbox_page",
     "work_page",
@@ -85,15 +87,6 @@ _HANDOFF_PRIORITY = 50
 
 #: (band, due is null, due, -priority, kind, id): a row's place in the inbox order.
 Key = tuple[int, int, datetime | None, int, int, int]
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of an inbox: ``rows`` (light views, in order) and the cursor of the next page
-    (None on the last page)."""
-
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    next_cursor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -223,7 +216,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _work_rows(uow: UnitOfWork, q: _Query, now: datetime, key: Key | None,
-               want: int) -> list[tuple[Key, dict[str, Any]]]:
+               want: int) -> list[tuple[Key, InboxWorkRow | InboxHandoffRow]]:
     states = q.states or WORK_STATES
     base = (select(_W.c.id, _W.c.state, _W.c.title, _W.c.department, _W.c.branch,
                    _W.c.assignee_email, _W.c.owner_email, _W.c.priority, _W.c.due_at,
@@ -250,20 +243,20 @@ def _work_rows(uow: UnitOfWork, q: _Query, now: datetime, key: Key | None,
     return [(k, _work_row(r, overdue=k[0] == 0)) for k, r in found]
 
 
-def _work_row(r: Any, *, overdue: bool) -> dict[str, Any]:
-    return {
-        "id": r.id, "ref": f"W-{r.id}", "kind": "work", "state": r.state, "title": r.title,
-        "department": r.department, "branch": r.branch, "assignee": r.assignee_email,
-        "owner": r.owner_email, "priority": r.priority, "due": _iso(r.due_at),
-        "follow_up": _iso(r.follow_up_at), "escalation_level": r.escalation_level,
-        "overdue": overdue, "process": r.process, "process_id": r.process_id,
-        "step_key": r.step_key, "form_name": r.form_name, "created_at": _iso(r.created_at),
-        "version": r.version,
-    }
+def _work_row(r: Any, *, overdue: bool) -> InboxWorkRow:
+    return InboxWorkRow(
+        id=r.id, ref=f"W-{r.id}", kind="work", state=r.state, title=r.title,
+        department=r.department, branch=r.branch, assignee=r.assignee_email,
+        owner=r.owner_email, priority=r.priority, due=_iso(r.due_at),
+        follow_up=_iso(r.follow_up_at), escalation_level=r.escalation_level,
+        overdue=overdue, process=r.process, process_id=r.process_id,
+        step_key=r.step_key, form_name=r.form_name, created_at=_iso(r.created_at),
+        version=r.version,
+    )
 
 
 def _handoff_rows(uow: UnitOfWork, q: _Query, now: datetime, key: Key | None,
-                  want: int) -> list[tuple[Key, dict[str, Any]]]:
+                  want: int) -> list[tuple[Key, InboxWorkRow | InboxHandoffRow]]:
     states = q.states or HANDOFF_STATES
     receiver_states = [s for s in RECEIVER_STATES if s in states]
     receiver: ColumnElement[bool] = false()
@@ -296,19 +289,17 @@ def _handoff_rows(uow: UnitOfWork, q: _Query, now: datetime, key: Key | None,
     return [(k, _handoff_row(r, overdue=k[0] == 0)) for k, r in found]
 
 
-def _handoff_row(r: Any, *, overdue: bool) -> dict[str, Any]:
-    row = {
-        "id": r.id, "ref": f"H-{r.id}", "kind": "handoff", "handoff_kind": r.kind,
-        "state": r.state, "title": r.title, "from_department": r.from_department,
-        "to_department": r.to_department, "department": r.to_department, "branch": r.branch,
-        "due": _iso(r.due_at), "escalation_level": r.escalation_level, "overdue": overdue,
-        "process": r.process, "process_id": r.process_id, "step_key": r.step_key,
-        "return_count": r.return_count, "offered_by": r.offered_by,
-        "created_at": _iso(r.created_at), "version": r.version,
-    }
-    if r.state == HandoffState.DELIVERED:
-        row["awaiting"] = "confirmation"
-    return row
+def _handoff_row(r: Any, *, overdue: bool) -> InboxHandoffRow:
+    return InboxHandoffRow(
+        id=r.id, ref=f"H-{r.id}", kind="handoff", handoff_kind=r.kind,
+        state=r.state, title=r.title, from_department=r.from_department,
+        to_department=r.to_department, department=r.to_department, branch=r.branch,
+        due=_iso(r.due_at), escalation_level=r.escalation_level, overdue=overdue,
+        process=r.process, process_id=r.process_id, step_key=r.step_key,
+        return_count=r.return_count, offered_by=r.offered_by,
+        created_at=_iso(r.created_at), version=r.version,
+        awaiting="confirmation" if r.state == HandoffState.DELIVERED else None,
+    )
 
 
 # --- the public pages -----------------------------------------------------------------------
@@ -364,15 +355,15 @@ def _known_department(uow: UnitOfWork, department: str) -> None:
         raise NotFound(f"department: unknown department {department!r}")
 
 
-def _page(uow: UnitOfWork, q: _Query, now: datetime, rows: list[tuple[Key, dict[str, Any]]]
-          ) -> Page:
+def _page(uow: UnitOfWork, q: _Query, now: datetime,
+          rows: list[tuple[Key, InboxWorkRow | InboxHandoffRow]]) -> InboxPage:
     if not rows:  # an empty page: say so if the department itself is unknown
         _known_department(uow, q.department)
     rows.sort(key=lambda kr: (kr[0][0], kr[0][1], kr[0][2] or now, *kr[0][3:]))
     more = len(rows) > q.limit
     rows = rows[:q.limit]
     cursor = _encode(q, now, rows[-1][0]) if more else None
-    return Page(rows=[r for _, r in rows], next_cursor=cursor)
+    return InboxPage(rows=[r for _, r in rows], next_cursor=cursor)
 
 
 def _start(uow: UnitOfWork, q: _Query, cursor: str | None) -> tuple[datetime, Key | None]:
@@ -384,7 +375,7 @@ def _start(uow: UnitOfWork, q: _Query, cursor: str | None) -> tuple[datetime, Ke
 def work_page(uow: UnitOfWork, department: str, *, member: str | None = None,
               states: Iterable[str] | None = None, overdue: bool | None = None,
               process: str | None = None, limit: int = DEFAULT_LIMIT,
-              cursor: str | None = None, reader: str | None = None) -> Page:
+              cursor: str | None = None, reader: str | None = None) -> InboxPage:
     """One page of the open work items of ``department`` (or of those ``member`` holds there).
 
     ``states``: some of open, claimed, delegated (default all); ``overdue``: only overdue (True)
@@ -402,7 +393,7 @@ def work_page(uow: UnitOfWork, department: str, *, member: str | None = None,
 def handoff_page(uow: UnitOfWork, department: str, *, states: Iterable[str] | None = None,
                  overdue: bool | None = None, process: str | None = None,
                  limit: int = DEFAULT_LIMIT, cursor: str | None = None,
-                 reader: str | None = None) -> Page:
+                 reader: str | None = None) -> InboxPage:
     """One page of the handoffs waiting for ``department``: offered, accepted or returned to
     it, or delivered by another department and waiting for its confirmation (``awaiting``).
     ``reader`` as for ``work_page``."""
@@ -416,7 +407,7 @@ def handoff_page(uow: UnitOfWork, department: str, *, states: Iterable[str] | No
 def inbox_page(uow: UnitOfWork, department: str, *, member: str | None = None,
                states: Iterable[str] | None = None, overdue: bool | None = None,
                process: str | None = None, limit: int = DEFAULT_LIMIT,
-               cursor: str | None = None, reader: str | None = None) -> Page:
+               cursor: str | None = None, reader: str | None = None) -> InboxPage:
     """One page of everything waiting for ``department``: work items and handoffs in one order.
 
     ``member`` narrows the work items to those the member holds (handoffs are held by
@@ -432,7 +423,7 @@ def inbox_page(uow: UnitOfWork, department: str, *, member: str | None = None,
                                                         if s in WORK_STATES)})
         hand_q = _Query(**{**q.__dict__, "states": tuple(s for s in q.states
                                                         if s in HANDOFF_STATES)})
-        rows: list[tuple[Key, dict[str, Any]]] = []
+        rows: list[tuple[Key, InboxWorkRow | InboxHandoffRow]] = []
         if not q.states or work_q.states:
             rows += _work_rows(uow, work_q, now, key, q.limit + 1)
         if not q.states or hand_q.states:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +29,13 @@ from mktflow.domain.errors import (
     NotFound,
     TransitionRefused,
 )
-from mktflow.domain.inputs import REASON_MAX, check_id, check_text, normalise_email
+from mktflow.domain.inputs import (
+    REASON_MAX,
+    check_id,
+    check_text,
+    format_time,
+    normalise_email,
+)
 from mktflow.domain.leads import (
     FUNNEL_KPIS,
     MARKETING,
@@ -46,6 +53,13 @@ from mktflow.domain.model import HandoffState, Readable, read_rule
 from mktflow.engine import handoffs
 from mktflow.engine.common import actor_for
 from mktflow.engine.lead_handoffs import lead_target
+from mktflow.engine.views import (
+    FunnelFigures,
+    LeadFunnel,
+    LeadHandoff,
+    LeadHistoryEntry,
+    LeadPublic,
+)
 from mktflow.engine.visibility import reading_actor
 from mktflow.store.tables import AuditEntry, Branch, Campaign, Handoff, Lead, Member
 from mktflow.store.uow import UnitOfWork
@@ -347,23 +361,22 @@ def report_outcome(uow: UnitOfWork, lead_id: int, *, actor_email: str, outcome: 
 # --- reads ------------------------------------------------------------------------------------
 
 
-def lead_view(lead: Lead, handoff: Handoff | None) -> dict[str, Any]:
-    """One lead as plain JSON: its fields, state, and its handoff's ref, state and due time."""
-    return {
-        "id": lead.id, "ref": lead_ref(lead.id), "source": lead.source,
-        "campaign": lead.campaign, "company": lead.company, "contact": lead.contact,
-        "channel": lead.channel, "region": lead.branch, "notes": lead.notes,
-        "owner": lead.owner_email, "department": lead.department, "state": lead.state,
-        "reason": lead.reason, "order": lead.order_ref,
-        "handoff": None if handoff is None else {
-            "ref": f"H-{handoff.id}", "state": handoff.state, "to": handoff.to_department,
-            "due": handoff.due_at.isoformat() if handoff.due_at else None,
-            "escalation_level": handoff.escalation_level,
-            "reason": handoff.reason if handoff.state == HandoffState.REJECTED else None},
-        "created_by": lead.created_by, "created_at": lead.created_at.isoformat(),
-        "qualified_at": lead.qualified_at.isoformat() if lead.qualified_at else None,
-        "outcome_at": lead.outcome_at.isoformat() if lead.outcome_at else None,
-    }
+def lead_view(lead: Lead, handoff: Handoff | None) -> LeadPublic:
+    """One lead: its fields, state, and its handoff's ref, state and due time."""
+    assert lead.id is not None  # a stored lead
+    return LeadPublic(
+        id=lead.id, ref=lead_ref(lead.id), source=lead.source,
+        campaign=lead.campaign, company=lead.company, contact=lead.contact,
+        channel=lead.channel, region=lead.branch, notes=lead.notes,
+        owner=lead.owner_email, department=lead.department, state=lead.state,
+        reason=lead.reason, order=lead.order_ref,
+        handoff=None if handoff is None else LeadHandoff(
+            ref=f"H-{handoff.id}", state=handoff.state, to=handoff.to_department,
+            due=format_time(handoff.due_at), escalation_level=handoff.escalation_level,
+            reason=handoff.reason if handoff.state == HandoffState.REJECTED else None),
+        created_by=lead.created_by, created_at=format_time(lead.created_at),
+        qualified_at=format_time(lead.qualified_at), outcome_at=format_time(lead.outcome_at),
+    )
 
 
 def _with_handoffs(uow: UnitOfWork, leads: Iterable[Lead]) -> list[tuple[Lead, Handoff | None]]:
@@ -375,7 +388,7 @@ def _with_handoffs(uow: UnitOfWork, leads: Iterable[Lead]) -> list[tuple[Lead, H
 
 
 def show_lead(uow: UnitOfWork, reference: str | int, *, reader: str | None = None
-              ) -> dict[str, Any]:
+              ) -> LeadPublic:
     """One lead (``L-3`` or 3) as ``lead_view``, with ``history`` (its audit trail and its
     handoff's). NotFound; NotAuthorized for a reader the read table's ``lead`` row does not
     grant (marketing, sales once handed over, management)."""
@@ -386,10 +399,10 @@ def show_lead(uow: UnitOfWork, reference: str | int, *, reader: str | None = Non
         [(lead, handoff)] = _with_handoffs(uow, [lead])
         if actor is not None:
             authorize_read(actor, read_rule(Readable.LEAD), lead_target(lead, handoff))
-        return {**lead_view(lead, handoff), "history": _history(uow, lead)}
+        return replace(lead_view(lead, handoff), history=_history(uow, lead))
 
 
-def _history(uow: UnitOfWork, lead: Lead) -> list[dict[str, Any]]:
+def _history(uow: UnitOfWork, lead: Lead) -> list[LeadHistoryEntry]:
     """The lead's audit trail and its handoff's, oldest first: how marketing tracks the lead
     to its outcome (1.(2) C). Each entry: at, actor, ref (L-n or H-n), action, from and to
     state, reason."""
@@ -400,10 +413,11 @@ def _history(uow: UnitOfWork, lead: Lead) -> list[dict[str, Any]]:
                        & (col(AuditEntry.entity_id) == lead.handoff_id))
     rows = uow.session.exec(select(AuditEntry).where(or_(*entries))
                             .order_by(col(AuditEntry.id)))
-    return [{"at": e.at.isoformat(), "actor": e.actor,
-             "ref": lead_ref(e.entity_id) if e.entity_type == "lead" else f"H-{e.entity_id}",
-             "action": e.action, "from_state": e.from_state, "to_state": e.to_state,
-             "reason": e.reason} for e in rows]
+    return [LeadHistoryEntry(
+        at=format_time(e.at), actor=e.actor,
+        ref=lead_ref(e.entity_id) if e.entity_type == "lead" else f"H-{e.entity_id}",
+        action=e.action, from_state=e.from_state, to_state=e.to_state, reason=e.reason)
+        for e in rows]
 
 
 def lead_number(reference: str | int) -> int:
@@ -416,7 +430,7 @@ def lead_number(reference: str | int) -> int:
 
 
 def list_leads(uow: UnitOfWork, *, reader: str | None = None, campaign: str | None = None,
-               state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+               state: str | None = None, limit: int = 200) -> list[LeadPublic]:
     """The leads ``reader`` may see (newest first, at most ``limit``), of one campaign or in
     one state if given; each as ``lead_view``."""
     if state is not None and state not in {s.value for s in LeadState}:
@@ -435,15 +449,13 @@ def list_leads(uow: UnitOfWork, *, reader: str | None = None, campaign: str | No
 
 
 def funnel_report(uow: UnitOfWork, *, reader: str | None = None,
-                  campaign: str | None = None) -> dict[str, Any]:
+                  campaign: str | None = None) -> LeadFunnel:
     """The lead funnel, gathered → qualified → accepted → won, in total, per campaign and per
     channel (``domain.leads.funnel``), of one campaign if given. Counts, not customers: the
     read table's ``funnel`` row (marketing, sales, management). A branch member counts only
     their branch's leads and those of no branch.
 
-    Returns ``{"campaign": key | None, "total": counts, "by_campaign": {key: counts},
-    "by_channel": {channel: counts}}`` (counts: ``FunnelCounts.as_dict``; key ``""``: leads of
-    no campaign).
+    Returns a ``LeadFunnel`` (``by_campaign`` key ``""``: leads of no campaign).
     """
     with uow:
         actor = reading_actor(uow, reader)
@@ -464,9 +476,12 @@ def funnel_report(uow: UnitOfWork, *, reader: str | None = None,
                          "rejected": handoff is not None
                          and handoff.state == HandoffState.REJECTED})
         total = funnel(rows, by="all").get("all") or FunnelCounts().finish()
-        return {"campaign": campaign, "total": total.as_dict(),
-                "by_campaign": {k: v.as_dict() for k, v in funnel(rows, by="campaign").items()},
-                "by_channel": {k: v.as_dict() for k, v in funnel(rows, by="channel").items()}}
+        return LeadFunnel(
+            campaign=campaign, total=FunnelFigures(**total.as_dict()),
+            by_campaign={k: FunnelFigures(**v.as_dict())
+                         for k, v in funnel(rows, by="campaign").items()},
+            by_channel={k: FunnelFigures(**v.as_dict())
+                        for k, v in funnel(rows, by="channel").items()})
 
 
 def funnel_actuals(uow: UnitOfWork, campaign: str) -> dict[str, float]:

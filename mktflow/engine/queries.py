@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,19 @@ from mktflow.domain.model import OPEN_WORK_STATES, REF_PREFIX, HandoffState, ref
 from mktflow.engine import views, visibility
 from mktflow.engine.common import parse_ref, ref
 from mktflow.engine.handoffs import process_id_for
-from mktflow.engine.inbox import Page, handoff_page, inbox_page, work_page
+from mktflow.engine.inbox import handoff_page, inbox_page, work_page
+from mktflow.engine.views import (
+    BranchPublic,
+    DepartmentPublic,
+    HandoffPublic,
+    HistoryEntry,
+    InboxPage,
+    MemberPublic,
+    OrganisationPublic,
+    ProcessPublic,
+    ProcessSummary,
+    WorkItemPublic,
+)
 from mktflow.store.tables import (
     AuditEntry,
     Branch,
@@ -28,7 +41,7 @@ from mktflow.store.tables import (
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [
-    "Page",
+    "InboxPage",
     "done_steps_of_run",
     "handoff_page",
     "handoff_view",
@@ -37,8 +50,10 @@ __all__ = [
     "inbox_page",
     "organisation",
     "process_list",
+    "process_summary",
     "process_view",
     "show",
+    "show_process",
     "work_page",
     "work_view",
 ]
@@ -61,48 +76,61 @@ def _business_key(session: Session, process_id: int | None) -> str | None:
     return process.business_key if process else None
 
 
-def work_view(session: Session, item: WorkItem, now: datetime | None = None) -> dict[str, Any]:
+def work_view(session: Session, item: WorkItem, now: datetime | None = None
+              ) -> WorkItemPublic:
     """A work item as people and scripts read it."""
     return views.work_view(item, _business_key(session, item.process_id), now)
 
 
-def handoff_view(session: Session, h: Handoff, now: datetime | None = None) -> dict[str, Any]:
+def handoff_view(session: Session, h: Handoff, now: datetime | None = None
+                 ) -> HandoffPublic:
     """A handoff as people and scripts read it."""
     return views.handoff_view(h, _business_key(session, h.process_id), now)
 
 
-def process_view(session: Session, p: ProcessInstance, *, items: bool = True,
-                 reader: Actor | None = None, parameters: bool = True) -> dict[str, Any]:
-    """A process instance, with its work items and handoffs: those ``reader`` may see (None:
-    all). Without ``parameters`` its parameters and result are withheld (None, and
-    ``withheld`` names them): the reader may see the process, not its data."""
-    view: dict[str, Any] = {
-        "id": p.id, "ref": ref(p), "process": p.process, "business_key": p.business_key,
-        "status": p.status, "owner": p.owner_email, "branch": p.branch,
-        "flow_run_id": p.flow_run_id, "flow_version": p.flow_version,
-        "params": p.params if parameters else None,
-        "result": p.result if parameters else None,
-        "created_at": _iso(p.created_at), "updated_at": _iso(p.updated_at),
-    }
-    if not parameters:
-        view["withheld"] = ["params", "result"]
-    if items:
-        owner = p.owner_email
-        view["work_items"] = [work_view(session, w) for w in session.exec(
+def _process_fields(p: ProcessInstance, parameters: bool) -> dict[str, Any]:
+    """What a process's summary and its whole view share, as constructor arguments."""
+    assert p.id is not None
+    return dict(
+        id=p.id, ref=ref(p), process=p.process, business_key=p.business_key,
+        status=p.status, owner=p.owner_email, branch=p.branch,
+        flow_run_id=p.flow_run_id, flow_version=p.flow_version,
+        params=p.params if parameters else None,
+        result=p.result if parameters else None,
+        created_at=_iso(p.created_at), updated_at=_iso(p.updated_at),
+        withheld=None if parameters else ["params", "result"])
+
+
+def process_summary(p: ProcessInstance, *, parameters: bool = True) -> ProcessSummary:
+    """A process instance without its items. Without ``parameters`` its parameters and result
+    are withheld (None, and ``withheld`` names them): the reader may see the process, not its
+    data."""
+    return ProcessSummary(**_process_fields(p, parameters))
+
+
+def process_view(session: Session, p: ProcessInstance, *, reader: Actor | None = None,
+                 parameters: bool = True) -> ProcessPublic:
+    """A process instance with its work items and handoffs: those ``reader`` may see (None:
+    all); ``parameters`` as for ``process_summary``."""
+    owner = p.owner_email
+    return ProcessPublic(
+        **_process_fields(p, parameters),
+        work_items=[work_view(session, w) for w in session.exec(
             select(WorkItem).where(col(WorkItem.process_id) == p.id).order_by(col(WorkItem.id)))
-            if visibility.may_see_item(reader, "work", w, process_owner=owner)]
-        view["handoffs"] = [handoff_view(session, h) for h in session.exec(
+            if visibility.may_see_item(reader, "work", w, process_owner=owner)],
+        handoffs=[handoff_view(session, h) for h in session.exec(
             select(Handoff).where(col(Handoff.process_id) == p.id).order_by(col(Handoff.id)))
-            if visibility.may_see_item(reader, "handoff", h, process_owner=owner)]
-    return view
+            if visibility.may_see_item(reader, "handoff", h, process_owner=owner)])
 
 
-def _sort_key(entry: dict[str, Any]) -> tuple[Any, ...]:
-    due = entry["due"] or "9999"
-    return (not entry["overdue"], due, -entry.get("priority", 50), entry["ref"])
+def _sort_key(entry: WorkItemPublic | HandoffPublic) -> tuple[Any, ...]:
+    due = entry.due or "9999"
+    priority = entry.priority if isinstance(entry, WorkItemPublic) else 50
+    return (not entry.overdue, due, -priority, entry.ref)
 
 
-def inbox(uow: UnitOfWork, department: str, *, member: str | None = None) -> list[dict[str, Any]]:
+def inbox(uow: UnitOfWork, department: str, *, member: str | None = None
+          ) -> list[WorkItemPublic | HandoffPublic]:
     """Open work and handoffs waiting for a department (or held by one member), overdue first.
 
     All of them, as full views (form schema and data included): for a list people page
@@ -117,7 +145,8 @@ def inbox(uow: UnitOfWork, department: str, *, member: str | None = None) -> lis
                                       col(WorkItem.state).in_(sorted(OPEN_WORK_STATES)))
         if member:
             work = work.where(col(WorkItem.assignee_email) == normalise_email(member))
-        entries = [work_view(s, w, now) for w in s.exec(work)]
+        entries: list[WorkItemPublic | HandoffPublic] = [work_view(s, w, now)
+                                                         for w in s.exec(work)]
         handoffs = select(Handoff).where(or_(
             (col(Handoff.to_department) == department)
             & col(Handoff.state).in_([str(x) for x in _RECEIVER_ACTS]),
@@ -126,24 +155,32 @@ def inbox(uow: UnitOfWork, department: str, *, member: str | None = None) -> lis
         ))
         for h in s.exec(handoffs):
             view = handoff_view(s, h, now)
-            if h.state == HandoffState.DELIVERED:
-                view["overdue"] = False
-                view["awaiting"] = "confirmation"
+            if h.state == HandoffState.DELIVERED:  # waits for this department, never late
+                view = dataclasses.replace(view, overdue=False, awaiting="confirmation")
             entries.append(view)
         return sorted(entries, key=_sort_key)
 
 
 def show(uow: UnitOfWork, reference: str, default_kind: str | None = None, *,
-         reader: str | None = None) -> dict[str, Any]:
+         reader: str | None = None) -> WorkItemPublic | HandoffPublic | ProcessPublic:
     """One work item, handoff or process, by reference (``W-12``, ``H-3``, ``P-4``), as
     ``reader`` may see it (None: the operator; ``engine.visibility``). NotFound when there is
     none; NotAuthorized when the reader may not see it."""
     kind, item_id = parse_ref(reference, default_kind)
     if kind != "process":
         return views.show_item(uow, reference, default_kind, reader=reader)
+    return show_process(uow, item_id, reader=reader)
+
+
+def show_process(uow: UnitOfWork, process_id: int, *, reader: str | None = None
+                 ) -> ProcessPublic:
+    """Process ``process_id`` (``P-4``: 4) with its work items and handoffs, as ``reader`` may
+    see it (None: the operator; ``engine.visibility``). NotFound when there is none;
+    NotAuthorized when the reader may not see it."""
+    reference = ref_of("process", process_id)
     with uow:
         actor = visibility.reading_actor(uow, reader)
-        row = uow.session.get(ProcessInstance, item_id)
+        row = uow.session.get(ProcessInstance, process_id)
         if row is None:
             raise NotFound(f"{reference} does not exist")
         target = visibility.process_target(uow.session, row)
@@ -154,7 +191,7 @@ def show(uow: UnitOfWork, reference: str, default_kind: str | None = None, *,
 
 def process_list(uow: UnitOfWork, *, status: str | None = None,
                  process: str | None = None, reader: str | None = None
-                 ) -> list[dict[str, Any]]:
+                 ) -> list[ProcessSummary]:
     """Process instances ``reader`` may see (None: all), newest first; parameters and result
     only of those whose parameters they may see."""
     with uow:
@@ -168,10 +205,10 @@ def process_list(uow: UnitOfWork, *, status: str | None = None,
             query = query.where(col(ProcessInstance.process) == process)
         rows = list(uow.session.exec(query))
         owners = _departments_of(uow.session, {p.owner_email for p in rows})
-        return [process_view(uow.session, p, items=False, parameters=actor is None
-                             or visibility.may_see_parameters(actor, Target(
-                                 ref=ref(p), department="", branch=p.branch,
-                                 owner_department=owners.get(p.owner_email))))
+        return [process_summary(p, parameters=actor is None
+                                or visibility.may_see_parameters(actor, Target(
+                                    ref=ref(p), department="", branch=p.branch,
+                                    owner_department=owners.get(p.owner_email))))
                 for p in rows]
 
 
@@ -194,7 +231,7 @@ def done_steps_of_run(uow: UnitOfWork, flow_run_id: str) -> list[WorkItem]:
 
 
 def history(uow: UnitOfWork, reference: str, *, reader: str | None = None
-            ) -> list[dict[str, Any]]:
+            ) -> list[HistoryEntry]:
     """The audit trail of a work item, a handoff, or a whole process (``P-4`` or its key),
     oldest first, as ``reader`` may see it (None: the operator): an item's by the item's row
     of the read table; a process's by the process's row, with the entries of only the items
@@ -232,13 +269,13 @@ def history(uow: UnitOfWork, reference: str, *, reader: str | None = None
         else:
             query = query.where(col(AuditEntry.entity_type) == kind,
                                 col(AuditEntry.entity_id) == item_id)
-        return [{
-            "id": e.id, "at": _iso(e.at), "actor": e.actor, "identified_by": e.identified_by,
-            "item": _entity_ref(e.entity_type, e.entity_id), "action": e.action,
-            "from_state": e.from_state, "to_state": e.to_state, "reason": e.reason,
-            "data": e.data, "changes": e.changes,
-        } for e in s.exec(query.order_by(col(AuditEntry.id)))
-            if (e.entity_type, e.entity_id) not in hidden]
+        return [HistoryEntry(
+            id=e.id, at=_iso(e.at), actor=e.actor, identified_by=e.identified_by,
+            item=_entity_ref(e.entity_type, e.entity_id), action=e.action,
+            from_state=e.from_state, to_state=e.to_state, reason=e.reason,
+            data=e.data, changes=e.changes,
+        ) for e in s.exec(query.order_by(col(AuditEntry.id)))
+            if e.id is not None and (e.entity_type, e.entity_id) not in hidden]
 
 
 def _entity_ref(entity_type: str, entity_id: int) -> str:
@@ -261,7 +298,7 @@ def _hidden_items(s: Session, process: ProcessInstance, actor: Actor) -> set[tup
     return {(kind, item_id) for kind, item_id in hidden if item_id is not None}
 
 
-def organisation(uow: UnitOfWork) -> dict[str, Any]:
+def organisation(uow: UnitOfWork) -> OrganisationPublic:
     """Branches, departments (with who leads them today) and active members."""
     with uow:
         s = uow.session
@@ -272,19 +309,18 @@ def organisation(uow: UnitOfWork) -> dict[str, Any]:
                                                col(Member.role) == "head",
                                                col(Member.active))).first()
             away = head_is_away(d.head_away_from, d.head_away_until, today)
-            departments.append({
-                "code": d.code, "name": d.name, "head": head.email if head else None,
-                "delegate": d.delegate_email, "head_away": away,
-                "head_away_from": str(d.head_away_from) if d.head_away_from else None,
-                "head_away_until": str(d.head_away_until) if d.head_away_until else None,
-            })
-        return {
-            "branches": [{"code": b.code, "name": b.name, "hq": b.is_hq,
-                          "calendar": b.calendar}
-                         for b in s.exec(select(Branch).order_by(col(Branch.code)))],
-            "departments": departments,
-            "members": [{"email": m.email, "name": m.name, "department": m.department,
-                         "role": m.role, "branch": m.branch}
-                        for m in s.exec(select(Member).where(col(Member.active))
-                                        .order_by(col(Member.department), col(Member.email)))],
-        }
+            departments.append(DepartmentPublic(
+                code=d.code, name=d.name, head=head.email if head else None,
+                delegate=d.delegate_email, head_away=away,
+                head_away_from=str(d.head_away_from) if d.head_away_from else None,
+                head_away_until=str(d.head_away_until) if d.head_away_until else None,
+            ))
+        return OrganisationPublic(
+            branches=[BranchPublic(code=b.code, name=b.name, hq=b.is_hq, calendar=b.calendar)
+                      for b in s.exec(select(Branch).order_by(col(Branch.code)))],
+            departments=departments,
+            members=[MemberPublic(email=m.email, name=m.name, department=m.department,
+                                  role=m.role, branch=m.branch)
+                     for m in s.exec(select(Member).where(col(Member.active))
+                                     .order_by(col(Member.department), col(Member.email)))],
+        )

@@ -23,6 +23,7 @@ from mktflow.engine.decisions import FLOW_MOVED, moving_process
 from mktflow.engine.handoffs import process_id_for
 from mktflow.engine.queries import handoff_view, work_view
 from mktflow.engine.transitions import check
+from mktflow.engine.views import DepartmentHandoffs, DepartmentLoad, HandoffPublic, MemberLoad
 from mktflow.store.tables import Department, Handoff, Member, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
 
@@ -141,7 +142,7 @@ def allowed_actions(uow: UnitOfWork, reference: str, email: str) -> list[str]:
 def department_handoffs(uow: UnitOfWork, department: str, *, process: str | None = None,
                         state: str | None = None, overdue: bool | None = None,
                         limit: int = 50, recent_limit: int = 10,
-                        reader: str | None = None) -> dict[str, Any]:
+                        reader: str | None = None) -> DepartmentHandoffs:
     """The open handoffs a department is party to, overdue first (then by due date), in three
     lists: ``offered_to_us`` (it must accept, deliver or redo them),
     ``awaiting_our_confirmation`` (delivered to it) and ``ours_waiting_on_others`` (it offered
@@ -163,7 +164,7 @@ def department_handoffs(uow: UnitOfWork, department: str, *, process: str | None
         now = uow.now()
         waiting = [str(x) for x in _WITH_RECEIVER]
 
-        def views(*where: Any) -> list[dict[str, Any]]:
+        def views(*where: Any) -> list[HandoffPublic]:
             query = select(Handoff).where(*where)
             if branch is not None:
                 query = query.where(col(Handoff.branch).is_(None) | (col(Handoff.branch) == branch))
@@ -173,8 +174,8 @@ def department_handoffs(uow: UnitOfWork, department: str, *, process: str | None
                 query = query.where(col(Handoff.state) == state)
             found = [handoff_view(s, h, now) for h in s.exec(query.order_by(col(Handoff.id)))]
             if overdue is not None:
-                found = [v for v in found if v["overdue"] is overdue]
-            return sorted(found, key=lambda v: (not v["overdue"], v["due"] or "9999", v["id"]))
+                found = [v for v in found if v.overdue is overdue]
+            return sorted(found, key=lambda v: (not v.overdue, v.due or "9999", v.id))
 
         closed = [str(x) for x in (HandoffState.REJECTED, HandoffState.CONFIRMED,
                                    HandoffState.CANCELLED)]
@@ -193,16 +194,16 @@ def department_handoffs(uow: UnitOfWork, department: str, *, process: str | None
             "ours_waiting_on_others": views(col(Handoff.from_department) == department,
                                             col(Handoff.state).in_(waiting)),
         }
-        return {
+        return DepartmentHandoffs(
             **{name: rows[:limit] for name, rows in lists.items()},
-            "counts": {name: len(rows) for name, rows in lists.items()},
-            "recently_closed": [handoff_view(s, h, now) for h in recent],
-        }
+            counts={name: len(rows) for name, rows in lists.items()},
+            recently_closed=[handoff_view(s, h, now) for h in recent],
+        )
 
 
-def department_load(uow: UnitOfWork, department: str) -> dict[str, Any]:
-    """A department's open work: ``{open, overdue, unassigned, by_member: [{email, name, held,
-    overdue}], items}``; every active member is listed, holding nothing or not."""
+def department_load(uow: UnitOfWork, department: str) -> DepartmentLoad:
+    """A department's open work: counts, by member (every active member is listed, holding
+    nothing or not) and the items. Raises NotFound for an unknown department."""
     with uow:
         s = uow.session
         if s.get(Department, department) is None:
@@ -212,17 +213,17 @@ def department_load(uow: UnitOfWork, department: str) -> dict[str, Any]:
             col(WorkItem.department) == department,
             col(WorkItem.state).in_(sorted(OPEN_WORK_STATES))).order_by(col(WorkItem.id)))
         items = [work_view(s, w, now) for w in rows]
-        held = Counter(i["assignee"] for i in items if i["assignee"])
-        late = Counter(i["assignee"] for i in items if i["assignee"] and i["overdue"])
+        held = Counter(i.assignee for i in items if i.assignee)
+        late = Counter(i.assignee for i in items if i.assignee and i.overdue)
         members = s.exec(select(Member).where(col(Member.department) == department,
                                               col(Member.active)).order_by(col(Member.name)))
-        by_member = [{"email": m.email, "name": m.name, "role": m.role,
-                      "held": held.pop(m.email, 0), "overdue": late.pop(m.email, 0)}
+        by_member = [MemberLoad(email=m.email, name=m.name, role=m.role,
+                                held=held.pop(m.email, 0), overdue=late.pop(m.email, 0))
                      for m in members]
         # work held by someone outside the department (a delegated colleague) is listed too
-        by_member += [{"email": e, "name": e, "role": "", "held": n, "overdue": late.get(e, 0)}
+        by_member += [MemberLoad(email=e, name=e, role="", held=n, overdue=late.get(e, 0))
                       for e, n in sorted(held.items())]
-        return {"department": department, "open": len(items),
-                "overdue": sum(1 for i in items if i["overdue"]),
-                "unassigned": sum(1 for i in items if not i["assignee"]),
-                "by_member": by_member, "items": items}
+        return DepartmentLoad(department=department, open=len(items),
+                              overdue=sum(1 for i in items if i.overdue),
+                              unassigned=sum(1 for i in items if not i.assignee),
+                              by_member=by_member, items=items)

@@ -1,4 +1,13 @@
-"""One work item or handoff as people and scripts read it, built from its columns.
+"""What people and scripts read, defined once: the views of work items, handoffs, processes,
+inbox pages, audit trails and the organisation, built here and in the engine's readers
+(``queries``, ``inbox``), answered by the API as its response models, shown by the pages
+and printed by the command line (``plain``).
+
+Each view is a frozen dataclass (``dataclasses.replace`` makes a changed copy); a field's
+docstring is its description in the API's OpenAPI document (pydantic reads these classes for
+the API; importing this module loads no pydantic, so a quick read starts fast). Times are
+ISO 8601 strings in UTC with ``Z`` (``domain.inputs.format_time``); ids are whole numbers;
+references are ``W-12``, ``H-3``, ``P-4``.
 
 ``work_view`` and ``handoff_view`` take anything with the table's columns as attributes (a
 model instance or a Core row) and the business key of its process. ``show_item`` reads one item
@@ -8,8 +17,10 @@ starts fast. ``queries.show`` answers through it too.
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal
 
 from sqlalchemy import bindparam, select
 
@@ -22,58 +33,574 @@ from mktflow.engine.refs import parse_ref
 from mktflow.store import light
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["handoff_view", "show_item", "work_view"]
+__all__ = [
+    "BranchPublic",
+    "DepartmentHandoffs",
+    "DepartmentLoad",
+    "DepartmentPublic",
+    "FunnelFigures",
+    "HandoffPublic",
+    "HistoryEntry",
+    "InboxHandoffRow",
+    "InboxPage",
+    "InboxRow",
+    "InboxWorkRow",
+    "LeadFunnel",
+    "LeadHandoff",
+    "LeadHistoryEntry",
+    "LeadPublic",
+    "MemberLoad",
+    "MemberPublic",
+    "OrganisationPublic",
+    "ProcessPublic",
+    "ProcessSummary",
+    "View",
+    "WorkItemPublic",
+    "handoff_view",
+    "plain",
+    "show_item",
+    "work_view",
+]
 
 #: Handoff states in which the receiving department has to act (and can be late).
 RECEIVER_ACTS = (HandoffState.OFFERED, HandoffState.ACCEPTED, HandoffState.RETURNED)
+
+Json = dict[str, Any]
+
+
+def _one_line(schema: dict[str, Any]) -> None:
+    """A field's docstring wraps at the code's width; the API's document has it on one line."""
+    for field in schema.get("properties", {}).values():
+        if "description" in field:
+            field["description"] = " ".join(field["description"].split())
+
+
+class View:
+    """What every view shares (no fields): how pydantic reads it for the API (each field's
+    docstring is its description) and the fields it has only sometimes (``SOMETIMES``: left
+    out of ``plain`` while None, as the command line always printed them)."""
+
+    __slots__ = ()
+    __pydantic_config__: ClassVar[dict[str, Any]] = {"use_attribute_docstrings": True,
+                                                     "json_schema_extra": _one_line}
+    SOMETIMES: ClassVar[tuple[str, ...]] = ()
+
+
+def plain(value: Any) -> Any:
+    """``value`` with every view in it as a plain dict (keys in field order), ready for
+    ``json.dumps``: what the command line prints with ``--json``. A field a view has only
+    sometimes (``awaiting``, ``withheld``: the class's ``SOMETIMES``) is left out while None;
+    lists and dicts are walked, anything else is returned as it is."""
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if not isinstance(value, View):
+        return value
+    sometimes = value.SOMETIMES
+    return {f.name: plain(v) for f in dataclasses.fields(value)  # type: ignore[arg-type]
+            if (v := getattr(value, f.name)) is not None or f.name not in sometimes}
+
+
+# --- work items -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InboxWorkRow(View):
+    """A human step as an inbox page lists it: the columns a list shows (no form, no data)."""
+
+    id: int
+    ref: str
+    """W-<id>"""
+    kind: Literal["work"]
+    state: str
+    title: str
+    department: str
+    branch: str | None
+    assignee: str | None
+    """Who holds the step now."""
+    owner: str | None
+    """Who delegated it, while it is delegated."""
+    priority: int
+    due: str | None
+    follow_up: str | None
+    escalation_level: int
+    overdue: bool
+    process: str | None
+    """Business key of the process it belongs to."""
+    process_id: int | None
+    step_key: str | None
+    form_name: str | None
+    created_at: str | None
+    version: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkItemPublic(View):
+    """A human step (``W-12``) as people and scripts read it: the row of an inbox page with
+    its description, form, data and who decided it."""
+
+    id: int
+    ref: str
+    """W-<id>"""
+    kind: Literal["work"]
+    state: str
+    title: str
+    description: str
+    department: str
+    branch: str | None
+    assignee: str | None
+    """Who holds the step now."""
+    owner: str | None
+    """Who delegated it, while it is delegated."""
+    priority: int
+    due: str | None
+    due_basis: str | None
+    """How a due time given in working time was computed, in words (its branch calendar, the
+    days it skipped and counted); null for a due time given as a time."""
+    follow_up: str | None
+    escalation_level: int
+    overdue: bool
+    process: str | None
+    """Business key of the process it belongs to."""
+    process_id: int | None
+    step_key: str | None
+    form_name: str | None
+    form_schema: Json | None
+    data: Json | None
+    draft: Json | None
+    excluded: list[str]
+    """Members who may not complete it (four eyes)."""
+    approval: Json | None = None
+    """An approval step's authority-matrix rule (department, roles, branch, rule), re-checked
+    when it is taken or decided."""
+    decides: bool = False
+    """Whether the step decides something (four eyes, an approval, a decision): only a proven
+    identity takes it."""
+    created_by: str | None
+    created_at: str | None
+    completed_by: str | None
+    completed_at: str | None
+    version: int
+
+
+# --- handoffs -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InboxHandoffRow(View):
+    """A handoff as an inbox page lists it; a delivered one waits for the offering department's
+    confirmation (``awaiting``)."""
+
+    SOMETIMES = ("awaiting",)
+
+    id: int
+    ref: str
+    """H-<id>"""
+    kind: Literal["handoff"]
+    handoff_kind: str
+    state: str
+    title: str
+    from_department: str
+    to_department: str
+    department: str
+    """The receiving department (as in to_department)."""
+    branch: str | None
+    due: str | None
+    escalation_level: int
+    overdue: bool
+    process: str | None
+    process_id: int | None
+    step_key: str | None
+    return_count: int
+    offered_by: str | None
+    created_at: str | None
+    version: int
+    awaiting: Literal["confirmation"] | None = None
+    """Set (to confirmation) when the offering department has to confirm it; otherwise null."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HandoffPublic(View):
+    """Work passed between departments (``H-3``) as people and scripts read it."""
+
+    SOMETIMES = ("awaiting",)
+
+    id: int
+    ref: str
+    """H-<id>"""
+    kind: Literal["handoff"]
+    handoff_kind: str
+    state: str
+    title: str
+    from_department: str
+    to_department: str
+    department: str
+    """The receiving department (as in to_department)."""
+    branch: str | None
+    criteria: str
+    deliverables: list[str]
+    due: str | None
+    due_basis: str | None
+    """How a due time given in working time was computed (as on a work item)."""
+    escalation_level: int
+    overdue: bool
+    process: str | None
+    process_id: int | None
+    reason: str | None
+    return_count: int
+    data: Json | None
+    offered_by: str | None
+    signed_by: str | None
+    created_at: str | None
+    accepted_at: str | None
+    delivered_at: str | None
+    closed_at: str | None
+    version: int
+    awaiting: Literal["confirmation"] | None = None
+    """Where a department's inbox lists a delivered handoff: the offering department has to
+    confirm it. Otherwise null."""
+
+
+# --- inbox pages ----------------------------------------------------------------------------
+
+
+class _ByKind:
+    """Tells pydantic, when the API builds its schema, that an inbox row's ``kind`` says which
+    view it is (a discriminated union: ``oneOf`` with a mapping in the OpenAPI document)."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        from pydantic import Field  # only the API reads the schema: a quick read never does
+
+        return handler.generate_schema(Annotated[source, Field(discriminator="kind")])
+
+
+#: One row of an inbox page: a work item's or a handoff's, told apart by ``kind``.
+InboxRow = Annotated[InboxWorkRow | InboxHandoffRow, _ByKind()]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InboxPage(View):
+    """One page of an inbox, overdue first, then by due time, priority and id."""
+
+    rows: list[InboxRow]
+    next_cursor: str | None
+    """Pass as ?cursor= for the next page (same filters); null on the last page."""
+
+
+# --- processes ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProcessSummary(View):
+    """A process instance (``P-4``) without its items, as lists show it."""
+
+    SOMETIMES = ("withheld",)
+
+    id: int
+    ref: str
+    """P-<id>"""
+    process: str
+    business_key: str | None
+    status: str
+    owner: str | None
+    branch: str | None
+    flow_run_id: str | None
+    flow_version: str | None = None
+    """The version of the flow code running it (as Prefect names it), once known."""
+    params: Json | None
+    result: Json | None
+    created_at: str | None
+    updated_at: str | None
+    withheld: list[str] | None = None
+    """Fields withheld from this reader (params, result): only the owner's department and
+    management see them."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProcessPublic(View):
+    """A process instance with its work items and handoffs."""
+
+    SOMETIMES = ("withheld",)
+
+    id: int
+    ref: str
+    """P-<id>"""
+    process: str
+    business_key: str | None
+    status: str
+    owner: str | None
+    branch: str | None
+    flow_run_id: str | None
+    flow_version: str | None = None
+    """The version of the flow code running it (as Prefect names it), once known."""
+    params: Json | None
+    result: Json | None
+    created_at: str | None
+    updated_at: str | None
+    withheld: list[str] | None = None
+    """Fields withheld from this reader (params, result): only the owner's department and
+    management see them."""
+    work_items: list[WorkItemPublic]
+    handoffs: list[HandoffPublic]
+
+
+# --- audit trails and the organisation ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryEntry(View):
+    """One line of an audit trail: who did what to which item, and when."""
+
+    id: int
+    at: str | None
+    actor: str
+    identified_by: str | None = None
+    """How the door knew the actor: member token, signed-in session, one-time sign-in link,
+    SSO proxy, command line (operator), or typed in the Prefect UI form (not proven); none for
+    the process engine and older entries."""
+    item: str
+    """W-12, H-3 or P-4 (an organisation entry: its kind and id, e.g. member 7)."""
+    action: str
+    from_state: str | None
+    to_state: str | None
+    reason: str | None
+    data: Json | None
+    changes: Json | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BranchPublic(View):
+    """A branch of the company."""
+
+    code: str
+    name: str
+    hq: bool
+    calendar: Json | None = None
+    """Its working calendar as the organisation file gives it (country, subdivision,
+    time_zone, week, hours, days_off, working_days); null: calendar hours."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DepartmentPublic(View):
+    """A department and who leads it today."""
+
+    code: str
+    name: str
+    head: str | None
+    delegate: str | None
+    head_away: bool
+    head_away_from: str | None
+    head_away_until: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberPublic(View):
+    """An active member."""
+
+    email: str
+    name: str
+    department: str
+    role: str
+    branch: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrganisationPublic(View):
+    """Branches, departments and active members."""
+
+    branches: list[BranchPublic]
+    departments: list[DepartmentPublic]
+    members: list[MemberPublic]
+
+
+# --- sales leads ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LeadHandoff(View):
+    """The handoff that passed a lead to sales: its ref, state, receiving department and
+    follow-up deadline; the rejection's reason when sales rejected it."""
+
+    ref: str
+    """H-<id>"""
+    state: str
+    to: str
+    due: str | None
+    escalation_level: int
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LeadHistoryEntry(View):
+    """One change of a lead (``L-3``) or of its handoff to sales (``H-7``)."""
+
+    at: str | None
+    actor: str
+    ref: str
+    action: str
+    from_state: str | None
+    to_state: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LeadPublic(View):
+    """A sales lead (``L-3``) as people and scripts read it (``mktflow.engine.leads``)."""
+
+    SOMETIMES = ("history",)
+
+    id: int
+    ref: str
+    """L-<id>"""
+    source: str
+    """campaign, research or import"""
+    campaign: str | None
+    """The campaign's business key."""
+    company: str
+    contact: str
+    channel: str
+    region: str | None
+    """A branch code."""
+    notes: str
+    owner: str
+    department: str
+    state: str
+    """gathered, qualified, disqualified, won or lost"""
+    reason: str | None
+    """Why it was disqualified or lost."""
+    order: str | None
+    """The order a won lead became."""
+    handoff: LeadHandoff | None
+    created_by: str
+    created_at: str | None
+    qualified_at: str | None
+    outcome_at: str | None
+    history: list[LeadHistoryEntry] | None = None
+    """One lead's changes and its handoff's (not in lists)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FunnelFigures(View):
+    """One funnel: leads at each stage, those dropped at each, and the conversions (0..1,
+    null when the stage before is empty)."""
+
+    gathered: int
+    qualified: int
+    accepted: int
+    won: int
+    disqualified: int
+    rejected: int
+    lost: int
+    rates: dict[str, float | None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LeadFunnel(View):
+    """The lead funnel in total, per campaign (key ``""``: no campaign) and per channel."""
+
+    campaign: str | None
+    total: FunnelFigures
+    by_campaign: dict[str, FunnelFigures]
+    by_channel: dict[str, FunnelFigures]
+
+
+# --- what a department's pages show ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DepartmentHandoffs(View):
+    """The open handoffs a department is party to, each list overdue first and at most a page
+    long (``counts``: each list's whole length, by the list's name), and the last ones closed
+    (rejected, confirmed or cancelled), newest first."""
+
+    offered_to_us: list[HandoffPublic]
+    """It must accept, deliver or redo them."""
+    awaiting_our_confirmation: list[HandoffPublic]
+    """Delivered to it: it confirms or returns them."""
+    ours_waiting_on_others: list[HandoffPublic]
+    """It offered them; the receiver acts."""
+    counts: dict[str, int]
+    recently_closed: list[HandoffPublic]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberLoad(View):
+    """What one member holds of a department's open work (``held``, ``overdue``: counts)."""
+
+    email: str
+    name: str
+    role: str
+    """Empty for someone outside the department (a delegated colleague)."""
+    held: int
+    overdue: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DepartmentLoad(View):
+    """A department's open work: how much, how much overdue and unassigned (counts), by
+    member (every active member, holding something or not, then anyone outside it who holds
+    some), and the items themselves."""
+
+    department: str
+    open: int
+    overdue: int
+    unassigned: int
+    by_member: list[MemberLoad]
+    items: list[WorkItemPublic]
+
+
+# --- building a work item's and a handoff's view --------------------------------------------
 
 
 def _iso(value: datetime | None) -> str | None:
     return format_time(value)  # the one time rule: UTC with Z (domain.inputs)
 
 
-def work_view(item: Any, process: str | None, now: datetime | None = None) -> dict[str, Any]:
-    """A work item (``W-12``) with its form, draft and data; ``process`` is its business key."""
-    return {
-        "id": item.id, "ref": f"{REF_PREFIX['work']}-{item.id}", "kind": "work",
-        "state": item.state, "title": item.title, "description": item.description,
-        "department": item.department, "branch": item.branch,
-        "assignee": item.assignee_email, "owner": item.owner_email,
-        "priority": item.priority, "due": _iso(item.due_at),
-        "due_basis": item.due_basis,
-        "follow_up": _iso(item.follow_up_at), "escalation_level": item.escalation_level,
-        "overdue": bool(now and item.due_at and item.due_at < now
-                        and item.state in OPEN_WORK_STATES),
-        "process": process, "process_id": item.process_id,
-        "step_key": item.step_key, "form_name": item.form_name,
-        "form_schema": item.form_schema, "data": item.data, "draft": item.draft,
-        "excluded": item.excluded, "approval": item.approval,
+def work_view(item: Any, process: str | None, now: datetime | None = None) -> WorkItemPublic:
+    """A work item (``W-12``) with its form, draft and data; ``process`` is its business key;
+    ``overdue`` only with ``now`` (due before it and still open)."""
+    return WorkItemPublic(
+        id=item.id, ref=f"{REF_PREFIX['work']}-{item.id}", kind="work",
+        state=item.state, title=item.title, description=item.description,
+        department=item.department, branch=item.branch,
+        assignee=item.assignee_email, owner=item.owner_email,
+        priority=item.priority, due=_iso(item.due_at), due_basis=item.due_basis,
+        follow_up=_iso(item.follow_up_at), escalation_level=item.escalation_level,
+        overdue=bool(now and item.due_at and item.due_at < now
+                     and item.state in OPEN_WORK_STATES),
+        process=process, process_id=item.process_id,
+        step_key=item.step_key, form_name=item.form_name,
+        form_schema=item.form_schema, data=item.data, draft=item.draft,
+        excluded=item.excluded, approval=item.approval,
         # only proven identities may take or decide it (domain.actors.Target.decides)
-        "decides": bool(item.excluded) or item.approval is not None
+        decides=bool(item.excluded) or item.approval is not None
         or asks_decision(item.form_schema),
-        "created_by": item.created_by, "created_at": _iso(item.created_at),
-        "completed_by": item.completed_by, "completed_at": _iso(item.completed_at),
-        "version": item.version,
-    }
+        created_by=item.created_by, created_at=_iso(item.created_at),
+        completed_by=item.completed_by, completed_at=_iso(item.completed_at),
+        version=item.version,
+    )
 
 
-def handoff_view(h: Any, process: str | None, now: datetime | None = None) -> dict[str, Any]:
-    """A handoff (``H-3``) with its criteria, deliverables and data."""
-    return {
-        "id": h.id, "ref": f"{REF_PREFIX['handoff']}-{h.id}", "kind": "handoff",
-        "handoff_kind": h.kind, "state": h.state,
-        "title": h.title, "from_department": h.from_department,
-        "to_department": h.to_department, "department": h.to_department, "branch": h.branch,
-        "criteria": h.criteria, "deliverables": h.deliverables, "due": _iso(h.due_at),
-        "due_basis": h.due_basis, "escalation_level": h.escalation_level,
-        "overdue": bool(now and h.due_at and h.due_at < now and h.state in RECEIVER_ACTS),
-        "process": process, "process_id": h.process_id,
-        "reason": h.reason, "return_count": h.return_count, "data": h.data,
-        "offered_by": h.offered_by, "signed_by": h.signed_by,
-        "created_at": _iso(h.created_at), "accepted_at": _iso(h.accepted_at),
-        "delivered_at": _iso(h.delivered_at), "closed_at": _iso(h.closed_at),
-        "version": h.version,
-    }
+def handoff_view(h: Any, process: str | None, now: datetime | None = None) -> HandoffPublic:
+    """A handoff (``H-3``) with its criteria, deliverables and data; ``overdue`` only with
+    ``now`` (due before it while the receiving department has to act)."""
+    return HandoffPublic(
+        id=h.id, ref=f"{REF_PREFIX['handoff']}-{h.id}", kind="handoff",
+        handoff_kind=h.kind, state=h.state,
+        title=h.title, from_department=h.from_department,
+        to_department=h.to_department, department=h.to_department, branch=h.branch,
+        criteria=h.criteria, deliverables=h.deliverables, due=_iso(h.due_at),
+        due_basis=h.due_basis,
+        escalation_level=h.escalation_level,
+        overdue=bool(now and h.due_at and h.due_at < now and h.state in RECEIVER_ACTS),
+        process=process, process_id=h.process_id,
+        reason=h.reason, return_count=h.return_count, data=h.data,
+        offered_by=h.offered_by, signed_by=h.signed_by,
+        created_at=_iso(h.created_at), accepted_at=_iso(h.accepted_at),
+        delivered_at=_iso(h.delivered_at), closed_at=_iso(h.closed_at),
+        version=h.version,
+    )
 
 
 def _one(table: Any) -> Any:
@@ -84,12 +611,11 @@ def _one(table: Any) -> Any:
             .where(table.c.id == bindparam("item_id")))
 
 
-_READ = {"work": (_one(light.workitem), work_view),
-         "handoff": (_one(light.handoff), handoff_view)}
+_READ = {"work": _one(light.workitem), "handoff": _one(light.handoff)}
 
 
 def show_item(uow: UnitOfWork, reference: str, default_kind: str | None = None, *,
-              reader: str | None = None) -> dict[str, Any]:
+              reader: str | None = None) -> WorkItemPublic | HandoffPublic:
     """One work item or handoff by reference (``W-12``, ``H-3``; a bare number of
     ``default_kind``), as ``reader`` may see it (None: the operator; ``engine.visibility``).
     Raises BadInput for a malformed reference (or a process's), NotFound when there is no such
@@ -97,11 +623,12 @@ def show_item(uow: UnitOfWork, reference: str, default_kind: str | None = None, 
     kind, item_id = parse_ref(reference, default_kind)
     if kind not in _READ:
         raise NotFound(f"{reference}: show_item reads work items and handoffs")
-    statement, view = _READ[kind]
     with uow:
         actor = visibility.reading_actor(uow, reader)
-        row = uow.reader().execute(statement, {"item_id": item_id}).first()
+        row = uow.reader().execute(_READ[kind], {"item_id": item_id}).first()
         if row is None:
             raise NotFound(f"{reference} does not exist")
         visibility.check_item(actor, kind, row, process_owner=row.process_owner)
-        return view(row, row.process_key, uow.now())
+        if kind == "work":
+            return work_view(row, row.process_key, uow.now())
+        return handoff_view(row, row.process_key, uow.now())

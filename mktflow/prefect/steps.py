@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any, Generic, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeAlias, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -65,6 +65,9 @@ from mktflow.domain.errors import (
 from mktflow.domain.inputs import EMAIL_SHAPE, human_time, zone_named
 from mktflow.prefect import tasks
 from mktflow.prefect.keys import pause_key
+
+if TYPE_CHECKING:
+    from mktflow.engine.views import WorkItemPublic
 
 __all__ = [
     "Answer",
@@ -232,10 +235,10 @@ def wait_for(handle: StepHandle[F]) -> Answer[F]:
     refusal = ""
     while True:
         view = tasks.read_step(handle.item_id)
-        if view["state"] == "done":
+        if view.state == "done":
             _keep_suspended_losers(handle)
             return _answer(handle, view)
-        if view["state"] == "cancelled":
+        if view.state == "cancelled":
             raise StepCancelled(_cancelled(handle, view))
         key = handle.key if attempt == 0 else f"{handle.key}-retry-{attempt}"
         try:
@@ -243,13 +246,13 @@ def wait_for(handle: StepHandle[F]) -> Answer[F]:
         except ValidationError:  # resumed without an answer: a door woke it (a cancel)
             response = None
         view = tasks.read_step(handle.item_id)
-        if view["state"] == "done":  # completed through the engine (CLI, API): DB data wins
+        if view.state == "done":  # completed through the engine (CLI, API): DB data wins
             if response is not None:  # and Prefect had taken a UI answer too: on record
                 tasks.record_losing_answer(
                     handle.item_id, key, response.answered_by,
                     response.model_dump(mode="json", exclude={"answered_by"}))
             return _answer(handle, view)
-        if view["state"] == "cancelled":  # an answer after the cancel does not revive it
+        if view.state == "cancelled":  # an answer after the cancel does not revive it
             raise StepCancelled(_cancelled(handle, view))
         if response is None:  # woken for nothing: wait again, under a new key
             attempt += 1
@@ -260,7 +263,7 @@ def wait_for(handle: StepHandle[F]) -> Answer[F]:
             return _answer(handle, tasks.read_step(handle.item_id))
         refusal = outcome["error"]
         typed = {**data, "answered_by": response.answered_by}
-        _log_refusal(view["ref"], response.answered_by, refusal)
+        _log_refusal(view.ref, response.answered_by, refusal)
         attempt += 1
 
 
@@ -294,35 +297,35 @@ def _keep_suspended_losers(handle: StepHandle[Any]) -> None:
         except ValueError:
             continue
         member = value.pop("answered_by", None)
-        if isinstance(member, str) and tasks.read_step(handle.item_id)["completed_by"] != member:
+        if isinstance(member, str) and tasks.read_step(handle.item_id).completed_by != member:
             tasks.record_losing_answer(handle.item_id, key, member, value,
                                        stored.created.isoformat() if stored.created else None)
 
 
-def _cancelled(handle: StepHandle[Any], view: dict[str, Any]) -> str:
+def _cancelled(handle: StepHandle[Any], view: WorkItemPublic) -> str:
     """Why the run cannot go on: the process's reason when a cancel ended it (the step that was
     cancelled, who, why: maybe another step than this one), else this step's cancel entry."""
-    ended = tasks.why_ended(view["process_id"]) if view.get("process_id") else None
+    ended = tasks.why_ended(view.process_id) if view.process_id else None
     return ended or tasks.why_cancelled(handle.item_id) or (
-        f"{view['ref']} ({handle.title}) was cancelled: the process cannot go on without it")
+        f"{view.ref} ({handle.title}) was cancelled: the process cannot go on without it")
 
 
-def _answer(handle: StepHandle[F], view: dict[str, Any]) -> Answer[F]:
+def _answer(handle: StepHandle[F], view: WorkItemPublic) -> Answer[F]:
     """The step's stored answer, read with this code's form. Raises ``FlowChanged`` when the
     form refuses what mktflow accepted with the form the step was created with: the flow's code
     was changed while the run waited (issue 20, item 8), and the run fails saying so."""
     try:
-        form = handle.form.model_validate(view["data"] or {})
+        form = handle.form.model_validate(view.data or {})
     except ValidationError as exc:
         first: dict[str, Any] = dict(exc.errors()[0]) if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ())) or "the answer"
         raise FlowChanged(
-            f"{view['ref']} ({handle.title}) was answered with the form it was created with "
-            f"({view.get('form_name') or 'its form'}), and the flow code running now checks "
+            f"{view.ref} ({handle.title}) was answered with the form it was created with "
+            f"({view.form_name or 'its form'}), and the flow code running now checks "
             f"it with another {handle.form.__name__} that refuses it ({where}: "
             f"{first.get('msg', exc)}): the flow was changed while this run waited; see "
             "`mktflow process migrate`") from None
-    return Answer(form, view["completed_by"], handle.item_id)
+    return Answer(form, view.completed_by or "", handle.item_id)  # done: someone did it
 
 
 def _log_refusal(ref: str, member: str, reason: str) -> None:
@@ -352,26 +355,26 @@ def _input_model(form: type[StepForm], instructions: str, answered_by: str | Non
     return create_model(f"{form.__name__}Answer", __base__=(form, first))
 
 
-def answerable_here(view: dict[str, Any]) -> bool:
+def answerable_here(view: WorkItemPublic) -> bool:
     """Whether the Prefect UI's resume form may answer this step (the engine decides; this
     only words the instructions): not when it decides something, nor when the setting
     ``MKTFLOW_PREFECT_UI_ANSWERS`` is ``none``."""
-    return not view.get("decides") and get_settings().prefect_ui_answers != "none"
+    return not view.decides and get_settings().prefect_ui_answers != "none"
 
 
-def instructions(handle: StepHandle[Any], view: dict[str, Any], refusal: str = "") -> str:
+def instructions(handle: StepHandle[Any], view: WorkItemPublic, refusal: str = "") -> str:
     """How to answer the step (markdown): the item, department, assignee, due time (as the
     pages show times: the organisation's zone, ``2026-12-02 20:27 CET``), the ways to answer;
     ``mktflow work claim`` only while nobody holds the step."""
-    ref = view["ref"]
+    ref = view.ref
     settings = get_settings()
-    due = human_time(view.get("due"), zone_named(settings.web_timezone, settings.schedule_tz))
-    claim = (f"`mktflow work claim {ref} --as YOU`, " if view.get("state", "open") == "open"
-             and not view.get("assignee") else "")
+    due = human_time(view.due, zone_named(settings.web_timezone, settings.schedule_tz))
+    claim = (f"`mktflow work claim {ref} --as YOU`, " if view.state == "open"
+             and not view.assignee else "")
     retry = (f"**Your earlier answer was refused:** {refusal.rstrip('.')}. Correct it below "
              f"(what you typed is kept) and submit again; `mktflow history {ref}` has the "
              "record.\n\n" if refusal else "")
-    page = f"{settings.api_url.rstrip('/')}/work/{view['id']}"
+    page = f"{settings.api_url.rstrip('/')}/work/{view.id}"
     here = ("Your e-mail here: you answer as that member, through mktflow's rules. Or from the "
             if answerable_here(view) else
             "**This step cannot be answered here**: it decides something (an approval, four "
@@ -380,7 +383,7 @@ def instructions(handle: StepHandle[Any], view: dict[str, Any], refusal: str = "
             "your member token, or the ")
     return (
         retry + f"**{ref}: {handle.title}**. Department **{handle.department}**"
-        + (f", assigned to **{view['assignee']}**" if view.get("assignee") else "")
+        + (f", assigned to **{view.assignee}**" if view.assignee else "")
         + (f", due {due}" if due else "") + ". "
         + (f"{handle.description} " if handle.description else "")
         + here
@@ -390,22 +393,22 @@ def instructions(handle: StepHandle[Any], view: dict[str, Any], refusal: str = "
     )
 
 
-def waiting_line(handle: StepHandle[Any], view: dict[str, Any], api_url: str) -> str:
+def waiting_line(handle: StepHandle[Any], view: WorkItemPublic, api_url: str) -> str:
     """What the run's log says while it waits: ``waiting on W-5 'Approve budget' in finance,
     held by grace.liu@example.com; act at http://…/work/5`` (``held by nobody (in the finance
     queue)`` for an open step)."""
-    holder = view.get("assignee") or f"nobody (in the {view.get('department')} queue)"
-    return (f"waiting on {view['ref']} {handle.title!r} in {view.get('department')}, held by "
+    holder = view.assignee or f"nobody (in the {view.department} queue)"
+    return (f"waiting on {view.ref} {handle.title!r} in {view.department}, held by "
             f"{holder}; act at {api_url.rstrip('/')}/work/{handle.item_id}")
 
 
-def _log_waiting(handle: StepHandle[Any], view: dict[str, Any], api_url: str) -> None:
+def _log_waiting(handle: StepHandle[Any], view: WorkItemPublic, api_url: str) -> None:
     from prefect.logging import get_run_logger
 
     get_run_logger().info("%s", waiting_line(handle, view, api_url))
 
 
-def _wait(handle: StepHandle[Any], key: str, view: dict[str, Any], *,
+def _wait(handle: StepHandle[Any], key: str, view: WorkItemPublic, *,
           typed: dict[str, Any] | None = None, refusal: str = "") -> Any:
     """Suspend (deployment run) or pause until resumed with the step's input."""
     from prefect.context import FlowRunContext
@@ -415,7 +418,7 @@ def _wait(handle: StepHandle[Any], key: str, view: dict[str, Any], *,
     timeout = int(settings.step_timeout_days * 86400)
     values = dict(typed if typed is not None else handle.initial or {})
     member = values.pop("answered_by", None)
-    heading = f"**{view['ref']}: {handle.title}**" + (
+    heading = f"**{view.ref}: {handle.title}**" + (
         f" — refused: {refusal}" if refusal else "")
     model = _input_model(handle.form, instructions(handle, view, refusal), member
                          ).with_initial_data(description=heading, **values)

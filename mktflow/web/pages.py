@@ -50,6 +50,7 @@ from mktflow.engine import (
 )
 from mktflow.engine.credentials import safe_next_path
 from mktflow.engine.reports import handoff_ledger
+from mktflow.engine.views import InboxRow, WorkItemPublic, show_item
 from mktflow.engine.work import merge_draft
 from mktflow.web import forms as F
 from mktflow.web._guard import form_refusal, session_of, set_session
@@ -347,7 +348,7 @@ async def sign_out(request: Request) -> Response:
 
 
 def _work_list(v: Visit, department: str, *, member: str | None = None
-               ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+               ) -> tuple[list[InboxRow], dict[str, Any]]:
     """One page (``?cursor=``) of the department's open work items matching ``?process=``,
     ``?state=`` and ``?due=overdue|on-time``, overdue first (the engine's keyset-paged inbox)."""
     q = v.request.query_params
@@ -365,7 +366,7 @@ def _work_list(v: Visit, department: str, *, member: str | None = None
     path = v.request.url.path
     extra = {
         "filters": filters, "states": ["open", "claimed", "delegated"],
-        "processes": sorted({p["business_key"] for p in running if p.get("business_key")}),
+        "processes": sorted({p.business_key for p in running if p.business_key}),
         "next_page": f"{path}?{urlencode({**args, 'cursor': page.next_cursor})}"
         if page.next_cursor else None,
         "prev_page": f"{path}?{urlencode(args)}" if q.get("cursor") else None,
@@ -444,10 +445,9 @@ def handoffs_page(request: Request, department: str) -> Response:
     mine = department == v.me["department"]
     return v.page("handoffs.html", title=f"{department} handoffs",
                   nav="handoffs" if mine else "", department=department, lists=lists,
-                  recent=lists["recently_closed"], filters=filters,
+                  recent=lists.recently_closed, filters=filters,
                   states=["offered", "accepted", "returned", "delivered"],
-                  processes=sorted({p["business_key"] for p in running
-                                    if p.get("business_key")}))
+                  processes=sorted({p.business_key for p in running if p.business_key}))
 
 
 def leads_page(request: Request) -> Response:
@@ -555,11 +555,11 @@ def item_page(request: Request, kind: str, reference: str, *, status: int = 200,
         return _missing(v, kind, reference[:40])
     try:
         me = v.me["email"]
-        item = queries.show(v.uow(), ref, reader=me)
+        item = show_item(v.uow(), ref, reader=me)
         trail = queries.history(v.uow(), ref, reader=me)
         can = tasklist.allowed_actions(v.uow(), ref, me)
-        process = queries.show(v.uow(), f"P-{item['process_id']}", reader=me) \
-            if item.get("process_id") else None
+        process = queries.show_process(v.uow(), item.process_id, reader=me) \
+            if item.process_id else None
     except NotFound:
         return _missing(v, kind, ref)
     except MktflowError as exc:
@@ -567,25 +567,24 @@ def item_page(request: Request, kind: str, reference: str, *, status: int = 200,
                       message=str(exc), link="/my-work", link_text="Back to my work")
     context: dict[str, Any] = {"item": item, "trail": trail, "can": can, "process": process,
                                "may_end": bool(process) and tasklist.may_end_process(
-                                   v.uow(), item["process_id"], v.me["email"]),
+                                   v.uow(), item.process_id or 0, v.me["email"]),
                                "typed": typed.values, "typed_action": typed.action,
                                "field_errors": typed.input_errors,
                                "refusal": refusal, "flash": flash}
-    if kind == "work":
-        schema = item.get("form_schema")
-        raw = typed.raw if typed.raw is not None else F.raw_from_data(schema,
-                                                                       item.get("draft") or {})
+    if isinstance(item, WorkItemPublic):
+        schema = item.form_schema
+        raw = typed.raw if typed.raw is not None else F.raw_from_data(schema, item.draft or {})
         tree = F.fields(schema, raw, typed.errors)
         context.update(
             fields=tree, focus=typed.focus,
-            excluded=v.me["email"] in (item.get("excluded") or []) and item["state"] != "done",
-            members=tasklist.may_take(v.uow(), item["id"], "assign", v.me["email"])
+            excluded=v.me["email"] in item.excluded and item.state != "done",
+            members=tasklist.may_take(v.uow(), item.id, "assign", v.me["email"])
             if "assign" in can else [],
-            colleagues=tasklist.may_take(v.uow(), item["id"], "delegate", v.me["email"])
+            colleagues=tasklist.may_take(v.uow(), item.id, "delegate", v.me["email"])
             if "delegate" in can else [],
             error_list=_error_list(tree, typed.errors))
     return v.page(f"{kind if kind == 'work' else 'handoff'}.html", status=status,
-                  title=f"{item['ref']} {item['title']}", **context)
+                  title=f"{item.ref} {item.title}", **context)
 
 
 def _missing(v: Visit, kind: str, ref: str) -> Response:
@@ -652,10 +651,11 @@ async def _work_form(v: Visit, item_id: int, action: str,
     assert v.me is not None
     ref = f"W-{item_id}"
     try:
-        item = queries.show(v.uow(), ref, reader=v.me["email"])
+        item = show_item(v.uow(), ref, "work", reader=v.me["email"])
     except MktflowError as exc:
         return item_page(v.request, "work", ref, status=exc.http_status, refusal=str(exc), v=v)
-    schema, draft = item.get("form_schema"), item.get("draft")
+    assert isinstance(item, WorkItemPublic)
+    schema, draft = item.form_schema, item.draft
     raw = F.raw_from_post(schema, pairs)
     typed = Typed(action="complete", raw=raw)
     if action.startswith(("add:", "remove:")):
@@ -708,8 +708,8 @@ def _act(v: Visit, kind: str, item_id: int, action: str, p: dict[str, str]) -> N
     reason = p.get("reason", "").strip() or None
     if action == "end-process":
         processes.cancel_process(
-            u, queries.show(u, f"{'W' if kind == 'work' else 'H'}-{item_id}", reader=me)
-            ["process_id"] or 0, actor_email=me, reason=reason)
+            u, show_item(u, f"{'W' if kind == 'work' else 'H'}-{item_id}", reader=me)
+            .process_id or 0, actor_email=me, reason=reason)
         return
     note = p.get("note", "").strip()
     posted: dict[str, Any] = {

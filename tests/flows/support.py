@@ -97,7 +97,7 @@ class Departments:
             work.claim(self.db.uow(), item.id, actor_email=actor)
         return complete_step(self.db.uow(), item.id, actor_email=actor, data=data)
 
-    def history(self) -> list[dict[str, Any]]:
+    def history(self) -> list[Any]:
         from mktflow.engine.queries import history
 
         return history(self.db.uow(), self.key)

@@ -72,8 +72,8 @@ def test_a_bad_plan_is_refused_and_the_run_waits_then_a_good_one_moves_it_on(
     # the Prefect UI's resume form goes through the same engine check (reconcile_ui_answer)
     ui_resume(fid, {**bad_owner, "answered_by": OLGA})
     wait_paused(fid, "plan-1-retry-1")
-    refusal = [e for e in d.history() if e["action"] == "comment"][-1]
-    assert f"activities.0.owner: {NOBODY} is not an active member" in refusal["reason"]
+    refusal = [e for e in d.history() if e.action == "comment"][-1]
+    assert f"activities.0.owner: {NOBODY} is not an active member" in refusal.reason
 
     time.sleep(0.5)  # the run had every chance to move on: it did not
     assert run.thread.is_alive()
@@ -83,7 +83,7 @@ def test_a_bad_plan_is_refused_and_the_run_waits_then_a_good_one_moves_it_on(
     assert steps_like(flow_db, code, "approval-") == []
     from mktflow.engine import queries
 
-    assert queries.show(flow_db.uow(), f"P-{d.process_id()}")["status"] == "running"
+    assert queries.show(flow_db.uow(), f"P-{d.process_id()}").status == "running"
 
     d.answer("plan-1", OLGA, _plan())
     approval = d.step("approval-1-marketing-1")  # 8,000: the marketing head decides

@@ -116,5 +116,5 @@ def test_branch_campaign_is_decided_locally_and_can_be_rejected(flow_db: Any) ->
     assert step.branch == "north" and MARCO in step.excluded
     d.answer("approval-1-marketing-1", OLGA, {"decision": "reject", "reason": "not this season"})
     assert run.result() == {"outcome": "rejected", "campaign": code, "reason": "not this season"}
-    (decision,) = [e for e in d.history() if e["action"] == "decide"]
-    assert "in branch north" in decision["data"]["rule"]
+    (decision,) = [e for e in d.history() if e.action == "decide"]
+    assert "in branch north" in decision.data["rule"]

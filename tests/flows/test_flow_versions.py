@@ -28,4 +28,4 @@ def test_the_process_records_the_flow_version_its_run_runs_on(flow_db: Any) -> N
         return pid
 
     pid = versioned(key=f"FV-{uuid.uuid4().hex[:8]}")
-    assert show(flow_db.uow(), f"P-{pid}", "process")["flow_version"] == "2026.12-b"
+    assert show(flow_db.uow(), f"P-{pid}", "process").flow_version == "2026.12-b"

@@ -110,7 +110,7 @@ def test_a_suspended_run_answered_after_a_deploy_goes_on_on_the_new_code(
         assert state.name == "Suspended", state
     d = Departments(flow_db, key)
     pid = d.process_id()
-    assert show(flow_db.uow(), f"P-{pid}", "process")["flow_version"] == "v1"
+    assert show(flow_db.uow(), f"P-{pid}", "process").flow_version == "v1"
 
     _write(folder, "v2", "the code deployed while the run waited")  # a normal Tuesday
     with _serving(folder, log):
@@ -123,11 +123,11 @@ def test_a_suspended_run_answered_after_a_deploy_goes_on_on_the_new_code(
             assert state.is_completed(), (state, log.read_text()[-3000:])
     view = show(flow_db.uow(), f"P-{pid}", "process")
     # the new code ran (it records "v2"), read the answer back and closed the process
-    assert (view["status"], view["flow_version"]) == ("completed", "v2")
-    assert len(view["work_items"]) == 1  # the step was found again, not made twice
-    [entry] = [e for e in history(flow_db.uow(), f"P-{pid}") if e["action"] == "flow-version"]
-    assert entry["changes"] == {"flow_version": ["v1", "v2"]}
-    assert entry["reason"] == f"flow run {run_id} went on on changed flow code"
+    assert (view.status, view.flow_version) == ("completed", "v2")
+    assert len(view.work_items) == 1  # the step was found again, not made twice
+    [entry] = [e for e in history(flow_db.uow(), f"P-{pid}") if e.action == "flow-version"]
+    assert entry.changes == {"flow_version": ["v1", "v2"]}
+    assert entry.reason == f"flow run {run_id} went on on changed flow code"
 
 
 def test_a_ui_answer_to_a_suspended_run_overtaken_by_the_cli_is_kept_as_the_loser(
@@ -163,10 +163,10 @@ def test_a_ui_answer_to_a_suspended_run_overtaken_by_the_cli_is_kept_as_the_lose
             assert time.monotonic() < deadline, (state, log.read_text()[-3000:])
             time.sleep(0.5)
         assert state.is_completed(), (state, log.read_text()[-3000:])
-    losers = [e for e in d.history() if e["action"] == "comment"
-              and "refused_answer" in (e["data"] or {})]
+    losers = [e for e in d.history() if e.action == "comment"
+              and "refused_answer" in (e.data or {})]
     assert len(losers) == 1, losers
-    lost = losers[0]["data"]["refused_answer"]
+    lost = losers[0].data["refused_answer"]
     assert (lost["by"], lost["door"], lost["data"], lost["lost_to"]) == (
         lina, "Prefect UI resume form", {"note": "from the UI"}, OLGA)
     assert lost["at"]  # when Prefect stored it

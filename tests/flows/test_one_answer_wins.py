@@ -62,9 +62,9 @@ def slow_poll(flow_db: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     reset_caches()
 
 
-def _losers(d: Departments, ref: str) -> list[dict[str, Any]]:
-    return [e for e in d.history() if e["item"] == ref and e["action"] == "comment"
-            and "refused_answer" in (e["data"] or {})]
+def _losers(d: Departments, ref: str) -> list[Any]:
+    return [e for e in d.history() if e.item == ref and e.action == "comment"
+            and "refused_answer" in (e.data or {})]
 
 
 def test_prefect_accepts_the_ui_answer_first_then_the_cli_completes_first_in_mktflow(
@@ -81,15 +81,15 @@ def test_prefect_accepts_the_ui_answer_first_then_the_cli_completes_first_in_mkt
     assert run.result(timeout=90) == {"plan": {"budget": 1800.0, "note": "from the CLI"},
                                       "by": OLGA}
     [loser] = _losers(d, f"W-{item.id}")
-    assert loser["actor"] == "mktflow"
-    assert loser["data"]["refused_answer"] == {
+    assert loser.actor == "mktflow"
+    assert loser.data["refused_answer"] == {
         "by": LINA, "door": "Prefect UI resume form", "at": None, "lost_to": OLGA,
         "data": {"budget": 2500.0, "note": "from the UI"}}
-    assert LINA in loser["data"]["text"] and "already completed by" in loser["data"]["text"]
+    assert LINA in loser.data["text"] and "already completed by" in loser.data["text"]
     step = d.step("plan")
     assert step.data == {"budget": 1800.0, "note": "from the CLI"}
     assert step.draft == item.draft == {"budget": 1000, "note": "none"}
-    assert [e["action"] for e in d.history() if e["item"] == f"W-{item.id}"].count(
+    assert [e.action for e in d.history() if e.item == f"W-{item.id}"].count(
         "complete") == 1
 
 
@@ -112,8 +112,8 @@ def test_the_cli_completes_first_then_the_ui_answer_reaches_the_still_paused_run
     ui_resume(fid, {"budget": 9999.0, "note": "late", "answered_by": LINA})
     assert run.result(timeout=60) == {"plan": {"budget": 1500.0, "note": "none"}, "by": OLGA}
     [loser] = _losers(d, f"W-{item.id}")
-    assert loser["data"]["refused_answer"]["by"] == LINA
-    assert loser["data"]["refused_answer"]["data"] == {"budget": 9999.0, "note": "late"}
+    assert loser.data["refused_answer"]["by"] == LINA
+    assert loser.data["refused_answer"]["data"] == {"budget": 9999.0, "note": "late"}
     assert d.step("plan").data == {"budget": 1500.0, "note": "none"}
 
 

@@ -106,9 +106,9 @@ def test_credit_rework_then_rejection_ends_the_order_and_tells_sales(flow_db: An
             col(OutboxMessage.event) == "order.rejected",
             col(OutboxMessage.department) == "sales")).all()
         assert any(number in (m.payload.get("reason") or "") for m in told)
-    decisions = [e for e in d.history() if e["action"] == "decide"]
-    assert [e["data"]["decision"] for e in decisions] == ["rework", "reject"]
-    assert {e["data"]["matrix_version"] for e in decisions} == {"2026.1"}
+    decisions = [e for e in d.history() if e.action == "decide"]
+    assert [e.data["decision"] for e in decisions] == ["rework", "reject"]
+    assert {e.data["matrix_version"] for e in decisions} == {"2026.1"}
 
 
 def test_production_rejects_and_a_ui_answer_goes_through_the_engine(flow_db: Any) -> None:
@@ -126,8 +126,8 @@ def test_production_rejects_and_a_ui_answer_goes_through_the_engine(flow_db: Any
     wait_paused(fid, "production")
     ui_resume(fid, {**answer, "answered_by": SUPPLY})
     wait_paused(fid, "production-retry-1")
-    refused = [e for e in d.history() if e["action"] == "comment"]
-    assert SUPPLY in refused[-1]["data"]["text"] and "refused" in refused[-1]["data"]["text"]
+    refused = [e for e in d.history() if e.action == "comment"]
+    assert SUPPLY in refused[-1].data["text"] and "refused" in refused[-1].data["text"]
     assert d.step("production").state == "open"
     # From the Prefect UI, as a production member: claimed and completed through the engine
     ui_resume(fid, {**answer, "answered_by": PRODUCTION})

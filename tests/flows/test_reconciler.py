@@ -135,12 +135,12 @@ def test_a_run_whose_answer_was_lost_after_commit_is_resumed_by_the_reconciler(
     proxy.pass_through()  # the database is back; nobody runs `mktflow process resume`
     assert run.result(timeout=120) == {"note": "print run of 5,000", "by": OLGA}
     print(f"\nstuck for {time.monotonic() - started:.1f} s after the database came back")
-    [entry] = [e for e in d.history() if e["action"] == "reconcile"]
-    assert entry["actor"] == "mktflow"
-    assert entry["reason"].startswith(f"the reconciler resumed flow run {fid}, which still "
+    [entry] = [e for e in d.history() if e.action == "reconcile"]
+    assert entry.actor == "mktflow"
+    assert entry.reason.startswith(f"the reconciler resumed flow run {fid}, which still "
                                       f"waited at brief although W-{item.id} was done by "
                                       f"{OLGA}")
-    assert [e["action"] for e in d.history()].count("complete") == 1
+    assert [e.action for e in d.history()].count("complete") == 1
 
 
 def test_a_process_whose_run_failed_without_closing_it_is_closed_by_the_reconciler(
@@ -155,11 +155,11 @@ def test_a_process_whose_run_failed_without_closing_it_is_closed_by_the_reconcil
     d = Departments(db, key)
     pid = d.process_id()
     deadline = time.monotonic() + 60
-    while show(db.uow(), f"P-{pid}", "process")["status"] == "running":
+    while show(db.uow(), f"P-{pid}", "process").status == "running":
         assert time.monotonic() < deadline, "the reconciler never closed the process"
         time.sleep(0.2)
     view = show(db.uow(), f"P-{pid}", "process")
-    assert view["status"] == "failed"
+    assert view.status == "failed"
     assert f"found flow run {flow_run_id_of(db, key)} Failed while P-{pid} was still " \
-           "running" in view["result"]["reason"]
-    assert "the printer caught fire" in view["result"]["reason"]
+           "running" in view.result["reason"]
+    assert "the printer caught fire" in view.result["reason"]

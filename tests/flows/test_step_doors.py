@@ -116,14 +116,14 @@ def test_a_refused_ui_answer_is_logged_reasoned_and_kept_in_the_retry_form(
     typed = {"budget": 999.0, "channels": ["tv"], "note": "typed in the UI"}
     ui_resume(fid, {**typed, "answered_by": SUPPLY})  # supply is not marketing: refused
     schema, description = _form(fid, "plan-retry-1")
-    refusal = [e for e in d.history() if e["action"] == "comment"][-1]
-    reason = refusal["reason"]
-    assert reason and "marketing" in reason and SUPPLY in refusal["data"]["text"]
+    refusal = [e for e in d.history() if e.action == "comment"][-1]
+    reason = refusal.reason
+    assert reason and "marketing" in reason and SUPPLY in refusal.data["text"]
     assert _defaults(schema) == {**typed, "answered_by": SUPPLY}
     # kept on record, never as the draft: a refused answer must not change what another
     # door submits (issue 20)
     assert d.step("plan").draft == item.draft
-    assert refusal["data"]["refused_answer"] == {"by": SUPPLY, "door": "Prefect UI resume form",
+    assert refusal.data["refused_answer"] == {"by": SUPPLY, "door": "Prefect UI resume form",
                                                  "data": typed}
     assert f"**Your earlier answer was refused:** {reason}" in (
         schema["properties"]["answered_by"]["description"])
@@ -133,8 +133,8 @@ def test_a_refused_ui_answer_is_logged_reasoned_and_kept_in_the_retry_form(
     ui_resume(fid, {**typed, "answered_by": MARKETING})
     assert run.result() == {"plan": typed, "by": MARKETING}
     # the history says the e-mail was typed, not proven (issue 19, item 9)
-    assert [(e["actor"], e["action"], e["identified_by"]) for e in d.history()
-            if e["item"] == f"W-{item.id}" and e["action"] in ("claim", "complete")] == [
+    assert [(e.actor, e.action, e.identified_by) for e in d.history()
+            if e.item == f"W-{item.id}" and e.action in ("claim", "complete")] == [
         (MARKETING, "claim", TYPED), (MARKETING, "complete", TYPED)]
 
 
@@ -174,8 +174,8 @@ def test_a_decision_cannot_be_decided_in_the_ui_by_typing_an_email(flow_db: Any)
     # the head's own e-mail, typed in the UI: not proof, so refused and recorded
     ui_resume(fid, {"decision": "approve", "answered_by": HEAD})
     _form(fid, "decide-retry-1")
-    refusal = [e for e in d.history() if e["action"] == "comment"][-1]
-    assert "typed, not proven" in refusal["reason"] and HEAD in refusal["data"]["text"]
+    refusal = [e for e in d.history() if e.action == "comment"][-1]
+    assert "typed, not proven" in refusal.reason and HEAD in refusal.data["text"]
     step = d.step("decide")
     assert (step.state, step.assignee_email, step.completed_by) == ("open", None, None)
     # the same head through a door that proves who she is: decided

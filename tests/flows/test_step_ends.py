@@ -71,14 +71,14 @@ def test_cancelling_the_step_a_paused_run_waits_for_ends_the_run_and_the_process
     state = _state_of(flow_run_id)
     assert state.is_failed() and why in (state.message or "")
     process = queries.show(flow_db.uow(), f"P-{item.process_id}")
-    assert process["status"] == "cancelled"
-    assert process["result"]["reason"] == why
-    assert process["result"]["cancelled_by"] == SALES
-    assert [w["state"] for w in process["work_items"]] == ["cancelled", "cancelled"]
-    assert queries.show(flow_db.uow(), f"W-{other.id}")["state"] == "cancelled"
+    assert process.status == "cancelled"
+    assert process.result["reason"] == why
+    assert process.result["cancelled_by"] == SALES
+    assert [w.state for w in process.work_items] == ["cancelled", "cancelled"]
+    assert queries.show(flow_db.uow(), f"W-{other.id}").state == "cancelled"
     finish = [e for e in queries.history(flow_db.uow(), f"P-{item.process_id}")
-              if e["action"] == "finish"]
-    assert [(e["actor"], e["to_state"], e["reason"]) for e in finish] == [
+              if e.action == "finish"]
+    assert [(e.actor, e.to_state, e.reason) for e in finish] == [
         (SALES, "cancelled", why)]  # ended once, by the cancel (the flow's guard found it so)
 
 
@@ -101,7 +101,7 @@ def test_cancelling_another_step_of_the_process_ends_the_run_waiting_elsewhere(
     with pytest.raises(StepCancelled) as raised:  # it waited for order entry, now cancelled
         run.result(timeout=30)
     assert str(raised.value) == why
-    assert queries.show(flow_db.uow(), f"W-{item.id}")["state"] == "cancelled"
+    assert queries.show(flow_db.uow(), f"W-{item.id}").state == "cancelled"
     assert why in (_state_of(flow_run_id).message or "")
 
 
@@ -151,7 +151,7 @@ def test_a_cancel_prefect_did_not_hear_is_handed_over_by_process_resume(
     with caplog.at_level(logging.WARNING, logger="mktflow.processes"):
         cancelled = work.cancel(down, item.id, actor_email=SALES, reason="duplicate order")
     assert cancelled.state == "cancelled"  # committed all the same
-    assert queries.show(flow_db.uow(), f"P-{item.process_id}")["status"] == "cancelled"
+    assert queries.show(flow_db.uow(), f"P-{item.process_id}").status == "cancelled"
     assert (f"could not be ended now (connection refused); `mktflow process resume "
             f"P-{item.process_id}` ends it") in caplog.text
     assert wait_paused(flow_run_id, "order-entry-1", timeout=3)  # the run still waits

@@ -65,7 +65,7 @@ def _plan_step(db: Any, process_id: int | None = None) -> int:
 
 def _untouched(db: Any, item_id: int, audits: int) -> None:
     view = queries.show(db.uow(), f"W-{item_id}")
-    assert view["state"] == "claimed" and view["data"] is None and view["completed_by"] is None
+    assert view.state == "claimed" and view.data is None and view.completed_by is None
     assert db.count("auditentry") == audits  # nothing written
 
 
@@ -182,7 +182,7 @@ def test_tracking_and_allocations_name_the_process_own_kpis_and_lines(db: Any) -
                                           r"CMP-R1 \(it has new customers, cost per lead\)"):
         complete_step(db.uow(), tracking.id, actor_email=OLGA, data={"actuals": [
             {"name": "new customers", "actual": 1}, {"name": "leads", "actual": 2}]})
-    assert queries.show(db.uow(), f"W-{tracking.id}")["state"] == "claimed"
+    assert queries.show(db.uow(), f"W-{tracking.id}").state == "claimed"
 
     q = processes.start_process(db.uow(), process="new-product-development",
                                 business_key="NP-R1", owner_email=OLGA)
@@ -274,7 +274,7 @@ def test_the_flows_second_check_reads_the_organisation_now_and_puts_its_reason_o
     history = cli("history", f"W-{item_id}")
     row = [line for line in history.stdout.splitlines() if "comment" in line][-1]
     assert f"{MARCO} is not an active member" in row, history.stdout
-    assert queries.history(db.uow(), f"W-{item_id}")[-1]["reason"] == problems[0]
+    assert queries.history(db.uow(), f"W-{item_id}")[-1].reason == problems[0]
 
 
 def test_an_order_whose_total_the_books_cannot_hold_is_refused_at_entry(db: Any) -> None:

@@ -34,7 +34,7 @@ def _how(db: Any, ref: str) -> list[tuple[str, str, str | None]]:
     """(actor, action, identified_by) of each entry of ``ref``'s history, oldest first."""
     from mktflow.engine import queries
 
-    return [(e["actor"], e["action"], e["identified_by"]) for e in queries.history(db.uow(), ref)]
+    return [(e.actor, e.action, e.identified_by) for e in queries.history(db.uow(), ref)]
 
 
 def _answer_in_the_prefect_form(db: Any, item_id: int, who: str, data: dict[str, Any]) -> Any:

@@ -53,19 +53,19 @@ def test_cancelling_a_step_ends_its_process_and_its_open_work_with_the_reason(db
            "on without it.")
     assert told == [(RUN, why)]
     shown = queries.show(db.uow(), f"P-{p.id}")
-    assert shown["status"] == "cancelled"
-    assert shown["result"] == {"outcome": "cancelled", "reason": why,
+    assert shown.status == "cancelled"
+    assert shown.result == {"outcome": "cancelled", "reason": why,
                                "cancelled_item": f"W-{plan.id}", "cancelled_by": HEAD}
-    assert queries.show(db.uow(), f"W-{other.id}")["state"] == "cancelled"
-    assert queries.show(db.uow(), f"H-{handoff.id}")["state"] == "cancelled"
+    assert queries.show(db.uow(), f"W-{other.id}").state == "cancelled"
+    assert queries.show(db.uow(), f"H-{handoff.id}").state == "cancelled"
     entries = queries.history(db.uow(), f"P-{p.id}")
-    ended = [(e["item"], e["actor"], e["action"], e["reason"]) for e in entries
-             if e["action"] in ("cancel", "finish")]
+    ended = [(e.item, e.actor, e.action, e.reason) for e in entries
+             if e.action in ("cancel", "finish")]
     assert ended == [(f"W-{plan.id}", HEAD, "cancel", "budget frozen."),
                      (f"W-{other.id}", HEAD, "cancel", why),
                      (f"H-{handoff.id}", HEAD, "cancel", why),
                      (f"P-{p.id}", HEAD, "finish", why)]
-    assert not [i for i in queries.inbox(db.uow(), "finance") if i["ref"] == f"W-{other.id}"]
+    assert not [i for i in queries.inbox(db.uow(), "finance") if i.ref == f"W-{other.id}"]
 
 
 def test_a_run_that_cannot_be_told_leaves_the_cancel_committed_and_a_warning(
@@ -76,7 +76,7 @@ def test_a_run_that_cannot_be_told_leaves_the_cancel_committed_and_a_warning(
         cancelled = work.cancel(_told(db, told, fails=True), plan.id, actor_email=HEAD,
                                 reason="duplicate")
     assert cancelled.state == "cancelled" and len(told) == 1
-    assert queries.show(db.uow(), f"P-{p.id}")["status"] == "cancelled"
+    assert queries.show(db.uow(), f"P-{p.id}").status == "cancelled"
     assert (f"P-{p.id} is cancelled, but its flow run {RUN} could not be ended now (connection "
             f"refused); `mktflow process resume P-{p.id}` ends it") in caplog.text
 
@@ -88,8 +88,8 @@ def test_a_refused_cancel_leaves_the_process_running(db: Any) -> None:
     with pytest.raises(NotAuthorized, match="would end with it"):
         work.cancel(_told(db, told), plan.id, actor_email=marco, reason="not mine to stop")
     assert told == []
-    assert queries.show(db.uow(), f"P-{p.id}")["status"] == "running"
-    assert queries.show(db.uow(), f"W-{other.id}")["state"] == "open"
+    assert queries.show(db.uow(), f"P-{p.id}").status == "running"
+    assert queries.show(db.uow(), f"W-{other.id}").state == "open"
 
 
 def test_a_process_without_a_run_ends_and_no_run_is_told(db: Any) -> None:
@@ -97,7 +97,7 @@ def test_a_process_without_a_run_ends_and_no_run_is_told(db: Any) -> None:
     told: list[tuple[str, str]] = []
     work.cancel(_told(db, told), plan.id, actor_email=HEAD, reason="stop")
     assert told == []
-    assert queries.show(db.uow(), f"P-{p.id}")["status"] == "cancelled"
+    assert queries.show(db.uow(), f"P-{p.id}").status == "cancelled"
 
 
 def test_a_step_of_no_process_is_only_cancelled(db: Any) -> None:
@@ -117,16 +117,16 @@ def test_cancelling_a_handoff_of_a_running_process_ends_it_as_a_step_does(db: An
            "cannot go on without it.")
     assert told == [(RUN, why)]
     shown = queries.show(db.uow(), f"P-{p.id}")
-    assert (shown["status"], shown["result"]["cancelled_item"]) == ("cancelled", f"H-{handoff.id}")
-    assert [queries.show(db.uow(), f"W-{w.id}")["state"] for w in (plan, other)] == [
+    assert (shown.status, shown.result["cancelled_item"]) == ("cancelled", f"H-{handoff.id}")
+    assert [queries.show(db.uow(), f"W-{w.id}").state for w in (plan, other)] == [
         "cancelled", "cancelled"]  # the plan too: marketing keeps nothing of it
 
 
 def test_a_flows_own_handoff_cancel_leaves_its_process_running(db: Any) -> None:
     p, _plan, _other, handoff = _process(db, f"CMP-CE-{db.kind}")
     handoffs.act(db.engine_uow(), handoff.id, "cancel", actor_email=OLGA, reason="re-offered")
-    assert queries.show(db.uow(), f"H-{handoff.id}")["state"] == "cancelled"
-    assert queries.show(db.uow(), f"P-{p.id}")["status"] == "running"
+    assert queries.show(db.uow(), f"H-{handoff.id}").state == "cancelled"
+    assert queries.show(db.uow(), f"P-{p.id}").status == "running"
 
 
 def test_the_longest_reason_still_cancels_and_ends_the_process(db: Any) -> None:
@@ -134,8 +134,8 @@ def test_the_longest_reason_still_cancels_and_ends_the_process(db: Any) -> None:
     told: list[tuple[str, str]] = []
     work.cancel(_told(db, told), plan.id, actor_email=HEAD, reason="x" * 2000)
     shown = queries.show(db.uow(), f"P-{p.id}")
-    why = shown["result"]["reason"]
-    assert shown["status"] == "cancelled" and len(why) == 2000 and told == [(RUN, why)]
+    why = shown.result["reason"]
+    assert shown.status == "cancelled" and len(why) == 2000 and told == [(RUN, why)]
     assert why.startswith(f"W-{plan.id} (Plan) was cancelled by {HEAD}: xxx")
     assert why.endswith("x…. The process cannot go on without it.")
-    assert queries.show(db.uow(), f"W-{other.id}")["state"] == "cancelled"
+    assert queries.show(db.uow(), f"W-{other.id}").state == "cancelled"

@@ -3,6 +3,7 @@ on both databases (the fresh-user trial's findings 3, 5-8, 12 and 14)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shlex
@@ -18,6 +19,7 @@ import yaml
 
 from mktflow.domain import clock as clocks
 from tests.integration.api_support import as_member, member_api
+from tests.views import work_item
 
 HEAD = "ana.torres@example.com"
 OLGA = "olga.petrova@example.com"
@@ -269,13 +271,13 @@ def test_a_detached_run_is_reported_scheduled_not_finished(
 def test_a_waiting_step_names_item_department_holder_and_command() -> None:
     from mktflow.cli.process import waiting_line
 
-    held = {"ref": "W-3", "department": "sales", "title": "Enter the order",
-            "assignee": "sara.lind@example.com", "state": "claimed"}
+    held = work_item(ref="W-3", id=3, department="sales", title="Enter the order",
+                     assignee="sara.lind@example.com", state="claimed")
     text = waiting_line(held, False)
     assert text.startswith("waiting at W-3 (sales): Enter the order — held by "
                            "sara.lind@example.com")
     assert "mktflow work complete W-3 --as sara.lind@example.com --data @answers.json" in text
-    open_item = {**held, "assignee": None, "state": "open"}
+    open_item = dataclasses.replace(held, assignee=None, state="open")
     assert "mktflow work claim W-3 --as MEMBER && mktflow work complete W-3" in \
         waiting_line(open_item, False)
     assert json.loads(waiting_line(held, True))["event"] == "waiting"

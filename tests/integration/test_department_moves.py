@@ -73,7 +73,7 @@ def _org_file(tmp_path: Path, moves: dict[str, str]) -> Path:
     return path
 
 
-def _view(db: Any, item: int) -> dict[str, Any]:
+def _view(db: Any, item: int) -> Any:
     return queries.show(db.uow(), f"W-{item}")
 
 
@@ -102,7 +102,7 @@ def test_a_mover_gives_back_the_old_departments_work_and_cannot_complete_it(
     for item, state, holder in ((w1, "open", None), (w2, "claimed", ELENA),
                                 (w3, "open", None), (w4, "open", None)):
         view = _view(db, item)
-        assert (view["state"], view.get("assignee")) == (state, holder), view
+        assert (view.state, view.assignee) == (state, holder), view
     with httpx.Client(base_url=site, timeout=10) as api:
         queue = api.get("/inbox/supply", params={"state": "open"}, headers=bearer(elena_token))
         assert queue.status_code == 200, queue.text
@@ -136,7 +136,7 @@ def test_a_mover_gives_back_the_old_departments_work_and_cannot_complete_it(
     assert refused.status_code == 403 and "may not see" in refused.text
     refused = raj.post(f"/work/{w3}", {"action": "claim"})
     assert refused.status_code == 403 and "may not see" in refused.text
-    assert (_view(db, w1)["assignee"], _view(db, w2)["state"], _view(db, w3)["state"]) == (
+    assert (_view(db, w1).assignee, _view(db, w2).state, _view(db, w3).state) == (
         ELENA, "claimed", "open")
     raj.client.close()
 
@@ -147,9 +147,9 @@ def test_a_mover_gives_back_the_old_departments_work_and_cannot_complete_it(
         told = conn.execute(text(
             "SELECT department FROM outboxmessage WHERE event = 'work.taken_back'")).scalars()
         assert set(told) == {"supply"}
-    supply = next(d for d in queries.organisation(db.uow())["departments"]
-                  if d["code"] == "supply")
-    assert supply["delegate"] is None
+    supply = next(d for d in queries.organisation(db.uow()).departments
+                  if d.code == "supply")
+    assert supply.delegate is None
 
 
 def test_org_load_prints_what_each_mover_gave_back(db: Any, cli: Any, tmp_path: Path) -> None:
@@ -171,4 +171,4 @@ def test_org_load_prints_what_each_mover_gave_back(db: Any, cli: Any, tmp_path: 
     back = cli("org", "load", str(_org_file(tmp_path, {OLGA: "sales"})), "--json").json()
     assert back["movers"] == {RAJ: {"from": "marketing", "to": "supply", "handed_back": [],
                                     "delegate_of": []}}
-    assert back["sessions_ended"] == {} and _view(db, w1)["assignee"] == ELENA
+    assert back["sessions_ended"] == {} and _view(db, w1).assignee == ELENA

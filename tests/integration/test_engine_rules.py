@@ -179,9 +179,9 @@ def test_change_audit_and_notice_commit_together(db: Any,
 
     work.assign(db.uow(), item.id, to=OLGA, actor_email=HEAD)
     trail = queries.history(db.uow(), f"W-{item.id}")
-    assert [(e["action"], e["from_state"], e["to_state"]) for e in trail] == [
+    assert [(e.action, e.from_state, e.to_state) for e in trail] == [
         ("create", None, "open"), ("assign", "open", "claimed")]
-    assert trail[1]["changes"] == {"assignee_email": [None, OLGA]}
+    assert trail[1].changes == {"assignee_email": [None, OLGA]}
     with db.uow() as u:
         notices = u.session.exec(select(OutboxMessage).where(
             col(OutboxMessage.event) == "work.assigned")).all()
@@ -197,10 +197,10 @@ def test_update_records_old_and_new_values(db: Any, clock: Any) -> None:
     work.update(db.uow(), item.id, actor_email=HEAD, due_at=new_due, priority=70,
                 reason="customer moved the date")
     entry = queries.history(db.uow(), f"W-{item.id}")[-1]
-    assert entry["changes"]["due_at"] == [f"{due:%Y-%m-%d}T09:00:00Z",
+    assert entry.changes["due_at"] == [f"{due:%Y-%m-%d}T09:00:00Z",
                                           f"{new_due:%Y-%m-%d}T09:00:00Z"]
-    assert entry["changes"]["priority"] == [40, 70]
-    assert entry["reason"] == "customer moved the date"
+    assert entry.changes["priority"] == [40, 70]
+    assert entry.reason == "customer moved the date"
 
 
 def test_unknown_things_are_named(db: Any) -> None:
@@ -233,7 +233,7 @@ def test_steps_of_a_process_are_idempotent_by_key(db: Any) -> None:
     assert first.id == second.id
     finished = processes.finish_process(db.uow(), p.id, status="cancelled", reason="stopped")
     assert finished.status == "cancelled"
-    assert queries.show(db.uow(), f"W-{first.id}")["state"] == "cancelled"
+    assert queries.show(db.uow(), f"W-{first.id}").state == "cancelled"
 
 
 def test_inbox_lists_overdue_first_with_handoffs(db: Any) -> None:
@@ -244,16 +244,16 @@ def test_inbox_lists_overdue_first_with_handoffs(db: Any) -> None:
                        to_department="marketing", title="Review spec",
                        due_at=now + timedelta(hours=5))
     entries = queries.inbox(db.uow(), "marketing")
-    refs = [e["ref"] for e in entries]
+    refs = [e.ref for e in entries]
     assert refs.index(f"W-{late.id}") < refs.index(f"H-{h.id}") < refs.index(f"W-{soon.id}")
-    assert entries[0]["overdue"] is True and entries[0]["ref"] == f"W-{late.id}"
+    assert entries[0].overdue is True and entries[0].ref == f"W-{late.id}"
     work.assign(db.uow(), soon.id, to=OLGA, actor_email=HEAD)
     others = _item(db, title="someone else's")
     work.assign(db.uow(), others.id, to=LINA, actor_email=HEAD)
     mine = queries.inbox(db.uow(), "marketing", member=OLGA)
-    assert [e["ref"] for e in mine if e["kind"] != "handoff"] == [f"W-{soon.id}"]
-    assert [e["assignee"] for e in mine if e["kind"] == "work"] == [OLGA]
-    assert f"W-{others.id}" not in [e["ref"] for e in mine]
+    assert [e.ref for e in mine if e.kind != "handoff"] == [f"W-{soon.id}"]
+    assert [e.assignee for e in mine if e.kind == "work"] == [OLGA]
+    assert f"W-{others.id}" not in [e.ref for e in mine]
 
 
 def test_set_head_away_is_for_the_head_or_management(db: Any) -> None:
@@ -291,4 +291,4 @@ def test_two_members_claiming_at_once_exactly_one_wins(db: Any) -> None:
         assert len(winners) == 1 and len(losers) == 1, outcomes
         assert f"held by {winners[0]}" in str(losers[0])
         trail = queries.history(db.uow(), f"W-{item.id}")
-        assert [e["action"] for e in trail] == ["create", "claim"]
+        assert [e.action for e in trail] == ["create", "claim"]

@@ -27,5 +27,5 @@ def test_an_unreachable_prefect_api_leaves_the_step_done_and_warns(
     with caplog.at_level(logging.WARNING, logger="mktflow.steps"):
         done = complete_step(db.uow(), item.id or 0, actor_email=OLGA)
     assert done.state == "done" and done.data == {"ok": True}
-    assert queries.show(db.uow(), f"W-{item.id}")["state"] == "done"
+    assert queries.show(db.uow(), f"W-{item.id}").state == "done"
     assert f"mktflow process resume P-{p.id}" in caplog.text

@@ -61,13 +61,13 @@ def _quiet(db: Any) -> Any:
     return db.uow(resumer=lambda *_: None)
 
 
-def _show(db: Any, ref: str) -> dict[str, Any]:
+def _show(db: Any, ref: str) -> Any:
     from mktflow.engine import queries
 
     return queries.show(db.uow(), ref)
 
 
-def _history(db: Any, ref: str) -> list[dict[str, Any]]:
+def _history(db: Any, ref: str) -> list[Any]:
     from mktflow.engine import queries
 
     return queries.history(db.uow(), ref)
@@ -77,7 +77,7 @@ def test_the_department_gets_one_notice_for_a_letter_and_its_step(db: Any) -> No
     _, _, step = _letter(db)
     told = _notices(db, "tech")
     assert [event for event, _ in told] == ["handoff.offered"], told
-    assert _show(db, f"W-{step}")["state"] == "open"
+    assert _show(db, f"W-{step}").state == "open"
 
 
 def test_accepting_the_letter_completes_its_step_and_resumes_the_flow(db: Any) -> None:
@@ -88,12 +88,12 @@ def test_accepting_the_letter_completes_its_step_and_resumes_the_flow(db: Any) -
     done = handoffs.accept(uow, handoff, actor_email=HANA)
     assert (done.state, done.signed_by) == ("accepted", HANA)
     item = _show(db, f"W-{step}")
-    assert (item["state"], item["completed_by"]) == ("done", HANA)
-    assert item["data"] == {"decision": "accept", "reason": ""}
+    assert (item.state, item.completed_by) == ("done", HANA)
+    assert item.data == {"decision": "accept", "reason": ""}
     assert handed == [(RUN, step, {"decision": "accept", "reason": ""})]
-    trail = [h for h in _history(db, f"W-{step}") if h["action"] == "complete"]
-    assert trail and trail[-1]["actor"] == HANA
-    assert trail[-1]["reason"] == f"decided on H-{handoff}: responsibility letter accepted"
+    trail = [h for h in _history(db, f"W-{step}") if h.action == "complete"]
+    assert trail and trail[-1].actor == HANA
+    assert trail[-1].reason == f"decided on H-{handoff}: responsibility letter accepted"
     # marketing is told of the acceptance; tech still had its one notice
     assert "handoff.accepted" in [e for e, _ in _notices(db, "marketing")]
     assert [e for e, _ in _notices(db, "tech")] == ["handoff.offered"]
@@ -107,11 +107,11 @@ def test_rejecting_the_letter_needs_the_reason_the_step_needs(db: Any) -> None:
     with pytest.raises(FormInvalid, match="reason"):
         handoffs.reject(_quiet(db), handoff, actor_email=HANA, reason="no")
     assert (db.count("auditentry"), db.count("outboxmessage")) == before
-    assert _show(db, f"H-{handoff}")["state"] == "offered"
+    assert _show(db, f"H-{handoff}").state == "offered"
     handoffs.reject(_quiet(db), handoff, actor_email=HANA, reason="no capacity before June")
     item = _show(db, f"W-{step}")
-    assert item["state"] == "done"
-    assert item["data"] == {"decision": "reject", "reason": "no capacity before June"}
+    assert item.state == "done"
+    assert item.data == {"decision": "reject", "reason": "no capacity before June"}
 
 
 def test_completing_the_step_accepts_or_rejects_the_letter(db: Any) -> None:
@@ -124,15 +124,15 @@ def test_completing_the_step_accepts_or_rejects_the_letter(db: Any) -> None:
     complete_step(uow, step, actor_email=TOM,
                   data={"decision": "reject", "reason": "we lack a designer"})
     letter = _show(db, f"H-{handoff}")
-    assert (letter["state"], letter["reason"]) == ("rejected", "we lack a designer")
-    assert [(h["action"], h["actor"]) for h in _history(db, f"H-{handoff}")][-1] == ("reject", TOM)
+    assert (letter.state, letter.reason) == ("rejected", "we lack a designer")
+    assert [(h.action, h.actor) for h in _history(db, f"H-{handoff}")][-1] == ("reject", TOM)
     assert handed == [(RUN, step, {"decision": "reject", "reason": "we lack a designer"})]
 
     _, other, second = _letter(db, "NPD-D3")
     work.claim(_quiet(db), second, actor_email=TOM)
     complete_step(_quiet(db), second, actor_email=TOM, data={"decision": "accept"})
     letter = _show(db, f"H-{other}")
-    assert (letter["state"], letter["signed_by"]) == ("accepted", TOM)
+    assert (letter.state, letter.signed_by) == ("accepted", TOM)
 
 
 def test_the_letter_is_decided_once_at_the_api_the_pages_and_the_command_line(
@@ -160,7 +160,7 @@ def test_the_letter_is_decided_once_at_the_api_the_pages_and_the_command_line(
     assert r.exit_code == 0, r
     for step, decision in ((step_api, "accept"), (step_page, "reject"), (step_cli, "accept")):
         item = _show(db, f"W-{step}")
-        assert (item["state"], item["data"]["decision"]) == ("done", decision), item
+        assert (item.state, item.data["decision"]) == ("done", decision), item
 
 
 def test_a_flow_made_letters_deliverable_moves_only_with_its_processs_steps(
@@ -191,7 +191,7 @@ def test_a_flow_made_letters_deliverable_moves_only_with_its_processs_steps(
         hana.client.close()
     r = cli("handoff", "deliver", f"H-{letter}", "--as", HANA)
     assert r.exit_code == 1 and f"W-{stage.id}" in r.stderr, r
-    assert _show(db, f"H-{letter}")["state"] == "accepted"
+    assert _show(db, f"H-{letter}").state == "accepted"
     # the flow delivers it from the step's answer (Door.ENGINE), and marketing's confirm is
     # the gate's: refused at the page's door too
     handoffs.deliver(db.engine_uow(), letter, actor_email=HANA, data={"note": "done"})

@@ -102,7 +102,7 @@ def test_the_engine_name_is_refused_by_the_api_in_proxy_mode(db: Any,
     assert r.status_code == 403 and "process engine" in r.json()["detail"]
     assert _written(db) == before
     item = queries.show(db.uow(), f"W-{wid}")
-    assert (item["state"], item["assignee"], item["completed_by"]) == ("open", None, None)
+    assert (item.state, item.assignee, item.completed_by) == ("open", None, None)
     # the proxy naming a real member still acts, as that member
     r = proxy_api.post(f"/work/{wid}/claim", headers={"X-Mktflow-Actor": LI})
     assert r.status_code == 200 and r.json()["assignee"] == LI
@@ -116,8 +116,8 @@ def test_a_member_token_acts_as_its_member_whatever_the_header_says(
         r = token_api.post(path, headers={**li, "X-Mktflow-Actor": "mktflow"}, json=body)
         assert r.status_code == 200, r.text
     item = queries.show(db.uow(), f"W-{wid}")
-    assert (item["state"], item["completed_by"]) == ("done", LI)
-    actors = {h["actor"] for h in queries.history(db.uow(), f"W-{wid}")}
+    assert (item.state, item.completed_by) == ("done", LI)
+    actors = {h.actor for h in queries.history(db.uow(), f"W-{wid}")}
     assert actors == {"mktflow", LI}  # the engine created it (inside a flow), Li decided it
 
 
@@ -146,7 +146,7 @@ def test_the_engine_name_typed_in_the_page_form_does_not_act(db: Any,
                        headers={"Accept": "text/html", "Origin": str(token_api.base_url)[:-1]})
     assert r.status_code >= 300 or "claimed" not in r.text
     assert _written(db) == before
-    assert queries.show(db.uow(), f"W-{wid}")["assignee"] is None
+    assert queries.show(db.uow(), f"W-{wid}").assignee is None
 
 
 def test_the_engine_still_acts_inside_flows(db: Any) -> None:
@@ -195,7 +195,7 @@ def test_a_role_taken_away_after_the_step_was_made_is_checked_at_the_decision(db
     load_organisation(db.uow(), spec.model_copy(update={"members": members}), source="test")
     with pytest.raises(NotAuthorized, match=f"{LI} may not complete W-{wid}: .*specialist"):
         work.complete(db.uow(), wid, actor_email=LI, data={"decision": "approve"})
-    assert queries.show(db.uow(), f"W-{wid}")["state"] == "claimed"
+    assert queries.show(db.uow(), f"W-{wid}").state == "claimed"
 
 
 def test_four_eyes_still_hold_on_an_approval(db: Any) -> None:

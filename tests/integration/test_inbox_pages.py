@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,7 +31,7 @@ def _walk(fetch: Any, limit: int) -> list[str]:
     for _ in range(100):
         page = fetch(limit=limit, cursor=cursor)
         assert len(page.rows) <= limit
-        refs += [r["ref"] for r in page.rows]
+        refs += [r.ref for r in page.rows]
         cursor = page.next_cursor
         if cursor is None:
             return refs
@@ -81,16 +82,16 @@ def test_pages_walk_the_whole_inbox_in_sql_order(db: Any, queue: dict[str, str])
                                    "tie_hi", "tie_hi2", "h_tie", "tie_lo",
                                    "nodue_hi", "nodue_lo"]]
     whole = queries.inbox_page(db.uow(), "marketing", limit=200)
-    assert [r["ref"] for r in whole.rows] == expected and whole.next_cursor is None
+    assert [r.ref for r in whole.rows] == expected and whole.next_cursor is None
     for size in (1, 2, 3, 4, 10):
         assert _walk(lambda **kw: queries.inbox_page(db.uow(), "marketing", **kw),
                      size) == expected, size
     # the same set as the unpaged inbox
-    assert set(expected) == {e["ref"] for e in queries.inbox(db.uow(), "marketing")}
-    overdue = {r["ref"]: r["overdue"] for r in whole.rows}
+    assert set(expected) == {e.ref for e in queries.inbox(db.uow(), "marketing")}
+    overdue = {r.ref: r.overdue for r in whole.rows}
     assert [k for k, v in overdue.items() if v] == expected[:3]
-    awaiting = next(r for r in whole.rows if r["ref"] == queue["h_awaiting"])
-    assert awaiting["awaiting"] == "confirmation"
+    awaiting = next(r for r in whole.rows if r.ref == queue["h_awaiting"])
+    assert awaiting.awaiting == "confirmation"
 
 
 def test_work_and_handoff_pages_on_their_own(db: Any, queue: dict[str, str]) -> None:
@@ -104,14 +105,15 @@ def test_work_and_handoff_pages_on_their_own(db: Any, queue: dict[str, str]) -> 
 def test_rows_are_light(db: Any, queue: dict[str, str]) -> None:
     rows = queries.inbox_page(db.uow(), "marketing").rows
     for row in rows:
-        assert {"form_schema", "data", "draft", "description", "criteria"}.isdisjoint(row)
+        fields = {f.name for f in dataclasses.fields(row)}
+        assert {"form_schema", "data", "draft", "description", "criteria"}.isdisjoint(fields)
         assert {"id", "ref", "kind", "state", "title", "due", "overdue", "process",
-                "step_key"} <= set(row)
+                "step_key"} <= fields
 
 
 def test_filters(db: Any, queue: dict[str, str]) -> None:
     def refs(**kw: Any) -> list[str]:
-        return [r["ref"] for r in queries.inbox_page(db.uow(), "marketing", **kw).rows]
+        return [r.ref for r in queries.inbox_page(db.uow(), "marketing", **kw).rows]
 
     assert refs(overdue=True) == [queue["late2"], queue["h_late"], queue["late1"]]
     assert queue["late2"] not in refs(overdue=False) and queue["soon"] in refs(overdue=False)
@@ -125,7 +127,7 @@ def test_filters(db: Any, queue: dict[str, str]) -> None:
     assert refs(process="CMP-PAGE") == [f"W-{mine}"]
     assert refs(process=f"P-{p.id}") == [f"W-{mine}"]
     row = queries.inbox_page(db.uow(), "marketing", process="CMP-PAGE").rows[0]
-    assert row["process"] == "CMP-PAGE"
+    assert row.process == "CMP-PAGE"
 
 
 def test_a_cursor_is_stable_while_items_come_and_go(db: Any, queue: dict[str, str]) -> None:
@@ -138,7 +140,7 @@ def test_a_cursor_is_stable_while_items_come_and_go(db: Any, queue: dict[str, st
     rest = _walk(lambda **kw: queries.inbox_page(db.uow(), "marketing", **kw), 4)
     assert f"W-{early}" in rest  # a fresh walk sees it
     page2 = queries.inbox_page(db.uow(), "marketing", limit=200, cursor=first.next_cursor)
-    seen = [r["ref"] for r in first.rows] + [r["ref"] for r in page2.rows]
+    seen = [r.ref for r in first.rows] + [r.ref for r in page2.rows]
     assert f"W-{early}" not in seen and f"W-{later}" in seen
     assert len(seen) == len(set(seen))
 

@@ -45,7 +45,7 @@ def _offer(db: Any) -> int:
 def _comments(db: Any, ref: str) -> list[dict[str, Any]]:
     from mktflow.engine import queries
 
-    return [e["data"] for e in queries.history(db.uow(), ref) if e["action"] == "comment"]
+    return [e.data for e in queries.history(db.uow(), ref) if e.action == "comment"]
 
 
 @pytest.fixture

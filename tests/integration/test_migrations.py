@@ -113,10 +113,10 @@ def test_upgrade_keeps_the_data_of_a_populated_older_revision(kind: str, tmp_pat
         assert upgrade(engine) == ("0003_business", head_revision())
 
         shown = queries.show(UnitOfWork(engine), f"W-{item_id}")
-        assert (shown["state"], shown["assignee"], shown["due"]) == (
+        assert (shown.state, shown.assignee, shown.due) == (
             "claimed", OLGA, "2027-01-05T09:00:00Z")
-        assert queries.show(UnitOfWork(engine), f"H-{handoff_id}")["state"] == "offered"
-        assert [e["action"] for e in queries.history(UnitOfWork(engine), f"W-{item_id}")] == [
+        assert queries.show(UnitOfWork(engine), f"H-{handoff_id}").state == "offered"
+        assert [e.action for e in queries.history(UnitOfWork(engine), f"W-{item_id}")] == [
             "create", "claim"]
         # the upgraded database takes new commands, including on the tables added since
         assert work.complete(UnitOfWork(engine), item_id, actor_email=OLGA,

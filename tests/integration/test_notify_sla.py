@@ -36,8 +36,8 @@ def _sweep(db: Any, clock: FrozenClock) -> sla.SweepSummary:
 
 
 def _escalations(db: Any, ref: str) -> list[tuple[Any, ...]]:
-    return [(e["actor"], e["data"]["level"], e["changes"]["escalation_level"])
-            for e in queries.history(db.uow(), ref) if e["action"] == "escalate"]
+    return [(e.actor, e.data["level"], e.changes["escalation_level"])
+            for e in queries.history(db.uow(), ref) if e.action == "escalate"]
 
 
 def test_overdue_work_climbs_each_level_once(db: Any) -> None:
@@ -72,7 +72,7 @@ def test_overdue_work_climbs_each_level_once(db: Any) -> None:
         mgmt.id, "management", "management")
     assert _escalations(db, f"W-{item.id}") == [
         ("mktflow", 1, [0, 1]), ("mktflow", 2, [1, 2]), ("mktflow", 3, [2, 3])]
-    assert queries.show(db.uow(), f"W-{item.id}")["escalation_level"] == 3
+    assert queries.show(db.uow(), f"W-{item.id}").escalation_level == 3
 
 
 def test_held_work_reminds_the_assignee_first(db: Any) -> None:
@@ -122,7 +122,7 @@ def test_a_new_due_date_starts_escalation_afresh(db: Any) -> None:
     item = _item(db)
     clock = FrozenClock(DUE + timedelta(hours=30))
     _sweep(db, clock)
-    assert queries.show(db.uow(), f"W-{item.id}")["escalation_level"] == 2
+    assert queries.show(db.uow(), f"W-{item.id}").escalation_level == 2
     work.update(db.uow(), item.id, actor_email=HEAD, due_at=clock() + timedelta(hours=2))
     assert _sweep(db, clock).escalations == []
     clock.advance(hours=3)

@@ -300,7 +300,7 @@ def test_an_excluded_member_cannot_plant_a_decision_in_the_draft(db: Any) -> Non
             assert planted.status_code == 403 and "may not draft" in planted.text
         finally:
             olga.client.close()
-    assert queries.show(db.uow(), f"W-{item.id}")["draft"] is None
+    assert queries.show(db.uow(), f"W-{item.id}").draft is None
     with pytest.raises(NotAuthorized):
         work.save_draft(db.uow(), item.id, actor_email=OLGA, draft={"decision": "approve"})
 

@@ -37,7 +37,7 @@ def _step(db: Any, draft: dict[str, Any] | None = DRAFT) -> int:
 
 def test_no_data_submits_the_draft_and_data_replaces_top_level_keys(db: Any) -> None:
     as_drafted = _step(db)
-    assert queries.show(db.uow(), f"W-{as_drafted}")["draft"] == DRAFT
+    assert queries.show(db.uow(), f"W-{as_drafted}").draft == DRAFT
     assert complete_step(db.uow(), as_drafted, actor_email=OLGA).data == DRAFT
     changed = _step(db)
     done = complete_step(db.uow(), changed, actor_email=OLGA,
@@ -53,7 +53,7 @@ def test_the_merged_answer_is_checked_against_the_form(db: Any) -> None:
     with pytest.raises(FormInvalid):
         complete_step(db.uow(), item_id, actor_email=OLGA, data={"extra": 1})
     view = queries.show(db.uow(), f"W-{item_id}")
-    assert view["state"] == "claimed" and view["data"] is None and view["draft"] == DRAFT
+    assert view.state == "claimed" and view.data is None and view.draft == DRAFT
     partial = _step(db, draft={"note": "only a note"})
     with pytest.raises(FormInvalid, match="budget"):
         complete_step(db.uow(), partial, actor_email=OLGA)
@@ -73,7 +73,7 @@ def test_cli_shows_the_draft_and_completes_with_it(db: Any, cli: Any) -> None:
     assert done["state"] == "done" and done["data"] == {**DRAFT, "note": "ok"}
     plain = _step(db)
     assert cli("work", "complete", str(plain), "--as", OLGA).exit_code == 0
-    assert queries.show(db.uow(), f"W-{plain}")["data"] == DRAFT
+    assert queries.show(db.uow(), f"W-{plain}").data == DRAFT
 
 
 @pytest.fixture
@@ -118,12 +118,12 @@ def test_a_refused_ui_answer_is_on_record_and_never_becomes_the_draft(db: Any, c
     outcome = tasks.reconcile_ui_answer.fn(item_id, "plan", tom, typed)
     assert outcome["ok"] is False and "may not" in outcome["error"]
     shown = queries.show(db.uow(), f"W-{item_id}")
-    assert shown["draft"] == DRAFT and shown["data"] is None and shown["state"] == "claimed"
+    assert shown.draft == DRAFT and shown.data is None and shown.state == "claimed"
     entry = queries.history(db.uow(), f"W-{item_id}")[-1]
-    assert entry["action"] == "comment" and "may not" in entry["reason"]
-    assert entry["data"]["refused_answer"] == {"by": tom, "door": "Prefect UI resume form",
+    assert entry.action == "comment" and "may not" in entry.reason
+    assert entry.data["refused_answer"] == {"by": tom, "door": "Prefect UI resume form",
                                                "data": typed}
-    assert entry["changes"] is None  # nothing of the step changed
+    assert entry.changes is None  # nothing of the step changed
 
 
 def test_only_who_may_complete_the_step_may_write_its_draft(db: Any) -> None:
@@ -142,7 +142,7 @@ def test_only_who_may_complete_the_step_may_write_its_draft(db: Any) -> None:
     with pytest.raises(NotAuthorized, match="may not draft"):  # not the holder either
         work.save_draft(db.uow(), item.id, actor_email="li.na@example.com",
                         draft={"decision": "approve"})
-    assert queries.show(db.uow(), f"W-{item.id}")["draft"] is None
+    assert queries.show(db.uow(), f"W-{item.id}").draft is None
     work.save_draft(db.uow(), item.id, actor_email="ana.torres@example.com",
                     draft={"decision": "reject"})
-    assert queries.show(db.uow(), f"W-{item.id}")["draft"] == {"decision": "reject"}
+    assert queries.show(db.uow(), f"W-{item.id}").draft == {"decision": "reject"}

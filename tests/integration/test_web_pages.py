@@ -130,7 +130,7 @@ def test_a_member_signs_in_claims_fills_the_form_and_completes(
     r = olga.post(f"/work/{item}", {"action": "claim", "next": "/inbox/marketing",
                                     "actor": HANA})  # a typed e-mail acts as nobody
     assert r.status_code == 200 and f"W-{item} claimed." in r.text
-    assert db.uow() and _view(db, item)["assignee"] == OLGA
+    assert db.uow() and _view(db, item).assignee == OLGA
 
     page = olga.get(f"/work/{item}")
     assert 'name="kpis.0.target" type="number" value="100"' in page.text
@@ -152,7 +152,7 @@ def test_a_member_signs_in_claims_fills_the_form_and_completes(
     assert 'id="e-f-budget_lines-1-amount"' in refused.text
     assert 'id="e-f-budget_lines-1-code"' in refused.text
     assert 'value="tv spots"' in refused.text and 'value="-40"' in refused.text
-    assert _view(db, item)["state"] == "claimed" and written(db) == before
+    assert _view(db, item).state == "claimed" and written(db) == before
     unreadable = olga.post(f"/work/{item}", [*form, ("budget_lines.1.code", "TV"),
                                              ("budget_lines.1.amount", "lots"),
                                              ("action", "complete")])
@@ -163,8 +163,8 @@ def test_a_member_signs_in_claims_fills_the_form_and_completes(
     done = olga.post(f"/work/{item}", [*fixed, ("action", "complete")])
     assert done.status_code == 200 and f"W-{item} completed." in done.text
     view = _view(db, item)
-    assert view["state"] == "done" and view["completed_by"] == OLGA
-    assert view["data"] == {"goal": "Reach 60 grocers",
+    assert view.state == "done" and view.completed_by == OLGA
+    assert view.data == {"goal": "Reach 60 grocers",
                             "kpis": [{"name": "leads", "target": 150,
                                       "higher_is_better": True}],
                             "budget_lines": [{"code": "MAIL", "amount": 2500},
@@ -198,7 +198,7 @@ def test_a_form_starts_with_the_rows_it_needs_and_its_errors_read_in_words(
         assert "too short" not in text and "is less than" not in text
 
 
-def _view(db: Any, item: int) -> dict[str, Any]:
+def _view(db: Any, item: int) -> Any:
     from mktflow.engine import queries
 
     return queries.show(db.uow(), f"W-{item}")
@@ -226,7 +226,7 @@ def test_cross_site_and_tokenless_posts_are_refused(
     api = httpx.post(f"{site}/work/{item}/claim", timeout=10,
                      headers={"X-Mktflow-Actor": OLGA, "Origin": "https://evil.example"})
     assert api.status_code == 403 and api.headers["x-frame-options"] == "DENY"
-    assert written(db) == before and _view(db, item)["state"] == "open"
+    assert written(db) == before and _view(db, item).state == "open"
     # another browser's session (no cookie) cannot use Olga's form token
     stranger = browser()
     stranger.csrf = olga.csrf
@@ -246,7 +246,7 @@ def test_a_head_reassigns_and_sees_the_load(db: Any, browser: Callable[[], Brows
     assert 'value="assign">Reassign</button>' in page.text
     r = ana.post(f"/work/{item}", {"action": "assign", "to": MARCO})
     assert r.status_code == 200 and f"W-{item} assigned." in r.text
-    assert _view(db, item)["assignee"] == MARCO
+    assert _view(db, item).assignee == MARCO
     load = ana.get("/inbox/marketing/load")
     assert load.status_code == 200 and "Marco Rossi" in load.text
     # a refusal is shown with its reason: Olga no longer holds it
@@ -323,12 +323,12 @@ def test_check_and_save_a_draft_without_completing(
     assert checked.status_code == 422
     assert 'id="e-f-goal"' in checked.text and 'id="e-f-kpis-0-target"' in checked.text
     assert '<a href="#f-kpis-0-target">KPI 1: Target</a>' in checked.text
-    assert _view(db, item)["state"] == "claimed"
+    assert _view(db, item).state == "claimed"
     fine = [*form[:2], ("kpis.0.target", "5"), *form[3:]]
     saved = olga.post(f"/work/{item}", [*fine, ("action", "draft")])
     assert saved.status_code == 200 and f"W-{item} draft saved." in saved.text
     view = _view(db, item)
-    assert view["state"] == "claimed" and view["draft"]["kpis"][0]["target"] == 5
+    assert view.state == "claimed" and view.draft["kpis"][0]["target"] == 5
     assert 'name="goal" type="text" value="Go"' in saved.text  # the page starts from it
 
 
@@ -511,7 +511,7 @@ def test_an_approval_asks_for_a_decision_then_for_the_reason_it_needs(
                                        "action": "check"})
     assert 'id="e-f-reason">Reason needs at least 3 characters when Decision is Rework' \
         in rework.text
-    assert written(db) == before and _view(db, item)["state"] == "claimed"
+    assert written(db) == before and _view(db, item).state == "claimed"
 
 
 def test_reassigning_all_to_the_same_member_is_refused_and_writes_nothing(

@@ -91,7 +91,7 @@ def _claim_refused(b: Browser, db: Any, item: int) -> None:
     r = b.post(f"/work/{item}", {"action": "claim"})
     assert r.status_code == 403 and "token does not match" in r.text, r.text
     assert (db.count("auditentry"), db.count("outboxmessage")) == before
-    assert queries.show(db.uow(), f"W-{item}")["state"] == "open"
+    assert queries.show(db.uow(), f"W-{item}").state == "open"
 
 
 def _sessions(db: Any, member: str) -> list[dict[str, Any]]:

@@ -54,7 +54,7 @@ def test_branches_keep_their_calendars(db: Any, calendars: None) -> None:
         stored = {b.code: b.calendar for b in u.session.exec(select(Branch))}
     assert stored["north"] == {"country": "ES", "subdivision": "MD",
                                "time_zone": "Europe/Madrid"}
-    shown = {b["code"]: b["calendar"] for b in queries.organisation(db.uow())["branches"]}
+    shown = {b.code: b.calendar for b in queries.organisation(db.uow()).branches}
     assert shown["hq"] == {"country": "CN", "time_zone": "Asia/Shanghai"}
     spec = read_organisation_file(None, demo=True)  # the file without calendars again
     load_organisation(db.uow(), spec, source="demo")
@@ -69,8 +69,8 @@ def test_shanghai_step_due_in_three_working_days_counts_the_make_up_days(
                                  title="Media plan", assignee=OLGA,
                                  due_at=parse_due("3 working days"))
     view = queries.show(db.uow(), f"W-{item.id}")
-    assert view["due"] == "2022-10-10T09:00:00Z"  # Mon 10 Oct 17:00 in Shanghai
-    assert view["due_basis"] == (
+    assert view.due == "2022-10-10T09:00:00Z"  # Mon 10 Oct 17:00 in Shanghai
+    assert view.due_basis == (
         "3 working days from Fri 30 Sep 2022 17:00 Asia/Shanghai (hq, CN): skips 1-7 Oct "
         "(National Day); counts Sat 8 Oct, Sun 9 Oct (make-up working day) → Mon 10 Oct 2022 "
         "17:00")
@@ -107,9 +107,9 @@ def test_madrid_step_skips_the_regional_holiday_and_reminds_at_0900(
                                     title="Press kit", assignee=MARCO,
                                     due_at=parse_due("3 working days"))
     view = queries.show(db.uow(), f"W-{counted.id}")
-    assert view["due"] == "2022-05-05T15:00:00Z"  # Thu 5 May 17:00 in Madrid
+    assert view.due == "2022-05-05T15:00:00Z"  # Thu 5 May 17:00 in Madrid
     assert "(north, ES-MD): skips Mon 2 May (Madrid Day) → Thu 5 May 2022 17:00" in \
-        view["due_basis"]
+        view.due_basis
     tonight = work.create_work_item(db.uow(), actor_email=HEAD, department="marketing",
                                     title="Call back", assignee=MARCO,
                                     due_at=parse_due("end of the working day"))
@@ -127,13 +127,13 @@ def test_a_due_time_given_as_a_time_keeps_no_basis_and_updates_recount(
     item = work.create_work_item(db.uow(), actor_email=HEAD, department="marketing",
                                  title="Brief", assignee=OLGA,
                                  due_at=parse_due("2022-10-20T10:00:00Z"))
-    assert queries.show(db.uow(), f"W-{item.id}")["due_basis"] is None
+    assert queries.show(db.uow(), f"W-{item.id}").due_basis is None
     work.update(db.uow(), item.id, actor_email=HEAD, due_at=parse_due("2 working hours"))
     view = queries.show(db.uow(), f"W-{item.id}")
-    assert view["due"] == "2022-10-08T02:00:00Z"  # Sat 8 Oct 10:00 in Shanghai
-    assert view["due_basis"].startswith("2 working hours from Fri 30 Sep 2022 17:00")
+    assert view.due == "2022-10-08T02:00:00Z"  # Sat 8 Oct 10:00 in Shanghai
+    assert view.due_basis.startswith("2 working hours from Fri 30 Sep 2022 17:00")
     work.update(db.uow(), item.id, actor_email=HEAD, due_at=parse_due("2022-10-20"))
-    assert queries.show(db.uow(), f"W-{item.id}")["due_basis"] is None
+    assert queries.show(db.uow(), f"W-{item.id}").due_basis is None
 
 
 def test_the_command_line_takes_working_time(cli: Any, clock: FrozenClock,

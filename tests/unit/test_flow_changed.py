@@ -8,6 +8,7 @@ import pytest
 
 from mktflow.domain.errors import FlowChanged, Refused
 from mktflow.prefect.steps import StepForm, StepHandle, _answer
+from tests.views import work_item
 
 
 class Plan(StepForm):
@@ -23,8 +24,8 @@ def _handle() -> StepHandle[Plan]:
 
 
 def test_an_answer_the_new_form_refuses_is_a_clear_refusal() -> None:
-    view = {"ref": "W-12", "form_name": "Plan", "data": {"budget": 1200.0},
-            "completed_by": "olga.petrova@example.com"}
+    view = work_item(state="done", form_name="Plan", data={"budget": 1200.0},
+                     completed_by="olga.petrova@example.com")
     with pytest.raises(FlowChanged) as caught:
         _answer(_handle(), view)
     assert isinstance(caught.value, Refused)
@@ -36,8 +37,8 @@ def test_an_answer_the_new_form_refuses_is_a_clear_refusal() -> None:
 
 
 def test_an_answer_the_form_takes_is_the_answer() -> None:
-    view = {"ref": "W-12", "form_name": "Plan", "completed_by": "olga.petrova@example.com",
-            "data": {"budget": 1200.0, "channels": ["radio"]}}
+    view = work_item(state="done", form_name="Plan", completed_by="olga.petrova@example.com",
+                     data={"budget": 1200.0, "channels": ["radio"]})
     answer = _answer(_handle(), view)
     assert (answer.form.channels, answer.by, answer.ref) == (
         ["radio"], "olga.petrova@example.com", "W-12")

@@ -3,6 +3,7 @@ session cookie's signature, with nothing running."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from mktflow.prefect.approvals import ApprovalForm
 from mktflow.web import forms as F
 from mktflow.web._guard import origin_of
 from mktflow.web.session import Session, SessionKeys, form_token, load_key
+from tests.views import work_item
 
 PLAN = CampaignPlan.model_json_schema()
 DRAFT: dict[str, Any] = {
@@ -334,12 +336,12 @@ def test_the_resume_form_shows_times_in_the_organisations_zone_and_claims_only_i
     monkeypatch.setenv("MKTFLOW_WEB_TIMEZONE", "Europe/Madrid")
     get_settings.cache_clear()
     handle = StepHandle(6, "k", ApprovalForm, "Tasting days", "marketing", "")
-    open_view = {"ref": "W-6", "id": 6, "state": "open", "assignee": None,
-                 "due": "2026-12-02T19:27:20.030138Z"}
+    open_view = work_item(ref="W-6", id=6, due="2026-12-02T19:27:20.030138Z")
     text = instructions(handle, open_view)
     assert "due 2026-12-02 20:27 CET" in text and "T19:27" not in text
     assert "`mktflow work claim W-6 --as YOU`" in text
-    claimed = {**open_view, "state": "claimed", "assignee": "marco.rossi@example.com"}
+    claimed = dataclasses.replace(open_view, state="claimed",
+                                  assignee="marco.rossi@example.com")
     text = instructions(handle, claimed)
     assert "work claim" not in text and "`mktflow work complete W-6 --as YOU`" in text
     assert "assigned to **marco.rossi@example.com**" in text

@@ -25,6 +25,7 @@ from mktflow.engine import actions, answers, handoffs, processes, queries, work
 from mktflow.engine.approvals import record_decision as _record_decision
 from mktflow.engine.common import actor_for, ref_of
 from mktflow.engine.notices import notice_departments as _notice_departments
+from mktflow.engine.views import WorkItemPublic, show_item
 
 __all__ = [
     "ENGINE_TASK",
@@ -167,28 +168,30 @@ def create_step(*, process_id: int, step_key: str, department: str, title: str,
     return item.id
 
 
-def read_step(item_id: int) -> dict[str, Any]:
+def read_step(item_id: int) -> WorkItemPublic:
     """The step as the engine shows it (a read, not a task: it must never be cached)."""
-    return queries.show(uow(), ref_of("work", item_id))
+    view = show_item(uow(), ref_of("work", item_id))
+    assert isinstance(view, WorkItemPublic)
+    return view
 
 
 def why_cancelled(item_id: int) -> str | None:
     """How a cancelled step's run ends (a read): ``W-5 (title) was cancelled by …: why. The
     process cannot go on without it.``, from the step's cancel entry; None if it has none."""
     step = ref_of("work", item_id)
-    entries = [e for e in queries.history(uow(), step) if e["action"] == "cancel"]
+    entries = [e for e in queries.history(uow(), step) if e.action == "cancel"]
     if not entries:
         return None
-    title = queries.show(uow(), step)["title"]
-    return processes.cancelled_item_message(step, title, entries[-1]["actor"],
-                                            entries[-1]["reason"])
+    title = show_item(uow(), step).title
+    return processes.cancelled_item_message(step, title, entries[-1].actor,
+                                            entries[-1].reason)
 
 
 def why_ended(process_id: int) -> str | None:
     """Why the process was ended by a cancel of one of its steps (a read), else None."""
-    view = queries.show(uow(), ref_of("process", process_id))
-    result = view.get("result") or {}
-    if view["status"] == ProcessStatus.CANCELLED and result.get("cancelled_item"):
+    view = queries.show_process(uow(), process_id)
+    result = view.result or {}
+    if view.status == ProcessStatus.CANCELLED and result.get("cancelled_item"):
         return str(result.get("reason") or f"{result['cancelled_item']} was cancelled")
     return None
 
@@ -214,7 +217,7 @@ def reconcile_ui_answer(item_id: int, key: str, answered_by: str,
     """
     claimed = False
     try:
-        if read_step(item_id)["state"] == "open":
+        if read_step(item_id).state == "open":
             actions.perform(typed_uow(), "work", item_id, "claim", actor_email=answered_by)
             claimed = True
         # ``complete`` without the hand-back of the table's ``complete_step``: the run that
@@ -247,17 +250,17 @@ def record_losing_answer(item_id: int, key: str, answered_by: str, data: dict[st
     so a re-run of the flow records it once.
     """
     view = read_step(item_id)
-    if view["completed_by"] == answered_by and (view["data"] or {}) == data:
+    if view.completed_by == answered_by and (view.data or {}) == data:
         return False
-    note = (f"Answer from the Prefect UI by {answered_by} not applied: {view['ref']} was "
-            f"already completed by {view['completed_by']} at another door, whose answer "
+    note = (f"Answer from the Prefect UI by {answered_by} not applied: {view.ref} was "
+            f"already completed by {view.completed_by} at another door, whose answer "
             f"stands (Prefect had accepted this one under key {key}).")
     with suppress(Refused):
         work.comment(uow(), item_id, actor_email="mktflow", text=note,
-                     reason=f"{view['ref']} was already done: the first completion wins",
+                     reason=f"{view.ref} was already done: the first completion wins",
                      refused_answer={"by": answered_by, "door": "Prefect UI resume form",
                                      "data": data, "at": answered_at,
-                                     "lost_to": view["completed_by"]})
+                                     "lost_to": view.completed_by})
     return True
 
 
@@ -294,7 +297,7 @@ def handoff_action(handoff_id: int, action: str, actor: str, reason: str | None 
     A handoff already moved (someone acted on it directly) is left as it is: its state is the
     truth the flow goes on with.
     """
-    current = queries.show(uow(), ref_of("handoff", handoff_id))["state"]
+    current = show_item(uow(), ref_of("handoff", handoff_id)).state
     if current == {r.action: r.target for r in HANDOFF_RULES}.get(action):
         return str(current)
     return actions.perform(uow(), "handoff", handoff_id, action, actor_email=actor,

@@ -1,0 +1,60 @@
+"""The views people and scripts read are defined once (``mktflow.engine.views``): frozen, and
+the very classes the API answers with (issue 21, "one place per idea")."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, get_args
+
+import pytest
+
+from mktflow.engine import views
+from tests.views import work_item
+
+
+def test_a_view_is_frozen_and_a_changed_copy_is_a_new_view() -> None:
+    item = work_item()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        item.state = "done"  # type: ignore[misc]
+    done = dataclasses.replace(item, state="done")
+    assert (item.state, done.state) == ("open", "done")
+
+
+def test_plain_prints_what_the_command_line_always_printed() -> None:
+    """A field a view has only sometimes is left out while None; every other None stays."""
+    row = views.InboxHandoffRow(
+        id=3, ref="H-3", kind="handoff", handoff_kind="handoff", state="offered", title="Brief",
+        from_department="marketing", to_department="tech", department="tech", branch=None,
+        due=None, escalation_level=0, overdue=False, process=None, process_id=None,
+        step_key=None, return_count=0, offered_by=None, created_at=None, version=1)
+    waiting = views.plain(row)
+    assert "awaiting" not in waiting and waiting["branch"] is None
+    assert list(waiting)[:3] == ["id", "ref", "kind"]  # in the fields' order
+    delivered = views.plain(dataclasses.replace(row, state="delivered", awaiting="confirmation"))
+    assert delivered["awaiting"] == "confirmation"
+    page = views.plain(views.InboxPage(rows=[work_item(), row], next_cursor=None))
+    assert [r["ref"] for r in page["rows"]] == ["W-12", "H-3"]
+    assert views.plain({"n": 1, "rows": [1, "a"]}) == {"n": 1, "rows": [1, "a"]}
+
+
+def _response_models() -> dict[tuple[str, str], Any]:
+    from mktflow.api import _handoffs, _reads, _work
+
+    return {(method, route.path): route.response_model
+            for module in (_work, _handoffs, _reads) for route in module.router.routes
+            for method in getattr(route, "methods", ())}
+
+
+def test_the_api_answers_with_the_engines_views() -> None:
+    models = _response_models()
+    assert models["GET", "/work/{item}"] is views.WorkItemPublic
+    assert models["POST", "/work/{item}/claim"] is views.WorkItemPublic
+    assert models["GET", "/handoffs/{item}"] is views.HandoffPublic
+    assert models["GET", "/processes/{reference}"] is views.ProcessPublic
+    assert get_args(models["GET", "/processes"]) == (views.ProcessSummary,)
+    assert models["GET", "/inbox/{department}"] is views.InboxPage
+    assert get_args(models["GET", "/history/{reference}"]) == (views.HistoryEntry,)
+    assert models["GET", "/org"] is views.OrganisationPublic
+    from mktflow.api import _schemas  # keeps only what the API alone answers
+
+    assert not set(_schemas.__all__) & set(views.__all__)
