@@ -12,6 +12,7 @@ import pytest
 from mktflow.domain.clock import FrozenClock
 from mktflow.domain.errors import BadInput, FormInvalid, NotAuthorized, TransitionRefused
 from mktflow.engine import handoffs, leads, queries, sla
+from mktflow.engine.views import plain
 
 OLGA = "olga.petrova@example.com"  # marketing specialist, hq
 MARCO = "marco.rossi@example.com"  # marketing specialist, north branch
@@ -51,7 +52,7 @@ def test_a_lead_goes_to_sales_and_comes_back_won(db: Any, clock: FrozenClock) ->
 
     lead = leads.qualify(db.uow(), lead.id, actor_email=OLGA,
                          due_at=clock.now() + timedelta(days=3), note="wants 200 cases")
-    offered = queries.show(db.uow(), f"H-{lead.handoff_id}")
+    offered = plain(queries.show(db.uow(), f"H-{lead.handoff_id}"))
     assert (lead.state, offered["state"], offered["to_department"]) == (
         "qualified", "offered", "sales")
     assert "wants 200 cases" in offered["criteria"] and "Acme Grocers" in offered["title"]
@@ -60,21 +61,21 @@ def test_a_lead_goes_to_sales_and_comes_back_won(db: Any, clock: FrozenClock) ->
     lead = leads.report_outcome(db.uow(), lead.id, actor_email=CARLOS, outcome="won",
                                 order="SO-9001")
     assert (lead.state, lead.order_ref) == ("won", "SO-9001")
-    view = leads.show_lead(db.uow(), f"L-{lead.id}", reader=OLGA)
+    view = plain(leads.show_lead(db.uow(), f"L-{lead.id}", reader=OLGA))
     assert view["handoff"]["state"] == "delivered" and view["order"] == "SO-9001"
 
     handoffs.confirm(db.uow(), lead.handoff_id, actor_email=OLGA)  # marketing tracks it home
-    trail = leads.show_lead(db.uow(), lead.id, reader=MARIA)["history"]
+    trail = plain(leads.show_lead(db.uow(), lead.id, reader=MARIA))["history"]
     assert [(e["ref"], e["action"], e["actor"]) for e in trail] == [
         (f"L-{lead.id}", "gather", OLGA), (f"H-{lead.handoff_id}", "offer", OLGA),
         (f"L-{lead.id}", "qualify", OLGA), (f"H-{lead.handoff_id}", "accept", CARLOS),
         (f"L-{lead.id}", "win", CARLOS), (f"H-{lead.handoff_id}", "deliver", CARLOS),
         (f"H-{lead.handoff_id}", "confirm", OLGA)]
-    funnel = leads.funnel_report(db.uow(), campaign=key, reader=CARLOS)
+    funnel = plain(leads.funnel_report(db.uow(), campaign=key, reader=CARLOS))
     counts = funnel["by_campaign"][key]
     assert (counts["gathered"], counts["qualified"], counts["accepted"], counts["won"]) == (
         1, 1, 1, 1)
-    assert [e["action"] for e in queries.history(db.uow(), f"H-{lead.handoff_id}")] == [
+    assert [e["action"] for e in plain(queries.history(db.uow(), f"H-{lead.handoff_id}"))] == [
         "offer", "accept", "deliver", "confirm"]
 
 
@@ -95,7 +96,7 @@ def test_rejections_losses_and_drops_are_counted_per_channel(db: Any,
                          reason="bought from a competitor")
     leads.disqualify(db.uow(), dropped.id, actor_email=OLGA, reason="a student project")
 
-    funnel = leads.funnel_report(db.uow())
+    funnel = plain(leads.funnel_report(db.uow()))
     web = funnel["by_channel"]["web"]
     assert {k: web[k] for k in ("gathered", "qualified", "accepted", "won", "disqualified",
                                 "rejected", "lost")} == {
@@ -103,9 +104,9 @@ def test_rejections_losses_and_drops_are_counted_per_channel(db: Any,
         "rejected": 1, "lost": 1}
     assert web["rates"] == {"qualified": 0.5, "accepted": 0.5, "won": 0.0, "overall": 0.0}
     assert funnel["total"]["won"] == 1 and funnel["by_campaign"][""]["gathered"] == 5
-    shown = leads.show_lead(db.uow(), rejected.id)
+    shown = plain(leads.show_lead(db.uow(), rejected.id))
     assert shown["handoff"]["reason"] == "outside our delivery area"
-    assert leads.show_lead(db.uow(), lost.id)["reason"] == "bought from a competitor"
+    assert plain(leads.show_lead(db.uow(), lost.id))["reason"] == "bought from a competitor"
 
 
 def test_only_marketing_gathers_and_qualifies_and_only_sales_reports(
@@ -138,14 +139,14 @@ def test_only_marketing_gathers_and_qualifies_and_only_sales_reports(
         leads.report_outcome(db.uow(), lead.id, actor_email=CARLOS, outcome="lost")
     with pytest.raises(BadInput, match="order: a won lead names the order"):  # any door
         handoffs.deliver(db.uow(), lead.handoff_id, actor_email=CARLOS, data={"outcome": "won"})
-    assert leads.show_lead(db.uow(), lead.id)["state"] == "qualified"
+    assert plain(leads.show_lead(db.uow(), lead.id))["state"] == "qualified"
 
     with pytest.raises(NotAuthorized, match="may not see"):
-        leads.show_lead(db.uow(), lead.id, reader=TOM)
+        plain(leads.show_lead(db.uow(), lead.id, reader=TOM))
     with pytest.raises(NotAuthorized, match="may not see the lead funnel"):
-        leads.funnel_report(db.uow(), reader=TOM)
-    assert leads.list_leads(db.uow(), reader=TOM) == []
-    assert [x["ref"] for x in leads.list_leads(db.uow(), reader=MARIA)] == [f"L-{lead.id}"]
+        plain(leads.funnel_report(db.uow(), reader=TOM))
+    assert plain(leads.list_leads(db.uow(), reader=TOM)) == []
+    assert [x["ref"] for x in plain(leads.list_leads(db.uow(), reader=MARIA))] == [f"L-{lead.id}"]
 
 
 def test_marketing_returns_a_doubtful_outcome_and_sales_reports_again(
@@ -155,11 +156,11 @@ def test_marketing_returns_a_doubtful_outcome_and_sales_reports_again(
     leads.report_outcome(db.uow(), lead.id, actor_email=CARLOS, outcome="won", order="SO-X")
     handoffs.return_(db.uow(), lead.handoff_id, actor_email=OLGA,
                      reason="no order SO-X in the books")
-    assert leads.show_lead(db.uow(), lead.id)["state"] == "qualified"
+    assert plain(leads.show_lead(db.uow(), lead.id))["state"] == "qualified"
     lead = leads.report_outcome(db.uow(), lead.id, actor_email=CARLOS, outcome="won",
                                 order="SO-7")
     assert (lead.state, lead.order_ref) == ("won", "SO-7")
-    actions = [e["action"] for e in queries.history(db.uow(), f"H-{lead.handoff_id}")]
+    actions = [e["action"] for e in plain(queries.history(db.uow(), f"H-{lead.handoff_id}"))]
     assert actions == ["offer", "accept", "deliver", "return", "deliver"]
 
 
@@ -174,9 +175,9 @@ def test_marketing_hands_a_rejected_lead_over_again(db: Any, clock: FrozenClock)
     again = leads.hand_over(db.uow(), lead.id, actor_email=OLGA, due_at=due,
                             note="called them: budget from March")
     assert again.handoff_id != lead.handoff_id
-    shown = leads.show_lead(db.uow(), lead.id)
+    shown = plain(leads.show_lead(db.uow(), lead.id))
     assert (shown["state"], shown["handoff"]["state"]) == ("qualified", "offered")
-    assert leads.funnel_report(db.uow())["total"]["rejected"] == 0  # it is with sales again
+    assert plain(leads.funnel_report(db.uow()))["total"]["rejected"] == 0  # it is with sales again
 
 
 def test_an_overdue_follow_up_escalates_through_the_sla_sweep(db: Any,
@@ -188,7 +189,7 @@ def test_an_overdue_follow_up_escalates_through_the_sla_sweep(db: Any,
     summary = sla.sweep(db.uow(clock=later))
     (raised,) = [e for e in summary.escalations if e["ref"] == f"H-{lead.handoff_id}"]
     assert raised["level"] == 1
-    assert leads.show_lead(db.uow(), lead.id)["handoff"]["escalation_level"] == 1
+    assert plain(leads.show_lead(db.uow(), lead.id))["handoff"]["escalation_level"] == 1
 
 
 def test_a_campaigns_evaluation_counts_its_funnel_kpis_from_its_leads(
@@ -235,7 +236,7 @@ def test_an_import_is_all_or_nothing_unless_bad_rows_are_skipped(db: Any) -> Non
 
     report = leads.import_leads(db.uow(), actor_email=OLGA, rows=rows, skip_bad=True)
     assert (len(report["imported"]), report["skipped"]) == (1, [3, 4])
-    (only,) = leads.list_leads(db.uow())
+    (only,) = plain(leads.list_leads(db.uow()))
     assert (only["source"], only["campaign"], only["region"]) == ("import", key, "north")
     with pytest.raises(BadInput, match="no column channel"):
         leads.read_csv("company,contact\nA,b\n")

@@ -38,10 +38,10 @@ def test_plain_prints_what_the_command_line_always_printed() -> None:
 
 
 def _response_models() -> dict[tuple[str, str], Any]:
-    from mktflow.api import _handoffs, _reads, _work
+    from mktflow.api import _handoffs, _leads, _reads, _work
 
     return {(method, route.path): route.response_model
-            for module in (_work, _handoffs, _reads) for route in module.router.routes
+            for module in (_work, _handoffs, _reads, _leads) for route in module.router.routes
             for method in getattr(route, "methods", ())}
 
 
@@ -55,6 +55,9 @@ def test_the_api_answers_with_the_engines_views() -> None:
     assert models["GET", "/inbox/{department}"] is views.InboxPage
     assert get_args(models["GET", "/history/{reference}"]) == (views.HistoryEntry,)
     assert models["GET", "/org"] is views.OrganisationPublic
+    assert models["GET", "/leads/{item}"] is views.LeadPublic
+    assert get_args(models["GET", "/leads"]) == (views.LeadPublic,)
+    assert models["GET", "/leads/funnel"] is views.LeadFunnel
     from mktflow.api import _schemas  # keeps only what the API alone answers
 
     assert not set(_schemas.__all__) & set(views.__all__)
