@@ -122,6 +122,7 @@ def campaign_once(api: Paused) -> dict[str, Any]:
     from mktflow.engine import work
     from mktflow.engine.queries import process_list, show
     from mktflow.engine.steps import complete_step
+    from mktflow.engine.views import ProcessPublic
 
     code = f"BENCH-{uuid.uuid4().hex[:8]}"
     thread, box = _in_thread(campaign, request={"code": code, "owner": DEPUTY,
@@ -130,24 +131,25 @@ def campaign_once(api: Paused) -> dict[str, Any]:
     flow_run_id, ref = "", ""
     while thread.is_alive():
         if not ref:  # the flow's first task creates the process
-            ref = next((p["ref"] for p in process_list(bootstrap.uow())
-                        if p["business_key"] == code), "")
+            ref = next((p.ref for p in process_list(bootstrap.uow())
+                        if p.business_key == code), "")
             time.sleep(0.02)
             continue
         view = show(bootstrap.uow(), ref)
-        flow_run_id = view["flow_run_id"] or ""
-        waiting = [w for w in view["work_items"]
-                   if w["state"] in ("open", "claimed") and w["step_key"] not in answered]
+        assert isinstance(view, ProcessPublic)
+        flow_run_id = view.flow_run_id or ""
+        waiting = [w for w in view.work_items
+                   if w.state in ("open", "claimed") and w.step_key not in answered]
         key = api.key(flow_run_id) if flow_run_id and waiting else None
         for item in waiting:
-            if item["step_key"] != key:
+            if item.step_key is None or item.step_key != key:
                 continue
-            actor = item["assignee"] or HEAD
-            if item["state"] == "open":
-                work.claim(bootstrap.uow(), item["id"], actor_email=actor)
-            complete_step(bootstrap.uow(), item["id"], actor_email=actor,
-                          data=_answer_for(item["step_key"]))
-            answered.add(item["step_key"])
+            actor = item.assignee or HEAD
+            if item.state == "open":
+                work.claim(bootstrap.uow(), item.id, actor_email=actor)
+            complete_step(bootstrap.uow(), item.id, actor_email=actor,
+                          data=_answer_for(item.step_key))
+            answered.add(item.step_key)
         time.sleep(0.02)
     thread.join()
     if "error" in box or box["result"].get("outcome") != "evaluated":
@@ -244,7 +246,10 @@ def measure(runs: int, warm_up: bool = True) -> dict[str, Any]:
                         *(["--no-warm-up"] if not warm_up else [])], env=env,
                        cwd=ROOT, text=True, capture_output=True, timeout=1800)
     if r.returncode != 0:
-        raise RuntimeError(f"flow overhead child failed:\n{r.stderr[-3000:]}")
+        # the first traceback says why; what Prefect logs while exiting comes after it
+        first = r.stderr.find("Traceback")
+        raise RuntimeError("flow overhead child failed:\n"
+                           f"{r.stderr[max(first, 0):][:3000]}\n...\n{r.stderr[-1500:]}")
     return dict(json.loads(r.stdout.strip().splitlines()[-1]))
 
 

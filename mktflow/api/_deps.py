@@ -15,9 +15,11 @@ Anything else is 401 ``NotAuthenticated`` (problem+json, ``WWW-Authenticate: Bea
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+import types
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from fastapi import Depends, Request, Security
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mktflow.config import Settings
@@ -26,7 +28,8 @@ from mktflow.domain.errors import BadInput, NotAuthenticated
 from mktflow.engine import UnitOfWork
 from mktflow.engine.credentials import TOKEN_PREFIX, member_for_token
 
-__all__ = ["ACTOR_HEADER", "Actor", "Reader", "Uow", "identify", "new_uow", "wants_html"]
+__all__ = ["ACTOR_HEADER", "Actor", "Reader", "Uow", "identify", "new_uow", "single_query_values",
+           "wants_html"]
 
 #: Set by the company's SSO proxy, trusted only in SSO-proxy mode (MKTFLOW_TRUST_PROXY_HEADER).
 ACTOR_HEADER = "X-Mktflow-Actor"
@@ -155,3 +158,30 @@ def wants_html(accept: str | None) -> bool:
         elif media in ("application/json", "application/problem+json", "application/*", "*/*"):
             json = max(json, _q(params))
     return html > json
+
+
+def _takes_many(annotation: Any) -> bool:
+    """Whether a query parameter's type takes several values (``list[str] | None``)."""
+    origin = get_origin(annotation)
+    if origin in (list, tuple, set, frozenset):
+        return True
+    if origin in (Union, types.UnionType):
+        return any(_takes_many(a) for a in get_args(annotation))
+    return False
+
+
+def single_query_values(request: Request) -> None:
+    """Refuse, 422 naming the parameter, a query parameter that the route takes once but the
+    request gives more than once (``?campaign=a&campaign=b``): FastAPI would keep the last one
+    and drop the others without a word. Parameters that take a list (``?state=open&state=
+    claimed``) may repeat. Every router of the API depends on it (``create_app``)."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    if dependant is None:
+        return
+    given = [name for name, _ in request.query_params.multi_items()]
+    once = {f.alias for f in dependant.query_params if not _takes_many(f.field_info.annotation)}
+    repeated = sorted({n for n in given if n in once and given.count(n) > 1})
+    if repeated:
+        raise RequestValidationError([
+            {"type": "value_error", "loc": ("query", name), "input": None,
+             "msg": "must be given once (it was given more than once)"} for name in repeated])

@@ -14,7 +14,7 @@ import ipaddress
 import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 import mktflow
 from mktflow import bootstrap, web
 from mktflow.api import _handoffs, _leads, _reads, _work
-from mktflow.api._deps import ACTOR_HEADER, wants_html
+from mktflow.api._deps import ACTOR_HEADER, single_query_values, wants_html
 from mktflow.api._idempotency import IdempotencyKeys
 from mktflow.api._idempotency import document as document_idempotency
 from mktflow.api._limits import RequestLimits
@@ -207,7 +207,7 @@ def create_app(engine: Engine | None = None, *, settings: Settings | None = None
         return JSONResponse({"status": "ok"})
 
     for module in (_work, _handoffs, _leads, _reads):
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=[Depends(single_query_values)])
     app.add_middleware(IdempotencyKeys)  # inside RequestLimits: bodies within the limit
     app.add_middleware(RequestLimits, max_bytes=settings.api_max_body_bytes)
     token = settings.api_token.get_secret_value() if settings.api_token else ""

@@ -309,6 +309,17 @@ def test_health_answers_503_when_the_database_cannot_be_used(
     assert "health check failed" in caplog.text
 
 
+def test_a_query_parameter_taken_once_is_refused_when_given_twice(api: httpx.Client) -> None:
+    twice = api.get("/processes", params=[("process", "campaign"), ("process", "order")])
+    assert twice.status_code == 422, twice.text
+    assert twice.json()["errors"] == [{
+        "field": "process", "in": "query", "rule": "value_error",
+        "message": "must be given once (it was given more than once)"}]
+    # a parameter that takes a list may repeat
+    states = api.get("/inbox/marketing", params=[("state", "open"), ("state", "claimed")])
+    assert states.status_code == 200, states.text
+
+
 def test_inbox_pages_with_a_cursor_and_a_link_header(api: httpx.Client) -> None:
     made = [create_work(api, title=f"Page {n}", due=f"{days_ahead(400 + n)}T09:00:00Z")["id"]
             for n in (1, 2, 3)]

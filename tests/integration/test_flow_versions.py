@@ -13,6 +13,7 @@ import pytest
 
 from mktflow.engine import processes, work
 from mktflow.engine.queries import history, show
+from mktflow.engine.views import plain
 from tests.conftest import CliResult, Db
 
 OLGA = "olga.petrova@example.com"
@@ -35,12 +36,12 @@ def test_a_run_on_changed_code_records_the_new_version_once(db: Db) -> None:
     from flows.campaign import CampaignPlan
 
     pid, _ = _waiting(db, version="v1", form=CampaignPlan)
-    run = show(db.uow(), f"P-{pid}", "process")["flow_run_id"]
-    assert show(db.uow(), f"P-{pid}", "process")["flow_version"] == "v1"
+    run = plain(show(db.uow(), f"P-{pid}", "process"))["flow_run_id"]
+    assert plain(show(db.uow(), f"P-{pid}", "process"))["flow_version"] == "v1"
     assert not processes.note_flow_version(db.engine_uow(), pid, flow_run_id=run, version="v1")
     assert processes.note_flow_version(db.engine_uow(), pid, flow_run_id=run, version="v2")
     assert not processes.note_flow_version(db.engine_uow(), pid, flow_run_id=run, version="v2")
-    [entry] = [e for e in history(db.uow(), f"P-{pid}") if e["action"] == "flow-version"]
+    [entry] = [e for e in plain(history(db.uow(), f"P-{pid}")) if e["action"] == "flow-version"]
     assert (entry["actor"], entry["changes"]) == ("mktflow", {"flow_version": ["v1", "v2"]})
     assert entry["reason"] == f"flow run {run} went on on changed flow code"
 
@@ -75,17 +76,17 @@ def test_migrate_lists_current_migrate_and_refused_and_records_only_without_dry_
         f"W-{refused_step} waits with form Lessons, which the new code changed: answer or "
         "cancel it on the old code first")
     assert not any(r["recorded"] for r in rows.values())
-    assert show(db.uow(), f"P-{older}", "process")["flow_version"] == "old-hash"
+    assert plain(show(db.uow(), f"P-{older}", "process"))["flow_version"] == "old-hash"
 
     done = cli("process", "migrate", f"P-{older}", "--json")
     assert done.exit_code == 0, done.stderr
     assert [(r["outcome"], r["recorded"]) for r in done.json()] == [("migrate", True)]
-    assert show(db.uow(), f"P-{older}", "process")["flow_version"] == deployed
-    [entry] = [e for e in history(db.uow(), f"P-{older}") if e["action"] == "flow-version"]
+    assert plain(show(db.uow(), f"P-{older}", "process"))["flow_version"] == deployed
+    [entry] = [e for e in plain(history(db.uow(), f"P-{older}")) if e["action"] == "flow-version"]
     assert entry["reason"].startswith(f"mktflow process migrate: from old-hash to {deployed}")
     again = cli("process", "migrate", f"P-{older}", "--json")
     assert [r["outcome"] for r in again.json()] == ["current"]
-    assert show(db.uow(), f"P-{refused}", "process")["flow_version"] == "old-hash"
+    assert plain(show(db.uow(), f"P-{refused}", "process"))["flow_version"] == "old-hash"
     text = cli("process", "migrate", f"P-{refused}")
     assert text.exit_code == 1 and f"P-{refused} (campaign " in text.stdout
     missing = cli("process", "migrate", "P-999999")

@@ -16,6 +16,7 @@ import httpx
 
 from mktflow.engine import processes, work
 from mktflow.engine.queries import history, show
+from mktflow.engine.views import plain
 from mktflow.prefect.reconcile import Reconciler
 from tests.conftest import CliResult, Db
 
@@ -80,7 +81,7 @@ def _reconciler(fake: FakePrefect) -> Reconciler:
 
 
 def _reconciles(db: Db, process_id: int) -> list[dict[str, Any]]:
-    return [e for e in history(db.uow(), f"P-{process_id}") if e["action"] == "reconcile"]
+    return [e for e in plain(history(db.uow(), f"P-{process_id}")) if e["action"] == "reconcile"]
 
 
 def test_a_run_paused_on_a_done_step_is_resumed_once_and_audited(
@@ -123,13 +124,14 @@ def test_a_running_process_whose_run_failed_is_closed_with_its_message_once(
                       "message": "Flow run infrastructure exited with non-zero status -9"}
     made = reconciler.tick()
     assert [(c.process, c.action, c.done) for c in made] == [(f"P-{pid}", "close", True)]
-    view = show(db.uow(), f"P-{pid}", "process")
+    view = plain(show(db.uow(), f"P-{pid}", "process"))
     assert view["status"] == "failed"
     reason = view["result"]["reason"]
     assert reason == (f"the reconciler found flow run {run} Crashed while P-{pid} was still "
                       "running: Flow run infrastructure exited with non-zero status -9")
-    assert show(db.uow(), f"W-{wid}")["state"] == "cancelled"  # its open step, with the reason
-    finish = [e for e in history(db.uow(), f"P-{pid}") if e["action"] == "finish"]
+    # its open step, with the reason
+    assert plain(show(db.uow(), f"W-{wid}"))["state"] == "cancelled"
+    finish = [e for e in plain(history(db.uow(), f"P-{pid}")) if e["action"] == "finish"]
     assert [(e["actor"], e["to_state"], e["reason"]) for e in finish] == [
         ("mktflow", "failed", reason)]
     assert reconciler.tick() == []  # idempotent
@@ -153,7 +155,7 @@ def test_a_crashed_cycle_run_fails_its_cycle_run_and_process_and_carries_on(
     made = _reconciler(fake).scan_all()
     assert [(c.process, c.action, c.done) for c in made] == [
         (f"P-{run.process_id}", "close", True)]
-    assert show(db.uow(), f"P-{run.process_id}", "process")["status"] == "failed"
+    assert plain(show(db.uow(), f"P-{run.process_id}", "process"))["status"] == "failed"
     nxt = cycles.begin_cycle(db.uow(), cycle="process-review", period="2026-09")
     assert nxt.carried == [{"ref": "H-1"}]
 
