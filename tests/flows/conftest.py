@@ -40,7 +40,11 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         port = probe.getsockname()[1]
     home = tmp_path_factory.mktemp("prefect-home")
     with new_pg_database() as url, open(home / "server.log", "wb") as log:
-        env = {**os.environ, "PREFECT_HOME": str(home),
+        # the flow tests run no schedules, automations or work pools: the services that
+        # serve those would only take CPU from the other workers while they poll
+        idle = {f"PREFECT_SERVER_SERVICES_{name}_ENABLED": "false" for name in (
+            "SCHEDULER", "LATE_RUNS", "FOREMAN", "TRIGGERS", "REPOSSESSOR")}
+        env = {**os.environ, **idle, "PREFECT_HOME": str(home),
                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
                "PREFECT_API_DATABASE_CONNECTION_URL": url.replace(
                    "postgresql://", "postgresql+asyncpg://", 1)}
