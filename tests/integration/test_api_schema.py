@@ -31,6 +31,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from mktflow.domain import clock as clocks
+from mktflow.domain.inputs import MULTILINE_PATTERN, NAME_MAX
 from tests.integration.api_support import bearer, member_tokens, serving
 
 ANA = "ana.torres@example.com"  # the marketing head: most actions get past "who acts"
@@ -46,8 +47,9 @@ def _only_what_time_and_state_allow(case: Any) -> None:
     (a key names one request; the fuzzer draws few, and a key sent with another request is
     refused 422 by design), and a handoff offered by a department to itself goes to another
     (no JSON Schema compares two fields), and a step's ``form_schema`` is one a form can be
-    made of, not any object (the document says so in words: a JSON Schema of mktflow's forms).
-    Everything else the document states."""
+    made of, not any object (the document says so in words: a JSON Schema of mktflow's forms),
+    and a form-data key the document's ``propertyNames`` refuses, which the generator lets
+    through now and then, is left out. Everything else the document states."""
     if case.headers and any(h.lower() == "idempotency-key" for h in case.headers):
         case.headers = {h: v for h, v in case.headers.items() if h.lower() != "idempotency-key"}
         case.headers["Idempotency-Key"] = uuid.uuid4().hex
@@ -56,6 +58,12 @@ def _only_what_time_and_state_allow(case: Any) -> None:
         for name in ("due", "follow_up"):
             if isinstance(case.body.get(name), str):
                 case.body[name] = ahead
+        data = case.body.get("data")
+        if isinstance(data, dict):  # keys the document's propertyNames refuses: the fuzzer's
+            # generator lets one through now and then (a key with U+000B was seen), although
+            # the document, read by a JSON Schema validator, refuses it as the server does
+            case.body["data"] = {k: v for k, v in data.items()
+                                 if len(k) <= NAME_MAX and re.search(MULTILINE_PATTERN, k)}
         if isinstance(case.body.get("form_schema"), dict):
             case.body["form_schema"] = {"type": "object"}
         if case.body.get("from_department") == case.body.get("to_department") is not None:
