@@ -41,6 +41,7 @@ __all__ = [
     "parse_due",
     "parse_time",
     "plain",
+    "read_bounded",
     "refusals",
     "show_item",
     "table",
@@ -138,6 +139,22 @@ def table(rows: list[Any], columns: list[str], empty: str = "(nothing)") -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+def read_bounded(path: Path, *, field: str, max_bytes: int, stdin: bool = False) -> bytes:
+    """The bytes of ``path`` (standard input with ``stdin``), at most ``max_bytes``; BadInput
+    naming ``field`` when it cannot be read or is larger."""
+    try:
+        if stdin:
+            data = sys.stdin.buffer.read(max_bytes + 1)
+        else:
+            with path.open("rb") as handle:
+                data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise BadInput(f"{field}: cannot read {path}: {exc.strerror}") from None
+    if len(data) > max_bytes:
+        raise BadInput(f"{field}: {path} is larger than {max_bytes} bytes")
+    return data
+
+
 def parse_data(raw: str | None, *, field: str = "data") -> dict[str, Any] | None:
     """``--data`` as inline JSON or ``@file`` (UTF-8, a BOM allowed, at most 1 MB); refuses
     anything but a JSON object, by the rule every door reads JSON with (``load_json``)."""
@@ -145,17 +162,8 @@ def parse_data(raw: str | None, *, field: str = "data") -> dict[str, Any] | None
         return None
     text: str | bytes = raw
     if raw.startswith("@"):
-        path = Path(raw[1:])
-        try:
-            if raw == "@-":
-                text = sys.stdin.buffer.read(_DATA_MAX_BYTES + 1)
-            else:
-                with path.open("rb") as handle:
-                    text = handle.read(_DATA_MAX_BYTES + 1)
-        except OSError as exc:
-            raise BadInput(f"{field}: cannot read {path}: {exc.strerror}") from None
-        if len(text) > _DATA_MAX_BYTES:
-            raise BadInput(f"{field}: {path} is larger than {_DATA_MAX_BYTES} bytes")
+        text = read_bounded(Path(raw[1:]), field=field, max_bytes=_DATA_MAX_BYTES,
+                            stdin=raw == "@-")
     value = load_json(text, field=field)
     if not isinstance(value, dict):
         raise BadInput(f"{field}: must be a JSON object, got {type(value).__name__}")

@@ -22,6 +22,7 @@ from mktflow.cli._kit import (
     emit,
     parse_due,
     plain,
+    read_bounded,
     refusals,
     table,
     uow,
@@ -114,13 +115,7 @@ def lead_import(
     from mktflow.engine.leads import import_leads, read_csv
 
     with refusals(json_):
-        try:
-            with file.open("rb") as handle:
-                raw = handle.read(_FILE_MAX_BYTES + 1)
-        except OSError as exc:
-            raise BadInput(f"file: cannot read {file}: {exc.strerror}") from None
-        if len(raw) > _FILE_MAX_BYTES:
-            raise BadInput(f"file: {file} is larger than {_FILE_MAX_BYTES} bytes")
+        raw = read_bounded(file, field="file", max_bytes=_FILE_MAX_BYTES)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
