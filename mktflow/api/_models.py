@@ -97,9 +97,16 @@ _MULTILINE: JsonDict = {"pattern": MULTILINE_PATTERN}
 _DATA: JsonDict = {"propertyNames": {"maxLength": NAME_MAX, "pattern": MULTILINE_PATTERN}}
 
 
+#: What the document states in words only: JSON Schema has no plain way to say "at every depth"
+#: without a recursive schema, which the document's generators and clients handle poorly.
+_DATA_DEPTH = (" Keys at every depth follow the same rule as the top-level keys, and text values "
+               "at every depth may hold line breaks and tabs but no other control character "
+               "(``mktflow.domain.inputs.check_json``).")
+
+
 def form_data(description: str) -> Any:
     """A ``Field`` for an optional JSON object of form data."""
-    return Field(default=None, description=description, json_schema_extra=_DATA)
+    return Field(default=None, description=description + _DATA_DEPTH, json_schema_extra=_DATA)
 
 
 def one_line(max_length: int, min_length: int = 0, **kwargs: Any) -> Any:

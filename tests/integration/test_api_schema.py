@@ -48,8 +48,9 @@ def _only_what_time_and_state_allow(case: Any) -> None:
     refused 422 by design), and a handoff offered by a department to itself goes to another
     (no JSON Schema compares two fields), and a step's ``form_schema`` is one a form can be
     made of, not any object (the document says so in words: a JSON Schema of mktflow's forms),
-    and a form-data key the document's ``propertyNames`` refuses, which the generator lets
-    through now and then, is left out. Everything else the document states."""
+    and form data keeps only keys and texts that the document's description allows at every
+    depth (its ``propertyNames`` states the top level only; a nested key with U+000B was
+    drawn). Everything else the document states."""
     if case.headers and any(h.lower() == "idempotency-key" for h in case.headers):
         case.headers = {h: v for h, v in case.headers.items() if h.lower() != "idempotency-key"}
         case.headers["Idempotency-Key"] = uuid.uuid4().hex
@@ -58,16 +59,26 @@ def _only_what_time_and_state_allow(case: Any) -> None:
         for name in ("due", "follow_up"):
             if isinstance(case.body.get(name), str):
                 case.body[name] = ahead
-        data = case.body.get("data")
-        if isinstance(data, dict):  # keys the document's propertyNames refuses: the fuzzer's
-            # generator lets one through now and then (a key with U+000B was seen), although
-            # the document, read by a JSON Schema validator, refuses it as the server does
-            case.body["data"] = {k: v for k, v in data.items()
-                                 if len(k) <= NAME_MAX and re.search(MULTILINE_PATTERN, k)}
+        if isinstance(case.body.get("data"), dict):
+            case.body["data"] = _plain_text_at_every_depth(case.body["data"])
         if isinstance(case.body.get("form_schema"), dict):
             case.body["form_schema"] = {"type": "object"}
         if case.body.get("from_department") == case.body.get("to_department") is not None:
             case.body["to_department"] = case.body["from_department"] + "x"
+
+
+def _plain_text_at_every_depth(value: Any) -> Any:
+    """``value`` without the keys and texts form data may not hold at any depth: keys longer
+    than ``NAME_MAX`` or with a control character, texts with a control character other than
+    line breaks and tabs (the rule the document's ``data`` description states in words)."""
+    if isinstance(value, dict):
+        return {k: _plain_text_at_every_depth(v) for k, v in value.items()
+                if len(k) <= NAME_MAX and re.search(MULTILINE_PATTERN, k)}
+    if isinstance(value, list):
+        return [_plain_text_at_every_depth(v) for v in value]
+    if isinstance(value, str) and not re.search(MULTILINE_PATTERN, value):
+        return ""
+    return value
 
 
 def test_no_5xx_and_nothing_undocumented(db: Any) -> None:
