@@ -5,9 +5,9 @@ served environment, it prints one JSON object:
 * ``tokens``: member e-mail → a member token (``ANA``, the marketing head, and ``RAJ``, a supply
   specialist);
 * ``work``: ``{"form": id, "open": id, "overdue": id, "walk": id}``: in marketing, a step held by
-  Ana whose form has every kind of input the pages draw (``FORM``), an open step in the queue
-  and an overdue one; in supply, an open step with a short form (``WALK_FORM``) for the
-  keyboard walk;
+  Ana whose form has every kind of input the pages draw (``FORM``) and whose description has a
+  table, an open step in the queue and an overdue one at escalation level 1; in supply, an open
+  step with a short form (``WALK_FORM``) for the keyboard walk;
 * ``handoffs``: ``{"to_marketing": id, "to_supply": id}``: handoffs offered, not yet answered;
 * ``lead``: the id of a lead marketing gathered.
 
@@ -63,6 +63,7 @@ def seed() -> dict[str, Any]:
     from mktflow.engine import handoffs, leads
     from mktflow.engine.credentials import issue_token
     from mktflow.engine.work import create_work_item
+    from mktflow.store.tables import WorkItem
 
     now = bootstrap.uow().now()
     soon, late = now + timedelta(days=5), now - timedelta(hours=2)
@@ -81,6 +82,15 @@ def seed() -> dict[str, Any]:
         assert made.id is not None
         return made.id
 
+    def escalated(item_id: int) -> int:  # as the SLA sweep leaves an overdue step
+        uow = bootstrap.uow()
+        with uow:
+            row = uow.session.get(WorkItem, item_id)
+            assert row is not None
+            row.escalation_level = 1
+            uow.commit()
+        return item_id
+
     return {
         "tokens": {email: issue_token(bootstrap.uow(), email).token for email in (ANA, RAJ)},
         "work": {
@@ -89,7 +99,8 @@ def seed() -> dict[str, Any]:
                          description="Read the **brief** first.\n\n| kpi | target |\n"
                                      "|---|---:|\n| leads | 1,200 |"),
             "open": step("marketing", "Book the tasting stand", form_schema=WALK_FORM),
-            "overdue": step("marketing", "Send the samples", due_at=late, priority=90),
+            "overdue": escalated(step("marketing", "Send the samples", due_at=late,
+                                      priority=90)),
             "walk": step("supply", "Count the stand's stock", form_schema=WALK_FORM),
         },
         "handoffs": {
