@@ -3,10 +3,11 @@ checks it in Chromium, and a keyboard alone signs in, claims a step, answers its
 accepts a handoff.
 
 axe-core is the copy shipped inside the ``axe-playwright-python`` wheel (pinned in
-constraints.txt; nothing is downloaded). Each page is checked at a desktop width and at a
-phone's (390 px), where wide tables scroll in their own box. A serious or critical violation
-fails the test, listed with its rule, impact, the elements (CSS selectors) and the page;
-moderate and minor ones are printed.
+constraints.txt; nothing is downloaded). Each page is checked at a desktop width and at
+320 px (WCAG's reflow width), where wide tables scroll in their own box and the page itself
+must not. A serious or critical violation fails the test,
+listed with its rule, impact, the elements (CSS selectors) and the page, and so does a page
+wider than the window; moderate and minor violations are printed.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 #: What fails the test; the rest is printed.
 FAILING = ("serious", "critical")
-WIDTHS = ((1280, 900), (390, 844))  # a desktop, a phone
+#: A desktop, and the 320 CSS px of WCAG's reflow criterion (1.4.10; a small phone).
+WIDTHS = ((1280, 900), (320, 640))
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +53,9 @@ def axe_version() -> str:
 
 def _checker(page: Any, found: list[str], lesser: list[str]) -> Callable[[str], None]:
     """``check(name)``: axe on the page as it is, at each of ``WIDTHS`` (injected once per
-    page); serious and critical violations go to ``found``, the others to ``lesser``, one line
-    per rule and width."""
+    page); serious and critical violations, and a page wider than the window (it must reflow,
+    WCAG 1.4.10), go to ``found``, the other violations to ``lesser``, one line per rule and
+    width."""
     from axe_playwright_python.base import AXE_SCRIPT
 
     options = {"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]}
@@ -62,6 +65,10 @@ def _checker(page: Any, found: list[str], lesser: list[str]) -> Callable[[str], 
         for width, height in WIDTHS:
             page.set_viewport_size({"width": width, "height": height})
             response = page.evaluate("options => axe.run(options)", options)
+            wide = page.evaluate("() => document.documentElement.scrollWidth - innerWidth")
+            if wide > 0:
+                found.append(f"{name} ({page.url}, {width} px): the page is {wide} px wider "
+                             "than the window: it must reflow (WCAG 1.4.10)")
             assert response["testEngine"]["version"] == axe_version()
             for v in response["violations"]:
                 targets = "; ".join(" ".join(n["target"]) for n in v["nodes"])
@@ -121,8 +128,8 @@ def test_every_page_meets_wcag_2_2_aa_as_axe_checks_it(
     print(f"axe-core {axe_version()}, tags {', '.join(WCAG_TAGS)}; moderate and minor:",
           *lesser or ["none"], sep="\n  ")
     if found:
-        pytest.fail(f"{len(found)} serious or critical WCAG violation(s) (axe-core "
-                    f"{axe_version()}):\n" + "\n".join(found))
+        pytest.fail(f"{len(found)} serious or critical WCAG violation(s) or page(s) that do "
+                    f"not reflow (axe-core {axe_version()}):\n" + "\n".join(found))
 
 
 # --- the keyboard walk ------------------------------------------------------------------------
