@@ -15,7 +15,7 @@ Actions:    actions (the one table of item actions every door dispatches through
 Handlers:   work, steps, handoffs, processes, organisation, channels, credentials,
             web_sessions, approvals, budget, campaigns, products, orders, leads, cycles, reviews,
             sla, database, idempotency
-Reads:      queries, views (every view they answer, defined once), reports, planfile, forms
+Reads:      queries, campaign_calendar (and its feeds), views (every view they answer, defined once), reports, planfile, forms
 Shared:     common, transitions, notices, calendars (each branch's working calendar),
             lead_handoffs
 Types for annotations: ``UnitOfWork`` (what every handler takes; get one from bootstrap),
@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         approvals,
         budget,
         calendars,
+        campaign_calendar,
         campaigns,
         channels,
         common,
@@ -73,6 +74,7 @@ __all__ = [
     "approvals",
     "budget",
     "calendars",
+    "campaign_calendar",
     "campaigns",
     "channels",
     "common",

@@ -35,6 +35,11 @@ from mktflow.store.uow import UnitOfWork
 
 __all__ = [
     "BranchPublic",
+    "CalendarDay",
+    "CalendarEntry",
+    "CalendarFeedIssued",
+    "CalendarFeedPublic",
+    "CalendarPage",
     "DepartmentHandoffs",
     "DepartmentLoad",
     "DepartmentPublic",
@@ -555,6 +560,97 @@ class DepartmentLoad(View):
 
 def _iso(value: datetime | None) -> str | None:
     return format_time(value)  # the one time rule: UTC with Z (domain.inputs)
+
+
+# --- the campaign calendar ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CalendarEntry(View):
+    """One dated thing on the campaign calendar (``mktflow.engine.campaign_calendar``): a
+    campaign's dates, one of its plan's activities, a work item's due time (an approval is a
+    work item with an authority-matrix rule) or a handoff's deadline."""
+
+    uid: str
+    """Stable across reads and feeds: ``<kind>-<id>@mktflow`` (e.g. ``handoff-3@mktflow``)."""
+    kind: Literal["campaign", "activity", "approval", "work", "handoff"]
+    ref: str
+    """What it belongs to: P-<id> (a campaign, an activity), W-<id> or H-<id>."""
+    title: str
+    all_day: bool
+    """True: ``start`` and ``end`` are dates (YYYY-MM-DD, ``end`` the last day, inclusive);
+    False: ``start`` is the due time (ISO 8601, UTC) and ``end`` is None."""
+    start: str
+    end: str | None
+    state: str
+    department: str | None
+    """The department doing it (a handoff's: the receiving one)."""
+    from_department: str | None
+    """A handoff's offering department; None for everything else."""
+    branch: str | None
+    """None: the whole company."""
+    process: str | None
+    """The business key of its process (CMP-7)."""
+    owner: str | None
+    """The member it is assigned to or owned by, if any."""
+    link: str
+    """The path of its page: /work/<id>, /handoffs/<id> or /processes/P-<id>."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CalendarDay(View):
+    """The entries of one day on the agenda: what starts (or is due) that day; an entry
+    begun before the period is listed on its first day."""
+
+    date: str
+    """YYYY-MM-DD"""
+    entries: list[CalendarEntry]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CalendarPage(View):
+    """The campaign calendar of one month or quarter as the reader may see it."""
+
+    period: str
+    """2026-05 or 2026-Q2"""
+    kind: Literal["month", "quarter"]
+    start: str
+    """The first day, YYYY-MM-DD."""
+    end: str
+    """The last day, YYYY-MM-DD (inclusive)."""
+    previous: str
+    next: str
+    department: str | None
+    """The department filter asked for (None: every department)."""
+    branch: str | None
+    """The branch filter asked for (None: every branch)."""
+    entries: list[CalendarEntry]
+    """Every entry overlapping the period, by start then uid."""
+    days: list[CalendarDay]
+    """The same entries grouped by day (only days with entries)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CalendarFeedPublic(View):
+    """A member's calendar feed URL, never its secret. ``state``: active or revoked."""
+
+    id: int
+    member: str
+    state: Literal["active", "revoked"]
+    created_at: str | None
+    revoked_at: str | None
+    last_used_at: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CalendarFeedIssued(View):
+    """A calendar feed URL just made: ``url`` holds the secret, shown this once."""
+
+    id: int
+    member: str
+    url: str
+    """``{MKTFLOW_API_URL}/calendar/<secret>.ics``: subscribe to it in a calendar client."""
+    created_at: str | None
 
 
 def work_view(item: Any, process: str | None, now: datetime | None = None) -> WorkItemPublic:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         SpendEntry,
     )
     from mktflow.store.tables.credentials import (
+        CalendarFeed,
         MemberToken,
         SignInLink,
         SignInRequest,
@@ -66,6 +67,7 @@ __all__ = [
     "AuditEntry",
     "Branch",
     "BudgetLine",
+    "CalendarFeed",
     "Campaign",
     "CampaignActivity",
     "Channel",
@@ -107,7 +109,8 @@ _AREA_OF: dict[str, str] = {
     "Appraisal": "cycles", "CycleRun": "cycles", "Distributor": "cycles",
     "DistributorReview": "cycles", "ResearchFinding": "cycles",
     "Channel": "notify", "ChannelSource": "notify", "DestinationBackoff": "notify",
-    "MemberToken": "credentials", "SignInLink": "credentials", "WebSession": "credentials",
+    "CalendarFeed": "credentials", "MemberToken": "credentials", "SignInLink": "credentials",
+    "WebSession": "credentials",
     "SignInRequest": "credentials",
     "IdempotencyKey": "requests",
     "AuditEntry": "work", "Branch": "work", "Department": "work", "Handoff": "work",

@@ -1,5 +1,5 @@
 """Tables of credentials: personal API tokens, one-time sign-in links and the pages' signed-in
-sessions, stored only hashed, and the requests for sign-in links the rate limits count.
+sessions, the campaign calendar's feed URLs, stored only hashed, and the requests for sign-in links the rate limits count.
 
 A token is shown once, when it is made; a session's secret is set once as the browser's cookie;
 a sign-in code is never shown nor stored (the relay derives it from the sign-in key when it
@@ -17,7 +17,7 @@ from sqlmodel import Field, SQLModel
 
 from mktflow.store.columns import created_field, timestamp_field
 
-__all__ = ["MemberToken", "SignInLink", "SignInRequest", "WebSession"]
+__all__ = ["CalendarFeed", "MemberToken", "SignInLink", "SignInRequest", "WebSession"]
 
 
 class MemberToken(SQLModel, table=True):
@@ -91,3 +91,17 @@ class SignInRequest(SQLModel, table=True):
     at: datetime = created_field()
     address_key: str = Field(max_length=64)
     client_key: str = Field(max_length=64)
+
+
+class CalendarFeed(SQLModel, table=True):
+    """A member's secret campaign-calendar feed URL (``/calendar/{secret}.ics``): the feed
+    lists what its member may see; ``revoked_at`` set means it answers 404."""
+
+    __tablename__ = "calendarfeed"
+
+    id: int | None = Field(default=None, primary_key=True)
+    secret_hash: str = Field(max_length=64, unique=True, index=True)  # sha256 hex of the secret
+    member_email: str = Field(max_length=320, index=True)
+    created_at: datetime = created_field()
+    revoked_at: datetime | None = timestamp_field()
+    last_used_at: datetime | None = timestamp_field()
