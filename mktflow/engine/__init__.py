@@ -15,7 +15,8 @@ Actions:    actions (the one table of item actions every door dispatches through
 Handlers:   work, steps, handoffs, processes, organisation, channels, credentials,
             web_sessions, approvals, budget, campaigns, products, orders, leads, cycles, reviews,
             sla, database, idempotency
-Reads:      queries, campaign_calendar (and its feeds), views (every view they answer, defined once), reports, planfile, forms
+Reads:      queries, views (every view they answer, defined once), reports, planfile, forms,
+            campaign_calendar (and its secret feeds)
 Shared:     common, transitions, notices, calendars (each branch's working calendar),
             lead_handoffs
 Types for annotations: ``UnitOfWork`` (what every handler takes; get one from bootstrap),

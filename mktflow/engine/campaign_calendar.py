@@ -99,10 +99,10 @@ def _campaign_entries(uow: UnitOfWork, actor: Actor | None, start: date, end: da
         return []  # campaigns and their activities are marketing's
     s = uow.session
     p = light.processinstance
-    shown = (select(Campaign.id, Campaign.code, Campaign.name, Campaign.start, Campaign.end,
-                    Campaign.status, Campaign.branch, Campaign.owner_email,
-                    Campaign.process_id, p.c.business_key, p.c.owner_email.label("p_owner"),
-                    p.c.branch.label("p_branch"))
+    c_ = Campaign.__table__.c  # type: ignore[attr-defined]
+    shown = (select(c_.id, c_.code, c_.name, c_.start, c_.end, c_.status, c_.branch,
+                    c_.owner_email, c_.process_id, p.c.business_key,
+                    p.c.owner_email.label("p_owner"), p.c.branch.label("p_branch"))
              .join(p, p.c.id == Campaign.process_id)
              .where(visibility.visible_processes(actor, p),
                     col(Campaign.start).is_not(None), col(Campaign.start) < end,
@@ -130,12 +130,16 @@ def _campaign_entries(uow: UnitOfWork, actor: Actor | None, start: date, end: da
         out.append(CalendarEntry(
             uid=f"activity-{act.id}@mktflow", kind="activity",
             ref=f"{REF_PREFIX['process']}-{c.process_id}",
-            title=f"{act.title} ({c.code})", all_day=True, start=act.start.isoformat(),
-            end=(act.end or act.start).isoformat(), state=act.status, department="marketing",
+            title=f"{act.title} ({c.code})", all_day=True, start=_day(act.start),
+            end=_day(act.end or act.start), state=act.status, department="marketing",
             from_department=None, branch=c.branch, process=c.business_key,
             owner=act.owner_email,
             link=f"/processes/{REF_PREFIX['process']}-{c.process_id}"))
     return out
+
+
+def _day(value: date | None) -> str:
+    return value.isoformat() if value else ""
 
 
 def _dated(table: Any, start: date, end: date) -> Any:
@@ -157,9 +161,9 @@ def _item_entries(uow: UnitOfWork, actor: Actor | None, start: date, end: date,
         if not _in_branch(w.branch, branch) or not visibility.may_see_item(
                 actor, "work", w, process_owner=w.process_owner):
             continue
-        kind = "approval" if w.approval is not None else "work"
         out.append(CalendarEntry(
-            uid=f"work-{w.id}@mktflow", kind=kind, ref=f"{REF_PREFIX['work']}-{w.id}",
+            uid=f"work-{w.id}@mktflow", kind="approval" if w.approval is not None else "work",
+            ref=f"{REF_PREFIX['work']}-{w.id}",
             title=w.title, all_day=False, start=format_time(w.due_at) or "", end=None,
             state=w.state, department=w.department, from_department=None, branch=w.branch,
             process=w.process_key, owner=w.assignee_email, link=f"/work/{w.id}"))

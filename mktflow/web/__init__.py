@@ -4,8 +4,10 @@
 "My work", a department's queue, handoffs, a head's load, the forms of each item's page),
 the static files (``/static/mktflow.css``; no script, no CDN) and ``SecurityHeaders`` (frame
 and content-security headers on every answer, cross-site state changes refused). The API's
-``GET /work/{id}``, ``GET /handoffs/{id}``, ``GET /inbox/{department}`` and ``GET /leads``
-answer a browser (``Accept: text/html``) with ``item_page`` / ``inbox_page`` / ``leads_page``.
+``GET /work/{id}``, ``GET /handoffs/{id}``, ``GET /inbox/{department}``, ``GET /leads`` and
+``GET /calendar`` answer a browser (``Accept: text/html``) with ``item_page`` / ``inbox_page`` /
+``leads_page`` / ``calendar_page``. A calendar feed (``/calendar/<secret>.ics``) proves itself
+by its secret, so it passes as the pages do.
 
     schema → fields, posted form → typed data ........ mktflow.web.forms
     session cookie (HttpOnly, SameSite=Lax) .......... mktflow.web.session
@@ -24,10 +26,17 @@ from starlette.staticfiles import StaticFiles
 
 from mktflow.config import Settings
 from mktflow.web._guard import SecurityHeaders
-from mktflow.web.pages import WebState, inbox_page, item_page, leads_page, router
+from mktflow.web.pages import (
+    WebState,
+    calendar_page,
+    inbox_page,
+    item_page,
+    leads_page,
+    router,
+)
 
-__all__ = ["PAGE_RESPONSES", "inbox_page", "install", "is_page_request", "item_page",
-           "leads_page"]
+__all__ = ["PAGE_RESPONSES", "calendar_page", "inbox_page", "install", "is_page_request",
+           "item_page", "leads_page"]
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -39,9 +48,9 @@ PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {200: {
 }}
 
 _PAGE_PATHS = re.compile(r"^/(|my-work|department|sign-out|sign-in(/[^/]+)?|static/.*"
-                         r"|inbox/[^/]+/(handoffs|load))$")
-_ITEM_PATHS = re.compile(r"^/(work|handoffs)/[^/]+$")
-_HTML_GETS = re.compile(r"^/((work|handoffs|inbox)/[^/]+|leads)$")
+                         r"|inbox/[^/]+/(handoffs|load)|calendar/[^/]+\.ics)$")
+_ITEM_PATHS = re.compile(r"^/((work|handoffs)/[^/]+|calendar)$")
+_HTML_GETS = re.compile(r"^/((work|handoffs|inbox)/[^/]+|leads|calendar)$")
 
 
 def is_page_request(method: str, path: str, accept: str | None, content_type: str | None,

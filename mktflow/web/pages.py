@@ -1,5 +1,5 @@
-"""The departments' pages: sign-in, "My work", "My department", "Handoffs", a head's load, and
-the page of each work item and handoff, with their forms.
+"""The departments' pages: sign-in, "My work", "My department", "Handoffs", a head's load, the
+campaign calendar, and the page of each work item and handoff, with their forms.
 
 Server-rendered (Jinja2); no script at all, so every page works with the keyboard, a screen
 reader and no JavaScript. Adding or removing a row of a list (a KPI, a budget line) is a
@@ -41,6 +41,7 @@ from mktflow.domain.model import HANDOFF_RULES, WORK_RULES
 from mktflow.engine import (
     UnitOfWork,
     actions,
+    campaign_calendar,
     leads,
     processes,
     queries,
@@ -57,7 +58,7 @@ from mktflow.web._guard import form_refusal, session_of, set_session
 from mktflow.web._render import render
 from mktflow.web.session import Session, SessionKeys, load_key
 
-__all__ = ["PAGE_SIZE", "WebState", "inbox_page", "item_page", "router"]
+__all__ = ["PAGE_SIZE", "WebState", "calendar_page", "inbox_page", "item_page", "router"]
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("mktflow.web")
@@ -68,7 +69,7 @@ _MAX_FORM_BYTES = 1_000_000
 #: actions that are no rule of the tables.
 _DONE = {**{r.action: r.past for r in (*WORK_RULES, *HANDOFF_RULES)},
          "draft": "draft saved", "reassign-all": "reassigned",
-         "end-process": "ended with its process"}
+         "end-process": "ended with its process", "feed-revoked": "feed revoked"}
 
 
 class WebState:
@@ -472,6 +473,67 @@ def leads_page(request: Request) -> Response:
     return v.page("leads.html", title="Sales leads", nav="leads", leads=shown, funnel=funnel,
                   campaign=campaign or "", state=state or "",
                   states=["gathered", "qualified", "disqualified", "won", "lost"])
+
+
+def calendar_page(request: Request, *, status: int = 200, issued: Any = None,
+                  refusal: str = "") -> Response:
+    """The campaign calendar (``GET /calendar`` for a browser): one month
+    (``?month=YYYY-MM``) or quarter (``?quarter=YYYY-Qn``), filtered by ``department`` and
+    ``branch``, as an agenda of days, each entry linking to its page; and the member's
+    calendar feed URLs, made and revoked with the forms of this page (``POST /calendar``)."""
+    v = visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    q = request.query_params
+    asked = {k: q.get(k, "")[:20] for k in ("month", "quarter")}
+    filters = {k: q.get(k, "")[:64] for k in ("department", "branch")}
+    try:
+        org = queries.organisation(v.uow())
+        shown = campaign_calendar.calendar_page(
+            v.uow(), month=asked["month"] or None, quarter=asked["quarter"] or None,
+            reader=v.me["email"], department=filters["department"] or None,
+            branch=filters["branch"] or None)
+        feeds = campaign_calendar.list_feeds(v.uow(), v.me["email"])
+    except MktflowError as exc:
+        return v.page("message.html", status=exc.http_status, title="Campaign calendar",
+                      message=str(exc), link="/calendar", link_text="This month")
+    keep = {k: val for k, val in filters.items() if val}
+    links = {"previous": "/calendar?" + urlencode({shown.kind: shown.previous, **keep}),
+             "next": "/calendar?" + urlencode({shown.kind: shown.next, **keep})}
+    other = ("quarter", f"{shown.start[:4]}-Q{(int(shown.start[5:7]) - 1) // 3 + 1}") \
+        if shown.kind == "month" else ("month", shown.start[:7])
+    links["other"] = "/calendar?" + urlencode({other[0]: other[1], **keep})
+    return v.page("calendar.html", status=status, title=f"Campaign calendar {shown.period}",
+                  nav="calendar", cal=shown, asked=asked, filters=filters, links=links,
+                  other=other[0], feeds=[f for f in feeds if f.state == "active"],
+                  issued=issued, refusal=refusal,
+                  departments=[d.code for d in org.departments],
+                  branches=[b.code for b in org.branches])
+
+
+@router.post("/calendar")
+async def calendar_feed_form(request: Request) -> Response:
+    """The calendar page's forms: ``action=new-feed`` makes a feed URL (shown on the page this
+    once), ``action=revoke-feed`` with ``feed`` revokes one of the member's."""
+    v, pairs, refused = await _posted(request)
+    if refused:
+        return refused
+    if not v.me:
+        return v.sign_in_first()
+    action = _last(pairs, "action")
+    try:
+        if action == "new-feed":
+            issued = campaign_calendar.issue_feed(v.uow(), v.me["email"])
+            return calendar_page(request, issued=issued)
+        if action == "revoke-feed":
+            feed = _last(pairs, "feed")
+            if not feed.isdigit():
+                raise BadInput(f"feed: {feed[:20]!r} is no feed number")
+            campaign_calendar.revoke_feed(v.uow(), int(feed), actor_email=v.me["email"])
+            return v.redirect("/calendar?done=feed+revoked")
+        raise BadInput(f"action: {action[:40]!r} is no action of the calendar page")
+    except MktflowError as exc:
+        return calendar_page(request, status=exc.http_status, refusal=str(exc))
 
 
 @router.get("/inbox/{department}/load")

@@ -8,6 +8,7 @@ The clock stands on the 10th of May next year, 09:00 UTC; every date is counted 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -22,8 +23,7 @@ from mktflow.domain.clock import FrozenClock
 from mktflow.domain.errors import BadInput, NotFound
 from mktflow.engine import campaign_calendar as cal
 from mktflow.engine import campaigns, handoffs, processes, work
-from mktflow.engine.views import plain
-from tests.integration.api_support import bearer, member_tokens, serving
+from tests.integration.api_support import bearer, serving
 from tests.integration.web_support import Browser
 
 OLGA = "olga.petrova@example.com"  # marketing specialist, owns the campaign
@@ -181,3 +181,76 @@ def _campaign_id(db: Any, d: Dates) -> int:
 def _activity_id(db: Any, d: Dates) -> int:
     return int(next(e for e in cal.calendar_page(db.uow(), month=d.may).entries
                     if e.kind == "activity").uid.split("-")[1].split("@")[0])
+
+
+@pytest.fixture
+def served(db: Any, clock: FrozenClock) -> Iterator[tuple[Dates, str]]:
+    """The scenario, and the API with the pages served for it."""
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+
+    d = _setup(db, clock)
+    with serving(create_app(db.engine, settings=Settings())) as url:
+        yield d, url
+
+
+def test_the_page_and_the_api_answer_the_same_calendar(db: Any, served: tuple[Dates, str]
+                                                       ) -> None:
+    d, url = served
+    browser = Browser(url)
+    try:
+        _calendar_at_every_door(db, d, url, browser)
+    finally:
+        browser.client.close()
+
+
+def _calendar_at_every_door(db: Any, d: Dates, url: str, browser: Browser) -> None:
+    browser.sign_in(db, OLGA)
+    page = browser.get(f"/calendar?month={d.may}&department=&branch=")
+    assert page.status_code == 200 and "<script" not in page.text
+    assert f'href="/handoffs/{d.brief}"' in page.text and f'href="/work/{d.approval}"' in page.text
+    assert f"/work/{d.sales_step}" not in page.text  # sales' step: not Olga's to see
+    assert f'href="/calendar?month={d.year}-06"' in page.text
+    assert "Approval due" in page.text and f"{d.year}-05-05 to {d.year}-06-20" in page.text
+    finance = browser.get(f"/calendar?quarter={d.year}-Q2&department=finance")
+    assert f"/work/{d.approval}" in finance.text and f"/handoffs/{d.brief}" not in finance.text
+    wrong = browser.get(f"/calendar?month={d.year}-13")
+    assert wrong.status_code == 422 and f"month: &#39;{d.year}-13&#39; is not a month" in wrong.text
+
+    made = browser.post("/calendar", {"action": "new-feed"})
+    feed_url = re.search(r'<code id="feed-url" class="feed-url">([^<]+)</code>', made.text)
+    assert made.status_code == 200 and feed_url is not None
+    path = "/calendar/" + feed_url.group(1).rsplit("/calendar/", 1)[1]
+    ics = httpx.get(url + path, timeout=10)  # a calendar client: no cookie, no token
+    assert ics.status_code == 200 and ics.headers["content-type"].startswith("text/calendar")
+    uids = {str(e["UID"]) for e in Calendar.from_ical(ics.content).walk("VEVENT")}
+    assert f"handoff-{d.brief}@mktflow" in uids and f"work-{d.sales_step}@mktflow" not in uids
+
+    from mktflow.engine.credentials import issue_token
+
+    token = issue_token(db.uow(), TOM).token
+    with httpx.Client(base_url=url, timeout=10, headers=bearer(token)) as tom:
+        shown = tom.get("/calendar", params={"month": d.may})
+        assert shown.status_code == 200
+        assert [e["ref"] for e in shown.json()["entries"]] == [f"H-{d.brief}"]
+        bad = tom.get("/calendar", params={"quarter": f"{d.year}-Q9"})
+        assert bad.status_code == 422 and "quarter:" in bad.json()["detail"]
+        issued = tom.post("/calendar/feeds")
+        assert issued.status_code == 201
+        tom_path = "/calendar/" + issued.json()["url"].rsplit("/calendar/", 1)[1]
+        assert httpx.get(url + tom_path, timeout=10).status_code == 200
+        listed = tom.get("/calendar/feeds").json()
+        assert [(f["id"], f["state"]) for f in listed] == [(issued.json()["id"], "active")]
+        assert tom.post(f"/calendar/feeds/{listed[0]['id'] - 1}/revoke").status_code == 404
+        revoked = tom.post(f"/calendar/feeds/{listed[0]['id']}/revoke")
+        assert revoked.json()["state"] == "revoked"
+    for gone in (tom_path, "/calendar/cal_no-such-secret.ics", "/calendar/guess.ics"):
+        answer = httpx.get(url + gone, timeout=10)
+        assert answer.status_code == 404 and answer.json()["detail"] == "no such calendar feed"
+
+    olga_feed = browser.get("/calendar").text  # Olga revokes hers on the page
+    feed_id = re.search(r'name="feed" value="(\d+)"', olga_feed)
+    assert feed_id is not None
+    done = browser.post("/calendar", {"action": "revoke-feed", "feed": feed_id.group(1)})
+    assert done.status_code == 200 and "Feed revoked." in done.text
+    assert httpx.get(url + path, timeout=10).status_code == 404

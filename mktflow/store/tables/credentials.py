@@ -1,5 +1,6 @@
-"""Tables of credentials: personal API tokens, one-time sign-in links and the pages' signed-in
-sessions, the campaign calendar's feed URLs, stored only hashed, and the requests for sign-in links the rate limits count.
+"""Tables of credentials: personal API tokens, one-time sign-in links, the pages' signed-in
+sessions and the campaign calendar's feed URLs, stored only hashed, and the requests for sign-in
+links the rate limits count.
 
 A token is shown once, when it is made; a session's secret is set once as the browser's cookie;
 a sign-in code is never shown nor stored (the relay derives it from the sign-in key when it

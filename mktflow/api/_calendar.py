@@ -1,0 +1,98 @@
+"""``/calendar``: the campaign calendar of a month or a quarter as the reader may see it, the
+member's secret calendar feed URLs, and the feed itself (``/calendar/<secret>.ics``, which its
+secret proves: no other credential). One engine query behind every answer
+(``mktflow.engine.campaign_calendar``); a browser's ``GET /calendar`` is answered by the page.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response, Security
+from fastapi.security import HTTPAuthorizationCredentials
+
+from mktflow import web
+from mktflow.api._deps import Actor, Uow, _bearer, identify, wants_html
+from mktflow.api._models import query_text
+from mktflow.api._schemas import problems
+from mktflow.domain.errors import NotFound
+from mktflow.engine import campaign_calendar
+from mktflow.engine.views import CalendarFeedIssued, CalendarFeedPublic, CalendarPage
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/calendar", tags=["calendar"])
+
+#: The media type of an iCalendar feed (RFC 5545).
+ICS = "text/calendar"
+
+
+def _reader_unless_page(
+    request: Request,
+    _bearer_token: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+) -> str | None:
+    """Who reads (a credential, as every read); a browser asking for the calendar page is
+    answered by the pages, which sign people in themselves."""
+    if wants_html(request.headers.get("accept")):
+        return None
+    return identify(request, need_member=False)
+
+
+@router.get("", response_model=CalendarPage,
+            responses=web.PAGE_RESPONSES | problems(401, 404, 422))
+def show(uow: Uow, request: Request,
+         reader: Annotated[str | None, Depends(_reader_unless_page)],
+         month: str | None = query_text("The month, YYYY-MM (this month when neither month "
+                                        "nor quarter is given).", max_length=7),
+         quarter: str | None = query_text("The quarter, YYYY-Qn (n from 1 to 4).",
+                                          max_length=7),
+         department: str | None = query_text("Only this department's entries (a handoff: "
+                                             "either side).", max_length=64),
+         branch: str | None = query_text("Only this branch's entries, with the whole "
+                                         "company's.", max_length=64),
+         ) -> CalendarPage | Response:
+    """The campaign calendar of a month or a quarter: campaigns, their plan's activities,
+    approvals, work items' due times and handoffs' deadlines the reader may see, by day (the
+    calendar page when a browser asks)."""
+    if wants_html(request.headers.get("accept")):
+        return web.calendar_page(request)
+    return campaign_calendar.calendar_page(uow, month=month, quarter=quarter, reader=reader,
+                                           department=department, branch=branch)
+
+
+@router.get("/feeds", response_model=list[CalendarFeedPublic], responses=problems(401, 404))
+def feeds(uow: Uow, actor: Actor) -> list[CalendarFeedPublic]:
+    """The acting member's calendar feed URLs, oldest first, never their secrets."""
+    return campaign_calendar.list_feeds(uow, actor)
+
+
+@router.post("/feeds", status_code=201, response_model=CalendarFeedIssued,
+             responses=problems(401, 403, 404))
+def new_feed(uow: Uow, actor: Actor) -> CalendarFeedIssued:
+    """Make a secret calendar feed URL for the acting member: ``url`` is shown this once
+    (stored only hashed); subscribe to it in Outlook or Google Calendar."""
+    return campaign_calendar.issue_feed(uow, actor)
+
+
+@router.post("/feeds/{feed}/revoke", response_model=CalendarFeedPublic,
+             responses=problems(401, 404, 422))
+def revoke_feed(uow: Uow, actor: Actor,
+                feed: int = Path(description="The feed's id.", ge=1, le=2**31 - 1)
+                ) -> CalendarFeedPublic:
+    """Revoke one of the acting member's feed URLs: it answers 404 from now on."""
+    return campaign_calendar.revoke_feed(uow, feed, actor_email=actor)
+
+
+@router.get("/{secret}.ics", response_class=Response, responses={
+    200: {"description": "The member's calendar (RFC 5545): one VEVENT per entry from 30 "
+                         "days back to 180 days ahead.",
+          "content": {ICS: {"schema": {"type": "string"}}}},
+    **problems(404)})
+def feed(uow: Uow, secret: str = Path(description="The feed's secret (from its URL).",
+                                      max_length=200)) -> Response:
+    """A member's calendar feed, proved by the secret in its URL alone (calendar clients send
+    no other credential). An unknown or revoked secret answers 404, whatever the reason."""
+    if not secret.startswith(campaign_calendar.FEED_PREFIX):
+        raise NotFound("no such calendar feed")
+    return Response(campaign_calendar.feed_ics(uow, secret), media_type=ICS,
+                    headers={"Cache-Control": "private, no-store"})
