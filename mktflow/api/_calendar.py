@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response, Security
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, Security
 from fastapi.security import HTTPAuthorizationCredentials
 
 from mktflow import web
 from mktflow.api._deps import Actor, Uow, _bearer, identify, wants_html
 from mktflow.api._models import query_text
 from mktflow.api._schemas import problems
+from mktflow.domain.campaign_calendar import MONTH_PATTERN, QUARTER_PATTERN
 from mktflow.domain.errors import NotFound
 from mktflow.engine import campaign_calendar
 from mktflow.engine.views import CalendarFeedIssued, CalendarFeedPublic, CalendarPage
@@ -39,13 +40,14 @@ def _reader_unless_page(
 
 
 @router.get("", response_model=CalendarPage,
-            responses=web.PAGE_RESPONSES | problems(401, 404, 422))
+            responses=web.PAGE_RESPONSES | problems(401, 403, 404, 422))
 def show(uow: Uow, request: Request,
          reader: Annotated[str | None, Depends(_reader_unless_page)],
-         month: str | None = query_text("The month, YYYY-MM (this month when neither month "
-                                        "nor quarter is given).", max_length=7),
-         quarter: str | None = query_text("The quarter, YYYY-Qn (n from 1 to 4).",
-                                          max_length=7),
+         month: str | None = Query(default=None, pattern=f"^{MONTH_PATTERN}$",
+                                   description="The month, YYYY-MM (this month when neither "
+                                               "month nor quarter is given; not both)."),
+         quarter: str | None = Query(default=None, pattern=f"^{QUARTER_PATTERN}$",
+                                     description="The quarter, YYYY-Qn (n from 1 to 4)."),
          department: str | None = query_text("Only this department's entries (a handoff: "
                                              "either side).", max_length=64),
          branch: str | None = query_text("Only this branch's entries, with the whole "
@@ -60,14 +62,15 @@ def show(uow: Uow, request: Request,
                                            department=department, branch=branch)
 
 
-@router.get("/feeds", response_model=list[CalendarFeedPublic], responses=problems(401, 404))
+@router.get("/feeds", response_model=list[CalendarFeedPublic],
+            responses=problems(401, 403, 404, 422))
 def feeds(uow: Uow, actor: Actor) -> list[CalendarFeedPublic]:
     """The acting member's calendar feed URLs, oldest first, never their secrets."""
     return campaign_calendar.list_feeds(uow, actor)
 
 
 @router.post("/feeds", status_code=201, response_model=CalendarFeedIssued,
-             responses=problems(401, 403, 404))
+             responses=problems(401, 403, 404, 422))
 def new_feed(uow: Uow, actor: Actor) -> CalendarFeedIssued:
     """Make a secret calendar feed URL for the acting member: ``url`` is shown this once
     (stored only hashed); subscribe to it in Outlook or Google Calendar."""
@@ -75,7 +78,7 @@ def new_feed(uow: Uow, actor: Actor) -> CalendarFeedIssued:
 
 
 @router.post("/feeds/{feed}/revoke", response_model=CalendarFeedPublic,
-             responses=problems(401, 404, 422))
+             responses=problems(401, 403, 404, 422))
 def revoke_feed(uow: Uow, actor: Actor,
                 feed: int = Path(description="The feed's id.", ge=1, le=2**31 - 1)
                 ) -> CalendarFeedPublic:
@@ -87,9 +90,9 @@ def revoke_feed(uow: Uow, actor: Actor,
     200: {"description": "The member's calendar (RFC 5545): one VEVENT per entry from 30 "
                          "days back to 180 days ahead.",
           "content": {ICS: {"schema": {"type": "string"}}}},
-    **problems(404)})
-def feed(uow: Uow, secret: str = Path(description="The feed's secret (from its URL).",
-                                      max_length=200)) -> Response:
+    **problems(404, 422)})
+def feed(uow: Uow, secret: str = Path(description="The feed's secret (from its URL).")
+         ) -> Response:
     """A member's calendar feed, proved by the secret in its URL alone (calendar clients send
     no other credential). An unknown or revoked secret answers 404, whatever the reason."""
     if not secret.startswith(campaign_calendar.FEED_PREFIX):

@@ -13,15 +13,20 @@ from datetime import date, timedelta
 
 from mktflow.domain.errors import BadInput
 
-__all__ = ["FEED_DAYS_AHEAD", "FEED_DAYS_BACK", "Period", "feed_window", "period_of"]
+__all__ = ["FEED_DAYS_AHEAD", "FEED_DAYS_BACK", "MONTH_PATTERN", "QUARTER_PATTERN", "Period",
+           "feed_window", "period_of"]
 
 #: Days before today the feed still lists (a calendar client keeps the past it saw).
 FEED_DAYS_BACK = 30
 #: Days after today the feed lists (two quarters: a campaign is planned within them).
 FEED_DAYS_AHEAD = 180
 
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
-_QUARTER = re.compile(r"(\d{4})-[Qq]([1-4])")
+#: The years a period may be of: four digits, from 1000 to 9998 (a period has a next one).
+YEAR_PATTERN = r"(?:1[0-9]{3}|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
+#: A month: ``2026-05``.
+MONTH_PATTERN = YEAR_PATTERN + r"-(?:0[1-9]|1[0-2])"
+#: A quarter: ``2026-Q2`` (or ``2026-q2``).
+QUARTER_PATTERN = YEAR_PATTERN + r"-[Qq][1-4]"
 
 
 @dataclass(frozen=True)
@@ -73,17 +78,15 @@ def period_of(*, month: str | None = None, quarter: str | None = None,
     if month and quarter:
         raise BadInput("month, quarter: ask for a month or a quarter, not both")
     if quarter:
-        m = _QUARTER.fullmatch(quarter.strip())
-        if m is None or not 1 <= int(m[1]) <= 9998:
+        if re.fullmatch(QUARTER_PATTERN, quarter.strip()) is None:
             raise BadInput(f"quarter: {quarter[:20]!r} is not a quarter (YYYY-Qn, n from 1 "
                            "to 4, e.g. 2026-Q2)")
-        return _quarter(int(m[1]), int(m[2]))
+        return _quarter(int(quarter.strip()[:4]), int(quarter.strip()[-1]))
     if month:
-        m = _MONTH.fullmatch(month.strip())
-        if m is None or not 1 <= int(m[2]) <= 12 or not 1 <= int(m[1]) <= 9998:
+        if re.fullmatch(MONTH_PATTERN, month.strip()) is None:
             raise BadInput(f"month: {month[:20]!r} is not a month (YYYY-MM, MM from 01 to "
                            "12, e.g. 2026-05)")
-        return _month(int(m[1]), int(m[2]))
+        return _month(int(month.strip()[:4]), int(month.strip()[5:7]))
     return _month(today.year, today.month)
 
 
