@@ -254,3 +254,26 @@ def _calendar_at_every_door(db: Any, d: Dates, url: str, browser: Browser) -> No
     done = browser.post("/calendar", {"action": "revoke-feed", "feed": feed_id.group(1)})
     assert done.status_code == 200 and "Feed revoked." in done.text
     assert httpx.get(url + path, timeout=10).status_code == 404
+
+
+def test_the_command_line_reads_the_calendar_and_keeps_feeds(db: Any, clock: FrozenClock,
+                                                              cli: Any) -> None:
+    d = _setup(db, clock)
+    shown = cli("calendar", "show", "--month", d.may, "--as", TOM, "--json")
+    assert shown.exit_code == 0 and [e["ref"] for e in shown.json()["entries"]] == [
+        f"H-{d.brief}"]
+    text = cli("calendar", "show", "--quarter", f"{d.year}-Q2", "--department", "finance")
+    assert text.exit_code == 0 and f"W-{d.approval}" in text.stdout and "approval" in text.stdout
+    wrong = cli("calendar", "show", "--month", f"{d.year}-13", "--json")
+    assert wrong.exit_code == 2 and f"month: '{d.year}-13' is not a month" in wrong.stdout
+
+    made = cli("calendar", "feed", "--as", OLGA, "--json").json()
+    secret = made["url"].rsplit("/", 1)[1].removesuffix(".ics")
+    assert Calendar.from_ical(cal.feed_ics(db.uow(), secret)).walk("VEVENT")
+    listed = cli("calendar", "feeds", "--as", OLGA, "--json").json()
+    assert [(f["id"], f["state"]) for f in listed] == [(made["id"], "active")]
+    assert "url" not in listed[0] and secret not in cli("calendar", "feeds", "--as", OLGA).stdout
+    revoked = cli("calendar", "revoke", str(made["id"]), "--json")  # the operator
+    assert revoked.exit_code == 0 and revoked.json()["state"] == "revoked"
+    with pytest.raises(NotFound):
+        cal.feed_ics(db.uow(), secret)
