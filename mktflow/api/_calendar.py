@@ -8,19 +8,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, Security
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response, Security
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials
 
 from mktflow import web
 from mktflow.api._deps import Actor, Uow, _bearer, identify, wants_html
 from mktflow.api._models import query_text
+from mktflow.api._problems import on_validation_error
 from mktflow.api._schemas import problems
 from mktflow.domain.campaign_calendar import MONTH_PATTERN, QUARTER_PATTERN
 from mktflow.domain.errors import NotFound
 from mktflow.engine import campaign_calendar
 from mktflow.engine.views import CalendarFeedIssued, CalendarFeedPublic, CalendarPage
 
-__all__ = ["router"]
+__all__ = ["install", "router"]
 
 router = APIRouter(prefix="/calendar", tags=["calendar"])
 
@@ -43,10 +45,10 @@ def _reader_unless_page(
             responses=web.PAGE_RESPONSES | problems(401, 403, 404, 422))
 def show(uow: Uow, request: Request,
          reader: Annotated[str | None, Depends(_reader_unless_page)],
-         month: str | None = Query(default=None, pattern=f"^{MONTH_PATTERN}$",
+         month: str | None = Query(default=None, pattern=f"^(?:{MONTH_PATTERN})?$",
                                    description="The month, YYYY-MM (this month when neither "
                                                "month nor quarter is given; not both)."),
-         quarter: str | None = Query(default=None, pattern=f"^{QUARTER_PATTERN}$",
+         quarter: str | None = Query(default=None, pattern=f"^(?:{QUARTER_PATTERN})?$",
                                      description="The quarter, YYYY-Qn (n from 1 to 4)."),
          department: str | None = query_text("Only this department's entries (a handoff: "
                                              "either side).", max_length=64),
@@ -58,8 +60,9 @@ def show(uow: Uow, request: Request,
     calendar page when a browser asks)."""
     if wants_html(request.headers.get("accept")):
         return web.calendar_page(request)
-    return campaign_calendar.calendar_page(uow, month=month, quarter=quarter, reader=reader,
-                                           department=department, branch=branch)
+    return campaign_calendar.calendar_page(uow, month=month or None, quarter=quarter or None,
+                                           reader=reader, department=department or None,
+                                           branch=branch or None)
 
 
 @router.get("/feeds", response_model=list[CalendarFeedPublic],
@@ -99,3 +102,17 @@ def feed(uow: Uow, secret: str = Path(description="The feed's secret (from its U
         raise NotFound("no such calendar feed")
     return Response(campaign_calendar.feed_ics(uow, secret), media_type=ICS,
                     headers={"Cache-Control": "private, no-store"})
+
+
+def install(app: FastAPI) -> None:
+    """A browser's ``GET /calendar`` whose query does not fit the document (``month=2026-13``
+    typed into the page's form) is answered by the page, which names the field and its rule;
+    every other request that does not fit is answered with problem+json as before."""
+
+    async def invalid(request: Request, exc: Exception) -> Response:
+        if (request.method == "GET" and request.url.path == "/calendar"
+                and wants_html(request.headers.get("accept"))):
+            return web.calendar_page(request)
+        return await on_validation_error(request, exc)
+
+    app.add_exception_handler(RequestValidationError, invalid)

@@ -32,6 +32,7 @@ __all__ = [
     "PROBLEM_JSON",
     "field_errors",
     "install_problem_handlers",
+    "on_validation_error",
     "problem",
     "problem_of",
 ]
@@ -114,7 +115,7 @@ async def _on_mktflow_error(_request: Request, exc: Exception) -> JSONResponse:
     return problem_of(exc)
 
 
-async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     return _invalid_request(field_errors(exc.errors()))
 
@@ -133,6 +134,6 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
 def install_problem_handlers(app: Any) -> None:
     """Answer every error the app raises with a problem+json body."""
     app.add_exception_handler(MktflowError, _on_mktflow_error)
-    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(HTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected)

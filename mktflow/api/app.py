@@ -189,6 +189,7 @@ def create_app(engine: Engine | None = None, *, settings: Settings | None = None
         settings=get_settings(), database=engine)
     app.state.settings = settings  # who-is-acting reads it (mktflow.api._deps)
     install_problem_handlers(app)
+    _calendar.install(app)  # a browser's calendar page with a bad month: the page says why
 
     @app.get("/health", tags=["health"], response_model=HealthPublic,
              responses=problems(503))

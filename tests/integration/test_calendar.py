@@ -206,7 +206,7 @@ def test_the_page_and_the_api_answer_the_same_calendar(db: Any, served: tuple[Da
 
 def _calendar_at_every_door(db: Any, d: Dates, url: str, browser: Browser) -> None:
     browser.sign_in(db, OLGA)
-    page = browser.get(f"/calendar?month={d.may}&department=&branch=")
+    page = browser.get(f"/calendar?month={d.may}&quarter=&department=&branch=")  # the form
     assert page.status_code == 200 and "<script" not in page.text
     assert f'href="/handoffs/{d.brief}"' in page.text and f'href="/work/{d.approval}"' in page.text
     assert f"/work/{d.sales_step}" not in page.text  # sales' step: not Olga's to see
