@@ -28,6 +28,7 @@ from starlette.background import BackgroundTask
 from mktflow.config import Settings
 from mktflow.domain import clock
 from mktflow.domain.actors import IdentifiedBy
+from mktflow.domain.campaign_calendar import FEED_DAYS_AHEAD, FEED_DAYS_BACK
 from mktflow.domain.errors import (
     BadInput,
     FormInvalid,
@@ -506,7 +507,7 @@ def calendar_page(request: Request, *, status: int = 200, issued: Any = None,
     return v.page("calendar.html", status=status, title=f"Campaign calendar {shown.period}",
                   nav="calendar", cal=shown, asked=asked, filters=filters, links=links,
                   other=other[0], feeds=[f for f in feeds if f.state == "active"],
-                  issued=issued, refusal=refusal,
+                  issued=issued, refusal=refusal, feed_days=(FEED_DAYS_BACK, FEED_DAYS_AHEAD),
                   departments=[d.code for d in org.departments],
                   branches=[b.code for b in org.branches])
 
