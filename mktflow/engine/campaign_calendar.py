@@ -32,6 +32,7 @@ from mktflow.domain.errors import NotAuthorized, NotFound
 from mktflow.domain.inputs import check_id, check_text, format_time
 from mktflow.domain.model import REF_PREFIX
 from mktflow.engine import visibility
+from mktflow.engine.channels import OPERATOR
 from mktflow.engine.common import digest
 from mktflow.engine.views import (
     CalendarDay,
@@ -302,7 +303,7 @@ def revoke_feed(uow: UnitOfWork, feed_id: int, *, actor_email: str | None) -> Ca
         if row.revoked_at is None:
             row.revoked_at = uow.now()
             uow.session.add(row)
-            uow.audit(actor=actor.email if actor else "operator", entity_type="calendarfeed",
+            uow.audit(actor=actor.email if actor else OPERATOR, entity_type="calendarfeed",
                       entity_id=feed_id, action="revoke", data={"member": row.member_email})
             uow.commit()
         return _feed_view(row)
