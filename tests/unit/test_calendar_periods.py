@@ -46,3 +46,17 @@ def test_a_period_that_is_none_is_refused_naming_the_field(asked: dict[str, str]
                                                            words: str) -> None:
     with pytest.raises(BadInput, match=words.replace("(", r"\(")):
         period_of(today=clock.today(), **asked)  # type: ignore[arg-type]
+
+
+def test_a_feed_url_passes_the_shared_token_check_as_the_pages_do() -> None:
+    """A calendar client sends no header: in SSO-proxy mode the feed passes the shared-token
+    middleware (its secret proves it), and so do the calendar page's GET and form posts."""
+    from mktflow.web import is_page_request
+
+    form = "application/x-www-form-urlencoded"
+    assert is_page_request("GET", "/calendar/cal_abc.ics", None, None, False)
+    assert is_page_request("GET", "/calendar", "text/html", None, True)
+    assert is_page_request("POST", "/calendar", "text/html", form, True)
+    assert not is_page_request("GET", "/calendar", "application/json", None, False)
+    assert not is_page_request("POST", "/calendar/feeds", "application/json",
+                               "application/json", False)
