@@ -34,8 +34,10 @@ def _reader_unless_page(
 ) -> str | None:
     """Who reads: reads need a credential too (a member token; the shared token in SSO-proxy
     mode, which reads as the operator when it names nobody). A browser asking for a
-    department's queue page is answered by the pages, which sign people in themselves."""
-    if wants_html(request.headers.get("accept")) and request.url.path.startswith("/inbox/"):
+    department's queue page or a process's page is answered by the pages, which sign people
+    in themselves."""
+    if wants_html(request.headers.get("accept")) and request.url.path.startswith(
+            ("/inbox/", "/processes/")):
         return None
     return identify(request, need_member=False)
 
@@ -106,10 +108,14 @@ def processes(
 
 
 @router.get("/processes/{reference}", response_model=ProcessPublic,
-            responses=problems(404, 422))
-def process(reference: ProcessRef, uow: Uow, reader: Reader) -> ProcessPublic:
+            responses=web.PAGE_RESPONSES | problems(404, 422))
+def process(reference: ProcessRef, uow: Uow, reader: Reader, request: Request
+            ) -> ProcessPublic | Response:
     """One process instance (P-4 or 4) with the work items and handoffs the reader may see;
-    its parameters and result only for the owner's department and management."""
+    its parameters and result only for the owner's department and management (a browser:
+    the process's page, which the campaign calendar links to)."""
+    if wants_html(request.headers.get("accept")):
+        return web.process_page(request, reference)
     return queries.show_process(uow, parse_ref(reference, "process")[1], reader=reader)
 
 

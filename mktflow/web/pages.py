@@ -51,6 +51,7 @@ from mktflow.engine import (
     work,
 )
 from mktflow.engine.credentials import safe_next_path
+from mktflow.engine.refs import parse_ref
 from mktflow.engine.reports import handoff_ledger
 from mktflow.engine.views import InboxRow, WorkItemPublic, show_item
 from mktflow.engine.work import merge_draft
@@ -59,7 +60,8 @@ from mktflow.web._guard import form_refusal, session_of, set_session
 from mktflow.web._render import render
 from mktflow.web.session import Session, SessionKeys, load_key
 
-__all__ = ["PAGE_SIZE", "WebState", "calendar_page", "inbox_page", "item_page", "router"]
+__all__ = ["PAGE_SIZE", "WebState", "calendar_page", "inbox_page", "item_page", "process_page",
+           "router"]
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("mktflow.web")
@@ -510,6 +512,23 @@ def calendar_page(request: Request, *, status: int = 200, issued: Any = None,
                   issued=issued, refusal=refusal, feed_days=(FEED_DAYS_BACK, FEED_DAYS_AHEAD),
                   departments=[d.code for d in org.departments],
                   branches=[b.code for b in org.branches])
+
+
+def process_page(request: Request, reference: str) -> Response:
+    """One process (``GET /processes/P-4`` for a browser; the campaign calendar links its
+    campaigns here): its key, status, owner and branch, and the work items and handoffs the
+    member may see, each linking to its page."""
+    v = visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    try:
+        shown = queries.show_process(v.uow(), parse_ref(reference, "process")[1],
+                                     reader=v.me["email"])
+    except MktflowError as exc:
+        return v.page("message.html", status=exc.http_status, title=f"Process {reference}"[:60],
+                      message=str(exc), link="/calendar", link_text="Campaign calendar")
+    return v.page("process.html", title=f"{shown.ref} · {shown.business_key or shown.process}",
+                  process=shown)
 
 
 @router.post("/calendar")

@@ -212,6 +212,9 @@ def _calendar_at_every_door(db: Any, d: Dates, url: str, browser: Browser) -> No
     assert f"/work/{d.sales_step}" not in page.text  # sales' step: not Olga's to see
     assert f'href="/calendar?month={d.year}-06"' in page.text
     assert "Approval due" in page.text and f"{d.year}-05-05 to {d.year}-06-20" in page.text
+    process = browser.get(f"/processes/P-{d.campaign}")  # the campaign's link: its page
+    assert process.status_code == 200 and "CMP-CAL" in process.text
+    assert f'href="/work/{d.approval}"' in process.text  # Olga owns it: every step
     finance = browser.get(f"/calendar?quarter={d.year}-Q2&department=finance")
     assert f"/work/{d.approval}" in finance.text and f"/handoffs/{d.brief}" not in finance.text
     wrong = browser.get(f"/calendar?month={d.year}-13")
@@ -229,7 +232,16 @@ def _calendar_at_every_door(db: Any, d: Dates, url: str, browser: Browser) -> No
     from mktflow.engine.credentials import issue_token
 
     token = issue_token(db.uow(), TOM).token
+    tom_page = Browser(url)
+    try:
+        tom_page.sign_in(db, TOM)  # the campaign involves tech: its page, not its plan's steps
+        seen = tom_page.get(f"/processes/P-{d.campaign}")
+        assert seen.status_code == 200 and f"/handoffs/{d.brief}" in seen.text
+        assert f"/work/{d.approval}" not in seen.text
+    finally:
+        tom_page.client.close()
     with httpx.Client(base_url=url, timeout=10, headers=bearer(token)) as tom:
+        assert tom.get(f"/processes/P-{d.campaign}").json()["handoffs"][0]["id"] == d.brief
         shown = tom.get("/calendar", params={"month": d.may})
         assert shown.status_code == 200
         assert [e["ref"] for e in shown.json()["entries"]] == [f"H-{d.brief}"]
