@@ -382,8 +382,9 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
         walked["/processes/{reference}"].append((f"/processes/P-{pid}",
                                                  _expected(200, visible)))
         walked["/history/{reference}"].append((f"/history/P-{pid}", _expected(200, visible)))
-    for plain in ("/health", "/org", "/processes", "/leads"):
+    for plain in ("/health", "/org", "/processes", "/leads", "/calendar", "/calendar/feeds"):
         walked[plain].append((plain, 200))
+    walked["/calendar/{secret}.ics"].append(("/calendar/cal_nobody-has-this.ics", 404))
     # a lead is marketing's (sales' once handed over); the funnel marketing's and sales'
     lead_ids = [lid for (lid,) in _rows(db, "SELECT id FROM lead")]
     assert lead_ids
@@ -421,6 +422,8 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
     as_pages += [(f"/work/{wid}", _expected(200, v)) for wid, v in sees_work.items()]
     as_pages += [(f"/handoffs/{hid}", _expected(200, v)) for hid, v in sees_handoff.items()]
     as_pages.append(("/leads", 200))  # a list of what one may see: none of marketing's leads
+    as_pages += [(f"/processes/P-{pid}", _expected(200, v)) for pid, v in sees_process.items()]
+    as_pages.append(("/calendar", 200))  # what one may see: the brief, not the campaign's steps
     browser = Browser(s.url)
     try:
         browser.sign_in(db, TOM)
@@ -431,6 +434,8 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
             if expected == 403:
                 assert not any(t in answer.text for t in titles), path
                 assert not re.search(r"grocers of the north|CUST-ACME", answer.text), path
+            if path == "/calendar" or path.startswith("/processes/"):
+                assert not any(t in answer.text for t in titles), path
             if path == "/leads":
                 assert not re.search(r"(?i)grocers of the north", answer.text), path
     finally:
