@@ -14,7 +14,7 @@ outgoing notices in one transaction (``notices`` fans them out to the channels; 
 Actions:    actions (the one table of item actions every door dispatches through)
 Handlers:   work, steps, handoffs, processes, organisation, channels, credentials,
             web_sessions, approvals, budget, campaigns, products, orders, leads, cycles, reviews,
-            sla, database, idempotency
+            sla, database, idempotency, desk (saved views, bulk actions)
 Reads:      queries, views (every view they answer, defined once), reports, planfile, forms
 Shared:     common, transitions, notices, calendars (each branch's working calendar),
             lead_handoffs
@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         credentials,
         cycles,
         database,
+        desk,
         forms,
         handoffs,
         idempotency,
@@ -79,6 +80,7 @@ __all__ = [
     "credentials",
     "cycles",
     "database",
+    "desk",
     "forms",
     "handoffs",
     "idempotency",

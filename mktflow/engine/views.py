@@ -35,6 +35,8 @@ from mktflow.store.uow import UnitOfWork
 
 __all__ = [
     "BranchPublic",
+    "BulkAnswer",
+    "BulkItemAnswer",
     "DepartmentHandoffs",
     "DepartmentLoad",
     "DepartmentPublic",
@@ -54,6 +56,7 @@ __all__ = [
     "OrganisationPublic",
     "ProcessPublic",
     "ProcessSummary",
+    "SavedViewPublic",
     "View",
     "WorkItemPublic",
     "handoff_view",
@@ -412,6 +415,67 @@ class OrganisationPublic(View):
     branches: list[BranchPublic]
     departments: list[DepartmentPublic]
     members: list[MemberPublic]
+
+
+# --- the department's desk: saved views and bulk actions ----------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SavedViewPublic(View):
+    """A saved view of a department's queue (``V-3``, ``mktflow.engine.desk``): its filters
+    (None: any), who owns it, whether the department sees it, and whether it is the reader's
+    default for that queue."""
+
+    id: int
+    ref: str
+    """V-<id>"""
+    name: str
+    department: str
+    """The department whose queue it filters."""
+    owner: str
+    shared: bool
+    """True: every member of the department sees it; False: only its owner."""
+    state: str | None
+    """open, claimed or delegated"""
+    process: str | None
+    """A process's business key or P-n."""
+    due: str | None
+    """overdue or on-time"""
+    holder: str | None
+    """The e-mail of the member holding the items."""
+    default: bool
+    """It is the reader's default view of this queue."""
+    may_change: bool
+    """The reader may change or delete it."""
+    url: str
+    """The queue page with these filters."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BulkItemAnswer(View):
+    """What became of one work item of a bulk action: done, or refused by its own rule."""
+
+    ref: str
+    """W-<id>, as the request named it when it names no work item."""
+    ok: bool
+    state: str | None
+    """The item's state after the action (None when refused)."""
+    message: str
+    """What was done, or the rule's refusal."""
+    status: int
+    """The HTTP status a single action would have answered: 200, or 403, 404, 409, 422."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BulkAnswer(View):
+    """A bulk action's answer: per item, in the order asked, done or refused."""
+
+    action: str
+    done: int
+    """How many items it was done to."""
+    refused: int
+    """How many were refused."""
+    items: list[BulkItemAnswer]
 
 
 # --- sales leads ----------------------------------------------------------------------------

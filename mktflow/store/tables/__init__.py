@@ -8,6 +8,7 @@
     credentials member tokens, one-time sign-in links and the pages' sessions (hashed),
                 sign-in requests (counted)
     requests    the REST API's answers to POSTs sent with an Idempotency-Key
+    desk        saved views of a department's queue and each member's default view
 
 Each area's module is imported when one of its tables is first used (``from
 mktflow.store.tables import WorkItem`` loads only ``work``): building SQLModel classes is a good
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
         DistributorReview,
         ResearchFinding,
     )
+    from mktflow.store.tables.desk import SavedView, SavedViewDefault
     from mktflow.store.tables.notify import Channel, ChannelSource, DestinationBackoff
     from mktflow.store.tables.requests import IdempotencyKey
     from mktflow.store.tables.work import (
@@ -88,6 +90,8 @@ __all__ = [
     "Product",
     "ResearchFinding",
     "SalesOrder",
+    "SavedView",
+    "SavedViewDefault",
     "SignInLink",
     "SignInRequest",
     "SpendEntry",
@@ -96,7 +100,7 @@ __all__ = [
 ]
 
 #: The modules of this package, each an area of tables.
-_AREAS = ("work", "business", "cycles", "notify", "credentials", "requests")
+_AREAS = ("work", "business", "cycles", "notify", "credentials", "requests", "desk")
 
 #: The area (module of this package) of each table.
 _AREA_OF: dict[str, str] = {
@@ -110,6 +114,7 @@ _AREA_OF: dict[str, str] = {
     "MemberToken": "credentials", "SignInLink": "credentials", "WebSession": "credentials",
     "SignInRequest": "credentials",
     "IdempotencyKey": "requests",
+    "SavedView": "desk", "SavedViewDefault": "desk",
     "AuditEntry": "work", "Branch": "work", "Department": "work", "Handoff": "work",
     "Member": "work", "OutboxMessage": "work", "ProcessInstance": "work", "WorkItem": "work",
 }
