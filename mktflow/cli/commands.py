@@ -29,6 +29,7 @@ TREE: dict[str, tuple[str, str]] = {
     "plan": ("mktflow.cli.plan", "plan_app"),
     "report": ("mktflow.cli.report", "report_app"),
     "lead": ("mktflow.cli.lead", "lead_app"),
+    "view": ("mktflow.cli.view", "view_app"),
     "serve": ("mktflow.cli.serve", "serve"),
     "deploy": ("mktflow.cli.serve", "deploy"),
     "process": ("mktflow.cli.process", "process_app"),

@@ -141,9 +141,15 @@ def save_view(uow: UnitOfWork, *, actor_email: str, department: str, name: str,
     process = (process or "").strip() or None
     holder = normalise_email(holder) or None if holder else None
     # the queue's own rules: read one row with these filters, as this member
-    inbox.work_page(uow, department, member=holder, states=[state] if state else None,
-                    overdue={"overdue": True, "on-time": False}.get(due or ""),
-                    process=process, limit=1, reader=actor_email)
+    try:
+        inbox.work_page(uow, department, member=holder, states=[state] if state else None,
+                        overdue={"overdue": True, "on-time": False}.get(due or ""),
+                        process=process, limit=1, reader=actor_email)
+    except BadInput as exc:  # the queue calls the holder filter ``member``
+        text = str(exc)
+        if not text.startswith("member: "):
+            raise
+        raise type(exc)("holder: " + text.removeprefix("member: ")) from None
     with uow:
         actor = actor_for(uow, actor_email)
         view = uow.session.exec(select(SavedView).where(

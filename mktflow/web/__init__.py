@@ -39,7 +39,7 @@ PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {200: {
 }}
 
 _PAGE_PATHS = re.compile(r"^/(|my-work|department|sign-out|sign-in(/[^/]+)?|static/.*"
-                         r"|inbox/[^/]+/(handoffs|load))$")
+                         r"|inbox/[^/]+/(handoffs|load|views|bulk))$")
 _ITEM_PATHS = re.compile(r"^/(work|handoffs)/[^/]+$")
 _HTML_GETS = re.compile(r"^/((work|handoffs|inbox)/[^/]+|leads)$")
 

@@ -75,7 +75,7 @@ def test_a_shared_view_is_seen_by_the_department_and_changed_by_its_owner_or_hea
     ({"name": "x" * 81}, "name: must be at most 80 characters"),
     ({"due": "soon"}, "due: must be one of overdue, on-time"),
     ({"state": "done"}, "state: 'done' is not a state an inbox lists"),
-    ({"holder": "nobody@example.com"}, "member: 'nobody@example.com' is not an active member"),
+    ({"holder": "nobody@example.com"}, "holder: 'nobody@example.com' is not an active member"),
 ])
 def test_a_view_s_filters_follow_the_queue_s_rules(db: Any, fields: dict[str, Any],
                                                    message: str) -> None:
