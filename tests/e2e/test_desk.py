@@ -10,12 +10,14 @@ Screenshots of the new parts of the queue page go to ``docs/screenshots/`` (``sa
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import time
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Served
+from tests.e2e.conftest import ROOT, Served
 from tests.e2e.test_tasklist import PHONE, _shot, _sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
@@ -25,10 +27,21 @@ SOFIA = "sofia.lopez@example.com"  # marketing specialist
 ANA = "ana.torres@example.com"  # marketing head
 
 
-def _step(served: Served, title: str, *extra: str) -> str:
-    item = served.cli_json("work", "create", "marketing", "--title", title, "--as", ANA,
-                           "--priority", "70", *extra, "--json")
-    return str(item["ref"])
+def _steps(served: Served, *titles: str, held_by: str) -> list[str]:
+    """Put a step per title in marketing's queue (the last one held by ``held_by``), as the
+    head would with ``mktflow work create``, in one process (one start-up instead of three)."""
+    code = ("import sys; from mktflow import bootstrap; "
+            "from mktflow.engine.work import create_work_item\n"
+            "*titles, last, head, holder = sys.argv[1:]\n"
+            "for title in [*titles, last]:\n"
+            "    item = create_work_item(bootstrap.uow(), actor_email=head, "
+            "department='marketing', title=title, priority=70, "
+            "assignee=holder if title == last else None)\n"
+            "    print(f'W-{item.id}')")
+    done = subprocess.run([sys.executable, "-c", code, *titles, ANA, held_by], env=served.env,
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
 
 
 def test_a_shared_view_and_a_bulk_claim_with_one_refusal(served: Served, mktflow_api: str,
@@ -37,8 +50,8 @@ def test_a_shared_view_and_a_bulk_claim_with_one_refusal(served: Served, mktflow
 
     api = mktflow_api
     tag = f"desk {int(time.time()) % 100000}"
-    first, second = _step(served, f"Print the {tag} flyers"), _step(served, f"Book the {tag} hall")
-    held = _step(served, f"Call the {tag} printer", "--assignee", SOFIA)
+    first, second, held = _steps(served, f"Print the {tag} flyers", f"Book the {tag} hall",
+                                 f"Call the {tag} printer", held_by=SOFIA)
     started = time.monotonic()
 
     # Olga, without JavaScript: the views' and bulk forms are plain posts
@@ -87,8 +100,9 @@ def test_a_shared_view_and_a_bulk_claim_with_one_refusal(served: Served, mktflow
     expect(rows.filter(has_text=held)).to_contain_text("refused")
     expect(rows.filter(has_text=held)).to_contain_text(SOFIA)  # the rule says who holds it
     _shot(olga, "bulk-answers")
-    assert [served.cli_json("work", "show", r)["assignee"] for r in (first, held)] == [
-        OLGA, SOFIA]
+    queue = {row["ref"]: row["assignee"]
+             for row in served.cli_json("inbox", "marketing", "--limit", "200")["rows"]}
+    assert [queue[ref] for ref in (first, second, held)] == [OLGA, OLGA, SOFIA]
 
     # at phone width the answers and the form fit the screen (the tables scroll in a box)
     phone_ctx = browser.new_context(viewport=PHONE, java_script_enabled=False)
