@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -49,7 +50,7 @@ def test_a_shared_view_and_a_bulk_claim_with_one_refusal(served: Served, mktflow
     from playwright.sync_api import expect
 
     api = mktflow_api
-    tag = f"desk {int(time.time()) % 100000}"
+    tag = f"desk {uuid.uuid4().hex[:6]}"
     first, second, held = _steps(served, f"Print the {tag} flyers", f"Book the {tag} hall",
                                  f"Call the {tag} printer", held_by=SOFIA)
     started = time.monotonic()

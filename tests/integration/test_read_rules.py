@@ -389,6 +389,18 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
     assert lead_ids
     walked["/leads/{item}"] += [(f"/leads/L-{lid}", 403) for lid in lead_ids]
     walked["/leads/funnel"].append(("/leads/funnel", 403))
+    # saved views: his department's shared ones; another's private view, and another
+    # department's, are not shown to exist (404)
+    from mktflow.engine import desk
+
+    hana = "hana.kim@example.com"  # tech head
+    for owner, department, shared, seen in (
+            (hana, "tech", True, True), (hana, "tech", False, False),
+            ("olga.petrova@example.com", "marketing", True, False)):
+        view = desk.save_view(db.uow(), actor_email=owner, department=department,
+                              name=f"{department} {shared}", shared=shared)
+        walked["/views/{view}"].append((f"/views/{view.ref}", 200 if seen else 404))
+    walked["/views"].append(("/views", 200))
     assert all(walked.values()), f"GET routes the walk does not cover: " \
         f"{[p for p, v in walked.items() if not v]}"
     with _api(s, TOM) as tom:
@@ -396,6 +408,7 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
             answer = tom.get(path)
             assert answer.status_code == expected, (path, answer.status_code, answer.text)
         assert tom.get("/leads").json() == []
+        assert [v["name"] for v in tom.get("/views").json()] == ["tech True"]
         listed = {p["id"] for p in tom.get("/processes").json()}
         assert listed == {pid for pid, visible in sees_process.items() if visible}
         for pid in listed:  # parameters only for the owner's department: never tech's here
