@@ -22,7 +22,7 @@ from pydantic import (
 from pydantic.json_schema import JsonDict
 
 from mktflow.domain.calendars import WORKING_DUE_PATTERN, WorkingDue, parse_due
-from mktflow.domain.desk import BULK_MAX, VIEW_NAME_MAX
+from mktflow.domain.desk import BULK_MAX, FILTER_TEXT_MAX, VIEW_NAME_MAX
 from mktflow.domain.errors import BadInput
 from mktflow.domain.inputs import (
     CODE_MAX,
@@ -379,6 +379,11 @@ class SaveView(_Body):
     due: Literal["overdue", "on-time"] | None = Field(default=None,
                                                       description="The due band.")
     holder: Email | None = Field(default=None, description="Only items this member holds.")
+    priority: Literal["urgent", "high", "normal", "low"] | None = Field(
+        default=None, description="A priority band: urgent 90-100, high 70-89, normal 30-69, "
+                                  "low 0-29.")
+    text: str | None = Field(default=None, max_length=FILTER_TEXT_MAX, description=(
+        "Words the items' titles hold (any case); one line."), json_schema_extra=_ONE_LINE)
 
 
 #: The inputs a bulk action needs, stated as the engine checks them (``_BULK_NEEDS``).

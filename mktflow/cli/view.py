@@ -14,7 +14,7 @@ view_app = typer.Typer(help="Saved views of a department's queue (filters saved 
 
 ViewArg = Annotated[str, typer.Argument(help="The saved view, e.g. V-3 or 3.")]
 _COLUMNS = ["ref", "name", "department", "owner", "shared", "default", "state", "process",
-            "due", "holder"]
+            "due", "holder", "priority", "text"]
 
 
 @view_app.command("list")
@@ -45,6 +45,9 @@ def view_save(
                        ] = None,
     due: Annotated[str | None, typer.Option("--due", help="overdue or on-time.")] = None,
     holder: Annotated[str | None, typer.Option("--holder", help="A member's e-mail.")] = None,
+    priority: Annotated[str | None, typer.Option(
+        "--priority", help="A band: urgent, high, normal or low.")] = None,
+    text: Annotated[str | None, typer.Option("--text", help="Words in the title.")] = None,
     shared: Annotated[bool, typer.Option("--shared/--private",
                                          help="Shared with the department, or yours only.")
                       ] = False,
@@ -57,7 +60,7 @@ def view_save(
         queue = department or tasklist.whoami(uow(), actor)["department"]
         view = desk.save_view(uow(), actor_email=actor, department=queue, name=name,
                               state=state, process=process, due=due, holder=holder,
-                              shared=shared)
+                              priority=priority, text=text, shared=shared)
         emit(view, json_, lambda v: f"saved {v.ref} {v.name!r} "
                                     f"({'shared with ' + v.department if v.shared else 'private'})")
 

@@ -1,9 +1,10 @@
 """The department's desk: the rules of saved views and of bulk actions (issue #24, items 1-2).
 
 A **saved view** is a department queue's filter set (the queue page's own filters: ``state``,
-``process``, ``due`` band and ``holder``), saved by name by one member, private to them or
-shared with the department whose queue it filters; a member may choose one view they see as
-their default, applied when they open that queue with no filter in the address.
+``process``, ``due`` band, ``holder``, ``priority`` band and ``text`` in the title), saved by
+name by one member, private to them or shared with the department whose queue it filters; a
+member may choose one view they see as their default, applied when they open that queue with
+no filter in the address.
 
 Who may see a view: its owner, and when it is shared every member of its department (and
 whoever leads it). Who may change or delete it: its owner; a shared one also whoever leads the
@@ -26,10 +27,14 @@ __all__ = [
     "BULK_MAX",
     "DUE_BANDS",
     "FILTERS",
+    "FILTER_TEXT_MAX",
+    "PRIORITY_BANDS",
     "VIEW_NAME_MAX",
     "VIEW_RULE",
     "check_bulk",
     "check_due_band",
+    "check_filter_text",
+    "check_priority_band",
     "check_view_name",
     "may_change_view",
     "may_see_view",
@@ -40,8 +45,15 @@ __all__ = [
 VIEW_NAME_MAX = 80
 #: The queue's due bands: overdue, or not overdue yet.
 DUE_BANDS: tuple[str, ...] = ("overdue", "on-time")
-#: The filters a view stores, in the queue page's order (``holder``: a member's e-mail).
-FILTERS: tuple[str, ...] = ("state", "process", "due", "holder")
+#: The filters a view stores, in the queue page's order (``holder``: a member's e-mail;
+#: ``priority``: a band of ``PRIORITY_BANDS``; ``text``: words in the title).
+FILTERS: tuple[str, ...] = ("state", "process", "due", "holder", "priority", "text")
+#: Priority 0-100 as people read it, each band's lowest and highest value (50, the default,
+#: is normal: most work is). The pages name an item's priority by these bands.
+PRIORITY_BANDS: dict[str, tuple[int, int]] = {
+    "urgent": (90, 100), "high": (70, 89), "normal": (30, 69), "low": (0, 29)}
+#: The longest text the ``text`` filter looks for in titles (characters).
+FILTER_TEXT_MAX = 100
 #: Who may see and change a saved view, in words (refusals quote it).
 VIEW_RULE = ("a saved view is its owner's; a shared one is seen by its department, and changed "
              "or deleted by its owner or whoever leads the department")
@@ -74,6 +86,24 @@ def check_due_band(due: str | None) -> str | None:
     if due not in DUE_BANDS:
         raise BadInput(f"due: must be one of {', '.join(DUE_BANDS)}, got {due!r}")
     return due
+
+
+def check_priority_band(band: str | None) -> tuple[int, int] | None:
+    """The priority range of ``band`` (a key of ``PRIORITY_BANDS``; None or empty: any).
+    Raises BadInput naming ``priority``."""
+    if not band:
+        return None
+    if band not in PRIORITY_BANDS:
+        raise BadInput(f"priority: must be one of {', '.join(PRIORITY_BANDS)}, got {band!r}")
+    return PRIORITY_BANDS[band]
+
+
+def check_filter_text(text: str | None) -> str | None:
+    """The ``text`` filter stripped (None when empty): one line of at most
+    ``FILTER_TEXT_MAX`` characters. Raises BadInput naming ``text``."""
+    if not text or not text.strip():
+        return None
+    return check_text(text.strip(), field="text", max_length=FILTER_TEXT_MAX)
 
 
 def may_see_view(actor: Actor, *, owner: str, department: str, shared: bool) -> bool:

@@ -25,6 +25,7 @@ from mktflow.domain.desk import (
     FILTERS,
     check_bulk,
     check_due_band,
+    check_filter_text,
     check_view_name,
     may_change_view,
     may_see_view,
@@ -76,7 +77,8 @@ def _public(view: SavedView, actor: Actor, default_id: int | None) -> SavedViewP
     return SavedViewPublic(
         id=view.id, ref=view_ref(view.id), name=view.name, department=view.department,
         owner=view.owner_email, shared=view.shared, state=view.state, process=view.process,
-        due=view.due, holder=view.holder, default=view.id == default_id,
+        due=view.due, holder=view.holder, priority=view.priority, text=view.text,
+        default=view.id == default_id,
         may_change=changeable, url=_url(view))
 
 
@@ -124,14 +126,16 @@ def show_view(uow: UnitOfWork, view_id: int, *, reader: str) -> SavedViewPublic:
 
 def save_view(uow: UnitOfWork, *, actor_email: str, department: str, name: str,
               state: str | None = None, process: str | None = None, due: str | None = None,
-              holder: str | None = None, shared: bool = False) -> SavedViewPublic:
+              holder: str | None = None, priority: str | None = None,
+              text: str | None = None, shared: bool = False) -> SavedViewPublic:
     """Save the filters of ``department``'s queue as the view ``name`` of ``actor_email``
     (``shared``: every member of the department sees it). The same name again (of the same
     owner and queue) replaces that view's filters and sharing.
 
     Filters as the queue takes them: ``state`` open, claimed or delegated; ``process`` a
     business key or ``P-n``; ``due`` ``overdue`` or ``on-time``; ``holder`` an active member's
-    e-mail; None or empty: any. Raises BadInput naming the field (``name``, ``due``, ``state``
+    e-mail; ``priority`` a band (urgent, high, normal, low); ``text`` words of the title; None
+    or empty: any. Raises BadInput naming the field (``name``, ``due``, ``state``
     ...), NotFound for an unknown department or process, NotAuthorized when the actor may not
     read that queue. Writes one audit entry (``view``, ``save``).
     """
@@ -140,11 +144,14 @@ def save_view(uow: UnitOfWork, *, actor_email: str, department: str, name: str,
     state = (state or "").strip().lower() or None
     process = (process or "").strip() or None
     holder = normalise_email(holder) or None if holder else None
+    priority = (priority or "").strip().lower() or None
+    text = check_filter_text(text)
     # the queue's own rules: read one row with these filters, as this member
     try:
         inbox.work_page(uow, department, member=holder, states=[state] if state else None,
                         overdue={"overdue": True, "on-time": False}.get(due or ""),
-                        process=process, limit=1, reader=actor_email)
+                        process=process, priority=priority, text=text, limit=1,
+                        reader=actor_email)
     except BadInput as exc:  # the queue calls the holder filter ``member``
         text = str(exc)
         if not text.startswith("member: "):
@@ -161,6 +168,7 @@ def save_view(uow: UnitOfWork, *, actor_email: str, department: str, name: str,
                              created_at=uow.now())
         view.shared, view.state, view.process, view.due, view.holder = (
             bool(shared), state, process, due, holder)
+        view.priority, view.text = priority, text
         view.updated_at = uow.now()
         uow.session.add(view)
         uow.session.flush()

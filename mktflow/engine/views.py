@@ -443,6 +443,10 @@ class SavedViewPublic(View):
     """overdue or on-time"""
     holder: str | None
     """The e-mail of the member holding the items."""
+    priority: str | None
+    """A priority band: urgent (90-100), high (70-89), normal (30-69) or low (0-29)."""
+    text: str | None
+    """Words the items' titles hold (any case)."""
     default: bool
     """It is the reader's default view of this queue."""
     may_change: bool

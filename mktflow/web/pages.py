@@ -28,7 +28,7 @@ from starlette.background import BackgroundTask
 from mktflow.config import Settings
 from mktflow.domain import clock
 from mktflow.domain.actors import IdentifiedBy
-from mktflow.domain.desk import BULK_ACTIONS
+from mktflow.domain.desk import BULK_ACTIONS, FILTERS, PRIORITY_BANDS
 from mktflow.domain.errors import (
     BadInput,
     FormInvalid,
@@ -353,14 +353,16 @@ async def sign_out(request: Request) -> Response:
 # --- lists ----------------------------------------------------------------------------------
 
 
-#: The queue's filters in the address (``holder``: the e-mail of who holds the items).
-_FILTERS = ("process", "state", "due", "holder")
+#: The queue's filters in the address (``holder``: the e-mail of who holds the items;
+#: ``priority``: a band; ``text``: words in the title), as a saved view stores them.
+_FILTERS = FILTERS
 
 
 def _work_list(v: Visit, department: str, *, member: str | None = None, views: bool = False
                ) -> tuple[list[InboxRow], dict[str, Any]]:
     """One page (``?cursor=``) of the department's open work items matching ``?process=``,
-    ``?state=``, ``?due=overdue|on-time`` and ``?holder=``, overdue first (the engine's
+    ``?state=``, ``?due=overdue|on-time``, ``?holder=``, ``?priority=`` (a band) and ``?text=``
+    (words in the title), overdue first (the engine's
     keyset-paged inbox). With ``views`` (a department's queue): the member's saved views of
     it, and their default view's filters when the address names no filter."""
     q = v.request.query_params
@@ -382,6 +384,8 @@ def _work_list(v: Visit, department: str, *, member: str | None = None, views: b
     page = queries.work_page(v.uow(), department, member=member or filters["holder"] or None,
                              states=[filters["state"]] if filters["state"] else None,
                              overdue=overdue, process=filters["process"] or None,
+                             priority=filters["priority"] or None,
+                             text=filters["text"] or None,
                              limit=PAGE_SIZE, cursor=q.get("cursor") or None, reader=me)
     running = queries.process_list(v.uow(), status="running", reader=me)
     args = {k: val for k, val in filters.items() if val}
@@ -396,6 +400,7 @@ def _work_list(v: Visit, department: str, *, member: str | None = None, views: b
         "prev_page": f"{path}?{urlencode(args)}" if q.get("cursor") else None,
         "here": path + (f"?{v.request.url.query}" if v.request.url.query else ""),
         "saved_views": saved, "current_view": current, "views": views,
+        "bands": list(PRIORITY_BANDS), "filter_names": _FILTERS,
     }
     return page.rows, extra
 

@@ -70,11 +70,37 @@ def test_a_shared_view_is_seen_by_the_department_and_changed_by_its_owner_or_hea
     assert audit_actions(db, "view", team.id) == ["save", "change", "delete"]
 
 
+def test_the_queue_filters_by_priority_band_and_title_words_and_a_view_keeps_them(
+        db: Any) -> None:
+    from mktflow.engine import work
+
+    urgent = step(db, "Reprint the 50% OFF flyers")
+    work.update(db.uow(), urgent, actor_email=ANA, priority=95)
+    plain_one = step(db, "Reprint the brochure")
+    shown = queries.work_page(db.uow(), "marketing", text="reprint", reader=OLGA)
+    assert [r.id for r in shown.rows] == [urgent, plain_one]
+    shown = queries.work_page(db.uow(), "marketing", text="REPRINT", priority="urgent",
+                              reader=OLGA)
+    assert [r.id for r in shown.rows] == [urgent]
+    assert [r.id for r in queries.work_page(db.uow(), "marketing", text="50%",
+                                            reader=OLGA).rows] == [urgent]  # % is a character
+    assert queries.work_page(db.uow(), "marketing", text="0_O", reader=OLGA).rows == []
+    with pytest.raises(BadInput, match="priority: must be one of urgent, high, normal, low"):
+        queries.work_page(db.uow(), "marketing", priority="top", reader=OLGA)
+
+    view = desk.save_view(db.uow(), actor_email=OLGA, department="marketing", name="Urgent",
+                          priority="urgent", text=" reprint ")
+    assert (view.priority, view.text) == ("urgent", "reprint")
+    assert view.url == f"/inbox/marketing?priority=urgent&text=reprint&view={view.ref}"
+
+
 @pytest.mark.parametrize(("fields", "message"), [
     ({"name": " "}, "name: a saved view needs a name"),
     ({"name": "x" * 81}, "name: must be at most 80 characters"),
     ({"due": "soon"}, "due: must be one of overdue, on-time"),
     ({"state": "done"}, "state: 'done' is not a state an inbox lists"),
+    ({"priority": "top"}, "priority: must be one of urgent, high"),
+    ({"text": "a\nb"}, "text: must not contain"),
     ({"holder": "nobody@example.com"}, "holder: 'nobody@example.com' is not an active member"),
 ])
 def test_a_view_s_filters_follow_the_queue_s_rules(db: Any, fields: dict[str, Any],

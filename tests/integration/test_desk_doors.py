@@ -56,6 +56,8 @@ def test_the_queue_page_saves_shares_and_defaults_a_view_and_acts_in_bulk(
         assert re.search(r"/inbox/marketing\?state=open&view=V-\d+&done=view\+saved$",
                          str(r.url)), r.url
         assert "Held by Sofia" not in r.text and "Brief the agency" in r.text
+        found = olga.get("/inbox/marketing?text=AGENCY&priority=normal")
+        assert "Brief the agency" in found.text and "Check the copy" not in found.text
 
         sofia.sign_in(db, SOFIA)
         view = desk.list_views(db.uow(), reader=SOFIA)[0]

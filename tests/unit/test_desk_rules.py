@@ -8,8 +8,11 @@ import pytest
 from mktflow.domain.actors import Actor
 from mktflow.domain.desk import (
     BULK_MAX,
+    PRIORITY_BANDS,
     check_bulk,
     check_due_band,
+    check_filter_text,
+    check_priority_band,
     check_view_name,
     may_change_view,
     may_see_view,
@@ -48,6 +51,17 @@ def test_a_view_s_name_and_due_band() -> None:
     assert (check_due_band(""), check_due_band("overdue")) == (None, "overdue")
     with pytest.raises(BadInput, match="due: must be one of overdue, on-time, got 'late'"):
         check_due_band("late")
+
+
+def test_the_priority_band_and_title_words_filters() -> None:
+    assert [check_priority_band(b) for b in ("", "urgent", "low")] == [None, (90, 100), (0, 29)]
+    covered = sorted(v for low, high in PRIORITY_BANDS.values() for v in range(low, high + 1))
+    assert covered == list(range(101))  # every priority falls in exactly one band
+    with pytest.raises(BadInput, match="priority: must be one of urgent, high, normal, low"):
+        check_priority_band("top")
+    assert (check_filter_text("  "), check_filter_text(" fair ")) == (None, "fair")
+    with pytest.raises(BadInput, match="text: must be at most 100 characters"):
+        check_filter_text("x" * 101)
 
 
 def test_a_bulk_request_names_a_bulk_action_and_1_to_200_items() -> None:

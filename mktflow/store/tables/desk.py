@@ -17,8 +17,9 @@ __all__ = ["SavedView", "SavedViewDefault"]
 class SavedView(SQLModel, table=True):
     """A department queue's filter set saved by name (``V-3``): the queue page's filters
     (``state``, ``process`` business key or ``P-n``, ``due`` band ``overdue``/``on-time``,
-    ``holder`` e-mail; None: any), its owner, the department whose queue it filters, and
-    whether the department sees it (``shared``). A name is unique per owner and department."""
+    ``holder`` e-mail, ``priority`` band, ``text`` in the title; None: any), its owner, the
+    department whose queue it filters, and whether the department sees it (``shared``). A name
+    is unique per owner and department."""
 
     __tablename__ = "savedview"
     __table_args__ = (UniqueConstraint("owner_email", "department", "name",
@@ -33,6 +34,8 @@ class SavedView(SQLModel, table=True):
     process: str | None = Field(default=None, max_length=200)
     due: str | None = Field(default=None, max_length=10)
     holder: str | None = Field(default=None, max_length=320)
+    priority: str | None = Field(default=None, max_length=10)  # a band: urgent, high, ...
+    text: str | None = Field(default=None, max_length=100)  # words in the title
     created_at: datetime = created_field()
     updated_at: datetime = created_field()
 

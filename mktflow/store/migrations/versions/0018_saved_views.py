@@ -2,7 +2,8 @@
 
 ``savedview``: one row per saved view (issue #24 item 1): its name, owner, the department whose
 queue it filters, whether the department sees it, and the queue page's filters (state, process,
-due band, holder). ``savedviewdefault``: the view a member opens a department's queue with.
+due band, holder, priority band, text in the title). ``savedviewdefault``: the view a member
+opens a department's queue with.
 
 Revision ID: 0018_saved_views
 Revises: 0017_leads
@@ -40,6 +41,8 @@ def upgrade() -> None:
         sa.Column("process", _S(length=200), nullable=True),
         sa.Column("due", _S(length=10), nullable=True),
         sa.Column("holder", _S(length=320), nullable=True),
+        sa.Column("priority", _S(length=10), nullable=True),
+        sa.Column("text", _S(length=100), nullable=True),
         sa.Column("created_at", _T(timezone=True), nullable=False),
         sa.Column("updated_at", _T(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
