@@ -285,6 +285,10 @@ def _handoff_rows(uow: UnitOfWork, q: _Query, now: datetime, key: Key | None,
             .select_from(_H.outerjoin(_P, _P.c.id == _H.c.process_id)))
     if q.process_id is not None:
         base = base.where(_H.c.process_id == q.process_id)
+    if q.priority is not None and not q.priority[0] <= _HANDOFF_PRIORITY <= q.priority[1]:
+        base = base.where(false())  # a handoff counts as priority 50: normal
+    if q.text:
+        base = base.where(func.lower(_H.c.title).contains(q.text.lower(), autoescape=True))
     if q.branch is not None:
         base = base.where(or_(_H.c.branch.is_(None), _H.c.branch == q.branch))
     due = _H.c.due_at
@@ -422,17 +426,21 @@ def handoff_page(uow: UnitOfWork, department: str, *, states: Iterable[str] | No
 def inbox_page(uow: UnitOfWork, department: str, *, member: str | None = None,
                states: Iterable[str] | None = None, overdue: bool | None = None,
                process: str | None = None, limit: int = DEFAULT_LIMIT,
-               cursor: str | None = None, reader: str | None = None) -> InboxPage:
+               cursor: str | None = None, reader: str | None = None,
+               priority: str | None = None, text: str | None = None) -> InboxPage:
     """One page of everything waiting for ``department``: work items and handoffs in one order.
 
     ``member`` narrows the work items to those the member holds (handoffs are held by
     departments, so they stay); ``states`` may name work and handoff states together;
-    ``reader`` as for ``work_page``.
+    ``priority`` and ``text`` as for ``work_page`` (a handoff counts as priority 50, normal;
+    ``text`` looks in its title too); ``reader`` as for ``work_page``.
     """
+    band, words = check_priority_band(priority), check_filter_text(text)
     with uow:
         q = _query(uow, "inbox", department, member=member, states=states, overdue=overdue,
                    process=process, limit=limit, allowed=(*WORK_STATES, *HANDOFF_STATES),
                    reader=reader)
+        q = dataclasses.replace(q, priority=band, text=words)
         now, key = _start(uow, q, cursor)
         work_q = _Query(**{**q.__dict__, "states": tuple(s for s in q.states
                                                         if s in WORK_STATES)})

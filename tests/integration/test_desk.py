@@ -87,6 +87,16 @@ def test_the_queue_filters_by_priority_band_and_title_words_and_a_view_keeps_the
     assert queries.work_page(db.uow(), "marketing", text="0_O", reader=OLGA).rows == []
     with pytest.raises(BadInput, match="priority: must be one of urgent, high, normal, low"):
         queries.work_page(db.uow(), "marketing", priority="top", reader=OLGA)
+    from mktflow.engine.handoffs import offer
+
+    handoff = offer(db.uow(), actor_email="hana.kim@example.com", from_department="tech",
+                    to_department="marketing", title="Reprint the spec sheet", due_at=None)
+    everything = queries.inbox_page(db.uow(), "marketing", text="reprint", reader=OLGA)
+    assert [r.ref for r in everything.rows] == [f"W-{urgent}", f"H-{handoff.id}",
+                                                f"W-{plain_one}"]  # the inbox's own order
+    assert [r.ref for r in queries.inbox_page(db.uow(), "marketing", text="reprint",
+                                              priority="urgent", reader=OLGA).rows] == [
+        f"W-{urgent}"]  # a handoff counts as priority 50: normal
 
     view = desk.save_view(db.uow(), actor_email=OLGA, department="marketing", name="Urgent",
                           priority="urgent", text=" reprint ")

@@ -115,6 +115,11 @@ def test_the_api_serves_views_and_bulk_actions_with_problem_details(db: Any, sit
         assert api.delete(f"/views/{ref}", headers=olga).status_code == 204
         assert api.get(f"/views/{ref}", headers=olga).status_code == 404
 
+        r = api.get("/inbox/marketing", headers=olga, params={"text": "TWO",
+                                                              "priority": "normal"})
+        assert [row["ref"] for row in r.json()["rows"]] == [f"W-{two}"]
+        r = api.get("/inbox/marketing", headers=olga, params={"priority": "top"})
+        assert r.status_code == 422 and "priority" in r.text
         r = api.post("/work/bulk", headers=olga,
                      json={"action": "claim", "items": [f"W-{one}", str(two), "W-999999"]})
         assert r.status_code == 200, r.text
@@ -144,6 +149,8 @@ def test_the_command_line_saves_views_and_acts_in_bulk(db: Any,
     assert r.exit_code == 2 and "due: must be one of overdue, on-time" in r.stderr
     assert cli("view", "delete", saved["ref"], "--as", OLGA).exit_code == 0
 
+    r = cli("inbox", "marketing", "--text", "one", "--priority", "normal", "--json")
+    assert [row["ref"] for row in json.loads(r.stdout)["rows"]] == [f"W-{one}"]
     cli("work", "claim", str(two), "--as", SOFIA)
     r = cli("work", "bulk", "claim", f"W-{one}", f"W-{two}", "--as", OLGA, "--json")
     assert r.exit_code == 1
