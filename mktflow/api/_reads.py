@@ -70,9 +70,10 @@ def inbox(
     overdue: bool | None = Query(default=None, description="true: only overdue items; false: "
                                                            "only those that are not."),
     process: str | None = query_text("Business key or P-n."),
-    priority: Literal["urgent", "high", "normal", "low"] | None = Query(
+    priority: Literal["", "urgent", "high", "normal", "low"] | None = Query(
         default=None, description="Only this priority band: urgent 90-100, high 70-89, normal "
-                                  "30-69, low 0-29 (a handoff counts as 50, normal)."),
+                                  "30-69, low 0-29 (a handoff counts as 50, normal); empty: "
+                                  "any (as the queue page's filter form sends it)."),
     text: str | None = query_text("Only items whose title holds these words (any case).",
                                   FILTER_TEXT_MAX),
     limit: int = Query(default=50, ge=1, le=200, description="Rows per page."),
@@ -86,7 +87,7 @@ def inbox(
         return web.inbox_page(request, department)
     page = queries.inbox_page(uow, department, member=member, states=state, overdue=overdue,
                               process=process, limit=limit, cursor=cursor, reader=reader,
-                              priority=priority, text=text)
+                              priority=priority or None, text=text)
     if page.next_cursor:
         url = request.url.include_query_params(cursor=page.next_cursor)
         response.headers["Link"] = f'<{url}>; rel="next"'
