@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
+from sqlalchemy import and_, or_
 from sqlmodel import col, select
 
 from mktflow.domain.actors import Actor
@@ -105,10 +106,13 @@ def list_views(uow: UnitOfWork, *, reader: str, department: str | None = None
     name, then id. NotFound for an e-mail of no active member."""
     with uow:
         actor = actor_for(uow, reader)
-        query = select(SavedView)
+        departments = sorted({actor.department, *actor.leads} - {""})
+        query = select(SavedView).where(or_(
+            col(SavedView.owner_email) == actor.email,
+            and_(col(SavedView.shared), col(SavedView.department).in_(departments))))
         if department:
             query = query.where(col(SavedView.department) == department)
-        rows = [v for v in uow.session.exec(query).all()
+        rows = [v for v in uow.session.exec(query).all()  # the rule itself, once more
                 if may_see_view(actor, owner=v.owner_email, department=v.department,
                                 shared=v.shared)]
         defaults = _defaults(uow, actor.email)
