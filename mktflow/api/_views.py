@@ -30,7 +30,7 @@ def list_(uow: Uow, actor: Actor,
 
 
 @router.post("", status_code=201, response_model=SavedViewPublic,
-             responses=problems(403, 404))
+             responses=problems(403, 404, 409))
 def save(body: SaveView, actor: Actor, uow: Uow, response: Response) -> SavedViewPublic:
     """Save a queue's filters by name, private or shared with the department (the same name of
     the same member and queue again replaces that view). The filters follow the queue's own
@@ -54,7 +54,7 @@ def delete(uow: Uow, actor: Actor, view: str = ViewRef) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/{view}/default", response_model=SavedViewPublic, responses=problems(404))
+@router.post("/{view}/default", response_model=SavedViewPublic, responses=problems(404, 409))
 def choose_default(uow: Uow, actor: Actor, view: str = ViewRef) -> SavedViewPublic:
     """Make a view the member sees their default for its queue: the queue page opens with its
     filters when the address names none."""

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import and_, or_
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from mktflow.domain.actors import Actor
@@ -32,7 +33,7 @@ from mktflow.domain.desk import (
     may_see_view,
     view_ref,
 )
-from mktflow.domain.errors import BadInput, MktflowError, NotFound
+from mktflow.domain.errors import BadInput, Conflict, MktflowError, NotFound
 from mktflow.domain.inputs import check_id, normalise_email
 from mktflow.engine import actions, inbox
 from mktflow.engine.common import actor_for
@@ -51,6 +52,15 @@ __all__ = [
     "show_view",
     "view_number",
 ]
+
+
+def _flush(uow: UnitOfWork, message: str) -> None:
+    """Write what the session holds; Conflict (409, ``message``) when a unique key was taken by
+    a request that committed first (two saves of one name at once): nothing is written."""
+    try:
+        uow.session.flush()
+    except IntegrityError:
+        raise Conflict(message) from None
 
 
 def view_number(reference: str | int) -> int:
@@ -175,7 +185,8 @@ def save_view(uow: UnitOfWork, *, actor_email: str, department: str, name: str,
         view.priority, view.text = priority, text
         view.updated_at = uow.now()
         uow.session.add(view)
-        uow.session.flush()
+        _flush(uow, f"name: another request saved a view named {name!r} of this queue just "
+                    "now; save again to replace it")
         assert view.id is not None
         uow.audit(actor=actor.email, entity_type="view", entity_id=view.id, action=action,
                   data={"name": name, "department": department, "shared": view.shared,
@@ -226,6 +237,8 @@ def set_default(uow: UnitOfWork, *, actor_email: str, view_id: int | None = None
                                       view_id=view_id)
         chosen.view_id = view_id
         uow.session.add(chosen)
+        _flush(uow, "view: another request chose a default view of this queue just now; "
+                    "choose again")
         uow.commit()
         return _public(view, actor, view_id)
 
