@@ -14,7 +14,7 @@ outgoing notices in one transaction (``notices`` fans them out to the channels; 
 Actions:    actions (the one table of item actions every door dispatches through)
 Handlers:   work, steps, handoffs, processes, organisation, channels, credentials,
             web_sessions, approvals, budget, campaigns, products, orders, leads, cycles, reviews,
-            sla, database, idempotency
+            sla, database, idempotency, work_reports (the work reports upward)
 Reads:      queries, views (every view they answer, defined once), reports, planfile, forms
 Shared:     common, transitions, notices, calendars (each branch's working calendar),
             lead_handoffs
@@ -59,6 +59,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         views,
         web_sessions,
         work,
+        work_reports,
     )
     from mktflow.store.tables import Handoff, ProcessInstance, WorkItem
     from mktflow.store.uow import Resumer, UnitOfWork
@@ -99,6 +100,7 @@ __all__ = [
     "views",
     "web_sessions",
     "work",
+    "work_reports",
 ]
 
 #: Where the names that are not handler modules live.

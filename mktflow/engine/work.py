@@ -25,6 +25,7 @@ from mktflow.domain.inputs import (
     normalise_email,
 )
 from mktflow.domain.model import OPEN_WORK_STATES, Audience, Guard, WorkState
+from mktflow.domain.work_reports import REPORT_FORM_NAME
 from mktflow.engine import decisions, processes
 from mktflow.engine.answers import check_answer
 from mktflow.engine.calendars import due_for, resolve_due
@@ -267,6 +268,9 @@ def complete(
     A step that decides a handoff (``engine.decisions``) accepts or rejects it in the same
     transaction, as its ``decision`` says.
 
+    A daily report step (form ``DailyReport``) records the report
+    (``engine.work_reports.record_step``) and keeps only its name.
+
     A step already done is not completed again: the member who completed it, sending the same
     answer again (a retry whose first answer was lost), is told so and nothing changes;
     anyone else, or another answer, is refused (TransitionRefused) naming who completed it
@@ -287,6 +291,10 @@ def complete(
         if over_draft:
             data = merge_draft(item.draft, data)
         clean = check_step_answer(uow, item, data)
+        if item.form_name == REPORT_FORM_NAME:  # the texts go to the report, not the step
+            from mktflow.engine.work_reports import record_step
+
+            clean = record_step(uow, item, actor, clean)
         record(uow, item, rule, actor, data=clean, fields={
             "data": clean, "completed_by": actor.email, "completed_at": uow.now(),
         })
