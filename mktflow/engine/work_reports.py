@@ -99,11 +99,16 @@ def _calendar(uow: UnitOfWork, email: str) -> WorkingCalendar:
     return find_calendar(uow, members=(email,)) or default_working_day(uow.settings.schedule_tz)
 
 
-def today_for(uow: UnitOfWork, email: str | None = None) -> date:
-    """Today in the member's calendar's zone (the schedules' zone without a member)."""
+def _today(uow: UnitOfWork, email: str | None = None) -> date:
     zone = _calendar(uow, email).tz if email else default_working_day(
         uow.settings.schedule_tz).tz
     return uow.now().astimezone(zone).date()
+
+
+def today_for(uow: UnitOfWork, email: str | None = None) -> date:
+    """Today in the member's calendar's zone (the schedules' zone without a member)."""
+    with uow:
+        return _today(uow, email)
 
 
 def report_view(row: WorkReport) -> WorkReportPublic:
@@ -208,7 +213,7 @@ def submit(uow: UnitOfWork, *, actor_email: str, done: str | None, problems: str
     texts = check_texts(done, problems, next_)
     with uow:
         actor = actor_for(uow, email)
-        today = today_for(uow, actor.email)
+        today = _today(uow, actor.email)
         start = parse_period(report_kind, period, today)
         if start > today:
             raise BadInput(f"period: {period_label(report_kind, start)} has not begun "
@@ -267,7 +272,7 @@ def list_reports(uow: UnitOfWork, *, reader: str | None = None, department: str 
             query = query.where(col(WorkReport.kind) == kind)
         if period:
             report_kind = ReportKind(kind or "daily")
-            start = parse_period(report_kind, period, today_for(uow))
+            start = parse_period(report_kind, period, _today(uow))
             query = query.where(col(WorkReport.kind) == report_kind.value,
                                 col(WorkReport.period_start) == start)
         rule = read_rule(Readable.REPORT)
@@ -444,7 +449,7 @@ def gather_period(uow: UnitOfWork, *, kind: str, period: str | None = None,
     if report_kind is None:
         raise BadInput(f"kind: gathered reports are weekly or monthly, not {kind!r}")
     with uow:
-        today = today_for(uow)
+        today = _today(uow)
         start = parse_period(report_kind, period, today) if period else period_start(
             report_kind, period_start(report_kind, today) - timedelta(days=1))
         first, after = period_span(report_kind, start)

@@ -157,3 +157,88 @@ def test_the_week_is_gathered_for_management(db: Any, clock: FrozenClock) -> Non
                                                      period=out["period"])] == sorted(
         (r.ref for r in out["reports"]), reverse=True)
     assert json.dumps(plain(out["reports"]))  # scripts read it
+
+
+# --- the doors ------------------------------------------------------------------------------
+
+
+def test_the_command_line_submits_lists_and_shows(db: Any, cli: Any, clock: FrozenClock) -> None:
+    day = monday(clock)
+    step = opened(db, day)[OLGA]["step"]
+    made = cli("report", "submit", "--as", OLGA, "--done", "Drafted the brief", "--problems",
+               "No budget yet", "--json")
+    assert made.exit_code == 0, made.stderr
+    report = made.json()
+    assert (report["step"], report["kind"], report["period"]) == (step, "daily",
+                                                                  day.isoformat())
+    refused = cli("report", "submit", "--as", OLGA, "--done", " ", "--json")
+    assert refused.exit_code == 2 and "done: must not be empty" in refused.stderr
+    listed = cli("report", "list", "--as", ANA, "--department", "marketing", "--period",
+                 day.isoformat(), "--json").json()
+    assert [r["ref"] for r in listed] == [report["ref"]]
+    assert cli("report", "list", "--as", MARCO, "--json").json() == []
+    shown = cli("report", "show", report["ref"], "--as", MARIA).stdout
+    assert "Drafted the brief" in shown and "No budget yet" in shown
+    assert cli("report", "show", report["ref"], "--as", TOM, "--json").exit_code == 1
+    # the step's own door records it too
+    step_tom = opened(db, day)[TOM]["step"]
+    done = cli("work", "complete", step_tom, "--as", TOM, "--data", '{"done": "Fixed CI"}')
+    assert done.exit_code == 0, done.stderr
+    assert cli("report", "list", "--member", TOM, "--json").json()[0]["done"] == "Fixed CI"
+
+
+def test_the_api_submits_lists_and_shows(db: Any, clock: FrozenClock) -> None:
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+    from tests.integration.api_support import as_member, member_api
+
+    day = monday(clock)
+    opened(db, day)
+    with member_api(db, create_app(db.engine, settings=Settings()), OLGA) as api:
+        made = api.post("/reports", json={"done": "Booked the stand", "next": "Print flyers"})
+        assert made.status_code == 201, made.text
+        ref = made.json()["ref"]
+        assert made.headers["Location"] == f"/reports/{ref}" and made.json()["step"]
+        blank = api.post("/reports", json={"done": " \n "})
+        assert blank.status_code == 422 and blank.json()["detail"].startswith("done: ")
+        ahead = api.post("/reports", json={"done": "x", "period": (
+            day + timedelta(days=1)).isoformat()})
+        assert ahead.status_code == 422 and "has not begun" in ahead.json()["detail"]
+        weekly = api.post("/reports", json={"done": "A good week", "kind": "weekly"})
+        assert weekly.status_code == 201 and weekly.json()["kind"] == "weekly"
+        assert api.get(f"/reports/{ref}", headers=as_member(ANA)).status_code == 200
+        assert api.get(f"/reports/{ref}", headers=as_member(MARCO)).status_code == 403
+        assert api.get("/reports/R-999999").status_code == 404
+        listed = api.get("/reports", params={"period": day.isoformat()},
+                         headers=as_member(MARIA)).json()
+        assert [r["ref"] for r in listed] == [ref]
+
+
+def test_the_reports_page_writes_todays_report_and_shows_what_one_may_read(
+        db: Any, clock: FrozenClock) -> None:
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+    from tests.integration.api_support import serving
+    from tests.integration.web_support import Browser
+
+    day = monday(clock)
+    step = opened(db, day)[OLGA]["step"]
+    with serving(create_app(db.engine, settings=Settings())) as url:
+        browsers = {who: Browser(url) for who in (OLGA, ANA, MARCO)}
+        try:
+            for who, b in browsers.items():
+                b.sign_in(db, who)
+            olga = browsers[OLGA]
+            assert "s report (" in olga.get("/my-reports").text
+            refused = olga.post("/my-reports", {"done": "", "next": "kept"})
+            assert refused.status_code == 422 and "done: must not be empty" in refused.text
+            assert "kept" in refused.text  # what was typed stays
+            page = olga.post("/my-reports", {"done": "Met the printer", "next": "Proofs"})
+            assert page.status_code == 200 and "submitted." in page.text
+            assert "Met the printer" in page.text
+            assert plain(queries.show(db.uow(), step))["state"] == "done"
+            assert "Met the printer" in browsers[ANA].get("/reports").text  # her head
+            assert "Met the printer" not in browsers[MARCO].get("/my-reports").text
+        finally:
+            for b in browsers.values():
+                b.client.close()
