@@ -17,7 +17,7 @@ Handlers:   work, steps, handoffs, processes, organisation, channels, credential
             sla, database, idempotency, work_reports (the work reports upward)
 Reads:      queries, views (every view they answer, defined once), reports, planfile, forms
 Shared:     common, transitions, notices, calendars (each branch's working calendar),
-            lead_handoffs
+            lead_handoffs, report_records (the one writer of a work report)
 Types for annotations: ``UnitOfWork`` (what every handler takes; get one from bootstrap),
 ``Resumer``, and the rows handlers return (``WorkItem``, ``Handoff``, ``ProcessInstance``).
 """
@@ -51,6 +51,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         processes,
         products,
         queries,
+        report_records,
         reports,
         reviews,
         sla,
@@ -92,6 +93,7 @@ __all__ = [
     "processes",
     "products",
     "queries",
+    "report_records",
     "reports",
     "reviews",
     "sla",

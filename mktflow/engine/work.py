@@ -292,7 +292,7 @@ def complete(
             data = merge_draft(item.draft, data)
         clean = check_step_answer(uow, item, data)
         if item.form_name == REPORT_FORM_NAME:  # the texts go to the report, not the step
-            from mktflow.engine.work_reports import record_step
+            from mktflow.engine.report_records import record_step
 
             clean = record_step(uow, item, actor, clean)
         record(uow, item, rule, actor, data=clean, fields={

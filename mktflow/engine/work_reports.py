@@ -20,12 +20,12 @@ steps, do not read the report.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlmodel import col, select
 
-from mktflow.domain.actors import SYSTEM, Actor, Target, authorize_read, may_read
+from mktflow.domain.actors import SYSTEM, Target, authorize_read, may_read
 from mktflow.domain.calendars import WorkingCalendar
 from mktflow.domain.errors import BadInput, NotFound
 from mktflow.domain.inputs import check_id, format_time, normalise_email
@@ -34,6 +34,7 @@ from mktflow.domain.model import (
     OPEN_WORK_STATES,
     ProcessStatus,
     Readable,
+    WorkState,
     read_rule,
 )
 from mktflow.domain.work_reports import (
@@ -58,6 +59,7 @@ from mktflow.engine.calendars import find_calendar
 from mktflow.engine.common import actor_for, as_engine, ref
 from mktflow.engine.notices import head_of
 from mktflow.engine.processes import open_instance
+from mktflow.engine.report_records import existing, member_of, record_step, step_key, write
 from mktflow.engine.views import WorkReportPublic
 from mktflow.engine.visibility import reading_actor
 from mktflow.store.tables import Member, ProcessInstance, WorkItem, WorkReport
@@ -87,11 +89,6 @@ DAILY_PROCESS = "daily-reports"
 #: The form of the items heads and management read (the digest, the missing, the summary).
 READ_FORM: dict[str, Any] = {"type": "object", "properties": {
     "acknowledged": {"type": "boolean"}, "comment": {"type": "string", "maxLength": 2000}}}
-
-
-def step_key(day: date, email: str) -> str:
-    """The step key of ``email``'s daily report step for ``day``."""
-    return f"report/daily/{day.isoformat()}/{email}"
 
 
 def _calendar(uow: UnitOfWork, email: str) -> WorkingCalendar:
@@ -139,63 +136,6 @@ def report_number(reference: str | int) -> int:
     return check_id(int(digits), report_ref(int(digits)))
 
 
-def _member(uow: UnitOfWork, email: str) -> Member:
-    member = uow.session.exec(select(Member).where(
-        col(Member.email) == normalise_email(email))).first()
-    if member is None or not member.active:
-        raise NotFound(f"member: {email!r} is not an active member")
-    return member
-
-
-def _existing(uow: UnitOfWork, email: str, kind: ReportKind, start: date) -> WorkReport | None:
-    return uow.session.exec(select(WorkReport).where(
-        col(WorkReport.member_email) == email, col(WorkReport.kind) == kind.value,
-        col(WorkReport.period_start) == start).with_for_update()).first()
-
-
-def _write(uow: UnitOfWork, *, member: Member, actor: str, kind: ReportKind, start: date,
-           texts: tuple[str, str, str], item: WorkItem | None = None,
-           due_at: datetime | None = None) -> WorkReport:
-    """Insert or revise the member's report for the period, inside the caller's transaction.
-    A revision keeps when it was first submitted (lateness stays honest)."""
-    row = _existing(uow, member.email, kind, start)
-    action = "revise" if row is not None else "submit"
-    if row is None:
-        row = WorkReport(member_email=member.email, department=member.department,
-                         branch=member.branch, kind=kind.value, period_start=start,
-                         due_at=due_at, submitted_by=actor, submitted_at=uow.now())
-    row.done, row.problems, row.next = texts
-    if item is not None:
-        row.work_item_id = item.id
-        row.due_at = item.due_at
-    uow.session.add(row)
-    uow.session.flush()
-    assert row.id is not None
-    uow.audit(actor=actor, entity_type="report", entity_id=row.id,
-              process_id=item.process_id if item is not None else None, action=action,
-              data={"member": member.email, "kind": kind.value,
-                    "period": period_label(kind, start)})
-    return row
-
-
-def record_step(uow: UnitOfWork, item: WorkItem, actor: Actor, data: dict[str, Any] | None
-                ) -> dict[str, Any]:
-    """Record the report a daily report step's answer carries, inside ``work.complete``'s
-    transaction; returns what the step keeps instead of the texts (``{"report": "R-3"}``).
-    BadInput naming the field for a text that breaks the rules."""
-    parts = (item.step_key or "").split("/")
-    if len(parts) != 4 or parts[:2] != ["report", "daily"]:
-        raise BadInput(f"{ref(item)}: a {REPORT_FORM_NAME} step's key is "
-                       "report/daily/<day>/<member>")
-    day = date.fromisoformat(parts[2])
-    member = _member(uow, item.assignee_email or parts[3])
-    answer = data or {}
-    texts = check_texts(answer.get("done"), answer.get("problems"), answer.get("next"))
-    row = _write(uow, member=member, actor=actor.email, kind=ReportKind.DAILY, start=day,
-                 texts=texts, item=item)
-    return {"report": report_ref(row.id)}
-
-
 def submit(uow: UnitOfWork, *, actor_email: str, done: str | None, problems: str | None = None,
            next_: str | None = None, kind: str = "daily", period: str | None = None,
            ) -> WorkReportPublic:
@@ -223,10 +163,10 @@ def submit(uow: UnitOfWork, *, actor_email: str, done: str | None, problems: str
             col(WorkItem.state).in_(sorted(OPEN_WORK_STATES)))).first() \
             if report_kind is ReportKind.DAILY else None
         if item is None:
-            member = _member(uow, actor.email)
+            member = member_of(uow, actor.email)
             due = report_due(_calendar(uow, actor.email), start) \
                 if report_kind is ReportKind.DAILY else None
-            row = _write(uow, member=member, actor=actor.email, kind=report_kind, start=start,
+            row = write(uow, member=member, actor=actor.email, kind=report_kind, start=start,
                          texts=texts, due_at=due)
             uow.commit()
             return report_view(row)
@@ -351,11 +291,16 @@ class DepartmentDay:
 
 
 def department_day(uow: UnitOfWork, *, day: date) -> list[DepartmentDay]:
-    """Each department with a member owing a report for ``day``: the reports in, the missing."""
+    """Each department with a member owing a report for ``day`` (given that day's report step,
+    not withdrawn) or having written one: the reports in, the missing. A day the routine did
+    not run for names nobody missing."""
     with uow:
         owing: dict[str, list[str]] = {}
-        for m in _owing(uow, day):
-            owing.setdefault(m.department, []).append(m.email)
+        steps = uow.session.exec(select(WorkItem).where(
+            col(WorkItem.step_key).startswith(f"report/daily/{day.isoformat()}/"),
+            col(WorkItem.state) != WorkState.CANCELLED).order_by(col(WorkItem.step_key))).all()
+        for item in steps:
+            owing.setdefault(item.department, []).append((item.step_key or "").split("/")[3])
         rows = uow.session.exec(select(WorkReport).where(
             col(WorkReport.kind) == ReportKind.DAILY.value,
             col(WorkReport.period_start) == day).order_by(col(WorkReport.member_email))).all()
@@ -442,9 +387,9 @@ def name_missing(uow: UnitOfWork, *, today: date, flow_run_id: str | None = None
 def gather_period(uow: UnitOfWork, *, kind: str, period: str | None = None,
                   flow_run_id: str | None = None, link: str = "") -> dict[str, Any]:
     """The weekly or monthly reports of ``period`` (the one just ended when None): each member
-    with daily reports in it gets one gathering them (``domain.work_reports.gather``), unless
-    they wrote their own; management gets an item to read. Returns period, reports (views),
-    step."""
+    with daily reports in it gets one gathering them (``domain.work_reports.gather``; a re-run
+    gathers again), unless they wrote their own; management gets an item to read. Returns
+    period, kind, reports (views), step."""
     report_kind = ReportKind(kind) if kind in ("weekly", "monthly") else None
     if report_kind is None:
         raise BadInput(f"kind: gathered reports are weekly or monthly, not {kind!r}")
@@ -464,15 +409,15 @@ def gather_period(uow: UnitOfWork, *, kind: str, period: str | None = None,
             by_member.setdefault(r.member_email, []).append(r)
         rows = []
         for email, mine in by_member.items():
-            row = _existing(uow, email, report_kind, start)
-            if row is None:
+            row = existing(uow, email, report_kind, start)
+            if row is None or row.submitted_by == SYSTEM.email:  # gathered again: the news
                 member = uow.session.exec(select(Member).where(
                     col(Member.email) == email)).first()
                 if member is None:
                     continue
                 texts = gather([DailyEntry(r.period_start, r.done, r.problems, r.next)
                                 for r in mine])
-                row = _write(uow, member=member, actor=SYSTEM.email, kind=report_kind,
+                row = write(uow, member=member, actor=SYSTEM.email, kind=report_kind,
                              start=start, texts=texts)
             rows.append(report_view(row))
         uow.commit()

@@ -47,11 +47,11 @@ def _only_what_time_and_state_allow(case: Any) -> None:
     (a key names one request; the fuzzer draws few, and a key sent with another request is
     refused 422 by design), and a handoff offered by a department to itself goes to another
     (no JSON Schema compares two fields), and a work report's period is today's (one that has
-    not begun is refused, and "not yet" changes by the day), and a step's ``form_schema`` is one a form can be
-    made of, not any object (the document says so in words: a JSON Schema of mktflow's forms),
-    and form data keeps only keys and texts that the document's description allows at every
-    depth (its ``propertyNames`` states the top level only; a nested key with U+000B was
-    drawn). Everything else the document states."""
+    not begun is refused, and "not yet" changes by the day), and a step's ``form_schema`` is
+    one a form can be made of, not any object (the document says so in words: a JSON Schema of
+    mktflow's forms), and form data keeps only keys and texts that the document's description
+    allows at every depth (its ``propertyNames`` states the top level only; a nested key with
+    U+000B was drawn). Everything else the document states."""
     if case.headers and any(h.lower() == "idempotency-key" for h in case.headers):
         case.headers = {h: v for h, v in case.headers.items() if h.lower() != "idempotency-key"}
         case.headers["Idempotency-Key"] = uuid.uuid4().hex

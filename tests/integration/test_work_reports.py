@@ -85,14 +85,14 @@ def test_submit_completes_the_open_step_and_a_late_one_says_so(
 def test_bad_texts_and_periods_are_refused_naming_the_field(
         db: Any, clock: FrozenClock) -> None:
     day = monday(clock)
-    with pytest.raises(BadInput, match="^done: must not be empty"):
+    with pytest.raises(BadInput, match=r"^done: must not be empty"):
         work_reports.submit(db.uow(), actor_email=OLGA, done="  ")
-    with pytest.raises(BadInput, match="^problems: must not contain"):
+    with pytest.raises(BadInput, match=r"^problems: must not contain"):
         work_reports.submit(db.uow(), actor_email=OLGA, done="x", problems="a\x00b")
-    with pytest.raises(BadInput, match="^period: .* has not begun"):
+    with pytest.raises(BadInput, match=r"^period: .* has not begun"):
         work_reports.submit(db.uow(), actor_email=OLGA, done="x",
                             period=(day + timedelta(days=1)).isoformat())
-    with pytest.raises(BadInput, match="^kind: "):
+    with pytest.raises(BadInput, match=r"^kind: "):
         work_reports.submit(db.uow(), actor_email=OLGA, done="x", kind="hourly")
     assert work_reports.list_reports(db.uow()) == []  # nothing half-written
 
@@ -131,7 +131,9 @@ def test_digest_in_the_evening_and_missing_named_the_next_morning(
         "marketing"]["missing"] and SOFIA in named["marketing"]["missing"]
     item = plain(queries.show(db.uow(), named["marketing"]["step"], reader=ANA))
     assert SOFIA in item["title"] and item["assignee"] == ANA
-    # on a Monday the last working day is the Friday before
+    # on a Monday the last working day is the Friday before; a day without steps names nobody
+    assert work_reports.name_missing(db.uow(), today=day) == []
+    opened(db, day - timedelta(days=3))
     friday = {r["day"] for r in work_reports.name_missing(db.uow(), today=day)}
     assert friday == {(day - timedelta(days=3)).isoformat()}
 

@@ -16,7 +16,8 @@ from sqlmodel import Field, SQLModel
 
 from mktflow.store.columns import created_field, json_field, text_field, timestamp_field
 
-__all__ = ["Appraisal", "CycleRun", "Distributor", "DistributorReview", "ResearchFinding"]
+__all__ = ["Appraisal", "CycleRun", "Distributor", "DistributorReview", "ResearchFinding",
+           "WorkReport"]
 
 
 class CycleRun(SQLModel, table=True):
