@@ -354,14 +354,17 @@ def send_digest(uow: UnitOfWork, *, day: date, flow_run_id: str | None = None,
 
 def name_missing(uow: UnitOfWork, *, today: date, flow_run_id: str | None = None
                  ) -> list[dict[str, Any]]:
-    """The next morning: each head is named the members of their department who owe a report
-    for the last working day before ``today`` and have none (an item to read, and its notice).
+    """The next working morning: each head is named the members of their department who owe a
+    report for the last working day before ``today`` and have none (an item to read, and its
+    notice); on a day that is not a working day in a member's calendar, nothing is said of them
+    (Friday's are named on Monday).
     Departments with none missing get nothing. Returns rows: department, head, day, missing,
     step."""
     with uow:
-        days = {m.email: previous_working_day(_calendar(uow, m.email), today)
-                for m in uow.session.exec(select(Member)).all()
-                if owes_reports(m.department, m.role, m.active)}
+        calendars = {m.email: _calendar(uow, m.email) for m in uow.session.exec(
+            select(Member)).all() if owes_reports(m.department, m.role, m.active)}
+        days = {email: previous_working_day(calendar, today)
+                for email, calendar in calendars.items() if calendar.is_working_day(today)}
     out = []
     for day in sorted(set(days.values())):
         for d in department_day(uow, day=day):

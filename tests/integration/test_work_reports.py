@@ -134,6 +134,8 @@ def test_digest_in_the_evening_and_missing_named_the_next_morning(
     # on a Monday the last working day is the Friday before; a day without steps names nobody
     assert work_reports.name_missing(db.uow(), today=day) == []
     opened(db, day - timedelta(days=3))
+    saturday = day - timedelta(days=2)
+    assert work_reports.name_missing(db.uow(), today=saturday) == []  # the next working day
     friday = {r["day"] for r in work_reports.name_missing(db.uow(), today=day)}
     assert friday == {(day - timedelta(days=3)).isoformat()}
 
@@ -182,6 +184,11 @@ def test_the_command_line_submits_lists_and_shows(db: Any, cli: Any, clock: Froz
     shown = cli("report", "show", report["ref"], "--as", MARIA).stdout
     assert "Drafted the brief" in shown and "No budget yet" in shown
     assert cli("report", "show", report["ref"], "--as", TOM, "--json").exit_code == 1
+    for bad, words in ((("show", "R-" + "9" * 20), "names no report"),
+                       (("list", "--kind", "hourly"), "kind: 'hourly' is not a report kind"),
+                       (("list", "--period", "soon"), "period: 'soon' is not a daily period")):
+        refused = cli("report", *bad)
+        assert refused.exit_code == 2 and words in refused.stderr, refused.stderr
     # the step's own door records it too
     step_tom = opened(db, day)[TOM]["step"]
     done = cli("work", "complete", step_tom, "--as", TOM, "--data", '{"done": "Fixed CI"}')
