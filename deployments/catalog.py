@@ -111,6 +111,9 @@ CATALOG: tuple[DeploymentSpec, ...] = (
     DeploymentSpec("weekly-reports", "flows.work_reports",
                    "Last week's work reports, gathered from the daily ones, for management.",
                    tags=("mktflow", "reports", "weekly"), cron="0 7 * * 1", local_time=True),
+    DeploymentSpec("write-report", "flows.work_reports",
+                   "Write a work report from the Prefect UI (your e-mail, done, problems, next): "
+                   "it completes the day's report step.", tags=("mktflow", "reports")),
     DeploymentSpec("monthly-reports", "flows.work_reports",
                    "Last month's work reports, gathered from the daily ones, for management.",
                    tags=("mktflow", "reports", "monthly"), cron="0 7 1 * *", local_time=True),

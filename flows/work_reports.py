@@ -18,8 +18,10 @@ Four flows, each on its own schedule (``deployments/catalog.py``):
   gathered from each member's daily reports, for management.
 
 The flows never wait for people: a report step is answered at any door (``mktflow report
-submit``, ``POST /reports``, the Reports page, or the step itself), and the next run reads
-what came in. The artifacts show names and counts, never a report's texts.
+submit``, ``POST /reports``, the Reports page, the step itself, or the Prefect UI's Run form
+of the on-demand ``write-report`` deployment, where the member's e-mail is typed: a report
+decides nothing), and the next run reads what came in. The artifacts show names and counts,
+never a report's texts.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from mktflow.prefect.tasks.work_reports import (
     name_missing,
     open_daily,
     send_digest,
+    submit_report,
 )
 
 
@@ -89,3 +92,15 @@ def weekly_reports(period: str | None = None) -> dict[str, Any]:
 def monthly_reports(period: str | None = None) -> dict[str, Any]:
     """The 1st: last month's reports, gathered from the daily ones, for management."""
     return _gathered("monthly", period)
+
+
+@flow(name="write-report", persist_result=True, log_prints=True)
+def write_report(member: str, done: str, problems: str = "", next: str = "",
+                 kind: Literal["daily", "weekly", "monthly"] = "daily",
+                 period: str | None = None) -> dict[str, Any]:
+    """The Prefect UI's door to a work report (Run → Custom run): the member's e-mail, what was
+    done, the problems, what comes next; today's daily report unless ``kind`` and ``period``
+    (a day of it, 2026-W50, 2026-12) say otherwise. It completes the day's report step; a
+    refusal fails the run naming the field and the rule."""
+    report = submit_report(member, done, problems, next, kind, period)
+    return {k: report[k] for k in ("ref", "member", "kind", "period", "step", "late")}

@@ -12,9 +12,9 @@ from prefect.runtime import flow_run
 from mktflow.bootstrap import engine_uow as uow
 from mktflow.engine import work_reports
 from mktflow.engine.views import plain
-from mktflow.prefect.tasks.common import ENGINE_TASK
+from mktflow.prefect.tasks.common import ENGINE_TASK, typed_uow
 
-__all__ = ["gather_period", "name_missing", "open_daily", "send_digest"]
+__all__ = ["gather_period", "name_missing", "open_daily", "send_digest", "submit_report"]
 
 
 def _link() -> str:
@@ -47,3 +47,12 @@ def gather_period(kind: str, period: str | None) -> dict[str, Any]:
     out = work_reports.gather_period(uow(), kind=kind, period=period,
                                      flow_run_id=flow_run.get_id(), link=_link())
     return {**out, "reports": plain(out["reports"])}
+
+
+@task(name="submit-report", **ENGINE_TASK)
+def submit_report(member: str, done: str, problems: str, next_: str, kind: str,
+                  period: str | None) -> dict[str, Any]:
+    """A report written in the Prefect UI's Run form, as the member typed there (not proven:
+    a report decides nothing); a refusal fails the run with the engine's words."""
+    return plain(work_reports.submit(typed_uow(), actor_email=member, done=done,
+                                     problems=problems, next_=next_, kind=kind, period=period))
