@@ -56,6 +56,7 @@ __all__ = [
     "period_start",
     "previous_working_day",
     "report_due",
+    "report_kind",
     "report_ref",
 ]
 
@@ -88,6 +89,15 @@ REPORT_FORM: dict[str, object] = {
                  "description": "What you will do next."},
     },
 }
+
+
+def report_kind(value: str) -> ReportKind:
+    """``value`` as a report kind; BadInput naming ``kind`` otherwise."""
+    try:
+        return ReportKind(value)
+    except ValueError:
+        raise BadInput(f"kind: {value!r} is not a report kind (daily, weekly or monthly)"
+                       ) from None
 
 
 def report_ref(report_id: int | None) -> str:
@@ -141,11 +151,7 @@ def period_label(kind: ReportKind, start: date) -> str:
 def parse_period(kind: ReportKind | str, raw: str | None, today: date) -> date:
     """The first day of the period ``raw`` names (``today``'s when None): a day in it
     (``2026-12-09``), or its name (``2026-W50``, ``2026-12``). BadInput naming ``period``."""
-    try:
-        kind = ReportKind(kind)
-    except ValueError:
-        raise BadInput(f"kind: {kind!r} is not a report kind (daily, weekly or monthly)"
-                       ) from None
+    kind = report_kind(kind)
     if raw is None or not raw.strip():
         return period_start(kind, today)
     text = raw.strip()

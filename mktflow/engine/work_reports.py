@@ -53,6 +53,7 @@ from mktflow.domain.work_reports import (
     period_start,
     previous_working_day,
     report_due,
+    report_kind,
     report_ref,
 )
 from mktflow.engine.calendars import find_calendar
@@ -147,26 +148,24 @@ def submit(uow: UnitOfWork, *, actor_email: str, done: str | None, problems: str
     from mktflow.engine import work
 
     email = normalise_email(actor_email)
-    report_kind = ReportKind(kind) if kind in ReportKind.__members__.values() else None
-    if report_kind is None:
-        raise BadInput(f"kind: {kind!r} is not a report kind (daily, weekly or monthly)")
+    period_kind = report_kind(kind)
     texts = check_texts(done, problems, next_)
     with uow:
         actor = actor_for(uow, email)
         today = _today(uow, actor.email)
-        start = parse_period(report_kind, period, today)
+        start = parse_period(period_kind, period, today)
         if start > today:
-            raise BadInput(f"period: {period_label(report_kind, start)} has not begun "
+            raise BadInput(f"period: {period_label(period_kind, start)} has not begun "
                            f"(today is {today.isoformat()})")
         item = uow.session.exec(select(WorkItem).where(
             col(WorkItem.step_key) == step_key(start, actor.email),
             col(WorkItem.state).in_(sorted(OPEN_WORK_STATES)))).first() \
-            if report_kind is ReportKind.DAILY else None
+            if period_kind is ReportKind.DAILY else None
         if item is None:
             member = member_of(uow, actor.email)
             due = report_due(_calendar(uow, actor.email), start) \
-                if report_kind is ReportKind.DAILY else None
-            row = write(uow, member=member, actor=actor.email, kind=report_kind, start=start,
+                if period_kind is ReportKind.DAILY else None
+            row = write(uow, member=member, actor=actor.email, kind=period_kind, start=start,
                          texts=texts, due_at=due)
             uow.commit()
             return report_view(row)
@@ -198,8 +197,8 @@ def list_reports(uow: UnitOfWork, *, reader: str | None = None, department: str 
     """The reports ``reader`` may see (newest period first, at most ``limit``): of one
     department, one member, one kind, one period (a period needs its kind; daily without
     one). BadInput for an unknown kind or a malformed period."""
-    if kind is not None and kind not in ReportKind.__members__.values():
-        raise BadInput(f"kind: {kind!r} is not a report kind (daily, weekly or monthly)")
+    if kind is not None:
+        report_kind(kind)
     with uow:
         actor = reading_actor(uow, reader)
         query = select(WorkReport).order_by(col(WorkReport.period_start).desc(),
@@ -211,9 +210,9 @@ def list_reports(uow: UnitOfWork, *, reader: str | None = None, department: str 
         if kind:
             query = query.where(col(WorkReport.kind) == kind)
         if period:
-            report_kind = ReportKind(kind or "daily")
-            start = parse_period(report_kind, period, _today(uow))
-            query = query.where(col(WorkReport.kind) == report_kind.value,
+            period_kind = ReportKind(kind or "daily")
+            start = parse_period(period_kind, period, _today(uow))
+            query = query.where(col(WorkReport.kind) == period_kind.value,
                                 col(WorkReport.period_start) == start)
         rule = read_rule(Readable.REPORT)
         rows = [r for r in uow.session.exec(query)
@@ -393,16 +392,16 @@ def gather_period(uow: UnitOfWork, *, kind: str, period: str | None = None,
     with daily reports in it gets one gathering them (``domain.work_reports.gather``; a re-run
     gathers again), unless they wrote their own; management gets an item to read. Returns
     period, kind, reports (views), step."""
-    report_kind = ReportKind(kind) if kind in ("weekly", "monthly") else None
-    if report_kind is None:
+    period_kind = ReportKind(kind) if kind in ("weekly", "monthly") else None
+    if period_kind is None:
         raise BadInput(f"kind: gathered reports are weekly or monthly, not {kind!r}")
     with uow:
         today = _today(uow)
-        start = parse_period(report_kind, period, today) if period else period_start(
-            report_kind, period_start(report_kind, today) - timedelta(days=1))
-        first, after = period_span(report_kind, start)
-        label = period_label(report_kind, start)
-        process = _process(uow, f"{report_kind.value}-reports", label, flow_run_id)
+        start = parse_period(period_kind, period, today) if period else period_start(
+            period_kind, period_start(period_kind, today) - timedelta(days=1))
+        first, after = period_span(period_kind, start)
+        label = period_label(period_kind, start)
+        process = _process(uow, f"{period_kind.value}-reports", label, flow_run_id)
         dailies = uow.session.exec(select(WorkReport).where(
             col(WorkReport.kind) == ReportKind.DAILY.value,
             col(WorkReport.period_start) >= first, col(WorkReport.period_start) < after)
@@ -412,7 +411,7 @@ def gather_period(uow: UnitOfWork, *, kind: str, period: str | None = None,
             by_member.setdefault(r.member_email, []).append(r)
         rows = []
         for email, mine in by_member.items():
-            row = existing(uow, email, report_kind, start)
+            row = existing(uow, email, period_kind, start)
             if row is None or row.submitted_by == SYSTEM.email:  # gathered again: the news
                 member = uow.session.exec(select(Member).where(
                     col(Member.email) == email)).first()
@@ -420,15 +419,15 @@ def gather_period(uow: UnitOfWork, *, kind: str, period: str | None = None,
                     continue
                 texts = gather([DailyEntry(r.period_start, r.done, r.problems, r.next)
                                 for r in mine])
-                row = write(uow, member=member, actor=SYSTEM.email, kind=report_kind,
+                row = write(uow, member=member, actor=SYSTEM.email, kind=period_kind,
                              start=start, texts=texts)
             rows.append(report_view(row))
         uow.commit()
         process_id = process.id
     item = _hand(uow, process_id=process_id, department=MANAGEMENT, to=None,
                  key=f"report/{MANAGEMENT}",
-                 title=f"{report_kind.value.capitalize()} work reports {label}: "
+                 title=f"{period_kind.value.capitalize()} work reports {label}: "
                        f"{len(rows)} member(s)",
-                 description=f"Read them: `mktflow report list --kind {report_kind.value} "
+                 description=f"Read them: `mktflow report list --kind {period_kind.value} "
                              f"--period {label}`, or the Reports page. {link}".strip())
-    return {"period": label, "kind": report_kind.value, "reports": rows, "step": ref(item)}
+    return {"period": label, "kind": period_kind.value, "reports": rows, "step": ref(item)}
