@@ -463,13 +463,19 @@ def save_draft(uow: UnitOfWork, item_id: int, *, actor_email: str,
 
     Only the holder who may complete the step may write it (the ``draft`` rule: four eyes and
     the approver's role apply, so an excluded member cannot plant a decision that the holder
-    then submits). Raises BadInput for a draft that is not a JSON object.
+    then submits). Raises BadInput for a draft that is not a JSON object, and for a draft of a
+    daily report step: the department's members see its steps, and a work report is read only
+    by its member, their head and management (``mktflow.domain.work_reports``).
     """
     if not isinstance(draft, dict):
         raise BadInput(f"draft: must be a JSON object, got {type(draft).__name__}")
     with uow:
         item = get_for_update(uow, WorkItem, item_id)
         actor, rule = check(uow, item, "draft", actor_email)
+        if item.form_name == REPORT_FORM_NAME:
+            raise BadInput("draft: a daily report keeps no draft (the department's members see "
+                           "its step; the report is read by you, your head and management): "
+                           "submit it, and send it again to revise it")
         record(uow, item, rule, actor, fields={"draft": draft})
         uow.commit()
         return item

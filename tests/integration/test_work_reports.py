@@ -13,7 +13,7 @@ import pytest
 
 from mktflow.domain.clock import FrozenClock
 from mktflow.domain.errors import BadInput, NotAuthorized
-from mktflow.engine import actions, queries, work_reports
+from mktflow.engine import actions, queries, work, work_reports
 from mktflow.engine.views import plain
 
 OLGA = "olga.petrova@example.com"  # marketing specialist, hq
@@ -66,6 +66,9 @@ def test_completing_the_step_records_the_report_and_the_step_keeps_only_its_name
         OLGA, "Visited two fairs", step, False)
     item = plain(queries.show(db.uow(), step, reader=OLGA))
     assert item["state"] == "done" and item["data"] == {"report": report.ref}
+    marco_step = int(opened(db, day)[MARCO]["step"][2:])  # no draft where colleagues read it
+    with pytest.raises(BadInput, match=r"^draft: a daily report keeps no draft"):
+        work.save_draft(db.uow(), marco_step, actor_email=MARCO, draft={"done": "half"})
 
 
 def test_submit_completes_the_open_step_and_a_late_one_says_so(
