@@ -10,7 +10,9 @@ Rendered by markdown-it-py (CommonMark, with GitHub's tables and strikethrough):
 * images are not fetched: ``![alt](url)`` shows as a link to the image (if the link is safe);
 * headings move down two levels (``#`` becomes ``<h3>``), under the page's own ``<h1>`` and
   ``<h2>`` sections;
-* tables sit in a ``<div class="scroll">`` so a wide one scrolls instead of widening the page.
+* tables sit in a ``<div class="scroll">`` so a wide one scrolls instead of widening the page;
+  the box is a named region in the tab order, so a keyboard scrolls it too (as
+  ``scroll_box`` in the templates).
 
 Line breaks inside a paragraph are kept by the style sheet (``white-space: pre-line``), as a
 description typed without Markdown always showed.
@@ -68,7 +70,7 @@ def _image(tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
 
 
 def _table_open(tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    return '<div class="scroll"><table>\n'
+    return '<div class="scroll" role="region" tabindex="0" aria-label="Table"><table>\n'
 
 
 def _table_close(tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:

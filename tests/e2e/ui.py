@@ -101,11 +101,12 @@ def member_token(env: dict[str, str], email: str) -> str:
     return done.stdout.strip()
 
 
-def sign_in_here(page: Any, env: dict[str, str], email: str) -> None:
+def sign_in_here(page: Any, env: dict[str, str], email: str, token: str | None = None) -> None:
     """On mktflow's sign-in page (where a link lands when nobody is signed in): sign in with a
-    member token; the page then goes where the link pointed."""
+    member token (``token``, else a new one for ``email``); the page then goes where the link
+    pointed."""
     from playwright.sync_api import expect
 
-    page.get_by_label("Member token", exact=True).fill(member_token(env, email))
+    page.get_by_label("Member token", exact=True).fill(token or member_token(env, email))
     page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_text("Signed in as")).to_be_visible()

@@ -283,7 +283,8 @@ def test_a_description_reads_as_markdown_tables_bold_and_headings_under_the_page
     html = markdown("# Campaign SPRING\n\n| kpi | target |\n|---|---:|\n| leads | 1,200 |\n\n"
                     "Total **11,000.00**, ~~10,000~~")
     assert "<h3>Campaign SPRING</h3>" in html and "<h1>" not in html
-    assert '<div class="scroll"><table>' in html and "<th>kpi</th>" in html
+    assert '<div class="scroll" role="region" tabindex="0" aria-label="Table"><table>' in html
+    assert "<th>kpi</th>" in html
     assert '<td style="text-align:right">1,200</td>' in html
     assert "<strong>11,000.00</strong>" in html and "<s>10,000</s>" in html
     assert "|" not in html and "**" not in html
