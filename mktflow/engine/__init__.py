@@ -14,10 +14,11 @@ outgoing notices in one transaction (``notices`` fans them out to the channels; 
 Actions:    actions (the one table of item actions every door dispatches through)
 Handlers:   work, steps, handoffs, processes, organisation, channels, credentials,
             web_sessions, approvals, budget, campaigns, products, orders, leads, cycles, reviews,
-            sla, database, idempotency, desk (saved views, bulk actions)
+            sla, database, idempotency, desk (saved views, bulk actions),
+            work_reports (the work reports upward)
 Reads:      queries, views (every view they answer, defined once), reports, planfile, forms
 Shared:     common, transitions, notices, calendars (each branch's working calendar),
-            lead_handoffs
+            lead_handoffs, report_records (the one writer of a work report)
 Types for annotations: ``UnitOfWork`` (what every handler takes; get one from bootstrap),
 ``Resumer``, and the rows handlers return (``WorkItem``, ``Handoff``, ``ProcessInstance``).
 """
@@ -52,6 +53,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         processes,
         products,
         queries,
+        report_records,
         reports,
         reviews,
         sla,
@@ -60,6 +62,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         views,
         web_sessions,
         work,
+        work_reports,
     )
     from mktflow.store.tables import Handoff, ProcessInstance, WorkItem
     from mktflow.store.uow import Resumer, UnitOfWork
@@ -93,6 +96,7 @@ __all__ = [
     "processes",
     "products",
     "queries",
+    "report_records",
     "reports",
     "reviews",
     "sla",
@@ -101,6 +105,7 @@ __all__ = [
     "views",
     "web_sessions",
     "work",
+    "work_reports",
 ]
 
 #: Where the names that are not handler modules live.

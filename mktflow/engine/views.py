@@ -59,6 +59,7 @@ __all__ = [
     "SavedViewPublic",
     "View",
     "WorkItemPublic",
+    "WorkReportPublic",
     "handoff_view",
     "plain",
     "show_item",
@@ -700,3 +701,37 @@ def show_item(uow: UnitOfWork, reference: str, default_kind: str | None = None, 
         if kind == "work":
             return work_view(row, row.process_key, uow.now())
         return handoff_view(row, row.process_key, uow.now())
+
+
+# --- work reports ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkReportPublic(View):
+    """A member's work report (``R-3``) as people and scripts read it
+    (``mktflow.engine.work_reports``)."""
+
+    id: int
+    ref: str
+    """R-<id>"""
+    member: str
+    """The e-mail of the member whose report it is."""
+    department: str
+    kind: str
+    """daily, weekly or monthly"""
+    period: str
+    """The day (2026-12-07), the ISO week (2026-W50) or the month (2026-12)."""
+    period_start: str
+    """The period's first day (YYYY-MM-DD)."""
+    done: str
+    problems: str
+    next: str
+    step: str | None
+    """The daily report step it answers (W-<id>), if any."""
+    due_at: str | None
+    """When it was due: the end of the member's working day (daily reports)."""
+    late: bool
+    """Submitted after it was due."""
+    submitted_by: str
+    """The member, or mktflow for a weekly or monthly report gathered from daily ones."""
+    submitted_at: str | None

@@ -4,8 +4,9 @@
 "My work", a department's queue, handoffs, a head's load, the forms of each item's page),
 the static files (``/static/mktflow.css``; no script, no CDN) and ``SecurityHeaders`` (frame
 and content-security headers on every answer, cross-site state changes refused). The API's
-``GET /work/{id}``, ``GET /handoffs/{id}``, ``GET /inbox/{department}`` and ``GET /leads``
-answer a browser (``Accept: text/html``) with ``item_page`` / ``inbox_page`` / ``leads_page``.
+``GET /work/{id}``, ``GET /handoffs/{id}``, ``GET /inbox/{department}``, ``GET /leads`` and
+``GET /reports`` answer a browser (``Accept: text/html``) with ``item_page`` / ``inbox_page`` /
+``leads_page`` / ``reports_page``.
 
     schema → fields, posted form → typed data ........ mktflow.web.forms
     session cookie (HttpOnly, SameSite=Lax) .......... mktflow.web.session
@@ -24,10 +25,10 @@ from starlette.staticfiles import StaticFiles
 
 from mktflow.config import Settings
 from mktflow.web._guard import SecurityHeaders
-from mktflow.web.pages import WebState, inbox_page, item_page, leads_page, router
+from mktflow.web.pages import WebState, inbox_page, item_page, leads_page, reports_page, router
 
 __all__ = ["PAGE_RESPONSES", "inbox_page", "install", "is_page_request", "item_page",
-           "leads_page"]
+           "leads_page", "reports_page"]
 
 STATIC = Path(__file__).resolve().parent / "static"
 

@@ -49,6 +49,7 @@ from mktflow.engine import (
     tasklist,
     web_sessions,
     work,
+    work_reports,
 )
 from mktflow.engine.credentials import safe_next_path
 from mktflow.engine.reports import handoff_ledger
@@ -59,7 +60,7 @@ from mktflow.web._guard import form_refusal, session_of, set_session
 from mktflow.web._render import render
 from mktflow.web.session import Session, SessionKeys, load_key
 
-__all__ = ["PAGE_SIZE", "WebState", "inbox_page", "item_page", "router"]
+__all__ = ["PAGE_SIZE", "WebState", "inbox_page", "item_page", "reports_page", "router"]
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("mktflow.web")
@@ -586,6 +587,58 @@ def leads_page(request: Request) -> Response:
     return v.page("leads.html", title="Sales leads", nav="leads", leads=shown, funnel=funnel,
                   campaign=campaign or "", state=state or "",
                   states=["gathered", "qualified", "disqualified", "won", "lost"])
+
+
+def reports_page(request: Request, *, status: int = 200, refusal: str = "",
+                 typed: dict[str, str] | None = None, v: Visit | None = None) -> Response:
+    """The work reports (``GET /reports`` for a browser, ``/my-reports``): the form to write
+    today's report (seed 001, 市场部管理制度 4: the day's work reported to the head before the
+    end of the working day), and the reports the member may read: their own, their
+    department's for its head, every one for management; of one day if asked."""
+    v = v or visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    q = request.query_params
+    period, department = q.get("period", "")[:10] or None, q.get("department", "")[:64] or None
+    try:
+        shown = work_reports.list_reports(v.uow(), reader=v.me["email"], period=period,
+                                          department=department, kind=q.get("kind") or None)
+        today = work_reports.today_for(v.uow(), v.me["email"]).isoformat()
+    except MktflowError as exc:
+        return v.page("message.html", status=exc.http_status, title="Work reports",
+                      message=str(exc), link="/my-reports", link_text="All reports")
+    mine = next((r for r in shown if r.member == v.me["email"] and r.kind == "daily"
+                 and r.period == today), None)
+    if typed is None and mine is not None:
+        typed = {"done": mine.done, "problems": mine.problems, "next": mine.next}
+    submitted = q.get("submitted", "")
+    flash = f"{submitted} submitted." if re.fullmatch(r"R-\d{1,12}", submitted) else None
+    return v.page("reports.html", status=status, title="Work reports", nav="reports", flash=flash,
+                  reports=shown, today=today, mine=mine, typed=typed or {}, refusal=refusal,
+                  period=period or "", department=department or "")
+
+
+@router.get("/my-reports")
+def my_reports(request: Request) -> Response:
+    """Write today's report; read the reports one may see."""
+    return reports_page(request)
+
+
+@router.post("/my-reports")
+async def write_report(request: Request) -> Response:
+    """Today's report, from the page's form: it completes the day's report step."""
+    v, pairs, refused = await _posted(request)
+    if refused:
+        return refused
+    if not v.me:
+        return v.sign_in_first()
+    typed = {k: _last(pairs, k) for k in ("done", "problems", "next")}
+    try:
+        report = work_reports.submit(v.uow(), actor_email=v.me["email"], done=typed["done"],
+                                     problems=typed["problems"], next_=typed["next"])
+    except MktflowError as exc:
+        return reports_page(request, status=exc.http_status, refusal=str(exc), typed=typed, v=v)
+    return v.redirect(f"/my-reports?{urlencode({'submitted': report.ref})}")
 
 
 @router.get("/inbox/{department}/load")

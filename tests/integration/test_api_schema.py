@@ -47,11 +47,12 @@ def _only_what_time_and_state_allow(case: Any) -> None:
     Schema says it) is moved a month ahead, and an ``Idempotency-Key`` gets a value of its own
     (a key names one request; the fuzzer draws few, and a key sent with another request is
     refused 422 by design), and a handoff offered by a department to itself goes to another
-    (no JSON Schema compares two fields), and a step's ``form_schema`` is one a form can be
-    made of, not any object (the document says so in words: a JSON Schema of mktflow's forms),
-    and form data keeps only keys and texts that the document's description allows at every
-    depth (its ``propertyNames`` states the top level only; a nested key with U+000B was
-    drawn). Everything else the document states."""
+    (no JSON Schema compares two fields), and a work report's period is today's (one that has
+    not begun is refused, and "not yet" changes by the day), and a step's ``form_schema`` is
+    one a form can be made of, not any object (the document says so in words: a JSON Schema of
+    mktflow's forms), and form data keeps only keys and texts that the document's description
+    allows at every depth (its ``propertyNames`` states the top level only; a nested key with
+    U+000B was drawn). Everything else the document states."""
     if case.headers and any(h.lower() == "idempotency-key" for h in case.headers):
         case.headers = {h: v for h, v in case.headers.items() if h.lower() != "idempotency-key"}
         case.headers["Idempotency-Key"] = uuid.uuid4().hex
@@ -60,6 +61,8 @@ def _only_what_time_and_state_allow(case: Any) -> None:
         for name in ("due", "follow_up"):
             if isinstance(case.body.get(name), str) and case.body[name] not in DUE_BANDS:
                 case.body[name] = ahead  # a saved view's due band is no time: left alone
+        if isinstance(case.body.get("period"), str):  # a report's period that has not begun
+            case.body["period"] = clocks.now().date().isoformat()
         if isinstance(case.body.get("data"), dict):
             case.body["data"] = _plain_text_at_every_depth(case.body["data"])
         if isinstance(case.body.get("form_schema"), dict):

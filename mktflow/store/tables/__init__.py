@@ -3,7 +3,8 @@
     work        the work engine: organisation, processes, work items, handoffs, audit, outbox
     business    plans, budget lines and spend, KPIs, campaigns, products, customers, orders,
                 leads
-    cycles      the recurring cycles: cycle runs, research findings, distributors, appraisals
+    cycles      the recurring cycles: cycle runs, research findings, distributors, appraisals,
+                work reports
     notify      the channels departments and members are told through, destinations paused
     credentials member tokens, one-time sign-in links and the pages' sessions (hashed),
                 sign-in requests (counted)
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
         Distributor,
         DistributorReview,
         ResearchFinding,
+        WorkReport,
     )
     from mktflow.store.tables.desk import SavedView, SavedViewDefault
     from mktflow.store.tables.notify import Channel, ChannelSource, DestinationBackoff
@@ -97,6 +99,7 @@ __all__ = [
     "SpendEntry",
     "WebSession",
     "WorkItem",
+    "WorkReport",
 ]
 
 #: The modules of this package, each an area of tables.
@@ -110,6 +113,7 @@ _AREA_OF: dict[str, str] = {
     "SalesOrder": "business", "SpendEntry": "business",
     "Appraisal": "cycles", "CycleRun": "cycles", "Distributor": "cycles",
     "DistributorReview": "cycles", "ResearchFinding": "cycles",
+    "WorkReport": "cycles",
     "Channel": "notify", "ChannelSource": "notify", "DestinationBackoff": "notify",
     "MemberToken": "credentials", "SignInLink": "credentials", "WebSession": "credentials",
     "SignInRequest": "credentials",
