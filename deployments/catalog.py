@@ -101,6 +101,22 @@ CATALOG: tuple[DeploymentSpec, ...] = (
     _cycle("performance-appraisal", "flows.performance_appraisal"),
     _cycle("channel-evaluation", "flows.channel_evaluation"),
     _cycle("annual-planning", "flows.annual_planning"),
+    DeploymentSpec("daily-reports", "flows.work_reports",
+                   "Daily work reports: names yesterday's missing reports to the heads, opens "
+                   "today's report step per member, due at the end of their working day.",
+                   tags=("mktflow", "reports", "daily"), cron="0 8 * * *", local_time=True),
+    DeploymentSpec("report-digest", "flows.work_reports",
+                   "Each head's digest of the department's daily reports: in and missing.",
+                   tags=("mktflow", "reports", "daily"), cron="30 18 * * *", local_time=True),
+    DeploymentSpec("weekly-reports", "flows.work_reports",
+                   "Last week's work reports, gathered from the daily ones, for management.",
+                   tags=("mktflow", "reports", "weekly"), cron="0 7 * * 1", local_time=True),
+    DeploymentSpec("write-report", "flows.work_reports",
+                   "Write a work report from the Prefect UI (your e-mail, done, problems, next): "
+                   "it completes the day's report step.", tags=("mktflow", "reports")),
+    DeploymentSpec("monthly-reports", "flows.work_reports",
+                   "Last month's work reports, gathered from the daily ones, for management.",
+                   tags=("mktflow", "reports", "monthly"), cron="0 7 1 * *", local_time=True),
 )
 
 

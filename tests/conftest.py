@@ -26,21 +26,39 @@ from sqlalchemy import Engine
 PG_ADMIN_URL = os.environ.get("MKTFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
+#: The flow tests' second lane (see ``pytest_xdist_make_scheduler``): about half of their
+#: time, by the durations of a whole run (2026-12-06). A new flow test file goes to the first
+#: lane; a lane that grows long only makes the run slower, never wrong.
+FLOWS_LANE_B = frozenset(f"tests/flows/{name}.py" for name in (
+    "test_campaign", "test_cli_run", "test_cycles", "test_deployment", "test_new_flow_code",
+    "test_notify_flows", "test_one_answer_wins", "test_reconciler", "test_step_ends",
+    "test_two_shells"))
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Under pytest-xdist (``make test``), every test is a unit of work of its own, except the
-    end-to-end tests: those are one unit, run in order by one worker (they share one ``mktflow
-    serve``, and the last one stops it), and, being the largest unit, they start first.
+    """Under pytest-xdist (``make test``), every test is a unit of work of its own, except:
+
+    * the end-to-end tests: one unit, run in order by one worker (they share one ``mktflow
+      serve``, and the last one stops it); being the largest unit, they start first;
+    * the flow tests: two units (lanes), each run in order by one worker. Every worker that
+      runs a flow test starts a real Prefect server for its session (``tests/flows/conftest``:
+      about 10 s of CPU to start, and a few per cent of a core while it runs); in two lanes,
+      two servers serve them all, where any worker would otherwise start its own.
 
     (``--dist loadgroup`` with ``xdist_group`` marks would say the same, but pytest-xdist 3.8
     renames the test through ``item._nodeid``, which pytest 9 no longer reads.)
     """
     from xdist.scheduler import LoadScopeScheduling
 
-    class EndToEndAsOne(LoadScopeScheduling):
+    class Lanes(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return "tests/e2e" if nodeid.startswith("tests/e2e/") else nodeid
+            if nodeid.startswith("tests/e2e/"):
+                return "tests/e2e"
+            if nodeid.startswith("tests/flows/"):
+                return "tests/flows B" if nodeid.split("::")[0] in FLOWS_LANE_B else "tests/flows A"
+            return nodeid
 
-    return EndToEndAsOne(config, log)
+    return Lanes(config, log)
 
 
 @pytest.fixture(autouse=True, scope="session")

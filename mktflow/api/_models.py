@@ -10,10 +10,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic.json_schema import JsonDict
 
 from mktflow.domain.calendars import WORKING_DUE_PATTERN, WorkingDue, parse_due
+from mktflow.domain.desk import BULK_MAX, FILTER_TEXT_MAX, VIEW_NAME_MAX
 from mktflow.domain.errors import BadInput
 from mktflow.domain.inputs import (
     CODE_MAX,
@@ -35,6 +44,7 @@ from mktflow.domain.inputs import (
 
 __all__ = [
     "AssignWork",
+    "BulkWork",
     "CancelHandoff",
     "CancelWork",
     "Comment",
@@ -50,6 +60,7 @@ __all__ = [
     "RejectHandoff",
     "ResolveWork",
     "ReturnHandoff",
+    "SaveView",
     "UpdateWork",
 ]
 
@@ -349,3 +360,73 @@ class LeadOutcomeReport(_Body):
                                  description="The order's reference (required when won).")
     reason: str | None = multiline(REASON_MAX, 1, default=None,
                                    description="Why it was lost (required when lost).")
+
+
+# --- the department's desk ------------------------------------------------------------------
+
+
+class SaveView(_Body):
+    """Save a department queue's filters as a view (the same name again replaces it)."""
+
+    name: str = Field(min_length=1, max_length=VIEW_NAME_MAX, description=(
+        "The view's name: one line with at least one character that is not a space."),
+        json_schema_extra={"allOf": [_ONE_LINE, {"pattern": r"\S"}]})
+    department: Code = Field(description="The department whose queue it filters.")
+    shared: bool = Field(default=False, description="Every member of the department sees it.")
+    state: Literal["open", "claimed", "delegated"] | None = None
+    process: str | None = one_line(KEY_MAX, default=None,
+                                   description="Business key or P-n of the process.")
+    due: Literal["overdue", "on-time"] | None = Field(default=None,
+                                                      description="The due band.")
+    holder: Email | None = Field(default=None, description="Only items this member holds.")
+    priority: Literal["urgent", "high", "normal", "low"] | None = Field(
+        default=None, description="A priority band: urgent 90-100, high 70-89, normal 30-69, "
+                                  "low 0-29.")
+    text: str | None = Field(default=None, max_length=FILTER_TEXT_MAX, description=(
+        "Words the items' titles hold (any case); one line."), json_schema_extra=_ONE_LINE)
+
+
+#: The inputs a bulk action needs, stated as the engine checks them (``_BULK_NEEDS``).
+_BULK_NEEDS: JsonDict = {"allOf": [
+    {"if": {"properties": {"action": {"const": "assign"}}},
+     "then": {"required": ["to"], "properties": {"to": {"type": "string"}}}},
+    {"if": {"properties": {"action": {"const": "cancel"}}},
+     "then": {"required": ["reason"], "properties": {"reason": {"type": "string"}}}},
+    {"if": {"properties": {"action": {"const": "update"}}},
+     "then": {"anyOf": [{"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+                        for name in ("due", "follow_up", "priority")]}}]}
+
+
+class BulkWork(_Body):
+    """One action on many work items: each passes or is refused by its own rule."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_BULK_NEEDS)
+
+    action: Literal["claim", "release", "assign", "update", "cancel"] = Field(
+        description="claim, release, assign (also reassigns a held item), update (due, "
+                    "follow-up, priority) or cancel.")
+    items: list[Annotated[str, Field(max_length=42, pattern=r"^(?:[Ww]-?)?[0-9]{1,40}$")]] = Field(
+        min_length=1, max_length=BULK_MAX, description=f"The work items (W-12 or 12), at most "
+                                                       f"{BULK_MAX}.")
+    to: Email | None = Field(default=None, description="assign: who takes the items.")
+    due: Due | None = None
+    follow_up: Time | None = None
+    priority: int | None = Field(default=None, ge=0, le=100)
+    reason: str | None = multiline(REASON_MAX, 1, default=None, description=(
+        "cancel: why (required); update: why (optional). Kept in each item's history."))
+
+    @model_validator(mode="after")
+    def _needs(self) -> BulkWork:
+        if self.action == "assign" and self.to is None:
+            raise ValueError("to: assign needs the member who takes the items")
+        if self.action == "cancel" and self.reason is None:
+            raise ValueError("reason: cancel needs a reason, kept in each item's history")
+        if self.action == "update" and self.due is None and self.follow_up is None \
+                and self.priority is None:
+            raise ValueError("due: update needs a new due time, follow-up time or priority")
+        return self
+
+    def inputs(self) -> dict[str, Any]:
+        """The inputs of the action (``engine.actions``' names)."""
+        return {"to": self.to, "due": self.due, "follow_up": self.follow_up,
+                "priority": self.priority, "reason": self.reason}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, Security
 from fastapi.security import HTTPAuthorizationCredentials
@@ -11,6 +11,7 @@ from mktflow import web
 from mktflow.api._deps import Actor, Uow, _bearer, identify, wants_html
 from mktflow.api._models import AnyRef, CancelProcess, ProcessOrKey, ProcessRef, query_text
 from mktflow.api._schemas import problems
+from mktflow.domain.desk import FILTER_TEXT_MAX
 from mktflow.domain.model import ProcessStatus
 from mktflow.engine import queries
 from mktflow.engine.common import parse_ref
@@ -71,6 +72,12 @@ def inbox(
     overdue: bool | None = Query(default=None, description="true: only overdue items; false: "
                                                            "only those that are not."),
     process: str | None = query_text("Business key or P-n."),
+    priority: Literal["", "urgent", "high", "normal", "low"] | None = Query(
+        default=None, description="Only this priority band: urgent 90-100, high 70-89, normal "
+                                  "30-69, low 0-29 (a handoff counts as 50, normal); empty: "
+                                  "any (as the queue page's filter form sends it)."),
+    text: str | None = query_text("Only items whose title holds these words (any case).",
+                                  FILTER_TEXT_MAX),
     limit: int = Query(default=50, ge=1, le=200, description="Rows per page."),
     cursor: str | None = query_text("next_cursor of the previous page."),
 ) -> InboxPage | Response:
@@ -81,7 +88,8 @@ def inbox(
     if wants_html(request.headers.get("accept")):
         return web.inbox_page(request, department)
     page = queries.inbox_page(uow, department, member=member, states=state, overdue=overdue,
-                              process=process, limit=limit, cursor=cursor, reader=reader)
+                              process=process, limit=limit, cursor=cursor, reader=reader,
+                              priority=priority or None, text=text)
     if page.next_cursor:
         url = request.url.include_query_params(cursor=page.next_cursor)
         response.headers["Link"] = f'<{url}>; rel="next"'

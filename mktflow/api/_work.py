@@ -6,9 +6,10 @@ from fastapi import APIRouter, Request, Response
 
 from mktflow import web
 from mktflow.api._actions import Item, canonical, run
-from mktflow.api._deps import Actor, Uow, identify, wants_html
+from mktflow.api._deps import Actor, Uow, identify, new_uow, wants_html
 from mktflow.api._models import (
     AssignWork,
+    BulkWork,
     CancelWork,
     Comment,
     CompleteWork,
@@ -20,8 +21,9 @@ from mktflow.api._models import (
 )
 from mktflow.api._schemas import problems
 from mktflow.domain.inputs import due_ahead
+from mktflow.engine import desk
 from mktflow.engine.handoffs import process_id_for
-from mktflow.engine.views import WorkItemPublic, show_item
+from mktflow.engine.views import BulkAnswer, WorkItemPublic, show_item
 from mktflow.engine.work import create_work_item
 
 __all__ = ["router"]
@@ -44,6 +46,18 @@ def create(body: CreateWork, actor: Actor, uow: Uow, response: Response) -> Item
         follow_up_at=body.follow_up, process_id=pid, branch=body.branch)
     response.headers["Location"] = f"/work/{item.id}"
     return show_item(uow, f"W-{item.id}")
+
+
+@router.post("/bulk", response_model=BulkAnswer, responses=problems(422))
+def bulk(body: BulkWork, actor: Actor, request: Request) -> BulkAnswer:
+    """One action on many work items (at most 200): claim, release, assign (or reassign),
+    update (due, follow-up, priority) or cancel with one reason. Each item passes or is refused
+    by its own rule, in its own transaction with its own audit entry: the answer lists, per
+    item in the order asked, done or refused and why (with the status a single action would
+    have answered). 200 whatever each item's answer; 422 only for a request no item could pass
+    (a field that breaks the document)."""
+    return desk.bulk(lambda: new_uow(request), body.action, body.items, actor_email=actor,
+                     **body.inputs())
 
 
 @router.get("/{item}", response_model=View, responses=web.PAGE_RESPONSES | problems(403, 404, 422))

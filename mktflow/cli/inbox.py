@@ -26,6 +26,10 @@ def inbox_cmd(
     ] = None,
     process: Annotated[str | None, typer.Option(
         "--process", help="Only items of this process (business key or P-n).")] = None,
+    priority: Annotated[str | None, typer.Option(
+        "--priority", help="Only this priority band: urgent, high, normal or low.")] = None,
+    text: Annotated[str | None, typer.Option(
+        "--text", help="Only items whose title holds these words (any case).")] = None,
     limit: Annotated[int, typer.Option("--limit", help="Rows per page, 1-200.")] = 50,
     cursor: Annotated[str | None, typer.Option(
         "--cursor", help="The next_cursor a previous page printed.")] = None,
@@ -40,7 +44,8 @@ def inbox_cmd(
 
     with refusals(json_):
         page = inbox_page(uow(), department, member=member, states=state, overdue=overdue,
-                          process=process, limit=limit, cursor=cursor, reader=reader)
+                          process=process, limit=limit, cursor=cursor, reader=reader,
+                          priority=priority, text=text)
 
         def human(_: object) -> str:
             text = table([{**plain(r), "overdue": "OVERDUE" if r.overdue else ""}

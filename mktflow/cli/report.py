@@ -1,4 +1,6 @@
-"""``mktflow report``: reports over the engine's records; runs no flow, never imports Prefect."""
+"""``mktflow report``: reports over the engine's records (``handoffs``) and the members' work
+reports upward (``submit``, ``list``, ``show``; seed 001, 市场部管理制度 4: the day's work
+reported to the head before the end of the working day); runs no flow, never imports Prefect."""
 
 from __future__ import annotations
 
@@ -6,11 +8,22 @@ from typing import Annotated, Any
 
 import typer
 
-from mktflow.cli._kit import JsonOpt, emit, parse_date, refusals, table, uow
+from mktflow.cli._kit import (
+    ActorOpt,
+    JsonOpt,
+    ReaderOpt,
+    emit,
+    parse_date,
+    plain,
+    refusals,
+    table,
+    uow,
+)
 
 __all__ = ["ledger_text", "report_app"]
 
-report_app = typer.Typer(help="Reports over the engine's records.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports over the engine's records, and the members' work "
+                               "reports (daily, weekly, monthly).", no_args_is_help=True)
 
 
 # --- report handoffs ----------------------------------------------------------------------
@@ -60,3 +73,76 @@ def report_handoffs(
     with refusals(json_):
         ledger = handoff_ledger(uow(), since=parse_date(since, field="since")).as_dict()
         emit(ledger, json_, ledger_text)
+
+
+# --- work reports upward --------------------------------------------------------------------
+
+KindOpt = Annotated[str, typer.Option("--kind", help="daily, weekly or monthly.")]
+PeriodOpt = Annotated[str | None, typer.Option(
+    "--period", help="The day (YYYY-MM-DD), the week (2026-W50) or the month (2026-12); a day "
+                     "names the week or month it falls in.")]
+
+
+def _report_text(report: Any) -> str:
+    view: dict[str, Any] = plain(report)
+    head = (f"{view['ref']}  {view['kind']} {view['period']}  {view['member']} "
+            f"({view['department']})  submitted {view['submitted_at']} by "
+            f"{view['submitted_by']}" + ("  LATE" if view["late"] else ""))
+    parts = [head] + [f"{name}:\n  " + view[key].replace("\n", "\n  ")
+                      for name, key in (("Done", "done"), ("Problems", "problems"),
+                                        ("Next", "next")) if view[key]]
+    return "\n".join(parts)
+
+
+@report_app.command("submit")
+def report_submit(
+    actor: ActorOpt,
+    done: Annotated[str, typer.Option("--done", help="What you did in the period.")],
+    problems: Annotated[str, typer.Option("--problems", help="Problems met.")] = "",
+    next_: Annotated[str, typer.Option("--next", help="What comes next.")] = "",
+    kind: KindOpt = "daily",
+    period: PeriodOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Write your work report (today's by default): it completes the day's report step and
+    goes to your head; a second one for the same period revises it."""
+    from mktflow.engine.work_reports import submit
+
+    with refusals(json_):
+        emit(submit(uow(), actor_email=actor, done=done, problems=problems, next_=next_,
+                    kind=kind, period=period), json_, _report_text)
+
+
+@report_app.command("list")
+def report_list(
+    reader: ReaderOpt = None,
+    department: Annotated[str | None, typer.Option("--department")] = None,
+    member: Annotated[str | None, typer.Option("--member", help="A member's e-mail.")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="daily, weekly or monthly.")] = None,
+    period: PeriodOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """The work reports one may see (the member, their head, management), newest first."""
+    from mktflow.engine.work_reports import list_reports
+
+    with refusals(json_):
+        rows = list_reports(uow(), reader=reader, department=department, member=member,
+                            kind=kind, period=period)
+        emit(rows, json_, lambda r: table(
+            [{**x, "late": "late" if x["late"] else "", "done": x["done"][:60]}
+             for x in plain(r)],
+            ["ref", "kind", "period", "member", "department", "late", "done"],
+            empty="no reports"))
+
+
+@report_app.command("show")
+def report_show(
+    reference: Annotated[str, typer.Argument(help="The report, e.g. 3 or R-3.")],
+    reader: ReaderOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """One work report with its texts."""
+    from mktflow.engine.work_reports import show_report
+
+    with refusals(json_):
+        emit(show_report(uow(), reference, reader=reader), json_, _report_text)

@@ -191,3 +191,30 @@ def work_reassign_all(
         views = [read(uow(), f"W-{i.id}") for i in items]
         emit(views, json_, lambda v: f"reassigned {len(v)} item(s) from {from_} to {to}: "
                                      + (", ".join(x.ref for x in v) or "none"))
+
+
+@work_app.command("bulk")
+def work_bulk(
+    action: Annotated[str, typer.Argument(help="claim, release, assign, update or cancel.")],
+    references: Annotated[list[str], typer.Argument(help="The work items (W-12 or 12).")],
+    actor: ActorOpt,
+    to: Annotated[str | None, typer.Option("--to", help="assign: who takes them.")] = None,
+    due: Annotated[str | None, typer.Option("--due", help="update: " + DUE_HELP)] = None,
+    follow_up: Annotated[str | None, typer.Option("--follow-up")] = None,
+    priority: Annotated[int | None, typer.Option("--priority", help="update: 0-100.")] = None,
+    reason: ReasonOpt = None, json_: JsonOpt = False,
+) -> None:
+    """One action on many work items (at most 200), each by its own rule: prints each item's
+    answer; exits 1 when any was refused."""
+    from mktflow.engine import desk
+
+    with refusals(json_):
+        answer = desk.bulk(uow, action, references, actor_email=actor, to=to,
+                           due=parse_due(due, field="due"),
+                           follow_up=parse_time(follow_up, field="follow-up"),
+                           priority=priority, reason=reason)
+    emit(answer, json_, lambda a: "\n".join(
+        [f"{i.ref}: {'done' if i.ok else 'refused'}: {i.message}" for i in a.items]
+        + [f"{a.done} done, {a.refused} refused"]))
+    if answer.refused:
+        raise typer.Exit(1)

@@ -87,6 +87,47 @@ def _gist(result: Any) -> str:
     return ", ".join(f"{k}={v}" for k, v in list(shown.items())[:6])
 
 
+def _run_reports(flows: dict[str, Any], echo: Callable[[str], None]) -> list[dict[str, Any]]:
+    """The work reports' day, as it goes: the morning's report steps (on the last working day
+    of the default working day, so a demo run at the weekend has reports too), every member but
+    one writing their report, the evening's digest naming the one missing, and that week and
+    month gathered for management."""
+    from mktflow.domain.work_reports import (
+        ReportKind,
+        default_working_day,
+        period_label,
+        period_start,
+        previous_working_day,
+    )
+    from mktflow.engine import work_reports
+
+    calendar = default_working_day(_uow().settings.schedule_tz)
+    today = work_reports.today_for(_uow())
+    day = today if calendar.is_working_day(today) else previous_working_day(calendar, today)
+    results = []
+
+    def run(name: str, **params: Any) -> None:
+        result = flows[name](**params)
+        echo(f"\n== {name}: {_gist(result)}")
+        results.append({"flow": name, "result": result})
+
+    run("daily-reports", day=day)
+    with _uow() as u:
+        steps = list(u.session.exec(select(WorkItem).where(
+            col(WorkItem.step_key).startswith(f"report/daily/{day.isoformat()}/"),
+            col(WorkItem.state) == "claimed").order_by(col(WorkItem.id))))
+    for item in steps[:-1]:  # the last one forgets: the digest names them
+        assert item.assignee_email is not None
+        work_reports.submit(_uow(), actor_email=item.assignee_email, period=day.isoformat(),
+                            done=f"Worked on {item.department}'s plan for the week",
+                            problems="None", next_="Carry on tomorrow")
+        echo(f"   {ref(item)} {item.department:<10} daily report <- {item.assignee_email}")
+    run("report-digest", day=day)
+    for kind in (ReportKind.WEEKLY, ReportKind.MONTHLY):
+        run(f"{kind}-reports", period=period_label(kind, period_start(kind, day)))
+    return results
+
+
 def run_cycles(echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
     """Run each recurring flow once: the cycles, the SLA sweep and the outbox relay (which
     ``mktflow serve`` runs as a thread of its own; here one drain sends the demo's notices),
@@ -96,14 +137,19 @@ def run_cycles(echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
 
     _seed_distributors(default_period("channel-evaluation"))
     results = []
+    reports = []
     for entry in load():
         if "process" in entry.spec.tags or "recovery" in entry.spec.tags:
             continue
         if entry.flow is None:
             raise RuntimeError(f"{entry.spec.name}: {entry.problem}")
+        if "reports" in entry.spec.tags:  # run in their day's order below
+            reports.append(entry)
+            continue
         result = entry.flow()
         echo(f"\n== {entry.spec.name}: {_gist(result)}")
         results.append({"flow": entry.spec.name, "result": result})
+    results += _run_reports({e.spec.name: e.flow for e in reports}, echo)
     echo("\n== answering the steps the cycles handed out")
     answered = _answer_steps(echo)
     echo(f"   {answered} step(s) answered; the next run of each cycle records them")

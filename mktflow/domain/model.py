@@ -289,6 +289,7 @@ class Readable(StrEnum):
     PARAMETERS = "parameters"
     LEAD = "lead"
     FUNNEL = "funnel"
+    REPORT = "report"
 
 
 @dataclass(frozen=True)
@@ -329,6 +330,10 @@ READ_RULES: tuple[ReadRule, ...] = (
     ReadRule(Readable.FUNNEL, (Party.INVOLVED, Party.MANAGEMENT),
              "the lead funnel (counts per campaign and channel) measures the work of marketing "
              "and sales: both see it, and management"),
+    ReadRule(Readable.REPORT, (Party.ASSIGNEE, Party.LEAD, Party.MANAGEMENT),
+             "a work report goes upward: the member who wrote it, the head of their department "
+             "and management read it, not the member's colleagues (seed 001, 市场部管理制度 4; "
+             "管理规定 2.(2))"),
 )
 
 

@@ -14,11 +14,12 @@ outgoing notices in one transaction (``notices`` fans them out to the channels; 
 Actions:    actions (the one table of item actions every door dispatches through)
 Handlers:   work, steps, handoffs, processes, organisation, channels, credentials,
             web_sessions, approvals, budget, campaigns, products, orders, leads, cycles, reviews,
-            sla, database, idempotency
+            sla, database, idempotency, desk (saved views, bulk actions),
+            work_reports (the work reports upward)
 Reads:      queries, views (every view they answer, defined once), reports, planfile, forms,
             campaign_calendar (and its secret feeds)
 Shared:     common, transitions, notices, calendars (each branch's working calendar),
-            lead_handoffs
+            lead_handoffs, report_records (the one writer of a work report)
 Types for annotations: ``UnitOfWork`` (what every handler takes; get one from bootstrap),
 ``Resumer``, and the rows handlers return (``WorkItem``, ``Handoff``, ``ProcessInstance``).
 """
@@ -41,6 +42,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         credentials,
         cycles,
         database,
+        desk,
         forms,
         handoffs,
         idempotency,
@@ -53,6 +55,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         processes,
         products,
         queries,
+        report_records,
         reports,
         reviews,
         sla,
@@ -61,6 +64,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         views,
         web_sessions,
         work,
+        work_reports,
     )
     from mktflow.store.tables import Handoff, ProcessInstance, WorkItem
     from mktflow.store.uow import Resumer, UnitOfWork
@@ -82,6 +86,7 @@ __all__ = [
     "credentials",
     "cycles",
     "database",
+    "desk",
     "forms",
     "handoffs",
     "idempotency",
@@ -94,6 +99,7 @@ __all__ = [
     "processes",
     "products",
     "queries",
+    "report_records",
     "reports",
     "reviews",
     "sla",
@@ -102,6 +108,7 @@ __all__ = [
     "views",
     "web_sessions",
     "work",
+    "work_reports",
 ]
 
 #: Where the names that are not handler modules live.

@@ -24,6 +24,7 @@ a limit out of range, an unknown state or a cursor that is not one of this query
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -36,6 +37,7 @@ from sqlalchemy import (
     and_,
     column,
     false,
+    func,
     literal,
     literal_column,
     or_,
@@ -46,6 +48,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import Select
 
+from mktflow.domain.desk import check_filter_text, check_priority_band
 from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
 from mktflow.domain.inputs import check_email, check_id, format_time
 from mktflow.domain.model import OPEN_WORK_STATES, HandoffState
@@ -99,10 +102,12 @@ class _Query:
     process_id: int | None
     limit: int
     branch: str | None = None  # a branch member's reading: their branch's rows and unbranched
+    priority: tuple[int, int] | None = None  # work items: lowest and highest priority
+    text: str | None = None  # work items: words their title holds (any case)
 
     def fingerprint(self) -> str:
         text = json.dumps([self.scope, self.department, self.member, self.states, self.overdue,
-                           self.process_id, self.branch])
+                           self.process_id, self.branch, self.priority, self.text])
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -234,6 +239,10 @@ def _work_rows(uow: UnitOfWork, q: _Query, now: datetime, key: Key | None,
         base = base.where(_W.c.state.in_(states))
     if q.process_id is not None:
         base = base.where(_W.c.process_id == q.process_id)
+    if q.priority is not None:
+        base = base.where(_W.c.priority.between(*q.priority))
+    if q.text:
+        base = base.where(func.lower(_W.c.title).contains(q.text.lower(), autoescape=True))
     due = _W.c.due_at
     segments = [((0, 0), due < now), ((1, 0), due >= now), ((1, 1), due.is_(None))]
     if q.overdue is not None:
@@ -276,6 +285,10 @@ def _handoff_rows(uow: UnitOfWork, q: _Query, now: datetime, key: Key | None,
             .select_from(_H.outerjoin(_P, _P.c.id == _H.c.process_id)))
     if q.process_id is not None:
         base = base.where(_H.c.process_id == q.process_id)
+    if q.priority is not None and not q.priority[0] <= _HANDOFF_PRIORITY <= q.priority[1]:
+        base = base.where(false())  # a handoff counts as priority 50: normal
+    if q.text:
+        base = base.where(func.lower(_H.c.title).contains(q.text.lower(), autoescape=True))
     if q.branch is not None:
         base = base.where(or_(_H.c.branch.is_(None), _H.c.branch == q.branch))
     due = _H.c.due_at
@@ -375,17 +388,23 @@ def _start(uow: UnitOfWork, q: _Query, cursor: str | None) -> tuple[datetime, Ke
 def work_page(uow: UnitOfWork, department: str, *, member: str | None = None,
               states: Iterable[str] | None = None, overdue: bool | None = None,
               process: str | None = None, limit: int = DEFAULT_LIMIT,
-              cursor: str | None = None, reader: str | None = None) -> InboxPage:
+              cursor: str | None = None, reader: str | None = None,
+              priority: str | None = None, text: str | None = None) -> InboxPage:
     """One page of the open work items of ``department`` (or of those ``member`` holds there).
 
     ``states``: some of open, claimed, delegated (default all); ``overdue``: only overdue (True)
-    or only not overdue (False); ``process``: a business key or ``P-n``; ``limit``: 1-200;
-    ``reader``: who reads (None: the operator); a member of another department is refused
-    (the read table's queue row), a branch member sees their branch's rows and unbranched ones.
+    or only not overdue (False); ``process``: a business key or ``P-n``; ``priority``: a band
+    (urgent, high, normal, low: ``domain.desk.PRIORITY_BANDS``); ``text``: words the title
+    holds, in any case (letters beyond ASCII match in any case on PostgreSQL only); ``limit``:
+    1-200; ``reader``: who reads (None: the operator); a member of another department is
+    refused (the read table's queue row), a branch member sees their branch's rows and
+    unbranched ones. BadInput names ``priority`` or ``text`` when they break their rule.
     """
+    band, words = check_priority_band(priority), check_filter_text(text)
     with uow:
         q = _query(uow, "work", department, member=member, states=states, overdue=overdue,
                    process=process, limit=limit, allowed=WORK_STATES, reader=reader)
+        q = dataclasses.replace(q, priority=band, text=words)
         now, key = _start(uow, q, cursor)
         return _page(uow, q, now, _work_rows(uow, q, now, key, q.limit + 1))
 
@@ -407,17 +426,21 @@ def handoff_page(uow: UnitOfWork, department: str, *, states: Iterable[str] | No
 def inbox_page(uow: UnitOfWork, department: str, *, member: str | None = None,
                states: Iterable[str] | None = None, overdue: bool | None = None,
                process: str | None = None, limit: int = DEFAULT_LIMIT,
-               cursor: str | None = None, reader: str | None = None) -> InboxPage:
+               cursor: str | None = None, reader: str | None = None,
+               priority: str | None = None, text: str | None = None) -> InboxPage:
     """One page of everything waiting for ``department``: work items and handoffs in one order.
 
     ``member`` narrows the work items to those the member holds (handoffs are held by
     departments, so they stay); ``states`` may name work and handoff states together;
-    ``reader`` as for ``work_page``.
+    ``priority`` and ``text`` as for ``work_page`` (a handoff counts as priority 50, normal;
+    ``text`` looks in its title too); ``reader`` as for ``work_page``.
     """
+    band, words = check_priority_band(priority), check_filter_text(text)
     with uow:
         q = _query(uow, "inbox", department, member=member, states=states, overdue=overdue,
                    process=process, limit=limit, allowed=(*WORK_STATES, *HANDOFF_STATES),
                    reader=reader)
+        q = dataclasses.replace(q, priority=band, text=words)
         now, key = _start(uow, q, cursor)
         work_q = _Query(**{**q.__dict__, "states": tuple(s for s in q.states
                                                         if s in WORK_STATES)})

@@ -35,6 +35,8 @@ from mktflow.store.uow import UnitOfWork
 
 __all__ = [
     "BranchPublic",
+    "BulkAnswer",
+    "BulkItemAnswer",
     "CalendarDay",
     "CalendarEntry",
     "CalendarFeedIssued",
@@ -59,8 +61,10 @@ __all__ = [
     "OrganisationPublic",
     "ProcessPublic",
     "ProcessSummary",
+    "SavedViewPublic",
     "View",
     "WorkItemPublic",
+    "WorkReportPublic",
     "handoff_view",
     "plain",
     "show_item",
@@ -419,6 +423,71 @@ class OrganisationPublic(View):
     members: list[MemberPublic]
 
 
+# --- the department's desk: saved views and bulk actions ----------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SavedViewPublic(View):
+    """A saved view of a department's queue (``V-3``, ``mktflow.engine.desk``): its filters
+    (None: any), who owns it, whether the department sees it, and whether it is the reader's
+    default for that queue."""
+
+    id: int
+    ref: str
+    """V-<id>"""
+    name: str
+    department: str
+    """The department whose queue it filters."""
+    owner: str
+    shared: bool
+    """True: every member of the department sees it; False: only its owner."""
+    state: str | None
+    """open, claimed or delegated"""
+    process: str | None
+    """A process's business key or P-n."""
+    due: str | None
+    """overdue or on-time"""
+    holder: str | None
+    """The e-mail of the member holding the items."""
+    priority: str | None
+    """A priority band: urgent (90-100), high (70-89), normal (30-69) or low (0-29)."""
+    text: str | None
+    """Words the items' titles hold (any case)."""
+    default: bool
+    """It is the reader's default view of this queue."""
+    may_change: bool
+    """The reader may change or delete it."""
+    url: str
+    """The queue page with these filters."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BulkItemAnswer(View):
+    """What became of one work item of a bulk action: done, or refused by its own rule."""
+
+    ref: str
+    """W-<id>, as the request named it when it names no work item."""
+    ok: bool
+    state: str | None
+    """The item's state after the action (None when refused)."""
+    message: str
+    """What was done, or the rule's refusal."""
+    status: int
+    """The HTTP status a single action would have answered: 200, or 403, 404, 409, 422."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BulkAnswer(View):
+    """A bulk action's answer: per item, in the order asked, done or refused."""
+
+    action: str
+    done: int
+    """How many items it was done to."""
+    refused: int
+    """How many were refused."""
+    items: list[BulkItemAnswer]
+
+
 # --- sales leads ----------------------------------------------------------------------------
 
 
@@ -728,3 +797,37 @@ def show_item(uow: UnitOfWork, reference: str, default_kind: str | None = None, 
         if kind == "work":
             return work_view(row, row.process_key, uow.now())
         return handoff_view(row, row.process_key, uow.now())
+
+
+# --- work reports ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkReportPublic(View):
+    """A member's work report (``R-3``) as people and scripts read it
+    (``mktflow.engine.work_reports``)."""
+
+    id: int
+    ref: str
+    """R-<id>"""
+    member: str
+    """The e-mail of the member whose report it is."""
+    department: str
+    kind: str
+    """daily, weekly or monthly"""
+    period: str
+    """The day (2026-12-07), the ISO week (2026-W50) or the month (2026-12)."""
+    period_start: str
+    """The period's first day (YYYY-MM-DD)."""
+    done: str
+    problems: str
+    next: str
+    step: str | None
+    """The daily report step it answers (W-<id>), if any."""
+    due_at: str | None
+    """When it was due: the end of the member's working day (daily reports)."""
+    late: bool
+    """Submitted after it was due."""
+    submitted_by: str
+    """The member, or mktflow for a weekly or monthly report gathered from daily ones."""
+    submitted_at: str | None

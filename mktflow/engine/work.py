@@ -25,6 +25,7 @@ from mktflow.domain.inputs import (
     normalise_email,
 )
 from mktflow.domain.model import OPEN_WORK_STATES, Audience, Guard, WorkState
+from mktflow.domain.work_reports import REPORT_FORM_NAME
 from mktflow.engine import decisions, processes
 from mktflow.engine.answers import check_answer
 from mktflow.engine.calendars import due_for, resolve_due
@@ -267,6 +268,9 @@ def complete(
     A step that decides a handoff (``engine.decisions``) accepts or rejects it in the same
     transaction, as its ``decision`` says.
 
+    A daily report step (form ``DailyReport``) records the report
+    (``engine.work_reports.record_step``) and keeps only its name.
+
     A step already done is not completed again: the member who completed it, sending the same
     answer again (a retry whose first answer was lost), is told so and nothing changes;
     anyone else, or another answer, is refused (TransitionRefused) naming who completed it
@@ -287,6 +291,10 @@ def complete(
         if over_draft:
             data = merge_draft(item.draft, data)
         clean = check_step_answer(uow, item, data)
+        if item.form_name == REPORT_FORM_NAME:  # the texts go to the report, not the step
+            from mktflow.engine.report_records import record_step
+
+            clean = record_step(uow, item, actor, clean)
         record(uow, item, rule, actor, data=clean, fields={
             "data": clean, "completed_by": actor.email, "completed_at": uow.now(),
         })
@@ -455,13 +463,19 @@ def save_draft(uow: UnitOfWork, item_id: int, *, actor_email: str,
 
     Only the holder who may complete the step may write it (the ``draft`` rule: four eyes and
     the approver's role apply, so an excluded member cannot plant a decision that the holder
-    then submits). Raises BadInput for a draft that is not a JSON object.
+    then submits). Raises BadInput for a draft that is not a JSON object, and for a draft of a
+    daily report step: the department's members see its steps, and a work report is read only
+    by its member, their head and management (``mktflow.domain.work_reports``).
     """
     if not isinstance(draft, dict):
         raise BadInput(f"draft: must be a JSON object, got {type(draft).__name__}")
     with uow:
         item = get_for_update(uow, WorkItem, item_id)
         actor, rule = check(uow, item, "draft", actor_email)
+        if item.form_name == REPORT_FORM_NAME:
+            raise BadInput("draft: a daily report keeps no draft (the department's members see "
+                           "its step; the report is read by you, your head and management): "
+                           "submit it, and send it again to revise it")
         record(uow, item, rule, actor, fields={"draft": draft})
         uow.commit()
         return item

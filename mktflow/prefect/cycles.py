@@ -39,6 +39,7 @@ __all__ = [
     "markdown_table",
     "publish_markdown",
     "publish_table",
+    "run_day",
     "run_header",
     "settle_carried",
 ]
@@ -49,6 +50,11 @@ def _today() -> date:
     scheduled = flow_run.get_scheduled_start_time()
     moment = scheduled if isinstance(scheduled, datetime) else clock.now()
     return moment.astimezone(ZoneInfo(get_settings().schedule_tz)).date()
+
+
+def run_day() -> date:
+    """The day the run was scheduled for (or today), in the schedules' time zone."""
+    return _today()
 
 
 def default_period(cycle: str, *, ahead: bool = False) -> str:

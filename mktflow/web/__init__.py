@@ -5,10 +5,10 @@
 the static files (``/static/mktflow.css``; no script, no CDN) and ``SecurityHeaders`` (frame
 and content-security headers on every answer, cross-site state changes refused). The API's
 ``GET /work/{id}``, ``GET /handoffs/{id}``, ``GET /inbox/{department}``, ``GET /leads`` and
-``GET /calendar`` answer a browser (``Accept: text/html``) with ``item_page`` / ``inbox_page``
-/ ``leads_page`` / ``calendar_page``, and ``GET /processes/{ref}`` with ``process_page``. A
-calendar feed (``/calendar/<secret>.ics``) proves itself by its secret, so it passes as the
-pages do.
+``GET /calendar`` and ``GET /reports`` answer a browser (``Accept: text/html``) with
+``item_page`` / ``inbox_page`` / ``leads_page`` / ``calendar_page`` / ``reports_page``, and
+``GET /processes/{ref}`` with ``process_page``. A calendar feed (``/calendar/<secret>.ics``)
+proves itself by its secret, so it passes as the pages do.
 
     schema → fields, posted form → typed data ........ mktflow.web.forms
     session cookie (HttpOnly, SameSite=Lax) .......... mktflow.web.session
@@ -34,11 +34,12 @@ from mktflow.web.pages import (
     item_page,
     leads_page,
     process_page,
+    reports_page,
     router,
 )
 
 __all__ = ["PAGE_RESPONSES", "calendar_page", "inbox_page", "install", "is_page_request",
-           "item_page", "leads_page", "process_page"]
+           "item_page", "leads_page", "process_page", "reports_page"]
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -50,7 +51,7 @@ PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {200: {
 }}
 
 _PAGE_PATHS = re.compile(r"^/(|my-work|department|sign-out|sign-in(/[^/]+)?|static/.*"
-                         r"|inbox/[^/]+/(handoffs|load)|calendar/[^/]+\.ics)$")
+                         r"|inbox/[^/]+/(handoffs|load|views|bulk)|calendar/[^/]+\.ics)$")
 _ITEM_PATHS = re.compile(r"^/((work|handoffs)/[^/]+|calendar)$")
 _HTML_GETS = re.compile(r"^/((work|handoffs|inbox|processes)/[^/]+|leads|calendar)$")
 

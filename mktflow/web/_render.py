@@ -21,13 +21,15 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from mktflow.config import Settings
+from mktflow.domain.desk import PRIORITY_BANDS
 from mktflow.domain.inputs import is_acceptable_link, zone_named
 from mktflow.web._markdown import markdown
 
 __all__ = ["BANDS", "band", "environment", "render", "zone_of"]
 
-#: Priority 0-100 as people read it: (lowest value of the band, its name), highest first.
-BANDS = ((90, "Urgent"), (70, "High"), (30, "Normal"), (0, "Low"))
+#: Priority 0-100 as people read it: (lowest value of the band, its name), highest first
+#: (``domain.desk.PRIORITY_BANDS``, which the queue's priority filter reads too).
+BANDS = tuple((low, name.capitalize()) for name, (low, _) in PRIORITY_BANDS.items())
 _STATE_LABELS = {"delegated": "delegated (pending review)", "open": "open",
                  "claimed": "claimed", "done": "done", "cancelled": "cancelled"}
 

@@ -29,6 +29,7 @@ from mktflow.config import Settings
 from mktflow.domain import clock
 from mktflow.domain.actors import IdentifiedBy
 from mktflow.domain.campaign_calendar import FEED_DAYS_AHEAD, FEED_DAYS_BACK
+from mktflow.domain.desk import BULK_ACTIONS, FILTERS, PRIORITY_BANDS
 from mktflow.domain.errors import (
     BadInput,
     FormInvalid,
@@ -43,12 +44,14 @@ from mktflow.engine import (
     UnitOfWork,
     actions,
     campaign_calendar,
+    desk,
     leads,
     processes,
     queries,
     tasklist,
     web_sessions,
     work,
+    work_reports,
 )
 from mktflow.engine.credentials import safe_next_path
 from mktflow.engine.refs import parse_ref
@@ -61,18 +64,22 @@ from mktflow.web._render import render
 from mktflow.web.session import Session, SessionKeys, load_key
 
 __all__ = ["PAGE_SIZE", "WebState", "calendar_page", "inbox_page", "item_page", "process_page",
-           "router"]
+           "reports_page", "router"]
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("mktflow.web")
 #: What a member's e-mail looks like (the organisation file's rule, domain.organisation).
 PAGE_SIZE = 25
 _MAX_FORM_BYTES = 1_000_000
+#: What the queue page says after a saved view's form (``?done=view-save`` ...).
+_VIEW_DONE = {"save": "view saved", "delete": "view deleted", "default": "default view chosen",
+              "no-default": "default view cleared"}
 #: What the page says was done (``?done=``): each rule's past tense, and the page's own
 #: actions that are no rule of the tables.
 _DONE = {**{r.action: r.past for r in (*WORK_RULES, *HANDOFF_RULES)},
          "draft": "draft saved", "reassign-all": "reassigned",
-         "end-process": "ended with its process", "feed-revoked": "feed revoked"}
+         "end-process": "ended with its process", "feed-revoked": "feed revoked",
+         **{f"view-{k}": v for k, v in _VIEW_DONE.items()}}
 
 
 class WebState:
@@ -351,22 +358,44 @@ async def sign_out(request: Request) -> Response:
 # --- lists ----------------------------------------------------------------------------------
 
 
-def _work_list(v: Visit, department: str, *, member: str | None = None
+#: The queue's filters in the address (``holder``: the e-mail of who holds the items;
+#: ``priority``: a band; ``text``: words in the title), as a saved view stores them.
+_FILTERS = FILTERS
+
+
+def _work_list(v: Visit, department: str, *, member: str | None = None, views: bool = False
                ) -> tuple[list[InboxRow], dict[str, Any]]:
     """One page (``?cursor=``) of the department's open work items matching ``?process=``,
-    ``?state=`` and ``?due=overdue|on-time``, overdue first (the engine's keyset-paged inbox)."""
+    ``?state=``, ``?due=overdue|on-time``, ``?holder=``, ``?priority=`` (a band) and ``?text=``
+    (words in the title), overdue first (the engine's
+    keyset-paged inbox). With ``views`` (a department's queue): the member's saved views of
+    it, and their default view's filters when the address names no filter."""
     q = v.request.query_params
-    filters = {"process": q.get("process", ""), "state": q.get("state", ""),
-               "due": q.get("due", "")}
-    overdue = {"overdue": True, "on-time": False}.get(filters["due"])
+    filters = {name: q.get(name, "") for name in _FILTERS}
     assert v.me is not None
     me = v.me["email"]
-    page = queries.work_page(v.uow(), department, member=member,
+    saved: list[Any] = []
+    current = None
+    if views:
+        saved = desk.list_views(v.uow(), reader=me, department=department)
+        asked = q.get("view", "")
+        if not any(name in q for name in (*_FILTERS, "cursor", "view")):
+            current = next((s for s in saved if s.default), None)
+            if current is not None:
+                filters = {name: getattr(current, name) or "" for name in _FILTERS}
+        elif asked:
+            current = next((s for s in saved if s.ref == asked), None)
+    overdue = {"overdue": True, "on-time": False}.get(filters["due"])
+    page = queries.work_page(v.uow(), department, member=member or filters["holder"] or None,
                              states=[filters["state"]] if filters["state"] else None,
                              overdue=overdue, process=filters["process"] or None,
+                             priority=filters["priority"] or None,
+                             text=filters["text"] or None,
                              limit=PAGE_SIZE, cursor=q.get("cursor") or None, reader=me)
     running = queries.process_list(v.uow(), status="running", reader=me)
     args = {k: val for k, val in filters.items() if val}
+    if current is not None:
+        args["view"] = current.ref
     path = v.request.url.path
     extra = {
         "filters": filters, "states": ["open", "claimed", "delegated"],
@@ -375,6 +404,8 @@ def _work_list(v: Visit, department: str, *, member: str | None = None
         if page.next_cursor else None,
         "prev_page": f"{path}?{urlencode(args)}" if q.get("cursor") else None,
         "here": path + (f"?{v.request.url.query}" if v.request.url.query else ""),
+        "saved_views": saved, "current_view": current, "views": views,
+        "bands": list(PRIORITY_BANDS), "filter_names": _FILTERS,
     }
     return page.rows, extra
 
@@ -406,24 +437,108 @@ def my_department(request: Request) -> Response:
 
 def inbox_page(request: Request, department: str) -> Response:
     """A department's queue (``GET /inbox/{department}`` for a browser): work waiting for it,
-    overdue first, with a Claim button on what is open."""
+    overdue first, with a Claim button on what is open, the member's saved views of it (their
+    default applied when the address names no filter), and a box on each row for the bulk
+    actions."""
     v = visit(request)
     if not v.me:
         return v.sign_in_first()
+    return _queue(v, department)
+
+
+def _queue(v: Visit, department: str, *, status: int = 200, bulk: Any = None,
+           refusal: str = "", typed: dict[str, str] | None = None,
+           field_errors: dict[str, str] | None = None) -> Response:
+    assert v.me is not None
     try:
-        shown, extra = _work_list(v, department)
+        shown, extra = _work_list(v, department, views=True)
         waiting = len(queries.handoff_page(v.uow(), department, limit=200,
                                            reader=v.me["email"]).rows)
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status, title=f"{department} queue",
                       message=str(exc), link="/my-work", link_text="Back to my work")
     mine = department == v.me["department"]
-    return v.page("list.html", title=f"{department} queue", nav="department" if mine else "",
+    return v.page("list.html", status=status, title=f"{department} queue",
+                  nav="department" if mine else "",
                   heading=f"{department.capitalize()} queue", items=shown, actions=True,
                   intro=f"{waiting}{'+' if waiting >= 200 else ''} handoff(s) wait for "
                         f"{department}: see Handoffs." if waiting else "",
                   empty=f"Nothing is waiting in the {department} queue.",
-                  **extra)
+                  department=department, members=tasklist.members_of(v.uow(), department),
+                  bulk_actions=BULK_ACTIONS, bulk=bulk, refusal=refusal, typed=typed or {},
+                  field_errors=field_errors or {}, **extra)
+
+
+@router.post("/inbox/{department}/views")
+async def views_form(request: Request, department: str) -> Response:
+    """The saved views' forms of a department's queue: save the filters shown as a view
+    (``action=save``: name, shared), delete one, choose one as default, or clear the default;
+    then back to the queue with the view's filters."""
+    v, pairs, refused = await _posted(request)
+    if refused:
+        return refused
+    if not v.me:
+        return v.sign_in_first()
+    action, me = _last(pairs, "action"), v.me["email"]
+    typed = {k: val for k, val in pairs if k not in ("csrf", "action")}
+    back = f"/inbox/{department}"
+    try:
+        if action == "save":
+            view = desk.save_view(
+                v.uow(), actor_email=me, department=department, name=typed.get("name", ""),
+                shared=typed.get("shared") == "true",
+                **{name: typed.get(name) or None for name in _FILTERS})
+            back = view.url
+        elif action == "delete":
+            desk.delete_view(v.uow(), desk.view_number(typed.get("view", "")), actor_email=me)
+        elif action == "default":
+            chosen = desk.set_default(v.uow(), actor_email=me,
+                                      view_id=desk.view_number(typed.get("view", "")))
+            back = chosen.url if chosen else back
+        elif action == "no-default":
+            desk.set_default(v.uow(), actor_email=me, department=department)
+        else:
+            raise BadInput(f"action: {action[:40]!r} is not a saved view's action (save, "
+                           "delete, default, no-default)")
+    except MktflowError as exc:
+        return _queue(v, department, status=exc.http_status, refusal=str(exc), typed=typed,
+                      field_errors=_input_error(exc, typed))
+    glue = "&" if "?" in back else "?"
+    return v.redirect(f"{back}{glue}{urlencode({'done': _VIEW_DONE[action]})}")
+
+
+@router.post("/inbox/{department}/bulk")
+async def bulk_form(request: Request, department: str) -> Response:
+    """The queue's bulk form: the action chosen (claim, release, assign, update, cancel) on
+    every item ticked, each by its own rule; the queue again with each item's answer."""
+    from mktflow.domain.calendars import parse_due
+
+    v, pairs, refused = await _posted(request)
+    if refused:
+        return refused
+    if not v.me:
+        return v.sign_in_first()
+    typed = {k: val for k, val in pairs if k not in ("csrf", "item")}
+    items = [val for k, val in pairs if k == "item"]
+    action = typed.get("action", "")
+    try:
+        priority = typed.get("priority", "").strip()
+        if priority and not (priority.isdigit() and 0 <= int(priority) <= 100):
+            raise BadInput(f"priority: must be a whole number from 0 to 100, got "
+                           f"{priority[:20]!r}")
+        inputs: dict[str, Any] = {
+            "to": typed.get("to", "").strip(), "reason": typed.get("reason", "").strip() or None,
+            "due": parse_due(typed.get("due", "").strip() or None, field="due"),
+            "priority": int(priority) if priority else None}
+        if action == "update" and inputs["due"] is None and inputs["priority"] is None:
+            raise BadInput("due: give a new due time or priority (or both) to change")
+        if action == "assign" and not inputs["to"]:
+            raise BadInput("to: choose the member who takes the items")
+        answer = desk.bulk(v.uow, action, items, actor_email=v.me["email"], **inputs)
+    except MktflowError as exc:
+        return _queue(v, department, status=exc.http_status, refusal=str(exc), typed=typed,
+                      field_errors=_input_error(exc, typed))
+    return _queue(v, department, bulk=answer)
 
 
 @router.get("/inbox/{department}/handoffs")
@@ -535,6 +650,44 @@ def process_page(request: Request, reference: str) -> Response:
 async def calendar_feed_form(request: Request) -> Response:
     """The calendar page's forms: ``action=new-feed`` makes a feed URL (shown on the page this
     once), ``action=revoke-feed`` with ``feed`` revokes one of the member's."""
+def reports_page(request: Request, *, status: int = 200, refusal: str = "",
+                 typed: dict[str, str] | None = None, v: Visit | None = None) -> Response:
+    """The work reports (``GET /reports`` for a browser, ``/my-reports``): the form to write
+    today's report (seed 001, 市场部管理制度 4: the day's work reported to the head before the
+    end of the working day), and the reports the member may read: their own, their
+    department's for its head, every one for management; of one day if asked."""
+    v = v or visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    q = request.query_params
+    period, department = q.get("period", "")[:10] or None, q.get("department", "")[:64] or None
+    try:
+        shown = work_reports.list_reports(v.uow(), reader=v.me["email"], period=period,
+                                          department=department, kind=q.get("kind") or None)
+        today = work_reports.today_for(v.uow(), v.me["email"]).isoformat()
+    except MktflowError as exc:
+        return v.page("message.html", status=exc.http_status, title="Work reports",
+                      message=str(exc), link="/my-reports", link_text="All reports")
+    mine = next((r for r in shown if r.member == v.me["email"] and r.kind == "daily"
+                 and r.period == today), None)
+    if typed is None and mine is not None:
+        typed = {"done": mine.done, "problems": mine.problems, "next": mine.next}
+    submitted = q.get("submitted", "")
+    flash = f"{submitted} submitted." if re.fullmatch(r"R-\d{1,12}", submitted) else None
+    return v.page("reports.html", status=status, title="Work reports", nav="reports", flash=flash,
+                  reports=shown, today=today, mine=mine, typed=typed or {}, refusal=refusal,
+                  period=period or "", department=department or "")
+
+
+@router.get("/my-reports")
+def my_reports(request: Request) -> Response:
+    """Write today's report; read the reports one may see."""
+    return reports_page(request)
+
+
+@router.post("/my-reports")
+async def write_report(request: Request) -> Response:
+    """Today's report, from the page's form: it completes the day's report step."""
     v, pairs, refused = await _posted(request)
     if refused:
         return refused
@@ -554,6 +707,13 @@ async def calendar_feed_form(request: Request) -> Response:
         raise BadInput(f"action: {action[:40]!r} is no action of the calendar page")
     except MktflowError as exc:
         return calendar_page(request, status=exc.http_status, refusal=str(exc))
+    typed = {k: _last(pairs, k) for k in ("done", "problems", "next")}
+    try:
+        report = work_reports.submit(v.uow(), actor_email=v.me["email"], done=typed["done"],
+                                     problems=typed["problems"], next_=typed["next"])
+    except MktflowError as exc:
+        return reports_page(request, status=exc.http_status, refusal=str(exc), typed=typed, v=v)
+    return v.redirect(f"/my-reports?{urlencode({'submitted': report.ref})}")
 
 
 @router.get("/inbox/{department}/load")

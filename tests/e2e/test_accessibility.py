@@ -110,6 +110,7 @@ def test_every_page_meets_wcag_2_2_aa_as_axe_checks_it(
             ("step with a form", f"/work/{work['form']}", "Check the launch"),
             ("leads", "/leads", "Sales leads"),
             ("calendar", "/calendar", "Campaign calendar"),
+            ("work reports", "/my-reports", "Work reports"),
             ("load", "/inbox/marketing/load", "Marketing: load"),
             ("not found", "/work/999999999", "Work item W-999999999 not found"),
             ("for the head", "/inbox/sales/load", "For the head")):

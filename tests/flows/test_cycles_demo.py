@@ -19,9 +19,13 @@ def test_every_recurring_flow_runs_and_its_steps_are_answered(flow_db: Any) -> N
     recurring = ["outbox-relay", "sla-sweep", "process-review", "market-research",
                  "budget-review", "performance-appraisal", "channel-evaluation",
                  "annual-planning"]
-    assert [r["flow"] for r in results] == recurring
+    # the work reports' day in its order: steps, reports written, digest, week and month
+    reports = ["daily-reports", "report-digest", "weekly-reports", "monthly-reports"]
+    assert [r["flow"] for r in results] == recurring + reports
     assert sorted(s.name for s in CATALOG
-                  if s.cron and "recovery" not in s.tags) == sorted(recurring)
+                  if s.cron and "recovery" not in s.tags) == sorted(recurring + reports)
+    digest = next(r["result"] for r in results if r["flow"] == "report-digest")
+    assert digest["missing"] == 1 and digest["in"] >= 1  # the one who forgot is named
     channel = next(r["result"] for r in results if r["flow"] == "channel-evaluation")
     assert (channel["distributors"], channel["flagged"]) == (3, 1)  # Southern Traders
     assert any("keep, adjust or remove Southern Traders" in line for line in lines)

@@ -31,6 +31,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from mktflow.domain import clock as clocks
+from mktflow.domain.desk import DUE_BANDS
 from mktflow.domain.inputs import MULTILINE_PATTERN, NAME_MAX
 from tests.integration.api_support import bearer, member_tokens, serving
 
@@ -46,13 +47,14 @@ def _only_what_time_and_state_allow(case: Any) -> None:
     Schema says it) is moved a month ahead, and an ``Idempotency-Key`` gets a value of its own
     (a key names one request; the fuzzer draws few, and a key sent with another request is
     refused 422 by design), and a handoff offered by a department to itself goes to another
-    (no JSON Schema compares two fields), and a step's ``form_schema`` is one a form can be
-    made of, not any object (the document says so in words: a JSON Schema of mktflow's forms),
-    and form data keeps only keys and texts that the document's description allows at every
-    depth (its ``propertyNames`` states the top level only; a nested key with U+000B was
-    drawn), and a calendar asked for a month and a quarter at once keeps the month (either
-    alone is a period; no JSON Schema relates two query parameters). Everything else the
-    document states."""
+    (no JSON Schema compares two fields), and a work report's period is today's (one that has
+    not begun is refused, and "not yet" changes by the day), and a step's ``form_schema`` is
+    one a form can be made of, not any object (the document says so in words: a JSON Schema of
+    mktflow's forms), and form data keeps only keys and texts that the document's description
+    allows at every depth (its ``propertyNames`` states the top level only; a nested key with
+    U+000B was drawn), and a calendar asked for a month and a quarter at once keeps the month
+    (either alone is a period; no JSON Schema relates two query parameters). Everything else
+    the document states."""
     if isinstance(case.query, dict) and {"month", "quarter"} <= case.query.keys():
         del case.query["quarter"]
     if case.headers and any(h.lower() == "idempotency-key" for h in case.headers):
@@ -61,8 +63,10 @@ def _only_what_time_and_state_allow(case: Any) -> None:
     if isinstance(case.body, dict):
         ahead = (clocks.now() + timedelta(days=30)).isoformat()
         for name in ("due", "follow_up"):
-            if isinstance(case.body.get(name), str):
-                case.body[name] = ahead
+            if isinstance(case.body.get(name), str) and case.body[name] not in DUE_BANDS:
+                case.body[name] = ahead  # a saved view's due band is no time: left alone
+        if isinstance(case.body.get("period"), str):  # a report's period that has not begun
+            case.body["period"] = clocks.now().date().isoformat()
         if isinstance(case.body.get("data"), dict):
             case.body["data"] = _plain_text_at_every_depth(case.body["data"])
         if isinstance(case.body.get("form_schema"), dict):

@@ -24,30 +24,45 @@ FIELDS = {"name", "figure", "unit", "baseline", "baseline_name", "ratio", "targe
 pytestmark = pytest.mark.postgres
 
 
-@pytest.mark.parametrize("name", discover())
-def test_quick_bench_writes_every_record_with_its_ratio(name: str, tmp_path: Path) -> None:
-    """One benchmark in quick mode (``python -m bench --quick --only NAME``): the suite runs
-    each as a test of its own, so they spread over the test workers."""
+#: The benchmarks that run on one shared bench data folder and ``mktflow serve``
+#: (``bench._records.shared_folder``): run in one process, as ``make bench`` runs them, they
+#: set it up once (a local Prefect server and serve's start, about 20 s of CPU each time).
+SHARED_FOLDER = ("flow_overhead", "handback", "waiting_runs")
+
+
+def _groups() -> list[tuple[str, ...]]:
+    """Each benchmark alone, except those of ``SHARED_FOLDER``, together and first."""
+    alone = [(name,) for name in discover() if name not in SHARED_FOLDER]
+    return [SHARED_FOLDER, *alone]
+
+
+@pytest.mark.parametrize("names", _groups(), ids="+".join)
+def test_quick_bench_writes_every_record_with_its_ratio(names: tuple[str, ...],
+                                                        tmp_path: Path) -> None:
+    """Benchmarks in quick mode (``python -m bench --quick --only NAME ...``): the suite runs
+    each group as a test of its own, so they spread over the test workers."""
     page = (ROOT / "docs" / "benchmarks.md").read_text("utf-8")
-    done = subprocess.run([sys.executable, "-m", "bench", "--quick", "--only", name,
+    only = [arg for name in names for arg in ("--only", name)]
+    done = subprocess.run([sys.executable, "-m", "bench", "--quick", *only,
                            "--out", str(tmp_path)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=280)
+                          cwd=ROOT, capture_output=True, text=True, timeout=280 * len(names))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     # --out leaves the docs' table alone
     assert (ROOT / "docs" / "benchmarks.md").read_text("utf-8") == page
     # a benchmark's detail file (<name>.detail.json: its raw runs) holds no records
     files = {p.stem: p for p in tmp_path.glob("*.json") if not p.stem.endswith(".detail")}
-    assert set(files) == {name}, f"{name} wrote {sorted(files)}"
-    records = json.loads(files[name].read_text("utf-8"))
-    assert isinstance(records, list) and records, name
-    for r in records:
-        assert set(r) >= FIELDS, (name, FIELDS - set(r))
-        assert isinstance(r["ratio"], int | float) and r["ratio"] > 0, r
-        assert r["baseline"] > 0 and isinstance(r["met"], bool), r
-        assert r["quick"] is True
-    if name == "inbox":
+    assert set(files) == set(names), f"{names} wrote {sorted(files)}"
+    for name in names:
+        records = json.loads(files[name].read_text("utf-8"))
+        assert isinstance(records, list) and records, name
+        for r in records:
+            assert set(r) >= FIELDS, (name, FIELDS - set(r))
+            assert isinstance(r["ratio"], int | float) and r["ratio"] > 0, r
+            assert r["baseline"] > 0 and isinstance(r["met"], bool), r
+            assert r["quick"] is True
+    if "inbox" in names:
         for kind in ("sqlite", "postgresql"):
             plan = (tmp_path / f"inbox-plan-{kind}.txt").read_text("utf-8")
             assert "ix_workitem_inbox" in plan, plan[:2000]
-    if name == "engine":
+    if "engine" in names:
         assert "| engine.work_item_life (quick) | sqlite |" in table(tmp_path)

@@ -390,6 +390,24 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
     assert lead_ids
     walked["/leads/{item}"] += [(f"/leads/L-{lid}", 403) for lid in lead_ids]
     walked["/leads/funnel"].append(("/leads/funnel", 403))
+    # saved views: his department's shared ones; another's private view, and another
+    # department's, are not shown to exist (404)
+    from mktflow.engine import desk
+
+    hana = "hana.kim@example.com"  # tech head
+    for owner, department, shared, seen in (
+            (hana, "tech", True, True), (hana, "tech", False, False),
+            ("olga.petrova@example.com", "marketing", True, False)):
+        view = desk.save_view(db.uow(), actor_email=owner, department=department,
+                              name=f"{department} {shared}", shared=shared)
+        walked["/views/{view}"].append((f"/views/{view.ref}", 200 if seen else 404))
+    walked["/views"].append(("/views", 200))
+    # a work report is its member's, their head's and management's: not another department's
+    from mktflow.engine import work_reports
+
+    report = work_reports.submit(db.uow(), actor_email=OLGA, done="Secret fair plan")
+    walked["/reports/{item}"].append((f"/reports/{report.ref}", 403))
+    walked["/reports"].append(("/reports", 200))
     assert all(walked.values()), f"GET routes the walk does not cover: " \
         f"{[p for p, v in walked.items() if not v]}"
     with _api(s, TOM) as tom:
@@ -397,6 +415,8 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
             answer = tom.get(path)
             assert answer.status_code == expected, (path, answer.status_code, answer.text)
         assert tom.get("/leads").json() == []
+        assert [v["name"] for v in tom.get("/views").json()] == ["tech True"]
+        assert tom.get("/reports").json() == []
         listed = {p["id"] for p in tom.get("/processes").json()}
         assert listed == {pid for pid, visible in sees_process.items() if visible}
         for pid in listed:  # parameters only for the owner's department: never tech's here
@@ -416,6 +436,7 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
                           ("/department", 303)):
         pages[plain].append((plain, status))
     pages["/sign-in/{code}"].append(("/sign-in/not-a-code", 200))  # a button, nothing more
+    pages["/my-reports"].append(("/my-reports", 200))  # his own only: none of Olga's
     assert all(pages.values()), f"pages the walk does not cover: " \
         f"{[p for p, v in pages.items() if not v]}"
     as_pages = [(f"/inbox/{d}", _expected(200, d == mine)) for d in DEPARTMENTS]
@@ -424,6 +445,7 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
     as_pages.append(("/leads", 200))  # a list of what one may see: none of marketing's leads
     as_pages += [(f"/processes/P-{pid}", _expected(200, v)) for pid, v in sees_process.items()]
     as_pages.append(("/calendar", 200))  # what one may see: the brief, not the campaign's steps
+    as_pages.append(("/reports", 200))  # the reports page: none of marketing's reports
     browser = Browser(s.url)
     try:
         browser.sign_in(db, TOM)
@@ -438,6 +460,8 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
                 assert not any(t in answer.text for t in titles), path
             if path == "/leads":
                 assert not re.search(r"(?i)grocers of the north", answer.text), path
+            if path in ("/my-reports", "/reports"):
+                assert "Secret fair plan" not in answer.text, path
     finally:
         browser.client.close()
     assert MANAGEMENT == "management"  # the one department whose members see every side

@@ -38,10 +38,11 @@ def test_plain_prints_what_the_command_line_always_printed() -> None:
 
 
 def _response_models() -> dict[tuple[str, str], Any]:
-    from mktflow.api import _handoffs, _leads, _reads, _work
+    from mktflow.api import _handoffs, _leads, _reads, _reports, _work
 
     return {(method, route.path): route.response_model
-            for module in (_work, _handoffs, _reads, _leads) for route in module.router.routes
+            for module in (_work, _handoffs, _reads, _leads, _reports)
+            for route in module.router.routes
             for method in getattr(route, "methods", ())}
 
 
@@ -58,6 +59,9 @@ def test_the_api_answers_with_the_engines_views() -> None:
     assert models["GET", "/leads/{item}"] is views.LeadPublic
     assert get_args(models["GET", "/leads"]) == (views.LeadPublic,)
     assert models["GET", "/leads/funnel"] is views.LeadFunnel
+    assert models["GET", "/reports/{item}"] is views.WorkReportPublic
+    assert models["POST", "/reports"] is views.WorkReportPublic
+    assert get_args(models["GET", "/reports"]) == (views.WorkReportPublic,)
     from mktflow.api import _schemas  # keeps only what the API alone answers
 
     assert not set(_schemas.__all__) & set(views.__all__)

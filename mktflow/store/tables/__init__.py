@@ -3,11 +3,13 @@
     work        the work engine: organisation, processes, work items, handoffs, audit, outbox
     business    plans, budget lines and spend, KPIs, campaigns, products, customers, orders,
                 leads
-    cycles      the recurring cycles: cycle runs, research findings, distributors, appraisals
+    cycles      the recurring cycles: cycle runs, research findings, distributors, appraisals,
+                work reports
     notify      the channels departments and members are told through, destinations paused
     credentials member tokens, one-time sign-in links and the pages' sessions (hashed),
                 sign-in requests (counted)
     requests    the REST API's answers to POSTs sent with an Idempotency-Key
+    desk        saved views of a department's queue and each member's default view
 
 Each area's module is imported when one of its tables is first used (``from
 mktflow.store.tables import WorkItem`` loads only ``work``): building SQLModel classes is a good
@@ -48,7 +50,9 @@ if TYPE_CHECKING:
         Distributor,
         DistributorReview,
         ResearchFinding,
+        WorkReport,
     )
+    from mktflow.store.tables.desk import SavedView, SavedViewDefault
     from mktflow.store.tables.notify import Channel, ChannelSource, DestinationBackoff
     from mktflow.store.tables.requests import IdempotencyKey
     from mktflow.store.tables.work import (
@@ -90,15 +94,18 @@ __all__ = [
     "Product",
     "ResearchFinding",
     "SalesOrder",
+    "SavedView",
+    "SavedViewDefault",
     "SignInLink",
     "SignInRequest",
     "SpendEntry",
     "WebSession",
     "WorkItem",
+    "WorkReport",
 ]
 
 #: The modules of this package, each an area of tables.
-_AREAS = ("work", "business", "cycles", "notify", "credentials", "requests")
+_AREAS = ("work", "business", "cycles", "notify", "credentials", "requests", "desk")
 
 #: The area (module of this package) of each table.
 _AREA_OF: dict[str, str] = {
@@ -108,11 +115,13 @@ _AREA_OF: dict[str, str] = {
     "SalesOrder": "business", "SpendEntry": "business",
     "Appraisal": "cycles", "CycleRun": "cycles", "Distributor": "cycles",
     "DistributorReview": "cycles", "ResearchFinding": "cycles",
+    "WorkReport": "cycles",
     "Channel": "notify", "ChannelSource": "notify", "DestinationBackoff": "notify",
     "CalendarFeed": "credentials", "MemberToken": "credentials", "SignInLink": "credentials",
     "WebSession": "credentials",
     "SignInRequest": "credentials",
     "IdempotencyKey": "requests",
+    "SavedView": "desk", "SavedViewDefault": "desk",
     "AuditEntry": "work", "Branch": "work", "Department": "work", "Handoff": "work",
     "Member": "work", "OutboxMessage": "work", "ProcessInstance": "work", "WorkItem": "work",
 }

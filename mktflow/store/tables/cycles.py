@@ -1,21 +1,23 @@
 """Tables of the recurring management cycles: cycle runs, research findings, distributors and
-their reviews, appraisals.
+their reviews, appraisals, work reports.
 
 Business tables (plans, budget lines, KPIs) live in ``mktflow.store.tables.business``; these hold
-what only the cycles need. Migration ``0004_cycles`` creates them.
+what only the cycles need. Migration ``0004_cycles`` creates them (``0019_work_reports`` the
+work reports).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from mktflow.store.columns import created_field, json_field, timestamp_field
+from mktflow.store.columns import created_field, json_field, text_field, timestamp_field
 
-__all__ = ["Appraisal", "CycleRun", "Distributor", "DistributorReview", "ResearchFinding"]
+__all__ = ["Appraisal", "CycleRun", "Distributor", "DistributorReview", "ResearchFinding",
+           "WorkReport"]
 
 
 class CycleRun(SQLModel, table=True):
@@ -105,3 +107,25 @@ class Appraisal(SQLModel, table=True):
     signed_by: str | None = Field(default=None, max_length=320)
     signed_at: datetime | None = timestamp_field()
     created_at: datetime = created_field()
+
+
+class WorkReport(SQLModel, table=True):
+    """One member's work report for one period (``mktflow.domain.work_reports``): what was done,
+    the problems met, what comes next; daily ones written by the member, weekly and monthly
+    ones written by the member or gathered from their daily ones (``submitted_by`` mktflow)."""
+
+    __table_args__ = (UniqueConstraint("member_email", "kind", "period_start"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_email: str = Field(max_length=320, index=True)
+    department: str = Field(max_length=64, index=True)  # the member's when written
+    branch: str | None = Field(default=None, max_length=64)
+    kind: str = Field(max_length=10)  # daily | weekly | monthly
+    period_start: date = Field(index=True)  # the day, the week's Monday, the month's 1st
+    done: str = text_field(40_000, default="")
+    problems: str = text_field(40_000, default="")
+    next: str = text_field(40_000, default="")
+    work_item_id: int | None = Field(default=None, foreign_key="workitem.id")  # the daily step
+    due_at: datetime | None = timestamp_field()
+    submitted_by: str = Field(max_length=320)
+    submitted_at: datetime = created_field()

@@ -4,7 +4,7 @@
 secret, the member, when it was made, revoked and last read.
 
 Revision ID: 0020_calendar_feeds
-Revises: 0017_leads
+Revises: 0019_work_reports
 Create Date: 2026-12-06 23:00:00
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 import mktflow.store.types
 
 revision: str = "0020_calendar_feeds"
-down_revision: str | Sequence[str] | None = "0017_leads"
+down_revision: str | Sequence[str] | None = "0019_work_reports"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
