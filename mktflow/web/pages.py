@@ -650,6 +650,27 @@ def process_page(request: Request, reference: str) -> Response:
 async def calendar_feed_form(request: Request) -> Response:
     """The calendar page's forms: ``action=new-feed`` makes a feed URL (shown on the page this
     once), ``action=revoke-feed`` with ``feed`` revokes one of the member's."""
+    v, pairs, refused = await _posted(request)
+    if refused:
+        return refused
+    if not v.me:
+        return v.sign_in_first()
+    action = _last(pairs, "action")
+    try:
+        if action == "new-feed":
+            issued = campaign_calendar.issue_feed(v.uow(), v.me["email"])
+            return calendar_page(request, issued=issued)
+        if action == "revoke-feed":
+            feed = _last(pairs, "feed")
+            if not feed.isdigit():
+                raise BadInput(f"feed: {feed[:20]!r} is no feed number")
+            campaign_calendar.revoke_feed(v.uow(), int(feed), actor_email=v.me["email"])
+            return v.redirect("/calendar?done=feed+revoked")
+        raise BadInput(f"action: {action[:40]!r} is no action of the calendar page")
+    except MktflowError as exc:
+        return calendar_page(request, status=exc.http_status, refusal=str(exc))
+
+
 def reports_page(request: Request, *, status: int = 200, refusal: str = "",
                  typed: dict[str, str] | None = None, v: Visit | None = None) -> Response:
     """The work reports (``GET /reports`` for a browser, ``/my-reports``): the form to write
@@ -693,20 +714,6 @@ async def write_report(request: Request) -> Response:
         return refused
     if not v.me:
         return v.sign_in_first()
-    action = _last(pairs, "action")
-    try:
-        if action == "new-feed":
-            issued = campaign_calendar.issue_feed(v.uow(), v.me["email"])
-            return calendar_page(request, issued=issued)
-        if action == "revoke-feed":
-            feed = _last(pairs, "feed")
-            if not feed.isdigit():
-                raise BadInput(f"feed: {feed[:20]!r} is no feed number")
-            campaign_calendar.revoke_feed(v.uow(), int(feed), actor_email=v.me["email"])
-            return v.redirect("/calendar?done=feed+revoked")
-        raise BadInput(f"action: {action[:40]!r} is no action of the calendar page")
-    except MktflowError as exc:
-        return calendar_page(request, status=exc.http_status, refusal=str(exc))
     typed = {k: _last(pairs, k) for k in ("done", "problems", "next")}
     try:
         report = work_reports.submit(v.uow(), actor_email=v.me["email"], done=typed["done"],
