@@ -51,7 +51,7 @@ docs: install  ## build the docs site into site/ (open site/index.html)
 # pytest-xdist workers: tests mostly wait on servers, so more workers than the 2 cores keep
 # them busy; the end-to-end tests are one unit and the flow tests two (lanes), each run in
 # order by one worker (tests/conftest.py), so only those workers start Prefect servers.
-TEST_WORKERS ?= 6
+TEST_WORKERS ?= 5
 
 test: lint chromium  ## lint, type-check and run every test (PostgreSQL must be up: .ci/run starts it)
 	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --durations=20

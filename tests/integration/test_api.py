@@ -212,7 +212,8 @@ def test_token_is_required_and_never_shown(
     sqlite_db: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     token = "t0ken-that-must-not-leak"  # the SSO proxy's shared token
-    with serving(_app(sqlite_db, token, proxy=True)) as url, httpx.Client(base_url=url) as client:
+    with serving(_app(sqlite_db, token, proxy=True)) as url, \
+            httpx.Client(base_url=url, timeout=30) as client:
         assert client.get("/health").status_code == 200
         refused = [client.get("/org"), client.get("/org", headers={"Authorization": "Bearer x"}),
                    client.get("/openapi.json"),

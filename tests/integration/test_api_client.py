@@ -22,13 +22,19 @@ PACKAGE = "mktflow_client"
 
 
 def generate_client(spec_url: str, out: Path) -> None:
-    """What the docs tell a client author to run (``--meta none``: a bare package)."""
+    """What the docs tell a client author to run (``--meta none``: a bare package).
+
+    The document is read once first, with a generous timeout: the API builds it on its first
+    request (a second or two of CPU for every operation's schema, longer on a machine busy
+    with the rest of the suite), and the generator gives up on a fetch after 5 s."""
+    httpx.get(spec_url, timeout=60).raise_for_status()
     config = out.parent / "client-config.yaml"
     config.write_text("post_hooks: []\n")  # no formatter needed to import the code
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "openapi_python_client", "generate", "--url", spec_url,
          "--meta", "none", "--output-path", str(out), "--config", str(config)],
-        check=True, capture_output=True, text=True, timeout=60)
+        capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
 
 @pytest.fixture

@@ -139,7 +139,8 @@ def test_binary_body_is_refused(api: httpx.Client) -> None:
 
 
 def test_request_size_limit(db: Any) -> None:
-    with serving(_app(db, api_max_body_bytes=10_000)) as url, httpx.Client(base_url=url) as c:
+    with serving(_app(db, api_max_body_bytes=10_000)) as url, \
+            httpx.Client(base_url=url, timeout=30) as c:
         big = {"department": "marketing", "title": "x", "description": "y" * 20_000}
         _problem(c.post("/work", headers=as_(ANA), json=big), 413, "10000 bytes")
 
