@@ -4,13 +4,15 @@
 ``process``, ``approval`` and ``brief`` (ids of the campaign's process, finance's approval step
 and marketing's handoff to tech).
 
-Every date counts from the served clock (``uow.now()``): the campaign starts 20 days ahead.
+Every date counts from the served clock (``uow.now()``): the campaign starts on the first day
+of next month, and its activity, approval and handoff fall in that month's first ten days, so
+the month page shows them all whatever the day of the month the test runs.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 OLGA = "olga.petrova@example.com"  # marketing specialist, owns the campaign
@@ -24,7 +26,7 @@ def seed() -> dict[str, Any]:
     from mktflow.engine.credentials import issue_token
 
     now = bootstrap.uow().now()
-    start = now.date() + timedelta(days=20)
+    start = (now.date().replace(day=1) + timedelta(days=32)).replace(day=1)  # next month's first
     code = f"CMP-CAL-{now:%H%M%S}"
     process = processes.start_process(bootstrap.uow(), process="campaign", business_key=code,
                                       owner_email=OLGA, params={"code": code})
@@ -39,15 +41,15 @@ def seed() -> dict[str, Any]:
                               "start": (start + timedelta(days=2)).isoformat(),
                               "end": (start + timedelta(days=9)).isoformat()}],
               "budget_lines": [{"code": "ads", "title": "Ads", "amount": 5000}]})
-    at = now.replace(hour=12, minute=0, second=0, microsecond=0)
+    at = datetime.combine(start, time(12), tzinfo=now.tzinfo)  # noon of the first day
     approval = work.create_work_item(  # as the campaign flow makes its approval step
         bootstrap.wiring().uow(Door.ENGINE), actor_email="mktflow", department="finance",
         title="Approve the tasting budget", process_id=process.id, step_key="approve",
-        due_at=at + timedelta(days=21),
+        due_at=at + timedelta(days=1),
         approval=Approval(department="finance", roles=("head",), rule="finance head"))
     brief = handoffs.offer(bootstrap.uow(), actor_email=OLGA, from_department="marketing",
                            to_department="tech", title="Tasting stand brief",
-                           due_at=at + timedelta(days=23), process_id=process.id,
+                           due_at=at + timedelta(days=3), process_id=process.id,
                            step_key="brief")
     return {"token": issue_token(bootstrap.uow(), OLGA).token, "month": start.strftime("%Y-%m"),
             "process": process.id, "approval": approval.id, "brief": brief.id}
