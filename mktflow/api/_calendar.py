@@ -6,14 +6,11 @@ secret proves: no other credential). One engine query behind every answer
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response, Security
+from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.security import HTTPAuthorizationCredentials
 
 from mktflow import web
-from mktflow.api._deps import Actor, Uow, _bearer, identify, wants_html
+from mktflow.api._deps import Actor, PageOrReader, Uow, wants_html
 from mktflow.api._models import query_text
 from mktflow.api._problems import on_validation_error
 from mktflow.api._schemas import problems
@@ -29,21 +26,10 @@ router = APIRouter(prefix="/calendar", tags=["calendar"])
 ICS = "text/calendar"
 
 
-def _reader_unless_page(
-    request: Request,
-    _bearer_token: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
-) -> str | None:
-    """Who reads (a credential, as every read); a browser asking for the calendar page is
-    answered by the pages, which sign people in themselves."""
-    if wants_html(request.headers.get("accept")):
-        return None
-    return identify(request, need_member=False)
-
-
 @router.get("", response_model=CalendarPage,
             responses=web.PAGE_RESPONSES | problems(401, 403, 404, 422))
 def show(uow: Uow, request: Request,
-         reader: Annotated[str | None, Depends(_reader_unless_page)],
+         reader: PageOrReader,
          month: str | None = Query(default=None, pattern=f"^(?:{MONTH_PATTERN})?$",
                                    description="The month, YYYY-MM (this month when neither "
                                                "month nor quarter is given; not both)."),

@@ -128,8 +128,21 @@ def reading_member(
     return identify(request, need_member=False)
 
 
+def reader_unless_page(
+    request: Request,
+    _bearer_token: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+) -> str | None:
+    """Who reads, as ``reading_member``; None without asking for a credential when a browser
+    asks for the route's page (``wants_html``): the pages sign people in themselves."""
+    if wants_html(request.headers.get("accept")):
+        return None
+    return identify(request, need_member=False)
+
+
 Actor = Annotated[str, Depends(acting_member)]
 Reader = Annotated[str | None, Depends(reading_member)]
+#: The reader of a list route that is also a page (``GET /leads``, ``/reports``, ``/calendar``).
+PageOrReader = Annotated[str | None, Depends(reader_unless_page)]
 
 
 def _q(params: str) -> float:

@@ -4,13 +4,10 @@ command per endpoint (``mktflow.engine.leads``); sales accepts or rejects a lead
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, Security
-from fastapi.security import HTTPAuthorizationCredentials
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from mktflow import web
-from mktflow.api._deps import Actor, Reader, Uow, _bearer, identify, wants_html
+from mktflow.api._deps import Actor, PageOrReader, Reader, Uow, wants_html
 from mktflow.api._models import (
     DisqualifyLead,
     GatherLead,
@@ -40,21 +37,11 @@ def gather(body: GatherLead, actor: Actor, uow: Uow, response: Response) -> Lead
     response.headers["Location"] = f"/leads/L-{lead.id}"
     return leads.show_lead(uow, f"L-{lead.id}")
 
-def _reader_unless_page(
-    request: Request,
-    _bearer_token: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
-) -> str | None:
-    """Who reads (a credential, as every read); a browser asking for the leads page is
-    answered by the pages, which sign people in themselves."""
-    if wants_html(request.headers.get("accept")):
-        return None
-    return identify(request, need_member=False)
-
 
 @router.get("", response_model=list[LeadPublic],
             responses=web.PAGE_RESPONSES | problems(403, 422))
 def list_(uow: Uow, request: Request,
-          reader: Annotated[str | None, Depends(_reader_unless_page)],
+          reader: PageOrReader,
           campaign: str | None = query_text("Only the leads of this campaign (business key)."),
           state: LeadState | None = Query(default=None, description="Only leads in this "
                                                                       "state.")

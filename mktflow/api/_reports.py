@@ -6,14 +6,13 @@ reported to the head before the end of the working day). One engine command per 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, Security
-from fastapi.security import HTTPAuthorizationCredentials
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import Field
 
 from mktflow import web
-from mktflow.api._deps import Actor, Reader, Uow, _bearer, identify, wants_html
+from mktflow.api._deps import Actor, PageOrReader, Reader, Uow, wants_html
 from mktflow.api._models import _Body, multiline, query_text
 from mktflow.api._schemas import problems
 from mktflow.domain.inputs import EMAIL_MAX, MULTILINE_PATTERN
@@ -60,21 +59,10 @@ def submit(body: SubmitReport, actor: Actor, uow: Uow, response: Response) -> Wo
     return report
 
 
-def _reader_unless_page(
-    request: Request,
-    _bearer_token: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
-) -> str | None:
-    """Who reads (a credential, as every read); a browser asking for the reports page is
-    answered by the pages, which sign people in themselves."""
-    if wants_html(request.headers.get("accept")):
-        return None
-    return identify(request, need_member=False)
-
-
 @router.get("", response_model=list[WorkReportPublic],
             responses=web.PAGE_RESPONSES | problems(403, 422))
 def list_(uow: Uow, request: Request,
-          reader: Annotated[str | None, Depends(_reader_unless_page)],
+          reader: PageOrReader,
           department: str | None = query_text("Only this department's reports."),
           member: str | None = query_text("Only this member's reports (e-mail).", EMAIL_MAX),
           kind: Kind | None = Query(default=None, description="Only reports of this kind."),
