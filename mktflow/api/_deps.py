@@ -4,7 +4,8 @@ Who acts is proven, never declared (issue 10):
 
 - ``Authorization: Bearer mkt_…`` (a member token, ``mktflow token create``) acts as that
   member; no header changes it.
-- A member the web pages signed in (their session sets ``request.state.member``).
+- (The web pages prove their own session cookie, in ``mktflow.web``; the API's routes take no
+  cookie.)
 - Only in SSO-proxy mode (``MKTFLOW_TRUST_PROXY_HEADER=true``): the proxy signs people in and
   names them in ``X-Mktflow-Actor``, with ``Authorization: Bearer <MKTFLOW_API_TOKEN>`` when
   that token is set (the API refuses to listen beyond 127.0.0.1 in this mode without it).
@@ -72,10 +73,6 @@ def identify(request: Request, *, need_member: bool = True) -> str | None:
     token. Notes how the member was proved in ``request.state.identified_by``
     (``IdentifiedBy``), which the request's units of work record on their audit entries.
     """
-    signed_in = getattr(request.state, "member", None)
-    if signed_in:
-        request.state.identified_by = IdentifiedBy.SESSION
-        return str(signed_in)
     scheme, _, presented = request.headers.get("authorization", "").partition(" ")
     presented = presented.strip() if scheme.lower() == "bearer" else ""
     if presented.startswith(TOKEN_PREFIX):
