@@ -4,7 +4,7 @@ reports, and the funnel (gathered → qualified → accepted → won).
 Source: seed 001, 市场部管理制度 四、职责分工 1 (市场营销部 "推进销售线索的跟踪和落地") and
 五、工作流程 1.(2) 销售线索的跟踪: A. marketing owns every lead it has gathered; B. it shares
 the key intelligence with the sales team promptly and tracks each lead; C. it watches every
-sales team's progress and contacts the customer when needed. DOMAIN.md item 10.
+sales team's progress and contacts the customer when needed.
 
 A lead's life::
 
@@ -194,7 +194,7 @@ def check_outcome(data: Mapping[str, Any] | None) -> tuple[LeadOutcome, str | No
 
 
 #: A campaign KPI named here is measured by the lead funnel, not typed: its actual at the
-#: campaign's evaluation is the count of the campaign's leads at that stage (DOMAIN.md item 10:
+#: campaign's evaluation is the count of the campaign's leads at that stage (seed 001:
 #: a lead's outcome is what a campaign's effect is judged by). KPI name -> funnel stage.
 FUNNEL_KPIS: dict[str, str] = {"leads_gathered": "gathered", "leads_qualified": "qualified",
                                "leads_accepted": "accepted", "leads_won": "won"}

@@ -2,7 +2,7 @@
 lead to sales as a handoff with a follow-up deadline), disqualify, report the outcome, and the
 funnel per campaign and channel.
 
-Source: seed 001, 市场营销部 工作流程 1.(2) 销售线索的跟踪 (DOMAIN.md item 10). Who may do what
+Source: seed 001, 市场营销部 工作流程 1.(2) 销售线索的跟踪. Who may do what
 is ``domain.leads.LEAD_RULES`` beside the handoff's own rows; who may see a lead or the funnel is
 ``domain.model.READ_RULES`` (``lead``, ``funnel``). A lead is not a Prefect flow: it is rows and
 a handoff (docs/processes/leads.md, "Why a lead is not a flow").
