@@ -37,7 +37,7 @@ from mktflow.domain.errors import BadInput, Conflict, MktflowError, NotFound
 from mktflow.domain.inputs import check_id, normalise_email
 from mktflow.engine import actions, inbox
 from mktflow.engine.common import actor_for
-from mktflow.engine.refs import parse_ref
+from mktflow.engine.refs import parse_ref, ref_number
 from mktflow.engine.views import BulkAnswer, BulkItemAnswer, SavedViewPublic
 from mktflow.store.tables import SavedView, SavedViewDefault
 from mktflow.store.uow import UnitOfWork
@@ -65,11 +65,11 @@ def _flush(uow: UnitOfWork, message: str) -> None:
 
 def view_number(reference: str | int) -> int:
     """The id in ``V-3``, ``v3`` or ``3``. Raises BadInput naming ``view``."""
-    text = str(reference).strip()
-    digits = text[1:].lstrip("-") if text[:1] in ("V", "v") else text
-    if not digits.isdigit() or len(digits) > 12:
-        raise BadInput(f"view: {text[:40]!r} is not a saved view's reference (e.g. V-3)")
-    return check_id(int(digits), f"view: V-{int(digits)}")
+    number = ref_number(reference, "V", dash_optional=True)
+    if number is None:
+        raise BadInput(f"view: {str(reference).strip()[:40]!r} is not a saved view's "
+                       "reference (e.g. V-3)")
+    return check_id(number, f"view: V-{number}")
 
 
 def _url(view: SavedView) -> str:

@@ -53,6 +53,7 @@ from mktflow.domain.model import HandoffState, Readable, read_rule
 from mktflow.engine import handoffs
 from mktflow.engine.common import actor_for
 from mktflow.engine.lead_handoffs import lead_target
+from mktflow.engine.refs import ref_number
 from mktflow.engine.views import (
     FunnelFigures,
     LeadFunnel,
@@ -422,11 +423,11 @@ def _history(uow: UnitOfWork, lead: Lead) -> list[LeadHistoryEntry]:
 
 def lead_number(reference: str | int) -> int:
     """The id in ``L-3`` (or ``3``); NotFound naming what was given otherwise."""
-    text = str(reference).strip()
-    digits = text[2:] if text.upper().startswith("L-") else text
-    if not digits.isdigit() or len(digits) > 12:
-        raise NotFound(f"lead: {text!r} names no lead (a lead is named L-<number>)")
-    return check_id(int(digits), lead_ref(int(digits)))
+    number = ref_number(reference, "L")
+    if number is None:
+        raise NotFound(f"lead: {str(reference).strip()!r} names no lead (a lead is named "
+                       "L-<number>)")
+    return check_id(number, lead_ref(number))
 
 
 def list_leads(uow: UnitOfWork, *, reader: str | None = None, campaign: str | None = None,

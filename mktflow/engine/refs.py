@@ -12,7 +12,7 @@ from mktflow.domain.errors import BadInput, NotFound
 from mktflow.domain.inputs import ID_MAX
 from mktflow.domain.model import REF_PREFIX
 
-__all__ = ["parse_ref", "ref_pattern"]
+__all__ = ["parse_ref", "ref_number", "ref_pattern"]
 
 _KIND_OF_PREFIX = {prefix: kind for kind, prefix in REF_PREFIX.items()}
 _REF = re.compile(r"^\s*(?:(?P<prefix>[WHPwhp])-?)?(?P<id>\d{1,40})\s*$")
@@ -37,6 +37,21 @@ def parse_ref(text: str, default_kind: str | None = None) -> tuple[str, int]:
     if not 0 < number <= ID_MAX:
         raise NotFound(f"{REF_PREFIX[kind]}-{number} does not exist")
     return kind, number
+
+
+def ref_number(reference: str | int, letter: str, *, dash_optional: bool = False) -> int | None:
+    """The number in ``<letter>-12`` (any case) or a bare ``12``, for the references of the
+    records that are not items (``L-`` leads, ``R-`` reports, ``V-`` saved views); with
+    ``dash_optional`` also ``<letter>12``. None when the text is no such reference (more than
+    12 digits included): the caller raises its own error naming the field."""
+    text = str(reference).strip()
+    if dash_optional:
+        digits = text[1:].lstrip("-") if text[:1].upper() == letter else text
+    else:
+        digits = text[2:] if text.upper().startswith(f"{letter}-") else text
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 12:
+        return None
+    return int(digits)
 
 
 def ref_pattern(kind: str) -> str:

@@ -60,6 +60,7 @@ from mktflow.engine.calendars import find_calendar
 from mktflow.engine.common import actor_for, as_engine, ref
 from mktflow.engine.notices import head_of
 from mktflow.engine.processes import open_instance
+from mktflow.engine.refs import ref_number
 from mktflow.engine.report_records import existing, member_of, record_step, step_key, write
 from mktflow.engine.views import WorkReportPublic
 from mktflow.engine.visibility import reading_actor
@@ -130,11 +131,11 @@ def _target(row: WorkReport) -> Target:
 
 def report_number(reference: str | int) -> int:
     """The id in ``R-3`` (or ``3``); NotFound naming what was given otherwise."""
-    text = str(reference).strip()
-    digits = text[2:] if text.upper().startswith("R-") else text
-    if not digits.isdigit() or len(digits) > 12:
-        raise NotFound(f"report: {text!r} names no report (a report is named R-<number>)")
-    return check_id(int(digits), report_ref(int(digits)))
+    number = ref_number(reference, "R")
+    if number is None:
+        raise NotFound(f"report: {str(reference).strip()!r} names no report (a report is "
+                       "named R-<number>)")
+    return check_id(number, report_ref(number))
 
 
 def submit(uow: UnitOfWork, *, actor_email: str, done: str | None, problems: str | None = None,
