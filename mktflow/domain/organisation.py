@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Collection, Mapping
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
@@ -29,6 +29,7 @@ from mktflow.domain.inputs import (
 from mktflow.domain.model import Role
 
 __all__ = [
+    "LANGUAGES",
     "REQUIRED_DEPARTMENTS",
     "BranchSpec",
     "CalendarSpec",
@@ -112,14 +113,22 @@ class DepartmentSpec(_Entry):
     head_away: AwaySpec | None = None
 
 
+#: The languages of the pages and notices (docs: "Languages"): English, Simplified Chinese,
+#: Spanish, Russian; a member's ``language`` is one of them.
+LANGUAGES = ("en", "zh", "es", "ru")
+Language = Literal["en", "zh", "es", "ru"]
+
+
 class MemberSpec(_Entry):
-    """A person in a department and a branch, with a role."""
+    """A person in a department and a branch, with a role and, optionally, the language of
+    their pages and notices (``LANGUAGES``; none: the browser's)."""
 
     name: Name
     email: Annotated[Email, Field(pattern=EMAIL_SHAPE.pattern)]
     department: str
     branch: str
     role: Role = Role.SPECIALIST
+    language: Language | None = None
 
 
 class ChannelType(StrEnum):

@@ -25,6 +25,7 @@ from mktflow.domain.inputs import format_time, human_time
 from mktflow.domain.model import Audience, Role
 from mktflow.engine.channels import department_channels, member_channels
 from mktflow.engine.common import find_member, get_for_update, ref
+from mktflow.i18n.notices import PHRASES as _PHRASES
 from mktflow.store.tables import (
     Channel,
     Department,
@@ -46,30 +47,6 @@ __all__ = [
 
 _PATHS = {WorkItem: "work", Handoff: "handoffs"}
 _CHANNEL = Channel.__table__  # type: ignore[attr-defined]
-
-#: How a subject says what happened; ``{member}``, ``{to}``, ``{from}``, ``{due}``, ... are filled
-#: from the item and the recipient. Events not listed say their verb.
-_PHRASES = {
-    "work.created": "new in the {department} inbox",
-    "work.created/member": "for {member}",
-    "work.assigned": "assigned to {member}",
-    "work.reassigned": "reassigned to {member}",
-    "work.delegated": "delegated to {member}",
-    "work.resolved": "handed back to {member}",
-    "work.taken_back": "back in the {department} queue",
-    "work.overdue": "overdue since {due}",
-    "work.escalated": "escalated to {escalated_to}, overdue since {due}",
-    "handoff.offered": "offered to {to} by {from}",
-    "handoff.accepted": "accepted by {to}",
-    "handoff.rejected": "rejected by {to}",
-    "handoff.delivered": "delivered by {to}, awaits confirmation by {from}",
-    "handoff.confirmed": "confirmed by {from}",
-    "handoff.returned": "returned by {from}",
-    "handoff.cancelled": "cancelled by {from}",
-    "handoff.overdue": "overdue since {due}",
-    "handoff.escalated": "escalated to {escalated_to}, overdue since {due}",
-}
-
 
 @dataclass(frozen=True)
 class Recipient:
@@ -239,6 +216,9 @@ def notice_recipients(
         }
         for route in _routes(uow, recipient):
             payload = dict(base)
+            reader = find_member(uow.session, route.member) if route.member else None
+            if reader is not None and reader.language:
+                payload["language"] = reader.language  # how the relay words it
             if route.on_behalf_of:
                 payload.update(recipient=route.member, on_behalf_of=route.on_behalf_of,
                                **{"for": f"{route.member} (for {route.on_behalf_of}, away)"})

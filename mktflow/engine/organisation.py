@@ -155,7 +155,8 @@ def load_organisation(uow: UnitOfWork, spec: OrganisationSpec, *, source: str,
             email = m.email.lower()
             named.add(email)
             values = {"email": email, "name": m.name, "department": m.department,
-                      "branch": m.branch, "role": str(m.role), "active": True}
+                      "branch": m.branch, "role": str(m.role), "active": True,
+                      "language": m.language}
             row = existing.get(email)
             if row is not None and row.department != m.department:
                 moves[email] = (row.department, m.department)

@@ -42,14 +42,16 @@ _WITH_RECEIVER = (HandoffState.OFFERED, HandoffState.ACCEPTED, HandoffState.RETU
 
 
 def whoami(uow: UnitOfWork, email: str) -> dict[str, Any]:
-    """The active member ``email`` names: ``{email, name, department, role, branch, leads}``
-    (``leads``: departments they head or deputise for today, sorted). Raises NotFound when
+    """The active member ``email`` names: ``{email, name, department, role, branch, leads,
+    language}`` (``leads``: departments they head or deputise for today, sorted; ``language``:
+    the organisation file's, ``en``/``zh``/``es``/``ru``, or None). Raises NotFound when
     there is no active member with that e-mail."""
     with uow:
         member = active_member(uow.session, email)
         actor = actor_for(uow, member.email)
         return {"email": member.email, "name": member.name, "department": member.department,
-                "role": member.role, "branch": member.branch, "leads": sorted(actor.leads)}
+                "role": member.role, "branch": member.branch, "leads": sorted(actor.leads),
+                "language": member.language}
 
 
 def members_of(uow: UnitOfWork, department: str) -> list[dict[str, str]]:

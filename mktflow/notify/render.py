@@ -16,19 +16,23 @@ import hmac
 import json
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from mktflow.domain.errors import DeliveryFailed
 from mktflow.domain.sign_in import PAYLOAD_KEY, code_for, key_id
+from mktflow.i18n import DEFAULT, gettext, normal, notices, when
 
 __all__ = [
     "Envelope",
     "email_message",
+    "language_of",
     "one_line",
     "sign",
     "slack_payload",
+    "subject_of",
     "text_of",
     "verify_signature",
     "webhook_body",
@@ -89,26 +93,60 @@ def with_sign_in_link(env: Envelope, key: bytes | None) -> Envelope:
     return replace(env, link=link, payload={**payload, "link": link})
 
 
+def language_of(env: Envelope) -> str:
+    """The language a message is written in: its member recipient's (``payload["language"]``,
+    from the organisation file), else English (a department's channel, a member without one).
+    """
+    return normal(str(env.payload.get("language") or "")) or DEFAULT
+
+
+def subject_of(env: Envelope) -> str:
+    """The subject in the message's language (English: as the engine wrote it)."""
+    lang, p = language_of(env), env.payload
+    if lang == DEFAULT or not p.get("ref") or not str(env.event).count("."):
+        return env.subject
+    fill = {"department": p.get("department"), "member": p.get("recipient"),
+            "due": _human_time(str(p["due"]), lang) if p.get("due") else None,
+            "reason": p.get("reason"), "to": p.get("to_department"),
+            "from": p.get("from_department"), "escalated_to": p.get("escalated_to"),
+            "level": p.get("level")}
+    return notices.subject(lang, str(p["ref"]), env.event, fill, str(p.get("title") or ""))
+
+
 def text_of(env: Envelope) -> str:
-    """The readable message: what, for whom, due when, why, and the link to act."""
-    p = env.payload
-    lines = [one_line(env.subject), f"For: {p.get('for') or env.recipient or env.department}"]
+    """The readable message in its language (``language_of``): what, for whom, due when,
+    why, and the link to act. What people typed (title, reason) stays as typed."""
+    p, lang = env.payload, language_of(env)
+    say = notices.LABELS
+    who = p.get("for") or env.recipient or env.department
+    if lang != DEFAULT:
+        who = (gettext(lang, say["away"], member=p.get("recipient"), head=p["on_behalf_of"])
+               if p.get("on_behalf_of") else p.get("recipient") or env.recipient
+               or gettext(lang, say["department"],
+                          department=notices.department(env.department, lang)))
+    lines = [one_line(subject_of(env)), gettext(lang, say["for"], value=who)]
     if p.get("due"):
-        lines.append(f"Due: {_human_time(p['due'])}")
+        lines.append(gettext(lang, say["due"], value=_human_time(str(p["due"]), lang)))
     if p.get("level"):
-        lines.append(f"Escalation: level {p['level']} ({p.get('escalated_to', '')})")
+        lines.append(gettext(lang, say["escalation"], level=p["level"],
+                             to=p.get("escalated_to", "")))
     if p.get("reason"):
-        lines.append(f"Reason: {p['reason']}")
+        lines.append(gettext(lang, say["reason"], value=p["reason"]))
     if env.link:
-        lines.append(f"Act: {env.link}")
+        lines.append(gettext(lang, say["act"], value=env.link))
     return "\n".join(lines)
 
 
-def _human_time(iso: str) -> str:
+def _human_time(iso: str, lang: str = DEFAULT) -> str:
     try:
-        return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M UTC")
+        moment = datetime.fromisoformat(iso)
     except ValueError:
         return iso
+    if lang == DEFAULT:
+        return moment.strftime("%Y-%m-%d %H:%M UTC")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return when(moment, ZoneInfo("UTC"), lang)
 
 
 def webhook_body(env: Envelope) -> bytes:
@@ -157,7 +195,8 @@ def slack_payload(env: Envelope) -> dict[str, Any]:
     """
     lines = text_of(env).splitlines()
     head = f"*{_slack_escape(lines[0])}*"
-    rest = [_slack_escape(x) for x in lines[1:] if not x.startswith("Act: ")]
+    act = gettext(language_of(env), notices.LABELS["act"], value=env.link or "")
+    rest = [_slack_escape(x) for x in lines[1:] if x != act and not x.startswith("Act: ")]
     link = f"<{env.link}|Open {_slack_escape(str(env.payload.get('ref', 'item')))}>" \
         if env.link else ""
     room = SLACK_SECTION_MAX - (len(link) + 1 if link else 0)
@@ -199,7 +238,7 @@ def email_message(env: Envelope, *, sender: str) -> EmailMessage:
     keeps the text as written.
     """
     msg = EmailMessage()
-    msg["Subject"] = one_line(env.subject)
+    msg["Subject"] = one_line(subject_of(env))
     msg["From"] = one_line(sender)
     msg["To"] = one_line(env.to or "")
     msg["Message-ID"] = f"<{env.id}@mktflow>"

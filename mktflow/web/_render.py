@@ -7,6 +7,12 @@ becomes a ``javascript:`` anchor.
 
 Priority (0-100, 50 when nobody set one) reads in four bands: 0-29 *Low*, 30-69 *Normal*
 (the default 50 is normal: most work is), 70-89 *High*, 90-100 *Urgent*.
+
+Each language has its own environment (``jinja2.ext.i18n`` with the catalogue of
+``mktflow.i18n``, new-style: ``{{ _("Due %(when)s", when=...) }}`` escapes what it fills);
+times, numbers and money are written as the language writes them (filters ``when``,
+``number``, ``money``); labels of states, bands and departments are translated, what people
+typed is not.
 """
 
 from __future__ import annotations
@@ -23,32 +29,44 @@ from markupsafe import Markup, escape
 from mktflow.config import Settings
 from mktflow.domain.desk import PRIORITY_BANDS
 from mktflow.domain.inputs import is_acceptable_link, zone_named
+from mktflow.i18n import DEFAULT, N_, NAMES, money, number, translations, when
+from mktflow.i18n.notices import DEPARTMENT_NAMES
+from mktflow.i18n.notices import department as department_name
 from mktflow.web._markdown import markdown
 
-__all__ = ["BANDS", "band", "environment", "render", "zone_of"]
+__all__ = ["BANDS", "DEPARTMENT_NAMES", "TRANSLATED", "band", "department_name", "environment",
+           "render", "zone_of"]
 
 #: Priority 0-100 as people read it: (lowest value of the band, its name), highest first
 #: (``domain.desk.PRIORITY_BANDS``, which the queue's priority filter reads too).
 BANDS = tuple((low, name.capitalize()) for name, (low, _) in PRIORITY_BANDS.items())
-_STATE_LABELS = {"delegated": "delegated (pending review)", "open": "open",
-                 "claimed": "claimed", "done": "done", "cancelled": "cancelled"}
-
-
+_STATE_LABELS = {"delegated": N_("delegated (pending review)"), "open": N_("open"),
+                 "claimed": N_("claimed"), "done": N_("done"), "cancelled": N_("cancelled"),
+                 "offered": N_("offered"), "accepted": N_("accepted"),
+                 "rejected": N_("rejected"), "delivered": N_("delivered"),
+                 "confirmed": N_("confirmed"), "returned": N_("returned"),
+                 "running": N_("running"), "completed": N_("completed"),
+                 "failed": N_("failed"), "blocked": N_("blocked")}
+#: The pages translated so far (docs: "Languages"); any other page is shown wholly in English,
+#: never half-translated, and without the language switch.
+TRANSLATED = frozenset({"list.html", "message.html", "signin.html", "redeem.html", "work.html"})
+_ROLE_LABELS = {"head": N_("head"), "deputy": N_("deputy"), "specialist": N_("specialist")}
+_BAND_LABELS = (N_("Low"), N_("Normal"), N_("High"), N_("Urgent"))
 def zone_of(settings: Settings) -> ZoneInfo:
     """The organisation's time zone (``web_timezone``, else ``schedule_tz``; UTC if unknown)."""
     return zone_named(settings.web_timezone, settings.schedule_tz)
 
 
-def _when(value: str | datetime | None, zone: ZoneInfo) -> Markup:
-    """``<time datetime="…">Mon 30 Nov 2026, 17:00 CET</time>`` in the organisation's zone."""
+def _when(value: str | datetime | None, zone: ZoneInfo, lang: str = DEFAULT) -> Markup:
+    """``<time datetime="…">Mon 30 Nov 2026, 17:00 CET</time>`` in the organisation's zone, as
+    the language writes it (``2026年11月30日 周一 17:00 CET``)."""
     if not value:
         return Markup("—")
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo("UTC"))
-    local = moment.astimezone(zone)
-    text = f"{local:%a %d %b %Y, %H:%M} {local.tzname()}"
-    return Markup('<time datetime="{}">{}</time>').format(moment.isoformat(), text)
+    return Markup('<time datetime="{}">{}</time>').format(moment.isoformat(),
+                                                     when(moment, zone, lang))
 
 
 def band(priority: int | None) -> str:
@@ -76,34 +94,45 @@ def _words(value: Any) -> str:
     return text[:1].upper() + text[1:].lower() if text != text.upper() else text
 
 
-def _state(value: str | None) -> Markup:
+def _state(value: str | None, lang: str = DEFAULT) -> Markup:
     name = str(value or "")
+    label = _STATE_LABELS.get(name)
     return Markup('<span class="state state-{}">{}</span>').format(
-        escape(name), _STATE_LABELS.get(name, name))
+        escape(name), translations(lang).gettext(label) if label else name)
 
 
-@lru_cache(maxsize=8)
-def _environment(zone_name: str) -> Environment:
+@lru_cache(maxsize=32)
+def _environment(zone_name: str, lang: str = DEFAULT) -> Environment:
     env = Environment(loader=PackageLoader("mktflow.web", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True),
-                      trim_blocks=True, lstrip_blocks=True)
+                      trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
+    catalogue = translations(lang)
+    env.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
     zone = ZoneInfo(zone_name)
-    env.filters["when"] = lambda value: _when(value, zone)
-    env.filters["band"] = band
+    env.filters["when"] = lambda value: _when(value, zone, lang)
+    env.filters["band"] = lambda value: catalogue.gettext(band(value))
+    env.filters["state_name"] = lambda value: str(value) if lang == DEFAULT else (
+        catalogue.gettext(_STATE_LABELS.get(str(value), str(value))))
+    env.filters["dept"] = lambda code: department_name(code, lang)
+    env.filters["role"] = lambda role: catalogue.gettext(_ROLE_LABELS.get(str(role), str(role)))
+    env.filters["number"] = lambda value: number(value, lang)
+    env.filters["money"] = lambda value, currency: money(value, currency, lang)
     env.filters["markdown"] = markdown
     env.filters["filled"] = _filled
     env.filters["words"] = _words
-    env.filters["state"] = _state
+    env.filters["state"] = lambda value: _state(value, lang)
     env.tests["acceptable_link"] = is_acceptable_link  # a stored link shown as an anchor
     env.globals["zone"] = zone_name
+    env.globals["lang"] = lang
+    env.globals["language_names"] = NAMES
     return env
 
 
-def environment(settings: Settings) -> Environment:
-    """The template environment for the organisation's time zone."""
-    return _environment(zone_of(settings).key)
+def environment(settings: Settings, lang: str = DEFAULT) -> Environment:
+    """The template environment for the organisation's time zone and a language."""
+    return _environment(zone_of(settings).key, lang)
 
 
-def render(settings: Settings, template: str, **context: Any) -> str:
-    """A page rendered from ``template`` (autoescaped)."""
-    return environment(settings).get_template(template).render(**context)
+def render(settings: Settings, template: str, *, lang: str = DEFAULT, **context: Any) -> str:
+    """A page rendered from ``template`` (autoescaped) in language ``lang``."""
+    return environment(settings, lang).get_template(template).render(**context)

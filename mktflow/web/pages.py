@@ -25,6 +25,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.background import BackgroundTask
 
+from mktflow import i18n
 from mktflow.config import Settings
 from mktflow.domain import clock
 from mktflow.domain.actors import IdentifiedBy
@@ -58,9 +59,10 @@ from mktflow.engine.refs import parse_ref
 from mktflow.engine.reports import handoff_ledger
 from mktflow.engine.views import InboxRow, WorkItemPublic, show_item
 from mktflow.engine.work import merge_draft
+from mktflow.i18n.rules import localize
 from mktflow.web import forms as F
 from mktflow.web._guard import form_refusal, session_of, set_session
-from mktflow.web._render import render
+from mktflow.web._render import TRANSLATED, department_name, render
 from mktflow.web.session import Session, SessionKeys, load_key
 
 __all__ = ["PAGE_SIZE", "WebState", "calendar_page", "inbox_page", "item_page", "process_page",
@@ -70,6 +72,9 @@ router = APIRouter(include_in_schema=False)
 log = logging.getLogger("mktflow.web")
 #: What a member's e-mail looks like (the organisation file's rule, domain.organisation).
 PAGE_SIZE = 25
+#: The cookie that remembers the language switch (a preference, no secret), for a year.
+LANG_COOKIE = "mktflow_lang"
+LANG_COOKIE_AGE_S = 365 * 24 * 3600
 _MAX_FORM_BYTES = 1_000_000
 #: What the queue page says after a saved view's form (``?done=view-save`` ...).
 _VIEW_DONE = {"save": "view saved", "delete": "view deleted", "default": "default view chosen",
@@ -119,7 +124,49 @@ class Visit:
         uow: UnitOfWork = self.request.app.state.wiring.uow(identified_by=IdentifiedBy.SESSION)
         return uow
 
+    @property
+    def lang(self) -> str:
+        """The page's language (docs: "Languages"): the switch (``?lang=``, then remembered
+        in the ``mktflow_lang`` cookie), else the member's from the organisation file, else
+        the browser's ``Accept-Language``, else English."""
+        if "lang" not in self.extra:
+            asked = i18n.normal(self.request.query_params.get("lang"))
+            if asked:
+                self.extra["set_lang"] = asked
+            self.extra["lang"] = (
+                asked or i18n.normal(self.request.cookies.get(LANG_COOKIE))
+                or i18n.normal((self.me or {}).get("language"))
+                or i18n.negotiate(self.request.headers.get("accept-language")) or i18n.DEFAULT)
+        lang: str = self.extra["lang"]
+        return lang
+
+    def t(self, message: str, **fill: object) -> str:
+        """``message`` in the page's language, its ``%(name)s`` filled."""
+        return i18n.gettext(self.lang, message, **fill)
+
+    def dept(self, code: str) -> str:
+        """A department as the page's language names it (English: its code)."""
+        return department_name(code, self.lang)
+
+    def errors(self, found: dict[str, str] | None) -> dict[str, str]:
+        """Field errors in the page's language (``i18n.rules.localize``)."""
+        return {k: localize(m, self.lang) for k, m in (found or {}).items()}
+
+    def _lang_links(self) -> list[tuple[str, str, str]]:
+        """The switch: (code, name, this page's address with ``lang=code``) per language."""
+        url = self.request.url
+        kept = [(k, val) for k, val in parse_qsl(url.query, keep_blank_values=True)
+                if k not in ("lang", "done", "ref")]
+        return [(code, name, f"{url.path}?{urlencode([*kept, ('lang', code)])}")
+                for code, name in i18n.NAMES.items()]
+
     def _finish(self, response: Response) -> Response:
+        if "set_lang" in self.extra:
+            response.set_cookie(LANG_COOKIE, self.extra["set_lang"], max_age=LANG_COOKIE_AGE_S,
+                                path="/", httponly=True, samesite="lax",
+                                secure=self.request.url.scheme == "https"
+                                or self.state.settings.api_url.startswith("https:"))
+        response.headers["Vary"] = "Accept-Language, Cookie"
         if self.fresh:
             set_session(response, self.request, self.state.keys, self.session,
                         api_url=self.state.settings.api_url)
@@ -128,7 +175,10 @@ class Visit:
 
     def page(self, template: str, *, status: int = 200, **context: Any) -> Response:
         """The page ``template`` with who is signed in and the form token."""
-        html = render(self.state.settings, template, me=self.me, csrf=self.session.csrf,
+        shown = template in TRANSLATED
+        html = render(self.state.settings, template, lang=self.lang if shown else i18n.DEFAULT,
+                      me=self.me, csrf=self.session.csrf,
+                      lang_links=self._lang_links() if shown else [],
                       flash=context.pop("flash", None) or self._flash(), **context)
         return self._finish(HTMLResponse(html, status_code=status))
 
@@ -140,6 +190,9 @@ class Visit:
         done = self.request.query_params.get("done", "")
         ref = self.request.query_params.get("ref", "")
         if done in _DONE.values() and re.fullmatch(r"[WH]-\d{1,12}", ref or "W-0"):
+            said = self.t(done)
+            if self.lang != i18n.DEFAULT:
+                return self.t("%(ref)s: %(done)s.", ref=ref, done=said) if ref else f"{said}."
             return f"{ref} {done}." if ref else f"{done[:1].upper()}{done[1:]}."
         return None
 
@@ -206,9 +259,9 @@ async def _posted(request: Request) -> tuple[Visit, list[tuple[str, str]], Respo
     why = form_refusal(request, v.session if v.had_session else None, _last(pairs, "csrf"),
                        v.state.settings.api_url)
     if why:
-        return v, pairs, v.page("message.html", status=403, title="Refused",
-                                message=f"Not done: {why}.", link="/my-work",
-                                link_text="Back to my work")
+        return v, pairs, v.page("message.html", status=403, title=v.t("Refused"),
+                                message=v.t("Not done: %(why)s.", why=why), link="/my-work",
+                                link_text=v.t("Back to my work"))
     return v, pairs, None
 
 
@@ -228,7 +281,7 @@ def sign_in_page(request: Request, next: str | None = None) -> Response:
     v = visit(request)
     if v.me:
         return v.redirect(_local(next))
-    return v.page("signin.html", title="Sign in", next=_local(next))
+    return v.page("signin.html", title=v.t("Sign in"), next=_local(next))
 
 
 @router.post("/sign-in")
@@ -248,28 +301,30 @@ async def sign_in(request: Request) -> Response:
             holder = credentials.token_holder(v.uow(), token)
             return _signed_in(v, holder.member, next_path, by="token", token_id=holder.id)
         except MktflowError:
-            return v.page("signin.html", status=401, title="Sign in", next=next_path,
-                          refusal="That token does not sign anyone in: it is wrong, revoked "
-                                  "or expired.")
+            return v.page("signin.html", status=401, title=v.t("Sign in"), next=next_path,
+                          refusal=v.t("That token does not sign anyone in: it is wrong, "
+                                      "revoked or expired."))
     email = _last(pairs, "email").strip()
     if not email:
-        return v.page("signin.html", status=422, title="Sign in", next=next_path,
-                      refusal="Give your work e-mail (for a link) or a member token.")
+        return v.page("signin.html", status=422, title=v.t("Sign in"), next=next_path,
+                      refusal=v.t("Give your work e-mail (for a link) or a member token."))
     if not EMAIL_SHAPE.fullmatch(email):  # says nothing of who is a member
-        why = "is not an e-mail address: it needs a name, @ and a domain (name@example.com)"
-        return v.page("signin.html", status=422, title="Sign in", next=next_path,
-                      refusal=f"{email[:320]!r} {why}.", email=email[:320],
-                      email_error=f"Your work e-mail {why}")
+        why = v.t("is not an e-mail address: it needs a name, @ and a domain "
+                  "(name@example.com)")
+        return v.page("signin.html", status=422, title=v.t("Sign in"), next=next_path,
+                      refusal=v.t("%(email)s %(why)s.", email=repr(email[:320]), why=why),
+                      email=email[:320],
+                      email_error=v.t("Your work e-mail %(why)s", why=why))
     try:  # the same work, the same answer, for members and strangers: counted, then taken
         credentials.request_sign_in_link(v.uow(), email, client=_client_of(request))
     except TooManyRequests as exc:
         return _too_many(v, exc, next_path, email)
     except MktflowError:  # the database is busy or away: nothing was taken, say so
         log.exception("could not take a request for a sign-in link")
-        return v.page("signin.html", status=503, title="Sign in", next=next_path,
-                      email=email[:320], refusal="mktflow could not take your request just "
-                                                 "now. Try again in a moment.")
-    page = v.page("signin.html", title="Sign in", next=next_path, sent=email)
+        return v.page("signin.html", status=503, title=v.t("Sign in"), next=next_path,
+                      email=email[:320], refusal=v.t("mktflow could not take your request "
+                                                     "just now. Try again in a moment."))
+    page = v.page("signin.html", title=v.t("Sign in"), next=next_path, sent=email)
     # a member's link is made and queued after the answer has gone, so its time tells nothing
     page.background = BackgroundTask(_send_link, v.request.app.state.wiring, email, next_path)
     return page
@@ -286,12 +341,15 @@ def _too_many(v: Visit, exc: TooManyRequests, next_path: str, email: str) -> Res
     Members and strangers are counted alike, so it says nothing of who is a member."""
     again = clock.now() + timedelta(seconds=exc.retry_after_s)
     minutes = max(1, -(-exc.retry_after_s // 60))
-    page = v.page("signin.html", status=429, title="Sign in", next=next_path,
+    page = v.page("signin.html", status=429, title=v.t("Sign in"), next=next_path,
                   email=email[:320], again=again,
-                  refusal=f"Too many sign-in links were asked for this e-mail address or from "
-                          f"this network lately. Try again in {minutes} "
-                          f"minute{'s' if minutes != 1 else ''}, or sign in with a member "
-                          "token.")
+                  refusal=v.t("Too many sign-in links were asked for this e-mail address or "
+                              "from this network lately. Try again in %(minutes)s minute(s), or "
+                              "sign in with a member token.", minutes=minutes)
+                  if v.lang != i18n.DEFAULT else
+                  f"Too many sign-in links were asked for this e-mail address or from "
+                  f"this network lately. Try again in {minutes} "
+                  f"minute{'s' if minutes != 1 else ''}, or sign in with a member token.")
     page.headers["Retry-After"] = str(exc.retry_after_s)
     return page
 
@@ -322,7 +380,7 @@ def _signed_in(v: Visit, email: str, next_path: str, *, by: str,
 def sign_in_link_page(request: Request, code: str) -> Response:
     """The one-time link's page: a button signs in (link checkers that fetch it spend nothing)."""
     v = visit(request)
-    return v.page("redeem.html", title="Sign in")
+    return v.page("redeem.html", title=v.t("Sign in"))
 
 
 @router.post("/sign-in/{code}")
@@ -419,10 +477,11 @@ def my_work(request: Request) -> Response:
     try:
         shown, extra = _work_list(v, v.me["department"], member=v.me["email"])
     except MktflowError as exc:  # a filter or cursor that does not fit
-        return v.page("message.html", status=exc.http_status, title="My work",
-                      message=str(exc), link="/my-work", link_text="My work")
-    return v.page("list.html", title="My work", nav="work", heading="My work", items=shown,
-                  empty="You hold nothing. Claim work from your department's queue.",
+        return v.page("message.html", status=exc.http_status, title=v.t("My work"),
+                      message=str(exc), link="/my-work", link_text=v.t("My work"))
+    return v.page("list.html", title=v.t("My work"), nav="work", heading=v.t("My work"),
+                  items=shown,
+                  empty=v.t("You hold nothing. Claim work from your department's queue."),
                   actions=False, **extra)
 
 
@@ -455,18 +514,23 @@ def _queue(v: Visit, department: str, *, status: int = 200, bulk: Any = None,
         waiting = len(queries.handoff_page(v.uow(), department, limit=200,
                                            reader=v.me["email"]).rows)
     except MktflowError as exc:
-        return v.page("message.html", status=exc.http_status, title=f"{department} queue",
-                      message=str(exc), link="/my-work", link_text="Back to my work")
+        return v.page("message.html", status=exc.http_status,
+                      title=v.t("%(department)s queue", department=v.dept(department)),
+                      message=str(exc), link="/my-work", link_text=v.t("Back to my work"))
     mine = department == v.me["department"]
-    return v.page("list.html", status=status, title=f"{department} queue",
+    name = v.dept(department)
+    count = f"{waiting}{'+' if waiting >= 200 else ''}"
+    return v.page("list.html", status=status,
+                  title=v.t("%(department)s queue", department=name),
                   nav="department" if mine else "",
-                  heading=f"{department.capitalize()} queue", items=shown, actions=True,
-                  intro=f"{waiting}{'+' if waiting >= 200 else ''} handoff(s) wait for "
-                        f"{department}: see Handoffs." if waiting else "",
-                  empty=f"Nothing is waiting in the {department} queue.",
+                  heading=v.t("%(department)s queue", department=name[:1].upper() + name[1:]),
+                  items=shown, actions=True,
+                  intro=v.t("%(count)s handoff(s) wait for %(department)s: see Handoffs.",
+                            count=count, department=name) if waiting else "",
+                  empty=v.t("Nothing is waiting in the %(department)s queue.", department=name),
                   department=department, members=tasklist.members_of(v.uow(), department),
                   bulk_actions=BULK_ACTIONS, bulk=bulk, refusal=refusal, typed=typed or {},
-                  field_errors=field_errors or {}, **extra)
+                  field_errors=v.errors(field_errors), **extra)
 
 
 @router.post("/inbox/{department}/views")
@@ -818,12 +882,13 @@ def item_page(request: Request, kind: str, reference: str, *, status: int = 200,
                                "may_end": bool(process) and tasklist.may_end_process(
                                    v.uow(), item.process_id or 0, v.me["email"]),
                                "typed": typed.values, "typed_action": typed.action,
-                               "field_errors": typed.input_errors,
+                               "field_errors": v.errors(typed.input_errors),
                                "refusal": refusal, "flash": flash}
     if isinstance(item, WorkItemPublic):
         schema = item.form_schema
         raw = typed.raw if typed.raw is not None else F.raw_from_data(schema, item.draft or {})
-        tree = F.fields(schema, raw, typed.errors)
+        shown_errors = v.errors(typed.errors)
+        tree = F.fields(schema, raw, shown_errors)
         context.update(
             fields=tree, focus=typed.focus,
             excluded=v.me["email"] in item.excluded and item.state != "done",
@@ -831,7 +896,7 @@ def item_page(request: Request, kind: str, reference: str, *, status: int = 200,
             if "assign" in can else [],
             colleagues=tasklist.may_take(v.uow(), item.id, "delegate", v.me["email"])
             if "delegate" in can else [],
-            error_list=_error_list(tree, typed.errors))
+            error_list=_error_list(tree, shown_errors, v.t("the form")))
     return v.page(f"{kind if kind == 'work' else 'handoff'}.html", status=status,
                   title=f"{item.ref} {item.title}", **context)
 
@@ -859,11 +924,13 @@ def _labels(tree: list[F.Field], trail: str = "") -> dict[str, tuple[str, str]]:
     return out
 
 
-def _error_list(tree: list[F.Field], errors: dict[str, str]) -> list[tuple[str, str, str]]:
-    """The error summary: (field as people read it, message, id to jump to or '')."""
+def _error_list(tree: list[F.Field], errors: dict[str, str], whole: str = "the form"
+                ) -> list[tuple[str, str, str]]:
+    """The error summary: (field as people read it, message, id to jump to or ''); ``whole``
+    names an error of no field."""
     labels = _labels(tree)
     return [(labels[name][0], message, labels[name][1]) if name in labels
-            else (name or "the form", message, "") for name, message in errors.items()]
+            else (name or whole, message, "") for name, message in errors.items()]
 
 
 def _first_leaf(tree: list[F.Field], name: str) -> str:
@@ -921,11 +988,12 @@ async def _work_form(v: Visit, item_id: int, action: str,
         typed.errors = _form_errors(v, item_id, schema, draft, data, unread)
         if typed.errors:
             return item_page(v.request, "work", ref, status=422, typed=typed, v=v,
-                             refusal="Some answers need another look: see the fields marked "
-                                     "below." if action == "check" else
-                             "The answer does not fit the form: fix the fields marked below.")
+                             refusal=v.t("Some answers need another look: see the fields "
+                                         "marked below.") if action == "check" else
+                             v.t("The answer does not fit the form: fix the fields marked "
+                                 "below."))
         return item_page(v.request, "work", ref, typed=typed, v=v,
-                         flash="The answers fit the form.")
+                         flash=v.t("The answers fit the form."))
     try:
         if action == "draft":
             work.save_draft(v.uow(), item_id, actor_email=v.me["email"],
@@ -937,8 +1005,8 @@ async def _work_form(v: Visit, item_id: int, action: str,
         typed.errors = F.conditional_errors(schema, data, F.error_paths(exc.errors)) \
             or {"": str(exc)}
         return item_page(v.request, "work", ref, status=exc.http_status, typed=typed, v=v,
-                         refusal="The answer does not fit the form: fix the fields marked "
-                                 "below.")
+                         refusal=v.t("The answer does not fit the form: fix the fields "
+                                     "marked below."))
     except MktflowError as exc:
         return item_page(v.request, "work", ref, status=exc.http_status, typed=typed, v=v,
                          refusal=str(exc))

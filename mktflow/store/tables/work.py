@@ -72,6 +72,9 @@ class Member(SQLModel, table=True):
     branch: str = Field(foreign_key="branch.code", max_length=CODE_MAX)
     role: str = Field(max_length=20)
     active: bool = True
+    #: The language of their pages and notices (``en``, ``zh``, ``es``, ``ru``); None: the
+    #: browser's (pages) and English (notices). Since migration 0021.
+    language: str | None = Field(default=None, max_length=8)
 
 
 class ProcessInstance(SQLModel, table=True):

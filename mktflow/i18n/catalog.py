@@ -1,0 +1,116 @@
+"""The catalogues' upkeep: every message of the sources, and what a catalogue lacks.
+
+``python -m mktflow.i18n.catalog`` (``make messages``) extracts the messages of the package
+(Python: ``_``, ``gettext``, ``N_`` and the pages' ``v.t``; the templates through
+``jinja2.ext.i18n``) and those of
+the rule tables (each action's past tense, the bulk actions), writes
+``mktflow/i18n/messages.pot`` and merges it into each language's ``messages.po``: a new
+message arrives empty, a changed one fuzzy, until someone translates it. ``problems(code)``
+lists what a catalogue still lacks; the unit tests fail on any.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.pofile import read_po, write_po
+
+from mktflow.domain.desk import BULK_ACTIONS
+from mktflow.domain.model import HANDOFF_RULES, WORK_RULES
+from mktflow.i18n import DEFAULT, LANGUAGES, LOCALE_DIR
+
+__all__ = ["POT", "catalogue_path", "extract", "main", "placeholders", "problems"]
+
+PACKAGE = Path(__file__).resolve().parents[1]
+#: The template every catalogue is merged from.
+POT = Path(__file__).parent / "messages.pot"
+_METHODS = [("web/templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")]
+_OPTIONS = {"web/templates/**.html": {"extensions": "jinja2.ext.i18n",
+                                      "newstyle_gettext": "true", "trimmed": "false"}}
+#: Texts shown through a variable (``_(bulk.action)``), which extraction cannot see.
+_SHOWN_BY_NAME = ("change due or priority", "assign / reassign")
+_PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|\{[a-z_]+\}")
+
+
+def catalogue_path(code: str) -> Path:
+    """Where language ``code``'s catalogue is."""
+    return LOCALE_DIR / code / "LC_MESSAGES" / "messages.po"
+
+
+def extract() -> Catalog:
+    """Every message of the sources and the rule tables, as a template catalogue."""
+    found = Catalog(project="mktflow", version="0.1.0", charset="utf-8", fuzzy=False)
+    for path, line, message, comments, _ in extract_from_dir(
+            str(PACKAGE), method_map=_METHODS, options_map=_OPTIONS,
+            keywords={**DEFAULT_KEYWORDS, "t": None}, strip_comment_tags=True):
+        if isinstance(message, str) and message:
+            found.add(message, locations=[(f"mktflow/{path}", line)],
+                      auto_comments=comments)
+    tables = [*(r.past for r in (*WORK_RULES, *HANDOFF_RULES) if r.past), *BULK_ACTIONS,
+              *_SHOWN_BY_NAME]
+    for text in tables:
+        if text not in found:
+            found.add(text, locations=[("mktflow/domain/model.py", 0)])
+    return found
+
+
+def placeholders(text: str) -> list[str]:
+    """The named placeholders of ``text`` (``%(name)s``, ``{name}``), sorted."""
+    return sorted(_PLACEHOLDER.findall(text))
+
+
+def _read(code: str) -> Catalog:
+    with catalogue_path(code).open("rb") as source:
+        return read_po(source, locale=code)
+
+
+def problems(code: str, template: Catalog | None = None) -> list[str]:
+    """What catalogue ``code`` lacks: a message of the sources it has not, or has empty or
+    fuzzy, or whose translation's placeholders differ from the message's; [] when none."""
+    template = template or extract()
+    catalogue = _read(code)
+    found = []
+    for message in template:
+        if not message.id:
+            continue
+        msgid = str(message.id)
+        entry = catalogue.get(msgid)
+        if entry is None:
+            found.append(f"{code}: no translation of {msgid!r}")
+        elif not entry.string:
+            found.append(f"{code}: empty translation of {msgid!r}")
+        elif entry.fuzzy:
+            found.append(f"{code}: fuzzy translation of {msgid!r}")
+        elif placeholders(str(entry.string)) != placeholders(msgid):
+            found.append(f"{code}: {msgid!r} and {entry.string!r} differ in placeholders")
+    return found
+
+
+def main() -> int:
+    """Write ``messages.pot`` and merge it into every catalogue; print what each lacks."""
+    template = extract()
+    with POT.open("wb") as out:
+        write_po(out, template, omit_header=False, sort_output=True, width=100)
+    for code in LANGUAGES:
+        if code == DEFAULT:
+            continue
+        path = catalogue_path(code)
+        if path.exists():
+            catalogue = _read(code)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            catalogue = Catalog(locale=code, project="mktflow", charset="utf-8")
+        catalogue.update(template, no_fuzzy_matching=True)
+        with path.open("wb") as out:
+            write_po(out, catalogue, ignore_obsolete=True, sort_output=True, width=100)
+        for line in problems(code, template):
+            print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
