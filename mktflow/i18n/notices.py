@@ -37,6 +37,8 @@ PHRASES = {
     "handoff.escalated": N_("escalated to {escalated_to}, overdue since {due}"),
 }
 
+_SUBJECT = N_("%(ref)s %(phrase)s: %(title)s")
+
 #: The body's labels (``For: …``), translated as a whole line with its value.
 LABELS = {"for": N_("For: %(value)s"), "due": N_("Due: %(value)s"),
           "escalation": N_("Escalation: level %(level)s (%(to)s)"),
@@ -72,7 +74,7 @@ def subject(lang: str, ref: str, event: str, fill: dict[str, Any], title: str) -
                   else gettext(lang, verb))
     except (KeyError, IndexError):
         phrase = gettext(lang, verb)
-    text = gettext(lang, "%(ref)s %(phrase)s: %(title)s", ref=ref, phrase=phrase, title=title)
+    text = gettext(lang, _SUBJECT, ref=ref, phrase=phrase, title=title)
     if fill.get("reason"):
         text += f" — {fill['reason']}"
     return text if len(text) <= 300 else text[:299] + "…"

@@ -77,13 +77,15 @@ LANG_COOKIE = "mktflow_lang"
 LANG_COOKIE_AGE_S = 365 * 24 * 3600
 _MAX_FORM_BYTES = 1_000_000
 #: What the queue page says after a saved view's form (``?done=view-save`` ...).
-_VIEW_DONE = {"save": "view saved", "delete": "view deleted", "default": "default view chosen",
-              "no-default": "default view cleared"}
+_VIEW_DONE = {"save": i18n.N_("view saved"), "delete": i18n.N_("view deleted"),
+              "default": i18n.N_("default view chosen"),
+              "no-default": i18n.N_("default view cleared")}
 #: What the page says was done (``?done=``): each rule's past tense, and the page's own
 #: actions that are no rule of the tables.
 _DONE = {**{r.action: r.past for r in (*WORK_RULES, *HANDOFF_RULES)},
-         "draft": "draft saved", "reassign-all": "reassigned",
-         "end-process": "ended with its process", "feed-revoked": "feed revoked",
+         "draft": i18n.N_("draft saved"), "reassign-all": "reassigned",
+         "end-process": i18n.N_("ended with its process"),
+         "feed-revoked": i18n.N_("feed revoked"),
          **{f"view-{k}": v for k, v in _VIEW_DONE.items()}}
 
 
@@ -192,7 +194,8 @@ class Visit:
         if done in _DONE.values() and re.fullmatch(r"[WH]-\d{1,12}", ref or "W-0"):
             said = self.t(done)
             if self.lang != i18n.DEFAULT:
-                return self.t("%(ref)s: %(done)s.", ref=ref, done=said) if ref else f"{said}."
+                return (self.t("%(ref)s: %(done)s.", ref=ref, done=said) if ref
+                        else self.t("%(done)s.", done=said[:1].upper() + said[1:]))
             return f"{ref} {done}." if ref else f"{done[:1].upper()}{done[1:]}."
         return None
 
