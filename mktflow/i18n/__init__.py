@@ -33,13 +33,13 @@ from babel import Locale
 from babel.core import UnknownLocaleError
 from babel.dates import format_datetime
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, format_percent
 from babel.support import Translations
 
 from mktflow.domain.organisation import LANGUAGES
 
 __all__ = ["DEFAULT", "LANGUAGES", "LOCALE_DIR", "NAMES", "N_", "gettext", "locale", "money",
-           "negotiate", "normal", "number", "translations", "when"]
+           "negotiate", "normal", "number", "percent", "translations", "when"]
 
 #: The language of the sources, and of everything when nothing else is known.
 DEFAULT = "en"
@@ -126,6 +126,11 @@ def when(moment: datetime, zone: ZoneInfo, code: str | None) -> str:
 def number(value: float | int | Decimal, code: str | None) -> str:
     """``value`` with the language's grouping and decimal sign (``1,234.5``; ``1 234,5`` ...)."""
     return format_decimal(value, locale=locale(code))
+
+
+def percent(share: float | Decimal, code: str | None) -> str:
+    """A share (0.5) as the language writes a whole percentage (``50%``, ``50 %``)."""
+    return format_percent(share, locale=locale(code))
 
 
 def money(value: float | int | Decimal, currency: str, code: str | None) -> str:

@@ -32,7 +32,7 @@ _METHODS = [("web/templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "py
 _OPTIONS = {"web/templates/**.html": {"extensions": "jinja2.ext.i18n",
                                       "newstyle_gettext": "true", "trimmed": "false"}}
 #: Texts shown through a variable (``_(bulk.action)``), which extraction cannot see.
-_SHOWN_BY_NAME = ("change due or priority", "assign / reassign")
+_SHOWN_BY_NAME = ("change due or priority", "assign / reassign", "daily", "weekly", "monthly")
 _PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|\{[a-z_]+\}")
 
 

@@ -29,12 +29,12 @@ from markupsafe import Markup, escape
 from mktflow.config import Settings
 from mktflow.domain.desk import PRIORITY_BANDS
 from mktflow.domain.inputs import is_acceptable_link, zone_named
-from mktflow.i18n import DEFAULT, N_, NAMES, money, number, translations, when
+from mktflow.i18n import DEFAULT, N_, NAMES, money, number, percent, translations, when
 from mktflow.i18n.notices import DEPARTMENT_NAMES
 from mktflow.i18n.notices import department as department_name
 from mktflow.web._markdown import markdown
 
-__all__ = ["BANDS", "DEPARTMENT_NAMES", "TRANSLATED", "band", "department_name", "environment",
+__all__ = ["BANDS", "DEPARTMENT_NAMES", "band", "department_name", "environment",
            "render", "zone_of"]
 
 #: Priority 0-100 as people read it: (lowest value of the band, its name), highest first
@@ -47,9 +47,8 @@ _STATE_LABELS = {"delegated": N_("delegated (pending review)"), "open": N_("open
                  "confirmed": N_("confirmed"), "returned": N_("returned"),
                  "running": N_("running"), "completed": N_("completed"),
                  "failed": N_("failed"), "blocked": N_("blocked")}
-#: The pages translated so far (docs: "Languages"); any other page is shown wholly in English,
-#: never half-translated, and without the language switch.
-TRANSLATED = frozenset({"list.html", "message.html", "signin.html", "redeem.html", "work.html"})
+_LEAD_STATES = {"gathered": N_("gathered"), "qualified": N_("qualified"),
+                "disqualified": N_("disqualified"), "won": N_("won"), "lost": N_("lost")}
 _ROLE_LABELS = {"head": N_("head"), "deputy": N_("deputy"), "specialist": N_("specialist")}
 _BAND_LABELS = (N_("Low"), N_("Normal"), N_("High"), N_("Urgent"))
 def zone_of(settings: Settings) -> ZoneInfo:
@@ -115,7 +114,10 @@ def _environment(zone_name: str, lang: str = DEFAULT) -> Environment:
         catalogue.gettext(_STATE_LABELS.get(str(value), str(value))))
     env.filters["dept"] = lambda code: department_name(code, lang)
     env.filters["role"] = lambda role: catalogue.gettext(_ROLE_LABELS.get(str(role), str(role)))
+    env.filters["lead_state"] = lambda value: str(value) if lang == DEFAULT else (
+        catalogue.gettext(_LEAD_STATES.get(str(value), str(value))))
     env.filters["number"] = lambda value: number(value, lang)
+    env.filters["percent"] = lambda value: percent(value, lang)
     env.filters["money"] = lambda value, currency: money(value, currency, lang)
     env.filters["markdown"] = markdown
     env.filters["filled"] = _filled

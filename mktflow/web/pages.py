@@ -62,7 +62,7 @@ from mktflow.engine.work import merge_draft
 from mktflow.i18n.rules import localize
 from mktflow.web import forms as F
 from mktflow.web._guard import form_refusal, session_of, set_session
-from mktflow.web._render import TRANSLATED, department_name, render
+from mktflow.web._render import department_name, render
 from mktflow.web.session import Session, SessionKeys, load_key
 
 __all__ = ["PAGE_SIZE", "WebState", "calendar_page", "inbox_page", "item_page", "process_page",
@@ -177,10 +177,8 @@ class Visit:
 
     def page(self, template: str, *, status: int = 200, **context: Any) -> Response:
         """The page ``template`` with who is signed in and the form token."""
-        shown = template in TRANSLATED
-        html = render(self.state.settings, template, lang=self.lang if shown else i18n.DEFAULT,
-                      me=self.me, csrf=self.session.csrf,
-                      lang_links=self._lang_links() if shown else [],
+        html = render(self.state.settings, template, lang=self.lang, me=self.me,
+                      csrf=self.session.csrf, lang_links=self._lang_links(),
                       flash=context.pop("flash", None) or self._flash(), **context)
         return self._finish(HTMLResponse(html, status_code=status))
 
@@ -398,9 +396,9 @@ async def sign_in_with_link(request: Request, code: str) -> Response:
         email, next_path = credentials.redeem_sign_in_link(v.uow(), code)
         return _signed_in(v, email, _local(next_path), by="link")
     except MktflowError:
-        return v.page("message.html", status=400, title="This link does not sign in",
-                      message="It was used already, or it has expired. Ask for a new one.",
-                      link="/sign-in", link_text="Sign in")
+        return v.page("message.html", status=400, title=v.t("This link does not sign in"),
+                      message=v.t("It was used already, or it has expired. Ask for a new one."),
+                      link="/sign-in", link_text=v.t("Sign in"))
 
 
 @router.post("/sign-out")
@@ -412,8 +410,8 @@ async def sign_out(request: Request) -> Response:
     if v.session.secret:
         web_sessions.end_session(v.uow(), v.session.secret, why="signed out")
     v.session, v.fresh, v.me = Session.visitor(), True, None
-    return v.page("message.html", title="Signed out", message="You are signed out.",
-                  link="/sign-in", link_text="Sign in again")
+    return v.page("message.html", title=v.t("Signed out"), message=v.t("You are signed out."),
+                  link="/sign-in", link_text=v.t("Sign in again"))
 
 
 # --- lists ----------------------------------------------------------------------------------
@@ -626,10 +624,12 @@ def handoffs_page(request: Request, department: str) -> Response:
             reader=v.me["email"])
         running = queries.process_list(v.uow(), status="running", reader=v.me["email"])
     except MktflowError as exc:
-        return v.page("message.html", status=exc.http_status, title=f"{department} handoffs",
-                      message=str(exc), link=request.url.path, link_text="All handoffs")
+        return v.page("message.html", status=exc.http_status,
+                      title=v.t("%(department)s handoffs", department=v.dept(department)),
+                      message=str(exc), link=request.url.path, link_text=v.t("All handoffs"))
     mine = department == v.me["department"]
-    return v.page("handoffs.html", title=f"{department} handoffs",
+    return v.page("handoffs.html",
+                  title=v.t("%(department)s handoffs", department=v.dept(department)),
                   nav="handoffs" if mine else "", department=department, lists=lists,
                   recent=lists.recently_closed, filters=filters,
                   states=["offered", "accepted", "returned", "delivered"],
@@ -653,9 +653,9 @@ def leads_page(request: Request) -> Response:
         except NotAuthorized:
             funnel = None
     except MktflowError as exc:
-        return v.page("message.html", status=exc.http_status, title="Sales leads",
-                      message=str(exc), link="/leads", link_text="All leads")
-    return v.page("leads.html", title="Sales leads", nav="leads", leads=shown, funnel=funnel,
+        return v.page("message.html", status=exc.http_status, title=v.t("Sales leads"),
+                      message=str(exc), link="/leads", link_text=v.t("All leads"))
+    return v.page("leads.html", title=v.t("Sales leads"), nav="leads", leads=shown, funnel=funnel,
                   campaign=campaign or "", state=state or "",
                   states=["gathered", "qualified", "disqualified", "won", "lost"])
 
@@ -680,15 +680,16 @@ def calendar_page(request: Request, *, status: int = 200, issued: Any = None,
             branch=filters["branch"] or None)
         feeds = campaign_calendar.list_feeds(v.uow(), v.me["email"])
     except MktflowError as exc:
-        return v.page("message.html", status=exc.http_status, title="Campaign calendar",
-                      message=str(exc), link="/calendar", link_text="This month")
+        return v.page("message.html", status=exc.http_status, title=v.t("Campaign calendar"),
+                      message=str(exc), link="/calendar", link_text=v.t("This month"))
     keep = {k: val for k, val in filters.items() if val}
     links = {"previous": "/calendar?" + urlencode({shown.kind: shown.previous, **keep}),
              "next": "/calendar?" + urlencode({shown.kind: shown.next, **keep})}
     other = ("quarter", f"{shown.start[:4]}-Q{(int(shown.start[5:7]) - 1) // 3 + 1}") \
         if shown.kind == "month" else ("month", shown.start[:7])
     links["other"] = "/calendar?" + urlencode({other[0]: other[1], **keep})
-    return v.page("calendar.html", status=status, title=f"Campaign calendar {shown.period}",
+    return v.page("calendar.html", status=status,
+                  title=v.t("Campaign calendar %(period)s", period=shown.period),
                   nav="calendar", cal=shown, asked=asked, filters=filters, links=links,
                   other=other[0], feeds=[f for f in feeds if f.state == "active"],
                   issued=issued, refusal=refusal, feed_days=(FEED_DAYS_BACK, FEED_DAYS_AHEAD),
@@ -707,8 +708,9 @@ def process_page(request: Request, reference: str) -> Response:
         shown = queries.show_process(v.uow(), parse_ref(reference, "process")[1],
                                      reader=v.me["email"])
     except MktflowError as exc:
-        return v.page("message.html", status=exc.http_status, title=f"Process {reference}"[:60],
-                      message=str(exc), link="/calendar", link_text="Campaign calendar")
+        return v.page("message.html", status=exc.http_status,
+                      title=v.t("Process %(ref)s", ref=reference[:50]),
+                      message=str(exc), link="/calendar", link_text=v.t("Campaign calendar"))
     return v.page("process.html", title=f"{shown.ref} · {shown.business_key or shown.process}",
                   process=shown)
 
@@ -754,15 +756,17 @@ def reports_page(request: Request, *, status: int = 200, refusal: str = "",
                                           department=department, kind=q.get("kind") or None)
         today = work_reports.today_for(v.uow(), v.me["email"]).isoformat()
     except MktflowError as exc:
-        return v.page("message.html", status=exc.http_status, title="Work reports",
-                      message=str(exc), link="/my-reports", link_text="All reports")
+        return v.page("message.html", status=exc.http_status, title=v.t("Work reports"),
+                      message=str(exc), link="/my-reports", link_text=v.t("All reports"))
     mine = next((r for r in shown if r.member == v.me["email"] and r.kind == "daily"
                  and r.period == today), None)
     if typed is None and mine is not None:
         typed = {"done": mine.done, "problems": mine.problems, "next": mine.next}
     submitted = q.get("submitted", "")
-    flash = f"{submitted} submitted." if re.fullmatch(r"R-\d{1,12}", submitted) else None
-    return v.page("reports.html", status=status, title="Work reports", nav="reports", flash=flash,
+    flash = v.t("%(ref)s submitted.", ref=submitted) \
+        if re.fullmatch(r"R-\d{1,12}", submitted) else None
+    return v.page("reports.html", status=status, title=v.t("Work reports"), nav="reports",
+                  flash=flash,
                   reports=shown, today=today, mine=mine, typed=typed or {}, refusal=refusal,
                   period=period or "", department=department or "")
 
@@ -804,17 +808,19 @@ def _load(v: Visit, department: str, *, status: int = 200, refusal: str = "",
           ) -> Response:
     assert v.me is not None
     if department not in v.me["leads"]:
-        return v.page("message.html", status=403, title="For the head",
-                      message=f"Only whoever leads {department} sees its load.",
-                      link="/my-work", link_text="Back to my work")
+        return v.page("message.html", status=403, title=v.t("For the head"),
+                      message=v.t("Only whoever leads %(department)s sees its load.",
+                                  department=v.dept(department)),
+                      link="/my-work", link_text=v.t("Back to my work"))
     load = tasklist.department_load(v.uow(), department)
     ledger = handoff_ledger(v.uow())
     pairs = [p for p in ledger.pairs if department in (p["from"], p["to"])]
     members = tasklist.members_of(v.uow(), department)
-    return v.page("load.html", status=status, title=f"{department} load",
+    return v.page("load.html", status=status,
+                  title=v.t("%(department)s load", department=v.dept(department)),
                   nav=f"load-{department}", department=department, load=load, pairs=pairs,
                   members=members, refusal=refusal, chosen=chosen or {},
-                  field_errors=errors or {})
+                  field_errors=v.errors(errors))
 
 
 @router.post("/inbox/{department}/load")
@@ -828,8 +834,8 @@ async def reassign_all(request: Request, department: str) -> Response:
     chosen = {"from": _last(pairs, "from"), "to": _last(pairs, "to")}
     if not chosen["to"].strip():
         return _load(v, department, status=422, chosen=chosen,
-                     refusal="Choose who takes the work (To).",
-                     errors={"to": "choose who takes the work"})
+                     refusal=v.t("Choose who takes the work (To)."),
+                     errors={"to": v.t("choose who takes the work")})
     try:
         work.reassign_all(v.uow(), from_email=chosen["from"], to_email=chosen["to"],
                           actor_email=v.me["email"])
@@ -879,8 +885,9 @@ def item_page(request: Request, kind: str, reference: str, *, status: int = 200,
     except NotFound:
         return _missing(v, kind, ref)
     except MktflowError as exc:
-        return v.page("message.html", status=exc.http_status, title=f"{ref}: not shown",
-                      message=str(exc), link="/my-work", link_text="Back to my work")
+        return v.page("message.html", status=exc.http_status,
+                      title=v.t("%(ref)s: not shown", ref=ref),
+                      message=str(exc), link="/my-work", link_text=v.t("Back to my work"))
     context: dict[str, Any] = {"item": item, "trail": trail, "can": can, "process": process,
                                "may_end": bool(process) and tasklist.may_end_process(
                                    v.uow(), item.process_id or 0, v.me["email"]),
@@ -906,14 +913,18 @@ def item_page(request: Request, kind: str, reference: str, *, status: int = 200,
 
 def _missing(v: Visit, kind: str, ref: str) -> Response:
     """The page of an item that does not exist (404): which one, and the ways back."""
-    what = "Work item" if kind == "work" else "Handoff"
     assert v.me is not None
-    return v.page("message.html", status=404, title=f"{what} {ref} not found",
-                  message=f"There is no {what.lower()} {ref}: the number may be mistyped, or "
-                          "the link is from another mktflow.",
-                  link="/my-work", link_text="Back to my work",
-                  links=[(f"/inbox/{v.me['department']}", "My department's queue"),
-                         (f"/inbox/{v.me['department']}/handoffs", "Handoffs")])
+    work = kind == "work"
+    return v.page("message.html", status=404,
+                  title=v.t("Work item %(ref)s not found", ref=ref) if work
+                  else v.t("Handoff %(ref)s not found", ref=ref),
+                  message=v.t("There is no work item %(ref)s: the number may be mistyped, or "
+                              "the link is from another mktflow.", ref=ref) if work
+                  else v.t("There is no handoff %(ref)s: the number may be mistyped, or the "
+                           "link is from another mktflow.", ref=ref),
+                  link="/my-work", link_text=v.t("Back to my work"),
+                  links=[(f"/inbox/{v.me['department']}", v.t("My department's queue")),
+                         (f"/inbox/{v.me['department']}/handoffs", v.t("Handoffs"))])
 
 
 def _labels(tree: list[F.Field], trail: str = "") -> dict[str, tuple[str, str]]:
@@ -1057,7 +1068,7 @@ async def act_from_page(request: Request, kind: str, reference: str) -> Response
     digits = reference.split("-")[-1].lstrip("WwHh")
     if not digits.isdigit():
         return item_page(request, kind, reference, v=v, status=404,
-                         refusal=f"{reference} is not an item's number")
+                         refusal=v.t("%(ref)s is not an item's number", ref=reference))
     item_id = int(digits)
     action = _last(pairs, "action")
     if kind == "work" and (action in ("complete", "check", "draft")
