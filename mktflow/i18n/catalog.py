@@ -55,7 +55,43 @@ def extract() -> Catalog:
     for text in tables:
         if text not in found:
             found.add(text, locations=[("mktflow/domain/model.py", 0)])
+    for text in form_texts():
+        if text not in found:
+            found.add(text, locations=[("flows/", 0)], auto_comments=["a step form's text"])
     return found
+
+
+def form_texts() -> list[str]:
+    """Every text the step forms show of their own (labels, row words, hints, choices) and
+    their names as headings: the processes' forms (each ``StepForm`` of the flows and the
+    approvals), the cycles' and the work reports' forms."""
+    import importlib
+    import pkgutil
+
+    import flows
+    from mktflow.engine import reviews, work_reports
+    from mktflow.prefect import approvals  # noqa: F401 (defines ApprovalForm)
+    from mktflow.prefect.steps import StepForm
+    from mktflow.prefect.tasks.cycles import ResearchFindings
+    from mktflow.web import forms as F
+    from mktflow.web._render import _words
+
+    for module in pkgutil.iter_modules(flows.__path__):
+        importlib.import_module(f"flows.{module.name}")
+    classes: list[type] = [ResearchFindings]
+    todo: list[type] = [StepForm]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            classes.append(sub)
+            todo.append(sub)
+    schemas = [c.model_json_schema() for c in classes]  # type: ignore[attr-defined]
+    schemas += [reviews.EXPLANATION_FORM, reviews.APPRAISAL_FORM, reviews.DECISION_FORM,
+                reviews.PLAN_ITEMS_FORM, work_reports.READ_FORM, dict(work_reports.REPORT_FORM)]
+    texts = [_words(c.__name__) for c in classes]
+    texts += [_words(work_reports.REPORT_FORM_NAME), _words("ReportRead")]
+    for schema in schemas:
+        texts += F.texts_of(schema)
+    return list(dict.fromkeys(t for t in texts if t))
 
 
 def placeholders(text: str) -> list[str]:

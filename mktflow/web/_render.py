@@ -121,7 +121,8 @@ def _environment(zone_name: str, lang: str = DEFAULT) -> Environment:
     env.filters["money"] = lambda value, currency: money(value, currency, lang)
     env.filters["markdown"] = markdown
     env.filters["filled"] = _filled
-    env.filters["words"] = _words
+    env.filters["words"] = _words if lang == DEFAULT else (
+        lambda value: catalogue.gettext(_words(value)))
     env.filters["state"] = lambda value: _state(value, lang)
     env.tests["acceptable_link"] = is_acceptable_link  # a stored link shown as an anchor
     env.globals["zone"] = zone_name

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,8 @@ __all__ = [
     "raw_from_data",
     "raw_from_post",
     "remove_row",
+    "texts_of",
+    "translated",
 ]
 
 Raw = Any  # str for a scalar input, dict[str, Raw] for an object, list[Raw] for a list
@@ -470,6 +472,52 @@ def _field(node: dict[str, Any], root: dict[str, Any], key: str, name: str, raw:
     else:
         out.value = raw if isinstance(raw, str) else ""
     return out
+
+
+def translated(tree: list[Field], gettext: Callable[[str], str]) -> list[Field]:
+    """``tree`` with its labels, hints and choices in a language (``gettext``: the page's
+    catalogue; a text it lacks stays as the form names it); what was typed is kept as typed.
+    Changes the fields in place and returns them."""
+    for f in tree:
+        f.label, f.description = gettext(f.label), gettext(f.description) if f.description \
+            else ""
+        f.choices = [(value, gettext(label)) for value, label in f.choices]
+        translated(f.children, gettext)
+        if f.kind == "list":
+            f.item_label = gettext(f.item_label)
+            translated(f.rows, gettext)
+            for i, row in enumerate(f.rows):
+                row.label = f"{f.item_label} {i + 1}"
+    return tree
+
+
+def texts_of(schema: dict[str, Any] | None) -> list[str]:
+    """Every text a form shows of its own (labels, a list's row word, hints, choices), in the
+    order it shows them: what a catalogue must translate for the form to read in a language."""
+    root = schema or {}
+    found: list[str] = []
+
+    def walk(node: dict[str, Any], key: str, depth: int) -> None:
+        node = _resolve(node, root)
+        kind = _kind(node)
+        if key:
+            found.append(_label(key, node))
+        if isinstance(node.get("description"), str) and node["description"].strip():
+            found.append(node["description"])
+        if depth > 20:
+            return
+        if kind == "object":
+            for k, child in node.get("properties", {}).items():
+                walk(child, k, depth + 1)
+        elif kind == "list":
+            if key:
+                found.append(_singular(_label(key, node)))
+            walk(node["items"], "", depth + 1)
+        elif kind == "choice":
+            found.extend(_choice_label(o) for o in _choices(node))
+
+    walk(root, "", 0)
+    return [t for t in dict.fromkeys(found) if t]
 
 
 def _singular(label: str) -> str:

@@ -899,6 +899,8 @@ def item_page(request: Request, kind: str, reference: str, *, status: int = 200,
         raw = typed.raw if typed.raw is not None else F.raw_from_data(schema, item.draft or {})
         shown_errors = v.errors(typed.errors)
         tree = F.fields(schema, raw, shown_errors)
+        if v.lang != i18n.DEFAULT:
+            F.translated(tree, i18n.translations(v.lang).gettext)
         context.update(
             fields=tree, focus=typed.focus,
             excluded=v.me["email"] in item.excluded and item.state != "done",
