@@ -81,7 +81,8 @@ def form_texts() -> list[str]:
     classes: list[type] = [ResearchFindings]
     todo: list[type] = [StepForm]
     while todo:
-        for sub in todo.pop().__subclasses__():
+        subclasses: list[type] = todo.pop().__subclasses__()
+        for sub in subclasses:
             classes.append(sub)
             todo.append(sub)
     schemas = [c.model_json_schema() for c in classes]  # type: ignore[attr-defined]

@@ -1,0 +1,166 @@
+"""The languages (English, Simplified Chinese, Spanish, Russian): every message of the sources
+is translated in every catalogue, with the same placeholders; the choice of a language; rule
+messages, dates, numbers and notices in each; an organisation file names a member's language
+or is refused naming the field."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+
+from mktflow import i18n
+from mktflow.domain.errors import OrganisationInvalid
+from mktflow.domain.organisation import parse_organisation
+from mktflow.i18n.catalog import extract, placeholders, problems
+from mktflow.i18n.rules import localize
+from mktflow.notify.render import Envelope, email_message, text_of
+
+OTHERS = [code for code in i18n.LANGUAGES if code != i18n.DEFAULT]
+
+
+@pytest.fixture(scope="module")
+def template() -> Any:
+    """Every message of the sources (Python, templates, rule tables, step forms)."""
+    return extract()
+
+
+def test_the_sources_mark_the_pages_rules_and_forms(template: Any) -> None:
+    ids = {m.id for m in template if m.id}
+    # a page's text, a rule's message, a notice's label, a step form's label, an action's past
+    for msgid in ("Claim", "must be at most %(n)s characters, got %(got)s", "Due: %(value)s",
+                  "Budget lines", "claimed", "assigned to {member}"):
+        assert msgid in ids, msgid
+    assert len(ids) > 400
+
+
+@pytest.mark.parametrize("code", OTHERS)
+def test_every_catalogue_translates_every_message(code: str, template: Any) -> None:
+    assert problems(code, template) == []
+
+
+def test_the_check_finds_a_missing_an_empty_and_a_mismatched_translation(
+        template: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import write_po
+
+    from mktflow.i18n import catalog
+
+    broken = Catalog(locale="es")
+    broken.add("Claim", "")  # empty
+    broken.add("Claim %(ref)s", "Tomar %(item)s")  # another placeholder
+    broken.add("Filter", "Filtrar", flags=["fuzzy"])
+    path = tmp_path / "es" / "LC_MESSAGES" / "messages.po"
+    path.parent.mkdir(parents=True)
+    with path.open("wb") as out:
+        write_po(out, broken)
+    monkeypatch.setattr(catalog, "LOCALE_DIR", tmp_path)
+    found = "\n".join(problems("es", template))
+    assert "es: empty translation of 'Claim'" in found
+    assert "'Claim %(ref)s' and 'Tomar %(item)s' differ in placeholders" in found
+    assert "es: fuzzy translation of 'Filter'" in found
+    assert "es: no translation of 'Sign out'" in found
+    assert placeholders("{to} by %(who)s") == ["%(who)s", "{to}"]
+
+
+@pytest.mark.parametrize(("header", "chosen"), [
+    ("zh-CN,zh;q=0.9,en;q=0.8", "zh"), ("zh-Hans", "zh"), ("es-MX, en;q=0.5", "es"),
+    ("de-DE, ru;q=0.7, en;q=0.6", "ru"), ("en-GB", "en"), ("fr, de", None), ("", None),
+    ("ru;q=abc, es;q=0.2", "es"), ("ru;q=0, es;q=0.1", "es")])
+def test_the_browser_language_is_the_first_of_the_four_it_asks_for(header: str,
+                                                                   chosen: str | None) -> None:
+    assert i18n.negotiate(header) == chosen
+
+
+@pytest.mark.parametrize(("code", "said"), [
+    ("en", "must be at most 300 characters, got 312"),
+    ("zh", "不能超过 300 个字符，现为 312 个"),
+    ("es", "no puede superar 300 caracteres (ahora 312)"),
+    ("ru", "максимальная длина — 300 симв., сейчас 312")])
+def test_a_rule_message_reads_in_the_language_with_its_numbers(code: str, said: str) -> None:
+    assert localize("must be at most 300 characters, got 312", code) == said
+
+
+def test_a_message_of_no_known_shape_stays_whole_and_english() -> None:
+    assert localize("W-3 is claimed by someone else", "ru") == "W-3 is claimed by someone else"
+    assert localize("is required; must be a number", "es") == "es obligatorio; debe ser un número"
+
+
+def test_dates_and_numbers_in_the_language_format() -> None:
+    moment = datetime(2026, 11, 30, 16, 0, tzinfo=UTC)  # a fixed past moment: its format only
+    zone = ZoneInfo("Europe/Madrid")
+    assert i18n.when(moment, zone, "en") == "Mon 30 Nov 2026, 17:00 CET"
+    assert i18n.when(moment, zone, "zh") == "2026年11月30日 周一 17:00 CET"
+    assert i18n.when(moment, zone, "es") == "lun 30 nov 2026, 17:00 CET"
+    assert i18n.when(moment, zone, "ru") == "пн 30 нояб. 2026, 17:00 CET"
+    assert i18n.number(1234567.5, "en") == "1,234,567.5"
+    assert i18n.number(1234567.5, "es") == "1.234.567,5"
+    assert i18n.number(1234567.5, "ru") == "1\xa0234\xa0567,5"
+    assert i18n.money(2500, "CNY", "zh") == "¥2,500.00"
+    assert i18n.money(2500, "EUR", "es") == "2.500,00\xa0€"
+    assert i18n.percent(0.25, "ru") == "25\xa0%"
+
+
+def _envelope(language: str | None) -> Envelope:
+    payload = {"event": "work.assigned", "ref": "W-12", "title": "Folleto de primavera",
+               "department": "marketing", "recipient": "olga.petrova@example.com",
+               "due": "2026-11-30T16:00:00+00:00", "reason": "cubre a Marco",
+               "for": "olga.petrova@example.com", "language": language}
+    return Envelope(id="m-1", event="work.assigned",
+                    subject="W-12 assigned to olga.petrova@example.com: Folleto de primavera "
+                            "— cubre a Marco",
+                    payload=payload, link="http://mktflow.test/work/12",
+                    created_at=datetime(2026, 11, 30, tzinfo=UTC), attempt=1,
+                    to="olga.petrova@example.com", recipient="olga.petrova@example.com")
+
+
+@pytest.mark.parametrize(("code", "subject", "lines"), [
+    (None, "W-12 assigned to olga.petrova@example.com: Folleto de primavera — cubre a Marco",
+     ["For: olga.petrova@example.com", "Due: 2026-11-30 16:00 UTC", "Reason: cubre a Marco",
+      "Act: http://mktflow.test/work/12"]),
+    ("zh", "W-12 已分派给 olga.petrova@example.com：Folleto de primavera — cubre a Marco",
+     ["收件人：olga.petrova@example.com", "截止：2026年11月30日 周一 16:00 UTC",
+      "原因：cubre a Marco", "办理：http://mktflow.test/work/12"]),
+    ("es", "W-12 asignado a olga.petrova@example.com: Folleto de primavera — cubre a Marco",
+     ["Para: olga.petrova@example.com", "Vence: lun 30 nov 2026, 16:00 UTC",
+      "Motivo: cubre a Marco", "Actuar: http://mktflow.test/work/12"]),
+    ("ru", "W-12 назначена исполнителю olga.petrova@example.com: Folleto de primavera — cubre "
+     "a Marco",
+     ["Кому: olga.petrova@example.com", "Срок: пн 30 нояб. 2026, 16:00 UTC",
+      "Причина: cubre a Marco", "Перейти: http://mktflow.test/work/12"]),
+])
+def test_a_notice_email_reads_in_its_recipients_language(code: str | None, subject: str,
+                                                         lines: list[str]) -> None:
+    """The subject and every line in the member's language; the title and reason as typed."""
+    message = email_message(_envelope(code), sender="mktflow@example.com")
+    assert message["Subject"] == subject
+    body = message.get_content()
+    assert body.splitlines() == [subject, *lines]
+    assert text_of(_envelope(code)) == body.rstrip("\n")
+
+
+def _demo() -> dict[str, Any]:
+    text = resources.files("mktflow.demo").joinpath("demo-organisation.yaml").read_text()
+    raw: dict[str, Any] = yaml.safe_load(text)
+    return raw
+
+
+def test_a_member_language_comes_from_the_organisation_file() -> None:
+    raw = _demo()
+    raw["members"][2]["language"] = "zh"
+    spec = parse_organisation(raw, "org.yaml")
+    assert spec.members[2].language == "zh" and spec.members[0].language is None
+
+
+def test_an_unknown_language_is_refused_naming_the_field() -> None:
+    raw = _demo()
+    raw["members"][2]["language"] = "fr"
+    with pytest.raises(OrganisationInvalid) as info:
+        parse_organisation(raw, "org.yaml")
+    message = str(info.value)
+    assert "members[2] (olga.petrova@example.com): language:" in message
+    assert "must be en, zh, es or ru" in message
