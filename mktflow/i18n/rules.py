@@ -48,6 +48,12 @@ SHAPES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
          N_("must be at least %(n)s, got %(got)s")),
         (rf"must be at most {_N}{_GOT}", N_("must be at most %(n)s"),
          N_("must be at most %(n)s, got %(got)s")),
+        (rf"must be more than {_N}{_GOT}", N_("must be more than %(n)s"),
+         N_("must be more than %(n)s, got %(got)s")),
+        (rf"must be less than {_N}{_GOT}", N_("must be less than %(n)s"),
+         N_("must be less than %(n)s, got %(got)s")),
+        (rf"must be a multiple of {_N}{_GOT}", N_("must be a multiple of %(n)s"),
+         N_("must be a multiple of %(n)s, got %(got)s")),
         (r"must be one of: (?P<n>.+)", N_("must be one of: %(n)s"), ""),
     ))
 

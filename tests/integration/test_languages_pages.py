@@ -1,0 +1,178 @@
+"""The pages, a form's errors and a notice e-mail in each language, over real HTTP on SQLite and
+PostgreSQL: the browser's Accept-Language, the member's language from the organisation file,
+the switch on the page (remembered in a cookie, over both); English stays the default."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.integration.api_support import serving
+from tests.integration.web_support import Browser
+
+ANA = "ana.torres@example.com"  # marketing head
+OLGA = "olga.petrova@example.com"  # marketing specialist
+PLAN = {"type": "object", "required": ["goal", "kpis"], "properties": {
+    "goal": {"type": "string", "minLength": 3, "title": "Goal"},
+    "kpis": {"type": "array", "minItems": 1, "title": "KPIs", "items": {
+        "type": "object", "required": ["name", "target"], "title": "KPI", "properties": {
+            "name": {"type": "string", "minLength": 1},
+            "target": {"type": "number", "exclusiveMinimum": 0, "title": "Target"}}}}}}
+
+#: What a reader of each language sees on the marketing queue: the page's language, its
+#: heading, the claim button, a column, the switch; and English words that must be gone.
+QUEUE = {
+    "en": ('<html lang="en">', "Marketing queue", ">Claim</button>", ">Holder</th>"),
+    "zh": ('<html lang="zh-Hans">', "市场营销部工作队列", ">认领</button>", ">办理人</th>"),
+    "es": ('<html lang="es">', "Cola de Marketing", ">Tomar</button>", ">Responsable</th>"),
+    "ru": ('<html lang="ru">', "Очередь: Маркетинг", ">Взять</button>", ">Исполнитель</th>"),
+}
+ENGLISH = (">Claim</button>", ">Holder</th>", "Saved views", "Sign out", ">Filter</button>",
+           "Times in ", "With the selected items")
+#: A blank required goal and a target of 0 (it must be more than 0), as each language says it.
+ERRORS = {
+    "en": ("Goal is required", "Target must be more than 0, got 0",
+           "The answer does not fit the form"),
+    "zh": ("目标：为必填项", "目标值：必须大于 0，现为 0", "答复不符合表单要求"),
+    "es": ("Objetivo: es obligatorio", "Meta: debe ser mayor que 0 (ahora 0)",
+           "La respuesta no se ajusta al formulario"),
+    "ru": ("Цель: обязательно", "Целевое значение: должно быть больше 0, сейчас 0",
+           "Ответ не соответствует форме"),
+}
+
+
+def _app(db: Any) -> Any:
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+
+    return create_app(db.engine, settings=Settings())
+
+
+@pytest.fixture
+def site(db: Any) -> Iterator[str]:
+    with serving(_app(db)) as url:
+        yield url
+
+
+def _signed_in(db: Any, site: str, email: str, **headers: str) -> Browser:
+    """A browser signed in as ``email`` with a member token, sending ``headers`` always."""
+    from mktflow.engine.credentials import issue_token
+
+    b = Browser(site)
+    b.client.headers.update(headers)
+    b.get("/sign-in")
+    r = b.post("/sign-in", {"token": issue_token(db.uow(), email).token, "next": "/my-work"})
+    assert r.status_code == 200 and email in r.text, r.text
+    return b
+
+
+def _step(db: Any, *, assignee: str | None = None, title: str = "Plan campaign SPRING") -> int:
+    from mktflow.engine.work import create_work_item
+
+    item = create_work_item(db.uow(), actor_email=ANA, department="marketing", title=title,
+                            form_schema=PLAN, assignee=assignee)
+    return int(item.id)
+
+
+def _with_language(db: Any, tmp_path: Path, email: str, language: str) -> None:
+    """Load the demo organisation file with ``language`` set for the member ``email``."""
+    from importlib import resources
+
+    from mktflow.engine.organisation import load_organisation, read_organisation_file
+
+    raw = yaml.safe_load(resources.files("mktflow.demo").joinpath(
+        "demo-organisation.yaml").read_text())
+    for member in raw["members"]:
+        if member["email"] == email:
+            member["language"] = language
+    path = tmp_path / "org.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
+    load_organisation(db.uow(), read_organisation_file(path), source=str(path))
+
+
+def test_the_queue_reads_in_the_browsers_language(db: Any, site: str) -> None:
+    _step(db, title="Folleto de primavera")
+    for lang, (tag, heading, claim, column) in QUEUE.items():
+        header = {"en": "en-GB,en;q=0.9", "zh": "zh-CN,zh;q=0.9,en;q=0.8",
+                  "es": "es-ES,es;q=0.9", "ru": "ru-RU,ru;q=0.9,en;q=0.5"}[lang]
+        b = _signed_in(db, site, OLGA, **{"Accept-Language": header})
+        page = b.get("/inbox/marketing").text
+        assert tag in page and heading in page and claim in page and column in page, lang
+        assert "Folleto de primavera" in page  # what people typed stays as typed
+        if lang != "en":
+            assert not [w for w in ENGLISH if w in page], lang  # no half-translated screen
+        b.client.close()
+
+
+def test_the_switch_is_remembered_over_the_browsers_language(db: Any, site: str) -> None:
+    b = _signed_in(db, site, OLGA, **{"Accept-Language": "es"})
+    assert "Cola de Marketing" in b.get("/inbox/marketing").text
+    switched = b.get("/inbox/marketing?state=open&lang=ru")
+    assert "Очередь: Маркетинг" in switched.text
+    cookie = switched.headers["set-cookie"].lower()
+    assert "mktflow_lang=ru" in cookie and "samesite=lax" in cookie and "httponly" in cookie
+    # the switch keeps the filters of the page it is on, and marks the language shown
+    assert 'href="/inbox/marketing?state=open&amp;lang=zh" lang="zh-Hans"' in switched.text
+    assert 'hreflang="ru" aria-current="true">Русский</a>' in switched.text
+    later = b.get("/my-work").text  # no ?lang: the cookie, over Accept-Language
+    assert '<html lang="ru">' in later and "Мои задачи" in later
+    assert "Sign out" not in b.get("/inbox/marketing?lang=xx").text  # an unknown code: ignored
+    b.client.close()
+
+
+def test_the_organisation_files_language_is_the_members(db: Any, site: str,
+                                                        tmp_path: Path) -> None:
+    _with_language(db, tmp_path, OLGA, "zh")
+    b = _signed_in(db, site, OLGA, **{"Accept-Language": "es"})
+    page = b.get("/inbox/marketing").text
+    assert '<html lang="zh-Hans">' in page and "市场营销部工作队列" in page
+    assert "退出登录" in page and "Cerrar sesión" not in page
+    assert "Cola de Marketing" in b.get("/inbox/marketing?lang=es").text  # the switch wins
+    b.client.close()
+    other = _signed_in(db, site, ANA)  # no language anywhere: English
+    assert '<html lang="en">' in other.get("/inbox/marketing").text
+    other.client.close()
+
+
+def test_a_form_error_reads_in_each_language(db: Any, site: str) -> None:
+    item = _step(db, assignee=OLGA)
+    b = _signed_in(db, site, OLGA)
+    for lang, (blank_goal, low_target, summary) in ERRORS.items():
+        page = b.post(f"/work/{item}?lang={lang}", [
+            ("goal", ""), ("kpis.0.name", "leads"), ("kpis.0.target", "0"),
+            ("action", "complete")])
+        assert page.status_code == 422, page.text
+        assert f'id="e-f-goal">{blank_goal}<' in page.text, lang
+        assert low_target in page.text and summary in page.text, lang
+        assert 'value="leads"' in page.text  # what was typed is kept as typed
+    b.client.close()
+
+
+def test_a_notice_email_is_in_the_members_language(db: Any, tmp_path: Path) -> None:
+    """Olga reads Russian (the organisation file): the e-mail telling her a step is hers comes
+    in Russian; the department's own channel, which speaks for no one member, in English."""
+    from mktflow.domain.organisation import ChannelSpec
+    from mktflow.engine.channels import add_channel
+    from mktflow.engine.work import assign
+    from mktflow.notify.senders import SmtpMailer
+    from mktflow.notify.testing import SmtpReceiver
+    from tests.integration.notify_support import relay_for
+
+    _with_language(db, tmp_path, OLGA, "ru")
+    with SmtpReceiver() as smtp:
+        add_channel(db.uow(), ChannelSpec(department="marketing", type="email", member=OLGA,
+                                          to=OLGA))
+        item = _step(db, title="Весенняя рассылка")
+        assign(db.uow(), item, to=OLGA, actor_email=ANA)
+        mailer = SmtpMailer(host="127.0.0.1", port=smtp.port, timeout_s=5)
+        with relay_for(db, env={}, mailer=mailer) as relay:
+            relay.drain()
+    (mail,) = [m for m in smtp.mails if m.rcpt_tos == [OLGA]]
+    subject = str(mail.message["Subject"])
+    assert subject == f"W-{item} назначена исполнителю {OLGA}: Весенняя рассылка"
+    body = mail.message.get_content()
+    assert body.splitlines()[1:] == [f"Кому: {OLGA}", f"Перейти: http://127.0.0.1:8787/work/{item}"]
