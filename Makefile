@@ -10,7 +10,7 @@ export NO_MKDOCS_2_WARNING ?= 1
 # The browser of the end-to-end tests: Debian's chromium, driven by Playwright (never downloaded).
 export MKTFLOW_TEST_CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install chromium demo test lint docs unit e2e bench serve clean
+.PHONY: install chromium demo test lint messages docs unit e2e bench serve clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +21,18 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)  ## create the virtual environment and install mktflow with pinned versions
 
 # Only the tests need a browser. As root (CI, containers) install Debian's package, waiting for
-# a running apt; otherwise say what to do.
+# a running apt, with a CJK font for the Chinese pages' screenshots (fonts-wqy-zenhei);
+# otherwise say what to do.
 chromium:  ## make sure the e2e tests' browser is there (Debian's chromium package)
-	@if [ -x "$(MKTFLOW_TEST_CHROMIUM)" ]; then :; \
+	@if [ -x "$(MKTFLOW_TEST_CHROMIUM)" ] && [ -n "$$(fc-list :lang=zh 2>/dev/null)" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "installing Debian's chromium for the e2e tests"; \
+	  echo "installing Debian's chromium and a CJK font for the e2e tests"; \
 	  apt-get -o DPkg::Lock::Timeout=600 update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium; \
+	  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+	    chromium fonts-wqy-zenhei; \
+	elif [ -x "$(MKTFLOW_TEST_CHROMIUM)" ]; then \
+	  echo "warning: no CJK font: the Chinese screenshots show boxes; run" \
+	       "'sudo apt-get install -y fonts-wqy-zenhei'" >&2; \
 	else \
 	  echo "error: the e2e tests need Chromium at $(MKTFLOW_TEST_CHROMIUM): run" \
 	       "'sudo apt-get install -y chromium' (Debian/Ubuntu) or set MKTFLOW_TEST_CHROMIUM" \
@@ -39,6 +44,9 @@ demo: install  ## migrate, load the demo organisation, run the main job on SQLit
 	$(BIN)/mktflow db upgrade
 	$(BIN)/mktflow org load --demo
 	$(BIN)/mktflow demo
+
+messages: install  ## extract the pages' and notices' messages, merge them into each catalogue
+	$(BIN)/python -m mktflow.i18n.catalog
 
 lint: install  ## ruff, mypy and a strict build of the docs site
 	$(BIN)/ruff check .

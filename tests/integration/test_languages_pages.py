@@ -96,16 +96,16 @@ def _with_language(db: Any, tmp_path: Path, email: str, language: str) -> None:
 
 def test_the_queue_reads_in_the_browsers_language(db: Any, site: str) -> None:
     _step(db, title="Folleto de primavera")
+    b = _signed_in(db, site, OLGA)
     for lang, (tag, heading, claim, column) in QUEUE.items():
         header = {"en": "en-GB,en;q=0.9", "zh": "zh-CN,zh;q=0.9,en;q=0.8",
                   "es": "es-ES,es;q=0.9", "ru": "ru-RU,ru;q=0.9,en;q=0.5"}[lang]
-        b = _signed_in(db, site, OLGA, **{"Accept-Language": header})
-        page = b.get("/inbox/marketing").text
+        page = b.get("/inbox/marketing", headers={"Accept-Language": header}).text
         assert tag in page and heading in page and claim in page and column in page, lang
         assert "Folleto de primavera" in page  # what people typed stays as typed
         if lang != "en":
             assert not [w for w in ENGLISH if w in page], lang  # no half-translated screen
-        b.client.close()
+    b.client.close()
 
 
 def test_the_switch_is_remembered_over_the_browsers_language(db: Any, site: str) -> None:
