@@ -44,7 +44,8 @@ LABELS = {"for": N_("For: %(value)s"), "due": N_("Due: %(value)s"),
           "escalation": N_("Escalation: level %(level)s (%(to)s)"),
           "reason": N_("Reason: %(value)s"), "act": N_("Act: %(value)s"),
           "department": N_("the %(department)s department"),
-          "away": N_("%(member)s (for %(head)s, away)")}
+          "away": N_("%(member)s (for %(head)s, away)"),
+          "open": N_("Open %(ref)s")}
 
 #: The departments every organisation has, as each language names them (English: the code).
 DEPARTMENT_NAMES = {"marketing": N_("Marketing"), "sales": N_("Sales"), "tech": N_("Tech"),

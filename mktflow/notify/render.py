@@ -197,8 +197,9 @@ def slack_payload(env: Envelope) -> dict[str, Any]:
     head = f"*{_slack_escape(lines[0])}*"
     act = gettext(language_of(env), notices.LABELS["act"], value=env.link or "")
     rest = [_slack_escape(x) for x in lines[1:] if x != act and not x.startswith("Act: ")]
-    link = f"<{env.link}|Open {_slack_escape(str(env.payload.get('ref', 'item')))}>" \
-        if env.link else ""
+    opens = gettext(language_of(env), notices.LABELS["open"],
+                    ref=str(env.payload.get("ref", "item")))
+    link = f"<{env.link}|{_slack_escape(opens)}>" if env.link else ""
     room = SLACK_SECTION_MAX - (len(link) + 1 if link else 0)
     text = _cut("\n".join([head, *rest]), room)
     if link:

@@ -164,3 +164,14 @@ def test_an_unknown_language_is_refused_naming_the_field() -> None:
     message = str(info.value)
     assert "members[2] (olga.petrova@example.com): language:" in message
     assert "must be en, zh, es or ru" in message
+
+
+def test_a_chat_notice_reads_in_its_recipients_language() -> None:
+    from mktflow.notify.render import slack_payload
+
+    text = slack_payload(_envelope("zh"))["text"]
+    assert text.startswith("*W-12 已分派给 olga.petrova@example.com：Folleto de primavera")
+    assert "收件人：olga.petrova@example.com" in text and "办理：" not in text
+    assert text.endswith("<http://mktflow.test/work/12|打开 W-12>")
+    english = slack_payload(_envelope(None))["text"]
+    assert english.endswith("<http://mktflow.test/work/12|Open W-12>")
