@@ -14,8 +14,8 @@ commit. Placeholders are named, ``%(name)s``, and filled after translation.
 * ``gettext(code, message, **fill)``: one message in a language, filled.
 * ``negotiate(accept_language)``: the first of the four a browser's ``Accept-Language``
   asks for (``zh-CN``, ``zh-Hans``, ``zh`` → ``zh``), else None.
-* ``when``, ``number``, ``money``: a moment, a number, an amount in the language's format
-  (``babel.dates`` / ``babel.numbers``).
+* ``when``, ``number``, ``percent``, ``money``: a moment, a number, a share, an amount in
+  the language's format (``babel.dates`` / ``babel.numbers``).
 
 Texts people typed (titles, reasons, comments, names) are never translated.
 """
