@@ -143,6 +143,7 @@ def main() -> int:
             path.parent.mkdir(parents=True, exist_ok=True)
             catalogue = Catalog(locale=code, project="mktflow", charset="utf-8")
         catalogue.update(template, no_fuzzy_matching=True)
+        catalogue.project, catalogue.version, catalogue.fuzzy = "mktflow", "0.1.0", False
         with path.open("wb") as out:
             write_po(out, catalogue, ignore_obsolete=True, sort_output=True, width=100)
         for line in problems(code, template):
