@@ -26,6 +26,7 @@ TREE: dict[str, tuple[str, str]] = {
     "channel": ("mktflow.cli.notify", "channel_app"),
     "outbox": ("mktflow.cli.notify", "outbox_app"),
     "sla": ("mktflow.cli.notify", "sla_app"),
+    "digest": ("mktflow.cli.notify", "digest_app"),
     "plan": ("mktflow.cli.plan", "plan_app"),
     "report": ("mktflow.cli.report", "report_app"),
     "lead": ("mktflow.cli.lead", "lead_app"),

@@ -15,7 +15,8 @@ Actions:    actions (the one table of item actions every door dispatches through
 Handlers:   work, steps, handoffs, processes, organisation, channels, credentials,
             web_sessions, approvals, budget, campaigns, products, orders, leads, cycles, reviews,
             sla, database, idempotency, desk (saved views, bulk actions),
-            work_reports (the work reports upward)
+            work_reports (the work reports upward), digests (daily
+            digests)
 Reads:      queries, views (every view they answer, defined once), reports, planfile, forms,
             campaign_calendar (and its secret feeds)
 Shared:     common, transitions, notices, calendars (each branch's working calendar),
@@ -43,6 +44,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         cycles,
         database,
         desk,
+        digests,
         forms,
         handoffs,
         idempotency,
@@ -87,6 +89,7 @@ __all__ = [
     "cycles",
     "database",
     "desk",
+    "digests",
     "forms",
     "handoffs",
     "idempotency",

@@ -8,7 +8,8 @@ goes to each of the department's channels; a message for a member goes to each o
 own channels, or to the department's channels if they have none. While a head is away, their
 delegate is told too (through the delegate's own channels). When no channel matches, one row
 without a channel is written; the relay marks it ``skipped``, so the outbox still shows that
-nobody could be told.
+nobody could be told. A row addressed to a member who chose a daily digest is written
+``held``: no relay sends it, their digest summarises it (``mktflow.engine.digests``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import col, select
 
 from mktflow.domain.actors import head_is_away
+from mktflow.domain.digests import HELD
 from mktflow.domain.inputs import format_time, human_time
 from mktflow.domain.model import Audience, Role
 from mktflow.engine.channels import department_channels, member_channels
@@ -239,14 +241,23 @@ def notice_recipients(
         }
         for route in _routes(uow, recipient):
             payload = dict(base)
+            held = route.member is not None and route.member in _daily(uow)
             if route.on_behalf_of:
                 payload.update(recipient=route.member, on_behalf_of=route.on_behalf_of,
                                **{"for": f"{route.member} (for {route.on_behalf_of}, away)"})
             messages.append(uow.outbox_row(
                 event=event, department=department, recipient_email=route.member,
                 channel_id=route.channel_id, subject=subject, payload=payload, link=link,
+                **({"status": HELD} if held else {}),
             ))
     return messages
+
+
+def _daily(uow: UnitOfWork) -> frozenset[str]:
+    """Members whose personal notices are held for their daily digest (``engine.digests``)."""
+    from mktflow.engine.digests import daily_members
+
+    return daily_members(uow)
 
 
 def _human(item: WorkItem | Handoff) -> str | None:

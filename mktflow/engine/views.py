@@ -42,9 +42,13 @@ __all__ = [
     "CalendarFeedIssued",
     "CalendarFeedPublic",
     "CalendarPage",
+    "DepartmentDigest",
     "DepartmentHandoffs",
     "DepartmentLoad",
     "DepartmentPublic",
+    "DigestChange",
+    "DigestChoicePublic",
+    "DigestEntry",
     "FunnelFigures",
     "HandoffPublic",
     "HistoryEntry",
@@ -56,6 +60,7 @@ __all__ = [
     "LeadHandoff",
     "LeadHistoryEntry",
     "LeadPublic",
+    "MemberDigest",
     "MemberLoad",
     "MemberPublic",
     "OrganisationPublic",
@@ -720,6 +725,91 @@ class CalendarFeedIssued(View):
     url: str
     """``{MKTFLOW_API_URL}/calendar/<secret>.ics``: subscribe to it in a calendar client."""
     created_at: str | None
+
+
+# --- daily digests -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DigestChoicePublic(View):
+    """How a member is told of changes addressed to them personally: ``each`` (one notice
+    per change) or ``daily`` (held, one digest each working day at ``at`` in ``zone``)."""
+
+    member: str
+    mode: Literal["each", "daily"]
+    at: str
+    """The digest's time of day, HH:MM, in ``zone`` (kept while the mode is each)."""
+    zone: str
+    """The member's working calendar's time zone (their branch's, else the schedules')."""
+    calendar: str
+    """The working calendar whose working days get a digest."""
+    department_digest: bool
+    """Whether the daily digest carries the department's part (the member heads it)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DigestEntry(View):
+    """One open work item or handoff in a digest, with the band it falls in."""
+
+    ref: str
+    """W-<id> or H-<id>"""
+    kind: Literal["work", "handoff"]
+    title: str
+    state: str
+    band: Literal["overdue", "due soon", "open"]
+    """overdue: past due; due soon: due by the end of the next working day; open: the rest."""
+    due: str | None
+    department: str
+    """A work item's department; a handoff's as ``from → to``."""
+    holder: str | None
+    """Who holds a work item (None: nobody yet); a handoff is held by its receiving
+    department."""
+    link: str
+    """mktflow's page of it: ``{MKTFLOW_API_URL}/work/<id>`` or ``/handoffs/<id>``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DigestChange(View):
+    """One notice held for the digest: what changed, when."""
+
+    ref: str | None
+    subject: str
+    at: str
+    link: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DepartmentDigest(View):
+    """A head's department part of the digest: the department's open work items and the open
+    handoffs it is party to (overdue first), and who holds what."""
+
+    department: str
+    counts: dict[str, int]
+    """overdue, due soon, open (entries of each band) and unassigned (work items)."""
+    entries: list[DigestEntry]
+    by_member: list[MemberLoad]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberDigest(View):
+    """A member's daily digest (what ``mktflow digest preview`` shows and the outbox sends):
+    their open items and handoffs by band, the changes held for it, and for a head the
+    department's part."""
+
+    member: str
+    day: str
+    """The local day it is of, YYYY-MM-DD."""
+    zone: str
+    counts: dict[str, int]
+    """overdue, due soon, open (the member's entries of each band) and changes."""
+    entries: list[DigestEntry]
+    """Work items the member holds and open handoffs they offered, overdue first."""
+    changes: list[DigestChange]
+    """The notices addressed to the member that were held for this digest, oldest first."""
+    department: DepartmentDigest | None
+    """The department's part, for its head; None for everyone else."""
+    link: str
+    """The member's My work page."""
 
 
 def work_view(item: Any, process: str | None, now: datetime | None = None) -> WorkItemPublic:

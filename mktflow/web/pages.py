@@ -45,6 +45,7 @@ from mktflow.engine import (
     actions,
     campaign_calendar,
     desk,
+    digests,
     leads,
     processes,
     queries,
@@ -79,6 +80,7 @@ _VIEW_DONE = {"save": "view saved", "delete": "view deleted", "default": "defaul
 _DONE = {**{r.action: r.past for r in (*WORK_RULES, *HANDOFF_RULES)},
          "draft": "draft saved", "reassign-all": "reassigned",
          "end-process": "ended with its process", "feed-revoked": "feed revoked",
+         "digest-saved": "your notice choice is saved",
          **{f"view-{k}": v for k, v in _VIEW_DONE.items()}}
 
 
@@ -412,18 +414,49 @@ def _work_list(v: Visit, department: str, *, member: str | None = None, views: b
 
 @router.get("/my-work")
 def my_work(request: Request) -> Response:
-    """What I hold, overdue first."""
-    v = visit(request)
+    """What I hold, overdue first, and my choice of notices."""
+    return _my_work(request)
+
+
+def _my_work(request: Request, *, status: int = 200, digest_error: tuple[str, str] | None = None,
+             typed: dict[str, str] | None = None, v: Visit | None = None) -> Response:
+    """What I hold, overdue first; and how I am told of changes addressed to me: each notice
+    at once, or a daily digest at a time of my working day (the form posts to
+    ``/my-work/digest``; a refusal is shown beside its field, ``digest_error``: field, words)."""
+    v = v or visit(request)
     if not v.me:
         return v.sign_in_first()
     try:
         shown, extra = _work_list(v, v.me["department"], member=v.me["email"])
+        choice = digests.show_choice(v.uow(), v.me["email"])
     except MktflowError as exc:  # a filter or cursor that does not fit
         return v.page("message.html", status=exc.http_status, title="My work",
                       message=str(exc), link="/my-work", link_text="My work")
-    return v.page("list.html", title="My work", nav="work", heading="My work", items=shown,
-                  empty="You hold nothing. Claim work from your department's queue.",
-                  actions=False, **extra)
+    digest_typed = typed or {"mode": choice.mode, "at": choice.at}
+    return v.page("list.html", status=status, title="My work", nav="work", heading="My work",
+                  items=shown, empty="You hold nothing. Claim work from your department's queue.",
+                  actions=False, digest=choice, digest_typed=digest_typed,
+                  digest_errors=dict([digest_error]) if digest_error else {}, **extra)
+
+
+@router.post("/my-work/digest")
+async def digest_form(request: Request) -> Response:
+    """The My work page's notice choice: ``mode`` each or daily, ``at`` HH:MM in the member's
+    working calendar's zone; refused input comes back beside its field, nothing saved."""
+    v, pairs, refused = await _posted(request)
+    if refused:
+        return refused
+    if not v.me:
+        return v.sign_in_first()
+    typed = {k: _last(pairs, k)[:40] for k in ("mode", "at")}
+    try:
+        digests.set_choice(v.uow(), v.me["email"], mode=typed["mode"], at=typed["at"])
+    except MktflowError as exc:
+        words = str(exc)
+        field = "at" if words.startswith("at:") else "mode"
+        return _my_work(request, status=exc.http_status, digest_error=(field, words),
+                        typed=typed, v=v)
+    return v.redirect("/my-work?done=your+notice+choice+is+saved#digest")
 
 
 @router.get("/department")
