@@ -28,7 +28,6 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select as core_select
 from sqlmodel import col, select
 
 from mktflow.domain.calendars import WorkingCalendar
@@ -50,7 +49,7 @@ from mktflow.domain.model import OPEN_WORK_STATES, HandoffState, Role
 from mktflow.domain.work_reports import default_working_day
 from mktflow.engine.calendars import find_calendar
 from mktflow.engine.channels import department_channels, member_channels
-from mktflow.engine.notices import action_link
+from mktflow.engine.notices import action_link, daily_members
 from mktflow.engine.report_records import member_of
 from mktflow.engine.views import (
     DepartmentDigest,
@@ -80,19 +79,6 @@ OPEN_HANDOFF_STATES = (HandoffState.OFFERED, HandoffState.ACCEPTED, HandoffState
 #: The most held changes one digest lists (the count says how many there were).
 CHANGES_SHOWN = 50
 _BANDS = ("overdue", "due soon", "open")
-_CHOICE = DigestChoice.__table__  # type: ignore[attr-defined]
-
-
-def daily_members(uow: UnitOfWork) -> frozenset[str]:
-    """The e-mails of members whose notices are held for a daily digest: one light query,
-    remembered for the command (``notices`` asks once per command that tells a member)."""
-    key = ("digest", "daily members")
-    found: frozenset[str] | None = uow.memo.get(key)
-    if found is None:
-        found = uow.memo[key] = frozenset(uow.session.connection().execute(
-            core_select(_CHOICE.c.member_email).where(
-                _CHOICE.c.mode == DigestMode.DAILY.value)).scalars())
-    return found
 
 
 def _calendar(uow: UnitOfWork, email: str) -> WorkingCalendar:

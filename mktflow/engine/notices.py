@@ -22,7 +22,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import col, select
 
 from mktflow.domain.actors import head_is_away
-from mktflow.domain.digests import HELD
+from mktflow.domain.digests import HELD, DigestMode
 from mktflow.domain.inputs import format_time, human_time
 from mktflow.domain.model import Audience, Role
 from mktflow.engine.channels import department_channels, member_channels
@@ -30,6 +30,7 @@ from mktflow.engine.common import find_member, get_for_update, ref
 from mktflow.store.tables import (
     Channel,
     Department,
+    DigestChoice,
     Handoff,
     Member,
     WorkItem,
@@ -40,6 +41,7 @@ __all__ = [
     "Recipient",
     "action_link",
     "away_delegate",
+    "daily_members",
     "head_of",
     "notice",
     "notice_departments",
@@ -241,7 +243,7 @@ def notice_recipients(
         }
         for route in _routes(uow, recipient):
             payload = dict(base)
-            held = route.member is not None and route.member in _daily(uow)
+            held = route.member is not None and route.member in daily_members(uow)
             if route.on_behalf_of:
                 payload.update(recipient=route.member, on_behalf_of=route.on_behalf_of,
                                **{"for": f"{route.member} (for {route.on_behalf_of}, away)"})
@@ -253,11 +255,19 @@ def notice_recipients(
     return messages
 
 
-def _daily(uow: UnitOfWork) -> frozenset[str]:
-    """Members whose personal notices are held for their daily digest (``engine.digests``)."""
-    from mktflow.engine.digests import daily_members
+def daily_members(uow: UnitOfWork) -> frozenset[str]:
+    """The e-mails of members whose personal notices are held for their daily digest
+    (``engine.digests``): one light query, remembered for the command."""
+    key = ("digest", "daily members")
+    found: frozenset[str] | None = uow.memo.get(key)
+    if found is None:
+        found = uow.memo[key] = frozenset(uow.session.connection().execute(
+            _DAILY_MEMBERS).scalars())
+    return found
 
-    return daily_members(uow)
+
+_CHOICE = DigestChoice.__table__  # type: ignore[attr-defined]
+_DAILY_MEMBERS = core_select(_CHOICE.c.member_email).where(_CHOICE.c.mode == DigestMode.DAILY.value)
 
 
 def _human(item: WorkItem | Handoff) -> str | None:
