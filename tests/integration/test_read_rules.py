@@ -382,7 +382,8 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
         walked["/processes/{reference}"].append((f"/processes/P-{pid}",
                                                  _expected(200, visible)))
         walked["/history/{reference}"].append((f"/history/P-{pid}", _expected(200, visible)))
-    for plain in ("/health", "/org", "/processes", "/leads", "/calendar", "/calendar/feeds"):
+    for plain in ("/health", "/org", "/processes", "/leads", "/calendar", "/calendar/feeds",
+                  "/me/digest", "/me/digest/preview"):
         walked[plain].append((plain, 200))
     walked["/calendar/{secret}.ics"].append(("/calendar/cal_nobody-has-this.ics", 404))
     # a lead is marketing's (sales' once handed over); the funnel marketing's and sales'
