@@ -25,10 +25,11 @@ class DigestChoiceBody(_Body):
     mode: Literal["each", "daily"] = Field(description=(
         "each: one notice per change, at once; daily: those notices are held and one digest "
         "a working day summarises them with your open, due-soon and overdue items."))
-    at: str = Field(default="17:00", description=(
+    at: str | None = Field(default=None, description=(
         "The digest's time of day, HH:MM (00:00 to 23:59), in your working calendar's time "
-        "zone; kept while the mode is each."), json_schema_extra={
-        "pattern": r"^(?:[01]?[0-9]|2[0-3]):[0-5][0-9]$"}, min_length=4, max_length=5)
+        "zone; left out: the time chosen before (17:00 at first). Kept while the mode is "
+        "each."), json_schema_extra={"pattern": r"^(?:[01]?[0-9]|2[0-3]):[0-5][0-9]$"},
+        min_length=4, max_length=5)
 
 
 @router.get("", response_model=DigestChoicePublic, responses=problems(403, 404, 422))

@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from mktflow.domain.calendars import WorkingCalendar
@@ -105,15 +106,18 @@ def show_choice(uow: UnitOfWork, actor_email: str) -> DigestChoicePublic:
 def set_choice(uow: UnitOfWork, actor_email: str, *, mode: str | None,
                at: str | None = None) -> DigestChoicePublic:
     """Set the acting member's choice: ``mode`` ``each`` or ``daily``, ``at`` HH:MM in their
-    working calendar's zone (None or empty: 17:00; kept when the mode is ``each``). Going back to
-    ``each`` releases the notices still held: they are sent one by one, as if never held.
-    BadInput naming ``mode`` or ``at``; NotFound for an e-mail of no active member."""
-    chosen, minutes = digest_mode(mode), parse_at(at)
+    working calendar's zone (None or empty: the time they chose before, else 17:00; the time is
+    kept while the mode is ``each``). Going back to ``each`` releases the notices still held:
+    they are sent one by one, as if never held. BadInput naming ``mode`` or ``at``; NotFound
+    for an e-mail of no active member."""
+    chosen, minutes = digest_mode(mode), parse_at(at) if (at or "").strip() else None
     with uow:
         member = member_of(uow, actor_email)
         row = uow.session.get(DigestChoice, member.email, with_for_update=True) \
-            or DigestChoice(member_email=member.email)
-        row.mode, row.at_minute, row.updated_at = chosen.value, minutes, uow.now()
+            or DigestChoice(member_email=member.email, at_minute=parse_at(None))
+        row.mode, row.updated_at = chosen.value, uow.now()
+        if minutes is not None:
+            row.at_minute = minutes
         uow.session.add(row)
         if chosen is DigestMode.EACH:
             for held in _held(uow, member.email, uow.now()):
@@ -250,7 +254,7 @@ def send_due(uow: UnitOfWork, emails: Iterable[str] | None = None) -> list[dict[
             continue
         try:
             done = _send_one(uow, choice.member_email, choice.at_minute)
-        except MktflowError:  # an inactive member, or another run wrote it first: next one
+        except (MktflowError, IntegrityError):  # another run wrote it first (its id): next one
             continue
         if done:
             written.append(done)
@@ -267,10 +271,13 @@ def _send_one(uow: UnitOfWork, email: str, at: int) -> dict[str, Any] | None:
         day = digest_day(_calendar(uow, email), at, now)
         if day is None:
             return None
+        if s.exec(select(OutboxMessage.id).where(
+                col(OutboxMessage.event) == DIGEST_EVENT,
+                col(OutboxMessage.recipient_email) == email,
+                col(OutboxMessage.id).startswith(f"digest-{day:%Y%m%d}-"))).first():
+            return None  # already written today (through whichever channels there were)
         channels = member_channels(s, [email]) or department_channels(s, member.department)
         ids = [digest_id(email, day, c.id) for c in channels] or [digest_id(email, day, None)]
-        if s.exec(select(OutboxMessage.id).where(col(OutboxMessage.id).in_(ids))).first():
-            return None  # already written today
         held = _held(uow, email, now)
         digest = _build(uow, member, day, now, held)
         if _empty(digest):

@@ -72,6 +72,9 @@ def test_the_api_reads_and_sets_the_acting_members_choice(db: Any, site: str) ->
         assert "at" in r.text
         r = api.put("/me/digest", headers=ana, json={"mode": "weekly"})
         assert r.status_code == 422 and "mode" in r.text
+        r = api.put("/me/digest", headers=ana, json={"mode": "each"})
+        assert (r.json()["mode"], r.json()["at"]) == ("each", "07:30")  # her time is kept
+        api.put("/me/digest", headers=ana, json={"mode": "daily"})
         r = api.get("/me/digest/preview", headers=ana)
         assert r.status_code == 200
         preview = r.json()
