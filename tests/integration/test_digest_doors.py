@@ -84,23 +84,30 @@ def test_the_api_reads_and_sets_the_acting_members_choice(db: Any, site: str) ->
     assert digests.show_choice(db.uow(), ANA).at == "07:30"
 
 
-def test_the_command_line_sets_shows_previews_and_sends(db: Any,
+def test_the_command_line_sets_shows_previews_and_sends(db: Any, clock: Any,
                                                         cli: Callable[..., Any]) -> None:
-    r = cli("digest", "set", "--as", OLGA, "--mode", "daily", "--at", "00:00", "--json")
+    from datetime import UTC, datetime, time, timedelta
+
+    from tests.dates import date_ahead
+
+    day = date_ahead(7)
+    day += timedelta(days=(7 - day.weekday()) % 7)  # a Monday: a working day
+    clock.set(datetime.combine(day, time(10), tzinfo=UTC))
+    r = cli("digest", "set", "--as", OLGA, "--mode", "daily", "--at", "09:30", "--json")
     assert r.exit_code == 0, r.stderr
-    assert json.loads(r.stdout)["mode"] == "daily" and json.loads(r.stdout)["at"] == "00:00"
+    assert json.loads(r.stdout)["mode"] == "daily" and json.loads(r.stdout)["at"] == "09:30"
     r = cli("digest", "set", "--as", OLGA, "--mode", "daily", "--at", "noon")
     assert r.exit_code == 2 and "at: 'noon' is not a time of day (HH:MM" in r.stderr
     r = cli("digest", "show", "--as", OLGA)
-    assert r.stdout.startswith(f"{OLGA}: a daily digest at 00:00 UTC")
+    assert r.stdout.startswith(f"{OLGA}: a daily digest at 09:30 UTC")
     create_work_item(db.uow(), actor_email=ANA, department="marketing", title="Press list",
                      assignee=OLGA)
     r = cli("digest", "preview", "--as", OLGA, "--json")
     assert json.loads(r.stdout)["counts"]["changes"] == 1  # the assignment, held
     r = cli("digest", "preview", "--as", OLGA)
     assert "Changes held for this digest (1)" in r.stdout and "Press list" in r.stdout
-    first = cli("digest", "send", "--json")
-    sent = json.loads(first.stdout)
-    # 00:00 has passed today: written today, if today is a working day of the default one
-    assert [s["member"] for s in sent] in ([OLGA], [])
+    sent = json.loads(cli("digest", "send", "--json").stdout)
+    assert [(s["member"], s["day"], s["changes"]) for s in sent] == [
+        (OLGA, day.isoformat(), 1)]
     assert json.loads(cli("digest", "send", "--json").stdout) == []  # never twice a day
+    assert "no digest due now" in cli("digest", "send").stdout

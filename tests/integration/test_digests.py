@@ -86,6 +86,33 @@ def test_a_daily_member_gets_one_digest_a_day_at_their_time_instead_of_each_noti
         "digested", "digested"]
 
 
+def test_the_digest_goes_by_e_mail_through_the_members_own_channel(
+        db: Any, clock: Any, links_api: str) -> None:
+    from mktflow.notify.senders import SmtpMailer
+    from mktflow.notify.testing import SmtpReceiver
+
+    monday = _monday(clock)
+    channel(db, "marketing")  # the department's, not used: she has her own
+    channel(db, "marketing", "email", to="olga.home@example.com", member=OLGA)
+    digests.set_choice(db.uow(), OLGA, mode="daily", at="09:00")
+    item = work.create_work_item(db.uow(), actor_email=HEAD, department="marketing",
+                                 title="Sample order", assignee=OLGA)
+    clock.set(monday.replace(hour=9, minute=10))
+    assert [w["member"] for w in digests.send_due(db.uow())] == [OLGA]
+    with SmtpReceiver() as smtp:
+        mailer = SmtpMailer(host="127.0.0.1", port=smtp.port, timeout_s=5)
+        with relay_for(db, env=ENV, mailer=mailer) as relay:
+            assert relay.drain().sent == 1
+    (mail,) = smtp.mails
+    (row,) = rows(db, event="digest.daily")
+    assert mail.rcpt_tos == ["olga.home@example.com"]
+    assert mail.message["Idempotency-Key"] == row.id
+    assert str(mail.message["Subject"]).strip() == (
+        f"Your mktflow digest {monday.date()}: 0 overdue, 0 due soon, 1 open, 1 change")
+    body = mail.message.get_content().replace("\r\n", "\n")  # as sent: CRLF lines
+    assert f"Open (1)\n- W-{item.id} Sample order (claimed): {links_api}/work/{item.id}" in body
+
+
 def test_no_digest_on_a_day_off_and_a_head_gets_the_departments_part(
         db: Any, clock: Any) -> None:
     monday = _monday(clock)
