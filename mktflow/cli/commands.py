@@ -30,6 +30,7 @@ TREE: dict[str, tuple[str, str]] = {
     "report": ("mktflow.cli.report", "report_app"),
     "lead": ("mktflow.cli.lead", "lead_app"),
     "calendar": ("mktflow.cli.calendar", "calendar_app"),
+    "dashboard": ("mktflow.cli.dashboard", "dashboard_app"),
     "view": ("mktflow.cli.view", "view_app"),
     "serve": ("mktflow.cli.serve", "serve"),
     "deploy": ("mktflow.cli.serve", "deploy"),

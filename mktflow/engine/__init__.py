@@ -17,7 +17,8 @@ Handlers:   work, steps, handoffs, processes, organisation, channels, credential
             sla, database, idempotency, desk (saved views, bulk actions),
             work_reports (the work reports upward)
 Reads:      queries, views (every view they answer, defined once), reports, planfile, forms,
-            campaign_calendar (and its secret feeds)
+            campaign_calendar (and its secret feeds), workload (a department's workload and
+            waiting), dashboards (KPIs and budgets per campaign and per period)
 Shared:     common, transitions, notices, calendars (each branch's working calendar),
             lead_handoffs, report_records (the one writer of a work report)
 Types for annotations: ``UnitOfWork`` (what every handler takes; get one from bootstrap),
@@ -41,6 +42,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         common,
         credentials,
         cycles,
+        dashboards,
         database,
         desk,
         forms,
@@ -65,6 +67,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         web_sessions,
         work,
         work_reports,
+        workload,
     )
     from mktflow.store.tables import Handoff, ProcessInstance, WorkItem
     from mktflow.store.uow import Resumer, UnitOfWork
@@ -85,6 +88,7 @@ __all__ = [
     "common",
     "credentials",
     "cycles",
+    "dashboards",
     "database",
     "desk",
     "forms",
@@ -109,6 +113,7 @@ __all__ = [
     "web_sessions",
     "work",
     "work_reports",
+    "workload",
 ]
 
 #: Where the names that are not handler modules live.

@@ -34,7 +34,9 @@ from mktflow.store import light
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [
+    "Blocker",
     "BranchPublic",
+    "BudgetDashboardRow",
     "BulkAnswer",
     "BulkItemAnswer",
     "CalendarDay",
@@ -42,9 +44,11 @@ __all__ = [
     "CalendarFeedIssued",
     "CalendarFeedPublic",
     "CalendarPage",
+    "CampaignDashboard",
     "DepartmentHandoffs",
     "DepartmentLoad",
     "DepartmentPublic",
+    "DepartmentWorkload",
     "FunnelFigures",
     "HandoffPublic",
     "HistoryEntry",
@@ -52,17 +56,21 @@ __all__ = [
     "InboxPage",
     "InboxRow",
     "InboxWorkRow",
+    "KpiDashboardRow",
     "LeadFunnel",
     "LeadHandoff",
     "LeadHistoryEntry",
     "LeadPublic",
     "MemberLoad",
     "MemberPublic",
+    "MemberWorkload",
     "OrganisationPublic",
+    "PeriodDashboard",
     "ProcessPublic",
     "ProcessSummary",
     "SavedViewPublic",
     "View",
+    "WaitFigures",
     "WorkItemPublic",
     "WorkReportPublic",
     "handoff_view",
@@ -622,6 +630,172 @@ class DepartmentLoad(View):
     unassigned: int
     by_member: list[MemberLoad]
     items: list[WorkItemPublic]
+
+
+# --- the desk's figures: workload and waiting, dashboards -----------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberWorkload(View):
+    """One member's open work in a department and when it falls due: every open item the
+    member holds is in exactly one band (``overdue`` + ``due_within_day`` + ``due_within_week``
+    + ``due_later`` + ``no_due`` = ``open``). Counts of items."""
+
+    email: str
+    name: str
+    open: int
+    overdue: int
+    """Past its due time now."""
+    due_within_day: int
+    """Due in the next 24 hours."""
+    due_within_week: int
+    """Due in more than 24 hours and at most 7 days."""
+    due_later: int
+    """Due in more than 7 days."""
+    no_due: int
+    """No due time."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WaitFigures(View):
+    """How long the work of one department (``waiting``) waited on another (``on``) at one
+    stage of the handoff ledger, in working hours of each handoff's calendar: ``accept``
+    (offered to accepted, rejected or withdrawn), ``deliver`` (accepted to delivered),
+    ``rework`` (returned to delivered again), ``confirm`` (delivered to confirmed or returned:
+    the receiving department waits on the offering one). A wait still running counts up to
+    now."""
+
+    waiting: str
+    on: str
+    stage: Literal["accept", "deliver", "rework", "confirm"]
+    waits: int
+    """Waits measured (a handoff returned twice has two ``rework`` and three ``confirm``)."""
+    still_waiting: int
+    """Of those, still running now."""
+    hours: float
+    """Working hours of every wait, summed."""
+    median_hours: float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Blocker(View):
+    """Who holds open handoffs another department's work waits on (who is blocking whom)."""
+
+    department: str
+    """The department holding them."""
+    member: str | None
+    """The member holding them: whoever accepted (to deliver or rework), whoever offered
+    (to confirm); None while nobody has taken the offer on (its queue)."""
+    waiting: str
+    """The department whose work waits."""
+    handoffs: int
+    hours: float
+    """Working hours waited so far, summed over these handoffs."""
+    longest: str
+    """The handoff waiting longest (H-<id>)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DepartmentWorkload(View):
+    """A department's workload and waiting (``mktflow.engine.workload``): its open work by
+    member with the due spread, what its work waited on each other department and they on it
+    (handoffs offered since ``since``), and who blocks whom now."""
+
+    department: str
+    generated_at: str
+    since: str
+    """YYYY-MM-DD: the waits are of handoffs offered on or after this day."""
+    open: int
+    overdue: int
+    unassigned: int
+    members: list[MemberWorkload]
+    """Every active member (holding something or not), then anyone outside the department
+    holding some of its work (a delegated colleague)."""
+    waits: list[WaitFigures]
+    """Every department pair and stage with the department on one side, by pair then stage."""
+    blocking: list[Blocker]
+    """Open handoffs with the department on one side, grouped by holder and waiting
+    department, the longest total wait first."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KpiDashboardRow(View):
+    """One KPI's target against its actual. ``achievement``: actual / target (target / actual
+    when lower is better), a ratio; ``gap_pct``: how far from the target in percent of it
+    (negative: short); both None until an actual is recorded."""
+
+    name: str
+    unit: str
+    department: str | None
+    """The department owning it (a period's KPIs; None on a campaign's)."""
+    owner: str | None
+    target: float
+    actual: float | None
+    achievement: float | None
+    gap_pct: float | None
+    met: bool | None
+    """None: no actual recorded yet."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BudgetDashboardRow(View):
+    """One budget line: money allocated against spent (amounts with two decimals).
+    ``remaining`` is allocated - spent (negative: overspent)."""
+
+    code: str
+    title: str
+    department: str | None
+    allocated: float
+    spent: float
+    remaining: float
+    planned: float | None
+    """A period's lines: the plan's amount (None on a campaign's)."""
+    planned_to_date: float | None
+    over_plan_pct: float | None
+    """A period's lines: spent over plan to date, in percent (the budget review's)."""
+    flags: str
+    """A period's lines: what the budget review would ask about (empty: nothing)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CampaignDashboard(View):
+    """A campaign's KPI targets against actuals and its budget allocated against spent: the
+    figures of its evaluation (``domain.campaign.evaluate``, as the campaign flow's artifact
+    shows them). ``utilisation``: spent / allocated, a ratio; ``cost_per_result``: spent per
+    unit of the first KPI's actual."""
+
+    code: str
+    name: str
+    status: str
+    process: str | None
+    """P-<id> of its process."""
+    kpis: list[KpiDashboardRow]
+    lines: list[BudgetDashboardRow]
+    allocated: float
+    spent: float
+    variance: float
+    """Allocated - spent (negative: overspent)."""
+    utilisation: float | None
+    cost_per_result: float | None
+    kpis_met: int
+    goal_met: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PeriodDashboard(View):
+    """A period's KPIs (targets against actuals, as the performance appraisal reads them) and
+    budget lines (allocated against spent, as the budget review reads them) that the reader
+    may see: each row belongs to its department."""
+
+    period: str
+    """2026, 2026-H2, 2026-Q4 or 2026-11."""
+    kpis: list[KpiDashboardRow]
+    lines: list[BudgetDashboardRow]
+    allocated: float
+    spent: float
+    kpis_met: int
+    kpis_measured: int
+    """KPIs with an actual recorded."""
 
 
 # --- building a work item's and a handoff's view --------------------------------------------

@@ -1,0 +1,99 @@
+"""The pages' charts: pygal's server-rendered SVG, inlined in the page, readable without
+JavaScript (issue 24, items 3 and 5).
+
+pygal draws the chart (``js=[]``: no script is linked); what the page's Content-Security-Policy
+would refuse is taken out of its SVG here: the inline ``<script>`` holding pygal's tooltip
+configuration, the inline ``<style>`` and ``style`` attributes, and the comments. The chart's
+stylesheet is pygal's own for ``STYLE``, with its per-chart selector made ``.pygal-chart``, and
+served as ``/static/charts.css`` (``chart_css()`` writes it; a unit test holds the file to it).
+Each chart is an image to assistive technology (``role="img"``) named by its ``<title>`` and
+described by its ``<desc>``; the page puts a table with the same figures beside it.
+
+    python -m mktflow.web.charts > mktflow/web/static/charts.css   # after upgrading pygal
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import pygal
+from markupsafe import Markup, escape
+from pygal.style import Style
+
+__all__ = ["STYLE", "bar_chart", "chart_css"]
+
+#: The charts' colours: dark enough on white to tell apart (and as the page's text).
+STYLE = Style(
+    background="transparent", plot_background="transparent",
+    foreground="#1f2933", foreground_strong="#1f2933", foreground_subtle="#52606d",
+    opacity="1", opacity_hover="1", transition="none",
+    colors=("#b42318", "#b54708", "#1d4ed8", "#067647", "#5925dc", "#475467"),
+    font_family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
+    label_font_size=15, major_label_font_size=15, legend_font_size=15, value_font_size=14,
+    title_font_size=16, tooltip_font_size=14, no_data_font_size=18,
+)
+
+_SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
+_STYLE = re.compile(r"<style\b.*?</style>", re.S)
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_STYLE_ATTR = re.compile(r'\sstyle="[^"]*"')
+_ROOT = re.compile(r'<svg xmlns="http://www.w3.org/2000/svg" id="chart-[0-9a-f-]+"')
+_PREFIX = re.compile(r"#chart-[0-9a-f-]+")
+
+
+def _config(**options: Any) -> dict[str, Any]:
+    return {"style": STYLE, "js": [], "disable_xml_declaration": True, "explicit_size": False,
+            "legend_at_bottom": True, "legend_at_bottom_columns": 2, "truncate_legend": -1,
+            "truncate_label": -1, "print_values": False, "show_y_guides": True,
+            "margin": 8, "spacing": 8, **options}
+
+
+def bar_chart(*, chart_id: str, title: str, desc: str, labels: Sequence[str],
+              series: Sequence[tuple[str, Sequence[float | None]]],
+              stacked: bool = False, horizontal: bool = True,
+              value_suffix: str = "") -> Markup:
+    """A bar chart as inline SVG: one bar (or stack) per label, one colour per series.
+    ``chart_id``: the SVG's id (unique on the page; its title and desc ids follow from it);
+    ``title``/``desc``: its accessible name and description; ``value_suffix``: appended to the
+    axis' numbers (``" h"``, ``"%"``)."""
+    kind = {(True, True): pygal.HorizontalStackedBar, (True, False): pygal.HorizontalBar,
+            (False, True): pygal.StackedBar, (False, False): pygal.Bar}[(horizontal, stacked)]
+    rows = max(1, len(labels))
+    height = 110 + (38 if stacked else 22 * max(1, len(series))) * rows \
+        + 28 * ((len(series) + 1) // 2)
+    chart = kind(**_config(width=560, height=max(220, height),
+                           value_formatter=lambda v: f"{v:g}{value_suffix}"))
+    chart.x_labels = list(labels)
+    for name, values in series:
+        chart.add(name, list(values))
+    svg = chart.render(is_unicode=True)
+    svg = _COMMENT.sub("", _SCRIPT.sub("", _STYLE.sub("", svg)))
+    svg = _STYLE_ATTR.sub("", svg).replace("<defs></defs>", "").replace(
+        "<title>Pygal</title>", "", 1)  # pygal's own name for an untitled chart
+    named = (f'<svg xmlns="http://www.w3.org/2000/svg" id="{escape(chart_id)}" role="img" '
+             f'aria-labelledby="{escape(chart_id)}-title {escape(chart_id)}-desc"')
+    svg, found = _ROOT.subn(named, svg, count=1)
+    assert found == 1, "pygal's SVG root changed"
+    head = svg.index(">") + 1
+    labels_ = (f'<title id="{escape(chart_id)}-title">{escape(title)}</title>'
+               f'<desc id="{escape(chart_id)}-desc">{escape(desc)}</desc>')
+    return Markup(svg[:head] + labels_ + svg[head:])
+
+
+def chart_css() -> str:
+    """pygal's stylesheet for ``STYLE``, every chart's selector made ``.pygal-chart``."""
+    chart = pygal.Bar(**_config())
+    chart.add("x", [1])
+    svg = chart.render(is_unicode=True)
+    css = "\n".join(html.unescape(m.group(0)[m.group(0).index(">") + 1:-len("</style>")])
+                    for m in _STYLE.finditer(svg))
+    return ("/* pygal's stylesheet for mktflow's charts (mktflow/web/charts.py, chart_css) */\n"
+            + _PREFIX.sub(".pygal-chart", css).strip()
+            + "\n.pygal-chart .tooltip{display:none}\n")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(chart_css(), end="")
