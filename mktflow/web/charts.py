@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import re
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,6 +36,11 @@ STYLE = Style(
     label_font_size=15, major_label_font_size=15, legend_font_size=15, value_font_size=14,
     title_font_size=16, tooltip_font_size=14, no_data_font_size=18,
 )
+
+# pygal appends an import hook for its map plugins (``pygal.maps.*``) to ``sys.meta_path``,
+# written for the ``find_module`` protocol Python 3.12 dropped: every later import that misses
+# the other finders warns (ImportWarning) on 3.11. The charts use no maps: it is taken out.
+sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
 
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
 _STYLE = re.compile(r"<style\b.*?</style>", re.S)
