@@ -1,0 +1,31 @@
+"""The pages' charts (mktflow.web.charts): pygal's SVG as the pages' Content-Security-Policy
+lets it be inlined (no script, no inline style), named and described for assistive technology,
+and the stylesheet served for it is pygal's own for the charts' style."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from mktflow.web import charts
+from mktflow.web.charts import bar_chart, chart_css
+
+
+def test_a_chart_is_inline_svg_without_script_or_inline_style_named_and_described() -> None:
+    svg = str(bar_chart(chart_id="chart-x", title="Hours <waited>", desc="tech: 3 h",
+                        labels=["tech", "sales & co"], series=[("ours", [3.0, None]),
+                                                               ("theirs", [1.5, 2.0])]))
+    assert svg.startswith('<svg xmlns="http://www.w3.org/2000/svg" id="chart-x" role="img" '
+                          'aria-labelledby="chart-x-title chart-x-desc" class="pygal-chart"')
+    assert '<title id="chart-x-title">Hours &lt;waited&gt;</title>' in svg
+    assert '<desc id="chart-x-desc">tech: 3 h</desc>' in svg
+    assert not re.search(r"<script|<style|\sstyle=|<!--|<\?xml", svg)
+    assert "sales &amp; co" in svg and svg.count("<title>Pygal</title>") == 0
+
+
+def test_the_served_stylesheet_is_pygals_for_the_charts_style() -> None:
+    served = Path(charts.__file__).parent / "static" / "charts.css"
+    assert served.read_text("utf-8") == chart_css(), (
+        "pygal's stylesheet changed: python -m mktflow.web.charts > "
+        "mktflow/web/static/charts.css")
+    assert "#chart-" not in chart_css() and ".pygal-chart .axis" in chart_css()
