@@ -15,6 +15,7 @@ described by its ``<desc>``; the page puts a table with the same figures beside 
 from __future__ import annotations
 
 import html
+import math
 import re
 import sys
 from collections.abc import Sequence
@@ -24,7 +25,7 @@ import pygal
 from markupsafe import Markup, escape
 from pygal.style import Style
 
-__all__ = ["STYLE", "bar_chart", "chart_css"]
+__all__ = ["STYLE", "bar_chart", "chart_css", "ticks"]
 
 #: The charts' colours: dark enough on white to tell apart (and as the page's text).
 STYLE = Style(
@@ -57,6 +58,17 @@ def _config(**options: Any) -> dict[str, Any]:
             "margin": 8, "spacing": 8, **options}
 
 
+def ticks(top: float, *, most: int = 5) -> list[float]:
+    """At most ``most`` + 1 round values from 0 covering ``top`` (steps of 1, 2, 2.5 or 5 times
+    a power of ten): the value axis' labels, few enough to read on a phone."""
+    if top <= 0:
+        return [0, 1]
+    power = 10 ** math.floor(math.log10(top / most))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power * most >= top)
+    count = math.ceil(top / step - 1e-9)
+    return [round(i * step, 6) for i in range(count + 1)]
+
+
 def bar_chart(*, chart_id: str, title: str, desc: str, labels: Sequence[str],
               series: Sequence[tuple[str, Sequence[float | None]]],
               stacked: bool = False, horizontal: bool = True,
@@ -72,9 +84,16 @@ def bar_chart(*, chart_id: str, title: str, desc: str, labels: Sequence[str],
         + 28 * ((len(series) + 1) // 2)
     chart = kind(**_config(width=560, height=max(220, height),
                            value_formatter=lambda v: f"{v:g}{value_suffix}"))
-    chart.x_labels = list(labels)
+    # a horizontal chart draws its first label at the bottom: reversed, it reads top to bottom
+    # as the table beside it does
+    turn: Any = (lambda xs: list(xs)[::-1]) if horizontal else list
+    chart.x_labels = turn(labels)
     for name, values in series:
-        chart.add(name, list(values))
+        chart.add(name, turn(values))
+    bars = [[v or 0.0 for v in values] for _, values in series]
+    top = max((sum(col) for col in zip(*bars, strict=True)) if stacked else
+              (v for row in bars for v in row), default=0.0)
+    chart.y_labels = ticks(top)
     svg = chart.render(is_unicode=True)
     svg = _COMMENT.sub("", _SCRIPT.sub("", _STYLE.sub("", svg)))
     svg = _STYLE_ATTR.sub("", svg).replace("<defs></defs>", "").replace(
@@ -92,7 +111,8 @@ def bar_chart(*, chart_id: str, title: str, desc: str, labels: Sequence[str],
 def chart_css() -> str:
     """pygal's stylesheet for ``STYLE``, every chart's selector made ``.pygal-chart``."""
     chart = pygal.Bar(**_config())
-    chart.add("x", [1])
+    for n in range(len(STYLE.colors)):  # pygal writes the rules of the series a chart has
+        chart.add(f"s{n}", [1])
     svg = chart.render(is_unicode=True)
     css = "\n".join(html.unescape(m.group(0)[m.group(0).index(">") + 1:-len("</style>")])
                     for m in _STYLE.finditer(svg))

@@ -29,3 +29,21 @@ def test_the_served_stylesheet_is_pygals_for_the_charts_style() -> None:
         "pygal's stylesheet changed: python -m mktflow.web.charts > "
         "mktflow/web/static/charts.css")
     assert "#chart-" not in chart_css() and ".pygal-chart .axis" in chart_css()
+
+
+def test_the_value_axis_has_a_few_round_labels_covering_the_largest_bar() -> None:
+    from mktflow.web.charts import ticks
+
+    assert ticks(26) == [0, 10, 20, 30]
+    assert ticks(120) == [0, 25, 50, 75, 100, 125]
+    assert ticks(1000) == [0, 200, 400, 600, 800, 1000]
+    assert ticks(0.4) == [0, 0.1, 0.2, 0.3, 0.4]
+    assert ticks(0) == [0, 1]  # nothing to show: still an axis
+
+
+def test_a_horizontal_chart_reads_top_to_bottom_as_its_table() -> None:
+    svg = str(bar_chart(chart_id="c", title="t", desc="d", labels=["first", "second"],
+                        series=[("a", [1.0, 2.0])]))
+    rows = {m.group(2): float(m.group(1)) for m in re.finditer(
+        r'<text x="-5" y="([0-9.]+)" class="[a-z]*">(first|second)</text>', svg)}
+    assert rows["first"] < rows["second"]  # y grows downwards
