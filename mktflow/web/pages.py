@@ -743,8 +743,7 @@ def _load(v: Visit, department: str, *, status: int = 200, refusal: str = "",
         figures = workload.department_workload(v.uow(), department, reader=v.me["email"])
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status, title="For the head",
-                      message=f"Only whoever leads {department} (and management) sees its "
-                              f"load. {exc}", link="/my-work", link_text="Back to my work")
+                      message=str(exc), link="/my-work", link_text="Back to my work")
     load = tasklist.department_load(v.uow(), department)
     ledger = handoff_ledger(v.uow())
     pairs = [p for p in ledger.pairs if department in (p["from"], p["to"])]
