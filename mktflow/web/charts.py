@@ -59,7 +59,7 @@ def _config(**options: Any) -> dict[str, Any]:
     return {"style": STYLE, "js": [], "disable_xml_declaration": True, "explicit_size": False,
             "legend_at_bottom": True, "legend_at_bottom_columns": 1, "truncate_legend": -1,
             "truncate_label": -1, "print_values": False, "show_y_guides": True,
-            "margin": 8, "spacing": 8, **options}
+            "margin": 8, "margin_right": 24, "spacing": 8, **options}
 
 
 def ticks(top: float, *, most: int = 5) -> list[float]:
