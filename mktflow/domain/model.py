@@ -290,6 +290,7 @@ class Readable(StrEnum):
     LEAD = "lead"
     FUNNEL = "funnel"
     REPORT = "report"
+    FORECAST = "forecast"
 
 
 @dataclass(frozen=True)
@@ -334,6 +335,9 @@ READ_RULES: tuple[ReadRule, ...] = (
              "a work report goes upward: the member who wrote it, the head of their department "
              "and management read it, not the member's colleagues (seed 001, 市场部管理制度 4; "
              "管理规定 2.(2))"),
+    ReadRule(Readable.FORECAST, (Party.ANY_LEAD, Party.MANAGEMENT),
+             "the department forecast shows every department's load and who would jam: it is "
+             "for planning, which heads (or their delegates) and management do (issue 24)"),
 )
 
 

@@ -34,6 +34,8 @@ from mktflow.store import light
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [
+    "Backtest",
+    "BacktestDepartment",
     "BranchPublic",
     "BulkAnswer",
     "BulkItemAnswer",
@@ -42,9 +44,12 @@ __all__ = [
     "CalendarFeedIssued",
     "CalendarFeedPublic",
     "CalendarPage",
+    "DepartmentForecast",
     "DepartmentHandoffs",
     "DepartmentLoad",
     "DepartmentPublic",
+    "ForecastPublic",
+    "ForecastRoute",
     "FunnelFigures",
     "HandoffPublic",
     "HistoryEntry",
@@ -622,6 +627,95 @@ class DepartmentLoad(View):
     unassigned: int
     by_member: list[MemberLoad]
     items: list[WorkItemPublic]
+
+
+# --- the department forecast ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DepartmentForecast(View):
+    """One department's expected load over the quarter (``mktflow.engine.forecast``): hours,
+    shares from 0 to 1, weeks counted from 1."""
+
+    department: str
+    people: int
+    """Who serves: its active members (one if it has none)."""
+    steps: int
+    """Steps expected to arrive in the quarter (mean over the runs)."""
+    utilisation: float
+    """Share of its people's hours spent serving, over the quarter."""
+    wait_p50_hours: float
+    """Median wait of a step for a free person (hours)."""
+    wait_p95_hours: float
+    """95th-percentile wait (hours)."""
+    utilisation_by_week: list[float]
+    queue_by_week: list[float]
+    """Mean number of steps waiting, per week."""
+    jam: bool
+    """At or above 85 % busy, or its 95th-percentile wait above the threshold."""
+    jam_week: int | None
+    """The first week (1-based) it is jammed; None when it is not."""
+    jam_starts_on: str | None
+    """That week's first day (ISO date)."""
+    jam_reason: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BacktestDepartment(View):
+    """One department in the back-test: the mean wait the ledger measured last quarter and the
+    one the model gives replaying last quarter's starts (hours)."""
+
+    department: str
+    measured_steps: int
+    measured_mean_wait_hours: float
+    simulated_mean_wait_hours: float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Backtest(View):
+    """The model checked against history: last quarter's starts replayed through the model
+    fitted on last quarter. ``mape``: the mean absolute percentage error of the departments'
+    mean waits (a fraction; None when no wait was measured)."""
+
+    history_from: str
+    history_until: str
+    processes: int
+    departments: list[BacktestDepartment]
+    mape: float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ForecastRoute(View):
+    """The steps one process kind puts on the departments, in order (``department:step``),
+    and where the route comes from: ``history`` (the most common route last quarter) or
+    ``definition`` (the flow's, when last quarter had none of its kind)."""
+
+    process: str
+    source: str
+    steps: list[str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ForecastPublic(View):
+    """What the coming quarter will cost the departments: the plan simulated over the model
+    the last complete quarter's ledger gives, and the model's back-test."""
+
+    quarter: str
+    starts_on: str
+    ends_on: str
+    """The quarter's last day (ISO date)."""
+    seed: int
+    threshold_hours: float
+    plan: dict[str, list[int]]
+    """Starts per month of each planned kind (campaign, new_product, order)."""
+    background: int
+    """Other work carried over from last quarter as it came (other processes, steps of no
+    process)."""
+    routes: list[ForecastRoute]
+    departments: list[DepartmentForecast]
+    jams: list[str]
+    """The jammed departments, earliest jam first."""
+    backtest: Backtest
 
 
 # --- building a work item's and a handoff's view --------------------------------------------
