@@ -52,7 +52,7 @@ WAIT_THRESHOLD_HOURS = 120.0
 #: department (hours): half a working day.
 DEFAULT_SERVICE_HOURS = 4.0
 #: At most this many starts of one kind in one month (keeps one simulation well under a second).
-MAX_STARTS_PER_MONTH = 500
+MAX_STARTS_PER_MONTH = 200
 
 #: The plan's kinds and the process each starts (the flows' names).
 PLAN_KINDS: dict[str, str] = {

@@ -17,7 +17,8 @@ Handlers:   work, steps, handoffs, processes, organisation, channels, credential
             sla, database, idempotency, desk (saved views, bulk actions),
             work_reports (the work reports upward)
 Reads:      queries, views (every view they answer, defined once), reports, planfile, forms,
-            campaign_calendar (and its secret feeds)
+            campaign_calendar (and its secret feeds), forecast (what next quarter will cost;
+            its simulation: simulation)
 Shared:     common, transitions, notices, calendars (each branch's working calendar),
             lead_handoffs, report_records (the one writer of a work report)
 Types for annotations: ``UnitOfWork`` (what every handler takes; get one from bootstrap),
@@ -43,6 +44,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         cycles,
         database,
         desk,
+        forecast,
         forms,
         handoffs,
         idempotency,
@@ -58,6 +60,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         report_records,
         reports,
         reviews,
+        simulation,
         sla,
         steps,
         transitions,
@@ -87,6 +90,7 @@ __all__ = [
     "cycles",
     "database",
     "desk",
+    "forecast",
     "forms",
     "handoffs",
     "idempotency",
@@ -102,6 +106,7 @@ __all__ = [
     "report_records",
     "reports",
     "reviews",
+    "simulation",
     "sla",
     "steps",
     "transitions",

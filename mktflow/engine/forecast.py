@@ -53,6 +53,7 @@ from mktflow.domain.forecast import (
     fit,
     jam_week,
     mean_absolute_percentage_error,
+    parse_plan,
     step_kind,
 )
 from mktflow.domain.model import Readable, WorkState, read_rule
@@ -69,7 +70,7 @@ from mktflow.engine.views import (
 from mktflow.store.tables import AuditEntry, Department, Member, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["backtest", "forecast", "measure", "quarter_of"]
+__all__ = ["PLAN_FILE_MAX", "backtest", "forecast", "measure", "plan_from_text", "quarter_of"]
 
 #: The most a threshold may be (hours): a year.
 THRESHOLD_MAX = 8760.0
@@ -254,3 +255,24 @@ def forecast(uow: UnitOfWork, *, plan: Plan, quarter: str = "next", seed: int = 
         background=background, routes=routes, departments=rows, jams=jams,
         backtest=backtest(history, seed=seed, since=since, until=until))
 
+
+
+#: The most a plan file may hold (bytes).
+PLAN_FILE_MAX = 64_000
+
+
+def plan_from_text(text: str, *, source: str = "plan") -> Plan:
+    """The plan in a YAML or JSON text (JSON is YAML): a mapping of kinds to counts, as
+    ``parse_plan`` takes; BadInput naming ``source`` when it is no such mapping."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise BadInput(f"{source}: not YAML or JSON ({str(exc).splitlines()[0][:80]})") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise BadInput(f"{source}: give a mapping of kinds to counts (campaign, new_product, "
+                       "order)")
+    return parse_plan(data)

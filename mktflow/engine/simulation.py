@@ -101,18 +101,20 @@ def simulate(model: Model, arrivals: Sequence[tuple[float, Sequence[Leg]]], *, h
         rng = random.Random(f"{seed}:{replication}")
         env = simpy.Environment()
         pools = {d: simpy.Resource(env, capacity=people[d]) for d in names}
-        pending: list[tuple[str, float, bool]] = []  # steps never served by the horizon
+        #: steps waiting, by a number of their own: those left at the horizon were never served
+        pending: dict[int, tuple[str, float, bool]] = {}
 
-        def walk(start: float, route: Sequence[Leg], rng: random.Random = rng,
+        def walk(start: float, route: Sequence[Leg], number: int, rng: random.Random = rng,
                  env: simpy.Environment = env, pools: dict[str, Any] = pools,
-                 pending: list[tuple[str, float, bool]] = pending) -> Generator[Any, Any, None]:
+                 pending: dict[int, tuple[str, float, bool]] = pending
+                 ) -> Generator[Any, Any, None]:
             yield env.timeout(start)
             for leg in route:
                 arrived = env.now
-                pending.append((leg.department, arrived, leg.counted))
+                pending[number] = (leg.department, arrived, leg.counted)
                 with pools[leg.department].request() as asked:
                     yield asked
-                    pending.remove((leg.department, arrived, leg.counted))
+                    del pending[number]
                     _record(leg.department, arrived, env.now - arrived, leg.counted)
                     service = rng.choice(model.samples(leg.department, leg.kind))
                     _spread(busy_total[leg.department], env.now, env.now + service, hours)
@@ -136,12 +138,12 @@ def simulate(model: Model, arrivals: Sequence[tuple[float, Sequence[Leg]]], *, h
                     queue_total[d][week] += len(pools[d].queue) * QUEUE_SAMPLE_HOURS
                 yield env.timeout(QUEUE_SAMPLE_HOURS)
 
-        for start, route in arrivals:
+        for number, (start, route) in enumerate(arrivals):
             if route:
-                env.process(walk(start, route))
+                env.process(walk(start, route, number))
         env.process(watch())
         env.run(until=HORIZON * hours)
-        for department, arrived, counted in pending:
+        for department, arrived, counted in pending.values():
             _record(department, arrived, HORIZON * hours - arrived, counted)
     for d, run in runs.items():
         capacity_hours = people[d] * replications

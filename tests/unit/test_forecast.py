@@ -74,7 +74,7 @@ def test_the_plan_takes_quarterly_or_monthly_counts_and_names_a_wrong_field() ->
     for bad, words in (({"webinar": 3}, "plan.webinar: no such kind"),
                        ({"order": [1, 2]}, "plan.order: give three monthly counts"),
                        ({"order": -1}, "plan.order: -1 starts is outside"),
-                       ({"order": [1, 501, 0]}, "plan.order[1]: 501 starts in a month"),
+                       ({"order": [1, 201, 0]}, "plan.order[1]: 201 starts in a month"),
                        ({"campaign": "many"}, "plan.campaign: 'many' is not a whole number"),
                        ({"campaign": True}, "plan.campaign: 'True' is not a whole number")):
         with pytest.raises(BadInput, match=words.replace("[", r"\[").replace("]", r"\]")):
