@@ -23,7 +23,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 import mktflow
 from mktflow import bootstrap, web
-from mktflow.api import _calendar, _handoffs, _leads, _reads, _reports, _views, _work
+from mktflow.api import (
+    _calendar,
+    _forecast,
+    _handoffs,
+    _leads,
+    _reads,
+    _reports,
+    _views,
+    _work,
+)
 from mktflow.api._deps import ACTOR_HEADER, single_query_values, wants_html
 from mktflow.api._idempotency import IdempotencyKeys
 from mktflow.api._idempotency import document as document_idempotency
@@ -207,7 +216,7 @@ def create_app(engine: Engine | None = None, *, settings: Settings | None = None
             return problem(503, "the database cannot be used; the server log says why")
         return JSONResponse({"status": "ok"})
 
-    for module in (_work, _handoffs, _leads, _reports, _views, _calendar, _reads):
+    for module in (_work, _handoffs, _leads, _reports, _views, _calendar, _forecast, _reads):
         app.include_router(module.router, dependencies=[Depends(single_query_values)])
     app.add_middleware(IdempotencyKeys)  # inside RequestLimits: bodies within the limit
     app.add_middleware(RequestLimits, max_bytes=settings.api_max_body_bytes)

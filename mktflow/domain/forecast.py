@@ -28,6 +28,7 @@ __all__ = [
     "JAM_UTILISATION",
     "MAX_STARTS_PER_MONTH",
     "PLAN_KINDS",
+    "THRESHOLD_MAX",
     "WAIT_THRESHOLD_HOURS",
     "History",
     "Leg",
@@ -48,6 +49,8 @@ __all__ = [
 JAM_UTILISATION = 0.85
 #: A department whose 95th-percentile wait exceeds this many hours is jammed (five days).
 WAIT_THRESHOLD_HOURS = 120.0
+#: The most a wait threshold may be (hours): a year.
+THRESHOLD_MAX = 8760.0
 #: The service time of a step the ledger never saw in its department nor in any step of that
 #: department (hours): half a working day.
 DEFAULT_SERVICE_HOURS = 4.0

@@ -43,6 +43,7 @@ from mktflow.domain.errors import BadInput
 from mktflow.domain.forecast import (
     JAM_UTILISATION,
     PLAN_KINDS,
+    THRESHOLD_MAX,
     WAIT_THRESHOLD_HOURS,
     History,
     Leg,
@@ -71,9 +72,6 @@ from mktflow.store.tables import AuditEntry, Department, Member, ProcessInstance
 from mktflow.store.uow import UnitOfWork
 
 __all__ = ["PLAN_FILE_MAX", "backtest", "forecast", "measure", "plan_from_text", "quarter_of"]
-
-#: The most a threshold may be (hours): a year.
-THRESHOLD_MAX = 8760.0
 
 
 def _hours(start: datetime, end: datetime) -> float:

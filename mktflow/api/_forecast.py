@@ -1,0 +1,69 @@
+"""``/forecast``: what next quarter will cost the departments (issue 24, item 7). A POST
+because the plan is a body, though nothing is written: the answer is the simulation of the
+plan over the last complete quarter's ledger (``mktflow.engine.forecast``), for heads and
+management (read rule ``forecast``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter
+from pydantic import Field
+
+from mktflow.api._deps import Reader, Uow
+from mktflow.api._models import _Body
+from mktflow.api._schemas import problems
+from mktflow.domain.campaign_calendar import QUARTER_PATTERN
+from mktflow.domain.forecast import (
+    MAX_STARTS_PER_MONTH,
+    THRESHOLD_MAX,
+    WAIT_THRESHOLD_HOURS,
+    parse_plan,
+)
+from mktflow.engine import forecast as forecasts
+from mktflow.engine.views import ForecastPublic
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/forecast", tags=["forecast"], responses=problems(401))
+
+#: A month's starts of one kind.
+Monthly = Annotated[int, Field(ge=0, le=MAX_STARTS_PER_MONTH)]
+#: A kind's starts: the quarter's (spread over its months) or three monthly counts.
+Starts = Annotated[
+    Annotated[int, Field(ge=0, le=3 * MAX_STARTS_PER_MONTH)]
+    | Annotated[list[Monthly], Field(min_length=3, max_length=3)],
+    Field(description="The quarter's starts (spread over its three months) or three counts, "
+                      "one per month.")]
+
+
+class ForecastPlan(_Body):
+    """How many processes of each kind start in the quarter; a kind left out starts none."""
+
+    campaign: Starts | None = None
+    new_product: Starts | None = None
+    order: Starts | None = None
+
+
+class AskForecast(_Body):
+    """A plan to forecast, and for which quarter."""
+
+    plan: ForecastPlan = Field(default_factory=ForecastPlan)
+    quarter: str = Field(default="next", max_length=8, description=(
+        "next (the coming quarter), or a quarter that has not begun, YYYY-Qn."),
+        json_schema_extra={"pattern": rf"^(?:next|{QUARTER_PATTERN})$"})
+    seed: int = Field(default=0, ge=0, le=2**31 - 1, description=(
+        "The simulation's seed: the same seed, plan and ledger give the same answer."))
+    threshold_hours: float = Field(default=WAIT_THRESHOLD_HOURS, gt=0,
+                                   le=THRESHOLD_MAX, description=(
+        "Hours of 95th-percentile wait above which a department is jammed."))
+
+
+@router.post("", response_model=ForecastPublic, responses=problems(403, 404, 422))
+def forecast(body: AskForecast, uow: Uow, reader: Reader) -> ForecastPublic:
+    """Each department's expected load and waits over the quarter for the plan, and where it
+    will jam (utilisation of 85 % or more, or a 95th-percentile wait above the threshold),
+    with the model's back-test on the last quarter. Nothing is written."""
+    plan = parse_plan(body.plan.model_dump(exclude_none=True))
+    return forecasts.forecast(uow, plan=plan, quarter=body.quarter, seed=body.seed,
+                              threshold_hours=body.threshold_hours, reader=reader)
