@@ -28,10 +28,10 @@ __all__ = ["router"]
 router = APIRouter(prefix="/forecast", tags=["forecast"], responses=problems(401))
 
 #: A month's starts of one kind.
-Monthly = Annotated[int, Field(ge=0, le=MAX_STARTS_PER_MONTH)]
+Monthly = Annotated[int, Field(strict=True, ge=0, le=MAX_STARTS_PER_MONTH)]
 #: A kind's starts: the quarter's (spread over its months) or three monthly counts.
 Starts = Annotated[
-    Annotated[int, Field(ge=0, le=3 * MAX_STARTS_PER_MONTH)]
+    Annotated[int, Field(strict=True, ge=0, le=3 * MAX_STARTS_PER_MONTH)]
     | Annotated[list[Monthly], Field(min_length=3, max_length=3)],
     Field(description="The quarter's starts (spread over its three months) or three counts, "
                       "one per month.")]
@@ -52,9 +52,9 @@ class AskForecast(_Body):
     quarter: str = Field(default="next", max_length=8, description=(
         "next (the coming quarter), or a quarter that has not begun, YYYY-Qn."),
         json_schema_extra={"pattern": rf"^(?:next|{QUARTER_PATTERN})$"})
-    seed: int = Field(default=0, ge=0, le=2**31 - 1, description=(
+    seed: int = Field(default=0, strict=True, ge=0, le=2**31 - 1, description=(
         "The simulation's seed: the same seed, plan and ledger give the same answer."))
-    threshold_hours: float = Field(default=WAIT_THRESHOLD_HOURS, gt=0,
+    threshold_hours: float = Field(default=WAIT_THRESHOLD_HOURS, strict=True, gt=0,
                                    le=THRESHOLD_MAX, description=(
         "Hours of 95th-percentile wait above which a department is jammed."))
 
