@@ -163,7 +163,8 @@ def backtest(history: History, *, seed: int = 0, since: datetime | None = None,
         [(r.measured_mean_wait_hours, r.simulated_mean_wait_hours) for r in rows
          if r.simulated_mean_wait_hours is not None])
     return Backtest(history_from=since.date().isoformat() if since else "",
-                    history_until=until.date().isoformat() if until else "",
+                    history_until=(until - timedelta(days=1)).date().isoformat()
+                    if until else "",
                     processes=sum(1 for t in history.traces if t.process != "(no process)"),
                     departments=rows, mape=None if error is None else round(error, 4))
 

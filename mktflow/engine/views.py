@@ -678,7 +678,9 @@ class Backtest(View):
     mean waits (a fraction; None when no wait was measured)."""
 
     history_from: str
+    """The measured quarter's first day (ISO date)."""
     history_until: str
+    """Its last day (ISO date)."""
     processes: int
     departments: list[BacktestDepartment]
     mape: float | None

@@ -117,6 +117,7 @@ def test_the_command_line_forecasts_a_plan_and_names_the_jam(db: Any, clock: Any
     assert tech["jam_week"] <= 2 and tech["people"] == 2
     assert not departments["marketing"]["jam"] and departments["marketing"]["steps"] > 500
     assert seen["backtest"]["history_from"] == h["last"].start.isoformat()
+    assert seen["backtest"]["history_until"] == (h["last"].end - timedelta(days=1)).isoformat()
     assert seen["backtest"]["processes"] == 1
     assert cli("forecast", "--plan", str(plan), "--json", "--seed", "4").json() == seen
     text = cli("forecast", "--campaign", "9", "--as", HANA)
