@@ -5,10 +5,11 @@ management (read rule ``forecast``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import Field
+from pydantic import Field, PlainValidator, WithJsonSchema
 
 from mktflow.api._deps import Reader, Uow
 from mktflow.api._models import _Body
@@ -27,14 +28,43 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/forecast", tags=["forecast"], responses=problems(401))
 
+
+def _checker(low: float, high: float, *, whole: bool, above: bool = False
+             ) -> Callable[[object], float]:
+    """The check of a JSON number from ``low`` (excluded with ``above``) to ``high``, a whole one
+    with ``whole``: not true or false, nor a text of digits, which pydantic would read as
+    numbers though the document says a number."""
+    def check(value: object) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("a number, not true, false or a text")
+        if whole and not float(value).is_integer():
+            raise ValueError("a whole number")
+        if not (low < value if above else low <= value) or not value <= high:
+            raise ValueError(f"from {low:g} to {high:g}")
+        return int(value) if whole else float(value)
+
+    return check
+
+
 #: A month's starts of one kind.
-Monthly = Annotated[int, Field(strict=True, ge=0, le=MAX_STARTS_PER_MONTH)]
-#: A kind's starts: the quarter's (spread over its months) or three monthly counts.
+Monthly = Annotated[int, PlainValidator(_checker(0, MAX_STARTS_PER_MONTH, whole=True)),
+                    WithJsonSchema({"type": "integer", "minimum": 0,
+                                    "maximum": MAX_STARTS_PER_MONTH})]
+#: A quarter's starts of one kind.
+Quarterly = Annotated[int, PlainValidator(_checker(0, 3 * MAX_STARTS_PER_MONTH, whole=True)),
+                      WithJsonSchema({"type": "integer", "minimum": 0,
+                                      "maximum": 3 * MAX_STARTS_PER_MONTH})]
+#: A kind's starts: the quarter's (spread over its months) or three counts, one per month.
 Starts = Annotated[
-    Annotated[int, Field(strict=True, ge=0, le=3 * MAX_STARTS_PER_MONTH)]
-    | Annotated[list[Monthly], Field(min_length=3, max_length=3)],
+    Quarterly | Annotated[list[Monthly], Field(min_length=3, max_length=3)],
     Field(description="The quarter's starts (spread over its three months) or three counts, "
                       "one per month.")]
+SEED_MAX = 2**31 - 1
+Seed = Annotated[int, PlainValidator(_checker(0, SEED_MAX, whole=True)),
+                 WithJsonSchema({"type": "integer", "minimum": 0, "maximum": SEED_MAX})]
+Threshold = Annotated[float, PlainValidator(_checker(0, THRESHOLD_MAX, whole=False, above=True)),
+                      WithJsonSchema({"type": "number", "exclusiveMinimum": 0,
+                                      "maximum": THRESHOLD_MAX})]
 
 
 class ForecastPlan(_Body):
@@ -52,10 +82,9 @@ class AskForecast(_Body):
     quarter: str = Field(default="next", max_length=8, description=(
         "next (the coming quarter), or a quarter that has not begun, YYYY-Qn."),
         json_schema_extra={"pattern": rf"^(?:next|{QUARTER_PATTERN})$"})
-    seed: int = Field(default=0, strict=True, ge=0, le=2**31 - 1, description=(
+    seed: Seed = Field(default=0, description=(
         "The simulation's seed: the same seed, plan and ledger give the same answer."))
-    threshold_hours: float = Field(default=WAIT_THRESHOLD_HOURS, strict=True, gt=0,
-                                   le=THRESHOLD_MAX, description=(
+    threshold_hours: Threshold = Field(default=WAIT_THRESHOLD_HOURS, description=(
         "Hours of 95th-percentile wait above which a department is jammed."))
 
 

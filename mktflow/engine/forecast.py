@@ -94,7 +94,8 @@ def measure(uow: UnitOfWork, *, since: datetime, until: datetime) -> History:
         capacity[m.department] = capacity.get(m.department, 0) + 1
     steps: list[tuple[int | None, Step]] = []
     items = list(s.exec(select(WorkItem).where(col(WorkItem.created_at) >= since,
-                                               col(WorkItem.created_at) < until)))
+                                               col(WorkItem.created_at) < until)
+                        .order_by(col(WorkItem.id))))  # one order: the same seed, the same draws
     held: dict[int, datetime] = {}
     ids = sorted(w.id for w in items if w.id is not None)
     if ids:
