@@ -50,6 +50,8 @@ def test_a_manager_plans_the_quarter_and_reads_the_jam(served: Served, mktflow_a
     expect(jams).to_contain_text(re.compile(r"Production from week \d+"))
     row = page.locator("#departments tr", has=page.get_by_role("rowheader", name="Production"))
     expect(row).to_contain_text("from week")
+    weeks = page.locator("#weeks tr", has=page.get_by_role("rowheader", name="Production"))
+    expect(weeks.locator("td strong").first).to_contain_text("%")  # its weeks from the jam on
     expect(page.get_by_label("Orders, month 2")).to_have_value("200")  # the plan stays typed
     _shot(page, "forecast")
     context.close()
