@@ -39,7 +39,7 @@ from mktflow.api._idempotency import document as document_idempotency
 from mktflow.api._limits import RequestLimits
 from mktflow.api._notes import Notes
 from mktflow.api._problems import PROBLEM_JSON, install_problem_handlers, problem, problem_of
-from mktflow.api._schemas import HealthPublic, problems
+from mktflow.api._schemas import HealthPublic, problems, view_schemas
 from mktflow.config import Settings, get_settings
 from mktflow.domain.errors import ConfigError, DatabaseTimeout, MktflowError
 from mktflow.engine import UnitOfWork, database
@@ -197,6 +197,7 @@ def create_app(engine: Engine | None = None, *, settings: Settings | None = None
     app.state.wiring = bootstrap.wiring() if engine is None else bootstrap.Wiring(
         settings=get_settings(), database=engine)
     app.state.settings = settings  # who-is-acting reads it (mktflow.api._deps)
+    view_schemas()  # the views' schemas, built once per process before any request thread
     install_problem_handlers(app)
     _calendar.install(app)  # a browser's calendar page with a bad month: the page says why
 

@@ -17,9 +17,14 @@ starts fast. ``queries.show`` answers through it too.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
+from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 from sqlalchemy import bindparam, select
@@ -70,6 +75,7 @@ __all__ = [
     "View",
     "WorkItemPublic",
     "WorkReportPublic",
+    "field_docs",
     "handoff_view",
     "plain",
     "show_item",
@@ -82,21 +88,59 @@ RECEIVER_ACTS = (HandoffState.OFFERED, HandoffState.ACCEPTED, HandoffState.RETUR
 Json = dict[str, Any]
 
 
-def _one_line(schema: dict[str, Any]) -> None:
-    """A field's docstring wraps at the code's width; the API's document has it on one line."""
-    for field in schema.get("properties", {}).values():
+_docs_lock = threading.Lock()
+_docs: dict[str, dict[str, str]] = {}
+
+
+def field_docs() -> dict[str, dict[str, str]]:
+    """Each view's field docstrings, ``{class name: {field: docstring on one line}}``, read
+    from this module's source once per process (``ast``; the first call parses, under a lock).
+
+    Pydantic's own ``use_attribute_docstrings`` parses the module again for every schema it
+    builds (154 parses for the API's routes), and ``ast.parse`` in two threads at once fails
+    on CPython 3.11.7 ("AST constructor recursion depth mismatch", CPython issue 106905), which
+    a served API's lazily built routes did under load. The API calls this once as it is
+    created, before it serves."""
+    with _docs_lock:
+        if not _docs:
+            tree = ast.parse(Path(__file__).read_text("utf-8"))
+            for node in tree.body:
+                if isinstance(node, ast.ClassDef):
+                    _docs[node.name] = dict(_attribute_docs(node.body))
+        return _docs
+
+
+def _attribute_docs(body: list[ast.stmt]) -> Iterator[tuple[str, str]]:
+    """``(field, docstring)`` for each annotated field followed by a string literal."""
+    for stmt, following in pairwise(body):
+        if (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)
+                and isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant)
+                and isinstance(following.value.value, str)):
+            yield stmt.target.id, " ".join(following.value.value.split())
+
+
+def _described(schema: dict[str, Any], cls: type) -> None:
+    """The API's document: each property without a description of its own gets its field's
+    docstring (the class's, else the nearest base's that declares it), on one line."""
+    docs = field_docs()
+    for name, field in schema.get("properties", {}).items():
         if "description" in field:
             field["description"] = " ".join(field["description"].split())
+            continue
+        for base in cls.__mro__:
+            if name in docs.get(base.__name__, {}):
+                field["description"] = docs[base.__name__][name]
+                break
 
 
 class View:
     """What every view shares (no fields): how pydantic reads it for the API (each field's
-    docstring is its description) and the fields it has only sometimes (``SOMETIMES``: left
-    out of ``plain`` while None, as the command line always printed them)."""
+    docstring is its description, ``field_docs``) and the fields it has only sometimes
+    (``SOMETIMES``: left out of ``plain`` while None, as the command line always printed
+    them)."""
 
     __slots__ = ()
-    __pydantic_config__: ClassVar[dict[str, Any]] = {"use_attribute_docstrings": True,
-                                                     "json_schema_extra": _one_line}
+    __pydantic_config__: ClassVar[dict[str, Any]] = {"json_schema_extra": _described}
     SOMETIMES: ClassVar[tuple[str, ...]] = ()
 
 
