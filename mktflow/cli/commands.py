@@ -28,6 +28,7 @@ TREE: dict[str, tuple[str, str]] = {
     "sla": ("mktflow.cli.notify", "sla_app"),
     "plan": ("mktflow.cli.plan", "plan_app"),
     "report": ("mktflow.cli.report", "report_app"),
+    "forecast": ("mktflow.cli.forecast", "forecast_cmd"),
     "lead": ("mktflow.cli.lead", "lead_app"),
     "calendar": ("mktflow.cli.calendar", "calendar_app"),
     "dashboard": ("mktflow.cli.dashboard", "dashboard_app"),

@@ -291,6 +291,7 @@ class Readable(StrEnum):
     FUNNEL = "funnel"
     REPORT = "report"
     WORKLOAD = "workload"
+    FORECAST = "forecast"
 
 
 @dataclass(frozen=True)
@@ -339,6 +340,9 @@ READ_RULES: tuple[ReadRule, ...] = (
              "a department's workload and waiting names what each member holds and how late: "
              "whoever leads the department (its head, or the delegate while the head is away) "
              "and management read it, as the head's load page always was (issue 24, item 3)"),
+    ReadRule(Readable.FORECAST, (Party.ANY_LEAD, Party.MANAGEMENT),
+             "the department forecast shows every department's load and who would jam: it is "
+             "for planning, which heads (or their delegates) and management do (issue 24)"),
 )
 
 

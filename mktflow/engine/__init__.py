@@ -19,6 +19,8 @@ Handlers:   work, steps, handoffs, processes, organisation, channels, credential
 Reads:      queries, views (every view they answer, defined once), reports, planfile, forms,
             campaign_calendar (and its secret feeds), workload (a department's workload and
             waiting), dashboards (KPIs and budgets per campaign and per period)
+            campaign_calendar (and its secret feeds), forecast (what next quarter will cost;
+            its simulation: simulation)
 Shared:     common, transitions, notices, calendars (each branch's working calendar),
             lead_handoffs, report_records (the one writer of a work report)
 Types for annotations: ``UnitOfWork`` (what every handler takes; get one from bootstrap),
@@ -45,6 +47,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         dashboards,
         database,
         desk,
+        forecast,
         forms,
         handoffs,
         idempotency,
@@ -60,6 +63,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         report_records,
         reports,
         reviews,
+        simulation,
         sla,
         steps,
         transitions,
@@ -91,6 +95,7 @@ __all__ = [
     "dashboards",
     "database",
     "desk",
+    "forecast",
     "forms",
     "handoffs",
     "idempotency",
@@ -106,6 +111,7 @@ __all__ = [
     "report_records",
     "reports",
     "reviews",
+    "simulation",
     "sla",
     "steps",
     "transitions",

@@ -726,6 +726,66 @@ async def write_report(request: Request) -> Response:
     return v.redirect(f"/my-reports?{urlencode({'submitted': report.ref})}")
 
 
+#: The plan form's fields: each kind's starts in each month of the quarter.
+_PLAN_FIELDS = [(kind, month) for kind in ("campaign", "new_product", "order")
+                for month in (1, 2, 3)]
+
+
+@router.get("/forecast")
+def forecast_page(request: Request) -> Response:
+    """What next quarter will cost (for heads and management, read rule ``forecast``): the
+    plan's form (starts per month of campaigns, new products and orders; a GET form, since
+    nothing is written), and once asked, each department's load, waits and jams, with the
+    back-test of the model on the last quarter."""
+    from mktflow.domain.forecast import MAX_STARTS_PER_MONTH, WAIT_THRESHOLD_HOURS, parse_plan
+    from mktflow.engine import forecast as forecasts
+
+    v = visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    if not (v.me["leads"] or v.me["department"] == "management"):
+        return v.page("message.html", status=403, title="Forecast",
+                      message=f"{v.me['email']} may not see the department forecast: only a "
+                              "department head or a member of management may.",
+                      link="/my-work", link_text="Back to my work")
+    q = request.query_params
+    typed = {f"{k}_{m}": q.get(f"{k}_{m}", "")[:12] for k, m in _PLAN_FIELDS}
+    typed["seed"] = q.get("seed", "0")[:12]
+    typed["threshold"] = q.get("threshold", f"{WAIT_THRESHOLD_HOURS:g}")[:12]
+    errors: dict[str, str] = {}
+    counts: dict[str, list[int]] = {}
+    for kind, month in _PLAN_FIELDS:
+        name, raw = f"{kind}_{month}", typed[f"{kind}_{month}"].strip() or "0"
+        if not raw.isascii() or not raw.isdigit() or int(raw) > MAX_STARTS_PER_MONTH:
+            errors[name] = f"a whole number from 0 to {MAX_STARTS_PER_MONTH}"
+        else:
+            counts.setdefault(kind, []).append(int(raw))
+    seed = typed["seed"].strip() or "0"
+    if not seed.isascii() or not seed.isdigit() or int(seed) > 2**31 - 1:
+        errors["seed"] = "a whole number from 0"
+    try:
+        threshold = float(typed["threshold"])
+        if not 0 < threshold <= 8760:
+            raise ValueError
+    except ValueError:
+        errors["threshold"] = "hours above 0, at most 8760"
+    result, refusal, status = None, "", 200
+    if errors:
+        refusal, status = "The plan is not complete: see the fields marked.", 422
+    elif "run" in q:
+        try:
+            result = forecasts.forecast(
+                v.uow(), plan=parse_plan(counts), seed=int(seed), threshold_hours=threshold,
+                reader=v.me["email"])
+        except MktflowError as exc:
+            refusal, status = str(exc), exc.http_status
+    return v.page("forecast.html", status=status, title="Forecast", nav="forecast",
+                  typed=typed, field_errors=errors, refusal=refusal, result=result,
+                  months=(1, 2, 3), kinds=(("campaign", "Campaigns"),
+                                           ("new_product", "New products"),
+                                           ("order", "Orders")))
+
+
 @router.get("/inbox/{department}/load")
 def load_page(request: Request, department: str) -> Response:
     """For whoever leads the department: its open work by member and the handoff ledger."""
