@@ -21,6 +21,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from mktflow.config import Settings
+from mktflow.domain import clock
 from mktflow.domain.desk import PRIORITY_BANDS
 from mktflow.domain.inputs import is_acceptable_link, zone_named
 from mktflow.web._markdown import markdown
@@ -96,6 +97,8 @@ def _environment(zone_name: str) -> Environment:
     env.filters["state"] = _state
     env.tests["acceptable_link"] = is_acceptable_link  # a stored link shown as an anchor
     env.globals["zone"] = zone_name
+    # the dashboards' link in the menu: this year's, by the one clock (domain.clock)
+    env.globals["this_year"] = lambda: clock.now().astimezone(zone).year
     return env
 
 

@@ -44,6 +44,7 @@ from mktflow.engine import (
     UnitOfWork,
     actions,
     campaign_calendar,
+    dashboards,
     desk,
     digests,
     leads,
@@ -53,12 +54,14 @@ from mktflow.engine import (
     web_sessions,
     work,
     work_reports,
+    workload,
 )
 from mktflow.engine.credentials import safe_next_path
 from mktflow.engine.refs import parse_ref
 from mktflow.engine.reports import handoff_ledger
 from mktflow.engine.views import InboxRow, WorkItemPublic, show_item
 from mktflow.engine.work import merge_draft
+from mktflow.web import desk_charts
 from mktflow.web import forms as F
 from mktflow.web._guard import form_refusal, session_of, set_session
 from mktflow.web._render import render
@@ -756,6 +759,66 @@ async def write_report(request: Request) -> Response:
     return v.redirect(f"/my-reports?{urlencode({'submitted': report.ref})}")
 
 
+#: The plan form's fields: each kind's starts in each month of the quarter.
+_PLAN_FIELDS = [(kind, month) for kind in ("campaign", "new_product", "order")
+                for month in (1, 2, 3)]
+
+
+@router.get("/forecast")
+def forecast_page(request: Request) -> Response:
+    """What next quarter will cost (for heads and management, read rule ``forecast``): the
+    plan's form (starts per month of campaigns, new products and orders; a GET form, since
+    nothing is written), and once asked, each department's load, waits and jams, with the
+    back-test of the model on the last quarter."""
+    from mktflow.domain.forecast import MAX_STARTS_PER_MONTH, WAIT_THRESHOLD_HOURS, parse_plan
+    from mktflow.engine import forecast as forecasts
+
+    v = visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    if not (v.me["leads"] or v.me["department"] == "management"):
+        return v.page("message.html", status=403, title="Forecast",
+                      message=f"{v.me['email']} may not see the department forecast: only a "
+                              "department head or a member of management may.",
+                      link="/my-work", link_text="Back to my work")
+    q = request.query_params
+    typed = {f"{k}_{m}": q.get(f"{k}_{m}", "")[:12] for k, m in _PLAN_FIELDS}
+    typed["seed"] = q.get("seed", "0")[:12]
+    typed["threshold"] = q.get("threshold", f"{WAIT_THRESHOLD_HOURS:g}")[:12]
+    errors: dict[str, str] = {}
+    counts: dict[str, list[int]] = {}
+    for kind, month in _PLAN_FIELDS:
+        name, raw = f"{kind}_{month}", typed[f"{kind}_{month}"].strip() or "0"
+        if not raw.isascii() or not raw.isdigit() or int(raw) > MAX_STARTS_PER_MONTH:
+            errors[name] = f"a whole number from 0 to {MAX_STARTS_PER_MONTH}"
+        else:
+            counts.setdefault(kind, []).append(int(raw))
+    seed = typed["seed"].strip() or "0"
+    if not seed.isascii() or not seed.isdigit() or int(seed) > 2**31 - 1:
+        errors["seed"] = "a whole number from 0"
+    try:
+        threshold = float(typed["threshold"])
+        if not 0 < threshold <= 8760:
+            raise ValueError
+    except ValueError:
+        errors["threshold"] = "hours above 0, at most 8760"
+    result, refusal, status = None, "", 200
+    if errors:
+        refusal, status = "The plan is not complete: see the fields marked.", 422
+    elif "run" in q:
+        try:
+            result = forecasts.forecast(
+                v.uow(), plan=parse_plan(counts), seed=int(seed), threshold_hours=threshold,
+                reader=v.me["email"])
+        except MktflowError as exc:
+            refusal, status = str(exc), exc.http_status
+    return v.page("forecast.html", status=status, title="Forecast", nav="forecast",
+                  typed=typed, field_errors=errors, refusal=refusal, result=result,
+                  months=(1, 2, 3), kinds=(("campaign", "Campaigns"),
+                                           ("new_product", "New products"),
+                                           ("order", "Orders")))
+
+
 @router.get("/inbox/{department}/load")
 def load_page(request: Request, department: str) -> Response:
     """For whoever leads the department: its open work by member and the handoff ledger."""
@@ -769,10 +832,11 @@ def _load(v: Visit, department: str, *, status: int = 200, refusal: str = "",
           chosen: dict[str, str] | None = None, errors: dict[str, str] | None = None
           ) -> Response:
     assert v.me is not None
-    if department not in v.me["leads"]:
-        return v.page("message.html", status=403, title="For the head",
-                      message=f"Only whoever leads {department} sees its load.",
-                      link="/my-work", link_text="Back to my work")
+    try:  # the read table's workload row: whoever leads the department, and management
+        figures = workload.department_workload(v.uow(), department, reader=v.me["email"])
+    except MktflowError as exc:
+        return v.page("message.html", status=exc.http_status, title="For the head",
+                      message=str(exc), link="/my-work", link_text="Back to my work")
     load = tasklist.department_load(v.uow(), department)
     ledger = handoff_ledger(v.uow())
     pairs = [p for p in ledger.pairs if department in (p["from"], p["to"])]
@@ -780,7 +844,11 @@ def _load(v: Visit, department: str, *, status: int = 200, refusal: str = "",
     return v.page("load.html", status=status, title=f"{department} load",
                   nav=f"load-{department}", department=department, load=load, pairs=pairs,
                   members=members, refusal=refusal, chosen=chosen or {},
-                  field_errors=errors or {})
+                  field_errors=errors or {}, figures=figures,
+                  charts=desk_charts.workload_charts(figures), bands=desk_charts.BANDS,
+                  waits=desk_charts.waits_by_department(figures),
+                  stages=desk_charts.STAGE_WORDS,
+                  heads=department in v.me["leads"])
 
 
 @router.post("/inbox/{department}/load")
@@ -803,6 +871,46 @@ async def reassign_all(request: Request, department: str) -> Response:
         return _load(v, department, status=exc.http_status, refusal=str(exc), chosen=chosen,
                      errors=_input_error(exc, chosen))
     return v.redirect(f"/inbox/{department}/load?done=reassigned")
+
+
+# --- dashboards ------------------------------------------------------------------------------
+
+
+def campaign_dashboard_page(request: Request, code: str) -> Response:
+    """A campaign's dashboard (``GET /dashboards/campaigns/{code}`` for a browser): its KPI
+    targets against actuals and budget lines allocated against spent, each as a chart beside
+    a table of the same figures."""
+    v = visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    try:
+        shown = dashboards.campaign_dashboard(v.uow(), code, reader=v.me["email"])
+    except MktflowError as exc:
+        return v.page("message.html", status=exc.http_status, title="Campaign dashboard",
+                      message=str(exc), link="/my-work", link_text="Back to my work")
+    return v.page("dashboard.html", title=f"Campaign {shown.code} dashboard", nav="dashboards",
+                  campaign=shown, board=shown, periods=[],
+                  charts=desk_charts.dashboard_charts(shown))
+
+
+def period_dashboard_page(request: Request, period: str) -> Response:
+    """A period's dashboard (``GET /dashboards/periods/{period}`` for a browser): the KPIs
+    and budget lines of the reader's departments (management: all) as charts beside tables,
+    with links to the year's other periods."""
+    v = visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    try:
+        shown = dashboards.period_dashboard(v.uow(), period, reader=v.me["email"])
+    except MktflowError as exc:
+        return v.page("message.html", status=exc.http_status, title="Period dashboard",
+                      message=str(exc), link="/my-work", link_text="Back to my work")
+    year = int(shown.period[:4])
+    periods = [str(year - 1), str(year), *(f"{year}-H{h}" for h in (1, 2)),
+               *(f"{year}-Q{q}" for q in range(1, 5)), str(year + 1)]
+    return v.page("dashboard.html", title=f"Dashboard {shown.period}", nav="dashboards",
+                  campaign=None, board=shown, periods=periods,
+                  charts=desk_charts.dashboard_charts(shown))
 
 
 # --- an item's page ---------------------------------------------------------------------------
