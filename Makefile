@@ -61,8 +61,14 @@ docs: install  ## build the docs site into site/ (open site/index.html)
 # order by one worker (tests/conftest.py), so only those workers start Prefect servers.
 TEST_WORKERS ?= 5
 
-test: lint chromium  ## lint, type-check and run every test (PostgreSQL must be up: .ci/run starts it)
-	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --durations=20
+# The lint runs beside the tests (the tests leave a third of the 2 cores idle, waiting on their
+# servers); its output is printed after theirs, and either failing fails `make test`.
+test: install chromium  ## lint, type-check and run every test (PostgreSQL must be up: .ci/run starts it)
+	@log=$$(mktemp); ( $(MAKE) --no-print-directory lint >"$$log" 2>&1 ) & lint=$$!; \
+	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --durations=20; tests=$$?; \
+	wait $$lint; linted=$$?; echo "== make lint (run beside the tests)"; cat "$$log"; \
+	rm -f "$$log"; [ $$linted -eq 0 ] || echo "make test: make lint failed (above)"; \
+	[ $$tests -eq 0 ] && [ $$linted -eq 0 ]
 
 unit: install  ## the fast tests only
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit

@@ -4,7 +4,8 @@ The catalog names each flow by module path and flow name, so it is complete even
 flow modules are still being written: ``load`` imports what is there and reports the rest as
 missing instead of failing. Schedules are cron expressions with an explicit time zone: the
 calendar cycles run in ``MKTFLOW_SCHEDULE_TZ`` (a monthly review at 06:00 local time), the
-interval jobs (``outbox-relay`` every minute, ``sla-sweep`` every five) always in UTC, so a
+interval jobs (``outbox-relay`` every minute, ``sla-sweep`` every five,
+``member-digests`` every fifteen) always in UTC, so a
 daylight-saving change neither skips nor repeats their runs. ``MKTFLOW_SCHEDULE_CRONS``
 overrides the cron of any deployment, and an empty string turns its schedule off.
 
@@ -91,6 +92,10 @@ CATALOG: tuple[DeploymentSpec, ...] = (
     DeploymentSpec("sla-sweep", "flows.sla_sweep",
                    "Reminds and escalates overdue work items and handoffs.",
                    tags=("mktflow", "notify"), cron="*/5 * * * *"),
+    DeploymentSpec("member-digests", "flows.digests",
+                   "Writes each member's daily digest when its time of their working day has "
+                   "come (their open, due-soon and overdue items, the notices held for it).",
+                   tags=("mktflow", "notify"), cron="*/15 * * * *"),
     DeploymentSpec("process-reconciler", "flows.process_reconciler",
                    "Resumes runs waiting on steps already answered and closes processes whose "
                    "run ended (mktflow serve does this itself; for work pools).",

@@ -322,7 +322,9 @@ class Settings(BaseSettings):
     )
     research_due_days: int = Field(
         default=10, ge=1,
-        description="Days members have to hand in their market-research findings.",
+        description="Working days members have to hand in their market-research findings, "
+                    "counted in each member's branch calendar (calendar days where the branch "
+                    "keeps none).",
     )
     budget_tolerance_pct: float = Field(
         default=10.0, ge=0,

@@ -23,6 +23,23 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+
+def _command_tree_built_once() -> None:
+    """typer's ``CliRunner.invoke`` builds the whole click command tree from the Typer app on
+    every call (about a sixth of the CPU of the in-process CLI tests); the tree of one app is
+    the same every time, so the test processes build it once per app. The command line itself
+    (``mktflow.cli.main``) builds it once per process anyway."""
+    import functools
+
+    import typer.main
+    import typer.testing
+
+    assert typer.testing._get_command is typer.main.get_command, "typer.testing changed"
+    typer.testing._get_command = functools.cache(typer.main.get_command)
+
+
+_command_tree_built_once()
+
 PG_ADMIN_URL = os.environ.get("MKTFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 

@@ -23,14 +23,25 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 import mktflow
 from mktflow import bootstrap, web
-from mktflow.api import _calendar, _handoffs, _leads, _reads, _reports, _views, _work
+from mktflow.api import (
+    _calendar,
+    _dashboards,
+    _digest,
+    _forecast,
+    _handoffs,
+    _leads,
+    _reads,
+    _reports,
+    _views,
+    _work,
+)
 from mktflow.api._deps import ACTOR_HEADER, single_query_values, wants_html
 from mktflow.api._idempotency import IdempotencyKeys
 from mktflow.api._idempotency import document as document_idempotency
 from mktflow.api._limits import RequestLimits
 from mktflow.api._notes import Notes
 from mktflow.api._problems import PROBLEM_JSON, install_problem_handlers, problem, problem_of
-from mktflow.api._schemas import HealthPublic, problems
+from mktflow.api._schemas import HealthPublic, problems, view_schemas
 from mktflow.config import Settings, get_settings
 from mktflow.domain.errors import ConfigError, DatabaseTimeout, MktflowError
 from mktflow.engine import UnitOfWork, database
@@ -188,6 +199,7 @@ def create_app(engine: Engine | None = None, *, settings: Settings | None = None
     app.state.wiring = bootstrap.wiring() if engine is None else bootstrap.Wiring(
         settings=get_settings(), database=engine)
     app.state.settings = settings  # who-is-acting reads it (mktflow.api._deps)
+    view_schemas()  # the views' schemas, built once per process before any request thread
     install_problem_handlers(app)
     _calendar.install(app)  # a browser's calendar page with a bad month: the page says why
 
@@ -207,7 +219,8 @@ def create_app(engine: Engine | None = None, *, settings: Settings | None = None
             return problem(503, "the database cannot be used; the server log says why")
         return JSONResponse({"status": "ok"})
 
-    for module in (_work, _handoffs, _leads, _reports, _views, _calendar, _reads):
+    for module in (_work, _handoffs, _leads, _reports, _views, _calendar, _dashboards,
+                   _digest, _forecast, _reads):
         app.include_router(module.router, dependencies=[Depends(single_query_values)])
     app.add_middleware(IdempotencyKeys)  # inside RequestLimits: bodies within the limit
     app.add_middleware(RequestLimits, max_bytes=settings.api_max_body_bytes)

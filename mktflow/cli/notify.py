@@ -1,4 +1,5 @@
-"""``mktflow channel``, ``mktflow outbox`` and ``mktflow sla``: channels, the relay, the sweep.
+"""``mktflow channel``, ``mktflow outbox``, ``mktflow sla`` and ``mktflow digest``: channels,
+the relay, the sweep, and each member's choice of a daily digest.
 
 Like every command outside ``flows/``, these never import Prefect.
 """
@@ -15,15 +16,17 @@ from typing import Annotated, Any
 
 import typer
 
-from mktflow.cli._kit import JsonOpt, emit, refusals, table, uow
+from mktflow.cli._kit import ActorOpt, JsonOpt, emit, plain, refusals, table, uow
 
-__all__ = ["channel_app", "outbox_app", "sla_app"]
+__all__ = ["channel_app", "digest_app", "outbox_app", "sla_app"]
 
 channel_app = typer.Typer(help="Where departments and members are told (webhook, Slack, "
                                "e-mail).", no_args_is_help=True)
 outbox_app = typer.Typer(help="Notifications waiting to be sent, sent, or dead-lettered.",
                          no_args_is_help=True)
 sla_app = typer.Typer(help="Escalation of overdue work.", no_args_is_help=True)
+digest_app = typer.Typer(help="Each member's choice: one notice per change, or a daily digest.",
+                         no_args_is_help=True)
 
 
 def _log_to_stderr() -> None:
@@ -100,7 +103,7 @@ def channel_remove(
 @outbox_app.command("list")
 def outbox_list(
     status: Annotated[str | None, typer.Option(
-        "--status", help="pending, sending, sent, dead or skipped.")] = None,
+        "--status", help="pending, sending, sent, dead, skipped, held or digested.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="At most this many, newest first.")] = 50,
     json_: JsonOpt = False,
 ) -> None:
@@ -187,3 +190,64 @@ def sla_sweep(json_: JsonOpt = False) -> None:
         emit(summary.as_dict(), json_, lambda s: "\n".join(
             [summary.line(), *(f"  {e['ref']}: level {e['level']} -> {e['to']}"
                                for e in s["escalations"])]))
+
+
+# --- digest -------------------------------------------------------------------------------
+
+
+def _choice_line(c: Any) -> str:
+    if c.mode == "each":
+        return f"{c.member}: each notice at once (a digest would be at {c.at} {c.zone})"
+    return (f"{c.member}: a daily digest at {c.at} {c.zone} on the working days of "
+            f"{c.calendar}" + (", with the department's part" if c.department_digest else ""))
+
+
+@digest_app.command("show")
+def digest_show(actor: ActorOpt, json_: JsonOpt = False) -> None:
+    """How --as is told of changes addressed to them: each notice, or a daily digest."""
+    from mktflow.engine.digests import show_choice
+
+    with refusals(json_):
+        emit(show_choice(uow(), actor), json_, _choice_line)
+
+
+@digest_app.command("set")
+def digest_set(
+    actor: ActorOpt,
+    mode: Annotated[str, typer.Option("--mode", help="each (one notice per change) or daily "
+                                                     "(one digest a working day).")],
+    at: Annotated[str | None, typer.Option(
+        "--at", help="The digest's time of day, HH:MM in your working calendar's zone "
+                     "(default 17:00).")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Choose each notice at once, or a daily digest at a time of your working day (going back
+    to each sends the notices still held, one by one)."""
+    from mktflow.engine.digests import set_choice
+
+    with refusals(json_):
+        emit(set_choice(uow(), actor, mode=mode, at=at), json_, _choice_line)
+
+
+@digest_app.command("preview")
+def digest_preview(actor: ActorOpt, json_: JsonOpt = False) -> None:
+    """--as's digest as it would read now, with the changes held so far (nothing is sent)."""
+    from mktflow.engine.digests import member_digest
+    from mktflow.notify.render import digest_text
+
+    with refusals(json_):
+        digest = member_digest(uow(), actor)
+        emit(digest, json_, lambda d: digest_text(f"Digest of {d.member}, {d.day}", plain(d)))
+
+
+@digest_app.command("send")
+def digest_send(json_: JsonOpt = False) -> None:
+    """Write every daily digest due now to the outbox (what the member-digests flow does every
+    15 minutes); one a member a day: a second run the same day writes nothing."""
+    from mktflow.engine.digests import send_due
+
+    with refusals(json_):
+        written = send_due(uow())
+        emit(written, json_, lambda rows: table(rows, ["member", "day", "messages", "entries",
+                                                       "changes"],
+                                                empty="no digest due now"))

@@ -20,6 +20,7 @@ from mktflow.domain.errors import BadInput
 
 __all__ = [
     "CYCLES",
+    "PERIOD_PATTERN",
     "Cycle",
     "Frequency",
     "next_period",
@@ -41,6 +42,10 @@ class Frequency(StrEnum):
 
 _MONTHS_PER = {Frequency.MONTHLY: 1, Frequency.QUARTERLY: 3, Frequency.HALF_YEARLY: 6,
                Frequency.YEARLY: 12}
+#: Any period a cycle names: a year (2026), a half (2026-H2), a quarter (2026-Q4) or a month
+#: (2026-11); a regular expression without anchors.
+PERIOD_PATTERN = r"\d{4}(?:-(?:0[1-9]|1[0-2])|-Q[1-4]|-H[12])?"
+
 _PATTERNS = {
     Frequency.MONTHLY: re.compile(r"^(\d{4})-(\d{2})$"),
     Frequency.QUARTERLY: re.compile(r"^(\d{4})-Q([1-4])$"),

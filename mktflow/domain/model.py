@@ -290,6 +290,8 @@ class Readable(StrEnum):
     LEAD = "lead"
     FUNNEL = "funnel"
     REPORT = "report"
+    WORKLOAD = "workload"
+    FORECAST = "forecast"
 
 
 @dataclass(frozen=True)
@@ -334,6 +336,13 @@ READ_RULES: tuple[ReadRule, ...] = (
              "a work report goes upward: the member who wrote it, the head of their department "
              "and management read it, not the member's colleagues (seed 001, 市场部管理制度 4; "
              "管理规定 2.(2))"),
+    ReadRule(Readable.WORKLOAD, (Party.LEAD, Party.MANAGEMENT),
+             "a department's workload and waiting names what each member holds and how late: "
+             "whoever leads the department (its head, or the delegate while the head is away) "
+             "and management read it, as the head's load page always was (issue 24, item 3)"),
+    ReadRule(Readable.FORECAST, (Party.ANY_LEAD, Party.MANAGEMENT),
+             "the department forecast shows every department's load and who would jam: it is "
+             "for planning, which heads (or their delegates) and management do (issue 24)"),
 )
 
 

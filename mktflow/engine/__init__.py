@@ -15,9 +15,13 @@ Actions:    actions (the one table of item actions every door dispatches through
 Handlers:   work, steps, handoffs, processes, organisation, channels, credentials,
             web_sessions, approvals, budget, campaigns, products, orders, leads, cycles, reviews,
             sla, database, idempotency, desk (saved views, bulk actions),
-            work_reports (the work reports upward)
+            work_reports (the work reports upward), digests (daily
+            digests)
 Reads:      queries, views (every view they answer, defined once), reports, planfile, forms,
-            campaign_calendar (and its secret feeds)
+            campaign_calendar (and its secret feeds), workload (a department's workload and
+            waiting), dashboards (KPIs and budgets per campaign and per period)
+            campaign_calendar (and its secret feeds), forecast (what next quarter will cost;
+            its simulation: simulation)
 Shared:     common, transitions, notices, calendars (each branch's working calendar),
             lead_handoffs, report_records (the one writer of a work report)
 Types for annotations: ``UnitOfWork`` (what every handler takes; get one from bootstrap),
@@ -41,8 +45,11 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         common,
         credentials,
         cycles,
+        dashboards,
         database,
         desk,
+        digests,
+        forecast,
         forms,
         handoffs,
         idempotency,
@@ -58,6 +65,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         report_records,
         reports,
         reviews,
+        simulation,
         sla,
         steps,
         transitions,
@@ -65,6 +73,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         web_sessions,
         work,
         work_reports,
+        workload,
     )
     from mktflow.store.tables import Handoff, ProcessInstance, WorkItem
     from mktflow.store.uow import Resumer, UnitOfWork
@@ -85,8 +94,11 @@ __all__ = [
     "common",
     "credentials",
     "cycles",
+    "dashboards",
     "database",
     "desk",
+    "digests",
+    "forecast",
     "forms",
     "handoffs",
     "idempotency",
@@ -102,6 +114,7 @@ __all__ = [
     "report_records",
     "reports",
     "reviews",
+    "simulation",
     "sla",
     "steps",
     "transitions",
@@ -109,6 +122,7 @@ __all__ = [
     "web_sessions",
     "work",
     "work_reports",
+    "workload",
 ]
 
 #: Where the names that are not handler modules live.

@@ -16,6 +16,7 @@ from sqlmodel import col, select
 
 from mktflow.config import Settings, get_settings
 from mktflow.domain.actors import SYSTEM
+from mktflow.domain.calendars import WorkingDue
 from mktflow.domain.cycles import CYCLES, Cycle, Frequency, skipped_between
 from mktflow.domain.errors import BadInput, NotFound
 from mktflow.domain.inputs import format_time, normalise_email
@@ -282,7 +283,7 @@ def assign_collection(
     *,
     run_id: int,
     assignments: list[tuple[str, str]],
-    due_at: datetime,
+    due_at: datetime | WorkingDue,
     form_schema: dict[str, Any],
 ) -> list[WorkItem]:
     """Give each named member a collection step on their topic (once per member and topic)."""

@@ -8,7 +8,8 @@ goes to each of the department's channels; a message for a member goes to each o
 own channels, or to the department's channels if they have none. While a head is away, their
 delegate is told too (through the delegate's own channels). When no channel matches, one row
 without a channel is written; the relay marks it ``skipped``, so the outbox still shows that
-nobody could be told.
+nobody could be told. A row addressed to a member who chose a daily digest is written
+``held``: no relay sends it, their digest summarises it (``mktflow.engine.digests``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import col, select
 
 from mktflow.domain.actors import head_is_away
+from mktflow.domain.digests import HELD, DigestMode
 from mktflow.domain.inputs import format_time, human_time
 from mktflow.domain.model import Audience, Role
 from mktflow.engine.channels import department_channels, member_channels
@@ -29,6 +31,7 @@ from mktflow.i18n.notices import PHRASES as _PHRASES
 from mktflow.store.tables import (
     Channel,
     Department,
+    DigestChoice,
     Handoff,
     Member,
     WorkItem,
@@ -39,6 +42,7 @@ __all__ = [
     "Recipient",
     "action_link",
     "away_delegate",
+    "daily_members",
     "head_of",
     "notice",
     "notice_departments",
@@ -219,14 +223,31 @@ def notice_recipients(
             reader = find_member(uow.session, route.member) if route.member else None
             if reader is not None and reader.language:
                 payload["language"] = reader.language  # how the relay words it
+            held = route.member is not None and route.member in daily_members(uow)
             if route.on_behalf_of:
                 payload.update(recipient=route.member, on_behalf_of=route.on_behalf_of,
                                **{"for": f"{route.member} (for {route.on_behalf_of}, away)"})
             messages.append(uow.outbox_row(
                 event=event, department=department, recipient_email=route.member,
                 channel_id=route.channel_id, subject=subject, payload=payload, link=link,
+                **({"status": HELD} if held else {}),
             ))
     return messages
+
+
+def daily_members(uow: UnitOfWork) -> frozenset[str]:
+    """The e-mails of members whose personal notices are held for their daily digest
+    (``engine.digests``): one light query, remembered for the command."""
+    key = ("digest", "daily members")
+    found: frozenset[str] | None = uow.memo.get(key)
+    if found is None:
+        found = uow.memo[key] = frozenset(uow.session.connection().execute(
+            _DAILY_MEMBERS).scalars())
+    return found
+
+
+_CHOICE = DigestChoice.__table__  # type: ignore[attr-defined]
+_DAILY_MEMBERS = core_select(_CHOICE.c.member_email).where(_CHOICE.c.mode == DigestMode.DAILY.value)
 
 
 def _human(item: WorkItem | Handoff) -> str | None:

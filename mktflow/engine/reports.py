@@ -78,7 +78,12 @@ class HandoffFacts:
     accepted_at: datetime | None = None
     first_delivered_at: datetime | None = None
     rejected_reason: str | None = None
+    #: who offered it (the process engine's name for a flow's handoff)
+    offered_by: str = ""
     return_reasons: list[str] = field(default_factory=list)
+    #: every step of its ledger in order: (action, when, who) for accept, reject, deliver,
+    #: return, confirm and cancel (the workload's waits read them: ``engine.workload``)
+    events: list[tuple[str, datetime, str]] = field(default_factory=list)
     #: the calendar its waits are counted in
     calendar: WorkingCalendar = CALENDAR_HOURS
 
@@ -121,7 +126,8 @@ def handoff_facts(uow: UnitOfWork, *, since: datetime | None = None,
     facts = {
         h.id: HandoffFacts(id=h.id, process_id=h.process_id, from_department=h.from_department,
                            to_department=h.to_department, title=h.title, state=h.state,
-                           offered_at=h.created_at, due_at=h.due_at, calendar=calendar(h))
+                           offered_at=h.created_at, due_at=h.due_at, calendar=calendar(h),
+                           offered_by=h.offered_by)
         for h in uow.session.exec(query) if h.id is not None
     }
     if not facts:
@@ -130,11 +136,13 @@ def handoff_facts(uow: UnitOfWork, *, since: datetime | None = None,
         select(AuditEntry)
         .where(col(AuditEntry.entity_type) == "handoff",
                col(AuditEntry.entity_id).in_(sorted(facts)),
-               col(AuditEntry.action).in_(["accept", "reject", "deliver", "return"]))
+               col(AuditEntry.action).in_(["accept", "reject", "deliver", "return", "confirm",
+                                           "cancel"]))
         .order_by(col(AuditEntry.at), col(AuditEntry.id))
     )
     for entry in entries:
         f = facts[entry.entity_id]
+        f.events.append((entry.action, entry.at, entry.actor))
         if entry.action == "accept" and f.accepted_at is None:
             f.accepted_at = entry.at
         elif entry.action == "deliver" and f.first_delivered_at is None:

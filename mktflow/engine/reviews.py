@@ -48,6 +48,8 @@ __all__ = [
     "appraise",
     "evaluate_channels",
     "open_plan_collection",
+    "period_budget_lines",
+    "period_kpis",
     "plan_submissions",
     "record_appraisal_results",
     "record_channel_decisions",
@@ -124,6 +126,20 @@ def settle_carried(uow: UnitOfWork, *, run_id: int) -> dict[str, list[dict[str, 
 # --- budget review ------------------------------------------------------------------------
 
 
+def period_budget_lines(uow: UnitOfWork, period: str) -> list[BudgetLine]:
+    """The budget lines a period's budget review reads (inside an open unit of work): those of
+    the period, of its year and of no period, by id."""
+    return list(uow.session.exec(select(BudgetLine).where(
+        col(BudgetLine.period).in_(["", period[:4], period])).order_by(col(BudgetLine.id))))
+
+
+def period_kpis(uow: UnitOfWork, period: str) -> list[Kpi]:
+    """The KPIs a period's performance appraisal reads (inside an open unit of work): those
+    of exactly that period, by id."""
+    return list(uow.session.exec(select(Kpi).where(col(Kpi.period) == period)
+                                 .order_by(col(Kpi.id))))
+
+
 def review_budget(uow: UnitOfWork, *, run_id: int, tolerance_pct: float,
                   key_project_min: float, open_lines: set[int]) -> dict[str, Any]:
     """Every budget line of the period against plan to date; overruns go to their owner to
@@ -131,9 +147,7 @@ def review_budget(uow: UnitOfWork, *, run_id: int, tolerance_pct: float,
     reads the report). Lines whose last explanation is still open are not asked again."""
     with uow:
         run = _run(uow, run_id)
-        year = run.period[:4]
-        lines = list(uow.session.exec(select(BudgetLine).where(
-            col(BudgetLine.period).in_(["", year, run.period])).order_by(col(BudgetLine.id))))
+        lines = period_budget_lines(uow, run.period)
     rows: list[dict[str, Any]] = []
     for line in lines:
         assert line.id is not None
@@ -207,8 +221,7 @@ def appraise(uow: UnitOfWork, *, run_id: int) -> list[dict[str, Any]]:
     with uow:
         run = _run(uow, run_id)
         start, end = period_bounds(run.period, cycle_spec(run.cycle, uow.settings).frequency)
-        kpis = list(uow.session.exec(select(Kpi).where(col(Kpi.period) == run.period)
-                                     .order_by(col(Kpi.id))))
+        kpis = period_kpis(uow, run.period)
         delays = _delays(uow, start_of(start), start_of(end))
         members = {m.email: m for m in uow.session.exec(select(Member))}
     groups: dict[tuple[str, str], list[Kpi]] = defaultdict(list)

@@ -17,9 +17,14 @@ starts fast. ``queries.show`` answers through it too.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
+from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 from sqlalchemy import bindparam, select
@@ -34,7 +39,11 @@ from mktflow.store import light
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [
+    "Backtest",
+    "BacktestDepartment",
+    "Blocker",
     "BranchPublic",
+    "BudgetDashboardRow",
     "BulkAnswer",
     "BulkItemAnswer",
     "CalendarDay",
@@ -42,9 +51,18 @@ __all__ = [
     "CalendarFeedIssued",
     "CalendarFeedPublic",
     "CalendarPage",
+    "CampaignDashboard",
+    "DepartmentDigest",
+    "DepartmentForecast",
     "DepartmentHandoffs",
     "DepartmentLoad",
     "DepartmentPublic",
+    "DepartmentWorkload",
+    "DigestChange",
+    "DigestChoicePublic",
+    "DigestEntry",
+    "ForecastPublic",
+    "ForecastRoute",
     "FunnelFigures",
     "HandoffPublic",
     "HistoryEntry",
@@ -52,19 +70,25 @@ __all__ = [
     "InboxPage",
     "InboxRow",
     "InboxWorkRow",
+    "KpiDashboardRow",
     "LeadFunnel",
     "LeadHandoff",
     "LeadHistoryEntry",
     "LeadPublic",
+    "MemberDigest",
     "MemberLoad",
     "MemberPublic",
+    "MemberWorkload",
     "OrganisationPublic",
+    "PeriodDashboard",
     "ProcessPublic",
     "ProcessSummary",
     "SavedViewPublic",
     "View",
+    "WaitFigures",
     "WorkItemPublic",
     "WorkReportPublic",
+    "field_docs",
     "handoff_view",
     "plain",
     "show_item",
@@ -77,21 +101,59 @@ RECEIVER_ACTS = (HandoffState.OFFERED, HandoffState.ACCEPTED, HandoffState.RETUR
 Json = dict[str, Any]
 
 
-def _one_line(schema: dict[str, Any]) -> None:
-    """A field's docstring wraps at the code's width; the API's document has it on one line."""
-    for field in schema.get("properties", {}).values():
+_docs_lock = threading.Lock()
+_docs: dict[str, dict[str, str]] = {}
+
+
+def field_docs() -> dict[str, dict[str, str]]:
+    """Each view's field docstrings, ``{class name: {field: docstring on one line}}``, read
+    from this module's source once per process (``ast``; the first call parses, under a lock).
+
+    Pydantic's own ``use_attribute_docstrings`` parses the module again for every schema it
+    builds (154 parses for the API's routes), and ``ast.parse`` in two threads at once fails
+    on CPython 3.11.7 ("AST constructor recursion depth mismatch", CPython issue 106905), which
+    a served API's lazily built routes did under load. The API calls this once as it is
+    created, before it serves."""
+    with _docs_lock:
+        if not _docs:
+            tree = ast.parse(Path(__file__).read_text("utf-8"))
+            for node in tree.body:
+                if isinstance(node, ast.ClassDef):
+                    _docs[node.name] = dict(_attribute_docs(node.body))
+        return _docs
+
+
+def _attribute_docs(body: list[ast.stmt]) -> Iterator[tuple[str, str]]:
+    """``(field, docstring)`` for each annotated field followed by a string literal."""
+    for stmt, following in pairwise(body):
+        if (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)
+                and isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant)
+                and isinstance(following.value.value, str)):
+            yield stmt.target.id, " ".join(following.value.value.split())
+
+
+def _described(schema: dict[str, Any], cls: type) -> None:
+    """The API's document: each property without a description of its own gets its field's
+    docstring (the class's, else the nearest base's that declares it), on one line."""
+    docs = field_docs()
+    for name, field in schema.get("properties", {}).items():
         if "description" in field:
             field["description"] = " ".join(field["description"].split())
+            continue
+        for base in cls.__mro__:
+            if name in docs.get(base.__name__, {}):
+                field["description"] = docs[base.__name__][name]
+                break
 
 
 class View:
     """What every view shares (no fields): how pydantic reads it for the API (each field's
-    docstring is its description) and the fields it has only sometimes (``SOMETIMES``: left
-    out of ``plain`` while None, as the command line always printed them)."""
+    docstring is its description, ``field_docs``) and the fields it has only sometimes
+    (``SOMETIMES``: left out of ``plain`` while None, as the command line always printed
+    them)."""
 
     __slots__ = ()
-    __pydantic_config__: ClassVar[dict[str, Any]] = {"use_attribute_docstrings": True,
-                                                     "json_schema_extra": _one_line}
+    __pydantic_config__: ClassVar[dict[str, Any]] = {"json_schema_extra": _described}
     SOMETIMES: ClassVar[tuple[str, ...]] = ()
 
 
@@ -624,6 +686,261 @@ class DepartmentLoad(View):
     items: list[WorkItemPublic]
 
 
+# --- the desk's figures: workload and waiting, dashboards -----------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberWorkload(View):
+    """One member's open work in a department and when it falls due: every open item the
+    member holds is in exactly one band (``overdue`` + ``due_within_day`` + ``due_within_week``
+    + ``due_later`` + ``no_due`` = ``open``). Counts of items."""
+
+    email: str
+    name: str
+    open: int
+    overdue: int
+    """Past its due time now."""
+    due_within_day: int
+    """Due in the next 24 hours."""
+    due_within_week: int
+    """Due in more than 24 hours and at most 7 days."""
+    due_later: int
+    """Due in more than 7 days."""
+    no_due: int
+    """No due time."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WaitFigures(View):
+    """How long the work of one department (``waiting``) waited on another (``on``) at one
+    stage of the handoff ledger, in working hours of each handoff's calendar: ``accept``
+    (offered to accepted, rejected or withdrawn), ``deliver`` (accepted to delivered),
+    ``rework`` (returned to delivered again), ``confirm`` (delivered to confirmed or returned:
+    the receiving department waits on the offering one). A wait still running counts up to
+    now."""
+
+    waiting: str
+    on: str
+    stage: Literal["accept", "deliver", "rework", "confirm"]
+    waits: int
+    """Waits measured (a handoff returned twice has two ``rework`` and three ``confirm``)."""
+    still_waiting: int
+    """Of those, still running now."""
+    hours: float
+    """Working hours of every wait, summed."""
+    median_hours: float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Blocker(View):
+    """Who holds open handoffs another department's work waits on (who is blocking whom)."""
+
+    department: str
+    """The department holding them."""
+    member: str | None
+    """The member holding them: whoever accepted (to deliver or rework), whoever offered
+    (to confirm); None while nobody has taken the offer on (its queue)."""
+    waiting: str
+    """The department whose work waits."""
+    handoffs: int
+    hours: float
+    """Working hours waited so far, summed over these handoffs."""
+    longest: str
+    """The handoff waiting longest (H-<id>)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DepartmentWorkload(View):
+    """A department's workload and waiting (``mktflow.engine.workload``): its open work by
+    member with the due spread, what its work waited on each other department and they on it
+    (handoffs offered since ``since``), and who blocks whom now."""
+
+    department: str
+    generated_at: str
+    since: str
+    """YYYY-MM-DD: the waits are of handoffs offered on or after this day."""
+    open: int
+    overdue: int
+    unassigned: int
+    members: list[MemberWorkload]
+    """Every active member (holding something or not), then anyone outside the department
+    holding some of its work (a delegated colleague)."""
+    waits: list[WaitFigures]
+    """Every department pair and stage with the department on one side, by pair then stage."""
+    blocking: list[Blocker]
+    """Open handoffs with the department on one side, grouped by holder and waiting
+    department, the longest total wait first."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KpiDashboardRow(View):
+    """One KPI's target against its actual. ``achievement``: actual / target (target / actual
+    when lower is better), a ratio; ``gap_pct``: how far from the target in percent of it
+    (negative: short); both None until an actual is recorded."""
+
+    name: str
+    unit: str
+    department: str | None
+    """The department owning it (a period's KPIs; None on a campaign's)."""
+    owner: str | None
+    target: float
+    actual: float | None
+    achievement: float | None
+    gap_pct: float | None
+    met: bool | None
+    """None: no actual recorded yet."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BudgetDashboardRow(View):
+    """One budget line: money allocated against spent (amounts with two decimals).
+    ``remaining`` is allocated - spent (negative: overspent)."""
+
+    code: str
+    title: str
+    department: str | None
+    allocated: float
+    spent: float
+    remaining: float
+    planned: float | None
+    """A period's lines: the plan's amount (None on a campaign's)."""
+    planned_to_date: float | None
+    over_plan_pct: float | None
+    """A period's lines: spent over plan to date, in percent (the budget review's)."""
+    flags: str
+    """A period's lines: what the budget review would ask about (empty: nothing)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CampaignDashboard(View):
+    """A campaign's KPI targets against actuals and its budget allocated against spent: the
+    figures of its evaluation (``domain.campaign.evaluate``, as the campaign flow's artifact
+    shows them). ``utilisation``: spent / allocated, a ratio; ``cost_per_result``: spent per
+    unit of the first KPI's actual."""
+
+    code: str
+    name: str
+    status: str
+    process: str | None
+    """P-<id> of its process."""
+    kpis: list[KpiDashboardRow]
+    lines: list[BudgetDashboardRow]
+    allocated: float
+    spent: float
+    variance: float
+    """Allocated - spent (negative: overspent)."""
+    utilisation: float | None
+    cost_per_result: float | None
+    kpis_met: int
+    goal_met: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PeriodDashboard(View):
+    """A period's KPIs (targets against actuals, as the performance appraisal reads them) and
+    budget lines (allocated against spent, as the budget review reads them) that the reader
+    may see: each row belongs to its department."""
+
+    period: str
+    """2026, 2026-H2, 2026-Q4 or 2026-11."""
+    kpis: list[KpiDashboardRow]
+    lines: list[BudgetDashboardRow]
+    allocated: float
+    spent: float
+    kpis_met: int
+    kpis_measured: int
+    """KPIs with an actual recorded."""
+# --- the department forecast ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DepartmentForecast(View):
+    """One department's expected load over the quarter (``mktflow.engine.forecast``): hours,
+    shares from 0 to 1, weeks counted from 1."""
+
+    department: str
+    people: int
+    """Who serves: its active members (one if it has none)."""
+    steps: int
+    """Steps expected to arrive in the quarter (mean over the runs)."""
+    utilisation: float
+    """Share of its people's hours spent serving, over the quarter."""
+    wait_p50_hours: float
+    """Median wait of a step for a free person (hours)."""
+    wait_p95_hours: float
+    """95th-percentile wait (hours)."""
+    utilisation_by_week: list[float]
+    queue_by_week: list[float]
+    """Mean number of steps waiting, per week."""
+    jam: bool
+    """At or above 85 % busy, or its 95th-percentile wait above the threshold."""
+    jam_week: int | None
+    """The first week (1-based) it is jammed; None when it is not."""
+    jam_starts_on: str | None
+    """That week's first day (ISO date)."""
+    jam_reason: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BacktestDepartment(View):
+    """One department in the back-test: the mean wait the ledger measured last quarter and the
+    one the model gives replaying last quarter's starts (hours)."""
+
+    department: str
+    measured_steps: int
+    measured_mean_wait_hours: float
+    simulated_mean_wait_hours: float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Backtest(View):
+    """The model checked against history: last quarter's starts replayed through the model
+    fitted on last quarter. ``mape``: the mean absolute percentage error of the departments'
+    mean waits (a fraction; None when no wait was measured)."""
+
+    history_from: str
+    """The measured quarter's first day (ISO date)."""
+    history_until: str
+    """Its last day (ISO date)."""
+    processes: int
+    departments: list[BacktestDepartment]
+    mape: float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ForecastRoute(View):
+    """The steps one process kind puts on the departments, in order (``department:step``),
+    and where the route comes from: ``history`` (the most common route last quarter) or
+    ``definition`` (the flow's, when last quarter had none of its kind)."""
+
+    process: str
+    source: str
+    steps: list[str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ForecastPublic(View):
+    """What the coming quarter will cost the departments: the plan simulated over the model
+    the last complete quarter's ledger gives, and the model's back-test."""
+
+    quarter: str
+    starts_on: str
+    ends_on: str
+    """The quarter's last day (ISO date)."""
+    seed: int
+    threshold_hours: float
+    plan: dict[str, list[int]]
+    """Starts per month of each planned kind (campaign, new_product, order)."""
+    background: int
+    """Other work carried over from last quarter as it came (other processes, steps of no
+    process)."""
+    routes: list[ForecastRoute]
+    departments: list[DepartmentForecast]
+    jams: list[str]
+    """The jammed departments, earliest jam first."""
+    backtest: Backtest
+
+
 # --- building a work item's and a handoff's view --------------------------------------------
 
 
@@ -720,6 +1037,91 @@ class CalendarFeedIssued(View):
     url: str
     """``{MKTFLOW_API_URL}/calendar/<secret>.ics``: subscribe to it in a calendar client."""
     created_at: str | None
+
+
+# --- daily digests -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DigestChoicePublic(View):
+    """How a member is told of changes addressed to them personally: ``each`` (one notice
+    per change) or ``daily`` (held, one digest each working day at ``at`` in ``zone``)."""
+
+    member: str
+    mode: Literal["each", "daily"]
+    at: str
+    """The digest's time of day, HH:MM, in ``zone`` (kept while the mode is each)."""
+    zone: str
+    """The member's working calendar's time zone (their branch's, else the schedules')."""
+    calendar: str
+    """The working calendar whose working days get a digest."""
+    department_digest: bool
+    """Whether the daily digest carries the department's part (the member heads it)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DigestEntry(View):
+    """One open work item or handoff in a digest, with the band it falls in."""
+
+    ref: str
+    """W-<id> or H-<id>"""
+    kind: Literal["work", "handoff"]
+    title: str
+    state: str
+    band: Literal["overdue", "due soon", "open"]
+    """overdue: past due; due soon: due by the end of the next working day; open: the rest."""
+    due: str | None
+    department: str
+    """A work item's department; a handoff's as ``from → to``."""
+    holder: str | None
+    """Who holds a work item (None: nobody yet); a handoff is held by its receiving
+    department."""
+    link: str
+    """mktflow's page of it: ``{MKTFLOW_API_URL}/work/<id>`` or ``/handoffs/<id>``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DigestChange(View):
+    """One notice held for the digest: what changed, when."""
+
+    ref: str | None
+    subject: str
+    at: str
+    link: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DepartmentDigest(View):
+    """A head's department part of the digest: the department's open work items and the open
+    handoffs it is party to (overdue first), and who holds what."""
+
+    department: str
+    counts: dict[str, int]
+    """overdue, due soon, open (entries of each band) and unassigned (work items)."""
+    entries: list[DigestEntry]
+    by_member: list[MemberLoad]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberDigest(View):
+    """A member's daily digest (what ``mktflow digest preview`` shows and the outbox sends):
+    their open items and handoffs by band, the changes held for it, and for a head the
+    department's part."""
+
+    member: str
+    day: str
+    """The local day it is of, YYYY-MM-DD."""
+    zone: str
+    counts: dict[str, int]
+    """overdue, due soon, open (the member's entries of each band) and changes."""
+    entries: list[DigestEntry]
+    """Work items the member holds and open handoffs they offered, overdue first."""
+    changes: list[DigestChange]
+    """The notices addressed to the member that were held for this digest, oldest first."""
+    department: DepartmentDigest | None
+    """The department's part, for its head; None for everyone else."""
+    link: str
+    """The member's My work page."""
 
 
 def work_view(item: Any, process: str | None, now: datetime | None = None) -> WorkItemPublic:

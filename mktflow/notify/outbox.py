@@ -63,6 +63,10 @@ def retry_message(uow: UnitOfWork, message_id: str) -> OutboxMessage:
         if m.status == OutboxStatus.SKIPPED:
             raise Refused(f"message {m.id} has no channel to go through ({m.last_error}); "
                           "add a channel, later messages will use it")
+        if m.status in (OutboxStatus.HELD, OutboxStatus.DIGESTED):
+            raise Refused(f"message {m.id} is {m.status} for {m.recipient_email}'s daily digest "
+                          "(they chose one digest a day); they read it there or choose "
+                          "each notice again (mktflow digest set --mode each)")
         if m.status == OutboxStatus.DEAD:
             m.attempts = 0
         m.status = OutboxStatus.PENDING

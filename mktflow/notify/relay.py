@@ -67,6 +67,7 @@ from sqlalchemy import Engine, Row, bindparam, func, select, update
 from mktflow.config import Settings
 from mktflow.domain import clock as clocks
 from mktflow.domain.clock import Clock
+from mktflow.domain.digests import DIGESTED, HELD
 from mktflow.domain.errors import ConfigError, DatabaseUnreachable, DeliveryFailed, Unavailable
 from mktflow.engine.channels import read_secret
 from mktflow.notify import destinations
@@ -102,8 +103,10 @@ class OutboxStatus:
     SENT = "sent"
     DEAD = "dead"  # gave up: permanent failure or too many attempts; see last_error
     SKIPPED = "skipped"  # no channel to send it through
+    HELD = HELD  # addressed to a member who chose a daily digest: no relay sends it
+    DIGESTED = DIGESTED  # held, then summarised by the member's daily digest
 
-    ALL = (PENDING, SENDING, SENT, DEAD, SKIPPED)
+    ALL = (PENDING, SENDING, SENT, DEAD, SKIPPED, HELD, DIGESTED)
 
 
 @dataclass(frozen=True)

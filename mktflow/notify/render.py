@@ -27,6 +27,7 @@ from mktflow.i18n import DEFAULT, gettext, normal, notices, when
 
 __all__ = [
     "Envelope",
+    "digest_text",
     "email_message",
     "language_of",
     "one_line",
@@ -115,8 +116,11 @@ def subject_of(env: Envelope) -> str:
 
 def text_of(env: Envelope) -> str:
     """The readable message in its language (``language_of``): what, for whom, due when,
-    why, and the link to act. What people typed (title, reason) stays as typed."""
+    why, and the link to act (a daily digest: ``digest_text``). What people typed (title,
+    reason) stays as typed."""
     p, lang = env.payload, language_of(env)
+    if isinstance(p.get("digest"), dict):
+        return digest_text(env.subject, p["digest"])
     say = notices.LABELS
     who = p.get("for") or env.recipient or env.department
     if lang != DEFAULT:
@@ -134,6 +138,56 @@ def text_of(env: Envelope) -> str:
         lines.append(gettext(lang, say["reason"], value=p["reason"]))
     if env.link:
         lines.append(gettext(lang, say["act"], value=env.link))
+    return "\n".join(lines)
+
+
+def _entry_line(e: dict[str, Any], *, holder: bool = False) -> str:
+    due = f", due {_human_time(e['due'])}" if e.get("due") else ""
+    held = f", {e.get('holder') or 'nobody holds it'}" if holder and e.get("kind") == "work" \
+        else ""
+    return f"- {e.get('ref')} {one_line(str(e.get('title', '')))} ({e.get('state')}{due}{held}):" \
+        f" {e.get('link')}"
+
+
+def _bands(entries: list[dict[str, Any]], *, holder: bool = False) -> list[str]:
+    lines: list[str] = []
+    for band in ("overdue", "due soon", "open"):
+        rows = [e for e in entries if e.get("band") == band]
+        if rows:
+            lines += ["", f"{band.capitalize()} ({len(rows)})",
+                      *(_entry_line(e, holder=holder) for e in rows)]
+    return lines
+
+
+def digest_text(subject: str, d: dict[str, Any]) -> str:
+    """A member's daily digest as text (the e-mail's body, the webhook's ``text``, the Slack
+    message): their items and handoffs by band (overdue, due soon, open), each with the link
+    to its page; the changes held for it; for a head the department's part and who holds
+    what; the link to My work last (``Act:``). ``d`` is the payload's ``digest``
+    (``MemberDigest`` as a plain dict)."""
+    lines = [one_line(subject), f"For: {d.get('member')} (the day {d.get('day')}, "
+                                f"{d.get('zone')})"]
+    entries = d.get("entries") or []
+    lines += _bands(entries) if entries else ["", "Nothing open in your hands."]
+    changes = d.get("changes") or []
+    total = (d.get("counts") or {}).get("changes", len(changes))
+    if total:
+        lines += ["", f"Changes held for this digest ({total})"]
+        lines += [f"- {_human_time(c.get('at', ''))} {one_line(str(c.get('subject', '')))}"
+                  + (f": {c['link']}" if c.get("link") else "") for c in changes]
+        if total > len(changes):
+            lines.append(f"- and {total - len(changes)} more")
+    part = d.get("department")
+    if isinstance(part, dict):
+        c = part.get("counts") or {}
+        lines += ["", f"Department {part.get('department')}: {c.get('overdue', 0)} overdue, "
+                      f"{c.get('due soon', 0)} due soon, {c.get('open', 0)} open, "
+                      f"{c.get('unassigned', 0)} unassigned"]
+        lines += _bands(part.get("entries") or [], holder=True)
+        lines += ["", "Who holds what"]
+        lines += [f"- {one_line(str(m.get('name')))}: {m.get('held')} held, {m.get('overdue')} "
+                  "overdue" for m in part.get("by_member") or []]
+    lines += ["", f"Act: {d.get('link')}"]
     return "\n".join(lines)
 
 

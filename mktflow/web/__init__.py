@@ -7,8 +7,10 @@ and content-security headers on every answer, cross-site state changes refused).
 ``GET /work/{id}``, ``GET /handoffs/{id}``, ``GET /inbox/{department}``, ``GET /leads`` and
 ``GET /calendar`` and ``GET /reports`` answer a browser (``Accept: text/html``) with
 ``item_page`` / ``inbox_page`` / ``leads_page`` / ``calendar_page`` / ``reports_page``, and
-``GET /processes/{ref}`` with ``process_page``. A calendar feed (``/calendar/<secret>.ics``)
-proves itself by its secret, so it passes as the pages do.
+``GET /processes/{ref}`` with ``process_page``, ``GET /dashboards/campaigns/{code}`` and
+``/dashboards/periods/{period}`` with ``campaign_dashboard_page`` / ``period_dashboard_page``.
+A calendar feed (``/calendar/<secret>.ics``) proves itself by its secret, so it passes as the
+pages do.
 
     schema → fields, posted form → typed data ........ mktflow.web.forms
     session cookie (HttpOnly, SameSite=Lax) .......... mktflow.web.session
@@ -30,16 +32,19 @@ from mktflow.web._guard import SecurityHeaders
 from mktflow.web.pages import (
     WebState,
     calendar_page,
+    campaign_dashboard_page,
     inbox_page,
     item_page,
     leads_page,
+    period_dashboard_page,
     process_page,
     reports_page,
     router,
 )
 
-__all__ = ["PAGE_RESPONSES", "calendar_page", "inbox_page", "install", "is_page_request",
-           "item_page", "leads_page", "process_page", "reports_page"]
+__all__ = ["PAGE_RESPONSES", "calendar_page", "campaign_dashboard_page", "inbox_page", "install",
+           "is_page_request", "item_page", "leads_page", "period_dashboard_page", "process_page",
+           "reports_page"]
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -53,7 +58,8 @@ PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {200: {
 _PAGE_PATHS = re.compile(r"^/(|my-work|department|sign-out|sign-in(/[^/]+)?|static/.*"
                          r"|inbox/[^/]+/(handoffs|load|views|bulk)|calendar/[^/]+\.ics)$")
 _ITEM_PATHS = re.compile(r"^/((work|handoffs)/[^/]+|calendar)$")
-_HTML_GETS = re.compile(r"^/((work|handoffs|inbox|processes)/[^/]+|leads|calendar)$")
+_HTML_GETS = re.compile(r"^/((work|handoffs|inbox|processes)/[^/]+|leads|calendar"
+                        r"|dashboards/(campaigns|periods)/[^/]+)$")
 
 
 def is_page_request(method: str, path: str, accept: str | None, content_type: str | None,

@@ -27,6 +27,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from mktflow.config import Settings
+from mktflow.domain import clock
 from mktflow.domain.desk import PRIORITY_BANDS
 from mktflow.domain.inputs import is_acceptable_link, zone_named
 from mktflow.i18n import DEFAULT, N_, NAMES, money, number, percent, translations, when
@@ -128,6 +129,8 @@ def _environment(zone_name: str, lang: str = DEFAULT) -> Environment:
     env.globals["zone"] = zone_name
     env.globals["lang"] = lang
     env.globals["language_names"] = NAMES
+    # the dashboards' link in the menu: this year's, by the one clock (domain.clock)
+    env.globals["this_year"] = lambda: clock.now().astimezone(zone).year
     return env
 
 

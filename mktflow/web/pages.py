@@ -45,7 +45,9 @@ from mktflow.engine import (
     UnitOfWork,
     actions,
     campaign_calendar,
+    dashboards,
     desk,
+    digests,
     leads,
     processes,
     queries,
@@ -53,6 +55,7 @@ from mktflow.engine import (
     web_sessions,
     work,
     work_reports,
+    workload,
 )
 from mktflow.engine.credentials import safe_next_path
 from mktflow.engine.refs import parse_ref
@@ -60,6 +63,7 @@ from mktflow.engine.reports import handoff_ledger
 from mktflow.engine.views import InboxRow, WorkItemPublic, show_item
 from mktflow.engine.work import merge_draft
 from mktflow.i18n.rules import localize
+from mktflow.web import desk_charts
 from mktflow.web import forms as F
 from mktflow.web._guard import form_refusal, session_of, set_session
 from mktflow.web._render import department_name, render
@@ -86,6 +90,7 @@ _DONE = {**{r.action: r.past for r in (*WORK_RULES, *HANDOFF_RULES)},
          "draft": i18n.N_("draft saved"), "reassign-all": "reassigned",
          "end-process": i18n.N_("ended with its process"),
          "feed-revoked": i18n.N_("feed revoked"),
+         "digest-saved": i18n.N_("your notice choice is saved"),
          **{f"view-{k}": v for k, v in _VIEW_DONE.items()}}
 
 
@@ -471,19 +476,50 @@ def _work_list(v: Visit, department: str, *, member: str | None = None, views: b
 
 @router.get("/my-work")
 def my_work(request: Request) -> Response:
-    """What I hold, overdue first."""
-    v = visit(request)
+    """What I hold, overdue first, and my choice of notices."""
+    return _my_work(request)
+
+
+def _my_work(request: Request, *, status: int = 200, digest_error: tuple[str, str] | None = None,
+             typed: dict[str, str] | None = None, v: Visit | None = None) -> Response:
+    """What I hold, overdue first; and how I am told of changes addressed to me: each notice
+    at once, or a daily digest at a time of my working day (the form posts to
+    ``/my-work/digest``; a refusal is shown beside its field, ``digest_error``: field, words)."""
+    v = v or visit(request)
     if not v.me:
         return v.sign_in_first()
     try:
         shown, extra = _work_list(v, v.me["department"], member=v.me["email"])
+        choice = digests.show_choice(v.uow(), v.me["email"])
     except MktflowError as exc:  # a filter or cursor that does not fit
         return v.page("message.html", status=exc.http_status, title=v.t("My work"),
                       message=str(exc), link="/my-work", link_text=v.t("My work"))
-    return v.page("list.html", title=v.t("My work"), nav="work", heading=v.t("My work"),
-                  items=shown,
+    digest_typed = typed or {"mode": choice.mode, "at": choice.at}
+    return v.page("list.html", status=status, title=v.t("My work"), nav="work",
+                  heading=v.t("My work"), items=shown,
                   empty=v.t("You hold nothing. Claim work from your department's queue."),
-                  actions=False, **extra)
+                  actions=False, digest=choice, digest_typed=digest_typed,
+                  digest_errors=dict([digest_error]) if digest_error else {}, **extra)
+
+
+@router.post("/my-work/digest")
+async def digest_form(request: Request) -> Response:
+    """The My work page's notice choice: ``mode`` each or daily, ``at`` HH:MM in the member's
+    working calendar's zone; refused input comes back beside its field, nothing saved."""
+    v, pairs, refused = await _posted(request)
+    if refused:
+        return refused
+    if not v.me:
+        return v.sign_in_first()
+    typed = {k: _last(pairs, k)[:40] for k in ("mode", "at")}
+    try:
+        digests.set_choice(v.uow(), v.me["email"], mode=typed["mode"], at=typed["at"])
+    except MktflowError as exc:
+        words = str(exc)
+        field = "at" if words.startswith("at:") else "mode"
+        return _my_work(request, status=exc.http_status, digest_error=(field, words),
+                        typed=typed, v=v)
+    return v.redirect("/my-work?done=your+notice+choice+is+saved#digest")
 
 
 @router.get("/department")
@@ -794,6 +830,66 @@ async def write_report(request: Request) -> Response:
     return v.redirect(f"/my-reports?{urlencode({'submitted': report.ref})}")
 
 
+#: The plan form's fields: each kind's starts in each month of the quarter.
+_PLAN_FIELDS = [(kind, month) for kind in ("campaign", "new_product", "order")
+                for month in (1, 2, 3)]
+
+
+@router.get("/forecast")
+def forecast_page(request: Request) -> Response:
+    """What next quarter will cost (for heads and management, read rule ``forecast``): the
+    plan's form (starts per month of campaigns, new products and orders; a GET form, since
+    nothing is written), and once asked, each department's load, waits and jams, with the
+    back-test of the model on the last quarter."""
+    from mktflow.domain.forecast import MAX_STARTS_PER_MONTH, WAIT_THRESHOLD_HOURS, parse_plan
+    from mktflow.engine import forecast as forecasts
+
+    v = visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    if not (v.me["leads"] or v.me["department"] == "management"):
+        return v.page("message.html", status=403, title="Forecast",
+                      message=f"{v.me['email']} may not see the department forecast: only a "
+                              "department head or a member of management may.",
+                      link="/my-work", link_text="Back to my work")
+    q = request.query_params
+    typed = {f"{k}_{m}": q.get(f"{k}_{m}", "")[:12] for k, m in _PLAN_FIELDS}
+    typed["seed"] = q.get("seed", "0")[:12]
+    typed["threshold"] = q.get("threshold", f"{WAIT_THRESHOLD_HOURS:g}")[:12]
+    errors: dict[str, str] = {}
+    counts: dict[str, list[int]] = {}
+    for kind, month in _PLAN_FIELDS:
+        name, raw = f"{kind}_{month}", typed[f"{kind}_{month}"].strip() or "0"
+        if not raw.isascii() or not raw.isdigit() or int(raw) > MAX_STARTS_PER_MONTH:
+            errors[name] = f"a whole number from 0 to {MAX_STARTS_PER_MONTH}"
+        else:
+            counts.setdefault(kind, []).append(int(raw))
+    seed = typed["seed"].strip() or "0"
+    if not seed.isascii() or not seed.isdigit() or int(seed) > 2**31 - 1:
+        errors["seed"] = "a whole number from 0"
+    try:
+        threshold = float(typed["threshold"])
+        if not 0 < threshold <= 8760:
+            raise ValueError
+    except ValueError:
+        errors["threshold"] = "hours above 0, at most 8760"
+    result, refusal, status = None, "", 200
+    if errors:
+        refusal, status = "The plan is not complete: see the fields marked.", 422
+    elif "run" in q:
+        try:
+            result = forecasts.forecast(
+                v.uow(), plan=parse_plan(counts), seed=int(seed), threshold_hours=threshold,
+                reader=v.me["email"])
+        except MktflowError as exc:
+            refusal, status = str(exc), exc.http_status
+    return v.page("forecast.html", status=status, title="Forecast", nav="forecast",
+                  typed=typed, field_errors=errors, refusal=refusal, result=result,
+                  months=(1, 2, 3), kinds=(("campaign", "Campaigns"),
+                                           ("new_product", "New products"),
+                                           ("order", "Orders")))
+
+
 @router.get("/inbox/{department}/load")
 def load_page(request: Request, department: str) -> Response:
     """For whoever leads the department: its open work by member and the handoff ledger."""
@@ -807,11 +903,11 @@ def _load(v: Visit, department: str, *, status: int = 200, refusal: str = "",
           chosen: dict[str, str] | None = None, errors: dict[str, str] | None = None
           ) -> Response:
     assert v.me is not None
-    if department not in v.me["leads"]:
-        return v.page("message.html", status=403, title=v.t("For the head"),
-                      message=v.t("Only whoever leads %(department)s sees its load.",
-                                  department=v.dept(department)),
-                      link="/my-work", link_text=v.t("Back to my work"))
+    try:  # the read table's workload row: whoever leads the department, and management
+        figures = workload.department_workload(v.uow(), department, reader=v.me["email"])
+    except MktflowError as exc:
+        return v.page("message.html", status=exc.http_status, title=v.t("For the head"),
+                      message=str(exc), link="/my-work", link_text=v.t("Back to my work"))
     load = tasklist.department_load(v.uow(), department)
     ledger = handoff_ledger(v.uow())
     pairs = [p for p in ledger.pairs if department in (p["from"], p["to"])]
@@ -820,7 +916,11 @@ def _load(v: Visit, department: str, *, status: int = 200, refusal: str = "",
                   title=v.t("%(department)s load", department=v.dept(department)),
                   nav=f"load-{department}", department=department, load=load, pairs=pairs,
                   members=members, refusal=refusal, chosen=chosen or {},
-                  field_errors=v.errors(errors))
+                  field_errors=v.errors(errors), figures=figures,
+                  charts=desk_charts.workload_charts(figures), bands=desk_charts.BANDS,
+                  waits=desk_charts.waits_by_department(figures),
+                  stages=desk_charts.STAGE_WORDS,
+                  heads=department in v.me["leads"])
 
 
 @router.post("/inbox/{department}/load")
@@ -843,6 +943,46 @@ async def reassign_all(request: Request, department: str) -> Response:
         return _load(v, department, status=exc.http_status, refusal=str(exc), chosen=chosen,
                      errors=_input_error(exc, chosen))
     return v.redirect(f"/inbox/{department}/load?done=reassigned")
+
+
+# --- dashboards ------------------------------------------------------------------------------
+
+
+def campaign_dashboard_page(request: Request, code: str) -> Response:
+    """A campaign's dashboard (``GET /dashboards/campaigns/{code}`` for a browser): its KPI
+    targets against actuals and budget lines allocated against spent, each as a chart beside
+    a table of the same figures."""
+    v = visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    try:
+        shown = dashboards.campaign_dashboard(v.uow(), code, reader=v.me["email"])
+    except MktflowError as exc:
+        return v.page("message.html", status=exc.http_status, title="Campaign dashboard",
+                      message=str(exc), link="/my-work", link_text="Back to my work")
+    return v.page("dashboard.html", title=f"Campaign {shown.code} dashboard", nav="dashboards",
+                  campaign=shown, board=shown, periods=[],
+                  charts=desk_charts.dashboard_charts(shown))
+
+
+def period_dashboard_page(request: Request, period: str) -> Response:
+    """A period's dashboard (``GET /dashboards/periods/{period}`` for a browser): the KPIs
+    and budget lines of the reader's departments (management: all) as charts beside tables,
+    with links to the year's other periods."""
+    v = visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    try:
+        shown = dashboards.period_dashboard(v.uow(), period, reader=v.me["email"])
+    except MktflowError as exc:
+        return v.page("message.html", status=exc.http_status, title="Period dashboard",
+                      message=str(exc), link="/my-work", link_text="Back to my work")
+    year = int(shown.period[:4])
+    periods = [str(year - 1), str(year), *(f"{year}-H{h}" for h in (1, 2)),
+               *(f"{year}-Q{q}" for q in range(1, 5)), str(year + 1)]
+    return v.page("dashboard.html", title=f"Dashboard {shown.period}", nav="dashboards",
+                  campaign=None, board=shown, periods=periods,
+                  charts=desk_charts.dashboard_charts(shown))
 
 
 # --- an item's page ---------------------------------------------------------------------------

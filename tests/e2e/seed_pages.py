@@ -9,7 +9,8 @@ served environment, it prints one JSON object:
   table, an open step in the queue and an overdue one at escalation level 1; in supply, an open
   step with a short form (``WALK_FORM``) for the keyboard walk;
 * ``handoffs``: ``{"to_marketing": id, "to_supply": id}``: handoffs offered, not yet answered;
-* ``lead``: the id of a lead marketing gathered.
+* ``lead``: the id of a lead marketing gathered;
+* ``year``: this year by the served clock (its dashboard, ``/dashboards/periods/<year>``).
 
 Due times count from the injected clock (``uow.now()``), never from a written date.
 """
@@ -93,6 +94,7 @@ def seed() -> dict[str, Any]:
 
     return {
         "tokens": {email: issue_token(bootstrap.uow(), email).token for email in (ANA, RAJ)},
+        "year": str(bootstrap.uow().now().year),  # this year's dashboard
         "work": {
             "form": step("marketing", "Check the launch", form_schema=FORM,
                          form_name="LaunchChecklist", draft=DRAFT, assignee=ANA,

@@ -112,6 +112,7 @@ def test_every_page_meets_wcag_2_2_aa_as_axe_checks_it(
             ("calendar", "/calendar", "Campaign calendar"),
             ("work reports", "/my-reports", "Work reports"),
             ("load", "/inbox/marketing/load", "Marketing: load"),
+            ("dashboard", "/dashboards/periods/" + seeded["year"], "Dashboard"),
             ("not found", "/work/999999999", "Work item W-999999999 not found"),
             ("for the head", "/inbox/sales/load", "For the head")):
         page.goto(f"{api}{path}")

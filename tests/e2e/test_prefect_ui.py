@@ -18,7 +18,7 @@ from tests.e2e.ui import custom_run_with_json, field, open_deployment, open_resu
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 
 DEPLOYMENTS = ("campaign", "new-product-development", "order-handling",
-               "sla-sweep", "process-review", "market-research", "budget-review",
+               "sla-sweep", "member-digests", "process-review", "market-research", "budget-review",
                "performance-appraisal", "channel-evaluation", "annual-planning",
                "daily-reports", "report-digest", "write-report", "weekly-reports",
                "monthly-reports")

@@ -34,8 +34,8 @@ def test_make_demo_runs_every_process_and_cycle_to_the_end(tmp_path: Path) -> No
         assert [p["state"] for p in results["processes"]] == ["COMPLETED"] * 3, results
         keys = {p["business_key"] for p in results["processes"]}
         assert [c["flow"] for c in results["cycles"]] == [
-            "outbox-relay", "sla-sweep", "process-review", "market-research", "budget-review",
-            "performance-appraisal", "channel-evaluation", "annual-planning",
+            "outbox-relay", "sla-sweep", "member-digests", "process-review", "market-research",
+            "budget-review", "performance-appraisal", "channel-evaluation", "annual-planning",
             "daily-reports", "report-digest", "weekly-reports", "monthly-reports"]
         for p in results["processes"]:  # each run's page opens on the local server's UI
             assert open_ui_link(p["ui_url"])["state"]["type"] == "COMPLETED"

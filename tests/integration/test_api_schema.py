@@ -53,8 +53,9 @@ def _only_what_time_and_state_allow(case: Any) -> None:
     mktflow's forms), and form data keeps only keys and texts that the document's description
     allows at every depth (its ``propertyNames`` states the top level only; a nested key with
     U+000B was drawn), and a calendar asked for a month and a quarter at once keeps the month
-    (either alone is a period; no JSON Schema relates two query parameters). Everything else
-    the document states."""
+    (either alone is a period; no JSON Schema relates two query parameters), and a forecast is
+    of the next quarter (one that has begun is refused, and "begun" changes by the day).
+    Everything else the document states."""
     if isinstance(case.query, dict) and {"month", "quarter"} <= case.query.keys():
         del case.query["quarter"]
     if case.headers and any(h.lower() == "idempotency-key" for h in case.headers):
@@ -73,6 +74,8 @@ def _only_what_time_and_state_allow(case: Any) -> None:
             case.body["form_schema"] = {"type": "object"}
         if case.body.get("from_department") == case.body.get("to_department") is not None:
             case.body["to_department"] = case.body["from_department"] + "x"
+        if isinstance(case.body.get("quarter"), str):  # a forecast's quarter that has begun
+            case.body["quarter"] = "next"
 
 
 def _plain_text_at_every_depth(value: Any) -> Any:

@@ -382,7 +382,8 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
         walked["/processes/{reference}"].append((f"/processes/P-{pid}",
                                                  _expected(200, visible)))
         walked["/history/{reference}"].append((f"/history/P-{pid}", _expected(200, visible)))
-    for plain in ("/health", "/org", "/processes", "/leads", "/calendar", "/calendar/feeds"):
+    for plain in ("/health", "/org", "/processes", "/leads", "/calendar", "/calendar/feeds",
+                  "/me/digest", "/me/digest/preview"):
         walked[plain].append((plain, 200))
     walked["/calendar/{secret}.ics"].append(("/calendar/cal_nobody-has-this.ics", 404))
     # a lead is marketing's (sales' once handed over); the funnel marketing's and sales'
@@ -408,6 +409,26 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
     report = work_reports.submit(db.uow(), actor_email=OLGA, done="Secret fair plan")
     walked["/reports/{item}"].append((f"/reports/{report.ref}", 403))
     walked["/reports"].append(("/reports", 200))
+    # the desk's figures: a department's workload is its head's and management's (a
+    # specialist leads none); a campaign's dashboard carries its plan and budget, the owner's
+    # department's (marketing) and management's; a period's lists only his department's rows
+    from mktflow.engine import campaigns
+
+    start = date_ahead(40)
+    campaigns.record_plan(db.uow(), process_id=s.campaign, code="CMP-READ", actor_email=OLGA,
+                          owner_email=OLGA, plan={
+                              "name": "Grocers of the north", "goal": "Secret fair plan",
+                              "target_customers": "grocers", "channels": ["fairs"],
+                              "start": str(start), "end": str(start),
+                              "kpis": [{"name": "stores listed", "target": 40}],
+                              "activities": [{"title": "Fair", "owner": OLGA,
+                                              "budget_line": "fair"}],
+                              "budget_lines": [{"code": "fair", "title": "Fair stand",
+                                                "amount": 900}]})
+    for d in DEPARTMENTS:
+        walked["/inbox/{department}/workload"].append((f"/inbox/{d}/workload", 403))
+    walked["/dashboards/campaigns/{code}"].append(("/dashboards/campaigns/CMP-READ", 403))
+    walked["/dashboards/periods/{period}"].append((f"/dashboards/periods/{start.year}", 200))
     assert all(walked.values()), f"GET routes the walk does not cover: " \
         f"{[p for p, v in walked.items() if not v]}"
     with _api(s, TOM) as tom:
@@ -417,6 +438,8 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
         assert tom.get("/leads").json() == []
         assert [v["name"] for v in tom.get("/views").json()] == ["tech True"]
         assert tom.get("/reports").json() == []
+        figures = tom.get(f"/dashboards/periods/{start.year}").json()
+        assert (figures["kpis"], figures["lines"]) == ([], [])  # marketing's, not his
         listed = {p["id"] for p in tom.get("/processes").json()}
         assert listed == {pid for pid, visible in sees_process.items() if visible}
         for pid in listed:  # parameters only for the owner's department: never tech's here
@@ -437,6 +460,8 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
         pages[plain].append((plain, status))
     pages["/sign-in/{code}"].append(("/sign-in/not-a-code", 200))  # a button, nothing more
     pages["/my-reports"].append(("/my-reports", 200))  # his own only: none of Olga's
+    # the department forecast is for heads and management: a specialist leads none
+    pages["/forecast"].append(("/forecast?run=1&order_1=3", 403))
     assert all(pages.values()), f"pages the walk does not cover: " \
         f"{[p for p, v in pages.items() if not v]}"
     as_pages = [(f"/inbox/{d}", _expected(200, d == mine)) for d in DEPARTMENTS]
@@ -446,6 +471,8 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
     as_pages += [(f"/processes/P-{pid}", _expected(200, v)) for pid, v in sees_process.items()]
     as_pages.append(("/calendar", 200))  # what one may see: the brief, not the campaign's steps
     as_pages.append(("/reports", 200))  # the reports page: none of marketing's reports
+    as_pages.append(("/dashboards/campaigns/CMP-READ", 403))
+    as_pages.append((f"/dashboards/periods/{start.year}", 200))  # none of marketing's rows
     browser = Browser(s.url)
     try:
         browser.sign_in(db, TOM)
@@ -460,6 +487,8 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
                 assert not any(t in answer.text for t in titles), path
             if path == "/leads":
                 assert not re.search(r"(?i)grocers of the north", answer.text), path
+            if path.startswith("/dashboards/"):
+                assert "stores listed" not in answer.text and "Fair stand" not in answer.text
             if path in ("/my-reports", "/reports"):
                 assert "Secret fair plan" not in answer.text, path
     finally:

@@ -247,3 +247,22 @@ def test_org_load_refuses_a_broken_calendar_naming_the_field(cli: Any, tmp_path:
            "time zone" in refused.stderr
     assert "branches[1] (north): calendar.subdivision: 'ZZ' is not a region of ES" in \
         refused.stderr
+
+
+def test_research_collection_steps_are_due_in_each_members_working_days(
+        db: Any, clock: FrozenClock, calendars: None) -> None:
+    """The market-research cycle's collection steps (``MKTFLOW_RESEARCH_DUE_DAYS``) count in
+    the calendar of the member who collects: Shanghai skips National Day, Madrid does not."""
+    from mktflow.domain.calendars import WorkingDue
+    from mktflow.engine import cycles
+
+    clock.set(datetime(2022, 9, 30, 17, 0, tzinfo=SHANGHAI).astimezone(UTC))
+    run = cycles.begin_cycle(db.uow(), cycle="market-research", period="2022-10")
+    steps = cycles.assign_collection(db.uow(), run_id=run.id,
+                                     assignments=[("consumer", OLGA), ("market", MARCO)],
+                                     due_at=WorkingDue("day", 3), form_schema={})
+    due = {s.assignee_email: queries.show(db.uow(), f"W-{s.id}") for s in steps}
+    assert due[OLGA].due == "2022-10-10T09:00:00Z"  # Mon 10 Oct 17:00 in Shanghai
+    assert "skips 1-7 Oct (National Day)" in due[OLGA].due_basis
+    assert due[MARCO].due == "2022-10-05T09:00:00Z"  # Wed 5 Oct 11:00 in Madrid
+    assert "(north, ES-MD)" in due[MARCO].due_basis

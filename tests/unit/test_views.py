@@ -65,3 +65,23 @@ def test_the_api_answers_with_the_engines_views() -> None:
     from mktflow.api import _schemas  # keeps only what the API alone answers
 
     assert not set(_schemas.__all__) & set(views.__all__)
+
+
+def test_the_api_builds_each_views_schema_once_per_process(monkeypatch: Any) -> None:
+    """Every API instance reuses the views' schemas (``_schemas.view_schemas``): building a
+    response model out of views collects no dataclass's fields again. Fails when pydantic stops
+    reading a plain dataclass's ``__pydantic_core_schema__``."""
+    import pydantic._internal._generate_schema as generate
+    from pydantic import TypeAdapter
+
+    from mktflow.api._schemas import view_schemas
+    from mktflow.engine.views import InboxPage, WorkItemPublic
+
+    assert view_schemas() >= 25
+    collected: list[type] = []
+    real = generate.collect_dataclass_fields
+    monkeypatch.setattr(generate, "collect_dataclass_fields",
+                        lambda cls, *a, **k: collected.append(cls) or real(cls, *a, **k))
+    adapter = TypeAdapter(list[WorkItemPublic | InboxPage])
+    assert collected == []
+    assert adapter.json_schema()["items"]["anyOf"]  # and it still describes both

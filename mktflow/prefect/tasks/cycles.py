@@ -5,7 +5,6 @@ Each wraps one engine handler; ``cycle_failed`` is the flow-run hook that closes
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any, Literal
 
 from prefect import task
@@ -13,6 +12,7 @@ from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
 from mktflow.bootstrap import engine_uow as uow
+from mktflow.domain.calendars import WorkingDue
 from mktflow.engine import cycles, reviews
 from mktflow.engine.common import ref
 from mktflow.prefect.tasks.common import ENGINE_TASK
@@ -110,10 +110,12 @@ def compile_last_round(run_id: int) -> dict[str, list[dict[str, Any]]]:
 @task(name="assign-collection", **ENGINE_TASK)
 def assign_collection(run_id: int, assignments: list[Assignment] | None,
                       due_days: int) -> list[dict[str, Any]]:
-    """Give each named member this round's collection step; returns the steps to carry."""
+    """Give each named member this round's collection step, due in ``due_days`` working days
+    counted in each member's calendar (calendar days where the branch keeps none; 0: due at
+    once); returns the steps to carry."""
     pairs: list[tuple[str, str]] = ([(str(a.topic), a.member) for a in assignments]
                                     if assignments else cycles.default_collectors(uow()))
     cycles.assign_collection(uow(), run_id=run_id, assignments=pairs,
-                             due_at=uow().now() + timedelta(days=due_days),
+                             due_at=WorkingDue("day", due_days) if due_days else uow().now(),
                              form_schema=ResearchFindings.model_json_schema())
     return cycles.collection_rows(uow(), run_id=run_id)

@@ -1,4 +1,5 @@
-"""Tasks of the notification flows: drain the outbox, sweep overdue work.
+"""Tasks of the notification flows: drain the outbox, sweep overdue work, write the daily
+digests due.
 
 They retry a lost connection, never a business refusal; each run acts on what is due then.
 """
@@ -11,11 +12,12 @@ from prefect import task
 
 from mktflow.bootstrap import engine_uow as uow
 from mktflow.bootstrap import wiring
+from mktflow.engine.digests import send_due
 from mktflow.engine.sla import EscalationPolicy, sweep
 from mktflow.notify.relay import build_relay
 from mktflow.prefect.tasks.common import transient
 
-__all__ = ["drain_outbox", "sweep_overdue"]
+__all__ = ["drain_outbox", "send_digests", "sweep_overdue"]
 
 
 @task(name="drain-outbox", retries=2, retry_delay_seconds=[2, 10],
@@ -32,3 +34,10 @@ def drain_outbox() -> dict[str, Any]:
 def sweep_overdue() -> dict[str, Any]:
     """Raise the escalation level of everything overdue that reached a new one."""
     return sweep(uow(), EscalationPolicy.from_settings(wiring().settings)).as_dict()
+
+
+@task(name="send-digests", retries=2, retry_delay_seconds=[2, 10],
+      retry_condition_fn=transient)
+def send_digests() -> list[dict[str, Any]]:
+    """Write every member's daily digest due now to the outbox (each member once a day)."""
+    return send_due(uow())

@@ -53,7 +53,12 @@ if TYPE_CHECKING:
         WorkReport,
     )
     from mktflow.store.tables.desk import SavedView, SavedViewDefault
-    from mktflow.store.tables.notify import Channel, ChannelSource, DestinationBackoff
+    from mktflow.store.tables.notify import (
+        Channel,
+        ChannelSource,
+        DestinationBackoff,
+        DigestChoice,
+    )
     from mktflow.store.tables.requests import IdempotencyKey
     from mktflow.store.tables.work import (
         AuditEntry,
@@ -80,6 +85,7 @@ __all__ = [
     "CycleRun",
     "Department",
     "DestinationBackoff",
+    "DigestChoice",
     "Distributor",
     "DistributorReview",
     "Handoff",
@@ -117,6 +123,7 @@ _AREA_OF: dict[str, str] = {
     "DistributorReview": "cycles", "ResearchFinding": "cycles",
     "WorkReport": "cycles",
     "Channel": "notify", "ChannelSource": "notify", "DestinationBackoff": "notify",
+    "DigestChoice": "notify",
     "CalendarFeed": "credentials", "MemberToken": "credentials", "SignInLink": "credentials",
     "WebSession": "credentials",
     "SignInRequest": "credentials",

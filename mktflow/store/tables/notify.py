@@ -1,5 +1,6 @@
-"""Tables of notifications: the channels departments and members are told through, and the
-destinations the relay pauses (a receiver that asked it to wait)."""
+"""Tables of notifications: the channels departments and members are told through, the
+destinations the relay pauses (a receiver that asked it to wait), and each member's choice of
+a daily digest."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlmodel import Field, SQLModel
 from mktflow.store.columns import created_field, timestamp_field
 from mktflow.store.types import UTCDateTime
 
-__all__ = ["Channel", "ChannelSource", "DestinationBackoff"]
+__all__ = ["Channel", "ChannelSource", "DestinationBackoff", "DigestChoice"]
 
 
 class ChannelSource:
@@ -56,4 +57,16 @@ class DestinationBackoff(SQLModel, table=True):
     reason: str = Field(default="", max_length=500)  # the receiver's last answer, shortened
     probe_until: datetime | None = timestamp_field()
     probe_by: str | None = Field(default=None, max_length=100)  # the probing batch's token
+    updated_at: datetime = created_field()
+
+
+class DigestChoice(SQLModel, table=True):
+    """How one member is told of changes addressed to them personally
+    (``mktflow.domain.digests``): ``mode`` ``each`` (one notice per change) or ``daily`` (held,
+    one digest a working day at ``at_minute``, minutes after midnight in their working
+    calendar's zone). A member without a row is told of each change."""
+
+    member_email: str = Field(primary_key=True, max_length=320)
+    mode: str = Field(default="each", max_length=10)
+    at_minute: int = Field(default=17 * 60)
     updated_at: datetime = created_field()

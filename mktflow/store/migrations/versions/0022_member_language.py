@@ -3,8 +3,8 @@
 ``member.language``: ``en``, ``zh``, ``es`` or ``ru`` from the organisation file; null: the
 browser's language on the pages, English in notices.
 
-Revision ID: 0021_member_language
-Revises: 0020_calendar_feeds
+Revision ID: 0022_member_language
+Revises: 0021_digest_choices
 Create Date: 2026-12-07 01:30:00
 """
 
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0021_member_language"
-down_revision: str | Sequence[str] | None = "0020_calendar_feeds"
+revision: str = "0022_member_language"
+down_revision: str | Sequence[str] | None = "0021_digest_choices"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,156 @@
+"""Dashboards (issue 24, item 5): per campaign and per period, KPI targets against actuals and
+budget allocated against spent, the same figures the cycles' artifacts show.
+
+Nothing is computed a second way:
+
+- a campaign's figures are its evaluation: ``campaigns.campaign_figures`` (the funnel KPIs
+  counted from its leads) measured by ``domain.campaign.evaluate``, as the campaign flow's
+  evaluation step and report compute them;
+- a period's KPIs are those the performance appraisal reads (``reviews.period_kpis``),
+  each judged by ``domain.reviews.kpi_verdict``; its budget lines those the budget review
+  reads (``reviews.period_budget_lines``), each judged by ``domain.reviews.budget_verdict``
+  with the budget review's settings (``MKTFLOW_BUDGET_TOLERANCE_PCT``,
+  ``MKTFLOW_BUDGET_KEY_PROJECT_MIN``).
+
+Who may read them: budgets and KPIs are plan and budget data, the read table's
+``parameters`` row. A campaign's dashboard is shown to whoever may see its process's
+parameters (the owner's department and management), else NotAuthorized; a period's lists
+only the KPIs and budget lines of the reader's own departments (management: all).
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import col, select
+
+from mktflow.domain.actors import Actor, Target, authorize_read, may_read
+from mktflow.domain.campaign import KpiFigures, evaluate, kpi_result
+from mktflow.domain.cycles import PERIOD_PATTERN
+from mktflow.domain.errors import BadInput, NotFound
+from mktflow.domain.model import Readable, read_rule
+from mktflow.domain.money import money_json, money_sum
+from mktflow.domain.reviews import budget_verdict, kpi_verdict
+from mktflow.engine import campaigns, reviews, visibility
+from mktflow.engine.common import ref_of
+from mktflow.engine.views import (
+    BudgetDashboardRow,
+    CampaignDashboard,
+    KpiDashboardRow,
+    PeriodDashboard,
+)
+from mktflow.store.tables import BudgetLine, Campaign, Member, ProcessInstance
+from mktflow.store.uow import UnitOfWork
+
+__all__ = ["campaign_dashboard", "period_dashboard"]
+
+_PERIOD = re.compile(f"^{PERIOD_PATTERN}$")
+_CODE_MAX = 100
+
+
+def _money(value: object) -> float:
+    amount = money_json(value)  # type: ignore[arg-type]
+    assert amount is not None
+    return amount
+
+
+def _campaign_target(uow: UnitOfWork, camp: Campaign) -> Target:
+    """What the read table needs of a campaign: its process (the owner's department)."""
+    process = uow.session.get(ProcessInstance, camp.process_id) if camp.process_id else None
+    if process is not None:
+        target = visibility.process_target(uow.session, process)
+        return Target(ref=f"campaign {camp.code}", department=target.department,
+                      branch=target.branch, process_owner=target.process_owner,
+                      owner_department=target.owner_department, involved=target.involved)
+    owner = uow.session.get(Member, camp.owner_email)
+    department = owner.department if owner is not None else ""
+    return Target(ref=f"campaign {camp.code}", department=department,
+                  process_owner=camp.owner_email, owner_department=department or None)
+
+
+def campaign_dashboard(uow: UnitOfWork, code: str, *, reader: str | None) -> CampaignDashboard:
+    """Campaign ``code``'s KPIs (target, actual, achievement, met) and budget lines
+    (allocated, spent, remaining), with its evaluation's totals: the figures of
+    ``domain.campaign.evaluate`` over ``campaigns.campaign_figures``. NotFound for an unknown
+    code; NotAuthorized unless ``reader`` may see the campaign's parameters."""
+    code = (code or "").strip()
+    if not code or len(code) > _CODE_MAX:
+        raise BadInput(f"code: a campaign code of 1 to {_CODE_MAX} characters (got {code!r})")
+    with uow:
+        camp = uow.session.exec(select(Campaign).where(col(Campaign.code) == code)).first()
+        if camp is None or camp.id is None:
+            raise NotFound(f"code: no campaign {code!r}")
+        actor = visibility.reading_actor(uow, reader)
+        if actor is not None:
+            authorize_read(actor, read_rule(Readable.PARAMETERS), _campaign_target(uow, camp))
+        titles = {b.code: b.title for b in uow.session.exec(
+            select(BudgetLine).where(col(BudgetLine.plan_id) == camp.plan_id))}
+        campaign_id, name, process_id = camp.id, camp.name, camp.process_id
+    figures = campaigns.campaign_figures(uow, campaign_id)
+    result = evaluate(figures["kpis"], figures["lines"])
+    verdicts = [kpi_verdict(target=k.target, actual=k.actual, higher_is_better=k.higher_is_better)
+                for k in figures["kpis"]]
+    kpis = [KpiDashboardRow(name=r.name, unit=r.unit, department=None, owner=None,
+                            target=r.target, actual=r.actual, achievement=r.achievement,
+                            gap_pct=v.gap_pct, met=r.met if r.actual is not None else None)
+            for r, v in zip(result.kpis, verdicts, strict=True)]
+    lines = [BudgetDashboardRow(code=b.code, title=titles.get(b.code, ""), department=None,
+                                allocated=_money(b.allocated), spent=_money(b.spent),
+                                remaining=_money(b.allocated - b.spent), planned=None,
+                                planned_to_date=None, over_plan_pct=None, flags="")
+             for b in figures["lines"]]
+    return CampaignDashboard(
+        code=code, name=name, status=figures["status"],
+        process=ref_of("process", process_id) if process_id else None, kpis=kpis, lines=lines,
+        allocated=_money(result.allocated), spent=_money(result.spent),
+        variance=_money(result.variance), utilisation=result.utilisation,
+        cost_per_result=money_json(result.cost_per_result), kpis_met=result.kpis_met,
+        goal_met=result.goal_met)
+
+
+def _sees(actor: Actor | None, what: str, department: str) -> bool:
+    return actor is None or may_read(actor, read_rule(Readable.PARAMETERS), Target(
+        ref=what, department=department, owner_department=department))
+
+
+def period_dashboard(uow: UnitOfWork, period: str, *, reader: str | None) -> PeriodDashboard:
+    """The KPIs and budget lines of ``period`` (2026, 2026-H2, 2026-Q4, 2026-11) that
+    ``reader`` may see: targets against actuals as the performance appraisal judges them,
+    allocated against spent as the budget review does. BadInput naming ``period`` for a
+    period no cycle names."""
+    period = (period or "").strip()
+    if not _PERIOD.match(period):
+        raise BadInput(f"period: {period[:40]!r} is no period: a year (2026), a half "
+                       "(2026-H2), a quarter (2026-Q4) or a month (2026-11)")
+    settings = uow.settings
+    with uow:
+        actor = visibility.reading_actor(uow, reader)
+        kpis = [k for k in reviews.period_kpis(uow, period)
+                if _sees(actor, f"KPI {k.name}", k.department)]
+        budget = [b for b in reviews.period_budget_lines(uow, period)
+                  if _sees(actor, f"budget line {b.code}", b.department)]
+    kpi_rows = []
+    for k in kpis:
+        v = kpi_verdict(target=k.target, actual=k.actual, higher_is_better=k.higher_is_better)
+        r = kpi_result(KpiFigures(k.name, k.target, k.actual, k.unit, k.higher_is_better))
+        kpi_rows.append(KpiDashboardRow(
+            name=k.name, unit=k.unit, department=k.department, owner=k.owner_email,
+            target=k.target, actual=k.actual, achievement=r.achievement, gap_pct=v.gap_pct,
+            met=v.met))
+    line_rows = []
+    for b in budget:
+        bv = budget_verdict(planned=b.planned, allocated=b.allocated, spent=b.spent,
+                           planned_to_date=b.planned_to_date,
+                           tolerance_pct=settings.budget_tolerance_pct,
+                           key_project_min=settings.budget_key_project_min)
+        line_rows.append(BudgetDashboardRow(
+            code=b.code, title=b.title, department=b.department, allocated=_money(b.allocated),
+            spent=_money(b.spent), remaining=_money(b.allocated - b.spent),
+            planned=_money(b.planned), planned_to_date=_money(b.planned_to_date),
+            over_plan_pct=bv.over_plan_pct, flags="; ".join(bv.flags)))
+    return PeriodDashboard(
+        period=period, kpis=kpi_rows, lines=line_rows,
+        allocated=_money(money_sum(b.allocated for b in budget)),
+        spent=_money(money_sum(b.spent for b in budget)),
+        kpis_met=sum(1 for r in kpi_rows if r.met), kpis_measured=sum(
+            1 for r in kpi_rows if r.met is not None))
