@@ -10,24 +10,36 @@ and nothing else: each chart shows figures of the table the page puts beside it.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from markupsafe import Markup
 
 from mktflow.engine.views import CampaignDashboard, DepartmentWorkload, PeriodDashboard
+from mktflow.i18n import N_
 from mktflow.web.charts import bar_chart
 
-__all__ = ["BANDS", "STAGE_WORDS", "dashboard_charts", "waits_by_department",
+__all__ = ["BANDS", "STAGE_WORDS", "Say", "dashboard_charts", "english", "waits_by_department",
            "workload_charts"]
 
 #: The due spread's bands: field of ``MemberWorkload`` and its words.
-BANDS = (("overdue", "Overdue"), ("due_within_day", "Due within 24 h"),
-         ("due_within_week", "Due within 7 days"), ("due_later", "Due later"),
-         ("no_due", "No due time"))
+BANDS = (("overdue", N_("Overdue")), ("due_within_day", N_("Due within 24 h")),
+         ("due_within_week", N_("Due within 7 days")), ("due_later", N_("Due later")),
+         ("no_due", N_("No due time")))
 
 #: The stages of the handoff ledger a wait is of, in words.
-STAGE_WORDS = {"accept": "offered → accepted", "deliver": "accepted → delivered",
-               "rework": "returned → delivered again", "confirm": "delivered → confirmed"}
+STAGE_WORDS = {"accept": N_("offered → accepted"), "deliver": N_("accepted → delivered"),
+               "rework": N_("returned → delivered again"),
+               "confirm": N_("delivered → confirmed")}
+
+#: How a chart's words are said: a message and its ``%(name)s`` filled (the page's
+#: ``Visit.t``; by default English, the message itself).
+Say = Callable[..., str]
+
+
+def english(message: str, **fill: object) -> str:
+    """``message`` in English (the source), its ``%(name)s`` filled."""
+    return message % fill if fill else message
 
 
 def waits_by_department(figures: DepartmentWorkload) -> list[dict[str, Any]]:
@@ -43,56 +55,71 @@ def waits_by_department(figures: DepartmentWorkload) -> list[dict[str, Any]]:
             for d, v in sorted(rows.items())]
 
 
-def workload_charts(figures: DepartmentWorkload) -> dict[str, Markup]:
+def workload_charts(figures: DepartmentWorkload, say: Say = english,
+                    name: Callable[[str], str] = str) -> dict[str, Markup]:
     """The load page's charts: ``due`` (members holding open work) and ``waits`` (departments
-    it shares handoffs with); a chart with nothing to show is left out."""
+    it shares handoffs with); a chart with nothing to show is left out. Their words are
+    ``say``'s (the page's language) and departments ``name``'s (English: the code)."""
     charts: dict[str, Markup] = {}
     holders = [m for m in figures.members if m.open]
     if holders:
         charts["due"] = bar_chart(
-            chart_id="chart-due", title=f"{figures.department}: open work by member and due time",
-            desc="; ".join(f"{m.name}: {m.open} open, {m.overdue} overdue" for m in holders),
+            chart_id="chart-due",
+            title=say("%(department)s: open work by member and due time",
+                      department=name(figures.department)),
+            desc="; ".join(say("%(member)s: %(open)s open, %(overdue)s overdue",
+                               member=m.name, open=m.open, overdue=m.overdue)
+                           for m in holders),
             labels=[m.name for m in holders], stacked=True,
-            series=[(words, [getattr(m, band) or None for m in holders])
+            series=[(say(words), [getattr(m, band) or None for m in holders])
                     for band, words in BANDS])
     pairs = waits_by_department(figures)
     if pairs:
         charts["waits"] = bar_chart(
-            chart_id="chart-waits", value_suffix=" h",
-            title=f"{figures.department}: working hours waited, by department",
-            desc="; ".join(f"{p['department']}: our work waited {p['ours']:g} h on it, its "
-                           f"work {p['theirs']:g} h on us" for p in pairs),
-            labels=[p["department"] for p in pairs],
-            series=[("Our work waits on them", [p["ours"] for p in pairs]),
-                     ("Their work waits on us", [p["theirs"] for p in pairs])])
+            chart_id="chart-waits", value_suffix=say("%(hours)s h", hours=""),
+            title=say("%(department)s: working hours waited, by department",
+                      department=name(figures.department)),
+            desc="; ".join(say("%(department)s: our work waited %(ours)s h on it, its work "
+                               "%(theirs)s h on us", department=name(p["department"]),
+                               ours=f"{p['ours']:g}", theirs=f"{p['theirs']:g}")
+                           for p in pairs),
+            labels=[name(p["department"]) for p in pairs],
+            series=[(say("Our work waits on them"), [p["ours"] for p in pairs]),
+                    (say("Their work waits on us"), [p["theirs"] for p in pairs])])
     return charts
 
 
-def dashboard_charts(board: CampaignDashboard | PeriodDashboard) -> dict[str, Markup]:
+def dashboard_charts(board: CampaignDashboard | PeriodDashboard,
+                     say: Say = english) -> dict[str, Markup]:
     """A dashboard's charts: ``kpis`` (actual as a percentage of target, the target 100) and
-    ``budget`` (allocated and spent per line); a chart with nothing to show is left out."""
-    what = f"campaign {board.code}" if isinstance(board, CampaignDashboard) \
-        else f"period {board.period}"
+    ``budget`` (allocated and spent per line); a chart with nothing to show is left out. Their
+    words are ``say``'s (the page's language); KPI names and line codes as typed."""
+    what = say("campaign %(code)s", code=board.code) if isinstance(board, CampaignDashboard) \
+        else say("period %(period)s", period=board.period)
     charts: dict[str, Markup] = {}
     if board.kpis:
         shares = [round(k.achievement * 100, 1) if k.achievement is not None else None
                   for k in board.kpis]
         charts["kpis"] = bar_chart(
             chart_id="chart-kpis", value_suffix="%",
-            title=f"KPIs of {what}: actual as a share of target",
-            desc="; ".join(f"{k.name}: target {k.target:g}{k.unit and ' ' + k.unit}, actual "
-                           + (f"{k.actual:g} ({s:g}%)" if k.actual is not None and s is not None
-                              else "not recorded")
+            title=say("KPIs of %(what)s: actual as a share of target", what=what),
+            desc="; ".join(say("%(kpi)s: target %(target)s, actual %(actual)s", kpi=k.name,
+                               target=f"{k.target:g}{k.unit and ' ' + k.unit}",
+                               actual=f"{k.actual:g} ({s:g}%)"
+                               if k.actual is not None and s is not None
+                               else say("not recorded"))
                            for k, s in zip(board.kpis, shares, strict=True)),
             labels=[k.name for k in board.kpis],
-            series=[("Target", [100.0] * len(board.kpis)), ("Actual", shares)])
+            series=[(say("Target"), [100.0] * len(board.kpis)), (say("Actual"), shares)])
     if board.lines:
         charts["budget"] = bar_chart(
             chart_id="chart-budget",
-            title=f"Budget of {what}: allocated against spent",
-            desc="; ".join(f"{b.code}: allocated {b.allocated:,.2f}, spent {b.spent:,.2f}"
+            title=say("Budget of %(what)s: allocated against spent", what=what),
+            desc="; ".join(say("%(line)s: allocated %(allocated)s, spent %(spent)s",
+                               line=b.code, allocated=f"{b.allocated:,.2f}",
+                               spent=f"{b.spent:,.2f}")
                            for b in board.lines),
             labels=[b.code for b in board.lines],
-            series=[("Allocated", [b.allocated for b in board.lines]),
-                    ("Spent", [b.spent for b in board.lines])])
+            series=[(say("Allocated"), [b.allocated for b in board.lines]),
+                    (say("Spent"), [b.spent for b in board.lines])])
     return charts

@@ -502,6 +502,14 @@ def _my_work(request: Request, *, status: int = 200, digest_error: tuple[str, st
                   digest_errors=dict([digest_error]) if digest_error else {}, **extra)
 
 
+#: How the notice choice's form refuses each field (``domain.digests``), said on the page.
+_DIGEST_REFUSALS = {
+    "mode": i18n.N_("%(typed)s is not a digest mode (each: one notice per change; daily: one "
+                    "digest a working day)"),
+    "at": i18n.N_("%(typed)s is not a time of day (HH:MM, 00:00 to 23:59, in your working "
+                  "calendar's time zone)")}
+
+
 @router.post("/my-work/digest")
 async def digest_form(request: Request) -> Response:
     """The My work page's notice choice: ``mode`` each or daily, ``at`` HH:MM in the member's
@@ -517,6 +525,8 @@ async def digest_form(request: Request) -> Response:
     except MktflowError as exc:
         words = str(exc)
         field = "at" if words.startswith("at:") else "mode"
+        if v.lang != i18n.DEFAULT and words.startswith(f"{field}:"):
+            words = v.t(_DIGEST_REFUSALS[field], typed=repr(typed[field].strip()[:20]))
         return _my_work(request, status=exc.http_status, digest_error=(field, words),
                         typed=typed, v=v)
     return v.redirect("/my-work?done=your+notice+choice+is+saved#digest")
@@ -848,10 +858,11 @@ def forecast_page(request: Request) -> Response:
     if not v.me:
         return v.sign_in_first()
     if not (v.me["leads"] or v.me["department"] == "management"):
-        return v.page("message.html", status=403, title="Forecast",
-                      message=f"{v.me['email']} may not see the department forecast: only a "
-                              "department head or a member of management may.",
-                      link="/my-work", link_text="Back to my work")
+        return v.page("message.html", status=403, title=v.t("Forecast"),
+                      message=v.t("%(email)s may not see the department forecast: only a "
+                                  "department head or a member of management may.",
+                                  email=v.me["email"]),
+                      link="/my-work", link_text=v.t("Back to my work"))
     q = request.query_params
     typed = {f"{k}_{m}": q.get(f"{k}_{m}", "")[:12] for k, m in _PLAN_FIELDS}
     typed["seed"] = q.get("seed", "0")[:12]
@@ -861,21 +872,21 @@ def forecast_page(request: Request) -> Response:
     for kind, month in _PLAN_FIELDS:
         name, raw = f"{kind}_{month}", typed[f"{kind}_{month}"].strip() or "0"
         if not raw.isascii() or not raw.isdigit() or int(raw) > MAX_STARTS_PER_MONTH:
-            errors[name] = f"a whole number from 0 to {MAX_STARTS_PER_MONTH}"
+            errors[name] = v.t("a whole number from 0 to %(most)s", most=MAX_STARTS_PER_MONTH)
         else:
             counts.setdefault(kind, []).append(int(raw))
     seed = typed["seed"].strip() or "0"
     if not seed.isascii() or not seed.isdigit() or int(seed) > 2**31 - 1:
-        errors["seed"] = "a whole number from 0"
+        errors["seed"] = v.t("a whole number from 0")
     try:
         threshold = float(typed["threshold"])
         if not 0 < threshold <= 8760:
             raise ValueError
     except ValueError:
-        errors["threshold"] = "hours above 0, at most 8760"
+        errors["threshold"] = v.t("hours above 0, at most 8760")
     result, refusal, status = None, "", 200
     if errors:
-        refusal, status = "The plan is not complete: see the fields marked.", 422
+        refusal, status = v.t("The plan is not complete: see the fields marked."), 422
     elif "run" in q:
         try:
             result = forecasts.forecast(
@@ -883,11 +894,42 @@ def forecast_page(request: Request) -> Response:
                 reader=v.me["email"])
         except MktflowError as exc:
             refusal, status = str(exc), exc.http_status
-    return v.page("forecast.html", status=status, title="Forecast", nav="forecast",
+    return v.page("forecast.html", status=status, title=v.t("Forecast"), nav="forecast",
                   typed=typed, field_errors=errors, refusal=refusal, result=result,
-                  months=(1, 2, 3), kinds=(("campaign", "Campaigns"),
-                                           ("new_product", "New products"),
-                                           ("order", "Orders")))
+                  jam_words={d.department: _jam_words(v, d.jam_reason)
+                             for d in (result.departments if result else [])},
+                  months=(1, 2, 3), kinds=(("campaign", v.t("Campaigns")),
+                                           ("new_product", v.t("New products")),
+                                           ("order", v.t("Orders"))))
+
+
+#: The forecast's reasons for a jam (``engine.forecast``, in English) as the page says them.
+_JAM_REASONS = (
+    (re.compile(r"(?P<share>\d+)% busy over the quarter"),
+     i18n.N_("%(share)s busy over the quarter")),
+    (re.compile(r"95% of steps wait up to (?P<hours>[\d.]+) h, above (?P<threshold>[\d.e+]+) h"),
+     i18n.N_("95%% of steps wait up to %(hours)s h, above %(threshold)s h")),
+)
+
+
+def _jam_words(v: Visit, reason: str | None) -> str:
+    """A jam's reasons (``engine.forecast``: ``"93% busy over the quarter; 95% of steps wait
+    up to 41 h, above 40 h"``) in the page's language; a reason of another shape as it is."""
+    if not reason or v.lang == i18n.DEFAULT:
+        return reason or ""
+    said = []
+    for part in reason.split("; "):
+        for pattern, message in _JAM_REASONS:
+            found = pattern.fullmatch(part)
+            if found:
+                fill = dict(found.groupdict())
+                if "share" in fill:
+                    fill["share"] = i18n.percent(int(fill["share"]) / 100, v.lang)
+                said.append(v.t(message, **fill))
+                break
+        else:
+            said.append(part)
+    return "; ".join(said)
 
 
 @router.get("/inbox/{department}/load")
@@ -917,9 +959,10 @@ def _load(v: Visit, department: str, *, status: int = 200, refusal: str = "",
                   nav=f"load-{department}", department=department, load=load, pairs=pairs,
                   members=members, refusal=refusal, chosen=chosen or {},
                   field_errors=v.errors(errors), figures=figures,
-                  charts=desk_charts.workload_charts(figures), bands=desk_charts.BANDS,
+                  charts=desk_charts.workload_charts(figures, v.t, v.dept),
+                  bands=[(band, v.t(words)) for band, words in desk_charts.BANDS],
                   waits=desk_charts.waits_by_department(figures),
-                  stages=desk_charts.STAGE_WORDS,
+                  stages={k: v.t(words) for k, words in desk_charts.STAGE_WORDS.items()},
                   heads=department in v.me["leads"])
 
 
@@ -958,11 +1001,12 @@ def campaign_dashboard_page(request: Request, code: str) -> Response:
     try:
         shown = dashboards.campaign_dashboard(v.uow(), code, reader=v.me["email"])
     except MktflowError as exc:
-        return v.page("message.html", status=exc.http_status, title="Campaign dashboard",
-                      message=str(exc), link="/my-work", link_text="Back to my work")
-    return v.page("dashboard.html", title=f"Campaign {shown.code} dashboard", nav="dashboards",
+        return v.page("message.html", status=exc.http_status, title=v.t("Campaign dashboard"),
+                      message=str(exc), link="/my-work", link_text=v.t("Back to my work"))
+    return v.page("dashboard.html", title=v.t("Campaign %(code)s dashboard", code=shown.code),
+                  nav="dashboards",
                   campaign=shown, board=shown, periods=[],
-                  charts=desk_charts.dashboard_charts(shown))
+                  charts=desk_charts.dashboard_charts(shown, v.t))
 
 
 def period_dashboard_page(request: Request, period: str) -> Response:
@@ -975,14 +1019,14 @@ def period_dashboard_page(request: Request, period: str) -> Response:
     try:
         shown = dashboards.period_dashboard(v.uow(), period, reader=v.me["email"])
     except MktflowError as exc:
-        return v.page("message.html", status=exc.http_status, title="Period dashboard",
-                      message=str(exc), link="/my-work", link_text="Back to my work")
+        return v.page("message.html", status=exc.http_status, title=v.t("Period dashboard"),
+                      message=str(exc), link="/my-work", link_text=v.t("Back to my work"))
     year = int(shown.period[:4])
     periods = [str(year - 1), str(year), *(f"{year}-H{h}" for h in (1, 2)),
                *(f"{year}-Q{q}" for q in range(1, 5)), str(year + 1)]
-    return v.page("dashboard.html", title=f"Dashboard {shown.period}", nav="dashboards",
+    return v.page("dashboard.html", title=v.t("Dashboard %(period)s", period=shown.period), nav="dashboards",
                   campaign=None, board=shown, periods=periods,
-                  charts=desk_charts.dashboard_charts(shown))
+                  charts=desk_charts.dashboard_charts(shown, v.t))
 
 
 # --- an item's page ---------------------------------------------------------------------------
