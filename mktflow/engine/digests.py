@@ -287,6 +287,8 @@ def _send_one(uow: UnitOfWork, email: str, at: int) -> dict[str, Any] | None:
                    "title": subject, "department": member.department, "recipient": email,
                    "for": email, "subject": subject, "link": digest.link,
                    "digest": plain(digest)}
+        if member.language:
+            payload["language"] = member.language  # how the relay words it (docs: Languages)
         for channel_id, message_id in zip([c.id for c in channels] or [None], ids, strict=True):
             uow.outbox_row(id=message_id, event=DIGEST_EVENT, department=member.department,
                            recipient_email=email, channel_id=channel_id, subject=subject,

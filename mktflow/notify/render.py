@@ -23,10 +23,12 @@ from zoneinfo import ZoneInfo
 
 from mktflow.domain.errors import DeliveryFailed
 from mktflow.domain.sign_in import PAYLOAD_KEY, code_for, key_id
-from mktflow.i18n import DEFAULT, gettext, normal, notices, when
+from mktflow.i18n import DEFAULT, N_, gettext, normal, notices, when
 
 __all__ = [
+    "DIGEST_WORDS",
     "Envelope",
+    "digest_subject",
     "digest_text",
     "email_message",
     "language_of",
@@ -104,6 +106,8 @@ def language_of(env: Envelope) -> str:
 def subject_of(env: Envelope) -> str:
     """The subject in the message's language (English: as the engine wrote it)."""
     lang, p = language_of(env), env.payload
+    if lang != DEFAULT and isinstance(p.get("digest"), dict):
+        return digest_subject(p["digest"], lang)
     if lang == DEFAULT or not p.get("ref") or not str(env.event).count("."):
         return env.subject
     fill = {"department": p.get("department"), "member": p.get("recipient"),
@@ -120,7 +124,7 @@ def text_of(env: Envelope) -> str:
     reason) stays as typed."""
     p, lang = env.payload, language_of(env)
     if isinstance(p.get("digest"), dict):
-        return digest_text(env.subject, p["digest"])
+        return digest_text(subject_of(env), p["digest"], lang)
     say = notices.LABELS
     who = p.get("for") or env.recipient or env.department
     if lang != DEFAULT:
@@ -141,7 +145,17 @@ def text_of(env: Envelope) -> str:
     return "\n".join(lines)
 
 
-def _entry_line(e: dict[str, Any], *, holder: bool = False) -> str:
+def _entry_line(e: dict[str, Any], *, holder: bool = False, lang: str = DEFAULT) -> str:
+    if lang != DEFAULT:
+        state = gettext(lang, {"delegated": "delegated (pending review)"}.get(
+            str(e.get("state")), str(e.get("state"))))  # the pages' words for the states
+        due = gettext(lang, DIGEST_WORDS["due"], due=_human_time(e["due"], lang)) \
+            if e.get("due") else ""
+        held = gettext(lang, DIGEST_WORDS["held"], holder=e.get("holder")
+                       or gettext(lang, DIGEST_WORDS["nobody"])) \
+            if holder and e.get("kind") == "work" else ""
+        return f"- {e.get('ref')} {one_line(str(e.get('title', '')))} ({state}{due}{held}):" \
+            f" {e.get('link')}"
     due = f", due {_human_time(e['due'])}" if e.get("due") else ""
     held = f", {e.get('holder') or 'nobody holds it'}" if holder and e.get("kind") == "work" \
         else ""
@@ -149,17 +163,82 @@ def _entry_line(e: dict[str, Any], *, holder: bool = False) -> str:
         f" {e.get('link')}"
 
 
-def _bands(entries: list[dict[str, Any]], *, holder: bool = False) -> list[str]:
+def _bands(entries: list[dict[str, Any]], *, holder: bool = False,
+           lang: str = DEFAULT) -> list[str]:
     lines: list[str] = []
     for band in ("overdue", "due soon", "open"):
         rows = [e for e in entries if e.get("band") == band]
         if rows:
-            lines += ["", f"{band.capitalize()} ({len(rows)})",
-                      *(_entry_line(e, holder=holder) for e in rows)]
+            heading = f"{band.capitalize()} ({len(rows)})" if lang == DEFAULT else gettext(
+                lang, DIGEST_WORDS[band], count=len(rows))
+            lines += ["", heading,
+                      *(_entry_line(e, holder=holder, lang=lang) for e in rows)]
     return lines
 
 
-def digest_text(subject: str, d: dict[str, Any]) -> str:
+#: A digest's headings and phrases (``digest_text``) as each language says them; English
+#: keeps the text it always had.
+DIGEST_WORDS = {
+    "subject": N_("Your mktflow digest %(day)s: %(overdue)s overdue, %(soon)s due soon, "
+                  "%(open)s open, %(changes)s changes"),
+    "for": N_("For: %(member)s (the day %(day)s, %(zone)s)"),
+    "nothing": N_("Nothing open in your hands."),
+    "overdue": N_("Overdue (%(count)s)"), "due soon": N_("Due soon (%(count)s)"),
+    "open": N_("Open (%(count)s)"),
+    "due": N_(", due %(due)s"), "held": N_(", %(holder)s"), "nobody": N_("nobody holds it"),
+    "changes": N_("Changes held for this digest (%(count)s)"),
+    "more": N_("- and %(count)s more"),
+    "department": N_("Department %(department)s: %(overdue)s overdue, %(soon)s due soon, "
+                     "%(open)s open, %(unassigned)s unassigned"),
+    "who": N_("Who holds what"),
+    "member": N_("%(name)s: %(held)s held, %(overdue)s overdue"),
+}
+
+
+def digest_subject(d: dict[str, Any], lang: str) -> str:
+    """A digest's subject in language ``lang`` from its counts (``Ваша сводка mktflow …``)."""
+    c = d.get("counts") or {}
+    return gettext(lang, DIGEST_WORDS["subject"], day=d.get("day"), overdue=c.get("overdue", 0),
+                   soon=c.get("due soon", 0), open=c.get("open", 0),
+                   changes=c.get("changes", 0))
+
+
+def digest_text(subject: str, d: dict[str, Any], lang: str = DEFAULT) -> str:
+    """A member's daily digest (in language ``lang``) as text (the e-mail's body, the
+    webhook's ``text``, the Slack message). English keeps its wording below; another language
+    says every heading and phrase from ``DIGEST_WORDS``, titles and names as typed."""
+    if normal(lang) in (None, DEFAULT):
+        return _digest_english(subject, d)
+    say = DIGEST_WORDS
+    lines = [one_line(subject), gettext(lang, say["for"], member=d.get("member"),
+                                        day=d.get("day"), zone=d.get("zone"))]
+    entries = d.get("entries") or []
+    lines += _bands(entries, lang=lang) if entries else ["", gettext(lang, say["nothing"])]
+    changes = d.get("changes") or []
+    total = (d.get("counts") or {}).get("changes", len(changes))
+    if total:
+        lines += ["", gettext(lang, say["changes"], count=total)]
+        lines += [f"- {_human_time(c.get('at', ''), lang)} {one_line(str(c.get('subject', '')))}"
+                  + (f": {c['link']}" if c.get("link") else "") for c in changes]
+        if total > len(changes):
+            lines.append(gettext(lang, say["more"], count=total - len(changes)))
+    part = d.get("department")
+    if isinstance(part, dict):
+        c = part.get("counts") or {}
+        lines += ["", gettext(lang, say["department"],
+                              department=notices.department(part.get("department"), lang),
+                              overdue=c.get("overdue", 0), soon=c.get("due soon", 0),
+                              open=c.get("open", 0), unassigned=c.get("unassigned", 0))]
+        lines += _bands(part.get("entries") or [], holder=True, lang=lang)
+        lines += ["", gettext(lang, say["who"])]
+        lines += ["- " + gettext(lang, say["member"], name=one_line(str(m.get("name"))),
+                                 held=m.get("held"), overdue=m.get("overdue"))
+                  for m in part.get("by_member") or []]
+    lines += ["", gettext(lang, notices.LABELS["act"], value=d.get("link"))]
+    return "\n".join(lines)
+
+
+def _digest_english(subject: str, d: dict[str, Any]) -> str:
     """A member's daily digest as text (the e-mail's body, the webhook's ``text``, the Slack
     message): their items and handoffs by band (overdue, due soon, open), each with the link
     to its page; the changes held for it; for a head the department's part and who holds

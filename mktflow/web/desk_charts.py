@@ -42,6 +42,22 @@ def english(message: str, **fill: object) -> str:
     return message % fill if fill else message
 
 
+def _hours(value: float) -> str:
+    return f"{value:g}"
+
+
+def _amount(value: float) -> str:
+    return f"{value:,.2f}"
+
+
+def _target(target: float, unit: str | None) -> str:
+    return f"{target:g}{unit and ' ' + unit}"
+
+
+def _actual(actual: float, share: float) -> str:
+    return f"{actual:g} ({share:g}%)"
+
+
 def waits_by_department(figures: DepartmentWorkload) -> list[dict[str, Any]]:
     """Per other department: hours the department's work waited on it (``ours``) and its
     work on the department (``theirs``), summed over the stages; by department."""
@@ -55,71 +71,70 @@ def waits_by_department(figures: DepartmentWorkload) -> list[dict[str, Any]]:
             for d, v in sorted(rows.items())]
 
 
-def workload_charts(figures: DepartmentWorkload, say: Say = english,
+def workload_charts(figures: DepartmentWorkload, t: Say = english,
                     name: Callable[[str], str] = str) -> dict[str, Markup]:
     """The load page's charts: ``due`` (members holding open work) and ``waits`` (departments
     it shares handoffs with); a chart with nothing to show is left out. Their words are
-    ``say``'s (the page's language) and departments ``name``'s (English: the code)."""
+    ``t``'s (the page's language) and departments ``name``'s (English: the code)."""
     charts: dict[str, Markup] = {}
     holders = [m for m in figures.members if m.open]
     if holders:
         charts["due"] = bar_chart(
             chart_id="chart-due",
-            title=say("%(department)s: open work by member and due time",
+            title=t("%(department)s: open work by member and due time",
                       department=name(figures.department)),
-            desc="; ".join(say("%(member)s: %(open)s open, %(overdue)s overdue",
+            desc="; ".join(t("%(member)s: %(open)s open, %(overdue)s overdue",
                                member=m.name, open=m.open, overdue=m.overdue)
                            for m in holders),
             labels=[m.name for m in holders], stacked=True,
-            series=[(say(words), [getattr(m, band) or None for m in holders])
+            series=[(t(words), [getattr(m, band) or None for m in holders])
                     for band, words in BANDS])
     pairs = waits_by_department(figures)
     if pairs:
         charts["waits"] = bar_chart(
-            chart_id="chart-waits", value_suffix=say("%(hours)s h", hours=""),
-            title=say("%(department)s: working hours waited, by department",
+            chart_id="chart-waits", value_suffix=t("%(hours)s h", hours=""),
+            title=t("%(department)s: working hours waited, by department",
                       department=name(figures.department)),
-            desc="; ".join(say("%(department)s: our work waited %(ours)s h on it, its work "
+            desc="; ".join(t("%(department)s: our work waited %(ours)s h on it, its work "
                                "%(theirs)s h on us", department=name(p["department"]),
-                               ours=f"{p['ours']:g}", theirs=f"{p['theirs']:g}")
+                               ours=_hours(p["ours"]), theirs=_hours(p["theirs"]))
                            for p in pairs),
             labels=[name(p["department"]) for p in pairs],
-            series=[(say("Our work waits on them"), [p["ours"] for p in pairs]),
-                    (say("Their work waits on us"), [p["theirs"] for p in pairs])])
+            series=[(t("Our work waits on them"), [p["ours"] for p in pairs]),
+                    (t("Their work waits on us"), [p["theirs"] for p in pairs])])
     return charts
 
 
 def dashboard_charts(board: CampaignDashboard | PeriodDashboard,
-                     say: Say = english) -> dict[str, Markup]:
+                     t: Say = english) -> dict[str, Markup]:
     """A dashboard's charts: ``kpis`` (actual as a percentage of target, the target 100) and
     ``budget`` (allocated and spent per line); a chart with nothing to show is left out. Their
-    words are ``say``'s (the page's language); KPI names and line codes as typed."""
-    what = say("campaign %(code)s", code=board.code) if isinstance(board, CampaignDashboard) \
-        else say("period %(period)s", period=board.period)
+    words are ``t``'s (the page's language); KPI names and line codes as typed."""
+    what = t("campaign %(code)s", code=board.code) if isinstance(board, CampaignDashboard) \
+        else t("period %(period)s", period=board.period)
     charts: dict[str, Markup] = {}
     if board.kpis:
         shares = [round(k.achievement * 100, 1) if k.achievement is not None else None
                   for k in board.kpis]
         charts["kpis"] = bar_chart(
             chart_id="chart-kpis", value_suffix="%",
-            title=say("KPIs of %(what)s: actual as a share of target", what=what),
-            desc="; ".join(say("%(kpi)s: target %(target)s, actual %(actual)s", kpi=k.name,
-                               target=f"{k.target:g}{k.unit and ' ' + k.unit}",
-                               actual=f"{k.actual:g} ({s:g}%)"
+            title=t("KPIs of %(what)s: actual as a share of target", what=what),
+            desc="; ".join(t("%(kpi)s: target %(target)s, actual %(actual)s", kpi=k.name,
+                               target=_target(k.target, k.unit), actual=_actual(k.actual, s)
                                if k.actual is not None and s is not None
-                               else say("not recorded"))
+                               else t("not recorded"))
                            for k, s in zip(board.kpis, shares, strict=True)),
             labels=[k.name for k in board.kpis],
-            series=[(say("Target"), [100.0] * len(board.kpis)), (say("Actual"), shares)])
+            series=[(t("Target"), [100.0] * len(board.kpis)), (t("Actual"), shares)])
     if board.lines:
         charts["budget"] = bar_chart(
             chart_id="chart-budget",
-            title=say("Budget of %(what)s: allocated against spent", what=what),
-            desc="; ".join(say("%(line)s: allocated %(allocated)s, spent %(spent)s",
-                               line=b.code, allocated=f"{b.allocated:,.2f}",
-                               spent=f"{b.spent:,.2f}")
+            title=t("Budget of %(what)s: allocated against spent", what=what),
+            desc="; ".join(t("%(line)s: allocated %(allocated)s, spent %(spent)s",
+                               line=b.code, allocated=_amount(b.allocated),
+                               spent=_amount(b.spent))
                            for b in board.lines),
             labels=[b.code for b in board.lines],
-            series=[(say("Allocated"), [b.allocated for b in board.lines]),
-                    (say("Spent"), [b.spent for b in board.lines])])
+            series=[(t("Allocated"), [b.allocated for b in board.lines]),
+                    (t("Spent"), [b.spent for b in board.lines])])
     return charts
