@@ -18,7 +18,7 @@ from mktflow.domain.errors import OrganisationInvalid
 from mktflow.domain.organisation import parse_organisation
 from mktflow.i18n.catalog import extract, placeholders, problems
 from mktflow.i18n.rules import localize
-from mktflow.notify.render import Envelope, email_message, text_of
+from mktflow.notify.render import Envelope, digest_text, email_message, text_of
 
 OTHERS = [code for code in i18n.LANGUAGES if code != i18n.DEFAULT]
 
@@ -175,3 +175,50 @@ def test_a_chat_notice_reads_in_its_recipients_language() -> None:
     assert text.endswith("<http://mktflow.test/work/12|打开 W-12>")
     english = slack_payload(_envelope(None))["text"]
     assert english.endswith("<http://mktflow.test/work/12|Open W-12>")
+
+
+#: A head's daily digest as the payload carries it (``MemberDigest`` as a plain dict).
+DIGEST = {"member": "ivan.sokolov@example.com", "day": "2026-11-30", "zone": "Europe/Moscow",
+          "link": "http://mktflow.test/my-work",
+          "counts": {"overdue": 1, "due soon": 0, "open": 1, "changes": 1},
+          "entries": [{"ref": "W-12", "title": "Spring flyers", "state": "claimed",
+                       "band": "overdue", "kind": "work", "due": "2026-11-27T16:00:00+00:00",
+                       "link": "http://mktflow.test/work/12"},
+                      {"ref": "W-13", "title": "Price list", "state": "open", "band": "open",
+                       "kind": "work", "link": "http://mktflow.test/work/13"}],
+          "changes": [{"at": "2026-11-29T09:00:00+00:00", "subject": "W-12 assigned to ivan",
+                       "link": "http://mktflow.test/work/12"}],
+          "department": {"department": "sales", "counts": {"overdue": 0, "open": 2},
+                         "entries": [], "by_member": [{"name": "Ivan Sokolov", "held": 2,
+                                                       "overdue": 1}]}}
+
+
+@pytest.mark.parametrize(("code", "said", "english"), [
+    ("ru", ["Ваша сводка mktflow за 2026-11-30", "Кому: ivan.sokolov@example.com",
+            "Просрочено (1)", "Открыто (1)", "Изменения, собранные для сводки (1)",
+            "Отдел «Продажи»", "Кто что держит",
+            "Ivan Sokolov: в работе: 2, просрочено: 1", "Перейти: http://mktflow.test/my-work"],
+     ["Overdue (", "Open (", "Changes held", "Who holds what", "For: ", "Act: ", "Department "]),
+    ("zh", ["您的 mktflow 每日摘要 2026-11-30", "收件人：ivan.sokolov@example.com",
+            "逾期（1）", "未完成（1）", "汇入本摘要的变更（1）", "谁在办理什么",
+            "办理：http://mktflow.test/my-work"],
+     ["Overdue (", "Open (", "Changes held", "Who holds what", "For: ", "Act: ", "Department "]),
+])
+def test_a_daily_digest_says_its_headings_in_the_members_language(
+        code: str, said: list[str], english: list[str]) -> None:
+    """The digest's subject, headings and phrases in the member's language (the payload's
+    ``language``); titles and names as typed; English keeps its wording."""
+    payload = {"event": "digest.daily", "kind": "digest", "ref": "My work",
+               "digest": DIGEST, "language": code}
+    env = Envelope(id="digest-1", event="digest.daily", subject="Your mktflow digest 2026-11-30",
+                   payload=payload, link="http://mktflow.test/my-work",
+                   created_at=datetime(2026, 11, 30, tzinfo=UTC), attempt=1,
+                   to="ivan.sokolov@example.com", recipient="ivan.sokolov@example.com")
+    text = text_of(env)
+    for words in said:
+        assert words in text
+    for words in english:
+        assert words not in text
+    assert "Spring flyers" in text and "Price list" in text
+    assert "Overdue (1)" in digest_text("Your mktflow digest", DIGEST)
+    assert "Who holds what" in digest_text("Your mktflow digest", DIGEST)
