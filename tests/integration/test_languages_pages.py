@@ -176,3 +176,35 @@ def test_a_notice_email_is_in_the_members_language(db: Any, tmp_path: Path) -> N
     assert subject == f"W-{item} назначена исполнителю {OLGA}: Весенняя рассылка"
     body = mail.message.get_content()
     assert body.splitlines()[1:] == [f"Кому: {OLGA}", f"Перейти: http://127.0.0.1:8787/work/{item}"]
+
+
+#: The load page's and the forecast form's chrome, as English says it: gone in zh and ru.
+LOAD_ENGLISH = ("By member", "When their open work falls due", ">Member</th>", "Due within",
+                "open work by member", "Waiting between departments", "Who is blocking whom",
+                "Hours waited", "Handoff ledger", "Sign out")
+FORECAST_ENGLISH = ("What next quarter will cost", "The plan", "Starts per month", "Month 1",
+                    "Jammed when", "Seed (", ">Forecast</button>", "Campaigns", "a whole number",
+                    "The plan is not complete")
+#: What a reader of each language sees there instead: the load's heading and due chart, the
+#: forecast's heading and a month field's error.
+DESK = {"zh": ("按成员", "各成员未完成工作及截止时间", "下季度的工作负荷", "0 至 "),
+        "ru": ("По сотрудникам", "открытые задачи по сотрудникам и срокам",
+               "Во что обойдётся следующий квартал", "целое число от 0 до ")}
+
+
+def test_the_load_and_forecast_pages_have_no_english_left(db: Any, site: str) -> None:
+    """The marketing head's load page (its tables, charts, waits) and the forecast form with
+    a refused field read wholly in Chinese and in Russian; English keeps its words."""
+    _step(db, assignee=OLGA, title="Folleto de primavera")
+    b = _signed_in(db, site, ANA)
+    for lang, (by_member, chart, forecast, refused) in DESK.items():
+        load = b.get(f"/inbox/marketing/load?lang={lang}")
+        assert load.status_code == 200 and by_member in load.text and chart in load.text, lang
+        assert not [w for w in LOAD_ENGLISH if w in load.text], lang
+        page = b.get(f"/forecast?campaign_1=many&lang={lang}")
+        assert page.status_code == 422 and forecast in page.text and refused in page.text, lang
+        assert not [w for w in FORECAST_ENGLISH if w in page.text], lang
+    english = b.get("/inbox/marketing/load?lang=en").text
+    assert "When their open work falls due" in english and "open work by member" in english
+    assert "a whole number from 0 to" in b.get("/forecast?campaign_1=many").text
+    b.client.close()
