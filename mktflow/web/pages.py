@@ -1024,7 +1024,8 @@ def period_dashboard_page(request: Request, period: str) -> Response:
     year = int(shown.period[:4])
     periods = [str(year - 1), str(year), *(f"{year}-H{h}" for h in (1, 2)),
                *(f"{year}-Q{q}" for q in range(1, 5)), str(year + 1)]
-    return v.page("dashboard.html", title=v.t("Dashboard %(period)s", period=shown.period), nav="dashboards",
+    return v.page("dashboard.html", title=v.t("Dashboard %(period)s", period=shown.period),
+                  nav="dashboards",
                   campaign=None, board=shown, periods=periods,
                   charts=desk_charts.dashboard_charts(shown, v.t))
 
