@@ -110,8 +110,9 @@ def dashboard_charts(board: CampaignDashboard | PeriodDashboard,
     """A dashboard's charts: ``kpis`` (actual as a percentage of target, the target 100) and
     ``budget`` (allocated and spent per line); a chart with nothing to show is left out. Their
     words are ``t``'s (the page's language); KPI names and line codes as typed."""
-    what = t("campaign %(code)s", code=board.code) if isinstance(board, CampaignDashboard) \
-        else t("period %(period)s", period=board.period)
+    what = (t("campaign %(campaign)s", campaign=board.code)
+            if isinstance(board, CampaignDashboard)
+            else t("period %(period)s", period=board.period))
     charts: dict[str, Markup] = {}
     if board.kpis:
         shares = [round(k.achievement * 100, 1) if k.achievement is not None else None

@@ -1003,7 +1003,8 @@ def campaign_dashboard_page(request: Request, code: str) -> Response:
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status, title=v.t("Campaign dashboard"),
                       message=str(exc), link="/my-work", link_text=v.t("Back to my work"))
-    return v.page("dashboard.html", title=v.t("Campaign %(code)s dashboard", code=shown.code),
+    return v.page("dashboard.html",
+                  title=v.t("Campaign %(campaign)s dashboard", campaign=shown.code),
                   nav="dashboards",
                   campaign=shown, board=shown, periods=[],
                   charts=desk_charts.dashboard_charts(shown, v.t))
