@@ -48,7 +48,10 @@ _STATE_LABELS = {"delegated": N_("delegated (pending review)"), "open": N_("open
                  "rejected": N_("rejected"), "delivered": N_("delivered"),
                  "confirmed": N_("confirmed"), "returned": N_("returned"),
                  "running": N_("running"), "completed": N_("completed"),
-                 "failed": N_("failed"), "blocked": N_("blocked")}
+                 "failed": N_("failed"), "blocked": N_("blocked"),
+                 # a campaign's (the campaign dashboard)
+                 "draft": N_("draft"), "planned": N_("planned"), "rework": N_("rework"),
+                 "evaluated": N_("evaluated")}
 _LEAD_STATES = {"gathered": N_("gathered"), "qualified": N_("qualified"),
                 "disqualified": N_("disqualified"), "won": N_("won"), "lost": N_("lost")}
 _ROLE_LABELS = {"head": N_("head"), "deputy": N_("deputy"), "specialist": N_("specialist")}
