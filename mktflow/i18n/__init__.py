@@ -14,8 +14,9 @@ commit. Placeholders are named, ``%(name)s``, and filled after translation.
 * ``gettext(code, message, **fill)``: one message in a language, filled.
 * ``negotiate(accept_language)``: the first of the four a browser's ``Accept-Language``
   asks for (``zh-CN``, ``zh-Hans``, ``zh`` → ``zh``), else None.
-* ``when``, ``number``, ``percent``, ``money``: a moment, a number, a share, an amount in
-  the language's format (``babel.dates`` / ``babel.numbers``).
+* ``when``, ``number``, ``percent``, ``money``, ``amount``: a moment, a number, a share, an
+  amount with or without its currency in the language's format (``babel.dates`` /
+  ``babel.numbers``).
 
 Texts people typed (titles, reasons, comments, names) are never translated.
 """
@@ -38,7 +39,8 @@ from babel.support import Translations
 
 from mktflow.domain.organisation import LANGUAGES
 
-__all__ = ["DEFAULT", "LANGUAGES", "LOCALE_DIR", "NAMES", "N_", "gettext", "locale", "money",
+__all__ = ["DEFAULT", "LANGUAGES", "LOCALE_DIR", "NAMES", "N_", "amount", "gettext", "locale",
+           "money",
            "negotiate", "normal", "number", "percent", "translations", "when"]
 
 #: The language of the sources, and of everything when nothing else is known.
@@ -131,6 +133,14 @@ def number(value: float | int | Decimal, code: str | None) -> str:
 def percent(share: float | Decimal, code: str | None) -> str:
     """A share (0.5) as the language writes a whole percentage (``50%``, ``50 %``)."""
     return format_percent(share, locale=locale(code))
+
+
+def amount(value: float | int | Decimal, code: str | None) -> str:
+    """An amount without its currency, two decimals, grouped as the language groups it:
+    ``1,234.50`` (English, as the dashboards always wrote it), ``1.234,50``, ``1 234,50``."""
+    if normal(code) in (None, DEFAULT):
+        return f"{value:,.2f}"
+    return format_decimal(value, "#,##0.00", locale=locale(code))
 
 
 def money(value: float | int | Decimal, currency: str, code: str | None) -> str:

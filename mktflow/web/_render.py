@@ -23,7 +23,6 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.numbers import format_decimal
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
@@ -31,7 +30,7 @@ from mktflow.config import Settings
 from mktflow.domain import clock
 from mktflow.domain.desk import PRIORITY_BANDS
 from mktflow.domain.inputs import is_acceptable_link, zone_named
-from mktflow.i18n import DEFAULT, N_, NAMES, locale, money, number, percent, translations, when
+from mktflow.i18n import DEFAULT, N_, NAMES, amount, money, number, percent, translations, when
 from mktflow.i18n.notices import DEPARTMENT_NAMES
 from mktflow.i18n.notices import department as department_name
 from mktflow.web._markdown import markdown
@@ -98,14 +97,6 @@ def _words(value: Any) -> str:
     return text[:1].upper() + text[1:].lower() if text != text.upper() else text
 
 
-def _amount(value: float, lang: str = DEFAULT) -> str:
-    """An amount without its currency, two decimals, grouped as the language groups it:
-    ``1,234.50`` (English, as the dashboards always wrote it), ``1.234,50``, ``1 234,50``."""
-    if lang == DEFAULT:
-        return f"{value:,.2f}"
-    return format_decimal(value, "#,##0.00", locale=locale(lang))
-
-
 def _state(value: str | None, lang: str = DEFAULT) -> Markup:
     name = str(value or "")
     label = _STATE_LABELS.get(name)
@@ -132,7 +123,7 @@ def _environment(zone_name: str, lang: str = DEFAULT) -> Environment:
     env.filters["number"] = lambda value: number(value, lang)
     env.filters["percent"] = lambda value: percent(value, lang)
     env.filters["money"] = lambda value, currency: money(value, currency, lang)
-    env.filters["amount"] = lambda value: _amount(value, lang)
+    env.filters["amount"] = lambda value: amount(value, lang)
     env.filters["markdown"] = markdown
     env.filters["filled"] = _filled
     env.filters["words"] = _words if lang == DEFAULT else (

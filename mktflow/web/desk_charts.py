@@ -105,11 +105,12 @@ def workload_charts(figures: DepartmentWorkload, t: Say = english,
     return charts
 
 
-def dashboard_charts(board: CampaignDashboard | PeriodDashboard,
-                     t: Say = english) -> dict[str, Markup]:
+def dashboard_charts(board: CampaignDashboard | PeriodDashboard, t: Say = english,
+                     amount: Callable[[float], str] = _amount) -> dict[str, Markup]:
     """A dashboard's charts: ``kpis`` (actual as a percentage of target, the target 100) and
     ``budget`` (allocated and spent per line); a chart with nothing to show is left out. Their
-    words are ``t``'s (the page's language); KPI names and line codes as typed."""
+    words are ``t``'s (the page's language), its amounts ``amount``'s; KPI names and line
+    codes as typed."""
     what = (t("campaign %(campaign)s", campaign=board.code)
             if isinstance(board, CampaignDashboard)
             else t("period %(period)s", period=board.period))
@@ -132,8 +133,8 @@ def dashboard_charts(board: CampaignDashboard | PeriodDashboard,
             chart_id="chart-budget",
             title=t("Budget of %(what)s: allocated against spent", what=what),
             desc="; ".join(t("%(line)s: allocated %(allocated)s, spent %(spent)s",
-                               line=b.code, allocated=_amount(b.allocated),
-                               spent=_amount(b.spent))
+                               line=b.code, allocated=amount(b.allocated),
+                               spent=amount(b.spent))
                            for b in board.lines),
             labels=[b.code for b in board.lines],
             series=[(t("Allocated"), [b.allocated for b in board.lines]),

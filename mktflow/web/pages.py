@@ -1007,7 +1007,8 @@ def campaign_dashboard_page(request: Request, code: str) -> Response:
                   title=v.t("Campaign %(campaign)s dashboard", campaign=shown.code),
                   nav="dashboards",
                   campaign=shown, board=shown, periods=[],
-                  charts=desk_charts.dashboard_charts(shown, v.t))
+                  charts=desk_charts.dashboard_charts(
+                      shown, v.t, lambda value: i18n.amount(value, v.lang)))
 
 
 def period_dashboard_page(request: Request, period: str) -> Response:
@@ -1028,7 +1029,8 @@ def period_dashboard_page(request: Request, period: str) -> Response:
     return v.page("dashboard.html", title=v.t("Dashboard %(period)s", period=shown.period),
                   nav="dashboards",
                   campaign=None, board=shown, periods=periods,
-                  charts=desk_charts.dashboard_charts(shown, v.t))
+                  charts=desk_charts.dashboard_charts(
+                      shown, v.t, lambda value: i18n.amount(value, v.lang)))
 
 
 # --- an item's page ---------------------------------------------------------------------------
