@@ -39,8 +39,8 @@ from babel.support import Translations
 
 from mktflow.domain.organisation import LANGUAGES
 
-__all__ = ["DEFAULT", "LANGUAGES", "LOCALE_DIR", "NAMES", "N_", "amount", "gettext", "locale",
-           "money",
+__all__ = ["DEFAULT", "LANGUAGES", "LOCALE_DIR", "NAMES", "N_", "amount", "fixed", "gettext",
+           "locale", "money",
            "negotiate", "normal", "number", "percent", "translations", "when"]
 
 #: The language of the sources, and of everything when nothing else is known.
@@ -133,6 +133,14 @@ def number(value: float | int | Decimal, code: str | None) -> str:
 def percent(share: float | Decimal, code: str | None) -> str:
     """A share (0.5) as the language writes a whole percentage (``50%``, ``50 %``)."""
     return format_percent(share, locale=locale(code))
+
+
+def fixed(value: float | int | Decimal, digits: int, code: str | None) -> str:
+    """``value`` with ``digits`` decimals and no grouping, with the language's decimal sign:
+    ``1370.2`` in English (as the pages always wrote it), ``1370,2`` in Spanish and Russian."""
+    if normal(code) in (None, DEFAULT):
+        return f"{value:.{digits}f}"
+    return format_decimal(value, "0." + "0" * digits if digits else "0", locale=locale(code))
 
 
 def amount(value: float | int | Decimal, code: str | None) -> str:

@@ -30,7 +30,18 @@ from mktflow.config import Settings
 from mktflow.domain import clock
 from mktflow.domain.desk import PRIORITY_BANDS
 from mktflow.domain.inputs import is_acceptable_link, zone_named
-from mktflow.i18n import DEFAULT, N_, NAMES, amount, money, number, percent, translations, when
+from mktflow.i18n import (
+    DEFAULT,
+    N_,
+    NAMES,
+    amount,
+    fixed,
+    money,
+    number,
+    percent,
+    translations,
+    when,
+)
 from mktflow.i18n.notices import DEPARTMENT_NAMES
 from mktflow.i18n.notices import department as department_name
 from mktflow.web._markdown import markdown
@@ -124,6 +135,7 @@ def _environment(zone_name: str, lang: str = DEFAULT) -> Environment:
     env.filters["percent"] = lambda value: percent(value, lang)
     env.filters["money"] = lambda value, currency: money(value, currency, lang)
     env.filters["amount"] = lambda value: amount(value, lang)
+    env.filters["fixed"] = lambda value, digits=1: fixed(value, digits, lang)
     env.filters["markdown"] = markdown
     env.filters["filled"] = _filled
     env.filters["words"] = _words if lang == DEFAULT else (

@@ -103,6 +103,8 @@ def test_dates_and_numbers_in_the_language_format() -> None:
     assert i18n.money(2500, "CNY", "zh") == "¥2,500.00"
     assert i18n.money(2500, "EUR", "es") == "2.500,00\xa0€"
     assert i18n.percent(0.25, "ru") == "25\xa0%"
+    assert i18n.amount(1234.5, "en") == "1,234.50" and i18n.amount(1234.5, "es") == "1.234,50"
+    assert i18n.fixed(1370.25, 1, "en") == "1370.2" and i18n.fixed(1370.2, 1, "ru") == "1370,2"
 
 
 def _envelope(language: str | None) -> Envelope:
