@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
 import uuid
 from typing import Any
 
@@ -53,7 +52,6 @@ def test_a_shared_view_and_a_bulk_claim_with_one_refusal(served: Served, mktflow
     tag = f"desk {uuid.uuid4().hex[:6]}"
     first, second, held = _steps(served, f"Print the {tag} flyers", f"Book the {tag} hall",
                                  f"Call the {tag} printer", held_by=SOFIA)
-    started = time.monotonic()
 
     # Olga, without JavaScript: the views' and bulk forms are plain posts
     olga_ctx = browser.new_context(viewport={"width": 1280, "height": 900},
@@ -120,4 +118,3 @@ def test_a_shared_view_and_a_bulk_claim_with_one_refusal(served: Served, mktflow
     _shot(phone, "bulk-answers-phone", full_page=False)
     for context in (olga_ctx, sofia_ctx, phone_ctx):
         context.close()
-    assert time.monotonic() - started < 20, "the desk's walk took longer than 20 s"

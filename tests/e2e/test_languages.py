@@ -6,7 +6,6 @@ the same queue in each language go to ``docs/screenshots/queue-{en,zh,es,ru}.png
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
@@ -36,7 +35,6 @@ def test_the_queue_in_four_languages_by_the_switch(served: Served, mktflow_api: 
     tag = uuid.uuid4().hex[:4]
     _steps(served, f"Spring flyers {tag}", f"Trade fair stand {tag}", f"Grocer mailing {tag}",
            held_by=OLGA)
-    started = time.monotonic()
     context = browser.new_context(viewport={"width": 1280, "height": 800},
                                   java_script_enabled=False, locale="en-GB")
     context.set_default_timeout(15_000)
@@ -57,4 +55,3 @@ def test_the_queue_in_four_languages_by_the_switch(served: Served, mktflow_api: 
         expect(page.get_by_role("heading", level=1)).to_have_text(my_work)
         page.go_back()
     context.close()
-    assert time.monotonic() - started < 30
