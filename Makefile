@@ -57,9 +57,9 @@ docs: install  ## build the docs site into site/ (open site/index.html)
 	$(BIN)/mkdocs build --strict
 
 # pytest-xdist workers: tests mostly wait on servers, so more workers than the 2 cores keep
-# them busy; the end-to-end tests are one unit and the flow tests two (lanes), each run in
+# them busy; the end-to-end tests are one unit and the flow tests three (lanes), each run in
 # order by one worker (tests/conftest.py), so only those workers start Prefect servers.
-TEST_WORKERS ?= 5
+TEST_WORKERS ?= 6
 
 # The lint runs beside the tests (the tests leave a third of the 2 cores idle, waiting on their
 # servers); its output is printed after theirs, and either failing fails `make test`.

@@ -5,7 +5,7 @@ W-1 --json`` against ``python -c pass`` (issue 12, benchmark 3; target: median <
 
 Each command runs as a fresh process of the installed ``mktflow`` script (what a person types),
 on a migrated database with the demo organisation and one work item, N times in turn with the
-baseline (21; quick: 5). Figures are medians of wall time, start to exit.
+baseline (21; quick: 3). Figures are medians of wall time, start to exit.
 """
 
 from __future__ import annotations
@@ -87,5 +87,5 @@ def measure(kind: str, repeat: int) -> list[dict[str, Any]]:
 
 def run(quick: bool, out: Path) -> list[dict[str, Any]]:
     """Benchmark 3 on both databases."""
-    repeat = 5 if quick else 21
+    repeat = 3 if quick else 21
     return [r for kind in DATABASES for r in measure(kind, repeat)]

@@ -43,13 +43,17 @@ _command_tree_built_once()
 PG_ADMIN_URL = os.environ.get("MKTFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-#: The flow tests' second lane (see ``pytest_xdist_make_scheduler``): about half of their
-#: time, by the durations of a whole run (2026-12-06). A new flow test file goes to the first
-#: lane; a lane that grows long only makes the run slower, never wrong.
-FLOWS_LANE_B = frozenset(f"tests/flows/{name}.py" for name in (
-    "test_campaign", "test_cli_run", "test_cycles", "test_deployment", "test_new_flow_code",
-    "test_notify_flows", "test_one_answer_wins", "test_reconciler", "test_step_ends",
-    "test_two_shells"))
+#: The flow tests' second and third lanes (see ``pytest_xdist_make_scheduler``): about a third
+#: of their time each, by the per-test timeline of a whole run (2026-12-07). A new flow test
+#: file goes to the first lane; a lane that grows long only makes the run slower, never wrong.
+FLOWS_LANES = {
+    **{f"tests/flows/{name}.py": "B" for name in (
+        "test_new_flow_code", "test_deployment", "test_new_product_development",
+        "test_cycles_demo", "test_step_doors", "test_cli_run", "test_notify_flows")},
+    **{f"tests/flows/{name}.py": "C" for name in (
+        "test_cycles", "test_demo", "test_campaign", "test_answer_rules", "test_order_handling",
+        "test_step_ends", "test_reconciler", "test_flow_versions")},
+}
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
@@ -57,10 +61,10 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
     * the end-to-end tests: one unit, run in order by one worker (they share one ``mktflow
       serve``, and the last one stops it); being the largest unit, they start first;
-    * the flow tests: two units (lanes), each run in order by one worker. Every worker that
+    * the flow tests: three units (lanes), each run in order by one worker. Every worker that
       runs a flow test starts a real Prefect server for its session (``tests/flows/conftest``:
-      about 10 s of CPU to start, and a few per cent of a core while it runs); in two lanes,
-      two servers serve them all, where any worker would otherwise start its own.
+      about 10 s of CPU to start, and a few per cent of a core while it runs); in three lanes,
+      three servers serve them all, where any worker would otherwise start its own.
 
     (``--dist loadgroup`` with ``xdist_group`` marks would say the same, but pytest-xdist 3.8
     renames the test through ``item._nodeid``, which pytest 9 no longer reads.)
@@ -72,7 +76,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             if nodeid.startswith("tests/e2e/"):
                 return "tests/e2e"
             if nodeid.startswith("tests/flows/"):
-                return "tests/flows B" if nodeid.split("::")[0] in FLOWS_LANE_B else "tests/flows A"
+                return f"tests/flows {FLOWS_LANES.get(nodeid.split('::')[0], 'A')}"
             return nodeid
 
     return Lanes(config, log)
