@@ -61,8 +61,8 @@ docs: install  ## build the docs site into site/ (open site/index.html)
 # order by one worker (tests/conftest.py), so only those workers start Prefect servers.
 TEST_WORKERS ?= 6
 
-# The lint runs beside the tests (the tests leave a third of the 2 cores idle, waiting on their
-# servers); its output is printed after theirs, and either failing fails `make test`.
+# The lint runs beside the tests rather than before them; its output is printed after theirs,
+# and either failing fails `make test`.
 test: install chromium  ## lint, type-check and run every test (PostgreSQL must be up: .ci/run starts it)
 	@log=$$(mktemp); ( $(MAKE) --no-print-directory lint >"$$log" 2>&1 ) & lint=$$!; \
 	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --durations=20; tests=$$?; \
