@@ -39,6 +39,7 @@ from mktflow.engine.common import ref_of
 from mktflow.engine.reports import HandoffFacts, handoff_facts, start_of
 from mktflow.engine.views import (
     Blocker,
+    DepartmentLoad,
     DepartmentWorkload,
     MemberWorkload,
     WaitFigures,
@@ -47,7 +48,8 @@ from mktflow.engine.views import (
 from mktflow.store.tables import Department
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["DEFAULT_DAYS", "MAX_DAYS", "STAGES", "department_workload", "due_band", "waits_of"]
+__all__ = ["DEFAULT_DAYS", "MAX_DAYS", "STAGES", "department_workload", "due_band",
+           "load_and_workload", "waits_of"]
 
 #: How far back the waits look by default: handoffs offered in the last 90 days.
 DEFAULT_DAYS = 90
@@ -131,6 +133,13 @@ def department_workload(uow: UnitOfWork, department: str, *, reader: str | None,
     the ``workload`` row of the read table (whoever leads it, management), else NotAuthorized.
     ``days``: the waits are of handoffs offered in the last ``days`` days (1 to ``MAX_DAYS``),
     else BadInput naming ``days``. NotFound for an unknown department."""
+    return load_and_workload(uow, department, reader=reader, days=days)[1]
+
+
+def load_and_workload(uow: UnitOfWork, department: str, *, reader: str | None,
+                      days: int = DEFAULT_DAYS) -> tuple[DepartmentLoad, DepartmentWorkload]:
+    """``department_workload`` with the department's load it is built on
+    (``tasklist.department_load``, read once): the head's load page shows both."""
     if not 1 <= days <= MAX_DAYS:
         raise BadInput(f"days: must be from 1 to {MAX_DAYS} (got {days})")
     with uow:
@@ -175,7 +184,7 @@ def department_workload(uow: UnitOfWork, department: str, *, reader: str | None,
                                 .handoff))
          for (on, holder, waiting), group in holding.items()),
         key=lambda b: (-b.hours, -b.handoffs, b.department, b.member or "", b.waiting))
-    return DepartmentWorkload(department=department, generated_at=format_time(now) or "",
-                              since=since.date().isoformat(), open=load.open,
-                              overdue=load.overdue, unassigned=load.unassigned,
-                              members=members, waits=waits, blocking=blocking)
+    return load, DepartmentWorkload(
+        department=department, generated_at=format_time(now) or "",
+        since=since.date().isoformat(), open=load.open, overdue=load.overdue,
+        unassigned=load.unassigned, members=members, waits=waits, blocking=blocking)

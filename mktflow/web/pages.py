@@ -946,11 +946,10 @@ def _load(v: Visit, department: str, *, status: int = 200, refusal: str = "",
           ) -> Response:
     assert v.me is not None
     try:  # the read table's workload row: whoever leads the department, and management
-        figures = workload.department_workload(v.uow(), department, reader=v.me["email"])
+        load, figures = workload.load_and_workload(v.uow(), department, reader=v.me["email"])
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status, title=v.t("For the head"),
                       message=str(exc), link="/my-work", link_text=v.t("Back to my work"))
-    load = tasklist.department_load(v.uow(), department)
     ledger = handoff_ledger(v.uow())
     pairs = [p for p in ledger.pairs if department in (p["from"], p["to"])]
     members = tasklist.members_of(v.uow(), department)
