@@ -3,8 +3,10 @@ member and department that owns KPIs of the period (the plan's goals, seed 003 Â
 
 Next to each missed KPI stands the number of days the member's (or department's) work waited
 on other departments' late handoffs in the period, so nobody is marked down for someone
-else's lateness. The head signs each appraisal as a work item with the result (reward,
-training, adjustment); the next run records the signed results and carries unsigned ones.
+else's lateness; beside each member stands the training they attended since their previous
+appraisal and the change of attainment (``flows/training.py``). The head signs each appraisal
+as a work item with the result (reward, training, adjustment); the next run records the
+signed results and carries unsigned ones.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ def _report(run: RunView, appraisals: list[dict[str, Any]],
             settled: dict[str, list[dict[str, Any]]]) -> str:
     overview = [{**a, "attainment": "-" if a["attainment"] is None
                  else f"{a['attainment']:.0%}"} for a in appraisals]
+    trained = [{"subject": a["subject"], "training": ", ".join(a["training"]) or "none",
+                "attainment_change": "-" if a["attainment_change"] is None
+                else f"{a['attainment_change']:+.1f} pts"}
+               for a in appraisals if a["subject_type"] == "member"]
     late = [{"subject": a["subject"], **h} for a in appraisals for h in a["late_handoffs"]]
     signed = [{"subject": a.get("subject"), "period": a.get("period"), "by": a["by"],
                "result": a["data"].get("result"), "comment": a["data"].get("comment", "")}
@@ -53,6 +59,9 @@ def _report(run: RunView, appraisals: list[dict[str, Any]],
         "late handoffs; shown next to every missed KPI.\n\n" + markdown_table(
             _kpi_rows(appraisals), ["subject", "kpi", "target", "actual", "met", "gap_pct",
                                     "delay_days_from_others"]),
+        "## Training since the last appraisal\n\nSessions each member attended since "
+        "their previous appraisal, and the change of attainment in percentage points.\n\n"
+        + markdown_table(trained, ["subject", "training", "attainment_change"]),
         "## Late handoffs behind the delays\n\n" + markdown_table(
             late, ["subject", "ref", "to", "title", "late_days"]),
         f"## Results signed since the last appraisal ({len(signed)})\n\n" + markdown_table(

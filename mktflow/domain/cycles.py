@@ -143,4 +143,7 @@ CYCLES: dict[str, Cycle] = {c.name: c for c in (
     Cycle("annual-planning", Frequency.YEARLY, "0 6 1 10,11,12 *",
           "collect next year's plan items; present/future balance and warnings",
           reviews_past_period=False),
+    Cycle("training", Frequency.QUARTERLY, "0 6 15 1,4,7,10 *",
+          "training needs from the appraisal; each department's plan, approved by its head; "
+          "attendance"),
 )}

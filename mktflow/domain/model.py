@@ -292,6 +292,7 @@ class Readable(StrEnum):
     REPORT = "report"
     WORKLOAD = "workload"
     FORECAST = "forecast"
+    TRAINING = "training"
 
 
 @dataclass(frozen=True)
@@ -343,6 +344,10 @@ READ_RULES: tuple[ReadRule, ...] = (
     ReadRule(Readable.FORECAST, (Party.ANY_LEAD, Party.MANAGEMENT),
              "the department forecast shows every department's load and who would jam: it is "
              "for planning, which heads (or their delegates) and management do (issue 24)"),
+    ReadRule(Readable.TRAINING, (Party.ASSIGNEE, Party.LEAD, Party.MANAGEMENT),
+             "a member's training needs and appraisal results (and the training they attended "
+             "with its effect) are the member's, their head's and management's, as a work "
+             "report is (seed 001, 绩效评估 3; issue 23, item 4)"),
 )
 
 

@@ -16,7 +16,7 @@ Handlers:   work, steps, handoffs, processes, organisation, channels, credential
             web_sessions, approvals, budget, campaigns, products, orders, leads, cycles, reviews,
             sla, database, idempotency, desk (saved views, bulk actions),
             work_reports (the work reports upward), digests (daily
-            digests)
+            digests), training (training from appraisal)
 Reads:      queries, views (every view they answer, defined once), reports, planfile, forms,
             campaign_calendar (and its secret feeds), workload (a department's workload and
             waiting), dashboards (KPIs and budgets per campaign and per period)
@@ -68,6 +68,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         simulation,
         sla,
         steps,
+        training,
         transitions,
         views,
         web_sessions,
@@ -117,6 +118,7 @@ __all__ = [
     "simulation",
     "sla",
     "steps",
+    "training",
     "transitions",
     "views",
     "web_sessions",

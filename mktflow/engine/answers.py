@@ -28,6 +28,10 @@ The rules and where they come from (the source documents, seed 000-003, as the d
 - ``OrderEntry``: the order's total (each quantity x unit price) is an amount the books can
   hold (``mktflow.domain.money.MONEY_MAX``; seed 003 names order handling a key process):
   recording the order would otherwise fail after the step.
+- ``TrainingPlan``: every session's topic says something, its owner and participants are
+  active members (each named once) and its last day is not before its first (seed 001,
+  团队建设规范 5.1 and 团队建设 2: a training plan; ``mktflow.domain.training``). Who attended
+  a session is held to its participants by the attendance step's own form.
 - Approval, gate and letter decisions have no rule here: the reason to reject or rework is in
   their form, and who may decide is the authority matrix's check (``engine.transitions``).
 
@@ -49,8 +53,9 @@ from mktflow.domain.actors import SYSTEM
 from mktflow.domain.campaign import plan_problems
 from mktflow.domain.errors import FormInvalid
 from mktflow.domain.money import MONEY_MAX, exact
+from mktflow.domain.training import check_sessions
 from mktflow.engine.common import find_member
-from mktflow.store.tables import BudgetLine, Campaign, Kpi, Product
+from mktflow.store.tables import BudgetLine, Campaign, Kpi, Member, Product
 
 __all__ = [
     "AnswerContext",
@@ -286,3 +291,12 @@ def check_request(session: Session, process: str, params: dict[str, Any]) -> Non
     problems = request_problems(session, process, params)
     if problems:
         raise refusal(f"{process} parameters", problems, "the request")
+
+
+@answer_rule("TrainingPlan")
+def training_plan(context: AnswerContext, data: dict[str, Any]) -> list[Problem]:
+    """A training plan's sessions: topics, active owners and participants, forward days."""
+    members = {e.lower() for e in context.session.exec(
+        select(Member.email).where(col(Member.active)))}
+    return [Problem(p.field, p.message) for p in check_sessions(
+        [row for _, row in _rows(data, "sessions")], members=members)]

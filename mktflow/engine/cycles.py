@@ -43,7 +43,8 @@ __all__ = [
 
 
 def cycle_spec(name: str, settings: Settings | None = None) -> Cycle:
-    """A cycle as configured: the appraisal runs quarterly or half-yearly by setting.
+    """A cycle as configured: the appraisal (and the training that follows it) runs quarterly
+    or half-yearly by setting.
 
     Handlers pass their unit of work's settings; ``None`` (the bridge's cycle helpers and the
     deployment catalog, until they pass the wiring's) reads the settings in force.
@@ -52,6 +53,8 @@ def cycle_spec(name: str, settings: Settings | None = None) -> Cycle:
     frequency = (settings or get_settings()).appraisal_frequency
     if name == "performance-appraisal" and frequency == "half-yearly":
         return replace(spec, frequency=Frequency.HALF_YEARLY, cron="0 6 5 1,7 *")
+    if name == "training" and frequency == "half-yearly":  # follows the appraisal's periods
+        return replace(spec, frequency=Frequency.HALF_YEARLY, cron="0 6 15 1,7 *")
     return spec
 
 

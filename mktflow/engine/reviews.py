@@ -20,7 +20,8 @@ from mktflow.domain.cycles import period_bounds
 from mktflow.domain.errors import BadInput, NotFound
 from mktflow.domain.model import Role, WorkState
 from mktflow.domain.reviews import budget_verdict, kpi_verdict, score_distributor
-from mktflow.engine import work
+from mktflow.domain.training import attainment_change
+from mktflow.engine import training, work
 from mktflow.engine.common import actor_for, as_engine, find_member, ref, ref_of
 from mktflow.engine.cycles import cycle_spec, work_items
 from mktflow.engine.notices import head_of
@@ -252,19 +253,27 @@ def _appraisal(uow: UnitOfWork, run: CycleRun, kind: str, subject: str, departme
                rows: list[dict[str, Any]], attainment: float | None,
                late: list[dict[str, Any]], members: dict[str, Member]) -> dict[str, Any]:
     """Record one appraisal and give it to the head who signs it (management for a
-    department, or for a head's own appraisal)."""
+    department, or for a head's own appraisal); a member's shows the training they attended
+    since their previous appraisal and the change of attainment (``engine.training``)."""
     with uow:
         signer_dept = department
         head = head_of(uow, department)
         if kind == "department" or head == subject or (
                 subject in members and members[subject].role == Role.HEAD):
             signer_dept, head = "management", head_of(uow, "management")
+        trained, before = training.attended_since(uow, subject, run.period) \
+            if kind == "member" else ([], None)
+    change = attainment_change(before, attainment)
+    effect = "" if kind != "member" else (
+        f" Training since the last appraisal: "
+        f"{', '.join(s.topic for s in trained) or 'none'}; attainment change: "
+        f"{'-' if change is None else f'{change:+.1f} points'}.")
     item = _step(uow, run, department=signer_dept,
                  title=f"Sign the {run.period} appraisal of {subject}",
                  key=f"appraisal/{kind}/{subject}", form=APPRAISAL_FORM, assignee=head,
                  excluded=[subject] if kind == "member" else None,
                  description="; ".join(f"{r['kpi']}: {r['actual']} of {r['target']}"
-                                       for r in rows))
+                                       for r in rows) + effect)
     with uow:
         row = uow.session.exec(select(Appraisal).where(
             col(Appraisal.period) == run.period, col(Appraisal.subject_type) == kind,
@@ -284,7 +293,8 @@ def _appraisal(uow: UnitOfWork, run: CycleRun, kind: str, subject: str, departme
             "kpis": rows, "attainment": attainment, "late_handoffs": late,
             "delay_days_from_others": round(sum(d["late_days"] for d in late), 1),
             "ref": ref(item), "work_item_id": item.id, "signer": head or signer_dept,
-            "period": run.period}
+            "period": run.period, "training": [s.topic for s in trained],
+            "attainment_change": change}
 
 
 def record_appraisal_results(uow: UnitOfWork, *, answered: list[dict[str, Any]]) -> int:

@@ -39,6 +39,7 @@ from mktflow.store import light
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [
+    "AppraisalTrainingPublic",
     "Backtest",
     "BacktestDepartment",
     "Blocker",
@@ -78,12 +79,16 @@ __all__ = [
     "MemberDigest",
     "MemberLoad",
     "MemberPublic",
+    "MemberTrainingPublic",
     "MemberWorkload",
     "OrganisationPublic",
     "PeriodDashboard",
     "ProcessPublic",
     "ProcessSummary",
     "SavedViewPublic",
+    "TrainingNeedPublic",
+    "TrainingPlanPublic",
+    "TrainingSessionPublic",
     "View",
     "WaitFigures",
     "WorkItemPublic",
@@ -1233,3 +1238,90 @@ class WorkReportPublic(View):
     submitted_by: str
     """The member, or mktflow for a weekly or monthly report gathered from daily ones."""
     submitted_at: str | None
+
+
+# --- training from appraisal ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrainingNeedPublic(View):
+    """A member's training need, created by their appraisal (``mktflow.engine.training``)."""
+
+    id: int
+    period: str
+    """The appraisal's period (2026-Q3)."""
+    member: str
+    department: str
+    topics: list[str]
+    """The KPIs missed, or ``signed: training`` when the head signed that result."""
+    attainment: float | None
+    """The appraisal's share of KPIs met, 0..1."""
+    covered: bool
+    """Whether an approved session of the period's plan names the member."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrainingSessionPublic(View):
+    """One session of a training plan."""
+
+    id: int
+    topic: str
+    owner: str
+    """The e-mail of the member who holds the session and records attendance."""
+    participants: list[str]
+    starts_on: str
+    """First day (YYYY-MM-DD)."""
+    ends_on: str
+    """Last day (YYYY-MM-DD)."""
+    attended: list[str] | None
+    """Who attended, as the owner recorded it; None until recorded."""
+    attendance_step: str | None
+    """The owner's attendance step (W-<id>), once the plan is approved."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrainingPlanPublic(View):
+    """A department's training plan for a period (``mktflow.engine.training``)."""
+
+    id: int
+    period: str
+    department: str
+    status: str
+    """preparing (its step is open), submitted (the head decides) or approved."""
+    prepare_step: str | None
+    """The step that prepares it (W-<id>)."""
+    approval_step: str | None
+    """The head's approval step (W-<id>), once submitted."""
+    prepared_by: str | None
+    approved_by: str | None
+    approved_at: str | None
+    returns: int
+    """How many times the head returned it."""
+    sessions: list[TrainingSessionPublic]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AppraisalTrainingPublic(View):
+    """One appraisal of a member, with the training attended since the previous one."""
+
+    period: str
+    attainment: float | None
+    """Share of KPIs met, 0..1."""
+    result: str | None
+    """What the head signed: reward, training, adjustment or none (None: not signed yet)."""
+    attainment_change: float | None
+    """Change since the previous appraisal, in percentage points (None without one)."""
+    training: list[TrainingSessionPublic]
+    """Sessions the member attended since the previous appraisal."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberTrainingPublic(View):
+    """A member's appraisals, training needs and training attended, as the member, their
+    head and management read it (read table row ``training``)."""
+
+    member: str
+    department: str
+    appraisals: list[AppraisalTrainingPublic]
+    """Newest first."""
+    needs: list[TrainingNeedPublic]

@@ -1,9 +1,9 @@
 """Tables of the recurring management cycles: cycle runs, research findings, distributors and
-their reviews, appraisals, work reports.
+their reviews, appraisals, work reports, training (needs, plans, sessions).
 
 Business tables (plans, budget lines, KPIs) live in ``mktflow.store.tables.business``; these hold
 what only the cycles need. Migration ``0004_cycles`` creates them (``0019_work_reports`` the
-work reports).
+work reports, ``0023_training`` the training tables).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlmodel import Field, SQLModel
 from mktflow.store.columns import created_field, json_field, text_field, timestamp_field
 
 __all__ = ["Appraisal", "CycleRun", "Distributor", "DistributorReview", "ResearchFinding",
-           "WorkReport"]
+           "TrainingNeed", "TrainingPlan", "TrainingSession", "WorkReport"]
 
 
 class CycleRun(SQLModel, table=True):
@@ -129,3 +129,55 @@ class WorkReport(SQLModel, table=True):
     due_at: datetime | None = timestamp_field()
     submitted_by: str = Field(max_length=320)
     submitted_at: datetime = created_field()
+
+
+class TrainingNeed(SQLModel, table=True):
+    """A member's training need, created by their appraisal of a period
+    (``mktflow.domain.training.training_need``): the topics (the KPIs missed)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    appraisal_id: int = Field(foreign_key="appraisal.id", unique=True)
+    period: str = Field(max_length=20, index=True)  # the appraisal's period
+    member_email: str = Field(max_length=320, index=True)
+    department: str = Field(max_length=64, index=True)
+    branch: str | None = Field(default=None, max_length=64)
+    topics: list[str] = json_field(list)
+    attainment: float | None = None  # the appraisal's, 0..1
+    created_at: datetime = created_field()
+
+
+class TrainingPlan(SQLModel, table=True):
+    """A department's training plan for a period: prepared in a step, approved by the head."""
+
+    __table_args__ = (UniqueConstraint("period", "department", name="uq_trainingplan_dept"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    period: str = Field(max_length=20)
+    department: str = Field(max_length=64, index=True)
+    status: str = Field(default="preparing", max_length=20)  # preparing | submitted | approved
+    prepare_item_id: int | None = Field(default=None, foreign_key="workitem.id")
+    approval_item_id: int | None = Field(default=None, foreign_key="workitem.id")
+    prepared_by: str | None = Field(default=None, max_length=320)
+    approved_by: str | None = Field(default=None, max_length=320)
+    approved_at: datetime | None = timestamp_field()
+    returns: int = 0  # how many times the head returned it
+    note: str = ""
+    created_at: datetime = created_field()
+
+
+class TrainingSession(SQLModel, table=True):
+    """One session of a training plan: topic, participants, owner, first and last day, and
+    who attended (recorded by the owner)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="trainingplan.id", index=True)
+    topic: str = Field(max_length=200)
+    owner_email: str = Field(max_length=320)
+    participants: list[str] = json_field(list)
+    starts_on: date
+    ends_on: date
+    attended: list[str] | None = json_field()  # None until the owner records attendance
+    attendance_item_id: int | None = Field(default=None, foreign_key="workitem.id")
+    recorded_by: str | None = Field(default=None, max_length=320)
+    recorded_at: datetime | None = timestamp_field()
+    created_at: datetime = created_field()
