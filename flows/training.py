@@ -21,8 +21,6 @@ from typing import Any
 
 from prefect import flow
 
-from mktflow.domain.cycles import previous_period
-from mktflow.engine.cycles import cycle_spec
 from mktflow.prefect.cycles import (
     RunView,
     begin_cycle,
@@ -35,7 +33,7 @@ from mktflow.prefect.cycles import (
     run_header,
     settle_carried,
 )
-from mktflow.prefect.tasks.training import move_plans_on, open_plans, plans_of, raise_needs
+from mktflow.prefect.tasks.training import earlier_plans, move_plans_on, open_plans, raise_needs
 
 CYCLE = "training"
 
@@ -76,9 +74,9 @@ def training(period: str | None = None) -> dict[str, Any]:
     moved = move_plans_on()
     needs = raise_needs(run.id)
     plans = open_plans(run.id)
-    previous = previous_period(period, cycle_spec(CYCLE).frequency)
-    earlier = plans_of(previous)
-    publish_markdown(CYCLE, "report", _report(run, needs, plans, earlier, previous),
+    earlier = earlier_plans(period)
+    publish_markdown(CYCLE, "report", _report(run, needs, plans, earlier["plans"],
+                                              earlier["period"]),
                      f"Training {period}")
     publish_table(CYCLE, "needs", needs, f"Training needs from the {period} appraisal")
     carry = [{"department": p["department"], "period": period, "ref": p["step"],

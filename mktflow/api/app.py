@@ -32,6 +32,7 @@ from mktflow.api import (
     _leads,
     _reads,
     _reports,
+    _training,
     _views,
     _work,
 )
@@ -220,7 +221,7 @@ def create_app(engine: Engine | None = None, *, settings: Settings | None = None
         return JSONResponse({"status": "ok"})
 
     for module in (_work, _handoffs, _leads, _reports, _views, _calendar, _dashboards,
-                   _digest, _forecast, _reads):
+                   _digest, _forecast, _reads, _training):
         app.include_router(module.router, dependencies=[Depends(single_query_values)])
     app.add_middleware(IdempotencyKeys)  # inside RequestLimits: bodies within the limit
     app.add_middleware(RequestLimits, max_bytes=settings.api_max_body_bytes)

@@ -63,13 +63,25 @@ def _open_cycle_steps() -> list[WorkItem]:
 
 
 def _answer_steps(echo: Callable[[str], None]) -> int:
-    """Answer every open step of the cycles with the smallest data its form accepts."""
+    """Answer every open step of the cycles with the smallest data its form accepts, and the
+    steps those answers open (a training plan's approval), for up to three rounds."""
     with _uow() as u:
         members = list(u.session.exec(select(Member).where(col(Member.active))
                                       .order_by(col(Member.id))))
     hq = hq_branches()
     answered = 0
-    for item in _open_cycle_steps():
+    for _ in range(3):
+        steps = _open_cycle_steps()
+        if not steps:
+            break
+        answered += _answer_round(steps, members, hq, echo)
+    return answered
+
+
+def _answer_round(steps: list[WorkItem], members: list[Member], hq: set[str],
+                  echo: Callable[[str], None]) -> int:
+    answered = 0
+    for item in steps:
         assert item.id is not None
         actor = pick_member(item, members, hq)
         if item.state == "open":

@@ -15,7 +15,8 @@ are trained or moved); seed 003 §1(1): the plan's goals are linked to each pers
   last day (``check_sessions``); a plan with no sessions says "no training this period". The
   head of the department approves it or returns it (a new plan step, the old sessions as its
   draft); whoever prepared it may not approve it (four eyes).
-- **Attendance.** Each approved session's owner records who attended: only its participants.
+- **Attendance.** Each approved session's owner records who attended: only its participants
+  (the attendance step's form lists them).
 - **The effect.** A member's appraisal shows the sessions they attended since their previous
   appraisal (a session counts when its last day falls after the previous appraisal's period
   and not after this one's) and the change of attainment, in percentage points
@@ -42,7 +43,6 @@ __all__ = [
     "TRAINING_FORM_NAMES",
     "SessionProblem",
     "attainment_change",
-    "attended_problems",
     "check_sessions",
     "counts_since",
     "training_need",
@@ -137,14 +137,6 @@ def check_sessions(sessions: Iterable[dict[str, Any]], *, members: set[str]
             out.append(SessionProblem(f"{at}.ends_on", f"{days[1]} is before the first day "
                                                        f"{days[0]}"))
     return out
-
-
-def attended_problems(attended: Iterable[str], participants: Iterable[str]
-                      ) -> list[SessionProblem]:
-    """Who is recorded as attending but is no participant of the session (``attended.1``)."""
-    allowed = {p.lower() for p in participants}
-    return [SessionProblem(f"attended.{i}", f"{e} is not a participant of the session")
-            for i, e in enumerate(attended) if str(e).strip().lower() not in allowed]
 
 
 def counts_since(ends_on: date, *, previous_end: date | None, end: date) -> bool:

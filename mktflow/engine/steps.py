@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from mktflow.engine import work
+from mktflow.domain.training import TRAINING_FORM_NAMES
+from mktflow.engine import training, work
 from mktflow.store.tables import ProcessInstance, WorkItem
 from mktflow.store.uow import Resumer, UnitOfWork
 
@@ -29,9 +30,15 @@ def complete_step(
 
     ``data`` is laid over the step's draft (no data submits the draft): every door offers the
     answer the Prefect UI form shows pre-filled.
+
+    A training step (``mktflow.domain.training.TRAINING_FORM_NAMES``) moves its plan on once
+    the answer is committed (``engine.training.settle``: the head's approval step, the
+    owners' attendance steps, the attendance written).
     """
     item = work.complete(uow, item_id, actor_email=actor_email, data=data, over_draft=True)
     hand_over(uow, item)
+    if item.form_name in TRAINING_FORM_NAMES:  # the plan moves on at once (its own units)
+        training.settle(uow)
     return item
 
 

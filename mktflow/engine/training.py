@@ -7,10 +7,11 @@ plan), 绩效评估 3 (those who fall short are trained); seed 003 §1(1). The r
 ``mktflow.domain.training``.
 
 The training cycle (``flows/training.py``) raises the needs and opens the plan steps; the
-steps are answered at any door (``mktflow work complete``, the API, the pages, the Prefect UI)
-and ``settle`` moves each plan on at once (``engine.work.complete`` calls it after a training
-step's answer commits): a submitted plan goes to the head, an approved one puts an attendance
-step in each session's owner's hands, attendance is written on its session. ``settle`` is
+steps are answered at any door (``mktflow work complete``, the API, the pages) and ``settle``
+moves each plan on at once (``engine.steps.complete_step``, every door's ``complete``, calls
+it after a training step's answer commits): a submitted plan goes to the head, an approved
+one puts an attendance step in each session's owner's hands, attendance is written on its
+session. ``settle`` is
 idempotent: the cycle's next run calls it too, so nothing is lost if a door's call failed.
 """
 

@@ -25,7 +25,6 @@ from mktflow.domain.inputs import (
     normalise_email,
 )
 from mktflow.domain.model import OPEN_WORK_STATES, Audience, Guard, WorkState
-from mktflow.domain.training import TRAINING_FORM_NAMES
 from mktflow.domain.work_reports import REPORT_FORM_NAME
 from mktflow.engine import decisions, processes
 from mktflow.engine.answers import check_answer
@@ -272,10 +271,6 @@ def complete(
     A daily report step (form ``DailyReport``) records the report
     (``engine.work_reports.record_step``) and keeps only its name.
 
-    A training step (``mktflow.domain.training.TRAINING_FORM_NAMES``) moves its plan on once
-    the answer is committed (``engine.training.settle``: the head's approval step, the
-    owners' attendance steps, the attendance written).
-
     A step already done is not completed again: the member who completed it, sending the same
     answer again (a retry whose first answer was lost), is told so and nothing changes;
     anyone else, or another answer, is refused (TransitionRefused) naming who completed it
@@ -305,11 +300,7 @@ def complete(
         })
         decisions.settle_handoff(uow, item, actor, clean)  # the handoff it decides, if any
         uow.commit()
-    if item.form_name in TRAINING_FORM_NAMES:  # the plan moves on at once (its own units)
-        from mktflow.engine.training import settle
-
-        settle(uow)
-    return item
+        return item
 
 
 def _completed_already(uow: UnitOfWork, item: WorkItem, actor_email: str,

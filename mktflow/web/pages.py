@@ -52,6 +52,7 @@ from mktflow.engine import (
     processes,
     queries,
     tasklist,
+    training,
     web_sessions,
     work,
     work_reports,
@@ -838,6 +839,30 @@ async def write_report(request: Request) -> Response:
     except MktflowError as exc:
         return reports_page(request, status=exc.http_status, refusal=str(exc), typed=typed, v=v)
     return v.redirect(f"/my-reports?{urlencode({'submitted': report.ref})}")
+
+
+@router.get("/training")
+def training_page(request: Request) -> Response:
+    """Training from appraisal (seed 001, 团队建设规范 5.1 and 绩效评估 3): the training needs
+    the member may read (their own; their department's for its head; all for management), the
+    plans of the departments they may see with their sessions and attendance, and with
+    ``?member=`` one member's appraisals with the training attended since the previous one
+    and the change of attainment."""
+    v = visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    q = request.query_params
+    period, member = q.get("period", "")[:20] or None, q.get("member", "")[:320] or None
+    try:
+        needs = training.list_needs(v.uow(), reader=v.me["email"], period=period)
+        plans = training.list_plans(v.uow(), reader=v.me["email"], period=period)
+        record = training.member_training(v.uow(), member, reader=v.me["email"]) \
+            if member else None
+    except MktflowError as exc:
+        return v.page("message.html", status=exc.http_status, title=v.t("Training"),
+                      message=str(exc), link="/training", link_text=v.t("Training"))
+    return v.page("training.html", title=v.t("Training"), nav="training", needs=needs,
+                  plans=plans, record=record, period=period or "")
 
 
 #: The plan form's fields: each kind's starts in each month of the quarter.

@@ -18,7 +18,7 @@ def test_every_recurring_flow_runs_and_its_steps_are_answered(flow_db: Any) -> N
     # written out by hand: every scheduled flow but the reconciler, in the demo's order
     recurring = ["outbox-relay", "sla-sweep", "member-digests", "process-review",
                  "market-research", "budget-review", "performance-appraisal",
-                 "channel-evaluation", "annual-planning"]
+                 "channel-evaluation", "annual-planning", "training"]
     # the work reports' day in its order: steps, reports written, digest, week and month
     reports = ["daily-reports", "report-digest", "weekly-reports", "monthly-reports"]
     assert [r["flow"] for r in results] == recurring + reports

@@ -409,6 +409,15 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
     report = work_reports.submit(db.uow(), actor_email=OLGA, done="Secret fair plan")
     walked["/reports/{item}"].append((f"/reports/{report.ref}", 403))
     walked["/reports"].append(("/reports", 200))
+    # a member's training needs and appraisals: theirs, their head's, management's; a
+    # department's training plan: its members' and management's
+    from tests.integration.test_training import needs_and_plan
+
+    needs_and_plan(db, "2026-Q2")  # Olga's need, marketing's plan
+    walked["/training/needs"].append(("/training/needs", 200))
+    walked["/training/plans"].append(("/training/plans", 200))
+    walked["/training/members/{member}"] += [(f"/training/members/{OLGA}", 403),
+                                             (f"/training/members/{TOM}", 200)]
     # the desk's figures: a department's workload is its head's and management's (a
     # specialist leads none); a campaign's dashboard carries its plan and budget, the owner's
     # department's (marketing) and management's; a period's lists only his department's rows
@@ -438,6 +447,7 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
         assert tom.get("/leads").json() == []
         assert [v["name"] for v in tom.get("/views").json()] == ["tech True"]
         assert tom.get("/reports").json() == []
+        assert tom.get("/training/needs").json() == tom.get("/training/plans").json() == []
         figures = tom.get(f"/dashboards/periods/{start.year}").json()
         assert (figures["kpis"], figures["lines"]) == ([], [])  # marketing's, not his
         listed = {p["id"] for p in tom.get("/processes").json()}
@@ -460,6 +470,7 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
         pages[plain].append((plain, status))
     pages["/sign-in/{code}"].append(("/sign-in/not-a-code", 200))  # a button, nothing more
     pages["/my-reports"].append(("/my-reports", 200))  # his own only: none of Olga's
+    pages["/training"] += [("/training", 200), (f"/training?member={OLGA}", 403)]
     # the department forecast is for heads and management: a specialist leads none
     pages["/forecast"].append(("/forecast?run=1&order_1=3", 403))
     assert all(pages.values()), f"pages the walk does not cover: " \
@@ -491,6 +502,8 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
                 assert "stores listed" not in answer.text and "Fair stand" not in answer.text
             if path in ("/my-reports", "/reports"):
                 assert "Secret fair plan" not in answer.text, path
+            if path.startswith("/training") and expected == 200:  # none of Olga's, marketing's
+                assert OLGA not in answer.text and "marketing" not in answer.text.lower(), path
     finally:
         browser.client.close()
     assert MANAGEMENT == "management"  # the one department whose members see every side

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from mktflow.domain.errors import FormInvalid, NotAuthorized
-from mktflow.engine import cycles, reviews, training, work
+from mktflow.engine import actions, cycles, reviews, training
 from mktflow.store.tables import Kpi, WorkItem
 
 OLGA = "olga.petrova@example.com"  # marketing specialist, hq: misses a KPI
@@ -22,7 +22,8 @@ TOM = "tom.berg@example.com"  # tech
 MARIA = "maria.garcia@example.com"  # management
 
 
-def _appraise(db: Any, period: str, olga_actual: float) -> list[dict[str, Any]]:
+def add_kpis(db: Any, period: str, olga_actual: float) -> None:
+    """Olga's two KPIs of ``period`` (leads: target 100; ctr met) and Marco's one (met)."""
     with db.uow() as u:
         u.session.add_all([
             Kpi(name="leads", owner_email=OLGA, department="marketing", period=period,
@@ -32,6 +33,10 @@ def _appraise(db: Any, period: str, olga_actual: float) -> list[dict[str, Any]]:
             Kpi(name="stores", owner_email=MARCO, department="marketing", period=period,
                 target=50, actual=55)])
         u.commit()
+
+
+def _appraise(db: Any, period: str, olga_actual: float) -> list[dict[str, Any]]:
+    add_kpis(db, period, olga_actual)
     run = cycles.begin_cycle(db.engine_uow(), cycle="performance-appraisal", period=period)
     return reviews.appraise(db.engine_uow(), run_id=run.id)
 
@@ -44,16 +49,26 @@ def _item(db: Any, ref: str | None) -> WorkItem:
         return item
 
 
-def _answer(db: Any, ref: str | None, who: str, data: dict[str, Any]) -> None:
+def answer(db: Any, ref: str | None, who: str, data: dict[str, Any]) -> None:
+    """Answer a step as every door does (the action table's complete)."""
     item = _item(db, ref)
     if item.state == "open":
-        work.claim(db.uow(), item.id, actor_email=who)
-    work.complete(db.uow(), item.id, actor_email=who, data=data)
+        actions.perform(db.uow(), "work", item.id, "claim", actor_email=who)
+    actions.perform(db.uow(), "work", item.id, "complete", actor_email=who, data=data)
 
 
-def _session(**changes: Any) -> dict[str, Any]:
+def session_of(**changes: Any) -> dict[str, Any]:
     return {"topic": "Lead qualification", "participants": [OLGA], "owner": LI,
             "starts_on": "2026-07-13", "ends_on": "2026-07-14", **changes}
+
+
+def needs_and_plan(db: Any, period: str) -> dict[str, Any]:
+    """Olga's need from a missed KPI of ``period`` and marketing's plan step for it."""
+    _appraise(db, period, olga_actual=50)
+    run = cycles.begin_cycle(db.engine_uow(), cycle="training", period=period)
+    training.raise_needs(db.engine_uow(), run_id=run.id)
+    [plan] = training.open_plans(db.engine_uow(), run_id=run.id)
+    return plan
 
 
 def test_a_missed_kpi_is_trained_and_the_next_appraisal_shows_it(db: Any) -> None:
@@ -66,25 +81,25 @@ def test_a_missed_kpi_is_trained_and_the_next_appraisal_shows_it(db: Any) -> Non
     assert (plan["department"], plan["status"]) == ("marketing", "preparing")
 
     with pytest.raises(FormInvalid) as refused:  # the rules, at the step's every door
-        _answer(db, plan["step"], LI, {"sessions": [_session(
+        answer(db, plan["step"], LI, {"sessions": [session_of(
             owner="nobody@example.com", ends_on="2026-07-01")]})
     assert "sessions.0.owner: nobody@example.com is not an active member" in str(refused.value)
     assert "sessions.0.ends_on: 2026-07-01 is before the first day" in str(refused.value)
-    _answer(db, plan["step"], LI, {"sessions": [_session()]})
+    answer(db, plan["step"], LI, {"sessions": [session_of()]})
     [shown] = training.list_plans(db.uow(), period="2026-Q2")
     assert (shown.status, shown.prepared_by) == ("submitted", LI)
     approval = _item(db, shown.approval_step)
     assert (approval.assignee_email, approval.excluded) == (ANA, [LI])  # four eyes
 
-    _answer(db, shown.approval_step, ANA, {"decision": "approve"})
+    answer(db, shown.approval_step, ANA, {"decision": "approve"})
     [shown] = training.list_plans(db.uow(), period="2026-Q2")
     assert (shown.status, shown.approved_by) == ("approved", ANA)
     [session] = shown.sessions
     attendance = _item(db, session.attendance_step)
     assert attendance.assignee_email == LI  # the session's owner records who came
     with pytest.raises(FormInvalid):  # only a participant can have attended
-        work.complete(db.uow(), attendance.id, actor_email=LI, data={"attended": [MARCO]})
-    work.complete(db.uow(), attendance.id, actor_email=LI, data={"attended": [OLGA]})
+        answer(db, session.attendance_step, LI, {"attended": [MARCO]})
+    answer(db, session.attendance_step, LI, {"attended": [OLGA]})
     assert training.list_plans(db.uow(), period="2026-Q2")[0].sessions[0].attended == [OLGA]
     assert training.list_needs(db.uow(), member=OLGA)[0].covered
 
@@ -106,12 +121,12 @@ def test_a_returned_plan_is_prepared_again_and_only_its_people_read_a_members_tr
     run = cycles.begin_cycle(db.engine_uow(), cycle="training", period="2026-Q1")
     training.raise_needs(db.engine_uow(), run_id=run.id)
     [plan] = training.open_plans(db.engine_uow(), run_id=run.id)
-    _answer(db, plan["step"], LI, {"sessions": [_session()]})
+    answer(db, plan["step"], LI, {"sessions": [session_of()]})
     [shown] = training.list_plans(db.uow(), period="2026-Q1")
-    _answer(db, shown.approval_step, ANA, {"decision": "return", "note": "two days"})
+    answer(db, shown.approval_step, ANA, {"decision": "return", "note": "two days"})
     [again] = training.list_plans(db.uow(), period="2026-Q1")
     assert (again.status, again.returns, again.sessions) == ("preparing", 1, [])
-    assert _item(db, again.prepare_step).draft == {"sessions": [_session()]}
+    assert _item(db, again.prepare_step).draft == {"sessions": [session_of()]}
 
     for reader in (OLGA, ANA, MARIA):  # the member, their head, management
         assert training.member_training(db.uow(), OLGA, reader=reader).needs
@@ -122,3 +137,44 @@ def test_a_returned_plan_is_prepared_again_and_only_its_people_read_a_members_tr
         assert training.list_needs(db.uow(), reader=reader) == []
     assert training.list_plans(db.uow(), reader=TOM) == []  # marketing's plan: its own
     assert training.list_plans(db.uow(), reader=MARCO)
+
+
+def test_the_command_line_the_api_and_the_page_show_a_members_training(
+        db: Any, cli: Any) -> None:
+    import httpx
+
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+    from tests.integration.api_support import bearer, member_tokens, serving
+    from tests.integration.web_support import Browser
+
+    plan = needs_and_plan(db, "2026-Q2")
+    answer(db, plan["step"], LI, {"sessions": [session_of()]})
+    needs = cli("training", "needs", "--as", ANA, "--json").json()
+    assert [(n["member"], n["topics"], n["covered"]) for n in needs] == [(OLGA, ["leads"],
+                                                                          False)]
+    assert cli("training", "needs", "--as", MARCO, "--json").json() == []
+    shown = cli("training", "plans", "--period", "2026-Q2").stdout
+    assert "2026-Q2 marketing: submitted" in shown and "Lead qualification" in shown
+    assert "2026-Q2" in cli("training", "member", OLGA, "--as", OLGA).stdout
+    refused = cli("training", "member", OLGA, "--as", MARCO, "--json")
+    assert refused.exit_code == 1 and "training of olga.petrova" in refused.stdout
+
+    tokens = member_tokens(db)
+    with serving(create_app(db.engine, settings=Settings())) as url:
+        with httpx.Client(base_url=url, timeout=10) as api:
+            record = api.get(f"/training/members/{OLGA}", headers=bearer(tokens[MARIA]))
+            assert record.status_code == 200
+            assert record.json()["appraisals"][0]["attainment"] == 0.5
+            assert api.get(f"/training/members/{OLGA}",
+                           headers=bearer(tokens[MARCO])).status_code == 403
+            [listed] = api.get("/training/plans", headers=bearer(tokens[LI])).json()
+            assert (listed["status"], listed["sessions"][0]["owner"]) == ("submitted", LI)
+        browser = Browser(url)
+        try:
+            browser.sign_in(db, ANA)
+            page = browser.get(f"/training?member={OLGA}").text
+            assert "Lead qualification" in page and "Appraisals of olga.petrova" in page
+            assert ">leads<" in page  # the KPI missed, in the needs' table
+        finally:
+            browser.client.close()

@@ -8,11 +8,13 @@ from typing import Any
 from prefect import task
 
 from mktflow.bootstrap import engine_uow as uow
+from mktflow.domain.cycles import previous_period
 from mktflow.engine import training
+from mktflow.engine.cycles import cycle_spec
 from mktflow.engine.views import plain
 from mktflow.prefect.tasks.common import ENGINE_TASK
 
-__all__ = ["move_plans_on", "open_plans", "plans_of", "raise_needs"]
+__all__ = ["earlier_plans", "move_plans_on", "open_plans", "raise_needs"]
 
 
 @task(name="move-training-plans-on", **ENGINE_TASK)
@@ -34,7 +36,8 @@ def open_plans(run_id: int) -> list[dict[str, Any]]:
     return training.open_plans(uow(), run_id=run_id)
 
 
-@task(name="training-plans-of", **ENGINE_TASK)
-def plans_of(period: str) -> list[dict[str, Any]]:
-    """The plans of an earlier period, with their sessions and attendance."""
-    return plain(training.list_plans(uow(), period=period))
+@task(name="earlier-training-plans", **ENGINE_TASK)
+def earlier_plans(period: str) -> dict[str, Any]:
+    """The period before ``period`` and its plans, with their sessions and attendance."""
+    earlier = previous_period(period, cycle_spec("training").frequency)
+    return {"period": earlier, "plans": plain(training.list_plans(uow(), period=earlier))}
