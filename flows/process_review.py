@@ -3,7 +3,9 @@
 Per department pair: handoffs offered, median hours to accept and to deliver, rejection and
 return rates by reason, rework loops, overdue share; per process, the step people waited on
 longest. Handoffs still open and overdue at review time are carried to the next review,
-which says whether they were settled since.
+which says whether they were settled since. Beside the ledger, the balance of each
+department's work (seed 000): a department whose important-not-urgent share of the month's
+work items is below ``MKTFLOW_IMPORTANT_NOT_URGENT_FLOOR`` is reported as a finding.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from mktflow.prefect.cycles import (
     publish_table,
     run_header,
 )
-from mktflow.prefect.tasks.reviews import compile_ledger, follow_up_carried
+from mktflow.prefect.tasks.reviews import balance_of_work, compile_ledger, follow_up_carried
 
 CYCLE = "process-review"
 
@@ -43,7 +45,14 @@ def _pair_rows(ledger: dict[str, Any]) -> list[dict[str, Any]]:
     } for p in ledger["pairs"]]
 
 
-def _report(run: RunView, ledger: dict[str, Any], followed: list[dict[str, Any]]) -> str:
+def _balance_rows(balance: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{**d, "important_not_urgent_share": f"{d['important_not_urgent_share']:.0%}",
+             "below_floor": "BELOW FLOOR" if d["below_floor"] else ""}
+            for d in balance["departments"]]
+
+
+def _report(run: RunView, ledger: dict[str, Any], followed: list[dict[str, Any]],
+            balance: dict[str, Any]) -> str:
     pairs = [{**r, "rejection_rate": f"{r['rejection_rate']:.0%}",
               "return_rate": f"{r['return_rate']:.0%}",
               "overdue_share": f"{r['overdue_share']:.0%}"} for r in _pair_rows(ledger)]
@@ -62,6 +71,14 @@ def _report(run: RunView, ledger: dict[str, Any], followed: list[dict[str, Any]]
         + markdown_table(still_open, ["ref", "from", "to", "title", "due", "late_hours"]),
         f"## Carried from {run.previous_period or '-'}\n\n"
         + markdown_table(followed, ["ref", "from", "to", "title", "state_now", "settled"]),
+        "## The balance of each department's work\n\nWork items created in the period by "
+        f"importance and urgency; floor {balance['floor']:.0%} important-not-urgent.\n\n"
+        + markdown_table(_balance_rows(balance), [
+            "department", "important_urgent", "important_not_urgent", "urgent_not_important",
+            "neither", "unclassified", "important_not_urgent_share", "below_floor"]),
+        "## Findings\n\n" + ("\n".join(f"- {d['department']}: {d['finding']}"
+                                      for d in balance["departments"] if d["finding"])
+                             or "_none_"),
     ])
 
 
@@ -73,7 +90,8 @@ def process_review(period: str | None = None) -> dict[str, Any]:
     run = begin_cycle(CYCLE, period)
     ledger = compile_ledger(period)
     followed = follow_up_carried(run.carried)
-    publish_markdown(CYCLE, "report", _report(run, ledger, followed),
+    balance = balance_of_work(period)
+    publish_markdown(CYCLE, "report", _report(run, ledger, followed, balance),
                      f"Handoff ledger {period}")
     publish_table(CYCLE, "pairs", _pair_rows(ledger),
                   f"Handoffs per department pair, {period}")
@@ -85,6 +103,8 @@ def process_review(period: str | None = None) -> dict[str, Any]:
                           for c in unsettled if c["ref"] not in {o["ref"] for o in still_open}]
     summary = {"period": period, "pairs": len(ledger["pairs"]), "overdue_open": len(still_open),
                "carried_in": len(run.carried), "carried_settled": len(followed) - len(unsettled),
-               "skipped_periods": run.skipped_periods}
+               "skipped_periods": run.skipped_periods,
+               "below_balance_floor": [d["department"] for d in balance["departments"]
+                                       if d["below_floor"]]}
     finish_cycle(run.id, carry, summary)
     return summary

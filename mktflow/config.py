@@ -305,6 +305,13 @@ class Settings(BaseSettings):
                     "plan, business plan, strategy, product lines, new products); below it the "
                     "plan balance warns.",
     )
+    important_not_urgent_floor: float = Field(
+        default=0.2, ge=0, le=1,
+        description="Least share (0-1) of a department's classified work items of a period "
+                    "that should be important and not urgent (seed 000: future planning, not "
+                    "only today's fires); below it the balance of work flags the department "
+                    "and the process review reports it.",
+    )
     schedule_tz: str = Field(
         default="UTC",
         description="IANA time zone of the calendar cycles' schedules, e.g. Europe/Madrid; "

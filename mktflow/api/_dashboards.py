@@ -16,7 +16,12 @@ from mktflow.api._schemas import problems
 from mktflow.domain.cycles import PERIOD_PATTERN
 from mktflow.domain.inputs import CODE_MAX
 from mktflow.engine import dashboards, workload
-from mktflow.engine.views import CampaignDashboard, DepartmentWorkload, PeriodDashboard
+from mktflow.engine.views import (
+    CampaignDashboard,
+    DepartmentWorkload,
+    PeriodDashboard,
+    WorkBalance,
+)
 
 __all__ = ["router"]
 
@@ -70,3 +75,18 @@ def period_dashboard(
     if wants_html(request.headers.get("accept")):
         return web.period_dashboard_page(request, period)
     return dashboards.period_dashboard(uow, period, reader=reader)
+
+
+@router.get("/dashboards/balance/{period}", response_model=WorkBalance,
+            responses=web.PAGE_RESPONSES)
+def work_balance(
+    uow: Uow, request: Request, reader: PageOrReader,
+    period: str = Path(description="The period: 2026, 2026-H2, 2026-Q4 or 2026-11.",
+                       pattern=f"^{PERIOD_PATTERN}$", max_length=7),
+) -> WorkBalance | Response:
+    """The balance of each department's work in a period (seed 000): its work items in the
+    four quadrants of importance and urgency, flagged when the important-not-urgent share is
+    below the floor; the reader's departments, management every one (a browser: the page)."""
+    if wants_html(request.headers.get("accept")):
+        return web.work_balance_page(request, period)
+    return dashboards.work_balance(uow, period, reader=reader)

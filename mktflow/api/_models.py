@@ -197,6 +197,9 @@ class CreateWork(_Body):
     form_name: str | None = one_line(NAME_MAX, default=None)
     assignee: Email | None = None
     priority: int = Field(default=50, ge=0, le=100)
+    important: bool | None = Field(default=None, description=(
+        "Important work (seed 000); left out: unclassified in the department's balance."))
+    urgent: bool | None = Field(default=None, description="Urgent work (seed 000).")
     due: Due | None = None
     follow_up: Time | None = None
     process: str | None = one_line(KEY_MAX, default=None,

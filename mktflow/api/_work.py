@@ -43,7 +43,8 @@ def create(body: CreateWork, actor: Actor, uow: Uow, response: Response) -> Item
         uow, actor_email=actor, department=body.department, title=body.title,
         description=body.description, form_schema=body.form_schema, form_name=body.form_name,
         assignee=body.assignee, priority=body.priority, due_at=due_ahead(body.due, uow.now()),
-        follow_up_at=body.follow_up, process_id=pid, branch=body.branch)
+        follow_up_at=body.follow_up, process_id=pid, branch=body.branch,
+        important=body.important, urgent=body.urgent)
     response.headers["Location"] = f"/work/{item.id}"
     return show_item(uow, f"W-{item.id}")
 

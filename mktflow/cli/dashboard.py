@@ -90,3 +90,31 @@ def period_cmd(
 
     with refusals(json_):
         emit(period_dashboard(uow(), period, reader=reader), json_, _board_text)
+
+
+def _balance_text(balance: Any) -> str:
+    v = plain(balance)
+    rows = [{**d, "important-not-urgent share": f"{d['important_not_urgent_share']:.0%}",
+             "flag": "BELOW FLOOR" if d["below_floor"] else ""} for d in v["departments"]]
+    return "\n".join([
+        f"period {v['period']} ({v['start']} to before {v['end']}); floor "
+        f"{v['floor']:.0%} important-not-urgent",
+        table(rows, ["department", "important_urgent", "important_not_urgent",
+                     "urgent_not_important", "neither", "unclassified",
+                     "important-not-urgent share", "flag"], empty="no work items"),
+        *[f"{d['department']}: {d['finding']}" for d in v["departments"] if d["finding"]]])
+
+
+@dashboard_app.command("balance")
+def balance_cmd(
+    period: Annotated[str, typer.Argument(help="2026, 2026-H2, 2026-Q4 or 2026-11.")],
+    reader: ReaderOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """The balance of each department's work in a period (seed 000): work items by importance
+    and urgency, and who falls below the important-not-urgent floor (--as: their departments;
+    management: all)."""
+    from mktflow.engine.dashboards import work_balance
+
+    with refusals(json_):
+        emit(work_balance(uow(), period, reader=reader), json_, _balance_text)

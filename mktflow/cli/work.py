@@ -47,6 +47,11 @@ def work_create(
     priority: Annotated[int, typer.Option("--priority", help="0-100.")] = 50,
     process: Annotated[str | None, typer.Option("--process", help="Business key.")] = None,
     description: Annotated[str, typer.Option("--description")] = "",
+    important: Annotated[bool | None, typer.Option(
+        "--important/--not-important", help="Important work (seed 000); unsaid: "
+                                            "unclassified in the balance of work.")] = None,
+    urgent: Annotated[bool | None, typer.Option(
+        "--urgent/--not-urgent", help="Urgent work (seed 000).")] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Put a step in a department's queue (flows do this through human_step)."""
@@ -63,8 +68,7 @@ def work_create(
             unit, actor_email=actor, department=department, title=title,
             form_schema=parse_data(form, field="form"), assignee=assignee,
             due_at=due_ahead(parse_due(due, field="due"), unit.now()), priority=priority,
-            process_id=pid,
-            description=description)
+            process_id=pid, description=description, important=important, urgent=urgent)
         _work_result(item, json_)
 
 

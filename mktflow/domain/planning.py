@@ -11,6 +11,15 @@ marketing strategy → marketing plan → promotion plans. Items keep the chain 
 links, and ``balance`` reports links that lead nowhere and items that do not trace to a
 strategy.
 
+Seed 000 also names the other balance: "la guinda del pastel" (the icing on the cake) is
+*important but not urgent* work for future planning, "dar ayuda cuando sea oportuno" (timely
+help) *urgent but not important* work to be solved at once. Work items and plan items carry
+``important`` and ``urgent``; ``quadrant_balance`` counts a department's work in the four
+quadrants and flags a department whose important-not-urgent share falls below the floor
+management sets. A plan item that does not say takes them from its horizon (future work is
+important and not urgent, present work urgent and not important: seed 000's own pairing); a
+work item that does not say is *unclassified* and left out of the shares.
+
 Pure: no I/O. ``parse_plan_items`` turns rows already read from a file into items and refuses
 the file whole, naming the source, the row or entry and the field of every problem.
 """
@@ -34,10 +43,15 @@ __all__ = [
     "PlanBalance",
     "PlanFileInvalid",
     "PlanItem",
+    "Quadrant",
+    "QuadrantBalance",
     "balance",
     "horizon_of",
     "normalise_category",
+    "parse_flag",
     "parse_plan_items",
+    "quadrant_balance",
+    "quadrant_of",
 ]
 
 
@@ -74,7 +88,89 @@ CHAIN_LEVELS: dict[str, int] = {
 
 #: Columns / keys a plan file may have; ``title`` and ``category`` are required.
 PLAN_FIELDS = ("id", "title", "category", "owner", "goal", "horizon", "resources", "parent",
-               "notes")
+               "notes", "important", "urgent")
+
+
+class Quadrant(StrEnum):
+    """Where work falls by importance and urgency (seed 000)."""
+
+    IMPORTANT_URGENT = "important-urgent"
+    IMPORTANT_NOT_URGENT = "important-not-urgent"  # the icing on the cake: future planning
+    URGENT_NOT_IMPORTANT = "urgent-not-important"  # timely help: today's fires
+    NEITHER = "neither"
+
+
+def quadrant_of(important: bool, urgent: bool) -> Quadrant:
+    """The quadrant of work that is (or is not) important and urgent."""
+    if important:
+        return Quadrant.IMPORTANT_URGENT if urgent else Quadrant.IMPORTANT_NOT_URGENT
+    return Quadrant.URGENT_NOT_IMPORTANT if urgent else Quadrant.NEITHER
+
+
+_YES, _NO = {"yes", "y", "true", "1", "x"}, {"no", "n", "false", "0"}
+
+
+def parse_flag(raw: Any, *, field: str) -> bool | None:
+    """``important`` or ``urgent`` as a file or form gives it: yes/no, true/false, 1/0, x
+    (any case); empty: None (not said). ValueError naming the field otherwise."""
+    if raw is None or isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if not text:
+        return None
+    if text in _YES | _NO:
+        return text in _YES
+    raise ValueError(f"field {field!r}: {raw!r} is not yes or no")
+
+
+@dataclass(frozen=True)
+class QuadrantBalance:
+    """A department's work in the four quadrants: counts, and the floor of the
+    important-not-urgent share management sets."""
+
+    counts: dict[str, int]  # quadrant -> items
+    unclassified: int  # items that say neither importance nor urgency
+    floor: float
+
+    @property
+    def classified(self) -> int:
+        """Items in a quadrant."""
+        return sum(self.counts.values())
+
+    def share(self, quadrant: Quadrant) -> float:
+        """The quadrant's share of the classified items, 0 to 1 (0 with none)."""
+        return self.counts[quadrant] / self.classified if self.classified else 0.0
+
+    @property
+    def below_floor(self) -> bool:
+        """Whether important-not-urgent work falls below the floor (never with no items)."""
+        return bool(self.classified) and self.share(Quadrant.IMPORTANT_NOT_URGENT) < self.floor
+
+    @property
+    def finding(self) -> str | None:
+        """The sentence a review reports when the department is below the floor."""
+        if not self.below_floor:
+            return None
+        share = self.share(Quadrant.IMPORTANT_NOT_URGENT)
+        return (f"important-not-urgent work is {share:.1%} of the department's classified "
+                f"work ({self.counts[Quadrant.IMPORTANT_NOT_URGENT]} of {self.classified} "
+                f"items), below the floor of {self.floor:.0%}: it is busy with today's fires "
+                "and neglects the future (seed 000)")
+
+
+def quadrant_balance(rows: Iterable[tuple[bool | None, bool | None]], *,
+                     floor: float) -> QuadrantBalance:
+    """Count ``(important, urgent)`` rows into the quadrants; a row with both None is
+    unclassified, one None counts as False. ``floor``: the least important-not-urgent share
+    (0-1)."""
+    counts = {str(q): 0 for q in Quadrant}
+    unclassified = 0
+    for important, urgent in rows:
+        if important is None and urgent is None:
+            unclassified += 1
+            continue
+        counts[quadrant_of(bool(important), bool(urgent))] += 1
+    return QuadrantBalance(counts=counts, unclassified=unclassified, floor=floor)
 
 
 def normalise_category(raw: str) -> str:
@@ -100,6 +196,15 @@ class PlanItem:
     resources: str = ""
     parent: str = ""
     where: str = ""  # "row 4", "entry 3": for messages
+    important: bool | None = None  # None: from the horizon (future: important)
+    urgent: bool | None = None  # None: from the horizon (present: urgent)
+
+    @property
+    def quadrant(self) -> Quadrant:
+        """Where the item falls: as it says, else as its horizon pairs them (seed 000)."""
+        future = self.horizon == Horizon.FUTURE
+        return quadrant_of(future if self.important is None else self.important,
+                           not future if self.urgent is None else self.urgent)
 
     @property
     def level(self) -> int | None:
@@ -142,7 +247,13 @@ def parse_plan_items(rows: Iterable[tuple[int, Any]], source: str, *,
         if raw_horizon and raw_horizon not in {h.value for h in Horizon}:
             problems.append(f"{source} {where}: field 'horizon': {values['horizon']!r} is not "
                             "'present' or 'future'")
-        if unknown or not values.get("title") or not values.get("category"):
+        flags: dict[str, bool | None] = {}
+        for name in ("important", "urgent"):
+            try:
+                flags[name] = parse_flag(values.get(name, ""), field=name)
+            except ValueError as exc:
+                problems.append(f"{source} {where}: {exc}")
+        if unknown or not values.get("title") or not values.get("category") or len(flags) < 2:
             continue
         key = values.get("id") or values["title"]
         if key in seen:
@@ -157,7 +268,7 @@ def parse_plan_items(rows: Iterable[tuple[int, Any]], source: str, *,
             key=key, title=values["title"], category=values["category"], horizon=horizon,
             owner=values.get("owner", ""), goal=values.get("goal", ""),
             resources=values.get("resources", ""), parent=values.get("parent", ""),
-            where=where,
+            where=where, important=flags["important"], urgent=flags["urgent"],
         ))
     if not problems and not items:
         problems.append(f"{source}: no plan items found")
@@ -228,6 +339,8 @@ class PlanBalance:
             "missing": self.missing,
             "chain_checked": self.chain_checked,
             "chain_issues": [issue.__dict__ for issue in self.chain_issues],
+            "quadrants": {q: sum(1 for i in self.items if i["quadrant"] == q)
+                          for q in Quadrant},
             "items": self.items,
         }
 
@@ -289,7 +402,8 @@ def balance(items: list[PlanItem], *, floor: float) -> PlanBalance:
     result = PlanBalance(total=len(items), present=len(items) - future, future=future,
                          floor=floor)
     result.items = [{"title": i.title, "category": i.category, "horizon": str(i.horizon),
-                     "owner": i.owner, "parent": i.parent} for i in items]
+                     "quadrant": str(i.quadrant), "owner": i.owner, "parent": i.parent}
+                    for i in items]
     result.missing = [{"item": i.title, "where": i.where, "lacks": lacks}
                       for i in items if (lacks := _missing_fields(i))]
     result.chain_checked = any(i.parent for i in items)

@@ -20,29 +20,42 @@ only the KPIs and budget lines of the reader's own departments (management: all)
 
 from __future__ import annotations
 
+import contextlib
 import re
+from datetime import date
 
 from sqlmodel import col, select
 
 from mktflow.domain.actors import Actor, Target, authorize_read, may_read
 from mktflow.domain.campaign import KpiFigures, evaluate, kpi_result
-from mktflow.domain.cycles import PERIOD_PATTERN
+from mktflow.domain.cycles import PERIOD_PATTERN, Frequency, period_bounds
 from mktflow.domain.errors import BadInput, NotFound
-from mktflow.domain.model import Readable, read_rule
+from mktflow.domain.model import Readable, WorkState, read_rule
 from mktflow.domain.money import money_json, money_sum
+from mktflow.domain.planning import Quadrant, quadrant_balance
 from mktflow.domain.reviews import budget_verdict, kpi_verdict
 from mktflow.engine import campaigns, reviews, visibility
 from mktflow.engine.common import ref_of
+from mktflow.engine.reports import start_of
 from mktflow.engine.views import (
     BudgetDashboardRow,
     CampaignDashboard,
+    DepartmentBalance,
     KpiDashboardRow,
     PeriodDashboard,
+    WorkBalance,
 )
-from mktflow.store.tables import BudgetLine, Campaign, Member, ProcessInstance
+from mktflow.store.tables import (
+    BudgetLine,
+    Campaign,
+    Department,
+    Member,
+    ProcessInstance,
+    WorkItem,
+)
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["campaign_dashboard", "period_dashboard"]
+__all__ = ["campaign_dashboard", "period_dashboard", "work_balance"]
 
 _PERIOD = re.compile(f"^{PERIOD_PATTERN}$")
 _CODE_MAX = 100
@@ -113,15 +126,63 @@ def _sees(actor: Actor | None, what: str, department: str) -> bool:
         ref=what, department=department, owner_department=department))
 
 
+def _period(period: str) -> str:
+    period = (period or "").strip()
+    if not _PERIOD.match(period):
+        raise BadInput(f"period: {period[:40]!r} is no period: a year (2026), a half "
+                       "(2026-H2), a quarter (2026-Q4) or a month (2026-11)")
+    return period
+
+
+def _bounds(period: str) -> tuple[date, date]:
+    """First day of ``period`` (any form ``_PERIOD`` takes) and first day after it."""
+    for frequency in Frequency:
+        with contextlib.suppress(BadInput):
+            return period_bounds(period, frequency)
+    raise BadInput(f"period: {period!r} is no period")  # _period let it through: unreachable
+
+
+def work_balance(uow: UnitOfWork, period: str, *, reader: str | None) -> WorkBalance:
+    """The work items created in ``period`` (not cancelled) of each department ``reader``
+    may see (the ``queue`` row: its members, management), counted in seed 000's four
+    quadrants; a department whose important-not-urgent share of its classified items is
+    below ``MKTFLOW_IMPORTANT_NOT_URGENT_FLOOR`` is flagged with a finding. BadInput naming
+    ``period`` for a period no cycle names."""
+    period = _period(period)
+    start, end = _bounds(period)
+    floor = uow.settings.important_not_urgent_floor
+    with uow:
+        actor = visibility.reading_actor(uow, reader)
+        rows = uow.session.exec(select(WorkItem.department, WorkItem.important,
+                                       WorkItem.urgent).where(
+            col(WorkItem.created_at) >= start_of(start), col(WorkItem.created_at) < start_of(end),
+            col(WorkItem.state) != WorkState.CANCELLED)).all()
+        departments = sorted(d for d in uow.session.exec(select(Department.code))
+                             if actor is None or may_read(actor, read_rule(Readable.QUEUE),
+                                                          Target(ref=f"the {d} queue",
+                                                                 department=d)))
+    shown = []
+    for d in departments:
+        b = quadrant_balance(((i, u) for dept, i, u in rows if dept == d), floor=floor)
+        if not b.classified and not b.unclassified:
+            continue
+        shown.append(DepartmentBalance(
+            department=d, important_urgent=b.counts[Quadrant.IMPORTANT_URGENT],
+            important_not_urgent=b.counts[Quadrant.IMPORTANT_NOT_URGENT],
+            urgent_not_important=b.counts[Quadrant.URGENT_NOT_IMPORTANT],
+            neither=b.counts[Quadrant.NEITHER], unclassified=b.unclassified,
+            important_not_urgent_share=round(b.share(Quadrant.IMPORTANT_NOT_URGENT), 4),
+            below_floor=b.below_floor, finding=b.finding))
+    return WorkBalance(period=period, start=start.isoformat(), end=end.isoformat(),
+                       floor=floor, departments=shown)
+
+
 def period_dashboard(uow: UnitOfWork, period: str, *, reader: str | None) -> PeriodDashboard:
     """The KPIs and budget lines of ``period`` (2026, 2026-H2, 2026-Q4, 2026-11) that
     ``reader`` may see: targets against actuals as the performance appraisal judges them,
     allocated against spent as the budget review does. BadInput naming ``period`` for a
     period no cycle names."""
-    period = (period or "").strip()
-    if not _PERIOD.match(period):
-        raise BadInput(f"period: {period[:40]!r} is no period: a year (2026), a half "
-                       "(2026-H2), a quarter (2026-Q4) or a month (2026-11)")
+    period = _period(period)
     settings = uow.settings
     with uow:
         actor = visibility.reading_actor(uow, reader)

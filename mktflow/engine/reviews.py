@@ -82,7 +82,8 @@ PLAN_ITEMS_FORM: dict[str, Any] = {
     "properties": {"items": {"type": "array", "items": {
         "type": "object", "required": ["title", "category"],
         "properties": {k: {"type": "string"} for k in (
-            "id", "title", "category", "owner", "goal", "horizon", "resources", "parent")},
+            "id", "title", "category", "owner", "goal", "horizon", "resources", "parent",
+            "important", "urgent")},
         "additionalProperties": False}}},
 }
 

@@ -53,6 +53,7 @@ __all__ = [
     "CalendarFeedPublic",
     "CalendarPage",
     "CampaignDashboard",
+    "DepartmentBalance",
     "DepartmentDigest",
     "DepartmentForecast",
     "DepartmentHandoffs",
@@ -91,6 +92,7 @@ __all__ = [
     "TrainingSessionPublic",
     "View",
     "WaitFigures",
+    "WorkBalance",
     "WorkItemPublic",
     "WorkReportPublic",
     "field_docs",
@@ -1325,3 +1327,41 @@ class MemberTrainingPublic(View):
     appraisals: list[AppraisalTrainingPublic]
     """Newest first."""
     needs: list[TrainingNeedPublic]
+
+
+# --- the balance of a department's work -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DepartmentBalance(View):
+    """A department's work items of a period in seed 000's four quadrants
+    (``mktflow.engine.dashboards.work_balance``)."""
+
+    department: str
+    important_urgent: int
+    important_not_urgent: int
+    """The icing on the cake: future planning (seed 000)."""
+    urgent_not_important: int
+    """Timely help: today's fires (seed 000)."""
+    neither: int
+    unclassified: int
+    """Items whose creator said neither importance nor urgency; left out of the shares."""
+    important_not_urgent_share: float
+    """Of the classified items, 0..1."""
+    below_floor: bool
+    finding: str | None
+    """What the process review reports when the department is below the floor."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkBalance(View):
+    """The balance of each department's work in a period, as the reader may see it."""
+
+    period: str
+    start: str
+    """First day (YYYY-MM-DD) of the period."""
+    end: str
+    """First day after the period."""
+    floor: float
+    """The least important-not-urgent share (MKTFLOW_IMPORTANT_NOT_URGENT_FLOOR), 0..1."""
+    departments: list[DepartmentBalance]

@@ -114,8 +114,13 @@ def create_work_item(
     excluded: list[str] | None = None,
     draft: dict[str, Any] | None = None,
     approval: Approval | None = None,
+    important: bool | None = None,
+    urgent: bool | None = None,
 ) -> WorkItem:
     """Put a human step in a department's queue (or a member's hands) and tell them.
+
+    ``important`` and ``urgent`` place it in the department's balance of work (seed 000;
+    ``mktflow.domain.planning.Quadrant``); None: not said, the item is unclassified.
 
     With ``process_id`` and ``step_key`` it is idempotent: a flow re-run after resume gets the
     step it created before instead of a second one. ``excluded`` are the members who may not
@@ -151,6 +156,7 @@ def create_work_item(
             department=department, branch=branch, title=title.strip(), description=description,
             state=WorkState.OPEN, form_schema=form_schema, form_name=form_name,
             priority=priority, due_at=due_at, due_basis=due_basis, follow_up_at=follow_up_at,
+            important=important, urgent=urgent,
             process_id=process_id, step_key=step_key, created_by=actor.email,
             excluded=[normalise_email(e) for e in excluded or []],
             draft=draft, created_at=uow.now(), updated_at=uow.now(),

@@ -40,11 +40,12 @@ from mktflow.web.pages import (
     process_page,
     reports_page,
     router,
+    work_balance_page,
 )
 
 __all__ = ["PAGE_RESPONSES", "calendar_page", "campaign_dashboard_page", "inbox_page", "install",
            "is_page_request", "item_page", "leads_page", "period_dashboard_page", "process_page",
-           "reports_page"]
+           "reports_page", "work_balance_page"]
 
 STATIC = Path(__file__).resolve().parent / "static"
 

@@ -71,7 +71,7 @@ from mktflow.web._render import department_name, render
 from mktflow.web.session import Session, SessionKeys, load_key
 
 __all__ = ["PAGE_SIZE", "WebState", "calendar_page", "inbox_page", "item_page", "process_page",
-           "reports_page", "router"]
+           "reports_page", "router", "work_balance_page"]
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("mktflow.web")
@@ -1055,6 +1055,22 @@ def period_dashboard_page(request: Request, period: str) -> Response:
                   campaign=None, board=shown, periods=periods,
                   charts=desk_charts.dashboard_charts(
                       shown, v.t, lambda value: i18n.amount(value, v.lang)))
+
+
+def work_balance_page(request: Request, period: str) -> Response:
+    """The balance of each department's work in a period (``GET /dashboards/balance/{period}``
+    for a browser; seed 000): its work items in the four quadrants, and the departments whose
+    important-not-urgent share falls below the floor management sets."""
+    v = visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    try:
+        shown = dashboards.work_balance(v.uow(), period, reader=v.me["email"])
+    except MktflowError as exc:
+        return v.page("message.html", status=exc.http_status, title=v.t("Balance of work"),
+                      message=str(exc), link="/my-work", link_text=v.t("Back to my work"))
+    return v.page("balance.html", title=v.t("Balance of work %(period)s", period=shown.period),
+                  nav="dashboards", balance=shown)
 
 
 # --- an item's page ---------------------------------------------------------------------------

@@ -87,6 +87,10 @@ def test_process_review_ledger_skipped_cycle_and_carried_handoffs(cycle_db: Any)
         for hours in (10, 30, 20):
             s.step("campaign", "approve-budget", 0, hours)
         s.step("campaign", "brief", 0, 5)
+        from mktflow.engine import work  # marketing's one classified item: a fire (seed 000)
+
+        work.create_work_item(cycle_db.uow(lambda: scenario.T0), actor_email=OLGA,
+                              department="marketing", title="Dealer fire", urgent=True)
     finally:
         scenario.T0 = scenario_t0
 
@@ -115,6 +119,8 @@ def test_process_review_ledger_skipped_cycle_and_carried_handoffs(cycle_db: Any)
     assert "**Skipped cycle:** no process-review ran for 2026-08" in report
     assert "| marketing | tech | 5 | 4.00 | 8.00 | 20% | no capacity (1) | 67% |" in report
     assert f"H-{stuck}" in report and "never touched" in report
+    assert summary["below_balance_floor"] == ["marketing"]  # the others: nothing classified
+    assert "- marketing: important-not-urgent work is 0.0% of the department's" in report
 
     runs = cycle_runs(cycle_db, "process-review")
     assert [r.period for r in runs] == ["2026-07", "2026-09"]

@@ -438,6 +438,9 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
         walked["/inbox/{department}/workload"].append((f"/inbox/{d}/workload", 403))
     walked["/dashboards/campaigns/{code}"].append(("/dashboards/campaigns/CMP-READ", 403))
     walked["/dashboards/periods/{period}"].append((f"/dashboards/periods/{start.year}", 200))
+    # the balance of work: the departments whose queue one may see (his: tech's)
+    today = db.uow().now()
+    walked["/dashboards/balance/{period}"].append((f"/dashboards/balance/{today.year}", 200))
     assert all(walked.values()), f"GET routes the walk does not cover: " \
         f"{[p for p, v in walked.items() if not v]}"
     with _api(s, TOM) as tom:
@@ -450,6 +453,8 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
         assert tom.get("/training/needs").json() == tom.get("/training/plans").json() == []
         figures = tom.get(f"/dashboards/periods/{start.year}").json()
         assert (figures["kpis"], figures["lines"]) == ([], [])  # marketing's, not his
+        balance = tom.get(f"/dashboards/balance/{today.year}").json()
+        assert {d["department"] for d in balance["departments"]} <= {"tech"}
         listed = {p["id"] for p in tom.get("/processes").json()}
         assert listed == {pid for pid, visible in sees_process.items() if visible}
         for pid in listed:  # parameters only for the owner's department: never tech's here
@@ -484,6 +489,7 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
     as_pages.append(("/reports", 200))  # the reports page: none of marketing's reports
     as_pages.append(("/dashboards/campaigns/CMP-READ", 403))
     as_pages.append((f"/dashboards/periods/{start.year}", 200))  # none of marketing's rows
+    as_pages.append((f"/dashboards/balance/{today.year}", 200))  # none of marketing's work
     browser = Browser(s.url)
     try:
         browser.sign_in(db, TOM)
@@ -502,6 +508,8 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
                 assert "stores listed" not in answer.text and "Fair stand" not in answer.text
             if path in ("/my-reports", "/reports"):
                 assert "Secret fair plan" not in answer.text, path
+            if path.startswith("/dashboards/balance"):
+                assert "Marketing" not in answer.text, path
             if path.startswith("/training") and expected == 200:  # none of Olga's, marketing's
                 assert OLGA not in answer.text and "marketing" not in answer.text.lower(), path
     finally:

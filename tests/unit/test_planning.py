@@ -138,3 +138,48 @@ def test_yaml_and_csv_files(tmp_path: Path) -> None:
     csv.write_text("title,category,owner\nA,sales,o\n,,\nB,,o\n")
     with pytest.raises(PlanFileInvalid, match=r"plan.csv row 4: field 'category'"):
         read_plan_file(csv)
+
+
+# --- the balance of important and urgent work (seed 000) ---------------------------------
+
+
+def test_each_pair_of_importance_and_urgency_is_a_quadrant() -> None:
+    from mktflow.domain.planning import Quadrant, quadrant_of
+
+    assert [quadrant_of(i, u) for i, u in ((True, True), (True, False), (False, True),
+                                            (False, False))] == list(Quadrant)
+
+
+def test_a_department_below_the_important_not_urgent_floor_is_a_finding() -> None:
+    from mktflow.domain.planning import Quadrant, quadrant_balance
+
+    rows = [(True, False)] + [(False, True)] * 6 + [(True, True)] * 2 + [(None, None)] * 3 \
+        + [(True, None)]  # one said only "important": not urgent
+    b = quadrant_balance(rows, floor=0.25)
+    assert b.counts == {"important-urgent": 2, "important-not-urgent": 2,
+                        "urgent-not-important": 6, "neither": 0}
+    assert (b.classified, b.unclassified) == (10, 3)
+    assert b.share(Quadrant.IMPORTANT_NOT_URGENT) == 0.2 and b.below_floor
+    assert b.finding is not None and "20.0%" in b.finding and "2 of 10" in b.finding
+    assert not quadrant_balance(rows, floor=0.2).below_floor  # at the floor: not below
+    nothing = quadrant_balance([(None, None)], floor=0.5)
+    assert not nothing.below_floor and nothing.finding is None  # nothing classified
+
+
+def test_a_plan_item_says_yes_or_no_or_takes_its_horizons_quadrant() -> None:
+    from mktflow.domain.planning import PlanFileInvalid, parse_flag, parse_plan_items
+
+    items = parse_plan_items([
+        (2, {"title": "Five-year plan", "category": "long-term plan"}),
+        (3, {"title": "Dealer visit", "category": "sales support"}),
+        (4, {"title": "Fix the site", "category": "sales support", "important": "Yes",
+             "urgent": "x"}),
+        (5, {"title": "Brand book", "category": "branding", "important": "1", "urgent": "no"}),
+    ], "plan.csv")
+    assert [str(i.quadrant) for i in items] == [
+        "important-not-urgent", "urgent-not-important", "important-urgent",
+        "important-not-urgent"]
+    assert parse_flag("", field="urgent") is None and parse_flag(False, field="urgent") is False
+    with pytest.raises(PlanFileInvalid) as refused:
+        parse_plan_items([(2, {"title": "T", "category": "c", "urgent": "soon"})], "plan.csv")
+    assert "plan.csv row 2: field 'urgent': 'soon' is not yes or no" in str(refused.value)

@@ -10,13 +10,15 @@ from prefect import task
 
 from mktflow.bootstrap import engine_uow as uow
 from mktflow.domain.cycles import CYCLES, period_bounds
-from mktflow.engine import reviews
+from mktflow.engine import dashboards, reviews
 from mktflow.engine.reports import handoff_ledger, handoff_states
+from mktflow.engine.views import plain
 from mktflow.prefect.tasks.common import ENGINE_TASK
 
 __all__ = [
     "apply_decisions",
     "appraise",
+    "balance_of_work",
     "collect",
     "compile_ledger",
     "follow_up_carried",
@@ -88,6 +90,12 @@ def compile_ledger(period: str) -> dict[str, Any]:
     """The handoff ledger of everything offered in the period."""
     since, until = period_bounds(period, CYCLES["process-review"].frequency)
     return handoff_ledger(uow(), since=since, until=until).as_dict()
+
+
+@task(name="balance-of-work", **ENGINE_TASK)
+def balance_of_work(period: str) -> dict[str, Any]:
+    """Each department's work items of the period by importance and urgency (seed 000)."""
+    return plain(dashboards.work_balance(uow(), period, reader=None))
 
 
 @task(name="follow-up-carried", **ENGINE_TASK)

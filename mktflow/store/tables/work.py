@@ -130,6 +130,9 @@ class WorkItem(SQLModel, table=True):
     # against the organisation whenever the step is taken or decided
     approval: dict[str, Any] | None = json_field()
     priority: int = Field(default=50, ge=0, le=100)
+    #: Seed 000's two axes (``mktflow.domain.planning.Quadrant``); None: not said.
+    important: bool | None = None
+    urgent: bool | None = None
     due_at: datetime | None = timestamp_field()
     # how a due time given in working time was computed (mktflow.domain.calendars); None for
     # one given as a time
