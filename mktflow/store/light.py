@@ -9,7 +9,7 @@ models. ``tests/unit/test_lazy_imports.py`` checks that the two agree column by 
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Date, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Date, Integer, MetaData, String, Table, Text
 
 from mktflow.store.types import UTCDateTime
 
@@ -48,7 +48,8 @@ workitem = Table(
     _text("description"), _text("state", 20), _text("assignee_email", 320),
     _text("owner_email", 320), _text("form_name", 200), Column("form_schema", JSON),
     Column("data", JSON), Column("draft", JSON), Column("excluded", JSON),
-    Column("approval", JSON), Column("priority", Integer), _time("due_at"),
+    Column("approval", JSON), Column("priority", Integer), Column("important", Boolean),
+    Column("urgent", Boolean), _time("due_at"),
     _text("due_basis", 2000), _time("follow_up_at"),
     Column("escalation_level", Integer), _text("created_by", 320), _text("completed_by", 320),
     _time("created_at", False), _time("updated_at", False), _time("completed_at"),
