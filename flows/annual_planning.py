@@ -63,6 +63,8 @@ def _report(run: RunView, result: dict[str, Any], submissions: list[dict[str, An
         f"({result['present_share']:.1%}), {result['future']} future "
         f"({result['future_share']:.1%}).** Floor for future work: "
         f"{result['future_share_floor']:.0%}.",
+        "**Importance and urgency (seed 000):** " + ", ".join(
+            f"{q} {n}" for q, n in result["quadrants"].items()) + ".",
         "## Warnings\n\n" + ("\n".join(f"- {w}" for w in result["warnings"]) or "_none_"),
         f"## Departments still to hand in ({len(missing)})\n\n" + markdown_table(
             missing, ["department", "holder", "ref"]),
@@ -73,7 +75,8 @@ def _report(run: RunView, result: dict[str, Any], submissions: list[dict[str, An
                                                ["item", "kind", "detail"])
                                if result["chain_checked"] else "_no parent links given_"),
         "## Items\n\n" + markdown_table(result["items"],
-                                        ["title", "category", "horizon", "owner", "parent"]),
+                                        ["title", "category", "horizon", "quadrant", "owner",
+                                         "parent"]),
     ])
 
 

@@ -77,12 +77,18 @@ def period_dashboard(
     return dashboards.period_dashboard(uow, period, reader=reader)
 
 
+#: A year whose every day the calendar holds: 0001 to 9998 (a period of 9999 ends after it).
+_CALENDAR_YEAR = r"(?:000[1-9]|00[1-9]\d|0[1-9]\d{2}|[1-8]\d{3}|9[0-8]\d{2}|99[0-8]\d|999[0-8])"
+assert PERIOD_PATTERN.startswith(r"\d{4}")  # the year, then the rest of a period
+
+
 @router.get("/dashboards/balance/{period}", response_model=WorkBalance,
-            responses=web.PAGE_RESPONSES)
+            responses=web.PAGE_RESPONSES | problems(422))
 def work_balance(
     uow: Uow, request: Request, reader: PageOrReader,
-    period: str = Path(description="The period: 2026, 2026-H2, 2026-Q4 or 2026-11.",
-                       pattern=f"^{PERIOD_PATTERN}$", max_length=7),
+    period: str = Path(description="The period: 2026, 2026-H2, 2026-Q4 or 2026-11 (years "
+                                   "0001 to 9998: its days must fit the calendar).",
+                       pattern=f"^{_CALENDAR_YEAR}{PERIOD_PATTERN[5:]}$", max_length=7),
 ) -> WorkBalance | Response:
     """The balance of each department's work in a period (seed 000): its work items in the
     four quadrants of importance and urgency, flagged when the important-not-urgent share is

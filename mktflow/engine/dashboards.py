@@ -20,7 +20,6 @@ only the KPIs and budget lines of the reader's own departments (management: all)
 
 from __future__ import annotations
 
-import contextlib
 import re
 from datetime import date
 
@@ -135,10 +134,16 @@ def _period(period: str) -> str:
 
 
 def _bounds(period: str) -> tuple[date, date]:
-    """First day of ``period`` (any form ``_PERIOD`` takes) and first day after it."""
+    """First day of ``period`` (any form ``_PERIOD`` takes) and first day after it; BadInput
+    for a period the calendar cannot hold (year 0, or 9999's last)."""
     for frequency in Frequency:
-        with contextlib.suppress(BadInput):
+        try:
             return period_bounds(period, frequency)
+        except BadInput:
+            continue  # not this frequency's form
+        except ValueError:
+            raise BadInput(f"period: {period!r} is out of the calendar's range "
+                           "(0001-01-01 to 9999-12-31)") from None
     raise BadInput(f"period: {period!r} is no period")  # _period let it through: unreachable
 
 

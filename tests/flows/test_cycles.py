@@ -493,7 +493,8 @@ def test_annual_planning_collects_items_and_reports_the_balance(cycle_db: Any) -
         {"title": "Distributor training", "category": "sales support", "owner": "",
          "goal": "40 trained", "resources": "travel", "parent": "Marketing plan 2027"},
         {"title": "Trade fair", "category": "sales support", "owner": MARCO,
-         "goal": "200 leads", "resources": "stand", "parent": "Plan 2026"},
+         "goal": "200 leads", "resources": "stand", "parent": "Plan 2026",
+         "important": "yes", "urgent": "yes"},
     ]
     work.complete(cycle_db.uow(), marketing.id, actor_email=ANA, data={"items": items})
 
@@ -508,6 +509,8 @@ def test_annual_planning_collects_items_and_reports_the_balance(cycle_db: Any) -
     report = art2["annual-planning-report"]
     assert "| marketing item 3 | Spring promotion | resources |" in report
     assert "broken-link" in report and "Plan 2026" in report
+    assert ("**Importance and urgency (seed 000):** important-urgent 1, important-not-urgent 1, "
+            "urgent-not-important 3, neither 0.") in report  # the rest from their horizon
     runs = cycle_runs(cycle_db, "annual-planning")
     assert len(runs) == 1 and len(runs[0].open_items) == 1  # sales still owes its items
 

@@ -74,3 +74,5 @@ def test_every_door_says_importance_and_urgency_and_the_period_view_flags_a_depa
     assert "BELOW FLOOR" in text and "tech" not in text  # her department only
     refused = cli("dashboard", "balance", "last month", "--json")
     assert refused.exit_code == 2 and "period: 'last month' is no period" in refused.stdout
+    beyond = cli("dashboard", "balance", "9999", "--json")  # its end is past the calendar's
+    assert beyond.exit_code == 2 and "out of the calendar's range" in beyond.stdout
