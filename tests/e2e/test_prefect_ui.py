@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 
 DEPLOYMENTS = ("campaign", "new-product-development", "order-handling",
                "sla-sweep", "member-digests", "process-review", "market-research", "budget-review",
-               "performance-appraisal", "channel-evaluation", "annual-planning",
+               "performance-appraisal", "channel-evaluation", "annual-planning", "training",
                "daily-reports", "report-digest", "write-report", "weekly-reports",
                "monthly-reports")
 #: The campaign owner of ``mktflow run campaign --example``: the plan step is assigned to her.
