@@ -16,6 +16,7 @@ from mktflow.domain.model import (
     HandoffKind,
     HandoffState,
 )
+from mktflow.domain.words import words_of
 from mktflow.engine import lead_handoffs, processes
 from mktflow.engine.calendars import resolve_due
 from mktflow.engine.common import actor_for, departments_exist, get_for_update
@@ -122,7 +123,8 @@ def offer_within(
     handoff = Handoff(
         kind=HandoffKind.RESPONSIBILITY_LETTER if letter else HandoffKind.HANDOFF,
         process_id=pid, step_key=step_key, from_department=from_department,
-        to_department=to_department, branch=branch, title=title.strip(), criteria=criteria,
+        to_department=to_department, branch=branch, title=title.strip(), criteria=str(criteria),
+        words=words_of(title=title, criteria=criteria),
         deliverables=deliverables, state=HandoffState.OFFERED, due_at=due,
         due_basis=due_basis, offered_by=actor.email, created_at=uow.now(),
         updated_at=uow.now(),

@@ -180,6 +180,8 @@ def plain(value: Any) -> Any:
 class InboxWorkRow(View):
     """A human step as an inbox page lists it: the columns a list shows (no form, no data)."""
 
+    SOMETIMES = ("words",)
+
     id: int
     ref: str
     """W-<id>"""
@@ -204,12 +206,18 @@ class InboxWorkRow(View):
     form_name: str | None
     created_at: str | None
     version: int
+    words: Json | None = None
+    """The title as a process wrote it, for a reader in another
+    language: ``{"title": {"msgid": "Plan campaign %(code)s", "values": {"code": "SPRING"}}}``
+    (a message of mktflow's catalogues and its values); left out for texts people typed."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WorkItemPublic(View):
     """A human step (``W-12``) as people and scripts read it: the row of an inbox page with
     its description, form, data and who decided it."""
+
+    SOMETIMES = ("words",)
 
     id: int
     ref: str
@@ -253,6 +261,10 @@ class WorkItemPublic(View):
     completed_by: str | None
     completed_at: str | None
     version: int
+    words: Json | None = None
+    """The title and description as a process wrote them, for a reader in another
+    language: ``{"title": {"msgid": "Plan campaign %(code)s", "values": {"code": "SPRING"}}}``
+    (a message of mktflow's catalogues and its values); left out for texts people typed."""
 
 
 # --- handoffs -------------------------------------------------------------------------------
@@ -263,7 +275,7 @@ class InboxHandoffRow(View):
     """A handoff as an inbox page lists it; a delivered one waits for the offering department's
     confirmation (``awaiting``)."""
 
-    SOMETIMES = ("awaiting",)
+    SOMETIMES = ("awaiting", "words")
 
     id: int
     ref: str
@@ -289,13 +301,17 @@ class InboxHandoffRow(View):
     version: int
     awaiting: Literal["confirmation"] | None = None
     """Set (to confirmation) when the offering department has to confirm it; otherwise null."""
+    words: Json | None = None
+    """The title as a process wrote it, for a reader in another
+    language: ``{"title": {"msgid": "Plan campaign %(code)s", "values": {"code": "SPRING"}}}``
+    (a message of mktflow's catalogues and its values); left out for texts people typed."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HandoffPublic(View):
     """Work passed between departments (``H-3``) as people and scripts read it."""
 
-    SOMETIMES = ("awaiting",)
+    SOMETIMES = ("awaiting", "words")
 
     id: int
     ref: str
@@ -328,6 +344,10 @@ class HandoffPublic(View):
     delivered_at: str | None
     closed_at: str | None
     version: int
+    words: Json | None = None
+    """The title and criteria as a process wrote them, for a reader in another
+    language: ``{"title": {"msgid": "Plan campaign %(code)s", "values": {"code": "SPRING"}}}``
+    (a message of mktflow's catalogues and its values); left out for texts people typed."""
     awaiting: Literal["confirmation"] | None = None
     """Where a department's inbox lists a delivered handoff: the offering department has to
     confirm it. Otherwise null."""
@@ -796,6 +816,8 @@ class BudgetDashboardRow(View):
     """One budget line: money allocated against spent (amounts with two decimals).
     ``remaining`` is allocated - spent (negative: overspent)."""
 
+    SOMETIMES = ("words",)
+
     code: str
     title: str
     department: str | None
@@ -809,6 +831,9 @@ class BudgetDashboardRow(View):
     """A period's lines: spent over plan to date, in percent (the budget review's)."""
     flags: str
     """A period's lines: what the budget review would ask about (empty: nothing)."""
+    words: Json | None = None
+    """The flags as messages and their values (``{"flags": {"msgid": ..., "values": ...}}``),
+    for a reader in another language; left out when there are none."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1130,6 +1155,7 @@ def work_view(item: Any, process: str | None, now: datetime | None = None) -> Wo
     return WorkItemPublic(
         id=item.id, ref=f"{REF_PREFIX['work']}-{item.id}", kind="work",
         state=item.state, title=item.title, description=item.description,
+        words=getattr(item, "words", None),
         department=item.department, branch=item.branch,
         assignee=item.assignee_email, owner=item.owner_email,
         priority=item.priority, due=_iso(item.due_at), due_basis=item.due_basis,
@@ -1157,7 +1183,8 @@ def handoff_view(h: Any, process: str | None, now: datetime | None = None) -> Ha
         handoff_kind=h.kind, state=h.state,
         title=h.title, from_department=h.from_department,
         to_department=h.to_department, department=h.to_department, branch=h.branch,
-        criteria=h.criteria, deliverables=h.deliverables, due=_iso(h.due_at),
+        criteria=h.criteria, words=getattr(h, "words", None), deliverables=h.deliverables,
+        due=_iso(h.due_at),
         due_basis=h.due_basis,
         escalation_level=h.escalation_level,
         overdue=bool(now and h.due_at and h.due_at < now and h.state in RECEIVER_ACTS),

@@ -25,6 +25,7 @@ from mktflow.domain.inputs import (
     normalise_email,
 )
 from mktflow.domain.model import OPEN_WORK_STATES, Audience, Guard, WorkState
+from mktflow.domain.words import words_of
 from mktflow.domain.work_reports import REPORT_FORM_NAME
 from mktflow.engine import decisions, processes
 from mktflow.engine.answers import check_answer
@@ -148,7 +149,8 @@ def create_work_item(
         due_at, due_basis = resolve_due(uow, due_at, branch=branch,
                                         members=(assignee, actor.email))
         item = WorkItem(
-            department=department, branch=branch, title=title.strip(), description=description,
+            department=department, branch=branch, title=title.strip(), description=str(description),
+            words=words_of(title=title, description=description),
             state=WorkState.OPEN, form_schema=form_schema, form_name=form_name,
             priority=priority, due_at=due_at, due_basis=due_basis, follow_up_at=follow_up_at,
             process_id=process_id, step_key=step_key, created_by=actor.email,

@@ -63,6 +63,7 @@ from mktflow.engine.reports import handoff_ledger
 from mktflow.engine.views import InboxRow, WorkItemPublic, show_item
 from mktflow.engine.work import merge_draft
 from mktflow.i18n.rules import localize
+from mktflow.i18n.words import said
 from mktflow.web import desk_charts
 from mktflow.web import forms as F
 from mktflow.web._guard import form_refusal, session_of, set_session
@@ -150,6 +151,11 @@ class Visit:
     def t(self, message: str, **fill: object) -> str:
         """``message`` in the page's language, its ``%(name)s`` filled."""
         return i18n.gettext(self.lang, message, **fill)
+
+    def said(self, row: Any, field: str = "title") -> str:
+        """A row's title (or ``field``) in the page's language when a process wrote it
+        (``i18n.words.said``); as typed otherwise."""
+        return said(row, field, self.lang)
 
     def dept(self, code: str) -> str:
         """A department as the page's language names it (English: its code)."""
@@ -1097,7 +1103,7 @@ def item_page(request: Request, kind: str, reference: str, *, status: int = 200,
             if "delegate" in can else [],
             error_list=_error_list(tree, shown_errors, v.t("the form")))
     return v.page(f"{kind if kind == 'work' else 'handoff'}.html", status=status,
-                  title=f"{item.ref} {item.title}", **context)
+                  title=f"{item.ref} {v.said(item)}", **context)
 
 
 def _missing(v: Visit, kind: str, ref: str) -> Response:
