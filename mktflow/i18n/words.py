@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mktflow.i18n import DEFAULT, amount, gettext, normal
+from mktflow.i18n import DEFAULT, amount, normal, translations
 from mktflow.i18n.notices import department
 
 __all__ = ["DEPARTMENT_VALUES", "said", "worded"]
@@ -43,8 +43,9 @@ def worded(kept: Mapping[str, Any], lang: str | None) -> str:
     code = normal(lang) or DEFAULT
     values = {k: _value(k, v, code) for k, v in (kept.get("values") or {}).items()}
     msgid = str(kept.get("msgid") or "")
+    text = translations(code).gettext(msgid)  # (not i18n.gettext: a value may be ``code``)
     try:
-        return gettext(code, msgid, **values) if values else gettext(code, msgid)
+        return text % values if values else text
     except (KeyError, ValueError, TypeError):
         english = {k: _value(k, v, DEFAULT) for k, v in (kept.get("values") or {}).items()}
         return msgid % english if english else msgid
