@@ -1088,6 +1088,8 @@ class DigestChoicePublic(View):
 class DigestEntry(View):
     """One open work item or handoff in a digest, with the band it falls in."""
 
+    SOMETIMES = ("words",)
+
     ref: str
     """W-<id> or H-<id>"""
     kind: Literal["work", "handoff"]
@@ -1103,6 +1105,8 @@ class DigestEntry(View):
     department."""
     link: str
     """mktflow's page of it: ``{MKTFLOW_API_URL}/work/<id>`` or ``/handoffs/<id>``."""
+    words: Json | None = None
+    """Its title as a process wrote it (as on the work item); left out for a typed title."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

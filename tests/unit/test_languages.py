@@ -5,6 +5,7 @@ or is refused naming the field."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -18,7 +19,7 @@ from mktflow.domain.errors import OrganisationInvalid
 from mktflow.domain.organisation import parse_organisation
 from mktflow.i18n.catalog import extract, placeholders, problems
 from mktflow.i18n.rules import localize
-from mktflow.notify.render import Envelope, digest_text, email_message, text_of
+from mktflow.notify.render import Envelope, digest_text, email_message, subject_of, text_of
 
 OTHERS = [code for code in i18n.LANGUAGES if code != i18n.DEFAULT]
 
@@ -112,6 +113,12 @@ def test_a_title_a_process_wrote_reads_in_each_language(code: str, said: str) ->
     assert said_in({"title": "Plan campaign SPRING"}, "title", code) == "Plan campaign SPRING"
     assert pickle.loads(pickle.dumps(title)).msgid == title.msgid  # a task's input
     assert from_stored(kept) == title
+    if code != "en":  # a notice of the step to a member who reads the language
+        envelope = _envelope(code)
+        notice = replace(envelope, payload={**envelope.payload, "title": str(title),
+                                            "words": {"title": kept}})
+        assert subject_of(notice).endswith(f": {said} — cubre a Marco".replace(
+            ": ", "：" if code == "zh" else ": ", 1)), subject_of(notice)
 
 
 @pytest.mark.parametrize("code", i18n.LANGUAGES)
