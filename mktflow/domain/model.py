@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from mktflow.domain.errors import TransitionRefused
+from mktflow.domain.words import either, phrase, word
 
 __all__ = [
     "ATTACH_RULE",
@@ -372,10 +373,10 @@ def rule_for(rules: tuple[Rule, ...], name: str, action: str, state: str) -> Rul
         if state in rule.sources:
             return rule
     allowed = sorted({s for r in known for s in r.sources})
-    raise TransitionRefused(
-        f"cannot {action} {name}: it is {state}, and {action} is allowed only when "
-        f"{' or '.join(allowed)}"
-    )
+    raise TransitionRefused(phrase(
+        "cannot %(action)s %(name)s: it is %(state)s, and %(action)s is allowed only when "
+        "%(allowed)s", action=word(action), name=name, state=word(state),
+        allowed=either([word(s) for s in allowed])))
 
 
 def creation_rule(action: str) -> Rule:

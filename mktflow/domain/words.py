@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["Phrase", "from_stored", "joined", "phrase", "stored", "words_of"]
+__all__ = ["Phrase", "either", "from_stored", "joined", "phrase", "stored", "word", "words_of"]
 
 #: A stored value: text, an amount (``{"amount": "1234.50"}``), a message, or a list of them.
 Stored = str | dict[str, Any] | list[Any]
@@ -67,6 +67,20 @@ JOINED = "%(texts)s"
 def joined(texts: Sequence[str]) -> Phrase:
     """Texts joined with ``; `` (a budget line's flags), each worded where shown."""
     return Phrase(JOINED, {"texts": list(texts)})
+
+
+def word(text: str) -> Phrase:
+    """A single word or name from a table (an action, a state: ``claim``, ``done``), worded
+    where shown; the catalogue tool adds the tables' words (``mktflow.i18n.catalog``)."""
+    return Phrase(text, {})
+
+
+def either(texts: Sequence[str]) -> Phrase:
+    """``a or b or c``, each text worded where shown (``texts`` not empty)."""
+    made = texts[0] if isinstance(texts[0], Phrase) else word(texts[0])
+    for text in texts[1:]:
+        made = phrase("%(first)s or %(second)s", first=made, second=text)
+    return made
 
 
 def _stored_value(value: Any) -> Stored:

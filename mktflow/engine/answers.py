@@ -49,6 +49,7 @@ from mktflow.domain.actors import SYSTEM
 from mktflow.domain.campaign import plan_problems
 from mktflow.domain.errors import FormInvalid
 from mktflow.domain.money import MONEY_MAX, exact
+from mktflow.domain.words import phrase
 from mktflow.engine.common import find_member
 from mktflow.store.tables import BudgetLine, Campaign, Kpi, Product
 
@@ -148,12 +149,12 @@ def _date(value: Any) -> date | None:
 def member_problem(session: Session, email: Any) -> str | None:
     """Why ``email`` cannot own work (None when it names an active member)."""
     if not isinstance(email, str) or not email.strip():
-        return "an owner's e-mail is required"
+        return phrase("an owner's e-mail is required")
     if email.strip().lower() == SYSTEM.email:
-        return f"{email} is the process engine, not a member"
+        return phrase("%(email)s is the process engine, not a member", email=email)
     member = find_member(session, email)
     if member is None or not member.active:
-        return f"{email} is not an active member"
+        return phrase("%(email)s is not an active member", email=email)
     return None
 
 
@@ -197,8 +198,9 @@ def campaign_tracking(context: AnswerContext, data: dict[str, Any]) -> list[Prob
         return []
     names = [k.name for k in s.exec(select(Kpi).where(col(Kpi.campaign_id) == camp.id)
                                     .order_by(col(Kpi.id)))]
-    return [Problem(f"actuals.{i}.name", f"{a.get('name')!r} is not a KPI of campaign "
-                                         f"{camp.code} (it has {', '.join(names) or 'none'})")
+    return [Problem(f"actuals.{i}.name", phrase(
+        "%(name)s is not a KPI of campaign %(code)s (it has %(names)s)", name=repr(a.get("name")),
+        code=camp.code, names=", ".join(names) or "none"))
             for i, a in _rows(data, "actuals") if names and a.get("name") not in names]
 
 
@@ -214,9 +216,9 @@ def project_allocations(context: AnswerContext, data: dict[str, Any]) -> list[Pr
         return []
     codes = sorted(b.code for b in s.exec(select(BudgetLine).where(
         col(BudgetLine.plan_id) == product.plan_id)))
-    return [Problem(f"allocations.{i}.code", f"project {product.code} has no budget line "
-                                             f"{a.get('code')!r} (it has "
-                                             f"{', '.join(codes) or 'none'})")
+    return [Problem(f"allocations.{i}.code", phrase(
+        "project %(project)s has no budget line %(code)s (it has %(codes)s)",
+        project=product.code, code=repr(a.get("code")), codes=", ".join(codes) or "none"))
             for i, a in _rows(data, "allocations") if codes and a.get("code") not in codes]
 
 
@@ -230,8 +232,9 @@ def order_entry(context: AnswerContext, data: dict[str, Any]) -> list[Problem]:
     total = sum((exact(q) * exact(p) for q, p in lines), Decimal(0))
     if abs(total) < MONEY_MAX + Decimal("0.005"):
         return []
-    return [Problem("lines", f"the order's total {total:,.2f} is more than an amount may be "
-                             f"(at most {MONEY_MAX:,})")]
+    return [Problem("lines", phrase("the order's total %(total)s is more than an amount may be "
+                                    "(at most %(most)s)", total=total,
+                                    most=format(MONEY_MAX, ",")))]
 
 
 def _number(value: Any) -> bool:

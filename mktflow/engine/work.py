@@ -25,7 +25,7 @@ from mktflow.domain.inputs import (
     normalise_email,
 )
 from mktflow.domain.model import OPEN_WORK_STATES, Audience, Guard, WorkState
-from mktflow.domain.words import words_of
+from mktflow.domain.words import phrase, words_of
 from mktflow.domain.work_reports import REPORT_FORM_NAME
 from mktflow.engine import decisions, processes
 from mktflow.engine.answers import check_answer
@@ -314,18 +314,19 @@ def _completed_already(uow: UnitOfWork, item: WorkItem, actor_email: str,
     what = ref(item)
     if item.completed_by != actor.email:
         by = item.completed_by or "the process"
-        raise TransitionRefused(f"cannot complete {what}: it is done (completed by {by} at "
-                                f"{when}); a done step is not completed again")
+        raise TransitionRefused(phrase(
+            "cannot complete %(ref)s: it is done (completed by %(member)s at %(when)s); a done "
+            "step is not completed again", ref=what, member=by, when=when))
     try:
         same = _as_stored(validate_form(item.form_schema, answer, ref=what)) == \
             _as_stored(item.data)
     except FormInvalid:
         same = False
     if not same:
-        raise TransitionRefused(
-            f"cannot complete {what}: it is done (you completed it at {when} with another "
-            f"answer); a done step's answer is not changed: `mktflow work show {what}` shows "
-            "the answer recorded")
+        raise TransitionRefused(phrase(
+            "cannot complete %(ref)s: it is done (you completed it at %(when)s with another "
+            "answer); a done step's answer is not changed: `mktflow work show %(ref)s` shows "
+            "the answer recorded", ref=what, when=when))
     notes.tell(f"{what} was already completed by you at {when} with this answer; nothing "
                "changed")
 

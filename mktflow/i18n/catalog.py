@@ -21,7 +21,7 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 from mktflow.domain.desk import BULK_ACTIONS
-from mktflow.domain.model import HANDOFF_RULES, WORK_RULES
+from mktflow.domain.model import END_RULE, HANDOFF_RULES, WORK_RULES, ProcessStatus
 from mktflow.i18n import DEFAULT, LANGUAGES, LOCALE_DIR
 
 __all__ = ["POT", "catalogue_path", "extract", "main", "placeholders", "problems"]
@@ -34,6 +34,8 @@ _OPTIONS = {"web/templates/**.html": {"extensions": "jinja2.ext.i18n",
                                       "newstyle_gettext": "true", "trimmed": "false"}}
 #: Texts shown through a variable (``_(bulk.action)``), which extraction cannot see.
 _SHOWN_BY_NAME = ("change due or priority", "assign / reassign", "daily", "weekly", "monthly")
+#: The kinds of item a refusal names (``engine.transitions``: ``work item W-3``).
+_KINDS = ("work item", "handoff", "responsibility letter")
 _PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|\{[a-z_]+\}")
 
 
@@ -53,8 +55,11 @@ def extract() -> Catalog:
             if isinstance(message, str) and message:
                 found.add(message, locations=[(f"{root.name}/{path}", line)],
                           auto_comments=comments)
-    tables = [*(r.past for r in (*WORK_RULES, *HANDOFF_RULES) if r.past), *BULK_ACTIONS,
-              *_SHOWN_BY_NAME]
+    rules = (*WORK_RULES, *HANDOFF_RULES, END_RULE)
+    tables = [*(r.past for r in rules if r.past), *BULK_ACTIONS, *_SHOWN_BY_NAME,
+              # the words a refusal of the state machine names (``domain.words.word``)
+              *(r.action for r in rules), *sorted({s for r in rules for s in r.sources}),
+              *ProcessStatus, *_KINDS]
     for text in tables:
         if text not in found:
             found.add(text, locations=[("mktflow/domain/model.py", 0)])

@@ -6,7 +6,9 @@ read) and its message in the row's ``words`` (``{"title": {"msgid": ..., "values
 ``said(row, "title", lang)`` is the text in language ``lang``: the message translated and
 filled, each value worded the same way (a message in a message, a list of them joined with
 ``; ``, an amount as the language groups it, a department by its name); a text without a
-message (typed by a person, or stored before migration 0023) as it is.
+message (typed by a person, or stored before migration 0023) as it is. ``in_language`` does
+the same for a text made as the engine answers, a refusal: a ``Phrase`` worded, another text
+by the rules' shapes (``i18n.rules``), else whole in English, never half-translated.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mktflow.domain.words import Phrase, stored
 from mktflow.i18n import DEFAULT, amount, normal, translations
 from mktflow.i18n.notices import department
+from mktflow.i18n.rules import localize
 
-__all__ = ["DEPARTMENT_VALUES", "said", "worded"]
+__all__ = ["DEPARTMENT_VALUES", "in_language", "said", "worded"]
 
 #: Values that name a department (worded by its name in the language, ``notices.department``).
 DEPARTMENT_VALUES = frozenset({"department", "to", "from"})
@@ -60,3 +64,14 @@ def said(row: Any, field: str, lang: str | None) -> str:
     if not kept or (normal(lang) or DEFAULT) == DEFAULT:
         return text
     return worded(kept, lang)
+
+
+def in_language(text: str, lang: str | None) -> str:
+    """A text the engine makes as it answers (a refusal, a field's problem) in language
+    ``lang``: a ``Phrase`` worded from its message; any other text by the rules' known shapes
+    (``i18n.rules.localize``: ``must be at most 300 characters``), else whole, in English."""
+    if (normal(lang) or DEFAULT) == DEFAULT:
+        return str(text)
+    if isinstance(text, Phrase):
+        return worded(stored(text), lang)
+    return localize(str(text), lang)

@@ -62,8 +62,7 @@ from mktflow.engine.refs import parse_ref
 from mktflow.engine.reports import handoff_ledger
 from mktflow.engine.views import InboxRow, WorkItemPublic, show_item
 from mktflow.engine.work import merge_draft
-from mktflow.i18n.rules import localize
-from mktflow.i18n.words import said
+from mktflow.i18n.words import in_language, said
 from mktflow.web import desk_charts
 from mktflow.web import forms as F
 from mktflow.web._guard import form_refusal, session_of, set_session
@@ -162,8 +161,15 @@ class Visit:
         return department_name(code, self.lang)
 
     def errors(self, found: dict[str, str] | None) -> dict[str, str]:
-        """Field errors in the page's language (``i18n.rules.localize``)."""
-        return {k: localize(m, self.lang) for k, m in (found or {}).items()}
+        """Field errors in the page's language (``i18n.words.in_language``: a process rule's
+        message worded, a form rule's by its shape, ``i18n.rules.localize``)."""
+        return {k: in_language(m, self.lang) for k, m in (found or {}).items()}
+
+    def refusal(self, exc: Exception) -> str:
+        """What the engine refused, in the page's language when the refusal is worded as a
+        message (``mktflow.domain.words``) or has a rule's shape; else whole, in English."""
+        message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+        return in_language(message, self.lang)
 
     def _lang_links(self) -> list[tuple[str, str, str]]:
         """The switch: (code, name, this page's address with ``lang=code``) per language."""
@@ -499,7 +505,7 @@ def _my_work(request: Request, *, status: int = 200, digest_error: tuple[str, st
         choice = digests.show_choice(v.uow(), v.me["email"])
     except MktflowError as exc:  # a filter or cursor that does not fit
         return v.page("message.html", status=exc.http_status, title=v.t("My work"),
-                      message=str(exc), link="/my-work", link_text=v.t("My work"))
+                      message=v.refusal(exc), link="/my-work", link_text=v.t("My work"))
     digest_typed = typed or {"mode": choice.mode, "at": choice.at}
     return v.page("list.html", status=status, title=v.t("My work"), nav="work",
                   heading=v.t("My work"), items=shown,
@@ -569,7 +575,7 @@ def _queue(v: Visit, department: str, *, status: int = 200, bulk: Any = None,
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status,
                       title=v.t("%(department)s queue", department=v.dept(department)),
-                      message=str(exc), link="/my-work", link_text=v.t("Back to my work"))
+                      message=v.refusal(exc), link="/my-work", link_text=v.t("Back to my work"))
     mine = department == v.me["department"]
     name = v.dept(department)
     count = f"{waiting}{'+' if waiting >= 200 else ''}"
@@ -618,7 +624,7 @@ async def views_form(request: Request, department: str) -> Response:
             raise BadInput(f"action: {action[:40]!r} is not a saved view's action (save, "
                            "delete, default, no-default)")
     except MktflowError as exc:
-        return _queue(v, department, status=exc.http_status, refusal=str(exc), typed=typed,
+        return _queue(v, department, status=exc.http_status, refusal=v.refusal(exc), typed=typed,
                       field_errors=_input_error(exc, typed))
     glue = "&" if "?" in back else "?"
     return v.redirect(f"{back}{glue}{urlencode({'done': _VIEW_DONE[action]})}")
@@ -653,7 +659,7 @@ async def bulk_form(request: Request, department: str) -> Response:
             raise BadInput("to: choose the member who takes the items")
         answer = desk.bulk(v.uow, action, items, actor_email=v.me["email"], **inputs)
     except MktflowError as exc:
-        return _queue(v, department, status=exc.http_status, refusal=str(exc), typed=typed,
+        return _queue(v, department, status=exc.http_status, refusal=v.refusal(exc), typed=typed,
                       field_errors=_input_error(exc, typed))
     return _queue(v, department, bulk=answer)
 
@@ -678,7 +684,7 @@ def handoffs_page(request: Request, department: str) -> Response:
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status,
                       title=v.t("%(department)s handoffs", department=v.dept(department)),
-                      message=str(exc), link=request.url.path, link_text=v.t("All handoffs"))
+                      message=v.refusal(exc), link=request.url.path, link_text=v.t("All handoffs"))
     mine = department == v.me["department"]
     return v.page("handoffs.html",
                   title=v.t("%(department)s handoffs", department=v.dept(department)),
@@ -706,7 +712,7 @@ def leads_page(request: Request) -> Response:
             funnel = None
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status, title=v.t("Sales leads"),
-                      message=str(exc), link="/leads", link_text=v.t("All leads"))
+                      message=v.refusal(exc), link="/leads", link_text=v.t("All leads"))
     return v.page("leads.html", title=v.t("Sales leads"), nav="leads", leads=shown, funnel=funnel,
                   campaign=campaign or "", state=state or "",
                   states=["gathered", "qualified", "disqualified", "won", "lost"])
@@ -733,7 +739,7 @@ def calendar_page(request: Request, *, status: int = 200, issued: Any = None,
         feeds = campaign_calendar.list_feeds(v.uow(), v.me["email"])
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status, title=v.t("Campaign calendar"),
-                      message=str(exc), link="/calendar", link_text=v.t("This month"))
+                      message=v.refusal(exc), link="/calendar", link_text=v.t("This month"))
     keep = {k: val for k, val in filters.items() if val}
     links = {"previous": "/calendar?" + urlencode({shown.kind: shown.previous, **keep}),
              "next": "/calendar?" + urlencode({shown.kind: shown.next, **keep})}
@@ -762,7 +768,7 @@ def process_page(request: Request, reference: str) -> Response:
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status,
                       title=v.t("Process %(ref)s", ref=reference[:50]),
-                      message=str(exc), link="/calendar", link_text=v.t("Campaign calendar"))
+                      message=v.refusal(exc), link="/calendar", link_text=v.t("Campaign calendar"))
     return v.page("process.html", title=f"{shown.ref} · {shown.business_key or shown.process}",
                   process=shown)
 
@@ -789,7 +795,7 @@ async def calendar_feed_form(request: Request) -> Response:
             return v.redirect("/calendar?done=feed+revoked")
         raise BadInput(f"action: {action[:40]!r} is no action of the calendar page")
     except MktflowError as exc:
-        return calendar_page(request, status=exc.http_status, refusal=str(exc))
+        return calendar_page(request, status=exc.http_status, refusal=v.refusal(exc))
 
 
 def reports_page(request: Request, *, status: int = 200, refusal: str = "",
@@ -809,7 +815,7 @@ def reports_page(request: Request, *, status: int = 200, refusal: str = "",
         today = work_reports.today_for(v.uow(), v.me["email"]).isoformat()
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status, title=v.t("Work reports"),
-                      message=str(exc), link="/my-reports", link_text=v.t("All reports"))
+                      message=v.refusal(exc), link="/my-reports", link_text=v.t("All reports"))
     mine = next((r for r in shown if r.member == v.me["email"] and r.kind == "daily"
                  and r.period == today), None)
     if typed is None and mine is not None:
@@ -842,7 +848,8 @@ async def write_report(request: Request) -> Response:
         report = work_reports.submit(v.uow(), actor_email=v.me["email"], done=typed["done"],
                                      problems=typed["problems"], next_=typed["next"])
     except MktflowError as exc:
-        return reports_page(request, status=exc.http_status, refusal=str(exc), typed=typed, v=v)
+        return reports_page(request, status=exc.http_status, refusal=v.refusal(exc), typed=typed,
+                            v=v)
     return v.redirect(f"/my-reports?{urlencode({'submitted': report.ref})}")
 
 
@@ -899,7 +906,7 @@ def forecast_page(request: Request) -> Response:
                 v.uow(), plan=parse_plan(counts), seed=int(seed), threshold_hours=threshold,
                 reader=v.me["email"])
         except MktflowError as exc:
-            refusal, status = str(exc), exc.http_status
+            refusal, status = v.refusal(exc), exc.http_status
     return v.page("forecast.html", status=status, title=v.t("Forecast"), nav="forecast",
                   typed=typed, field_errors=errors, refusal=refusal, result=result,
                   jam_words={d.department: _jam_words(v, d.jam_reason)
@@ -955,7 +962,7 @@ def _load(v: Visit, department: str, *, status: int = 200, refusal: str = "",
         load, figures = workload.load_and_workload(v.uow(), department, reader=v.me["email"])
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status, title=v.t("For the head"),
-                      message=str(exc), link="/my-work", link_text=v.t("Back to my work"))
+                      message=v.refusal(exc), link="/my-work", link_text=v.t("Back to my work"))
     ledger = handoff_ledger(v.uow())
     pairs = [p for p in ledger.pairs if department in (p["from"], p["to"])]
     members = tasklist.members_of(v.uow(), department)
@@ -988,7 +995,7 @@ async def reassign_all(request: Request, department: str) -> Response:
         work.reassign_all(v.uow(), from_email=chosen["from"], to_email=chosen["to"],
                           actor_email=v.me["email"])
     except MktflowError as exc:
-        return _load(v, department, status=exc.http_status, refusal=str(exc), chosen=chosen,
+        return _load(v, department, status=exc.http_status, refusal=v.refusal(exc), chosen=chosen,
                      errors=_input_error(exc, chosen))
     return v.redirect(f"/inbox/{department}/load?done=reassigned")
 
@@ -1007,7 +1014,7 @@ def campaign_dashboard_page(request: Request, code: str) -> Response:
         shown = dashboards.campaign_dashboard(v.uow(), code, reader=v.me["email"])
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status, title=v.t("Campaign dashboard"),
-                      message=str(exc), link="/my-work", link_text=v.t("Back to my work"))
+                      message=v.refusal(exc), link="/my-work", link_text=v.t("Back to my work"))
     return v.page("dashboard.html",
                   title=v.t("Campaign %(campaign)s dashboard", campaign=shown.code),
                   nav="dashboards",
@@ -1027,7 +1034,7 @@ def period_dashboard_page(request: Request, period: str) -> Response:
         shown = dashboards.period_dashboard(v.uow(), period, reader=v.me["email"])
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status, title=v.t("Period dashboard"),
-                      message=str(exc), link="/my-work", link_text=v.t("Back to my work"))
+                      message=v.refusal(exc), link="/my-work", link_text=v.t("Back to my work"))
     year = int(shown.period[:4])
     periods = [str(year - 1), str(year), *(f"{year}-H{h}" for h in (1, 2)),
                *(f"{year}-Q{q}" for q in range(1, 5)), str(year + 1)]
@@ -1080,7 +1087,7 @@ def item_page(request: Request, kind: str, reference: str, *, status: int = 200,
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status,
                       title=v.t("%(ref)s: not shown", ref=ref),
-                      message=str(exc), link="/my-work", link_text=v.t("Back to my work"))
+                      message=v.refusal(exc), link="/my-work", link_text=v.t("Back to my work"))
     context: dict[str, Any] = {"item": item, "trail": trail, "can": can, "process": process,
                                "may_end": bool(process) and tasklist.may_end_process(
                                    v.uow(), item.process_id or 0, v.me["email"]),
@@ -1178,7 +1185,8 @@ async def _work_form(v: Visit, item_id: int, action: str,
     try:
         item = show_item(v.uow(), ref, "work", reader=v.me["email"])
     except MktflowError as exc:
-        return item_page(v.request, "work", ref, status=exc.http_status, refusal=str(exc), v=v)
+        return item_page(v.request, "work", ref, status=exc.http_status,
+                         refusal=v.refusal(exc), v=v)
     assert isinstance(item, WorkItemPublic)
     schema, draft = item.form_schema, item.draft
     raw = F.raw_from_post(schema, pairs)
@@ -1218,7 +1226,7 @@ async def _work_form(v: Visit, item_id: int, action: str,
                                      "marked below."))
     except MktflowError as exc:
         return item_page(v.request, "work", ref, status=exc.http_status, typed=typed, v=v,
-                         refusal=str(exc))
+                         refusal=v.refusal(exc))
     return v.redirect(f"/work/{item_id}?{urlencode({'done': _DONE[action], 'ref': ref})}")
 
 
@@ -1274,7 +1282,7 @@ async def act_from_page(request: Request, kind: str, reference: str) -> Response
     try:
         _act(v, kind, item_id, action, values)
     except MktflowError as exc:
-        return item_page(request, kind, ref, status=exc.http_status, refusal=str(exc), v=v,
+        return item_page(request, kind, ref, status=exc.http_status, refusal=v.refusal(exc), v=v,
                          typed=Typed(action=action, values=values,
                                      input_errors=_input_error(exc, values)))
     back = _local(values.get("next"), f"/{'work' if kind == 'work' else 'handoffs'}/{item_id}")

@@ -145,6 +145,7 @@ def test_a_step_a_process_wrote_reads_in_the_pages_language(db: Any, site: str,
     in English without; the API, the command line and search keep the English title."""
     from mktflow.domain.words import phrase
     from mktflow.engine import processes
+    from mktflow.engine.work import claim
     from mktflow.prefect import tasks
 
     process = processes.start_process(db.uow(), process="campaign", business_key="SPRING",
@@ -169,6 +170,11 @@ def test_a_step_a_process_wrote_reads_in_the_pages_language(db: Any, site: str,
     assert f"W-{item} · 策划营销活动 SPRING</h1>" in page
     assert f"{ANA} 要求返工：más detalle" in page and "Rework asked" not in page
     assert "Plan campaign" not in page
+    claim(db.uow(), item, actor_email=ANA)  # meanwhile: Olga's page is stale
+    refused = b.post(f"/work/{item}?lang=zh", [("action", "claim")])
+    assert refused.status_code == 409, refused.text
+    assert f"无法对工作 W-{item}（办理人 {ANA}）执行“认领”" in refused.text
+    assert "cannot claim" not in refused.text
     b.client.close()
     shown = cli("work", "show", f"W-{item}", "--json").json()  # the command line: English
     assert shown["title"] == "Plan campaign SPRING"
