@@ -982,6 +982,8 @@ class CalendarEntry(View):
     campaign's dates, one of its plan's activities, a work item's due time (an approval is a
     work item with an authority-matrix rule) or a handoff's deadline."""
 
+    SOMETIMES = ("words",)
+
     uid: str
     """Stable across reads and feeds: ``<kind>-<id>@mktflow`` (e.g. ``handoff-3@mktflow``)."""
     kind: Literal["campaign", "activity", "approval", "work", "handoff"]
@@ -1006,6 +1008,9 @@ class CalendarEntry(View):
     """The member it is assigned to or owned by, if any."""
     link: str
     """The path of its page: /work/<id>, /handoffs/<id> or /processes/P-<id>."""
+    words: Json | None = None
+    """A work item's or handoff's title as a process wrote it (as on the item); left out
+    otherwise."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -141,8 +141,9 @@ def test_the_organisation_files_language_is_the_members(db: Any, site: str,
 def test_a_step_a_process_wrote_reads_in_the_pages_language(db: Any, site: str,
                                                             cli: Any) -> None:
     """The campaign's plan step, made by the task flows/campaign.py calls (no Prefect run):
-    its title and description read in Chinese on the queue and on its page with ``?lang=zh``,
-    in English without; the API, the command line and search keep the English title."""
+    its title and description read in Chinese on the queue, on its page and on the campaign
+    calendar with ``?lang=zh``, in English without, and so does a refusal of the stale page;
+    the command line and search keep the English title."""
     from mktflow.domain.words import phrase
     from mktflow.engine import processes
     from mktflow.engine.work import claim
@@ -153,7 +154,7 @@ def test_a_step_a_process_wrote_reads_in_the_pages_language(db: Any, site: str,
     item = tasks.create_step.fn(
         process_id=process.id, step_key="plan-1", department="marketing",
         title=phrase("Plan campaign %(code)s", code="SPRING"), form_schema=PLAN,
-        form_name="CampaignPlan", due_in_hours=None, assignee=None, excluded=[], branch=None,
+        form_name="CampaignPlan", due_in_hours=72, assignee=None, excluded=[], branch=None,
         description=phrase("Rework asked by %(member)s: %(reason)s", member=ANA,
                            reason="más detalle"), priority=50)
     typed = _step(db, title="Plan campaign SPRING, by hand")  # typed: as typed in any language
@@ -170,6 +171,9 @@ def test_a_step_a_process_wrote_reads_in_the_pages_language(db: Any, site: str,
     assert f"W-{item} · 策划营销活动 SPRING</h1>" in page
     assert f"{ANA} 要求返工：más detalle" in page and "Rework asked" not in page
     assert "Plan campaign" not in page
+    month = cli("work", "show", f"W-{item}", "--json").json()["due"][:7]  # its due, on the agenda
+    agenda = b.get(f"/calendar?month={month}&lang=zh").text
+    assert f"W-{item} · 策划营销活动 SPRING<" in agenda
     claim(db.uow(), item, actor_email=ANA)  # meanwhile: Olga's page is stale
     refused = b.post(f"/work/{item}?lang=zh", [("action", "claim")])
     assert refused.status_code == 409, refused.text
