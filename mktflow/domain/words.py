@@ -43,6 +43,13 @@ class Phrase(str):
     def __reduce__(self) -> tuple[Any, ...]:  # pickled (a task's input) as the message
         return (Phrase, (self.msgid, self.values))
 
+    @classmethod
+    def __get_pydantic_core_schema__(cls, _source: Any, _handler: Any) -> Any:
+        """To pydantic a phrase is its text (a form's default, a JSON value): a ``str``."""
+        from pydantic_core import core_schema
+
+        return core_schema.str_schema()
+
 
 def _english(value: Any) -> str:
     if isinstance(value, Decimal):
