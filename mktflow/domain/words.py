@@ -44,11 +44,9 @@ class Phrase(str):
         return (Phrase, (self.msgid, self.values))
 
     @classmethod
-    def __get_pydantic_core_schema__(cls, _source: Any, _handler: Any) -> Any:
+    def __get_pydantic_core_schema__(cls, _source: Any, handler: Any) -> Any:
         """To pydantic a phrase is its text (a form's default, a JSON value): a ``str``."""
-        from pydantic_core import core_schema
-
-        return core_schema.str_schema()
+        return handler(str)
 
 
 def _english(value: Any) -> str:
