@@ -106,6 +106,8 @@ CATALOG: tuple[DeploymentSpec, ...] = (
     _cycle("performance-appraisal", "flows.performance_appraisal"),
     _cycle("channel-evaluation", "flows.channel_evaluation"),
     _cycle("annual-planning", "flows.annual_planning"),
+    _cycle("quarterly-meeting", "flows.meetings"),
+    _cycle("annual-meeting", "flows.meetings"),
     DeploymentSpec("daily-reports", "flows.work_reports",
                    "Daily work reports: names yesterday's missing reports to the heads, opens "
                    "today's report step per member, due at the end of their working day.",

@@ -28,6 +28,9 @@ The rules and where they come from (the source documents, seed 000-003, as the d
 - ``OrderEntry``: the order's total (each quantity x unit price) is an amount the books can
   hold (``mktflow.domain.money.MONEY_MAX``; seed 003 names order handling a key process):
   recording the order would otherwise fail after the step.
+- ``MeetingMinutes``: the meeting was held, it decided something, and each decision has a text,
+  an active member as owner, a due date on or after the meeting and not past, and names only
+  departments that exist (seed 001, 市场营销部 工作流程 1.(1) A; ``domain.meetings``).
 - Approval, gate and letter decisions have no rule here: the reason to reject or rework is in
   their form, and who may decide is the authority matrix's check (``engine.transitions``).
 
@@ -232,6 +235,14 @@ def order_entry(context: AnswerContext, data: dict[str, Any]) -> list[Problem]:
         return []
     return [Problem("lines", f"the order's total {total:,.2f} is more than an amount may be "
                              f"(at most {MONEY_MAX:,})")]
+
+
+@answer_rule("MeetingMinutes")
+def meeting_minutes(context: AnswerContext, data: dict[str, Any]) -> list[Problem]:
+    """Minutes a meeting can send: ``mktflow.engine.meetings.minutes_check``."""
+    from mktflow.engine.meetings import minutes_check
+
+    return [Problem(f, m) for f, m in minutes_check(context.session, data)]
 
 
 def _number(value: Any) -> bool:

@@ -75,6 +75,8 @@ __all__ = [
     "LeadHandoff",
     "LeadHistoryEntry",
     "LeadPublic",
+    "MeetingDecisionPublic",
+    "MeetingPublic",
     "MemberDigest",
     "MemberLoad",
     "MemberPublic",
@@ -1199,6 +1201,65 @@ def show_item(uow: UnitOfWork, reference: str, default_kind: str | None = None, 
         if kind == "work":
             return work_view(row, row.process_key, uow.now())
         return handoff_view(row, row.process_key, uow.now())
+
+
+# --- planning meetings ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeetingDecisionPublic(View):
+    """One decision of a meeting's minutes and where its work stands
+    (``mktflow.engine.meetings``)."""
+
+    number: int
+    """1, 2, ... in the minutes' order."""
+    text: str
+    owner: str
+    """The e-mail of the member who owns it."""
+    owner_department: str
+    due: str
+    """YYYY-MM-DD: the day it is due (its work is due at the end of it)."""
+    departments: list[str]
+    """The departments it concerns (the owner's among them)."""
+    work: str | None
+    """The work it became once the minutes were sent: W-<id> (an owner in marketing) or
+    H-<id> (a handoff to the owner's department); None before."""
+    state: str
+    """draft (minutes not sent), open, in hand, done or dropped: its work's state."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeetingPublic(View):
+    """A planning meeting (``M-3``): the quarterly or annual marketing meeting that fixes the
+    work plan, with its agenda, minutes and decisions (``mktflow.engine.meetings``)."""
+
+    id: int
+    ref: str
+    """M-<id>"""
+    kind: str
+    """quarterly or annual"""
+    period: str
+    """The quarter (2027-Q1) or the year (2027) whose plan it fixes."""
+    state: str
+    """agenda, minutes, approval (with the head) or sent."""
+    process: str | None
+    """The process of its cycle run (P-<id>), where its steps are."""
+    agenda: str
+    held_on: str | None
+    """YYYY-MM-DD"""
+    attendees: str
+    summary: str
+    minutes_by: str | None
+    """Who recorded the minutes."""
+    approved_by: str | None
+    """The head who approved the minutes."""
+    approved_at: str | None
+    sent_to: list[str]
+    """The departments the minutes were sent to (management and those named)."""
+    sent_at: str | None
+    decisions: list[MeetingDecisionPublic]
+    done: int
+    """How many of its decisions are done."""
 
 
 # --- work reports ---------------------------------------------------------------------------
