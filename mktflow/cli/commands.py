@@ -29,6 +29,7 @@ TREE: dict[str, tuple[str, str]] = {
     "digest": ("mktflow.cli.notify", "digest_app"),
     "plan": ("mktflow.cli.plan", "plan_app"),
     "report": ("mktflow.cli.report", "report_app"),
+    "meeting": ("mktflow.cli.meeting", "meeting_app"),
     "forecast": ("mktflow.cli.forecast", "forecast_cmd"),
     "lead": ("mktflow.cli.lead", "lead_app"),
     "calendar": ("mktflow.cli.calendar", "calendar_app"),

@@ -49,6 +49,7 @@ from mktflow.engine import (
     desk,
     digests,
     leads,
+    meetings,
     processes,
     queries,
     tasklist,
@@ -69,8 +70,8 @@ from mktflow.web._guard import form_refusal, session_of, set_session
 from mktflow.web._render import department_name, render
 from mktflow.web.session import Session, SessionKeys, load_key
 
-__all__ = ["PAGE_SIZE", "WebState", "calendar_page", "inbox_page", "item_page", "process_page",
-           "reports_page", "router"]
+__all__ = ["PAGE_SIZE", "WebState", "calendar_page", "inbox_page", "item_page", "meeting_page",
+           "meetings_page", "process_page", "reports_page", "router"]
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("mktflow.web")
@@ -704,6 +705,40 @@ def leads_page(request: Request) -> Response:
     return v.page("leads.html", title=v.t("Sales leads"), nav="leads", leads=shown, funnel=funnel,
                   campaign=campaign or "", state=state or "",
                   states=["gathered", "qualified", "disqualified", "won", "lost"])
+
+
+def meetings_page(request: Request) -> Response:
+    """The planning meetings (``GET /meetings`` for a browser): the quarterly and annual
+    marketing meetings the member may see (marketing, management, the departments their
+    minutes name), each with its state and how many decisions are done (seed 001,
+    市场营销部 工作流程 1.(1) A)."""
+    v = visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    kind = request.query_params.get("kind", "") or None
+    try:
+        shown = meetings.list_meetings(v.uow(), reader=v.me["email"], kind=kind)
+    except MktflowError as exc:
+        return v.page("message.html", status=exc.http_status, title=v.t("Meetings"),
+                      message=str(exc), link="/meetings", link_text=v.t("All meetings"))
+    return v.page("meetings.html", title=v.t("Meetings"), nav="meetings", meetings=shown,
+                  kind=kind or "")
+
+
+def meeting_page(request: Request, reference: str) -> Response:
+    """One meeting's minutes (``GET /meetings/{ref}`` for a browser): agenda, summary, who
+    approved them and where they were sent, and each decision with its owner, due date, work
+    (linked) and state."""
+    v = visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    try:
+        meeting = meetings.show_meeting(v.uow(), reference, reader=v.me["email"])
+    except MktflowError as exc:
+        return v.page("message.html", status=exc.http_status, title=v.t("Meetings"),
+                      message=str(exc), link="/meetings", link_text=v.t("All meetings"))
+    return v.page("meeting.html", nav="meetings", meeting=meeting,
+                  title=v.t("Meeting %(ref)s", ref=meeting.ref))
 
 
 def calendar_page(request: Request, *, status: int = 200, issued: Any = None,

@@ -148,3 +148,51 @@ def test_the_next_agenda_carries_the_open_decisions(db: Any, clock: FrozenClock)
     draft = meetings.agenda_draft(db.uow(), next_period(period, Frequency.QUARTERLY))
     assert "Launch the spring trade-fair plan" in draft and "Prototype display stands" in draft
     assert f"work plan of the quarter {next_period(period, Frequency.QUARTERLY)}" in draft
+
+
+GRACE = "grace.liu@example.com"  # finance head: the minutes name no finance
+
+
+def test_the_command_line_api_and_pages_show_the_minutes_to_who_may_read_them(
+        db: Any, cli: Any, clock: FrozenClock) -> None:
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+    from tests.integration.api_support import as_member, member_api, serving
+    from tests.integration.web_support import Browser
+
+    mid, _ = hold(db, clock)
+    ref = f"M-{mid}"
+    listed = cli("meeting", "list", "--as", TOM, "--json")
+    assert listed.exit_code == 0, listed.stderr
+    assert [(m["ref"], m["state"], m["done"]) for m in listed.json()] == [(ref, "sent", 0)]
+    shown = cli("meeting", "show", ref, "--as", CARLOS).stdout
+    assert "Launch the spring trade-fair plan" in shown and "Sent to management, sales, tech" \
+        in shown
+    assert cli("meeting", "show", ref, "--as", GRACE, "--json").exit_code == 1
+    for bad, code, words in ((("show", "X-1"), 2, "names no meeting"),
+                             (("list", "--kind", "weekly"), 2,
+                              "kind: a meeting is quarterly or annual")):
+        refused = cli("meeting", *bad)
+        assert (refused.exit_code, words in refused.stderr) == (code, True), refused.stderr
+
+    app = create_app(db.engine, settings=Settings())
+    with member_api(db, app, MARIA) as api:
+        body = api.get(f"/meetings/{ref}").json()
+        assert [d["owner"] for d in body["decisions"]] == [OLGA, TOM]
+        assert api.get(f"/meetings/{ref}", headers=as_member(GRACE)).status_code == 403
+        assert api.get("/meetings/M-999999").status_code == 404
+        assert [m["ref"] for m in api.get("/meetings", params={"kind": "annual"}).json()] == []
+
+    with serving(app) as url:
+        tom, grace = Browser(url), Browser(url)
+        try:
+            tom.sign_in(db, TOM)
+            grace.sign_in(db, GRACE)
+            assert ref in tom.get("/meetings").text
+            page = tom.get(f"/meetings/{ref}").text
+            assert "Prototype display stands" in page and "/handoffs/" in page
+            assert ref not in grace.get("/meetings").text
+            assert grace.get(f"/meetings/{ref}").status_code == 403
+        finally:
+            tom.client.close()
+            grace.client.close()
