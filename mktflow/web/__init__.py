@@ -46,8 +46,8 @@ from mktflow.web.pages import (
 )
 
 __all__ = ["PAGE_RESPONSES", "calendar_page", "campaign_dashboard_page", "inbox_page", "install",
-           "is_page_request", "item_page", "leads_page", "meeting_page", "meetings_page", "period_dashboard_page",
-           "process_page", "reports_page"]
+           "is_page_request", "item_page", "leads_page", "meeting_page", "meetings_page",
+           "period_dashboard_page", "process_page", "reports_page"]
 
 STATIC = Path(__file__).resolve().parent / "static"
 
