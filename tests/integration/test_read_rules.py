@@ -409,6 +409,16 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
     report = work_reports.submit(db.uow(), actor_email=OLGA, done="Secret fair plan")
     walked["/reports/{item}"].append((f"/reports/{report.ref}", 403))
     walked["/reports"].append(("/reports", 200))
+    # a meeting's minutes are marketing's, management's and the departments they name: these
+    # name none but marketing (tests/integration/test_meetings.py holds the meeting)
+    from mktflow.domain import clock as clocks
+    from tests.integration.test_meetings import hold
+
+    meeting, _ = hold(db, clocks, None, [{"text": "Secret fair plan", "owner": OLGA,
+                                          "due": clocks.today().isoformat(),
+                                          "departments": []}])
+    walked["/meetings/{item}"].append((f"/meetings/M-{meeting}", 403))
+    walked["/meetings"].append(("/meetings", 200))
     # the desk's figures: a department's workload is its head's and management's (a
     # specialist leads none); a campaign's dashboard carries its plan and budget, the owner's
     # department's (marketing) and management's; a period's lists only his department's rows
@@ -438,6 +448,7 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
         assert tom.get("/leads").json() == []
         assert [v["name"] for v in tom.get("/views").json()] == ["tech True"]
         assert tom.get("/reports").json() == []
+        assert tom.get("/meetings").json() == []
         figures = tom.get(f"/dashboards/periods/{start.year}").json()
         assert (figures["kpis"], figures["lines"]) == ([], [])  # marketing's, not his
         listed = {p["id"] for p in tom.get("/processes").json()}
@@ -471,6 +482,8 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
     as_pages += [(f"/processes/P-{pid}", _expected(200, v)) for pid, v in sees_process.items()]
     as_pages.append(("/calendar", 200))  # what one may see: the brief, not the campaign's steps
     as_pages.append(("/reports", 200))  # the reports page: none of marketing's reports
+    as_pages.append(("/meetings", 200))  # the meetings page: none of marketing's own
+    as_pages.append((f"/meetings/M-{meeting}", 403))
     as_pages.append(("/dashboards/campaigns/CMP-READ", 403))
     as_pages.append((f"/dashboards/periods/{start.year}", 200))  # none of marketing's rows
     browser = Browser(s.url)
@@ -489,7 +502,7 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
                 assert not re.search(r"(?i)grocers of the north", answer.text), path
             if path.startswith("/dashboards/"):
                 assert "stores listed" not in answer.text and "Fair stand" not in answer.text
-            if path in ("/my-reports", "/reports"):
+            if path in ("/my-reports", "/reports") or path.startswith("/meetings"):
                 assert "Secret fair plan" not in answer.text, path
     finally:
         browser.client.close()
