@@ -36,7 +36,8 @@ def test_make_demo_runs_every_process_and_cycle_to_the_end(tmp_path: Path) -> No
         assert [c["flow"] for c in results["cycles"]] == [
             "outbox-relay", "sla-sweep", "member-digests", "process-review", "market-research",
             "budget-review", "performance-appraisal", "channel-evaluation", "annual-planning",
-            "daily-reports", "report-digest", "weekly-reports", "monthly-reports"]
+            "daily-reports", "report-digest", "weekly-reports", "monthly-reports",
+            "quarterly-meeting", "annual-meeting"]
         for p in results["processes"]:  # each run's page opens on the local server's UI
             assert open_ui_link(p["ui_url"])["state"]["type"] == "COMPLETED"
         listed = json.loads(mktflow("process", "list", "--json").stdout)
