@@ -10,6 +10,8 @@ served environment, it prints one JSON object:
   step with a short form (``WALK_FORM``) for the keyboard walk;
 * ``handoffs``: ``{"to_marketing": id, "to_supply": id}``: handoffs offered, not yet answered;
 * ``lead``: the id of a lead marketing gathered;
+* ``meeting``: the reference of this quarter's planning meeting, its minutes sent (M-n; held
+  as ``tests.integration.test_meetings.hold`` holds it);
 * ``year``: this year by the served clock (its dashboard, ``/dashboards/periods/<year>``).
 
 Due times count from the injected clock (``uow.now()``), never from a written date.
@@ -112,7 +114,22 @@ def seed() -> dict[str, Any]:
         },
         "lead": leads.gather(bootstrap.uow(), actor_email=ANA, company="Corner Shop Ltd",
                              contact="buyer@example.com", channel="fair").id,
+        "meeting": _meeting(),
     }
+
+
+def _meeting() -> str:
+    """This quarter's planning meeting, held and its minutes sent, on this process's wiring."""
+    from mktflow import bootstrap
+    from mktflow.domain import clock
+    from tests.integration.test_meetings import hold
+
+    class Wired:  # what ``hold`` asks of a test database
+        uow = staticmethod(bootstrap.uow)
+        engine_uow = staticmethod(bootstrap.engine_uow)
+
+    meeting, _ = hold(Wired, clock)
+    return f"M-{meeting}"
 
 
 if __name__ == "__main__":

@@ -111,6 +111,8 @@ def test_every_page_meets_wcag_2_2_aa_as_axe_checks_it(
             ("leads", "/leads", "Sales leads"),
             ("calendar", "/calendar", "Campaign calendar"),
             ("work reports", "/my-reports", "Work reports"),
+            ("meetings", "/meetings", "Meetings"),
+            ("a meeting's minutes", f"/meetings/{seeded['meeting']}", seeded["meeting"]),
             ("load", "/inbox/marketing/load", "Marketing: load"),
             ("dashboard", "/dashboards/periods/" + seeded["year"], "Dashboard"),
             ("not found", "/work/999999999", "Work item W-999999999 not found"),
