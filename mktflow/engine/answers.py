@@ -45,15 +45,20 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from mktflow.config import get_settings
+from mktflow.domain import clock
 from mktflow.domain.actors import SYSTEM
 from mktflow.domain.campaign import plan_problems
 from mktflow.domain.errors import FormInvalid
+from mktflow.domain.inputs import normalise_email
+from mktflow.domain.meetings import minutes_problems
 from mktflow.domain.money import MONEY_MAX, exact
 from mktflow.engine.common import find_member
-from mktflow.store.tables import BudgetLine, Campaign, Kpi, Product
+from mktflow.store.tables import BudgetLine, Campaign, Department, Kpi, Product
 
 __all__ = [
     "AnswerContext",
@@ -63,6 +68,7 @@ __all__ = [
     "check_answer",
     "check_request",
     "member_problem",
+    "minutes_check",
     "refusal",
     "request_problems",
     "rules_for",
@@ -237,11 +243,30 @@ def order_entry(context: AnswerContext, data: dict[str, Any]) -> list[Problem]:
                              f"(at most {MONEY_MAX:,})")]
 
 
+def minutes_check(session: Session, data: dict[str, Any]) -> list[tuple[str, str]]:
+    """``domain.meetings.minutes_problems`` of a minutes answer, with the organisation as it
+    is now and today in the schedules' zone: (field path, message) pairs."""
+    decisions = data.get("decisions")
+    rows = [d for d in decisions if isinstance(d, dict)] if isinstance(decisions, list) else []
+    members: dict[str, str | None] = {}
+    codes: set[str] = set()
+    for d in rows:
+        owner = str(d.get("owner") or "").strip().lower()
+        if owner:
+            member = find_member(session, owner)
+            members[normalise_email(owner)] = member.department if member and member.active \
+                and owner != SYSTEM.email else None
+        named = d.get("departments") or []
+        codes.update(str(c) for c in (named if isinstance(named, list) else [named]))
+    known = set(session.exec(select(Department.code).where(
+        col(Department.code).in_(sorted(codes))))) if codes else set()
+    today = clock.now().astimezone(ZoneInfo(get_settings().schedule_tz)).date()
+    return minutes_problems(data, today=today, members=members, departments=known)
+
+
 @answer_rule("MeetingMinutes")
 def meeting_minutes(context: AnswerContext, data: dict[str, Any]) -> list[Problem]:
-    """Minutes a meeting can send: ``mktflow.engine.meetings.minutes_check``."""
-    from mktflow.engine.meetings import minutes_check
-
+    """Minutes a meeting can send (``minutes_check``)."""
     return [Problem(f, m) for f, m in minutes_check(context.session, data)]
 
 

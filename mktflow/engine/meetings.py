@@ -24,10 +24,8 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
-from mktflow.config import get_settings
-from mktflow.domain import clock
 from mktflow.domain.actors import SYSTEM, Target, authorize_read, may_read
 from mktflow.domain.errors import BadInput, NotFound
 from mktflow.domain.inputs import check_id, format_time, normalise_email
@@ -40,10 +38,10 @@ from mktflow.domain.meetings import (
     decisions_of,
     meeting_kind,
     meeting_ref,
-    minutes_problems,
     recipients,
 )
 from mktflow.domain.model import Readable, WorkState, read_rule
+from mktflow.engine.answers import minutes_check
 from mktflow.engine.common import as_engine, find_member, ref
 from mktflow.engine.notices import head_of
 from mktflow.engine.refs import ref_number
@@ -51,7 +49,6 @@ from mktflow.engine.views import MeetingDecisionPublic, MeetingPublic
 from mktflow.engine.visibility import reading_actor
 from mktflow.store.tables import (
     CycleRun,
-    Department,
     Handoff,
     Meeting,
     MeetingDecision,
@@ -66,7 +63,6 @@ __all__ = [
     "list_meetings",
     "marketing_head",
     "meeting_number",
-    "minutes_check",
     "open_decisions",
     "open_meeting",
     "record_agenda",
@@ -289,30 +285,9 @@ def record_agenda(uow: UnitOfWork, meeting_id: int, *, item_id: int) -> MeetingP
         return _view(uow, m)
 
 
-def minutes_check(session: Session, data: dict[str, Any]) -> list[tuple[str, str]]:
-    """``domain.meetings.minutes_problems`` of a minutes answer, with the organisation as it
-    is now and today in the schedules' zone."""
-    decisions = data.get("decisions")
-    rows = [d for d in decisions if isinstance(d, dict)] if isinstance(decisions, list) else []
-    members: dict[str, str | None] = {}
-    codes: set[str] = set()
-    for d in rows:
-        owner = str(d.get("owner") or "").strip().lower()
-        if owner:
-            member = find_member(session, owner)
-            members[normalise_email(owner)] = member.department if member and member.active \
-                and owner != SYSTEM.email else None
-        named = d.get("departments") or []
-        codes.update(str(c) for c in (named if isinstance(named, list) else [named]))
-    known = set(session.exec(select(Department.code).where(
-        col(Department.code).in_(sorted(codes))))) if codes else set()
-    today = clock.now().astimezone(ZoneInfo(get_settings().schedule_tz)).date()
-    return minutes_problems(data, today=today, members=members, departments=known)
-
-
 def record_minutes(uow: UnitOfWork, meeting_id: int, *, item_id: int) -> MeetingPublic:
-    """Keep the minutes of a done ``MeetingMinutes`` step (they passed ``minutes_check`` when
-    it was completed): held on, attendees, summary, and the decisions (replacing a revised
+    """Keep the minutes of a done ``MeetingMinutes`` step (they passed ``answers.minutes_check``
+    when it was completed): held on, attendees, summary, and the decisions (replacing a revised
     draft's); the minutes go to the head for approval. BadInput naming each field path if the
     organisation changed since and they no longer pass."""
     with uow:
