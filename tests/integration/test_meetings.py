@@ -51,7 +51,8 @@ def decisions(clock: FrozenClock) -> list[dict[str, Any]]:
 
 def hold(db: Any, clock: FrozenClock, period: str | None = None,
          decided: list[dict[str, Any]] | None = None) -> tuple[int, int]:
-    """What the flow does, step by step: (meeting id, process id) with minutes sent."""
+    """What the flow does, step by step: (meeting id, process id) with minutes sent and the
+    cycle run (and its process) ended."""
     period = period or period_of(clock.today(), Frequency.QUARTERLY)
     run = cycles.begin_cycle(db.uow(), cycle="quarterly-meeting", period=period)
     assert run.process_id is not None
@@ -69,6 +70,8 @@ def hold(db: Any, clock: FrozenClock, period: str | None = None,
     _answer(db, approval, ANA, {"decision": "approve"})
     meetings.record_approval(db.uow(), mid, item_id=approval)
     meetings.send_minutes(db.uow(), mid)
+    assert run.id is not None  # the run ends; its decisions' work goes on without it
+    cycles.finish_cycle(db.uow(), run.id, open_items=[], summary={})
     return mid, pid
 
 
