@@ -15,8 +15,8 @@ Actions:    actions (the one table of item actions every door dispatches through
 Handlers:   work, steps, handoffs, processes, organisation, channels, credentials,
             web_sessions, approvals, budget, campaigns, products, orders, leads, cycles, reviews,
             sla, database, idempotency, desk (saved views, bulk actions),
-            work_reports (the work reports upward), digests (daily
-            digests)
+            work_reports (the work reports upward), meetings (the planning meetings and
+            their minutes), digests (daily digests)
 Reads:      queries, views (every view they answer, defined once), reports, planfile, forms,
             campaign_calendar (and its secret feeds), workload (a department's workload and
             waiting), dashboards (KPIs and budgets per campaign and per period)
@@ -55,6 +55,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         idempotency,
         lead_handoffs,
         leads,
+        meetings,
         notices,
         orders,
         organisation,
@@ -104,6 +105,7 @@ __all__ = [
     "idempotency",
     "lead_handoffs",
     "leads",
+    "meetings",
     "notices",
     "orders",
     "organisation",
