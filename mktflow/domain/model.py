@@ -290,6 +290,7 @@ class Readable(StrEnum):
     LEAD = "lead"
     FUNNEL = "funnel"
     REPORT = "report"
+    COMPLAINT = "complaint"
     WORKLOAD = "workload"
     FORECAST = "forecast"
 
@@ -336,6 +337,10 @@ READ_RULES: tuple[ReadRule, ...] = (
              "a work report goes upward: the member who wrote it, the head of their department "
              "and management read it, not the member's colleagues (seed 001, 市场部管理制度 4; "
              "管理规定 2.(2))"),
+    ReadRule(Readable.COMPLAINT, (Party.INVOLVED, Party.MANAGEMENT),
+             "a complaint carries customer data: customer service (marketing), which owns the "
+             "case, sees it, the department it hands the case to, and management (seed 001 "
+             "§4.2; 客户服务部 工作流程 2.(1) C)", restricted=True),
     ReadRule(Readable.WORKLOAD, (Party.LEAD, Party.MANAGEMENT),
              "a department's workload and waiting names what each member holds and how late: "
              "whoever leads the department (its head, or the delegate while the head is away) "

@@ -13,7 +13,8 @@ outgoing notices in one transaction (``notices`` fans them out to the channels; 
 
 Actions:    actions (the one table of item actions every door dispatches through)
 Handlers:   work, steps, handoffs, processes, organisation, channels, credentials,
-            web_sessions, approvals, budget, campaigns, products, orders, leads, cycles, reviews,
+            web_sessions, approvals, budget, campaigns, products, orders, leads, complaints, cycles,
+            reviews,
             sla, database, idempotency, desk (saved views, bulk actions),
             work_reports (the work reports upward), digests (daily
             digests)
@@ -43,6 +44,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         campaigns,
         channels,
         common,
+        complaints,
         credentials,
         cycles,
         dashboards,
@@ -92,6 +94,7 @@ __all__ = [
     "campaigns",
     "channels",
     "common",
+    "complaints",
     "credentials",
     "cycles",
     "dashboards",

@@ -15,6 +15,7 @@ from sqlmodel import col, select
 from mktflow.domain import notes
 from mktflow.domain.actors import Approval, Target, holder_refusal
 from mktflow.domain.calendars import WorkingDue
+from mktflow.domain.complaints import FORM_NAMES as COMPLAINT_FORMS
 from mktflow.domain.errors import BadInput, FormInvalid, NotAuthorized, NotFound, TransitionRefused
 from mktflow.domain.inputs import (
     TEXT_MAX,
@@ -124,13 +125,6 @@ def create_work_item(
     time (``WorkingDue``) is counted in the calendar of ``branch``, else of the assignee's
     branch, else of the creator's (``mktflow.engine.calendars``), and how is kept with it.
     """
-    if not title.strip():
-        raise BadInput("title: must not be empty")
-    if not 0 <= priority <= 100:
-        raise BadInput(f"priority: must be between 0 and 100, got {priority}")
-    check_schema(form_schema)
-    if draft is not None and not isinstance(draft, dict):
-        raise BadInput(f"draft: must be a JSON object, got {type(draft).__name__}")
     with uow:
         if process_id is not None and step_key is not None:
             existing = uow.session.exec(select(WorkItem).where(
@@ -138,43 +132,82 @@ def create_work_item(
             )).first()
             if existing is not None:
                 return existing
-        actor = actor_for(uow, actor_email)
-        if process_id is not None:  # who may add work to it (issue 19)
-            processes.check_attach(uow, actor, process_id)
-        if not departments_exist(uow, department):
-            raise NotFound(f"department: unknown department {department!r}")
-        # no branch on the target: who may create work is not limited by branch
-        check_new(actor, "create", Target(ref=f"work for {department}", department=department))
-        due_at, due_basis = resolve_due(uow, due_at, branch=branch,
-                                        members=(assignee, actor.email))
-        item = WorkItem(
-            department=department, branch=branch, title=title.strip(), description=description,
-            state=WorkState.OPEN, form_schema=form_schema, form_name=form_name,
-            priority=priority, due_at=due_at, due_basis=due_basis, follow_up_at=follow_up_at,
-            process_id=process_id, step_key=step_key, created_by=actor.email,
-            excluded=[normalise_email(e) for e in excluded or []],
-            draft=draft, created_at=uow.now(), updated_at=uow.now(),
-            approval=None if approval is None else {
-                "department": approval.department, "roles": list(approval.roles),
-                "branch": approval.branch, "rule": approval.rule},
-        )
-        if assignee:
-            item.assignee_email = _eligible(uow, item, assignee, "assign", "assignee").email
-            item.state = WorkState.CLAIMED
-        uow.session.add(item)
-        uow.session.flush()
-        assert item.id is not None
-        uow.audit(actor=actor.email, entity_type="work", entity_id=item.id,
-                  process_id=process_id, action="create", to_state=item.state,
-                  data={"title": item.title, "department": department,
-                        "assignee": item.assignee_email})
-        audience = Audience.ASSIGNEE if item.assignee_email else Audience.DEPARTMENT
-        if item.assignee_email or not decisions.decides_offered(
-                uow, process_id=process_id, step_key=step_key, department=department):
-            # a step deciding an offered handoff: the offer's notice was the department's one
-            notice(uow, item, event="work.created", audiences=(audience,), actor=actor.email)
+        item = create_within(
+            uow, actor_email=actor_email, department=department, title=title,
+            form_schema=form_schema, form_name=form_name, description=description,
+            assignee=assignee, priority=priority, due_at=due_at, follow_up_at=follow_up_at,
+            process_id=process_id, step_key=step_key, branch=branch, excluded=excluded,
+            draft=draft, approval=approval)
         uow.commit()
         return item
+
+
+def create_within(
+    uow: UnitOfWork,
+    *,
+    actor_email: str,
+    department: str,
+    title: str,
+    form_schema: dict[str, Any] | None = None,
+    form_name: str | None = None,
+    description: str = "",
+    assignee: str | None = None,
+    priority: int = 50,
+    due_at: datetime | WorkingDue | None = None,
+    follow_up_at: datetime | None = None,
+    process_id: int | None = None,
+    step_key: str | None = None,
+    branch: str | None = None,
+    excluded: list[str] | None = None,
+    draft: dict[str, Any] | None = None,
+    approval: Approval | None = None,
+) -> WorkItem:
+    """``create_work_item``'s checks and writes inside the caller's open unit of work, which
+    commits: a command that puts the next step in a queue as part of its own change (a
+    complaint handed over, ``engine.complaint_steps``) creates it in the same transaction."""
+    if not title.strip():
+        raise BadInput("title: must not be empty")
+    if not 0 <= priority <= 100:
+        raise BadInput(f"priority: must be between 0 and 100, got {priority}")
+    check_schema(form_schema)
+    if draft is not None and not isinstance(draft, dict):
+        raise BadInput(f"draft: must be a JSON object, got {type(draft).__name__}")
+    actor = actor_for(uow, actor_email)
+    if process_id is not None:  # who may add work to it (issue 19)
+        processes.check_attach(uow, actor, process_id)
+    if not departments_exist(uow, department):
+        raise NotFound(f"department: unknown department {department!r}")
+    # no branch on the target: who may create work is not limited by branch
+    check_new(actor, "create", Target(ref=f"work for {department}", department=department))
+    due_at, due_basis = resolve_due(uow, due_at, branch=branch,
+                                    members=(assignee, actor.email))
+    item = WorkItem(
+        department=department, branch=branch, title=title.strip(), description=description,
+        state=WorkState.OPEN, form_schema=form_schema, form_name=form_name,
+        priority=priority, due_at=due_at, due_basis=due_basis, follow_up_at=follow_up_at,
+        process_id=process_id, step_key=step_key, created_by=actor.email,
+        excluded=[normalise_email(e) for e in excluded or []],
+        draft=draft, created_at=uow.now(), updated_at=uow.now(),
+        approval=None if approval is None else {
+            "department": approval.department, "roles": list(approval.roles),
+            "branch": approval.branch, "rule": approval.rule},
+    )
+    if assignee:
+        item.assignee_email = _eligible(uow, item, assignee, "assign", "assignee").email
+        item.state = WorkState.CLAIMED
+    uow.session.add(item)
+    uow.session.flush()
+    assert item.id is not None
+    uow.audit(actor=actor.email, entity_type="work", entity_id=item.id,
+              process_id=process_id, action="create", to_state=item.state,
+              data={"title": item.title, "department": department,
+                    "assignee": item.assignee_email})
+    audience = Audience.ASSIGNEE if item.assignee_email else Audience.DEPARTMENT
+    if item.assignee_email or not decisions.decides_offered(
+            uow, process_id=process_id, step_key=step_key, department=department):
+        # a step deciding an offered handoff: the offer's notice was the department's one
+        notice(uow, item, event="work.created", audiences=(audience,), actor=actor.email)
+    return item
 
 
 def claim(uow: UnitOfWork, item_id: int, *, actor_email: str) -> WorkItem:
@@ -269,7 +302,8 @@ def complete(
     transaction, as its ``decision`` says.
 
     A daily report step (form ``DailyReport``) records the report
-    (``engine.work_reports.record_step``) and keeps only its name.
+    (``engine.work_reports.record_step``) and keeps only its name. A complaint's step moves
+    its case and puts the next step in a queue (``engine.complaints.follow_step``).
 
     A step already done is not completed again: the member who completed it, sending the same
     answer again (a retry whose first answer was lost), is told so and nothing changes;
@@ -299,6 +333,10 @@ def complete(
             "data": clean, "completed_by": actor.email, "completed_at": uow.now(),
         })
         decisions.settle_handoff(uow, item, actor, clean)  # the handoff it decides, if any
+        if item.form_name in COMPLAINT_FORMS.values():  # a complaint's step moves its case
+            from mktflow.engine.complaints import follow_step
+
+            follow_step(uow, item, actor, clean or {})
         uow.commit()
         return item
 
