@@ -31,6 +31,7 @@ TREE: dict[str, tuple[str, str]] = {
     "report": ("mktflow.cli.report", "report_app"),
     "forecast": ("mktflow.cli.forecast", "forecast_cmd"),
     "lead": ("mktflow.cli.lead", "lead_app"),
+    "complaint": ("mktflow.cli.complaint", "complaint_app"),
     "calendar": ("mktflow.cli.calendar", "calendar_app"),
     "dashboard": ("mktflow.cli.dashboard", "dashboard_app"),
     "view": ("mktflow.cli.view", "view_app"),
