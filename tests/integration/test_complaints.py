@@ -5,6 +5,7 @@ deadline, and who may do and see each; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 
 from mktflow.domain.clock import FrozenClock
 from mktflow.domain.errors import BadInput, NotAuthorized, TransitionRefused
-from mktflow.engine import complaints, handoffs, queries, sla, work
+from mktflow.engine import complaints, queries, sla, work
 from mktflow.engine.views import plain
 
 OLGA = "olga.petrova@example.com"  # marketing (customer service) specialist, hq
@@ -117,7 +118,7 @@ def test_who_may_move_and_see_a_case(db: Any) -> None:
     assert complaints.list_complaints(db.uow(), reader=RAJ) == []
     with pytest.raises(NotAuthorized):  # the respond step is customer service's
         complaints.hand_over(db.uow(), case.id, actor_email=RAJ, to="supply", request="x")
-    with pytest.raises(TransitionRefused, match="cannot close complaint C-.*it is open"):
+    with pytest.raises(TransitionRefused, match=r"cannot close complaint C-.*it is open"):
         complaints.customer_answer(db.uow(), case.id, actor_email=OLGA, satisfied=True)
     with pytest.raises(BadInput, match="field 'to': must be one of: production, supply"):
         complaints.hand_over(db.uow(), case.id, actor_email=OLGA, to="tech", request="x")
@@ -147,3 +148,60 @@ def test_a_case_step_answered_at_the_work_door_moves_the_case(db: Any) -> None:
                   data={"to": "finance", "request": "Refund the dented boxes"})
     view = show(db, case)
     assert (view["state"], view["acting_department"]) == ("handed_over", "finance")
+
+
+# --- the doors: the command line, the REST API, the pages --------------------------------------
+
+
+def test_a_case_opened_on_the_page_is_moved_at_the_cli_and_the_api(db: Any, cli: Any) -> None:
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+    from tests.integration.api_support import as_member, member_api, serving
+    from tests.integration.web_support import Browser
+
+    app = create_app(db.engine, settings=Settings())
+    with serving(app) as url:
+        olga, tom = Browser(url), Browser(url)
+        try:
+            olga.sign_in(db, OLGA)
+            page = olga.get("/complaints").text
+            assert "Open a complaint" in page and "No complaint you may see." in page
+            refused = olga.post("/complaints/new", {"customer": "CUST-PAGE", "text": " "})
+            assert refused.status_code == 422 and "text: must not be empty" in refused.text
+            made = olga.post("/complaints/new", {"customer": "CUST-PAGE", "text": "Wrong flavour",
+                                                 "customer_name": "Page Grocers",
+                                                 "due": "2 working hours"})
+            assert made.status_code == 200 and "Wrong flavour" in made.text
+            ref = re.search(r"<h1>(C-\d+)", made.text).group(1)  # type: ignore[union-attr]
+            assert 'href="/work/' in made.text and "Page Grocers" in olga.get("/complaints").text
+            tom.sign_in(db, TOM)
+            assert "Open a complaint" not in tom.get("/complaints").text  # tech: no form
+            assert tom.get(f"/complaints/{ref}").status_code == 403
+        finally:
+            olga.client.close()
+            tom.client.close()
+
+    handed = cli("complaint", "hand-over", ref, "--to", "production", "--request",
+                 "Check the batch", "--due", "1 working day", "--as", OLGA, "--json")
+    assert handed.exit_code == 0 and handed.json()["acting_department"] == "production"
+    assert handed.json()["step"]["department"] == "production"
+    assert cli("complaint", "answer", ref, "--done", "x", "--as", RAJ).exit_code == 1
+    listed = cli("complaint", "list", "--customer", "CUST-PAGE", "--as", PEDRO, "--json").json()
+    assert [c["ref"] for c in listed] == [ref]
+
+    with member_api(db, app, PEDRO) as api:
+        answered = api.post(f"/complaints/{ref}/answer", json={"done": "Batch 12 recalled"})
+        assert answered.status_code == 200 and answered.json()["state"] == "answered"
+        bad = api.post(f"/complaints/{ref}/close", json={"satisfied": False},
+                       headers=as_member(OLGA))
+        assert bad.status_code == 422 and "note" in bad.json()["detail"]
+        closed = api.post(f"/complaints/{ref}/close", json={"satisfied": True},
+                          headers=as_member(OLGA))
+        assert closed.status_code == 200 and closed.json()["state"] == "closed"
+        opened_api = api.post("/complaints", json={"customer": "CUST-PAGE", "text": "Late again"},
+                              headers=as_member(OLGA))
+        assert opened_api.status_code == 201 and opened_api.json()["source"] == "api"
+        assert opened_api.headers["Location"] == f"/complaints/{opened_api.json()['ref']}"
+        assert api.get(f"/complaints/{ref}", headers=as_member(TOM)).status_code == 403
+    shown = cli("complaint", "show", ref, "--as", MARIA)
+    assert shown.exit_code == 0 and "state: closed" in shown.stdout and "close" in shown.stdout
