@@ -24,7 +24,9 @@ Reads:      queries, views (every view they answer, defined once), reports, plan
             campaign_calendar (and its secret feeds), forecast (what next quarter will cost;
             its simulation: simulation)
 Shared:     common, transitions, notices, calendars (each branch's working calendar),
-            lead_handoffs, report_records (the one writer of a work report)
+            lead_handoffs, report_records (the one writer of a work report), complaint_steps
+            (what answering a complaint's step does to its case), new_items (a new work item
+            or handoff inside the caller's transaction)
 Types for annotations: ``UnitOfWork`` (what every handler takes; get one from bootstrap),
 ``Resumer``, and the rows handlers return (``WorkItem``, ``Handoff``, ``ProcessInstance``).
 """
@@ -44,6 +46,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         campaigns,
         channels,
         common,
+        complaint_steps,
         complaints,
         credentials,
         cycles,
@@ -57,6 +60,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         idempotency,
         lead_handoffs,
         leads,
+        new_items,
         notices,
         orders,
         organisation,
@@ -94,6 +98,7 @@ __all__ = [
     "campaigns",
     "channels",
     "common",
+    "complaint_steps",
     "complaints",
     "credentials",
     "cycles",
@@ -107,6 +112,7 @@ __all__ = [
     "idempotency",
     "lead_handoffs",
     "leads",
+    "new_items",
     "notices",
     "orders",
     "organisation",

@@ -24,14 +24,10 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import col, select
 
-from mktflow.domain.actors import SYSTEM, Actor, Target, authorize, authorize_read, may_read
-from mktflow.domain.calendars import WorkingDue, parse_due
+from mktflow.domain.actors import Actor, Target, authorize, authorize_read, may_read
+from mktflow.domain.calendars import WorkingDue
 from mktflow.domain.complaints import (
-    ACTING,
-    COMPLAINT_FORMS,
     CUSTOMER_SERVICE,
-    FORM_NAMES,
-    RESPONSE_DUE,
     ComplaintSource,
     ComplaintState,
     StepKind,
@@ -42,19 +38,15 @@ from mktflow.domain.complaints import (
     step_key,
 )
 from mktflow.domain.errors import BadInput, NotFound, TransitionRefused
-from mktflow.domain.inputs import REASON_MAX, check_id, check_text, due_ahead, format_time
+from mktflow.domain.inputs import check_id, check_text, format_time
 from mktflow.domain.model import (
-    HANDOFF_RULES,
-    MANAGEMENT,
     OPEN_WORK_STATES,
-    HandoffState,
-    ProcessStatus,
     Readable,
     WorkState,
     read_rule,
-    rule_for,
 )
-from mktflow.engine.common import actor_for, as_engine, ref
+from mktflow.engine.common import actor_for, ref
+from mktflow.engine.complaint_steps import complaint_target, due_or_default, new_step
 from mktflow.engine.refs import ref_number
 from mktflow.engine.views import ComplaintHistoryEntry, ComplaintPublic, ComplaintStep
 from mktflow.engine.visibility import reading_actor
@@ -63,7 +55,6 @@ from mktflow.store.tables import (
     Complaint,
     Customer,
     Handoff,
-    ProcessInstance,
     WorkItem,
 )
 from mktflow.store.uow import UnitOfWork
@@ -74,7 +65,6 @@ __all__ = [
     "complaint_number",
     "complaint_target",
     "customer_answer",
-    "follow_step",
     "hand_over",
     "list_complaints",
     "open_complaint",
@@ -83,12 +73,6 @@ __all__ = [
 
 #: The process (and flow) name of a case.
 PROCESS = "complaint"
-
-_TITLES = {StepKind.RESPOND: "Respond to complaint {ref} ({customer}): hand it to the "
-                             "department that must act",
-           StepKind.ACT: "Act on complaint {ref} ({customer}) and say what was done",
-           StepKind.CUSTOMER: "Ask the customer about complaint {ref} ({customer}): satisfied?"}
-
 
 def complaint_number(reference: str | int) -> int:
     """The id in ``C-4`` (or ``4``); NotFound naming what was given otherwise."""
@@ -99,44 +83,12 @@ def complaint_number(reference: str | int) -> int:
     return check_id(number, complaint_ref(number))
 
 
-def complaint_target(case: Complaint) -> Target:
-    """What the rule rows need of a case: customer service owns it, the acting department
-    (once handed over) receives it, and both are involved (the read table)."""
-    involved = {case.department, *([case.acting_department] if case.acting_department else [])}
-    return Target(ref=complaint_ref(case.id), department=case.department, branch=case.branch,
-                  offering=case.department, involved=frozenset(involved))
-
-
 def _case(uow: UnitOfWork, complaint_id: int, *, for_update: bool = False) -> Complaint:
     case = uow.session.get(Complaint, check_id(complaint_id, complaint_ref(complaint_id)),
                            with_for_update=for_update)
     if case is None:
         raise NotFound(f"{complaint_ref(complaint_id)} does not exist")
     return case
-
-
-def _due(raw: str | datetime | WorkingDue | None, now: datetime, field: str
-         ) -> datetime | WorkingDue:
-    due = parse_due(raw, field=field) if isinstance(raw, str) else raw
-    due = due if due is not None else parse_due(RESPONSE_DUE)
-    assert due is not None
-    return due_ahead(due, now, field=field)
-
-
-def _new_step(uow: UnitOfWork, case: Complaint, kind: StepKind, department: str,
-              due_at: datetime | WorkingDue, customer: str, note: str = "") -> WorkItem:
-    """The case's next step in ``department``'s queue, inside the open transaction."""
-    from mktflow.engine import work
-
-    form = COMPLAINT_FORMS[kind]
-    with as_engine(uow):
-        return work.create_within(
-            uow, actor_email=SYSTEM.email, department=department,
-            title=_TITLES[kind].format(ref=complaint_ref(case.id), customer=customer)[:300],
-            description="\n\n".join(x for x in (f"The customer said: {case.text}", note) if x),
-            form_schema=form.model_json_schema(), form_name=FORM_NAMES[kind],
-            due_at=due_at, process_id=case.process_id, step_key=step_key(kind, case.round),
-            branch=case.branch)
 
 
 def open_complaint(uow: UnitOfWork, *, actor_email: str, customer: str | None,
@@ -160,7 +112,7 @@ def open_complaint(uow: UnitOfWork, *, actor_email: str, customer: str | None,
         actor = actor_for(uow, actor_email)
         rule = complaint_rule("open", "", ref="a new complaint")
         authorize(actor, rule, Target(ref="a new complaint", department=CUSTOMER_SERVICE))
-        due = _due(due_at, uow.now(), "due")
+        due = due_or_default(due_at, uow.now(), "due")
         cust = uow.session.exec(select(Customer).where(col(Customer.code) == code)
                                 .with_for_update()).first()
         if cust is None:
@@ -185,7 +137,7 @@ def open_complaint(uow: UnitOfWork, *, actor_email: str, customer: str | None,
                                  params={"complaint": complaint_ref(case.id),
                                          "customer": cust.code, "order": number})
         case.process_id = instance.id
-        step = _new_step(uow, case, StepKind.RESPOND, CUSTOMER_SERVICE, due, cust.name)
+        step = new_step(uow, case, StepKind.RESPOND, CUSTOMER_SERVICE, due, cust.name)
         case.respond_due = step.due_at
         cust.open_complaints += 1
         cust.updated_at = uow.now()
@@ -197,145 +149,6 @@ def open_complaint(uow: UnitOfWork, *, actor_email: str, customer: str | None,
                         "step": ref(step), "due": format_time(step.due_at)})
         uow.commit()
         return case
-
-
-# --- the steps: answered at any door, they move the case ----------------------------------
-
-
-def follow_step(uow: UnitOfWork, item: WorkItem, actor: Actor, data: dict[str, Any]) -> None:
-    """Move the case of ``item`` (a complaint step just completed with ``data``) and put its
-    next step in a queue, inside ``work.complete``'s transaction. Raises BadInput naming the
-    field, TransitionRefused for a case not in the state the step's action needs."""
-    case = uow.session.exec(select(Complaint).where(
-        col(Complaint.process_id) == item.process_id).with_for_update()).first()
-    if case is None or item.step_key is None:
-        return
-    kind = StepKind(item.step_key.rsplit("-", 1)[0])
-    cref = complaint_ref(case.id)
-    cust = uow.session.get(Customer, case.customer_id, with_for_update=True)
-    assert cust is not None and case.id is not None
-    before = case.state
-    audit: dict[str, Any] = {"step": ref(item)}
-    reason = None
-    if kind is StepKind.RESPOND:
-        rule = complaint_rule("hand_over", case.state, ref=cref)
-        authorize(actor, rule, complaint_target(case))
-        to = str(data.get("to") or "")
-        if to not in ACTING:
-            raise BadInput(f"to: must be one of {', '.join(ACTING)}, got {to!r}")
-        request = check_text(str(data.get("request") or "").strip(), field="request",
-                             max_length=REASON_MAX, multiline=True)
-        if not request:
-            raise BadInput("request: say what the department must do")
-        due = _due(str(data.get("due") or "") or None, uow.now(), "due")
-        from mktflow.engine import handoffs
-
-        with as_engine(uow):
-            handoff = handoffs.offer_within(
-                uow, actor_email=SYSTEM.email, from_department=case.department,
-                to_department=to, title=f"Complaint {cref} ({cust.name}): {request}"[:300],
-                due_at=due, criteria=f"The customer said: {case.text}",
-                deliverables=["what was done"], process_id=case.process_id,
-                step_key=f"handoff-{case.round}", branch=case.branch)
-        case.acting_department, case.request, case.handoff_id = to, request, handoff.id
-        assert handoff.due_at is not None
-        step = _new_step(uow, case, StepKind.ACT, to, handoff.due_at, cust.name,
-                         note=f"Customer service asks: {request}")
-        audit |= {"to": to, "handoff": f"H-{handoff.id}", "next": ref(step),
-                  "due": format_time(handoff.due_at)}
-    elif kind is StepKind.ACT:
-        rule = complaint_rule("answer", case.state, ref=cref)
-        authorize(actor, rule, replace(complaint_target(case),
-                                       department=case.acting_department or ""))
-        done = str(data.get("done") or "").strip()
-        if not done:
-            raise BadInput("done: say what was done")
-        case.done = check_text(done, field="done", max_length=REASON_MAX, multiline=True)
-        _deliver(uow, case, actor, done)
-        step = _new_step(uow, case, StepKind.CUSTOMER, case.department,
-                         _due(None, uow.now(), "due"), cust.name,
-                         note=f"{case.acting_department} did: {done}")
-        audit |= {"next": ref(step)}
-    else:
-        satisfied, note = check_customer_answer(data.get("satisfied"), data.get("note"))
-        rule = complaint_rule("close" if satisfied else "reopen", case.state, ref=cref)
-        authorize(actor, rule, complaint_target(case))
-        case.satisfied, case.customer_note = satisfied, note
-        reason = note
-        if satisfied:
-            _close(uow, case, cust, actor)
-        else:
-            case.round += 1
-            case.escalation_level += 1
-            step = _new_step(uow, case, StepKind.RESPOND, case.department,
-                             _due(None, uow.now(), "due"), cust.name,
-                             note=f"Reopened: the customer is not satisfied: {note}")
-            case.respond_due = step.due_at
-            _tell_management(uow, case, step, actor, note or "")
-            audit |= {"next": ref(step), "escalation_level": case.escalation_level}
-    case.state = rule.target
-    case.updated_at = uow.now()
-    uow.session.add(case)
-    uow.audit(actor=actor.email, entity_type="complaint", entity_id=case.id,
-              process_id=case.process_id, action=rule.action, from_state=before,
-              to_state=case.state, reason=reason, data=audit)
-
-
-def _deliver(uow: UnitOfWork, case: Complaint, actor: Actor, done: str) -> None:
-    """The acting department's handoff: accepted (if still offered) and delivered with what
-    was done, inside the open transaction."""
-    from mktflow.engine.decisions import apply_handoff
-
-    handoff = uow.session.get(Handoff, case.handoff_id, with_for_update=True) \
-        if case.handoff_id else None
-    if handoff is None:
-        return
-    name = f"handoff H-{handoff.id}"
-    if handoff.state == HandoffState.OFFERED:
-        apply_handoff(uow, handoff, "accept", actor,
-                      rule_for(HANDOFF_RULES, name, "accept", handoff.state))
-    if handoff.state in (HandoffState.ACCEPTED, HandoffState.RETURNED):
-        apply_handoff(uow, handoff, "deliver", actor,
-                      rule_for(HANDOFF_RULES, name, "deliver", handoff.state),
-                      data={"done": done})
-
-
-def _close(uow: UnitOfWork, case: Complaint, cust: Customer, actor: Actor) -> None:
-    """A satisfied customer: the handoff confirmed, the customer file updated (one open case
-    fewer, the case in its history), the process completed."""
-    from mktflow.engine.decisions import apply_handoff
-    from mktflow.engine.processes import close
-
-    handoff = uow.session.get(Handoff, case.handoff_id, with_for_update=True) \
-        if case.handoff_id else None
-    if handoff is not None and handoff.state == HandoffState.DELIVERED:
-        apply_handoff(uow, handoff, "confirm", actor,
-                      rule_for(HANDOFF_RULES, f"handoff H-{handoff.id}", "confirm",
-                               handoff.state))
-    case.closed_at = uow.now()
-    cust.open_complaints = max(0, cust.open_complaints - 1)
-    cust.history = [*cust.history, {
-        "complaint": complaint_ref(case.id), "order": case.order_number,
-        "at": uow.now().isoformat(), "done": case.done, "rounds": case.round}]
-    cust.updated_at = uow.now()
-    uow.session.add(cust)
-    instance = uow.session.get(ProcessInstance, case.process_id, with_for_update=True) \
-        if case.process_id else None
-    if instance is not None and instance.status == ProcessStatus.RUNNING:
-        close(uow, instance, status=ProcessStatus.COMPLETED, actor=actor.email,
-              result={"complaint": complaint_ref(case.id), "outcome": "closed",
-                      "rounds": case.round})
-
-
-def _tell_management(uow: UnitOfWork, case: Complaint, step: WorkItem, actor: Actor,
-                     note: str) -> None:
-    """A customer not satisfied escalates the case: management is told, with the note."""
-    from mktflow.engine.notices import Recipient, notice_recipients
-
-    notice_recipients(uow, step, event="complaint.reopened",
-                      recipients=[Recipient(MANAGEMENT)], actor=actor.email,
-                      reason=f"{complaint_ref(case.id)}: the customer is not satisfied "
-                             f"(escalation level {case.escalation_level}): {note}")
 
 
 # --- the doors' commands: each answers the case's open step --------------------------------

@@ -30,6 +30,7 @@ __all__ = [
     "BudgetLine",
     "Campaign",
     "CampaignActivity",
+    "Complaint",
     "Customer",
     "Kpi",
     "Lead",
