@@ -205,3 +205,8 @@ def test_a_case_opened_on_the_page_is_moved_at_the_cli_and_the_api(db: Any, cli:
         assert api.get(f"/complaints/{ref}", headers=as_member(TOM)).status_code == 403
     shown = cli("complaint", "show", ref, "--as", MARIA)
     assert shown.exit_code == 0 and "state: closed" in shown.stdout and "close" in shown.stdout
+    made = cli("complaint", "open", "--customer", "CUST-CLI", "--text", "Cap leaks",
+               "--order", "SO-12", "--as", OLGA, "--json")
+    assert made.exit_code == 0 and (made.json()["source"], made.json()["order"]) == ("cli", "SO-12")
+    early = cli("complaint", "close", made.json()["ref"], "--satisfied", "--as", OLGA)
+    assert early.exit_code == 1 and "it is open" in early.stderr
