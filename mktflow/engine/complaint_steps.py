@@ -69,7 +69,10 @@ def complaint_target(case: Complaint) -> Target:
 
 
 def due_or_default(raw: str | datetime | WorkingDue | None, now: datetime, field: str
-         ) -> datetime | WorkingDue:
+                   ) -> datetime | WorkingDue:
+    """A due input (text as ``parse_due`` reads it: working time or a time; or parsed
+    already), ``RESPONSE_DUE`` when none; BadInput naming ``field`` for bad text or a time
+    already past (``due_ahead``)."""
     due = parse_due(raw, field=field) if isinstance(raw, str) else raw
     due = due if due is not None else parse_due(RESPONSE_DUE)
     assert due is not None
@@ -77,7 +80,7 @@ def due_or_default(raw: str | datetime | WorkingDue | None, now: datetime, field
 
 
 def new_step(uow: UnitOfWork, case: Complaint, kind: StepKind, department: str,
-              due_at: datetime | WorkingDue, customer: str, note: str = "") -> WorkItem:
+             due_at: datetime | WorkingDue, customer: str, note: str = "") -> WorkItem:
     """The case's next step in ``department``'s queue, inside the open transaction."""
     form = COMPLAINT_FORMS[kind]
     with as_engine(uow):
