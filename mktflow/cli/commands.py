@@ -32,6 +32,7 @@ TREE: dict[str, tuple[str, str]] = {
     "meeting": ("mktflow.cli.meeting", "meeting_app"),
     "forecast": ("mktflow.cli.forecast", "forecast_cmd"),
     "lead": ("mktflow.cli.lead", "lead_app"),
+    "complaint": ("mktflow.cli.complaint", "complaint_app"),
     "calendar": ("mktflow.cli.calendar", "calendar_app"),
     "dashboard": ("mktflow.cli.dashboard", "dashboard_app"),
     "view": ("mktflow.cli.view", "view_app"),

@@ -291,6 +291,7 @@ class Readable(StrEnum):
     FUNNEL = "funnel"
     REPORT = "report"
     MINUTES = "minutes"
+    COMPLAINT = "complaint"
     WORKLOAD = "workload"
     FORECAST = "forecast"
 
@@ -342,6 +343,10 @@ READ_RULES: tuple[ReadRule, ...] = (
              "company's leaders and the departments concerned: marketing, which holds the "
              "meeting, management and the departments the minutes name read them (seed 001, "
              "市场营销部 工作流程 1.(1) A)"),
+    ReadRule(Readable.COMPLAINT, (Party.INVOLVED, Party.MANAGEMENT),
+             "a complaint carries customer data: customer service (marketing), which owns the "
+             "case, sees it, the department it hands the case to, and management (seed 001 "
+             "§4.2; 客户服务部 工作流程 2.(1) C)", restricted=True),
     ReadRule(Readable.WORKLOAD, (Party.LEAD, Party.MANAGEMENT),
              "a department's workload and waiting names what each member holds and how late: "
              "whoever leads the department (its head, or the delegate while the head is away) "

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         BudgetLine,
         Campaign,
         CampaignActivity,
+        Complaint,
         Customer,
         Kpi,
         Lead,
@@ -83,6 +84,7 @@ __all__ = [
     "CampaignActivity",
     "Channel",
     "ChannelSource",
+    "Complaint",
     "Customer",
     "CycleRun",
     "Department",
@@ -120,7 +122,8 @@ _AREAS = ("work", "business", "cycles", "notify", "credentials", "requests", "de
 #: The area (module of this package) of each table.
 _AREA_OF: dict[str, str] = {
     "BudgetLine": "business", "Campaign": "business", "CampaignActivity": "business",
-    "Customer": "business", "Kpi": "business", "Lead": "business", "Plan": "business",
+    "Complaint": "business", "Customer": "business", "Kpi": "business", "Lead": "business",
+    "Plan": "business",
     "Product": "business",
     "SalesOrder": "business", "SpendEntry": "business",
     "Appraisal": "cycles", "CycleRun": "cycles", "Distributor": "cycles",

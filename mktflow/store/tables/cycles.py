@@ -3,7 +3,7 @@ their reviews, appraisals, work reports, planning meetings and their decisions.
 
 Business tables (plans, budget lines, KPIs) live in ``mktflow.store.tables.business``; these hold
 what only the cycles need. Migration ``0004_cycles`` creates them (``0019_work_reports`` the
-work reports, ``0023_meetings`` the meetings).
+work reports, ``0024_meetings`` the meetings).
 """
 
 from __future__ import annotations

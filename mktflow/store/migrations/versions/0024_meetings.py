@@ -5,8 +5,8 @@ its agenda, minutes (held on, attendees, summary), who approved them and when th
 whom. ``meetingdecision``: each decision of the minutes (text, owner, due date, departments
 concerned) and the work item or handoff it became.
 
-Revision ID: 0023_meetings
-Revises: 0022_member_language
+Revision ID: 0024_meetings
+Revises: 0023_complaints
 Create Date: 2026-12-07 04:40:00
 """
 
@@ -20,8 +20,8 @@ from alembic import op
 
 import mktflow.store.types
 
-revision: str = "0023_meetings"
-down_revision: str | Sequence[str] | None = "0022_member_language"
+revision: str = "0024_meetings"
+down_revision: str | Sequence[str] | None = "0023_complaints"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
