@@ -82,12 +82,13 @@ def _run_bench(args: list[str], tmp_path: Path, timeout: float) -> subprocess.Co
                             env={**os.environ, "TMPDIR": str(scratch)})
     try:
         out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
+    except subprocess.TimeoutExpired as overran:
         os.killpg(proc.pid, signal.SIGKILL)
         out, err = proc.communicate()
         for folder in scratch.glob("mktflow-bench-*"):
             subprocess.run([sys.executable, "-m", "mktflow.cli", "server", "stop"], cwd=ROOT,
                            env={**os.environ, "MKTFLOW_DATA_DIR": str(folder)},
                            capture_output=True, timeout=120)
-        raise AssertionError(f"the bench ran over {timeout:.0f} s:\n{out[-3000:]}{err[-3000:]}")
+        raise AssertionError(
+            f"the bench ran over {timeout:.0f} s:\n{out[-3000:]}{err[-3000:]}") from overran
     return subprocess.CompletedProcess(args, proc.returncode, out, err)
