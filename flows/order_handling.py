@@ -1,6 +1,8 @@
 """Order handling: sales records the order → finance checks credit → production schedules or
 confirms stock → supply ships → finance invoices → customer service follows up → the customer
-file is updated. A rejection at any stage ends the order with a reason and tells sales."""
+file is updated. A complaint heard at the follow-up opens a case in customer service
+(``flows/complaint.py``, docs/processes/complaints.md), which runs to its own closure while the
+order closes. A rejection at any stage ends the order with a reason and tells sales."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from mktflow.prefect.approvals import describe, seek_approval
 from mktflow.prefect.artifacts import markdown_table, publish
 from mktflow.prefect.steps import Answer, StepForm, WorkingTime, human_step, step_due
 from mktflow.prefect.tasks import process_guard
+from mktflow.prefect.tasks.complaints import open_from_order
 from mktflow.prefect.tasks.orders import (
     advance,
     credit_check,
@@ -109,13 +112,6 @@ class FollowUp(StepForm):
     complaint: str = Field(default="", description="The customer's complaint, if any")
 
 
-class ComplaintClosure(StepForm):
-    """Customer service closes the complaint."""
-
-    resolution: str = Field(min_length=3)
-    customer_satisfied: bool
-
-
 # --- the flow -----------------------------------------------------------------------------
 
 
@@ -203,19 +199,16 @@ def order_handling(order: OrderRequest) -> dict[str, Any]:
         follow = followed.form.model_dump(mode="json")
         log.append(_stage("follow-up", "marketing", followed,
                           f"satisfaction {followed.form.satisfaction}"))
-        if followed.form.complaint:
-            closed = human_step(pid, "complaint", department="marketing", due=due,
-                                title=phrase("Close the complaint on order %(number)s",
-                                             number=order.number),
-                                form=ComplaintClosure,
-                                description=phrase("Complaint: %(complaint)s",
-                                                   complaint=followed.form.complaint))
-            follow["complaint_closure"] = closed.form.model_dump(mode="json")
-            log.append(_stage("complaint closed", "marketing", closed, closed.form.resolution))
+        if followed.form.complaint:  # a case in customer service, run to its own closure
+            follow["complaint_case"] = open_from_order(order.number, entry["customer_code"],
+                                                       followed.form.complaint, followed.by)
+            log.append(_stage("complaint opened", "marketing", followed,
+                              follow["complaint_case"]))
         advance(order_id, "follow_up", followed.by, data=follow)
         customer = update_customer_file(order_id, followed.by)
 
         result = {"outcome": "closed", "order": order.number,
+                  "complaint": follow.get("complaint_case"),
                   "total": money_json(check["total"]),
                   "customer": customer, "tracking_number": shipped.form.tracking_number,
                   "invoice": invoiced.form.invoice_number}

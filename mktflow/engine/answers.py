@@ -28,6 +28,9 @@ The rules and where they come from (the source documents, seed 000-003, as the d
 - ``OrderEntry``: the order's total (each quantity x unit price) is an amount the books can
   hold (``mktflow.domain.money.MONEY_MAX``; seed 003 names order handling a key process):
   recording the order would otherwise fail after the step.
+- ``MeetingMinutes``: the meeting was held, it decided something, and each decision has a text,
+  an active member as owner, a due date on or after the meeting and not past, and names only
+  departments that exist (seed 001, 市场营销部 工作流程 1.(1) A; ``domain.meetings``).
 - Approval, gate and letter decisions have no rule here: the reason to reject or rework is in
   their form, and who may decide is the authority matrix's check (``engine.transitions``).
 
@@ -42,16 +45,21 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from mktflow.config import get_settings
+from mktflow.domain import clock
 from mktflow.domain.actors import SYSTEM
 from mktflow.domain.campaign import plan_problems
 from mktflow.domain.errors import FormInvalid
+from mktflow.domain.inputs import normalise_email
+from mktflow.domain.meetings import minutes_problems
 from mktflow.domain.money import MONEY_MAX, exact
 from mktflow.domain.words import phrase
 from mktflow.engine.common import find_member
-from mktflow.store.tables import BudgetLine, Campaign, Kpi, Product
+from mktflow.store.tables import BudgetLine, Campaign, Department, Kpi, Product
 
 __all__ = [
     "AnswerContext",
@@ -61,6 +69,7 @@ __all__ = [
     "check_answer",
     "check_request",
     "member_problem",
+    "minutes_check",
     "refusal",
     "request_problems",
     "rules_for",
@@ -235,6 +244,33 @@ def order_entry(context: AnswerContext, data: dict[str, Any]) -> list[Problem]:
     return [Problem("lines", phrase("the order's total %(total)s is more than an amount may be "
                                     "(at most %(most)s)", total=total,
                                     most=format(MONEY_MAX, ",")))]
+
+
+def minutes_check(session: Session, data: dict[str, Any]) -> list[tuple[str, str]]:
+    """``domain.meetings.minutes_problems`` of a minutes answer, with the organisation as it
+    is now and today in the schedules' zone: (field path, message) pairs."""
+    decisions = data.get("decisions")
+    rows = [d for d in decisions if isinstance(d, dict)] if isinstance(decisions, list) else []
+    members: dict[str, str | None] = {}
+    codes: set[str] = set()
+    for d in rows:
+        owner = str(d.get("owner") or "").strip().lower()
+        if owner:
+            member = find_member(session, owner)
+            members[normalise_email(owner)] = member.department if member and member.active \
+                and owner != SYSTEM.email else None
+        named = d.get("departments") or []
+        codes.update(str(c) for c in (named if isinstance(named, list) else [named]))
+    known = set(session.exec(select(Department.code).where(
+        col(Department.code).in_(sorted(codes))))) if codes else set()
+    today = clock.now().astimezone(ZoneInfo(get_settings().schedule_tz)).date()
+    return minutes_problems(data, today=today, members=members, departments=known)
+
+
+@answer_rule("MeetingMinutes")
+def meeting_minutes(context: AnswerContext, data: dict[str, Any]) -> list[Problem]:
+    """Minutes a meeting can send (``minutes_check``)."""
+    return [Problem(f, m) for f, m in minutes_check(context.session, data)]
 
 
 def _number(value: Any) -> bool:

@@ -52,6 +52,9 @@ __all__ = [
     "CalendarFeedPublic",
     "CalendarPage",
     "CampaignDashboard",
+    "ComplaintHistoryEntry",
+    "ComplaintPublic",
+    "ComplaintStep",
     "DepartmentDigest",
     "DepartmentForecast",
     "DepartmentHandoffs",
@@ -75,6 +78,8 @@ __all__ = [
     "LeadHandoff",
     "LeadHistoryEntry",
     "LeadPublic",
+    "MeetingDecisionPublic",
+    "MeetingPublic",
     "MemberDigest",
     "MemberLoad",
     "MemberPublic",
@@ -634,6 +639,91 @@ class LeadPublic(View):
     outcome_at: str | None
     history: list[LeadHistoryEntry] | None = None
     """One lead's changes and its handoff's (not in lists)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ComplaintStep(View):
+    """The open step of a case: respond (customer service), act (the acting department) or
+    customer (customer service records the customer's answer)."""
+
+    ref: str
+    """W-<id>"""
+    kind: str
+    """respond, act or customer"""
+    department: str
+    state: str
+    due: str | None
+    escalation_level: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ComplaintHistoryEntry(View):
+    """One change of a case (``C-4``), of one of its steps (``W-9``) or of its handoff to the
+    acting department (``H-7``)."""
+
+    at: str | None
+    actor: str
+    ref: str
+    action: str
+    from_state: str | None
+    to_state: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ComplaintPublic(View):
+    """A customer complaint, a case in customer service (``C-4``), as people and scripts read
+    it (``mktflow.engine.complaints``)."""
+
+    SOMETIMES = ("history",)
+
+    id: int
+    ref: str
+    """C-<id>"""
+    customer: str
+    """The customer's code (its customer file)."""
+    customer_name: str
+    customer_open_complaints: int
+    """The customer file's open cases, this one included while it is open."""
+    order: str | None
+    """The order it is about."""
+    text: str
+    """What the customer complains of."""
+    source: str
+    """order, page, api, cli or prefect"""
+    department: str
+    """Customer service: the department that owns the case."""
+    region: str | None
+    """A branch code."""
+    state: str
+    """open, handed_over, answered or closed"""
+    round: int
+    """1, and one more each time a customer who is not satisfied reopens it."""
+    escalation_level: int
+    """How many times the customer was not satisfied (management is told each time)."""
+    respond_due: str | None
+    """The response deadline of the current round."""
+    acting_department: str | None
+    request: str | None
+    """What customer service asked of the acting department."""
+    handoff: str | None
+    """H-<id>: the handoff to the acting department."""
+    handoff_state: str | None
+    handoff_due: str | None
+    done: str | None
+    """What the acting department did."""
+    satisfied: bool | None
+    """The customer's last answer."""
+    customer_note: str | None
+    process: str | None
+    """P-<id>: the process whose steps carry the case."""
+    step: ComplaintStep | None
+    """The open step (none once closed)."""
+    opened_by: str
+    created_at: str | None
+    closed_at: str | None
+    history: list[ComplaintHistoryEntry] | None = None
+    """The case's changes, its steps' and its handoffs' (not in lists)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1235,6 +1325,65 @@ def show_item(uow: UnitOfWork, reference: str, default_kind: str | None = None, 
         if kind == "work":
             return work_view(row, row.process_key, uow.now())
         return handoff_view(row, row.process_key, uow.now())
+
+
+# --- planning meetings ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeetingDecisionPublic(View):
+    """One decision of a meeting's minutes and where its work stands
+    (``mktflow.engine.meetings``)."""
+
+    number: int
+    """1, 2, ... in the minutes' order."""
+    text: str
+    owner: str
+    """The e-mail of the member who owns it."""
+    owner_department: str
+    due: str
+    """YYYY-MM-DD: the day it is due (its work is due at the end of it)."""
+    departments: list[str]
+    """The departments it concerns (the owner's among them)."""
+    work: str | None
+    """The work it became once the minutes were sent: W-<id> (an owner in marketing) or
+    H-<id> (a handoff to the owner's department); None before."""
+    state: str
+    """draft (minutes not sent), open, in hand, done or dropped: its work's state."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeetingPublic(View):
+    """A planning meeting (``M-3``): the quarterly or annual marketing meeting that fixes the
+    work plan, with its agenda, minutes and decisions (``mktflow.engine.meetings``)."""
+
+    id: int
+    ref: str
+    """M-<id>"""
+    kind: str
+    """quarterly or annual"""
+    period: str
+    """The quarter (2027-Q1) or the year (2027) whose plan it fixes."""
+    state: str
+    """agenda, minutes, approval (with the head) or sent."""
+    process: str | None
+    """The process of its cycle run (P-<id>), where its steps are."""
+    agenda: str
+    held_on: str | None
+    """YYYY-MM-DD"""
+    attendees: str
+    summary: str
+    minutes_by: str | None
+    """Who recorded the minutes."""
+    approved_by: str | None
+    """The head who approved the minutes."""
+    approved_at: str | None
+    sent_to: list[str]
+    """The departments the minutes were sent to (management and those named)."""
+    sent_at: str | None
+    decisions: list[MeetingDecisionPublic]
+    done: int
+    """How many of its decisions are done."""
 
 
 # --- work reports ---------------------------------------------------------------------------

@@ -66,6 +66,8 @@ _STATE_LABELS = {"delegated": N_("delegated (pending review)"), "open": N_("open
                  "evaluated": N_("evaluated")}
 _LEAD_STATES = {"gathered": N_("gathered"), "qualified": N_("qualified"),
                 "disqualified": N_("disqualified"), "won": N_("won"), "lost": N_("lost")}
+_COMPLAINT_STATES = {"open": N_("open"), "handed_over": N_("handed over"),
+                     "answered": N_("answered"), "closed": N_("closed")}
 _ROLE_LABELS = {"head": N_("head"), "deputy": N_("deputy"), "specialist": N_("specialist")}
 _BAND_LABELS = (N_("Low"), N_("Normal"), N_("High"), N_("Urgent"))
 def zone_of(settings: Settings) -> ZoneInfo:
@@ -135,6 +137,8 @@ def _environment(zone_name: str, lang: str = DEFAULT) -> Environment:
     env.filters["role"] = lambda role: catalogue.gettext(_ROLE_LABELS.get(str(role), str(role)))
     env.filters["lead_state"] = lambda value: str(value) if lang == DEFAULT else (
         catalogue.gettext(_LEAD_STATES.get(str(value), str(value))))
+    env.filters["complaint_state"] = lambda value: str(value).replace("_", " ") \
+        if lang == DEFAULT else catalogue.gettext(_COMPLAINT_STATES.get(str(value), str(value)))
     env.filters["number"] = lambda value: number(value, lang)
     env.filters["percent"] = lambda value: percent(value, lang)
     env.filters["money"] = lambda value, currency: money(value, currency, lang)

@@ -30,6 +30,7 @@ from mktflow.config import Settings
 from mktflow.domain import clock
 from mktflow.domain.actors import IdentifiedBy
 from mktflow.domain.campaign_calendar import FEED_DAYS_AHEAD, FEED_DAYS_BACK
+from mktflow.domain.complaints import CUSTOMER_SERVICE, ComplaintState
 from mktflow.domain.desk import BULK_ACTIONS, FILTERS, PRIORITY_BANDS
 from mktflow.domain.errors import (
     BadInput,
@@ -45,10 +46,12 @@ from mktflow.engine import (
     UnitOfWork,
     actions,
     campaign_calendar,
+    complaints,
     dashboards,
     desk,
     digests,
     leads,
+    meetings,
     processes,
     queries,
     tasklist,
@@ -69,7 +72,8 @@ from mktflow.web._guard import form_refusal, session_of, set_session
 from mktflow.web._render import department_name, render
 from mktflow.web.session import Session, SessionKeys, load_key
 
-__all__ = ["PAGE_SIZE", "WebState", "calendar_page", "inbox_page", "item_page", "process_page",
+__all__ = ["PAGE_SIZE", "WebState", "calendar_page", "complaint_page", "complaints_page",
+           "inbox_page", "item_page", "meeting_page", "meetings_page", "process_page",
            "reports_page", "router"]
 
 router = APIRouter(include_in_schema=False)
@@ -716,6 +720,100 @@ def leads_page(request: Request) -> Response:
     return v.page("leads.html", title=v.t("Sales leads"), nav="leads", leads=shown, funnel=funnel,
                   campaign=campaign or "", state=state or "",
                   states=["gathered", "qualified", "disqualified", "won", "lost"])
+
+
+def meetings_page(request: Request) -> Response:
+    """The planning meetings (``GET /meetings`` for a browser): the quarterly and annual
+    marketing meetings the member may see (marketing, management, the departments their
+    minutes name), each with its state and how many decisions are done (seed 001,
+    市场营销部 工作流程 1.(1) A)."""
+    v = visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    kind = request.query_params.get("kind", "") or None
+    try:
+        shown = meetings.list_meetings(v.uow(), reader=v.me["email"], kind=kind)
+    except MktflowError as exc:
+        return v.page("message.html", status=exc.http_status, title=v.t("Meetings"),
+                      message=str(exc), link="/meetings", link_text=v.t("All meetings"))
+    return v.page("meetings.html", title=v.t("Meetings"), nav="meetings", meetings=shown,
+                  kind=kind or "")
+
+
+def meeting_page(request: Request, reference: str) -> Response:
+    """One meeting's minutes (``GET /meetings/{ref}`` for a browser): agenda, summary, who
+    approved them and where they were sent, and each decision with its owner, due date, work
+    (linked) and state."""
+    v = visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    try:
+        meeting = meetings.show_meeting(v.uow(), reference, reader=v.me["email"])
+    except MktflowError as exc:
+        return v.page("message.html", status=exc.http_status, title=v.t("Meetings"),
+                      message=str(exc), link="/meetings", link_text=v.t("All meetings"))
+    return v.page("meeting.html", nav="meetings", meeting=meeting,
+                  title=v.t("Meeting %(ref)s", ref=meeting.ref))
+
+
+def complaints_page(request: Request, *, status: int = 200, refusal: str = "",
+                    typed: dict[str, str] | None = None, v: Visit | None = None) -> Response:
+    """The customer complaints (``GET /complaints`` for a browser): the form to open a case
+    for customer service's members (seed 001, 客户服务部 工作流程 2.(1) C), and the cases the
+    member may see (customer service's, the acting department's, management's), of one
+    customer (its file's complaints) or state if asked."""
+    v = v or visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    q = request.query_params
+    customer, state = q.get("customer", "")[:100] or None, q.get("state", "") or None
+    try:
+        shown = complaints.list_complaints(v.uow(), reader=v.me["email"], customer=customer,
+                                           state=state)
+    except MktflowError as exc:
+        return v.page("message.html", status=exc.http_status, title=v.t("Customer complaints"),
+                      message=str(exc), link="/complaints", link_text=v.t("All complaints"))
+    return v.page("complaints.html", status=status, title=v.t("Customer complaints"),
+                  nav="complaints", cases=shown, customer=customer or "", state=state or "",
+                  states=[str(s) for s in ComplaintState], refusal=refusal, typed=typed or {},
+                  can_open=v.me["department"] == CUSTOMER_SERVICE)
+
+
+@router.post("/complaints/new")
+async def open_complaint(request: Request) -> Response:
+    """A complaint from the page's form: a case in customer service, then its page."""
+    v, pairs, refused = await _posted(request)
+    if refused:
+        return refused
+    if not v.me:
+        return v.sign_in_first()
+    typed = {k: _last(pairs, k) for k in ("customer", "customer_name", "order", "text", "due")}
+    try:
+        case = complaints.open_complaint(
+            v.uow(), actor_email=v.me["email"], customer=typed["customer"], text=typed["text"],
+            order=typed["order"] or None, customer_name=typed["customer_name"] or None,
+            source="page", due_at=typed["due"] or None)
+    except MktflowError as exc:
+        return complaints_page(request, status=exc.http_status, refusal=str(exc), typed=typed,
+                               v=v)
+    return v.redirect(f"/complaints/C-{case.id}")
+
+
+def complaint_page(request: Request, reference: str) -> Response:
+    """One case (``GET /complaints/C-4`` for a browser): the customer, what they said, the
+    acting department and its handoff, what was done, the customer's answer, the open step
+    (answered at its own page) and the history."""
+    v = visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    try:
+        case = complaints.show_complaint(v.uow(), reference, reader=v.me["email"])
+    except MktflowError as exc:
+        return v.page("message.html", status=exc.http_status,
+                      title=v.t("Complaint %(ref)s", ref=reference[:50]), message=str(exc),
+                      link="/complaints", link_text=v.t("All complaints"))
+    return v.page("complaint.html", title=f"{case.ref} · {case.customer_name}", nav="complaints",
+                  case=case)
 
 
 def calendar_page(request: Request, *, status: int = 200, issued: Any = None,

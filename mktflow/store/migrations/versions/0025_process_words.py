@@ -5,8 +5,8 @@ wrote, as ``{"title": {"msgid": ..., "values": {...}}}`` (``mktflow.domain.words
 each reader's language on the pages and in notices. The English text stays in its own column
 for the API, the command line and search. Existing rows keep null: shown as stored (English).
 
-Revision ID: 0023_process_words
-Revises: 0022_member_language
+Revision ID: 0025_process_words
+Revises: 0024_meetings
 Create Date: 2026-12-07 04:30:00
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0023_process_words"
-down_revision: str | Sequence[str] | None = "0022_member_language"
+revision: str = "0025_process_words"
+down_revision: str | Sequence[str] | None = "0024_meetings"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
