@@ -85,6 +85,10 @@ CATALOG: tuple[DeploymentSpec, ...] = (
     DeploymentSpec("order-handling", "flows.order_handling",
                    "Order handling: intake, credit, production, shipping, invoice, follow-up.",
                    tags=("mktflow", "process")),
+    DeploymentSpec("complaint", "flows.complaint",
+                   "Customer complaint: a case in customer service (your e-mail, the customer, "
+                   "what they complain of), handed to the department that must act, closed "
+                   "only when the customer is satisfied.", tags=("mktflow", "process")),
     DeploymentSpec("outbox-relay", "flows.outbox_relay",
                    "Sends queued notifications (webhook, Slack, e-mail) with retries (mktflow "
                    "serve runs a continuous relay itself; for work pools).",
@@ -106,6 +110,8 @@ CATALOG: tuple[DeploymentSpec, ...] = (
     _cycle("performance-appraisal", "flows.performance_appraisal"),
     _cycle("channel-evaluation", "flows.channel_evaluation"),
     _cycle("annual-planning", "flows.annual_planning"),
+    _cycle("quarterly-meeting", "flows.meetings"),
+    _cycle("annual-meeting", "flows.meetings"),
     _cycle("training", "flows.training"),
     DeploymentSpec("daily-reports", "flows.work_reports",
                    "Daily work reports: names yesterday's missing reports to the heads, opens "

@@ -19,6 +19,7 @@ from mktflow.domain.campaign import CampaignEvaluation, evaluate, over_tolerance
 from mktflow.domain.inputs import EMAIL_SHAPE
 from mktflow.domain.model import ProcessStatus
 from mktflow.domain.money import money, money_json, money_sum
+from mktflow.domain.words import phrase
 from mktflow.prefect import tasks
 from mktflow.prefect.approvals import describe, seek_approval
 from mktflow.prefect.artifacts import markdown_table, publish
@@ -153,7 +154,8 @@ def campaign(request: CampaignRequest) -> dict[str, Any]:
         for attempt in count(1):
             planned = human_step(
                 pid, f"plan-{attempt}", department="marketing", assignee=request.owner,
-                branch=request.branch, title=f"Plan campaign {request.code}", form=CampaignPlan,
+                branch=request.branch, form=CampaignPlan,
+                title=phrase("Plan campaign %(code)s", code=request.code),
                 due=due, initial=draft, description=note)
             plan, draft = planned.form, planned.form.model_dump(mode="json")
             # The engine refused a plan breaking the rules before the step was done
@@ -170,7 +172,8 @@ def campaign(request: CampaignRequest) -> dict[str, Any]:
             approval = seek_approval(
                 pid, f"approval-{attempt}", process=PROCESS, amount=total,
                 branch=request.branch, submitter=planned.by, due=due,
-                subject=f"campaign {request.code} ({total:,.2f})",
+                subject=phrase("campaign %(code)s (%(amount)s)", code=request.code,
+                               amount=total),
                 details=f"Goal: {plan.goal}. KPIs: "
                         + ", ".join(f"{k.name} {k.target:g} {k.unit}".rstrip()
                                     for k in plan.kpis))
@@ -183,7 +186,8 @@ def campaign(request: CampaignRequest) -> dict[str, Any]:
                            reason=approval.reason)
                 return _end(pid, request, "rejected", approval.reason, describe(approval))
             set_status(campaign_id, "rework", approval.approvers[-1], reason=approval.reason)
-            note = f"Rework asked by {approval.approvers[-1]}: {approval.reason}"
+            note = phrase("Rework asked by %(member)s: %(reason)s",
+                          member=approval.approvers[-1], reason=approval.reason)
 
         # 3. execution: each activity a step for its owner; spend against its budget line
         set_status(campaign_id, "executing", "mktflow")
@@ -191,7 +195,7 @@ def campaign(request: CampaignRequest) -> dict[str, Any]:
         handles = [open_step(
             pid, f"activity-{a['id']}", department=tasks.member_department(a["owner"]),
             assignee=a["owner"], title=f"{request.code}: {a['title']}", form=ActivityReport,
-            due=due, description=f"Charges budget line {a['budget_line']}.")
+            due=due, description=phrase("Charges budget line %(line)s.", line=a["budget_line"]))
             for a in now["activities"]]
         tolerance = get_settings().overspend_tolerance_pct
         for activity, handle in zip(now["activities"], handles, strict=True):
@@ -210,8 +214,9 @@ def campaign(request: CampaignRequest) -> dict[str, Any]:
         initial = {"actuals": [{"name": n, "actual": 0} for n in kpi_names]}
         for attempt in count(1):
             tracked = human_step(pid, f"tracking-{attempt}", department="marketing",
-                                 assignee=request.owner, title=f"Record KPI actuals of "
-                                 f"{request.code}", form=Tracking, due=due, initial=initial)
+                                 assignee=request.owner, title=phrase(
+                                     "Record KPI actuals of %(code)s", code=request.code),
+                                 form=Tracking, due=due, initial=initial)
             problems = tasks.answer_problems(pid, tracked.item_id, "Tracking",
                                              tracked.form.model_dump(mode="json"))
             if not problems:
@@ -224,7 +229,8 @@ def campaign(request: CampaignRequest) -> dict[str, Any]:
         # 5. evaluation against the goal and the budget, with lessons
         result = evaluate(figures(campaign_id)["kpis"], figures(campaign_id)["lines"])
         lessons = human_step(pid, "evaluation", department="marketing", assignee=request.owner,
-                             title=f"Evaluate campaign {request.code}", form=Lessons, due=due,
+                             title=phrase("Evaluate campaign %(code)s", code=request.code),
+                             form=Lessons, due=due,
                              description=_evaluation_md(result))
         record_evaluation(campaign_id, _evaluation_dict(result), lessons.form.lessons,
                           lessons.by)
@@ -249,7 +255,8 @@ def _overspend(pid: int, campaign_id: int, request: CampaignRequest, reporter: s
     approval = seek_approval(
         pid, f"overspend-{activity['id']}", process="campaign-overspend", amount=over,
         branch=None, submitter=reporter, due=due,
-        subject=f"overspend of {over:,.2f} on campaign {request.code}",
+        subject=phrase("overspend of %(amount)s on campaign %(code)s", amount=over,
+                       code=request.code),
         details=f"Spent {spent:,.2f} of {allocated:,.2f} allocated (tolerance {tolerance:g}%).")
     if approval.approved:
         for line in now["lines"]:

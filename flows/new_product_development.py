@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from mktflow.domain.model import ProcessStatus, ref_of
 from mktflow.domain.money import money_sum
 from mktflow.domain.products import GATES, GateDecision, combine, resource_gaps
+from mktflow.domain.words import phrase
 from mktflow.prefect import tasks
 from mktflow.prefect.approvals import describe, seek_approval
 from mktflow.prefect.artifacts import markdown_table, publish
@@ -52,10 +53,12 @@ _NEEDS_REASON = {
 
 #: The responsibility letters: receiving department -> (title, deliverables, stage delivered at)
 LETTERS: dict[str, tuple[str, list[str], str]] = {
-    "tech": ("Design and prototype", ["product design", "working prototype"], "prototype"),
-    "production": ("Trial run, capacity and unit cost",
-                   ["trial run report", "monthly capacity", "unit cost"], "pilot"),
-    "supply": ("Materials and lead times", ["materials secured", "lead times"], "pilot"),
+    "tech": (phrase("Design and prototype"), ["product design", "working prototype"],
+             phrase("prototype")),
+    "production": (phrase("Trial run, capacity and unit cost"),
+                   ["trial run report", "monthly capacity", "unit cost"], phrase("pilot")),
+    "supply": (phrase("Materials and lead times"), ["materials secured", "lead times"],
+               phrase("pilot")),
 }
 
 
@@ -207,7 +210,8 @@ def new_product_development(project: ProjectRequest) -> dict[str, Any]:
         for attempt in count(1):
             proposal = human_step(
                 pid, f"proposal-{attempt}", department="marketing", assignee=project.owner,
-                title=f"Propose new product {project.product_name}", form=Proposal, due=due,
+                title=phrase("Propose new product %(name)s", name=project.product_name),
+                form=Proposal, due=due,
                 description=note)
             product_id = record_proposal(pid, project.code, project.product_name,
                                          proposal.form.model_dump(mode="json"), lines,
@@ -216,7 +220,8 @@ def new_product_development(project: ProjectRequest) -> dict[str, Any]:
             approval = seek_approval(
                 pid, f"project-approval-{attempt}", process="new-product", amount=total,
                 branch=None, submitter=proposal.by, due=due,
-                subject=f"new-product project {project.code} ({total:,.2f})",
+                subject=phrase("new-product project %(code)s (%(amount)s)", code=project.code,
+                               amount=total),
                 details=f"Market need: {proposal.form.market_need}. Forecast "
                         f"{proposal.form.forecast_units} units.")
             log.append({"step": "project approval", "decision": approval.decision,
@@ -227,7 +232,8 @@ def new_product_development(project: ProjectRequest) -> dict[str, Any]:
                 set_status(product_id, "rejected", approval.approvers[-1], approval.reason)
                 return _end(pid, project, product_id, "rejected", approval.reason, log,
                             describe(approval))
-            note = f"Rework asked by {approval.approvers[-1]}: {approval.reason}"
+            note = phrase("Rework asked by %(member)s: %(reason)s",
+                          member=approval.approvers[-1], reason=approval.reason)
         set_status(product_id, "active", approval.approvers[-1])
         submitter = proposal.by
 
@@ -269,7 +275,8 @@ def new_product_development(project: ProjectRequest) -> dict[str, Any]:
 
         # 5. marketing's launch plan
         plan = human_step(pid, "launch-plan", department="marketing", assignee=project.owner,
-                          title=f"Launch plan for {project.product_name}", form=LaunchPlan,
+                          title=phrase("Launch plan for %(name)s", name=project.product_name),
+                          form=LaunchPlan,
                           due=due)
         record_stage(product_id, "launched", plan.form.model_dump(mode="json"), plan.by)
         set_status(product_id, "launched", plan.by)
@@ -285,7 +292,8 @@ def _allocate(pid: int, product_id: int, project: ProjectRequest, key: str,
                                for b in project.budget_lines]}
     for attempt in count(1):
         answer = human_step(pid, f"{key}-{attempt}", department="finance", due=due,
-                            title=f"Allocate the budget of project {project.code}",
+                            title=phrase("Allocate the budget of project %(code)s",
+                                         code=project.code),
                             form=Allocations, initial=initial, description=why)
         problems = tasks.answer_problems(pid, answer.item_id, "Allocations",
                                          answer.form.model_dump(mode="json"))
@@ -300,18 +308,22 @@ def _allocate(pid: int, product_id: int, project: ProjectRequest, key: str,
 def _letter(pid: int, project: ProjectRequest, dept: str, due: StepDue) -> int | str:
     """Offer a responsibility letter until accepted; its handoff id, or why the project stops."""
     title, deliverables, _stage = LETTERS[dept]
-    criteria = f"Delivered to marketing for the {_stage} gate of project {project.code}."
+    criteria: str = phrase("Delivered to marketing for the %(stage)s gate of project %(code)s.",
+                           stage=_stage, code=project.code)
     for attempt in count(1):
         handoff_id = tasks.offer_handoff(
             process_id=pid, step_key=f"letter-{dept}-{attempt}", actor=project.owner,
             from_department="marketing", to_department=dept,
-            title=f"{project.code}: {title}", **due_arguments(due),
+            title=phrase("%(code)s: %(title)s", code=project.code, title=title),
+            **due_arguments(due),
             criteria=criteria, deliverables=deliverables, letter=True)
         letter = ref_of("handoff", handoff_id)
         answer = human_step(
             pid, f"letter-{dept}-{attempt}", department=dept, form=LetterAnswer, due=due,
-            title=f"Accept or reject responsibility letter {letter} ({title})",
-            description=f"Deliverables: {', '.join(deliverables)}. {criteria}")
+            title=phrase("Accept or reject responsibility letter %(letter)s (%(title)s)",
+                         letter=letter, title=title),
+            description=phrase("Deliverables: %(deliverables)s. %(criteria)s",
+                               deliverables=", ".join(deliverables), criteria=criteria))
         if answer.form.decision == "accept":
             tasks.handoff_action(handoff_id, "accept", answer.by)
             return handoff_id
@@ -319,8 +331,9 @@ def _letter(pid: int, project: ProjectRequest, dept: str, due: StepDue) -> int |
         revision = human_step(
             pid, f"letter-{dept}-{attempt}-revision", department="marketing",
             assignee=project.owner, form=LetterRevision, due=due,
-            title=f"{dept} rejected letter {letter}: revise it or stop the project",
-            description=f"Reason given: {answer.form.reason}",
+            title=phrase("%(department)s rejected letter %(letter)s: revise it or stop the project",
+                         department=dept, letter=letter),
+            description=phrase("Reason given: %(reason)s", reason=answer.form.reason),
             initial={"action": "re-offer", "deliverables": deliverables,
                      "criteria": criteria})
         if revision.form.action == "stop":
@@ -356,10 +369,12 @@ def _guarantee_resources(pid: int, project: ProjectRequest, product_id: int,
         gaps = resource_gaps(resources_of(product_id))
         if not gaps:
             return
-        why = "Launch gate blocked, resources not guaranteed: " + "; ".join(gaps)
+        why = phrase("Launch gate blocked, resources not guaranteed: %(gaps)s",
+                     gaps=gaps)
         handle = open_step(pid, f"resource-guarantee-{blocked}", department="finance",
                            form=Allocations, due=due,
-                           title=f"Allocate the missing budget of project {project.code}",
+                           title=phrase("Allocate the missing budget of project %(code)s",
+                                        code=project.code),
                            description=why)
         tasks.notice_departments(pid, handle.item_id, ["finance", "management"],
                                  "process.gate_blocked", why, f"launch-{blocked}")
@@ -375,7 +390,8 @@ def _gate(pid: int, project: ProjectRequest, gate: str, round_: int, submitters:
         pid, f"gate-{gate}-{round_}-{n}", department=tasks.member_department(approver),
         assignee=approver, form=GateForm, due=due,
         excluded=submitters,  # whoever did the stage's work does not pass its gate
-        title=f"{project.code}: {gate} gate decision (go / rework / stop)")
+        title=phrase("%(code)s: %(gate)s gate decision (go / rework / stop)", code=project.code,
+                     gate=gate))
         for n, approver in enumerate(project.gate_approvers, start=1)]
     answers = [wait_for(h) for h in handles]
     reasons = "; ".join(f"{a.by}: {a.form.reason}" for a in answers if a.form.reason)

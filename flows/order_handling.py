@@ -1,6 +1,8 @@
 """Order handling: sales records the order → finance checks credit → production schedules or
 confirms stock → supply ships → finance invoices → customer service follows up → the customer
-file is updated. A rejection at any stage ends the order with a reason and tells sales."""
+file is updated. A complaint heard at the follow-up opens a case in customer service
+(``flows/complaint.py``, docs/processes/complaints.md), which runs to its own closure while the
+order closes. A rejection at any stage ends the order with a reason and tells sales."""
 
 from __future__ import annotations
 
@@ -14,11 +16,13 @@ from pydantic import BaseModel, Field
 
 from mktflow.domain.model import ProcessStatus
 from mktflow.domain.money import exact, money, money_json, money_sum
+from mktflow.domain.words import phrase
 from mktflow.prefect import tasks
 from mktflow.prefect.approvals import describe, seek_approval
 from mktflow.prefect.artifacts import markdown_table, publish
 from mktflow.prefect.steps import Answer, StepForm, WorkingTime, human_step, step_due
 from mktflow.prefect.tasks import process_guard
+from mktflow.prefect.tasks.complaints import open_from_order
 from mktflow.prefect.tasks.orders import (
     advance,
     credit_check,
@@ -108,13 +112,6 @@ class FollowUp(StepForm):
     complaint: str = Field(default="", description="The customer's complaint, if any")
 
 
-class ComplaintClosure(StepForm):
-    """Customer service closes the complaint."""
-
-    resolution: str = Field(min_length=3)
-    customer_satisfied: bool
-
-
 # --- the flow -----------------------------------------------------------------------------
 
 
@@ -135,7 +132,8 @@ def order_handling(order: OrderRequest) -> dict[str, Any]:
         for attempt in count(1):
             recorded = human_step(
                 pid, f"order-entry-{attempt}", department="sales", assignee=order.sales,
-                branch=order.branch, title=f"Record order {order.number}", form=OrderEntry,
+                branch=order.branch, form=OrderEntry,
+                title=phrase("Record order %(number)s", number=order.number),
                 due=due, initial=entry, description=rework_note)
             entry = recorded.form.model_dump(mode="json")
             order_id = record_order(pid, order.number, entry, order.customer_contact,
@@ -150,7 +148,8 @@ def order_handling(order: OrderRequest) -> dict[str, Any]:
             outcome = seek_approval(
                 pid, f"credit-{attempt}", process="order-credit", amount=check["total"],
                 branch=order.branch, submitter=recorded.by, due=due,
-                subject=f"credit for order {order.number} ({check['customer']})",
+                subject=phrase("credit for order %(number)s (%(customer)s)",
+                               number=order.number, customer=check["customer"]),
                 details=f"Credit check: {check['reason']}.")
             log.append({"stage": "credit", "department": "finance",
                         "by": ", ".join(outcome.approvers), "ref": ", ".join(outcome.steps),
@@ -162,10 +161,12 @@ def order_handling(order: OrderRequest) -> dict[str, Any]:
             if outcome.decision == "reject":
                 return _reject(pid, order_id, order, "credit", outcome.reason,
                                recorded.item_id, log)
-            rework_note = f"Finance asks for a correction: {outcome.reason}"
+            rework_note = phrase("Finance asks for a correction: %(reason)s",
+                                 reason=outcome.reason)
 
         made = human_step(pid, "production", department="production", due=due,
-                          title=f"Schedule order {order.number} or confirm stock",
+                          title=phrase("Schedule order %(number)s or confirm stock",
+                                       number=order.number),
                           form=Fulfilment, description=_lines_md(entry))
         log.append(_stage("production", "production", made, made.form.outcome))
         if made.form.outcome == "cannot_fulfil":
@@ -174,8 +175,10 @@ def order_handling(order: OrderRequest) -> dict[str, Any]:
         advance(order_id, "schedule", made.by, data=made.form.model_dump(mode="json"))
 
         shipped = human_step(pid, "shipping", department="supply", due=due,
-                             title=f"Ship order {order.number}", form=Shipment,
-                             description=f"Deliver by {entry['delivery_date']}.")
+                             title=phrase("Ship order %(number)s", number=order.number),
+                             form=Shipment,
+                             description=phrase("Deliver by %(day)s.",
+                                                day=entry["delivery_date"]))
         log.append(_stage("shipping", "supply", shipped, shipped.form.tracking_number))
         if shipped.form.outcome == "cannot_ship":
             return _reject(pid, order_id, order, "shipping", shipped.form.reason,
@@ -183,28 +186,29 @@ def order_handling(order: OrderRequest) -> dict[str, Any]:
         advance(order_id, "ship", shipped.by, data=shipped.form.model_dump(mode="json"))
 
         invoiced = human_step(pid, "invoice", department="finance", due=due,
-                              title=f"Invoice order {order.number}", form=Invoice,
+                              title=phrase("Invoice order %(number)s", number=order.number),
+                              form=Invoice,
                               initial={"amount": money_json(check["total"])})
         advance(order_id, "invoice", invoiced.by, data=invoiced.form.model_dump(mode="json"))
         log.append(_stage("invoice", "finance", invoiced, invoiced.form.invoice_number))
 
         followed = human_step(pid, "follow-up", department="marketing", due=due,
-                              title=f"Follow up order {order.number} with the customer",
+                              title=phrase("Follow up order %(number)s with the customer",
+                                           number=order.number),
                               form=FollowUp)
         follow = followed.form.model_dump(mode="json")
         log.append(_stage("follow-up", "marketing", followed,
                           f"satisfaction {followed.form.satisfaction}"))
-        if followed.form.complaint:
-            closed = human_step(pid, "complaint", department="marketing", due=due,
-                                title=f"Close the complaint on order {order.number}",
-                                form=ComplaintClosure,
-                                description=f"Complaint: {followed.form.complaint}")
-            follow["complaint_closure"] = closed.form.model_dump(mode="json")
-            log.append(_stage("complaint closed", "marketing", closed, closed.form.resolution))
+        if followed.form.complaint:  # a case in customer service, run to its own closure
+            follow["complaint_case"] = open_from_order(order.number, entry["customer_code"],
+                                                       followed.form.complaint, followed.by)
+            log.append(_stage("complaint opened", "marketing", followed,
+                              follow["complaint_case"]))
         advance(order_id, "follow_up", followed.by, data=follow)
         customer = update_customer_file(order_id, followed.by)
 
         result = {"outcome": "closed", "order": order.number,
+                  "complaint": follow.get("complaint_case"),
                   "total": money_json(check["total"]),
                   "customer": customer, "tracking_number": shipped.form.tracking_number,
                   "invoice": invoiced.form.invoice_number}

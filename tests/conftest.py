@@ -252,20 +252,114 @@ def _opened(url: str, kind: str) -> Db:
               kind=kind)
 
 
+# --- built once per run, shared by every pytest-xdist worker ----------------------------------
+#
+# Each worker used to migrate its own templates (mktflow's on both databases, Prefect's on
+# PostgreSQL for each Prefect server a test starts): the same work six times over. The first
+# worker to need one builds it under a lock in the run's folder; the others wait and read its
+# name. The controller drops the run's PostgreSQL templates when the run ends.
+
+TEMPLATE_PREFIX = "mktflow_tpl_"
+
+
+def _run_folder(factory: pytest.TempPathFactory) -> Path:
+    """The folder every worker of this run shares (pytest's basetemp; under xdist its parent)."""
+    base = factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def _run_templates(factory: pytest.TempPathFactory) -> str:
+    """The name prefix of this run's PostgreSQL templates (the run's folder, hashed)."""
+    import hashlib
+
+    return TEMPLATE_PREFIX + hashlib.sha1(str(_run_folder(factory)).encode()).hexdigest()[:10]
+
+
+def once_per_run(factory: pytest.TempPathFactory, name: str, build: Callable[[], str]) -> str:
+    """``build()``'s answer (a path or a database name), built by the first worker that asks
+    and read from the run's folder by the others (they wait on an exclusive file lock)."""
+    import fcntl
+
+    folder = _run_folder(factory)
+    done = folder / f"{name}.built"
+    with open(folder / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            value = build()
+            done.write_text(value, "utf-8")
+        return done.read_text("utf-8")
+
+
+def pg_template_database(factory: pytest.TempPathFactory, suffix: str,
+                         fill: Callable[[str], None]) -> str:
+    """A PostgreSQL template of this run, ``fill``ed (given its URL) once: its name."""
+    def build() -> str:
+        name = f"{_run_templates(factory)}_{suffix}"
+        with _pg_admin() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{name}"')
+        fill(_pg_url_of(name))  # leaves no connection open: a template must have none
+        return name
+
+    return once_per_run(factory, f"pg-{suffix}", build)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The controller (or a run without workers) drops the run's PostgreSQL templates."""
+    if hasattr(session.config, "workerinput"):
+        return
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None or factory._basetemp is None:  # no test asked for a temporary folder
+        return
+    prefix = _run_templates(factory)
+    try:
+        with _pg_admin() as admin:
+            names = [row[0] for row in admin.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s", (prefix + "%",))]
+            for name in names:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except Exception:  # pragma: no cover - PostgreSQL gone: nothing to drop
+        pass
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file migrated once per run, with the demo organisation; tests copy it."""
-    path = tmp_path_factory.mktemp("template") / "mktflow.db"
-    _migrated(f"sqlite:///{path}", "sqlite").engine.dispose()
-    return path
+    def build() -> str:
+        path = _run_folder(tmp_path_factory) / "template-mktflow.db"
+        path.unlink(missing_ok=True)
+        _migrated(f"sqlite:///{path}", "sqlite").engine.dispose()
+        return str(path)
+
+    return Path(once_per_run(tmp_path_factory, "sqlite-template", build))
 
 
 @pytest.fixture(scope="session")
-def pg_template() -> Iterator[str]:
+def pg_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A PostgreSQL database migrated once per run, with the demo organisation: a template."""
-    with new_pg_database() as url:
-        _migrated(url, "postgresql").engine.dispose()  # a template must have no connections
-        yield url.rsplit("/", 1)[1]
+    def fill(url: str) -> None:
+        _migrated(url, "postgresql").engine.dispose()
+
+    return pg_template_database(tmp_path_factory, "mktflow", fill)
+
+
+@pytest.fixture(scope="session")
+def prefect_pg_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A PostgreSQL database with Prefect's tables, migrated once per run: each Prefect server
+    a test starts on PostgreSQL gets a copy (``new_pg_database(template=...)``) and starts
+    without running Prefect's migrations (about 10 s of CPU each)."""
+    import subprocess
+
+    def fill(url: str) -> None:
+        env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+               "PREFECT_HOME": str(_run_folder(tmp_path_factory) / "prefect-template-home"),
+               "PREFECT_API_DATABASE_CONNECTION_URL": url.replace(
+                   "postgresql://", "postgresql+asyncpg://", 1)}
+        done = subprocess.run([sys.executable, "-m", "prefect", "server", "database", "upgrade",
+                               "-y"], env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+    return pg_template_database(tmp_path_factory, "prefect", fill)
 
 
 def sqlite_copy(template: Path, path: Path) -> Db:

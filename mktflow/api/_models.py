@@ -43,6 +43,7 @@ from mktflow.domain.inputs import (
 )
 
 __all__ = [
+    "AnswerComplaint",
     "AssignWork",
     "BulkWork",
     "CancelHandoff",
@@ -50,12 +51,15 @@ __all__ = [
     "Comment",
     "CompleteWork",
     "CreateWork",
+    "CustomerAnswer",
     "DelegateWork",
     "DeliverHandoff",
     "DisqualifyLead",
     "GatherLead",
+    "HandOverComplaint",
     "LeadOutcomeReport",
     "OfferHandoff",
+    "OpenComplaint",
     "QualifyLead",
     "RejectHandoff",
     "ResolveWork",
@@ -433,3 +437,50 @@ class BulkWork(_Body):
         """The inputs of the action (``engine.actions``' names)."""
         return {"to": self.to, "due": self.due, "follow_up": self.follow_up,
                 "priority": self.priority, "reason": self.reason}
+
+
+#: A due input as the complaint doors take it: working time or a time, parsed by the engine.
+_DUE_TEXT = "Working time ('2 working days', 'end of the working day') or an ISO 8601 time."
+
+
+class OpenComplaint(_Body):
+    """A complaint heard from a customer: a case in customer service
+    (``mktflow complaint open``)."""
+
+    customer: str = one_line(100, 1, description="The customer's code (its customer file).")
+    text: str = multiline(TEXT_MAX, 1, description="What the customer complains of.")
+    order: str | None = one_line(100, 1, default=None, description="The order it is about.")
+    customer_name: Title | None = Field(default=None, description="The customer's name, for "
+                                                                  "a customer without a file.")
+    due: str | None = one_line(60, 1, default=None, description="The response deadline "
+                                                               "(default 1 working day). "
+                                                               + _DUE_TEXT)
+
+
+class HandOverComplaint(_Body):
+    """Hand the case to the department that must act, as a handoff with a deadline."""
+
+    to: Literal["production", "supply", "finance"]
+    request: str = multiline(REASON_MAX, 1, description="What the department must do.")
+    due: str | None = one_line(60, 1, default=None, description="By when (default 2 working "
+                                                               "days). " + _DUE_TEXT)
+
+
+class AnswerComplaint(_Body):
+    """What the acting department did."""
+
+    done: str = multiline(REASON_MAX, 1, description="What was done.")
+
+
+class CustomerAnswer(_Body):
+    """The customer's answer: satisfied closes the case; not satisfied (with a note) reopens
+    it and tells management."""
+
+    #: Not satisfied needs a note (the engine's rule, ``check_customer_answer``, stated).
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "if": {"properties": {"satisfied": {"const": False}}},
+        "then": {"required": ["note"], "properties": {"note": {"minLength": 1}}}})
+
+    satisfied: bool
+    note: str = multiline(REASON_MAX, default="", description="What the customer said "
+                                                              "(required when not satisfied).")

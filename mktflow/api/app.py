@@ -25,11 +25,13 @@ import mktflow
 from mktflow import bootstrap, web
 from mktflow.api import (
     _calendar,
+    _complaints,
     _dashboards,
     _digest,
     _forecast,
     _handoffs,
     _leads,
+    _meetings,
     _reads,
     _reports,
     _training,
@@ -220,8 +222,8 @@ def create_app(engine: Engine | None = None, *, settings: Settings | None = None
             return problem(503, "the database cannot be used; the server log says why")
         return JSONResponse({"status": "ok"})
 
-    for module in (_work, _handoffs, _leads, _reports, _views, _calendar, _dashboards,
-                   _digest, _forecast, _reads, _training):
+    for module in (_work, _handoffs, _leads, _complaints, _reports, _meetings, _views,
+                   _calendar, _dashboards, _digest, _forecast, _reads, _training):
         app.include_router(module.router, dependencies=[Depends(single_query_values)])
     app.add_middleware(IdempotencyKeys)  # inside RequestLimits: bodies within the limit
     app.add_middleware(RequestLimits, max_bytes=settings.api_max_body_bytes)

@@ -6,8 +6,12 @@ Imports Prefect (it runs flows); only ``mktflow.demo.runner`` imports it, inside
 
 from __future__ import annotations
 
+import contextvars
+import threading
+import time
 from collections.abc import Callable
 from contextlib import suppress
+from datetime import date, timedelta
 from typing import Any
 
 from sqlmodel import col, select
@@ -140,6 +144,80 @@ def _run_reports(flows: dict[str, Any], echo: Callable[[str], None]) -> list[dic
     return results
 
 
+#: The planning meetings' flows: they wait for people, so the demo answers their steps.
+MEETINGS = ("quarterly-meeting", "annual-meeting")
+
+
+def _meeting_answer(item: WorkItem, today: date) -> dict[str, Any]:
+    """The demo's answer to a meeting's step: the agenda as pre-filled, minutes with two
+    decisions (one for a marketing specialist, one handed to sales), the head's approval."""
+    key = item.step_key or ""
+    if key == "agenda":
+        return {"agenda": (item.draft or {}).get("agenda") or "The work plan."}
+    if key.startswith("approval-"):
+        return {"decision": "approve"}
+    return {"held_on": today.isoformat(), "attendees": "Ana Torres, Li Na, Olga Petrova",
+            "summary": "The plan's priorities agreed; two decisions.", "decisions": [
+                {"text": "Run the spring trade-fair campaign",
+                 "owner": "olga.petrova@example.com",
+                 "due": (today + timedelta(days=30)).isoformat(), "departments": ["sales"]},
+                {"text": "Train the sales team on the new product line", "owner": SALES_HEAD,
+                 "due": (today + timedelta(days=45)).isoformat(), "departments": []}]}
+
+
+def _run_meeting(name: str, flow_fn: Callable[..., Any], echo: Callable[[str], None]
+                 ) -> dict[str, Any]:
+    """Hold one meeting: its flow in a thread, its agenda, minutes and approval answered as
+    marketing would; then its decisions are work (the round's answers complete marketing's)."""
+    from zoneinfo import ZoneInfo
+
+    from mktflow.domain import clock
+    from mktflow.domain.cycles import Frequency, next_period, period_of
+
+    today = clock.now().astimezone(ZoneInfo(_uow().settings.schedule_tz)).date()
+    period = period_of(today, Frequency.QUARTERLY) if name == "quarterly-meeting" else \
+        next_period(period_of(today, Frequency.YEARLY), Frequency.YEARLY)
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["result"] = flow_fn(period=period)
+        except BaseException as exc:  # shown to the person running the demo
+            box["error"] = exc
+
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(run,), daemon=True)
+    thread.start()
+    with _uow() as u:
+        members = list(u.session.exec(select(Member).where(col(Member.active))
+                                      .order_by(col(Member.id))))
+    hq = hq_branches()
+    while thread.is_alive():
+        with _uow() as u:
+            items = list(u.session.exec(
+                select(WorkItem).join(ProcessInstance,
+                                      col(WorkItem.process_id) == col(ProcessInstance.id))
+                .where(col(ProcessInstance.business_key) == f"{name}/{period}",
+                       col(WorkItem.form_name).in_(["MeetingAgenda", "MeetingMinutes",
+                                                    "MinutesApproval"]),
+                       col(WorkItem.state).in_(["open", "claimed"]))
+                .order_by(col(WorkItem.id))))
+        for item in items:
+            assert item.id is not None
+            actor = pick_member(item, members, hq)
+            if item.state == "open":
+                work.claim(_uow(), item.id, actor_email=actor)
+            complete_step(_uow(), item.id, actor_email=actor, data=_meeting_answer(item, today))
+            echo(f"   {ref(item)} {item.department:<10} {item.title[:60]:<60} <- {actor}")
+        time.sleep(0.2)
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    result: dict[str, Any] = box["result"]
+    echo(f"\n== {name}: {_gist(result)}; minutes sent to {', '.join(result['sent_to'])}, "
+         f"decisions at work: {', '.join(result['work'])}")
+    return result
+
+
 def run_cycles(echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
     """Run each recurring flow once: the cycles, the SLA sweep and the outbox relay (which
     ``mktflow serve`` runs as a thread of its own; here one drain sends the demo's notices),
@@ -148,8 +226,9 @@ def run_cycles(echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
     from mktflow.prefect.cycles import default_period
 
     _seed_distributors(default_period("channel-evaluation"))
-    results = []
+    results: list[dict[str, Any]] = []
     reports = []
+    meetings: list[tuple[str, Callable[..., Any]]] = []
     for entry in load():
         if "process" in entry.spec.tags or "recovery" in entry.spec.tags:
             continue
@@ -158,10 +237,15 @@ def run_cycles(echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
         if "reports" in entry.spec.tags:  # run in their day's order below
             reports.append(entry)
             continue
+        if entry.spec.name in MEETINGS:  # they wait for people: held below
+            meetings.append((entry.spec.name, entry.flow))
+            continue
         result = entry.flow()
         echo(f"\n== {entry.spec.name}: {_gist(result)}")
         results.append({"flow": entry.spec.name, "result": result})
     results += _run_reports({e.spec.name: e.flow for e in reports}, echo)
+    for name, flow_fn in meetings:
+        results.append({"flow": name, "result": _run_meeting(name, flow_fn, echo)})
     echo("\n== answering the steps the cycles handed out")
     answered = _answer_steps(echo)
     echo(f"   {answered} step(s) answered; the next run of each cycle records them")

@@ -61,8 +61,6 @@ def answer_for(key: str, params: dict[str, Any], item: WorkItem) -> dict[str, An
                                           for x in params["lines"]),
                             "payment_due": str(today + timedelta(days=30))},
         "follow-up": lambda: {"satisfaction": 4, "complaint": "two boxes arrived dented"},
-        "complaint": lambda: {"resolution": "replacement boxes sent the next day",
-                              "customer_satisfied": True},
         "plan": lambda: params["plan"],
         "activity": lambda: {"completed": True, "spent": 5400.0,
                              "results": "done on time"},
@@ -175,9 +173,39 @@ def run_demo(echo: Callable[[str], None] = print) -> dict[str, Any]:
     settings = get_settings()
     settings.step_poll_interval_s = min(settings.step_poll_interval_s, 0.5)  # snappy demo
     processes = [_drive(process, example(process), echo) for process in PROCESSES]
+    closed = close_complaints(echo)
     cycles = run_cycles(echo)
     _where_to_look(echo, connection.ui_url, local=connection.source.startswith("local"))
-    return {"processes": processes, "cycles": cycles, "prefect_ui": connection.ui_url}
+    return {"processes": processes, "complaints": closed, "cycles": cycles,
+            "prefect_ui": connection.ui_url}
+
+
+def close_complaints(echo: Callable[[str], None]) -> list[dict[str, Any]]:
+    """The complaints the order follow-up heard, each run to closure the way the departments
+    would (seed 001, 客户服务部 工作流程 2.(1) C): customer service hands the case to supply,
+    supply sends new boxes, the customer says they are satisfied."""
+    from mktflow.engine import complaints
+
+    members = _members()
+
+    def first(department: str) -> str:
+        return next(m.email for m in members if m.department == department)
+
+    closed = []
+    for case in reversed(complaints.list_complaints(_uow(), state="open")):
+        service, supply = first(case.department), first("supply")
+        echo(f"\n== complaint {case.ref} ({case.customer}, order {case.order}): {case.text}")
+        complaints.hand_over(_uow(), case.id, actor_email=service, to="supply",
+                             request="Send replacement boxes")
+        echo(f"   handed to supply <- {service}")
+        complaints.answer(_uow(), case.id, actor_email=supply,
+                          done="Replacement boxes sent the next day")
+        echo(f"   answered by supply <- {supply}: replacement boxes sent the next day")
+        done = complaints.customer_answer(_uow(), case.id, actor_email=service, satisfied=True,
+                                          note="The new boxes arrived whole")
+        echo(f"   => {done.state}: the customer is satisfied")
+        closed.append({"complaint": case.ref, "state": done.state})
+    return closed
 
 
 def mktflow_command() -> str:

@@ -143,6 +143,14 @@ CYCLES: dict[str, Cycle] = {c.name: c for c in (
     Cycle("annual-planning", Frequency.YEARLY, "0 6 1 10,11,12 *",
           "collect next year's plan items; present/future balance and warnings",
           reviews_past_period=False),
+    Cycle("quarterly-meeting", Frequency.QUARTERLY, "0 6 3 1,4,7,10 *",
+          "the marketing meeting fixing the quarter's work plan: agenda, minutes approved by "
+          "the head, sent to management and the departments named; each decision becomes work",
+          reviews_past_period=False),
+    Cycle("annual-meeting", Frequency.YEARLY, "0 6 15 12 *",
+          "the marketing meeting fixing next year's work plan: agenda, minutes approved by the "
+          "head, sent to management and the departments named; each decision becomes work",
+          reviews_past_period=False),
     Cycle("training", Frequency.QUARTERLY, "0 6 15 1,4,7,10 *",
           "training needs from the appraisal; each department's plan, approved by its head; "
           "attendance"),

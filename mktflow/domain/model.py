@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from mktflow.domain.errors import TransitionRefused
+from mktflow.domain.words import either, phrase, word
 
 __all__ = [
     "ATTACH_RULE",
@@ -290,6 +291,8 @@ class Readable(StrEnum):
     LEAD = "lead"
     FUNNEL = "funnel"
     REPORT = "report"
+    MINUTES = "minutes"
+    COMPLAINT = "complaint"
     WORKLOAD = "workload"
     FORECAST = "forecast"
     TRAINING = "training"
@@ -337,6 +340,15 @@ READ_RULES: tuple[ReadRule, ...] = (
              "a work report goes upward: the member who wrote it, the head of their department "
              "and management read it, not the member's colleagues (seed 001, 市场部管理制度 4; "
              "管理规定 2.(2))"),
+    ReadRule(Readable.MINUTES, (Party.INVOLVED, Party.MANAGEMENT),
+             "a planning meeting's minutes (its agenda, decisions and their owners) go to the "
+             "company's leaders and the departments concerned: marketing, which holds the "
+             "meeting, management and the departments the minutes name read them (seed 001, "
+             "市场营销部 工作流程 1.(1) A)"),
+    ReadRule(Readable.COMPLAINT, (Party.INVOLVED, Party.MANAGEMENT),
+             "a complaint carries customer data: customer service (marketing), which owns the "
+             "case, sees it, the department it hands the case to, and management (seed 001 "
+             "§4.2; 客户服务部 工作流程 2.(1) C)", restricted=True),
     ReadRule(Readable.WORKLOAD, (Party.LEAD, Party.MANAGEMENT),
              "a department's workload and waiting names what each member holds and how late: "
              "whoever leads the department (its head, or the delegate while the head is away) "
@@ -377,10 +389,10 @@ def rule_for(rules: tuple[Rule, ...], name: str, action: str, state: str) -> Rul
         if state in rule.sources:
             return rule
     allowed = sorted({s for r in known for s in r.sources})
-    raise TransitionRefused(
-        f"cannot {action} {name}: it is {state}, and {action} is allowed only when "
-        f"{' or '.join(allowed)}"
-    )
+    raise TransitionRefused(phrase(
+        "cannot %(action)s %(name)s: it is %(state)s, and %(action)s is allowed only when "
+        "%(allowed)s", action=word(action), name=name, state=word(state),
+        allowed=either([word(s) for s in allowed])))
 
 
 def creation_rule(action: str) -> Rule:

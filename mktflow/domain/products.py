@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from mktflow.domain.words import phrase
+
 __all__ = ["GATES", "GateDecision", "ResourceLine", "combine", "resource_gaps"]
 
 #: The stage gates a new product passes, in order. Marketing takes part from ``concept``.
@@ -46,12 +48,13 @@ class ResourceLine:
 
 def resource_gaps(lines: Iterable[ResourceLine]) -> list[str]:
     """Why the resource guarantee fails, line by line (empty when every line is allocated)."""
-    gaps = []
+    gaps: list[str] = []
     lines = list(lines)
     if not lines:
-        return ["the project has no budget lines: nothing is guaranteed"]
+        return [phrase("the project has no budget lines: nothing is guaranteed")]
     for line in lines:
         if line.allocated < line.planned:
-            gaps.append(f"budget line {line.code} ({line.title}): {line.allocated:,.2f} "
-                        f"allocated of {line.planned:,.2f} planned")
+            gaps.append(phrase("budget line %(line)s (%(title)s): %(allocated)s allocated of "
+                               "%(planned)s planned", line=line.code, title=line.title,
+                               allocated=Decimal(line.allocated), planned=Decimal(line.planned)))
     return gaps

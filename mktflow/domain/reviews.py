@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from mktflow.domain.money import money
+from mktflow.domain.words import phrase
 
 __all__ = [
     "DEFAULT_CHANNEL_WEIGHTS",
@@ -50,12 +51,15 @@ def budget_verdict(*, planned: Decimal, allocated: Decimal, spent: Decimal,
         over = round(float((spent - planned_to_date) / planned_to_date * 100), 1)
         limit = money(planned_to_date * (1 + Decimal(repr(float(tolerance_pct))) / 100))
         if spent > limit:
-            flags.append(f"spent {spent:,.2f} is {over:.1f}% over the plan to date "
-                         f"{planned_to_date:,.2f} (tolerance {tolerance_pct:g}%)")
+            flags.append(phrase("spent %(spent)s is %(over)s%% over the plan to date "
+                                "%(planned)s (tolerance %(tolerance)s%%)", spent=spent,
+                                over=format(over, ".1f"), planned=planned_to_date,
+                                tolerance=format(tolerance_pct, "g")))
     elif spent > 0:
-        flags.append(f"spent {spent:,.2f} with nothing planned to date")
+        flags.append(phrase("spent %(spent)s with nothing planned to date", spent=spent))
     if spent > allocated:
-        flags.append(f"spent {spent:,.2f} exceeds the allocation {allocated:,.2f}")
+        flags.append(phrase("spent %(spent)s exceeds the allocation %(allocated)s",
+                            spent=spent, allocated=allocated))
     unguaranteed = planned >= key_project_min > 0 and allocated < planned
     return BudgetVerdict(over_plan_pct=over, flags=tuple(flags), unguaranteed=unguaranteed)
 
@@ -122,13 +126,15 @@ def score_distributor(figures: dict[str, Any], *, weights: dict[str, float],
     for name in weights:
         value = _criterion(name, figures)
         if value is None:
-            reasons.append(f"no figures for {name}")
+            reasons.append(phrase("no figures for %(criterion)s", criterion=name))
             value = 0.0
         scores[name] = round(value, 1)
     weight_sum = sum(weights.values()) or 1.0
     total = round(sum(scores[n] * w for n, w in weights.items()) / weight_sum, 1)
     if total < threshold:
         weakest = min(scores, key=lambda n: scores[n])
-        reasons.insert(0, f"score {total:g} below {threshold:g} (weakest: {weakest} "
-                          f"{scores[weakest]:g})")
+        reasons.insert(0, phrase("score %(total)s below %(threshold)s (weakest: %(criterion)s "
+                                 "%(score)s)", total=format(total, "g"),
+                                 threshold=format(threshold, "g"),
+                                 criterion=weakest, score=format(scores[weakest], "g")))
     return DistributorScore(scores=scores, total=total, flagged=bool(reasons), reasons=reasons)

@@ -13,17 +13,20 @@ outgoing notices in one transaction (``notices`` fans them out to the channels; 
 
 Actions:    actions (the one table of item actions every door dispatches through)
 Handlers:   work, steps, handoffs, processes, organisation, channels, credentials,
-            web_sessions, approvals, budget, campaigns, products, orders, leads, cycles, reviews,
+            web_sessions, approvals, budget, campaigns, products, orders, leads, complaints, cycles,
+            reviews,
             sla, database, idempotency, desk (saved views, bulk actions),
-            work_reports (the work reports upward), digests (daily
-            digests), training (training from appraisal)
+            work_reports (the work reports upward), meetings (the planning meetings and
+            their minutes), digests (daily digests), training (training from appraisal)
 Reads:      queries, views (every view they answer, defined once), reports, planfile, forms,
             campaign_calendar (and its secret feeds), workload (a department's workload and
             waiting), dashboards (KPIs and budgets per campaign and per period)
             campaign_calendar (and its secret feeds), forecast (what next quarter will cost;
             its simulation: simulation)
 Shared:     common, transitions, notices, calendars (each branch's working calendar),
-            lead_handoffs, report_records (the one writer of a work report)
+            lead_handoffs, report_records (the one writer of a work report), complaint_steps
+            (what answering a complaint's step does to its case), new_items (a new work item
+            or handoff inside the caller's transaction)
 Types for annotations: ``UnitOfWork`` (what every handler takes; get one from bootstrap),
 ``Resumer``, and the rows handlers return (``WorkItem``, ``Handoff``, ``ProcessInstance``).
 """
@@ -43,6 +46,8 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         campaigns,
         channels,
         common,
+        complaint_steps,
+        complaints,
         credentials,
         cycles,
         dashboards,
@@ -55,6 +60,8 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each loads 
         idempotency,
         lead_handoffs,
         leads,
+        meetings,
+        new_items,
         notices,
         orders,
         organisation,
@@ -93,6 +100,8 @@ __all__ = [
     "campaigns",
     "channels",
     "common",
+    "complaint_steps",
+    "complaints",
     "credentials",
     "cycles",
     "dashboards",
@@ -105,6 +114,8 @@ __all__ = [
     "idempotency",
     "lead_handoffs",
     "leads",
+    "meetings",
+    "new_items",
     "notices",
     "orders",
     "organisation",

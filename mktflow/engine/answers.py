@@ -28,6 +28,9 @@ The rules and where they come from (the source documents, seed 000-003, as the d
 - ``OrderEntry``: the order's total (each quantity x unit price) is an amount the books can
   hold (``mktflow.domain.money.MONEY_MAX``; seed 003 names order handling a key process):
   recording the order would otherwise fail after the step.
+- ``MeetingMinutes``: the meeting was held, it decided something, and each decision has a text,
+  an active member as owner, a due date on or after the meeting and not past, and names only
+  departments that exist (seed 001, 市场营销部 工作流程 1.(1) A; ``domain.meetings``).
 - ``TrainingPlan``: every session's topic says something, its owner and participants are
   active members (each named once) and its last day is not before its first (seed 001,
   团队建设规范 5.1 and 团队建设 2: a training plan; ``mktflow.domain.training``). Who attended
@@ -46,16 +49,22 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from mktflow.config import get_settings
+from mktflow.domain import clock
 from mktflow.domain.actors import SYSTEM
 from mktflow.domain.campaign import plan_problems
 from mktflow.domain.errors import FormInvalid
+from mktflow.domain.inputs import normalise_email
+from mktflow.domain.meetings import minutes_problems
 from mktflow.domain.money import MONEY_MAX, exact
 from mktflow.domain.training import check_sessions
+from mktflow.domain.words import phrase
 from mktflow.engine.common import find_member
-from mktflow.store.tables import BudgetLine, Campaign, Kpi, Member, Product
+from mktflow.store.tables import BudgetLine, Campaign, Department, Kpi, Member, Product
 
 __all__ = [
     "AnswerContext",
@@ -65,6 +74,7 @@ __all__ = [
     "check_answer",
     "check_request",
     "member_problem",
+    "minutes_check",
     "refusal",
     "request_problems",
     "rules_for",
@@ -153,12 +163,12 @@ def _date(value: Any) -> date | None:
 def member_problem(session: Session, email: Any) -> str | None:
     """Why ``email`` cannot own work (None when it names an active member)."""
     if not isinstance(email, str) or not email.strip():
-        return "an owner's e-mail is required"
+        return phrase("an owner's e-mail is required")
     if email.strip().lower() == SYSTEM.email:
-        return f"{email} is the process engine, not a member"
+        return phrase("%(email)s is the process engine, not a member", email=email)
     member = find_member(session, email)
     if member is None or not member.active:
-        return f"{email} is not an active member"
+        return phrase("%(email)s is not an active member", email=email)
     return None
 
 
@@ -202,8 +212,9 @@ def campaign_tracking(context: AnswerContext, data: dict[str, Any]) -> list[Prob
         return []
     names = [k.name for k in s.exec(select(Kpi).where(col(Kpi.campaign_id) == camp.id)
                                     .order_by(col(Kpi.id)))]
-    return [Problem(f"actuals.{i}.name", f"{a.get('name')!r} is not a KPI of campaign "
-                                         f"{camp.code} (it has {', '.join(names) or 'none'})")
+    return [Problem(f"actuals.{i}.name", phrase(
+        "%(name)s is not a KPI of campaign %(code)s (it has %(names)s)", name=repr(a.get("name")),
+        code=camp.code, names=", ".join(names) or "none"))
             for i, a in _rows(data, "actuals") if names and a.get("name") not in names]
 
 
@@ -219,9 +230,9 @@ def project_allocations(context: AnswerContext, data: dict[str, Any]) -> list[Pr
         return []
     codes = sorted(b.code for b in s.exec(select(BudgetLine).where(
         col(BudgetLine.plan_id) == product.plan_id)))
-    return [Problem(f"allocations.{i}.code", f"project {product.code} has no budget line "
-                                             f"{a.get('code')!r} (it has "
-                                             f"{', '.join(codes) or 'none'})")
+    return [Problem(f"allocations.{i}.code", phrase(
+        "project %(project)s has no budget line %(code)s (it has %(codes)s)",
+        project=product.code, code=repr(a.get("code")), codes=", ".join(codes) or "none"))
             for i, a in _rows(data, "allocations") if codes and a.get("code") not in codes]
 
 
@@ -235,8 +246,36 @@ def order_entry(context: AnswerContext, data: dict[str, Any]) -> list[Problem]:
     total = sum((exact(q) * exact(p) for q, p in lines), Decimal(0))
     if abs(total) < MONEY_MAX + Decimal("0.005"):
         return []
-    return [Problem("lines", f"the order's total {total:,.2f} is more than an amount may be "
-                             f"(at most {MONEY_MAX:,})")]
+    return [Problem("lines", phrase("the order's total %(total)s is more than an amount may be "
+                                    "(at most %(most)s)", total=total,
+                                    most=format(MONEY_MAX, ",")))]
+
+
+def minutes_check(session: Session, data: dict[str, Any]) -> list[tuple[str, str]]:
+    """``domain.meetings.minutes_problems`` of a minutes answer, with the organisation as it
+    is now and today in the schedules' zone: (field path, message) pairs."""
+    decisions = data.get("decisions")
+    rows = [d for d in decisions if isinstance(d, dict)] if isinstance(decisions, list) else []
+    members: dict[str, str | None] = {}
+    codes: set[str] = set()
+    for d in rows:
+        owner = str(d.get("owner") or "").strip().lower()
+        if owner:
+            member = find_member(session, owner)
+            members[normalise_email(owner)] = member.department if member and member.active \
+                and owner != SYSTEM.email else None
+        named = d.get("departments") or []
+        codes.update(str(c) for c in (named if isinstance(named, list) else [named]))
+    known = set(session.exec(select(Department.code).where(
+        col(Department.code).in_(sorted(codes))))) if codes else set()
+    today = clock.now().astimezone(ZoneInfo(get_settings().schedule_tz)).date()
+    return minutes_problems(data, today=today, members=members, departments=known)
+
+
+@answer_rule("MeetingMinutes")
+def meeting_minutes(context: AnswerContext, data: dict[str, Any]) -> list[Problem]:
+    """Minutes a meeting can send (``minutes_check``)."""
+    return [Problem(f, m) for f, m in minutes_check(context.session, data)]
 
 
 def _number(value: Any) -> bool:

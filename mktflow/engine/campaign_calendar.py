@@ -31,6 +31,7 @@ from mktflow.domain.campaign_calendar import Period, feed_window, period_of
 from mktflow.domain.errors import NotAuthorized, NotFound
 from mktflow.domain.inputs import check_id, check_text, format_time
 from mktflow.domain.model import REF_PREFIX
+from mktflow.domain.words import phrase, stored
 from mktflow.engine import visibility
 from mktflow.engine.channels import OPERATOR
 from mktflow.engine.common import digest
@@ -114,9 +115,10 @@ def _campaign_entries(uow: UnitOfWork, actor: Actor | None, start: date, end: da
         if not _in_branch(c.branch, branch) or not _may_see_plan(uow, actor, c):
             continue
         campaigns[c.id] = c
+        title = phrase("Campaign %(code)s: %(name)s", code=c.code, name=c.name)
         out.append(CalendarEntry(
-            uid=f"campaign-{c.id}@mktflow", kind="campaign",
-            ref=f"{REF_PREFIX['process']}-{c.process_id}", title=f"Campaign {c.code}: {c.name}",
+            uid=f"campaign-{c.id}@mktflow", kind="campaign", words={"title": stored(title)},
+            ref=f"{REF_PREFIX['process']}-{c.process_id}", title=str(title),
             all_day=True, start=c.start.isoformat(), end=(c.end or c.start).isoformat(),
             state=c.status, department="marketing", from_department=None, branch=c.branch,
             process=c.business_key, owner=c.owner_email,
@@ -167,7 +169,8 @@ def _item_entries(uow: UnitOfWork, actor: Actor | None, start: date, end: date,
             ref=f"{REF_PREFIX['work']}-{w.id}",
             title=w.title, all_day=False, start=format_time(w.due_at) or "", end=None,
             state=w.state, department=w.department, from_department=None, branch=w.branch,
-            process=w.process_key, owner=w.assignee_email, link=f"/work/{w.id}"))
+            process=w.process_key, owner=w.assignee_email, link=f"/work/{w.id}",
+            words=_title_words(w.words)))
     query = _dated(_H, start, end)
     if department:
         query = query.where(or_(_H.c.to_department == department,
@@ -181,8 +184,13 @@ def _item_entries(uow: UnitOfWork, actor: Actor | None, start: date, end: date,
             title=h.title, all_day=False, start=format_time(h.due_at) or "", end=None,
             state=h.state, department=h.to_department, from_department=h.from_department,
             branch=h.branch, process=h.process_key, owner=h.offered_by,
-            link=f"/handoffs/{h.id}"))
+            link=f"/handoffs/{h.id}", words=_title_words(h.words)))
     return out
+
+
+def _title_words(words: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The message of a title a process wrote (``mktflow.domain.words``), for the page."""
+    return {"title": words["title"]} if words and words.get("title") else None
 
 
 def _entries(uow: UnitOfWork, actor: Actor | None, start: date, end: date,

@@ -21,6 +21,7 @@ from mktflow.domain.cycles import CYCLES, Cycle, Frequency, skipped_between
 from mktflow.domain.errors import BadInput, NotFound
 from mktflow.domain.inputs import format_time, normalise_email
 from mktflow.domain.model import OPEN_HANDOFF_STATES, OPEN_WORK_STATES, ProcessStatus, WorkState
+from mktflow.domain.words import phrase
 from mktflow.engine import work
 from mktflow.engine.common import as_engine, get_for_update, ref
 from mktflow.engine.processes import open_instance, relink
@@ -309,9 +310,11 @@ def assign_collection(
         with as_engine(uow):
             items.append(work.create_work_item(
                 uow, actor_email=SYSTEM.email, department=member.department,
-                title=f"Market research {run.period}: {topic} findings", assignee=member.email,
-                description=f"Collect what you learn about the {topic} this period and hand it "
-                            "in before the due date; the next round compiles it for management.",
+                title=phrase("Market research %(period)s: %(topic)s findings",
+                             period=run.period, topic=topic), assignee=member.email,
+                description=phrase("Collect what you learn about the %(topic)s this period and "
+                                   "hand it in before the due date; the next round compiles it "
+                                   "for management.", topic=topic),
                 form_schema=form_schema, form_name="ResearchFindings", due_at=due_at,
                 process_id=run.process_id, step_key=collection_key(topic, member.email),
             ))

@@ -33,6 +33,7 @@ from mktflow.domain.model import Readable, WorkState, read_rule
 from mktflow.domain.money import money_json, money_sum
 from mktflow.domain.planning import Quadrant, quadrant_balance
 from mktflow.domain.reviews import budget_verdict, kpi_verdict
+from mktflow.domain.words import joined, stored
 from mktflow.engine import campaigns, reviews, visibility
 from mktflow.engine.common import ref_of
 from mktflow.engine.reports import start_of
@@ -213,7 +214,8 @@ def period_dashboard(uow: UnitOfWork, period: str, *, reader: str | None) -> Per
             code=b.code, title=b.title, department=b.department, allocated=_money(b.allocated),
             spent=_money(b.spent), remaining=_money(b.allocated - b.spent),
             planned=_money(b.planned), planned_to_date=_money(b.planned_to_date),
-            over_plan_pct=bv.over_plan_pct, flags="; ".join(bv.flags)))
+            over_plan_pct=bv.over_plan_pct, flags="; ".join(bv.flags),
+            words={"flags": stored(joined(bv.flags))} if bv.flags else None))
     return PeriodDashboard(
         period=period, kpis=kpi_rows, lines=line_rows,
         allocated=_money(money_sum(b.allocated for b in budget)),

@@ -142,7 +142,7 @@ def _band(overdue: bool, due: datetime | None, soon: datetime) -> str:
 
 def _work_entry(uow: UnitOfWork, w: WorkItem, now: datetime, soon: datetime) -> DigestEntry:
     v = work_view(w, None, now)
-    return DigestEntry(ref=v.ref, kind="work", title=w.title, state=w.state,
+    return DigestEntry(ref=v.ref, kind="work", title=w.title, words=v.words, state=w.state,
                        band=_band(v.overdue, w.due_at, soon),  # type: ignore[arg-type]
                        due=v.due, department=w.department, holder=w.assignee_email,
                        link=action_link(uow, w))
@@ -150,7 +150,7 @@ def _work_entry(uow: UnitOfWork, w: WorkItem, now: datetime, soon: datetime) -> 
 
 def _handoff_entry(uow: UnitOfWork, h: Handoff, now: datetime, soon: datetime) -> DigestEntry:
     v = handoff_view(h, None, now)
-    return DigestEntry(ref=v.ref, kind="handoff", title=h.title, state=h.state,
+    return DigestEntry(ref=v.ref, kind="handoff", title=h.title, words=v.words, state=h.state,
                        band=_band(v.overdue, h.due_at, soon),  # type: ignore[arg-type]
                        due=v.due, department=f"{h.from_department} → {h.to_department}",
                        holder=None, link=action_link(uow, h))

@@ -5,25 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import col, select
-
-from mktflow.domain.actors import Door, Target
+from mktflow.domain.actors import Door
 from mktflow.domain.calendars import WorkingDue
-from mktflow.domain.errors import BadInput, NotFound, TransitionRefused
-from mktflow.domain.inputs import TEXT_MAX, check_id, check_links, check_text
+from mktflow.domain.errors import BadInput, TransitionRefused
+from mktflow.domain.inputs import TEXT_MAX, check_links, check_text
 from mktflow.domain.model import (
     HANDOFF_RULES,
-    HandoffKind,
-    HandoffState,
 )
 from mktflow.engine import lead_handoffs, processes
 from mktflow.engine.calendars import resolve_due
-from mktflow.engine.common import actor_for, departments_exist, get_for_update
+from mktflow.engine.common import get_for_update
 from mktflow.engine.decisions import apply_handoff, flow_moves, settle_step
-from mktflow.engine.notices import notice
+from mktflow.engine.new_items import offer_within, process_id_for
 from mktflow.engine.steps import hand_over
-from mktflow.engine.transitions import check, check_new, record
-from mktflow.store.tables import Handoff, ProcessInstance
+from mktflow.engine.transitions import check, record
+from mktflow.store.tables import Handoff
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [
@@ -31,21 +27,6 @@ __all__ = [
     "process_id_for",
     "reject", "return_", "update_due",
 ]
-
-def process_id_for(uow: UnitOfWork, business_key: str | None) -> int | None:
-    """The process instance a business key (or ``P-n``) names."""
-    if not business_key:
-        return None
-    process = uow.session.exec(
-        select(ProcessInstance).where(col(ProcessInstance.business_key) == business_key)
-    ).first()
-    if process is None and business_key.upper().startswith("P-") and business_key[2:].isdigit():
-        number = int(business_key[2:])
-        process = uow.session.get(ProcessInstance, check_id(number, f"process: P-{number}"))
-    if process is None:
-        raise NotFound(f"process: no process with business key {business_key!r}")
-    return process.id
-
 
 def offer(
     uow: UnitOfWork,
@@ -82,63 +63,6 @@ def offer(
             step_key=step_key, branch=branch)
         uow.commit()
         return handoff
-
-
-def offer_within(
-    uow: UnitOfWork,
-    *,
-    actor_email: str,
-    from_department: str,
-    to_department: str,
-    title: str,
-    due_at: datetime | WorkingDue | None,
-    criteria: str = "",
-    deliverables: list[str] | None = None,
-    letter: bool = False,
-    process: str | None = None,
-    process_id: int | None = None,
-    step_key: str | None = None,
-    branch: str | None = None,
-) -> Handoff:
-    """``offer``'s checks and writes inside the caller's open unit of work, which commits:
-    a command that hands work over as part of its own change (a qualified lead) offers it in
-    the same transaction. ``title`` and ``deliverables`` as ``offer`` has checked them."""
-    deliverables = list(deliverables or [])
-    pid = process_id if process_id is not None else process_id_for(uow, process)
-    if pid is not None and step_key is not None:
-        existing = uow.session.exec(select(Handoff).where(
-            col(Handoff.process_id) == pid, col(Handoff.step_key) == step_key
-        )).first()
-        if existing is not None:
-            return existing
-    known = departments_exist(uow, from_department, to_department)
-    for field, code in (("from", from_department), ("to", to_department)):
-        if code not in known:
-            raise NotFound(f"{field}: unknown department {code!r}")
-    actor = actor_for(uow, actor_email)
-    if pid is not None:  # who may add a handoff to it (issue 19)
-        processes.check_attach(uow, actor, pid)
-    due, due_basis = resolve_due(uow, due_at, branch=branch, members=(actor.email,))
-    handoff = Handoff(
-        kind=HandoffKind.RESPONSIBILITY_LETTER if letter else HandoffKind.HANDOFF,
-        process_id=pid, step_key=step_key, from_department=from_department,
-        to_department=to_department, branch=branch, title=title.strip(), criteria=criteria,
-        deliverables=deliverables, state=HandoffState.OFFERED, due_at=due,
-        due_basis=due_basis, offered_by=actor.email, created_at=uow.now(),
-        updated_at=uow.now(),
-    )
-    rule = check_new(actor, "offer", Target(ref=f"a handoff from {from_department}",
-                                            department=to_department, branch=branch,
-                                            offering=from_department))
-    uow.session.add(handoff)
-    uow.session.flush()
-    assert handoff.id is not None
-    uow.audit(actor=actor.email, entity_type="handoff", entity_id=handoff.id,
-              process_id=pid, action="offer", to_state=handoff.state,
-              data={"title": handoff.title, "from": from_department, "to": to_department,
-                    "kind": handoff.kind, "deliverables": deliverables})
-    notice(uow, handoff, event="handoff.offered", audiences=rule.tells, actor=actor.email)
-    return handoff
 
 
 def act(

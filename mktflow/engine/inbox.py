@@ -226,7 +226,7 @@ def _work_rows(uow: UnitOfWork, q: _Query, now: datetime, key: Key | None,
     base = (select(_W.c.id, _W.c.state, _W.c.title, _W.c.department, _W.c.branch,
                    _W.c.assignee_email, _W.c.owner_email, _W.c.priority, _W.c.due_at,
                    _W.c.follow_up_at, _W.c.escalation_level, _W.c.process_id, _W.c.step_key,
-                   _W.c.form_name, _W.c.created_at, _W.c.version,
+                   _W.c.form_name, _W.c.created_at, _W.c.version, _W.c.words,
                    _P.c.business_key.label("process"))
             .select_from(_W.outerjoin(_P, _P.c.id == _W.c.process_id))
             .where(_states_in(_W.c.state, WORK_STATES)))
@@ -260,7 +260,7 @@ def _work_row(r: Any, *, overdue: bool) -> InboxWorkRow:
         follow_up=_iso(r.follow_up_at), escalation_level=r.escalation_level,
         overdue=overdue, process=r.process, process_id=r.process_id,
         step_key=r.step_key, form_name=r.form_name, created_at=_iso(r.created_at),
-        version=r.version,
+        version=r.version, words=r.words,
     )
 
 
@@ -281,7 +281,8 @@ def _handoff_rows(uow: UnitOfWork, q: _Query, now: datetime, key: Key | None,
     base = (select(_H.c.id, _H.c.kind, _H.c.state, _H.c.title, _H.c.from_department,
                    _H.c.to_department, _H.c.branch, _H.c.due_at, _H.c.escalation_level,
                    _H.c.process_id, _H.c.step_key, _H.c.return_count, _H.c.offered_by,
-                   _H.c.created_at, _H.c.version, _P.c.business_key.label("process"))
+                   _H.c.created_at, _H.c.version, _H.c.words,
+                   _P.c.business_key.label("process"))
             .select_from(_H.outerjoin(_P, _P.c.id == _H.c.process_id)))
     if q.process_id is not None:
         base = base.where(_H.c.process_id == q.process_id)
@@ -312,6 +313,7 @@ def _handoff_row(r: Any, *, overdue: bool) -> InboxHandoffRow:
         return_count=r.return_count, offered_by=r.offered_by,
         created_at=_iso(r.created_at), version=r.version,
         awaiting="confirmation" if r.state == HandoffState.DELIVERED else None,
+        words=r.words,
     )
 
 

@@ -217,6 +217,9 @@ def notice_recipients(
             "recipient": member, "for": member or f"the {department} department", "due": due,
             "reason": reason, "actor": actor, "process_id": item.process_id, "link": link,
             "subject": subject, **sides, **(extra or {}),
+            # a title a process wrote, as its message: the relay words it for the reader
+            **({"words": {"title": item.words["title"]}}
+               if item.words and item.words.get("title") else {}),
         }
         for route in _routes(uow, recipient):
             payload = dict(base)

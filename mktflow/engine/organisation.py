@@ -46,9 +46,9 @@ from mktflow.engine.calendars import known_countries
 from mktflow.engine.channels import sync_channels
 from mktflow.engine.common import actor_for, ref, target_of
 from mktflow.engine.credentials import revoke_member_tokens
+from mktflow.engine.new_items import eligible
 from mktflow.engine.transitions import record
 from mktflow.engine.web_sessions import end_sessions_of
-from mktflow.engine.work import _eligible
 from mktflow.store.tables import Branch, Department, Handoff, Member, WorkItem
 from mktflow.store.uow import UnitOfWork
 
@@ -244,7 +244,7 @@ def _apply(uow: UnitOfWork, item: WorkItem, action: str, loader: Actor, why: str
 def _may_hold(uow: UnitOfWork, item: WorkItem, email: str) -> bool:
     """Whether ``email`` may hold ``item`` now (the check an assignment runs)."""
     try:
-        _eligible(uow, item, email, "resolve")
+        eligible(uow, item, email, "resolve")
     except MktflowError:
         return False
     return True

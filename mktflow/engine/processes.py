@@ -22,6 +22,7 @@ from mktflow.domain.model import (
     ref_of,
     rule_for,
 )
+from mktflow.domain.words import phrase, word
 from mktflow.engine import visibility
 from mktflow.engine.answers import request_problems
 from mktflow.engine.common import actor_for, changed, get_for_update, ref
@@ -226,8 +227,9 @@ def check_attach(uow: UnitOfWork, actor: Actor, process_id: int) -> ProcessInsta
     if actor.system:
         return instance
     if instance.status != ProcessStatus.RUNNING:
-        raise TransitionRefused(f"cannot add work to {ref(instance)}: it is {instance.status}; "
-                                "only a running process takes new work")
+        raise TransitionRefused(phrase(
+            "cannot add work to %(ref)s: it is %(state)s; only a running process takes new "
+            "work", ref=ref(instance), state=word(instance.status)))
     authorize(actor, ATTACH_RULE, visibility.process_target(uow.session, instance))
     return instance
 

@@ -19,8 +19,10 @@ from mktflow.domain.actors import SYSTEM
 from mktflow.domain.cycles import period_bounds
 from mktflow.domain.errors import BadInput, NotFound
 from mktflow.domain.model import Role, WorkState
+from mktflow.domain.money import money
 from mktflow.domain.reviews import budget_verdict, kpi_verdict, score_distributor
 from mktflow.domain.training import attainment_change
+from mktflow.domain.words import joined, phrase
 from mktflow.engine import training, work
 from mktflow.engine.common import actor_for, as_engine, find_member, ref, ref_of
 from mktflow.engine.cycles import cycle_spec, work_items
@@ -166,18 +168,23 @@ def review_budget(uow: UnitOfWork, *, run_id: int, tolerance_pct: float,
         }
         if v.flagged and line.id not in open_lines:
             item = _step(uow, run, department=line.department,
-                         title=f"Budget {run.period}: explain or re-plan {line.code}",
+                         title=phrase("Budget %(period)s: explain or re-plan %(line)s",
+                                      period=run.period, line=line.code),
                          key=f"overrun/{line.id}", form=EXPLANATION_FORM,
                          assignee=_active(uow, line.owner_email),
-                         description=f"{line.title}: " + "; ".join(v.flags))
+                         description=phrase("%(title)s: %(flags)s", title=line.title,
+                                            flags=list(v.flags)))
             row["ref"] = ref(item)
             row["work_item_id"] = item.id
         if v.unguaranteed:
             item = _step(uow, run, department="finance",
-                         title=f"Guarantee resources for key project {line.code}",
+                         title=phrase("Guarantee resources for key project %(line)s",
+                                      line=line.code),
                          key=f"guarantee/{line.id}", form={"type": "object"},
-                         description=f"{line.title}: planned {line.planned:,.2f}, allocated "
-                                     f"only {line.allocated:,.2f}")
+                         description=phrase(
+                             "%(title)s: planned %(planned)s, allocated only %(allocated)s",
+                             title=line.title, planned=money(line.planned),
+                             allocated=money(line.allocated)))
             row["finance_ref"] = ref(item)
         rows.append(row)
     return {"lines": rows}
@@ -270,7 +277,10 @@ def _appraisal(uow: UnitOfWork, run: CycleRun, kind: str, subject: str, departme
         f"{', '.join(s.topic for s in trained) or 'none'}; attainment change: "
         f"{'-' if change is None else f'{change:+.1f} points'}.")
     item = _step(uow, run, department=signer_dept,
-                 title=f"Sign the {run.period} appraisal of {subject}",
+                 title=phrase("Sign the %(period)s appraisal of %(department)s",
+                              period=run.period, department=subject) if kind == "department"
+                 else phrase("Sign the %(period)s appraisal of %(member)s", period=run.period,
+                             member=subject),
                  key=f"appraisal/{kind}/{subject}", form=APPRAISAL_FORM, assignee=head,
                  excluded=[subject] if kind == "member" else None,
                  description="; ".join(f"{r['kpi']}: {r['actual']} of {r['target']}"
@@ -389,9 +399,10 @@ def evaluate_channels(uow: UnitOfWork, *, run_id: int, weights: dict[str, float]
                                "reasons": "; ".join(score.reasons), "ref": None}
         if score.flagged and d.code not in undecided:
             item = _step(uow, run, department="marketing", assignee=marketing_head,
-                         title=f"Channel {run.period}: keep, adjust or remove {d.name}",
+                         title=phrase("Channel %(period)s: keep, adjust or remove %(name)s",
+                                      period=run.period, name=d.name),
                          key=f"channel/{d.code}", form=DECISION_FORM,
-                         description="; ".join(score.reasons))
+                         description=joined(score.reasons))
             row.update(ref=ref(item), work_item_id=item.id)
         _store_score(uow, run, d.id, review, score.scores, score.total, score.flagged,
                      row.get("work_item_id"))
@@ -452,9 +463,10 @@ def open_plan_collection(uow: UnitOfWork, *, run_id: int,
         run = _run(uow, run_id)
         heads = {d: head_of(uow, d) for d in departments}
     return [_step(uow, run, department=d, assignee=heads[d], key=f"plan/{d}",
-                  title=f"Plan items for {run.period}", form=PLAN_ITEMS_FORM,
-                  description="List every plan item: title, category, owner, goal, resources, "
-                              "and the item above it (parent).")
+                  title=phrase("Plan items for %(period)s", period=run.period),
+                  form=PLAN_ITEMS_FORM,
+                  description=phrase("List every plan item: title, category, owner, goal, "
+                                     "resources, and the item above it (parent)."))
             for d in dict.fromkeys(departments)]
 
 

@@ -68,7 +68,7 @@ def may_take(uow: UnitOfWork, item_id: int, action: str, actor_email: str
     or ``assign`` work item ``item_id`` now, ``[{email, name, role}]`` by name: the check the
     command runs (four eyes, an approval's roles, branch), so a list offers nobody the engine
     would refuse. Nobody delegates to themselves. Raises NotFound for an unknown item."""
-    from mktflow.engine.work import _eligible  # the command's own check, not a copy of it
+    from mktflow.engine.new_items import eligible  # the command's own check, not a copy of it
 
     me = actor_email.strip().lower()
     with uow:
@@ -83,7 +83,7 @@ def may_take(uow: UnitOfWork, item_id: int, action: str, actor_email: str
             if action == "delegate" and m.email == me:
                 continue
             try:
-                _eligible(uow, item, m.email, action)
+                eligible(uow, item, m.email, action)
             except MktflowError:
                 continue
             out.append({"email": m.email, "name": m.name, "role": m.role})

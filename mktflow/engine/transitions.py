@@ -19,6 +19,7 @@ from mktflow.domain.model import (
     rule_for,
     target_state,
 )
+from mktflow.domain.words import phrase, word
 from mktflow.engine.common import actor_for, changed, ref, target_of
 from mktflow.engine.notices import notice
 from mktflow.store.tables import Handoff, WorkItem
@@ -46,7 +47,9 @@ def check(
     rules = WORK_RULES if isinstance(item, WorkItem) else HANDOFF_RULES
     kind = "work item" if isinstance(item, WorkItem) else item.kind.replace("_", " ")
     holder = getattr(item, "assignee_email", None)
-    name = f"{kind} {ref(item)}" + (f" (held by {holder})" if holder else "")
+    name = phrase("%(kind)s %(ref)s (held by %(member)s)", kind=word(kind), ref=ref(item),
+                  member=holder) if holder else phrase("%(kind)s %(ref)s", kind=word(kind),
+                                                       ref=ref(item))
     try:
         rule = rule_for(rules, name, action, item.state)
     except TransitionRefused:

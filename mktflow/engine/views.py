@@ -53,6 +53,9 @@ __all__ = [
     "CalendarFeedPublic",
     "CalendarPage",
     "CampaignDashboard",
+    "ComplaintHistoryEntry",
+    "ComplaintPublic",
+    "ComplaintStep",
     "DepartmentBalance",
     "DepartmentDigest",
     "DepartmentForecast",
@@ -77,6 +80,8 @@ __all__ = [
     "LeadHandoff",
     "LeadHistoryEntry",
     "LeadPublic",
+    "MeetingDecisionPublic",
+    "MeetingPublic",
     "MemberDigest",
     "MemberLoad",
     "MemberPublic",
@@ -187,6 +192,8 @@ def plain(value: Any) -> Any:
 class InboxWorkRow(View):
     """A human step as an inbox page lists it: the columns a list shows (no form, no data)."""
 
+    SOMETIMES = ("words",)
+
     id: int
     ref: str
     """W-<id>"""
@@ -211,12 +218,18 @@ class InboxWorkRow(View):
     form_name: str | None
     created_at: str | None
     version: int
+    words: Json | None = None
+    """The title as a process wrote it, for a reader in another
+    language: ``{"title": {"msgid": "Plan campaign %(code)s", "values": {"code": "SPRING"}}}``
+    (a message of mktflow's catalogues and its values); left out for texts people typed."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WorkItemPublic(View):
     """A human step (``W-12``) as people and scripts read it: the row of an inbox page with
     its description, form, data and who decided it."""
+
+    SOMETIMES = ("words",)
 
     id: int
     ref: str
@@ -260,6 +273,10 @@ class WorkItemPublic(View):
     completed_by: str | None
     completed_at: str | None
     version: int
+    words: Json | None = None
+    """The title and description as a process wrote them, for a reader in another
+    language: ``{"title": {"msgid": "Plan campaign %(code)s", "values": {"code": "SPRING"}}}``
+    (a message of mktflow's catalogues and its values); left out for texts people typed."""
 
 
 # --- handoffs -------------------------------------------------------------------------------
@@ -270,7 +287,7 @@ class InboxHandoffRow(View):
     """A handoff as an inbox page lists it; a delivered one waits for the offering department's
     confirmation (``awaiting``)."""
 
-    SOMETIMES = ("awaiting",)
+    SOMETIMES = ("awaiting", "words")
 
     id: int
     ref: str
@@ -296,13 +313,17 @@ class InboxHandoffRow(View):
     version: int
     awaiting: Literal["confirmation"] | None = None
     """Set (to confirmation) when the offering department has to confirm it; otherwise null."""
+    words: Json | None = None
+    """The title as a process wrote it, for a reader in another
+    language: ``{"title": {"msgid": "Plan campaign %(code)s", "values": {"code": "SPRING"}}}``
+    (a message of mktflow's catalogues and its values); left out for texts people typed."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HandoffPublic(View):
     """Work passed between departments (``H-3``) as people and scripts read it."""
 
-    SOMETIMES = ("awaiting",)
+    SOMETIMES = ("awaiting", "words")
 
     id: int
     ref: str
@@ -335,6 +356,10 @@ class HandoffPublic(View):
     delivered_at: str | None
     closed_at: str | None
     version: int
+    words: Json | None = None
+    """The title and criteria as a process wrote them, for a reader in another
+    language: ``{"title": {"msgid": "Plan campaign %(code)s", "values": {"code": "SPRING"}}}``
+    (a message of mktflow's catalogues and its values); left out for texts people typed."""
     awaiting: Literal["confirmation"] | None = None
     """Where a department's inbox lists a delivered handoff: the offering department has to
     confirm it. Otherwise null."""
@@ -624,6 +649,91 @@ class LeadPublic(View):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ComplaintStep(View):
+    """The open step of a case: respond (customer service), act (the acting department) or
+    customer (customer service records the customer's answer)."""
+
+    ref: str
+    """W-<id>"""
+    kind: str
+    """respond, act or customer"""
+    department: str
+    state: str
+    due: str | None
+    escalation_level: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ComplaintHistoryEntry(View):
+    """One change of a case (``C-4``), of one of its steps (``W-9``) or of its handoff to the
+    acting department (``H-7``)."""
+
+    at: str | None
+    actor: str
+    ref: str
+    action: str
+    from_state: str | None
+    to_state: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ComplaintPublic(View):
+    """A customer complaint, a case in customer service (``C-4``), as people and scripts read
+    it (``mktflow.engine.complaints``)."""
+
+    SOMETIMES = ("history",)
+
+    id: int
+    ref: str
+    """C-<id>"""
+    customer: str
+    """The customer's code (its customer file)."""
+    customer_name: str
+    customer_open_complaints: int
+    """The customer file's open cases, this one included while it is open."""
+    order: str | None
+    """The order it is about."""
+    text: str
+    """What the customer complains of."""
+    source: str
+    """order, page, api, cli or prefect"""
+    department: str
+    """Customer service: the department that owns the case."""
+    region: str | None
+    """A branch code."""
+    state: str
+    """open, handed_over, answered or closed"""
+    round: int
+    """1, and one more each time a customer who is not satisfied reopens it."""
+    escalation_level: int
+    """How many times the customer was not satisfied (management is told each time)."""
+    respond_due: str | None
+    """The response deadline of the current round."""
+    acting_department: str | None
+    request: str | None
+    """What customer service asked of the acting department."""
+    handoff: str | None
+    """H-<id>: the handoff to the acting department."""
+    handoff_state: str | None
+    handoff_due: str | None
+    done: str | None
+    """What the acting department did."""
+    satisfied: bool | None
+    """The customer's last answer."""
+    customer_note: str | None
+    process: str | None
+    """P-<id>: the process whose steps carry the case."""
+    step: ComplaintStep | None
+    """The open step (none once closed)."""
+    opened_by: str
+    created_at: str | None
+    closed_at: str | None
+    history: list[ComplaintHistoryEntry] | None = None
+    """The case's changes, its steps' and its handoffs' (not in lists)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FunnelFigures(View):
     """One funnel: leads at each stage, those dropped at each, and the conversions (0..1,
     null when the stage before is empty)."""
@@ -803,6 +913,8 @@ class BudgetDashboardRow(View):
     """One budget line: money allocated against spent (amounts with two decimals).
     ``remaining`` is allocated - spent (negative: overspent)."""
 
+    SOMETIMES = ("words",)
+
     code: str
     title: str
     department: str | None
@@ -816,6 +928,9 @@ class BudgetDashboardRow(View):
     """A period's lines: spent over plan to date, in percent (the budget review's)."""
     flags: str
     """A period's lines: what the budget review would ask about (empty: nothing)."""
+    words: Json | None = None
+    """The flags as messages and their values (``{"flags": {"msgid": ..., "values": ...}}``),
+    for a reader in another language; left out when there are none."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -964,6 +1079,8 @@ class CalendarEntry(View):
     campaign's dates, one of its plan's activities, a work item's due time (an approval is a
     work item with an authority-matrix rule) or a handoff's deadline."""
 
+    SOMETIMES = ("words",)
+
     uid: str
     """Stable across reads and feeds: ``<kind>-<id>@mktflow`` (e.g. ``handoff-3@mktflow``)."""
     kind: Literal["campaign", "activity", "approval", "work", "handoff"]
@@ -988,6 +1105,9 @@ class CalendarEntry(View):
     """The member it is assigned to or owned by, if any."""
     link: str
     """The path of its page: /work/<id>, /handoffs/<id> or /processes/P-<id>."""
+    words: Json | None = None
+    """A work item's or handoff's title as a process wrote it (as on the item); left out
+    otherwise."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1070,6 +1190,8 @@ class DigestChoicePublic(View):
 class DigestEntry(View):
     """One open work item or handoff in a digest, with the band it falls in."""
 
+    SOMETIMES = ("words",)
+
     ref: str
     """W-<id> or H-<id>"""
     kind: Literal["work", "handoff"]
@@ -1085,6 +1207,8 @@ class DigestEntry(View):
     department."""
     link: str
     """mktflow's page of it: ``{MKTFLOW_API_URL}/work/<id>`` or ``/handoffs/<id>``."""
+    words: Json | None = None
+    """Its title as a process wrote it (as on the work item); left out for a typed title."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1137,6 +1261,7 @@ def work_view(item: Any, process: str | None, now: datetime | None = None) -> Wo
     return WorkItemPublic(
         id=item.id, ref=f"{REF_PREFIX['work']}-{item.id}", kind="work",
         state=item.state, title=item.title, description=item.description,
+        words=getattr(item, "words", None),
         department=item.department, branch=item.branch,
         assignee=item.assignee_email, owner=item.owner_email,
         priority=item.priority, due=_iso(item.due_at), due_basis=item.due_basis,
@@ -1164,7 +1289,8 @@ def handoff_view(h: Any, process: str | None, now: datetime | None = None) -> Ha
         handoff_kind=h.kind, state=h.state,
         title=h.title, from_department=h.from_department,
         to_department=h.to_department, department=h.to_department, branch=h.branch,
-        criteria=h.criteria, deliverables=h.deliverables, due=_iso(h.due_at),
+        criteria=h.criteria, words=getattr(h, "words", None), deliverables=h.deliverables,
+        due=_iso(h.due_at),
         due_basis=h.due_basis,
         escalation_level=h.escalation_level,
         overdue=bool(now and h.due_at and h.due_at < now and h.state in RECEIVER_ACTS),
@@ -1206,6 +1332,65 @@ def show_item(uow: UnitOfWork, reference: str, default_kind: str | None = None, 
         if kind == "work":
             return work_view(row, row.process_key, uow.now())
         return handoff_view(row, row.process_key, uow.now())
+
+
+# --- planning meetings ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeetingDecisionPublic(View):
+    """One decision of a meeting's minutes and where its work stands
+    (``mktflow.engine.meetings``)."""
+
+    number: int
+    """1, 2, ... in the minutes' order."""
+    text: str
+    owner: str
+    """The e-mail of the member who owns it."""
+    owner_department: str
+    due: str
+    """YYYY-MM-DD: the day it is due (its work is due at the end of it)."""
+    departments: list[str]
+    """The departments it concerns (the owner's among them)."""
+    work: str | None
+    """The work it became once the minutes were sent: W-<id> (an owner in marketing) or
+    H-<id> (a handoff to the owner's department); None before."""
+    state: str
+    """draft (minutes not sent), open, in hand, done or dropped: its work's state."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeetingPublic(View):
+    """A planning meeting (``M-3``): the quarterly or annual marketing meeting that fixes the
+    work plan, with its agenda, minutes and decisions (``mktflow.engine.meetings``)."""
+
+    id: int
+    ref: str
+    """M-<id>"""
+    kind: str
+    """quarterly or annual"""
+    period: str
+    """The quarter (2027-Q1) or the year (2027) whose plan it fixes."""
+    state: str
+    """agenda, minutes, approval (with the head) or sent."""
+    process: str | None
+    """The process of its cycle run (P-<id>), where its steps are."""
+    agenda: str
+    held_on: str | None
+    """YYYY-MM-DD"""
+    attendees: str
+    summary: str
+    minutes_by: str | None
+    """Who recorded the minutes."""
+    approved_by: str | None
+    """The head who approved the minutes."""
+    approved_at: str | None
+    sent_to: list[str]
+    """The departments the minutes were sent to (management and those named)."""
+    sent_at: str | None
+    decisions: list[MeetingDecisionPublic]
+    done: int
+    """How many of its decisions are done."""
 
 
 # --- work reports ---------------------------------------------------------------------------

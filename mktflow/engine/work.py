@@ -13,37 +13,35 @@ from typing import Any
 from sqlmodel import col, select
 
 from mktflow.domain import notes
-from mktflow.domain.actors import Approval, Target, holder_refusal
+from mktflow.domain.actors import Approval
 from mktflow.domain.calendars import WorkingDue
-from mktflow.domain.errors import BadInput, FormInvalid, NotAuthorized, NotFound, TransitionRefused
+from mktflow.domain.complaints import FORM_NAMES as COMPLAINT_FORMS
+from mktflow.domain.errors import BadInput, FormInvalid, NotFound, TransitionRefused
 from mktflow.domain.inputs import (
     TEXT_MAX,
-    check_email,
     check_links,
     check_text,
     format_time,
     normalise_email,
 )
-from mktflow.domain.model import OPEN_WORK_STATES, Audience, Guard, WorkState
+from mktflow.domain.model import OPEN_WORK_STATES, Audience, WorkState
+from mktflow.domain.words import phrase
 from mktflow.domain.work_reports import REPORT_FORM_NAME
 from mktflow.engine import decisions, processes
 from mktflow.engine.answers import check_answer
-from mktflow.engine.calendars import due_for, resolve_due
+from mktflow.engine.calendars import due_for
 from mktflow.engine.common import (
-    active_member,
     actor_for,
-    departments_exist,
     find_member,
     get_for_update,
     ref,
     ref_of,
-    target_of,
 )
-from mktflow.engine.forms import check_schema, validate_form
-from mktflow.engine.notices import notice
-from mktflow.engine.transitions import check, check_new, record
+from mktflow.engine.forms import validate_form
+from mktflow.engine.new_items import create_within, eligible
+from mktflow.engine.transitions import check, record
 from mktflow.store.db import json_dumps
-from mktflow.store.tables import Handoff, Member, WorkItem
+from mktflow.store.tables import Handoff, WorkItem
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [
@@ -63,36 +61,6 @@ __all__ = [
     "save_draft",
     "update",
 ]
-
-
-def _eligible(uow: UnitOfWork, item: WorkItem, email: str, action: str,
-              field: str = "to") -> Member:
-    """The member ``email`` names, if they may hold ``item`` (its department and branch).
-
-    BadInput naming ``field`` for something that is not an e-mail address; NotFound for no
-    active member; NotAuthorized for one who may not hold it.
-    """
-    member = active_member(uow.session, check_email(email, field=field))
-    actor = actor_for(uow, member.email)
-    target = target_of(item)
-    what = ref(item) if item.id is not None else "the new item"  # not created yet
-    four_eyes = holder_refusal(actor, target, guards=(Guard.FOUR_EYES,))
-    if four_eyes:
-        raise NotAuthorized(f"cannot {action} {what} to {member.email}: {four_eyes}")
-    if not actor.in_department(item.department):
-        raise NotAuthorized(
-            f"cannot {action} {what} to {member.email}: they are in {member.department}, "
-            f"not {item.department}"
-        )
-    if item.branch and not actor.is_hq and member.branch != item.branch:
-        raise NotAuthorized(
-            f"cannot {action} {what} to {member.email}: they are in branch "
-            f"{member.branch}, the item belongs to branch {item.branch}"
-        )
-    role = holder_refusal(actor, target, guards=(Guard.APPROVER,))
-    if role:
-        raise NotAuthorized(f"cannot {action} {what} to {member.email}: {role}")
-    return member
 
 
 def create_work_item(
@@ -129,13 +97,6 @@ def create_work_item(
     time (``WorkingDue``) is counted in the calendar of ``branch``, else of the assignee's
     branch, else of the creator's (``mktflow.engine.calendars``), and how is kept with it.
     """
-    if not title.strip():
-        raise BadInput("title: must not be empty")
-    if not 0 <= priority <= 100:
-        raise BadInput(f"priority: must be between 0 and 100, got {priority}")
-    check_schema(form_schema)
-    if draft is not None and not isinstance(draft, dict):
-        raise BadInput(f"draft: must be a JSON object, got {type(draft).__name__}")
     with uow:
         if process_id is not None and step_key is not None:
             existing = uow.session.exec(select(WorkItem).where(
@@ -143,42 +104,12 @@ def create_work_item(
             )).first()
             if existing is not None:
                 return existing
-        actor = actor_for(uow, actor_email)
-        if process_id is not None:  # who may add work to it (issue 19)
-            processes.check_attach(uow, actor, process_id)
-        if not departments_exist(uow, department):
-            raise NotFound(f"department: unknown department {department!r}")
-        # no branch on the target: who may create work is not limited by branch
-        check_new(actor, "create", Target(ref=f"work for {department}", department=department))
-        due_at, due_basis = resolve_due(uow, due_at, branch=branch,
-                                        members=(assignee, actor.email))
-        item = WorkItem(
-            department=department, branch=branch, title=title.strip(), description=description,
-            state=WorkState.OPEN, form_schema=form_schema, form_name=form_name,
-            priority=priority, due_at=due_at, due_basis=due_basis, follow_up_at=follow_up_at,
-            important=important, urgent=urgent,
-            process_id=process_id, step_key=step_key, created_by=actor.email,
-            excluded=[normalise_email(e) for e in excluded or []],
-            draft=draft, created_at=uow.now(), updated_at=uow.now(),
-            approval=None if approval is None else {
-                "department": approval.department, "roles": list(approval.roles),
-                "branch": approval.branch, "rule": approval.rule},
-        )
-        if assignee:
-            item.assignee_email = _eligible(uow, item, assignee, "assign", "assignee").email
-            item.state = WorkState.CLAIMED
-        uow.session.add(item)
-        uow.session.flush()
-        assert item.id is not None
-        uow.audit(actor=actor.email, entity_type="work", entity_id=item.id,
-                  process_id=process_id, action="create", to_state=item.state,
-                  data={"title": item.title, "department": department,
-                        "assignee": item.assignee_email})
-        audience = Audience.ASSIGNEE if item.assignee_email else Audience.DEPARTMENT
-        if item.assignee_email or not decisions.decides_offered(
-                uow, process_id=process_id, step_key=step_key, department=department):
-            # a step deciding an offered handoff: the offer's notice was the department's one
-            notice(uow, item, event="work.created", audiences=(audience,), actor=actor.email)
+        item = create_within(
+            uow, actor_email=actor_email, department=department, title=title,
+            form_schema=form_schema, form_name=form_name, description=description,
+            assignee=assignee, priority=priority, due_at=due_at, follow_up_at=follow_up_at,
+            process_id=process_id, step_key=step_key, branch=branch, excluded=excluded,
+            draft=draft, approval=approval, important=important, urgent=urgent)
         uow.commit()
         return item
 
@@ -215,7 +146,7 @@ def assign(uow: UnitOfWork, item_id: int, *, to: str, actor_email: str) -> WorkI
     with uow:
         item = get_for_update(uow, WorkItem, item_id)
         actor, rule = check(uow, item, "assign", actor_email)
-        member = _eligible(uow, item, to, "assign")
+        member = eligible(uow, item, to, "assign")
         record(uow, item, rule, actor, fields={"assignee_email": member.email})
         uow.commit()
         return item
@@ -226,7 +157,7 @@ def delegate(uow: UnitOfWork, item_id: int, *, to: str, actor_email: str) -> Wor
     with uow:
         item = get_for_update(uow, WorkItem, item_id)
         actor, rule = check(uow, item, "delegate", actor_email)
-        member = _eligible(uow, item, to, "delegate")
+        member = eligible(uow, item, to, "delegate")
         if member.email == actor.email:
             raise BadInput("to: cannot delegate a step to yourself")
         record(uow, item, rule, actor,
@@ -275,7 +206,8 @@ def complete(
     transaction, as its ``decision`` says.
 
     A daily report step (form ``DailyReport``) records the report
-    (``engine.work_reports.record_step``) and keeps only its name.
+    (``engine.work_reports.record_step``) and keeps only its name. A complaint's step moves
+    its case and puts the next step in a queue (``engine.complaint_steps.follow_step``).
 
     A step already done is not completed again: the member who completed it, sending the same
     answer again (a retry whose first answer was lost), is told so and nothing changes;
@@ -305,6 +237,10 @@ def complete(
             "data": clean, "completed_by": actor.email, "completed_at": uow.now(),
         })
         decisions.settle_handoff(uow, item, actor, clean)  # the handoff it decides, if any
+        if item.form_name in COMPLAINT_FORMS.values():  # a complaint's step moves its case
+            from mktflow.engine.complaint_steps import follow_step
+
+            follow_step(uow, item, actor, clean or {})
         uow.commit()
         return item
 
@@ -318,18 +254,19 @@ def _completed_already(uow: UnitOfWork, item: WorkItem, actor_email: str,
     what = ref(item)
     if item.completed_by != actor.email:
         by = item.completed_by or "the process"
-        raise TransitionRefused(f"cannot complete {what}: it is done (completed by {by} at "
-                                f"{when}); a done step is not completed again")
+        raise TransitionRefused(phrase(
+            "cannot complete %(ref)s: it is done (completed by %(member)s at %(when)s); a done "
+            "step is not completed again", ref=what, member=by, when=when))
     try:
         same = _as_stored(validate_form(item.form_schema, answer, ref=what)) == \
             _as_stored(item.data)
     except FormInvalid:
         same = False
     if not same:
-        raise TransitionRefused(
-            f"cannot complete {what}: it is done (you completed it at {when} with another "
-            f"answer); a done step's answer is not changed: `mktflow work show {what}` shows "
-            "the answer recorded")
+        raise TransitionRefused(phrase(
+            "cannot complete %(ref)s: it is done (you completed it at %(when)s with another "
+            "answer); a done step's answer is not changed: `mktflow work show %(ref)s` shows "
+            "the answer recorded", ref=what, when=when))
     notes.tell(f"{what} was already completed by you at {when} with this answer; nothing "
                "changed")
 
@@ -514,7 +451,7 @@ def reassign_all(
         ))
         for item in items:
             actor, rule = check(uow, item, "reassign", actor_email)
-            member = _eligible(uow, item, to_email, "reassign")
+            member = eligible(uow, item, to_email, "reassign")
             fields = ({"assignee_email": member.email} if item.assignee_email == source.email
                       else {"owner_email": member.email})
             record(uow, item, rule, actor, fields=fields,

@@ -1,8 +1,9 @@
 """The catalogues' upkeep: every message of the sources, and what a catalogue lacks.
 
 ``python -m mktflow.i18n.catalog`` (``make messages``) extracts the messages of the package
-(Python: ``_``, ``gettext``, ``N_`` and the pages' ``v.t``; the templates through
-``jinja2.ext.i18n``) and those of
+(Python: ``_``, ``gettext``, ``N_``, the pages' ``v.t`` and the texts processes write,
+``phrase``, in the package and in ``flows/``; the templates through ``jinja2.ext.i18n``) and
+those of
 the rule tables (each action's past tense, the bulk actions), writes
 ``mktflow/i18n/messages.pot`` and merges it into each language's ``messages.po``: a new
 message arrives empty, a changed one fuzzy, until someone translates it. ``problems(code)``
@@ -20,7 +21,7 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 from mktflow.domain.desk import BULK_ACTIONS
-from mktflow.domain.model import HANDOFF_RULES, WORK_RULES
+from mktflow.domain.model import END_RULE, HANDOFF_RULES, WORK_RULES, ProcessStatus
 from mktflow.i18n import DEFAULT, LANGUAGES, LOCALE_DIR
 
 __all__ = ["POT", "catalogue_path", "extract", "main", "placeholders", "problems"]
@@ -33,6 +34,8 @@ _OPTIONS = {"web/templates/**.html": {"extensions": "jinja2.ext.i18n",
                                       "newstyle_gettext": "true", "trimmed": "false"}}
 #: Texts shown through a variable (``_(bulk.action)``), which extraction cannot see.
 _SHOWN_BY_NAME = ("change due or priority", "assign / reassign", "daily", "weekly", "monthly")
+#: The kinds of item a refusal names (``engine.transitions``: ``work item W-3``).
+_KINDS = ("work item", "handoff", "responsibility letter")
 _PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|\{[a-z_]+\}")
 
 
@@ -44,14 +47,19 @@ def catalogue_path(code: str) -> Path:
 def extract() -> Catalog:
     """Every message of the sources and the rule tables, as a template catalogue."""
     found = Catalog(project="mktflow", version="0.1.0", charset="utf-8", fuzzy=False)
-    for path, line, message, comments, _ in extract_from_dir(
-            str(PACKAGE), method_map=_METHODS, options_map=_OPTIONS,
-            keywords={**DEFAULT_KEYWORDS, "t": None}, strip_comment_tags=True):
-        if isinstance(message, str) and message:
-            found.add(message, locations=[(f"mktflow/{path}", line)],
-                      auto_comments=comments)
-    tables = [*(r.past for r in (*WORK_RULES, *HANDOFF_RULES) if r.past), *BULK_ACTIONS,
-              *_SHOWN_BY_NAME]
+    keywords = {**DEFAULT_KEYWORDS, "t": None, "phrase": None}
+    for root, methods in ((PACKAGE, _METHODS), (PACKAGE.parent / "flows", _METHODS[1:])):
+        for path, line, message, comments, _ in extract_from_dir(
+                str(root), method_map=methods, options_map=_OPTIONS, keywords=keywords,
+                strip_comment_tags=True):
+            if isinstance(message, str) and message:
+                found.add(message, locations=[(f"{root.name}/{path}", line)],
+                          auto_comments=comments)
+    rules = (*WORK_RULES, *HANDOFF_RULES, END_RULE)
+    tables = [*(r.past for r in rules if r.past), *BULK_ACTIONS, *_SHOWN_BY_NAME,
+              # the words a refusal of the state machine names (``domain.words.word``)
+              *(r.action for r in rules), *sorted({s for r in rules for s in r.sources}),
+              *ProcessStatus, *_KINDS]
     for text in tables:
         if text not in found:
             found.add(text, locations=[("mktflow/domain/model.py", 0)])

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from mktflow.domain.errors import DeliveryFailed
 from mktflow.domain.sign_in import PAYLOAD_KEY, code_for, key_id
 from mktflow.i18n import DEFAULT, N_, gettext, normal, notices, when
+from mktflow.i18n.words import said
 
 __all__ = [
     "DIGEST_WORDS",
@@ -115,7 +116,7 @@ def subject_of(env: Envelope) -> str:
             "reason": p.get("reason"), "to": p.get("to_department"),
             "from": p.get("from_department"), "escalated_to": p.get("escalated_to"),
             "level": p.get("level")}
-    return notices.subject(lang, str(p["ref"]), env.event, fill, str(p.get("title") or ""))
+    return notices.subject(lang, str(p["ref"]), env.event, fill, said(p, "title", lang))
 
 
 def text_of(env: Envelope) -> str:
@@ -154,7 +155,7 @@ def _entry_line(e: dict[str, Any], *, holder: bool = False, lang: str = DEFAULT)
         held = gettext(lang, DIGEST_WORDS["held"], holder=e.get("holder")
                        or gettext(lang, DIGEST_WORDS["nobody"])) \
             if holder and e.get("kind") == "work" else ""
-        return f"- {e.get('ref')} {one_line(str(e.get('title', '')))} ({state}{due}{held}):" \
+        return f"- {e.get('ref')} {one_line(said(e, 'title', lang))} ({state}{due}{held}):" \
             f" {e.get('link')}"
     due = f", due {_human_time(e['due'])}" if e.get("due") else ""
     held = f", {e.get('holder') or 'nobody holds it'}" if holder and e.get("kind") == "work" \

@@ -19,6 +19,7 @@ from prefect import task
 from pydantic import Field
 
 from mktflow.domain.authority_matrix import ApprovalChain, ApprovalStage
+from mktflow.domain.words import phrase
 from mktflow.engine.approvals import approval_chain, approvers_for_step
 from mktflow.prefect import tasks
 from mktflow.prefect.steps import StepDue, StepForm, human_step
@@ -90,10 +91,12 @@ def seek_approval(
     for stage in chain.stages:
         for n in range(1, stage.approvers + 1):
             excluded = exclusions(stage, submitter, approvers)
-            of = f" ({n} of {stage.approvers})" if stage.approvers > 1 else ""
             answer = human_step(
                 process_id, f"{key}-{stage.department}-{n}", department=stage.department,
-                title=f"Approve {subject}{of}", form=ApprovalForm, due=due,
+                title=phrase("Approve %(subject)s (%(n)s of %(of)s)", subject=subject, n=n,
+                             of=stage.approvers) if stage.approvers > 1
+                else phrase("Approve %(subject)s", subject=subject),
+                form=ApprovalForm, due=due,
                 excluded=excluded, branch=stage.branch,
                 approval={"department": stage.department, "roles": list(stage.roles),
                           "branch": stage.branch, "rule": chain.describe()},

@@ -5,8 +5,10 @@
 the static files (``/static/mktflow.css``; no script, no CDN) and ``SecurityHeaders`` (frame
 and content-security headers on every answer, cross-site state changes refused). The API's
 ``GET /work/{id}``, ``GET /handoffs/{id}``, ``GET /inbox/{department}``, ``GET /leads`` and
-``GET /calendar`` and ``GET /reports`` answer a browser (``Accept: text/html``) with
-``item_page`` / ``inbox_page`` / ``leads_page`` / ``calendar_page`` / ``reports_page``, and
+``GET /calendar``, ``GET /reports``, ``GET /meetings[/M-n]`` and ``GET /complaints[/C-n]``
+answer a browser (``Accept: text/html``) with ``item_page`` / ``inbox_page`` / ``leads_page`` /
+``calendar_page`` / ``reports_page`` / ``meetings_page`` / ``meeting_page`` /
+``complaints_page`` / ``complaint_page``, and
 ``GET /processes/{ref}`` with ``process_page``, ``GET /dashboards/campaigns/{code}`` and
 ``/dashboards/periods/{period}`` with ``campaign_dashboard_page`` / ``period_dashboard_page``.
 A calendar feed (``/calendar/<secret>.ics``) proves itself by its secret, so it passes as the
@@ -33,9 +35,13 @@ from mktflow.web.pages import (
     WebState,
     calendar_page,
     campaign_dashboard_page,
+    complaint_page,
+    complaints_page,
     inbox_page,
     item_page,
     leads_page,
+    meeting_page,
+    meetings_page,
     period_dashboard_page,
     process_page,
     reports_page,
@@ -43,9 +49,10 @@ from mktflow.web.pages import (
     work_balance_page,
 )
 
-__all__ = ["PAGE_RESPONSES", "calendar_page", "campaign_dashboard_page", "inbox_page", "install",
-           "is_page_request", "item_page", "leads_page", "period_dashboard_page", "process_page",
-           "reports_page", "work_balance_page"]
+__all__ = ["PAGE_RESPONSES", "calendar_page", "campaign_dashboard_page", "complaint_page",
+           "complaints_page", "inbox_page", "install", "is_page_request", "item_page",
+           "leads_page", "meeting_page", "meetings_page", "period_dashboard_page",
+           "process_page", "reports_page", "work_balance_page"]
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -57,10 +64,10 @@ PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {200: {
 }}
 
 _PAGE_PATHS = re.compile(r"^/(|my-work|department|sign-out|sign-in(/[^/]+)?|static/.*"
-                         r"|inbox/[^/]+/(handoffs|load|views|bulk)|calendar/[^/]+\.ics)$")
+                         r"|complaints/new|inbox/[^/]+/(handoffs|load|views|bulk)|calendar/[^/]+\.ics)$")
 _ITEM_PATHS = re.compile(r"^/((work|handoffs)/[^/]+|calendar)$")
-_HTML_GETS = re.compile(r"^/((work|handoffs|inbox|processes)/[^/]+|leads|calendar"
-                        r"|dashboards/(campaigns|periods)/[^/]+)$")
+_HTML_GETS = re.compile(r"^/((work|handoffs|inbox|processes|complaints|meetings)/[^/]+|leads"
+                        r"|complaints|meetings|calendar|dashboards/(campaigns|periods)/[^/]+)$")
 
 
 def is_page_request(method: str, path: str, accept: str | None, content_type: str | None,

@@ -11,8 +11,9 @@ Priority (0-100, 50 when nobody set one) reads in four bands: 0-29 *Low*, 30-69 
 Each language has its own environment (``jinja2.ext.i18n`` with the catalogue of
 ``mktflow.i18n``, new-style: ``{{ _("Due %(when)s", when=...) }}`` escapes what it fills);
 times, numbers and money are written as the language writes them (filters ``when``,
-``number``, ``money``); labels of states, bands and departments are translated, what people
-typed is not.
+``number``, ``money``); labels of states, bands and departments are translated, and so are
+the titles and texts processes wrote (filter ``said``: ``{{ item|said("title") }}``, from the
+row's ``words``, ``mktflow.i18n.words``); what people typed is not.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from mktflow.i18n import (
 )
 from mktflow.i18n.notices import DEPARTMENT_NAMES
 from mktflow.i18n.notices import department as department_name
+from mktflow.i18n.words import said
 from mktflow.web._markdown import markdown
 
 __all__ = ["BANDS", "DEPARTMENT_NAMES", "band", "department_name", "environment",
@@ -64,6 +66,8 @@ _STATE_LABELS = {"delegated": N_("delegated (pending review)"), "open": N_("open
                  "evaluated": N_("evaluated")}
 _LEAD_STATES = {"gathered": N_("gathered"), "qualified": N_("qualified"),
                 "disqualified": N_("disqualified"), "won": N_("won"), "lost": N_("lost")}
+_COMPLAINT_STATES = {"open": N_("open"), "handed_over": N_("handed over"),
+                     "answered": N_("answered"), "closed": N_("closed")}
 _ROLE_LABELS = {"head": N_("head"), "deputy": N_("deputy"), "specialist": N_("specialist")}
 _BAND_LABELS = (N_("Low"), N_("Normal"), N_("High"), N_("Urgent"))
 def zone_of(settings: Settings) -> ZoneInfo:
@@ -128,9 +132,13 @@ def _environment(zone_name: str, lang: str = DEFAULT) -> Environment:
     env.filters["state_name"] = lambda value: str(value) if lang == DEFAULT else (
         catalogue.gettext(_STATE_LABELS.get(str(value), str(value))))
     env.filters["dept"] = lambda code: department_name(code, lang)
+    # a title or text a process wrote, worded in the language; a typed one as typed
+    env.filters["said"] = lambda row, field="title": said(row, field, lang)
     env.filters["role"] = lambda role: catalogue.gettext(_ROLE_LABELS.get(str(role), str(role)))
     env.filters["lead_state"] = lambda value: str(value) if lang == DEFAULT else (
         catalogue.gettext(_LEAD_STATES.get(str(value), str(value))))
+    env.filters["complaint_state"] = lambda value: str(value).replace("_", " ") \
+        if lang == DEFAULT else catalogue.gettext(_COMPLAINT_STATES.get(str(value), str(value)))
     env.filters["number"] = lambda value: number(value, lang)
     env.filters["percent"] = lambda value: percent(value, lang)
     env.filters["money"] = lambda value, currency: money(value, currency, lang)

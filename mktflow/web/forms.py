@@ -30,6 +30,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mktflow.domain.words import joined
+
 __all__ = [
     "Field",
     "add_row",
@@ -535,8 +537,9 @@ def error_paths(errors: Iterable[dict[str, Any]]) -> dict[str, str]:
     found: dict[str, str] = {}
     for err in errors:
         where = str(err.get("field") or "")
-        message = str(err.get("message") or err.get("rule") or "is not valid")
-        found[where] = f"{found[where]}; {message}" if where in found else message
+        said = err.get("message") or err.get("rule") or "is not valid"
+        message = said if isinstance(said, str) else str(said)  # a Phrase stays one
+        found[where] = joined([found[where], message]) if where in found else message
     return found
 
 

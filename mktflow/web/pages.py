@@ -30,6 +30,7 @@ from mktflow.config import Settings
 from mktflow.domain import clock
 from mktflow.domain.actors import IdentifiedBy
 from mktflow.domain.campaign_calendar import FEED_DAYS_AHEAD, FEED_DAYS_BACK
+from mktflow.domain.complaints import CUSTOMER_SERVICE, ComplaintState
 from mktflow.domain.desk import BULK_ACTIONS, FILTERS, PRIORITY_BANDS
 from mktflow.domain.errors import (
     BadInput,
@@ -45,10 +46,12 @@ from mktflow.engine import (
     UnitOfWork,
     actions,
     campaign_calendar,
+    complaints,
     dashboards,
     desk,
     digests,
     leads,
+    meetings,
     processes,
     queries,
     tasklist,
@@ -63,14 +66,15 @@ from mktflow.engine.refs import parse_ref
 from mktflow.engine.reports import handoff_ledger
 from mktflow.engine.views import InboxRow, WorkItemPublic, show_item
 from mktflow.engine.work import merge_draft
-from mktflow.i18n.rules import localize
+from mktflow.i18n.words import in_language, said
 from mktflow.web import desk_charts
 from mktflow.web import forms as F
 from mktflow.web._guard import form_refusal, session_of, set_session
 from mktflow.web._render import department_name, render
 from mktflow.web.session import Session, SessionKeys, load_key
 
-__all__ = ["PAGE_SIZE", "WebState", "calendar_page", "inbox_page", "item_page", "process_page",
+__all__ = ["PAGE_SIZE", "WebState", "calendar_page", "complaint_page", "complaints_page",
+           "inbox_page", "item_page", "meeting_page", "meetings_page", "process_page",
            "reports_page", "router", "work_balance_page"]
 
 router = APIRouter(include_in_schema=False)
@@ -152,13 +156,25 @@ class Visit:
         """``message`` in the page's language, its ``%(name)s`` filled."""
         return i18n.gettext(self.lang, message, **fill)
 
+    def said(self, row: Any, field: str = "title") -> str:
+        """A row's title (or ``field``) in the page's language when a process wrote it
+        (``i18n.words.said``); as typed otherwise."""
+        return said(row, field, self.lang)
+
     def dept(self, code: str) -> str:
         """A department as the page's language names it (English: its code)."""
         return department_name(code, self.lang)
 
     def errors(self, found: dict[str, str] | None) -> dict[str, str]:
-        """Field errors in the page's language (``i18n.rules.localize``)."""
-        return {k: localize(m, self.lang) for k, m in (found or {}).items()}
+        """Field errors in the page's language (``i18n.words.in_language``: a process rule's
+        message worded, a form rule's by its shape, ``i18n.rules.localize``)."""
+        return {k: in_language(m, self.lang) for k, m in (found or {}).items()}
+
+    def refusal(self, exc: Exception) -> str:
+        """What the engine refused, in the page's language when the refusal is worded as a
+        message (``mktflow.domain.words``) or has a rule's shape; else whole, in English."""
+        message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+        return in_language(message, self.lang)
 
     def _lang_links(self) -> list[tuple[str, str, str]]:
         """The switch: (code, name, this page's address with ``lang=code``) per language."""
@@ -494,7 +510,7 @@ def _my_work(request: Request, *, status: int = 200, digest_error: tuple[str, st
         choice = digests.show_choice(v.uow(), v.me["email"])
     except MktflowError as exc:  # a filter or cursor that does not fit
         return v.page("message.html", status=exc.http_status, title=v.t("My work"),
-                      message=str(exc), link="/my-work", link_text=v.t("My work"))
+                      message=v.refusal(exc), link="/my-work", link_text=v.t("My work"))
     digest_typed = typed or {"mode": choice.mode, "at": choice.at}
     return v.page("list.html", status=status, title=v.t("My work"), nav="work",
                   heading=v.t("My work"), items=shown,
@@ -564,7 +580,7 @@ def _queue(v: Visit, department: str, *, status: int = 200, bulk: Any = None,
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status,
                       title=v.t("%(department)s queue", department=v.dept(department)),
-                      message=str(exc), link="/my-work", link_text=v.t("Back to my work"))
+                      message=v.refusal(exc), link="/my-work", link_text=v.t("Back to my work"))
     mine = department == v.me["department"]
     name = v.dept(department)
     count = f"{waiting}{'+' if waiting >= 200 else ''}"
@@ -613,7 +629,7 @@ async def views_form(request: Request, department: str) -> Response:
             raise BadInput(f"action: {action[:40]!r} is not a saved view's action (save, "
                            "delete, default, no-default)")
     except MktflowError as exc:
-        return _queue(v, department, status=exc.http_status, refusal=str(exc), typed=typed,
+        return _queue(v, department, status=exc.http_status, refusal=v.refusal(exc), typed=typed,
                       field_errors=_input_error(exc, typed))
     glue = "&" if "?" in back else "?"
     return v.redirect(f"{back}{glue}{urlencode({'done': _VIEW_DONE[action]})}")
@@ -648,7 +664,7 @@ async def bulk_form(request: Request, department: str) -> Response:
             raise BadInput("to: choose the member who takes the items")
         answer = desk.bulk(v.uow, action, items, actor_email=v.me["email"], **inputs)
     except MktflowError as exc:
-        return _queue(v, department, status=exc.http_status, refusal=str(exc), typed=typed,
+        return _queue(v, department, status=exc.http_status, refusal=v.refusal(exc), typed=typed,
                       field_errors=_input_error(exc, typed))
     return _queue(v, department, bulk=answer)
 
@@ -673,7 +689,7 @@ def handoffs_page(request: Request, department: str) -> Response:
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status,
                       title=v.t("%(department)s handoffs", department=v.dept(department)),
-                      message=str(exc), link=request.url.path, link_text=v.t("All handoffs"))
+                      message=v.refusal(exc), link=request.url.path, link_text=v.t("All handoffs"))
     mine = department == v.me["department"]
     return v.page("handoffs.html",
                   title=v.t("%(department)s handoffs", department=v.dept(department)),
@@ -701,10 +717,104 @@ def leads_page(request: Request) -> Response:
             funnel = None
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status, title=v.t("Sales leads"),
-                      message=str(exc), link="/leads", link_text=v.t("All leads"))
+                      message=v.refusal(exc), link="/leads", link_text=v.t("All leads"))
     return v.page("leads.html", title=v.t("Sales leads"), nav="leads", leads=shown, funnel=funnel,
                   campaign=campaign or "", state=state or "",
                   states=["gathered", "qualified", "disqualified", "won", "lost"])
+
+
+def meetings_page(request: Request) -> Response:
+    """The planning meetings (``GET /meetings`` for a browser): the quarterly and annual
+    marketing meetings the member may see (marketing, management, the departments their
+    minutes name), each with its state and how many decisions are done (seed 001,
+    市场营销部 工作流程 1.(1) A)."""
+    v = visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    kind = request.query_params.get("kind", "") or None
+    try:
+        shown = meetings.list_meetings(v.uow(), reader=v.me["email"], kind=kind)
+    except MktflowError as exc:
+        return v.page("message.html", status=exc.http_status, title=v.t("Meetings"),
+                      message=str(exc), link="/meetings", link_text=v.t("All meetings"))
+    return v.page("meetings.html", title=v.t("Meetings"), nav="meetings", meetings=shown,
+                  kind=kind or "")
+
+
+def meeting_page(request: Request, reference: str) -> Response:
+    """One meeting's minutes (``GET /meetings/{ref}`` for a browser): agenda, summary, who
+    approved them and where they were sent, and each decision with its owner, due date, work
+    (linked) and state."""
+    v = visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    try:
+        meeting = meetings.show_meeting(v.uow(), reference, reader=v.me["email"])
+    except MktflowError as exc:
+        return v.page("message.html", status=exc.http_status, title=v.t("Meetings"),
+                      message=str(exc), link="/meetings", link_text=v.t("All meetings"))
+    return v.page("meeting.html", nav="meetings", meeting=meeting,
+                  title=v.t("Meeting %(ref)s", ref=meeting.ref))
+
+
+def complaints_page(request: Request, *, status: int = 200, refusal: str = "",
+                    typed: dict[str, str] | None = None, v: Visit | None = None) -> Response:
+    """The customer complaints (``GET /complaints`` for a browser): the form to open a case
+    for customer service's members (seed 001, 客户服务部 工作流程 2.(1) C), and the cases the
+    member may see (customer service's, the acting department's, management's), of one
+    customer (its file's complaints) or state if asked."""
+    v = v or visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    q = request.query_params
+    customer, state = q.get("customer", "")[:100] or None, q.get("state", "") or None
+    try:
+        shown = complaints.list_complaints(v.uow(), reader=v.me["email"], customer=customer,
+                                           state=state)
+    except MktflowError as exc:
+        return v.page("message.html", status=exc.http_status, title=v.t("Customer complaints"),
+                      message=str(exc), link="/complaints", link_text=v.t("All complaints"))
+    return v.page("complaints.html", status=status, title=v.t("Customer complaints"),
+                  nav="complaints", cases=shown, customer=customer or "", state=state or "",
+                  states=[str(s) for s in ComplaintState], refusal=refusal, typed=typed or {},
+                  can_open=v.me["department"] == CUSTOMER_SERVICE)
+
+
+@router.post("/complaints/new")
+async def open_complaint(request: Request) -> Response:
+    """A complaint from the page's form: a case in customer service, then its page."""
+    v, pairs, refused = await _posted(request)
+    if refused:
+        return refused
+    if not v.me:
+        return v.sign_in_first()
+    typed = {k: _last(pairs, k) for k in ("customer", "customer_name", "order", "text", "due")}
+    try:
+        case = complaints.open_complaint(
+            v.uow(), actor_email=v.me["email"], customer=typed["customer"], text=typed["text"],
+            order=typed["order"] or None, customer_name=typed["customer_name"] or None,
+            source="page", due_at=typed["due"] or None)
+    except MktflowError as exc:
+        return complaints_page(request, status=exc.http_status, refusal=str(exc), typed=typed,
+                               v=v)
+    return v.redirect(f"/complaints/C-{case.id}")
+
+
+def complaint_page(request: Request, reference: str) -> Response:
+    """One case (``GET /complaints/C-4`` for a browser): the customer, what they said, the
+    acting department and its handoff, what was done, the customer's answer, the open step
+    (answered at its own page) and the history."""
+    v = visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    try:
+        case = complaints.show_complaint(v.uow(), reference, reader=v.me["email"])
+    except MktflowError as exc:
+        return v.page("message.html", status=exc.http_status,
+                      title=v.t("Complaint %(ref)s", ref=reference[:50]), message=str(exc),
+                      link="/complaints", link_text=v.t("All complaints"))
+    return v.page("complaint.html", title=f"{case.ref} · {case.customer_name}", nav="complaints",
+                  case=case)
 
 
 def calendar_page(request: Request, *, status: int = 200, issued: Any = None,
@@ -728,7 +838,7 @@ def calendar_page(request: Request, *, status: int = 200, issued: Any = None,
         feeds = campaign_calendar.list_feeds(v.uow(), v.me["email"])
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status, title=v.t("Campaign calendar"),
-                      message=str(exc), link="/calendar", link_text=v.t("This month"))
+                      message=v.refusal(exc), link="/calendar", link_text=v.t("This month"))
     keep = {k: val for k, val in filters.items() if val}
     links = {"previous": "/calendar?" + urlencode({shown.kind: shown.previous, **keep}),
              "next": "/calendar?" + urlencode({shown.kind: shown.next, **keep})}
@@ -757,7 +867,7 @@ def process_page(request: Request, reference: str) -> Response:
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status,
                       title=v.t("Process %(ref)s", ref=reference[:50]),
-                      message=str(exc), link="/calendar", link_text=v.t("Campaign calendar"))
+                      message=v.refusal(exc), link="/calendar", link_text=v.t("Campaign calendar"))
     return v.page("process.html", title=f"{shown.ref} · {shown.business_key or shown.process}",
                   process=shown)
 
@@ -784,7 +894,7 @@ async def calendar_feed_form(request: Request) -> Response:
             return v.redirect("/calendar?done=feed+revoked")
         raise BadInput(f"action: {action[:40]!r} is no action of the calendar page")
     except MktflowError as exc:
-        return calendar_page(request, status=exc.http_status, refusal=str(exc))
+        return calendar_page(request, status=exc.http_status, refusal=v.refusal(exc))
 
 
 def reports_page(request: Request, *, status: int = 200, refusal: str = "",
@@ -804,7 +914,7 @@ def reports_page(request: Request, *, status: int = 200, refusal: str = "",
         today = work_reports.today_for(v.uow(), v.me["email"]).isoformat()
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status, title=v.t("Work reports"),
-                      message=str(exc), link="/my-reports", link_text=v.t("All reports"))
+                      message=v.refusal(exc), link="/my-reports", link_text=v.t("All reports"))
     mine = next((r for r in shown if r.member == v.me["email"] and r.kind == "daily"
                  and r.period == today), None)
     if typed is None and mine is not None:
@@ -837,7 +947,8 @@ async def write_report(request: Request) -> Response:
         report = work_reports.submit(v.uow(), actor_email=v.me["email"], done=typed["done"],
                                      problems=typed["problems"], next_=typed["next"])
     except MktflowError as exc:
-        return reports_page(request, status=exc.http_status, refusal=str(exc), typed=typed, v=v)
+        return reports_page(request, status=exc.http_status, refusal=v.refusal(exc), typed=typed,
+                            v=v)
     return v.redirect(f"/my-reports?{urlencode({'submitted': report.ref})}")
 
 
@@ -918,7 +1029,7 @@ def forecast_page(request: Request) -> Response:
                 v.uow(), plan=parse_plan(counts), seed=int(seed), threshold_hours=threshold,
                 reader=v.me["email"])
         except MktflowError as exc:
-            refusal, status = str(exc), exc.http_status
+            refusal, status = v.refusal(exc), exc.http_status
     return v.page("forecast.html", status=status, title=v.t("Forecast"), nav="forecast",
                   typed=typed, field_errors=errors, refusal=refusal, result=result,
                   jam_words={d.department: _jam_words(v, d.jam_reason)
@@ -974,7 +1085,7 @@ def _load(v: Visit, department: str, *, status: int = 200, refusal: str = "",
         load, figures = workload.load_and_workload(v.uow(), department, reader=v.me["email"])
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status, title=v.t("For the head"),
-                      message=str(exc), link="/my-work", link_text=v.t("Back to my work"))
+                      message=v.refusal(exc), link="/my-work", link_text=v.t("Back to my work"))
     ledger = handoff_ledger(v.uow())
     pairs = [p for p in ledger.pairs if department in (p["from"], p["to"])]
     members = tasklist.members_of(v.uow(), department)
@@ -1007,7 +1118,7 @@ async def reassign_all(request: Request, department: str) -> Response:
         work.reassign_all(v.uow(), from_email=chosen["from"], to_email=chosen["to"],
                           actor_email=v.me["email"])
     except MktflowError as exc:
-        return _load(v, department, status=exc.http_status, refusal=str(exc), chosen=chosen,
+        return _load(v, department, status=exc.http_status, refusal=v.refusal(exc), chosen=chosen,
                      errors=_input_error(exc, chosen))
     return v.redirect(f"/inbox/{department}/load?done=reassigned")
 
@@ -1026,7 +1137,7 @@ def campaign_dashboard_page(request: Request, code: str) -> Response:
         shown = dashboards.campaign_dashboard(v.uow(), code, reader=v.me["email"])
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status, title=v.t("Campaign dashboard"),
-                      message=str(exc), link="/my-work", link_text=v.t("Back to my work"))
+                      message=v.refusal(exc), link="/my-work", link_text=v.t("Back to my work"))
     return v.page("dashboard.html",
                   title=v.t("Campaign %(campaign)s dashboard", campaign=shown.code),
                   nav="dashboards",
@@ -1046,7 +1157,7 @@ def period_dashboard_page(request: Request, period: str) -> Response:
         shown = dashboards.period_dashboard(v.uow(), period, reader=v.me["email"])
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status, title=v.t("Period dashboard"),
-                      message=str(exc), link="/my-work", link_text=v.t("Back to my work"))
+                      message=v.refusal(exc), link="/my-work", link_text=v.t("Back to my work"))
     year = int(shown.period[:4])
     periods = [str(year - 1), str(year), *(f"{year}-H{h}" for h in (1, 2)),
                *(f"{year}-Q{q}" for q in range(1, 5)), str(year + 1)]
@@ -1115,7 +1226,7 @@ def item_page(request: Request, kind: str, reference: str, *, status: int = 200,
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status,
                       title=v.t("%(ref)s: not shown", ref=ref),
-                      message=str(exc), link="/my-work", link_text=v.t("Back to my work"))
+                      message=v.refusal(exc), link="/my-work", link_text=v.t("Back to my work"))
     context: dict[str, Any] = {"item": item, "trail": trail, "can": can, "process": process,
                                "may_end": bool(process) and tasklist.may_end_process(
                                    v.uow(), item.process_id or 0, v.me["email"]),
@@ -1138,7 +1249,7 @@ def item_page(request: Request, kind: str, reference: str, *, status: int = 200,
             if "delegate" in can else [],
             error_list=_error_list(tree, shown_errors, v.t("the form")))
     return v.page(f"{kind if kind == 'work' else 'handoff'}.html", status=status,
-                  title=f"{item.ref} {item.title}", **context)
+                  title=f"{item.ref} {v.said(item)}", **context)
 
 
 def _missing(v: Visit, kind: str, ref: str) -> Response:
@@ -1213,7 +1324,8 @@ async def _work_form(v: Visit, item_id: int, action: str,
     try:
         item = show_item(v.uow(), ref, "work", reader=v.me["email"])
     except MktflowError as exc:
-        return item_page(v.request, "work", ref, status=exc.http_status, refusal=str(exc), v=v)
+        return item_page(v.request, "work", ref, status=exc.http_status,
+                         refusal=v.refusal(exc), v=v)
     assert isinstance(item, WorkItemPublic)
     schema, draft = item.form_schema, item.draft
     raw = F.raw_from_post(schema, pairs)
@@ -1253,7 +1365,7 @@ async def _work_form(v: Visit, item_id: int, action: str,
                                      "marked below."))
     except MktflowError as exc:
         return item_page(v.request, "work", ref, status=exc.http_status, typed=typed, v=v,
-                         refusal=str(exc))
+                         refusal=v.refusal(exc))
     return v.redirect(f"/work/{item_id}?{urlencode({'done': _DONE[action], 'ref': ref})}")
 
 
@@ -1309,7 +1421,7 @@ async def act_from_page(request: Request, kind: str, reference: str) -> Response
     try:
         _act(v, kind, item_id, action, values)
     except MktflowError as exc:
-        return item_page(request, kind, ref, status=exc.http_status, refusal=str(exc), v=v,
+        return item_page(request, kind, ref, status=exc.http_status, refusal=v.refusal(exc), v=v,
                          typed=Typed(action=action, values=values,
                                      input_errors=_input_error(exc, values)))
     back = _local(values.get("next"), f"/{'work' if kind == 'work' else 'handoffs'}/{item_id}")

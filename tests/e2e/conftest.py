@@ -370,13 +370,17 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The end-to-end tests run one after another, after the other tests of their process, so
     no other test runs beside the browser's event loop or the served processes;
+    ``test_schedules`` runs first (once it has seen the every-minute cycle run, it moves that
+    schedule to once a year, so the other tests don't pay for a cycle run each minute);
     ``test_serve_stop`` presses Ctrl-C on the session's ``mktflow serve``, so it runs after
     every other end-to-end test. Under pytest-xdist (``make test``) one worker runs them all,
     in this order, while the others run the rest (``tests/conftest.py``)."""
+    last = {"test_schedules.py": 1, "test_serve_stop.py": 3}
+
     def rank(item: pytest.Item) -> int:
         if ARTIFACTS.parent not in item.path.parents:
             return 0
-        return 2 if item.path.name == "test_serve_stop.py" else 1
+        return last.get(item.path.name, 2)
 
     items.sort(key=rank)  # stable: the order within each group is kept
 

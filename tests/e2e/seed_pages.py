@@ -10,6 +10,9 @@ served environment, it prints one JSON object:
   step with a short form (``WALK_FORM``) for the keyboard walk;
 * ``handoffs``: ``{"to_marketing": id, "to_supply": id}``: handoffs offered, not yet answered;
 * ``lead``: the id of a lead marketing gathered;
+* ``meeting``: the reference of this quarter's planning meeting, its minutes sent (M-n; held
+  as ``tests.integration.test_meetings.hold`` holds it);
+* ``complaint``: the id of a complaint case customer service opened;
 * ``year``: this year by the served clock (its dashboard, ``/dashboards/periods/<year>``).
 
 Due times count from the injected clock (``uow.now()``), never from a written date.
@@ -61,7 +64,7 @@ WALK_FORM: dict[str, Any] = {
 def seed() -> dict[str, Any]:
     """Make the items, handoffs, lead and tokens on this process's wiring; their ids."""
     from mktflow import bootstrap
-    from mktflow.engine import handoffs, leads
+    from mktflow.engine import complaints, handoffs, leads
     from mktflow.engine.credentials import issue_token
     from mktflow.engine.work import create_work_item
     from mktflow.store.tables import WorkItem
@@ -112,7 +115,25 @@ def seed() -> dict[str, Any]:
         },
         "lead": leads.gather(bootstrap.uow(), actor_email=ANA, company="Corner Shop Ltd",
                              contact="buyer@example.com", channel="fair").id,
+        "meeting": _meeting(),
+        "complaint": complaints.open_complaint(bootstrap.uow(), actor_email=ANA,
+                                               customer="CUST-SHOP", customer_name="Corner Shop",
+                                               text="The stand's samples arrived warm").id,
     }
+
+
+def _meeting() -> str:
+    """This quarter's planning meeting, held and its minutes sent, on this process's wiring."""
+    from mktflow import bootstrap
+    from mktflow.domain import clock
+    from tests.integration.test_meetings import hold
+
+    class Wired:  # what ``hold`` asks of a test database
+        uow = staticmethod(bootstrap.uow)
+        engine_uow = staticmethod(bootstrap.engine_uow)
+
+    meeting, _ = hold(Wired, clock)
+    return f"M-{meeting}"
 
 
 if __name__ == "__main__":

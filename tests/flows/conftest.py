@@ -13,7 +13,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
 @pytest.fixture(scope="session")
-def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def prefect_server(tmp_path_factory: pytest.TempPathFactory,
+                   prefect_pg_template: str) -> Iterator[None]:
     """A real Prefect API server for the whole session; flow runs skip the exit heartbeat.
 
     ``prefect server start`` on its own PostgreSQL database rather than Prefect's test harness:
@@ -39,7 +40,8 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     home = tmp_path_factory.mktemp("prefect-home")
-    with new_pg_database() as url, open(home / "server.log", "wb") as log:
+    with new_pg_database(template=prefect_pg_template) as url, \
+            open(home / "server.log", "wb") as log:
         # the flow tests run no schedules, automations or work pools: the services that
         # serve those would only take CPU from the other workers while they poll
         idle = {f"PREFECT_SERVER_SERVICES_{name}_ENABLED": "false" for name in (

@@ -21,9 +21,14 @@ def test_every_recurring_flow_runs_and_its_steps_are_answered(flow_db: Any) -> N
                  "channel-evaluation", "annual-planning", "training"]
     # the work reports' day in its order: steps, reports written, digest, week and month
     reports = ["daily-reports", "report-digest", "weekly-reports", "monthly-reports"]
-    assert [r["flow"] for r in results] == recurring + reports
-    assert sorted(s.name for s in CATALOG
-                  if s.cron and "recovery" not in s.tags) == sorted(recurring + reports)
+    # the planning meetings, held through: agenda, minutes, approval; decisions at work
+    meetings = ["quarterly-meeting", "annual-meeting"]
+    assert [r["flow"] for r in results] == recurring + reports + meetings
+    assert sorted(s.name for s in CATALOG if s.cron and "recovery" not in s.tags) == sorted(
+        recurring + reports + meetings)
+    quarter = next(r["result"] for r in results if r["flow"] == "quarterly-meeting")
+    assert quarter["sent_to"] == ["management", "sales"]
+    assert [w[:2] for w in quarter["work"]] == ["W-", "H-"]  # Olga's step, sales' handoff
     digest = next(r["result"] for r in results if r["flow"] == "report-digest")
     assert digest["missing"] == 1 and digest["in"] >= 1  # the one who forgot is named
     channel = next(r["result"] for r in results if r["flow"] == "channel-evaluation")

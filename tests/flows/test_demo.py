@@ -33,10 +33,13 @@ def test_make_demo_runs_every_process_and_cycle_to_the_end(tmp_path: Path) -> No
         results = json.loads(demo.stdout)
         assert [p["state"] for p in results["processes"]] == ["COMPLETED"] * 3, results
         keys = {p["business_key"] for p in results["processes"]}
+        # the complaint the order follow-up heard, handed to supply and closed
+        assert results["complaints"] == [{"complaint": "C-1", "state": "closed"}]
         assert [c["flow"] for c in results["cycles"]] == [
             "outbox-relay", "sla-sweep", "member-digests", "process-review", "market-research",
             "budget-review", "performance-appraisal", "channel-evaluation", "annual-planning",
-            "training", "daily-reports", "report-digest", "weekly-reports", "monthly-reports"]
+            "training", "daily-reports", "report-digest", "weekly-reports", "monthly-reports",
+            "quarterly-meeting", "annual-meeting"]
         for p in results["processes"]:  # each run's page opens on the local server's UI
             assert open_ui_link(p["ui_url"])["state"]["type"] == "COMPLETED"
         listed = json.loads(mktflow("process", "list", "--json").stdout)

@@ -43,9 +43,8 @@ def test_quick_bench_writes_every_record_with_its_ratio(names: tuple[str, ...],
     each group as a test of its own, so they spread over the test workers."""
     page = (ROOT / "docs" / "benchmarks.md").read_text("utf-8")
     only = [arg for name in names for arg in ("--only", name)]
-    done = subprocess.run([sys.executable, "-m", "bench", "--quick", *only,
-                           "--out", str(tmp_path)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=280 * len(names))
+    done = _run_bench([sys.executable, "-m", "bench", "--quick", *only, "--out", str(tmp_path)],
+                      tmp_path, timeout=280 * len(names))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     # --out leaves the docs' table alone
     assert (ROOT / "docs" / "benchmarks.md").read_text("utf-8") == page
@@ -66,3 +65,30 @@ def test_quick_bench_writes_every_record_with_its_ratio(names: tuple[str, ...],
             assert "ix_workitem_inbox" in plan, plan[:2000]
     if "engine" in names:
         assert "| engine.work_item_life (quick) | sqlite |" in table(tmp_path)
+
+
+def _run_bench(args: list[str], tmp_path: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run a bench command in a session of its own, its data folders under ``tmp_path``
+    (TMPDIR). When it overruns ``timeout`` (s), its whole process group is killed and the local
+    Prefect servers of its data folders stopped: a killed bench process runs no exit handler,
+    and its ``mktflow serve`` and Prefect server would otherwise go on beside the later tests."""
+    import os
+    import signal
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True,
+                            env={**os.environ, "TMPDIR": str(scratch)})
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired as overran:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        for folder in scratch.glob("mktflow-bench-*"):
+            subprocess.run([sys.executable, "-m", "mktflow.cli", "server", "stop"], cwd=ROOT,
+                           env={**os.environ, "MKTFLOW_DATA_DIR": str(folder)},
+                           capture_output=True, timeout=120)
+        raise AssertionError(
+            f"the bench ran over {timeout:.0f} s:\n{out[-3000:]}{err[-3000:]}") from overran
+    return subprocess.CompletedProcess(args, proc.returncode, out, err)

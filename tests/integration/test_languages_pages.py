@@ -138,6 +138,55 @@ def test_the_organisation_files_language_is_the_members(db: Any, site: str,
     other.client.close()
 
 
+def test_a_step_a_process_wrote_reads_in_the_pages_language(db: Any, site: str,
+                                                            cli: Any) -> None:
+    """The campaign's plan step, made by the task flows/campaign.py calls (no Prefect run):
+    its title and description read in Chinese on the queue, on its page and on the campaign
+    calendar with ``?lang=zh``, in English without, and so does a refusal of the stale page;
+    the command line and search keep the English title."""
+    from mktflow.domain.words import phrase
+    from mktflow.engine import processes
+    from mktflow.engine.work import claim
+    from mktflow.prefect import tasks
+
+    process = processes.start_process(db.uow(), process="campaign", business_key="SPRING",
+                                      owner_email=OLGA)
+    item = tasks.create_step.fn(
+        process_id=process.id, step_key="plan-1", department="marketing",
+        title=phrase("Plan campaign %(code)s", code="SPRING"), form_schema=PLAN,
+        form_name="CampaignPlan", due_in_hours=72, assignee=None, excluded=[], branch=None,
+        description=phrase("Rework asked by %(member)s: %(reason)s", member=ANA,
+                           reason="más detalle"), priority=50)
+    typed = _step(db, title="Plan campaign SPRING, by hand")  # typed: as typed in any language
+    b = _signed_in(db, site, OLGA)
+    queue = b.get("/inbox/marketing").text
+    assert f"W-{item} · Plan campaign SPRING<" in queue and "策划" not in queue
+    english = b.get(f"/work/{item}").text
+    assert "Plan campaign SPRING" in english and f"Rework asked by {ANA}: más detalle" in english
+    chinese = b.get("/inbox/marketing?lang=zh&text=campaign+spring").text  # search: English
+    assert f"W-{item} · 策划营销活动 SPRING<" in chinese
+    assert f"W-{typed} · Plan campaign SPRING, by hand<" in chinese
+    page = b.get(f"/work/{item}?lang=zh").text
+    assert f"<title>W-{item} 策划营销活动 SPRING — mktflow</title>" in page
+    assert f"W-{item} · 策划营销活动 SPRING</h1>" in page
+    assert f"{ANA} 要求返工：más detalle" in page and "Rework asked" not in page
+    assert "Plan campaign" not in page
+    month = cli("work", "show", f"W-{item}", "--json").json()["due"][:7]  # its due, on the agenda
+    agenda = b.get(f"/calendar?month={month}&lang=zh").text
+    assert f"W-{item} · 策划营销活动 SPRING<" in agenda
+    claim(db.uow(), item, actor_email=ANA)  # meanwhile: Olga's page is stale
+    refused = b.post(f"/work/{item}?lang=zh", [("action", "claim")])
+    assert refused.status_code == 409, refused.text
+    assert f"无法对工作 W-{item}（办理人 {ANA}）执行“认领”" in refused.text
+    assert "cannot claim" not in refused.text
+    b.client.close()
+    shown = cli("work", "show", f"W-{item}", "--json").json()  # the command line: English
+    assert shown["title"] == "Plan campaign SPRING"
+    assert shown["words"]["title"] == {"msgid": "Plan campaign %(code)s",
+                                       "values": {"code": "SPRING"}}
+    assert "words" not in cli("work", "show", f"W-{typed}", "--json").json()
+
+
 def test_a_form_error_reads_in_each_language(db: Any, site: str) -> None:
     item = _step(db, assignee=OLGA)
     b = _signed_in(db, site, OLGA)

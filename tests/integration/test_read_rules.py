@@ -46,6 +46,7 @@ class Scenario:
     sales_step: int  # W: sales, no process
     brief: int  # H: marketing -> tech, of the campaign
     lead: int  # L: a lead marketing gathered
+    complaint: int  # C: a complaint customer service handed to supply
     url: str
     tokens: dict[str, str]
 
@@ -80,9 +81,15 @@ def _setup(db: Any) -> dict[str, int]:
 
     lead = leads.gather(db.uow(), actor_email=OLGA, company="Grocers of the north",
                         contact="buyer@grocers.example", channel="fair")
+    from mktflow.engine import complaints
+
+    case = complaints.open_complaint(db.uow(), actor_email=OLGA, customer="CUST-ACME",
+                                     text="Grocers of the north: two bottles leaked")
+    complaints.hand_over(db.uow(), case.id, actor_email=OLGA, to="supply",
+                         request="Send two bottles")
     return {"campaign": campaign.id, "order": order.id, "plan": plan.id,
             "approval": approval.id, "brief": brief.id, "sales_step": sales_step.id,
-            "lead": lead.id}
+            "lead": lead.id, "complaint": case.id}
 
 
 @pytest.fixture
@@ -140,7 +147,7 @@ def test_a_member_reads_only_what_the_read_table_grants(scenario: Scenario) -> N
         assert {w["ref"] for w in seen["work_items"]} == {f"W-{s.plan}", f"W-{s.approval}"}
         assert olga.get(f"/work/{s.approval}").status_code == 200
     with _api(s, MARIA) as maria:  # management oversees everything
-        assert len(maria.get("/processes").json()) == 2
+        assert len(maria.get("/processes").json()) == 3  # with the complaint's
         assert maria.get(f"/work/{s.sales_step}").status_code == 200
         assert maria.get("/inbox/sales").status_code == 200
 
@@ -391,6 +398,11 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
     assert lead_ids
     walked["/leads/{item}"] += [(f"/leads/L-{lid}", 403) for lid in lead_ids]
     walked["/leads/funnel"].append(("/leads/funnel", 403))
+    # a complaint is customer service's (marketing), the acting department's and management's
+    complaint_ids = [cid for (cid,) in _rows(db, "SELECT id FROM complaint")]
+    assert complaint_ids
+    walked["/complaints/{item}"] += [(f"/complaints/C-{cid}", 403) for cid in complaint_ids]
+    walked["/complaints"].append(("/complaints", 200))
     # saved views: his department's shared ones; another's private view, and another
     # department's, are not shown to exist (404)
     from mktflow.engine import desk
@@ -409,6 +421,16 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
     report = work_reports.submit(db.uow(), actor_email=OLGA, done="Secret fair plan")
     walked["/reports/{item}"].append((f"/reports/{report.ref}", 403))
     walked["/reports"].append(("/reports", 200))
+    # a meeting's minutes are marketing's, management's and the departments they name: these
+    # name none but marketing (tests/integration/test_meetings.py holds the meeting)
+    from mktflow.domain import clock as clocks
+    from tests.integration.test_meetings import hold
+
+    meeting, _ = hold(db, clocks, None, [{"text": "Secret fair plan", "owner": OLGA,
+                                          "due": clocks.today().isoformat(),
+                                          "departments": []}])
+    walked["/meetings/{item}"].append((f"/meetings/M-{meeting}", 403))
+    walked["/meetings"].append(("/meetings", 200))
     # a member's training needs and appraisals: theirs, their head's, management's; a
     # department's training plan: its members' and management's
     from tests.integration.test_training import needs_and_plan
@@ -448,8 +470,10 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
             answer = tom.get(path)
             assert answer.status_code == expected, (path, answer.status_code, answer.text)
         assert tom.get("/leads").json() == []
+        assert tom.get("/complaints").json() == []
         assert [v["name"] for v in tom.get("/views").json()] == ["tech True"]
         assert tom.get("/reports").json() == []
+        assert tom.get("/meetings").json() == []
         assert tom.get("/training/needs").json() == tom.get("/training/plans").json() == []
         figures = tom.get(f"/dashboards/periods/{start.year}").json()
         assert (figures["kpis"], figures["lines"]) == ([], [])  # marketing's, not his
@@ -484,9 +508,13 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
     as_pages += [(f"/work/{wid}", _expected(200, v)) for wid, v in sees_work.items()]
     as_pages += [(f"/handoffs/{hid}", _expected(200, v)) for hid, v in sees_handoff.items()]
     as_pages.append(("/leads", 200))  # a list of what one may see: none of marketing's leads
+    as_pages.append(("/complaints", 200))  # none of customer service's (nor supply's) cases
+    as_pages += [(f"/complaints/C-{cid}", 403) for cid in complaint_ids]
     as_pages += [(f"/processes/P-{pid}", _expected(200, v)) for pid, v in sees_process.items()]
     as_pages.append(("/calendar", 200))  # what one may see: the brief, not the campaign's steps
     as_pages.append(("/reports", 200))  # the reports page: none of marketing's reports
+    as_pages.append(("/meetings", 200))  # the meetings page: none of marketing's own
+    as_pages.append((f"/meetings/M-{meeting}", 403))
     as_pages.append(("/dashboards/campaigns/CMP-READ", 403))
     as_pages.append((f"/dashboards/periods/{start.year}", 200))  # none of marketing's rows
     as_pages.append((f"/dashboards/balance/{today.year}", 200))  # none of marketing's work
@@ -502,11 +530,11 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
                 assert not re.search(r"grocers of the north|CUST-ACME", answer.text), path
             if path == "/calendar" or path.startswith("/processes/"):
                 assert not any(t in answer.text for t in titles), path
-            if path == "/leads":
-                assert not re.search(r"(?i)grocers of the north", answer.text), path
+            if path in ("/leads", "/complaints"):
+                assert not re.search(r"(?i)grocers of the north|CUST-ACME", answer.text), path
             if path.startswith("/dashboards/"):
                 assert "stores listed" not in answer.text and "Fair stand" not in answer.text
-            if path in ("/my-reports", "/reports"):
+            if path in ("/my-reports", "/reports") or path.startswith("/meetings"):
                 assert "Secret fair plan" not in answer.text, path
             if path.startswith("/dashboards/balance"):
                 assert "Marketing" not in answer.text, path

@@ -5,6 +5,7 @@ or is refused naming the field."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -18,7 +19,7 @@ from mktflow.domain.errors import OrganisationInvalid
 from mktflow.domain.organisation import parse_organisation
 from mktflow.i18n.catalog import extract, placeholders, problems
 from mktflow.i18n.rules import localize
-from mktflow.notify.render import Envelope, digest_text, email_message, text_of
+from mktflow.notify.render import Envelope, digest_text, email_message, subject_of, text_of
 
 OTHERS = [code for code in i18n.LANGUAGES if code != i18n.DEFAULT]
 
@@ -88,6 +89,63 @@ def test_a_rule_message_reads_in_the_language_with_its_numbers(code: str, said: 
 def test_a_message_of_no_known_shape_stays_whole_and_english() -> None:
     assert localize("W-3 is claimed by someone else", "ru") == "W-3 is claimed by someone else"
     assert localize("is required; must be a number", "es") == "es obligatorio; debe ser un número"
+
+
+@pytest.mark.parametrize(("code", "said"), [
+    ("en", "Plan campaign SPRING"), ("zh", "策划营销活动 SPRING"),
+    ("es", "Planificar la campaña SPRING"), ("ru", "Спланировать кампанию SPRING")])
+def test_a_title_a_process_wrote_reads_in_each_language(code: str, said: str) -> None:
+    """The title flows/campaign.py gives its plan step: its English is the text the engine
+    stores in ``title``; its message and values are kept beside it and worded per reader."""
+    import pickle
+
+    from mktflow.domain.words import from_stored, phrase, stored
+    from mktflow.i18n.words import said as said_in
+    from mktflow.i18n.words import worded
+
+    title = phrase("Plan campaign %(code)s", code="SPRING")
+    assert title == "Plan campaign SPRING" and isinstance(title, str)
+    kept = stored(title)
+    assert kept == {"msgid": "Plan campaign %(code)s", "values": {"code": "SPRING"}}
+    assert worded(kept, code) == said  # the value (a code) kept as it is
+    row = {"title": str(title), "words": {"title": kept}}
+    assert said_in(row, "title", code) == said
+    assert said_in({"title": "Plan campaign SPRING"}, "title", code) == "Plan campaign SPRING"
+    assert pickle.loads(pickle.dumps(title)).msgid == title.msgid  # a task's input
+    assert from_stored(kept) == title
+    if code != "en":  # a notice of the step to a member who reads the language
+        envelope = _envelope(code)
+        notice = replace(envelope, payload={**envelope.payload, "title": str(title),
+                                            "words": {"title": kept}})
+        assert subject_of(notice).endswith(f": {said} — cubre a Marco".replace(
+            ": ", "：" if code == "zh" else ": ", 1)), subject_of(notice)
+
+
+@pytest.mark.parametrize("code", i18n.LANGUAGES)
+def test_a_budget_lines_flags_read_in_each_language_with_their_amounts(code: str) -> None:
+    """The budget review's flags (seed 003) in the explanation step's description: each flag
+    worded, the amounts written as the language writes them, the line's typed title as typed;
+    a message the catalogues do not know is shown filled, in English."""
+    from decimal import Decimal
+
+    from mktflow.domain.reviews import budget_verdict
+    from mktflow.domain.words import phrase, stored
+    from mktflow.i18n.words import worded
+
+    verdict = budget_verdict(planned=Decimal(2000), allocated=Decimal(1000),
+                             spent=Decimal("1234.5"), planned_to_date=Decimal(1000),
+                             tolerance_pct=10, key_project_min=0)
+    description = phrase("%(title)s: %(flags)s", title="Folletos", flags=list(verdict.flags))
+    assert description == ("Folletos: spent 1,234.50 is 23.4% over the plan to date 1,000.00 "
+                           "(tolerance 10%); spent 1,234.50 exceeds the allocation 1,000.00")
+    text = worded(stored(description), code)
+    spent, allocated = i18n.amount(1234.5, code), i18n.amount(1000, code)
+    assert text.startswith("Folletos") and text.count(spent) == 2 and allocated in text
+    assert "23.4" in text and "10%" in text and "; " in text
+    if code != "en":
+        assert "spent" not in text and "allocation" not in text, text
+    unknown = {"msgid": "Nobody translated %(what)s", "values": {"what": "this"}}
+    assert worded(unknown, code) == "Nobody translated this"
 
 
 def test_dates_and_numbers_in_the_language_format() -> None:

@@ -1,5 +1,5 @@
 """SQLModel tables of the business: plans, budget lines and spend, KPIs, campaigns and their
-activities, products, customers and orders, sales leads.
+activities, products, customers and orders, sales leads, customer complaints.
 
 The flows own them, and the recurring cycles (budget review, appraisal by KPI owner, channel
 evaluation, annual planning) read and extend them, so they stay general: a KPI has an owner
@@ -30,6 +30,7 @@ __all__ = [
     "BudgetLine",
     "Campaign",
     "CampaignActivity",
+    "Complaint",
     "Customer",
     "Kpi",
     "Lead",
@@ -237,3 +238,33 @@ class Lead(SQLModel, table=True):
     outcome_at: datetime | None = timestamp_field()
     created_at: datetime = created_field()
     updated_at: datetime = created_field()
+
+
+class Complaint(SQLModel, table=True):
+    """A customer's complaint, a case in customer service (``mktflow.domain.complaints``): the
+    customer, the order it is about, what was said, where it came in, its state and round, the
+    response deadline, the department acting on it and the handoff to it, what was done, the
+    customer's last answer, and the process whose steps carry it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    order_number: str | None = Field(default=None, max_length=100)
+    text: str = text_field(10_000, default="")
+    source: str = Field(max_length=20)  # order | page | api | cli | prefect
+    department: str = Field(max_length=64)  # customer service: marketing
+    branch: str | None = Field(default=None, max_length=64)
+    state: str = Field(max_length=20, index=True)
+    round: int = 1
+    escalation_level: int = 0
+    respond_due: datetime | None = timestamp_field()
+    acting_department: str | None = Field(default=None, max_length=64)
+    request: str | None = text_field(2_000)  # what customer service asked of it
+    handoff_id: int | None = Field(default=None, foreign_key="handoff.id", index=True)
+    done: str | None = text_field(2_000)  # what the acting department did
+    satisfied: bool | None = None  # the customer's last answer
+    customer_note: str | None = text_field(2_000)
+    process_id: int | None = Field(default=None, index=True)
+    opened_by: str = Field(max_length=320)
+    created_at: datetime = created_field()
+    updated_at: datetime = created_field()
+    closed_at: datetime | None = timestamp_field()

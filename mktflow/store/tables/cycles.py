@@ -1,9 +1,10 @@
 """Tables of the recurring management cycles: cycle runs, research findings, distributors and
-their reviews, appraisals, work reports, training (needs, plans, sessions).
+their reviews, appraisals, work reports, planning meetings and their decisions, training
+(needs, plans, sessions).
 
 Business tables (plans, budget lines, KPIs) live in ``mktflow.store.tables.business``; these hold
 what only the cycles need. Migration ``0004_cycles`` creates them (``0019_work_reports`` the
-work reports, ``0023_training`` the training tables).
+work reports, ``0024_meetings`` the meetings, ``0026_training`` the training tables).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from sqlmodel import Field, SQLModel
 
 from mktflow.store.columns import created_field, json_field, text_field, timestamp_field
 
-__all__ = ["Appraisal", "CycleRun", "Distributor", "DistributorReview", "ResearchFinding",
-           "TrainingNeed", "TrainingPlan", "TrainingSession", "WorkReport"]
+__all__ = ["Appraisal", "CycleRun", "Distributor", "DistributorReview", "Meeting",
+           "MeetingDecision", "ResearchFinding", "TrainingNeed", "TrainingPlan", "TrainingSession",
+           "WorkReport"]
 
 
 class CycleRun(SQLModel, table=True):
@@ -129,6 +131,48 @@ class WorkReport(SQLModel, table=True):
     due_at: datetime | None = timestamp_field()
     submitted_by: str = Field(max_length=320)
     submitted_at: datetime = created_field()
+
+
+class Meeting(SQLModel, table=True):
+    """One planning meeting of marketing (``mktflow.domain.meetings``): the quarterly one for a
+    quarter, the annual one for a year; its agenda, minutes, who approved them and when they
+    were sent. Its decisions are ``MeetingDecision`` rows."""
+
+    __table_args__ = (UniqueConstraint("period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=10)  # quarterly | annual
+    period: str = Field(max_length=20)  # 2027-Q1 | 2027
+    process_id: int | None = Field(default=None, foreign_key="processinstance.id")
+    state: str = Field(default="agenda", max_length=10)  # agenda|minutes|approval|sent
+    agenda: str = text_field(40_000, default="")
+    held_on: date | None = None
+    attendees: str = text_field(4_000, default="")
+    summary: str = text_field(40_000, default="")
+    minutes_by: str | None = Field(default=None, max_length=320)
+    approved_by: str | None = Field(default=None, max_length=320)
+    approved_at: datetime | None = timestamp_field()
+    sent_to: list[str] = json_field(list)  # department codes
+    sent_at: datetime | None = timestamp_field()
+    created_at: datetime = created_field()
+
+
+class MeetingDecision(SQLModel, table=True):
+    """One decision of a meeting's minutes and the work it became: a work item in the owner's
+    department (marketing's own) or a handoff from marketing to the owner's department."""
+
+    __table_args__ = (UniqueConstraint("meeting_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    number: int  # 1, 2, ... in the minutes' order
+    text: str = text_field(2_000, default="")
+    owner_email: str = Field(max_length=320)
+    owner_department: str = Field(max_length=64)
+    due_on: date
+    departments: list[str] = json_field(list)
+    work_item_id: int | None = Field(default=None, foreign_key="workitem.id")
+    handoff_id: int | None = Field(default=None, foreign_key="handoff.id")
 
 
 class TrainingNeed(SQLModel, table=True):

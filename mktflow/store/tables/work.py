@@ -117,6 +117,10 @@ class WorkItem(SQLModel, table=True):
     branch: str | None = Field(default=None, max_length=CODE_MAX)
     title: str = Field(max_length=TITLE_MAX)
     description: str = text_field(TEXT_MAX, default="")
+    #: The title and description as a process wrote them, to be worded in each reader's
+    #: language (``{"title": {"msgid": ..., "values": {...}}}``, ``mktflow.domain.words``);
+    #: None: as typed (and every row before migration 0023).
+    words: dict[str, Any] | None = json_field()
     state: str = Field(max_length=20)
     assignee_email: str | None = Field(default=None, max_length=EMAIL_MAX)
     owner_email: str | None = Field(default=None, max_length=EMAIL_MAX)  # holder while delegated
@@ -168,6 +172,8 @@ class Handoff(SQLModel, table=True):
     branch: str | None = Field(default=None, max_length=CODE_MAX)
     title: str = Field(max_length=TITLE_MAX)
     criteria: str = text_field(TEXT_MAX, default="")
+    #: The title and criteria as a process wrote them (as on WorkItem); None: as typed.
+    words: dict[str, Any] | None = json_field()
     deliverables: list[str] = json_field(list)
     state: str = Field(max_length=20)
     data: dict[str, Any] | None = json_field()

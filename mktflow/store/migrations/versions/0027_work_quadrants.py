@@ -3,8 +3,8 @@
 ``workitem.important``, ``workitem.urgent``: null when the creator did not say (the item is
 then unclassified in the department's balance of work).
 
-Revision ID: 0024_work_quadrants
-Revises: 0023_training
+Revision ID: 0027_work_quadrants
+Revises: 0026_training
 Create Date: 2026-12-07 04:45:00
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0024_work_quadrants"
-down_revision: str | Sequence[str] | None = "0023_training"
+revision: str = "0027_work_quadrants"
+down_revision: str | Sequence[str] | None = "0026_training"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,8 +5,8 @@
 ``trainingsession``: a plan's session (topic, participants, owner, days) and who attended
 (seed 001, 团队建设规范 5.1 and 绩效评估 3; seed 003 §1(1)).
 
-Revision ID: 0023_training
-Revises: 0022_member_language
+Revision ID: 0026_training
+Revises: 0025_process_words
 Create Date: 2026-12-07 04:30:00
 """
 
@@ -20,8 +20,8 @@ from alembic import op
 
 import mktflow.store.types
 
-revision: str = "0023_training"
-down_revision: str | Sequence[str] | None = "0022_member_language"
+revision: str = "0026_training"
+down_revision: str | Sequence[str] | None = "0025_process_words"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,127 @@
+"""Texts that processes and cycles write, kept as a message and its values so every reader reads
+them in their own language (issue 25; docs: "Languages").
+
+A title a flow gives a step (``Plan campaign SPRING``), a budget line's flag, a description a
+cycle writes: each is a ``Phrase``, made with ``phrase(msgid, **values)``. A ``Phrase`` *is*
+its English text (a ``str``: every reader, comparison, search and f-string that took the
+text keeps working), and it carries its ``msgid`` (English, with ``%(name)s`` placeholders) and
+its ``values``. The engine stores the English text in the text's column as always and the
+message beside it (``stored``: ``{"msgid": ..., "values": {...}}``, the ``words`` column of
+work items and handoffs); the pages and notices word it in the reader's language
+(``mktflow.i18n.words``). A text people typed is a plain ``str`` and has no message.
+
+Values are kept as given; a value may itself be a ``Phrase`` (worded too) or a list of them
+(joined with ``; ``); a ``Decimal`` is an amount of money, written ``1,234.50`` in English and
+as each language groups it on the pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+__all__ = ["Phrase", "either", "from_stored", "joined", "phrase", "stored", "word", "words_of"]
+
+#: A stored value: text, an amount (``{"amount": "1234.50"}``), a message, or a list of them.
+Stored = str | dict[str, Any] | list[Any]
+
+
+class Phrase(str):
+    """A text a process wrote: the English text itself, with the message it was made from
+    (``msgid``) and the ``values`` that fill it. Make one with ``phrase``."""
+
+    msgid: str
+    values: dict[str, Any]
+
+    def __new__(cls, msgid: str, values: Mapping[str, Any]) -> Phrase:
+        text = msgid % {k: _english(v) for k, v in values.items()} if values else msgid
+        made = super().__new__(cls, text)
+        made.msgid, made.values = msgid, dict(values)
+        return made
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled (a task's input) as the message
+        return (Phrase, (self.msgid, self.values))
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, _source: Any, handler: Any) -> Any:
+        """To pydantic a phrase is its text (a form's default, a JSON value): a ``str``."""
+        return handler(str)
+
+
+def _english(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    if isinstance(value, list | tuple):
+        return "; ".join(_english(v) for v in value)
+    return str(value)
+
+
+def phrase(msgid: str, /, **values: Any) -> Phrase:
+    """The text ``msgid`` (English, ``%(name)s`` placeholders) filled with ``values``, as a
+    ``Phrase`` that remembers both: ``phrase("Plan campaign %(code)s", code="SPRING")`` is
+    ``"Plan campaign SPRING"``. Mark the msgid for the catalogues by calling this function
+    by its name (``make messages`` extracts ``phrase("...")``)."""
+    return Phrase(msgid, values)
+
+
+#: The message of ``joined``: its texts, each worded, joined with ``; `` (no catalogue entry).
+JOINED = "%(texts)s"
+
+
+def joined(texts: Sequence[str]) -> Phrase:
+    """Texts joined with ``; `` (a budget line's flags), each worded where shown."""
+    return Phrase(JOINED, {"texts": list(texts)})
+
+
+def word(text: str) -> Phrase:
+    """A single word or name from a table (an action, a state: ``claim``, ``done``), worded
+    where shown; the catalogue tool adds the tables' words (``mktflow.i18n.catalog``)."""
+    return Phrase(text, {})
+
+
+def either(texts: Sequence[str]) -> Phrase:
+    """``a or b or c``, each text worded where shown (``texts`` not empty)."""
+    made = texts[0] if isinstance(texts[0], Phrase) else word(texts[0])
+    for text in texts[1:]:
+        made = phrase("%(first)s or %(second)s", first=made, second=text)
+    return made
+
+
+def _stored_value(value: Any) -> Stored:
+    if isinstance(value, Phrase):
+        return stored(value)
+    if isinstance(value, Decimal):
+        return {"amount": str(value)}
+    if isinstance(value, list | tuple):
+        return [_stored_value(v) for v in value]
+    return str(value)
+
+
+def stored(text: Phrase) -> dict[str, Any]:
+    """How a phrase is kept (JSON): ``{"msgid": "Plan campaign %(code)s", "values":
+    {"code": "SPRING"}}``; nested phrases as the same shape, amounts as ``{"amount": "12.50"}``."""
+    return {"msgid": text.msgid, "values": {k: _stored_value(v) for k, v in text.values.items()}}
+
+
+def words_of(**texts: str | None) -> dict[str, Any] | None:
+    """The ``words`` column of a row: each of ``texts`` that is a ``Phrase``, by its column's
+    name (``{"title": {...}, "description": {...}}``); None when none is (typed texts)."""
+    kept = {name: stored(text) for name, text in texts.items() if isinstance(text, Phrase)}
+    return kept or None
+
+
+def _restored(value: Any) -> Any:
+    if isinstance(value, dict) and "msgid" in value:
+        return from_stored(value)
+    if isinstance(value, dict) and "amount" in value:
+        return Decimal(str(value["amount"]))
+    if isinstance(value, list):
+        return [_restored(v) for v in value]
+    return value
+
+
+def from_stored(kept: Mapping[str, Any]) -> Phrase:
+    """The phrase ``stored`` kept (its English text as it was written)."""
+    values = kept.get("values") or {}
+    return Phrase(str(kept["msgid"]), {k: _restored(v) for k, v in values.items()})

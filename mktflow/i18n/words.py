@@ -1,0 +1,77 @@
+"""Texts processes and cycles wrote, worded in the reader's language where they are shown.
+
+The engine keeps such a text twice (``mktflow.domain.words``): its English in the text's own
+column (``title``, ``description``, ``criteria``: what the API, the command line and search
+read) and its message in the row's ``words`` (``{"title": {"msgid": ..., "values": {...}}}``).
+``said(row, "title", lang)`` is the text in language ``lang``: the message translated and
+filled, each value worded the same way (a message in a message, a list of them joined with
+``; ``, an amount as the language groups it, a department by its name); a text without a
+message (typed by a person, or stored before migration 0023) as it is. ``in_language`` does
+the same for a text made as the engine answers, a refusal: a ``Phrase`` worded, another text
+by the rules' shapes (``i18n.rules``), else whole in English, never half-translated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mktflow.domain.words import Phrase, stored
+from mktflow.i18n import DEFAULT, amount, normal, translations
+from mktflow.i18n.notices import department
+from mktflow.i18n.rules import localize
+
+__all__ = ["DEPARTMENT_VALUES", "in_language", "said", "worded"]
+
+#: Values that name a department (worded by its name in the language, ``notices.department``).
+DEPARTMENT_VALUES = frozenset({"department", "to", "from"})
+
+
+def _value(name: str, value: Any, lang: str) -> str:
+    if isinstance(value, dict) and "msgid" in value:
+        return worded(value, lang)
+    if isinstance(value, dict) and "amount" in value:
+        return amount(float(value["amount"]), lang) if lang != DEFAULT \
+            else f"{float(value['amount']):,.2f}"
+    if isinstance(value, list):
+        return "; ".join(_value(name, v, lang) for v in value)
+    if name in DEPARTMENT_VALUES:
+        return department(str(value), lang)
+    return str(value)
+
+
+def worded(kept: Mapping[str, Any], lang: str | None) -> str:
+    """A stored message (``{"msgid": "Plan campaign %(code)s", "values": {"code":
+    "SPRING"}}``) in language ``lang`` (English when unknown): ``策划营销活动 SPRING``. A
+    translation that cannot be filled (a catalogue's slip) falls back to the English."""
+    code = normal(lang) or DEFAULT
+    values = {k: _value(k, v, code) for k, v in (kept.get("values") or {}).items()}
+    msgid = str(kept.get("msgid") or "")
+    text = translations(code).gettext(msgid)  # (not i18n.gettext: a value may be ``code``)
+    try:
+        return text % values if values else text
+    except (KeyError, ValueError, TypeError):
+        english = {k: _value(k, v, DEFAULT) for k, v in (kept.get("values") or {}).items()}
+        return msgid % english if english else msgid
+
+
+def said(row: Any, field: str, lang: str | None) -> str:
+    """Column ``field`` of ``row`` (a view, a Core row or a dict with ``words``) in language
+    ``lang``: worded from its message when the row keeps one, else the column as stored."""
+    get = row.get if isinstance(row, Mapping) else lambda name: getattr(row, name, None)
+    text = str(get(field) or "")
+    kept = (get("words") or {}).get(field)
+    if not kept or (normal(lang) or DEFAULT) == DEFAULT:
+        return text
+    return worded(kept, lang)
+
+
+def in_language(text: str, lang: str | None) -> str:
+    """A text the engine makes as it answers (a refusal, a field's problem) in language
+    ``lang``: a ``Phrase`` worded from its message; any other text by the rules' known shapes
+    (``i18n.rules.localize``: ``must be at most 300 characters``), else whole, in English."""
+    if (normal(lang) or DEFAULT) == DEFAULT:
+        return str(text)
+    if isinstance(text, Phrase):
+        return worded(stored(text), lang)
+    return localize(str(text), lang)

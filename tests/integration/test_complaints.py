@@ -1,0 +1,212 @@
+"""Customer complaints to closure (seed 001, 客户服务部 职责 and 工作流程 2.(1) C; issue 23 item
+5): a case opened in customer service, handed to the department that must act, its answer, the
+customer's answer that closes or reopens it, the customer file, the SLA sweep on the response
+deadline, and who may do and see each; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from mktflow.domain.clock import FrozenClock
+from mktflow.domain.errors import BadInput, NotAuthorized, TransitionRefused
+from mktflow.engine import complaints, queries, sla, work
+from mktflow.engine.views import plain
+
+OLGA = "olga.petrova@example.com"  # marketing (customer service) specialist, hq
+PEDRO = "pedro.alves@example.com"  # production head
+RAJ = "raj.patel@example.com"  # supply specialist
+TOM = "tom.berg@example.com"  # tech specialist
+MARIA = "maria.garcia@example.com"  # management
+
+
+def opened(db: Any, **kw: Any) -> Any:
+    fields = {"customer": "CUST-DENT", "customer_name": "Dented Grocers",
+              "text": "Two boxes arrived dented", "order": "SO-77"}
+    return complaints.open_complaint(db.uow(), actor_email=kw.pop("actor", OLGA),
+                                     **(fields | kw))
+
+
+def show(db: Any, case: Any, reader: str | None = None) -> dict[str, Any]:
+    return plain(complaints.show_complaint(db.uow(), f"C-{case.id}", reader=reader))
+
+
+def test_a_complaint_goes_round_twice_and_closes_on_the_customers_word(
+        db: Any, clock: FrozenClock) -> None:
+    case = opened(db)
+    view = show(db, case, OLGA)
+    assert (view["state"], view["department"], view["step"]["kind"],
+            view["step"]["department"]) == ("open", "marketing", "respond", "marketing")
+    assert view["respond_due"] == view["step"]["due"] and view["customer_open_complaints"] == 1
+
+    complaints.hand_over(db.uow(), case.id, actor_email=OLGA, to="supply",
+                         request="Send two new boxes", due="2 working days")
+    view = show(db, case, RAJ)  # the acting department sees the case once handed to it
+    handoff = plain(queries.show(db.uow(), view["handoff"]))
+    assert (view["state"], handoff["to_department"], handoff["state"]) == (
+        "handed_over", "supply", "offered")
+    assert (view["step"]["kind"], view["step"]["department"], view["step"]["due"]) == (
+        "act", "supply", handoff["due"])
+
+    complaints.answer(db.uow(), case.id, actor_email=RAJ, done="Two boxes sent by courier")
+    view = show(db, case)
+    assert (view["state"], view["done"], view["handoff_state"]) == (
+        "answered", "Two boxes sent by courier", "delivered")
+    with pytest.raises(BadInput, match="note: a customer who is not satisfied needs a note"):
+        complaints.customer_answer(db.uow(), case.id, actor_email=OLGA, satisfied=False)
+
+    complaints.customer_answer(db.uow(), case.id, actor_email=OLGA, satisfied=False,
+                               note="One box is still missing")
+    view = show(db, case)
+    assert (view["state"], view["round"], view["escalation_level"], view["step"]["kind"]) == (
+        "open", 2, 1, "respond")
+    told = _outbox(db, "complaint.reopened")
+    assert told and all("One box is still missing" in payload for payload in told)
+
+    complaints.hand_over(db.uow(), case.id, actor_email=OLGA, to="production",
+                         request="Pack a third box")
+    complaints.answer(db.uow(), case.id, actor_email=PEDRO, done="Third box packed and sent")
+    complaints.customer_answer(db.uow(), case.id, actor_email=OLGA, satisfied=True,
+                               note="All boxes arrived")
+    view = show(db, case, MARIA)
+    assert (view["state"], view["satisfied"], view["step"], view["customer_open_complaints"]) \
+        == ("closed", True, None, 0)
+    assert plain(queries.show(db.uow(), view["handoff"]))["state"] == "confirmed"
+    assert plain(queries.show_process(db.uow(), int(view["process"][2:])))["status"] == "completed"
+    actions = [(e["ref"][0], e["action"]) for e in view["history"] if e["ref"][0] == "C"]
+    assert actions == [("C", "open"), ("C", "hand_over"), ("C", "answer"), ("C", "reopen"),
+                       ("C", "hand_over"), ("C", "answer"), ("C", "close")]
+    # the customer file shows it: its complaints, and the closed case in its history
+    listed = plain(complaints.list_complaints(db.uow(), customer="CUST-DENT"))
+    assert [c["ref"] for c in listed] == [f"C-{case.id}"]
+    assert _history_of(db, "CUST-DENT")[-1]["complaint"] == f"C-{case.id}"
+
+
+def _outbox(db: Any, event: str) -> list[str]:
+    """The payloads (as text) of the notices of ``event`` queued for management."""
+    import json
+
+    from sqlmodel import Session, select
+
+    from mktflow.store.tables import OutboxMessage
+
+    with Session(db.engine) as s:
+        return [json.dumps(m.payload) for m in s.exec(select(OutboxMessage).where(
+            OutboxMessage.event == event))]
+
+
+def _history_of(db: Any, code: str) -> list[dict[str, Any]]:
+    from sqlmodel import Session, select
+
+    from mktflow.store.tables import Customer
+
+    with Session(db.engine) as s:
+        return list(s.exec(select(Customer).where(Customer.code == code)).one().history)
+
+
+def test_who_may_move_and_see_a_case(db: Any) -> None:
+    with pytest.raises(NotAuthorized):  # customer service opens cases: marketing's members
+        opened(db, actor=TOM)
+    with pytest.raises(BadInput, match="text: must not be empty"):
+        opened(db, text="  ")
+    case = opened(db)
+    with pytest.raises(NotAuthorized, match="may not see C-"):  # not tech's, until handed
+        complaints.show_complaint(db.uow(), f"C-{case.id}", reader=TOM)
+    assert complaints.list_complaints(db.uow(), reader=RAJ) == []
+    with pytest.raises(NotAuthorized):  # the respond step is customer service's
+        complaints.hand_over(db.uow(), case.id, actor_email=RAJ, to="supply", request="x")
+    with pytest.raises(TransitionRefused, match=r"cannot close complaint C-.*it is open"):
+        complaints.customer_answer(db.uow(), case.id, actor_email=OLGA, satisfied=True)
+    with pytest.raises(BadInput, match="field 'to': must be one of: production, supply"):
+        complaints.hand_over(db.uow(), case.id, actor_email=OLGA, to="tech", request="x")
+    complaints.hand_over(db.uow(), case.id, actor_email=OLGA, to="supply", request="x")
+    with pytest.raises(NotAuthorized):  # the act step is supply's, not production's
+        complaints.answer(db.uow(), case.id, actor_email=PEDRO, done="nothing")
+    assert [c["ref"] for c in plain(complaints.list_complaints(db.uow(), reader=RAJ))] == [
+        f"C-{case.id}"]
+
+
+def test_an_overdue_response_escalates_through_the_sla_sweep(db: Any,
+                                                            clock: FrozenClock) -> None:
+    case = opened(db, due_at="4 working hours")
+    step = show(db, case)["step"]
+    later = FrozenClock(clock.now() + timedelta(hours=5))
+    summary = sla.sweep(db.uow(clock=later))
+    assert [e["level"] for e in summary.escalations if e["ref"] == step["ref"]] == [1]
+    assert show(db, case)["step"]["escalation_level"] == 1
+
+
+def test_a_case_step_answered_at_the_work_door_moves_the_case(db: Any) -> None:
+    case = opened(db)
+    step = show(db, case)["step"]["ref"]
+    item = int(step.removeprefix("W-"))
+    work.claim(db.uow(), item, actor_email=OLGA)
+    work.complete(db.uow(), item, actor_email=OLGA,
+                  data={"to": "finance", "request": "Refund the dented boxes"})
+    view = show(db, case)
+    assert (view["state"], view["acting_department"]) == ("handed_over", "finance")
+
+
+# --- the doors: the command line, the REST API, the pages --------------------------------------
+
+
+def test_a_case_opened_on_the_page_is_moved_at_the_cli_and_the_api(db: Any, cli: Any) -> None:
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+    from tests.integration.api_support import as_member, member_api, serving
+    from tests.integration.web_support import Browser
+
+    app = create_app(db.engine, settings=Settings())
+    with serving(app) as url:
+        olga, tom = Browser(url), Browser(url)
+        try:
+            olga.sign_in(db, OLGA)
+            page = olga.get("/complaints").text
+            assert "Open a complaint" in page and "No complaint you may see." in page
+            refused = olga.post("/complaints/new", {"customer": "CUST-PAGE", "text": " "})
+            assert refused.status_code == 422 and "text: must not be empty" in refused.text
+            made = olga.post("/complaints/new", {"customer": "CUST-PAGE", "text": "Wrong flavour",
+                                                 "customer_name": "Page Grocers",
+                                                 "due": "2 working hours"})
+            assert made.status_code == 200 and "Wrong flavour" in made.text
+            ref = re.search(r"<h1>(C-\d+)", made.text).group(1)  # type: ignore[union-attr]
+            assert 'href="/work/' in made.text and "Page Grocers" in olga.get("/complaints").text
+            tom.sign_in(db, TOM)
+            assert "Open a complaint" not in tom.get("/complaints").text  # tech: no form
+            assert tom.get(f"/complaints/{ref}").status_code == 403
+        finally:
+            olga.client.close()
+            tom.client.close()
+
+    handed = cli("complaint", "hand-over", ref, "--to", "production", "--request",
+                 "Check the batch", "--due", "1 working day", "--as", OLGA, "--json")
+    assert handed.exit_code == 0 and handed.json()["acting_department"] == "production"
+    assert handed.json()["step"]["department"] == "production"
+    assert cli("complaint", "answer", ref, "--done", "x", "--as", RAJ).exit_code == 1
+    listed = cli("complaint", "list", "--customer", "CUST-PAGE", "--as", PEDRO, "--json").json()
+    assert [c["ref"] for c in listed] == [ref]
+
+    with member_api(db, app, PEDRO) as api:
+        answered = api.post(f"/complaints/{ref}/answer", json={"done": "Batch 12 recalled"})
+        assert answered.status_code == 200 and answered.json()["state"] == "answered"
+        bad = api.post(f"/complaints/{ref}/close", json={"satisfied": False},
+                       headers=as_member(OLGA))
+        assert bad.status_code == 422 and "note" in bad.json()["detail"]
+        closed = api.post(f"/complaints/{ref}/close", json={"satisfied": True},
+                          headers=as_member(OLGA))
+        assert closed.status_code == 200 and closed.json()["state"] == "closed"
+        opened_api = api.post("/complaints", json={"customer": "CUST-PAGE", "text": "Late again"},
+                              headers=as_member(OLGA))
+        assert opened_api.status_code == 201 and opened_api.json()["source"] == "api"
+        assert opened_api.headers["Location"] == f"/complaints/{opened_api.json()['ref']}"
+        assert api.get(f"/complaints/{ref}", headers=as_member(TOM)).status_code == 403
+    shown = cli("complaint", "show", ref, "--as", MARIA)
+    assert shown.exit_code == 0 and "state: closed" in shown.stdout and "close" in shown.stdout
+    made = cli("complaint", "open", "--customer", "CUST-CLI", "--text", "Cap leaks",
+               "--order", "SO-12", "--as", OLGA, "--json")
+    assert made.exit_code == 0 and (made.json()["source"], made.json()["order"]) == ("cli", "SO-12")
+    early = cli("complaint", "close", made.json()["ref"], "--satisfied", "--as", OLGA)
+    assert early.exit_code == 1 and "it is open" in early.stderr
