@@ -131,13 +131,16 @@ def start_serve() -> subprocess.Popen[bytes]:
 
 
 def wait_serving(serve: subprocess.Popen[bytes], log: Path, timeout: float = 180) -> None:
-    """Return once ``mktflow serve`` (writing to ``log``) printed its Prefect UI line; kill
-    it and raise RuntimeError with the log if it exits or ``timeout`` (s) passes first."""
+    """Return once ``mktflow serve`` (writing to ``log``) said every deployment is served
+    (``READY_LINE``: its runner has asked for their runs, so ``mktflow run`` is not refused);
+    kill it and raise RuntimeError with the log if it exits or ``timeout`` (s) passes first."""
     import time
+
+    from mktflow.prefect.serving import READY_LINE
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if "Prefect UI:" in log.read_text("utf-8", "replace"):
+        if READY_LINE in log.read_text("utf-8", "replace"):
             return
         if serve.poll() is not None:
             break

@@ -13,8 +13,7 @@ whole process, once the run waits for it. Two modes:
 * ``--served``: ``mktflow serve --only campaign --no-api`` runs as a subprocess, and N campaigns
   are handed to it (``mktflow run campaign --detach``); each suspends at its plan (``plan-1``,
   no process held), and answering it makes Prefect's runner start the run again from the top
-  at its next poll (every ``mktflow.prefect.serving.RUNNER_POLL_S``), which creates the
-  approval step.
+  at its next poll (every ``MKTFLOW_RUNNER_POLL_S``), which creates the approval step.
 
 Prints JSON with p50 / p95 / max of:
 
@@ -294,10 +293,10 @@ def _rerun(run: dict[str, Any], committed: str, created: str) -> dict[str, float
 
 
 def _runner_poll() -> float:
-    """The runner's poll interval in ``mktflow serve`` (``RUNNER_POLL_S``, seconds)."""
-    from mktflow.prefect.serving import RUNNER_POLL_S
+    """The runner's poll interval in ``mktflow serve`` (``MKTFLOW_RUNNER_POLL_S``, seconds)."""
+    from mktflow.config import get_settings
 
-    return RUNNER_POLL_S
+    return get_settings().runner_poll_s
 
 
 def served(runs: int, shared: tuple[dict[str, str], subprocess.Popen[bytes]] | None = None
@@ -331,7 +330,7 @@ def served(runs: int, shared: tuple[dict[str, str], subprocess.Popen[bytes]] | N
         finally:
             if shared is None:
                 interrupt(serve)
-    return figures.report(mode="served", runs=runs, poll_setting="RUNNER_POLL_S",
+    return figures.report(mode="served", runs=runs, poll_setting="MKTFLOW_RUNNER_POLL_S",
                           poll_interval_s=_runner_poll())
 
 
@@ -362,7 +361,7 @@ def run(quick: bool, out: Path) -> list[dict[str, Any]]:
                       f"{nxt['n']} steps: p50 {nxt['p50']:.2f} s, p95 {nxt['p95']:.2f} s, max "
                       f"{nxt['max']:.2f} s")),
         record("handback-served", figure=srv["p95"], unit="s (p95)", baseline=rpoll,
-               baseline_name="runner poll interval (RUNNER_POLL_S)",
+               baseline_name="runner poll interval (MKTFLOW_RUNNER_POLL_S)",
                target="<= 4 s (issue 8: the runner's former 2 s poll + 2 s)",
                database="sqlite",
                notes=(f"commit -> next step, suspended run of `mktflow serve`, {srv['n']} "
@@ -394,7 +393,7 @@ def main() -> None:
         return
     if args.served and args.poll is not None:
         parser.error("--poll is the paused run's; mktflow serve's runner polls every "
-                     "RUNNER_POLL_S (mktflow.prefect.serving)")
+                     "MKTFLOW_RUNNER_POLL_S (settings)")
     result = (served(args.steps or 3) if args.served
               else paused(args.steps or 5, args.poll))
     print(json.dumps(result, indent=2))

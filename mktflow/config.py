@@ -390,6 +390,14 @@ class Settings(BaseSettings):
                     "for processes whose run has ended, in seconds. A stuck run is put right "
                     "within about twice this plus the resume (docs: the reconciler).",
     )
+    runner_poll_s: float = Field(
+        default=0.5, gt=0,
+        description="How often `mktflow serve`'s runner asks the Prefect API for runs to start, "
+                    "in seconds: a run started or resumed (its step answered) starts within "
+                    "this. One small query per poll for all the served deployments; an idle "
+                    "serve's CPU is mostly these polls and the Prefect server answering them "
+                    "(docs: Operations, What an idle serve costs). Prefect's own default is 10.",
+    )
     step_poll_interval_s: float = Field(
         default=1.0, gt=0,
         description="How often a paused flow run checks whether its human step was answered, in "

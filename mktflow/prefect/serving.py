@@ -15,6 +15,8 @@ import contextlib
 import inspect
 import json
 import signal
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -49,12 +51,6 @@ def _list_deployments(deployments: list[Any], echo: Echo) -> None:
     width = max(len(f"{d.flow_name}/{d.name}") for d in deployments)
     for d in deployments:
         echo(f"  {f'{d.flow_name}/{d.name}':<{width}}  {_schedule_text(d)}")
-
-
-#: How often ``mktflow serve``'s runner asks the Prefect API for runs to start, in seconds:
-#: a run handed to it or resumed after its step was answered starts within this. One small
-#: query per poll for all the served deployments (Prefect's default is 10 s).
-RUNNER_POLL_S = 0.5
 
 
 def _import_flow(entrypoint: str) -> Any:
@@ -138,7 +134,7 @@ def _run(deployments: list[Any]) -> None:
     # pause_on_shutdown=False: Prefect's default pauses every schedule when serve stops,
     # which would silently stop the cycles and the relay for every later runner or worker.
     runner = patches.runner_stopped_by_sigterm(pause_on_shutdown=False, limit=None,
-                                               query_seconds=RUNNER_POLL_S)
+                                               query_seconds=get_settings().runner_poll_s)
     entrypoints: dict[int, str] = {}
     for deployment in deployments:
         flow = _import_flow(str(deployment.entrypoint))  # imported by the catalog already
@@ -204,6 +200,7 @@ def serve_team(only: list[str] | None = None, *, api: tuple[str, int] | None,
              "answered steps, processes whose run ended)")
         relay = _start_relay(echo)
         echo("Ctrl-C stops")
+        _say_when_ready(connection.api_url, [d.name for d in deployments], echo)
         _run(deployments)
     except KeyboardInterrupt:  # stopped while starting up
         pass
@@ -217,6 +214,39 @@ def serve_team(only: list[str] | None = None, *, api: tuple[str, int] | None,
         if connection is not None and connection.source == "local server (started)":
             stop_local_server()
             echo("stopped the local Prefect server this command started")
+
+
+#: The line ``mktflow serve`` prints once its runner has asked for the runs of every deployment
+#: it serves (``_say_when_ready``); scripts that start serve wait for it.
+READY_LINE = "ready:        every deployment is served"
+
+
+def _say_when_ready(api_url: str, names: list[str], echo: Echo,
+                    timeout_s: float = 600) -> threading.Thread:
+    """Print ``READY_LINE`` once Prefect shows every deployment named in ``names`` READY, that
+    is once the runner has asked for its runs: a run handed to one before that (``mktflow
+    run``) is refused as not served (``runner.check_served``), and the banner above the line
+    is printed before the deployments are even registered. Looks every 0.5 s from a daemon
+    thread; says nothing if ``timeout_s`` passes first."""
+    import httpx
+
+    def watch() -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                found = httpx.post(f"{api_url}/deployments/filter",
+                                   json={"deployments": {"name": {"any_": names}}},
+                                   timeout=10).json()
+                if {d["name"] for d in found if d.get("status") == "READY"} >= set(names):
+                    echo(READY_LINE)
+                    return
+            except (httpx.HTTPError, ValueError, KeyError, TypeError):
+                pass  # the server is starting, or busy: look again
+            time.sleep(0.5)
+
+    thread = threading.Thread(target=watch, name="mktflow-ready", daemon=True)
+    thread.start()
+    return thread
 
 
 def _start_relay(echo: Echo) -> Any:

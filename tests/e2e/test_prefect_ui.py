@@ -21,7 +21,7 @@ DEPLOYMENTS = ("campaign", "new-product-development", "order-handling",
                "sla-sweep", "member-digests", "process-review", "market-research", "budget-review",
                "performance-appraisal", "channel-evaluation", "annual-planning", "training",
                "daily-reports", "report-digest", "write-report", "weekly-reports",
-               "monthly-reports", "quarterly-meeting", "annual-meeting")
+               "monthly-reports", "quarterly-meeting", "annual-meeting", "complaint")
 #: The campaign owner of ``mktflow run campaign --example``: the plan step is assigned to her.
 OWNER = "olga.petrova@example.com"
 #: A member of tech, who may not answer marketing's plan.

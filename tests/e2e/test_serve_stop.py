@@ -25,6 +25,13 @@ def test_serve_prints_where_everything_is(served: Served) -> None:
     assert f"mktflow API:  {served.api_url}" in printed, printed
     assert re.search(rf"{EVERY_MINUTE_CYCLE}/{EVERY_MINUTE_CYCLE}\s.*\* \* \* \* \* \(UTC\)",
                      printed), printed
+    # once its runner has asked for every deployment's runs, serve says so: a run handed to
+    # one of them from then on is not refused as not served
+    from mktflow.prefect.serving import READY_LINE
+    from tests.e2e.conftest import eventually
+
+    eventually(lambda: READY_LINE in served.log.read_text("utf-8", "replace"), timeout=60,
+               what=f"mktflow serve to print {READY_LINE!r}")
     # the reconciler and the relay are threads of serve, not deployments it serves
     assert "reconciler:   every 2 s" in printed and "relay:        continuous" in printed
     assert "process-reconciler" not in printed and "outbox-relay" not in printed

@@ -44,7 +44,7 @@ def test_quick_bench_writes_every_record_with_its_ratio(names: tuple[str, ...],
     page = (ROOT / "docs" / "benchmarks.md").read_text("utf-8")
     only = [arg for name in names for arg in ("--only", name)]
     done = _run_bench([sys.executable, "-m", "bench", "--quick", *only, "--out", str(tmp_path)],
-                      tmp_path, timeout=280 * len(names))
+                      timeout=280 * len(names))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     # --out leaves the docs' table alone
     assert (ROOT / "docs" / "benchmarks.md").read_text("utf-8") == page
@@ -67,28 +67,33 @@ def test_quick_bench_writes_every_record_with_its_ratio(names: tuple[str, ...],
         assert "| engine.work_item_life (quick) | sqlite |" in table(tmp_path)
 
 
-def _run_bench(args: list[str], tmp_path: Path, timeout: float) -> subprocess.CompletedProcess[str]:
-    """Run a bench command in a session of its own, its data folders under ``tmp_path``
-    (TMPDIR). When it overruns ``timeout`` (s), its whole process group is killed and the local
-    Prefect servers of its data folders stopped: a killed bench process runs no exit handler,
-    and its ``mktflow serve`` and Prefect server would otherwise go on beside the later tests."""
+def _run_bench(args: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run a bench command in a session of its own, its data folders in a scratch TMPDIR of
+    its own (short: a forkserver's socket lives there too). When it overruns ``timeout`` (s),
+    its whole process group is killed and the local Prefect servers of its data folders
+    stopped: a killed bench process runs no exit handler, and its ``mktflow serve`` and Prefect
+    server would otherwise go on beside the later tests."""
     import os
+    import shutil
     import signal
+    import tempfile
 
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True,
-                            env={**os.environ, "TMPDIR": str(scratch)})
+    scratch = Path(tempfile.mkdtemp(prefix="mktflow-qb-"))
     try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired as overran:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        for folder in scratch.glob("mktflow-bench-*"):
-            subprocess.run([sys.executable, "-m", "mktflow.cli", "server", "stop"], cwd=ROOT,
-                           env={**os.environ, "MKTFLOW_DATA_DIR": str(folder)},
-                           capture_output=True, timeout=120)
-        raise AssertionError(
-            f"the bench ran over {timeout:.0f} s:\n{out[-3000:]}{err[-3000:]}") from overran
-    return subprocess.CompletedProcess(args, proc.returncode, out, err)
+        proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, start_new_session=True,
+                                env={**os.environ, "TMPDIR": str(scratch)})
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired as overran:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+            for folder in scratch.glob("mktflow-bench-*"):
+                subprocess.run([sys.executable, "-m", "mktflow.cli", "server", "stop"],
+                               cwd=ROOT, env={**os.environ, "MKTFLOW_DATA_DIR": str(folder)},
+                               capture_output=True, timeout=120)
+            raise AssertionError(
+                f"the bench ran over {timeout:.0f} s:\n{out[-3000:]}{err[-3000:]}") from overran
+        return subprocess.CompletedProcess(args, proc.returncode, out, err)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
