@@ -394,9 +394,9 @@ class Settings(BaseSettings):
         default=0.5, gt=0,
         description="How often `mktflow serve`'s runner asks the Prefect API for runs to start, "
                     "in seconds: a run started or resumed (its step answered) starts within "
-                    "this. One small query per poll for all the served deployments; an idle "
-                    "serve's CPU is mostly these polls and the Prefect server answering them "
-                    "(docs: Operations, What an idle serve costs). Prefect's own default is 10.",
+                    "this. One small query per poll for all the served deployments: longer "
+                    "polls save a little CPU while nothing happens (docs: the local Prefect "
+                    "server, What an idle serve costs). Prefect's own default is 10.",
     )
     step_poll_interval_s: float = Field(
         default=1.0, gt=0,
