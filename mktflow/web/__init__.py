@@ -63,11 +63,13 @@ PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {200: {
     "content": {"application/json": {}, "text/html": {"schema": {"type": "string"}}},
 }}
 
-_PAGE_PATHS = re.compile(r"^/(|my-work|department|sign-out|sign-in(/[^/]+)?|static/.*"
-                         r"|complaints/new|inbox/[^/]+/(handoffs|load|views|bulk)|calendar/[^/]+\.ics)$")
+_PAGE_PATHS = re.compile(r"^/(|my-work|my-work/digest|my-reports|training|department|sign-out"
+                         r"|sign-in(/[^/]+)?|static/.*|complaints/new"
+                         r"|inbox/[^/]+/(handoffs|load|views|bulk)|calendar/[^/]+\.ics)$")
 _ITEM_PATHS = re.compile(r"^/((work|handoffs)/[^/]+|calendar)$")
 _HTML_GETS = re.compile(r"^/((work|handoffs|inbox|processes|complaints|meetings)/[^/]+|leads"
-                        r"|complaints|meetings|calendar|dashboards/(campaigns|periods)/[^/]+)$")
+                        r"|complaints|meetings|calendar|reports|forecast"
+                        r"|dashboards/(campaigns|periods|balance)/[^/]+)$")
 
 
 def is_page_request(method: str, path: str, accept: str | None, content_type: str | None,

@@ -352,6 +352,22 @@ def test_in_proxy_mode_with_a_token_the_pages_still_sign_people_in(db: Any) -> N
         # a form post is not a way round the token for the JSON API
         assert httpx.post(f"{url}/work/{item}/release", timeout=10,
                           headers={"X-Mktflow-Actor": OLGA}).status_code == 401
+        # every page the navigation links to opens for the signed-in member, token or not
+        # (the load page and the forecast are for heads: refused by the read rules, not 401)
+        for path in ("/my-work", "/inbox/marketing", "/inbox/marketing/handoffs", "/leads",
+                     "/complaints", "/meetings", "/training", "/calendar", "/my-reports",
+                     "/reports", "/forecast", "/inbox/marketing/load",
+                     "/dashboards/balance/2020-Q3", "/dashboards/periods/2020-Q3"):
+            shown = olga.get(path)
+            assert shown.status_code in (200, 403), (path, shown.status_code, shown.text[:300])
+            assert "text/html" in shown.headers["content-type"], path
+        # the form on My work that chooses a daily digest, and the work report's form
+        assert olga.post("/my-work/digest", {"mode": "immediate"}).status_code != 401
+        assert olga.post("/my-reports", {"done": "", "next": "kept"}).status_code != 401
+        # and those pages are no way round the token for their JSON twins
+        assert httpx.get(f"{url}/reports", timeout=10).status_code == 401
+        assert httpx.post(f"{url}/forecast", json={}, timeout=10).status_code == 401
+        assert httpx.get(f"{url}/dashboards/balance/2020-Q3", timeout=10).status_code == 401
         olga.client.close()
 
 
