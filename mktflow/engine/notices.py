@@ -149,6 +149,31 @@ def _routes(uow: UnitOfWork, recipient: Recipient) -> list[_Route]:
     return routes or [_Route(None, recipient.member)]
 
 
+def _memo_routes(uow: UnitOfWork, recipient: Recipient) -> list[_Route]:
+    """``_routes``, looked up once per recipient for the transaction (``uow.memo``)."""
+    key = ("routes", recipient)
+    routes: list[_Route] | None = uow.memo.get(key)
+    if routes is None:
+        routes = uow.memo[key] = _routes(uow, recipient)
+    return routes
+
+
+def _language(uow: UnitOfWork, member: str | None, *, memo: bool) -> str | None:
+    """The language ``member`` reads notices in (None: the default, or not a member);
+    ``memo``: looked up once per member for the transaction."""
+    if not member:
+        return None
+    key = ("language", member)
+    if memo and key in uow.memo:
+        found: str | None = uow.memo[key]
+        return found
+    reader = find_member(uow.session, member)
+    language = reader.language if reader is not None and reader.language else None
+    if memo:
+        uow.memo[key] = language
+    return language
+
+
 def _subject(name: str, item: WorkItem | Handoff, event: str, fill: dict[str, Any]) -> str:
     key = f"{event}/member" if fill.get("member") and f"{event}/member" in _PHRASES else event
     verb = event.split(".", 1)[1].replace("_", " ")
@@ -195,9 +220,15 @@ def notice_recipients(
     actor: str,
     reason: str | None = None,
     extra: dict[str, Any] | None = None,
+    same_organisation: bool = False,
 ) -> list[dict[str, Any]]:
     """Queue ``event`` on ``item`` for these recipients, one row per channel they are told by;
-    returns the outbox rows queued."""
+    returns the outbox rows queued.
+
+    ``same_organisation``: the caller changes no member, department or channel in this
+    transaction (the SLA sweep, telling thousands of items), so each recipient's channels and
+    each reader's language are looked up once for the transaction (``uow.memo``), not per call.
+    """
     link = action_link(uow, item)
     name = ref(item)
     due = format_time(item.due_at)
@@ -221,11 +252,12 @@ def notice_recipients(
             **({"words": {"title": item.words["title"]}}
                if item.words and item.words.get("title") else {}),
         }
-        for route in _routes(uow, recipient):
+        for route in (_memo_routes(uow, recipient) if same_organisation
+                      else _routes(uow, recipient)):
             payload = dict(base)
-            reader = find_member(uow.session, route.member) if route.member else None
-            if reader is not None and reader.language:
-                payload["language"] = reader.language  # how the relay words it
+            language = _language(uow, route.member, memo=same_organisation)
+            if language:
+                payload["language"] = language  # how the relay words it
             held = route.member is not None and route.member in daily_members(uow)
             if route.on_behalf_of:
                 payload.update(recipient=route.member, on_behalf_of=route.on_behalf_of,

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import literal_column, update
 from sqlmodel import col, select
 
 from mktflow.config import Settings
@@ -110,34 +111,66 @@ def sweep(uow: UnitOfWork, policy: EscalationPolicy | None = None) -> SweepSumma
     """Raise the escalation level of every overdue work item and handoff that reached a new one.
 
     Rows another command holds locked are skipped (PostgreSQL) and picked up by the next sweep.
+
+    Cost (issue 22, target 6): the overdue rows come from the partial indexes ``ix_workitem_sla``
+    and ``ix_handoff_sla`` (migration 0028); the department heads, calendars and notice routes
+    are looked up once per sweep (the organisation does not change inside its transaction); the
+    new levels are written with one ``UPDATE`` per level and table, the audit entries and
+    notices with one ``INSERT`` per table at commit.
     """
     policy = policy or EscalationPolicy()
     summary = SweepSummary()
     with uow:
         now = uow.now()
         work = select(WorkItem).where(
-            col(WorkItem.state).in_(sorted(OPEN_WORK_STATES)), col(WorkItem.due_at) <= now,
-            col(WorkItem.escalation_level) < MAX_LEVEL,
+            col(WorkItem.state).in_(_literals(_WORK_STATES)), col(WorkItem.due_at) <= now,
+            col(WorkItem.escalation_level) < literal_column(str(MAX_LEVEL)),
         ).order_by(col(WorkItem.due_at), col(WorkItem.id)).with_for_update(skip_locked=True)
         handoffs = select(Handoff).where(
-            col(Handoff.state).in_([str(s) for s in OVERDUE_HANDOFF_STATES]),
-            col(Handoff.due_at) <= now, col(Handoff.escalation_level) < MAX_LEVEL,
+            col(Handoff.state).in_(_literals(OVERDUE_HANDOFF_STATES)),
+            col(Handoff.due_at) <= now,
+            col(Handoff.escalation_level) < literal_column(str(MAX_LEVEL)),
         ).order_by(col(Handoff.due_at), col(Handoff.id)).with_for_update(skip_locked=True)
         items: list[WorkItem | Handoff] = [*uow.session.exec(work), *uow.session.exec(handoffs)]
-        calendars = _Calendars(uow)
+        lookups = _Lookups(uow)
+        raised: dict[tuple[type[WorkItem] | type[Handoff], int], list[int]] = {}
         for item in items:
             summary.checked += 1
-            _escalate(uow, item, policy, now, summary, calendars)
+            level = _escalate(uow, item, policy, now, summary, lookups)
+            if level is not None:
+                assert item.id is not None
+                raised.setdefault((type(item), level), []).append(item.id)
+        # version is left alone: escalation is the system's note on the item, not an edit
+        # that should make a person's pending change conflict.
+        connection = uow.session.connection()
+        for (model, level), ids in sorted(raised.items(), key=lambda kv: kv[0][1]):
+            table = model.__table__  # type: ignore[union-attr]
+            for start in range(0, len(ids), _CHUNK):
+                connection.execute(update(table).where(table.c.id.in_(ids[start:start + _CHUNK]))
+                                   .values(escalation_level=level))
         uow.commit()
     return summary
 
 
-class _Calendars:
-    """The calendars one sweep reads, each looked up once."""
+#: Open work states in the order of the partial index's WHERE (``ix_workitem_sla``).
+_WORK_STATES = ("open", "claimed", "delegated")
+assert set(_WORK_STATES) == OPEN_WORK_STATES
+#: Ids per ``UPDATE ... WHERE id IN (...)`` (well under SQLite's bound-parameter limit).
+_CHUNK = 1000
+
+
+def _literals(states: tuple[str, ...]) -> list[Any]:
+    """The states as literal SQL values, so both planners match the partial indexes."""
+    return [literal_column(f"'{s}'") for s in states]
+
+
+class _Lookups:
+    """What one sweep reads of the organisation, each looked up once: calendars and heads."""
 
     def __init__(self, uow: UnitOfWork) -> None:
         self.uow = uow
         self.found: dict[tuple[str | None, str | None], WorkingCalendar | None] = {}
+        self.heads: dict[str, str | None] = {}
 
     def of(self, branch: str | None, member: str | None) -> WorkingCalendar | None:
         """``branch``'s calendar, else ``member``'s branch's; None when neither has one."""
@@ -151,20 +184,28 @@ class _Calendars:
         member = item.assignee_email if isinstance(item, WorkItem) else item.offered_by
         return self.of(item.branch, member) or CALENDAR_HOURS
 
+    def head(self, department: str) -> str | None:
+        """The e-mail of ``department``'s active head (``notices.head_of``)."""
+        if department not in self.heads:
+            self.heads[department] = head_of(self.uow, department)
+        return self.heads[department]
+
 
 def _escalate(uow: UnitOfWork, item: WorkItem | Handoff, policy: EscalationPolicy,
-              now: datetime, summary: SweepSummary, calendars: _Calendars) -> None:
+              now: datetime, summary: SweepSummary, lookups: _Lookups) -> int | None:
+    """Raise ``item``'s levels due now (audit entries and notices); the level it reached, or
+    None when it stays where it is."""
     assert item.due_at is not None and item.id is not None
-    counted_in = calendars.of_item(item)
+    counted_in = lookups.of_item(item)
     if now < counted_in.next_working_moment(item.due_at):
-        return  # due after hours: the reminder waits for the next working hour
+        return None  # due after hours: the reminder waits for the next working hour
     late = counted_in.working_time_between(item.due_at, now)
     reached = policy.level_at(late)
     kind = "work" if isinstance(item, WorkItem) else "handoff"
     overdue_h = round(late.total_seconds() / 3600, 1)
     for level in range(item.escalation_level + 1, reached + 1):
-        recipient, escalated_to = _audience(uow, item, level)
-        at_work = calendars.of(None, recipient.member) or counted_in
+        recipient, escalated_to = _audience(lookups, item, level)
+        at_work = lookups.of(None, recipient.member) or counted_in
         if not at_work.is_working_moment(now):
             reached = level - 1  # this level and the next wait for its recipient's morning
             break
@@ -174,17 +215,14 @@ def _escalate(uow: UnitOfWork, item: WorkItem | Handoff, policy: EscalationPolic
                   data={"level": level, "escalated_to": escalated_to, "overdue_by_h": overdue_h})
         notice_recipients(
             uow, item, event=f"{kind}.overdue" if level == 1 else f"{kind}.escalated",
-            recipients=[recipient], actor=SYSTEM.email,
+            recipients=[recipient], actor=SYSTEM.email, same_organisation=True,
             extra={"level": level, "escalated_to": escalated_to, "overdue_by_h": overdue_h})
         summary.escalations.append({"ref": ref(item), "level": level, "to": escalated_to})
-    if reached > item.escalation_level:
-        # version is left alone: escalation is the system's note on the item, not an edit
-        # that should make a person's pending change conflict.
-        item.escalation_level = reached
-        uow.session.add(item)
+    return reached if reached > item.escalation_level else None
 
 
-def _audience(uow: UnitOfWork, item: WorkItem | Handoff, level: int) -> tuple[Recipient, str]:
+def _audience(lookups: _Lookups, item: WorkItem | Handoff, level: int
+              ) -> tuple[Recipient, str]:
     """Whom escalation ``level`` of ``item`` tells, and how the message names them."""
     department = item.department if isinstance(item, WorkItem) else item.to_department
     if level == 1:
@@ -193,6 +231,6 @@ def _audience(uow: UnitOfWork, item: WorkItem | Handoff, level: int) -> tuple[Re
             return Recipient(department, holder), holder
         return Recipient(department), f"the {department} department"
     if level == 2:
-        head = head_of(uow, department)
+        head = lookups.head(department)
         return Recipient(department, head), f"the head of {department}"
     return Recipient("management"), "management"

@@ -165,3 +165,23 @@ def test_two_sweeps_at_once_escalate_once(db: Any) -> None:
     for item in items:
         assert len(_escalations(db, f"W-{item.id}")) == 1
     assert len(rows(db, event="work.overdue")) == 5
+
+
+def test_one_sweep_of_many_items_tells_each_one_by_its_own_routes(db: Any) -> None:
+    """Recipients, heads and routes are looked up once per sweep (issue 22): a sweep of many
+    items tells each one's audience as a sweep of that item alone would, and stores each level."""
+    own = channel(db, "marketing", "email", to="olga@example.com", member=OLGA)
+    dept = channel(db, "marketing")
+    head_own = channel(db, "marketing", "email", to="ana@example.com", member=HEAD)
+    held = [_item(db, title=f"Held {i}", assignee=OLGA) for i in range(3)]
+    queue = [_item(db, title=f"Queue {i}") for i in range(3)]
+    summary = _sweep(db, FrozenClock(DUE + timedelta(hours=30)))
+    assert summary.by_level() == {1: 6, 2: 6, 3: 0}
+    told = sorted((m.event, m.payload["ref"], m.channel_id, m.recipient_email)
+                  for m in rows(db) if m.payload.get("level"))
+    assert told == sorted(
+        [("work.overdue", f"W-{i.id}", own.id, OLGA) for i in held]
+        + [("work.overdue", f"W-{i.id}", dept.id, None) for i in queue]
+        + [("work.escalated", f"W-{i.id}", head_own.id, HEAD) for i in held + queue])
+    assert {queries.show(db.uow(), f"W-{i.id}").escalation_level for i in held + queue} == {2}
+    assert _sweep(db, FrozenClock(DUE + timedelta(hours=31))).escalations == []

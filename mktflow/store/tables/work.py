@@ -39,6 +39,10 @@ __all__ = [
 _OPEN_WORK = "state IN ('open', 'claimed', 'delegated')"
 _RECEIVER_ACTS = "state IN ('offered', 'accepted', 'returned')"
 _DELIVERED = "state IN ('delivered')"
+#: The WHERE of the SLA sweep's partial indexes (migration 0028, ``mktflow.engine.sla``): open
+#: work and handoffs the receiver owes, below the top escalation level; repeated word for word.
+_SLA_WORK = _OPEN_WORK + " AND escalation_level < 3"
+_SLA_HANDOFF = _RECEIVER_ACTS + " AND escalation_level < 3"
 
 
 class Branch(SQLModel, table=True):
@@ -107,6 +111,9 @@ class WorkItem(SQLModel, table=True):
               sqlite_where=text(_OPEN_WORK), postgresql_where=text(_OPEN_WORK)),
         Index("ix_workitem_member_inbox", "assignee_email", "due_at",
               sqlite_where=text(_OPEN_WORK), postgresql_where=text(_OPEN_WORK)),
+        # the SLA sweep (mktflow/engine/sla.py): open items not yet at the top level, by due
+        Index("ix_workitem_sla", "due_at",
+              sqlite_where=text(_SLA_WORK), postgresql_where=text(_SLA_WORK)),
         UniqueConstraint("process_id", "step_key", name="uq_workitem_step"),
     )
 
@@ -160,6 +167,8 @@ class Handoff(SQLModel, table=True):
               sqlite_where=text(_RECEIVER_ACTS), postgresql_where=text(_RECEIVER_ACTS)),
         Index("ix_handoff_awaiting", "from_department", "due_at",
               sqlite_where=text(_DELIVERED), postgresql_where=text(_DELIVERED)),
+        Index("ix_handoff_sla", "due_at",
+              sqlite_where=text(_SLA_HANDOFF), postgresql_where=text(_SLA_HANDOFF)),
         UniqueConstraint("process_id", "step_key", name="uq_handoff_step"),
     )
 
