@@ -26,7 +26,7 @@ from mktflow.domain.digests import HELD, DigestMode
 from mktflow.domain.inputs import format_time, human_time
 from mktflow.domain.model import Audience, Role
 from mktflow.engine.channels import department_channels, member_channels
-from mktflow.engine.common import find_member, get_for_update, ref
+from mktflow.engine.common import DEPARTMENT_CHANNELS, find_member, get_for_update, ref
 from mktflow.i18n.notices import PHRASES as _PHRASES
 from mktflow.store.tables import (
     Channel,
@@ -113,7 +113,7 @@ def _recipients(item: WorkItem | Handoff, audience: Audience) -> tuple[str | Non
 
 def _department_channel_ids(uow: UnitOfWork, department: str) -> list[int]:
     """The ids of a department's own channels: one light query, remembered for the command."""
-    key = ("department channels", department)
+    key = (DEPARTMENT_CHANNELS, department)
     ids: list[int] | None = uow.memo.get(key)
     if ids is None:
         ids = uow.memo[key] = list(uow.session.connection().execute(

@@ -10,6 +10,8 @@ import json
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 
 from mktflow.domain import notes
@@ -215,12 +217,14 @@ def complete(
     and when.
     """
     with uow:
-        seen = uow.session.get(WorkItem, item_id)
-        decides = decisions.linked_handoff_id(uow, seen.process_id, seen.step_key) \
-            if seen is not None else None
-        if decides is not None:  # the handoff's row first, as accepting it locks them
-            get_for_update(uow, Handoff, decides)
-        item = get_for_update(uow, WorkItem, item_id)
+        item = _locked_unless_deciding(uow, item_id)  # the common case: one round trip
+        if item is None:  # it decides a handoff (or does not exist)
+            seen = uow.session.get(WorkItem, item_id)
+            decides = decisions.linked_handoff_id(uow, seen.process_id, seen.step_key) \
+                if seen is not None else None
+            if decides is not None:  # the handoff's row first, as accepting it locks them
+                get_for_update(uow, Handoff, decides)
+            item = get_for_update(uow, WorkItem, item_id)
         if item.state == WorkState.DONE:
             _completed_already(uow, item, actor_email, merge_draft(item.draft, data)
                                if over_draft else data)
@@ -243,6 +247,29 @@ def complete(
             follow_step(uow, item, actor, clean or {})
         uow.commit()
         return item
+
+
+def _locked_unless_deciding(uow: UnitOfWork, item_id: int) -> WorkItem | None:
+    """Work item ``item_id``, locked, when it decides no handoff (no handoff of its process
+    has its step key); None otherwise, or when there is no such item. The lock order of a
+    deciding step stays the handoff's row first (``complete``); any other step is read and
+    locked in one query instead of a plain read and a locking one (issue 22, target 4)."""
+    statement = _LOCK_UNLESS_DECIDING.get("work")
+    if statement is None:  # built once, so its compiled form is reused as it is
+        h = Handoff.__table__  # type: ignore[attr-defined]
+        w = WorkItem.__table__  # type: ignore[attr-defined]
+        deciding = core_select(h.c.id).where(h.c.process_id == w.c.process_id,
+                                             h.c.step_key == w.c.step_key)
+        statement = _LOCK_UNLESS_DECIDING["work"] = (
+            select(WorkItem).where(col(WorkItem.id) == bindparam("item_id"),
+                                   ~deciding.exists())
+            .with_for_update().execution_options(populate_existing=True))
+    found: WorkItem | None = uow.session.execute(
+        statement, {"item_id": item_id}).scalar_one_or_none()
+    return found
+
+
+_LOCK_UNLESS_DECIDING: dict[str, Any] = {}
 
 
 def _completed_already(uow: UnitOfWork, item: WorkItem, actor_email: str,

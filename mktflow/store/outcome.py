@@ -38,7 +38,10 @@ from mktflow.domain.model import REF_PREFIX
 
 __all__ = ["how_to_check", "settle", "transaction_id", "what_changed"]
 
-_XID = text("SELECT pg_current_xact_id_if_assigned()::text")
+#: The transaction's id, as ``transaction_id`` reads it (``UnitOfWork.commit`` sends it with
+#: its last writes, ``uow._Piped``).
+XID_SQL = "SELECT pg_current_xact_id_if_assigned()::text"
+_XID = text(XID_SQL)
 _STATUS = text("SELECT pg_xact_status(CAST(:xid AS xid8))")
 
 #: How each kind of item is looked at, from the command line and over the API.

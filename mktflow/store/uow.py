@@ -194,6 +194,8 @@ class UnitOfWork:
         ``Conflict`` when another request took over this one's Idempotency-Key.
         """
         session = self.session
+        postgresql = self.engine.dialect.name == "postgresql"
+        xid = None
         if self._audit_rows or self._outbox_rows:
             session.flush()  # the changed rows first (an entry may name a new row's id)
             connection = session.connection()
@@ -206,13 +208,17 @@ class UnitOfWork:
             for table, rows in ((audit, self._audit_rows), (outbox, self._outbox_rows)):
                 if rows:  # Core rows skip the flush's check: the same limits (a reason's)
                     checks.check_rows(table, rows)
-                    connection.execute(insert(table), rows)
-            if self._outbox_rows:  # relays wake once this commits (PostgreSQL)
-                wakeup.announce(connection)
             if self._audit_rows and self.request is not None:
-                _stamp(connection, self.request, self.now())
-        xid = None
-        if self.engine.dialect.name == "postgresql" and session.in_transaction():
+                _stamp(connection, self.request, self.now())  # reads its row count: not piped
+            with _Piped(connection) as piped:  # PostgreSQL: one round trip for all of these
+                for table, rows in ((audit, self._audit_rows), (outbox, self._outbox_rows)):
+                    if rows:
+                        connection.execute(insert(table).inline(), rows)  # no RETURNING
+                if self._outbox_rows:  # relays wake once this commits (PostgreSQL)
+                    wakeup.announce(connection)
+                piped.ask_transaction_id()
+            xid = piped.transaction_id
+        if postgresql and xid is None and session.in_transaction():
             session.flush()
             xid = outcome.transaction_id(session.connection())
         try:
@@ -279,6 +285,62 @@ class UnitOfWork:
 
 
 _DEFAULTS: dict[str, Any] = {}
+
+
+class _Piped:
+    """On PostgreSQL, the statements run inside are sent together (psycopg's pipeline mode)
+    with the read of the transaction's id, and their answers read once at the end: one round
+    trip for the audit and outbox INSERTs, the NOTIFY and that read, instead of one each
+    (issue 22, target 4). A statement run inside must return no rows. An error of any of them
+    is raised when the block ends, as SQLAlchemy raises it (``DBAPIError``; the connection
+    invalidated when it was lost), and the transaction rolls back as before. On SQLite the
+    statements run one by one and ``transaction_id`` stays None."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.transaction_id: str | None = None
+        self._pipeline: Any = None
+        self._cursor: Any = None
+
+    def __enter__(self) -> _Piped:
+        if self.connection.dialect.name == "postgresql":
+            raw: Any = self.connection.connection.driver_connection
+            self._pipeline = raw.pipeline()
+            self._pipeline.__enter__()
+        return self
+
+    def ask_transaction_id(self) -> None:
+        """Read the transaction's id with the rest (``outcome.transaction_id``'s query)."""
+        if self._pipeline is not None:
+            self._cursor = self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            self._cursor.execute(outcome.XID_SQL)
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._pipeline is None:
+            return
+        import psycopg
+
+        try:
+            self._pipeline.__exit__(exc_type, exc, tb)  # sends them, waits for every answer
+            if exc_type is None and self._cursor is not None:
+                row = self._cursor.fetchone()
+                self.transaction_id = None if row is None or row[0] is None else str(row[0])
+        except psycopg.Error as error:
+            if exc_type is not None:
+                raise
+            raised: Any = error
+            lost = self.connection.dialect.is_disconnect(
+                raised, self.connection.connection.dbapi_connection, None)
+            if lost:
+                self.connection.invalidate(error)
+            raise DBAPIError.instance(
+                "the audit and outbox INSERTs, NOTIFY and the transaction's id (pipelined)",
+                None, error, psycopg.Error, connection_invalidated=lost,
+                dialect=self.connection.dialect) from error
+        finally:
+            if self._cursor is not None and exc_type is None:
+                self._cursor.close()
 
 
 def _stamp(connection: Connection, request: RequestStamp, now: datetime) -> None:
