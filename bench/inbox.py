@@ -87,7 +87,12 @@ def _load(engine: Any, table: str, columns: tuple[str, ...], rows: list[tuple[An
     raw = engine.raw_connection()
     try:
         if engine.dialect.name == "postgresql":
+            # no statement deadline for the load (as mktflow.store.deadlines.unlimited): a
+            # million rows into every index of the table outlast it on a busy machine
+            driver: Any = raw.driver_connection
+            before, driver.answer_s = getattr(driver, "answer_s", None), None
             cur = raw.cursor()
+            cur.execute("SET LOCAL statement_timeout = 0")
             with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
@@ -95,6 +100,7 @@ def _load(engine: Any, table: str, columns: tuple[str, ...], rows: list[tuple[An
             raw.commit()
             cur.execute(f"ANALYZE {table}")  # what autovacuum does after a big load
             raw.commit()
+            driver.answer_s = before
         else:
             def stamp(v: Any) -> Any:
                 if isinstance(v, datetime):
