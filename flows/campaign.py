@@ -174,9 +174,9 @@ def campaign(request: CampaignRequest) -> dict[str, Any]:
                 branch=request.branch, submitter=planned.by, due=due,
                 subject=phrase("campaign %(code)s (%(amount)s)", code=request.code,
                                amount=total),
-                details=f"Goal: {plan.goal}. KPIs: "
-                        + ", ".join(f"{k.name} {k.target:g} {k.unit}".rstrip()
-                                    for k in plan.kpis))
+                details=phrase("Goal: %(goal)s. KPIs: %(kpis)s", goal=plan.goal,
+                               kpis=", ".join(f"{k.name} {k.target:g} {k.unit}".rstrip()
+                                              for k in plan.kpis)))
             if approval.approved:
                 set_status(campaign_id, "approved", approval.approvers[-1],
                            approved_amount=total, matrix_version=approval.matrix_version)
@@ -257,7 +257,8 @@ def _overspend(pid: int, campaign_id: int, request: CampaignRequest, reporter: s
         branch=None, submitter=reporter, due=due,
         subject=phrase("overspend of %(amount)s on campaign %(code)s", amount=over,
                        code=request.code),
-        details=f"Spent {spent:,.2f} of {allocated:,.2f} allocated (tolerance {tolerance:g}%).")
+        details=phrase("Spent %(spent)s of %(allocated)s allocated (tolerance %(tolerance)s%%).",
+                       spent=spent, allocated=allocated, tolerance=f"{tolerance:g}"))
     if approval.approved:
         for line in now["lines"]:
             if line.spent > line.allocated:

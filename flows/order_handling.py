@@ -150,7 +150,7 @@ def order_handling(order: OrderRequest) -> dict[str, Any]:
                 branch=order.branch, submitter=recorded.by, due=due,
                 subject=phrase("credit for order %(number)s (%(customer)s)",
                                number=order.number, customer=check["customer"]),
-                details=f"Credit check: {check['reason']}.")
+                details=phrase("Credit check: %(reason)s.", reason=check["reason"]))
             log.append({"stage": "credit", "department": "finance",
                         "by": ", ".join(outcome.approvers), "ref": ", ".join(outcome.steps),
                         "note": f"{outcome.decision} {outcome.reason}".strip()})

@@ -24,6 +24,7 @@ from mktflow.domain.actors import (
 from mktflow.domain.errors import NotAuthorized, NotFound
 from mktflow.domain.inputs import format_time, normalise_email
 from mktflow.domain.model import REF_PREFIX, ref_of
+from mktflow.domain.words import from_stored
 from mktflow.engine.refs import parse_ref
 from mktflow.store.tables import Branch, Department, Handoff, Member, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
@@ -32,6 +33,7 @@ __all__ = [
     "PREFIX",
     "active_member",
     "actor_for",
+    "approval_rule",
     "as_engine",
     "changed",
     "departments_exist",
@@ -180,6 +182,13 @@ def departments_exist(uow: UnitOfWork, *codes: str) -> set[str]:
 _DEPARTMENTS = core_select(_D.c.code).where(_D.c.code.in_(bindparam("codes", expanding=True)))
 
 
+def approval_rule(approval: dict[str, Any]) -> str:
+    """An approval step's authority-matrix rule in words: its message when kept
+    (``rule_words``, worded where shown), else its English text."""
+    kept = approval.get("rule_words")
+    return from_stored(kept) if kept else str(approval.get("rule", ""))
+
+
 def target_of(obj: WorkItem | Handoff) -> Target:
     """What authorization needs to know of a work item or handoff."""
     if isinstance(obj, WorkItem):
@@ -189,7 +198,7 @@ def target_of(obj: WorkItem | Handoff) -> Target:
                       approval=Approval(department=approval["department"],
                                         roles=tuple(approval["roles"]),
                                         branch=approval.get("branch"),
-                                        rule=approval.get("rule", ""))
+                                        rule=approval_rule(approval))
                       if approval else None,
                       asks_decision=asks_decision(obj.form_schema))
     return Target(ref=ref(obj), department=obj.to_department, branch=obj.branch,

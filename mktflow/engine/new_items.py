@@ -16,7 +16,7 @@ from mktflow.domain.calendars import WorkingDue
 from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
 from mktflow.domain.inputs import check_email, check_id, normalise_email
 from mktflow.domain.model import Audience, Guard, HandoffKind, HandoffState, WorkState
-from mktflow.domain.words import words_of
+from mktflow.domain.words import Phrase, stored, words_of
 from mktflow.engine import decisions, processes
 from mktflow.engine.calendars import resolve_due
 from mktflow.engine.common import active_member, actor_for, departments_exist, ref, target_of
@@ -111,7 +111,9 @@ def create_within(
         draft=draft, created_at=uow.now(), updated_at=uow.now(),
         approval=None if approval is None else {
             "department": approval.department, "roles": list(approval.roles),
-            "branch": approval.branch, "rule": approval.rule},
+            "branch": approval.branch, "rule": approval.rule,
+            **({"rule_words": stored(approval.rule)} if isinstance(approval.rule, Phrase)
+               else {})},
     )
     if assignee:
         item.assignee_email = eligible(uow, item, assignee, "assign", "assignee").email

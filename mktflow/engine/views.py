@@ -1271,7 +1271,9 @@ def work_view(item: Any, process: str | None, now: datetime | None = None) -> Wo
         process=process, process_id=item.process_id,
         step_key=item.step_key, form_name=item.form_name,
         form_schema=item.form_schema, data=item.data, draft=item.draft,
-        excluded=item.excluded, approval=item.approval,
+        excluded=item.excluded,
+        approval={k: v for k, v in item.approval.items() if k != "rule_words"}
+        if item.approval else None,
         # only proven identities may take or decide it (domain.actors.Target.decides)
         decides=bool(item.excluded) or item.approval is not None
         or asks_decision(item.form_schema),

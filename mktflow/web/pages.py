@@ -42,6 +42,7 @@ from mktflow.domain.errors import (
 )
 from mktflow.domain.inputs import EMAIL_SHAPE
 from mktflow.domain.model import HANDOFF_RULES, WORK_RULES
+from mktflow.domain.words import FIELD, Phrase, on_field, phrase
 from mktflow.engine import (
     UnitOfWork,
     actions,
@@ -626,8 +627,9 @@ async def views_form(request: Request, department: str) -> Response:
         elif action == "no-default":
             desk.set_default(v.uow(), actor_email=me, department=department)
         else:
-            raise BadInput(f"action: {action[:40]!r} is not a saved view's action (save, "
-                           "delete, default, no-default)")
+            raise BadInput(on_field("action", phrase(
+                "%(action)s is not a saved view's action (save, delete, default, no-default)",
+                action=repr(action[:40]))))
     except MktflowError as exc:
         return _queue(v, department, status=exc.http_status, refusal=v.refusal(exc), typed=typed,
                       field_errors=_input_error(exc, typed))
@@ -1395,7 +1397,11 @@ def _act(v: Visit, kind: str, item_id: int, action: str, p: dict[str, str]) -> N
 def _input_error(exc: MktflowError, values: dict[str, str]) -> dict[str, str]:
     """A refusal that names one of the posted inputs (``reason: reject needs a reason …``) as
     that input's error, to show beside it: ``{"reason": "reject needs a reason …"}``."""
-    name, sep, message = str(exc).partition(": ")
+    said = exc.args[0] if exc.args else None
+    if isinstance(said, Phrase) and said.msgid == FIELD:  # ``domain.words.on_field``
+        name, sep, message = str(said.values["field"]), ": ", said.values["problem"]
+    else:
+        name, sep, message = str(exc).partition(": ")
     return {name: message} if sep and isinstance(exc, BadInput) and name in values else {}
 
 
