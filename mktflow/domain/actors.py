@@ -15,7 +15,7 @@ from typing import Any
 
 from mktflow.domain.errors import NotAuthorized
 from mktflow.domain.model import MANAGEMENT, Guard, Party, Readable, ReadRule, Role, Rule
-from mktflow.domain.words import Phrase, either, phrase, slashed, word
+from mktflow.domain.words import Phrase, any_of, either, phrase, slashed, word
 
 __all__ = [
     "EXCLUDED",
@@ -257,7 +257,7 @@ def authorize_read(actor: Actor, rule: ReadRule, target: Target) -> None:
             "%(actor)s may not see %(ref)s: it belongs to branch %(branch)s and members of "
             "branch %(own)s see only their branch's", actor=actor.email, ref=target.ref,
             branch=target.branch, own=actor.branch))
-    who = either([word(p.value) for p in rule.who])
+    who = any_of([word(p.value) for p in rule.who])
     what = phrase("the parameters of %(ref)s", ref=target.ref) \
         if rule.subject == Readable.PARAMETERS else target.ref
     raise NotAuthorized(phrase(

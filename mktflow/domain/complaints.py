@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mktflow.domain.errors import BadInput, TransitionRefused
 from mktflow.domain.inputs import REASON_MAX, TEXT_MAX, _problem_char
 from mktflow.domain.model import Party, Rule
+from mktflow.domain.words import either, phrase, word
 
 __all__ = [
     "ACTING",
@@ -142,14 +143,18 @@ def complaint_rule(action: str, state: str, *, ref: str) -> Rule:
     case, its state and the states the action needs otherwise."""
     known = [r for r in COMPLAINT_RULES if r.action == action]
     if not known:
-        raise TransitionRefused(f"complaint {ref}: unknown action {action!r}")
+        raise TransitionRefused(phrase("complaint %(ref)s: unknown action %(action)s", ref=ref,
+                                       action=repr(action)))
     for rule in known:
         if not rule.sources or state in rule.sources:
             return rule
-    allowed = " or ".join(sorted({s for r in known for s in r.sources}))
-    raise TransitionRefused(f"cannot {action.replace('_', ' ')} complaint {ref}: it is "
-                            f"{state}, and {action.replace('_', ' ')} is allowed only when "
-                            f"{allowed}")
+    allowed = either([word(s.replace("_", " ")) for s in sorted(
+        {s for r in known for s in r.sources})])
+    raise TransitionRefused(phrase(
+        "cannot %(action)s %(name)s: it is %(state)s, and %(action)s is allowed only when "
+        "%(allowed)s", action=word(action.replace("_", " ")),
+        name=phrase("complaint %(ref)s", ref=ref), state=word(state.replace("_", " ")),
+        allowed=allowed))
 
 
 def _line(value: str | None, field: str, max_length: int, *, required: bool,

@@ -21,8 +21,8 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["FIELD", "Phrase", "either", "from_stored", "joined", "on_field", "phrase", "slashed",
-           "stored", "word", "words_of"]
+__all__ = ["FIELD", "Phrase", "any_of", "either", "from_stored", "joined", "on_field", "phrase",
+           "slashed", "stored", "word", "words_of"]
 
 #: A stored value: text, an amount (``{"amount": "1234.50"}``), a message, or a list of them.
 Stored = str | dict[str, Any] | list[Any]
@@ -107,6 +107,16 @@ def slashed(texts: Sequence[str]) -> Phrase:
     for text in texts[1:]:
         made = phrase("%(first)s/%(second)s", first=made,
                       second=text if isinstance(text, Phrase) else word(text))
+    return made
+
+
+def any_of(texts: Sequence[str]) -> Phrase:
+    """``a, b or c``, each text worded where shown (``texts`` not empty)."""
+    made = texts[0] if isinstance(texts[0], Phrase) else word(texts[0])
+    for text in texts[1:-1]:
+        made = phrase("%(first)s, %(second)s", first=made, second=text)
+    if len(texts) > 1:
+        made = phrase("%(first)s or %(second)s", first=made, second=texts[-1])
     return made
 
 

@@ -44,7 +44,7 @@ from mktflow.domain.model import (
     ProcessStatus,
     rule_for,
 )
-from mktflow.domain.words import Phrase, on_field, phrase
+from mktflow.domain.words import Phrase, on_field, phrase, word
 from mktflow.engine.common import as_engine, ref
 from mktflow.engine.decisions import apply_handoff
 from mktflow.engine.new_items import create_within, offer_within
@@ -217,7 +217,8 @@ def _close(uow: UnitOfWork, case: Complaint, cust: Customer, actor: Actor) -> No
         if case.handoff_id else None
     if handoff is not None and handoff.state == HandoffState.DELIVERED:
         apply_handoff(uow, handoff, "confirm", actor,
-                      rule_for(HANDOFF_RULES, f"handoff H-{handoff.id}", "confirm",
+                      rule_for(HANDOFF_RULES, phrase("%(kind)s %(ref)s", kind=word("handoff"),
+                                                    ref=f"H-{handoff.id}"), "confirm",
                                handoff.state))
     case.closed_at = uow.now()
     cust.open_complaints = max(0, cust.open_complaints - 1)

@@ -45,6 +45,7 @@ from mktflow.domain.model import (
     WorkState,
     read_rule,
 )
+from mktflow.domain.words import phrase
 from mktflow.engine.common import actor_for, ref
 from mktflow.engine.complaint_steps import complaint_target, due_or_default, new_step
 from mktflow.engine.refs import ref_number
@@ -111,7 +112,7 @@ def open_complaint(uow: UnitOfWork, *, actor_email: str, customer: str | None,
     with uow:
         actor = actor_for(uow, actor_email)
         rule = complaint_rule("open", "", ref="a new complaint")
-        authorize(actor, rule, Target(ref="a new complaint", department=CUSTOMER_SERVICE))
+        authorize(actor, rule, Target(ref=phrase("a new complaint"), department=CUSTOMER_SERVICE))
         due = due_or_default(due_at, uow.now(), "due")
         cust = uow.session.exec(select(Customer).where(col(Customer.code) == code)
                                 .with_for_update()).first()

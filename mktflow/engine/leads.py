@@ -85,6 +85,9 @@ __all__ = [
 #: one lead naming none that does is NotFound (404), as an unknown department is.
 _REFERENCES = frozenset({"campaign", "region", "owner"})
 
+#: How a refusal names a lead not yet gathered.
+A_LEAD = phrase("a lead")
+
 #: The most rows one import takes (a larger file is split by whoever exports it).
 IMPORT_MAX_ROWS = 5_000
 
@@ -116,9 +119,9 @@ def _row_problems(uow: UnitOfWork, actor: Actor, values: dict[str, Any]) -> list
         if member is None or not member.active or member.department != MARKETING:
             problems.append(("owner", f"{owner} is not an active member of {MARKETING} "
                                       "(marketing owns every lead)"))
-    target = Target(ref="a lead", department=MARKETING, branch=region or None)
+    target = Target(ref=A_LEAD, department=MARKETING, branch=region or None)
     try:
-        authorize(actor, lead_rule("gather", "", ref="a lead"), target)
+        authorize(actor, lead_rule("gather", "", ref=A_LEAD), target)
     except NotAuthorized as refused:  # reported as the row's own problem
         problems.append(("region" if region else "actor", str(refused)))
     return problems
@@ -179,8 +182,8 @@ def gather(
     kind = _source(source, campaign)
     with uow:
         actor = actor_for(uow, actor_email)
-        authorize(actor, lead_rule("gather", "", ref="a lead"),
-                  Target(ref="a lead", department=MARKETING, branch=region or None))
+        authorize(actor, lead_rule("gather", "", ref=A_LEAD),
+                  Target(ref=A_LEAD, department=MARKETING, branch=region or None))
         problems = _row_problems(uow, actor, values)
         message = "; ".join(f"{f}: {r}" for f, r in problems)
         if problems and all(f in _REFERENCES for f, _ in problems):

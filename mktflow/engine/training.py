@@ -401,8 +401,8 @@ def _session_view(s: TrainingSession) -> TrainingSessionPublic:
 
 
 def _need_target(n: TrainingNeed) -> Target:
-    return Target(ref=f"the training needs of {n.member_email}", department=n.department,
-                  branch=n.branch, assignee=n.member_email)
+    return Target(ref=phrase("the training needs of %(member)s", member=n.member_email),
+                  department=n.department, branch=n.branch, assignee=n.member_email)
 
 
 def list_plans(uow: UnitOfWork, *, reader: str | None = None, period: str | None = None,
@@ -419,7 +419,8 @@ def list_plans(uow: UnitOfWork, *, reader: str | None = None, period: str | None
             query = query.where(col(TrainingPlan.department) == department)
         rule = read_rule(Readable.QUEUE)
         plans = [p for p in uow.session.exec(query) if actor is None or may_read(
-            actor, rule, Target(ref=f"the {p.department} training plan",
+            actor, rule, Target(ref=phrase("the %(department)s training plan",
+                                               department=p.department),
                                 department=p.department))]
         sessions: dict[int, list[TrainingSession]] = {}
         for s in uow.session.exec(select(TrainingSession).where(

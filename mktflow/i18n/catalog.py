@@ -20,7 +20,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
-from mktflow.domain.complaints import StepKind
+from mktflow.domain.complaints import COMPLAINT_RULES, StepKind
 from mktflow.domain.desk import BULK_ACTIONS
 from mktflow.domain.leads import LEAD_RULES, LeadState
 from mktflow.domain.model import (
@@ -79,7 +79,8 @@ def extract() -> Catalog:
               *Party, *Role, *(r.refusal for r in named if r.refusal),
               *(r.why for r in READ_RULES),
               # the words the processes' texts name: lead states, standings, steps, gates
-              *LeadState, *Standing, *StepKind, *GATES]
+              *LeadState, *Standing, *StepKind, *GATES,
+              *(r.action.replace("_", " ") for r in COMPLAINT_RULES)]
     for text in tables:
         if text not in found:
             found.add(text, locations=[("mktflow/domain/model.py", 0)])
