@@ -224,6 +224,30 @@ def test_a_who_may_refusal_reads_in_chinese_on_the_page(db: Any, site: str) -> N
         cancel(db.uow(), item, actor_email=OLGA, reason="not needed")  # the doors' English
 
 
+def test_a_complaints_step_reads_in_the_pages_language(db: Any, site: str) -> None:
+    """A complaint's respond step, made by the engine (``engine.complaint_steps``): its title
+    and description on the queue and on its page in Chinese, the customer's words as typed;
+    the command line's title stays English."""
+    from mktflow.engine import complaints
+
+    case = complaints.open_complaint(db.uow(), actor_email=OLGA, customer="ACME-ZH",
+                                     customer_name="Acme", text="llegó tarde")
+    b = _signed_in(db, site, OLGA)
+    queue = b.get("/inbox/marketing?lang=zh").text
+    assert f"答复投诉 C-{case.id}（Acme）：交给须处理的部门" in queue
+    assert "Respond to complaint" not in queue
+    from sqlmodel import Session, col, select
+
+    from mktflow.store.tables import WorkItem
+
+    with Session(db.engine) as session:
+        item = session.exec(select(WorkItem.id).where(
+            col(WorkItem.process_id) == case.process_id)).one()
+    page = b.get(f"/work/{item}?lang=zh").text
+    assert "客户反映：llegó tarde" in page and "The customer said" not in page
+    b.client.close()
+
+
 def test_a_notice_email_is_in_the_members_language(db: Any, tmp_path: Path) -> None:
     """Olga reads Russian (the organisation file): the e-mail telling her a step is hers comes
     in Russian; the department's own channel, which speaks for no one member, in English."""
