@@ -19,10 +19,10 @@ from mktflow.domain.campaign import CampaignEvaluation, evaluate, over_tolerance
 from mktflow.domain.inputs import EMAIL_SHAPE
 from mktflow.domain.model import ProcessStatus
 from mktflow.domain.money import money, money_json, money_sum
-from mktflow.domain.words import phrase
+from mktflow.domain.words import phrase, word
 from mktflow.prefect import tasks
 from mktflow.prefect.approvals import describe, seek_approval
-from mktflow.prefect.artifacts import markdown_table, publish
+from mktflow.prefect.artifacts import markdown_table, publish, table_rows
 from mktflow.prefect.steps import (
     StepDue,
     StepForm,
@@ -293,14 +293,23 @@ def _evaluation_dict(e: CampaignEvaluation) -> dict[str, Any]:
 
 
 def _evaluation_md(e: CampaignEvaluation) -> str:
+    """The evaluation step's description: the KPIs' table and the spend, a message worded
+    where shown (the table's head and its yes / no too)."""
     rows = [{"kpi": k.name, "target": k.target, "actual": k.actual,
              "achievement": f"{k.achievement:.0%}" if k.achievement is not None else "",
-             "met": "yes" if k.met else "no"} for k in e.kpis]
-    return (markdown_table(rows, ["kpi", "target", "actual", "achievement", "met"])
-            + f"\nSpent **{e.spent:,.2f}** of **{e.allocated:,.2f}** allocated "
-              f"(variance {e.variance:,.2f}); cost per result "
-              f"{e.cost_per_result if e.cost_per_result is not None else 'n/a'}; "
-              f"{e.kpis_met} of {len(e.kpis)} KPIs met.")
+             "met": word("yes") if k.met else word("no")} for k in e.kpis]
+    columns = ["kpi", "target", "actual", "achievement", "met"]
+    figures = {"spent": e.spent, "allocated": e.allocated, "variance": e.variance,
+               "cost": str(e.cost_per_result) if e.cost_per_result is not None
+               else word("n/a"), "met": e.kpis_met, "kpis": len(e.kpis)}
+    if not rows:
+        return markdown_table(rows, columns) + phrase(
+            "\nSpent **%(spent)s** of **%(allocated)s** allocated (variance %(variance)s); cost "
+            "per result %(cost)s; %(met)s of %(kpis)s KPIs met.", **figures)
+    return phrase("| kpi | target | actual | achievement | met |\n|---|---|---|---|---|\n"
+                  "%(rows)s\nSpent **%(spent)s** of **%(allocated)s** allocated (variance "
+                  "%(variance)s); cost per result %(cost)s; %(met)s of %(kpis)s KPIs met.",
+                  rows=table_rows(rows, columns), **figures)
 
 
 def _report(code: str, goal: str, campaign_id: int, e: CampaignEvaluation,

@@ -421,3 +421,35 @@ def test_the_newer_routines_steps_and_refusals_read_in_each_language(
     assert [worded(stored(from_stored(stored(t))), code) for t in texts[:4]] == said[:4]
     assert in_language(texts[4], code) == said[4]
     assert in_language(word("no member"), code) != ("no member" if code != "en" else "")
+
+
+@pytest.mark.parametrize(("code", "head", "met", "spent"), [
+    ("en", "| kpi | target | actual | achievement | met |", "| yes |", "Spent **1,234.50**"),
+    ("zh", "| KPI | 目标值 | 实际值 | 达成率 | 是否达成 |", "| 是 |", "已花费 **1,234.50**"),
+    ("es", "| KPI | meta | real | logro | cumplido |", "| sí |", "Gastado **1.234,50**"),
+    ("ru", "| KPI | цель | факт | достижение | выполнен |", "| да |",
+     "Потрачено **1\u00a0234,50**")])
+def test_the_evaluation_and_order_lines_tables_read_in_each_language(
+        code: str, head: str, met: str, spent: str) -> None:
+    """The campaign evaluation's and the order's lines' tables in a step's description: the
+    head, yes / no and the sentence worded, amounts grouped the language's way, the cells typed
+    (a KPI's name, a line's SKU) as typed; English as the flows always wrote it."""
+    from decimal import Decimal
+
+    from flows.campaign import _evaluation_md
+    from flows.order_handling import _lines_md
+    from mktflow.domain.campaign import BudgetFigures, KpiFigures, evaluate
+    from mktflow.domain.words import stored
+    from mktflow.i18n.words import worded
+
+    result = evaluate([KpiFigures("leads", 100, 120), KpiFigures("sales", 10, 5)],
+                      [BudgetFigures("A", Decimal(1000), Decimal("1234.5"))])
+    text = worded(stored(_evaluation_md(result)), code)  # type: ignore[arg-type]
+    assert text.startswith(head) and met in text and spent in text, text
+    assert "| leads | 100 | 120 | 120% |" in text
+    lines = _lines_md({"lines": [{"sku": "BX-1", "description": "Caja", "quantity": 2,
+                                  "unit_price": Decimal("3.5")}]})
+    said = worded(stored(lines), code)  # type: ignore[arg-type]
+    assert "| BX-1 | Caja | 2 | 3.50 |" in said and ("unit_price" in said) == (code == "en")
+    if code == "en":
+        assert text == str(_evaluation_md(result)) and text.endswith("1 of 2 KPIs met.")
