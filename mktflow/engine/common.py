@@ -24,7 +24,7 @@ from mktflow.domain.actors import (
 from mktflow.domain.errors import NotAuthorized, NotFound
 from mktflow.domain.inputs import format_time, normalise_email
 from mktflow.domain.model import REF_PREFIX, ref_of
-from mktflow.domain.words import from_stored
+from mktflow.domain.words import from_stored, phrase
 from mktflow.engine.refs import parse_ref
 from mktflow.store.tables import Branch, Department, Handoff, Member, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
@@ -76,7 +76,7 @@ def get_for_update(uow: UnitOfWork, model: type[T], item_id: int) -> T:
             .with_for_update().execution_options(populate_existing=True))
     row: T | None = uow.session.execute(statement, {"item_id": item_id}).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"{PREFIX[model]}-{item_id} does not exist")
+        raise NotFound(phrase("%(ref)s does not exist", ref=f"{PREFIX[model]}-{item_id}"))
     return row
 
 
@@ -91,7 +91,7 @@ def active_member(session: Session, email: str) -> Member:
     """The active member an e-mail names; refuses anyone else."""
     member = find_member(session, email)
     if member is None or not member.active:
-        raise NotFound(f"no active member with e-mail {email!r}")
+        raise NotFound(phrase("no active member with e-mail %(given)s", given=repr(email)))
     return member
 
 
@@ -150,7 +150,7 @@ def actor_for(uow: UnitOfWork, email: str) -> Actor:
         return actor
     rows = uow.session.connection().execute(_ACTOR, {"email": key[2]}).all()
     if not rows or not rows[0].active:
-        raise NotFound(f"no active member with e-mail {email!r}")
+        raise NotFound(phrase("no active member with e-mail %(given)s", given=repr(email)))
     m = rows[0]
     delegations = [(r.code, r.delegate_email or "", r.head_away_from, r.head_away_until)
                    for r in rows if r.code is not None]

@@ -12,6 +12,7 @@ from mktflow.domain.inputs import TEXT_MAX, check_links, check_text
 from mktflow.domain.model import (
     HANDOFF_RULES,
 )
+from mktflow.domain.words import on_field, phrase
 from mktflow.engine import lead_handoffs, processes
 from mktflow.engine.calendars import resolve_due
 from mktflow.engine.common import get_for_update
@@ -51,10 +52,13 @@ def offer(
     if not title.strip():
         raise BadInput("title: must not be empty")
     if from_department == to_department:
-        raise BadInput(f"to: a handoff goes to another department, not back to {to_department}")
+        raise BadInput(on_field("to", phrase(
+            "a handoff goes to another department, not back to %(department)s",
+            department=to_department)))
     deliverables = [d.strip() for d in deliverables or [] if d.strip()]
     if letter and not deliverables:
-        raise BadInput("deliverable: a responsibility letter names at least one deliverable")
+        raise BadInput(on_field("deliverable", phrase(
+            "a responsibility letter names at least one deliverable")))
     with uow:
         handoff = offer_within(
             uow, actor_email=actor_email, from_department=from_department,
@@ -170,7 +174,7 @@ def comment(
     ``links`` and the link otherwise, and nothing is recorded.
     """
     if not text.strip():
-        raise BadInput("text: a comment must not be empty")
+        raise BadInput(on_field("text", phrase("a comment must not be empty")))
     check_text(text, field="text", max_length=TEXT_MAX, multiline=True)
     links = check_links(links)
     with uow:

@@ -25,7 +25,7 @@ from mktflow.domain.inputs import (
     normalise_email,
 )
 from mktflow.domain.model import OPEN_WORK_STATES, Audience, WorkState
-from mktflow.domain.words import phrase
+from mktflow.domain.words import on_field, phrase
 from mktflow.domain.work_reports import REPORT_FORM_NAME
 from mktflow.engine import decisions, processes
 from mktflow.engine.answers import check_answer
@@ -159,7 +159,7 @@ def delegate(uow: UnitOfWork, item_id: int, *, to: str, actor_email: str) -> Wor
         actor, rule = check(uow, item, "delegate", actor_email)
         member = eligible(uow, item, to, "delegate")
         if member.email == actor.email:
-            raise BadInput("to: cannot delegate a step to yourself")
+            raise BadInput(on_field("to", phrase("cannot delegate a step to yourself")))
         record(uow, item, rule, actor,
                fields={"owner_email": actor.email, "assignee_email": member.email})
         uow.commit()
@@ -294,7 +294,7 @@ def check_draft(uow: UnitOfWork, item_id: int, data: dict[str, Any] | None) -> d
     with uow:
         item = uow.session.get(WorkItem, item_id)
         if item is None:
-            raise NotFound(f"{ref_of('work', item_id)} does not exist")
+            raise NotFound(phrase("%(ref)s does not exist", ref=ref_of("work", item_id)))
         return check_step_answer(uow, item, merge_draft(item.draft, data))
 
 
@@ -361,7 +361,8 @@ def update(
     if priority is not None:
         fields["priority"] = priority
     if not fields:
-        raise BadInput("nothing to update: give a due time, a follow-up time or a priority")
+        raise BadInput(phrase("nothing to update: give a due time, a follow-up time or a "
+                              "priority"))
     with uow:
         item = get_for_update(uow, WorkItem, item_id)
         actor, rule = check(uow, item, "update", actor_email)
@@ -387,7 +388,7 @@ def comment(
     touches another answer.
     """
     if not text.strip():
-        raise BadInput("text: a comment must not be empty")
+        raise BadInput(on_field("text", phrase("a comment must not be empty")))
     check_text(text, field="text", max_length=TEXT_MAX, multiline=True)
     data: dict[str, Any] = {"text": text.strip(), "links": check_links(links)}
     if refused_answer is not None:
