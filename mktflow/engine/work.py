@@ -350,7 +350,8 @@ def update(
     """The head changes a step's due time, follow-up time or priority; a due time in working
     time is counted from now in the step's calendar (as ``create_work_item``)."""
     if priority is not None and not 0 <= priority <= 100:
-        raise BadInput(f"priority: must be between 0 and 100, got {priority}")
+        raise BadInput(on_field("priority", phrase("must be between 0 and 100, got %(got)s",
+                                                   got=priority)))
     fields: dict[str, Any] = {}
     if due_at is not None:
         fields["due_at"] = due_at

@@ -654,16 +654,17 @@ async def bulk_form(request: Request, department: str) -> Response:
     try:
         priority = typed.get("priority", "").strip()
         if priority and not (priority.isdigit() and 0 <= int(priority) <= 100):
-            raise BadInput(f"priority: must be a whole number from 0 to 100, got "
-                           f"{priority[:20]!r}")
+            raise BadInput(on_field("priority", phrase(
+                "must be a whole number from 0 to 100, got %(got)s", got=repr(priority[:20]))))
         inputs: dict[str, Any] = {
             "to": typed.get("to", "").strip(), "reason": typed.get("reason", "").strip() or None,
             "due": parse_due(typed.get("due", "").strip() or None, field="due"),
             "priority": int(priority) if priority else None}
         if action == "update" and inputs["due"] is None and inputs["priority"] is None:
-            raise BadInput("due: give a new due time or priority (or both) to change")
+            raise BadInput(on_field("due", phrase(
+                "give a new due time or priority (or both) to change")))
         if action == "assign" and not inputs["to"]:
-            raise BadInput("to: choose the member who takes the items")
+            raise BadInput(on_field("to", phrase("choose the member who takes the items")))
         answer = desk.bulk(v.uow, action, items, actor_email=v.me["email"], **inputs)
     except MktflowError as exc:
         return _queue(v, department, status=exc.http_status, refusal=v.refusal(exc), typed=typed,
@@ -891,10 +892,12 @@ async def calendar_feed_form(request: Request) -> Response:
         if action == "revoke-feed":
             feed = _last(pairs, "feed")
             if not feed.isdigit():
-                raise BadInput(f"feed: {feed[:20]!r} is no feed number")
+                raise BadInput(on_field("feed", phrase("%(given)s is no feed number",
+                                                       given=repr(feed[:20]))))
             campaign_calendar.revoke_feed(v.uow(), int(feed), actor_email=v.me["email"])
             return v.redirect("/calendar?done=feed+revoked")
-        raise BadInput(f"action: {action[:40]!r} is no action of the calendar page")
+        raise BadInput(on_field("action", phrase("%(action)s is no action of the calendar page",
+                                                 action=repr(action[:40]))))
     except MktflowError as exc:
         return calendar_page(request, status=exc.http_status, refusal=v.refusal(exc))
 

@@ -453,3 +453,23 @@ def test_the_evaluation_and_order_lines_tables_read_in_each_language(
     assert "| BX-1 | Caja | 2 | 3.50 |" in said and ("unit_price" in said) == (code == "en")
     if code == "en":
         assert text == str(_evaluation_md(result)) and text.endswith("1 of 2 KPIs met.")
+
+
+@pytest.mark.parametrize(("code", "email", "day"), [
+    ("en", "to: 'olga' is not an e-mail address", "due: '2027-13-01' is not a date (YYYY-MM-DD)"),
+    ("zh", "to: 'olga' 不是电子邮件地址", "due: '2027-13-01' 不是日期（YYYY-MM-DD）"),
+    ("es", "to: 'olga' no es una dirección de correo",
+     "due: '2027-13-01' no es una fecha (AAAA-MM-DD)"),
+    ("ru", "to: 'olga' — не адрес электронной почты", "due: '2027-13-01' — не дата (ГГГГ-ММ-ДД)")])
+def test_a_forms_refusal_names_its_field_and_reads_in_each_language(
+        code: str, email: str, day: str) -> None:
+    """A refusal made with ``on_field``: the field's name as the API names it, the problem
+    worded; the page takes the problem to show it beside its field."""
+    from mktflow.domain.inputs import check_email, parse_date
+    from mktflow.domain.words import FIELD
+    from mktflow.i18n.words import in_language
+
+    said = _refusal(lambda: check_email("olga", field="to"))
+    assert said.msgid == FIELD and said.values["field"] == "to"
+    assert in_language(said, code) == email
+    assert in_language(_refusal(lambda: parse_date("2027-13-01", field="due")), code) == day
