@@ -42,7 +42,7 @@ from mktflow.domain.meetings import (
     recipients,
 )
 from mktflow.domain.model import Readable, WorkState, read_rule
-from mktflow.domain.words import phrase
+from mktflow.domain.words import joined, phrase
 from mktflow.engine.answers import minutes_check
 from mktflow.engine.common import as_engine, find_member, ref
 from mktflow.engine.notices import head_of
@@ -375,8 +375,8 @@ def send_minutes(uow: UnitOfWork, meeting_id: int, *, link: str = "") -> dict[st
         label, process_id = meeting_ref(m.id), m.process_id
         title = phrase("Minutes of the %(meeting)s (%(ref)s)",
                        meeting=meeting_name(m.kind, m.period), ref=label)
-    summary = "; ".join(f"#{n} {text} ({owner}, due {due})"
-                        for _i, n, text, owner, _dep, due in rows)
+    summary = joined([phrase("#%(n)s %(text)s (%(member)s, due %(due)s)", n=n, text=text,
+                             member=owner, due=due) for _i, n, text, owner, _dep, due in rows])
     read = []
     for dept in to:
         with as_engine(uow):
