@@ -34,7 +34,7 @@ from mktflow.engine.transitions import check, record
 from mktflow.store.tables import Complaint, Handoff, WorkItem
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["MOVES_CASE", "act"]
+__all__ = ["MOVES_CASE", "act", "moves_case"]
 
 #: The handoff actions that move a complaint's case as its act step does.
 MOVES_CASE = ("accept", "deliver")
@@ -54,6 +54,13 @@ def _act_step(uow: UnitOfWork, handoff_id: int) -> tuple[int, int, str] | None:
     if step is None or step.id is None:
         return None
     return case.id, step.id, step.state
+
+
+def moves_case(uow: UnitOfWork, handoff_id: int | None) -> bool:
+    """Whether ``handoff_id`` is a complaint's handoff whose act step is open, so its accept
+    and deliver move the case (inside an open unit of work; a plain read). The handoff's page
+    offers its deliver then, and its note is the act step's ``done``."""
+    return handoff_id is not None and _act_step(uow, handoff_id) is not None
 
 
 def act(uow: UnitOfWork, handoff_id: int, action: str, *, actor_email: str,

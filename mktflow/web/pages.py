@@ -46,6 +46,7 @@ from mktflow.engine import (
     UnitOfWork,
     actions,
     campaign_calendar,
+    complaint_handoffs,
     complaints,
     dashboards,
     desk,
@@ -1412,9 +1413,14 @@ def _act(v: Visit, kind: str, item_id: int, action: str, p: dict[str, str]) -> N
             .process_id or 0, actor_email=me, reason=reason)
         return
     note = p.get("note", "").strip()
+    data: dict[str, Any] | None = {"note": note} if note else None
+    if kind == "handoff" and action == "deliver":
+        with u:  # a complaint's handoff: the note is what was done (its act step's answer)
+            if complaint_handoffs.moves_case(u, item_id):
+                data = {"done": note}
     posted: dict[str, Any] = {
         "to": p.get("to", ""), "text": p.get("text", ""), "links": _links(p.get("links", "")),
-        "reason": reason, "data": {"note": note} if note else None}
+        "reason": reason, "data": data}
     actions.perform(u, kind, item_id, action, actor_email=me,
                     **actions.taken(kind, action, posted))
 

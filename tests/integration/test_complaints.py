@@ -283,13 +283,33 @@ def test_accepting_and_delivering_the_cases_handoff_moves_the_case(db: Any, cli:
     complaints.customer_answer(db.uow(), case.id, actor_email=OLGA, satisfied=True)
     assert show(db, case)["handoff_state"] == "confirmed"
 
-    # delivered straight from the queue (not accepted first): the same, the step claimed too
+    # accepted and delivered at the handoff's page: the same
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+    from tests.integration.api_support import serving
+    from tests.integration.web_support import Browser
+
     other = opened(db, customer="CUST-QUICK")
     complaints.hand_over(db.uow(), other.id, actor_email=OLGA, to="finance", request="Refund")
-    quick = show(db, other)["handoff"]
-    handoffs.deliver(db.uow(), int(quick.removeprefix("H-")), actor_email="grace.liu@example.com",
-                     data={"done": "Refunded"})
+    quick = show(db, other)["handoff"].removeprefix("H-")
+    with serving(create_app(db.engine, settings=Settings())) as url:
+        grace = Browser(url)
+        try:
+            grace.sign_in(db, "grace.liu@example.com")  # finance's head
+            grace.get(f"/handoffs/{quick}")
+            grace.post(f"/handoffs/{quick}", {"action": "accept"})
+            assert 'value="deliver"' in grace.get(f"/handoffs/{quick}").text
+            grace.post(f"/handoffs/{quick}", {"action": "deliver", "note": "Refunded"})
+        finally:
+            grace.client.close()
     assert (show(db, other)["state"], show(db, other)["done"]) == ("answered", "Refunded")
+    # delivered straight from the queue, still offered: accepted and delivered, as the act step
+    third = opened(db, customer="CUST-THIRD")
+    complaints.hand_over(db.uow(), third.id, actor_email=OLGA, to="supply", request="Resend")
+    handoffs.deliver(db.uow(), int(show(db, third)["handoff"].removeprefix("H-")),
+                     actor_email=RAJ, data={"done": "Resent"})
+    assert (show(db, third)["state"], show(db, third)["handoff_state"]) == (
+        "answered", "delivered")
 
 
 def test_a_case_is_cancelled_at_the_cli_the_api_and_its_page(db: Any, cli: Any) -> None:
