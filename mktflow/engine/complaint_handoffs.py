@@ -81,7 +81,9 @@ def act(uow: UnitOfWork, handoff_id: int, action: str, *, actor_email: str,
     else:
         _deliver(uow, step_id, state, actor_email=actor_email, data=data)
     with uow:
-        return get_for_update(uow, Handoff, handoff_id)
+        handoff = uow.session.get(Handoff, handoff_id)
+        assert handoff is not None
+        return handoff
 
 
 def _accept(uow: UnitOfWork, handoff_id: int, case_id: int, step_id: int, *,

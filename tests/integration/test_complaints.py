@@ -306,8 +306,9 @@ def test_accepting_and_delivering_the_cases_handoff_moves_the_case(db: Any, cli:
     # delivered straight from the queue, still offered: accepted and delivered, as the act step
     third = opened(db, customer="CUST-THIRD")
     complaints.hand_over(db.uow(), third.id, actor_email=OLGA, to="supply", request="Resend")
-    handoffs.deliver(db.uow(), int(show(db, third)["handoff"].removeprefix("H-")),
-                     actor_email=RAJ, data={"done": "Resent"})
+    moved = handoffs.deliver(db.uow(), int(show(db, third)["handoff"].removeprefix("H-")),
+                             actor_email=RAJ, data={"done": "Resent"})
+    assert (moved.state, moved.data) == ("delivered", {"done": "Resent"})
     assert (show(db, third)["state"], show(db, third)["handoff_state"]) == (
         "answered", "delivered")
 
