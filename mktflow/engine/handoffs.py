@@ -82,7 +82,7 @@ def act(
 
     Accepting or delivering a complaint's handoff moves its case as the case's act step does
     (``engine.complaint_handoffs``): accept claims the step, deliver (``{"done": ...}``)
-    completes it.
+    completes it; a person's cancel of a case's handoff is refused (the case is cancelled).
 
     A person's cancel of a handoff the flow of a running process made ends the process with
     it, as a step's cancel does (``work.cancel``), so whoever may end the process does it and
@@ -103,7 +103,9 @@ def act(
         handoff = get_for_update(uow, Handoff, handoff_id)
         actor, rule = check(uow, handoff, action, actor_email, reason=reason,
                             who=processes.ender(uow, instance, handoff))
-        moved = flow_moves(uow, handoff, action)
+        moved = flow_moves(uow, handoff, action) or (
+            complaint_handoffs.cancel_refusal(uow, handoff)
+            if action == "cancel" and uow.door is not Door.ENGINE else None)
         if moved is not None:
             raise TransitionRefused(moved)
         lead_handoffs.follow(uow, handoff, action, actor, data=data)  # a lead's outcome

@@ -353,3 +353,20 @@ def test_a_case_is_cancelled_at_the_cli_the_api_and_its_page(db: Any, cli: Any) 
             ana.client.close()
             olga.client.close()
     assert show(db, by_page)["state"] == "cancelled"
+
+
+def test_a_cases_step_or_handoff_is_not_cancelled_on_its_own(db: Any) -> None:
+    from mktflow.engine import handoffs
+
+    case = opened(db)
+    complaints.hand_over(db.uow(), case.id, actor_email=OLGA, to="supply", request="Resend")
+    view = show(db, case)
+    act_step = int(view["step"]["ref"].removeprefix("W-"))
+    with pytest.raises(TransitionRefused, match=r"carries complaint C-\d+.*complaint cancel"):
+        handoffs.cancel(db.uow(), int(view["handoff"].removeprefix("H-")), actor_email=OLGA,
+                        reason="not needed")
+    with pytest.raises(TransitionRefused, match=r"carries complaint C-\d+, which would stay"):
+        work.cancel(db.uow(), act_step, actor_email=ANA, reason="not needed")
+    view = show(db, case)
+    assert (view["state"], view["handoff_state"], view["step"]["state"]) == (
+        "handed_over", "offered", "open")
