@@ -18,8 +18,9 @@ acting department's hands: the handoff (``handoff-<round>``) and the *act* step
 A person's **cancel** of a case's handoff is refused, naming the case: it would end the case's
 process and leave the case handed over; the head of customer service cancels the case
 (``complaints.cancel``), which cancels its handoff too (a case's step is refused alike:
-``cancel_refusal``). Other actions on the handoff (reject, ...) and a handoff whose act step is
-not open keep the handoff's own rules. Source: seed 001, 市场部管理制度 五、工作流程 2.(1) C.
+``complaint_steps.cancel_refusal``). Other actions on the handoff (reject, ...) and a handoff
+whose act step is not open keep the handoff's own rules. Source: seed 001, 市场部管理制度
+五、工作流程 2.(1) C.
 """
 
 from __future__ import annotations
@@ -29,8 +30,6 @@ from typing import Any
 from sqlmodel import col, select
 
 from mktflow.domain.complaints import (
-    FORM_NAMES,
-    ComplaintState,
     StepKind,
     complaint_ref,
     step_key,
@@ -43,7 +42,7 @@ from mktflow.engine.transitions import check, record
 from mktflow.store.tables import Complaint, Handoff, WorkItem
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["MOVES_CASE", "act", "cancel_refusal", "moves_case"]
+__all__ = ["MOVES_CASE", "act", "moves_case"]
 
 #: The handoff actions that move a complaint's case as its act step does.
 MOVES_CASE = ("accept", "deliver")
@@ -70,23 +69,6 @@ def moves_case(uow: UnitOfWork, handoff_id: int | None) -> bool:
     and deliver move the case (inside an open unit of work; a plain read). The handoff's page
     offers its deliver then, and its note is the act step's ``done``."""
     return handoff_id is not None and _act_step(uow, handoff_id) is not None
-
-
-def cancel_refusal(uow: UnitOfWork, item: Handoff | WorkItem) -> str | None:
-    """Why a person may not cancel ``item`` on its own (the handoff or a step of a case not
-    closed or cancelled: cancelling it would end the case's process and leave the case as it
-    is), or None (a plain read, inside an open unit of work)."""
-    if item.process_id is None or (isinstance(item, WorkItem)
-                                   and item.form_name not in FORM_NAMES.values()):
-        return None
-    case = uow.session.exec(select(Complaint).where(
-        col(Complaint.process_id) == item.process_id)).first()
-    if case is None or case.state in (ComplaintState.CLOSED, ComplaintState.CANCELLED):
-        return None
-    cref = complaint_ref(case.id)
-    return (f"cannot cancel {ref(item)}: it carries complaint {cref}, which would stay "
-            f"{case.state}; the head of customer service cancels the case with it "
-            f"(mktflow complaint cancel {cref} --reason ...)")
 
 
 def act(uow: UnitOfWork, handoff_id: int, action: str, *, actor_email: str,
