@@ -18,6 +18,8 @@ A case's life (one *round* per pass; its steps are work items keyed ``<step>-<ro
       └──reopen (customer not satisfied, with a note; escalates)───────────┤
                                                        closed <──close (satisfied)
 
+    open | handed_over | answered ──cancel (customer service's head, with a reason)──> cancelled
+
 - ``open``: customer service holds the case's *respond* step, due at the response deadline
   (working time, default ``RESPONSE_DUE``); overdue, the SLA sweep escalates it as any step;
 - ``hand_over``: customer service names the department that must act (``ACTING``), what it
@@ -27,6 +29,10 @@ A case's life (one *round* per pass; its steps are work items keyed ``<step>-<ro
   satisfied closes the case; not satisfied, with a note, reopens it for a new round and
   escalates it: its escalation level rises and management is told. A case is closed only by a
   satisfied customer.
+- ``cancel``: the head of customer service (or the head's delegate) withdraws a case that is no
+  longer a complaint (lodged twice, withdrawn by the customer), with a reason: its open step
+  and its handoff are cancelled, its process ends, the customer file counts one open case
+  fewer. A closed case is not cancelled.
 """
 
 from __future__ import annotations
@@ -95,6 +101,7 @@ class ComplaintState(StrEnum):
     HANDED_OVER = "handed_over"  # with the acting department: its handoff and act step
     ANSWERED = "answered"  # the department acted; customer service asks the customer
     CLOSED = "closed"  # the customer is satisfied
+    CANCELLED = "cancelled"  # withdrawn by customer service's head, with a reason
 
 
 class StepKind(StrEnum):
@@ -135,6 +142,10 @@ COMPLAINT_RULES: tuple[Rule, ...] = (
     _row("reopen", {C.ANSWERED}, C.OPEN, (Party.MEMBER,),
          "a customer who is not satisfied reopens the case, and management is told",
          "reopened", needs_reason=True),
+    _row("cancel", {C.OPEN, C.HANDED_OVER, C.ANSWERED}, C.CANCELLED, (Party.LEAD,),
+         "the head of customer service withdraws a case that is no longer a complaint, and "
+         "says why; a case the customer is satisfied with stays closed", "cancelled",
+         needs_reason=True),
 )
 
 

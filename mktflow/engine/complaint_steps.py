@@ -29,6 +29,7 @@ from mktflow.domain.complaints import (
     COMPLAINT_FORMS,
     FORM_NAMES,
     RESPONSE_DUE,
+    ComplaintState,
     StepKind,
     check_customer_answer,
     complaint_ref,
@@ -53,7 +54,7 @@ from mktflow.engine.processes import close
 from mktflow.store.tables import Complaint, Customer, Handoff, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["complaint_target", "due_or_default", "follow_step", "new_step"]
+__all__ = ["cancel_refusal", "complaint_target", "due_or_default", "follow_step", "new_step"]
 
 
 
@@ -242,3 +243,20 @@ def _tell_management(uow: UnitOfWork, case: Complaint, step: WorkItem, actor: Ac
                       recipients=[Recipient(MANAGEMENT)], actor=actor.email,
                       reason=f"{complaint_ref(case.id)}: the customer is not satisfied "
                              f"(escalation level {case.escalation_level}): {note}")
+
+
+def cancel_refusal(uow: UnitOfWork, item: Handoff | WorkItem) -> str | None:
+    """Why a person may not cancel ``item`` on its own (the handoff or a step of a case not
+    closed or cancelled: cancelling it would end the case's process and leave the case as it
+    is), or None (a plain read, inside an open unit of work)."""
+    if item.process_id is None or (isinstance(item, WorkItem)
+                                   and item.form_name not in FORM_NAMES.values()):
+        return None
+    case = uow.session.exec(select(Complaint).where(
+        col(Complaint.process_id) == item.process_id)).first()
+    if case is None or case.state in (ComplaintState.CLOSED, ComplaintState.CANCELLED):
+        return None
+    cref = complaint_ref(case.id)
+    return (f"cannot cancel {ref(item)}: it carries complaint {cref}, which would stay "
+            f"{case.state}; the head of customer service cancels the case with it "
+            f"(mktflow complaint cancel {cref} --reason ...)")

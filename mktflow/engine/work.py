@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from mktflow.domain import notes
-from mktflow.domain.actors import Approval
+from mktflow.domain.actors import Approval, Door
 from mktflow.domain.calendars import WorkingDue
 from mktflow.domain.complaints import FORM_NAMES as COMPLAINT_FORMS
 from mktflow.domain.errors import BadInput, FormInvalid, NotFound, TransitionRefused
@@ -319,13 +319,20 @@ def cancel(uow: UnitOfWork, item_id: int, *, actor_email: str, reason: str | Non
     open steps and handoffs cancelled with the same reason), so whoever may end the process
     may cancel it, and nobody else (``processes.ender``); after the commit its waiting flow
     run is ended (``processes.tell_run``). A step a person attached to a process is cancelled
-    alone, by the head of its department.
+    alone, by the head of its department. A complaint's step is refused (its case is cancelled:
+    ``complaints.cancel``).
     """
     with uow:
         instance = processes.lock_process_of(uow, WorkItem, item_id)
         item = get_for_update(uow, WorkItem, item_id)
         actor, rule = check(uow, item, "cancel", actor_email, reason=reason,
                             who=processes.ender(uow, instance, item))
+        if uow.door is not Door.ENGINE:  # a complaint's step: the case is cancelled instead
+            from mktflow.engine.complaint_steps import cancel_refusal
+
+            refused = cancel_refusal(uow, item)
+            if refused is not None:
+                raise TransitionRefused(refused)
         record(uow, item, rule, actor, reason=reason,
                tells=(Audience.ASSIGNEE,) if item.assignee_email else ())
         why = (processes.end_for_cancelled_item(uow, instance, item, actor=actor.email,

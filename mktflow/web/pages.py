@@ -47,6 +47,7 @@ from mktflow.engine import (
     UnitOfWork,
     actions,
     campaign_calendar,
+    complaint_handoffs,
     complaints,
     dashboards,
     desk,
@@ -803,11 +804,14 @@ async def open_complaint(request: Request) -> Response:
     return v.redirect(f"/complaints/C-{case.id}")
 
 
-def complaint_page(request: Request, reference: str) -> Response:
+def complaint_page(request: Request, reference: str, *, status: int = 200,
+                   refusal: str = "", typed_reason: str = "", v: Visit | None = None
+                   ) -> Response:
     """One case (``GET /complaints/C-4`` for a browser): the customer, what they said, the
     acting department and its handoff, what was done, the customer's answer, the open step
-    (answered at its own page) and the history."""
-    v = visit(request)
+    (answered at its own page), the history, and for the head of customer service (or the
+    head's delegate) the form that cancels a case not closed (``POST /complaints/C-4``)."""
+    v = v or visit(request)
     if not v.me:
         return v.sign_in_first()
     try:
@@ -816,8 +820,32 @@ def complaint_page(request: Request, reference: str) -> Response:
         return v.page("message.html", status=exc.http_status,
                       title=v.t("Complaint %(ref)s", ref=reference[:50]), message=str(exc),
                       link="/complaints", link_text=v.t("All complaints"))
-    return v.page("complaint.html", title=f"{case.ref} · {case.customer_name}", nav="complaints",
-                  case=case)
+    can_cancel = case.department in v.me["leads"] and case.state not in (
+        ComplaintState.CLOSED, ComplaintState.CANCELLED)
+    return v.page("complaint.html", status=status, title=f"{case.ref} · {case.customer_name}",
+                  nav="complaints", case=case, can_cancel=can_cancel, refusal=refusal,
+                  typed_reason=typed_reason,
+                  done=request.query_params.get("done", "") == "cancelled")
+
+
+@router.post("/complaints/{item}")
+async def complaint_form(request: Request, item: str) -> Response:
+    """The case page's form: cancel the case, with a reason (the head of customer service)."""
+    v, pairs, refused = await _posted(request)
+    if refused:
+        return refused
+    if not v.me:
+        return v.sign_in_first()
+    reason = _last(pairs, "reason")
+    try:
+        if _last(pairs, "action") != "cancel":
+            raise BadInput("action: the case's page cancels a case (action=cancel)")
+        case = complaints.cancel(v.uow(), complaints.complaint_number(item),
+                                 actor_email=v.me["email"], reason=reason)
+    except MktflowError as exc:
+        return complaint_page(request, item, status=exc.http_status, refusal=str(exc),
+                              typed_reason=reason, v=v)
+    return v.redirect(f"/complaints/C-{case.id}?done=cancelled")
 
 
 def calendar_page(request: Request, *, status: int = 200, issued: Any = None,
@@ -1390,9 +1418,14 @@ def _act(v: Visit, kind: str, item_id: int, action: str, p: dict[str, str]) -> N
             .process_id or 0, actor_email=me, reason=reason)
         return
     note = p.get("note", "").strip()
+    data: dict[str, Any] | None = {"note": note} if note else None
+    if kind == "handoff" and action == "deliver":
+        with u:  # a complaint's handoff: the note is what was done (its act step's answer)
+            if complaint_handoffs.moves_case(u, item_id):
+                data = {"done": note}
     posted: dict[str, Any] = {
         "to": p.get("to", ""), "text": p.get("text", ""), "links": _links(p.get("links", "")),
-        "reason": reason, "data": {"note": note} if note else None}
+        "reason": reason, "data": data}
     actions.perform(u, kind, item_id, action, actor_email=me,
                     **actions.taken(kind, action, posted))
 
