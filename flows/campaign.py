@@ -19,10 +19,10 @@ from mktflow.domain.campaign import CampaignEvaluation, evaluate, over_tolerance
 from mktflow.domain.inputs import EMAIL_SHAPE
 from mktflow.domain.model import ProcessStatus
 from mktflow.domain.money import money, money_json, money_sum
-from mktflow.domain.words import phrase
+from mktflow.domain.words import phrase, word
 from mktflow.prefect import tasks
 from mktflow.prefect.approvals import describe, seek_approval
-from mktflow.prefect.artifacts import markdown_table, publish
+from mktflow.prefect.artifacts import markdown_table, publish, table_rows
 from mktflow.prefect.steps import (
     StepDue,
     StepForm,
@@ -174,9 +174,9 @@ def campaign(request: CampaignRequest) -> dict[str, Any]:
                 branch=request.branch, submitter=planned.by, due=due,
                 subject=phrase("campaign %(code)s (%(amount)s)", code=request.code,
                                amount=total),
-                details=f"Goal: {plan.goal}. KPIs: "
-                        + ", ".join(f"{k.name} {k.target:g} {k.unit}".rstrip()
-                                    for k in plan.kpis))
+                details=phrase("Goal: %(goal)s. KPIs: %(kpis)s", goal=plan.goal,
+                               kpis=", ".join(f"{k.name} {k.target:g} {k.unit}".rstrip()
+                                              for k in plan.kpis)))
             if approval.approved:
                 set_status(campaign_id, "approved", approval.approvers[-1],
                            approved_amount=total, matrix_version=approval.matrix_version)
@@ -257,7 +257,8 @@ def _overspend(pid: int, campaign_id: int, request: CampaignRequest, reporter: s
         branch=None, submitter=reporter, due=due,
         subject=phrase("overspend of %(amount)s on campaign %(code)s", amount=over,
                        code=request.code),
-        details=f"Spent {spent:,.2f} of {allocated:,.2f} allocated (tolerance {tolerance:g}%).")
+        details=phrase("Spent %(spent)s of %(allocated)s allocated (tolerance %(tolerance)s%%).",
+                       spent=spent, allocated=allocated, tolerance=f"{tolerance:g}"))
     if approval.approved:
         for line in now["lines"]:
             if line.spent > line.allocated:
@@ -292,14 +293,23 @@ def _evaluation_dict(e: CampaignEvaluation) -> dict[str, Any]:
 
 
 def _evaluation_md(e: CampaignEvaluation) -> str:
+    """The evaluation step's description: the KPIs' table and the spend, a message worded
+    where shown (the table's head and its yes / no too)."""
     rows = [{"kpi": k.name, "target": k.target, "actual": k.actual,
              "achievement": f"{k.achievement:.0%}" if k.achievement is not None else "",
-             "met": "yes" if k.met else "no"} for k in e.kpis]
-    return (markdown_table(rows, ["kpi", "target", "actual", "achievement", "met"])
-            + f"\nSpent **{e.spent:,.2f}** of **{e.allocated:,.2f}** allocated "
-              f"(variance {e.variance:,.2f}); cost per result "
-              f"{e.cost_per_result if e.cost_per_result is not None else 'n/a'}; "
-              f"{e.kpis_met} of {len(e.kpis)} KPIs met.")
+             "met": word("yes") if k.met else word("no")} for k in e.kpis]
+    columns = ["kpi", "target", "actual", "achievement", "met"]
+    figures = {"spent": e.spent, "allocated": e.allocated, "variance": e.variance,
+               "cost": str(e.cost_per_result) if e.cost_per_result is not None
+               else word("n/a"), "met": e.kpis_met, "kpis": len(e.kpis)}
+    if not rows:
+        return markdown_table(rows, columns) + phrase(
+            "\nSpent **%(spent)s** of **%(allocated)s** allocated (variance %(variance)s); cost "
+            "per result %(cost)s; %(met)s of %(kpis)s KPIs met.", **figures)
+    return phrase("| kpi | target | actual | achievement | met |\n|---|---|---|---|---|\n"
+                  "%(rows)s\nSpent **%(spent)s** of **%(allocated)s** allocated (variance "
+                  "%(variance)s); cost per result %(cost)s; %(met)s of %(kpis)s KPIs met.",
+                  rows=table_rows(rows, columns), **figures)
 
 
 def _report(code: str, goal: str, campaign_id: int, e: CampaignEvaluation,

@@ -33,6 +33,7 @@ from mktflow.domain.complaints import (
     StepKind,
     step_key,
 )
+from mktflow.domain.words import phrase, word
 from mktflow.prefect.artifacts import markdown_table, publish
 from mktflow.prefect.steps import StepForm, WorkingTime, human_step
 from mktflow.prefect.tasks import process_guard
@@ -84,7 +85,8 @@ def complaint(request: ComplaintRequest) -> dict[str, Any]:
             kind = StepKind(case.step.kind)
             human_step(opened["process_id"], step_key(kind, case.round),
                        department=case.step.department, form=FORMS[kind],
-                       title=f"Complaint {case.ref}: {kind}", description=case.text)
+                       title=phrase("Complaint %(ref)s: %(kind)s", ref=case.ref, kind=word(kind)),
+                       description=case.text)
         _report(case)
         return {"complaint": case.ref, "state": case.state, "rounds": case.round,
                 "escalation_level": case.escalation_level, "customer": case.customer}

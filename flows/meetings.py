@@ -34,7 +34,14 @@ from typing import Any, Literal
 from prefect import flow
 from pydantic import BaseModel, ConfigDict, Field
 
-from mktflow.domain.meetings import DECISIONS_MAX, MARKETING, TEXT_MAX, meeting_kind
+from mktflow.domain.meetings import (
+    DECISIONS_MAX,
+    MARKETING,
+    TEXT_MAX,
+    meeting_kind,
+    meeting_name,
+)
+from mktflow.domain.words import Phrase, phrase
 from mktflow.prefect import tasks
 from mktflow.prefect.cycles import (
     begin_cycle,
@@ -116,40 +123,46 @@ def _meeting(cycle: str, period: str) -> dict[str, Any]:
     run = begin_cycle(cycle, period)
     meeting = open_meeting(period, run.process_id)
     assert run.process_id is not None
-    pid, mid, name = run.process_id, meeting["id"], f"{kind} marketing meeting {period}"
+    pid, mid, name = run.process_id, meeting["id"], meeting_name(kind, period)
     head = marketing_head()
     agenda = human_step(
         pid, "agenda", department=MARKETING, assignee=head, form=MeetingAgenda,
-        title=f"Agenda of the {name} ({meeting['ref']})", initial={"agenda": agenda_draft(period)},
-        description="Prepare the agenda of the meeting that fixes the work plan (seed 001, "
-                    "市场营销部 工作流程 1.(1) A).")
+        title=phrase("Agenda of the %(meeting)s (%(ref)s)", meeting=name, ref=meeting["ref"]),
+        initial={"agenda": agenda_draft(period)},
+        description=phrase("Prepare the agenda of the meeting that fixes the work plan (seed 001, "
+                           "市场营销部 工作流程 1.(1) A)."))
     record_agenda(mid, agenda.item_id)
     draft: dict[str, Any] | None = None
-    note = ""
+    note: Phrase | None = None
     attempt = 1
     while True:
         minutes = human_step(
             pid, f"minutes-{attempt}", department=MARKETING, form=MeetingMinutes,
-            title=f"Minutes of the {name} ({meeting['ref']})", initial=draft,
-            description=note or "Record the minutes: each decision with its owner, due date "
-                                "and the departments it concerns.")
+            title=phrase("Minutes of the %(meeting)s (%(ref)s)", meeting=name,
+                         ref=meeting["ref"]), initial=draft,
+            description=note or phrase("Record the minutes: each decision with its owner, due "
+                                       "date and the departments it concerns."))
         draft = minutes.form.model_dump(mode="json")
         problems = tasks.answer_problems(pid, minutes.item_id, "MeetingMinutes", draft)
         if problems:  # the second line: the organisation changed since the answer
-            note = "The minutes were sent back: " + "; ".join(problems)
+            note = phrase("The minutes were sent back: %(problems)s",
+                          problems="; ".join(problems))
             tasks.comment(minutes.item_id, note, reason="; ".join(problems))
             attempt += 1
             continue
         record_minutes(mid, minutes.item_id)
         approval = human_step(
             pid, f"approval-{attempt}", department=MARKETING, assignee=head,
-            form=MinutesApproval, title=f"Approve the minutes of the {name} ({meeting['ref']})",
-            description=f"Approve the minutes recorded by {minutes.by} ({minutes.ref}) to send "
-                        "them to management and the departments named, or send them back.")
+            form=MinutesApproval, title=phrase("Approve the minutes of the %(meeting)s (%(ref)s)",
+                                               meeting=name, ref=meeting["ref"]),
+            description=phrase("Approve the minutes recorded by %(member)s (%(ref)s) to send "
+                               "them to management and the departments named, or send them "
+                               "back.", member=minutes.by, ref=minutes.ref))
         record_approval(mid, approval.item_id)
         if approval.form.decision == "approve":
             break
-        note = f"Revise the minutes, asked by {approval.by}: {approval.form.comment or '-'}"
+        note = phrase("Revise the minutes, asked by %(member)s: %(comment)s", member=approval.by,
+                      comment=approval.form.comment or "-")
         attempt += 1
     sent = send_minutes(mid)
     shown = sent["meeting"]

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from mktflow.domain.model import ProcessStatus, ref_of
 from mktflow.domain.money import money_sum
 from mktflow.domain.products import GATES, GateDecision, combine, resource_gaps
-from mktflow.domain.words import phrase
+from mktflow.domain.words import phrase, word
 from mktflow.prefect import tasks
 from mktflow.prefect.approvals import describe, seek_approval
 from mktflow.prefect.artifacts import markdown_table, publish
@@ -222,8 +222,9 @@ def new_product_development(project: ProjectRequest) -> dict[str, Any]:
                 branch=None, submitter=proposal.by, due=due,
                 subject=phrase("new-product project %(code)s (%(amount)s)", code=project.code,
                                amount=total),
-                details=f"Market need: {proposal.form.market_need}. Forecast "
-                        f"{proposal.form.forecast_units} units.")
+                details=phrase("Market need: %(need)s. Forecast %(units)s units.",
+                               need=proposal.form.market_need,
+                               units=proposal.form.forecast_units))
             log.append({"step": "project approval", "decision": approval.decision,
                         "by": ", ".join(approval.approvers), "reason": approval.reason})
             if approval.approved:
@@ -349,7 +350,8 @@ def _stage_work(pid: int, project: ProjectRequest, product_id: int, gate: str, r
     handles: list[tuple[StepHandle[Any], str | None]] = [
         (open_step(pid, f"{key}-{round_}", department=dept, form=form, due=due,
                    assignee=project.owner if dept == "marketing" else None,
-                   title=f"{project.code} {gate}: {form.__doc__ or key}"), letter)
+                   title=phrase("%(code)s %(gate)s: %(work)s", code=project.code,
+                                gate=word(gate), work=word(form.__doc__ or key))), letter)
         for key, dept, form, letter in STAGE_WORK[gate]]
     doers = []
     for handle, letter in handles:
@@ -391,7 +393,7 @@ def _gate(pid: int, project: ProjectRequest, gate: str, round_: int, submitters:
         assignee=approver, form=GateForm, due=due,
         excluded=submitters,  # whoever did the stage's work does not pass its gate
         title=phrase("%(code)s: %(gate)s gate decision (go / rework / stop)", code=project.code,
-                     gate=gate))
+                     gate=word(gate)))
         for n, approver in enumerate(project.gate_approvers, start=1)]
     answers = [wait_for(h) for h in handles]
     reasons = "; ".join(f"{a.by}: {a.form.reason}" for a in answers if a.form.reason)

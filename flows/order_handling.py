@@ -19,7 +19,7 @@ from mktflow.domain.money import exact, money, money_json, money_sum
 from mktflow.domain.words import phrase
 from mktflow.prefect import tasks
 from mktflow.prefect.approvals import describe, seek_approval
-from mktflow.prefect.artifacts import markdown_table, publish
+from mktflow.prefect.artifacts import markdown_table, publish, table_rows
 from mktflow.prefect.steps import Answer, StepForm, WorkingTime, human_step, step_due
 from mktflow.prefect.tasks import process_guard
 from mktflow.prefect.tasks.complaints import open_from_order
@@ -150,7 +150,7 @@ def order_handling(order: OrderRequest) -> dict[str, Any]:
                 branch=order.branch, submitter=recorded.by, due=due,
                 subject=phrase("credit for order %(number)s (%(customer)s)",
                                number=order.number, customer=check["customer"]),
-                details=f"Credit check: {check['reason']}.")
+                details=phrase("Credit check: %(reason)s.", reason=check["reason"]))
             log.append({"stage": "credit", "department": "finance",
                         "by": ", ".join(outcome.approvers), "ref": ", ".join(outcome.steps),
                         "note": f"{outcome.decision} {outcome.reason}".strip()})
@@ -237,7 +237,12 @@ def _reject(pid: int, order_id: int, order: OrderRequest, stage: str, reason: st
 
 
 def _lines_md(entry: dict[str, Any]) -> str:
-    return markdown_table(entry["lines"], ["sku", "description", "quantity", "unit_price"])
+    """The order's lines as a table, its head a message worded where shown."""
+    columns = ["sku", "description", "quantity", "unit_price"]
+    if not entry["lines"]:
+        return markdown_table(entry["lines"], columns)
+    return phrase("| sku | description | quantity | unit_price |\n|---|---|---|---|\n%(rows)s",
+                  rows=table_rows(entry["lines"], columns))
 
 
 def _report(order: OrderRequest, entry: dict[str, Any], total: Decimal | None, outcome: str,

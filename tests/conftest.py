@@ -56,11 +56,17 @@ FLOWS_LANES = {
 }
 
 
+#: End-to-end test files that start what they need themselves (no shared ``mktflow serve``):
+#: a unit of work each, beside the shared end-to-end unit rather than in its line.
+E2E_ON_THEIR_OWN = ("tests/e2e/test_pool_worker.py",)
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Under pytest-xdist (``make test``), every test is a unit of work of its own, except:
 
     * the end-to-end tests: one unit, run in order by one worker (they share one ``mktflow
-      serve``, and the last one stops it); being the largest unit, they start first;
+      serve``, and the last one stops it); being the largest unit, they start first; those
+      that start a set-up of their own (``E2E_ON_THEIR_OWN``) are a unit each, next;
     * the flow tests: three units (lanes), each run in order by one worker. Every worker that
       runs a flow test starts a real Prefect server for its session (``tests/flows/conftest``:
       about 10 s of CPU to start, and a few per cent of a core while it runs); in three lanes,
@@ -73,6 +79,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
     class Lanes(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
+            if nodeid.startswith(E2E_ON_THEIR_OWN):
+                return nodeid.split("::")[0]
             if nodeid.startswith("tests/e2e/"):
                 return "tests/e2e"
             if nodeid.startswith("tests/flows/"):

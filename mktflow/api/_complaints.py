@@ -10,6 +10,7 @@ from mktflow import web
 from mktflow.api._deps import Actor, PageOrReader, Uow, wants_html
 from mktflow.api._models import (
     AnswerComplaint,
+    CancelComplaint,
     CustomerAnswer,
     HandOverComplaint,
     OpenComplaint,
@@ -88,4 +89,15 @@ def close(body: CustomerAnswer, actor: Actor, uow: Uow, item: str = CaseRef) -> 
     satisfied, with a note, reopens it and tells management."""
     case = complaints.customer_answer(uow, complaints.complaint_number(item), actor_email=actor,
                                       satisfied=body.satisfied, note=body.note)
+    return complaints.show_complaint(uow, f"C-{case.id}")
+
+
+@router.post("/{item}/cancel", response_model=ComplaintPublic, responses=_ACTS)
+def cancel(body: CancelComplaint, actor: Actor, uow: Uow,
+           item: str = CaseRef) -> ComplaintPublic:
+    """Cancel a case that is no longer a complaint, with a reason (the head of customer
+    service): its open step and handoff are cancelled and its process ends; a closed case is
+    refused (409)."""
+    case = complaints.cancel(uow, complaints.complaint_number(item), actor_email=actor,
+                             reason=body.reason)
     return complaints.show_complaint(uow, f"C-{case.id}")

@@ -46,6 +46,7 @@ __all__ = [
     "AnswerComplaint",
     "AssignWork",
     "BulkWork",
+    "CancelComplaint",
     "CancelHandoff",
     "CancelWork",
     "Comment",
@@ -470,6 +471,12 @@ class AnswerComplaint(_Body):
     """What the acting department did."""
 
     done: str = multiline(REASON_MAX, 1, description="What was done.")
+
+
+class CancelComplaint(_Body):
+    """Why a case is cancelled (the head of customer service)."""
+
+    reason: Reason
 
 
 class CustomerAnswer(_Body):

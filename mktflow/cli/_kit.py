@@ -190,7 +190,7 @@ def show_item(item: Any) -> str:
     """A work item or handoff (its view) as aligned ``key: value`` lines."""
     view: dict[str, Any] = plain(item)
     keys = ["ref", "state", "title", "description", "department", "assignee", "due",
-            "due_basis", "process", "draft"]
+            "due_basis", "quadrant", "process", "draft"]
     if view.get("kind") == "handoff":
         keys = ["ref", "handoff_kind", "state", "title", "from_department", "to_department",
                 "due", "due_basis", "reason", "process"]

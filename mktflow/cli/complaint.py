@@ -4,7 +4,8 @@ Customer service (marketing) opens a case with a response deadline and hands it 
 department that must act (production, supply, finance) with a deadline; that department
 answers what it did; customer service records the customer's answer: satisfied closes the case,
 not satisfied (with a note) reopens it and escalates it to management. Each command answers
-the case's open step (``mktflow work complete`` on the step does the same).
+the case's open step (``mktflow work complete`` on the step does the same); the head of
+customer service cancels a case that is no longer a complaint (``cancel``).
 """
 
 from __future__ import annotations
@@ -136,6 +137,22 @@ def complaint_close(
         _show(case.id, json_)
 
 
+@complaint_app.command("cancel")
+def complaint_cancel(
+    reference: CaseArg, actor: ActorOpt,
+    reason: Annotated[str, typer.Option("--reason", help="Why the case is cancelled.")],
+    json_: JsonOpt = False,
+) -> None:
+    """Cancel a case that is no longer a complaint, with --reason (the head of customer
+    service): its open step and handoff are cancelled, its process ends; a closed case is
+    refused."""
+    from mktflow.engine.complaints import cancel
+
+    with refusals(json_):
+        case = cancel(uow(), _number(reference), actor_email=actor, reason=reason)
+        _show(case.id, json_)
+
+
 @complaint_app.command("show")
 def complaint_show(reference: CaseArg, reader: ReaderOpt = None, json_: JsonOpt = False) -> None:
     """One case: its state, open step, handoff, the customer's answer and its history."""
@@ -151,7 +168,7 @@ def complaint_list(
     customer: Annotated[str | None, typer.Option(
         "--customer", help="One customer's code: its file's complaints.")] = None,
     state: Annotated[str | None, typer.Option(
-        "--state", help="open, handed_over, answered or closed.")] = None,
+        "--state", help="open, handed_over, answered, closed or cancelled.")] = None,
     json_: JsonOpt = False,
 ) -> None:
     """The complaints one may see, newest first."""

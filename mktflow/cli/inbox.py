@@ -50,7 +50,8 @@ def inbox_cmd(
         def human(_: object) -> str:
             text = table([{**plain(r), "overdue": "OVERDUE" if r.overdue else ""}
                           for r in page.rows],
-                         ["ref", "state", "title", "assignee", "due", "overdue", "process"],
+                         ["ref", "state", "title", "assignee", "due", "overdue", "quadrant",
+                          "process"],
                          empty=f"{department}: nothing waiting")
             if page.next_cursor:
                 text += f"\nnext page: the same command with --cursor {page.next_cursor}"

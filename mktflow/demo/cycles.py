@@ -20,16 +20,28 @@ from mktflow import bootstrap
 from mktflow.demo.members import hq_branches, pick_member
 from mktflow.domain.cycles import CYCLES
 from mktflow.domain.errors import MktflowError
-from mktflow.engine import reviews, work
+from mktflow.domain.model import Role
+from mktflow.domain.training import ATTENDANCE_FORM_NAME, PLAN_FORM_NAME
+from mktflow.engine import reviews, training, work
 from mktflow.engine.common import ref
 from mktflow.engine.forms import example_data
+from mktflow.engine.notices import head_of
 from mktflow.engine.steps import complete_step
-from mktflow.store.tables import Member, ProcessInstance, WorkItem
+from mktflow.store.tables import Member, ProcessInstance, TrainingPlan, WorkItem
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["run_cycles"]
+__all__ = ["run_cycles", "training_outcome"]
 
 SALES_HEAD = "carlos.mendez@example.com"
+MARKETING_HEAD = "ana.torres@example.com"
+
+#: Two marketing members' KPIs for the period the appraisal reads: Olga misses one (a training
+#: need the training cycle plans for), Marco meets his. (owner, name, target, actual)
+MEMBER_KPIS = (
+    ("olga.petrova@example.com", "stores listed", 40.0, 31.0),
+    ("olga.petrova@example.com", "tasting days held", 12.0, 12.0),
+    ("marco.rossi@example.com", "stores listed", 25.0, 27.0),
+)
 
 #: Three distributors: one strong, one weak on every criterion, one in between.
 DISTRIBUTORS = (
@@ -54,6 +66,13 @@ def _seed_distributors(period: str) -> None:
                                     actor_email=SALES_HEAD, branch=branch)
         reviews.record_distributor_figures(_uow(), code=code, period=period, figures=figures,
                                            actor_email=SALES_HEAD)
+
+
+def _seed_member_kpis(period: str) -> None:
+    """The marketing members' KPIs of the period the appraisal reads, set by their head."""
+    for owner, name, target, actual in MEMBER_KPIS:
+        reviews.record_member_kpi(_uow(), owner_email=owner, name=name, period=period,
+                                  target=target, actual=actual, actor_email=MARKETING_HEAD)
 
 
 def _open_cycle_steps() -> list[WorkItem]:
@@ -88,12 +107,39 @@ def _answer_round(steps: list[WorkItem], members: list[Member], hq: set[str],
     for item in steps:
         assert item.id is not None
         actor = pick_member(item, members, hq)
+        if item.form_name == PLAN_FORM_NAME:  # the deputy prepares, so the head approves
+            actor = next((m.email for m in members if m.department == item.department
+                          and m.role != Role.HEAD and m.email not in item.excluded), actor)
         if item.state == "open":
             work.claim(_uow(), item.id, actor_email=actor)
-        complete_step(_uow(), item.id, actor_email=actor, data=example_data(item.form_schema))
+        complete_step(_uow(), item.id, actor_email=actor, data=_cycle_answer(item))
         echo(f"   {ref(item)} {item.department:<10} {item.title[:60]:<60} <- {actor}")
         answered += 1
     return answered
+
+
+def _cycle_answer(item: WorkItem) -> dict[str, Any]:
+    """The demo's answer to a cycle's step: a training plan with one session a week ahead per
+    need's topic (its member the participant, the department's head the owner), every
+    participant at their session; any other step the smallest data its form accepts."""
+    if item.form_name == PLAN_FORM_NAME:
+        from mktflow.domain import clock
+
+        with _uow() as u:
+            plan = u.session.exec(select(TrainingPlan).where(
+                col(TrainingPlan.prepare_item_id) == item.id)).one()
+        needs = training.list_needs(_uow(), period=plan.period, department=plan.department)
+        first = clock.today() + timedelta(days=7)
+        with _uow() as u:
+            owner = head_of(u, plan.department) or MARKETING_HEAD
+        return {"sessions": [
+            {"topic": topic, "participants": [n.member], "owner": owner,
+             "starts_on": first.isoformat(), "ends_on": (first + timedelta(days=1)).isoformat()}
+            for n in needs for topic in n.topics]}
+    if item.form_name == ATTENDANCE_FORM_NAME:
+        schema = item.form_schema or {}
+        return {"attended": list(schema["properties"]["attended"]["items"]["enum"])}
+    return example_data(item.form_schema)
 
 
 def _gist(result: Any) -> str:
@@ -226,6 +272,7 @@ def run_cycles(echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
     from mktflow.prefect.cycles import default_period
 
     _seed_distributors(default_period("channel-evaluation"))
+    _seed_member_kpis(default_period("performance-appraisal"))
     results: list[dict[str, Any]] = []
     reports = []
     meetings: list[tuple[str, Callable[..., Any]]] = []
@@ -249,4 +296,21 @@ def run_cycles(echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
     echo("\n== answering the steps the cycles handed out")
     answered = _answer_steps(echo)
     echo(f"   {answered} step(s) answered; the next run of each cycle records them")
+    for plan in training_outcome():
+        echo(f"   training plan {plan['period']} for {plan['department']}: {plan['status']} "
+             f"by {plan['approved_by']}; " + "; ".join(
+                 f"{s['topic']}: {len(s['attended'] or [])} of {len(s['participants'])} "
+                 "attended" for s in plan["sessions"]))
     return results
+
+
+def training_outcome() -> list[dict[str, Any]]:
+    """The training plans of the period the demo appraised, as the demo left them: who
+    approved each, and how many of each session's participants attended."""
+    from mktflow.prefect.cycles import default_period
+
+    return [{"department": p.department, "period": p.period, "status": p.status,
+             "approved_by": p.approved_by,
+             "sessions": [{"topic": s.topic, "participants": s.participants,
+                           "attended": s.attended} for s in p.sessions]}
+            for p in training.list_plans(_uow(), period=default_period("training"))]

@@ -162,7 +162,7 @@ def _gist(data: dict[str, Any]) -> str:
 def run_demo(echo: Callable[[str], None] = print) -> dict[str, Any]:
     """Migrate, load the demo organisation, drive the three processes to their end, then run
     every recurring cycle once and answer the steps it hands out."""
-    from mktflow.demo.cycles import run_cycles
+    from mktflow.demo.cycles import run_cycles, training_outcome
     from mktflow.prefect.server import connect
 
     connection = connect()
@@ -177,7 +177,7 @@ def run_demo(echo: Callable[[str], None] = print) -> dict[str, Any]:
     cycles = run_cycles(echo)
     _where_to_look(echo, connection.ui_url, local=connection.source.startswith("local"))
     return {"processes": processes, "complaints": closed, "cycles": cycles,
-            "prefect_ui": connection.ui_url}
+            "training": training_outcome(), "prefect_ui": connection.ui_url}
 
 
 def close_complaints(echo: Callable[[str], None]) -> list[dict[str, Any]]:

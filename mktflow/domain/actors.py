@@ -15,6 +15,7 @@ from typing import Any
 
 from mktflow.domain.errors import NotAuthorized
 from mktflow.domain.model import MANAGEMENT, Guard, Party, Readable, ReadRule, Role, Rule
+from mktflow.domain.words import Phrase, any_of, either, phrase, slashed, word
 
 __all__ = [
     "EXCLUDED",
@@ -185,12 +186,12 @@ def _is(actor: Actor, party: Party, target: Target) -> bool:
 
 
 #: Why a member the step excludes is refused (four eyes).
-EXCLUDED = ("the step excludes them (four eyes: they submitted or already approved what it "
-            "decides, or the authority matrix does not let their role decide it), so another "
-            "member must")
+EXCLUDED = phrase("the step excludes them (four eyes: they submitted or already approved what "
+                  "it decides, or the authority matrix does not let their role decide it), so "
+                  "another member must")
 
 
-def _approver_refusal(actor: Actor, approval: Approval) -> str | None:
+def _approver_refusal(actor: Actor, approval: Approval) -> Phrase | None:
     """Why ``actor`` may not decide an approval of ``approval`` today (None: they may).
 
     A member of the approving department holding one of the roles; a delegate leading the
@@ -200,21 +201,23 @@ def _approver_refusal(actor: Actor, approval: Approval) -> str | None:
         return None
     if Role.HEAD in approval.roles and approval.department in actor.leads:
         return None
-    where = f"{actor.role} in {actor.department}" if actor.department else "no member"
-    return (f"it is an approval for {approval.department} ({'/'.join(approval.roles)}) under "
-            f"the authority matrix ({approval.rule or 'its rule'}), and {actor.email} is "
-            f"{where} today")
+    where = phrase("%(role)s in %(department)s", role=word(actor.role),
+                   department=actor.department) if actor.department else word("no member")
+    return phrase("it is an approval for %(department)s (%(roles)s) under the authority matrix "
+                  "(%(rule)s), and %(member)s is %(where)s today",
+                  department=approval.department, roles=slashed(approval.roles),
+                  rule=approval.rule or word("its rule"), member=actor.email, where=where)
 
 
 def holder_refusal(actor: Actor, target: Target, *, guards: tuple[Guard, ...] = (
-        Guard.FOUR_EYES, Guard.APPROVER)) -> str | None:
+        Guard.FOUR_EYES, Guard.APPROVER)) -> Phrase | None:
     """Why ``actor`` may not hold or decide the step ``target`` (None: they may): the guards a
     rule names, checked against the actor as the organisation is now."""
     if Guard.PROVEN in guards and target.decides and not actor.proven:
-        return ("it decides something (an approval, four eyes or a decision), and here the e-mail "
-                f"{actor.email} is typed, not proven: decide it where mktflow knows who you "
-                "are (the item's web page after signing in, the REST API with your member "
-                "token, or the mktflow command line)")
+        return phrase("it decides something (an approval, four eyes or a decision), and here "
+                      "the e-mail %(member)s is typed, not proven: decide it where mktflow knows "
+                      "who you are (the item's web page after signing in, the REST API with your "
+                      "member token, or the mktflow command line)", member=actor.email)
     if Guard.FOUR_EYES in guards and actor.email in target.excluded:
         return EXCLUDED
     if Guard.APPROVER in guards and target.approval is not None:
@@ -230,7 +233,9 @@ def authorize(actor: Actor, rule: Rule, target: Target) -> None:
     _authorize_party(actor, rule, target)
     why = holder_refusal(actor, target, guards=rule.guards) if rule.guards else None
     if why:
-        raise NotAuthorized(f"{actor.email} may not {rule.action} {target.ref}: {why}")
+        raise NotAuthorized(phrase("%(actor)s may not %(action)s %(ref)s: %(why)s",
+                                   actor=actor.email, action=word(rule.action), ref=target.ref,
+                                   why=why))
 
 
 def may_read(actor: Actor, rule: ReadRule, target: Target) -> bool:
@@ -248,32 +253,39 @@ def authorize_read(actor: Actor, rule: ReadRule, target: Target) -> None:
     if may_read(actor, rule, target):
         return
     if not actor.is_hq and target.branch and target.branch != actor.branch:
-        raise NotAuthorized(
-            f"{actor.email} may not see {target.ref}: it belongs to branch {target.branch} "
-            f"and members of branch {actor.branch} see only their branch's")
-    who = ", ".join(p.value for p in rule.who[:-1]) + f" or {rule.who[-1].value}" \
-        if len(rule.who) > 1 else rule.who[0].value
-    what = "the parameters of " if rule.subject == Readable.PARAMETERS else ""
-    raise NotAuthorized(f"{actor.email} ({actor.department or 'no department'}) may not see "
-                        f"{what}{target.ref}: only {who} may ({rule.why})")
+        raise NotAuthorized(phrase(
+            "%(actor)s may not see %(ref)s: it belongs to branch %(branch)s and members of "
+            "branch %(own)s see only their branch's", actor=actor.email, ref=target.ref,
+            branch=target.branch, own=actor.branch))
+    who = any_of([word(p.value) for p in rule.who])
+    what = phrase("the parameters of %(ref)s", ref=target.ref) \
+        if rule.subject == Readable.PARAMETERS else target.ref
+    raise NotAuthorized(phrase(
+        "%(actor)s (%(own_department)s) may not see %(what)s: only %(who)s may (%(why)s)",
+        actor=actor.email, own_department=actor.department or word("no department"), what=what,
+        who=who, why=word(rule.why)))
 
 
 def _authorize_party(actor: Actor, rule: Rule, target: Target) -> None:
     if not actor.is_hq and target.branch and target.branch != actor.branch:
-        raise NotAuthorized(
-            f"{actor.email} may not {rule.action} {target.ref}: it belongs to branch "
-            f"{target.branch} and members of branch {actor.branch} act only within their branch"
-        )
+        raise NotAuthorized(phrase(
+            "%(actor)s may not %(action)s %(ref)s: it belongs to branch %(branch)s and members "
+            "of branch %(own)s act only within their branch", actor=actor.email,
+            action=word(rule.action), ref=target.ref, branch=target.branch, own=actor.branch))
     if any(_is(actor, party, target) for party in rule.who):
         return
     if rule.refusal:
-        raise NotAuthorized(rule.refusal.format(actor=actor.email, department=target.department,
-                                                ref=target.ref))
-    who = " or ".join(p.value for p in rule.who)
-    depts = target.department if target.offering is None else (
-        f"{target.offering} -> {target.department}"
-    )
-    raise NotAuthorized(
-        f"{actor.email} ({actor.department or 'no department'}) may not {rule.action} "
-        f"{target.ref} ({depts}): only {who} may"
-    )
+        raise NotAuthorized(Phrase(rule.refusal, {"actor": actor.email,
+                                                  "department": target.department,
+                                                  "ref": target.ref}))
+    who = either([word(p.value) for p in rule.who])
+    own = actor.department or word("no department")
+    if target.offering is not None:
+        raise NotAuthorized(phrase(
+            "%(actor)s (%(own_department)s) may not %(action)s %(ref)s (%(from)s -> %(to)s): "
+            "only %(who)s may", actor=actor.email, own_department=own, action=word(rule.action),
+            ref=target.ref, who=who, **{"from": target.offering, "to": target.department}))
+    raise NotAuthorized(phrase(
+        "%(actor)s (%(own_department)s) may not %(action)s %(ref)s (%(department)s): only "
+        "%(who)s may", actor=actor.email, own_department=own, action=word(rule.action),
+        ref=target.ref, department=target.department, who=who))

@@ -23,6 +23,7 @@ from typing import Any
 
 from mktflow.domain.errors import BadInput, Refused
 from mktflow.domain.money import money
+from mktflow.domain.words import Phrase, phrase, slashed
 
 __all__ = [
     "ApprovalChain",
@@ -86,14 +87,22 @@ class ApprovalChain:
     stages: tuple[ApprovalStage, ...]
     local: bool  # decided by a branch within its limits
 
-    def describe(self) -> str:
-        """The chain in one line, e.g. ``finance (head) x1, then management (head) x1``."""
+    def describe(self) -> Phrase:
+        """The chain in one line, e.g. ``finance (head) x1, then management (head) x1
+        [authority matrix 2026-1]``, as a message worded where shown."""
         parts = [
-            f"{s.department} ({'/'.join(s.roles)}) x{s.approvers}"
-            + (f" in branch {s.branch}" if s.branch else "")
+            phrase("%(department)s (%(roles)s) x%(n)s in branch %(branch)s",
+                   department=s.department, roles=slashed(s.roles), n=s.approvers,
+                   branch=s.branch) if s.branch else
+            phrase("%(department)s (%(roles)s) x%(n)s", department=s.department,
+                   roles=slashed(s.roles), n=s.approvers)
             for s in self.stages
         ]
-        return ", then ".join(parts) + f" [authority matrix {self.matrix_version}]"
+        chain: str = parts[0] if parts else ""
+        for part in parts[1:]:
+            chain = phrase("%(first)s, then %(second)s", first=chain, second=part)
+        return phrase("%(chain)s [authority matrix %(version)s]", chain=chain,
+                      version=self.matrix_version)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from mktflow.domain.money import ZERO, money, money_sum
+from mktflow.domain.words import Phrase, phrase, word
 
 __all__ = [
     "BudgetFigures",
@@ -22,6 +23,7 @@ __all__ = [
     "evaluate",
     "kpi_result",
     "over_tolerance",
+    "plan_field_problems",
     "plan_problems",
 ]
 
@@ -128,7 +130,23 @@ def plan_problems(
     activity_lines: Sequence[tuple[str, str]],
     budget_codes: Sequence[str],
 ) -> list[str]:
-    """What makes a campaign plan unworkable, each as ``field path: problem`` (empty when sound).
+    """What makes a campaign plan unworkable, each as ``field path: problem`` (empty when sound):
+    ``plan_field_problems`` in one line each, in English."""
+    return [f"{field}: {problem}" for field, problem in plan_field_problems(
+        start=start, end=end, kpi_names=kpi_names, activity_lines=activity_lines,
+        budget_codes=budget_codes)]
+
+
+def plan_field_problems(
+    *,
+    start: date,
+    end: date,
+    kpi_names: Sequence[str],
+    activity_lines: Sequence[tuple[str, str]],
+    budget_codes: Sequence[str],
+) -> list[tuple[str, Phrase]]:
+    """What makes a campaign plan unworkable, each as (field path, problem), the problem a
+    message worded where shown (``domain.words``); empty when the plan is sound.
 
     ``activity_lines`` lists (activity title, budget line code) for each activity, in the plan's
     order; paths count from 0 as the answer's JSON does (``activities.1.budget_line``).
@@ -137,18 +155,21 @@ def plan_problems(
     activity charges one of the plan's own budget lines, each named once (seed 001 §3.2, spend
     kept within the budget).
     """
-    problems = []
+    problems: list[tuple[str, Phrase]] = []
     if end < start:
-        problems.append(f"end: {end} is before start {start}")
+        problems.append(("end", phrase("%(end)s is before start %(start)s", end=end,
+                                       start=start)))
     if not kpi_names:
-        problems.append("kpis: a campaign needs at least one measurable KPI")
-    problems += [f"kpis.{i}.name: KPI {name!r} is named twice"
+        problems.append(("kpis", phrase("a campaign needs at least one measurable KPI")))
+    problems += [(f"kpis.{i}.name", phrase("KPI %(name)s is named twice", name=repr(name)))
                  for i, name in enumerate(kpi_names) if name in kpi_names[:i]]
-    problems += [f"budget_lines.{i}.code: budget line {code!r} is named twice"
+    problems += [(f"budget_lines.{i}.code", phrase("budget line %(code)s is named twice",
+                                                   code=repr(code)))
                  for i, code in enumerate(budget_codes) if code in budget_codes[:i]]
-    known = ", ".join(dict.fromkeys(budget_codes)) or "none"
+    known = ", ".join(dict.fromkeys(budget_codes)) or word("none")
     for i, (title, line) in enumerate(activity_lines):
         if line not in budget_codes:
-            problems.append(f"activities.{i}.budget_line: {title!r} charges unknown budget "
-                            f"line {line!r} (the plan has {known})")
+            problems.append((f"activities.{i}.budget_line", phrase(
+                "%(title)s charges unknown budget line %(line)s (the plan has %(known)s)",
+                title=repr(title), line=repr(line), known=known)))
     return problems

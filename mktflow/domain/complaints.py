@@ -18,6 +18,8 @@ A case's life (one *round* per pass; its steps are work items keyed ``<step>-<ro
       └──reopen (customer not satisfied, with a note; escalates)───────────┤
                                                        closed <──close (satisfied)
 
+    open | handed_over | answered ──cancel (customer service's head, with a reason)──> cancelled
+
 - ``open``: customer service holds the case's *respond* step, due at the response deadline
   (working time, default ``RESPONSE_DUE``); overdue, the SLA sweep escalates it as any step;
 - ``hand_over``: customer service names the department that must act (``ACTING``), what it
@@ -27,6 +29,10 @@ A case's life (one *round* per pass; its steps are work items keyed ``<step>-<ro
   satisfied closes the case; not satisfied, with a note, reopens it for a new round and
   escalates it: its escalation level rises and management is told. A case is closed only by a
   satisfied customer.
+- ``cancel``: the head of customer service (or the head's delegate) withdraws a case that is no
+  longer a complaint (lodged twice, withdrawn by the customer), with a reason: its open step
+  and its handoff are cancelled, its process ends, the customer file counts one open case
+  fewer. A closed case is not cancelled.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mktflow.domain.errors import BadInput, TransitionRefused
 from mktflow.domain.inputs import REASON_MAX, TEXT_MAX, _problem_char
 from mktflow.domain.model import Party, Rule
+from mktflow.domain.words import either, phrase, word
 
 __all__ = [
     "ACTING",
@@ -94,6 +101,7 @@ class ComplaintState(StrEnum):
     HANDED_OVER = "handed_over"  # with the acting department: its handoff and act step
     ANSWERED = "answered"  # the department acted; customer service asks the customer
     CLOSED = "closed"  # the customer is satisfied
+    CANCELLED = "cancelled"  # withdrawn by customer service's head, with a reason
 
 
 class StepKind(StrEnum):
@@ -134,6 +142,10 @@ COMPLAINT_RULES: tuple[Rule, ...] = (
     _row("reopen", {C.ANSWERED}, C.OPEN, (Party.MEMBER,),
          "a customer who is not satisfied reopens the case, and management is told",
          "reopened", needs_reason=True),
+    _row("cancel", {C.OPEN, C.HANDED_OVER, C.ANSWERED}, C.CANCELLED, (Party.LEAD,),
+         "the head of customer service withdraws a case that is no longer a complaint, and "
+         "says why; a case the customer is satisfied with stays closed", "cancelled",
+         needs_reason=True),
 )
 
 
@@ -142,14 +154,18 @@ def complaint_rule(action: str, state: str, *, ref: str) -> Rule:
     case, its state and the states the action needs otherwise."""
     known = [r for r in COMPLAINT_RULES if r.action == action]
     if not known:
-        raise TransitionRefused(f"complaint {ref}: unknown action {action!r}")
+        raise TransitionRefused(phrase("complaint %(ref)s: unknown action %(action)s", ref=ref,
+                                       action=repr(action)))
     for rule in known:
         if not rule.sources or state in rule.sources:
             return rule
-    allowed = " or ".join(sorted({s for r in known for s in r.sources}))
-    raise TransitionRefused(f"cannot {action.replace('_', ' ')} complaint {ref}: it is "
-                            f"{state}, and {action.replace('_', ' ')} is allowed only when "
-                            f"{allowed}")
+    allowed = either([word(s.replace("_", " ")) for s in sorted(
+        {s for r in known for s in r.sources})])
+    raise TransitionRefused(phrase(
+        "cannot %(action)s %(name)s: it is %(state)s, and %(action)s is allowed only when "
+        "%(allowed)s", action=word(action.replace("_", " ")),
+        name=phrase("complaint %(ref)s", ref=ref), state=word(state.replace("_", " ")),
+        allowed=allowed))
 
 
 def _line(value: str | None, field: str, max_length: int, *, required: bool,

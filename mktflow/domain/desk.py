@@ -21,6 +21,7 @@ from typing import Any
 from mktflow.domain.actors import Actor
 from mktflow.domain.errors import BadInput, NotAuthorized
 from mktflow.domain.inputs import check_text
+from mktflow.domain.words import on_field, phrase
 
 __all__ = [
     "BULK_ACTIONS",
@@ -55,8 +56,8 @@ PRIORITY_BANDS: dict[str, tuple[int, int]] = {
 #: The longest text the ``text`` filter looks for in titles (characters).
 FILTER_TEXT_MAX = 100
 #: Who may see and change a saved view, in words (refusals quote it).
-VIEW_RULE = ("a saved view is its owner's; a shared one is seen by its department, and changed "
-             "or deleted by its owner or whoever leads the department")
+VIEW_RULE = phrase("a saved view is its owner's; a shared one is seen by its department, and "
+                   "changed or deleted by its owner or whoever leads the department")
 
 #: The item actions a bulk request may run on work items (each through ``engine.actions``):
 #: ``assign`` also reassigns a held item; ``update`` changes due times and priority.
@@ -74,7 +75,7 @@ def check_view_name(name: str) -> str:
     """The view's name, stripped: 1 to ``VIEW_NAME_MAX`` characters of one line. Raises
     BadInput naming ``name``."""
     if not isinstance(name, str) or not name.strip():
-        raise BadInput("name: a saved view needs a name")
+        raise BadInput(on_field("name", phrase("a saved view needs a name")))
     return check_text(name.strip(), field="name", max_length=VIEW_NAME_MAX)
 
 
@@ -84,7 +85,8 @@ def check_due_band(due: str | None) -> str | None:
     if not due:
         return None
     if due not in DUE_BANDS:
-        raise BadInput(f"due: must be one of {', '.join(DUE_BANDS)}, got {due!r}")
+        raise BadInput(on_field("due", phrase("must be one of %(choices)s, got %(got)s",
+                                              choices=", ".join(DUE_BANDS), got=repr(due))))
     return due
 
 
@@ -94,7 +96,9 @@ def check_priority_band(band: str | None) -> tuple[int, int] | None:
     if not band:
         return None
     if band not in PRIORITY_BANDS:
-        raise BadInput(f"priority: must be one of {', '.join(PRIORITY_BANDS)}, got {band!r}")
+        raise BadInput(on_field("priority", phrase(
+            "must be one of %(choices)s, got %(got)s", choices=", ".join(PRIORITY_BANDS),
+            got=repr(band))))
     return PRIORITY_BANDS[band]
 
 
@@ -117,17 +121,20 @@ def may_change_view(actor: Actor, *, ref: str, owner: str, department: str,
     view: its owner, or for a shared one whoever leads its department."""
     if actor.email == owner or (shared and department in actor.leads):
         return
-    raise NotAuthorized(f"{actor.email} may not change saved view {ref}: {VIEW_RULE}")
+    raise NotAuthorized(phrase("%(actor)s may not change saved view %(ref)s: %(why)s",
+                               actor=actor.email, ref=ref, why=VIEW_RULE))
 
 
 def check_bulk(action: str, items: Any) -> None:
     """Refuse a bulk request that no item could pass: an action bulk does not run, no items,
     or more than ``BULK_MAX``. Raises BadInput naming ``action`` or ``items``."""
     if action not in BULK_ACTIONS:
-        raise BadInput(f"action: {action!r} is not a bulk action (one of: "
-                       f"{', '.join(BULK_ACTIONS)})")
+        raise BadInput(on_field("action", phrase(
+            "%(action)s is not a bulk action (one of: %(choices)s)", action=repr(action),
+            choices=", ".join(BULK_ACTIONS))))
     if not isinstance(items, list | tuple) or not items:
-        raise BadInput("items: name at least one work item (W-12 or 12)")
+        raise BadInput(on_field("items", phrase("name at least one work item (W-12 or 12)")))
     if len(items) > BULK_MAX:
-        raise BadInput(f"items: at most {BULK_MAX} work items per bulk request, got "
-                       f"{len(items)}")
+        raise BadInput(on_field("items", phrase(
+            "at most %(n)s work items per bulk request, got %(got)s", n=BULK_MAX,
+            got=len(items))))

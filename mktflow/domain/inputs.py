@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mktflow.domain.errors import BadInput, NotFound
+from mktflow.domain.words import on_field, phrase
 
 __all__ = [
     "CODE_MAX",
@@ -241,7 +242,8 @@ def check_email(raw: str, *, field: str) -> str:
     """``raw`` normalised (``normalise_email``), or BadInput ``field: 'x' is not an e-mail
     address`` when it does not look like one (name@domain.tld)."""
     if not isinstance(raw, str) or not EMAIL_SHAPE.match(raw.strip()):
-        raise BadInput(f"{field}: {raw!r} is not an e-mail address")
+        raise BadInput(on_field(field, phrase("%(given)s is not an e-mail address",
+                                              given=repr(raw))))
     return normalise_email(raw)
 
 
@@ -342,8 +344,9 @@ def due_ahead(due: _Due, now: datetime, *, field: str = "due") -> _Due:
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
     if isinstance(due, datetime) and utc(due) < utc(now):
-        raise BadInput(f"{field}: {human_time(due)} is already past (now {human_time(now)}); "
-                       "give a time from now on, e.g. a date (the end of that day)")
+        raise BadInput(on_field(field, phrase(
+            "%(due)s is already past (now %(now)s); give a time from now on, e.g. a date (the "
+            "end of that day)", due=human_time(due), now=human_time(now))))
     return due
 
 
@@ -372,8 +375,9 @@ def parse_time(raw: str | None, *, field: str) -> datetime | None:
         else:
             value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise BadInput(f"{field}: {raw!r} is not an ISO 8601 time "
-                       "(e.g. 2026-12-01 or 2026-12-01T17:00+01:00)") from None
+        raise BadInput(on_field(field, phrase(
+            "%(given)s is not an ISO 8601 time (e.g. 2026-12-01 or 2026-12-01T17:00+01:00)",
+            given=repr(raw)))) from None
     return _in_range(value if value.tzinfo else value.replace(tzinfo=UTC), field=field, raw=raw)
 
 
@@ -385,7 +389,8 @@ def parse_date(raw: str | None, *, field: str) -> date | None:
     try:
         day = date.fromisoformat(raw.strip())
     except ValueError:
-        raise BadInput(f"{field}: {raw!r} is not a date (YYYY-MM-DD)") from None
+        raise BadInput(on_field(field, phrase("%(given)s is not a date (YYYY-MM-DD)",
+                                              given=repr(raw)))) from None
     if not TIME_MIN.date() <= day < TIME_MAX.date():
         raise BadInput(f"{field}: {raw!r} is out of range (dates between "
                        f"{TIME_MIN:%Y-%m-%d} and {TIME_MAX:%Y-%m-%d})")

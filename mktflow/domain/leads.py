@@ -27,6 +27,7 @@ from typing import Any
 from mktflow.domain.errors import BadInput, TransitionRefused
 from mktflow.domain.inputs import EMAIL_MAX, REASON_MAX, TEXT_MAX, TITLE_MAX, _problem_char
 from mktflow.domain.model import Party, Rule
+from mktflow.domain.words import either, on_field, phrase, word
 
 __all__ = [
     "FUNNEL_KPIS",
@@ -96,7 +97,7 @@ def _row(action: str, sources: set[str], target: str, who: tuple[Party, ...], wh
 LEAD_RULES: tuple[Rule, ...] = (
     _row("gather", set(), L.GATHERED, (Party.MEMBER,),
          "marketing owns every lead it gathers (seed 001, 工作流程 1.(2) A)", "gathered",
-         refusal="{actor} may not gather a lead for {department}: only its members may"),
+         refusal="%(actor)s may not gather a lead for %(department)s: only its members may"),
     _row("qualify", {L.GATHERED}, L.QUALIFIED, (Party.MEMBER,),
          "marketing qualifies its lead and shares it with sales at once (1.(2) B)", "qualified"),
     _row("hand_over", {L.QUALIFIED}, L.QUALIFIED, (Party.MEMBER,),
@@ -120,13 +121,16 @@ def lead_rule(action: str, state: str, *, ref: str) -> Rule:
     lead, its state and the states the action needs otherwise."""
     known = [r for r in LEAD_RULES if r.action == action]
     if not known:
-        raise TransitionRefused(f"lead {ref}: unknown action {action!r}")
+        raise TransitionRefused(phrase("lead %(ref)s: unknown action %(action)s", ref=ref,
+                                       action=repr(action)))
     for rule in known:
         if not rule.sources or state in rule.sources:
             return rule
-    allowed = " or ".join(sorted({s for r in known for s in r.sources}))
-    raise TransitionRefused(f"cannot {action} lead {ref}: it is {state}, and {action} is "
-                            f"allowed only when {allowed}")
+    allowed = either([word(s) for s in sorted({s for r in known for s in r.sources})])
+    raise TransitionRefused(phrase(
+        "cannot %(action)s %(name)s: it is %(state)s, and %(action)s is allowed only when "
+        "%(allowed)s", action=word(action), name=phrase("lead %(ref)s", ref=ref),
+        state=word(state), allowed=allowed))
 
 
 #: A lead's fields: name -> (required, maximum length, multi-line). ``campaign`` is a
@@ -177,19 +181,24 @@ def check_outcome(data: Mapping[str, Any] | None) -> tuple[LeadOutcome, str | No
     data = data or {}
     raw = str(data.get("outcome") or "").strip().lower()
     if raw not in {o.value for o in LeadOutcome}:
-        raise BadInput(f"outcome: must be won or lost, got {raw or 'nothing'!r}")
+        raise BadInput(on_field("outcome", phrase("must be won or lost, got %(got)s",
+                                                  got=repr(raw or "nothing"))))
     outcome = LeadOutcome(raw)
     order = str(data.get("order") or "").strip() or None
     reason = str(data.get("reason") or "").strip() or None
     if outcome is LeadOutcome.WON:
         if order is None:
-            raise BadInput("order: a won lead names the order it became (its reference)")
+            raise BadInput(on_field("order", phrase(
+                "a won lead names the order it became (its reference)")))
         if len(order) > 100 or _problem_char(order, False):
-            raise BadInput("order: must be one line of at most 100 characters")
+            raise BadInput(on_field("order", phrase(
+                "must be one line of at most %(n)s characters", n=100)))
     elif reason is None:
-        raise BadInput("reason: a lost lead needs a reason (why sales lost it)")
+        raise BadInput(on_field("reason", phrase(
+            "a lost lead needs a reason (why sales lost it)")))
     if reason is not None and len(reason) > REASON_MAX:
-        raise BadInput(f"reason: must be at most {REASON_MAX} characters, got {len(reason)}")
+        raise BadInput(on_field("reason", phrase(
+            "must be at most %(n)s characters, got %(got)s", n=REASON_MAX, got=len(reason))))
     return outcome, order, reason
 
 

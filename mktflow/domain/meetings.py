@@ -25,6 +25,7 @@ from typing import Any
 
 from mktflow.domain.errors import BadInput
 from mktflow.domain.model import MANAGEMENT, HandoffState, WorkState
+from mktflow.domain.words import Phrase, phrase
 
 __all__ = [
     "AGENDA_FORM_NAME",
@@ -84,6 +85,14 @@ class DecisionState(StrEnum):
     DONE = "done"  # completed, or the handoff confirmed
     DROPPED = "dropped"  # cancelled, or the handoff rejected
     DRAFT = "draft"  # the minutes are not sent yet: no work exists
+
+
+def meeting_name(kind: str, period: str) -> Phrase:
+    """The meeting as titles name it, ``quarterly marketing meeting 2027-Q1``, a message worded
+    where shown."""
+    if kind == MeetingKind.ANNUAL:
+        return phrase("annual marketing meeting %(period)s", period=period)
+    return phrase("quarterly marketing meeting %(period)s", period=period)
 
 
 def meeting_kind(period: str) -> MeetingKind:

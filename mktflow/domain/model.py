@@ -148,7 +148,8 @@ class Rule:
     why: str
     needs_reason: bool = False
     tells: tuple[Audience, ...] = ()
-    #: How a refusal reads when not the usual "only <who> may" ({actor}, {department}, {ref}).
+    #: How a refusal reads when not the usual "only <who> may": a message (``%(actor)s``,
+    #: ``%(department)s``, ``%(ref)s``), worded where shown.
     refusal: str = ""
     #: Checked after who may (``Guard``): four eyes, the approver's role, a proven identity.
     guards: tuple[Guard, ...] = ()
@@ -216,7 +217,7 @@ WORK_RULES: tuple[Rule, ...] = (
     _rule("take_back", {W.CLAIMED, W.DELEGATED}, W.OPEN, (),
           "the organisation load takes a step back to its queue from a member who moved to "
           "another department (or delegated it before moving)", tells=(Audience.DEPARTMENT,),
-          refusal="{actor} may not take {ref} back to its queue: only the organisation load "
+          refusal="%(actor)s may not take %(ref)s back to its queue: only the organisation load "
                   "does, when its holder moves to another department"),
 )
 
@@ -250,7 +251,7 @@ HANDOFF_RULES: tuple[Rule, ...] = (
 CREATION_RULES: tuple[Rule, ...] = (
     _rule("create", set(), W.OPEN, (Party.MEMBER, Party.ANY_LEAD),
           "a member puts a step in their own department's queue; any head may in another's",
-          refusal="{actor} may not create work for {department}: only its members, "
+          refusal="%(actor)s may not create work for %(department)s: only its members, "
                   "a department head or the process engine may"),
     _rule("offer", set(), H.OFFERED, (Party.OFFERING,),
           "a department passes work to another, with a deliverable and a due date",
@@ -263,7 +264,7 @@ CREATION_RULES: tuple[Rule, ...] = (
 #: else could end another department's campaign by cancelling what it attached.
 ATTACH_RULE = _rule("attach", set(), "=", (Party.PROCESS_OWNER, Party.INVOLVED, Party.MANAGEMENT),
                     "only someone the process already involves may add work or a handoff to "
-                    "it", refusal="{actor} may not add work to {ref}: only its owner, a member "
+                    "it", refusal="%(actor)s may not add work to %(ref)s: only its owner, a member "
                                   "of a department it involves, or management may")
 #: Who ends a running process (``mktflow process cancel``): its owner, the head (or delegate)
 #: of the owner's department, management. Cancelling one of its steps or handoffs ends the
@@ -273,8 +274,8 @@ END_RULE = _rule("cancel", {ProcessStatus.RUNNING}, ProcessStatus.CANCELLED,
                  (Party.PROCESS_OWNER, Party.LEAD, Party.MANAGEMENT),
                  "a running process is ended by its owner, whoever leads the owner's "
                  "department, or management; it must say why", needs_reason=True,
-                 refusal="{actor} may not end {ref}: only its owner, whoever leads "
-                         "{department}, or management may")
+                 refusal="%(actor)s may not end %(ref)s: only its owner, whoever leads "
+                         "%(department)s, or management may")
 
 OPEN_HANDOFF_STATES = frozenset({H.OFFERED, H.ACCEPTED, H.DELIVERED, H.RETURNED})
 OPEN_WORK_STATES = frozenset(_ACTIVE)

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from mktflow.domain.errors import TransitionRefused
 from mktflow.domain.money import exact, money
+from mktflow.domain.words import phrase, word
 
 __all__ = [
     "ORDER_RULES",
@@ -113,11 +114,11 @@ def credit_check(*, total: Decimal, standing: str, auto_limit: Decimal | float) 
     Both amounts are compared exactly, to the cent."""
     total, auto_limit = money(total, "total"), money(auto_limit, "auto_limit")
     if standing != Standing.GOOD:
-        return CreditCheck(CreditOutcome.NEEDS_DECISION,
-                           f"customer standing is {standing}: a person decides")
+        return CreditCheck(CreditOutcome.NEEDS_DECISION, phrase(
+            "customer standing is %(standing)s: a person decides", standing=word(standing)))
     if total >= auto_limit:
-        return CreditCheck(CreditOutcome.NEEDS_DECISION,
-                           f"order total {total:,.2f} is not below the auto-approval limit "
-                           f"{auto_limit:,.2f}: a person decides")
-    return CreditCheck(CreditOutcome.AUTO_APPROVED,
-                       f"good standing and {total:,.2f} below the limit {auto_limit:,.2f}")
+        return CreditCheck(CreditOutcome.NEEDS_DECISION, phrase(
+            "order total %(total)s is not below the auto-approval limit %(limit)s: a person "
+            "decides", total=total, limit=auto_limit))
+    return CreditCheck(CreditOutcome.AUTO_APPROVED, phrase(
+        "good standing and %(total)s below the limit %(limit)s", total=total, limit=auto_limit))

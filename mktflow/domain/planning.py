@@ -52,6 +52,7 @@ __all__ = [
     "parse_plan_items",
     "quadrant_balance",
     "quadrant_of",
+    "work_quadrant",
 ]
 
 
@@ -105,6 +106,14 @@ def quadrant_of(important: bool, urgent: bool) -> Quadrant:
     if important:
         return Quadrant.IMPORTANT_URGENT if urgent else Quadrant.IMPORTANT_NOT_URGENT
     return Quadrant.URGENT_NOT_IMPORTANT if urgent else Quadrant.NEITHER
+
+
+def work_quadrant(important: bool | None, urgent: bool | None) -> Quadrant | None:
+    """A work item's quadrant: None when it says neither (unclassified); one of the two
+    unsaid counts as no (as ``quadrant_balance`` counts it)."""
+    if important is None and urgent is None:
+        return None
+    return quadrant_of(bool(important), bool(urgent))
 
 
 _YES, _NO = {"yes", "y", "true", "1", "x"}, {"no", "n", "false", "0"}

@@ -21,7 +21,8 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["Phrase", "either", "from_stored", "joined", "phrase", "stored", "word", "words_of"]
+__all__ = ["FIELD", "Phrase", "any_of", "either", "from_stored", "joined", "on_field", "phrase",
+           "slashed", "stored", "word", "words_of"]
 
 #: A stored value: text, an amount (``{"amount": "1234.50"}``), a message, or a list of them.
 Stored = str | dict[str, Any] | list[Any]
@@ -74,6 +75,18 @@ def joined(texts: Sequence[str]) -> Phrase:
     return Phrase(JOINED, {"texts": list(texts)})
 
 
+#: The message of ``on_field``: a field's name (a code, as the API names it) and its problem
+#: (no catalogue entry: the problem is worded, the name kept).
+FIELD = "%(field)s: %(problem)s"
+
+
+def on_field(field: str, problem: Phrase) -> Phrase:
+    """A refusal naming the input it is about, ``reason: a lost lead needs a reason``: the
+    field's name as given, the problem a message worded where shown (the pages show it beside
+    its field)."""
+    return Phrase(FIELD, {"field": field, "problem": problem})
+
+
 def word(text: str) -> Phrase:
     """A single word or name from a table (an action, a state: ``claim``, ``done``), worded
     where shown; the catalogue tool adds the tables' words (``mktflow.i18n.catalog``)."""
@@ -85,6 +98,25 @@ def either(texts: Sequence[str]) -> Phrase:
     made = texts[0] if isinstance(texts[0], Phrase) else word(texts[0])
     for text in texts[1:]:
         made = phrase("%(first)s or %(second)s", first=made, second=text)
+    return made
+
+
+def slashed(texts: Sequence[str]) -> Phrase:
+    """``a/b/c`` (roles: ``head/deputy``), each text worded where shown (``texts`` not empty)."""
+    made = texts[0] if isinstance(texts[0], Phrase) else word(texts[0])
+    for text in texts[1:]:
+        made = phrase("%(first)s/%(second)s", first=made,
+                      second=text if isinstance(text, Phrase) else word(text))
+    return made
+
+
+def any_of(texts: Sequence[str]) -> Phrase:
+    """``a, b or c``, each text worded where shown (``texts`` not empty)."""
+    made = texts[0] if isinstance(texts[0], Phrase) else word(texts[0])
+    for text in texts[1:-1]:
+        made = phrase("%(first)s, %(second)s", first=made, second=text)
+    if len(texts) > 1:
+        made = phrase("%(first)s or %(second)s", first=made, second=texts[-1])
     return made
 
 

@@ -56,7 +56,7 @@ from sqlmodel import Session, col, select
 from mktflow.config import get_settings
 from mktflow.domain import clock
 from mktflow.domain.actors import SYSTEM
-from mktflow.domain.campaign import plan_problems
+from mktflow.domain.campaign import plan_field_problems
 from mktflow.domain.errors import FormInvalid
 from mktflow.domain.inputs import normalise_email
 from mktflow.domain.meetings import minutes_problems
@@ -188,13 +188,12 @@ def campaign_plan(context: AnswerContext, data: dict[str, Any]) -> list[Problem]
     start, end = _date(data.get("start")), _date(data.get("end"))
     activities = _rows(data, "activities")
     if start is not None and end is not None:
-        for text in plan_problems(
+        for field, message in plan_field_problems(
                 start=start, end=end,
                 kpi_names=[str(k.get("name")) for _i, k in _rows(data, "kpis")],
                 activity_lines=[(str(a.get("title")), str(a.get("budget_line")))
                                 for _i, a in activities],
                 budget_codes=[str(b.get("code")) for _i, b in _rows(data, "budget_lines")]):
-            field, _, message = text.partition(": ")
             problems.append(Problem(field, message))
     problems += _members(context.session,
                          ((f"activities.{i}.owner", a.get("owner")) for i, a in activities))

@@ -24,6 +24,7 @@ from mktflow.domain.authority_matrix import (
     parse_matrix,
 )
 from mktflow.domain.errors import BadInput, NotFound, Refused
+from mktflow.domain.words import phrase, slashed, word
 from mktflow.engine.common import get_for_update, ref
 from mktflow.store.tables import Branch, Member, WorkItem
 from mktflow.store.uow import UnitOfWork
@@ -89,10 +90,10 @@ def approvers_for_step(uow: UnitOfWork, stage: ApprovalStage, *, submitter: str 
                                       earlier_approvers=earlier_approvers)
     eligible = eligible_approvers(stage, members, excluded)
     if not eligible:
-        raise Refused(
-            f"nobody in {stage.department} with role {'/'.join(stage.roles)} is left to approve: "
-            f"excluded {', '.join(excluded) or 'none'} (four eyes)"
-        )
+        raise Refused(phrase(
+            "nobody in %(department)s with role %(roles)s is left to approve: excluded "
+            "%(excluded)s (four eyes)", department=stage.department, roles=slashed(stage.roles),
+            excluded=", ".join(excluded) or word("none")))
     return StepApprovers(excluded, eligible)
 
 

@@ -9,6 +9,7 @@ from sqlmodel import col, select
 
 from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
 from mktflow.domain.money import money
+from mktflow.domain.words import phrase
 from mktflow.engine.common import actor_for
 from mktflow.store.tables import BudgetLine, SpendEntry
 from mktflow.store.uow import UnitOfWork
@@ -32,7 +33,8 @@ def allocate(uow: UnitOfWork, line_id: int, *, amount: Decimal | float, actor_em
     with uow:
         actor = actor_for(uow, actor_email)
         if not actor.system and not actor.in_department("finance"):
-            raise NotAuthorized(f"{actor.email} may not allocate budget: only finance may")
+            raise NotAuthorized(phrase("%(actor)s may not allocate budget: only finance may",
+                                       actor=actor.email))
         line = _line(uow, line_id)
         before = line.allocated
         line.allocated = amount

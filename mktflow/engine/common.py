@@ -24,6 +24,7 @@ from mktflow.domain.actors import (
 from mktflow.domain.errors import NotAuthorized, NotFound
 from mktflow.domain.inputs import format_time, normalise_email
 from mktflow.domain.model import REF_PREFIX, ref_of
+from mktflow.domain.words import from_stored, phrase
 from mktflow.engine.refs import parse_ref
 from mktflow.store.tables import (
     Branch,
@@ -41,6 +42,7 @@ __all__ = [
     "PREFIX",
     "active_member",
     "actor_for",
+    "approval_rule",
     "as_engine",
     "changed",
     "departments_exist",
@@ -83,7 +85,7 @@ def get_for_update(uow: UnitOfWork, model: type[T], item_id: int) -> T:
             .with_for_update().execution_options(populate_existing=True))
     row: T | None = uow.session.execute(statement, {"item_id": item_id}).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"{PREFIX[model]}-{item_id} does not exist")
+        raise NotFound(phrase("%(ref)s does not exist", ref=f"{PREFIX[model]}-{item_id}"))
     return row
 
 
@@ -98,7 +100,7 @@ def active_member(session: Session, email: str) -> Member:
     """The active member an e-mail names; refuses anyone else."""
     member = find_member(session, email)
     if member is None or not member.active:
-        raise NotFound(f"no active member with e-mail {email!r}")
+        raise NotFound(phrase("no active member with e-mail %(given)s", given=repr(email)))
     return member
 
 
@@ -157,7 +159,7 @@ def actor_for(uow: UnitOfWork, email: str) -> Actor:
         return actor
     rows = uow.session.connection().execute(_ACTOR, {"email": key[2]}).all()
     if not rows or not rows[0].active:
-        raise NotFound(f"no active member with e-mail {email!r}")
+        raise NotFound(phrase("no active member with e-mail %(given)s", given=repr(email)))
     m = rows[0]
     delegations = [(r.code, r.delegate_email or "", r.head_away_from, r.head_away_until)
                    for r in rows if r.code is not None]
@@ -210,6 +212,13 @@ _DEPARTMENTS = (core_select(_D.c.code, _C.c.id)
                 .order_by(_D.c.code, _C.c.id))
 
 
+def approval_rule(approval: dict[str, Any]) -> str:
+    """An approval step's authority-matrix rule in words: its message when kept
+    (``rule_words``, worded where shown), else its English text."""
+    kept = approval.get("rule_words")
+    return from_stored(kept) if kept else str(approval.get("rule", ""))
+
+
 def target_of(obj: WorkItem | Handoff) -> Target:
     """What authorization needs to know of a work item or handoff."""
     if isinstance(obj, WorkItem):
@@ -219,7 +228,7 @@ def target_of(obj: WorkItem | Handoff) -> Target:
                       approval=Approval(department=approval["department"],
                                         roles=tuple(approval["roles"]),
                                         branch=approval.get("branch"),
-                                        rule=approval.get("rule", ""))
+                                        rule=approval_rule(approval))
                       if approval else None,
                       asks_decision=asks_decision(obj.form_schema))
     return Target(ref=ref(obj), department=obj.to_department, branch=obj.branch,

@@ -29,6 +29,7 @@ from mktflow.domain.complaints import (
     COMPLAINT_FORMS,
     FORM_NAMES,
     RESPONSE_DUE,
+    ComplaintState,
     StepKind,
     check_customer_answer,
     complaint_ref,
@@ -44,6 +45,7 @@ from mktflow.domain.model import (
     ProcessStatus,
     rule_for,
 )
+from mktflow.domain.words import Phrase, on_field, phrase, word
 from mktflow.engine.common import as_engine, ref
 from mktflow.engine.decisions import apply_handoff
 from mktflow.engine.new_items import create_within, offer_within
@@ -52,12 +54,26 @@ from mktflow.engine.processes import close
 from mktflow.store.tables import Complaint, Customer, Handoff, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["complaint_target", "due_or_default", "follow_step", "new_step"]
+__all__ = ["cancel_refusal", "complaint_target", "due_or_default", "follow_step", "new_step"]
 
-_TITLES = {StepKind.RESPOND: "Respond to complaint {ref} ({customer}): hand it to the "
-                             "department that must act",
-           StepKind.ACT: "Act on complaint {ref} ({customer}) and say what was done",
-           StepKind.CUSTOMER: "Ask the customer about complaint {ref} ({customer}): satisfied?"}
+
+
+def _title(kind: StepKind, ref: str, customer: str) -> Phrase:
+    """The title of a case's step, a message worded where shown."""
+    if kind is StepKind.RESPOND:
+        return phrase("Respond to complaint %(ref)s (%(customer)s): hand it to the department "
+                      "that must act", ref=ref, customer=customer)
+    if kind is StepKind.ACT:
+        return phrase("Act on complaint %(ref)s (%(customer)s) and say what was done", ref=ref,
+                      customer=customer)
+    return phrase("Ask the customer about complaint %(ref)s (%(customer)s): satisfied?",
+                  ref=ref, customer=customer)
+
+
+def _short(text: Phrase) -> str:
+    """``text`` as a title (at most 300 characters; cut only when longer, so the message
+    stays beside it)."""
+    return text if len(text) <= 300 else text[:300]
 
 
 def complaint_target(case: Complaint) -> Target:
@@ -80,14 +96,17 @@ def due_or_default(raw: str | datetime | WorkingDue | None, now: datetime, field
 
 
 def new_step(uow: UnitOfWork, case: Complaint, kind: StepKind, department: str,
-             due_at: datetime | WorkingDue, customer: str, note: str = "") -> WorkItem:
+             due_at: datetime | WorkingDue, customer: str, note: Phrase | None = None
+             ) -> WorkItem:
     """The case's next step in ``department``'s queue, inside the open transaction."""
     form = COMPLAINT_FORMS[kind]
     with as_engine(uow):
         return create_within(
             uow, actor_email=SYSTEM.email, department=department,
-            title=_TITLES[kind].format(ref=complaint_ref(case.id), customer=customer)[:300],
-            description="\n\n".join(x for x in (f"The customer said: {case.text}", note) if x),
+            title=_short(_title(kind, complaint_ref(case.id), customer)),
+            description=phrase("The customer said: %(text)s\n\n%(note)s", text=case.text,
+                               note=note) if note
+            else phrase("The customer said: %(text)s", text=case.text),
             form_schema=form.model_json_schema(), form_name=FORM_NAMES[kind],
             due_at=due_at, process_id=case.process_id, step_key=step_key(kind, case.round),
             branch=case.branch)
@@ -113,23 +132,26 @@ def follow_step(uow: UnitOfWork, item: WorkItem, actor: Actor, data: dict[str, A
         authorize(actor, rule, complaint_target(case))
         to = str(data.get("to") or "")
         if to not in ACTING:
-            raise BadInput(f"to: must be one of {', '.join(ACTING)}, got {to!r}")
+            raise BadInput(on_field("to", phrase("must be one of %(choices)s, got %(got)s",
+                                                 choices=", ".join(ACTING), got=repr(to))))
         request = check_text(str(data.get("request") or "").strip(), field="request",
                              max_length=REASON_MAX, multiline=True)
         if not request:
-            raise BadInput("request: say what the department must do")
+            raise BadInput(on_field("request", phrase("say what the department must do")))
         due = due_or_default(str(data.get("due") or "") or None, uow.now(), "due")
         with as_engine(uow):
             handoff = offer_within(
                 uow, actor_email=SYSTEM.email, from_department=case.department,
-                to_department=to, title=f"Complaint {cref} ({cust.name}): {request}"[:300],
-                due_at=due, criteria=f"The customer said: {case.text}",
+                to_department=to, title=_short(phrase(
+                    "Complaint %(ref)s (%(customer)s): %(request)s", ref=cref,
+                    customer=cust.name, request=request)),
+                due_at=due, criteria=phrase("The customer said: %(text)s", text=case.text),
                 deliverables=["what was done"], process_id=case.process_id,
                 step_key=f"handoff-{case.round}", branch=case.branch)
         case.acting_department, case.request, case.handoff_id = to, request, handoff.id
         assert handoff.due_at is not None
         step = new_step(uow, case, StepKind.ACT, to, handoff.due_at, cust.name,
-                         note=f"Customer service asks: {request}")
+                         note=phrase("Customer service asks: %(request)s", request=request))
         audit |= {"to": to, "handoff": f"H-{handoff.id}", "next": ref(step),
                   "due": format_time(handoff.due_at)}
     elif kind is StepKind.ACT:
@@ -138,12 +160,13 @@ def follow_step(uow: UnitOfWork, item: WorkItem, actor: Actor, data: dict[str, A
                                        department=case.acting_department or ""))
         done = str(data.get("done") or "").strip()
         if not done:
-            raise BadInput("done: say what was done")
+            raise BadInput(on_field("done", phrase("say what was done")))
         case.done = check_text(done, field="done", max_length=REASON_MAX, multiline=True)
         _deliver(uow, case, actor, done)
         step = new_step(uow, case, StepKind.CUSTOMER, case.department,
                          due_or_default(None, uow.now(), "due"), cust.name,
-                         note=f"{case.acting_department} did: {done}")
+                         note=phrase("%(department)s did: %(done)s",
+                                     department=case.acting_department or "", done=done))
         audit |= {"next": ref(step)}
     else:
         satisfied, note = check_customer_answer(data.get("satisfied"), data.get("note"))
@@ -158,7 +181,8 @@ def follow_step(uow: UnitOfWork, item: WorkItem, actor: Actor, data: dict[str, A
             case.escalation_level += 1
             step = new_step(uow, case, StepKind.RESPOND, case.department,
                              due_or_default(None, uow.now(), "due"), cust.name,
-                             note=f"Reopened: the customer is not satisfied: {note}")
+                             note=phrase("Reopened: the customer is not satisfied: %(note)s",
+                                         note=note or ""))
             case.respond_due = step.due_at
             _tell_management(uow, case, step, actor, note or "")
             audit |= {"next": ref(step), "escalation_level": case.escalation_level}
@@ -194,7 +218,8 @@ def _close(uow: UnitOfWork, case: Complaint, cust: Customer, actor: Actor) -> No
         if case.handoff_id else None
     if handoff is not None and handoff.state == HandoffState.DELIVERED:
         apply_handoff(uow, handoff, "confirm", actor,
-                      rule_for(HANDOFF_RULES, f"handoff H-{handoff.id}", "confirm",
+                      rule_for(HANDOFF_RULES, phrase("%(kind)s %(ref)s", kind=word("handoff"),
+                                                    ref=f"H-{handoff.id}"), "confirm",
                                handoff.state))
     case.closed_at = uow.now()
     cust.open_complaints = max(0, cust.open_complaints - 1)
@@ -218,3 +243,20 @@ def _tell_management(uow: UnitOfWork, case: Complaint, step: WorkItem, actor: Ac
                       recipients=[Recipient(MANAGEMENT)], actor=actor.email,
                       reason=f"{complaint_ref(case.id)}: the customer is not satisfied "
                              f"(escalation level {case.escalation_level}): {note}")
+
+
+def cancel_refusal(uow: UnitOfWork, item: Handoff | WorkItem) -> str | None:
+    """Why a person may not cancel ``item`` on its own (the handoff or a step of a case not
+    closed or cancelled: cancelling it would end the case's process and leave the case as it
+    is), or None (a plain read, inside an open unit of work)."""
+    if item.process_id is None or (isinstance(item, WorkItem)
+                                   and item.form_name not in FORM_NAMES.values()):
+        return None
+    case = uow.session.exec(select(Complaint).where(
+        col(Complaint.process_id) == item.process_id)).first()
+    if case is None or case.state in (ComplaintState.CLOSED, ComplaintState.CANCELLED):
+        return None
+    cref = complaint_ref(case.id)
+    return (f"cannot cancel {ref(item)}: it carries complaint {cref}, which would stay "
+            f"{case.state}; the head of customer service cancels the case with it "
+            f"(mktflow complaint cancel {cref} --reason ...)")

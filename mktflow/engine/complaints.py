@@ -38,15 +38,18 @@ from mktflow.domain.complaints import (
     step_key,
 )
 from mktflow.domain.errors import BadInput, NotFound, TransitionRefused
-from mktflow.domain.inputs import check_id, check_text, format_time
+from mktflow.domain.inputs import REASON_MAX, check_id, check_text, format_time
 from mktflow.domain.model import (
     OPEN_WORK_STATES,
+    ProcessStatus,
     Readable,
     WorkState,
     read_rule,
 )
+from mktflow.domain.words import phrase
 from mktflow.engine.common import actor_for, ref
 from mktflow.engine.complaint_steps import complaint_target, due_or_default, new_step
+from mktflow.engine.processes import close, tell_run
 from mktflow.engine.refs import ref_number
 from mktflow.engine.views import ComplaintHistoryEntry, ComplaintPublic, ComplaintStep
 from mktflow.engine.visibility import reading_actor
@@ -55,6 +58,7 @@ from mktflow.store.tables import (
     Complaint,
     Customer,
     Handoff,
+    ProcessInstance,
     WorkItem,
 )
 from mktflow.store.uow import UnitOfWork
@@ -62,6 +66,7 @@ from mktflow.store.uow import UnitOfWork
 __all__ = [
     "PROCESS",
     "answer",
+    "cancel",
     "complaint_number",
     "complaint_target",
     "customer_answer",
@@ -111,7 +116,7 @@ def open_complaint(uow: UnitOfWork, *, actor_email: str, customer: str | None,
     with uow:
         actor = actor_for(uow, actor_email)
         rule = complaint_rule("open", "", ref="a new complaint")
-        authorize(actor, rule, Target(ref="a new complaint", department=CUSTOMER_SERVICE))
+        authorize(actor, rule, Target(ref=phrase("a new complaint"), department=CUSTOMER_SERVICE))
         due = due_or_default(due_at, uow.now(), "due")
         cust = uow.session.exec(select(Customer).where(col(Customer.code) == code)
                                 .with_for_update()).first()
@@ -200,6 +205,62 @@ def customer_answer(uow: UnitOfWork, complaint_id: int, *, actor_email: str,
     return _answer_step(uow, complaint_id, StepKind.CUSTOMER,
                         "close" if satisfied else "reopen", actor_email=actor_email,
                         data={"satisfied": satisfied, "note": note})
+
+
+def cancel(uow: UnitOfWork, complaint_id: int, *, actor_email: str, reason: str | None
+           ) -> Complaint:
+    """The head of customer service (or the head's delegate: ``Party.LEAD`` of the case's
+    department) withdraws a case that is no longer a complaint, with ``reason`` (at most
+    ``REASON_MAX``): its open step and its handoff are cancelled with the reason, its process
+    ends (``cancelled``; a ``complaint`` flow run waiting on the case is ended after the
+    commit), the customer file counts one open case fewer; audited on the case.
+
+    Raises BadInput for no reason, TransitionRefused for a case closed or cancelled already,
+    NotAuthorized for anyone else, NotFound for no such case. Seed 001, 客户服务部 工作流程
+    2.(1) C (customer service leads the case)."""
+    text = check_text((reason or "").strip(), field="reason", max_length=REASON_MAX,
+                      multiline=True)
+    with uow:
+        seen = _case(uow, complaint_id)
+        # the locks in the order a step's answer takes them: handoff, steps, case, customer,
+        # process (``work.complete`` then ``complaint_steps.follow_step``)
+        if seen.handoff_id is not None:
+            uow.session.get(Handoff, seen.handoff_id, with_for_update=True)
+        if seen.process_id is not None:
+            list(uow.session.exec(select(WorkItem).where(
+                col(WorkItem.process_id) == seen.process_id,
+                col(WorkItem.state).in_(OPEN_WORK_STATES)).with_for_update()))
+        case = _case(uow, complaint_id, for_update=True)
+        cref = complaint_ref(case.id)
+        actor = actor_for(uow, actor_email)
+        rule = complaint_rule("cancel", case.state, ref=cref)
+        authorize(actor, rule, complaint_target(case))
+        if not text:
+            raise BadInput(f"reason: cancel needs a reason (why the complaint {cref} is "
+                           "cancelled)")
+        cust = uow.session.get(Customer, case.customer_id, with_for_update=True)
+        assert cust is not None and case.id is not None
+        instance = uow.session.get(ProcessInstance, case.process_id, with_for_update=True) \
+            if case.process_id else None
+        why = f"{cref} was cancelled by {actor.email}: {text}"[:REASON_MAX]
+        ended = instance is not None and instance.status == ProcessStatus.RUNNING
+        if instance is not None and ended:
+            close(uow, instance, status=ProcessStatus.CANCELLED, actor=actor.email, reason=why,
+                  result={"complaint": cref, "outcome": "cancelled", "reason": text,
+                          "cancelled_by": actor.email})
+        before = case.state
+        case.state, case.updated_at = rule.target, uow.now()
+        cust.open_complaints = max(0, cust.open_complaints - 1)
+        cust.updated_at = uow.now()
+        uow.session.add_all([case, cust])
+        uow.audit(actor=actor.email, entity_type="complaint", entity_id=case.id,
+                  process_id=case.process_id, action=rule.action, from_state=before,
+                  to_state=case.state, reason=text)
+        uow.commit()
+    if instance is not None and ended:
+        tell_run(uow, instance, why)
+    with uow:
+        return _case(uow, complaint_id)
 
 
 # --- reads ------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from mktflow.domain.model import Readable, WorkState, read_rule
 from mktflow.domain.money import money_json, money_sum
 from mktflow.domain.planning import Quadrant, quadrant_balance
 from mktflow.domain.reviews import budget_verdict, kpi_verdict
-from mktflow.domain.words import joined, stored
+from mktflow.domain.words import joined, phrase, stored
 from mktflow.engine import campaigns, reviews, visibility
 from mktflow.engine.common import ref_of
 from mktflow.engine.reports import start_of
@@ -72,12 +72,12 @@ def _campaign_target(uow: UnitOfWork, camp: Campaign) -> Target:
     process = uow.session.get(ProcessInstance, camp.process_id) if camp.process_id else None
     if process is not None:
         target = visibility.process_target(uow.session, process)
-        return Target(ref=f"campaign {camp.code}", department=target.department,
+        return Target(ref=phrase("campaign %(code)s", code=camp.code), department=target.department,
                       branch=target.branch, process_owner=target.process_owner,
                       owner_department=target.owner_department, involved=target.involved)
     owner = uow.session.get(Member, camp.owner_email)
     department = owner.department if owner is not None else ""
-    return Target(ref=f"campaign {camp.code}", department=department,
+    return Target(ref=phrase("campaign %(code)s", code=camp.code), department=department,
                   process_owner=camp.owner_email, owner_department=department or None)
 
 
@@ -165,8 +165,9 @@ def work_balance(uow: UnitOfWork, period: str, *, reader: str | None) -> WorkBal
             col(WorkItem.state) != WorkState.CANCELLED)).all()
         departments = sorted(d for d in uow.session.exec(select(Department.code))
                              if actor is None or may_read(actor, read_rule(Readable.QUEUE),
-                                                          Target(ref=f"the {d} queue",
-                                                                 department=d)))
+                                                          Target(ref=phrase(
+                                                              "the %(department)s queue",
+                                                              department=d), department=d)))
     shown = []
     for d in departments:
         b = quadrant_balance(((i, u) for dept, i, u in rows if dept == d), floor=floor)

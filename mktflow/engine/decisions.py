@@ -44,6 +44,7 @@ from mktflow.domain.model import (
     WorkState,
     rule_for,
 )
+from mktflow.domain.words import phrase, word
 from mktflow.engine.common import ref, target_of
 from mktflow.engine.forms import validate_form
 from mktflow.engine.transitions import check, record
@@ -165,7 +166,8 @@ def settle_step(uow: UnitOfWork, handoff: Handoff, action: str, actor: Actor,
     if step is None or step.state not in (WorkState.OPEN, WorkState.CLAIMED,
                                           WorkState.DELEGATED):
         return None
-    complete = rule_for(WORK_RULES, f"work item {ref(step)}", "complete", WorkState.CLAIMED)
+    complete = rule_for(WORK_RULES, phrase("%(kind)s %(ref)s", kind=word("work item"),
+                                          ref=ref(step)), "complete", WorkState.CLAIMED)
     authorize(actor, replace(complete, who=(Party.MEMBER,)), target_of(step))
     answer = validate_form(step.form_schema, {"decision": action, "reason": reason or ""},
                            ref=ref(step))

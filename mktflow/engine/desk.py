@@ -35,6 +35,7 @@ from mktflow.domain.desk import (
 )
 from mktflow.domain.errors import BadInput, Conflict, MktflowError, NotFound
 from mktflow.domain.inputs import check_id, normalise_email
+from mktflow.domain.words import on_field, phrase
 from mktflow.engine import actions, inbox
 from mktflow.engine.common import actor_for
 from mktflow.engine.refs import parse_ref, ref_number
@@ -67,8 +68,9 @@ def view_number(reference: str | int) -> int:
     """The id in ``V-3``, ``v3`` or ``3``. Raises BadInput naming ``view``."""
     number = ref_number(reference, "V", dash_optional=True)
     if number is None:
-        raise BadInput(f"view: {str(reference).strip()[:40]!r} is not a saved view's "
-                       "reference (e.g. V-3)")
+        raise BadInput(on_field("view", phrase(
+            "%(given)s is not a saved view's reference (e.g. V-3)",
+            given=repr(str(reference).strip()[:40]))))
     return check_id(number, f"view: V-{number}")
 
 
@@ -105,7 +107,8 @@ def _seen(uow: UnitOfWork, actor: Actor, view_id: int) -> SavedView:
     view = uow.session.get(SavedView, view_id)
     if view is None or not may_see_view(actor, owner=view.owner_email,
                                         department=view.department, shared=view.shared):
-        raise NotFound(f"view: {view_ref(view_id)} is not a saved view you can see")
+        raise NotFound(on_field("view", phrase("%(ref)s is not a saved view you can see",
+                                               ref=view_ref(view_id))))
     return view
 
 
@@ -224,7 +227,8 @@ def set_default(uow: UnitOfWork, *, actor_email: str, view_id: int | None = None
         actor = actor_for(uow, actor_email)
         if view_id is None:
             if not department:
-                raise BadInput("department: name the queue whose default view to clear")
+                raise BadInput(on_field("department", phrase(
+                    "name the queue whose default view to clear")))
             found = uow.session.get(SavedViewDefault, (actor.email, department))
             if found is not None:
                 uow.session.delete(found)
@@ -288,7 +292,8 @@ def bulk(new_uow: Callable[[], UnitOfWork], action: str, items: Sequence[str], *
             number = parse_ref(str(reference), "work")[1]
             shown = f"W-{number}"
             if number in seen:
-                raise BadInput(f"{shown} is named twice in this request; it was acted on once")
+                raise BadInput(phrase(
+                    "%(ref)s is named twice in this request; it was acted on once", ref=shown))
             seen.add(number)
             item = actions.perform(new_uow(), "work", number, action, actor_email=actor_email,
                                    **taken)

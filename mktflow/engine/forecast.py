@@ -58,6 +58,7 @@ from mktflow.domain.forecast import (
     step_kind,
 )
 from mktflow.domain.model import Readable, WorkState, read_rule
+from mktflow.domain.words import phrase
 from mktflow.engine import visibility
 from mktflow.engine.reports import handoff_facts, start_of
 from mktflow.engine.simulation import simulate
@@ -206,7 +207,8 @@ def forecast(uow: UnitOfWork, *, plan: Plan, quarter: str = "next", seed: int = 
         actor = visibility.reading_actor(uow, reader)
         if actor is not None:
             authorize_read(actor, read_rule(Readable.FORECAST),
-                           Target(ref="the department forecast", department=actor.department))
+                           Target(ref=phrase("the department forecast"),
+                                  department=actor.department))
         today = uow.now().date()
         current = quarter_of(today)
         asked = quarter.strip()

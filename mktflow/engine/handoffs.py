@@ -12,7 +12,8 @@ from mktflow.domain.inputs import TEXT_MAX, check_links, check_text
 from mktflow.domain.model import (
     HANDOFF_RULES,
 )
-from mktflow.engine import lead_handoffs, processes
+from mktflow.domain.words import on_field, phrase
+from mktflow.engine import complaint_handoffs, complaint_steps, lead_handoffs, processes
 from mktflow.engine.calendars import resolve_due
 from mktflow.engine.common import get_for_update
 from mktflow.engine.decisions import apply_handoff, flow_moves, settle_step
@@ -51,10 +52,13 @@ def offer(
     if not title.strip():
         raise BadInput("title: must not be empty")
     if from_department == to_department:
-        raise BadInput(f"to: a handoff goes to another department, not back to {to_department}")
+        raise BadInput(on_field("to", phrase(
+            "a handoff goes to another department, not back to %(department)s",
+            department=to_department)))
     deliverables = [d.strip() for d in deliverables or [] if d.strip()]
     if letter and not deliverables:
-        raise BadInput("deliverable: a responsibility letter names at least one deliverable")
+        raise BadInput(on_field("deliverable", phrase(
+            "a responsibility letter names at least one deliverable")))
     with uow:
         handoff = offer_within(
             uow, actor_email=actor_email, from_department=from_department,
@@ -80,6 +84,10 @@ def act(
     in the same transaction and then resumes the flow run waiting on it
     (``engine.decisions``): the decision is made once, wherever it is made.
 
+    Accepting or delivering a complaint's handoff moves its case as the case's act step does
+    (``engine.complaint_handoffs``): accept claims the step, deliver (``{"done": ...}``)
+    completes it; a person's cancel of a case's handoff is refused (the case is cancelled).
+
     A person's cancel of a handoff the flow of a running process made ends the process with
     it, as a step's cancel does (``work.cancel``), so whoever may end the process does it and
     nobody else (``processes.ender``); a handoff a person attached is withdrawn alone, by the
@@ -87,6 +95,11 @@ def act(
     """
     if action not in {r.action for r in HANDOFF_RULES} - {"comment", "update"}:
         raise BadInput(f"action: unknown handoff action {action!r}")
+    if uow.door is not Door.ENGINE and action in complaint_handoffs.MOVES_CASE:
+        case_moved = complaint_handoffs.act(uow, handoff_id, action, actor_email=actor_email,
+                                            data=data)
+        if case_moved is not None:  # a complaint's handoff: its case moved as its step does
+            return case_moved
     ends_process = action == "cancel" and uow.door is not Door.ENGINE
     with uow:
         instance = (processes.lock_process_of(uow, Handoff, handoff_id) if ends_process
@@ -94,7 +107,9 @@ def act(
         handoff = get_for_update(uow, Handoff, handoff_id)
         actor, rule = check(uow, handoff, action, actor_email, reason=reason,
                             who=processes.ender(uow, instance, handoff))
-        moved = flow_moves(uow, handoff, action)
+        moved = flow_moves(uow, handoff, action) or (
+            complaint_steps.cancel_refusal(uow, handoff)
+            if action == "cancel" and uow.door is not Door.ENGINE else None)
         if moved is not None:
             raise TransitionRefused(moved)
         lead_handoffs.follow(uow, handoff, action, actor, data=data)  # a lead's outcome
@@ -170,7 +185,7 @@ def comment(
     ``links`` and the link otherwise, and nothing is recorded.
     """
     if not text.strip():
-        raise BadInput("text: a comment must not be empty")
+        raise BadInput(on_field("text", phrase("a comment must not be empty")))
     check_text(text, field="text", max_length=TEXT_MAX, multiline=True)
     links = check_links(links)
     with uow:

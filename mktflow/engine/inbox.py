@@ -53,7 +53,7 @@ from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
 from mktflow.domain.inputs import check_email, check_id, format_time
 from mktflow.domain.model import OPEN_WORK_STATES, HandoffState
 from mktflow.engine import visibility
-from mktflow.engine.views import InboxHandoffRow, InboxPage, InboxWorkRow
+from mktflow.engine.views import InboxHandoffRow, InboxPage, InboxWorkRow, quadrant_name
 from mktflow.store import light
 from mktflow.store.uow import UnitOfWork
 
@@ -227,7 +227,7 @@ def _work_rows(uow: UnitOfWork, q: _Query, now: datetime, key: Key | None,
                    _W.c.assignee_email, _W.c.owner_email, _W.c.priority, _W.c.due_at,
                    _W.c.follow_up_at, _W.c.escalation_level, _W.c.process_id, _W.c.step_key,
                    _W.c.form_name, _W.c.created_at, _W.c.version, _W.c.words,
-                   _P.c.business_key.label("process"))
+                   _W.c.important, _W.c.urgent, _P.c.business_key.label("process"))
             .select_from(_W.outerjoin(_P, _P.c.id == _W.c.process_id))
             .where(_states_in(_W.c.state, WORK_STATES)))
     base = base.where(_W.c.department == q.department)
@@ -260,7 +260,8 @@ def _work_row(r: Any, *, overdue: bool) -> InboxWorkRow:
         follow_up=_iso(r.follow_up_at), escalation_level=r.escalation_level,
         overdue=overdue, process=r.process, process_id=r.process_id,
         step_key=r.step_key, form_name=r.form_name, created_at=_iso(r.created_at),
-        version=r.version, words=r.words,
+        version=r.version, words=r.words, important=r.important, urgent=r.urgent,
+        quadrant=quadrant_name(r.important, r.urgent),
     )
 
 

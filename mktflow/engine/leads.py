@@ -50,6 +50,7 @@ from mktflow.domain.leads import (
     lead_rule,
 )
 from mktflow.domain.model import HandoffState, Readable, read_rule
+from mktflow.domain.words import on_field, phrase, word
 from mktflow.engine import handoffs
 from mktflow.engine.common import actor_for
 from mktflow.engine.lead_handoffs import lead_target
@@ -84,6 +85,9 @@ __all__ = [
 #: one lead naming none that does is NotFound (404), as an unknown department is.
 _REFERENCES = frozenset({"campaign", "region", "owner"})
 
+#: How a refusal names a lead not yet gathered.
+A_LEAD = phrase("a lead")
+
 #: The most rows one import takes (a larger file is split by whoever exports it).
 IMPORT_MAX_ROWS = 5_000
 
@@ -92,7 +96,7 @@ def _lead(uow: UnitOfWork, lead_id: int, *, for_update: bool = False) -> Lead:
     lead = uow.session.get(Lead, check_id(lead_id, lead_ref(lead_id)),
                            with_for_update=for_update)
     if lead is None:
-        raise NotFound(f"{lead_ref(lead_id)} does not exist")
+        raise NotFound(phrase("%(ref)s does not exist", ref=lead_ref(lead_id)))
     return lead
 
 
@@ -115,9 +119,9 @@ def _row_problems(uow: UnitOfWork, actor: Actor, values: dict[str, Any]) -> list
         if member is None or not member.active or member.department != MARKETING:
             problems.append(("owner", f"{owner} is not an active member of {MARKETING} "
                                       "(marketing owns every lead)"))
-    target = Target(ref="a lead", department=MARKETING, branch=region or None)
+    target = Target(ref=A_LEAD, department=MARKETING, branch=region or None)
     try:
-        authorize(actor, lead_rule("gather", "", ref="a lead"), target)
+        authorize(actor, lead_rule("gather", "", ref=A_LEAD), target)
     except NotAuthorized as refused:  # reported as the row's own problem
         problems.append(("region" if region else "actor", str(refused)))
     return problems
@@ -178,8 +182,8 @@ def gather(
     kind = _source(source, campaign)
     with uow:
         actor = actor_for(uow, actor_email)
-        authorize(actor, lead_rule("gather", "", ref="a lead"),
-                  Target(ref="a lead", department=MARKETING, branch=region or None))
+        authorize(actor, lead_rule("gather", "", ref=A_LEAD),
+                  Target(ref=A_LEAD, department=MARKETING, branch=region or None))
         problems = _row_problems(uow, actor, values)
         message = "; ".join(f"{f}: {r}" for f, r in problems)
         if problems and all(f in _REFERENCES for f, _ in problems):
@@ -288,10 +292,11 @@ def _to_sales(uow: UnitOfWork, lead_id: int, action: str, *, actor_email: str,
         if action == "hand_over":
             current = uow.session.get(Handoff, lead.handoff_id) if lead.handoff_id else None
             if current is not None and current.state not in _ENDED_WITHOUT_OUTCOME:
-                raise TransitionRefused(
-                    f"cannot hand lead {ref} over again: its handoff H-{current.id} is "
-                    f"{current.state}, and a lead is handed over again only when sales "
-                    "rejected it or marketing withdrew it")
+                raise TransitionRefused(phrase(
+                    "cannot hand lead %(ref)s over again: its handoff %(handoff)s is "
+                    "%(state)s, and a lead is handed over again only when sales rejected it or "
+                    "marketing withdrew it", ref=ref, handoff=f"H-{current.id}",
+                    state=word(current.state)))
         criteria = "\n".join(x for x in (
             f"Contact: {lead.contact}. Channel: {lead.channel}."
             + (f" Campaign: {lead.campaign}." if lead.campaign else ""),
@@ -351,8 +356,9 @@ def report_outcome(uow: UnitOfWork, lead_id: int, *, actor_email: str, outcome: 
         handoff_id = lead.handoff_id
         ref = lead_ref(lead.id)
     if handoff_id is None:
-        raise TransitionRefused(f"cannot report the outcome of lead {ref}: it is {lead.state} "
-                                "and was never handed to sales")
+        raise TransitionRefused(phrase(
+            "cannot report the outcome of lead %(ref)s: it is %(state)s and was never handed "
+            "to sales", ref=ref, state=word(lead.state)))
     handoffs.act(uow, handoff_id, "deliver", actor_email=actor_email,
                  data={k: v for k, v in data.items() if v})
     with uow:
@@ -425,8 +431,9 @@ def lead_number(reference: str | int) -> int:
     """The id in ``L-3`` (or ``3``); NotFound naming what was given otherwise."""
     number = ref_number(reference, "L")
     if number is None:
-        raise NotFound(f"lead: {str(reference).strip()!r} names no lead (a lead is named "
-                       "L-<number>)")
+        raise NotFound(on_field("lead", phrase(
+            "%(given)s names no lead (a lead is named L-<number>)",
+            given=repr(str(reference).strip()))))
     return check_id(number, lead_ref(number))
 
 
@@ -435,7 +442,9 @@ def list_leads(uow: UnitOfWork, *, reader: str | None = None, campaign: str | No
     """The leads ``reader`` may see (newest first, at most ``limit``), of one campaign or in
     one state if given; each as ``lead_view``."""
     if state is not None and state not in {s.value for s in LeadState}:
-        raise BadInput(f"state: must be one of {', '.join(LeadState)}, got {state!r}")
+        raise BadInput(on_field("state", phrase(
+            "must be one of %(choices)s, got %(got)s", choices=", ".join(LeadState),
+            got=repr(state))))
     with uow:
         actor = reading_actor(uow, reader)
         query = select(Lead).order_by(col(Lead.id).desc())

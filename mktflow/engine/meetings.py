@@ -37,10 +37,12 @@ from mktflow.domain.meetings import (
     decision_state,
     decisions_of,
     meeting_kind,
+    meeting_name,
     meeting_ref,
     recipients,
 )
 from mktflow.domain.model import Readable, WorkState, read_rule
+from mktflow.domain.words import joined, phrase
 from mktflow.engine.answers import minutes_check
 from mktflow.engine.common import as_engine, find_member, ref
 from mktflow.engine.notices import head_of
@@ -371,16 +373,20 @@ def send_minutes(uow: UnitOfWork, meeting_id: int, *, link: str = "") -> dict[st
             {d.owner_email: d.owner_department for d in decisions}))
         head = m.approved_by
         label, process_id = meeting_ref(m.id), m.process_id
-        title = f"Minutes of the {m.kind} marketing meeting {m.period} ({label})"
-    summary = "; ".join(f"#{n} {text} ({owner}, due {due})"
-                        for _i, n, text, owner, _dep, due in rows)
+        title = phrase("Minutes of the %(meeting)s (%(ref)s)",
+                       meeting=meeting_name(m.kind, m.period), ref=label)
+    summary = joined([phrase("#%(n)s %(text)s (%(member)s, due %(due)s)", n=n, text=text,
+                             member=owner, due=due) for _i, n, text, owner, _dep, due in rows])
     read = []
     for dept in to:
         with as_engine(uow):
             read.append(ref(work.create_work_item(
                 uow, actor_email=SYSTEM.email, department=dept, title=title,
-                description=f"Decisions: {summary}. Read them: `mktflow meeting show {label}` "
-                            f"or the Meetings page. {link}".strip(),
+                description=phrase("Decisions: %(summary)s. Read them: `mktflow meeting show "
+                                   "%(ref)s` or the Meetings page. %(link)s", summary=summary,
+                                   ref=label, link=link) if link else
+                phrase("Decisions: %(summary)s. Read them: `mktflow meeting show %(ref)s` or the "
+                       "Meetings page.", summary=summary, ref=label),
                 form_schema=READ_FORM, form_name="MinutesRead", process_id=process_id,
                 step_key=f"minutes/{dept}")))
     out = []
@@ -390,15 +396,17 @@ def send_minutes(uow: UnitOfWork, meeting_id: int, *, link: str = "") -> dict[st
             with as_engine(uow):
                 item = work.create_work_item(
                     uow, actor_email=SYSTEM.email, department=dept, assignee=owner,
-                    title=what, description=f"Decided at the {title}. Mark it done when it is "
-                                            "carried out (`mktflow work complete`).",
+                    title=what, description=phrase(
+                        "Decided at the %(minutes)s. Mark it done when it is carried out "
+                        "(`mktflow work complete`).", minutes=title),
                     due_at=_due(uow, due), process_id=process_id, step_key=f"decision/{n}")
             work_id, handoff_id, name = item.id, None, ref(item)
         else:
             handoff = handoffs.offer(
                 uow, actor_email=head, from_department=MARKETING, to_department=dept,
                 title=what, due_at=_due(uow, due),
-                criteria=f"Decided at the {title}; its owner is {owner}.",
+                criteria=phrase("Decided at the %(minutes)s; its owner is %(member)s.",
+                                minutes=title, member=owner),
                 deliverables=["the decision carried out"], process_id=process_id,
                 step_key=f"decision/{n}")
             work_id, handoff_id, name = None, handoff.id, ref(handoff)

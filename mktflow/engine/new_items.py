@@ -16,7 +16,7 @@ from mktflow.domain.calendars import WorkingDue
 from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
 from mktflow.domain.inputs import check_email, check_id, normalise_email
 from mktflow.domain.model import Audience, Guard, HandoffKind, HandoffState, WorkState
-from mktflow.domain.words import words_of
+from mktflow.domain.words import Phrase, phrase, stored, word, words_of
 from mktflow.engine import decisions, processes
 from mktflow.engine.calendars import resolve_due
 from mktflow.engine.common import active_member, actor_for, departments_exist, ref, target_of
@@ -39,23 +39,18 @@ def eligible(uow: UnitOfWork, item: WorkItem, email: str, action: str,
     member = active_member(uow.session, check_email(email, field=field))
     actor = actor_for(uow, member.email)
     target = target_of(item)
-    what = ref(item) if item.id is not None else "the new item"  # not created yet
-    four_eyes = holder_refusal(actor, target, guards=(Guard.FOUR_EYES,))
-    if four_eyes:
-        raise NotAuthorized(f"cannot {action} {what} to {member.email}: {four_eyes}")
-    if not actor.in_department(item.department):
-        raise NotAuthorized(
-            f"cannot {action} {what} to {member.email}: they are in {member.department}, "
-            f"not {item.department}"
-        )
-    if item.branch and not actor.is_hq and member.branch != item.branch:
-        raise NotAuthorized(
-            f"cannot {action} {what} to {member.email}: they are in branch "
-            f"{member.branch}, the item belongs to branch {item.branch}"
-        )
-    role = holder_refusal(actor, target, guards=(Guard.APPROVER,))
-    if role:
-        raise NotAuthorized(f"cannot {action} {what} to {member.email}: {role}")
+    what = ref(item) if item.id is not None else word("the new item")  # not created yet
+    why = holder_refusal(actor, target, guards=(Guard.FOUR_EYES,))
+    if why is None and not actor.in_department(item.department):
+        why = phrase("they are in %(from)s, not %(to)s", **{"from": member.department,
+                                                            "to": item.department})
+    if why is None and item.branch and not actor.is_hq and member.branch != item.branch:
+        why = phrase("they are in branch %(branch)s, the item belongs to branch %(own)s",
+                     branch=member.branch, own=item.branch)
+    why = why or holder_refusal(actor, target, guards=(Guard.APPROVER,))
+    if why:
+        raise NotAuthorized(phrase("cannot %(action)s %(ref)s to %(member)s: %(why)s",
+                                   action=word(action), ref=what, member=member.email, why=why))
     return member
 
 
@@ -97,7 +92,9 @@ def create_within(
     if not departments_exist(uow, department):
         raise NotFound(f"department: unknown department {department!r}")
     # no branch on the target: who may create work is not limited by branch
-    check_new(actor, "create", Target(ref=f"work for {department}", department=department))
+    check_new(actor, "create", Target(ref=phrase("work for %(department)s",
+                                                             department=department),
+                                     department=department))
     due_at, due_basis = resolve_due(uow, due_at, branch=branch,
                                     members=(assignee, actor.email))
     item = WorkItem(
@@ -111,7 +108,9 @@ def create_within(
         draft=draft, created_at=uow.now(), updated_at=uow.now(),
         approval=None if approval is None else {
             "department": approval.department, "roles": list(approval.roles),
-            "branch": approval.branch, "rule": approval.rule},
+            "branch": approval.branch, "rule": approval.rule,
+            **({"rule_words": stored(approval.rule)} if isinstance(approval.rule, Phrase)
+               else {})},
     )
     if assignee:
         item.assignee_email = eligible(uow, item, assignee, "assign", "assignee").email
@@ -190,7 +189,8 @@ def offer_within(
         due_basis=due_basis, offered_by=actor.email, created_at=uow.now(),
         updated_at=uow.now(),
     )
-    rule = check_new(actor, "offer", Target(ref=f"a handoff from {from_department}",
+    rule = check_new(actor, "offer", Target(ref=phrase("a handoff from %(department)s",
+                                                              department=from_department),
                                             department=to_department, branch=branch,
                                             offering=from_department))
     uow.session.add(handoff)

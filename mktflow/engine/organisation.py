@@ -42,6 +42,7 @@ from mktflow.domain.model import (
     rule_for,
 )
 from mktflow.domain.organisation import OrganisationSpec, parse_organisation
+from mktflow.domain.words import phrase
 from mktflow.engine.calendars import known_countries
 from mktflow.engine.channels import sync_channels
 from mktflow.engine.common import actor_for, ref, target_of
@@ -303,8 +304,9 @@ def set_head_away(
             raise NotFound(f"department: unknown department {department!r}")
         actor = actor_for(uow, actor_email)
         if not actor.system and department not in actor.leads and "management" not in actor.leads:
-            raise NotAuthorized(f"{actor.email} may not set who leads {department}: only its "
-                                "head or management may")
+            raise NotAuthorized(phrase(
+                "%(actor)s may not set who leads %(department)s: only its head or management "
+                "may", actor=actor.email, department=department))
         if delegate:
             delegate_actor = actor_for(uow, check_email(delegate, field="delegate"))
             delegate = delegate_actor.email

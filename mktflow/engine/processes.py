@@ -22,7 +22,7 @@ from mktflow.domain.model import (
     ref_of,
     rule_for,
 )
-from mktflow.domain.words import phrase, word
+from mktflow.domain.words import Phrase, phrase, word
 from mktflow.engine import visibility
 from mktflow.engine.answers import request_problems
 from mktflow.engine.common import actor_for, changed, get_for_update, ref
@@ -253,11 +253,17 @@ def ender(uow: UnitOfWork, instance: ProcessInstance | None,
         try:
             authorize(actor, END_RULE, visibility.process_target(uow.session, instance))
         except NotAuthorized as exc:
-            raise NotAuthorized(
-                f"{actor.email} may not cancel {ref(item)}: {ref(instance)} "
-                f"({instance.process} {instance.business_key}) waits on it and would end with "
-                f"it, and {str(exc).split(': ', 1)[-1]}; decide the step instead (reject, "
-                "rework) or ask them to end the process") from None
+            said = exc.args[0] if exc.args else ""
+            why: str = str(exc).split(": ", 1)[-1]
+            if isinstance(said, Phrase) and said.msgid == END_RULE.refusal:
+                why = phrase("only its owner, whoever leads %(department)s, or management may",
+                             department=said.values["department"])
+            raise NotAuthorized(phrase(
+                "%(actor)s may not cancel %(ref)s: %(process)s (%(name)s %(key)s) waits on it "
+                "and would end with it, and %(why)s; decide the step instead (reject, rework) or "
+                "ask them to end the process", actor=actor.email, ref=ref(item),
+                process=ref(instance), name=instance.process, key=instance.business_key,
+                why=why)) from None
 
     return may_end
 
@@ -279,7 +285,8 @@ def cancel_process(uow: UnitOfWork, process_id: int, *, actor_email: str,
     with uow:
         instance = get_for_update(uow, ProcessInstance, process_id)
         actor = actor_for(uow, actor_email)
-        rule = rule_for((END_RULE,), f"process {ref(instance)}", "cancel", instance.status)
+        rule = rule_for((END_RULE,), phrase("process %(ref)s", ref=ref(instance)), "cancel",
+                        instance.status)
         if not (reason and reason.strip()):
             raise BadInput("reason: cancel needs a reason (why the process is ended)")
         authorize(actor, rule, visibility.process_target(uow.session, instance))

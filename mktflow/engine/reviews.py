@@ -17,7 +17,7 @@ from sqlmodel import col, select
 
 from mktflow.domain.actors import SYSTEM
 from mktflow.domain.cycles import period_bounds
-from mktflow.domain.errors import BadInput, NotFound
+from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
 from mktflow.domain.model import Role, WorkState
 from mktflow.domain.money import money
 from mktflow.domain.reviews import budget_verdict, kpi_verdict, score_distributor
@@ -57,6 +57,7 @@ __all__ = [
     "record_appraisal_results",
     "record_channel_decisions",
     "record_distributor_figures",
+    "record_member_kpi",
     "review_budget",
     "settle_carried",
 ]
@@ -330,6 +331,44 @@ def record_appraisal_results(uow: UnitOfWork, *, answered: list[dict[str, Any]])
 
 
 # --- channel evaluation -------------------------------------------------------------------
+
+
+def record_member_kpi(uow: UnitOfWork, *, owner_email: str, name: str, period: str,
+                      target: float, actual: float | None, actor_email: str, unit: str = "",
+                      higher_is_better: bool = True) -> Kpi:
+    """Set a member's KPI of a period (target and, once known, actual) that the period's
+    performance appraisal reads; setting the same name and period again replaces target and
+    actual. Goals are set by management, not by marketers for themselves (seed 002; seed 003
+    §1(1)): only a head or deputy of the owner's department, or of management, may set them.
+
+    Raises NotFound for an owner who is no active member, NotAuthorized for anyone else,
+    BadInput for an empty name or period."""
+    if not name.strip() or not period.strip():
+        raise BadInput("name and period: must not be empty")
+    with uow:
+        actor = actor_for(uow, actor_email)
+        owner = find_member(uow.session, owner_email)
+        if owner is None or not owner.active:
+            raise NotFound(f"member {owner_email!r} does not exist")
+        if not actor.system and not ({owner.department, "management"} & actor.leads):
+            raise NotAuthorized(f"{actor.email} may not set the KPIs of {owner.email}: only "
+                                f"the head of {owner.department} or management may")
+        kpi = uow.session.exec(select(Kpi).where(
+            col(Kpi.owner_email) == owner.email, col(Kpi.name) == name.strip(),
+            col(Kpi.period) == period, col(Kpi.campaign_id).is_(None))).first()
+        kpi = kpi or Kpi(name=name.strip(), owner_email=owner.email,
+                         department=owner.department, period=period, target=target,
+                         created_at=uow.now())
+        kpi.target, kpi.actual, kpi.unit = float(target), actual, unit
+        kpi.higher_is_better, kpi.updated_at = higher_is_better, uow.now()
+        uow.session.add(kpi)
+        uow.session.flush()
+        assert kpi.id is not None
+        uow.audit(actor=actor.email, entity_type="kpi", entity_id=kpi.id, action="set",
+                  data={"owner": owner.email, "name": kpi.name, "period": period,
+                        "target": kpi.target, "actual": actual})
+        uow.commit()
+        return kpi
 
 
 def add_distributor(uow: UnitOfWork, *, code: str, name: str, owner_email: str,

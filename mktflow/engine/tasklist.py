@@ -17,7 +17,7 @@ from sqlmodel import col, select
 
 from mktflow.domain.errors import MktflowError, NotFound
 from mktflow.domain.model import HANDOFF_RULES, OPEN_WORK_STATES, WORK_RULES, HandoffState
-from mktflow.engine import processes, visibility
+from mktflow.engine import complaint_handoffs, processes, visibility
 from mktflow.engine.common import active_member, actor_for, parse_ref
 from mktflow.engine.decisions import FLOW_MOVED, moving_process
 from mktflow.engine.handoffs import process_id_for
@@ -122,6 +122,8 @@ def allowed_actions(uow: UnitOfWork, reference: str, email: str) -> list[str]:
         if item is None:
             raise NotFound(f"{reference} does not exist")
         flow_moved = isinstance(item, Handoff) and moving_process(uow, item) is not None
+        # a complaint's handoff is delivered at its page too: it completes the case's act step
+        case_moves = isinstance(item, Handoff) and complaint_handoffs.moves_case(uow, item.id)
         for rule in rules:
             if item.state not in rule.sources or rule.action in allowed:
                 continue
@@ -132,7 +134,8 @@ def allowed_actions(uow: UnitOfWork, reference: str, email: str) -> list[str]:
                       who=processes.ender(uow, process, item))  # the command's own check
             except MktflowError:
                 continue
-            if rule.action in FLOW_MOVED and flow_moved:
+            if rule.action in FLOW_MOVED and flow_moved and not (
+                    rule.action == "deliver" and case_moves):
                 continue  # its process's steps take it (engine.decisions)
             if (rule.action == "complete" and isinstance(item, WorkItem)
                     and email.strip().lower() in item.excluded):

@@ -39,6 +39,7 @@ from mktflow.domain.training import (
     counts_since,
     training_need,
 )
+from mktflow.domain.words import joined, phrase, word
 from mktflow.engine.common import as_engine, find_member
 from mktflow.engine.cycles import cycle_spec
 from mktflow.engine.notices import head_of
@@ -156,10 +157,12 @@ def _prepare(uow: UnitOfWork, plan: TrainingPlan, *, process_id: int | None,
     listed = "; ".join(f"{n.member_email}: {', '.join(n.topics)}" for n in needs)
     return _step(uow, process_id=process_id, department=plan.department,
                  key=f"training/plan/{plan.department}/{plan.returns}",
-                 title=f"Training plan {plan.period} for {plan.department}",
+                 title=phrase("Training plan %(period)s for %(department)s",
+                              period=plan.period, department=plan.department),
                  form=PLAN_FORM, form_name=PLAN_FORM_NAME, assignee=None, draft=draft,
-                 description="List the sessions (topic, participants, owner, first and last "
-                             f"day) for the needs of the appraisal: {listed or 'none'}.")
+                 description=phrase("List the sessions (topic, participants, owner, first and "
+                                    "last day) for the needs of the appraisal: %(needs)s.",
+                                    needs=listed or word("none")))
 
 
 def open_plans(uow: UnitOfWork, *, run_id: int) -> list[dict[str, Any]]:
@@ -320,15 +323,17 @@ def _ask_head(uow: UnitOfWork, plan: TrainingPlan, prepared_by: str) -> None:
             col(TrainingSession.plan_id) == plan.id)).all()
         item = uow.session.get(WorkItem, plan.prepare_item_id)
         process_id = item.process_id if item else None
-    listed = "; ".join(f"{s.topic} ({s.starts_on}..{s.ends_on}, {len(s.participants)} "
-                       f"participant(s), owner {s.owner_email})" for s in sessions)
+    listed = joined([phrase("%(topic)s (%(starts)s..%(ends)s, %(n)s participant(s), owner "
+                            "%(member)s)", topic=s.topic, starts=s.starts_on, ends=s.ends_on,
+                            n=len(s.participants), member=s.owner_email) for s in sessions])
     step = _step(uow, process_id=process_id, department=plan.department,
                  key=f"training/approve/{plan.department}/{plan.returns}",
-                 title=f"Approve the training plan {plan.period} for {plan.department}",
+                 title=phrase("Approve the training plan %(period)s for %(department)s",
+                              period=plan.period, department=plan.department),
                  form=PLAN_APPROVAL_FORM, form_name=PLAN_APPROVAL_FORM_NAME,
                  assignee=head if head != prepared_by else None,
                  excluded=[prepared_by] if prepared_by else None,
-                 description=listed or "No sessions: no training this period.")
+                 description=listed or phrase("No sessions: no training this period."))
     assert plan.id is not None
     _set(uow, plan.id, approval_item_id=step.id)
 
@@ -352,9 +357,10 @@ def _open_attendance(uow: UnitOfWork, plan: TrainingPlan, process_id: int | None
                      key=f"training/attend/{session_id}", form=form,
                      form_name=ATTENDANCE_FORM_NAME,
                      assignee=owner if member is not None and member.active else None,
-                     title=f"Record attendance: {topic} (ends {ends_on})",
-                     description="Who of the participants attended: "
-                                 + ", ".join(participants))
+                     title=phrase("Record attendance: %(topic)s (ends %(ends)s)", topic=topic,
+                                  ends=ends_on),
+                     description=phrase("Who of the participants attended: %(participants)s",
+                                        participants=", ".join(participants)))
         with uow:
             row = uow.session.get(TrainingSession, session_id)
             assert row is not None
@@ -395,8 +401,8 @@ def _session_view(s: TrainingSession) -> TrainingSessionPublic:
 
 
 def _need_target(n: TrainingNeed) -> Target:
-    return Target(ref=f"the training needs of {n.member_email}", department=n.department,
-                  branch=n.branch, assignee=n.member_email)
+    return Target(ref=phrase("the training needs of %(member)s", member=n.member_email),
+                  department=n.department, branch=n.branch, assignee=n.member_email)
 
 
 def list_plans(uow: UnitOfWork, *, reader: str | None = None, period: str | None = None,
@@ -413,7 +419,8 @@ def list_plans(uow: UnitOfWork, *, reader: str | None = None, period: str | None
             query = query.where(col(TrainingPlan.department) == department)
         rule = read_rule(Readable.QUEUE)
         plans = [p for p in uow.session.exec(query) if actor is None or may_read(
-            actor, rule, Target(ref=f"the {p.department} training plan",
+            actor, rule, Target(ref=phrase("the %(department)s training plan",
+                                               department=p.department),
                                 department=p.department))]
         sessions: dict[int, list[TrainingSession]] = {}
         for s in uow.session.exec(select(TrainingSession).where(

@@ -19,7 +19,7 @@ from mktflow.domain.model import (
     rule_for,
     target_state,
 )
-from mktflow.domain.words import phrase, word
+from mktflow.domain.words import on_field, phrase, word
 from mktflow.engine.common import actor_for, changed, ref, target_of
 from mktflow.engine.notices import notice
 from mktflow.store.tables import Handoff, WorkItem
@@ -56,7 +56,9 @@ def check(
         _who_before_state(actor, rules, action, item)
         raise
     if rule.needs_reason and not (reason and reason.strip()):
-        raise BadInput(f"reason: {action} needs a reason (why the {kind} is {rule.past})")
+        raise BadInput(on_field("reason", phrase(
+            "%(action)s needs a reason (why the %(kind)s is %(past)s)", action=word(action),
+            kind=word(kind), past=word(rule.past))))
     if who is None:
         authorize(actor, rule, target_of(item))
     else:

@@ -33,6 +33,7 @@ from mktflow.domain.actors import asks_decision
 from mktflow.domain.errors import NotFound
 from mktflow.domain.inputs import format_time
 from mktflow.domain.model import OPEN_WORK_STATES, REF_PREFIX, HandoffState
+from mktflow.domain.planning import work_quadrant
 from mktflow.engine import visibility
 from mktflow.engine.refs import parse_ref
 from mktflow.store import light
@@ -103,6 +104,7 @@ __all__ = [
     "field_docs",
     "handoff_view",
     "plain",
+    "quadrant_name",
     "show_item",
     "work_view",
 ]
@@ -218,6 +220,14 @@ class InboxWorkRow(View):
     form_name: str | None
     created_at: str | None
     version: int
+    important: bool | None = None
+    """Whether its creator said it is important work (seed 000); null: not said."""
+    urgent: bool | None = None
+    """Whether its creator said it is urgent work; null: not said."""
+    quadrant: Literal["important-urgent", "important-not-urgent", "urgent-not-important",
+                      "neither"] | None = None
+    """Where it falls in the department's balance of work; null (unclassified) when the
+    creator said neither; one of the two unsaid counts as no."""
     words: Json | None = None
     """The title as a process wrote it, for a reader in another
     language: ``{"title": {"msgid": "Plan campaign %(code)s", "values": {"code": "SPRING"}}}``
@@ -273,6 +283,14 @@ class WorkItemPublic(View):
     completed_by: str | None
     completed_at: str | None
     version: int
+    important: bool | None = None
+    """Whether its creator said it is important work (seed 000); null: not said."""
+    urgent: bool | None = None
+    """Whether its creator said it is urgent work; null: not said."""
+    quadrant: Literal["important-urgent", "important-not-urgent", "urgent-not-important",
+                      "neither"] | None = None
+    """Where it falls in the department's balance of work; null (unclassified) when the
+    creator said neither; one of the two unsaid counts as no."""
     words: Json | None = None
     """The title and description as a process wrote them, for a reader in another
     language: ``{"title": {"msgid": "Plan campaign %(code)s", "values": {"code": "SPRING"}}}``
@@ -1255,6 +1273,12 @@ class MemberDigest(View):
     """The member's My work page."""
 
 
+def quadrant_name(important: bool | None, urgent: bool | None) -> Any:
+    """A work item's quadrant as its views show it (``domain.planning.work_quadrant``)."""
+    found = work_quadrant(important, urgent)
+    return None if found is None else str(found)
+
+
 def work_view(item: Any, process: str | None, now: datetime | None = None) -> WorkItemPublic:
     """A work item (``W-12``) with its form, draft and data; ``process`` is its business key;
     ``overdue`` only with ``now`` (due before it and still open)."""
@@ -1271,13 +1295,16 @@ def work_view(item: Any, process: str | None, now: datetime | None = None) -> Wo
         process=process, process_id=item.process_id,
         step_key=item.step_key, form_name=item.form_name,
         form_schema=item.form_schema, data=item.data, draft=item.draft,
-        excluded=item.excluded, approval=item.approval,
+        excluded=item.excluded,
+        approval={k: v for k, v in item.approval.items() if k != "rule_words"}
+        if item.approval else None,
         # only proven identities may take or decide it (domain.actors.Target.decides)
         decides=bool(item.excluded) or item.approval is not None
         or asks_decision(item.form_schema),
         created_by=item.created_by, created_at=_iso(item.created_at),
         completed_by=item.completed_by, completed_at=_iso(item.completed_at),
-        version=item.version,
+        version=item.version, important=item.important, urgent=item.urgent,
+        quadrant=quadrant_name(item.important, item.urgent),
     )
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, column, or_, select, table, true
 
 from mktflow.domain.actors import Actor, Target, authorize_read, may_read
 from mktflow.domain.model import MANAGEMENT, Readable, read_rule, ref_of
+from mktflow.domain.words import phrase
 from mktflow.store import light
 from mktflow.store.uow import UnitOfWork
 
@@ -88,7 +89,8 @@ def check_queue(actor: Actor | None, department: str) -> str | None:
     if actor is None:
         return None
     authorize_read(actor, read_rule(Readable.QUEUE),
-                   Target(ref=f"the {department} queue", department=department))
+                   Target(ref=phrase("the %(department)s queue", department=department),
+                          department=department))
     return None if actor.is_hq else actor.branch
 
 

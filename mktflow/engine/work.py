@@ -15,7 +15,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import col, select
 
 from mktflow.domain import notes
-from mktflow.domain.actors import Approval
+from mktflow.domain.actors import Approval, Door
 from mktflow.domain.calendars import WorkingDue
 from mktflow.domain.complaints import FORM_NAMES as COMPLAINT_FORMS
 from mktflow.domain.errors import BadInput, FormInvalid, NotFound, TransitionRefused
@@ -27,7 +27,7 @@ from mktflow.domain.inputs import (
     normalise_email,
 )
 from mktflow.domain.model import OPEN_WORK_STATES, Audience, WorkState
-from mktflow.domain.words import phrase
+from mktflow.domain.words import on_field, phrase
 from mktflow.domain.work_reports import REPORT_FORM_NAME
 from mktflow.engine import decisions, processes
 from mktflow.engine.answers import check_answer
@@ -161,7 +161,7 @@ def delegate(uow: UnitOfWork, item_id: int, *, to: str, actor_email: str) -> Wor
         actor, rule = check(uow, item, "delegate", actor_email)
         member = eligible(uow, item, to, "delegate")
         if member.email == actor.email:
-            raise BadInput("to: cannot delegate a step to yourself")
+            raise BadInput(on_field("to", phrase("cannot delegate a step to yourself")))
         record(uow, item, rule, actor,
                fields={"owner_email": actor.email, "assignee_email": member.email})
         uow.commit()
@@ -321,7 +321,7 @@ def check_draft(uow: UnitOfWork, item_id: int, data: dict[str, Any] | None) -> d
     with uow:
         item = uow.session.get(WorkItem, item_id)
         if item is None:
-            raise NotFound(f"{ref_of('work', item_id)} does not exist")
+            raise NotFound(phrase("%(ref)s does not exist", ref=ref_of("work", item_id)))
         return check_step_answer(uow, item, merge_draft(item.draft, data))
 
 
@@ -346,13 +346,20 @@ def cancel(uow: UnitOfWork, item_id: int, *, actor_email: str, reason: str | Non
     open steps and handoffs cancelled with the same reason), so whoever may end the process
     may cancel it, and nobody else (``processes.ender``); after the commit its waiting flow
     run is ended (``processes.tell_run``). A step a person attached to a process is cancelled
-    alone, by the head of its department.
+    alone, by the head of its department. A complaint's step is refused (its case is cancelled:
+    ``complaints.cancel``).
     """
     with uow:
         instance = processes.lock_process_of(uow, WorkItem, item_id)
         item = get_for_update(uow, WorkItem, item_id)
         actor, rule = check(uow, item, "cancel", actor_email, reason=reason,
                             who=processes.ender(uow, instance, item))
+        if uow.door is not Door.ENGINE:  # a complaint's step: the case is cancelled instead
+            from mktflow.engine.complaint_steps import cancel_refusal
+
+            refused = cancel_refusal(uow, item)
+            if refused is not None:
+                raise TransitionRefused(refused)
         record(uow, item, rule, actor, reason=reason,
                tells=(Audience.ASSIGNEE,) if item.assignee_email else ())
         why = (processes.end_for_cancelled_item(uow, instance, item, actor=actor.email,
@@ -377,7 +384,8 @@ def update(
     """The head changes a step's due time, follow-up time or priority; a due time in working
     time is counted from now in the step's calendar (as ``create_work_item``)."""
     if priority is not None and not 0 <= priority <= 100:
-        raise BadInput(f"priority: must be between 0 and 100, got {priority}")
+        raise BadInput(on_field("priority", phrase("must be between 0 and 100, got %(got)s",
+                                                   got=priority)))
     fields: dict[str, Any] = {}
     if due_at is not None:
         fields["due_at"] = due_at
@@ -388,7 +396,8 @@ def update(
     if priority is not None:
         fields["priority"] = priority
     if not fields:
-        raise BadInput("nothing to update: give a due time, a follow-up time or a priority")
+        raise BadInput(phrase("nothing to update: give a due time, a follow-up time or a "
+                              "priority"))
     with uow:
         item = get_for_update(uow, WorkItem, item_id)
         actor, rule = check(uow, item, "update", actor_email)
@@ -414,7 +423,7 @@ def comment(
     touches another answer.
     """
     if not text.strip():
-        raise BadInput("text: a comment must not be empty")
+        raise BadInput(on_field("text", phrase("a comment must not be empty")))
     check_text(text, field="text", max_length=TEXT_MAX, multiline=True)
     data: dict[str, Any] = {"text": text.strip(), "links": check_links(links)}
     if refused_answer is not None:

@@ -34,6 +34,7 @@ from mktflow.domain.actors import SYSTEM, Target, authorize_read
 from mktflow.domain.errors import BadInput, NotFound
 from mktflow.domain.inputs import format_time
 from mktflow.domain.model import HandoffState, Readable, read_rule
+from mktflow.domain.words import phrase
 from mktflow.engine import tasklist, visibility
 from mktflow.engine.common import ref_of
 from mktflow.engine.reports import HandoffFacts, handoff_facts, start_of
@@ -148,7 +149,8 @@ def load_and_workload(uow: UnitOfWork, department: str, *, reader: str | None,
             raise NotFound(f"department: unknown department {department!r}")
         if actor is not None:
             authorize_read(actor, read_rule(Readable.WORKLOAD),
-                           Target(ref=f"the {department} workload", department=department))
+                           Target(ref=phrase("the %(department)s workload", department=department),
+                                  department=department))
     load = tasklist.department_load(uow, department)
     with uow:
         now = uow.now()

@@ -20,8 +20,22 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
+from mktflow.domain.complaints import COMPLAINT_RULES, StepKind
 from mktflow.domain.desk import BULK_ACTIONS
-from mktflow.domain.model import END_RULE, HANDOFF_RULES, WORK_RULES, ProcessStatus
+from mktflow.domain.leads import LEAD_RULES, LeadState
+from mktflow.domain.model import (
+    ATTACH_RULE,
+    CREATION_RULES,
+    END_RULE,
+    HANDOFF_RULES,
+    READ_RULES,
+    WORK_RULES,
+    Party,
+    ProcessStatus,
+    Role,
+)
+from mktflow.domain.orders import Standing
+from mktflow.domain.products import GATES
 from mktflow.i18n import DEFAULT, LANGUAGES, LOCALE_DIR
 
 __all__ = ["POT", "catalogue_path", "extract", "main", "placeholders", "problems"]
@@ -47,7 +61,7 @@ def catalogue_path(code: str) -> Path:
 def extract() -> Catalog:
     """Every message of the sources and the rule tables, as a template catalogue."""
     found = Catalog(project="mktflow", version="0.1.0", charset="utf-8", fuzzy=False)
-    keywords = {**DEFAULT_KEYWORDS, "t": None, "phrase": None}
+    keywords = {**DEFAULT_KEYWORDS, "t": None, "phrase": None, "word": None}
     for root, methods in ((PACKAGE, _METHODS), (PACKAGE.parent / "flows", _METHODS[1:])):
         for path, line, message, comments, _ in extract_from_dir(
                 str(root), method_map=methods, options_map=_OPTIONS, keywords=keywords,
@@ -56,10 +70,17 @@ def extract() -> Catalog:
                 found.add(message, locations=[(f"{root.name}/{path}", line)],
                           auto_comments=comments)
     rules = (*WORK_RULES, *HANDOFF_RULES, END_RULE)
+    named = (*rules, *CREATION_RULES, ATTACH_RULE, *LEAD_RULES)
     tables = [*(r.past for r in rules if r.past), *BULK_ACTIONS, *_SHOWN_BY_NAME,
               # the words a refusal of the state machine names (``domain.words.word``)
-              *(r.action for r in rules), *sorted({s for r in rules for s in r.sources}),
-              *ProcessStatus, *_KINDS]
+              *(r.action for r in named), *sorted({s for r in rules for s in r.sources}),
+              *ProcessStatus, *_KINDS,
+              # who may, why, and the refusals of the write and read tables (``domain.actors``)
+              *Party, *Role, *(r.refusal for r in named if r.refusal),
+              *(r.why for r in READ_RULES),
+              # the words the processes' texts name: lead states, standings, steps, gates
+              *LeadState, *Standing, *StepKind, *GATES,
+              *(r.action.replace("_", " ") for r in COMPLAINT_RULES)]
     for text in tables:
         if text not in found:
             found.add(text, locations=[("mktflow/domain/model.py", 0)])

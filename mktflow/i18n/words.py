@@ -24,7 +24,7 @@ from mktflow.i18n.rules import localize
 __all__ = ["DEPARTMENT_VALUES", "in_language", "said", "worded"]
 
 #: Values that name a department (worded by its name in the language, ``notices.department``).
-DEPARTMENT_VALUES = frozenset({"department", "to", "from"})
+DEPARTMENT_VALUES = frozenset({"department", "to", "from", "own_department"})
 
 
 def _value(name: str, value: Any, lang: str) -> str:
@@ -74,4 +74,9 @@ def in_language(text: str, lang: str | None) -> str:
         return str(text)
     if isinstance(text, Phrase):
         return worded(stored(text), lang)
-    return localize(str(text), lang)
+    said = localize(str(text), lang)
+    field, sep, problem = str(text).partition(": ")  # ``field: <a rule's message>``
+    if said == text and sep and field.replace(".", "").replace("_", "").isalnum():
+        shaped = localize(problem, lang)
+        return f"{field}: {shaped}" if shaped != problem else said
+    return said

@@ -19,7 +19,7 @@ from prefect import task
 from pydantic import Field
 
 from mktflow.domain.authority_matrix import ApprovalChain, ApprovalStage
-from mktflow.domain.words import phrase
+from mktflow.domain.words import phrase, stored, word
 from mktflow.engine.approvals import approval_chain, approvers_for_step
 from mktflow.prefect import tasks
 from mktflow.prefect.steps import StepDue, StepForm, human_step
@@ -99,9 +99,12 @@ def seek_approval(
                 form=ApprovalForm, due=due,
                 excluded=excluded, branch=stage.branch,
                 approval={"department": stage.department, "roles": list(stage.roles),
-                          "branch": stage.branch, "rule": chain.describe()},
-                description=f"{details}\n\nAmount {amount:,.2f}. Needs: {chain.describe()}. "
-                            f"May not approve: {', '.join(excluded) or 'nobody'}.")
+                          "branch": stage.branch, "rule": chain.describe(),
+                          "rule_words": stored(chain.describe())},
+                description=phrase("%(details)s\n\nAmount %(amount)s. Needs: %(chain)s. May "
+                                   "not approve: %(excluded)s.", details=details,
+                                   amount=Decimal(str(amount)), chain=chain.describe(),
+                                   excluded=", ".join(excluded) or word("nobody")))
             steps.append(answer.ref)
             decision = answer.form.decision
             tasks.record_decision(answer.item_id, decision, chain.matrix_version,

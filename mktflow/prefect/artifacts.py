@@ -14,8 +14,10 @@ from decimal import Decimal
 from typing import Any
 
 from mktflow.domain.money import money_json, money_text
+from mktflow.domain.words import Phrase
 
-__all__ = ["artifact_key", "json_rows", "markdown_table", "publish", "read_artifacts"]
+__all__ = ["artifact_key", "json_rows", "markdown_table", "publish", "read_artifacts",
+           "table_rows"]
 
 
 def artifact_key(*parts: str) -> str:
@@ -31,6 +33,22 @@ def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> st
     head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
     body = "".join("| " + " | ".join(_cell(r.get(c)) for c in columns) + " |\n" for r in rows)
     return head + body
+
+
+def table_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    """The rows of ``markdown_table(rows, columns)`` without its head, for a step's description
+    whose head is a message (``phrase("| kpi | target |\n|---|---|\n%(rows)s", rows=...)``):
+    a cell that is a ``Phrase`` (``word("yes")``) stays a message, worded where shown."""
+    if not any(isinstance(r.get(c), Phrase) for r in rows for c in columns):
+        return "".join("| " + " | ".join(_cell(r.get(c)) for c in columns) + " |\n"
+                       for r in rows)
+    made: str = ""
+    for r in rows:  # a message per row (no catalogue entry: only its cells are words)
+        line = Phrase("| " + " | ".join(f"%(c{i})s" for i in range(len(columns))) + " |\n",
+                      {f"c{i}": r.get(c) if isinstance(r.get(c), Phrase) else _cell(r.get(c))
+                       for i, c in enumerate(columns)})
+        made = Phrase("%(first)s%(second)s", {"first": made, "second": line}) if made else line
+    return made
 
 
 def _cell(value: Any) -> str:

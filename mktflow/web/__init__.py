@@ -66,7 +66,7 @@ PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {200: {
 _PAGE_PATHS = re.compile(r"^/(|my-work|my-work/digest|my-reports|training|department|sign-out"
                          r"|sign-in(/[^/]+)?|static/.*|complaints/new"
                          r"|inbox/[^/]+/(handoffs|load|views|bulk)|calendar/[^/]+\.ics)$")
-_ITEM_PATHS = re.compile(r"^/((work|handoffs)/[^/]+|calendar)$")
+_ITEM_PATHS = re.compile(r"^/((work|handoffs|complaints)/[^/]+|calendar)$")
 _HTML_GETS = re.compile(r"^/((work|handoffs|inbox|processes|complaints|meetings)/[^/]+|leads"
                         r"|complaints|meetings|calendar|reports|forecast"
                         r"|dashboards/(campaigns|periods|balance)/[^/]+)$")

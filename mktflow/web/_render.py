@@ -67,7 +67,8 @@ _STATE_LABELS = {"delegated": N_("delegated (pending review)"), "open": N_("open
 _LEAD_STATES = {"gathered": N_("gathered"), "qualified": N_("qualified"),
                 "disqualified": N_("disqualified"), "won": N_("won"), "lost": N_("lost")}
 _COMPLAINT_STATES = {"open": N_("open"), "handed_over": N_("handed over"),
-                     "answered": N_("answered"), "closed": N_("closed")}
+                     "answered": N_("answered"), "closed": N_("closed"),
+                     "cancelled": N_("cancelled")}
 _ROLE_LABELS = {"head": N_("head"), "deputy": N_("deputy"), "specialist": N_("specialist")}
 _BAND_LABELS = (N_("Low"), N_("Normal"), N_("High"), N_("Urgent"))
 def zone_of(settings: Settings) -> ZoneInfo:

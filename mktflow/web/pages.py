@@ -42,10 +42,12 @@ from mktflow.domain.errors import (
 )
 from mktflow.domain.inputs import EMAIL_SHAPE
 from mktflow.domain.model import HANDOFF_RULES, WORK_RULES
+from mktflow.domain.words import FIELD, Phrase, on_field, phrase
 from mktflow.engine import (
     UnitOfWork,
     actions,
     campaign_calendar,
+    complaint_handoffs,
     complaints,
     dashboards,
     desk,
@@ -626,8 +628,9 @@ async def views_form(request: Request, department: str) -> Response:
         elif action == "no-default":
             desk.set_default(v.uow(), actor_email=me, department=department)
         else:
-            raise BadInput(f"action: {action[:40]!r} is not a saved view's action (save, "
-                           "delete, default, no-default)")
+            raise BadInput(on_field("action", phrase(
+                "%(action)s is not a saved view's action (save, delete, default, no-default)",
+                action=repr(action[:40]))))
     except MktflowError as exc:
         return _queue(v, department, status=exc.http_status, refusal=v.refusal(exc), typed=typed,
                       field_errors=_input_error(exc, typed))
@@ -652,16 +655,17 @@ async def bulk_form(request: Request, department: str) -> Response:
     try:
         priority = typed.get("priority", "").strip()
         if priority and not (priority.isdigit() and 0 <= int(priority) <= 100):
-            raise BadInput(f"priority: must be a whole number from 0 to 100, got "
-                           f"{priority[:20]!r}")
+            raise BadInput(on_field("priority", phrase(
+                "must be a whole number from 0 to 100, got %(got)s", got=repr(priority[:20]))))
         inputs: dict[str, Any] = {
             "to": typed.get("to", "").strip(), "reason": typed.get("reason", "").strip() or None,
             "due": parse_due(typed.get("due", "").strip() or None, field="due"),
             "priority": int(priority) if priority else None}
         if action == "update" and inputs["due"] is None and inputs["priority"] is None:
-            raise BadInput("due: give a new due time or priority (or both) to change")
+            raise BadInput(on_field("due", phrase(
+                "give a new due time or priority (or both) to change")))
         if action == "assign" and not inputs["to"]:
-            raise BadInput("to: choose the member who takes the items")
+            raise BadInput(on_field("to", phrase("choose the member who takes the items")))
         answer = desk.bulk(v.uow, action, items, actor_email=v.me["email"], **inputs)
     except MktflowError as exc:
         return _queue(v, department, status=exc.http_status, refusal=v.refusal(exc), typed=typed,
@@ -800,11 +804,14 @@ async def open_complaint(request: Request) -> Response:
     return v.redirect(f"/complaints/C-{case.id}")
 
 
-def complaint_page(request: Request, reference: str) -> Response:
+def complaint_page(request: Request, reference: str, *, status: int = 200,
+                   refusal: str = "", typed_reason: str = "", v: Visit | None = None
+                   ) -> Response:
     """One case (``GET /complaints/C-4`` for a browser): the customer, what they said, the
     acting department and its handoff, what was done, the customer's answer, the open step
-    (answered at its own page) and the history."""
-    v = visit(request)
+    (answered at its own page), the history, and for the head of customer service (or the
+    head's delegate) the form that cancels a case not closed (``POST /complaints/C-4``)."""
+    v = v or visit(request)
     if not v.me:
         return v.sign_in_first()
     try:
@@ -813,8 +820,32 @@ def complaint_page(request: Request, reference: str) -> Response:
         return v.page("message.html", status=exc.http_status,
                       title=v.t("Complaint %(ref)s", ref=reference[:50]), message=str(exc),
                       link="/complaints", link_text=v.t("All complaints"))
-    return v.page("complaint.html", title=f"{case.ref} · {case.customer_name}", nav="complaints",
-                  case=case)
+    can_cancel = case.department in v.me["leads"] and case.state not in (
+        ComplaintState.CLOSED, ComplaintState.CANCELLED)
+    return v.page("complaint.html", status=status, title=f"{case.ref} · {case.customer_name}",
+                  nav="complaints", case=case, can_cancel=can_cancel, refusal=refusal,
+                  typed_reason=typed_reason,
+                  done=request.query_params.get("done", "") == "cancelled")
+
+
+@router.post("/complaints/{item}")
+async def complaint_form(request: Request, item: str) -> Response:
+    """The case page's form: cancel the case, with a reason (the head of customer service)."""
+    v, pairs, refused = await _posted(request)
+    if refused:
+        return refused
+    if not v.me:
+        return v.sign_in_first()
+    reason = _last(pairs, "reason")
+    try:
+        if _last(pairs, "action") != "cancel":
+            raise BadInput("action: the case's page cancels a case (action=cancel)")
+        case = complaints.cancel(v.uow(), complaints.complaint_number(item),
+                                 actor_email=v.me["email"], reason=reason)
+    except MktflowError as exc:
+        return complaint_page(request, item, status=exc.http_status, refusal=str(exc),
+                              typed_reason=reason, v=v)
+    return v.redirect(f"/complaints/C-{case.id}?done=cancelled")
 
 
 def calendar_page(request: Request, *, status: int = 200, issued: Any = None,
@@ -889,10 +920,12 @@ async def calendar_feed_form(request: Request) -> Response:
         if action == "revoke-feed":
             feed = _last(pairs, "feed")
             if not feed.isdigit():
-                raise BadInput(f"feed: {feed[:20]!r} is no feed number")
+                raise BadInput(on_field("feed", phrase("%(given)s is no feed number",
+                                                       given=repr(feed[:20]))))
             campaign_calendar.revoke_feed(v.uow(), int(feed), actor_email=v.me["email"])
             return v.redirect("/calendar?done=feed+revoked")
-        raise BadInput(f"action: {action[:40]!r} is no action of the calendar page")
+        raise BadInput(on_field("action", phrase("%(action)s is no action of the calendar page",
+                                                 action=repr(action[:40]))))
     except MktflowError as exc:
         return calendar_page(request, status=exc.http_status, refusal=v.refusal(exc))
 
@@ -1385,9 +1418,14 @@ def _act(v: Visit, kind: str, item_id: int, action: str, p: dict[str, str]) -> N
             .process_id or 0, actor_email=me, reason=reason)
         return
     note = p.get("note", "").strip()
+    data: dict[str, Any] | None = {"note": note} if note else None
+    if kind == "handoff" and action == "deliver":
+        with u:  # a complaint's handoff: the note is what was done (its act step's answer)
+            if complaint_handoffs.moves_case(u, item_id):
+                data = {"done": note}
     posted: dict[str, Any] = {
         "to": p.get("to", ""), "text": p.get("text", ""), "links": _links(p.get("links", "")),
-        "reason": reason, "data": {"note": note} if note else None}
+        "reason": reason, "data": data}
     actions.perform(u, kind, item_id, action, actor_email=me,
                     **actions.taken(kind, action, posted))
 
@@ -1395,7 +1433,11 @@ def _act(v: Visit, kind: str, item_id: int, action: str, p: dict[str, str]) -> N
 def _input_error(exc: MktflowError, values: dict[str, str]) -> dict[str, str]:
     """A refusal that names one of the posted inputs (``reason: reject needs a reason …``) as
     that input's error, to show beside it: ``{"reason": "reject needs a reason …"}``."""
-    name, sep, message = str(exc).partition(": ")
+    said = exc.args[0] if exc.args else None
+    if isinstance(said, Phrase) and said.msgid == FIELD:  # ``domain.words.on_field``
+        name, sep, message = str(said.values["field"]), ": ", said.values["problem"]
+    else:
+        name, sep, message = str(exc).partition(": ")
     return {name: message} if sep and isinstance(exc, BadInput) and name in values else {}
 
 

@@ -124,11 +124,44 @@ def configured(db: Any) -> Iterator[Any]:
         reset_caches()
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+#: The database each flow test module runs its flows on (MKTFLOW_DATABASE_URL of its runs).
+#: Each flow test runs once, on one database: what differs between the two databases is the
+#: engine's (locks, constraints, types, the relay's wake-up), and every engine command, view,
+#: CLI command, API route and page runs on both in ``tests/integration``; the flow tests prove
+#: what Prefect adds (suspend, resume, served deployments, retries, artifacts), which is the
+#: same on either. The modules are split so that both databases run flows on a real Prefect
+#: server: PostgreSQL takes the ones about concurrency and served deployments (as a team runs
+#: it), SQLite the rest (as ``make demo`` runs). MKTFLOW_TEST_FLOWS_ON=both runs every flow test
+#: on both (docs: Development → Tests).
+FLOWS_ON_POSTGRESQL = frozenset({
+    "test_one_answer_wins", "test_step_doors", "test_deployment", "test_deployment_reruns",
+    "test_order_handling", "test_complaints", "test_notify_flows", "test_cycles",
+    "test_reconciler",
+})
+
+
+def flow_databases(module: str) -> list[str]:
+    """The databases the flow tests of ``module`` (``test_campaign``) run on: one, or both when
+    MKTFLOW_TEST_FLOWS_ON=both."""
+    if os.environ.get("MKTFLOW_TEST_FLOWS_ON", "") == "both":
+        return ["sqlite", "postgresql"]
+    return ["postgresql" if module in FLOWS_ON_POSTGRESQL else "sqlite"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Give ``flow_db`` (one per module) and ``cycle_db`` (one per test) their database."""
+    module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    if "flow_db" in metafunc.fixturenames:
+        metafunc.parametrize("flow_db", flow_databases(module), indirect=True, scope="module")
+    if "cycle_db" in metafunc.fixturenames:
+        metafunc.parametrize("cycle_db", flow_databases(module), indirect=True)
+
+
+@pytest.fixture(scope="module")
 def flow_db(request: pytest.FixtureRequest, prefect_server: None,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A migrated database with the demo organisation (SQLite file, then PostgreSQL) that the
-    flows of this module use: every flow test runs on both."""
+    """A migrated database with the demo organisation that the flows of this module use (the
+    module's database: ``flow_databases``)."""
     from tests.conftest import _opened, new_pg_database, sqlite_copy
 
     if request.param == "sqlite":
@@ -143,3 +176,12 @@ def flow_db(request: pytest.FixtureRequest, prefect_server: None,
         with configured(db):
             yield db
         db.engine.dispose()
+
+
+@pytest.fixture
+def cycle_db(request: pytest.FixtureRequest, prefect_server: None) -> Iterator[Any]:
+    """A fresh migrated database per test (cycles are global, so no sharing), of the module's
+    database (``flow_databases``)."""
+    db = request.getfixturevalue("sqlite_db" if request.param == "sqlite" else "pg_db")
+    with configured(db):
+        yield db

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,16 +16,6 @@ pytestmark = pytest.mark.flows
 
 MARCO = "marco.rossi@example.com"
 SOFIA = "sofia.lopez@example.com"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def cycle_db(request: pytest.FixtureRequest, prefect_server: None) -> Iterator[Any]:
-    """A fresh migrated database per test (cycles are global, so no sharing), on both kinds."""
-    from tests.flows.conftest import configured
-
-    db = request.getfixturevalue("sqlite_db" if request.param == "sqlite" else "pg_db")
-    with configured(db):
-        yield db
 
 
 def run_flow(fn: Any, **params: Any) -> tuple[Any, dict[str, Any]]:

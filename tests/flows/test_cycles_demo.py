@@ -11,7 +11,7 @@ pytestmark = pytest.mark.flows
 
 def test_every_recurring_flow_runs_and_its_steps_are_answered(flow_db: Any) -> None:
     from deployments.catalog import CATALOG
-    from mktflow.demo.cycles import run_cycles
+    from mktflow.demo.cycles import run_cycles, training_outcome
 
     lines: list[str] = []
     results = run_cycles(lines.append)
@@ -34,6 +34,15 @@ def test_every_recurring_flow_runs_and_its_steps_are_answered(flow_db: Any) -> N
     channel = next(r["result"] for r in results if r["flow"] == "channel-evaluation")
     assert (channel["distributors"], channel["flagged"]) == (3, 1)  # Southern Traders
     assert any("keep, adjust or remove Southern Traders" in line for line in lines)
+    appraisal = next(r["result"] for r in results if r["flow"] == "performance-appraisal")
+    assert appraisal["missed_kpis"] >= 1  # Olga's stores listed: a member below target
+    assert next(r["result"] for r in results if r["flow"] == "training")["needs"] == 1
+    # the plan step answered by the deputy, approved by the head, attendance recorded
+    assert training_outcome() == [{
+        "department": "marketing", "period": appraisal["period"], "status": "approved",
+        "approved_by": "ana.torres@example.com", "sessions": [
+            {"topic": "stores listed", "participants": ["olga.petrova@example.com"],
+             "attended": ["olga.petrova@example.com"]}]}]
     with flow_db.uow() as u:
         from sqlmodel import col, select
 

@@ -40,6 +40,10 @@ def test_make_demo_runs_every_process_and_cycle_to_the_end(tmp_path: Path) -> No
             "budget-review", "performance-appraisal", "channel-evaluation", "annual-planning",
             "training", "daily-reports", "report-digest", "weekly-reports", "monthly-reports",
             "quarterly-meeting", "annual-meeting"]
+        # the appraisal found Olga below target; her training planned, approved, attended
+        assert [(t["status"], t["approved_by"], t["sessions"][0]["attended"])
+                for t in results["training"]] == [
+            ("approved", "ana.torres@example.com", ["olga.petrova@example.com"])]
         for p in results["processes"]:  # each run's page opens on the local server's UI
             assert open_ui_link(p["ui_url"])["state"]["type"] == "COMPLETED"
         listed = json.loads(mktflow("process", "list", "--json").stdout)

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 
 from tests.flows.support import Departments, flow_run_id_of, start_flow, ui_resume, wait_paused
-from tests.flows.test_cycles import cycle_db, cycle_runs  # noqa: F401 (a fixture)
+from tests.flows.test_cycles import cycle_runs
 from tests.integration.test_meetings import ANA, OLGA, TOM, decisions
 
 pytestmark = pytest.mark.flows
 
 
 def test_a_quarterly_meeting_from_agenda_to_decisions_at_work(
-        cycle_db: Any, clock: Any) -> None:  # noqa: F811
+        cycle_db: Any, clock: Any) -> None:
     from flows.meetings import quarterly_meeting
     from mktflow.domain.cycles import Frequency, period_of
     from mktflow.engine import meetings

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from tests.flows.test_cycles import cycle_db, run_flow  # noqa: F401 (a fixture)
+from tests.flows.test_cycles import run_flow
 from tests.integration.test_training import ANA, LI, OLGA, add_kpis, answer, session_of
 
 pytestmark = pytest.mark.flows
 
 
 def test_a_missed_kpi_is_planned_attended_and_shown_at_the_next_appraisal(
-        cycle_db: Any) -> None:  # noqa: F811
+        cycle_db: Any) -> None:
     from flows.performance_appraisal import performance_appraisal
     from flows.training import training
     from mktflow.engine import training as engine_training

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from tests.flows.test_cycles import cycle_db, run_flow  # noqa: F401 (a fixture)
+from tests.flows.test_cycles import run_flow
 from tests.integration.test_work_reports import MARCO, OLGA, SOFIA
 
 pytestmark = pytest.mark.flows
 
 
-def test_a_day_of_reports_and_the_week_gathered(cycle_db: Any, clock: Any) -> None:  # noqa: F811
+def test_a_day_of_reports_and_the_week_gathered(cycle_db: Any, clock: Any) -> None:
     from flows.work_reports import daily_reports, report_digest, weekly_reports, write_report
     from mktflow.engine import work_reports
 

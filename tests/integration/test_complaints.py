@@ -210,3 +210,163 @@ def test_a_case_opened_on_the_page_is_moved_at_the_cli_and_the_api(db: Any, cli:
     assert made.exit_code == 0 and (made.json()["source"], made.json()["order"]) == ("cli", "SO-12")
     early = cli("complaint", "close", made.json()["ref"], "--satisfied", "--as", OLGA)
     assert early.exit_code == 1 and "it is open" in early.stderr
+
+
+# --- cancelling a case; acting on its handoff directly ------------------------------------------
+
+ANA = "ana.torres@example.com"  # marketing head: customer service's head
+ELENA = "elena.volkova@example.com"  # supply head
+
+
+def test_the_head_of_customer_service_cancels_a_case_with_a_reason(db: Any) -> None:
+    case = opened(db)
+    complaints.hand_over(db.uow(), case.id, actor_email=OLGA, to="supply", request="Resend")
+    view = show(db, case)
+    with pytest.raises(NotAuthorized):  # a member of customer service is not its head
+        complaints.cancel(db.uow(), case.id, actor_email=OLGA, reason="lodged twice")
+    with pytest.raises(NotAuthorized):  # nor is the acting department's head
+        complaints.cancel(db.uow(), case.id, actor_email=ELENA, reason="lodged twice")
+    with pytest.raises(BadInput, match="reason: cancel needs a reason"):
+        complaints.cancel(db.uow(), case.id, actor_email=ANA, reason="  ")
+    assert show(db, case)["state"] == "handed_over"  # a refused cancel leaves nothing behind
+
+    done = complaints.cancel(db.uow(), case.id, actor_email=ANA,
+                             reason="Lodged twice: see the first case")
+    view = show(db, case, MARIA)
+    assert (done.state, view["state"], view["step"], view["customer_open_complaints"]) == (
+        "cancelled", "cancelled", None, 0)
+    assert plain(queries.show(db.uow(), view["handoff"]))["state"] == "cancelled"
+    assert plain(queries.show_process(db.uow(), int(view["process"][2:])))["status"] == \
+        "cancelled"
+    [entry] = [e for e in view["history"] if e["ref"][0] == "C" and e["action"] == "cancel"]
+    assert (entry["actor"], entry["from_state"], entry["to_state"], entry["reason"]) == (
+        ANA, "handed_over", "cancelled", "Lodged twice: see the first case")
+    with pytest.raises(TransitionRefused, match=r"cannot cancel complaint C-.*it is cancelled"):
+        complaints.cancel(db.uow(), case.id, actor_email=ANA, reason="again")
+    assert [c["ref"] for c in plain(complaints.list_complaints(db.uow(), state="cancelled"))] \
+        == [f"C-{case.id}"]
+
+    closed = opened(db, customer="CUST-DONE")
+    complaints.hand_over(db.uow(), closed.id, actor_email=OLGA, to="supply", request="Resend")
+    complaints.answer(db.uow(), closed.id, actor_email=RAJ, done="Resent")
+    complaints.customer_answer(db.uow(), closed.id, actor_email=OLGA, satisfied=True)
+    with pytest.raises(TransitionRefused, match=r"cannot cancel complaint C-.*it is closed"):
+        complaints.cancel(db.uow(), closed.id, actor_email=ANA, reason="too late")
+
+
+def test_accepting_and_delivering_the_cases_handoff_moves_the_case(db: Any, cli: Any) -> None:
+    from mktflow.engine import handoffs
+
+    case = opened(db)
+    complaints.hand_over(db.uow(), case.id, actor_email=OLGA, to="supply", request="Resend")
+    view = show(db, case)
+    handoff, step = view["handoff"], view["step"]["ref"]
+    accepted = cli("handoff", "accept", handoff, "--as", RAJ, "--json")
+    assert accepted.exit_code == 0, accepted.stdout
+    held = plain(queries.show(db.uow(), step))
+    assert (held["state"], held["assignee"]) == ("claimed", RAJ)  # he took the work on
+    view = show(db, case)
+    assert (view["state"], view["handoff_state"]) == ("handed_over", "accepted")
+    assert ("C", "accept") in [(e["ref"][0], e["action"]) for e in view["history"]]
+
+    number = int(handoff.removeprefix("H-"))
+    with pytest.raises(BadInput, match="done"):  # the act step's form: what was done
+        handoffs.deliver(db.uow(), number, actor_email=RAJ, data={"note": "sent"})
+    assert show(db, case)["state"] == "handed_over"
+    delivered = cli("handoff", "deliver", handoff, "--data",
+                    '{"done": "Two boxes resent by courier"}', "--as", RAJ, "--json")
+    assert delivered.exit_code == 0, delivered.stdout
+    view = show(db, case)
+    assert (view["state"], view["done"], view["handoff_state"], view["step"]["kind"]) == (
+        "answered", "Two boxes resent by courier", "delivered", "customer")
+    assert plain(queries.show(db.uow(), step))["state"] == "done"
+    complaints.customer_answer(db.uow(), case.id, actor_email=OLGA, satisfied=True)
+    assert show(db, case)["handoff_state"] == "confirmed"
+
+    # accepted and delivered at the handoff's page: the same
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+    from tests.integration.api_support import serving
+    from tests.integration.web_support import Browser
+
+    other = opened(db, customer="CUST-QUICK")
+    complaints.hand_over(db.uow(), other.id, actor_email=OLGA, to="finance", request="Refund")
+    quick = show(db, other)["handoff"].removeprefix("H-")
+    with serving(create_app(db.engine, settings=Settings())) as url:
+        grace = Browser(url)
+        try:
+            grace.sign_in(db, "grace.liu@example.com")  # finance's head
+            grace.get(f"/handoffs/{quick}")
+            grace.post(f"/handoffs/{quick}", {"action": "accept"})
+            assert 'value="deliver"' in grace.get(f"/handoffs/{quick}").text
+            grace.post(f"/handoffs/{quick}", {"action": "deliver", "note": "Refunded"})
+        finally:
+            grace.client.close()
+    assert (show(db, other)["state"], show(db, other)["done"]) == ("answered", "Refunded")
+    # delivered straight from the queue, still offered: accepted and delivered, as the act step
+    third = opened(db, customer="CUST-THIRD")
+    complaints.hand_over(db.uow(), third.id, actor_email=OLGA, to="supply", request="Resend")
+    moved = handoffs.deliver(db.uow(), int(show(db, third)["handoff"].removeprefix("H-")),
+                             actor_email=RAJ, data={"done": "Resent"})
+    assert (moved.state, moved.data) == ("delivered", {"done": "Resent"})
+    assert (show(db, third)["state"], show(db, third)["handoff_state"]) == (
+        "answered", "delivered")
+
+
+def test_a_case_is_cancelled_at_the_cli_the_api_and_its_page(db: Any, cli: Any) -> None:
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+    from tests.integration.api_support import as_member, member_api, serving
+    from tests.integration.web_support import Browser
+
+    by_cli, by_api, by_page = (opened(db, customer=f"CUST-{n}") for n in ("A", "B", "C"))
+    refused = cli("complaint", "cancel", f"C-{by_cli.id}", "--reason", "dup", "--as", OLGA)
+    assert refused.exit_code == 1 and "may not cancel" in refused.stderr
+    done = cli("complaint", "cancel", f"C-{by_cli.id}", "--reason", "Lodged twice", "--as",
+               ANA, "--json")
+    assert done.exit_code == 0 and done.json()["state"] == "cancelled", done.stdout
+    app = create_app(db.engine, settings=Settings())
+    with member_api(db, app, ANA) as api:
+        bad = api.post(f"/complaints/C-{by_api.id}/cancel", json={})
+        assert bad.status_code == 422
+        cancelled = api.post(f"/complaints/C-{by_api.id}/cancel",
+                             json={"reason": "The customer withdrew it"})
+        assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
+        again = api.post(f"/complaints/C-{by_api.id}/cancel", json={"reason": "again"})
+        assert again.status_code == 409
+        assert api.post(f"/complaints/C-{by_page.id}/cancel", json={"reason": "x"},
+                        headers=as_member(OLGA)).status_code == 403
+    with serving(app) as url:
+        ana, olga = Browser(url), Browser(url)
+        try:
+            olga.sign_in(db, OLGA)
+            assert "Cancel the case" not in olga.get(f"/complaints/C-{by_page.id}").text
+            ana.sign_in(db, ANA)
+            assert "Cancel the case" in ana.get(f"/complaints/C-{by_page.id}").text
+            empty = ana.post(f"/complaints/C-{by_page.id}", {"action": "cancel", "reason": ""})
+            assert empty.status_code == 422 and "cancel needs a reason" in empty.text
+            page = ana.post(f"/complaints/C-{by_page.id}",
+                            {"action": "cancel", "reason": "Opened by mistake"})
+            assert page.status_code == 200 and "The case is cancelled." in page.text
+            assert "Cancel the case" not in page.text  # nothing more to cancel
+        finally:
+            ana.client.close()
+            olga.client.close()
+    assert show(db, by_page)["state"] == "cancelled"
+
+
+def test_a_cases_step_or_handoff_is_not_cancelled_on_its_own(db: Any) -> None:
+    from mktflow.engine import handoffs
+
+    case = opened(db)
+    complaints.hand_over(db.uow(), case.id, actor_email=OLGA, to="supply", request="Resend")
+    view = show(db, case)
+    act_step = int(view["step"]["ref"].removeprefix("W-"))
+    with pytest.raises(TransitionRefused, match=r"carries complaint C-\d+.*complaint cancel"):
+        handoffs.cancel(db.uow(), int(view["handoff"].removeprefix("H-")), actor_email=OLGA,
+                        reason="not needed")
+    with pytest.raises(TransitionRefused, match=r"carries complaint C-\d+, which would stay"):
+        work.cancel(db.uow(), act_step, actor_email=ANA, reason="not needed")
+    view = show(db, case)
+    assert (view["state"], view["handoff_state"], view["step"]["state"]) == (
+        "handed_over", "offered", "open")

@@ -201,6 +201,53 @@ def test_a_form_error_reads_in_each_language(db: Any, site: str) -> None:
     b.client.close()
 
 
+def test_a_who_may_refusal_reads_in_chinese_on_the_page(db: Any, site: str) -> None:
+    """Olga (a specialist) may not cancel a marketing step: the item page says so in Chinese,
+    the department named and the rule's parties worded; a saved view without a name is refused
+    beside its field in Chinese; the REST API keeps the English."""
+    item = _step(db)
+    b = _signed_in(db, site, OLGA)
+    refused = b.post(f"/work/{item}?lang=zh", [("action", "cancel"), ("reason", "not needed")])
+    assert refused.status_code == 403, refused.text
+    assert (f"{OLGA}（市场营销部）不得对 W-{item}（市场营销部）执行“取消”："
+            "只有所属部门的负责人或其代理人可以") in refused.text
+    assert "may not" not in refused.text and "only the head" not in refused.text
+    view = b.post("/inbox/marketing/views?lang=zh", [("action", "save"), ("name", " ")])
+    assert view.status_code == 422, view.text
+    assert "保存的视图需要名称" in view.text and "needs a name" not in view.text
+    b.client.close()
+    from mktflow.domain.errors import NotAuthorized
+    from mktflow.engine.work import cancel
+
+    with pytest.raises(NotAuthorized, match=rf"^{OLGA} \(marketing\) may not cancel W-{item} "
+                       r"\(marketing\): only the head of the owning department"):
+        cancel(db.uow(), item, actor_email=OLGA, reason="not needed")  # the doors' English
+
+
+def test_a_complaints_step_reads_in_the_pages_language(db: Any, site: str) -> None:
+    """A complaint's respond step, made by the engine (``engine.complaint_steps``): its title
+    and description on the queue and on its page in Chinese, the customer's words as typed;
+    the command line's title stays English."""
+    from mktflow.engine import complaints
+
+    case = complaints.open_complaint(db.uow(), actor_email=OLGA, customer="ACME-ZH",
+                                     customer_name="Acme", text="llegó tarde")
+    b = _signed_in(db, site, OLGA)
+    queue = b.get("/inbox/marketing?lang=zh").text
+    assert f"答复投诉 C-{case.id}（Acme）：交给须处理的部门" in queue
+    assert "Respond to complaint" not in queue
+    from sqlmodel import Session, col, select
+
+    from mktflow.store.tables import WorkItem
+
+    with Session(db.engine) as session:
+        item = session.exec(select(WorkItem.id).where(
+            col(WorkItem.process_id) == case.process_id)).one()
+    page = b.get(f"/work/{item}?lang=zh").text
+    assert "客户反映：llegó tarde" in page and "The customer said" not in page
+    b.client.close()
+
+
 def test_a_notice_email_is_in_the_members_language(db: Any, tmp_path: Path) -> None:
     """Olga reads Russian (the organisation file): the e-mail telling her a step is hers comes
     in Russian; the department's own channel, which speaks for no one member, in English."""

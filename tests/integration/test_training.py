@@ -178,3 +178,21 @@ def test_the_command_line_the_api_and_the_page_show_a_members_training(
             assert ">leads<" in page  # the KPI missed, in the needs' table
         finally:
             browser.client.close()
+
+
+def test_a_members_kpi_is_set_by_the_head_and_the_appraisal_reads_it(db: Any) -> None:
+    kpi = reviews.record_member_kpi(db.uow(), owner_email=OLGA, name="leads", period="2026-Q1",
+                                    target=100, actual=None, actor_email=ANA)
+    again = reviews.record_member_kpi(db.uow(), owner_email=OLGA, name="leads",
+                                      period="2026-Q1", target=90, actual=60, actor_email=MARIA)
+    assert again.id == kpi.id and (again.target, again.actual) == (90, 60)  # replaced
+    with pytest.raises(NotAuthorized):  # no marketer sets their own goals, nor another dept
+        reviews.record_member_kpi(db.uow(), owner_email=OLGA, name="leads", period="2026-Q1",
+                                  target=10, actual=10, actor_email=OLGA)
+    with pytest.raises(NotAuthorized):
+        reviews.record_member_kpi(db.uow(), owner_email=OLGA, name="leads", period="2026-Q1",
+                                  target=10, actual=10, actor_email=TOM)
+    run = cycles.begin_cycle(db.engine_uow(), cycle="performance-appraisal", period="2026-Q1")
+    [member] = [a for a in reviews.appraise(db.engine_uow(), run_id=run.id)
+                if a["subject_type"] == "member"]
+    assert (member["subject"], [k["met"] for k in member["kpis"]]) == (OLGA, [False])

@@ -76,3 +76,43 @@ def test_every_door_says_importance_and_urgency_and_the_period_view_flags_a_depa
     assert refused.exit_code == 2 and "period: 'last month' is no period" in refused.stdout
     beyond = cli("dashboard", "balance", "9999", "--json")  # its end is past the calendar's
     assert beyond.exit_code == 2 and "out of the calendar's range" in beyond.stdout
+
+
+def test_a_work_items_importance_and_urgency_show_at_every_door(db: Any, cli: Any) -> None:
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+    from tests.integration.api_support import bearer, member_tokens, serving
+    from tests.integration.web_support import Browser
+
+    zhang = "zhang.wei@example.com"  # sales
+    future = _item(db, "sales", zhang, important=True, urgent=False)
+    fire = _item(db, "sales", zhang, urgent=True)  # importance unsaid: counts as no
+    plain_item = _item(db, "sales", zhang)  # says nothing: unclassified
+    said = {"important": True, "urgent": False, "quadrant": "important-not-urgent"}
+    shown = cli("work", "show", f"W-{future}", "--json").json()
+    assert {k: shown[k] for k in said} == said
+    assert "quadrant: important-not-urgent" in cli("work", "show", f"W-{future}").stdout
+    rows = {r["id"]: r for r in cli("inbox", "sales", "--json").json()["rows"]}
+    assert (rows[fire]["important"], rows[fire]["urgent"], rows[fire]["quadrant"]) == (
+        None, True, "urgent-not-important")
+    assert rows[plain_item]["quadrant"] is None and rows[future]["quadrant"] == said["quadrant"]
+    assert "important-not-urgent" in cli("inbox", "sales").stdout  # the queue's column
+    tokens = member_tokens(db)
+    with serving(create_app(db.engine, settings=Settings())) as url:
+        with httpx.Client(base_url=url, timeout=10) as api:
+            got = api.get(f"/work/{future}", headers=bearer(tokens[zhang])).json()
+            assert {k: got[k] for k in said} == said
+            queue = api.get("/inbox/sales", headers=bearer(tokens[zhang])).json()
+            assert {r["id"]: r["quadrant"] for r in queue["rows"]}[plain_item] is None
+            schema = api.get("/openapi.json").json()["components"]["schemas"]
+            assert {"important", "urgent", "quadrant"} <= set(
+                schema["WorkItemPublic"]["properties"])
+        browser = Browser(url)
+        try:
+            browser.sign_in(db, "carlos.mendez@example.com")  # sales' head
+            item_page = browser.get(f"/work/{future}").text
+            assert "Importance and urgency" in item_page and "Important, not urgent" in item_page
+            queue_page = browser.get("/inbox/sales").text
+            assert "Unclassified" in queue_page and "Urgent, not important" in queue_page
+        finally:
+            browser.client.close()

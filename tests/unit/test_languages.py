@@ -282,3 +282,194 @@ def test_a_daily_digest_says_its_headings_in_the_members_language(
     assert "Spring flyers" in text and "Price list" in text
     assert "Overdue (1)" in digest_text("Your mktflow digest", DIGEST)
     assert "Who holds what" in digest_text("Your mktflow digest", DIGEST)
+
+
+#: Who may do what, refused (``domain.actors.authorize``): Olga, a marketing specialist, may
+#: not cancel a marketing step; each language names the department and the rule's parties.
+WHO_MAY = {
+    "en": "olga@x (marketing) may not cancel W-3 (marketing): only the head of the owning "
+          "department or its delegate may",
+    "zh": "olga@x（市场营销部）不得对 W-3（市场营销部）执行“取消”："
+          "只有所属部门的负责人或其代理人可以",
+    "es": "olga@x (Marketing) no puede cancelar W-3 (Marketing): solo puede el jefe del "
+          "departamento responsable o su delegado",
+    "ru": "olga@x (Маркетинг) не может выполнить «отменить» для W-3 (Маркетинг): это может "
+          "только руководитель отдела-владельца или его заместитель",
+}
+
+
+def _refusal(call: Any) -> Any:
+    """The message of the domain error ``call()`` raises (a ``Phrase`` where it is worded)."""
+    from mktflow.domain.errors import MktflowError
+
+    with pytest.raises(MktflowError) as refused:
+        call()
+    return refused.value.args[0]
+
+
+@pytest.mark.parametrize("code", i18n.LANGUAGES)
+def test_who_may_do_what_is_refused_in_each_language(code: str) -> None:
+    """The write table's refusal, the read table's (its parties ``a, b or c`` and its why) and
+    an approval's (the authority matrix's chain worded too); the API's English unchanged."""
+    from decimal import Decimal
+
+    from mktflow.domain.actors import Actor, Approval, Target, authorize, authorize_read
+    from mktflow.domain.authority_matrix import ApprovalChain, ApprovalStage
+    from mktflow.domain.model import WORK_RULES, Readable, read_rule
+    from mktflow.domain.words import Phrase
+    from mktflow.i18n.words import in_language
+
+    olga = Actor(email="olga@x", department="marketing")
+    cancel = next(r for r in WORK_RULES if r.action == "cancel")
+    said = _refusal(lambda: authorize(olga, cancel, Target(ref="W-3", department="marketing")))
+    assert isinstance(said, Phrase) and in_language(said, code) == WHO_MAY[code]
+    seen = _refusal(lambda: authorize_read(Actor(email="hana@x", department="tech"),
+                                           read_rule(Readable.WORK),
+                                           Target(ref="W-3", department="marketing")))
+    assert seen.startswith("hana@x (tech) may not see W-3: only a member of the owning "
+                           "department, the owner of its process or a member of management "
+                           "may (a step (its form")
+    chain = ApprovalChain("campaign", Decimal(12500), "2026-1", (
+        ApprovalStage("finance", ("head", "deputy"), 1, None, 1),
+        ApprovalStage("management", ("head",), 1, None, 2)), False)
+    assert chain.describe() == ("finance (head/deputy) x1, then management (head) x1 "
+                                "[authority matrix 2026-1]")
+    approve = next(r for r in WORK_RULES if r.action == "complete")
+    approver = _refusal(lambda: authorize(olga, approve, Target(
+        ref="W-5", department="finance", assignee="olga@x",
+        approval=Approval("finance", ("head", "deputy"), rule=chain.describe()))))
+    text = in_language(said, code) + in_language(seen, code) + in_language(approver, code)
+    for kept in ("olga@x", "hana@x", "W-3", "W-5", "2026-1"):  # the values, as written
+        assert kept in text
+    if code != "en":
+        for english in ("may not", "only ", "authority matrix", "then ", "head", "a step"):
+            assert english not in text, (english, text)
+        assert i18n.gettext(code, "specialist") in in_language(approver, code)
+
+
+@pytest.mark.parametrize(("code", "end", "unknown"), [
+    ("en", "2027-03-01 is before start 2027-03-02", "charges unknown budget line"),
+    ("zh", "结束日期 2027-03-01 早于开始日期 2027-03-02", "记入了不存在的预算科目"),
+    ("es", "2027-03-01 es anterior al inicio 2027-03-02", "se carga a una partida desconocida"),
+    ("ru", "2027-03-01 раньше начала 2027-03-02", "относится на неизвестную статью бюджета")])
+def test_a_campaign_plans_problems_read_in_each_language(code: str, end: str,
+                                                         unknown: str) -> None:
+    """The plan's problems beside their fields (``domain.campaign.plan_field_problems``); the
+    one-line English of ``plan_problems`` is what the API and the command line say."""
+    from datetime import date
+
+    from mktflow.domain.campaign import plan_field_problems, plan_problems
+    from mktflow.i18n.words import in_language
+
+    plan = {"start": date(2027, 3, 2), "end": date(2027, 3, 1), "kpi_names": ["r", "r"],
+            "activity_lines": [("Ads", "nope")], "budget_codes": ["a"]}
+    found = dict(plan_field_problems(**plan))  # type: ignore[arg-type]
+    assert list(found) == ["end", "kpis.1.name", "activities.0.budget_line"]
+    assert in_language(found["end"], code) == end
+    assert unknown in in_language(found["activities.0.budget_line"], code)
+    assert "'Ads'" in in_language(found["activities.0.budget_line"], code)
+    assert "'r'" in in_language(found["kpis.1.name"], code)
+    assert plan_problems(**plan)[0] == "end: 2027-03-01 is before start 2027-03-02"  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("code", "said"), [
+    ("en", ["Respond to complaint C-4 (Acme): hand it to the department that must act",
+            "Minutes of the quarterly marketing meeting 2027-Q1 (M-2)",
+            "Training plan 2027-Q1 for sales",
+            "nobody in finance with role head/deputy is left to approve: excluded ana@x (four "
+            "eyes)", "name: a saved view needs a name"]),
+    ("zh", ["答复投诉 C-4（Acme）：交给须处理的部门", "2027-Q1 季度营销会议纪要（M-2）",
+            "销售部 2027-Q1 培训计划",
+            "财务部中已没有角色为负责人/副职的人可以审批：已排除 ana@x（四眼原则）",
+            "name: 保存的视图需要名称"]),
+    ("es", ["Responder a la reclamación C-4 (Acme): pasarla al departamento que debe actuar",
+            "Acta de la reunión trimestral de marketing 2027-Q1 (M-2)",
+            "Plan de formación 2027-Q1 de Ventas",
+            "no queda nadie en Finanzas con la función jefe/adjunto que pueda aprobar: "
+            "excluidos ana@x (cuatro ojos)", "name: una vista guardada necesita un nombre"]),
+    ("ru", ["Ответить на жалобу C-4 (Acme): передать отделу, который должен действовать",
+            "Протокол: квартальное совещание по маркетингу 2027-Q1 (M-2)",
+            "План обучения на 2027-Q1: отдел «Продажи»",
+            "в отделе «Финансы» не осталось сотрудников с ролью руководитель/заместитель, "
+            "которые могут согласовать: исключены ana@x (принцип четырёх глаз)",
+            "name: у сохранённого представления должно быть название"]),
+])
+def test_the_newer_routines_steps_and_refusals_read_in_each_language(
+        code: str, said: list[str]) -> None:
+    """A complaint step's title (``engine.complaint_steps``), a meeting's and a training plan's
+    (their ``meeting_name`` and department worded), the approval chain's "nobody left" and a
+    saved view's refusal (its field named as the API names it), stored and read back."""
+    from mktflow.domain.complaints import StepKind
+    from mktflow.domain.desk import check_view_name
+    from mktflow.domain.meetings import meeting_name
+    from mktflow.domain.words import from_stored, phrase, slashed, stored, word
+    from mktflow.engine.complaint_steps import _title
+    from mktflow.i18n.words import in_language, worded
+
+    texts = [
+        _title(StepKind.RESPOND, "C-4", "Acme"),
+        phrase("Minutes of the %(meeting)s (%(ref)s)", meeting=meeting_name("quarterly",
+                                                                           "2027-Q1"),
+               ref="M-2"),
+        phrase("Training plan %(period)s for %(department)s", period="2027-Q1",
+               department="sales"),
+        phrase("nobody in %(department)s with role %(roles)s is left to approve: excluded "
+               "%(excluded)s (four eyes)", department="finance",
+               roles=slashed(("head", "deputy")), excluded="ana@x"),
+        _refusal(lambda: check_view_name(" ")),
+    ]
+    assert [worded(stored(from_stored(stored(t))), code) for t in texts[:4]] == said[:4]
+    assert in_language(texts[4], code) == said[4]
+    assert in_language(word("no member"), code) != ("no member" if code != "en" else "")
+
+
+@pytest.mark.parametrize(("code", "head", "met", "spent"), [
+    ("en", "| kpi | target | actual | achievement | met |", "| yes |", "Spent **1,234.50**"),
+    ("zh", "| KPI | 目标值 | 实际值 | 达成率 | 是否达成 |", "| 是 |", "已花费 **1,234.50**"),
+    ("es", "| KPI | meta | real | logro | cumplido |", "| sí |", "Gastado **1.234,50**"),
+    ("ru", "| KPI | цель | факт | достижение | выполнен |", "| да |",
+     "Потрачено **1\u00a0234,50**")])
+def test_the_evaluation_and_order_lines_tables_read_in_each_language(
+        code: str, head: str, met: str, spent: str) -> None:
+    """The campaign evaluation's and the order's lines' tables in a step's description: the
+    head, yes / no and the sentence worded, amounts grouped the language's way, the cells typed
+    (a KPI's name, a line's SKU) as typed; English as the flows always wrote it."""
+    from decimal import Decimal
+
+    from flows.campaign import _evaluation_md
+    from flows.order_handling import _lines_md
+    from mktflow.domain.campaign import BudgetFigures, KpiFigures, evaluate
+    from mktflow.domain.words import stored
+    from mktflow.i18n.words import worded
+
+    result = evaluate([KpiFigures("leads", 100, 120), KpiFigures("sales", 10, 5)],
+                      [BudgetFigures("A", Decimal(1000), Decimal("1234.5"))])
+    text = worded(stored(_evaluation_md(result)), code)  # type: ignore[arg-type]
+    assert text.startswith(head) and met in text and spent in text, text
+    assert "| leads | 100 | 120 | 120% |" in text
+    lines = _lines_md({"lines": [{"sku": "BX-1", "description": "Caja", "quantity": 2,
+                                  "unit_price": Decimal("3.5")}]})
+    said = worded(stored(lines), code)  # type: ignore[arg-type]
+    assert "| BX-1 | Caja | 2 | 3.50 |" in said and ("unit_price" in said) == (code == "en")
+    if code == "en":
+        assert text == str(_evaluation_md(result)) and text.endswith("1 of 2 KPIs met.")
+
+
+@pytest.mark.parametrize(("code", "email", "day"), [
+    ("en", "to: 'olga' is not an e-mail address", "due: '2027-13-01' is not a date (YYYY-MM-DD)"),
+    ("zh", "to: 'olga' 不是电子邮件地址", "due: '2027-13-01' 不是日期（YYYY-MM-DD）"),
+    ("es", "to: 'olga' no es una dirección de correo",
+     "due: '2027-13-01' no es una fecha (AAAA-MM-DD)"),
+    ("ru", "to: 'olga' — не адрес электронной почты", "due: '2027-13-01' — не дата (ГГГГ-ММ-ДД)")])
+def test_a_forms_refusal_names_its_field_and_reads_in_each_language(
+        code: str, email: str, day: str) -> None:
+    """A refusal made with ``on_field``: the field's name as the API names it, the problem
+    worded; the page takes the problem to show it beside its field."""
+    from mktflow.domain.inputs import check_email, parse_date
+    from mktflow.domain.words import FIELD
+    from mktflow.i18n.words import in_language
+
+    said = _refusal(lambda: check_email("olga", field="to"))
+    assert said.msgid == FIELD and said.values["field"] == "to"
+    assert in_language(said, code) == email
+    assert in_language(_refusal(lambda: parse_date("2027-13-01", field="due")), code) == day

@@ -23,7 +23,7 @@ from mktflow.domain.errors import ConfigError, MktflowError, Refused
 from mktflow.domain.model import HANDOFF_RULES, ProcessStatus
 from mktflow.engine import actions, answers, handoffs, processes, queries, work
 from mktflow.engine.approvals import record_decision as _record_decision
-from mktflow.engine.common import actor_for, ref_of
+from mktflow.engine.common import actor_for, approval_rule, ref_of
 from mktflow.engine.notices import notice_departments as _notice_departments
 from mktflow.engine.views import WorkItemPublic, show_item
 
@@ -162,7 +162,7 @@ def create_step(*, process_id: int, step_key: str, department: str, title: str,
         due_at=due, process_id=process_id, step_key=step_key, branch=branch,
         excluded=excluded, draft=draft,
         approval=Approval(approval["department"], tuple(approval["roles"]),
-                          approval.get("branch"), approval.get("rule", ""))
+                          approval.get("branch"), approval_rule(approval))
         if approval else None)
     assert item.id is not None
     return item.id
