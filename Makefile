@@ -15,7 +15,7 @@ export MKTFLOW_TEST_CHROMIUM ?= /usr/bin/chromium
 # uv (pinned in constraints.txt, installed by the venv's pip) installs the rest: the same pinned
 # versions as pip, in about 18 s where pip took about 60 s on the 2-core machine. Compiled to
 # bytecode at install, as pip does: without it, every process the tests start (CLI commands,
-# flow runs, Prefect servers) compiled Prefect's sources again (run U: 19 min instead of 15).
+# flow runs, Prefect servers) compiled Prefect's sources again (run W: 19 min instead of 15).
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt uv
