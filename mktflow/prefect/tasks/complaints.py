@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from prefect import task
 from prefect.runtime import flow_run
 
 from mktflow.bootstrap import engine_uow as uow
-from mktflow.domain.complaints import ComplaintSource, complaint_ref
+from mktflow.domain.complaints import ComplaintSource, ComplaintState, complaint_ref
 from mktflow.engine import complaints
 from mktflow.engine.views import ComplaintPublic
 from mktflow.prefect.tasks.common import ENGINE_TASK, typed_uow
@@ -40,5 +41,20 @@ def open_from_order(order: str, customer: str, text: str, actor: str) -> str:
 
 def read_case(complaint_id: int) -> ComplaintPublic:
     """The case as the engine shows it, with its history (a read, not a task: it must never be
-    cached)."""
-    return complaints.show_complaint(uow(), complaint_id)
+    cached).
+
+    A case that is not closed or cancelled always has an open step (the step that moves it
+    creates the next one in its own transaction), but the view reads the case and its steps in
+    two statements: on PostgreSQL (read committed) another door's answer can commit between
+    them, and the read shows the case before and its steps after (``answered`` with no step).
+    Such a read is taken again, at most 50 times 0.1 s apart."""
+    view = complaints.show_complaint(uow(), complaint_id)
+    for _ in range(50):
+        if view.step is not None or view.state in _ENDED:
+            break
+        time.sleep(0.1)
+        view = complaints.show_complaint(uow(), complaint_id)
+    return view
+
+
+_ENDED = frozenset({ComplaintState.CLOSED, ComplaintState.CANCELLED})
