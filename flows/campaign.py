@@ -19,7 +19,7 @@ from mktflow.domain.campaign import CampaignEvaluation, evaluate, over_tolerance
 from mktflow.domain.inputs import EMAIL_SHAPE
 from mktflow.domain.model import ProcessStatus
 from mktflow.domain.money import money, money_json, money_sum
-from mktflow.domain.words import phrase, word
+from mktflow.domain.words import joined, phrase, word
 from mktflow.prefect import tasks
 from mktflow.prefect.approvals import describe, seek_approval
 from mktflow.prefect.artifacts import markdown_table, publish, table_rows
@@ -163,8 +163,8 @@ def campaign(request: CampaignRequest) -> dict[str, Any]:
             # as the organisation may have changed since (an activity owner has left).
             problems = tasks.answer_problems(pid, planned.item_id, "CampaignPlan", draft)
             if problems:
-                note = "The plan was sent back: " + "; ".join(problems)
-                tasks.comment(planned.item_id, note, reason="; ".join(problems))
+                note = phrase("The plan was sent back: %(problems)s", problems=joined(problems))
+                tasks.comment(planned.item_id, note, reason=joined(problems))
                 continue
             campaign_id = record_plan(pid, request.code, draft, planned.by, request.owner,
                                       request.branch)
@@ -221,8 +221,9 @@ def campaign(request: CampaignRequest) -> dict[str, Any]:
                                              tracked.form.model_dump(mode="json"))
             if not problems:
                 break
-            tasks.comment(tracked.item_id, f"Asked again: {'; '.join(problems)}",
-                          reason="; ".join(problems))
+            tasks.comment(tracked.item_id, phrase("Asked again: %(problems)s",
+                                                  problems=joined(problems)),
+                          reason=joined(problems))
         record_actuals(campaign_id, {a.name: a.actual for a in tracked.form.actuals},
                        tracked.by)
 

@@ -41,7 +41,7 @@ from mktflow.domain.meetings import (
     meeting_kind,
     meeting_name,
 )
-from mktflow.domain.words import Phrase, phrase
+from mktflow.domain.words import Phrase, joined, phrase
 from mktflow.prefect import tasks
 from mktflow.prefect.cycles import (
     begin_cycle,
@@ -146,8 +146,8 @@ def _meeting(cycle: str, period: str) -> dict[str, Any]:
         problems = tasks.answer_problems(pid, minutes.item_id, "MeetingMinutes", draft)
         if problems:  # the second line: the organisation changed since the answer
             note = phrase("The minutes were sent back: %(problems)s",
-                          problems="; ".join(problems))
-            tasks.comment(minutes.item_id, note, reason="; ".join(problems))
+                          problems=joined(problems))
+            tasks.comment(minutes.item_id, note, reason=joined(problems))
             attempt += 1
             continue
         record_minutes(mid, minutes.item_id)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from mktflow.domain.model import ProcessStatus, ref_of
 from mktflow.domain.money import money_sum
 from mktflow.domain.products import GATES, GateDecision, combine, resource_gaps
-from mktflow.domain.words import phrase, word
+from mktflow.domain.words import joined, phrase, word
 from mktflow.prefect import tasks
 from mktflow.prefect.approvals import describe, seek_approval
 from mktflow.prefect.artifacts import markdown_table, publish
@@ -300,8 +300,9 @@ def _allocate(pid: int, product_id: int, project: ProjectRequest, key: str,
                                          answer.form.model_dump(mode="json"))
         if not problems:
             break
-        tasks.comment(answer.item_id, f"Asked again: {'; '.join(problems)}",
-                      reason="; ".join(problems))
+        tasks.comment(answer.item_id, phrase("Asked again: %(problems)s",
+                                             problems=joined(problems)),
+                      reason=joined(problems))
     for a in answer.form.allocations:
         allocate(product_id, a.code, a.amount, answer.by, pid)
 

@@ -108,7 +108,7 @@ def check_id(number: int, name: str) -> int:
     is ever stored, and the databases cannot even compare it: SQLite overflows, PostgreSQL
     refuses an integer beyond 2**31 - 1."""
     if not 0 < number <= ID_MAX:
-        raise NotFound(f"{name} does not exist")
+        raise NotFound(phrase("%(ref)s does not exist", ref=name))
     return number
 #: Times mktflow keeps (due, follow-up): well inside what both databases and Python hold.
 TIME_MIN = datetime(1970, 1, 1, tzinfo=UTC)
@@ -134,12 +134,12 @@ def _problem_char(text: str, multiline: bool) -> str | None:
     ch = found.group()
     code = ord(ch)
     if code == 0:
-        return "a NUL character"
+        return phrase("a NUL character")
     if 0xD800 <= code <= 0xDFFF:
-        return "a lone surrogate (text that is not valid Unicode)"
+        return phrase("a lone surrogate (text that is not valid Unicode)")
     if ch in "\r\n\x85\u2028\u2029" and not multiline:
-        return "a line break (this field is a single line)"
-    return f"a control character (U+{code:04X})"
+        return phrase("a line break (this field is a single line)")
+    return phrase("a control character (U+%(code)s)", code=f"{code:04X}")
 
 
 def check_text(value: str, *, field: str, max_length: int | None,

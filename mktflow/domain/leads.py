@@ -147,27 +147,31 @@ LEAD_FIELDS: dict[str, tuple[bool, int, bool]] = {
 
 
 def lead_problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """What is wrong with one lead's fields, as (field, rule) pairs; empty when sound.
+    """What is wrong with one lead's fields, as (field, rule) pairs, each rule a message
+    (``domain.words``: worded where shown); empty when sound.
 
     ``values``: field name -> text (None or blank for a field not given). Rules: the required
     fields (company, contact, channel) are not blank; every field is one line (notes may
     break lines), within its length, with no control character; no unknown field.
     """
-    problems = [(name, f"unknown field (the fields are: {', '.join(LEAD_FIELDS)})")
-                for name in values if name not in LEAD_FIELDS]
+    problems: list[tuple[str, str]] = [
+        (name, phrase("unknown field (the fields are: %(fields)s)",
+                      fields=", ".join(LEAD_FIELDS)))
+        for name in values if name not in LEAD_FIELDS]
     for name, (required, max_length, multiline) in LEAD_FIELDS.items():
         raw = values.get(name)
         text = "" if raw is None else str(raw).strip()
         if not text:
             if required:
-                problems.append((name, "must not be empty"))
+                problems.append((name, phrase("must not be empty")))
             continue
         if len(text) > max_length:
-            problems.append((name, f"must be at most {max_length} characters, got {len(text)}"))
+            problems.append((name, phrase("must be at most %(n)s characters, got %(got)s",
+                                          n=max_length, got=len(text))))
             continue
         bad = _problem_char(text, multiline)
         if bad:
-            problems.append((name, f"must not contain {bad}"))
+            problems.append((name, phrase("must not contain %(what)s", what=bad)))
     return problems
 
 

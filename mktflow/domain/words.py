@@ -12,19 +12,24 @@ work items and handoffs); the pages and notices word it in the reader's language
 
 Values are kept as given; a value may itself be a ``Phrase`` (worded too) or a list of them
 (joined with ``; ``); a ``Decimal`` is an amount of money, written ``1,234.50`` in English and
-as each language groups it on the pages.
+as each language groups it on the pages; a ``Number`` (``figure(1234.5)``: a quantity, a KPI's
+target in a table's row) is written as the tables always wrote it in English and in the
+language's format where shown (``1 234,50``). Any other number is kept as its text (a row's
+number, a year, a reference's number are not grouped).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["FIELD", "Phrase", "any_of", "either", "from_stored", "joined", "on_field", "phrase",
-           "slashed", "stored", "word", "words_of"]
+__all__ = ["FIELD", "Number", "Phrase", "any_of", "either", "figure", "from_stored", "joined",
+           "on_field", "phrase", "slashed", "stored", "word", "words_of"]
 
-#: A stored value: text, an amount (``{"amount": "1234.50"}``), a message, or a list of them.
+#: A stored value: text, an amount (``{"amount": "1234.50"}``), a figure (``{"number": "1234.5",
+#: "english": "1,234.50", "digits": 2}``), a message, or a list of them.
 Stored = str | dict[str, Any] | list[Any]
 
 
@@ -48,6 +53,28 @@ class Phrase(str):
     def __get_pydantic_core_schema__(cls, _source: Any, handler: Any) -> Any:
         """To pydantic a phrase is its text (a form's default, a JSON value): a ``str``."""
         return handler(str)
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    """A figure a text shows (a table's cell): ``value``, its decimal text (``1234.5``), written
+    ``english`` in English (as the text always wrote it) and, where shown in another language,
+    in that language's format with ``digits`` decimals (None: as many as it has). Make one with
+    ``figure``."""
+
+    value: str
+    english: str
+    digits: int | None = None
+
+    def __str__(self) -> str:
+        return self.english
+
+
+def figure(value: int | float | Decimal, *, digits: int | None = None) -> Number:
+    """``value`` as a figure worded in the reader's number format where shown: English ``1000``
+    (an integer), ``1,234.50`` (with ``digits`` decimals, grouped); ``1 234,50`` in Russian."""
+    english = f"{value:,.{digits}f}" if digits is not None else str(value)
+    return Number(value=str(value), english=english, digits=digits)
 
 
 def _english(value: Any) -> str:
@@ -125,6 +152,8 @@ def _stored_value(value: Any) -> Stored:
         return stored(value)
     if isinstance(value, Decimal):
         return {"amount": str(value)}
+    if isinstance(value, Number):
+        return {"number": value.value, "english": value.english, "digits": value.digits}
     if isinstance(value, list | tuple):
         return [_stored_value(v) for v in value]
     return str(value)
@@ -148,6 +177,9 @@ def _restored(value: Any) -> Any:
         return from_stored(value)
     if isinstance(value, dict) and "amount" in value:
         return Decimal(str(value["amount"]))
+    if isinstance(value, dict) and "number" in value:
+        return Number(value=str(value["number"]), english=str(value.get("english") or ""),
+                      digits=value.get("digits"))
     if isinstance(value, list):
         return [_restored(v) for v in value]
     return value

@@ -46,7 +46,7 @@ from mktflow.domain.model import (
     WorkState,
     read_rule,
 )
-from mktflow.domain.words import phrase
+from mktflow.domain.words import on_field, phrase
 from mktflow.engine.common import actor_for, ref
 from mktflow.engine.complaint_steps import complaint_target, due_or_default, new_step
 from mktflow.engine.processes import close, tell_run
@@ -83,8 +83,9 @@ def complaint_number(reference: str | int) -> int:
     """The id in ``C-4`` (or ``4``); NotFound naming what was given otherwise."""
     number = ref_number(reference, "C")
     if number is None:
-        raise NotFound(f"complaint: {str(reference).strip()!r} names no complaint (a "
-                       "complaint is named C-<number>)")
+        raise NotFound(on_field("complaint", phrase(
+            "%(given)s names no complaint (a complaint is named C-<number>)",
+            given=repr(str(reference).strip()))))
     return check_id(number, complaint_ref(number))
 
 
@@ -92,7 +93,7 @@ def _case(uow: UnitOfWork, complaint_id: int, *, for_update: bool = False) -> Co
     case = uow.session.get(Complaint, check_id(complaint_id, complaint_ref(complaint_id)),
                            with_for_update=for_update)
     if case is None:
-        raise NotFound(f"{complaint_ref(complaint_id)} does not exist")
+        raise NotFound(phrase("%(ref)s does not exist", ref=complaint_ref(complaint_id)))
     return case
 
 
@@ -359,7 +360,8 @@ def list_complaints(uow: UnitOfWork, *, reader: str | None = None, customer: str
             cust = uow.session.exec(select(Customer.id).where(
                 col(Customer.code) == customer.strip())).first()
             if cust is None:
-                raise NotFound(f"customer: no customer file has the code {customer.strip()!r}")
+                raise NotFound(on_field("customer", phrase(
+                    "no customer file has the code %(code)s", code=repr(customer.strip()))))
             query = query.where(col(Complaint.customer_id) == cust)
         if state:
             query = query.where(col(Complaint.state) == state)

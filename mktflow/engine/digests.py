@@ -63,6 +63,7 @@ from mktflow.engine.views import (
     plain,
     work_view,
 )
+from mktflow.i18n.notices import SUBJECT_KEYS
 from mktflow.store.tables import DigestChoice, Handoff, Member, OutboxMessage, WorkItem
 from mktflow.store.uow import UnitOfWork
 
@@ -206,7 +207,10 @@ def _build(uow: UnitOfWork, member: Member, day: date, now: datetime,
     entries = _ordered([*(_work_entry(uow, w, now, soon) for w in items),
                         *(_handoff_entry(uow, h, now, soon) for h in hands)])
     changes = [DigestChange(ref=(m.payload or {}).get("ref"), subject=m.subject,
-                            at=format_time(m.created_at) or "", link=m.link) for m in held]
+                            at=format_time(m.created_at) or "", link=m.link, event=m.event,
+                            fill={k: v for k, v in (m.payload or {}).items()
+                                  if k in SUBJECT_KEYS and v is not None} or None)
+               for m in held]
     part = _department_part(uow, member.department, now, soon) \
         if member.role == Role.HEAD else None
     return MemberDigest(member=member.email, day=day.isoformat(), zone=calendar.zone,

@@ -52,6 +52,7 @@ from mktflow.domain.desk import check_filter_text, check_priority_band
 from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
 from mktflow.domain.inputs import check_email, check_id, format_time
 from mktflow.domain.model import OPEN_WORK_STATES, HandoffState
+from mktflow.domain.words import on_field, phrase
 from mktflow.engine import visibility
 from mktflow.engine.views import InboxHandoffRow, InboxPage, InboxWorkRow, quadrant_name
 from mktflow.store import light
@@ -348,8 +349,9 @@ def _filter_member(reader: Any, email: str) -> str:
     email = check_email(email, field="member")
     found = reader.execute(select(_M.c.active).where(_M.c.email == email)).first()
     if found is None or not found[0]:
-        raise BadInput(f"member: {email!r} is not an active member; the filter names a "
-                       "member by e-mail")
+        raise BadInput(on_field("member", phrase(
+            "%(email)s is not an active member; the filter names a member by e-mail",
+            email=repr(email))))
     return email
 
 
@@ -360,7 +362,8 @@ def _process_id(reader: Any, key: str) -> int:
         number = check_id(int(key[2:]), f"process: P-{int(key[2:])}")
         found = reader.execute(select(_P.c.id).where(_P.c.id == number)).scalar()
     if found is None:
-        raise NotFound(f"process: no process with business key {key!r}")
+        raise NotFound(on_field("process", phrase(
+            "no process with business key %(key)s", key=repr(key))))
     return int(found)
 
 
@@ -368,7 +371,8 @@ def _known_department(uow: UnitOfWork, department: str) -> None:
     """NotFound unless ``department`` is one."""
     known = uow.reader().execute(select(_D.c.code).where(_D.c.code == department))
     if known.first() is None:
-        raise NotFound(f"department: unknown department {department!r}")
+        raise NotFound(on_field("department", phrase(
+            "unknown department %(code)s", code=repr(department))))
 
 
 def _page(uow: UnitOfWork, q: _Query, now: datetime,

@@ -109,21 +109,25 @@ def _row_problems(uow: UnitOfWork, actor: Actor, values: dict[str, Any]) -> list
     campaign = (values.get("campaign") or "").strip()
     if campaign and uow.session.exec(select(Campaign.id).where(
             col(Campaign.code) == campaign)).first() is None:
-        problems.append(("campaign", f"no campaign has the business key {campaign!r}"))
+        problems.append(("campaign", phrase("no campaign has the business key %(key)s",
+                                            key=repr(campaign))))
     region = (values.get("region") or "").strip()
     if region and uow.session.get(Branch, region) is None:
-        problems.append(("region", f"no branch has the code {region!r}"))
+        problems.append(("region", phrase("no branch has the code %(code)s", code=repr(region))))
     owner = normalise_email(values.get("owner") or "")
     if owner:
         member = uow.session.exec(select(Member).where(col(Member.email) == owner)).first()
         if member is None or not member.active or member.department != MARKETING:
-            problems.append(("owner", f"{owner} is not an active member of {MARKETING} "
-                                      "(marketing owns every lead)"))
+            problems.append(("owner", phrase("%(email)s is not an active member of %(department)s "
+                                             "(marketing owns every lead)", email=owner,
+                                             department=MARKETING)))
     target = Target(ref=A_LEAD, department=MARKETING, branch=region or None)
     try:
         authorize(actor, lead_rule("gather", "", ref=A_LEAD), target)
-    except NotAuthorized as refused:  # reported as the row's own problem
-        problems.append(("region" if region else "actor", str(refused)))
+    except NotAuthorized as refused:  # reported as the row's own problem (worded: a Phrase)
+        said = refused.args[0] if refused.args and isinstance(refused.args[0], str) \
+            else str(refused)
+        problems.append(("region" if region else "actor", said))
     return problems
 
 
@@ -211,7 +215,7 @@ def read_csv(text: str) -> list[dict[str, str]]:
     for row in reader:
         if None in row:
             rows.append({**{(k or "").strip(): v for k, v in row.items() if k},
-                         "": "more values than the header has columns"})
+                         "": phrase("more values than the header has columns")})
         else:
             rows.append({(k or "").strip(): v for k, v in row.items()})
         if len(rows) > IMPORT_MAX_ROWS:
@@ -237,7 +241,9 @@ def import_leads(uow: UnitOfWork, *, actor_email: str, rows: list[dict[str, Any]
             problems = _row_problems(uow, actor, row)
             if extra:
                 problems.insert(0, ("row", extra))
-            errors += [{"row": number, "field": f, "rule": r, "message": f"row {number}, {f}: {r}"}
+            errors += [{"row": number, "field": f, "rule": r,
+                        "message": phrase("row %(row)s, %(field)s: %(problem)s", row=number,
+                                          field=f, problem=r)}
                        for f, r in problems]
             if not problems:
                 good.append(row)

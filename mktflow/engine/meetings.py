@@ -42,7 +42,7 @@ from mktflow.domain.meetings import (
     recipients,
 )
 from mktflow.domain.model import Readable, WorkState, read_rule
-from mktflow.domain.words import joined, phrase
+from mktflow.domain.words import joined, on_field, phrase
 from mktflow.engine.answers import minutes_check
 from mktflow.engine.common import as_engine, find_member, ref
 from mktflow.engine.notices import head_of
@@ -83,8 +83,9 @@ def meeting_number(reference: str | int) -> int:
     """The id in ``M-3`` (or ``3``); NotFound naming what was given otherwise."""
     number = ref_number(reference, "M")
     if number is None:
-        raise NotFound(f"meeting: {str(reference).strip()!r} names no meeting (a meeting is "
-                       "named M-<number>)")
+        raise NotFound(on_field("meeting", phrase(
+            "%(given)s names no meeting (a meeting is named M-<number>)",
+            given=repr(str(reference).strip()))))
     return check_id(number, meeting_ref(number))
 
 

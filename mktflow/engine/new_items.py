@@ -16,7 +16,7 @@ from mktflow.domain.calendars import WorkingDue
 from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
 from mktflow.domain.inputs import check_email, check_id, normalise_email
 from mktflow.domain.model import Audience, Guard, HandoffKind, HandoffState, WorkState
-from mktflow.domain.words import Phrase, phrase, stored, word, words_of
+from mktflow.domain.words import Phrase, on_field, phrase, stored, word, words_of
 from mktflow.engine import decisions, processes
 from mktflow.engine.calendars import resolve_due
 from mktflow.engine.common import active_member, actor_for, departments_exist, ref, target_of
@@ -85,12 +85,14 @@ def create_within(
         raise BadInput(f"priority: must be between 0 and 100, got {priority}")
     check_schema(form_schema)
     if draft is not None and not isinstance(draft, dict):
-        raise BadInput(f"draft: must be a JSON object, got {type(draft).__name__}")
+        raise BadInput(on_field("draft", phrase("must be a JSON object, got %(got)s",
+                                            got=type(draft).__name__)))
     actor = actor_for(uow, actor_email)
     if process_id is not None:  # who may add work to it (issue 19)
         processes.check_attach(uow, actor, process_id)
     if not departments_exist(uow, department):
-        raise NotFound(f"department: unknown department {department!r}")
+        raise NotFound(on_field("department", phrase("unknown department %(code)s",
+                                                     code=repr(department))))
     # no branch on the target: who may create work is not limited by branch
     check_new(actor, "create", Target(ref=phrase("work for %(department)s",
                                                              department=department),
@@ -141,7 +143,8 @@ def process_id_for(uow: UnitOfWork, business_key: str | None) -> int | None:
         number = int(business_key[2:])
         process = uow.session.get(ProcessInstance, check_id(number, f"process: P-{number}"))
     if process is None:
-        raise NotFound(f"process: no process with business key {business_key!r}")
+        raise NotFound(on_field("process", phrase(
+            "no process with business key %(key)s", key=repr(business_key))))
     return process.id
 
 
@@ -175,7 +178,7 @@ def offer_within(
     known = departments_exist(uow, from_department, to_department)
     for field, code in (("from", from_department), ("to", to_department)):
         if code not in known:
-            raise NotFound(f"{field}: unknown department {code!r}")
+            raise NotFound(on_field(field, phrase("unknown department %(code)s", code=repr(code))))
     actor = actor_for(uow, actor_email)
     if pid is not None:  # who may add a handoff to it (issue 19)
         processes.check_attach(uow, actor, pid)

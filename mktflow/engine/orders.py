@@ -18,6 +18,7 @@ from mktflow.domain.orders import (
     next_status,
     order_total,
 )
+from mktflow.domain.words import phrase
 from mktflow.engine.common import actor_for, ref_of
 from mktflow.store.tables import Customer, SalesOrder
 from mktflow.store.uow import UnitOfWork
@@ -32,7 +33,7 @@ _FIELD = {"approve_credit": "credit", "schedule": "fulfilment", "ship": "shipmen
 def _order(uow: UnitOfWork, order_id: int) -> SalesOrder:
     row = uow.session.get(SalesOrder, order_id, with_for_update=True)
     if row is None:
-        raise NotFound(f"order {order_id} does not exist")
+        raise NotFound(phrase("order %(number)s does not exist", number=order_id))
     return row
 
 
@@ -159,7 +160,7 @@ def credit_check_for(uow: UnitOfWork, order_id: int, *,
     with uow:
         order = uow.session.get(SalesOrder, order_id)
         if order is None:
-            raise NotFound(f"order {order_id} does not exist")
+            raise NotFound(phrase("order %(number)s does not exist", number=order_id))
         cust = uow.session.get(Customer, order.customer_id)
         assert cust is not None
         check = credit_check(total=order.total, standing=cust.standing, auto_limit=auto_limit)

@@ -42,7 +42,7 @@ from mktflow.domain.model import (
     rule_for,
 )
 from mktflow.domain.organisation import OrganisationSpec, parse_organisation
-from mktflow.domain.words import phrase
+from mktflow.domain.words import on_field, phrase
 from mktflow.engine.calendars import known_countries
 from mktflow.engine.channels import sync_channels
 from mktflow.engine.common import actor_for, ref, target_of
@@ -301,7 +301,8 @@ def set_head_away(
     with uow:
         dept = uow.session.get(Department, department, with_for_update=True)
         if dept is None:
-            raise NotFound(f"department: unknown department {department!r}")
+            raise NotFound(on_field("department", phrase("unknown department %(code)s",
+                                                         code=repr(department))))
         actor = actor_for(uow, actor_email)
         if not actor.system and department not in actor.leads and "management" not in actor.leads:
             raise NotAuthorized(phrase(

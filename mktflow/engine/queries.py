@@ -13,6 +13,7 @@ from mktflow.domain.actors import Actor, Target, head_is_away
 from mktflow.domain.errors import BadInput, NotFound
 from mktflow.domain.inputs import format_time, normalise_email
 from mktflow.domain.model import OPEN_WORK_STATES, REF_PREFIX, HandoffState, ref_of
+from mktflow.domain.words import on_field, phrase
 from mktflow.engine import views, visibility
 from mktflow.engine.common import parse_ref, ref
 from mktflow.engine.handoffs import process_id_for
@@ -139,7 +140,8 @@ def inbox(uow: UnitOfWork, department: str, *, member: str | None = None
     with uow:
         s = uow.session
         if s.get(Department, department) is None:
-            raise NotFound(f"department: unknown department {department!r}")
+            raise NotFound(on_field("department", phrase("unknown department %(code)s",
+                                                         code=repr(department))))
         now = uow.now()
         work = select(WorkItem).where(col(WorkItem.department) == department,
                                       col(WorkItem.state).in_(sorted(OPEN_WORK_STATES)))
@@ -182,7 +184,7 @@ def show_process(uow: UnitOfWork, process_id: int, *, reader: str | None = None
         actor = visibility.reading_actor(uow, reader)
         row = uow.session.get(ProcessInstance, process_id)
         if row is None:
-            raise NotFound(f"{reference} does not exist")
+            raise NotFound(phrase("%(ref)s does not exist", ref=reference))
         target = visibility.process_target(uow.session, row)
         visibility.check_process(actor, target)
         return process_view(uow.session, row, reader=actor,
@@ -253,7 +255,7 @@ def history(uow: UnitOfWork, reference: str, *, reader: str | None = None
             kind, item_id = "process", pid
         found = s.get(_MODELS[kind], item_id)
         if found is None:
-            raise NotFound(f"{reference} does not exist")
+            raise NotFound(phrase("%(ref)s does not exist", ref=reference))
         hidden: set[tuple[str, int]] = set()
         if kind == "process":
             visibility.check_process(actor, visibility.process_target(s, found))
@@ -273,7 +275,7 @@ def history(uow: UnitOfWork, reference: str, *, reader: str | None = None
             id=e.id, at=_iso(e.at), actor=e.actor, identified_by=e.identified_by,
             item=_entity_ref(e.entity_type, e.entity_id), action=e.action,
             from_state=e.from_state, to_state=e.to_state, reason=e.reason,
-            data=e.data, changes=e.changes,
+            data=e.data, changes=e.changes, words=e.words,
         ) for e in s.exec(query.order_by(col(AuditEntry.id)))
             if e.id is not None and (e.entity_type, e.entity_id) not in hidden]
 

@@ -11,6 +11,7 @@ import re
 from mktflow.domain.errors import BadInput, NotFound
 from mktflow.domain.inputs import ID_MAX
 from mktflow.domain.model import REF_PREFIX
+from mktflow.domain.words import phrase, word
 
 __all__ = ["parse_ref", "ref_number", "ref_pattern"]
 
@@ -26,16 +27,20 @@ def parse_ref(text: str, default_kind: str | None = None) -> tuple[str, int]:
     """
     match = _REF.match(text[:100])
     if not match:
-        raise BadInput(f"{text!r} is not an item reference: expected e.g. W-12, H-3, P-4")
+        raise BadInput(phrase("%(given)s is not an item reference: expected e.g. W-12, H-3, P-4",
+                              given=repr(text)))
     prefix = match["prefix"]
     kind = _KIND_OF_PREFIX[prefix.upper()] if prefix else default_kind
     if kind is None:
-        raise BadInput(f"{text!r} is ambiguous: write W-{text}, H-{text} or P-{text}")
+        raise BadInput(phrase(
+            "%(given)s is ambiguous: write W-%(number)s, H-%(number)s or P-%(number)s",
+            given=repr(text), number=text))
     if default_kind and kind != default_kind:
-        raise BadInput(f"{text!r} is not a {default_kind} reference")
+        raise BadInput(phrase("%(given)s is not a %(kind)s reference", given=repr(text),
+                              kind=word(default_kind)))
     number = int(match["id"])
     if not 0 < number <= ID_MAX:
-        raise NotFound(f"{REF_PREFIX[kind]}-{number} does not exist")
+        raise NotFound(phrase("%(ref)s does not exist", ref=f"{REF_PREFIX[kind]}-{number}"))
     return kind, number
 
 

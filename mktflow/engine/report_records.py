@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from mktflow.domain.actors import Actor
 from mktflow.domain.errors import BadInput, NotFound
 from mktflow.domain.inputs import normalise_email
+from mktflow.domain.words import on_field, phrase
 from mktflow.domain.work_reports import (
     REPORT_FORM_NAME,
     ReportKind,
@@ -39,7 +40,8 @@ def member_of(uow: UnitOfWork, email: str) -> Member:
     member = uow.session.exec(select(Member).where(
         col(Member.email) == normalise_email(email))).first()
     if member is None or not member.active:
-        raise NotFound(f"member: {email!r} is not an active member")
+        raise NotFound(on_field("member", phrase("%(email)s is not an active member",
+                                                 email=repr(email))))
     return member
 
 

@@ -17,6 +17,7 @@ from sqlmodel import col, select
 
 from mktflow.domain.errors import MktflowError, NotFound
 from mktflow.domain.model import HANDOFF_RULES, OPEN_WORK_STATES, WORK_RULES, HandoffState
+from mktflow.domain.words import on_field, phrase
 from mktflow.engine import complaint_handoffs, processes, visibility
 from mktflow.engine.common import active_member, actor_for, parse_ref
 from mktflow.engine.decisions import FLOW_MOVED, moving_process
@@ -74,7 +75,7 @@ def may_take(uow: UnitOfWork, item_id: int, action: str, actor_email: str
     with uow:
         item = uow.session.get(WorkItem, item_id)
         if item is None:
-            raise NotFound(f"W-{item_id} does not exist")
+            raise NotFound(phrase("%(ref)s does not exist", ref=f"W-{item_id}"))
         rows = uow.session.exec(select(Member).where(
             col(Member.department) == item.department, col(Member.active))
             .order_by(col(Member.name)))
@@ -120,7 +121,7 @@ def allowed_actions(uow: UnitOfWork, reference: str, email: str) -> list[str]:
             uow.session.get(WorkItem, item_id) if kind == "work"
             else uow.session.get(Handoff, item_id))
         if item is None:
-            raise NotFound(f"{reference} does not exist")
+            raise NotFound(phrase("%(ref)s does not exist", ref=reference))
         flow_moved = isinstance(item, Handoff) and moving_process(uow, item) is not None
         # a complaint's handoff is delivered at its page too: it completes the case's act step
         case_moves = isinstance(item, Handoff) and complaint_handoffs.moves_case(uow, item.id)
@@ -164,7 +165,8 @@ def department_handoffs(uow: UnitOfWork, department: str, *, process: str | None
         s = uow.session
         branch = visibility.check_queue(visibility.reading_actor(uow, reader), department)
         if s.get(Department, department) is None:
-            raise NotFound(f"department: unknown department {department!r}")
+            raise NotFound(on_field("department", phrase("unknown department %(code)s",
+                                                         code=repr(department))))
         process_id = process_id_for(uow, process) if process else None
         now = uow.now()
         waiting = [str(x) for x in _WITH_RECEIVER]
@@ -211,8 +213,10 @@ def department_load(uow: UnitOfWork, department: str) -> DepartmentLoad:
     nothing or not) and the items. Raises NotFound for an unknown department."""
     with uow:
         s = uow.session
-        if s.get(Department, department) is None:
-            raise NotFound(f"department: unknown department {department!r}")
+        if s.get(Department,
+                 department) is None:
+            raise NotFound(on_field("department", phrase(
+                "unknown department %(code)s", code=repr(department))))
         now = uow.now()
         rows = s.exec(select(WorkItem).where(
             col(WorkItem.department) == department,

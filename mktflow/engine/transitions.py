@@ -19,7 +19,7 @@ from mktflow.domain.model import (
     rule_for,
     target_state,
 )
-from mktflow.domain.words import on_field, phrase, word
+from mktflow.domain.words import on_field, phrase, word, words_of
 from mktflow.engine.common import actor_for, changed, ref, target_of
 from mktflow.engine.notices import notice
 from mktflow.store.tables import Handoff, WorkItem
@@ -104,7 +104,8 @@ def record(
     to_state: str | None = None,
 ) -> dict[str, list[Any]]:
     """Apply the rule's state (or ``to_state``, where a handler's rule says otherwise) and
-    ``fields``, then write the audit entry and the notices."""
+    ``fields``, then write the audit entry and the notices. A ``reason`` or a ``data["text"]``
+    the engine or a flow wrote (a ``Phrase``) keeps its message in the entry's ``words``."""
     before = item.state
     diff = changed(item, state=to_state or target_state(rule, before), **(fields or {}))
     diff.pop("state", None)
@@ -118,6 +119,7 @@ def record(
         actor=actor.email, entity_type=_kind(item), entity_id=item.id,
         process_id=item.process_id, action=rule.action, from_state=before, to_state=item.state,
         reason=reason, data=data, changes=diff or None,
+        words=words_of(text=(data or {}).get("text"), reason=reason),
     )
     audiences = rule.tells if tells is None else tells
     if audiences:

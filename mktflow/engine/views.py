@@ -34,6 +34,7 @@ from mktflow.domain.errors import NotFound
 from mktflow.domain.inputs import format_time
 from mktflow.domain.model import OPEN_WORK_STATES, REF_PREFIX, HandoffState
 from mktflow.domain.planning import work_quadrant
+from mktflow.domain.words import phrase
 from mktflow.engine import visibility
 from mktflow.engine.refs import parse_ref
 from mktflow.store import light
@@ -488,6 +489,11 @@ class HistoryEntry(View):
     reason: str | None
     data: Json | None
     changes: Json | None
+    words: Json | None = None
+    """The messages of the texts the engine or a flow wrote on the entry (a system comment's
+    ``text``, a ``reason``): ``{"text": {"msgid": ..., "values": {...}}}``, worded in the
+    reader's language on the pages; none for typed texts (``data.text`` and ``reason`` are the
+    English)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1237,6 +1243,12 @@ class DigestChange(View):
     subject: str
     at: str
     link: str | None
+    event: str | None = None
+    """The notice's event (``work.assigned``), to say its subject in the reader's language."""
+    fill: Json | None = None
+    """What its subject is made of (the notice's ``ref``, ``title`` and its ``words``, the
+    department, due time, reason ...: ``i18n.notices.SUBJECT_KEYS``), so the relay says it in
+    the member's language; ``subject`` is the English."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1354,7 +1366,7 @@ def show_item(uow: UnitOfWork, reference: str, default_kind: str | None = None, 
         actor = visibility.reading_actor(uow, reader)
         row = uow.reader().execute(_READ[kind], {"item_id": item_id}).first()
         if row is None:
-            raise NotFound(f"{reference} does not exist")
+            raise NotFound(phrase("%(ref)s does not exist", ref=reference))
         visibility.check_item(actor, kind, row, process_owner=row.process_owner)
         if kind == "work":
             return work_view(row, row.process_key, uow.now())

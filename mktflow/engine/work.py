@@ -27,7 +27,7 @@ from mktflow.domain.inputs import (
     normalise_email,
 )
 from mktflow.domain.model import OPEN_WORK_STATES, Audience, WorkState
-from mktflow.domain.words import on_field, phrase
+from mktflow.domain.words import Phrase, on_field, phrase
 from mktflow.domain.work_reports import REPORT_FORM_NAME
 from mktflow.engine import decisions, processes
 from mktflow.engine.answers import check_answer
@@ -425,7 +425,9 @@ def comment(
     if not text.strip():
         raise BadInput(on_field("text", phrase("a comment must not be empty")))
     check_text(text, field="text", max_length=TEXT_MAX, multiline=True)
-    data: dict[str, Any] = {"text": text.strip(), "links": check_links(links)}
+    # a text a flow wrote (a ``Phrase``) is kept whole: its message is the entry's ``words``
+    kept = text if isinstance(text, Phrase) else text.strip()
+    data: dict[str, Any] = {"text": kept, "links": check_links(links)}
     if refused_answer is not None:
         data["refused_answer"] = refused_answer
     with uow:
@@ -447,7 +449,8 @@ def save_draft(uow: UnitOfWork, item_id: int, *, actor_email: str,
     by its member, their head and management (``mktflow.domain.work_reports``).
     """
     if not isinstance(draft, dict):
-        raise BadInput(f"draft: must be a JSON object, got {type(draft).__name__}")
+        raise BadInput(on_field("draft", phrase("must be a JSON object, got %(got)s",
+                                            got=type(draft).__name__)))
     with uow:
         item = get_for_update(uow, WorkItem, item_id)
         actor, rule = check(uow, item, "draft", actor_email)
@@ -473,7 +476,7 @@ def reassign_all(
     with uow:
         source = find_member(uow.session, from_email)
         if source is None:
-            raise NotFound(f"no member with e-mail {from_email!r}")
+            raise NotFound(phrase("no member with e-mail %(email)s", email=repr(from_email)))
         if normalise_email(to_email) == source.email:
             raise BadInput(f"to: {source.email} is whom the work would come from: choose "
                            "another member to take it")

@@ -37,6 +37,7 @@ from mktflow.domain.model import (
     WorkState,
     read_rule,
 )
+from mktflow.domain.words import on_field, phrase
 from mktflow.domain.work_reports import (
     REPORT_FORM,
     REPORT_FORM_NAME,
@@ -133,8 +134,9 @@ def report_number(reference: str | int) -> int:
     """The id in ``R-3`` (or ``3``); NotFound naming what was given otherwise."""
     number = ref_number(reference, "R")
     if number is None:
-        raise NotFound(f"report: {str(reference).strip()!r} names no report (a report is "
-                       "named R-<number>)")
+        raise NotFound(on_field("report", phrase(
+            "%(given)s names no report (a report is named R-<number>)",
+            given=repr(str(reference).strip()))))
     return check_id(number, report_ref(number))
 
 

@@ -34,7 +34,7 @@ from mktflow.domain.actors import SYSTEM, Target, authorize_read
 from mktflow.domain.errors import BadInput, NotFound
 from mktflow.domain.inputs import format_time
 from mktflow.domain.model import HandoffState, Readable, read_rule
-from mktflow.domain.words import phrase
+from mktflow.domain.words import on_field, phrase
 from mktflow.engine import tasklist, visibility
 from mktflow.engine.common import ref_of
 from mktflow.engine.reports import HandoffFacts, handoff_facts, start_of
@@ -146,7 +146,8 @@ def load_and_workload(uow: UnitOfWork, department: str, *, reader: str | None,
     with uow:
         actor = visibility.reading_actor(uow, reader)
         if uow.session.get(Department, department) is None:
-            raise NotFound(f"department: unknown department {department!r}")
+            raise NotFound(on_field("department", phrase("unknown department %(code)s",
+                                                         code=repr(department))))
         if actor is not None:
             authorize_read(actor, read_rule(Readable.WORKLOAD),
                            Target(ref=phrase("the %(department)s workload", department=department),

@@ -12,7 +12,7 @@ from typing import Any
 
 from mktflow.i18n import DEFAULT, N_, gettext, normal, translations
 
-__all__ = ["LABELS", "PHRASES", "department", "subject"]
+__all__ = ["LABELS", "PHRASES", "SUBJECT_KEYS", "department", "subject"]
 
 #: How a subject says what happened; ``{member}``, ``{to}``, ``{from}``, ``{due}``, ... are filled
 #: from the item and the recipient. Events not listed say their verb.
@@ -36,6 +36,11 @@ PHRASES = {
     "handoff.overdue": N_("overdue since {due}"),
     "handoff.escalated": N_("escalated to {escalated_to}, overdue since {due}"),
 }
+
+#: The payload entries a notice's subject is said from in another language (a daily digest keeps
+#: them for each notice it gathered: ``engine.digests``, ``notify.render.subject_of``).
+SUBJECT_KEYS = ("ref", "title", "words", "department", "recipient", "due", "reason",
+                "to_department", "from_department", "escalated_to", "level")
 
 _SUBJECT = N_("%(ref)s %(phrase)s: %(title)s")
 

@@ -14,14 +14,17 @@ by the rules' shapes (``i18n.rules``), else whole in English, never half-transla
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from babel.numbers import format_decimal
+
 from mktflow.domain.words import Phrase, stored
-from mktflow.i18n import DEFAULT, amount, normal, translations
+from mktflow.i18n import DEFAULT, amount, locale, normal, translations
 from mktflow.i18n.notices import department
 from mktflow.i18n.rules import localize
 
-__all__ = ["DEPARTMENT_VALUES", "in_language", "said", "worded"]
+__all__ = ["DEPARTMENT_VALUES", "figure", "in_language", "said", "worded"]
 
 #: Values that name a department (worded by its name in the language, ``notices.department``).
 DEPARTMENT_VALUES = frozenset({"department", "to", "from", "own_department"})
@@ -33,11 +36,30 @@ def _value(name: str, value: Any, lang: str) -> str:
     if isinstance(value, dict) and "amount" in value:
         return amount(float(value["amount"]), lang) if lang != DEFAULT \
             else f"{float(value['amount']):,.2f}"
+    if isinstance(value, dict) and "number" in value:
+        return figure(value, lang)
     if isinstance(value, list):
         return "; ".join(_value(name, v, lang) for v in value)
     if name in DEPARTMENT_VALUES:
         return department(str(value), lang)
     return str(value)
+
+
+def figure(kept: Mapping[str, Any], lang: str) -> str:
+    """A stored figure (``domain.words.figure``) in language ``lang``: English as it was
+    written; another language's format by ``babel.numbers.format_decimal`` (grouped, its
+    ``digits`` decimals, else as many as it has); a value that is no number as it is."""
+    english = str(kept.get("english") or kept.get("number"))
+    if lang == DEFAULT:
+        return english
+    try:
+        value = Decimal(str(kept["number"]))
+    except (InvalidOperation, ValueError):
+        return english
+    digits = kept.get("digits")
+    pattern = f"#,##0.{'0' * int(digits)}" if isinstance(digits, int) and digits > 0 else (
+        "#,##0" if digits == 0 else None)
+    return format_decimal(value, pattern, locale=locale(lang))
 
 
 def worded(kept: Mapping[str, Any], lang: str | None) -> str:

@@ -219,7 +219,7 @@ def digest_text(subject: str, d: dict[str, Any], lang: str = DEFAULT) -> str:
     total = (d.get("counts") or {}).get("changes", len(changes))
     if total:
         lines += ["", gettext(lang, say["changes"], count=total)]
-        lines += [f"- {_human_time(c.get('at', ''), lang)} {one_line(str(c.get('subject', '')))}"
+        lines += [f"- {_human_time(c.get('at', ''), lang)} {one_line(_change_subject(c, lang))}"
                   + (f": {c['link']}" if c.get("link") else "") for c in changes]
         if total > len(changes):
             lines.append(gettext(lang, say["more"], count=total - len(changes)))
@@ -237,6 +237,18 @@ def digest_text(subject: str, d: dict[str, Any], lang: str = DEFAULT) -> str:
                   for m in part.get("by_member") or []]
     lines += ["", gettext(lang, notices.LABELS["act"], value=d.get("link"))]
     return "\n".join(lines)
+
+
+def _change_subject(change: dict[str, Any], lang: str) -> str:
+    """The subject of a notice a digest gathered in language ``lang``, said again from what it
+    was made of (``DigestChange.fill``) as the notice itself would be; as the engine wrote it
+    (English) when it kept nothing to say it from (a digest written before)."""
+    if not change.get("event") or not isinstance(change.get("fill"), dict):
+        return str(change.get("subject", ""))
+    held = Envelope(id="", event=str(change["event"]), subject=str(change.get("subject", "")),
+                    payload={**change["fill"], "language": lang}, link=None,
+                    created_at=datetime.fromtimestamp(0, UTC), attempt=0)  # (not read)
+    return subject_of(held)
 
 
 def _digest_english(subject: str, d: dict[str, Any]) -> str:

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from mktflow.domain.money import money_json, money_text
-from mktflow.domain.words import Phrase
+from mktflow.domain.money import money, money_json, money_text
+from mktflow.domain.words import Phrase, figure
 
 __all__ = ["artifact_key", "json_rows", "markdown_table", "publish", "read_artifacts",
            "table_rows"]
@@ -38,17 +38,34 @@ def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> st
 def table_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     """The rows of ``markdown_table(rows, columns)`` without its head, for a step's description
     whose head is a message (``phrase("| kpi | target |\n|---|---|\n%(rows)s", rows=...)``):
-    a cell that is a ``Phrase`` (``word("yes")``) stays a message, worded where shown."""
-    if not any(isinstance(r.get(c), Phrase) for r in rows for c in columns):
+    a cell that is a ``Phrase`` (``word("yes")``) stays a message, and a number a figure
+    (``domain.words.figure``: ``1,234.50`` in English, ``1 234,50`` in Russian), worded where
+    shown; the English text is the table's as ``markdown_table`` writes it."""
+    if not any(isinstance(r.get(c), Phrase) or _number(r.get(c)) for r in rows for c in columns):
         return "".join("| " + " | ".join(_cell(r.get(c)) for c in columns) + " |\n"
                        for r in rows)
     made: str = ""
     for r in rows:  # a message per row (no catalogue entry: only its cells are words)
         line = Phrase("| " + " | ".join(f"%(c{i})s" for i in range(len(columns))) + " |\n",
-                      {f"c{i}": r.get(c) if isinstance(r.get(c), Phrase) else _cell(r.get(c))
-                       for i, c in enumerate(columns)})
+                      {f"c{i}": _worded_cell(r.get(c)) for i, c in enumerate(columns)})
         made = Phrase("%(first)s%(second)s", {"first": made, "second": line}) if made else line
     return made
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def _worded_cell(value: Any) -> Any:
+    """A cell of a worded row: a message as it is, a number as a figure written as ``_cell``
+    writes it in English (an amount and a float with two decimals, grouped), else its text."""
+    if isinstance(value, Phrase):
+        return value
+    if _number(value):
+        digits = None if isinstance(value, int) else 2
+        shown = money(value) if isinstance(value, Decimal) else value
+        return figure(shown, digits=digits)
+    return _cell(value)
 
 
 def _cell(value: Any) -> str:

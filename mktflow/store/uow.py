@@ -202,9 +202,10 @@ class UnitOfWork:
             audit, outbox = _tables()
             from mktflow.store import checks
 
-            if any("identified_by" in row for row in self._audit_rows):
-                for row in self._audit_rows:  # one INSERT for all: the same columns in each
-                    row.setdefault("identified_by", None)
+            for optional in ("identified_by", "words"):
+                if any(optional in row for row in self._audit_rows):
+                    for row in self._audit_rows:  # one INSERT for all: the same columns in each
+                        row.setdefault(optional, None)
             for table, rows in ((audit, self._audit_rows), (outbox, self._outbox_rows)):
                 if rows:  # Core rows skip the flush's check: the same limits (a reason's)
                     checks.check_rows(table, rows)
@@ -247,8 +248,10 @@ class UnitOfWork:
         reason: str | None = None,
         data: dict[str, Any] | None = None,
         changes: dict[str, Any] | None = None,
+        words: dict[str, Any] | None = None,
     ) -> None:
         """Record who did what, when and why; written by ``commit()``, in the same transaction.
+        ``words``: the messages of the entry's texts the engine wrote (``domain.words``), if any.
 
         An entry of a person also records how the door knew it was them (``identified_by``,
         see ``identification``); the process engine's entries never do.
@@ -262,6 +265,8 @@ class UnitOfWork:
         how = None if actor == SYSTEM.email else self.identification()
         if how is not None:  # only then: a unit of work no door made writes what it always did
             row["identified_by"] = how
+        if words:  # only then, as ``identified_by``: the entries without keep their columns
+            row["words"] = words
         self._audit_rows.append(row)
 
     def outbox(self, message: OutboxMessage) -> OutboxMessage:

@@ -304,3 +304,36 @@ def test_the_load_and_forecast_pages_have_no_english_left(db: Any, site: str) ->
     assert "When their open work falls due" in english and "open work by member" in english
     assert "a whole number from 0 to" in b.get("/forecast?campaign_1=many").text
     b.client.close()
+
+
+def test_a_comment_a_flow_wrote_reads_in_the_pages_language(db: Any, site: str,
+                                                             cli: Any) -> None:
+    """The comment a flow adds when it sends an answer back (``tasks.comment``, as
+    flows/campaign.py calls it) keeps its message in the history entry's ``words`` (migration
+    0029) and reads in Chinese on the item's page, its reason too; a comment a member typed
+    reads as typed; the history (what the API answers) keeps the English beside the message."""
+    from mktflow.domain.words import joined, on_field, phrase
+    from mktflow.engine import queries
+    from mktflow.engine.work import comment
+    from mktflow.prefect import tasks
+
+    item = _step(db, assignee=OLGA)
+    problems = [on_field("activities.0.owner", phrase("%(email)s is not an active member",
+                                                      email="gone@example.com"))]
+    tasks.comment.fn(item, phrase("Asked again: %(problems)s", problems=joined(problems)),
+                     reason=joined(problems))
+    comment(db.uow(), item, actor_email=OLGA, text="Asked again: ya lo corregí")  # typed
+    trail = queries.history(db.uow(), f"W-{item}")
+    flows_, typed = [e for e in trail if e.action == "comment"]
+    assert flows_.data["text"] == (  # type: ignore[index]
+        "Asked again: activities.0.owner: gone@example.com is not an active member")
+    assert flows_.words["text"]["msgid"] == "Asked again: %(problems)s"  # type: ignore[index]
+    assert "reason" in flows_.words and typed.words is None  # type: ignore[operator]
+    b = _signed_in(db, site, OLGA)
+    page = b.get(f"/work/{item}?lang=zh").text
+    assert "要求重新填写：activities.0.owner: gone@example.com 不是在职成员" in page
+    assert "Asked again: activities" not in page
+    assert "Asked again: ya lo corregí" in page  # typed: as typed
+    english = b.get(f"/work/{item}?lang=en").text
+    assert "Asked again: activities.0.owner: gone@example.com is not an active member" in english
+    b.client.close()

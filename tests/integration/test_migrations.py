@@ -123,3 +123,52 @@ def test_upgrade_keeps_the_data_of_a_populated_older_revision(kind: str, tmp_pat
                              data={}).state == "done"
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM cyclerun")).scalar_one() == 0
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_0029_keeps_the_comments_and_words_a_flows_comment(kind: str, tmp_path: Any) -> None:
+    """Migration 0029 adds ``auditentry.words``: a comment written before keeps its text and
+    reads as stored (no message); a comment a flow writes after it keeps its message there and
+    reads in Chinese; a typed one keeps none."""
+    from alembic import command
+    from sqlalchemy import MetaData, insert
+
+    from mktflow.domain.actors import Door
+    from mktflow.domain.words import phrase
+    from mktflow.engine import queries, work
+    from mktflow.i18n.words import worded
+    from mktflow.store.migrate import alembic_config
+    from mktflow.store.uow import UnitOfWork
+    from tests.conftest import new_pg_database
+
+    with contextlib.ExitStack() as stack:
+        url = (f"sqlite:///{tmp_path / 'old.db'}" if kind == "sqlite"
+               else stack.enter_context(new_pg_database()))
+        engine = engine_for(normalise_database_url(url))
+        stack.callback(engine.dispose)
+        cfg = alembic_config()
+        with engine.begin() as conn:  # the release before 0029
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0028_sla_indexes")
+        _old_release_organisation(engine)
+        item_id, _ = _old_release_rows(engine)
+        old = MetaData()
+        old.reflect(engine, only=["auditentry"])
+        assert "words" not in old.tables["auditentry"].c
+        with engine.begin() as conn:
+            conn.execute(insert(old.tables["auditentry"]).values(
+                at=datetime(2026, 11, 3, 9, tzinfo=UTC), actor="mktflow", entity_type="work",
+                entity_id=item_id, action="comment", reason="goal: is required",
+                data={"text": "Asked again: goal: is required", "links": []}))
+
+        assert upgrade(engine) == ("0028_sla_indexes", head_revision())
+
+        work.comment(UnitOfWork(engine, door=Door.ENGINE), item_id, actor_email="mktflow",
+                     text=phrase("Asked again: %(problems)s", problems="goal"))
+        work.comment(UnitOfWork(engine), item_id, actor_email=OLGA, text="done, see the brief")
+        before, flows_, typed = [e for e in queries.history(UnitOfWork(engine), f"W-{item_id}")
+                                 if e.action == "comment"]
+        assert before.data == {"text": "Asked again: goal: is required", "links": []}
+        assert before.words is None and typed.words is None
+        assert flows_.data["text"] == "Asked again: goal"  # type: ignore[index]
+        assert worded(flows_.words["text"], "zh") == "要求重新填写：goal"  # type: ignore[index]

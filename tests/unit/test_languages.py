@@ -423,17 +423,21 @@ def test_the_newer_routines_steps_and_refusals_read_in_each_language(
     assert in_language(word("no member"), code) != ("no member" if code != "en" else "")
 
 
-@pytest.mark.parametrize(("code", "head", "met", "spent"), [
-    ("en", "| kpi | target | actual | achievement | met |", "| yes |", "Spent **1,234.50**"),
-    ("zh", "| KPI | 目标值 | 实际值 | 达成率 | 是否达成 |", "| 是 |", "已花费 **1,234.50**"),
-    ("es", "| KPI | meta | real | logro | cumplido |", "| sí |", "Gastado **1.234,50**"),
+@pytest.mark.parametrize(("code", "head", "met", "spent", "line"), [
+    ("en", "| kpi | target | actual | achievement | met |", "| yes |", "Spent **1,234.50**",
+     "| BX-1 | Caja | 1200 | 3.50 |"),
+    ("zh", "| KPI | 目标值 | 实际值 | 达成率 | 是否达成 |", "| 是 |", "已花费 **1,234.50**",
+     "| BX-1 | Caja | 1,200 | 3.50 |"),
+    ("es", "| KPI | meta | real | logro | cumplido |", "| sí |", "Gastado **1.234,50**",
+     "| BX-1 | Caja | 1.200 | 3,50 |"),
     ("ru", "| KPI | цель | факт | достижение | выполнен |", "| да |",
-     "Потрачено **1\u00a0234,50**")])
+     "Потрачено **1\u00a0234,50**", "| BX-1 | Caja | 1\u00a0200 | 3,50 |")])
 def test_the_evaluation_and_order_lines_tables_read_in_each_language(
-        code: str, head: str, met: str, spent: str) -> None:
+        code: str, head: str, met: str, spent: str, line: str) -> None:
     """The campaign evaluation's and the order's lines' tables in a step's description: the
-    head, yes / no and the sentence worded, amounts grouped the language's way, the cells typed
-    (a KPI's name, a line's SKU) as typed; English as the flows always wrote it."""
+    head, yes / no and the sentence worded, amounts grouped the language's way, the numbers in
+    the rows in the language's format (``babel.numbers.format_decimal``), the cells typed (a
+    KPI's name, a line's SKU) as typed; English as the flows always wrote it."""
     from decimal import Decimal
 
     from flows.campaign import _evaluation_md
@@ -447,10 +451,11 @@ def test_the_evaluation_and_order_lines_tables_read_in_each_language(
     text = worded(stored(_evaluation_md(result)), code)  # type: ignore[arg-type]
     assert text.startswith(head) and met in text and spent in text, text
     assert "| leads | 100 | 120 | 120% |" in text
-    lines = _lines_md({"lines": [{"sku": "BX-1", "description": "Caja", "quantity": 2,
+    lines = _lines_md({"lines": [{"sku": "BX-1", "description": "Caja", "quantity": 1200,
                                   "unit_price": Decimal("3.5")}]})
     said = worded(stored(lines), code)  # type: ignore[arg-type]
-    assert "| BX-1 | Caja | 2 | 3.50 |" in said and ("unit_price" in said) == (code == "en")
+    assert line in said and ("unit_price" in said) == (code == "en"), said
+    assert str(lines).endswith("| BX-1 | Caja | 1200 | 3.50 |\n")  # the English column
     if code == "en":
         assert text == str(_evaluation_md(result)) and text.endswith("1 of 2 KPIs met.")
 

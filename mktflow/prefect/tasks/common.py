@@ -21,6 +21,7 @@ from mktflow.domain.actors import Approval, Door
 from mktflow.domain.calendars import WorkingDue, parse_working_due
 from mktflow.domain.errors import ConfigError, MktflowError, Refused
 from mktflow.domain.model import HANDOFF_RULES, ProcessStatus
+from mktflow.domain.words import Phrase, on_field, phrase
 from mktflow.engine import actions, answers, handoffs, processes, queries, work
 from mktflow.engine.approvals import record_decision as _record_decision
 from mktflow.engine.common import actor_for, approval_rule, ref_of
@@ -227,10 +228,12 @@ def reconcile_ui_answer(item_id: int, key: str, answered_by: str,
     except MktflowError as exc:
         if claimed:
             actions.perform(typed_uow(), "work", item_id, "release", actor_email=answered_by)
-        note = (f"Answer from the Prefect UI by {answered_by} refused: {exc}. "
-                f"The flow waits again (key {key}-retry).")
+        said = exc.args[0] if exc.args and isinstance(exc.args[0], Phrase) else str(exc)
+        note = phrase("Answer from the Prefect UI by %(member)s refused: %(refusal)s. The flow "
+                      "waits again (key %(key)s).", member=answered_by, refusal=said,
+                      key=f"{key}-retry")
         with suppress(Refused):  # the item moved on meanwhile: the refusal is still returned
-            work.comment(uow(), item_id, actor_email="mktflow", text=note, reason=str(exc),
+            work.comment(uow(), item_id, actor_email="mktflow", text=note, reason=said,
                          refused_answer={"by": answered_by, "door": "Prefect UI resume form",
                                          "data": data})
         return {"ok": False, "error": str(exc), "kind": type(exc).__name__}
@@ -252,12 +255,14 @@ def record_losing_answer(item_id: int, key: str, answered_by: str, data: dict[st
     view = read_step(item_id)
     if view.completed_by == answered_by and (view.data or {}) == data:
         return False
-    note = (f"Answer from the Prefect UI by {answered_by} not applied: {view.ref} was "
-            f"already completed by {view.completed_by} at another door, whose answer "
-            f"stands (Prefect had accepted this one under key {key}).")
+    note = phrase("Answer from the Prefect UI by %(member)s not applied: %(ref)s was already "
+                  "completed by %(winner)s at another door, whose answer stands (Prefect had "
+                  "accepted this one under key %(key)s).", member=answered_by, ref=view.ref,
+                  winner=view.completed_by, key=key)
     with suppress(Refused):
         work.comment(uow(), item_id, actor_email="mktflow", text=note,
-                     reason=f"{view.ref} was already done: the first completion wins",
+                     reason=phrase("%(ref)s was already done: the first completion wins",
+                                   ref=view.ref),
                      refused_answer={"by": answered_by, "door": "Prefect UI resume form",
                                      "data": data, "at": answered_at,
                                      "lost_to": view.completed_by})
@@ -325,9 +330,10 @@ def answer_problems(process_id: int, item_id: int, form_name: str,
     second line: the organisation may have changed since it was accepted); each problem as
     ``field path: message``, empty when it passes. A task, so a re-run of the flow reads the
     outcome it acted on. ``item_id`` keeps each step's check apart."""
-    with uow() as u:
-        return [str(p) for p in answers.answer_problems(
-            u.session, form_name=form_name, process_id=process_id, data=data)]
+    with uow() as u:  # a problem worded as a message stays one (``Phrase``, pickled whole)
+        return [on_field(p.field, p.message) if isinstance(p.message, Phrase) else str(p)
+                for p in answers.answer_problems(
+                    u.session, form_name=form_name, process_id=process_id, data=data)]
 
 
 @task(name="tell-departments", **ENGINE_TASK)

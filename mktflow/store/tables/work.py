@@ -222,6 +222,11 @@ class AuditEntry(SQLModel, table=True):
     reason: str | None = text_field(REASON_MAX)
     data: dict[str, Any] | None = json_field()
     changes: dict[str, Any] | None = json_field()  # field -> [old, new]
+    #: The messages of the texts the engine or a flow wrote on the entry (a system comment's
+    #: text, its reason), ``{"text": {"msgid": ..., "values": {...}}, "reason": {...}}``
+    #: (``mktflow.domain.words``), worded in each reader's language; None for typed texts and
+    #: entries before migration 0029.
+    words: dict[str, Any] | None = json_field()
 
 
 class OutboxMessage(SQLModel, table=True):
