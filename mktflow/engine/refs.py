@@ -15,6 +15,9 @@ from mktflow.domain.words import phrase, word
 
 __all__ = ["parse_ref", "ref_number", "ref_pattern"]
 
+#: The kinds a reference names, as a refusal says them (worded where shown).
+_KIND_WORDS = {"work": word("work"), "handoff": word("handoff"), "process": word("process")}
+
 _KIND_OF_PREFIX = {prefix: kind for kind, prefix in REF_PREFIX.items()}
 _REF = re.compile(r"^\s*(?:(?P<prefix>[WHPwhp])-?)?(?P<id>\d{1,40})\s*$")
 
@@ -37,7 +40,7 @@ def parse_ref(text: str, default_kind: str | None = None) -> tuple[str, int]:
             given=repr(text), number=text))
     if default_kind and kind != default_kind:
         raise BadInput(phrase("%(given)s is not a %(kind)s reference", given=repr(text),
-                              kind=word(default_kind)))
+                              kind=_KIND_WORDS.get(default_kind, default_kind)))
     number = int(match["id"])
     if not 0 < number <= ID_MAX:
         raise NotFound(phrase("%(ref)s does not exist", ref=f"{REF_PREFIX[kind]}-{number}"))

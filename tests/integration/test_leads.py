@@ -13,6 +13,7 @@ from mktflow.domain.clock import FrozenClock
 from mktflow.domain.errors import BadInput, FormInvalid, NotAuthorized, TransitionRefused
 from mktflow.engine import handoffs, leads, queries, sla
 from mktflow.engine.views import plain
+from mktflow.i18n.words import in_language
 
 OLGA = "olga.petrova@example.com"  # marketing specialist, hq
 MARCO = "marco.rossi@example.com"  # marketing specialist, north branch
@@ -232,6 +233,11 @@ def test_an_import_is_all_or_nothing_unless_bad_rows_are_skipped(db: Any) -> Non
     assert [(e["row"], e["field"]) for e in refused.value.errors] == [
         (3, "company"), (4, "campaign"), (4, "region")]
     assert "row 3, company: must not be empty" in str(refused.value)
+    # each row's problem is a message, read in the reader's language (the English as before)
+    said = [in_language(e["message"], "zh") for e in refused.value.errors]
+    assert said == ["第 3 行，company：不能为空",  # noqa: RUF001 (Chinese punctuation)
+                    "第 4 行，campaign：没有业务键为 'CMP-NOPE' 的营销活动",  # noqa: RUF001
+                    "第 4 行，region：没有代码为 'mars' 的分公司"]  # noqa: RUF001
     assert db.count("lead") == 0
 
     report = leads.import_leads(db.uow(), actor_email=OLGA, rows=rows, skip_bad=True)

@@ -478,3 +478,94 @@ def test_a_forms_refusal_names_its_field_and_reads_in_each_language(
     assert said.msgid == FIELD and said.values["field"] == "to"
     assert in_language(said, code) == email
     assert in_language(_refusal(lambda: parse_date("2027-13-01", field="due")), code) == day
+
+
+def test_a_digest_says_the_subjects_it_gathered_in_the_members_language() -> None:
+    """A notice a digest gathered keeps what its subject is made of (``DigestChange.event`` and
+    ``fill``); the member's digest says it in their language, the typed title as typed; a
+    change kept without them (a digest written before) as the engine wrote it."""
+    gathered = {"at": "2026-11-29T09:00:00+00:00", "subject": "W-12 assigned to ivan@x: Flyers",
+                "link": "http://mktflow.test/work/12", "event": "work.assigned",
+                "fill": {"ref": "W-12", "title": "Flyers", "recipient": "ivan@x",
+                         "department": "sales"}}
+    older = {"at": "2026-11-29T10:00:00+00:00", "subject": "W-13 claimed: Price list"}
+    digest = {**DIGEST, "counts": {**DIGEST["counts"], "changes": 2},  # type: ignore[dict-item]
+              "changes": [gathered, older]}
+    env = Envelope(id="digest-2", event="digest.daily", subject="Your mktflow digest",
+                   payload={"event": "digest.daily", "kind": "digest", "ref": "My work",
+                            "digest": digest, "language": "zh"},
+                   link=None, created_at=datetime(2026, 11, 30, tzinfo=UTC), attempt=1)
+    text = text_of(env)
+    assert "W-12 已分派给 ivan@x：Flyers: http://mktflow.test/work/12" in text
+    assert "assigned to" not in text
+    assert "W-13 claimed: Price list" in text  # kept without its parts: as written
+    assert "W-12 assigned to ivan@x: Flyers" in digest_text("Your mktflow digest", digest)
+
+
+def test_the_rarer_refusals_read_in_each_language() -> None:
+    """No such item, order, complaint, report or meeting, a reference that is ambiguous or no
+    reference, a draft that is not a JSON object: messages, read in Chinese (and Spanish,
+    Russian) where shown; the English as the API and the command line always said it."""
+    from types import SimpleNamespace
+
+    from mktflow.domain.errors import BadInput, NotFound
+    from mktflow.domain.inputs import check_id
+    from mktflow.engine.complaints import complaint_number
+    from mktflow.engine.meetings import meeting_number
+    from mktflow.engine.orders import _order
+    from mktflow.engine.refs import parse_ref
+    from mktflow.engine.work import save_draft
+    from mktflow.i18n.words import in_language
+
+    def refusal(call: Any, kind: type[Exception]) -> str:
+        with pytest.raises(kind) as refused:
+            call()
+        return refused.value.args[0]  # type: ignore[no-any-return]
+
+    nothing = SimpleNamespace(session=SimpleNamespace(get=lambda *a, **k: None))
+    said = {
+        refusal(lambda: parse_ref("12"), BadInput): (
+            "'12' is ambiguous: write W-12, H-12 or P-12", "'12' 有歧义：请写 W-12、H-12 或 P-12"),
+        refusal(lambda: parse_ref("x-1"), BadInput): (
+            "'x-1' is not an item reference: expected e.g. W-12, H-3, P-4",
+            "'x-1' 不是事项编号：应形如 W-12、H-3、P-4"),
+        refusal(lambda: parse_ref("H-3", "work"), BadInput): (
+            "'H-3' is not a work reference", "'H-3' 不是工作的编号"),
+        refusal(lambda: check_id(0, "P-0"), NotFound): ("P-0 does not exist", "P-0 不存在"),
+        refusal(lambda: _order(nothing, 7), NotFound): (  # type: ignore[arg-type]
+            "order 7 does not exist", "订单 7 不存在"),
+        refusal(lambda: complaint_number("acme"), NotFound): (
+            "complaint: 'acme' names no complaint (a complaint is named C-<number>)",
+            "complaint: 'acme' 不是投诉编号（投诉编号形如 C-<编号>）"),
+        refusal(lambda: meeting_number("Q1"), NotFound): (
+            "meeting: 'Q1' names no meeting (a meeting is named M-<number>)",
+            "meeting: 'Q1' 不是会议编号（会议编号形如 M-<编号>）"),
+        refusal(lambda: save_draft(nothing, 3, actor_email="a@x", draft=[1]),  # type: ignore
+                BadInput): ("draft: must be a JSON object, got list",
+                            "draft: 必须是 JSON 对象，实际为 list"),
+    }
+    for message, (english, chinese) in said.items():
+        assert message == english
+        assert in_language(message, "zh") == chinese
+        assert in_language(message, "en") == english
+    ambiguous = refusal(lambda: parse_ref("12"), BadInput)
+    assert in_language(ambiguous, "es") == "'12' es ambiguo: escriba W-12, H-12 o P-12"
+    assert in_language(ambiguous, "ru") == "'12' неоднозначно: напишите W-12, H-12 или P-12"
+
+
+def test_a_lead_files_field_problems_read_in_each_language() -> None:
+    """A lead's field problems (a lead file's rows) are messages: an empty field, one too long,
+    a control character, an unknown field, read in Chinese; English as before."""
+    from mktflow.domain.leads import lead_problems
+    from mktflow.i18n.words import in_language
+
+    problems = dict(lead_problems({"company": " ", "contact": "a\x07b", "channel": "x" * 301,
+                                   "fax": "1"}))
+    assert problems == {"fax": "unknown field (the fields are: company, contact, channel, "
+                               "campaign, region, notes, owner)",
+                        "company": "must not be empty",
+                        "contact": "must not contain a control character (U+0007)",
+                        "channel": "must be at most 64 characters, got 301"}
+    assert [in_language(p, "zh") for p in problems.values()] == [
+        "未知字段（字段为：company, contact, channel, campaign, region, notes, owner）", "不能为空",
+        "不能包含控制字符（U+0007）", "不能超过 64 个字符，现为 301 个"]
