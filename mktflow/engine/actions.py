@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from mktflow.domain.errors import BadInput
+from mktflow.domain.words import on_field, phrase, word
 from mktflow.engine import handoffs, work
 from mktflow.engine.steps import complete_step
 from mktflow.store.tables import Handoff, WorkItem
@@ -88,8 +89,9 @@ def action_of(kind: str, action: str) -> ItemAction:
     table = ACTIONS.get(kind, {})
     found = table.get(action)
     if found is None:
-        raise BadInput(f"action: {action!r} is not an action on a {kind} item (one of: "
-                       f"{', '.join(table) or 'none'})")
+        raise BadInput(on_field("action", phrase(
+            "%(given)s is not an action on a %(kind)s item (one of: %(actions)s)",
+            given=repr(action), kind=word(kind), actions=", ".join(table) or "none")))
     return found
 
 

@@ -33,7 +33,7 @@ from mktflow.domain.model import Readable, WorkState, read_rule
 from mktflow.domain.money import money_json, money_sum
 from mktflow.domain.planning import Quadrant, quadrant_balance
 from mktflow.domain.reviews import budget_verdict, kpi_verdict
-from mktflow.domain.words import joined, phrase, stored
+from mktflow.domain.words import joined, on_field, phrase, stored
 from mktflow.engine import campaigns, reviews, visibility
 from mktflow.engine.common import ref_of
 from mktflow.engine.reports import start_of
@@ -88,11 +88,13 @@ def campaign_dashboard(uow: UnitOfWork, code: str, *, reader: str | None) -> Cam
     code; NotAuthorized unless ``reader`` may see the campaign's parameters."""
     code = (code or "").strip()
     if not code or len(code) > _CODE_MAX:
-        raise BadInput(f"code: a campaign code of 1 to {_CODE_MAX} characters (got {code!r})")
+        raise BadInput(on_field("code", phrase(
+            "a campaign code of 1 to %(n)s characters (got %(got)s)", n=_CODE_MAX,
+            got=repr(code))))
     with uow:
         camp = uow.session.exec(select(Campaign).where(col(Campaign.code) == code)).first()
         if camp is None or camp.id is None:
-            raise NotFound(f"code: no campaign {code!r}")
+            raise NotFound(on_field("code", phrase("no campaign %(code)s", code=repr(code))))
         actor = visibility.reading_actor(uow, reader)
         if actor is not None:
             authorize_read(actor, read_rule(Readable.PARAMETERS), _campaign_target(uow, camp))
@@ -129,8 +131,9 @@ def _sees(actor: Actor | None, what: str, department: str) -> bool:
 def _period(period: str) -> str:
     period = (period or "").strip()
     if not _PERIOD.match(period):
-        raise BadInput(f"period: {period[:40]!r} is no period: a year (2026), a half "
-                       "(2026-H2), a quarter (2026-Q4) or a month (2026-11)")
+        raise BadInput(on_field("period", phrase(
+            "%(given)s is no period: a year (2026), a half (2026-H2), a quarter (2026-Q4) or a "
+            "month (2026-11)", given=repr(period[:40]))))
     return period
 
 
@@ -143,8 +146,9 @@ def _bounds(period: str) -> tuple[date, date]:
         except BadInput:
             continue  # not this frequency's form
         except ValueError:
-            raise BadInput(f"period: {period!r} is out of the calendar's range "
-                           "(0001-01-01 to 9999-12-31)") from None
+            raise BadInput(on_field("period", phrase(
+                "%(given)s is out of the calendar's range (0001-01-01 to 9999-12-31)",
+                given=repr(period)))) from None
     raise BadInput(f"period: {period!r} is no period")  # _period let it through: unreachable
 
 

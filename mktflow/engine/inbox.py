@@ -331,12 +331,15 @@ def _query(uow: UnitOfWork, scope: str, department: str, *, member: str | None,
         _known_department(uow, department)
         raise
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
-        raise BadInput(f"limit: must be a whole number from 1 to {MAX_LIMIT}, got {limit!r}")
+        raise BadInput(on_field("limit", phrase(
+            "must be a whole number from 1 to %(n)s, got %(got)s", n=MAX_LIMIT,
+            got=repr(limit))))
     chosen = tuple(sorted({s.strip().lower() for s in states or ()}))
     unknown = [s for s in chosen if s not in allowed]
     if unknown:
-        raise BadInput(f"state: {unknown[0]!r} is not a state an inbox lists; expected one of "
-                       f"{', '.join(allowed)}")
+        raise BadInput(on_field("state", phrase(
+            "%(given)s is not a state an inbox lists; expected one of %(states)s",
+            given=repr(unknown[0]), states=", ".join(allowed))))
     process_id = _process_id(uow.reader(), process) if process else None
     member = _filter_member(uow.reader(), member) if member else None
     return _Query(scope=scope, department=department, member=member, states=chosen,

@@ -510,7 +510,9 @@ def test_the_rarer_refusals_read_in_each_language() -> None:
 
     from mktflow.domain.errors import BadInput, NotFound
     from mktflow.domain.inputs import check_id
+    from mktflow.engine.actions import action_of
     from mktflow.engine.complaints import complaint_number
+    from mktflow.engine.dashboards import _period
     from mktflow.engine.meetings import meeting_number
     from mktflow.engine.orders import _order
     from mktflow.engine.refs import parse_ref
@@ -543,6 +545,15 @@ def test_the_rarer_refusals_read_in_each_language() -> None:
         refusal(lambda: save_draft(nothing, 3, actor_email="a@x", draft=[1]),  # type: ignore
                 BadInput): ("draft: must be a JSON object, got list",
                             "draft: 必须是 JSON 对象，实际为 list"),
+        refusal(lambda: _period("Q4"), BadInput): (
+            "period: 'Q4' is no period: a year (2026), a half (2026-H2), a quarter (2026-Q4) "
+            "or a month (2026-11)", "period: 'Q4' 不是期间：应为年（2026）、半年（2026-H2）、"
+            "季度（2026-Q4）或月份（2026-11）"),
+        refusal(lambda: action_of("handoff", "claim"), BadInput): (
+            "action: 'claim' is not an action on a handoff item (one of: accept, reject, "
+            "deliver, confirm, return, cancel, comment)",
+            "action: 'claim' 不是交接事项的操作（可选：accept, reject, deliver, confirm, return, "
+            "cancel, comment）"),
     }
     for message, (english, chinese) in said.items():
         assert message == english
