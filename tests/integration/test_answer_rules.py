@@ -18,6 +18,7 @@ import pytest
 from mktflow.domain.errors import FormInvalid
 from mktflow.engine import campaigns, processes, products, queries, work
 from mktflow.engine.steps import complete_step
+from mktflow.i18n.words import in_language
 from tests.dates import days_ahead
 from tests.integration.web_support import Browser
 
@@ -270,6 +271,8 @@ def test_the_flows_second_check_reads_the_organisation_now_and_puts_its_reason_o
         m for m in spec.members if m.email.lower() != MARCO]}), source="test: marco left")
     problems = tasks.answer_problems.fn(p.id, item_id, "CampaignPlan", plan)
     assert problems == [f"activities.0.owner: {MARCO} is not an active member"]
+    # a rule's problem stays a message through the task (worded where the comment is shown)
+    assert in_language(problems[0], "zh") == f"activities.0.owner: {MARCO} 不是在职成员"
     tasks.comment.fn(item_id, "The plan was sent back: " + problems[0], reason=problems[0])
     history = cli("history", f"W-{item_id}")
     row = [line for line in history.stdout.splitlines() if "comment" in line][-1]
