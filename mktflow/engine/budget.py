@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
 from mktflow.domain.money import money
-from mktflow.domain.words import phrase
+from mktflow.domain.words import on_field, phrase
 from mktflow.engine.common import actor_for
 from mktflow.store.tables import BudgetLine, SpendEntry
 from mktflow.store.uow import UnitOfWork
@@ -20,7 +20,7 @@ __all__ = ["allocate", "record_spend"]
 def _line(uow: UnitOfWork, line_id: int) -> BudgetLine:
     line = uow.session.get(BudgetLine, line_id, with_for_update=True)
     if line is None:
-        raise NotFound(f"budget line {line_id} does not exist")
+        raise NotFound(phrase("budget line %(number)s does not exist", number=line_id))
     return line
 
 
@@ -29,7 +29,8 @@ def allocate(uow: UnitOfWork, line_id: int, *, amount: Decimal | float, actor_em
     """Finance sets the amount allocated to a budget line (rounded half up to the cent)."""
     amount = money(amount)
     if amount < 0:
-        raise BadInput(f"amount: an allocation must not be negative, got {amount}")
+        raise BadInput(on_field("amount", phrase(
+            "an allocation must not be negative, got %(got)s", got=str(amount))))
     with uow:
         actor = actor_for(uow, actor_email)
         if not actor.system and not actor.in_department("finance"):
@@ -54,7 +55,8 @@ def record_spend(uow: UnitOfWork, line_id: int, *, amount: Decimal | float, key:
     ``key`` is recorded once."""
     amount = money(amount)
     if amount < 0:
-        raise BadInput(f"amount: spend must not be negative, got {amount}")
+        raise BadInput(on_field("amount", phrase("spend must not be negative, got %(got)s",
+                                                 got=str(amount))))
     with uow:
         existing = uow.session.exec(select(SpendEntry).where(col(SpendEntry.key) == key)).first()
         if existing is not None:

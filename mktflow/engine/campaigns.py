@@ -15,6 +15,7 @@ from mktflow.domain.errors import BadInput, Conflict, NotFound
 from mktflow.domain.inputs import normalise_email
 from mktflow.domain.leads import FUNNEL_KPIS
 from mktflow.domain.money import money, money_sum
+from mktflow.domain.words import phrase
 from mktflow.engine import leads
 from mktflow.engine.common import actor_for, ref_of
 from mktflow.store.tables import BudgetLine, Campaign, CampaignActivity, Kpi, Plan
@@ -33,7 +34,7 @@ __all__ = [
 def _campaign(uow: UnitOfWork, campaign_id: int) -> Campaign:
     row = uow.session.get(Campaign, campaign_id, with_for_update=True)
     if row is None:
-        raise NotFound(f"campaign {campaign_id} does not exist")
+        raise NotFound(phrase("campaign %(number)s does not exist", number=campaign_id))
     return row
 
 
@@ -236,7 +237,7 @@ def campaign_figures(uow: UnitOfWork, campaign_id: int) -> dict[str, Any]:
     with uow:
         camp = uow.session.get(Campaign, campaign_id)
         if camp is None:
-            raise NotFound(f"campaign {campaign_id} does not exist")
+            raise NotFound(phrase("campaign %(number)s does not exist", number=campaign_id))
         s = uow.session
         lines = list(s.exec(select(BudgetLine).where(col(BudgetLine.plan_id) == camp.plan_id)
                             .order_by(col(BudgetLine.code))))

@@ -46,7 +46,7 @@ from mktflow.domain.model import (
     WorkState,
     read_rule,
 )
-from mktflow.domain.words import on_field, phrase
+from mktflow.domain.words import on_field, phrase, word
 from mktflow.engine.common import actor_for, ref
 from mktflow.engine.complaint_steps import complaint_target, due_or_default, new_step
 from mktflow.engine.processes import close, tell_run
@@ -111,7 +111,9 @@ def open_complaint(uow: UnitOfWork, *, actor_email: str, customer: str | None,
     run that carries it. BadInput naming the field; NotAuthorized for a non-member."""
     code, said, number = check_opening(customer=customer, text=text, order=order)
     if source not in {s.value for s in ComplaintSource}:
-        raise BadInput(f"source: must be one of {', '.join(ComplaintSource)}, got {source!r}")
+        raise BadInput(on_field("source", phrase("must be one of %(choices)s, got %(got)s",
+                                                 choices=", ".join(ComplaintSource),
+                                                 got=repr(source))))
     if customer_name is not None:
         check_text(customer_name.strip(), field="customer_name", max_length=300)
     with uow:
@@ -171,8 +173,10 @@ def _answer_step(uow: UnitOfWork, complaint_id: int, kind: StepKind, action: str
         step = _open_step(uow, case)
         if step is None or step.step_key != step_key(kind, case.round):
             complaint_rule(action, case.state, ref=complaint_ref(case.id))  # refuses
-            raise TransitionRefused(f"cannot {action.replace('_', ' ')} "
-                                    f"{complaint_ref(case.id)}: it has no open {kind} step")
+            raise TransitionRefused(phrase(
+                "cannot %(action)s %(ref)s: it has no open %(kind)s step",
+                action=word(action.replace("_", " ")), ref=complaint_ref(case.id),
+                kind=word(str(kind))))
         step_id, state = step.id, step.state
     assert step_id is not None
     if state == WorkState.OPEN:
@@ -237,8 +241,8 @@ def cancel(uow: UnitOfWork, complaint_id: int, *, actor_email: str, reason: str 
         rule = complaint_rule("cancel", case.state, ref=cref)
         authorize(actor, rule, complaint_target(case))
         if not text:
-            raise BadInput(f"reason: cancel needs a reason (why the complaint {cref} is "
-                           "cancelled)")
+            raise BadInput(on_field("reason", phrase(
+                "cancel needs a reason (why the complaint %(ref)s is cancelled)", ref=cref)))
         cust = uow.session.get(Customer, case.customer_id, with_for_update=True)
         assert cust is not None and case.id is not None
         instance = uow.session.get(ProcessInstance, case.process_id, with_for_update=True) \
@@ -352,7 +356,9 @@ def list_complaints(uow: UnitOfWork, *, reader: str | None = None, customer: str
     """The cases ``reader`` may see (newest first, at most ``limit``), of one customer (its
     code: the customer file's complaints) or in one state if given."""
     if state is not None and state not in {s.value for s in ComplaintState}:
-        raise BadInput(f"state: must be one of {', '.join(ComplaintState)}, got {state!r}")
+        raise BadInput(on_field("state", phrase("must be one of %(choices)s, got %(got)s",
+                                                choices=", ".join(ComplaintState),
+                                                got=repr(state))))
     with uow:
         actor = reading_actor(uow, reader)
         query = select(Complaint).order_by(col(Complaint.id).desc())

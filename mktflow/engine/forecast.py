@@ -58,7 +58,7 @@ from mktflow.domain.forecast import (
     step_kind,
 )
 from mktflow.domain.model import Readable, WorkState, read_rule
-from mktflow.domain.words import phrase
+from mktflow.domain.words import on_field, phrase
 from mktflow.engine import visibility
 from mktflow.engine.reports import handoff_facts, start_of
 from mktflow.engine.simulation import simulate
@@ -201,8 +201,9 @@ def forecast(uow: UnitOfWork, *, plan: Plan, quarter: str = "next", seed: int = 
     (naming the field); NotAuthorized for a reader who leads no department and is not of
     management (read rule ``forecast``)."""
     if not 0 < threshold_hours <= THRESHOLD_MAX:
-        raise BadInput(f"threshold_hours: {threshold_hours} is not above 0 and at most "
-                       f"{THRESHOLD_MAX:.0f}")
+        raise BadInput(on_field("threshold_hours", phrase(
+            "%(given)s is not above 0 and at most %(n)s", given=threshold_hours,
+            n=f"{THRESHOLD_MAX:.0f}")))
     with uow:
         actor = visibility.reading_actor(uow, reader)
         if actor is not None:
@@ -215,8 +216,9 @@ def forecast(uow: UnitOfWork, *, plan: Plan, quarter: str = "next", seed: int = 
         target = period_of(quarter=current.next if asked.lower() == "next" else asked,
                            today=today)
         if target.start <= today:
-            raise BadInput(f"quarter: {target.label} has begun; a forecast is of a quarter to "
-                           "come (next, or a later YYYY-Qn)")
+            raise BadInput(on_field("quarter", phrase(
+                "%(quarter)s has begun; a forecast is of a quarter to come (next, or a later "
+                "YYYY-Qn)", quarter=target.label)))
         last = period_of(quarter=current.previous, today=today)
         since, until = start_of(last.start), start_of(last.end)
         history = measure(uow, since=since, until=until)

@@ -42,7 +42,7 @@ from mktflow.domain.meetings import (
     recipients,
 )
 from mktflow.domain.model import Readable, WorkState, read_rule
-from mktflow.domain.words import joined, on_field, phrase
+from mktflow.domain.words import joined, on_field, phrase, word
 from mktflow.engine.answers import minutes_check
 from mktflow.engine.common import as_engine, find_member, ref
 from mktflow.engine.notices import head_of
@@ -74,6 +74,10 @@ __all__ = [
     "show_meeting",
 ]
 
+#: A meeting's states as a refusal names them (worded where shown).
+_STATE_WORDS = {"agenda": word("agenda"), "minutes": word("minutes"),
+                "approval": word("approval"), "sent": word("sent")}
+
 #: The form of the item each department the minutes are sent to reads.
 READ_FORM: dict[str, Any] = {"type": "object", "properties": {
     "acknowledged": {"type": "boolean"}, "comment": {"type": "string", "maxLength": 2000}}}
@@ -92,7 +96,7 @@ def meeting_number(reference: str | int) -> int:
 def _meeting(uow: UnitOfWork, meeting_id: int, *, for_update: bool = False) -> Meeting:
     row = uow.session.get(Meeting, meeting_id, with_for_update=for_update)
     if row is None:
-        raise NotFound(f"{meeting_ref(meeting_id)} does not exist")
+        raise NotFound(phrase("%(ref)s does not exist", ref=meeting_ref(meeting_id)))
     return row
 
 
@@ -155,7 +159,8 @@ def list_meetings(uow: UnitOfWork, *, reader: str | None = None, kind: str | Non
     """The meetings ``reader`` may see, newest period first (at most ``limit``); of one
     ``kind`` (quarterly, annual). BadInput for an unknown kind."""
     if kind is not None and kind not in {k.value for k in MeetingKind}:
-        raise BadInput(f"kind: a meeting is quarterly or annual, not {kind!r}")
+        raise BadInput(on_field("kind", phrase("a meeting is quarterly or annual, not %(given)s",
+                                               given=repr(kind))))
     with uow:
         actor = reading_actor(uow, reader)
         query = select(Meeting).order_by(col(Meeting.period).desc(), col(Meeting.id).desc())
@@ -363,8 +368,9 @@ def send_minutes(uow: UnitOfWork, meeting_id: int, *, link: str = "") -> dict[st
     with uow:
         m = _meeting(uow, meeting_id, for_update=True)
         if m.approved_by is None:
-            raise BadInput(f"{meeting_ref(m.id)}: minutes are sent once the head approved them "
-                           f"(it is at {m.state})")
+            raise BadInput(phrase(
+                "%(ref)s: minutes are sent once the head approved them (it is at %(state)s)",
+                ref=meeting_ref(m.id), state=_STATE_WORDS.get(m.state, m.state)))
         decisions = _decisions(uow, meeting_id)
         rows = [(d.id, d.number, d.text, d.owner_email, d.owner_department, d.due_on)
                 for d in decisions]

@@ -297,7 +297,8 @@ def set_head_away(
     The delegate is an active member of that department (usually its deputy): BadInput
     naming ``delegate`` otherwise; NotFound for an unknown department or member."""
     if start and until and until < start:
-        raise BadInput(f"until: {until} is before from {start}")
+        raise BadInput(on_field("until", phrase("%(until)s is before from %(start)s",
+                                                until=str(until), start=str(start))))
     with uow:
         dept = uow.session.get(Department, department, with_for_update=True)
         if dept is None:

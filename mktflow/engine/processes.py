@@ -22,7 +22,7 @@ from mktflow.domain.model import (
     ref_of,
     rule_for,
 )
-from mktflow.domain.words import Phrase, phrase, word
+from mktflow.domain.words import Phrase, on_field, phrase, word
 from mktflow.engine import visibility
 from mktflow.engine.answers import request_problems
 from mktflow.engine.common import actor_for, changed, get_for_update, ref
@@ -223,7 +223,8 @@ def check_attach(uow: UnitOfWork, actor: Actor, process_id: int) -> ProcessInsta
     """
     instance = uow.session.get(ProcessInstance, process_id)
     if instance is None:
-        raise NotFound(f"process: {ref_of('process', process_id)} does not exist")
+        raise NotFound(on_field("process", phrase("%(ref)s does not exist",
+                                                  ref=ref_of("process", process_id))))
     if actor.system:
         return instance
     if instance.status != ProcessStatus.RUNNING:

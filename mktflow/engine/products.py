@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from mktflow.domain.errors import Conflict, NotFound
 from mktflow.domain.money import money
 from mktflow.domain.products import ResourceLine
+from mktflow.domain.words import phrase
 from mktflow.engine.common import actor_for, ref_of
 from mktflow.store.tables import BudgetLine, Plan, Product
 from mktflow.store.uow import UnitOfWork
@@ -20,7 +21,7 @@ __all__ = ["budget_line_id", "record_proposal", "record_stage", "resources_of", 
 def _product(uow: UnitOfWork, product_id: int) -> Product:
     row = uow.session.get(Product, product_id, with_for_update=True)
     if row is None:
-        raise NotFound(f"product {product_id} does not exist")
+        raise NotFound(phrase("product %(number)s does not exist", number=product_id))
     return row
 
 
@@ -126,7 +127,7 @@ def resources_of(uow: UnitOfWork, product_id: int) -> list[ResourceLine]:
     with uow:
         product = uow.session.get(Product, product_id)
         if product is None:
-            raise NotFound(f"product {product_id} does not exist")
+            raise NotFound(phrase("product %(number)s does not exist", number=product_id))
         return [ResourceLine(b.code, b.title, b.planned, b.allocated)
                 for b in uow.session.exec(select(BudgetLine).where(
                     col(BudgetLine.plan_id) == product.plan_id).order_by(col(BudgetLine.code)))]
@@ -139,7 +140,7 @@ def budget_line_id(uow: UnitOfWork, product_id: int, code: str) -> int:
     with uow:
         product = uow.session.get(Product, product_id)
         if product is None:
-            raise NotFound(f"product {product_id} does not exist")
+            raise NotFound(phrase("product %(number)s does not exist", number=product_id))
         lines = {b.code: b.id for b in uow.session.exec(select(BudgetLine).where(
             col(BudgetLine.plan_id) == product.plan_id))}
         if code not in lines:

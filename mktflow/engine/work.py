@@ -478,8 +478,9 @@ def reassign_all(
         if source is None:
             raise NotFound(phrase("no member with e-mail %(email)s", email=repr(from_email)))
         if normalise_email(to_email) == source.email:
-            raise BadInput(f"to: {source.email} is whom the work would come from: choose "
-                           "another member to take it")
+            raise BadInput(on_field("to", phrase(
+                "%(email)s is whom the work would come from: choose another member to take it",
+                email=source.email)))
         items = list(uow.session.exec(
             select(WorkItem)
             .where((col(WorkItem.assignee_email) == source.email)

@@ -158,8 +158,9 @@ def submit(uow: UnitOfWork, *, actor_email: str, done: str | None, problems: str
         today = _today(uow, actor.email)
         start = parse_period(period_kind, period, today)
         if start > today:
-            raise BadInput(f"period: {period_label(period_kind, start)} has not begun "
-                           f"(today is {today.isoformat()})")
+            raise BadInput(on_field("period", phrase(
+                "%(period)s has not begun (today is %(today)s)",
+                period=period_label(period_kind, start), today=today.isoformat())))
         item = uow.session.exec(select(WorkItem).where(
             col(WorkItem.step_key) == step_key(start, actor.email),
             col(WorkItem.state).in_(sorted(OPEN_WORK_STATES)))).first() \
@@ -188,7 +189,7 @@ def show_report(uow: UnitOfWork, reference: str | int, *, reader: str | None = N
         actor = reading_actor(uow, reader)
         row = uow.session.get(WorkReport, report_id)
         if row is None:
-            raise NotFound(f"{report_ref(report_id)} does not exist")
+            raise NotFound(phrase("%(ref)s does not exist", ref=report_ref(report_id)))
         if actor is not None:
             authorize_read(actor, read_rule(Readable.REPORT), _target(row))
         return report_view(row)
@@ -397,7 +398,8 @@ def gather_period(uow: UnitOfWork, *, kind: str, period: str | None = None,
     period, kind, reports (views), step."""
     period_kind = ReportKind(kind) if kind in ("weekly", "monthly") else None
     if period_kind is None:
-        raise BadInput(f"kind: gathered reports are weekly or monthly, not {kind!r}")
+        raise BadInput(on_field("kind", phrase(
+            "gathered reports are weekly or monthly, not %(given)s", given=repr(kind))))
     with uow:
         today = _today(uow)
         start = parse_period(period_kind, period, today) if period else period_start(

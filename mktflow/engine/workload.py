@@ -142,7 +142,8 @@ def load_and_workload(uow: UnitOfWork, department: str, *, reader: str | None,
     """``department_workload`` with the department's load it is built on
     (``tasklist.department_load``, read once): the head's load page shows both."""
     if not 1 <= days <= MAX_DAYS:
-        raise BadInput(f"days: must be from 1 to {MAX_DAYS} (got {days})")
+        raise BadInput(on_field("days", phrase("must be from 1 to %(n)s (got %(got)s)",
+                                               n=MAX_DAYS, got=days)))
     with uow:
         actor = visibility.reading_actor(uow, reader)
         if uow.session.get(Department, department) is None:

@@ -511,7 +511,8 @@ def test_the_rarer_refusals_read_in_each_language() -> None:
     from mktflow.domain.errors import BadInput, NotFound
     from mktflow.domain.inputs import check_id
     from mktflow.engine.actions import action_of
-    from mktflow.engine.complaints import complaint_number
+    from mktflow.engine.budget import allocate
+    from mktflow.engine.complaints import complaint_number, list_complaints
     from mktflow.engine.dashboards import _period
     from mktflow.engine.meetings import meeting_number
     from mktflow.engine.orders import _order
@@ -554,6 +555,13 @@ def test_the_rarer_refusals_read_in_each_language() -> None:
             "deliver, confirm, return, cancel, comment)",
             "action: 'claim' 不是交接事项的操作（可选：accept, reject, deliver, confirm, return, "
             "cancel, comment）"),
+        refusal(lambda: allocate(nothing, 1, amount=-5, actor_email="a@x"),  # type: ignore
+                BadInput): ("amount: an allocation must not be negative, got -5.00",
+                            "amount: 分配金额不能为负数，现为 -5.00"),
+        refusal(lambda: list_complaints(nothing, state="lost"), BadInput): (  # type: ignore
+            "state: must be one of open, handed_over, answered, closed, cancelled, got 'lost'",
+            "state: 必须是以下之一：open, handed_over, answered, closed, cancelled，"
+            "收到的是 'lost'"),
     }
     for message, (english, chinese) in said.items():
         assert message == english
