@@ -25,6 +25,7 @@ from mktflow.domain.actors import head_is_away
 from mktflow.domain.digests import HELD, DigestMode
 from mktflow.domain.inputs import format_time, human_time
 from mktflow.domain.model import Audience, Role
+from mktflow.domain.words import words_of
 from mktflow.engine.channels import department_channels, member_channels
 from mktflow.engine.common import DEPARTMENT_CHANNELS, find_member, get_for_update, ref
 from mktflow.i18n.notices import PHRASES as _PHRASES
@@ -248,9 +249,9 @@ def notice_recipients(
             "recipient": member, "for": member or f"the {department} department", "due": due,
             "reason": reason, "actor": actor, "process_id": item.process_id, "link": link,
             "subject": subject, **sides, **(extra or {}),
-            # a title a process wrote, as its message: the relay words it for the reader
-            **({"words": {"title": item.words["title"]}}
-               if item.words and item.words.get("title") else {}),
+            # a title or reason a process wrote, as its message: the relay words it for the
+            # reader (a reason a person typed has none)
+            **_notice_words(item, reason),
         }
         for route in (_memo_routes(uow, recipient) if same_organisation
                       else _routes(uow, recipient)):
@@ -268,6 +269,14 @@ def notice_recipients(
                 **({"status": HELD} if held else {}),
             ))
     return messages
+
+
+def _notice_words(item: WorkItem | Handoff, reason: str | None) -> dict[str, Any]:
+    """The payload's ``words``: the item's title and the notice's reason as their messages,
+    those that have one (``{"words": {"title": {...}, "reason": {...}}}``), else nothing."""
+    kept = {**({"title": item.words["title"]} if item.words and item.words.get("title")
+               else {}), **(words_of(reason=reason) or {})}
+    return {"words": kept} if kept else {}
 
 
 def daily_members(uow: UnitOfWork) -> frozenset[str]:

@@ -113,7 +113,8 @@ def subject_of(env: Envelope) -> str:
         return env.subject
     fill = {"department": p.get("department"), "member": p.get("recipient"),
             "due": _human_time(str(p["due"]), lang) if p.get("due") else None,
-            "reason": p.get("reason"), "to": p.get("to_department"),
+            "reason": said(p, "reason", lang) if p.get("reason") else None,
+            "to": p.get("to_department"),
             "from": p.get("from_department"), "escalated_to": p.get("escalated_to"),
             "level": p.get("level")}
     return notices.subject(lang, str(p["ref"]), env.event, fill, said(p, "title", lang))
@@ -140,7 +141,7 @@ def text_of(env: Envelope) -> str:
         lines.append(gettext(lang, say["escalation"], level=p["level"],
                              to=p.get("escalated_to", "")))
     if p.get("reason"):
-        lines.append(gettext(lang, say["reason"], value=p["reason"]))
+        lines.append(gettext(lang, say["reason"], value=said(p, "reason", lang)))
     if env.link:
         lines.append(gettext(lang, say["act"], value=env.link))
     return "\n".join(lines)

@@ -588,3 +588,23 @@ def test_a_lead_files_field_problems_read_in_each_language() -> None:
     assert [in_language(p, "zh") for p in problems.values()] == [
         "未知字段（字段为：company, contact, channel, campaign, region, notes, owner）", "不能为空",
         "不能包含控制字符（U+0007）", "不能超过 64 个字符，现为 301 个"]
+
+
+def test_a_reason_a_process_wrote_reads_in_the_members_language_in_a_notice() -> None:
+    """A notice's reason a process wrote keeps its message in the payload's ``words`` (as the
+    title does): its subject and its body say it in the member's language; a typed reason, and
+    English, as written."""
+    from mktflow.domain.words import phrase, stored
+
+    reason = phrase("%(ref)s was already done: the first completion wins", ref="W-12")
+    payload = {"event": "work.cancelled", "ref": "W-12", "title": "Flyers", "recipient": "i@x",
+               "reason": str(reason), "words": {"reason": stored(reason)}, "language": "zh"}
+    env = Envelope(id="n-1", event="work.cancelled", subject=f"W-12 cancelled: Flyers — {reason}",
+                   payload=payload, link=None, created_at=datetime(2026, 11, 30, tzinfo=UTC),
+                   attempt=1, recipient="i@x")
+    assert subject_of(env).endswith("— W-12 已经完成：以最先的完成为准")
+    assert "原因：W-12 已经完成：以最先的完成为准" in text_of(env)
+    english = replace(env, payload={**payload, "language": None})
+    assert "Reason: W-12 was already done: the first completion wins" in text_of(english)
+    typed = replace(env, payload={**payload, "reason": "por el precio", "words": None})
+    assert "原因：por el precio" in text_of(typed)
