@@ -307,8 +307,9 @@ def start_in_thread(interval_s: float | None = None) -> tuple[threading.Thread, 
 
 def resume_if_answered(flow_run_id: str) -> str | None:
     """If the run waits for a step the database already has as done, resume it with that data
-    (``mktflow process resume``). Returns the step's reference, or None when the run waits for
-    nothing that is answered."""
+    (``mktflow process resume``); if it waits for a step cancelled while its process goes on
+    (a complaint's handed-back act step), wake it (``handback.wake_run``). Returns the step's
+    reference, or None when the run waits for nothing that is answered or cancelled."""
     from mktflow.engine import queries
 
     url = handback.api_url()
@@ -326,6 +327,10 @@ def resume_if_answered(flow_run_id: str) -> str | None:
     for item in queries.done_steps_of_run(bootstrap.uow(), flow_run_id):
         if handback.expects(waiting, pause_key(item.step_key or "")):
             handback.resume_over_http(url, flow_run_id, item)
+            return f"W-{item.id}"
+    for item in queries.done_steps_of_run(bootstrap.uow(), flow_run_id, state="cancelled"):
+        if handback.expects(waiting, pause_key(item.step_key or "")):
+            handback.wake_over_http(url, flow_run_id, item)
             return f"W-{item.id}"
     return None
 
