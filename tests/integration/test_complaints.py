@@ -376,7 +376,8 @@ def test_a_rejected_handoff_hands_the_case_back_to_customer_service(db: Any, cli
     from mktflow.api.app import create_app
     from mktflow.config import Settings
     from mktflow.engine import handoffs
-    from tests.integration.api_support import as_member, member_api
+    from tests.integration.api_support import as_member, member_api, serving
+    from tests.integration.web_support import Browser
 
     case = opened(db)
     complaints.hand_over(db.uow(), case.id, actor_email=OLGA, to="supply", request="Resend")
@@ -419,6 +420,22 @@ def test_a_rejected_handoff_hands_the_case_back_to_customer_service(db: Any, cli
         assert answer.status_code == 200, answer.text
     view = show(db, case)
     assert (view["state"], view["step"]["key"]) == ("open", "respond-1-back-2")
+    # and on the handoff's page
+    complaints.hand_over(db.uow(), case.id, actor_email=OLGA, to="finance",
+                         request="Refund two boxes")
+    third = show(db, case)["handoff"][2:]
+    with serving(create_app(db.engine, settings=Settings())) as url:
+        grace = Browser(url)
+        try:
+            grace.sign_in(db, "grace.liu@example.com")  # finance's head
+            grace.get(f"/handoffs/{third}")
+            grace.post(f"/handoffs/{third}", {"action": "reject",
+                                              "reason": "The customer wants boxes, not money"})
+        finally:
+            grace.client.close()
+    view = show(db, case)
+    assert (view["state"], view["handoff_state"], view["step"]["key"]) == (
+        "open", "rejected", "respond-1-back-3")
     complaints.hand_over(db.uow(), case.id, actor_email=OLGA, to="production",
                          request="Pack two 40x30 boxes")
     complaints.answer(db.uow(), case.id, actor_email=PEDRO, done="Two 40x30 boxes sent")
@@ -427,8 +444,8 @@ def test_a_rejected_handoff_hands_the_case_back_to_customer_service(db: Any, cli
     assert (view["state"], view["round"], view["customer_open_complaints"]) == (
         "closed", 1, 0)
     assert [e["action"] for e in view["history"] if e["ref"][0] == "C"] == [
-        "open", "hand_over", "hand_back", "hand_over", "hand_back", "hand_over", "answer",
-        "close"]
+        "open", "hand_over", "hand_back", "hand_over", "hand_back", "hand_over", "hand_back",
+        "hand_over", "answer", "close"]
 
 
 def test_a_complaints_process_is_cancelled_only_with_its_case(db: Any, cli: Any) -> None:
