@@ -402,7 +402,8 @@ def wake_run(uow: UnitOfWork, item: WorkItem) -> None:
     waiting on it without an answer, through the unit of work's ``waker`` (wired in
     ``mktflow.bootstrap``: the Prefect bridge's ``handback.wake_run``); the flow reads the
     cancelled step and goes on to the next one. A failure is not lost: the step stays
-    cancelled, a warning says so, and the run is woken by ``mktflow process resume P-N``."""
+    cancelled, a warning says so, and the reconciler (or ``mktflow process resume P-N``) wakes
+    the run."""
     if item.process_id is None:
         return
     with uow:
@@ -419,8 +420,8 @@ def wake_run(uow: UnitOfWork, item: WorkItem) -> None:
     except Exception as exc:  # the step is cancelled; only the news to its run waits
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         log.warning("W-%s was cancelled, but its flow run %s could not be woken now (%s); "
-                    "`mktflow process resume P-%s` wakes it", item.id, flow_run_id, first,
-                    item.process_id)
+                    "the reconciler or `mktflow process resume P-%s` wakes it", item.id,
+                    flow_run_id, first, item.process_id)
 
 
 def _close(uow: UnitOfWork, item: WorkItem | Handoff, state: str, reason: str,
