@@ -26,7 +26,7 @@ acting department's hands: the handoff (``handoff-<round>``) and the *act* step
 A person's **cancel** of a case's handoff is refused, naming the case: it would end the case's
 process and leave the case handed over; the head of customer service cancels the case
 (``complaints.cancel``), which cancels its handoff too (a case's step is refused alike:
-``complaint_steps.cancel_refusal``). Other actions on the handoff and a handoff whose act step
+``complaint_cancel.cancel_refusal``). Other actions on the handoff and a handoff whose act step
 is not open keep the handoff's own rules. Source: seed 001, 市场部管理制度
 五、工作流程 2.(1) C.
 """

@@ -29,7 +29,6 @@ from mktflow.domain.complaints import (
     COMPLAINT_FORMS,
     FORM_NAMES,
     RESPONSE_DUE,
-    ComplaintState,
     StepKind,
     check_customer_answer,
     complaint_ref,
@@ -55,7 +54,7 @@ from mktflow.engine.processes import close
 from mktflow.store.tables import Complaint, Customer, Handoff, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["cancel_refusal", "complaint_target", "due_or_default", "follow_step", "new_step"]
+__all__ = ["complaint_target", "due_or_default", "follow_step", "new_step"]
 
 
 
@@ -247,28 +246,3 @@ def _tell_management(uow: UnitOfWork, case: Complaint, step: WorkItem, actor: Ac
                       recipients=[Recipient(MANAGEMENT)], actor=actor.email,
                       reason=f"{complaint_ref(case.id)}: the customer is not satisfied "
                              f"(escalation level {case.escalation_level}): {note}")
-
-
-def cancel_refusal(uow: UnitOfWork, item: Handoff | WorkItem | ProcessInstance) -> str | None:
-    """Why a person may not cancel ``item`` on its own (the handoff, a step or the process of a
-    case not closed or cancelled: cancelling it would end the case's process and leave the case
-    as it is), or None (a plain read, inside an open unit of work). The process's cancel
-    (``mktflow process cancel``) is refused rather than made to cancel the case: a case has one
-    cancel, with its own rule (the head of customer service) and its customer file's count."""
-    if isinstance(item, ProcessInstance):
-        process_id = item.id
-    elif isinstance(item, WorkItem) and item.form_name not in FORM_NAMES.values():
-        return None
-    else:
-        process_id = item.process_id
-    if process_id is None:
-        return None
-    case = uow.session.exec(select(Complaint).where(
-        col(Complaint.process_id) == process_id)).first()
-    if case is None or case.state in (ComplaintState.CLOSED, ComplaintState.CANCELLED):
-        return None
-    cref = complaint_ref(case.id)
-    return phrase("cannot cancel %(ref)s: it carries complaint %(case)s, which would stay "
-                  "%(state)s; the head of customer service cancels the case with it (mktflow "
-                  "complaint cancel %(case)s --reason ...)", ref=ref(item), case=cref,
-                  state=word(case.state.replace("_", " ")))

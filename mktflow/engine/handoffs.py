@@ -13,7 +13,7 @@ from mktflow.domain.model import (
     HANDOFF_RULES,
 )
 from mktflow.domain.words import on_field, phrase
-from mktflow.engine import complaint_handoffs, complaint_steps, lead_handoffs, processes
+from mktflow.engine import complaint_cancel, complaint_handoffs, lead_handoffs, processes
 from mktflow.engine.calendars import resolve_due
 from mktflow.engine.common import get_for_update
 from mktflow.engine.decisions import apply_handoff, flow_moves, settle_step
@@ -110,7 +110,7 @@ def act(
         actor, rule = check(uow, handoff, action, actor_email, reason=reason,
                             who=processes.ender(uow, instance, handoff))
         moved = flow_moves(uow, handoff, action) or (
-            complaint_steps.cancel_refusal(uow, handoff)
+            complaint_cancel.cancel_refusal(uow, handoff)
             if action == "cancel" and uow.door is not Door.ENGINE else None)
         if moved is not None:
             raise TransitionRefused(moved)

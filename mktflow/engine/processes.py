@@ -289,7 +289,7 @@ def cancel_process(uow: UnitOfWork, process_id: int, *, actor_email: str,
         actor = actor_for(uow, actor_email)
         rule = rule_for((END_RULE,), phrase("process %(ref)s", ref=ref(instance)), "cancel",
                         instance.status)
-        from mktflow.engine.complaint_steps import cancel_refusal
+        from mktflow.engine.complaint_cancel import cancel_refusal
 
         if (refused := cancel_refusal(uow, instance)) is not None:  # a case has its own cancel
             raise TransitionRefused(refused)

@@ -101,7 +101,7 @@ def may_end_process(uow: UnitOfWork, process_id: int, email: str) -> bool:
         process = uow.session.get(ProcessInstance, process_id)
         if process is None or process.status != ProcessStatus.RUNNING:
             return False
-        from mktflow.engine.complaint_steps import cancel_refusal
+        from mktflow.engine.complaint_cancel import cancel_refusal
 
         if cancel_refusal(uow, process) is not None:  # a live case: its own cancel ends it
             return False
