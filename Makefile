@@ -7,6 +7,11 @@ export MKTFLOW_DATA_DIR ?= $(CURDIR)/.mktflow
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 # mkdocs-material's notice about its successor, printed on every build
 export NO_MKDOCS_2_WARNING ?= 1
+# Python keeps the compiled bytecode of mktflow's own sources (installed editable, so uv's
+# --compile-bytecode does not reach them) and of the tests: an environment that says
+# PYTHONDONTWRITEBYTECODE made every process the tests start compile mktflow again (about 1 s
+# of CPU per `mktflow` command) and every pytest worker rewrite every test module.
+unexport PYTHONDONTWRITEBYTECODE
 # The browser of the end-to-end tests: Debian's chromium, driven by Playwright (never downloaded).
 export MKTFLOW_TEST_CHROMIUM ?= /usr/bin/chromium
 
@@ -69,6 +74,7 @@ TEST_WORKERS ?= 6
 # and either failing fails `make test`.
 test: install chromium  ## lint, type-check and run every test (PostgreSQL must be up: .ci/run starts it)
 	@log=$$(mktemp); ( $(MAKE) --no-print-directory lint >"$$log" 2>&1 ) & lint=$$!; \
+	$(BIN)/python -m compileall -q -j 0 mktflow flows deployments bench >/dev/null; \
 	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --durations=20; tests=$$?; \
 	wait $$lint; linted=$$?; echo "== make lint (run beside the tests)"; cat "$$log"; \
 	rm -f "$$log"; [ $$linted -eq 0 ] || echo "make test: make lint failed (above)"; \

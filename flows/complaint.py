@@ -12,7 +12,11 @@ that must act, the customer's answer in customer service) waits in its departmen
 is answered at any door (``mktflow complaint``, ``/complaints``, the case's page, ``mktflow
 work complete``, or this run's resume form in the Prefect UI: no step of a case asks for a
 decision). Answering a step moves the case in the engine (``complaints.follow_step``), which
-puts the next step in its queue; the run waits on it. The artifact shows the case's rounds.
+puts the next step in its queue; the run waits on it. When the acting department rejects the
+handoff, its act step is cancelled and the case goes back to customer service with a new
+respond step (``complaint_handoffs.hand_back``): the run, woken on the cancelled step, reads the
+case again and waits on that step; only a case that is over (cancelled) ends the run there.
+The artifact shows the case's rounds.
 A case opened at another door (the order follow-up, the CLI, the API, the pages) runs the same
 steps without a flow run.
 """
@@ -31,8 +35,8 @@ from mktflow.domain.complaints import (
     CustomerAnswerForm,
     RespondForm,
     StepKind,
-    step_key,
 )
+from mktflow.domain.errors import StepCancelled
 from mktflow.domain.words import phrase, word
 from mktflow.prefect.artifacts import markdown_table, publish
 from mktflow.prefect.steps import StepForm, WorkingTime, human_step
@@ -83,10 +87,15 @@ def complaint(request: ComplaintRequest) -> dict[str, Any]:
             if case.state == ComplaintState.CLOSED or case.step is None:
                 break
             kind = StepKind(case.step.kind)
-            human_step(opened["process_id"], step_key(kind, case.round),
-                       department=case.step.department, form=FORMS[kind],
-                       title=phrase("Complaint %(ref)s: %(kind)s", ref=case.ref, kind=word(kind)),
-                       description=case.text)
+            try:
+                human_step(opened["process_id"], case.step.key,
+                           department=case.step.department, form=FORMS[kind],
+                           title=phrase("Complaint %(ref)s: %(kind)s", ref=case.ref,
+                                        kind=word(kind)),
+                           description=case.text)
+            except StepCancelled:  # handed back (the handoff rejected): the case goes on
+                if read_case(opened["id"]).state == ComplaintState.CANCELLED:
+                    raise
         _report(case)
         return {"complaint": case.ref, "state": case.state, "rounds": case.round,
                 "escalation_level": case.escalation_level, "customer": case.customer}

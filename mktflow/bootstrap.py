@@ -27,14 +27,15 @@ if TYPE_CHECKING:
     from mktflow.domain.actors import Door
     from mktflow.domain.clock import Clock
     from mktflow.store.tables import WorkItem
-    from mktflow.store.uow import Identification, Resumer, RunEnder, UnitOfWork
+    from mktflow.store.uow import Identification, Resumer, RunEnder, RunWaker, UnitOfWork
 
-__all__ = ["Wiring", "default_ender", "default_resumer", "engine_uow", "reset", "uow", "wire",
-           "wiring"]
+__all__ = ["Wiring", "default_ender", "default_resumer", "default_waker", "engine_uow", "reset",
+           "uow", "wire", "wiring"]
 
 
 class Wiring:
-    """The engine's dependencies for this process: settings, database, clock, resumer, ender.
+    """The engine's dependencies for this process: settings, database, clock, resumer, ender,
+    waker.
 
     ``settings`` None: the process's (``get_settings``), loaded when first read, so a command
     that only reads a page never imports pydantic.
@@ -42,7 +43,7 @@ class Wiring:
 
     def __init__(self, *, database: Engine, settings: Settings | None = None,
                  clock: Clock | None = None, resumer: Resumer | None = None,
-                 ender: RunEnder | None = None) -> None:
+                 ender: RunEnder | None = None, waker: RunWaker | None = None) -> None:
         self.database = database
         #: None: the process's clock (``mktflow.domain.clock.now``), read at each use.
         self.clock = clock
@@ -50,6 +51,8 @@ class Wiring:
         self.resumer = resumer
         #: None: the Prefect bridge's HTTP end of a run (imported only when a run is ended).
         self.ender = ender
+        #: None: the Prefect bridge's HTTP wake of a run (imported only when a run is woken).
+        self.waker = waker
         self._settings = settings
 
     @property
@@ -78,7 +81,8 @@ class Wiring:
         ender = self.ender or _end_run_when_needed
         door = door or Door.PROVEN
         return UnitOfWork(self.database, clock=self.clock or clocks.now, settings=self._settings,
-                          resumer=resumer, door=door, ender=ender, identified_by=identified_by)
+                          resumer=resumer, door=door, ender=ender, identified_by=identified_by,
+                          waker=self.waker or _wake_run_when_needed)
 
 
 def default_resumer() -> Resumer:
@@ -107,6 +111,18 @@ def _end_run_when_needed(flow_run_id: str, message: str) -> None:
     default_ender()(flow_run_id, message)
 
 
+def default_waker() -> RunWaker:
+    """The production waker: the bridge's ``wake_run`` over plain HTTP to Prefect's API."""
+    from mktflow.prefect.handback import wake_run
+
+    return wake_run
+
+
+def _wake_run_when_needed(flow_run_id: str, item: WorkItem) -> None:
+    """The production waker, imported only when a cancelled step's run is really woken."""
+    default_waker()(flow_run_id, item)
+
+
 _lock = threading.Lock()
 _wiring: Wiring | None = None
 
@@ -127,8 +143,8 @@ def wiring() -> Wiring:
 
 def wire(*, settings: Settings | None = None, database: Engine | None = None,
          clock: Clock | None = None, resumer: Resumer | None = None,
-         ender: RunEnder | None = None) -> Wiring:
-    """Replace this process's wiring (a test's database, clock, resumer or ender, a host's
+         ender: RunEnder | None = None, waker: RunWaker | None = None) -> Wiring:
+    """Replace this process's wiring (a test's database, clock, resumer, ender or waker, a host's
     settings). A ``clock`` given becomes the process's clock (``mktflow.domain.clock``): every
     reading of "now" in the process comes from it, not only the units of work's."""
     global _wiring
@@ -138,7 +154,7 @@ def wire(*, settings: Settings | None = None, database: Engine | None = None,
         clocks.install(clock)
     with _lock:
         _wiring = Wiring(settings=settings, database=database or get_engine(),
-                         clock=clock, resumer=resumer, ender=ender)
+                         clock=clock, resumer=resumer, ender=ender, waker=waker)
         return _wiring
 
 

@@ -199,8 +199,9 @@ def process_cancel(reference: Annotated[str, typer.Argument(help="P-4, 4 or a bu
 @process_app.command("resume")
 def process_resume(reference: Annotated[str, typer.Argument(help="P-4, 4 or a business key.")],
                    json_: JsonOpt = False) -> None:
-    """Hand an answered step to its flow run again, or end the run of a process a cancel ended
-    (when Prefect was unreachable at the time)."""
+    """Hand an answered step to its flow run again, wake a run paused on a step cancelled while
+    its process goes on (a complaint's rejected handoff), or end the run of a process a cancel
+    ended (when Prefect was unreachable at the time)."""
     from mktflow.engine.queries import show_process
 
     with refusals(json_):

@@ -11,10 +11,12 @@ Customer service is a part of marketing in seed 001 (市场部 下设 市场营�
 and in the demo organisation (marketing's members do "planning, promotion, research and customer
 service"), so a case belongs to ``CUSTOMER_SERVICE``, the marketing department.
 
-A case's life (one *round* per pass; its steps are work items keyed ``<step>-<round>``)::
+A case's life (one *round* per pass; its steps are work items keyed ``<step>-<round>``, and
+``<step>-<round>-back-<n>`` after the round's ``n``-th hand-back: ``step_key``)::
 
     open ──hand_over (respond step)──> handed_over ──answer (act step)──> answered
-      ^                                                                    │
+      ^ ^                                  │                               │
+      │ └──hand_back (handoff rejected)────┘                               │
       └──reopen (customer not satisfied, with a note; escalates)───────────┤
                                                        closed <──close (satisfied)
 
@@ -25,6 +27,11 @@ A case's life (one *round* per pass; its steps are work items keyed ``<step>-<ro
 - ``hand_over``: customer service names the department that must act (``ACTING``), what it
   asks and by when: a handoff to that department, and its *act* step, both due then;
 - ``answer``: the acting department says what it did (the handoff is delivered);
+- ``hand_back``: the acting department rejects the handoff, with a reason (at any door:
+  ``mktflow handoff reject``, the API, its page): its act step is cancelled with that reason
+  and the case is customer service's again, in the same round, with a new respond step that
+  names the department and its reason, so customer service hands it to another department, or
+  to the same one with a better request;
 - ``close`` / ``reopen``: customer service records the customer's answer (the *customer* step):
   satisfied closes the case; not satisfied, with a note, reopens it for a new round and
   escalates it: its escalation level rises and management is told. A case is closed only by a
@@ -65,6 +72,7 @@ __all__ = [
     "check_opening",
     "complaint_ref",
     "complaint_rule",
+    "parse_step_key",
     "step_key",
 ]
 
@@ -112,10 +120,25 @@ class StepKind(StrEnum):
     CUSTOMER = "customer"  # customer service: the customer's answer
 
 
-def step_key(kind: StepKind | str, round_: int) -> str:
+def step_key(kind: StepKind | str, round_: int, back: int = 0) -> str:
     """The step key of a case's step in its process: ``respond-1``, ``act-1``,
-    ``customer-2``."""
-    return f"{kind}-{round_}"
+    ``customer-2``; ``respond-1-back-1``, ``act-1-back-1`` after the round's first hand-back
+    (``back``: how many times the round's handoff was rejected; a key is unique per process)."""
+    return f"{kind}-{round_}" + (f"-back-{back}" if back else "")
+
+
+def parse_step_key(key: str | None) -> tuple[StepKind, int, int] | None:
+    """``(kind, round, back)`` of a case's step key (``step_key``'s inverse), or None for a
+    key that is no case step's (work a person attached to the case's process has none)."""
+    parts = (key or "").split("-")
+    try:
+        if len(parts) == 2:
+            return StepKind(parts[0]), int(parts[1]), 0
+        if len(parts) == 4 and parts[2] == "back":
+            return StepKind(parts[0]), int(parts[1]), int(parts[3])
+    except ValueError:
+        pass
+    return None
 
 
 C = ComplaintState
@@ -137,6 +160,10 @@ COMPLAINT_RULES: tuple[Rule, ...] = (
          "solution (工作流程 2.(1) C)", "handed over"),
     _row("answer", {C.HANDED_OVER}, C.ANSWERED, (Party.RECEIVING,),
          "the department that must act says what it did", "answered"),
+    _row("hand_back", {C.HANDED_OVER}, C.OPEN, (Party.RECEIVING,),
+         "a department that rejects the handoff gives the case back to customer service, which "
+         "leads the case to a solution (工作流程 2.(1) C) and hands it on again",
+         "handed back", needs_reason=True),
     _row("close", {C.ANSWERED}, C.CLOSED, (Party.MEMBER,),
          "a case is closed only when the customer says they are satisfied", "closed"),
     _row("reopen", {C.ANSWERED}, C.OPEN, (Party.MEMBER,),

@@ -15,34 +15,50 @@ acting department's hands: the handoff (``handoff-<round>``) and the *act* step
   waiting on the step is resumed. A deliver without ``done`` is refused naming the field, and
   leaves nothing behind.
 
+- **reject** of the handoff, with a reason (``mktflow handoff reject H-n``, its page, the API):
+  the department gives the case back (``hand_back``, in the rejection's transaction): its act
+  step is cancelled with the rejection's reason, the case is ``open`` again in the same round,
+  and customer service gets a new respond step (``respond-<round>-back-<n>``) whose
+  description names the department and its reason, so it hands the case to another department,
+  or to the same one with a better request. A ``complaint`` flow run waiting on the act step is
+  woken after the commit (``processes.wake_run``) and goes on to the new respond step.
+
 A person's **cancel** of a case's handoff is refused, naming the case: it would end the case's
 process and leave the case handed over; the head of customer service cancels the case
 (``complaints.cancel``), which cancels its handoff too (a case's step is refused alike:
-``complaint_steps.cancel_refusal``). Other actions on the handoff (reject, ...) and a handoff
-whose act step is not open keep the handoff's own rules. Source: seed 001, 市场部管理制度
+``complaint_cancel.cancel_refusal``). Other actions on the handoff and a handoff whose act step
+is not open keep the handoff's own rules. Source: seed 001, 市场部管理制度
 五、工作流程 2.(1) C.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlmodel import col, select
 
+from mktflow.domain.actors import Actor, authorize
 from mktflow.domain.complaints import (
+    CUSTOMER_SERVICE,
+    ComplaintState,
     StepKind,
     complaint_ref,
-    step_key,
+    complaint_rule,
+    parse_step_key,
 )
-from mktflow.domain.model import OPEN_WORK_STATES, WorkState
+from mktflow.domain.inputs import REASON_MAX, format_time
+from mktflow.domain.model import OPEN_WORK_STATES, WORK_RULES, WorkState, rule_for
+from mktflow.domain.words import phrase, word
 from mktflow.engine.common import get_for_update, ref
+from mktflow.engine.complaint_steps import complaint_target, due_or_default, new_step
 from mktflow.engine.decisions import apply_handoff
 from mktflow.engine.forms import validate_form
 from mktflow.engine.transitions import check, record
-from mktflow.store.tables import Complaint, Handoff, WorkItem
+from mktflow.store.tables import Complaint, Customer, Handoff, WorkItem
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["MOVES_CASE", "act", "moves_case"]
+__all__ = ["MOVES_CASE", "act", "hand_back", "moves_case"]
 
 #: The handoff actions that move a complaint's case as its act step does.
 MOVES_CASE = ("accept", "deliver")
@@ -55,13 +71,22 @@ def _act_step(uow: UnitOfWork, handoff_id: int) -> tuple[int, int, str] | None:
         col(Complaint.handoff_id) == handoff_id)).first()
     if case is None or case.id is None or case.process_id is None:
         return None
-    step = uow.session.exec(select(WorkItem).where(
-        col(WorkItem.process_id) == case.process_id,
-        col(WorkItem.step_key) == step_key(StepKind.ACT, case.round),
-        col(WorkItem.state).in_(OPEN_WORK_STATES))).first()
+    step = _open_act_step(uow, case)
     if step is None or step.id is None:
         return None
     return case.id, step.id, step.state
+
+
+def _open_act_step(uow: UnitOfWork, case: Complaint, *, for_update: bool = False
+                   ) -> WorkItem | None:
+    """The case's open act step of its round (``act-<round>``, ``act-<round>-back-<n>``)."""
+    query = select(WorkItem).where(col(WorkItem.process_id) == case.process_id,
+                                   col(WorkItem.state).in_(OPEN_WORK_STATES))
+    for step in uow.session.exec(query.with_for_update() if for_update else query):
+        parsed = parse_step_key(step.step_key)
+        if parsed is not None and parsed[:2] == (StepKind.ACT, case.round):
+            return step
+    return None
 
 
 def moves_case(uow: UnitOfWork, handoff_id: int | None) -> bool:
@@ -127,3 +152,57 @@ def _deliver(uow: UnitOfWork, step_id: int, state: str, *, actor_email: str,
     if state == WorkState.OPEN:
         work.claim(uow, step_id, actor_email=actor_email)
     hand_over(uow, work.complete(uow, step_id, actor_email=actor_email, data=data))
+
+
+def hand_back(uow: UnitOfWork, handoff: Handoff, actor: Actor, reason: str | None
+              ) -> WorkItem | None:
+    """The acting department rejected ``handoff`` (the case's, still offered) with ``reason``:
+    give the case back to customer service, inside the rejection's transaction (the handoff
+    locked already, then the steps, the case and the customer, the order a step's answer takes
+    them). The act step is cancelled with the reason; the case is ``open`` in the same round;
+    customer service's new respond step (``respond-<round>-back-<n>``) names the department and
+    its reason; audited on the case (``hand_back``). Returns the cancelled act step (its flow run
+    is woken after the commit: ``processes.wake_run``), or None when ``handoff`` is no open
+    case's. Raises NotAuthorized or TransitionRefused as ``COMPLAINT_RULES`` say. Source: seed
+    001, 市场部管理制度 五、工作流程 2.(1) C (customer service leads the case to a solution)."""
+    if handoff.id is None:
+        return None
+    seen = uow.session.exec(select(Complaint).where(
+        col(Complaint.handoff_id) == handoff.id)).first()
+    if seen is None or seen.state in (ComplaintState.CLOSED, ComplaintState.CANCELLED):
+        return None
+    step = _open_act_step(uow, seen, for_update=True)
+    case = uow.session.get(Complaint, seen.id, with_for_update=True, populate_existing=True)
+    assert case is not None and case.id is not None
+    cref = complaint_ref(case.id)
+    rule = complaint_rule("hand_back", case.state, ref=cref)
+    authorize(actor, rule, replace(complaint_target(case),
+                                   department=case.acting_department or ""))
+    cust = uow.session.get(Customer, case.customer_id, with_for_update=True)
+    assert cust is not None
+    because = (reason or "").strip()
+    back = 0
+    if step is not None:
+        parsed = parse_step_key(step.step_key)
+        back = parsed[2] if parsed is not None else 0
+        cancel = rule_for(WORK_RULES, phrase("%(kind)s %(ref)s", kind=word("work item"),
+                                             ref=ref(step)), "cancel", step.state)
+        record(uow, step, cancel, actor, tells=(), reason=(
+            f"{ref(handoff)} was rejected by {actor.email}: {because}")[:REASON_MAX])
+    department = case.acting_department or handoff.to_department
+    nxt = new_step(uow, case, StepKind.RESPOND, CUSTOMER_SERVICE,
+                   due_or_default(None, uow.now(), "due"), cust.name, back=back + 1,
+                   note=phrase("Handed back: %(department)s rejected %(handoff)s: %(reason)s. "
+                               "Hand the case to another department, or to the same one with "
+                               "a better request.", department=word(department),
+                               handoff=ref(handoff), reason=because))
+    before = case.state
+    case.state, case.respond_due, case.updated_at = rule.target, nxt.due_at, uow.now()
+    uow.session.add(case)
+    uow.audit(actor=actor.email, entity_type="complaint", entity_id=case.id,
+              process_id=case.process_id, action=rule.action, from_state=before,
+              to_state=case.state, reason=because,
+              data={"handoff": ref(handoff), "department": department,
+                    "cancelled": None if step is None else ref(step), "next": ref(nxt),
+                    "due": format_time(nxt.due_at)})
+    return step

@@ -29,11 +29,11 @@ from mktflow.domain.complaints import (
     COMPLAINT_FORMS,
     FORM_NAMES,
     RESPONSE_DUE,
-    ComplaintState,
     StepKind,
     check_customer_answer,
     complaint_ref,
     complaint_rule,
+    parse_step_key,
     step_key,
 )
 from mktflow.domain.errors import BadInput
@@ -54,7 +54,7 @@ from mktflow.engine.processes import close
 from mktflow.store.tables import Complaint, Customer, Handoff, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
 
-__all__ = ["cancel_refusal", "complaint_target", "due_or_default", "follow_step", "new_step"]
+__all__ = ["complaint_target", "due_or_default", "follow_step", "new_step"]
 
 
 
@@ -96,9 +96,10 @@ def due_or_default(raw: str | datetime | WorkingDue | None, now: datetime, field
 
 
 def new_step(uow: UnitOfWork, case: Complaint, kind: StepKind, department: str,
-             due_at: datetime | WorkingDue, customer: str, note: Phrase | None = None
-             ) -> WorkItem:
-    """The case's next step in ``department``'s queue, inside the open transaction."""
+             due_at: datetime | WorkingDue, customer: str, note: Phrase | None = None,
+             back: int = 0) -> WorkItem:
+    """The case's next step in ``department``'s queue, inside the open transaction (keyed
+    ``step_key(kind, case.round, back)``: ``back`` hand-backs in this round)."""
     form = COMPLAINT_FORMS[kind]
     with as_engine(uow):
         return create_within(
@@ -108,7 +109,7 @@ def new_step(uow: UnitOfWork, case: Complaint, kind: StepKind, department: str,
                                note=note) if note
             else phrase("The customer said: %(text)s", text=case.text),
             form_schema=form.model_json_schema(), form_name=FORM_NAMES[kind],
-            due_at=due_at, process_id=case.process_id, step_key=step_key(kind, case.round),
+            due_at=due_at, process_id=case.process_id, step_key=step_key(kind, case.round, back),
             branch=case.branch)
 
 
@@ -118,9 +119,10 @@ def follow_step(uow: UnitOfWork, item: WorkItem, actor: Actor, data: dict[str, A
     field, TransitionRefused for a case not in the state the step's action needs."""
     case = uow.session.exec(select(Complaint).where(
         col(Complaint.process_id) == item.process_id).with_for_update()).first()
-    if case is None or item.step_key is None:
+    parsed = parse_step_key(item.step_key)
+    if case is None or parsed is None:
         return
-    kind = StepKind(item.step_key.rsplit("-", 1)[0])
+    kind, _, back = parsed
     cref = complaint_ref(case.id)
     cust = uow.session.get(Customer, case.customer_id, with_for_update=True)
     assert cust is not None and case.id is not None
@@ -147,11 +149,12 @@ def follow_step(uow: UnitOfWork, item: WorkItem, actor: Actor, data: dict[str, A
                     customer=cust.name, request=request)),
                 due_at=due, criteria=phrase("The customer said: %(text)s", text=case.text),
                 deliverables=["what was done"], process_id=case.process_id,
-                step_key=f"handoff-{case.round}", branch=case.branch)
+                step_key=step_key("handoff", case.round, back), branch=case.branch)
         case.acting_department, case.request, case.handoff_id = to, request, handoff.id
         assert handoff.due_at is not None
         step = new_step(uow, case, StepKind.ACT, to, handoff.due_at, cust.name,
-                         note=phrase("Customer service asks: %(request)s", request=request))
+                        note=phrase("Customer service asks: %(request)s", request=request),
+                        back=back)
         audit |= {"to": to, "handoff": f"H-{handoff.id}", "next": ref(step),
                   "due": format_time(handoff.due_at)}
     elif kind is StepKind.ACT:
@@ -243,20 +246,3 @@ def _tell_management(uow: UnitOfWork, case: Complaint, step: WorkItem, actor: Ac
                       recipients=[Recipient(MANAGEMENT)], actor=actor.email,
                       reason=f"{complaint_ref(case.id)}: the customer is not satisfied "
                              f"(escalation level {case.escalation_level}): {note}")
-
-
-def cancel_refusal(uow: UnitOfWork, item: Handoff | WorkItem) -> str | None:
-    """Why a person may not cancel ``item`` on its own (the handoff or a step of a case not
-    closed or cancelled: cancelling it would end the case's process and leave the case as it
-    is), or None (a plain read, inside an open unit of work)."""
-    if item.process_id is None or (isinstance(item, WorkItem)
-                                   and item.form_name not in FORM_NAMES.values()):
-        return None
-    case = uow.session.exec(select(Complaint).where(
-        col(Complaint.process_id) == item.process_id)).first()
-    if case is None or case.state in (ComplaintState.CLOSED, ComplaintState.CANCELLED):
-        return None
-    cref = complaint_ref(case.id)
-    return (f"cannot cancel {ref(item)}: it carries complaint {cref}, which would stay "
-            f"{case.state}; the head of customer service cancels the case with it "
-            f"(mktflow complaint cancel {cref} --reason ...)")

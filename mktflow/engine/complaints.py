@@ -35,7 +35,7 @@ from mktflow.domain.complaints import (
     check_opening,
     complaint_ref,
     complaint_rule,
-    step_key,
+    parse_step_key,
 )
 from mktflow.domain.errors import BadInput, NotFound, TransitionRefused
 from mktflow.domain.inputs import REASON_MAX, check_id, check_text, format_time
@@ -171,7 +171,8 @@ def _answer_step(uow: UnitOfWork, complaint_id: int, kind: StepKind, action: str
     with uow:
         case = _case(uow, complaint_id)
         step = _open_step(uow, case)
-        if step is None or step.step_key != step_key(kind, case.round):
+        parsed = parse_step_key(step.step_key) if step is not None else None
+        if step is None or parsed is None or parsed[:2] != (kind, case.round):
             complaint_rule(action, case.state, ref=complaint_ref(case.id))  # refuses
             raise TransitionRefused(phrase(
                 "cannot %(action)s %(ref)s: it has no open %(kind)s step",
@@ -279,6 +280,12 @@ def _open_step(uow: UnitOfWork, case: Complaint) -> WorkItem | None:
         col(WorkItem.state).in_(OPEN_WORK_STATES)).order_by(col(WorkItem.id).desc())).first()
 
 
+def _kind(key: str | None) -> str:
+    """The kind of a case's step (``respond``, ``act``, ``customer``), "" for other work."""
+    parsed = parse_step_key(key)
+    return "" if parsed is None else parsed[0].value
+
+
 def complaint_view(case: Complaint, customer: Customer, step: WorkItem | None,
                    handoff: Handoff | None) -> ComplaintPublic:
     """One case: its fields, state, the open step and the handoff to the acting department."""
@@ -296,9 +303,9 @@ def complaint_view(case: Complaint, customer: Customer, step: WorkItem | None,
         done=case.done, satisfied=case.satisfied, customer_note=case.customer_note,
         process=None if case.process_id is None else f"P-{case.process_id}",
         step=None if step is None else ComplaintStep(
-            ref=ref(step), kind=(step.step_key or "").rsplit("-", 1)[0],
+            ref=ref(step), kind=_kind(step.step_key),
             department=step.department, state=step.state, due=format_time(step.due_at),
-            escalation_level=step.escalation_level),
+            escalation_level=step.escalation_level, key=step.step_key or ""),
         opened_by=case.opened_by, created_at=format_time(case.created_at),
         closed_at=format_time(case.closed_at))
 

@@ -13,7 +13,7 @@ from mktflow.domain.model import (
     HANDOFF_RULES,
 )
 from mktflow.domain.words import on_field, phrase
-from mktflow.engine import complaint_handoffs, complaint_steps, lead_handoffs, processes
+from mktflow.engine import complaint_cancel, complaint_handoffs, lead_handoffs, processes
 from mktflow.engine.calendars import resolve_due
 from mktflow.engine.common import get_for_update
 from mktflow.engine.decisions import apply_handoff, flow_moves, settle_step
@@ -86,7 +86,9 @@ def act(
 
     Accepting or delivering a complaint's handoff moves its case as the case's act step does
     (``engine.complaint_handoffs``): accept claims the step, deliver (``{"done": ...}``)
-    completes it; a person's cancel of a case's handoff is refused (the case is cancelled).
+    completes it; rejecting it hands the case back to customer service (its act step
+    cancelled, a new respond step; a flow run waiting on the act step is woken and goes on);
+    a person's cancel of a case's handoff is refused (the case is cancelled).
 
     A person's cancel of a handoff the flow of a running process made ends the process with
     it, as a step's cancel does (``work.cancel``), so whoever may end the process does it and
@@ -108,11 +110,13 @@ def act(
         actor, rule = check(uow, handoff, action, actor_email, reason=reason,
                             who=processes.ender(uow, instance, handoff))
         moved = flow_moves(uow, handoff, action) or (
-            complaint_steps.cancel_refusal(uow, handoff)
+            complaint_cancel.cancel_refusal(uow, handoff)
             if action == "cancel" and uow.door is not Door.ENGINE else None)
         if moved is not None:
             raise TransitionRefused(moved)
         lead_handoffs.follow(uow, handoff, action, actor, data=data)  # a lead's outcome
+        handed_back = complaint_handoffs.hand_back(uow, handoff, actor, reason) \
+            if action == "reject" else None  # a complaint's case goes back to customer service
         apply_handoff(uow, handoff, action, actor, rule, reason=reason, data=data)
         decided = settle_step(uow, handoff, action, actor, reason) \
             if uow.door is not Door.ENGINE else None
@@ -122,6 +126,8 @@ def act(
         uow.commit()
     if instance is not None and why is not None:
         processes.tell_run(uow, instance, why)
+    if handed_back is not None:  # the run waiting on the cancelled act step goes on
+        processes.wake_run(uow, handed_back)
     if decided is not None:  # the flow run waiting on the deciding step goes on
         hand_over(uow, decided)
     return handoff

@@ -47,6 +47,7 @@ __all__ = [
     "start_process",
     "start_refusal",
     "tell_run",
+    "wake_run",
 ]
 
 log = logging.getLogger("mktflow.processes")
@@ -281,13 +282,18 @@ def cancel_process(uow: UnitOfWork, process_id: int, *, actor_email: str,
     """End a running process on purpose (``mktflow process cancel``): by its owner, whoever
     leads the owner's department, or management (``END_RULE``), with a reason. Its open steps
     and handoffs are cancelled with the reason, in the same transaction; its waiting flow run
-    is ended afterwards (``tell_run``). Raises NotFound, TransitionRefused (not running),
-    BadInput (no reason), NotAuthorized."""
+    is ended afterwards (``tell_run``). Raises NotFound, TransitionRefused (not running, or
+    the process of a complaint not closed or cancelled: ``mktflow complaint cancel`` cancels
+    the case and its process), BadInput (no reason), NotAuthorized."""
     with uow:
         instance = get_for_update(uow, ProcessInstance, process_id)
         actor = actor_for(uow, actor_email)
         rule = rule_for((END_RULE,), phrase("process %(ref)s", ref=ref(instance)), "cancel",
                         instance.status)
+        from mktflow.engine.complaint_cancel import cancel_refusal
+
+        if (refused := cancel_refusal(uow, instance)) is not None:  # a case has its own cancel
+            raise TransitionRefused(refused)
         if not (reason and reason.strip()):
             raise BadInput("reason: cancel needs a reason (why the process is ended)")
         authorize(actor, rule, visibility.process_target(uow.session, instance))
@@ -389,6 +395,34 @@ def tell_run(uow: UnitOfWork, instance: ProcessInstance, why: str) -> None:
         log.warning("%s is %s, but its flow run %s could not be ended now (%s); `mktflow "
                     "process resume %s` ends it", ref(instance), instance.status,
                     instance.flow_run_id, first, ref(instance))
+
+
+def wake_run(uow: UnitOfWork, item: WorkItem) -> None:
+    """After the commit that cancelled ``item`` while its process goes on (a complaint's act
+    step when its handoff is rejected: ``complaint_handoffs.hand_back``): wake the flow run
+    waiting on it without an answer, through the unit of work's ``waker`` (wired in
+    ``mktflow.bootstrap``: the Prefect bridge's ``handback.wake_run``); the flow reads the
+    cancelled step and goes on to the next one. A failure is not lost: the step stays
+    cancelled, a warning says so, and the reconciler (or ``mktflow process resume P-N``) wakes
+    the run."""
+    if item.process_id is None:
+        return
+    with uow:
+        instance = uow.session.get(ProcessInstance, item.process_id)
+        flow_run_id = instance.flow_run_id if instance else None
+    if not flow_run_id:
+        return
+    if uow.waker is None:
+        log.info("W-%s was cancelled; nothing is wired to wake flow run %s", item.id,
+                 flow_run_id)
+        return
+    try:
+        uow.waker(flow_run_id, item)
+    except Exception as exc:  # the step is cancelled; only the news to its run waits
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        log.warning("W-%s was cancelled, but its flow run %s could not be woken now (%s); "
+                    "the reconciler or `mktflow process resume P-%s` wakes it", item.id,
+                    flow_run_id, first, item.process_id)
 
 
 def _close(uow: UnitOfWork, item: WorkItem | Handoff, state: str, reason: str,

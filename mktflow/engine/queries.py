@@ -222,14 +222,16 @@ def _departments_of(session: Session, emails: set[str]) -> dict[str, str]:
         select(Member).where(col(Member.email).in_(sorted(emails))))}
 
 
-def done_steps_of_run(uow: UnitOfWork, flow_run_id: str) -> list[WorkItem]:
-    """The work items done in the process that flow run ``flow_run_id`` runs."""
+def done_steps_of_run(uow: UnitOfWork, flow_run_id: str, *, state: str = "done"
+                      ) -> list[WorkItem]:
+    """The work items done (or in ``state``) in the process that flow run ``flow_run_id``
+    runs."""
     with uow:
         return list(uow.session.exec(
             select(WorkItem).join(ProcessInstance,
                                   col(WorkItem.process_id) == col(ProcessInstance.id))
             .where(col(ProcessInstance.flow_run_id) == flow_run_id,
-                   col(WorkItem.state) == "done")))
+                   col(WorkItem.state) == state)))
 
 
 def history(uow: UnitOfWork, reference: str, *, reader: str | None = None

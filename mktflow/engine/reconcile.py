@@ -52,7 +52,9 @@ class Candidate:
     """A process with a flow run, as the reconciler compares it with that run.
 
     ``done``: its flow's steps (with a step key) that are done, whose data a waiting run is
-    handed; ``reason``: why it ended, when it is not running.
+    handed; ``reason``: why it ended, when it is not running; ``cancelled``: its flow's steps
+    cancelled while it runs on (a complaint's act step whose handoff was rejected), on which a
+    waiting run is woken.
     """
 
     process_id: int
@@ -61,6 +63,7 @@ class Candidate:
     flow_run_id: str
     reason: str | None = None
     done: list[WorkItem] = field(default_factory=list)
+    cancelled: list[WorkItem] = field(default_factory=list)
 
 
 def latest_entry(uow: UnitOfWork) -> int:
@@ -106,23 +109,25 @@ def _candidates(uow: UnitOfWork, *where: object) -> list[Candidate]:
             col(ProcessInstance.flow_run_id).is_not(None), *where)))  # type: ignore[arg-type]
         ids = [p.id for p in processes]
         items = list(uow.session.exec(select(WorkItem).where(
-            col(WorkItem.process_id).in_(ids), col(WorkItem.state) == "done",
+            col(WorkItem.process_id).in_(ids), col(WorkItem.state).in_(("done", "cancelled")),
             col(WorkItem.step_key).is_not(None)))) if ids else []
-    by_process: dict[int, list[WorkItem]] = {}
+    by_process: dict[tuple[int, str], list[WorkItem]] = {}
     for item in items:
         assert item.process_id is not None
-        by_process.setdefault(item.process_id, []).append(item)
+        by_process.setdefault((item.process_id, item.state), []).append(item)
     found = []
     for p in processes:
         assert p.id is not None and p.flow_run_id is not None
         found.append(Candidate(p.id, ref(p), p.status, p.flow_run_id,
-                               (p.result or {}).get("reason"), by_process.get(p.id, [])))
+                               (p.result or {}).get("reason"), by_process.get((p.id, "done"), []),
+                               by_process.get((p.id, "cancelled"), [])))
     return found
 
 
 def record_handed_back(uow: UnitOfWork, process_id: int, *, flow_run_id: str,
                        what: str, reason: str, item_id: int | None = None) -> None:
-    """Audit what the reconciler did to a process's run (``what``: ``resume`` or ``end-run``),
+    """Audit what the reconciler did to a process's run (``what``: ``resume``, ``wake`` or
+    ``end-run``),
     with ``reason`` saying why (it names the reconciler), as the process engine."""
     with uow:
         uow.audit(actor=SYSTEM.email, entity_type="process", entity_id=process_id,

@@ -93,13 +93,18 @@ def may_take(uow: UnitOfWork, item_id: int, action: str, actor_email: str
 
 def may_end_process(uow: UnitOfWork, process_id: int, email: str) -> bool:
     """Whether ``email`` may end process ``process_id`` now (``processes.cancel_process``'s
-    rule: running; its owner, whoever leads the owner's department, or management)."""
+    rule: running, not a live complaint's; its owner, whoever leads the owner's department, or
+    management)."""
     from mktflow.domain.actors import authorize
     from mktflow.domain.model import END_RULE, ProcessStatus
 
     with uow:
         process = uow.session.get(ProcessInstance, process_id)
         if process is None or process.status != ProcessStatus.RUNNING:
+            return False
+        from mktflow.engine.complaint_cancel import cancel_refusal
+
+        if cancel_refusal(uow, process) is not None:  # a live case: its own cancel ends it
             return False
         try:
             authorize(actor_for(uow, email), END_RULE,

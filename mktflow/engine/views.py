@@ -685,6 +685,8 @@ class ComplaintStep(View):
     state: str
     due: str | None
     escalation_level: int
+    key: str = ""
+    """its step key in the case's process: ``respond-1``, ``act-1-back-1`` (``step_key``)"""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

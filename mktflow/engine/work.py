@@ -355,7 +355,7 @@ def cancel(uow: UnitOfWork, item_id: int, *, actor_email: str, reason: str | Non
         actor, rule = check(uow, item, "cancel", actor_email, reason=reason,
                             who=processes.ender(uow, instance, item))
         if uow.door is not Door.ENGINE:  # a complaint's step: the case is cancelled instead
-            from mktflow.engine.complaint_steps import cancel_refusal
+            from mktflow.engine.complaint_cancel import cancel_refusal
 
             refused = cancel_refusal(uow, item)
             if refused is not None:

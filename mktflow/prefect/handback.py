@@ -33,6 +33,13 @@ on how the run waits:
   gone), it is set to Failed as a suspended one is;
 * running (between steps): left alone, it meets a cancelled step, or ``open_step`` refuses a
   new one, and fails by itself; finished: nothing to do.
+
+``wake_run`` is the third: a step was cancelled while its process goes on (a complaint's act
+step when the acting department rejects its handoff: the case goes back to customer service
+with a new step). A run paused on that step is woken without an answer, as a resume without
+input would (suspended: Scheduled "Resuming", so its deployment runs it again from the top;
+paused in a polling process: Running); the flow reads the cancelled step, then its case, and
+waits on the next step. A run waiting on another step, running, or finished is left alone.
 """
 
 from __future__ import annotations
@@ -50,7 +57,8 @@ from mktflow.prefect.keys import pause_key
 if TYPE_CHECKING:
     from mktflow.engine import WorkItem
 
-__all__ = ["api_url", "end_over_http", "end_run", "expects", "hand_back", "resume_over_http"]
+__all__ = ["api_url", "end_over_http", "end_run", "expects", "hand_back", "resume_over_http",
+           "wake_over_http", "wake_run"]
 
 log = logging.getLogger("mktflow.resume")
 #: Answers Prefect's client retries too: a busy server (SQLite answers 503 under overlapping
@@ -113,6 +121,40 @@ def end_run(flow_run_id: str, message: str) -> bool:
     from mktflow.prefect.server import connect
 
     return end_over_http(connect().api_url, flow_run_id, message)
+
+
+def wake_run(flow_run_id: str, item: WorkItem) -> bool:
+    """Wake the run paused on the cancelled step ``item`` whose process goes on (see the module
+    docstring); True when this call woke it, False when it waited for something else or was not
+    paused."""
+    url = api_url()
+    if url is not None:
+        try:
+            return wake_over_http(url, flow_run_id, item)
+        except _UseClient as exc:
+            log.info("waking %s over HTTP: %s; asking Prefect's settings", flow_run_id, exc)
+    from mktflow.prefect.server import connect
+
+    return wake_over_http(connect().api_url, flow_run_id, item)
+
+
+def wake_over_http(url: str, flow_run_id: str, item: WorkItem, *,
+                   transport: httpx.BaseTransport | None = None) -> bool:
+    """Wake the run at ``url`` paused on ``item`` (see ``wake_run``)."""
+    key = pause_key(item.step_key or "")
+    with httpx.Client(base_url=url, timeout=10.0, transport=transport) as http:
+        state = _paused_state(http, flow_run_id) or {}
+        details = state.get("state_details") or {}
+        if state.get("type") != "PAUSED" or not expects(details.get("pause_key") or "", key):
+            log.info("flow run %s is %s: it meets the cancelled W-%s by itself, if at all",
+                     flow_run_id, state.get("name", "unknown"), item.id)
+            return False
+        message = f"Woken: W-{item.id} was cancelled; the run goes on with the next step"
+        if details.get("pause_reschedule"):
+            _set_state(http, flow_run_id, "SCHEDULED", "Resuming", message)
+        else:
+            _set_state(http, flow_run_id, "RUNNING", "Running", message)
+        return True
 
 
 def end_over_http(url: str, flow_run_id: str, message: str, *,

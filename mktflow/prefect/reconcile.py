@@ -17,6 +17,10 @@ a run paused on a step that is done        resumed with the step's stored data (
                                            resume path, ``handback``)
 a run paused while its process has ended   ended with the process's reason (``end_run``)
 (a cancel whose hand-over was lost)
+a running process's run paused on a step   woken without an answer (``wake_run``): it reads
+cancelled while the process goes on (a     the case and waits on its next step
+complaint's rejected handoff, the wake
+lost)
 a running process whose run ended          closed with the run's state and message
 (Failed, Crashed, Cancelled, Completed)    (``engine.reconcile.settle_ended_run``)
 ========================================  ==================================================
@@ -71,8 +75,9 @@ _PAGE = 200
 @dataclass(frozen=True)
 class Correction:
     """One thing the reconciler found: ``action`` is ``resume`` (a run paused on a done step),
-    ``end-run`` (a run paused while its process had ended) or ``close`` (a running process whose
-    run ended); ``done`` is False in a dry run, or when another door was faster."""
+    ``wake`` (a running process's run paused on a step cancelled while it goes on), ``end-run``
+    (a run paused while its process had ended) or ``close`` (a running process whose run
+    ended); ``done`` is False in a dry run, or when another door was faster."""
 
     process: str
     flow_run_id: str
@@ -194,7 +199,7 @@ class Reconciler:
         item = next((i for i in c.done
                      if handback.expects(waiting, pause_key(i.step_key or ""))), None)
         if item is None:
-            return None
+            return self._woken(url, c, waiting, suspects, dry_run=dry_run, at_once=at_once)
         if dry_run:
             return Correction(c.ref, c.flow_run_id, "resume",
                               f"would resume flow run {c.flow_run_id} with W-{item.id} "
@@ -210,6 +215,32 @@ class Reconciler:
                                       flow_run_id=c.flow_run_id, what="resume",
                                       reason=detail, item_id=item.id)
         return Correction(c.ref, c.flow_run_id, "resume", detail, done)
+
+    def _woken(self, url: str, c: engine.Candidate, waiting: str,
+               suspects: set[tuple[int, str]], *, dry_run: bool,
+               at_once: bool) -> Correction | None:
+        """A running process's run paused on a step cancelled while the process goes on (a
+        complaint's act step whose handoff was rejected) is woken, as the door that cancelled
+        it does (``handback.wake_over_http``), when that door could not."""
+        item = next((i for i in c.cancelled
+                     if handback.expects(waiting, pause_key(i.step_key or ""))), None)
+        if item is None:
+            return None
+        if dry_run:
+            return Correction(c.ref, c.flow_run_id, "wake",
+                              f"would wake flow run {c.flow_run_id}, paused at cancelled "
+                              f"W-{item.id}", False)
+        if not at_once and (c.process_id, waiting) not in self._suspects:
+            self._suspect(suspects, c.process_id, waiting)  # the door may still wake it
+            return None
+        done = handback.wake_over_http(url, c.flow_run_id, item, transport=self._transport)
+        detail = (f"{engine.WHO} woke flow run {c.flow_run_id}, which still waited at "
+                  f"{waiting} although W-{item.id} was cancelled and {c.ref} goes on")
+        if done:
+            engine.record_handed_back(bootstrap.engine_uow(), c.process_id,
+                                      flow_run_id=c.flow_run_id, what="wake", reason=detail,
+                                      item_id=item.id)
+        return Correction(c.ref, c.flow_run_id, "wake", detail, done)
 
     def _suspect(self, suspects: set[tuple[int, str]], process_id: int, waiting: str) -> None:
         """Seen paused on what it need not wait for: looked at again next tick (a full sweep
@@ -307,8 +338,9 @@ def start_in_thread(interval_s: float | None = None) -> tuple[threading.Thread, 
 
 def resume_if_answered(flow_run_id: str) -> str | None:
     """If the run waits for a step the database already has as done, resume it with that data
-    (``mktflow process resume``). Returns the step's reference, or None when the run waits for
-    nothing that is answered."""
+    (``mktflow process resume``); if it waits for a step cancelled while its process goes on
+    (a complaint's handed-back act step), wake it (``handback.wake_run``). Returns the step's
+    reference, or None when the run waits for nothing that is answered or cancelled."""
     from mktflow.engine import queries
 
     url = handback.api_url()
@@ -326,6 +358,10 @@ def resume_if_answered(flow_run_id: str) -> str | None:
     for item in queries.done_steps_of_run(bootstrap.uow(), flow_run_id):
         if handback.expects(waiting, pause_key(item.step_key or "")):
             handback.resume_over_http(url, flow_run_id, item)
+            return f"W-{item.id}"
+    for item in queries.done_steps_of_run(bootstrap.uow(), flow_run_id, state="cancelled"):
+        if handback.expects(waiting, pause_key(item.step_key or "")):
+            handback.wake_over_http(url, flow_run_id, item)
             return f"W-{item.id}"
     return None
 

@@ -61,6 +61,9 @@ Identification = IdentifiedBy | Callable[[], IdentifiedBy | None] | None
 #: Ends the flow run of a process that ended while the run waited (a step of it was cancelled):
 #: (flow_run_id, message naming the step, who cancelled it and why) -> anything.
 RunEnder = Callable[[str, str], object]
+#: Wakes the flow run paused on a step that was cancelled while its process goes on (a
+#: complaint's act step whose handoff was rejected): (flow_run_id, the step) -> anything.
+RunWaker = Callable[[str, "WorkItem"], object]
 
 
 @dataclass(frozen=True)
@@ -87,12 +90,14 @@ class UnitOfWork:
                  settings: Settings | None = None,
                  resumer: Resumer | None = None, door: Door = Door.PROVEN,
                  ender: RunEnder | None = None,
-                 identified_by: Identification = None) -> None:
+                 identified_by: Identification = None,
+                 waker: RunWaker | None = None) -> None:
         self.engine = engine
         self.clock = clock
         self._settings = settings
         self.resumer = resumer
         self.ender = ender
+        self.waker = waker
         #: How the commands run in it know who acts (``Door``): only ``Door.ENGINE`` (flows and
         #: sweeps, ``bootstrap.engine_uow``) may act as the process engine.
         self.door = door

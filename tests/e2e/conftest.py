@@ -291,6 +291,12 @@ def served(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> Iter
                    what=f"the Prefect UI at {ui_url}")
         eventually(lambda: len(site.prefect("POST", "/deployments/filter", {})) >= 10,
                    timeout=120, what="mktflow serve to register its 10 deployments")
+        from mktflow.prefect.serving import READY_LINE
+
+        # as the docs tell a script to: a run handed to a deployment before its runner first
+        # asks for runs is refused as not served (``mktflow.prefect.runner.check_served``)
+        eventually(lambda: READY_LINE in log.read_text("utf-8", "replace"), timeout=120,
+                   what=f"mktflow serve to print {READY_LINE!r}")
         yield site
     finally:
         stopped = _stop(proc)  # at once when test_ctrl_c stopped it

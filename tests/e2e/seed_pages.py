@@ -6,7 +6,8 @@ served environment, it prints one JSON object:
   specialist);
 * ``work``: ``{"form": id, "open": id, "overdue": id, "walk": id}``: in marketing, a step held by
   Ana whose form has every kind of input the pages draw (``FORM``) and whose description has a
-  table, an open step in the queue and an overdue one at escalation level 1; in supply, an open
+  table, an open step in the queue and an overdue one at escalation level 1 (important and
+  urgent: seed 000's balance of work); in supply, an open
   step with a short form (``WALK_FORM``) for the keyboard walk;
 * ``handoffs``: ``{"to_marketing": id, "to_supply": id}``: handoffs offered, not yet answered;
 * ``lead``: the id of a lead marketing gathered;
@@ -105,7 +106,7 @@ def seed() -> dict[str, Any]:
                                      "|---|---:|\n| leads | 1,200 |"),
             "open": step("marketing", "Book the tasting stand", form_schema=WALK_FORM),
             "overdue": escalated(step("marketing", "Send the samples", due_at=late,
-                                      priority=90)),
+                                      priority=90, important=True, urgent=True)),
             "walk": step("supply", "Count the stand's stock", form_schema=WALK_FORM),
         },
         "handoffs": {

@@ -123,6 +123,24 @@ def test_every_page_meets_wcag_2_2_aa_as_axe_checks_it(
         expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
         check(name)
 
+    # the queue and a step's page say where each step stands in the balance of work (seed 000)
+    page.goto(f"{api}/inbox/marketing")
+    expect(page.get_by_role("row").filter(has_text="Send the samples")).to_contain_text(
+        "Important and urgent")
+    expect(page.get_by_role("row").filter(has_text="Book the tasting stand")).to_contain_text(
+        "Unclassified")
+    page.goto(f"{api}/work/{work['overdue']}")
+    expect(page.locator("dt:text-is('Importance and urgency') + dd")).to_have_text(
+        "Important and urgent")
+    # the head of customer service cancels the case on its page, with a reason
+    page.goto(f"{api}/complaints/C-{seeded['complaint']}")
+    page.get_by_label("Why is the case cancelled?").fill("Lodged twice: see the first case")
+    page.get_by_role("button", name="Cancel the case").click()
+    expect(page.get_by_role("status").filter(has_text="The case is cancelled.")).to_be_visible()
+    expect(page.get_by_role("button", name="Cancel the case")).to_have_count(0)
+    expect(page.get_by_role("main")).to_contain_text("Lodged twice: see the first case")
+    check("complaint cancelled")
+
     # the form refused beside its fields, then the signed-out page
     page.goto(f"{api}/work/{work['form']}")
     page.get_by_role("textbox", name="Code").fill("NOT lower case")

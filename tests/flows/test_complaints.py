@@ -1,7 +1,8 @@
 """A customer complaint to closure on a real Prefect server (seed 001, 客户服务部 工作流程
 2.(1) C): the complaint deployment's run opens the case, waits on its steps in each department's
 queue (one answered in the Prefect UI's resume form), goes round again when the customer is not
-satisfied, and ends only when the customer is; the artifact shows the case."""
+satisfied, follows the case back to customer service when the acting department rejects its
+handoff, and ends only when the customer is satisfied; the artifact shows the case."""
 
 from __future__ import annotations
 
@@ -62,7 +63,19 @@ def test_a_complaint_runs_round_twice_to_a_satisfied_customer(flow_db: Any) -> N
     ui_resume(fid, {"done": "Two boxes sent by courier", "answered_by": RAJ})
     d.answer("customer-1", OLGA, {"satisfied": False, "note": "One box still missing"})
     d.answer("respond-2", OLGA, {"to": "finance", "request": "Refund the missing box"})
-    d.answer("act-2", GRACE, {"done": "Refunded 40.00"})
+    # finance rejects the handoff while the run waits on its act step: the run is woken and
+    # goes on with customer service's new respond step
+    wait_paused(fid, "act-2")
+    from mktflow.engine import complaints, handoffs
+
+    handed = complaints.show_complaint(flow_db.uow(), case.ref)
+    handoffs.reject(flow_db.uow(), int(handed.handoff[2:]), actor_email=GRACE,
+                    reason="Say which order line")
+    wait_paused(fid, "respond-2-back-1")
+    assert d.step("act-2").state == "cancelled"
+    d.answer("respond-2-back-1", OLGA, {"to": "finance",
+                                         "request": "Refund the missing box of line 2"})
+    d.answer("act-2-back-1", GRACE, {"done": "Refunded 40.00"})
     d.answer("customer-2", OLGA, {"satisfied": True, "note": "Thanks"})
 
     result = run.result()

@@ -370,3 +370,98 @@ def test_a_cases_step_or_handoff_is_not_cancelled_on_its_own(db: Any) -> None:
     view = show(db, case)
     assert (view["state"], view["handoff_state"], view["step"]["state"]) == (
         "handed_over", "offered", "open")
+
+
+def test_a_rejected_handoff_hands_the_case_back_to_customer_service(db: Any, cli: Any) -> None:
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+    from mktflow.engine import handoffs
+    from tests.integration.api_support import as_member, member_api, serving
+    from tests.integration.web_support import Browser
+
+    case = opened(db)
+    complaints.hand_over(db.uow(), case.id, actor_email=OLGA, to="supply", request="Resend")
+    view = show(db, case)
+    first, act_step = view["handoff"], view["step"]["ref"]
+    with pytest.raises(BadInput, match="reason"):  # a rejection says why
+        handoffs.reject(db.uow(), int(first[2:]), actor_email=RAJ, reason=" ")
+    with pytest.raises(NotAuthorized):  # only the department it was handed to rejects it
+        handoffs.reject(db.uow(), int(first[2:]), actor_email=TOM, reason="not ours")
+    assert show(db, case)["state"] == "handed_over"  # a refused rejection leaves nothing
+
+    rejected = cli("handoff", "reject", first, "--reason", "No stock: production packs boxes",
+                   "--as", RAJ, "--json")
+    assert rejected.exit_code == 0, rejected.stdout + rejected.stderr
+    view = show(db, case, OLGA)
+    assert (view["state"], view["round"], view["handoff_state"]) == ("open", 1, "rejected")
+    assert (view["step"]["kind"], view["step"]["department"], view["step"]["key"]) == (
+        "respond", "marketing", "respond-1-back-1")
+    assert view["respond_due"] == view["step"]["due"]
+    act = plain(queries.show(db.uow(), act_step))
+    assert act["state"] == "cancelled"
+    respond = plain(queries.show(db.uow(), view["step"]["ref"]))
+    assert "supply" in respond["description"] and \
+        "No stock: production packs boxes" in respond["description"]
+    [back] = [e for e in view["history"] if e["ref"][0] == "C" and e["action"] == "hand_back"]
+    assert (back["actor"], back["from_state"], back["to_state"], back["reason"]) == (
+        RAJ, "handed_over", "open", "No stock: production packs boxes")
+    assert [(e["ref"], e["to_state"]) for e in view["history"]
+            if e["ref"] == act_step and e["action"] == "cancel"] == [(act_step, "cancelled")]
+
+    # handed to production, rejected at the API; then again with a better request, done
+    complaints.hand_over(db.uow(), case.id, actor_email=OLGA, to="production",
+                         request="Pack two boxes")
+    view = show(db, case)
+    assert view["step"]["key"] == "act-1-back-1"
+    second = view["handoff"]
+    with member_api(db, create_app(db.engine, settings=Settings()), OLGA) as api:
+        answer = api.post(f"/handoffs/{second[2:]}/reject", headers=as_member(PEDRO),
+                          json={"reason": "Which size? Say the box size"})
+        assert answer.status_code == 200, answer.text
+    view = show(db, case)
+    assert (view["state"], view["step"]["key"]) == ("open", "respond-1-back-2")
+    # and on the handoff's page
+    complaints.hand_over(db.uow(), case.id, actor_email=OLGA, to="finance",
+                         request="Refund two boxes")
+    third = show(db, case)["handoff"][2:]
+    with serving(create_app(db.engine, settings=Settings())) as url:
+        grace = Browser(url)
+        try:
+            grace.sign_in(db, "grace.liu@example.com")  # finance's head
+            grace.get(f"/handoffs/{third}")
+            grace.post(f"/handoffs/{third}", {"action": "reject",
+                                              "reason": "The customer wants boxes, not money"})
+        finally:
+            grace.client.close()
+    view = show(db, case)
+    assert (view["state"], view["handoff_state"], view["step"]["key"]) == (
+        "open", "rejected", "respond-1-back-3")
+    complaints.hand_over(db.uow(), case.id, actor_email=OLGA, to="production",
+                         request="Pack two 40x30 boxes")
+    complaints.answer(db.uow(), case.id, actor_email=PEDRO, done="Two 40x30 boxes sent")
+    complaints.customer_answer(db.uow(), case.id, actor_email=OLGA, satisfied=True)
+    view = show(db, case)
+    assert (view["state"], view["round"], view["customer_open_complaints"]) == (
+        "closed", 1, 0)
+    assert [e["action"] for e in view["history"] if e["ref"][0] == "C"] == [
+        "open", "hand_over", "hand_back", "hand_over", "hand_back", "hand_over", "hand_back",
+        "hand_over", "answer", "close"]
+
+
+def test_a_complaints_process_is_cancelled_only_with_its_case(db: Any, cli: Any) -> None:
+    from mktflow.engine import processes, tasklist
+
+    case = opened(db)
+    process = show(db, case)["process"]
+    refused = cli("process", "cancel", process, "--reason", "lodged twice", "--as", ANA)
+    assert refused.exit_code == 1
+    assert f"mktflow complaint cancel C-{case.id}" in refused.stderr, refused.stderr
+    with pytest.raises(TransitionRefused, match=r"carries complaint C-\d+, which would stay"):
+        processes.cancel_process(db.uow(), int(process[2:]), actor_email=MARIA,
+                                 reason="lodged twice")
+    assert not tasklist.may_end_process(db.uow(), int(process[2:]), MARIA)  # no page form
+    view = show(db, case)
+    assert (view["state"], view["step"]["kind"]) == ("open", "respond")
+    assert plain(queries.show_process(db.uow(), int(process[2:])))["status"] == "running"
+    complaints.cancel(db.uow(), case.id, actor_email=ANA, reason="Lodged twice")
+    assert plain(queries.show_process(db.uow(), int(process[2:])))["status"] == "cancelled"

@@ -1,5 +1,7 @@
 """The reconciler on both databases, against a Prefect API that a test plays (issue 20, item 2):
-a run paused on a done step is resumed at the second sighting, once; a process whose run ended
+a run paused on a done step is resumed at the second sighting, once; a run paused on a
+complaint's act step cancelled by a rejected handoff (the case goes on) is woken, once, when
+the rejection's own wake was lost; a process whose run ended
 is closed with the run's message, once; each correction is audited as the engine naming the
 reconciler; a tick reads only the processes that moved; a dry run changes nothing. The same
 reconciler against a real Prefect server and a real cut is in ``tests/flows/test_reconciler``.
@@ -29,6 +31,7 @@ class FakePrefect:
     def __init__(self) -> None:
         self.runs: dict[str, dict[str, Any]] = {}
         self.resumed: list[tuple[str, dict[str, Any]]] = []
+        self.set: list[tuple[str, str]] = []  # (run, state type) forced with set_state
         self.asked: list[list[str]] = []  # the ids of each filter by id
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -43,6 +46,11 @@ class FakePrefect:
             return httpx.Response(200, json=[self._run(i) for i, s in self.runs.items()
                                              if s["type"] in kinds])
         run_id = path.split("/")[2]
+        if path.endswith("/set_state"):
+            state = json.loads(request.content)["state"]
+            self.set.append((run_id, state["type"]))
+            self.runs[run_id] = {"type": state["type"], "name": state["name"]}
+            return httpx.Response(201, json={"status": "ACCEPT", "details": {}})
         if path.endswith("/resume"):
             if self.runs[run_id]["type"] != "PAUSED":
                 return httpx.Response(200, json={"status": "ABORT", "details": {}})
@@ -100,6 +108,40 @@ def test_a_run_paused_on_a_done_step_is_resumed_once_and_audited(
     assert entry["actor"] == "mktflow" and entry["identified_by"] is None
     assert entry["reason"].startswith(f"the reconciler resumed flow run {run}, which still "
                                       f"waited at plan although W-{wid} was done by {OLGA}")
+
+
+def test_a_run_paused_on_a_handed_back_step_is_woken_once_when_its_wake_was_lost(
+        db: Db, cli: Callable[..., CliResult]) -> None:
+    from mktflow.bootstrap import Wiring
+    from mktflow.config import get_settings
+    from mktflow.engine import complaints, handoffs
+
+    fake = FakePrefect()
+    reconciler = _reconciler(fake)
+    reconciler.tick()  # starts the feeds
+    run = str(uuid.uuid4())
+    case = complaints.open_complaint(db.uow(), actor_email=OLGA, customer="CUST-REC",
+                                     text="Dented boxes", flow_run_id=run)
+    assert case.id is not None and case.process_id is not None
+    complaints.hand_over(db.uow(), case.id, actor_email=OLGA, to="supply", request="Resend")
+    fake.paused(run, "act-1")
+    view = complaints.show_complaint(db.uow(), case.id)
+    assert view.step is not None and view.handoff is not None
+    lost: list[str] = []  # the rejecting door's wake never reaches Prefect
+    rejecting = Wiring(settings=get_settings(), database=db.engine,
+                       waker=lambda run_id, item: lost.append(run_id)).uow()
+    handoffs.reject(rejecting, int(view.handoff[2:]), actor_email="raj.patel@example.com",
+                    reason="No stock")
+    assert lost == [run] and fake.set == []
+    assert reconciler.tick() == []  # first sighting: the rejecting door may still wake it
+    made = reconciler.tick()
+    assert [(c.process, c.action, c.done) for c in made] == [
+        (f"P-{case.process_id}", "wake", True)]
+    assert fake.set == [(run, "RUNNING")] and fake.resumed == []
+    assert reconciler.tick() == []  # running now: nothing to do
+    [entry] = _reconciles(db, case.process_id)
+    assert entry["reason"].startswith(f"the reconciler woke flow run {run}, which still "
+                                      f"waited at act-1 although {view.step.ref} was cancelled")
 
 
 def test_a_run_stuck_before_the_reconciler_started_is_resumed_at_its_second_tick(

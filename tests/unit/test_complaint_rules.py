@@ -14,6 +14,7 @@ from mktflow.domain.complaints import (
     check_customer_answer,
     check_opening,
     complaint_rule,
+    parse_step_key,
     step_key,
 )
 from mktflow.domain.errors import BadInput, NotAuthorized, TransitionRefused
@@ -72,3 +73,22 @@ def test_each_step_has_its_form_and_a_key_per_round() -> None:
     assert COMPLAINT_FORMS[StepKind.RESPOND].model_json_schema()["properties"]["to"]["enum"] \
         == ["production", "supply", "finance"]
     assert len(set(FORM_NAMES.values())) == 3
+
+
+def test_a_hand_back_keys_the_rounds_steps_apart_and_parses_back() -> None:
+    assert step_key(StepKind.RESPOND, 1, 1) == "respond-1-back-1"
+    assert [parse_step_key(k) for k in ("act-2", "respond-1-back-3")] == [
+        (StepKind.ACT, 2, 0), (StepKind.RESPOND, 1, 3)]
+    for other in (None, "", "handoff-1", "plan-1-retry-2", "act-x"):  # no case step's key
+        assert parse_step_key(other) is None
+
+
+def test_the_acting_department_hands_a_case_back_with_a_reason() -> None:
+    back = complaint_rule("hand_back", "handed_over", ref="C-1")
+    assert (back.target, back.needs_reason) == ("open", True)
+    acting = Target(ref="C-1", department="supply", offering=CUSTOMER_SERVICE)
+    authorize(Actor(email="raj@example.com", department="supply"), back, acting)
+    with pytest.raises(NotAuthorized):
+        authorize(Actor(email="tom@example.com", department="tech"), back, acting)
+    with pytest.raises(TransitionRefused, match="hand back is allowed only when handed over"):
+        complaint_rule("hand_back", "answered", ref="C-1")

@@ -1,6 +1,7 @@
 """Ending the run of a process a cancel ended, over Prefect's REST API (``handback.end_run``):
 a suspended run is set Failed with the message and logged; a paused run is woken and left to
-fail by itself, or set Failed when nothing wakes; a running or finished run is left alone."""
+fail by itself, or set Failed when nothing wakes; a running or finished run is left alone. And
+waking the run of a step cancelled while its process goes on (``handback.wake_run``)."""
 
 from __future__ import annotations
 
@@ -102,3 +103,22 @@ def test_a_refused_state_is_an_error_the_cancel_warns_about() -> None:
     with pytest.raises(RuntimeError, match="refused Failed: Run is already in terminal state"):
         handback.end_over_http("http://prefect/api", RUN, WHY,
                                transport=httpx.MockTransport(refuses))
+
+
+@pytest.mark.parametrize(("suspended", "woken"), [(True, ("SCHEDULED", "Resuming")),
+                                                  (False, ("RUNNING", "Running"))])
+def test_a_run_paused_on_a_handed_back_step_is_woken_to_go_on(
+        suspended: bool, woken: tuple[str, str]) -> None:
+    from mktflow.store.tables import WorkItem
+
+    fake = FakePrefect(suspended=suspended, wakes=False)
+    step = WorkItem(id=7, step_key="plan-1", department="supply", title="Act")
+    assert handback.wake_over_http("http://prefect/api", RUN, step,
+                                   transport=httpx.MockTransport(fake)) is True
+    assert [(s["state"]["type"], s["state"]["name"]) for s in fake.sent] == [woken]
+    assert "W-7 was cancelled" in fake.sent[0]["state"]["message"] and fake.logs == []
+    other = WorkItem(id=8, step_key="plan-2", department="supply", title="Act")
+    fake = FakePrefect(suspended=suspended)  # paused on another step: left alone
+    assert handback.wake_over_http("http://prefect/api", RUN, other,
+                                   transport=httpx.MockTransport(fake)) is False
+    assert fake.sent == []
