@@ -124,10 +124,9 @@ def api_url() -> str | None:
         return settings.prefect_api_url.rstrip("/")
     if url := prefect_env_api_url():
         return url.rstrip("/")
-    from mktflow.prefect.server import local_status
+    from mktflow.prefect.server import running_api_url
 
-    status = local_status(settings)
-    return str(status["api_url"]) if status["running"] else None
+    return running_api_url(settings)
 
 
 def hand_back(flow_run_id: str, item: WorkItem) -> bool:
