@@ -343,23 +343,30 @@ def served(runs: int, shared: tuple[dict[str, str], subprocess.Popen[bytes]] | N
 # --- the served hand-back's baseline: a bare Prefect flow, resumed by resume_flow_run -------
 
 
-def _bare_serve(env: dict[str, str], api_url: str, log: Path) -> subprocess.Popen[bytes]:
-    """``python -m bench._bare_flow`` on the same Prefect server, polling as often as
-    ``mktflow serve``'s runner; returned once its deployment is registered."""
+def _bare_serve(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start ``python -m bench._bare_flow`` on the data folder's Prefect server, polling as
+    often as ``mktflow serve``'s runner, without waiting for it (it boots while the other
+    hand-backs are measured; ``bare`` waits for its deployment)."""
+    folder = Path(env["MKTFLOW_DATA_DIR"])
+    api_url = json.loads(_mktflow(env, "server", "start", "--json"))["api_url"]
+    bare_env = {**env, "PREFECT_API_URL": api_url, "PREFECT_HOME": str(folder / "bare-prefect")}
+    with open(folder / "bare-serve.log", "wb") as out:
+        return subprocess.Popen([sys.executable, "-m", "bench._bare_flow", str(_runner_poll())],
+                                env=bare_env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+
+
+def _bare_deployment(proc: subprocess.Popen[bytes], api_url: str, log: Path) -> str:
+    """The bare flow's deployment id, once its runner registered it and polls."""
     import httpx
 
-    bare_env = {**env, "PREFECT_API_URL": api_url,
-                "PREFECT_HOME": str(Path(env["MKTFLOW_DATA_DIR"]) / "bare-prefect")}
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "bench._bare_flow", str(_runner_poll())],
-                                env=bare_env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"the bare flow's runner exited: {log.read_text('utf-8')[-2000:]}")
-        if httpx.get(f"{api_url}/deployments/name/bare-handback/bench").status_code == 200:
+        found = httpx.get(f"{api_url}/deployments/name/bare-handback/bench")
+        if found.status_code == 200:
             time.sleep(2 * _runner_poll())  # its runner polls from now on
-            return proc
+            return str(found.json()["id"])
         time.sleep(0.2)
     proc.kill()
     raise SystemExit("the bare flow was never served")
@@ -369,7 +376,8 @@ def _marks(mark: Path) -> list[float]:
     return [float(line) for line in mark.read_text("utf-8").split()] if mark.exists() else []
 
 
-def bare(runs: int, env: dict[str, str]) -> dict[str, Any]:
+def bare(runs: int, env: dict[str, str], proc: subprocess.Popen[bytes] | None = None
+         ) -> dict[str, Any]:
     """The baseline of the served hand-back: N runs of a bare Prefect flow served on the same
     Prefect server (``bench._bare_flow``), each suspended at ``step-1`` and resumed by
     Prefect's ``resume_flow_run``; resume call -> its next task started, split like
@@ -382,10 +390,10 @@ def bare(runs: int, env: dict[str, str]) -> dict[str, Any]:
 
     folder = Path(env["MKTFLOW_DATA_DIR"])
     api_url = json.loads(_mktflow(env, "server", "start", "--json"))["api_url"]
-    proc = _bare_serve(env, api_url, folder / "bare-serve.log")
+    proc = proc or _bare_serve(env)
     figures = Figures()
     try:
-        deployment = httpx.get(f"{api_url}/deployments/name/bare-handback/bench").json()["id"]
+        deployment = _bare_deployment(proc, api_url, folder / "bare-serve.log")
         for n in range(runs):
             mark = folder / f"bare-{n}.marks"
             made = httpx.post(f"{api_url}/deployments/{deployment}/create_flow_run",
@@ -425,12 +433,16 @@ def run(quick: bool, out: Path) -> list[dict[str, Any]]:
     run; ``work complete`` exits within 1 s of its commit (issue 8).
     """
     sys.path.insert(0, str(ROOT))
-    from bench._records import record, shared_folder, shared_serve, write
+    from bench._records import interrupt, record, shared_folder, shared_serve, write
 
     env = shared_folder()
-    pause = paused(2 if quick else 100, None, env)
-    serve = served(1 if quick else 30, (env, shared_serve()))
-    base = bare(1 if quick else 30, env)
+    booting = _bare_serve(env)  # the baseline's runner boots meanwhile
+    try:
+        pause = paused(2 if quick else 100, None, env)
+        serve = served(1 if quick else 30, (env, shared_serve()))
+        base = bare(1 if quick else 30, env, booting)
+    finally:
+        interrupt(booting)
     write(out, "handback", {"paused": pause, "served": serve, "bare": base})
     nxt, srv, bsv = pause["next_step_s"], serve["next_step_s"], base["next_step_s"]
     poll, rpoll = pause["poll_interval_s"], serve["poll_interval_s"]
