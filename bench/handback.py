@@ -1,7 +1,7 @@
 """Benchmark of the hand-back: how fast an answered step reaches its flow run.
 
     .venv/bin/python bench/handback.py [--steps 5] [--poll SECONDS]
-    .venv/bin/python bench/handback.py --served [--steps 3]
+    .venv/bin/python bench/handback.py --served [--bare] [--steps 3]
 
 On a fresh data folder (its own SQLite database and local Prefect server, stopped afterwards)
 each step is answered with ``mktflow work complete W-n --as MEMBER`` (no --data: the draft) as a
@@ -13,7 +13,9 @@ whole process, once the run waits for it. Two modes:
 * ``--served``: ``mktflow serve --only campaign --no-api`` runs as a subprocess, and N campaigns
   are handed to it (``mktflow run campaign --detach``); each suspends at its plan (``plan-1``,
   no process held), and answering it makes Prefect's runner start the run again from the top
-  at its next poll (every ``MKTFLOW_RUNNER_POLL_S``), which creates the approval step.
+  (woken by the resume's event, or at its next poll, every ``MKTFLOW_RUNNER_POLL_S``), which
+  creates the approval step. ``--bare`` adds the baseline: a bare Prefect flow served on the
+  same server (``bench._bare_flow``), suspended, resumed by ``resume_flow_run``.
 
 Prints JSON with p50 / p95 / max of:
 
@@ -21,7 +23,8 @@ Prints JSON with p50 / p95 / max of:
 * ``commit_to_exit_s``: from the completion's commit (its completed_at) to the process's exit;
 * ``next_step_s``: from a completion's commit to the next step's creation (in its queue);
 * ``next_step_parts_s`` (``--served``): that time split by the run's Prefect states after the
-  commit: the runner took it (Pending), its new process runs the flow (Running), step created.
+  commit: resumed (Scheduled), the runner took it (Pending), its new process runs the flow
+  (Running), step created.
 """
 
 from __future__ import annotations
@@ -277,7 +280,8 @@ def _is(ref: str, item: dict[str, Any]) -> bool:
 
 def _rerun(run: dict[str, Any], committed: str, created: str) -> dict[str, float]:
     """Where the time from the commit to the next step went, by the run's Prefect states
-    after the commit: resumed (Scheduled) -> the runner took it (Pending, at its poll) -> the
+    after the commit: the door's resume call (-> Scheduled "Resuming") -> the runner took it
+    (Pending: woken by the event, or at its poll) -> the
     re-run's process runs the flow (Running: started, Prefect and the flow imported) -> the
     flow, run again from the top, created the step."""
     import httpx
@@ -286,8 +290,10 @@ def _rerun(run: dict[str, Any], committed: str, created: str) -> dict[str, float
                        params={"flow_run_id": run["flow_run_id"]}).json()
     after = sorted((_at(s["timestamp"]), s["type"]) for s in states
                    if _at(s["timestamp"]) >= _at(committed))
-    at = {kind: next(t for t, k in after if k == kind) for kind in ("PENDING", "RUNNING")}
-    return {"commit_to_pickup": at["PENDING"] - _at(committed),
+    at = {kind: next(t for t, k in after if k == kind)
+          for kind in ("SCHEDULED", "PENDING", "RUNNING")}
+    return {"commit_to_resumed": at["SCHEDULED"] - _at(committed),
+            "resumed_to_pickup": at["PENDING"] - at["SCHEDULED"],
             "pickup_to_running": at["RUNNING"] - at["PENDING"],
             "running_to_step": _at(created) - at["RUNNING"]}
 
@@ -334,25 +340,116 @@ def served(runs: int, shared: tuple[dict[str, str], subprocess.Popen[bytes]] | N
                           poll_interval_s=_runner_poll())
 
 
-def run(quick: bool, out: Path) -> list[dict[str, Any]]:
-    """Benchmark 5 for ``python -m bench``: the paused and the served hand-back.
+# --- the served hand-back's baseline: a bare Prefect flow, resumed by resume_flow_run -------
 
-    Quick: 2 paused steps and 1 served campaign; full: 100 paused steps and 30 served
-    campaigns (each served one costs about 6 s: a detached start, its first run to the plan,
-    the answer, the re-run to the approval). Targets (issue 8): next step p50 <= 1.5 s paused,
-    p95 <= 4 s served; ``work complete`` exits within 1 s of its commit.
+
+def _bare_serve(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start ``python -m bench._bare_flow`` on the data folder's Prefect server, polling as
+    often as ``mktflow serve``'s runner, without waiting for it (it boots while the other
+    hand-backs are measured; ``bare`` waits for its deployment)."""
+    folder = Path(env["MKTFLOW_DATA_DIR"])
+    api_url = json.loads(_mktflow(env, "server", "start", "--json"))["api_url"]
+    bare_env = {**env, "PREFECT_API_URL": api_url, "PREFECT_HOME": str(folder / "bare-prefect")}
+    with open(folder / "bare-serve.log", "wb") as out:
+        return subprocess.Popen([sys.executable, "-m", "bench._bare_flow", str(_runner_poll())],
+                                env=bare_env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+
+
+def _bare_deployment(proc: subprocess.Popen[bytes], api_url: str, log: Path) -> str:
+    """The bare flow's deployment id, once its runner registered it and polls."""
+    import httpx
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the bare flow's runner exited: {log.read_text('utf-8')[-2000:]}")
+        found = httpx.get(f"{api_url}/deployments/name/bare-handback/bench")
+        if found.status_code == 200:
+            time.sleep(2 * _runner_poll())  # its runner polls from now on
+            return str(found.json()["id"])
+        time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("the bare flow was never served")
+
+
+def _marks(mark: Path) -> list[float]:
+    return [float(line) for line in mark.read_text("utf-8").split()] if mark.exists() else []
+
+
+def bare(runs: int, env: dict[str, str], proc: subprocess.Popen[bytes] | None = None
+         ) -> dict[str, Any]:
+    """The baseline of the served hand-back: N runs of a bare Prefect flow served on the same
+    Prefect server (``bench._bare_flow``), each suspended at ``step-1`` and resumed by
+    Prefect's ``resume_flow_run``; resume call -> its next task started, split like
+    ``served``'s (the states after the resume)."""
+    import httpx
+    from prefect.flow_runs import resume_flow_run
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from bench._records import interrupt
+
+    folder = Path(env["MKTFLOW_DATA_DIR"])
+    api_url = json.loads(_mktflow(env, "server", "start", "--json"))["api_url"]
+    proc = proc or _bare_serve(env)
+    figures = Figures()
+    try:
+        deployment = _bare_deployment(proc, api_url, folder / "bare-serve.log")
+        for n in range(runs):
+            mark = folder / f"bare-{n}.marks"
+            made = httpx.post(f"{api_url}/deployments/{deployment}/create_flow_run",
+                              json={"parameters": {"mark": str(mark)}})
+            made.raise_for_status()
+            run_id = made.json()["id"]
+            _paused(api_url, run_id, "step-1", timeout=120)
+            resumed = clocks.now()
+            with temporary_settings({PREFECT_API_URL: api_url}):
+                resume_flow_run(run_id)
+            deadline = time.monotonic() + 120
+            while not _marks(mark):
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"bare run {run_id} never reached its next step")
+                time.sleep(0.02)
+            at = _marks(mark)[0]
+            figures.next_step.append(at - resumed.timestamp())
+            created = datetime.fromtimestamp(at, UTC).isoformat()
+            run = {"prefect_api": api_url, "flow_run_id": run_id}
+            for part, seconds in _rerun(run, resumed.isoformat(), created).items():
+                figures.parts.setdefault(part, []).append(seconds)
+    finally:
+        interrupt(proc)
+    return {"mode": "bare", "runs": runs, "poll_interval_s": _runner_poll(),
+            "next_step_s": _stats(figures.next_step),
+            "next_step_parts_s": {k: _stats(v) for k, v in figures.parts.items()}}
+
+
+def run(quick: bool, out: Path) -> list[dict[str, Any]]:
+    """Benchmark 5 for ``python -m bench``: the paused and the served hand-back, and the
+    served one's baseline (a bare Prefect flow served on the same server, ``bare``).
+
+    Quick: 2 paused steps, 1 served campaign, 1 bare run; full: 100 paused steps, 30 served
+    campaigns (each costs about 6 s: a detached start, its first run to the plan, the answer,
+    the re-run to the approval) and 30 bare runs. Targets: next step p50 <= 1.5 s paused
+    (issue 8); served p95 <= 1 s (issue 22, target 2), against the bare flow's p95 in the same
+    run; ``work complete`` exits within 1 s of its commit (issue 8).
     """
     sys.path.insert(0, str(ROOT))
-    from bench._records import record, shared_folder, shared_serve, write
+    from bench._records import interrupt, record, shared_folder, shared_serve, write
 
     env = shared_folder()
-    pause = paused(2 if quick else 100, None, env)
-    serve = served(1 if quick else 30, (env, shared_serve()))
-    write(out, "handback", {"paused": pause, "served": serve})
-    nxt, srv = pause["next_step_s"], serve["next_step_s"]
+    booting = _bare_serve(env)  # the baseline's runner boots meanwhile
+    try:
+        pause = paused(2 if quick else 100, None, env)
+        serve = served(1 if quick else 30, (env, shared_serve()))
+        base = bare(1 if quick else 30, env, booting)
+    finally:
+        interrupt(booting)
+    write(out, "handback", {"paused": pause, "served": serve, "bare": base})
+    nxt, srv, bsv = pause["next_step_s"], serve["next_step_s"], base["next_step_s"]
     poll, rpoll = pause["poll_interval_s"], serve["poll_interval_s"]
-    parts = serve.get("next_step_parts_s", {})
-    split = ", ".join(f"{k} p50 {v['p50']:.2f} s" for k, v in parts.items())
+
+    def split(parts: dict[str, dict[str, float]]) -> str:
+        return ", ".join(f"{k} p50 {v['p50']:.2f} s" for k, v in parts.items())
+
     return [
         record("handback-paused", figure=nxt["p50"], unit="s (p50)", baseline=poll,
                baseline_name="paused-step poll interval (MKTFLOW_STEP_POLL_INTERVAL_S)",
@@ -360,14 +457,17 @@ def run(quick: bool, out: Path) -> list[dict[str, Any]]:
                notes=(f"`work complete` commit -> next step in its queue, paused run, "
                       f"{nxt['n']} steps: p50 {nxt['p50']:.2f} s, p95 {nxt['p95']:.2f} s, max "
                       f"{nxt['max']:.2f} s")),
-        record("handback-served", figure=srv["p95"], unit="s (p95)", baseline=rpoll,
-               baseline_name="runner poll interval (MKTFLOW_RUNNER_POLL_S)",
-               target="<= 4 s (issue 8: the runner's former 2 s poll + 2 s)",
-               database="sqlite",
-               notes=(f"commit -> next step, suspended run of `mktflow serve`, {srv['n']} "
-                      f"campaigns: p50 {srv['p50']:.2f} s, p95 {srv['p95']:.2f} s, max "
-                      f"{srv['max']:.2f} s (poll {rpoll:g} s + 2 s = {rpoll + 2:g} s: "
-                      f"p50 {'met' if srv['p50'] <= rpoll + 2 else 'missed'}); {split}")),
+        record("handback-served", figure=srv["p95"], unit="s (p95)", baseline=bsv["p95"],
+               baseline_name=("bare Prefect flow served on the same server (flow.serve's "
+                              "Runner, same poll), resume_flow_run -> its next task, p95"),
+               target="<= 1 s (issue 22, target 2)", database="sqlite",
+               notes=(f"`mktflow work complete` commit -> the approval step in its queue, "
+                      f"campaign suspended at its plan under `mktflow serve` (runner poll "
+                      f"{rpoll:g} s), {srv['n']} campaigns: p50 {srv['p50']:.2f} s, p95 "
+                      f"{srv['p95']:.2f} s, max {srv['max']:.2f} s; "
+                      f"{split(serve.get('next_step_parts_s', {}))}. Bare, {bsv['n']} runs: "
+                      f"p50 {bsv['p50']:.2f} s, p95 {bsv['p95']:.2f} s, max {bsv['max']:.2f} s; "
+                      f"{split(base['next_step_parts_s'])}")),
         record("handback-complete", figure=pause["commit_to_exit_s"]["p50"], unit="s (p50)",
                baseline=pause["work_complete_s"]["p50"],
                baseline_name="the whole `mktflow work complete` process, p50",
@@ -382,6 +482,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--served", action="store_true",
                         help="runs of the served campaign deployment, suspended at each step")
+    parser.add_argument("--bare", action="store_true",
+                        help="with --served: also the baseline, a bare Prefect flow served on "
+                             "the same server and resumed by resume_flow_run")
     parser.add_argument("--steps", type=int, default=None,
                         help="steps of the paused run (5); campaigns when --served (3)")
     parser.add_argument("--poll", type=float, default=None,
@@ -394,8 +497,20 @@ def main() -> None:
     if args.served and args.poll is not None:
         parser.error("--poll is the paused run's; mktflow serve's runner polls every "
                      "MKTFLOW_RUNNER_POLL_S (settings)")
-    result = (served(args.steps or 3) if args.served
-              else paused(args.steps or 5, args.poll))
+    sys.path.insert(0, str(ROOT))  # run as a script: bench._records, bench._bare_flow
+    if args.served and args.bare:
+        from bench._records import interrupt
+
+        with _data_folder() as env:
+            serve = _serve(env, Path(env["MKTFLOW_DATA_DIR"]) / "serve.log")
+            try:
+                result = {"served": served(args.steps or 3, (env, serve)),
+                          "bare": bare(args.steps or 3, env)}
+            finally:
+                interrupt(serve)
+    else:
+        result = (served(args.steps or 3) if args.served
+                  else paused(args.steps or 5, args.poll))
     print(json.dumps(result, indent=2))
 
 

@@ -393,8 +393,9 @@ class Settings(BaseSettings):
     runner_poll_s: float = Field(
         default=0.5, gt=0,
         description="How often `mktflow serve`'s runner asks the Prefect API for runs to start, "
-                    "in seconds: a run started or resumed (its step answered) starts within "
-                    "this. One small query per poll for all the served deployments: longer "
+                    "in seconds. A run started or resumed (its step answered) is started as "
+                    "soon as Prefect's event stream says so, and within this when the stream "
+                    "is lost. One small query per poll for all the served deployments: longer "
                     "polls save a little CPU while nothing happens (docs: the local Prefect "
                     "server, What an idle serve costs). Prefect's own default is 10.",
     )

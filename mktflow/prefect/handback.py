@@ -15,6 +15,13 @@ resume carries the stored data plus the completing member in ``answered_by``; th
 the database's copy anyway. How long a run about to pause is waited for is one setting,
 ``MKTFLOW_PREFECT_RESUME_SETTLE_S``.
 
+The HTTP client is made once per API URL and kept for the process (``client_for``): a new
+``httpx.Client`` loads the certificate store into a fresh SSL context (about 30 ms of CPU on the
+2-core machine of the benchmarks), which ``mktflow serve`` paid on every hand-back of its API and
+pages and every reconciler tick; a kept client also keeps its connection to the server open. An
+``http://`` URL never negotiates TLS (redirects are not followed), so its client loads no
+certificates at all, which is what a ``mktflow work complete`` process pays once.
+
 ``end_run`` is the other hand-over: a step was cancelled, the engine ended its process
 (``processes.end_for_cancelled_item``), and the run waiting for it must end too, with a message
 naming the step, who cancelled it and why. The run ends **Failed** with that message in Prefect
@@ -46,7 +53,10 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -57,14 +67,47 @@ from mktflow.prefect.keys import pause_key
 if TYPE_CHECKING:
     from mktflow.engine import WorkItem
 
-__all__ = ["api_url", "end_over_http", "end_run", "expects", "hand_back", "resume_over_http",
-           "wake_over_http", "wake_run"]
+__all__ = ["api_url", "client_for", "end_over_http", "end_run", "expects", "hand_back",
+           "kept_client", "resume_over_http", "wake_over_http", "wake_run"]
 
 log = logging.getLogger("mktflow.resume")
 #: Answers Prefect's client retries too: a busy server (SQLite answers 503 under overlapping
 #: writes) is asked again after 0.1, 0.2, 0.4 … s.
 _BUSY = {429, 502, 503, 504}
 _TRIES = 7
+#: Transport errors a call is asked again after: a timeout, or a kept connection the server
+#: closed under the request (never a refused connection: the server is not there).
+_AGAIN = (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+
+
+_CLIENTS: dict[str, httpx.Client] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def client_for(url: str) -> httpx.Client:
+    """The process's HTTP client for the Prefect API at ``url`` (made at first use, then kept;
+    httpx clients may be shared between threads). Timeout 10 s; an ``http://`` URL loads no
+    certificate store (see the module docstring)."""
+    client = _CLIENTS.get(url)
+    if client is None:
+        with _CLIENTS_LOCK:
+            client = _CLIENTS.get(url)
+            if client is None:
+                verify = not url.lower().startswith("http://")
+                client = _CLIENTS[url] = httpx.Client(base_url=url, timeout=10.0,
+                                                      verify=verify)
+    return client
+
+
+@contextmanager
+def kept_client(url: str, transport: httpx.BaseTransport | None = None
+                ) -> Iterator[httpx.Client]:
+    """The kept client for ``url``, or (tests) a client of its own over ``transport``."""
+    if transport is None:
+        yield client_for(url)
+        return
+    with kept_client(url, transport) as http:
+        yield http
 
 
 class _UseClient(Exception):
@@ -88,10 +131,9 @@ def api_url() -> str | None:
         return settings.prefect_api_url.rstrip("/")
     if url := prefect_env_api_url():
         return url.rstrip("/")
-    from mktflow.prefect.server import local_status
+    from mktflow.prefect.server import running_api_url
 
-    status = local_status(settings)
-    return str(status["api_url"]) if status["running"] else None
+    return running_api_url(settings)
 
 
 def hand_back(flow_run_id: str, item: WorkItem) -> bool:
@@ -142,7 +184,7 @@ def wake_over_http(url: str, flow_run_id: str, item: WorkItem, *,
                    transport: httpx.BaseTransport | None = None) -> bool:
     """Wake the run at ``url`` paused on ``item`` (see ``wake_run``)."""
     key = pause_key(item.step_key or "")
-    with httpx.Client(base_url=url, timeout=10.0, transport=transport) as http:
+    with kept_client(url, transport) as http:
         state = _paused_state(http, flow_run_id) or {}
         details = state.get("state_details") or {}
         if state.get("type") != "PAUSED" or not expects(details.get("pause_key") or "", key):
@@ -160,7 +202,7 @@ def wake_over_http(url: str, flow_run_id: str, item: WorkItem, *,
 def end_over_http(url: str, flow_run_id: str, message: str, *,
                   transport: httpx.BaseTransport | None = None) -> bool:
     """End the waiting run at ``url`` with ``message`` (see ``end_run``)."""
-    with httpx.Client(base_url=url, timeout=10.0, transport=transport) as http:
+    with kept_client(url, transport) as http:
         state = _paused_state(http, flow_run_id)
         kind = (state or {}).get("type")
         if kind != "PAUSED":
@@ -219,12 +261,13 @@ def _call(http: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Re
     """One API call, asked again while the server is busy or slow to answer.
 
     A call that timed out may still have been applied: callers look at the run's state before
-    each resume, so a resume asked twice reaches the run once.
+    each resume, so a resume asked twice reaches the run once. A kept connection the server
+    closed as the request went out (its keep-alive ran out) is asked again the same way.
     """
     for attempt in range(_TRIES):
         try:
             response = http.request(method, path, **kwargs)
-        except httpx.TimeoutException:  # SQLite behind Prefect's server waits on its lock
+        except _AGAIN:  # SQLite behind Prefect's server waits on its lock; a dropped connection
             if attempt == _TRIES - 1:
                 raise
             continue
@@ -265,7 +308,7 @@ def resume_over_http(url: str, flow_run_id: str, item: WorkItem, *,
     RuntimeError when it refused 20 times, httpx errors when it cannot be reached."""
     key = pause_key(item.step_key or "")
     payload = {**(item.data or {}), "answered_by": item.completed_by}
-    with httpx.Client(base_url=url, timeout=10.0, transport=transport) as http:
+    with kept_client(url, transport) as http:
         for _ in range(20):
             state = _paused_state(http, flow_run_id)
             if state is None or state.get("type") != "PAUSED":

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -271,8 +272,9 @@ class Reconciler:
             self._url = handback.api_url()
         return self._url
 
-    def _http(self, url: str) -> httpx.Client:
-        return httpx.Client(base_url=url, timeout=10.0, transport=self._transport)
+    def _http(self, url: str) -> AbstractContextManager[httpx.Client]:
+        """The process's kept client for ``url`` (``handback.kept_client``)."""
+        return handback.kept_client(url, self._transport)
 
     def _filter(self, http: httpx.Client, body: dict[str, Any]) -> list[dict[str, Any]]:
         response = handback._call(http, "POST", "/flow_runs/filter", json=body)
@@ -348,7 +350,7 @@ def resume_if_answered(flow_run_id: str) -> str | None:
         from mktflow.prefect.server import connect
 
         url = connect().api_url
-    with httpx.Client(base_url=url, timeout=10.0) as http:
+    with handback.kept_client(url) as http:
         response = handback._call(http, "GET", f"/flow_runs/{flow_run_id}")
         response.raise_for_status()
         state = response.json().get("state") or {}

@@ -41,6 +41,7 @@ __all__ = [
     "ensure_local_server",
     "local_status",
     "prefect_env",
+    "running_api_url",
     "server_env",
     "stop_local_server",
     "ui_calls",
@@ -195,6 +196,15 @@ def local_status(settings: Settings | None = None) -> dict[str, Any]:
     return {"running": alive, "healthy": alive and _healthy(state.api_url), **asdict(state),
             "ui_url": state.ui_url, "state_file": str(_state_file(settings)),
             "log": str(_folder(settings) / "server.log")}
+
+
+def running_api_url(settings: Settings | None = None) -> str | None:
+    """The data folder's local server's API URL while its process runs, else None. Asks the
+    server nothing (``local_status`` also calls ``/health``, a throwaway HTTP client and a round
+    trip): a caller about to call the API learns from its own call whether it answers."""
+    settings = settings or get_settings()
+    state = _read_state(settings)
+    return state.api_url if state is not None and _alive(state.pid) else None
 
 
 def _say(line: str) -> None:

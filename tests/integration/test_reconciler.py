@@ -237,6 +237,8 @@ def test_a_dry_run_lists_and_changes_nothing_and_the_command_corrects(
         real(self, *args, **kwargs)
 
     monkeypatch.setattr(httpx.Client, "__init__", through_fake)
+    # the process keeps one client per API URL (handback.client_for): this test's, made anew
+    monkeypatch.setattr("mktflow.prefect.handback._CLIENTS", {})
     out = cli("process", "reconcile", "--json")
     assert out.exit_code == 0, out.stderr
     assert [(r["process"], r["action"], r["done"]) for r in out.json()] == [

@@ -99,3 +99,29 @@ def test_completing_a_step_imports_no_prefect() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.split() == ["mktflow.prefect.handback", "False"]
+
+
+def test_one_client_per_api_for_the_whole_process() -> None:
+    """``mktflow serve`` hands back from its API and pages and the reconciler every tick: they
+    share one kept client per Prefect API (no certificate store loaded per hand-back)."""
+    first = handback.client_for("http://127.0.0.1:4999/api")
+    assert handback.client_for("http://127.0.0.1:4999/api") is first
+    assert handback.client_for("http://127.0.0.1:5000/api") is not first
+    with handback.kept_client("http://127.0.0.1:4999/api") as http:
+        assert http is first
+
+
+def test_a_kept_connection_dropped_under_the_resume_is_asked_again() -> None:
+    fake = FakePrefect()
+    dropped = [1]
+
+    def server(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/resume") and dropped:
+            dropped.pop()  # the server's keep-alive ran out as the request went out
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+        return fake(request)
+
+    assert handback.resume_over_http("http://prefect/api", RUN, _item(),
+                                     transport=httpx.MockTransport(server))
+    assert fake.resumed == [{"run_input": {"customer_code": "C-1",
+                                           "answered_by": "carlos.mendez@example.com"}}]
