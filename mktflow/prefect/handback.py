@@ -106,7 +106,7 @@ def kept_client(url: str, transport: httpx.BaseTransport | None = None
     if transport is None:
         yield client_for(url)
         return
-    with kept_client(url, transport) as http:
+    with httpx.Client(base_url=url, timeout=10.0, transport=transport) as http:
         yield http
 
 
