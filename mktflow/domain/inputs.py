@@ -150,10 +150,11 @@ def check_text(value: str, *, field: str, max_length: int | None,
     Raises BadInput naming ``field`` and the rule.
     """
     if max_length is not None and len(value) > max_length:
-        raise BadInput(f"{field}: must be at most {max_length} characters, got {len(value)}")
+        raise BadInput(on_field(field, phrase("must be at most %(n)s characters, got %(got)s",
+                                              n=max_length, got=len(value))))
     bad = _problem_char(value, multiline)
     if bad:
-        raise BadInput(f"{field}: must not contain {bad}")
+        raise BadInput(on_field(field, phrase("must not contain %(what)s", what=bad)))
     return value
 
 
