@@ -575,10 +575,12 @@ def test_the_rarer_refusals_read_in_each_language() -> None:
 def test_the_refusals_of_the_pages_forms_read_in_each_language() -> None:
     """Refusals the pages' forms and actions meet (a text too long or with a control character,
     a report's kind, period and empty "done", the calendar's quarter, the customer's answer,
-    an unknown action on an item or a handoff, a lead to sales without a deadline) are
-    messages, read in Chinese (and Spanish, Russian) where shown; English as before."""
+    an unknown action on an item or a handoff, a lead to sales without a deadline, a due time
+    out of range) are messages, read in Chinese (and Spanish, Russian) where shown; English as
+    before."""
     from datetime import date
 
+    from mktflow.domain.calendars import parse_due
     from mktflow.domain.campaign_calendar import period_of
     from mktflow.domain.complaints import check_customer_answer
     from mktflow.domain.errors import BadInput, TransitionRefused
@@ -617,6 +619,9 @@ def test_the_refusals_of_the_pages_forms_read_in_each_language() -> None:
             "note: 客户不满意时需要填写备注（客户仍有什么诉求）"),
         refusal(lambda: rule_for(WORK_RULES, "W-3", "adopt", "open"), TransitionRefused): (
             "W-3: unknown action 'adopt'", "W-3：未知操作 'adopt'"),
+        refusal(lambda: parse_due("1000 working days"), BadInput): (
+            "due: '1000 working days': working days must be between 1 and 999",
+            "due: '1000 working days'：工作日数必须在 1 到 999 之间"),
     }
     for message, (english, chinese) in said.items():
         assert message == english
