@@ -576,8 +576,8 @@ def test_the_refusals_of_the_pages_forms_read_in_each_language() -> None:
     """Refusals the pages' forms and actions meet (a text too long or with a control character,
     a report's kind, period and empty "done", the calendar's quarter, the customer's answer,
     an unknown action on an item or a handoff, a lead to sales without a deadline, a due time
-    out of range) are messages, read in Chinese (and Spanish, Russian) where shown; English as
-    before."""
+    out of range, an amount that is no amount) are messages, read in Chinese (and Spanish,
+    Russian) where shown; English as before."""
     from datetime import date
 
     from mktflow.domain.calendars import parse_due
@@ -586,6 +586,7 @@ def test_the_refusals_of_the_pages_forms_read_in_each_language() -> None:
     from mktflow.domain.errors import BadInput, TransitionRefused
     from mktflow.domain.inputs import check_text
     from mktflow.domain.model import WORK_RULES, rule_for
+    from mktflow.domain.money import money
     from mktflow.domain.work_reports import check_texts, parse_period, report_kind
     from mktflow.i18n.words import in_language
 
@@ -622,6 +623,8 @@ def test_the_refusals_of_the_pages_forms_read_in_each_language() -> None:
         refusal(lambda: parse_due("1000 working days"), BadInput): (
             "due: '1000 working days': working days must be between 1 and 999",
             "due: '1000 working days'：工作日数必须在 1 到 999 之间"),
+        refusal(lambda: money("x", "price"), BadInput): (
+            "price: must be an amount of money, got 'x'", "price: 必须是金额，现为 'x'"),
     }
     for message, (english, chinese) in said.items():
         assert message == english
