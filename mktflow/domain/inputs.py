@@ -357,8 +357,9 @@ def _in_range(value: datetime, *, field: str, raw: str) -> datetime:
     except OverflowError:
         utc = None
     if utc is None or not TIME_MIN <= utc < TIME_MAX:
-        raise BadInput(f"{field}: {raw!r} is out of range (times between "
-                       f"{TIME_MIN:%Y-%m-%d} and {TIME_MAX:%Y-%m-%d} UTC)")
+        raise BadInput(on_field(field, phrase(
+            "%(given)s is out of range (times between %(start)s and %(end)s UTC)",
+            given=repr(raw), start=f"{TIME_MIN:%Y-%m-%d}", end=f"{TIME_MAX:%Y-%m-%d}")))
     return utc
 
 
@@ -393,8 +394,9 @@ def parse_date(raw: str | None, *, field: str) -> date | None:
         raise BadInput(on_field(field, phrase("%(given)s is not a date (YYYY-MM-DD)",
                                               given=repr(raw)))) from None
     if not TIME_MIN.date() <= day < TIME_MAX.date():
-        raise BadInput(f"{field}: {raw!r} is out of range (dates between "
-                       f"{TIME_MIN:%Y-%m-%d} and {TIME_MAX:%Y-%m-%d})")
+        raise BadInput(on_field(field, phrase(
+            "%(given)s is out of range (dates between %(start)s and %(end)s)",
+            given=repr(raw), start=f"{TIME_MIN:%Y-%m-%d}", end=f"{TIME_MAX:%Y-%m-%d}")))
     return day
 
 

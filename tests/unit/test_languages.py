@@ -584,7 +584,7 @@ def test_the_refusals_of_the_pages_forms_read_in_each_language() -> None:
     from mktflow.domain.campaign_calendar import period_of
     from mktflow.domain.complaints import check_customer_answer
     from mktflow.domain.errors import BadInput, TransitionRefused
-    from mktflow.domain.inputs import check_text
+    from mktflow.domain.inputs import check_text, parse_date
     from mktflow.domain.model import WORK_RULES, rule_for
     from mktflow.domain.money import money
     from mktflow.domain.work_reports import check_texts, parse_period, report_kind
@@ -625,6 +625,9 @@ def test_the_refusals_of_the_pages_forms_read_in_each_language() -> None:
             "due: '1000 working days'：工作日数必须在 1 到 999 之间"),
         refusal(lambda: money("x", "price"), BadInput): (
             "price: must be an amount of money, got 'x'", "price: 必须是金额，现为 'x'"),
+        refusal(lambda: parse_date("9999-01-01", field="on"), BadInput): (
+            "on: '9999-01-01' is out of range (dates between 1970-01-01 and 3000-01-01)",
+            "on: '9999-01-01' 超出范围（日期须在 1970-01-01 至 3000-01-01 之间）"),
     }
     for message, (english, chinese) in said.items():
         assert message == english
