@@ -576,15 +576,15 @@ def test_the_refusals_of_the_pages_forms_read_in_each_language() -> None:
     """Refusals the pages' forms and actions meet (a text too long or with a control character,
     a report's kind, period and empty "done", the calendar's quarter, the customer's answer,
     an unknown action on an item or a handoff, a lead to sales without a deadline, a due time
-    out of range, an amount that is no amount) are messages, read in Chinese (and Spanish,
-    Russian) where shown; English as before."""
+    out of range, an amount that is no amount, a link refused) are messages, read in Chinese
+    (and Spanish, Russian) where shown; English as before."""
     from datetime import date
 
     from mktflow.domain.calendars import parse_due
     from mktflow.domain.campaign_calendar import period_of
     from mktflow.domain.complaints import check_customer_answer
     from mktflow.domain.errors import BadInput, TransitionRefused
-    from mktflow.domain.inputs import check_text, parse_date
+    from mktflow.domain.inputs import check_links, check_text, parse_date
     from mktflow.domain.model import WORK_RULES, rule_for
     from mktflow.domain.money import money
     from mktflow.domain.work_reports import check_texts, parse_period, report_kind
@@ -628,6 +628,10 @@ def test_the_refusals_of_the_pages_forms_read_in_each_language() -> None:
         refusal(lambda: parse_date("9999-01-01", field="on"), BadInput): (
             "on: '9999-01-01' is out of range (dates between 1970-01-01 and 3000-01-01)",
             "on: '9999-01-01' 超出范围（日期须在 1970-01-01 至 3000-01-01 之间）"),
+        refusal(lambda: check_links(["https://a.example", "javascript:x"]), BadInput): (
+            "links: link 2, 'javascript:x' uses the scheme javascript:, and only http, https and "
+            "mailto links are accepted", "links: 第 2 个链接，'javascript:x' 使用了协议 "
+            "javascript:，而只接受 http、https 和 mailto 链接"),
     }
     for message, (english, chinese) in said.items():
         assert message == english
