@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 from mktflow.domain.errors import BadInput
 from mktflow.domain.inputs import parse_time
+from mktflow.domain.words import Phrase, on_field, phrase
 
 __all__ = [
     "CALENDAR_HOURS",
@@ -258,18 +259,23 @@ def parse_due(raw: str | None, *, field: str = "due") -> datetime | WorkingDue |
         amount, unit = int(counted.group(1)), counted.group(2)
         limit = _MAX_DAYS if unit == "day" else _MAX_HOURS
         if not 1 <= amount <= limit:
-            raise BadInput(f"{field}: {raw.strip()!r}: working {unit}s must be between 1 and "
-                           f"{limit}")
+            given = repr(raw.strip())
+            if unit == "day":
+                raise BadInput(on_field(field, phrase(
+                    "%(given)s: working days must be between 1 and %(limit)s", given=given,
+                    limit=limit)))
+            raise BadInput(on_field(field, phrase(
+                "%(given)s: working hours must be between 1 and %(limit)s", given=given,
+                limit=limit)))
         return WorkingDue("day" if unit == "day" else "hour", amount)
     if "working" in text or "work" in text.split():
-        raise BadInput(f"{field}: {raw.strip()!r} is not a due time; give {DUE_GRAMMAR}")
+        raise BadInput(_not_a_due_time(raw, field))
     try:
         return parse_time(raw, field=field)
     except BadInput as exc:
         if "out of range" in str(exc):
             raise
-        raise BadInput(f"{field}: {raw.strip()!r} is not a due time; give {DUE_GRAMMAR}"
-                       ) from None
+        raise BadInput(_not_a_due_time(raw, field)) from None
 
 
 def parse_working_due(raw: str, *, field: str) -> WorkingDue:
@@ -277,9 +283,18 @@ def parse_working_due(raw: str, *, field: str) -> WorkingDue:
     parameter gives each of its steps. BadInput naming ``field`` for a time or anything else."""
     due = parse_due(raw, field=field)
     if not isinstance(due, WorkingDue):
-        raise BadInput(f"{field}: {raw.strip()!r} is a time; give working time, e.g. "
-                       "'3 working days', '2 working hours', 'end of the working day'")
+        raise BadInput(on_field(field, phrase(
+            "%(given)s is a time; give working time, e.g. '3 working days', '2 working hours', "
+            "'end of the working day'", given=repr(raw.strip()))))
     return due
+
+
+def _not_a_due_time(raw: str, field: str) -> Phrase:
+    """``field: '…' is not a due time; give`` the grammar (``DUE_GRAMMAR``), a message."""
+    return on_field(field, phrase(
+        "%(given)s is not a due time; give an ISO 8601 time (2026-12-01 or "
+        "2026-12-01T17:00+01:00), or working time: '3 working days', '2 working hours', 'end "
+        "of the working day'", given=repr(raw.strip())))
 
 
 def _day(value: date) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from mktflow.domain.errors import BadInput
+from mktflow.domain.words import on_field, phrase
 
 __all__ = ["FEED_DAYS_AHEAD", "FEED_DAYS_BACK", "MONTH_PATTERN", "QUARTER_PATTERN", "Period",
            "feed_window", "period_of"]
@@ -76,16 +77,19 @@ def period_of(*, month: str | None = None, quarter: str | None = None,
     Raises BadInput naming the field and its rule (``month: 2026-13 is not a month``).
     """
     if month and quarter:
-        raise BadInput("month, quarter: ask for a month or a quarter, not both")
+        raise BadInput(on_field("month, quarter", phrase(
+            "ask for a month or a quarter, not both")))
     if quarter:
         if re.fullmatch(QUARTER_PATTERN, quarter.strip()) is None:
-            raise BadInput(f"quarter: {quarter[:20]!r} is not a quarter (YYYY-Qn, n from 1 "
-                           "to 4, e.g. 2026-Q2)")
+            raise BadInput(on_field("quarter", phrase(
+                "%(given)s is not a quarter (YYYY-Qn, n from 1 to 4, e.g. 2026-Q2)",
+                given=repr(quarter[:20]))))
         return _quarter(int(quarter.strip()[:4]), int(quarter.strip()[-1]))
     if month:
         if re.fullmatch(MONTH_PATTERN, month.strip()) is None:
-            raise BadInput(f"month: {month[:20]!r} is not a month (YYYY-MM, MM from 01 to "
-                           "12, e.g. 2026-05)")
+            raise BadInput(on_field("month", phrase(
+                "%(given)s is not a month (YYYY-MM, MM from 01 to 12, e.g. 2026-05)",
+                given=repr(month[:20]))))
         return _month(int(month.strip()[:4]), int(month.strip()[5:7]))
     return _month(today.year, today.month)
 

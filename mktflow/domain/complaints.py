@@ -52,7 +52,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mktflow.domain.errors import BadInput, TransitionRefused
 from mktflow.domain.inputs import REASON_MAX, TEXT_MAX, _problem_char
 from mktflow.domain.model import Party, Rule
-from mktflow.domain.words import either, phrase, word
+from mktflow.domain.words import either, on_field, phrase, word
 
 __all__ = [
     "ACTING",
@@ -200,13 +200,14 @@ def _line(value: str | None, field: str, max_length: int, *, required: bool,
     text = (value or "").strip()
     if not text:
         if required:
-            raise BadInput(f"{field}: must not be empty")
+            raise BadInput(on_field(field, phrase("must not be empty")))
         return None
     if len(text) > max_length:
-        raise BadInput(f"{field}: must be at most {max_length} characters, got {len(text)}")
+        raise BadInput(on_field(field, phrase("must be at most %(n)s characters, got %(got)s",
+                                              n=max_length, got=len(text))))
     bad = _problem_char(text, multiline)
     if bad:
-        raise BadInput(f"{field}: must not contain {bad}")
+        raise BadInput(on_field(field, phrase("must not contain %(what)s", what=bad)))
     return text
 
 
@@ -227,10 +228,11 @@ def check_customer_answer(satisfied: bool | None, note: str | None) -> tuple[boo
     """The customer's answer: satisfied (True) or not, and a note, which a customer who is not
     satisfied must have (what they still want; at most ``REASON_MAX``). BadInput otherwise."""
     if satisfied is None:
-        raise BadInput("satisfied: say whether the customer is satisfied (true or false)")
+        raise BadInput(on_field("satisfied", phrase(
+            "say whether the customer is satisfied (true or false)")))
     if not satisfied and not (note or "").strip():
-        raise BadInput("note: a customer who is not satisfied needs a note (what they still "
-                       "want)")
+        raise BadInput(on_field("note", phrase(
+            "a customer who is not satisfied needs a note (what they still want)")))
     text = _line(note, "note", REASON_MAX, required=False, multiline=True)
     return satisfied, text
 

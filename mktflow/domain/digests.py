@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from mktflow.domain.calendars import WorkingCalendar
 from mktflow.domain.errors import BadInput
+from mktflow.domain.words import on_field, phrase
 
 __all__ = [
     "DEFAULT_AT",
@@ -55,8 +56,9 @@ def digest_mode(raw: str | None) -> DigestMode:
     try:
         return DigestMode(text)
     except ValueError:
-        raise BadInput(f"mode: {str(raw)[:40]!r} is not a digest mode (each: one notice per "
-                       "change; daily: one digest a working day)") from None
+        raise BadInput(on_field("mode", phrase(
+            "%(typed)s is not a digest mode (each: one notice per change; daily: one digest a "
+            "working day)", typed=repr(str(raw)[:40])))) from None
 
 
 def parse_at(raw: str | None) -> int:
@@ -67,8 +69,9 @@ def parse_at(raw: str | None) -> int:
         return DEFAULT_AT
     match = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
     if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
-        raise BadInput(f"at: {text[:20]!r} is not a time of day (HH:MM, 00:00 to 23:59, in "
-                       "your working calendar's time zone)")
+        raise BadInput(on_field("at", phrase(
+            "%(typed)s is not a time of day (HH:MM, 00:00 to 23:59, in your working "
+            "calendar's time zone)", typed=repr(text[:20]))))
     return int(match.group(1)) * 60 + int(match.group(2))
 
 

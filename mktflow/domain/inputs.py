@@ -41,7 +41,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mktflow.domain.errors import BadInput, NotFound
-from mktflow.domain.words import on_field, phrase
+from mktflow.domain.words import Phrase, on_field, phrase
 
 __all__ = [
     "CODE_MAX",
@@ -150,10 +150,11 @@ def check_text(value: str, *, field: str, max_length: int | None,
     Raises BadInput naming ``field`` and the rule.
     """
     if max_length is not None and len(value) > max_length:
-        raise BadInput(f"{field}: must be at most {max_length} characters, got {len(value)}")
+        raise BadInput(on_field(field, phrase("must be at most %(n)s characters, got %(got)s",
+                                              n=max_length, got=len(value))))
     bad = _problem_char(value, multiline)
     if bad:
-        raise BadInput(f"{field}: must not contain {bad}")
+        raise BadInput(on_field(field, phrase("must not contain %(what)s", what=bad)))
     return value
 
 
@@ -263,7 +264,7 @@ LINK_PATTERN = (rf"^(?:[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.-]+(?:[/?#]{_REST_OF_L
                 rf"|[Mm][Aa][Ii][Ll][Tt][Oo]:{_REST_OF_LINK}+)$")
 
 
-def link_refusal(value: object) -> str | None:
+def link_refusal(value: object) -> Phrase | None:
     """Why ``value`` is not a link mktflow accepts, in words (None: it is one).
 
     A link is one line of at most ``LINK_MAX`` characters without spaces or control
@@ -272,31 +273,33 @@ def link_refusal(value: object) -> str | None:
     address. Leading and trailing spaces are not part of the link.
     """
     if not isinstance(value, str):
-        return f"must be text, got {json_type(value)}"
+        return phrase("must be text, got %(got)s", got=json_type(value))
     text = value.strip()
     if not text:
-        return "is empty"
+        return phrase("is empty")
     if len(text) > LINK_MAX:
-        return f"is longer than {LINK_MAX} characters"
+        return phrase("is longer than %(n)s characters", n=LINK_MAX)
     bad = _problem_char(text, multiline=False)
     if bad:
-        return f"must not contain {bad}"
+        return phrase("must not contain %(what)s", what=bad)
     if any(ch.isspace() for ch in text):
-        return "must not contain spaces (write a space as %20)"
+        return phrase("must not contain spaces (write a space as %(code)s)", code="%20")
     scheme, colon, rest = text.partition(":")
-    allowed = ", ".join(LINK_SCHEMES[:-1]) + f" and {LINK_SCHEMES[-1]}"
+    # the messages name LINK_SCHEMES (http, https and mailto) as they are
     if not colon or not _SCHEME.fullmatch(scheme):
-        return f"has no scheme: only {allowed} links are accepted (https://…)"
+        return phrase("has no scheme: only http, https and mailto links are accepted "
+                      "(https://…)")
     if scheme.lower() not in LINK_SCHEMES:
-        return f"uses the scheme {scheme.lower()}:, and only {allowed} links are accepted"
+        return phrase("uses the scheme %(scheme)s:, and only http, https and mailto links are "
+                      "accepted", scheme=scheme.lower())
     if scheme.lower() == "mailto":
-        return None if rest else "names no address (mailto:name@example.com)"
+        return None if rest else phrase("names no address (mailto:name@example.com)")
     try:
         host = urlsplit(text).hostname
     except ValueError:
         host = None
-    return None if rest.startswith("//") and host else (
-        f"names no host ({scheme.lower()}://example.com/…)")
+    return None if rest.startswith("//") and host else phrase(
+        "names no host (%(scheme)s://example.com/…)", scheme=scheme.lower())
 
 
 def is_acceptable_link(value: object) -> bool:
@@ -308,13 +311,24 @@ def is_acceptable_link(value: object) -> bool:
 def check_link(value: object, *, field: str) -> str:
     """``value`` without surrounding spaces if it is a link mktflow accepts; BadInput naming
     ``field``, the link (its first 80 characters) and the rule otherwise."""
-    why = link_refusal(value)
-    if why is not None:
-        shown = repr(value[:80] + ("…" if len(value) > 80 else "")) \
-            if isinstance(value, str) else json_type(value)
-        raise BadInput(f"{field}: {shown} {why}")
+    problem = _link_problem(value)
+    if problem is not None:
+        raise BadInput(on_field(field, problem))
     assert isinstance(value, str)
     return value.strip()
+
+
+def _link_problem(value: object, number: int | None = None) -> Phrase | None:
+    """``'javascript:x' uses the scheme …`` (``link_refusal``), of link ``number`` when given
+    (``link 2, …``); None for a link mktflow accepts."""
+    why = link_refusal(value)
+    if why is None:
+        return None
+    shown = repr(value[:80] + ("…" if len(value) > 80 else "")) \
+        if isinstance(value, str) else json_type(value)
+    if number is None:
+        return phrase("%(link)s %(why)s", link=shown, why=why)
+    return phrase("link %(n)s, %(link)s %(why)s", n=number, link=shown, why=why)
 
 
 def check_links(values: list[str] | None, *, field: str = "links") -> list[str]:
@@ -323,15 +337,14 @@ def check_links(values: list[str] | None, *, field: str = "links") -> list[str]:
     javascript:, and only http, https and mailto links are accepted``."""
     values = list(values or [])
     if len(values) > LINKS_MAX:
-        raise BadInput(f"{field}: at most {LINKS_MAX} links, got {len(values)}")
+        raise BadInput(on_field(field, phrase("at most %(n)s links, got %(got)s", n=LINKS_MAX,
+                                              got=len(values))))
     checked = []
     for n, value in enumerate(values, 1):
-        try:
-            checked.append(check_link(value, field=field))
-        except BadInput as exc:
-            detail = str(exc).removeprefix(f"{field}: ")
-            raise BadInput(f"{field}: link {n}, {detail}" if len(values) > 1
-                           else str(exc)) from None
+        problem = _link_problem(value, n if len(values) > 1 else None)
+        if problem is not None:
+            raise BadInput(on_field(field, problem))
+        checked.append(check_link(value, field=field))
     return checked
 
 
@@ -356,8 +369,9 @@ def _in_range(value: datetime, *, field: str, raw: str) -> datetime:
     except OverflowError:
         utc = None
     if utc is None or not TIME_MIN <= utc < TIME_MAX:
-        raise BadInput(f"{field}: {raw!r} is out of range (times between "
-                       f"{TIME_MIN:%Y-%m-%d} and {TIME_MAX:%Y-%m-%d} UTC)")
+        raise BadInput(on_field(field, phrase(
+            "%(given)s is out of range (times between %(start)s and %(end)s UTC)",
+            given=repr(raw), start=f"{TIME_MIN:%Y-%m-%d}", end=f"{TIME_MAX:%Y-%m-%d}")))
     return utc
 
 
@@ -392,8 +406,9 @@ def parse_date(raw: str | None, *, field: str) -> date | None:
         raise BadInput(on_field(field, phrase("%(given)s is not a date (YYYY-MM-DD)",
                                               given=repr(raw)))) from None
     if not TIME_MIN.date() <= day < TIME_MAX.date():
-        raise BadInput(f"{field}: {raw!r} is out of range (dates between "
-                       f"{TIME_MIN:%Y-%m-%d} and {TIME_MAX:%Y-%m-%d})")
+        raise BadInput(on_field(field, phrase(
+            "%(given)s is out of range (dates between %(start)s and %(end)s)",
+            given=repr(raw), start=f"{TIME_MIN:%Y-%m-%d}", end=f"{TIME_MAX:%Y-%m-%d}")))
     return day
 
 

@@ -385,7 +385,8 @@ def rule_for(rules: tuple[Rule, ...], name: str, action: str, state: str) -> Rul
     """The rule allowing ``action`` from ``state``; refuses naming the item, state and action."""
     known = [r for r in rules if r.action == action]
     if not known:
-        raise TransitionRefused(f"{name}: unknown action {action!r}")
+        raise TransitionRefused(phrase("%(name)s: unknown action %(action)s", name=name,
+                                       action=repr(action)))
     for rule in known:
         if state in rule.sources:
             return rule
@@ -401,7 +402,8 @@ def creation_rule(action: str) -> Rule:
     for rule in CREATION_RULES:
         if rule.action == action:
             return rule
-    raise TransitionRefused(f"unknown action {action!r}: nothing is created that way")
+    raise TransitionRefused(phrase("unknown action %(action)s: nothing is created that way",
+                                   action=repr(action)))
 
 
 def target_state(rule: Rule, current: str) -> str:

@@ -20,6 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from mktflow.domain.errors import BadInput
+from mktflow.domain.words import on_field, phrase
 
 __all__ = ["CENT", "MONEY_MAX", "ZERO", "exact", "money", "money_json", "money_sum", "money_text"]
 
@@ -34,14 +35,17 @@ def exact(value: Any, field: str = "amount") -> Decimal:
     as a quantity or a unit price before the product is rounded once by ``money``. Raises
     BadInput naming ``field`` for a bool, NaN, an infinity or text that is no number."""
     if isinstance(value, bool) or value is None:
-        raise BadInput(f"{field}: must be a number, got {value!r}")
+        raise BadInput(on_field(field, phrase("must be a number, got %(got)s",
+                                              got=repr(value))))
     try:
         out = value if isinstance(value, Decimal) else Decimal(
             repr(value) if isinstance(value, float) else str(value).strip())
     except (InvalidOperation, ValueError):
-        raise BadInput(f"{field}: must be a number, got {value!r}") from None
+        raise BadInput(on_field(field, phrase("must be a number, got %(got)s",
+                                              got=repr(value)))) from None
     if not out.is_finite():
-        raise BadInput(f"{field}: must be a finite number, got {value!r}")
+        raise BadInput(on_field(field, phrase("must be a finite number, got %(got)s",
+                                              got=repr(value))))
     return out
 
 
@@ -53,16 +57,20 @@ def money(value: Any, field: str = "amount") -> Decimal:
     no number, or an amount beyond ``MONEY_MAX``.
     """
     if isinstance(value, bool) or value is None:
-        raise BadInput(f"{field}: must be an amount of money, got {value!r}")
+        raise BadInput(on_field(field, phrase("must be an amount of money, got %(got)s",
+                                              got=repr(value))))
     try:
         exact = value if isinstance(value, Decimal) else Decimal(
             repr(value) if isinstance(value, float) else str(value).strip())
     except (InvalidOperation, ValueError):
-        raise BadInput(f"{field}: must be an amount of money, got {value!r}") from None
+        raise BadInput(on_field(field, phrase("must be an amount of money, got %(got)s",
+                                              got=repr(value)))) from None
     if not exact.is_finite():
-        raise BadInput(f"{field}: must be a finite amount, got {value!r}")
+        raise BadInput(on_field(field, phrase("must be a finite amount, got %(got)s",
+                                              got=repr(value))))
     if abs(exact) >= MONEY_MAX + CENT / 2:
-        raise BadInput(f"{field}: at most {MONEY_MAX:,} in absolute value, got {value!r}")
+        raise BadInput(on_field(field, phrase("at most %(n)s in absolute value, got %(got)s",
+                                              n=MONEY_MAX, got=repr(value))))
     return exact.quantize(CENT, rounding=ROUND_HALF_UP)
 
 

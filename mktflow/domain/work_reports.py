@@ -37,6 +37,7 @@ from mktflow.domain.calendars import WorkingCalendar
 from mktflow.domain.errors import BadInput
 from mktflow.domain.inputs import check_text
 from mktflow.domain.model import MANAGEMENT, Role
+from mktflow.domain.words import on_field, phrase, word
 
 __all__ = [
     "GATHERED_MAX",
@@ -96,7 +97,8 @@ def report_kind(value: str) -> ReportKind:
     try:
         return ReportKind(value)
     except ValueError:
-        raise BadInput(f"kind: {value!r} is not a report kind (daily, weekly or monthly)"
+        raise BadInput(on_field("kind", phrase(
+            "%(given)s is not a report kind (daily, weekly or monthly)", given=repr(value)))
                        ) from None
 
 
@@ -114,7 +116,8 @@ def check_texts(done: str | None, problems: str | None, next_: str | None
         text = (value or "").strip()
         texts.append(check_text(text, field=field, max_length=TEXT_MAX, multiline=True))
     if not texts[0]:
-        raise BadInput("done: must not be empty: say what you did in the period")
+        raise BadInput(on_field("done", phrase(
+            "must not be empty: say what you did in the period")))
     return texts[0], texts[1], texts[2]
 
 
@@ -163,10 +166,13 @@ def parse_period(kind: ReportKind | str, raw: str | None, today: date) -> date:
             return date(int(text[:4]), int(text[5:]), 1)
         return period_start(kind, date.fromisoformat(text))
     except ValueError:
-        examples = {ReportKind.DAILY: "2026-12-07", ReportKind.WEEKLY: "2026-W50 or a day in it",
-                    ReportKind.MONTHLY: "2026-12 or a day in it"}
-        raise BadInput(f"period: {text!r} is not a {kind} period (give {examples[kind]})"
-                       ) from None
+        examples: dict[ReportKind, str] = {
+            ReportKind.DAILY: "2026-12-07",
+            ReportKind.WEEKLY: phrase("%(period)s or a day in it", period="2026-W50"),
+            ReportKind.MONTHLY: phrase("%(period)s or a day in it", period="2026-12")}
+        raise BadInput(on_field("period", phrase(
+            "%(given)s is not a %(kind)s period (give %(example)s)", given=repr(text),
+            kind=word(kind.value), example=examples[kind]))) from None
 
 
 def default_working_day(zone: str) -> WorkingCalendar:

@@ -307,7 +307,8 @@ def revoke_feed(uow: UnitOfWork, feed_id: int, *, actor_email: str | None) -> Ca
         actor = _person(uow, actor_email) if actor_email is not None else None
         row = uow.session.get(CalendarFeed, feed_id, with_for_update=True)
         if row is None or (actor is not None and row.member_email != actor.email):
-            raise NotFound(f"feed {feed_id}: you have no calendar feed with this id")
+            raise NotFound(phrase("feed %(number)s: you have no calendar feed with this id",
+                                 number=feed_id))
         if row.revoked_at is None:
             row.revoked_at = uow.now()
             uow.session.add(row)

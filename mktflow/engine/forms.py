@@ -31,6 +31,7 @@ from referencing.exceptions import NoSuchResource, Unresolvable
 
 from mktflow.domain.errors import BadInput, FormInvalid
 from mktflow.domain.inputs import EMAIL_SHAPE, json_type, rule_in_words
+from mktflow.domain.words import phrase
 
 __all__ = ["MAX_PATTERN", "check_schema", "example_data", "form_problems", "schema_of",
            "validate_form"]
@@ -212,8 +213,8 @@ _FORMATS = {"date": "a date (YYYY-MM-DD)", "date-time": "a date and time (ISO 86
             "uri": "a URL", "uuid": "a UUID"}
 
 
-def _article(word: str) -> str:
-    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
+def _article(noun: str) -> str:
+    return f"an {noun}" if noun[:1] in "aeiou" else f"a {noun}"
 
 
 def _in_words(err: ValidationError) -> str:
@@ -256,8 +257,9 @@ def validate_form(schema: dict[str, Any] | None, data: Any, *, ref: str) -> dict
         errors = sorted(validator.iter_errors(data),
                         key=lambda e: list(map(str, e.absolute_path)))
     except Unresolvable as exc:  # a form stored before references were checked
-        raise BadInput(f"{ref}: the form refers to {exc!s} outside itself; mktflow never "
-                       "fetches it: the step's form must be fixed") from None
+        raise BadInput(phrase(
+            "%(ref)s: the form refers to %(what)s outside itself; mktflow never fetches it: the "
+            "step's form must be fixed", ref=ref, what=str(exc))) from None
     if not errors:
         return data
     details = []

@@ -50,7 +50,7 @@ def offer(
     A due time in working time is counted in ``branch``'s calendar, else the offering
     member's (``mktflow.engine.calendars``), and how is kept with it."""
     if not title.strip():
-        raise BadInput("title: must not be empty")
+        raise BadInput(on_field("title", phrase("must not be empty")))
     if from_department == to_department:
         raise BadInput(on_field("to", phrase(
             "a handoff goes to another department, not back to %(department)s",
@@ -96,7 +96,8 @@ def act(
     offering department, and a flow's own actions (``Door.ENGINE``) never end it.
     """
     if action not in {r.action for r in HANDOFF_RULES} - {"comment", "update"}:
-        raise BadInput(f"action: unknown handoff action {action!r}")
+        raise BadInput(on_field("action", phrase("unknown handoff action %(action)s",
+                                                 action=repr(action))))
     if uow.door is not Door.ENGINE and action in complaint_handoffs.MOVES_CASE:
         case_moved = complaint_handoffs.act(uow, handoff_id, action, actor_email=actor_email,
                                             data=data)

@@ -52,7 +52,7 @@ from mktflow.domain.desk import check_filter_text, check_priority_band
 from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
 from mktflow.domain.inputs import check_email, check_id, format_time
 from mktflow.domain.model import OPEN_WORK_STATES, HandoffState
-from mktflow.domain.words import on_field, phrase
+from mktflow.domain.words import Phrase, on_field, phrase
 from mktflow.engine import visibility
 from mktflow.engine.views import InboxHandoffRow, InboxPage, InboxWorkRow, quadrant_name
 from mktflow.store import light
@@ -133,14 +133,19 @@ def _decode(query: _Query, cursor: str) -> tuple[datetime, Key]:
                     int(negprio), int(kind), int(row_id))
         fingerprint = body["q"]
     except Exception:  # any damage: the cursor was not made by this function
-        raise BadInput("cursor: not a cursor of an inbox page (copy next_cursor as it is)"
-                       ) from None
+        raise BadInput(_not_a_cursor()) from None
     if fingerprint != query.fingerprint():
-        raise BadInput("cursor: it belongs to another inbox query (same department, kind and "
-                       "filters as the page that gave it)")
+        raise BadInput(on_field("cursor", phrase(
+            "it belongs to another inbox query (same department, kind and filters as the page "
+            "that gave it)")))
     if now.tzinfo is None or (due is not None and key[2] is not None and key[2].tzinfo is None):
-        raise BadInput("cursor: not a cursor of an inbox page (copy next_cursor as it is)")
+        raise BadInput(_not_a_cursor())
     return now, key
+
+
+def _not_a_cursor() -> Phrase:
+    return on_field("cursor", phrase(
+        "not a cursor of an inbox page (copy next_cursor as it is)"))
 
 
 # --- keyset predicates ----------------------------------------------------------------------

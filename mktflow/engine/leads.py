@@ -153,9 +153,11 @@ def _source(raw: str | None, campaign: str | None) -> str:
     if raw is None:
         return LeadSource.CAMPAIGN if campaign else LeadSource.RESEARCH
     if raw not in {s.value for s in LeadSource}:
-        raise BadInput(f"source: must be one of {', '.join(LeadSource)}, got {raw!r}")
+        raise BadInput(on_field("source", phrase("must be one of %(choices)s, got %(got)s",
+                                                 choices=", ".join(LeadSource), got=repr(raw))))
     if raw == LeadSource.CAMPAIGN and not campaign:
-        raise BadInput("campaign: a lead from a campaign names the campaign's business key")
+        raise BadInput(on_field("campaign", phrase(
+            "a lead from a campaign names the campaign's business key")))
     return raw
 
 
@@ -287,7 +289,7 @@ _ENDED_WITHOUT_OUTCOME = (HandoffState.REJECTED, HandoffState.CANCELLED)
 def _to_sales(uow: UnitOfWork, lead_id: int, action: str, *, actor_email: str,
               due_at: datetime | WorkingDue | None, note: str) -> Lead:
     if due_at is None:
-        raise BadInput("due: a lead goes to sales with a follow-up deadline")
+        raise BadInput(on_field("due", phrase("a lead goes to sales with a follow-up deadline")))
     check_text(note, field="note", max_length=REASON_MAX, multiline=True)
     with uow:
         lead = _lead(uow, lead_id, for_update=True)
@@ -330,7 +332,8 @@ def _to_sales(uow: UnitOfWork, lead_id: int, action: str, *, actor_email: str,
 def disqualify(uow: UnitOfWork, lead_id: int, *, actor_email: str, reason: str | None) -> Lead:
     """Marketing drops a gathered lead, saying why. BadInput without a reason."""
     if not (reason and reason.strip()):
-        raise BadInput("reason: disqualify needs a reason (why the lead is not for sales)")
+        raise BadInput(on_field("reason", phrase(
+            "disqualify needs a reason (why the lead is not for sales)")))
     check_text(reason, field="reason", max_length=REASON_MAX, multiline=True)
     with uow:
         lead = _lead(uow, lead_id, for_update=True)

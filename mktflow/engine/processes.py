@@ -295,7 +295,8 @@ def cancel_process(uow: UnitOfWork, process_id: int, *, actor_email: str,
         if (refused := cancel_refusal(uow, instance)) is not None:  # a case has its own cancel
             raise TransitionRefused(refused)
         if not (reason and reason.strip()):
-            raise BadInput("reason: cancel needs a reason (why the process is ended)")
+            raise BadInput(on_field("reason", phrase(
+                "cancel needs a reason (why the process is ended)")))
         authorize(actor, rule, visibility.process_target(uow.session, instance))
         why = (f"{ref(instance)} ({instance.process} {instance.business_key}) was cancelled by "
                f"{actor.email}: {reason.strip()}")[:REASON_MAX]

@@ -246,7 +246,8 @@ def history(uow: UnitOfWork, reference: str, *, reader: str | None = None
         s = uow.session
         actor = visibility.reading_actor(uow, reader)
         if not reference.strip():
-            raise BadInput("reference: give an item (W-12, H-3, P-4) or a process's business key")
+            raise BadInput(on_field("reference", phrase(
+                "give an item (W-12, H-3, P-4) or a process's business key")))
         try:
             kind, item_id = parse_ref(reference)
         except NotFound:  # W-n/H-n/P-n beyond any id

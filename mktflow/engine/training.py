@@ -39,7 +39,7 @@ from mktflow.domain.training import (
     counts_since,
     training_need,
 )
-from mktflow.domain.words import joined, phrase, word
+from mktflow.domain.words import joined, on_field, phrase, word
 from mktflow.engine.common import as_engine, find_member
 from mktflow.engine.cycles import cycle_spec
 from mktflow.engine.notices import head_of
@@ -513,7 +513,8 @@ def member_training(uow: UnitOfWork, email: str, *, reader: str | None = None
         actor = reading_actor(uow, reader)
         member = uow.session.exec(select(Member).where(col(Member.email) == email)).first()
         if member is None:
-            raise NotFound(f"member: {email!r} is not a member")
+            raise NotFound(on_field("member", phrase("%(given)s is not a member",
+                                                      given=repr(email))))
         if actor is not None:
             authorize_read(actor, read_rule(Readable.TRAINING), Target(
                 ref=f"the training of {email}", department=member.department,

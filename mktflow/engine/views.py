@@ -1363,7 +1363,8 @@ def show_item(uow: UnitOfWork, reference: str, default_kind: str | None = None, 
     item, NotAuthorized when the reader may not see it."""
     kind, item_id = parse_ref(reference, default_kind)
     if kind not in _READ:
-        raise NotFound(f"{reference}: show_item reads work items and handoffs")
+        raise NotFound(phrase("%(ref)s: show_item reads work items and handoffs",
+                             ref=reference))
     with uow:
         actor = visibility.reading_actor(uow, reader)
         row = uow.reader().execute(_READ[kind], {"item_id": item_id}).first()

@@ -455,9 +455,10 @@ def save_draft(uow: UnitOfWork, item_id: int, *, actor_email: str,
         item = get_for_update(uow, WorkItem, item_id)
         actor, rule = check(uow, item, "draft", actor_email)
         if item.form_name == REPORT_FORM_NAME:
-            raise BadInput("draft: a daily report keeps no draft (the department's members see "
-                           "its step; the report is read by you, your head and management): "
-                           "submit it, and send it again to revise it")
+            raise BadInput(on_field("draft", phrase(
+                "a daily report keeps no draft (the department's members see its step; the "
+                "report is read by you, your head and management): submit it, and send it "
+                "again to revise it")))
         record(uow, item, rule, actor, fields={"draft": draft})
         uow.commit()
         return item

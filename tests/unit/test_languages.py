@@ -572,6 +572,78 @@ def test_the_rarer_refusals_read_in_each_language() -> None:
     assert in_language(ambiguous, "ru") == "'12' неоднозначно: напишите W-12, H-12 или P-12"
 
 
+def test_the_refusals_of_the_pages_forms_read_in_each_language() -> None:
+    """Refusals the pages' forms and actions meet (a text too long or with a control character,
+    a report's kind, period and empty "done", the calendar's quarter, the customer's answer,
+    an unknown action on an item or a handoff, a lead to sales without a deadline, a due time
+    out of range, an amount that is no amount, a link refused) are messages, read in Chinese
+    (and Spanish, Russian) where shown; English as before."""
+    from datetime import date
+
+    from mktflow.domain.calendars import parse_due
+    from mktflow.domain.campaign_calendar import period_of
+    from mktflow.domain.complaints import check_customer_answer
+    from mktflow.domain.errors import BadInput, TransitionRefused
+    from mktflow.domain.inputs import check_links, check_text, parse_date
+    from mktflow.domain.model import WORK_RULES, rule_for
+    from mktflow.domain.money import money
+    from mktflow.domain.work_reports import check_texts, parse_period, report_kind
+    from mktflow.i18n.words import in_language
+
+    def refusal(call: Any, kind: type[Exception]) -> str:
+        with pytest.raises(kind) as refused:
+            call()
+        return refused.value.args[0]  # type: ignore[no-any-return]
+
+    today = date(2026, 12, 7)
+    said = {
+        refusal(lambda: check_text("x" * 11, field="title", max_length=10), BadInput): (
+            "title: must be at most 10 characters, got 11",
+            "title: 不能超过 10 个字符，现为 11 个"),
+        refusal(lambda: check_text("a\nb", field="title", max_length=10), BadInput): (
+            "title: must not contain a line break (this field is a single line)",
+            "title: 不能包含换行（此字段只能是一行）"),
+        refusal(lambda: report_kind("hourly"), BadInput): (
+            "kind: 'hourly' is not a report kind (daily, weekly or monthly)",
+            "kind: 'hourly' 不是报告类型（daily、weekly 或 monthly）"),
+        refusal(lambda: parse_period("weekly", "soon", today), BadInput): (
+            "period: 'soon' is not a weekly period (give 2026-W50 or a day in it)",
+            "period: 'soon' 不是周报的期间（请给出 2026-W50 或其中的某一天）"),
+        refusal(lambda: check_texts(" ", None, None), BadInput): (
+            "done: must not be empty: say what you did in the period",
+            "done: 不能为空：请说明您在此期间做了什么"),
+        refusal(lambda: period_of(quarter="2026-Q5", today=today), BadInput): (
+            "quarter: '2026-Q5' is not a quarter (YYYY-Qn, n from 1 to 4, e.g. 2026-Q2)",
+            "quarter: '2026-Q5' 不是季度（YYYY-Qn，n 为 1 到 4，例如 2026-Q2）"),
+        refusal(lambda: check_customer_answer(False, " "), BadInput): (
+            "note: a customer who is not satisfied needs a note (what they still want)",
+            "note: 客户不满意时需要填写备注（客户仍有什么诉求）"),
+        refusal(lambda: rule_for(WORK_RULES, "W-3", "adopt", "open"), TransitionRefused): (
+            "W-3: unknown action 'adopt'", "W-3：未知操作 'adopt'"),
+        refusal(lambda: parse_due("1000 working days"), BadInput): (
+            "due: '1000 working days': working days must be between 1 and 999",
+            "due: '1000 working days'：工作日数必须在 1 到 999 之间"),
+        refusal(lambda: money("x", "price"), BadInput): (
+            "price: must be an amount of money, got 'x'", "price: 必须是金额，现为 'x'"),
+        refusal(lambda: parse_date("9999-01-01", field="on"), BadInput): (
+            "on: '9999-01-01' is out of range (dates between 1970-01-01 and 3000-01-01)",
+            "on: '9999-01-01' 超出范围（日期须在 1970-01-01 至 3000-01-01 之间）"),
+        refusal(lambda: check_links(["https://a.example", "javascript:x"]), BadInput): (
+            "links: link 2, 'javascript:x' uses the scheme javascript:, and only http, https and "
+            "mailto links are accepted", "links: 第 2 个链接，'javascript:x' 使用了协议 "
+            "javascript:，而只接受 http、https 和 mailto 链接"),
+    }
+    for message, (english, chinese) in said.items():
+        assert message == english
+        assert in_language(message, "zh") == chinese
+        assert in_language(message, "en") == english
+    kind = refusal(lambda: report_kind("hourly"), BadInput)
+    assert in_language(kind, "es") == ("kind: 'hourly' no es un tipo de informe (daily, weekly "
+                                       "o monthly)")
+    assert in_language(kind, "ru") == ("kind: 'hourly' — это не вид отчёта (daily, weekly или "
+                                       "monthly)")
+
+
 def test_a_lead_files_field_problems_read_in_each_language() -> None:
     """A lead's field problems (a lead file's rows) are messages: an empty field, one too long,
     a control character, an unknown field, read in Chinese; English as before."""
