@@ -25,7 +25,7 @@ from tests.e2e.seed_pages import ANA, RAJ
 from tests.e2e.ui import sign_in_here
 
 #: 420 s as the other end-to-end modules: the first test also starts the session's serve.
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 #: axe-core's tags for the success criteria of WCAG 2.0, 2.1 and 2.2 at levels A and AA (axe
 #: 4.12 tags no rule ``wcag22a``: the A criteria new in 2.2 need a person to judge them).

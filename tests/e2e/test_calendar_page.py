@@ -22,7 +22,7 @@ from tests.e2e.seed_calendar import OLGA
 from tests.e2e.test_tasklist import PHONE, _shot
 from tests.e2e.ui import sign_in_here
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 
 def test_a_member_reads_the_calendar_and_subscribes_to_it(served: Served, mktflow_api: str,

@@ -17,7 +17,7 @@ import pytest
 from tests.e2e.conftest import Served, eventually
 from tests.e2e.test_prefect_ui import campaign_at_its_plan
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 #: Marketing's head: the lead who may withdraw marketing's steps.
 HEAD = "ana.torres@example.com"

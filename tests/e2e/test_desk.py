@@ -20,7 +20,7 @@ import pytest
 from tests.e2e.conftest import ROOT, Served
 from tests.e2e.test_tasklist import PHONE, _shot, _sign_in
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 OLGA = "olga.petrova@example.com"  # marketing specialist
 SOFIA = "sofia.lopez@example.com"  # marketing specialist

@@ -21,7 +21,7 @@ from tests.e2e.seed_desk import OLGA, PEDRO
 from tests.e2e.test_tasklist import PHONE, _shot
 from tests.e2e.ui import sign_in_here
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 
 def _fits(page: Any) -> None:

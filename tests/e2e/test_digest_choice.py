@@ -17,7 +17,7 @@ from tests.e2e.conftest import Served, run_cli
 from tests.e2e.test_tasklist import SHOTS
 from tests.e2e.ui import sign_in_here
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 SOFIA = "sofia.lopez@example.com"  # marketing specialist at the south branch
 

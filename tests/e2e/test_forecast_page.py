@@ -19,7 +19,7 @@ from tests.e2e.conftest import Served
 from tests.e2e.test_tasklist import _shot
 from tests.e2e.ui import sign_in_here
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 MARIA = "maria.garcia@example.com"  # management
 

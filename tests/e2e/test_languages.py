@@ -15,7 +15,7 @@ from tests.e2e.conftest import Served
 from tests.e2e.test_desk import _steps
 from tests.e2e.test_tasklist import _shot, _sign_in
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 OLGA = "olga.petrova@example.com"  # marketing specialist, no language in the organisation file
 

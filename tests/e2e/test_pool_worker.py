@@ -22,7 +22,7 @@ import pytest
 from tests.conftest import new_pg_database
 from tests.e2e.conftest import PREFECT, ROOT, clean_env, eventually, free_port, run_cli
 
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.timeout(900)]
 
 OWNER = "olga.petrova@example.com"
 

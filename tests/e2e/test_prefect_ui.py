@@ -15,7 +15,7 @@ import pytest
 from tests.e2e.conftest import Served, eventually
 from tests.e2e.ui import custom_run_with_json, field, open_deployment, open_resume_form, seen
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 DEPLOYMENTS = ("campaign", "new-product-development", "order-handling",
                "sla-sweep", "member-digests", "process-review", "market-research", "budget-review",
@@ -88,7 +88,8 @@ def test_the_prefect_ui_lists_every_deployment(served: Served, page: Any) -> Non
         f"the UI at {served.ui_url} calls the Prefect API {settings['api_url']}, not its own "
         f"{served.prefect_api}: the local server needs PREFECT_UI_API_URL")
     page.goto(f"{served.ui_url}/deployments")
-    expect(page.get_by_text(f"{len(DEPLOYMENTS)} Deployments", exact=True)).to_be_visible()
+    expect(page.get_by_text(f"{len(DEPLOYMENTS)} Deployments", exact=True)).to_be_visible(
+        timeout=60_000)
     expect(page.get_by_text("Can't connect to Server API")).to_have_count(0)
     search = page.get_by_placeholder("Search deployments")
     for name in DEPLOYMENTS:  # ten to a page: find each one as a person would

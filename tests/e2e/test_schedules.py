@@ -16,7 +16,7 @@ from tests.dates import days_ahead
 from tests.e2e.conftest import EVERY_MINUTE_CYCLE, Delivery, Receiver, Served, eventually
 from tests.e2e.ui import sign_in_here
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 
 def test_a_one_minute_cron_override_runs_the_cycle_and_publishes_its_report(

@@ -16,7 +16,7 @@ import pytest
 
 from tests.e2e.conftest import EVERY_MINUTE_CYCLE, Served, run_cli
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 
 def test_serve_prints_where_everything_is(served: Served) -> None:

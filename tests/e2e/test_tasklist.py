@@ -21,7 +21,7 @@ from tests.e2e.conftest import ROOT, Served, eventually
 from tests.e2e.test_prefect_ui import _step, campaign_at_its_plan
 from tests.e2e.ui import sign_in_here
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 SHOTS = ROOT / "docs" / "screenshots"
 OLGA = "olga.petrova@example.com"  # marketing specialist, the campaign's owner

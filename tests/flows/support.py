@@ -103,7 +103,7 @@ class Departments:
         return history(self.db.uow(), self.key)
 
 
-def wait_paused(flow_run_id: str, key_prefix: str, timeout: float = 30) -> Any:
+def wait_paused(flow_run_id: str, key_prefix: str, timeout: float = 120) -> Any:
     """The flow run's state once it is paused on a key starting with ``key_prefix``."""
     from uuid import UUID
 

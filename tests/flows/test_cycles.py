@@ -194,7 +194,7 @@ def test_market_research_compiles_findings_lists_missing_and_carries_them(
 # --- deployments served -------------------------------------------------------------------
 
 
-def _wait_for_deployment(name: str, serve: Any, timeout: float = 90) -> Any:
+def _wait_for_deployment(name: str, serve: Any, timeout: float = 240) -> Any:
     import time
 
     from prefect.client.orchestration import get_client

@@ -55,7 +55,7 @@ TOKENS: dict[str, str] = {}
 
 
 @contextmanager
-def member_api(db: Any, app: Any, reader: str, *, timeout: float = 30) -> Iterator[httpx.Client]:
+def member_api(db: Any, app: Any, reader: str, *, timeout: float = 60) -> Iterator[httpx.Client]:
     """``app`` served for ``db`` with a member token for every active member in ``TOKENS``; the
     client reads with ``reader``'s token (``as_member`` acts as someone else)."""
     TOKENS.clear()

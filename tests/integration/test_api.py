@@ -41,7 +41,7 @@ def _app(db: Any, token: str | None = None, *, proxy: bool = False) -> Any:
 @pytest.fixture
 def api(db: Any) -> Iterator[httpx.Client]:
     """An HTTP client on the API served for ``db``; it reads with Ana's member token."""
-    with member_api(db, _app(db), ANA, timeout=10) as client:
+    with member_api(db, _app(db), ANA, timeout=60) as client:
         yield client
 
 

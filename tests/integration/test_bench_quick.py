@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FIELDS = {"name", "figure", "unit", "baseline", "baseline_name", "ratio", "target", "met",
           "database", "machine", "date", "notes"}
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.timeout(1500)]
 
 
 #: The benchmarks that run on one shared bench data folder and ``mktflow serve``
@@ -44,7 +44,7 @@ def test_quick_bench_writes_every_record_with_its_ratio(names: tuple[str, ...],
     page = (ROOT / "docs" / "benchmarks.md").read_text("utf-8")
     only = [arg for name in names for arg in ("--only", name)]
     done = _run_bench([sys.executable, "-m", "bench", "--quick", *only, "--out", str(tmp_path)],
-                      timeout=280 * len(names))
+                      timeout=400 * len(names))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     # --out leaves the docs' table alone
     assert (ROOT / "docs" / "benchmarks.md").read_text("utf-8") == page
