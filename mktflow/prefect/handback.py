@@ -55,7 +55,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -136,48 +136,40 @@ def api_url() -> str | None:
     return running_api_url(settings)
 
 
+def _over_http(doing: str, flow_run_id: str, call: Callable[[str], bool]) -> bool:
+    """``call(url)`` at the API mktflow knows (``api_url``), and at the one Prefect's settings
+    name (``connect``) when there is none or that API does not know the run (``_UseClient``)."""
+    url = api_url()
+    if url is not None:
+        try:
+            return call(url)
+        except _UseClient as exc:
+            log.info("%s %s at %s: %s; asking Prefect's settings", doing, flow_run_id, url, exc)
+    from mktflow.prefect.server import connect
+
+    return call(connect().api_url)
+
+
 def hand_back(flow_run_id: str, item: WorkItem) -> bool:
     """Resume the run waiting for ``item`` (see the module docstring); True when this call
     resumed it, False when it waited for something else, had been resumed by another door, or
     was over."""
-    url = api_url()
-    if url is not None:
-        try:
-            return resume_over_http(url, flow_run_id, item)
-        except _UseClient as exc:
-            log.info("resuming %s at %s: %s; asking Prefect's settings", flow_run_id, url, exc)
-    from mktflow.prefect.server import connect
-
-    return resume_over_http(connect().api_url, flow_run_id, item)
+    return _over_http("resuming", flow_run_id,
+                      lambda url: resume_over_http(url, flow_run_id, item))
 
 
 def end_run(flow_run_id: str, message: str) -> bool:
     """End the run of a process that a cancel ended (see the module docstring); True when it
     was waiting and was ended or woken, False when it was running or already finished."""
-    url = api_url()
-    if url is not None:
-        try:
-            return end_over_http(url, flow_run_id, message)
-        except _UseClient as exc:
-            log.info("ending %s over HTTP: %s; asking Prefect's settings", flow_run_id, exc)
-    from mktflow.prefect.server import connect
-
-    return end_over_http(connect().api_url, flow_run_id, message)
+    return _over_http("ending", flow_run_id,
+                      lambda url: end_over_http(url, flow_run_id, message))
 
 
 def wake_run(flow_run_id: str, item: WorkItem) -> bool:
     """Wake the run paused on the cancelled step ``item`` whose process goes on (see the module
     docstring); True when this call woke it, False when it waited for something else or was not
     paused."""
-    url = api_url()
-    if url is not None:
-        try:
-            return wake_over_http(url, flow_run_id, item)
-        except _UseClient as exc:
-            log.info("waking %s over HTTP: %s; asking Prefect's settings", flow_run_id, exc)
-    from mktflow.prefect.server import connect
-
-    return wake_over_http(connect().api_url, flow_run_id, item)
+    return _over_http("waking", flow_run_id, lambda url: wake_over_http(url, flow_run_id, item))
 
 
 def wake_over_http(url: str, flow_run_id: str, item: WorkItem, *,
