@@ -197,6 +197,28 @@ def check_json(value: Any, *, field: str) -> Any:
     return value
 
 
+#: A JSON string or one bracket: the tokens that decide how deep a JSON text nests.
+#: A string left open runs to the end, so no text makes the scan go back (linear time).
+_NESTING_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
+
+
+def _nested_deeper_than(text: str, limit: int) -> bool:
+    """True when the brackets of JSON ``text``, outside its strings, open more than ``limit`` deep.
+
+    Stops at the first bracket past ``limit``, so a text of 100,000 ``[`` costs ``limit`` steps.
+    """
+    depth = 0
+    for token in _NESTING_TOKEN.finditer(text):
+        mark = token.group()
+        if mark in ("[", "{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif mark in ("]", "}"):
+            depth -= 1
+    return False
+
+
 def load_json(raw: str | bytes, *, field: str) -> Any:
     """Parse JSON text the one way every door does, then ``check_json`` it.
 
@@ -214,6 +236,10 @@ def load_json(raw: str | bytes, *, field: str) -> Any:
     text = raw.removeprefix("\ufeff")
     if "\x00" in text:
         raise BadInput(f"{field}: binary content, not JSON text")
+    if _nested_deeper_than(text, JSON_DEPTH_MAX):
+        # refused before parsing: json.loads recurses once per level, and a RecursionError
+        # deep in the stack can set off "Exception ignored" noise from finalizers that run there
+        raise BadInput(f"{field}: nested more than {JSON_DEPTH_MAX} levels deep")
     try:
         # NaN / Infinity parse as floats so that check_json names the path that holds them
         value = json.loads(text)

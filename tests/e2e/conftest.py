@@ -328,12 +328,15 @@ def mktflow_api(served: Served) -> str:
     def probe() -> bool:
         return httpx.get(f"{served.api_url}/health", timeout=5).status_code == 200
 
-    eventually(probe, timeout=30, what=f"mktflow's REST API at {served.api_url}/health: "
+    eventually(probe, timeout=120, what=f"mktflow's REST API at {served.api_url}/health: "
                "`mktflow serve` must serve it (and its pages) on MKTFLOW_API_URL's port")
     return served.api_url
 
 
 # --- the browser ------------------------------------------------------------------------------
+
+#: How long a page action or assertion waits (ms), sized for a loaded 2-core machine.
+PAGE_WAIT_MS = 30_000
 
 
 @pytest.fixture(scope="module")
@@ -346,8 +349,11 @@ def browser() -> Iterator[Any]:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"no Chromium at {CHROMIUM}: `make test` installs Debian's chromium as "
                     "root; else `sudo apt-get install -y chromium` or set MKTFLOW_TEST_CHROMIUM")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # a page's actions and its assertions wait as long: Playwright's 5 s for an assertion was
+    # too short for the Prefect UI's debounced search on a loaded 2-core machine (CI)
+    expect.set_options(timeout=PAGE_WAIT_MS)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
@@ -358,7 +364,7 @@ def browser() -> Iterator[Any]:
 def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A fresh browser page; on failure its screenshot and HTML go to tests/e2e/artifacts/."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(30_000)
+    context.set_default_timeout(PAGE_WAIT_MS)
     page = context.new_page()
     yield page
     report = getattr(request.node, "rep_call", None)

@@ -169,7 +169,7 @@ def test_a_worker_runs_a_campaign_that_work_complete_resumes(team: Team, tmp_pat
     assert run["work_pool_name"] == team.pool, run
 
     _wait_suspended(team, flow_run_id, "plan-1")
-    plan = eventually(lambda: _step(team, code, "plan-1"), timeout=30,
+    plan = eventually(lambda: _step(team, code, "plan-1"), timeout=120,
                       what=f"the plan step of {code} in marketing's queue")
     answer = tmp_path / "plan.json"
     answer.write_text(json.dumps(request["plan"]), "utf-8")

@@ -75,7 +75,7 @@ def campaign_at_its_plan(served: Served, tmp_path: Path) -> tuple[str, str, dict
     started = served.cli("run", "campaign", "--params", f"@{params}", "--detach", "--json")
     flow_run_id = json.loads(started.stdout.splitlines()[0])["flow_run_id"]
     _wait_suspended(served, flow_run_id, "plan-1")
-    plan = eventually(lambda: _step(served, "marketing", code, "plan-1"), timeout=30,
+    plan = eventually(lambda: _step(served, "marketing", code, "plan-1"), timeout=120,
                       what=f"the plan step of {code} in marketing's queue")
     return code, flow_run_id, plan
 
@@ -112,7 +112,7 @@ def test_a_campaign_started_from_custom_run_is_answered_in_the_resume_form(
 
     # the run opens its process and waits, suspended, at marketing's plan
     _wait_suspended(served, flow_run_id, "plan-1")
-    plan = eventually(lambda: _step(served, "marketing", code, "plan-1"), timeout=30,
+    plan = eventually(lambda: _step(served, "marketing", code, "plan-1"), timeout=120,
                       what=f"the plan step of {code} in marketing's queue")
     assert plan["assignee"] == OWNER
     page.reload()
@@ -165,7 +165,7 @@ def test_a_refused_answer_is_explained_in_the_run_log_and_the_retry_form(
         return next((log["message"] for log in logs
                      if ref in log["message"] and OUTSIDER in log["message"]), None)
 
-    message = eventually(refusal_logged, timeout=30, interval=2,
+    message = eventually(refusal_logged, timeout=120, interval=2,
                          what=f"a log line in flow run {flow_run_id} naming {ref}, {OUTSIDER} "
                               "and why the answer was refused")
     page.goto(f"{served.ui_url}/flow-runs/flow-run/{flow_run_id}")
