@@ -68,7 +68,9 @@ def relay_for(db: Any, *, env: dict[str, str], clock: Any = None, mailer: Mailer
     policy.setdefault("backoff_cap_s", 0.01)
     policy.setdefault("destination_backoff_base_s", 0.001)
     policy.setdefault("destination_backoff_cap_s", 0.01)
-    policy.setdefault("http_timeout_s", 2.0)
+    # long enough that a loaded 2-core machine never turns a 429 or a 200 into a timeout (a
+    # timed-out send is a failure, and changes what a test sees); fault tests set their own
+    policy.setdefault("http_timeout_s", 20.0)
     policy.setdefault("lease_s", 60.0)
     if isinstance(mailer, SmtpMailer):
         policy.setdefault("smtp_timeout_s", mailer.timeout_s)
