@@ -82,7 +82,10 @@ def _run_bench(args: list[str], timeout: float) -> subprocess.CompletedProcess[s
     try:
         proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, start_new_session=True,
-                                env={**os.environ, "TMPDIR": str(scratch)})
+                                # a local Prefect server's first start on a loaded 2-core
+                                # machine overran the default 120 s once (CI, 2026-12-07)
+                                env={**os.environ, "TMPDIR": str(scratch),
+                                     "MKTFLOW_PREFECT_START_TIMEOUT_S": "300"})
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired as overran:
