@@ -17,10 +17,12 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -234,6 +236,7 @@ def ensure_local_server(settings: Settings | None = None) -> tuple[ServerState, 
              "start takes up to a minute)…")
         began = time.monotonic()
         (folder / "home").mkdir(parents=True, exist_ok=True)
+        _seed_database(settings)
         log = open(folder / "server.log", "ab")  # noqa: SIM115 - handed to the child process
         proc = subprocess.Popen(
             [sys.executable, "-m", "mktflow.prefect.local_server", "start", "--host",
@@ -250,6 +253,61 @@ def ensure_local_server(settings: Settings | None = None) -> tuple[ServerState, 
         _say(f"the local Prefect server answers after {time.monotonic() - began:.0f} s: "
              f"{state.ui_url} (it keeps running; `mktflow server stop` stops it)")
         return state, True
+
+
+def _seed_database(settings: Settings) -> None:
+    """Give a data folder that has no Prefect database yet a copy of ``_template_database``.
+
+    Prefect's server migrates an empty SQLite database at its first start (about 4 CPU-s on
+    the 2-core machine, most of the first start's extra time); a copy of one migrated already
+    starts like a second start. Left alone: a folder with a database (whatever made it), and a
+    Prefect database configured elsewhere (``PREFECT_API_DATABASE_CONNECTION_URL``). When no
+    template can be made, says so and lets the server migrate its own, as Prefect does.
+    """
+    if os.environ.get("PREFECT_API_DATABASE_CONNECTION_URL"):
+        return
+    target = _folder(settings) / "home" / "prefect.db"
+    if target.exists():
+        return
+    try:
+        template = _template_database(settings)
+        part = target.with_name("prefect.db.part")
+        shutil.copyfile(template, part)
+        os.replace(part, target)  # the server never sees half a copy
+    except (OSError, subprocess.SubprocessError) as exc:
+        _say(f"no migrated copy of Prefect's database ({exc}): the server migrates its own")
+
+
+def _template_database(settings: Settings) -> Path:
+    """Prefect's SQLite database migrated to this Prefect release's head, with nothing in it.
+
+    ``$XDG_CACHE_HOME/mktflow/prefect-<release>.db`` (``~/.cache`` when unset), made once per
+    machine and Prefect release by ``prefect server database upgrade`` (Prefect's own
+    migrations) in a scratch folder and moved into place whole, under a file lock so that
+    commands starting servers at once make it once. Raises OSError or SubprocessError.
+    """
+    from importlib.metadata import version
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mktflow"
+    template = cache / f"prefect-{version('prefect')}.db"
+    if template.exists():
+        return template
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / f"{template.name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        if template.exists():  # made by the command that held the lock before us
+            return template
+        with tempfile.TemporaryDirectory(dir=cache) as scratch:
+            building = Path(scratch) / "prefect.db"
+            subprocess.run(
+                [sys.executable, "-m", "prefect", "server", "database", "upgrade", "-y"],
+                env={**os.environ, "PREFECT_HOME": scratch,
+                     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                     "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{building}"},
+                stdin=subprocess.DEVNULL, capture_output=True, check=True,
+                timeout=settings.prefect_start_timeout_s)
+            os.replace(building, template)
+    return template
 
 
 def _wait_healthy(state: ServerState, settings: Settings,

@@ -20,6 +20,11 @@ from tests.integration.api_support import bearer, serving
 
 ANA = "ana.torres@example.com"
 OLGA = "olga.petrova@example.com"
+#: "At once" for a check that must not backtrack or fetch: milliseconds on an idle machine,
+#: well under the minutes a backtracking engine takes on ``(a+)+$`` over 32 characters
+#: (forever on 200,000), with room for a loaded 2-core machine. Not a speed target: those are
+#: benchmarks (docs: Benchmarks).
+AT_ONCE_S = 5.0
 
 
 class Listener:
@@ -120,7 +125,7 @@ def test_a_stored_remote_ref_answers_at_once_without_any_request(
     took = time.monotonic() - started
     assert r.status_code == 422, r.text
     assert "never fetches" in r.json()["detail"]
-    assert took < 1.0, took
+    assert took < AT_ONCE_S, took
     assert listener.connections == 0
     assert api.get(f"/work/{wid}").json()["state"] == "claimed"
 
@@ -131,10 +136,10 @@ def test_a_pathological_pattern_answers_at_once_and_health_stays_responsive(
                          "properties": {"code": {"type": "string", "pattern": "^(a+)+$"}}})
     started = time.monotonic()
     r = api.post(f"/work/{wid}/complete", headers=_olga(api),
-                 json={"data": {"code": "a" * 27 + "!"}})
+                 json={"data": {"code": "a" * 32 + "!"}})  # ~2 min backtracking
     took = time.monotonic() - started
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "code", r.text
-    assert took < 1.0, took
+    assert took < AT_ONCE_S, took
 
     # a far longer input, with /health asked while it is checked
     answers: dict[str, float] = {}
@@ -150,8 +155,8 @@ def test_a_pathological_pattern_answers_at_once_and_health_stays_responsive(
     t = time.monotonic()
     assert httpx.get(str(api.base_url.join("/health")), timeout=5).status_code == 200
     answers["health"] = time.monotonic() - t
-    worker.join(10)
-    assert answers["health"] < 1.0 and answers["complete"] < 1.0, answers
+    worker.join(60)
+    assert answers["health"] < AT_ONCE_S and answers["complete"] < AT_ONCE_S, answers
     ok = api.post(f"/work/{wid}/complete", headers=_olga(api), json={"data": {"code": "aaa"}})
     assert ok.status_code == 200 and ok.json()["state"] == "done", ok.text
 
