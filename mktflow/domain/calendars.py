@@ -152,7 +152,8 @@ class WorkingCalendar:
         for start, end in self._each_working_span(moment):
             if moment < end:
                 return max(moment, start)
-        raise BadInput(f"calendar {self.label}: no working hours in {_SEARCH_DAYS} days")
+        raise BadInput(phrase("calendar %(calendar)s: no working hours in %(days)s days",
+                              calendar=self.label, days=_SEARCH_DAYS))
 
     def add_working_time(self, moment: datetime, amount: timedelta) -> datetime:
         """The moment ``amount`` of working time after ``moment`` (UTC); working time that
@@ -171,7 +172,8 @@ class WorkingCalendar:
                 left -= end - begin
                 moment = end
             if moment == before:
-                raise BadInput(f"calendar {self.label}: no working day in {_SEARCH_DAYS} days")
+                raise BadInput(phrase("calendar %(calendar)s: no working day in %(days)s days",
+                                      calendar=self.label, days=_SEARCH_DAYS))
             before = moment  # a due time more than _SEARCH_DAYS away: search on from here
 
     def working_time_between(self, earlier: datetime, later: datetime) -> timedelta:
@@ -199,7 +201,8 @@ class WorkingCalendar:
         for _start, end in self._each_working_span(moment):
             if moment < end:
                 return end
-        raise BadInput(f"calendar {self.label}: no working hours in {_SEARCH_DAYS} days")
+        raise BadInput(phrase("calendar %(calendar)s: no working hours in %(days)s days",
+                              calendar=self.label, days=_SEARCH_DAYS))
 
     def unusual_days(self, first: date, last: date) -> list[tuple[date, bool, str]]:
         """The days from ``first`` to ``last`` (local dates) that have a reason of their own

@@ -181,7 +181,7 @@ def check_json(value: Any, *, field: str) -> Any:
         elif isinstance(node, str):
             bad = _problem_char(node, multiline=True)
             if bad:
-                raise BadInput(f"{path}: must not contain {bad}")
+                raise BadInput(on_field(path, phrase("must not contain %(what)s", what=bad)))
         elif isinstance(node, bool) or node is None:
             continue
         elif isinstance(node, int):

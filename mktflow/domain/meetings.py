@@ -25,7 +25,7 @@ from typing import Any
 
 from mktflow.domain.errors import BadInput
 from mktflow.domain.model import MANAGEMENT, HandoffState, WorkState
-from mktflow.domain.words import Phrase, phrase
+from mktflow.domain.words import Phrase, on_field, phrase
 
 __all__ = [
     "AGENDA_FORM_NAME",
@@ -103,8 +103,9 @@ def meeting_kind(period: str) -> MeetingKind:
         return MeetingKind.QUARTERLY
     if _YEAR.match(text):
         return MeetingKind.ANNUAL
-    raise BadInput(f"period: {period!r} is no meeting period (a quarter, e.g. 2027-Q1, or a "
-                   "year, e.g. 2027)")
+    raise BadInput(on_field("period", phrase(
+        "%(given)s is no meeting period (a quarter, e.g. 2027-Q1, or a year, e.g. 2027)",
+        given=repr(period))))
 
 
 def meeting_ref(meeting_id: int | None) -> str:

@@ -192,7 +192,9 @@ def previous_working_day(calendar: WorkingCalendar, day: date) -> date:
         earlier = day - timedelta(days=back)
         if calendar.is_working_day(earlier):
             return earlier
-    raise BadInput(f"calendar {calendar.label}: no working day in the 400 days before {day}")
+    raise BadInput(phrase(
+        "calendar %(calendar)s: no working day in the %(days)s days before %(day)s",
+        calendar=calendar.label, days=400, day=day.isoformat()))
 
 
 def owes_reports(department: str, role: str, active: bool) -> bool:
@@ -227,7 +229,7 @@ def gather(dailies: Sequence[DailyEntry]) -> tuple[str, str, str]:
     each day's ``done`` and ``problems`` under its date, and the last day's ``next``.
     BadInput when there is none to gather."""
     if not dailies:
-        raise BadInput("period: no daily report to gather")
+        raise BadInput(on_field("period", phrase("no daily report to gather")))
     ordered = sorted(dailies, key=lambda d: d.day)
 
     def lines(field: str) -> str:

@@ -644,6 +644,50 @@ def test_the_refusals_of_the_pages_forms_read_in_each_language() -> None:
                                        "monthly)")
 
 
+def test_a_calendars_a_meetings_and_a_gatherings_refusals_read_in_each_language(
+        clock: Any) -> None:
+    """A calendar with no working time, a period that is no meeting's, no daily report to
+    gather, a control character in a step's answer (issue 25): messages, read in Chinese (and
+    Spanish, Russian) as a page words them; English as before."""
+    from mktflow.domain.calendars import WorkingCalendar
+    from mktflow.domain.errors import BadInput
+    from mktflow.domain.inputs import check_json
+    from mktflow.domain.meetings import meeting_kind
+    from mktflow.domain.work_reports import gather, previous_working_day
+    from mktflow.i18n.words import in_language
+
+    def refusal(call: Any) -> str:
+        with pytest.raises(BadInput) as refused:
+            call()
+        return refused.value.args[0]  # type: ignore[no-any-return]
+
+    never = WorkingCalendar(label="hq, CN", week=frozenset())  # no working day at all
+    today = clock.today().isoformat()
+    said = {
+        refusal(lambda: never.next_working_moment(clock.now())): (
+            "calendar hq, CN: no working hours in 400 days", "日历 hq, CN：400 天内没有工作时间"),
+        refusal(lambda: previous_working_day(never, clock.today())): (
+            f"calendar hq, CN: no working day in the 400 days before {today}",
+            f"日历 hq, CN：{today} 之前的 400 天内没有工作日"),
+        refusal(lambda: meeting_kind("Q1")): (
+            "period: 'Q1' is no meeting period (a quarter, e.g. 2027-Q1, or a year, e.g. 2027)",
+            "period: 'Q1' 不是会议期间（应为季度，例如 2027-Q1，或年份，例如 2027）"),
+        refusal(lambda: gather([])): (
+            "period: no daily report to gather", "period: 没有可汇总的日报"),
+        refusal(lambda: check_json({"notes": "a\x07b"}, field="data")): (
+            "data.notes: must not contain a control character (U+0007)",
+            "data.notes: 不能包含控制字符（U+0007）"),
+    }
+    for message, (english, chinese) in said.items():
+        assert message == english
+        assert in_language(message, "zh") == chinese
+        assert in_language(message, "en") == english
+    gathered = refusal(lambda: gather([]))
+    assert in_language(gathered, "es") == "period: no hay ningún informe diario que reunir"
+    assert in_language(gathered, "ru") == ("period: нет ежедневных отчётов, из которых можно "
+                                           "собрать сводный")
+
+
 def test_a_lead_files_field_problems_read_in_each_language() -> None:
     """A lead's field problems (a lead file's rows) are messages: an empty field, one too long,
     a control character, an unknown field, read in Chinese; English as before."""
