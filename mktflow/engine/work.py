@@ -18,6 +18,7 @@ from mktflow.domain import notes
 from mktflow.domain.actors import Approval, Door
 from mktflow.domain.calendars import WorkingDue
 from mktflow.domain.complaints import FORM_NAMES as COMPLAINT_FORMS
+from mktflow.domain.complaints import StepKind as ComplaintStep
 from mktflow.domain.errors import BadInput, FormInvalid, NotFound, TransitionRefused
 from mktflow.domain.inputs import (
     TEXT_MAX,
@@ -43,7 +44,7 @@ from mktflow.engine.forms import validate_form
 from mktflow.engine.new_items import create_within, eligible
 from mktflow.engine.transitions import check, record
 from mktflow.store.db import json_dumps
-from mktflow.store.tables import Handoff, WorkItem
+from mktflow.store.tables import Complaint, Handoff, WorkItem
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [
@@ -218,12 +219,11 @@ def complete(
     """
     with uow:
         item = _locked_unless_deciding(uow, item_id)  # the common case: one round trip
-        if item is None:  # it decides a handoff (or does not exist)
+        if item is None:  # it moves a handoff (or does not exist)
             seen = uow.session.get(WorkItem, item_id)
-            decides = decisions.linked_handoff_id(uow, seen.process_id, seen.step_key) \
-                if seen is not None else None
-            if decides is not None:  # the handoff's row first, as accepting it locks them
-                get_for_update(uow, Handoff, decides)
+            first = _handoff_it_moves(uow, seen) if seen is not None else None
+            if first is not None:  # the handoff's row first, as its own actions lock them
+                get_for_update(uow, Handoff, first)
             item = get_for_update(uow, WorkItem, item_id)
         if item.state == WorkState.DONE:
             _completed_already(uow, item, actor_email, merge_draft(item.draft, data)
@@ -249,11 +249,25 @@ def complete(
         return item
 
 
+def _handoff_it_moves(uow: UnitOfWork, item: WorkItem) -> int | None:
+    """The handoff whose row completing ``item`` locks before the step's (a plain read), or
+    None: the handoff the step decides (``decisions``), or the case's handoff a complaint's
+    act step delivers (``complaint_steps``). Every door takes the two in that order (a
+    handoff's own actions lock the handoff, then its steps: ``handoffs.act``), so a step's
+    answer and its handoff's rejection at once wait for each other, never deadlock."""
+    decides = decisions.linked_handoff_id(uow, item.process_id, item.step_key)
+    if decides is not None or item.form_name != COMPLAINT_FORMS[ComplaintStep.ACT]:
+        return decides
+    return uow.session.exec(select(Complaint.handoff_id).where(
+        col(Complaint.process_id) == item.process_id)).first()
+
+
 def _locked_unless_deciding(uow: UnitOfWork, item_id: int) -> WorkItem | None:
-    """Work item ``item_id``, locked, when it decides no handoff (no handoff of its process
-    has its step key); None otherwise, or when there is no such item. The lock order of a
-    deciding step stays the handoff's row first (``complete``); any other step is read and
-    locked in one query instead of a plain read and a locking one (issue 22, target 4)."""
+    """Work item ``item_id``, locked, when it moves no handoff (no handoff of its process has
+    its step key, and it is no complaint's act step); None otherwise, or when there is no such
+    item. The lock order of such a step stays the handoff's row first (``complete``,
+    ``_handoff_it_moves``); any other step is read and locked in one query instead of a plain
+    read and a locking one (issue 22, target 4)."""
     statement = _LOCK_UNLESS_DECIDING.get("work")
     if statement is None:  # built once, so its compiled form is reused as it is
         h = Handoff.__table__  # type: ignore[attr-defined]
@@ -262,7 +276,9 @@ def _locked_unless_deciding(uow: UnitOfWork, item_id: int) -> WorkItem | None:
                                              h.c.step_key == w.c.step_key)
         statement = _LOCK_UNLESS_DECIDING["work"] = (
             select(WorkItem).where(col(WorkItem.id) == bindparam("item_id"),
-                                   ~deciding.exists())
+                                   ~deciding.exists(),
+                                   col(WorkItem.form_name).is_distinct_from(
+                                       COMPLAINT_FORMS[ComplaintStep.ACT]))
             .with_for_update().execution_options(populate_existing=True))
     found: WorkItem | None = uow.session.execute(
         statement, {"item_id": item_id}).scalar_one_or_none()

@@ -448,6 +448,56 @@ def test_a_rejected_handoff_hands_the_case_back_to_customer_service(db: Any, cli
         "hand_over", "answer", "close"]
 
 
+def test_an_act_steps_answer_locks_the_handoff_before_the_step(pg_db: Any) -> None:
+    """Answering the act step locks the case's handoff first, then the step: the order a
+    rejection of that handoff takes them (handoff, then step). Taken the other way, an answer
+    and a rejection at once would each hold one row and wait for the other (a deadlock,
+    PostgreSQL aborting one). Row locks: PostgreSQL only."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    db = pg_db
+    case = opened(db)
+    complaints.hand_over(db.uow(), case.id, actor_email=OLGA, to="supply", request="Resend")
+    view = show(db, case)
+    handoff_id, step_id = int(view["handoff"][2:]), int(view["step"]["ref"][2:])
+    work.claim(db.uow(), step_id, actor_email=RAJ)
+    failed: list[BaseException] = []
+
+    def answer() -> None:
+        try:
+            work.complete(db.uow(), step_id, actor_email=RAJ, data={"done": "Resent two boxes"})
+        except BaseException as exc:  # reported by the test below
+            failed.append(exc)
+
+    holder = db.engine.connect()  # another door holds the handoff, as a rejection begins
+    try:
+        holder.execute(text("SELECT id FROM handoff WHERE id = :i FOR UPDATE"), {"i": handoff_id})
+        answering = threading.Thread(target=answer)
+        answering.start()
+        deadline = time.monotonic() + 60
+        with db.engine.connect() as probe:
+            while not probe.execute(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()")).scalar():
+                assert time.monotonic() < deadline, "the answer never waited for the handoff"
+                time.sleep(0.05)
+                probe.rollback()
+            # the answer waits for the handoff without holding the step: the rejection's next
+            # lock is free (NOWAIT refuses at once when a row is held)
+            probe.execute(text("SELECT id FROM workitem WHERE id = :i FOR UPDATE NOWAIT"),
+                          {"i": step_id})
+            probe.rollback()
+    finally:
+        holder.rollback()
+        holder.close()
+    answering.join(60)
+    assert not answering.is_alive() and failed == [], failed
+    assert show(db, case)["state"] == "answered"
+
+
 def test_a_complaints_process_is_cancelled_only_with_its_case(db: Any, cli: Any) -> None:
     from mktflow.engine import processes, tasklist
 
