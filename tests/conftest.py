@@ -204,6 +204,22 @@ class Db:
         with self.engine.connect() as conn:
             return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
 
+    def wait_until_a_session_waits_on_a_lock(self, what: str, timeout: float = 60.0) -> None:
+        """Return once a session of this PostgreSQL database waits for a row another holds
+        (``pg_stat_activity``); fails after ``timeout`` s saying ``what`` never got there."""
+        import time
+
+        from sqlalchemy import text
+
+        deadline = time.monotonic() + timeout
+        with self.engine.connect() as conn:
+            while not conn.execute(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()")).scalar():
+                assert time.monotonic() < deadline, f"{what} within {timeout:.0f} s"
+                time.sleep(0.05)
+                conn.rollback()
+
 
 def _pg_admin() -> Any:
     import psycopg

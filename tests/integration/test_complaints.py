@@ -454,7 +454,6 @@ def test_an_act_steps_answer_locks_the_handoff_before_the_step(pg_db: Any) -> No
     and a rejection at once would each hold one row and wait for the other (a deadlock,
     PostgreSQL aborting one). Row locks: PostgreSQL only."""
     import threading
-    import time
 
     from sqlalchemy import text
 
@@ -477,14 +476,8 @@ def test_an_act_steps_answer_locks_the_handoff_before_the_step(pg_db: Any) -> No
         holder.execute(text("SELECT id FROM handoff WHERE id = :i FOR UPDATE"), {"i": handoff_id})
         answering = threading.Thread(target=answer)
         answering.start()
-        deadline = time.monotonic() + 60
+        db.wait_until_a_session_waits_on_a_lock("the answer never waited for the handoff")
         with db.engine.connect() as probe:
-            while not probe.execute(text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND datname = current_database()")).scalar():
-                assert time.monotonic() < deadline, "the answer never waited for the handoff"
-                time.sleep(0.05)
-                probe.rollback()
             # the answer waits for the handoff without holding the step: the rejection's next
             # lock is free (NOWAIT refuses at once when a row is held)
             probe.execute(text("SELECT id FROM workitem WHERE id = :i FOR UPDATE NOWAIT"),

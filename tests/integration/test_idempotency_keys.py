@@ -167,7 +167,8 @@ def test_a_key_in_flight_is_409_then_its_answer(pg_db: Db) -> None:
             api.post(f"/work/{wid}/claim", headers=key)), daemon=True)
         thread.start()
         try:
-            _wait_until_waiting_on_the_lock(pg_db)
+            pg_db.wait_until_a_session_waits_on_a_lock(
+                "the first request did not reach the held row", timeout=30)
             busy = api.post(f"/work/{wid}/claim", headers=key)
         finally:
             holder.rollback()
@@ -180,20 +181,6 @@ def test_a_key_in_flight_is_409_then_its_answer(pg_db: Db) -> None:
         assert first[0].status_code == 200 and first[0].json()["state"] == "claimed"
         replay = api.post(f"/work/{wid}/claim", headers=key)
         assert (replay.status_code, replay.content) == (200, first[0].content)
-
-
-def _wait_until_waiting_on_the_lock(db: Db, timeout: float = 30.0) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    with db.engine.connect() as conn:
-        while not conn.execute(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND datname = current_database()")).scalar():
-            assert time.monotonic() < deadline, \
-                f"the first request did not reach the held row within {timeout} s"
-            time.sleep(0.05)
-            conn.rollback()
 
 
 def test_keys_expire_after_their_hours_and_are_purged(db: Db, api: httpx.Client,
