@@ -349,8 +349,8 @@ class _Piped:
                 None, error, psycopg.Error, connection_invalidated=lost,
                 dialect=self.connection.dialect) from error
         finally:
-            if self._cursor is not None and exc_type is None:
-                self._cursor.close()
+            if self._cursor is not None:  # also after an error: a client-side cursor's close
+                self._cursor.close()      # only forgets its results, it asks the server nothing
 
 
 def _stamp(connection: Connection, request: RequestStamp, now: datetime) -> None:
