@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -180,68 +181,60 @@ class Reconciler:
     def _paused(self, url: str, c: engine.Candidate, state: dict[str, Any],
                 suspects: set[tuple[int, str]], *, dry_run: bool,
                 at_once: bool) -> Correction | None:
+        """A paused run that need not wait: its process is over (the run is ended), its step
+        is done (resumed with the answer), or its step was cancelled while the process goes
+        on, a complaint's act step whose handoff was rejected (woken, as the door that
+        cancelled it does, ``handback.wake_over_http``, when that door could not)."""
         waiting = (state.get("state_details") or {}).get("pause_key") or ""
+        run = c.flow_run_id
         if c.status != "running":
             why = c.reason or f"{c.ref} is {c.status}"
-            if dry_run:
-                return Correction(c.ref, c.flow_run_id, "end-run",
-                                  f"would end flow run {c.flow_run_id}: {why}", False)
-            if not at_once and (c.process_id, waiting) not in self._suspects:
-                self._suspect(suspects, c.process_id, waiting)
-                return None
-            done = handback.end_over_http(url, c.flow_run_id, why)
-            detail = (f"{engine.WHO} ended flow run {c.flow_run_id}, which waited at "
-                      f"{waiting or 'a step'} although {c.ref} is {c.status}: {why}")
-            if done:
-                engine.record_handed_back(bootstrap.engine_uow(), c.process_id,
-                                          flow_run_id=c.flow_run_id, what="end-run",
-                                          reason=detail)
-            return Correction(c.ref, c.flow_run_id, "end-run", detail, done)
-        item = next((i for i in c.done
+            return self._correct(
+                c, waiting, suspects, "end-run", dry_run=dry_run, at_once=at_once,
+                would=f"would end flow run {run}: {why}",
+                detail=(f"{engine.WHO} ended flow run {run}, which waited at "
+                        f"{waiting or 'a step'} although {c.ref} is {c.status}: {why}"),
+                act=lambda: handback.end_over_http(url, run, why))
+        done = next((i for i in c.done if handback.expects(waiting, pause_key(i.step_key or ""))),
+                    None)
+        if done is not None:
+            return self._correct(
+                c, waiting, suspects, "resume", dry_run=dry_run, at_once=at_once,
+                item_id=done.id,
+                would=f"would resume flow run {run} with W-{done.id} (done by {done.completed_by})",
+                detail=(f"{engine.WHO} resumed flow run {run}, which still waited at {waiting} "
+                        f"although W-{done.id} was done by {done.completed_by}"),
+                act=lambda: handback.resume_over_http(url, run, done, transport=self._transport))
+        gone = next((i for i in c.cancelled
                      if handback.expects(waiting, pause_key(i.step_key or ""))), None)
-        if item is None:
-            return self._woken(url, c, waiting, suspects, dry_run=dry_run, at_once=at_once)
-        if dry_run:
-            return Correction(c.ref, c.flow_run_id, "resume",
-                              f"would resume flow run {c.flow_run_id} with W-{item.id} "
-                              f"(done by {item.completed_by})", False)
-        if not at_once and (c.process_id, waiting) not in self._suspects:
-            self._suspect(suspects, c.process_id, waiting)  # the door may still hand it over
+        if gone is None:
             return None
-        done = handback.resume_over_http(url, c.flow_run_id, item, transport=self._transport)
-        detail = (f"{engine.WHO} resumed flow run {c.flow_run_id}, which still waited at "
-                  f"{waiting} although W-{item.id} was done by {item.completed_by}")
-        if done:
-            engine.record_handed_back(bootstrap.engine_uow(), c.process_id,
-                                      flow_run_id=c.flow_run_id, what="resume",
-                                      reason=detail, item_id=item.id)
-        return Correction(c.ref, c.flow_run_id, "resume", detail, done)
+        return self._correct(
+            c, waiting, suspects, "wake", dry_run=dry_run, at_once=at_once, item_id=gone.id,
+            would=f"would wake flow run {run}, paused at cancelled W-{gone.id}",
+            detail=(f"{engine.WHO} woke flow run {run}, which still waited at {waiting} "
+                    f"although W-{gone.id} was cancelled and {c.ref} goes on"),
+            act=lambda: handback.wake_over_http(url, run, gone, transport=self._transport))
 
-    def _woken(self, url: str, c: engine.Candidate, waiting: str,
-               suspects: set[tuple[int, str]], *, dry_run: bool,
-               at_once: bool) -> Correction | None:
-        """A running process's run paused on a step cancelled while the process goes on (a
-        complaint's act step whose handoff was rejected) is woken, as the door that cancelled
-        it does (``handback.wake_over_http``), when that door could not."""
-        item = next((i for i in c.cancelled
-                     if handback.expects(waiting, pause_key(i.step_key or ""))), None)
-        if item is None:
-            return None
+    def _correct(self, c: engine.Candidate, waiting: str, suspects: set[tuple[int, str]],
+                 what: str, *, would: str, detail: str, act: Callable[[], bool],
+                 dry_run: bool, at_once: bool, item_id: int | None = None
+                 ) -> Correction | None:
+        """One correction of a paused run (``what``: ``end-run``, ``resume`` or ``wake``):
+        with ``dry_run``, only ``would``; a run first seen so is suspected, and corrected at
+        the next tick if it still waits (the door may still do it), unless ``at_once``;
+        ``act`` does it (True when it did) and the process's history says so (``detail``)."""
         if dry_run:
-            return Correction(c.ref, c.flow_run_id, "wake",
-                              f"would wake flow run {c.flow_run_id}, paused at cancelled "
-                              f"W-{item.id}", False)
+            return Correction(c.ref, c.flow_run_id, what, would, False)
         if not at_once and (c.process_id, waiting) not in self._suspects:
-            self._suspect(suspects, c.process_id, waiting)  # the door may still wake it
+            self._suspect(suspects, c.process_id, waiting)
             return None
-        done = handback.wake_over_http(url, c.flow_run_id, item, transport=self._transport)
-        detail = (f"{engine.WHO} woke flow run {c.flow_run_id}, which still waited at "
-                  f"{waiting} although W-{item.id} was cancelled and {c.ref} goes on")
+        done = act()
         if done:
             engine.record_handed_back(bootstrap.engine_uow(), c.process_id,
-                                      flow_run_id=c.flow_run_id, what="wake", reason=detail,
-                                      item_id=item.id)
-        return Correction(c.ref, c.flow_run_id, "wake", detail, done)
+                                      flow_run_id=c.flow_run_id, what=what, reason=detail,
+                                      item_id=item_id)
+        return Correction(c.ref, c.flow_run_id, what, detail, done)
 
     def _suspect(self, suspects: set[tuple[int, str]], process_id: int, waiting: str) -> None:
         """Seen paused on what it need not wait for: looked at again next tick (a full sweep
