@@ -440,29 +440,9 @@ class ProcessSummary(View):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ProcessPublic(View):
+class ProcessPublic(ProcessSummary):
     """A process instance with its work items and handoffs."""
 
-    SOMETIMES = ("withheld",)
-
-    id: int
-    ref: str
-    """P-<id>"""
-    process: str
-    business_key: str | None
-    status: str
-    owner: str | None
-    branch: str | None
-    flow_run_id: str | None
-    flow_version: str | None = None
-    """The version of the flow code running it (as Prefect names it), once known."""
-    params: Json | None
-    result: Json | None
-    created_at: str | None
-    updated_at: str | None
-    withheld: list[str] | None = None
-    """Fields withheld from this reader (params, result): only the owner's department and
-    management see them."""
     work_items: list[WorkItemPublic]
     handoffs: list[HandoffPublic]
 
