@@ -19,11 +19,12 @@ random open marketing work item (``GET /work/W-n``) and its JSON twin. An answer
 
 Each record is a page's p95 under that load with its JSON twin's p95 as the baseline (target
 "<= 1.5x"; not met either when any request failed). The notes give the p50s, the requests
-per second, the errors and each request alone (one client, before the load). The page
-handlers are then profiled in this process (pyinstrument, the handler called with a signed-in
-request as the app calls it) beside their JSON twins' engine calls: the profiles go to
-``bench/results/page-load-profile-<database>.txt``. Quick mode: 20,000 items, 500 open,
-5 members for 5 s, SQLite only.
+per second, the errors and each request alone (a specialist's client, before the load). The
+page handlers are then profiled in this process (pyinstrument; the handler called with a
+signed-in request as the app calls it, as a specialist and as the head, whose item page lists
+whom they may assign it to) beside their JSON twins' engine calls, with the SQL statements each
+runs: the profiles go to ``bench/results/page-load-profile-<database>.txt``. Quick mode:
+20,000 items, 500 open, 5 members for 5 s, SQLite only.
 """
 
 from __future__ import annotations
@@ -175,8 +176,8 @@ class _Member:
 
 async def _drive(base: str, tokens: list[str], seconds: float, open_items: int,
                  alone: int) -> dict[str, Any]:
-    """Sign everyone in; each request ``alone`` times by one client; then every member asks
-    for ``seconds``, one request after another. Wall times (s) per request kind."""
+    """Sign everyone in; each request ``alone`` times by one client (a specialist's); then
+    every member asks for ``seconds``, one request after another. Wall times (s) per kind."""
     members = [_Member(base, t) for t in tokens]
     rng = random.Random(5)
     try:
@@ -184,9 +185,10 @@ async def _drive(base: str, tokens: list[str], seconds: float, open_items: int,
             await asyncio.gather(*(_sign_in(m.client, base, m.token)
                                    for m in members[chunk:chunk + 10]))
         solo: dict[str, list[float]] = {k: [] for k in REQUESTS}
+        specialist = members[min(2, len(members) - 1)]  # the first two are head and deputy
         for _ in range(alone + 2):  # the first two warm the server's pool and caches
             for kind in REQUESTS:
-                took, wrong = await members[0].ask(kind, rng.randint(1, open_items))
+                took, wrong = await specialist.ask(kind, rng.randint(1, open_items))
                 if wrong:
                     raise RuntimeError(f"a request alone failed: {wrong}")
                 solo[kind].append(took)
@@ -214,13 +216,16 @@ async def _drive(base: str, tokens: list[str], seconds: float, open_items: int,
             "alone": {k: v[2:] for k, v in solo.items()}}
 
 
-def _profile(engine: Any, settings: Any, email: str, kind: str, out: Path,
+def _profile(engine: Any, settings: Any, specialist: str, head: str, kind: str, out: Path,
              repeat: int) -> str:
     """Profile each page handler (``repeat`` calls, as the app calls it for a signed-in
-    member) and its JSON twin's engine call and serialisation; written to
-    ``out/page-load-profile-<kind>.txt``; the mean of each in ms, as a line."""
+    member: a specialist, and the head, whose item page lists whom they may assign it to)
+    and its JSON twin's engine call and serialisation, in this thread; written to
+    ``out/page-load-profile-<kind>.txt``. Returns each one's mean time (profiler off) and
+    SQL statements per call, as a line."""
     from pydantic import TypeAdapter
     from pyinstrument import Profiler
+    from sqlalchemy import event
     from starlette.requests import Request
 
     from mktflow import web
@@ -231,60 +236,74 @@ def _profile(engine: Any, settings: Any, email: str, kind: str, out: Path,
     from mktflow.web.session import COOKIE, Session
 
     app = create_app(engine, settings=settings)
-    opened = web_sessions.open_session(UnitOfWork(engine), email, signed_in_by="token")
-    cookie = app.state.web.keys.dump(Session.signed_in(opened.secret))
+    cookies = {}
+    for email in {specialist, head}:
+        opened = web_sessions.open_session(UnitOfWork(engine), email, signed_in_by="token")
+        cookies[email] = app.state.web.keys.dump(Session.signed_in(opened.secret))
 
-    def request(path: str) -> Request:
+    def request(path: str, email: str) -> Request:
         return Request({
             "type": "http", "method": "GET", "path": path, "raw_path": path.encode(),
             "root_path": "", "scheme": "http", "query_string": b"", "http_version": "1.1",
             "headers": [(b"host", b"127.0.0.1"), (b"accept", BROWSER.encode()),
-                        (b"cookie", f"{COOKIE}={cookie}".encode())],
+                        (b"cookie", f"{COOKIE}={cookies[email]}".encode())],
             "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 50000), "app": app})
 
     inbox_json = TypeAdapter(InboxPage)
     adapters: dict[type, TypeAdapter[Any]] = {}
 
-    def queue_page() -> Any:
-        r = web.inbox_page(request(f"/inbox/{DEPARTMENT}"), DEPARTMENT)
+    def page(handler: Any, path: str, email: str, *args: str) -> Any:
+        r = handler(request(path, email), *args)
         assert r.status_code == 200, r.body[:300]
         return r
 
     def queue_json() -> bytes:
-        page = queries.inbox_page(UnitOfWork(engine), DEPARTMENT, limit=50, reader=email)
-        return inbox_json.dump_json(page)
-
-    def item_page() -> Any:
-        r = web.item_page(request("/work/W-1"), "work", "W-1")
-        assert r.status_code == 200, r.body[:300]
-        return r
+        found = queries.inbox_page(UnitOfWork(engine), DEPARTMENT, limit=50, reader=specialist)
+        return inbox_json.dump_json(found)
 
     def item_json() -> bytes:
-        item = show_item(UnitOfWork(engine), "W-1", reader=email)
+        item = show_item(UnitOfWork(engine), "W-1", reader=specialist)
         adapter = adapters.setdefault(type(item), TypeAdapter(type(item)))
         return adapter.dump_json(item)
 
+    statements = [0]
+
+    def count(*_: Any) -> None:
+        statements[0] += 1
+
     sections, means = [], []
-    for name, call in (("queue page: web.inbox_page", queue_page),
-                       ("queue JSON twin: queries.inbox_page + JSON", queue_json),
-                       ("item page: web.item_page", item_page),
-                       ("item JSON twin: show_item + JSON", item_json)):
+    for name, call in (
+            ("queue page: web.inbox_page", lambda: page(
+                web.inbox_page, f"/inbox/{DEPARTMENT}", specialist, DEPARTMENT)),
+            ("queue JSON twin: queries.inbox_page + JSON", queue_json),
+            ("item page: web.item_page", lambda: page(
+                web.item_page, "/work/W-1", specialist, "work", "W-1")),
+            ("item page as the head: web.item_page", lambda: page(
+                web.item_page, "/work/W-1", head, "work", "W-1")),
+            ("item JSON twin: show_item + JSON", item_json)):
         call()  # warm
-        profiler = Profiler(interval=0.0005)
-        profiler.start()
+        event.listen(engine, "before_cursor_execute", count)
+        statements[0] = 0
         t0 = time.perf_counter()
         for _ in range(repeat):
             call()
         mean_ms = (time.perf_counter() - t0) / repeat * 1000
+        event.remove(engine, "before_cursor_execute", count)
+        per_call = statements[0] / repeat
+        profiler = Profiler(interval=0.0005)
+        profiler.start()
+        for _ in range(repeat):
+            call()
         profiler.stop()
-        means.append(f"{name.split(':')[0]} {mean_ms:.1f} ms")
-        sections.append(f"## {name}: {repeat} calls, mean {mean_ms:.1f} ms (profiler on)\n\n"
+        means.append(f"{name.split(':')[0]} {mean_ms:.1f} ms, {per_call:.0f} statements")
+        sections.append(f"## {name}: {repeat} calls, mean {mean_ms:.1f} ms (profiler off), "
+                        f"{per_call:.0f} SQL statements per call\n\n"
                         + profiler.output_text(unicode=False, color=False, show_all=False))
     (out / f"page-load-profile-{kind}.txt").write_text(
-        f"# pyinstrument profiles of the page handlers and their JSON twins ({kind}), one "
-        f"signed-in member ({email}), in the bench process after the load\n\n"
-        + "\n".join(sections), "utf-8")
-    return ", ".join(means)
+        f"# pyinstrument profiles of the page handlers and their JSON twins ({kind}), "
+        f"signed in as {specialist} (specialist) and {head} (head), in the bench process "
+        "after the load\n\n" + "\n".join(sections), "utf-8")
+    return "; ".join(means)
 
 
 def measure(kind: str, total: int, open_items: int, members: int, seconds: float,
@@ -307,8 +326,9 @@ def measure(kind: str, total: int, open_items: int, members: int, seconds: float
             with served(url, data_dir) as base:
                 run = asyncio.run(_drive(base, tokens, seconds, open_items,
                                          alone=5 if quick else 20))
-            profiled = _profile(engine, Settings(data_dir=data_dir, database_url=url), emails[0],
-                                kind, out, repeat=3 if quick else 20)
+            profiled = _profile(engine, Settings(data_dir=data_dir, database_url=url),
+                                emails[min(2, len(emails) - 1)], emails[0], kind, out,
+                                repeat=3 if quick else 20)
         finally:
             engine.dispose()
     ms = {k: [t * 1000 for t in v] for k, v in run["times"].items()}
