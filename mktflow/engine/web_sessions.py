@@ -22,6 +22,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import col, select
@@ -31,6 +32,7 @@ from mktflow.domain.errors import BadInput, NotAuthenticated, NotFound
 from mktflow.domain.inputs import check_id, normalise_email
 from mktflow.engine.channels import OPERATOR
 from mktflow.engine.common import digest, find_member
+from mktflow.store.keys import data_folder_key
 from mktflow.store.tables import MemberToken, WebSession
 from mktflow.store.uow import UnitOfWork
 
@@ -44,6 +46,7 @@ __all__ = [
     "end_sessions_of",
     "list_sessions",
     "open_session",
+    "session_key",
     "session_member",
 ]
 
@@ -274,3 +277,13 @@ def list_sessions(uow: UnitOfWork, member: str | None = None, *, everything: boo
                              ended_why=r.ended_why)
                  for r in uow.session.exec(query)]
         return views if everything else [v for v in views if v.state == "live"]
+
+
+def session_key(secret: str | None, data_dir: Path) -> bytes:
+    """The key the pages sign their session cookies with: ``secret`` when given
+    (``MKTFLOW_WEB_SESSION_SECRET``), else the data folder's ``web-session.key``, made once
+    and whole, so the first pages asked at once of a new data folder all read the same key
+    (``store.keys.data_folder_key``)."""
+    if secret:
+        return secret.encode()
+    return data_folder_key(data_dir, "web-session.key")

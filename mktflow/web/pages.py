@@ -73,7 +73,7 @@ from mktflow.web import desk_charts
 from mktflow.web import forms as F
 from mktflow.web._guard import form_refusal, session_of, set_session
 from mktflow.web._render import department_name, render
-from mktflow.web.session import Session, SessionKeys, load_key
+from mktflow.web.session import Session, SessionKeys
 
 __all__ = ["PAGE_SIZE", "WebState", "calendar_page", "complaint_page", "complaints_page",
            "inbox_page", "item_page", "meeting_page", "meetings_page", "process_page",
@@ -115,7 +115,8 @@ class WebState:
         if self._keys is None:
             secret = self.settings.web_session_secret
             self._keys = SessionKeys(
-                load_key(secret.get_secret_value() if secret else None, self.settings.data_dir),
+                web_sessions.session_key(secret.get_secret_value() if secret else None,
+                                         self.settings.data_dir),
                 max_age_s=self.settings.web_session_hours * 3600)
         return self._keys
 

@@ -25,14 +25,12 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 
 from mktflow.domain import clock
 
-__all__ = ["COOKIE", "Session", "SessionKeys", "form_token", "load_key"]
+__all__ = ["COOKIE", "Session", "SessionKeys", "form_token"]
 
 COOKIE = "mktflow_session"
 
@@ -124,21 +122,3 @@ class SessionKeys:
         return session
 
 
-def load_key(secret: str | None, data_dir: Path) -> bytes:
-    """The session key: ``secret`` when given, else the data folder's key file (made once)."""
-    if secret:
-        return secret.encode()
-    path = data_dir / "web-session.key"
-    try:
-        return bytes.fromhex(path.read_text("ascii").strip())
-    except FileNotFoundError:
-        pass
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first: use theirs
-        return bytes.fromhex(path.read_text("ascii").strip())
-    with os.fdopen(fd, "w", encoding="ascii") as out:
-        out.write(key.hex() + "\n")
-    return key

@@ -4,6 +4,7 @@ session cookie's signature, with nothing running."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,10 +13,11 @@ from flows.campaign import CampaignPlan
 from flows.order_handling import OrderEntry
 from mktflow.domain.errors import FormInvalid
 from mktflow.engine.forms import validate_form
+from mktflow.engine.web_sessions import session_key
 from mktflow.prefect.approvals import ApprovalForm
 from mktflow.web import forms as F
 from mktflow.web._guard import origin_of
-from mktflow.web.session import Session, SessionKeys, form_token, load_key
+from mktflow.web.session import Session, SessionKeys, form_token
 from tests.views import work_item
 
 PLAN = CampaignPlan.model_json_schema()
@@ -194,10 +196,39 @@ def test_the_session_cookie_is_signed_and_expires(tmp_path: Any) -> None:
     assert SessionKeys(b"x" * 32, max_age_s=3600).load(cookie, now=1_000_100) is None
     for junk in ("", "a.b", "....", "x" * 5000, f"{body}.{mac}x"):
         assert keys.load(junk, now=1_000_100) is None
-    key = load_key(None, tmp_path)
-    assert load_key(None, tmp_path) == key and len(key) == 32
+    key = session_key(None, tmp_path)
+    assert session_key(None, tmp_path) == key and len(key) == 32
     assert (tmp_path / "web-session.key").stat().st_mode & 0o077 == 0
-    assert load_key("from-settings-secret", tmp_path) == b"from-settings-secret"
+    assert session_key("from-settings-secret", tmp_path) == b"from-settings-secret"
+
+
+def test_the_first_pages_asked_at_once_all_read_the_same_whole_session_key(
+        tmp_path: Path) -> None:
+    """A new data folder's first page requests come in threads at once (50 browsers after a
+    start): each reads the key file its neighbour is making, and none may read half of it."""
+    import threading
+
+    for attempt in range(30):
+        folder = tmp_path / str(attempt)
+        keys: list[bytes] = []
+        failed: list[Exception] = []
+
+        def read(into: list[bytes] = keys, errors: list[Exception] = failed,
+                 where: Path = folder) -> None:
+            try:
+                key = session_key(None, where)
+                SessionKeys(key, max_age_s=60)
+                into.append(key)
+            except Exception as exc:  # the key half-written: "at least 16 bytes"
+                errors.append(exc)
+
+        threads = [threading.Thread(target=read) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert failed == [] and len(keys) == 8 and len(set(keys)) == 1, (attempt, failed)
+        assert len(keys[0]) == 32
 
 
 def test_origins_are_compared_as_browsers_send_them() -> None:
