@@ -122,7 +122,12 @@ def served(url: str, data_dir: Path) -> Iterator[str]:
                 raise RuntimeError("mktflow api serve did not start:\n"
                                    + log.read_text("utf-8", "replace")[-3000:])
             time.sleep(0.2)
-        yield base
+        try:
+            yield base
+        except Exception as exc:
+            exc.add_note("mktflow api serve's log:\n"
+                         + log.read_text("utf-8", "replace")[-4000:])
+            raise
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
