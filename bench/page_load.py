@@ -98,9 +98,10 @@ def _free_port() -> int:
 
 
 @contextmanager
-def served(url: str, data_dir: Path) -> Iterator[str]:
+def served(url: str, data_dir: Path) -> Iterator[tuple[str, int]]:
     """``mktflow api serve`` on 127.0.0.1 for the database ``url`` (data folder ``data_dir``)
-    in a process of its own; its base URL once ``/health`` answers. Ctrl-C'd afterwards."""
+    in a process of its own; its base URL and process id once ``/health`` answers. Ctrl-C'd
+    afterwards."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = clean_env(MKTFLOW_DATABASE_URL=url, MKTFLOW_DATA_DIR=str(data_dir),
@@ -123,7 +124,7 @@ def served(url: str, data_dir: Path) -> Iterator[str]:
                                    + log.read_text("utf-8", "replace")[-3000:])
             time.sleep(0.2)
         try:
-            yield base
+            yield base, proc.pid
         except Exception as exc:
             exc.add_note("mktflow api serve's log:\n"
                          + log.read_text("utf-8", "replace")[-4000:])
@@ -179,8 +180,14 @@ class _Member:
         return took, None
 
 
+def _cpu_s(pid: int) -> float:
+    """The CPU time (user + system, s) process ``pid`` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def _drive(base: str, tokens: list[str], seconds: float, open_items: int,
-                 alone: int) -> dict[str, Any]:
+                 alone: int, server: int) -> dict[str, Any]:
     """Sign everyone in; each request ``alone`` times by one client (a specialist's); then
     every member asks for ``seconds``, one request after another. Wall times (s) per kind."""
     members = [_Member(base, t) for t in tokens]
@@ -201,6 +208,7 @@ async def _drive(base: str, tokens: list[str], seconds: float, open_items: int,
         errors: list[str] = []
         start = time.perf_counter()
         deadline = start + seconds
+        cpu = (_cpu_s(server), time.process_time())
 
         async def member(i: int, m: _Member) -> None:
             mine = random.Random(i)
@@ -215,9 +223,11 @@ async def _drive(base: str, tokens: list[str], seconds: float, open_items: int,
 
         await asyncio.gather(*(member(i, m) for i, m in enumerate(members)))
         elapsed = time.perf_counter() - start
+        server_cpu, client_cpu = _cpu_s(server) - cpu[0], time.process_time() - cpu[1]
     finally:
         await asyncio.gather(*(m.client.aclose() for m in members))
-    return {"times": times, "errors": errors, "elapsed": elapsed,
+    return {"times": times, "errors": errors, "elapsed": elapsed, "server_cpu": server_cpu,
+            "client_cpu": client_cpu,
             "alone": {k: v[2:] for k, v in solo.items()}}
 
 
@@ -328,9 +338,9 @@ def measure(kind: str, total: int, open_items: int, members: int, seconds: float
             load_organisation(UnitOfWork(engine), spec, source="bench")
             load_s = load_department(engine, total, open_items, clocks.now())
             tokens = [issue_token(UnitOfWork(engine), e).token for e in emails]
-            with served(url, data_dir) as base:
+            with served(url, data_dir) as (base, pid):
                 run = asyncio.run(_drive(base, tokens, seconds, open_items,
-                                         alone=5 if quick else 20))
+                                         alone=5 if quick else 20, server=pid))
             profiled = _profile(engine, Settings(data_dir=data_dir, database_url=url),
                                 emails[min(2, len(emails) - 1)], emails[0], kind, out,
                                 repeat=3 if quick else 20)
@@ -347,6 +357,9 @@ def measure(kind: str, total: int, open_items: int, members: int, seconds: float
               f"{seconds:.0f} s (queue page, queue JSON, item page, item JSON in turn) against "
               f"`mktflow api serve` on 127.0.0.1; {total:,} work items, {open_items:,} open in "
               f"{DEPARTMENT}; {count:,} requests, {rate:.0f} requests/s, {len(errors)} errors"
+              + f"; the server used {run['server_cpu'] / run['elapsed']:.2f} CPU cores "
+              f"({run['server_cpu'] / count * 1000:.1f} ms of CPU per request), the clients "
+              f"{run['client_cpu'] / run['elapsed']:.2f}"
               + (f" (first: {errors[0][:200]})" if errors else "") + f"; load {load_s:.0f} s")
     records = []
     for page, twin, what in (("queue_page", "queue_json", "the department's queue page "
@@ -362,7 +375,11 @@ def measure(kind: str, total: int, open_items: int, members: int, seconds: float
                    f"{alone[page]:.1f} ms, JSON {alone[twin]:.1f} ms; {shared}; handlers in "
                    f"process: {profiled} (bench/results/page-load-profile-{kind}.txt)"),
             requests=len(ms[page]), twin_requests=len(ms[twin]), errors=len(errors),
-            requests_per_s=round(rate, 1), p50_ms={k: round(v, 2) for k, v in p50.items()},
+            requests_per_s=round(rate, 1),
+            server_cpu_ms_per_request=round(run["server_cpu"] / count * 1000, 2),
+            server_cores=round(run["server_cpu"] / run["elapsed"], 2),
+            client_cores=round(run["client_cpu"] / run["elapsed"], 2),
+            p50_ms={k: round(v, 2) for k, v in p50.items()},
             p95_ms={k: round(v, 2) for k, v in p95.items()},
             alone_ms={k: round(v, 2) for k, v in alone.items()}, members=members,
             seconds=seconds, total_items=total, open_items=open_items))
