@@ -33,8 +33,6 @@ import asyncio
 import os
 import random
 import re
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,9 +46,10 @@ from typing import Any
 import httpx
 
 from bench._kit import DATABASES, ROOT, database, migrated_engine, percentile, record
-from bench._records import clean_env
+from bench._records import clean_env, interrupt
 from bench.inbox import load_department
 from mktflow.domain import clock as clocks
+from mktflow.notify.testing import free_port
 
 RATIO = 1.5
 DEPARTMENT = "marketing"
@@ -91,18 +90,12 @@ def _organisation(members: int) -> Any:
                               countries=known_countries())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def served(url: str, data_dir: Path) -> Iterator[tuple[str, int]]:
     """``mktflow api serve`` on 127.0.0.1 for the database ``url`` (data folder ``data_dir``)
     in a process of its own; its base URL and process id once ``/health`` answers. Ctrl-C'd
     afterwards."""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = clean_env(MKTFLOW_DATABASE_URL=url, MKTFLOW_DATA_DIR=str(data_dir),
                     MKTFLOW_API_URL=base)
@@ -130,13 +123,7 @@ def served(url: str, data_dir: Path) -> Iterator[tuple[str, int]]:
                          + log.read_text("utf-8", "replace")[-4000:])
             raise
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        interrupt(proc)
 
 
 async def _sign_in(client: httpx.AsyncClient, base: str, token: str) -> None:

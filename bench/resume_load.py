@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from typing import Any
 import httpx
 
 from bench._kit import record
+from mktflow.notify.testing import free_port
 
 NAME = "resume-load"
 
@@ -55,12 +55,6 @@ def waits(i: int) -> str:
 if __name__ == "__main__":
     waits(int(sys.argv[1]))
 '''
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _env(home: Path, api: str | None = None) -> dict[str, str]:
@@ -94,7 +88,7 @@ def trial(server: str, runs: int, load: int) -> dict[str, Any]:
     machine, resume them all at once; what was accepted, refused and logged."""
     module = "mktflow.prefect.local_server" if server == "mktflow" else "prefect"
     with tempfile.TemporaryDirectory(prefix=f"mktflow-resume-{server}-") as tmp:
-        home, port = Path(tmp), _free_port()
+        home, port = Path(tmp), free_port()
         api = f"http://127.0.0.1:{port}/api"
         (home / "flow.py").write_text(_FLOW, "utf-8")
         log = home / "server.log"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,11 +12,7 @@ from typing import Any
 
 import httpx
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from mktflow.notify.testing import free_port
 
 
 def _env(data: Path, database_url: str) -> dict[str, str]:
@@ -29,7 +24,7 @@ def test_api_serve_answers_health_and_acts_until_interrupted(db: Any, tmp_path: 
     from mktflow.engine.credentials import issue_token
 
     token = issue_token(db.uow(), "ana.torres@example.com").token
-    port = _free_port()
+    port = free_port()
     serve = subprocess.Popen(
         [sys.executable, "-m", "mktflow.cli", "api", "serve", "--port", str(port)],
         env=_env(tmp_path / "data", db.url), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -61,7 +56,7 @@ def test_api_serve_answers_health_and_acts_until_interrupted(db: Any, tmp_path: 
 
 def test_api_serve_on_an_unmigrated_database_says_what_to_run(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "mktflow.cli", "api", "serve", "--port", str(_free_port())],
+        [sys.executable, "-m", "mktflow.cli", "api", "serve", "--port", str(free_port())],
         env=_env(tmp_path / "data", f"sqlite:///{tmp_path / 'empty.db'}"), text=True,
         capture_output=True, timeout=60)
     assert done.returncode == 2, done.stderr
