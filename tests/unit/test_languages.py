@@ -298,13 +298,24 @@ WHO_MAY = {
 }
 
 
-def _refusal(call: Any) -> Any:
-    """The message of the domain error ``call()`` raises (a ``Phrase`` where it is worded)."""
+def _refusal(call: Any, kind: type[Exception] | None = None) -> Any:
+    """The message of the domain error ``call()`` raises (a ``Phrase`` where it is worded),
+    which must be a ``kind`` (any of mktflow's errors when None)."""
     from mktflow.domain.errors import MktflowError
 
-    with pytest.raises(MktflowError) as refused:
+    with pytest.raises(kind or MktflowError) as refused:
         call()
     return refused.value.args[0]
+
+
+def _read_in_english_and_chinese(said: dict[str, tuple[str, str]]) -> None:
+    """Each refusal of ``said`` is its English text, and reads as given in Chinese."""
+    from mktflow.i18n.words import in_language
+
+    for message, (english, chinese) in said.items():
+        assert message == english
+        assert in_language(message, "zh") == chinese
+        assert in_language(message, "en") == english
 
 
 @pytest.mark.parametrize("code", i18n.LANGUAGES)
@@ -520,54 +531,46 @@ def test_the_rarer_refusals_read_in_each_language() -> None:
     from mktflow.engine.work import save_draft
     from mktflow.i18n.words import in_language
 
-    def refusal(call: Any, kind: type[Exception]) -> str:
-        with pytest.raises(kind) as refused:
-            call()
-        return refused.value.args[0]  # type: ignore[no-any-return]
-
     nothing = SimpleNamespace(session=SimpleNamespace(get=lambda *a, **k: None))
     said = {
-        refusal(lambda: parse_ref("12"), BadInput): (
+        _refusal(lambda: parse_ref("12"), BadInput): (
             "'12' is ambiguous: write W-12, H-12 or P-12", "'12' 有歧义：请写 W-12、H-12 或 P-12"),
-        refusal(lambda: parse_ref("x-1"), BadInput): (
+        _refusal(lambda: parse_ref("x-1"), BadInput): (
             "'x-1' is not an item reference: expected e.g. W-12, H-3, P-4",
             "'x-1' 不是事项编号：应形如 W-12、H-3、P-4"),
-        refusal(lambda: parse_ref("H-3", "work"), BadInput): (
+        _refusal(lambda: parse_ref("H-3", "work"), BadInput): (
             "'H-3' is not a work reference", "'H-3' 不是工作的编号"),
-        refusal(lambda: check_id(0, "P-0"), NotFound): ("P-0 does not exist", "P-0 不存在"),
-        refusal(lambda: _order(nothing, 7), NotFound): (  # type: ignore[arg-type]
+        _refusal(lambda: check_id(0, "P-0"), NotFound): ("P-0 does not exist", "P-0 不存在"),
+        _refusal(lambda: _order(nothing, 7), NotFound): (  # type: ignore[arg-type]
             "order 7 does not exist", "订单 7 不存在"),
-        refusal(lambda: complaint_number("acme"), NotFound): (
+        _refusal(lambda: complaint_number("acme"), NotFound): (
             "complaint: 'acme' names no complaint (a complaint is named C-<number>)",
             "complaint: 'acme' 不是投诉编号（投诉编号形如 C-<编号>）"),
-        refusal(lambda: meeting_number("Q1"), NotFound): (
+        _refusal(lambda: meeting_number("Q1"), NotFound): (
             "meeting: 'Q1' names no meeting (a meeting is named M-<number>)",
             "meeting: 'Q1' 不是会议编号（会议编号形如 M-<编号>）"),
-        refusal(lambda: save_draft(nothing, 3, actor_email="a@x", draft=[1]),  # type: ignore
+        _refusal(lambda: save_draft(nothing, 3, actor_email="a@x", draft=[1]),  # type: ignore
                 BadInput): ("draft: must be a JSON object, got list",
                             "draft: 必须是 JSON 对象，实际为 list"),
-        refusal(lambda: _period("Q4"), BadInput): (
+        _refusal(lambda: _period("Q4"), BadInput): (
             "period: 'Q4' is no period: a year (2026), a half (2026-H2), a quarter (2026-Q4) "
             "or a month (2026-11)", "period: 'Q4' 不是期间：应为年（2026）、半年（2026-H2）、"
             "季度（2026-Q4）或月份（2026-11）"),
-        refusal(lambda: action_of("handoff", "claim"), BadInput): (
+        _refusal(lambda: action_of("handoff", "claim"), BadInput): (
             "action: 'claim' is not an action on a handoff item (one of: accept, reject, "
             "deliver, confirm, return, cancel, comment)",
             "action: 'claim' 不是交接事项的操作（可选：accept, reject, deliver, confirm, return, "
             "cancel, comment）"),
-        refusal(lambda: allocate(nothing, 1, amount=-5, actor_email="a@x"),  # type: ignore
+        _refusal(lambda: allocate(nothing, 1, amount=-5, actor_email="a@x"),  # type: ignore
                 BadInput): ("amount: an allocation must not be negative, got -5.00",
                             "amount: 分配金额不能为负数，现为 -5.00"),
-        refusal(lambda: list_complaints(nothing, state="lost"), BadInput): (  # type: ignore
+        _refusal(lambda: list_complaints(nothing, state="lost"), BadInput): (  # type: ignore
             "state: must be one of open, handed_over, answered, closed, cancelled, got 'lost'",
             "state: 必须是以下之一：open, handed_over, answered, closed, cancelled，"
             "收到的是 'lost'"),
     }
-    for message, (english, chinese) in said.items():
-        assert message == english
-        assert in_language(message, "zh") == chinese
-        assert in_language(message, "en") == english
-    ambiguous = refusal(lambda: parse_ref("12"), BadInput)
+    _read_in_english_and_chinese(said)
+    ambiguous = _refusal(lambda: parse_ref("12"), BadInput)
     assert in_language(ambiguous, "es") == "'12' es ambiguo: escriba W-12, H-12 o P-12"
     assert in_language(ambiguous, "ru") == "'12' неоднозначно: напишите W-12, H-12 или P-12"
 
@@ -590,54 +593,46 @@ def test_the_refusals_of_the_pages_forms_read_in_each_language() -> None:
     from mktflow.domain.work_reports import check_texts, parse_period, report_kind
     from mktflow.i18n.words import in_language
 
-    def refusal(call: Any, kind: type[Exception]) -> str:
-        with pytest.raises(kind) as refused:
-            call()
-        return refused.value.args[0]  # type: ignore[no-any-return]
-
     today = date(2026, 12, 7)
     said = {
-        refusal(lambda: check_text("x" * 11, field="title", max_length=10), BadInput): (
+        _refusal(lambda: check_text("x" * 11, field="title", max_length=10), BadInput): (
             "title: must be at most 10 characters, got 11",
             "title: 不能超过 10 个字符，现为 11 个"),
-        refusal(lambda: check_text("a\nb", field="title", max_length=10), BadInput): (
+        _refusal(lambda: check_text("a\nb", field="title", max_length=10), BadInput): (
             "title: must not contain a line break (this field is a single line)",
             "title: 不能包含换行（此字段只能是一行）"),
-        refusal(lambda: report_kind("hourly"), BadInput): (
+        _refusal(lambda: report_kind("hourly"), BadInput): (
             "kind: 'hourly' is not a report kind (daily, weekly or monthly)",
             "kind: 'hourly' 不是报告类型（daily、weekly 或 monthly）"),
-        refusal(lambda: parse_period("weekly", "soon", today), BadInput): (
+        _refusal(lambda: parse_period("weekly", "soon", today), BadInput): (
             "period: 'soon' is not a weekly period (give 2026-W50 or a day in it)",
             "period: 'soon' 不是周报的期间（请给出 2026-W50 或其中的某一天）"),
-        refusal(lambda: check_texts(" ", None, None), BadInput): (
+        _refusal(lambda: check_texts(" ", None, None), BadInput): (
             "done: must not be empty: say what you did in the period",
             "done: 不能为空：请说明您在此期间做了什么"),
-        refusal(lambda: period_of(quarter="2026-Q5", today=today), BadInput): (
+        _refusal(lambda: period_of(quarter="2026-Q5", today=today), BadInput): (
             "quarter: '2026-Q5' is not a quarter (YYYY-Qn, n from 1 to 4, e.g. 2026-Q2)",
             "quarter: '2026-Q5' 不是季度（YYYY-Qn，n 为 1 到 4，例如 2026-Q2）"),
-        refusal(lambda: check_customer_answer(False, " "), BadInput): (
+        _refusal(lambda: check_customer_answer(False, " "), BadInput): (
             "note: a customer who is not satisfied needs a note (what they still want)",
             "note: 客户不满意时需要填写备注（客户仍有什么诉求）"),
-        refusal(lambda: rule_for(WORK_RULES, "W-3", "adopt", "open"), TransitionRefused): (
+        _refusal(lambda: rule_for(WORK_RULES, "W-3", "adopt", "open"), TransitionRefused): (
             "W-3: unknown action 'adopt'", "W-3：未知操作 'adopt'"),
-        refusal(lambda: parse_due("1000 working days"), BadInput): (
+        _refusal(lambda: parse_due("1000 working days"), BadInput): (
             "due: '1000 working days': working days must be between 1 and 999",
             "due: '1000 working days'：工作日数必须在 1 到 999 之间"),
-        refusal(lambda: money("x", "price"), BadInput): (
+        _refusal(lambda: money("x", "price"), BadInput): (
             "price: must be an amount of money, got 'x'", "price: 必须是金额，现为 'x'"),
-        refusal(lambda: parse_date("9999-01-01", field="on"), BadInput): (
+        _refusal(lambda: parse_date("9999-01-01", field="on"), BadInput): (
             "on: '9999-01-01' is out of range (dates between 1970-01-01 and 3000-01-01)",
             "on: '9999-01-01' 超出范围（日期须在 1970-01-01 至 3000-01-01 之间）"),
-        refusal(lambda: check_links(["https://a.example", "javascript:x"]), BadInput): (
+        _refusal(lambda: check_links(["https://a.example", "javascript:x"]), BadInput): (
             "links: link 2, 'javascript:x' uses the scheme javascript:, and only http, https and "
             "mailto links are accepted", "links: 第 2 个链接，'javascript:x' 使用了协议 "
             "javascript:，而只接受 http、https 和 mailto 链接"),
     }
-    for message, (english, chinese) in said.items():
-        assert message == english
-        assert in_language(message, "zh") == chinese
-        assert in_language(message, "en") == english
-    kind = refusal(lambda: report_kind("hourly"), BadInput)
+    _read_in_english_and_chinese(said)
+    kind = _refusal(lambda: report_kind("hourly"), BadInput)
     assert in_language(kind, "es") == ("kind: 'hourly' no es un tipo de informe (daily, weekly "
                                        "o monthly)")
     assert in_language(kind, "ru") == ("kind: 'hourly' — это не вид отчёта (daily, weekly или "
@@ -656,33 +651,25 @@ def test_a_calendars_a_meetings_and_a_gatherings_refusals_read_in_each_language(
     from mktflow.domain.work_reports import gather, previous_working_day
     from mktflow.i18n.words import in_language
 
-    def refusal(call: Any) -> str:
-        with pytest.raises(BadInput) as refused:
-            call()
-        return refused.value.args[0]  # type: ignore[no-any-return]
-
     never = WorkingCalendar(label="hq, CN", week=frozenset())  # no working day at all
     today = clock.today().isoformat()
     said = {
-        refusal(lambda: never.next_working_moment(clock.now())): (
+        _refusal(lambda: never.next_working_moment(clock.now()), BadInput): (
             "calendar hq, CN: no working hours in 400 days", "日历 hq, CN：400 天内没有工作时间"),
-        refusal(lambda: previous_working_day(never, clock.today())): (
+        _refusal(lambda: previous_working_day(never, clock.today()), BadInput): (
             f"calendar hq, CN: no working day in the 400 days before {today}",
             f"日历 hq, CN：{today} 之前的 400 天内没有工作日"),
-        refusal(lambda: meeting_kind("Q1")): (
+        _refusal(lambda: meeting_kind("Q1"), BadInput): (
             "period: 'Q1' is no meeting period (a quarter, e.g. 2027-Q1, or a year, e.g. 2027)",
             "period: 'Q1' 不是会议期间（应为季度，例如 2027-Q1，或年份，例如 2027）"),
-        refusal(lambda: gather([])): (
+        _refusal(lambda: gather([]), BadInput): (
             "period: no daily report to gather", "period: 没有可汇总的日报"),
-        refusal(lambda: check_json({"notes": "a\x07b"}, field="data")): (
+        _refusal(lambda: check_json({"notes": "a\x07b"}, field="data"), BadInput): (
             "data.notes: must not contain a control character (U+0007)",
             "data.notes: 不能包含控制字符（U+0007）"),
     }
-    for message, (english, chinese) in said.items():
-        assert message == english
-        assert in_language(message, "zh") == chinese
-        assert in_language(message, "en") == english
-    gathered = refusal(lambda: gather([]))
+    _read_in_english_and_chinese(said)
+    gathered = _refusal(lambda: gather([]), BadInput)
     assert in_language(gathered, "es") == "period: no hay ningún informe diario que reunir"
     assert in_language(gathered, "ru") == ("period: нет ежедневных отчётов, из которых можно "
                                            "собрать сводный")
