@@ -335,6 +335,10 @@ class FaultProxy:
                     return
                 out += message
                 if cut == "cut_after_commit":
+                    # marked before the COMMIT goes up: its answer can come back, and the other
+                    # pump forward it, before this thread runs again (seen at load 8: a claim
+                    # answered 200 with no cut)
+                    link.cutting.set()
                     link.server.sendall(bytes(out))
                     self._cut(link)
                     return
@@ -379,8 +383,8 @@ class FaultProxy:
 
     def _cut(self, link: _Link, *, forwarded: bool = True) -> None:
         """The COMMIT went up (``forwarded``): wait for the server's answer (thrown away by the
-        other pump), then close; or it did not: close at once. Then apply ``refuse`` if that is
-        the mode after the cut."""
+        other pump: ``cutting`` is set before the COMMIT is forwarded), then close; or it did
+        not: close at once. Then apply ``refuse`` if that is the mode after the cut."""
         link.cutting.set()
         if not forwarded:
             self._record(link.number, "cut", "COMMIT not forwarded")
