@@ -20,7 +20,7 @@ from mktflow.engine.decisions import apply_handoff, flow_moves, settle_step
 from mktflow.engine.new_items import offer_within, process_id_for
 from mktflow.engine.steps import hand_over
 from mktflow.engine.transitions import check, record
-from mktflow.store.tables import Handoff
+from mktflow.store.tables import Handoff, ProcessInstance, WorkItem
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [
@@ -77,6 +77,7 @@ def act(
     actor_email: str,
     reason: str | None = None,
     data: dict[str, Any] | None = None,
+    _case_asked: bool = False,
 ) -> Handoff:
     """Apply one handoff transition (accept, reject, deliver, confirm, return, cancel).
 
@@ -98,33 +99,30 @@ def act(
     if action not in {r.action for r in HANDOFF_RULES} - {"comment", "update"}:
         raise BadInput(on_field("action", phrase("unknown handoff action %(action)s",
                                                  action=repr(action))))
-    if uow.door is not Door.ENGINE and action in complaint_handoffs.MOVES_CASE:
-        case_moved = complaint_handoffs.act(uow, handoff_id, action, actor_email=actor_email,
-                                            data=data)
-        if case_moved is not None:  # a complaint's handoff: its case moved as its step does
-            return case_moved
+    moves_case = (uow.door is not Door.ENGINE and action in complaint_handoffs.MOVES_CASE
+                  and not _case_asked)
     ends_process = action == "cancel" and uow.door is not Door.ENGINE
     with uow:
         instance = (processes.lock_process_of(uow, Handoff, handoff_id) if ends_process
                     else None)
         handoff = get_for_update(uow, Handoff, handoff_id)
-        actor, rule = check(uow, handoff, action, actor_email, reason=reason,
-                            who=processes.ender(uow, instance, handoff))
-        moved = flow_moves(uow, handoff, action) or (
-            complaint_cancel.cancel_refusal(uow, handoff)
-            if action == "cancel" and uow.door is not Door.ENGINE else None)
-        if moved is not None:
-            raise TransitionRefused(moved)
-        lead_handoffs.follow(uow, handoff, action, actor, data=data)  # a lead's outcome
-        handed_back = complaint_handoffs.hand_back(uow, handoff, actor, reason) \
-            if action == "reject" else None  # a complaint's case goes back to customer service
-        apply_handoff(uow, handoff, action, actor, rule, reason=reason, data=data)
-        decided = settle_step(uow, handoff, action, actor, reason) \
-            if uow.door is not Door.ENGINE else None
-        why = (processes.end_for_cancelled_item(uow, instance, handoff, actor=actor.email,
-                                                reason=reason)
-               if instance is not None and processes.ends_with(instance, handoff) else None)
-        uow.commit()
+        # A case's handoff carries the case's process: a handoff of no process is asked
+        # nothing more (one transaction, no look-up, for most handoffs).
+        case_moves = moves_case and handoff.process_id is not None \
+            and complaint_handoffs.moves_case(uow, handoff_id)
+        why = handed_back = decided = None
+        if not case_moves:  # else the case moves in its own transactions, below
+            why, handed_back, decided = _apply(uow, handoff, action, actor_email=actor_email,
+                                               reason=reason, data=data, instance=instance)
+            uow.commit()
+    if case_moves:  # a complaint's handoff: its case moves as its act step does
+        case_moved = complaint_handoffs.act(uow, handoff_id, action, actor_email=actor_email,
+                                            data=data)
+        if case_moved is not None:
+            return case_moved
+        # the act step closed in between: the handoff's own rules, as for any handoff
+        return act(uow, handoff_id, action, actor_email=actor_email, reason=reason,
+                   data=data, _case_asked=True)
     if instance is not None and why is not None:
         processes.tell_run(uow, instance, why)
     if handed_back is not None:  # the run waiting on the cancelled act step goes on
@@ -132,6 +130,31 @@ def act(
     if decided is not None:  # the flow run waiting on the deciding step goes on
         hand_over(uow, decided)
     return handoff
+
+
+def _apply(uow: UnitOfWork, handoff: Handoff, action: str, *, actor_email: str,
+           reason: str | None, data: dict[str, Any] | None, instance: ProcessInstance | None
+           ) -> tuple[str | None, WorkItem | None, WorkItem | None]:
+    """``act``'s change inside its transaction, the handoff locked: (why the process ended
+    or None, the cancelled act step of a case handed back or None, the deciding step to
+    hand over or None). Raises as ``act`` does."""
+    actor, rule = check(uow, handoff, action, actor_email, reason=reason,
+                        who=processes.ender(uow, instance, handoff))
+    moved = flow_moves(uow, handoff, action) or (
+        complaint_cancel.cancel_refusal(uow, handoff)
+        if action == "cancel" and uow.door is not Door.ENGINE else None)
+    if moved is not None:
+        raise TransitionRefused(moved)
+    lead_handoffs.follow(uow, handoff, action, actor, data=data)  # a lead's outcome
+    handed_back = complaint_handoffs.hand_back(uow, handoff, actor, reason) \
+        if action == "reject" else None  # a complaint's case goes back to customer service
+    apply_handoff(uow, handoff, action, actor, rule, reason=reason, data=data)
+    decided = settle_step(uow, handoff, action, actor, reason) \
+        if uow.door is not Door.ENGINE else None
+    why = (processes.end_for_cancelled_item(uow, instance, handoff, actor=actor.email,
+                                            reason=reason)
+           if instance is not None and processes.ends_with(instance, handoff) else None)
+    return why, handed_back, decided
 
 
 def accept(uow: UnitOfWork, handoff_id: int, *, actor_email: str) -> Handoff:

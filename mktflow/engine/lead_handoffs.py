@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import col, select
 
 from mktflow.domain.actors import Actor, Target, authorize
-from mktflow.domain.leads import LeadOutcome, check_outcome, lead_ref, lead_rule
+from mktflow.domain.leads import SALES, LeadOutcome, check_outcome, lead_ref, lead_rule
 from mktflow.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -60,8 +60,9 @@ def follow(uow: UnitOfWork, handoff: Handoff, action: str, actor: Actor, *,
     transaction, before the handoff changes); the lead, or None for a handoff of no lead.
     Raises BadInput for an outcome that breaks its rule, TransitionRefused for a lead not in
     the state the action needs, NotAuthorized as the rule row says."""
-    if action not in ("deliver", "return") or handoff.id is None:
-        return None
+    if action not in ("deliver", "return") or handoff.id is None \
+            or handoff.to_department != SALES or handoff.process_id is not None:
+        return None  # a lead goes to sales with a handoff of no process (engine.leads.qualify)
     lead = lead_of(uow, handoff.id, for_update=True)
     if lead is None:
         return None
