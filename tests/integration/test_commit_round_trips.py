@@ -1,8 +1,9 @@
 """Fewer round trips per command (issue 22, target 4), the same outcomes.
 
 A unit of work's last writes (audit and outbox INSERTs, the NOTIFY, the transaction's id) go to
-PostgreSQL together; one of them failing still rolls the whole command back, raised as
-SQLAlchemy raises it. Completing a step that decides no handoff reads and locks it in one query.
+PostgreSQL together, with the changed row's UPDATE; one of them failing still rolls the whole
+command back, raised as SQLAlchemy raises it. Completing a step that decides no handoff reads and
+locks it in one query; moving a handoff of no process asks nothing of complaints or leads.
 """
 
 from __future__ import annotations
@@ -15,11 +16,29 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 
-from mktflow.engine import work
+from mktflow.domain.errors import BadInput
+from mktflow.engine import handoffs, work
+from mktflow.store.tables import WorkItem
 from tests.conftest import Db
 
 HEAD = "ana.torres@example.com"  # marketing head
 OLGA = "olga.petrova@example.com"  # marketing specialist
+TOM = "tom.berg@example.com"  # tech
+
+
+def _statements(db: Db, act: Any) -> list[str]:
+    """The SQL statements ``act()`` sends, in order (their first words)."""
+    seen: list[str] = []
+
+    def on(_conn: Any, _cur: Any, statement: str, *_: Any) -> None:
+        seen.append(" ".join(statement.split()[:4]))
+
+    event.listen(db.engine, "before_cursor_execute", on)
+    try:
+        act()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", on)
+    return seen
 
 
 def test_a_notice_that_cannot_be_written_rolls_the_whole_command_back(
@@ -57,3 +76,52 @@ def test_completing_a_plain_step_reads_and_locks_it_in_one_query(db: Db) -> None
         event.remove(db.engine, "before_cursor_execute", on)
     assert done.state == "done"
     assert len(seen) == 1 and "NOT (EXISTS" in seen[0], seen
+
+
+def test_moving_a_plain_handoff_writes_its_row_once_and_asks_nothing_else(db: Db) -> None:
+    offered = handoffs.offer(db.uow(), actor_email=OLGA, from_department="marketing",
+                             to_department="tech", title="Prototype", due_at=None)
+    for action, who, state in (("accept", TOM, "accepted"), ("deliver", TOM, "delivered")):
+        sent = _statements(db, lambda a=action, w=who: handoffs.act(
+            db.uow(), offered.id, a, actor_email=w))
+        assert [s for s in sent if s.startswith("UPDATE")] == [
+            "UPDATE handoff SET state=%(state)s::VARCHAR," if db.kind == "postgresql"
+            else "UPDATE handoff SET state=?,"], sent
+        assert not [s for s in sent if "complaint" in s or "lead" in s], sent
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT state FROM handoff WHERE id = :i"),
+                                {"i": offered.id}).scalar_one() == state
+
+
+def test_a_row_changed_again_after_a_commit_is_written_by_the_next(db: Db) -> None:
+    item = work.create_work_item(db.uow(), actor_email=HEAD, department="marketing",
+                                 title="Brief")
+    uow = db.uow()
+    with uow:
+        row = uow.session.get(WorkItem, item.id)
+        row.title = "Brief, first"
+        uow.audit(actor=HEAD, entity_type="work", entity_id=item.id, action="update")
+        uow.commit()
+        assert not uow.session.dirty  # written: the COMMIT's flush has nothing to add
+        row.title = "Brief, second"
+        uow.audit(actor=HEAD, entity_type="work", entity_id=item.id, action="update")
+        uow.commit()
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT title FROM workitem WHERE id = :i"),
+                            {"i": item.id}).scalar_one() == "Brief, second"
+
+
+def test_a_changed_value_over_its_limit_is_refused_and_nothing_is_written(db: Db) -> None:
+    item = work.create_work_item(db.uow(), actor_email=HEAD, department="marketing",
+                                 title="Brief")
+    entries = db.count("auditentry")
+    uow = db.uow()
+    with pytest.raises(BadInput, match="title"), uow:
+        row = uow.session.get(WorkItem, item.id)
+        row.title = "x" * 301
+        uow.audit(actor=HEAD, entity_type="work", entity_id=item.id, action="update")
+        uow.commit()
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT title FROM workitem WHERE id = :i"),
+                            {"i": item.id}).scalar_one() == "Brief"
+    assert db.count("auditentry") == entries
