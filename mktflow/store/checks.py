@@ -91,15 +91,10 @@ def _check_row(obj: Any, *, new: bool) -> None:
             check_value(column, getattr(obj, attr.key), field=attr.key)
 
 
-def check_changed(obj: Any) -> None:
-    """Check a changed ORM row's changed values as its flush would (``UnitOfWork.commit``
-    writes them with Core). Raises BadInput naming the column."""
-    _check_row(obj, new=False)
-
-
 def check_rows(table: Any, rows: list[dict[str, Any]]) -> None:
-    """Check rows written with Core (``UnitOfWork.commit``'s audit entries) as a flush checks
-    ORM rows: each value against its column. Raises BadInput naming the column."""
+    """Check rows written with Core (``UnitOfWork.commit``'s audit entries and changed rows)
+    as a flush checks ORM rows: each value against its column. Raises BadInput naming the
+    column."""
     if table.name in _UNCHECKED_TABLES:
         return
     for row in rows:

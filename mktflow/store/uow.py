@@ -381,7 +381,7 @@ def _changed_rows(session: Session) -> list[tuple[Any, Any]] | None:
                   if key in table.c and state.dict.get(key) != before}
         if not values:
             continue
-        checks.check_changed(obj)
+        checks.check_rows(table, [values])  # as the flush checks a changed row's values
         key = dict(zip((c.key for c in state.mapper.primary_key), state.identity, strict=True))
         statements.append((update(table).where(
             *(table.c[k] == v for k, v in key.items())).values(values), state))
