@@ -138,6 +138,16 @@ def test_a_due_time_given_as_a_time_keeps_no_basis_and_updates_recount(
     work.update(db.uow(), item.id, actor_email=HEAD, due_at=parse_due("2022-10-20"))
     view = queries.show(db.uow(), f"W-{item.id}")
     assert view.due_basis is None and "due_basis" not in (view.words or {})
+    offered = handoffs.offer(db.uow(), actor_email=HEAD, from_department="marketing",
+                             to_department="tech", title="Prototype",
+                             due_at=parse_due("2022-10-20T10:00:00Z"))
+    handoffs.update_due(db.uow(), offered.id, actor_email=HEAD,
+                        due_at=parse_due("2 working hours"))
+    shown = queries.show(db.uow(), f"H-{offered.id}")
+    assert said(shown, "due_basis", "es").startswith("2 horas laborables desde el vie 30 sept")
+    handoffs.update_due(db.uow(), offered.id, actor_email=HEAD, due_at=parse_due("2022-10-20"))
+    shown = queries.show(db.uow(), f"H-{offered.id}")
+    assert shown.due_basis is None and "due_basis" not in (shown.words or {})
 
 
 def test_the_command_line_takes_working_time(cli: Any, clock: FrozenClock,
