@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 from mktflow.domain.errors import BadInput
 from mktflow.domain.inputs import parse_time
-from mktflow.domain.words import Phrase, on_field, phrase
+from mktflow.domain.words import Dates, Holiday, Moment, Phrase, on_field, phrase
 
 __all__ = [
     "CALENDAR_HOURS",
@@ -106,9 +106,9 @@ class WorkingCalendar:
         """Whether ``day`` is a working day, and why when it differs from the usual week (the
         holiday's name, ``make-up working day``, the company's day); None for a usual day."""
         if day in self.working_days:
-            return True, self.working_days[day] or "company working day"
+            return True, self.working_days[day] or phrase("company working day")
         if day in self.days_off:
-            return False, self.days_off[day] or "company day off"
+            return False, self.days_off[day] or phrase("company day off")
         if self.book is not None:
             holiday = self.book.day_off(day)
             if holiday:
@@ -217,8 +217,8 @@ class WorkingCalendar:
 
 
 #: Every hour of every day, UTC: the calendar of a branch without one (calendar hours).
-CALENDAR_HOURS = WorkingCalendar(label="calendar hours", zone="UTC", week=frozenset(range(7)),
-                                 start=0, end=1440)
+CALENDAR_HOURS = WorkingCalendar(label=phrase("calendar hours"), zone="UTC",
+                                 week=frozenset(range(7)), start=0, end=1440)
 
 
 @dataclass(frozen=True)
@@ -229,12 +229,16 @@ class WorkingDue:
     unit: Literal["day", "hour", "end-of-day"]
     amount: int = 0
 
-    def words(self) -> str:
-        """How a person says it: ``3 working days``, ``1 working hour``,
+    def words(self) -> Phrase:
+        """How a person says it, a message: ``3 working days``, ``1 working hour``,
         ``end of the working day``."""
         if self.unit == "end-of-day":
-            return "end of the working day"
-        return f"{self.amount} working {self.unit}{'' if self.amount == 1 else 's'}"
+            return phrase("end of the working day")
+        if self.unit == "day":
+            return phrase("%(amount)s working day", amount=self.amount) if self.amount == 1 \
+                else phrase("%(amount)s working days", amount=self.amount)
+        return phrase("%(amount)s working hour", amount=self.amount) if self.amount == 1 \
+            else phrase("%(amount)s working hours", amount=self.amount)
 
 
 #: The grammar in one line, for error messages and the docs.
@@ -304,9 +308,25 @@ def _day(value: date) -> str:
     return f"{value:%a} {value.day} {value:%b}"
 
 
-def _moment(value: datetime, zone: ZoneInfo, *, year: bool = False) -> str:
+def _moment(value: datetime, zone: ZoneInfo, *, year: bool = False) -> Moment:
+    """``value`` as the explanation writes it in English, in ``zone`` (``Fri 30 Sep 2022
+    17:00``; without the year: ``Mon 3 Oct 09:00``), a ``Moment`` worded where shown."""
     local = value.astimezone(zone)
-    return f"{_day(local.date())}{f' {local.year}' if year else ''} {local:%H:%M}"
+    return Moment(at=value.astimezone(UTC).isoformat(), zone=zone.key,
+                  english=f"{_day(local.date())}{f' {local.year}' if year else ''} "
+                          f"{local:%H:%M}")
+
+
+def _name(why: str) -> str:
+    """The name a run of unusual days goes by: ``why`` without the library's `` (observed)``
+    (a ``Holiday`` stays one); empty for China's moved days off, which belong to the holiday
+    they lengthen."""
+    name = why.removesuffix(" (observed)")
+    if name.startswith("Day off (substituted"):
+        return ""
+    if isinstance(why, Holiday):
+        return why.named(name)
+    return why if name == why else name
 
 
 def _runs(days: list[tuple[date, bool, str]], week: frozenset[int]
@@ -316,9 +336,7 @@ def _runs(days: list[tuple[date, bool, str]], week: frozenset[int]
     it skips nothing."""
     merged: list[tuple[date, date, bool, str]] = []
     for day, working, why in days:
-        name = why.removesuffix(" (observed)")
-        if name.startswith("Day off (substituted"):
-            name = ""  # China's moved days off belong to the holiday they lengthen
+        name = _name(why)
         if merged and merged[-1][2] == working and merged[-1][1] + timedelta(days=1) == day \
                 and (not name or not merged[-1][3] or name == merged[-1][3]):
             first, _last, _working, kept = merged[-1]
@@ -330,34 +348,48 @@ def _runs(days: list[tuple[date, bool, str]], week: frozenset[int]
 
 
 def _basis(due: WorkingDue, now: datetime, start: datetime, end: datetime,
-           calendar: WorkingCalendar) -> str:
-    """How the due time was computed, in words (see ``due_in_working_time``)."""
+           calendar: WorkingCalendar) -> Phrase:
+    """How the due time was computed, a message (see ``due_in_working_time``): its values
+    are the working time (a message), the moments (``Moment``), the calendar's zone and label,
+    the days skipped and counted (``Dates``, each with its holiday, ``Holiday``, or reason)."""
     zone = calendar.tz
-    text = f"{due.words()} from {_moment(now, zone, year=True)} {calendar.zone} " \
-           f"({calendar.label})"
-    if start != now.astimezone(UTC):
-        text += f", counted from {_moment(start, zone)}"
-    notes = []
+    notes: list[Phrase] = []
     first, last = now.astimezone(zone).date(), end.astimezone(zone).date()
     for lo, hi, working, name in _runs(calendar.unusual_days(first, last), calendar.week):
-        span = _day(lo) if lo == hi else f"{lo.day}-{hi.day} {hi:%b}" if lo.month == hi.month \
-            else f"{_day(lo)} - {_day(hi)}"
         if working:  # the days worked although the usual week or a holiday says otherwise
             run = [lo + timedelta(days=n) for n in range((hi - lo).days + 1)]
-            days = ", ".join(_day(d) for d in run if d.weekday() not in calendar.week
-                             or d in calendar.working_days)
+            days = [d for d in run if d.weekday() not in calendar.week
+                    or d in calendar.working_days]
             if days:
-                notes.append(f"counts {days} ({name or 'make-up working day'})")
+                notes.append(phrase("counts %(days)s (%(name)s)", days=Dates(
+                    days=tuple(d.isoformat() for d in days), span=False,
+                    english=", ".join(_day(d) for d in days)),
+                    name=name or phrase("make-up working day")))
         else:
-            notes.append(f"skips {span} ({name or 'day off'})")
+            span = _day(lo) if lo == hi else f"{lo.day}-{hi.day} {hi:%b}" \
+                if lo.month == hi.month else f"{_day(lo)} - {_day(hi)}"
+            notes.append(phrase("skips %(days)s (%(name)s)", days=Dates(
+                days=(lo.isoformat(), hi.isoformat()) if lo != hi else (lo.isoformat(),),
+                span=lo != hi, english=span), name=name or phrase("day off")))
+    values = {"due": due.words(), "start": _moment(now, zone, year=True), "zone": calendar.zone,
+              "calendar": calendar.label, "end": _moment(end, zone, year=True)}
+    if start == now.astimezone(UTC):
+        if notes:
+            return phrase("%(due)s from %(start)s %(zone)s (%(calendar)s): %(notes)s → %(end)s",
+                          notes=notes, **values)
+        return phrase("%(due)s from %(start)s %(zone)s (%(calendar)s) → %(end)s", **values)
+    counted = _moment(start, zone)
     if notes:
-        text += ": " + "; ".join(notes)
-    return f"{text} → {_moment(end, zone, year=True)}"
+        return phrase("%(due)s from %(start)s %(zone)s (%(calendar)s), counted from "
+                      "%(counted)s: %(notes)s → %(end)s", counted=counted, notes=notes, **values)
+    return phrase("%(due)s from %(start)s %(zone)s (%(calendar)s), counted from %(counted)s "
+                  "→ %(end)s", counted=counted, **values)
 
 
 def due_in_working_time(due: WorkingDue, now: datetime, calendar: WorkingCalendar
-                        ) -> tuple[datetime, str]:
-    """The due time ``due`` names at ``now`` in ``calendar`` (UTC), and how it was computed:
+                        ) -> tuple[datetime, Phrase]:
+    """The due time ``due`` names at ``now`` in ``calendar`` (UTC), and how it was computed,
+    a message (``_basis``) whose English is
     ``3 working days from Fri 30 Sep 2022 17:00 Asia/Shanghai (hq, CN): skips 1-7 Oct
     (National Day); counts Sat 8 Oct, Sun 9 Oct (make-up working day) → Mon 10 Oct 2022
     17:00``. In calendar hours a working day is 24 hours."""

@@ -16,20 +16,30 @@ as each language groups it on the pages; a ``Number`` (``figure(1234.5)``: a qua
 target in a table's row) is written as the tables always wrote it in English and in the
 language's format where shown (``1 234,50``). Any other number is kept as its text (a row's
 number, a year, a reference's number are not grouped).
+
+A ``Moment`` (a time), ``Dates`` (days, or a span of days) and a ``Holiday`` (a public holiday
+as the holiday library names it) are written in English as the text wrote them and, where shown
+in another language, as that language writes dates (in the reader's time zone) and as the
+library names the holiday in that language (how a due time was counted, ``domain.calendars``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["FIELD", "Number", "Phrase", "any_of", "either", "figure", "from_stored", "joined",
-           "on_field", "phrase", "slashed", "stored", "word", "words_of"]
+__all__ = ["FIELD", "Dates", "Holiday", "Moment", "Number", "Phrase", "any_of", "either", "figure",
+           "from_stored", "joined", "on_field", "phrase", "reworded", "slashed", "stored", "word",
+           "words_of"]
 
 #: A stored value: text, an amount (``{"amount": "1234.50"}``), a figure (``{"number": "1234.5",
-#: "english": "1,234.50", "digits": 2}``), a message, or a list of them.
+#: "english": "1,234.50", "digits": 2}``), a moment (``{"moment": "2022-09-30T09:00:00+00:00",
+#: "zone": "Asia/Shanghai", "english": ...}``), dates (``{"dates": ["2022-10-08", ...], "span":
+#: false, "english": ...}``), a holiday (``{"holiday": "2022-10-01", "country": "CN",
+#: "subdivision": null, "english": "National Day"}``), a message, or a list of them.
 Stored = str | dict[str, Any] | list[Any]
 
 
@@ -68,6 +78,61 @@ class Number:
 
     def __str__(self) -> str:
         return self.english
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """A time a text shows: ``at`` (ISO 8601 with its offset), written ``english`` as the text
+    wrote it (``Fri 30 Sep 2022 17:00``, in ``zone``); where shown in another language, as the
+    pages write a time (``i18n.when``) in the reader's zone, else in ``zone``."""
+
+    at: str
+    zone: str
+    english: str
+
+    def __str__(self) -> str:
+        return self.english
+
+
+@dataclass(frozen=True, slots=True)
+class Dates:
+    """Days a text shows (ISO dates): each of ``days`` (``Sat 8 Oct, Sun 9 Oct``), or with
+    ``span`` the days from the first to the last (``1-7 Oct``); written ``english`` as the text
+    wrote them, and in the reader's language's date format where shown."""
+
+    days: tuple[str, ...]
+    span: bool
+    english: str
+
+    def __str__(self) -> str:
+        return self.english
+
+
+class Holiday(str):
+    """A public holiday's name as the holiday library gives it (in English) for ``country``
+    (ISO 3166 code, ``subdivision`` its region's) on ``day``: the name itself (a ``str``), and
+    where shown in another language the library's name in that language when it has one."""
+
+    country: str
+    subdivision: str | None
+    day: date
+
+    def __new__(cls, name: str, *, country: str, subdivision: str | None, day: date) -> Holiday:
+        made = super().__new__(cls, name)
+        made.country, made.subdivision, made.day = country, subdivision, day
+        return made
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_holiday, (str(self), self.country, self.subdivision, self.day))
+
+    def named(self, name: str) -> Holiday:
+        """The same holiday under another English ``name`` (``National Day`` for
+        ``National Day (observed)``)."""
+        return Holiday(name, country=self.country, subdivision=self.subdivision, day=self.day)
+
+
+def _holiday(name: str, country: str, subdivision: str | None, day: date) -> Holiday:
+    return Holiday(name, country=country, subdivision=subdivision, day=day)
 
 
 def figure(value: int | float | Decimal, *, digits: int | None = None) -> Number:
@@ -154,6 +219,13 @@ def _stored_value(value: Any) -> Stored:
         return {"amount": str(value)}
     if isinstance(value, Number):
         return {"number": value.value, "english": value.english, "digits": value.digits}
+    if isinstance(value, Moment):
+        return {"moment": value.at, "zone": value.zone, "english": value.english}
+    if isinstance(value, Dates):
+        return {"dates": list(value.days), "span": value.span, "english": value.english}
+    if isinstance(value, Holiday):
+        return {"holiday": value.day.isoformat(), "country": value.country,
+                "subdivision": value.subdivision, "english": str(value)}
     if isinstance(value, list | tuple):
         return [_stored_value(v) for v in value]
     return str(value)
@@ -172,6 +244,14 @@ def words_of(**texts: str | None) -> dict[str, Any] | None:
     return kept or None
 
 
+def reworded(words: Mapping[str, Any] | None, **texts: str | None) -> dict[str, Any] | None:
+    """A row's ``words`` after its columns ``texts`` changed: each that is a ``Phrase`` keeps
+    its message, each other (typed, or None) loses the one it had; None when none is left."""
+    kept = {name: value for name, value in (words or {}).items() if name not in texts}
+    kept.update(words_of(**texts) or {})
+    return kept or None
+
+
 def _restored(value: Any) -> Any:
     if isinstance(value, dict) and "msgid" in value:
         return from_stored(value)
@@ -180,6 +260,16 @@ def _restored(value: Any) -> Any:
     if isinstance(value, dict) and "number" in value:
         return Number(value=str(value["number"]), english=str(value.get("english") or ""),
                       digits=value.get("digits"))
+    if isinstance(value, dict) and "moment" in value:
+        return Moment(at=str(value["moment"]), zone=str(value.get("zone") or "UTC"),
+                      english=str(value.get("english") or ""))
+    if isinstance(value, dict) and "dates" in value:
+        return Dates(days=tuple(str(d) for d in value["dates"]), span=bool(value.get("span")),
+                     english=str(value.get("english") or ""))
+    if isinstance(value, dict) and "holiday" in value:
+        return Holiday(str(value.get("english") or ""), country=str(value.get("country")),
+                       subdivision=value.get("subdivision"),
+                       day=date.fromisoformat(str(value["holiday"])))
     if isinstance(value, list):
         return [_restored(v) for v in value]
     return value

@@ -178,7 +178,7 @@ def parse_period(kind: ReportKind | str, raw: str | None, today: date) -> date:
 def default_working_day(zone: str) -> WorkingCalendar:
     """The working day of a branch without a calendar: Monday to Friday, 09:00-18:00 in
     ``zone`` (the schedules' time zone)."""
-    return WorkingCalendar(label=f"default working day, {zone}", zone=zone)
+    return WorkingCalendar(label=phrase("default working day, %(zone)s", zone=zone), zone=zone)
 
 
 def report_due(calendar: WorkingCalendar, day: date) -> datetime:

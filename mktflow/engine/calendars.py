@@ -28,6 +28,7 @@ from mktflow.domain.calendars import (
 )
 from mktflow.domain.inputs import normalise_email
 from mktflow.domain.organisation import CalendarSpec, clock_minutes
+from mktflow.domain.words import Holiday, Phrase, phrase
 from mktflow.store.tables import Branch, Member
 from mktflow.store.uow import UnitOfWork
 
@@ -37,8 +38,8 @@ __all__ = ["HolidaysBook", "calendar_for", "calendar_from", "calendar_of_branch"
 #: What a weekend day is when the law makes it a working day (the library names none): China
 #: calls them make-up working days (调休上班); elsewhere (Russia's transferred working
 #: Saturdays) a working day moved by law.
-MOVED_WORKING_DAY = {"CN": "make-up working day"}
-MOVED_BY_LAW = "working day moved by law"
+MOVED_WORKING_DAY = {"CN": phrase("make-up working day")}
+MOVED_BY_LAW = phrase("working day moved by law")
 
 
 class HolidaysBook:
@@ -46,20 +47,28 @@ class HolidaysBook:
 
     One book per country and region serves the whole process (``_book``); the library fills a
     year the first time it is asked about it, so the lookups hold a lock (the API answers from
-    several threads)."""
+    several threads).
+
+    Names are the library's English ones (``en_US`` where it has that language for the country,
+    so the server's locale never changes them); the pages name a holiday in the reader's
+    language from its country, region and day (``mktflow.i18n.holiday_names``)."""
 
     def __init__(self, country: str, subdivision: str | None = None) -> None:
         import holidays
 
-        self._book = holidays.country_holidays(country, subdiv=subdivision)
+        english = "en_US" if "en_US" in holidays.list_localized_countries().get(country, ()) \
+            else None
+        self._book = holidays.country_holidays(country, subdiv=subdivision, language=english)
+        self._country, self._subdivision = country, subdivision
         self._moved = MOVED_WORKING_DAY.get(country, MOVED_BY_LAW)
         self._lock = threading.Lock()
 
-    def day_off(self, day: date) -> str | None:
-        """The holiday's name on ``day`` (several joined with ``; ``), or None."""
+    def day_off(self, day: date) -> Holiday | None:
+        """The holiday on ``day`` (its name, several joined with ``; ``), or None."""
         with self._lock:
             name = self._book.get(day)
-        return str(name) if name else None
+        return Holiday(str(name), country=self._country, subdivision=self._subdivision,
+                       day=day) if name else None
 
     def moved_working_day(self, day: date) -> str | None:
         """``make-up working day`` (China; elsewhere ``working day moved by law``) when the
@@ -138,7 +147,7 @@ def calendar_for(uow: UnitOfWork, *, branch: str | None = None,
 
 
 def due_for(uow: UnitOfWork, due: WorkingDue, *, branch: str | None,
-            members: tuple[str | None, ...]) -> tuple[datetime, str]:
+            members: tuple[str | None, ...]) -> tuple[datetime, Phrase]:
     """The due time of working-time input ``due`` from now, and how it was computed
     (``mktflow.domain.calendars.due_in_working_time``), in ``calendar_for``'s calendar."""
     calendar = calendar_for(uow, branch=branch, members=members)
@@ -146,9 +155,9 @@ def due_for(uow: UnitOfWork, due: WorkingDue, *, branch: str | None,
 
 
 def resolve_due(uow: UnitOfWork, due: datetime | WorkingDue | None, *, branch: str | None,
-                members: tuple[str | None, ...]) -> tuple[datetime | None, str | None]:
-    """A due input as stored: (the time, how it was computed); a time given as such is kept,
-    with no explanation."""
+                members: tuple[str | None, ...]) -> tuple[datetime | None, Phrase | None]:
+    """A due input as stored: (the time, how it was computed, a message kept in the row's
+    ``words`` as ``due_basis``); a time given as such is kept, with no explanation."""
     if isinstance(due, WorkingDue):
         return due_for(uow, due, branch=branch, members=members)
     return due, None

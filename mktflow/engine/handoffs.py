@@ -12,7 +12,7 @@ from mktflow.domain.inputs import TEXT_MAX, check_links, check_text
 from mktflow.domain.model import (
     HANDOFF_RULES,
 )
-from mktflow.domain.words import on_field, phrase
+from mktflow.domain.words import on_field, phrase, reworded
 from mktflow.engine import complaint_cancel, complaint_handoffs, lead_handoffs, processes
 from mktflow.engine.calendars import resolve_due
 from mktflow.engine.common import get_for_update
@@ -199,6 +199,7 @@ def update_due(
         handoff = get_for_update(uow, Handoff, handoff_id)
         actor, rule = check(uow, handoff, "update", actor_email)
         due, basis = resolve_due(uow, due_at, branch=handoff.branch, members=(actor.email,))
+        handoff.words = reworded(handoff.words, due_basis=basis)
         record(uow, handoff, rule, actor, reason=reason,
                fields={"due_at": due, "due_basis": basis, "escalation_level": 0})
         uow.commit()

@@ -101,7 +101,7 @@ def create_within(
                                     members=(assignee, actor.email))
     item = WorkItem(
         department=department, branch=branch, title=title.strip(), description=str(description),
-        words=words_of(title=title, description=description),
+        words=words_of(title=title, description=description, due_basis=due_basis),
         state=WorkState.OPEN, form_schema=form_schema, form_name=form_name,
         priority=priority, due_at=due_at, due_basis=due_basis, follow_up_at=follow_up_at,
         important=important, urgent=urgent, process_id=process_id, step_key=step_key,
@@ -187,7 +187,7 @@ def offer_within(
         kind=HandoffKind.RESPONSIBILITY_LETTER if letter else HandoffKind.HANDOFF,
         process_id=pid, step_key=step_key, from_department=from_department,
         to_department=to_department, branch=branch, title=title.strip(), criteria=str(criteria),
-        words=words_of(title=title, criteria=criteria),
+        words=words_of(title=title, criteria=criteria, due_basis=due_basis),
         deliverables=deliverables, state=HandoffState.OFFERED, due_at=due,
         due_basis=due_basis, offered_by=actor.email, created_at=uow.now(),
         updated_at=uow.now(),

@@ -28,7 +28,7 @@ from mktflow.domain.inputs import (
     normalise_email,
 )
 from mktflow.domain.model import OPEN_WORK_STATES, Audience, WorkState
-from mktflow.domain.words import Phrase, on_field, phrase
+from mktflow.domain.words import Phrase, on_field, phrase, reworded
 from mktflow.domain.work_reports import REPORT_FORM_NAME
 from mktflow.engine import decisions, processes
 from mktflow.engine.answers import check_answer
@@ -420,6 +420,8 @@ def update(
         if isinstance(due_at, WorkingDue):
             fields["due_at"], fields["due_basis"] = due_for(
                 uow, due_at, branch=item.branch, members=(item.assignee_email, actor.email))
+        if "due_basis" in fields:  # its message beside it, worded on the pages
+            item.words = reworded(item.words, due_basis=fields["due_basis"])
         record(uow, item, rule, actor, reason=reason, fields=fields)
         uow.commit()
         return item

@@ -14,32 +14,39 @@ by the rules' shapes (``i18n.rules``), else whole in English, never half-transla
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_interval, format_skeleton
+from babel.lists import format_list
 from babel.numbers import format_decimal
 
 from mktflow.domain.words import Phrase, stored
-from mktflow.i18n import DEFAULT, amount, locale, normal, translations
+from mktflow.i18n import DEFAULT, amount, locale, normal, translations, when
+from mktflow.i18n.holiday_names import holiday_name
 from mktflow.i18n.notices import department
 from mktflow.i18n.rules import localize
 
-__all__ = ["DEPARTMENT_VALUES", "figure", "in_language", "said", "worded"]
+__all__ = ["DEPARTMENT_VALUES", "dates", "figure", "in_language", "said", "worded"]
 
 #: Values that name a department (worded by its name in the language, ``notices.department``).
 DEPARTMENT_VALUES = frozenset({"department", "to", "from", "own_department"})
 
 
-def _value(name: str, value: Any, lang: str) -> str:
+def _value(name: str, value: Any, lang: str, zone: ZoneInfo | None = None) -> str:
     if isinstance(value, dict) and "msgid" in value:
-        return worded(value, lang)
+        return worded(value, lang, zone=zone)
     if isinstance(value, dict) and "amount" in value:
         return amount(float(value["amount"]), lang) if lang != DEFAULT \
             else f"{float(value['amount']):,.2f}"
     if isinstance(value, dict) and "number" in value:
         return figure(value, lang)
+    if isinstance(value, dict) and {"moment", "dates", "holiday"} & value.keys():
+        return _dated(value, lang, zone)
     if isinstance(value, list):
-        return "; ".join(_value(name, v, lang) for v in value)
+        return "; ".join(_value(name, v, lang, zone) for v in value)
     if name in DEPARTMENT_VALUES:
         return department(str(value), lang)
     return str(value)
@@ -62,12 +69,41 @@ def figure(kept: Mapping[str, Any], lang: str) -> str:
     return format_decimal(value, pattern, locale=locale(lang))
 
 
-def worded(kept: Mapping[str, Any], lang: str | None) -> str:
+def _dated(kept: Mapping[str, Any], lang: str, zone: ZoneInfo | None) -> str:
+    """A stored moment, dates or holiday in language ``lang`` (English: as written)."""
+    english = str(kept.get("english") or "")
+    if lang == DEFAULT:
+        return english
+    try:
+        if "moment" in kept:
+            moment = datetime.fromisoformat(str(kept["moment"]))
+            return when(moment, zone or ZoneInfo(str(kept.get("zone") or "UTC")), lang)
+        if "dates" in kept:
+            return dates([date.fromisoformat(str(d)) for d in kept["dates"]],
+                         span=bool(kept.get("span")), lang=lang)
+        return holiday_name(str(kept.get("country")), kept.get("subdivision"),
+                            date.fromisoformat(str(kept["holiday"])), lang) or english
+    except (ValueError, KeyError, TypeError):  # a value stored askew: as it was written
+        return english
+
+
+def dates(days: list[date], *, span: bool, lang: str | None) -> str:
+    """Days as language ``lang`` writes them: each day (``10月8日周六和10月9日周日``, ``sáb,
+    8 oct y dom, 9 oct``), or with ``span`` the first to the last (``10月1日至7日``, ``1-7
+    oct``), by ``babel.dates`` (``MMMEd``, an interval of ``MMMd``) and ``babel.lists``."""
+    where = locale(normal(lang) or DEFAULT)
+    if span and len(days) > 1:
+        return format_interval(days[0], days[-1], "MMMd", locale=where)
+    return format_list([format_skeleton("MMMEd", d, locale=where) for d in days], locale=where)
+
+
+def worded(kept: Mapping[str, Any], lang: str | None, *, zone: ZoneInfo | None = None) -> str:
     """A stored message (``{"msgid": "Plan campaign %(code)s", "values": {"code":
-    "SPRING"}}``) in language ``lang`` (English when unknown): ``策划营销活动 SPRING``. A
-    translation that cannot be filled (a catalogue's slip) falls back to the English."""
+    "SPRING"}}``) in language ``lang`` (English when unknown): ``策划营销活动 SPRING``; its
+    moments in ``zone`` (the reader's; None: each moment's own). A translation that cannot be
+    filled (a catalogue's slip) falls back to the English."""
     code = normal(lang) or DEFAULT
-    values = {k: _value(k, v, code) for k, v in (kept.get("values") or {}).items()}
+    values = {k: _value(k, v, code, zone) for k, v in (kept.get("values") or {}).items()}
     msgid = str(kept.get("msgid") or "")
     text = translations(code).gettext(msgid)  # (not i18n.gettext: a value may be ``code``)
     try:
@@ -77,15 +113,16 @@ def worded(kept: Mapping[str, Any], lang: str | None) -> str:
         return msgid % english if english else msgid
 
 
-def said(row: Any, field: str, lang: str | None) -> str:
+def said(row: Any, field: str, lang: str | None, *, zone: ZoneInfo | None = None) -> str:
     """Column ``field`` of ``row`` (a view, a Core row or a dict with ``words``) in language
-    ``lang``: worded from its message when the row keeps one, else the column as stored."""
+    ``lang``: worded from its message when the row keeps one (its moments in ``zone``), else
+    the column as stored (English readers read the column as stored)."""
     get = row.get if isinstance(row, Mapping) else lambda name: getattr(row, name, None)
     text = str(get(field) or "")
     kept = (get("words") or {}).get(field)
     if not kept or (normal(lang) or DEFAULT) == DEFAULT:
         return text
-    return worded(kept, lang)
+    return worded(kept, lang, zone=zone)
 
 
 def in_language(text: str, lang: str | None) -> str:

@@ -13,7 +13,8 @@ Each language has its own environment (``jinja2.ext.i18n`` with the catalogue of
 times, numbers and money are written as the language writes them (filters ``when``,
 ``number``, ``money``); labels of states, bands and departments are translated, and so are
 the titles and texts processes wrote (filter ``said``: ``{{ item|said("title") }}``, from the
-row's ``words``, ``mktflow.i18n.words``); what people typed is not.
+row's ``words``, ``mktflow.i18n.words``; the moments in them, how a due time was counted, in
+the organisation's zone); what people typed is not.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from mktflow.i18n import (
 )
 from mktflow.i18n.notices import DEPARTMENT_NAMES
 from mktflow.i18n.notices import department as department_name
-from mktflow.i18n.words import said
+from mktflow.i18n.words import in_language, said
 from mktflow.web._markdown import markdown
 
 __all__ = ["BANDS", "DEPARTMENT_NAMES", "band", "department_name", "environment",
@@ -134,7 +135,9 @@ def _environment(zone_name: str, lang: str = DEFAULT) -> Environment:
         catalogue.gettext(_STATE_LABELS.get(str(value), str(value))))
     env.filters["dept"] = lambda code: department_name(code, lang)
     # a title or text a process wrote, worded in the language; a typed one as typed
-    env.filters["said"] = lambda row, field="title": said(row, field, lang)
+    env.filters["said"] = lambda row, field="title": said(row, field, lang, zone=zone)
+    # a text the engine made as a message (a calendar's label: calendar hours), worded
+    env.filters["phrased"] = lambda text: in_language(text, lang)
     env.filters["role"] = lambda role: catalogue.gettext(_ROLE_LABELS.get(str(role), str(role)))
     env.filters["lead_state"] = lambda value: str(value) if lang == DEFAULT else (
         catalogue.gettext(_LEAD_STATES.get(str(value), str(value))))

@@ -38,6 +38,10 @@ def test_the_my_work_page_saves_a_daily_digest_and_names_a_bad_time_beside_its_f
         page = olga.get("/my-work")
         assert 'id="h-digest"' in page.text and 'value="each" checked' in page.text
         assert "Digest time (HH:MM, UTC)" in page.text and 'value="17:00"' in page.text
+        assert "of your calendar (default working day, UTC)." in page.text
+        worded = "在您日历的工作日（默认工作日，UTC）发送"  # noqa: RUF001 (Chinese punctuation)
+        assert worded in olga.get("/my-work?lang=zh").text
+        olga.get("/my-work?lang=en")
         r = olga.post("/my-work/digest", {"mode": "daily", "at": "18:75"})
         assert r.status_code == 422
         assert ('<span class="field-error" id="e-digest-at">at: &#39;18:75&#39; is not a time '

@@ -22,6 +22,7 @@ from mktflow.domain.clock import FrozenClock
 from mktflow.domain.organisation import CalendarSpec
 from mktflow.engine import handoffs, queries, reports, sla, work
 from mktflow.engine.organisation import load_organisation, read_organisation_file
+from mktflow.i18n.words import said
 from mktflow.store.tables import Branch
 from tests.integration.api_support import member_api
 from tests.integration.notify_support import HANA, HEAD, OLGA, channel, rows
@@ -132,8 +133,21 @@ def test_a_due_time_given_as_a_time_keeps_no_basis_and_updates_recount(
     view = queries.show(db.uow(), f"W-{item.id}")
     assert view.due == "2022-10-08T02:00:00Z"  # Sat 8 Oct 10:00 in Shanghai
     assert view.due_basis.startswith("2 working hours from Fri 30 Sep 2022 17:00")
+    assert said(view, "due_basis", "zh").startswith(  # the calendar's zone without the page's
+        "自 2022年9月30日 周五 17:00 CST 起 2 个工作小时")
     work.update(db.uow(), item.id, actor_email=HEAD, due_at=parse_due("2022-10-20"))
-    assert queries.show(db.uow(), f"W-{item.id}").due_basis is None
+    view = queries.show(db.uow(), f"W-{item.id}")
+    assert view.due_basis is None and "due_basis" not in (view.words or {})
+    offered = handoffs.offer(db.uow(), actor_email=HEAD, from_department="marketing",
+                             to_department="tech", title="Prototype",
+                             due_at=parse_due("2022-10-20T10:00:00Z"))
+    handoffs.update_due(db.uow(), offered.id, actor_email=HEAD,
+                        due_at=parse_due("2 working hours"))
+    shown = queries.show(db.uow(), f"H-{offered.id}")
+    assert said(shown, "due_basis", "es").startswith("2 horas laborables desde el vie 30 sept")
+    handoffs.update_due(db.uow(), offered.id, actor_email=HEAD, due_at=parse_due("2022-10-20"))
+    shown = queries.show(db.uow(), f"H-{offered.id}")
+    assert shown.due_basis is None and "due_basis" not in (shown.words or {})
 
 
 def test_the_command_line_takes_working_time(cli: Any, clock: FrozenClock,
@@ -211,6 +225,66 @@ def test_the_item_page_shows_how_its_due_time_was_counted(
     assert "<dt>Due counted</dt>" in page.text
     assert ("skips 1-7 Oct (National Day); counts Sat 8 Oct, Sun 9 Oct (make-up working day) "
             "→ Mon 10 Oct 2022 17:00") in page.text
+
+
+def test_the_item_pages_word_how_the_due_time_was_counted_in_the_readers_language(
+        db: Any, clock: FrozenClock, calendars: None) -> None:
+    """Olga reads Chinese, Marco Spanish (their organisation file's language); the steps are
+    counted in Shanghai (Ana's branch, hq), the pages show times in Madrid's zone: the Friday
+    17:00 in Shanghai is 11:00 CEST there. A row counted
+    before the explanation was kept as a message (no ``words``) shows it as written."""
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+    from mktflow.engine.credentials import issue_token
+    from mktflow.store.tables import WorkItem
+    from tests.integration.api_support import serving
+    from tests.integration.web_support import Browser
+
+    spec = read_organisation_file(None, demo=True)
+    for branch in spec.branches:
+        branch.calendar = CALENDARS[branch.code]
+    for member in spec.members:
+        member.language = {OLGA: "zh", MARCO: "es"}.get(member.email, member.language)
+    load_organisation(db.uow(), spec, source="demo with calendars and languages")
+    clock.set(datetime(2022, 9, 30, 17, 0, tzinfo=SHANGHAI).astimezone(UTC))
+    item = work.create_work_item(db.uow(), actor_email=HEAD, department="marketing",
+                                 title="Media plan", due_at=parse_due("3 working days"))
+    old = work.create_work_item(db.uow(), actor_email=HEAD, department="marketing",
+                                title="Flyer", due_at=parse_due("3 working days"))
+    with db.uow() as u:  # as a row written before the change
+        row = u.session.get(WorkItem, old.id)
+        row.words = None
+        u.session.add(row)
+        u.commit()
+    offered = handoffs.offer(db.uow(), actor_email=HEAD, from_department="marketing",
+                             to_department="tech", title="Prototype",
+                             due_at=parse_due("3 working days"))
+    shown = {}
+    with serving(create_app(db.engine, settings=Settings(web_timezone="Europe/Madrid"))) as site:
+        for email in (OLGA, MARCO):
+            reader = Browser(site)
+            reader.get("/sign-in")  # (not Browser.sign_in: it looks for the English page)
+            signed = reader.post("/sign-in", {"token": issue_token(db.uow(), email).token,
+                                              "next": "/my-work"})
+            assert signed.status_code == 200 and email in signed.text, signed.text[:300]
+            shown[email] = [reader.get(path) for path in (
+                f"/work/{item.id}", f"/handoffs/{offered.id}", f"/work/{old.id}")]
+            reader.client.close()
+    for pages in shown.values():
+        assert [p.status_code for p in pages] == [200, 200, 200], pages[0].text[:300]
+    zh, es = ([p.text for p in shown[OLGA]], [p.text for p in shown[MARCO]])
+    worded = ("自 2022年9月30日 周五 11:00 CEST 起 3 个工作日（日历：hq, CN，时区："
+              "Asia/Shanghai）：跳过 10月1日至7日（国庆节）; 计入 10月8日周六和10月9日周日"
+              "（调休上班日） → 2022年10月10日 周一 11:00 CEST")
+    assert "<dt>截止计算方式</dt>" in zh[0]
+    assert f'<dd class="due-basis">{worded}</dd>' in zh[0] and worded in zh[1]
+    assert ("3 días laborables desde el vie 30 sept 2022, 11:00 CEST (calendario: hq, CN, "
+            "zona Asia/Shanghai): omite 1–7 oct (国庆节); cuenta sáb, 8 oct y dom, 9 oct (día "
+            "laborable de recuperación) → lun 10 oct 2022, 11:00 CEST") in es[0]
+    assert "National Day" not in zh[0] + zh[1] + es[0] + es[1]
+    for page in (zh[2], es[2]):  # no message kept: as written, in English
+        assert ("3 working days from Fri 30 Sep 2022 17:00 Asia/Shanghai (hq, CN): skips 1-7 "
+                "Oct (National Day)") in page
 
 
 def test_an_escalation_waits_for_its_recipients_working_hours(

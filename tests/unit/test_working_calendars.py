@@ -9,6 +9,8 @@ are not published yet, so the library has none for that year.
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,10 +25,15 @@ from mktflow.domain.calendars import (
 )
 from mktflow.domain.errors import BadInput, OrganisationInvalid
 from mktflow.domain.organisation import parse_organisation
+from mktflow.domain.words import Phrase, stored
+from mktflow.domain.work_reports import default_working_day
 from mktflow.engine.calendars import calendar_from, known_countries
+from mktflow.i18n.words import in_language, said, worded
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MADRID = ZoneInfo("Europe/Madrid")
+MOSCOW = ZoneInfo("Europe/Moscow")
+UTC_ZONE = ZoneInfo("UTC")
 HQ = calendar_from("hq", {"country": "CN", "time_zone": "Asia/Shanghai"})
 NORTH = calendar_from("north", {"country": "ES", "subdivision": "MD",
                                 "time_zone": "Europe/Madrid"})
@@ -58,6 +65,85 @@ def test_three_working_days_in_shanghai_skip_national_day_and_count_the_make_up_
     assert basis == ("3 working days from Fri 30 Sep 2022 17:00 Asia/Shanghai (hq, CN): "
                      "skips 1-7 Oct (National Day); counts Sat 8 Oct, Sun 9 Oct (make-up "
                      "working day) → Mon 10 Oct 2022 17:00")
+
+
+def _worded(basis: str, lang: str, zone: ZoneInfo | None = SHANGHAI) -> str:
+    """``basis`` as a page in ``lang`` shows it after the row kept it (JSON, as stored)."""
+    assert isinstance(basis, Phrase)
+    return worded(json.loads(json.dumps(stored(basis))), lang, zone=zone)
+
+
+#: How the Shanghai step due "3 working days" from the Friday before National Day reads in
+#: each language (the page's zone: Shanghai's); the holiday as the library names it, in the
+#: library's default (Chinese) where it has no such language for China.
+SHANGHAI_BASIS = {
+    "en": "3 working days from Fri 30 Sep 2022 17:00 Asia/Shanghai (hq, CN): skips 1-7 Oct "
+          "(National Day); counts Sat 8 Oct, Sun 9 Oct (make-up working day) → Mon 10 Oct "
+          "2022 17:00",
+    "zh": "自 2022年9月30日 周五 17:00 CST 起 3 个工作日（日历：hq, CN，时区：Asia/Shanghai）："
+          "跳过 10月1日至7日（国庆节）; 计入 10月8日周六和10月9日周日（调休上班日） → 2022年10月"
+          "10日 周一 17:00 CST",
+    "es": "3 días laborables desde el vie 30 sept 2022, 17:00 CST (calendario: hq, CN, zona "
+          "Asia/Shanghai): omite 1–7 oct (国庆节); cuenta sáb, 8 oct y dom, 9 oct (día laborable "
+          "de recuperación) → lun 10 oct 2022, 17:00 CST",
+    "ru": "3 раб. дн. с пт 30 сент. 2022, 17:00 CST (календарь: hq, CN, часовой пояс "
+          "Asia/Shanghai): пропуск: 1—7 окт. (国庆节); засчитано: сб, 8 окт. и вс, 9 окт. "
+          "(рабочий день по переносу) → пн 10 окт. 2022, 17:00 CST",
+}
+#: What may stay in Latin letters in a Chinese or Russian text: codes.
+CODES = ("hq", "CN", "Asia/Shanghai", "CST")
+
+
+@pytest.mark.parametrize("lang", sorted(SHANGHAI_BASIS))
+def test_how_a_due_time_was_counted_reads_in_each_language(lang: str) -> None:
+    _end, basis = _due("3 working days", BEFORE_NATIONAL_DAY, HQ)
+    assert _worded(basis, lang) == SHANGHAI_BASIS[lang]
+    if lang in ("zh", "ru"):
+        rest = _worded(basis, lang)
+        for code in CODES:
+            rest = rest.replace(code, "")
+        assert re.findall(r"[A-Za-z]+", rest) == []
+
+
+def test_the_holidays_are_named_by_the_library_in_the_readers_language() -> None:
+    _end, madrid = _due("3 working days", BEFORE_MADRID_DAY, NORTH)
+    assert "omite lun, 2 may (Fiesta de la Comunidad de Madrid)" in _worded(madrid, "es")
+    south = calendar_from("south", {"country": "RU", "time_zone": "Europe/Moscow"})
+    _end, moscow = _due("2 working days", datetime(2022, 3, 4, 17, 0, tzinfo=MOSCOW), south)
+    assert _worded(moscow, "ru", MOSCOW).endswith(
+        "засчитано: сб, 5 мар. (рабочий день, перенесённый по закону); пропуск: 7—8 мар. "
+        "(Международный женский день) → ср 9 мар. 2022, 17:00 MSK")
+    assert "跳过 3月7日至8日（国际妇女节）" in _worded(moscow, "zh")  # the library has Chinese
+    assert "(International Women's Day)" in _worded(moscow, "en")
+
+
+def test_the_moments_are_in_the_readers_zone_and_the_calendars_stay_named() -> None:
+    _end, basis = _due("2 working hours", BEFORE_NATIONAL_DAY + timedelta(hours=2), HQ)
+    shown = _worded(basis, "es", MADRID)
+    assert shown.startswith("2 horas laborables desde el vie 30 sept 2022, 13:00 CEST "
+                            "(calendario: hq, CN, zona Asia/Shanghai), contados desde el sáb 8 "
+                            "oct 2022, 03:00 CEST: omite")
+    assert shown.endswith("→ sáb 8 oct 2022, 05:00 CEST")
+    assert _worded(basis, "zh", None).startswith(  # no reader's zone: the calendar's
+        "自 2022年9月30日 周五 19:00 CST 起 2 个工作小时")
+
+
+def test_the_default_calendars_labels_are_messages() -> None:
+    _end, basis = _due("1 working day", datetime(2022, 3, 4, 17, 0, tzinfo=UTC), CALENDAR_HOURS)
+    assert basis == ("1 working day from Fri 4 Mar 2022 17:00 UTC (calendar hours) → Sat 5 Mar "
+                     "2022 17:00")
+    assert _worded(basis, "ru", UTC_ZONE) == (
+        "1 рабочий день с пт 4 мар. 2022, 17:00 UTC (календарь: круглосуточно, часовой пояс "
+        "UTC) → сб 5 мар. 2022, 17:00 UTC")
+    default = default_working_day("Europe/Madrid")
+    assert default.label == "default working day, Europe/Madrid"
+    assert in_language(default.label, "zh") == "默认工作日，Europe/Madrid"
+    assert in_language(default.label, "es") == "jornada laboral por defecto, Europe/Madrid"
+
+
+def test_an_explanation_without_its_message_reads_as_written() -> None:
+    row = {"due_basis": SHANGHAI_BASIS["en"], "words": None}
+    assert said(row, "due_basis", "zh", zone=MADRID) == SHANGHAI_BASIS["en"]
 
 
 def test_three_working_days_in_madrid_skip_the_regional_holiday() -> None:
