@@ -59,9 +59,14 @@ def funnel(uow: Uow, reader: Reader,
     (marketing, sales and management)."""
     return leads.funnel_report(uow, reader=reader, campaign=campaign)
 
-@router.get("/{item}", response_model=LeadPublic, responses=problems(403, 404, 422))
-def show(uow: Uow, reader: Reader, item: str = LeadRef) -> LeadPublic:
-    """One lead with its handoff to sales and its outcome."""
+@router.get("/{item}", response_model=LeadPublic,
+            responses=web.PAGE_RESPONSES | problems(403, 404, 422))
+def show(uow: Uow, request: Request, reader: PageOrReader,
+         item: str = LeadRef) -> LeadPublic | Response:
+    """One lead with its handoff to sales and its outcome (the lead's page, with marketing's
+    forms to qualify, disqualify or hand it over again, for a browser)."""
+    if wants_html(request.headers.get("accept")):
+        return web.lead_page(request, item)
     return leads.show_lead(uow, item, reader=reader)
 
 @router.post("/{item}/qualify", response_model=LeadPublic, responses=_ACTS)

@@ -4,6 +4,7 @@ human step as a member of the demo organisation would, through the engine (the C
 from __future__ import annotations
 
 import contextvars
+import functools
 import shlex
 import shutil
 import sys
@@ -99,8 +100,11 @@ def answer_for(key: str, params: dict[str, Any], item: WorkItem) -> dict[str, An
     raise RuntimeError(f"the demo has no answer for step {key!r}")
 
 
-def _drive(process: str, params: dict[str, Any], echo: Callable[[str], None]) -> dict[str, Any]:
-    """Run one process in a thread and answer its steps until it ends."""
+def _drive(process: str, params: dict[str, Any], echo: Callable[[str], None],
+           before: dict[str, Callable[[], None]] | None = None) -> dict[str, Any]:
+    """Run one process in a thread and answer its steps until it ends; ``before``: step key
+    -> what the departments do (once) before that step is answered."""
+    before = dict(before or {})
     from mktflow.prefect.runner import run_process
 
     box: dict[str, Any] = {}
@@ -128,6 +132,8 @@ def _drive(process: str, params: dict[str, Any], echo: Callable[[str], None]) ->
     members, hq = _members(), hq_branches()
     while thread.is_alive():
         for item in _open_items(info["process_id"]):
+            if item.step_key in before:
+                before.pop(item.step_key)()
             actor = pick_member(item, members, hq)
             data = answer_for(item.step_key or "", params, item)
             assert item.id is not None
@@ -160,9 +166,12 @@ def _gist(data: dict[str, Any]) -> str:
 
 
 def run_demo(echo: Callable[[str], None] = print) -> dict[str, Any]:
-    """Migrate, load the demo organisation, drive the three processes to their end, then run
-    every recurring cycle once and answer the steps it hands out."""
+    """Migrate, load the demo organisation, drive the three processes to their end (the
+    campaign's sales leads worked to their outcomes before its tracking step, so its
+    evaluation counts ``leads_won``), then run every recurring cycle once and answer the steps
+    it hands out."""
     from mktflow.demo.cycles import run_cycles, training_outcome
+    from mktflow.demo.leads import LEADS_KPI
     from mktflow.prefect.server import connect
 
     connection = connect()
@@ -172,12 +181,26 @@ def run_demo(echo: Callable[[str], None] = print) -> dict[str, Any]:
                       source="demo")
     settings = get_settings()
     settings.step_poll_interval_s = min(settings.step_poll_interval_s, 0.5)  # snappy demo
-    processes = [_drive(process, example(process), echo) for process in PROCESSES]
+    worked: dict[str, Any] = {}
+    processes = []
+    for process in PROCESSES:
+        params = example(process)
+        before: dict[str, Callable[[], None]] = {}
+        if process == "campaign":  # its leads, worked before marketing records the actuals
+            params["plan"]["kpis"].append(dict(LEADS_KPI))
+            before["tracking-1"] = functools.partial(_leads_of, params["code"], echo, worked)
+        processes.append(_drive(process, params, echo, before))
     closed = close_complaints(echo)
     cycles = run_cycles(echo)
     _where_to_look(echo, connection.ui_url, local=connection.source.startswith("local"))
-    return {"processes": processes, "complaints": closed, "cycles": cycles,
+    return {"processes": processes, "complaints": closed, "leads": worked, "cycles": cycles,
             "training": training_outcome(), "prefect_ui": connection.ui_url}
+
+
+def _leads_of(code: str, echo: Callable[[str], None], into: dict[str, Any]) -> None:
+    from mktflow.demo.leads import work_the_leads
+
+    into.update(work_the_leads(code, echo))
 
 
 def close_complaints(echo: Callable[[str], None]) -> list[dict[str, Any]]:

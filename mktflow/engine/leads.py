@@ -50,7 +50,7 @@ from mktflow.domain.leads import (
     lead_rule,
 )
 from mktflow.domain.model import HandoffState, Readable, read_rule
-from mktflow.domain.words import on_field, phrase, word
+from mktflow.domain.words import Phrase, joined, on_field, phrase, word
 from mktflow.engine import handoffs
 from mktflow.engine.common import actor_for
 from mktflow.engine.lead_handoffs import lead_target
@@ -67,6 +67,7 @@ from mktflow.store.tables import AuditEntry, Branch, Campaign, Handoff, Lead, Me
 from mktflow.store.uow import UnitOfWork
 
 __all__ = [
+    "allowed_actions",
     "disqualify",
     "funnel_actuals",
     "funnel_report",
@@ -75,6 +76,7 @@ __all__ = [
     "import_leads",
     "lead_view",
     "list_leads",
+    "may_gather",
     "qualify",
     "read_csv",
     "report_outcome",
@@ -193,7 +195,8 @@ def gather(
         problems = _row_problems(uow, actor, values)
         message = "; ".join(f"{f}: {r}" for f, r in problems)
         if problems and all(f in _REFERENCES for f, _ in problems):
-            raise NotFound(message)
+            named = [on_field(f, r if isinstance(r, Phrase) else word(r)) for f, r in problems]
+            raise NotFound(named[0] if len(named) == 1 else joined(named))  # worded per field
         if problems:
             raise FormInvalid(message, [{"field": f, "rule": r, "message": f"{f}: {r}"}
                                         for f, r in problems])
@@ -375,6 +378,50 @@ def report_outcome(uow: UnitOfWork, lead_id: int, *, actor_email: str, outcome: 
 
 
 # --- reads ------------------------------------------------------------------------------------
+
+
+#: The commands on one lead a door offers marketing (the outcome is sales' handoff's, at the
+#: handoff's own page): ``LEAD_RULES`` rows.
+LEAD_COMMANDS = ("qualify", "hand_over", "disqualify")
+
+
+def allowed_actions(uow: UnitOfWork, reference: str | int, member_email: str) -> list[str]:
+    """The commands of ``LEAD_COMMANDS`` that ``member_email`` may run on the lead now (what the
+    lead's page shows a form for): the ``LEAD_RULES`` row allows it from the lead's state and
+    to the member (a marketing member; of the lead's region's branch, or HQ), and
+    ``hand_over`` only once the lead's handoff was rejected or withdrawn. The same checks the
+    commands make; NotFound for no such lead or member."""
+    lead_id = lead_number(reference)
+    with uow:
+        lead = _lead(uow, lead_id)
+        actor = actor_for(uow, member_email)
+        handoff = uow.session.get(Handoff, lead.handoff_id) if lead.handoff_id else None
+        allowed = []
+        for action in LEAD_COMMANDS:
+            try:
+                authorize(actor, lead_rule(action, lead.state, ref=lead_ref(lead.id)),
+                          lead_target(lead))
+            except (TransitionRefused, NotAuthorized):
+                continue
+            if action == "hand_over" and (handoff is not None
+                                          and handoff.state not in _ENDED_WITHOUT_OUTCOME):
+                continue
+            allowed.append(action)
+        return allowed
+
+
+def may_gather(uow: UnitOfWork, member_email: str) -> bool:
+    """Whether ``member_email`` may gather a lead (``LEAD_RULES`` gather: a member of
+    marketing; a branch member for their branch's region, which the command checks)."""
+    with uow:
+        actor = actor_for(uow, member_email)
+        try:
+            authorize(actor, lead_rule("gather", "", ref=A_LEAD),
+                      Target(ref=A_LEAD, department=MARKETING, branch=actor.branch or None))
+        except NotAuthorized:
+            return False
+        return True
+
 
 
 def lead_view(lead: Lead, handoff: Handoff | None) -> LeadPublic:

@@ -4,10 +4,10 @@
 "My work", a department's queue, handoffs, a head's load, the forms of each item's page),
 the static files (``/static/mktflow.css``; no script, no CDN) and ``SecurityHeaders`` (frame
 and content-security headers on every answer, cross-site state changes refused). The API's
-``GET /work/{id}``, ``GET /handoffs/{id}``, ``GET /inbox/{department}``, ``GET /leads`` and
+``GET /work/{id}``, ``GET /handoffs/{id}``, ``GET /inbox/{department}``, ``GET /leads[/L-n]`` and
 ``GET /calendar``, ``GET /reports``, ``GET /meetings[/M-n]`` and ``GET /complaints[/C-n]``
 answer a browser (``Accept: text/html``) with ``item_page`` / ``inbox_page`` / ``leads_page`` /
-``calendar_page`` / ``reports_page`` / ``meetings_page`` / ``meeting_page`` /
+``lead_page`` / ``calendar_page`` / ``reports_page`` / ``meetings_page`` / ``meeting_page`` /
 ``complaints_page`` / ``complaint_page``, and
 ``GET /processes/{ref}`` with ``process_page``, ``GET /dashboards/campaigns/{code}`` and
 ``/dashboards/periods/{period}`` with ``campaign_dashboard_page`` / ``period_dashboard_page``.
@@ -39,6 +39,7 @@ from mktflow.web.pages import (
     complaints_page,
     inbox_page,
     item_page,
+    lead_page,
     leads_page,
     meeting_page,
     meetings_page,
@@ -51,7 +52,7 @@ from mktflow.web.pages import (
 
 __all__ = ["PAGE_RESPONSES", "calendar_page", "campaign_dashboard_page", "complaint_page",
            "complaints_page", "inbox_page", "install", "is_page_request", "item_page",
-           "leads_page", "meeting_page", "meetings_page", "period_dashboard_page",
+           "lead_page", "leads_page", "meeting_page", "meetings_page", "period_dashboard_page",
            "process_page", "reports_page", "work_balance_page"]
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -64,10 +65,11 @@ PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {200: {
 }}
 
 _PAGE_PATHS = re.compile(r"^/(|my-work|my-work/digest|my-reports|training|department|sign-out"
-                         r"|sign-in(/[^/]+)?|static/.*|complaints/new"
+                         r"|sign-in(/[^/]+)?|static/.*|complaints/new|leads/new"
                          r"|inbox/[^/]+/(handoffs|load|views|bulk)|calendar/[^/]+\.ics)$")
-_ITEM_PATHS = re.compile(r"^/((work|handoffs|complaints)/[^/]+|calendar)$")
-_HTML_GETS = re.compile(r"^/((work|handoffs|inbox|processes|complaints|meetings)/[^/]+|leads"
+_ITEM_PATHS = re.compile(r"^/((work|handoffs|complaints|leads)/[^/]+|calendar)$")
+_HTML_GETS = re.compile(r"^/((work|handoffs|inbox|processes|complaints|meetings|leads)/[^/]+"
+                        r"|leads"
                         r"|complaints|meetings|calendar|reports|forecast"
                         r"|dashboards/(campaigns|periods|balance)/[^/]+)$")
 

@@ -29,6 +29,7 @@ from mktflow import i18n
 from mktflow.config import Settings
 from mktflow.domain import clock
 from mktflow.domain.actors import IdentifiedBy
+from mktflow.domain.calendars import parse_due
 from mktflow.domain.campaign_calendar import FEED_DAYS_AHEAD, FEED_DAYS_BACK
 from mktflow.domain.complaints import CUSTOMER_SERVICE, ComplaintState
 from mktflow.domain.desk import BULK_ACTIONS, FILTERS, PRIORITY_BANDS
@@ -40,7 +41,8 @@ from mktflow.domain.errors import (
     NotFound,
     TooManyRequests,
 )
-from mktflow.domain.inputs import EMAIL_SHAPE
+from mktflow.domain.inputs import EMAIL_SHAPE, due_ahead
+from mktflow.domain.leads import LEAD_RULES
 from mktflow.domain.model import HANDOFF_RULES, WORK_RULES
 from mktflow.domain.words import FIELD, Phrase, on_field, phrase
 from mktflow.engine import (
@@ -76,8 +78,8 @@ from mktflow.web._render import department_name, render
 from mktflow.web.session import Session, SessionKeys
 
 __all__ = ["PAGE_SIZE", "WebState", "calendar_page", "complaint_page", "complaints_page",
-           "inbox_page", "item_page", "meeting_page", "meetings_page", "process_page",
-           "reports_page", "router", "work_balance_page"]
+           "inbox_page", "item_page", "lead_page", "leads_page", "meeting_page", "meetings_page",
+           "process_page", "reports_page", "router", "work_balance_page"]
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("mktflow.web")
@@ -94,6 +96,7 @@ _VIEW_DONE = {"save": i18n.N_("view saved"), "delete": i18n.N_("view deleted"),
 #: What the page says was done (``?done=``): each rule's past tense, and the page's own
 #: actions that are no rule of the tables.
 _DONE = {**{r.action: r.past for r in (*WORK_RULES, *HANDOFF_RULES)},
+         **{f"lead-{r.action}": r.past for r in LEAD_RULES},
          "draft": i18n.N_("draft saved"), "reassign-all": "reassigned",
          "end-process": i18n.N_("ended with its process"),
          "feed-revoked": i18n.N_("feed revoked"),
@@ -214,7 +217,7 @@ class Visit:
     def _flash(self) -> str | None:
         done = self.request.query_params.get("done", "")
         ref = self.request.query_params.get("ref", "")
-        if done in _DONE.values() and re.fullmatch(r"[WH]-\d{1,12}", ref or "W-0"):
+        if done in _DONE.values() and re.fullmatch(r"[WHL]-\d{1,12}", ref or "W-0"):
             said = self.t(done)
             if self.lang != i18n.DEFAULT:
                 return (self.t("%(ref)s: %(done)s.", ref=ref, done=said) if ref
@@ -643,8 +646,6 @@ async def views_form(request: Request, department: str) -> Response:
 async def bulk_form(request: Request, department: str) -> Response:
     """The queue's bulk form: the action chosen (claim, release, assign, update, cancel) on
     every item ticked, each by its own rule; the queue again with each item's answer."""
-    from mktflow.domain.calendars import parse_due
-
     v, pairs, refused = await _posted(request)
     if refused:
         return refused
@@ -704,12 +705,15 @@ def handoffs_page(request: Request, department: str) -> Response:
                   processes=sorted({p.business_key for p in running if p.business_key}))
 
 
-def leads_page(request: Request) -> Response:
-    """The sales leads (``GET /leads`` for a browser): the funnel per campaign and channel
-    for whoever may see it (marketing, sales, management), and the leads the member may see
-    (marketing's; sales' once handed over), of one campaign or state if asked (seed 001,
-    市场营销部 工作流程 1.(2)). A lead's handoff to sales is acted on at its own page."""
-    v = visit(request)
+def leads_page(request: Request, *, status: int = 200, refusal: str = "",
+               typed: dict[str, str] | None = None, field_errors: dict[str, str] | None = None,
+               v: Visit | None = None) -> Response:
+    """The sales leads (``GET /leads`` for a browser): the form to gather a lead for whoever
+    ``LEAD_RULES`` lets gather (marketing's members), the funnel per campaign and channel for
+    whoever may see it (marketing, sales, management), and the leads the member may see
+    (marketing's; sales' once handed over), each linking to its page, of one campaign or state
+    if asked (seed 001, 市场营销部 工作流程 1.(2))."""
+    v = v or visit(request)
     if not v.me:
         return v.sign_in_first()
     q = request.query_params
@@ -720,12 +724,115 @@ def leads_page(request: Request) -> Response:
             funnel = leads.funnel_report(v.uow(), reader=v.me["email"], campaign=campaign)
         except NotAuthorized:
             funnel = None
+        can_gather = leads.may_gather(v.uow(), v.me["email"])
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status, title=v.t("Sales leads"),
                       message=v.refusal(exc), link="/leads", link_text=v.t("All leads"))
-    return v.page("leads.html", title=v.t("Sales leads"), nav="leads", leads=shown, funnel=funnel,
-                  campaign=campaign or "", state=state or "",
-                  states=["gathered", "qualified", "disqualified", "won", "lost"])
+    return v.page("leads.html", status=status, title=v.t("Sales leads"), nav="leads",
+                  leads=shown, funnel=funnel, campaign=campaign or "", state=state or "",
+                  states=["gathered", "qualified", "disqualified", "won", "lost"],
+                  can_gather=can_gather, refusal=refusal, typed=typed or {},
+                  field_errors=v.errors(field_errors))
+
+
+#: The fields of the leads page's "Gather a lead" form: ``POST /leads``'s body.
+_LEAD_FIELDS = ("company", "contact", "channel", "campaign", "region", "notes", "owner")
+
+
+@router.post("/leads/new")
+async def gather_lead(request: Request) -> Response:
+    """The leads page's form: gather one lead (``leads.gather``, as ``POST /leads`` and
+    ``mktflow lead gather``), then its page; refused, the page again with each field's problem
+    beside it and what was typed."""
+    v, pairs, refused = await _posted(request)
+    if refused:
+        return refused
+    if not v.me:
+        return v.sign_in_first()
+    typed = {k: _last(pairs, k) for k in _LEAD_FIELDS}
+    try:
+        lead = leads.gather(v.uow(), actor_email=v.me["email"], company=typed["company"],
+                            contact=typed["contact"], channel=typed["channel"],
+                            campaign=typed["campaign"].strip() or None,
+                            region=typed["region"].strip() or None, notes=typed["notes"],
+                            owner=typed["owner"].strip() or None)
+    except FormInvalid as exc:
+        found = {str(e["field"]): e["rule"] for e in exc.errors  # a Phrase: worded where shown
+                 if isinstance(e["rule"], str)}
+        shown = {k: m for k, m in found.items() if k in typed}
+        others = [m for k, m in found.items() if k not in typed]
+        return leads_page(request, status=exc.http_status, typed=typed, field_errors=shown, v=v,
+                          refusal=in_language(others[0], v.lang) if others else v.t(
+                              "Some answers need another look: see the fields marked below."))
+    except MktflowError as exc:
+        shown = _input_error(exc, typed)
+        return leads_page(request, status=exc.http_status, typed=typed, field_errors=shown, v=v,
+                          refusal="" if shown else v.refusal(exc))
+    return _to_lead(v, lead.id, "gathered")
+
+
+def lead_page(request: Request, reference: str, *, status: int = 200, refusal: str = "",
+              typed: Typed | None = None, v: Visit | None = None) -> Response:
+    """One lead (``GET /leads/L-3`` for a browser): the customer, contact, channel, campaign,
+    owner, its handoff to sales (linked: sales accepts, rejects and reports the outcome there)
+    and outcome, its history, and the forms ``LEAD_RULES`` lets the member use now: qualify
+    (a follow-up deadline, a note for sales), disqualify (a reason), hand over again (its
+    handoff rejected or withdrawn). Each posts to ``POST /leads/L-3``."""
+    v = v or visit(request)
+    if not v.me:
+        return v.sign_in_first()
+    typed = typed or Typed()
+    try:
+        lead = leads.show_lead(v.uow(), reference, reader=v.me["email"])
+        can = leads.allowed_actions(v.uow(), lead.ref, v.me["email"])
+    except MktflowError as exc:
+        return v.page("message.html", status=exc.http_status,
+                      title=v.t("Lead %(ref)s", ref=reference[:40]), message=v.refusal(exc),
+                      link="/leads", link_text=v.t("All leads"))
+    return v.page("lead.html", status=status, title=f"{lead.ref} · {lead.company}",
+                  nav="leads", lead=lead, can=can, refusal=refusal, typed=typed.values,
+                  typed_action=typed.action, field_errors=v.errors(typed.input_errors))
+
+
+@router.post("/leads/{item}")
+async def lead_form(request: Request, item: str) -> Response:
+    """The lead page's forms (``action``: qualify, hand-over, disqualify): the same engine
+    commands as ``mktflow lead qualify|hand-over|disqualify`` and ``POST
+    /leads/{item}/qualify|hand-over|disqualify``; then the lead's page again."""
+    v, pairs, refused = await _posted(request)
+    if refused:
+        return refused
+    if not v.me:
+        return v.sign_in_first()
+    action = _last(pairs, "action")
+    values = {k: _last(pairs, k) for k in ("due", "note", "reason")}
+    try:
+        lead_id = leads.lead_number(item)
+        me = v.me["email"]
+        if action == "disqualify":
+            lead = leads.disqualify(v.uow(), lead_id, actor_email=me, reason=values["reason"])
+        elif action in ("qualify", "hand-over"):
+            u = v.uow()
+            due = parse_due(values["due"].strip() or None, field="due")
+            command = leads.qualify if action == "qualify" else leads.hand_over
+            lead = command(u, lead_id, actor_email=me, note=values["note"],
+                           due_at=None if due is None else due_ahead(due, u.now()))
+        else:
+            raise BadInput(on_field("action", phrase(
+                "must be one of %(choices)s, got %(got)s",
+                choices="qualify, hand-over, disqualify", got=repr(action))))
+    except MktflowError as exc:
+        return lead_page(request, item, status=exc.http_status, v=v,
+                         refusal=v.refusal(exc),
+                         typed=Typed(action=action, values=values,
+                                     input_errors=_input_error(exc, values)))
+    return _to_lead(v, lead.id, {"qualify": "qualified", "hand-over": "handed over"}.get(
+        action, "disqualified"))
+
+
+def _to_lead(v: Visit, lead_id: int | None, done: str) -> Response:
+    """Post/redirect/get to the lead's page, which says what was done (``_DONE``)."""
+    return v.redirect(f"/leads/L-{lead_id}?{urlencode({'done': done, 'ref': f'L-{lead_id}'})}")
 
 
 def meetings_page(request: Request) -> Response:

@@ -109,6 +109,7 @@ def test_every_page_meets_wcag_2_2_aa_as_axe_checks_it(
             ("handoff", f"/handoffs/{handoffs['to_marketing']}", "Stand drawings"),
             ("step with a form", f"/work/{work['form']}", "Check the launch"),
             ("leads", "/leads", "Sales leads"),
+            ("a lead and its forms", f"/leads/L-{seeded['lead']}", "Corner Shop Ltd"),
             ("complaints", "/complaints", "Customer complaints"),
             ("complaint", f"/complaints/C-{seeded['complaint']}", "Corner Shop"),
             ("calendar", "/calendar", "Campaign calendar"),

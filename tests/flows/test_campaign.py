@@ -22,6 +22,7 @@ MARCO = "marco.rossi@example.com"
 FINANCE = "grace.liu@example.com"
 FINANCE2 = "omar.haddad@example.com"
 CEO = "maria.garcia@example.com"
+SALES = "carlos.mendez@example.com"
 
 
 def _plan(total_tasting: float, total_ads: float) -> dict[str, Any]:
@@ -30,7 +31,8 @@ def _plan(total_tasting: float, total_ads: float) -> dict[str, Any]:
         "channels": ["tasting", "social"], "start": days_ahead(90), "end": days_ahead(120),
         "kpis": [{"name": "new customers", "unit": "", "target": 400},
                  {"name": "cost per lead", "unit": "EUR", "target": 20,
-                  "higher_is_better": False}],
+                  "higher_is_better": False},
+                 {"name": "leads_won", "unit": "leads", "target": 1}],  # counted, not typed
         "activities": [
             {"title": "Tasting days", "owner": MARCO, "channel": "tasting",
              "budget_line": "tasting"},
@@ -83,21 +85,37 @@ def test_campaign_rework_four_eyes_overspend_and_report(flow_db: Any) -> None:
     assert DEPUTY in over.excluded
     work.claim(work_uow(), over.id, actor_email=FINANCE2)
     complete_step(work_uow(), over.id, actor_email=FINANCE2, data={"decision": "approve"})
+    # the campaign's leads (seed 001, 工作流程 1.(2)): two gathered with its key, one qualified
+    # into a handoff sales accepts and wins, one disqualified; leads_won is counted from them
+    from datetime import timedelta
+
+    from mktflow.engine import handoffs, leads
+
+    won, dropped = (leads.gather(work_uow(), actor_email=OLGA, company=company,
+                                 contact="buyer@example.com", channel="tasting", campaign=code)
+                    for company in ("North Grocers", "Kiosk"))
+    handed = leads.qualify(work_uow(), won.id, actor_email=OLGA,
+                           due_at=work_uow().now() + timedelta(days=3))
+    handoffs.accept(work_uow(), handed.handoff_id, actor_email=SALES)
+    leads.report_outcome(work_uow(), won.id, actor_email=SALES, outcome="won", order="SO-9")
+    leads.disqualify(work_uow(), dropped.id, actor_email=OLGA, reason="not a grocer")
     with pytest.raises(FormInvalid, match=r"field 'actuals\.0\.actual'"):
         d.answer("tracking-1", DEPUTY, {"actuals": [{"name": "new customers", "actual": -5}]})
     d.answer("tracking-1", DEPUTY, {"actuals": [{"name": "new customers", "actual": 430},
                                                 {"name": "cost per lead", "actual": 18}]})
-    assert "20,000.00" in d.step("evaluation").description
+    evaluation = d.step("evaluation").description
+    assert "20,000.00" in evaluation and "leads_won" in evaluation
     d.answer("evaluation", DEPUTY, {"lessons": "tastings convert; ads do not"})
     result = run.result()
     assert result["outcome"] == "evaluated"
-    assert (result["allocated"], result["spent"], result["kpis_met"]) == (20000.0, 20000.0, 2)
+    assert (result["allocated"], result["spent"], result["kpis_met"]) == (20000.0, 20000.0, 3)
     assert result["cost_per_result"] == round(20000 / 430, 2)
     arts = read_artifacts(flow_run_id_of(flow_db, code))
     key = f"campaign-{code.lower()}"
     kpis = {r["kpi"]: r for r in arts[f"{key}-figures"]}
     assert kpis["new customers"]["achievement"] == 1.075 and kpis["new customers"]["met"]
     assert kpis["cost per lead"]["achievement"] == round(20 / 18, 4)
+    assert (kpis["leads_won"]["actual"], kpis["leads_won"]["met"]) == (1, True)
     assert {r["budget_line"]: (r["allocated"], r["spent"]) for r in arts[f"{key}-budget"]} == {
         "ads": (9500.0, 9500.0), "tasting": (10500.0, 10500.0)}
     assert "tastings convert" in arts[f"{key}-summary"]

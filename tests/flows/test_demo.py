@@ -33,6 +33,18 @@ def test_make_demo_runs_every_process_and_cycle_to_the_end(tmp_path: Path) -> No
         results = json.loads(demo.stdout)
         assert [p["state"] for p in results["processes"]] == ["COMPLETED"] * 3, results
         keys = {p["business_key"] for p in results["processes"]}
+        # the campaign's leads: 4 gathered (3 from a stand sheet), 3 qualified and accepted by
+        # sales, 2 won with an order, 1 lost, 1 disqualified; its evaluation counts leads_won
+        leads = results["leads"]
+        funnel = leads["funnel"]
+        assert [funnel[k] for k in ("gathered", "qualified", "accepted", "won", "lost",
+                                    "disqualified")] == [4, 3, 3, 2, 1, 1], leads
+        assert sorted(x["state"] for x in leads["leads"]) == [
+            "disqualified", "lost", "won", "won"]
+        (evaluated,) = [p for p in results["processes"]
+                        if p["business_key"] == leads["campaign"]]
+        kpis = {k["name"]: k for k in evaluated["result"]["kpis"]}
+        assert (kpis["leads_won"]["actual"], kpis["leads_won"]["met"]) == (2, True)
         # the complaint the order follow-up heard, handed to supply and closed
         assert results["complaints"] == [{"complaint": "C-1", "state": "closed"}]
         assert [c["flow"] for c in results["cycles"]] == [

@@ -4,7 +4,7 @@ sweep on the follow-up deadline, and who may do each; on SQLite and PostgreSQL."
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -361,3 +361,134 @@ def test_the_leads_page_shows_the_funnel_and_only_the_leads_one_may_see(
         finally:
             for b in browsers.values():
                 b.client.close()
+
+
+def _field_error(page: str, field_id: str) -> str:
+    """The refusal shown beside the field ``field_id`` of a page's form ("" when none)."""
+    import re
+
+    found = re.search(rf'<span class="field-error" id="e-{field_id}">([^<]*)</span>', page)
+    return found.group(1) if found else ""
+
+
+def test_marketing_gathers_qualifies_and_disqualifies_through_the_pages(
+        db: Any, clock: FrozenClock) -> None:
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+    from tests.integration.api_support import serving
+    from tests.integration.web_support import Browser
+
+    key = campaign(db, "CMP-LEAD-FORM")
+    with serving(create_app(db.engine, settings=Settings())) as url:
+        olga = Browser(url)
+        try:
+            olga.sign_in(db, OLGA)
+            assert "Gather a lead" in olga.get("/leads").text
+            made = olga.post("/leads/new", {"company": "Form Grocers", "contact":
+                                            "buyer@form.example", "channel": "fair",
+                                            "campaign": key, "action": "gather"})
+            assert made.status_code == 200 and "Qualify the lead" in made.text
+            ref = str(made.url.path).rsplit("/", 1)[1]
+            assert f"{ref} gathered." in made.text and "Disqualify the lead" in made.text
+            lead = leads.show_lead(db.uow(), ref)
+            assert (lead.state, lead.source, lead.campaign, lead.owner) == (
+                "gathered", "campaign", key, OLGA)
+
+            past = (clock.now() - timedelta(days=1)).date().isoformat()
+            late = olga.post(f"/leads/{ref}", {"action": "qualify", "due": past})
+            assert late.status_code == 422 and "already past" in _field_error(late.text,
+                                                                             "due-qualify")
+            assert leads.show_lead(db.uow(), ref).state == "gathered"  # nothing written
+            handed = olga.post(f"/leads/{ref}", {"action": "qualify", "due": "2 working days",
+                                                 "note": "wants 200 cases"})
+            assert handed.status_code == 200 and f"{ref} qualified." in handed.text
+            lead = leads.show_lead(db.uow(), ref)
+            offered = plain(queries.show(db.uow(), lead.handoff.ref))
+            assert (lead.state, offered["state"], offered["to_department"]) == (
+                "qualified", "offered", "sales")
+            assert "wants 200 cases" in offered["criteria"]
+            assert datetime.fromisoformat(lead.handoff.due) > clock.now()  # working days ahead
+            assert "Qualify the lead" not in handed.text  # done: no form left for it
+            assert f'href="/handoffs/{lead.handoff.ref[2:]}"' in handed.text
+
+            # sales rejects it: marketing hands it over again from the same page
+            handoffs.act(db.uow(), int(lead.handoff.ref[2:]), "reject", actor_email=CARLOS,
+                         reason="the buyer left")
+            again = olga.get(f"/leads/{ref}")
+            assert "Hand the lead over again" in again.text and "the buyer left" in again.text
+            olga.post(f"/leads/{ref}", {"action": "hand-over", "due": "3 working days"})
+            renewed = leads.show_lead(db.uow(), ref)
+            assert renewed.handoff.ref != lead.handoff.ref and renewed.handoff.state == "offered"
+
+            other = olga.post("/leads/new", {"company": "Cold Grocers", "contact": "x@c.example",
+                                             "channel": "web"})
+            other_ref = str(other.url.path).rsplit("/", 1)[1]
+            bare = olga.post(f"/leads/{other_ref}", {"action": "disqualify", "reason": " "})
+            assert bare.status_code == 422
+            assert "needs a reason" in _field_error(bare.text, "reason-disqualify")
+            olga.post(f"/leads/{other_ref}", {"action": "disqualify", "reason": "no budget"})
+            dropped = leads.show_lead(db.uow(), other_ref)
+            assert (dropped.state, dropped.reason, dropped.handoff) == (
+                "disqualified", "no budget", None)
+        finally:
+            olga.client.close()
+
+
+def test_sales_has_no_marketing_forms_and_is_refused_when_posting_them(
+        db: Any, clock: FrozenClock) -> None:
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+    from tests.integration.api_support import serving
+    from tests.integration.web_support import Browser
+
+    handed = handed_over(db, clock, company="Handed Grocers")
+    waiting = gathered(db, company="Waiting Grocers")
+    with serving(create_app(db.engine, settings=Settings())) as url:
+        carlos = Browser(url)
+        try:
+            carlos.sign_in(db, CARLOS)
+            assert "Gather a lead" not in carlos.get("/leads").text
+            page = carlos.get(f"/leads/L-{handed.id}")
+            assert page.status_code == 200 and "Handed Grocers" in page.text
+            assert not any(f in page.text for f in ("Qualify the lead", "Disqualify the lead",
+                                                     "Hand the lead over again"))
+            before = len(leads.list_leads(db.uow()))
+            made = carlos.post("/leads/new", {"company": "Sales' own", "contact": "x@s.example",
+                                              "channel": "web"})
+            assert made.status_code == 403 and "may not gather" in made.text
+            assert len(leads.list_leads(db.uow())) == before
+            for action, extra in (("qualify", {"due": "2 working days"}),
+                                  ("disqualify", {"reason": "not ours"})):
+                refused = carlos.post(f"/leads/L-{waiting.id}", {"action": action, **extra})
+                assert refused.status_code == 403, action
+            assert leads.show_lead(db.uow(), f"L-{waiting.id}").state == "gathered"
+        finally:
+            carlos.client.close()
+
+
+def test_a_gather_forms_refusal_names_the_field_in_the_readers_language(
+        db: Any, clock: FrozenClock) -> None:
+    from mktflow.api.app import create_app
+    from mktflow.config import Settings
+    from tests.integration.api_support import serving
+    from tests.integration.web_support import Browser
+
+    with serving(create_app(db.engine, settings=Settings())) as url:
+        olga = Browser(url)
+        try:
+            olga.sign_in(db, OLGA)
+            olga.get("/leads?lang=zh")
+            before = len(leads.list_leads(db.uow()))
+            empty = olga.post("/leads/new", {"company": "", "contact": "x@e.example",
+                                             "channel": "web", "campaign": "CMP-NONE"})
+            assert empty.status_code == 422 and "不能为空" in _field_error(empty.text, "g-company")
+            assert _field_error(empty.text, "g-contact") == ""
+            assert 'value="x@e.example"' in empty.text  # what was typed is kept
+            unknown = olga.post("/leads/new", {"company": "Acme", "contact": "x@e.example",
+                                               "channel": "web", "campaign": "CMP-NONE"})
+            assert unknown.status_code == 404
+            said = _field_error(unknown.text, "g-campaign")
+            assert "CMP-NONE" in said and "campaign" not in said.lower()  # worded in Chinese
+            assert len(leads.list_leads(db.uow())) == before
+        finally:
+            olga.client.close()

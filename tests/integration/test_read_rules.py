@@ -508,6 +508,7 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
     as_pages += [(f"/work/{wid}", _expected(200, v)) for wid, v in sees_work.items()]
     as_pages += [(f"/handoffs/{hid}", _expected(200, v)) for hid, v in sees_handoff.items()]
     as_pages.append(("/leads", 200))  # a list of what one may see: none of marketing's leads
+    as_pages += [(f"/leads/L-{lid}", 403) for lid in lead_ids]  # a lead's page and its forms
     as_pages.append(("/complaints", 200))  # none of customer service's (nor supply's) cases
     as_pages += [(f"/complaints/C-{cid}", 403) for cid in complaint_ids]
     as_pages += [(f"/processes/P-{pid}", _expected(200, v)) for pid, v in sees_process.items()]
@@ -530,7 +531,7 @@ def test_a_tech_member_walks_every_route_and_page_and_sees_only_their_side(
                 assert not re.search(r"grocers of the north|CUST-ACME", answer.text), path
             if path == "/calendar" or path.startswith("/processes/"):
                 assert not any(t in answer.text for t in titles), path
-            if path in ("/leads", "/complaints"):
+            if path in ("/leads", "/complaints") or path.startswith("/leads/"):
                 assert not re.search(r"(?i)grocers of the north|CUST-ACME", answer.text), path
             if path.startswith("/dashboards/"):
                 assert "stores listed" not in answer.text and "Fair stand" not in answer.text

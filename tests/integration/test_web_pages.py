@@ -364,6 +364,13 @@ def test_in_proxy_mode_with_a_token_the_pages_still_sign_people_in(db: Any) -> N
         # the form on My work that chooses a daily digest, and the work report's form
         assert olga.post("/my-work/digest", {"mode": "immediate"}).status_code != 401
         assert olga.post("/my-reports", {"done": "", "next": "kept"}).status_code != 401
+        # the leads page's gather form, a lead's page and its forms (issue 23 item 1)
+        made = olga.post("/leads/new", {"company": "Proxy Grocers", "contact": "x@p.example",
+                                        "channel": "web"})
+        assert made.status_code == 200 and "Proxy Grocers" in made.text, made.text[:300]
+        lead = made.url.path
+        assert olga.post(lead, {"action": "disqualify", "reason": "a test"}).status_code == 200
+        assert httpx.get(f"{url}{lead}", timeout=10).status_code == 401
         # and those pages are no way round the token for their JSON twins
         assert httpx.get(f"{url}/reports", timeout=10).status_code == 401
         assert httpx.post(f"{url}/forecast", json={}, timeout=10).status_code == 401
