@@ -30,11 +30,11 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from mktflow.domain.errors import BadInput
-from mktflow.domain.inputs import parse_time
+from mktflow.domain.inputs import REASON_MAX, parse_time
 from mktflow.domain.words import Dates, Holiday, Moment, Phrase, on_field, phrase
 
 __all__ = [
@@ -373,17 +373,29 @@ def _basis(due: WorkingDue, now: datetime, start: datetime, end: datetime,
                 span=lo != hi, english=span), name=name or phrase("day off")))
     values = {"due": due.words(), "start": _moment(now, zone, year=True), "zone": calendar.zone,
               "calendar": calendar.label, "end": _moment(end, zone, year=True)}
-    if start == now.astimezone(UTC):
+    if start != now.astimezone(UTC):
+        values["counted"] = _moment(start, zone)
+    told = _told(notes, values)
+    kept = len(notes)
+    while len(told) > REASON_MAX and kept > 0:  # a long span: its last runs summed up
+        kept -= 1
+        told = _told([*notes[:kept], phrase("and %(count)s more", count=len(notes) - kept)],
+                     values)
+    return told
+
+
+def _told(notes: list[Phrase], values: dict[str, Any]) -> Phrase:
+    """``_basis``'s message with these notes (the days skipped and counted)."""
+    if "counted" not in values:
         if notes:
             return phrase("%(due)s from %(start)s %(zone)s (%(calendar)s): %(notes)s → %(end)s",
                           notes=notes, **values)
         return phrase("%(due)s from %(start)s %(zone)s (%(calendar)s) → %(end)s", **values)
-    counted = _moment(start, zone)
     if notes:
         return phrase("%(due)s from %(start)s %(zone)s (%(calendar)s), counted from "
-                      "%(counted)s: %(notes)s → %(end)s", counted=counted, notes=notes, **values)
+                      "%(counted)s: %(notes)s → %(end)s", notes=notes, **values)
     return phrase("%(due)s from %(start)s %(zone)s (%(calendar)s), counted from %(counted)s "
-                  "→ %(end)s", counted=counted, **values)
+                  "→ %(end)s", **values)
 
 
 def due_in_working_time(due: WorkingDue, now: datetime, calendar: WorkingCalendar

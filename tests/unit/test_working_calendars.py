@@ -24,6 +24,7 @@ from mktflow.domain.calendars import (
     parse_due,
 )
 from mktflow.domain.errors import BadInput, OrganisationInvalid
+from mktflow.domain.inputs import REASON_MAX
 from mktflow.domain.organisation import parse_organisation
 from mktflow.domain.words import Phrase, stored
 from mktflow.domain.work_reports import default_working_day
@@ -103,6 +104,17 @@ def test_how_a_due_time_was_counted_reads_in_each_language(lang: str) -> None:
         for code in CODES:
             rest = rest.replace(code, "")
         assert re.findall(r"[A-Za-z]+", rest) == []
+
+
+def test_a_long_span_sums_up_its_last_days_and_fits_its_column() -> None:
+    # 999 working days from 2022 cross four years of holidays: told one by one, the English
+    # explanation ran past the column's 2,000 characters (the row was refused)
+    end, basis = _due("999 working days", BEFORE_NATIONAL_DAY, HQ)
+    assert len(basis) <= REASON_MAX
+    more = re.search(r"; and (\d+) more → (.+)$", basis)
+    assert more and int(more.group(1)) > 0, basis
+    assert more.group(2) == f"{end.astimezone(SHANGHAI):%a %-d %b %Y %H:%M}"
+    assert re.search(r"另有 \d+ 项", _worded(basis, "zh"))
 
 
 def test_the_holidays_are_named_by_the_library_in_the_readers_language() -> None:
