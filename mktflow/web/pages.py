@@ -848,7 +848,7 @@ def meetings_page(request: Request) -> Response:
         shown = meetings.list_meetings(v.uow(), reader=v.me["email"], kind=kind)
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status, title=v.t("Meetings"),
-                      message=str(exc), link="/meetings", link_text=v.t("All meetings"))
+                      message=v.refusal(exc), link="/meetings", link_text=v.t("All meetings"))
     return v.page("meetings.html", title=v.t("Meetings"), nav="meetings", meetings=shown,
                   kind=kind or "")
 
@@ -864,7 +864,7 @@ def meeting_page(request: Request, reference: str) -> Response:
         meeting = meetings.show_meeting(v.uow(), reference, reader=v.me["email"])
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status, title=v.t("Meetings"),
-                      message=str(exc), link="/meetings", link_text=v.t("All meetings"))
+                      message=v.refusal(exc), link="/meetings", link_text=v.t("All meetings"))
     return v.page("meeting.html", nav="meetings", meeting=meeting,
                   title=v.t("Meeting %(ref)s", ref=meeting.ref))
 
@@ -885,7 +885,7 @@ def complaints_page(request: Request, *, status: int = 200, refusal: str = "",
                                            state=state)
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status, title=v.t("Customer complaints"),
-                      message=str(exc), link="/complaints", link_text=v.t("All complaints"))
+                      message=v.refusal(exc), link="/complaints", link_text=v.t("All complaints"))
     return v.page("complaints.html", status=status, title=v.t("Customer complaints"),
                   nav="complaints", cases=shown, customer=customer or "", state=state or "",
                   states=[str(s) for s in ComplaintState], refusal=refusal, typed=typed or {},
@@ -907,7 +907,7 @@ async def open_complaint(request: Request) -> Response:
             order=typed["order"] or None, customer_name=typed["customer_name"] or None,
             source="page", due_at=typed["due"] or None)
     except MktflowError as exc:
-        return complaints_page(request, status=exc.http_status, refusal=str(exc), typed=typed,
+        return complaints_page(request, status=exc.http_status, refusal=v.refusal(exc), typed=typed,
                                v=v)
     return v.redirect(f"/complaints/C-{case.id}")
 
@@ -926,7 +926,7 @@ def complaint_page(request: Request, reference: str, *, status: int = 200,
         case = complaints.show_complaint(v.uow(), reference, reader=v.me["email"])
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status,
-                      title=v.t("Complaint %(ref)s", ref=reference[:50]), message=str(exc),
+                      title=v.t("Complaint %(ref)s", ref=reference[:50]), message=v.refusal(exc),
                       link="/complaints", link_text=v.t("All complaints"))
     can_cancel = case.department in v.me["leads"] and case.state not in (
         ComplaintState.CLOSED, ComplaintState.CANCELLED)
@@ -951,7 +951,7 @@ async def complaint_form(request: Request, item: str) -> Response:
         case = complaints.cancel(v.uow(), complaints.complaint_number(item),
                                  actor_email=v.me["email"], reason=reason)
     except MktflowError as exc:
-        return complaint_page(request, item, status=exc.http_status, refusal=str(exc),
+        return complaint_page(request, item, status=exc.http_status, refusal=v.refusal(exc),
                               typed_reason=reason, v=v)
     return v.redirect(f"/complaints/C-{case.id}?done=cancelled")
 
@@ -1112,7 +1112,7 @@ def training_page(request: Request) -> Response:
             if member else None
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status, title=v.t("Training"),
-                      message=str(exc), link="/training", link_text=v.t("Training"))
+                      message=v.refusal(exc), link="/training", link_text=v.t("Training"))
     return v.page("training.html", title=v.t("Training"), nav="training", needs=needs,
                   plans=plans, record=record, period=period or "")
 
@@ -1320,7 +1320,7 @@ def work_balance_page(request: Request, period: str) -> Response:
         shown = dashboards.work_balance(v.uow(), period, reader=v.me["email"])
     except MktflowError as exc:
         return v.page("message.html", status=exc.http_status, title=v.t("Balance of work"),
-                      message=str(exc), link="/my-work", link_text=v.t("Back to my work"))
+                      message=v.refusal(exc), link="/my-work", link_text=v.t("Back to my work"))
     return v.page("balance.html", title=v.t("Balance of work %(period)s", period=shown.period),
                   nav="dashboards", balance=shown)
 

@@ -168,6 +168,11 @@ def test_a_case_opened_on_the_page_is_moved_at_the_cli_and_the_api(db: Any, cli:
             assert "Open a complaint" in page and "No complaint you may see." in page
             refused = olga.post("/complaints/new", {"customer": "CUST-PAGE", "text": " "})
             assert refused.status_code == 422 and "text: must not be empty" in refused.text
+            assert refused.text.count("must not be empty") == 1  # once, at the page's top
+            olga.get("/complaints?lang=zh")  # the page's language, kept for the visit
+            worded = olga.post("/complaints/new", {"customer": "CUST-PAGE", "text": " "})
+            assert "不能为空" in worded.text and "must not be empty" not in worded.text
+            olga.get("/complaints?lang=en")
             made = olga.post("/complaints/new", {"customer": "CUST-PAGE", "text": "Wrong flavour",
                                                  "customer_name": "Page Grocers",
                                                  "due": "2 working hours"})
@@ -344,7 +349,11 @@ def test_a_case_is_cancelled_at_the_cli_the_api_and_its_page(db: Any, cli: Any) 
             ana.sign_in(db, ANA)
             assert "Cancel the case" in ana.get(f"/complaints/C-{by_page.id}").text
             empty = ana.post(f"/complaints/C-{by_page.id}", {"action": "cancel", "reason": ""})
-            assert empty.status_code == 422 and "cancel needs a reason" in empty.text
+            assert empty.status_code == 422 and empty.text.count("cancel needs a reason") == 1
+            ana.get(f"/complaints/C-{by_page.id}?lang=zh")
+            worded = ana.post(f"/complaints/C-{by_page.id}", {"action": "cancel", "reason": ""})
+            assert "取消需要填写原因" in worded.text and "cancel needs" not in worded.text
+            ana.get(f"/complaints/C-{by_page.id}?lang=en")
             page = ana.post(f"/complaints/C-{by_page.id}",
                             {"action": "cancel", "reason": "Opened by mistake"})
             assert page.status_code == 200 and "The case is cancelled." in page.text
