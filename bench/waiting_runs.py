@@ -148,7 +148,6 @@ def _seed(api: Any, model_run: str, seeded: int, tag: str, budget_s: float
     instance and its plan-1 step (the engine's commands, with the real run's plan step's
     fields). What serve and the inbox see of them is what they see of a real one. Stops
     creating after ``budget_s`` seconds (the count made is returned)."""
-    import sqlite3
     from concurrent.futures import ThreadPoolExecutor
 
     import httpx
@@ -160,14 +159,10 @@ def _seed(api: Any, model_run: str, seeded: int, tag: str, budget_s: float
     state = real["state"]
     details = {k: v for k, v in (state.get("state_details") or {}).items()
                if k in ("pause_key", "pause_reschedule", "pause_timeout", "untrackable_result")}
-    db = sqlite_path()
-    with sqlite3.connect(db) as conn:
-        conn.row_factory = sqlite3.Row
-        proc = conn.execute("SELECT * FROM processinstance WHERE flow_run_id = ?",
-                            (model_run,)).fetchone()
-        plan = conn.execute("SELECT * FROM workitem WHERE process_id = ? AND step_key = "
-                            "'plan-1'", (proc["id"],)).fetchone()
-    params = json.loads(proc["params"])
+    proc = _row("SELECT * FROM processinstance WHERE flow_run_id = :run", run=model_run)
+    plan = _row("SELECT * FROM workitem WHERE process_id = :p AND step_key = 'plan-1'",
+                p=proc["id"])
+    params = _json(proc["params"])
     busy = [0]
     deadline = time.monotonic() + budget_s
 
@@ -207,13 +202,12 @@ def _seed(api: Any, model_run: str, seeded: int, tag: str, budget_s: float
                                      branch=proc["branch"])
             work.create_work_item(  # as the flow does: the process engine's own door
                 bootstrap.engine_uow(), actor_email="mktflow", department=plan["department"],
-                title=plan["title"], form_schema=json.loads(plan["form_schema"] or "null"),
+                title=plan["title"], form_schema=_json(plan["form_schema"]),
                 form_name=plan["form_name"], description=plan["description"] or "",
                 assignee=plan["assignee_email"], priority=plan["priority"],
                 process_id=instance.id, step_key="plan-1", branch=plan["branch"],
-                excluded=json.loads(plan["excluded"] or "[]"),
-                draft={**json.loads(plan["draft"] or "{}"), "code": code} if plan["draft"]
-                else None)
+                excluded=_json(plan["excluded"]) or [],
+                draft={**_json(plan["draft"]), "code": code} if plan["draft"] else None)
             made += 1
     return {"seeded": made, "seed_seconds": time.monotonic() - started,
             "seed_retries": busy[0],
@@ -224,26 +218,21 @@ def _seed(api: Any, model_run: str, seeded: int, tag: str, budget_s: float
 def _hand_back(env_api: Any, ids: list[str], n: int) -> list[float]:
     """Answer the plan of ``n`` real runs with ``mktflow work complete`` (a whole process)
     while every run waits; seconds from each commit to its approval step."""
-    import sqlite3
-
-    db = sqlite_path()
     seconds = []
     for run_id in ids[:n]:
-        with sqlite3.connect(db) as conn:
-            pid, ref = conn.execute(
-                "SELECT p.id, w.id FROM processinstance p JOIN workitem w ON w.process_id = "
-                "p.id WHERE p.flow_run_id = ? AND w.step_key = 'plan-1'", (run_id,)).fetchone()
+        found = _row("SELECT p.id AS pid, w.id AS ref FROM processinstance p JOIN workitem w ON "
+                     "w.process_id = p.id WHERE p.flow_run_id = :run AND w.step_key = 'plan-1'",
+                     run=run_id)
+        pid, ref = found["pid"], found["ref"]
         subprocess.run([sys.executable, "-m", "mktflow.cli", "work", "complete", f"W-{ref}",
                         "--as", OWNER], check=True, capture_output=True, timeout=120)
         deadline = time.monotonic() + 60
         while True:
-            with sqlite3.connect(db) as conn:
-                row = conn.execute(
-                    "SELECT (SELECT completed_at FROM workitem WHERE id = ?), created_at FROM "
-                    "workitem WHERE process_id = ? AND step_key LIKE 'approval-%'",
-                    (ref, pid)).fetchone()
+            row = _row("SELECT (SELECT completed_at FROM workitem WHERE id = :ref) AS done, "
+                       "created_at FROM workitem WHERE process_id = :p AND step_key LIKE "
+                       "'approval-%'", ref=ref, p=pid, missing_ok=True)
             if row:
-                seconds.append(_at(row[1]) - _at(row[0]))
+                seconds.append(_at(row["created_at"]) - _at(row["done"]))
                 break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"W-{ref}: the approval never came")
@@ -251,23 +240,42 @@ def _hand_back(env_api: Any, ids: list[str], n: int) -> list[float]:
     return seconds
 
 
-def sqlite_path() -> str:
-    """The file of the data folder's SQLite database."""
-    from sqlalchemy.engine import make_url
-
-    from mktflow.config import get_settings
-
-    return str(make_url(get_settings().resolved_database_url()).database)
+_ENGINE: list[Any] = []
 
 
-def _at(text: str) -> float:
+def _row(sql: str, *, missing_ok: bool = False, **params: Any) -> dict[str, Any] | Any:
+    """One row of mktflow's database (the data folder's, SQLite or PostgreSQL) as a dict; None
+    when there is none and ``missing_ok``."""
+    from sqlalchemy import text
+
+    from mktflow.config import get_settings, normalise_database_url
+    from mktflow.store.db import engine_for
+
+    if not _ENGINE:
+        _ENGINE.append(engine_for(normalise_database_url(
+            get_settings().resolved_database_url())))
+    with _ENGINE[0].connect() as conn:
+        row = conn.execute(text(sql), params).mappings().first()
+    if row is None and not missing_ok:
+        raise LookupError(f"no row: {sql} {params}")
+    return dict(row) if row is not None else None
+
+
+def _json(value: Any) -> Any:
+    """A JSON column's value as read: text on SQLite, already parsed on PostgreSQL."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _at(text: Any) -> float:
+    """Seconds since the epoch of a timestamp column (text on SQLite, a datetime on
+    PostgreSQL)."""
     from datetime import UTC, datetime
 
-    value = datetime.fromisoformat(text)
+    value = text if isinstance(text, datetime) else datetime.fromisoformat(text)
     return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
 
 
-def child(serve_pid: int, runs: int, real: int, batch: int) -> None:
+def child(serve_pid: int, runs: int, real: int, batch: int, budget_s: int) -> None:
     """In the data folder's environment: the measurements, printed as JSON."""
     sys.path.insert(0, str(ROOT))
     import httpx
@@ -289,14 +297,14 @@ def child(serve_pid: int, runs: int, real: int, batch: int) -> None:
     peak = {"processes": idle["processes"], "rss_mib": idle["rss_mib"]}
     tag = f"{int(clocks.now().timestamp()) % 100000}"
     started = _start_real(api, serve_pid, example, real, batch, tag, peak)
-    seeded = _seed(api, started["ids"][0], runs - real, tag, SEED_BUDGET_S) \
+    seeded = _seed(api, started["ids"][0], runs - real, tag, budget_s) \
         if runs > real else {"seeded": 0}
     time.sleep(3)  # a few runner polls with every run waiting
     waiting = {**process_tree(serve_pid), "supply_inbox_p95_ms": _inbox_p95("supply"),
                "marketing_inbox_p95_ms": _inbox_p95("marketing")}
     handed = _hand_back(api, started["ids"], min(5, real))
     print(json.dumps({"runs": real + seeded["seeded"], "asked": runs, "real": real,
-                      "batch": batch,
+                      "batch": batch, "seed_budget_s": budget_s,
                       "inbox": _inbox()[0], "idle": idle, "peak": peak, "waiting": waiting,
                       **{k: v for k, v in started.items() if k != "ids"}, **seeded,
                       "hand_back_s": handed,
@@ -304,19 +312,49 @@ def child(serve_pid: int, runs: int, real: int, batch: int) -> None:
                       "hand_back_p50_s": pct(handed, 0.5) if handed else None}))
 
 
-def measure(runs: int, real: int, batch: int) -> dict[str, Any]:
-    """Serve on the shared bench folder; the child's measurements, with the Prefect server's."""
+def measure(runs: int, real: int, batch: int, *, database: str = "sqlite",
+            budget_s: int = SEED_BUDGET_S) -> dict[str, Any]:
+    """The child's measurements, with the Prefect server's. ``sqlite``: serve on the shared
+    bench folder (SQLite for mktflow and the local Prefect server, the embedded default);
+    ``postgresql``: a folder of its own whose mktflow database and local Prefect server's
+    database are two scratch PostgreSQL databases (issue 22, target 3), dropped afterwards."""
     sys.path.insert(0, str(ROOT))
-    from bench._records import process_tree, shared_folder, shared_serve
+    from bench._records import shared_folder, shared_serve
 
-    env = shared_folder()
-    serve = shared_serve()
+    if database == "sqlite":
+        return _measured(shared_folder(), shared_serve().pid, runs, real, batch, budget_s)
+    from bench._kit import database as scratch
+    from bench._records import data_folder, interrupt, mktflow, wait_serving
+
+    with scratch("postgresql") as ours, scratch("postgresql") as prefects, data_folder(
+            MKTFLOW_DATABASE_URL=ours, PREFECT_API_DATABASE_CONNECTION_URL=prefects.replace(
+                "postgresql://", "postgresql+asyncpg://", 1)) as env:
+        mktflow(env, "server", "start")
+        log = Path(env["MKTFLOW_DATA_DIR"]) / "serve.log"
+        with open(log, "wb") as out:
+            serve = subprocess.Popen([sys.executable, "-m", "mktflow.cli", "serve", "--only",
+                                      "campaign", "--no-api"], env=env, cwd=ROOT, stdout=out,
+                                     stderr=subprocess.STDOUT)
+        try:
+            wait_serving(serve, log)
+            return _measured(env, serve.pid, runs, real, batch, budget_s) | {
+                "database": "postgresql"}
+        finally:
+            interrupt(serve)
+
+
+def _measured(env: dict[str, str], serve_pid: int, runs: int, real: int, batch: int,
+              budget_s: int) -> dict[str, Any]:
+    """Run the child in the folder ``env`` beside serve ``serve_pid``; its measurements and
+    the local Prefect server's memory before and after."""
+    from bench._records import process_tree
+
     server_pid = json.loads((Path(env["MKTFLOW_DATA_DIR"]) / "prefect" / "server.json")
                             .read_text("utf-8"))["pid"]
     server_before = process_tree(server_pid)
-    r = subprocess.run([sys.executable, "-m", "bench.waiting_runs", "--child", str(serve.pid),
-                        str(runs), str(real), str(batch)], env=env, cwd=ROOT, text=True,
-                       capture_output=True, timeout=3600)
+    r = subprocess.run([sys.executable, "-m", "bench.waiting_runs", "--child", str(serve_pid),
+                        str(runs), str(real), str(batch), str(budget_s)], env=env, cwd=ROOT,
+                       text=True, capture_output=True, timeout=budget_s + 3000)
     if r.returncode != 0:
         raise RuntimeError(f"waiting runs child failed:\n{r.stderr[-3000:]}")
     result = dict(json.loads(r.stdout.strip().splitlines()[-1]))
@@ -327,11 +365,19 @@ def measure(runs: int, real: int, batch: int) -> dict[str, Any]:
 def run(quick: bool, out: Path) -> list[dict[str, Any]]:
     """Quick: 1 real run and 5 seeded; full: 10,000 waiting runs, 60 of them real (started
     in batches of 20), the rest seeded (see the module docstring)."""
-    from bench._records import record, write
+    from bench._records import write
 
     m = measure(6, 1, 1) if quick else measure(10_000, 60, 20)
     write(out, NAME, m)
+    return _records(m)
+
+
+def _records(m: dict[str, Any]) -> list[dict[str, Any]]:
+    """The three records (memory, processes, inbox) of one measurement ``m``."""
+    from bench._records import record
+
     n, idle, wait, peak = m["runs"], m["idle"], m["waiting"], m["peak"]
+    kind = m.get("database", "sqlite")
     cost = m["per_run_s"]
     srv = m["prefect_server"]
     how = (f"{n:,} campaigns waiting at plan-1: {m['real']} real (started in batches of "
@@ -340,11 +386,11 @@ def run(quick: bool, out: Path) -> list[dict[str, Any]]:
            f"{m.get('seed_seconds', 0):.0f} s (a flow run created Suspended like a real one's, "
            f"its process and plan step by the engine)"
            + ("" if n >= m["asked"] else f"; {m['asked']:,} asked, the seeding budget of "
-              f"{SEED_BUDGET_S} s ran out"))
+              f"{m.get('seed_budget_s', SEED_BUDGET_S)} s ran out"))
     return [
         record(f"{NAME}-memory", figure=wait["rss_mib"], unit="MiB (serve + children)",
                baseline=idle["rss_mib"], baseline_name="the same serve before any run",
-               target="<= 1.1x", database="sqlite",
+               target="<= 1.1x", database=kind,
                notes=(f"{how}; peak while starting {peak['rss_mib']:.0f} MiB; local Prefect "
                       f"server {srv['before']['rss_mib']:.0f} -> "
                       f"{srv['after']['rss_mib']:.0f} MiB")),
@@ -352,14 +398,14 @@ def run(quick: bool, out: Path) -> list[dict[str, Any]]:
                baseline=idle["processes"],
                baseline_name="the same serve before any run (serve, its fork server and "
                              "multiprocessing's resource tracker)",
-               target="<= 1.0x", database="sqlite",
+               target="<= 1.0x", database=kind,
                notes=(f"{n:,} campaigns waiting: no process per waiting run; peak while "
                       f"starting {peak['processes']} (one per run being started)")),
         record(f"{NAME}-inbox", figure=wait["supply_inbox_p95_ms"], unit="ms (p95)",
                baseline=idle["supply_inbox_p95_ms"],
                baseline_name=f"the same inbox ({min(SUPPLY, m['asked']):,} open items) before "
                              "any run",
-               target="<= 1.2x", database="sqlite",
+               target="<= 1.2x", database=kind,
                notes=(f"supply inbox ({m['inbox']}) p95 over 50 calls with {n:,} campaigns "
                       f"waiting vs before; marketing inbox ({n:,} plan steps) p95 "
                       f"{wait['marketing_inbox_p95_ms']:.1f} ms; with them all waiting, "
@@ -374,12 +420,29 @@ def main() -> None:
     parser.add_argument("--real", type=int, default=50,
                         help="of them, started for real (the rest seeded)")
     parser.add_argument("--batch", type=int, default=20)
-    parser.add_argument("--child", nargs=4, type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="mktflow's and the local Prefect server's database")
+    parser.add_argument("--seed-budget", type=int, default=SEED_BUDGET_S,
+                        help="the most seconds spent seeding")
+    parser.add_argument("--out", type=Path,
+                        help="also write the records to this folder (bench/results: then "
+                             "rewrite the docs' table with python -m bench.report)")
+    parser.add_argument("--child", nargs=5, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
-    print(json.dumps(measure(args.runs, min(args.real, args.runs), args.batch), indent=2))
+    m = measure(args.runs, min(args.real, args.runs), args.batch, database=args.database,
+                budget_s=args.seed_budget)
+    print(json.dumps(m, indent=2))
+    if args.out:
+        from bench._records import write
+
+        # as ``python -m bench`` names them (SQLite: the same files), then the docs' table
+        suffix = "" if args.database == "sqlite" else f"-{args.database}"
+        write(args.out, NAME + suffix, m)
+        (args.out / f"waiting_runs{suffix.replace('-', '_')}.json").write_text(
+            json.dumps(_records(m), indent=2) + "\n", "utf-8")
 
 
 if __name__ == "__main__":
