@@ -153,8 +153,15 @@ class Reconciler:
     def _settle(self, http: httpx.Client, url: str, candidates: list[engine.Candidate],
                 ended: dict[str, dict[str, Any]], *, dry_run: bool,
                 at_once: bool) -> list[Correction]:
-        runs = {**self._runs(http, [c.flow_run_id for c in candidates
-                                    if c.flow_run_id not in ended]), **ended}
+        # a running process with no step done or cancelled can only need closing (its run
+        # ended): of those runs Prefect is asked only for the ended ones, not for thousands of
+        # runs waiting at their first step (issue 22, target 3)
+        quiet = {c.flow_run_id for c in candidates
+                 if c.status == "running" and not c.done and not c.cancelled}
+        asked = [c.flow_run_id for c in candidates if c.flow_run_id not in ended]
+        runs = {**self._runs(http, [r for r in asked if r not in quiet]),
+                **self._runs(http, [r for r in asked if r in quiet], ended_only=True),
+                **ended}
         suspects: set[tuple[int, str]] = set()
         found = []
         for c in candidates:
@@ -275,13 +282,16 @@ class Reconciler:
         runs: list[dict[str, Any]] = response.json()
         return runs
 
-    def _runs(self, http: httpx.Client, ids: list[str]) -> dict[str, dict[str, Any]]:
-        """The runs ``ids`` by id (one query per page of ``_PAGE``)."""
+    def _runs(self, http: httpx.Client, ids: list[str], *, ended_only: bool = False
+              ) -> dict[str, dict[str, Any]]:
+        """The runs ``ids`` by id (one query per page of ``_PAGE``); ``ended_only``: only
+        those in a final state."""
         found: dict[str, dict[str, Any]] = {}
         unique = sorted(set(ids))
+        ended = {"state": {"type": {"any_": list(_FINAL)}}} if ended_only else {}
         for start in range(0, len(unique), _PAGE):
             page = unique[start:start + _PAGE]
-            for run in self._filter(http, {"flow_runs": {"id": {"any_": page}},
+            for run in self._filter(http, {"flow_runs": {"id": {"any_": page}, **ended},
                                            "limit": _PAGE}):
                 found[run["id"]] = run
         return found

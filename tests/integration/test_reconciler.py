@@ -33,16 +33,21 @@ class FakePrefect:
         self.resumed: list[tuple[str, dict[str, Any]]] = []
         self.set: list[tuple[str, str]] = []  # (run, state type) forced with set_state
         self.asked: list[list[str]] = []  # the ids of each filter by id
+        self.asked_ended: list[list[str]] = []  # ... of those asking only for ended runs
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path.removeprefix("/api")
         if path == "/flow_runs/filter":
             body = json.loads(request.content)
             wanted = ((body["flow_runs"].get("id") or {}).get("any_"))
+            kinds = (((body["flow_runs"].get("state") or {}).get("type") or {}).get("any_"))
             if wanted is not None:
                 self.asked.append(sorted(wanted))
-                return httpx.Response(200, json=[self._run(i) for i in wanted if i in self.runs])
-            kinds = body["flow_runs"]["state"]["type"]["any_"]
+                if kinds is not None:
+                    self.asked_ended.append(sorted(wanted))
+                return httpx.Response(200, json=[
+                    self._run(i) for i in wanted
+                    if i in self.runs and (kinds is None or self.runs[i]["type"] in kinds)])
             return httpx.Response(200, json=[self._run(i) for i, s in self.runs.items()
                                              if s["type"] in kinds])
         run_id = path.split("/")[2]
@@ -247,3 +252,22 @@ def test_a_dry_run_lists_and_changes_nothing_and_the_command_corrects(
     again = cli("process", "reconcile")
     assert again.stdout.strip() == ("nothing to reconcile: every running process agrees with "
                                     "its flow run")
+
+
+def test_a_full_sweep_asks_prefect_for_all_of_a_run_only_when_a_correction_could_follow(
+        db: Db, cli: Callable[..., CliResult]) -> None:
+    # thousands of runs waiting at their first step: of those, only the ended ones are asked
+    # for (issue 22, target 3); a run whose process has a done step is read whole
+    fake = FakePrefect()
+    _, waiting, _ = _process(db, done=False)
+    fake.paused(waiting, "plan")
+    pid, stuck, _ = _process(db, done=True)
+    fake.paused(stuck, "plan")
+    reconciler = _reconciler(fake)
+    assert reconciler.tick() == []  # a full sweep: the stuck run is suspected
+    assert any(waiting in ids for ids in fake.asked_ended)
+    assert not any(stuck in ids for ids in fake.asked_ended)
+    assert any(stuck in ids for ids in fake.asked)
+    made = reconciler.tick()  # still paused on the done step: resumed
+    assert [(c.process, c.action) for c in made] == [(f"P-{pid}", "resume")]
+    assert [run for run, _ in fake.resumed] == [stuck]
