@@ -159,6 +159,11 @@ async def _run_and_wake(runner: Any) -> None:
             await wake
 
 
+#: When to ask for runs after a start event, each pause after the last ask (seconds): an
+#: event can come before the server's transaction that wrote the state is visible to the
+#: runner's query.
+_ASK_AFTER_S = (0.0, 0.05, 0.05, 0.05, 0.05, 0.1, 0.2)
+
 #: The events of a run to start: resumed (a suspended run's answer came, from any door: the
 #: CLI, the API, a page, the Prefect UI) or scheduled (``mktflow run --detach``, a schedule).
 _START_EVENTS = ("prefect.flow-run.Resuming", "prefect.flow-run.Scheduled")
@@ -187,10 +192,12 @@ async def _wake_on_starts(runner: Any, retry_s: float = 30.0) -> None:
         while True:
             await due.wait()
             due.clear()
-            try:
-                await patches.poll_now(runner)
-            except Exception as exc:  # the runner's own poll tries again
-                log.info("asking for runs after an event failed: %s", exc)
+            for pause in _ASK_AFTER_S:
+                await asyncio.sleep(pause)
+                try:
+                    await patches.poll_now(runner)
+                except Exception as exc:  # the runner's own poll tries again
+                    log.info("asking for runs after an event failed: %s", exc)
 
     poller = asyncio.create_task(poll())
     try:
