@@ -1,7 +1,7 @@
 """Benchmark of the hand-back: how fast an answered step reaches its flow run.
 
     .venv/bin/python bench/handback.py [--steps 5] [--poll SECONDS]
-    .venv/bin/python bench/handback.py --served [--bare] [--steps 3]
+    .venv/bin/python bench/handback.py --served [--bare] [--steps 3] [--database postgresql]
 
 On a fresh data folder (its own SQLite database and local Prefect server, stopped afterwards)
 each step is answered with ``mktflow work complete W-n --as MEMBER`` (no --data: the draft) as a
@@ -16,6 +16,8 @@ whole process, once the run waits for it. Two modes:
   (woken by the resume's event, or at its next poll, every ``MKTFLOW_RUNNER_POLL_S``), which
   creates the approval step. ``--bare`` adds the baseline: a bare Prefect flow served on the
   same server (``bench._bare_flow``), suspended, resumed by ``resume_flow_run``.
+  ``--database postgresql`` puts mktflow's database and the local Prefect server's on two
+  scratch PostgreSQL databases instead of the folder's SQLite files (issue 22, targets 2-3).
 
 Prints JSON with p50 / p95 / max of:
 
@@ -254,24 +256,62 @@ def _detach(env: dict[str, str], params: Path, timeout: float = 60) -> dict[str,
 def _work_item(env: dict[str, str], process: str, wanted: Callable[[dict[str, Any]], bool],
                timeout: float = 120) -> dict[str, Any]:
     """The first work item of ``process`` (``P-n``) that is ``wanted``, once there is one: ref,
-    step_key, created_at, completed_at, read straight from SQLite (a ``mktflow process show``
-    process per look would load the machine while the re-run is timed)."""
-    import sqlite3
-
-    db = Path(env["MKTFLOW_DATA_DIR"]) / "mktflow.db"
+    step_key, created_at, completed_at (ISO texts), read straight from the folder's database
+    (a ``mktflow process show`` process per look would load the machine while the re-run is
+    timed)."""
     process_id = int(process.removeprefix("P-"))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with sqlite3.connect(db) as conn:
-            rows = conn.execute("SELECT id, step_key, created_at, completed_at FROM workitem "
-                                "WHERE process_id = ? ORDER BY id", (process_id,)).fetchall()
+        rows = _read(env, "SELECT id, step_key, created_at, completed_at FROM workitem "
+                          "WHERE process_id = :p ORDER BY id", p=process_id)
         for row in rows:
-            item = {"ref": f"W-{row[0]}", "step_key": row[1], "created_at": row[2],
-                    "completed_at": row[3]}
+            item = {"ref": f"W-{row[0]}", "step_key": row[1], "created_at": _iso(row[2]),
+                    "completed_at": _iso(row[3])}
             if wanted(item):
                 return item
         time.sleep(0.02)
     raise SystemExit(f"{process}: the step never came")
+
+
+_ENGINES: dict[str, Any] = {}
+
+
+def _read(env: dict[str, str], sql: str, **params: Any) -> list[Any]:
+    """Rows of the folder's mktflow database: ``MKTFLOW_DATABASE_URL`` when the folder names
+    one (``--database postgresql``), else its SQLite file."""
+    from sqlalchemy import text
+
+    from mktflow.config import normalise_database_url
+    from mktflow.store.db import engine_for
+
+    url = env.get("MKTFLOW_DATABASE_URL") or \
+        f"sqlite:///{Path(env['MKTFLOW_DATA_DIR']) / 'mktflow.db'}"
+    if url not in _ENGINES:
+        _ENGINES[url] = engine_for(normalise_database_url(url))
+    with _ENGINES[url].connect() as conn:
+        return list(conn.execute(text(sql), params).all())
+
+
+def _iso(value: Any) -> Any:
+    """A timestamp column's value as an ISO text (SQLite gives text, PostgreSQL a datetime)."""
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+@contextmanager
+def _folder(database: str) -> Iterator[dict[str, str]]:
+    """``_data_folder`` on ``database``: ``postgresql`` puts mktflow's database and the local
+    Prefect server's on two scratch PostgreSQL databases (dropped afterwards)."""
+    if database == "sqlite":
+        with _data_folder() as env:
+            yield env
+        return
+    from bench._kit import database as scratch
+
+    with scratch("postgresql") as ours, scratch("postgresql") as prefects, _data_folder({
+            "MKTFLOW_DATABASE_URL": ours,
+            "PREFECT_API_DATABASE_CONNECTION_URL": prefects.replace(
+                "postgresql://", "postgresql+asyncpg://", 1)}) as env:
+        yield env
 
 
 def _is(ref: str, item: dict[str, Any]) -> bool:
@@ -489,6 +529,8 @@ def main() -> None:
                         help="steps of the paused run (5); campaigns when --served (3)")
     parser.add_argument("--poll", type=float, default=None,
                         help="MKTFLOW_STEP_POLL_INTERVAL_S of the paused run")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="with --served: mktflow's and the local Prefect server's database")
     parser.add_argument("--child", nargs=2, metavar=("KEY", "STEPS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -498,19 +540,22 @@ def main() -> None:
         parser.error("--poll is the paused run's; mktflow serve's runner polls every "
                      "MKTFLOW_RUNNER_POLL_S (settings)")
     sys.path.insert(0, str(ROOT))  # run as a script: bench._records, bench._bare_flow
-    if args.served and args.bare:
+    if args.served:
         from bench._records import interrupt
 
-        with _data_folder() as env:
+        with _folder(args.database) as env:
             serve = _serve(env, Path(env["MKTFLOW_DATA_DIR"]) / "serve.log")
             try:
-                result = {"served": served(args.steps or 3, (env, serve)),
-                          "bare": bare(args.steps or 3, env)}
+                result = {"database": args.database,
+                          "served": served(args.steps or 3, (env, serve))}
             finally:
                 interrupt(serve)
+            if args.bare:
+                result["bare"] = bare(args.steps or 3, env)
     else:
-        result = (served(args.steps or 3) if args.served
-                  else paused(args.steps or 5, args.poll))
+        if args.database != "sqlite":
+            parser.error("--database is --served's: the paused run reads its SQLite file")
+        result = paused(args.steps or 5, args.poll)
     print(json.dumps(result, indent=2))
 
 
