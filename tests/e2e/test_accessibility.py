@@ -22,6 +22,7 @@ import pytest
 
 from tests.e2e.conftest import ROOT, Served
 from tests.e2e.seed_pages import ANA, RAJ
+from tests.e2e.test_tasklist import _shot
 from tests.e2e.ui import sign_in_here
 
 #: 420 s as the other end-to-end modules: the first test also starts the session's serve.
@@ -34,6 +35,10 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 FAILING = ("serious", "critical")
 #: A desktop, and the 320 CSS px of WCAG's reflow criterion (1.4.10; a small phone).
 WIDTHS = ((1280, 900), (320, 640))
+#: The pages of the department's routines whose screenshots the docs show (the walk's
+#: name -> the file in docs/screenshots/).
+_SHOTS = {"leads": "leads", "a lead and its forms": "lead", "complaint": "complaint",
+          "work reports": "work-reports", "a meeting's minutes": "meeting"}
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +128,10 @@ def test_every_page_meets_wcag_2_2_aa_as_axe_checks_it(
         page.goto(f"{api}{path}")
         expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
         check(name)
+        if name in _SHOTS:  # the docs' Screenshots page shows the routines' pages too
+            width, height = WIDTHS[0]
+            page.set_viewport_size({"width": width, "height": height})
+            _shot(page, _SHOTS[name])
 
     # the queue and a step's page say where each step stands in the balance of work (seed 000)
     page.goto(f"{api}/inbox/marketing")
