@@ -83,6 +83,36 @@ def data_folder(**extra: str) -> Iterator[dict[str, str]]:
                            capture_output=True, timeout=120, cwd=ROOT)
 
 
+@contextmanager
+def postgresql_folder() -> Iterator[dict[str, str]]:
+    """``data_folder`` whose mktflow database and local Prefect server's database are two
+    scratch PostgreSQL databases (``bench._kit.database``), dropped afterwards (issue 22,
+    targets 2-3: PostgreSQL for both)."""
+    from bench._kit import database
+
+    with database("postgresql") as ours, database("postgresql") as prefects, data_folder(
+            MKTFLOW_DATABASE_URL=ours, PREFECT_API_DATABASE_CONNECTION_URL=prefects.replace(
+                "postgresql://", "postgresql+asyncpg://", 1)) as env:
+        yield env
+
+
+_ENGINES: dict[str, Any] = {}
+
+
+def rows(url: str, sql: str, **params: Any) -> list[dict[str, Any]]:
+    """The rows of ``sql`` on mktflow's database at ``url`` (SQLite or PostgreSQL), as dicts;
+    one engine per URL for the process (a benchmark polls while it times)."""
+    from sqlalchemy import text
+
+    from mktflow.config import normalise_database_url
+    from mktflow.store.db import engine_for
+
+    if url not in _ENGINES:
+        _ENGINES[url] = engine_for(normalise_database_url(url))
+    with _ENGINES[url].connect() as conn:
+        return [dict(r) for r in conn.execute(text(sql), params).mappings()]
+
+
 # --- one data folder, local Prefect server and `mktflow serve` for the whole bench run --------
 #
 # Starting a local Prefect server costs about 15 s and `mktflow serve` about as much again on

@@ -273,23 +273,14 @@ def _work_item(env: dict[str, str], process: str, wanted: Callable[[dict[str, An
     raise SystemExit(f"{process}: the step never came")
 
 
-_ENGINES: dict[str, Any] = {}
-
-
 def _read(env: dict[str, str], sql: str, **params: Any) -> list[Any]:
     """Rows of the folder's mktflow database: ``MKTFLOW_DATABASE_URL`` when the folder names
     one (``--database postgresql``), else its SQLite file."""
-    from sqlalchemy import text
-
-    from mktflow.config import normalise_database_url
-    from mktflow.store.db import engine_for
+    from bench._records import rows
 
     url = env.get("MKTFLOW_DATABASE_URL") or \
         f"sqlite:///{Path(env['MKTFLOW_DATA_DIR']) / 'mktflow.db'}"
-    if url not in _ENGINES:
-        _ENGINES[url] = engine_for(normalise_database_url(url))
-    with _ENGINES[url].connect() as conn:
-        return list(conn.execute(text(sql), params).all())
+    return [tuple(r.values()) for r in rows(url, sql, **params)]
 
 
 def _iso(value: Any) -> Any:
@@ -305,12 +296,9 @@ def _folder(database: str) -> Iterator[dict[str, str]]:
         with _data_folder() as env:
             yield env
         return
-    from bench._kit import database as scratch
+    from bench._records import postgresql_folder
 
-    with scratch("postgresql") as ours, scratch("postgresql") as prefects, _data_folder({
-            "MKTFLOW_DATABASE_URL": ours,
-            "PREFECT_API_DATABASE_CONNECTION_URL": prefects.replace(
-                "postgresql://", "postgresql+asyncpg://", 1)}) as env:
+    with postgresql_folder() as env:
         yield env
 
 

@@ -240,25 +240,16 @@ def _hand_back(env_api: Any, ids: list[str], n: int) -> list[float]:
     return seconds
 
 
-_ENGINE: list[Any] = []
-
-
 def _row(sql: str, *, missing_ok: bool = False, **params: Any) -> dict[str, Any] | Any:
     """One row of mktflow's database (the data folder's, SQLite or PostgreSQL) as a dict; None
     when there is none and ``missing_ok``."""
-    from sqlalchemy import text
+    from bench._records import rows
+    from mktflow.config import get_settings
 
-    from mktflow.config import get_settings, normalise_database_url
-    from mktflow.store.db import engine_for
-
-    if not _ENGINE:
-        _ENGINE.append(engine_for(normalise_database_url(
-            get_settings().resolved_database_url())))
-    with _ENGINE[0].connect() as conn:
-        row = conn.execute(text(sql), params).mappings().first()
-    if row is None and not missing_ok:
+    found = rows(get_settings().resolved_database_url(), sql, **params)
+    if not found and not missing_ok:
         raise LookupError(f"no row: {sql} {params}")
-    return dict(row) if row is not None else None
+    return found[0] if found else None
 
 
 def _json(value: Any) -> Any:
@@ -323,12 +314,9 @@ def measure(runs: int, real: int, batch: int, *, database: str = "sqlite",
 
     if database == "sqlite":
         return _measured(shared_folder(), shared_serve().pid, runs, real, batch, budget_s)
-    from bench._kit import database as scratch
-    from bench._records import data_folder, interrupt, mktflow, wait_serving
+    from bench._records import interrupt, mktflow, postgresql_folder, wait_serving
 
-    with scratch("postgresql") as ours, scratch("postgresql") as prefects, data_folder(
-            MKTFLOW_DATABASE_URL=ours, PREFECT_API_DATABASE_CONNECTION_URL=prefects.replace(
-                "postgresql://", "postgresql+asyncpg://", 1)) as env:
+    with postgresql_folder() as env:
         mktflow(env, "server", "start")
         log = Path(env["MKTFLOW_DATA_DIR"]) / "serve.log"
         with open(log, "wb") as out:
