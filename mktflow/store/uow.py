@@ -34,7 +34,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, func, insert, literal, update
+from sqlalchemy import Connection, Engine, func, insert, inspect, literal, update
 from sqlalchemy.exc import DBAPIError
 
 from mktflow.domain import clock as clocks
@@ -368,8 +368,6 @@ def _changed_rows(session: Session) -> list[tuple[Any, Any]] | None:
     matched its row has nothing to catch here."""
     if session.new or session.deleted:
         return None
-    from sqlalchemy import inspect
-
     from mktflow.store import checks
 
     statements = []
