@@ -12,6 +12,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -214,7 +215,8 @@ def interrupt(serve: subprocess.Popen[bytes]) -> None:
 
 
 def process_tree(pid: int) -> dict[str, Any]:
-    """``pid`` and its descendants now: how many, and their resident memory (MiB)."""
+    """``pid`` and its descendants now: how many, their resident memory (MiB) and the CPU
+    time they have used (user + system, seconds; of the living processes only)."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -228,12 +230,24 @@ def process_tree(pid: int) -> dict[str, Any]:
         p = todo.pop()
         tree.append(p)
         todo.extend(children.get(p, []))
-    rss_kb = 0
+    rss_kb, ticks = 0, 0
     for p in tree:
         try:
             status = Path(f"/proc/{p}/status").read_text()
+            counters = Path(f"/proc/{p}/stat").read_text()
         except OSError:
             continue
         rss_kb += next((int(line.split()[1]) for line in status.splitlines()
                         if line.startswith("VmRSS:")), 0)
-    return {"processes": len(tree), "rss_mib": round(rss_kb / 1024, 1)}
+        fields = counters[counters.rindex(")") + 2:].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return {"processes": len(tree), "rss_mib": round(rss_kb / 1024, 1),
+            "cpu_s": round(ticks / os.sysconf("SC_CLK_TCK"), 2)}
+
+
+def cpu_share(pid: int, seconds: float) -> float:
+    """The CPU cores ``pid`` and its descendants used over the next ``seconds`` (0.5: half
+    a core), read from ``/proc`` before and after."""
+    before, started = process_tree(pid)["cpu_s"], time.monotonic()
+    time.sleep(seconds)
+    return round((process_tree(pid)["cpu_s"] - before) / (time.monotonic() - started), 3)

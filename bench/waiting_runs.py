@@ -6,8 +6,9 @@
 (SQLite for both, the embedded default). Before any run, 1,000 plain work items (as many as the
 runs asked, when fewer) are put in the supply queue (which no campaign touches). Then:
 
-1. **idle**: the resident memory and process count of serve and its children, and p95 of the
-   supply inbox (a page of 50, 50 calls);
+1. **idle**: the resident memory and process count of serve and its children, p95 of the
+   supply inbox (a page of 50, 50 calls), and the CPU the local Prefect server uses when
+   nothing is asked of it (cores, over ``QUIET_S``);
 2. ``--real`` campaigns are handed to the served deployment (``run_process(..., detach=True)``,
    what ``mktflow run campaign --detach`` does) in batches of ``--batch``; each batch waits
    until every run of it is suspended at its plan (``plan-1``: Prefect state PAUSED, no process
@@ -20,7 +21,7 @@ runs asked, when fewer) are put in the supply queue (which no campaign touches).
    plan step's fields. Serve's runner and the inbox see them as they see real ones (a
    suspended run is rows in both databases, nothing else). Seeding stops after
    ``SEED_BUDGET_S`` (the records say how many were made);
-4. **waiting**: the same three measures with every run suspended, plus the marketing inbox
+4. **waiting**: the same measures with every run suspended, plus the marketing inbox
    (a plan step per run); then five real runs are answered with ``mktflow work complete``
    and the time from each commit to its next step (the approval) is recorded: the hand-back
    with all of them waiting.
@@ -51,6 +52,9 @@ SUPPLY = 1000
 #: The most seconds spent seeding waiting runs (the full mode's whole run stays under 25 min).
 SEED_BUDGET_S = 720
 OWNER = "olga.petrova@example.com"  # the example campaign's owner, assignee of its plan
+#: Seconds over which the local Prefect server's CPU is read with nothing asked of it, before
+#: any run and with every run waiting (2 s in the quick mode).
+QUIET_S = 30
 
 
 def _inbox() -> tuple[str, Any]:
@@ -271,17 +275,21 @@ def child(serve_pid: int, runs: int, real: int, batch: int, budget_s: int) -> No
     sys.path.insert(0, str(ROOT))
     import httpx
 
-    from bench._records import pct, process_tree
+    from bench._records import cpu_share, pct, process_tree
     from mktflow import bootstrap
     from mktflow.engine import work
-    from mktflow.prefect.server import connect
+    from mktflow.prefect.server import connect, local_status
+
+    quiet_s = 2 if runs <= SUPPLY else QUIET_S
 
     api = httpx.Client(base_url=connect().api_url, timeout=60)
     for i in range(min(SUPPLY, runs)):
         work.create_work_item(bootstrap.uow(), actor_email=HEAD, department="supply",
                               title=f"Bench waiting item {i}", priority=i % 100)
+    server = local_status()["pid"]
     _inbox_p95("supply", 5)  # warm-up
-    idle = {**process_tree(serve_pid), "supply_inbox_p95_ms": _inbox_p95("supply")}
+    idle = {**process_tree(serve_pid), "supply_inbox_p95_ms": _inbox_p95("supply"),
+            "server_cores": cpu_share(server, quiet_s)}
     example = json.loads(subprocess.run(
         [sys.executable, "-m", "mktflow.cli", "run", "campaign", "--example"],
         capture_output=True, text=True, check=True).stdout)["request"]
@@ -292,7 +300,8 @@ def child(serve_pid: int, runs: int, real: int, batch: int, budget_s: int) -> No
         if runs > real else {"seeded": 0}
     time.sleep(3)  # a few runner polls with every run waiting
     waiting = {**process_tree(serve_pid), "supply_inbox_p95_ms": _inbox_p95("supply"),
-               "marketing_inbox_p95_ms": _inbox_p95("marketing")}
+               "marketing_inbox_p95_ms": _inbox_p95("marketing"),
+               "server_cores": cpu_share(server, quiet_s)}
     handed = _hand_back(api, started["ids"], min(5, real))
     print(json.dumps({"runs": real + seeded["seeded"], "asked": runs, "real": real,
                       "batch": batch, "seed_budget_s": budget_s,
@@ -398,7 +407,10 @@ def _records(m: dict[str, Any]) -> list[dict[str, Any]]:
                       f"waiting vs before; marketing inbox ({n:,} plan steps) p95 "
                       f"{wait['marketing_inbox_p95_ms']:.1f} ms; with them all waiting, "
                       f"{len(m['hand_back_s'])} real runs answered by `mktflow work complete`: "
-                      f"commit -> approval step max {m['hand_back_max_s']:.2f} s")),
+                      f"commit -> approval step p50 {m['hand_back_p50_s']:.2f} s, max "
+                      f"{m['hand_back_max_s']:.2f} s; the local Prefect server, asked nothing, "
+                      f"used {idle.get('server_cores', 0):.2f} cores before any run and "
+                      f"{wait.get('server_cores', 0):.2f} with them all waiting")),
     ]
 
 

@@ -149,11 +149,26 @@ def _remembered_port(settings: Settings, state: ServerState | None) -> int | Non
         return state.port if state else None  # a data folder from before the port file
 
 
+#: Seconds between the local server's looks for paused runs whose pause timed out (Prefect's
+#: default: 5). Each look loads every paused run whole, and every run waiting at a human step
+#: is paused: measured with 10,000 campaigns waiting (PostgreSQL), the idle server used half
+#: a core for it, and the pages and the next hand-back were slower by as much. A step's pause
+#: lasts ``MKTFLOW_STEP_TIMEOUT_DAYS`` (180 days), so a look every ten minutes fails a timed-out
+#: run at most ten minutes late. ``PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_LOOP_SECONDS`` in
+#: the environment wins (docs/operations/prefect-server.md).
+PAUSE_EXPIRY_LOOK_S = 600
+
+_PAUSE_EXPIRY_LOOK = "PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_LOOP_SECONDS"
+
+
 def server_env(settings: Settings, port: int) -> dict[str, str]:
-    """The environment of the local server: its UI must call its own API, not port 4200."""
+    """The environment of the local server: its UI must call its own API, not port 4200;
+    paused runs looked at for expiry every ``PAUSE_EXPIRY_LOOK_S`` unless the environment
+    says otherwise."""
     base = f"http://127.0.0.1:{port}"
     return {**prefect_env(settings), "PREFECT_UI_API_URL": f"{base}/api",
-            "PREFECT_UI_URL": base}
+            "PREFECT_UI_URL": base,
+            _PAUSE_EXPIRY_LOOK: os.environ.get(_PAUSE_EXPIRY_LOOK, str(PAUSE_EXPIRY_LOOK_S))}
 
 
 def _choose_port(settings: Settings, state: ServerState | None) -> int:

@@ -37,6 +37,16 @@ def test_serve_prints_where_everything_is(served: Served) -> None:
     assert "process-reconciler" not in printed and "outbox-relay" not in printed
 
 
+def test_the_local_server_looks_for_timed_out_pauses_every_ten_minutes(served: Served) -> None:
+    """Prefect's pause-expiry service loads every paused run whole at each look (every 5 s
+    as shipped): with thousands of steps waiting it took half a core (issue 22)."""
+    from mktflow.prefect.server import PAUSE_EXPIRY_LOOK_S
+
+    shown = httpx.get(f"{served.prefect_api}/admin/settings", timeout=30).json()
+    looks = shown["server"]["services"]["pause_expirations"]
+    assert looks["enabled"] and looks["loop_seconds"] == PAUSE_EXPIRY_LOOK_S == 600, looks
+
+
 def test_ctrl_c_stops_the_server_serve_started_and_leaves_schedules_on(served: Served) -> None:
     assert served.stop(), "mktflow serve did not stop within 60 s of Ctrl-C"
     assert "stopped the local Prefect server this command started" in served.log.read_text(
