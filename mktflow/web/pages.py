@@ -294,6 +294,19 @@ async def _posted(request: Request) -> tuple[Visit, list[tuple[str, str]], Respo
     return v, pairs, None
 
 
+async def _posted_by_member(request: Request
+                            ) -> tuple[Visit, dict[str, Any], list[tuple[str, str]]] | Response:
+    """``_posted`` for a form only a signed-in member may post: the visit, the member (the
+    visit's ``me``) and the posted pairs; else the page to show instead (the refusal, or the
+    sign-in page)."""
+    v, pairs, refused = await _posted(request)
+    if refused:
+        return refused
+    if not v.me:
+        return v.sign_in_first()
+    return v, v.me, pairs
+
+
 # --- sign-in ------------------------------------------------------------------------------
 
 
@@ -537,14 +550,13 @@ _DIGEST_REFUSALS = {
 async def digest_form(request: Request) -> Response:
     """The My work page's notice choice: ``mode`` each or daily, ``at`` HH:MM in the member's
     working calendar's zone; refused input comes back beside its field, nothing saved."""
-    v, pairs, refused = await _posted(request)
-    if refused:
-        return refused
-    if not v.me:
-        return v.sign_in_first()
+    posted = await _posted_by_member(request)
+    if isinstance(posted, Response):
+        return posted
+    v, me, pairs = posted
     typed = {k: _last(pairs, k)[:40] for k in ("mode", "at")}
     try:
-        digests.set_choice(v.uow(), v.me["email"], mode=typed["mode"], at=typed["at"])
+        digests.set_choice(v.uow(), me["email"], mode=typed["mode"], at=typed["at"])
     except MktflowError as exc:
         words = str(exc)
         field = "at" if words.startswith("at:") else "mode"
@@ -608,29 +620,28 @@ async def views_form(request: Request, department: str) -> Response:
     """The saved views' forms of a department's queue: save the filters shown as a view
     (``action=save``: name, shared), delete one, choose one as default, or clear the default;
     then back to the queue with the view's filters."""
-    v, pairs, refused = await _posted(request)
-    if refused:
-        return refused
-    if not v.me:
-        return v.sign_in_first()
-    action, me = _last(pairs, "action"), v.me["email"]
+    posted = await _posted_by_member(request)
+    if isinstance(posted, Response):
+        return posted
+    v, me, pairs = posted
+    action, email = _last(pairs, "action"), me["email"]
     typed = {k: val for k, val in pairs if k not in ("csrf", "action")}
     back = f"/inbox/{department}"
     try:
         if action == "save":
             view = desk.save_view(
-                v.uow(), actor_email=me, department=department, name=typed.get("name", ""),
+                v.uow(), actor_email=email, department=department, name=typed.get("name", ""),
                 shared=typed.get("shared") == "true",
                 **{name: typed.get(name) or None for name in _FILTERS})
             back = view.url
         elif action == "delete":
-            desk.delete_view(v.uow(), desk.view_number(typed.get("view", "")), actor_email=me)
+            desk.delete_view(v.uow(), desk.view_number(typed.get("view", "")), actor_email=email)
         elif action == "default":
-            chosen = desk.set_default(v.uow(), actor_email=me,
+            chosen = desk.set_default(v.uow(), actor_email=email,
                                       view_id=desk.view_number(typed.get("view", "")))
             back = chosen.url if chosen else back
         elif action == "no-default":
-            desk.set_default(v.uow(), actor_email=me, department=department)
+            desk.set_default(v.uow(), actor_email=email, department=department)
         else:
             raise BadInput(on_field("action", phrase(
                 "%(action)s is not a saved view's action (save, delete, default, no-default)",
@@ -646,11 +657,10 @@ async def views_form(request: Request, department: str) -> Response:
 async def bulk_form(request: Request, department: str) -> Response:
     """The queue's bulk form: the action chosen (claim, release, assign, update, cancel) on
     every item ticked, each by its own rule; the queue again with each item's answer."""
-    v, pairs, refused = await _posted(request)
-    if refused:
-        return refused
-    if not v.me:
-        return v.sign_in_first()
+    posted = await _posted_by_member(request)
+    if isinstance(posted, Response):
+        return posted
+    v, me, pairs = posted
     typed = {k: val for k, val in pairs if k not in ("csrf", "item")}
     items = [val for k, val in pairs if k == "item"]
     action = typed.get("action", "")
@@ -668,7 +678,7 @@ async def bulk_form(request: Request, department: str) -> Response:
                 "give a new due time or priority (or both) to change")))
         if action == "assign" and not inputs["to"]:
             raise BadInput(on_field("to", phrase("choose the member who takes the items")))
-        answer = desk.bulk(v.uow, action, items, actor_email=v.me["email"], **inputs)
+        answer = desk.bulk(v.uow, action, items, actor_email=me["email"], **inputs)
     except MktflowError as exc:
         return _queue(v, department, status=exc.http_status, refusal=v.refusal(exc), typed=typed,
                       field_errors=_input_error(exc, typed))
@@ -744,14 +754,13 @@ async def gather_lead(request: Request) -> Response:
     """The leads page's form: gather one lead (``leads.gather``, as ``POST /leads`` and
     ``mktflow lead gather``), then its page; refused, the page again with each field's problem
     beside it and what was typed."""
-    v, pairs, refused = await _posted(request)
-    if refused:
-        return refused
-    if not v.me:
-        return v.sign_in_first()
+    posted = await _posted_by_member(request)
+    if isinstance(posted, Response):
+        return posted
+    v, me, pairs = posted
     typed = {k: _last(pairs, k) for k in _LEAD_FIELDS}
     try:
-        lead = leads.gather(v.uow(), actor_email=v.me["email"], company=typed["company"],
+        lead = leads.gather(v.uow(), actor_email=me["email"], company=typed["company"],
                             contact=typed["contact"], channel=typed["channel"],
                             campaign=typed["campaign"].strip() or None,
                             region=typed["region"].strip() or None, notes=typed["notes"],
@@ -799,23 +808,22 @@ async def lead_form(request: Request, item: str) -> Response:
     """The lead page's forms (``action``: qualify, hand-over, disqualify): the same engine
     commands as ``mktflow lead qualify|hand-over|disqualify`` and ``POST
     /leads/{item}/qualify|hand-over|disqualify``; then the lead's page again."""
-    v, pairs, refused = await _posted(request)
-    if refused:
-        return refused
-    if not v.me:
-        return v.sign_in_first()
+    posted = await _posted_by_member(request)
+    if isinstance(posted, Response):
+        return posted
+    v, me, pairs = posted
     action = _last(pairs, "action")
     values = {k: _last(pairs, k) for k in ("due", "note", "reason")}
     try:
         lead_id = leads.lead_number(item)
-        me = v.me["email"]
+        email = me["email"]
         if action == "disqualify":
-            lead = leads.disqualify(v.uow(), lead_id, actor_email=me, reason=values["reason"])
+            lead = leads.disqualify(v.uow(), lead_id, actor_email=email, reason=values["reason"])
         elif action in ("qualify", "hand-over"):
             u = v.uow()
             due = parse_due(values["due"].strip() or None, field="due")
             command = leads.qualify if action == "qualify" else leads.hand_over
-            lead = command(u, lead_id, actor_email=me, note=values["note"],
+            lead = command(u, lead_id, actor_email=email, note=values["note"],
                            due_at=None if due is None else due_ahead(due, u.now()))
         else:
             raise BadInput(on_field("action", phrase(
@@ -895,15 +903,14 @@ def complaints_page(request: Request, *, status: int = 200, refusal: str = "",
 @router.post("/complaints/new")
 async def open_complaint(request: Request) -> Response:
     """A complaint from the page's form: a case in customer service, then its page."""
-    v, pairs, refused = await _posted(request)
-    if refused:
-        return refused
-    if not v.me:
-        return v.sign_in_first()
+    posted = await _posted_by_member(request)
+    if isinstance(posted, Response):
+        return posted
+    v, me, pairs = posted
     typed = {k: _last(pairs, k) for k in ("customer", "customer_name", "order", "text", "due")}
     try:
         case = complaints.open_complaint(
-            v.uow(), actor_email=v.me["email"], customer=typed["customer"], text=typed["text"],
+            v.uow(), actor_email=me["email"], customer=typed["customer"], text=typed["text"],
             order=typed["order"] or None, customer_name=typed["customer_name"] or None,
             source="page", due_at=typed["due"] or None)
     except MktflowError as exc:
@@ -939,17 +946,16 @@ def complaint_page(request: Request, reference: str, *, status: int = 200,
 @router.post("/complaints/{item}")
 async def complaint_form(request: Request, item: str) -> Response:
     """The case page's form: cancel the case, with a reason (the head of customer service)."""
-    v, pairs, refused = await _posted(request)
-    if refused:
-        return refused
-    if not v.me:
-        return v.sign_in_first()
+    posted = await _posted_by_member(request)
+    if isinstance(posted, Response):
+        return posted
+    v, me, pairs = posted
     reason = _last(pairs, "reason")
     try:
         if _last(pairs, "action") != "cancel":
             raise BadInput("action: the case's page cancels a case (action=cancel)")
         case = complaints.cancel(v.uow(), complaints.complaint_number(item),
-                                 actor_email=v.me["email"], reason=reason)
+                                 actor_email=me["email"], reason=reason)
     except MktflowError as exc:
         return complaint_page(request, item, status=exc.http_status, refusal=v.refusal(exc),
                               typed_reason=reason, v=v)
@@ -1015,22 +1021,21 @@ def process_page(request: Request, reference: str) -> Response:
 async def calendar_feed_form(request: Request) -> Response:
     """The calendar page's forms: ``action=new-feed`` makes a feed URL (shown on the page this
     once), ``action=revoke-feed`` with ``feed`` revokes one of the member's."""
-    v, pairs, refused = await _posted(request)
-    if refused:
-        return refused
-    if not v.me:
-        return v.sign_in_first()
+    posted = await _posted_by_member(request)
+    if isinstance(posted, Response):
+        return posted
+    v, me, pairs = posted
     action = _last(pairs, "action")
     try:
         if action == "new-feed":
-            issued = campaign_calendar.issue_feed(v.uow(), v.me["email"])
+            issued = campaign_calendar.issue_feed(v.uow(), me["email"])
             return calendar_page(request, issued=issued)
         if action == "revoke-feed":
             feed = _last(pairs, "feed")
             if not feed.isdigit():
                 raise BadInput(on_field("feed", phrase("%(given)s is no feed number",
                                                        given=repr(feed[:20]))))
-            campaign_calendar.revoke_feed(v.uow(), int(feed), actor_email=v.me["email"])
+            campaign_calendar.revoke_feed(v.uow(), int(feed), actor_email=me["email"])
             return v.redirect("/calendar?done=feed+revoked")
         raise BadInput(on_field("action", phrase("%(action)s is no action of the calendar page",
                                                  action=repr(action[:40]))))
@@ -1078,14 +1083,13 @@ def my_reports(request: Request) -> Response:
 @router.post("/my-reports")
 async def write_report(request: Request) -> Response:
     """Today's report, from the page's form: it completes the day's report step."""
-    v, pairs, refused = await _posted(request)
-    if refused:
-        return refused
-    if not v.me:
-        return v.sign_in_first()
+    posted = await _posted_by_member(request)
+    if isinstance(posted, Response):
+        return posted
+    v, me, pairs = posted
     typed = {k: _last(pairs, k) for k in ("done", "problems", "next")}
     try:
-        report = work_reports.submit(v.uow(), actor_email=v.me["email"], done=typed["done"],
+        report = work_reports.submit(v.uow(), actor_email=me["email"], done=typed["done"],
                                      problems=typed["problems"], next_=typed["next"])
     except MktflowError as exc:
         return reports_page(request, status=exc.http_status, refusal=v.refusal(exc), typed=typed,
@@ -1245,11 +1249,10 @@ def _load(v: Visit, department: str, *, status: int = 200, refusal: str = "",
 @router.post("/inbox/{department}/load")
 async def reassign_all(request: Request, department: str) -> Response:
     """The head hands everything one member holds to another."""
-    v, pairs, refused = await _posted(request)
-    if refused:
-        return refused
-    if not v.me:
-        return v.sign_in_first()
+    posted = await _posted_by_member(request)
+    if isinstance(posted, Response):
+        return posted
+    v, me, pairs = posted
     chosen = {"from": _last(pairs, "from"), "to": _last(pairs, "to")}
     if not chosen["to"].strip():
         return _load(v, department, status=422, chosen=chosen,
@@ -1257,7 +1260,7 @@ async def reassign_all(request: Request, department: str) -> Response:
                      errors={"to": v.t("choose who takes the work")})
     try:
         work.reassign_all(v.uow(), from_email=chosen["from"], to_email=chosen["to"],
-                          actor_email=v.me["email"])
+                          actor_email=me["email"])
     except MktflowError as exc:
         return _load(v, department, status=exc.http_status, refusal=v.refusal(exc), chosen=chosen,
                      errors=_input_error(exc, chosen))
@@ -1552,11 +1555,10 @@ def _input_error(exc: MktflowError, values: dict[str, str]) -> dict[str, str]:
 async def act_from_page(request: Request, kind: str, reference: str) -> Response:
     """A form of an item's page was posted: run its action, then back to the page (or to the
     list it was posted from)."""
-    v, pairs, refused = await _posted(request)
-    if refused:
-        return refused
-    if not v.me:
-        return v.sign_in_first()
+    posted = await _posted_by_member(request)
+    if isinstance(posted, Response):
+        return posted
+    v, _, pairs = posted
     digits = reference.split("-")[-1].lstrip("WwHh")
     if not digits.isdigit():
         return item_page(request, kind, reference, v=v, status=404,
