@@ -151,13 +151,30 @@ def start_serve() -> subprocess.Popen[bytes]:
     serve: subprocess.Popen[bytes] | None = _shared.get("serve")
     if serve is not None and serve.poll() is None:
         return serve
-    env = shared_folder()
-    with open(Path(env["MKTFLOW_DATA_DIR"]) / "serve.log", "wb") as out:
-        serve = subprocess.Popen([sys.executable, "-m", "mktflow.cli", "serve", "--only",
-                                  "campaign", "--no-api"], env=env, cwd=ROOT, stdout=out,
-                                 stderr=subprocess.STDOUT)
+    serve = _serve_in(shared_folder())
     _shared["serve"] = serve
     return serve
+
+
+def _serve_in(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``mktflow serve --only campaign --no-api`` on the data folder ``env``, started (its
+    output to the folder's ``serve.log``)."""
+    with open(Path(env["MKTFLOW_DATA_DIR"]) / "serve.log", "wb") as out:
+        return subprocess.Popen([sys.executable, "-m", "mktflow.cli", "serve", "--only",
+                                 "campaign", "--no-api"], env=env, cwd=ROOT, stdout=out,
+                                stderr=subprocess.STDOUT)
+
+
+@contextmanager
+def serving(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """``mktflow serve --only campaign --no-api`` on the data folder ``env`` (not the shared
+    one), once it serves (``wait_serving``); Ctrl-C'd afterwards (``interrupt``)."""
+    serve = _serve_in(env)
+    try:
+        wait_serving(serve, Path(env["MKTFLOW_DATA_DIR"]) / "serve.log")
+        yield serve
+    finally:
+        interrupt(serve)
 
 
 def wait_serving(serve: subprocess.Popen[bytes], log: Path, timeout: float = 180) -> None:
@@ -213,8 +230,24 @@ def interrupt(serve: subprocess.Popen[bytes]) -> None:
             serve.wait()
 
 
-def process_tree(pid: int) -> dict[str, Any]:
-    """``pid`` and its descendants now: how many, and their resident memory (MiB)."""
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of ``pid``, its live descendants and the children they
+    reaped (a forked or spawned flow run's process counts once it has exited and been
+    waited for); 0 when ``pid`` is gone."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in _tree(pid):
+        try:
+            text = Path(f"/proc/{p}/stat").read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2:].split()
+        total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    return total / tick
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its live descendants."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -228,6 +261,12 @@ def process_tree(pid: int) -> dict[str, Any]:
         p = todo.pop()
         tree.append(p)
         todo.extend(children.get(p, []))
+    return tree
+
+
+def process_tree(pid: int) -> dict[str, Any]:
+    """``pid`` and its descendants now: how many, and their resident memory (MiB)."""
+    tree = _tree(pid)
     rss_kb = 0
     for p in tree:
         try:
