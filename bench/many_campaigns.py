@@ -92,17 +92,23 @@ class Tally:
         self.ends: dict[str, tuple[float, str]] = {}  # run -> (when, final state)
         self.started_at: dict[str, float] = {}
         self.errors: list[str] = []
+        self.calls: dict[str, list[float]] = {"start": [], "answer": []}  # seconds per call
         self.start_stopped_at: float | None = None  # the budget ran out here
 
-    def started(self, run: str) -> None:
+    def started(self, run: str, since: float) -> None:
+        """A start returned; it was called at ``since`` (monotonic)."""
         with self.lock:
             now = time.monotonic()
             self.starts.append(now)
             self.started_at[run] = now
+            self.calls["start"].append(now - since)
 
-    def answered(self) -> None:
+    def answered(self, since: float) -> None:
+        """An answer returned; it was called at ``since`` (monotonic)."""
         with self.lock:
-            self.answers.append(time.monotonic())
+            now = time.monotonic()
+            self.answers.append(now)
+            self.calls["answer"].append(now - since)
 
     def ended(self, run: str, state: str) -> None:
         with self.lock:
@@ -133,6 +139,7 @@ class Tally:
             "starts_per_s": len(self.starts) / max(last_start - self.begin, 1e-9),
             "answers_per_s": len(self.answers) / max(last_answer - self.begin, 1e-9),
             "run_seconds_p50": p50(lasted) if lasted else None,
+            "call_seconds_p50": {k: p50(v) if v else None for k, v in self.calls.items()},
         }
 
 
@@ -208,6 +215,7 @@ def _campaign_client(tag: str, in_flight: int) -> Callable[[int, int, Tally, flo
                     if step["id"] in answered:
                         continue
                     actor = step["assignee_email"] or HEAD
+                    since = time.monotonic()
                     try:
                         if step["state"] == "open":
                             work.claim(bootstrap.uow(), step["id"], actor_email=actor)
@@ -217,7 +225,7 @@ def _campaign_client(tag: str, in_flight: int) -> Callable[[int, int, Tally, flo
                         tally.failed(f"W-{step['id']} {step['step_key']}: {exc!r}")
                         continue
                     answered.add(step["id"])
-                    tally.answered()
+                    tally.answered(since)
                     acted = True
                 for ended in rows(url, "SELECT id, status FROM processinstance WHERE id IN "
                                        f"({ids}) AND status <> 'running'"):
@@ -225,6 +233,7 @@ def _campaign_client(tag: str, in_flight: int) -> Callable[[int, int, Tally, flo
             if made < share and len(live) < in_flight and time.monotonic() < start_deadline:
                 code = f"MANY-{tag}-{index}-{made}"
                 made += 1
+                since = time.monotonic()
                 try:
                     info = run_process("campaign", {"code": code, "owner": DEPUTY,
                                                     "plan": campaign_plan()}, detach=True)
@@ -232,7 +241,7 @@ def _campaign_client(tag: str, in_flight: int) -> Callable[[int, int, Tally, flo
                     tally.failed(f"start {code}: {exc!r}")
                 else:
                     live[int(info["process_id"])] = str(info["flow_run_id"])
-                    tally.started(str(info["flow_run_id"]))
+                    tally.started(str(info["flow_run_id"]), since)
                 acted = True
             elif made < share and time.monotonic() >= start_deadline:
                 with tally.lock:
@@ -283,17 +292,19 @@ def _bare_client(deployment: str, tasks: int, in_flight: int
                         key = str(state.state_details.pause_key or "")
                         if not state.is_paused() or (run.id, key) in answered:
                             continue
+                        since = time.monotonic()
                         try:
                             resume_flow_run(run.id, run_input={"ok": True})
                         except Exception as exc:  # counted; asked again at the next look
                             tally.failed(f"{run.id} {key}: {exc!r}")
                             continue
                         answered.add((run.id, key))
-                        tally.answered()
+                        tally.answered(since)
                         acted = True
                 if made < share and len(live) < in_flight and \
                         time.monotonic() < start_deadline:
                     made += 1
+                    since = time.monotonic()
                     try:
                         run = run_deployment(deployment, timeout=0,
                                              parameters={"tasks": tasks, "pauses": STEPS})
@@ -301,7 +312,7 @@ def _bare_client(deployment: str, tasks: int, in_flight: int
                         tally.failed(f"start bare: {exc!r}")
                     else:
                         live.add(run.id)
-                        tally.started(str(run.id))
+                        tally.started(str(run.id), since)
                     acted = True
                 elif made < share and time.monotonic() >= start_deadline:
                     with tally.lock:
@@ -486,7 +497,7 @@ def records(m: dict[str, Any]) -> list[dict[str, Any]]:
     c, b = m["campaign"], m["bare"]
 
     def side(s: dict[str, Any], what: str) -> str:
-        cpu = s["cpu_s"]
+        cpu, calls = s["cpu_s"], s.get("call_seconds_p50", {})
         per = max(s["started"], 1)
         reached = (f"{s['started']:,} of {s['asked']:,} started" +
                    (f" (the {m['budget_s']:.0f} s budget ran out after "
@@ -495,7 +506,9 @@ def records(m: dict[str, Any]) -> list[dict[str, Any]]:
         lasted = f"{s['run_seconds_p50']:.0f} s" if s["run_seconds_p50"] else "n/a"
         return (f"{what}: {reached}, {s['answered']:,} steps answered, ended {ended}, "
                 f"{s['errors']} errors; starts over {s['start_seconds']:.0f} s, answers over "
-                f"{s['answer_seconds']:.0f} s, wall {s['wall_seconds']:.0f} s; a run's start "
+                f"{s['answer_seconds']:.0f} s, wall {s['wall_seconds']:.0f} s; one start "
+                f"p50 {calls.get('start') or 0:.2f} s, one answer p50 "
+                f"{calls.get('answer') or 0:.2f} s; a run's start "
                 f"-> end p50 {lasted}; suspensions per run {s['suspensions']}; load mean "
                 f"{s['load']['mean']:.1f} (max {s['load']['max']:.1f}); CPU s per run: "
                 + ", ".join(f"{k} {v / per:.2f}" for k, v in cpu.items()))
