@@ -502,9 +502,9 @@ def measure(campaigns: int, clients: int, budget_s: float, drain_s: float,
 
 def run(quick: bool, out: Path) -> list[dict[str, Any]]:
     """Quick: 2 campaigns and 2 bare runs by 2 clients on the shared bench folder (SQLite,
-    the shared serve: about 80 s, most of it the bare runs' 12 new interpreters); full: 1,000
-    of each by 20 clients (one run under way each) on
-    PostgreSQL, starts within 30 minutes a phase and 10 more to finish (at most 80 minutes)."""
+    the shared serve: 75-150 s at load 6-8, most of it the bare runs' 12 new interpreters);
+    full: 1,000 of each by 20 clients (one run under way each) on PostgreSQL, starts within 30
+    minutes a phase and 10 more to finish (at most 80 minutes)."""
     from bench._records import write
 
     m = (measure(2, 2, 300, 300, "sqlite") if quick
