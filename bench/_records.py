@@ -152,13 +152,30 @@ def start_serve() -> subprocess.Popen[bytes]:
     serve: subprocess.Popen[bytes] | None = _shared.get("serve")
     if serve is not None and serve.poll() is None:
         return serve
-    env = shared_folder()
-    with open(Path(env["MKTFLOW_DATA_DIR"]) / "serve.log", "wb") as out:
-        serve = subprocess.Popen([sys.executable, "-m", "mktflow.cli", "serve", "--only",
-                                  "campaign", "--no-api"], env=env, cwd=ROOT, stdout=out,
-                                 stderr=subprocess.STDOUT)
+    serve = _serve_in(shared_folder())
     _shared["serve"] = serve
     return serve
+
+
+def _serve_in(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``mktflow serve --only campaign --no-api`` on the data folder ``env``, started (its
+    output to the folder's ``serve.log``)."""
+    with open(Path(env["MKTFLOW_DATA_DIR"]) / "serve.log", "wb") as out:
+        return subprocess.Popen([sys.executable, "-m", "mktflow.cli", "serve", "--only",
+                                 "campaign", "--no-api"], env=env, cwd=ROOT, stdout=out,
+                                stderr=subprocess.STDOUT)
+
+
+@contextmanager
+def serving(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """``mktflow serve --only campaign --no-api`` on the data folder ``env`` (not the shared
+    one), once it serves (``wait_serving``); Ctrl-C'd afterwards (``interrupt``)."""
+    serve = _serve_in(env)
+    try:
+        wait_serving(serve, Path(env["MKTFLOW_DATA_DIR"]) / "serve.log")
+        yield serve
+    finally:
+        interrupt(serve)
 
 
 def wait_serving(serve: subprocess.Popen[bytes], log: Path, timeout: float = 180) -> None:
@@ -214,9 +231,24 @@ def interrupt(serve: subprocess.Popen[bytes]) -> None:
             serve.wait()
 
 
-def process_tree(pid: int) -> dict[str, Any]:
-    """``pid`` and its descendants now: how many, their resident memory (MiB) and the CPU
-    time they have used (user + system, seconds; of the living processes only)."""
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of ``pid``, its live descendants and the children they
+    reaped (a forked or spawned flow run's process counts once it has exited and been
+    waited for); 0 when ``pid`` is gone."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in _tree(pid):
+        try:
+            text = Path(f"/proc/{p}/stat").read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2:].split()
+        total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    return total / tick
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its live descendants."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -230,24 +262,109 @@ def process_tree(pid: int) -> dict[str, Any]:
         p = todo.pop()
         tree.append(p)
         todo.extend(children.get(p, []))
-    rss_kb, ticks = 0, 0
+    return tree
+
+
+def process_tree(pid: int) -> dict[str, Any]:
+    """``pid`` and its descendants now: how many, and their resident memory (MiB)."""
+    tree = _tree(pid)
+    rss_kb = 0
     for p in tree:
         try:
             status = Path(f"/proc/{p}/status").read_text()
-            counters = Path(f"/proc/{p}/stat").read_text()
         except OSError:
             continue
         rss_kb += next((int(line.split()[1]) for line in status.splitlines()
                         if line.startswith("VmRSS:")), 0)
-        fields = counters[counters.rindex(")") + 2:].split()
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return {"processes": len(tree), "rss_mib": round(rss_kb / 1024, 1),
-            "cpu_s": round(ticks / os.sysconf("SC_CLK_TCK"), 2)}
+    return {"processes": len(tree), "rss_mib": round(rss_kb / 1024, 1)}
 
 
 def cpu_share(pid: int, seconds: float) -> float:
     """The CPU cores ``pid`` and its descendants used over the next ``seconds`` (0.5: half
-    a core), read from ``/proc`` before and after."""
-    before, started = process_tree(pid)["cpu_s"], time.monotonic()
+    a core; ``cpu_seconds`` before and after)."""
+    before, started = cpu_seconds(pid), time.monotonic()
     time.sleep(seconds)
-    return round((process_tree(pid)["cpu_s"] - before) / (time.monotonic() - started), 3)
+    return round((cpu_seconds(pid) - before) / (time.monotonic() - started), 3)
+
+
+# --- the bench campaign: its plan and the answers a driver gives its steps ------------------
+
+#: The campaign's owner (marketing's deputy), the head who approves under her limit, and the
+#: activity's owner.
+DEPUTY, HEAD, MARCO = "li.na@example.com", "ana.torres@example.com", "marco.rossi@example.com"
+
+
+def campaign_plan() -> dict[str, Any]:
+    """A campaign plan under the marketing head's limit: one activity, one KPI, one budget
+    line; plan, approval, activity, tracking and evaluation make its 5 human steps."""
+    from datetime import timedelta
+
+    from mktflow.domain import clock
+
+    return {
+        "name": "Bench tasting", "goal": "40 new grocers", "target_customers": "grocers",
+        "channels": ["tasting"], "start": str(clock.today() + timedelta(days=90)),
+        "end": str(clock.today() + timedelta(days=120)),
+        "kpis": [{"name": "new customers", "unit": "", "target": 40}],
+        "activities": [{"title": "Tasting day", "owner": MARCO, "channel": "tasting",
+                        "budget_line": "tasting"}],
+        "budget_lines": [{"code": "tasting", "title": "Tastings", "amount": 3000}],
+    }
+
+
+def campaign_answer(step_key: str) -> dict[str, Any]:
+    """What a driver submits for a campaign step (within budget, approved)."""
+    if step_key.startswith("plan-"):
+        return campaign_plan()
+    if step_key.startswith("approval-"):
+        return {"decision": "approve"}
+    if step_key.startswith("activity-"):
+        return {"completed": True, "spent": 2800, "results": "12 stores"}
+    if step_key.startswith("tracking-"):
+        return {"actuals": [{"name": "new customers", "actual": 44}]}
+    return {"lessons": "tastings convert"}
+
+
+# --- the baseline's runner: bare Prefect flows served on the data folder's Prefect server ---
+
+
+def runner_poll() -> float:
+    """The runner's poll interval in ``mktflow serve`` (``MKTFLOW_RUNNER_POLL_S``, seconds)."""
+    from mktflow.config import get_settings
+
+    return get_settings().runner_poll_s
+
+
+def bare_serve(env: dict[str, str], *, limit: int | None = 5) -> subprocess.Popen[bytes]:
+    """Start ``python -m bench._bare_flow`` (the bare flows, served by Prefect's ``Runner``) on
+    the data folder's Prefect server, polling as often as ``mktflow serve``'s runner, without
+    waiting for it (``bare_deployment`` waits). ``limit``: the most runs it runs at once
+    (Prefect's default 5; None: no limit, as ``mktflow serve``'s runner)."""
+    folder = Path(env["MKTFLOW_DATA_DIR"])
+    api_url = json.loads(mktflow(env, "server", "start", "--json"))["api_url"]
+    bare_env = {**env, "PREFECT_API_URL": api_url, "PREFECT_HOME": str(folder / "bare-prefect")}
+    with open(folder / "bare-serve.log", "wb") as out:
+        return subprocess.Popen([sys.executable, "-m", "bench._bare_flow", str(runner_poll()),
+                                 "none" if limit is None else str(limit)],
+                                env=bare_env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+
+
+def bare_deployment(proc: subprocess.Popen[bytes], api_url: str, log: Path,
+                    name: str = "bare-handback/bench") -> str:
+    """The id of the bare flow's deployment ``name``, once its runner registered it and polls;
+    RuntimeError with the log when the runner exits or 120 s pass first."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the bare flow's runner exited: {log.read_text('utf-8')[-2000:]}")
+        found = httpx.get(f"{api_url}/deployments/name/{name}")
+        if found.status_code == 200:
+            time.sleep(2 * runner_poll())  # its runner polls from now on
+            return str(found.json()["id"])
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"the bare flow {name} was never served")

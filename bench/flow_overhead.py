@@ -32,41 +32,12 @@ import sys
 import threading
 import time
 import uuid
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 NAME = "flow-overhead"
 ROOT = Path(__file__).resolve().parent.parent
-DEPUTY, HEAD, MARCO = "li.na@example.com", "ana.torres@example.com", "marco.rossi@example.com"
 STEPS = 5  # plan, approval, activity, tracking, evaluation: the pauses of one campaign below
-
-
-def _plan() -> dict[str, Any]:
-    from mktflow.domain import clock
-
-    return {
-        "name": "Bench tasting", "goal": "40 new grocers", "target_customers": "grocers",
-        "channels": ["tasting"], "start": str(clock.today() + timedelta(days=90)),
-        "end": str(clock.today() + timedelta(days=120)),
-        "kpis": [{"name": "new customers", "unit": "", "target": 40}],
-        "activities": [{"title": "Tasting day", "owner": MARCO, "channel": "tasting",
-                        "budget_line": "tasting"}],
-        "budget_lines": [{"code": "tasting", "title": "Tastings", "amount": 3000}],
-    }
-
-
-def _answer_for(step_key: str) -> dict[str, Any]:
-    """What the driver submits for a campaign step (within budget, approved)."""
-    if step_key.startswith("plan-"):
-        return _plan()
-    if step_key.startswith("approval-"):
-        return {"decision": "approve"}
-    if step_key.startswith("activity-"):
-        return {"completed": True, "spent": 2800, "results": "12 stores"}
-    if step_key.startswith("tracking-"):
-        return {"actuals": [{"name": "new customers", "actual": 44}]}
-    return {"lessons": "tastings convert"}
 
 
 class Paused:
@@ -117,6 +88,7 @@ def _in_thread(fn: Any, **params: Any) -> tuple[threading.Thread, dict[str, Any]
 
 def campaign_once(api: Paused) -> dict[str, Any]:
     """One campaign run to its end, each step answered once the run waits for it."""
+    from bench._records import DEPUTY, HEAD, campaign_answer, campaign_plan
     from flows.campaign import campaign
     from mktflow import bootstrap
     from mktflow.engine import work
@@ -126,7 +98,7 @@ def campaign_once(api: Paused) -> dict[str, Any]:
 
     code = f"BENCH-{uuid.uuid4().hex[:8]}"
     thread, box = _in_thread(campaign, request={"code": code, "owner": DEPUTY,
-                                                "plan": _plan()})
+                                                "plan": campaign_plan()})
     answered: set[str] = set()
     flow_run_id, ref = "", ""
     while thread.is_alive():
@@ -148,7 +120,7 @@ def campaign_once(api: Paused) -> dict[str, Any]:
             if item.state == "open":
                 work.claim(bootstrap.uow(), item.id, actor_email=actor)
             complete_step(bootstrap.uow(), item.id, actor_email=actor,
-                          data=_answer_for(item.step_key))
+                          data=campaign_answer(item.step_key))
             answered.add(item.step_key)
         time.sleep(0.02)
     thread.join()

@@ -326,18 +326,11 @@ def _rerun(run: dict[str, Any], committed: str, created: str) -> dict[str, float
             "running_to_step": _at(created) - at["RUNNING"]}
 
 
-def _runner_poll() -> float:
-    """The runner's poll interval in ``mktflow serve`` (``MKTFLOW_RUNNER_POLL_S``, seconds)."""
-    from mktflow.config import get_settings
-
-    return get_settings().runner_poll_s
-
-
 def served(runs: int, shared: tuple[dict[str, str], subprocess.Popen[bytes]] | None = None
            ) -> dict[str, Any]:
     """N campaigns of the served deployment: each one's plan answered, then its approval
     (on ``shared``: that data folder and its running ``mktflow serve``, left running)."""
-    from bench._records import interrupt
+    from bench._records import interrupt, runner_poll
 
     figures = Figures()
     folder_env = nullcontext(shared[0]) if shared is not None else _data_folder()
@@ -365,39 +358,10 @@ def served(runs: int, shared: tuple[dict[str, str], subprocess.Popen[bytes]] | N
             if shared is None:
                 interrupt(serve)
     return figures.report(mode="served", runs=runs, poll_setting="MKTFLOW_RUNNER_POLL_S",
-                          poll_interval_s=_runner_poll())
+                          poll_interval_s=runner_poll())
 
 
 # --- the served hand-back's baseline: a bare Prefect flow, resumed by resume_flow_run -------
-
-
-def _bare_serve(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """Start ``python -m bench._bare_flow`` on the data folder's Prefect server, polling as
-    often as ``mktflow serve``'s runner, without waiting for it (it boots while the other
-    hand-backs are measured; ``bare`` waits for its deployment)."""
-    folder = Path(env["MKTFLOW_DATA_DIR"])
-    api_url = json.loads(_mktflow(env, "server", "start", "--json"))["api_url"]
-    bare_env = {**env, "PREFECT_API_URL": api_url, "PREFECT_HOME": str(folder / "bare-prefect")}
-    with open(folder / "bare-serve.log", "wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "bench._bare_flow", str(_runner_poll())],
-                                env=bare_env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-
-
-def _bare_deployment(proc: subprocess.Popen[bytes], api_url: str, log: Path) -> str:
-    """The bare flow's deployment id, once its runner registered it and polls."""
-    import httpx
-
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the bare flow's runner exited: {log.read_text('utf-8')[-2000:]}")
-        found = httpx.get(f"{api_url}/deployments/name/bare-handback/bench")
-        if found.status_code == 200:
-            time.sleep(2 * _runner_poll())  # its runner polls from now on
-            return str(found.json()["id"])
-        time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("the bare flow was never served")
 
 
 def _marks(mark: Path) -> list[float]:
@@ -414,14 +378,14 @@ def bare(runs: int, env: dict[str, str], proc: subprocess.Popen[bytes] | None = 
     from prefect.flow_runs import resume_flow_run
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from bench._records import interrupt
+    from bench._records import bare_deployment, bare_serve, interrupt, runner_poll
 
     folder = Path(env["MKTFLOW_DATA_DIR"])
     api_url = json.loads(_mktflow(env, "server", "start", "--json"))["api_url"]
-    proc = proc or _bare_serve(env)
+    proc = proc or bare_serve(env)
     figures = Figures()
     try:
-        deployment = _bare_deployment(proc, api_url, folder / "bare-serve.log")
+        deployment = bare_deployment(proc, api_url, folder / "bare-serve.log")
         for n in range(runs):
             mark = folder / f"bare-{n}.marks"
             made = httpx.post(f"{api_url}/deployments/{deployment}/create_flow_run",
@@ -445,7 +409,7 @@ def bare(runs: int, env: dict[str, str], proc: subprocess.Popen[bytes] | None = 
                 figures.parts.setdefault(part, []).append(seconds)
     finally:
         interrupt(proc)
-    return {"mode": "bare", "runs": runs, "poll_interval_s": _runner_poll(),
+    return {"mode": "bare", "runs": runs, "poll_interval_s": runner_poll(),
             "next_step_s": _stats(figures.next_step),
             "next_step_parts_s": {k: _stats(v) for k, v in figures.parts.items()}}
 
@@ -461,10 +425,10 @@ def run(quick: bool, out: Path) -> list[dict[str, Any]]:
     run; ``work complete`` exits within 1 s of its commit (issue 8).
     """
     sys.path.insert(0, str(ROOT))
-    from bench._records import interrupt, record, shared_folder, shared_serve, write
+    from bench._records import bare_serve, interrupt, record, shared_folder, shared_serve, write
 
     env = shared_folder()
-    booting = _bare_serve(env)  # the baseline's runner boots meanwhile
+    booting = bare_serve(env)  # the baseline's runner boots meanwhile
     try:
         pause = paused(2 if quick else 100, None, env)
         serve = served(1 if quick else 30, (env, shared_serve()))

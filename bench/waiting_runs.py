@@ -323,21 +323,13 @@ def measure(runs: int, real: int, batch: int, *, database: str = "sqlite",
 
     if database == "sqlite":
         return _measured(shared_folder(), shared_serve().pid, runs, real, batch, budget_s)
-    from bench._records import interrupt, mktflow, postgresql_folder, wait_serving
+    from bench._records import mktflow, postgresql_folder, serving
 
     with postgresql_folder() as env:
         mktflow(env, "server", "start")
-        log = Path(env["MKTFLOW_DATA_DIR"]) / "serve.log"
-        with open(log, "wb") as out:
-            serve = subprocess.Popen([sys.executable, "-m", "mktflow.cli", "serve", "--only",
-                                      "campaign", "--no-api"], env=env, cwd=ROOT, stdout=out,
-                                     stderr=subprocess.STDOUT)
-        try:
-            wait_serving(serve, log)
+        with serving(env) as serve:
             return _measured(env, serve.pid, runs, real, batch, budget_s) | {
                 "database": "postgresql"}
-        finally:
-            interrupt(serve)
 
 
 def _measured(env: dict[str, str], serve_pid: int, runs: int, real: int, batch: int,

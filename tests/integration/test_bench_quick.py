@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.timeout(1500)]
 #: The benchmarks that run on one shared bench data folder and ``mktflow serve``
 #: (``bench._records.shared_folder``): run in one process, as ``make bench`` runs them, they
 #: set it up once (a local Prefect server and serve's start, about 20 s of CPU each time).
-SHARED_FOLDER = ("flow_overhead", "handback", "waiting_runs")
+SHARED_FOLDER = ("flow_overhead", "handback", "waiting_runs", "many_campaigns")
 
 
 def _groups() -> list[tuple[str, ...]]:
