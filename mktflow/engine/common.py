@@ -171,12 +171,24 @@ def as_engine(uow: UnitOfWork) -> Iterator[UnitOfWork]:
 
 _M, _B, _D = (Member.__table__, Branch.__table__,  # type: ignore[attr-defined]
               Department.__table__)  # type: ignore[attr-defined]
-#: Who acts: the member, their branch's ``is_hq`` and the departments they are the delegate of
-#: (one row per delegation, or one row with none), in ``actor_for``'s order.
-_ACTOR_COLUMNS = (_M.c.email, _M.c.department, _M.c.role, _M.c.branch, _M.c.active, _B.c.is_hq,
-                  _D.c.code, _D.c.delegate_email, _D.c.head_away_from, _D.c.head_away_until)
-_ACTOR_FROM = (_M.outerjoin(_B, _B.c.code == _M.c.branch)
-               .outerjoin(_D, _D.c.delegate_email == _M.c.email))
+
+
+def _actor_columns(delegated: Any) -> tuple[Any, ...]:
+    """Who acts: the member, their branch's ``is_hq`` and the departments they are the
+    delegate of (``delegated``: the department table, or an alias of it beside another use),
+    in ``actor_for``'s order: one row per delegation, or one row with none."""
+    return (_M.c.email, _M.c.department, _M.c.role, _M.c.branch, _M.c.active, _B.c.is_hq,
+            delegated.c.code, delegated.c.delegate_email, delegated.c.head_away_from,
+            delegated.c.head_away_until)
+
+
+def _actor_from(delegated: Any) -> Any:
+    """The member joined to their branch and to ``delegated`` (see ``_actor_columns``)."""
+    return (_M.outerjoin(_B, _B.c.code == _M.c.branch)
+            .outerjoin(delegated, delegated.c.delegate_email == _M.c.email))
+
+
+_ACTOR_COLUMNS, _ACTOR_FROM = _actor_columns(_D), _actor_from(_D)
 #: The actor alone, in one round trip.
 _ACTOR = (core_select(*_ACTOR_COLUMNS).select_from(_ACTOR_FROM)
           .where(_M.c.email == bindparam("email")))
@@ -240,25 +252,36 @@ def actor_for(uow: UnitOfWork, email: str) -> Actor:
 DEPARTMENT_CHANNELS = "department channels"
 
 
-def departments_exist(uow: UnitOfWork, *codes: str) -> set[str]:
+def departments_exist(uow: UnitOfWork, *codes: str, actor_email: str | None = None
+                      ) -> set[str]:
     """Which of ``codes`` are departments (one query for all, remembered for the transaction).
 
     The same query reads each found department's own channels (the notice of the item being
-    created goes to them), remembered for the transaction under ``DEPARTMENT_CHANNELS``: one
-    round trip fewer per new work item or handoff (issue 22, target 4).
+    created goes to them), remembered for the transaction under ``DEPARTMENT_CHANNELS``, and,
+    with ``actor_email``, who acts (``actor_for``'s rows, as ``read_locked`` remembers them;
+    read only when a department is found): one query where a new work item or handoff made
+    three (issue 22, target 4). Raises nothing: the caller refuses an unknown department.
     """
     known: set[str] = uow.memo.setdefault("departments", set())
     wanted = set(codes) - known
     if wanted:
+        email = None if actor_email is None else normalise_email(actor_email)
+        statement, params = ((_DEPARTMENTS, {"codes": sorted(wanted)}) if email is None else
+                             (_DEPARTMENTS_AND_ACTOR, {"codes": sorted(wanted),
+                                                       "actor_email": email}))
         found: dict[str, list[int]] = {}
-        for code, channel_id in uow.session.connection().execute(
-                _DEPARTMENTS, {"codes": sorted(wanted)}):
+        actor_rows: dict[tuple[Any, ...], None] = {}  # distinct, in order: one per delegation
+        for code, channel_id, *actor in uow.session.connection().execute(
+                statement, params):
             ids = found.setdefault(code, [])
-            if channel_id is not None:
+            if channel_id is not None and channel_id not in ids:
                 ids.append(channel_id)
+            actor_rows[tuple(actor)] = None
         for code, ids in found.items():
             uow.memo.setdefault((DEPARTMENT_CHANNELS, code), ids)
         known.update(found)
+        if email is not None and actor_rows:
+            uow.memo[(_ACTOR_ROWS, email)] = list(actor_rows)
     return set(codes) & known
 
 
@@ -267,6 +290,13 @@ _DEPARTMENTS = (core_select(_D.c.code, _C.c.id)
                                           & _C.c.member_email.is_(None)))
                 .where(_D.c.code.in_(bindparam("codes", expanding=True)))
                 .order_by(_D.c.code, _C.c.id))
+_DELEGATED = _D.alias("delegated")  # the actor's delegations, beside the departments asked
+_DEPARTMENTS_AND_ACTOR = (
+    core_select(_D.c.code, _C.c.id, *_actor_columns(_DELEGATED))
+    .select_from(_D.outerjoin(_C, (_C.c.department == _D.c.code) & _C.c.member_email.is_(None))
+                 .outerjoin(_actor_from(_DELEGATED), _M.c.email == bindparam("actor_email")))
+    .where(_D.c.code.in_(bindparam("codes", expanding=True)))
+    .order_by(_D.c.code, _C.c.id))
 
 
 def approval_rule(approval: dict[str, Any]) -> str:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import types
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 
-from mktflow.domain.errors import BadInput, NotFound
+from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
 from mktflow.engine import handoffs, work
 from mktflow.store.tables import WorkItem
 from tests.conftest import Db
@@ -156,3 +157,21 @@ def test_someone_who_is_no_member_is_refused_by_the_lock_that_reads_them(db: Db)
     assert db.count("auditentry") == entries
     assert handoffs.accept(db.uow(), offered.id, actor_email=" Tom.Berg@example.com ").state \
         == "accepted"
+
+
+def test_new_work_reads_its_department_and_who_acts_in_one_query(db: Db) -> None:
+    from mktflow.domain import clock as clocks
+    from mktflow.engine.organisation import set_head_away
+
+    lina = "li.na@example.com"  # marketing, not a head
+    with pytest.raises(NotAuthorized, match="may not create work for tech"):
+        work.create_work_item(db.uow(), actor_email=lina, department="tech", title="Specs")
+    today = clocks.now().date()
+    set_head_away(db.uow(), "marketing", delegate=lina, start=today - timedelta(days=1),
+                  until=today + timedelta(days=3), actor_email=HEAD)
+    sent = _statements(db, lambda: work.create_work_item(
+        db.uow(), actor_email=lina, department="tech", title="Specs"))  # as the head's delegate
+    selects = [s for s in sent if s.startswith("SELECT")]
+    assert len(selects) == 1 and selects[0].startswith("SELECT department.code"), sent
+    with pytest.raises(NotFound, match="unknown department"):
+        work.create_work_item(db.uow(), actor_email=lina, department="nowhere", title="Specs")
