@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam
+from sqlalchemy import String, bindparam, cast, func
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -50,9 +50,11 @@ __all__ = [
     "find_member",
     "get_for_update",
     "parse_ref",
+    "read_locked",
     "ref",
     "ref_of",
     "target_of",
+    "with_actor",
 ]
 
 T = TypeVar("T", WorkItem, Handoff, ProcessInstance)
@@ -67,7 +69,11 @@ def ref(obj: WorkItem | Handoff | ProcessInstance) -> str:
     return f"{PREFIX[type(obj)]}-{obj.id}"
 
 
-_LOCKING: dict[type, Any] = {}
+_LOCKING: dict[tuple[type, bool], Any] = {}
+_C = Channel.__table__  # type: ignore[attr-defined]
+#: The departments whose own channels a row's notices go to, by model (``with_actor``).
+_NOTIFIED: dict[type, tuple[str, ...]] = {WorkItem: ("department",),
+                                          Handoff: ("from_department", "to_department")}
 
 
 def digest(secret: str) -> str:
@@ -76,16 +82,63 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def get_for_update(uow: UnitOfWork, model: type[T], item_id: int) -> T:
-    """Load and lock a row for the rest of the command (a row lock on PostgreSQL)."""
-    statement = _LOCKING.get(model)
+def get_for_update(uow: UnitOfWork, model: type[T], item_id: int, *,
+                   actor_email: str | None = None) -> T:
+    """Load and lock a row for the rest of the command (a row lock on PostgreSQL).
+
+    With ``actor_email`` the same query also reads who acts (``actor_for``'s member, branch
+    and delegations) and the own channels of the departments the row's notices go to
+    (``notices``), remembered for the transaction: one query where a command made three
+    (issue 22, target 4). Nothing is checked any earlier for it: ``actor_for`` still refuses
+    whom it refuses, when the command asks it. Raises NotFound when there is no such row."""
+    statement = _LOCKING.get((model, actor_email is not None))
     if statement is None:  # built once per model, so its compiled form is reused as it is
-        statement = _LOCKING[model] = (
-            select(model).where(model.id == bindparam("item_id"))
-            .with_for_update().execution_options(populate_existing=True))
-    row: T | None = uow.session.execute(statement, {"item_id": item_id}).scalar_one_or_none()
+        statement = select(model).where(model.id == bindparam("item_id"))
+        if actor_email is not None:
+            statement = with_actor(statement, model)
+        statement = _LOCKING[(model, actor_email is not None)] = (
+            statement.with_for_update(of=model).execution_options(populate_existing=True))
+    row = read_locked(uow, statement, {"item_id": item_id}, actor_email=actor_email)
     if row is None:
         raise NotFound(phrase("%(ref)s does not exist", ref=f"{PREFIX[model]}-{item_id}"))
+    return row
+
+
+def with_actor(statement: Any, model: type[T]) -> Any:
+    """``statement``, an ORM ``select(model)`` of one row, also reading who acts (``_ACTOR``'s
+    columns, one row per delegation; the e-mail is bound as ``actor_email``) and, for each
+    department ``model``'s notices go to (``_NOTIFIED``), its own channel ids as one string;
+    run it with ``read_locked``. Lock it with ``with_for_update(of=model)``: the actor's rows
+    are read, never locked."""
+    table = model.__table__  # type: ignore[attr-defined]
+    channels = [core_select(func.aggregate_strings(cast(_C.c.id, String), ","))
+                .where(_C.c.department == table.c[name], _C.c.member_email.is_(None))
+                .scalar_subquery() for name in _NOTIFIED.get(model, ())]
+    return (statement.add_columns(*_ACTOR_COLUMNS, *channels)
+            .outerjoin_from(model, _ACTOR_FROM, _M.c.email == bindparam("actor_email")))
+
+
+def read_locked(uow: UnitOfWork, statement: Any, params: dict[str, Any], *,
+                actor_email: str | None) -> Any:
+    """Run a locking ``select`` of one ORM row, built with ``with_actor`` when ``actor_email``
+    is given (else a plain one); returns the row's object, or None when no row matched.
+
+    What ``with_actor`` added is remembered for the transaction (``uow.memo``): the actor's
+    rows for ``actor_for`` (an e-mail of no member reads one row of NULLs: ``actor_for``
+    refuses it as before), each notified department's channel ids under
+    ``DEPARTMENT_CHANNELS``, in id order as ``notices`` reads them."""
+    if actor_email is None:
+        return uow.session.execute(statement, params).scalar_one_or_none()
+    email = normalise_email(actor_email)
+    rows = uow.session.execute(statement, {**params, "actor_email": email}).all()
+    if not rows:
+        return None
+    row = rows[0][0]
+    actor_end = 1 + len(_ACTOR_COLUMNS)
+    uow.memo[(_ACTOR_ROWS, email)] = [r[1:actor_end] for r in rows]
+    for name, ids in zip(_NOTIFIED.get(type(row), ()), rows[0][actor_end:], strict=True):
+        uow.memo.setdefault((DEPARTMENT_CHANNELS, getattr(row, name)),
+                            sorted(int(i) for i in ids.split(",")) if ids else [])
     return row
 
 
@@ -118,15 +171,29 @@ def as_engine(uow: UnitOfWork) -> Iterator[UnitOfWork]:
 
 _M, _B, _D = (Member.__table__, Branch.__table__,  # type: ignore[attr-defined]
               Department.__table__)  # type: ignore[attr-defined]
-#: The member, their branch and the departments they are the delegate of, in one round trip
-#: (one row per delegation, or one row with none).
-_ACTOR = (
-    core_select(_M.c.email, _M.c.department, _M.c.role, _M.c.branch, _M.c.active, _B.c.is_hq,
-           _D.c.code, _D.c.delegate_email, _D.c.head_away_from, _D.c.head_away_until)
-    .select_from(_M.outerjoin(_B, _B.c.code == _M.c.branch)
-                 .outerjoin(_D, _D.c.delegate_email == _M.c.email))
-    .where(_M.c.email == bindparam("email"))
-)
+
+
+def _actor_columns(delegated: Any) -> tuple[Any, ...]:
+    """Who acts: the member, their branch's ``is_hq`` and the departments they are the
+    delegate of (``delegated``: the department table, or an alias of it beside another use),
+    in ``actor_for``'s order: one row per delegation, or one row with none."""
+    return (_M.c.email, _M.c.department, _M.c.role, _M.c.branch, _M.c.active, _B.c.is_hq,
+            delegated.c.code, delegated.c.delegate_email, delegated.c.head_away_from,
+            delegated.c.head_away_until)
+
+
+def _actor_from(delegated: Any) -> Any:
+    """The member joined to their branch and to ``delegated`` (see ``_actor_columns``)."""
+    return (_M.outerjoin(_B, _B.c.code == _M.c.branch)
+            .outerjoin(delegated, delegated.c.delegate_email == _M.c.email))
+
+
+_ACTOR_COLUMNS, _ACTOR_FROM = _actor_columns(_D), _actor_from(_D)
+#: The actor alone, in one round trip.
+_ACTOR = (core_select(*_ACTOR_COLUMNS).select_from(_ACTOR_FROM)
+          .where(_M.c.email == bindparam("email")))
+#: ``uow.memo`` key prefix of the actor's rows read with a locked row (``read_locked``).
+_ACTOR_ROWS = "actor rows"
 
 
 def actor_for(uow: UnitOfWork, email: str) -> Actor:
@@ -157,19 +224,22 @@ def actor_for(uow: UnitOfWork, email: str) -> Actor:
     actor: Actor | None = uow.memo.get(key)
     if actor is not None:
         return actor
-    rows = uow.session.connection().execute(_ACTOR, {"email": key[2]}).all()
-    if not rows or not rows[0].active:
+    rows = uow.memo.pop((_ACTOR_ROWS, key[2]), None)  # read with the locked row
+    if rows is None:
+        rows = uow.session.connection().execute(_ACTOR, {"email": key[2]}).all()
+    # (email, department, role, branch, active, is_hq, code, delegate, away from, until)
+    if not rows or rows[0][0] is None or not rows[0][4]:
         raise NotFound(phrase("no active member with e-mail %(given)s", given=repr(email)))
-    m = rows[0]
-    delegations = [(r.code, r.delegate_email or "", r.head_away_from, r.head_away_until)
-                   for r in rows if r.code is not None]
+    m_email, department, role, branch, _, is_hq = rows[0][:6]
+    delegations = [(code, delegate or "", away_from, away_until)
+                   for *_, code, delegate, away_from, away_until in rows if code is not None]
     actor = Actor(
-        email=m.email,
-        department=m.department,
-        role=m.role,
-        branch=m.branch,
-        is_hq=bool(m.is_hq),
-        leads=leads_of(email=m.email, role=m.role, department=m.department,
+        email=m_email,
+        department=department,
+        role=role,
+        branch=branch,
+        is_hq=bool(is_hq),
+        leads=leads_of(email=m_email, role=role, department=department,
                        delegations=delegations, today=uow.now().date()),
         proven=uow.door is not Door.TYPED,
     )
@@ -182,34 +252,51 @@ def actor_for(uow: UnitOfWork, email: str) -> Actor:
 DEPARTMENT_CHANNELS = "department channels"
 
 
-def departments_exist(uow: UnitOfWork, *codes: str) -> set[str]:
+def departments_exist(uow: UnitOfWork, *codes: str, actor_email: str | None = None
+                      ) -> set[str]:
     """Which of ``codes`` are departments (one query for all, remembered for the transaction).
 
     The same query reads each found department's own channels (the notice of the item being
-    created goes to them), remembered for the transaction under ``DEPARTMENT_CHANNELS``: one
-    round trip fewer per new work item or handoff (issue 22, target 4).
+    created goes to them), remembered for the transaction under ``DEPARTMENT_CHANNELS``, and,
+    with ``actor_email``, who acts (``actor_for``'s rows, as ``read_locked`` remembers them;
+    read only when a department is found): one query where a new work item or handoff made
+    three (issue 22, target 4). Raises nothing: the caller refuses an unknown department.
     """
     known: set[str] = uow.memo.setdefault("departments", set())
     wanted = set(codes) - known
     if wanted:
+        email = None if actor_email is None else normalise_email(actor_email)
+        statement, params = ((_DEPARTMENTS, {"codes": sorted(wanted)}) if email is None else
+                             (_DEPARTMENTS_AND_ACTOR, {"codes": sorted(wanted),
+                                                       "actor_email": email}))
         found: dict[str, list[int]] = {}
-        for code, channel_id in uow.session.connection().execute(
-                _DEPARTMENTS, {"codes": sorted(wanted)}):
+        actor_rows: dict[tuple[Any, ...], None] = {}  # distinct, in order: one per delegation
+        for code, channel_id, *actor in uow.session.connection().execute(
+                statement, params):
             ids = found.setdefault(code, [])
-            if channel_id is not None:
+            if channel_id is not None and channel_id not in ids:
                 ids.append(channel_id)
+            actor_rows[tuple(actor)] = None
         for code, ids in found.items():
             uow.memo.setdefault((DEPARTMENT_CHANNELS, code), ids)
         known.update(found)
+        if email is not None and actor_rows:
+            uow.memo[(_ACTOR_ROWS, email)] = list(actor_rows)
     return set(codes) & known
 
 
-_C = Channel.__table__  # type: ignore[attr-defined]
 _DEPARTMENTS = (core_select(_D.c.code, _C.c.id)
                 .select_from(_D.outerjoin(_C, (_C.c.department == _D.c.code)
                                           & _C.c.member_email.is_(None)))
                 .where(_D.c.code.in_(bindparam("codes", expanding=True)))
                 .order_by(_D.c.code, _C.c.id))
+_DELEGATED = _D.alias("delegated")  # the actor's delegations, beside the departments asked
+_DEPARTMENTS_AND_ACTOR = (
+    core_select(_D.c.code, _C.c.id, *_actor_columns(_DELEGATED))
+    .select_from(_D.outerjoin(_C, (_C.c.department == _D.c.code) & _C.c.member_email.is_(None))
+                 .outerjoin(_actor_from(_DELEGATED), _M.c.email == bindparam("actor_email")))
+    .where(_D.c.code.in_(bindparam("codes", expanding=True)))
+    .order_by(_D.c.code, _C.c.id))
 
 
 def approval_rule(approval: dict[str, Any]) -> str:

@@ -105,7 +105,7 @@ def act(
     with uow:
         instance = (processes.lock_process_of(uow, Handoff, handoff_id) if ends_process
                     else None)
-        handoff = get_for_update(uow, Handoff, handoff_id)
+        handoff = get_for_update(uow, Handoff, handoff_id, actor_email=actor_email)
         # A case's handoff carries the case's process: a handoff of no process is asked
         # nothing more (one transaction, no look-up, for most handoffs).
         case_moves = moves_case and handoff.process_id is not None \

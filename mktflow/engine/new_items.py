@@ -87,10 +87,11 @@ def create_within(
     if draft is not None and not isinstance(draft, dict):
         raise BadInput(on_field("draft", phrase("must be a JSON object, got %(got)s",
                                             got=type(draft).__name__)))
+    known = departments_exist(uow, department, actor_email=actor_email)  # and who acts
     actor = actor_for(uow, actor_email)
     if process_id is not None:  # who may add work to it (issue 19)
         processes.check_attach(uow, actor, process_id)
-    if not departments_exist(uow, department):
+    if not known:
         raise NotFound(on_field("department", phrase("unknown department %(code)s",
                                                      code=repr(department))))
     # no branch on the target: who may create work is not limited by branch
@@ -175,7 +176,8 @@ def offer_within(
         )).first()
         if existing is not None:
             return existing
-    known = departments_exist(uow, from_department, to_department)
+    known = departments_exist(uow, from_department, to_department,
+                              actor_email=actor_email)  # and who acts: one query
     for field, code in (("from", from_department), ("to", to_department)):
         if code not in known:
             raise NotFound(on_field(field, phrase("unknown department %(code)s", code=repr(code))))

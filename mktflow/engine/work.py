@@ -37,8 +37,10 @@ from mktflow.engine.common import (
     actor_for,
     find_member,
     get_for_update,
+    read_locked,
     ref,
     ref_of,
+    with_actor,
 )
 from mktflow.engine.forms import validate_form
 from mktflow.engine.new_items import create_within, eligible
@@ -123,7 +125,7 @@ def claim(uow: UnitOfWork, item_id: int, *, actor_email: str) -> WorkItem:
     A claim repeated by the member who holds the step (a retry whose first answer was lost)
     changes nothing and says so (``mktflow.domain.notes``)."""
     with uow:
-        item = get_for_update(uow, WorkItem, item_id)
+        item = get_for_update(uow, WorkItem, item_id, actor_email=actor_email)
         if item.state == WorkState.CLAIMED and item.assignee_email == \
                 actor_for(uow, actor_email).email:
             notes.tell(f"{ref(item)} is already claimed by you; nothing changed")
@@ -218,7 +220,8 @@ def complete(
     and when.
     """
     with uow:
-        item = _locked_unless_deciding(uow, item_id)  # the common case: one round trip
+        item = _locked_unless_deciding(uow, item_id, actor_email)  # the common case:
+        # one round trip for the locked row and who acts
         if item is None:  # it moves a handoff (or does not exist)
             seen = uow.session.get(WorkItem, item_id)
             first = _handoff_it_moves(uow, seen) if seen is not None else None
@@ -262,12 +265,14 @@ def _handoff_it_moves(uow: UnitOfWork, item: WorkItem) -> int | None:
         col(Complaint.process_id) == item.process_id)).first()
 
 
-def _locked_unless_deciding(uow: UnitOfWork, item_id: int) -> WorkItem | None:
+def _locked_unless_deciding(uow: UnitOfWork, item_id: int, actor_email: str
+                            ) -> WorkItem | None:
     """Work item ``item_id``, locked, when it moves no handoff (no handoff of its process has
     its step key, and it is no complaint's act step); None otherwise, or when there is no such
     item. The lock order of such a step stays the handoff's row first (``complete``,
     ``_handoff_it_moves``); any other step is read and locked in one query instead of a plain
-    read and a locking one (issue 22, target 4)."""
+    read and a locking one, which also reads who acts (``common.with_actor``; issue 22,
+    target 4)."""
     statement = _LOCK_UNLESS_DECIDING.get("work")
     if statement is None:  # built once, so its compiled form is reused as it is
         h = Handoff.__table__  # type: ignore[attr-defined]
@@ -275,13 +280,14 @@ def _locked_unless_deciding(uow: UnitOfWork, item_id: int) -> WorkItem | None:
         deciding = core_select(h.c.id).where(h.c.process_id == w.c.process_id,
                                              h.c.step_key == w.c.step_key)
         statement = _LOCK_UNLESS_DECIDING["work"] = (
-            select(WorkItem).where(col(WorkItem.id) == bindparam("item_id"),
-                                   ~deciding.exists(),
-                                   col(WorkItem.form_name).is_distinct_from(
-                                       COMPLAINT_FORMS[ComplaintStep.ACT]))
-            .with_for_update().execution_options(populate_existing=True))
-    found: WorkItem | None = uow.session.execute(
-        statement, {"item_id": item_id}).scalar_one_or_none()
+            with_actor(select(WorkItem).where(col(WorkItem.id) == bindparam("item_id"),
+                                              ~deciding.exists(),
+                                              col(WorkItem.form_name).is_distinct_from(
+                                                  COMPLAINT_FORMS[ComplaintStep.ACT])),
+                       WorkItem)
+            .with_for_update(of=WorkItem).execution_options(populate_existing=True))
+    found: WorkItem | None = read_locked(uow, statement, {"item_id": item_id},
+                                         actor_email=actor_email)
     return found
 
 

@@ -34,7 +34,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, func, insert, inspect, literal, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, inspect, literal, update
 from sqlalchemy.exc import DBAPIError
 
 from mktflow.domain import clock as clocks
@@ -219,8 +219,8 @@ class UnitOfWork:
             if self._audit_rows and self.request is not None:
                 _stamp(connection, self.request, self.now())  # reads its row count: not piped
             with _Piped(connection) as piped:  # PostgreSQL: one round trip for all of these
-                for statement, _ in changed or ():  # the changed rows, as a flush writes them
-                    connection.execute(statement)
+                for statement, values, _ in changed or ():  # the changed rows, as a flush
+                    connection.execute(statement, values)    # writes them
                 for table, rows in ((audit, self._audit_rows), (outbox, self._outbox_rows)):
                     if rows:
                         connection.execute(insert(table).inline(), rows)  # no RETURNING
@@ -358,14 +358,14 @@ class _Piped:
                 self._cursor.close()      # only forgets its results, it asks the server nothing
 
 
-def _changed_rows(session: Session) -> list[tuple[Any, Any]] | None:
+def _changed_rows(session: Session) -> list[tuple[Any, dict[str, Any], Any]] | None:
     """The session's changed rows as Core ``UPDATE``s of their changed columns, checked as a
     flush checks them (``store.checks``), so that the commit sends them in its one round trip
     with the audit and outbox rows instead of the ORM's flush before them (issue 22, target
-    4): ``[(UPDATE, the row's ORM state)]``; None when the session has new or deleted rows
-    (the ORM's flush writes those first: an audit entry may name a new row's id). The rows
-    are locked by the command (``get_for_update``), so the flush's check that an ``UPDATE``
-    matched its row has nothing to catch here."""
+    4): ``[(UPDATE, its parameters, the row's ORM state)]``; None when the session has new or
+    deleted rows (the ORM's flush writes those first: an audit entry may name a new row's
+    id). The rows are locked by the command (``get_for_update``), so the flush's check that an
+    ``UPDATE`` matched its row has nothing to catch here."""
     if session.new or session.deleted:
         return None
     from mktflow.store import checks
@@ -381,16 +381,32 @@ def _changed_rows(session: Session) -> list[tuple[Any, Any]] | None:
             continue
         checks.check_rows(table, [values])  # as the flush checks a changed row's values
         key = dict(zip((c.key for c in state.mapper.primary_key), state.identity, strict=True))
-        statements.append((update(table).where(
-            *(table.c[k] == v for k, v in key.items())).values(values), state))
+        statements.append((_update_of(table, tuple(key)), {
+            **values, **{_KEY + k: v for k, v in key.items()}}, state))
     return statements
 
 
-def _written(statements: list[tuple[Any, Any]]) -> None:
+#: The parameters naming an updated row's primary key (no column is named so).
+_KEY = "row_key_"
+_UPDATES: dict[tuple[Any, tuple[str, ...]], Any] = {}
+
+
+def _update_of(table: Any, key: tuple[str, ...]) -> Any:
+    """``UPDATE table ... WHERE`` its primary key ``key`` is the ``row_key_...`` parameters;
+    the columns set are the other parameters' (built once per table, so its compiled form is
+    reused for each set of columns instead of built and keyed anew for every row)."""
+    statement = _UPDATES.get((table, key))
+    if statement is None:
+        statement = _UPDATES[(table, key)] = update(table).where(
+            *(table.c[k] == bindparam(_KEY + k) for k in key))
+    return statement
+
+
+def _written(statements: list[tuple[Any, dict[str, Any], Any]]) -> None:
     """Mark the rows ``_changed_rows`` wrote as the database has them: unchanged for the ORM,
     whose flush at COMMIT then writes nothing again. (``InstanceState._commit_all`` is what
     the flush itself calls after writing a row; a test checks the commit sends one UPDATE.)"""
-    for _, state in statements:
+    for _, _, state in statements:
         state._commit_all(state.dict, state.session.identity_map)
 
 

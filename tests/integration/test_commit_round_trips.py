@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import types
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 
-from mktflow.domain.errors import BadInput
+from mktflow.domain.errors import BadInput, NotAuthorized, NotFound
 from mktflow.engine import handoffs, work
 from mktflow.store.tables import WorkItem
 from tests.conftest import Db
@@ -125,3 +126,52 @@ def test_a_changed_value_over_its_limit_is_refused_and_nothing_is_written(db: Db
         assert conn.execute(text("SELECT title FROM workitem WHERE id = :i"),
                             {"i": item.id}).scalar_one() == "Brief"
     assert db.count("auditentry") == entries
+
+
+def test_a_handoff_is_locked_with_who_acts_and_the_channels_it_tells_in_one_query(
+        db: Db) -> None:
+    from tests.integration.notify_support import channel
+
+    made = [channel(db, "marketing", "email", to=f"team{i}@example.com").id for i in range(3)]
+    channel(db, "marketing", "email", member=OLGA, to="olga@example.com")  # hers, not the team's
+    offered = handoffs.offer(db.uow(), actor_email=OLGA, from_department="marketing",
+                             to_department="tech", title="Prototype", due_at=None)
+    sent = _statements(db, lambda: handoffs.accept(db.uow(), offered.id, actor_email=TOM))
+    selects = [s for s in sent if s.startswith("SELECT")]
+    assert len(selects) == 1 and selects[0].startswith("SELECT handoff.id"), sent
+    with db.engine.connect() as conn:
+        told = conn.execute(text(
+            "SELECT channel_id FROM outboxmessage WHERE event = 'handoff.accepted' "
+            "ORDER BY channel_id")).scalars().all()
+    assert told == sorted(made)  # the offering department's own channels, each once
+
+
+def test_someone_who_is_no_member_is_refused_by_the_lock_that_reads_them(db: Db) -> None:
+    offered = handoffs.offer(db.uow(), actor_email=OLGA, from_department="marketing",
+                             to_department="tech", title="Prototype", due_at=None)
+    entries = db.count("auditentry")
+    with pytest.raises(NotFound, match=r"nobody@example\.com"):
+        handoffs.accept(db.uow(), offered.id, actor_email="nobody@example.com")
+    with pytest.raises(NotFound, match="H-999999"):
+        handoffs.accept(db.uow(), 999999, actor_email=TOM)
+    assert db.count("auditentry") == entries
+    assert handoffs.accept(db.uow(), offered.id, actor_email=" Tom.Berg@example.com ").state \
+        == "accepted"
+
+
+def test_new_work_reads_its_department_and_who_acts_in_one_query(db: Db) -> None:
+    from mktflow.domain import clock as clocks
+    from mktflow.engine.organisation import set_head_away
+
+    lina = "li.na@example.com"  # marketing, not a head
+    with pytest.raises(NotAuthorized, match="may not create work for tech"):
+        work.create_work_item(db.uow(), actor_email=lina, department="tech", title="Specs")
+    today = clocks.now().date()
+    set_head_away(db.uow(), "marketing", delegate=lina, start=today - timedelta(days=1),
+                  until=today + timedelta(days=3), actor_email=HEAD)
+    sent = _statements(db, lambda: work.create_work_item(
+        db.uow(), actor_email=lina, department="tech", title="Specs"))  # as the head's delegate
+    selects = [s for s in sent if s.startswith("SELECT")]
+    assert len(selects) == 1 and selects[0].startswith("SELECT department.code"), sent
+    with pytest.raises(NotFound, match="unknown department"):
+        work.create_work_item(db.uow(), actor_email=lina, department="nowhere", title="Specs")
