@@ -280,6 +280,7 @@ def _bare_client(deployment: str, tasks: int, in_flight: int
 
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.objects import FlowRun
     from prefect.client.schemas.sorting import FlowRunSort
     from prefect.deployments import run_deployment
     from prefect.flow_runs import resume_flow_run
@@ -520,6 +521,10 @@ def records(m: dict[str, Any]) -> list[dict[str, Any]]:
     from bench._records import record
 
     c, b = m["campaign"], m["bare"]
+    for what, s in (("campaigns", c), ("bare flows", b)):
+        if not s["started"] or not s["answered"]:
+            raise RuntimeError(f"{what}: {s['started']} started, {s['answered']} answered; "
+                               f"first errors: {s['first_errors']}")
 
     def side(s: dict[str, Any], what: str) -> str:
         cpu, calls = s["cpu_s"], s.get("call_seconds_p50", {})
