@@ -152,7 +152,8 @@ def _remembered_port(settings: Settings, state: ServerState | None) -> int | Non
 #: Seconds between the local server's looks for paused runs whose pause timed out (Prefect's
 #: default: 5). Each look loads every paused run whole, and every run waiting at a human step
 #: is paused: measured with 10,000 campaigns waiting (PostgreSQL), the idle server used half
-#: a core for it, and the pages and the next hand-back were slower by as much. A step's pause
+#: a core for it, and a hand-back with them all waiting took 2.2 s (p50; 1.2 s once it looked
+#: every ten minutes, docs/benchmarks.md, waiting runs). A step's pause
 #: lasts ``MKTFLOW_STEP_TIMEOUT_DAYS`` (180 days), so a look every ten minutes fails a timed-out
 #: run at most ten minutes late. ``PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_LOOP_SECONDS`` in
 #: the environment wins (docs/operations/prefect-server.md).
