@@ -35,7 +35,6 @@ import argparse
 import functools
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -161,10 +160,12 @@ class Figures:
 
 
 def _stats(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"p50": round(statistics.median(ordered), 3), "p95": round(p95, 3),
-            "max": round(ordered[-1], 3), "n": len(ordered)}
+    """p50, p95 (``bench._records.pct``, nearest rank), max and count of ``values``."""
+    sys.path.insert(0, str(ROOT))  # run as a script
+    from bench._records import p50, pct
+
+    return {"p50": round(p50(values), 3), "p95": round(pct(values, 0.95), 3),
+            "max": round(max(values), 3), "n": len(values)}
 
 
 # --- paused: a flow run in a child process -------------------------------------------------
