@@ -231,6 +231,13 @@ def interrupt(serve: subprocess.Popen[bytes]) -> None:
             serve.wait()
 
 
+def server_pid(env: dict[str, str]) -> int:
+    """The process id of the local Prefect server of the data folder ``env`` (as
+    ``mktflow server start`` wrote it in ``<data>/prefect/server.json``)."""
+    state = json.loads((Path(env["MKTFLOW_DATA_DIR"]) / "prefect" / "server.json")
+                       .read_text("utf-8"))
+    return int(state["pid"])
+
 def cpu_seconds(pid: int) -> float:
     """CPU seconds (user + system) of ``pid``, its live descendants and the children they
     reaped (a forked or spawned flow run's process counts once it has exited and been

@@ -467,6 +467,7 @@ def measure(campaigns: int, clients: int, budget_s: float, drain_s: float,
         interrupt,
         mktflow,
         postgresql_folder,
+        server_pid,
         serving,
         shared_folder,
         shared_serve,
@@ -481,9 +482,8 @@ def measure(campaigns: int, clients: int, budget_s: float, drain_s: float,
         try:
             with nullcontext(shared_serve()) if shared else serving(env) as serve:
                 bare_deployment(runner, api_url, folder / "bare-serve.log", BARE)
-                server = json.loads((folder / "prefect" / "server.json").read_text("utf-8"))
                 pids = {"serve": serve.pid, "bare_runner": runner.pid,
-                        "prefect_server": int(server["pid"])}
+                        "prefect_server": server_pid(env)}
                 r = subprocess.run(
                     [sys.executable, "-m", "bench.many_campaigns", "--child", str(campaigns),
                      str(clients), str(in_flight), str(budget_s), str(drain_s), BARE,

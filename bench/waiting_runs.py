@@ -336,18 +336,17 @@ def _measured(env: dict[str, str], serve_pid: int, runs: int, real: int, batch: 
               budget_s: int) -> dict[str, Any]:
     """Run the child in the folder ``env`` beside serve ``serve_pid``; its measurements and
     the local Prefect server's memory before and after."""
-    from bench._records import process_tree
+    from bench._records import process_tree, server_pid
 
-    server_pid = json.loads((Path(env["MKTFLOW_DATA_DIR"]) / "prefect" / "server.json")
-                            .read_text("utf-8"))["pid"]
-    server_before = process_tree(server_pid)
+    server = server_pid(env)
+    server_before = process_tree(server)
     r = subprocess.run([sys.executable, "-m", "bench.waiting_runs", "--child", str(serve_pid),
                         str(runs), str(real), str(batch), str(budget_s)], env=env, cwd=ROOT,
                        text=True, capture_output=True, timeout=budget_s + 3000)
     if r.returncode != 0:
         raise RuntimeError(f"waiting runs child failed:\n{r.stderr[-3000:]}")
     result = dict(json.loads(r.stdout.strip().splitlines()[-1]))
-    result["prefect_server"] = {"before": server_before, "after": process_tree(server_pid)}
+    result["prefect_server"] = {"before": server_before, "after": process_tree(server)}
     return result
 
 
