@@ -88,6 +88,14 @@ _PRELOAD = ("prefect.flow_engine", "prefect.task_engine", "prefect.utilities.vis
             "rich._emoji_codes", "mktflow.demo", "mktflow.prefect.serving")
 
 
+def _preload(entrypoints: dict[int, str]) -> list[str]:
+    """What the fork server imports, in order: ``_PRELOAD``, the database's driver, the served
+    flows' modules (``entrypoints``: each flow's module path entrypoint) and, last, what
+    configures the ORM once for every run (``mktflow.prefect.forked``)."""
+    modules = sorted({e.rpartition(".")[0] for e in entrypoints.values()})
+    return [*_PRELOAD, *_database_modules(), *modules, "mktflow.prefect.forked"]
+
+
 def _database_modules() -> tuple[str, ...]:
     """The SQLAlchemy dialect and the driver of mktflow's database (``psycopg`` and its
     dialect on PostgreSQL): a run's first engine command would import them (psycopg is 77
@@ -127,9 +135,8 @@ class _ForkedFlowRuns:
             return
         from multiprocessing import forkserver
 
-        modules = sorted({e.rpartition(".")[0] for e in entrypoints.values()})
         self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload([*_PRELOAD, *_database_modules(), *modules])
+        self._context.set_forkserver_preload(_preload(entrypoints))
         forkserver.ensure_running()  # now, so a first run does not wait for the imports
 
     def get_context(self, method: str | None = None) -> Any:

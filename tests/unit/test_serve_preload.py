@@ -33,3 +33,22 @@ def test_the_database_driver_is_preloaded_for_the_configured_database(
     finally:
         monkeypatch.undo()
         reset_caches()
+
+
+def test_the_fork_server_configures_the_orm_last_so_no_forked_run_does() -> None:
+    """A forked run starts from the fork server's memory: the ORM's mappers configured there
+    (``mktflow.prefect.forked``, imported after the flows' modules) are configured in every
+    run. Checked in a new interpreter, as the fork server is one."""
+    import subprocess
+    import sys
+
+    preload = serving._preload({1: "flows.campaign.campaign"})
+    assert preload[-2:] == ["flows.campaign", "mktflow.prefect.forked"]
+    probe = ("from sqlalchemy import inspect\n"
+             "from mktflow.store.tables import WorkItem\n"
+             "before = inspect(WorkItem).configured\n"
+             "import mktflow.prefect.forked\n"
+             "print(before, inspect(WorkItem).configured)\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout.split() == ["False", "True"], done.stderr[-2000:]
