@@ -232,11 +232,13 @@ def interrupt(serve: subprocess.Popen[bytes]) -> None:
 
 
 def server_pid(env: dict[str, str]) -> int:
-    """The process id of the local Prefect server of the data folder ``env`` (as
-    ``mktflow server start`` wrote it in ``<data>/prefect/server.json``)."""
-    state = json.loads((Path(env["MKTFLOW_DATA_DIR"]) / "prefect" / "server.json")
-                       .read_text("utf-8"))
-    return int(state["pid"])
+    """The process id of the local Prefect server of the data folder ``env`` names (read as
+    ``mktflow server status`` reads it)."""
+    from mktflow.config import Settings
+    from mktflow.prefect.server import local_status
+
+    return int(local_status(Settings(data_dir=Path(env["MKTFLOW_DATA_DIR"])))["pid"])
+
 
 def cpu_seconds(pid: int) -> float:
     """CPU seconds (user + system) of ``pid``, its live descendants and the children they
