@@ -160,8 +160,8 @@ class Figures:
 
 
 def _stats(values: list[float]) -> dict[str, float]:
-    """p50, p95 (``bench._records.pct``, nearest rank), max and count of ``values``."""
-    sys.path.insert(0, str(ROOT))  # run as a script
+    """p50, p95 (``bench._records.pct``, nearest rank), max and count of ``values`` (called
+    after ``main`` or ``run`` put the project on the import path)."""
     from bench._records import p50, pct
 
     return {"p50": round(p50(values), 3), "p95": round(pct(values, 0.95), 3),
