@@ -1,4 +1,4 @@
-"""Flow tests run on one real Prefect server per test session (started once, ~15 s)."""
+"""Flow tests run on one real Prefect server per lane of a test session (started once, ~15 s)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,13 @@ import pytest
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory,
                    prefect_pg_template: str) -> Iterator[None]:
-    """A real Prefect API server for the whole session; flow runs skip the exit heartbeat.
+    """A real Prefect API server for the flow tests a worker runs in a row (a lane: see
+    ``tests/conftest.py``), stopped when the worker goes on to other tests (package scope),
+    instead of polling idle until the session ends (about 1 CPU-s a minute; a lane
+    ends about half-way through a run of the suite); flow runs skip the exit heartbeat.
 
     ``prefect server start`` on its own PostgreSQL database rather than Prefect's test harness:
     the harness keeps Prefect's state in SQLite, whose lock made a resume racing a flow's own
