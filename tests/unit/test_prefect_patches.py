@@ -65,6 +65,7 @@ def test_every_transaction_of_the_local_server_begins_immediate() -> None:
     lambda: patches.start_served_runs_with(print),
     lambda: patches.run_flow_in_subprocess_on(object(), object()),
     patches.sqlite_writes_take_the_lock_first,
+    patches.suspension_observer_in_background,
 ])
 def test_every_change_is_refused_on_another_prefect_release(
         change: object, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -89,3 +90,37 @@ def test_serving_changes_prefect_only_through_the_patches_module() -> None:
     for internal in ("_starter_direct", "_deployment_registry", "engine.multiprocessing",
                      "handle_sigterm"):
         assert internal not in text
+
+
+def test_a_run_goes_on_while_its_suspension_observer_gets_ready(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The flow engine's observer of outside suspension requests gets ready in a thread of its
+    own: the run goes on at once, in the same context the observer sees, and at its end the
+    observer is stopped as Prefect stops it, once it was ready."""
+    import contextlib
+    import contextvars
+    import threading
+    from collections.abc import Iterator
+
+    import prefect.flow_engine as engine
+
+    ready, events = threading.Event(), []
+    marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="none")
+
+    @contextlib.contextmanager
+    def slow_observer(flow_run_id: str, request: object) -> Iterator[None]:
+        events.append(("started", flow_run_id, marker.get()))
+        ready.wait(10)  # Prefect's: until the event stream answers
+        try:
+            yield
+        finally:
+            events.append(("stopped", flow_run_id, marker.get()))
+
+    monkeypatch.setattr(engine, "observe_flow_run_suspension", slow_observer)
+    patches.suspension_observer_in_background()
+    patches.suspension_observer_in_background()  # twice: one change
+    marker.set("the run's")
+    with engine.observe_flow_run_suspension("run-1", object()):
+        assert not ready.is_set()  # the run went on before the observer was ready
+        ready.set()
+    assert events == [("started", "run-1", "the run's"), ("stopped", "run-1", "the run's")]
