@@ -85,7 +85,11 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory,
 
 
 def _drain_prefect_workers() -> None:
-    """Send what Prefect's log and event workers still hold (as its test harness does)."""
+    """Send what Prefect's log and event workers still hold (as its test harness does).
+
+    Only the workers that run are drained: ``APILogWorker.instance()`` would start a new one
+    when none runs, and a worker started here, outside the server's settings, starts a
+    temporary Prefect server of its own for the rest of the session (3-10 CPU-s each)."""
     import inspect
 
     from prefect.events.worker import EventsWorker
@@ -93,15 +97,10 @@ def _drain_prefect_workers() -> None:
     from prefect.utilities.asyncutils import run_coro_as_sync
 
     async def drain() -> None:
-        try:
-            result = APILogWorker.instance().drain()
+        for worker in (APILogWorker, EventsWorker):
+            result = worker.drain_all()
             if inspect.isawaitable(result):
                 await result
-        except RuntimeError:  # the worker never started
-            pass
-        result = EventsWorker.drain_all()
-        if inspect.isawaitable(result):
-            await result
 
     run_coro_as_sync(drain())
 
