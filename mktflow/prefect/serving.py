@@ -90,8 +90,9 @@ _PRELOAD = ("prefect.flow_engine", "prefect.task_engine", "prefect.utilities.vis
 
 def _preload(entrypoints: dict[int, str]) -> list[str]:
     """What the fork server imports, in order: ``_PRELOAD``, the database's driver, the served
-    flows' modules (``entrypoints``: each flow's module path entrypoint) and, last, what
-    configures the ORM once for every run (``mktflow.prefect.forked``)."""
+    flows' modules (``entrypoints``: each flow's module path entrypoint) and, last, what every
+    forked run would otherwise do again itself (``mktflow.prefect.forked``: the ORM configured,
+    Prefect's suspension observer not waited for)."""
     modules = sorted({e.rpartition(".")[0] for e in entrypoints.values()})
     return [*_PRELOAD, *_database_modules(), *modules, "mktflow.prefect.forked"]
 
